@@ -1,0 +1,35 @@
+#pragma once
+// Sign-up validation (P1-P3), driven by the data map: the mandatory fields, their formats and
+// lengths come from privacy/datamap.cpp, so a field added there is validated here without a
+// second list. The CLI and the portal both call this.
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/result.h"
+
+namespace privox::accounts {
+
+// Field name (as in the data map) to value, as the person typed it.
+using FieldValues = std::map<std::string, std::string, std::less<>>;
+
+// Checks every member field against the data map and returns the values in their stored form
+// (email lower-cased, phone in E.164, card brand lower-cased, text trimmed). `country` is the
+// company's ISO 3166 code, used to read national phone numbers; `today` decides the age check.
+Result<FieldValues> validate_member(const FieldValues& input, std::string_view country, const CivilDate& today);
+
+// The ISO 3166 code when libphonenumber knows the country, upper-cased.
+Result<std::string> normalise_country(std::string_view country);
+
+// Errors name the field; each check is public so the portal can check one field as it is typed.
+Result<std::string> normalise_email(std::string_view email);
+Result<std::string> normalise_phone(std::string_view phone, std::string_view country);
+Result<std::string> normalise_text(std::string_view field, std::string_view text, size_t max_length,
+                                   bool allow_newlines);
+
+// Refuses any value that holds a payment card number (P3), naming the field.
+Status refuse_card_numbers(const FieldValues& input);
+
+}  // namespace privox::accounts

@@ -1,0 +1,66 @@
+#include "cli/environment.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "privacy/audit.h"
+#include "store/schema.h"
+#include "store/sqlite_store.h"
+
+namespace privox::cli {
+
+Status initialise(const DataDir& dir, bool* changed) {
+  *changed = false;
+  std::error_code ec;
+  if (std::filesystem::create_directories(dir.root, ec)) {
+    *changed = true;
+    std::filesystem::permissions(dir.root, std::filesystem::perms::owner_all, ec);
+  }
+  if (ec) return invalid("data-dir", fmt::format("cannot create {}: {}", dir.root, ec.message()));
+  if (!std::filesystem::is_directory(dir.root)) return invalid("data-dir", fmt::format("{} is not a directory", dir.root));
+  const bool had_store = std::filesystem::exists(dir.db_path());
+  bool key_created = false;
+  PRIVOX_ASSIGN(privacy::Keyring keys, privacy::Keyring::create_or_load(dir.key_path(), &key_created));
+  PRIVOX_ASSIGN(auto store, store::open_sqlite(dir.db_path()));
+  PRIVOX_ASSIGN(const int before, store->schema_version());
+  if (key_created && had_store && before > 0) {
+    std::filesystem::remove(dir.key_path(), ec);
+    return invalid("data-dir", fmt::format("{} holds a store but its master key file {} is missing; restore the key "
+                                           "file (a new key could not read the data)",
+                                           dir.root, dir.key_path()));
+  }
+  PRIVOX_TRY(store->migrate());
+  if (before == store::latest_schema_version()) return {};
+  *changed = true;
+  SystemClock clock;
+  privacy::AuditChain audit(keys, clock);
+  return store::with_transaction(*store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_TRY(audit.append(s, {cli_actor(), "store.migrate", "", "",
+                                {{"from_version", before}, {"to_version", store::latest_schema_version()}}}));
+    return {};
+  });
+}
+
+Result<std::unique_ptr<Environment>> open_environment(const DataDir& dir) {
+  if (!std::filesystem::exists(dir.db_path()))
+    return invalid("data-dir", fmt::format("{} is not an initialised privox data directory; run `privox init "
+                                           "--data-dir {}` first",
+                                           dir.root, dir.root));
+  PRIVOX_ASSIGN(privacy::Keyring keys, privacy::Keyring::load(dir.key_path()));
+  PRIVOX_ASSIGN(auto store, store::open_sqlite(dir.db_path()));
+  PRIVOX_TRY(store::check_schema(*store));
+  return std::make_unique<Environment>(Environment{dir, std::move(keys), std::move(store), {}});
+}
+
+std::string cli_actor() {
+  const passwd* pw = ::getpwuid(::geteuid());
+  return fmt::format("cli:{}", pw ? pw->pw_name : std::to_string(::geteuid()));
+}
+
+}  // namespace privox::cli

@@ -1,0 +1,39 @@
+#pragma once
+// What every verb that touches a data directory needs: the master key, the store and a clock.
+// Layout of a data directory (mode 0700):
+//   master.key   the master key (mode 0600); never copied into the store or its backups
+//   privox.db    the SQLite store, with its -wal and -shm files beside it
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "privacy/keyring.h"
+#include "store/store.h"
+
+namespace privox::cli {
+
+struct DataDir {
+  std::string root;
+  std::string key_path() const { return root + "/master.key"; }
+  std::string db_path() const { return root + "/privox.db"; }
+};
+
+struct Environment {
+  DataDir dir;
+  privacy::Keyring keys;
+  std::unique_ptr<store::Store> store;
+  SystemClock clock;
+};
+
+// Creates the directory, master key and schema where missing. `changed` is false when the
+// directory was already complete and current.
+Status initialise(const DataDir& dir, bool* changed);
+// Opens an initialised data directory and checks its schema is the one this binary expects.
+Result<std::unique_ptr<Environment>> open_environment(const DataDir& dir);
+
+// "cli:<user>" for the audit chain.
+std::string cli_actor();
+
+}  // namespace privox::cli

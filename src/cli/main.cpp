@@ -1,0 +1,213 @@
+// privox: one binary, one verb per operator task. Every verb answers --help; every error goes to
+// stderr, names the offending flag or value and exits non-zero:
+//   2 invalid input, 3 not found, 4 conflict with stored data, 1 anything else.
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "accounts/accounts.h"
+#include "cli/environment.h"
+#include "cli/serve.h"
+#include "privacy/audit.h"
+#include "privacy/datamap.h"
+
+namespace privox::cli {
+namespace {
+
+// Field names become flags: birth_date is --birth-date.
+std::string flag_for(std::string_view field) {
+  std::string flag = "--" + std::string(field);
+  for (char& c : flag)
+    if (c == '_') c = '-';
+  return flag;
+}
+
+int fail(const Error& e) {
+  const std::string where = e.field.empty() ? "" : flag_for(e.field) + ": ";
+  std::fprintf(stderr, "privox: error: %s%s\n", where.c_str(), e.message.c_str());
+  switch (e.code) {
+    case ErrorCode::invalid_argument: return 2;
+    case ErrorCode::not_found: return 3;
+    case ErrorCode::conflict: return 4;
+    default: return 1;
+  }
+}
+
+void add_data_dir(CLI::App* verb, std::string& data_dir) {
+  verb->add_option("--data-dir", data_dir, "privox data directory (master key and SQLite store)")
+      ->required()
+      ->envname("PRIVOX_DATA_DIR");
+}
+
+int run_init(const std::string& data_dir) {
+  bool changed = false;
+  if (Status s = initialise({data_dir}, &changed); !s.ok()) return fail(s.error());
+  std::printf(changed ? "initialised %s\n" : "%s is already initialised; nothing changed\n", data_dir.c_str());
+  return 0;
+}
+
+int run_company_add(const std::string& data_dir, const accounts::NewCompany& input) {
+  auto env = open_environment({data_dir});
+  if (!env.ok()) return fail(env.error());
+  accounts::Accounts accounts(*(*env)->store, (*env)->keys, (*env)->clock);
+  auto id = accounts.add_company(input, cli_actor());
+  if (!id.ok()) return fail(id.error());
+  std::printf("%s\n", id->c_str());
+  return 0;
+}
+
+int run_member_add(const std::string& data_dir, const std::string& company, const accounts::FieldValues& input) {
+  auto env = open_environment({data_dir});
+  if (!env.ok()) return fail(env.error());
+  accounts::Accounts accounts(*(*env)->store, (*env)->keys, (*env)->clock);
+  auto id = accounts.add_member(company, input, cli_actor());
+  if (!id.ok()) return fail(id.error());
+  std::printf("%s\n", id->c_str());
+  return 0;
+}
+
+int run_member_show(const std::string& data_dir, const std::string& id, const std::string& purpose) {
+  auto env = open_environment({data_dir});
+  if (!env.ok()) return fail(env.error());
+  accounts::Accounts accounts(*(*env)->store, (*env)->keys, (*env)->clock);
+  auto shown = accounts.show_member(id, *privacy::parse_purpose(purpose), cli_actor());
+  if (!shown.ok()) return fail(shown.error());
+  std::printf("%s\n", shown->dump(2).c_str());
+  return 0;
+}
+
+int run_member_erase(const std::string& data_dir, const std::string& id) {
+  auto env = open_environment({data_dir});
+  if (!env.ok()) return fail(env.error());
+  accounts::Accounts accounts(*(*env)->store, (*env)->keys, (*env)->clock);
+  auto outcome = accounts.erase_member(id, cli_actor());
+  if (!outcome.ok()) return fail(outcome.error());
+  if (outcome->already_erased) {
+    std::printf("member %s was already erased on %s\n", id.c_str(), format_utc(outcome->erased_at_us).c_str());
+    return 0;
+  }
+  std::printf("erased member %s: data key destroyed, personal data can no longer be decrypted\n", id.c_str());
+  if (!outcome->files_purged)
+    std::fprintf(stderr, "privox: warning: another process holds the store open, so the write-ahead log still has "
+                         "the old key pages until its next checkpoint\n");
+  return 0;
+}
+
+int run_audit_verify(const std::string& data_dir) {
+  auto env = open_environment({data_dir});
+  if (!env.ok()) return fail(env.error());
+  privacy::AuditChain audit((*env)->keys, (*env)->clock);
+  auto report = audit.verify(*(*env)->store);
+  if (!report.ok()) return fail(report.error());
+  if (!report->ok) {
+    std::fprintf(stderr, "privox: audit chain broken at entry %lld: %s\n",
+                 static_cast<long long>(report->first_bad_seq), report->problem.c_str());
+    return 1;
+  }
+  std::printf("ok %lld entries\n", static_cast<long long>(report->entries));
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"privox: hosted business telephony whose data handling follows its privacy policy by construction"};
+  app.set_version_flag("--version", PRIVOX_VERSION);
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 ok, 2 invalid input, 3 not found, 4 conflict, 1 other errors.");
+
+  std::string data_dir;
+
+  auto* init = app.add_subcommand("init", "Create a data directory: master key (mode 0600) and store; idempotent");
+  add_data_dir(init, data_dir);
+
+  ServeOptions serve_opts;
+  auto* serve_cmd = app.add_subcommand("serve", "Run privox (HTTP; SIP and jobs join later) until SIGTERM");
+  add_data_dir(serve_cmd, data_dir);
+  serve_cmd->add_option("--http", serve_opts.http, "HTTP listen address HOST:PORT")->capture_default_str();
+
+  auto* company = app.add_subcommand("company", "Companies (tenants)")->require_subcommand(1);
+  accounts::NewCompany new_company;
+  auto* company_add = company->add_subcommand("add", "Add a company; prints its id");
+  add_data_dir(company_add, data_dir);
+  company_add->add_option("--name", new_company.name, "company name")->required();
+  company_add->add_option("--region", new_company.region, "where its data is stored: eea or us")->required();
+  company_add->add_option("--country", new_company.country,
+                          "ISO 3166 country, for reading national phone numbers (default: GB for eea, US for us)");
+
+  auto* member = app.add_subcommand("member", "Members (people)")->require_subcommand(1);
+  std::string company_id, member_id, purpose;
+  auto* member_add = member->add_subcommand("add", "Add a member; prints their id. Fields come from the data map.");
+  add_data_dir(member_add, data_dir);
+  member_add->add_option("--company", company_id, "the member's company id")->required();
+  // One flag per member field of the data map, so sign-up takes exactly what the map declares.
+  accounts::FieldValues field_values;
+  for (const privacy::FieldSpec& f : privacy::personal_fields()) {
+    if (f.table != "members") continue;
+    member_add->add_option_function<std::string>(
+        flag_for(f.name), [&field_values, name = std::string(f.name)](const std::string& v) { field_values[name] = v; },
+        fmt::format("{}{}", f.description, f.mandatory ? " (mandatory)" : ""));
+  }
+
+  auto* member_show = member->add_subcommand("show", "Show a member's data for a named purpose (audited)");
+  add_data_dir(member_show, data_dir);
+  member_show->add_option("--id", member_id, "member id")->required();
+  member_show->add_option("--purpose", purpose, "why you need the data")
+      ->required()
+      ->check(CLI::IsMember({"billing", "support", "fraud", "legal"}));
+
+  auto* member_erase = member->add_subcommand("erase", "Erase a member by destroying their data key");
+  add_data_dir(member_erase, data_dir);
+  member_erase->add_option("--id", member_id, "member id")->required();
+
+  auto* audit = app.add_subcommand("audit", "The audit chain")->require_subcommand(1);
+  auto* audit_verify = audit->add_subcommand("verify", "Check every link of the audit chain");
+  add_data_dir(audit_verify, data_dir);
+
+  bool as_json = false;
+  auto* datamap = app.add_subcommand("datamap", "Print the data map: every personal field and its rules");
+  datamap->add_flag("--json", as_json, "machine-readable output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (*init) return run_init(data_dir);
+  if (*serve_cmd) {
+    serve_opts.dir = {data_dir};
+    return serve(serve_opts);
+  }
+  if (*company_add) return run_company_add(data_dir, new_company);
+  if (*member_add) return run_member_add(data_dir, company_id, field_values);
+  if (*member_show) return run_member_show(data_dir, member_id, purpose);
+  if (*member_erase) return run_member_erase(data_dir, member_id);
+  if (*audit_verify) return run_audit_verify(data_dir);
+  if (*datamap) {
+    std::cout << (as_json ? privacy::datamap_json().dump(2) + "\n" : privacy::datamap_text());
+    return 0;
+  }
+  return 1;
+}
+
+}  // namespace
+}  // namespace privox::cli
+
+int main(int argc, char** argv) {
+  ::umask(077);  // the store, its log and the key file are for the operator's account alone
+  if (sodium_init() < 0) {
+    std::fprintf(stderr, "privox: error: libsodium failed to initialise\n");
+    return 1;
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("privox"));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  return privox::cli::run(argc, argv);
+}

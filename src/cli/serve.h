@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+
+#include "cli/environment.h"
+
+namespace privox::cli {
+
+struct ServeOptions {
+  DataDir dir;
+  std::string http = "127.0.0.1:8080";
+};
+
+// Runs privox's services in this process until SIGTERM or SIGINT, then stops them cleanly.
+// Returns the process exit code.
+int serve(const ServeOptions& options);
+
+}  // namespace privox::cli

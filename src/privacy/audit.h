@@ -1,0 +1,54 @@
+#pragma once
+// The audit chain (P6, P15). Every access to personal data by staff, every change to it and every
+// privacy-relevant operation appends one entry, in the same transaction as the action itself, so
+// no action commits without its entry. Entries are append-only and hash-chained: each stores the
+// previous entry's hash and a keyed BLAKE2b hash of its own canonical form (sorted-key JSON of
+// every column but `hash`), so altering, removing or reordering any entry is detected by verify().
+// Entries name subjects by id only and never hold personal data, so erasing a subject never
+// breaks the chain.
+//
+// Thread-safety: stateless apart from the keyring and clock; safe from any thread.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "privacy/keyring.h"
+#include "store/store.h"
+
+namespace privox::privacy {
+
+struct AuditRecord {
+  std::string actor;       // e.g. "cli:root" or a staff account id
+  std::string action;      // e.g. "member.show"
+  std::string subject_id;  // empty when no person is concerned
+  std::string purpose;     // empty when no purpose applies
+  nlohmann::json detail = nlohmann::json::object();  // field names, counts, outcomes; never values
+};
+
+struct AuditVerifyReport {
+  bool ok = false;
+  int64_t entries = 0;
+  int64_t first_bad_seq = 0;  // when !ok
+  std::string problem;        // when !ok
+};
+
+class AuditChain {
+ public:
+  AuditChain(const Keyring& keys, const Clock& clock) : keys_(keys), clock_(clock) {}
+
+  // Appends within the caller's write transaction. Returns the entry's sequence number.
+  Result<int64_t> append(store::Session& tx, const AuditRecord& record) const;
+
+  // Walks the whole chain in order.
+  Result<AuditVerifyReport> verify(store::Store& store) const;
+
+ private:
+  const Keyring& keys_;
+  const Clock& clock_;
+};
+
+}  // namespace privox::privacy

@@ -1,0 +1,119 @@
+#include "store/append_writer.h"
+
+#include <chrono>
+#include <map>
+
+namespace privox::store {
+namespace {
+constexpr size_t kFailuresKept = 1024;
+}
+
+AppendWriter::AppendWriter(std::unique_ptr<Store> store, AppendOptions options)
+    : store_(std::move(store)), options_(options), thread_([this] { run(); }) {}
+
+AppendWriter::~AppendWriter() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  work_.notify_all();
+  thread_.join();
+}
+
+size_t AppendWriter::add_target(AppendTarget target) {
+  std::lock_guard lock(mutex_);
+  targets_.push_back(std::move(target));
+  return targets_.size() - 1;
+}
+
+Result<AppendWriter::Ticket> AppendWriter::append(size_t target, Params row) {
+  std::unique_lock lock(mutex_);
+  if (stopping_) return make_error(ErrorCode::unavailable, "append writer is stopping");
+  if (target >= targets_.size()) return make_error(ErrorCode::internal, "append to an unregistered target");
+  if (row.size() != targets_[target].columns.size())
+    return make_error(ErrorCode::internal, "append row does not match its target's columns");
+  if (queue_.size() >= options_.max_queue_rows)
+    return make_error(ErrorCode::unavailable, "append queue is full; the store is not keeping up");
+  queue_.push_back({target, std::move(row)});
+  const Ticket ticket{++enqueued_seq_};
+  lock.unlock();
+  work_.notify_one();
+  return ticket;
+}
+
+Status AppendWriter::wait(Ticket ticket) {
+  std::unique_lock lock(mutex_);
+  done_.wait(lock, [&] { return finished_seq_ >= ticket.seq; });
+  for (const FailedRange& f : failures_)
+    if (ticket.seq >= f.first && ticket.seq <= f.last) return f.error;
+  return {};
+}
+
+Status AppendWriter::flush() {
+  uint64_t last;
+  {
+    std::lock_guard lock(mutex_);
+    last = enqueued_seq_;
+  }
+  return wait(Ticket{last});
+}
+
+AppendWriter::Stats AppendWriter::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void AppendWriter::run() {
+  std::vector<Pending> batch;
+  for (;;) {
+    uint64_t first_seq;
+    {
+      std::unique_lock lock(mutex_);
+      work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything is written
+      first_seq = finished_seq_ + 1;
+      const size_t n = std::min(queue_.size(), options_.max_batch_rows);
+      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+    }
+    Status status = write_batch(batch);
+    {
+      std::lock_guard lock(mutex_);
+      finished_seq_ = first_seq + batch.size() - 1;
+      if (status.ok()) {
+        stats_.rows_committed += batch.size();
+        ++stats_.batches_committed;
+      } else {
+        stats_.rows_failed += batch.size();
+        failures_.push_back({first_seq, finished_seq_, status.error()});
+        if (failures_.size() > kFailuresKept) failures_.pop_front();
+      }
+    }
+    done_.notify_all();
+    batch.clear();
+  }
+}
+
+Status AppendWriter::write_batch(const std::vector<Pending>& batch) {
+  std::map<size_t, std::vector<Params>> by_target;
+  for (const Pending& p : batch) by_target[p.target].push_back(p.row);
+  std::vector<AppendTarget> targets;
+  {
+    std::lock_guard lock(mutex_);
+    targets = targets_;
+  }
+  Status status;
+  for (int attempt = 0; attempt < options_.commit_attempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10 << attempt));
+    status = with_transaction(*store_, TxMode::write, [&](Session& s) -> Status {
+      for (const auto& [target, rows] : by_target)
+        PRIVOX_TRY(s.insert_rows(targets[target].table, targets[target].columns, rows));
+      return {};
+    });
+    // A constraint violation will not go away by retrying.
+    if (status.ok() || status.error().code == ErrorCode::conflict) break;
+  }
+  return status;
+}
+
+}  // namespace privox::store
