@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
@@ -56,6 +57,24 @@ Result<std::unique_ptr<Environment>> open_environment(const DataDir& dir) {
   PRIVOX_ASSIGN(auto store, store::open_sqlite(dir.db_path()));
   PRIVOX_TRY(store::check_schema(*store));
   return std::make_unique<Environment>(Environment{dir, std::move(keys), std::move(store), {}});
+}
+
+std::string flag_for(std::string_view field) {
+  std::string flag = "--" + std::string(field);
+  for (char& c : flag)
+    if (c == '_') c = '-';
+  return flag;
+}
+
+int fail(const Error& e) {
+  const std::string where = e.field.empty() ? "" : flag_for(e.field) + ": ";
+  std::fprintf(stderr, "privox: error: %s%s\n", where.c_str(), e.message.c_str());
+  switch (e.code) {
+    case ErrorCode::invalid_argument: return 2;
+    case ErrorCode::not_found: return 3;
+    case ErrorCode::conflict: return 4;
+    default: return 1;
+  }
 }
 
 std::string cli_actor() {

@@ -33,6 +33,12 @@ Status initialise(const DataDir& dir, bool* changed);
 // Opens an initialised data directory and checks its schema is the one this binary expects.
 Result<std::unique_ptr<Environment>> open_environment(const DataDir& dir);
 
+// Field names become flags: birth_date is --birth-date.
+std::string flag_for(std::string_view field);
+// Prints "privox: error: --flag: message" on stderr and returns the exit code for the error:
+// 2 invalid input, 3 not found, 4 conflict with stored data, 1 anything else.
+int fail(const Error& e);
+
 // "cli:<user>" for the audit chain.
 std::string cli_actor();
 

@@ -23,25 +23,6 @@
 namespace privox::cli {
 namespace {
 
-// Field names become flags: birth_date is --birth-date.
-std::string flag_for(std::string_view field) {
-  std::string flag = "--" + std::string(field);
-  for (char& c : flag)
-    if (c == '_') c = '-';
-  return flag;
-}
-
-int fail(const Error& e) {
-  const std::string where = e.field.empty() ? "" : flag_for(e.field) + ": ";
-  std::fprintf(stderr, "privox: error: %s%s\n", where.c_str(), e.message.c_str());
-  switch (e.code) {
-    case ErrorCode::invalid_argument: return 2;
-    case ErrorCode::not_found: return 3;
-    case ErrorCode::conflict: return 4;
-    default: return 1;
-  }
-}
-
 void add_data_dir(CLI::App* verb, std::string& data_dir) {
   verb->add_option("--data-dir", data_dir, "privox data directory (master key and SQLite store)")
       ->required()
@@ -178,7 +159,8 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every other parse error is invalid input.
+    return app.exit(e) == 0 ? 0 : 2;
   }
 
   if (*init) return run_init(data_dir);

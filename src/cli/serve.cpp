@@ -30,22 +30,13 @@ http::Router make_router(Environment& env) {
 }  // namespace
 
 int serve(const ServeOptions& options) {
-  auto env = open_environment(options.dir);
-  if (!env.ok()) {
-    spdlog::error("{}", env.error().describe());
-    return 2;
-  }
   auto at = http::parse_host_port(options.http, "http");
-  if (!at.ok()) {
-    spdlog::error("--{}", at.error().describe());
-    return 2;
-  }
+  if (!at.ok()) return fail(at.error());
+  auto env = open_environment(options.dir);
+  if (!env.ok()) return fail(env.error());
   boost::asio::io_context io;
   http::Server server(io, make_router(**env));
-  if (Status s = server.listen(*at); !s.ok()) {
-    spdlog::error("{}", s.error().describe());
-    return 1;
-  }
+  if (Status s = server.listen(*at); !s.ok()) return fail(s.error());
   spdlog::info("privox {} serving HTTP on {}:{} with store {}", PRIVOX_VERSION, at->host, server.local_port(),
                (*env)->store->location());
 

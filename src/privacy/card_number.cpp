@@ -29,15 +29,17 @@ bool contains_card_number(std::string_view text) {
     const bool phone_form = i > 0 && text[i - 1] == '+';
     std::string digits;
     size_t j = i;
-    // A run continues across one space or dash that sits between two digits.
+    // A run continues across spaces, dashes and dots that sit between two digits: people group card
+    // numbers every way they can.
     while (j < text.size()) {
       if (is_digit(text[j])) {
         digits.push_back(text[j++]);
-      } else if ((text[j] == ' ' || text[j] == '-') && j + 1 < text.size() && is_digit(text[j + 1])) {
-        ++j;
-      } else {
-        break;
+        continue;
       }
+      size_t k = j;
+      while (k < text.size() && (text[k] == ' ' || text[k] == '-' || text[k] == '.')) ++k;
+      if (k == j || k == text.size() || !is_digit(text[k])) break;
+      j = k;
     }
     if (!phone_form && digits.size() >= 13 && digits.size() <= 19 && luhn_valid(digits)) return true;
     i = j;

@@ -8,7 +8,7 @@
 
 namespace privox::privacy {
 
-// True when `text` holds a run of 13 to 19 digits, optionally grouped by single spaces or dashes,
+// True when `text` holds a run of 13 to 19 digits, optionally grouped by spaces, dashes or dots,
 // that passes the Luhn check. A run that follows '+' is an international phone number, not a card.
 bool contains_card_number(std::string_view text);
 

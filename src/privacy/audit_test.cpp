@@ -1,0 +1,127 @@
+#include "privacy/audit.h"
+
+#include <gtest/gtest.h>
+
+#include "common/testing.h"
+#include "store/sqlite_store.h"
+
+namespace privox::privacy {
+namespace {
+
+class AuditChainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(store::open_sqlite(dir_.file("audit.db"))).value();
+    ASSERT_TRUE(store_->migrate().ok());
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                    PRIVOX_TRY(chain_.append(s, {"cli:test", "member.show", "subject-" + std::to_string(i), "billing",
+                                                 {{"fields_shown", {"name"}}}}));
+                    return {};
+                  }).ok());
+      clock_.advance_us(1000);
+    }
+  }
+
+  void sql(const std::string& statement) {
+    ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                  PRIVOX_TRY(s.exec(statement));
+                  return {};
+                }).ok())
+        << statement;
+  }
+
+  AuditVerifyReport verify() { return std::move(chain_.verify(*store_)).value(); }
+
+  testing::TempDir dir_;
+  std::unique_ptr<store::Store> store_;
+  SecretKey master_ = SecretKey::random();
+  Keyring keys_ = Keyring::from_master_for_test(master_);
+  FakeClock clock_{1'790'000'000'000'000};
+  AuditChain chain_{keys_, clock_};
+};
+
+TEST_F(AuditChainTest, IntactChainVerifies) {
+  const AuditVerifyReport r = verify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.entries, 5);
+}
+
+TEST_F(AuditChainTest, EmptyChainVerifies) {
+  testing::TempDir dir;
+  auto empty = std::move(store::open_sqlite(dir.file("e.db"))).value();
+  ASSERT_TRUE(empty->migrate().ok());
+  auto r = chain_.verify(*empty);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->ok);
+  EXPECT_EQ(r->entries, 0);
+}
+
+TEST_F(AuditChainTest, AlteredEntryIsNamed) {
+  sql("UPDATE audit_log SET purpose = 'marketing' WHERE seq = 3");
+  const AuditVerifyReport r = verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 3);
+  EXPECT_NE(r.problem.find("altered"), std::string::npos);
+}
+
+TEST_F(AuditChainTest, RemovedEntryIsNamed) {
+  sql("DELETE FROM audit_log WHERE seq = 2");
+  const AuditVerifyReport r = verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 2);
+}
+
+TEST_F(AuditChainTest, RemovedLastEntryIsDetectedThroughTheHead) {
+  sql("DELETE FROM audit_log WHERE seq = 5");
+  const AuditVerifyReport r = verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 5);
+}
+
+TEST_F(AuditChainTest, ReorderedEntriesAreDetected) {
+  // Swap the sequence numbers of entries 2 and 3, as someone reordering the log would.
+  sql("UPDATE audit_log SET seq = 100 WHERE seq = 2");
+  sql("UPDATE audit_log SET seq = 2 WHERE seq = 3");
+  sql("UPDATE audit_log SET seq = 3 WHERE seq = 100");
+  const AuditVerifyReport r = verify();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 2);
+}
+
+TEST_F(AuditChainTest, RecomputingHashesWithoutTheKeyDoesNotHelp) {
+  // An attacker who rewrites an entry and its hash with an unkeyed hash still fails verification.
+  sql("UPDATE audit_log SET actor = 'someone-else', hash = '00' WHERE seq = 5");
+  sql("UPDATE audit_head SET hash = '00'");
+  EXPECT_FALSE(verify().ok);
+}
+
+TEST_F(AuditChainTest, ChainFromAnotherMasterKeyFails) {
+  const SecretKey other = SecretKey::random();
+  const Keyring other_keys = Keyring::from_master_for_test(other);
+  AuditChain stranger(other_keys, clock_);
+  auto r = stranger.verify(*store_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->first_bad_seq, 1);
+}
+
+TEST_F(AuditChainTest, AppendsFromTwoConnectionsNeverFork) {
+  auto other = std::move(store::open_sqlite(dir_.file("audit.db"))).value();
+  std::vector<std::thread> writers;
+  for (store::Store* s : {store_.get(), other.get()})
+    writers.emplace_back([&, s] {
+      for (int i = 0; i < 50; ++i)
+        ASSERT_TRUE(store::with_transaction(*s, store::TxMode::write, [&](store::Session& tx) -> Status {
+                      PRIVOX_TRY(chain_.append(tx, {"cli:test", "x", "", "", {}}));
+                      return {};
+                    }).ok());
+    });
+  for (auto& w : writers) w.join();
+  const AuditVerifyReport r = verify();
+  EXPECT_TRUE(r.ok) << r.problem;
+  EXPECT_EQ(r.entries, 105);
+}
+
+}  // namespace
+}  // namespace privox::privacy

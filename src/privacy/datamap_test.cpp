@@ -1,0 +1,100 @@
+#include "privacy/datamap.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "common/testing.h"
+#include "store/sqlite_store.h"
+
+namespace privox::privacy {
+namespace {
+
+std::vector<store::TableInfo> live_schema(const testing::TempDir& dir) {
+  auto s = store::open_sqlite(dir.file("schema.db"));
+  EXPECT_TRUE(s.ok());
+  EXPECT_TRUE((*s)->migrate().ok());
+  auto tables = (*s)->describe_tables();
+  EXPECT_TRUE(tables.ok());
+  return *tables;
+}
+
+// The by-construction rule: a column nobody declared cannot exist.
+TEST(DataMapTest, EveryColumnOfTheLiveSchemaIsDeclared) {
+  testing::TempDir dir;
+  for (const store::TableInfo& t : live_schema(dir))
+    for (const store::ColumnInfo& c : t.columns)
+      EXPECT_TRUE(is_declared(t.name, c.name))
+          << t.name << "." << c.name << " is in the schema but not in privacy/datamap.cpp: declare it as a personal "
+          << "field or as a structural column with the reason it holds no personal data";
+}
+
+TEST(DataMapTest, EveryDeclaredColumnExists) {
+  testing::TempDir dir;
+  std::set<std::pair<std::string, std::string>> columns;
+  for (const store::TableInfo& t : live_schema(dir))
+    for (const store::ColumnInfo& c : t.columns) columns.emplace(t.name, c.name);
+  for (const FieldSpec& f : personal_fields()) {
+    EXPECT_TRUE(columns.count({std::string(f.table), std::string(f.column)})) << f.table << "." << f.column;
+    if (!f.index_column.empty()) {
+      EXPECT_TRUE(columns.count({std::string(f.table), std::string(f.index_column)})) << f.index_column;
+    }
+  }
+  for (const StructuralColumn& s : structural_columns())
+    EXPECT_TRUE(columns.count({std::string(s.table), std::string(s.column)})) << s.table << "." << s.column;
+}
+
+TEST(DataMapTest, EncryptedFieldsAreBinaryColumnsAndClearOnesSayWhy) {
+  testing::TempDir dir;
+  for (const store::TableInfo& t : live_schema(dir))
+    for (const store::ColumnInfo& c : t.columns) {
+      const FieldSpec* f = find_field_by_column(t.name, c.name);
+      if (!f) continue;
+      if (f->protection == Protection::per_subject) {
+        EXPECT_EQ(c.type, "BLOB") << t.name << "." << c.name;
+      } else {
+        EXPECT_FALSE(f->protection_reason.empty()) << f->name << " is stored in clear without a reason";
+      }
+    }
+}
+
+TEST(DataMapTest, EveryFieldHasPurposesAndADescription) {
+  std::set<std::pair<std::string_view, std::string_view>> names;
+  for (const FieldSpec& f : personal_fields()) {
+    EXPECT_NE(f.purposes, 0u) << f.name;
+    EXPECT_FALSE(f.description.empty()) << f.name;
+    EXPECT_GT(f.max_length, 0u) << f.name;
+    EXPECT_TRUE(names.emplace(f.table, f.name).second) << f.name << " is declared twice";
+    if (f.erasure == ErasureTreatment::keep_with_exception) {
+      EXPECT_FALSE(f.erasure_exception.empty()) << f.name;
+    }
+  }
+}
+
+TEST(DataMapTest, TheMandatoryDataOfP1IsDeclaredMandatory) {
+  for (std::string_view name : {"name", "email", "phone", "address", "birth_date", "payment_token"}) {
+    const FieldSpec* f = find_field("members", name);
+    ASSERT_NE(f, nullptr) << name;
+    EXPECT_TRUE(f->mandatory) << name;
+  }
+  EXPECT_TRUE(find_field("companies", "company_name")->mandatory);
+}
+
+TEST(DataMapTest, JsonAndTextListEveryField) {
+  const nlohmann::json j = datamap_json();
+  EXPECT_EQ(j["personal_fields"].size(), personal_fields().size());
+  EXPECT_EQ(j["non_personal_columns"].size(), structural_columns().size());
+  const std::string text = datamap_text();
+  for (const FieldSpec& f : personal_fields()) EXPECT_NE(text.find(f.name), std::string::npos) << f.name;
+}
+
+TEST(DataMapTest, PurposesParseByName) {
+  EXPECT_EQ(parse_purpose("billing"), Purpose::billing);
+  EXPECT_EQ(parse_purpose("fraud"), Purpose::fraud);
+  EXPECT_FALSE(parse_purpose("curiosity"));
+  EXPECT_EQ(purposes_text(Purpose::billing | Purpose::legal), "billing, legal");
+}
+
+}  // namespace
+}  // namespace privox::privacy

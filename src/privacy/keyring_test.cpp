@@ -1,0 +1,109 @@
+#include "privacy/keyring.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "common/testing.h"
+#include "store/sqlite_store.h"
+
+namespace privox::privacy {
+namespace {
+
+TEST(KeyringTest, MasterKeyFileIsPrivateAndStable) {
+  testing::TempDir dir;
+  bool created = false;
+  auto first = Keyring::create_or_load(dir.file("master.key"), &created);
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  EXPECT_TRUE(created);
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.file("master.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  auto second = Keyring::create_or_load(dir.file("master.key"), &created);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(created);
+  EXPECT_EQ(first->blind_index("email", "a@b.example"), second->blind_index("email", "a@b.example"));
+  EXPECT_EQ(first->audit_hash("x"), second->audit_hash("x"));
+}
+
+TEST(KeyringTest, RefusesAKeyFileOthersCanRead) {
+  testing::TempDir dir;
+  bool created = false;
+  ASSERT_TRUE(Keyring::create_or_load(dir.file("master.key"), &created).ok());
+  ::chmod(dir.file("master.key").c_str(), 0644);
+  auto loaded = Keyring::load(dir.file("master.key"));
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.error().message.find("chmod 600"), std::string::npos);
+}
+
+TEST(KeyringTest, RefusesAFileThatIsNotAKey) {
+  testing::TempDir dir;
+  {
+    std::ofstream out(dir.file("master.key"));
+    out << "not a key\n";
+  }
+  ::chmod(dir.file("master.key").c_str(), 0600);
+  auto loaded = Keyring::load(dir.file("master.key"));
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.error().code, ErrorCode::corrupt);
+}
+
+TEST(KeyringTest, FieldsOpenOnlyForTheirSubjectAndField) {
+  const SecretKey key = SecretKey::random();
+  const Bytes sealed = seal_field(key, "subject-1", "email", "someone@example.org");
+  EXPECT_EQ(*open_field(key, "subject-1", "email", sealed), "someone@example.org");
+  EXPECT_FALSE(open_field(key, "subject-2", "email", sealed).ok());
+  EXPECT_FALSE(open_field(key, "subject-1", "name", sealed).ok());
+  EXPECT_FALSE(open_field(SecretKey::random(), "subject-1", "email", sealed).ok());
+  Bytes tampered = sealed;
+  tampered.back() ^= 1;
+  EXPECT_FALSE(open_field(key, "subject-1", "email", tampered).ok());
+  EXPECT_FALSE(open_field(key, "subject-1", "email", Bytes{1, 2, 3}).ok());
+  // Two seals of one value differ (random nonces), so equal ciphertexts reveal nothing.
+  EXPECT_NE(sealed, seal_field(key, "subject-1", "email", "someone@example.org"));
+}
+
+TEST(KeyringTest, WrappedKeysOpenOnlyWithTheirMasterAndSubject) {
+  const SecretKey master = SecretKey::random();
+  const Keyring keys = Keyring::from_master_for_test(master);
+  const SecretKey data = SecretKey::random();
+  const Bytes wrapped = keys.wrap(data, "s1");
+  auto unwrapped = keys.unwrap(wrapped, "s1");
+  ASSERT_TRUE(unwrapped.ok());
+  EXPECT_EQ(0, sodium_memcmp(unwrapped->data(), data.data(), SecretKey::kSize));
+  EXPECT_FALSE(keys.unwrap(wrapped, "s2").ok());
+  EXPECT_FALSE(Keyring::from_master_for_test(SecretKey::random()).unwrap(wrapped, "s1").ok());
+}
+
+TEST(KeyringTest, BlindIndexIsKeyedAndSeparatedByField) {
+  const Keyring a = Keyring::from_master_for_test(SecretKey::random());
+  const Keyring b = Keyring::from_master_for_test(SecretKey::random());
+  EXPECT_EQ(a.blind_index("email", "x@y.example"), a.blind_index("email", "x@y.example"));
+  EXPECT_NE(a.blind_index("email", "x@y.example"), a.blind_index("phone", "x@y.example"));
+  EXPECT_NE(a.blind_index("email", "x@y.example"), b.blind_index("email", "x@y.example"));
+  EXPECT_EQ(a.blind_index("email", "x@y.example").size(), 32u);
+}
+
+TEST(KeyringTest, DestroyedSubjectKeysReadAsErased) {
+  testing::TempDir dir;
+  auto store = store::open_sqlite(dir.file("k.db"));
+  ASSERT_TRUE((*store)->migrate().ok());
+  const Keyring keys = Keyring::from_master_for_test(SecretKey::random());
+  ASSERT_TRUE(store::with_transaction(**store, store::TxMode::write, [&](store::Session& s) -> Status {
+                PRIVOX_TRY(subject_keys::create(s, keys, "s1", 1));
+                PRIVOX_TRY(subject_keys::load(s, keys, "s1"));
+                PRIVOX_ASSIGN(bool destroyed, subject_keys::destroy(s, "s1"));
+                EXPECT_TRUE(destroyed);
+                auto gone = subject_keys::load(s, keys, "s1");
+                EXPECT_FALSE(gone.ok());
+                EXPECT_EQ(gone.error().code, ErrorCode::erased);
+                PRIVOX_ASSIGN(bool again, subject_keys::destroy(s, "s1"));
+                EXPECT_FALSE(again);
+                return {};
+              }).ok());
+}
+
+}  // namespace
+}  // namespace privox::privacy

@@ -1,0 +1,100 @@
+#include "store/append_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "common/testing.h"
+#include "store/sqlite_store.h"
+
+namespace privox::store {
+namespace {
+
+class AppendWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = open_sqlite(dir_.file("a.db"));
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE(with_transaction(**s, TxMode::write, [](Session& tx) -> Status {
+                  PRIVOX_TRY(tx.exec("CREATE TABLE events (id TEXT PRIMARY KEY, at_us INTEGER NOT NULL, body BLOB)"));
+                  return {};
+                }).ok());
+    reader_ = std::move(s).value();
+  }
+
+  std::unique_ptr<Store> writer_store() { return std::move(open_sqlite(dir_.file("a.db"))).value(); }
+
+  int64_t rows() {
+    auto tx = reader_->begin(TxMode::read);
+    return (*tx)->query("SELECT count(*) FROM events")->at(0).i64(0);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> reader_;
+};
+
+TEST_F(AppendWriterTest, RowsFromManyThreadsAreAllDurableAndBatched) {
+  AppendWriter writer(writer_store());
+  const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
+  constexpr int kThreads = 4, kPerThread = 5000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto ticket = writer.append(target, {std::to_string(t) + ":" + std::to_string(i), int64_t{i}, Bytes{1, 2}});
+        ASSERT_TRUE(ticket.ok());
+      }
+    });
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE(writer.flush().ok());
+  EXPECT_EQ(rows(), kThreads * kPerThread);
+  const auto stats = writer.stats();
+  EXPECT_EQ(stats.rows_committed, static_cast<uint64_t>(kThreads * kPerThread));
+  EXPECT_LT(stats.batches_committed, stats.rows_committed);  // batching happened
+}
+
+TEST_F(AppendWriterTest, WaitReturnsOnceTheRowIsVisibleToOtherConnections) {
+  AppendWriter writer(writer_store());
+  const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
+  auto ticket = writer.append(target, {std::string("only"), int64_t{1}, null_value()});
+  ASSERT_TRUE(ticket.ok());
+  ASSERT_TRUE(writer.wait(*ticket).ok());
+  EXPECT_EQ(rows(), 1);
+}
+
+TEST_F(AppendWriterTest, AFailedBatchIsReportedToItsWaiters) {
+  AppendWriter writer(writer_store(), AppendOptions{.max_batch_rows = 16, .max_queue_rows = 1024, .commit_attempts = 2});
+  const size_t target = writer.add_target({"no_such_table", {"id"}});
+  auto ticket = writer.append(target, {std::string("x")});
+  ASSERT_TRUE(ticket.ok());
+  const Status s = writer.wait(*ticket);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("no_such_table"), std::string::npos);
+  EXPECT_EQ(writer.stats().rows_failed, 1u);
+
+  // A duplicate key fails its batch without being retried forever, and later rows still land.
+  const size_t events = writer.add_target({"events", {"id", "at_us", "body"}});
+  ASSERT_TRUE(writer.wait(*writer.append(events, {std::string("k"), int64_t{1}, null_value()})).ok());
+  EXPECT_FALSE(writer.wait(*writer.append(events, {std::string("k"), int64_t{2}, null_value()})).ok());
+  EXPECT_TRUE(writer.wait(*writer.append(events, {std::string("k2"), int64_t{3}, null_value()})).ok());
+  EXPECT_EQ(rows(), 2);
+}
+
+TEST_F(AppendWriterTest, RefusesRowsThatDoNotMatchTheirTarget) {
+  AppendWriter writer(writer_store());
+  const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
+  EXPECT_FALSE(writer.append(target, {std::string("short")}).ok());
+  EXPECT_FALSE(writer.append(target + 7, {std::string("a"), int64_t{1}, null_value()}).ok());
+}
+
+TEST_F(AppendWriterTest, DestructionDrainsTheQueue) {
+  {
+    AppendWriter writer(writer_store());
+    const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(writer.append(target, {std::to_string(i), int64_t{i}, null_value()}).ok());
+  }
+  EXPECT_EQ(rows(), 1000);
+}
+
+}  // namespace
+}  // namespace privox::store

@@ -1,0 +1,156 @@
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include "common/testing.h"
+#include "store/schema.h"
+#include "store/sqlite_store.h"
+
+namespace privox::store {
+namespace {
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = open_sqlite(dir_.file("privox.db"));
+    ASSERT_TRUE(opened.ok()) << opened.error().describe();
+    store_ = std::move(opened).value();
+    ASSERT_TRUE(store_->migrate().ok());
+  }
+
+  int64_t count(const std::string& table) {
+    auto tx = store_->begin(TxMode::read);
+    auto rows = (*tx)->query("SELECT count(*) FROM " + table);
+    return rows->at(0).i64(0);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(SqliteStoreTest, MigratesToTheLatestVersionOnceAndOnlyOnce) {
+  EXPECT_EQ(*store_->schema_version(), latest_schema_version());
+  EXPECT_TRUE(check_schema(*store_).ok());
+  ASSERT_TRUE(store_->migrate().ok());
+  EXPECT_EQ(count("schema_migrations"), static_cast<int64_t>(migrations().size()));
+}
+
+TEST_F(SqliteStoreTest, RefusesAStoreNewerThanTheBinary) {
+  ASSERT_TRUE(with_transaction(*store_, TxMode::write, [](Session& s) -> Status {
+                PRIVOX_TRY(s.exec("INSERT INTO schema_migrations VALUES (?, 'from the future', 0)",
+                                  {int64_t{latest_schema_version() + 1}}));
+                return {};
+              }).ok());
+  const Status migrated = store_->migrate();
+  ASSERT_FALSE(migrated.ok());
+  EXPECT_EQ(migrated.error().code, ErrorCode::version_mismatch);
+  EXPECT_NE(migrated.error().message.find("newer than this privox"), std::string::npos);
+  EXPECT_FALSE(check_schema(*store_).ok());
+}
+
+TEST_F(SqliteStoreTest, UninitialisedStoreIsReportedAsSuch) {
+  auto other = open_sqlite(dir_.file("empty.db"));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(*(*other)->schema_version(), 0);
+  const Status s = check_schema(**other);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("privox init"), std::string::npos);
+}
+
+TEST_F(SqliteStoreTest, RoundTripsEveryValueType) {
+  ASSERT_TRUE(with_transaction(*store_, TxMode::write, [](Session& s) -> Status {
+                PRIVOX_TRY(s.exec("CREATE TABLE t (i INTEGER, d REAL, s TEXT, b BLOB, n TEXT)"));
+                PRIVOX_TRY(s.exec("INSERT INTO t VALUES (?, ?, ?, ?, ?)",
+                                  {int64_t{-9'000'000'000'000}, 2.5, std::string("h\xc3\xa9llo\0x", 8),
+                                   Bytes{0, 1, 255}, null_value()}));
+                PRIVOX_TRY(s.exec("INSERT INTO t VALUES (0, 0, '', ?, NULL)", {Bytes{}}));
+                return {};
+              }).ok());
+  auto tx = store_->begin(TxMode::read);
+  auto rows = (*tx)->query("SELECT i, d, s, b, n FROM t ORDER BY i");
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  const Row& r = rows->at(0);
+  EXPECT_EQ(r.i64(0), -9'000'000'000'000);
+  EXPECT_EQ(std::get<double>(r.at(1)), 2.5);
+  EXPECT_EQ(r.text(2), std::string("h\xc3\xa9llo\0x", 8));
+  EXPECT_EQ(r.blob(3), (Bytes{0, 1, 255}));
+  EXPECT_TRUE(r.is_null(4));
+  EXPECT_EQ(rows->at(1).blob(3), Bytes{});  // an empty blob stays a blob, not NULL
+}
+
+TEST_F(SqliteStoreTest, UncommittedTransactionRollsBack) {
+  {
+    auto tx = store_->begin(TxMode::write);
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE((*tx)->exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)").ok());
+  }
+  EXPECT_EQ(count("companies"), 0);
+  {
+    auto tx = store_->begin(TxMode::write);
+    ASSERT_TRUE((*tx)->exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)").ok());
+    ASSERT_TRUE((*tx)->commit().ok());
+    EXPECT_FALSE((*tx)->exec("SELECT 1").ok());  // a committed transaction is spent
+  }
+  EXPECT_EQ(count("companies"), 1);
+}
+
+TEST_F(SqliteStoreTest, ConstraintsAreConflictsAndForeignKeysAreOn) {
+  const Status dup = with_transaction(*store_, TxMode::write, [](Session& s) -> Status {
+    PRIVOX_TRY(s.exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)"));
+    PRIVOX_TRY(s.exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)"));
+    return {};
+  });
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::conflict);
+  EXPECT_EQ(count("companies"), 0);  // the whole transaction rolled back
+
+  const Status orphan = with_transaction(*store_, TxMode::write, [](Session& s) -> Status {
+    PRIVOX_TRY(s.exec("INSERT INTO members (id, company_id, status, created_at_us) VALUES ('m', 'nope', 'active', 0)"));
+    return {};
+  });
+  ASSERT_FALSE(orphan.ok());
+  EXPECT_EQ(orphan.error().code, ErrorCode::conflict);
+}
+
+TEST_F(SqliteStoreTest, BadSqlIsAnErrorNotACrash) {
+  auto tx = store_->begin(TxMode::read);
+  auto rows = (*tx)->query("SELEC nonsense");
+  ASSERT_FALSE(rows.ok());
+  EXPECT_NE(rows.error().message.find("nonsense"), std::string::npos);
+  EXPECT_FALSE((*tx)->query("SELECT ?", {}).ok());  // parameter count mismatch
+}
+
+TEST_F(SqliteStoreTest, DescribesEveryTableAndColumn) {
+  auto tables = store_->describe_tables();
+  ASSERT_TRUE(tables.ok());
+  bool found = false;
+  for (const TableInfo& t : *tables)
+    if (t.name == "members")
+      for (const ColumnInfo& c : t.columns) found |= c.name == "email_enc" && c.type == "BLOB";
+  EXPECT_TRUE(found);
+}
+
+TEST_F(SqliteStoreTest, InsertRowsWritesEveryRow) {
+  std::vector<Params> rows;
+  for (int i = 0; i < 100; ++i)
+    rows.push_back({std::string("c") + std::to_string(i), std::string("n"), std::string("us"), std::string("US"),
+                    int64_t{i}});
+  ASSERT_TRUE(with_transaction(*store_, TxMode::write, [&](Session& s) {
+                return s.insert_rows("companies", {"id", "name", "region", "country", "created_at_us"}, rows);
+              }).ok());
+  EXPECT_EQ(count("companies"), 100);
+}
+
+TEST_F(SqliteStoreTest, TwoConnectionsSeeEachOthersCommits) {
+  auto other = open_sqlite(dir_.file("privox.db"));
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(with_transaction(**other, TxMode::write, [](Session& s) -> Status {
+                PRIVOX_TRY(s.exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)"));
+                return {};
+              }).ok());
+  EXPECT_EQ(count("companies"), 1);
+}
+
+}  // namespace
+}  // namespace privox::store
