@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   sqlite3 curl
+  postgresql postgresql-client
 )
 
 missing=()
@@ -28,5 +29,18 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+
+# The tests run their own throw-away PostgreSQL instances (scripts/test-postgres.sh); installing the
+# server must not create (and start) the system-wide "main" cluster. postgresql-common reads
+# createcluster.d when the server package's postinst creates that cluster, so the override has to be
+# in place before apt-get install runs.
+no_main_cluster=/etc/postgresql-common/createcluster.d/privox-no-main-cluster.conf
+if ! dpkg-query -W -f='${Status}' postgresql-common 2>/dev/null | grep -q 'install ok installed' \
+    || [ ! -f "$no_main_cluster" ]; then
+  mkdir -p "$(dirname "$no_main_cluster")"
+  printf '%s\n' '# written by privox scripts/install-deps.sh: no system-wide cluster on install' \
+    'create_main_cluster = false' >"$no_main_cluster"
+fi
+
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -2,18 +2,23 @@
 
 #include <gtest/gtest.h>
 
-#include "common/testing.h"
-#include "store/sqlite_store.h"
+#include <fstream>
+#include <iterator>
+
+#include "store/test_stores.h"
 
 namespace privox::accounts {
 namespace {
 
 using privacy::Purpose;
 
-class AccountsTest : public ::testing::Test {
+class AccountsTest : public ::testing::TestWithParam<store::Backend> {
  protected:
   void SetUp() override {
-    store_ = std::move(store::open_sqlite(dir_.file("privox.db"))).value();
+    auto created = store::TestStore::create(GetParam());
+    ASSERT_TRUE(created.ok()) << created.error().describe();
+    test_store_ = std::move(created).value();
+    store_ = std::move(test_store_->open()).value();
     ASSERT_TRUE(store_->migrate().ok());
     accounts_ptr_ = std::make_unique<Accounts>(*store_, keys_, clock_);
     auto company = accounts().add_company({"Acme Ltd", "eea", ""}, "cli:test");
@@ -34,7 +39,7 @@ class AccountsTest : public ::testing::Test {
     return (*tx)->query(sql)->at(0).i64(0);
   }
 
-  testing::TempDir dir_;
+  std::unique_ptr<store::TestStore> test_store_;
   std::unique_ptr<store::Store> store_;
   privacy::SecretKey master_ = privacy::SecretKey::random();
   privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
@@ -44,7 +49,7 @@ class AccountsTest : public ::testing::Test {
   std::string company_;
 };
 
-TEST_F(AccountsTest, CompanyDefaultsItsCountryFromTheRegion) {
+TEST_P(AccountsTest, CompanyDefaultsItsCountryFromTheRegion) {
   auto us = accounts().add_company({"Initech", "us", ""}, "cli:test");
   ASSERT_TRUE(us.ok());
   EXPECT_EQ(accounts().company(*us)->country, "US");
@@ -54,7 +59,7 @@ TEST_F(AccountsTest, CompanyDefaultsItsCountryFromTheRegion) {
   EXPECT_EQ(accounts().add_company({"X", "eea", "ZZ"}, "t").error().field, "country");
 }
 
-TEST_F(AccountsTest, ShowReturnsOnlyWhatThePurposeAllowsAndAuditsIt) {
+TEST_P(AccountsTest, ShowReturnsOnlyWhatThePurposeAllowsAndAuditsIt) {
   auto id = accounts().add_member(company_, member("Ada Lovelace", "ada@example.org"), "cli:test");
   ASSERT_TRUE(id.ok()) << id.error().describe();
 
@@ -75,7 +80,7 @@ TEST_F(AccountsTest, ShowReturnsOnlyWhatThePurposeAllowsAndAuditsIt) {
             1);
 }
 
-TEST_F(AccountsTest, UnknownCompanyAndMemberAreNotFound) {
+TEST_P(AccountsTest, UnknownCompanyAndMemberAreNotFound) {
   auto missing = accounts().add_member("0190e2a1-0000-7000-8000-000000000000", member("A B", "a@b.org"), "t");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code, ErrorCode::not_found);
@@ -85,7 +90,7 @@ TEST_F(AccountsTest, UnknownCompanyAndMemberAreNotFound) {
             ErrorCode::not_found);
 }
 
-TEST_F(AccountsTest, EmailsAreUniqueWhateverTheirCase) {
+TEST_P(AccountsTest, EmailsAreUniqueWhateverTheirCase) {
   ASSERT_TRUE(accounts().add_member(company_, member("A One", "same@example.org"), "t").ok());
   auto dup = accounts().add_member(company_, member("A Two", "SAME@example.org"), "t");
   ASSERT_FALSE(dup.ok());
@@ -94,7 +99,7 @@ TEST_F(AccountsTest, EmailsAreUniqueWhateverTheirCase) {
   EXPECT_EQ(count("SELECT count(*) FROM members"), 1);
 }
 
-TEST_F(AccountsTest, RefusedSignUpsStoreNothing) {
+TEST_P(AccountsTest, RefusedSignUpsStoreNothing) {
   const int64_t audit_before = count("SELECT count(*) FROM audit_log");
   FieldValues input = member("A B", "a@b.org");
   input["address"] = "card 4242 4242 4242 4242";
@@ -107,34 +112,58 @@ TEST_F(AccountsTest, RefusedSignUpsStoreNothing) {
   EXPECT_EQ(count("SELECT count(*) FROM audit_log"), audit_before);
 }
 
-// P15: personal data never reaches the disk in clear, and erasing the key leaves nothing to open.
-TEST_F(AccountsTest, PersonalDataIsNeverInTheFilesAndErasureLeavesNoKey) {
+// Everything the store holds, as bytes a search can look through. SQLite: every byte of its files,
+// write-ahead log included. PostgreSQL: every row of every table as text (bytea as hex) and the
+// server's statement log, which records each statement with its parameters.
+std::string everything_stored(store::Store& store, const store::TestStore& test_store) {
+  if (test_store.backend() == store::Backend::sqlite) return test_store.dir().all_bytes();
+  std::string out;
+  auto tables = store.describe_tables();
+  EXPECT_TRUE(tables.ok());
+  auto tx = store.begin(store::TxMode::read);
+  for (const store::TableInfo& t : *tables) {
+    auto rows = (*tx)->query("SELECT CAST(x AS TEXT) FROM " + t.name + " x");
+    EXPECT_TRUE(rows.ok());
+    for (const store::Row& r : *rows) out += r.text(0) + "\n";
+  }
+  std::ifstream log(store::TestStore::postgres_log_path(), std::ios::binary);
+  const std::string log_text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log_text.find("INSERT INTO members"), std::string::npos) << "the statement log is not being written";
+  return out + log_text;
+}
+
+bool holds_bytes(const std::string& haystack, const Bytes& needle, store::Backend backend) {
+  return haystack.find(backend == store::Backend::sqlite ? to_string(needle) : to_hex(needle)) != std::string::npos;
+}
+
+// P15: personal data never reaches the store in clear, and erasing the key leaves nothing to open.
+TEST_P(AccountsTest, PersonalDataIsNeverStoredInClearAndErasureLeavesNoKey) {
   const std::string name = "Quirinus Throckmorton-Vasquez";
   const std::string email = "quirinus.throckmorton@example.net";
   auto id = accounts().add_member(company_, member(name, email), "cli:test");
   ASSERT_TRUE(id.ok());
   ASSERT_TRUE(accounts().show_member(*id, Purpose::support, "cli:test").ok());
 
-  std::string disk = dir_.all_bytes();
-  ASSERT_FALSE(disk.empty());
-  EXPECT_EQ(disk.find(name), std::string::npos);
-  EXPECT_EQ(disk.find("Throckmorton"), std::string::npos);
-  EXPECT_EQ(disk.find(email), std::string::npos);
-  EXPECT_EQ(disk.find("quirinus"), std::string::npos);
-  EXPECT_EQ(disk.find("+442079460958"), std::string::npos);
-  EXPECT_EQ(disk.find("tok_abcdef"), std::string::npos);
+  const std::string stored = everything_stored(*store_, *test_store_);
+  ASSERT_NE(stored.find(*id), std::string::npos);  // the search does see the member's row
+  for (const std::string& secret : {name, std::string("Throckmorton"), email, std::string("quirinus"),
+                                    std::string("+442079460958"), std::string("7946"), std::string("tok_abcdef"),
+                                    std::string("1 High St"), std::string("1990-01-31")})
+    EXPECT_EQ(stored.find(secret), std::string::npos) << secret << " is stored in clear";
 
   Bytes wrapped;
   {
     auto tx = store_->begin(store::TxMode::read);
     wrapped = (*tx)->query("SELECT wrapped_key FROM subject_keys WHERE subject_id = ?", {*id})->at(0).blob(0);
   }
-  ASSERT_NE(dir_.all_bytes().find(to_string(wrapped)), std::string::npos);  // the search can find it
+  ASSERT_TRUE(holds_bytes(everything_stored(*store_, *test_store_), wrapped, GetParam()));  // the search finds it
 
   auto erased = accounts().erase_member(*id, "cli:test");
   ASSERT_TRUE(erased.ok()) << erased.error().describe();
   EXPECT_TRUE(erased->files_purged);
-  EXPECT_EQ(dir_.all_bytes().find(to_string(wrapped)), std::string::npos);
+  if (GetParam() == store::Backend::sqlite) {
+    EXPECT_FALSE(holds_bytes(test_store_->dir().all_bytes(), wrapped, GetParam()));
+  }
   EXPECT_EQ(count("SELECT count(*) FROM subject_keys"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM members WHERE email_bidx IS NOT NULL OR phone_bidx IS NOT NULL"), 0);
 
@@ -157,7 +186,7 @@ TEST_F(AccountsTest, PersonalDataIsNeverInTheFilesAndErasureLeavesNoKey) {
   EXPECT_TRUE(accounts().add_member(company_, member(name, email), "cli:test").ok());
 }
 
-TEST_F(AccountsTest, EveryActionIsInTheChainAndTheChainHoldsNoPersonalData) {
+TEST_P(AccountsTest, EveryActionIsInTheChainAndTheChainHoldsNoPersonalData) {
   auto id = accounts().add_member(company_, member("Ophelia Marchbanks", "ophelia@example.com"), "cli:test");
   ASSERT_TRUE(id.ok());
   ASSERT_TRUE(accounts().show_member(*id, Purpose::billing, "cli:test").ok());
@@ -169,6 +198,9 @@ TEST_F(AccountsTest, EveryActionIsInTheChainAndTheChainHoldsNoPersonalData) {
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok) << report->problem;
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AccountsTest,
+                         ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);
 
 }  // namespace
 }  // namespace privox::accounts

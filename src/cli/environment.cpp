@@ -12,9 +12,15 @@
 
 #include "privacy/audit.h"
 #include "store/schema.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 
 namespace privox::cli {
+
+Result<std::unique_ptr<store::Store>> open_store(const DataDir& dir) {
+  if (dir.store_url.empty()) return store::open_sqlite(dir.db_path());
+  return store::open_postgres(dir.store_url);
+}
 
 Status initialise(const DataDir& dir, bool* changed) {
   *changed = false;
@@ -25,12 +31,12 @@ Status initialise(const DataDir& dir, bool* changed) {
   }
   if (ec) return invalid("data-dir", fmt::format("cannot create {}: {}", dir.root, ec.message()));
   if (!std::filesystem::is_directory(dir.root)) return invalid("data-dir", fmt::format("{} is not a directory", dir.root));
-  const bool had_store = std::filesystem::exists(dir.db_path());
+  // Connect before creating a key, so a wrong --store leaves no key behind.
+  PRIVOX_ASSIGN(auto store, open_store(dir));
+  PRIVOX_ASSIGN(const int before, store->schema_version());
   bool key_created = false;
   PRIVOX_ASSIGN(privacy::Keyring keys, privacy::Keyring::create_or_load(dir.key_path(), &key_created));
-  PRIVOX_ASSIGN(auto store, store::open_sqlite(dir.db_path()));
-  PRIVOX_ASSIGN(const int before, store->schema_version());
-  if (key_created && had_store && before > 0) {
+  if (key_created && before > 0) {
     std::filesystem::remove(dir.key_path(), ec);
     return invalid("data-dir", fmt::format("{} holds a store but its master key file {} is missing; restore the key "
                                            "file (a new key could not read the data)",
@@ -49,12 +55,12 @@ Status initialise(const DataDir& dir, bool* changed) {
 }
 
 Result<std::unique_ptr<Environment>> open_environment(const DataDir& dir) {
-  if (!std::filesystem::exists(dir.db_path()))
+  if (!std::filesystem::exists(dir.key_path()) || (dir.store_url.empty() && !std::filesystem::exists(dir.db_path())))
     return invalid("data-dir", fmt::format("{} is not an initialised privox data directory; run `privox init "
                                            "--data-dir {}` first",
                                            dir.root, dir.root));
   PRIVOX_ASSIGN(privacy::Keyring keys, privacy::Keyring::load(dir.key_path()));
-  PRIVOX_ASSIGN(auto store, store::open_sqlite(dir.db_path()));
+  PRIVOX_ASSIGN(auto store, open_store(dir));
   PRIVOX_TRY(store::check_schema(*store));
   return std::make_unique<Environment>(Environment{dir, std::move(keys), std::move(store), {}});
 }

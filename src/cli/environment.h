@@ -2,7 +2,8 @@
 // What every verb that touches a data directory needs: the master key, the store and a clock.
 // Layout of a data directory (mode 0700):
 //   master.key   the master key (mode 0600); never copied into the store or its backups
-//   privox.db    the SQLite store, with its -wal and -shm files beside it
+//   privox.db    the SQLite store, with its -wal and -shm files beside it, unless --store names a
+//                PostgreSQL database instead
 
 #include <memory>
 #include <string>
@@ -16,9 +17,13 @@ namespace privox::cli {
 
 struct DataDir {
   std::string root;
+  std::string store_url;  // empty: the SQLite file in root
   std::string key_path() const { return root + "/master.key"; }
   std::string db_path() const { return root + "/privox.db"; }
 };
+
+// The store the data directory (or its --store URL) names.
+Result<std::unique_ptr<store::Store>> open_store(const DataDir& dir);
 
 struct Environment {
   DataDir dir;

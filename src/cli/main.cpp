@@ -23,21 +23,24 @@
 namespace privox::cli {
 namespace {
 
-void add_data_dir(CLI::App* verb, std::string& data_dir) {
-  verb->add_option("--data-dir", data_dir, "privox data directory (master key and SQLite store)")
+void add_data_dir(CLI::App* verb, DataDir& where) {
+  verb->add_option("--data-dir", where.root, "privox data directory (master key, and the SQLite store unless --store)")
       ->required()
       ->envname("PRIVOX_DATA_DIR");
+  verb->add_option("--store", where.store_url,
+                   "postgresql://USER:PASS@HOST:PORT/DB to use PostgreSQL instead of SQLite in the data directory")
+      ->envname("PRIVOX_STORE");
 }
 
-int run_init(const std::string& data_dir) {
+int run_init(const DataDir& where) {
   bool changed = false;
-  if (Status s = initialise({data_dir}, &changed); !s.ok()) return fail(s.error());
-  std::printf(changed ? "initialised %s\n" : "%s is already initialised; nothing changed\n", data_dir.c_str());
+  if (Status s = initialise(where, &changed); !s.ok()) return fail(s.error());
+  std::printf(changed ? "initialised %s\n" : "%s is already initialised; nothing changed\n", where.root.c_str());
   return 0;
 }
 
-int run_company_add(const std::string& data_dir, const accounts::NewCompany& input) {
-  auto env = open_environment({data_dir});
+int run_company_add(const DataDir& where, const accounts::NewCompany& input) {
+  auto env = open_environment(where);
   if (!env.ok()) return fail(env.error());
   accounts::Accounts accounts(*(*env)->store, (*env)->keys, (*env)->clock);
   auto id = accounts.add_company(input, cli_actor());
@@ -46,8 +49,8 @@ int run_company_add(const std::string& data_dir, const accounts::NewCompany& inp
   return 0;
 }
 
-int run_member_add(const std::string& data_dir, const std::string& company, const accounts::FieldValues& input) {
-  auto env = open_environment({data_dir});
+int run_member_add(const DataDir& where, const std::string& company, const accounts::FieldValues& input) {
+  auto env = open_environment(where);
   if (!env.ok()) return fail(env.error());
   accounts::Accounts accounts(*(*env)->store, (*env)->keys, (*env)->clock);
   auto id = accounts.add_member(company, input, cli_actor());
@@ -56,8 +59,8 @@ int run_member_add(const std::string& data_dir, const std::string& company, cons
   return 0;
 }
 
-int run_member_show(const std::string& data_dir, const std::string& id, const std::string& purpose) {
-  auto env = open_environment({data_dir});
+int run_member_show(const DataDir& where, const std::string& id, const std::string& purpose) {
+  auto env = open_environment(where);
   if (!env.ok()) return fail(env.error());
   accounts::Accounts accounts(*(*env)->store, (*env)->keys, (*env)->clock);
   auto shown = accounts.show_member(id, *privacy::parse_purpose(purpose), cli_actor());
@@ -66,8 +69,8 @@ int run_member_show(const std::string& data_dir, const std::string& id, const st
   return 0;
 }
 
-int run_member_erase(const std::string& data_dir, const std::string& id) {
-  auto env = open_environment({data_dir});
+int run_member_erase(const DataDir& where, const std::string& id) {
+  auto env = open_environment(where);
   if (!env.ok()) return fail(env.error());
   accounts::Accounts accounts(*(*env)->store, (*env)->keys, (*env)->clock);
   auto outcome = accounts.erase_member(id, cli_actor());
@@ -83,8 +86,8 @@ int run_member_erase(const std::string& data_dir, const std::string& id) {
   return 0;
 }
 
-int run_audit_verify(const std::string& data_dir) {
-  auto env = open_environment({data_dir});
+int run_audit_verify(const DataDir& where) {
+  auto env = open_environment(where);
   if (!env.ok()) return fail(env.error());
   privacy::AuditChain audit((*env)->keys, (*env)->clock);
   auto report = audit.verify(*(*env)->store);
@@ -104,20 +107,20 @@ int run(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 2 invalid input, 3 not found, 4 conflict, 1 other errors.");
 
-  std::string data_dir;
+  DataDir where;
 
   auto* init = app.add_subcommand("init", "Create a data directory: master key (mode 0600) and store; idempotent");
-  add_data_dir(init, data_dir);
+  add_data_dir(init, where);
 
   ServeOptions serve_opts;
   auto* serve_cmd = app.add_subcommand("serve", "Run privox (HTTP; SIP and jobs join later) until SIGTERM");
-  add_data_dir(serve_cmd, data_dir);
+  add_data_dir(serve_cmd, where);
   serve_cmd->add_option("--http", serve_opts.http, "HTTP listen address HOST:PORT")->capture_default_str();
 
   auto* company = app.add_subcommand("company", "Companies (tenants)")->require_subcommand(1);
   accounts::NewCompany new_company;
   auto* company_add = company->add_subcommand("add", "Add a company; prints its id");
-  add_data_dir(company_add, data_dir);
+  add_data_dir(company_add, where);
   company_add->add_option("--name", new_company.name, "company name")->required();
   company_add->add_option("--region", new_company.region, "where its data is stored: eea or us")->required();
   company_add->add_option("--country", new_company.country,
@@ -126,7 +129,7 @@ int run(int argc, char** argv) {
   auto* member = app.add_subcommand("member", "Members (people)")->require_subcommand(1);
   std::string company_id, member_id, purpose;
   auto* member_add = member->add_subcommand("add", "Add a member; prints their id. Fields come from the data map.");
-  add_data_dir(member_add, data_dir);
+  add_data_dir(member_add, where);
   member_add->add_option("--company", company_id, "the member's company id")->required();
   // One flag per member field of the data map, so sign-up takes exactly what the map declares.
   accounts::FieldValues field_values;
@@ -138,19 +141,19 @@ int run(int argc, char** argv) {
   }
 
   auto* member_show = member->add_subcommand("show", "Show a member's data for a named purpose (audited)");
-  add_data_dir(member_show, data_dir);
+  add_data_dir(member_show, where);
   member_show->add_option("--id", member_id, "member id")->required();
   member_show->add_option("--purpose", purpose, "why you need the data")
       ->required()
       ->check(CLI::IsMember({"billing", "support", "fraud", "legal"}));
 
   auto* member_erase = member->add_subcommand("erase", "Erase a member by destroying their data key");
-  add_data_dir(member_erase, data_dir);
+  add_data_dir(member_erase, where);
   member_erase->add_option("--id", member_id, "member id")->required();
 
   auto* audit = app.add_subcommand("audit", "The audit chain")->require_subcommand(1);
   auto* audit_verify = audit->add_subcommand("verify", "Check every link of the audit chain");
-  add_data_dir(audit_verify, data_dir);
+  add_data_dir(audit_verify, where);
 
   bool as_json = false;
   auto* datamap = app.add_subcommand("datamap", "Print the data map: every personal field and its rules");
@@ -163,16 +166,16 @@ int run(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
-  if (*init) return run_init(data_dir);
+  if (*init) return run_init(where);
   if (*serve_cmd) {
-    serve_opts.dir = {data_dir};
+    serve_opts.dir = where;
     return serve(serve_opts);
   }
-  if (*company_add) return run_company_add(data_dir, new_company);
-  if (*member_add) return run_member_add(data_dir, company_id, field_values);
-  if (*member_show) return run_member_show(data_dir, member_id, purpose);
-  if (*member_erase) return run_member_erase(data_dir, member_id);
-  if (*audit_verify) return run_audit_verify(data_dir);
+  if (*company_add) return run_company_add(where, new_company);
+  if (*member_add) return run_member_add(where, company_id, field_values);
+  if (*member_show) return run_member_show(where, member_id, purpose);
+  if (*member_erase) return run_member_erase(where, member_id);
+  if (*audit_verify) return run_audit_verify(where);
   if (*datamap) {
     std::cout << (as_json ? privacy::datamap_json().dump(2) + "\n" : privacy::datamap_text());
     return 0;

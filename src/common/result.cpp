@@ -9,6 +9,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::conflict: return "conflict";
     case ErrorCode::erased: return "erased";
     case ErrorCode::unavailable: return "unavailable";
+    case ErrorCode::outcome_unknown: return "outcome_unknown";
     case ErrorCode::version_mismatch: return "version_mismatch";
     case ErrorCode::corrupt: return "corrupt";
     case ErrorCode::internal: return "internal";

@@ -16,7 +16,8 @@ enum class ErrorCode {
   not_found,
   conflict,          // would break a uniqueness or state rule
   erased,            // the subject's data was erased and can no longer be read
-  unavailable,       // a backend could not be reached or is busy; retrying may help
+  unavailable,       // a backend could not be reached or is busy; nothing was written, retrying may help
+  outcome_unknown,   // the connection dropped during a commit: the write may or may not have landed
   version_mismatch,  // the store's schema is not the one this binary expects
   corrupt,           // stored data failed an integrity check
   internal,

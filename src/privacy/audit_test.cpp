@@ -2,16 +2,20 @@
 
 #include <gtest/gtest.h>
 
-#include "common/testing.h"
-#include "store/sqlite_store.h"
+#include <thread>
+
+#include "store/test_stores.h"
 
 namespace privox::privacy {
 namespace {
 
-class AuditChainTest : public ::testing::Test {
+class AuditChainTest : public ::testing::TestWithParam<store::Backend> {
  protected:
   void SetUp() override {
-    store_ = std::move(store::open_sqlite(dir_.file("audit.db"))).value();
+    auto created = store::TestStore::create(GetParam());
+    ASSERT_TRUE(created.ok()) << created.error().describe();
+    test_store_ = std::move(created).value();
+    store_ = std::move(test_store_->open()).value();
     ASSERT_TRUE(store_->migrate().ok());
     for (int i = 0; i < 5; ++i) {
       ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
@@ -33,7 +37,7 @@ class AuditChainTest : public ::testing::Test {
 
   AuditVerifyReport verify() { return std::move(chain_.verify(*store_)).value(); }
 
-  testing::TempDir dir_;
+  std::unique_ptr<store::TestStore> test_store_;
   std::unique_ptr<store::Store> store_;
   SecretKey master_ = SecretKey::random();
   Keyring keys_ = Keyring::from_master_for_test(master_);
@@ -41,15 +45,15 @@ class AuditChainTest : public ::testing::Test {
   AuditChain chain_{keys_, clock_};
 };
 
-TEST_F(AuditChainTest, IntactChainVerifies) {
+TEST_P(AuditChainTest, IntactChainVerifies) {
   const AuditVerifyReport r = verify();
   EXPECT_TRUE(r.ok) << r.problem;
   EXPECT_EQ(r.entries, 5);
 }
 
-TEST_F(AuditChainTest, EmptyChainVerifies) {
-  testing::TempDir dir;
-  auto empty = std::move(store::open_sqlite(dir.file("e.db"))).value();
+TEST_P(AuditChainTest, EmptyChainVerifies) {
+  auto fresh = std::move(store::TestStore::create(GetParam())).value();
+  auto empty = std::move(fresh->open()).value();
   ASSERT_TRUE(empty->migrate().ok());
   auto r = chain_.verify(*empty);
   ASSERT_TRUE(r.ok());
@@ -57,7 +61,7 @@ TEST_F(AuditChainTest, EmptyChainVerifies) {
   EXPECT_EQ(r->entries, 0);
 }
 
-TEST_F(AuditChainTest, AlteredEntryIsNamed) {
+TEST_P(AuditChainTest, AlteredEntryIsNamed) {
   sql("UPDATE audit_log SET purpose = 'marketing' WHERE seq = 3");
   const AuditVerifyReport r = verify();
   EXPECT_FALSE(r.ok);
@@ -65,21 +69,21 @@ TEST_F(AuditChainTest, AlteredEntryIsNamed) {
   EXPECT_NE(r.problem.find("altered"), std::string::npos);
 }
 
-TEST_F(AuditChainTest, RemovedEntryIsNamed) {
+TEST_P(AuditChainTest, RemovedEntryIsNamed) {
   sql("DELETE FROM audit_log WHERE seq = 2");
   const AuditVerifyReport r = verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 2);
 }
 
-TEST_F(AuditChainTest, RemovedLastEntryIsDetectedThroughTheHead) {
+TEST_P(AuditChainTest, RemovedLastEntryIsDetectedThroughTheHead) {
   sql("DELETE FROM audit_log WHERE seq = 5");
   const AuditVerifyReport r = verify();
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.first_bad_seq, 5);
 }
 
-TEST_F(AuditChainTest, ReorderedEntriesAreDetected) {
+TEST_P(AuditChainTest, ReorderedEntriesAreDetected) {
   // Swap the sequence numbers of entries 2 and 3, as someone reordering the log would.
   sql("UPDATE audit_log SET seq = 100 WHERE seq = 2");
   sql("UPDATE audit_log SET seq = 2 WHERE seq = 3");
@@ -89,14 +93,14 @@ TEST_F(AuditChainTest, ReorderedEntriesAreDetected) {
   EXPECT_EQ(r.first_bad_seq, 2);
 }
 
-TEST_F(AuditChainTest, RecomputingHashesWithoutTheKeyDoesNotHelp) {
+TEST_P(AuditChainTest, RecomputingHashesWithoutTheKeyDoesNotHelp) {
   // An attacker who rewrites an entry and its hash with an unkeyed hash still fails verification.
   sql("UPDATE audit_log SET actor = 'someone-else', hash = '00' WHERE seq = 5");
   sql("UPDATE audit_head SET hash = '00'");
   EXPECT_FALSE(verify().ok);
 }
 
-TEST_F(AuditChainTest, ChainFromAnotherMasterKeyFails) {
+TEST_P(AuditChainTest, ChainFromAnotherMasterKeyFails) {
   const SecretKey other = SecretKey::random();
   const Keyring other_keys = Keyring::from_master_for_test(other);
   AuditChain stranger(other_keys, clock_);
@@ -106,8 +110,8 @@ TEST_F(AuditChainTest, ChainFromAnotherMasterKeyFails) {
   EXPECT_EQ(r->first_bad_seq, 1);
 }
 
-TEST_F(AuditChainTest, AppendsFromTwoConnectionsNeverFork) {
-  auto other = std::move(store::open_sqlite(dir_.file("audit.db"))).value();
+TEST_P(AuditChainTest, AppendsFromTwoConnectionsNeverFork) {
+  auto other = std::move(test_store_->open()).value();
   std::vector<std::thread> writers;
   for (store::Store* s : {store_.get(), other.get()})
     writers.emplace_back([&, s] {
@@ -122,6 +126,9 @@ TEST_F(AuditChainTest, AppendsFromTwoConnectionsNeverFork) {
   EXPECT_TRUE(r.ok) << r.problem;
   EXPECT_EQ(r.entries, 105);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuditChainTest,
+                         ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);
 
 }  // namespace
 }  // namespace privox::privacy

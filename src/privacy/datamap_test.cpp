@@ -5,35 +5,40 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "common/testing.h"
-#include "store/sqlite_store.h"
+#include "store/test_stores.h"
 
 namespace privox::privacy {
 namespace {
 
-std::vector<store::TableInfo> live_schema(const testing::TempDir& dir) {
-  auto s = store::open_sqlite(dir.file("schema.db"));
-  EXPECT_TRUE(s.ok());
-  EXPECT_TRUE((*s)->migrate().ok());
-  auto tables = (*s)->describe_tables();
-  EXPECT_TRUE(tables.ok());
-  return *tables;
-}
+// The schema walk runs on both backends: each reports its own columns and types.
+class DataMapSchemaTest : public ::testing::TestWithParam<store::Backend> {
+ protected:
+  std::vector<store::TableInfo> live_schema() {
+    auto test_store = store::TestStore::create(GetParam());
+    EXPECT_TRUE(test_store.ok()) << test_store.error().describe();
+    if (!test_store.ok()) return {};
+    auto s = (*test_store)->open();
+    EXPECT_TRUE(s.ok());
+    EXPECT_TRUE((*s)->migrate().ok());
+    auto tables = (*s)->describe_tables();
+    EXPECT_TRUE(tables.ok());
+    EXPECT_FALSE(tables->empty());
+    return *tables;
+  }
+};
 
 // The by-construction rule: a column nobody declared cannot exist.
-TEST(DataMapTest, EveryColumnOfTheLiveSchemaIsDeclared) {
-  testing::TempDir dir;
-  for (const store::TableInfo& t : live_schema(dir))
+TEST_P(DataMapSchemaTest, EveryColumnOfTheLiveSchemaIsDeclared) {
+  for (const store::TableInfo& t : live_schema())
     for (const store::ColumnInfo& c : t.columns)
       EXPECT_TRUE(is_declared(t.name, c.name))
           << t.name << "." << c.name << " is in the schema but not in privacy/datamap.cpp: declare it as a personal "
           << "field or as a structural column with the reason it holds no personal data";
 }
 
-TEST(DataMapTest, EveryDeclaredColumnExists) {
-  testing::TempDir dir;
+TEST_P(DataMapSchemaTest, EveryDeclaredColumnExists) {
   std::set<std::pair<std::string, std::string>> columns;
-  for (const store::TableInfo& t : live_schema(dir))
+  for (const store::TableInfo& t : live_schema())
     for (const store::ColumnInfo& c : t.columns) columns.emplace(t.name, c.name);
   for (const FieldSpec& f : personal_fields()) {
     EXPECT_TRUE(columns.count({std::string(f.table), std::string(f.column)})) << f.table << "." << f.column;
@@ -45,14 +50,14 @@ TEST(DataMapTest, EveryDeclaredColumnExists) {
     EXPECT_TRUE(columns.count({std::string(s.table), std::string(s.column)})) << s.table << "." << s.column;
 }
 
-TEST(DataMapTest, EncryptedFieldsAreBinaryColumnsAndClearOnesSayWhy) {
-  testing::TempDir dir;
-  for (const store::TableInfo& t : live_schema(dir))
+TEST_P(DataMapSchemaTest, EncryptedFieldsAreBinaryColumnsAndClearOnesSayWhy) {
+  const std::string binary = GetParam() == store::Backend::sqlite ? "BLOB" : "BYTEA";
+  for (const store::TableInfo& t : live_schema())
     for (const store::ColumnInfo& c : t.columns) {
       const FieldSpec* f = find_field_by_column(t.name, c.name);
       if (!f) continue;
       if (f->protection == Protection::per_subject) {
-        EXPECT_EQ(c.type, "BLOB") << t.name << "." << c.name;
+        EXPECT_EQ(c.type, binary) << t.name << "." << c.name;
       } else {
         EXPECT_FALSE(f->protection_reason.empty()) << f->name << " is stored in clear without a reason";
       }
@@ -80,6 +85,9 @@ TEST(DataMapTest, TheMandatoryDataOfP1IsDeclaredMandatory) {
   }
   EXPECT_TRUE(find_field("companies", "company_name")->mandatory);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, DataMapSchemaTest,
+                         ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);
 
 TEST(DataMapTest, JsonAndTextListEveryField) {
   const nlohmann::json j = datamap_json();

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "common/testing.h"
-#include "store/sqlite_store.h"
+#include "store/test_stores.h"
 
 namespace privox::privacy {
 namespace {
@@ -86,9 +86,12 @@ TEST(KeyringTest, BlindIndexIsKeyedAndSeparatedByField) {
   EXPECT_EQ(a.blind_index("email", "x@y.example").size(), 32u);
 }
 
-TEST(KeyringTest, DestroyedSubjectKeysReadAsErased) {
-  testing::TempDir dir;
-  auto store = store::open_sqlite(dir.file("k.db"));
+class SubjectKeysTest : public ::testing::TestWithParam<store::Backend> {};
+
+TEST_P(SubjectKeysTest, DestroyedSubjectKeysReadAsErased) {
+  auto test_store = store::TestStore::create(GetParam());
+  ASSERT_TRUE(test_store.ok()) << test_store.error().describe();
+  auto store = (*test_store)->open();
   ASSERT_TRUE((*store)->migrate().ok());
   const Keyring keys = Keyring::from_master_for_test(SecretKey::random());
   ASSERT_TRUE(store::with_transaction(**store, store::TxMode::write, [&](store::Session& s) -> Status {
@@ -104,6 +107,9 @@ TEST(KeyringTest, DestroyedSubjectKeysReadAsErased) {
                 return {};
               }).ok());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, SubjectKeysTest,
+                         ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);
 
 }  // namespace
 }  // namespace privox::privacy

@@ -4,36 +4,41 @@
 
 #include <thread>
 
-#include "common/testing.h"
-#include "store/sqlite_store.h"
+#include "store/schema.h"
+#include "store/test_stores.h"
 
 namespace privox::store {
 namespace {
 
-class AppendWriterTest : public ::testing::Test {
+class AppendWriterTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    auto s = open_sqlite(dir_.file("a.db"));
+    auto created = TestStore::create(GetParam());
+    ASSERT_TRUE(created.ok()) << created.error().describe();
+    test_store_ = std::move(created).value();
+    auto s = test_store_->open();
     ASSERT_TRUE(s.ok());
-    ASSERT_TRUE(with_transaction(**s, TxMode::write, [](Session& tx) -> Status {
-                  PRIVOX_TRY(tx.exec("CREATE TABLE events (id TEXT PRIMARY KEY, at_us INTEGER NOT NULL, body BLOB)"));
+    const std::string ddl = expand_types(GetParam() == Backend::postgresql,
+                                         "CREATE TABLE events (id TEXT PRIMARY KEY, at_us {i64} NOT NULL, body {blob})");
+    ASSERT_TRUE(with_transaction(**s, TxMode::write, [&](Session& tx) -> Status {
+                  PRIVOX_TRY(tx.exec(ddl));
                   return {};
                 }).ok());
     reader_ = std::move(s).value();
   }
 
-  std::unique_ptr<Store> writer_store() { return std::move(open_sqlite(dir_.file("a.db"))).value(); }
+  std::unique_ptr<Store> writer_store() { return std::move(test_store_->open()).value(); }
 
   int64_t rows() {
     auto tx = reader_->begin(TxMode::read);
     return (*tx)->query("SELECT count(*) FROM events")->at(0).i64(0);
   }
 
-  testing::TempDir dir_;
+  std::unique_ptr<TestStore> test_store_;
   std::unique_ptr<Store> reader_;
 };
 
-TEST_F(AppendWriterTest, RowsFromManyThreadsAreAllDurableAndBatched) {
+TEST_P(AppendWriterTest, RowsFromManyThreadsAreAllDurableAndBatched) {
   AppendWriter writer(writer_store());
   const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
   constexpr int kThreads = 4, kPerThread = 5000;
@@ -53,7 +58,7 @@ TEST_F(AppendWriterTest, RowsFromManyThreadsAreAllDurableAndBatched) {
   EXPECT_LT(stats.batches_committed, stats.rows_committed);  // batching happened
 }
 
-TEST_F(AppendWriterTest, WaitReturnsOnceTheRowIsVisibleToOtherConnections) {
+TEST_P(AppendWriterTest, WaitReturnsOnceTheRowIsVisibleToOtherConnections) {
   AppendWriter writer(writer_store());
   const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
   auto ticket = writer.append(target, {std::string("only"), int64_t{1}, null_value()});
@@ -62,7 +67,7 @@ TEST_F(AppendWriterTest, WaitReturnsOnceTheRowIsVisibleToOtherConnections) {
   EXPECT_EQ(rows(), 1);
 }
 
-TEST_F(AppendWriterTest, AFailedBatchIsReportedToItsWaiters) {
+TEST_P(AppendWriterTest, AFailedBatchIsReportedToItsWaiters) {
   AppendWriter writer(writer_store(), AppendOptions{.max_batch_rows = 16, .max_queue_rows = 1024, .commit_attempts = 2});
   const size_t target = writer.add_target({"no_such_table", {"id"}});
   auto ticket = writer.append(target, {std::string("x")});
@@ -80,14 +85,14 @@ TEST_F(AppendWriterTest, AFailedBatchIsReportedToItsWaiters) {
   EXPECT_EQ(rows(), 2);
 }
 
-TEST_F(AppendWriterTest, RefusesRowsThatDoNotMatchTheirTarget) {
+TEST_P(AppendWriterTest, RefusesRowsThatDoNotMatchTheirTarget) {
   AppendWriter writer(writer_store());
   const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
   EXPECT_FALSE(writer.append(target, {std::string("short")}).ok());
   EXPECT_FALSE(writer.append(target + 7, {std::string("a"), int64_t{1}, null_value()}).ok());
 }
 
-TEST_F(AppendWriterTest, DestructionDrainsTheQueue) {
+TEST_P(AppendWriterTest, DestructionDrainsTheQueue) {
   {
     AppendWriter writer(writer_store());
     const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
@@ -95,6 +100,9 @@ TEST_F(AppendWriterTest, DestructionDrainsTheQueue) {
   }
   EXPECT_EQ(rows(), 1000);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AppendWriterTest, ::testing::Values(Backend::sqlite, Backend::postgresql),
+                         backend_name);
 
 }  // namespace
 }  // namespace privox::store

@@ -60,4 +60,14 @@ const std::vector<Migration>& migrations() {
 
 int latest_schema_version() { return migrations().back().version; }
 
+std::string expand_types(bool postgresql, std::string sql) {
+  auto replace_all = [&](std::string_view from, std::string_view to) {
+    for (size_t pos = sql.find(from); pos != std::string::npos; pos = sql.find(from, pos + to.size()))
+      sql.replace(pos, from.size(), to);
+  };
+  replace_all("{blob}", postgresql ? "BYTEA" : "BLOB");
+  replace_all("{i64}", postgresql ? "BIGINT" : "INTEGER");
+  return sql;
+}
+
 }  // namespace privox::store

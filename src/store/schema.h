@@ -27,4 +27,7 @@ struct Migration {
 const std::vector<Migration>& migrations();
 int latest_schema_version();
 
+// Expands the {blob} and {i64} type tokens for one backend.
+std::string expand_types(bool postgresql, std::string sql);
+
 }  // namespace privox::store

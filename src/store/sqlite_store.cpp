@@ -3,6 +3,11 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cctype>
 #include <map>
 #include <mutex>
 
@@ -20,15 +25,6 @@ Error sqlite_error(sqlite3* db, int rc, std::string_view doing) {
   return make_error(code, fmt::format("sqlite: {}: {}", doing, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
 }
 
-std::string expand_types(std::string sql) {
-  auto replace_all = [&](std::string_view from, std::string_view to) {
-    for (size_t pos = sql.find(from); pos != std::string::npos; pos = sql.find(from, pos + to.size()))
-      sql.replace(pos, from.size(), to);
-  };
-  replace_all("{blob}", "BLOB");
-  replace_all("{i64}", "INTEGER");
-  return sql;
-}
 
 // Owns the connection and a cache of prepared statements. Guarded by SqliteStore::mutex_.
 class Connection {
@@ -128,6 +124,19 @@ class Connection {
  private:
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
+};
+
+// A job lock for processes sharing one SQLite file: flock on a file beside the database. The
+// kernel drops the lock when the process dies, so a crashed job never blocks the next run.
+class FileJobLock final : public JobLock {
+ public:
+  explicit FileJobLock(int fd) : fd_(fd) {}
+  ~FileJobLock() override { ::close(fd_); }
+  FileJobLock(const FileJobLock&) = delete;
+  FileJobLock& operator=(const FileJobLock&) = delete;
+
+ private:
+  int fd_;
 };
 
 class SqliteTransaction final : public Transaction {
@@ -230,6 +239,20 @@ class SqliteStore final : public Store {
     return {};
   }
 
+  Result<std::unique_ptr<JobLock>> try_lock_job(std::string_view job) override {
+    for (char c : job)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-')
+        return make_error(ErrorCode::internal, fmt::format("job name '{}' must be letters, digits, _ and -", job));
+    const std::string lock_path = fmt::format("{}.job-{}.lock", path_, job);
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return make_error(ErrorCode::internal, fmt::format("cannot open job lock {}", lock_path));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return std::unique_ptr<JobLock>();
+    }
+    return std::unique_ptr<JobLock>(std::make_unique<FileJobLock>(fd));
+  }
+
   Status configure() {
     return conn_.exec_script(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
@@ -259,7 +282,7 @@ class SqliteStore final : public Store {
                                     location(), current, latest_schema_version()));
     for (const Migration& m : migrations()) {
       if (m.version <= current) continue;
-      for (const std::string& statement : m.statements) PRIVOX_TRY(conn_.exec_script(expand_types(statement)));
+      for (const std::string& statement : m.statements) PRIVOX_TRY(conn_.exec_script(expand_types(false, statement)));
       PRIVOX_TRY(conn_.run("INSERT INTO schema_migrations (version, description, applied_at_us) VALUES (?, ?, "
                            "CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER))",
                            {int64_t{m.version}, std::string(m.description)}, nullptr));

@@ -25,6 +25,7 @@ Status with_transaction(Store& store, TxMode mode, const std::function<Status(Se
       last = body(**tx);
       if (last.ok()) last = (*tx)->commit();
     }
+    // Only `unavailable` promises that nothing was written, so only it is safe to run again.
     if (last.ok() || last.error().code != ErrorCode::unavailable) return last;
   }
   return last;

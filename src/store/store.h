@@ -80,6 +80,12 @@ struct TableInfo {
   std::vector<ColumnInfo> columns;
 };
 
+// Held while a job that must run on one node at a time runs; released when destroyed.
+class JobLock {
+ public:
+  virtual ~JobLock() = default;
+};
+
 // A connection to one store. Thread-safe: transactions from several threads are serialised or
 // run on separate connections, as the backend prefers.
 class Store {
@@ -103,10 +109,15 @@ class Store {
   // After personal data or keys were deleted: make sure the deleted bytes no longer sit in the
   // store's files (SQLite: zeroed pages and a truncated write-ahead log).
   virtual Status purge_deleted() = 0;
+
+  // Takes the named job's lock if no other process or node holds it (PostgreSQL: an advisory lock;
+  // SQLite: a lock file beside the database). Returns nullptr when someone else holds it.
+  virtual Result<std::unique_ptr<JobLock>> try_lock_job(std::string_view job) = 0;
 };
 
-// Runs `body` in a transaction and commits it when body succeeds. A busy store is retried a few
-// times before its error is returned.
+// Runs `body` in a transaction and commits it when body succeeds. When the store is busy or the
+// connection was lost before the commit was sent (`unavailable`), the whole transaction is retried
+// a few times on a fresh connection; any other error, `outcome_unknown` included, is returned.
 Status with_transaction(Store& store, TxMode mode, const std::function<Status(Session&)>& body);
 
 // Checks that the store's schema is exactly the one this binary was built for.

@@ -2,21 +2,29 @@
 
 #include <gtest/gtest.h>
 
-#include "common/testing.h"
+#include <thread>
+
 #include "store/schema.h"
-#include "store/sqlite_store.h"
+#include "store/test_stores.h"
 
 namespace privox::store {
 namespace {
 
-class SqliteStoreTest : public ::testing::Test {
+// Every test here runs on both backends.
+class StoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    auto opened = open_sqlite(dir_.file("privox.db"));
+    auto created = TestStore::create(GetParam());
+    ASSERT_TRUE(created.ok()) << created.error().describe();
+    test_store_ = std::move(created).value();
+    auto opened = test_store_->open();
     ASSERT_TRUE(opened.ok()) << opened.error().describe();
     store_ = std::move(opened).value();
-    ASSERT_TRUE(store_->migrate().ok());
+    const Status migrated = store_->migrate();
+    ASSERT_TRUE(migrated.ok()) << migrated.error().describe();
   }
+
+  std::string ddl(std::string sql) { return expand_types(GetParam() == Backend::postgresql, std::move(sql)); }
 
   int64_t count(const std::string& table) {
     auto tx = store_->begin(TxMode::read);
@@ -24,18 +32,18 @@ class SqliteStoreTest : public ::testing::Test {
     return rows->at(0).i64(0);
   }
 
-  testing::TempDir dir_;
+  std::unique_ptr<TestStore> test_store_;
   std::unique_ptr<Store> store_;
 };
 
-TEST_F(SqliteStoreTest, MigratesToTheLatestVersionOnceAndOnlyOnce) {
+TEST_P(StoreTest, MigratesToTheLatestVersionOnceAndOnlyOnce) {
   EXPECT_EQ(*store_->schema_version(), latest_schema_version());
   EXPECT_TRUE(check_schema(*store_).ok());
   ASSERT_TRUE(store_->migrate().ok());
   EXPECT_EQ(count("schema_migrations"), static_cast<int64_t>(migrations().size()));
 }
 
-TEST_F(SqliteStoreTest, RefusesAStoreNewerThanTheBinary) {
+TEST_P(StoreTest, RefusesAStoreNewerThanTheBinary) {
   ASSERT_TRUE(with_transaction(*store_, TxMode::write, [](Session& s) -> Status {
                 PRIVOX_TRY(s.exec("INSERT INTO schema_migrations VALUES (?, 'from the future', 0)",
                                   {int64_t{latest_schema_version() + 1}}));
@@ -48,8 +56,10 @@ TEST_F(SqliteStoreTest, RefusesAStoreNewerThanTheBinary) {
   EXPECT_FALSE(check_schema(*store_).ok());
 }
 
-TEST_F(SqliteStoreTest, UninitialisedStoreIsReportedAsSuch) {
-  auto other = open_sqlite(dir_.file("empty.db"));
+TEST_P(StoreTest, UninitialisedStoreIsReportedAsSuch) {
+  auto empty = TestStore::create(GetParam());
+  ASSERT_TRUE(empty.ok());
+  auto other = (*empty)->open();
   ASSERT_TRUE(other.ok());
   EXPECT_EQ(*(*other)->schema_version(), 0);
   const Status s = check_schema(**other);
@@ -57,12 +67,12 @@ TEST_F(SqliteStoreTest, UninitialisedStoreIsReportedAsSuch) {
   EXPECT_NE(s.error().message.find("privox init"), std::string::npos);
 }
 
-TEST_F(SqliteStoreTest, RoundTripsEveryValueType) {
-  ASSERT_TRUE(with_transaction(*store_, TxMode::write, [](Session& s) -> Status {
-                PRIVOX_TRY(s.exec("CREATE TABLE t (i INTEGER, d REAL, s TEXT, b BLOB, n TEXT)"));
+TEST_P(StoreTest, RoundTripsEveryValueType) {
+  ASSERT_TRUE(with_transaction(*store_, TxMode::write, [&](Session& s) -> Status {
+                PRIVOX_TRY(s.exec(ddl("CREATE TABLE t (i {i64}, d DOUBLE PRECISION, s TEXT, b {blob}, n TEXT)")));
                 PRIVOX_TRY(s.exec("INSERT INTO t VALUES (?, ?, ?, ?, ?)",
-                                  {int64_t{-9'000'000'000'000}, 2.5, std::string("h\xc3\xa9llo\0x", 8),
-                                   Bytes{0, 1, 255}, null_value()}));
+                                  {int64_t{-9'000'000'000'000}, 2.5, std::string("h\xc3\xa9llo 'q' ? x"),
+                                   Bytes{0, 1, 255, '\\', 'x'}, null_value()}));
                 PRIVOX_TRY(s.exec("INSERT INTO t VALUES (0, 0, '', ?, NULL)", {Bytes{}}));
                 return {};
               }).ok());
@@ -73,13 +83,13 @@ TEST_F(SqliteStoreTest, RoundTripsEveryValueType) {
   const Row& r = rows->at(0);
   EXPECT_EQ(r.i64(0), -9'000'000'000'000);
   EXPECT_EQ(std::get<double>(r.at(1)), 2.5);
-  EXPECT_EQ(r.text(2), std::string("h\xc3\xa9llo\0x", 8));
-  EXPECT_EQ(r.blob(3), (Bytes{0, 1, 255}));
+  EXPECT_EQ(r.text(2), std::string("h\xc3\xa9llo 'q' ? x"));
+  EXPECT_EQ(r.blob(3), (Bytes{0, 1, 255, '\\', 'x'}));
   EXPECT_TRUE(r.is_null(4));
   EXPECT_EQ(rows->at(1).blob(3), Bytes{});  // an empty blob stays a blob, not NULL
 }
 
-TEST_F(SqliteStoreTest, UncommittedTransactionRollsBack) {
+TEST_P(StoreTest, UncommittedTransactionRollsBack) {
   {
     auto tx = store_->begin(TxMode::write);
     ASSERT_TRUE(tx.ok());
@@ -95,7 +105,7 @@ TEST_F(SqliteStoreTest, UncommittedTransactionRollsBack) {
   EXPECT_EQ(count("companies"), 1);
 }
 
-TEST_F(SqliteStoreTest, ConstraintsAreConflictsAndForeignKeysAreOn) {
+TEST_P(StoreTest, ConstraintsAreConflictsAndForeignKeysAreOn) {
   const Status dup = with_transaction(*store_, TxMode::write, [](Session& s) -> Status {
     PRIVOX_TRY(s.exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)"));
     PRIVOX_TRY(s.exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)"));
@@ -113,7 +123,7 @@ TEST_F(SqliteStoreTest, ConstraintsAreConflictsAndForeignKeysAreOn) {
   EXPECT_EQ(orphan.error().code, ErrorCode::conflict);
 }
 
-TEST_F(SqliteStoreTest, BadSqlIsAnErrorNotACrash) {
+TEST_P(StoreTest, BadSqlIsAnErrorNotACrash) {
   auto tx = store_->begin(TxMode::read);
   auto rows = (*tx)->query("SELEC nonsense");
   ASSERT_FALSE(rows.ok());
@@ -121,17 +131,18 @@ TEST_F(SqliteStoreTest, BadSqlIsAnErrorNotACrash) {
   EXPECT_FALSE((*tx)->query("SELECT ?", {}).ok());  // parameter count mismatch
 }
 
-TEST_F(SqliteStoreTest, DescribesEveryTableAndColumn) {
+TEST_P(StoreTest, DescribesEveryTableAndColumn) {
   auto tables = store_->describe_tables();
   ASSERT_TRUE(tables.ok());
+  const std::string blob = GetParam() == Backend::sqlite ? "BLOB" : "BYTEA";
   bool found = false;
   for (const TableInfo& t : *tables)
     if (t.name == "members")
-      for (const ColumnInfo& c : t.columns) found |= c.name == "email_enc" && c.type == "BLOB";
+      for (const ColumnInfo& c : t.columns) found |= c.name == "email_enc" && c.type == blob;
   EXPECT_TRUE(found);
 }
 
-TEST_F(SqliteStoreTest, InsertRowsWritesEveryRow) {
+TEST_P(StoreTest, InsertRowsWritesEveryRow) {
   std::vector<Params> rows;
   for (int i = 0; i < 100; ++i)
     rows.push_back({std::string("c") + std::to_string(i), std::string("n"), std::string("us"), std::string("US"),
@@ -142,8 +153,8 @@ TEST_F(SqliteStoreTest, InsertRowsWritesEveryRow) {
   EXPECT_EQ(count("companies"), 100);
 }
 
-TEST_F(SqliteStoreTest, TwoConnectionsSeeEachOthersCommits) {
-  auto other = open_sqlite(dir_.file("privox.db"));
+TEST_P(StoreTest, TwoConnectionsSeeEachOthersCommits) {
+  auto other = test_store_->open();
   ASSERT_TRUE(other.ok());
   ASSERT_TRUE(with_transaction(**other, TxMode::write, [](Session& s) -> Status {
                 PRIVOX_TRY(s.exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)"));
@@ -151,6 +162,53 @@ TEST_F(SqliteStoreTest, TwoConnectionsSeeEachOthersCommits) {
               }).ok());
   EXPECT_EQ(count("companies"), 1);
 }
+
+TEST_P(StoreTest, PlaceholdersInsideQuotesAreLeftAlone) {
+  auto tx = store_->begin(TxMode::read);
+  auto rows = (*tx)->query("SELECT '?', ? -- is this a placeholder?\n", {std::string("yes")});
+  ASSERT_TRUE(rows.ok()) << rows.error().describe();
+  EXPECT_EQ(rows->at(0).text(0), "?");
+  EXPECT_EQ(rows->at(0).text(1), "yes");
+}
+
+TEST_P(StoreTest, AJobLockIsHeldByOneStoreAtATime) {
+  auto other = test_store_->open();
+  ASSERT_TRUE(other.ok());
+  auto first = store_->try_lock_job("retention");
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  ASSERT_NE(*first, nullptr);
+  auto second = (*other)->try_lock_job("retention");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, nullptr);
+  auto unrelated = (*other)->try_lock_job("rating");
+  ASSERT_TRUE(unrelated.ok());
+  EXPECT_NE(*unrelated, nullptr);
+  first->reset();
+  auto third = (*other)->try_lock_job("retention");
+  ASSERT_TRUE(third.ok());
+  EXPECT_NE(*third, nullptr);
+}
+
+TEST_P(StoreTest, TwoNodesMigratingAtOnceAgree) {
+  auto fresh = TestStore::create(GetParam());
+  ASSERT_TRUE(fresh.ok());
+  auto a = (*fresh)->open();
+  auto b = (*fresh)->open();
+  ASSERT_TRUE(a.ok() && b.ok());
+  Status sa, sb;
+  std::thread ta([&] { sa = (*a)->migrate(); });
+  std::thread tb([&] { sb = (*b)->migrate(); });
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(sa.ok()) << sa.error().describe();
+  EXPECT_TRUE(sb.ok()) << sb.error().describe();
+  EXPECT_EQ(*(*a)->schema_version(), latest_schema_version());
+  auto tx = (*a)->begin(TxMode::read);
+  EXPECT_EQ((*tx)->query("SELECT count(*) FROM schema_migrations")->at(0).i64(0),
+            static_cast<int64_t>(migrations().size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::sqlite, Backend::postgresql), backend_name);
 
 }  // namespace
 }  // namespace privox::store

@@ -1,0 +1,73 @@
+#include "store/test_stores.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <sodium.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "common/bytes.h"
+#include "store/postgres_store.h"
+#include "store/sqlite_store.h"
+
+namespace privox::store {
+
+Result<std::string> TestStore::postgres_url() {
+  if (const char* url = std::getenv("PRIVOX_TEST_POSTGRES_URL"); url && *url) return std::string(url);
+  if (const char* file = std::getenv("PRIVOX_TEST_POSTGRES_URL_FILE"); file && *file) {
+    std::ifstream in(file);
+    std::string url;
+    if (std::getline(in, url) && !url.empty()) return url;
+    return make_error(ErrorCode::unavailable, fmt::format("no PostgreSQL URL in {}: did the postgres fixture start?", file));
+  }
+  return make_error(ErrorCode::unavailable,
+                    "no PostgreSQL test instance: run the tests through `make test` (or ctest), or set "
+                    "PRIVOX_TEST_POSTGRES_URL");
+}
+
+std::string TestStore::postgres_log_path() {
+  const char* file = std::getenv("PRIVOX_TEST_POSTGRES_URL_FILE");
+  if (!file || !*file) return {};
+  return (std::filesystem::path(file).parent_path() / "log" / "postgresql.log").string();
+}
+
+Status postgres_admin(const std::string& sql) {
+  PRIVOX_ASSIGN(std::string url, TestStore::postgres_url());
+  PGconn* conn = PQconnectdb(url.c_str());
+  PGresult* res = PQexec(conn, sql.c_str());
+  const bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+  const std::string message = ok ? "" : PQerrorMessage(conn);
+  PQclear(res);
+  PQfinish(conn);
+  if (!ok) return make_error(ErrorCode::internal, fmt::format("admin '{}' failed: {}", sql, message));
+  return {};
+}
+
+Result<std::unique_ptr<TestStore>> TestStore::create(Backend backend) {
+  if (backend == Backend::sqlite) {
+    auto store = std::unique_ptr<TestStore>(new TestStore(backend, "", ""));
+    store->address_ = store->dir_.file("privox.db");
+    return store;
+  }
+  PRIVOX_ASSIGN(std::string url, postgres_url());
+  uint8_t random[8];
+  randombytes_buf(random, sizeof random);
+  const std::string schema = "t_" + to_hex(random, sizeof random);
+  PRIVOX_TRY(postgres_admin(fmt::format("CREATE SCHEMA {}", schema)));
+  const char sep = url.find('?') == std::string::npos ? '?' : '&';
+  return std::unique_ptr<TestStore>(
+      new TestStore(backend, fmt::format("{}{}options=-csearch_path%3D{}", url, sep, schema), schema));
+}
+
+TestStore::~TestStore() {
+  if (!schema_.empty()) (void)postgres_admin(fmt::format("DROP SCHEMA {} CASCADE", schema_));
+}
+
+Result<std::unique_ptr<Store>> TestStore::open() const {
+  return backend_ == Backend::sqlite ? open_sqlite(address_) : open_postgres(address_);
+}
+
+}  // namespace privox::store

@@ -1,0 +1,59 @@
+#pragma once
+// Test support: a fresh, empty store of either backend, so that every store-level test runs on
+// SQLite and on PostgreSQL alike. A PostgreSQL test store is a schema of its own in the private
+// instance the test run started (scripts/test-postgres.sh), found through the environment:
+//   PRIVOX_TEST_POSTGRES_URL        the instance's URL, or
+//   PRIVOX_TEST_POSTGRES_URL_FILE   a file holding it (what ctest's fixture sets).
+// The schema is dropped when the TestStore goes.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "common/testing.h"
+#include "store/store.h"
+
+namespace privox::store {
+
+class TestStore {
+ public:
+  // Fails (it never skips) when PostgreSQL is asked for and no instance is configured.
+  static Result<std::unique_ptr<TestStore>> create(Backend backend);
+  ~TestStore();
+  TestStore(const TestStore&) = delete;
+  TestStore& operator=(const TestStore&) = delete;
+
+  Backend backend() const { return backend_; }
+  // The URL (PostgreSQL) or file path (SQLite) that opens this store.
+  const std::string& address() const { return address_; }
+  // A new, independent connection to the same store, as a second process or node would have.
+  Result<std::unique_ptr<Store>> open() const;
+  // Where the store keeps its files: the SQLite directory; empty for PostgreSQL.
+  const testing::TempDir& dir() const { return dir_; }
+
+  // The PostgreSQL instance's base URL and statement log, for tests that look behind the store.
+  static Result<std::string> postgres_url();
+  static std::string postgres_log_path();
+
+ private:
+  TestStore(Backend backend, std::string address, std::string schema)
+      : backend_(backend), address_(std::move(address)), schema_(std::move(schema)) {}
+
+  const Backend backend_;
+  testing::TempDir dir_;
+  std::string address_;
+  std::string schema_;  // PostgreSQL only
+};
+
+// Runs one SQL statement on the instance's own database outside any store (admin work in tests).
+Status postgres_admin(const std::string& sql);
+
+// Names the backend in gtest's output instead of its bytes.
+inline void PrintTo(Backend backend, std::ostream* os) { *os << to_string(backend); }
+
+inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return to_string(info.param);
+}
+
+}  // namespace privox::store
