@@ -4,6 +4,8 @@
 #   scripts/test-postgres.sh start DIR   wipe any leftover instance in DIR, start a fresh one, print its URL
 #   scripts/test-postgres.sh stop DIR    stop the instance in DIR (exit 0 if none is running)
 #   scripts/test-postgres.sh url DIR     print the URL of the instance running in DIR
+#   scripts/test-postgres.sh crash DIR   kill -9 the postmaster, as a power cut or OOM kill would
+#   scripts/test-postgres.sh resume DIR  start the crashed or stopped instance again on its data and port
 #
 # Everything lives under DIR: data/ (cluster), sock/ (unix socket), log/postgresql.log (statement log,
 # log_statement='all'), log/pg_ctl.log (output before the logging collector takes over), url.
@@ -24,7 +26,7 @@ die() {
   exit 1
 }
 usage() {
-  echo "usage: $0 {start|stop|url} DIR" >&2
+  echo "usage: $0 {start|stop|url|crash|resume} DIR" >&2
   exit 2
 }
 
@@ -32,7 +34,7 @@ usage() {
 action=$1
 dir_arg=$2
 [ -n "$dir_arg" ] || usage
-case $action in start | stop | url) ;; *) usage ;; esac
+case $action in start | stop | url | crash | resume) ;; *) usage ;; esac
 
 # The caller's libpq environment (PGHOST, PGSSLMODE, PGPASSWORD, ...) must not leak into the
 # commands below, which all name their target explicitly.
@@ -160,6 +162,40 @@ if [ "$action" = stop ]; then
   stop_instance || die "could not stop the instance in $data"
   rm -f "$dir/url"
   exit 0
+fi
+
+# ------------------------------------------------------------------------------------ crash, resume
+
+if [ "$action" = crash ]; then
+  [ -d "$dir_arg" ] || die "no instance directory $dir_arg"
+  dir=$(cd "$dir_arg" && pwd -P)
+  data=$dir/data
+  pid=$(pid_of_postmaster) || die "the instance in $dir is not running"
+  kill -KILL "$pid"
+  for ((i = 0; i < 100; i++)); do
+    # The backends notice their postmaster is gone and exit; wait until no process holds the data.
+    pid_of_postmaster >/dev/null || { pgrep -f -- "-D $data" >/dev/null || exit 0; }
+    sleep 0.1
+  done
+  die "the instance in $dir did not die"
+fi
+
+if [ "$action" = resume ]; then
+  [ -d "$dir_arg/data" ] || die "no instance data in $dir_arg"
+  dir=$(cd "$dir_arg" && pwd -P)
+  data=$dir/data
+  logdir=$dir/log
+  cd /
+  pid_of_postmaster >/dev/null && exit 0
+  # The killed postmaster may linger as a zombie until init reaps it, and PostgreSQL would take its
+  # pid file for a live server; its orphaned backends may also need a moment to notice and exit.
+  for ((i = 0; i < 10; i++)); do
+    rm -f "$data/postmaster.pid"
+    launch_server && exit 0
+    sleep 0.5
+  done
+  log_tail
+  die "pg_ctl start failed for $data"
 fi
 
 # -------------------------------------------------------------------------------------------- start

@@ -261,13 +261,17 @@ class PostgresStore final : public Store {
   }
 
   Result<std::unique_ptr<Transaction>> begin(TxMode mode) override {
-    PRIVOX_ASSIGN(auto conn, acquire());
-    Status s = conn->simple(mode == TxMode::write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    if (!s.ok()) {
+    const char* sql = mode == TxMode::write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+    // An idle pooled connection only learns that the server went away when it is used. A failed
+    // BEGIN wrote nothing, and release() then empties the pool, so one retry gets a fresh link.
+    for (int attempt = 0;; ++attempt) {
+      PRIVOX_ASSIGN(auto conn, acquire());
+      Status s = conn->simple(sql);
+      if (s.ok()) return std::unique_ptr<Transaction>(std::make_unique<PgTransaction>(*this, std::move(conn)));
+      const bool broken = !conn->healthy();
       release(std::move(conn));
-      return s.error();
+      if (!broken || attempt > 0) return s.error();
     }
-    return std::unique_ptr<Transaction>(std::make_unique<PgTransaction>(*this, std::move(conn)));
   }
 
   Result<int> schema_version() override {
@@ -312,20 +316,14 @@ class PostgresStore final : public Store {
 
   Status purge_deleted() override {
     // VACUUM marks the deleted key rows' space free for reuse; it cannot run inside a transaction.
-    PRIVOX_ASSIGN(auto conn, acquire());
-    Status s = conn->simple("VACUUM subject_keys, members");
-    release(std::move(conn));
-    return s;
+    return autocommit("VACUUM subject_keys, members", {}, nullptr);
   }
 
   Result<std::unique_ptr<JobLock>> try_lock_job(std::string_view job) override {
-    PRIVOX_ASSIGN(auto conn, acquire());
+    // The lock belongs to the session, so the JobLock keeps the connection until it is released.
     Rows rows;
-    auto taken = conn->run("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", {std::string(job)}, &rows);
-    if (!taken.ok()) {
-      release(std::move(conn));
-      return taken.error();
-    }
+    std::unique_ptr<PgConnection> conn;
+    PRIVOX_TRY(autocommit("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", {std::string(job)}, &rows, &conn));
     if (rows.at(0).i64(0) == 0) {
       release(std::move(conn));
       return std::unique_ptr<JobLock>();
@@ -334,6 +332,25 @@ class PostgresStore final : public Store {
   }
 
  private:
+  // Runs one statement ($n placeholders) outside any transaction, retrying once on a fresh link
+  // when a pooled one turns out to be stale. The connection goes back to the pool, or to `keep`.
+  Status autocommit(const std::string& sql, const Params& params, Rows* rows,
+                    std::unique_ptr<PgConnection>* keep = nullptr) {
+    for (int attempt = 0;; ++attempt) {
+      PRIVOX_ASSIGN(auto conn, acquire());
+      auto ran = conn->run(sql, params, rows);
+      if (ran.ok()) {
+        if (keep) *keep = std::move(conn);
+        else release(std::move(conn));
+        return {};
+      }
+      const bool broken = !conn->healthy();
+      release(std::move(conn));
+      if (!broken || attempt > 0) return ran.error();
+      if (rows) rows->clear();
+    }
+  }
+
   static Result<int> version_in(Session& s) {
     PRIVOX_ASSIGN(Rows exists, s.query("SELECT to_regclass('schema_migrations') IS NOT NULL"));
     if (exists.at(0).i64(0) == 0) return 0;

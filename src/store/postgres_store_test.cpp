@@ -1,0 +1,127 @@
+// PostgreSQL-only behaviour: lost connections, an unreachable server, and a server crash. The
+// crash tests run their own throw-away instance so they never disturb the shared one.
+
+#include "store/postgres_store.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "common/testing.h"
+#include "store/append_writer.h"
+#include "store/test_stores.h"
+
+namespace privox::store {
+namespace {
+
+int64_t count_rows(Store& store, const std::string& table) {
+  auto tx = store.begin(TxMode::read);
+  EXPECT_TRUE(tx.ok()) << tx.error().describe();
+  if (!tx.ok()) return -1;
+  auto rows = (*tx)->query("SELECT count(*) FROM " + table);
+  EXPECT_TRUE(rows.ok()) << rows.error().describe();
+  return rows.ok() ? rows->at(0).i64(0) : -1;
+}
+
+Status create_events(Store& store) {
+  return with_transaction(store, TxMode::write, [](Session& s) -> Status {
+    PRIVOX_TRY(s.exec("CREATE TABLE events (id TEXT PRIMARY KEY, at_us BIGINT NOT NULL)"));
+    return {};
+  });
+}
+
+TEST(PostgresStoreTest, ALostConnectionIsAClearErrorWritesNothingAndHealsOnTheNextTransaction) {
+  auto test_store = std::move(TestStore::create(Backend::postgresql)).value();
+  auto store = std::move(test_store->open()).value();
+  ASSERT_TRUE(create_events(*store).ok());
+
+  auto tx = store->begin(TxMode::write);
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE((*tx)->exec("INSERT INTO events VALUES ('half', 1)").ok());
+  const int64_t pid = (*tx)->query("SELECT pg_backend_pid()")->at(0).i64(0);
+  ASSERT_TRUE(postgres_admin(fmt::format("SELECT pg_terminate_backend({})", pid)).ok());
+
+  auto next = (*tx)->exec("INSERT INTO events VALUES ('other', 2)");
+  ASSERT_FALSE(next.ok());
+  EXPECT_EQ(next.error().code, ErrorCode::unavailable);
+  EXPECT_NE(next.error().message.find("connection lost"), std::string::npos) << next.error().message;
+  tx->reset();
+
+  // Nothing of the interrupted transaction landed, and the store reconnects by itself.
+  EXPECT_EQ(count_rows(*store, "events"), 0);
+  EXPECT_TRUE(with_transaction(*store, TxMode::write, [](Session& s) -> Status {
+                PRIVOX_TRY(s.exec("INSERT INTO events VALUES ('after', 3)"));
+                return {};
+              }).ok());
+  EXPECT_EQ(count_rows(*store, "events"), 1);
+}
+
+TEST(PostgresStoreTest, AnUnreachableServerIsAClearErrorWithoutThePassword) {
+  auto store = open_postgres("postgresql://someone:s3cret-pw@127.0.0.1:1/nowhere");
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.error().code, ErrorCode::unavailable);
+  EXPECT_NE(store.error().message.find("cannot connect to postgresql://someone@127.0.0.1:1/nowhere"),
+            std::string::npos)
+      << store.error().message;
+  EXPECT_EQ(store.error().message.find("s3cret-pw"), std::string::npos);
+}
+
+TEST(PostgresStoreTest, ANonPostgresUrlIsRefusedNamingTheFlag) {
+  for (const char* url : {"mysql://a:b@host/db", "sqlite:///tmp/x.db", ""}) {
+    auto store = open_postgres(url);
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.error().code, ErrorCode::invalid_argument);
+    EXPECT_EQ(store.error().field, "store");
+  }
+}
+
+// A private instance this test may crash.
+class PostgresCrashTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(script("start"), 0);
+    std::ifstream in(dir_.file("url"));
+    ASSERT_TRUE(std::getline(in, url_));
+  }
+  void TearDown() override { script("stop"); }
+
+  int script(const std::string& action) {
+    const std::string cmd = fmt::format("bash {}/scripts/test-postgres.sh {} {} >/dev/null", PRIVOX_SOURCE_DIR, action,
+                                        dir_.path());
+    return std::system(cmd.c_str());
+  }
+
+  testing::TempDir dir_;
+  std::string url_;
+};
+
+TEST_F(PostgresCrashTest, AcknowledgedAppendsSurviveAServerCrashAndUnacknowledgedOnesAreReported) {
+  auto reader = std::move(open_postgres(url_)).value();
+  ASSERT_TRUE(create_events(*reader).ok());
+  AppendWriter writer(std::move(open_postgres(url_)).value(),
+                      AppendOptions{.max_batch_rows = 512, .max_queue_rows = 1 << 16, .commit_attempts = 3});
+  const size_t events = writer.add_target({"events", {"id", "at_us"}});
+
+  constexpr int kRows = 5000;
+  for (int i = 0; i < kRows; ++i) ASSERT_TRUE(writer.append(events, {fmt::format("e{}", i), int64_t{i}}).ok());
+  ASSERT_TRUE(writer.flush().ok());  // acknowledged: every row is committed
+
+  ASSERT_EQ(script("crash"), 0);
+  // While the server is down a row cannot be made durable, and its writer says so.
+  auto lost = writer.append(events, {std::string("during-outage"), int64_t{-1}});
+  ASSERT_TRUE(lost.ok());
+  const Status outage = writer.wait(*lost);
+  ASSERT_FALSE(outage.ok());
+  EXPECT_EQ(outage.error().code, ErrorCode::unavailable);
+
+  ASSERT_EQ(script("resume"), 0);
+  // Everything acknowledged before the crash is there; the stores reconnect on their own.
+  EXPECT_EQ(count_rows(*reader, "events"), kRows);
+  ASSERT_TRUE(writer.wait(*writer.append(events, {std::string("after"), int64_t{kRows}})).ok());
+  EXPECT_EQ(count_rows(*reader, "events"), kRows + 1);
+}
+
+}  // namespace
+}  // namespace privox::store
