@@ -77,9 +77,11 @@ void AppendWriter::run() {
       queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
     }
     Status status = write_batch(batch);
+    const uint64_t last_seq = first_seq + batch.size() - 1;
+    if (options_.on_batch) options_.on_batch(first_seq, last_seq, status);
     {
       std::lock_guard lock(mutex_);
-      finished_seq_ = first_seq + batch.size() - 1;
+      finished_seq_ = last_seq;
       if (status.ok()) {
         stats_.rows_committed += batch.size();
         ++stats_.batches_committed;

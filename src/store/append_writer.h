@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,6 +28,9 @@ struct AppendTarget {
 };
 
 struct AppendOptions {
+  // Called on the writer thread after each batch with its ticket range [first, last] and outcome;
+  // it must be quick. For callers that track durability without blocking in wait().
+  std::function<void(uint64_t first, uint64_t last, const Status& outcome)> on_batch;
   size_t max_batch_rows = 4096;
   size_t max_queue_rows = 1 << 20;  // past this, append() refuses rather than growing without bound
   int commit_attempts = 5;          // per batch, with backoff, before the batch is reported failed

@@ -58,6 +58,28 @@ TEST_P(AppendWriterTest, RowsFromManyThreadsAreAllDurableAndBatched) {
   EXPECT_LT(stats.batches_committed, stats.rows_committed);  // batching happened
 }
 
+TEST_P(AppendWriterTest, BatchCallbacksCoverEveryTicketInOrder) {
+  std::vector<std::pair<uint64_t, uint64_t>> batches;  // written by the writer thread only
+  {
+    AppendWriter writer(writer_store(), AppendOptions{.on_batch = [&](uint64_t first, uint64_t last, const Status& s) {
+                                                        EXPECT_TRUE(s.ok());
+                                                        batches.emplace_back(first, last);
+                                                      },
+                                                      .max_batch_rows = 100});
+    const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(writer.append(target, {std::to_string(i), int64_t{i}, null_value()}).ok());
+    ASSERT_TRUE(writer.flush().ok());
+  }
+  ASSERT_FALSE(batches.empty());
+  uint64_t next = 1;
+  for (const auto& [first, last] : batches) {
+    EXPECT_EQ(first, next);
+    EXPECT_LE(last - first + 1, 100u);
+    next = last + 1;
+  }
+  EXPECT_EQ(next, 1001u);
+}
+
 TEST_P(AppendWriterTest, WaitReturnsOnceTheRowIsVisibleToOtherConnections) {
   AppendWriter writer(writer_store());
   const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
@@ -68,7 +90,7 @@ TEST_P(AppendWriterTest, WaitReturnsOnceTheRowIsVisibleToOtherConnections) {
 }
 
 TEST_P(AppendWriterTest, AFailedBatchIsReportedToItsWaiters) {
-  AppendWriter writer(writer_store(), AppendOptions{.max_batch_rows = 16, .max_queue_rows = 1024, .commit_attempts = 2});
+  AppendWriter writer(writer_store(), AppendOptions{.on_batch = {}, .max_batch_rows = 16, .max_queue_rows = 1024, .commit_attempts = 2});
   const size_t target = writer.add_target({"no_such_table", {"id"}});
   auto ticket = writer.append(target, {std::string("x")});
   ASSERT_TRUE(ticket.ok());

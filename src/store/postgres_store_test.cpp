@@ -101,7 +101,7 @@ TEST_F(PostgresCrashTest, AcknowledgedAppendsSurviveAServerCrashAndUnacknowledge
   auto reader = std::move(open_postgres(url_)).value();
   ASSERT_TRUE(create_events(*reader).ok());
   AppendWriter writer(std::move(open_postgres(url_)).value(),
-                      AppendOptions{.max_batch_rows = 512, .max_queue_rows = 1 << 16, .commit_attempts = 3});
+                      AppendOptions{.on_batch = {}, .max_batch_rows = 512, .max_queue_rows = 1 << 16, .commit_attempts = 3});
   const size_t events = writer.add_target({"events", {"id", "at_us"}});
 
   constexpr int kRows = 5000;
