@@ -1,34 +1,87 @@
 #!/usr/bin/env bash
 # End-to-end test of the privox CLI: every verb, driven the way an operator would drive it, with
-# the data directory inspected from outside (sqlite3, raw file bytes) to check what privox
-# promises about it. Usage: bash cli_test.sh /path/to/privox
-# Needs: sqlite3, python3, curl. Uses only loopback addresses; every wait is bounded.
+# the store inspected from outside to check what privox promises about it.
+# Usage: bash cli_test.sh /path/to/privox [sqlite|postgresql]   (default sqlite)
+#   sqlite      the store is privox.db in each data dir; inspected with sqlite3 and as raw file bytes.
+#   postgresql  each data dir gets its own fresh schema in the test instance whose URL is in the file
+#               $PRIVOX_TEST_POSTGRES_URL_FILE (the ctest fixture `postgres` starts it), and every
+#               privox command on that dir gets --store with the schema's URL; inspected with psql,
+#               pg_dump and the instance's statement log ($(dirname URL_FILE)/log/postgresql.log).
+# Needs: python3, curl, and sqlite3 or psql + pg_dump. Uses only loopback addresses; every wait is bounded.
 
 set -u
 
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then
-  echo "usage: $0 /path/to/privox" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ] || [ ! -x "$1" ]; then
+  echo "usage: $0 /path/to/privox [sqlite|postgresql]" >&2
   exit 2
 fi
 PRIVOX=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-for tool in sqlite3 python3 curl; do
+BACKEND=${2:-sqlite}
+case $BACKEND in
+  sqlite) TOOLS=(sqlite3 python3 curl) ;;
+  postgresql) TOOLS=(psql pg_dump python3 curl) ;;
+  *)
+    echo "usage: $0 /path/to/privox [sqlite|postgresql]" >&2
+    exit 2
+    ;;
+esac
+for tool in "${TOOLS[@]}"; do
   command -v "$tool" >/dev/null || { echo "cli_test.sh: needs $tool" >&2; exit 2; }
 done
+pg() { [ "$BACKEND" == postgresql ]; }
+
+# Keep the server and every client on loopback, never through a proxy; and let no store or data dir
+# from the caller's environment stand in for the ones this test names.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY PRIVOX_DATA_DIR PRIVOX_STORE
+
+PG_URL=""
+PG_LOG=""
+PG_LOG_START=0
+if pg; then
+  # The caller's libpq environment (PGOPTIONS, PGHOST, ...) must not change what psql connects to.
+  while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep '^PG')
+  if [ -z "${PRIVOX_TEST_POSTGRES_URL_FILE:-}" ]; then
+    echo "cli_test.sh: postgresql needs PRIVOX_TEST_POSTGRES_URL_FILE (run it through ctest, which starts the instance)" >&2
+    exit 2
+  fi
+  PG_URL=$(head -n 1 "$PRIVOX_TEST_POSTGRES_URL_FILE" 2>/dev/null)
+  if [ -z "$PG_URL" ]; then
+    echo "cli_test.sh: no PostgreSQL URL in $PRIVOX_TEST_POSTGRES_URL_FILE: did the postgres fixture start?" >&2
+    exit 2
+  fi
+  if ! timeout 30 psql -X -A -t -q "$PG_URL" -c 'select 1' >/dev/null; then
+    echo "cli_test.sh: cannot connect to the PostgreSQL test instance" >&2
+    exit 2
+  fi
+  PG_LOG=$(dirname "$PRIVOX_TEST_POSTGRES_URL_FILE")/log/postgresql.log
+  # Only what this run adds to the statement log is searched.
+  PG_LOG_START=$(stat -c %s "$PG_LOG" 2>/dev/null || echo 0)
+fi
+RUN_ID=$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/privox-cli-test.XXXXXX")
 SERVER_PID=""
+WORKER_PIDS=()
+SCHEMAS=()
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -KILL "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
   fi
+  local pid
+  for pid in "${WORKER_PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  done
+  if [ ${#SCHEMAS[@]} -gt 0 ]; then
+    local list
+    list=$(IFS=,; printf '%s' "${SCHEMAS[*]}")
+    timeout 30 psql -X -q -v ON_ERROR_STOP=1 "$PG_URL" -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $list CASCADE" >/dev/null ||
+      echo "cli_test.sh: warning: could not drop the test schemas $list" >&2
+  fi
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-# Keep the server and every client on loopback, never through a proxy.
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY PRIVOX_DATA_DIR
 
 PASS=0
 FAILED=0
@@ -59,8 +112,52 @@ fail() {  # fail DESCRIPTION [DETAIL...]
   done
 }
 
+# On postgresql every data dir this test makes has its own schema: STORE_OF maps the dir to its
+# store URL (the instance's URL with search_path set to the schema), SCHEMA_OF to the schema's name.
+declare -A STORE_OF=() SCHEMA_OF=()
+
+pg_admin() {  # pg_admin SQL: runs SQL on the test instance's database, outside any test schema
+  timeout 30 psql -X -A -t -q -v ON_ERROR_STOP=1 "$PG_URL" -c "$1"
+}
+
+new_store() {  # new_store DIR: on postgresql, gives DIR a fresh, empty schema; nothing on sqlite
+  pg || return 0
+  local schema="cli_${RUN_ID}_${#SCHEMAS[@]}" sep='?'
+  [[ "$PG_URL" == *"?"* ]] && sep='&'
+  if ! pg_admin "CREATE SCHEMA $schema" >/dev/null; then
+    echo "cli_test.sh: cannot create schema $schema" >&2
+    exit 2
+  fi
+  SCHEMAS+=("$schema")
+  SCHEMA_OF[$1]=$schema
+  STORE_OF[$1]="$PG_URL${sep}options=-csearch_path%3D$schema"
+}
+
+# with_store CMD...: sets CMD to CMD... with, on postgresql, `--store URL-OF-DIR` after each
+# `--data-dir DIR`, so every privox command on a data dir uses that dir's own schema.
+CMD=()
+with_store() {
+  CMD=()
+  while [ $# -gt 0 ]; do
+    CMD+=("$1")
+    if [ "$1" == --data-dir ] && [ $# -ge 2 ]; then
+      CMD+=("$2")
+      if pg; then
+        if [ -z "${STORE_OF[$2]+set}" ]; then
+          echo "cli_test.sh: bug in the test: data dir $2 has no schema (call new_store first)" >&2
+          exit 2
+        fi
+        CMD+=(--store "${STORE_OF[$2]}")
+      fi
+      shift
+    fi
+    shift
+  done
+}
+
 run() {  # run CMD...: stdout to $OUT, stderr to $ERR, exit status to $RC; bounded in time
-  timeout 30 "$@" >"$OUT" 2>"$ERR"
+  with_store "$@"
+  timeout 30 "${CMD[@]}" >"$OUT" 2>"$ERR"
   RC=$?
 }
 
@@ -203,8 +300,81 @@ sys.exit(0 if found else 1)
 PY
 }
 
-sql() {  # sql DB QUERY
-  sqlite3 "$1" "$2"
+# text_holds FILE NEEDLE...: exits 0 when FILE holds one of the needles, as text in any case or as
+# the hex of its bytes (in the needle's case, lower or upper: how PostgreSQL renders bytea values
+# and logs bytea parameters); prints which.
+text_holds() {
+  python3 - "$@" <<'PY'
+import sys
+path, needles = sys.argv[1], sys.argv[2:]
+with open(path, "rb") as f:
+    data = f.read().lower()
+found = []
+for n in needles:
+    forms = {n.lower().encode()} | {v.encode().hex().encode() for v in (n, n.lower(), n.upper())}
+    if any(form in data for form in forms):
+        found.append(f"{n!r} in {path}")
+print("\n".join(found))
+sys.exit(0 if found else 1)
+PY
+}
+
+sql() {  # sql DIR QUERY: runs QUERY on DIR's store; rows as sqlite3 prints them (fields joined by |, no header)
+  if pg; then
+    if [ -z "${STORE_OF[$1]+set}" ]; then
+      echo "cli_test.sh: bug in the test: data dir $1 has no schema" >&2
+      return 2
+    fi
+    timeout 30 psql -X -A -t -q -v ON_ERROR_STOP=1 -F '|' "${STORE_OF[$1]}" -c "$2"
+  else
+    sqlite3 "$1/privox.db" "$2"
+  fi
+}
+
+hex_of() {  # hex_of COLUMN: SQL for the column's bytes in upper-case hex, in this backend's dialect
+  if pg; then printf "upper(encode(%s, 'hex'))" "$1"; else printf 'hex(%s)' "$1"; fi
+}
+
+store_dump() {  # store_dump DIR: the whole store, schema and rows, as text (sqlite3 .dump or pg_dump)
+  if pg; then
+    # pg_dump writes a random \restrict key on each run; everything else is the schema's content.
+    timeout 60 pg_dump --schema="${SCHEMA_OF[$1]}" "$PG_URL" | grep -vE '^\\(un)?restrict '
+  else
+    sqlite3 "$1/privox.db" .dump
+  fi
+}
+
+store_tables() {  # store_tables DIR: the tables of DIR's store, one a line (postgresql)
+  sql "$1" "select table_name from information_schema.tables where table_schema = current_schema() order by 1"
+}
+
+# store_contents DIR (postgresql): every row of every table in DIR's schema as text, prefixed with
+# its table, twice: bytea as hex, then bytea as escaped text (so bytes that are printable text
+# show as that text).
+store_contents() {
+  local q="" t
+  for t in $(store_tables "$1"); do
+    q+="${q:+ union all }select '$t: ' || cast(x as text) from $t x"
+  done
+  [ -n "$q" ] || return 1
+  sql "$1" "set bytea_output = 'hex'; $q" && sql "$1" "set bytea_output = 'escape'; $q"
+}
+
+# copy_data_dir FROM TO: a copy of a data dir, store included: on postgresql a new schema with a
+# copy of each table (columns, constraints and indexes).
+copy_data_dir() {
+  cp -a "$1" "$2" || return 1
+  pg || return 0
+  new_store "$2"
+  local from=${SCHEMA_OF[$1]} to=${SCHEMA_OF[$2]} q="" t
+  for t in $(store_tables "$1"); do
+    q+="CREATE TABLE $to.$t (LIKE $from.$t INCLUDING ALL); INSERT INTO $to.$t SELECT * FROM $from.$t; "
+  done
+  [ -n "$q" ] && pg_admin "$q" >/dev/null
+}
+
+statement_log() {  # statement_log FILE (postgresql): what this run added to the statement log, into FILE
+  tail -c +"$((PG_LOG_START + 1))" "$PG_LOG" >"$1"
 }
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
@@ -242,33 +412,42 @@ member_args() {
 # 1. init
 
 D="$TMP/data"
+new_store "$D"
 DB="$D/privox.db"
 KEY="$D/master.key"
 
 expect_ok "$PRIVOX" init --data-dir "$D"
 assert_contains "first init reports it initialised" "$(stdout)" "initialised"
 assert_true "init creates master.key" test -f "$KEY"
-assert_true "init creates privox.db" test -f "$DB"
+if pg; then
+  assert_false "init with --store creates no SQLite store in the data dir" test -e "$DB"
+  assert_eq "init creates the store's tables in the data dir's own schema" 1 \
+    "$(sql "$D" "select count(*) from information_schema.tables where table_schema = '${SCHEMA_OF[$D]}' and table_name = 'members'")"
+else
+  assert_true "init creates privox.db" test -f "$DB"
+fi
 assert_eq "master.key has mode 0600" 600 "$(stat -c %a "$KEY" 2>&1)"
 assert_eq "the data directory has mode 0700" 700 "$(stat -c %a "$D" 2>&1)"
 assert_eq "init writes one store.migrate audit entry" "store.migrate" \
-  "$(sql "$DB" "select group_concat(action) from audit_log")"
+  "$(sql "$D" "select action from audit_log order by seq")"
 
-dump_before=$(sql "$DB" .dump)
+dump_before=$(store_dump "$D")
+assert_contains "control: the store dump shows the audit entry" "$dump_before" "store.migrate"
 key_before=$(sha "$KEY")
 expect_ok "$PRIVOX" init --data-dir "$D"
 assert_contains "second init says nothing changed" "$(stdout)" "nothing changed"
-assert_eq "second init leaves the store's content unchanged" "$dump_before" "$(sql "$DB" .dump)"
+assert_eq "second init leaves the store's content unchanged" "$dump_before" "$(store_dump "$D")"
 assert_eq "second init leaves master.key unchanged" "$key_before" "$(sha "$KEY")"
 assert_eq "master.key still has mode 0600" 600 "$(stat -c %a "$KEY")"
 
 NOKEY="$TMP/nokey"
-cp -a "$D" "$NOKEY"
+copy_data_dir "$D" "$NOKEY" || fail "cannot copy the data dir to $NOKEY"
 rm -f "$NOKEY/master.key"
-nokey_dump=$(sql "$NOKEY/privox.db" .dump)
+nokey_dump=$(store_dump "$NOKEY")
+assert_contains "control: the copy's store has the audit entry" "$nokey_dump" "store.migrate"
 expect_fail nz "master key" "$PRIVOX" init --data-dir "$NOKEY"
 assert_false "init with a store but no key does not create a new key" test -e "$NOKEY/master.key"
-assert_eq "init with a store but no key leaves the store unchanged" "$nokey_dump" "$(sql "$NOKEY/privox.db" .dump)"
+assert_eq "init with a store but no key leaves the store unchanged" "$nokey_dump" "$(store_dump "$NOKEY")"
 expect_fail nz "master.key|master key" "$PRIVOX" company add --data-dir "$NOKEY" --name Acme --region eea
 
 # ---------------------------------------------------------------------------------------------
@@ -303,19 +482,23 @@ COMPANY=$(stdout)
 assert_match "company add prints a UUIDv7 alone on stdout" "$COMPANY" "$UUID_RE"
 assert_eq "company add prints exactly one line" 1 "$(wc -l <"$OUT")"
 assert_eq "the company is stored with its country" "GB|eea" \
-  "$(sql "$DB" "select country || '|' || region from companies where id = '$COMPANY'")"
+  "$(sql "$D" "select country || '|' || region from companies where id = '$COMPANY'")"
 
 expect_ok "$PRIVOX" company add --data-dir "$D" --name "Initech Inc" --region us
 US_COMPANY=$(stdout)
 assert_match "US company id" "$US_COMPANY" "$UUID_RE"
-assert_eq "a us company defaults to country US" US "$(sql "$DB" "select country from companies where id = '$US_COMPANY'")"
+assert_eq "a us company defaults to country US" US "$(sql "$D" "select country from companies where id = '$US_COMPANY'")"
 
-companies=$(sql "$DB" "select count(*) from companies")
+companies=$(sql "$D" "select count(*) from companies")
 expect_fail 2 -- "--region" "$PRIVOX" company add --data-dir "$D" --name Acme --region mars
 expect_fail 2 -- "--country" "$PRIVOX" company add --data-dir "$D" --name Acme --region eea --country XX
 expect_fail 2 -- "--name" "$PRIVOX" company add --data-dir "$D" --name "   " --region eea
+new_store "$TMP/nowhere"
 expect_fail nz -- "privox init" "$PRIVOX" company add --data-dir "$TMP/nowhere" --name Acme --region eea
-assert_eq "refused company adds store nothing" "$companies" "$(sql "$DB" "select count(*) from companies")"
+if pg; then
+  assert_eq "a command on an uninitialised data dir creates no table in its schema" "" "$(store_tables "$TMP/nowhere")"
+fi
+assert_eq "refused company adds store nothing" "$companies" "$(sql "$D" "select count(*) from companies")"
 
 # ---------------------------------------------------------------------------------------------
 # 4. member add
@@ -326,10 +509,10 @@ ALICE=$(stdout)
 assert_match "member add prints a UUIDv7 alone on stdout" "$ALICE" "$UUID_RE"
 assert_eq "member add prints exactly one line" 1 "$(wc -l <"$OUT")"
 assert_eq "member add writes one member.add audit entry for the member" "member.add|$ALICE" \
-  "$(sql "$DB" "select action || '|' || subject_id from audit_log order by seq desc limit 1")"
+  "$(sql "$D" "select action || '|' || subject_id from audit_log order by seq desc limit 1")"
 
-members=$(sql "$DB" "select count(*) from members")
-audit_entries=$(sql "$DB" "select count(*) from audit_log")
+members=$(sql "$D" "select count(*) from members")
+audit_entries=$(sql "$D" "select count(*) from audit_log")
 # The day someone born 18 years ago turns 18 is today; born on 29 February, we use the 28th
 # (GNU date would roll 18 years before a 29 February over to 1 March, who is still 17).
 ADULT_DOB="$(($(date -u +%Y) - 18))-$(date -u +%m-%d)"
@@ -384,19 +567,19 @@ member_args "$COMPANY" email "ALICE@Example.COM" name "Alice Again"
 expect_fail 4 -- "--email" "$PRIVOX" "${MARGS[@]}"
 member_args "$COMPANY" email "  alice@example.com  " name "Alice Padded"
 expect_fail 4 -- "--email" "$PRIVOX" "${MARGS[@]}"
-assert_eq "refused member adds store no member" "$members" "$(sql "$DB" "select count(*) from members")"
-assert_eq "refused member adds write no audit entry" "$audit_entries" "$(sql "$DB" "select count(*) from audit_log")"
-assert_eq "refused member adds leave no orphan data key" "$members" "$(sql "$DB" "select count(*) from subject_keys")"
+assert_eq "refused member adds store no member" "$members" "$(sql "$D" "select count(*) from members")"
+assert_eq "refused member adds write no audit entry" "$audit_entries" "$(sql "$D" "select count(*) from audit_log")"
+assert_eq "refused member adds leave no orphan data key" "$members" "$(sql "$D" "select count(*) from subject_keys")"
 
 member_args "$COMPANY" email "dora@example.com" name "Dora Adult" birth-date "$ADULT_DOB" \
   card-brand VISA card-last4 4242 card-expiry "$(date -u -d 'next year' +%Y-%m)"
 expect_ok "$PRIVOX" "${MARGS[@]}"
 DORA=$(stdout)
 assert_match "a member who turns 18 today is accepted" "$DORA" "$UUID_RE"
-assert_eq "accepted members are stored" $((members + 1)) "$(sql "$DB" "select count(*) from members")"
+assert_eq "accepted members are stored" $((members + 1)) "$(sql "$D" "select count(*) from members")"
 
 # ---------------------------------------------------------------------------------------------
-# 5. Personal data never reaches the files in clear
+# 5. Personal data never reaches the files (sqlite) or PostgreSQL (tables, statement log) in clear
 
 X_NAME="Xanthippe Vorderbrueggen"
 X_EMAIL="xanthippe.unique@example.org"
@@ -415,10 +598,15 @@ mkdir -p "$TMP/control" && mv "$TMP/control.bin" "$TMP/control/"
 assert_true "control: the file search finds a planted name, email and phone" \
   files_hold text "$TMP/control" "$X_NAME" "$X_EMAIL" "${X_PHONE_E164#+}"
 
-assert_true "the data dir holds files to search" test -s "$DB"
+X_SECRETS=("$X_NAME" "Xanthippe" "Vorderbrueggen" "$X_EMAIL" "xanthippe.unique" \
+  "${X_PHONE_E164#+}" "2079460321" "020 7946 0321" "Quillfeather" "tok_Zq9SecretToken" "1971-03-09")
+if pg; then
+  assert_true "the data dir holds a file to search" test -s "$KEY"
+else
+  assert_true "the data dir holds files to search" test -s "$DB"
+fi
 assert_false "no file in the data dir holds the name, email, phone, address or token in clear (any case)" \
-  files_hold text "$D" "$X_NAME" "Xanthippe" "Vorderbrueggen" "$X_EMAIL" "xanthippe.unique" \
-  "${X_PHONE_E164#+}" "2079460321" "020 7946 0321" "Quillfeather" "tok_Zq9SecretToken" "1971-03-09"
+  files_hold text "$D" "${X_SECRETS[@]}"
 assert_false "no file holds the email in upper case either" files_hold text "$D" "XANTHIPPE.UNIQUE@EXAMPLE.ORG"
 if grep -aqiF -e "$X_NAME" -e "$X_EMAIL" "$D"/*; then
   fail "grep -a finds Xanthippe's name or email in the data dir" "$(grep -aliF -e "$X_NAME" -e "$X_EMAIL" "$D"/*)"
@@ -426,11 +614,42 @@ else
   pass
 fi
 
+if pg; then
+  # Positive controls: the search finds a name in another case, and an email as bytea hex.
+  tr '[:lower:]' '[:upper:]' <<<"xx $X_NAME yy" >"$TMP/control/text.txt"
+  printf 'xx \\x%s yy\n' "$(printf '%s' "$X_EMAIL" | od -An -tx1 | tr -d ' \n')" >"$TMP/control/hex.txt"
+  assert_true "control: the text search finds a planted upper-case name" text_holds "$TMP/control/text.txt" "$X_NAME"
+  assert_true "control: the text search finds a planted email in bytea hex" text_holds "$TMP/control/hex.txt" "$X_EMAIL"
+
+  # Every row of every table in the schema, as PostgreSQL itself renders it.
+  store_contents "$D" >"$TMP/contents.txt" || fail "cannot read the tables of the schema" "$(cat "$TMP/contents.txt")"
+  assert_true "control: the schema's table contents hold Xanthippe's member row" grep -qE "^members: \($XAN," \
+    "$TMP/contents.txt"
+  assert_false "no table in the schema holds the name, email, phone, address or token (as text or bytes)" \
+    text_holds "$TMP/contents.txt" "${X_SECRETS[@]}"
+
+  # Every statement privox sent, with its parameters (log_statement = all). The log lags behind
+  # the statements: wait (bounded) for Xanthippe's insert to show, then a little more.
+  assert_true "the PostgreSQL statement log is readable" test -r "$PG_LOG"
+  for _ in $(seq 1 50); do
+    statement_log "$TMP/pg.log"
+    grep -qF "$XAN" "$TMP/pg.log" && break
+    sleep 0.1
+  done
+  sleep 0.5
+  statement_log "$TMP/pg.log"
+  assert_true "control: the statement log records the member inserts" grep -qF "INSERT INTO members" "$TMP/pg.log"
+  assert_true "control: the statement log records statement parameters" grep -qF "DETAIL:  parameters:" "$TMP/pg.log"
+  assert_true "control: the statement log holds Xanthippe's member id" grep -qF "$XAN" "$TMP/pg.log"
+  assert_false "the statement log holds no name, email, phone, address or token (as text or bytes)" \
+    text_holds "$TMP/pg.log" "${X_SECRETS[@]}"
+fi
+
 # ---------------------------------------------------------------------------------------------
 # 6. member show: purpose-bound, audited
 
-last_audit() { sql "$DB" "select action || '|' || coalesce(purpose, '') || '|' || coalesce(subject_id, '') from audit_log order by seq desc limit 1"; }
-audit_count() { sql "$DB" "select count(*) from audit_log"; }
+last_audit() { sql "$D" "select action || '|' || coalesce(purpose, '') || '|' || coalesce(subject_id, '') from audit_log order by seq desc limit 1"; }
+audit_count() { sql "$D" "select count(*) from audit_log"; }
 
 before=$(audit_count)
 expect_ok "$PRIVOX" member show --data-dir "$D" --id "$XAN" --purpose billing
@@ -469,7 +688,7 @@ expect_fail 3 -- "--id" "$PRIVOX" member show --data-dir "$D" --id "0190b8c0-000
 expect_fail 2 -- "--id" "$PRIVOX" member show --data-dir "$D" --id "xanthippe" --purpose billing
 assert_eq "refused shows write no audit entry" "$before" "$(audit_count)"
 
-audit_dump=$(sql "$DB" "select * from audit_log")
+audit_dump=$(sql "$D" "select * from audit_log")
 assert_contains "the audit log names the member by id" "$audit_dump" "$XAN"
 for secret in "$X_NAME" Xanthippe Vorderbrueggen "$X_EMAIL" "${X_PHONE_E164#+}" Quillfeather tok_Zq9SecretToken \
   1971-03-09 "Alice Example" alice@example.com; do
@@ -479,19 +698,34 @@ done
 # ---------------------------------------------------------------------------------------------
 # 7. member erase: crypto-shredding
 
-WRAPPED=$(sql "$DB" "select hex(wrapped_key) from subject_keys where subject_id = '$XAN'")
+WRAPPED=$(sql "$D" "select $(hex_of wrapped_key) from subject_keys where subject_id = '$XAN'")
 assert_match "the member has a wrapped data key before erasure" "$WRAPPED" '^[0-9A-F]{32,}$'
-assert_true "control: the wrapped key's bytes are in the data dir before erasure" files_hold hex "$D" "$WRAPPED"
+if pg; then
+  store_contents "$D" >"$TMP/contents-before-erase.txt"
+  assert_true "control: the wrapped key's bytes are in the schema's tables before erasure" \
+    grep -qiF "$WRAPPED" "$TMP/contents-before-erase.txt"
+else
+  assert_true "control: the wrapped key's bytes are in the data dir before erasure" files_hold hex "$D" "$WRAPPED"
+fi
 
 expect_ok "$PRIVOX" member erase --data-dir "$D" --id "$XAN"
 assert_contains "erase reports the member erased" "$(stdout)" "erased member $XAN"
 assert_not_contains "erase with no other process gives no write-ahead-log warning" "$(stderr)" "warning"
 assert_eq "erase writes a member.erase audit entry" "member.erase||$XAN" "$(last_audit)"
-assert_eq "the member's data key row is gone" 0 "$(sql "$DB" "select count(*) from subject_keys where subject_id = '$XAN'")"
+assert_eq "the member's data key row is gone" 0 "$(sql "$D" "select count(*) from subject_keys where subject_id = '$XAN'")"
 assert_eq "the member is marked erased and their blind indexes cleared" "erased|1|1" \
-  "$(sql "$DB" "select status || '|' || (email_bidx is null) || '|' || (phone_bidx is null) from members where id = '$XAN'")"
-assert_false "no file in the data dir still holds the wrapped key's bytes" files_hold hex "$D" "$WRAPPED"
-assert_true "other members keep their data keys" test "$(sql "$DB" "select count(*) from subject_keys where subject_id = '$ALICE'")" == 1
+  "$(sql "$D" "select status || '|' || case when email_bidx is null then 1 else 0 end || '|' ||
+                 case when phone_bidx is null then 1 else 0 end from members where id = '$XAN'")"
+if pg; then
+  store_contents "$D" >"$TMP/contents-after-erase.txt"
+  assert_true "control: the schema's tables still hold Xanthippe's member row" grep -qE "^members: \($XAN," \
+    "$TMP/contents-after-erase.txt"
+  assert_false "no table in the schema still holds the wrapped key's bytes" \
+    grep -qiF "$WRAPPED" "$TMP/contents-after-erase.txt"
+else
+  assert_false "no file in the data dir still holds the wrapped key's bytes" files_hold hex "$D" "$WRAPPED"
+fi
+assert_true "other members keep their data keys" test "$(sql "$D" "select count(*) from subject_keys where subject_id = '$ALICE'")" == 1
 
 expect_ok "$PRIVOX" member show --data-dir "$D" --id "$XAN" --purpose billing
 erased_show=$(stdout)
@@ -517,39 +751,45 @@ assert_true "other members are still readable after an erasure" json_ok "$TMP/sh
 
 expect_ok "$PRIVOX" audit verify --data-dir "$D"
 verify_out=$(stdout)
-n_entries=$(sql "$DB" "select count(*) from audit_log")
+n_entries=$(sql "$D" "select count(*) from audit_log")
 assert_match "audit verify prints ok N entries" "$verify_out" '^ok [0-9]+ entries$'
 assert_eq "audit verify counts every entry" "ok $n_entries entries" "$verify_out"
 assert_true "the audit log has entries" test "$n_entries" -gt 5
 
-tampered() {  # tampered NAME SQL: a copy of the data dir with SQL applied; prints its path
-  local dir="$TMP/tamper-$1"
-  cp -a "$D" "$dir"
-  sqlite3 "$dir/privox.db" "$2"
-  printf '%s' "$dir"
+tampered() {  # tampered NAME [SQL]: sets T to a copy of the data dir (store included) with SQL applied
+  T="$TMP/tamper-$1"
+  copy_data_dir "$D" "$T" || fail "cannot copy the data dir to $T"
+  if [ $# -ge 2 ]; then
+    local out
+    out=$(sql "$T" "$2" 2>&1) || fail "tampering with $T failed" "$out"
+  fi
 }
 
-T=$(tampered detail "update audit_log set detail = '{\"company_id\":\"x\"}' where seq = 2")
+tampered none
+expect_ok "$PRIVOX" audit verify --data-dir "$T"
+assert_eq "control: an untampered copy of the data dir verifies" "ok $n_entries entries" "$(stdout)"
+
+tampered detail "update audit_log set detail = '{\"company_id\":\"x\"}' where seq = 2"
 expect_fail nz "entry 2([^0-9]|$)" "$PRIVOX" audit verify --data-dir "$T"
 
-T=$(tampered purpose "update audit_log set purpose = 'marketing' where action = 'member.show' and purpose = 'billing'")
+tampered purpose "update audit_log set purpose = 'marketing' where action = 'member.show' and purpose = 'billing'"
 expect_fail nz "entry [0-9]+" "$PRIVOX" audit verify --data-dir "$T"
 
-T=$(tampered middle "delete from audit_log where seq = 3")
+tampered middle "delete from audit_log where seq = 3"
 expect_fail nz "entry 3([^0-9]|$)" "$PRIVOX" audit verify --data-dir "$T"
 
-T=$(tampered swap "update audit_log set seq = -1 where seq = 2; update audit_log set seq = 2 where seq = 3;
-                   update audit_log set seq = 3 where seq = -1")
+tampered swap "update audit_log set seq = -1 where seq = 2; update audit_log set seq = 2 where seq = 3;
+              update audit_log set seq = 3 where seq = -1"
 expect_fail nz "entry 2([^0-9]|$)" "$PRIVOX" audit verify --data-dir "$T"
 
-T=$(tampered swapcontent "create temp table a as select * from audit_log where seq in (2, 3);
+tampered swapcontent "create temp table a as select * from audit_log where seq in (2, 3);
   update audit_log set id = 'tmp-' || seq where seq in (2, 3);
   update audit_log set (id, at_us, actor, action, subject_id, purpose, detail, prev_hash, hash) =
     (select id, at_us, actor, action, subject_id, purpose, detail, prev_hash, hash from a where a.seq = 5 - audit_log.seq)
-    where seq in (2, 3);")
+    where seq in (2, 3);"
 expect_fail nz "entry [23]([^0-9]|$)" "$PRIVOX" audit verify --data-dir "$T"
 
-T=$(tampered last "delete from audit_log where seq = (select max(seq) from audit_log)")
+tampered last "delete from audit_log where seq = (select max(seq) from audit_log)"
 expect_fail nz "entry $n_entries([^0-9]|$)" "$PRIVOX" audit verify --data-dir "$T"
 
 expect_ok "$PRIVOX" audit verify --data-dir "$D"
@@ -562,7 +802,8 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 URL="http://127.0.0.1:$PORT"
 CURL=(curl --noproxy '*' -s -m 3)
 
-"$PRIVOX" serve --data-dir "$D" --http "127.0.0.1:$PORT" >"$TMP/serve.out" 2>"$TMP/serve.err" &
+with_store "$PRIVOX" serve --data-dir "$D" --http "127.0.0.1:$PORT"
+"${CMD[@]}" >"$TMP/serve.out" 2>"$TMP/serve.err" &
 SERVER_PID=$!
 up=0
 for _ in $(seq 1 100); do
@@ -623,8 +864,12 @@ else
   SERVER_PID=""
 fi
 
+new_store "$TMP/uninitialised"
 expect_fail 2 "privox init" "$PRIVOX" serve --data-dir "$TMP/uninitialised" --http 127.0.0.1:0
 assert_false "serve on an uninitialised dir does not create it" test -e "$TMP/uninitialised"
+if pg; then
+  assert_eq "serve on an uninitialised dir creates no table in its schema" "" "$(store_tables "$TMP/uninitialised")"
+fi
 expect_fail 2 -- "--http" "$PRIVOX" serve --data-dir "$D" --http nonsense
 expect_fail 2 -- "--http" "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:99999
 
@@ -643,22 +888,110 @@ assert_true "datamap --json has personal_fields with birth_date" json_ok "$TMP/d
   "any(f['name'] == 'birth_date' for f in d['personal_fields'])"
 assert_true "datamap --json: every member field is protected by a per-subject key" json_ok "$TMP/datamap.json" \
   "all(f['protection'] == 'per_subject_key' for f in d['personal_fields'] if f['table'] == 'members')"
-assert_true "datamap --json: the store's member columns are all declared" python3 - "$TMP/datamap.json" "$DB" <<'PY'
-import json, sqlite3, sys
+# Every column of every table in the store, as TABLE|COLUMN lines.
+if pg; then
+  sql "$D" "select table_name, column_name from information_schema.columns where table_schema = current_schema()
+            order by 1, 2" >"$TMP/columns.txt"
+else
+  sql "$D" "select m.name, p.name from sqlite_master m join pragma_table_info(m.name) p
+            where m.type = 'table' and m.name not like 'sqlite_%' order by 1, 2" >"$TMP/columns.txt"
+fi
+assert_true "control: the store's column list has the members table's columns" \
+  grep -qxF "members|email_enc" "$TMP/columns.txt"
+assert_true "datamap --json: the store's member columns are all declared" python3 - "$TMP/datamap.json" \
+  "$TMP/columns.txt" <<'PY'
+import json, sys
 d = json.load(open(sys.argv[1]))
 declared = {(f["table"], f["column"]) for f in d["personal_fields"]}
 declared |= {(f["table"], f["blind_index_column"]) for f in d["personal_fields"] if "blind_index_column" in f}
 declared |= {(c["table"], c["column"]) for c in d["non_personal_columns"]}
-db = sqlite3.connect(sys.argv[2])
 missing = []
-for (table,) in db.execute("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"):
-    for row in db.execute(f"pragma table_info({table})"):
-        if (table, row[1]) not in declared:
-            missing.append(f"{table}.{row[1]}")
+for line in open(sys.argv[2]).read().splitlines():
+    table, column = line.split("|")
+    if (table, column) not in declared:
+        missing.append(f"{table}.{column}")
 if missing:
     print("undeclared columns:", ", ".join(missing))
     sys.exit(1)
 PY
+
+# ---------------------------------------------------------------------------------------------
+# 11. Concurrent writers (postgresql): several privox processes on one store at once. Each add
+# and each show appends to the audit chain, so the chain must come out whole, with no fork.
+
+if pg; then
+  members_before=$(sql "$D" "select count(*) from members")
+  audit_before=$(audit_count)
+  PER_WORKER=15
+
+  # adder NAME: adds PER_WORKER members, each with its own email, and shows each one right after
+  # adding it; prints one line per failure, and the new ids to $TMP/NAME.ids.
+  adder() {
+    local who=$1 i id email
+    : >"$TMP/$who.ids"
+    for i in $(seq 1 "$PER_WORKER"); do
+      email="$who.$i@concurrency.example.net"
+      member_args "$COMPANY" name "Worker $who" email "$email"
+      with_store "$PRIVOX" "${MARGS[@]}"
+      if ! id=$(timeout 30 "${CMD[@]}" 2>"$TMP/$who.err"); then
+        echo "member add $email failed: $(cat "$TMP/$who.err")"
+        continue
+      fi
+      echo "$id" >>"$TMP/$who.ids"
+      with_store "$PRIVOX" member show --data-dir "$D" --id "$id" --purpose support
+      if ! timeout 30 "${CMD[@]}" >"$TMP/$who.show" 2>"$TMP/$who.err"; then
+        echo "member show $id failed: $(cat "$TMP/$who.err")"
+      elif ! grep -qF "\"$email\"" "$TMP/$who.show"; then
+        echo "member show $id does not show $email: $(cat "$TMP/$who.show")"
+      fi
+    done
+  }
+  # shower: shows Alice PER_WORKER times while the adders run.
+  shower() {
+    local i
+    for i in $(seq 1 "$PER_WORKER"); do
+      with_store "$PRIVOX" member show --data-dir "$D" --id "$ALICE" --purpose billing
+      if ! timeout 30 "${CMD[@]}" >"$TMP/shower.show" 2>"$TMP/shower.err"; then
+        echo "member show $ALICE failed: $(cat "$TMP/shower.err")"
+      elif ! grep -qF '"alice@example.com"' "$TMP/shower.show"; then
+        echo "member show $ALICE does not show her email: $(cat "$TMP/shower.show")"
+      fi
+    done
+  }
+  adder alpha >"$TMP/alpha.failures" 2>&1 &
+  WORKER_PIDS+=($!)
+  adder beta >"$TMP/beta.failures" 2>&1 &
+  WORKER_PIDS+=($!)
+  shower >"$TMP/shower.failures" 2>&1 &
+  WORKER_PIDS+=($!)
+  for pid in "${WORKER_PIDS[@]}"; do wait "$pid"; done
+  WORKER_PIDS=()
+
+  for who in alpha beta shower; do
+    assert_eq "concurrent $who: every privox command succeeds" "" "$(cat "$TMP/$who.failures")"
+  done
+  assert_eq "concurrent adders: each gets $PER_WORKER ids" "$PER_WORKER $PER_WORKER" \
+    "$(wc -l <"$TMP/alpha.ids") $(wc -l <"$TMP/beta.ids")"
+  assert_eq "concurrent adders: all ids are distinct UUIDv7s" $((2 * PER_WORKER)) \
+    "$(cat "$TMP/alpha.ids" "$TMP/beta.ids" | grep -E "$UUID_RE" | sort -u | wc -l)"
+  assert_eq "concurrent adders: the store has exactly the new members" $((members_before + 2 * PER_WORKER)) \
+    "$(sql "$D" "select count(*) from members")"
+  new_ids=$(grep -hE "$UUID_RE" "$TMP/alpha.ids" "$TMP/beta.ids" | sed "s/.*/'&'/" | paste -sd,)
+  assert_eq "concurrent adders: every new member is stored, active, with a data key" \
+    "$((2 * PER_WORKER))|$((2 * PER_WORKER))" \
+    "$(sql "$D" "select (select count(*) from members where status = 'active' and id in (${new_ids:-''})) || '|' ||
+                        (select count(*) from subject_keys where subject_id in (${new_ids:-''}))")"
+  n_audit=$(audit_count)
+  assert_eq "concurrent writers: one audit entry per add and per show" $((audit_before + 5 * PER_WORKER)) "$n_audit"
+  assert_eq "concurrent writers: audit seqs run 1..N with no gap or repeat" "1|$n_audit|$n_audit" \
+    "$(sql "$D" "select min(seq) || '|' || max(seq) || '|' || count(distinct seq) from audit_log")"
+  assert_eq "concurrent writers: no two audit entries follow the same entry (the chain did not fork)" 0 \
+    "$(sql "$D" "select count(*) - count(distinct prev_hash) from audit_log")"
+  expect_ok "$PRIVOX" audit verify --data-dir "$D"
+  assert_eq "audit verify after concurrent writers counts every entry" "ok $n_audit entries" "$(stdout)"
+
+  assert_false "no command made a SQLite store in the postgresql data dir" test -e "$DB"
+fi
 
 # ---------------------------------------------------------------------------------------------
 

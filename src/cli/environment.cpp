@@ -55,7 +55,21 @@ Status initialise(const DataDir& dir, bool* changed) {
 }
 
 Result<std::unique_ptr<Environment>> open_environment(const DataDir& dir) {
-  if (!std::filesystem::exists(dir.key_path()) || (dir.store_url.empty() && !std::filesystem::exists(dir.db_path())))
+  const bool has_key = std::filesystem::exists(dir.key_path());
+  bool has_store = std::filesystem::exists(dir.db_path());
+  if (!has_key && !dir.store_url.empty()) {
+    // Whether a PostgreSQL store was initialised only the store itself can say.
+    PRIVOX_ASSIGN(auto store, open_store(dir));
+    PRIVOX_ASSIGN(const int version, store->schema_version());
+    has_store = version > 0;
+  } else if (!dir.store_url.empty()) {
+    has_store = true;  // check_schema below says whether it was initialised
+  }
+  if (!has_key && has_store)
+    return invalid("data-dir", fmt::format("the master key file {} is missing; restore it from your key backup "
+                                           "(the store cannot be read without it)",
+                                           dir.key_path()));
+  if (!has_key || !has_store)
     return invalid("data-dir", fmt::format("{} is not an initialised privox data directory; run `privox init "
                                            "--data-dir {}` first",
                                            dir.root, dir.root));
