@@ -1,7 +1,6 @@
 #include "store/append_writer.h"
 
 #include <chrono>
-#include <map>
 
 namespace privox::store {
 namespace {
@@ -97,8 +96,17 @@ void AppendWriter::run() {
 }
 
 Status AppendWriter::write_batch(const std::vector<Pending>& batch) {
-  std::map<size_t, std::vector<Params>> by_target;
-  for (const Pending& p : batch) by_target[p.target].push_back(p.row);
+  // Rows keep their order: consecutive rows for one target form a run written together, so an
+  // update always lands after the insert it follows, whatever the targets' numbers.
+  struct Run {
+    size_t target;
+    std::vector<Params> rows;
+  };
+  std::vector<Run> runs;
+  for (const Pending& p : batch) {
+    if (runs.empty() || runs.back().target != p.target) runs.push_back({p.target, {}});
+    runs.back().rows.push_back(p.row);
+  }
   std::vector<AppendTarget> targets;
   {
     std::lock_guard lock(mutex_);
@@ -108,8 +116,14 @@ Status AppendWriter::write_batch(const std::vector<Pending>& batch) {
   for (int attempt = 0; attempt < options_.commit_attempts; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10 << attempt));
     status = with_transaction(*store_, TxMode::write, [&](Session& s) -> Status {
-      for (const auto& [target, rows] : by_target)
-        PRIVOX_TRY(s.insert_rows(targets[target].table, targets[target].columns, rows));
+      for (const Run& run : runs) {
+        const AppendTarget& t = targets[run.target];
+        if (t.statement.empty()) {
+          PRIVOX_TRY(s.insert_rows(t.table, t.columns, run.rows));
+        } else {
+          for (const Params& row : run.rows) PRIVOX_TRY(s.exec(t.statement, row));
+        }
+      }
       return {};
     });
     // A constraint violation will not go away by retrying.

@@ -22,9 +22,13 @@
 
 namespace privox::store {
 
+// Where appended rows go: by default an INSERT of `columns` into `table`, batched by the backend.
+// With `statement` set, each row instead runs that statement (portable SQL, one `?` per value),
+// still inside the batch's transaction: for upserts and for closing a record an earlier row opened.
 struct AppendTarget {
   std::string table;
   std::vector<std::string> columns;
+  std::string statement = {};
 };
 
 struct AppendOptions {

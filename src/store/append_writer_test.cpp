@@ -107,6 +107,24 @@ TEST_P(AppendWriterTest, AFailedBatchIsReportedToItsWaiters) {
   EXPECT_EQ(rows(), 2);
 }
 
+TEST_P(AppendWriterTest, StatementTargetsRunInAppendOrderWithInserts) {
+  AppendWriter writer(writer_store());
+  const size_t insert = writer.add_target({"events", {"id", "at_us", "body"}, ""});
+  const size_t update = writer.add_target({"events", {"at_us", "id"}, "UPDATE events SET at_us = ? WHERE id = ?"});
+  const size_t remove = writer.add_target({"events", {"id"}, "DELETE FROM events WHERE id = ?"});
+  // Interleaved so that grouping by target would reorder them and lose the final state.
+  ASSERT_TRUE(writer.append(insert, {std::string("a"), int64_t{1}, null_value()}).ok());
+  ASSERT_TRUE(writer.append(update, {int64_t{2}, std::string("a")}).ok());
+  ASSERT_TRUE(writer.append(remove, {std::string("a")}).ok());
+  ASSERT_TRUE(writer.append(insert, {std::string("a"), int64_t{3}, null_value()}).ok());
+  ASSERT_TRUE(writer.append(update, {int64_t{4}, std::string("a")}).ok());
+  ASSERT_TRUE(writer.flush().ok());
+  auto tx = reader_->begin(TxMode::read);
+  auto rows = (*tx)->query("SELECT at_us FROM events WHERE id = 'a'");
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ(rows->at(0).i64(0), 4);
+}
+
 TEST_P(AppendWriterTest, RefusesRowsThatDoNotMatchTheirTarget) {
   AppendWriter writer(writer_store());
   const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
