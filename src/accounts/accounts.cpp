@@ -15,11 +15,6 @@ using store::TxMode;
 
 constexpr std::string_view kMembers = "members";
 
-Result<std::string> check_id(std::string_view field, std::string_view id) {
-  if (!is_valid_id(id)) return invalid(std::string(field), fmt::format("'{}' is not a privox id", id));
-  return std::string(id);
-}
-
 Result<Company> load_company(Session& s, const std::string& id) {
   PRIVOX_ASSIGN(Rows rows, s.query("SELECT id, name, region, country, created_at_us FROM companies WHERE id = ?", {id}));
   if (rows.empty()) return Error{ErrorCode::not_found, "company", fmt::format("no company has id {}", id)};
@@ -164,7 +159,11 @@ Result<EraseOutcome> Accounts::erase_member(const std::string& id, const std::st
       if (!f->index_column.empty()) sql += fmt::format(", {} = NULL", f->index_column);
     sql += " WHERE id = ?";
     PRIVOX_TRY(s.exec(sql, {outcome.erased_at_us, id}));
-    PRIVOX_TRY(audit_.append(s, {actor, "member.erase", id, "", {{"key_destroyed", destroyed}}}));
+    // Their phone lines stay with the company, no longer linked to them (privacy/datamap.cpp).
+    PRIVOX_ASSIGN(const int64_t unassigned,
+                  s.exec("UPDATE extensions SET member_id = NULL WHERE member_id = ?", {id}));
+    PRIVOX_TRY(audit_.append(s, {actor, "member.erase", id, "",
+                                 {{"key_destroyed", destroyed}, {"extensions_unassigned", unassigned}}}));
     return {};
   }));
   outcome.files_purged = store_.purge_deleted().ok();

@@ -48,6 +48,8 @@ class Accounts {
   Result<std::string> add_member(const std::string& company_id, const FieldValues& input, const std::string& actor);
   // The member's fields that `purpose` may use, and the names of those it may not.
   Result<nlohmann::json> show_member(const std::string& id, privacy::Purpose purpose, const std::string& actor);
+  // Destroys the member's key, clears their blind indexes and unassigns their extensions (the
+  // lines stay with the company).
   Result<EraseOutcome> erase_member(const std::string& id, const std::string& actor);
 
  private:

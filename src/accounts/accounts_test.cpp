@@ -2,9 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <iterator>
-
 #include "store/test_stores.h"
 
 namespace privox::accounts {
@@ -112,30 +109,6 @@ TEST_P(AccountsTest, RefusedSignUpsStoreNothing) {
   EXPECT_EQ(count("SELECT count(*) FROM audit_log"), audit_before);
 }
 
-// Everything the store holds, as bytes a search can look through. SQLite: every byte of its files,
-// write-ahead log included. PostgreSQL: every row of every table as text (bytea as hex) and the
-// server's statement log, which records each statement with its parameters.
-std::string everything_stored(store::Store& store, const store::TestStore& test_store) {
-  if (test_store.backend() == store::Backend::sqlite) return test_store.dir().all_bytes();
-  std::string out;
-  auto tables = store.describe_tables();
-  EXPECT_TRUE(tables.ok());
-  auto tx = store.begin(store::TxMode::read);
-  for (const store::TableInfo& t : *tables) {
-    auto rows = (*tx)->query("SELECT CAST(x AS TEXT) FROM " + t.name + " x");
-    EXPECT_TRUE(rows.ok());
-    for (const store::Row& r : *rows) out += r.text(0) + "\n";
-  }
-  std::ifstream log(store::TestStore::postgres_log_path(), std::ios::binary);
-  const std::string log_text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-  EXPECT_NE(log_text.find("INSERT INTO members"), std::string::npos) << "the statement log is not being written";
-  return out + log_text;
-}
-
-bool holds_bytes(const std::string& haystack, const Bytes& needle, store::Backend backend) {
-  return haystack.find(backend == store::Backend::sqlite ? to_string(needle) : to_hex(needle)) != std::string::npos;
-}
-
 // P15: personal data never reaches the store in clear, and erasing the key leaves nothing to open.
 TEST_P(AccountsTest, PersonalDataIsNeverStoredInClearAndErasureLeavesNoKey) {
   const std::string name = "Quirinus Throckmorton-Vasquez";
@@ -144,7 +117,7 @@ TEST_P(AccountsTest, PersonalDataIsNeverStoredInClearAndErasureLeavesNoKey) {
   ASSERT_TRUE(id.ok());
   ASSERT_TRUE(accounts().show_member(*id, Purpose::support, "cli:test").ok());
 
-  const std::string stored = everything_stored(*store_, *test_store_);
+  const std::string stored = test_store_->everything_stored(*store_, "INSERT INTO members");
   ASSERT_NE(stored.find(*id), std::string::npos);  // the search does see the member's row
   for (const std::string& secret : {name, std::string("Throckmorton"), email, std::string("quirinus"),
                                     std::string("+442079460958"), std::string("2079460958"), std::string("tok_abcdef"),
@@ -156,13 +129,14 @@ TEST_P(AccountsTest, PersonalDataIsNeverStoredInClearAndErasureLeavesNoKey) {
     auto tx = store_->begin(store::TxMode::read);
     wrapped = (*tx)->query("SELECT wrapped_key FROM subject_keys WHERE subject_id = ?", {*id})->at(0).blob(0);
   }
-  ASSERT_TRUE(holds_bytes(everything_stored(*store_, *test_store_), wrapped, GetParam()));  // the search finds it
+  // The search finds the key's bytes while they are there.
+  ASSERT_TRUE(test_store_->holds_bytes(test_store_->everything_stored(*store_, "INSERT INTO members"), wrapped));
 
   auto erased = accounts().erase_member(*id, "cli:test");
   ASSERT_TRUE(erased.ok()) << erased.error().describe();
   EXPECT_TRUE(erased->files_purged);
   if (GetParam() == store::Backend::sqlite) {
-    EXPECT_FALSE(holds_bytes(test_store_->dir().all_bytes(), wrapped, GetParam()));
+    EXPECT_FALSE(test_store_->holds_bytes(test_store_->dir().all_bytes(), wrapped));
   }
   EXPECT_EQ(count("SELECT count(*) FROM subject_keys"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM members WHERE email_bidx IS NOT NULL OR phone_bidx IS NOT NULL"), 0);

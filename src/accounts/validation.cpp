@@ -8,6 +8,7 @@
 #include <cctype>
 #include <set>
 
+#include "common/ids.h"
 #include "privacy/card_number.h"
 #include "privacy/datamap.h"
 
@@ -120,6 +121,7 @@ Result<std::string> check_field(const FieldSpec& f, std::string_view value, std:
     case Format::card_brand: return check_brand(value);
     case Format::card_last4: return check_last4(value);
     case Format::card_expiry: return check_expiry(value, today);
+    case Format::recorded: break;
   }
   return invalid(std::string(f.name), "has no validator");
 }
@@ -188,12 +190,28 @@ Result<std::string> normalise_phone(std::string_view phone, std::string_view cou
   return e164;
 }
 
+Result<std::string> check_id(std::string_view field, std::string_view id) {
+  if (!is_valid_id(id)) return invalid(std::string(field), fmt::format("'{}' is not a privox id", id));
+  return std::string(id);
+}
+
 Status refuse_card_numbers(const FieldValues& input) {
   for (const auto& [field, value] : input)
     if (privacy::contains_card_number(value))
       return invalid(field, "holds a payment card number; privox never takes card numbers: send card details to the "
                             "payment provider and give privox its token, brand and last four digits");
   return {};
+}
+
+Status write_checked(store::Store& store, const std::function<Status(store::Session&)>& body,
+                     std::string_view fallback_field) {
+  constexpr int kAttempts = 3;
+  Status status;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    status = store::with_transaction(store, store::TxMode::write, body);
+    if (status.ok() || status.error().code != ErrorCode::conflict || !status.error().field.empty()) return status;
+  }
+  return Error{ErrorCode::conflict, std::string(fallback_field), status.error().message};
 }
 
 Result<FieldValues> validate_member(const FieldValues& input, std::string_view country, const CivilDate& today) {

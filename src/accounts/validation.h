@@ -3,12 +3,14 @@
 // lengths come from privacy/datamap.cpp, so a field added there is validated here without a
 // second list. The CLI and the portal both call this.
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "store/store.h"
 
 namespace privox::accounts {
 
@@ -29,7 +31,17 @@ Result<std::string> normalise_phone(std::string_view phone, std::string_view cou
 Result<std::string> normalise_text(std::string_view field, std::string_view text, size_t max_length,
                                    bool allow_newlines);
 
+// The id when it is a privox id (common/ids.h), else an error naming `field`.
+Result<std::string> check_id(std::string_view field, std::string_view id);
+
 // Refuses any value that holds a payment card number (P3), naming the field.
 Status refuse_card_numbers(const FieldValues& input);
+
+// Runs a write transaction whose body checks uniqueness itself, so that its errors name the field
+// at fault. A constraint conflict that names no field means a concurrent writer (another node)
+// got in between the body's checks and its insert: the body runs again and its checks then see
+// the other row. Should that keep happening, the conflict is reported on `fallback_field`.
+Status write_checked(store::Store& store, const std::function<Status(store::Session&)>& body,
+                     std::string_view fallback_field);
 
 }  // namespace privox::accounts

@@ -31,8 +31,9 @@ done
 pg() { [ "$BACKEND" == postgresql ]; }
 
 # Keep the server and every client on loopback, never through a proxy; and let no store or data dir
-# from the caller's environment stand in for the ones this test names.
-unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY PRIVOX_DATA_DIR PRIVOX_STORE
+# from the caller's environment stand in for the ones this test names (nor a device password).
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY PRIVOX_DATA_DIR PRIVOX_STORE \
+  PRIVOX_EXTENSION_PASSWORD
 
 PG_URL=""
 PG_LOG=""
@@ -473,6 +474,12 @@ help_mentions "member show" --data-dir --id --purpose
 help_mentions "member erase" --data-dir --id
 help_mentions "audit verify" --data-dir
 help_mentions "datamap" --json
+help_mentions "extension add" --data-dir --store --company --number --password --member --did
+help_mentions "extension list" --data-dir --company
+help_mentions "extension show" --data-dir --id
+help_mentions "extension reset-password" --data-dir --id --password
+help_mentions "trunk add" --data-dir --name --address --trusted
+help_mentions "trunk list" --data-dir
 
 # ---------------------------------------------------------------------------------------------
 # 3. company add
@@ -747,7 +754,155 @@ assert_true "other members are still readable after an erasure" json_ok "$TMP/sh
   "d['fields']['email'] == 'alice@example.com'"
 
 # ---------------------------------------------------------------------------------------------
-# 8. audit verify and tampering
+# 8. extensions and trunks: provisioning for the telephony service
+
+EXT_PW="Wombat-Lantern-8842"
+EXT_PW2="Heron-Quartz-5517"
+EXT_PW3="Marmot-Velvet-3096"
+ext_count() { sql "$D" "select count(*) from extensions"; }
+
+expect_ok "$PRIVOX" extension add --data-dir "$D" --company "$COMPANY" --number 101 --password "$EXT_PW" \
+  --member "$ALICE" --did "020 7946 0123"
+EXT=$(stdout)
+assert_match "extension add prints a UUIDv7 alone on stdout" "$EXT" "$UUID_RE"
+assert_eq "extension add prints exactly one line" 1 "$(wc -l <"$OUT")"
+assert_eq "extension add writes one extension.add audit entry for the extension" "extension.add||$EXT" "$(last_audit)"
+assert_eq "the extension has a data key of its own" 1 \
+  "$(sql "$D" "select count(*) from subject_keys where subject_id = '$EXT'")"
+assert_eq "the DID is stored in E.164, the HA1s sealed" "+442079460123|1|1" \
+  "$(sql "$D" "select did || '|' || case when ha1_md5_enc is not null then 1 else 0 end || '|' ||
+                 case when ha1_sha256_enc is not null then 1 else 0 end from extensions where id = '$EXT'")"
+
+expect_ok "$PRIVOX" extension show --data-dir "$D" --id "$EXT"
+cp "$OUT" "$TMP/ext-show.json"
+assert_true "extension show prints the number, SIP user, realm, DID and member" json_ok "$TMP/ext-show.json" \
+  "d['id'] == '$EXT' and d['company_id'] == '$COMPANY' and d['number'] == '101' and d['sip_user'] == '101' and d['realm'] == 'privox' and d['did'] == '+442079460123' and d['member_id'] == '$ALICE'"
+
+# The same number in another company: its SIP login carries the random tail of the company id.
+export PRIVOX_EXTENSION_PASSWORD="$EXT_PW2"
+expect_ok "$PRIVOX" extension add --data-dir "$D" --company "$US_COMPANY" --number 101
+unset PRIVOX_EXTENSION_PASSWORD
+US_EXT=$(stdout)
+assert_match "extension add takes the password from PRIVOX_EXTENSION_PASSWORD" "$US_EXT" "$UUID_RE"
+expect_ok "$PRIVOX" extension add --data-dir "$D" --company "$COMPANY" --number 20 --password "$EXT_PW"
+EXT20=$(stdout)
+expect_ok "$PRIVOX" extension list --data-dir "$D" --company "$US_COMPANY"
+assert_eq "extension list: id, number, SIP user, DID, member (- when none)" \
+  "$US_EXT	101	101-${US_COMPANY: -8}	-	-" "$(stdout)"
+expect_ok "$PRIVOX" extension list --data-dir "$D" --company "$COMPANY"
+assert_eq "extension list: one line per extension, shortest number first" \
+  "$EXT20	20	20	-	-
+$EXT	101	101	+442079460123	$ALICE" "$(stdout)"
+
+# Each refusal names its flag and stores nothing.
+exts=$(ext_count)
+keys=$(sql "$D" "select count(*) from subject_keys")
+audit_entries=$(audit_count)
+ext_add() { expect_fail "$1" -- "$2" "$PRIVOX" extension add --data-dir "$D" "${@:3}"; }
+ext_add 2 --number --company "$COMPANY" --number 1 --password "$EXT_PW"
+ext_add 2 --number --company "$COMPANY" --number 123456789 --password "$EXT_PW"
+ext_add 2 --number --company "$COMPANY" --number 1o1 --password "$EXT_PW"
+ext_add 4 --number --company "$COMPANY" --number 101 --password "$EXT_PW"
+ext_add 2 --password --company "$COMPANY" --number 102 --password short
+ext_add 2 --password --company "$COMPANY" --number 102 --password "$(printf 'x%.0s' {1..129})"
+ext_add 2 --password --company "$COMPANY" --number 102 --password "my-102-phone"
+ext_add 2 --password --company "$COMPANY" --number 102 --password "pässwort-lang"
+ext_add 2 --password --company "$COMPANY" --number 102 --password "4111 1111 1111 1111"
+assert_not_contains "a refused password is not quoted back" "$(stderr)" "4111"
+ext_add 2 --password --company "$COMPANY" --number 102
+ext_add 3 --member --company "$COMPANY" --number 102 --password "$EXT_PW" --member "0190b8c0-0000-7000-8000-000000000000"
+ext_add 2 --member --company "$COMPANY" --number 102 --password "$EXT_PW" --member alice
+ext_add 4 --member --company "$COMPANY" --number 102 --password "$EXT_PW" --member "$XAN"
+ext_add 3 --member --company "$US_COMPANY" --number 102 --password "$EXT_PW" --member "$ALICE"
+ext_add 2 --did --company "$COMPANY" --number 102 --password "$EXT_PW" --did 12345
+ext_add 2 --did --company "$COMPANY" --number 102 --password "$EXT_PW" --did "(650) 253-0000"
+ext_add 4 --did --company "$US_COMPANY" --number 102 --password "$EXT_PW" --did "+44 20 7946 0123"
+ext_add 3 --company --company "0190b8c0-0000-7000-8000-000000000000" --number 102 --password "$EXT_PW"
+ext_add 2 --company --company acme --number 102 --password "$EXT_PW"
+assert_eq "refused extension adds store no extension" "$exts" "$(ext_count)"
+assert_eq "refused extension adds leave no data key" "$keys" "$(sql "$D" "select count(*) from subject_keys")"
+assert_eq "refused extension adds write no audit entry" "$audit_entries" "$(audit_count)"
+
+expect_fail 3 -- "--company" "$PRIVOX" extension list --data-dir "$D" --company "0190b8c0-0000-7000-8000-000000000000"
+expect_fail 3 -- "--id" "$PRIVOX" extension show --data-dir "$D" --id "0190b8c0-0000-7000-8000-000000000000"
+expect_fail 2 -- "--id" "$PRIVOX" extension show --data-dir "$D" --id 101
+
+expect_ok "$PRIVOX" extension reset-password --data-dir "$D" --id "$EXT" --password "$EXT_PW3"
+assert_contains "reset-password says the password was reset" "$(stdout)" "$EXT"
+assert_eq "reset-password writes an extension.reset_password audit entry" "extension.reset_password||$EXT" \
+  "$(last_audit)"
+audit_entries=$(audit_count)
+expect_fail 2 -- "--password" "$PRIVOX" extension reset-password --data-dir "$D" --id "$EXT" --password "has-101-in"
+expect_fail 3 -- "--id" "$PRIVOX" extension reset-password --data-dir "$D" \
+  --id "0190b8c0-0000-7000-8000-000000000000" --password "$EXT_PW3"
+assert_eq "refused resets write no audit entry" "$audit_entries" "$(audit_count)"
+
+# Erasing a member unassigns their lines; the lines stay with the company.
+member_args "$COMPANY" name "Bob Example" email "bob@example.com"
+expect_ok "$PRIVOX" "${MARGS[@]}"
+BOB=$(stdout)
+expect_ok "$PRIVOX" extension add --data-dir "$D" --company "$COMPANY" --number 30 --password "$EXT_PW" --member "$BOB"
+EXT30=$(stdout)
+expect_ok "$PRIVOX" member erase --data-dir "$D" --id "$BOB"
+assert_eq "erasing a member unassigns their extension" "30|" \
+  "$(sql "$D" "select number || '|' || coalesce(member_id, '') from extensions where id = '$EXT30'")"
+
+expect_ok "$PRIVOX" trunk add --data-dir "$D" --name carrier-a --address 203.0.113.5:5060 --trusted
+TRUNK=$(stdout)
+assert_match "trunk add prints a UUIDv7 alone on stdout" "$TRUNK" "$UUID_RE"
+assert_eq "trunk add writes a trunk.add audit entry" "trunk.add||" "$(last_audit)"
+expect_ok "$PRIVOX" trunk add --data-dir "$D" --name backup --address "[2001:DB8::5]:5080"
+BACKUP=$(stdout)
+trunks=$(sql "$D" "select count(*) from trunks")
+expect_fail 4 -- "--name" "$PRIVOX" trunk add --data-dir "$D" --name carrier-a --address 203.0.113.9:5060
+expect_fail 4 -- "--address" "$PRIVOX" trunk add --data-dir "$D" --name carrier-b --address 203.0.113.5:5060
+expect_fail 2 -- "--address" "$PRIVOX" trunk add --data-dir "$D" --name carrier-b --address carrier.example
+expect_fail 2 -- "--address" "$PRIVOX" trunk add --data-dir "$D" --name carrier-b --address carrier.example:0
+expect_fail 2 -- "--address" "$PRIVOX" trunk add --data-dir "$D" --name carrier-b --address "bad_host:5060"
+expect_fail 2 -- "--address" "$PRIVOX" trunk add --data-dir "$D" --name carrier-b --address "2001:db8::1:5060"
+expect_fail 2 -- "--address" "$PRIVOX" trunk add --data-dir "$D" --name carrier-b --address sip.carrier.example:5060 \
+  --trusted
+expect_fail 2 -- "--name" "$PRIVOX" trunk add --data-dir "$D" --name "  " --address 203.0.113.9:5060
+expect_fail 2 -- "--name" "$PRIVOX" trunk add --data-dir "$D" --address 203.0.113.9:5060
+assert_eq "refused trunk adds store nothing" "$trunks" "$(sql "$D" "select count(*) from trunks")"
+expect_ok "$PRIVOX" trunk list --data-dir "$D"
+assert_eq "trunk list: id, name, address, trusted, by name" \
+  "$BACKUP	backup	[2001:db8::5]:5080	untrusted
+$TRUNK	carrier-a	203.0.113.5:5060	trusted" "$(stdout)"
+
+# The device passwords never reach the store, in any form.
+EXT_SECRETS=("$EXT_PW" "$EXT_PW2" "$EXT_PW3" Wombat Heron Marmot)
+if pg; then
+  store_contents "$D" >"$TMP/contents-ext.txt" || fail "cannot read the tables of the schema"
+  assert_true "control: the schema's table contents hold the extension's row" grep -qE "^extensions: \($EXT," \
+    "$TMP/contents-ext.txt"
+  assert_false "no table in the schema holds a device password (as text or bytes)" \
+    text_holds "$TMP/contents-ext.txt" "${EXT_SECRETS[@]}"
+  for _ in $(seq 1 50); do
+    statement_log "$TMP/pg-ext.log"
+    grep -qF "$EXT30" "$TMP/pg-ext.log" && break
+    sleep 0.1
+  done
+  sleep 0.5
+  statement_log "$TMP/pg-ext.log"
+  assert_true "control: the statement log records the extension inserts" grep -qF "INSERT INTO extensions" \
+    "$TMP/pg-ext.log"
+  assert_false "the statement log holds no device password (as text or bytes)" \
+    text_holds "$TMP/pg-ext.log" "${EXT_SECRETS[@]}"
+else
+  assert_true "control: the file search finds the extension's id" files_hold text "$D" "$EXT"
+  assert_false "no file in the data dir holds a device password" files_hold text "$D" "${EXT_SECRETS[@]}"
+fi
+ext_audit=$(sql "$D" "select * from audit_log where action like 'extension.%' or action like 'trunk.%'")
+assert_contains "control: the audit log names the extension" "$ext_audit" "$EXT"
+for secret in "${EXT_SECRETS[@]}" "+442079460123" "2079460123"; do
+  assert_not_contains "the audit log does not hold '$secret'" "$ext_audit" "$secret"
+done
+expect_ok "$PRIVOX" audit verify --data-dir "$D"
+assert_eq "audit verify after provisioning counts every entry" "ok $(audit_count) entries" "$(stdout)"
+
+# ---------------------------------------------------------------------------------------------
+# 9. audit verify and tampering
 
 expect_ok "$PRIVOX" audit verify --data-dir "$D"
 verify_out=$(stdout)
@@ -796,7 +951,7 @@ expect_ok "$PRIVOX" audit verify --data-dir "$D"
 assert_eq "the original chain still verifies after the copies were tampered with" "ok $n_entries entries" "$(stdout)"
 
 # ---------------------------------------------------------------------------------------------
-# 9. serve
+# 10. serve
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 URL="http://127.0.0.1:$PORT"
@@ -874,7 +1029,7 @@ expect_fail 2 -- "--http" "$PRIVOX" serve --data-dir "$D" --http nonsense
 expect_fail 2 -- "--http" "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:99999
 
 # ---------------------------------------------------------------------------------------------
-# 10. datamap
+# 11. datamap
 
 expect_ok "$PRIVOX" datamap
 datamap_text=$(stdout)
@@ -916,7 +1071,7 @@ if missing:
 PY
 
 # ---------------------------------------------------------------------------------------------
-# 11. Concurrent writers (postgresql): several privox processes on one store at once. Each add
+# 12. Concurrent writers (postgresql): several privox processes on one store at once. Each add
 # and each show appends to the audit chain, so the chain must come out whole, with no fork.
 
 if pg; then

@@ -17,20 +17,12 @@
 #include "accounts/accounts.h"
 #include "cli/environment.h"
 #include "cli/serve.h"
+#include "cli/verbs.h"
 #include "privacy/audit.h"
 #include "privacy/datamap.h"
 
 namespace privox::cli {
 namespace {
-
-void add_data_dir(CLI::App* verb, DataDir& where) {
-  verb->add_option("--data-dir", where.root, "privox data directory (master key, and the SQLite store unless --store)")
-      ->required()
-      ->envname("PRIVOX_DATA_DIR");
-  verb->add_option("--store", where.store_url,
-                   "postgresql://USER:PASS@HOST:PORT/DB to use PostgreSQL instead of SQLite in the data directory")
-      ->envname("PRIVOX_STORE");
-}
 
 int run_init(const DataDir& where) {
   bool changed = false;
@@ -151,6 +143,9 @@ int run(int argc, char** argv) {
   add_data_dir(member_erase, where);
   member_erase->add_option("--id", member_id, "member id")->required();
 
+  Verbs verbs;
+  add_telephony_verbs(app, where, verbs);
+
   auto* audit = app.add_subcommand("audit", "The audit chain")->require_subcommand(1);
   auto* audit_verify = audit->add_subcommand("verify", "Check every link of the audit chain");
   add_data_dir(audit_verify, where);
@@ -176,6 +171,7 @@ int run(int argc, char** argv) {
   if (*member_show) return run_member_show(where, member_id, purpose);
   if (*member_erase) return run_member_erase(where, member_id);
   if (*audit_verify) return run_audit_verify(where);
+  if (const std::optional<int> code = verbs.run_given()) return *code;
   if (*datamap) {
     std::cout << (as_json ? privacy::datamap_json().dump(2) + "\n" : privacy::datamap_text());
     return 0;

@@ -9,6 +9,9 @@ namespace privox::cli {
 struct ServeOptions {
   DataDir dir;
   std::string http = "127.0.0.1:8080";
+  std::string sip = "127.0.0.1:5060";
+  int ring_timeout_s = 60;
+  size_t max_transactions = 50'000;
 };
 
 // Runs privox's services in this process until SIGTERM or SIGINT, then stops them cleanly.

@@ -51,6 +51,7 @@ enum class RetentionRule {
   while_consented,        // deleted when consent is withdrawn
   as_law_requires,
   while_company_active,   // business data of a tenant, not of a natural person
+  until_binding_expires,  // a device's registration: deleted when it lapses or is removed
 };
 
 // What a rights request does with the field.
@@ -61,7 +62,9 @@ enum class Protection {
   none,         // stored in clear; `protection_reason` says why that is acceptable
 };
 
-enum class Format { text, email, phone, date, token, card_brand, card_last4, card_expiry };
+// How a person types the field, for validation. `recorded`: privox records it from the network
+// (SIP, call events), nobody types it; its writer bounds it by max_length.
+enum class Format { text, email, phone, date, token, card_brand, card_last4, card_expiry, recorded };
 
 struct FieldSpec {
   std::string_view name;          // the field's name in APIs, exports and errors

@@ -14,7 +14,7 @@ namespace {
 
 constexpr char kFileMagic[] = "privox-master-key-v1";
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "privoxMK";
-enum SubkeyId : uint64_t { kWrapKey = 1, kIndexKey = 2, kAuditKey = 3 };
+enum SubkeyId : uint64_t { kWrapKey = 1, kIndexKey = 2, kAuditKey = 3, kSecretKey = 4 };
 
 std::shared_ptr<SecretKey> derive(const SecretKey& master, SubkeyId id) {
   auto key = std::make_shared<SecretKey>();
@@ -26,6 +26,7 @@ std::string key_ad(std::string_view subject_id) { return fmt::format("privox-sub
 std::string field_ad(std::string_view subject_id, std::string_view field) {
   return fmt::format("privox-field:{}:{}", subject_id, field);
 }
+std::string secret_ad(std::string_view purpose) { return fmt::format("privox-secret:{}", purpose); }
 
 Bytes aead_seal(const uint8_t* key, std::string_view ad, const uint8_t* msg, size_t len) {
   Bytes out(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + len + crypto_aead_xchacha20poly1305_ietf_ABYTES);
@@ -47,6 +48,16 @@ bool aead_open(const uint8_t* key, std::string_view ad, const Bytes& sealed, uin
              out, &mlen, nullptr, sealed.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
              sealed.size() - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
              reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), sealed.data(), key) == 0;
+}
+
+// Opens a sealed text value; `what` names it in the error.
+Result<std::string> open_text(const uint8_t* key, std::string_view ad, const Bytes& sealed, std::string_view what) {
+  constexpr size_t overhead = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES;
+  if (sealed.size() < overhead) return make_error(ErrorCode::corrupt, fmt::format("{} is truncated", what));
+  std::string out(sealed.size() - overhead, '\0');
+  if (!aead_open(key, ad, sealed, reinterpret_cast<uint8_t*>(out.data())))
+    return make_error(ErrorCode::corrupt, fmt::format("{} fails authentication", what));
+  return out;
 }
 
 Result<std::string> read_key_file(const std::string& path) {
@@ -88,7 +99,10 @@ SecretKey SecretKey::random() {
 }
 
 Keyring::Keyring(const SecretKey& master)
-    : wrap_key_(derive(master, kWrapKey)), index_key_(derive(master, kIndexKey)), audit_key_(derive(master, kAuditKey)) {}
+    : wrap_key_(derive(master, kWrapKey)),
+      index_key_(derive(master, kIndexKey)),
+      audit_key_(derive(master, kAuditKey)),
+      secret_key_(derive(master, kSecretKey)) {}
 
 Keyring Keyring::from_master_for_test(const SecretKey& master) { return Keyring(master); }
 
@@ -159,6 +173,15 @@ std::string Keyring::audit_hash(std::string_view message) const {
   return to_hex(out, sizeof out);
 }
 
+Bytes Keyring::seal_secret(std::string_view purpose, std::string_view plaintext) const {
+  return aead_seal(secret_key_->data(), secret_ad(purpose), reinterpret_cast<const uint8_t*>(plaintext.data()),
+                   plaintext.size());
+}
+
+Result<std::string> Keyring::open_secret(std::string_view purpose, const Bytes& sealed) const {
+  return open_text(secret_key_->data(), secret_ad(purpose), sealed, fmt::format("the secret sealed for {}", purpose));
+}
+
 Bytes seal_field(const SecretKey& data_key, std::string_view subject_id, std::string_view field,
                  std::string_view plaintext) {
   return aead_seal(data_key.data(), field_ad(subject_id, field), reinterpret_cast<const uint8_t*>(plaintext.data()),
@@ -167,12 +190,8 @@ Bytes seal_field(const SecretKey& data_key, std::string_view subject_id, std::st
 
 Result<std::string> open_field(const SecretKey& data_key, std::string_view subject_id, std::string_view field,
                                const Bytes& sealed) {
-  constexpr size_t overhead = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES;
-  if (sealed.size() < overhead) return make_error(ErrorCode::corrupt, fmt::format("field {} is truncated", field));
-  std::string out(sealed.size() - overhead, '\0');
-  if (!aead_open(data_key.data(), field_ad(subject_id, field), sealed, reinterpret_cast<uint8_t*>(out.data())))
-    return make_error(ErrorCode::corrupt, fmt::format("field {} of subject {} fails authentication", field, subject_id));
-  return out;
+  return open_text(data_key.data(), field_ad(subject_id, field), sealed,
+                   fmt::format("field {} of subject {}", field, subject_id));
 }
 
 namespace subject_keys {

@@ -1,8 +1,9 @@
 #pragma once
 // Per-subject encryption (P15). The master key lives in a file of its own (mode 0600) beside the
-// store, never in it. From it, libsodium's KDF derives three keys: one wraps each subject's random
-// data key, one keys the BLAKE2b blind indexes used for equality look-ups (email, phone), and one
-// keys the audit chain's hashes. Personal fields are sealed with XChaCha20-Poly1305 under the
+// store, never in it. From it, libsodium's KDF derives four keys: one wraps each subject's random
+// data key, one keys the BLAKE2b blind indexes used for equality look-ups (email, phone), one
+// keys the audit chain's hashes, and one seals credentials that belong to no person (a phone
+// line's digest HA1s). Personal fields are sealed with XChaCha20-Poly1305 under the
 // subject's data key, bound to the subject and field by the associated data, so a ciphertext
 // cannot be moved to another row or column. Destroying a subject's wrapped key (crypto-shredding)
 // leaves every copy of their fields, in backups too, undecryptable.
@@ -60,12 +61,21 @@ class Keyring {
   // Keyed BLAKE2b-256 for the audit chain.
   std::string audit_hash(std::string_view message) const;
 
+  // Seals a credential (nonce || ciphertext || tag, XChaCha20-Poly1305) under the master-derived
+  // credential key. `purpose` is bound as associated data, so a sealed value opens only for the
+  // purpose it was sealed for: name the kind of secret and the row it belongs to, e.g.
+  // "sip-ha1-md5:<extension id>". Unlike seal_field, erasing a subject does not shred these.
+  Bytes seal_secret(std::string_view purpose, std::string_view plaintext) const;
+  // `corrupt` when the value was sealed for another purpose, by another master key, or altered.
+  Result<std::string> open_secret(std::string_view purpose, const Bytes& sealed) const;
+
  private:
   explicit Keyring(const SecretKey& master);
 
   std::shared_ptr<SecretKey> wrap_key_;   // shared: copies of a Keyring share the immutable keys
   std::shared_ptr<SecretKey> index_key_;
   std::shared_ptr<SecretKey> audit_key_;
+  std::shared_ptr<SecretKey> secret_key_;
 };
 
 // Seals one field value for a subject; the result is nonce || ciphertext || tag.

@@ -86,6 +86,40 @@ TEST(KeyringTest, BlindIndexIsKeyedAndSeparatedByField) {
   EXPECT_EQ(a.blind_index("email", "x@y.example").size(), 32u);
 }
 
+TEST(KeyringTest, SecretsOpenOnlyForTheirPurposeAndMaster) {
+  const SecretKey master = SecretKey::random();
+  const Keyring keys = Keyring::from_master_for_test(master);
+  const Bytes sealed = keys.seal_secret("sip-ha1-md5:line-1", "bfd88a5fecb5e08ea2fdc90012bdcd28");
+  auto opened = keys.open_secret("sip-ha1-md5:line-1", sealed);
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  EXPECT_EQ(*opened, "bfd88a5fecb5e08ea2fdc90012bdcd28");
+  // The purpose is bound: a value cannot be moved to another row or kind of secret.
+  EXPECT_EQ(keys.open_secret("sip-ha1-md5:line-2", sealed).error().code, ErrorCode::corrupt);
+  EXPECT_FALSE(keys.open_secret("sip-ha1-sha256:line-1", sealed).ok());
+  EXPECT_FALSE(Keyring::from_master_for_test(SecretKey::random()).open_secret("sip-ha1-md5:line-1", sealed).ok());
+  Bytes tampered = sealed;
+  tampered[tampered.size() / 2] ^= 1;
+  EXPECT_FALSE(keys.open_secret("sip-ha1-md5:line-1", tampered).ok());
+  EXPECT_FALSE(keys.open_secret("sip-ha1-md5:line-1", Bytes(10, 0)).ok());
+  EXPECT_NE(sealed, keys.seal_secret("sip-ha1-md5:line-1", "bfd88a5fecb5e08ea2fdc90012bdcd28"));
+  EXPECT_TRUE(keys.open_secret("empty", keys.seal_secret("empty", "")).ok());
+  // The credential key is a key of its own: neither a subject's data key nor the wrapping key opens it.
+  const SecretKey data = SecretKey::random();
+  EXPECT_FALSE(open_field(data, "line-1", "ha1", sealed).ok());
+  EXPECT_FALSE(keys.unwrap(sealed, "line-1").ok());
+}
+
+TEST(KeyringTest, SecretsSurviveReloadingTheMasterKeyFile) {
+  testing::TempDir dir;
+  bool created = false;
+  auto first = Keyring::create_or_load(dir.file("master.key"), &created);
+  ASSERT_TRUE(first.ok());
+  const Bytes sealed = first->seal_secret("p", "secret value");
+  auto again = Keyring::load(dir.file("master.key"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again->open_secret("p", sealed), "secret value");
+}
+
 class SubjectKeysTest : public ::testing::TestWithParam<store::Backend> {};
 
 TEST_P(SubjectKeysTest, DestroyedSubjectKeysReadAsErased) {

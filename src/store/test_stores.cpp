@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "common/bytes.h"
 #include "store/postgres_store.h"
@@ -64,6 +65,31 @@ Result<std::unique_ptr<TestStore>> TestStore::create(Backend backend) {
 
 TestStore::~TestStore() {
   if (!schema_.empty()) (void)postgres_admin(fmt::format("DROP SCHEMA {} CASCADE", schema_));
+}
+
+std::string TestStore::everything_stored(Store& store, std::string_view logged_control) const {
+  if (backend_ == Backend::sqlite) return dir_.all_bytes();
+  std::string out;
+  auto tables = store.describe_tables();
+  EXPECT_TRUE(tables.ok());
+  if (!tables.ok()) return out;
+  auto tx = store.begin(TxMode::read);
+  EXPECT_TRUE(tx.ok());
+  if (!tx.ok()) return out;
+  for (const TableInfo& t : *tables) {
+    auto rows = (*tx)->query("SELECT CAST(x AS TEXT) FROM " + t.name + " x");
+    EXPECT_TRUE(rows.ok());
+    if (rows.ok())
+      for (const Row& r : *rows) out += r.text(0) + "\n";
+  }
+  std::ifstream log(postgres_log_path(), std::ios::binary);
+  const std::string log_text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log_text.find(logged_control), std::string::npos) << "the statement log is not being written";
+  return out + log_text;
+}
+
+bool TestStore::holds_bytes(const std::string& everything, const Bytes& needle) const {
+  return everything.find(backend_ == Backend::sqlite ? privox::to_string(needle) : to_hex(needle)) != std::string::npos;
 }
 
 Result<std::unique_ptr<Store>> TestStore::open() const {

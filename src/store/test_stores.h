@@ -32,6 +32,16 @@ class TestStore {
   // Where the store keeps its files: the SQLite directory; empty for PostgreSQL.
   const testing::TempDir& dir() const { return dir_; }
 
+  // Everything this store holds, as text a search can look through. SQLite: every byte of its
+  // files, write-ahead log included. PostgreSQL: every row of every table as text (bytea as hex)
+  // and the server's statement log, which records each statement with its parameters; the log
+  // must hold `logged_control` (a statement the test made), or the test fails: the log is not
+  // being written.
+  std::string everything_stored(Store& store, std::string_view logged_control) const;
+  // Whether `everything` (from everything_stored) holds these bytes, in the form this backend
+  // shows them (raw on SQLite, hex on PostgreSQL).
+  bool holds_bytes(const std::string& everything, const Bytes& needle) const;
+
   // The PostgreSQL instance's base URL and statement log, for tests that look behind the store.
   static Result<std::string> postgres_url();
   static std::string postgres_log_path();

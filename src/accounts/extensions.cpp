@@ -1,0 +1,234 @@
+#include "accounts/extensions.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "accounts/validation.h"
+#include "common/ids.h"
+
+namespace privox::accounts {
+namespace {
+
+using store::Params;
+using store::Rows;
+using store::Session;
+using store::TxMode;
+
+constexpr size_t kMinPassword = 8;
+constexpr size_t kMaxPassword = 128;
+// The longest login: NUMBER-<company id without dashes> (see choose_sip_user).
+constexpr size_t kMaxSipUser = 8 + 1 + 32;
+constexpr std::string_view kSelect =
+    "SELECT id, company_id, number, sip_user, member_id, did, created_at_us FROM extensions";
+
+Extension extension_from(const store::Row& r) {
+  Extension e{r.text(0), r.text(1), r.text(2), r.text(3), std::nullopt, std::nullopt, r.i64(6)};
+  if (!r.is_null(4)) e.member_id = r.text(4);
+  if (!r.is_null(5)) e.did = r.text(5);
+  return e;
+}
+
+bool all_digits(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+Status check_number(std::string_view number) {
+  if (number.size() < 2 || number.size() > 8 || !all_digits(number))
+    return invalid("number", fmt::format("'{}' is not an extension number: 2 to 8 digits", number));
+  return {};
+}
+
+// Never quotes the password back: errors end up in terminals, logs and HTTP answers.
+// Callers refuse card numbers first (P3), with every other field.
+Status check_password(std::string_view password, std::string_view number) {
+  if (password.size() < kMinPassword || password.size() > kMaxPassword)
+    return invalid("password", fmt::format("must be {} to {} characters long", kMinPassword, kMaxPassword));
+  if (!std::all_of(password.begin(), password.end(), [](char c) { return c >= 0x20 && c <= 0x7e; }))
+    return invalid("password", "may hold only printable ASCII characters: letters, digits, punctuation and space");
+  if (password.find(number) != std::string_view::npos)
+    return invalid("password", fmt::format("must not contain the extension number {}", number));
+  return {};
+}
+
+// H(user ":" realm ":" password) in lowercase hex; "" when OpenSSL refuses the algorithm.
+std::string ha1(const EVP_MD* md, std::string_view user, std::string_view password) {
+  std::string input;
+  input.reserve(user.size() + kDigestRealm.size() + password.size() + 2);
+  input.append(user).append(":").append(kDigestRealm).append(":").append(password);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  const bool ok = md != nullptr && EVP_Digest(input.data(), input.size(), out, &len, md, nullptr) == 1;
+  sodium_memzero(input.data(), input.size());
+  return ok ? to_hex(out, len) : std::string();
+}
+
+// The purposes the HA1s are sealed for: bound to the extension, so a sealed value cannot be
+// copied to another row.
+std::string md5_purpose(std::string_view id) { return fmt::format("sip-ha1-md5:{}", id); }
+std::string sha256_purpose(std::string_view id) { return fmt::format("sip-ha1-sha256:{}", id); }
+
+// The number alone when no company has it; else the number with the last 8 hex digits of the
+// company id, and in the unlikely case another company with the same number shares those, the
+// whole company id (unique, since a company has each number once).
+Result<std::string> choose_sip_user(Session& s, const std::string& number, const std::string& company_id) {
+  PRIVOX_ASSIGN(Rows same, s.query("SELECT count(*) FROM extensions WHERE number = ?", {number}));
+  if (same.at(0).i64(0) == 0) return number;
+  std::string whole = company_id;
+  whole.erase(std::remove(whole.begin(), whole.end(), '-'), whole.end());
+  for (const std::string& candidate : {number + "-" + whole.substr(whole.size() - 8), number + "-" + whole}) {
+    PRIVOX_ASSIGN(Rows taken, s.query("SELECT id FROM extensions WHERE sip_user = ?", {candidate}));
+    if (taken.empty()) return candidate;
+  }
+  return make_error(ErrorCode::internal, fmt::format("no free SIP login for extension {} of company {}", number,
+                                                     company_id));
+}
+
+// Tenants are isolated: a member of another company reads as no member at all.
+Status check_member(Session& s, const std::string& member_id, const std::string& company_id) {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT company_id, status FROM members WHERE id = ?", {member_id}));
+  if (rows.empty() || rows[0].text(0) != company_id)
+    return Error{ErrorCode::not_found, "member", fmt::format("company {} has no member {}", company_id, member_id)};
+  if (rows[0].text(1) != "active")
+    return Error{ErrorCode::conflict, "member",
+                 fmt::format("member {} was erased; a line cannot be assigned to them", member_id)};
+  return {};
+}
+
+Result<Extension> find_where(store::Store& store, std::string_view where, const Params& params, Error not_found) {
+  PRIVOX_ASSIGN(auto tx, store.begin(TxMode::read));
+  PRIVOX_ASSIGN(Rows rows, tx->query(fmt::format("{} WHERE {}", kSelect, where), params));
+  if (rows.empty()) return not_found;
+  return extension_from(rows[0]);
+}
+
+}  // namespace
+
+Result<ExtensionCredentials> digest_credentials(std::string_view sip_user, std::string_view password) {
+  ExtensionCredentials c{ha1(EVP_md5(), sip_user, password), ha1(EVP_sha256(), sip_user, password)};
+  if (c.ha1_md5.empty() || c.ha1_sha256.empty())
+    return make_error(ErrorCode::internal, "OpenSSL refused to compute an MD5 or SHA-256 digest (a FIPS-only provider?)");
+  return c;
+}
+
+Result<std::string> Extensions::add_extension(const NewExtension& input, const std::string& actor) {
+  PRIVOX_TRY(refuse_card_numbers({{"number", input.number},
+                                  {"password", input.password},
+                                  {"member", input.member_id.value_or("")},
+                                  {"did", input.did.value_or("")}}));
+  PRIVOX_TRY(check_id("company", input.company_id));
+  if (input.member_id) PRIVOX_TRY(check_id("member", *input.member_id));
+  PRIVOX_TRY(check_number(input.number));
+  PRIVOX_TRY(check_password(input.password, input.number));
+
+  const int64_t now = clock_.now_us();
+  const std::string id = new_id(now);
+  const auto body = [&](Session& s) -> Status {
+    PRIVOX_ASSIGN(Rows company, s.query("SELECT country FROM companies WHERE id = ?", {input.company_id}));
+    if (company.empty())
+      return Error{ErrorCode::not_found, "company", fmt::format("no company has id {}", input.company_id)};
+    std::optional<std::string> did;
+    if (input.did) {
+      auto e164 = normalise_phone(*input.did, company[0].text(0));
+      if (!e164.ok()) return invalid("did", e164.error().message);
+      did = std::move(e164).value();
+    }
+    PRIVOX_ASSIGN(Rows same, s.query("SELECT id FROM extensions WHERE company_id = ? AND number = ?",
+                                     {input.company_id, input.number}));
+    if (!same.empty())
+      return Error{ErrorCode::conflict, "number",
+                   fmt::format("company {} already has extension {} ({})", input.company_id, input.number,
+                               same[0].text(0))};
+    if (input.member_id) PRIVOX_TRY(check_member(s, *input.member_id, input.company_id));
+    if (did) {
+      PRIVOX_ASSIGN(Rows taken, s.query("SELECT id FROM extensions WHERE did = ?", {*did}));
+      if (!taken.empty())
+        return Error{ErrorCode::conflict, "did", fmt::format("{} is already the number of another extension", *did)};
+    }
+    PRIVOX_ASSIGN(const std::string sip_user, choose_sip_user(s, input.number, input.company_id));
+    PRIVOX_ASSIGN(const ExtensionCredentials ha1s, digest_credentials(sip_user, input.password));
+    PRIVOX_TRY(privacy::subject_keys::create(s, keys_, id, now));
+    PRIVOX_TRY(s.exec("INSERT INTO extensions (id, company_id, number, sip_user, member_id, did, ha1_md5_enc, "
+                      "ha1_sha256_enc, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      {id, input.company_id, input.number, sip_user,
+                       input.member_id ? store::Value(*input.member_id) : store::null_value(),
+                       did ? store::Value(*did) : store::null_value(), keys_.seal_secret(md5_purpose(id), ha1s.ha1_md5),
+                       keys_.seal_secret(sha256_purpose(id), ha1s.ha1_sha256), now}));
+    nlohmann::json detail = {{"company_id", input.company_id}, {"has_did", did.has_value()}};
+    detail["member_id"] = input.member_id ? nlohmann::json(*input.member_id) : nlohmann::json(nullptr);
+    PRIVOX_TRY(audit_.append(s, {actor, "extension.add", id, "", std::move(detail)}));
+    return {};
+  };
+  PRIVOX_TRY(write_checked(store_, body, "number"));
+  return id;
+}
+
+Status Extensions::reset_password(const std::string& id, const std::string& password, const std::string& actor) {
+  PRIVOX_TRY(refuse_card_numbers({{"password", password}}));
+  PRIVOX_TRY(check_id("id", id));
+  return store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    PRIVOX_ASSIGN(Rows rows, s.query("SELECT number, sip_user, company_id FROM extensions WHERE id = ?", {id}));
+    if (rows.empty()) return Error{ErrorCode::not_found, "id", fmt::format("no extension has id {}", id)};
+    PRIVOX_TRY(check_password(password, rows[0].text(0)));
+    PRIVOX_ASSIGN(const ExtensionCredentials ha1s, digest_credentials(rows[0].text(1), password));
+    PRIVOX_TRY(s.exec("UPDATE extensions SET ha1_md5_enc = ?, ha1_sha256_enc = ? WHERE id = ?",
+                      {keys_.seal_secret(md5_purpose(id), ha1s.ha1_md5),
+                       keys_.seal_secret(sha256_purpose(id), ha1s.ha1_sha256), id}));
+    PRIVOX_TRY(audit_.append(s, {actor, "extension.reset_password", id, "", {{"company_id", rows[0].text(2)}}}));
+    return {};
+  });
+}
+
+Result<Extension> Extensions::find(const std::string& id) {
+  PRIVOX_TRY(check_id("id", id));
+  return find_where(store_, "id = ?", {id}, Error{ErrorCode::not_found, "id", fmt::format("no extension has id {}", id)});
+}
+
+Result<Extension> Extensions::find_by_number(const std::string& company_id, std::string_view number) {
+  PRIVOX_TRY(check_id("company", company_id));
+  PRIVOX_TRY(check_number(number));
+  return find_where(store_, "company_id = ? AND number = ?", {company_id, std::string(number)},
+                    Error{ErrorCode::not_found, "number",
+                          fmt::format("company {} has no extension {}", company_id, number)});
+}
+
+Result<Extension> Extensions::find_by_did(std::string_view e164) {
+  const Error none{ErrorCode::not_found, "did", "no extension has this number"};
+  if (e164.empty() || e164.size() > 16) return none;
+  return find_where(store_, "did = ?", {std::string(e164)}, none);
+}
+
+Result<Extension> Extensions::find_by_login(std::string_view user) {
+  const Error none{ErrorCode::not_found, "user", "no extension has this SIP login"};
+  if (user.empty() || user.size() > kMaxSipUser) return none;
+  return find_where(store_, "sip_user = ?", {std::string(user)}, none);
+}
+
+Result<std::vector<Extension>> Extensions::list(const std::string& company_id) {
+  PRIVOX_TRY(check_id("company", company_id));
+  PRIVOX_ASSIGN(auto tx, store_.begin(TxMode::read));
+  PRIVOX_ASSIGN(Rows company, tx->query("SELECT id FROM companies WHERE id = ?", {company_id}));
+  if (company.empty()) return Error{ErrorCode::not_found, "company", fmt::format("no company has id {}", company_id)};
+  PRIVOX_ASSIGN(Rows rows, tx->query(fmt::format("{} WHERE company_id = ?", kSelect), {company_id}));
+  std::vector<Extension> out;
+  out.reserve(rows.size());
+  for (const store::Row& r : rows) out.push_back(extension_from(r));
+  std::sort(out.begin(), out.end(), [](const Extension& a, const Extension& b) {
+    return std::pair(a.number.size(), std::string_view(a.number)) < std::pair(b.number.size(), std::string_view(b.number));
+  });
+  return out;
+}
+
+Result<ExtensionCredentials> Extensions::credentials(const std::string& id) {
+  PRIVOX_TRY(check_id("id", id));
+  PRIVOX_ASSIGN(auto tx, store_.begin(TxMode::read));
+  PRIVOX_ASSIGN(Rows rows, tx->query("SELECT ha1_md5_enc, ha1_sha256_enc FROM extensions WHERE id = ?", {id}));
+  if (rows.empty()) return Error{ErrorCode::not_found, "id", fmt::format("no extension has id {}", id)};
+  PRIVOX_ASSIGN(std::string md5, keys_.open_secret(md5_purpose(id), rows[0].blob(0)));
+  PRIVOX_ASSIGN(std::string sha256, keys_.open_secret(sha256_purpose(id), rows[0].blob(1)));
+  return ExtensionCredentials{std::move(md5), std::move(sha256)};
+}
+
+}  // namespace privox::accounts

@@ -1,0 +1,95 @@
+#pragma once
+// Extensions: a company's phone lines, what the SIP registrar and proxy authenticate and route to.
+// An extension has a number (2-8 digits, unique within its company), a SIP login, an optional
+// member it is assigned to and an optional public number (DID). Its device password is never
+// stored: only the digest HA1s (RFC 7616 / RFC 8760, MD5 and SHA-256, realm kDigestRealm) are,
+// sealed with the keyring's credential key. Each extension is a subject with its own data key,
+// under which the registrar seals its bindings and the proxy its traffic records.
+//
+// The SIP login (`sip_user`) is the extension number when no other company has that number,
+// else "NUMBER-XXXXXXXX" with the last 8 hex digits of the company id (the random part of the
+// UUIDv7; its first digits are a timestamp that companies created together share). The login is
+// chosen once, when the extension is created, and never changes; HA1s are computed with it.
+//
+// Every change is written with its audit entry in one transaction; audit entries hold ids only.
+// Look-ups are not audited: they are the service path (a REGISTER, a call) or provisioning, and
+// return no member data.
+//
+// Thread-safety: safe from any thread; all state is in the store.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "privacy/audit.h"
+#include "privacy/keyring.h"
+#include "store/store.h"
+
+namespace privox::accounts {
+
+// The digest realm of every extension; phones must be configured with it.
+inline constexpr std::string_view kDigestRealm = "privox";
+
+struct NewExtension {
+  std::string company_id;
+  std::string number;                    // 2-8 digits
+  std::string password;                  // 8-128 printable ASCII; never stored
+  std::optional<std::string> member_id;  // an active member of the same company
+  std::optional<std::string> did;        // read with the company's country; stored in E.164
+};
+
+struct Extension {
+  std::string id, company_id, number, sip_user;
+  std::optional<std::string> member_id, did;
+  int64_t created_at_us = 0;
+};
+
+// HA1 = H(sip_user ":" realm ":" password), lowercase hex, one per digest algorithm.
+struct ExtensionCredentials {
+  std::string ha1_md5;     // 32 hex digits
+  std::string ha1_sha256;  // 64 hex digits
+};
+
+// The HA1s of a SIP login and password in realm kDigestRealm. `internal` when OpenSSL refuses an
+// algorithm (MD5 under a FIPS-only provider).
+Result<ExtensionCredentials> digest_credentials(std::string_view sip_user, std::string_view password);
+
+class Extensions {
+ public:
+  Extensions(store::Store& store, const privacy::Keyring& keys, const Clock& clock)
+      : store_(store), keys_(keys), clock_(clock), audit_(keys, clock) {}
+
+  // Creates the extension, its subject key and its audit entry; returns its id. Errors name the
+  // input at fault: `company` (malformed, or not found), `number` (format; conflict when the
+  // company has it), `password` (length, characters, holds the number or a card number),
+  // `member` (not found in this company; conflict when erased), `did` (not a valid number;
+  // conflict when any extension has it).
+  Result<std::string> add_extension(const NewExtension& input, const std::string& actor);
+
+  // Replaces both HA1s; the same password rules as add_extension. `id` not found: not_found.
+  Status reset_password(const std::string& id, const std::string& password, const std::string& actor);
+
+  // Look-ups: not_found when nothing matches (the field named is the argument's).
+  Result<Extension> find(const std::string& id);
+  Result<Extension> find_by_number(const std::string& company_id, std::string_view number);
+  // `e164` exactly as stored, e.g. "+442079460958".
+  Result<Extension> find_by_did(std::string_view e164);
+  // The extension whose SIP login is `user`, as a REGISTER's digest username names it. Untrusted
+  // input: any string is answered, with not_found when it names no login.
+  Result<Extension> find_by_login(std::string_view user);
+  // A company's extensions, shortest number first, then in order. not_found for no such company.
+  Result<std::vector<Extension>> list(const std::string& company_id);
+  // The extension's HA1s, opened. `corrupt` when they do not open with this master key.
+  Result<ExtensionCredentials> credentials(const std::string& id);
+
+ private:
+  store::Store& store_;
+  const privacy::Keyring& keys_;
+  const Clock& clock_;
+  privacy::AuditChain audit_;
+};
+
+}  // namespace privox::accounts

@@ -1,0 +1,376 @@
+#include "accounts/extensions.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "accounts/accounts.h"
+#include "store/test_stores.h"
+
+namespace privox::accounts {
+namespace {
+
+// `printf '101:privox:s3cret' | md5sum` and `| sha256sum`.
+constexpr std::string_view kS3cretMd5 = "bfd88a5fecb5e08ea2fdc90012bdcd28";
+constexpr std::string_view kS3cretSha256 = "fafa797fed4923543968d334b687f1fe2db5f847583d306b5a8ae1e879c9d49f";
+// The same for '101:privox:correct-horse-7', a password add_extension accepts.
+constexpr std::string_view kHorse = "correct-horse-7";
+constexpr std::string_view kHorseMd5 = "a8d4887f106fa3877f806251672d6d8d";
+constexpr std::string_view kHorseSha256 = "83cf16ce2c340306d61387161acc822f671d1bc0d615588016acd0b4924a693b";
+
+TEST(DigestCredentialsTest, MatchTheKnownVectors) {
+  auto c = digest_credentials("101", "s3cret");
+  ASSERT_TRUE(c.ok()) << c.error().describe();
+  EXPECT_EQ(c->ha1_md5, kS3cretMd5);
+  EXPECT_EQ(c->ha1_sha256, kS3cretSha256);
+  EXPECT_EQ(digest_credentials("101", kHorse)->ha1_md5, kHorseMd5);
+  EXPECT_EQ(kDigestRealm, "privox");
+}
+
+class ExtensionsTest : public ::testing::TestWithParam<store::Backend> {
+ protected:
+  void SetUp() override {
+    auto created = store::TestStore::create(GetParam());
+    ASSERT_TRUE(created.ok()) << created.error().describe();
+    test_store_ = std::move(created).value();
+    store_ = std::move(test_store_->open()).value();
+    ASSERT_TRUE(store_->migrate().ok());
+    accounts_ = std::make_unique<Accounts>(*store_, keys_, clock_);
+    extensions_ = std::make_unique<Extensions>(*store_, keys_, clock_);
+    company_ = add_company("Acme Ltd", "eea");
+    member_ = add_member(company_, "ada@example.org");
+  }
+
+  std::string add_company(const std::string& name, const std::string& region) {
+    auto id = accounts_->add_company({name, region, ""}, "cli:test");
+    EXPECT_TRUE(id.ok()) << id.error().describe();
+    return id.ok() ? *id : "";
+  }
+
+  std::string add_member(const std::string& company, const std::string& email) {
+    auto id = accounts_->add_member(company,
+                                    {{"name", "Ada Lovelace"},
+                                     {"email", email},
+                                     {"phone", "+44 20 7946 0958"},
+                                     {"address", "1 High St"},
+                                     {"birth_date", "1990-01-31"},
+                                     {"payment_token", "tok_abcdef"}},
+                                    "cli:test");
+    EXPECT_TRUE(id.ok()) << id.error().describe();
+    return id.ok() ? *id : "";
+  }
+
+  NewExtension line(const std::string& number, std::string password = std::string(kHorse)) {
+    return {company_, number, std::move(password), std::nullopt, std::nullopt};
+  }
+
+  Extensions& extensions() { return *extensions_; }
+
+  int64_t count(const std::string& sql, const store::Params& params = {}) {
+    auto tx = store_->begin(store::TxMode::read);
+    return (*tx)->query(sql, params)->at(0).i64(0);
+  }
+
+  // What refused input must leave behind: nothing.
+  void expect_nothing_stored(int64_t audit_before) {
+    EXPECT_EQ(count("SELECT count(*) FROM extensions"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM subject_keys WHERE subject_id <> ?", {member_}), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM audit_log"), audit_before);
+  }
+
+  std::unique_ptr<store::TestStore> test_store_;
+  std::unique_ptr<store::Store> store_;
+  privacy::SecretKey master_ = privacy::SecretKey::random();
+  privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
+  FakeClock clock_{1'795'000'000'000'000};
+  std::unique_ptr<Accounts> accounts_;
+  std::unique_ptr<Extensions> extensions_;
+  std::string company_, member_;
+};
+
+TEST_P(ExtensionsTest, AnExtensionIsStoredWithItsHa1sAndFoundEveryWay) {
+  NewExtension input = line("101");
+  input.member_id = member_;
+  input.did = "020 7946 0958";
+  auto id = extensions().add_extension(input, "cli:test");
+  ASSERT_TRUE(id.ok()) << id.error().describe();
+
+  auto creds = extensions().credentials(*id);
+  ASSERT_TRUE(creds.ok()) << creds.error().describe();
+  EXPECT_EQ(creds->ha1_md5, kHorseMd5);
+  EXPECT_EQ(creds->ha1_sha256, kHorseSha256);
+
+  auto found = extensions().find(*id);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->company_id, company_);
+  EXPECT_EQ(found->number, "101");
+  EXPECT_EQ(found->sip_user, "101");
+  EXPECT_EQ(found->did, "+442079460958");  // national form read with the company's country (GB)
+  EXPECT_EQ(found->member_id, member_);
+  EXPECT_EQ(found->created_at_us, clock_.now_us());
+  EXPECT_EQ(extensions().find_by_number(company_, "101")->id, *id);
+  EXPECT_EQ(extensions().find_by_did("+442079460958")->id, *id);
+  EXPECT_EQ(extensions().find_by_login("101")->id, *id);
+  auto listed = extensions().list(company_);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->at(0).id, *id);
+
+  // The extension is a subject with its own key, and its creation is in the chain by id alone.
+  EXPECT_EQ(count("SELECT count(*) FROM subject_keys WHERE subject_id = ?", {*id}), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'extension.add' AND subject_id = ?", {*id}), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE detail LIKE '%" + member_ + "%' AND subject_id = ?", {*id}), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE detail LIKE '%2079460958%' OR detail LIKE '%number%'"), 0);
+}
+
+TEST_P(ExtensionsTest, LookupsOfWhatDoesNotExistAreNotFound) {
+  ASSERT_TRUE(extensions().add_extension(line("101"), "t").ok());
+  EXPECT_EQ(extensions().find("0190e2a1-0000-7000-8000-000000000000").error().code, ErrorCode::not_found);
+  EXPECT_EQ(extensions().find("../etc").error().field, "id");
+  EXPECT_EQ(extensions().find_by_number(company_, "102").error().code, ErrorCode::not_found);
+  EXPECT_EQ(extensions().find_by_did("+442079460000").error().code, ErrorCode::not_found);
+  // The SIP login is untrusted input: anything is answered, without a crash or a query for nonsense.
+  for (const std::string& user : {std::string(), std::string("10"), std::string("101-deadbeef"),
+                                  std::string("101' OR '1'='1"), std::string(5000, '1')})
+    EXPECT_EQ(extensions().find_by_login(user).error().code, ErrorCode::not_found) << user.substr(0, 20);
+  EXPECT_EQ(extensions().credentials("0190e2a1-0000-7000-8000-000000000000").error().code, ErrorCode::not_found);
+  EXPECT_EQ(extensions().list("0190e2a1-0000-7000-8000-000000000000").error().field, "company");
+  auto missing = extensions().add_extension({"0190e2a1-0000-7000-8000-000000000000", "101", std::string(kHorse),
+                                             std::nullopt, std::nullopt},
+                                            "t");
+  EXPECT_EQ(missing.error().code, ErrorCode::not_found);
+  EXPECT_EQ(missing.error().field, "company");
+  EXPECT_EQ(extensions().add_extension({"acme", "101", std::string(kHorse), std::nullopt, std::nullopt}, "t")
+                .error()
+                .field,
+            "company");
+}
+
+TEST_P(ExtensionsTest, PasswordsFollowTheRulesAndRefusalsStoreNothing) {
+  const int64_t audit_before = count("SELECT count(*) FROM audit_log");
+  const std::string long_one(129, 'x');
+  for (const std::string& password : {std::string("s3cret"), long_one, std::string("pässwort-lang"),
+                                      std::string("tab\there-ok?"), std::string("my-101-phone"),
+                                      std::string("4111 1111 1111 1111"), std::string("card4111111111111111x")}) {
+    auto refused = extensions().add_extension(line("101", password), "t");
+    ASSERT_FALSE(refused.ok()) << password;
+    EXPECT_EQ(refused.error().code, ErrorCode::invalid_argument) << password;
+    EXPECT_EQ(refused.error().field, "password") << password;
+    EXPECT_EQ(refused.error().message.find(password), std::string::npos) << "the error quotes the password";
+  }
+  expect_nothing_stored(audit_before);
+  EXPECT_TRUE(extensions().add_extension(line("101", "eight ch"), "t").ok());  // 8 printable, space included
+  EXPECT_TRUE(extensions().add_extension(line("102", std::string(128, '~')), "t").ok());
+}
+
+TEST_P(ExtensionsTest, NumbersAreTwoToEightDigitsAndUniqueInTheirCompany) {
+  const int64_t audit_before = count("SELECT count(*) FROM audit_log");
+  for (const char* number : {"", "1", "123456789", "12a", "+101", " 101", "１０１"})
+    EXPECT_EQ(extensions().add_extension(line(number), "t").error().field, "number") << number;
+  expect_nothing_stored(audit_before);
+
+  ASSERT_TRUE(extensions().add_extension(line("10"), "t").ok());
+  ASSERT_TRUE(extensions().add_extension(line("12345678"), "t").ok());
+  auto dup = extensions().add_extension(line("10"), "t");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, ErrorCode::conflict);
+  EXPECT_EQ(dup.error().field, "number");
+  EXPECT_EQ(count("SELECT count(*) FROM extensions"), 2);
+  EXPECT_EQ(extensions().find_by_number(company_, "1x").error().field, "number");
+}
+
+TEST_P(ExtensionsTest, TheSipLoginIsTheNumberUnlessAnotherCompanyHasIt) {
+  const std::string other = add_company("Initech", "us");
+  const std::string third = add_company("Globex", "us");
+  auto first = extensions().add_extension(line("101"), "t");
+  ASSERT_TRUE(first.ok());
+  auto second = extensions().add_extension({other, "101", std::string(kHorse), std::nullopt, std::nullopt}, "t");
+  ASSERT_TRUE(second.ok()) << second.error().describe();
+  auto third_line = extensions().add_extension({third, "101", std::string(kHorse), std::nullopt, std::nullopt}, "t");
+  ASSERT_TRUE(third_line.ok()) << third_line.error().describe();
+
+  EXPECT_EQ(extensions().find(*first)->sip_user, "101");
+  // The suffix is the random tail of the company id: companies made in the same minute share
+  // their UUIDv7's leading (time) digits, as these three do.
+  const std::string second_user = extensions().find(*second)->sip_user;
+  EXPECT_EQ(second_user, "101-" + other.substr(other.size() - 8));
+  EXPECT_EQ(extensions().find(*third_line)->sip_user, "101-" + third.substr(third.size() - 8));
+  EXPECT_EQ(extensions().find_by_login(second_user)->id, *second);
+  EXPECT_EQ(extensions().find_by_login("101")->id, *first);
+
+  // Each HA1 is computed with the extension's own login.
+  EXPECT_EQ(extensions().credentials(*second)->ha1_md5, digest_credentials(second_user, kHorse)->ha1_md5);
+  EXPECT_NE(extensions().credentials(*second)->ha1_md5, kHorseMd5);
+}
+
+TEST_P(ExtensionsTest, AnExtensionIsAssignedOnlyToAnActiveMemberOfItsCompany) {
+  const std::string other = add_company("Initech", "us");
+  const std::string outsider = add_member(other, "outsider@example.org");
+  NewExtension input = line("101");
+
+  input.member_id = outsider;
+  auto cross = extensions().add_extension(input, "t");
+  ASSERT_FALSE(cross.ok());
+  EXPECT_EQ(cross.error().code, ErrorCode::not_found);  // another tenant's member reads as no member
+  EXPECT_EQ(cross.error().field, "member");
+  input.member_id = "0190e2a1-0000-7000-8000-000000000000";
+  EXPECT_EQ(extensions().add_extension(input, "t").error().code, ErrorCode::not_found);
+  input.member_id = "ada";
+  EXPECT_EQ(extensions().add_extension(input, "t").error().field, "member");
+  const std::string erased = add_member(company_, "gone@example.org");
+  ASSERT_TRUE(accounts_->erase_member(erased, "t").ok());
+  const int64_t audit_after_erase = count("SELECT count(*) FROM audit_log");
+  input.member_id = erased;
+  auto to_erased = extensions().add_extension(input, "t");
+  ASSERT_FALSE(to_erased.ok());
+  EXPECT_EQ(to_erased.error().code, ErrorCode::conflict);
+  EXPECT_EQ(to_erased.error().field, "member");
+  EXPECT_EQ(count("SELECT count(*) FROM extensions"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log"), audit_after_erase);
+
+  input.member_id = member_;
+  EXPECT_TRUE(extensions().add_extension(input, "t").ok());
+}
+
+TEST_P(ExtensionsTest, ErasingAMemberUnassignsTheirLines) {
+  NewExtension input = line("101");
+  input.member_id = member_;
+  auto id = extensions().add_extension(input, "t");
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(accounts_->erase_member(member_, "t").ok());
+  auto after = extensions().find(*id);
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(after->member_id.has_value());
+  EXPECT_EQ(after->number, "101");  // the line stays with the company
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'member.erase' AND detail LIKE "
+                  "'%\"extensions_unassigned\":1%'"),
+            1);
+}
+
+TEST_P(ExtensionsTest, DidsAreNormalisedAndUniqueAcrossCompanies) {
+  NewExtension input = line("101");
+  input.did = "12345";
+  EXPECT_EQ(extensions().add_extension(input, "t").error().field, "did");
+  input.did = "not a number";
+  EXPECT_EQ(extensions().add_extension(input, "t").error().field, "did");
+  input.did = "(650) 253-0000";  // a US number in national form does not read as one in GB
+  EXPECT_EQ(extensions().add_extension(input, "t").error().field, "did");
+  input.did = "+1 650-253-0000";
+  auto us_number = extensions().add_extension(input, "t");
+  ASSERT_TRUE(us_number.ok()) << us_number.error().describe();
+  EXPECT_EQ(extensions().find(*us_number)->did, "+16502530000");
+
+  const std::string other = add_company("Initech", "us");
+  auto taken = extensions().add_extension({other, "200", std::string(kHorse), std::nullopt, "(650) 253-0000"}, "t");
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().code, ErrorCode::conflict);
+  EXPECT_EQ(taken.error().field, "did");
+  auto none = extensions().add_extension({other, "200", std::string(kHorse), std::nullopt, std::nullopt}, "t");
+  EXPECT_TRUE(none.ok());
+  EXPECT_FALSE(extensions().find(*none)->did.has_value());
+}
+
+TEST_P(ExtensionsTest, ResetPasswordReplacesTheHa1sAndIsAudited) {
+  auto id = extensions().add_extension(line("101"), "t");
+  ASSERT_TRUE(id.ok());
+  const int64_t audit_before = count("SELECT count(*) FROM audit_log");
+  EXPECT_EQ(extensions().reset_password(*id, "short", "t").error().field, "password");
+  EXPECT_EQ(extensions().reset_password(*id, "still-101-inside", "t").error().field, "password");
+  EXPECT_EQ(extensions().reset_password(*id, "4111-1111-1111-1111", "t").error().field, "password");
+  EXPECT_EQ(extensions().reset_password("0190e2a1-0000-7000-8000-000000000000", "long-enough", "t").error().code,
+            ErrorCode::not_found);
+  EXPECT_EQ(extensions().reset_password("x", "long-enough", "t").error().field, "id");
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log"), audit_before);
+  EXPECT_EQ(extensions().credentials(*id)->ha1_md5, kHorseMd5);
+
+  ASSERT_TRUE(extensions().reset_password(*id, "battery-staple-2", "cli:staff").ok());
+  auto creds = extensions().credentials(*id);
+  ASSERT_TRUE(creds.ok());
+  EXPECT_EQ(creds->ha1_md5, digest_credentials("101", "battery-staple-2")->ha1_md5);
+  EXPECT_EQ(creds->ha1_sha256, digest_credentials("101", "battery-staple-2")->ha1_sha256);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'extension.reset_password' AND actor = 'cli:staff' "
+                  "AND subject_id = ?",
+                  {*id}),
+            1);
+  privacy::AuditChain chain(keys_, clock_);
+  auto report = chain.verify(*store_);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok) << report->problem;
+}
+
+// P15: the device password never reaches the store, in any form but the sealed HA1s.
+TEST_P(ExtensionsTest, PasswordsAndHa1sAreNeverStoredInClear) {
+  const std::string password = "Quokka-Zebra-Marmalade";
+  const std::string reset = "Okapi-Narwhal-Treacle";
+  auto id = extensions().add_extension(line("4711", password), "cli:test");
+  ASSERT_TRUE(id.ok());
+  const ExtensionCredentials first = *extensions().credentials(*id);
+  ASSERT_TRUE(extensions().reset_password(*id, reset, "cli:test").ok());
+  const ExtensionCredentials second = *extensions().credentials(*id);
+
+  const std::string stored = test_store_->everything_stored(*store_, "INSERT INTO extensions");
+  ASSERT_NE(stored.find(*id), std::string::npos);  // the search does see the extension's row
+  for (const std::string& secret : {password, std::string("Marmalade"), reset, std::string("Treacle"), first.ha1_md5,
+                                    first.ha1_sha256, second.ha1_md5, second.ha1_sha256})
+    EXPECT_EQ(stored.find(secret), std::string::npos) << secret << " is stored in clear";
+}
+
+TEST_P(ExtensionsTest, SealedHa1sOpenOnlyForTheirExtensionAndMasterKey) {
+  auto a = extensions().add_extension(line("101"), "t");
+  auto b = extensions().add_extension(line("102", "another-password"), "t");
+  ASSERT_TRUE(a.ok() && b.ok());
+  // A ciphertext copied onto another row does not open there.
+  ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT ha1_md5_enc FROM extensions WHERE id = ?", {*a}));
+                PRIVOX_TRY(s.exec("UPDATE extensions SET ha1_md5_enc = ? WHERE id = ?", {rows[0].blob(0), *b}));
+                return {};
+              }).ok());
+  EXPECT_EQ(extensions().credentials(*b).error().code, ErrorCode::corrupt);
+  EXPECT_TRUE(extensions().credentials(*a).ok());
+  const privacy::Keyring other_master = privacy::Keyring::from_master_for_test(privacy::SecretKey::random());
+  EXPECT_EQ(Extensions(*store_, other_master, clock_).credentials(*a).error().code, ErrorCode::corrupt);
+}
+
+TEST_P(ExtensionsTest, ListIsInNumberOrder) {
+  for (const char* number : {"1000", "20", "101", "99"}) ASSERT_TRUE(extensions().add_extension(line(number), "t").ok());
+  auto listed = extensions().list(company_);
+  ASSERT_TRUE(listed.ok());
+  std::vector<std::string> numbers;
+  for (const Extension& e : *listed) numbers.push_back(e.number);
+  EXPECT_EQ(numbers, (std::vector<std::string>{"20", "99", "101", "1000"}));
+  EXPECT_TRUE(extensions().list(add_company("Empty Ltd", "eea"))->empty());
+}
+
+// Two nodes adding the same number at once: one wins, the other is told which field conflicts.
+TEST_P(ExtensionsTest, ConcurrentAddsOfOneNumberGiveOneExtension) {
+  constexpr int kWriters = 4;
+  std::vector<Result<std::string>> results(kWriters, Error{});
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i)
+    threads.emplace_back([&, i] {
+      auto store = test_store_->open();
+      if (!store.ok()) {
+        results[static_cast<size_t>(i)] = store.error();
+        return;
+      }
+      results[static_cast<size_t>(i)] = Extensions(**store, keys_, clock_).add_extension(line("300"), "t");
+    });
+  for (std::thread& t : threads) t.join();
+  int won = 0;
+  for (const auto& r : results) {
+    if (r.ok()) {
+      ++won;
+      continue;
+    }
+    EXPECT_EQ(r.error().code, ErrorCode::conflict) << r.error().describe();
+    EXPECT_EQ(r.error().field, "number") << r.error().describe();
+  }
+  EXPECT_EQ(won, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM extensions"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ExtensionsTest,
+                         ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);
+
+}  // namespace
+}  // namespace privox::accounts

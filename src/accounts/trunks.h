@@ -1,0 +1,63 @@
+#pragma once
+// Trunks: the carriers' SIP links to the public telephone network. A trunk has a unique name and
+// a signalling address (an IP literal or a DNS name, and a port); a trusted trunk's requests are
+// taken without digest authentication, so the proxy must recognise it by the address a request
+// came from (find_trunk_by_address). Trunks hold no personal data.
+//
+// Thread-safety: safe from any thread; all state is in the store.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "privacy/audit.h"
+#include "privacy/keyring.h"
+#include "store/store.h"
+
+namespace privox::accounts {
+
+struct TrunkAddress {
+  std::string host;  // normalised: IPv4 dotted quad, IPv6 in RFC 5952 form without brackets, or a lower-case DNS name
+  uint16_t port = 0;
+};
+
+// Parses "HOST:PORT", with IPv6 in brackets ("[2001:db8::1]:5060"); port 1-65535. Errors name
+// the field `address`.
+Result<TrunkAddress> parse_trunk_address(std::string_view text);
+// The normalised form of an IP literal (IPv6 with or without brackets) or DNS name.
+Result<std::string> normalise_host(std::string_view host);
+// "host:port", with IPv6 hosts in brackets.
+std::string format_trunk_address(const TrunkAddress& address);
+
+struct Trunk {
+  std::string id, name;
+  TrunkAddress address;
+  bool trusted = false;
+  int64_t created_at_us = 0;
+};
+
+class Trunks {
+ public:
+  Trunks(store::Store& store, const privacy::Keyring& keys, const Clock& clock)
+      : store_(store), clock_(clock), audit_(keys, clock) {}
+
+  // Returns the new trunk's id. Errors: `name` (empty, too long; conflict when taken), `address`
+  // (malformed, or a DNS name for a trusted trunk; conflict when another trunk has it).
+  Result<std::string> add_trunk(const std::string& name, const std::string& address, bool trusted,
+                                const std::string& actor);
+  // The trunk at exactly this host and port; `host` is normalised as add_trunk stores it, so a DNS
+  // name matches only a trunk added by that name. not_found (field `address`) when none is.
+  Result<Trunk> find_trunk_by_address(std::string_view host, uint16_t port);
+  // Every trunk, by name.
+  Result<std::vector<Trunk>> list_trunks();
+
+ private:
+  store::Store& store_;
+  const Clock& clock_;
+  privacy::AuditChain audit_;
+};
+
+}  // namespace privox::accounts

@@ -1,0 +1,43 @@
+#pragma once
+// How verb groups outside main.cpp join the command line: each group adds its subcommands to the
+// app and, for each, registers what runs when that subcommand is the one given.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "cli/environment.h"
+
+namespace privox::cli {
+
+class Verbs {
+ public:
+  void add(const CLI::App* verb, std::function<int()> run) { verbs_.emplace_back(verb, std::move(run)); }
+  // After parsing: the exit code of the registered verb that was given, nullopt if none was.
+  std::optional<int> run_given() const {
+    for (const auto& [verb, run] : verbs_)
+      if (verb->parsed() > 0) return run();
+    return std::nullopt;
+  }
+
+ private:
+  std::vector<std::pair<const CLI::App*, std::function<int()>>> verbs_;
+};
+
+// --data-dir and --store, which every verb that opens a data directory takes.
+inline void add_data_dir(CLI::App* verb, DataDir& where) {
+  verb->add_option("--data-dir", where.root, "privox data directory (master key, and the SQLite store unless --store)")
+      ->required()
+      ->envname("PRIVOX_DATA_DIR");
+  verb->add_option("--store", where.store_url,
+                   "postgresql://USER:PASS@HOST:PORT/DB to use PostgreSQL instead of SQLite in the data directory")
+      ->envname("PRIVOX_STORE");
+}
+
+// `extension add|list|show|reset-password` and `trunk add|list` (verbs_telephony.cpp).
+void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+
+}  // namespace privox::cli

@@ -1,0 +1,154 @@
+// Provisioning for the telephony service: extensions (a company's phone lines) and trunks (the
+// carriers' links). Same conventions as every verb: new ids alone on stdout, errors on stderr
+// naming the flag, exit codes 2/3/4/1.
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <memory>
+
+#include "accounts/extensions.h"
+#include "accounts/trunks.h"
+#include "cli/verbs.h"
+
+namespace privox::cli {
+namespace {
+
+// What the flags of these verbs parse into. Shared between the option bindings and the closures
+// that run the verb, which outlive this file's registration function.
+struct TelephonyOptions {
+  std::string company_id, id, number, password, member_id, did;
+  std::string name, address;
+  bool trusted = false;
+};
+
+std::string or_dash(const std::optional<std::string>& value) { return value.value_or("-"); }
+
+// Runs `body` with the environment's extension and trunk registries.
+template <class Body>
+int with_registries(const DataDir& where, Body&& body) {
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  accounts::Extensions extensions(*(*env)->store, (*env)->keys, (*env)->clock);
+  accounts::Trunks trunks(*(*env)->store, (*env)->keys, (*env)->clock);
+  return body(extensions, trunks);
+}
+
+int print_id(const Result<std::string>& id) {
+  if (!id.ok()) return fail(id.error());
+  std::printf("%s\n", id->c_str());
+  return 0;
+}
+
+void add_password(CLI::App* verb, std::string& password) {
+  verb->add_option("--password", password,
+                   "the device password, 8-128 printable ASCII characters, not containing the number; only its "
+                   "digest HA1s are stored. Prefer the environment variable: a flag shows in the process list")
+      ->required()
+      ->envname("PRIVOX_EXTENSION_PASSWORD");
+}
+
+}  // namespace
+
+void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
+  auto opts = std::make_shared<TelephonyOptions>();
+
+  auto* extension = app.add_subcommand("extension", "Extensions: a company's phone lines")->require_subcommand(1);
+
+  auto* ext_add = extension->add_subcommand("add", "Add an extension; prints its id");
+  add_data_dir(ext_add, where);
+  ext_add->add_option("--company", opts->company_id, "the company's id")->required();
+  ext_add->add_option("--number", opts->number, "the extension number, 2-8 digits, unique in the company")
+      ->required();
+  add_password(ext_add, opts->password);
+  auto* member_opt = ext_add->add_option("--member", opts->member_id, "id of the member who uses the line");
+  auto* did_opt =
+      ext_add->add_option("--did", opts->did, "the line's public number (E.164, or national in the company's country)");
+  verbs.add(ext_add, [&where, opts, member_opt, did_opt] {
+    return with_registries(where, [&](accounts::Extensions& extensions, accounts::Trunks&) {
+      accounts::NewExtension input{opts->company_id, opts->number, opts->password, std::nullopt, std::nullopt};
+      if (member_opt->count() > 0) input.member_id = opts->member_id;
+      if (did_opt->count() > 0) input.did = opts->did;
+      return print_id(extensions.add_extension(input, cli_actor()));
+    });
+  });
+
+  auto* ext_list = extension->add_subcommand(
+      "list", "List a company's extensions, one a line: id, number, SIP user, DID, member id (- when none)");
+  add_data_dir(ext_list, where);
+  ext_list->add_option("--company", opts->company_id, "the company's id")->required();
+  verbs.add(ext_list, [&where, opts] {
+    return with_registries(where, [&](accounts::Extensions& extensions, accounts::Trunks&) {
+      auto list = extensions.list(opts->company_id);
+      if (!list.ok()) return fail(list.error());
+      for (const accounts::Extension& e : *list)
+        std::printf("%s\t%s\t%s\t%s\t%s\n", e.id.c_str(), e.number.c_str(), e.sip_user.c_str(), or_dash(e.did).c_str(),
+                    or_dash(e.member_id).c_str());
+      return 0;
+    });
+  });
+
+  auto* ext_show = extension->add_subcommand("show", "Show an extension and what its phones are configured with");
+  add_data_dir(ext_show, where);
+  ext_show->add_option("--id", opts->id, "extension id")->required();
+  verbs.add(ext_show, [&where, opts] {
+    return with_registries(where, [&](accounts::Extensions& extensions, accounts::Trunks&) {
+      auto e = extensions.find(opts->id);
+      if (!e.ok()) return fail(e.error());
+      const nlohmann::json shown = {
+          {"id", e->id},
+          {"company_id", e->company_id},
+          {"number", e->number},
+          {"sip_user", e->sip_user},
+          {"realm", accounts::kDigestRealm},
+          {"did", e->did ? nlohmann::json(*e->did) : nlohmann::json(nullptr)},
+          {"member_id", e->member_id ? nlohmann::json(*e->member_id) : nlohmann::json(nullptr)},
+          {"created_at", format_utc(e->created_at_us)},
+      };
+      std::printf("%s\n", shown.dump(2).c_str());
+      return 0;
+    });
+  });
+
+  auto* ext_reset = extension->add_subcommand("reset-password", "Give an extension a new device password");
+  add_data_dir(ext_reset, where);
+  ext_reset->add_option("--id", opts->id, "extension id")->required();
+  add_password(ext_reset, opts->password);
+  verbs.add(ext_reset, [&where, opts] {
+    return with_registries(where, [&](accounts::Extensions& extensions, accounts::Trunks&) {
+      if (Status s = extensions.reset_password(opts->id, opts->password, cli_actor()); !s.ok()) return fail(s.error());
+      std::printf("password of extension %s reset; its phones need the new one\n", opts->id.c_str());
+      return 0;
+    });
+  });
+
+  auto* trunk = app.add_subcommand("trunk", "Trunks: the carriers' links to the public network")->require_subcommand(1);
+
+  auto* trunk_add = trunk->add_subcommand("add", "Add a carrier trunk; prints its id");
+  add_data_dir(trunk_add, where);
+  trunk_add->add_option("--name", opts->name, "a unique name for the trunk")->required();
+  trunk_add->add_option("--address", opts->address, "the carrier's SIP address HOST:PORT ([IPv6]:PORT)")->required();
+  trunk_add->add_flag("--trusted", opts->trusted, "take its calls without digest authentication (match by address)");
+  verbs.add(trunk_add, [&where, opts] {
+    return with_registries(where, [&](accounts::Extensions&, accounts::Trunks& trunks) {
+      return print_id(trunks.add_trunk(opts->name, opts->address, opts->trusted, cli_actor()));
+    });
+  });
+
+  auto* trunk_list =
+      trunk->add_subcommand("list", "List the trunks, one a line: id, name, address, trusted or untrusted");
+  add_data_dir(trunk_list, where);
+  verbs.add(trunk_list, [&where] {
+    return with_registries(where, [&](accounts::Extensions&, accounts::Trunks& trunks) {
+      auto list = trunks.list_trunks();
+      if (!list.ok()) return fail(list.error());
+      for (const accounts::Trunk& t : *list)
+        std::printf("%s\t%s\t%s\t%s\n", t.id.c_str(), t.name.c_str(), accounts::format_trunk_address(t.address).c_str(),
+                    t.trusted ? "trusted" : "untrusted");
+      return 0;
+    });
+  });
+}
+
+}  // namespace privox::cli

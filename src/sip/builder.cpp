@@ -1,0 +1,239 @@
+#include "sip/builder.h"
+
+#include <charconv>
+
+namespace privox::sip {
+namespace {
+
+void append_status_line(std::string& out, int status, std::string_view reason) {
+  char digits[8];
+  const auto end = std::to_chars(digits, digits + sizeof digits, status).ptr;
+  out += "SIP/2.0 ";
+  out.append(digits, end);
+  out += ' ';
+  out += reason;
+  out += "\r\n";
+}
+
+void append_number_header(std::string& out, std::string_view name, long value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  append_header(out, name, std::string_view(digits, static_cast<size_t>(end - digits)));
+}
+
+void append_body(std::string& out, std::string_view body) {
+  append_number_header(out, "Content-Length", static_cast<long>(body.size()));
+  out += "\r\n";
+  out += body;
+}
+
+// Copies a header, dropping its first comma-separated value; nothing when it had only one.
+void append_without_first_value(std::string& out, const HeaderField& h) {
+  bool first = true;
+  std::string rest;
+  for_each_value(h.value, [&](std::string_view v) {
+    if (!first) {
+      if (!rest.empty()) rest += ", ";
+      rest += v;
+    }
+    first = false;
+    return true;
+  });
+  if (!rest.empty()) append_header(out, h.name, rest);
+}
+
+bool listed(std::span<const Header> ids, Header id) {
+  for (Header h : ids)
+    if (h == id) return true;
+  return false;
+}
+
+// The CSeq line of an ACK or CANCEL: the request's number with a new method.
+void append_cseq(std::string& out, const Message& request, std::string_view method) {
+  char digits[16];
+  const auto end = std::to_chars(digits, digits + sizeof digits, request.cseq().number).ptr;
+  std::string value(digits, end);
+  value += ' ';
+  value += method;
+  append_header(out, "CSeq", value);
+}
+
+}  // namespace
+
+void append_header(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  out += value;
+  out += "\r\n";
+}
+
+std::string build_response(const Message& request, int status, std::string_view reason, std::string_view to_tag,
+                           std::span<const ExtraHeader> extra, std::string_view body) {
+  std::string out;
+  out.reserve(512 + body.size());
+  append_status_line(out, status, reason);
+  for (const HeaderField& h : request.headers()) {
+    switch (h.id) {
+      case Header::via:
+      case Header::from:
+      case Header::call_id:
+      case Header::cseq:
+        append_header(out, h.name, h.value);
+        break;
+      case Header::to:
+        if (status > 100 && !to_tag.empty() && request.to().tag().empty()) {
+          std::string value(h.value);
+          value += ";tag=";
+          value += to_tag;
+          append_header(out, h.name, value);
+        } else {
+          append_header(out, h.name, h.value);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  for (const ExtraHeader& e : extra) append_header(out, e.name, e.value);
+  append_body(out, body);
+  return out;
+}
+
+std::string build_bad_request(std::string_view raw, std::string_view reason) {
+  std::string out;
+  out.reserve(512);
+  append_status_line(out, 400, reason);
+  bool copying = false;
+  size_t pos = raw.find("\r\n");  // skip the start line
+  while (pos != std::string_view::npos && pos + 2 < raw.size()) {
+    const size_t start = pos + 2;
+    const size_t end = raw.find("\r\n", start);
+    const std::string_view line = raw.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (line.empty()) break;  // end of headers
+    if (line.front() == ' ' || line.front() == '\t') {
+      if (copying) (out += line) += "\r\n";  // a folded continuation of a copied header
+    } else {
+      const size_t colon = line.find(':');
+      std::string_view name = line.substr(0, colon);
+      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+      const Header id = colon == std::string_view::npos ? Header::other : classify_header(name);
+      copying = id == Header::via || id == Header::from || id == Header::to || id == Header::call_id ||
+                id == Header::cseq;
+      if (copying) (out += line) += "\r\n";
+    }
+    pos = end;
+  }
+  append_body(out, {});
+  return out;
+}
+
+std::string build_forward(const Message& request, const ForwardEdits& edits) {
+  std::string out;
+  out.reserve(request.bytes().size() + 256);
+  out += request.method_text();
+  out += ' ';
+  out += edits.request_uri.empty() ? request.request_uri_text() : edits.request_uri;
+  out += " SIP/2.0\r\n";
+  if (!edits.via.empty()) append_header(out, "Via", edits.via);
+  if (!edits.record_route.empty()) append_header(out, "Record-Route", edits.record_route);
+  bool route_popped = !edits.pop_route;
+  for (const HeaderField& h : request.headers()) {
+    if (listed(edits.remove, h.id)) continue;
+    switch (h.id) {
+      case Header::max_forwards:
+      case Header::content_length:
+        break;  // rewritten below
+      case Header::route:
+        if (!route_popped) {
+          append_without_first_value(out, h);
+          route_popped = true;
+        } else {
+          append_header(out, h.name, h.value);
+        }
+        break;
+      case Header::from:
+        append_header(out, h.name, edits.from.empty() ? h.value : edits.from);
+        break;
+      default:
+        append_header(out, h.name, h.value);
+    }
+  }
+  append_number_header(out, "Max-Forwards", request.max_forwards() < 0 ? 70 : request.max_forwards() - 1);
+  for (const ExtraHeader& e : edits.extra) append_header(out, e.name, e.value);
+  append_body(out, request.body());
+  return out;
+}
+
+std::string build_response_forward(const Message& response) {
+  std::string out;
+  out.reserve(response.bytes().size());
+  append_status_line(out, response.status(), response.reason());
+  bool via_popped = false;
+  for (const HeaderField& h : response.headers()) {
+    if (h.id == Header::content_length) continue;
+    if (h.id == Header::via && !via_popped) {
+      append_without_first_value(out, h);
+      via_popped = true;
+      continue;
+    }
+    append_header(out, h.name, h.value);
+  }
+  append_body(out, response.body());
+  return out;
+}
+
+std::string build_ack(const Message& request, const Message& response) {
+  std::string out;
+  out.reserve(512);
+  out += "ACK ";
+  out += request.request_uri_text();
+  out += " SIP/2.0\r\n";
+  bool via_done = false;
+  for (const HeaderField& h : request.headers()) {
+    if (h.id == Header::via && !via_done) {
+      // Only the top Via: the one this transaction added.
+      std::string_view top;
+      for_each_value(h.value, [&](std::string_view v) {
+        top = v;
+        return false;
+      });
+      append_header(out, "Via", top);
+      via_done = true;
+    } else if (h.id == Header::from || h.id == Header::call_id || h.id == Header::route) {
+      append_header(out, h.name, h.value);
+    }
+  }
+  if (const HeaderField* to = response.first(Header::to)) append_header(out, "To", to->value);
+  append_cseq(out, request, "ACK");
+  append_header(out, "Max-Forwards", "70");
+  append_body(out, {});
+  return out;
+}
+
+std::string build_cancel(const Message& request) {
+  std::string out;
+  out.reserve(512);
+  out += "CANCEL ";
+  out += request.request_uri_text();
+  out += " SIP/2.0\r\n";
+  bool via_done = false;
+  for (const HeaderField& h : request.headers()) {
+    if (h.id == Header::via && !via_done) {
+      std::string_view top;
+      for_each_value(h.value, [&](std::string_view v) {
+        top = v;
+        return false;
+      });
+      append_header(out, "Via", top);
+      via_done = true;
+    } else if (h.id == Header::from || h.id == Header::to || h.id == Header::call_id || h.id == Header::route) {
+      append_header(out, h.name, h.value);
+    }
+  }
+  append_cseq(out, request, "CANCEL");
+  append_header(out, "Max-Forwards", "70");
+  append_body(out, {});
+  return out;
+}
+
+}  // namespace privox::sip

@@ -1,0 +1,56 @@
+#pragma once
+// Building SIP messages from parsed ones: local responses (RFC 3261 §8.2.6), requests forwarded by
+// the proxy (§16.6), responses forwarded upstream (§16.7), and the ACK and CANCEL a client
+// transaction sends (§17.1.1.3, §9.1). Each writes one contiguous string, copying the header
+// lines it keeps verbatim, and always ends with a freshly computed Content-Length.
+//
+// Thread-safety: free functions, no shared state.
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "sip/message.h"
+
+namespace privox::sip {
+
+struct ExtraHeader {
+  std::string_view name;
+  std::string_view value;
+};
+
+// A response to `request`: every Via in order, From, To (with `to_tag` added when the request's
+// To has none and status > 100), Call-ID, CSeq, then `extra`, then Content-Length and `body`.
+std::string build_response(const Message& request, int status, std::string_view reason, std::string_view to_tag,
+                           std::span<const ExtraHeader> extra = {}, std::string_view body = {});
+
+struct ForwardEdits {
+  std::string_view request_uri;    // the new Request-URI; empty keeps it
+  std::string_view via;            // this proxy's Via value, put on top
+  std::string_view record_route;   // a Record-Route value put on top; empty adds none
+  bool pop_route = false;          // drop the first Route value (it named this proxy)
+  std::string_view from;           // a replacement From value (caller-ID privacy); empty keeps it
+  std::span<const Header> remove;  // further headers to drop, e.g. P-Asserted-Identity
+  std::span<const ExtraHeader> extra;
+};
+
+// `request` as this proxy forwards it; Max-Forwards is decremented (or set to 70 when absent).
+std::string build_forward(const Message& request, const ForwardEdits& edits);
+
+// `response` without its top Via value, as it goes upstream.
+std::string build_response_forward(const Message& response);
+
+// The ACK a client INVITE transaction sends for a non-2xx final `response` to `request`.
+std::string build_ack(const Message& request, const Message& response);
+
+// The CANCEL for `request` (an INVITE this proxy sent).
+std::string build_cancel(const Message& request);
+
+// A 400 for bytes that did not parse but whose Via, From, To, Call-ID and CSeq lines can be
+// copied (ParseError::can_respond); `reason` names the problem.
+std::string build_bad_request(std::string_view raw, std::string_view reason);
+
+// Appends "Name: value\r\n".
+void append_header(std::string& out, std::string_view name, std::string_view value);
+
+}  // namespace privox::sip

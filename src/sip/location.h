@@ -1,0 +1,61 @@
+#pragma once
+// The location service: where each extension's devices can be reached (RFC 3261 §10). Bindings
+// live in memory for the packet path and are written through a BindingStore, so they survive a
+// restart; REGISTER is answered only once its change is durable.
+//
+// Thread-safety: the SIP worker thread only. BindingStore implementations may finish their
+// writes on another thread, but must call `done` back on the worker thread.
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "sip/transport.h"
+
+namespace privox::sip {
+
+struct Binding {
+  std::string contact;     // the Contact URI as registered
+  Peer peer;               // where the REGISTER came from: requests for the contact go here
+  int64_t expires_at_us = 0;
+  std::string user_agent;  // equipment, for traffic records
+  std::string call_id;
+  uint32_t cseq = 0;
+};
+
+struct BindingChange {
+  std::string extension_id;
+  Binding binding;
+  bool remove = false;
+};
+
+class BindingStore {
+ public:
+  virtual ~BindingStore() = default;
+  // Makes the changes durable, then calls `done` (on the worker thread) with the outcome.
+  virtual void persist(std::vector<BindingChange> changes, std::function<void(const Status&)> done) = 0;
+};
+
+class Location {
+ public:
+  explicit Location(BindingStore* store) : store_(store) {}
+
+  // The live bindings of an extension at `now_us` (expired ones are dropped as they are met).
+  std::span<const Binding> lookup(const std::string& extension_id, int64_t now_us);
+  // Applies changes in memory now and persists them; `done` runs when they are durable.
+  void apply(std::vector<BindingChange> changes, std::function<void(const Status&)> done);
+  // Loads bindings read back from the store at startup.
+  void restore(const std::string& extension_id, Binding binding);
+  size_t size() const;
+
+ private:
+  BindingStore* store_;
+  std::unordered_map<std::string, std::vector<Binding>> bindings_;
+};
+
+}  // namespace privox::sip

@@ -1,0 +1,527 @@
+#include "sip/proxy.h"
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <charconv>
+
+#include "common/ids.h"
+#include "sip/builder.h"
+
+namespace privox::sip {
+namespace {
+
+using traffic::CallRecord;
+using traffic::Direction;
+using traffic::Outcome;
+
+constexpr std::string_view kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, REGISTER, INFO, UPDATE, PRACK";
+constexpr std::string_view kAnonymousFrom = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
+
+// RFC 3261 §16.7 step 6: 6xx wins; else the lowest class, preferring within 4xx the responses
+// that let the caller retry (401, 407, 415, 420, 484).
+int preference(int status) {
+  if (status >= 600) return 0;
+  if (status >= 300 && status < 400) return 10;
+  if (status == 401 || status == 407 || status == 415 || status == 420 || status == 484) return 20;
+  if (status >= 400 && status < 500) return 21;
+  return 30;
+}
+
+std::string_view header_value(const Message& m, Header id) {
+  const HeaderField* h = m.first(id);
+  return h ? h->value : std::string_view{};
+}
+
+// RFC 3323: Privacy: id (or a priv-value list holding it) asks to hide the caller's identity.
+bool wants_privacy(const Message& m) {
+  bool hidden = false;
+  m.for_each(Header::privacy, [&](std::string_view value) {
+    size_t start = 0;
+    while (start <= value.size()) {
+      const size_t end = value.find(';', start);
+      std::string_view token = value.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+      while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+      while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+      if (token == "id") hidden = true;
+      if (end == std::string_view::npos) break;
+      start = end + 1;
+    }
+    return true;
+  });
+  return hidden;
+}
+
+Outcome outcome_for(int status, bool cancelled, bool timed_out) {
+  if (status >= 200 && status < 300) return Outcome::answered;
+  if (cancelled) return Outcome::cancelled;
+  if (timed_out || status == 408 || status == 480) return Outcome::no_answer;
+  if (status == 486 || status == 600) return Outcome::busy;
+  return Outcome::failed;
+}
+
+std::string_view strip_brackets(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') return host.substr(1, host.size() - 2);
+  return host;
+}
+
+// A calling number from a header, kept short and printable: it lands in traffic records.
+std::string calling_number(const Message& m) {
+  std::string user(m.from().uri.user.substr(0, 32));
+  for (char& c : user)
+    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  return user;
+}
+
+}  // namespace
+
+Proxy::Proxy(ProxyConfig config, Directory& directory, Authenticator& auth, Location& location,
+             traffic::TrafficSink& traffic, Sender& sender, TimerQueue& timers, const Clock& clock)
+    : config_(std::move(config)),
+      record_route_(fmt::format("<sip:{}:{};lr>", config_.host, config_.port)),
+      directory_(directory), auth_(auth), location_(location), traffic_(traffic),
+      sender_(sender), timers_(timers), clock_(clock) {
+  randombytes_buf(&branch_seed_, sizeof branch_seed_);
+}
+
+void Proxy::set_address(std::string host, uint16_t port) {
+  config_.host = std::move(host);
+  config_.port = port;
+  record_route_ = fmt::format("<sip:{}:{};lr>", config_.host, config_.port);
+}
+
+std::string Proxy::new_branch() { return fmt::format("z9hG4bK{:016x}{:x}", branch_seed_, ++branch_counter_); }
+
+std::string Proxy::via_for(const Peer& to, std::string_view branch) const {
+  return fmt::format("SIP/2.0/{} {}:{};branch={}", to.reliable() ? "TCP" : "UDP", config_.host, config_.port, branch);
+}
+
+bool Proxy::names_us(const Uri& uri) const {
+  if (uri.host != strip_brackets(config_.host)) return false;
+  return uri.port == config_.port || (uri.port == 0 && config_.port == 5060);
+}
+
+std::optional<Peer> Proxy::peer_for_uri(const Uri& uri) const {
+  Peer peer;
+  if (!Peer::parse(uri.host, uri.port ? uri.port : 5060, TransportKind::udp, peer)) return std::nullopt;
+  return peer;
+}
+
+std::optional<Peer> Proxy::peer_for_via(const Via& via) const {
+  const std::string_view host = via.param("received").value_or(via.host);
+  uint16_t port = via.port ? via.port : 5060;
+  if (const auto rport = via.param("rport"); rport && !rport->empty()) {
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(rport->data(), rport->data() + rport->size(), value);
+    if (ec == std::errc() && end == rport->data() + rport->size() && value > 0 && value < 65536)
+      port = static_cast<uint16_t>(value);
+  }
+  Peer peer;
+  if (!Peer::parse(host, port, TransportKind::udp, peer)) return std::nullopt;
+  return peer;
+}
+
+void Proxy::respond(TxId tx, const Message& request, int status, std::string_view reason) {
+  layer_->respond(tx, build_response(request, status, reason, "px"), status);
+}
+
+void Proxy::challenge(TxId tx, const Message& request, bool stale) {
+  const std::vector<std::string> values = auth_.challenges(stale);
+  std::vector<ExtraHeader> extra;
+  for (const std::string& v : values) extra.push_back({"Proxy-Authenticate", v});
+  layer_->respond(tx, build_response(request, 407, "Proxy Authentication Required", "px", extra), 407);
+}
+
+void Proxy::on_request(TxId tx, const Message& request, const Peer& from) {
+  if (request.max_forwards() == 0) return respond(tx, request, 483, "Too Many Hops");
+  if (const HeaderField* required = request.first(Header::proxy_require)) {
+    const ExtraHeader extra[] = {{"Unsupported", required->value}};
+    return layer_->respond(tx, build_response(request, 420, "Bad Extension", "px", extra), 420);
+  }
+  switch (request.method()) {
+    case Method::register_: return registrar_->handle(tx, request, from);
+    case Method::cancel: return handle_cancel(tx, request, from);
+    default: break;
+  }
+  if (!request.to().tag().empty()) return handle_in_dialog(tx, request, from);
+  if (request.method() == Method::options && request.request_uri().user.empty()) {
+    const ExtraHeader extra[] = {{"Allow", kAllow}};
+    return layer_->respond(tx, build_response(request, 200, "OK", "px", extra), 200);
+  }
+  if (request.method() != Method::invite && request.method() != Method::message) {
+    const ExtraHeader extra[] = {{"Allow", kAllow}};
+    return layer_->respond(tx, build_response(request, 405, "Method Not Allowed", "px", extra), 405);
+  }
+  handle_initial(tx, request, from);
+}
+
+void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
+  const TrunkInfo* trunk = directory_.trunk_at(from);
+  const ExtensionInfo* caller = nullptr;
+  if (!trunk || !trunk->trusted) {
+    const AuthOutcome auth = auth_.authenticate(request, true);
+    if (!auth.extension) return challenge(tx, request, auth.stale);
+    caller = auth.extension;
+    trunk = nullptr;
+  }
+  const int64_t now = clock_.now_us();
+  const bool invite = request.method() == Method::invite;
+  const std::string_view dialled = request.request_uri().user;
+
+  CallRecord record;
+  record.id = new_id(now);
+  record.kind = invite ? traffic::Kind::voice : traffic::Kind::sms;
+  record.started_at_us = now;
+  record.caller_equipment = std::string(header_value(request, Header::user_agent).substr(0, 200));
+  record.source_withheld = wants_privacy(request);
+
+  const ExtensionInfo* callee = nullptr;
+  std::vector<Target> targets;
+  bool to_trunk = false;
+  if (caller) {
+    record.company_id = caller->company_id;
+    record.subject_id = caller->id;
+    record.source = caller->number;
+    record.direction = Direction::internal;
+    callee = dialled.empty() ? nullptr : directory_.by_number(caller->company_id, dialled);
+    if (callee) {
+      record.destination = callee->number;
+    } else if (auto e164 = dialled.empty() ? std::nullopt : directory_.to_e164(dialled, caller->country)) {
+      record.destination = *e164;
+      callee = directory_.by_did(*e164);  // another company is reached only through its DID
+      if (!callee) {
+        const TrunkInfo* out = directory_.outbound_trunk();
+        record.direction = Direction::outbound;
+        record.source = caller->did.empty() ? caller->number : caller->did;
+        if (!out) {
+          record.ended_at_us = now;
+          record.outcome = Outcome::failed;
+          record.failure_code = 503;
+          traffic_.closed(record);
+          return respond(tx, request, 503, "No route to the public network");
+        }
+        record.trunk_id = out->id;
+        to_trunk = true;
+        targets.push_back({out->address, fmt::format("sip:{}@{}", *e164, out->address.host_port())});
+      }
+    } else {
+      return respond(tx, request, 404, "No such extension or number");
+    }
+  } else {
+    std::string number(dialled);
+    if (!number.empty() && number.front() != '+') number.insert(0, "+");
+    const auto e164 = directory_.to_e164(number, "");
+    callee = e164 ? directory_.by_did(*e164) : nullptr;
+    if (!callee) return respond(tx, request, 404, "No such number");
+    record.direction = Direction::inbound;
+    record.trunk_id = trunk->id;
+    record.company_id = callee->company_id;
+    record.subject_id = callee->id;
+    record.source = calling_number(request);
+    record.destination = *e164;
+  }
+  if (callee) {
+    for (const Binding& b : location_.lookup(callee->id, now)) targets.push_back({b.peer, b.contact});
+    if (targets.empty()) {
+      record.ended_at_us = now;
+      record.outcome = Outcome::failed;
+      record.failure_code = 480;
+      traffic_.closed(record);
+      return respond(tx, request, 480, "Temporarily Unavailable");
+    }
+  }
+
+  Call& call = calls_[tx];
+  call.server_tx = tx;
+  call.caller = from;
+  call.invite = invite;
+  call.call_id = std::string(request.call_id());
+  call.request = std::string(request.bytes());
+  call.record = std::move(record);
+  if (invite) layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
+  fork(call, request, targets, call.record.source_withheld && !to_trunk, to_trunk, caller);
+  if (invite) call.ring_timer = timers_.schedule(now + config_.ring_timeout_us, [this, tx] { ring_timeout(tx); });
+}
+
+void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& targets, bool hide_caller,
+                 bool to_trunk, const ExtensionInfo* caller) {
+  bool pop_route = false;
+  request.for_each(Header::route, [&](std::string_view value) {
+    const auto route = parse_name_addr(value);
+    pop_route = route && names_us(route->uri);
+    return false;  // only the first Route value can name us
+  });
+  const Header identity_headers[] = {Header::p_asserted_identity, Header::p_preferred_identity, Header::proxy_authorization};
+  std::string anonymous_from;
+  if (hide_caller) {
+    anonymous_from = std::string(kAnonymousFrom);
+    if (const std::string_view tag = request.from().tag(); !tag.empty()) anonymous_from += fmt::format(";tag={}", tag);
+  }
+  // The carrier learns the caller's number from P-Asserted-Identity (RFC 3325), and keeps it
+  // from the callee when Privacy: id asks it to.
+  std::string asserted;
+  if (to_trunk && caller && !caller->did.empty())
+    asserted = fmt::format("<sip:{}@{}>", caller->did, strip_brackets(config_.host));
+  const ExtraHeader trunk_extra[] = {{"P-Asserted-Identity", asserted}};
+
+  for (const Target& target : targets) {
+    const std::string branch = new_branch();
+    const std::string via = via_for(target.peer, branch);
+    ForwardEdits edits;
+    edits.request_uri = target.request_uri;
+    edits.via = via;
+    edits.record_route = call.invite ? std::string_view(record_route_) : std::string_view{};
+    edits.pop_route = pop_route;
+    edits.from = anonymous_from;
+    edits.remove = identity_headers;
+    if (!asserted.empty()) edits.extra = trunk_extra;
+    const TxId client = layer_->send_request(target.peer, build_forward(request, edits), request.method(), branch);
+    branch_of_[client] = call.server_tx;
+    call.branches.push_back({client, 0});
+  }
+}
+
+void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) {
+  (void)from;
+  // Our Route entry comes first (we record-routed the dialog); the next one, or else the
+  // Request-URI, is where the request goes.
+  bool pop_route = false;
+  std::optional<NameAddr> next;
+  int index = 0;
+  request.for_each(Header::route, [&](std::string_view value) {
+    auto route = parse_name_addr(value);
+    if (!route) return false;
+    if (index++ == 0 && names_us(route->uri)) {
+      pop_route = true;
+      return true;
+    }
+    next = route;
+    return false;
+  });
+  std::optional<Peer> target;
+  if (next) {
+    target = peer_for_uri(next->uri);
+  } else if (const Peer* contact = registrar_->peer_for_contact(request.request_uri_text())) {
+    target = *contact;
+  } else {
+    target = peer_for_uri(request.request_uri());
+  }
+  if (!target || (!next && names_us(request.request_uri())))
+    return respond(tx, request, 404, "Cannot reach the dialog's target");
+
+  if (request.method() == Method::bye) {
+    const auto dialog = dialogs_.find(std::string(request.call_id()));
+    if (dialog != dialogs_.end()) {
+      CallRecord record = std::move(dialog->second);
+      dialogs_.erase(dialog);
+      record.ended_at_us = clock_.now_us();
+      record.outcome = Outcome::answered;
+      record.end_reason = "bye";
+      traffic_.closed(record);
+    }
+  }
+  const std::string branch = new_branch();
+  const std::string via = via_for(*target, branch);
+  ForwardEdits edits;
+  edits.via = via;
+  edits.pop_route = pop_route;
+  if (request.method() == Method::invite) layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
+  const TxId client = layer_->send_request(*target, build_forward(request, edits), request.method(), branch);
+  Call& call = calls_[tx];
+  call.server_tx = tx;
+  call.caller = from;
+  call.invite = false;  // in-dialog: no ring timer, no record of its own
+  call.call_id = std::string(request.call_id());
+  call.request = std::string(request.bytes());
+  call.branches.push_back({client, 0});
+  branch_of_[client] = tx;
+}
+
+void Proxy::handle_cancel(TxId tx, const Message& request, const Peer& from) {
+  const TxId invite = layer_->find_invite_for(request, from);
+  if (!invite) return respond(tx, request, 481, "Call/Transaction Does Not Exist");
+  respond(tx, request, 200, "OK");
+  const auto it = calls_.find(invite);
+  if (it == calls_.end() || it->second.final_sent) return;
+  it->second.cancelled = true;
+  for (const Branch& b : it->second.branches)
+    if (b.status == 0) layer_->cancel(b.tx);
+}
+
+void Proxy::on_ack(const Message& ack, const Peer& from) {
+  (void)from;
+  // The ACK for a 2xx follows the route set like any in-dialog request, but statelessly.
+  bool pop_route = false;
+  std::optional<NameAddr> next;
+  int index = 0;
+  ack.for_each(Header::route, [&](std::string_view value) {
+    auto route = parse_name_addr(value);
+    if (!route) return false;
+    if (index++ == 0 && names_us(route->uri)) {
+      pop_route = true;
+      return true;
+    }
+    next = route;
+    return false;
+  });
+  std::optional<Peer> target;
+  if (next) target = peer_for_uri(next->uri);
+  else if (const Peer* contact = registrar_->peer_for_contact(ack.request_uri_text())) target = *contact;
+  else target = peer_for_uri(ack.request_uri());
+  if (!target || (!next && names_us(ack.request_uri()))) return;
+  // A stateless branch must be the same for every retransmission of this ACK (§16.11).
+  uint8_t hash[8];
+  const std::string_view incoming = ack.top_via().branch();
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const uint8_t*>(incoming.data()), incoming.size(), nullptr, 0);
+  const std::string branch = fmt::format("z9hG4bKa{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}", hash[0], hash[1],
+                                         hash[2], hash[3], hash[4], hash[5], hash[6], hash[7]);
+  const std::string via = via_for(*target, branch);
+  ForwardEdits edits;
+  edits.via = via;
+  edits.pop_route = pop_route;
+  sender_.send(*target, build_forward(ack, edits));
+}
+
+void Proxy::on_response(TxId client, const Message& response) {
+  const auto owner = branch_of_.find(client);
+  if (owner == branch_of_.end()) {
+    if (response.status() >= 200 && response.status() < 300) on_stray_response(response, Peer{});
+    return;
+  }
+  const auto it = calls_.find(owner->second);
+  if (it == calls_.end()) return;
+  Call& call = it->second;
+  const int status = response.status();
+  size_t index = 0;
+  while (index < call.branches.size() && call.branches[index].tx != client) ++index;
+  if (index == call.branches.size()) return;
+
+  if (status < 200) {
+    if (status > 100 && !call.final_sent) layer_->respond(call.server_tx, build_response_forward(response), status);
+    return;
+  }
+  if (status >= 300) return on_final(call, index, status, build_response_forward(response));
+
+  // Every 2xx goes upstream at once (§16.7 step 5); the first ends the race.
+  std::string forwarded = build_response_forward(response);
+  if (!call.final_sent) {
+    layer_->respond(call.server_tx, forwarded, status);
+    call.final_sent = true;
+  } else {
+    sender_.send(call.caller, forwarded);  // a 2xx from another branch, or a retransmission
+  }
+  const bool first_answer = call.branches[index].status == 0;
+  call.branches[index].status = status;
+  if (first_answer && !call.record.id.empty() && call.record.answered_at_us == 0) {
+    call.record.answered_at_us = clock_.now_us();
+    call.record.callee_equipment = std::string(
+        header_value(response, Header::user_agent).empty() ? header_value(response, Header::server).substr(0, 200)
+                                                           : header_value(response, Header::user_agent).substr(0, 200));
+    timers_.cancel(call.ring_timer);
+    call.ring_timer = 0;
+    if (call.invite) {
+      traffic_.opened(call.record);
+      dialogs_[call.call_id] = call.record;
+    } else {
+      call.record.ended_at_us = call.record.answered_at_us;
+      call.record.outcome = Outcome::answered;
+      traffic_.closed(call.record);
+    }
+    for (const Branch& b : call.branches)
+      if (b.tx != client && b.status == 0) layer_->cancel(b.tx);
+  }
+  bool all_final = true;
+  for (const Branch& b : call.branches) all_final &= b.status != 0;
+  if (all_final) forget(call.server_tx);
+}
+
+void Proxy::on_final(Call& call, size_t branch, int status, std::string forwarded) {
+  call.branches[branch].status = status;
+  if (call.best_status == 0 || preference(status) < preference(call.best_status)) {
+    call.best_status = status;
+    call.best_response = std::move(forwarded);
+  }
+  if (status >= 600)
+    for (const Branch& b : call.branches)
+      if (b.status == 0) layer_->cancel(b.tx);
+  for (const Branch& b : call.branches)
+    if (b.status == 0) return;
+  finish(call);
+}
+
+void Proxy::finish(Call& call) {
+  const TxId server = call.server_tx;
+  int status = call.best_status;
+  if (!call.final_sent) {
+    if (call.timed_out && !call.cancelled && status == 487) {
+      // We gave up ringing (timer C): the caller hears a timeout, not a cancellation it never sent.
+      Message request;
+      ParseError error;
+      status = 408;
+      if (parse_message(call.request, request, error)) respond(server, request, 408, "Request Timeout");
+    } else {
+      layer_->respond(server, call.best_response, status);
+    }
+    call.final_sent = true;
+  }
+  if (!call.record.id.empty() && call.record.answered_at_us == 0) {
+    call.record.ended_at_us = clock_.now_us();
+    call.record.outcome = outcome_for(status, call.cancelled, call.timed_out);
+    if (call.record.outcome == Outcome::failed) call.record.failure_code = status;
+    traffic_.closed(call.record);
+  }
+  forget(server);
+}
+
+void Proxy::on_timeout(TxId client) {
+  const auto owner = branch_of_.find(client);
+  if (owner == branch_of_.end()) return;
+  const auto it = calls_.find(owner->second);
+  if (it == calls_.end()) return;
+  Call& call = it->second;
+  for (size_t i = 0; i < call.branches.size(); ++i) {
+    if (call.branches[i].tx != client || call.branches[i].status != 0) continue;
+    Message request;
+    ParseError error;
+    std::string timeout;
+    if (parse_message(call.request, request, error)) timeout = build_response(request, 408, "Request Timeout", "px");
+    return on_final(call, i, 408, std::move(timeout));
+  }
+}
+
+void Proxy::ring_timeout(TxId server) {
+  const auto it = calls_.find(server);
+  if (it == calls_.end() || it->second.final_sent) return;
+  it->second.ring_timer = 0;
+  it->second.timed_out = true;
+  for (const Branch& b : it->second.branches)
+    if (b.status == 0) layer_->cancel(b.tx);
+}
+
+void Proxy::forget(TxId server) {
+  const auto it = calls_.find(server);
+  if (it == calls_.end()) return;
+  timers_.cancel(it->second.ring_timer);
+  for (const Branch& b : it->second.branches) branch_of_.erase(b.tx);
+  calls_.erase(it);
+}
+
+void Proxy::on_stray_response(const Message& response, const Peer&) {
+  // A response whose transaction is gone (a late 2xx retransmission): if we added its top Via,
+  // pass it on statelessly to the next one (§16.7, RFC 6026).
+  const Via& top = response.top_via();
+  if (top.host != strip_brackets(config_.host) || (top.port ? top.port : 5060) != config_.port) return;
+  std::optional<Via> second;
+  int index = 0;
+  response.for_each(Header::via, [&](std::string_view value) {
+    if (index++ == 1) {
+      second = parse_via(value);
+      return false;
+    }
+    return true;
+  });
+  if (!second) return;
+  if (const auto peer = peer_for_via(*second)) sender_.send(*peer, build_response_forward(response));
+}
+
+}  // namespace privox::sip

@@ -1,0 +1,124 @@
+#pragma once
+// The stateful proxy (RFC 3261 §16) and the heart of the telephony service: it authenticates
+// calls and messages from extensions (407), routes them (colleagues by extension number, the
+// public network through the trunk, DIDs from the trunk to their extension, other companies only
+// through their DIDs), forks to every device of an extension and returns the best final response,
+// relays CANCEL, record-routes so that in-dialog requests come back through it, applies caller-ID
+// privacy (RFC 3323 Privacy: id) and reports one traffic record per call attempt and per message.
+//
+// Thread-safety: the SIP worker thread only.
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "sip/authenticator.h"
+#include "sip/directory.h"
+#include "sip/location.h"
+#include "sip/registrar.h"
+#include "sip/timer_queue.h"
+#include "sip/transaction.h"
+#include "traffic/record.h"
+
+namespace privox::sip {
+
+struct ProxyConfig {
+  std::string host;  // how peers reach this proxy: "127.0.0.1" or "[::1]"
+  uint16_t port = 5060;
+  int64_t ring_timeout_us = 60'000'000;  // timer C: an unanswered call is given up after this
+};
+
+class Proxy final : public TransactionUser {
+ public:
+  Proxy(ProxyConfig config, Directory& directory, Authenticator& auth, Location& location,
+        traffic::TrafficSink& traffic, Sender& sender, TimerQueue& timers, const Clock& clock);
+
+  // The transaction layer is built with this proxy as its user, and the registrar with the layer,
+  // so both are attached afterwards, before the first message.
+  void attach(TransactionLayer& layer, Registrar& registrar) {
+    layer_ = &layer;
+    registrar_ = &registrar;
+  }
+  // Where this proxy listens, once bound: what it writes into Via and Record-Route.
+  void set_address(std::string host, uint16_t port);
+
+  void on_request(TxId tx, const Message& request, const Peer& from) override;
+  void on_ack(const Message& ack, const Peer& from) override;
+  void on_response(TxId tx, const Message& response) override;
+  void on_timeout(TxId tx) override;
+  void on_stray_response(const Message& response, const Peer& from) override;
+
+  size_t calls_in_progress() const { return calls_.size(); }
+  size_t dialogs() const { return dialogs_.size(); }
+
+ private:
+  struct Target {
+    Peer peer;
+    std::string request_uri;
+  };
+  struct Branch {
+    TxId tx = 0;
+    int status = 0;  // 0 until a final response
+  };
+  // One initial INVITE or MESSAGE being proxied: its server transaction, branches and record.
+  struct Call {
+    TxId server_tx = 0;
+    Peer caller;
+    bool invite = true;
+    std::vector<Branch> branches;
+    int best_status = 0;
+    std::string best_response;  // the forwarded form of the best final response so far
+    bool final_sent = false;
+    bool cancelled = false;
+    bool timed_out = false;
+    TimerQueue::Id ring_timer = 0;
+    std::string call_id;
+    std::string request;  // the request as received, for responses privox itself must build
+    traffic::CallRecord record;  // id empty for in-dialog requests, which keep no record
+  };
+
+  void handle_initial(TxId tx, const Message& request, const Peer& from);
+  void handle_in_dialog(TxId tx, const Message& request, const Peer& from);
+  void handle_cancel(TxId tx, const Message& request, const Peer& from);
+  void respond(TxId tx, const Message& request, int status, std::string_view reason);
+  void challenge(TxId tx, const Message& request, bool stale);
+
+  // Sends the request to each target as a new branch of `call`.
+  void fork(Call& call, const Message& request, const std::vector<Target>& targets, bool hide_caller,
+            bool to_trunk, const ExtensionInfo* caller);
+  // A final non-2xx response (already in its forwarded form) on one branch.
+  void on_final(Call& call, size_t branch, int status, std::string forwarded);
+  // Every branch is final: answer the caller with the best response and close the record.
+  void finish(Call& call);
+  void ring_timeout(TxId server_tx);
+  void forget(TxId server_tx);
+
+  std::string new_branch();
+  std::string via_for(const Peer& to, std::string_view branch) const;
+  bool names_us(const Uri& uri) const;
+  std::optional<Peer> peer_for_uri(const Uri& uri) const;
+  std::optional<Peer> peer_for_via(const Via& via) const;
+
+  ProxyConfig config_;
+  std::string record_route_;
+  Directory& directory_;
+  Authenticator& auth_;
+  Registrar* registrar_ = nullptr;
+  Location& location_;
+  traffic::TrafficSink& traffic_;
+  Sender& sender_;
+  TimerQueue& timers_;
+  const Clock& clock_;
+  TransactionLayer* layer_ = nullptr;
+
+  uint64_t branch_seed_ = 0;
+  uint64_t branch_counter_ = 0;
+  std::unordered_map<TxId, Call> calls_;       // by server transaction
+  std::unordered_map<TxId, TxId> branch_of_;   // client transaction -> server transaction
+  // Answered calls by Call-ID, waiting for their BYE.
+  std::unordered_map<std::string, traffic::CallRecord> dialogs_;
+};
+
+}  // namespace privox::sip

@@ -1,0 +1,125 @@
+#include "sip/registrar.h"
+
+#include <charconv>
+#include <fmt/format.h>
+
+#include "sip/builder.h"
+
+namespace privox::sip {
+namespace {
+
+std::optional<int64_t> parse_seconds(std::string_view text) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 0) return std::nullopt;
+  return std::min<int64_t>(v, int64_t{1} << 31);
+}
+
+std::string_view header_value(const Message& m, Header id) {
+  const HeaderField* h = m.first(id);
+  return h ? h->value : std::string_view{};
+}
+
+// Requests for a contact go where its URI says when that is an IP address over UDP (a device may
+// register a contact other than its own source, as sipsak -C does); over TCP they go back on the
+// connection the device opened, and a contact privox cannot resolve falls back to the source.
+Peer where_to_reach(const Uri& contact, const Peer& from) {
+  if (from.reliable()) return from;
+  Peer peer;
+  if (Peer::parse(contact.host, contact.port ? contact.port : 5060, TransportKind::udp, peer)) return peer;
+  return from;
+}
+
+}  // namespace
+
+void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
+  const AuthOutcome auth = auth_.authenticate(request, false);
+  if (!auth.extension) {
+    std::vector<std::string> values = auth_.challenges(auth.stale);
+    std::vector<ExtraHeader> extra;
+    for (const std::string& v : values) extra.push_back({"WWW-Authenticate", v});
+    return layer_.respond(tx, build_response(request, 401, "Unauthorized", "reg", extra), 401);
+  }
+  const ExtensionInfo& ext = *auth.extension;
+  if (request.to().uri.user != ext.sip_user)
+    return layer_.respond(tx, build_response(request, 403, "Forbidden: To names another address of record", "reg"), 403);
+
+  const std::string_view expires_header = header_value(request, Header::expires);
+  std::optional<int64_t> default_expires = int64_t{config_.default_expires_s};
+  if (!expires_header.empty()) default_expires = parse_seconds(expires_header);
+  if (!default_expires)
+    return layer_.respond(tx, build_response(request, 400, "Malformed Expires header", "reg"), 400);
+
+  const int64_t now = clock_.now_us();
+  std::vector<BindingChange> changes;
+  bool wildcard = false, bad = false, too_brief = false;
+  size_t contacts = 0;
+  request.for_each(Header::contact, [&](std::string_view value) {
+    ++contacts;
+    const auto contact = parse_name_addr(value);
+    if (!contact) return bad = true, false;
+    if (contact->wildcard) return wildcard = true, true;
+    std::optional<int64_t> expires = default_expires;
+    if (auto p = contact->param("expires")) expires = parse_seconds(*p);
+    if (!expires) return bad = true, false;
+    if (*expires > 0 && *expires < config_.min_expires_s) return too_brief = true, false;
+    const int64_t seconds = std::min<int64_t>(*expires, config_.max_expires_s);
+    Binding b{std::string(contact->uri_text), where_to_reach(contact->uri, from), now + seconds * 1'000'000,
+              std::string(header_value(request, Header::user_agent)), std::string(request.call_id()),
+              request.cseq().number};
+    changes.push_back({ext.id, std::move(b), seconds == 0});
+    return true;
+  });
+  if (bad) return layer_.respond(tx, build_response(request, 400, "Malformed Contact header", "reg"), 400);
+  if (too_brief) {
+    const std::string min = std::to_string(config_.min_expires_s);
+    const ExtraHeader extra[] = {{"Min-Expires", min}};
+    return layer_.respond(tx, build_response(request, 423, "Interval Too Brief", "reg", extra), 423);
+  }
+  if (wildcard) {
+    // RFC 3261 §10.3 step 6: "*" only alone and only with Expires: 0.
+    if (contacts != 1 || expires_header != "0")
+      return layer_.respond(tx, build_response(request, 400, "Contact * needs Expires: 0 and no other contact", "reg"),
+                            400);
+    for (const Binding& b : location_.lookup(ext.id, now)) changes.push_back({ext.id, b, true});
+  }
+  // A refresh from the same device must not be older than what is stored (§10.3 step 7).
+  for (const BindingChange& c : changes)
+    for (const Binding& b : location_.lookup(ext.id, now))
+      if (b.contact == c.binding.contact && b.call_id == c.binding.call_id && c.binding.cseq <= b.cseq && !wildcard)
+        return layer_.respond(tx, build_response(request, 500, "Out of order REGISTER", "reg"), 500);
+
+  if (changes.empty()) return reply_bindings(tx, request, ext.id);
+  for (const BindingChange& c : changes) {
+    if (c.remove) contact_peers_.erase(c.binding.contact);
+    else contact_peers_[c.binding.contact] = c.binding.peer;
+  }
+  // The request's bytes do not outlive this call: keep what the reply needs.
+  auto kept = std::make_shared<std::string>(request.bytes());
+  const std::string extension_id = ext.id;
+  location_.apply(std::move(changes), [this, tx, kept, extension_id](const Status& durable) {
+    Message again;
+    ParseError error;
+    if (!parse_message(*kept, again, error)) return;
+    if (!durable.ok())
+      return layer_.respond(tx, build_response(again, 500, "Bindings could not be stored", "reg"), 500);
+    reply_bindings(tx, again, extension_id);
+  });
+}
+
+void Registrar::reply_bindings(TxId tx, const Message& request, const std::string& extension_id) {
+  const int64_t now = clock_.now_us();
+  std::vector<std::string> values;
+  for (const Binding& b : location_.lookup(extension_id, now))
+    values.push_back(fmt::format("<{}>;expires={}", b.contact, (b.expires_at_us - now + 999'999) / 1'000'000));
+  std::vector<ExtraHeader> extra;
+  for (const std::string& v : values) extra.push_back({"Contact", v});
+  layer_.respond(tx, build_response(request, 200, "OK", "reg", extra), 200);
+}
+
+const Peer* Registrar::peer_for_contact(std::string_view contact) const {
+  const auto it = contact_peers_.find(std::string(contact));
+  return it == contact_peers_.end() ? nullptr : &it->second;
+}
+
+}  // namespace privox::sip

@@ -1,0 +1,44 @@
+#pragma once
+// The registrar (RFC 3261 §10.3): authenticates REGISTER, checks that the authenticated
+// extension registers its own address of record, applies Expires / Min-Expires (423), adds,
+// refreshes and removes contacts (Contact: * with Expires: 0 removes them all), and answers 200
+// with every live binding once the change is durable.
+//
+// Thread-safety: the SIP worker thread only.
+
+#include "common/clock.h"
+#include "sip/authenticator.h"
+#include "sip/location.h"
+#include "sip/transaction.h"
+
+namespace privox::sip {
+
+struct RegistrarConfig {
+  int min_expires_s = 60;
+  int max_expires_s = 3600;
+  int default_expires_s = 3600;
+};
+
+class Registrar {
+ public:
+  Registrar(TransactionLayer& layer, Authenticator& auth, Location& location, const Clock& clock,
+            RegistrarConfig config = {})
+      : layer_(layer), auth_(auth), location_(location), clock_(clock), config_(config) {}
+
+  void handle(TxId tx, const Message& request, const Peer& from);
+
+  // Peers by registered contact URI, for requests whose Request-URI is a contact (in-dialog).
+  const Peer* peer_for_contact(std::string_view contact) const;
+
+ private:
+  void reply_bindings(TxId tx, const Message& request, const std::string& extension_id);
+
+  TransactionLayer& layer_;
+  Authenticator& auth_;
+  Location& location_;
+  const Clock& clock_;
+  const RegistrarConfig config_;
+  std::unordered_map<std::string, Peer> contact_peers_;
+};
+
+}  // namespace privox::sip

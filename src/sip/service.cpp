@@ -1,0 +1,149 @@
+#include "sip/service.h"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "sip/authenticator.h"
+#include "sip/digest.h"
+#include "sip/location.h"
+#include "sip/proxy.h"
+#include "sip/registrar.h"
+#include "sip/server.h"
+#include "sip/store_bindings.h"
+#include "sip/store_directory.h"
+#include "sip/timer_queue.h"
+#include "store/append_writer.h"
+#include "traffic/store_sink.h"
+
+namespace privox::sip {
+namespace {
+
+constexpr auto kHeartbeat = std::chrono::seconds(1);
+constexpr auto kHousekeeping = std::chrono::seconds(30);
+
+// Hands what the server parsed to the transaction layer.
+class LayerSink final : public MessageSink {
+ public:
+  explicit LayerSink(TransactionLayer& layer) : layer_(layer) {}
+  void on_message(const Message& message, const Peer& from) override { layer_.receive(message, from); }
+
+ private:
+  TransactionLayer& layer_;
+};
+
+std::array<uint8_t, 32> nonce_key(const privacy::Keyring& keys) {
+  // Derived from the master key, so every node sharing it checks every node's nonces.
+  const Bytes derived = keys.blind_index("sip-nonce-key", "v1");
+  std::array<uint8_t, 32> key{};
+  std::copy(derived.begin(), derived.end(), key.begin());
+  return key;
+}
+
+}  // namespace
+
+struct SipService::Parts {
+  Parts(boost::asio::io_context& io_, store::Store& store_, std::unique_ptr<store::Store> writer_store,
+        const privacy::Keyring& keys_, const Clock& clock_, SipOptions options_)
+      : io(io_), store(store_), keys(keys_), clock(clock_), options(std::move(options_)),
+        writer(std::move(writer_store),
+               store::AppendOptions{.on_batch =
+                                        [this](uint64_t first, uint64_t last, const Status& outcome) {
+                                          // Runs on the writer's thread; bindings belong to the worker.
+                                          boost::asio::post(io, [this, first, last, outcome] {
+                                            bindings.completed(first, last, outcome);
+                                          });
+                                        }}),
+        server(io, timers, clock),
+        directory(store, keys, clock),
+        key(nonce_key(keys)),
+        nonces(key, clock),
+        auth(directory, nonces, "privox"),
+        bindings(store, writer, keys, clock),
+        location(&bindings),
+        traffic(store, writer, keys, clock, options.node_id),
+        proxy(ProxyConfig{.host = options.host, .port = options.port, .ring_timeout_us = options.ring_timeout_us},
+              directory, auth, location, traffic, server, timers, clock),
+        layer(server, timers, clock, proxy, {}, options.limits),
+        registrar(layer, auth, location, clock),
+        sink(layer),
+        heartbeat_timer(io),
+        housekeeping_timer(io) {}
+
+  boost::asio::io_context& io;
+  store::Store& store;
+  const privacy::Keyring& keys;
+  const Clock& clock;
+  const SipOptions options;
+  store::AppendWriter writer;
+  TimerQueue timers;
+  Server server;
+  StoreDirectory directory;
+  std::array<uint8_t, 32> key;
+  NonceService nonces;
+  Authenticator auth;
+  StoreBindings bindings;
+  Location location;
+  traffic::StoreSink traffic;
+  Proxy proxy;
+  TransactionLayer layer;
+  Registrar registrar;
+  LayerSink sink;
+  boost::asio::steady_timer heartbeat_timer;
+  boost::asio::steady_timer housekeeping_timer;
+  bool stopped = false;
+
+  void beat() {
+    traffic.heartbeat();
+    heartbeat_timer.expires_after(kHeartbeat);
+    heartbeat_timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec && !stopped) beat();
+    });
+  }
+
+  void housekeeping() {
+    bindings.purge_expired();
+    if (Status s = directory.reload(); !s.ok()) spdlog::warn("sip: directory reload: {}", s.error().describe());
+    housekeeping_timer.expires_after(kHousekeeping);
+    housekeeping_timer.async_wait([this](boost::system::error_code ec) {
+      if (!ec && !stopped) housekeeping();
+    });
+  }
+};
+
+SipService::SipService(boost::asio::io_context& io, store::Store& store, std::unique_ptr<store::Store> writer_store,
+                       const privacy::Keyring& keys, const Clock& clock, SipOptions options)
+    : parts_(std::make_unique<Parts>(io, store, std::move(writer_store), keys, clock, std::move(options))) {}
+
+SipService::~SipService() { stop(); }
+
+Status SipService::start() {
+  Parts& p = *parts_;
+  PRIVOX_ASSIGN(const int64_t closed, traffic::close_open_calls(p.store, p.options.node_id, p.clock));
+  if (closed > 0) spdlog::warn("sip: closed {} calls left open by the last run, with reason restart", closed);
+  PRIVOX_TRY(p.directory.reload());
+  PRIVOX_ASSIGN(const size_t restored, p.bindings.restore_all(p.location));
+  PRIVOX_TRY(p.server.listen(p.options.host, p.options.port));
+  // The proxy names itself in Via and Record-Route by the address it listens on.
+  p.proxy.set_address(p.server.advertised_host(), p.server.port());
+  p.proxy.attach(p.layer, p.registrar);
+  p.server.set_sink(&p.sink);
+  p.beat();
+  p.housekeeping();
+  spdlog::info("privox SIP on {}:{} (UDP and TCP): {} extensions, {} bindings restored", p.server.advertised_host(),
+               p.server.port(), p.directory.extensions(), restored);
+  return {};
+}
+
+void SipService::stop() {
+  Parts& p = *parts_;
+  if (p.stopped) return;
+  p.stopped = true;
+  p.server.stop();
+  p.heartbeat_timer.cancel();
+  p.housekeeping_timer.cancel();
+  if (Status s = p.traffic.flush(); !s.ok()) spdlog::error("sip: traffic records not all durable: {}", s.error().describe());
+}
+
+uint16_t SipService::port() const { return parts_->server.port(); }
+
+}  // namespace privox::sip

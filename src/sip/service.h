@@ -1,0 +1,51 @@
+#pragma once
+// Everything SIP in one `privox serve` process, assembled in the order messages flow: the network
+// server, the transaction layer, the proxy with its registrar and authenticator, the location
+// service and the traffic sink, with bindings and traffic records written through the node's
+// single batched writer. start() restores bindings and closes calls a crash left open (R1)
+// before the first packet is read.
+//
+// Thread-safety: constructed, started and stopped on the io_context's thread, which runs it all.
+
+#include <utility>  // before Asio, see http/server.h
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "privacy/keyring.h"
+#include "sip/transaction.h"
+#include "store/store.h"
+
+namespace privox::sip {
+
+struct SipOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 5060;
+  std::string node_id;  // names this node's open calls; stable across restarts
+  int64_t ring_timeout_us = 60'000'000;
+  TransactionLimits limits;
+};
+
+class SipService {
+ public:
+  // `store` serves reads on the worker thread; `open_writer_store` opens the writer's own
+  // connection to the same store.
+  SipService(boost::asio::io_context& io, store::Store& store, std::unique_ptr<store::Store> writer_store,
+             const privacy::Keyring& keys, const Clock& clock, SipOptions options);
+  ~SipService();
+
+  Status start();
+  // Stops reading, then makes every queued record and binding durable.
+  void stop();
+  uint16_t port() const;
+
+ private:
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace privox::sip

@@ -1,0 +1,49 @@
+#pragma once
+// Bindings made durable through the node's batched writer, so that they survive a restart
+// (RFC 3261 §10 leaves persistence to the registrar; privox answers REGISTER only once its
+// change is committed). Contact, source address and User-Agent are sealed under the extension's
+// own key; the contact's keyed blind index finds the row to refresh or remove.
+//
+// Thread-safety: persist() and restore_all() on the SIP worker thread; completed() must be called
+// there too (the writer's on_batch hook posts it to the worker's event loop).
+
+#include <deque>
+#include <functional>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "privacy/keyring.h"
+#include "sip/location.h"
+#include "store/append_writer.h"
+
+namespace privox::sip {
+
+class StoreBindings final : public BindingStore {
+ public:
+  StoreBindings(store::Store& store, store::AppendWriter& writer, const privacy::Keyring& keys, const Clock& clock);
+
+  void persist(std::vector<BindingChange> changes, std::function<void(const Status&)> done) override;
+  // The writer finished the batch [first, last] with `outcome`.
+  void completed(uint64_t first, uint64_t last, const Status& outcome);
+  // Loads every live UDP binding into `location` (TCP bindings died with their connections).
+  Result<size_t> restore_all(Location& location);
+  // Queues removal of bindings that expired; returns at once.
+  void purge_expired();
+
+ private:
+  const privacy::SecretKey* key_for(const std::string& extension_id);
+
+  store::Store& store_;
+  store::AppendWriter& writer_;
+  const privacy::Keyring& keys_;
+  const Clock& clock_;
+  size_t upsert_target_, delete_target_, purge_target_;
+  std::unordered_map<std::string, privacy::SecretKey> subject_keys_;
+  struct Waiter {
+    uint64_t ticket;
+    std::function<void(const Status&)> done;
+  };
+  std::deque<Waiter> waiting_;  // ordered by ticket
+};
+
+}  // namespace privox::sip

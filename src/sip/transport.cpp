@@ -1,0 +1,48 @@
+#include "sip/transport.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <fmt/format.h>
+
+namespace privox::sip {
+
+std::string Peer::host() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(ipv6 ? AF_INET6 : AF_INET, address.data(), buf, sizeof buf);
+  return buf;
+}
+
+std::string Peer::host_port() const {
+  return ipv6 ? fmt::format("[{}]:{}", host(), port) : fmt::format("{}:{}", host(), port);
+}
+
+Peer Peer::from_ipv4(uint32_t host_order_address, uint16_t port, TransportKind kind) {
+  Peer p;
+  p.transport = kind;
+  const uint32_t n = htonl(host_order_address);
+  std::memcpy(p.address.data(), &n, 4);
+  p.port = port;
+  return p;
+}
+
+bool Peer::parse(std::string_view host, uint16_t port, TransportKind kind, Peer& out) {
+  if (host.size() >= INET6_ADDRSTRLEN) return false;
+  char buf[INET6_ADDRSTRLEN] = {};
+  std::memcpy(buf, host.data(), host.size());
+  Peer p;
+  p.transport = kind;
+  p.port = port;
+  if (::inet_pton(AF_INET, buf, p.address.data()) == 1) {
+    out = p;
+    return true;
+  }
+  if (::inet_pton(AF_INET6, buf, p.address.data()) == 1) {
+    p.ipv6 = true;
+    out = p;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace privox::sip
