@@ -466,7 +466,7 @@ help_mentions() {  # help_mentions "VERB WORDS" FLAG...
   done
 }
 help_mentions "init" --data-dir
-help_mentions "serve" --data-dir --http
+help_mentions "serve" --data-dir --http --sip --ring-timeout --max-transactions
 help_mentions "company add" --data-dir --name --region --country
 help_mentions "member add" --data-dir --company --name --email --phone --address --birth-date --payment-token \
   --card-brand --card-last4 --card-expiry
@@ -957,7 +957,7 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 URL="http://127.0.0.1:$PORT"
 CURL=(curl --noproxy '*' -s -m 3)
 
-with_store "$PRIVOX" serve --data-dir "$D" --http "127.0.0.1:$PORT"
+with_store "$PRIVOX" serve --data-dir "$D" --http "127.0.0.1:$PORT" --sip 127.0.0.1:0
 "${CMD[@]}" >"$TMP/serve.out" 2>"$TMP/serve.err" &
 SERVER_PID=$!
 up=0
@@ -1027,6 +1027,8 @@ if pg; then
 fi
 expect_fail 2 -- "--http" "$PRIVOX" serve --data-dir "$D" --http nonsense
 expect_fail 2 -- "--http" "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:99999
+expect_fail 2 -- "--sip" "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:0 --sip nonsense
+expect_fail 2 -- "--ring-timeout" "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:0 --sip 127.0.0.1:0 --ring-timeout 0
 
 # ---------------------------------------------------------------------------------------------
 # 11. datamap

@@ -105,9 +105,16 @@ int run(int argc, char** argv) {
   add_data_dir(init, where);
 
   ServeOptions serve_opts;
-  auto* serve_cmd = app.add_subcommand("serve", "Run privox (HTTP; SIP and jobs join later) until SIGTERM");
+  auto* serve_cmd = app.add_subcommand("serve", "Run privox (SIP over UDP and TCP, HTTP) until SIGTERM");
   add_data_dir(serve_cmd, where);
   serve_cmd->add_option("--http", serve_opts.http, "HTTP listen address HOST:PORT")->capture_default_str();
+  serve_cmd->add_option("--sip", serve_opts.sip, "SIP listen address HOST:PORT, UDP and TCP")->capture_default_str();
+  serve_cmd->add_option("--ring-timeout", serve_opts.ring_timeout_s, "seconds an unanswered call rings")
+      ->capture_default_str();
+  serve_cmd->add_option("--max-transactions", serve_opts.max_transactions,
+                        "SIP transactions in flight past which new requests get 503 with Retry-After")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{10'000'000}));
 
   auto* company = app.add_subcommand("company", "Companies (tenants)")->require_subcommand(1);
   accounts::NewCompany new_company;
@@ -145,6 +152,7 @@ int run(int argc, char** argv) {
 
   Verbs verbs;
   add_telephony_verbs(app, where, verbs);
+  add_traffic_verbs(app, where, verbs);
 
   auto* audit = app.add_subcommand("audit", "The audit chain")->require_subcommand(1);
   auto* audit_verify = audit->add_subcommand("verify", "Check every link of the audit chain");

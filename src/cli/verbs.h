@@ -39,5 +39,7 @@ inline void add_data_dir(CLI::App* verb, DataDir& where) {
 
 // `extension add|list|show|reset-password` and `trunk add|list` (verbs_telephony.cpp).
 void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+// `cdr list` (verbs_traffic.cpp).
+void add_traffic_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 
 }  // namespace privox::cli

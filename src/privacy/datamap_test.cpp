@@ -86,6 +86,34 @@ TEST(DataMapTest, TheMandatoryDataOfP1IsDeclaredMandatory) {
   EXPECT_TRUE(find_field("companies", "company_name")->mandatory);
 }
 
+TEST(DataMapTest, TrafficDataIsAnonymisedAfterTheDisputePeriodAndBindingsLapse) {
+  size_t traffic = 0, bindings = 0;
+  for (const FieldSpec& f : personal_fields()) {
+    if (f.table == "traffic_records") {
+      ++traffic;
+      EXPECT_EQ(f.category, Category::traffic) << f.name;
+      EXPECT_EQ(f.retention, RetentionRule::billing_dispute_period) << f.name;
+      EXPECT_EQ(f.erasure, ErasureTreatment::anonymise) << f.name;
+      EXPECT_FALSE(f.erasure_exception.empty()) << f.name;
+      EXPECT_FALSE(allows(f.purposes, Purpose::marketing)) << f.name;
+    }
+    if (f.table == "bindings") {
+      ++bindings;
+      EXPECT_EQ(f.retention, RetentionRule::until_binding_expires) << f.name;
+      EXPECT_EQ(f.protection, Protection::per_subject) << f.name;
+      EXPECT_EQ(f.purposes, static_cast<PurposeSet>(Purpose::service)) << f.name;
+    }
+  }
+  EXPECT_GT(traffic, 0u);
+  EXPECT_EQ(bindings, 3u);
+  for (std::string_view name : {"source", "destination", "caller_equipment", "callee_equipment"})
+    EXPECT_EQ(find_field("traffic_records", name)->protection, Protection::per_subject) << name;
+  // Credentials are sealed with the master-derived key and are about no one: structural, not personal.
+  EXPECT_EQ(find_field_by_column("extensions", "ha1_md5_enc"), nullptr);
+  EXPECT_TRUE(is_declared("extensions", "ha1_sha256_enc"));
+  EXPECT_EQ(find_field("extensions", "did")->protection, Protection::none);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DataMapSchemaTest,
                          ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);
 

@@ -50,13 +50,14 @@ bool aead_open(const uint8_t* key, std::string_view ad, const Bytes& sealed, uin
              reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), sealed.data(), key) == 0;
 }
 
-// Opens a sealed text value; `what` names it in the error.
-Result<std::string> open_text(const uint8_t* key, std::string_view ad, const Bytes& sealed, std::string_view what) {
+// Opens a sealed text value; `what()` names it in an error (called only on failure).
+template <class What>
+Result<std::string> open_text(const uint8_t* key, std::string_view ad, const Bytes& sealed, const What& what) {
   constexpr size_t overhead = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES;
-  if (sealed.size() < overhead) return make_error(ErrorCode::corrupt, fmt::format("{} is truncated", what));
+  if (sealed.size() < overhead) return make_error(ErrorCode::corrupt, fmt::format("{} is truncated", what()));
   std::string out(sealed.size() - overhead, '\0');
   if (!aead_open(key, ad, sealed, reinterpret_cast<uint8_t*>(out.data())))
-    return make_error(ErrorCode::corrupt, fmt::format("{} fails authentication", what));
+    return make_error(ErrorCode::corrupt, fmt::format("{} fails authentication", what()));
   return out;
 }
 
@@ -179,7 +180,8 @@ Bytes Keyring::seal_secret(std::string_view purpose, std::string_view plaintext)
 }
 
 Result<std::string> Keyring::open_secret(std::string_view purpose, const Bytes& sealed) const {
-  return open_text(secret_key_->data(), secret_ad(purpose), sealed, fmt::format("the secret sealed for {}", purpose));
+  return open_text(secret_key_->data(), secret_ad(purpose), sealed,
+                   [&] { return fmt::format("the secret sealed for {}", purpose); });
 }
 
 Bytes seal_field(const SecretKey& data_key, std::string_view subject_id, std::string_view field,
@@ -191,7 +193,7 @@ Bytes seal_field(const SecretKey& data_key, std::string_view subject_id, std::st
 Result<std::string> open_field(const SecretKey& data_key, std::string_view subject_id, std::string_view field,
                                const Bytes& sealed) {
   return open_text(data_key.data(), field_ad(subject_id, field), sealed,
-                   fmt::format("field {} of subject {}", field, subject_id));
+                   [&] { return fmt::format("field {} of subject {}", field, subject_id); });
 }
 
 namespace subject_keys {

@@ -621,21 +621,36 @@ Method parse_method(std::string_view t) {
 
 std::string_view to_string(Method method) {
   switch (method) {
-    case Method::invite: return "INVITE";
-    case Method::ack: return "ACK";
-    case Method::bye: return "BYE";
-    case Method::cancel: return "CANCEL";
-    case Method::register_: return "REGISTER";
-    case Method::options: return "OPTIONS";
-    case Method::message: return "MESSAGE";
-    case Method::info: return "INFO";
-    case Method::prack: return "PRACK";
-    case Method::update: return "UPDATE";
-    case Method::subscribe: return "SUBSCRIBE";
-    case Method::notify: return "NOTIFY";
-    case Method::refer: return "REFER";
-    case Method::publish: return "PUBLISH";
-    case Method::unknown: break;
+    case Method::invite:
+      return "INVITE";
+    case Method::ack:
+      return "ACK";
+    case Method::bye:
+      return "BYE";
+    case Method::cancel:
+      return "CANCEL";
+    case Method::register_:
+      return "REGISTER";
+    case Method::options:
+      return "OPTIONS";
+    case Method::message:
+      return "MESSAGE";
+    case Method::info:
+      return "INFO";
+    case Method::prack:
+      return "PRACK";
+    case Method::update:
+      return "UPDATE";
+    case Method::subscribe:
+      return "SUBSCRIBE";
+    case Method::notify:
+      return "NOTIFY";
+    case Method::refer:
+      return "REFER";
+    case Method::publish:
+      return "PUBLISH";
+    case Method::unknown:
+      break;
   }
   return "";
 }
@@ -647,62 +662,101 @@ Header classify_header(std::string_view n) {
   switch (n.size()) {
     case 1:
       switch (c) {
-        case 'v': return Header::via;
-        case 'f': return Header::from;
-        case 't': return Header::to;
-        case 'i': return Header::call_id;
-        case 'm': return Header::contact;
-        case 'l': return Header::content_length;
-        case 'c': return Header::content_type;
-        case 'k': return Header::supported;
-        case 's': return Header::subject;
-        case 'o': return Header::event;
-        case 'e': return Header::content_encoding;
-        default: return Header::other;
+        case 'v':
+          return Header::via;
+        case 'f':
+          return Header::from;
+        case 't':
+          return Header::to;
+        case 'i':
+          return Header::call_id;
+        case 'm':
+          return Header::contact;
+        case 'l':
+          return Header::content_length;
+        case 'c':
+          return Header::content_type;
+        case 'k':
+          return Header::supported;
+        case 's':
+          return Header::subject;
+        case 'o':
+          return Header::event;
+        case 'e':
+          return Header::content_encoding;
+        default:
+          return Header::other;
       }
-    case 2: return match_short(n, "to", Header::to);
-    case 3: return match_short(n, "via", Header::via);
-    case 4: return c == 'f' ? match(n, key("from", Header::from)) : match(n, key("cseq", Header::cseq));
+    case 2:
+      return match_short(n, "to", Header::to);
+    case 3:
+      return match_short(n, "via", Header::via);
+    case 4:
+      return c == 'f' ? match(n, key("from", Header::from)) : match(n, key("cseq", Header::cseq));
     case 5:
       switch (c) {
-        case 'r': return match(n, key("route", Header::route));
-        case 'a': return match(n, key("allow", Header::allow));
-        case 'e': return match(n, key("event", Header::event));
-        default: return Header::other;
+        case 'r':
+          return match(n, key("route", Header::route));
+        case 'a':
+          return match(n, key("allow", Header::allow));
+        case 'e':
+          return match(n, key("event", Header::event));
+        default:
+          return Header::other;
       }
-    case 6: return match(n, key("server", Header::server));
+    case 6:
+      return match(n, key("server", Header::server));
     case 7:
       switch (c) {
-        case 'c': return lower(n[1]) == 'a' ? match(n, key("call-id", Header::call_id)) : match(n, key("contact", Header::contact));
-        case 'e': return match(n, key("expires", Header::expires));
-        case 'p': return match(n, key("privacy", Header::privacy));
-        case 'r': return match(n, key("require", Header::require));
-        case 's': return match(n, key("subject", Header::subject));
-        default: return Header::other;
+        case 'c':
+          return lower(n[1]) == 'a' ? match(n, key("call-id", Header::call_id))
+                                    : match(n, key("contact", Header::contact));
+        case 'e':
+          return match(n, key("expires", Header::expires));
+        case 'p':
+          return match(n, key("privacy", Header::privacy));
+        case 'r':
+          return match(n, key("require", Header::require));
+        case 's':
+          return match(n, key("subject", Header::subject));
+        default:
+          return Header::other;
       }
-    case 9: return match(n, key("supported", Header::supported));
-    case 10: return match(n, key("user-agent", Header::user_agent));
-    case 11: return c == 'm' ? match(n, key("min-expires", Header::min_expires)) : match(n, key("retry-after", Header::retry_after));
+    case 9:
+      return match(n, key("supported", Header::supported));
+    case 10:
+      return match(n, key("user-agent", Header::user_agent));
+    case 11:
+      return c == 'm' ? match(n, key("min-expires", Header::min_expires))
+                      : match(n, key("retry-after", Header::retry_after));
     case 12:
       switch (c) {
-        case 'm': return match(n, key("max-forwards", Header::max_forwards));
-        case 'r': return match(n, key("record-route", Header::record_route));
-        case 'c': return match(n, key("content-type", Header::content_type));
-        default: return Header::other;
+        case 'm':
+          return match(n, key("max-forwards", Header::max_forwards));
+        case 'r':
+          return match(n, key("record-route", Header::record_route));
+        case 'c':
+          return match(n, key("content-type", Header::content_type));
+        default:
+          return Header::other;
       }
     case 13:
       return c == 'a' ? match(n, key("authorization", Header::authorization))
                       : match(n, key("proxy-require", Header::proxy_require));
-    case 14: return match(n, key("content-length", Header::content_length));
+    case 14:
+      return match(n, key("content-length", Header::content_length));
     case 16:
       return c == 'w' ? match(n, key("www-authenticate", Header::www_authenticate))
                       : match(n, key("content-encoding", Header::content_encoding));
-    case 18: return match(n, key("proxy-authenticate", Header::proxy_authenticate));
+    case 18:
+      return match(n, key("proxy-authenticate", Header::proxy_authenticate));
     case 19:
       return lower(n[1]) == 'r' ? match(n, key("proxy-authorization", Header::proxy_authorization))
                                 : match(n, key("p-asserted-identity", Header::p_asserted_identity));
-    case 20: return match(n, key("p-preferred-identity", Header::p_preferred_identity));
-    default: return Header::other;
+    case 20:
+      return match(n, key("p-preferred-identity", Header::p_preferred_identity));
+    default:
+      return Header::other;
   }
 }
 
@@ -1115,8 +1169,8 @@ bool Parser::parse(std::string_view bytes, Message& m, ParseError& error) {
     error.reason = first_error;
     error.status = error_status;
     // A 400 copies every Via; with headers left out some could be missing, so none is sent.
-    error.can_respond = !is_response && m.method_ != Method::ack && via_ok && from_ok && to_ok && call_id_ok &&
-                        cseq_ok && !too_many;
+    error.can_respond =
+        !is_response && m.method_ != Method::ack && via_ok && from_ok && to_ok && call_id_ok && cseq_ok && !too_many;
     return false;
   }
   error.reason.clear();
@@ -1125,9 +1179,7 @@ bool Parser::parse(std::string_view bytes, Message& m, ParseError& error) {
   return true;
 }
 
-bool parse_message(std::string_view bytes, Message& out, ParseError& error) {
-  return Parser::parse(bytes, out, error);
-}
+bool parse_message(std::string_view bytes, Message& out, ParseError& error) { return Parser::parse(bytes, out, error); }
 
 // ---- TCP framing ----
 

@@ -111,8 +111,8 @@ void exercise_message(const Message& m) {
     touch(v);
     if (std::optional<Via> via = parse_via(v)) touch_via(*via);
   });
-  for (const Header header : {Header::contact, Header::route, Header::record_route, Header::p_asserted_identity,
-                              Header::from, Header::to}) {
+  for (const Header header :
+       {Header::contact, Header::route, Header::record_route, Header::p_asserted_identity, Header::from, Header::to}) {
     m.for_each(header, [](std::string_view v) {
       touch(v);
       if (std::optional<NameAddr> na = parse_name_addr(v)) touch_name_addr(*na);
@@ -138,6 +138,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (parse_message(input, message, error)) {
     check(error.reason.empty());
     exercise_message(message);
+    // The message as parsed (leading CRLFs and bytes after the body left out) parses the same.
+    const std::string_view bytes = message.bytes();
+    const size_t header_count = message.headers().size();
+    const std::string_view body = message.body();
+    static Message again;
+    check(parse_message(bytes, again, error));
+    check(again.headers().size() == header_count && again.body() == body && again.bytes() == bytes);
   } else {
     check(!error.reason.empty());
     check(error.status == 400 || error.status == 505);

@@ -1,5 +1,6 @@
 #include "sip/store_directory.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "accounts/validation.h"
@@ -18,8 +19,19 @@ StoreDirectory::StoreDirectory(store::Store& store, const privacy::Keyring& keys
                                int64_t reload_interval_us)
     : store_(store), keys_(keys), clock_(clock), reload_interval_us_(reload_interval_us) {}
 
+Result<std::string> StoreDirectory::fingerprint() {
+  PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
+  PRIVOX_ASSIGN(store::Rows rows, tx->query("SELECT (SELECT count(*) FROM extensions), "
+                                            "(SELECT coalesce(max(created_at_us), 0) FROM extensions), "
+                                            "(SELECT count(*) FROM trunks), "
+                                            "(SELECT coalesce(max(created_at_us), 0) FROM trunks)"));
+  const store::Row& r = rows.at(0);
+  return fmt::format("{}:{}:{}:{}", r.i64(0), r.i64(1), r.i64(2), r.i64(3));
+}
+
 Status StoreDirectory::reload() {
-  last_reload_us_ = clock_.now_us();
+  last_check_us_ = clock_.now_us();
+  PRIVOX_ASSIGN(fingerprint_, fingerprint());
   std::vector<std::unique_ptr<ExtensionInfo>> extensions;
   {
     PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
@@ -67,7 +79,10 @@ Status StoreDirectory::reload() {
 }
 
 bool StoreDirectory::reload_if_due() {
-  if (clock_.now_us() - last_reload_us_ < reload_interval_us_) return false;
+  if (clock_.now_us() - last_check_us_ < reload_interval_us_) return false;
+  last_check_us_ = clock_.now_us();
+  auto now = fingerprint();
+  if (!now.ok() || *now == fingerprint_) return false;
   const Status s = reload();
   if (!s.ok()) spdlog::warn("sip: directory reload failed: {}", s.error().describe());
   return s.ok();
@@ -90,8 +105,11 @@ const ExtensionInfo* StoreDirectory::by_did(std::string_view e164) { return look
 const ExtensionInfo* StoreDirectory::by_id(std::string_view id) { return lookup(by_id_, std::string(id)); }
 
 const TrunkInfo* StoreDirectory::trunk_at(const Peer& from) {
-  for (const TrunkInfo& t : trunks_)
-    if (t.address.port != 0 && t.address.same_address(from)) return &t;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    for (const TrunkInfo& t : trunks_)
+      if (t.address.port != 0 && t.address.same_address(from)) return &t;
+    if (attempt == 0 && !reload_if_due()) break;
+  }
   return nullptr;
 }
 

@@ -20,7 +20,7 @@ namespace privox::sip {
 class StoreDirectory final : public Directory {
  public:
   StoreDirectory(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
-                 int64_t reload_interval_us = 2'000'000);
+                 int64_t reload_interval_us = 1'000'000);
 
   // Loads everything now; the error when the store cannot be read.
   Status reload();
@@ -38,13 +38,17 @@ class StoreDirectory final : public Directory {
  private:
   template <class Map>
   const ExtensionInfo* lookup(const Map& map, const std::string& key);
+  // After a miss: at most once per interval, a cheap query tells whether provisioning changed,
+  // and only then is everything reloaded. True when it reloaded.
   bool reload_if_due();
+  Result<std::string> fingerprint();
 
   store::Store& store_;
   const privacy::Keyring& keys_;
   const Clock& clock_;
   const int64_t reload_interval_us_;
-  int64_t last_reload_us_ = 0;
+  int64_t last_check_us_ = 0;
+  std::string fingerprint_;
   std::vector<std::unique_ptr<ExtensionInfo>> extensions_;
   std::unordered_map<std::string, const ExtensionInfo*> by_id_, by_user_, by_number_, by_did_;
   std::vector<TrunkInfo> trunks_;

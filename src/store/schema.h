@@ -6,17 +6,17 @@
 // Migrations are append-only: a released version is never edited, a change is a new version.
 //
 // Tables, and who owns them:
-//   companies      accounts/  tenants; region decides which regional store holds their data
-//   members        accounts/  people; every personal column is encrypted under the member's key
-//   subject_keys   privacy/   each subject's data key, wrapped by the master key
-//   audit_log      privacy/   the hash-chained audit trail; subject ids only, never personal data
-//   audit_head     privacy/   one row: the chain's last sequence number and hash
-//   extensions     accounts/  a company's phone lines: number, SIP login, DID, sealed digest HA1s;
-//                             each line is a subject with its own key (bindings, traffic)
-//   trunks         accounts/  carrier links: name, address, whether calls from it are trusted
-//   bindings       sip/       the registrar's locations: where each extension's devices are
-//   traffic_records traffic/  call detail records (P5), one per call or message and extension
-//   node_heartbeats traffic/  each serving node's last sign of life, to close calls it left open
+//   companies        accounts/  tenants; region decides which regional store holds their data
+//   members          accounts/  people; every personal column is encrypted under the member's key
+//   subject_keys     privacy/   each subject's data key, wrapped by the master key
+//   audit_log        privacy/   the hash-chained audit trail; subject ids only, never personal data
+//   audit_head       privacy/   one row: the chain's last sequence number and hash
+//   extensions       accounts/  a company's phone lines: number, SIP login, DID, sealed digest HA1s;
+//                               each line is a subject with its own key (bindings, traffic)
+//   trunks           accounts/  carrier links: name, address, whether requests from it are trusted
+//   bindings         sip/       the registrar's locations: where each extension's devices are
+//   traffic_records  traffic/   call detail records (P5), one per call or message and extension
+//   node_heartbeats  traffic/   each serving node's last sign of life, to close calls it left open
 // privacy/datamap.cpp declares every column of these tables, personal or not.
 
 #include <string>
