@@ -208,8 +208,9 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
       return respond(tx, request, 404, "No such extension or number");
     }
   } else {
-    std::string number(dialled);
-    if (!number.empty() && number.front() != '+') number.insert(0, "+");
+    // Carriers send E.164 with or without the '+'.
+    const std::string number = !dialled.empty() && dialled.front() == '+' ? std::string(dialled)
+                                                                          : fmt::format("+{}", dialled);
     const auto e164 = directory_.to_e164(number, "");
     callee = e164 ? directory_.by_did(*e164) : nullptr;
     if (!callee) return respond(tx, request, 404, "No such number");

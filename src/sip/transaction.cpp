@@ -67,7 +67,7 @@ void TransactionLayer::receive_request(const Message& request, const Peer& from)
     if (!tx.bytes.empty()) sender_.send(tx.peer, tx.bytes);  // the peer missed our last response
     return;
   }
-  if (in_flight() >= limits_.max_in_flight) return reject_overloaded(request, from);
+  if (active_ >= limits_.max_in_flight) return reject_overloaded(request, from);
   const bool invite = request.method() == Method::invite;
   const TxId id = create(invite ? Kind::server_invite : Kind::server_other, invite ? State::proceeding : State::trying,
                          key, from)
@@ -98,7 +98,7 @@ void TransactionLayer::receive_response(const Message& response, const Peer& fro
         if (tx.state == State::calling) {
           timers_.cancel(tx.timeout);  // timer B only runs while calling
           tx.timeout = 0;
-          tx.state = State::proceeding;
+          transition(tx, State::proceeding);
         }
         if (tx.cancel_pending) {
           tx.cancel_pending = false;
@@ -109,7 +109,7 @@ void TransactionLayer::receive_response(const Message& response, const Peer& fro
       timers_.cancel(tx.timeout);
       tx.timeout = 0;
       if (status < 300) {
-        tx.state = State::accepted;
+        transition(tx, State::accepted);
         arm_timeout(tx, 64 * t_.t1_us, false);  // timer M: forward 2xx retransmissions meanwhile
         return user_.on_response(id, response);
       }
@@ -134,7 +134,7 @@ void TransactionLayer::receive_response(const Message& response, const Peer& fro
   }
   tx.status = status;
   if (status < 200) {
-    tx.state = State::proceeding;
+    transition(tx, State::proceeding);
     return user_.on_response(id, response);
   }
   timers_.cancel(tx.timeout);  // timer F
@@ -151,16 +151,16 @@ void TransactionLayer::respond(TxId id, std::string response, int status) {
   tx->status = status;
   sender_.send(tx->peer, tx->bytes);
   if (status < 200) {
-    tx->state = State::proceeding;
+    transition(*tx, State::proceeding);
     return;
   }
   if (tx->kind == Kind::server_other) return linger(*tx, State::completed, 64 * t_.t1_us);  // timer J
   if (status < 300) {
-    tx->state = State::accepted;
+    transition(*tx, State::accepted);
     arm_timeout(*tx, 64 * t_.t1_us, false);  // timer L: absorb INVITE retransmissions
     return;
   }
-  tx->state = State::completed;
+  transition(*tx, State::completed);
   if (!tx->peer.reliable()) arm_retransmit(*tx, t_.t1_us, t_.t2_us);  // timer G
   arm_timeout(*tx, 64 * t_.t1_us, false);                             // timer H
 }
@@ -201,12 +201,18 @@ TxId TransactionLayer::find_invite_for(const Message& cancel, const Peer&) const
   return found == by_key_.end() ? 0 : found->second;
 }
 
+void TransactionLayer::transition(Tx& tx, State next) {
+  if (is_active(tx.state) && !is_active(next)) --active_;
+  tx.state = next;
+}
+
 TransactionLayer::Tx& TransactionLayer::create(Kind kind, State state, std::string key, const Peer& peer) {
   const TxId id = next_id_++;
   Tx& tx = by_id_[id];
   tx.id = id;
   tx.kind = kind;
   tx.state = state;
+  ++active_;  // every transaction starts in an active state
   tx.key = std::move(key);
   tx.peer = peer;
   by_key_[tx.key] = id;
@@ -221,6 +227,7 @@ TransactionLayer::Tx* TransactionLayer::find(TxId id) {
 void TransactionLayer::terminate(TxId id) {
   const auto it = by_id_.find(id);
   if (it == by_id_.end()) return;
+  if (is_active(it->second.state)) --active_;
   timers_.cancel(it->second.retransmit);
   timers_.cancel(it->second.timeout);
   const auto key = by_key_.find(it->second.key);
@@ -266,7 +273,7 @@ void TransactionLayer::arm_timeout(Tx& tx, int64_t after_us, bool report) {
 }
 
 void TransactionLayer::linger(Tx& tx, State state, int64_t unreliable_us) {
-  tx.state = state;
+  transition(tx, state);
   timers_.cancel(tx.retransmit);
   tx.retransmit = 0;
   if (tx.peer.reliable()) return terminate(tx.id);

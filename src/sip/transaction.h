@@ -47,7 +47,7 @@ struct TransactionTimers {
 };
 
 struct TransactionLimits {
-  size_t max_in_flight = 50'000;  // server and client transactions together
+  size_t max_in_flight = 50'000;  // working server and client transactions together
   int retry_after_s = 5;
 };
 
@@ -75,7 +75,11 @@ class TransactionLayer {
   // The server INVITE transaction a CANCEL names (§9.2), or 0.
   TxId find_invite_for(const Message& cancel, const Peer& from) const;
 
-  size_t in_flight() const { return by_id_.size(); }
+  // Transactions still working (not lingering to absorb retransmissions): what the overload
+  // limit counts.
+  size_t in_flight() const { return active_; }
+  // Every transaction held, lingering ones included.
+  size_t held() const { return by_id_.size(); }
 
   struct Stats {
     uint64_t retransmissions_absorbed = 0;
@@ -88,6 +92,7 @@ class TransactionLayer {
  private:
   enum class Kind : uint8_t { server_invite, server_other, client_invite, client_other };
   enum class State : uint8_t { trying, calling, proceeding, completed, confirmed, accepted };
+  static bool is_active(State s) { return s == State::trying || s == State::calling || s == State::proceeding; }
 
   struct Tx {
     TxId id = 0;
@@ -117,6 +122,7 @@ class TransactionLayer {
   void arm_retransmit(Tx& tx, int64_t interval, int64_t cap);
   void arm_timeout(Tx& tx, int64_t after_us, bool report);
   void linger(Tx& tx, State state, int64_t unreliable_us);  // reliable transports linger 0
+  void transition(Tx& tx, State next);  // keeps active_ in step
   void send_cancel(Tx& invite);
   void on_retransmit(TxId id, int64_t cap);
 
@@ -129,6 +135,7 @@ class TransactionLayer {
   TxId next_id_ = 1;
   std::unordered_map<TxId, Tx> by_id_;
   std::unordered_map<std::string, TxId> by_key_;
+  size_t active_ = 0;
   Stats stats_;
 };
 

@@ -122,7 +122,7 @@ TEST_F(TransactionTest, ServerInviteFinalErrorIsRetransmittedWithTimerGUntilTheA
   advance(4 * kT1);
   EXPECT_EQ(sender_.count_starting("SIP/2.0 486"), 3u);  // no more after the ACK
   advance(5'000'000);                                     // timer I
-  EXPECT_EQ(layer_.in_flight(), 0u);
+  EXPECT_EQ(layer_.held(), 0u);
 }
 
 TEST_F(TransactionTest, ServerInviteGivesUpAfterTimerHWithoutAck) {
@@ -132,11 +132,11 @@ TEST_F(TransactionTest, ServerInviteGivesUpAfterTimerHWithoutAck) {
   ASSERT_TRUE(parse_message(storage_.back(), m, e));
   layer_.respond(user_.requests[0].first, build_response(m, 404, "Not Found", "t"), 404);
   for (int i = 0; i < 127; ++i) advance(kT1 / 2);
-  EXPECT_EQ(layer_.in_flight(), 1u);  // timer H runs to 64*T1
+  EXPECT_EQ(layer_.held(), 1u);  // timer H runs to 64*T1
   // Sent at 0, then at T1, 3T1, 7T1, 15T1 (intervals doubling up to T2 = 8T1), then every T2.
   EXPECT_EQ(sender_.count_starting("SIP/2.0 404"), 11u);
   advance(kT1 / 2);
-  EXPECT_EQ(layer_.in_flight(), 0u);
+  EXPECT_EQ(layer_.held(), 0u);
 }
 
 TEST_F(TransactionTest, AckForA2xxGoesToTheUser) {
@@ -155,16 +155,16 @@ TEST_F(TransactionTest, ServerNonInviteLingersOverUdpButNotOverTcp) {
   ParseError e;
   ASSERT_TRUE(parse_message(storage_.back(), m, e));
   layer_.respond(user_.requests[0].first, build_response(m, 200, "OK", "t"), 200);
-  EXPECT_EQ(layer_.in_flight(), 1u);
+  EXPECT_EQ(layer_.held(), 1u);
   feed(request("OPTIONS", "z9hG4bK-5"), udp_);
   EXPECT_EQ(sender_.count_starting("SIP/2.0 200"), 2u);
   advance(64 * kT1);  // timer J
-  EXPECT_EQ(layer_.in_flight(), 0u);
+  EXPECT_EQ(layer_.held(), 0u);
 
   feed(request("OPTIONS", "z9hG4bK-6"), tcp_);
   ASSERT_TRUE(parse_message(storage_.back(), m, e));
   layer_.respond(user_.requests[1].first, build_response(m, 200, "OK", "t"), 200);
-  EXPECT_EQ(layer_.in_flight(), 0u);
+  EXPECT_EQ(layer_.held(), 0u);
 }
 
 TEST_F(TransactionTest, ClientInviteRetransmitsWithTimerAAndTimesOutWithTimerB) {
@@ -176,7 +176,7 @@ TEST_F(TransactionTest, ClientInviteRetransmitsWithTimerAAndTimesOutWithTimerB) 
   advance(64 * kT1);
   ASSERT_EQ(user_.timeouts.size(), 1u);
   EXPECT_EQ(user_.timeouts[0], tx);
-  EXPECT_EQ(layer_.in_flight(), 0u);
+  EXPECT_EQ(layer_.held(), 0u);
 }
 
 TEST_F(TransactionTest, ClientInviteStopsRetransmittingOnAProvisionalAndAcksAnError) {
@@ -201,7 +201,7 @@ TEST_F(TransactionTest, ClientInvitePassesEvery2xxOnForTheProxyToForward) {
   EXPECT_EQ(user_.responses.size(), 2u);
   EXPECT_EQ(sender_.count_starting("ACK"), 0u);  // the 2xx ACK is end to end, not ours
   advance(64 * kT1);                              // timer M
-  EXPECT_EQ(layer_.in_flight(), 0u);
+  EXPECT_EQ(layer_.held(), 0u);
   (void)tx;
 }
 
@@ -244,6 +244,19 @@ TEST_F(TransactionTest, PastTheLimitNewRequestsGet503WithRetryAfterAndNoState) {
   EXPECT_EQ(user_.requests.size(), 4u);
   ASSERT_EQ(sender_.count_starting("SIP/2.0 503"), 1u);
   EXPECT_NE(sender_.sent.back().bytes.find("Retry-After: 7\r\n"), std::string::npos);
+}
+
+TEST_F(TransactionTest, LingeringTransactionsDoNotCountAgainstTheLimit) {
+  for (int i = 0; i < 6; ++i) {
+    feed(request("OPTIONS", fmt::format("z9hG4bK-l{}", i)), udp_);
+    Message m;
+    ParseError e;
+    ASSERT_TRUE(parse_message(storage_.back(), m, e));
+    layer_.respond(user_.requests.back().first, build_response(m, 200, "OK", "t"), 200);
+  }
+  EXPECT_EQ(layer_.held(), 6u);       // each lingers for timer J
+  EXPECT_EQ(layer_.in_flight(), 0u);  // but none is working
+  EXPECT_EQ(sender_.count_starting("SIP/2.0 503"), 0u);
 }
 
 TEST_F(TransactionTest, CancelFindsItsInvite) {
