@@ -99,10 +99,10 @@ std::string build_response(const Message& request, int status, std::string_view 
   return out;
 }
 
-std::string build_bad_request(std::string_view raw, std::string_view reason) {
+std::string build_bad_request(std::string_view raw, int status, std::string_view reason) {
   std::string out;
   out.reserve(512);
-  append_status_line(out, 400, reason);
+  append_status_line(out, status, reason);
   bool copying = false;
   size_t pos = raw.find("\r\n");  // skip the start line
   while (pos != std::string_view::npos && pos + 2 < raw.size()) {

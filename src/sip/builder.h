@@ -46,9 +46,9 @@ std::string build_ack(const Message& request, const Message& response);
 // The CANCEL for `request` (an INVITE this proxy sent).
 std::string build_cancel(const Message& request);
 
-// A 400 for bytes that did not parse but whose Via, From, To, Call-ID and CSeq lines can be
-// copied (ParseError::can_respond); `reason` names the problem.
-std::string build_bad_request(std::string_view raw, std::string_view reason);
+// The error response (400, or 505 for an unsupported SIP version) for bytes that did not parse
+// but whose Via, From, To, Call-ID and CSeq lines can be copied (ParseError::can_respond).
+std::string build_bad_request(std::string_view raw, int status, std::string_view reason);
 
 // Appends "Name: value\r\n".
 void append_header(std::string& out, std::string_view name, std::string_view value);

@@ -172,14 +172,13 @@ void Server::receive_udp() {
 void Server::dispatch(std::string_view bytes, const Peer& from) {
   ++stats_.received;
   if (bytes.find_first_not_of("\r\n") == std::string_view::npos) return;  // keep-alive
-  Message message;
   ParseError error;
-  if (!parse_message(bytes, message, error)) {
+  if (!parse_message(bytes, message_, error)) {
     ++stats_.malformed;
     // Only a request gets an answer, and only when one can be formed (RFC 3261 §16.3, §18.1.2).
-    if (error.can_respond && bytes.substr(0, 8) != "SIP/2.0 ") send(from, build_bad_request(bytes, error.reason));
+    if (error.can_respond) send(from, build_bad_request(bytes, error.status, error.reason));
   } else if (sink_) {
-    sink_->on_message(message, from);
+    sink_->on_message(message_, from);
   }
   reschedule_timers();
 }

@@ -77,6 +77,7 @@ class Server final : public Sender {
   uint16_t port_ = 0;
   std::unique_ptr<char[]> udp_buffer_;
   boost::asio::ip::udp::endpoint udp_from_;
+  Message message_;  // reused for every message: a Message is large, and parsing never nests
   uint64_t next_connection_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<TcpConnection>> connections_;
   ServerStats stats_;

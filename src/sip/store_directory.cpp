@@ -121,9 +121,17 @@ const TrunkInfo* StoreDirectory::outbound_trunk() {
 }
 
 std::optional<std::string> StoreDirectory::to_e164(std::string_view dialled, std::string_view country) {
+  constexpr size_t kMaxCached = 100'000;
+  std::string key(country);
+  key += '|';
+  key += dialled;
+  if (const auto hit = e164_cache_.find(key); hit != e164_cache_.end()) return hit->second;
   auto e164 = accounts::normalise_phone(dialled, country.empty() ? "ZZ" : country);
-  if (!e164.ok()) return std::nullopt;
-  return std::move(e164).value();
+  std::optional<std::string> result;
+  if (e164.ok()) result = std::move(e164).value();
+  if (e164_cache_.size() >= kMaxCached) e164_cache_.clear();
+  e164_cache_.emplace(std::move(key), result);
+  return result;
 }
 
 }  // namespace privox::sip

@@ -52,6 +52,9 @@ class StoreDirectory final : public Directory {
   std::vector<std::unique_ptr<ExtensionInfo>> extensions_;
   std::unordered_map<std::string, const ExtensionInfo*> by_id_, by_user_, by_number_, by_did_;
   std::vector<TrunkInfo> trunks_;
+  // Normalising a number runs libphonenumber's regular expressions, the costliest step of routing
+  // a call; the same few numbers are dialled over and over, so their results are remembered.
+  std::unordered_map<std::string, std::optional<std::string>> e164_cache_;
 };
 
 }  // namespace privox::sip

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The SIP benchmark (issue: SIP telephony core): privox and the Kamailio anchor through the same
+# harness (../shared/bench/sip), one after the other in this one invocation, so their ratio holds.
+#   bench/run-sip.sh [CALLS] [RATE] [REGISTRATIONS] [REG_RATE]
+# For each: calls/s held, failed calls, the proxy's own CPU µs per call (PROXY_PIDS: every thread of
+# privox, the writer's included; every Kamailio process), and for privox the traffic records written
+# against successful calls. Then registrations with digest auth through reg_bench.sh against privox.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+harness=$(cd "$root/../shared/bench/sip" && pwd)
+calls=${1:-20000}; rate=${2:-3000}; regs=${3:-20000}; reg_rate=${4:-4000}
+build=$root/build-bench
+
+bash "$root/scripts/install-deps.sh"
+missing=()
+for p in kamailio kamailio-sqlite-modules; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The package starts a system Kamailio on 5060; the benchmark uses its own.
+  pkill -x kamailio 2>/dev/null || true
+fi
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
+cmake --build "$build" --target privox >/dev/null
+
+work=$(mktemp -d /tmp/privox-sip-bench.XXXXXX)
+privox_pid=""
+cleanup() {
+  [ -n "$privox_pid" ] && kill "$privox_pid" 2>/dev/null
+  bash "$harness/kamailio_anchor.sh" stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); $(date -u +%FT%TZ)"
+echo "calls: $calls at $rate/s; registrations: $regs at $reg_rate/s"
+
+# privox: extension 101 behind DID +442071234567, the UAC as a trusted trunk on 127.0.0.1:5061.
+P=$build/privox
+D=$work/data
+$P init --data-dir "$D" >/dev/null
+company=$($P company add --data-dir "$D" --name Bench --region eea)
+PRIVOX_EXTENSION_PASSWORD=bench-s3cret $P extension add --data-dir "$D" --company "$company" --number 101 \
+  --did +442071234567 >/dev/null
+$P trunk add --data-dir "$D" --name carrier --address 127.0.0.1:5061 --trusted >/dev/null
+$P serve --data-dir "$D" --http 127.0.0.1:0 --sip 127.0.0.1:5060 >"$work/privox.log" 2>&1 &
+privox_pid=$!
+sleep 1
+cd "$work"
+line=$(REG_USER=101 REG_PASS=bench-s3cret TARGET=+442071234567 PROXY_PIDS=$privox_pid \
+  bash "$harness/sip_bench.sh" 5060 "$calls" "$rate" | tail -n 1)
+sleep 1  # the writer commits within milliseconds; give the last batch its turn
+records=$(sqlite3 "$D/privox.db" "select count(*) from traffic_records where outcome = 'answered'")
+echo "privox calls:   $line records=$records"
+
+line=$(REG_USER=101 REG_PASS=bench-s3cret PROXY_PIDS=$privox_pid UAC_PORT=5062 \
+  bash "$harness/reg_bench.sh" 5060 "$regs" "$reg_rate" | tail -n 1)
+echo "privox registrations: $line"
+kill "$privox_pid"
+wait "$privox_pid" 2>/dev/null || true
+privox_pid=""
+
+# Kamailio anchor, signalling only, its default two workers.
+bash "$harness/kamailio_anchor.sh" start >/dev/null
+sleep 1
+kpids=$(pgrep -f kamailio-anchor.cfg | tr '\n' ' ')
+line=$(REG_USER=uas PROXY_PIDS=$kpids bash "$harness/sip_bench.sh" 5070 "$calls" "$rate" | tail -n 1)
+echo "kamailio calls: $line"
+bash "$harness/kamailio_anchor.sh" stop >/dev/null
