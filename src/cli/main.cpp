@@ -192,6 +192,9 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   ::umask(077);  // the store, its log and the key file are for the operator's account alone
+  // libsodium's own ChaCha20 generator, seeded from the kernel, instead of one getrandom() system
+  // call per request: the packet path draws nonces and ids for every call and registration.
+  randombytes_set_implementation(&randombytes_internal_implementation);
   if (sodium_init() < 0) {
     std::fprintf(stderr, "privox: error: libsodium failed to initialise\n");
     return 1;
