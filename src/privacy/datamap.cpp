@@ -19,7 +19,9 @@ constexpr std::string_view kCompanyLine =
     "identifies the company's phone line, not the person: erasing the member unassigns the line "
     "(extensions.member_id), which ends the link";
 // Traffic data (P5): raw only until the billing dispute period ends, then anonymised (ePrivacy Art. 6).
-constexpr PurposeSet kTraffic = service | billing | fraud;
+// The policy lets traffic data serve transmission, billing and collection, customer enquiries and
+// fraud investigation; legal process (an authority's order) reaches it too.
+constexpr PurposeSet kTraffic = service | billing | fraud | support | legal;
 constexpr PurposeSet kEquipment = service | fraud | support;
 constexpr std::string_view kDisputedBill =
     "kept raw while a bill that includes the call or message is unpaid or disputed";

@@ -1,0 +1,724 @@
+#!/usr/bin/env bash
+# End-to-end test of privox's SIP service: every call flow is a sipp scenario in scenarios/ (one
+# file per flow, its comment says what it checks), run here against a real `privox serve` on
+# loopback, with sipp playing the phones and the carrier; what privox promises about the flows is
+# then checked from outside: sipp's exit status (0: every call of the scenario went as written),
+# the traffic records (`privox cdr list --format json`) and the store's files.
+# Usage: bash sip_test.sh /path/to/privox
+# Needs: sipp (Debian's sip-tester), sipsak, python3, timeout. SQLite store only. Uses only
+# 127.0.0.1; every sipp and sipsak run is bounded by timeout, and every wait is bounded.
+#
+# Flows: 1 registration (digest, wrong password, unknown user, Min-Expires, un-register);
+# 2 answered call; 3 busy, no answer, cancel; 4 MESSAGE (extension, carrier, out to the carrier);
+# 5 withheld caller; 6 carrier calls in and out; 8 malformed input; 7 kill -9 with calls up, and
+# restart; 9 overload (503 with Retry-After). On a failure, the sipp logs of the run stay in the
+# FAIL detail (messages exchanged, as -trace_msg writes them).
+
+set -u
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then
+  echo "usage: $0 /path/to/privox" >&2
+  exit 2
+fi
+PRIVOX=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+SCENARIOS=$(cd "$(dirname "$0")" && pwd)/scenarios
+for tool in sipp sipsak python3 timeout; do
+  command -v "$tool" >/dev/null || { echo "sip_test.sh: needs $tool" >&2; exit 2; }
+done
+
+# Loopback only, never through a proxy; no store, data dir or device password from the caller's
+# environment.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY PRIVOX_DATA_DIR PRIVOX_STORE \
+  PRIVOX_EXTENSION_PASSWORD
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/privox-sip-test.XXXXXX")
+SERVER_PID=""
+PIDS=()  # every background process this test started other than the server (timeout wrappers)
+cleanup() {
+  local pid
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -KILL "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+  fi
+  # TERM first: timeout passes it on to its sipp and kills it 2 s later if need be (-k 2).
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PASS=0
+FAILED=0
+RC=0
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+pass() { PASS=$((PASS + 1)); }
+
+fail() {  # fail DESCRIPTION [DETAIL...]
+  FAILED=$((FAILED + 1))
+  echo "FAIL: $1"
+  shift
+  local line
+  for line in "$@"; do
+    printf '%s\n' "$line" | sed 's/^/      /'
+  done
+}
+
+assert_eq() {  # assert_eq DESCRIPTION EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then
+    pass
+  else
+    fail "$1" "expected: $2" "actual:   $3"
+  fi
+}
+
+assert_contains() {  # assert_contains DESCRIPTION HAYSTACK NEEDLE (fixed string)
+  if [[ "$2" == *"$3"* ]]; then
+    pass
+  else
+    fail "$1" "expected to find: $3" "in: $2"
+  fi
+}
+
+assert_true() {  # assert_true DESCRIPTION CMD...: CMD exits 0
+  local desc=$1
+  shift
+  local output
+  if output=$("$@" 2>&1); then
+    pass
+  else
+    fail "$desc" "$output"
+  fi
+}
+
+assert_false() {  # assert_false DESCRIPTION CMD...: CMD exits non-zero
+  local desc=$1
+  shift
+  local output
+  if output=$("$@" 2>&1); then
+    fail "$desc" "$output"
+  else
+    pass
+  fi
+}
+
+# json_ok FILE PYTHON-EXPRESSION: the file parses as JSON and the expression (over `d`) holds.
+json_ok() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print(f"not JSON: {e}: {open(sys.argv[1]).read()[:500]!r}")
+    sys.exit(1)
+try:
+    ok = eval(sys.argv[2])
+except Exception as e:
+    ok = False
+    print(f"{type(e).__name__}: {e}")
+if not ok:
+    print(f"does not hold: {sys.argv[2]}\njson: {json.dumps(d, indent=1)[:3000]}")
+    sys.exit(1)
+PY
+}
+
+# files_hold DIR NEEDLE: exits 0 when some file under DIR (recursively, raw bytes, any case) holds
+# NEEDLE; prints where.
+files_hold() {
+  python3 - "$@" <<'PY'
+import os, sys
+root, needle = sys.argv[1], sys.argv[2].lower().encode()
+found = []
+for dirpath, _, files in os.walk(root):
+    for name in files:
+        path = os.path.join(dirpath, name)
+        with open(path, "rb") as f:
+            if needle in f.read().lower():
+                found.append(os.path.relpath(path, root))
+print("\n".join(found))
+sys.exit(0 if found else 1)
+PY
+}
+
+free_ports() {  # free_ports N: N distinct loopback ports, each free for both UDP and TCP
+  python3 - "$1" <<'PY'
+import socket, sys
+held, ports = [], []
+while len(ports) < int(sys.argv[1]):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", port))
+    except OSError:
+        u.close(); t.close()
+        continue
+    held += [u, t]
+    ports.append(port)
+print(" ".join(map(str, ports)))
+PY
+}
+
+wait_bound() {  # wait_bound PORT: until something holds UDP PORT on 127.0.0.1 (5 s at most)
+  python3 - "$1" <<'PY'
+import socket, sys, time
+for _ in range(100):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", int(sys.argv[1])))
+    except OSError:
+        sys.exit(0)
+    finally:
+        s.close()
+    time.sleep(0.05)
+sys.exit(1)
+PY
+}
+
+# sipp runs. Each run NAME keeps its exchanged messages in $TMP/NAME.msg, its scenario's <log>
+# lines in $TMP/NAME.log and sipp's errors in $TMP/NAME.err.
+SIPP_COMMON=(-i 127.0.0.1 -nostdin -trace_msg -trace_err -trace_logs)
+sipp_args() {  # sipp_args NAME SCENARIO TIMEOUT_S [SIPP-ARGS...]: sets SIPP to the command line
+  local name=$1 scenario=$2 limit=$3
+  shift 3
+  rm -f "$TMP/$name".{msg,log,err,out}
+  SIPP=(timeout -k 2 $((limit + 5)) sipp -sf "$SCENARIOS/$scenario" "${SIPP_COMMON[@]}"
+    -message_file "$TMP/$name.msg" -log_file "$TMP/$name.log" -error_file "$TMP/$name.err"
+    -timeout "${limit}s" -timeout_error "$@")
+}
+
+sipp_run() {  # sipp_run NAME SCENARIO TIMEOUT_S [SIPP-ARGS...]: in the foreground; exit status to RC
+  sipp_args "$@"
+  "${SIPP[@]}" >"$TMP/$1.out" 2>&1
+  RC=$?
+}
+
+BG_PID=""
+sipp_bg() {  # sipp_bg NAME SCENARIO TIMEOUT_S PORT [SIPP-ARGS...]: in the background on PORT; pid to BG_PID
+  local name=$1 scenario=$2 limit=$3 port=$4
+  shift 4
+  sipp_args "$name" "$scenario" "$limit" -p "$port" "$@"
+  "${SIPP[@]}" >"$TMP/$name.out" 2>&1 &
+  BG_PID=$!
+  PIDS+=("$BG_PID")
+  wait_bound "$port" || fail "sipp $name did not bind port $port" "$(tail -5 "$TMP/$name.out")"
+}
+
+sipp_wait() {  # sipp_wait PID: waits for a background sipp (bounded by its timeout); status to RC
+  wait "$1"
+  RC=$?
+}
+
+sipp_evidence() {  # sipp_evidence NAME: what to show when a sipp run failed
+  printf 'exit status %s\n' "$RC"
+  [ -s "$TMP/$1.err" ] && { echo "errors:"; tail -c 1500 "$TMP/$1.err"; echo; }
+  [ -s "$TMP/$1.log" ] && { echo "log:"; tail -n 10 "$TMP/$1.log"; }
+  if [ -s "$TMP/$1.msg" ]; then
+    echo "messages (-trace_msg), last ones:"
+    grep -v '^$' "$TMP/$1.msg" | tail -n 45
+  fi
+}
+
+expect_sipp() {  # expect_sipp DESCRIPTION NAME: the run NAME (status in RC) exited 0
+  if [ "$RC" -eq 0 ]; then
+    pass
+  else
+    fail "$1 (sipp $2)" "$(sipp_evidence "$2")"
+  fi
+}
+
+# uas NAME SCENARIO PORT [SIPP-ARGS...]: a device (or the carrier) that takes one call on PORT.
+UAS_PID=""
+uas() {
+  local name=$1 scenario=$2 port=$3
+  shift 3
+  sipp_bg "$name" "$scenario" 30 "$port" -m 1 "$@"
+  UAS_PID=$BG_PID
+}
+
+# ext_call NAME SCENARIO CALLER PASSWORD DIALLED [SIPP-ARGS...]: extension CALLER places one call
+# (or message) to DIALLED through privox, from a port of its own, authenticating with PASSWORD.
+ext_call() {
+  local name=$1 scenario=$2 caller=$3 password=$4 dialled=$5
+  shift 5
+  local port
+  port=$(free_ports 1)
+  sipp_run "$name" "$scenario" 30 "127.0.0.1:$SIP_PORT" -p "$port" -m 1 -s "$dialled" -key caller "$caller" \
+    -au "$caller" -ap "$password" -auth_uri "$dialled@127.0.0.1:$SIP_PORT" "$@"
+}
+
+# carrier_call NAME SCENARIO CALLING DIALLED [SIPP-ARGS...]: the carrier sends one call (or
+# message) from the trusted trunk's own address and port.
+carrier_call() {
+  local name=$1 scenario=$2 calling=$3 dialled=$4
+  shift 4
+  sipp_run "$name" "$scenario" 30 "127.0.0.1:$SIP_PORT" -p "$TRUNK_PORT" -m 1 -s "$dialled" -key caller "$calling" "$@"
+}
+
+# register NAME SCENARIO USER PASSWORD CONTACT_PORT [SIPP-ARGS...]: one REGISTER exchange for USER.
+register() {
+  local name=$1 scenario=$2 user=$3 password=$4 contact_port=$5
+  shift 5
+  local port
+  port=$(free_ports 1)
+  sipp_run "$name" "$scenario" 20 "127.0.0.1:$SIP_PORT" -p "$port" -m 1 -key user "$user" \
+    -key contact_port "$contact_port" -au "$user" -ap "$password" "$@"
+}
+
+# The privox server. start_server [SERVE-ARGS...]: starts it on $SIP_PORT with data dir $D and
+# waits (10 s at most) until it says it listens.
+SERVER_LOG=""
+STARTS=0
+start_server() {
+  STARTS=$((STARTS + 1))
+  SERVER_LOG="$TMP/serve.$STARTS.log"
+  "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT" "$@" >"$SERVER_LOG" 2>&1 &
+  SERVER_PID=$!
+  local _
+  for _ in $(seq 1 100); do
+    grep -q "privox SIP on 127.0.0.1:$SIP_PORT" "$SERVER_LOG" 2>/dev/null && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "sip_test.sh: privox serve did not start on 127.0.0.1:$SIP_PORT:" >&2
+  tail -20 "$SERVER_LOG" >&2
+  exit 1
+}
+
+stop_server() {  # stop_server: SIGTERM, and wait (5 s at most) for it to exit
+  kill -TERM "$SERVER_PID" 2>/dev/null
+  local _
+  for _ in $(seq 1 50); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$SERVER_PID" 2>/dev/null
+  wait "$SERVER_PID" 2>/dev/null
+  SERVER_PID=""
+}
+
+# Traffic records. take_records N [open]: waits (10 s at most) until there are at least N records
+# this test has not taken yet, closed ones (or, with `open`, still open), and puts all such
+# records, oldest first, in $TMP/records.json (billing view: every field but equipment), marking
+# them taken. Returns 1, with what was there, when they do not come.
+touch "$TMP/taken.ids"
+take_records() {
+  local n=$1 state=${2:-closed} _
+  for _ in $(seq 1 50); do
+    if timeout 30 "$PRIVOX" cdr list --data-dir "$D" --purpose billing --format json >"$TMP/cdr.json" 2>"$TMP/cdr.err" &&
+      python3 - "$TMP/cdr.json" "$TMP/taken.ids" "$n" "$state" "$TMP/records.json" <<'PY'; then
+import json, sys
+records, taken_file, n, state, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+taken = set(open(taken_file).read().split())
+new = [r for r in json.load(open(records))
+       if r["id"] not in taken and (r["outcome"] == "open") == (state == "open")]
+if len(new) < n:
+    sys.exit(1)
+json.dump(new, open(out, "w"), indent=1)
+with open(taken_file, "a") as f:
+    f.writelines(r["id"] + "\n" for r in new)
+PY
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "no $n new $state traffic records within 10 s; cdr list said:"
+  head -c 3000 "$TMP/cdr.json"
+  cat "$TMP/cdr.err"
+  return 1
+}
+
+# expect_record DESCRIPTION PYTHON-EXPRESSION: the next closed record (alone) satisfies the
+# expression over `r` (and `d`, the list of new records).
+expect_record() {
+  local detail
+  if ! detail=$(take_records 1); then
+    fail "$1: no traffic record" "$detail"
+    return 1
+  fi
+  assert_true "$1" json_ok "$TMP/records.json" "len(d) == 1 and (lambda r: $2)(d[0])"
+}
+
+# source_of FILE ID EXPECTED: in the cdr list JSON in FILE, record ID's source is EXPECTED; else
+# prints the record as that view shows it.
+source_of() {
+  python3 - "$@" <<'PY'
+import json, sys
+path, wanted, expected = sys.argv[1:]
+try:
+    shown = [r for r in json.load(open(path)) if r["id"] == wanted]
+except Exception as e:
+    sys.exit(f"not JSON: {e}: {open(path).read()[:500]!r}")
+if [r.get("source") for r in shown] != [expected]:
+    sys.exit(f"record {wanted} as this view shows it (source expected: {expected!r}):\n" + json.dumps(shown, indent=1))
+PY
+}
+
+# cdr_view PURPOSE FORMAT: cdr list in that view, to stdout
+cdr_view() { timeout 30 "$PRIVOX" cdr list --data-dir "$D" --purpose "$1" --format "$2"; }
+
+# ---------------------------------------------------------------------------------------------
+# Provisioning: company Acme (GB); extensions 101 (DID +442071234567), 102 and 103; the carrier's
+# trusted trunk. All before privox starts serving.
+
+read -r SIP_PORT TRUNK_PORT DEV101 DEV102 DEV103 <<<"$(free_ports 5)"
+D="$TMP/data"
+PW101='Orchid-lamp-71'
+PW102='Velvet-pine-52'
+PW103='Copper-kite-33'
+DID101='+442071234567'
+PSTN='+442079460123'     # a public number that is nobody's DID: goes out through the trunk
+CALLING='+447700900123'  # the carrier's caller
+WORD='PAPAYA4711'        # the code word in every text message body (scenarios uac_message*.xml)
+
+setup() {
+  timeout 30 "$PRIVOX" init --data-dir "$D" >/dev/null &&
+    COMPANY=$(timeout 30 "$PRIVOX" company add --data-dir "$D" --name "Acme Offices Ltd" --region eea --country GB) &&
+    timeout 30 "$PRIVOX" extension add --data-dir "$D" --company "$COMPANY" --number 101 --password "$PW101" \
+      --did "$DID101" >/dev/null &&
+    timeout 30 "$PRIVOX" extension add --data-dir "$D" --company "$COMPANY" --number 102 --password "$PW102" >/dev/null &&
+    timeout 30 "$PRIVOX" extension add --data-dir "$D" --company "$COMPANY" --number 103 --password "$PW103" >/dev/null &&
+    timeout 30 "$PRIVOX" trunk add --data-dir "$D" --name carrier --address "127.0.0.1:$TRUNK_PORT" --trusted >/dev/null
+}
+if ! setup; then
+  echo "sip_test.sh: provisioning failed" >&2
+  exit 1
+fi
+assert_contains "the scenarios carry the code word the store is searched for" \
+  "$(cat "$SCENARIOS/uac_message.xml" "$SCENARIOS/uac_trunk_message.xml")" "$WORD"
+assert_eq "extension list shows the SIP logins 101, 102, 103" "101 102 103" \
+  "$(timeout 30 "$PRIVOX" extension list --data-dir "$D" --company "$COMPANY" | cut -f3 | sort | paste -sd' ')"
+
+start_server --ring-timeout 2
+
+# ---------------------------------------------------------------------------------------------
+# 1. Registration
+
+register reg_102 register.xml 102 "$PW102" "$DEV102" -key expires 3600
+expect_sipp "102 registers with digest auth: 401, then 200 listing the contact" reg_102
+assert_contains "the 200 for 102 lists the contact bound" "$(cat "$TMP/reg_102.log" 2>/dev/null)" \
+  "bound sip:102@127.0.0.1:$DEV102"
+
+timeout 15 sipsak -U -C "sip:101@127.0.0.1:$DEV101" -s "sip:101@127.0.0.1:$SIP_PORT" -x 3600 -a "$PW101" -u 101 -i \
+  >"$TMP/sipsak_101.out" 2>&1
+assert_eq "101 registers with sipsak (digest auth)" 0 "$?"
+timeout 15 sipsak -U -C "sip:101@127.0.0.1:$DEV101" -s "sip:101@127.0.0.1:$SIP_PORT" -x 3600 -a 'Wrong-pass-99' \
+  -u 101 -i >"$TMP/sipsak_wrong.out" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] && grep -q '401 Unauthorized' "$TMP/sipsak_wrong.out"; then
+  pass
+else
+  fail "sipsak with a wrong password is refused with 401 (exit $rc)" "$(tail -20 "$TMP/sipsak_wrong.out")"
+fi
+
+register reg_wrong register_rejected.xml 101 'Wrong-pass-99' "$DEV101"
+expect_sipp "a wrong password gets 401 again, never 200" reg_wrong
+register reg_unknown register_rejected.xml 999 'Whatever-pass-1' "$DEV103"
+expect_sipp "an unknown user gets 401 then 401, as a known one with a wrong password" reg_unknown
+
+# The 401s of the unknown user and of the known one must not tell them apart: same status line,
+# same WWW-Authenticate headers but for the nonce (which must differ).
+compare_challenges() {
+  python3 - "$TMP/reg_wrong.msg" "$TMP/reg_unknown.msg" <<'PY'
+import re, sys
+def challenges(path):
+    out = []
+    for block in re.split(r"\n-{20,}[^\n]*\n", open(path, errors="replace").read()):
+        if "message received" not in block:
+            continue
+        msg = block.split("\n", 1)[1].lstrip("\n")
+        if not msg.startswith("SIP/2.0 401"):
+            continue
+        lines = msg.replace("\r", "").split("\n")
+        auth = [l for l in lines if l.lower().startswith("www-authenticate:")]
+        out.append((lines[0], auth))
+    return out
+known, unknown = challenges(sys.argv[1]), challenges(sys.argv[2])
+if len(known) < 2 or len(unknown) < 2:
+    sys.exit(f"expected two 401s each, got {len(known)} and {len(unknown)}")
+def form(c):
+    return (c[0], [re.sub(r'nonce="[^"]*"', 'nonce="N"', a) for a in c[1]])
+problems = []
+for i, what in ((0, "first"), (-1, "after credentials")):
+    if form(known[i]) != form(unknown[i]):
+        problems.append(f"{what} 401 differs:\n known:   {known[i]}\n unknown: {unknown[i]}")
+    if not known[i][1] or not all(re.search(r'realm="privox"', a) and 'qop="auth"' in a for a in known[i][1]):
+        problems.append(f"{what} 401 lacks realm/qop: {known[i]}")
+algs = [re.search(r"algorithm=([\w-]+)", a).group(1) for a in known[-1][1]]
+if algs != ["MD5", "SHA-256"]:
+    problems.append(f"algorithms should be MD5 then SHA-256: {algs}")
+nonce = lambda c: re.findall(r'nonce="([^"]*)"', " ".join(c[1]))
+if set(nonce(known[-1])) & set(nonce(unknown[-1])):
+    problems.append("the nonces of the two 401s are the same")
+if problems:
+    sys.exit("\n".join(problems))
+PY
+}
+assert_true "an unknown user's 401 has the same form as a known user's (realm, algorithms, qop; nonce differs)" \
+  compare_challenges
+
+register reg_brief register_too_brief.xml 102 "$PW102" "$DEV102"
+expect_sipp "Expires: 30 gets 423 Interval Too Brief with Min-Expires: 60" reg_brief
+
+register reg_103 register.xml 103 "$PW103" "$DEV103" -key expires 3600
+expect_sipp "103 registers" reg_103
+register unreg_103 unregister.xml 103 "$PW103" "$DEV103"
+expect_sipp "103 un-registers (Expires: 0): 200 with no contact left" unreg_103
+ext_call call_unreg uac_call_unavailable.xml 101 "$PW101" 103
+expect_sipp "a call to the un-registered 103 gets 480" call_unreg
+expect_record "the call to 103 is recorded as failed with 480" \
+  "r['outcome'] == 'failed' and r.get('failure_code') == 480 and r['direction'] == 'internal' and r['destination'] == '103'"
+
+# ---------------------------------------------------------------------------------------------
+# 2. A call between two extensions, answered
+
+uas uas_answer uas_answer.xml "$DEV102"
+ext_call call_answer uac_call.xml 101 "$PW101" 102 -d 1500
+expect_sipp "101 calls 102: 407, authenticated INVITE, 200, ACK and BYE along the route set" call_answer
+sipp_wait "$UAS_PID"
+expect_sipp "102's phone gets the call record-routed, answers, and gets the BYE" uas_answer
+expect_record "the answered call is recorded: internal, answered, ended by bye, with a duration" \
+  "r['kind'] == 'voice' and r['direction'] == 'internal' and r['outcome'] == 'answered' and r.get('end_reason') == 'bye'
+   and r['source'] == '101' and r['destination'] == '102' and r['duration_ms'] >= 1000 and 'answered_at' in r
+   and 'ended_at' in r"
+
+# ---------------------------------------------------------------------------------------------
+# 3. Busy, no answer, cancelled
+
+uas uas_busy uas_busy.xml "$DEV102"
+ext_call call_busy uac_call_busy.xml 101 "$PW101" 102
+expect_sipp "101 calls 102, who is busy: the caller gets 486" call_busy
+sipp_wait "$UAS_PID"
+expect_sipp "102's phone answers 486 and gets the proxy's ACK" uas_busy
+expect_record "the busy call is recorded as busy" \
+  "r['outcome'] == 'busy' and r['direction'] == 'internal' and r['duration_ms'] == 0 and 'answered_at' not in r"
+
+uas uas_ring uas_ring.xml "$DEV102"
+ext_call call_no_answer uac_call_no_answer.xml 101 "$PW101" 102
+expect_sipp "nobody picks up: after the ring timeout (2 s) the caller gets 408" call_no_answer
+sipp_wait "$UAS_PID"
+expect_sipp "102's phone rings and is cancelled by privox" uas_ring
+expect_record "the unanswered call is recorded as no_answer" \
+  "r['outcome'] == 'no_answer' and r['direction'] == 'internal' and 'answered_at' not in r"
+
+uas uas_ring_cancel uas_ring.xml "$DEV102"
+ext_call call_cancel uac_call_cancel.xml 101 "$PW101" 102
+expect_sipp "the caller hangs up while it rings: 200 for the CANCEL, 487 for the INVITE" call_cancel
+sipp_wait "$UAS_PID"
+expect_sipp "102's phone gets the CANCEL relayed" uas_ring_cancel
+expect_record "the cancelled call is recorded as cancelled" \
+  "r['outcome'] == 'cancelled' and r['direction'] == 'internal' and 'answered_at' not in r"
+
+# ---------------------------------------------------------------------------------------------
+# 4. Text messages
+
+uas uas_msg uas_message.xml "$DEV102"
+ext_call msg_internal uac_message.xml 101 "$PW101" 102
+expect_sipp "101 messages 102: 407, authenticated MESSAGE, 200" msg_internal
+sipp_wait "$UAS_PID"
+expect_sipp "102's phone receives the message body whole" uas_msg
+expect_record "the message is recorded: sms, internal" \
+  "r['kind'] == 'sms' and r['direction'] == 'internal' and r['source'] == '101' and r['destination'] == '102'"
+
+uas uas_msg_did uas_message.xml "$DEV101"
+carrier_call msg_from_trunk uac_trunk_message.xml "$CALLING" "$DID101"
+expect_sipp "the carrier messages 101's DID from the trusted trunk, without authentication" msg_from_trunk
+sipp_wait "$UAS_PID"
+expect_sipp "101's phone (registered with sipsak) receives the carrier's message" uas_msg_did
+expect_record "the carrier's message is recorded: sms, inbound, to the DID" \
+  "r['kind'] == 'sms' and r['direction'] == 'inbound' and r['destination'] == '$DID101' and r['source'] == '$CALLING'
+   and r.get('trunk_id')"
+
+uas uas_msg_out uas_trunk_message.xml "$TRUNK_PORT"
+ext_call msg_out uac_message.xml 101 "$PW101" "$PSTN"
+expect_sipp "101 messages a public number: out through the trunk" msg_out
+sipp_wait "$UAS_PID"
+expect_sipp "the carrier receives the message, Request-URI in E.164" uas_msg_out
+expect_record "the outbound message is recorded: sms, outbound, from 101's DID" \
+  "r['kind'] == 'sms' and r['direction'] == 'outbound' and r['destination'] == '$PSTN' and r['source'] == '$DID101'
+   and r.get('trunk_id')"
+
+views=""
+for purpose in billing support fraud legal; do
+  for format in csv json; do
+    views+=$(cdr_view "$purpose" "$format" 2>&1)
+  done
+done
+assert_true "control: cdr list shows the message records" grep -q sms <<<"$views"
+assert_false "no cdr list view (any purpose, csv or json) holds a message body" grep -qi "$WORD" <<<"$views"
+assert_false "no file of the data dir (store, WAL, key) holds a message body" files_hold "$D" "$WORD"
+assert_false "privox's log holds no message body" grep -qi "$WORD" "$SERVER_LOG"
+
+# ---------------------------------------------------------------------------------------------
+# 5. Caller id withheld (Privacy: id)
+
+uas uas_withheld uas_withheld.xml "$DEV102"
+ext_call call_withheld uac_call_withheld.xml 101 "$PW101" 102 -d 200
+expect_sipp "101 calls 102 with Privacy: id" call_withheld
+sipp_wait "$UAS_PID"
+expect_sipp "102 sees the caller as \"Anonymous\" <sip:anonymous@anonymous.invalid>, no credentials passed on" \
+  uas_withheld
+if expect_record "the withheld call is recorded with source_withheld, the real number for billing" \
+  "r['source_withheld'] is True and r['source'] == '101' and r['outcome'] == 'answered'"; then
+  WITHHELD_ID=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[0]["id"])' "$TMP/records.json")
+  for view in support:withheld fraud:withheld billing:101 legal:101; do
+    cdr_view "${view%%:*}" json >"$TMP/view.json" 2>&1
+    assert_true "cdr list --purpose ${view%%:*} shows the withheld call's source as '${view#*:}'" \
+      source_of "$TMP/view.json" "$WITHHELD_ID" "${view#*:}"
+  done
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 6. The carrier: a call in to a DID, a call out to a public number
+
+uas uas_did uas_answer.xml "$DEV101"
+carrier_call call_in uac_trunk_call.xml "$CALLING" "$DID101" -d 300
+expect_sipp "the carrier calls 101's DID from the trusted trunk: no 407, answered, BYE along the route set" call_in
+sipp_wait "$UAS_PID"
+expect_sipp "101's phone rings for its DID and answers" uas_did
+expect_record "the carrier's call is recorded: inbound, answered, bye" \
+  "r['kind'] == 'voice' and r['direction'] == 'inbound' and r['outcome'] == 'answered' and r.get('end_reason') == 'bye'
+   and r['destination'] == '$DID101' and r['source'] == '$CALLING' and r.get('trunk_id')"
+
+uas uas_out uas_trunk.xml "$TRUNK_PORT"
+ext_call call_out uac_call.xml 101 "$PW101" "$PSTN" -d 300
+expect_sipp "101 calls a public number: out through the trunk, answered" call_out
+sipp_wait "$UAS_PID"
+expect_sipp "the carrier gets the INVITE with the number in E.164 and the DID asserted" uas_out
+expect_record "the call out is recorded: outbound, answered, from 101's DID" \
+  "r['kind'] == 'voice' and r['direction'] == 'outbound' and r['outcome'] == 'answered' and r.get('end_reason') == 'bye'
+   and r['destination'] == '$PSTN' and r['source'] == '$DID101' and r.get('trunk_id')"
+
+# ---------------------------------------------------------------------------------------------
+# 8. Malformed input: answered 400 when a response can be formed, dropped otherwise; the server
+# keeps serving.
+
+# raw_udp TIMEOUT_S: sends stdin as one datagram to privox; prints the answer's first line, or
+# "(no answer)".
+RAW_UDP=$(cat <<'PY'
+import socket, sys
+port, wait = int(sys.argv[1]), float(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+s.settimeout(wait)
+data = sys.stdin.buffer.read().replace(b"LOCALPORT", str(s.getsockname()[1]).encode())
+s.sendto(data, ("127.0.0.1", port))
+try:
+    print(s.recv(65535).decode(errors="replace").split("\r\n")[0])
+except socket.timeout:
+    print("(no answer)")
+PY
+)
+raw_udp() { python3 -c "$RAW_UDP" "$SIP_PORT" "$1"; }
+no_call_id=$(printf 'OPTIONS sip:127.0.0.1:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:LOCALPORT;branch=z9hG4bK-nocallid\r\nFrom: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:127.0.0.1:%s>\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
+  "$SIP_PORT" "$SIP_PORT" | raw_udp 2)
+if [[ "$no_call_id" == "SIP/2.0 400 "* ]] && [[ "$no_call_id" == *Call-ID* ]]; then
+  pass
+else
+  fail "a request without Call-ID gets 400 with a reason naming Call-ID" "got: $no_call_id"
+fi
+bad_cseq=$(printf 'OPTIONS sip:127.0.0.1:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:LOCALPORT;branch=z9hG4bK-badcseq\r\nFrom: <sip:probe@127.0.0.1>;tag=p2\r\nTo: <sip:127.0.0.1:%s>\r\nCall-ID: badcseq@127.0.0.1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
+  "$SIP_PORT" "$SIP_PORT" | raw_udp 2)
+if [[ "$bad_cseq" == "SIP/2.0 400 "* ]] && [[ "$bad_cseq" == *CSeq* ]]; then
+  pass
+else
+  fail "a request whose CSeq method is not its method gets 400 naming CSeq" "got: $bad_cseq"
+fi
+garbage=$(head -c 600 /dev/urandom | raw_udp 1)
+assert_eq "random bytes get no answer" "(no answer)" "$garbage"
+garbage=$(printf 'INVITE \x01\x02 SIP/9.9\r\nVia: ???\r\n\r\n' | raw_udp 1)
+assert_eq "a broken request line gets no answer" "(no answer)" "$garbage"
+assert_true "privox is still running after malformed input" kill -0 "$SERVER_PID"
+sipp_run options options.xml 10 "127.0.0.1:$SIP_PORT" -p "$(free_ports 1)" -m 1
+expect_sipp "after malformed input, OPTIONS to the proxy still gets 200" options
+
+# ---------------------------------------------------------------------------------------------
+# 7. kill -9 with calls up: no answered call may go missing
+
+HELD=3
+sipp_bg uas_held uas_answer.xml 120 "$DEV102" -m "$HELD"
+UAS_HELD_PID=$BG_PID
+held_port=$(free_ports 1)
+sipp_args call_held uac_call.xml 120 "127.0.0.1:$SIP_PORT" -p "$held_port" -m "$HELD" -l "$HELD" -r 10 -s 102 \
+  -key caller 101 -au 101 -ap "$PW101" -auth_uri "102@127.0.0.1:$SIP_PORT" -d 30000
+"${SIPP[@]}" >"$TMP/call_held.out" 2>&1 &
+UAC_HELD_PID=$!
+PIDS+=("$UAC_HELD_PID")
+if detail=$(take_records "$HELD" open); then
+  pass
+  cp "$TMP/records.json" "$TMP/held.json"
+  assert_true "the $HELD held calls are recorded as open, answered, not ended" json_ok "$TMP/held.json" \
+    "len(d) == $HELD and all(r['outcome'] == 'open' and 'answered_at' in r and 'ended_at' not in r for r in d)"
+else
+  fail "$HELD answered calls held up show as open records" "$detail" "$(RC=running; sipp_evidence call_held)"
+  echo '[]' >"$TMP/held.json"
+fi
+kill -KILL "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null
+SERVER_PID=""
+start_server --ring-timeout 2
+assert_contains "privox says it closed the calls left open" "$(cat "$SERVER_LOG")" "closed $HELD calls left open"
+cdr_view billing json >"$TMP/after_restart.json" 2>&1
+assert_true "after kill -9 and restart every held call is closed: answered, end_reason restart, ended_at" \
+  python3 - "$TMP/held.json" "$TMP/after_restart.json" <<'PY'
+import json, sys
+held = [r["id"] for r in json.load(open(sys.argv[1]))]
+now = {r["id"]: r for r in json.load(open(sys.argv[2]))}
+if not held:
+    sys.exit("no held calls to check")
+bad = [now.get(i, {"id": i, "missing": True}) for i in held]
+bad = [r for r in bad if not (r.get("outcome") == "answered" and r.get("end_reason") == "restart"
+                              and "ended_at" in r and "answered_at" in r)]
+if bad:
+    sys.exit("not closed as expected:\n" + json.dumps(bad, indent=1))
+if any(r["outcome"] == "open" for r in now.values()):
+    sys.exit("records still open after the restart")
+PY
+# The held phones are of no more use: stop them (timeout passes the TERM on to sipp).
+kill -TERM "$UAC_HELD_PID" "$UAS_HELD_PID" 2>/dev/null
+wait "$UAC_HELD_PID" "$UAS_HELD_PID" 2>/dev/null
+
+uas uas_after uas_answer.xml "$DEV102"
+ext_call call_after uac_call.xml 101 "$PW101" 102 -d 200
+expect_sipp "after the restart 102 is reachable without registering again (bindings survived)" call_after
+sipp_wait "$UAS_PID"
+expect_sipp "102's phone answers the call after the restart" uas_after
+expect_record "the call after the restart is recorded as answered, ended by bye" \
+  "r['outcome'] == 'answered' and r.get('end_reason') == 'bye' and r['destination'] == '102'"
+
+# ---------------------------------------------------------------------------------------------
+# 9. Overload: past --max-transactions, 503 with Retry-After at once
+
+stop_server
+start_server --ring-timeout 2 --max-transactions 3
+# Nothing answers at 101's device now, so every accepted MESSAGE keeps its transactions in flight.
+FLOOD=20
+sipp_run flood uac_flood.xml 30 "127.0.0.1:$SIP_PORT" -p "$TRUNK_PORT" -s "$DID101" -key caller "$CALLING" \
+  -m "$FLOOD" -l "$FLOOD" -r 1000 -nr
+expect_sipp "the flood of $FLOOD MESSAGEs runs (each 503 it gets carries a numeric Retry-After)" flood
+overloaded=$(grep -c '^overloaded: 503 with Retry-After *[0-9]' "$TMP/flood.log" 2>/dev/null)
+if [ "${overloaded:-0}" -ge 1 ]; then
+  pass
+else
+  fail "past 3 transactions in flight, some of $FLOOD concurrent MESSAGEs get 503 with Retry-After" \
+    "503s with Retry-After: ${overloaded:-0}" "$(sipp_evidence flood)"
+fi
+accepted=$(grep -c '^accepted' "$TMP/flood.log" 2>/dev/null)
+if [ "${accepted:-0}" -ge 1 ]; then
+  pass
+else
+  fail "under the limit, some of the flood's MESSAGEs are accepted (not all refused)" "accepted: ${accepted:-0}"
+fi
+assert_true "privox is still running after the flood" kill -0 "$SERVER_PID"
+stop_server
+
+assert_false "after everything, no file of the data dir holds a message body" files_hold "$D" "$WORD"
+
+# ---------------------------------------------------------------------------------------------
+
+echo "$PASS passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

@@ -1,0 +1,136 @@
+#include "sip/store_bindings.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "accounts/accounts.h"
+#include "accounts/extensions.h"
+#include "store/test_stores.h"
+
+namespace privox::sip {
+namespace {
+
+// Bindings made durable and read back after a "restart", on both backends.
+class StoreBindingsTest : public ::testing::TestWithParam<store::Backend> {
+ protected:
+  void SetUp() override {
+    test_store_ = std::move(store::TestStore::create(GetParam())).value();
+    store_ = std::move(test_store_->open()).value();
+    ASSERT_TRUE(store_->migrate().ok());
+    accounts::Accounts accounts(*store_, keys_, clock_);
+    const std::string company = *accounts.add_company({"Acme Ltd", "eea", ""}, "cli:test");
+    accounts::Extensions extensions(*store_, keys_, clock_);
+    extension_ = *extensions.add_extension({company, "101", "correct-horse-7", std::nullopt, std::nullopt}, "cli:test");
+    writer_ = std::make_unique<store::AppendWriter>(
+        std::move(test_store_->open()).value(),
+        store::AppendOptions{.on_batch = [this](uint64_t first, uint64_t last, const Status& s) {
+          std::lock_guard lock(mutex_);
+          batches_.push_back({first, last, s});
+        }});
+    bindings_ = std::make_unique<StoreBindings>(*store_, *writer_, keys_, clock_);
+  }
+
+  // What the worker's event loop does in privox serve: hand each finished batch to the bindings.
+  void deliver() {
+    ASSERT_TRUE(writer_->flush().ok());
+    std::vector<Batch> batches;
+    {
+      std::lock_guard lock(mutex_);
+      batches.swap(batches_);
+    }
+    for (const Batch& b : batches) bindings_->completed(b.first, b.last, b.status);
+  }
+
+  Binding binding(const std::string& contact, uint16_t port) {
+    Binding b;
+    b.contact = contact;
+    EXPECT_TRUE(Peer::parse("192.0.2.7", port, TransportKind::udp, b.peer));
+    b.expires_at_us = clock_.now_us() + 3'600'000'000;
+    b.user_agent = "Grandstream GXP2170";
+    b.call_id = "reg-1";
+    b.cseq = 7;
+    return b;
+  }
+
+  struct Batch {
+    uint64_t first, last;
+    Status status;
+  };
+  std::unique_ptr<store::TestStore> test_store_;
+  std::unique_ptr<store::Store> store_;
+  privacy::SecretKey master_ = privacy::SecretKey::random();
+  privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
+  FakeClock clock_{1'795'000'000'000'000};
+  std::string extension_;
+  std::mutex mutex_;
+  std::vector<Batch> batches_;
+  std::unique_ptr<store::AppendWriter> writer_;
+  std::unique_ptr<StoreBindings> bindings_;
+};
+
+TEST_P(StoreBindingsTest, ChangesAreAnsweredOnlyOnceDurableAndSurviveARestart) {
+  Location location(bindings_.get());
+  int answered = 0;
+  location.apply({{extension_, binding("sip:101@192.0.2.7:5062", 5062), false},
+                  {extension_, binding("sip:101@192.0.2.7:5064", 5064), false}},
+                 [&](const Status& s) {
+                   EXPECT_TRUE(s.ok());
+                   ++answered;
+                 });
+  EXPECT_EQ(answered, 0);  // not before the commit
+  deliver();
+  EXPECT_EQ(answered, 1);
+
+  // A refresh and a removal, then a "restart": a fresh Location restored from the store.
+  Binding refreshed = binding("sip:101@192.0.2.7:5062", 5062);
+  refreshed.expires_at_us += 60'000'000;
+  location.apply({{extension_, refreshed, false}, {extension_, binding("sip:101@192.0.2.7:5064", 5064), true}},
+                 [&](const Status&) { ++answered; });
+  deliver();
+  EXPECT_EQ(answered, 2);
+
+  StoreBindings after_restart(*store_, *writer_, keys_, clock_);
+  Location restored(&after_restart);
+  auto count = after_restart.restore_all(restored);
+  ASSERT_TRUE(count.ok()) << count.error().describe();
+  EXPECT_EQ(*count, 1u);
+  const auto live = restored.lookup(extension_, clock_.now_us());
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].contact, "sip:101@192.0.2.7:5062");
+  EXPECT_EQ(live[0].peer.port, 5062);
+  EXPECT_EQ(live[0].user_agent, "Grandstream GXP2170");
+  EXPECT_EQ(live[0].expires_at_us, refreshed.expires_at_us);
+}
+
+TEST_P(StoreBindingsTest, ExpiredBindingsAreNeitherRestoredNorKept) {
+  Location location(bindings_.get());
+  Binding soon = binding("sip:101@192.0.2.7:5070", 5070);
+  soon.expires_at_us = clock_.now_us() + 1'000'000;
+  location.apply({{extension_, soon, false}}, [](const Status&) {});
+  deliver();
+  clock_.advance_us(2'000'000);
+  EXPECT_TRUE(location.lookup(extension_, clock_.now_us()).empty());
+  StoreBindings fresh(*store_, *writer_, keys_, clock_);
+  Location restored(&fresh);
+  EXPECT_EQ(*fresh.restore_all(restored), 0u);
+  bindings_->purge_expired();
+  deliver();
+  auto tx = store_->begin(store::TxMode::read);
+  EXPECT_EQ((*tx)->query("SELECT count(*) FROM bindings")->at(0).i64(0), 0);
+}
+
+TEST_P(StoreBindingsTest, ContactsAndDevicesAreSealed) {
+  Location location(bindings_.get());
+  location.apply({{extension_, binding("sip:101@192.0.2.7:5062", 5062), false}}, [](const Status&) {});
+  deliver();
+  const std::string stored = test_store_->everything_stored(*store_, "INSERT INTO bindings");
+  for (const char* secret : {"192.0.2.7", "Grandstream", "sip:101@"})
+    EXPECT_EQ(stored.find(secret), std::string::npos) << secret;
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreBindingsTest,
+                         ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);
+
+}  // namespace
+}  // namespace privox::sip

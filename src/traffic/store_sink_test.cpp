@@ -1,0 +1,177 @@
+#include "traffic/store_sink.h"
+
+#include <gtest/gtest.h>
+
+#include "accounts/accounts.h"
+#include "accounts/extensions.h"
+#include "store/test_stores.h"
+#include "traffic/cdr.h"
+
+namespace privox::traffic {
+namespace {
+
+// Traffic records through the batched writer, read back by cdr, on both backends.
+class StoreSinkTest : public ::testing::TestWithParam<store::Backend> {
+ protected:
+  void SetUp() override {
+    test_store_ = std::move(store::TestStore::create(GetParam())).value();
+    store_ = std::move(test_store_->open()).value();
+    ASSERT_TRUE(store_->migrate().ok());
+    accounts::Accounts accounts(*store_, keys_, clock_);
+    company_ = *accounts.add_company({"Acme Ltd", "eea", ""}, "cli:test");
+    accounts::Extensions extensions(*store_, keys_, clock_);
+    auto ext = extensions.add_extension({company_, "101", "correct-horse-7", std::nullopt, std::nullopt}, "cli:test");
+    ASSERT_TRUE(ext.ok()) << ext.error().describe();
+    extension_ = *ext;
+    writer_ = std::make_unique<store::AppendWriter>(std::move(test_store_->open()).value());
+    sink_ = std::make_unique<StoreSink>(*store_, *writer_, keys_, clock_, "node-a");
+  }
+
+  CallRecord answered_call(std::string id) {
+    CallRecord r;
+    r.id = std::move(id);
+    r.company_id = company_;
+    r.subject_id = extension_;
+    r.direction = Direction::outbound;
+    r.source = "+442071234567";
+    r.destination = "+14155550123";
+    r.started_at_us = clock_.now_us();
+    r.answered_at_us = r.started_at_us + 3'000'000;
+    r.caller_equipment = "Yealink T46U";
+    r.callee_equipment = "carrier-gw";
+    return r;
+  }
+
+  std::vector<CdrRow> list(privacy::Purpose purpose) {
+    CdrQuery query;
+    query.purpose = purpose;
+    auto rows = list_records(*store_, keys_, clock_, query, "cli:test");
+    EXPECT_TRUE(rows.ok()) << rows.error().describe();
+    return rows.ok() ? *rows : std::vector<CdrRow>{};
+  }
+
+  std::unique_ptr<store::TestStore> test_store_;
+  std::unique_ptr<store::Store> store_;
+  privacy::SecretKey master_ = privacy::SecretKey::random();
+  privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
+  FakeClock clock_{1'795'000'000'000'000};
+  std::string company_, extension_;
+  std::unique_ptr<store::AppendWriter> writer_;
+  std::unique_ptr<StoreSink> sink_;
+};
+
+TEST_P(StoreSinkTest, AnAnsweredCallIsDurableWhenAnsweredAndCompleteWhenItEnds) {
+  CallRecord call = answered_call("rec-1");
+  sink_->opened(call);
+  ASSERT_TRUE(sink_->flush().ok());
+  auto open = list(privacy::Purpose::billing);
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].outcome, "open");
+  EXPECT_EQ(open[0].source, "+442071234567");
+
+  call.ended_at_us = call.answered_at_us + 65'000'000;
+  call.outcome = Outcome::answered;
+  call.end_reason = "bye";
+  sink_->closed(call);
+  ASSERT_TRUE(sink_->flush().ok());
+  auto done = list(privacy::Purpose::billing);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].outcome, "answered");
+  EXPECT_EQ(done[0].end_reason, "bye");
+  EXPECT_EQ(done[0].duration_ms, 65'000);
+  EXPECT_EQ(done[0].destination, "+14155550123");
+}
+
+TEST_P(StoreSinkTest, PartiesAndEquipmentNeverReachTheStoreInClear) {
+  CallRecord call = answered_call("rec-2");
+  call.ended_at_us = call.started_at_us + 1;
+  call.answered_at_us = 0;
+  call.outcome = Outcome::busy;
+  sink_->closed(call);
+  ASSERT_TRUE(sink_->flush().ok());
+  const std::string stored = test_store_->everything_stored(*store_, "INSERT INTO traffic_records");
+  for (const char* secret : {"+442071234567", "+14155550123", "Yealink T46U", "carrier-gw"})
+    EXPECT_EQ(stored.find(secret), std::string::npos) << secret;
+}
+
+TEST_P(StoreSinkTest, AWithheldCallerIsShownOnlyForBillingAndLegal) {
+  CallRecord call = answered_call("rec-3");
+  call.source_withheld = true;
+  call.answered_at_us = 0;
+  call.ended_at_us = call.started_at_us + 1;
+  call.outcome = Outcome::no_answer;
+  sink_->closed(call);
+  ASSERT_TRUE(sink_->flush().ok());
+  EXPECT_EQ(list(privacy::Purpose::billing).at(0).source, "+442071234567");
+  EXPECT_EQ(list(privacy::Purpose::legal).at(0).source, "+442071234567");
+  EXPECT_EQ(list(privacy::Purpose::support).at(0).source, "withheld");
+  EXPECT_EQ(list(privacy::Purpose::fraud).at(0).source, "withheld");
+}
+
+TEST_P(StoreSinkTest, ARestartClosesTheCallsThisNodeLeftOpenAtItsLastHeartbeat) {
+  sink_->opened(answered_call("mine"));
+  sink_->heartbeat();
+  const int64_t last_seen = clock_.now_us();
+  ASSERT_TRUE(sink_->flush().ok());
+  // Another node's open call is not this node's to close.
+  StoreSink other(*store_, *writer_, keys_, clock_, "node-b");
+  other.opened(answered_call("theirs"));
+  ASSERT_TRUE(other.flush().ok());
+
+  clock_.advance_us(600'000'000);  // the crash: ten minutes pass before the restart
+  auto closed = close_open_calls(*store_, "node-a", clock_);
+  ASSERT_TRUE(closed.ok()) << closed.error().describe();
+  EXPECT_EQ(*closed, 1);
+  for (const CdrRow& r : list(privacy::Purpose::billing)) {
+    if (r.id == "mine") {
+      EXPECT_EQ(r.outcome, "answered");
+      EXPECT_EQ(r.end_reason, "restart");
+      EXPECT_EQ(r.ended_at_us, last_seen);
+      EXPECT_EQ(r.duration_ms, (last_seen - r.answered_at_us) / 1000);
+    } else {
+      EXPECT_EQ(r.outcome, "open");
+    }
+  }
+  EXPECT_EQ(*close_open_calls(*store_, "node-a", clock_), 0);  // idempotent
+}
+
+TEST_P(StoreSinkTest, ReadingRecordsIsAuditedPerSubjectWithThePurpose) {
+  CallRecord call = answered_call("rec-4");
+  call.answered_at_us = 0;
+  call.ended_at_us = call.started_at_us + 1;
+  call.outcome = Outcome::cancelled;
+  sink_->closed(call);
+  ASSERT_TRUE(sink_->flush().ok());
+  ASSERT_EQ(list(privacy::Purpose::fraud).size(), 1u);
+  auto tx = store_->begin(store::TxMode::read);
+  auto rows = (*tx)->query("SELECT count(*) FROM audit_log WHERE action = 'traffic.list' AND subject_id = ? AND "
+                           "purpose = 'fraud'",
+                           {extension_});
+  EXPECT_EQ(rows->at(0).i64(0), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreSinkTest,
+                         ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);
+
+TEST(CdrTimeTest, ParsesDatesTimesAndEpochSeconds) {
+  EXPECT_EQ(parse_time("1970-01-02"), 86'400'000'000);
+  EXPECT_EQ(parse_time("1970-01-01T00:01:00Z"), 60'000'000);
+  EXPECT_EQ(parse_time("1970-01-01T00:00:01.5Z"), 1'500'000);
+  EXPECT_EQ(parse_time("86400"), 86'400'000'000);
+  EXPECT_FALSE(parse_time("yesterday"));
+  EXPECT_FALSE(parse_time("2026-13-01"));
+  EXPECT_FALSE(parse_time("2026-01-01T25:00:00Z"));
+}
+
+TEST(CdrCsvTest, QuotesFieldsThatNeedIt) {
+  CdrRow row;
+  row.id = "r";
+  row.caller_equipment = "Phone, \"Pro\"";
+  row.outcome = "answered";
+  const std::string csv = to_csv({row});
+  EXPECT_NE(csv.find("\"Phone, \"\"Pro\"\"\""), std::string::npos) << csv;
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 2);
+}
+
+}  // namespace
+}  // namespace privox::traffic
