@@ -255,7 +255,8 @@ rm -f "$pwfile"
 attempt=0
 while :; do
   attempt=$((attempt + 1))
-  port=$(free_port) || die "no free TCP port found on 127.0.0.1"
+  # PRIVOX_PG_PORT pins the port (the SIP benchmark runs Kamailio against 5432); else a free one.
+  port=${PRIVOX_PG_PORT:-$(free_port)} || die "no free TCP port found on 127.0.0.1"
   # Written last in postgresql.conf, so these win over initdb's defaults.
   as_owner 10 tee "$data/privox-test.conf" >/dev/null <<EOF
 # privox throw-away test instance (scripts/test-postgres.sh)

@@ -35,8 +35,11 @@ Result<AppendWriter::Ticket> AppendWriter::append(size_t target, Params row) {
     return make_error(ErrorCode::unavailable, "append queue is full; the store is not keeping up");
   queue_.push_back({target, std::move(row)});
   const Ticket ticket{++enqueued_seq_};
+  // A gathering writer wakes by itself when its group time is up; waking it for every row would
+  // cost a context switch each.
+  const bool wake = !lingering_ || queue_.size() >= options_.max_batch_rows;
   lock.unlock();
-  work_.notify_one();
+  if (wake) work_.notify_one();
   return ticket;
 }
 
@@ -70,6 +73,12 @@ void AppendWriter::run() {
       std::unique_lock lock(mutex_);
       work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything is written
+      if (options_.group_commit_us > 0 && !stopping_ && queue_.size() < options_.max_batch_rows) {
+        lingering_ = true;
+        work_.wait_for(lock, std::chrono::microseconds(options_.group_commit_us),
+                       [&] { return stopping_ || queue_.size() >= options_.max_batch_rows; });
+        lingering_ = false;
+      }
       first_seq = finished_seq_ + 1;
       const size_t n = std::min(queue_.size(), options_.max_batch_rows);
       batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<long>(n)));

@@ -80,6 +80,18 @@ TEST_P(AppendWriterTest, BatchCallbacksCoverEveryTicketInOrder) {
   EXPECT_EQ(next, 1001u);
 }
 
+TEST_P(AppendWriterTest, GroupCommitGathersATrickleIntoFewBatches) {
+  AppendWriter writer(writer_store(), AppendOptions{.on_batch = {}, .group_commit_us = 200'000});
+  const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(writer.append(target, {std::to_string(i), int64_t{i}, null_value()}).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(writer.flush().ok());
+  EXPECT_EQ(rows(), 20);
+  EXPECT_LE(writer.stats().batches_committed, 3u);  // 20 ms of rows inside one 200 ms group, give or take
+}
+
 TEST_P(AppendWriterTest, WaitReturnsOnceTheRowIsVisibleToOtherConnections) {
   AppendWriter writer(writer_store());
   const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
