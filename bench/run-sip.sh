@@ -22,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   pkill -x kamailio 2>/dev/null || true
 fi
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
-cmake --build "$build" --target privox >/dev/null
+cmake --build "$build" --target privox privox_bindings_memory >/dev/null
 
 work=$(mktemp -d /tmp/privox-sip-bench.XXXXXX)
 chmod 755 "$work"  # the private PostgreSQL runs as the postgres user
@@ -37,6 +37,7 @@ trap cleanup EXIT
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); $(date -u +%FT%TZ)"
 echo "calls: $calls at $rate/s; registrations: $regs at $reg_rate/s"
+echo "privox location service: $("$build/privox_bindings_memory")"
 
 # privox: extension 101 behind DID +442071234567, the UAC as a trusted trunk on 127.0.0.1:5061.
 P=$build/privox
