@@ -182,16 +182,19 @@ std::string build_response_forward(const Message& response) {
   return out;
 }
 
-std::string build_ack(const Message& request, const Message& response) {
+// ACK and CANCEL share the INVITE's Request-URI, top Via (the one this transaction added), From,
+// Call-ID, Route set and CSeq number (RFC 3261 §9.1, §17.1.1.3); they differ in method and in
+// whose To they carry: an ACK takes the response's, which holds the callee's tag.
+static std::string build_same_transaction(std::string_view method, const Message& request, const HeaderField* to) {
   std::string out;
   out.reserve(512);
-  out += "ACK ";
+  out += method;
+  out += ' ';
   out += request.request_uri_text();
   out += " SIP/2.0\r\n";
   bool via_done = false;
   for (const HeaderField& h : request.headers()) {
     if (h.id == Header::via && !via_done) {
-      // Only the top Via: the one this transaction added.
       std::string_view top;
       for_each_value(h.value, [&](std::string_view v) {
         top = v;
@@ -203,37 +206,19 @@ std::string build_ack(const Message& request, const Message& response) {
       append_header(out, h.name, h.value);
     }
   }
-  if (const HeaderField* to = response.first(Header::to)) append_header(out, "To", to->value);
-  append_cseq(out, request, "ACK");
+  if (to) append_header(out, "To", to->value);
+  append_cseq(out, request, method);
   append_header(out, "Max-Forwards", "70");
   append_body(out, {});
   return out;
 }
 
+std::string build_ack(const Message& request, const Message& response) {
+  return build_same_transaction("ACK", request, response.first(Header::to));
+}
+
 std::string build_cancel(const Message& request) {
-  std::string out;
-  out.reserve(512);
-  out += "CANCEL ";
-  out += request.request_uri_text();
-  out += " SIP/2.0\r\n";
-  bool via_done = false;
-  for (const HeaderField& h : request.headers()) {
-    if (h.id == Header::via && !via_done) {
-      std::string_view top;
-      for_each_value(h.value, [&](std::string_view v) {
-        top = v;
-        return false;
-      });
-      append_header(out, "Via", top);
-      via_done = true;
-    } else if (h.id == Header::from || h.id == Header::to || h.id == Header::call_id || h.id == Header::route) {
-      append_header(out, h.name, h.value);
-    }
-  }
-  append_cseq(out, request, "CANCEL");
-  append_header(out, "Max-Forwards", "70");
-  append_body(out, {});
-  return out;
+  return build_same_transaction("CANCEL", request, request.first(Header::to));
 }
 
 }  // namespace privox::sip

@@ -282,33 +282,34 @@ void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& 
   }
 }
 
-void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) {
-  (void)from;
+Proxy::DialogHop Proxy::next_hop(const Message& request) const {
   // Our Route entry comes first (we record-routed the dialog); the next one, or else the
   // Request-URI, is where the request goes.
-  bool pop_route = false;
+  DialogHop hop;
   std::optional<NameAddr> next;
   int index = 0;
   request.for_each(Header::route, [&](std::string_view value) {
     auto route = parse_name_addr(value);
     if (!route) return false;
     if (index++ == 0 && names_us(route->uri)) {
-      pop_route = true;
+      hop.pop_route = true;
       return true;
     }
     next = route;
     return false;
   });
-  std::optional<Peer> target;
-  if (next) {
-    target = peer_for_uri(next->uri);
-  } else if (const Peer* contact = registrar_->peer_for_contact(request.request_uri_text())) {
-    target = *contact;
-  } else {
-    target = peer_for_uri(request.request_uri());
-  }
-  if (!target || (!next && names_us(request.request_uri())))
-    return respond(tx, request, 404, "Cannot reach the dialog's target");
+  if (next) hop.target = peer_for_uri(next->uri);
+  else if (names_us(request.request_uri())) hop.target = std::nullopt;  // for us, and we hold no dialog state
+  else if (const Peer* contact = registrar_->peer_for_contact(request.request_uri_text())) hop.target = *contact;
+  else hop.target = peer_for_uri(request.request_uri());
+  return hop;
+}
+
+void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) {
+  const DialogHop hop = next_hop(request);
+  if (!hop.target) return respond(tx, request, 404, "Cannot reach the dialog's target");
+  const std::optional<Peer>& target = hop.target;
+  const bool pop_route = hop.pop_route;
 
   if (request.method() == Method::bye) {
     const auto dialog = dialogs_.find(std::string(request.call_id()));
@@ -349,27 +350,12 @@ void Proxy::handle_cancel(TxId tx, const Message& request, const Peer& from) {
     if (b.status == 0) layer_->cancel(b.tx);
 }
 
-void Proxy::on_ack(const Message& ack, const Peer& from) {
-  (void)from;
+void Proxy::on_ack(const Message& ack, const Peer&) {
   // The ACK for a 2xx follows the route set like any in-dialog request, but statelessly.
-  bool pop_route = false;
-  std::optional<NameAddr> next;
-  int index = 0;
-  ack.for_each(Header::route, [&](std::string_view value) {
-    auto route = parse_name_addr(value);
-    if (!route) return false;
-    if (index++ == 0 && names_us(route->uri)) {
-      pop_route = true;
-      return true;
-    }
-    next = route;
-    return false;
-  });
-  std::optional<Peer> target;
-  if (next) target = peer_for_uri(next->uri);
-  else if (const Peer* contact = registrar_->peer_for_contact(ack.request_uri_text())) target = *contact;
-  else target = peer_for_uri(ack.request_uri());
-  if (!target || (!next && names_us(ack.request_uri()))) return;
+  const DialogHop hop = next_hop(ack);
+  if (!hop.target) return;
+  const std::optional<Peer>& target = hop.target;
+  const bool pop_route = hop.pop_route;
   // A stateless branch must be the same for every retransmission of this ACK (§16.11).
   uint8_t hash[8];
   const std::string_view incoming = ack.top_via().branch();

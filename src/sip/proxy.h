@@ -79,6 +79,13 @@ class Proxy final : public TransactionUser {
     traffic::CallRecord record;  // id empty for in-dialog requests, which keep no record
   };
 
+  // Where an in-dialog request or a 2xx ACK goes, and whether our Route entry is to be removed.
+  struct DialogHop {
+    std::optional<Peer> target;
+    bool pop_route = false;
+  };
+  DialogHop next_hop(const Message& request) const;
+
   void handle_initial(TxId tx, const Message& request, const Peer& from);
   void handle_in_dialog(TxId tx, const Message& request, const Peer& from);
   void handle_cancel(TxId tx, const Message& request, const Peer& from);
