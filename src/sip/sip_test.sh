@@ -623,12 +623,17 @@ except socket.timeout:
 PY
 )
 raw_udp() { python3 -c "$RAW_UDP" "$SIP_PORT" "$1"; }
+# Without a Call-ID no valid response can be formed (a response must copy it, RFC 3261 §8.2.6.2),
+# so privox drops such a request, as a transport may (§18.1.2); a bad value it can answer is 400.
 no_call_id=$(printf 'OPTIONS sip:127.0.0.1:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:LOCALPORT;branch=z9hG4bK-nocallid\r\nFrom: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:127.0.0.1:%s>\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
+  "$SIP_PORT" "$SIP_PORT" | raw_udp 1)
+assert_eq "a request without Call-ID, which no valid response could answer, is dropped" "(no answer)" "$no_call_id"
+bad_max_forwards=$(printf 'OPTIONS sip:127.0.0.1:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:LOCALPORT;branch=z9hG4bK-badmf\r\nFrom: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:127.0.0.1:%s>\r\nCall-ID: badmf@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: seventy\r\nContent-Length: 0\r\n\r\n' \
   "$SIP_PORT" "$SIP_PORT" | raw_udp 2)
-if [[ "$no_call_id" == "SIP/2.0 400 "* ]] && [[ "$no_call_id" == *Call-ID* ]]; then
+if [[ "$bad_max_forwards" == "SIP/2.0 400 "* ]] && [[ "$bad_max_forwards" == *Max-Forwards* ]]; then
   pass
 else
-  fail "a request without Call-ID gets 400 with a reason naming Call-ID" "got: $no_call_id"
+  fail "a request with a malformed Max-Forwards gets 400 naming Max-Forwards" "got: $bad_max_forwards"
 fi
 bad_cseq=$(printf 'OPTIONS sip:127.0.0.1:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:LOCALPORT;branch=z9hG4bK-badcseq\r\nFrom: <sip:probe@127.0.0.1>;tag=p2\r\nTo: <sip:127.0.0.1:%s>\r\nCall-ID: badcseq@127.0.0.1\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
   "$SIP_PORT" "$SIP_PORT" | raw_udp 2)
