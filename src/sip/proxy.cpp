@@ -129,7 +129,7 @@ void Proxy::challenge(TxId tx, const Message& request, bool stale) {
   const std::vector<std::string> values = auth_.challenges(stale);
   std::vector<ExtraHeader> extra;
   for (const std::string& v : values) extra.push_back({"Proxy-Authenticate", v});
-  layer_->respond(tx, build_response(request, 407, "Proxy Authentication Required", "px", extra), 407);
+  layer_->respond_statelessly(tx, build_response(request, 407, "Proxy Authentication Required", "px", extra), 407);
 }
 
 void Proxy::on_request(TxId tx, const Message& request, const Peer& from) {

@@ -38,7 +38,7 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
     std::vector<std::string> values = auth_.challenges(auth.stale);
     std::vector<ExtraHeader> extra;
     for (const std::string& v : values) extra.push_back({"WWW-Authenticate", v});
-    return layer_.respond(tx, build_response(request, 401, "Unauthorized", "reg", extra), 401);
+    return layer_.respond_statelessly(tx, build_response(request, 401, "Unauthorized", "reg", extra), 401);
   }
   const ExtensionInfo& ext = *auth.extension;
   if (request.to().uri.user != ext.sip_user)

@@ -165,6 +165,14 @@ void TransactionLayer::respond(TxId id, std::string response, int status) {
   arm_timeout(*tx, 64 * t_.t1_us, false);                             // timer H
 }
 
+void TransactionLayer::respond_statelessly(TxId id, std::string response, int status) {
+  Tx* tx = find(id);
+  if (!tx || is_client(static_cast<uint8_t>(tx->kind)) || status < 200) return;
+  if (tx->state != State::trying && tx->state != State::proceeding) return;
+  sender_.send(tx->peer, response);
+  terminate(id);
+}
+
 TxId TransactionLayer::send_request(const Peer& to, std::string request, Method method, std::string_view branch) {
   const bool invite = method == Method::invite;
   Tx& tx = create(invite ? Kind::client_invite : Kind::client_other, invite ? State::calling : State::trying,

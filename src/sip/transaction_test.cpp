@@ -259,6 +259,18 @@ TEST_F(TransactionTest, LingeringTransactionsDoNotCountAgainstTheLimit) {
   EXPECT_EQ(sender_.count_starting("SIP/2.0 503"), 0u);
 }
 
+TEST_F(TransactionTest, AStatelessChallengeKeepsNoStateAndARetransmissionIsANewRequest) {
+  feed(request("REGISTER", "z9hG4bK-s1"), udp_);
+  Message m;
+  ParseError e;
+  ASSERT_TRUE(parse_message(storage_.back(), m, e));
+  layer_.respond_statelessly(user_.requests[0].first, build_response(m, 401, "Unauthorized", "t"), 401);
+  EXPECT_EQ(sender_.count_starting("SIP/2.0 401"), 1u);
+  EXPECT_EQ(layer_.held(), 0u);
+  feed(request("REGISTER", "z9hG4bK-s1"), udp_);
+  EXPECT_EQ(user_.requests.size(), 2u);  // answered afresh, with a fresh challenge
+}
+
 TEST_F(TransactionTest, CancelFindsItsInvite) {
   feed(request("INVITE", "z9hG4bK-7"), udp_);
   feed(request("CANCEL", "z9hG4bK-7"), udp_);
