@@ -18,6 +18,11 @@ using tcp = asio::ip::tcp;
 
 constexpr size_t kMaxDatagram = 65535;
 constexpr size_t kMaxStreamMessage = 65535;
+// A TCP peer may hold a connection only while it uses it (phones send CRLF keep-alives well within
+// this), may not make privox queue more than this much for it, and there are only so many.
+constexpr int64_t kTcpIdleUs = 300'000'000;
+constexpr size_t kMaxQueuedBytes = 1 << 20;
+constexpr size_t kMaxTcpConnections = 10'000;
 
 template <class Endpoint>
 Peer to_peer(const Endpoint& ep, TransportKind kind, uint64_t connection = 0) {
@@ -58,15 +63,24 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
     peer_ = to_peer(socket_.remote_endpoint(ec), TransportKind::tcp, id);
   }
 
-  void start() { read(); }
+  void start() {
+    last_active_us_ = server_.clock_.now_us();
+    read();
+  }
   void close() {
     boost::system::error_code ignored;
     socket_.close(ignored);
   }
+  int64_t last_active_us() const { return last_active_us_; }
 
   void write(std::string_view bytes) {
+    if (queued_bytes_ + bytes.size() > kMaxQueuedBytes) {
+      spdlog::debug("sip: closing TCP connection from {}: it does not read what it is sent", peer_.host_port());
+      return close();
+    }
     const bool idle = queue_.empty();
     queue_.emplace_back(bytes);
+    queued_bytes_ += bytes.size();
     if (idle) write_next();
   }
 
@@ -77,6 +91,7 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
                             [self = shared_from_this()](boost::system::error_code ec, size_t n) {
                               if (ec) return self->server_.connections_.erase(self->id_), void();
                               self->used_ += n;
+                              self->last_active_us_ = self->server_.clock_.now_us();
                               if (!self->drain()) return self->close(), self->server_.connections_.erase(self->id_), void();
                               self->read();
                             });
@@ -105,6 +120,7 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
     asio::async_write(socket_, asio::buffer(queue_.front()),
                       [self = shared_from_this()](boost::system::error_code ec, size_t) {
                         if (ec) return self->close();
+                        self->queued_bytes_ -= self->queue_.front().size();
                         self->queue_.pop_front();
                         if (!self->queue_.empty()) self->write_next();
                       });
@@ -117,6 +133,8 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
   std::vector<char> buffer_;
   size_t used_ = 0;
   std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  int64_t last_active_us_ = 0;
 };
 
 Server::Server(asio::io_context& io, TimerQueue& timers, const Clock& clock)
@@ -146,6 +164,7 @@ Status Server::listen(const std::string& host, uint16_t port) {
   host_ = address.is_v6() ? fmt::format("[{}]", address.to_string()) : address.to_string();
   receive_udp();
   accept_tcp();
+  sweep_idle_connections();
   return {};
 }
 
@@ -202,13 +221,31 @@ void Server::send(const Peer& to, std::string_view bytes) {
 void Server::accept_tcp() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || stopped_) return;
-    if (!ec) {
+    if (!ec && connections_.size() >= kMaxTcpConnections) {
+      boost::system::error_code ignored;
+      socket.close(ignored);  // at the limit: new connections wait for idle ones to be swept
+    } else if (!ec) {
       const uint64_t id = next_connection_++;
       auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), id);
       connections_.emplace(id, connection);
       connection->start();
     }
     accept_tcp();
+  });
+}
+
+void Server::sweep_idle_connections() {
+  const int64_t now = clock_.now_us();
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if (now - it->second->last_active_us() > kTcpIdleUs) {
+      it->second->close();
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  timers_.schedule(now + kTcpIdleUs / 10, [this] {
+    if (!stopped_) sweep_idle_connections();
   });
 }
 

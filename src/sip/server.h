@@ -63,6 +63,8 @@ class Server final : public Sender {
   void receive_udp();
   void dispatch(std::string_view bytes, const Peer& from);
   void accept_tcp();
+  // Closes TCP connections idle too long, then schedules itself again.
+  void sweep_idle_connections();
   void on_timer();
 
   boost::asio::io_context& io_;

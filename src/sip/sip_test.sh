@@ -650,6 +650,34 @@ assert_true "privox is still running after malformed input" kill -0 "$SERVER_PID
 sipp_run options options.xml 10 "127.0.0.1:$SIP_PORT" -p "$(free_ports 1)" -m 1
 expect_sipp "after malformed input, OPTIONS to the proxy still gets 200" options
 
+# TCP: two requests pipelined on one connection (RFC 3261 §18.3 framing by Content-Length), each
+# answered on that connection; a keep-alive CRLF between them is skipped.
+tcp_answers=$(python3 - "$SIP_PORT" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+local = s.getsockname()[1]
+def options(n):
+    return (f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/TCP 127.0.0.1:{local};branch=z9hG4bK-tcp{n}\r\n"
+            f"From: <sip:probe@127.0.0.1>;tag=t{n}\r\nTo: <sip:127.0.0.1:{port}>\r\n"
+            f"Call-ID: tcp{n}@127.0.0.1\r\nCSeq: {n} OPTIONS\r\nMax-Forwards: 70\r\n"
+            f"Content-Length: 0\r\n\r\n").encode()
+s.sendall(options(1) + b"\r\n\r\n" + options(2))
+data = b""
+try:
+    while data.count(b"SIP/2.0 200") < 2:
+        chunk = s.recv(65535)
+        if not chunk:
+            break
+        data += chunk
+except socket.timeout:
+    pass
+print(data.count(b"SIP/2.0 200"), data.count(b"CSeq: 1 OPTIONS"), data.count(b"CSeq: 2 OPTIONS"))
+PY
+)
+assert_eq "two pipelined OPTIONS over one TCP connection get their two 200s on it" "2 1 1" "$tcp_answers"
+
 # ---------------------------------------------------------------------------------------------
 # 7. kill -9 with calls up: no answered call may go missing
 
