@@ -84,8 +84,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-PASS=0
-FAILED=0
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/test-lib.sh"
 OUT="$TMP/stdout"
 ERR="$TMP/stderr"
 RC=0
@@ -99,18 +98,6 @@ describe() {  # a command line, readable, with the binary's path shortened
   d=${d//"$PRIVOX"/privox}
   d=${d//"$TMP"/\$TMP}
   printf '%s' "${d% }"
-}
-
-pass() { PASS=$((PASS + 1)); }
-
-fail() {  # fail DESCRIPTION [DETAIL...]
-  FAILED=$((FAILED + 1))
-  echo "FAIL: $1"
-  shift
-  local line
-  for line in "$@"; do
-    printf '%s\n' "$line" | sed 's/^/      /'
-  done
 }
 
 # On postgresql every data dir this test makes has its own schema: STORE_OF maps the dir to its
@@ -194,111 +181,6 @@ expect_fail() {  # expect_fail CODE|nz [--] PATTERN CMD...: non-zero (or exactly
   else
     pass
   fi
-}
-
-assert_eq() {  # assert_eq DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then
-    pass
-  else
-    fail "$1" "expected: $2" "actual:   $3"
-  fi
-}
-
-assert_ne() {  # assert_ne DESCRIPTION UNEXPECTED ACTUAL
-  if [ "$2" != "$3" ]; then
-    pass
-  else
-    fail "$1" "should differ from: $2"
-  fi
-}
-
-assert_contains() {  # assert_contains DESCRIPTION HAYSTACK NEEDLE (fixed string)
-  if [[ "$2" == *"$3"* ]]; then
-    pass
-  else
-    fail "$1" "expected to find: $3" "in: $2"
-  fi
-}
-
-assert_not_contains() {  # assert_not_contains DESCRIPTION HAYSTACK NEEDLE (fixed string, any case)
-  local hay needle
-  hay=$(printf '%s' "$2" | tr '[:upper:]' '[:lower:]')
-  needle=$(printf '%s' "$3" | tr '[:upper:]' '[:lower:]')
-  if [[ "$hay" != *"$needle"* ]]; then
-    pass
-  else
-    fail "$1" "must not contain: $3" "in: $2"
-  fi
-}
-
-assert_match() {  # assert_match DESCRIPTION STRING EXTENDED-REGEX
-  if [[ "$2" =~ $3 ]]; then
-    pass
-  else
-    fail "$1" "expected to match: $3" "actual: $2"
-  fi
-}
-
-assert_true() {  # assert_true DESCRIPTION CMD...: CMD exits 0
-  local desc=$1
-  shift
-  local output
-  if output=$("$@" 2>&1); then
-    pass
-  else
-    fail "$desc" "$output"
-  fi
-}
-
-assert_false() {  # assert_false DESCRIPTION CMD...: CMD exits non-zero
-  local desc=$1
-  shift
-  local output
-  if output=$("$@" 2>&1); then
-    fail "$desc" "$output"
-  else
-    pass
-  fi
-}
-
-# json_ok FILE PYTHON-EXPRESSION: the file parses as JSON and the expression (over `d`) holds.
-json_ok() {
-  python3 - "$1" "$2" <<'PY'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print(f"not JSON: {e}: {open(sys.argv[1]).read()[:500]!r}")
-    sys.exit(1)
-if not eval(sys.argv[2]):
-    print(f"does not hold: {sys.argv[2]}\njson: {json.dumps(d)[:1500]}")
-    sys.exit(1)
-PY
-}
-
-# files_hold MODE DIR NEEDLE...: exits 0 when some file under DIR (recursively, every file,
-# raw bytes) holds one of the needles; prints where. MODE text compares case-insensitively;
-# MODE hex takes each needle as hex-encoded bytes.
-files_hold() {
-  python3 - "$@" <<'PY'
-import os, sys
-mode, root, needles = sys.argv[1], sys.argv[2], sys.argv[3:]
-found = []
-for dirpath, _, files in os.walk(root):
-    for name in files:
-        path = os.path.join(dirpath, name)
-        with open(path, "rb") as f:
-            data = f.read()
-        for n in needles:
-            if mode == "hex":
-                hit = bytes.fromhex(n) in data
-            else:
-                hit = n.lower().encode() in data.lower()
-            if hit:
-                found.append(f"{n!r} in {os.path.relpath(path, root)}")
-print("\n".join(found))
-sys.exit(0 if found else 1)
-PY
 }
 
 # text_holds FILE NEEDLE...: exits 0 when FILE holds one of the needles, as text in any case or as
@@ -1152,5 +1034,4 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 
-echo "$PASS passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish

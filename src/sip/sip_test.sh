@@ -48,100 +48,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-PASS=0
-FAILED=0
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/test-lib.sh"
 RC=0
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
-
-pass() { PASS=$((PASS + 1)); }
-
-fail() {  # fail DESCRIPTION [DETAIL...]
-  FAILED=$((FAILED + 1))
-  echo "FAIL: $1"
-  shift
-  local line
-  for line in "$@"; do
-    printf '%s\n' "$line" | sed 's/^/      /'
-  done
-}
-
-assert_eq() {  # assert_eq DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then
-    pass
-  else
-    fail "$1" "expected: $2" "actual:   $3"
-  fi
-}
-
-assert_contains() {  # assert_contains DESCRIPTION HAYSTACK NEEDLE (fixed string)
-  if [[ "$2" == *"$3"* ]]; then
-    pass
-  else
-    fail "$1" "expected to find: $3" "in: $2"
-  fi
-}
-
-assert_true() {  # assert_true DESCRIPTION CMD...: CMD exits 0
-  local desc=$1
-  shift
-  local output
-  if output=$("$@" 2>&1); then
-    pass
-  else
-    fail "$desc" "$output"
-  fi
-}
-
-assert_false() {  # assert_false DESCRIPTION CMD...: CMD exits non-zero
-  local desc=$1
-  shift
-  local output
-  if output=$("$@" 2>&1); then
-    fail "$desc" "$output"
-  else
-    pass
-  fi
-}
-
-# json_ok FILE PYTHON-EXPRESSION: the file parses as JSON and the expression (over `d`) holds.
-json_ok() {
-  python3 - "$1" "$2" <<'PY'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print(f"not JSON: {e}: {open(sys.argv[1]).read()[:500]!r}")
-    sys.exit(1)
-try:
-    ok = eval(sys.argv[2])
-except Exception as e:
-    ok = False
-    print(f"{type(e).__name__}: {e}")
-if not ok:
-    print(f"does not hold: {sys.argv[2]}\njson: {json.dumps(d, indent=1)[:3000]}")
-    sys.exit(1)
-PY
-}
-
-# files_hold DIR NEEDLE: exits 0 when some file under DIR (recursively, raw bytes, any case) holds
-# NEEDLE; prints where.
-files_hold() {
-  python3 - "$@" <<'PY'
-import os, sys
-root, needle = sys.argv[1], sys.argv[2].lower().encode()
-found = []
-for dirpath, _, files in os.walk(root):
-    for name in files:
-        path = os.path.join(dirpath, name)
-        with open(path, "rb") as f:
-            if needle in f.read().lower():
-                found.append(os.path.relpath(path, root))
-print("\n".join(found))
-sys.exit(0 if found else 1)
-PY
-}
 
 free_ports() {  # free_ports N: N distinct loopback ports, each free for both UDP and TCP
   python3 - "$1" <<'PY'
@@ -559,7 +470,7 @@ for purpose in billing support fraud legal; do
 done
 assert_true "control: cdr list shows the message records" grep -q sms <<<"$views"
 assert_false "no cdr list view (any purpose, csv or json) holds a message body" grep -qi "$WORD" <<<"$views"
-assert_false "no file of the data dir (store, WAL, key) holds a message body" files_hold "$D" "$WORD"
+assert_false "no file of the data dir (store, WAL, key) holds a message body" files_hold text "$D" "$WORD"
 assert_false "privox's log holds no message body" grep -qi "$WORD" "$SERVER_LOG"
 
 # ---------------------------------------------------------------------------------------------
@@ -758,9 +669,8 @@ fi
 assert_true "privox is still running after the flood" kill -0 "$SERVER_PID"
 stop_server
 
-assert_false "after everything, no file of the data dir holds a message body" files_hold "$D" "$WORD"
+assert_false "after everything, no file of the data dir holds a message body" files_hold text "$D" "$WORD"
 
 # ---------------------------------------------------------------------------------------------
 
-echo "$PASS passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+finish
