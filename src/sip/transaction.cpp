@@ -16,7 +16,12 @@ bool is_client(uint8_t kind) { return kind >= 2; }
 
 TransactionLayer::TransactionLayer(Sender& sender, TimerQueue& timers, const Clock& clock, TransactionUser& user,
                                    TransactionTimers t, TransactionLimits limits)
-    : sender_(sender), timers_(timers), clock_(clock), user_(user), t_(t), limits_(limits) {}
+    : sender_(sender), timers_(timers), clock_(clock), user_(user), t_(t), limits_(limits) {
+  // Lingering transactions pile up to rate × 32 s; growing the tables through rehash after rehash
+  // on the packet path costs more than reserving them once.
+  by_id_.reserve(1 << 16);
+  by_key_.reserve(1 << 16);
+}
 
 TransactionLayer::~TransactionLayer() {
   for (auto& [id, tx] : by_id_) {
