@@ -1,7 +1,8 @@
 #include "accounts/extensions.h"
 
+#include "sip/digest.h"
+
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -53,17 +54,6 @@ Status check_password(std::string_view password, std::string_view number) {
   return {};
 }
 
-// H(user ":" realm ":" password) in lowercase hex; "" when OpenSSL refuses the algorithm.
-std::string ha1(const EVP_MD* md, std::string_view user, std::string_view password) {
-  std::string input;
-  input.reserve(user.size() + kDigestRealm.size() + password.size() + 2);
-  input.append(user).append(":").append(kDigestRealm).append(":").append(password);
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  const bool ok = md != nullptr && EVP_Digest(input.data(), input.size(), out, &len, md, nullptr) == 1;
-  sodium_memzero(input.data(), input.size());
-  return ok ? to_hex(out, len) : std::string();
-}
 
 // The purposes the HA1s are sealed for: bound to the extension, so a sealed value cannot be
 // copied to another row.
@@ -107,7 +97,9 @@ Result<Extension> find_where(store::Store& store, std::string_view where, const 
 }  // namespace
 
 Result<ExtensionCredentials> digest_credentials(std::string_view sip_user, std::string_view password) {
-  ExtensionCredentials c{ha1(EVP_md5(), sip_user, password), ha1(EVP_sha256(), sip_user, password)};
+  // The digest module hashes the pieces in place, so no copy of the password is made to be wiped.
+  ExtensionCredentials c{sip::digest_ha1(sip::DigestAlgorithm::md5, sip_user, kDigestRealm, password),
+                         sip::digest_ha1(sip::DigestAlgorithm::sha256, sip_user, kDigestRealm, password)};
   if (c.ha1_md5.empty() || c.ha1_sha256.empty())
     return make_error(ErrorCode::internal, "OpenSSL refused to compute an MD5 or SHA-256 digest (a FIPS-only provider?)");
   return c;
