@@ -348,7 +348,7 @@ help_mentions() {  # help_mentions "VERB WORDS" FLAG...
   done
 }
 help_mentions "init" --data-dir
-help_mentions "serve" --data-dir --http --sip --ring-timeout --max-transactions
+help_mentions "serve" --data-dir --http --sip --ring-timeout --max-transactions --digest-challenges
 help_mentions "company add" --data-dir --name --region --country
 help_mentions "member add" --data-dir --company --name --email --phone --address --birth-date --payment-token \
   --card-brand --card-last4 --card-expiry
@@ -910,6 +910,7 @@ fi
 expect_fail 2 -- "--http" "$PRIVOX" serve --data-dir "$D" --http nonsense
 expect_fail 2 -- "--http" "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:99999
 expect_fail 2 -- "--sip" "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:0 --sip nonsense
+expect_fail 2 -- "--digest-challenges" "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:0 --sip 127.0.0.1:0 --digest-challenges md5,sha1
 expect_fail 2 -- "--ring-timeout" "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:0 --sip 127.0.0.1:0 --ring-timeout 0
 
 # ---------------------------------------------------------------------------------------------

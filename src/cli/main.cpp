@@ -115,6 +115,10 @@ int run(int argc, char** argv) {
                         "SIP transactions in flight past which new requests get 503 with Retry-After")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{10'000'000}));
+  serve_cmd->add_option("--digest-challenges", serve_opts.digest_challenges,
+                        "algorithms 401 and 407 challenge with, in order (md5, sha256); both are always accepted. "
+                        "Some clients (sipsak, baresip 1.0) fail on a challenge they do not know")
+      ->capture_default_str();
 
   auto* company = app.add_subcommand("company", "Companies (tenants)")->require_subcommand(1);
   accounts::NewCompany new_company;

@@ -55,6 +55,19 @@ int serve(const ServeOptions& options) {
   if (!sip_at.ok()) return fail(sip_at.error());
   if (options.ring_timeout_s < 1 || options.ring_timeout_s > 3600)
     return fail(invalid("ring-timeout", "must be between 1 and 3600 seconds"));
+  std::vector<sip::DigestAlgorithm> challenges;
+  for (size_t start = 0; start <= options.digest_challenges.size();) {
+    const size_t comma = options.digest_challenges.find(',', start);
+    const std::string name = options.digest_challenges.substr(start, comma - start);
+    const sip::DigestAlgorithm a = name == "md5" ? sip::DigestAlgorithm::md5
+                                   : name == "sha256" ? sip::DigestAlgorithm::sha256
+                                                      : sip::DigestAlgorithm::unknown;
+    if (a == sip::DigestAlgorithm::unknown)
+      return fail(invalid("digest-challenges", "'" + name + "' is not md5 or sha256"));
+    challenges.push_back(a);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
   auto env = open_environment(options.dir);
   if (!env.ok()) return fail(env.error());
   auto writer_store = open_store(options.dir);
@@ -70,7 +83,8 @@ int serve(const ServeOptions& options) {
                                       .port = sip_at->port,
                                       .node_id = *node,
                                       .ring_timeout_us = int64_t{options.ring_timeout_s} * 1'000'000,
-                                      .limits = {.max_in_flight = options.max_transactions, .retry_after_s = 5}});
+                                      .limits = {.max_in_flight = options.max_transactions, .retry_after_s = 5},
+                                      .challenge_algorithms = std::move(challenges)});
   if (Status s = sip.start(); !s.ok()) return fail(s.error());
   spdlog::info("privox {} serving HTTP on {}:{} with store {}", PRIVOX_VERSION, at->host, server.local_port(),
                (*env)->store->location());

@@ -12,6 +12,7 @@ struct ServeOptions {
   std::string sip = "127.0.0.1:5060";
   int ring_timeout_s = 60;
   size_t max_transactions = 50'000;
+  std::string digest_challenges = "md5,sha256";
 };
 
 // Runs privox's services in this process until SIGTERM or SIGINT, then stops them cleanly.

@@ -61,7 +61,7 @@ struct SipService::Parts {
         directory(store, keys, clock),
         key(nonce_key(keys)),
         nonces(key, clock),
-        auth(directory, nonces, "privox"),
+        auth(directory, nonces, "privox", options.challenge_algorithms),
         bindings(store, writer, keys, clock),
         location(&bindings),
         traffic(store, writer, keys, clock, options.node_id),

@@ -14,9 +14,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "privacy/keyring.h"
+#include "sip/digest.h"
 #include "sip/transaction.h"
 #include "store/store.h"
 
@@ -28,6 +30,8 @@ struct SipOptions {
   std::string node_id;  // names this node's open calls; stable across restarts
   int64_t ring_timeout_us = 60'000'000;
   TransactionLimits limits;
+  // What 401 and 407 challenge with, in order. Both algorithms are always accepted.
+  std::vector<DigestAlgorithm> challenge_algorithms = {DigestAlgorithm::md5, DigestAlgorithm::sha256};
 };
 
 class SipService {
