@@ -1,6 +1,7 @@
 #include "sip/transaction.h"
 
 #include <fmt/format.h>
+#include <sodium.h>
 
 #include "sip/builder.h"
 
@@ -21,6 +22,8 @@ TransactionLayer::TransactionLayer(Sender& sender, TimerQueue& timers, const Clo
   // on the packet path costs more than reserving them once.
   by_id_.reserve(1 << 16);
   by_key_.reserve(1 << 16);
+  randombytes_buf(hash_key_.data(), hash_key_.size());
+  scratch_.reserve(512);
 }
 
 TransactionLayer::~TransactionLayer() {
@@ -30,21 +33,37 @@ TransactionLayer::~TransactionLayer() {
   }
 }
 
-// RFC 3261 §17.2.3: the top Via's branch and sent-by, and the method (an ACK matches its INVITE).
-// A branch without the magic cookie comes from an RFC 2543 peer; its transaction is then named
-// by the dialog-identifying fields instead.
-std::string TransactionLayer::server_key(const Message& m) {
-  const std::string_view method = m.method() == Method::ack ? "INVITE" : m.method_text();
-  const Via& via = m.top_via();
-  const std::string_view branch = via.branch();
-  if (branch.substr(0, kMagicCookie.size()) == kMagicCookie)
-    return fmt::format("{}|{}:{}|{}", branch, via.host, via.port, method);
-  return fmt::format("2543|{}|{}|{}|{}|{}:{}|{}", m.request_uri_text(), m.from().tag(), m.call_id(), m.cseq().number,
-                     via.host, via.port, method);
+uint64_t TransactionLayer::hash_scratch() const {
+  static_assert(crypto_shorthash_KEYBYTES == 16 && crypto_shorthash_BYTES == 8);
+  uint64_t out = 0;
+  crypto_shorthash(reinterpret_cast<uint8_t*>(&out), reinterpret_cast<const uint8_t*>(scratch_.data()),
+                   scratch_.size(), hash_key_.data());
+  return out;
 }
 
-std::string TransactionLayer::client_key(std::string_view branch, Method method) {
-  return fmt::format("{}|{}", branch, to_string(method));
+// RFC 3261 §17.2.3: the top Via's branch and sent-by, and the method (an ACK matches its INVITE,
+// a CANCEL looks for its INVITE). A branch without the magic cookie comes from an RFC 2543 peer;
+// its transaction is then named by the dialog-identifying fields instead.
+uint64_t TransactionLayer::server_key(const Message& m, std::string_view method) const {
+  const Via& via = m.top_via();
+  const std::string_view branch = via.branch();
+  const std::string port = std::to_string(via.port);
+  scratch_.clear();
+  if (branch.substr(0, kMagicCookie.size()) == kMagicCookie) {
+    scratch_.append("3261|").append(branch).append("|").append(via.host).append(":").append(port);
+  } else {
+    scratch_.append("2543|").append(m.request_uri_text()).append("|").append(m.from().tag()).append("|");
+    scratch_.append(m.call_id()).append("|").append(std::to_string(m.cseq().number)).append("|");
+    scratch_.append(via.host).append(":").append(port);
+  }
+  scratch_.append("|").append(method);
+  return hash_scratch();
+}
+
+uint64_t TransactionLayer::client_key(std::string_view branch, Method method) const {
+  scratch_.clear();
+  scratch_.append("client|").append(branch).append("|").append(to_string(method));
+  return hash_scratch();
 }
 
 void TransactionLayer::receive(const Message& message, const Peer& from) {
@@ -53,7 +72,7 @@ void TransactionLayer::receive(const Message& message, const Peer& from) {
 }
 
 void TransactionLayer::receive_request(const Message& request, const Peer& from) {
-  const std::string key = server_key(request);
+  const uint64_t key = server_key(request, request.method() == Method::ack ? "INVITE" : request.method_text());
   const auto found = by_key_.find(key);
   if (request.method() == Method::ack) {
     if (found == by_key_.end()) return user_.on_ack(request, from);
@@ -207,10 +226,7 @@ void TransactionLayer::send_cancel(Tx& invite) {
 }
 
 TxId TransactionLayer::find_invite_for(const Message& cancel, const Peer&) const {
-  std::string key = server_key(cancel);
-  const size_t method_at = key.rfind('|');
-  key.replace(method_at + 1, std::string::npos, "INVITE");
-  const auto found = by_key_.find(key);
+  const auto found = by_key_.find(server_key(cancel, "INVITE"));
   return found == by_key_.end() ? 0 : found->second;
 }
 
@@ -219,14 +235,14 @@ void TransactionLayer::transition(Tx& tx, State next) {
   tx.state = next;
 }
 
-TransactionLayer::Tx& TransactionLayer::create(Kind kind, State state, std::string key, const Peer& peer) {
+TransactionLayer::Tx& TransactionLayer::create(Kind kind, State state, uint64_t key, const Peer& peer) {
   const TxId id = next_id_++;
   Tx& tx = by_id_[id];
   tx.id = id;
   tx.kind = kind;
   tx.state = state;
   ++active_;  // every transaction starts in an active state
-  tx.key = std::move(key);
+  tx.key = key;
   tx.peer = peer;
   by_key_[tx.key] = id;
   return tx;

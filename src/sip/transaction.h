@@ -11,6 +11,7 @@
 //
 // Thread-safety: none; one instance per SIP worker thread, driven by that worker's event loop.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -103,7 +104,7 @@ class TransactionLayer {
     TxId id = 0;
     Kind kind{};
     State state{};
-    std::string key;
+    uint64_t key = 0;
     Peer peer;
     std::string bytes;        // server: the last response sent; client: the request
     int status = 0;           // server: last status sent; client: last status received
@@ -113,14 +114,18 @@ class TransactionLayer {
     bool cancel_pending = false;
   };
 
-  static std::string server_key(const Message& m);
-  static std::string client_key(std::string_view branch, Method method);
+  // Transactions are found by a keyed 64-bit SipHash of the fields that name them (RFC 3261
+  // §17.1.3, §17.2.3), built in a reused buffer: no string is allocated or hashed twice on the
+  // packet path, and the per-process key keeps peers from aiming two transactions at one slot.
+  uint64_t server_key(const Message& m, std::string_view method) const;
+  uint64_t client_key(std::string_view branch, Method method) const;
+  uint64_t hash_scratch() const;
 
   void receive_request(const Message& request, const Peer& from);
   void receive_response(const Message& response, const Peer& from);
   void reject_overloaded(const Message& request, const Peer& from);
 
-  Tx& create(Kind kind, State state, std::string key, const Peer& peer);
+  Tx& create(Kind kind, State state, uint64_t key, const Peer& peer);
   Tx* find(TxId id);
   void terminate(TxId id);
   // Arms the retransmission timer at `interval`, doubling up to `cap` each time it fires.
@@ -139,7 +144,9 @@ class TransactionLayer {
   const TransactionLimits limits_;
   TxId next_id_ = 1;
   std::unordered_map<TxId, Tx> by_id_;
-  std::unordered_map<std::string, TxId> by_key_;
+  std::unordered_map<uint64_t, TxId> by_key_;
+  std::array<uint8_t, 16> hash_key_{};  // random per process
+  mutable std::string scratch_;         // where keys are assembled before hashing
   size_t active_ = 0;
   Stats stats_;
 };
