@@ -52,6 +52,12 @@ class Location {
   // Loads bindings read back from the store at startup.
   void restore(const std::string& extension_id, Binding binding);
   size_t size() const;
+  // Calls `each(extension_id, binding)` for every binding held, expired ones included.
+  template <class F>
+  void for_each(F&& each) const {
+    for (const auto& [id, list] : bindings_)
+      for (const Binding& b : list) each(id, b);
+  }
 
  private:
   BindingStore* store_;

@@ -117,6 +117,10 @@ void Registrar::reply_bindings(TxId tx, const Message& request, const std::strin
   layer_.respond(tx, build_response(request, 200, "OK", "reg", extra), 200);
 }
 
+void Registrar::learn_contacts(const Location& location) {
+  location.for_each([this](const std::string&, const Binding& b) { contact_peers_[b.contact] = b.peer; });
+}
+
 const Peer* Registrar::peer_for_contact(std::string_view contact) const {
   const auto it = contact_peers_.find(std::string(contact));
   return it == contact_peers_.end() ? nullptr : &it->second;

@@ -29,6 +29,8 @@ class Registrar {
 
   // Peers by registered contact URI, for requests whose Request-URI is a contact (in-dialog).
   const Peer* peer_for_contact(std::string_view contact) const;
+  // Rebuilds that map from the location service, after bindings were restored at start.
+  void learn_contacts(const Location& location);
 
  private:
   void reply_bindings(TxId tx, const Message& request, const std::string& extension_id);

@@ -126,6 +126,7 @@ Status SipService::start() {
   if (closed > 0) spdlog::warn("sip: closed {} calls left open by the last run, with reason restart", closed);
   PRIVOX_TRY(p.directory.reload());
   PRIVOX_ASSIGN(const size_t restored, p.bindings.restore_all(p.location));
+  p.registrar.learn_contacts(p.location);
   PRIVOX_TRY(p.server.listen(p.options.host, p.options.port));
   // The proxy names itself in Via and Record-Route by the address it listens on.
   p.proxy.set_address(p.server.advertised_host(), p.server.port());
