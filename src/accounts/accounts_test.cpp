@@ -9,14 +9,11 @@ namespace {
 
 using privacy::Purpose;
 
-class AccountsTest : public ::testing::TestWithParam<store::Backend> {
+class AccountsTest : public store::MigratedStoreTest {
  protected:
   void SetUp() override {
-    auto created = store::TestStore::create(GetParam());
-    ASSERT_TRUE(created.ok()) << created.error().describe();
-    test_store_ = std::move(created).value();
-    store_ = std::move(test_store_->open()).value();
-    ASSERT_TRUE(store_->migrate().ok());
+    MigratedStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     accounts_ptr_ = std::make_unique<Accounts>(*store_, keys_, clock_);
     auto company = accounts().add_company({"Acme Ltd", "eea", ""}, "cli:test");
     ASSERT_TRUE(company.ok()) << company.error().describe();
@@ -36,8 +33,6 @@ class AccountsTest : public ::testing::TestWithParam<store::Backend> {
     return (*tx)->query(sql)->at(0).i64(0);
   }
 
-  std::unique_ptr<store::TestStore> test_store_;
-  std::unique_ptr<store::Store> store_;
   privacy::SecretKey master_ = privacy::SecretKey::random();
   privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
   FakeClock clock_{1'795'000'000'000'000};  // 2026-11-18

@@ -27,14 +27,11 @@ TEST(DigestCredentialsTest, MatchTheKnownVectors) {
   EXPECT_EQ(kDigestRealm, "privox");
 }
 
-class ExtensionsTest : public ::testing::TestWithParam<store::Backend> {
+class ExtensionsTest : public store::MigratedStoreTest {
  protected:
   void SetUp() override {
-    auto created = store::TestStore::create(GetParam());
-    ASSERT_TRUE(created.ok()) << created.error().describe();
-    test_store_ = std::move(created).value();
-    store_ = std::move(test_store_->open()).value();
-    ASSERT_TRUE(store_->migrate().ok());
+    MigratedStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     accounts_ = std::make_unique<Accounts>(*store_, keys_, clock_);
     extensions_ = std::make_unique<Extensions>(*store_, keys_, clock_);
     company_ = add_company("Acme Ltd", "eea");
@@ -78,8 +75,6 @@ class ExtensionsTest : public ::testing::TestWithParam<store::Backend> {
     EXPECT_EQ(count("SELECT count(*) FROM audit_log"), audit_before);
   }
 
-  std::unique_ptr<store::TestStore> test_store_;
-  std::unique_ptr<store::Store> store_;
   privacy::SecretKey master_ = privacy::SecretKey::random();
   privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
   FakeClock clock_{1'795'000'000'000'000};

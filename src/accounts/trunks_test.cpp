@@ -34,14 +34,11 @@ TEST(TrunkAddressTest, HostsAreIpLiteralsOrDnsNamesInNormalForm) {
   EXPECT_TRUE(parse_trunk_address(std::string(63, 'a') + ".example:5060").ok());
 }
 
-class TrunksTest : public ::testing::TestWithParam<store::Backend> {
+class TrunksTest : public store::MigratedStoreTest {
  protected:
   void SetUp() override {
-    auto created = store::TestStore::create(GetParam());
-    ASSERT_TRUE(created.ok()) << created.error().describe();
-    test_store_ = std::move(created).value();
-    store_ = std::move(test_store_->open()).value();
-    ASSERT_TRUE(store_->migrate().ok());
+    MigratedStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     trunks_ = std::make_unique<Trunks>(*store_, keys_, clock_);
   }
 
@@ -50,8 +47,6 @@ class TrunksTest : public ::testing::TestWithParam<store::Backend> {
     return (*tx)->query(sql)->at(0).i64(0);
   }
 
-  std::unique_ptr<store::TestStore> test_store_;
-  std::unique_ptr<store::Store> store_;
   privacy::SecretKey master_ = privacy::SecretKey::random();
   privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
   FakeClock clock_{1'795'000'000'000'000};

@@ -9,14 +9,11 @@
 namespace privox::privacy {
 namespace {
 
-class AuditChainTest : public ::testing::TestWithParam<store::Backend> {
+class AuditChainTest : public store::MigratedStoreTest {
  protected:
   void SetUp() override {
-    auto created = store::TestStore::create(GetParam());
-    ASSERT_TRUE(created.ok()) << created.error().describe();
-    test_store_ = std::move(created).value();
-    store_ = std::move(test_store_->open()).value();
-    ASSERT_TRUE(store_->migrate().ok());
+    MigratedStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     for (int i = 0; i < 5; ++i) {
       ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
                     PRIVOX_TRY(chain_.append(s, {"cli:test", "member.show", "subject-" + std::to_string(i), "billing",
@@ -37,8 +34,6 @@ class AuditChainTest : public ::testing::TestWithParam<store::Backend> {
 
   AuditVerifyReport verify() { return std::move(chain_.verify(*store_)).value(); }
 
-  std::unique_ptr<store::TestStore> test_store_;
-  std::unique_ptr<store::Store> store_;
   SecretKey master_ = SecretKey::random();
   Keyring keys_ = Keyring::from_master_for_test(master_);
   FakeClock clock_{1'790'000'000'000'000};

@@ -12,12 +12,11 @@ namespace privox::sip {
 namespace {
 
 // Bindings made durable and read back after a "restart", on both backends.
-class StoreBindingsTest : public ::testing::TestWithParam<store::Backend> {
+class StoreBindingsTest : public store::MigratedStoreTest {
  protected:
   void SetUp() override {
-    test_store_ = std::move(store::TestStore::create(GetParam())).value();
-    store_ = std::move(test_store_->open()).value();
-    ASSERT_TRUE(store_->migrate().ok());
+    MigratedStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     accounts::Accounts accounts(*store_, keys_, clock_);
     const std::string company = *accounts.add_company({"Acme Ltd", "eea", ""}, "cli:test");
     accounts::Extensions extensions(*store_, keys_, clock_);
@@ -57,8 +56,6 @@ class StoreBindingsTest : public ::testing::TestWithParam<store::Backend> {
     uint64_t first, last;
     Status status;
   };
-  std::unique_ptr<store::TestStore> test_store_;
-  std::unique_ptr<store::Store> store_;
   privacy::SecretKey master_ = privacy::SecretKey::random();
   privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
   FakeClock clock_{1'795'000'000'000'000};

@@ -78,6 +78,13 @@ class TransactionTest : public ::testing::Test {
     ASSERT_TRUE(parse_message(storage_.back(), m, error)) << error.reason << "\n" << bytes;
     layer_.receive(m, from);
   }
+  // Answers the request fed last, in the transaction the layer gave it.
+  void respond_to_last(int status, std::string_view reason) {
+    Message m;
+    ParseError e;
+    ASSERT_TRUE(parse_message(storage_.back(), m, e)) << e.reason;
+    layer_.respond(user_.requests.back().first, build_response(m, status, reason, "t"), status);
+  }
   void advance(int64_t us) {
     clock_.advance_us(us);
     timers_.run_due(clock_.now_us());
@@ -109,10 +116,7 @@ TEST_F(TransactionTest, ServerInviteAbsorbsRetransmissionsAndResendsTheLastRespo
 
 TEST_F(TransactionTest, ServerInviteFinalErrorIsRetransmittedWithTimerGUntilTheAck) {
   feed(request("INVITE", "z9hG4bK-2"), udp_);
-  Message m;
-  ParseError e;
-  ASSERT_TRUE(parse_message(storage_.back(), m, e));
-  layer_.respond(user_.requests[0].first, build_response(m, 486, "Busy Here", "t"), 486);
+  respond_to_last(486, "Busy Here");
   EXPECT_EQ(sender_.count_starting("SIP/2.0 486"), 1u);
   advance(kT1);      // G fires at T1
   advance(2 * kT1);  // then 2*T1
@@ -127,10 +131,7 @@ TEST_F(TransactionTest, ServerInviteFinalErrorIsRetransmittedWithTimerGUntilTheA
 
 TEST_F(TransactionTest, ServerInviteGivesUpAfterTimerHWithoutAck) {
   feed(request("INVITE", "z9hG4bK-3"), udp_);
-  Message m;
-  ParseError e;
-  ASSERT_TRUE(parse_message(storage_.back(), m, e));
-  layer_.respond(user_.requests[0].first, build_response(m, 404, "Not Found", "t"), 404);
+  respond_to_last(404, "Not Found");
   for (int i = 0; i < 127; ++i) advance(kT1 / 2);
   EXPECT_EQ(layer_.held(), 1u);  // timer H runs to 64*T1
   // Sent at 0, then at T1, 3T1, 7T1, 15T1 (intervals doubling up to T2 = 8T1), then every T2.
@@ -141,20 +142,14 @@ TEST_F(TransactionTest, ServerInviteGivesUpAfterTimerHWithoutAck) {
 
 TEST_F(TransactionTest, AckForA2xxGoesToTheUser) {
   feed(request("INVITE", "z9hG4bK-4"), udp_);
-  Message m;
-  ParseError e;
-  ASSERT_TRUE(parse_message(storage_.back(), m, e));
-  layer_.respond(user_.requests[0].first, build_response(m, 200, "OK", "t"), 200);
+  respond_to_last(200, "OK");
   feed(request("ACK", "z9hG4bK-new", 1), udp_);  // a 2xx ACK has a branch of its own
   EXPECT_EQ(user_.acks, 1);
 }
 
 TEST_F(TransactionTest, ServerNonInviteLingersOverUdpButNotOverTcp) {
   feed(request("OPTIONS", "z9hG4bK-5"), udp_);
-  Message m;
-  ParseError e;
-  ASSERT_TRUE(parse_message(storage_.back(), m, e));
-  layer_.respond(user_.requests[0].first, build_response(m, 200, "OK", "t"), 200);
+  respond_to_last(200, "OK");
   EXPECT_EQ(layer_.held(), 1u);
   feed(request("OPTIONS", "z9hG4bK-5"), udp_);
   EXPECT_EQ(sender_.count_starting("SIP/2.0 200"), 2u);
@@ -162,8 +157,7 @@ TEST_F(TransactionTest, ServerNonInviteLingersOverUdpButNotOverTcp) {
   EXPECT_EQ(layer_.held(), 0u);
 
   feed(request("OPTIONS", "z9hG4bK-6"), tcp_);
-  ASSERT_TRUE(parse_message(storage_.back(), m, e));
-  layer_.respond(user_.requests[1].first, build_response(m, 200, "OK", "t"), 200);
+  respond_to_last(200, "OK");
   EXPECT_EQ(layer_.held(), 0u);
 }
 
@@ -249,10 +243,7 @@ TEST_F(TransactionTest, PastTheLimitNewRequestsGet503WithRetryAfterAndNoState) {
 TEST_F(TransactionTest, LingeringTransactionsDoNotCountAgainstTheLimit) {
   for (int i = 0; i < 6; ++i) {
     feed(request("OPTIONS", fmt::format("z9hG4bK-l{}", i)), udp_);
-    Message m;
-    ParseError e;
-    ASSERT_TRUE(parse_message(storage_.back(), m, e));
-    layer_.respond(user_.requests.back().first, build_response(m, 200, "OK", "t"), 200);
+    respond_to_last(200, "OK");
   }
   EXPECT_EQ(layer_.held(), 6u);       // each lingers for timer J
   EXPECT_EQ(layer_.in_flight(), 0u);  // but none is working

@@ -59,6 +59,26 @@ class TestStore {
 // Runs one SQL statement on the instance's own database outside any store (admin work in tests).
 Status postgres_admin(const std::string& sql);
 
+// The fixture of tests that run on both backends: a fresh store of the parameter's backend,
+// migrated to the latest schema. A derived SetUp calls this one first and stops on its failure:
+//   MigratedStoreTest::SetUp(); if (HasFatalFailure()) return;
+class MigratedStoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    auto created = TestStore::create(GetParam());
+    ASSERT_TRUE(created.ok()) << created.error().describe();
+    test_store_ = std::move(created).value();
+    auto opened = test_store_->open();
+    ASSERT_TRUE(opened.ok()) << opened.error().describe();
+    store_ = std::move(opened).value();
+    const Status migrated = store_->migrate();
+    ASSERT_TRUE(migrated.ok()) << migrated.error().describe();
+  }
+
+  std::unique_ptr<TestStore> test_store_;
+  std::unique_ptr<Store> store_;
+};
+
 // Names the backend in gtest's output instead of its bytes.
 inline void PrintTo(Backend backend, std::ostream* os) { *os << to_string(backend); }
 

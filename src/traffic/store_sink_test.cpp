@@ -11,12 +11,11 @@ namespace privox::traffic {
 namespace {
 
 // Traffic records through the batched writer, read back by cdr, on both backends.
-class StoreSinkTest : public ::testing::TestWithParam<store::Backend> {
+class StoreSinkTest : public store::MigratedStoreTest {
  protected:
   void SetUp() override {
-    test_store_ = std::move(store::TestStore::create(GetParam())).value();
-    store_ = std::move(test_store_->open()).value();
-    ASSERT_TRUE(store_->migrate().ok());
+    MigratedStoreTest::SetUp();
+    if (HasFatalFailure()) return;
     accounts::Accounts accounts(*store_, keys_, clock_);
     company_ = *accounts.add_company({"Acme Ltd", "eea", ""}, "cli:test");
     accounts::Extensions extensions(*store_, keys_, clock_);
@@ -50,8 +49,6 @@ class StoreSinkTest : public ::testing::TestWithParam<store::Backend> {
     return rows.ok() ? *rows : std::vector<CdrRow>{};
   }
 
-  std::unique_ptr<store::TestStore> test_store_;
-  std::unique_ptr<store::Store> store_;
   privacy::SecretKey master_ = privacy::SecretKey::random();
   privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
   FakeClock clock_{1'795'000'000'000'000};
