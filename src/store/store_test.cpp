@@ -11,19 +11,8 @@ namespace privox::store {
 namespace {
 
 // Every test here runs on both backends.
-class StoreTest : public ::testing::TestWithParam<Backend> {
+class StoreTest : public MigratedStoreTest {
  protected:
-  void SetUp() override {
-    auto created = TestStore::create(GetParam());
-    ASSERT_TRUE(created.ok()) << created.error().describe();
-    test_store_ = std::move(created).value();
-    auto opened = test_store_->open();
-    ASSERT_TRUE(opened.ok()) << opened.error().describe();
-    store_ = std::move(opened).value();
-    const Status migrated = store_->migrate();
-    ASSERT_TRUE(migrated.ok()) << migrated.error().describe();
-  }
-
   std::string ddl(std::string sql) { return expand_types(GetParam() == Backend::postgresql, std::move(sql)); }
 
   int64_t count(const std::string& table) {
@@ -31,9 +20,6 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     auto rows = (*tx)->query("SELECT count(*) FROM " + table);
     return rows->at(0).i64(0);
   }
-
-  std::unique_ptr<TestStore> test_store_;
-  std::unique_ptr<Store> store_;
 };
 
 TEST_P(StoreTest, MigratesToTheLatestVersionOnceAndOnlyOnce) {
