@@ -1,8 +1,11 @@
 #include "privacy/datamap.h"
+#include "privacy/datamap_parts.h"
 
 #include <fmt/format.h>
 
 #include <array>
+#include <initializer_list>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 namespace privox::privacy {
@@ -227,24 +230,44 @@ constexpr std::array kPurposes = {service, billing, support, fraud, legal, marke
 
 }  // namespace
 
-std::span<const FieldSpec> personal_fields() { return kFields; }
-std::span<const StructuralColumn> structural_columns() { return kStructural; }
+template <typename T>
+std::vector<T> joined(std::initializer_list<std::span<const T>> parts) {
+  std::vector<T> all;
+  for (std::span<const T> part : parts) all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+// Each subsystem declares the columns of the tables it owns in its own datamap_<part>.cpp
+// (datamap_parts.h); this file holds the foundation's and joins them.
+std::span<const FieldSpec> personal_fields() {
+  static const std::vector<FieldSpec> all = joined<FieldSpec>(
+      {kFields, portal_personal_fields(), ledger_personal_fields(), rights_personal_fields(),
+       retention_personal_fields(), notify_personal_fields()});
+  return all;
+}
+
+std::span<const StructuralColumn> structural_columns() {
+  static const std::vector<StructuralColumn> all = joined<StructuralColumn>(
+      {kStructural, portal_structural_columns(), ledger_structural_columns(), rights_structural_columns(),
+       retention_structural_columns(), notify_structural_columns()});
+  return all;
+}
 
 const FieldSpec* find_field_by_column(std::string_view table, std::string_view column) {
-  for (const FieldSpec& f : kFields)
+  for (const FieldSpec& f : personal_fields())
     if (f.table == table && (f.column == column || (!f.index_column.empty() && f.index_column == column))) return &f;
   return nullptr;
 }
 
 const FieldSpec* find_field(std::string_view table, std::string_view name) {
-  for (const FieldSpec& f : kFields)
+  for (const FieldSpec& f : personal_fields())
     if (f.table == table && f.name == name) return &f;
   return nullptr;
 }
 
 bool is_declared(std::string_view table, std::string_view column) {
   if (find_field_by_column(table, column)) return true;
-  for (const StructuralColumn& s : kStructural)
+  for (const StructuralColumn& s : structural_columns())
     if (s.table == table && s.column == column) return true;
   return false;
 }
@@ -330,7 +353,7 @@ std::string purposes_text(PurposeSet set) {
 
 nlohmann::json datamap_json() {
   nlohmann::json fields = nlohmann::json::array();
-  for (const FieldSpec& f : kFields) {
+  for (const FieldSpec& f : personal_fields()) {
     nlohmann::json purposes = nlohmann::json::array();
     for (Purpose p : kPurposes)
       if (allows(f.purposes, p)) purposes.push_back(to_string(p));
@@ -354,7 +377,7 @@ nlohmann::json datamap_json() {
     fields.push_back(std::move(j));
   }
   nlohmann::json structural = nlohmann::json::array();
-  for (const StructuralColumn& s : kStructural)
+  for (const StructuralColumn& s : structural_columns())
     structural.push_back({{"table", s.table}, {"column", s.column}, {"reason", s.reason}});
   return {{"personal_fields", fields}, {"non_personal_columns", structural}};
 }
@@ -363,13 +386,13 @@ std::string datamap_text() {
   std::string out = "Personal data privox stores (one line per field):\n\n";
   out += fmt::format("{:<16} {:<17} {:<17} {:<9} {:<40} {:<17} {:<22} {:<20} {}\n", "TABLE", "FIELD", "CATEGORY",
                      "MANDATORY", "PURPOSES", "LEGAL BASIS", "RETENTION", "ON ERASURE", "PROTECTION");
-  for (const FieldSpec& f : kFields)
+  for (const FieldSpec& f : personal_fields())
     out += fmt::format("{:<16} {:<17} {:<17} {:<9} {:<40} {:<17} {:<22} {:<20} {}\n", f.table, f.name, to_string(f.category),
                        f.mandatory ? "yes" : "no", purposes_text(f.purposes), to_string(f.basis),
                        to_string(f.retention), to_string(f.erasure), to_string(f.protection));
   out += fmt::format("\n{} further columns hold no personal data (ids, times, chain links); "
                      "`privox datamap --json` lists each with its reason.\n",
-                     kStructural.size());
+                     structural_columns().size());
   return out;
 }
 

@@ -2,8 +2,10 @@
 
 namespace privox::store {
 
-const std::vector<Migration>& migrations() {
-  static const std::vector<Migration> all = {
+namespace {
+
+std::vector<Migration> foundation_and_telephony() {
+  return {
       {1,
        "companies, members, subject keys, audit chain",
        {
@@ -128,6 +130,20 @@ const std::vector<Migration>& migrations() {
                 last_seen_us {i64} NOT NULL))",
        }},
   };
+}
+
+}  // namespace
+
+// Migrations 1 and 2 are the foundation's and the telephony core's; each later subsystem owns one
+// migration, in schema_<part>.cpp beside this file, numbered in the order they were introduced.
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all = [] {
+    std::vector<Migration> list = foundation_and_telephony();
+    for (Migration (*part)() : {portal_migration, ledgers_migration, rights_migration, retention_migration,
+                                notify_migration})
+      list.push_back(part());
+    return list;
+  }();
   return all;
 }
 

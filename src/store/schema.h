@@ -31,6 +31,13 @@ struct Migration {
 };
 
 const std::vector<Migration>& migrations();
+
+// The migrations of the later subsystems, one file each (schema_<part>.cpp).
+Migration portal_migration();     // 3: portal accounts, sessions, login throttling, page-view counts
+Migration ledgers_migration();    // 4: consent ledger, optional data, disclosure register, legal holds, settings
+Migration rights_migration();     // 5: rights requests
+Migration retention_migration();  // 6: retention runs, call-log limits, surveys
+Migration notify_migration();     // 7: marketing campaigns and their deliveries
 int latest_schema_version();
 
 // Expands the {blob} and {i64} type tokens for one backend.

@@ -1,0 +1,42 @@
+#pragma once
+// Email out of privox: identity-check codes, rights-request notices and marketing. A Mailer hands
+// one message to the operator's relay (setting mail.smtp_url) and says whether the relay accepted
+// it; SmtpMailer speaks SMTP through libcurl. Callers build the message; the mailer adds Date,
+// Message-ID and the From of setting mail.from.
+//
+// Thread-safety: a Mailer may be used from one thread at a time.
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "store/store.h"
+
+namespace privox::notify {
+
+struct Email {
+  std::string to;       // one address
+  std::string subject;  // one line
+  std::string text;     // plain-text body, UTF-8
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. List-Unsubscribe
+};
+
+class Mailer {
+ public:
+  virtual ~Mailer() = default;
+  // `unavailable` when the relay cannot be reached or refuses the message, naming why.
+  virtual Status send(const Email& email) = 0;
+};
+
+struct SmtpConfig {
+  std::string url;   // smtp://host:port
+  std::string from;  // envelope and header sender
+};
+
+// A mailer for the relay configured in the store's settings (mail.smtp_url, mail.from).
+Result<std::unique_ptr<Mailer>> mailer_from_settings(store::Store& store);
+std::unique_ptr<Mailer> smtp_mailer(SmtpConfig config);
+
+}  // namespace privox::notify
