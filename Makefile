@@ -3,10 +3,13 @@ DATA_DIR ?= var
 HTTP     ?= 127.0.0.1:8080
 JOBS     ?= $(shell nproc)
 
-.PHONY: run test deps build build-test build-asan unit-asan clean
+.PHONY: run test deps test-deps build build-test build-asan unit-asan clean
 
 deps:
 	@bash scripts/install-deps.sh
+
+test-deps: deps
+	@bash scripts/install-test-deps.sh
 
 build: deps
 	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPRIVOX_TESTS=OFF >/dev/null
@@ -16,7 +19,7 @@ run: build
 	@./build/privox init --data-dir $(DATA_DIR)
 	exec ./build/privox serve --data-dir $(DATA_DIR) --http $(HTTP)
 
-build-test: deps
+build-test: test-deps
 	@cmake -S . -B build-test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPRIVOX_TESTS=ON >/dev/null
 	@cmake --build build-test -j $(JOBS)
 

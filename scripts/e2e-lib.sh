@@ -1,0 +1,113 @@
+# Shared set-up for the subsystems' end-to-end scripts (src/<dir>/<name>_e2e.sh PRIVOX BACKEND),
+# which ctest runs once per store backend with the PostgreSQL and SMTP test servers up.
+# Source it after test-lib.sh. It gives:
+#   PRIVOX BACKEND TMP        the binary, sqlite|postgresql, a scratch dir removed at exit
+#   new_data_dir DIR          runs `privox init` on DIR with a fresh store (own schema on postgresql)
+#   px DIR VERB ARGS...       runs `privox VERB ARGS... --data-dir DIR [--store URL]`, bounded in time
+#   store_sql DIR SQL         runs SQL on DIR's store (sqlite3 or psql), rows as a|b|c lines
+#   SMTP_URL SMTP_MAILDIR     the test SMTP server and the Maildir it delivers into
+#   mail_count / wait_mail N  messages arrived so far / wait (10 s at most) until N have arrived
+#   start_bg NAME CMD...      starts a background process, killed at exit; its log is $TMP/NAME.log
+#   free_port                 a free TCP port on 127.0.0.1
+set -uo pipefail
+
+PRIVOX=${1:?usage: $0 /path/to/privox sqlite|postgresql}
+BACKEND=${2:?usage: $0 /path/to/privox sqlite|postgresql}
+case "$BACKEND" in sqlite | postgresql) ;; *) echo "$0: backend must be sqlite or postgresql" >&2; exit 2 ;; esac
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY PRIVOX_DATA_DIR PRIVOX_STORE \
+  PRIVOX_EXTENSION_PASSWORD
+while IFS= read -r v; do unset "$v"; done < <(compgen -e | grep '^PG')
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/privox-e2e.XXXXXX")
+E2E_RUN_ID=$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')
+E2E_SCHEMAS=()
+E2E_PIDS=()
+declare -A E2E_STORE_OF=()
+
+PG_URL=""
+if [ "$BACKEND" == postgresql ]; then
+  PG_URL=$(head -n 1 "${PRIVOX_TEST_POSTGRES_URL_FILE:-/nonexistent}" 2>/dev/null)
+  [ -n "$PG_URL" ] || { echo "$0: no PostgreSQL test instance (PRIVOX_TEST_POSTGRES_URL_FILE); run through ctest" >&2; exit 2; }
+fi
+SMTP_DIR=${PRIVOX_TEST_SMTP_DIR:-}
+SMTP_URL=""
+SMTP_MAILDIR=""
+if [ -n "$SMTP_DIR" ] && [ -f "$SMTP_DIR/url" ]; then
+  SMTP_URL=$(cat "$SMTP_DIR/url")
+  SMTP_MAILDIR="$SMTP_DIR/maildir"
+fi
+
+e2e_cleanup() {
+  local pid
+  for pid in "${E2E_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null
+  done
+  for pid in "${E2E_PIDS[@]}"; do
+    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  if [ ${#E2E_SCHEMAS[@]} -gt 0 ]; then
+    local list
+    list=$(IFS=,; printf '%s' "${E2E_SCHEMAS[*]}")
+    timeout 30 psql -X -q "$PG_URL" -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $list CASCADE" >/dev/null 2>&1
+  fi
+  rm -rf "$TMP"
+}
+trap e2e_cleanup EXIT
+trap 'exit 130' INT TERM
+
+new_data_dir() {  # new_data_dir DIR
+  local dir=$1
+  mkdir -p "$dir"
+  if [ "$BACKEND" == postgresql ]; then
+    local schema="e2e_${E2E_RUN_ID}_${#E2E_SCHEMAS[@]}" sep='?'
+    [[ "$PG_URL" == *"?"* ]] && sep='&'
+    timeout 30 psql -X -q -v ON_ERROR_STOP=1 "$PG_URL" -c "CREATE SCHEMA $schema" >/dev/null || { echo "cannot create schema" >&2; exit 2; }
+    E2E_SCHEMAS+=("$schema")
+    E2E_STORE_OF[$dir]="$PG_URL${sep}options=-csearch_path%3D$schema"
+  fi
+  px "$dir" init >/dev/null || { echo "privox init failed for $dir" >&2; exit 2; }
+}
+
+store_args() {  # store_args DIR: the --data-dir (and --store) arguments for DIR
+  printf '%s\n' --data-dir "$1"
+  if [ "$BACKEND" == postgresql ]; then printf '%s\n' --store "${E2E_STORE_OF[$1]}"; fi
+}
+
+px() {  # px DIR VERB [SUBVERB] ARGS...
+  local dir=$1
+  shift
+  local args=()
+  mapfile -t args < <(store_args "$dir")
+  timeout 60 "$PRIVOX" "$@" "${args[@]}"
+}
+
+store_sql() {  # store_sql DIR SQL
+  if [ "$BACKEND" == postgresql ]; then
+    timeout 30 psql -X -A -t -q -v ON_ERROR_STOP=1 "${E2E_STORE_OF[$1]}" -c "$2"
+  else
+    timeout 30 sqlite3 -batch "$1/privox.db" "$2"
+  fi
+}
+
+mail_count() { find "$SMTP_MAILDIR/new" -type f 2>/dev/null | wc -l; }
+wait_mail() {  # wait_mail N
+  for _ in $(seq 100); do
+    [ "$(mail_count)" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+start_bg() {  # start_bg NAME CMD...
+  local name=$1
+  shift
+  "$@" >"$TMP/$name.log" 2>&1 &
+  E2E_PIDS+=($!)
+}
+
+free_port() {
+  /usr/bin/python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
