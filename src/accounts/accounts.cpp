@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "common/ids.h"
+#include "portal/auth.h"
+#include "privacy/consent.h"
 
 namespace privox::accounts {
 namespace {
@@ -33,6 +35,15 @@ std::vector<const FieldSpec*> member_fields() {
 }  // namespace
 
 Result<std::string> Accounts::add_company(const NewCompany& input, const std::string& actor) {
+  std::string id;
+  PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    PRIVOX_ASSIGN(id, add_company(s, input, actor));
+    return {};
+  }));
+  return id;
+}
+
+Result<std::string> Accounts::add_company(Session& tx, const NewCompany& input, const std::string& actor) {
   PRIVOX_TRY(refuse_card_numbers({{"name", input.name}, {"region", input.region}, {"country", input.country}}));
   const FieldSpec* name_spec = privacy::find_field("companies", "company_name");
   PRIVOX_ASSIGN(std::string name, normalise_text("name", input.name, name_spec->max_length, false));
@@ -42,12 +53,9 @@ Result<std::string> Accounts::add_company(const NewCompany& input, const std::st
   PRIVOX_ASSIGN(std::string country, normalise_country(country_in));
   const int64_t now = clock_.now_us();
   const std::string id = new_id(now);
-  PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
-    PRIVOX_TRY(s.exec("INSERT INTO companies (id, name, region, country, created_at_us) VALUES (?, ?, ?, ?, ?)",
-                      {id, name, input.region, country, now}));
-    PRIVOX_TRY(audit_.append(s, {actor, "company.add", "", "", {{"company_id", id}, {"region", input.region}}}));
-    return {};
-  }));
+  PRIVOX_TRY(tx.exec("INSERT INTO companies (id, name, region, country, created_at_us) VALUES (?, ?, ?, ?, ?)",
+                     {id, name, input.region, country, now}));
+  PRIVOX_TRY(audit_.append(tx, {actor, "company.add", "", "", {{"company_id", id}, {"region", input.region}}}));
   return id;
 }
 
@@ -59,39 +67,59 @@ Result<Company> Accounts::company(const std::string& id) {
 
 Result<std::string> Accounts::add_member(const std::string& company_id, const FieldValues& input,
                                          const std::string& actor) {
+  std::string id;
+  PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    PRIVOX_ASSIGN(id, add_member(s, company_id, input, actor));
+    return {};
+  }));
+  return id;
+}
+
+Result<std::string> Accounts::add_member(Session& tx, const std::string& company_id, const FieldValues& input,
+                                         const std::string& actor) {
   PRIVOX_TRY(refuse_card_numbers(input));
-  PRIVOX_ASSIGN(Company co, company(company_id));
+  PRIVOX_ASSIGN(std::string checked_company, check_id("company", company_id));
+  PRIVOX_ASSIGN(Company co, load_company(tx, checked_company));
   PRIVOX_ASSIGN(FieldValues values, validate_member(input, co.country, utc_date(clock_.now_us())));
 
   const int64_t now = clock_.now_us();
   const std::string id = new_id(now);
-  Status status = store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
-    PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::create(s, keys_, id, now));
-    std::vector<std::string> columns = {"id", "company_id", "status", "created_at_us"};
-    Params params = {id, co.id, std::string("active"), now};
-    nlohmann::json stored = nlohmann::json::array();
-    for (const FieldSpec* f : member_fields()) {
-      const auto it = values.find(f->name);
-      if (it == values.end()) continue;
-      columns.emplace_back(f->column);
-      params.emplace_back(privacy::seal_field(key, id, f->name, it->second));
-      if (!f->index_column.empty()) {
-        columns.emplace_back(f->index_column);
-        params.emplace_back(keys_.blind_index(f->name, it->second));
-      }
-      stored.push_back(f->name);
+  PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::create(tx, keys_, id, now));
+  std::vector<std::string> columns = {"id", "company_id", "status", "created_at_us"};
+  Params params = {id, co.id, std::string("active"), now};
+  nlohmann::json stored = nlohmann::json::array();
+  for (const FieldSpec* f : member_fields()) {
+    const auto it = values.find(f->name);
+    if (it == values.end()) continue;
+    columns.emplace_back(f->column);
+    params.emplace_back(privacy::seal_field(key, id, f->name, it->second));
+    if (!f->index_column.empty()) {
+      columns.emplace_back(f->index_column);
+      params.emplace_back(keys_.blind_index(f->name, it->second));
     }
-    std::string sql = fmt::format("INSERT INTO members ({}) VALUES (?", fmt::join(columns, ", "));
-    for (size_t i = 1; i < columns.size(); ++i) sql += ", ?";
-    sql += ")";
-    PRIVOX_TRY(s.exec(sql, params));
-    PRIVOX_TRY(audit_.append(s, {actor, "member.add", id, "", {{"company_id", co.id}, {"fields", stored}}}));
-    return {};
-  });
-  if (!status.ok() && status.error().code == ErrorCode::conflict)
-    return Error{ErrorCode::conflict, "email", "a member with this email address already exists"};
-  PRIVOX_TRY(status);
+    stored.push_back(f->name);
+  }
+  std::string sql = fmt::format("INSERT INTO members ({}) VALUES (?", fmt::join(columns, ", "));
+  for (size_t i = 1; i < columns.size(); ++i) sql += ", ?";
+  sql += ")";
+  // Email is the members' only unique field, so a conflict here is always a taken email.
+  if (Result<int64_t> inserted = tx.exec(sql, params); !inserted.ok()) {
+    if (inserted.error().code == ErrorCode::conflict)
+      return Error{ErrorCode::conflict, "email", "a member with this email address already exists"};
+    return inserted.error();
+  }
+  PRIVOX_TRY(audit_.append(tx, {actor, "member.add", id, "", {{"company_id", co.id}, {"fields", stored}}}));
   return id;
+}
+
+// Marketing may use a contact field only while the person's consent for that channel holds (P11):
+// the data map allows the purpose, the ledger decides for each person.
+Result<bool> Accounts::marketing_consent_holds(Session& s, const std::string& id, std::string_view field) const {
+  std::optional<privacy::ConsentPurpose> consent;
+  if (field == "email") consent = privacy::ConsentPurpose::marketing_email;
+  if (field == "phone") consent = privacy::ConsentPurpose::marketing_sms;
+  if (!consent) return false;
+  return privacy::ConsentLedger(store_, keys_, clock_).holds(s, id, *consent);
 }
 
 Result<nlohmann::json> Accounts::show_member(const std::string& id, privacy::Purpose purpose, const std::string& actor) {
@@ -124,6 +152,13 @@ Result<nlohmann::json> Accounts::show_member(const std::string& id, privacy::Pur
         if (!privacy::allows(f.purposes, purpose)) {
           withheld.push_back(f.name);
           continue;
+        }
+        if (purpose == privacy::Purpose::marketing) {
+          PRIVOX_ASSIGN(const bool consented, marketing_consent_holds(s, id, f.name));
+          if (!consented) {
+            withheld.push_back(f.name);
+            continue;
+          }
         }
         PRIVOX_ASSIGN(std::string value, privacy::open_field(key, id, f.name, r.blob(4 + i)));
         values[std::string(f.name)] = std::move(value);
@@ -162,12 +197,76 @@ Result<EraseOutcome> Accounts::erase_member(const std::string& id, const std::st
     // Their phone lines stay with the company, no longer linked to them (privacy/datamap.cpp).
     PRIVOX_ASSIGN(const int64_t unassigned,
                   s.exec("UPDATE extensions SET member_id = NULL WHERE member_id = ?", {id}));
+    // Their portal login and every session go too: an erased member can no longer log in.
+    PRIVOX_TRY(portal::Auth::delete_login(s, id));
     PRIVOX_TRY(audit_.append(s, {actor, "member.erase", id, "",
                                  {{"key_destroyed", destroyed}, {"extensions_unassigned", unassigned}}}));
     return {};
   }));
   outcome.files_purged = store_.purge_deleted().ok();
   return outcome;
+}
+
+Result<std::vector<std::string>> Accounts::correct_member(const std::string& id, const FieldValues& corrections,
+                                                          const std::string& actor) {
+  PRIVOX_TRY(check_id("id", id));
+  if (corrections.empty()) return invalid("corrections", "name at least one field to correct");
+  for (const auto& [name, value] : corrections) {
+    const FieldSpec* f = privacy::find_field(kMembers, name);
+    if (!f || f->format == privacy::Format::recorded)
+      return invalid(name, fmt::format("'{}' is not a member field that can be corrected", name));
+  }
+  PRIVOX_TRY(refuse_card_numbers(corrections));
+  const auto fields = member_fields();
+  std::string select = "SELECT company_id, status";
+  for (const FieldSpec* f : fields) select += fmt::format(", {}", f->column);
+  select += " FROM members WHERE id = ?";
+
+  std::vector<std::string> corrected;
+  Status status = store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    corrected.clear();
+    PRIVOX_ASSIGN(Rows rows, s.query(select, {id}));
+    if (rows.empty()) return Error{ErrorCode::not_found, "id", fmt::format("no member has id {}", id)};
+    const store::Row& r = rows[0];
+    if (r.text(1) == "erased")
+      return Error{ErrorCode::erased, "id", fmt::format("member {} was erased; there is nothing to correct", id)};
+    PRIVOX_ASSIGN(Company co, load_company(s, r.text(0)));
+    PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys_, id));
+    // Sign-up's checks run on the whole corrected record, so a correction meets the same rules
+    // (mandatory fields, formats, age) as the values it replaces did.
+    FieldValues merged;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (r.is_null(2 + i)) continue;
+      PRIVOX_ASSIGN(std::string value, privacy::open_field(key, id, fields[i]->name, r.blob(2 + i)));
+      merged[std::string(fields[i]->name)] = std::move(value);
+    }
+    for (const auto& [name, value] : corrections) merged[name] = value;
+    PRIVOX_ASSIGN(FieldValues valid, validate_member(merged, co.country, utc_date(clock_.now_us())));
+
+    std::string sql = "UPDATE members SET ";
+    Params params;
+    for (const FieldSpec* f : fields) {
+      if (!corrections.contains(f->name)) continue;
+      const std::string& value = valid.at(std::string(f->name));
+      if (!params.empty()) sql += ", ";
+      sql += fmt::format("{} = ?", f->column);
+      params.emplace_back(privacy::seal_field(key, id, f->name, value));
+      if (!f->index_column.empty()) {
+        sql += fmt::format(", {} = ?", f->index_column);
+        params.emplace_back(keys_.blind_index(f->name, value));
+      }
+      corrected.emplace_back(f->name);
+    }
+    sql += " WHERE id = ?";
+    params.emplace_back(id);
+    PRIVOX_TRY(s.exec(sql, params));
+    PRIVOX_TRY(audit_.append(s, {actor, "member.correct", id, "", {{"fields", corrected}}}));
+    return {};
+  });
+  if (!status.ok() && status.error().code == ErrorCode::conflict)
+    return Error{ErrorCode::conflict, "email", "a member with this email address already exists"};
+  PRIVOX_TRY(status);
+  return corrected;
 }
 
 }  // namespace privox::accounts

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "accounts/validation.h"
 #include "common/clock.h"
@@ -46,13 +47,30 @@ class Accounts {
   Result<Company> company(const std::string& id);
 
   Result<std::string> add_member(const std::string& company_id, const FieldValues& input, const std::string& actor);
-  // The member's fields that `purpose` may use, and the names of those it may not.
+  // The same, inside the caller's write transaction, so that a company, its first member and their
+  // login are written together or not at all (portal sign-up). Same checks and errors; after an
+  // error the caller must roll the transaction back (PostgreSQL has already aborted it).
+  Result<std::string> add_company(store::Session& tx, const NewCompany& input, const std::string& actor);
+  Result<std::string> add_member(store::Session& tx, const std::string& company_id, const FieldValues& input,
+                                 const std::string& actor);
+  // The member's fields that `purpose` may use, and the names of those it may not. For marketing,
+  // email and phone are shown only while the member's marketing_email / marketing_sms consent holds.
   Result<nlohmann::json> show_member(const std::string& id, privacy::Purpose purpose, const std::string& actor);
   // Destroys the member's key, clears their blind indexes and unassigns their extensions (the
   // lines stay with the company).
   Result<EraseOutcome> erase_member(const std::string& id, const std::string& actor);
+  // Rectification: validates each corrected field against the data map as sign-up does (errors
+  // name the field; an unknown field or one that is not a member field is refused), re-seals it
+  // and its blind index under the member's key and writes one audit entry "member.correct" with
+  // the field names only, all in one transaction. Returns the names of the corrected fields.
+  // Fails with not_found for an unknown member, erased for an erased one, conflict when a
+  // corrected email address belongs to another member.
+  Result<std::vector<std::string>> correct_member(const std::string& id, const FieldValues& corrections,
+                                                  const std::string& actor);
 
  private:
+  Result<bool> marketing_consent_holds(store::Session& s, const std::string& id, std::string_view field) const;
+
   store::Store& store_;
   const privacy::Keyring& keys_;
   const Clock& clock_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "privacy/consent.h"
 #include "store/test_stores.h"
 
 namespace privox::accounts {
@@ -70,6 +71,27 @@ TEST_P(AccountsTest, ShowReturnsOnlyWhatThePurposeAllowsAndAuditsIt) {
   EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'member.show' AND purpose = 'fraud' AND "
                   "actor = 'cli:staff' AND subject_id = '" + *id + "'"),
             1);
+}
+
+TEST_P(AccountsTest, MarketingSeesAContactOnlyWhileItsChannelConsentHolds) {
+  auto id = accounts().add_member(company_, member("Ada Lovelace", "ada@example.org"), "cli:test");
+  ASSERT_TRUE(id.ok()) << id.error().describe();
+  auto shown = [&] { return (*accounts().show_member(*id, Purpose::marketing, "cli:staff"))["fields"]; };
+  EXPECT_TRUE(shown().empty()) << shown();
+
+  privacy::ConsentLedger ledger(*store_, keys_, clock_);
+  const privacy::ConsentDecision email{*id, privacy::ConsentPurpose::marketing_email, true, privacy::ConsentMethod::form,
+                                       "web", "n-test"};
+  ASSERT_TRUE(ledger.record(email, "cli:test").ok());
+  EXPECT_EQ(shown()["email"], "ada@example.org");
+  EXPECT_FALSE(shown().contains("phone"));  // SMS consent was never given
+  EXPECT_FALSE(shown().contains("name"));   // not a marketing field at all
+
+  clock_.advance_us(1);
+  privacy::ConsentDecision withdrawn = email;
+  withdrawn.given = false;
+  ASSERT_TRUE(ledger.record(withdrawn, "cli:test").ok());
+  EXPECT_FALSE(shown().contains("email"));
 }
 
 TEST_P(AccountsTest, UnknownCompanyAndMemberAreNotFound) {

@@ -119,6 +119,15 @@ int run(int argc, char** argv) {
                         "algorithms 401 and 407 challenge with, in order (md5, sha256); both are always accepted. "
                         "Some clients (sipsak, baresip 1.0) fail on a challenge they do not know")
       ->capture_default_str();
+  serve_cmd->add_option("--tls-cert", serve_opts.tls_cert, "PEM certificate chain: serve the portal over HTTPS");
+  serve_cmd->add_option("--tls-key", serve_opts.tls_key, "PEM private key for --tls-cert");
+  serve_cmd->add_option("--payment-provider", serve_opts.payment_provider,
+                        "the payment provider's base URL, which sign-up asks about card tokens");
+  serve_cmd->add_option("--payment-api-key-file", serve_opts.payment_api_key_file,
+                        "file holding the payment provider's API key");
+  serve_cmd->add_option("--http-threads", serve_opts.http_threads, "threads that run portal requests")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{256}));
 
   auto* company = app.add_subcommand("company", "Companies (tenants)")->require_subcommand(1);
   accounts::NewCompany new_company;
@@ -157,6 +166,11 @@ int run(int argc, char** argv) {
   Verbs verbs;
   add_telephony_verbs(app, where, verbs);
   add_traffic_verbs(app, where, verbs);
+  add_portal_verbs(app, where, verbs);
+  add_rights_verbs(app, where, verbs);
+  add_privacy_verbs(app, where, verbs);
+  add_notify_verbs(app, where, verbs);
+  add_retention_verbs(app, where, verbs);
 
   auto* audit = app.add_subcommand("audit", "The audit chain")->require_subcommand(1);
   auto* audit_verify = audit->add_subcommand("verify", "Check every link of the audit chain");

@@ -10,15 +10,22 @@
 
 #include "common/ids.h"
 #include "http/server.h"
+#include "notify/sms.h"
+#include "notify/sms_runner.h"
+#include "notify/unsubscribe_routes.h"
+#include "portal/api.h"
+#include "portal/payments.h"
+#include "retention/scheduler.h"
 #include "sip/service.h"
 #include "store/schema.h"
+#include "store/settings.h"
 
 namespace privox::cli {
 namespace {
 
 http::Router make_router(Environment& env) {
   http::Router router;
-  router.add(http::bhttp::verb::get, "/healthz", [&env](const http::Request&) {
+  router.add(http::bhttp::verb::get, "/healthz", [&env](const http::Exchange&) {
     const Result<int> version = env.store->schema_version();
     if (!version.ok())
       return http::json_response(http::bhttp::status::service_unavailable,
@@ -28,6 +35,7 @@ http::Router make_router(Environment& env) {
                                                          {"store", store::to_string(env.store->backend())},
                                                          {"schema_version", *version}});
   });
+  notify::add_unsubscribe_routes(router, *env.store, env.keys, env.clock);
   return router;
 }
 
@@ -75,8 +83,32 @@ int serve(const ServeOptions& options) {
   auto node = node_id(options.dir, (*env)->clock);
   if (!node.ok()) return fail(node.error());
 
+  std::unique_ptr<portal::PaymentProvider> payments;
+  if (!options.payment_provider.empty()) {
+    if (options.payment_api_key_file.empty())
+      return fail(invalid("payment-api-key-file", "is required with --payment-provider"));
+    auto key = portal::read_api_key_file(options.payment_api_key_file, "payment-api-key-file");
+    if (!key.ok()) return fail(key.error());
+    payments = portal::make_http_payment_provider(options.payment_provider, *key);
+  }
+  if (options.tls_cert.empty() != options.tls_key.empty())
+    return fail(invalid(options.tls_cert.empty() ? "tls-cert" : "tls-key", "--tls-cert and --tls-key go together"));
+  http::ServerOptions http_options;
+  http_options.handler_threads = options.http_threads;
+  if (!options.tls_cert.empty()) http_options.tls = http::TlsFiles{options.tls_cert, options.tls_key};
+  if (payments && !payments->browser_origin().empty()) http_options.connect_origins.push_back(payments->browser_origin());
+  portal::PortalOptions portal_options;
+  portal_options.payments = payments.get();
+  // Read once at start: changed lock-out and session settings apply after a restart.
+  auto auth_limits = portal::auth_limits_from_settings(*(*env)->store);
+  if (!auth_limits.ok()) return fail(auth_limits.error());
+  portal_options.auth_limits = *auth_limits;
+  portal::Portal portal(*(*env)->store, (*env)->keys, (*env)->clock, portal_options);
+  http::Router router = make_router(**env);
+  portal.mount(router);
+
   boost::asio::io_context io;
-  http::Server server(io, make_router(**env));
+  http::Server server(io, std::move(router), http_options);
   if (Status s = server.listen(*at); !s.ok()) return fail(s.error());
   sip::SipService sip(io, *(*env)->store, std::move(writer_store).value(), (*env)->keys, (*env)->clock,
                       sip::SipOptions{.host = sip_at->host,
@@ -85,7 +117,23 @@ int serve(const ServeOptions& options) {
                                       .ring_timeout_us = int64_t{options.ring_timeout_s} * 1'000'000,
                                       .limits = {.max_in_flight = options.max_transactions, .retry_after_s = 5},
                                       .challenge_algorithms = std::move(challenges)});
+  // Marketing SMS and STOP replies travel over the SIP trunk (notify/sms.h); without a sender
+  // number there are neither.
+  auto sms_sender = store::Settings(*(*env)->store).text("sms.sender_number");
+  if (!sms_sender.ok()) return fail(sms_sender.error());
+  const auto sms_gateway = notify::sip_sms_gateway(sip);
+  notify::StopHandler sms_stops(*(*env)->store, (*env)->keys, (*env)->clock, *sms_gateway, *sms_sender);
+  notify::SmsCampaignRunner sms_campaigns(*(*env)->store, (*env)->keys, (*env)->clock, *sms_gateway, *sms_sender);
+  if (!sms_sender->empty()) sip.set_sms_inbox(&sms_stops);
   if (Status s = sip.start(); !s.ok()) return fail(s.error());
+  if (!sms_sender->empty()) {
+    sms_stops.start();
+    sms_campaigns.start();
+  }
+  // Retention jobs every five minutes, on one node at a time (the store's job lock); stopped
+  // (after the batch in progress) when this scope ends.
+  retention::Scheduler retention_jobs(*(*env)->store, (*env)->keys, (*env)->clock, int64_t{300'000'000});
+  retention_jobs.start();
   spdlog::info("privox {} serving HTTP on {}:{} with store {}", PRIVOX_VERSION, at->host, server.local_port(),
                (*env)->store->location());
 

@@ -13,6 +13,11 @@ struct ServeOptions {
   int ring_timeout_s = 60;
   size_t max_transactions = 50'000;
   std::string digest_challenges = "md5,sha256";
+  // The portal (portal/api.h): TLS when both are given; the payment provider sign-up asks about tokens.
+  std::string tls_cert, tls_key;
+  std::string payment_provider;           // base URL, e.g. http://127.0.0.1:8081
+  std::string payment_api_key_file;
+  size_t http_threads = 4;
 };
 
 // Runs privox's services in this process until SIGTERM or SIGINT, then stops them cleanly.

@@ -41,5 +41,17 @@ inline void add_data_dir(CLI::App* verb, DataDir& where) {
 void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 // `cdr list` (verbs_traffic.cpp).
 void add_traffic_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+// `staff add`, `tokenizer` and `portal page-views` (verbs_portal.cpp).
+void add_portal_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+// `request open|list|show|send-code|verify|fee|extend|refuse|export|complete` (verbs_rights.cpp).
+void add_rights_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+// `consent`, `disclosure`, `hold`, `company transfer-region`, `business-sale export`, `settings`,
+// `ropa` and `notice` (verbs_privacy.cpp). Call after main.cpp's `company`, which it joins.
+void add_privacy_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+// `campaign create|send|list` and `mail test` (verbs_notify.cpp).
+void add_notify_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+// `retention run`, `member close`, `survey create|respond|results` and `stats calls`
+// (verbs_retention.cpp). Call after main.cpp's `member`, which it joins.
+void add_retention_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 
 }  // namespace privox::cli

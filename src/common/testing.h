@@ -10,6 +10,17 @@
 
 namespace privox::testing {
 
+// The SMTP test server's directory (scripts/test-smtp.sh: url, maildir/): PRIVOX_TEST_SMTP_DIR, else
+// the one ctest's `smtp` fixture starts in this build folder. Empty when neither is known.
+inline std::string smtp_test_dir() {
+  if (const char* dir = std::getenv("PRIVOX_TEST_SMTP_DIR"); dir && *dir) return dir;
+#ifdef PRIVOX_TEST_SMTP_DIR_DEFAULT
+  return PRIVOX_TEST_SMTP_DIR_DEFAULT;
+#else
+  return "";
+#endif
+}
+
 class TempDir {
  public:
   TempDir() {

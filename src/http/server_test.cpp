@@ -19,12 +19,23 @@ class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Router router;
-    router.add(bhttp::verb::get, "/healthz", [](const Request&) { return json_response(bhttp::status::ok, {{"status", "ok"}}); });
-    router.add(bhttp::verb::post, "/echo", [](const Request& r) {
-      return json_response(bhttp::status::ok, {{"body", r.body()}});
+    router.add(bhttp::verb::get, "/healthz", [](const Exchange&) { return json_response(bhttp::status::ok, {{"status", "ok"}}); });
+    router.add(bhttp::verb::post, "/echo", [](const Exchange& r) {
+      return json_response(bhttp::status::ok, {{"body", r.request().body()}});
     });
-    router.add(bhttp::verb::get, "/boom", [](const Request&) -> Response { throw std::runtime_error("kaboom"); });
-    server_ = std::make_unique<Server>(io_, std::move(router));
+    router.add(bhttp::verb::get, "/boom", [](const Exchange&) -> Response { throw std::runtime_error("kaboom"); });
+    router.add(bhttp::verb::get, "/things/{id}/parts/{part}", [](const Exchange& e) {
+      return json_response(bhttp::status::ok, {{"id", e.param("id")}, {"part", e.param("part")},
+                                               {"q", e.query_param("q").value_or("-")},
+                                               {"cookie", e.cookie("c").value_or("-")},
+                                               {"client", e.client_address()}});
+    });
+    router.add(bhttp::verb::get, "/things/special/parts/{part}", [](const Exchange&) {
+      return json_response(bhttp::status::ok, {{"special", true}});
+    });
+    ServerOptions options;
+    options.connect_origins = {"https://pay.example"};
+    server_ = std::make_unique<Server>(io_, std::move(router), options);
     ASSERT_TRUE(server_->listen({"127.0.0.1", 0}).ok());
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -107,6 +118,42 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
     bhttp::read(socket, buffer, res);
     EXPECT_EQ(nlohmann::json::parse(res.body())["body"], "hi");
   }
+}
+
+TEST_F(ServerTest, PathParametersQueryCookiesAndTheClientReachTheHandler) {
+  const Response res = exchange(
+      "GET /things/a%20b/parts/7?x=1&q=hello+world%21 HTTP/1.1\r\nHost: x\r\nCookie: a=1; c=two\r\n"
+      "Connection: close\r\n\r\n");
+  ASSERT_EQ(res.result(), bhttp::status::ok) << res.body();
+  const auto body = nlohmann::json::parse(res.body());
+  EXPECT_EQ(body["id"], "a b");
+  EXPECT_EQ(body["part"], "7");
+  EXPECT_EQ(body["q"], "hello world!");
+  EXPECT_EQ(body["cookie"], "two");
+  EXPECT_EQ(body["client"], "127.0.0.1");
+  const Response special = exchange("GET /things/special/parts/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(nlohmann::json::parse(special.body()).contains("special")) << "a literal segment wins";
+}
+
+TEST_F(ServerTest, ErrorsHaveTheMessageAndFieldShapeAndCspAllowsTheProvider) {
+  const Response res = exchange("GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const auto body = nlohmann::json::parse(res.body());
+  ASSERT_TRUE(body["error"].is_object());
+  EXPECT_TRUE(body["error"]["message"].is_string());
+  EXPECT_NE(std::string(res["Content-Security-Policy"]).find("connect-src 'self' https://pay.example"),
+            std::string::npos);
+}
+
+TEST(RouterTest, ListsItsRoutesAndAnswersWithoutAServer) {
+  Router router;
+  router.add(bhttp::verb::get, "/a/{x}", [](const Exchange& e) { return json_response(bhttp::status::ok, {{"x", e.param("x")}}); });
+  router.add(bhttp::verb::put, "/a/{x}", [](const Exchange&) { return json_response(bhttp::status::ok, {}); });
+  ASSERT_EQ(router.routes().size(), 2u);
+  EXPECT_EQ(router.routes()[0].pattern, "/a/{x}");
+  Request req{bhttp::verb::get, "/a/42", 11};
+  EXPECT_EQ(nlohmann::json::parse(router.dispatch(req).body())["x"], "42");
+  Request empty{bhttp::verb::get, "/a/", 11};
+  EXPECT_EQ(router.dispatch(empty).result(), bhttp::status::not_found);
 }
 
 TEST(HostPortTest, ParsesAndNamesTheFlag) {

@@ -4,17 +4,92 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <list>
+#include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace privox::privacy {
+
+// Unwrapped subject keys, remembered across requests. A page of the portal's call log reads ~20
+// lines' records; without this every request unwrapped each line's key into a fresh SecretKey,
+// whose guarded sodium_malloc costs ~9 system calls (mmap, mlock, mprotect x4, munlock, munmap)
+// and a TLB shoot-down, which was a fifth of the request's CPU. Cheaper secure memory (one arena
+// per request) would still pay the unwrap and the arena; a cache pays neither on a hit.
+// Exposure: the wrap key that opens every subject key is in this process's memory anyway, so a
+// cached key reveals nothing a memory dump would not; the keys stay in sodium_malloc's locked,
+// guarded pages, and the bound keeps the locked memory at kUnwrappedCacheSize pages (4 MiB, under
+// the usual 8 MiB RLIMIT_MEMLOCK). An entry is served only for the exact wrapped bytes the caller
+// just read from the store, so a destroyed or replaced key is never served from here.
+class SubjectKeyCache {
+ public:
+  explicit SubjectKeyCache(size_t capacity) : capacity_(capacity) {}
+
+  std::shared_ptr<const SecretKey> find(std::string_view subject_id, const Bytes& wrapped) {
+    std::lock_guard lock(mu_);
+    const auto it = entries_.find(std::string(subject_id));
+    if (it == entries_.end() || it->second.wrapped != wrapped) return nullptr;
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return it->second.key;
+  }
+
+  void put(std::string_view subject_id, const Bytes& wrapped, std::shared_ptr<const SecretKey> key) {
+    std::shared_ptr<const SecretKey> dropped;  // released after the lock: sodium_free is slow
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = entries_.try_emplace(std::string(subject_id));
+    if (inserted) {
+      lru_.push_front(it->first);
+      it->second.lru = lru_.begin();
+    } else {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      dropped = std::move(it->second.key);
+    }
+    it->second.wrapped = wrapped;
+    it->second.key = std::move(key);
+    if (entries_.size() > capacity_) {
+      auto victim = entries_.find(lru_.back());
+      dropped = std::move(victim->second.key);
+      entries_.erase(victim);
+      lru_.pop_back();
+    }
+  }
+
+  void forget(std::string_view subject_id) {
+    std::shared_ptr<const SecretKey> dropped;
+    std::lock_guard lock(mu_);
+    const auto it = entries_.find(std::string(subject_id));
+    if (it == entries_.end()) return;
+    dropped = std::move(it->second.key);
+    lru_.erase(it->second.lru);
+    entries_.erase(it);
+  }
+
+  size_t size() {
+    std::lock_guard lock(mu_);
+    return entries_.size();
+  }
+
+ private:
+  struct Entry {
+    Bytes wrapped;
+    std::shared_ptr<const SecretKey> key;
+    std::list<std::string>::iterator lru;
+  };
+  const size_t capacity_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::list<std::string> lru_;  // most recently used first
+};
+
 namespace {
 
 constexpr char kFileMagic[] = "privox-master-key-v1";
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES + 1] = "privoxMK";
-enum SubkeyId : uint64_t { kWrapKey = 1, kIndexKey = 2, kAuditKey = 3, kSecretKey = 4 };
+enum SubkeyId : uint64_t { kWrapKey = 1, kIndexKey = 2, kAuditKey = 3, kSecretKey = 4, kTokenKey = 5 };
 
 std::shared_ptr<SecretKey> derive(const SecretKey& master, SubkeyId id) {
   auto key = std::make_shared<SecretKey>();
@@ -103,7 +178,9 @@ Keyring::Keyring(const SecretKey& master)
     : wrap_key_(derive(master, kWrapKey)),
       index_key_(derive(master, kIndexKey)),
       audit_key_(derive(master, kAuditKey)),
-      secret_key_(derive(master, kSecretKey)) {}
+      secret_key_(derive(master, kSecretKey)),
+      token_key_(derive(master, kTokenKey)),
+      unwrapped_(std::make_shared<SubjectKeyCache>(kUnwrappedCacheSize)) {}
 
 Keyring Keyring::from_master_for_test(const SecretKey& master) { return Keyring(master); }
 
@@ -167,11 +244,37 @@ Result<SecretKey> Keyring::unwrap(const Bytes& wrapped, std::string_view subject
   return key;
 }
 
+Result<std::shared_ptr<const SecretKey>> Keyring::unwrap_cached(const Bytes& wrapped,
+                                                                std::string_view subject_id) const {
+  if (auto hit = unwrapped_->find(subject_id, wrapped)) return hit;
+  PRIVOX_ASSIGN(SecretKey key, unwrap(wrapped, subject_id));
+  auto shared = std::make_shared<const SecretKey>(std::move(key));
+  unwrapped_->put(subject_id, wrapped, shared);
+  return shared;
+}
+
+void Keyring::forget_unwrapped(std::string_view subject_id) const { unwrapped_->forget(subject_id); }
+
+size_t Keyring::unwrapped_cached() const { return unwrapped_->size(); }
+
 std::string Keyring::audit_hash(std::string_view message) const {
   uint8_t out[32];
   crypto_generichash(out, sizeof out, reinterpret_cast<const uint8_t*>(message.data()), message.size(),
                      audit_key_->data(), SecretKey::kSize);
   return to_hex(out, sizeof out);
+}
+
+std::string Keyring::token_mac(std::string_view domain, std::string_view message) const {
+  // The domain's length goes first, so ("ab", "c") and ("a", "bc") never share a MAC.
+  crypto_generichash_state state;
+  crypto_generichash_init(&state, token_key_->data(), SecretKey::kSize, kTokenMacBytes);
+  const uint64_t domain_size = domain.size();
+  crypto_generichash_update(&state, reinterpret_cast<const uint8_t*>(&domain_size), sizeof domain_size);
+  crypto_generichash_update(&state, reinterpret_cast<const uint8_t*>(domain.data()), domain.size());
+  crypto_generichash_update(&state, reinterpret_cast<const uint8_t*>(message.data()), message.size());
+  std::string out(kTokenMacBytes, '\0');
+  crypto_generichash_final(&state, reinterpret_cast<uint8_t*>(out.data()), out.size());
+  return out;
 }
 
 Bytes Keyring::seal_secret(std::string_view purpose, std::string_view plaintext) const {
@@ -217,6 +320,27 @@ Result<SecretKey> load(store::Session& s, const Keyring& keys, std::string_view 
 Result<bool> destroy(store::Session& s, std::string_view subject_id) {
   PRIVOX_ASSIGN(int64_t changed, s.exec("DELETE FROM subject_keys WHERE subject_id = ?", {std::string(subject_id)}));
   return changed > 0;
+}
+
+Result<WrappedKeys> read_wrapped(store::Session& s, const std::vector<std::string>& subject_ids) {
+  std::vector<std::string> ids = subject_ids;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  // In chunks: SQLite builds before 3.32 allow 999 parameters per statement.
+  constexpr size_t kChunk = 500;
+  WrappedKeys out;
+  for (size_t from = 0; from < ids.size(); from += kChunk) {
+    const size_t to = std::min(ids.size(), from + kChunk);
+    std::string sql = "SELECT subject_id, wrapped_key FROM subject_keys WHERE subject_id IN (";
+    store::Params params;
+    for (size_t i = from; i < to; ++i) {
+      sql += i == from ? "?" : ", ?";
+      params.emplace_back(ids[i]);
+    }
+    PRIVOX_ASSIGN(store::Rows rows, s.query(sql + ")", params));
+    for (const store::Row& r : rows) out.emplace(r.text(0), r.blob(1));
+  }
+  return out;
 }
 
 }  // namespace subject_keys

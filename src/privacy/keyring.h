@@ -1,21 +1,25 @@
 #pragma once
 // Per-subject encryption (P15). The master key lives in a file of its own (mode 0600) beside the
-// store, never in it. From it, libsodium's KDF derives four keys: one wraps each subject's random
+// store, never in it. From it, libsodium's KDF derives five keys: one wraps each subject's random
 // data key, one keys the BLAKE2b blind indexes used for equality look-ups (email, phone), one
-// keys the audit chain's hashes, and one seals credentials that belong to no person (a phone
-// line's digest HA1s). Personal fields are sealed with XChaCha20-Poly1305 under the
-// subject's data key, bound to the subject and field by the associated data, so a ciphertext
-// cannot be moved to another row or column. Destroying a subject's wrapped key (crypto-shredding)
-// leaves every copy of their fields, in backups too, undecryptable.
+// keys the audit chain's hashes, one seals credentials that belong to no person (a phone line's
+// digest HA1s), and one keys the MACs of tokens privox hands out (unsubscribe links). Personal
+// fields are sealed with XChaCha20-Poly1305 under the subject's data key, bound to the subject and
+// field by the associated data, so a ciphertext cannot be moved to another row or column.
+// Destroying a subject's wrapped key (crypto-shredding) leaves every copy of their fields, in
+// backups too, undecryptable.
 //
-// Thread-safety: a Keyring is immutable after load and may be shared between threads.
+// Thread-safety: a Keyring is immutable after load and may be shared between threads; its cache
+// of unwrapped subject keys (unwrap_cached) locks internally.
 
 #include <sodium.h>
 
 #include <array>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/result.h"
@@ -42,6 +46,8 @@ class SecretKey {
   uint8_t* bytes_;
 };
 
+class SubjectKeyCache;  // keyring.cpp
+
 class Keyring {
  public:
   // Creates the master key file if it does not exist (mode 0600, never overwritten), else loads it.
@@ -58,8 +64,28 @@ class Keyring {
   Bytes wrap(const SecretKey& data_key, std::string_view subject_id) const;
   Result<SecretKey> unwrap(const Bytes& wrapped, std::string_view subject_id) const;
 
+  // unwrap(), remembered: the result is kept in a bounded cache (kUnwrappedCacheSize subjects,
+  // least recently used dropped first) shared by copies of this keyring, and returned again only
+  // for the same subject AND the same wrapped bytes. Pass the wrapped key exactly as read from
+  // subject_keys in the caller's transaction (subject_keys::read_wrapped): a destroyed key has no
+  // row, so the caller never asks, and a replaced key has other bytes, so crypto-shredding stays
+  // exact; the cache only saves the unwrap and the guarded allocation. `corrupt` as unwrap().
+  static constexpr size_t kUnwrappedCacheSize = 1024;
+  Result<std::shared_ptr<const SecretKey>> unwrap_cached(const Bytes& wrapped, std::string_view subject_id) const;
+  // Drops the subject's key from that cache, wiping it once no caller holds it (call when the
+  // subject's key row is found gone). A no-op when it is not cached.
+  void forget_unwrapped(std::string_view subject_id) const;
+  // How many subjects' keys the cache holds now (tests, diagnostics).
+  size_t unwrapped_cached() const;
+
   // Keyed BLAKE2b-256 for the audit chain.
   std::string audit_hash(std::string_view message) const;
+
+  // Keyed BLAKE2b-256 under a master-derived key of its own, for tokens privox hands out and must
+  // recognise later (the unsubscribe links in marketing email): `domain` separates the kinds of
+  // token. Returns kTokenMacBytes raw bytes; compare with sodium_memcmp, never ==.
+  static constexpr size_t kTokenMacBytes = 32;
+  std::string token_mac(std::string_view domain, std::string_view message) const;
 
   // Seals a credential (nonce || ciphertext || tag, XChaCha20-Poly1305) under the master-derived
   // credential key. `purpose` is bound as associated data, so a sealed value opens only for the
@@ -76,6 +102,8 @@ class Keyring {
   std::shared_ptr<SecretKey> index_key_;
   std::shared_ptr<SecretKey> audit_key_;
   std::shared_ptr<SecretKey> secret_key_;
+  std::shared_ptr<SecretKey> token_key_;
+  std::shared_ptr<SubjectKeyCache> unwrapped_;
 };
 
 // Seals one field value for a subject; the result is nonce || ciphertext || tag.
@@ -91,6 +119,13 @@ Result<SecretKey> create(store::Session& s, const Keyring& keys, std::string_vie
 Result<SecretKey> load(store::Session& s, const Keyring& keys, std::string_view subject_id);
 // Returns true when a key was destroyed, false when there was none.
 Result<bool> destroy(store::Session& s, std::string_view subject_id);
+
+// The wrapped data keys of these subjects as the store holds them now, read inside the caller's
+// transaction (duplicates allowed, any number of ids); open them with Keyring::unwrap_cached once
+// the transaction is over. A subject whose key was destroyed (or never existed) is absent from the
+// map. Errors are store errors only.
+using WrappedKeys = std::map<std::string, Bytes, std::less<>>;
+Result<WrappedKeys> read_wrapped(store::Session& s, const std::vector<std::string>& subject_ids);
 }  // namespace subject_keys
 
 }  // namespace privox::privacy

@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "common/testing.h"
 #include "store/test_stores.h"
@@ -120,7 +125,101 @@ TEST(KeyringTest, SecretsSurviveReloadingTheMasterKeyFile) {
   EXPECT_EQ(*again->open_secret("p", sealed), "secret value");
 }
 
+TEST(KeyringTest, ACachedUnwrapIsServedOnlyForTheSameSubjectAndWrappedBytes) {
+  const Keyring keys = Keyring::from_master_for_test(SecretKey::random());
+  const SecretKey data = SecretKey::random();
+  const Bytes wrapped = keys.wrap(data, "s1");
+  auto first = keys.unwrap_cached(wrapped, "s1");
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  EXPECT_EQ(0, sodium_memcmp((*first)->data(), data.data(), SecretKey::kSize));
+  EXPECT_EQ(first->get(), keys.unwrap_cached(wrapped, "s1")->get()) << "the second unwrap is the cached key";
+  // Another wrapping (a replaced key) is unwrapped afresh and replaces the cached one.
+  const SecretKey other = SecretKey::random();
+  auto replaced = keys.unwrap_cached(keys.wrap(other, "s1"), "s1");
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_EQ(0, sodium_memcmp((*replaced)->data(), other.data(), SecretKey::kSize));
+  EXPECT_NE(first->get(), replaced->get());
+  // Bytes wrapped for another subject are refused even though s1's key is cached.
+  EXPECT_EQ(keys.unwrap_cached(wrapped, "s2").error().code, ErrorCode::corrupt);
+  Bytes tampered = wrapped;
+  tampered.back() ^= 1;
+  EXPECT_FALSE(keys.unwrap_cached(tampered, "s1").ok());
+  EXPECT_EQ(keys.unwrapped_cached(), 1u);
+  keys.forget_unwrapped("s1");
+  EXPECT_EQ(keys.unwrapped_cached(), 0u);
+  EXPECT_EQ(0, sodium_memcmp((*first)->data(), data.data(), SecretKey::kSize)) << "a holder keeps its key alive";
+}
+
+TEST(KeyringTest, TheUnwrapCacheIsBoundedAndDropsTheLeastRecentlyUsed) {
+  const Keyring keys = Keyring::from_master_for_test(SecretKey::random());
+  const SecretKey data = SecretKey::random();
+  std::vector<Bytes> wrapped;
+  for (size_t i = 0; i <= Keyring::kUnwrappedCacheSize; ++i) wrapped.push_back(keys.wrap(data, fmt::format("s{}", i)));
+  auto oldest = keys.unwrap_cached(wrapped[0], "s0");
+  auto kept = keys.unwrap_cached(wrapped[1], "s1");
+  for (size_t i = 2; i < Keyring::kUnwrappedCacheSize; ++i) ASSERT_TRUE(keys.unwrap_cached(wrapped[i], fmt::format("s{}", i)).ok());
+  ASSERT_EQ(kept->get(), keys.unwrap_cached(wrapped[1], "s1")->get());  // s1 is now the most recent, s0 the least
+  ASSERT_EQ(keys.unwrapped_cached(), Keyring::kUnwrappedCacheSize);
+  const std::string last = fmt::format("s{}", Keyring::kUnwrappedCacheSize);
+  ASSERT_TRUE(keys.unwrap_cached(wrapped.back(), last).ok());
+  EXPECT_EQ(keys.unwrapped_cached(), Keyring::kUnwrappedCacheSize);
+  EXPECT_EQ(kept->get(), keys.unwrap_cached(wrapped[1], "s1")->get());
+  EXPECT_NE(oldest->get(), keys.unwrap_cached(wrapped[0], "s0")->get()) << "s0 was dropped and unwrapped again";
+}
+
+TEST(KeyringTest, TheUnwrapCacheIsSafeFromManyThreads) {
+  const Keyring keys = Keyring::from_master_for_test(SecretKey::random());
+  std::vector<SecretKey> data;
+  std::vector<Bytes> wrapped;
+  for (int i = 0; i < 40; ++i) {
+    data.push_back(SecretKey::random());
+    wrapped.push_back(keys.wrap(data.back(), fmt::format("s{}", i)));
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int n = 0; n < 2000; ++n) {
+        const size_t i = static_cast<size_t>((n * 7 + t) % 40);
+        if (n % 97 == 0) keys.forget_unwrapped(fmt::format("s{}", i));
+        auto key = keys.unwrap_cached(wrapped[i], fmt::format("s{}", i));
+        if (!key.ok() || sodium_memcmp((*key)->data(), data[i].data(), SecretKey::kSize) != 0) ++wrong;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_LE(keys.unwrapped_cached(), 40u);
+}
+
 class SubjectKeysTest : public ::testing::TestWithParam<store::Backend> {};
+
+TEST_P(SubjectKeysTest, ReadWrappedReturnsTheStoredKeysOfLiveSubjectsOnly) {
+  auto test_store = store::TestStore::create(GetParam());
+  ASSERT_TRUE(test_store.ok()) << test_store.error().describe();
+  auto store = (*test_store)->open();
+  ASSERT_TRUE((*store)->migrate().ok());
+  const Keyring keys = Keyring::from_master_for_test(SecretKey::random());
+  std::vector<std::string> many;
+  for (int i = 0; i < 1200; ++i) many.push_back(fmt::format("absent-{}", i));  // more than one chunk
+  ASSERT_TRUE(store::with_transaction(**store, store::TxMode::write, [&](store::Session& s) -> Status {
+                PRIVOX_ASSIGN(SecretKey k1, subject_keys::create(s, keys, "s1", 1));
+                PRIVOX_TRY(subject_keys::create(s, keys, "s2", 1));
+                PRIVOX_TRY(subject_keys::create(s, keys, "s3", 1));
+                PRIVOX_TRY(subject_keys::destroy(s, "s3"));
+                many.insert(many.end(), {"s1", "s2", "s1", "s3"});
+                PRIVOX_ASSIGN(subject_keys::WrappedKeys wrapped, subject_keys::read_wrapped(s, many));
+                EXPECT_EQ(wrapped.size(), 2u);
+                EXPECT_EQ(wrapped.count("s3"), 0u) << "a destroyed key is absent";
+                auto opened = keys.unwrap_cached(wrapped.at("s1"), "s1");
+                EXPECT_TRUE(opened.ok());
+                if (opened.ok()) {
+                  EXPECT_EQ(0, sodium_memcmp((*opened)->data(), k1.data(), SecretKey::kSize));
+                }
+                PRIVOX_ASSIGN(subject_keys::WrappedKeys none, subject_keys::read_wrapped(s, {}));
+                EXPECT_TRUE(none.empty());
+                return {};
+              }).ok());
+}
 
 TEST_P(SubjectKeysTest, DestroyedSubjectKeysReadAsErased) {
   auto test_store = store::TestStore::create(GetParam());

@@ -155,8 +155,75 @@ void Proxy::on_request(TxId tx, const Message& request, const Peer& from) {
   handle_initial(tx, request, from);
 }
 
+bool Proxy::deliver_to_inbox(TxId tx, const Message& request, const TrunkInfo* trunk) {
+  if (!inbox_ || !trunk || !trunk->trusted || request.method() != Method::message) return false;
+  std::string_view own = inbox_->own_number();
+  std::string_view dialled = request.request_uri().user;
+  if (!own.empty() && own.front() == '+') own.remove_prefix(1);
+  if (!dialled.empty() && dialled.front() == '+') dialled.remove_prefix(1);
+  if (own.empty() || dialled != own) return false;
+  respond(tx, request, 200, "OK");
+  inbox_->on_sms(calling_number(request), std::string(request.body().substr(0, 1300)));
+  return true;
+}
+
+void Proxy::send_message(const OutboundMessage& message, std::function<void(int status)> done) {
+  const TrunkInfo* trunk = directory_.outbound_trunk();
+  if (!trunk || !layer_) return done(503);
+  const int64_t now = clock_.now_us();
+  const std::string branch = new_branch();
+  const std::string& host = config_.host;  // bracketed already when IPv6
+  std::string request = fmt::format("MESSAGE sip:{}@{} SIP/2.0\r\n", message.to, trunk->address.host_port());
+  append_header(request, "Via", via_for(trunk->address, branch));
+  append_header(request, "Max-Forwards", "70");
+  append_header(request, "From", fmt::format("<sip:{}@{}>;tag={}", message.from, host, branch.substr(7, 12)));
+  append_header(request, "To", fmt::format("<sip:{}@{}>", message.to, trunk->address.host_port()));
+  append_header(request, "Call-ID", fmt::format("{}@{}", new_id(now), host));
+  append_header(request, "CSeq", "1 MESSAGE");
+  append_header(request, "Content-Type", "text/plain;charset=UTF-8");
+  append_header(request, "Content-Length", std::to_string(message.body.size()));
+  request += "\r\n";
+  request += message.body;
+
+  OwnMessage own{std::move(done), {}};
+  if (!message.record_subject_id.empty()) {
+    CallRecord& r = own.record;
+    r.id = new_id(now);
+    r.company_id = message.record_company_id;
+    r.subject_id = message.record_subject_id;
+    r.direction = Direction::outbound;
+    r.kind = traffic::Kind::sms;
+    r.source = message.from;
+    r.destination = message.to;
+    r.started_at_us = now;
+    r.trunk_id = trunk->id;
+  }
+  const TxId client = layer_->send_request(trunk->address, std::move(request), Method::message, branch);
+  own_[client] = std::move(own);
+}
+
+void Proxy::finish_own(TxId client, int status) {
+  const auto it = own_.find(client);
+  if (it == own_.end()) return;
+  OwnMessage own = std::move(it->second);
+  own_.erase(it);
+  if (!own.record.id.empty()) {
+    own.record.ended_at_us = clock_.now_us();
+    if (status < 300) {
+      own.record.answered_at_us = own.record.ended_at_us;
+      own.record.outcome = Outcome::answered;
+    } else {
+      own.record.outcome = outcome_for(status, false, status == 408);
+      if (own.record.outcome == Outcome::failed) own.record.failure_code = status;
+    }
+    traffic_.closed(own.record);
+  }
+  own.done(status);
+}
+
 void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   const TrunkInfo* trunk = directory_.trunk_at(from);
+  if (deliver_to_inbox(tx, request, trunk)) return;
   const ExtensionInfo* caller = nullptr;
   if (!trunk || !trunk->trusted) {
     const AuthOutcome auth = auth_.authenticate(request, true);
@@ -370,6 +437,10 @@ void Proxy::on_ack(const Message& ack, const Peer&) {
 }
 
 void Proxy::on_response(TxId client, const Message& response) {
+  if (own_.count(client)) {
+    if (response.status() >= 200) finish_own(client, response.status());
+    return;
+  }
   const auto owner = branch_of_.find(client);
   if (owner == branch_of_.end()) {
     if (response.status() >= 200 && response.status() < 300) on_stray_response(response, Peer{});
@@ -461,6 +532,7 @@ void Proxy::finish(Call& call) {
 }
 
 void Proxy::on_timeout(TxId client) {
+  if (own_.count(client)) return finish_own(client, 408);
   const auto owner = branch_of_.find(client);
   if (owner == branch_of_.end()) return;
   const auto it = calls_.find(owner->second);

@@ -9,6 +9,7 @@
 // Thread-safety: the SIP worker thread only.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -23,6 +24,27 @@
 #include "traffic/record.h"
 
 namespace privox::sip {
+
+// Where MESSAGEs from a trusted trunk to privox's own SMS number go instead of being routed
+// (notify/sms.h: STOP replies to marketing SMS).
+class SmsInbox {
+ public:
+  virtual ~SmsInbox() = default;
+  // The number, E.164; empty: none.
+  virtual std::string_view own_number() const = 0;
+  // Called on the SIP worker thread after the MESSAGE was answered 200; must not block.
+  virtual void on_sms(std::string from_number, std::string body) = 0;
+};
+
+// A MESSAGE privox itself sends to the public network through the carrier trunk (RFC 3428).
+struct OutboundMessage {
+  std::string from;  // E.164, the operator's SMS sender number
+  std::string to;    // E.164
+  std::string body;  // text/plain, UTF-8
+  // The line (extension) and company its traffic record belongs to; empty: no record.
+  std::string record_company_id;
+  std::string record_subject_id;
+};
 
 struct ProxyConfig {
   std::string host;  // how peers reach this proxy: "127.0.0.1" or "[::1]"
@@ -49,6 +71,12 @@ class Proxy final : public TransactionUser {
   void on_response(TxId tx, const Message& response) override;
   void on_timeout(TxId tx) override;
   void on_stray_response(const Message& response, const Peer& from) override;
+
+  // Before the first message; nullptr (the default) routes every MESSAGE.
+  void set_sms_inbox(SmsInbox* inbox) { inbox_ = inbox; }
+  // Sends `message` as a UAC through the outbound trunk; `done` gets the final status (408 on
+  // timeout, 503 when no trunk is provisioned), on this thread, exactly once.
+  void send_message(const OutboundMessage& message, std::function<void(int status)> done);
 
   size_t calls_in_progress() const { return calls_.size(); }
   size_t dialogs() const { return dialogs_.size(); }
@@ -87,6 +115,10 @@ class Proxy final : public TransactionUser {
   DialogHop next_hop(const Message& request) const;
 
   void handle_initial(TxId tx, const Message& request, const Peer& from);
+  // A MESSAGE from a trusted trunk for the SMS inbox: answered and handed over; false if not one.
+  bool deliver_to_inbox(TxId tx, const Message& request, const TrunkInfo* trunk);
+  // A final response (or timeout) to a MESSAGE privox sent itself.
+  void finish_own(TxId client, int status);
   void handle_in_dialog(TxId tx, const Message& request, const Peer& from);
   void handle_cancel(TxId tx, const Message& request, const Peer& from);
   void respond(TxId tx, const Message& request, int status, std::string_view reason);
@@ -124,6 +156,12 @@ class Proxy final : public TransactionUser {
   uint64_t branch_counter_ = 0;
   std::unordered_map<TxId, Call> calls_;       // by server transaction
   std::unordered_map<TxId, TxId> branch_of_;   // client transaction -> server transaction
+  SmsInbox* inbox_ = nullptr;
+  struct OwnMessage {
+    std::function<void(int)> done;
+    traffic::CallRecord record;  // id empty: no record
+  };
+  std::unordered_map<TxId, OwnMessage> own_;  // MESSAGEs privox sent, by client transaction
   // Answered calls by Call-ID, waiting for their BYE.
   std::unordered_map<std::string, traffic::CallRecord> dialogs_;
 };

@@ -151,4 +151,14 @@ void SipService::stop() {
 
 uint16_t SipService::port() const { return parts_->server.port(); }
 
+void SipService::set_sms_inbox(SmsInbox* inbox) { parts_->proxy.set_sms_inbox(inbox); }
+
+void SipService::send_message(OutboundMessage message, std::function<void(int status)> done) {
+  Parts* p = parts_.get();
+  boost::asio::post(p->io, [p, message = std::move(message), done = std::move(done)]() mutable {
+    if (p->stopped) return done(503);  // a message posted after io.stop() is lost: senders bound their wait
+    p->proxy.send_message(message, std::move(done));
+  });
+}
+
 }  // namespace privox::sip

@@ -5,13 +5,15 @@
 // single batched writer. start() restores bindings and closes calls a crash left open (R1)
 // before the first packet is read.
 //
-// Thread-safety: constructed, started and stopped on the io_context's thread, which runs it all.
+// Thread-safety: constructed, started and stopped on the io_context's thread, which runs it all;
+// send_message() may be called from any thread.
 
 #include <utility>  // before Asio, see http/server.h
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "common/clock.h"
 #include "privacy/keyring.h"
 #include "sip/digest.h"
+#include "sip/proxy.h"
 #include "sip/transaction.h"
 #include "store/store.h"
 
@@ -46,6 +49,12 @@ class SipService {
   // Stops reading, then makes every queued record and binding durable.
   void stop();
   uint16_t port() const;
+
+  // Before start(): MESSAGEs from a trusted trunk to the inbox's number go to it, not routed.
+  void set_sms_inbox(SmsInbox* inbox);
+  // Sends a MESSAGE through the carrier trunk (Proxy::send_message) from any thread; `done` runs
+  // on the SIP worker thread with the final status, 503 when the service is stopped.
+  void send_message(OutboundMessage message, std::function<void(int status)> done);
 
  private:
   struct Parts;

@@ -150,6 +150,15 @@ const std::vector<Migration>& migrations() {
 int latest_schema_version() { return migrations().back().version; }
 
 std::string expand_types(bool postgresql, std::string sql) {
+  // A statement only one backend can run (trigger syntax differs) becomes a no-op on the other.
+  constexpr std::string_view kSqliteOnly = "{sqlite}", kPostgresqlOnly = "{postgresql}";
+  if (sql.starts_with(kSqliteOnly)) {
+    if (postgresql) return "SELECT 1";
+    sql.erase(0, kSqliteOnly.size());
+  } else if (sql.starts_with(kPostgresqlOnly)) {
+    if (!postgresql) return "SELECT 1";
+    sql.erase(0, kPostgresqlOnly.size());
+  }
   auto replace_all = [&](std::string_view from, std::string_view to) {
     for (size_t pos = sql.find(from); pos != std::string::npos; pos = sql.find(from, pos + to.size()))
       sql.replace(pos, from.size(), to);

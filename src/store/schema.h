@@ -3,6 +3,7 @@
 // SQL with two type tokens that the backend expands:
 //   {blob} binary data (SQLite BLOB, PostgreSQL BYTEA)
 //   {i64}  64-bit integer (SQLite INTEGER, PostgreSQL BIGINT)
+// A statement that starts with {sqlite} or {postgresql} runs on that backend only (triggers).
 // Migrations are append-only: a released version is never edited, a change is a new version.
 //
 // Tables, and who owns them:
@@ -17,6 +18,19 @@
 //   bindings         sip/       the registrar's locations: where each extension's devices are
 //   traffic_records  traffic/   call detail records (P5), one per call or message and extension
 //   node_heartbeats  traffic/   each serving node's last sign of life, to close calls it left open
+//   portal_logins, portal_sessions, portal_login_throttle, page_views
+//                    portal/    logins (Argon2id), sessions (token hashes), failed-login counters,
+//                               page views per day and page (no address, no cookie)
+//   settings         store/     the operator's settings that differ from their defaults
+//   consent_ledger, optional_data, disclosures, disclosure_subjects, legal_holds
+//                    privacy/   the append-only consent ledger, consented mobile/social data, the
+//                               disclosure register and legal holds
+//   rights_requests, rectification_notices
+//                    rights/    access, rectification and erasure requests and their notices
+//   retention_runs, account_closures, surveys, survey_questions, survey_responses
+//                    retention/, analytics/  job cursors, closed accounts awaiting erasure, surveys
+//   campaigns, campaign_deliveries
+//                    notify/    marketing campaigns and who each was sent to
 // privacy/datamap.cpp declares every column of these tables, personal or not.
 
 #include <string>

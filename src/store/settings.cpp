@@ -42,8 +42,21 @@ constexpr std::array kSpecs = {
               "k: the fewest people an aggregate cell may count before it is suppressed (P8)"},
   SettingSpec{"mail.smtp_url", url, "smtp://127.0.0.1:25", 0, 0, "the mail relay privox sends email through"},
   SettingSpec{"mail.from", email, "privox@localhost", 0, 0, "the sender address of privox's email"},
+  SettingSpec{"sms.sender_number", text, "", 0, 0,
+              "the E.164 number marketing SMS come from and STOP replies go to; empty: no SMS campaigns"},
   SettingSpec{"portal.public_url", url, "http://127.0.0.1:8080", 0, 0,
               "the portal's address as people reach it, for links in email (unsubscribe, requests)"},
+  SettingSpec{"portal.login_max_failures", integer, "5", 1, 100,
+              "failed portal logins allowed per account and per client address in one window before a lock-out "
+              "(read when privox serve starts)"},
+  SettingSpec{"portal.login_window_minutes", integer, "15", 1, 1440,
+              "the window failed portal logins are counted in (read when privox serve starts)"},
+  SettingSpec{"portal.lockout_minutes", integer, "15", 1, 1440,
+              "how long a portal lock-out lasts (read when privox serve starts)"},
+  SettingSpec{"portal.session_idle_minutes", integer, "60", 1, 1440,
+              "a portal session unused this long ends (read when privox serve starts)"},
+  SettingSpec{"portal.session_max_hours", integer, "12", 1, 168,
+              "a portal session ends this long after login however it is used (read when privox serve starts)"},
 };
 // clang-format on
 

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <chrono>
 #include <map>
+#include <memory>
 
 #include "privacy/audit.h"
 
@@ -30,73 +31,153 @@ std::string csv_field(std::string_view v) {
 
 std::string time_or_empty(int64_t us) { return us ? format_utc(us) : std::string(); }
 
+constexpr std::string_view kColumns =
+    "id, company_id, subject_id, direction, kind, source_enc, destination_enc, source_withheld, started_at_us, "
+    "answered_at_us, ended_at_us, duration_ms, outcome, failure_code, end_reason, caller_equipment_enc, "
+    "callee_equipment_enc, trunk_id";
+
+struct ListSql {
+  std::string sql;
+  store::Params params;
+};
+
+ListSql list_sql(const CdrQuery& query) {
+  ListSql out{fmt::format("SELECT {} FROM traffic_records WHERE started_at_us >= ?", kColumns),
+              {store::Value(query.since_us)}};
+  std::string& sql = out.sql;
+  store::Params& params = out.params;
+  auto add_text = [&](std::string_view clause, const std::string& value) {
+    sql += clause;
+    params.emplace_back(std::in_place_type<std::string>, value);
+  };
+  if (!query.company_id.empty()) add_text(" AND company_id = ?", query.company_id);
+  if (!query.direction.empty()) add_text(" AND direction = ?", query.direction);
+  if (!query.kind.empty()) add_text(" AND kind = ?", query.kind);
+  if (query.until_us > 0) {
+    sql += " AND started_at_us < ?";
+    params.emplace_back(std::in_place_type<int64_t>, query.until_us);
+  }
+  if (!query.subject_ids.empty()) {
+    sql += " AND subject_id IN (";
+    for (size_t i = 0; i < query.subject_ids.size(); ++i) {
+      sql += i ? ", ?" : "?";
+      params.emplace_back(std::in_place_type<std::string>, query.subject_ids[i]);
+    }
+    sql += ")";
+  }
+  if (query.call_log) sql += " AND log_hidden_at_us IS NULL";
+  if (query.after) {
+    // A row value, not the equivalent OR: both backends then bound the index range with it
+    // instead of filtering every row newer than the cursor.
+    sql += query.newest_first ? " AND (started_at_us, id) < (?, ?)" : " AND (started_at_us, id) > (?, ?)";
+    params.emplace_back(std::in_place_type<int64_t>, query.after->first);
+    params.emplace_back(std::in_place_type<std::string>, query.after->second);
+  }
+  sql += query.newest_first ? " ORDER BY started_at_us DESC, id DESC LIMIT ?" : " ORDER BY started_at_us, id LIMIT ?";
+  params.emplace_back(std::in_place_type<int64_t>, static_cast<int64_t>(query.limit));
+  return out;
+}
+
+// One entry for the whole read, naming every subject whose records it returned and how many
+// (P6: each read stays attributable to each subject, by id only). A read of one subject's records
+// carries that subject in the entry's subject_id too, as every other entry does.
+Status audit_read(store::Session& s, const privacy::AuditChain& audit, const store::Rows& rows,
+                  privacy::Purpose purpose, const std::string& actor) {
+  std::map<std::string, int64_t> per_subject;
+  for (const store::Row& r : rows) ++per_subject[r.text(2)];
+  nlohmann::json subjects = nlohmann::json::object();
+  for (const auto& [subject, count] : per_subject) subjects[subject] = count;
+  const std::string only = per_subject.size() == 1 ? per_subject.begin()->first : std::string();
+  PRIVOX_TRY(audit.append(s, {actor, "traffic.list", only, std::string(privacy::to_string(purpose)),
+                              {{"records", rows.size()}, {"subjects", std::move(subjects)}}}));
+  return {};
+}
+
+// The subjects' data keys, unwrapped through the keyring's cache; nullptr where the key row was
+// gone when the records were read (erased), and the cache forgets such a subject.
+std::map<std::string, std::shared_ptr<const privacy::SecretKey>, std::less<>> open_keys(
+    const privacy::Keyring& keys, const store::Rows& rows, const privacy::subject_keys::WrappedKeys& wrapped) {
+  std::map<std::string, std::shared_ptr<const privacy::SecretKey>, std::less<>> out;
+  for (const store::Row& r : rows) {
+    const auto [slot, first_sight] = out.try_emplace(r.text(2));
+    if (!first_sight) continue;
+    const auto found = wrapped.find(r.text(2));
+    if (found == wrapped.end()) {
+      keys.forget_unwrapped(r.text(2));
+      continue;
+    }
+    // A key that does not unwrap (another master key, tampering) leaves its fields unreadable.
+    if (auto key = keys.unwrap_cached(found->second, r.text(2)); key.ok()) slot->second = std::move(*key);
+  }
+  return out;
+}
+
+std::vector<CdrRow> open_rows(const privacy::Keyring& keys, const store::Rows& rows,
+                              const privacy::subject_keys::WrappedKeys& wrapped, privacy::Purpose purpose) {
+  const auto subject_keys = open_keys(keys, rows, wrapped);
+  // The data map's answer per field, looked up once per read rather than once per row.
+  const std::map<std::string_view, bool> for_purpose = {{"source", allowed("source", purpose)},
+                                                        {"destination", allowed("destination", purpose)},
+                                                        {"caller_equipment", allowed("caller_equipment", purpose)},
+                                                        {"callee_equipment", allowed("callee_equipment", purpose)}};
+  const bool may_see_withheld = purpose == privacy::Purpose::billing || purpose == privacy::Purpose::legal;
+  std::vector<CdrRow> out;
+  out.reserve(rows.size());
+  for (const store::Row& r : rows) {
+    CdrRow row;
+    row.id = r.text(0);
+    row.company_id = r.text(1);
+    row.subject_id = r.text(2);
+    row.direction = r.text(3);
+    row.kind = r.text(4);
+    const privacy::SecretKey* key = subject_keys.find(row.subject_id)->second.get();
+    const bool key_erased = wrapped.find(row.subject_id) == wrapped.end();
+    // A sealed field opens only with the subject's key and only for a purpose the map allows;
+    // after crypto-shredding it reads as erased.
+    auto open = [&](std::string_view field, size_t column) -> std::optional<std::string> {
+      if (r.is_null(column) || !for_purpose.at(field)) return std::nullopt;
+      if (key_erased) return std::string("erased");
+      if (!key) return std::string("unreadable");
+      auto value = privacy::open_field(*key, row.subject_id, field, r.blob(column));
+      return value.ok() ? std::optional<std::string>(std::move(value).value()) : std::string("unreadable");
+    };
+    row.source_withheld = r.i64(7) != 0;
+    row.source = row.source_withheld && !may_see_withheld ? std::optional<std::string>(kWithheld) : open("source", 5);
+    row.destination = open("destination", 6);
+    row.started_at_us = r.i64(8);
+    row.answered_at_us = r.is_null(9) ? 0 : r.i64(9);
+    row.ended_at_us = r.is_null(10) ? 0 : r.i64(10);
+    row.duration_ms = r.is_null(11) ? 0 : r.i64(11);
+    row.outcome = r.text(12);
+    row.failure_code = r.is_null(13) ? 0 : r.i64(13);
+    row.end_reason = r.text_or(14, "");
+    row.caller_equipment = open("caller_equipment", 15);
+    row.callee_equipment = open("callee_equipment", 16);
+    row.trunk_id = r.text_or(17, "");
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::vector<CdrRow>> list_records(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                          const CdrQuery& query, const std::string& actor) {
-  std::vector<CdrRow> out;
-  privacy::AuditChain audit(keys, clock);
-  std::string sql =
-      "SELECT id, company_id, subject_id, direction, kind, source_enc, destination_enc, source_withheld, "
-      "started_at_us, answered_at_us, ended_at_us, duration_ms, outcome, failure_code, end_reason, "
-      "caller_equipment_enc, callee_equipment_enc, trunk_id FROM traffic_records WHERE started_at_us >= ?";
-  store::Params params{store::Value(query.since_us)};
-  if (!query.company_id.empty()) {
-    sql += " AND company_id = ?";
-    params.emplace_back(std::in_place_type<std::string>, query.company_id);
-  }
-  sql += " ORDER BY started_at_us, id LIMIT ?";
-  params.emplace_back(std::in_place_type<int64_t>, static_cast<int64_t>(query.limit));
-
+  const ListSql statement = list_sql(query);
+  store::Rows rows;
+  privacy::subject_keys::WrappedKeys wrapped;
+  // The transaction holds the store (on SQLite, its one connection) for the read, the subjects'
+  // wrapped keys and the audit entry only: opening the sealed fields waits until it commits.
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
-    out.clear();
-    PRIVOX_ASSIGN(store::Rows rows, s.query(sql, params));
-
-    std::map<std::string, std::optional<privacy::SecretKey>> subject_keys;
-    std::map<std::string, int64_t> per_subject;
-    for (const store::Row& r : rows) {
-      CdrRow row;
-      row.id = r.text(0);
-      row.company_id = r.text(1);
-      row.subject_id = r.text(2);
-      row.direction = r.text(3);
-      row.kind = r.text(4);
-      const auto [slot, first_sight] = subject_keys.try_emplace(row.subject_id);
-      if (first_sight)
-        if (auto loaded = privacy::subject_keys::load(s, keys, row.subject_id); loaded.ok()) slot->second = std::move(*loaded);
-      const std::optional<privacy::SecretKey>& key = slot->second;
-      // A sealed field opens only with the subject's key and only for a purpose the map allows;
-      // after crypto-shredding it reads as erased.
-      auto open = [&](std::string_view field, size_t column) -> std::optional<std::string> {
-        if (r.is_null(column) || !allowed(field, query.purpose)) return std::nullopt;
-        if (!key) return std::string("erased");
-        auto value = privacy::open_field(*key, row.subject_id, field, r.blob(column));
-        return value.ok() ? std::optional<std::string>(std::move(value).value()) : std::string("unreadable");
-      };
-      row.source_withheld = r.i64(7) != 0;
-      const bool may_see_withheld =
-          query.purpose == privacy::Purpose::billing || query.purpose == privacy::Purpose::legal;
-      row.source = row.source_withheld && !may_see_withheld ? std::optional<std::string>(kWithheld) : open("source", 5);
-      row.destination = open("destination", 6);
-      row.started_at_us = r.i64(8);
-      row.answered_at_us = r.is_null(9) ? 0 : r.i64(9);
-      row.ended_at_us = r.is_null(10) ? 0 : r.i64(10);
-      row.duration_ms = r.is_null(11) ? 0 : r.i64(11);
-      row.outcome = r.text(12);
-      row.failure_code = r.is_null(13) ? 0 : r.i64(13);
-      row.end_reason = r.text_or(14, "");
-      row.caller_equipment = open("caller_equipment", 15);
-      row.callee_equipment = open("callee_equipment", 16);
-      row.trunk_id = r.text_or(17, "");
-      ++per_subject[row.subject_id];
-      out.push_back(std::move(row));
-    }
-    for (const auto& [subject, count] : per_subject)
-      PRIVOX_TRY(audit.append(s, {actor, "traffic.list", subject, std::string(privacy::to_string(query.purpose)),
-                                  {{"records", count}}}));
-    return {};
+    PRIVOX_ASSIGN(rows, s.query(statement.sql, statement.params));
+    std::vector<std::string> subjects;
+    subjects.reserve(rows.size());
+    for (const store::Row& r : rows) subjects.push_back(r.text(2));
+    PRIVOX_ASSIGN(wrapped, privacy::subject_keys::read_wrapped(s, subjects));
+    if (rows.empty()) return {};
+    return audit_read(s, privacy::AuditChain(keys, clock), rows, query.purpose, actor);
   }));
-  return out;
+  return open_rows(keys, rows, wrapped, query.purpose);
 }
 
 std::string to_csv(const std::vector<CdrRow>& rows) {

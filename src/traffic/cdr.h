@@ -21,6 +21,16 @@ struct CdrQuery {
   int64_t since_us = 0;  // records started at or after
   std::string company_id;  // empty: every company
   size_t limit = 100'000;
+  int64_t until_us = 0;                  // records started before; 0: no bound
+  std::vector<std::string> subject_ids;  // non-empty: only these lines (extension ids)
+  std::string direction;                 // internal | outbound | inbound; empty: any
+  std::string kind;                      // voice | sms; empty: any
+  // A member's call log: leaves out the records the retention limits hid from it
+  // (log_hidden_at_us); billing and legal views keep them.
+  bool call_log = false;
+  // Newest first, starting after this (started_at_us, id) cursor; without it, oldest first.
+  bool newest_first = false;
+  std::optional<std::pair<int64_t, std::string>> after;
 };
 
 struct CdrRow {
@@ -34,6 +44,14 @@ struct CdrRow {
   std::optional<std::string> caller_equipment, callee_equipment;
 };
 
+// The records the query selects, in its order. One write transaction reads them with their
+// subjects' wrapped keys and appends ONE `traffic.list` audit entry for the whole read (none when
+// nothing matched): detail {"records": total, "subjects": {subject id: count, ...}} names every
+// subject read, and the entry's subject_id is that subject when there is only one (else empty).
+// The sealed fields are opened after the commit, through Keyring::unwrap_cached: a field reads
+// "erased" when its subject's key was gone at the read, "unreadable" when it does not open.
+// Thread-safe. Errors are store errors only (nothing is returned, and nothing audited, when one
+// occurs).
 Result<std::vector<CdrRow>> list_records(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                          const CdrQuery& query, const std::string& actor);
 

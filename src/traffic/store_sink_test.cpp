@@ -147,6 +147,67 @@ TEST_P(StoreSinkTest, ReadingRecordsIsAuditedPerSubjectWithThePurpose) {
   EXPECT_EQ(rows->at(0).i64(0), 1);
 }
 
+TEST_P(StoreSinkTest, ReadingSeveralLinesWritesOneAuditEntryNamingEveryLine) {
+  accounts::Extensions extensions(*store_, keys_, clock_);
+  auto second = extensions.add_extension({company_, "102", "correct-horse-8", std::nullopt, std::nullopt}, "cli:test");
+  ASSERT_TRUE(second.ok()) << second.error().describe();
+  sink_->opened(answered_call("on-101-a"));
+  sink_->opened(answered_call("on-101-b"));
+  CallRecord other = answered_call("on-102");
+  other.subject_id = *second;
+  sink_->opened(other);
+  ASSERT_TRUE(sink_->flush().ok());
+  auto count_entries = [&] {
+    auto tx = store_->begin(store::TxMode::read);
+    return (*tx)->query("SELECT count(*) FROM audit_log WHERE action = 'traffic.list'")->at(0).i64(0);
+  };
+  CdrQuery nothing;
+  nothing.since_us = clock_.now_us() + 1;
+  ASSERT_TRUE(list_records(*store_, keys_, clock_, nothing, "cli:test")->empty());
+  EXPECT_EQ(count_entries(), 0) << "a read that returned no record names no subject";
+
+  ASSERT_EQ(list(privacy::Purpose::support).size(), 3u);
+  EXPECT_EQ(count_entries(), 1);
+  auto tx = store_->begin(store::TxMode::read);
+  const store::Rows entry = *(*tx)->query(
+      "SELECT subject_id, purpose, actor, detail FROM audit_log WHERE action = 'traffic.list'");
+  EXPECT_EQ(entry.at(0).text_or(0, ""), "") << "two subjects: the entry names them in its detail";
+  EXPECT_EQ(entry.at(0).text(1), "support");
+  EXPECT_EQ(entry.at(0).text(2), "cli:test");
+  const auto detail = nlohmann::json::parse(entry.at(0).text(3));
+  EXPECT_EQ(detail["records"], 3);
+  EXPECT_EQ(detail["subjects"], nlohmann::json({{extension_, 2}, {*second, 1}}));
+  EXPECT_EQ(entry.at(0).text(3).find("+44"), std::string::npos) << "ids and counts only, never values";
+}
+
+TEST_P(StoreSinkTest, ACachedLineKeyIsNeverServedOnceItsKeyRowIsDestroyedOrReplaced) {
+  sink_->opened(answered_call("rec-5"));
+  ASSERT_TRUE(sink_->flush().ok());
+  ASSERT_EQ(list(privacy::Purpose::billing).at(0).source, "+442071234567");
+  ASSERT_EQ(keys_.unwrapped_cached(), 1u) << "the line's key is remembered for the next read";
+  ASSERT_EQ(list(privacy::Purpose::billing).at(0).source, "+442071234567");
+
+  auto destroy = [&] {
+    return store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+      PRIVOX_TRY(privacy::subject_keys::destroy(s, extension_));
+      return {};
+    });
+  };
+  ASSERT_TRUE(destroy().ok());
+  const CdrRow shredded = list(privacy::Purpose::billing).at(0);
+  EXPECT_EQ(shredded.source, "erased");
+  EXPECT_EQ(shredded.destination, "erased");
+  EXPECT_EQ(keys_.unwrapped_cached(), 0u) << "an erased subject's key leaves memory at the next read";
+
+  // A new key for the same subject: records sealed under the old one must not open with the old
+  // key from any cache.
+  ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                PRIVOX_TRY(privacy::subject_keys::create(s, keys_, extension_, clock_.now_us()));
+                return {};
+              }).ok());
+  EXPECT_EQ(list(privacy::Purpose::billing).at(0).source, "unreadable");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreSinkTest,
                          ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);
 

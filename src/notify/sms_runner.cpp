@@ -1,0 +1,58 @@
+#include "notify/sms_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "notify/campaigns.h"
+
+namespace privox::notify {
+namespace {
+
+constexpr auto kPollEvery = std::chrono::seconds(1);
+constexpr std::string_view kActor = "serve:sms-campaigns";
+
+}  // namespace
+
+SmsCampaignRunner::SmsCampaignRunner(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                     SmsGateway& gateway, std::string sender_number)
+    : store_(store), keys_(keys), clock_(clock), gateway_(gateway), sender_number_(std::move(sender_number)) {}
+
+SmsCampaignRunner::~SmsCampaignRunner() { stop(); }
+
+void SmsCampaignRunner::start() { thread_ = std::thread([this] { loop(); }); }
+
+void SmsCampaignRunner::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<int> SmsCampaignRunner::run_once() {
+  PRIVOX_ASSIGN(const std::unique_ptr<store::JobLock> lock, store_.try_lock_job("sms-campaigns"));
+  if (!lock) return 0;  // another node is sending
+  Campaigns campaigns(store_, keys_, clock_);
+  PRIVOX_ASSIGN(const std::vector<std::string> pending, campaigns.pending_sms());
+  for (const std::string& id : pending) {
+    PRIVOX_ASSIGN(const SendReport report, campaigns.send_sms(id, gateway_, sender_number_, std::string(kActor)));
+    spdlog::info("sms campaign {}: {} recipients, {} sent, {} failed, {} sent before", id, report.recipients,
+                 report.sent, report.failed, report.already_sent);
+  }
+  return static_cast<int>(pending.size());
+}
+
+void SmsCampaignRunner::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    if (Result<int> ran = run_once(); !ran.ok())
+      spdlog::error("sms campaigns: {}", ran.error().describe());
+    lock.lock();
+    wake_.wait_for(lock, kPollEvery, [this] { return stopping_; });
+  }
+}
+
+}  // namespace privox::notify

@@ -1,0 +1,55 @@
+#pragma once
+// The portal: its JSON API under /api/v1 (described route by route in portal/openapi.json, which a
+// test keeps in step with the router), its web pages (embedded from web/ at build time) and the
+// rules every route shares:
+//  - a session is the `privox_session` cookie (auth.h); every state-changing call of a session
+//    must carry its CSRF token in X-CSRF-Token;
+//  - members see their own data, office managers their company's, staff only with a purpose
+//    their role allows (`?purpose=` or X-Privox-Purpose), and every staff view is audited;
+//  - anything that is not yours is 404, so ids of other tenants cannot be probed;
+//  - bodies are JSON objects; wrong JSON or types are 400 naming the field;
+//  - errors are {"error": {"message", "field"}}.
+//
+// Thread-safety: handlers run on the HTTP server's pool; Portal holds no mutable state of its own
+// (all state is in the store), so any number may run at once.
+
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "http/server.h"
+#include "portal/auth.h"
+#include "portal/payments.h"
+#include "privacy/keyring.h"
+#include "store/store.h"
+
+namespace privox::portal {
+
+struct PortalOptions {
+  // Where card details go and where privox asks about tokens; null: sign-up is refused (503).
+  PaymentProvider* payments = nullptr;
+  AuthLimits auth_limits;
+  bool serve_pages = true;  // the embedded web/ files and the page-view counter
+};
+
+class Portal {
+ public:
+  Portal(store::Store& store, const privacy::Keyring& keys, const Clock& clock, PortalOptions options);
+  ~Portal();
+
+  // Adds every API route, /api/v1/openapi.json and (with serve_pages) the pages to `router`. The
+  // portal must outlive the router's use.
+  void mount(http::Router& router);
+
+  Auth& auth();
+
+  struct Impl;  // the routes' shared state (api_internal.h)
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// The OpenAPI document (portal/openapi.json, embedded at build time).
+std::string_view openapi_document();
+
+}  // namespace privox::portal

@@ -1,0 +1,331 @@
+#include "portal/auth.h"
+
+#include <sodium.h>
+
+#include <fmt/format.h>
+
+#include "accounts/validation.h"
+#include "common/bytes.h"
+#include "common/ids.h"
+#include "store/settings.h"
+
+namespace privox::portal {
+namespace {
+
+using store::Rows;
+using store::Session;
+using store::TxMode;
+
+constexpr std::pair<Role, std::string_view> kRoleNames[] = {
+    {Role::member, "member"},
+    {Role::office_manager, "office_manager"},
+    {Role::staff_support, "staff_support"},
+    {Role::staff_billing, "staff_billing"},
+    {Role::staff_fraud, "staff_fraud"},
+    {Role::staff_legal, "staff_legal"},
+    {Role::staff_admin, "staff_admin"},
+};
+
+// A well-formed hash nobody's password matches: unknown emails cost as much time as known ones,
+// so response times do not tell which emails have accounts.
+const std::string& dummy_hash() {
+  static const std::string hash = [] {
+    char out[crypto_pwhash_STRBYTES];
+    const std::string pw = "no-such-account-" + std::to_string(randombytes_random());
+    if (crypto_pwhash_str(out, pw.data(), pw.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+      return std::string();
+    return std::string(out);
+  }();
+  return hash;
+}
+
+}  // namespace
+
+std::string_view to_string(Role role) {
+  for (const auto& [r, name] : kRoleNames)
+    if (r == role) return name;
+  return "member";
+}
+
+std::optional<Role> parse_role(std::string_view text) {
+  for (const auto& [r, name] : kRoleNames)
+    if (name == text) return r;
+  return std::nullopt;
+}
+
+bool is_staff(Role role) { return role != Role::member && role != Role::office_manager; }
+
+privacy::PurposeSet staff_purposes(Role role) {
+  using privacy::Purpose;
+  switch (role) {
+    case Role::staff_support: return static_cast<privacy::PurposeSet>(Purpose::support);
+    case Role::staff_billing: return static_cast<privacy::PurposeSet>(Purpose::billing);
+    case Role::staff_fraud: return static_cast<privacy::PurposeSet>(Purpose::fraud);
+    case Role::staff_legal: return static_cast<privacy::PurposeSet>(Purpose::legal);
+    case Role::staff_admin: return Purpose::support | Purpose::billing | Purpose::fraud | Purpose::legal;
+    case Role::member:
+    case Role::office_manager: return 0;
+  }
+  return 0;
+}
+
+Status check_password(std::string_view password) {
+  if (password.size() < kMinPasswordLength)
+    return invalid("password", fmt::format("must be at least {} characters long", kMinPasswordLength));
+  if (password.size() > kMaxPasswordLength)
+    return invalid("password", fmt::format("must be at most {} characters long", kMaxPasswordLength));
+  return accounts::refuse_card_numbers({{"password", std::string(password)}});
+}
+
+Result<std::string> hash_password(std::string_view password) {
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+    return make_error(ErrorCode::internal, "not enough memory to hash a password");
+  return std::string(out);
+}
+
+bool verify_password(const std::string& hash, std::string_view password) {
+  return !hash.empty() && crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+}
+
+Status Auth::add_member_login(Session& tx, const std::string& member_id, const std::string& company_id, Role role,
+                              std::string_view password, const std::string& actor) const {
+  if (is_staff(role)) return invalid("role", "a member's login cannot have a staff role");
+  PRIVOX_TRY(check_password(password));
+  PRIVOX_ASSIGN(std::string hash, hash_password(password));
+  const int64_t now = clock_.now_us();
+  PRIVOX_TRY(tx.exec(
+      "INSERT INTO portal_logins (subject_id, kind, company_id, role, password_hash, created_at_us, updated_at_us) "
+      "VALUES (?, 'member', ?, ?, ?, ?, ?)",
+      {member_id, company_id, std::string(to_string(role)), hash, now, now}));
+  PRIVOX_TRY(audit_.append(tx, {actor, "login.add", member_id, "", {{"role", to_string(role)}}}));
+  return {};
+}
+
+Result<std::string> Auth::add_staff(std::string_view email, Role role, std::string_view password,
+                                    const std::string& actor) const {
+  if (!is_staff(role)) return invalid("role", fmt::format("'{}' is not a staff role", to_string(role)));
+  PRIVOX_ASSIGN(std::string normalised, accounts::normalise_email(email));
+  PRIVOX_TRY(check_password(password));
+  PRIVOX_ASSIGN(std::string hash, hash_password(password));
+  const int64_t now = clock_.now_us();
+  const std::string id = new_id(now);
+  const Bytes bidx = keys_.blind_index("staff_email", normalised);
+  PRIVOX_TRY(accounts::write_checked(
+      store_,
+      [&](Session& s) -> Status {
+        PRIVOX_ASSIGN(Rows taken, s.query("SELECT 1 FROM portal_logins WHERE staff_email_bidx = ?", {bidx}));
+        PRIVOX_ASSIGN(Rows member, s.query("SELECT 1 FROM members WHERE email_bidx = ?",
+                                           {keys_.blind_index("email", normalised)}));
+        if (!taken.empty() || !member.empty())
+          return Error{ErrorCode::conflict, "email", "another login already uses this email"};
+        PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::create(s, keys_, id, now));
+        PRIVOX_TRY(s.exec(
+            "INSERT INTO portal_logins (subject_id, kind, company_id, role, staff_email_enc, staff_email_bidx, "
+            "password_hash, created_at_us, updated_at_us) VALUES (?, 'staff', NULL, ?, ?, ?, ?, ?, ?)",
+            {id, std::string(to_string(role)), privacy::seal_field(key, id, "staff_email", normalised), bidx, hash,
+             now, now}));
+        PRIVOX_TRY(audit_.append(s, {actor, "staff.add", id, "", {{"role", to_string(role)}}}));
+        return {};
+      },
+      "email"));
+  return id;
+}
+
+Bytes Auth::token_hash(std::string_view token) const { return keys_.blind_index("portal-session", token); }
+
+std::string Auth::csrf_for(std::string_view token) const { return to_hex(keys_.blind_index("portal-csrf", token)); }
+
+bool Auth::csrf_matches(std::string_view token, std::string_view presented) const {
+  const std::string expected = csrf_for(token);
+  return presented.size() == expected.size() &&
+         sodium_memcmp(expected.data(), presented.data(), expected.size()) == 0;
+}
+
+Result<std::optional<std::string>> Auth::find_subject_by_email(Session& s, const std::string& email) const {
+  PRIVOX_ASSIGN(Rows member, s.query("SELECT id FROM members WHERE email_bidx = ? AND status = 'active'",
+                                     {keys_.blind_index("email", email)}));
+  if (!member.empty()) return std::optional<std::string>(member[0].text(0));
+  PRIVOX_ASSIGN(Rows staff, s.query("SELECT subject_id FROM portal_logins WHERE staff_email_bidx = ?",
+                                    {keys_.blind_index("staff_email", email)}));
+  if (!staff.empty()) return std::optional<std::string>(staff[0].text(0));
+  return std::optional<std::string>();
+}
+
+Result<std::optional<Principal>> Auth::principal_of(Session& s, const std::string& subject_id) const {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT company_id, role FROM portal_logins WHERE subject_id = ?", {subject_id}));
+  if (rows.empty()) return std::optional<Principal>();
+  const std::optional<Role> role = parse_role(rows[0].text(1));
+  if (!role) return make_error(ErrorCode::corrupt, fmt::format("login {} has an unknown role", subject_id));
+  return std::optional<Principal>(Principal{subject_id, rows[0].text_or(0, ""), *role});
+}
+
+Result<AuthLimits> auth_limits_from_settings(store::Store& store) {
+  constexpr int64_t kMinuteUs = 60LL * 1'000'000;
+  const store::Settings settings(store);
+  AuthLimits limits;
+  PRIVOX_TRY(store::with_transaction(store, TxMode::read, [&](Session& s) -> Status {
+    PRIVOX_ASSIGN(limits.max_failures, settings.integer(s, "portal.login_max_failures"));
+    PRIVOX_ASSIGN(const int64_t window_min, settings.integer(s, "portal.login_window_minutes"));
+    PRIVOX_ASSIGN(const int64_t lockout_min, settings.integer(s, "portal.lockout_minutes"));
+    PRIVOX_ASSIGN(const int64_t idle_min, settings.integer(s, "portal.session_idle_minutes"));
+    PRIVOX_ASSIGN(const int64_t max_hours, settings.integer(s, "portal.session_max_hours"));
+    limits.window_us = window_min * kMinuteUs;
+    limits.lockout_us = lockout_min * kMinuteUs;
+    limits.session_idle_us = idle_min * kMinuteUs;
+    limits.session_max_us = max_hours * 60 * kMinuteUs;
+    return {};
+  }));
+  return limits;
+}
+
+Result<int64_t> Auth::locked_for_s(Session& s, const Bytes& key) const {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT locked_until_us FROM portal_login_throttle WHERE key_hash = ?", {key}));
+  const int64_t now = clock_.now_us();
+  if (rows.empty() || rows[0].i64(0) <= now) return int64_t{0};
+  return (rows[0].i64(0) - now + 999'999) / 1'000'000;
+}
+
+Status Auth::count_failure(Session& s, const Bytes& key, std::string_view scope) const {
+  const int64_t now = clock_.now_us();
+  PRIVOX_TRY(s.exec(
+      "INSERT INTO portal_login_throttle (key_hash, scope, failures, window_started_at_us, locked_until_us, "
+      "expires_at_us) VALUES (?, ?, 0, ?, 0, ?) ON CONFLICT DO NOTHING",
+      {key, std::string(scope), now, now + limits_.window_us}));
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT failures, window_started_at_us, locked_until_us FROM "
+                                   "portal_login_throttle WHERE key_hash = ?",
+                                   {key}));
+  int64_t failures = rows[0].i64(0), window_start = rows[0].i64(1), locked_until = rows[0].i64(2);
+  if (window_start + limits_.window_us <= now) {  // a new window
+    failures = 0;
+    window_start = now;
+  }
+  ++failures;
+  if (failures >= limits_.max_failures) locked_until = now + limits_.lockout_us;
+  const int64_t expires = std::max(window_start + limits_.window_us, locked_until);
+  PRIVOX_TRY(s.exec("UPDATE portal_login_throttle SET failures = ?, window_started_at_us = ?, locked_until_us = ?, "
+                    "expires_at_us = ? WHERE key_hash = ?",
+                    {failures, window_start, locked_until, expires, key}));
+  return {};
+}
+
+Result<LoginOutcome> Auth::login(std::string_view email, std::string_view password, std::string_view client_address) {
+  const Result<std::string> normalised = accounts::normalise_email(email);
+  const std::string account = normalised.ok() ? *normalised : std::string(email);
+  const Bytes account_key = keys_.blind_index("login-throttle-account", account);
+  const Bytes address_key = keys_.blind_index("login-throttle-address", client_address);
+  LoginOutcome outcome;
+
+  // Read phase: lock-outs and the stored hash. The slow hash check runs outside any transaction.
+  std::optional<std::string> subject;
+  std::string stored_hash;
+  PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    PRIVOX_TRY(s.exec("DELETE FROM portal_login_throttle WHERE expires_at_us < ?", {clock_.now_us()}));
+    PRIVOX_ASSIGN(const int64_t account_lock, locked_for_s(s, account_key));
+    PRIVOX_ASSIGN(const int64_t address_lock, locked_for_s(s, address_key));
+    outcome.retry_after_s = std::max(account_lock, address_lock);
+    if (!normalised.ok()) return {};
+    PRIVOX_ASSIGN(subject, find_subject_by_email(s, account));
+    if (!subject) return {};
+    PRIVOX_ASSIGN(Rows rows, s.query("SELECT password_hash FROM portal_logins WHERE subject_id = ?", {*subject}));
+    if (rows.empty()) subject.reset();
+    else stored_hash = rows[0].text(0);
+    return {};
+  }));
+  if (outcome.retry_after_s > 0) {
+    outcome.kind = LoginOutcome::Kind::locked;
+    return outcome;
+  }
+  const bool right = subject ? verify_password(stored_hash, password) : (verify_password(dummy_hash(), password), false);
+
+  PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    if (!right) {
+      outcome.kind = LoginOutcome::Kind::wrong_credentials;
+      PRIVOX_TRY(count_failure(s, account_key, "account"));
+      PRIVOX_TRY(count_failure(s, address_key, "address"));
+      PRIVOX_TRY(audit_.append(s, {"portal", "login.fail", subject.value_or(""), "", nlohmann::json::object()}));
+      return {};
+    }
+    PRIVOX_ASSIGN(std::optional<Principal> principal, principal_of(s, *subject));
+    if (!principal) return make_error(ErrorCode::not_found, "the login was removed meanwhile");
+    PRIVOX_TRY(s.exec("DELETE FROM portal_login_throttle WHERE key_hash = ?", {account_key}));
+    PRIVOX_ASSIGN(outcome.session, start_session(s, *subject));
+    outcome.principal = *principal;
+    outcome.kind = LoginOutcome::Kind::ok;
+    PRIVOX_TRY(audit_.append(s, {*subject, "login.ok", *subject, "", {{"role", to_string(principal->role)}}}));
+    return {};
+  }));
+  return outcome;
+}
+
+Result<SessionToken> Auth::start_session(Session& tx, const std::string& subject_id) const {
+  uint8_t raw[32];
+  randombytes_buf(raw, sizeof raw);
+  SessionToken out;
+  out.token = to_hex(raw, sizeof raw);
+  out.csrf = csrf_for(out.token);
+  const int64_t now = clock_.now_us();
+  out.expires_at_us = now + limits_.session_max_us;
+  PRIVOX_TRY(tx.exec("INSERT INTO portal_sessions (token_hash, subject_id, created_at_us, last_seen_us, expires_at_us) "
+                     "VALUES (?, ?, ?, ?, ?)",
+                     {token_hash(out.token), subject_id, now, now, out.expires_at_us}));
+  return out;
+}
+
+Result<std::optional<Principal>> Auth::authenticate(std::string_view token) const {
+  if (token.size() != 64) return std::optional<Principal>();
+  std::optional<Principal> out;
+  const Bytes hash = token_hash(token);
+  const int64_t now = clock_.now_us();
+  bool expired = false, stale = false;
+  // Every API request comes through here, so the common case (a live session seen within the
+  // last minute) only reads; a write transaction (one commit, one fsync) is taken only to end an
+  // expired session or to move the idle timer, at most once a minute per session.
+  PRIVOX_TRY(store::with_transaction(store_, TxMode::read, [&](Session& s) -> Status {
+    out.reset();
+    PRIVOX_ASSIGN(Rows rows, s.query("SELECT subject_id, last_seen_us, expires_at_us FROM portal_sessions "
+                                     "WHERE token_hash = ?",
+                                     {hash}));
+    if (rows.empty()) return {};
+    expired = rows[0].i64(2) <= now || rows[0].i64(1) + limits_.session_idle_us <= now;
+    if (expired) return {};
+    stale = rows[0].i64(1) + 60'000'000 < now;
+    PRIVOX_ASSIGN(out, principal_of(s, rows[0].text(0)));
+    return {};
+  }));
+  if (expired) {
+    PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+      PRIVOX_TRY(s.exec("DELETE FROM portal_sessions WHERE token_hash = ?", {hash}));
+      return {};
+    }));
+  } else if (out && stale) {
+    PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+      PRIVOX_TRY(s.exec("UPDATE portal_sessions SET last_seen_us = ? WHERE token_hash = ?", {now, hash}));
+      return {};
+    }));
+  }
+  return out;
+}
+
+Result<bool> Auth::logout(std::string_view token) const {
+  bool ended = false;
+  PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    PRIVOX_ASSIGN(Rows rows, s.query("SELECT subject_id FROM portal_sessions WHERE token_hash = ?", {token_hash(token)}));
+    ended = !rows.empty();
+    if (!ended) return {};
+    PRIVOX_TRY(s.exec("DELETE FROM portal_sessions WHERE token_hash = ?", {token_hash(token)}));
+    PRIVOX_TRY(audit_.append(s, {rows[0].text(0), "logout", rows[0].text(0), "", nlohmann::json::object()}));
+    return {};
+  }));
+  return ended;
+}
+
+Status Auth::delete_login(Session& tx, const std::string& subject_id) {
+  PRIVOX_TRY(tx.exec("DELETE FROM portal_sessions WHERE subject_id = ?", {subject_id}));
+  PRIVOX_TRY(tx.exec("DELETE FROM portal_logins WHERE subject_id = ?", {subject_id}));
+  return {};
+}
+
+}  // namespace privox::portal

@@ -1,0 +1,136 @@
+#pragma once
+// Portal logins, sessions and roles (P6, P15).
+//
+// Logins: a member logs in with the email on their member record (found through
+// members.email_bidx), an operator employee (staff) with the email sealed on their staff login.
+// Passwords are at least 12 characters and kept only as libsodium's Argon2id string.
+//
+// Sessions: a random 256-bit token goes to the browser in the `privox_session` cookie; the store
+// keeps only its keyed hash, so sessions survive restarts and work on every node, and a copy of
+// the store logs nobody in. The CSRF token is a keyed hash of the session token (so it needs no
+// storage and dies with the session); it is compared in constant time.
+//
+// Throttling: failed logins are counted per account (keyed hash of the email tried) and per client
+// address (keyed hash of the address), in the store; past the limit in the window, logins from
+// that account or address are refused until the lock-out ends, even with the right password.
+// Expired rows are purged as logins happen.
+//
+// Roles: member (own data), office_manager (their company's), and staff roles, each allowed a
+// fixed set of purposes (staff_purposes).
+//
+// Thread-safety: safe from any thread; all state is in the store.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "privacy/audit.h"
+#include "privacy/datamap.h"
+#include "privacy/keyring.h"
+#include "store/store.h"
+
+namespace privox::portal {
+
+enum class Role { member, office_manager, staff_support, staff_billing, staff_fraud, staff_legal, staff_admin };
+
+std::string_view to_string(Role role);
+std::optional<Role> parse_role(std::string_view text);
+bool is_staff(Role role);
+// The purposes a staff role may name when it reads personal data; 0 for member roles.
+privacy::PurposeSet staff_purposes(Role role);
+
+inline constexpr size_t kMinPasswordLength = 12;
+inline constexpr size_t kMaxPasswordLength = 1024;
+
+// invalid_argument on "password" when too short, too long or holding a card number.
+Status check_password(std::string_view password);
+// Argon2id (libsodium's interactive limits); `internal` when out of memory.
+Result<std::string> hash_password(std::string_view password);
+bool verify_password(const std::string& hash, std::string_view password);
+
+// Who is logged in.
+struct Principal {
+  std::string subject_id;  // member id or staff account id
+  std::string company_id;  // empty for staff
+  Role role = Role::member;
+};
+
+struct SessionToken {
+  std::string token;  // the cookie's value; never stored
+  std::string csrf;   // for X-CSRF-Token
+  int64_t expires_at_us = 0;
+};
+
+struct LoginOutcome {
+  enum class Kind { ok, wrong_credentials, locked } kind = Kind::wrong_credentials;
+  int64_t retry_after_s = 0;  // locked: seconds until the lock-out ends
+  Principal principal;        // ok
+  SessionToken session;       // ok
+};
+
+// The defaults equal the settings' defaults (store/settings.cpp); tests pass their own.
+struct AuthLimits {
+  int64_t max_failures = 5;                  // per account and per address in one window
+  int64_t window_us = 15LL * 60 * 1'000'000;  // counting window
+  int64_t lockout_us = 15LL * 60 * 1'000'000;
+  int64_t session_idle_us = 60LL * 60 * 1'000'000;
+  int64_t session_max_us = 12LL * 3600 * 1'000'000;
+};
+
+// The limits in force from the operator's settings: portal.login_max_failures,
+// portal.login_window_minutes, portal.lockout_minutes, portal.session_idle_minutes and
+// portal.session_max_hours (each checked against its range when set). Fails with store errors only.
+Result<AuthLimits> auth_limits_from_settings(store::Store& store);
+
+class Auth {
+ public:
+  Auth(store::Store& store, const privacy::Keyring& keys, const Clock& clock, AuthLimits limits = {})
+      : store_(store), keys_(keys), clock_(clock), limits_(limits), audit_(keys, clock) {}
+
+  // Inside the caller's write transaction (sign-up): the member's login with their role.
+  Status add_member_login(store::Session& tx, const std::string& member_id, const std::string& company_id, Role role,
+                          std::string_view password, const std::string& actor) const;
+  // A staff login with its own subject key; returns its id. invalid on "role" for a non-staff
+  // role, "email" / "password" as validated; conflict on "email" when taken.
+  Result<std::string> add_staff(std::string_view email, Role role, std::string_view password,
+                                const std::string& actor) const;
+
+  // Checks throttling, then the credentials; on success opens a session. Every failure is counted
+  // and audited (no email in the entry). Errors are store errors only.
+  Result<LoginOutcome> login(std::string_view email, std::string_view password, std::string_view client_address);
+
+  // Opens a session for the subject inside the caller's write transaction (sign-up logs in).
+  Result<SessionToken> start_session(store::Session& tx, const std::string& subject_id) const;
+  // The principal of a live session, refreshing its idle timer; nullopt for an unknown, expired or
+  // ended session, or a subject that no longer has a login.
+  Result<std::optional<Principal>> authenticate(std::string_view token) const;
+  // Ends the session on the server; true when there was one.
+  Result<bool> logout(std::string_view token) const;
+
+  std::string csrf_for(std::string_view token) const;
+  // Constant-time comparison of a presented CSRF token against the session's.
+  bool csrf_matches(std::string_view token, std::string_view presented) const;
+
+  const AuthLimits& limits() const { return limits_; }
+
+  // Deletes the subject's login and sessions inside the caller's transaction (erasure).
+  static Status delete_login(store::Session& tx, const std::string& subject_id);
+
+ private:
+  Bytes token_hash(std::string_view token) const;
+  Result<std::optional<Principal>> principal_of(store::Session& s, const std::string& subject_id) const;
+  Result<std::optional<std::string>> find_subject_by_email(store::Session& s, const std::string& email) const;
+  Result<int64_t> locked_for_s(store::Session& s, const Bytes& key) const;
+  Status count_failure(store::Session& s, const Bytes& key, std::string_view scope) const;
+
+  store::Store& store_;
+  const privacy::Keyring& keys_;
+  const Clock& clock_;
+  AuthLimits limits_;
+  privacy::AuditChain audit_;
+};
+
+}  // namespace privox::portal

@@ -1,0 +1,42 @@
+#pragma once
+// The payment provider, as privox sees it (P3). Card details never reach privox: the sign-up page
+// sends them straight to the provider, which answers with a token; privox receives only the token
+// and asks the provider, server to server, what card it stands for (brand, last 4, expiry). It
+// never takes those from the browser.
+//
+// PaymentProvider is the seam a real provider's client plugs into; HttpPaymentProvider speaks to
+// privox's own stand-in (`privox tokenizer`, tokenizer.h) over its small REST API.
+//
+// Thread-safety: implementations must be callable from several handler threads at once.
+
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+
+namespace privox::portal {
+
+struct CardDetails {
+  std::string brand;   // lower case: visa, mastercard, amex, ...
+  std::string last4;   // four digits
+  std::string expiry;  // YYYY-MM
+};
+
+class PaymentProvider {
+ public:
+  virtual ~PaymentProvider() = default;
+  // The card the token stands for. invalid_argument on "payment_token" when the provider does not
+  // know the token; unavailable when the provider cannot be reached or answers nonsense.
+  virtual Result<CardDetails> describe(const std::string& token) = 0;
+  // The origin the browser sends card details to (for the page and the CSP's connect-src); empty
+  // when none.
+  virtual std::string browser_origin() const = 0;
+};
+
+// GET {base_url}/v1/tokens/{token} with "Authorization: Bearer {api_key}".
+std::unique_ptr<PaymentProvider> make_http_payment_provider(std::string base_url, std::string api_key);
+
+// Reads an API key file: its first line, trimmed. invalid_argument on `flag` when unreadable or empty.
+Result<std::string> read_api_key_file(const std::string& path, const std::string& flag);
+
+}  // namespace privox::portal

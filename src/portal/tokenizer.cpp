@@ -1,0 +1,143 @@
+#include "portal/tokenizer.h"
+
+#include <sodium.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/bytes.h"
+
+namespace privox::portal {
+namespace {
+
+using http::bhttp::status;
+using http::bhttp::verb;
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool starts_in(std::string_view digits, int lo, int hi, size_t width) {
+  if (digits.size() < width) return false;
+  const int prefix = std::stoi(std::string(digits.substr(0, width)));
+  return prefix >= lo && prefix <= hi;
+}
+
+// A JSON string or number as text: browsers send exp_month as either.
+std::optional<std::string> text_of(const nlohmann::json& body, const char* key) {
+  if (!body.contains(key)) return std::nullopt;
+  if (body[key].is_string()) return body[key].get<std::string>();
+  if (body[key].is_number_integer()) return std::to_string(body[key].get<int64_t>());
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool luhn_valid(std::string_view digits) {
+  if (digits.size() < 13 || digits.size() > 19 || !all_digits(digits)) return false;
+  int sum = 0;
+  bool double_it = false;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    int d = *it - '0';
+    if (double_it && (d *= 2) > 9) d -= 9;
+    sum += d;
+    double_it = !double_it;
+  }
+  return sum % 10 == 0;
+}
+
+std::optional<std::string> card_brand(std::string_view d) {
+  if (!all_digits(d)) return std::nullopt;
+  if (starts_in(d, 34, 34, 2) || starts_in(d, 37, 37, 2)) return "amex";
+  if (starts_in(d, 51, 55, 2) || starts_in(d, 2221, 2720, 4)) return "mastercard";
+  if (starts_in(d, 6011, 6011, 4) || starts_in(d, 65, 65, 2) || starts_in(d, 644, 649, 3)) return "discover";
+  if (starts_in(d, 3528, 3589, 4)) return "jcb";
+  if (starts_in(d, 300, 305, 3) || starts_in(d, 36, 36, 2) || starts_in(d, 38, 39, 2)) return "diners";
+  if (starts_in(d, 62, 62, 2)) return "unionpay";
+  if (d.front() == '4') return "visa";
+  return std::nullopt;
+}
+
+http::Router Tokenizer::router() {
+  http::Router r;
+  r.add(verb::post, "/v1/tokens", [this](const http::Exchange& e) { return create(e); });
+  r.add(verb::options, "/v1/tokens", [this](const http::Exchange& e) { return preflight(e); });
+  r.add(verb::get, "/v1/tokens/{token}", [this](const http::Exchange& e) { return describe(e); });
+  r.add(verb::get, "/healthz", [](const http::Exchange&) {
+    return http::json_response(status::ok, {{"status", "ok"}, {"service", "tokenizer (payment provider stand-in)"}});
+  });
+  return r;
+}
+
+void Tokenizer::add_cors(http::Response& res) const {
+  res.set("Access-Control-Allow-Origin", allow_origin_);
+  res.set("Vary", "Origin");
+}
+
+http::Response Tokenizer::preflight(const http::Exchange& e) const {
+  http::Response res{status::no_content, 11};
+  if (e.header("Origin") == allow_origin_) {
+    add_cors(res);
+    res.set("Access-Control-Allow-Methods", "POST");
+    res.set("Access-Control-Allow-Headers", "Content-Type");
+    res.set("Access-Control-Max-Age", "600");
+  }
+  return res;
+}
+
+http::Response Tokenizer::create(const http::Exchange& e) {
+  const std::string_view origin = e.header("Origin");
+  auto answer = [&](http::Response res) {
+    if (origin == allow_origin_) add_cors(res);
+    return res;
+  };
+  if (!origin.empty() && origin != allow_origin_)
+    return http::json_error(status::forbidden, "this origin may not create tokens", "Origin");
+  const nlohmann::json body = nlohmann::json::parse(e.request().body(), nullptr, false);
+  if (!body.is_object()) return answer(http::json_error(status::bad_request, "the body must be a JSON object"));
+  std::string number;
+  if (auto n = text_of(body, "number")) {
+    for (char c : *n)
+      if (c != ' ' && c != '-') number += c;
+  }
+  if (!luhn_valid(number)) return answer(http::json_error(status::bad_request, "is not a valid card number", "number"));
+  const std::optional<std::string> brand = card_brand(number);
+  if (!brand) return answer(http::json_error(status::bad_request, "is not a card brand we accept", "number"));
+  const auto month_text = text_of(body, "exp_month"), year_text = text_of(body, "exp_year");
+  const int month = month_text && all_digits(*month_text) && month_text->size() <= 2 ? std::stoi(*month_text) : 0;
+  int year = year_text && all_digits(*year_text) && year_text->size() <= 4 ? std::stoi(*year_text) : 0;
+  if (year > 0 && year < 100) year += 2000;
+  if (month < 1 || month > 12) return answer(http::json_error(status::bad_request, "must be 1 to 12", "exp_month"));
+  const CivilDate today = utc_date(clock_.now_us());
+  if (year < today.year || year > today.year + 20 || (year == today.year && month < static_cast<int>(today.month)))
+    return answer(http::json_error(status::bad_request, "the card has expired or the year is wrong", "exp_year"));
+  const auto cvc = text_of(body, "cvc");
+  const size_t cvc_len = *brand == "amex" ? 4 : 3;
+  if (!cvc || !all_digits(*cvc) || cvc->size() != cvc_len)
+    return answer(http::json_error(status::bad_request, fmt::format("must be {} digits", cvc_len), "cvc"));
+
+  uint8_t raw[18];
+  randombytes_buf(raw, sizeof raw);
+  const std::string token = "tok_" + to_hex(raw, sizeof raw);
+  CardDetails card{*brand, number.substr(number.size() - 4), fmt::format("{:04}-{:02}", year, month)};
+  {
+    std::lock_guard lock(mu_);
+    tokens_[token] = card;
+  }
+  return answer(http::json_response(
+      status::created, {{"token", token}, {"brand", card.brand}, {"last4", card.last4}, {"expiry", card.expiry}}));
+}
+
+http::Response Tokenizer::describe(const http::Exchange& e) {
+  const std::string expected = "Bearer " + api_key_;
+  const std::string_view presented = e.header("Authorization");
+  if (presented.size() != expected.size() || sodium_memcmp(presented.data(), expected.data(), expected.size()) != 0)
+    return http::json_error(status::unauthorized, "a valid API key is required", "Authorization");
+  std::lock_guard lock(mu_);
+  const auto it = tokens_.find(std::string(e.param("token")));
+  if (it == tokens_.end()) return http::json_error(status::not_found, "no such token", "token");
+  return http::json_response(status::ok,
+                             {{"brand", it->second.brand}, {"last4", it->second.last4}, {"expiry", it->second.expiry}});
+}
+
+}  // namespace privox::portal

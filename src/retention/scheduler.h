@@ -1,0 +1,50 @@
+#pragma once
+// Runs every retention job every `interval` inside `privox serve`, on one node at a time: each
+// round takes the store's job lock (Store::try_lock_job(kJobLockName)) and skips the round when
+// another node or a CLI run holds it. Errors are logged and the next round tries again.
+//
+// Thread-safety: start() and stop() from one thread (serve's); the rounds run on a thread of
+// the scheduler's own. stop() waits for a batch in progress to commit, not for the whole run.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "common/clock.h"
+#include "privacy/keyring.h"
+#include "store/store.h"
+
+namespace privox::retention {
+
+class Scheduler {
+ public:
+  Scheduler(store::Store& store, const privacy::Keyring& keys, const Clock& clock, int64_t interval_us);
+  ~Scheduler();  // stops
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // The first round starts after `first_delay_us`, so that serve comes up first.
+  void start(int64_t first_delay_us = 60'000'000);
+  void stop();
+  // Rounds that ran (took the lock and finished without error); for tests.
+  uint64_t completed_rounds() const { return completed_.load(); }
+
+ private:
+  void loop(int64_t first_delay_us);
+  void round();
+
+  store::Store& store_;
+  const privacy::Keyring& keys_;
+  const Clock& clock_;
+  const int64_t interval_us_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::atomic<bool> stop_flag_{false};  // read by a run between batches
+  std::atomic<uint64_t> completed_{0};
+  std::thread thread_;
+};
+
+}  // namespace privox::retention

@@ -1,0 +1,348 @@
+// The access export (fulfil.h lists its files).
+#include <fmt/format.h>
+#include <sodium.h>
+#include <zip.h>
+
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "accounts/accounts.h"
+#include "privacy/consent.h"
+#include "privacy/datamap.h"
+#include "privacy/disclosures.h"
+#include "privacy/optional_data.h"
+#include "rights/fulfil.h"
+#include "traffic/cdr.h"
+
+namespace privox::rights {
+namespace {
+
+using privacy::Purpose;
+using store::Rows;
+using store::Session;
+
+constexpr std::string_view kWithheld = "withheld";
+
+struct ExportFile {
+  std::string name;
+  std::string content;
+};
+
+// The member's own fields that the export must show. show_member gives only what one purpose may
+// use, so the purposes are asked in turn until every exported field is covered; each read is audited.
+Result<nlohmann::json> member_fields(accounts::Accounts& accounts, const std::string& member_id,
+                                     const std::string& actor) {
+  nlohmann::json shown = nlohmann::json::object(), member;
+  std::set<std::string> wanted;
+  for (const privacy::FieldSpec& f : privacy::personal_fields())
+    if (f.table == "members" && f.in_access_export) wanted.emplace(f.name);
+  for (Purpose p : {Purpose::legal, Purpose::billing, Purpose::support, Purpose::service, Purpose::fraud}) {
+    PRIVOX_ASSIGN(nlohmann::json view, accounts.show_member(member_id, p, actor));
+    if (member.is_null()) member = view;
+    bool missing = false;
+    const nlohmann::json fields = view.value("fields", nlohmann::json::object());
+    const nlohmann::json withheld = view.value("withheld_for_purpose", nlohmann::json::array());
+    for (const auto& [name, value] : fields.items())
+      if (wanted.contains(name)) shown[name] = value;
+    for (const auto& entry : withheld) {
+      const std::string name = entry.get<std::string>();
+      if (wanted.contains(name) && !shown.contains(name)) missing = true;
+    }
+    if (!missing) break;
+  }
+  member.erase("purpose");
+  member.erase("withheld_for_purpose");
+  member["fields"] = shown;
+  return member;
+}
+
+struct Line {
+  std::string id, number, sip_user, did;
+};
+
+Result<std::vector<Line>> member_lines(Session& s, const std::string& member_id) {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT id, number, sip_user, did FROM extensions WHERE member_id = ? ORDER BY number",
+                                   {member_id}));
+  std::vector<Line> out;
+  for (const store::Row& r : rows) out.push_back({r.text(0), r.text(1), r.text(2), r.text_or(3, "")});
+  return out;
+}
+
+std::optional<privacy::SecretKey> line_key(Session& s, const privacy::Keyring& keys, const std::string& line_id) {
+  auto key = privacy::subject_keys::load(s, keys, line_id);
+  return key.ok() ? std::optional<privacy::SecretKey>(std::move(key).value()) : std::nullopt;
+}
+
+std::string open_or(const std::optional<privacy::SecretKey>& key, const std::string& subject, std::string_view field,
+                    const Bytes& sealed) {
+  if (!key) return "erased";
+  auto value = privacy::open_field(*key, subject, field, sealed);
+  return value.ok() ? std::move(value).value() : std::string("unreadable");
+}
+
+Result<nlohmann::json> registrations(Session& s, const privacy::Keyring& keys, const Line& line) {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT contact_enc, received_enc, user_agent_enc, expires_at_us FROM bindings "
+                                   "WHERE extension_id = ? ORDER BY expires_at_us",
+                                   {line.id}));
+  const auto key = line_key(s, keys, line.id);
+  nlohmann::json out = nlohmann::json::array();
+  for (const store::Row& r : rows) {
+    nlohmann::json b = {{"line_id", line.id}, {"contact", open_or(key, line.id, "contact", r.blob(0))},
+                        {"expires_at", format_utc(r.i64(3))}};
+    if (!r.is_null(1)) b["received"] = open_or(key, line.id, "received", r.blob(1));
+    if (!r.is_null(2)) b["user_agent"] = open_or(key, line.id, "user_agent", r.blob(2));
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+// The records of the member's lines. The member placed every call of their line but the inbound
+// ones: there the caller is someone else, and a caller who withheld their number stays withheld,
+// device included (P13).
+Result<std::vector<traffic::CdrRow>> traffic_rows(Session& s, const privacy::Keyring& keys,
+                                                  const std::vector<Line>& lines) {
+  std::vector<traffic::CdrRow> out;
+  for (const Line& line : lines) {
+    const auto key = line_key(s, keys, line.id);
+    PRIVOX_ASSIGN(Rows rows, s.query("SELECT id, company_id, direction, kind, source_enc, destination_enc, "
+                                     "source_withheld, started_at_us, answered_at_us, ended_at_us, duration_ms, "
+                                     "outcome, failure_code, end_reason, caller_equipment_enc, callee_equipment_enc, "
+                                     "trunk_id FROM traffic_records WHERE subject_id = ? ORDER BY started_at_us, id",
+                                     {line.id}));
+    out.reserve(out.size() + rows.size());
+    for (const store::Row& r : rows) {
+      auto sealed = [&](std::string_view field, size_t column) -> std::optional<std::string> {
+        if (r.is_null(column)) return std::nullopt;
+        return open_or(key, line.id, field, r.blob(column));
+      };
+      traffic::CdrRow row;
+      row.id = r.text(0);
+      row.company_id = r.text(1);
+      row.subject_id = line.id;
+      row.direction = r.text(2);
+      row.kind = r.text(3);
+      row.source_withheld = r.i64(6) != 0;
+      const bool hide_caller = row.source_withheld && row.direction == "inbound";
+      row.source = hide_caller ? std::optional<std::string>(kWithheld) : sealed("source", 4);
+      row.destination = sealed("destination", 5);
+      row.started_at_us = r.i64(7);
+      row.answered_at_us = r.is_null(8) ? 0 : r.i64(8);
+      row.ended_at_us = r.is_null(9) ? 0 : r.i64(9);
+      row.duration_ms = r.is_null(10) ? 0 : r.i64(10);
+      row.outcome = r.text(11);
+      row.failure_code = r.is_null(12) ? 0 : r.i64(12);
+      row.end_reason = r.text_or(13, "");
+      row.caller_equipment = hide_caller ? std::optional<std::string>(kWithheld) : sealed("caller_equipment", 14);
+      row.callee_equipment = sealed("callee_equipment", 15);
+      row.trunk_id = r.text_or(16, "");
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
+}
+
+Result<nlohmann::json> audit_entries(Session& s, const std::string& member_id, const std::vector<Line>& lines) {
+  std::string sql = "SELECT seq, id, at_us, action, subject_id, purpose, detail FROM audit_log WHERE subject_id IN (?";
+  store::Params params{member_id};
+  for (const Line& line : lines) {
+    sql += ", ?";
+    params.emplace_back(line.id);
+  }
+  sql += ")";
+  // A read of several lines' records is one traffic.list entry that names them in its detail
+  // (traffic/cdr.h) rather than in subject_id.
+  for (const Line& line : lines) {
+    sql += " OR (action = 'traffic.list' AND COALESCE(subject_id, '') = '' AND detail LIKE ? ESCAPE '!')";
+    std::string pattern = "%\"";
+    for (char c : line.id) {
+      if (c == '%' || c == '_' || c == '!') pattern += '!';
+      pattern += c;
+    }
+    params.emplace_back(pattern + "\":%");
+  }
+  sql += " ORDER BY seq";
+  PRIVOX_ASSIGN(Rows rows, s.query(sql, params));
+  nlohmann::json out = nlohmann::json::array();
+  for (const store::Row& r : rows)
+    out.push_back({{"seq", r.i64(0)},
+                   {"id", r.text(1)},
+                   {"at", format_utc(r.i64(2))},
+                   {"action", r.text(3)},
+                   {"subject_id", r.text_or(4, "")},
+                   {"purpose", r.text_or(5, "")},
+                   {"detail", nlohmann::json::parse(r.text_or(6, "{}"), nullptr, false)}});
+  return out;
+}
+
+std::string consent_json_time(int64_t us) { return format_utc(us); }
+
+nlohmann::json consent_json(const privacy::ConsentRecord& c) {
+  return {{"id", c.id},
+          {"purpose", privacy::to_string(c.purpose)},
+          {"given", c.given},
+          {"method", privacy::to_string(c.method)},
+          {"channel", c.channel},
+          {"notice_version", c.notice_version},
+          {"at", consent_json_time(c.at_us)}};
+}
+
+Result<nlohmann::json> consents(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                const std::string& member_id) {
+  privacy::ConsentLedger ledger(store, keys, clock);
+  PRIVOX_ASSIGN(auto current, ledger.current(member_id));
+  PRIVOX_ASSIGN(auto history, ledger.history(member_id));
+  nlohmann::json out = {{"current", nlohmann::json::array()}, {"history", nlohmann::json::array()}};
+  for (const auto& [purpose, record] : current) out["current"].push_back(consent_json(record));
+  for (const auto& record : history) out["history"].push_back(consent_json(record));
+  return out;
+}
+
+Result<nlohmann::json> optional_data(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                     const std::string& member_id, const std::string& actor) {
+  PRIVOX_ASSIGN(auto items, privacy::OptionalData(store, keys, clock).list(member_id, actor));
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& item : items)
+    out[std::string(privacy::to_string(item.kind))] = {{"value", item.value}, {"updated_at", format_utc(item.updated_at_us)}};
+  return out;
+}
+
+Result<nlohmann::json> requests_json(Session& s, const privacy::Keyring& keys, const std::vector<Request>& requests,
+                                     const std::string& member_id, int64_t now_us) {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT id, corrections_enc FROM rights_requests WHERE member_id = ? AND "
+                                   "corrections_enc IS NOT NULL",
+                                   {member_id}));
+  std::map<std::string, nlohmann::json> corrections;
+  if (!rows.empty()) {
+    PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys, member_id));
+    for (const store::Row& r : rows) {
+      PRIVOX_ASSIGN(std::string text, privacy::open_field(key, member_id, "request_corrections", r.blob(1)));
+      corrections[r.text(0)] = nlohmann::json::parse(text, nullptr, false);
+    }
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const Request& r : requests) {
+    nlohmann::json j = r.to_json(now_us);
+    if (auto it = corrections.find(r.id); it != corrections.end()) j["corrections"] = it->second;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::string sha256_hex(const std::string& content) {
+  uint8_t digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(content.data()), content.size());
+  return to_hex(digest, sizeof digest);
+}
+
+Status write_zip(const std::string& path, const std::vector<ExportFile>& files) {
+  int error = 0;
+  zip_t* zip = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
+  if (!zip) return invalid("out", fmt::format("cannot create {} (libzip error {})", path, error));
+  for (const ExportFile& f : files) {
+    zip_source_t* source = zip_source_buffer(zip, f.content.data(), f.content.size(), 0);
+    if (!source || zip_file_add(zip, f.name.c_str(), source, ZIP_FL_ENC_UTF_8 | ZIP_FL_OVERWRITE) < 0) {
+      if (source) zip_source_free(source);
+      const std::string why = zip_strerror(zip);
+      zip_discard(zip);
+      return invalid("out", fmt::format("cannot add {} to {}: {}", f.name, path, why));
+    }
+  }
+  if (zip_close(zip) != 0) {
+    const std::string why = zip_strerror(zip);
+    zip_discard(zip);
+    return invalid("out", fmt::format("cannot write {}: {}", path, why));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> member_email(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                 const std::string& member_id, const std::string& actor) {
+  accounts::Accounts accounts(store, keys, clock);
+  PRIVOX_ASSIGN(nlohmann::json view, accounts.show_member(member_id, Purpose::legal, actor));
+  if (view.value("status", "") == "erased")
+    return Error{ErrorCode::erased, "member", fmt::format("member {} was erased; there is no address to write to", member_id)};
+  const auto fields = view.value("fields", nlohmann::json::object());
+  if (!fields.contains("email"))
+    return Error{ErrorCode::not_found, "member", fmt::format("member {} has no email address on file", member_id)};
+  return fields["email"].get<std::string>();
+}
+
+Result<ExportSummary> write_access_export(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                          const Request& request, const std::string& out_path,
+                                          const std::string& actor) {
+  if (out_path.empty()) return invalid("out", "name the ZIP file to write");
+  const std::string& member_id = request.member_id;
+  const int64_t now = clock.now_us();
+  accounts::Accounts accounts(store, keys, clock);
+  PRIVOX_ASSIGN(nlohmann::json member, member_fields(accounts, member_id, actor));
+  if (member.value("status", "") == "erased")
+    return Error{ErrorCode::erased, "id", fmt::format("member {} was erased; nothing is left to export", member_id)};
+  PRIVOX_ASSIGN(accounts::Company company, accounts.company(member.value("company_id", "")));
+  PRIVOX_ASSIGN(nlohmann::json consent, consents(store, keys, clock, member_id));
+  PRIVOX_ASSIGN(nlohmann::json optional, optional_data(store, keys, clock, member_id, actor));
+  PRIVOX_ASSIGN(std::vector<Request> requests, Requests(store, keys, clock).list({true, member_id}));
+  PRIVOX_ASSIGN(std::vector<privacy::Disclosure> disclosed, privacy::DisclosureRegister(store, keys, clock).about(member_id));
+
+  std::vector<ExportFile> files;
+  int64_t traffic_count = 0;
+  PRIVOX_ASSIGN(auto tx, store.begin(store::TxMode::read));
+  {
+    PRIVOX_ASSIGN(std::vector<Line> lines, member_lines(*tx, member_id));
+    nlohmann::json lines_json = nlohmann::json::array(), devices = nlohmann::json::array();
+    for (const Line& line : lines) {
+      nlohmann::json l = {{"id", line.id}, {"extension_number", line.number}, {"sip_user", line.sip_user}};
+      if (!line.did.empty()) l["did"] = line.did;
+      lines_json.push_back(std::move(l));
+      PRIVOX_ASSIGN(nlohmann::json regs, registrations(*tx, keys, line));
+      for (auto& b : regs) devices.push_back(std::move(b));
+    }
+    member["company"] = {{"id", company.id}, {"company_name", company.name}};
+    const nlohmann::json subject = {{"member", member},
+                                    {"phone_lines", lines_json},
+                                    {"registered_devices", devices},
+                                    {"optional_data", optional},
+                                    {"consents", consent}};
+    files.push_back({"subject.json", subject.dump(2)});
+    PRIVOX_ASSIGN(std::vector<traffic::CdrRow> rows, traffic_rows(*tx, keys, lines));
+    traffic_count = static_cast<int64_t>(rows.size());
+    files.push_back({"traffic.csv", traffic::to_csv(rows)});
+    PRIVOX_ASSIGN(nlohmann::json audit, audit_entries(*tx, member_id, lines));
+    files.push_back({"audit.json", audit.dump(2)});
+    nlohmann::json disclosures = nlohmann::json::array();
+    for (const privacy::Disclosure& d : disclosed) disclosures.push_back(privacy::to_json(d));
+    files.push_back({"disclosures.json", disclosures.dump(2)});
+    PRIVOX_ASSIGN(nlohmann::json request_list, requests_json(*tx, keys, requests, member_id, now));
+    files.push_back({"requests.json", request_list.dump(2)});
+  }
+  nlohmann::json manifest = {{"format_version", kExportFormatVersion},
+                             {"generated_at", format_utc(now)},
+                             {"request_id", request.id},
+                             {"subject_id", member_id},
+                             {"files", nlohmann::json::array()}};
+  for (const ExportFile& f : files)
+    manifest["files"].push_back({{"name", f.name}, {"bytes", f.content.size()}, {"sha256", sha256_hex(f.content)}});
+  files.push_back({"manifest.json", manifest.dump(2)});
+
+  const std::string tmp = out_path + ".part";
+  PRIVOX_TRY(write_zip(tmp, files));
+  std::error_code ec;
+  std::filesystem::rename(tmp, out_path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return invalid("out", fmt::format("cannot write {}: {}", out_path, ec.message()));
+  }
+  // The copy holds the member's data: only its owner may read it.
+  std::filesystem::permissions(out_path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::replace, ec);
+  ExportSummary summary{request.id, {}, traffic_count, 0};
+  for (const ExportFile& f : files) summary.files.push_back(f.name);
+  summary.bytes = static_cast<int64_t>(std::filesystem::file_size(out_path, ec));
+  return summary;
+}
+
+}  // namespace privox::rights

@@ -1,0 +1,529 @@
+#include "rights/requests.h"
+#include "common/testing.h"
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+#include <zip.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <thread>
+
+#include "accounts/accounts.h"
+#include "accounts/extensions.h"
+#include "common/ids.h"
+#include "privacy/consent.h"
+#include "privacy/disclosures.h"
+#include "privacy/legal_holds.h"
+#include "privacy/optional_data.h"
+#include "store/test_stores.h"
+#include "traffic/cdr.h"
+
+namespace privox::rights {
+namespace {
+
+constexpr int64_t kDay = 86'400'000'000;
+constexpr int64_t kMinute = 60'000'000;
+
+int64_t at(const char* date, int hour = 12) {
+  const CivilDate d = *parse_date(date);
+  using namespace std::chrono;
+  const sys_days day{year_month_day{year{d.year}, month{d.month}, std::chrono::day{d.day}}};
+  return duration_cast<microseconds>(day.time_since_epoch()).count() + hour * 3'600'000'000LL;
+}
+
+TEST(DeadlineTest, OneCalendarMonthClampedToTheMonthsLastDay) {
+  EXPECT_EQ(add_calendar_months(at("2025-01-31"), 1), at("2025-02-28"));
+  EXPECT_EQ(add_calendar_months(at("2024-01-31"), 1), at("2024-02-29"));  // leap year
+  EXPECT_EQ(add_calendar_months(at("2025-03-15", 9), 1), at("2025-04-15", 9));
+  EXPECT_EQ(add_calendar_months(at("2025-12-31"), 1), at("2026-01-31"));
+  EXPECT_EQ(add_calendar_months(at("2025-01-31"), 3), at("2025-04-30"));
+  EXPECT_EQ(add_calendar_months(at("2025-08-31"), 1), at("2025-09-30"));
+}
+
+std::string smtp_dir() { return testing::smtp_test_dir(); }
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class RequestsTest : public store::MigratedStoreTest {
+ protected:
+  void SetUp() override {
+    MigratedStoreTest::SetUp();
+    if (HasFatalFailure()) return;
+    ASSERT_FALSE(smtp_dir().empty()) << "PRIVOX_TEST_SMTP_DIR names no SMTP test server (scripts/test-smtp.sh)";
+    std::string url;
+    std::ifstream(smtp_dir() + "/url") >> url;
+    mailer_ = notify::smtp_mailer({url, "privox@example.net"});
+    accounts_ = std::make_unique<accounts::Accounts>(*store_, keys_, clock_);
+    requests_ = std::make_unique<Requests>(*store_, keys_, clock_);
+    auto company = accounts_->add_company({"Acme Ltd", "eea", ""}, "cli:test");
+    ASSERT_TRUE(company.ok()) << company.error().describe();
+    company_ = *company;
+    email_ = "ann-" + new_id(clock_.now_us()).substr(24) + "@example.com";
+    auto member = accounts_->add_member(company_, {{"name", "Ann Lee"}, {"email", email_}, {"phone", "020 7946 0958"},
+                                                   {"address", "1 High St"}, {"birth_date", "1990-01-31"},
+                                                   {"payment_token", "tok_abcdef"}, {"card_brand", "visa"},
+                                                   {"card_last4", "4242"}},
+                                        "cli:test");
+    ASSERT_TRUE(member.ok()) << member.error().describe();
+    member_ = *member;
+  }
+
+  // The mail files for this test's member seen so far.
+  std::set<std::string> mails() {
+    std::set<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(smtp_dir() + "/maildir/new"))
+      if (read_file(e.path()).find("To: " + email_) != std::string::npos) out.insert(e.path().string());
+    return out;
+  }
+
+  // Waits (5 s at most) for a mail to the member that `before` did not hold, and returns its text.
+  std::string new_mail(const std::set<std::string>& before) {
+    for (int i = 0; i < 100; ++i) {
+      for (const std::string& p : mails())
+        if (!before.contains(p)) return read_file(p);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "no new mail arrived for " << email_;
+    return "";
+  }
+
+  // Sends a code and returns it, as the member reads it in their mail.
+  std::string send_code(const std::string& id) {
+    const auto before = mails();
+    auto sent = requests_->send_code(id, *mailer_, "cli:test");
+    EXPECT_TRUE(sent.ok()) << sent.error().describe();
+    const std::string text = new_mail(before);
+    const std::string marker = "enter this code: ";
+    const size_t pos = text.find(marker);
+    if (pos == std::string::npos) {
+      ADD_FAILURE() << "no code in " << text;
+      return "";
+    }
+    return text.substr(pos + marker.size(), 8);
+  }
+
+  Request open(RequestKind kind, accounts::FieldValues corrections = {}) {
+    auto r = requests_->open({member_, kind, std::move(corrections), "cli"}, "cli:test");
+    EXPECT_TRUE(r.ok()) << r.error().describe();
+    return r.ok() ? *r : Request{};
+  }
+
+  // A request of `kind` with identity verified and any fee waived.
+  Request in_progress(RequestKind kind, accounts::FieldValues corrections = {}) {
+    Request r = open(kind, std::move(corrections));
+    auto verified = requests_->verify_code(r.id, send_code(r.id), "cli:test");
+    EXPECT_TRUE(verified.ok()) << verified.error().describe();
+    if (verified.ok() && verified->state == RequestState::awaiting_fee) {
+      verified = requests_->waive_fee(r.id, "hardship", "cli:test");
+      EXPECT_TRUE(verified.ok()) << verified.error().describe();
+    }
+    EXPECT_EQ(verified->state, RequestState::in_progress);
+    return *verified;
+  }
+
+  std::string add_line(const std::string& number) {
+    auto id = accounts::Extensions(*store_, keys_, clock_)
+                  .add_extension({company_, number, "correct-horse-7", member_, std::nullopt}, "cli:test");
+    EXPECT_TRUE(id.ok()) << id.error().describe();
+    return *id;
+  }
+
+  void add_call(const std::string& line, const std::string& direction, const std::string& source,
+                const std::string& destination, bool withheld, int64_t started) {
+    ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                  PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys_, line));
+                  PRIVOX_TRY(s.exec(
+                      "INSERT INTO traffic_records (id, company_id, subject_id, direction, kind, source_enc, "
+                      "destination_enc, source_withheld, started_at_us, answered_at_us, ended_at_us, duration_ms, "
+                      "outcome, caller_equipment_enc, updated_at_us) VALUES (?, ?, ?, ?, 'voice', ?, ?, ?, ?, ?, ?, "
+                      "?, 'answered', ?, ?)",
+                      {new_id(started), company_, line, direction, privacy::seal_field(key, line, "source", source),
+                       privacy::seal_field(key, line, "destination", destination), int64_t{withheld ? 1 : 0},
+                       started, started + 1'000'000, started + 61'000'000, int64_t{60'000},
+                       privacy::seal_field(key, line, "caller_equipment", "Caller-Phone/1.0"), started}));
+                  return {};
+                }).ok());
+  }
+
+  int64_t count(const std::string& sql) {
+    auto tx = store_->begin(store::TxMode::read);
+    return (*tx)->query(sql)->at(0).i64(0);
+  }
+
+  privacy::SecretKey master_ = privacy::SecretKey::random();
+  privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
+  FakeClock clock_{at("2025-01-31")};
+  std::unique_ptr<notify::Mailer> mailer_;
+  std::unique_ptr<accounts::Accounts> accounts_;
+  std::unique_ptr<Requests> requests_;
+  std::string company_, member_, email_;
+};
+
+TEST_P(RequestsTest, TheDeadlinePausesWhileIdentityAndFeeAreAwaitedAndExtends) {
+  Request r = open(RequestKind::access);
+  EXPECT_EQ(r.state, RequestState::received);
+  EXPECT_EQ(r.due_at_us, at("2025-02-28"));
+  EXPECT_EQ(r.fee_status, FeeStatus::due);
+  EXPECT_EQ(r.fee_minor_units, 1000);
+  EXPECT_EQ(r.fee_currency, "GBP");
+
+  clock_.advance_us(kDay);  // the operator sends the code a day later: not paused until then
+  send_code(r.id);
+  clock_.advance_us(2 * kDay);
+  EXPECT_EQ(requests_->get(r.id)->due_at_us, at("2025-02-28") + 2 * kDay) << "a paused request's due date moves on";
+  const std::string code = send_code(r.id);  // the first code lapsed; a new one keeps the clock paused
+  auto verified = requests_->verify_code(r.id, code, "cli:test");
+  ASSERT_TRUE(verified.ok()) << verified.error().describe();
+  EXPECT_EQ(verified->state, RequestState::awaiting_fee);
+  EXPECT_TRUE(verified->paused);
+  clock_.advance_us(kDay);
+  auto waived = requests_->waive_fee(r.id, "member on hardship plan", "cli:test");
+  ASSERT_TRUE(waived.ok()) << waived.error().describe();
+  EXPECT_EQ(waived->state, RequestState::in_progress);
+  EXPECT_FALSE(waived->paused);
+  EXPECT_EQ(waived->paused_us, 3 * kDay);
+  EXPECT_EQ(waived->due_at_us, at("2025-03-03"));
+  clock_.advance_us(10 * kDay);
+  EXPECT_EQ(requests_->get(r.id)->due_at_us, at("2025-03-03")) << "the clock runs again";
+
+  auto extended = requests_->extend(r.id, 1, "the records span several systems", *mailer_, "cli:test");
+  ASSERT_TRUE(extended.ok()) << extended.error().describe();
+  EXPECT_EQ(extended->due_at_us, at("2025-03-31") + 3 * kDay);
+  EXPECT_EQ(extended->extension_reason, "the records span several systems");
+  auto too_long = requests_->extend(r.id, 2, "more", *mailer_, "cli:test");
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.error().field, "months");
+  EXPECT_EQ(requests_->extend(r.id, 3, "x", *mailer_, "cli:test").error().field, "months");
+  EXPECT_EQ(requests_->extend(r.id, 1, "  ", *mailer_, "cli:test").error().field, "reason");
+  extended = requests_->extend(r.id, 1, "still gathering", *mailer_, "cli:test");
+  ASSERT_TRUE(extended.ok()) << extended.error().describe();
+  EXPECT_EQ(extended->extension_months, 2);
+  EXPECT_EQ(extended->due_at_us, at("2025-04-30") + 3 * kDay);
+}
+
+TEST_P(RequestsTest, LeapYearsGiveTheTwentyNinthOfFebruary) {
+  clock_.set_us(at("2024-01-31", 9));
+  EXPECT_EQ(open(RequestKind::erase).due_at_us, at("2024-02-29", 9));
+}
+
+TEST_P(RequestsTest, CodesExpireRunOutOfTriesAndOnlyTheRightOneVerifies) {
+  Request r = open(RequestKind::erase);
+  EXPECT_EQ(r.fee_status, FeeStatus::none) << "only access requests carry the fee";
+  EXPECT_EQ(requests_->verify_code(r.id, "12345678", "cli:test").error().code, ErrorCode::conflict)
+      << "no code was sent";
+
+  // Expiry (30 minutes by default).
+  std::string code = send_code(r.id);
+  clock_.advance_us(31 * kMinute);
+  auto expired = requests_->verify_code(r.id, code, "cli:test");
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(expired.error().field, "code");
+  EXPECT_NE(expired.error().message.find("expired"), std::string::npos) << expired.error().message;
+  EXPECT_EQ(requests_->verify_code(r.id, code, "cli:test").error().field, "code") << "an expired code stays void";
+
+  // Tries (5 by default): four wrong ones leave one; the fifth voids the code, even the right one after it.
+  code = send_code(r.id);
+  const std::string wrong = code == "00000000" ? "11111111" : "00000000";
+  for (int left = 4; left >= 1; --left) {
+    auto w = requests_->verify_code(r.id, wrong, "cli:test");
+    ASSERT_FALSE(w.ok());
+    EXPECT_NE(w.error().message.find(std::to_string(left)), std::string::npos) << w.error().message;
+  }
+  EXPECT_NE(requests_->verify_code(r.id, wrong, "cli:test").error().message.find("void"), std::string::npos);
+  EXPECT_FALSE(requests_->verify_code(r.id, code, "cli:test").ok());
+  EXPECT_EQ(requests_->get(r.id)->state, RequestState::awaiting_identity);
+  EXPECT_EQ(requests_->verify_code(r.id, "12ab", "cli:test").error().field, "code");
+
+  // A fresh code verifies; only its keyed hash was ever stored.
+  code = send_code(r.id);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM rights_requests WHERE code_hash IS NOT NULL"), 1);
+  auto ok = requests_->verify_code(r.id, code, "cli:test");
+  ASSERT_TRUE(ok.ok()) << ok.error().describe();
+  EXPECT_EQ(ok->state, RequestState::in_progress) << "no fee on erasure";
+  EXPECT_NE(ok->identity_verified_at_us, 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM rights_requests WHERE code_hash IS NOT NULL"), 0);
+  EXPECT_EQ(requests_->verify_code(r.id, code, "cli:test").error().code, ErrorCode::conflict) << "used once";
+}
+
+TEST_P(RequestsTest, TheStateMachineRefusesStepsOutOfOrder) {
+  EXPECT_EQ(requests_->open({member_, RequestKind::rectify, {}, "cli"}, "t").error().field, "corrections");
+  EXPECT_EQ(requests_->open({member_, RequestKind::rectify, {{"shoe_size", "9"}}, "cli"}, "t").error().field,
+            "shoe_size");
+  EXPECT_EQ(requests_->open({member_, RequestKind::rectify, {{"name", "4111 1111 1111 1111"}}, "cli"}, "t").error().field,
+            "name");
+  EXPECT_EQ(requests_->open({member_, RequestKind::access, {{"name", "X"}}, "cli"}, "t").error().field, "corrections");
+  EXPECT_EQ(requests_->open({"nope", RequestKind::access, {}, "cli"}, "t").error().field, "member");
+  EXPECT_EQ(requests_->open({new_id(1), RequestKind::access, {}, "cli"}, "t").error().code, ErrorCode::not_found);
+  EXPECT_EQ(requests_->get(new_id(1)).error().code, ErrorCode::not_found);
+
+  Request access = open(RequestKind::access);
+  EXPECT_EQ(requests_->complete(access.id, "t").error().code, ErrorCode::conflict);
+  testing::TempDir dir;
+  EXPECT_EQ(requests_->export_access(access.id, dir.file("x.zip"), "t").error().code, ErrorCode::conflict);
+  EXPECT_EQ(requests_->waive_fee(access.id, "", "t").error().field, "waive");
+  auto paid = requests_->record_payment(access.id, "PAY-123", "t");  // paid before identity: recorded
+  ASSERT_TRUE(paid.ok()) << paid.error().describe();
+  EXPECT_EQ(paid->fee_status, FeeStatus::paid);
+  EXPECT_EQ(paid->state, RequestState::received);
+  EXPECT_EQ(requests_->waive_fee(access.id, "x", "t").error().code, ErrorCode::conflict) << "already paid";
+  auto verified = requests_->verify_code(access.id, send_code(access.id), "t");
+  ASSERT_TRUE(verified.ok());
+  EXPECT_EQ(verified->state, RequestState::in_progress) << "the fee was already paid";
+  EXPECT_EQ(requests_->complete(access.id, "t").error().code, ErrorCode::conflict) << "export first";
+
+  Request erase = open(RequestKind::erase);
+  EXPECT_EQ(requests_->waive_fee(erase.id, "x", "t").error().code, ErrorCode::conflict) << "no fee on erasure";
+  const auto before = mails();
+  auto refused = requests_->refuse(erase.id, "we could not confirm the request came from you", *mailer_, "t");
+  ASSERT_TRUE(refused.ok()) << refused.error().describe();
+  EXPECT_EQ(refused->state, RequestState::refused);
+  EXPECT_NE(refused->closed_at_us, 0);
+  EXPECT_NE(new_mail(before).find("we could not confirm the request came from you"), std::string::npos);
+  EXPECT_EQ(requests_->complete(erase.id, "t").error().code, ErrorCode::conflict);
+  EXPECT_EQ(requests_->refuse(erase.id, "again", *mailer_, "t").error().code, ErrorCode::conflict);
+  EXPECT_EQ(requests_->extend(erase.id, 1, "x", *mailer_, "t").error().code, ErrorCode::conflict);
+  EXPECT_EQ(requests_->send_code(erase.id, *mailer_, "t").error().code, ErrorCode::conflict);
+}
+
+TEST_P(RequestsTest, TheQueueShowsOverdueRequestsFirstThenByDueDate) {
+  Request first = open(RequestKind::access);
+  clock_.advance_us(10 * kDay);
+  Request second = open(RequestKind::erase);
+  clock_.advance_us(kDay);
+  Request third = open(RequestKind::erase);
+  ASSERT_TRUE(requests_->extend(first.id, 2, "complex", *mailer_, "t").ok());  // first is now due last
+  Request refused = open(RequestKind::access);
+  ASSERT_TRUE(requests_->refuse(refused.id, "duplicate", *mailer_, "t").ok());
+  clock_.set_us(at("2025-03-13"));  // second (due 10 March) is overdue; third is due 11 March
+  auto queue = requests_->list();
+  ASSERT_TRUE(queue.ok()) << queue.error().describe();
+  ASSERT_EQ(queue->size(), 3u) << "closed requests leave the queue";
+  EXPECT_EQ((*queue)[0].id, second.id);
+  EXPECT_TRUE((*queue)[0].overdue(clock_.now_us()));
+  EXPECT_EQ((*queue)[1].id, third.id);
+  EXPECT_EQ((*queue)[2].id, first.id);
+  EXPECT_FALSE((*queue)[2].overdue(clock_.now_us()));
+  EXPECT_EQ(requests_->list({true, ""})->size(), 4u);
+  EXPECT_EQ((*queue)[0].to_json(clock_.now_us())["overdue"], true);
+}
+
+// Reads every file of a ZIP.
+std::map<std::string, std::string> unzip(const std::string& path) {
+  std::map<std::string, std::string> out;
+  int error = 0;
+  zip_t* zip = zip_open(path.c_str(), ZIP_RDONLY, &error);
+  if (!zip) return out;
+  for (zip_int64_t i = 0; i < zip_get_num_entries(zip, 0); ++i) {
+    zip_stat_t st;
+    zip_stat_index(zip, static_cast<zip_uint64_t>(i), 0, &st);
+    std::string content(st.size, '\0');
+    zip_file_t* f = zip_fopen_index(zip, static_cast<zip_uint64_t>(i), 0);
+    zip_fread(f, content.data(), st.size);
+    zip_fclose(f);
+    out[st.name] = std::move(content);
+  }
+  zip_close(zip);
+  return out;
+}
+
+TEST_P(RequestsTest, TheAccessExportHoldsEverythingAndKeepsWithheldCallersWithheld) {
+  const std::string line = add_line("201");
+  add_call(line, "outbound", "+442079460958", "+442079460999", false, clock_.now_us() - kDay);
+  add_call(line, "inbound", "+447700900123", "+442079460958", true, clock_.now_us() - 2 * kDay);
+  privacy::ConsentLedger consents(*store_, keys_, clock_);
+  ASSERT_TRUE(consents.record({member_, privacy::ConsentPurpose::location, true, privacy::ConsentMethod::form, "web", "v1"}, "t").ok());
+  ASSERT_TRUE(privacy::OptionalData(*store_, keys_, clock_)
+                  .put(member_, privacy::OptionalKind::location, {{"lat", 51.5}, {"lon", -0.1}}, "t")
+                  .ok());
+
+  Request r = in_progress(RequestKind::access);
+  testing::TempDir dir;
+  auto summary = requests_->export_access(r.id, dir.file("copy.zip"), "cli:test");
+  ASSERT_TRUE(summary.ok()) << summary.error().describe();
+  EXPECT_EQ(summary->traffic_records, 2);
+  const auto files = unzip(dir.file("copy.zip"));
+  for (const char* name : {"subject.json", "traffic.csv", "audit.json", "disclosures.json", "requests.json", "manifest.json"})
+    ASSERT_TRUE(files.contains(name)) << name;
+
+  const auto subject = nlohmann::json::parse(files.at("subject.json"));
+  EXPECT_EQ(subject["member"]["fields"]["name"], "Ann Lee");
+  EXPECT_EQ(subject["member"]["fields"]["email"], email_);
+  EXPECT_EQ(subject["member"]["fields"]["card_last4"], "4242") << "in the export though not for purpose legal";
+  EXPECT_FALSE(subject["member"]["fields"].contains("payment_token")) << "not in_access_export";
+  EXPECT_EQ(subject["member"]["company"]["company_name"], "Acme Ltd");
+  EXPECT_EQ(subject["phone_lines"][0]["extension_number"], "201");
+  EXPECT_EQ(subject["optional_data"]["location"]["value"]["lat"], 51.5);
+  EXPECT_EQ(subject["consents"]["current"][0]["purpose"], "location");
+  EXPECT_EQ(subject["consents"]["history"].size(), 1u);
+
+  const std::string& csv = files.at("traffic.csv");
+  EXPECT_NE(csv.find("+442079460999"), std::string::npos) << "the member's own call shows its destination";
+  EXPECT_EQ(csv.find("+447700900123"), std::string::npos) << "a withheld caller must stay withheld:\n" << csv;
+  EXPECT_NE(csv.find("inbound,voice,withheld,1"), std::string::npos) << csv;
+  const size_t inbound = csv.find("inbound");
+  const std::string inbound_line = csv.substr(inbound, csv.find('\n', inbound) - inbound);
+  EXPECT_EQ(inbound_line.find("Caller-Phone/1.0"), std::string::npos) << "nor their device: " << inbound_line;
+  EXPECT_NE(csv.find("Caller-Phone/1.0"), std::string::npos) << "the member's own device shows";
+
+  const auto audit = nlohmann::json::parse(files.at("audit.json"));
+  std::set<std::string> actions;
+  for (const auto& e : audit) actions.insert(e["action"]);
+  EXPECT_TRUE(actions.contains("member.add"));
+  EXPECT_TRUE(actions.contains("request.open"));
+  EXPECT_EQ(files.at("audit.json").find(email_), std::string::npos) << "audit entries hold no values";
+  const auto requests = nlohmann::json::parse(files.at("requests.json"));
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0]["id"], r.id);
+  EXPECT_TRUE(nlohmann::json::parse(files.at("disclosures.json")).is_array());
+
+  const auto manifest = nlohmann::json::parse(files.at("manifest.json"));
+  EXPECT_EQ(manifest["format_version"], 1);
+  EXPECT_EQ(manifest["files"].size(), 5u);
+  for (const auto& f : manifest["files"]) {
+    const std::string& content = files.at(f["name"]);
+    uint8_t digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(content.data()), content.size());
+    EXPECT_EQ(f["sha256"], to_hex(digest, sizeof digest)) << f["name"];
+  }
+  EXPECT_EQ(std::filesystem::status(dir.file("copy.zip")).permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+
+  auto done = requests_->complete(r.id, "cli:test");
+  ASSERT_TRUE(done.ok()) << done.error().describe();
+  EXPECT_EQ(done->state, RequestState::completed);
+  EXPECT_EQ(done->outcome["export"]["traffic_records"], 2);
+}
+
+TEST_P(RequestsTest, TheAccessExportListsEveryReadOfTheMembersLinesOnlyTheirs) {
+  const std::string line = add_line("201");
+  auto other = accounts::Extensions(*store_, keys_, clock_)
+                   .add_extension({company_, "202", "correct-horse-8", std::nullopt, std::nullopt}, "cli:test");
+  ASSERT_TRUE(other.ok()) << other.error().describe();
+  add_call(line, "outbound", "+442079460958", "+442079460999", false, clock_.now_us() - kDay);
+  add_call(*other, "outbound", "+442079460957", "+442079460998", false, clock_.now_us() - kDay);
+  // One read of both lines is one audit entry naming both (traffic/cdr.h); one of the other line
+  // alone is not the member's business.
+  traffic::CdrQuery both;
+  both.purpose = privacy::Purpose::support;
+  ASSERT_EQ(traffic::list_records(*store_, keys_, clock_, both, "staff-1")->size(), 2u);
+  traffic::CdrQuery theirs = both;
+  theirs.subject_ids = {*other};
+  ASSERT_EQ(traffic::list_records(*store_, keys_, clock_, theirs, "staff-2")->size(), 1u);
+
+  Request r = in_progress(RequestKind::access);
+  testing::TempDir dir;
+  ASSERT_TRUE(requests_->export_access(r.id, dir.file("copy.zip"), "cli:test").ok());
+  std::vector<std::string> readers;
+  for (const auto& e : nlohmann::json::parse(unzip(dir.file("copy.zip")).at("audit.json")))
+    if (e["action"] == "traffic.list") readers.push_back(e["detail"]["subjects"].contains(line) ? "ok" : e.dump());
+  EXPECT_EQ(readers, std::vector<std::string>{"ok"});
+}
+
+TEST_P(RequestsTest, RectificationCorrectsAndNoticesEveryEarlierRecipientOfTheData) {
+  privacy::DisclosureRegister reg(*store_, keys_, clock_);
+  auto supplier = reg.record({"Mailing House Ltd", privacy::DisclosureKind::supplier,
+                              {privacy::Category::identity_contact}, privacy::LegalBasis::contract, "", "", {member_}, ""},
+                             "t");
+  ASSERT_TRUE(supplier.ok()) << supplier.error().describe();
+  auto payments = reg.record({"Card Processor plc", privacy::DisclosureKind::supplier, {privacy::Category::payment},
+                              privacy::LegalBasis::contract, "", "", {member_}, ""},
+                             "t");
+  ASSERT_TRUE(payments.ok()) << payments.error().describe();
+  clock_.advance_us(kMinute);
+
+  EXPECT_EQ(requests_->open({member_, RequestKind::rectify, {{"email", "not-an-address"}}, "cli"}, "t").ok(), true)
+      << "checked in full when applied";
+  Request r = in_progress(RequestKind::rectify, {{"address", "2 Low Road"}, {"name", "Ann Lee-Smith"}});
+  EXPECT_EQ(r.correction_fields, (std::vector<std::string>{"address", "name"}));
+  {
+    auto tx = store_->begin(store::TxMode::read);
+    auto rows = (*tx)->query("SELECT corrections_enc FROM rights_requests WHERE id = ?", {r.id});
+    const std::string sealed = privox::to_string(rows->at(0).blob(0));
+    EXPECT_EQ(sealed.find("Low Road"), std::string::npos) << "corrections are sealed";
+  }
+  auto done = requests_->complete(r.id, "cli:test");
+  ASSERT_TRUE(done.ok()) << done.error().describe();
+  EXPECT_EQ(done->outcome["corrected"], nlohmann::json({"name", "address"}));
+  ASSERT_EQ(done->outcome["notices"].size(), 1u) << done->outcome.dump();
+  EXPECT_EQ(done->outcome["notices"][0]["disclosure_id"], *supplier);
+  EXPECT_EQ(done->outcome["notices"][0]["recipient"], "Mailing House Ltd");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM rectification_notices"), 1);
+  auto shown = accounts_->show_member(member_, privacy::Purpose::legal, "t");
+  EXPECT_EQ((*shown)["fields"]["address"], "2 Low Road");
+  EXPECT_EQ((*shown)["fields"]["name"], "Ann Lee-Smith");
+
+  // A correction that sign-up would refuse is refused by name and leaves the request open.
+  Request bad = in_progress(RequestKind::rectify, {{"email", "not-an-address"}});
+  auto refused = requests_->complete(bad.id, "t");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "email");
+  EXPECT_EQ(requests_->get(bad.id)->state, RequestState::in_progress);
+}
+
+TEST_P(RequestsTest, ErasureReportsEveryItemAndDestroysTheKey) {
+  const std::string line = add_line("202");
+  add_call(line, "outbound", "+442079460958", "+442079460999", false, clock_.now_us() - 10 * kDay);
+  add_call(line, "outbound", "+442079460958", "+442079460777", false, clock_.now_us() - 400 * kDay);
+  privacy::ConsentLedger consents(*store_, keys_, clock_);
+  ASSERT_TRUE(consents.record({member_, privacy::ConsentPurpose::contacts_sync, true, privacy::ConsentMethod::form, "web", "v1"}, "t").ok());
+  ASSERT_TRUE(privacy::OptionalData(*store_, keys_, clock_)
+                  .put(member_, privacy::OptionalKind::contacts, nlohmann::json::array({"Bob"}), "t")
+                  .ok());
+  Request r = in_progress(RequestKind::erase);
+  auto done = requests_->complete(r.id, "cli:test");
+  ASSERT_TRUE(done.ok()) << done.error().describe();
+  std::map<std::string, nlohmann::json> items;
+  for (const auto& i : done->outcome["items"]) items[i["item"]] = i;
+  EXPECT_EQ(items["member field email"]["outcome"], "erased");
+  EXPECT_EQ(items["optional data contacts"]["outcome"], "erased");
+  EXPECT_EQ(items["consent records"]["outcome"], "kept");
+  EXPECT_EQ(items["consent records"]["count"], 1);
+  const auto& recent = items["traffic records within the billing dispute period"];
+  EXPECT_EQ(recent["outcome"], "kept");
+  EXPECT_EQ(recent["count"], 1);
+  EXPECT_EQ(recent["until"], format_date(utc_date(at("2025-01-31") - 10 * kDay + 180 * kDay)));
+  EXPECT_EQ(items["traffic records past the billing dispute period"]["outcome"], "anonymised");
+  EXPECT_EQ(items["rights requests"]["outcome"], "kept");
+  EXPECT_EQ(done->outcome["member_key"], "destroyed");
+
+  EXPECT_EQ(count("SELECT COUNT(*) FROM subject_keys WHERE subject_id = '" + member_ + "'"), 0);
+  auto shown = accounts_->show_member(member_, privacy::Purpose::legal, "t");
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ((*shown)["status"], "erased");
+  EXPECT_FALSE(shown->contains("fields"));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM traffic_records WHERE source_enc IS NULL"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM extensions WHERE member_id IS NOT NULL"), 0);
+  EXPECT_EQ(requests_->open({member_, RequestKind::access, {}, "cli"}, "t").error().code, ErrorCode::erased);
+  EXPECT_EQ(requests_->get(r.id)->state, RequestState::completed) << "the request itself is kept";
+}
+
+TEST_P(RequestsTest, ErasureIsRefusedWhileALegalHoldIsInForce) {
+  privacy::LegalHolds holds(*store_, keys_, clock_);
+  auto hold = holds.place(member_, "litigation over unpaid invoices", "CLAIM-42", "t");
+  ASSERT_TRUE(hold.ok()) << hold.error().describe();
+  Request r = in_progress(RequestKind::erase);
+  auto refused = requests_->complete(r.id, "t");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::conflict);
+  EXPECT_EQ(refused.error().field, "legal_hold");
+  EXPECT_NE(refused.error().message.find("litigation over unpaid invoices"), std::string::npos);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM subject_keys WHERE subject_id = '" + member_ + "'"), 1) << "nothing erased";
+  EXPECT_EQ(requests_->get(r.id)->state, RequestState::in_progress);
+  ASSERT_TRUE(holds.release(*hold, "t").ok());
+  auto done = requests_->complete(r.id, "t");
+  ASSERT_TRUE(done.ok()) << done.error().describe();
+  EXPECT_EQ(done->state, RequestState::completed);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RequestsTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
+                         store::backend_name);
+
+}  // namespace
+}  // namespace privox::rights

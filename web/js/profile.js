@@ -1,0 +1,47 @@
+// The profile: the person's own data (GET /me) and rectification (PATCH /me) of the fields that
+// changed. Each correction is recorded in the audit chain by the server (field names, never values).
+
+import { api } from './api.js';
+import { $, formValues, say, submitting } from './dom.js';
+import { isStaff, startPage } from './layout.js';
+
+const EDITABLE = ['name', 'email', 'phone', 'address', 'birth_date'];
+const SHOWN = ['card_brand', 'card_last4', 'card_expiry'];
+
+function fill(form, fields) {
+  for (const name of EDITABLE) form.elements[name].value = fields[name] || '';
+  for (const name of SHOWN) $(`#${name}`).textContent = fields[name] || '—';
+}
+
+async function save(form, original) {
+  const values = formValues(form);
+  const corrections = {};
+  for (const name of EDITABLE) {
+    if (values[name] !== (original[name] || '')) corrections[name] = values[name];
+  }
+  if (!Object.keys(corrections).length) {
+    say(form, 'Nothing has changed, so there is nothing to correct.');
+    return;
+  }
+  const answer = await api('PATCH', '/me', { body: corrections });
+  Object.assign(original, corrections);
+  const names = (answer && answer.corrected) || Object.keys(corrections);
+  say(form, `Corrected: ${names.join(', ').replace(/_/g, ' ')}. The correction has been recorded.`);
+}
+
+async function main() {
+  const user = await startPage();
+  if (isStaff(user)) {
+    location.replace('/operator.html');
+    return;
+  }
+  const form = $('#profile-form');
+  const original = { ...(user.fields || {}) };
+  fill(form, original);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitting(form, () => save(form, original));
+  });
+}
+
+main();

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The portal in a real browser: starts the payment tokenizer and `privox serve` (HTTP and SIP on
+# free loopback ports, a fresh SQLite data dir under a temp dir), then runs portal_test.mjs, which
+# drives headless Chromium through sign-up, extensions and a sipp call, the call log, a profile
+# correction, cookie consent, logout and the operator console. Afterwards it checks from outside
+# that the card number never reached privox (store files, server logs).
+# Usage: bash web/tests/browser_test.sh /path/to/privox
+# Needs (scripts/install-test-deps.sh installs them; this script installs nothing): node, npm's
+# playwright-core in web/tests/node_modules, /usr/bin/chromium, sipp, curl, python3.
+# Screenshots: "$PRIVOX_BUILD_DIR/browser-artifacts/" (ctest sets PRIVOX_BUILD_DIR; default ./build-test).
+
+set -uo pipefail
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then
+  echo "usage: $0 /path/to/privox" >&2
+  exit 2
+fi
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BINARY=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+
+missing=()
+command -v node >/dev/null || missing+=("node (Node.js)")
+[ -d "$HERE/node_modules/playwright-core" ] || missing+=("playwright-core (npm install in web/tests)")
+[ -x /usr/bin/chromium ] || missing+=("/usr/bin/chromium")
+for tool in sipp curl python3 timeout; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "browser_test.sh: missing ${missing[*]}; run scripts/install-test-deps.sh as root" >&2
+  exit 2
+fi
+
+# e2e-lib.sh takes PRIVOX BACKEND: this test runs on the embedded default.
+set -- "$BINARY" sqlite
+source "$ROOT/scripts/test-lib.sh"
+source "$ROOT/scripts/e2e-lib.sh"
+
+ARTIFACTS="${PRIVOX_BUILD_DIR:-$ROOT/build-test}/browser-artifacts"
+mkdir -p "$ARTIFACTS" && rm -f "$ARTIFACTS"/*.png
+
+# A loopback port free for both UDP and TCP (SIP listens on both).
+sip_port() {
+  python3 - <<'PY'
+import socket
+while True:
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        t.close()
+        u.close()
+    print(port)
+    break
+PY
+}
+
+wait_http() {  # wait_http URL NAME: until URL answers (10 s at most)
+  for _ in $(seq 100); do
+    curl -s -o /dev/null --max-time 1 "$1" && return 0
+    sleep 0.1
+  done
+  echo "browser_test.sh: $2 did not come up on $1; its log:" >&2
+  tail -n 30 "$TMP/$2.log" >&2
+  exit 1
+}
+
+D="$TMP/data"
+new_data_dir "$D"
+HTTP_PORT=$(free_port)
+TOKENIZER_PORT=$(free_port)
+SIP_PORT=$(sip_port)
+PORTAL_URL="http://127.0.0.1:$HTTP_PORT"
+TOKENIZER_URL="http://127.0.0.1:$TOKENIZER_PORT"
+KEY_FILE="$TMP/payment-api.key"
+(umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$KEY_FILE")
+
+# A support agent for the operator console (step 6), provisioned before serve opens the store.
+STAFF_EMAIL="agent@operator.example"
+STAFF_PASSWORD="support-agent-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
+PRIVOX_STAFF_PASSWORD=$STAFF_PASSWORD px "$D" staff add --email "$STAFF_EMAIL" --role staff_support >/dev/null ||
+  { echo "browser_test.sh: privox staff add failed" >&2; exit 1; }
+
+start_bg tokenizer "$PRIVOX" tokenizer --listen "127.0.0.1:$TOKENIZER_PORT" --allow-origin "$PORTAL_URL" \
+  --api-key-file "$KEY_FILE"
+start_bg serve "$PRIVOX" serve --data-dir "$D" --http "127.0.0.1:$HTTP_PORT" --sip "127.0.0.1:$SIP_PORT" \
+  --payment-provider "$TOKENIZER_URL" --payment-api-key-file "$KEY_FILE"
+wait_http "$TOKENIZER_URL/" tokenizer
+wait_http "$PORTAL_URL/healthz" serve
+
+PORTAL_URL=$PORTAL_URL TOKENIZER_URL=$TOKENIZER_URL SIP_PORT=$SIP_PORT SCENARIOS="$ROOT/src/sip/scenarios" \
+  ARTIFACTS="$ARTIFACTS" WORK="$TMP" STAFF_EMAIL="$STAFF_EMAIL" STAFF_PASSWORD="$STAFF_PASSWORD" \
+  timeout -k 5 280 node "$HERE/portal_test.mjs" 2>&1 | tee "$TMP/portal_test.out"
+status=${PIPESTATUS[0]}
+if [ "$status" -eq 0 ]; then
+  pass
+else
+  fail "the browser scenario (portal_test.mjs, exit $status); screenshots in $ARTIFACTS" \
+    "$(grep -E '^(FAIL|--)' "$TMP/portal_test.out" | tail -n 8)" "serve log:" "$(tail -n 15 "$TMP/serve.log")"
+fi
+
+# P3: the card number went to the tokenizer only; privox's store and logs never saw it.
+if held=$(files_hold text "$D" 4242424242424242 "4242 4242 4242 4242"); then
+  fail "the card number is in privox's data directory" "$held"
+else
+  pass
+fi
+assert_not_contains "privox serve's log never shows the card number" "$(cat "$TMP/serve.log")" 4242424242424242
+assert_not_contains "the tokenizer's log never shows the card number" "$(cat "$TMP/tokenizer.log")" 4242424242424242
+assert_true "screenshots were saved" test -n "$(find "$ARTIFACTS" -name '*.png' -print -quit)"
+
+finish
