@@ -16,8 +16,7 @@ build: deps
 	@cmake --build build -j $(JOBS)
 
 run: build
-	@./build/privox init --data-dir $(DATA_DIR)
-	exec ./build/privox serve --data-dir $(DATA_DIR) --http $(HTTP)
+	exec bash scripts/run.sh ./build/privox $(DATA_DIR) $(HTTP)
 
 build-test: test-deps
 	@cmake -S . -B build-test -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPRIVOX_TESTS=ON >/dev/null

@@ -54,7 +54,7 @@ double seconds_since(Steady::time_point start) { return std::chrono::duration<do
 struct Options {
   int64_t records = 10'000'000;
   int64_t lines = 5'000;
-  size_t batch_rows = 5'000;
+  size_t batch_rows = 200'000;  // the CLI and bench can hold the write lock this long; serve uses 1,000
   bool prefixes = true;
   std::string dir, postgres;
 };

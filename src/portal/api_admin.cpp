@@ -4,17 +4,65 @@
 #include "portal/api_internal.h"
 #include "portal/assets.h"
 #include "portal/page_views.h"
+#include "privacy/disclosures.h"
+#include "rights/requests.h"
 
 namespace privox::portal {
 namespace {
 
 constexpr size_t kMaxMembersListed = 200;
 
-std::variant<Caller, Response> require_staff(const Portal::Impl& p, const Exchange& e) {
-  auto gate = require_session(p, e, false);
+std::variant<Caller, Response> require_staff(const Portal::Impl& p, const Exchange& e, bool state_changing = false) {
+  auto gate = require_session(p, e, state_changing);
   if (auto* c = std::get_if<Caller>(&gate); c && !is_staff(c->who.role))
     return http::json_error(status::forbidden, "only the operator's staff may do this", "role");
   return gate;
+}
+
+// The register and the rights-request queue are the operator's compliance records: staff reach
+// them only for purpose legal.
+std::variant<Caller, Response> require_legal_staff(const Portal::Impl& p, const Exchange& e, bool state_changing) {
+  auto gate = require_staff(p, e, state_changing);
+  if (auto* c = std::get_if<Caller>(&gate)) {
+    auto purpose = staff_purpose(e, c->who);
+    if (auto* refusal = std::get_if<Response>(&purpose)) return std::move(*refusal);
+    if (std::get<privacy::Purpose>(purpose) != privacy::Purpose::legal)
+      return http::json_error(status::forbidden, "the register and the request queue are for purpose legal", "purpose");
+  }
+  return gate;
+}
+
+// A disclosure from the API's JSON: recipient, kind, categories, basis, reference, safeguard,
+// member_ids. Every problem names its field.
+std::variant<privacy::NewDisclosure, Response> disclosure_from(const nlohmann::json& body) {
+  std::optional<Response> bad;
+  privacy::NewDisclosure d;
+  d.recipient = string_field(body, "recipient", bad).value_or("");
+  const std::string kind = string_field(body, "kind", bad).value_or("");
+  const std::string basis = string_field(body, "basis", bad).value_or("");
+  d.reference = string_field(body, "reference", bad).value_or("");
+  d.safeguard = string_field(body, "safeguard", bad).value_or("");
+  if (bad) return std::move(*bad);
+  const auto parsed_kind = privacy::parse_disclosure_kind(kind);
+  if (!parsed_kind) return http::json_error(status::bad_request, "must be carrier, supplier, authority, buyer or region_transfer", "kind");
+  d.kind = *parsed_kind;
+  const auto parsed_basis = privacy::parse_legal_basis(basis);
+  if (!parsed_basis) return http::json_error(status::bad_request, "must be contract, legal_obligation, legitimate_interest or consent", "basis");
+  d.basis = *parsed_basis;
+  const nlohmann::json categories = body.value("categories", nlohmann::json::array());
+  if (!categories.is_array()) return http::json_error(status::bad_request, "must be an array of data-map categories", "categories");
+  for (const auto& c : categories) {
+    const auto category = c.is_string() ? privacy::parse_category(c.get<std::string>()) : std::nullopt;
+    if (!category) return http::json_error(status::bad_request, "each must be a data-map category (e.g. traffic)", "categories");
+    d.categories.push_back(*category);
+  }
+  const nlohmann::json members = body.value("member_ids", nlohmann::json::array());
+  if (!members.is_array()) return http::json_error(status::bad_request, "must be an array of member ids", "member_ids");
+  for (const auto& m : members) {
+    if (!m.is_string()) return http::json_error(status::bad_request, "each must be a member id", "member_ids");
+    d.subject_ids.push_back(m.get<std::string>());
+  }
+  return d;
 }
 
 Response not_found_page() {
@@ -87,6 +135,42 @@ void Portal::Impl::mount_admin(http::Router& r) {
       out["problem"] = report->problem;
     }
     return http::json_response(status::ok, out);
+  });
+
+  r.add(verb::get, "/api/v1/admin/requests", [this](const Exchange& e) -> Response {
+    auto gate = require_legal_staff(*this, e, false);
+    if (auto* refusal = std::get_if<Response>(&gate)) return std::move(*refusal);
+    rights::Requests requests(store, keys, clock);
+    auto queue = requests.list({.include_closed = e.query_param("closed").value_or("") == "true", .member_id = {}});
+    if (!queue.ok()) return error_response(queue.error());
+    nlohmann::json items = nlohmann::json::array();
+    for (const rights::Request& request : *queue) items.push_back(request.to_json(clock.now_us()));
+    return http::json_response(status::ok, {{"items", items}});
+  });
+
+  r.add(verb::get, "/api/v1/admin/disclosures", [this](const Exchange& e) -> Response {
+    auto gate = require_legal_staff(*this, e, false);
+    if (auto* refusal = std::get_if<Response>(&gate)) return std::move(*refusal);
+    privacy::DisclosureFilter filter;
+    if (auto member = e.query_param("member_id")) filter.subject_id = *member;
+    auto entries = privacy::DisclosureRegister(store, keys, clock).list(filter);
+    if (!entries.ok()) return error_response(entries.error());
+    nlohmann::json items = nlohmann::json::array();
+    for (const privacy::Disclosure& d : *entries) items.push_back(privacy::to_json(d));
+    return http::json_response(status::ok, {{"items", items}});
+  });
+
+  r.add(verb::post, "/api/v1/admin/disclosures", [this](const Exchange& e) -> Response {
+    auto gate = require_legal_staff(*this, e, true);
+    if (auto* refusal = std::get_if<Response>(&gate)) return std::move(*refusal);
+    auto parsed = json_body(e);
+    if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+    auto entry = disclosure_from(std::get<nlohmann::json>(parsed));
+    if (auto* refusal = std::get_if<Response>(&entry)) return std::move(*refusal);
+    privacy::DisclosureRegister register_(store, keys, clock);
+    auto id = register_.record(std::get<privacy::NewDisclosure>(entry), std::get<Caller>(gate).who.subject_id);
+    if (!id.ok()) return error_response(id.error());
+    return http::json_response(status::created, {{"id", *id}});
   });
 
   r.add(verb::get, "/api/v1/admin/page-views", [this](const Exchange& e) -> Response {

@@ -276,6 +276,40 @@ TEST_P(PortalApiTest, StaffMustNameAPurposeTheirRoleAllowsAndEachViewIsAudited) 
   EXPECT_EQ(m.call(verb::get, "/api/v1/admin/companies").result(), status::forbidden);
 }
 
+TEST_P(PortalApiTest, LegalStaffKeepTheDisclosureRegisterAndSeeTheRequestQueue) {
+  Browser m = browser();
+  ASSERT_EQ(m.call(verb::post, "/api/v1/signup", signup_body("ida@example.com", "+442079460967")).result(), status::created);
+  const std::string member = json::parse(m.call(verb::get, "/api/v1/me").body())["subject_id"];
+  ASSERT_EQ(m.call(verb::post, "/api/v1/requests", {{"kind", "access"}}).result(), status::created);
+  ASSERT_TRUE(portal_->auth().add_staff("legal@operator.example", Role::staff_legal, "staff password 2", "cli:test").ok());
+  Browser staff = browser();
+  ASSERT_EQ(staff.call(verb::post, "/api/v1/session", {{"email", "legal@operator.example"}, {"password", "staff password 2"}}).result(),
+            status::ok);
+
+  EXPECT_EQ(staff.call(verb::get, "/api/v1/admin/disclosures").result(), status::forbidden);  // no purpose named
+  const json order = {{"recipient", "Metropolitan Police"}, {"kind", "authority"}, {"categories", {"traffic"}},
+                      {"basis", "legal_obligation"}, {"member_ids", {member}}};
+  http::Response res = staff.call(verb::post, "/api/v1/admin/disclosures?purpose=legal", order);
+  EXPECT_EQ(res.result(), status::bad_request);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "reference");
+  json with_reference = order;
+  with_reference["reference"] = "order 2026/1234";
+  res = staff.call(verb::post, "/api/v1/admin/disclosures?purpose=legal", with_reference);
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  expect_documented(verb::post, "/api/v1/admin/disclosures", res);
+  const std::string id = json::parse(res.body())["id"];
+
+  res = staff.call(verb::get, "/api/v1/admin/disclosures?purpose=legal&member_id=" + member);
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/admin/disclosures", res);
+  EXPECT_NE(res.body().find(id), std::string::npos);
+  res = staff.call(verb::get, "/api/v1/admin/requests?purpose=legal");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/admin/requests", res);
+  EXPECT_EQ(json::parse(res.body())["items"].size(), 1u);
+  EXPECT_EQ(m.call(verb::get, "/api/v1/admin/requests?purpose=legal").result(), status::forbidden);  // not staff
+}
+
 TEST_P(PortalApiTest, VisitorsConsentToPerformanceCookiesWithoutAnAccount) {
   Browser v = browser();
   http::Response res = v.call(verb::put, "/api/v1/consents/cookies_performance", {{"given", true}});
@@ -410,6 +444,11 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/admin/companies", verb::get}, {"/api/v1/admin/companies?purpose=billing", nullptr}},
       {{"/api/v1/admin/audit", verb::get}, {"/api/v1/admin/audit", nullptr}},
       {{"/api/v1/admin/page-views", verb::get}, {"/api/v1/admin/page-views", nullptr}},
+      {{"/api/v1/admin/requests", verb::get}, {"/api/v1/admin/requests?purpose=legal", nullptr}},
+      {{"/api/v1/admin/disclosures", verb::get}, {"/api/v1/admin/disclosures?purpose=legal&member_id=" + b_member, nullptr}},
+      {{"/api/v1/admin/disclosures", verb::post},
+       {"/api/v1/admin/disclosures?purpose=legal",
+        {{"recipient", "X"}, {"kind", "supplier"}, {"categories", {"traffic"}}, {"basis", "contract"}, {"member_ids", {b_member}}}}},
   };
   const std::map<std::pair<std::string, verb>, Attack> self_scoped = {
       {{"/api/v1/me", verb::get}, {"/api/v1/me", nullptr}},

@@ -63,6 +63,13 @@ Result<std::unique_ptr<TestStore>> TestStore::create(Backend backend) {
       new TestStore(backend, fmt::format("{}{}options=-csearch_path%3D{}", url, sep, schema), schema));
 }
 
+TestStore::TestStore(Backend backend, std::string address, std::string schema)
+    : backend_(backend), address_(std::move(address)), schema_(std::move(schema)) {
+  std::error_code ec;
+  if (backend_ == Backend::postgresql) log_start_ = std::filesystem::file_size(postgres_log_path(), ec);
+  if (ec) log_start_ = 0;
+}
+
 TestStore::~TestStore() {
   if (!schema_.empty()) (void)postgres_admin(fmt::format("DROP SCHEMA {} CASCADE", schema_));
 }
@@ -83,6 +90,7 @@ std::string TestStore::everything_stored(Store& store, std::string_view logged_c
       for (const Row& r : *rows) out += r.text(0) + "\n";
   }
   std::ifstream log(postgres_log_path(), std::ios::binary);
+  log.seekg(static_cast<std::streamoff>(log_start_));
   const std::string log_text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_NE(log_text.find(logged_control), std::string::npos) << "the statement log is not being written";
   return out + log_text;

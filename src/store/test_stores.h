@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -47,13 +48,15 @@ class TestStore {
   static std::string postgres_log_path();
 
  private:
-  TestStore(Backend backend, std::string address, std::string schema)
-      : backend_(backend), address_(std::move(address)), schema_(std::move(schema)) {}
+  TestStore(Backend backend, std::string address, std::string schema);
 
   const Backend backend_;
   testing::TempDir dir_;
   std::string address_;
   std::string schema_;  // PostgreSQL only
+  // Where the statement log ended when this store was made: everything_stored reads only what came
+  // after, so a value another test logged earlier is not taken for this test's leak.
+  std::uintmax_t log_start_ = 0;
 };
 
 // Runs one SQL statement on the instance's own database outside any store (admin work in tests).

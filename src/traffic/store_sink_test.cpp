@@ -32,7 +32,7 @@ class StoreSinkTest : public store::MigratedStoreTest {
     r.company_id = company_;
     r.subject_id = extension_;
     r.direction = Direction::outbound;
-    r.source = "+442071234567";
+    r.source = "+442071239876";
     r.destination = "+14155550123";
     r.started_at_us = clock_.now_us();
     r.answered_at_us = r.started_at_us + 3'000'000;
@@ -64,7 +64,7 @@ TEST_P(StoreSinkTest, AnAnsweredCallIsDurableWhenAnsweredAndCompleteWhenItEnds) 
   auto open = list(privacy::Purpose::billing);
   ASSERT_EQ(open.size(), 1u);
   EXPECT_EQ(open[0].outcome, "open");
-  EXPECT_EQ(open[0].source, "+442071234567");
+  EXPECT_EQ(open[0].source, "+442071239876");
 
   call.ended_at_us = call.answered_at_us + 65'000'000;
   call.outcome = Outcome::answered;
@@ -87,7 +87,7 @@ TEST_P(StoreSinkTest, PartiesAndEquipmentNeverReachTheStoreInClear) {
   sink_->closed(call);
   ASSERT_TRUE(sink_->flush().ok());
   const std::string stored = test_store_->everything_stored(*store_, "INSERT INTO traffic_records");
-  for (const char* secret : {"+442071234567", "+14155550123", "Yealink T46U", "carrier-gw"})
+  for (const char* secret : {"+442071239876", "+14155550123", "Yealink T46U", "carrier-gw"})
     EXPECT_EQ(stored.find(secret), std::string::npos) << secret;
 }
 
@@ -99,8 +99,8 @@ TEST_P(StoreSinkTest, AWithheldCallerIsShownOnlyForBillingAndLegal) {
   call.outcome = Outcome::no_answer;
   sink_->closed(call);
   ASSERT_TRUE(sink_->flush().ok());
-  EXPECT_EQ(list(privacy::Purpose::billing).at(0).source, "+442071234567");
-  EXPECT_EQ(list(privacy::Purpose::legal).at(0).source, "+442071234567");
+  EXPECT_EQ(list(privacy::Purpose::billing).at(0).source, "+442071239876");
+  EXPECT_EQ(list(privacy::Purpose::legal).at(0).source, "+442071239876");
   EXPECT_EQ(list(privacy::Purpose::support).at(0).source, "withheld");
   EXPECT_EQ(list(privacy::Purpose::fraud).at(0).source, "withheld");
 }
@@ -183,9 +183,9 @@ TEST_P(StoreSinkTest, ReadingSeveralLinesWritesOneAuditEntryNamingEveryLine) {
 TEST_P(StoreSinkTest, ACachedLineKeyIsNeverServedOnceItsKeyRowIsDestroyedOrReplaced) {
   sink_->opened(answered_call("rec-5"));
   ASSERT_TRUE(sink_->flush().ok());
-  ASSERT_EQ(list(privacy::Purpose::billing).at(0).source, "+442071234567");
+  ASSERT_EQ(list(privacy::Purpose::billing).at(0).source, "+442071239876");
   ASSERT_EQ(keys_.unwrapped_cached(), 1u) << "the line's key is remembered for the next read";
-  ASSERT_EQ(list(privacy::Purpose::billing).at(0).source, "+442071234567");
+  ASSERT_EQ(list(privacy::Purpose::billing).at(0).source, "+442071239876");
 
   auto destroy = [&] {
     return store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
