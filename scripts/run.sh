@@ -25,7 +25,11 @@ trap 'kill "$tokenizer_pid" 2>/dev/null; wait "$tokenizer_pid" 2>/dev/null' EXIT
 serve_pid=$!
 # SIGTERM or Ctrl-C stops serve cleanly; then the EXIT trap stops the tokenizer.
 trap 'kill -TERM "$serve_pid" 2>/dev/null' INT TERM
-status=0
-wait "$serve_pid" || status=$?
-if kill -0 "$serve_pid" 2>/dev/null; then wait "$serve_pid" || status=$?; fi
+# A signal interrupts `wait` (status > 128) while serve is still shutting down: wait again for
+# serve's own exit status.
+while true; do
+  wait "$serve_pid"
+  status=$?
+  kill -0 "$serve_pid" 2>/dev/null || break
+done
 exit "$status"
