@@ -60,6 +60,9 @@ class [[nodiscard]] Result {
 
   const Error& error() const { assert(!ok()); return std::get<1>(v_); }
 
+  // The value, or `fallback` when this holds an error.
+  T value_or(T fallback) && { return ok() ? std::get<0>(std::move(v_)) : std::move(fallback); }
+
  private:
   std::variant<T, Error> v_;
 };

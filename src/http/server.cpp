@@ -13,6 +13,8 @@
 #include <charconv>
 #include <chrono>
 
+#include "common/json.h"
+
 namespace privox::http {
 
 namespace asio = boost::asio;
@@ -140,7 +142,7 @@ Result<HostPort> parse_host_port(std::string_view text, std::string_view flag) {
 Response json_response(bhttp::status status, const nlohmann::json& body) {
   Response res{status, 11};
   res.set(bhttp::field::content_type, "application/json");
-  res.body() = body.dump();
+  res.body() = json::dump_lenient(body);
   return res;
 }
 

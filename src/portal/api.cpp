@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "accounts/validation.h"
+#include "common/json.h"
 #include "portal/api_internal.h"
 #include "portal/assets.h"
 #include "privacy/notice.h"
@@ -69,8 +70,9 @@ std::variant<nlohmann::json, Response> json_body(const Exchange& e) {
   const std::string_view type = e.header("Content-Type");
   if (!type.empty() && type.substr(0, 16) != "application/json")
     return http::json_error(status::unsupported_media_type, "send the body as application/json", "Content-Type");
-  nlohmann::json body = nlohmann::json::parse(e.request().body(), nullptr, false);
-  if (body.is_discarded()) return http::json_error(status::bad_request, "the body is not valid JSON", "body");
+  Result<nlohmann::json> parsed = json::parse_untrusted(e.request().body());
+  if (!parsed.ok()) return http::json_error(status::bad_request, "the body " + parsed.error().message, "body");
+  nlohmann::json body = std::move(*parsed);
   if (!body.is_object()) return http::json_error(status::bad_request, "the body must be a JSON object", "body");
   return body;
 }

@@ -11,6 +11,7 @@
 
 #include "accounts/accounts.h"
 #include "common/ids.h"
+#include "common/json.h"
 #include "portal/tokenizer.h"
 #include "store/settings.h"
 #include "store/test_stores.h"
@@ -491,6 +492,48 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/me").body())["fields"]["email"], "b@b.example");
   // B still sees B's own request.
   EXPECT_NE(b.call(verb::get, "/api/v1/requests").body().find(b_request), std::string::npos);
+}
+
+// DESIGN R2: one body nested 70,000 levels deep once overflowed a handler thread's stack. Every
+// documented route that takes a JSON body refuses it (and a body one level past the limit) with a
+// 400 naming the body, signed in or not.
+TEST_P(PortalApiTest, EveryJsonRouteRefusesADeeplyNestedBody) {
+  Browser b = browser();
+  ASSERT_EQ(b.call(verb::post, "/api/v1/signup", signup_body("deep@example.com", "+442079460967")).result(), status::created);
+  ASSERT_EQ(b.call(verb::put, "/api/v1/consents/contacts_sync", {{"given", true}}).result(), status::ok);
+  const std::string attack = "{\"value\":" + std::string(70'000, '[') + std::string(70'000, ']') + "}";
+  const std::string just_past = "{\"value\":" + std::string(::privox::json::kDefaultMaxDepth, '[') + std::string(::privox::json::kDefaultMaxDepth, ']') + "}";
+  size_t tried = 0;
+  for (const auto& [pattern, ops] : api_["paths"].items()) {
+    for (const auto& [method, op] : ops.items()) {
+      if (!op.is_object() || !op.contains("requestBody")) continue;
+      const std::map<std::string, std::string> values = {{"{kind}", "contacts"}, {"{purpose}", "marketing_email"}};
+      std::string target = pattern;
+      for (size_t open = target.find('{'); open != std::string::npos; open = target.find('{')) {
+        const std::string name = target.substr(open, target.find('}', open) - open + 1);
+        target.replace(open, name.size(), values.count(name) ? values.at(name) : "x");
+      }
+      for (const std::string& body : {attack, just_past}) {
+        http::Request req{http::bhttp::string_to_verb(method == "patch" ? "PATCH" : method == "put" ? "PUT" : "POST"), target, 11};
+        req.set(http::bhttp::field::content_type, "application/json");
+        req.set(http::bhttp::field::cookie, "privox_session=" + b.cookies["privox_session"]);
+        req.set("X-CSRF-Token", b.csrf);
+        req.body() = body;
+        const http::Response res = router_.dispatch(req, b.address);
+        EXPECT_NE(res.result_int(), 500) << method << " " << pattern;
+        if (res.result() == status::bad_request) {
+          EXPECT_EQ(json::parse(res.body())["error"]["field"], "body") << method << " " << pattern << ": " << res.body();
+          ++tried;
+        } else {  // a route may refuse earlier (a role, a purpose), never accept the body
+          EXPECT_TRUE(res.result() == status::forbidden || res.result() == status::not_found)
+              << method << " " << pattern << " answered " << res.result_int() << ": " << res.body();
+        }
+      }
+    }
+  }
+  EXPECT_GE(tried, 14u) << "every route but the staff-only one parses its body";
+  // The optional-data route of the report in particular, and the service still answers.
+  EXPECT_EQ(b.call(verb::get, "/api/v1/me").result(), status::ok);
 }
 
 TEST_P(PortalApiTest, ErasingAMemberRemovesTheirLoginAndSessions) {

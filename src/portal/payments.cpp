@@ -6,6 +6,8 @@
 
 #include <fstream>
 
+#include "common/json.h"
+
 namespace privox::portal {
 namespace {
 
@@ -55,7 +57,7 @@ class HttpPaymentProvider final : public PaymentProvider {
     if (status == 404) return invalid("payment_token", "the payment provider does not know this token");
     if (status != 200)
       return make_error(ErrorCode::unavailable, fmt::format("the payment provider answered HTTP {}", status));
-    const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+    const nlohmann::json j = json::parse_untrusted(body).value_or(nlohmann::json());
     if (!j.is_object() || !j.contains("brand") || !j.contains("last4") || !j.contains("expiry") ||
         !j["brand"].is_string() || !j["last4"].is_string() || !j["expiry"].is_string())
       return make_error(ErrorCode::unavailable, "the payment provider's answer lacks brand, last4 or expiry");

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/json.h"
+
 
 namespace privox::portal {
 namespace {
@@ -100,7 +102,7 @@ http::Response Tokenizer::create(const http::Exchange& e) {
   };
   if (!origin.empty() && origin != allow_origin_)
     return http::json_error(status::forbidden, "this origin may not create tokens", "Origin");
-  const nlohmann::json body = nlohmann::json::parse(e.request().body(), nullptr, false);
+  const nlohmann::json body = json::parse_untrusted(e.request().body()).value_or(nlohmann::json());
   if (!body.is_object()) return answer(http::json_error(status::bad_request, "the body must be a JSON object"));
   std::string number;
   if (auto n = text_of(body, "number")) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/json.h"
+
 namespace privox::privacy {
 namespace {
 
@@ -101,10 +103,10 @@ Result<std::vector<OptionalItem>> OptionalData::list(store::Session& tx, const s
       column += 2;
       if (rows[0].is_null(enc)) continue;
       PRIVOX_ASSIGN(std::string text, open_field(key, member_id, to_string(kind), rows[0].blob(enc)));
-      auto value = nlohmann::json::parse(text, nullptr, false);
-      if (value.is_discarded())
+      Result<nlohmann::json> value = json::parse_untrusted(text);
+      if (!value.ok())
         return make_error(ErrorCode::corrupt, fmt::format("stored {} of member {} is not JSON", to_string(kind), member_id));
-      out.push_back({kind, std::move(value), rows[0].i64(at)});
+      out.push_back({kind, std::move(*value), rows[0].i64(at)});
       kinds.push_back(to_string(kind));
     }
   }
