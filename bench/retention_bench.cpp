@@ -22,7 +22,7 @@
 
 #include "common/ids.h"
 #include "privacy/keyring.h"
-#include "retention/number_prefix.h"
+#include "numbers/number_prefix.h"
 #include "retention/retention.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
@@ -106,7 +106,7 @@ void seed(store::Store& store, const privacy::Keyring& keys, const Options& o, i
   const int64_t first_end = now - 400 * kDay, span = 219 * kDay;
   const Steady::time_point start = Steady::now();
   auto prefix = [&](const std::string& number) {
-    return o.prefixes ? store::Value{retention::prefix_at_write(number)} : store::null_value();
+    return o.prefixes ? store::Value{numbers::prefix_at_write(number)} : store::null_value();
   };
   for (int64_t done = 0; done < o.records;) {
     const int64_t n = std::min(kRowsPerTransaction, o.records - done);

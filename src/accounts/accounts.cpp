@@ -2,9 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "accounts/module.h"
 #include "common/ids.h"
-#include "portal/auth.h"
-#include "privacy/consent.h"
 
 namespace privox::accounts {
 namespace {
@@ -24,15 +23,184 @@ Result<Company> load_company(Session& s, const std::string& id) {
   return Company{r.text(0), r.text(1), r.text(2), r.text(3), r.i64(4)};
 }
 
-// The member columns in data-map order: each personal field's column, then its blind index.
+MemberRow member_from(const store::Row& r) {
+  return MemberRow{r.text(0), r.text(1), r.text(2) == "erased", r.i64(3), r.is_null(4) ? 0 : r.i64(4)};
+}
+
+constexpr std::string_view kMemberColumns = "id, company_id, status, created_at_us, erased_at_us";
+
+// " IN (?, ?, ...)" over `ids`, their values appended to `params`.
+std::string in_list(const std::vector<std::string>& ids, Params& params) {
+  std::string sql = " IN (";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    sql += i ? ", ?" : "?";
+    params.emplace_back(ids[i]);
+  }
+  return sql + ")";
+}
+
+}  // namespace
+
 std::vector<const FieldSpec*> member_fields() {
   std::vector<const FieldSpec*> out;
-  for (const FieldSpec& f : privacy::personal_fields())
+  for (const FieldSpec& f : datamap_part().personal)
     if (f.table == kMembers) out.push_back(&f);
   return out;
 }
 
-}  // namespace
+const FieldSpec* member_field(std::string_view name) {
+  for (const FieldSpec* f : member_fields())
+    if (f->name == name) return f;
+  return nullptr;
+}
+
+Result<std::optional<MemberRow>> find_member(Session& s, const std::string& id) {
+  PRIVOX_ASSIGN(Rows rows, s.query(fmt::format("SELECT {} FROM members WHERE id = ?", kMemberColumns), {id}));
+  if (rows.empty()) return std::optional<MemberRow>();
+  return std::optional<MemberRow>(member_from(rows[0]));
+}
+
+Status require_active_member(Session& s, const std::string& id, std::string_view field) {
+  PRIVOX_ASSIGN(std::optional<MemberRow> member, find_member(s, id));
+  if (!member) return Error{ErrorCode::not_found, std::string(field), fmt::format("no member has id '{}'", id)};
+  if (member->erased) return Error{ErrorCode::erased, std::string(field), fmt::format("member '{}' was erased", id)};
+  return {};
+}
+
+Result<std::optional<std::string>> active_member_by_email(Session& s, const privacy::Keyring& keys,
+                                                          std::string_view normalised_email) {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT id FROM members WHERE email_bidx = ? AND status = 'active'",
+                                   {keys.blind_index("email", normalised_email)}));
+  if (rows.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(rows[0].text(0));
+}
+
+Result<bool> email_taken(Session& s, const privacy::Keyring& keys, std::string_view normalised_email) {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT 1 FROM members WHERE email_bidx = ?",
+                                   {keys.blind_index("email", normalised_email)}));
+  return !rows.empty();
+}
+
+Result<std::vector<std::string>> active_members_by_phone(Session& s, const privacy::Keyring& keys,
+                                                         std::string_view e164) {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT id FROM members WHERE phone_bidx = ? AND status = 'active' ORDER BY id",
+                                   {keys.blind_index("phone", e164)}));
+  std::vector<std::string> out;
+  for (const store::Row& r : rows) out.push_back(r.text(0));
+  return out;
+}
+
+Result<std::vector<MemberRow>> active_members(Session& s) {
+  PRIVOX_ASSIGN(Rows rows,
+                s.query(fmt::format("SELECT {} FROM members WHERE status = 'active' ORDER BY id", kMemberColumns)));
+  std::vector<MemberRow> out;
+  for (const store::Row& r : rows) out.push_back(member_from(r));
+  return out;
+}
+
+Result<std::vector<MemberRow>> active_members_of_company(Session& s, const std::string& company_id) {
+  PRIVOX_ASSIGN(Rows rows, s.query(fmt::format("SELECT {} FROM members WHERE company_id = ? AND status = 'active' "
+                                               "ORDER BY id",
+                                               kMemberColumns),
+                                   {company_id}));
+  std::vector<MemberRow> out;
+  for (const store::Row& r : rows) out.push_back(member_from(r));
+  return out;
+}
+
+Result<FieldValues> open_member_fields(Session& s, const privacy::Keyring& keys, const std::string& id,
+                                       const std::vector<const FieldSpec*>& fields) {
+  FieldValues out;
+  if (fields.empty()) return out;
+  std::string select = "SELECT status";
+  for (const FieldSpec* f : fields) select += fmt::format(", {}", f->column);
+  PRIVOX_ASSIGN(Rows rows, s.query(select + " FROM members WHERE id = ?", {id}));
+  if (rows.empty()) return Error{ErrorCode::not_found, "member", fmt::format("no member has id {}", id)};
+  if (rows[0].text(0) == "erased")
+    return Error{ErrorCode::erased, "member", fmt::format("member {} was erased", id)};
+  PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys, id));
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (rows[0].is_null(1 + i)) continue;
+    PRIVOX_ASSIGN(std::string value, privacy::open_field(key, id, fields[i]->name, rows[0].blob(1 + i)));
+    out.emplace(fields[i]->name, std::move(value));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> held_member_fields(Session& s, const std::string& id) {
+  const std::vector<const FieldSpec*> fields = member_fields();
+  std::string select = "SELECT status";
+  for (const FieldSpec* f : fields) select += fmt::format(", {} IS NOT NULL", f->column);
+  PRIVOX_ASSIGN(Rows rows, s.query(select + " FROM members WHERE id = ?", {id}));
+  if (rows.empty()) return Error{ErrorCode::not_found, "member", fmt::format("no member has id {}", id)};
+  std::vector<std::string> held;
+  for (size_t i = 0; i < fields.size(); ++i)
+    if (rows[0].i64(1 + i) != 0) held.emplace_back(fields[i]->name);
+  return held;
+}
+
+Result<std::vector<std::string>> mark_member_erased(Session& s, const std::string& id, int64_t now_us) {
+  const std::vector<const FieldSpec*> fields = member_fields();
+  PRIVOX_ASSIGN(std::vector<std::string> held, held_member_fields(s, id));
+  std::string sql = "UPDATE members SET status = 'erased', erased_at_us = ?";
+  for (const FieldSpec* f : fields)
+    if (!f->index_column.empty()) sql += fmt::format(", {} = NULL", f->index_column);
+  PRIVOX_TRY(s.exec(sql + " WHERE id = ?", {now_us, id}));
+  return held;
+}
+
+Result<std::vector<std::string>> lines_of_member(Session& s, const std::string& member_id) {
+  return lines_of_members(s, {member_id});
+}
+
+Result<std::vector<std::string>> lines_of_members(Session& s, const std::vector<std::string>& member_ids) {
+  std::vector<std::string> out;
+  if (member_ids.empty()) return out;
+  Params params;
+  const std::string sql = "SELECT id FROM extensions WHERE member_id" + in_list(member_ids, params) + " ORDER BY id";
+  PRIVOX_ASSIGN(Rows rows, s.query(sql, params));
+  for (const store::Row& r : rows) out.push_back(r.text(0));
+  return out;
+}
+
+Result<std::optional<std::string>> member_of_line(Session& s, const std::string& line_id) {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT member_id FROM extensions WHERE id = ? AND member_id IS NOT NULL",
+                                   {line_id}));
+  if (rows.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(rows[0].text(0));
+}
+
+Result<int64_t> unassign_lines(Session& s, const std::string& member_id) {
+  return s.exec("UPDATE extensions SET member_id = NULL WHERE member_id = ?", {member_id});
+}
+
+Result<Company> find_company(Session& s, const std::string& id) { return load_company(s, id); }
+
+Result<std::vector<Company>> list_companies(Session& s) {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT id, name, region, country, created_at_us FROM companies ORDER BY id"));
+  std::vector<Company> out;
+  for (const store::Row& r : rows) out.push_back(Company{r.text(0), r.text(1), r.text(2), r.text(3), r.i64(4)});
+  return out;
+}
+
+Result<Company> lock_company(Session& s, const std::string& company_id) {
+  // The UPDATE takes the row lock before the read.
+  PRIVOX_TRY(s.exec("UPDATE companies SET region = region WHERE id = ?", {company_id}));
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT id, name, region, country, created_at_us FROM companies WHERE id = ?",
+                                   {company_id}));
+  if (rows.empty()) return Error{ErrorCode::not_found, "company", fmt::format("no company has id '{}'", company_id)};
+  return Company{rows[0].text(0), rows[0].text(1), rows[0].text(2), rows[0].text(3), rows[0].i64(4)};
+}
+
+Status set_company_region(Session& s, const std::string& company_id, std::string_view region) {
+  PRIVOX_TRY(s.exec("UPDATE companies SET region = ? WHERE id = ?", {std::string(region), company_id}));
+  return {};
+}
+
+Result<bool> trunk_exists(Session& s, const std::string& trunk_id) {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT 1 FROM trunks WHERE id = ?", {trunk_id}));
+  return !rows.empty();
+}
 
 Result<std::string> Accounts::add_company(const NewCompany& input, const std::string& actor) {
   std::string id;
@@ -45,7 +213,9 @@ Result<std::string> Accounts::add_company(const NewCompany& input, const std::st
 
 Result<std::string> Accounts::add_company(Session& tx, const NewCompany& input, const std::string& actor) {
   PRIVOX_TRY(refuse_card_numbers({{"name", input.name}, {"region", input.region}, {"country", input.country}}));
-  const FieldSpec* name_spec = privacy::find_field("companies", "company_name");
+  const FieldSpec* name_spec = nullptr;
+  for (const FieldSpec& f : datamap_part().personal)
+    if (f.name == "company_name") name_spec = &f;
   PRIVOX_ASSIGN(std::string name, normalise_text("name", input.name, name_spec->max_length, false));
   if (input.region != "eea" && input.region != "us")
     return invalid("region", fmt::format("'{}' is not a region; use eea or us", input.region));
@@ -112,107 +282,12 @@ Result<std::string> Accounts::add_member(Session& tx, const std::string& company
   return id;
 }
 
-// Marketing may use a contact field only while the person's consent for that channel holds (P11):
-// the data map allows the purpose, the ledger decides for each person.
-Result<bool> Accounts::marketing_consent_holds(Session& s, const std::string& id, std::string_view field) const {
-  std::optional<privacy::ConsentPurpose> consent;
-  if (field == "email") consent = privacy::ConsentPurpose::marketing_email;
-  if (field == "phone") consent = privacy::ConsentPurpose::marketing_sms;
-  if (!consent) return false;
-  return privacy::ConsentLedger(store_, keys_, clock_).holds(s, id, *consent);
-}
-
-Result<nlohmann::json> Accounts::show_member(const std::string& id, privacy::Purpose purpose, const std::string& actor) {
-  PRIVOX_TRY(check_id("id", id));
-  const auto fields = member_fields();
-  std::string select = "SELECT company_id, status, created_at_us, erased_at_us";
-  for (const FieldSpec* f : fields) select += fmt::format(", {}", f->column);
-  select += " FROM members WHERE id = ?";
-
-  nlohmann::json out;
-  PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
-    PRIVOX_ASSIGN(Rows rows, s.query(select, {id}));
-    if (rows.empty()) return Error{ErrorCode::not_found, "id", fmt::format("no member has id {}", id)};
-    const store::Row& r = rows[0];
-    out = {{"id", id}, {"company_id", r.text(0)}, {"status", r.text(1)}, {"created_at", format_utc(r.i64(2))},
-           {"purpose", privacy::to_string(purpose)}};
-    nlohmann::json shown = nlohmann::json::array();
-    if (r.text(1) == "erased") {
-      out["erased_at"] = format_utc(r.i64(3));
-      out["message"] = fmt::format("member {} was erased on {}: their data key was destroyed and none of their "
-                                   "personal data can be decrypted any more",
-                                   id, format_utc(r.i64(3)));
-    } else {
-      PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys_, id));
-      nlohmann::json values = nlohmann::json::object();
-      nlohmann::json withheld = nlohmann::json::array();
-      for (size_t i = 0; i < fields.size(); ++i) {
-        const FieldSpec& f = *fields[i];
-        if (r.is_null(4 + i)) continue;
-        if (!privacy::allows(f.purposes, purpose)) {
-          withheld.push_back(f.name);
-          continue;
-        }
-        if (purpose == privacy::Purpose::marketing) {
-          PRIVOX_ASSIGN(const bool consented, marketing_consent_holds(s, id, f.name));
-          if (!consented) {
-            withheld.push_back(f.name);
-            continue;
-          }
-        }
-        PRIVOX_ASSIGN(std::string value, privacy::open_field(key, id, f.name, r.blob(4 + i)));
-        values[std::string(f.name)] = std::move(value);
-        shown.push_back(f.name);
-      }
-      out["fields"] = std::move(values);
-      out["withheld_for_purpose"] = std::move(withheld);
-    }
-    PRIVOX_TRY(audit_.append(s, {actor, "member.show", id, std::string(privacy::to_string(purpose)),
-                                 {{"fields_shown", shown}}}));
-    return {};
-  }));
-  return out;
-}
-
-Result<EraseOutcome> Accounts::erase_member(const std::string& id, const std::string& actor) {
-  PRIVOX_TRY(check_id("id", id));
-  EraseOutcome outcome;
-  PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
-    outcome = {};
-    PRIVOX_ASSIGN(Rows rows, s.query("SELECT status, erased_at_us FROM members WHERE id = ?", {id}));
-    if (rows.empty()) return Error{ErrorCode::not_found, "id", fmt::format("no member has id {}", id)};
-    if (rows[0].text(0) == "erased") {
-      outcome.already_erased = true;
-      outcome.erased_at_us = rows[0].i64(1);
-      return {};
-    }
-    outcome.erased_at_us = clock_.now_us();
-    PRIVOX_ASSIGN(const bool destroyed, privacy::subject_keys::destroy(s, id));
-    // Blind indexes go too: with the index key they would still confirm a guessed email or phone.
-    std::string sql = "UPDATE members SET status = 'erased', erased_at_us = ?";
-    for (const FieldSpec* f : member_fields())
-      if (!f->index_column.empty()) sql += fmt::format(", {} = NULL", f->index_column);
-    sql += " WHERE id = ?";
-    PRIVOX_TRY(s.exec(sql, {outcome.erased_at_us, id}));
-    // Their phone lines stay with the company, no longer linked to them (privacy/datamap.cpp).
-    PRIVOX_ASSIGN(const int64_t unassigned,
-                  s.exec("UPDATE extensions SET member_id = NULL WHERE member_id = ?", {id}));
-    // Their portal login and every session go too: an erased member can no longer log in.
-    PRIVOX_TRY(portal::Auth::delete_login(s, id));
-    PRIVOX_TRY(audit_.append(s, {actor, "member.erase", id, "",
-                                 {{"key_destroyed", destroyed}, {"extensions_unassigned", unassigned}}}));
-    return {};
-  }));
-  outcome.files_purged = store_.purge_deleted().ok();
-  return outcome;
-}
-
 Result<std::vector<std::string>> Accounts::correct_member(const std::string& id, const FieldValues& corrections,
                                                           const std::string& actor) {
   PRIVOX_TRY(check_id("id", id));
   if (corrections.empty()) return invalid("corrections", "name at least one field to correct");
   for (const auto& [name, value] : corrections) {
-    const FieldSpec* f = privacy::find_field(kMembers, name);
+    const FieldSpec* f = member_field(name);
     if (!f || f->format == privacy::Format::recorded)
       return invalid(name, fmt::format("'{}' is not a member field that can be corrected", name));
   }

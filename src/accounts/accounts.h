@@ -8,7 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "accounts/validation.h"
@@ -31,11 +33,66 @@ struct Company {
   int64_t created_at_us = 0;
 };
 
-struct EraseOutcome {
-  bool already_erased = false;
-  int64_t erased_at_us = 0;
-  bool files_purged = false;  // false when another process kept the write-ahead log open
+// The member's personal fields in data-map order (accounts/datamap.cpp), and one by name: what the
+// data map says of each member field, for the folders that show, export or correct them.
+std::vector<const privacy::FieldSpec*> member_fields();
+const privacy::FieldSpec* member_field(std::string_view name);
+
+// A member as the store holds them, without their personal fields.
+struct MemberRow {
+  std::string id, company_id;
+  bool erased = false;
+  int64_t created_at_us = 0;
+  int64_t erased_at_us = 0;  // 0 while active
 };
+
+// Typed reads and writes for the folders above, inside the caller's transaction: accounts/ owns
+// companies, members, extensions and trunks, and only its code holds SQL that names them.
+//
+// The member, or nullopt when no member has the id.
+Result<std::optional<MemberRow>> find_member(store::Session& s, const std::string& id);
+// not_found (field `field`) when no member has the id, erased when they were erased.
+Status require_active_member(store::Session& s, const std::string& id, std::string_view field = "member");
+// The active member whose email is this one (blind index look-up); nullopt when none.
+Result<std::optional<std::string>> active_member_by_email(store::Session& s, const privacy::Keyring& keys,
+                                                          std::string_view normalised_email);
+// Whether any member, active or erased, holds this email (sign-up's uniqueness check).
+Result<bool> email_taken(store::Session& s, const privacy::Keyring& keys, std::string_view normalised_email);
+// Active members whose phone number is this one (E.164), oldest first.
+Result<std::vector<std::string>> active_members_by_phone(store::Session& s, const privacy::Keyring& keys,
+                                                         std::string_view e164);
+// Every active member's id (and company), in id order.
+Result<std::vector<MemberRow>> active_members(store::Session& s);
+Result<std::vector<MemberRow>> active_members_of_company(store::Session& s, const std::string& company_id);
+// The member's personal fields among `fields`, opened with their key; fields they never gave are
+// absent. erased when their key is gone.
+Result<FieldValues> open_member_fields(store::Session& s, const privacy::Keyring& keys, const std::string& id,
+                                       const std::vector<const privacy::FieldSpec*>& fields);
+// The names of the member's personal fields that hold a value (nothing is decrypted).
+Result<std::vector<std::string>> held_member_fields(store::Session& s, const std::string& id);
+// Erasing a member's record: marks them erased and clears their blind indexes (with the index
+// key they would still confirm a guessed email or phone). The key itself is destroyed by the one
+// erasure path (erasure/erasure.h), which calls this. Returns the names of the fields they held.
+Result<std::vector<std::string>> mark_member_erased(store::Session& s, const std::string& id, int64_t now_us);
+
+// Phone lines (extensions) assigned to the member, or to any of the members, in id order.
+Result<std::vector<std::string>> lines_of_member(store::Session& s, const std::string& member_id);
+Result<std::vector<std::string>> lines_of_members(store::Session& s, const std::vector<std::string>& member_ids);
+// The member a line is assigned to; nullopt when it is unassigned or no line has the id.
+Result<std::optional<std::string>> member_of_line(store::Session& s, const std::string& line_id);
+// Unassigns the member's lines; they stay with the company. Returns how many.
+Result<int64_t> unassign_lines(store::Session& s, const std::string& member_id);
+
+Result<Company> find_company(store::Session& s, const std::string& id);
+// Every company, in id order.
+Result<std::vector<Company>> list_companies(store::Session& s);
+// The company, with its row locked for the rest of the transaction (not_found on `company`), so
+// that two changes of one company serialise.
+Result<Company> lock_company(store::Session& s, const std::string& company_id);
+// Moves the company to the other region's store (ledgers/disclosures.h registers the transfer).
+Status set_company_region(store::Session& s, const std::string& company_id, std::string_view region);
+// Whether a trunk has this id.
+Result<bool> trunk_exists(store::Session& s, const std::string& trunk_id);
 
 class Accounts {
  public:
@@ -53,12 +110,6 @@ class Accounts {
   Result<std::string> add_company(store::Session& tx, const NewCompany& input, const std::string& actor);
   Result<std::string> add_member(store::Session& tx, const std::string& company_id, const FieldValues& input,
                                  const std::string& actor);
-  // The member's fields that `purpose` may use, and the names of those it may not. For marketing,
-  // email and phone are shown only while the member's marketing_email / marketing_sms consent holds.
-  Result<nlohmann::json> show_member(const std::string& id, privacy::Purpose purpose, const std::string& actor);
-  // Destroys the member's key, clears their blind indexes and unassigns their extensions (the
-  // lines stay with the company).
-  Result<EraseOutcome> erase_member(const std::string& id, const std::string& actor);
   // Rectification: validates each corrected field against the data map as sign-up does (errors
   // name the field; an unknown field or one that is not a member field is refused), re-seals it
   // and its blind index under the member's key and writes one audit entry "member.correct" with
@@ -69,8 +120,6 @@ class Accounts {
                                                   const std::string& actor);
 
  private:
-  Result<bool> marketing_consent_holds(store::Session& s, const std::string& id, std::string_view field) const;
-
   store::Store& store_;
   const privacy::Keyring& keys_;
   const Clock& clock_;

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include "privacy/consent.h"
+#include "consent/consent.h"
 #include "store/test_stores.h"
+#include "erasure/erasure.h"
+#include "consent/member_view.h"
 
 namespace privox::accounts {
 namespace {
@@ -56,13 +58,13 @@ TEST_P(AccountsTest, ShowReturnsOnlyWhatThePurposeAllowsAndAuditsIt) {
   auto id = accounts().add_member(company_, member("Ada Lovelace", "ada@example.org"), "cli:test");
   ASSERT_TRUE(id.ok()) << id.error().describe();
 
-  auto billing = accounts().show_member(*id, Purpose::billing, "cli:staff");
+  auto billing = consent::show_member(*store_, keys_, clock_, *id, Purpose::billing, "cli:staff");
   ASSERT_TRUE(billing.ok()) << billing.error().describe();
   EXPECT_EQ((*billing)["fields"]["name"], "Ada Lovelace");
   EXPECT_EQ((*billing)["fields"]["payment_token"], "tok_abcdef");
   EXPECT_FALSE((*billing)["fields"].contains("birth_date"));
 
-  auto fraud = accounts().show_member(*id, Purpose::fraud, "cli:staff");
+  auto fraud = consent::show_member(*store_, keys_, clock_, *id, Purpose::fraud, "cli:staff");
   ASSERT_TRUE(fraud.ok());
   EXPECT_FALSE((*fraud)["fields"].contains("address"));
   EXPECT_FALSE((*fraud)["fields"].contains("email"));
@@ -76,11 +78,11 @@ TEST_P(AccountsTest, ShowReturnsOnlyWhatThePurposeAllowsAndAuditsIt) {
 TEST_P(AccountsTest, MarketingSeesAContactOnlyWhileItsChannelConsentHolds) {
   auto id = accounts().add_member(company_, member("Ada Lovelace", "ada@example.org"), "cli:test");
   ASSERT_TRUE(id.ok()) << id.error().describe();
-  auto shown = [&] { return (*accounts().show_member(*id, Purpose::marketing, "cli:staff"))["fields"]; };
+  auto shown = [&] { return (*consent::show_member(*store_, keys_, clock_, *id, Purpose::marketing, "cli:staff"))["fields"]; };
   EXPECT_TRUE(shown().empty()) << shown();
 
-  privacy::ConsentLedger ledger(*store_, keys_, clock_);
-  const privacy::ConsentDecision email{*id, privacy::ConsentPurpose::marketing_email, true, privacy::ConsentMethod::form,
+  consent::ConsentLedger ledger(*store_, keys_, clock_);
+  const consent::ConsentDecision email{*id, consent::ConsentPurpose::marketing_email, true, consent::ConsentMethod::form,
                                        "web", "n-test"};
   ASSERT_TRUE(ledger.record(email, "cli:test").ok());
   EXPECT_EQ(shown()["email"], "ada@example.org");
@@ -88,7 +90,7 @@ TEST_P(AccountsTest, MarketingSeesAContactOnlyWhileItsChannelConsentHolds) {
   EXPECT_FALSE(shown().contains("name"));   // not a marketing field at all
 
   clock_.advance_us(1);
-  privacy::ConsentDecision withdrawn = email;
+  consent::ConsentDecision withdrawn = email;
   withdrawn.given = false;
   ASSERT_TRUE(ledger.record(withdrawn, "cli:test").ok());
   EXPECT_FALSE(shown().contains("email"));
@@ -100,7 +102,7 @@ TEST_P(AccountsTest, UnknownCompanyAndMemberAreNotFound) {
   EXPECT_EQ(missing.error().code, ErrorCode::not_found);
   EXPECT_EQ(missing.error().field, "company");
   EXPECT_EQ(accounts().add_member("../etc", member("A B", "a@b.org"), "t").error().field, "company");
-  EXPECT_EQ(accounts().show_member("0190e2a1-0000-7000-8000-000000000000", Purpose::billing, "t").error().code,
+  EXPECT_EQ(consent::show_member(*store_, keys_, clock_, "0190e2a1-0000-7000-8000-000000000000", Purpose::billing, "t").error().code,
             ErrorCode::not_found);
 }
 
@@ -132,7 +134,7 @@ TEST_P(AccountsTest, PersonalDataIsNeverStoredInClearAndErasureLeavesNoKey) {
   const std::string email = "quirinus.throckmorton@example.net";
   auto id = accounts().add_member(company_, member(name, email), "cli:test");
   ASSERT_TRUE(id.ok());
-  ASSERT_TRUE(accounts().show_member(*id, Purpose::support, "cli:test").ok());
+  ASSERT_TRUE(consent::show_member(*store_, keys_, clock_, *id, Purpose::support, "cli:test").ok());
 
   const std::string stored = test_store_->everything_stored(*store_, "INSERT INTO members");
   ASSERT_NE(stored.find(*id), std::string::npos);  // the search does see the member's row
@@ -149,7 +151,7 @@ TEST_P(AccountsTest, PersonalDataIsNeverStoredInClearAndErasureLeavesNoKey) {
   // The search finds the key's bytes while they are there.
   ASSERT_TRUE(test_store_->holds_bytes(test_store_->everything_stored(*store_, "INSERT INTO members"), wrapped));
 
-  auto erased = accounts().erase_member(*id, "cli:test");
+  auto erased = erasure::erase_member(*store_, keys_, clock_, *id, "cli:test", "test");
   ASSERT_TRUE(erased.ok()) << erased.error().describe();
   EXPECT_TRUE(erased->files_purged);
   if (GetParam() == store::Backend::sqlite) {
@@ -158,7 +160,7 @@ TEST_P(AccountsTest, PersonalDataIsNeverStoredInClearAndErasureLeavesNoKey) {
   EXPECT_EQ(count("SELECT count(*) FROM subject_keys"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM members WHERE email_bidx IS NOT NULL OR phone_bidx IS NOT NULL"), 0);
 
-  auto shown = accounts().show_member(*id, Purpose::legal, "cli:test");
+  auto shown = consent::show_member(*store_, keys_, clock_, *id, Purpose::legal, "cli:test");
   ASSERT_TRUE(shown.ok());
   EXPECT_EQ((*shown)["status"], "erased");
   EXPECT_FALSE(shown->contains("fields"));
@@ -171,7 +173,7 @@ TEST_P(AccountsTest, PersonalDataIsNeverStoredInClearAndErasureLeavesNoKey) {
 
   // Erasure is idempotent, and the email may be used again by a new sign-up.
   tx->reset();
-  auto again = accounts().erase_member(*id, "cli:test");
+  auto again = erasure::erase_member(*store_, keys_, clock_, *id, "cli:test", "test");
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(again->already_erased);
   EXPECT_TRUE(accounts().add_member(company_, member(name, email), "cli:test").ok());
@@ -180,8 +182,8 @@ TEST_P(AccountsTest, PersonalDataIsNeverStoredInClearAndErasureLeavesNoKey) {
 TEST_P(AccountsTest, EveryActionIsInTheChainAndTheChainHoldsNoPersonalData) {
   auto id = accounts().add_member(company_, member("Ophelia Marchbanks", "ophelia@example.com"), "cli:test");
   ASSERT_TRUE(id.ok());
-  ASSERT_TRUE(accounts().show_member(*id, Purpose::billing, "cli:test").ok());
-  ASSERT_TRUE(accounts().erase_member(*id, "cli:test").ok());
+  ASSERT_TRUE(consent::show_member(*store_, keys_, clock_, *id, Purpose::billing, "cli:test").ok());
+  ASSERT_TRUE(erasure::erase_member(*store_, keys_, clock_, *id, "cli:test", "test").ok());
   EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE subject_id = '" + *id + "'"), 3);
   EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE detail LIKE '%Ophelia%' OR detail LIKE '%ophelia@%'"), 0);
   privacy::AuditChain chain(keys_, clock_);

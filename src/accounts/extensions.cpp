@@ -1,12 +1,12 @@
 #include "accounts/extensions.h"
 
-#include "sip/digest.h"
-
 #include <fmt/format.h>
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
+#include "accounts/digest_hash.h"
 #include "accounts/validation.h"
 #include "common/ids.h"
 
@@ -31,6 +31,17 @@ Extension extension_from(const store::Row& r) {
   if (!r.is_null(5)) e.did = r.text(5);
   return e;
 }
+
+}  // namespace
+
+Result<std::vector<Extension>> extensions_of_member(store::Session& s, const std::string& member_id) {
+  PRIVOX_ASSIGN(Rows rows, s.query(fmt::format("{} WHERE member_id = ? ORDER BY number", kSelect), {member_id}));
+  std::vector<Extension> out;
+  for (const store::Row& r : rows) out.push_back(extension_from(r));
+  return out;
+}
+
+namespace {
 
 bool all_digits(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -98,8 +109,8 @@ Result<Extension> find_where(store::Store& store, std::string_view where, const 
 
 Result<ExtensionCredentials> digest_credentials(std::string_view sip_user, std::string_view password) {
   // The digest module hashes the pieces in place, so no copy of the password is made to be wiped.
-  ExtensionCredentials c{sip::digest_ha1(sip::DigestAlgorithm::md5, sip_user, kDigestRealm, password),
-                         sip::digest_ha1(sip::DigestAlgorithm::sha256, sip_user, kDigestRealm, password)};
+  ExtensionCredentials c{digest_ha1(DigestAlgorithm::md5, sip_user, kDigestRealm, password),
+                         digest_ha1(DigestAlgorithm::sha256, sip_user, kDigestRealm, password)};
   if (c.ha1_md5.empty() || c.ha1_sha256.empty())
     return make_error(ErrorCode::internal, "OpenSSL refused to compute an MD5 or SHA-256 digest (a FIPS-only provider?)");
   return c;
@@ -211,6 +222,45 @@ Result<std::vector<Extension>> Extensions::list(const std::string& company_id) {
     return std::pair(a.number.size(), std::string_view(a.number)) < std::pair(b.number.size(), std::string_view(b.number));
   });
   return out;
+}
+
+Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const privacy::Keyring& keys,
+                                                   const std::vector<std::string>& ids) {
+  std::string sql =
+      "SELECT e.id, e.company_id, e.number, e.sip_user, e.member_id, e.did, e.created_at_us, c.country, "
+      "e.ha1_md5_enc, e.ha1_sha256_enc FROM extensions e JOIN companies c ON c.id = e.company_id";
+  Params params;
+  if (!ids.empty()) {
+    sql += " WHERE e.id IN (";
+    for (size_t i = 0; i < ids.size(); ++i) {
+      sql += i ? ", ?" : "?";
+      params.emplace_back(ids[i]);
+    }
+    sql += ")";
+  }
+  PRIVOX_ASSIGN(Rows rows, s.query(sql, params));
+  std::vector<DirectoryLine> out;
+  out.reserve(rows.size());
+  for (const store::Row& r : rows) {
+    const std::string id = r.text(0);
+    auto md5 = keys.open_secret(md5_purpose(id), r.blob(8));
+    auto sha256 = keys.open_secret(sha256_purpose(id), r.blob(9));
+    if (!md5.ok() || !sha256.ok()) {
+      spdlog::error("accounts: extension {} has credentials this master key cannot open", id);
+      continue;
+    }
+    out.push_back({extension_from(r), r.text(7), {std::move(md5).value(), std::move(sha256).value()}});
+  }
+  return out;
+}
+
+Result<std::string> provisioning_fingerprint(store::Session& s) {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT (SELECT count(*) FROM extensions), "
+                                   "(SELECT coalesce(max(created_at_us), 0) FROM extensions), "
+                                   "(SELECT count(*) FROM trunks), "
+                                   "(SELECT coalesce(max(created_at_us), 0) FROM trunks)"));
+  const store::Row& r = rows.at(0);
+  return fmt::format("{}:{}:{}:{}", r.i64(0), r.i64(1), r.i64(2), r.i64(3));
 }
 
 Result<ExtensionCredentials> Extensions::credentials(const std::string& id) {

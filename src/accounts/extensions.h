@@ -57,6 +57,24 @@ struct ExtensionCredentials {
 // algorithm (MD5 under a FIPS-only provider).
 Result<ExtensionCredentials> digest_credentials(std::string_view sip_user, std::string_view password);
 
+// What the SIP directory needs of a line: the line, its company's country (for reading national
+// numbers) and its opened HA1s.
+struct DirectoryLine {
+  Extension line;
+  std::string country;
+  ExtensionCredentials credentials;
+};
+// The lines named (every line when `ids` is empty), with their credentials opened, inside the
+// caller's transaction. A line whose HA1s do not open is skipped and logged (by id only).
+Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const privacy::Keyring& keys,
+                                                   const std::vector<std::string>& ids = {});
+
+// Changes whenever a line or trunk is added: a cheap test of whether provisioning changed.
+Result<std::string> provisioning_fingerprint(store::Session& s);
+
+// The lines assigned to the member, by number, inside the caller's transaction.
+Result<std::vector<Extension>> extensions_of_member(store::Session& s, const std::string& member_id);
+
 class Extensions {
  public:
   Extensions(store::Store& store, const privacy::Keyring& keys, const Clock& clock)

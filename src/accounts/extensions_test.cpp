@@ -6,6 +6,7 @@
 
 #include "accounts/accounts.h"
 #include "store/test_stores.h"
+#include "erasure/erasure.h"
 
 namespace privox::accounts {
 namespace {
@@ -213,7 +214,7 @@ TEST_P(ExtensionsTest, AnExtensionIsAssignedOnlyToAnActiveMemberOfItsCompany) {
   input.member_id = "ada";
   EXPECT_EQ(extensions().add_extension(input, "t").error().field, "member");
   const std::string erased = add_member(company_, "gone@example.org");
-  ASSERT_TRUE(accounts_->erase_member(erased, "t").ok());
+  ASSERT_TRUE(erasure::erase_member(*store_, keys_, clock_, erased, "t", "test").ok());
   const int64_t audit_after_erase = count("SELECT count(*) FROM audit_log");
   input.member_id = erased;
   auto to_erased = extensions().add_extension(input, "t");
@@ -232,14 +233,17 @@ TEST_P(ExtensionsTest, ErasingAMemberUnassignsTheirLines) {
   input.member_id = member_;
   auto id = extensions().add_extension(input, "t");
   ASSERT_TRUE(id.ok());
-  ASSERT_TRUE(accounts_->erase_member(member_, "t").ok());
+  auto erased = erasure::erase_member(*store_, keys_, clock_, member_, "t", "test");
+  ASSERT_TRUE(erased.ok()) << erased.error().describe();
   auto after = extensions().find(*id);
   ASSERT_TRUE(after.ok());
   EXPECT_FALSE(after->member_id.has_value());
   EXPECT_EQ(after->number, "101");  // the line stays with the company
-  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'member.erase' AND detail LIKE "
-                  "'%\"extensions_unassigned\":1%'"),
-            1);
+  int64_t lines_kept = 0;
+  for (const privacy::ErasureItem& item : erased->items)
+    if (item.item == "phone lines" && item.outcome == "kept") lines_kept = item.count;
+  EXPECT_EQ(lines_kept, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'member.erase'"), 1);
 }
 
 TEST_P(ExtensionsTest, DidsAreNormalisedAndUniqueAcrossCompanies) {

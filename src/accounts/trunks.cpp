@@ -8,7 +8,6 @@
 
 #include "accounts/validation.h"
 #include "common/ids.h"
-#include "privacy/disclosures.h"
 
 namespace privox::accounts {
 namespace {
@@ -104,7 +103,7 @@ std::string format_trunk_address(const TrunkAddress& address) {
 }
 
 Result<std::string> Trunks::add_trunk(const std::string& name, const std::string& address, bool trusted,
-                                      const std::string& actor) {
+                                      const std::string& actor, const AlsoInTransaction& also) {
   PRIVOX_TRY(refuse_card_numbers({{"name", name}, {"address", address}}));
   PRIVOX_ASSIGN(const std::string clean_name, normalise_text("name", name, kMaxName, false));
   PRIVOX_ASSIGN(const TrunkAddress at, parse_trunk_address(address));
@@ -125,9 +124,7 @@ Result<std::string> Trunks::add_trunk(const std::string& name, const std::string
                    fmt::format("trunk {} already has the address {}", there[0].text(0), format_trunk_address(at))};
     PRIVOX_TRY(s.exec("INSERT INTO trunks (id, name, host, port, trusted, created_at_us) VALUES (?, ?, ?, ?, ?, ?)",
                       {id, clean_name, at.host, int64_t{at.port}, int64_t{trusted ? 1 : 0}, now}));
-    // P9: the carrier receives the traffic data of every call it routes; its register entry
-    // commits with the trunk.
-    PRIVOX_TRY(privacy::DisclosureRegister::record_carrier(s, audit_, clock_, id, clean_name, actor));
+    if (also) PRIVOX_TRY(also(s, id, clean_name));
     PRIVOX_TRY(audit_.append(s, {actor, "trunk.add", "", "", {{"trunk_id", id}, {"trusted", trusted}}}));
     return {};
   }, "name"));

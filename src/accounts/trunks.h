@@ -7,6 +7,7 @@
 // Thread-safety: safe from any thread; all state is in the store.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,10 +45,16 @@ class Trunks {
   Trunks(store::Store& store, const privacy::Keyring& keys, const Clock& clock)
       : store_(store), clock_(clock), audit_(keys, clock) {}
 
+  // What else must commit with a new trunk, run in its transaction with the trunk's id and name:
+  // the carrier's entry in the disclosure register (ledgers/disclosures.h, add_carrier_trunk).
+  using AlsoInTransaction =
+      std::function<Status(store::Session& tx, const std::string& trunk_id, const std::string& trunk_name)>;
+
   // Returns the new trunk's id. Errors: `name` (empty, too long; conflict when taken), `address`
-  // (malformed, or a DNS name for a trusted trunk; conflict when another trunk has it).
+  // (malformed, or a DNS name for a trusted trunk; conflict when another trunk has it), and any
+  // error of `also`, which rolls the trunk back.
   Result<std::string> add_trunk(const std::string& name, const std::string& address, bool trusted,
-                                const std::string& actor);
+                                const std::string& actor, const AlsoInTransaction& also = {});
   // The trunk at exactly this host and port; `host` is normalised as add_trunk stores it, so a DNS
   // name matches only a trunk added by that name. not_found (field `address`) when none is.
   Result<Trunk> find_trunk_by_address(std::string_view host, uint16_t port);

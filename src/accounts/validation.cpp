@@ -8,6 +8,7 @@
 #include <cctype>
 #include <set>
 
+#include "accounts/accounts.h"
 #include "common/ids.h"
 #include "privacy/card_number.h"
 #include "privacy/datamap.h"
@@ -217,11 +218,11 @@ Status write_checked(store::Store& store, const std::function<Status(store::Sess
 Result<FieldValues> validate_member(const FieldValues& input, std::string_view country, const CivilDate& today) {
   PRIVOX_TRY(refuse_card_numbers(input));
   for (const auto& [field, value] : input)
-    if (!privacy::find_field(kMembers, field))
+    if (!member_field(field))
       return invalid(field, "is not a field privox collects for members (see `privox datamap`)");
   FieldValues out;
-  for (const FieldSpec& f : privacy::personal_fields()) {
-    if (f.table != kMembers) continue;
+  for (const FieldSpec* field : member_fields()) {
+    const FieldSpec& f = *field;
     const auto it = input.find(f.name);
     if (it == input.end() || trim(it->second).empty()) {
       if (f.mandatory) return invalid(std::string(f.name), fmt::format("is required: {}", f.description));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "accounts/accounts.h"
 #include "accounts/validation.h"
 #include "analytics/cells.h"
 #include "common/ids.h"
@@ -95,10 +96,7 @@ Status Surveys::respond(const std::string& survey_id, const std::string& member_
   return store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_ASSIGN(StoredSurvey stored, load_survey(s, survey));
     PRIVOX_ASSIGN(std::vector<int64_t> picks, choice_indexes(stored, answers));
-    PRIVOX_ASSIGN(store::Rows who, s.query("SELECT status FROM members WHERE id = ?", {member}));
-    if (who.empty()) return Error{ErrorCode::not_found, "member", fmt::format("no member has id {}", member)};
-    if (who[0].text(0) == "erased")
-      return Error{ErrorCode::erased, "member", fmt::format("member {} was erased", member)};
+    PRIVOX_TRY(accounts::require_active_member(s, member));
     PRIVOX_ASSIGN(store::Rows done, s.query("SELECT 1 FROM survey_responses WHERE survey_id = ? AND respondent_id = ?",
                                             {survey, member}));
     if (!done.empty())

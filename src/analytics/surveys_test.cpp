@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "store/test_stores.h"
 #include "traffic/store_sink.h"
+#include "erasure/erasure.h"
 
 namespace privox::analytics {
 namespace {
@@ -80,7 +81,7 @@ TEST_P(AnalyticsTest, SurveyCellsUnderKAreSuppressedAndAtKReleased) {
   EXPECT_EQ(cell(*results, 0, "unsure")["suppressed"], true);
 
   // Erasing a respondent shreds their answer: "yes" falls to k - 1 and is suppressed again.
-  ASSERT_TRUE(accounts().erase_member(members[0], "cli:test").ok());
+  ASSERT_TRUE(erasure::erase_member(*store_, keys_, clock_, members[0], "cli:test", "test").ok());
   results = surveys.results(*id, "cli:test");
   EXPECT_EQ((*results)["respondents"], 9);
   EXPECT_EQ(cell(*results, 0, "yes")["suppressed"], true);

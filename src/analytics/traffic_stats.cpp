@@ -5,8 +5,9 @@
 
 #include "analytics/cells.h"
 #include "privacy/audit.h"
-#include "retention/retention.h"
 #include "store/settings.h"
+#include "traffic/anonymise.h"
+#include "traffic/cdr.h"
 
 namespace privox::analytics {
 namespace {
@@ -25,11 +26,11 @@ struct Tally {
   int64_t calls = 0, answered = 0, duration_ms = 0;
 };
 
-std::string cell_key(GroupBy by, const store::Row& r) {
+std::string cell_key(GroupBy by, const traffic::RecordSummary& r) {
   switch (by) {
-    case GroupBy::company: return r.text(1);
-    case GroupBy::direction: return r.text(2);
-    case GroupBy::day: return format_date(utc_date(r.i64(3)));
+    case GroupBy::company: return r.company_id;
+    case GroupBy::direction: return r.direction;
+    case GroupBy::day: return format_date(utc_date(r.started_at_us));
   }
   return "";
 }
@@ -48,20 +49,17 @@ Result<nlohmann::json> traffic_stats(store::Store& store, const privacy::Keyring
     all_lines.clear();
     // Distinct lines per cell need the line of every record; the counting happens here, not in
     // SQL, so that the same code serves any grouping. One pass over the period's records.
-    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT subject_id, company_id, direction, started_at_us, outcome, "
-                                            "duration_ms FROM traffic_records WHERE started_at_us >= ? "
-                                            "AND started_at_us < ?",
-                                            {query.since_us, query.until_us}));
-    for (const store::Row& r : rows) {
+    PRIVOX_ASSIGN(std::vector<traffic::RecordSummary> records,
+                  traffic::record_summaries(s, query.since_us, query.until_us));
+    for (const traffic::RecordSummary& r : records) {
       Tally& t = tallies[cell_key(query.by, r)];
-      const std::string& line = r.text(0);
-      if (line != retention::kAnonymisedSubject) {
-        t.lines.insert(line);
-        all_lines.insert(line);
+      if (r.subject_id != traffic::kAnonymisedSubject) {
+        t.lines.insert(r.subject_id);
+        all_lines.insert(r.subject_id);
       }
       ++t.calls;
-      if (r.text(4) == "answered") ++t.answered;
-      if (!r.is_null(5)) t.duration_ms += r.i64(5);
+      if (r.outcome == "answered") ++t.answered;
+      if (r.duration_ms >= 0) t.duration_ms += r.duration_ms;
     }
     std::vector<Cell> cells;
     for (const auto& [key, t] : tallies)

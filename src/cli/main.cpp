@@ -15,9 +15,12 @@
 #include <iostream>
 
 #include "accounts/accounts.h"
+#include "app/registry.h"
 #include "cli/environment.h"
 #include "cli/serve.h"
 #include "cli/verbs.h"
+#include "consent/member_view.h"
+#include "erasure/erasure.h"
 #include "privacy/audit.h"
 #include "privacy/datamap.h"
 
@@ -54,8 +57,8 @@ int run_member_add(const DataDir& where, const std::string& company, const accou
 int run_member_show(const DataDir& where, const std::string& id, const std::string& purpose) {
   auto env = open_environment(where);
   if (!env.ok()) return fail(env.error());
-  accounts::Accounts accounts(*(*env)->store, (*env)->keys, (*env)->clock);
-  auto shown = accounts.show_member(id, *privacy::parse_purpose(purpose), cli_actor());
+  auto shown = consent::show_member(*(*env)->store, (*env)->keys, (*env)->clock, id, *privacy::parse_purpose(purpose),
+                                    cli_actor());
   if (!shown.ok()) return fail(shown.error());
   std::printf("%s\n", shown->dump(2).c_str());
   return 0;
@@ -64,8 +67,7 @@ int run_member_show(const DataDir& where, const std::string& id, const std::stri
 int run_member_erase(const DataDir& where, const std::string& id) {
   auto env = open_environment(where);
   if (!env.ok()) return fail(env.error());
-  accounts::Accounts accounts(*(*env)->store, (*env)->keys, (*env)->clock);
-  auto outcome = accounts.erase_member(id, cli_actor());
+  auto outcome = erasure::erase_member(*(*env)->store, (*env)->keys, (*env)->clock, id, cli_actor(), "operator");
   if (!outcome.ok()) return fail(outcome.error());
   if (outcome->already_erased) {
     std::printf("member %s was already erased on %s\n", id.c_str(), format_utc(outcome->erased_at_us).c_str());
@@ -145,11 +147,10 @@ int run(int argc, char** argv) {
   member_add->add_option("--company", company_id, "the member's company id")->required();
   // One flag per member field of the data map, so sign-up takes exactly what the map declares.
   accounts::FieldValues field_values;
-  for (const privacy::FieldSpec& f : privacy::personal_fields()) {
-    if (f.table != "members") continue;
+  for (const privacy::FieldSpec* f : accounts::member_fields()) {
     member_add->add_option_function<std::string>(
-        flag_for(f.name), [&field_values, name = std::string(f.name)](const std::string& v) { field_values[name] = v; },
-        fmt::format("{}{}", f.description, f.mandatory ? " (mandatory)" : ""));
+        flag_for(f->name), [&field_values, name = std::string(f->name)](const std::string& v) { field_values[name] = v; },
+        fmt::format("{}{}", f->description, f->mandatory ? " (mandatory)" : ""));
   }
 
   auto* member_show = member->add_subcommand("show", "Show a member's data for a named purpose (audited)");
@@ -219,5 +220,6 @@ int main(int argc, char** argv) {
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("privox"));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  privox::app::install_registries();
   return privox::cli::run(argc, argv);
 }

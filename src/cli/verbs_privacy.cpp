@@ -8,19 +8,21 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "accounts/accounts.h"
 #include "accounts/validation.h"
 #include "cli/verbs.h"
-#include "privacy/consent.h"
-#include "privacy/disclosures.h"
-#include "privacy/legal_holds.h"
-#include "privacy/notice.h"
+#include "consent/consent.h"
+#include "ledgers/disclosures.h"
+#include "ledgers/legal_holds.h"
+#include "ledgers/notice.h"
+#include "privacy/settings_change.h"
 #include "store/settings.h"
 #include "traffic/cdr.h"
 
 namespace privox::cli {
 namespace {
 
-using privacy::ConsentPurpose;
+using consent::ConsentPurpose;
 
 // Opens the environment and checks that `member` names a member of this store: the ledgers take
 // any subject id, but an operator typing one wants a typo caught.
@@ -29,8 +31,8 @@ Result<std::unique_ptr<Environment>> open_with_member(const DataDir& where, cons
   PRIVOX_ASSIGN(auto env, open_environment(where));
   bool found = false;
   PRIVOX_TRY(store::with_transaction(*env->store, store::TxMode::read, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT 1 FROM members WHERE id = ?", {id}));
-    found = !rows.empty();
+    PRIVOX_ASSIGN(std::optional<accounts::MemberRow> row, accounts::find_member(s, id));
+    found = row.has_value();
     return {};
   }));
   if (!found) return Error{ErrorCode::not_found, "member", "no member has id '" + id + "'"};
@@ -39,7 +41,7 @@ Result<std::unique_ptr<Environment>> open_with_member(const DataDir& where, cons
 
 std::string purpose_names() {
   std::string out;
-  for (ConsentPurpose p : privacy::kConsentPurposes) out += (out.empty() ? "" : ", ") + std::string(to_string(p));
+  for (ConsentPurpose p : consent::kConsentPurposes) out += (out.empty() ? "" : ", ") + std::string(to_string(p));
   return out;
 }
 
@@ -51,14 +53,14 @@ struct ConsentOptions {
 };
 
 int run_consent_record(const DataDir& where, const ConsentOptions& o, bool given) {
-  const auto purpose = privacy::parse_consent_purpose(o.purpose);
+  const auto purpose = consent::parse_consent_purpose(o.purpose);
   if (!purpose) return fail(invalid("purpose", "'" + o.purpose + "' is not a consent purpose; use one of " + purpose_names()));
   auto env = open_with_member(where, o.member);
   if (!env.ok()) return fail(env.error());
-  const privacy::ConsentLedger ledger(*(*env)->store, (*env)->keys, (*env)->clock);
+  const consent::ConsentLedger ledger(*(*env)->store, (*env)->keys, (*env)->clock);
   // The operator records it on the person's instruction (method "operator").
-  auto record = ledger.record({o.member, *purpose, given, privacy::ConsentMethod::staff, o.channel,
-                               privacy::notice_version()},
+  auto record = ledger.record({o.member, *purpose, given, consent::ConsentMethod::staff, o.channel,
+                               ledgers::notice_version()},
                               cli_actor());
   if (!record.ok()) return fail(record.error());
   std::printf("consent %s %s for member %s (ledger entry %s, notice %s)\n", o.purpose.c_str(),
@@ -66,7 +68,7 @@ int run_consent_record(const DataDir& where, const ConsentOptions& o, bool given
   return 0;
 }
 
-nlohmann::json consent_json(const privacy::ConsentRecord& r) {
+nlohmann::json consent_json(const consent::ConsentRecord& r) {
   return {{"id", r.id},         {"purpose", to_string(r.purpose)}, {"decision", r.given ? "given" : "withdrawn"},
           {"method", to_string(r.method)}, {"channel", r.channel}, {"notice_version", r.notice_version},
           {"at", format_utc(r.at_us)}};
@@ -75,7 +77,7 @@ nlohmann::json consent_json(const privacy::ConsentRecord& r) {
 int run_consent_show(const DataDir& where, const ConsentOptions& o) {
   auto env = open_with_member(where, o.member);
   if (!env.ok()) return fail(env.error());
-  const privacy::ConsentLedger ledger(*(*env)->store, (*env)->keys, (*env)->clock);
+  const consent::ConsentLedger ledger(*(*env)->store, (*env)->keys, (*env)->clock);
   auto current = ledger.current(o.member);
   if (!current.ok()) return fail(current.error());
   auto history = ledger.history(o.member);
@@ -88,7 +90,7 @@ int run_consent_show(const DataDir& where, const ConsentOptions& o) {
     return 0;
   }
   std::printf("Current consent of member %s:\n", o.member.c_str());
-  for (ConsentPurpose p : privacy::kConsentPurposes) {
+  for (ConsentPurpose p : consent::kConsentPurposes) {
     const auto it = current->find(p);
     std::printf("  %-20s %s\n", std::string(to_string(p)).c_str(),
                 it == current->end() ? "never asked" : (it->second.given ? "given" : "withdrawn"));
@@ -130,18 +132,18 @@ struct DisclosureOptions {
   bool json = false;
 };
 
-Result<privacy::NewDisclosure> parse_disclosure(const DisclosureOptions& o) {
-  privacy::NewDisclosure entry;
+Result<ledgers::NewDisclosure> parse_disclosure(const DisclosureOptions& o) {
+  ledgers::NewDisclosure entry;
   entry.recipient = o.recipient;
-  const auto kind = privacy::parse_disclosure_kind(o.kind);
+  const auto kind = ledgers::parse_disclosure_kind(o.kind);
   if (!kind) return invalid("kind", "'" + o.kind + "' is not a kind; use carrier, supplier, authority, buyer or region_transfer");
   entry.kind = *kind;
   for (const std::string& c : o.categories) {
-    const auto category = privacy::parse_category(c);
+    const auto category = ledgers::parse_category(c);
     if (!category) return invalid("categories", "'" + c + "' is not a data category; `privox datamap` lists them");
     entry.categories.push_back(*category);
   }
-  const auto basis = privacy::parse_legal_basis(o.basis);
+  const auto basis = ledgers::parse_legal_basis(o.basis);
   if (!basis)
     return invalid("basis", "'" + o.basis + "' is not a legal basis; use contract, legal_obligation, legitimate_interest or consent");
   entry.basis = *basis;
@@ -159,14 +161,14 @@ int run_disclosure_add(const DataDir& where, const DisclosureOptions& o) {
   if (!entry.ok()) return fail(entry.error());
   auto env = open_environment(where);
   if (!env.ok()) return fail(env.error());
-  const privacy::DisclosureRegister reg(*(*env)->store, (*env)->keys, (*env)->clock);
+  const ledgers::DisclosureRegister reg(*(*env)->store, (*env)->keys, (*env)->clock);
   auto id = reg.record(*entry, cli_actor());
   if (!id.ok()) return fail(id.error());
   std::printf("%s\n", id->c_str());
   return 0;
 }
 
-void print_disclosure(const privacy::Disclosure& d) {
+void print_disclosure(const ledgers::Disclosure& d) {
   std::string categories;
   for (const auto c : d.categories) categories += (categories.empty() ? "" : ",") + std::string(to_string(c));
   std::printf("%s  %s  %-15s %s  [%s; basis %s]%s%s  %zu subjects\n", format_utc(d.disclosed_at_us).c_str(), d.id.c_str(),
@@ -176,9 +178,9 @@ void print_disclosure(const privacy::Disclosure& d) {
 }
 
 int run_disclosure_list(const DataDir& where, const DisclosureOptions& o) {
-  privacy::DisclosureFilter filter;
+  ledgers::DisclosureFilter filter;
   if (!o.kind.empty()) {
-    filter.kind = privacy::parse_disclosure_kind(o.kind);
+    filter.kind = ledgers::parse_disclosure_kind(o.kind);
     if (!filter.kind) return fail(invalid("kind", "'" + o.kind + "' is not a kind"));
   }
   if (!o.since.empty()) {
@@ -187,13 +189,13 @@ int run_disclosure_list(const DataDir& where, const DisclosureOptions& o) {
   }
   auto env = o.member.empty() ? open_environment(where) : open_with_member(where, o.member);
   if (!env.ok()) return fail(env.error());
-  const privacy::DisclosureRegister reg(*(*env)->store, (*env)->keys, (*env)->clock);
+  const ledgers::DisclosureRegister reg(*(*env)->store, (*env)->keys, (*env)->clock);
   if (!o.member.empty()) filter.subject_id = o.member;
   auto list = reg.list(filter);
   if (!list.ok()) return fail(list.error());
   if (o.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& d : *list) out.push_back(privacy::to_json(d));
+    for (const auto& d : *list) out.push_back(ledgers::to_json(d));
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -248,7 +250,7 @@ void add_hold_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   verbs.add(place, [&where, o] {
     auto env = open_with_member(where, o->member);
     if (!env.ok()) return fail(env.error());
-    auto id = privacy::LegalHolds(*(*env)->store, (*env)->keys, (*env)->clock)
+    auto id = ledgers::LegalHolds(*(*env)->store, (*env)->keys, (*env)->clock)
                   .place(o->member, o->reason, o->reference, cli_actor());
     if (!id.ok()) return fail(id.error());
     std::printf("%s\n", id->c_str());
@@ -263,7 +265,7 @@ void add_hold_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
     if (!id.ok()) return fail(id.error());
     auto env = open_environment(where);
     if (!env.ok()) return fail(env.error());
-    const Status s = privacy::LegalHolds(*(*env)->store, (*env)->keys, (*env)->clock).release(*id, cli_actor());
+    const Status s = ledgers::LegalHolds(*(*env)->store, (*env)->keys, (*env)->clock).release(*id, cli_actor());
     if (!s.ok()) return fail(s.error());
     std::printf("released legal hold %s\n", id->c_str());
     return 0;
@@ -276,7 +278,7 @@ void add_hold_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   verbs.add(list, [&where, o] {
     auto env = open_environment(where);
     if (!env.ok()) return fail(env.error());
-    auto holds = privacy::LegalHolds(*(*env)->store, (*env)->keys, (*env)->clock).list(o->all);
+    auto holds = ledgers::LegalHolds(*(*env)->store, (*env)->keys, (*env)->clock).list(o->all);
     if (!holds.ok()) return fail(holds.error());
     nlohmann::json out = nlohmann::json::array();
     for (const auto& h : *holds) {
@@ -318,7 +320,7 @@ void add_transfer_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
     if (!id.ok()) return fail(id.error());
     auto env = open_environment(where);
     if (!env.ok()) return fail(env.error());
-    auto moved = privacy::DisclosureRegister(*(*env)->store, (*env)->keys, (*env)->clock)
+    auto moved = ledgers::DisclosureRegister(*(*env)->store, (*env)->keys, (*env)->clock)
                      .transfer_company_region(*id, o->to, o->safeguard, cli_actor());
     if (!moved.ok()) {
       Error e = moved.error();
@@ -339,7 +341,7 @@ void add_transfer_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   verbs.add(sale_export, [&where, o] {
     auto env = open_environment(where);
     if (!env.ok()) return fail(env.error());
-    auto done = privacy::DisclosureRegister(*(*env)->store, (*env)->keys, (*env)->clock)
+    auto done = ledgers::DisclosureRegister(*(*env)->store, (*env)->keys, (*env)->clock)
                     .business_sale_export(o->buyer, o->out, cli_actor());
     if (!done.ok()) return fail(done.error());
     std::printf("wrote %lld companies and %lld members to %s; registered as disclosure %s\n",
@@ -369,12 +371,16 @@ void add_document_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
     auto all = store::Settings(*(*env)->store).all();
     if (!all.ok()) return fail(all.error());
     if (o->json) {
-      std::cout << all->dump(2) << "\n";
+      nlohmann::json out = nlohmann::json::array();
+      for (const store::SettingValue& s : *all)
+        out.push_back({{"key", s.spec->key}, {"value", s.value}, {"default", s.spec->default_value},
+                       {"changed", s.changed}, {"meaning", s.spec->meaning}});
+      std::cout << out.dump(2) << "\n";
       return 0;
     }
-    for (const auto& s : *all)
-      std::printf("%-32s %-30s %s%s\n", s["key"].get<std::string>().c_str(), s["value"].get<std::string>().c_str(),
-                  s["changed"].get<bool>() ? "(changed) " : "", s["meaning"].get<std::string>().c_str());
+    for (const store::SettingValue& s : *all)
+      std::printf("%-32s %-30s %s%s\n", std::string(s.spec->key).c_str(), s.value.c_str(),
+                  s.changed ? "(changed) " : "", std::string(s.spec->meaning).c_str());
     return 0;
   });
   auto* set = settings->add_subcommand("set", "Change a setting (audited)");
@@ -384,7 +390,7 @@ void add_document_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   verbs.add(set, [&where, o] {
     auto env = open_environment(where);
     if (!env.ok()) return fail(env.error());
-    const Status s = store::Settings(*(*env)->store).set(o->key, o->value, (*env)->keys, (*env)->clock, cli_actor());
+    const Status s = privacy::change_setting(*(*env)->store, (*env)->keys, (*env)->clock, o->key, o->value, cli_actor());
     if (!s.ok()) {
       // The field of a settings error is the setting's key, a positional argument, not a flag.
       Error e = s.error();
@@ -401,9 +407,9 @@ void add_document_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   verbs.add(ropa, [&where, o] {
     auto env = open_environment(where);
     if (!env.ok()) return fail(env.error());
-    auto record = privacy::record_of_processing(*(*env)->store);
+    auto record = ledgers::record_of_processing(*(*env)->store);
     if (!record.ok()) return fail(record.error());
-    std::cout << (o->json ? record->dump(2) + "\n" : privacy::record_of_processing_text(*record));
+    std::cout << (o->json ? record->dump(2) + "\n" : ledgers::record_of_processing_text(*record));
     return 0;
   });
 
@@ -413,7 +419,7 @@ void add_document_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   verbs.add(notice, [&where, o] {
     auto env = open_environment(where);
     if (!env.ok()) return fail(env.error());
-    auto text = privacy::privacy_notice(*(*env)->store);
+    auto text = ledgers::privacy_notice(*(*env)->store);
     if (!text.ok()) return fail(text.error());
     if (o->json) {
       std::cout << text->dump(2) << "\n";

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <memory>
 
+#include "accounts/accounts.h"
 #include "cli/verbs.h"
 #include "notify/mailer.h"
 #include "privacy/datamap.h"
@@ -23,7 +24,7 @@ struct RequestOptions {
 
 // Errors about a correction name a member field; on the command line that is --set.
 int fail_request(Error e, const accounts::FieldValues& corrections = {}) {
-  if (!e.field.empty() && (corrections.contains(e.field) || (!corrections.empty() && privacy::find_field("members", e.field)))) {
+  if (!e.field.empty() && (corrections.contains(e.field) || (!corrections.empty() && accounts::member_field(e.field)))) {
     e.message = fmt::format("{}: {}", e.field, e.message);
     e.field = "set";
   } else if (e.field == "legal_hold") {

@@ -10,6 +10,7 @@
 
 #include "accounts/extensions.h"
 #include "accounts/trunks.h"
+#include "ledgers/disclosures.h"
 #include "cli/verbs.h"
 
 namespace privox::cli {
@@ -131,9 +132,10 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   trunk_add->add_option("--address", opts->address, "the carrier's SIP address HOST:PORT ([IPv6]:PORT)")->required();
   trunk_add->add_flag("--trusted", opts->trusted, "take its calls without digest authentication (match by address)");
   verbs.add(trunk_add, [&where, opts] {
-    return with_registries(where, [&](accounts::Extensions&, accounts::Trunks& trunks) {
-      return print_id(trunks.add_trunk(opts->name, opts->address, opts->trusted, cli_actor()));
-    });
+    auto env = open_environment(where);
+    if (!env.ok()) return fail(env.error());
+    const ledgers::DisclosureRegister disclosures(*(*env)->store, (*env)->keys, (*env)->clock);
+    return print_id(disclosures.add_carrier_trunk(opts->name, opts->address, opts->trusted, cli_actor()));
   });
 
   auto* trunk_list =

@@ -9,8 +9,9 @@
 
 #include "accounts/accounts.h"
 #include "common/ids.h"
+#include "consent/member_view.h"
 #include "notify/unsubscribe_token.h"
-#include "privacy/consent.h"
+#include "consent/consent.h"
 #include "store/settings.h"
 
 namespace privox::notify {
@@ -23,8 +24,8 @@ using store::TxMode;
 constexpr auto kSmsOutcomeWait = std::chrono::seconds(40);
 constexpr std::string_view kSmsFooter = "\nReply STOP to opt out.";
 
-privacy::ConsentPurpose purpose_for(Channel c) {
-  return c == Channel::email ? privacy::ConsentPurpose::marketing_email : privacy::ConsentPurpose::marketing_sms;
+consent::ConsentPurpose purpose_for(Channel c) {
+  return c == Channel::email ? consent::ConsentPurpose::marketing_email : consent::ConsentPurpose::marketing_sms;
 }
 
 Status check_copy(Channel channel, const std::string& subject, const std::string& body) {
@@ -133,14 +134,14 @@ Result<std::vector<Campaign>> Campaigns::list() {
 }
 
 Result<std::vector<Campaigns::Recipient>> Campaigns::audience(Channel channel) {
-  const privacy::ConsentLedger ledger(store_, keys_, clock_);
+  const consent::ConsentLedger ledger(store_, keys_, clock_);
   PRIVOX_ASSIGN(const std::vector<std::string> consenting, ledger.subjects_holding(purpose_for(channel)));
   const std::set<std::string> wanted(consenting.begin(), consenting.end());
   std::vector<Recipient> out;
   PRIVOX_TRY(store::with_transaction(store_, TxMode::read, [&](Session& s) -> Status {
-    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT id, company_id FROM members WHERE status = 'active' ORDER BY id"));
-    for (const store::Row& r : rows)
-      if (wanted.count(r.text(0))) out.push_back({r.text(0), r.text(1)});
+    PRIVOX_ASSIGN(std::vector<accounts::MemberRow> members, accounts::active_members(s));
+    for (const accounts::MemberRow& m : members)
+      if (wanted.count(m.id)) out.push_back({m.id, m.company_id});
     return {};
   }));
   return out;
@@ -152,7 +153,7 @@ Result<bool> Campaigns::claim(const Campaign& campaign, const std::string& membe
   const std::string& campaign_id = campaign.id;
   *already_sent = false;
   bool claimed = false;
-  const privacy::ConsentLedger ledger(store_, keys_, clock_);
+  const consent::ConsentLedger ledger(store_, keys_, clock_);
   PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
     claimed = false;
     *already_sent = false;
@@ -214,8 +215,8 @@ Status Campaigns::finish_run(const Campaign& campaign, const SendReport& report,
 
 // The member's email or phone, read for purpose marketing (an audited member.show).
 Result<std::string> Campaigns::contact(const std::string& member_id, const char* field, const std::string& actor) {
-  accounts::Accounts accounts(store_, keys_, clock_);
-  PRIVOX_ASSIGN(const nlohmann::json shown, accounts.show_member(member_id, privacy::Purpose::marketing, actor));
+  PRIVOX_ASSIGN(const nlohmann::json shown,
+                consent::show_member(store_, keys_, clock_, member_id, privacy::Purpose::marketing, actor));
   const auto fields = shown.find("fields");
   if (fields == shown.end() || !fields->contains(field))
     return make_error(ErrorCode::not_found, fmt::format("member {} has no {} to send to", member_id, field));
@@ -237,7 +238,7 @@ Result<SendReport> Campaigns::send_email(const std::string& id, Mailer& mailer, 
     if (already_sent) ++report.already_sent;
     if (!claimed) continue;
     const std::string url =
-        unsubscribe_url(portal_url, make_unsubscribe_token(keys_, r.member_id, privacy::ConsentPurpose::marketing_email));
+        unsubscribe_url(portal_url, make_unsubscribe_token(keys_, r.member_id, consent::ConsentPurpose::marketing_email));
     Result<std::string> to = contact(r.member_id, "email", actor);
     Status sent = to.ok() ? mailer.send(Email{*to, campaign.subject, email_text(campaign.body, url),
                                               {{"List-Unsubscribe", "<" + url + ">"},
@@ -278,9 +279,8 @@ Result<SendReport> Campaigns::send_sms(const std::string& id, SmsGateway& gatewa
       Sms sms{sender_number, *to, campaign.body + std::string(kSmsFooter), r.company_id, ""};
       // The record goes under the member's line when they have one: traffic records belong to lines.
       PRIVOX_TRY(store::with_transaction(store_, TxMode::read, [&](Session& s) -> Status {
-        PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT id FROM extensions WHERE member_id = ? ORDER BY id",
-                                                {r.member_id}));
-        if (!rows.empty()) sms.record_subject_id = rows[0].text(0);
+        PRIVOX_ASSIGN(std::vector<std::string> lines, accounts::lines_of_member(s, r.member_id));
+        if (!lines.empty()) sms.record_subject_id = lines.front();
         return {};
       }));
       auto outcome = std::make_shared<std::promise<int>>();

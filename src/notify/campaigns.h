@@ -1,6 +1,6 @@
 #pragma once
 // Marketing campaigns (P11): the operator writes one message, privox sends it to exactly the
-// members whose consent for the channel (marketing_email or marketing_sms, privacy/consent.h)
+// members whose consent for the channel (marketing_email or marketing_sms, consent/consent.h)
 // holds when it is sent and who are not erased. Each recipient's address or number is read through
 // accounts/ for purpose marketing (audited) and never stored with the campaign. Every send is
 // idempotent and resumable: a delivery row is claimed before a message goes out, so a re-run, a

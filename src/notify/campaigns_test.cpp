@@ -17,16 +17,18 @@
 #include "notify/sms.h"
 #include "notify/unsubscribe_routes.h"
 #include "notify/unsubscribe_token.h"
-#include "privacy/consent.h"
-#include "privacy/notice.h"
+#include "consent/consent.h"
+#include "ledgers/notice.h"
 #include "store/settings.h"
 #include "store/test_stores.h"
+#include "privacy/settings_change.h"
+#include "erasure/erasure.h"
 
 namespace privox::notify {
 namespace {
 
-using privacy::ConsentMethod;
-using privacy::ConsentPurpose;
+using consent::ConsentMethod;
+using consent::ConsentPurpose;
 
 // Stands in for the SIP trunk (not for the store or the mail relay): answers every message with
 // `status` on another thread, as the SIP worker would, and keeps what it was asked to send.
@@ -95,7 +97,7 @@ class CampaignsTest : public store::MigratedStoreTest {
   }
 
   void decide(const std::string& id, ConsentPurpose purpose, bool given) {
-    auto r = ledger().record({id, purpose, given, ConsentMethod::form, "web", privacy::notice_version()}, "t");
+    auto r = ledger().record({id, purpose, given, ConsentMethod::form, "web", ledgers::notice_version()}, "t");
     ASSERT_TRUE(r.ok()) << r.error().describe();
     clock_.advance_us(1000);
   }
@@ -107,7 +109,7 @@ class CampaignsTest : public store::MigratedStoreTest {
     return it != current->end() && it->second.given;
   }
 
-  privacy::ConsentLedger ledger() { return privacy::ConsentLedger(*store_, keys_, clock_); }
+  consent::ConsentLedger ledger() { return consent::ConsentLedger(*store_, keys_, clock_); }
 
   int64_t count(const std::string& sql) {
     auto tx = store_->begin(store::TxMode::read);
@@ -129,7 +131,7 @@ TEST_P(CampaignsTest, EmailGoesToExactlyTheConsentingMembersOnceWithOneClickUnsu
   const std::string cat = member("cat", "53", true, true);
   decide(cat, ConsentPurpose::marketing_email, false);  // withdrawn since
   const std::string dan = member("dan", "54", true, false);
-  ASSERT_TRUE(accounts_->erase_member(dan, "t").ok());
+  ASSERT_TRUE(erasure::erase_member(*store_, keys_, clock_, dan, "t", "test").ok());
   const std::string eve = member("eve", "55", true, false);
 
   Campaigns campaigns(*store_, keys_, clock_);
@@ -206,7 +208,7 @@ TEST_P(CampaignsTest, SmsGoesToConsentingPhonesThroughTheGatewayOnce) {
   Campaigns campaigns(*store_, keys_, clock_);
   auto id = campaigns.create(Channel::sms, "flash sale", "50% off today", "t");
   EXPECT_EQ(campaigns.request_send(*id, "t").error().field, "sms.sender_number") << "no sender number yet";
-  ASSERT_TRUE(store::Settings(*store_).set("sms.sender_number", "+447700900000", keys_, clock_, "t").ok());
+  ASSERT_TRUE(privacy::change_setting(*store_, keys_, clock_, "sms.sender_number", "+447700900000", "t").ok());
   ASSERT_TRUE(campaigns.request_send(*id, "t").ok());
   EXPECT_EQ(*campaigns.pending_sms(), std::vector<std::string>{*id});
   RecordingGateway gateway;
@@ -281,7 +283,7 @@ TEST_P(CampaignsTest, OneClickUnsubscribeWithdrawsEmailConsentOnce) {
   auto history = ledger().history(ann);
   EXPECT_EQ(history->back().method, ConsentMethod::link);
   EXPECT_EQ(history->back().channel, "email");
-  EXPECT_EQ(history->back().notice_version, privacy::notice_version());
+  EXPECT_EQ(history->back().notice_version, ledgers::notice_version());
   const size_t rows = history->size();
   EXPECT_EQ(request(http::bhttp::verb::post, "/unsubscribe?token=" + token).result(), http::bhttp::status::ok);
   EXPECT_EQ(ledger().history(ann)->size(), rows) << "a second click records nothing more";

@@ -7,8 +7,9 @@
 #include <array>
 #include <cctype>
 
-#include "privacy/consent.h"
-#include "privacy/notice.h"
+#include "accounts/accounts.h"
+#include "consent/consent.h"
+#include "ledgers/notice.h"
 #include "sip/service.h"
 
 namespace privox::notify {
@@ -107,17 +108,15 @@ Result<int> StopHandler::handle(const std::string& from_number, const std::strin
   if (!is_stop_request(body)) return 0;
   const std::optional<std::string> number = e164_from(from_number);
   if (!number) return 0;
-  const Bytes index = keys_.blind_index("phone", *number);
-  const privacy::ConsentLedger ledger(store_, keys_, clock_);
+  const consent::ConsentLedger ledger(store_, keys_, clock_);
   int withdrawn = 0;
   PRIVOX_TRY(store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
     withdrawn = 0;
-    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT id FROM members WHERE phone_bidx = ? AND status = 'active'",
-                                            {index}));
-    for (const store::Row& r : rows) {
+    PRIVOX_ASSIGN(std::vector<std::string> members, accounts::active_members_by_phone(s, keys_, *number));
+    for (const std::string& member : members) {
       PRIVOX_TRY(ledger.record(s,
-                               {r.text(0), privacy::ConsentPurpose::marketing_sms, false,
-                                privacy::ConsentMethod::sms_reply, "sms", privacy::notice_version()},
+                               {member, consent::ConsentPurpose::marketing_sms, false,
+                                consent::ConsentMethod::sms_reply, "sms", ledgers::notice_version()},
                                std::string(kActor)));
       ++withdrawn;
     }

@@ -4,8 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include "notify/unsubscribe_token.h"
-#include "privacy/consent.h"
-#include "privacy/notice.h"
+#include "consent/consent.h"
+#include "ledgers/notice.h"
 
 namespace privox::notify {
 namespace {
@@ -24,8 +24,8 @@ http::Response html(http::bhttp::status status, std::string_view title, std::str
   return res;
 }
 
-std::string_view channel_word(privacy::ConsentPurpose p) {
-  return p == privacy::ConsentPurpose::marketing_sms ? "SMS" : "email";
+std::string_view channel_word(consent::ConsentPurpose p) {
+  return p == consent::ConsentPurpose::marketing_sms ? "SMS" : "email";
 }
 
 Result<UnsubscribeToken> token_of(const http::Exchange& ex, const privacy::Keyring& keys) {
@@ -57,15 +57,15 @@ http::Response withdraw(const http::Exchange& ex, store::Store& store, const pri
                         const Clock& clock) {
   Result<UnsubscribeToken> token = token_of(ex, keys);
   if (!token.ok()) return bad_token(token.error());
-  const privacy::ConsentLedger ledger(store, keys, clock);
+  const consent::ConsentLedger ledger(store, keys, clock);
   bool recorded = false;
   const Status done = store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
     recorded = false;
     PRIVOX_ASSIGN(const bool holds, ledger.holds(s, token->subject_id, token->purpose));
     if (!holds) return {};  // a second click, or consent already withdrawn elsewhere
     PRIVOX_TRY(ledger.record(s,
-                             {token->subject_id, token->purpose, false, privacy::ConsentMethod::link, "email",
-                              privacy::notice_version()},
+                             {token->subject_id, token->purpose, false, consent::ConsentMethod::link, "email",
+                              ledgers::notice_version()},
                              std::string(kActor)));
     recorded = true;
     return {};

@@ -16,9 +16,9 @@ constexpr size_t kSignedBytes = 2 + kNonceBytes + kIdChars;
 constexpr size_t kTokenBytes = kSignedBytes + privacy::Keyring::kTokenMacBytes;
 constexpr std::string_view kDomain = "unsubscribe";
 
-uint8_t purpose_code(privacy::ConsentPurpose purpose) {
+uint8_t purpose_code(consent::ConsentPurpose purpose) {
   uint8_t code = 0;
-  for (const privacy::ConsentPurpose p : privacy::kConsentPurposes) {
+  for (const consent::ConsentPurpose p : consent::kConsentPurposes) {
     if (p == purpose) return code;
     ++code;
   }
@@ -33,7 +33,7 @@ Error bad_token() {
 }  // namespace
 
 std::string make_unsubscribe_token(const privacy::Keyring& keys, std::string_view subject_id,
-                                   privacy::ConsentPurpose purpose) {
+                                   consent::ConsentPurpose purpose) {
   std::string raw;
   raw.push_back(static_cast<char>(kVersion));
   raw.push_back(static_cast<char>(purpose_code(purpose)));
@@ -62,8 +62,8 @@ Result<UnsubscribeToken> verify_unsubscribe_token(const privacy::Keyring& keys, 
   const std::string expected = keys.token_mac(kDomain, signed_part);
   if (sodium_memcmp(expected.data(), raw.data() + kSignedBytes, expected.size()) != 0) return bad_token();
   const auto code = static_cast<uint8_t>(raw[1]);
-  if (static_cast<uint8_t>(raw[0]) != kVersion || code >= std::size(privacy::kConsentPurposes)) return bad_token();
-  UnsubscribeToken out{std::string(signed_part.substr(2 + kNonceBytes)), privacy::kConsentPurposes[code]};
+  if (static_cast<uint8_t>(raw[0]) != kVersion || code >= std::size(consent::kConsentPurposes)) return bad_token();
+  UnsubscribeToken out{std::string(signed_part.substr(2 + kNonceBytes)), consent::kConsentPurposes[code]};
   if (!is_valid_id(out.subject_id)) return bad_token();
   return out;
 }

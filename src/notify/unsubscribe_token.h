@@ -12,18 +12,18 @@
 #include <string_view>
 
 #include "common/result.h"
-#include "privacy/consent.h"
+#include "consent/consent.h"
 #include "privacy/keyring.h"
 
 namespace privox::notify {
 
 struct UnsubscribeToken {
   std::string subject_id;
-  privacy::ConsentPurpose purpose = privacy::ConsentPurpose::marketing_email;
+  consent::ConsentPurpose purpose = consent::ConsentPurpose::marketing_email;
 };
 
 std::string make_unsubscribe_token(const privacy::Keyring& keys, std::string_view subject_id,
-                                   privacy::ConsentPurpose purpose);
+                                   consent::ConsentPurpose purpose);
 
 // The subject and purpose of a genuine token; `invalid_argument` on field "token" for anything
 // else (malformed, truncated, altered, or made under another master key).

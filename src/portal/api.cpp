@@ -7,7 +7,7 @@
 #include "common/json.h"
 #include "portal/api_internal.h"
 #include "portal/assets.h"
-#include "privacy/notice.h"
+#include "ledgers/notice.h"
 
 namespace privox::portal {
 namespace {
@@ -164,11 +164,11 @@ void Portal::Impl::mount_account(http::Router& r) {
       PRIVOX_ASSIGN(company_id, accounts.add_company(s, company, "portal:signup"));
       PRIVOX_ASSIGN(member_id, accounts.add_member(s, company_id, member, "portal:signup"));
       PRIVOX_TRY(auth.add_member_login(s, member_id, company_id, Role::office_manager, password, member_id));
-      for (const auto& [purpose, given] : {std::pair{privacy::ConsentPurpose::marketing_email, marketing_email},
-                                           std::pair{privacy::ConsentPurpose::marketing_sms, marketing_sms}}) {
+      for (const auto& [purpose, given] : {std::pair{consent::ConsentPurpose::marketing_email, marketing_email},
+                                           std::pair{consent::ConsentPurpose::marketing_sms, marketing_sms}}) {
         PRIVOX_TRY(consents.record(s,
-                                   {member_id, purpose, given, privacy::ConsentMethod::form, "web",
-                                    privacy::notice_version()},
+                                   {member_id, purpose, given, consent::ConsentMethod::form, "web",
+                                    ledgers::notice_version()},
                                    member_id));
       }
       PRIVOX_ASSIGN(session, auth.start_session(s, member_id));

@@ -2,9 +2,10 @@
 #include <fmt/format.h>
 
 #include "portal/api_internal.h"
+#include "consent/member_view.h"
 #include "portal/assets.h"
 #include "portal/page_views.h"
-#include "privacy/disclosures.h"
+#include "ledgers/disclosures.h"
 #include "rights/requests.h"
 
 namespace privox::portal {
@@ -34,25 +35,25 @@ std::variant<Caller, Response> require_legal_staff(const Portal::Impl& p, const 
 
 // A disclosure from the API's JSON: recipient, kind, categories, basis, reference, safeguard,
 // member_ids. Every problem names its field.
-std::variant<privacy::NewDisclosure, Response> disclosure_from(const nlohmann::json& body) {
+std::variant<ledgers::NewDisclosure, Response> disclosure_from(const nlohmann::json& body) {
   std::optional<Response> bad;
-  privacy::NewDisclosure d;
+  ledgers::NewDisclosure d;
   d.recipient = string_field(body, "recipient", bad).value_or("");
   const std::string kind = string_field(body, "kind", bad).value_or("");
   const std::string basis = string_field(body, "basis", bad).value_or("");
   d.reference = string_field(body, "reference", bad).value_or("");
   d.safeguard = string_field(body, "safeguard", bad).value_or("");
   if (bad) return std::move(*bad);
-  const auto parsed_kind = privacy::parse_disclosure_kind(kind);
+  const auto parsed_kind = ledgers::parse_disclosure_kind(kind);
   if (!parsed_kind) return http::json_error(status::bad_request, "must be carrier, supplier, authority, buyer or region_transfer", "kind");
   d.kind = *parsed_kind;
-  const auto parsed_basis = privacy::parse_legal_basis(basis);
+  const auto parsed_basis = ledgers::parse_legal_basis(basis);
   if (!parsed_basis) return http::json_error(status::bad_request, "must be contract, legal_obligation, legitimate_interest or consent", "basis");
   d.basis = *parsed_basis;
   const nlohmann::json categories = body.value("categories", nlohmann::json::array());
   if (!categories.is_array()) return http::json_error(status::bad_request, "must be an array of data-map categories", "categories");
   for (const auto& c : categories) {
-    const auto category = c.is_string() ? privacy::parse_category(c.get<std::string>()) : std::nullopt;
+    const auto category = c.is_string() ? ledgers::parse_category(c.get<std::string>()) : std::nullopt;
     if (!category) return http::json_error(status::bad_request, "each must be a data-map category (e.g. traffic)", "categories");
     d.categories.push_back(*category);
   }
@@ -84,25 +85,22 @@ void Portal::Impl::mount_admin(http::Router& r) {
     const Caller& c = std::get<Caller>(gate);
     auto purpose = staff_purpose(e, c.who);
     if (auto* refusal = std::get_if<Response>(&purpose)) return std::move(*refusal);
-    std::string sql = "SELECT id FROM members WHERE status = 'active'";
-    store::Params params;
-    if (auto company = e.query_param("company_id")) {
-      sql += " AND company_id = ?";
-      params.emplace_back(*company);
-    }
-    sql += fmt::format(" ORDER BY id LIMIT {}", kMaxMembersListed);
     std::vector<std::string> ids;
     {
       auto tx = store.begin(store::TxMode::read);
       if (!tx.ok()) return error_response(tx.error());
-      auto rows = (*tx)->query(sql, params);
-      if (!rows.ok()) return error_response(rows.error());
-      for (const auto& row : *rows) ids.push_back(row.text(0));
+      const std::optional<std::string> company = e.query_param("company_id");
+      auto members = company ? accounts::active_members_of_company(**tx, *company) : accounts::active_members(**tx);
+      if (!members.ok()) return error_response(members.error());
+      for (const accounts::MemberRow& m : *members) {
+        if (ids.size() == kMaxMembersListed) break;
+        ids.push_back(m.id);
+      }
     }
     nlohmann::json items = nlohmann::json::array();
-    // Each member shown is one audit entry with the purpose (Accounts::show_member).
+    // Each member shown is one audit entry with the purpose (consent/member_view.h).
     for (const std::string& id : ids) {
-      auto shown = accounts.show_member(id, std::get<privacy::Purpose>(purpose), c.who.subject_id);
+      auto shown = consent::show_member(store, keys, clock, id, std::get<privacy::Purpose>(purpose), c.who.subject_id);
       if (!shown.ok()) return error_response(shown.error());
       items.push_back(std::move(*shown));
     }
@@ -115,12 +113,12 @@ void Portal::Impl::mount_admin(http::Router& r) {
     if (auto* refusal = std::get_if<Response>(&gate)) return std::move(*refusal);
     auto tx = store.begin(store::TxMode::read);
     if (!tx.ok()) return error_response(tx.error());
-    auto rows = (*tx)->query("SELECT id, name, region, country, created_at_us FROM companies ORDER BY id");
-    if (!rows.ok()) return error_response(rows.error());
+    auto companies = accounts::list_companies(**tx);
+    if (!companies.ok()) return error_response(companies.error());
     nlohmann::json items = nlohmann::json::array();
-    for (const auto& row : *rows)
-      items.push_back({{"id", row.text(0)}, {"name", row.text(1)}, {"region", row.text(2)}, {"country", row.text(3)},
-                       {"created_at", format_utc(row.i64(4))}});
+    for (const accounts::Company& c : *companies)
+      items.push_back({{"id", c.id}, {"name", c.name}, {"region", c.region}, {"country", c.country},
+                       {"created_at", format_utc(c.created_at_us)}});
     return http::json_response(status::ok, {{"items", items}});
   });
 
@@ -151,12 +149,12 @@ void Portal::Impl::mount_admin(http::Router& r) {
   r.add(verb::get, "/api/v1/admin/disclosures", [this](const Exchange& e) -> Response {
     auto gate = require_legal_staff(*this, e, false);
     if (auto* refusal = std::get_if<Response>(&gate)) return std::move(*refusal);
-    privacy::DisclosureFilter filter;
+    ledgers::DisclosureFilter filter;
     if (auto member = e.query_param("member_id")) filter.subject_id = *member;
-    auto entries = privacy::DisclosureRegister(store, keys, clock).list(filter);
+    auto entries = ledgers::DisclosureRegister(store, keys, clock).list(filter);
     if (!entries.ok()) return error_response(entries.error());
     nlohmann::json items = nlohmann::json::array();
-    for (const privacy::Disclosure& d : *entries) items.push_back(privacy::to_json(d));
+    for (const ledgers::Disclosure& d : *entries) items.push_back(ledgers::to_json(d));
     return http::json_response(status::ok, {{"items", items}});
   });
 
@@ -167,8 +165,8 @@ void Portal::Impl::mount_admin(http::Router& r) {
     if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
     auto entry = disclosure_from(std::get<nlohmann::json>(parsed));
     if (auto* refusal = std::get_if<Response>(&entry)) return std::move(*refusal);
-    privacy::DisclosureRegister register_(store, keys, clock);
-    auto id = register_.record(std::get<privacy::NewDisclosure>(entry), std::get<Caller>(gate).who.subject_id);
+    ledgers::DisclosureRegister register_(store, keys, clock);
+    auto id = register_.record(std::get<ledgers::NewDisclosure>(entry), std::get<Caller>(gate).who.subject_id);
     if (!id.ok()) return error_response(id.error());
     return http::json_response(status::created, {{"id", *id}});
   });
@@ -208,7 +206,7 @@ void Portal::Impl::mount_pages(http::Router& r) {
     if (!subject.empty()) {
       auto tx = store.begin(store::TxMode::read);
       if (tx.ok())
-        if (auto h = consents.holds(**tx, subject, privacy::ConsentPurpose::cookies_performance); h.ok()) holds = *h;
+        if (auto h = consents.holds(**tx, subject, consent::ConsentPurpose::cookies_performance); h.ok()) holds = *h;
     }
     apply_performance_cookie(res, holds, e.cookie(kPerformanceCookie).has_value(), e.tls());
     return res;

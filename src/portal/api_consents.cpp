@@ -4,8 +4,8 @@
 
 #include "common/ids.h"
 #include "portal/api_internal.h"
-#include "privacy/notice.h"
-#include "privacy/optional_data.h"
+#include "ledgers/notice.h"
+#include "consent/optional_data.h"
 #include "rights/requests.h"
 #include "store/settings.h"
 
@@ -14,9 +14,9 @@ namespace {
 
 constexpr int64_t kYearS = 365LL * 24 * 3600;
 
-nlohmann::json consent_json(const privacy::ConsentRecord& c) {
-  return {{"purpose", privacy::to_string(c.purpose)}, {"given", c.given}, {"at", format_utc(c.at_us)},
-          {"method", privacy::to_string(c.method)},   {"channel", c.channel}, {"notice_version", c.notice_version}};
+nlohmann::json consent_json(const consent::ConsentRecord& c) {
+  return {{"purpose", consent::to_string(c.purpose)}, {"given", c.given}, {"at", format_utc(c.at_us)},
+          {"method", consent::to_string(c.method)},   {"channel", c.channel}, {"notice_version", c.notice_version}};
 }
 
 // Member routes that take no staff: the caller, or the refusal.
@@ -53,14 +53,14 @@ void Portal::Impl::mount_consents(http::Router& r) {
       for (const auto& record : *all) history.push_back(consent_json(record));
     }
     return http::json_response(status::ok,
-                               {{"current", current}, {"history", history}, {"notice_version", privacy::notice_version()}});
+                               {{"current", current}, {"history", history}, {"notice_version", ledgers::notice_version()}});
   });
 
   r.add(verb::put, "/api/v1/consents/{purpose}", [this](const Exchange& e) -> Response {
     const std::string named(e.param("purpose"));
     if (named == "cookies_functionality" || named == "cookies_targeting")
       return http::json_error(status::bad_request, "privox sets no functionality or targeting cookies", "purpose");
-    const std::optional<privacy::ConsentPurpose> purpose = privacy::parse_consent_purpose(named);
+    const std::optional<consent::ConsentPurpose> purpose = consent::parse_consent_purpose(named);
     if (!purpose) return http::json_error(status::bad_request, fmt::format("'{}' is not a consent purpose", named), "purpose");
     std::optional<Caller> c = optional_session(*this, e);
     std::string subject;
@@ -71,7 +71,7 @@ void Portal::Impl::mount_consents(http::Router& r) {
       if (is_staff(c->who.role)) return http::json_error(status::forbidden, "only members give consent here", "role");
       subject = c->who.subject_id;
     } else {
-      if (*purpose != privacy::ConsentPurpose::cookies_performance)
+      if (*purpose != consent::ConsentPurpose::cookies_performance)
         return http::json_error(status::unauthorized, "log in to change this consent", "privox_session");
       subject = e.cookie(kVisitorCookie).value_or("");
       new_visitor = !is_valid_id(subject);
@@ -83,13 +83,13 @@ void Portal::Impl::mount_consents(http::Router& r) {
     if (!body.contains("given") || !body["given"].is_boolean())
       return http::json_error(status::bad_request, "must be true or false", "given");
     const bool given = body["given"].get<bool>();
-    auto record = consents.record({subject, *purpose, given, privacy::ConsentMethod::form, "web", privacy::notice_version()},
+    auto record = consents.record({subject, *purpose, given, consent::ConsentMethod::form, "web", ledgers::notice_version()},
                                   c ? subject : "portal:visitor");
     if (!record.ok()) return error_response(record.error());
     Response res = http::json_response(status::ok, consent_json(*record));
     if (new_visitor)  // strictly necessary: it is how the visitor's choice is remembered
       res.insert(http::bhttp::field::set_cookie, cookie_header(kVisitorCookie, subject, kYearS, e.tls()));
-    if (*purpose == privacy::ConsentPurpose::cookies_performance)
+    if (*purpose == consent::ConsentPurpose::cookies_performance)
       apply_performance_cookie(res, given, true, e.tls());
     return res;
   });
@@ -135,7 +135,7 @@ void Portal::Impl::mount_consents(http::Router& r) {
   });
 
   r.add(verb::get, "/api/v1/privacy-notice", [this](const Exchange&) -> Response {
-    auto notice = privacy::privacy_notice(store);
+    auto notice = ledgers::privacy_notice(store);
     if (!notice.ok()) return error_response(notice.error());
     return http::json_response(status::ok, *notice);
   });
@@ -150,11 +150,11 @@ void Portal::Impl::mount_consents(http::Router& r) {
     }
     return http::json_response(
         status::ok, {{"payment_provider_url", options.payments ? options.payments->browser_origin() : std::string()},
-                     {"notice_version", privacy::notice_version()},
+                     {"notice_version", ledgers::notice_version()},
                      {"controller", controller}});
   });
 
-  auto kind_of = [](const Exchange& e) { return privacy::parse_optional_kind(e.param("kind")); };
+  auto kind_of = [](const Exchange& e) { return consent::parse_optional_kind(e.param("kind")); };
   r.add(verb::post, "/api/v1/optional-data/{kind}", [this, kind_of](const Exchange& e) -> Response {
     auto gate = require_member(*this, e, true);
     if (auto* refusal = std::get_if<Response>(&gate)) return std::move(*refusal);
@@ -165,11 +165,11 @@ void Portal::Impl::mount_consents(http::Router& r) {
     const nlohmann::json& body = std::get<nlohmann::json>(parsed);
     if (!body.contains("value")) return http::json_error(status::bad_request, "is required", "value");
     const std::string& who = std::get<Caller>(gate).who.subject_id;
-    privacy::OptionalData data(store, keys, clock);
+    consent::OptionalData data(store, keys, clock);
     if (Status s = data.put(who, *kind, body["value"], who); !s.ok())
       return s.error().code == ErrorCode::conflict ? http::json_error(status::forbidden, s.error().message, "consent")
                                                    : error_response(s.error());
-    return http::json_response(status::created, {{"kind", privacy::to_string(*kind)},
+    return http::json_response(status::created, {{"kind", consent::to_string(*kind)},
                                                  {"value", body["value"]},
                                                  {"updated_at", format_utc(clock.now_us())}});
   });
@@ -179,12 +179,12 @@ void Portal::Impl::mount_consents(http::Router& r) {
     const auto kind = kind_of(e);
     if (!kind) return http::json_error(status::bad_request, "must be contacts, location or social_profile", "kind");
     const std::string& who = std::get<Caller>(gate).who.subject_id;
-    auto items = privacy::OptionalData(store, keys, clock).list(who, who);
+    auto items = consent::OptionalData(store, keys, clock).list(who, who);
     if (!items.ok()) return error_response(items.error());
     nlohmann::json out = nlohmann::json::array();
     for (const auto& item : *items)
       if (item.kind == *kind)
-        out.push_back({{"kind", privacy::to_string(item.kind)}, {"value", item.value},
+        out.push_back({{"kind", consent::to_string(item.kind)}, {"value", item.value},
                        {"updated_at", format_utc(item.updated_at_us)}});
     return http::json_response(status::ok, {{"items", out}});
   });
@@ -194,7 +194,7 @@ void Portal::Impl::mount_consents(http::Router& r) {
     const auto kind = kind_of(e);
     if (!kind) return http::json_error(status::bad_request, "must be contacts, location or social_profile", "kind");
     const std::string& who = std::get<Caller>(gate).who.subject_id;
-    auto removed = privacy::OptionalData(store, keys, clock).remove(who, *kind, who);
+    auto removed = consent::OptionalData(store, keys, clock).remove(who, *kind, who);
     if (!removed.ok()) return error_response(removed.error());
     return http::json_response(status::ok, {{"deleted", *removed}});
   });

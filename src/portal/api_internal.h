@@ -14,7 +14,7 @@
 #include "portal/api.h"
 #include "portal/auth.h"
 #include "privacy/audit.h"
-#include "privacy/consent.h"
+#include "consent/consent.h"
 
 namespace privox::portal {
 
@@ -35,7 +35,7 @@ struct Portal::Impl {
   Auth auth;
   accounts::Accounts accounts;
   accounts::Extensions extensions;
-  privacy::ConsentLedger consents;
+  consent::ConsentLedger consents;
   privacy::AuditChain audit;
 
   Impl(store::Store& s, const privacy::Keyring& k, const Clock& c, PortalOptions o)

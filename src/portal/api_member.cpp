@@ -2,7 +2,9 @@
 // and phone lines.
 #include <fmt/format.h>
 
+#include "accounts/accounts.h"
 #include "portal/api_internal.h"
+#include "sip/store_bindings.h"
 #include "traffic/cdr.h"
 
 namespace privox::portal {
@@ -12,21 +14,15 @@ namespace {
 // provider, not for people.
 Result<nlohmann::json> own_fields(store::Session& s, const privacy::Keyring& keys, const std::string& id) {
   std::vector<const privacy::FieldSpec*> fields;
-  std::string select = "SELECT status";
-  for (const privacy::FieldSpec& f : privacy::personal_fields()) {
-    if (f.table != "members" || !f.in_access_export) continue;
-    fields.push_back(&f);
-    select += fmt::format(", {}", f.column);
+  for (const privacy::FieldSpec* f : accounts::member_fields())
+    if (f->in_access_export) fields.push_back(f);
+  Result<accounts::FieldValues> values = accounts::open_member_fields(s, keys, id, fields);
+  if (!values.ok()) {
+    if (values.error().code == ErrorCode::erased) return Error{ErrorCode::not_found, "id", "no such member"};
+    return values.error();
   }
-  PRIVOX_ASSIGN(store::Rows rows, s.query(select + " FROM members WHERE id = ?", {id}));
-  if (rows.empty() || rows[0].text(0) != "active") return Error{ErrorCode::not_found, "id", "no such member"};
-  PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys, id));
   nlohmann::json out = nlohmann::json::object();
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (rows[0].is_null(i + 1)) continue;
-    PRIVOX_ASSIGN(std::string value, privacy::open_field(key, id, fields[i]->name, rows[0].blob(i + 1)));
-    out[std::string(fields[i]->name)] = std::move(value);
-  }
+  for (auto& [name, value] : *values) out[name] = std::move(value);
   return out;
 }
 
@@ -197,8 +193,7 @@ void Portal::Impl::mount_records(http::Router& r) {
         return {};
       }
       PRIVOX_ASSIGN(out["fields"], own_fields(s, keys, c.who.subject_id));
-      PRIVOX_ASSIGN(store::Rows co, s.query("SELECT name FROM companies WHERE id = ?", {c.who.company_id}));
-      if (!co.empty()) out["company_name"] = co[0].text(0);
+      if (auto co = accounts::find_company(s, c.who.company_id); co.ok()) out["company_name"] = co->name;
       PRIVOX_TRY(audit.append(s, {c.who.subject_id, "member.show_own", c.who.subject_id, "service",
                                   {{"fields_shown", out["fields"].size()}}}));
       return {};
@@ -297,19 +292,10 @@ void Portal::Impl::mount_records(http::Router& r) {
       items = nlohmann::json::array();
       const int64_t now = clock.now_us();
       for (const accounts::Extension& x : *lines) {
-        PRIVOX_ASSIGN(store::Rows b, s.query("SELECT user_agent_enc, expires_at_us FROM bindings WHERE extension_id = ? "
-                                             "AND expires_at_us > ? ORDER BY expires_at_us",
-                                             {x.id, now}));
+        PRIVOX_ASSIGN(std::vector<sip::StoredDevice> stored, sip::stored_devices(s, keys, x.id, now, false));
         nlohmann::json devices = nlohmann::json::array();
-        if (!b.empty()) {
-          PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys, x.id));
-          for (const store::Row& row : b) {
-            std::string equipment;
-            if (!row.is_null(0))
-              if (auto ua = privacy::open_field(key, x.id, "user_agent", row.blob(0)); ua.ok()) equipment = *ua;
-            devices.push_back({{"equipment", equipment}, {"expires_at", format_utc(row.i64(1))}});
-          }
-        }
+        for (const sip::StoredDevice& d : stored)
+          devices.push_back({{"equipment", d.user_agent}, {"expires_at", format_utc(d.expires_at_us)}});
         items.push_back({{"id", x.id}, {"number", x.number}, {"sip_user", x.sip_user},
                          {"member_id", x.member_id ? nlohmann::json(*x.member_id) : nlohmann::json(nullptr)},
                          {"did", x.did ? nlohmann::json(*x.did) : nlohmann::json(nullptr)},

@@ -13,8 +13,10 @@
 #include "common/ids.h"
 #include "common/json.h"
 #include "portal/tokenizer.h"
+#include "privacy/settings_change.h"
 #include "store/settings.h"
 #include "store/test_stores.h"
+#include "erasure/erasure.h"
 
 namespace privox::portal {
 namespace {
@@ -541,7 +543,7 @@ TEST_P(PortalApiTest, ErasingAMemberRemovesTheirLoginAndSessions) {
   ASSERT_EQ(b.call(verb::post, "/api/v1/signup", signup_body("gil@example.com", "+442079460966")).result(), status::created);
   const std::string me = json::parse(b.call(verb::get, "/api/v1/me").body())["subject_id"];
   accounts::Accounts accounts(*store_, keys_, clock_);
-  ASSERT_TRUE(accounts.erase_member(me, "cli:test").ok());
+  ASSERT_TRUE(erasure::erase_member(*store_, keys_, clock_, me, "cli:test", "test").ok());
   EXPECT_EQ(b.call(verb::get, "/api/v1/me").result(), status::unauthorized);
   auto tx = store_->begin(store::TxMode::read);
   EXPECT_EQ((*tx)->query("SELECT count(*) FROM portal_logins WHERE subject_id = ?", {me})->at(0).i64(0), 0);
@@ -572,12 +574,11 @@ TEST_P(PortalApiTest, ATakenEmailLeavesNoCompanyBehind) {
 }
 
 TEST_P(PortalApiTest, LockOutAndSessionLengthsComeFromTheSettings) {
-  const store::Settings settings(*store_);
   for (const auto& [key, value] : {std::pair{"portal.login_max_failures", "2"}, {"portal.login_window_minutes", "10"},
                                    {"portal.lockout_minutes", "3"}, {"portal.session_idle_minutes", "20"},
                                    {"portal.session_max_hours", "2"}})
-    ASSERT_TRUE(settings.set(key, value, keys_, clock_, "cli:test").ok()) << key;
-  EXPECT_EQ(settings.set("portal.lockout_minutes", "0", keys_, clock_, "cli:test").error().field,
+    ASSERT_TRUE(privacy::change_setting(*store_, keys_, clock_, key, value, "cli:test").ok()) << key;
+  EXPECT_EQ(privacy::change_setting(*store_, keys_, clock_, "portal.lockout_minutes", "0", "cli:test").error().field,
             "portal.lockout_minutes");
   const Result<AuthLimits> limits = auth_limits_from_settings(*store_);
   ASSERT_TRUE(limits.ok()) << limits.error().describe();

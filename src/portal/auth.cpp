@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "accounts/accounts.h"
 #include "accounts/validation.h"
 #include "common/bytes.h"
 #include "common/ids.h"
@@ -117,9 +118,8 @@ Result<std::string> Auth::add_staff(std::string_view email, Role role, std::stri
       store_,
       [&](Session& s) -> Status {
         PRIVOX_ASSIGN(Rows taken, s.query("SELECT 1 FROM portal_logins WHERE staff_email_bidx = ?", {bidx}));
-        PRIVOX_ASSIGN(Rows member, s.query("SELECT 1 FROM members WHERE email_bidx = ?",
-                                           {keys_.blind_index("email", normalised)}));
-        if (!taken.empty() || !member.empty())
+        PRIVOX_ASSIGN(const bool member, accounts::email_taken(s, keys_, normalised));
+        if (!taken.empty() || member)
           return Error{ErrorCode::conflict, "email", "another login already uses this email"};
         PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::create(s, keys_, id, now));
         PRIVOX_TRY(s.exec(
@@ -145,9 +145,8 @@ bool Auth::csrf_matches(std::string_view token, std::string_view presented) cons
 }
 
 Result<std::optional<std::string>> Auth::find_subject_by_email(Session& s, const std::string& email) const {
-  PRIVOX_ASSIGN(Rows member, s.query("SELECT id FROM members WHERE email_bidx = ? AND status = 'active'",
-                                     {keys_.blind_index("email", email)}));
-  if (!member.empty()) return std::optional<std::string>(member[0].text(0));
+  PRIVOX_ASSIGN(std::optional<std::string> member, accounts::active_member_by_email(s, keys_, email));
+  if (member) return member;
   PRIVOX_ASSIGN(Rows staff, s.query("SELECT subject_id FROM portal_logins WHERE staff_email_bidx = ?",
                                     {keys_.blind_index("staff_email", email)}));
   if (!staff.empty()) return std::optional<std::string>(staff[0].text(0));
@@ -322,10 +321,10 @@ Result<bool> Auth::logout(std::string_view token) const {
   return ended;
 }
 
-Status Auth::delete_login(Session& tx, const std::string& subject_id) {
+Result<bool> Auth::delete_login(Session& tx, const std::string& subject_id) {
   PRIVOX_TRY(tx.exec("DELETE FROM portal_sessions WHERE subject_id = ?", {subject_id}));
-  PRIVOX_TRY(tx.exec("DELETE FROM portal_logins WHERE subject_id = ?", {subject_id}));
-  return {};
+  PRIVOX_ASSIGN(const int64_t logins, tx.exec("DELETE FROM portal_logins WHERE subject_id = ?", {subject_id}));
+  return logins > 0;
 }
 
 }  // namespace privox::portal

@@ -117,7 +117,7 @@ class Auth {
   const AuthLimits& limits() const { return limits_; }
 
   // Deletes the subject's login and sessions inside the caller's transaction (erasure).
-  static Status delete_login(store::Session& tx, const std::string& subject_id);
+  static Result<bool> delete_login(store::Session& tx, const std::string& subject_id);
 
  private:
   Bytes token_hash(std::string_view token) const;

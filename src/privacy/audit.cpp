@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <set>
+
 #include "common/ids.h"
+#include "common/json.h"
 
 namespace privox::privacy {
 namespace {
@@ -24,6 +28,76 @@ std::string canonical(const Entry& e) {
 }
 
 }  // namespace
+
+namespace {
+
+// Detail keys whose ids name things, never people: a request, a hold, a trunk, a campaign...
+bool names_no_person(std::string_view key) {
+  static constexpr std::string_view kKeys[] = {"request_id", "hold_id",  "disclosure_id", "trunk_id", "campaign_id",
+                                               "survey",     "company_id", "run",          "id"};
+  return std::find(std::begin(kKeys), std::end(kKeys), key) != std::end(kKeys);
+}
+
+bool foreign_id(const std::string& text, const std::set<std::string, std::less<>>& subjects) {
+  return is_valid_id(text) && !subjects.contains(text);
+}
+
+// The detail of an entry as the export of `subjects` may show it. Ids are UUIDs and the chain holds
+// no other identifiers, so every id that is not one of theirs goes, wherever it sits (a value, a
+// list element, an object's key such as traffic.list's per-subject counts), unless its key names
+// something that is no person. Safe by default: a detail key added later is cut the same way.
+nlohmann::json redact_for(const nlohmann::json& value, const std::set<std::string, std::less<>>& subjects) {
+  if (value.is_string()) return foreign_id(value.get<std::string>(), subjects) ? nlohmann::json() : value;
+  if (value.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : value)
+      if (!(v.is_string() && foreign_id(v.get<std::string>(), subjects))) out.push_back(redact_for(v, subjects));
+    return out;
+  }
+  if (!value.is_object()) return value;
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, v] : value.items()) {
+    if (names_no_person(key)) {
+      out[key] = v;
+    } else if (!foreign_id(key, subjects) && !(v.is_string() && foreign_id(v.get<std::string>(), subjects))) {
+      out[key] = redact_for(v, subjects);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<AuditEntry>> entries_about(store::Session& s, const std::vector<std::string>& subject_ids) {
+  std::vector<AuditEntry> out;
+  if (subject_ids.empty()) return out;
+  std::string sql = "SELECT seq, id, at_us, actor, action, subject_id, purpose, detail FROM audit_log WHERE subject_id IN (";
+  store::Params params;
+  for (size_t i = 0; i < subject_ids.size(); ++i) {
+    sql += i ? ", ?" : "?";
+    params.emplace_back(subject_ids[i]);
+  }
+  sql += ")";
+  // A read of several subjects' records is one traffic.list entry that names them in its detail
+  // (traffic/cdr.h) rather than in subject_id.
+  for (const std::string& id : subject_ids) {
+    sql += " OR (action = 'traffic.list' AND COALESCE(subject_id, '') = '' AND detail LIKE ? ESCAPE '!')";
+    std::string pattern = "%\"";
+    for (char c : id) {
+      if (c == '%' || c == '_' || c == '!') pattern += '!';
+      pattern += c;
+    }
+    params.emplace_back(pattern + "\":%");
+  }
+  PRIVOX_ASSIGN(store::Rows rows, s.query(sql + " ORDER BY seq", params));
+  const std::set<std::string, std::less<>> subjects(subject_ids.begin(), subject_ids.end());
+  for (const store::Row& r : rows) {
+    Result<nlohmann::json> detail = json::parse_untrusted(r.text_or(7, "{}"));
+    out.push_back({r.i64(0), r.text(1), r.i64(2), r.text(3), r.text(4), r.text_or(5, ""), r.text_or(6, ""),
+                   redact_for(std::move(detail).value_or(nlohmann::json::object()), subjects)});
+  }
+  return out;
+}
 
 Result<int64_t> AuditChain::append(store::Session& tx, const AuditRecord& record) const {
   // The UPDATE takes the head's row lock first, so concurrent appenders (other threads, processes

@@ -36,6 +36,22 @@ struct AuditVerifyReport {
   std::string problem;        // when !ok
 };
 
+// An entry as read back.
+struct AuditEntry {
+  int64_t seq = 0;
+  std::string id;
+  int64_t at_us = 0;
+  std::string actor, action, subject_id, purpose;
+  nlohmann::json detail;
+};
+
+// The entries about these subjects (a person and their lines), in chain order: those whose
+// subject_id is one of them, and the reads of several subjects' traffic (`traffic.list`, whose
+// detail names each subject read). For an access export, so each entry's detail is cut down to
+// what concerns these subjects: a `subjects` map keeps only their own ids and counts, and any
+// other id-like value names none but theirs. Errors are store errors.
+Result<std::vector<AuditEntry>> entries_about(store::Session& s, const std::vector<std::string>& subject_ids);
+
 class AuditChain {
  public:
   AuditChain(const Keyring& keys, const Clock& clock) : keys_(keys), clock_(clock) {}

@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace privox::privacy {
 
@@ -92,6 +93,18 @@ struct StructuralColumn {
   std::string_view reason;  // why the column holds no personal data
 };
 
+// Each subsystem declares the columns of the tables it owns beside its code (`<folder>/datamap.cpp`,
+// exported through its module.h); the composition root (app/registry.h) installs every part, in
+// layer order, before anything reads the map. Declaring a column in two parts is a test failure.
+struct DataMapPart {
+  std::string_view owner;  // the folder that owns the tables
+  std::span<const FieldSpec> personal;
+  std::span<const StructuralColumn> structural;
+};
+void install_datamap(std::vector<DataMapPart> parts);
+const std::vector<DataMapPart>& datamap_parts();
+
+// Every part joined, in installation order.
 std::span<const FieldSpec> personal_fields();
 std::span<const StructuralColumn> structural_columns();
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "accounts/accounts.h"
 #include "accounts/validation.h"
 #include "privacy/audit.h"
 
@@ -22,15 +23,15 @@ Result<Closure> close_account(store::Store& store, const privacy::Keyring& keys,
   const privacy::AuditChain audit(keys, clock);
   Closure closure;
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(store::Rows member, s.query("SELECT status FROM members WHERE id = ?", {id}));
-    if (member.empty()) return Error{ErrorCode::not_found, "id", fmt::format("no member has id {}", id)};
+    PRIVOX_ASSIGN(std::optional<accounts::MemberRow> member, accounts::find_member(s, id));
+    if (!member) return Error{ErrorCode::not_found, "id", fmt::format("no member has id {}", id)};
     PRIVOX_ASSIGN(std::optional<Closure> existing, find_closure(s, id));
     if (existing) {
       closure = *existing;
       closure.already_closed = true;
       return {};
     }
-    if (member[0].text(0) == "erased")
+    if (member->erased)
       return Error{ErrorCode::erased, "id", fmt::format("member {} was already erased; there is no account to close", id)};
     closure = {id, clock.now_us(), actor, 0, false};
     PRIVOX_TRY(s.exec("INSERT INTO account_closures (member_id, closed_at_us, closed_by) VALUES (?, ?, ?)",

@@ -1,8 +1,8 @@
 #pragma once
 // Account closure (P14): a member's account is closed now and their personal data erased after
 // the operator's grace period (setting retention.closed_account_grace_days), when the
-// closed-accounts retention job (retention/retention.h) calls Accounts::erase_member, unless a
-// legal hold names them.
+// closed-accounts retention job (retention/retention.h) erases them through the one erasure path
+// (erasure/erasure.h), unless a legal hold names them.
 //
 // Thread-safety: safe from any thread; all state is in the store.
 

@@ -2,18 +2,18 @@
 // The retention jobs (P7, P14): scheduled work that removes what no purpose needs any more.
 //
 //  traffic          A record whose call ended more than retention.dispute_period_days ago is
-//                   anonymised: its parties are cut to prefixes (number_prefix.h), its sealed
-//                   parties and equipment are cleared, and its subject becomes kAnonymisedSubject.
-//                   Company, direction, kind, times, duration, outcome and trunk stay, so counts
-//                   and minutes per company are unchanged. 180 days by default: the usual time a
-//                   customer may query a bill, plus the time to collect it.
+//                   anonymised (traffic/anonymise.h): its parties are cut to prefixes, its sealed
+//                   parties and equipment are cleared, and its subject becomes
+//                   traffic::kAnonymisedSubject. Company, direction, kind, times, duration, outcome
+//                   and trunk stay, so counts and minutes per company are unchanged. 180 days by
+//                   default: the usual time a customer may query a bill, plus the time to collect it.
 //  call_log         A member's call and message log shows at most retention.call_log_max_entries
 //                   entries per line and none older than retention.call_log_max_age_days; the job
 //                   sets log_hidden_at_us on the rest. Billing keeps them until anonymisation.
 //  closed_accounts  Members whose account closed (closures.h) more than
-//                   retention.closed_account_grace_days ago are erased (Accounts::erase_member).
+//                   retention.closed_account_grace_days ago are erased (erasure/erasure.h).
 //
-// A subject under legal hold (privacy/legal_holds.h) is skipped and reported: for traffic, the
+// A subject under legal hold (ledgers/legal_holds.h) is skipped and reported: for traffic, the
 // line or the member it is assigned to. Voicemail limits have nothing to enforce yet: privox has
 // no voicemail store.
 //
@@ -39,8 +39,6 @@
 
 namespace privox::retention {
 
-// The subject_id of an anonymised traffic record: no line, no member.
-inline constexpr std::string_view kAnonymisedSubject = "anonymised";
 // The name of the store job lock the retention jobs run under.
 inline constexpr std::string_view kJobLockName = "retention";
 

@@ -9,13 +9,16 @@
 #include "accounts/accounts.h"
 #include "accounts/extensions.h"
 #include "common/ids.h"
-#include "privacy/legal_holds.h"
+#include "ledgers/legal_holds.h"
 #include "retention/closures.h"
 #include "retention/scheduler.h"
 #include "store/settings.h"
 #include "store/test_stores.h"
+#include "traffic/anonymise.h"
 #include "traffic/cdr.h"
 #include "traffic/store_sink.h"
+#include "privacy/settings_change.h"
+#include "erasure/erasure.h"
 
 namespace privox::retention {
 namespace {
@@ -91,7 +94,7 @@ class RetentionTest : public store::MigratedStoreTest {
   }
 
   void set(const std::string& key, const std::string& value) {
-    const Status s = store::Settings(*store_).set(key, value, keys_, clock_, "cli:test");
+    const Status s = privacy::change_setting(*store_, keys_, clock_, key, value, "cli:test");
     ASSERT_TRUE(s.ok()) << s.error().describe();
   }
 
@@ -117,7 +120,7 @@ TEST_P(RetentionTest, RecordsAreAnonymisedOnlyOnceTheDisputePeriodHasPassed) {
                               "FROM traffic_records WHERE id = ?",
                               {old_call});
   ASSERT_EQ(old_row.size(), 1u);
-  EXPECT_EQ(old_row[0].text(0), kAnonymisedSubject);
+  EXPECT_EQ(old_row[0].text(0), traffic::kAnonymisedSubject);
   EXPECT_EQ(old_row[0].text(1), "+44207");
   EXPECT_EQ(old_row[0].text(2), "+1415");
   for (size_t sealed = 3; sealed <= 6; ++sealed) EXPECT_TRUE(old_row[0].is_null(sealed)) << sealed;
@@ -132,7 +135,7 @@ TEST_P(RetentionTest, RecordsAreAnonymisedOnlyOnceTheDisputePeriodHasPassed) {
 
   // Ten days later the second one goes too.
   EXPECT_EQ(run(Job::traffic, kStart + 190 * kDay + 1).changed, 1);
-  EXPECT_EQ(count("SELECT count(*) FROM traffic_records WHERE subject_id = ?", {std::string(kAnonymisedSubject)}), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM traffic_records WHERE subject_id = ?", {std::string(traffic::kAnonymisedSubject)}), 2);
 }
 
 TEST_P(RetentionTest, PrefixesFollowTheRulesAndAWithheldCallerStaysWithheld) {
@@ -191,7 +194,7 @@ TEST_P(RetentionTest, RecordsWrittenWithoutPrefixesAreCutFromTheirSealedParties)
                             "WHERE id = ?", {held_legacy}).ok());
     ASSERT_TRUE((*tx)->commit().ok());
   }
-  privacy::LegalHolds holds(*store_, keys_, clock_);
+  ledgers::LegalHolds holds(*store_, keys_, clock_);
   ASSERT_TRUE(holds.place(member_, "litigation", "case 43", "cli:test").ok());
 
   RunOptions options;
@@ -202,7 +205,7 @@ TEST_P(RetentionTest, RecordsWrittenWithoutPrefixesAreCutFromTheirSealedParties)
   for (const std::string& id : legacy) {
     const store::Row r = query("SELECT subject_id, source_prefix, destination_prefix, source_enc FROM traffic_records "
                                "WHERE id = ?", {id}).at(0);
-    EXPECT_EQ(r.text(0), kAnonymisedSubject);
+    EXPECT_EQ(r.text(0), traffic::kAnonymisedSubject);
     EXPECT_EQ(r.text(1), "+44207");
     EXPECT_TRUE(r.is_null(2));  // an extension keeps nothing
     EXPECT_TRUE(r.is_null(3));
@@ -278,7 +281,7 @@ TEST_P(RetentionTest, ALineOfAMemberUnderLegalHoldIsSkippedAndReported) {
   call(company_, line_a_, kStart);  // line_a_ is the held member's
   call(company_, line_b_, kStart);
   flush();
-  privacy::LegalHolds holds(*store_, keys_, clock_);
+  ledgers::LegalHolds holds(*store_, keys_, clock_);
   auto hold = holds.place(member_, "litigation", "case 42", "cli:test");
   ASSERT_TRUE(hold.ok()) << hold.error().describe();
 
@@ -366,7 +369,7 @@ TEST_P(RetentionTest, ClosedAccountsAreErasedAfterTheGracePeriodUnlessHeld) {
   EXPECT_TRUE(again->already_closed);
   EXPECT_EQ(again->closed_at_us, closed->closed_at_us);
   ASSERT_TRUE(close_account(*store_, keys_, clock_, *other, "cli:test").ok());
-  privacy::LegalHolds holds(*store_, keys_, clock_);
+  ledgers::LegalHolds holds(*store_, keys_, clock_);
   ASSERT_TRUE(holds.place(*other, "authority order", "ref 7", "cli:test").ok());
 
   auto status = [&](const std::string& id) { return query("SELECT status FROM members WHERE id = ?", {id})[0].text(0); };
@@ -395,7 +398,7 @@ TEST_P(RetentionTest, ClosingNeedsAKnownLiveMember) {
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.error().code, ErrorCode::not_found);
   accounts::Accounts accounts(*store_, keys_, clock_);
-  ASSERT_TRUE(accounts.erase_member(member_, "cli:test").ok());
+  ASSERT_TRUE(erasure::erase_member(*store_, keys_, clock_, member_, "cli:test", "test").ok());
   auto erased = close_account(*store_, keys_, clock_, member_, "cli:test");
   ASSERT_FALSE(erased.ok());
   EXPECT_EQ(erased.error().code, ErrorCode::erased);
@@ -426,7 +429,7 @@ TEST_P(RetentionTest, TheSchedulerRunsEveryJobOnlyWhileNoOneElseHoldsTheLock) {
   scheduler.stop();
   for (const char* action : {"retention.traffic", "retention.call_log", "retention.closed_accounts"})
     EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = ?", {std::string(action)}), 1) << action;
-  EXPECT_EQ(count("SELECT count(*) FROM traffic_records WHERE subject_id = ?", {std::string(kAnonymisedSubject)}), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM traffic_records WHERE subject_id = ?", {std::string(traffic::kAnonymisedSubject)}), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RetentionTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),

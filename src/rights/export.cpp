@@ -10,11 +10,15 @@
 #include <set>
 
 #include "accounts/accounts.h"
-#include "privacy/consent.h"
+#include "accounts/extensions.h"
+#include "consent/consent.h"
+#include "consent/member_view.h"
+#include "privacy/audit.h"
 #include "privacy/datamap.h"
-#include "privacy/disclosures.h"
-#include "privacy/optional_data.h"
+#include "ledgers/disclosures.h"
+#include "consent/optional_data.h"
 #include "rights/fulfil.h"
+#include "sip/store_bindings.h"
 #include "traffic/cdr.h"
 
 namespace privox::rights {
@@ -24,8 +28,6 @@ using privacy::Purpose;
 using store::Rows;
 using store::Session;
 
-constexpr std::string_view kWithheld = "withheld";
-
 struct ExportFile {
   std::string name;
   std::string content;
@@ -33,14 +35,14 @@ struct ExportFile {
 
 // The member's own fields that the export must show. show_member gives only what one purpose may
 // use, so the purposes are asked in turn until every exported field is covered; each read is audited.
-Result<nlohmann::json> member_fields(accounts::Accounts& accounts, const std::string& member_id,
-                                     const std::string& actor) {
+Result<nlohmann::json> member_fields(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                     const std::string& member_id, const std::string& actor) {
   nlohmann::json shown = nlohmann::json::object(), member;
   std::set<std::string> wanted;
-  for (const privacy::FieldSpec& f : privacy::personal_fields())
-    if (f.table == "members" && f.in_access_export) wanted.emplace(f.name);
+  for (const privacy::FieldSpec* f : accounts::member_fields())
+    if (f->in_access_export) wanted.emplace(f->name);
   for (Purpose p : {Purpose::legal, Purpose::billing, Purpose::support, Purpose::service, Purpose::fraud}) {
-    PRIVOX_ASSIGN(nlohmann::json view, accounts.show_member(member_id, p, actor));
+    PRIVOX_ASSIGN(nlohmann::json view, consent::show_member(store, keys, clock, member_id, p, actor));
     if (member.is_null()) member = view;
     bool missing = false;
     const nlohmann::json fields = view.value("fields", nlohmann::json::object());
@@ -64,126 +66,47 @@ struct Line {
 };
 
 Result<std::vector<Line>> member_lines(Session& s, const std::string& member_id) {
-  PRIVOX_ASSIGN(Rows rows, s.query("SELECT id, number, sip_user, did FROM extensions WHERE member_id = ? ORDER BY number",
-                                   {member_id}));
+  PRIVOX_ASSIGN(std::vector<accounts::Extension> lines, accounts::extensions_of_member(s, member_id));
   std::vector<Line> out;
-  for (const store::Row& r : rows) out.push_back({r.text(0), r.text(1), r.text(2), r.text_or(3, "")});
+  for (const accounts::Extension& x : lines) out.push_back({x.id, x.number, x.sip_user, x.did.value_or("")});
   return out;
 }
 
-std::optional<privacy::SecretKey> line_key(Session& s, const privacy::Keyring& keys, const std::string& line_id) {
-  auto key = privacy::subject_keys::load(s, keys, line_id);
-  return key.ok() ? std::optional<privacy::SecretKey>(std::move(key).value()) : std::nullopt;
-}
-
-std::string open_or(const std::optional<privacy::SecretKey>& key, const std::string& subject, std::string_view field,
-                    const Bytes& sealed) {
-  if (!key) return "erased";
-  auto value = privacy::open_field(*key, subject, field, sealed);
-  return value.ok() ? std::move(value).value() : std::string("unreadable");
-}
-
 Result<nlohmann::json> registrations(Session& s, const privacy::Keyring& keys, const Line& line) {
-  PRIVOX_ASSIGN(Rows rows, s.query("SELECT contact_enc, received_enc, user_agent_enc, expires_at_us FROM bindings "
-                                   "WHERE extension_id = ? ORDER BY expires_at_us",
-                                   {line.id}));
-  const auto key = line_key(s, keys, line.id);
+  PRIVOX_ASSIGN(std::vector<sip::StoredDevice> devices, sip::stored_devices(s, keys, line.id, 0, true));
   nlohmann::json out = nlohmann::json::array();
-  for (const store::Row& r : rows) {
-    nlohmann::json b = {{"line_id", line.id}, {"contact", open_or(key, line.id, "contact", r.blob(0))},
-                        {"expires_at", format_utc(r.i64(3))}};
-    if (!r.is_null(1)) b["received"] = open_or(key, line.id, "received", r.blob(1));
-    if (!r.is_null(2)) b["user_agent"] = open_or(key, line.id, "user_agent", r.blob(2));
+  for (const sip::StoredDevice& d : devices) {
+    nlohmann::json b = {{"line_id", line.id}, {"contact", d.contact}, {"expires_at", format_utc(d.expires_at_us)}};
+    if (!d.received.empty()) b["received"] = d.received;
+    if (!d.user_agent.empty()) b["user_agent"] = d.user_agent;
     out.push_back(std::move(b));
   }
   return out;
 }
 
-// The records of the member's lines. The member placed every call of their line but the inbound
-// ones: there the caller is someone else, and a caller who withheld their number stays withheld,
-// device included (P13).
-Result<std::vector<traffic::CdrRow>> traffic_rows(Session& s, const privacy::Keyring& keys,
-                                                  const std::vector<Line>& lines) {
-  std::vector<traffic::CdrRow> out;
-  for (const Line& line : lines) {
-    const auto key = line_key(s, keys, line.id);
-    PRIVOX_ASSIGN(Rows rows, s.query("SELECT id, company_id, direction, kind, source_enc, destination_enc, "
-                                     "source_withheld, started_at_us, answered_at_us, ended_at_us, duration_ms, "
-                                     "outcome, failure_code, end_reason, caller_equipment_enc, callee_equipment_enc, "
-                                     "trunk_id FROM traffic_records WHERE subject_id = ? ORDER BY started_at_us, id",
-                                     {line.id}));
-    out.reserve(out.size() + rows.size());
-    for (const store::Row& r : rows) {
-      auto sealed = [&](std::string_view field, size_t column) -> std::optional<std::string> {
-        if (r.is_null(column)) return std::nullopt;
-        return open_or(key, line.id, field, r.blob(column));
-      };
-      traffic::CdrRow row;
-      row.id = r.text(0);
-      row.company_id = r.text(1);
-      row.subject_id = line.id;
-      row.direction = r.text(2);
-      row.kind = r.text(3);
-      row.source_withheld = r.i64(6) != 0;
-      const bool hide_caller = row.source_withheld && row.direction == "inbound";
-      row.source = hide_caller ? std::optional<std::string>(kWithheld) : sealed("source", 4);
-      row.destination = sealed("destination", 5);
-      row.started_at_us = r.i64(7);
-      row.answered_at_us = r.is_null(8) ? 0 : r.i64(8);
-      row.ended_at_us = r.is_null(9) ? 0 : r.i64(9);
-      row.duration_ms = r.is_null(10) ? 0 : r.i64(10);
-      row.outcome = r.text(11);
-      row.failure_code = r.is_null(12) ? 0 : r.i64(12);
-      row.end_reason = r.text_or(13, "");
-      row.caller_equipment = hide_caller ? std::optional<std::string>(kWithheld) : sealed("caller_equipment", 14);
-      row.callee_equipment = sealed("callee_equipment", 15);
-      row.trunk_id = r.text_or(16, "");
-      out.push_back(std::move(row));
-    }
-  }
-  return out;
-}
-
 Result<nlohmann::json> audit_entries(Session& s, const std::string& member_id, const std::vector<Line>& lines) {
-  std::string sql = "SELECT seq, id, at_us, action, subject_id, purpose, detail FROM audit_log WHERE subject_id IN (?";
-  store::Params params{member_id};
-  for (const Line& line : lines) {
-    sql += ", ?";
-    params.emplace_back(line.id);
-  }
-  sql += ")";
-  // A read of several lines' records is one traffic.list entry that names them in its detail
-  // (traffic/cdr.h) rather than in subject_id.
-  for (const Line& line : lines) {
-    sql += " OR (action = 'traffic.list' AND COALESCE(subject_id, '') = '' AND detail LIKE ? ESCAPE '!')";
-    std::string pattern = "%\"";
-    for (char c : line.id) {
-      if (c == '%' || c == '_' || c == '!') pattern += '!';
-      pattern += c;
-    }
-    params.emplace_back(pattern + "\":%");
-  }
-  sql += " ORDER BY seq";
-  PRIVOX_ASSIGN(Rows rows, s.query(sql, params));
+  std::vector<std::string> subjects{member_id};
+  for (const Line& line : lines) subjects.push_back(line.id);
+  PRIVOX_ASSIGN(std::vector<privacy::AuditEntry> entries, privacy::entries_about(s, subjects));
   nlohmann::json out = nlohmann::json::array();
-  for (const store::Row& r : rows)
-    out.push_back({{"seq", r.i64(0)},
-                   {"id", r.text(1)},
-                   {"at", format_utc(r.i64(2))},
-                   {"action", r.text(3)},
-                   {"subject_id", r.text_or(4, "")},
-                   {"purpose", r.text_or(5, "")},
-                   {"detail", nlohmann::json::parse(r.text_or(6, "{}"), nullptr, false)}});
+  for (privacy::AuditEntry& e : entries)
+    out.push_back({{"seq", e.seq},
+                   {"id", e.id},
+                   {"at", format_utc(e.at_us)},
+                   {"action", e.action},
+                   {"subject_id", e.subject_id},
+                   {"purpose", e.purpose},
+                   {"detail", std::move(e.detail)}});
   return out;
 }
 
 std::string consent_json_time(int64_t us) { return format_utc(us); }
 
-nlohmann::json consent_json(const privacy::ConsentRecord& c) {
+nlohmann::json consent_json(const consent::ConsentRecord& c) {
   return {{"id", c.id},
-          {"purpose", privacy::to_string(c.purpose)},
+          {"purpose", consent::to_string(c.purpose)},
           {"given", c.given},
-          {"method", privacy::to_string(c.method)},
+          {"method", consent::to_string(c.method)},
           {"channel", c.channel},
           {"notice_version", c.notice_version},
           {"at", consent_json_time(c.at_us)}};
@@ -191,7 +114,7 @@ nlohmann::json consent_json(const privacy::ConsentRecord& c) {
 
 Result<nlohmann::json> consents(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                 const std::string& member_id) {
-  privacy::ConsentLedger ledger(store, keys, clock);
+  consent::ConsentLedger ledger(store, keys, clock);
   PRIVOX_ASSIGN(auto current, ledger.current(member_id));
   PRIVOX_ASSIGN(auto history, ledger.history(member_id));
   nlohmann::json out = {{"current", nlohmann::json::array()}, {"history", nlohmann::json::array()}};
@@ -202,10 +125,10 @@ Result<nlohmann::json> consents(store::Store& store, const privacy::Keyring& key
 
 Result<nlohmann::json> optional_data(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                      const std::string& member_id, const std::string& actor) {
-  PRIVOX_ASSIGN(auto items, privacy::OptionalData(store, keys, clock).list(member_id, actor));
+  PRIVOX_ASSIGN(auto items, consent::OptionalData(store, keys, clock).list(member_id, actor));
   nlohmann::json out = nlohmann::json::object();
   for (const auto& item : items)
-    out[std::string(privacy::to_string(item.kind))] = {{"value", item.value}, {"updated_at", format_utc(item.updated_at_us)}};
+    out[std::string(consent::to_string(item.kind))] = {{"value", item.value}, {"updated_at", format_utc(item.updated_at_us)}};
   return out;
 }
 
@@ -262,8 +185,7 @@ Status write_zip(const std::string& path, const std::vector<ExportFile>& files) 
 
 Result<std::string> member_email(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                  const std::string& member_id, const std::string& actor) {
-  accounts::Accounts accounts(store, keys, clock);
-  PRIVOX_ASSIGN(nlohmann::json view, accounts.show_member(member_id, Purpose::legal, actor));
+  PRIVOX_ASSIGN(nlohmann::json view, consent::show_member(store, keys, clock, member_id, Purpose::legal, actor));
   if (view.value("status", "") == "erased")
     return Error{ErrorCode::erased, "member", fmt::format("member {} was erased; there is no address to write to", member_id)};
   const auto fields = view.value("fields", nlohmann::json::object());
@@ -279,14 +201,14 @@ Result<ExportSummary> write_access_export(store::Store& store, const privacy::Ke
   const std::string& member_id = request.member_id;
   const int64_t now = clock.now_us();
   accounts::Accounts accounts(store, keys, clock);
-  PRIVOX_ASSIGN(nlohmann::json member, member_fields(accounts, member_id, actor));
+  PRIVOX_ASSIGN(nlohmann::json member, member_fields(store, keys, clock, member_id, actor));
   if (member.value("status", "") == "erased")
     return Error{ErrorCode::erased, "id", fmt::format("member {} was erased; nothing is left to export", member_id)};
   PRIVOX_ASSIGN(accounts::Company company, accounts.company(member.value("company_id", "")));
   PRIVOX_ASSIGN(nlohmann::json consent, consents(store, keys, clock, member_id));
   PRIVOX_ASSIGN(nlohmann::json optional, optional_data(store, keys, clock, member_id, actor));
   PRIVOX_ASSIGN(std::vector<Request> requests, Requests(store, keys, clock).list({true, member_id}));
-  PRIVOX_ASSIGN(std::vector<privacy::Disclosure> disclosed, privacy::DisclosureRegister(store, keys, clock).about(member_id));
+  PRIVOX_ASSIGN(std::vector<ledgers::Disclosure> disclosed, ledgers::DisclosureRegister(store, keys, clock).about(member_id));
 
   std::vector<ExportFile> files;
   int64_t traffic_count = 0;
@@ -308,13 +230,17 @@ Result<ExportSummary> write_access_export(store::Store& store, const privacy::Ke
                                     {"optional_data", optional},
                                     {"consents", consent}};
     files.push_back({"subject.json", subject.dump(2)});
-    PRIVOX_ASSIGN(std::vector<traffic::CdrRow> rows, traffic_rows(*tx, keys, lines));
+    std::vector<std::string> line_ids;
+    for (const Line& line : lines) line_ids.push_back(line.id);
+    PRIVOX_ASSIGN(std::vector<traffic::CdrRow> rows,
+                  traffic::records_of_lines(*tx, keys, line_ids, privacy::Purpose::service,
+                                            traffic::Viewer::line_holder));
     traffic_count = static_cast<int64_t>(rows.size());
     files.push_back({"traffic.csv", traffic::to_csv(rows)});
     PRIVOX_ASSIGN(nlohmann::json audit, audit_entries(*tx, member_id, lines));
     files.push_back({"audit.json", audit.dump(2)});
     nlohmann::json disclosures = nlohmann::json::array();
-    for (const privacy::Disclosure& d : disclosed) disclosures.push_back(privacy::to_json(d));
+    for (const ledgers::Disclosure& d : disclosed) disclosures.push_back(ledgers::to_json(d));
     files.push_back({"disclosures.json", disclosures.dump(2)});
     PRIVOX_ASSIGN(nlohmann::json request_list, requests_json(*tx, keys, requests, member_id, now));
     files.push_back({"requests.json", request_list.dump(2)});

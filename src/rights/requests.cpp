@@ -239,7 +239,7 @@ Result<Request> Requests::open(const NewRequest& input, const std::string& actor
   if (input.kind == RequestKind::rectify) {
     if (input.corrections.empty()) return invalid("corrections", "a rectification names at least one field to correct");
     for (const auto& [name, value] : input.corrections) {
-      const privacy::FieldSpec* f = privacy::find_field("members", name);
+      const privacy::FieldSpec* f = accounts::member_field(name);
       if (!f || f->format == privacy::Format::recorded)
         return invalid(name, fmt::format("'{}' is not a member field that can be corrected", name));
     }
@@ -252,9 +252,9 @@ Result<Request> Requests::open(const NewRequest& input, const std::string& actor
   const store::Settings settings(store_);
   Stored st;
   PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
-    PRIVOX_ASSIGN(Rows members, s.query("SELECT status FROM members WHERE id = ?", {member_id}));
-    if (members.empty()) return Error{ErrorCode::not_found, "member", fmt::format("no member has id {}", member_id)};
-    if (members[0].text(0) == "erased")
+    PRIVOX_ASSIGN(std::optional<accounts::MemberRow> member, accounts::find_member(s, member_id));
+    if (!member) return Error{ErrorCode::not_found, "member", fmt::format("no member has id {}", member_id)};
+    if (member->erased)
       return Error{ErrorCode::erased, "member", fmt::format("member {} was erased; nothing is held to ask about", member_id)};
     st = {};
     Request& r = st.r;

@@ -15,12 +15,13 @@
 #include "accounts/accounts.h"
 #include "accounts/extensions.h"
 #include "common/ids.h"
-#include "privacy/consent.h"
-#include "privacy/disclosures.h"
-#include "privacy/legal_holds.h"
-#include "privacy/optional_data.h"
+#include "consent/consent.h"
+#include "ledgers/disclosures.h"
+#include "ledgers/legal_holds.h"
+#include "consent/optional_data.h"
 #include "store/test_stores.h"
 #include "traffic/cdr.h"
+#include "consent/member_view.h"
 
 namespace privox::rights {
 namespace {
@@ -337,10 +338,10 @@ TEST_P(RequestsTest, TheAccessExportHoldsEverythingAndKeepsWithheldCallersWithhe
   const std::string line = add_line("201");
   add_call(line, "outbound", "+442079460958", "+442079460999", false, clock_.now_us() - kDay);
   add_call(line, "inbound", "+447700900123", "+442079460958", true, clock_.now_us() - 2 * kDay);
-  privacy::ConsentLedger consents(*store_, keys_, clock_);
-  ASSERT_TRUE(consents.record({member_, privacy::ConsentPurpose::location, true, privacy::ConsentMethod::form, "web", "v1"}, "t").ok());
-  ASSERT_TRUE(privacy::OptionalData(*store_, keys_, clock_)
-                  .put(member_, privacy::OptionalKind::location, {{"lat", 51.5}, {"lon", -0.1}}, "t")
+  consent::ConsentLedger consents(*store_, keys_, clock_);
+  ASSERT_TRUE(consents.record({member_, consent::ConsentPurpose::location, true, consent::ConsentMethod::form, "web", "v1"}, "t").ok());
+  ASSERT_TRUE(consent::OptionalData(*store_, keys_, clock_)
+                  .put(member_, consent::OptionalKind::location, {{"lat", 51.5}, {"lon", -0.1}}, "t")
                   .ok());
 
   Request r = in_progress(RequestKind::access);
@@ -427,12 +428,12 @@ TEST_P(RequestsTest, TheAccessExportListsEveryReadOfTheMembersLinesOnlyTheirs) {
 }
 
 TEST_P(RequestsTest, RectificationCorrectsAndNoticesEveryEarlierRecipientOfTheData) {
-  privacy::DisclosureRegister reg(*store_, keys_, clock_);
-  auto supplier = reg.record({"Mailing House Ltd", privacy::DisclosureKind::supplier,
+  ledgers::DisclosureRegister reg(*store_, keys_, clock_);
+  auto supplier = reg.record({"Mailing House Ltd", ledgers::DisclosureKind::supplier,
                               {privacy::Category::identity_contact}, privacy::LegalBasis::contract, "", "", {member_}, ""},
                              "t");
   ASSERT_TRUE(supplier.ok()) << supplier.error().describe();
-  auto payments = reg.record({"Card Processor plc", privacy::DisclosureKind::supplier, {privacy::Category::payment},
+  auto payments = reg.record({"Card Processor plc", ledgers::DisclosureKind::supplier, {privacy::Category::payment},
                               privacy::LegalBasis::contract, "", "", {member_}, ""},
                              "t");
   ASSERT_TRUE(payments.ok()) << payments.error().describe();
@@ -455,7 +456,7 @@ TEST_P(RequestsTest, RectificationCorrectsAndNoticesEveryEarlierRecipientOfTheDa
   EXPECT_EQ(done->outcome["notices"][0]["disclosure_id"], *supplier);
   EXPECT_EQ(done->outcome["notices"][0]["recipient"], "Mailing House Ltd");
   EXPECT_EQ(count("SELECT COUNT(*) FROM rectification_notices"), 1);
-  auto shown = accounts_->show_member(member_, privacy::Purpose::legal, "t");
+  auto shown = consent::show_member(*store_, keys_, clock_, member_, privacy::Purpose::legal, "t");
   EXPECT_EQ((*shown)["fields"]["address"], "2 Low Road");
   EXPECT_EQ((*shown)["fields"]["name"], "Ann Lee-Smith");
 
@@ -471,10 +472,10 @@ TEST_P(RequestsTest, ErasureReportsEveryItemAndDestroysTheKey) {
   const std::string line = add_line("202");
   add_call(line, "outbound", "+442079460958", "+442079460999", false, clock_.now_us() - 10 * kDay);
   add_call(line, "outbound", "+442079460958", "+442079460777", false, clock_.now_us() - 400 * kDay);
-  privacy::ConsentLedger consents(*store_, keys_, clock_);
-  ASSERT_TRUE(consents.record({member_, privacy::ConsentPurpose::contacts_sync, true, privacy::ConsentMethod::form, "web", "v1"}, "t").ok());
-  ASSERT_TRUE(privacy::OptionalData(*store_, keys_, clock_)
-                  .put(member_, privacy::OptionalKind::contacts, nlohmann::json::array({"Bob"}), "t")
+  consent::ConsentLedger consents(*store_, keys_, clock_);
+  ASSERT_TRUE(consents.record({member_, consent::ConsentPurpose::contacts_sync, true, consent::ConsentMethod::form, "web", "v1"}, "t").ok());
+  ASSERT_TRUE(consent::OptionalData(*store_, keys_, clock_)
+                  .put(member_, consent::OptionalKind::contacts, nlohmann::json::array({"Bob"}), "t")
                   .ok());
   Request r = in_progress(RequestKind::erase);
   auto done = requests_->complete(r.id, "cli:test");
@@ -494,7 +495,7 @@ TEST_P(RequestsTest, ErasureReportsEveryItemAndDestroysTheKey) {
   EXPECT_EQ(done->outcome["member_key"], "destroyed");
 
   EXPECT_EQ(count("SELECT COUNT(*) FROM subject_keys WHERE subject_id = '" + member_ + "'"), 0);
-  auto shown = accounts_->show_member(member_, privacy::Purpose::legal, "t");
+  auto shown = consent::show_member(*store_, keys_, clock_, member_, privacy::Purpose::legal, "t");
   ASSERT_TRUE(shown.ok());
   EXPECT_EQ((*shown)["status"], "erased");
   EXPECT_FALSE(shown->contains("fields"));
@@ -505,7 +506,7 @@ TEST_P(RequestsTest, ErasureReportsEveryItemAndDestroysTheKey) {
 }
 
 TEST_P(RequestsTest, ErasureIsRefusedWhileALegalHoldIsInForce) {
-  privacy::LegalHolds holds(*store_, keys_, clock_);
+  ledgers::LegalHolds holds(*store_, keys_, clock_);
   auto hold = holds.place(member_, "litigation over unpaid invoices", "CLAIM-42", "t");
   ASSERT_TRUE(hold.ok()) << hold.error().describe();
   Request r = in_progress(RequestKind::erase);

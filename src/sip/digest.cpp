@@ -1,7 +1,6 @@
 #include "sip/digest.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <algorithm>
@@ -13,59 +12,7 @@
 namespace privox::sip {
 namespace {
 
-constexpr size_t kMaxDigestSize = 32;  // SHA-256
-
-// ---- hashing -------------------------------------------------------------------------------
-
-// OpenSSL 3 looks an algorithm up in its provider store on every EVP_DigestInit unless it is given
-// a fetched EVP_MD, so each is fetched once. They stay alive to the end of the process on purpose.
-const EVP_MD* evp_md(DigestAlgorithm algorithm) {
-  static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
-  switch (algorithm) {
-    case DigestAlgorithm::md5:
-      return md5;
-    case DigestAlgorithm::sha256:
-      return sha256;
-    case DigestAlgorithm::unknown:
-      break;
-  }
-  return nullptr;
-}
-
-size_t digest_size(DigestAlgorithm algorithm) {
-  switch (algorithm) {
-    case DigestAlgorithm::md5:
-      return 16;
-    case DigestAlgorithm::sha256:
-      return 32;
-    case DigestAlgorithm::unknown:
-      break;
-  }
-  return 0;
-}
-
-// H(parts concatenated) into `out` (digest_size bytes). One context per thread, reused.
-bool hash(const EVP_MD* md, std::initializer_list<std::string_view> parts, uint8_t* out) {
-  struct CtxFree {
-    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-  };
-  thread_local std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
-  if (md == nullptr || ctx == nullptr || EVP_DigestInit_ex2(ctx.get(), md, nullptr) != 1) return false;
-  for (std::string_view part : parts) {
-    if (EVP_DigestUpdate(ctx.get(), part.data(), part.size()) != 1) return false;
-  }
-  unsigned int len = 0;
-  return EVP_DigestFinal_ex(ctx.get(), out, &len) == 1;
-}
-
-void to_hex(const uint8_t* data, size_t size, char* out) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  for (size_t i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 0x0f];
-  }
-}
+using accounts::kMaxDigestSize;
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -356,34 +303,6 @@ void append_quoted(std::string& out, std::string_view value) {
 
 }  // namespace
 
-std::string_view to_string(DigestAlgorithm algorithm) {
-  switch (algorithm) {
-    case DigestAlgorithm::md5:
-      return "MD5";
-    case DigestAlgorithm::sha256:
-      return "SHA-256";
-    case DigestAlgorithm::unknown:
-      break;
-  }
-  return "";
-}
-
-DigestAlgorithm parse_digest_algorithm(std::string_view text) {
-  if (iequals(text, "MD5")) return DigestAlgorithm::md5;
-  if (iequals(text, "SHA-256")) return DigestAlgorithm::sha256;
-  return DigestAlgorithm::unknown;
-}
-
-std::string digest_ha1(DigestAlgorithm algorithm, std::string_view user, std::string_view realm,
-                       std::string_view password) {
-  const size_t size = digest_size(algorithm);
-  uint8_t digest[kMaxDigestSize];
-  if (size == 0 || !hash(evp_md(algorithm), {user, ":", realm, ":", password}, digest)) return "";
-  std::string out(2 * size, '0');
-  to_hex(digest, size, out.data());
-  return out;
-}
-
 std::string_view dummy_ha1(DigestAlgorithm algorithm) {
   // Random rather than derived from anything, so there is no password to find. sodium_init() is
   // idempotent and thread-safe; calling it here spares callers an ordering rule.
@@ -392,8 +311,8 @@ std::string_view dummy_ha1(DigestAlgorithm algorithm) {
     uint8_t random[16 + 32];
     randombytes_buf(random, sizeof random);
     std::array<std::string, 2> out{std::string(32, '0'), std::string(64, '0')};
-    to_hex(random, 16, out[0].data());
-    to_hex(random + 16, 32, out[1].data());
+    accounts::digest_hex(random, 16, out[0].data());
+    accounts::digest_hex(random + 16, 32, out[1].data());
     sodium_memzero(random, sizeof random);
     return out;
   }();
@@ -434,9 +353,9 @@ std::string digest_challenge(std::string_view realm, std::string_view nonce, Dig
 // price of a fresh challenge per request for these phones. SHA-256 arrived with RFC 7616/8760,
 // which require qop, so no legitimate SHA-256 client lacks it and none is let through without.
 bool verify_digest(const DigestCredentials& credentials, std::string_view method, std::string_view ha1_hex) {
-  const EVP_MD* md = evp_md(credentials.algorithm);
+  const DigestAlgorithm md = credentials.algorithm;
   const size_t size = digest_size(credentials.algorithm);
-  if (md == nullptr || size == 0) return false;
+  if (size == 0) return false;
   if (ha1_hex.size() != 2 * size) return false;
   uint8_t given[kMaxDigestSize];
   if (!from_hex(credentials.response, given, size)) return false;
@@ -449,17 +368,17 @@ bool verify_digest(const DigestCredentials& credentials, std::string_view method
   }
 
   uint8_t ha2[kMaxDigestSize];
-  if (!hash(md, {method, ":", credentials.uri}, ha2)) return false;
+  if (!accounts::digest_hash(md, {method, ":", credentials.uri}, ha2)) return false;
   char ha2_hex[2 * kMaxDigestSize];
-  to_hex(ha2, size, ha2_hex);
+  accounts::digest_hex(ha2, size, ha2_hex);
   const std::string_view ha2_text(ha2_hex, 2 * size);
 
   uint8_t expected[kMaxDigestSize];
-  const bool hashed = with_qop ? hash(md,
+  const bool hashed = with_qop ? accounts::digest_hash(md,
                                       {ha1_hex, ":", credentials.nonce, ":", credentials.nc_text, ":",
                                        credentials.cnonce, ":", credentials.qop, ":", ha2_text},
                                       expected)
-                               : hash(md, {ha1_hex, ":", credentials.nonce, ":", ha2_text}, expected);
+                               : accounts::digest_hash(md, {ha1_hex, ":", credentials.nonce, ":", ha2_text}, expected);
   return hashed && CRYPTO_memcmp(expected, given, size) == 0;
 }
 

@@ -30,29 +30,21 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "accounts/digest_hash.h"
 #include "common/clock.h"
 
 namespace privox::sip {
 
-enum class DigestAlgorithm : uint8_t {
-  unknown,  // anything else a client named (MD5-sess, SHA-512-256, ...); never verifies
-  md5,
-  sha256,
-};
-// "MD5", "SHA-256"; "" for unknown.
-std::string_view to_string(DigestAlgorithm algorithm);
-// Case-insensitive "MD5" / "SHA-256"; anything else is unknown.
-DigestAlgorithm parse_digest_algorithm(std::string_view text);
+// The algorithms and HA1 come from provisioning's side (accounts/digest_hash.h), so that what is
+// stored is exactly what is checked.
+using accounts::DigestAlgorithm;
+using accounts::digest_ha1;
+using accounts::parse_digest_algorithm;
+using accounts::to_string;
 
 // The algorithms privox challenges with, one WWW-Authenticate / Proxy-Authenticate header each,
 // most preferred first (RFC 8760 §2.4: SHA-256 before MD5, for clients that take the first).
 inline constexpr std::array<DigestAlgorithm, 2> kChallengeAlgorithms = {DigestAlgorithm::sha256, DigestAlgorithm::md5};
-
-// HA1 = H(user ":" realm ":" password) in lowercase hex (MD5: 32 characters, SHA-256: 64): what
-// privox stores instead of a password, one per algorithm. Returns "" for `unknown`, or when the
-// OpenSSL build refuses the algorithm (MD5 under a FIPS-only provider).
-std::string digest_ha1(DigestAlgorithm algorithm, std::string_view user, std::string_view realm,
-                       std::string_view password);
 
 // A fixed HA1 of the algorithm's length that no password produces (random, drawn once per
 // process), for an unknown user: verify_digest() against it costs what it costs for a real user,

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "common/ids.h"
 
 namespace privox::sip {
@@ -25,7 +27,37 @@ bool decode_peer(std::string_view text, Peer& out) {
   return Peer::parse(text.substr(a + 1, b - a - 1), static_cast<uint16_t>(port), TransportKind::udp, out);
 }
 
+std::string open_or(const std::optional<privacy::SecretKey>& key, const std::string& line_id, std::string_view field,
+                    const Bytes& sealed) {
+  if (!key) return "erased";
+  auto value = privacy::open_field(*key, line_id, field, sealed);
+  return value.ok() ? std::move(value).value() : std::string("unreadable");
+}
+
 }  // namespace
+
+Result<std::vector<StoredDevice>> stored_devices(store::Session& s, const privacy::Keyring& keys,
+                                                 const std::string& line_id, int64_t live_after_us,
+                                                 bool with_addresses) {
+  PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT contact_enc, received_enc, user_agent_enc, expires_at_us FROM bindings "
+                                          "WHERE extension_id = ? AND expires_at_us > ? ORDER BY expires_at_us",
+                                          {line_id, live_after_us}));
+  std::vector<StoredDevice> out;
+  if (rows.empty()) return out;
+  std::optional<privacy::SecretKey> key;
+  if (auto loaded = privacy::subject_keys::load(s, keys, line_id); loaded.ok()) key = std::move(loaded).value();
+  for (const store::Row& r : rows) {
+    StoredDevice d;
+    d.expires_at_us = r.i64(3);
+    if (with_addresses) {
+      d.contact = open_or(key, line_id, "contact", r.blob(0));
+      if (!r.is_null(1)) d.received = open_or(key, line_id, "received", r.blob(1));
+    }
+    if (!r.is_null(2)) d.user_agent = open_or(key, line_id, "user_agent", r.blob(2));
+    out.push_back(std::move(d));
+  }
+  return out;
+}
 
 StoreBindings::StoreBindings(store::Store& store, store::AppendWriter& writer, const privacy::Keyring& keys,
                              const Clock& clock)

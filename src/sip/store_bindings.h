@@ -18,6 +18,19 @@
 
 namespace privox::sip {
 
+// A line's stored registrations, opened under the line's key, oldest expiry first: what the portal
+// shows of a line's devices and what an access export holds. A field whose key is gone reads
+// "erased"; one that does not open reads "unreadable". Only registrations that expire after
+// `live_after_us` (0: every stored one). `with_addresses`: open the contact and source address too,
+// not only the device's software.
+struct StoredDevice {
+  std::string contact, received, user_agent;
+  int64_t expires_at_us = 0;
+};
+Result<std::vector<StoredDevice>> stored_devices(store::Session& s, const privacy::Keyring& keys,
+                                                 const std::string& line_id, int64_t live_after_us,
+                                                 bool with_addresses);
+
 class StoreBindings final : public BindingStore {
  public:
   StoreBindings(store::Store& store, store::AppendWriter& writer, const privacy::Keyring& keys, const Clock& clock);

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "accounts/extensions.h"
+#include "accounts/trunks.h"
 #include "accounts/validation.h"
 
 namespace privox::sip {
@@ -21,12 +23,7 @@ StoreDirectory::StoreDirectory(store::Store& store, const privacy::Keyring& keys
 
 Result<std::string> StoreDirectory::fingerprint() {
   PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
-  PRIVOX_ASSIGN(store::Rows rows, tx->query("SELECT (SELECT count(*) FROM extensions), "
-                                            "(SELECT coalesce(max(created_at_us), 0) FROM extensions), "
-                                            "(SELECT count(*) FROM trunks), "
-                                            "(SELECT coalesce(max(created_at_us), 0) FROM trunks)"));
-  const store::Row& r = rows.at(0);
-  return fmt::format("{}:{}:{}:{}", r.i64(0), r.i64(1), r.i64(2), r.i64(3));
+  return accounts::provisioning_fingerprint(*tx);
 }
 
 Status StoreDirectory::reload() {
@@ -35,21 +32,12 @@ Status StoreDirectory::reload() {
   std::vector<std::unique_ptr<ExtensionInfo>> extensions;
   {
     PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
-    PRIVOX_ASSIGN(store::Rows rows, tx->query("SELECT e.id, e.company_id, c.country, e.number, e.sip_user, e.did "
-                                              "FROM extensions e JOIN companies c ON c.id = e.company_id"));
-    for (const store::Row& r : rows)
+    PRIVOX_ASSIGN(std::vector<accounts::DirectoryLine> lines, accounts::directory_lines(*tx, keys_));
+    for (accounts::DirectoryLine& l : lines)
       extensions.push_back(std::make_unique<ExtensionInfo>(
-          ExtensionInfo{r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.text_or(5, ""), "", ""}));
-  }
-  accounts::Extensions directory(store_, keys_, clock_);
-  for (auto& e : extensions) {
-    auto credentials = directory.credentials(e->id);
-    if (!credentials.ok()) {
-      spdlog::error("sip: extension {} has unreadable credentials: {}", e->id, credentials.error().describe());
-      continue;
-    }
-    e->ha1_md5 = credentials->ha1_md5;
-    e->ha1_sha256 = credentials->ha1_sha256;
+          ExtensionInfo{l.line.id, l.line.company_id, l.country, l.line.number, l.line.sip_user,
+                        l.line.did.value_or(""), std::move(l.credentials.ha1_md5),
+                        std::move(l.credentials.ha1_sha256)}));
   }
   accounts::Trunks trunk_store(store_, keys_, clock_);
   PRIVOX_ASSIGN(std::vector<accounts::Trunk> trunks, trunk_store.list_trunks());

@@ -2,65 +2,27 @@
 
 #include <fmt/format.h>
 
-#include <array>
+#include <cassert>
 #include <charconv>
 #include <map>
-#include <nlohmann/json.hpp>
-
-#include "privacy/audit.h"
 
 namespace privox::store {
 namespace {
 
 using enum SettingKind;
 
-// clang-format off
-constexpr std::array kSpecs = {
-  SettingSpec{"controller.name", text, "", 0, 0,
-              "the data controller's legal name, shown on the privacy notice (P16)"},
-  SettingSpec{"controller.address", text, "", 0, 0, "the data controller's postal address"},
-  SettingSpec{"controller.email", email, "privacy@localhost", 0, 0,
-              "where people write about their personal data and rights requests"},
-  SettingSpec{"controller.phone", text, "", 0, 0, "the data controller's telephone number"},
-  SettingSpec{"rights.fee_minor_units", integer, "1000", 0, 100000,
-              "administration fee for an access request, in minor units of rights.fee_currency (policy: GBP 10)"},
-  SettingSpec{"rights.fee_currency", text, "GBP", 0, 0, "currency of the administration fee (ISO 4217)"},
-  SettingSpec{"rights.code_ttl_minutes", integer, "30", 1, 1440,
-              "how long an identity-check code sent by email stays valid"},
-  SettingSpec{"rights.code_max_tries", integer, "5", 1, 20, "wrong codes allowed before a code is void"},
-  SettingSpec{"retention.dispute_period_days", integer, "180", 1, 3650,
-              "billing dispute period: raw traffic data is anonymised when it ends"},
-  SettingSpec{"retention.call_log_max_entries", integer, "1000", 1, 1000000,
-              "most call and message log entries a member sees; older ones leave the log"},
-  SettingSpec{"retention.call_log_max_age_days", integer, "365", 1, 3650,
-              "oldest call and message log entry a member sees, in days"},
-  SettingSpec{"retention.voicemail_max_messages", integer, "100", 1, 10000, "most voicemails kept per mailbox"},
-  SettingSpec{"retention.voicemail_max_age_days", integer, "30", 1, 3650, "oldest voicemail kept, in days"},
-  SettingSpec{"retention.closed_account_grace_days", integer, "30", 0, 3650,
-              "days after an account closes before its personal data is erased"},
-  SettingSpec{"analytics.min_cell_size", integer, "5", 2, 1000,
-              "k: the fewest people an aggregate cell may count before it is suppressed (P8)"},
-  SettingSpec{"mail.smtp_url", url, "smtp://127.0.0.1:25", 0, 0, "the mail relay privox sends email through"},
-  SettingSpec{"mail.from", email, "privox@localhost", 0, 0, "the sender address of privox's email"},
-  SettingSpec{"sms.sender_number", text, "", 0, 0,
-              "the E.164 number marketing SMS come from and STOP replies go to; empty: no SMS campaigns"},
-  SettingSpec{"portal.public_url", url, "http://127.0.0.1:8080", 0, 0,
-              "the portal's address as people reach it, for links in email (unsubscribe, requests)"},
-  SettingSpec{"portal.login_max_failures", integer, "5", 1, 100,
-              "failed portal logins allowed per account and per client address in one window before a lock-out "
-              "(read when privox serve starts)"},
-  SettingSpec{"portal.login_window_minutes", integer, "15", 1, 1440,
-              "the window failed portal logins are counted in (read when privox serve starts)"},
-  SettingSpec{"portal.lockout_minutes", integer, "15", 1, 1440,
-              "how long a portal lock-out lasts (read when privox serve starts)"},
-  SettingSpec{"portal.session_idle_minutes", integer, "60", 1, 1440,
-              "a portal session unused this long ends (read when privox serve starts)"},
-  SettingSpec{"portal.session_max_hours", integer, "12", 1, 168,
-              "a portal session ends this long after login however it is used (read when privox serve starts)"},
-};
-// clang-format on
+std::vector<const SettingSpec*>& catalogue() {
+  static std::vector<const SettingSpec*> specs;
+  return specs;
+}
 
-Status check(const SettingSpec& spec, std::string_view value) {
+Result<const SettingSpec*> spec_for(std::string_view key) {
+  const SettingSpec* spec = find_setting(key);
+  if (!spec) return invalid("key", fmt::format("'{}' is not a setting; `privox settings list` shows them", key));
+  return spec;
+}
+
+Status check_kind(const SettingSpec& spec, std::string_view value) {
   const std::string key(spec.key);
   switch (spec.kind) {
     case integer: {
@@ -88,20 +50,36 @@ Status check(const SettingSpec& spec, std::string_view value) {
   return {};
 }
 
-Result<const SettingSpec*> spec_for(std::string_view key) {
-  const SettingSpec* spec = find_setting(key);
-  if (!spec) return invalid("key", fmt::format("'{}' is not a setting; `privox settings list` shows them", key));
-  return spec;
-}
-
 }  // namespace
 
-std::span<const SettingSpec> setting_specs() { return kSpecs; }
+void install_settings(std::vector<std::span<const SettingSpec>> parts) {
+  std::vector<const SettingSpec*>& specs = catalogue();
+  specs.clear();
+  for (std::span<const SettingSpec> part : parts)
+    for (const SettingSpec& spec : part) {
+      assert(find_setting(spec.key) == nullptr && "a setting key is declared twice");
+      specs.push_back(&spec);
+    }
+}
+
+const std::vector<const SettingSpec*>& setting_specs() {
+  assert(!catalogue().empty() && "app::install_registries() was not called");
+  return catalogue();
+}
 
 const SettingSpec* find_setting(std::string_view key) {
-  for (const SettingSpec& s : kSpecs)
-    if (s.key == key) return &s;
+  for (const SettingSpec* s : catalogue())
+    if (s->key == key) return s;
   return nullptr;
+}
+
+Status check_setting(const SettingSpec& spec, std::string_view value) {
+  PRIVOX_TRY(check_kind(spec, value));
+  if (spec.validate) {
+    Status s = spec.validate(value);
+    if (!s.ok()) return Error{s.error().code, std::string(spec.key), s.error().message};
+  }
+  return {};
 }
 
 Result<std::string> Settings::text(Session& s, std::string_view key) const {
@@ -135,34 +113,25 @@ Result<int64_t> Settings::integer(std::string_view key) const {
   return out;
 }
 
-Status Settings::set(std::string_view key, std::string_view value, const privacy::Keyring& keys, const Clock& clock,
-                     const std::string& actor) const {
+Status Settings::store_value(Session& s, std::string_view key, std::string_view value, int64_t now_us) {
   PRIVOX_ASSIGN(const SettingSpec* spec, spec_for(key));
-  PRIVOX_TRY(check(*spec, value));
-  const privacy::AuditChain audit(keys, clock);
-  return with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
-    PRIVOX_TRY(s.exec("DELETE FROM settings WHERE key = ?", {std::string(key)}));
-    PRIVOX_TRY(s.exec("INSERT INTO settings (key, value, updated_at_us) VALUES (?, ?, ?)",
-                      {std::string(key), std::string(value), clock.now_us()}));
-    // The value itself goes in the chain: settings are the operator's configuration, not personal data.
-    PRIVOX_TRY(audit.append(s, {actor, "settings.set", "", "", {{"key", key}, {"value", value}}}));
-    return {};
-  });
+  PRIVOX_TRY(check_setting(*spec, value));
+  PRIVOX_TRY(s.exec("DELETE FROM settings WHERE key = ?", {std::string(key)}));
+  PRIVOX_TRY(s.exec("INSERT INTO settings (key, value, updated_at_us) VALUES (?, ?, ?)",
+                    {std::string(key), std::string(value), now_us}));
+  return {};
 }
 
-Result<nlohmann::json> Settings::all() const {
-  nlohmann::json out = nlohmann::json::array();
+Result<std::vector<SettingValue>> Settings::all() const {
+  std::vector<SettingValue> out;
   PRIVOX_TRY(with_transaction(store_, TxMode::read, [&](Session& s) -> Status {
+    out.clear();
     PRIVOX_ASSIGN(Rows rows, s.query("SELECT key, value FROM settings"));
-    std::map<std::string, std::string> stored;
+    std::map<std::string, std::string, std::less<>> stored;
     for (const Row& r : rows) stored[r.text(0)] = r.text(1);
-    for (const SettingSpec& spec : kSpecs) {
-      const auto it = stored.find(std::string(spec.key));
-      out.push_back({{"key", spec.key},
-                     {"value", it == stored.end() ? std::string(spec.default_value) : it->second},
-                     {"default", spec.default_value},
-                     {"changed", it != stored.end()},
-                     {"meaning", spec.meaning}});
+    for (const SettingSpec* spec : setting_specs()) {
+      const auto it = stored.find(spec->key);
+      out.push_back({spec, it == stored.end() ? std::string(spec->default_value) : it->second, it != stored.end()});
     }
     return {};
   }));

@@ -3,20 +3,24 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <limits>
 #include <chrono>
 #include <map>
 #include <memory>
 
 #include "privacy/audit.h"
+#include "traffic/module.h"
 
 namespace privox::traffic {
 namespace {
 
 constexpr std::string_view kWithheld = "withheld";
 
+// What the data map lets `purpose` read of a record's sealed fields (traffic/datamap.cpp).
 bool allowed(std::string_view field, privacy::Purpose purpose) {
-  const privacy::FieldSpec* f = privacy::find_field("traffic_records", field);
-  return f && privacy::allows(f->purposes, purpose);
+  for (const privacy::FieldSpec& f : datamap_part().personal)
+    if (f.table == "traffic_records" && f.name == field) return privacy::allows(f.purposes, purpose);
+  return false;
 }
 
 std::string csv_field(std::string_view v) {
@@ -113,14 +117,14 @@ std::map<std::string, std::shared_ptr<const privacy::SecretKey>, std::less<>> op
 }
 
 std::vector<CdrRow> open_rows(const privacy::Keyring& keys, const store::Rows& rows,
-                              const privacy::subject_keys::WrappedKeys& wrapped, privacy::Purpose purpose) {
+                              const privacy::subject_keys::WrappedKeys& wrapped, const CdrQuery& query) {
+  const privacy::Purpose purpose = query.purpose;
   const auto subject_keys = open_keys(keys, rows, wrapped);
   // The data map's answer per field, looked up once per read rather than once per row.
   const std::map<std::string_view, bool> for_purpose = {{"source", allowed("source", purpose)},
                                                         {"destination", allowed("destination", purpose)},
                                                         {"caller_equipment", allowed("caller_equipment", purpose)},
                                                         {"callee_equipment", allowed("callee_equipment", purpose)}};
-  const bool may_see_withheld = purpose == privacy::Purpose::billing || purpose == privacy::Purpose::legal;
   std::vector<CdrRow> out;
   out.reserve(rows.size());
   for (const store::Row& r : rows) {
@@ -142,7 +146,8 @@ std::vector<CdrRow> open_rows(const privacy::Keyring& keys, const store::Rows& r
       return value.ok() ? std::optional<std::string>(std::move(value).value()) : std::string("unreadable");
     };
     row.source_withheld = r.i64(7) != 0;
-    row.source = row.source_withheld && !may_see_withheld ? std::optional<std::string>(kWithheld) : open("source", 5);
+    const bool hide_caller = row.source_withheld && !shows_withheld_caller(row.direction, purpose, query.viewer);
+    row.source = hide_caller ? std::optional<std::string>(kWithheld) : open("source", 5);
     row.destination = open("destination", 6);
     row.started_at_us = r.i64(8);
     row.answered_at_us = r.is_null(9) ? 0 : r.i64(9);
@@ -151,7 +156,7 @@ std::vector<CdrRow> open_rows(const privacy::Keyring& keys, const store::Rows& r
     row.outcome = r.text(12);
     row.failure_code = r.is_null(13) ? 0 : r.i64(13);
     row.end_reason = r.text_or(14, "");
-    row.caller_equipment = open("caller_equipment", 15);
+    row.caller_equipment = hide_caller ? std::optional<std::string>(kWithheld) : open("caller_equipment", 15);
     row.callee_equipment = open("callee_equipment", 16);
     row.trunk_id = r.text_or(17, "");
     out.push_back(std::move(row));
@@ -177,7 +182,53 @@ Result<std::vector<CdrRow>> list_records(store::Store& store, const privacy::Key
     if (rows.empty()) return {};
     return audit_read(s, privacy::AuditChain(keys, clock), rows, query.purpose, actor);
   }));
-  return open_rows(keys, rows, wrapped, query.purpose);
+  return open_rows(keys, rows, wrapped, query);
+}
+
+Result<std::vector<CdrRow>> records_of_lines(store::Session& s, const privacy::Keyring& keys,
+                                             const std::vector<std::string>& lines, privacy::Purpose purpose,
+                                             Viewer viewer) {
+  if (lines.empty()) return std::vector<CdrRow>{};
+  CdrQuery query;
+  query.purpose = purpose;
+  query.viewer = viewer;
+  query.subject_ids = lines;
+  query.limit = std::numeric_limits<int32_t>::max();
+  const ListSql statement = list_sql(query);
+  PRIVOX_ASSIGN(store::Rows rows, s.query(statement.sql, statement.params));
+  PRIVOX_ASSIGN(privacy::subject_keys::WrappedKeys wrapped, privacy::subject_keys::read_wrapped(s, lines));
+  return open_rows(keys, rows, wrapped, query);
+}
+
+Result<std::vector<RecordSummary>> record_summaries(store::Session& s, int64_t since_us, int64_t until_us) {
+  PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT subject_id, company_id, direction, started_at_us, outcome, "
+                                          "duration_ms FROM traffic_records WHERE started_at_us >= ? "
+                                          "AND started_at_us < ?",
+                                          {since_us, until_us}));
+  std::vector<RecordSummary> out;
+  out.reserve(rows.size());
+  for (const store::Row& r : rows)
+    out.push_back({r.text(0), r.text(1), r.text(2), r.text(4), r.i64(3), r.is_null(5) ? -1 : r.i64(5)});
+  return out;
+}
+
+Result<std::vector<std::string>> trunks_used_by(store::Session& s, const std::vector<std::string>& lines) {
+  std::vector<std::string> out;
+  if (lines.empty()) return out;
+  std::string sql = "SELECT DISTINCT trunk_id FROM traffic_records WHERE trunk_id IS NOT NULL AND subject_id IN (";
+  store::Params params;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    sql += i ? ", ?" : "?";
+    params.emplace_back(lines[i]);
+  }
+  PRIVOX_ASSIGN(store::Rows rows, s.query(sql + ") ORDER BY trunk_id", params));
+  for (const store::Row& r : rows) out.push_back(r.text(0));
+  return out;
+}
+
+bool shows_withheld_caller(std::string_view direction, privacy::Purpose purpose, Viewer viewer) {
+  if (viewer == Viewer::line_holder) return direction != "inbound";
+  return purpose == privacy::Purpose::billing || purpose == privacy::Purpose::legal;
 }
 
 std::string to_csv(const std::vector<CdrRow>& rows) {

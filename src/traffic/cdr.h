@@ -16,8 +16,15 @@
 
 namespace privox::traffic {
 
+// Who reads the records, for the rule of a withheld caller (shows_withheld_caller).
+enum class Viewer {
+  staff,        // the operator's staff, with the purpose they named
+  line_holder,  // the member the lines belong to, reading their own records (an access export)
+};
+
 struct CdrQuery {
   privacy::Purpose purpose = privacy::Purpose::billing;
+  Viewer viewer = Viewer::staff;
   int64_t since_us = 0;  // records started at or after
   std::string company_id;  // empty: every company
   size_t limit = 100'000;
@@ -54,6 +61,32 @@ struct CdrRow {
 // occurs).
 Result<std::vector<CdrRow>> list_records(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                          const CdrQuery& query, const std::string& actor);
+
+// Every record of these lines, oldest first, read and opened inside the caller's transaction for
+// `purpose` (an access export reads its subject's lines for purpose service, and audits the export
+// as a whole). The same decoding as list_records.
+Result<std::vector<CdrRow>> records_of_lines(store::Session& s, const privacy::Keyring& keys,
+                                             const std::vector<std::string>& lines, privacy::Purpose purpose,
+                                             Viewer viewer);
+
+// What statistics read of a record: its unsealed columns only, never a party or a device.
+struct RecordSummary {
+  std::string subject_id;  // the line, or kAnonymisedSubject (anonymise.h)
+  std::string company_id, direction, outcome;
+  int64_t started_at_us = 0;
+  int64_t duration_ms = -1;  // -1: none (never answered, or still open)
+};
+// Every record started in [since_us, until_us), in no particular order.
+Result<std::vector<RecordSummary>> record_summaries(store::Session& s, int64_t since_us, int64_t until_us);
+
+// The trunks that carried any record of these lines, sorted (for the disclosure register: a
+// carrier received the traffic data of the calls it routed).
+Result<std::vector<std::string>> trunks_used_by(store::Session& s, const std::vector<std::string>& lines);
+
+// The one rule for a caller who withheld their number (SIP Privacy: id, P13): the number and the
+// caller's device are shown to staff only for billing or legal, and to the line's own member only
+// where their line placed the call (the number is their own); everyone else reads "withheld".
+bool shows_withheld_caller(std::string_view direction, privacy::Purpose purpose, Viewer viewer);
 
 // A header line, then one line per record (RFC 4180 quoting).
 std::string to_csv(const std::vector<CdrRow>& rows);

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "retention/number_prefix.h"
+#include "numbers/number_prefix.h"
 
 namespace privox::traffic {
 namespace {
@@ -71,8 +71,8 @@ store::Params StoreSink::full_row(const CallRecord& r, const privacy::SecretKey&
           clock_.now_us(),
           // Cut here, while the numbers are in clear anyway: the traffic retention job then
           // anonymises a whole batch with one UPDATE instead of opening two sealed fields per record.
-          retention::prefix_at_write(r.source, r.source_withheld),
-          retention::prefix_at_write(r.destination)};
+          numbers::prefix_at_write(r.source, r.source_withheld),
+          numbers::prefix_at_write(r.destination)};
 }
 
 void StoreSink::opened(const CallRecord& record) {

@@ -3,7 +3,7 @@
 // call's record is appended the moment it is answered (the writer commits within milliseconds)
 // and updated when it ends; every other attempt is appended once, final. Source, destination and
 // equipment are sealed under the subject's key before they leave the process; what anonymisation
-// will keep of the parties (retention/number_prefix.h, prefix_at_write) is stored beside them.
+// will keep of the parties (numbers/number_prefix.h, prefix_at_write) is stored beside them.
 //
 // After a crash nothing in memory survives, so on start close_open_calls() ends every call this
 // node left open, with reason "restart" and the node's last heartbeat as its end.

@@ -1,0 +1,120 @@
+// The data map's part for accounts/: companies (tenants), members, phone lines (extensions) and carrier trunks (privacy/datamap.h).
+#include "accounts/module.h"
+
+#include <array>
+
+namespace privox::accounts {
+namespace {
+
+using privacy::Category;
+using privacy::ErasureTreatment;
+using privacy::FieldSpec;
+using privacy::Format;
+using privacy::LegalBasis;
+using privacy::Protection;
+using privacy::PurposeSet;
+using privacy::RetentionRule;
+using privacy::StructuralColumn;
+using enum privacy::Purpose;
+
+constexpr PurposeSet kContact = service | billing | support | fraud | legal;
+constexpr std::string_view kBillingHold =
+    "kept while an invoice that names the member is unpaid or within its dispute period";
+constexpr PurposeSet kLine = service | billing | support;
+constexpr std::string_view kCompanyLine =
+    "identifies the company's phone line, not the person: erasing the member unassigns the line "
+    "(extensions.member_id), which ends the link";
+
+// clang-format off
+constexpr std::array<FieldSpec, 13> kFields = {
+  FieldSpec{"company_name", "companies", "name", "", Category::identity_contact, true,
+            service | billing | support | legal, LegalBasis::contract, RetentionRule::while_company_active,
+            ErasureTreatment::keep_with_exception, "names a business customer, which billing records must keep", true,
+            Protection::none, "names a legal person, not a natural one; shown on invoices and to the tenant's members",
+            Format::text, 200, "the company the member works for (the tenant)"},
+  FieldSpec{"name", "members", "name_enc", "", Category::identity_contact, true,
+            kContact, LegalBasis::contract, RetentionRule::contract_plus_6_years,
+            ErasureTreatment::erase, kBillingHold, true, Protection::per_subject, "",
+            Format::text, 200, "the member's full name"},
+  FieldSpec{"email", "members", "email_enc", "email_bidx", Category::identity_contact, true,
+            service | billing | support | legal | marketing, LegalBasis::contract, RetentionRule::contract_plus_6_years,
+            ErasureTreatment::erase, kBillingHold, true, Protection::per_subject, "",
+            Format::email, 254, "the member's email address; also their login; marketing email goes to it only "
+            "while their marketing_email consent holds (notify/campaigns.h)"},
+  FieldSpec{"phone", "members", "phone_enc", "phone_bidx", Category::identity_contact, true,
+            kContact | marketing, LegalBasis::contract, RetentionRule::until_closure,
+            ErasureTreatment::erase, "", true, Protection::per_subject, "",
+            Format::phone, 32, "the member's telephone number, stored in E.164; marketing SMS go to it only while "
+            "their marketing_sms consent holds, and a STOP reply from it withdraws that consent"},
+  FieldSpec{"address", "members", "address_enc", "", Category::identity_contact, true,
+            billing | legal, LegalBasis::contract, RetentionRule::contract_plus_6_years,
+            ErasureTreatment::erase, kBillingHold, true, Protection::per_subject, "",
+            Format::text, 500, "the member's postal address"},
+  FieldSpec{"birth_date", "members", "birth_date_enc", "", Category::identity_contact, true,
+            static_cast<PurposeSet>(legal), LegalBasis::legal_obligation, RetentionRule::until_closure,
+            ErasureTreatment::erase, "", true, Protection::per_subject, "",
+            Format::date, 10, "the member's date of birth, collected to refuse sign-ups under 18"},
+  FieldSpec{"payment_token", "members", "payment_token_enc", "", Category::payment, true,
+            billing | fraud, LegalBasis::contract, RetentionRule::until_closure,
+            ErasureTreatment::erase, kBillingHold, false, Protection::per_subject, "",
+            Format::token, 200, "the payment provider's token for the member's card; never the card number"},
+  FieldSpec{"card_brand", "members", "card_brand_enc", "", Category::payment, false,
+            billing | support, LegalBasis::contract, RetentionRule::until_closure,
+            ErasureTreatment::erase, "", true, Protection::per_subject, "",
+            Format::card_brand, 16, "the card's brand, as the provider reported it"},
+  FieldSpec{"card_last4", "members", "card_last4_enc", "", Category::payment, false,
+            billing | support, LegalBasis::contract, RetentionRule::until_closure,
+            ErasureTreatment::erase, "", true, Protection::per_subject, "",
+            Format::card_last4, 4, "the last four digits of the card"},
+  FieldSpec{"card_expiry", "members", "card_expiry_enc", "", Category::payment, false,
+            static_cast<PurposeSet>(billing), LegalBasis::contract, RetentionRule::until_closure,
+            ErasureTreatment::erase, "", true, Protection::per_subject, "",
+            Format::card_expiry, 7, "the card's expiry month, YYYY-MM"},
+  FieldSpec{"extension_number", "extensions", "number", "", Category::identity_contact, true,
+            kLine, LegalBasis::contract, RetentionRule::while_company_active,
+            ErasureTreatment::keep_with_exception, kCompanyLine, true,
+            Protection::none, "a short number inside the company's phone system, needed in clear to route internal calls",
+            Format::text, 8, "the line's internal extension number, 2 to 8 digits"},
+  FieldSpec{"sip_user", "extensions", "sip_user", "", Category::identity_contact, true,
+            service | support, LegalBasis::contract, RetentionRule::while_company_active,
+            ErasureTreatment::keep_with_exception, kCompanyLine, true,
+            Protection::none, "the line's SIP login, which its phones send in clear in every request; needed in clear to find the line",
+            Format::text, 41, "the line's SIP login: its extension number, with a company suffix where another company has that number"},
+  FieldSpec{"did", "extensions", "did", "", Category::identity_contact, false,
+            kLine, LegalBasis::contract, RetentionRule::while_company_active,
+            ErasureTreatment::keep_with_exception, kCompanyLine, true,
+            Protection::none, "a number from the operator's range, needed in clear to route public calls to the line",
+            Format::phone, 16, "the line's public number (direct inward dialling), in E.164"},
+};
+
+constexpr std::array<StructuralColumn, 21> kStructural = {
+  StructuralColumn{"companies", "id", "random identifier of a tenant"},
+  StructuralColumn{"companies", "region", "which regional store holds the tenant's data (eea or us)"},
+  StructuralColumn{"companies", "country", "the tenant's country, for number formats; not a person's"},
+  StructuralColumn{"companies", "created_at_us", "when the tenant was created"},
+  StructuralColumn{"members", "id", "random pseudonymous identifier; the only link audit entries keep"},
+  StructuralColumn{"members", "company_id", "which tenant the member belongs to"},
+  StructuralColumn{"members", "status", "active or erased"},
+  StructuralColumn{"members", "created_at_us", "when the account was opened"},
+  StructuralColumn{"members", "erased_at_us", "when the member's key was destroyed"},
+  StructuralColumn{"extensions", "id", "random identifier of a phone line; the subject id its bindings and traffic are sealed under"},
+  StructuralColumn{"extensions", "company_id", "which tenant the line belongs to"},
+  StructuralColumn{"extensions", "member_id", "pseudonymous id of the member the line is assigned to; cleared when they are erased"},
+  StructuralColumn{"extensions", "ha1_md5_enc", "digest HA1 of a device password, sealed with a master-derived key; not about a person"},
+  StructuralColumn{"extensions", "ha1_sha256_enc", "digest HA1 of a device password, sealed with a master-derived key; not about a person"},
+  StructuralColumn{"extensions", "created_at_us", "when the line was created"},
+  StructuralColumn{"trunks", "id", "random identifier of a carrier trunk"},
+  StructuralColumn{"trunks", "name", "the operator's name for a carrier link; names a business connection, not a person"},
+  StructuralColumn{"trunks", "host", "a carrier's signalling address (IP or DNS name); a business's, not a person's"},
+  StructuralColumn{"trunks", "port", "the carrier's signalling port"},
+  StructuralColumn{"trunks", "trusted", "whether calls from the trunk skip digest authentication"},
+  StructuralColumn{"trunks", "created_at_us", "when the trunk was added"},
+};
+
+// clang-format on
+
+}  // namespace
+
+privacy::DataMapPart datamap_part() { return {"accounts", kFields, kStructural}; }
+
+}  // namespace privox::accounts

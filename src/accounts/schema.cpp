@@ -1,0 +1,71 @@
+// The schema of accounts/'s tables, companies, members, extensions and trunks, as migration parts (store/schema.h). Released parts are
+// never edited: a change is a part of a new version.
+#include "accounts/module.h"
+
+namespace privox::accounts {
+
+std::vector<store::SchemaPart> schema_parts() {
+  return {
+      {1,
+       "accounts",
+       "companies (tenants) and their members",
+       {
+           R"(CREATE TABLE companies (
+             id TEXT PRIMARY KEY,
+             name TEXT NOT NULL,
+             region TEXT NOT NULL CHECK (region IN ('eea', 'us')),
+             country TEXT NOT NULL,
+             created_at_us {i64} NOT NULL))",
+           R"(CREATE TABLE members (
+             id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL REFERENCES companies (id),
+             status TEXT NOT NULL CHECK (status IN ('active', 'erased')),
+             name_enc {blob},
+             email_enc {blob},
+             email_bidx {blob},
+             phone_enc {blob},
+             phone_bidx {blob},
+             address_enc {blob},
+             birth_date_enc {blob},
+             payment_token_enc {blob},
+             card_brand_enc {blob},
+             card_last4_enc {blob},
+             card_expiry_enc {blob},
+             created_at_us {i64} NOT NULL,
+             erased_at_us {i64}))",
+           "CREATE UNIQUE INDEX members_email_bidx ON members (email_bidx)",
+           "CREATE INDEX members_phone_bidx ON members (phone_bidx)",
+           "CREATE INDEX members_company ON members (company_id)",
+       }},
+      {2,
+       "accounts",
+       "phone lines (extensions) and carrier trunks",
+       {
+           // number: 2-8 digits, unique within the company. sip_user: the login phones send, the
+           // number itself or, where another company has that number, the number with a company
+           // suffix (accounts/extensions.h). HA1s are sealed with the keyring's credential key.
+           R"(CREATE TABLE extensions (
+             id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL REFERENCES companies (id),
+             number TEXT NOT NULL,
+             sip_user TEXT NOT NULL UNIQUE,
+             member_id TEXT REFERENCES members (id),
+             did TEXT UNIQUE,
+             ha1_md5_enc {blob} NOT NULL,
+             ha1_sha256_enc {blob} NOT NULL,
+             created_at_us {i64} NOT NULL,
+             UNIQUE (company_id, number)))",
+           "CREATE INDEX extensions_member ON extensions (member_id)",
+           R"(CREATE TABLE trunks (
+             id TEXT PRIMARY KEY,
+             name TEXT NOT NULL UNIQUE,
+             host TEXT NOT NULL,
+             port {i64} NOT NULL CHECK (port BETWEEN 1 AND 65535),
+             trusted {i64} NOT NULL CHECK (trusted IN (0, 1)),
+             created_at_us {i64} NOT NULL,
+             UNIQUE (host, port)))",
+       }},
+  };
+}
+
+}  // namespace privox::accounts

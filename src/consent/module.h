@@ -1,0 +1,18 @@
+#pragma once
+// What consent/ contributes to the registries the composition root assembles (app/registry.h): the
+// schema of the tables it owns and its part of the data map. Each is declared beside the code that
+// uses it, in this folder.
+
+#include <vector>
+
+#include "privacy/datamap.h"
+#include "privacy/erasure_part.h"
+#include "store/schema.h"
+
+namespace privox::consent {
+
+std::vector<store::SchemaPart> schema_parts();  // schema.cpp
+privacy::DataMapPart datamap_part();            // datamap.cpp
+privacy::ErasureParticipantSpec erasure_participant();  // erasure.cpp
+
+}  // namespace privox::consent

@@ -1,0 +1,68 @@
+// The data map's part for portal/: portal logins, sessions, login throttling and page-view counts (privacy/datamap.h).
+#include "portal/module.h"
+
+#include <array>
+
+namespace privox::portal {
+namespace {
+
+using privacy::Category;
+using privacy::ErasureTreatment;
+using privacy::FieldSpec;
+using privacy::Format;
+using privacy::LegalBasis;
+using privacy::Protection;
+using privacy::PurposeSet;
+using privacy::RetentionRule;
+using privacy::StructuralColumn;
+using enum privacy::Purpose;
+
+// clang-format off
+constexpr std::array<FieldSpec, 3> kFields = {
+  FieldSpec{"password_hash", "portal_logins", "password_hash", "", Category::identity_contact, true,
+            service | fraud, LegalBasis::contract, RetentionRule::until_closure,
+            ErasureTreatment::erase, "", false,
+            Protection::none, "a one-way Argon2id hash of the password, salted per login: nothing to decrypt, and needed "
+            "to check a login before anyone's key is opened",
+            Format::token, 128, "the portal login's password, as an Argon2id hash; never the password"},
+  FieldSpec{"staff_email", "portal_logins", "staff_email_enc", "staff_email_bidx", Category::operator_interactions,
+            true, service | legal, LegalBasis::contract, RetentionRule::until_closure,
+            ErasureTreatment::erase, "", true, Protection::per_subject, "",
+            Format::email, 254, "an operator employee's email address, their portal login"},
+  FieldSpec{"login_throttle_key", "portal_login_throttle", "key_hash", "", Category::web_analytics, false,
+            fraud | service, LegalBasis::legitimate_interest, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", false,
+            Protection::none, "only a keyed BLAKE2b hash of the login email or client address is kept, to count failed "
+            "logins; the row is purged when its window and lock-out end",
+            Format::recorded, 32, "who failed to log in: a keyed hash of the email tried or of the client's address"},
+};
+
+constexpr std::array<StructuralColumn, 19> kStructural = {
+  StructuralColumn{"portal_logins", "subject_id", "pseudonymous id of the member or staff account the login belongs to"},
+  StructuralColumn{"portal_logins", "kind", "member or staff"},
+  StructuralColumn{"portal_logins", "company_id", "which tenant a member's login belongs to"},
+  StructuralColumn{"portal_logins", "role", "what the login may do (member, office manager, a staff role)"},
+  StructuralColumn{"portal_logins", "created_at_us", "when the login was made"},
+  StructuralColumn{"portal_logins", "updated_at_us", "when its password last changed"},
+  StructuralColumn{"portal_sessions", "token_hash", "keyed hash of a random session token; says nothing of the person"},
+  StructuralColumn{"portal_sessions", "subject_id", "pseudonymous id of the logged-in member or staff account"},
+  StructuralColumn{"portal_sessions", "created_at_us", "when the session began"},
+  StructuralColumn{"portal_sessions", "last_seen_us", "when the session was last used, for the idle timeout"},
+  StructuralColumn{"portal_sessions", "expires_at_us", "when the session ends at the latest"},
+  StructuralColumn{"portal_login_throttle", "scope", "whether the row counts failures of an account or of an address"},
+  StructuralColumn{"portal_login_throttle", "failures", "how many logins failed in the window"},
+  StructuralColumn{"portal_login_throttle", "window_started_at_us", "when the counting window began"},
+  StructuralColumn{"portal_login_throttle", "locked_until_us", "until when logins are refused"},
+  StructuralColumn{"portal_login_throttle", "expires_at_us", "when the row is purged"},
+  StructuralColumn{"page_views", "day", "a UTC date"},
+  StructuralColumn{"page_views", "page", "a page of the portal"},
+  StructuralColumn{"page_views", "views", "an aggregate count; no address, cookie or identifier is kept"},
+};
+
+// clang-format on
+
+}  // namespace
+
+privacy::DataMapPart datamap_part() { return {"portal", kFields, kStructural}; }
+
+}  // namespace privox::portal

@@ -1,0 +1,57 @@
+// The schema of portal/'s tables, the portal's logins, sessions, login throttling and page views, as migration parts (store/schema.h). Released parts are
+// never edited: a change is a part of a new version.
+#include "portal/module.h"
+
+namespace privox::portal {
+
+std::vector<store::SchemaPart> schema_parts() {
+  return {
+      {3,
+       "portal",
+       "portal logins, sessions, login throttling, page-view counts",
+       {
+           // One login per member (their email is members.email_bidx) or staff account (their
+           // email is sealed here under the account's own key). role decides what they may see
+           // (portal/auth.h); password_hash is libsodium's Argon2id string.
+           R"(CREATE TABLE portal_logins (
+                subject_id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('member', 'staff')),
+                company_id TEXT REFERENCES companies (id),
+                role TEXT NOT NULL,
+                staff_email_enc {blob},
+                staff_email_bidx {blob} UNIQUE,
+                password_hash TEXT NOT NULL,
+                created_at_us {i64} NOT NULL,
+                updated_at_us {i64} NOT NULL))",
+           // A session is found by the keyed hash of its cookie's token; the token itself is never
+           // stored, so a copy of the store cannot be used to log in.
+           R"(CREATE TABLE portal_sessions (
+                token_hash {blob} PRIMARY KEY,
+                subject_id TEXT NOT NULL,
+                created_at_us {i64} NOT NULL,
+                last_seen_us {i64} NOT NULL,
+                expires_at_us {i64} NOT NULL))",
+           "CREATE INDEX portal_sessions_subject ON portal_sessions (subject_id)",
+           "CREATE INDEX portal_sessions_expires ON portal_sessions (expires_at_us)",
+           // Failed logins per account and per client address, each known only by a keyed hash;
+           // rows are purged once their window and lock-out have passed.
+           R"(CREATE TABLE portal_login_throttle (
+                key_hash {blob} PRIMARY KEY,
+                scope TEXT NOT NULL CHECK (scope IN ('account', 'address')),
+                failures {i64} NOT NULL,
+                window_started_at_us {i64} NOT NULL,
+                locked_until_us {i64} NOT NULL,
+                expires_at_us {i64} NOT NULL))",
+           "CREATE INDEX portal_login_throttle_expires ON portal_login_throttle (expires_at_us)",
+           // Page views of the portal's pages, counted per UTC day and page without cookies or
+           // addresses (P8, P12).
+           R"(CREATE TABLE page_views (
+                day TEXT NOT NULL,
+                page TEXT NOT NULL,
+                views {i64} NOT NULL,
+                PRIMARY KEY (day, page)))",
+       }},
+  };
+}
+
+}  // namespace privox::portal

@@ -1,0 +1,27 @@
+// The settings rights/ reads: the rights-request fee and identity checks (store/settings.h).
+#include "rights/module.h"
+
+#include <array>
+
+namespace privox::rights {
+namespace {
+
+using enum store::SettingKind;
+using store::SettingSpec;
+
+// clang-format off
+constexpr std::array<SettingSpec, 4> kSettings = {
+  SettingSpec{"rights.fee_minor_units", integer, "1000", 0, 100000,
+              "administration fee for an access request, in minor units of rights.fee_currency (policy: GBP 10)"},
+  SettingSpec{"rights.fee_currency", text, "GBP", 0, 0, "currency of the administration fee (ISO 4217)"},
+  SettingSpec{"rights.code_ttl_minutes", integer, "30", 1, 1440,
+              "how long an identity-check code sent by email stays valid"},
+  SettingSpec{"rights.code_max_tries", integer, "5", 1, 20, "wrong codes allowed before a code is void"},
+};
+// clang-format on
+
+}  // namespace
+
+std::span<const store::SettingSpec> settings() { return kSettings; }
+
+}  // namespace privox::rights

@@ -1,0 +1,81 @@
+// The schema of traffic/'s tables, traffic records and node heartbeats, as migration parts (store/schema.h). Released parts are
+// never edited: a change is a part of a new version.
+#include "traffic/module.h"
+
+namespace privox::traffic {
+
+std::vector<store::SchemaPart> schema_parts() {
+  return {
+      {2,
+       "traffic",
+       "traffic records and node heartbeats",
+       {
+           // Call detail records (P5): one per party's extension (subject_id) and call or message.
+           // No foreign keys: records outlive extensions and trunks, anonymised after the dispute
+           // period. Parties and equipment are sealed under the subject's key.
+           R"(CREATE TABLE traffic_records (
+             id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL,
+             subject_id TEXT NOT NULL,
+             direction TEXT NOT NULL CHECK (direction IN ('internal', 'outbound', 'inbound')),
+             kind TEXT NOT NULL CHECK (kind IN ('voice', 'sms')),
+             source_enc {blob},
+             destination_enc {blob},
+             source_withheld {i64} NOT NULL DEFAULT 0 CHECK (source_withheld IN (0, 1)),
+             started_at_us {i64} NOT NULL,
+             answered_at_us {i64},
+             ended_at_us {i64},
+             duration_ms {i64},
+             outcome TEXT NOT NULL
+               CHECK (outcome IN ('open', 'answered', 'busy', 'no_answer', 'cancelled', 'failed')),
+             failure_code {i64},
+             end_reason TEXT,
+             caller_equipment_enc {blob},
+             callee_equipment_enc {blob},
+             trunk_id TEXT,
+             node_id TEXT,
+             updated_at_us {i64} NOT NULL))",
+           "CREATE INDEX traffic_records_company_started ON traffic_records (company_id, started_at_us)",
+           "CREATE INDEX traffic_records_outcome ON traffic_records (outcome)",
+           // A serving node's liveness: calls a dead node left open are closed with its last time (R1).
+           R"(CREATE TABLE node_heartbeats (
+             node_id TEXT PRIMARY KEY,
+             last_seen_us {i64} NOT NULL))",
+       }},
+      {6,
+       "traffic",
+       "anonymisation prefixes and the indexes the retention jobs and call logs read",
+       {
+           // After the dispute period a record keeps only prefixes of its parties (numbers/
+           // number_prefix.h) and loses its subject (subject_id becomes 'anonymised').
+           "ALTER TABLE traffic_records ADD COLUMN source_prefix TEXT",
+           "ALTER TABLE traffic_records ADD COLUMN destination_prefix TEXT",
+           "ALTER TABLE traffic_records ADD COLUMN anonymised_at_us {i64}",
+           // Set when the record leaves the member's call log (count or age limit, P7); billing
+           // keeps the record until it is anonymised.
+           "ALTER TABLE traffic_records ADD COLUMN log_hidden_at_us {i64}",
+           // Partial indexes: only what a job still has to look at stays in them, so they shrink
+           // as the jobs work instead of growing with the table.
+           "CREATE INDEX traffic_records_to_anonymise ON traffic_records (ended_at_us, id) "
+           "WHERE anonymised_at_us IS NULL",
+           "CREATE INDEX traffic_records_log_by_age ON traffic_records (started_at_us, id) "
+           "WHERE log_hidden_at_us IS NULL",
+           // Every record of a line in time order, hidden or not: the access export and erasure
+           // (rights/), and the call-log job's count limit. One index for all of them, because
+           // anonymisation rewrites subject_id and so pays a random page write per record for each
+           // index that starts with it.
+           "CREATE INDEX traffic_records_by_line ON traffic_records (subject_id, started_at_us, id)",
+           // The portal's call log (traffic/cdr.h, call_log): a page of a company's (office
+           // manager) or one line's (member) calls or messages, newest first, read straight off
+           // the index in order with no sort and no hidden record. subject_id closes the company
+           // index so the lines filter is checked without reading the row. They live here, not in
+           // the portal's migration 3, because log_hidden_at_us only exists from this one.
+           "CREATE INDEX traffic_records_log_by_company ON traffic_records (company_id, kind, started_at_us, id, "
+           "subject_id) WHERE log_hidden_at_us IS NULL",
+           "CREATE INDEX traffic_records_log_by_line_kind ON traffic_records (subject_id, kind, started_at_us, id) "
+           "WHERE log_hidden_at_us IS NULL",
+       }},
+  };
+}
+
+}  // namespace privox::traffic
