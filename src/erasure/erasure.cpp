@@ -42,7 +42,7 @@ Result<Outcome> erase_member(store::Store& store, const privacy::Keyring& keys, 
     // Last, when nothing needs it any more: what stays is sealed under the lines' keys or holds ids.
     PRIVOX_ASSIGN(const bool destroyed, privacy::subject_keys::destroy(tx, id));
     keys.forget_unwrapped(id);
-    PRIVOX_TRY(audit.append(tx, {actor, "member.erase", id, "legal",
+    PRIVOX_TRY(audit.append(tx, {actor, "member.erase", id, "",
                                  {{"why", why}, {"key_destroyed", destroyed}, {"items", outcome.items.size()}}}));
     return {};
   }));
