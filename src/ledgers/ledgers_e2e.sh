@@ -116,6 +116,12 @@ assert_contains "empty buyer refused" "$out" "--buyer"
 HOLD=$(px "$D" hold place --member "$ANN" --reason "Smith v Acme" --reference HC-114)
 assert_match "hold placed" "$HOLD" '^[0-9a-f-]{36}$'
 assert_contains "hold listed" "$(px "$D" hold list)" "Smith v Acme"
+# A hold stops every way of erasing, the operator's own command included (one erasure path).
+out=$(px "$D" member erase --id "$ANN" 2>&1); rc=$?
+assert_eq "member erase under a hold exits 4 (conflict)" 4 "$rc"
+assert_contains "member erase under a hold names the hold's reason" "$out" "Smith v Acme (ref. HC-114)"
+assert_eq "member erase under a hold keeps the member's key" 1 \
+  "$(store_sql "$D" "SELECT COUNT(*) FROM subject_keys WHERE subject_id = '$ANN'")"
 px "$D" hold release --id "$HOLD" >/dev/null || fail "hold release"
 assert_contains "nothing in force" "$(px "$D" hold list)" "no legal holds in force"
 out=$(px "$D" hold release --id "$HOLD" 2>&1)
