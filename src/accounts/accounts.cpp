@@ -282,8 +282,8 @@ Result<std::string> Accounts::add_member(Session& tx, const std::string& company
   return id;
 }
 
-Result<std::vector<std::string>> Accounts::correct_member(const std::string& id, const FieldValues& corrections,
-                                                          const std::string& actor) {
+Result<std::vector<std::string>> Accounts::correct_member(Session& s, const std::string& id,
+                                                          const FieldValues& corrections, const std::string& actor) {
   PRIVOX_TRY(check_id("id", id));
   if (corrections.empty()) return invalid("corrections", "name at least one field to correct");
   for (const auto& [name, value] : corrections) {
@@ -298,49 +298,47 @@ Result<std::vector<std::string>> Accounts::correct_member(const std::string& id,
   select += " FROM members WHERE id = ?";
 
   std::vector<std::string> corrected;
-  Status status = store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
-    corrected.clear();
-    PRIVOX_ASSIGN(Rows rows, s.query(select, {id}));
-    if (rows.empty()) return Error{ErrorCode::not_found, "id", fmt::format("no member has id {}", id)};
-    const store::Row& r = rows[0];
-    if (r.text(1) == "erased")
-      return Error{ErrorCode::erased, "id", fmt::format("member {} was erased; there is nothing to correct", id)};
-    PRIVOX_ASSIGN(Company co, load_company(s, r.text(0)));
-    PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys_, id));
-    // Sign-up's checks run on the whole corrected record, so a correction meets the same rules
-    // (mandatory fields, formats, age) as the values it replaces did.
-    FieldValues merged;
-    for (size_t i = 0; i < fields.size(); ++i) {
-      if (r.is_null(2 + i)) continue;
-      PRIVOX_ASSIGN(std::string value, privacy::open_field(key, id, fields[i]->name, r.blob(2 + i)));
-      merged[std::string(fields[i]->name)] = std::move(value);
-    }
-    for (const auto& [name, value] : corrections) merged[name] = value;
-    PRIVOX_ASSIGN(FieldValues valid, validate_member(merged, co.country, utc_date(clock_.now_us())));
+  PRIVOX_ASSIGN(Rows rows, s.query(select, {id}));
+  if (rows.empty()) return Error{ErrorCode::not_found, "id", fmt::format("no member has id {}", id)};
+  const store::Row& r = rows[0];
+  if (r.text(1) == "erased")
+    return Error{ErrorCode::erased, "id", fmt::format("member {} was erased; there is nothing to correct", id)};
+  PRIVOX_ASSIGN(Company co, load_company(s, r.text(0)));
+  PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys_, id));
+  // Sign-up's checks run on the whole corrected record, so a correction meets the same rules
+  // (mandatory fields, formats, age) as the values it replaces did.
+  FieldValues merged;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (r.is_null(2 + i)) continue;
+    PRIVOX_ASSIGN(std::string value, privacy::open_field(key, id, fields[i]->name, r.blob(2 + i)));
+    merged[std::string(fields[i]->name)] = std::move(value);
+  }
+  for (const auto& [name, value] : corrections) merged[name] = value;
+  PRIVOX_ASSIGN(FieldValues valid, validate_member(merged, co.country, utc_date(clock_.now_us())));
 
-    std::string sql = "UPDATE members SET ";
-    Params params;
-    for (const FieldSpec* f : fields) {
-      if (!corrections.contains(f->name)) continue;
-      const std::string& value = valid.at(std::string(f->name));
-      if (!params.empty()) sql += ", ";
-      sql += fmt::format("{} = ?", f->column);
-      params.emplace_back(privacy::seal_field(key, id, f->name, value));
-      if (!f->index_column.empty()) {
-        sql += fmt::format(", {} = ?", f->index_column);
-        params.emplace_back(keys_.blind_index(f->name, value));
-      }
-      corrected.emplace_back(f->name);
+  std::string sql = "UPDATE members SET ";
+  Params params;
+  for (const FieldSpec* f : fields) {
+    if (!corrections.contains(f->name)) continue;
+    const std::string& value = valid.at(std::string(f->name));
+    if (!params.empty()) sql += ", ";
+    sql += fmt::format("{} = ?", f->column);
+    params.emplace_back(privacy::seal_field(key, id, f->name, value));
+    if (!f->index_column.empty()) {
+      sql += fmt::format(", {} = ?", f->index_column);
+      params.emplace_back(keys_.blind_index(f->name, value));
     }
-    sql += " WHERE id = ?";
-    params.emplace_back(id);
-    PRIVOX_TRY(s.exec(sql, params));
-    PRIVOX_TRY(audit_.append(s, {actor, "member.correct", id, "", {{"fields", corrected}}}));
-    return {};
-  });
-  if (!status.ok() && status.error().code == ErrorCode::conflict)
-    return Error{ErrorCode::conflict, "email", "a member with this email address already exists"};
-  PRIVOX_TRY(status);
+    corrected.emplace_back(f->name);
+  }
+  sql += " WHERE id = ?";
+  params.emplace_back(id);
+  // Email is the members' only unique field, so a conflict here is always a taken email.
+  if (Result<int64_t> updated = s.exec(sql, params); !updated.ok()) {
+    if (updated.error().code == ErrorCode::conflict)
+      return Error{ErrorCode::conflict, "email", "a member with this email address already exists"};
+    return updated.error();
+  }
+  PRIVOX_TRY(audit_.append(s, {actor, "member.correct", id, "", {{"fields", corrected}}}));
   return corrected;
 }
 

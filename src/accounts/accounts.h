@@ -116,8 +116,10 @@ class Accounts {
   // the field names only, all in one transaction. Returns the names of the corrected fields.
   // Fails with not_found for an unknown member, erased for an erased one, conflict when a
   // corrected email address belongs to another member.
-  Result<std::vector<std::string>> correct_member(const std::string& id, const FieldValues& corrections,
-                                                  const std::string& actor);
+  // Inside the caller's write transaction. This is the primitive: every correction goes through
+  // rights/corrections.h, which also records a notice for each earlier recipient (GDPR Art. 19).
+  Result<std::vector<std::string>> correct_member(store::Session& s, const std::string& id,
+                                                  const FieldValues& corrections, const std::string& actor);
 
  private:
   store::Store& store_;

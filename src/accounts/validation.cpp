@@ -21,7 +21,6 @@ using i18n::phonenumbers::PhoneNumberUtil;
 using privacy::FieldSpec;
 using privacy::Format;
 
-constexpr std::string_view kMembers = "members";
 
 std::string lower(std::string_view s) {
   std::string out(s);

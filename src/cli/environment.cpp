@@ -45,7 +45,7 @@ Status initialise(const DataDir& dir, bool* changed) {
   PRIVOX_TRY(store->migrate());
   if (before == store::latest_schema_version()) return {};
   *changed = true;
-  SystemClock clock;
+  ProcessClock clock;
   privacy::AuditChain audit(keys, clock);
   return store::with_transaction(*store, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_TRY(audit.append(s, {cli_actor(), "store.migrate", "", "",

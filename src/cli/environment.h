@@ -29,7 +29,7 @@ struct Environment {
   DataDir dir;
   privacy::Keyring keys;
   std::unique_ptr<store::Store> store;
-  SystemClock clock;
+  ProcessClock clock;
 };
 
 // Creates the directory, master key and schema where missing. `changed` is false when the

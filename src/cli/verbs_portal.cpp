@@ -61,7 +61,7 @@ int run_tokenizer(const TokenizerOptions& o) {
   if (!at.ok()) return fail(at.error());
   auto key = portal::read_api_key_file(o.api_key_file, "api-key-file");
   if (!key.ok()) return fail(key.error());
-  SystemClock clock;
+  ProcessClock clock;
   portal::Tokenizer tokenizer(o.allow_origin, *key, clock);
   boost::asio::io_context io;
   http::ServerOptions options;

@@ -184,7 +184,7 @@ int run_disclosure_list(const DataDir& where, const DisclosureOptions& o) {
     if (!filter.kind) return fail(invalid("kind", "'" + o.kind + "' is not a kind"));
   }
   if (!o.since.empty()) {
-    filter.since_us = traffic::parse_time(o.since);
+    filter.since_us = parse_time(o.since);
     if (!filter.since_us) return fail(invalid("since", "'" + o.since + "' is not a time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)"));
   }
   auto env = o.member.empty() ? open_environment(where) : open_with_member(where, o.member);

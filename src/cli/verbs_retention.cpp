@@ -36,7 +36,7 @@ int run_retention(const DataDir& where, const RetentionRunOptions& o) {
   else jobs.push_back(*retention::parse_job(o.job));  // CLI11 checked the name
   retention::RunOptions options;
   if (!o.now.empty()) {
-    const auto now = traffic::parse_time(o.now);
+    const auto now = parse_time(o.now);
     if (!now) return fail(invalid("now", "'" + o.now + "' is not a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or epoch seconds)"));
     options.as_of_us = *now;
   }
@@ -145,7 +145,7 @@ int run_stats_calls(const DataDir& where, const StatsOptions& o) {
   for (const auto& [flag, text, slot] : {std::tuple{"since", &o.since, &query.since_us},
                                          std::tuple{"until", &o.until, &query.until_us}}) {
     if (text->empty()) continue;
-    const auto at = traffic::parse_time(*text);
+    const auto at = parse_time(*text);
     if (!at) return fail(invalid(flag, "'" + *text + "' is not a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or epoch seconds)"));
     *slot = *at;
   }

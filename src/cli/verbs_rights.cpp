@@ -16,7 +16,7 @@ namespace privox::cli {
 namespace {
 
 struct RequestOptions {
-  std::string id, member, kind, code, waive, paid, reason, out;
+  std::string id, member, kind, code, waive, paid, reason, out, received;
   std::vector<std::string> set;
   int months = 0;
   bool json = false, all = false;
@@ -50,7 +50,12 @@ void print(const rights::Request& r, const Environment& env) { std::cout << r.to
 int run_open(const DataDir& where, const RequestOptions& o) {
   const auto kind = rights::parse_request_kind(o.kind);
   if (!kind) return fail(invalid("kind", fmt::format("'{}' is not a kind; use access, rectify or erase", o.kind)));
-  rights::NewRequest input{o.member, *kind, {}, "cli"};
+  rights::NewRequest input{o.member, *kind, {}, "cli", std::nullopt};
+  if (!o.received.empty()) {
+    input.received_at_us = parse_time(o.received);
+    if (!input.received_at_us)
+      return fail(invalid("received", fmt::format("'{}' is not a date (YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ)", o.received)));
+  }
   for (const std::string& pair : o.set) {
     const size_t eq = pair.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -59,7 +64,11 @@ int run_open(const DataDir& where, const RequestOptions& o) {
   }
   return with_requests(where, [&](Environment& env, rights::Requests& requests) {
     auto r = requests.open(input, cli_actor());
-    if (!r.ok()) return fail_request(r.error(), input.corrections);
+    if (!r.ok()) {
+      Error e = r.error();
+      if (e.field == "received_at") e.field = "received";
+      return fail_request(e, input.corrections);
+    }
     std::cout << r->id << "\n";
     std::cerr << fmt::format("request {} ({}) received; due {}\n", r->id, rights::to_string(r->kind),
                              format_date(utc_date(r->due_at_us)));
@@ -148,6 +157,9 @@ void add_rights_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   open->add_option("--member", o->member, "the member who asks")->required();
   open->add_option("--kind", o->kind, "access, rectify or erase")->required();
   open->add_option("--set", o->set, "rectify: FIELD=VALUE, a corrected member field (repeatable)");
+  open->add_option("--received", o->received,
+                   "when the request arrived, if earlier than now (a letter or email entered later): YYYY-MM-DD or "
+                   "YYYY-MM-DDTHH:MM:SSZ; its month runs from then");
   verbs.add(open, [&where, o] { return run_open(where, *o); });
 
   auto* list = verb(group, where, "list", "The queue: open requests with due dates, overdue first", nullptr);

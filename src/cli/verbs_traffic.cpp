@@ -21,7 +21,7 @@ int run_cdr_list(const DataDir& where, const CdrListOptions& o) {
   traffic::CdrQuery query;
   query.purpose = *privacy::parse_purpose(o.purpose);
   if (!o.since.empty()) {
-    const auto since = traffic::parse_time(o.since);
+    const auto since = parse_time(o.since);
     if (!since) return fail(invalid("since", "'" + o.since + "' is not a time (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or epoch seconds)"));
     query.since_us = *since;
   }

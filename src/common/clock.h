@@ -21,6 +21,19 @@ class SystemClock final : public Clock {
   int64_t now_us() const override;
 };
 
+// The system clock moved by a fixed offset: what the CLI and serve run on. The offset is 0 in
+// every build an operator runs; only a test build (PRIVOX_TEST_HOOKS) lets end-to-end tests start
+// it elsewhere, through the environment variable PRIVOX_TEST_NOW ("2024-01-02" or an ISO time),
+// so that dates such as a rights request's deadline can be tested from outside.
+class ProcessClock final : public Clock {
+ public:
+  ProcessClock();
+  int64_t now_us() const override;
+
+ private:
+  int64_t offset_us_ = 0;
+};
+
 // A clock that stays where a test puts it.
 class FakeClock final : public Clock {
  public:
@@ -47,6 +60,8 @@ struct CivilDate {
 std::optional<CivilDate> parse_date(std::string_view text);
 CivilDate utc_date(int64_t us);
 std::string format_date(const CivilDate& date);
+// "2026-11-26", "2026-11-26T10:00:00Z" (fraction allowed) or seconds since the epoch.
+std::optional<int64_t> parse_time(std::string_view text);
 // Whole years from `birth` to `on`, counting a birthday only once it is reached.
 int years_between(const CivilDate& birth, const CivilDate& on);
 

@@ -4,6 +4,7 @@
 
 #include "accounts/accounts.h"
 #include "portal/api_internal.h"
+#include "rights/requests.h"
 #include "sip/store_bindings.h"
 #include "traffic/cdr.h"
 
@@ -217,9 +218,12 @@ void Portal::Impl::mount_records(http::Router& r) {
         return http::json_error(status::bad_request, "payment details change through the payment provider", key);
       corrections[key] = value.get<std::string>();
     }
-    auto corrected = accounts.correct_member(c.who.subject_id, corrections, c.who.subject_id);
+    // The one correction path (rights/corrections.h): earlier recipients of the data get a notice.
+    rights::Requests requests(store, keys, clock);
+    auto corrected = requests.correct_directly(c.who.subject_id, corrections, "portal", c.who.subject_id);
     if (!corrected.ok()) return error_response(corrected.error());
-    return http::json_response(status::ok, {{"corrected", *corrected}});
+    return http::json_response(status::ok, {{"corrected", corrected->outcome["corrected"]},
+                                            {"notices", corrected->outcome["notices"].size()}});
   });
 
   for (const bool messages : {false, true}) {

@@ -9,6 +9,7 @@
 #include "accounts/accounts.h"
 #include "common/ids.h"
 #include "privacy/datamap.h"
+#include "rights/corrections.h"
 #include "rights/fulfil.h"
 #include "store/settings.h"
 
@@ -231,8 +232,11 @@ int64_t add_calendar_months(int64_t from_us, int count) {
   return duration_cast<microseconds>(out.time_since_epoch()).count() + time_of_day;
 }
 
-Result<Request> Requests::open(const NewRequest& input, const std::string& actor) {
-  PRIVOX_ASSIGN(std::string member_id, accounts::check_id("member", input.member_id));
+namespace {
+
+// The checks open() and correct_directly() share: the channel, and for a rectification the
+// corrected fields (validated fully when they are applied).
+Status check_new_request(const NewRequest& input) {
   if (input.channel.empty() || input.channel.size() > 32 ||
       input.channel.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos)
     return invalid("channel", "must be a short lower-case word such as cli, portal or email");
@@ -247,49 +251,90 @@ Result<Request> Requests::open(const NewRequest& input, const std::string& actor
   } else if (!input.corrections.empty()) {
     return invalid("corrections", "only a rectification request carries corrections");
   }
+  return {};
+}
 
-  const int64_t now = clock_.now_us();
+}  // namespace
+
+Result<Request> Requests::insert_new(Session& s, const NewRequest& input, const std::string& member_id, int64_t now,
+                                     const std::string& actor) {
+  PRIVOX_ASSIGN(std::optional<accounts::MemberRow> member, accounts::find_member(s, member_id));
+  if (!member) return Error{ErrorCode::not_found, "member", fmt::format("no member has id {}", member_id)};
+  if (member->erased)
+    return Error{ErrorCode::erased, "member", fmt::format("member {} was erased; nothing is held to ask about", member_id)};
+  // A request that came by letter or email is entered later; its month runs from its receipt.
+  const int64_t received = input.received_at_us.value_or(now);
+  if (received > now) return invalid("received_at", "is in the future; give the day the request arrived");
+  if (received < member->created_at_us)
+    return invalid("received_at", fmt::format("is before the member's account was opened ({})",
+                                              format_utc(member->created_at_us)));
   const store::Settings settings(store_);
-  Stored st;
+  Request r;
+  r.id = new_id(now);
+  r.member_id = member_id;
+  r.kind = input.kind;
+  r.channel = input.channel;
+  r.received_at_us = received;
+  PRIVOX_ASSIGN(r.fee_currency, settings.text(s, "rights.fee_currency"));
+  if (input.kind == RequestKind::access) {
+    PRIVOX_ASSIGN(r.fee_minor_units, settings.integer(s, "rights.fee_minor_units"));
+    r.fee_status = r.fee_minor_units > 0 ? FeeStatus::due : FeeStatus::none;
+  }
+  store::Value corrections_enc = store::null_value(), fields = store::null_value();
+  if (input.kind == RequestKind::rectify) {
+    PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys_, member_id));
+    const nlohmann::json values(input.corrections);
+    corrections_enc = privacy::seal_field(key, member_id, "request_corrections", values.dump());
+    for (const auto& [name, value] : input.corrections) r.correction_fields.push_back(name);
+    fields = nlohmann::json(r.correction_fields).dump();
+  }
+  PRIVOX_TRY(s.exec("INSERT INTO rights_requests (id, member_id, kind, state, channel, received_at_us, "
+                    "fee_minor_units, fee_currency, fee_status, corrections_enc, correction_fields, updated_at_us) "
+                    "VALUES (?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    {r.id, member_id, std::string(to_string(r.kind)), r.channel, received, r.fee_minor_units,
+                     r.fee_currency, std::string(to_string(r.fee_status)), corrections_enc, fields, now}));
+  nlohmann::json detail = {{"request_id", r.id},
+                           {"kind", to_string(r.kind)},
+                           {"channel", r.channel},
+                           {"fields", r.correction_fields}};
+  if (input.received_at_us) detail["received_at"] = format_utc(received);
+  PRIVOX_TRY(audit_.append(s, {actor, "request.open", member_id, "legal", detail}));
+  r.due_at_us = add_calendar_months(received, 1);
+  return r;
+}
+
+Result<Request> Requests::open(const NewRequest& input, const std::string& actor) {
+  PRIVOX_ASSIGN(std::string member_id, accounts::check_id("member", input.member_id));
+  PRIVOX_TRY(check_new_request(input));
+  const int64_t now = clock_.now_us();
+  Request out;
   PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
-    PRIVOX_ASSIGN(std::optional<accounts::MemberRow> member, accounts::find_member(s, member_id));
-    if (!member) return Error{ErrorCode::not_found, "member", fmt::format("no member has id {}", member_id)};
-    if (member->erased)
-      return Error{ErrorCode::erased, "member", fmt::format("member {} was erased; nothing is held to ask about", member_id)};
-    st = {};
-    Request& r = st.r;
-    r.id = new_id(now);
-    r.member_id = member_id;
-    r.kind = input.kind;
-    r.channel = input.channel;
-    r.received_at_us = now;
-    PRIVOX_ASSIGN(r.fee_currency, settings.text(s, "rights.fee_currency"));
-    if (input.kind == RequestKind::access) {
-      PRIVOX_ASSIGN(r.fee_minor_units, settings.integer(s, "rights.fee_minor_units"));
-      r.fee_status = r.fee_minor_units > 0 ? FeeStatus::due : FeeStatus::none;
-    }
-    store::Value corrections_enc = store::null_value(), fields = store::null_value();
-    if (input.kind == RequestKind::rectify) {
-      PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys_, member_id));
-      const nlohmann::json values(input.corrections);
-      corrections_enc = privacy::seal_field(key, member_id, "request_corrections", values.dump());
-      for (const auto& [name, value] : input.corrections) r.correction_fields.push_back(name);
-      fields = nlohmann::json(r.correction_fields).dump();
-    }
-    PRIVOX_TRY(s.exec("INSERT INTO rights_requests (id, member_id, kind, state, channel, received_at_us, "
-                      "fee_minor_units, fee_currency, fee_status, corrections_enc, correction_fields, updated_at_us) "
-                      "VALUES (?, ?, ?, 'received', ?, ?, ?, ?, ?, ?, ?, ?)",
-                      {r.id, member_id, std::string(to_string(r.kind)), r.channel, now, r.fee_minor_units,
-                       r.fee_currency, std::string(to_string(r.fee_status)), corrections_enc, fields, now}));
-    PRIVOX_TRY(audit_.append(s, {actor, "request.open", member_id, "legal",
-                                 {{"request_id", r.id},
-                                  {"kind", to_string(r.kind)},
-                                  {"channel", r.channel},
-                                  {"fields", r.correction_fields}}}));
+    PRIVOX_ASSIGN(out, insert_new(s, input, member_id, now, actor));
     return {};
   }));
-  st.r.due_at_us = add_calendar_months(now, 1);
-  return st.r;
+  return out;
+}
+
+Result<Request> Requests::correct_directly(const std::string& member_id, const accounts::FieldValues& corrections,
+                                           const std::string& channel, const std::string& actor) {
+  PRIVOX_ASSIGN(std::string id, accounts::check_id("member", member_id));
+  const NewRequest input{id, RequestKind::rectify, corrections, channel, std::nullopt};
+  PRIVOX_TRY(check_new_request(input));
+  const int64_t now = clock_.now_us();
+  Stored st;
+  PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    PRIVOX_ASSIGN(Request r, insert_new(s, input, id, now, actor));
+    PRIVOX_ASSIGN(st, load(s, r.id, now));
+    // Whoever corrects directly is already known (a portal session, staff): no identity check.
+    st.r.identity_verified_at_us = now;
+    PRIVOX_ASSIGN(st.r.outcome, correct_and_notify(s, store_, keys_, clock_, id, corrections, r.id, actor));
+    move_to(st, RequestState::completed, now);
+    PRIVOX_TRY(save(s, st, now));
+    PRIVOX_TRY(audit_.append(s, {actor, "request.complete", id, "legal",
+                                 {{"request_id", r.id}, {"kind", to_string(RequestKind::rectify)}}}));
+    return {};
+  }));
+  return refreshed(std::move(st), now).r;
 }
 
 Result<Request> Requests::get(const std::string& id) {

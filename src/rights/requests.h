@@ -61,6 +61,10 @@ struct NewRequest {
   RequestKind kind = RequestKind::access;
   accounts::FieldValues corrections;  // rectify only: member field name -> corrected value
   std::string channel = "cli";        // where it was made: "cli", "portal", "email", ...
+  // When the request really arrived: a letter or an email to the privacy contact is entered
+  // later, and its month runs from its receipt. Not in the future, not before the member's
+  // account was opened. nullopt: now.
+  std::optional<int64_t> received_at_us = std::nullopt;
 };
 
 struct Request {
@@ -113,10 +117,18 @@ class Requests {
       : store_(store), keys_(keys), clock_(clock), audit_(keys, clock) {}
 
   // Records a new request in state `received`. Errors: `member` malformed or not_found, `member`
-  // erased; `kind`; for rectify, `corrections` empty, or a field name that is not a member field
-  // or holds a card number (named). Corrections are sealed under the member's key and validated
-  // fully when the request is completed.
+  // erased; `kind`; `received_at` in the future or before the member existed; for rectify,
+  // `corrections` empty, or a field name that is not a member field or holds a card number
+  // (named). Corrections are sealed under the member's key and validated fully when the request
+  // is completed. The receipt date, when given, is audited.
   Result<Request> open(const NewRequest& input, const std::string& actor);
+  // A correction made directly by someone already known (the member in the portal, their office
+  // manager, staff; `channel` says which): recorded as a rectification request completed at once,
+  // through the one correction path (corrections.h), so every earlier recipient gets its notice
+  // and the correction shows in the member's requests and access export. Errors as open() and
+  // Accounts::correct_member, naming the field at fault; nothing is recorded on error.
+  Result<Request> correct_directly(const std::string& member_id, const accounts::FieldValues& corrections,
+                                   const std::string& channel, const std::string& actor);
   // not_found (field "id") when there is no such request.
   Result<Request> get(const std::string& id);
   // The operator's queue: open requests (closed ones too with include_closed), overdue ones
@@ -160,6 +172,8 @@ class Requests {
   Result<Request> complete(const std::string& id, const std::string& actor);
 
  private:
+  Result<Request> insert_new(store::Session& s, const NewRequest& input, const std::string& member_id, int64_t now,
+                             const std::string& actor);
   Result<Request> settle_fee(const std::string& id, bool waived, std::string_view text, const std::string& actor);
 
   store::Store& store_;

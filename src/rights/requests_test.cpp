@@ -210,8 +210,17 @@ TEST_P(RequestsTest, TheDeadlinePausesWhileIdentityAndFeeAreAwaitedAndExtends) {
 }
 
 TEST_P(RequestsTest, LeapYearsGiveTheTwentyNinthOfFebruary) {
+  // A request cannot predate its member, so this one joins before the leap year.
+  clock_.set_us(at("2023-12-01"));
+  auto member = accounts_->add_member(company_, {{"name", "Di Leap"}, {"email", "di-" + email_},
+                                                 {"phone", "020 7946 0951"}, {"address", "5 High St"},
+                                                 {"birth_date", "1981-06-06"}, {"payment_token", "tok_di"}},
+                                      "cli:test");
+  ASSERT_TRUE(member.ok()) << member.error().describe();
   clock_.set_us(at("2024-01-31", 9));
-  EXPECT_EQ(open(RequestKind::erase).due_at_us, at("2024-02-29", 9));
+  auto r = requests_->open({*member, RequestKind::erase, {}, "cli"}, "cli:test");
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->due_at_us, at("2024-02-29", 9));
 }
 
 TEST_P(RequestsTest, CodesExpireRunOutOfTriesAndOnlyTheRightOneVerifies) {
@@ -425,6 +434,115 @@ TEST_P(RequestsTest, TheAccessExportListsEveryReadOfTheMembersLinesOnlyTheirs) {
   for (const auto& e : nlohmann::json::parse(unzip(dir.file("copy.zip")).at("audit.json")))
     if (e["action"] == "traffic.list") readers.push_back(e["detail"]["subjects"].contains(line) ? "ok" : e.dump());
   EXPECT_EQ(readers, std::vector<std::string>{"ok"});
+}
+
+// Issue 12: an access export holds only what relates to its subject. Another member of the same
+// company, Bo, shares every kind of entry the export can include: a staff read of both lines'
+// traffic (one audit entry naming both), a retention run that held both, a disclosure naming
+// both, a call from Bo's line to the member's, and Bo's own requests. No id of Bo's, nor of
+// Bo's line, appears in any file of the member's ZIP.
+TEST_P(RequestsTest, AnAccessExportHoldsNoIdOfAnotherSubjectInAnyFile) {
+  const std::string line = add_line("201");
+  auto bo = accounts_->add_member(company_, {{"name", "Bo Chen"}, {"email", "bo-" + email_}, {"phone", "020 7946 0959"},
+                                             {"address", "2 High St"}, {"birth_date", "1985-03-01"},
+                                             {"payment_token", "tok_bo"}},
+                                  "cli:test");
+  ASSERT_TRUE(bo.ok()) << bo.error().describe();
+  auto bo_line = accounts::Extensions(*store_, keys_, clock_)
+                     .add_extension({company_, "202", "correct-horse-8", *bo, std::nullopt}, "cli:test");
+  ASSERT_TRUE(bo_line.ok()) << bo_line.error().describe();
+  add_call(line, "inbound", "202", "201", false, clock_.now_us() - kDay);
+  add_call(*bo_line, "internal", "202", "201", false, clock_.now_us() - kDay);
+  traffic::CdrQuery all;  // billing across every line: one entry naming both lines with counts
+  all.purpose = privacy::Purpose::billing;
+  ASSERT_EQ(traffic::list_records(*store_, keys_, clock_, all, "staff-1")->size(), 2u);
+  ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                // An entry about the member whose detail names others too, as a batch job's can.
+                PRIVOX_TRY(privacy::AuditChain(keys_, clock_)
+                               .append(s, {"job", "retention.traffic.batch", member_, "legal",
+                                           {{"held_subjects", {member_, line, *bo, *bo_line}},
+                                            {"subjects", {{line, 1}, {*bo_line, 3}}},
+                                            {"other", *bo}}}));
+                return {};
+              }).ok());
+  ledgers::DisclosureRegister reg(*store_, keys_, clock_);
+  ASSERT_TRUE(reg.record({"Police", ledgers::DisclosureKind::authority, {privacy::Category::traffic},
+                          privacy::LegalBasis::legal_obligation, "order 7", "", {member_, *bo}, ""},
+                         "t")
+                  .ok());
+  ASSERT_TRUE(requests_->open({*bo, RequestKind::access, {}, "cli"}, "t").ok());
+
+  Request r = in_progress(RequestKind::access);
+  testing::TempDir dir;
+  ASSERT_TRUE(requests_->export_access(r.id, dir.file("copy.zip"), "cli:test").ok());
+  const auto files = unzip(dir.file("copy.zip"));
+  ASSERT_EQ(files.size(), 6u);
+  for (const auto& [name, content] : files) {
+    EXPECT_EQ(content.find(*bo), std::string::npos) << name << " names the other member:\n" << content;
+    EXPECT_EQ(content.find(*bo_line), std::string::npos) << name << " names the other member's line:\n" << content;
+  }
+  // What is the member's own stays: their line's count in the staff read, their own ids.
+  const std::string& audit = files.at("audit.json");
+  EXPECT_NE(audit.find("\"" + line + "\": 1"), std::string::npos) << audit;
+  EXPECT_NE(audit.find("retention.traffic.batch"), std::string::npos);
+  EXPECT_NE(files.at("disclosures.json").find("order 7"), std::string::npos);
+}
+
+// Issue 12: a correction made directly (the member in the portal, an office manager, staff) goes
+// through the same path as a rectification request, so earlier recipients get their notice too.
+TEST_P(RequestsTest, ADirectCorrectionNoticesEveryEarlierRecipientAsARequestWould) {
+  ledgers::DisclosureRegister reg(*store_, keys_, clock_);
+  auto supplier = reg.record({"Mailing House Ltd", ledgers::DisclosureKind::supplier,
+                              {privacy::Category::identity_contact}, privacy::LegalBasis::contract, "", "", {member_}, ""},
+                             "t");
+  ASSERT_TRUE(supplier.ok()) << supplier.error().describe();
+  clock_.advance_us(kMinute);
+  auto done = requests_->correct_directly(member_, {{"address", "3 New Road"}}, "portal", member_);
+  ASSERT_TRUE(done.ok()) << done.error().describe();
+  EXPECT_EQ(done->state, RequestState::completed);
+  EXPECT_EQ(done->kind, RequestKind::rectify);
+  EXPECT_EQ(done->channel, "portal");
+  ASSERT_EQ(done->outcome["notices"].size(), 1u) << done->outcome.dump();
+  EXPECT_EQ(done->outcome["notices"][0]["disclosure_id"], *supplier);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM rectification_notices WHERE request_id = '" + done->id + "'"), 1);
+  auto shown = consent::show_member(*store_, keys_, clock_, member_, privacy::Purpose::legal, "t");
+  EXPECT_EQ((*shown)["fields"]["address"], "3 New Road");
+
+  // A refused correction names its field and records nothing at all.
+  const int64_t requests_before = count("SELECT COUNT(*) FROM rights_requests");
+  auto bad = requests_->correct_directly(member_, {{"email", "not-an-address"}}, "portal", member_);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "email");
+  EXPECT_EQ(count("SELECT COUNT(*) FROM rights_requests"), requests_before);
+}
+
+// Issue 12: a request entered after it arrived (a letter) carries its real receipt date, and the
+// calendar month runs from it, clamped to the month's end.
+TEST_P(RequestsTest, ARequestCarriesTheDateItReallyArrived) {
+  // The fixture's member joined on 2025-01-31 at noon; another joins in 2023, before a leap year.
+  clock_.set_us(at("2023-06-01"));
+  auto early = accounts_->add_member(company_, {{"name", "Cy Early"}, {"email", "cy-" + email_},
+                                                {"phone", "020 7946 0950"}, {"address", "4 High St"},
+                                                {"birth_date", "1980-05-05"}, {"payment_token", "tok_cy"}},
+                                     "cli:test");
+  ASSERT_TRUE(early.ok()) << early.error().describe();
+  clock_.set_us(at("2025-03-10"));
+  NewRequest letter{member_, RequestKind::access, {}, "email", at("2025-01-31", 13)};
+  auto r = requests_->open(letter, "cli:test");
+  ASSERT_TRUE(r.ok()) << r.error().describe();
+  EXPECT_EQ(r->received_at_us, at("2025-01-31", 13));
+  EXPECT_EQ(r->due_at_us, at("2025-02-28", 13));  // a common year
+  EXPECT_EQ(requests_->get(r->id)->due_at_us, at("2025-02-28", 13));
+  EXPECT_TRUE(requests_->get(r->id)->overdue(clock_.now_us()));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM audit_log WHERE action = 'request.open' AND detail LIKE '%received_at%'"), 1);
+  auto leap = requests_->open({*early, RequestKind::erase, {}, "email", at("2024-01-31", 10)}, "cli:test");
+  ASSERT_TRUE(leap.ok()) << leap.error().describe();
+  EXPECT_EQ(leap->due_at_us, at("2024-02-29", 10));  // a leap year
+
+  letter.received_at_us = clock_.now_us() + kDay;
+  EXPECT_EQ(requests_->open(letter, "t").error().field, "received_at");
+  letter.received_at_us = at("2024-01-01");  // before the member's account was opened
+  EXPECT_EQ(requests_->open(letter, "t").error().field, "received_at");
 }
 
 TEST_P(RequestsTest, RectificationCorrectsAndNoticesEveryEarlierRecipientOfTheData) {

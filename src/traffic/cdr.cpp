@@ -268,46 +268,4 @@ nlohmann::json to_json(const std::vector<CdrRow>& rows) {
   return out;
 }
 
-std::optional<int64_t> parse_time(std::string_view text) {
-  if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos && text.size() <= 12) {
-    int64_t seconds = 0;
-    std::from_chars(text.data(), text.data() + text.size(), seconds);
-    return seconds * 1'000'000;
-  }
-  const auto date = parse_date(text.substr(0, 10));
-  if (!date) return std::nullopt;
-  const std::chrono::sys_days days{std::chrono::year_month_day{std::chrono::year(date->year),
-                                                               std::chrono::month(date->month),
-                                                               std::chrono::day(date->day)}};
-  int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(days.time_since_epoch()).count();
-  std::string_view rest = text.substr(10);
-  if (rest.empty()) return us;
-  if (rest.front() != 'T' && rest.front() != ' ') return std::nullopt;
-  rest.remove_prefix(1);
-  if (!rest.empty() && rest.back() == 'Z') rest.remove_suffix(1);
-  int hh = 0, mm = 0, ss = 0;
-  auto two = [&](size_t at, int& v, int max) {
-    if (rest.size() < at + 2) return false;
-    const auto [end, ec] = std::from_chars(rest.data() + at, rest.data() + at + 2, v);
-    return ec == std::errc() && end == rest.data() + at + 2 && v <= max;
-  };
-  if (!two(0, hh, 23) || rest.size() < 5 || rest[2] != ':' || !two(3, mm, 59)) return std::nullopt;
-  size_t used = 5;
-  if (rest.size() > 5) {
-    if (rest[5] != ':' || !two(6, ss, 60)) return std::nullopt;
-    used = 8;
-  }
-  int64_t fraction = 0;
-  if (rest.size() > used) {
-    if (rest[used] != '.') return std::nullopt;
-    const std::string_view digits = rest.substr(used + 1, 6);
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos ||
-        rest.size() > used + 1 + 6)
-      return std::nullopt;
-    std::from_chars(digits.data(), digits.data() + digits.size(), fraction);
-    for (size_t i = digits.size(); i < 6; ++i) fraction *= 10;
-  }
-  return us + ((hh * 60 + mm) * 60 + ss) * int64_t{1'000'000} + fraction;
-}
-
 }  // namespace privox::traffic

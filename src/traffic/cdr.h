@@ -16,6 +16,8 @@
 
 namespace privox::traffic {
 
+using privox::parse_time;  // common/clock.h; named here too for the call-log cursors
+
 // Who reads the records, for the rule of a withheld caller (shows_withheld_caller).
 enum class Viewer {
   staff,        // the operator's staff, with the purpose they named
@@ -92,7 +94,5 @@ bool shows_withheld_caller(std::string_view direction, privacy::Purpose purpose,
 std::string to_csv(const std::vector<CdrRow>& rows);
 nlohmann::json to_json(const std::vector<CdrRow>& rows);
 
-// "2026-11-26", "2026-11-26T10:00:00Z" (fraction allowed) or seconds since the epoch.
-std::optional<int64_t> parse_time(std::string_view text);
 
 }  // namespace privox::traffic
