@@ -4,6 +4,7 @@
 
 #include "accounts/accounts.h"
 #include "portal/api_internal.h"
+#include "portal/json_out.h"
 #include "sip/store_bindings.h"
 #include "traffic/cdr.h"
 
@@ -58,107 +59,37 @@ std::optional<std::pair<int64_t, std::string>> parse_cursor(std::string_view tex
   return std::pair{us, std::string(text.substr(dot + 1))};
 }
 
-// The call log is the portal's hottest response (issue 5), so its JSON is written straight into
-// one string instead of building a nlohmann tree of ~15 allocations per item. It is the same
-// document nlohmann would print (keys sorted, same escapes), except that bytes that are not UTF-8
-// become U+FFFD where nlohmann would throw.
-size_t utf8_sequence_length(std::string_view s, size_t at) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  struct Form {
-    unsigned char lead_min, lead_max;
-    size_t length;
-    unsigned char second_min, second_max;
-  };
-  // RFC 3629's well-formed sequences: no overlong forms, no surrogates, nothing past U+10FFFF.
-  static constexpr Form kForms[] = {{0xC2, 0xDF, 2, 0x80, 0xBF}, {0xE0, 0xE0, 3, 0xA0, 0xBF},
-                                    {0xE1, 0xEC, 3, 0x80, 0xBF}, {0xED, 0xED, 3, 0x80, 0x9F},
-                                    {0xEE, 0xEF, 3, 0x80, 0xBF}, {0xF0, 0xF0, 4, 0x90, 0xBF},
-                                    {0xF1, 0xF3, 4, 0x80, 0xBF}, {0xF4, 0xF4, 4, 0x80, 0x8F}};
-  const unsigned char lead = byte(at);
-  for (const Form& f : kForms) {
-    if (lead < f.lead_min || lead > f.lead_max) continue;
-    if (at + f.length > s.size() || byte(at + 1) < f.second_min || byte(at + 1) > f.second_max) return 0;
-    for (size_t i = 2; i < f.length; ++i)
-      if ((byte(at + i) & 0xC0) != 0x80) return 0;
-    return f.length;
-  }
-  return 0;
-}
-
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (size_t i = 0; i < s.size();) {
-    // Plain ASCII (nearly all of a call log) is copied a run at a time.
-    size_t plain = i;
-    while (plain < s.size() && static_cast<unsigned char>(s[plain]) >= 0x20 &&
-           static_cast<unsigned char>(s[plain]) < 0x80 && s[plain] != '"' && s[plain] != '\\')
-      ++plain;
-    out.append(s.substr(i, plain - i));
-    i = plain;
-    if (i == s.size()) break;
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      const size_t n = utf8_sequence_length(s, i);
-      out.append(n ? s.substr(i, n) : std::string_view("\xEF\xBF\xBD"));
-      i += n ? n : 1;
-      continue;
-    }
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
-    }
-    ++i;
-  }
-  out += '"';
-}
-
-void append_optional(std::string& out, const std::optional<std::string>& value) {
-  if (value) append_json_string(out, *value);
-  else out += "null";
-}
-
-void append_time(std::string& out, int64_t us) {
-  if (us) append_json_string(out, format_utc(us));
-  else out += "null";
-}
-
-// One item of the call log: the keys in nlohmann's (sorted) order.
+// One item of the call log: the keys in nlohmann's (sorted) order, so the page is the document
+// nlohmann would print (a test compares them byte for byte).
 void append_record_json(std::string& out, const traffic::CdrRow& r) {
   out += "{\"answered_at\":";
-  append_time(out, r.answered_at_us);
+  json_out::append_time(out, r.answered_at_us);
   out += ",\"destination\":";
-  append_optional(out, r.destination);
+  json_out::append_optional(out, r.destination);
   out += ",\"direction\":";
-  append_json_string(out, r.direction);
+  json_out::append_string(out, r.direction);
   out += fmt::format(",\"duration_ms\":{},\"ended_at\":", r.duration_ms);
-  append_time(out, r.ended_at_us);
+  json_out::append_time(out, r.ended_at_us);
   out += ",\"extension_id\":";
-  append_json_string(out, r.subject_id);
+  json_out::append_string(out, r.subject_id);
   out += ",\"id\":";
-  append_json_string(out, r.id);
+  json_out::append_string(out, r.id);
   out += ",\"outcome\":";
-  append_json_string(out, r.outcome);
+  json_out::append_string(out, r.outcome);
   out += ",\"source\":";
   // A caller who withheld their number stays withheld (P13).
-  append_optional(out, r.source_withheld ? std::nullopt : r.source);
+  json_out::append_optional(out, r.source_withheld ? std::nullopt : r.source);
   out += r.source_withheld ? ",\"source_withheld\":true" : ",\"source_withheld\":false";
   out += ",\"started_at\":";
-  append_json_string(out, format_utc(r.started_at_us));
+  json_out::append_string(out, format_utc(r.started_at_us));
   out += ",\"type\":";
-  append_json_string(out, r.kind);
+  json_out::append_string(out, r.kind);
   out += '}';
 }
 
 // {"items": [the first `limit` rows], "next_cursor": "<started_at_us>.<id>" of the last item shown
-// when more rows followed, else null}.
+// when more rows followed, else null}. The call log is the portal's hottest answer (issue 5), so it
+// is written straight into one string (json_out.h) rather than built as a nlohmann tree.
 http::Response call_log_response(const std::vector<traffic::CdrRow>& rows, size_t limit) {
   std::string body;
   body.reserve(64 + 400 * std::min(rows.size(), limit));
@@ -168,7 +99,8 @@ http::Response call_log_response(const std::vector<traffic::CdrRow>& rows, size_
     append_record_json(body, rows[i]);
   }
   body += "],\"next_cursor\":";
-  if (rows.size() > limit) append_json_string(body, fmt::format("{}.{}", rows[limit - 1].started_at_us, rows[limit - 1].id));
+  if (rows.size() > limit)
+    json_out::append_string(body, fmt::format("{}.{}", rows[limit - 1].started_at_us, rows[limit - 1].id));
   else body += "null";
   body += '}';
   http::Response res{status::ok, 11};
