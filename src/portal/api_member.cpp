@@ -27,13 +27,6 @@ Result<nlohmann::json> own_fields(store::Session& s, const privacy::Keyring& key
   return out;
 }
 
-Result<std::string> staff_email(store::Session& s, const privacy::Keyring& keys, const std::string& id) {
-  PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT staff_email_enc FROM portal_logins WHERE subject_id = ?", {id}));
-  if (rows.empty() || rows[0].is_null(0)) return std::string();
-  PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys, id));
-  return privacy::open_field(key, id, "staff_email", rows[0].blob(0));
-}
-
 // The lines whose records and registrations the caller may see: their own, or the company's for an
 // office manager.
 Result<std::vector<accounts::Extension>> visible_lines(accounts::Extensions& extensions, const Principal& who) {
@@ -120,7 +113,7 @@ void Portal::Impl::mount_records(http::Router& r) {
                           {"role", to_string(c.who.role)}, {"csrf_token", auth.csrf_for(c.token)}};
     Status done = store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
       if (is_staff(c.who.role)) {
-        PRIVOX_ASSIGN(std::string email, staff_email(s, keys, c.who.subject_id));
+        PRIVOX_ASSIGN(std::string email, auth.staff_email(s, c.who.subject_id));
         out["fields"] = {{"email", email}};
         return {};
       }

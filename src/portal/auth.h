@@ -110,6 +110,11 @@ class Auth {
   // Ends the session on the server; true when there was one.
   Result<bool> logout(std::string_view token) const;
 
+  // Inside the caller's transaction: the email of a staff login, opened under its subject key;
+  // empty when the subject has no staff email (a member's login, or none). Errors are the store's
+  // and the keyring's (erased when the subject's key is gone).
+  Result<std::string> staff_email(store::Session& s, const std::string& subject_id) const;
+
   std::string csrf_for(std::string_view token) const;
   // Constant-time comparison of a presented CSRF token against the session's.
   bool csrf_matches(std::string_view token, std::string_view presented) const;
