@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "portal/api.h"
 #include "portal/auth.h"
+#include "portal/payments.h"
 #include "privacy/audit.h"
 #include "consent/consent.h"
 

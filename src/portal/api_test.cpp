@@ -12,6 +12,8 @@
 #include "accounts/accounts.h"
 #include "common/ids.h"
 #include "common/json.h"
+#include "http/server.h"
+#include "portal/auth.h"
 #include "portal/tokenizer.h"
 #include "privacy/settings_change.h"
 #include "store/settings.h"

@@ -27,6 +27,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "portal/auth_limits.h"
 #include "privacy/audit.h"
 #include "privacy/datamap.h"
 #include "privacy/keyring.h"
@@ -70,20 +71,6 @@ struct LoginOutcome {
   Principal principal;        // ok
   SessionToken session;       // ok
 };
-
-// The defaults equal the settings' defaults (store/settings.cpp); tests pass their own.
-struct AuthLimits {
-  int64_t max_failures = 5;                  // per account and per address in one window
-  int64_t window_us = 15LL * 60 * 1'000'000;  // counting window
-  int64_t lockout_us = 15LL * 60 * 1'000'000;
-  int64_t session_idle_us = 60LL * 60 * 1'000'000;
-  int64_t session_max_us = 12LL * 3600 * 1'000'000;
-};
-
-// The limits in force from the operator's settings: portal.login_max_failures,
-// portal.login_window_minutes, portal.lockout_minutes, portal.session_idle_minutes and
-// portal.session_max_hours (each checked against its range when set). Fails with store errors only.
-Result<AuthLimits> auth_limits_from_settings(store::Store& store);
 
 class Auth {
  public:
