@@ -9,6 +9,8 @@
 //  - anything that is not yours is 404, so ids of other tenants cannot be probed;
 //  - bodies are JSON objects; wrong JSON or types are 400 naming the field;
 //  - errors are {"error": {"message", "field"}}.
+// Each route is one named handler in a routes_<resource>.cpp file, registered in the one table of
+// routes.cpp with the gate it needs (routes.h).
 //
 // This header is what the composition root (cli/serve.cpp) sees, so it names the HTTP server, the
 // store and the keyring without including them (no Boost.Beast, no nlohmann here).
@@ -57,7 +59,7 @@ class Portal {
 
   Auth& auth();
 
-  struct Impl;  // the routes' shared state (api_internal.h)
+  struct Impl;  // what the handlers share (routes.h)
 
  private:
   std::unique_ptr<Impl> impl_;

@@ -373,7 +373,7 @@ TEST_P(PortalApiTest, CallLogsShowTheCallersLinesKeepWithheldCallersWithheldAndP
   EXPECT_FALSE(json::parse(lines.body())["items"][0]["registered"].get<bool>());
 }
 
-// The call log's JSON is written by hand for speed (api_member.cpp, json_out.h): it must be the very document
+// The call log's JSON is written by hand for speed (routes_calls.cpp, json_out.h): it must be the very document
 // nlohmann would print, for any party text, and one read is one audit entry naming the line.
 TEST_P(PortalApiTest, TheCallLogIsCanonicalJsonForAnyTextAndItsReadIsAuditedOnce) {
   Browser b = browser();
