@@ -45,9 +45,70 @@ std::optional<Response> refuse_unfit_values(const nlohmann::json& body) {
 struct SignUp {
   accounts::NewCompany company;
   accounts::FieldValues member;
-  std::string password;
+  std::string password, payment_token;
   bool marketing_email = false, marketing_sms = false;
 };
+
+// The body's fields, or the 400 naming the first that is missing or of the wrong type.
+std::variant<SignUp, Response> sign_up_from(const nlohmann::json& body) {
+  if (std::optional<Response> refusal = refuse_unfit_values(body)) return std::move(*refusal);
+  std::optional<Response> bad;
+  SignUp in;
+  in.company.name = string_field(body, "company_name", bad).value_or("");
+  in.company.region = string_field(body, "region", bad).value_or("eea");
+  in.company.country = string_field(body, "country", bad).value_or("");
+  if (in.company.name.empty())
+    return http::json_error(status::bad_request, "is required: the company's name", "company_name");
+  for (std::string_view f : kSignupMemberFields)
+    if (auto v = string_field(body, std::string(f), bad)) in.member[std::string(f)] = *v;
+  in.password = string_field(body, "password", bad).value_or("");
+  in.payment_token = string_field(body, "payment_token", bad).value_or("");
+  if (bad) return std::move(*bad);
+  // Unticked unless the person ticked them (P11).
+  auto ticked = [&](const char* key) {
+    const auto it = body.find(key);
+    return it != body.end() && it->is_boolean() && it->get<bool>();
+  };
+  in.marketing_email = ticked("marketing_email");
+  in.marketing_sms = ticked("marketing_sms");
+  return in;
+}
+
+// Everything the person typed is checked before anything is written or the provider is asked:
+// the country (the company's, else its region's), the member's fields and the password. Returns
+// the country's ISO code, or the refusal.
+std::variant<std::string, Response> check_typed(const Portal::Impl& p, const SignUp& in) {
+  const std::string country =
+      in.company.country.empty() ? (in.company.region == "us" ? "US" : "GB") : in.company.country;
+  Result<std::string> iso = accounts::normalise_country(country);
+  if (!iso.ok()) return error_response(Error{ErrorCode::invalid_argument, "country", iso.error().message});
+  accounts::FieldValues with_token = in.member;
+  with_token["payment_token"] = in.payment_token;
+  if (auto v = accounts::validate_member(with_token, *iso, utc_date(p.clock.now_us())); !v.ok())
+    return error_response(v.error());
+  if (Status s = check_password(in.password); !s.ok()) return error_response(s.error());
+  return *iso;
+}
+
+// Asks the payment provider what card the token stands for and adds its brand, last 4 and expiry
+// to the member's fields (never taken from the browser, P3); the refusal when the provider does not
+// know the token (400), cannot be reached (502) or is not configured (503).
+std::optional<Response> add_card(const Portal::Impl& p, SignUp& in, const std::string& iso) {
+  if (!p.options.payments)
+    return http::json_error(status::service_unavailable, "sign-up is closed: no payment provider is configured");
+  Result<CardDetails> card = p.options.payments->describe(in.payment_token);
+  if (!card.ok())
+    return card.error().code == ErrorCode::unavailable
+               ? http::json_error(status::bad_gateway, card.error().message, "payment_token")
+               : error_response(card.error());
+  in.member["payment_token"] = in.payment_token;
+  in.member["card_brand"] = card->brand;
+  in.member["card_last4"] = card->last4;
+  in.member["card_expiry"] = card->expiry;
+  if (auto v = accounts::validate_member(in.member, iso, utc_date(p.clock.now_us())); !v.ok())
+    return error_response(v.error());
+  return std::nullopt;
+}
 
 // Writes the company, its office manager, their login, their consents and their session in one
 // transaction: a taken email (the members' unique index, so no race between two sign-ups) or any
@@ -79,50 +140,12 @@ Response write_sign_up(Portal::Impl& p, const SignUp& in, bool tls) {
 Response signup(Portal::Impl& p, const Exchange& e) {
   auto parsed = json_body(e);
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
-  const nlohmann::json& body = std::get<nlohmann::json>(parsed);
-  if (std::optional<Response> refusal = refuse_unfit_values(body)) return std::move(*refusal);
-  std::optional<Response> bad;
-  SignUp in;
-  in.company.name = string_field(body, "company_name", bad).value_or("");
-  in.company.region = string_field(body, "region", bad).value_or("eea");
-  in.company.country = string_field(body, "country", bad).value_or("");
-  if (in.company.name.empty())
-    return http::json_error(status::bad_request, "is required: the company's name", "company_name");
-  for (std::string_view f : kSignupMemberFields)
-    if (auto v = string_field(body, std::string(f), bad)) in.member[std::string(f)] = *v;
-  in.password = string_field(body, "password", bad).value_or("");
-  const std::string token = string_field(body, "payment_token", bad).value_or("");
-  if (bad) return std::move(*bad);
-  // Everything the person typed is checked before anything is written or the provider is asked.
-  const std::string country =
-      in.company.country.empty() ? (in.company.region == "us" ? "US" : "GB") : in.company.country;
-  Result<std::string> iso = accounts::normalise_country(country);
-  if (!iso.ok()) return error_response(Error{ErrorCode::invalid_argument, "country", iso.error().message});
-  accounts::FieldValues with_token = in.member;
-  with_token["payment_token"] = token;
-  if (auto v = accounts::validate_member(with_token, *iso, utc_date(p.clock.now_us())); !v.ok())
-    return error_response(v.error());
-  if (Status s = check_password(in.password); !s.ok()) return error_response(s.error());
-  if (!p.options.payments)
-    return http::json_error(status::service_unavailable, "sign-up is closed: no payment provider is configured");
-  Result<CardDetails> card = p.options.payments->describe(token);
-  if (!card.ok())
-    return card.error().code == ErrorCode::unavailable
-               ? http::json_error(status::bad_gateway, card.error().message, "payment_token")
-               : error_response(card.error());
-  in.member["payment_token"] = token;
-  in.member["card_brand"] = card->brand;
-  in.member["card_last4"] = card->last4;
-  in.member["card_expiry"] = card->expiry;
-  if (auto v = accounts::validate_member(in.member, *iso, utc_date(p.clock.now_us())); !v.ok())
-    return error_response(v.error());
-  // Unticked unless the person ticked them (P11).
-  auto ticked = [&](const char* key) {
-    const auto it = body.find(key);
-    return it != body.end() && it->is_boolean() && it->get<bool>();
-  };
-  in.marketing_email = ticked("marketing_email");
-  in.marketing_sms = ticked("marketing_sms");
+  auto read = sign_up_from(std::get<nlohmann::json>(parsed));
+  if (auto* refusal = std::get_if<Response>(&read)) return std::move(*refusal);
+  SignUp& in = std::get<SignUp>(read);
+  auto iso = check_typed(p, in);
+  if (auto* refusal = std::get_if<Response>(&iso)) return std::move(*refusal);
+  if (std::optional<Response> refusal = add_card(p, in, std::get<std::string>(iso))) return std::move(*refusal);
   return write_sign_up(p, in, e.tls());
 }
 
