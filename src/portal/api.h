@@ -9,21 +9,37 @@
 //  - anything that is not yours is 404, so ids of other tenants cannot be probed;
 //  - bodies are JSON objects; wrong JSON or types are 400 naming the field;
 //  - errors are {"error": {"message", "field"}}.
+// Each route is one named handler in a routes_<resource>.cpp file, registered in the one table of
+// routes.cpp with the gate it needs (routes.h).
+//
+// This header is what the composition root (cli/serve.cpp) sees, so it names the HTTP server, the
+// store and the keyring without including them (no Boost.Beast, no nlohmann here).
 //
 // Thread-safety: handlers run on the HTTP server's pool; Portal holds no mutable state of its own
 // (all state is in the store), so any number may run at once.
 
 #include <memory>
-#include <string>
+#include <string_view>
 
-#include "common/clock.h"
-#include "http/server.h"
-#include "portal/auth.h"
-#include "portal/payments.h"
-#include "privacy/keyring.h"
-#include "store/store.h"
+#include "portal/auth_limits.h"
+
+namespace privox {
+class Clock;
+}
+namespace privox::http {
+class Router;
+}
+namespace privox::privacy {
+class Keyring;
+}
+namespace privox::store {
+class Store;
+}
 
 namespace privox::portal {
+
+class Auth;
+class PaymentProvider;
 
 struct PortalOptions {
   // Where card details go and where privox asks about tokens; null: sign-up is refused (503).
@@ -43,7 +59,7 @@ class Portal {
 
   Auth& auth();
 
-  struct Impl;  // the routes' shared state (api_internal.h)
+  struct Impl;  // what the handlers share (routes.h)
 
  private:
   std::unique_ptr<Impl> impl_;

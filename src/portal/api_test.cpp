@@ -12,6 +12,8 @@
 #include "accounts/accounts.h"
 #include "common/ids.h"
 #include "common/json.h"
+#include "http/server.h"
+#include "portal/auth.h"
 #include "portal/tokenizer.h"
 #include "privacy/settings_change.h"
 #include "store/settings.h"
@@ -371,7 +373,7 @@ TEST_P(PortalApiTest, CallLogsShowTheCallersLinesKeepWithheldCallersWithheldAndP
   EXPECT_FALSE(json::parse(lines.body())["items"][0]["registered"].get<bool>());
 }
 
-// The call log's JSON is written by hand for speed (api_member.cpp): it must be the very document
+// The call log's JSON is written by hand for speed (routes_calls.cpp, json_out.h): it must be the very document
 // nlohmann would print, for any party text, and one read is one audit entry naming the line.
 TEST_P(PortalApiTest, TheCallLogIsCanonicalJsonForAnyTextAndItsReadIsAuditedOnce) {
   Browser b = browser();
@@ -494,6 +496,72 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/me").body())["fields"]["email"], "b@b.example");
   // B still sees B's own request.
   EXPECT_NE(b.call(verb::get, "/api/v1/requests").body().find(b_request), std::string::npos);
+}
+
+// The gate of routes.cpp, over every route of the router: a visitor reaches only the public routes,
+// a session changes nothing without its CSRF token, members never reach the console and staff never
+// reach what is a member's own. Each refusal names what is missing, before any handler runs.
+TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
+  Browser owner = browser();
+  ASSERT_EQ(owner.call(verb::post, "/api/v1/signup", signup_body("gate@example.com", "+442079460970")).result(),
+            status::created);
+  ASSERT_TRUE(portal_->auth().add_staff("support@operator.example", Role::staff_support, "staff password 3", "cli:test").ok());
+  Browser staff = browser();
+  ASSERT_EQ(staff.call(verb::post, "/api/v1/session", {{"email", "support@operator.example"}, {"password", "staff password 3"}})
+                .result(),
+            status::ok);
+  const std::set<std::string> open_to_visitors = {"/api/v1/signup", "/api/v1/session", "/api/v1/privacy-notice",
+                                                  "/api/v1/portal-config", "/api/v1/openapi.json", "/api/v1/consents",
+                                                  "/api/v1/consents/{purpose}"};
+  const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}"};
+  auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
+  size_t guarded = 0, state_changing = 0, console = 0;
+  for (const auto& route : router_.routes()) {
+    std::string target = route.pattern;
+    target = target.substr(0, target.find('{')) + (route.pattern.find('{') == std::string::npos ? "" : "contacts");
+    if (route.pattern == "/api/v1/consents/{purpose}") target = "/api/v1/consents/marketing_email";
+    if (route.pattern == "/api/v1/extensions/{id}/password") target = "/api/v1/extensions/x/password";
+    const std::string name = std::string(http::bhttp::to_string(route.method)) + " " + route.pattern;
+    const bool logout = route.pattern == "/api/v1/session" && route.method == verb::delete_;
+    if (!open_to_visitors.count(route.pattern) || logout) {
+      Browser visitor = browser();
+      const http::Response res = visitor.call(route.method, target, json::object());
+      EXPECT_EQ(res.result(), status::unauthorized) << name;
+      EXPECT_EQ(field_of(res), "privox_session") << name;
+      ++guarded;
+    }
+    const bool login_or_signup = route.pattern == "/api/v1/signup" || (route.pattern == "/api/v1/session" && route.method == verb::post);
+    if (route.method != verb::get && !login_or_signup) {
+      const http::Response res = owner.call(route.method, target, json::object(), false);
+      EXPECT_EQ(res.result(), status::forbidden) << name;
+      EXPECT_EQ(field_of(res), "X-CSRF-Token") << name;
+      ++state_changing;
+    }
+    if (route.pattern.starts_with("/api/v1/admin/")) {
+      const http::Response res = owner.call(route.method, target + "?purpose=legal", json::object());
+      EXPECT_EQ(res.result(), status::forbidden) << name;
+      EXPECT_EQ(field_of(res), "role") << name;
+      ++console;
+    }
+    if (members_only.count(route.pattern)) {
+      const http::Response res = staff.call(route.method, target, json::object());
+      EXPECT_EQ(res.result(), status::forbidden) << name;
+      EXPECT_EQ(json::parse(res.body())["error"]["message"], "only members have this") << name;
+    }
+  }
+  EXPECT_EQ(guarded, 20u);
+  EXPECT_EQ(state_changing, 9u);
+  EXPECT_EQ(console, 7u);
+  // A consent purpose that does not exist is refused before the session is looked at.
+  const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
+  EXPECT_EQ(bogus.result(), status::bad_request);
+  EXPECT_EQ(field_of(bogus), "purpose");
+  // The register is for purpose legal, even for staff whose role may name another purpose.
+  const http::Response support = staff.call(verb::get, "/api/v1/admin/disclosures?purpose=support");
+  EXPECT_EQ(support.result(), status::forbidden);
+  EXPECT_EQ(field_of(support), "purpose");
+  // And the session still works: the refusals ended nothing.
+  EXPECT_EQ(owner.call(verb::get, "/api/v1/me").result(), status::ok);
 }
 
 // DESIGN R2: one body nested 70,000 levels deep once overflowed a handler thread's stack. Every

@@ -136,6 +136,13 @@ Result<std::string> Auth::add_staff(std::string_view email, Role role, std::stri
 
 Bytes Auth::token_hash(std::string_view token) const { return keys_.blind_index("portal-session", token); }
 
+Result<std::string> Auth::staff_email(Session& s, const std::string& subject_id) const {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT staff_email_enc FROM portal_logins WHERE subject_id = ?", {subject_id}));
+  if (rows.empty() || rows[0].is_null(0)) return std::string();
+  PRIVOX_ASSIGN(privacy::SecretKey key, privacy::subject_keys::load(s, keys_, subject_id));
+  return privacy::open_field(key, subject_id, "staff_email", rows[0].blob(0));
+}
+
 std::string Auth::csrf_for(std::string_view token) const { return to_hex(keys_.blind_index("portal-csrf", token)); }
 
 bool Auth::csrf_matches(std::string_view token, std::string_view presented) const {

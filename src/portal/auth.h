@@ -27,6 +27,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "portal/auth_limits.h"
 #include "privacy/audit.h"
 #include "privacy/datamap.h"
 #include "privacy/keyring.h"
@@ -71,20 +72,6 @@ struct LoginOutcome {
   SessionToken session;       // ok
 };
 
-// The defaults equal the settings' defaults (store/settings.cpp); tests pass their own.
-struct AuthLimits {
-  int64_t max_failures = 5;                  // per account and per address in one window
-  int64_t window_us = 15LL * 60 * 1'000'000;  // counting window
-  int64_t lockout_us = 15LL * 60 * 1'000'000;
-  int64_t session_idle_us = 60LL * 60 * 1'000'000;
-  int64_t session_max_us = 12LL * 3600 * 1'000'000;
-};
-
-// The limits in force from the operator's settings: portal.login_max_failures,
-// portal.login_window_minutes, portal.lockout_minutes, portal.session_idle_minutes and
-// portal.session_max_hours (each checked against its range when set). Fails with store errors only.
-Result<AuthLimits> auth_limits_from_settings(store::Store& store);
-
 class Auth {
  public:
   Auth(store::Store& store, const privacy::Keyring& keys, const Clock& clock, AuthLimits limits = {})
@@ -109,6 +96,11 @@ class Auth {
   Result<std::optional<Principal>> authenticate(std::string_view token) const;
   // Ends the session on the server; true when there was one.
   Result<bool> logout(std::string_view token) const;
+
+  // Inside the caller's transaction: the email of a staff login, opened under its subject key;
+  // empty when the subject has no staff email (a member's login, or none). Errors are the store's
+  // and the keyring's (erased when the subject's key is gone).
+  Result<std::string> staff_email(store::Session& s, const std::string& subject_id) const;
 
   std::string csrf_for(std::string_view token) const;
   // Constant-time comparison of a presented CSRF token against the session's.

@@ -1,0 +1,29 @@
+#pragma once
+// The limits of portal logins and sessions (auth.h), apart from Auth itself so that api.h, which
+// the composition root includes, needs nothing heavier than this.
+
+#include <cstdint>
+
+#include "common/result.h"
+
+namespace privox::store {
+class Store;
+}
+
+namespace privox::portal {
+
+// The defaults equal the settings' defaults (store/settings.cpp); tests pass their own.
+struct AuthLimits {
+  int64_t max_failures = 5;                  // per account and per address in one window
+  int64_t window_us = 15LL * 60 * 1'000'000;  // counting window
+  int64_t lockout_us = 15LL * 60 * 1'000'000;
+  int64_t session_idle_us = 60LL * 60 * 1'000'000;
+  int64_t session_max_us = 12LL * 3600 * 1'000'000;
+};
+
+// The limits in force from the operator's settings: portal.login_max_failures,
+// portal.login_window_minutes, portal.lockout_minutes, portal.session_idle_minutes and
+// portal.session_max_hours (each checked against its range when set). Fails with store errors only.
+Result<AuthLimits> auth_limits_from_settings(store::Store& store);
+
+}  // namespace privox::portal

@@ -1,0 +1,112 @@
+// The one table of the portal's API routes, and the gate every route passes before its handler.
+#include "portal/routes.h"
+
+#include <algorithm>
+
+namespace privox::portal {
+namespace {
+
+using namespace routes;
+
+// One row per route, grouped by the file that holds the handler. portal/openapi.json documents
+// exactly these (a test compares them).
+constexpr Route kRoutes[] = {
+    // routes_session.cpp
+    {verb::post, "/api/v1/signup", kPublic, signup},
+    {verb::post, "/api/v1/session", kPublic, login},
+    {verb::delete_, "/api/v1/session", kSessionCsrf, logout},
+    // routes_me.cpp
+    {verb::get, "/api/v1/me", kSession, me_show},
+    {verb::patch, "/api/v1/me", kSessionCsrf, me_correct},
+    // routes_calls.cpp
+    {verb::get, "/api/v1/calls", kSession, calls_list},
+    {verb::get, "/api/v1/messages", kSession, messages_list},
+    // routes_extensions.cpp
+    {verb::get, "/api/v1/extensions", kSession, extensions_list},
+    {verb::post, "/api/v1/extensions", kSessionCsrf, extension_add},
+    {verb::post, "/api/v1/extensions/{id}/password", kSessionCsrf, extension_reset_password},
+    // routes_consents.cpp: a bad purpose is 400 before the session is looked at.
+    {verb::get, "/api/v1/consents", kVisitor, consents_show},
+    {verb::put, "/api/v1/consents/{purpose}", kVisitorCsrf, consent_set, consent_purpose_check},
+    // routes_requests.cpp
+    {verb::post, "/api/v1/requests", kMemberCsrf, request_open},
+    {verb::get, "/api/v1/requests", kMember, requests_list},
+    // routes_optional_data.cpp
+    {verb::post, "/api/v1/optional-data/{kind}", kMemberCsrf, optional_data_put},
+    {verb::get, "/api/v1/optional-data/{kind}", kMember, optional_data_list},
+    {verb::delete_, "/api/v1/optional-data/{kind}", kMemberCsrf, optional_data_remove},
+    // routes_public.cpp
+    {verb::get, "/api/v1/privacy-notice", kPublic, privacy_notice},
+    {verb::get, "/api/v1/portal-config", kPublic, portal_config},
+    {verb::get, "/api/v1/openapi.json", kPublic, openapi},
+    // routes_admin.cpp
+    {verb::get, "/api/v1/admin/members", kStaffPurpose, admin_members},
+    {verb::get, "/api/v1/admin/companies", kStaff, admin_companies},
+    {verb::get, "/api/v1/admin/audit", kStaff, admin_audit},
+    {verb::get, "/api/v1/admin/page-views", kStaff, admin_page_views},
+    // routes_admin_legal.cpp
+    {verb::get, "/api/v1/admin/requests", kLegalStaff, admin_requests},
+    {verb::get, "/api/v1/admin/disclosures", kLegalStaff, admin_disclosures_list},
+    {verb::post, "/api/v1/admin/disclosures", kLegalStaffCsrf, admin_disclosure_add},
+};
+
+// The handler a gate calls is the one type that takes what the gate establishes.
+constexpr bool handler_fits_gate(const Route& r) {
+  switch (r.gate.who) {
+    case Gate::Who::anyone:
+      return std::holds_alternative<PublicHandler>(r.handler) && !r.gate.csrf && r.gate.purpose == Gate::Purpose::none;
+    case Gate::Who::visitor:
+      return std::holds_alternative<VisitorHandler>(r.handler) && r.gate.purpose == Gate::Purpose::none;
+    case Gate::Who::session:
+    case Gate::Who::member:
+      return std::holds_alternative<CallerHandler>(r.handler) && r.gate.purpose == Gate::Purpose::none;
+    case Gate::Who::staff:
+      return r.gate.purpose == Gate::Purpose::none ? std::holds_alternative<CallerHandler>(r.handler)
+                                                   : std::holds_alternative<PurposeHandler>(r.handler);
+  }
+  return false;
+}
+
+// A session changes state only with its CSRF token, and reads never ask for one (the pages send it
+// on every call that is not a GET).
+constexpr bool csrf_follows_method(const Route& r) {
+  return r.gate.who == Gate::Who::anyone || r.gate.csrf == (r.method != verb::get);
+}
+
+static_assert(std::ranges::all_of(kRoutes, handler_fits_gate), "a route's handler does not take what its gate gives");
+static_assert(std::ranges::all_of(kRoutes, csrf_follows_method), "a state-changing session route lacks its CSRF check");
+
+Response csrf_refusal() {
+  return http::json_error(status::forbidden, "missing or wrong CSRF token", "X-CSRF-Token");
+}
+
+}  // namespace
+
+std::span<const Route> route_table() { return kRoutes; }
+
+Response pass_gate(Portal::Impl& p, const Route& route, const Exchange& e) {
+  const Gate& gate = route.gate;
+  if (route.check_path)
+    if (std::optional<Response> refusal = route.check_path(e)) return std::move(*refusal);
+  if (gate.who == Gate::Who::anyone) return std::get<PublicHandler>(route.handler)(p, e);
+
+  const std::optional<Caller> caller = optional_session(p, e);
+  if (caller && gate.csrf && !p.auth.csrf_matches(caller->token, e.header("X-CSRF-Token"))) return csrf_refusal();
+  if (gate.who == Gate::Who::visitor) return std::get<VisitorHandler>(route.handler)(p, e, caller);
+
+  if (!caller) return http::json_error(status::unauthorized, "log in first: no live session", "privox_session");
+  const bool staff = is_staff(caller->who.role);
+  if (gate.who == Gate::Who::member && staff)
+    return http::json_error(status::forbidden, "only members have this", "role");
+  if (gate.who == Gate::Who::staff && !staff)
+    return http::json_error(status::forbidden, "only the operator's staff may do this", "role");
+  if (gate.purpose == Gate::Purpose::none) return std::get<CallerHandler>(route.handler)(p, e, *caller);
+
+  std::variant<privacy::Purpose, Response> purpose = staff_purpose(e, caller->who);
+  if (auto* refusal = std::get_if<Response>(&purpose)) return std::move(*refusal);
+  if (gate.purpose == Gate::Purpose::legal && std::get<privacy::Purpose>(purpose) != privacy::Purpose::legal)
+    return http::json_error(status::forbidden, "the register and the request queue are for purpose legal", "purpose");
+  return std::get<PurposeHandler>(route.handler)(p, e, *caller, std::get<privacy::Purpose>(purpose));
+}
+
+}  // namespace privox::portal

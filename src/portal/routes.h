@@ -1,0 +1,206 @@
+#pragma once
+// The portal's routes, for the files that hold them (not a public header): what the handlers share
+// (Portal::Impl), the gates, the route table's entry, the checks routes share, and every handler,
+// declared here by the routes_<resource>.cpp file that defines it.
+//
+// A route is a row of the one table in routes.cpp: method, path template, gate, handler. The gate
+// says who may call: `pass_gate` (routes.cpp) applies it, the session cookie and the CSRF token
+// and the role and the staff purpose, before the handler runs, and hands the handler what it
+// established (the Caller, the purpose). A handler therefore starts at its own work; the type of
+// handler a gate calls is fixed (Handler below), and a static_assert over the table refuses a
+// row whose handler does not fit its gate, or a state-changing session route without CSRF.
+//
+// Thread-safety: handlers run on the HTTP server's pool, any number at once; Impl holds no
+// mutable state of its own (all state is in the store).
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "accounts/accounts.h"
+#include "accounts/extensions.h"
+#include "consent/consent.h"
+#include "http/server.h"
+#include "portal/api.h"
+#include "portal/auth.h"
+#include "portal/payments.h"
+#include "privacy/audit.h"
+
+namespace privox::portal {
+
+using http::Exchange;
+using http::Response;
+using http::bhttp::status;
+using http::bhttp::verb;
+
+inline constexpr std::string_view kSessionCookie = "privox_session";
+inline constexpr std::string_view kVisitorCookie = "privox_visitor";
+inline constexpr std::string_view kPerformanceCookie = "privox_perf";
+
+struct Portal::Impl {
+  store::Store& store;
+  const privacy::Keyring& keys;
+  const Clock& clock;
+  PortalOptions options;
+  Auth auth;
+  accounts::Accounts accounts;
+  accounts::Extensions extensions;
+  consent::ConsentLedger consents;
+  privacy::AuditChain audit;
+
+  Impl(store::Store& s, const privacy::Keyring& k, const Clock& c, PortalOptions o)
+      : store(s), keys(k), clock(c), options(o), auth(s, k, c, o.auth_limits), accounts(s, k, c),
+        extensions(s, k, c), consents(s, k, c), audit(k, c) {}
+};
+
+// Who is calling, once the gate let them in.
+struct Caller {
+  Principal who;
+  std::string token;  // the session's, for logout and the CSRF token
+};
+
+// Who may call a route. pass_gate checks, in this order: a live session (else 401 naming
+// privox_session); with `csrf`, its token in X-CSRF-Token (else 403 naming it); the role `who`
+// asks for (else 403 naming role); with `purpose`, the staff purpose named in ?purpose= or
+// X-Privox-Purpose (else 403 naming purpose).
+struct Gate {
+  enum class Who {
+    anyone,   // no session is looked at; the handler gets the exchange only
+    visitor,  // anyone; the live session, if there is one, is handed over (and with `csrf` checked)
+    session,  // any live session
+    member,   // a member's or office manager's session: staff are refused "only members have this"
+    staff,    // a session of the operator's staff: others are refused
+  };
+  enum class Purpose {
+    none,
+    named,  // any purpose the staff role allows (staff_purpose)
+    legal,  // purpose legal only: the disclosure register and the rights-request queue
+  };
+  Who who = Who::anyone;
+  bool csrf = false;  // the route changes state: a session must carry its CSRF token
+  Purpose purpose = Purpose::none;
+};
+
+inline constexpr Gate kPublic{Gate::Who::anyone, false, Gate::Purpose::none};
+inline constexpr Gate kVisitor{Gate::Who::visitor, false, Gate::Purpose::none};
+inline constexpr Gate kVisitorCsrf{Gate::Who::visitor, true, Gate::Purpose::none};
+inline constexpr Gate kSession{Gate::Who::session, false, Gate::Purpose::none};
+inline constexpr Gate kSessionCsrf{Gate::Who::session, true, Gate::Purpose::none};
+inline constexpr Gate kMember{Gate::Who::member, false, Gate::Purpose::none};
+inline constexpr Gate kMemberCsrf{Gate::Who::member, true, Gate::Purpose::none};
+inline constexpr Gate kStaff{Gate::Who::staff, false, Gate::Purpose::none};
+inline constexpr Gate kStaffPurpose{Gate::Who::staff, false, Gate::Purpose::named};
+inline constexpr Gate kLegalStaff{Gate::Who::staff, false, Gate::Purpose::legal};
+inline constexpr Gate kLegalStaffCsrf{Gate::Who::staff, true, Gate::Purpose::legal};
+
+// What a handler is handed, by gate: the public get the exchange; visitors also the session if
+// there is one; session gates the Caller; purpose gates the Caller and the purpose.
+using PublicHandler = Response (*)(Portal::Impl& p, const Exchange& e);
+using VisitorHandler = Response (*)(Portal::Impl& p, const Exchange& e, const std::optional<Caller>& c);
+using CallerHandler = Response (*)(Portal::Impl& p, const Exchange& e, const Caller& c);
+using PurposeHandler = Response (*)(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+using Handler = std::variant<PublicHandler, VisitorHandler, CallerHandler, PurposeHandler>;
+
+// A check of the path's parameters that comes before the gate: nullopt to go on, else the refusal.
+using PathCheck = std::optional<Response> (*)(const Exchange& e);
+
+struct Route {
+  verb method;
+  std::string_view path;  // "/api/v1/extensions/{id}/password"
+  Gate gate;
+  Handler handler;
+  PathCheck check_path = nullptr;
+};
+
+// Every API route (routes.cpp), in the order they are added to the router.
+std::span<const Route> route_table();
+// Applies the route's gate to the exchange and runs its handler with what the gate established;
+// the gate's refusal when it refuses.
+Response pass_gate(Portal::Impl& p, const Route& route, const Exchange& e);
+
+// The checks and answers routes share (checks.cpp).
+
+// An error's HTTP answer: invalid 400, not_found and erased 404, conflict 409, unavailable 503,
+// anything else 500 (its message stays in the log).
+Response error_response(const Error& error);
+// The live session, if any, without refusing; refreshes its idle timer.
+std::optional<Caller> optional_session(const Portal::Impl& p, const Exchange& e);
+// The request body as a JSON object (through json::parse_untrusted), or a 400 / 415 naming what is
+// wrong.
+std::variant<nlohmann::json, Response> json_body(const Exchange& e);
+// A string member of the body: nullopt when absent or null; `bad` set to a 400 naming it when it is
+// another type.
+std::optional<std::string> string_field(const nlohmann::json& body, const std::string& name,
+                                        std::optional<Response>& bad);
+// The purpose a staff member names (?purpose= or X-Privox-Purpose), or a 403 naming "role" for
+// someone not staff, "purpose" when it is missing or their role may not use it.
+std::variant<privacy::Purpose, Response> staff_purpose(const Exchange& e, const Principal& who);
+// The phone lines whose records and registrations the caller may see: their own, or the
+// company's for an office manager; none for staff (who name a purpose instead).
+Result<std::vector<accounts::Extension>> visible_lines(accounts::Extensions& extensions, const Principal& who);
+// The Set-Cookie value of a cookie the portal sets; Secure under TLS. max_age_s 0 expires it.
+std::string cookie_header(std::string_view name, std::string_view value, int64_t max_age_s, bool tls);
+// Adds Set-Cookie for privox_perf: set while the consent holds, expired when it does not and the
+// browser `had_cookie`.
+void apply_performance_cookie(Response& res, bool holds, bool had_cookie, bool tls);
+
+// The handlers, by file. Each answers as portal/openapi.json documents its route.
+namespace routes {
+
+// routes_session.cpp: sign-up, login, logout.
+Response signup(Portal::Impl& p, const Exchange& e);
+Response login(Portal::Impl& p, const Exchange& e);
+Response logout(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_me.cpp: the caller's own record.
+Response me_show(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response me_correct(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_calls.cpp: call and message logs.
+Response calls_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response messages_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_extensions.cpp: a company's phone lines.
+Response extensions_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response extension_add(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response extension_reset_password(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_consents.cpp: consents, cookie consent for visitors too.
+Response consents_show(Portal::Impl& p, const Exchange& e, const std::optional<Caller>& c);
+std::optional<Response> consent_purpose_check(const Exchange& e);
+Response consent_set(Portal::Impl& p, const Exchange& e, const std::optional<Caller>& c);
+
+// routes_requests.cpp: the member's rights requests.
+Response request_open(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response requests_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_optional_data.cpp: contacts, location and social profile from the mobile app.
+Response optional_data_put(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response optional_data_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response optional_data_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_public.cpp: what anyone may read before logging in.
+Response privacy_notice(Portal::Impl& p, const Exchange& e);
+Response portal_config(Portal::Impl& p, const Exchange& e);
+Response openapi(Portal::Impl& p, const Exchange& e);
+
+// routes_admin.cpp: the operator console.
+Response admin_members(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+Response admin_companies(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response admin_audit(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response admin_page_views(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_admin_legal.cpp: the operator's compliance records, for purpose legal.
+Response admin_requests(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+Response admin_disclosures_list(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+Response admin_disclosure_add(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+
+// pages.cpp: the embedded web files, for every request no route matched.
+Response page(Portal::Impl& p, const Exchange& e);
+
+}  // namespace routes
+}  // namespace privox::portal

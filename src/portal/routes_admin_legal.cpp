@@ -1,0 +1,82 @@
+// The operator's compliance records in the console: the rights-request queue and the register of
+// disclosures. The table's gate admits staff for purpose legal only.
+#include <nlohmann/json.hpp>
+
+#include "ledgers/disclosures.h"
+#include "portal/routes.h"
+#include "rights/requests.h"
+
+namespace privox::portal::routes {
+namespace {
+
+// A disclosure from the API's JSON: recipient, kind, categories, basis, reference, safeguard,
+// member_ids. Every problem names its field.
+std::variant<ledgers::NewDisclosure, Response> disclosure_from(const nlohmann::json& body) {
+  std::optional<Response> bad;
+  ledgers::NewDisclosure d;
+  d.recipient = string_field(body, "recipient", bad).value_or("");
+  const std::string kind = string_field(body, "kind", bad).value_or("");
+  const std::string basis = string_field(body, "basis", bad).value_or("");
+  d.reference = string_field(body, "reference", bad).value_or("");
+  d.safeguard = string_field(body, "safeguard", bad).value_or("");
+  if (bad) return std::move(*bad);
+  const auto parsed_kind = ledgers::parse_disclosure_kind(kind);
+  if (!parsed_kind)
+    return http::json_error(status::bad_request, "must be carrier, supplier, authority, buyer or region_transfer", "kind");
+  d.kind = *parsed_kind;
+  const auto parsed_basis = ledgers::parse_legal_basis(basis);
+  if (!parsed_basis)
+    return http::json_error(status::bad_request, "must be contract, legal_obligation, legitimate_interest or consent",
+                            "basis");
+  d.basis = *parsed_basis;
+  const nlohmann::json categories = body.value("categories", nlohmann::json::array());
+  if (!categories.is_array())
+    return http::json_error(status::bad_request, "must be an array of data-map categories", "categories");
+  for (const auto& c : categories) {
+    const auto category = c.is_string() ? ledgers::parse_category(c.get<std::string>()) : std::nullopt;
+    if (!category)
+      return http::json_error(status::bad_request, "each must be a data-map category (e.g. traffic)", "categories");
+    d.categories.push_back(*category);
+  }
+  const nlohmann::json members = body.value("member_ids", nlohmann::json::array());
+  if (!members.is_array()) return http::json_error(status::bad_request, "must be an array of member ids", "member_ids");
+  for (const auto& m : members) {
+    if (!m.is_string()) return http::json_error(status::bad_request, "each must be a member id", "member_ids");
+    d.subject_ids.push_back(m.get<std::string>());
+  }
+  return d;
+}
+
+}  // namespace
+
+Response admin_requests(Portal::Impl& p, const Exchange& e, const Caller&, privacy::Purpose) {
+  rights::Requests requests(p.store, p.keys, p.clock);
+  auto queue = requests.list({.include_closed = e.query_param("closed").value_or("") == "true", .member_id = {}});
+  if (!queue.ok()) return error_response(queue.error());
+  nlohmann::json items = nlohmann::json::array();
+  for (const rights::Request& request : *queue) items.push_back(request.to_json(p.clock.now_us()));
+  return http::json_response(status::ok, {{"items", items}});
+}
+
+Response admin_disclosures_list(Portal::Impl& p, const Exchange& e, const Caller&, privacy::Purpose) {
+  ledgers::DisclosureFilter filter;
+  if (auto member = e.query_param("member_id")) filter.subject_id = *member;
+  auto entries = ledgers::DisclosureRegister(p.store, p.keys, p.clock).list(filter);
+  if (!entries.ok()) return error_response(entries.error());
+  nlohmann::json items = nlohmann::json::array();
+  for (const ledgers::Disclosure& d : *entries) items.push_back(ledgers::to_json(d));
+  return http::json_response(status::ok, {{"items", items}});
+}
+
+Response admin_disclosure_add(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose) {
+  auto parsed = json_body(e);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  auto entry = disclosure_from(std::get<nlohmann::json>(parsed));
+  if (auto* refusal = std::get_if<Response>(&entry)) return std::move(*refusal);
+  ledgers::DisclosureRegister register_(p.store, p.keys, p.clock);
+  auto id = register_.record(std::get<ledgers::NewDisclosure>(entry), c.who.subject_id);
+  if (!id.ok()) return error_response(id.error());
+  return http::json_response(status::created, {{"id", *id}});
+}
+
+}  // namespace privox::portal::routes

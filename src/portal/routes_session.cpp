@@ -1,0 +1,182 @@
+// Sign-up, login and logout: how a session begins and ends.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "accounts/validation.h"
+#include "ledgers/notice.h"
+#include "portal/routes.h"
+
+namespace privox::portal::routes {
+namespace {
+
+// The cookie outlives no session: it lasts as long as the longest a session may.
+int64_t cookie_max_age_s(const Auth& auth) { return auth.limits().session_max_us / 1'000'000; }
+
+// The member fields sign-up takes from the person; card brand, last 4 and expiry come from the
+// payment provider instead.
+constexpr std::string_view kSignupMemberFields[] = {"name", "email", "phone", "address", "birth_date"};
+
+Response session_answer(status code, const Principal& who, const SessionToken& session, int64_t max_age_s,
+                        bool tls) {
+  Response res = http::json_response(code, {{"subject_id", who.subject_id},
+                                            {"company_id", who.company_id},
+                                            {"role", to_string(who.role)},
+                                            {"csrf_token", session.csrf}});
+  res.set(http::bhttp::field::set_cookie, cookie_header(kSessionCookie, session.token, max_age_s, tls));
+  return res;
+}
+
+// Every string of the body must be free of card numbers, the consents true or false and every
+// other member a string; the refusal names the first that is not.
+std::optional<Response> refuse_unfit_values(const nlohmann::json& body) {
+  accounts::FieldValues every_text;  // every string the person sent, for the card-number check
+  for (const auto& [key, value] : body.items()) {
+    const bool consent = key == "marketing_email" || key == "marketing_sms";
+    if (consent && !value.is_boolean() && !value.is_null())
+      return http::json_error(status::bad_request, "must be true or false", key);
+    if (value.is_string()) every_text[key] = value.get<std::string>();
+    else if (!consent && !value.is_null()) return http::json_error(status::bad_request, "must be a string", key);
+  }
+  if (Status s = accounts::refuse_card_numbers(every_text); !s.ok()) return error_response(s.error());
+  return std::nullopt;
+}
+
+// What sign-up writes, once every field has been checked.
+struct SignUp {
+  accounts::NewCompany company;
+  accounts::FieldValues member;
+  std::string password, payment_token;
+  bool marketing_email = false, marketing_sms = false;
+};
+
+// The body's fields, or the 400 naming the first that is missing or of the wrong type.
+std::variant<SignUp, Response> sign_up_from(const nlohmann::json& body) {
+  if (std::optional<Response> refusal = refuse_unfit_values(body)) return std::move(*refusal);
+  std::optional<Response> bad;
+  SignUp in;
+  in.company.name = string_field(body, "company_name", bad).value_or("");
+  in.company.region = string_field(body, "region", bad).value_or("eea");
+  in.company.country = string_field(body, "country", bad).value_or("");
+  if (in.company.name.empty())
+    return http::json_error(status::bad_request, "is required: the company's name", "company_name");
+  for (std::string_view f : kSignupMemberFields)
+    if (auto v = string_field(body, std::string(f), bad)) in.member[std::string(f)] = *v;
+  in.password = string_field(body, "password", bad).value_or("");
+  in.payment_token = string_field(body, "payment_token", bad).value_or("");
+  if (bad) return std::move(*bad);
+  // Unticked unless the person ticked them (P11).
+  auto ticked = [&](const char* key) {
+    const auto it = body.find(key);
+    return it != body.end() && it->is_boolean() && it->get<bool>();
+  };
+  in.marketing_email = ticked("marketing_email");
+  in.marketing_sms = ticked("marketing_sms");
+  return in;
+}
+
+// Everything the person typed is checked before anything is written or the provider is asked:
+// the country (the company's, else its region's), the member's fields and the password. Returns
+// the country's ISO code, or the refusal.
+std::variant<std::string, Response> check_typed(const Portal::Impl& p, const SignUp& in) {
+  const std::string country =
+      in.company.country.empty() ? (in.company.region == "us" ? "US" : "GB") : in.company.country;
+  Result<std::string> iso = accounts::normalise_country(country);
+  if (!iso.ok()) return error_response(Error{ErrorCode::invalid_argument, "country", iso.error().message});
+  accounts::FieldValues with_token = in.member;
+  with_token["payment_token"] = in.payment_token;
+  if (auto v = accounts::validate_member(with_token, *iso, utc_date(p.clock.now_us())); !v.ok())
+    return error_response(v.error());
+  if (Status s = check_password(in.password); !s.ok()) return error_response(s.error());
+  return *iso;
+}
+
+// Asks the payment provider what card the token stands for and adds its brand, last 4 and expiry
+// to the member's fields (never taken from the browser, P3); the refusal when the provider does not
+// know the token (400), cannot be reached (502) or is not configured (503).
+std::optional<Response> add_card(const Portal::Impl& p, SignUp& in, const std::string& iso) {
+  if (!p.options.payments)
+    return http::json_error(status::service_unavailable, "sign-up is closed: no payment provider is configured");
+  Result<CardDetails> card = p.options.payments->describe(in.payment_token);
+  if (!card.ok())
+    return card.error().code == ErrorCode::unavailable
+               ? http::json_error(status::bad_gateway, card.error().message, "payment_token")
+               : error_response(card.error());
+  in.member["payment_token"] = in.payment_token;
+  in.member["card_brand"] = card->brand;
+  in.member["card_last4"] = card->last4;
+  in.member["card_expiry"] = card->expiry;
+  if (auto v = accounts::validate_member(in.member, iso, utc_date(p.clock.now_us())); !v.ok())
+    return error_response(v.error());
+  return std::nullopt;
+}
+
+// Writes the company, its office manager, their login, their consents and their session in one
+// transaction: a taken email (the members' unique index, so no race between two sign-ups) or any
+// later failure leaves no company without its office manager behind.
+Response write_sign_up(Portal::Impl& p, const SignUp& in, bool tls) {
+  std::string company_id, member_id;
+  SessionToken session;
+  Status done = store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(company_id, p.accounts.add_company(s, in.company, "portal:signup"));
+    PRIVOX_ASSIGN(member_id, p.accounts.add_member(s, company_id, in.member, "portal:signup"));
+    PRIVOX_TRY(p.auth.add_member_login(s, member_id, company_id, Role::office_manager, in.password, member_id));
+    for (const auto& [purpose, given] : {std::pair{consent::ConsentPurpose::marketing_email, in.marketing_email},
+                                         std::pair{consent::ConsentPurpose::marketing_sms, in.marketing_sms}}) {
+      PRIVOX_TRY(p.consents.record(
+          s, {member_id, purpose, given, consent::ConsentMethod::form, "web", ledgers::notice_version()}, member_id));
+    }
+    PRIVOX_ASSIGN(session, p.auth.start_session(s, member_id));
+    return {};
+  });
+  if (!done.ok() && done.error().code == ErrorCode::conflict && done.error().field == "email")
+    return http::json_error(status::conflict, "another member already uses this email", "email");
+  if (!done.ok()) return error_response(done.error());
+  return session_answer(status::created, {member_id, company_id, Role::office_manager}, session,
+                        cookie_max_age_s(p.auth), tls);
+}
+
+}  // namespace
+
+Response signup(Portal::Impl& p, const Exchange& e) {
+  auto parsed = json_body(e);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  auto read = sign_up_from(std::get<nlohmann::json>(parsed));
+  if (auto* refusal = std::get_if<Response>(&read)) return std::move(*refusal);
+  SignUp& in = std::get<SignUp>(read);
+  auto iso = check_typed(p, in);
+  if (auto* refusal = std::get_if<Response>(&iso)) return std::move(*refusal);
+  if (std::optional<Response> refusal = add_card(p, in, std::get<std::string>(iso))) return std::move(*refusal);
+  return write_sign_up(p, in, e.tls());
+}
+
+Response login(Portal::Impl& p, const Exchange& e) {
+  auto parsed = json_body(e);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  const nlohmann::json& body = std::get<nlohmann::json>(parsed);
+  std::optional<Response> bad;
+  const std::optional<std::string> email = string_field(body, "email", bad);
+  const std::optional<std::string> password = string_field(body, "password", bad);
+  if (bad) return std::move(*bad);
+  if (!email || email->empty()) return http::json_error(status::bad_request, "is required", "email");
+  if (!password || password->empty()) return http::json_error(status::bad_request, "is required", "password");
+  Result<LoginOutcome> outcome = p.auth.login(*email, *password, e.client_address());
+  if (!outcome.ok()) return error_response(outcome.error());
+  if (outcome->kind == LoginOutcome::Kind::locked) {
+    Response res = http::json_error(
+        status::too_many_requests, fmt::format("too many failed logins; try again in {} seconds", outcome->retry_after_s));
+    res.set(http::bhttp::field::retry_after, std::to_string(outcome->retry_after_s));
+    return res;
+  }
+  if (outcome->kind == LoginOutcome::Kind::wrong_credentials)
+    return http::json_error(status::unauthorized, "the email or the password is wrong");
+  return session_answer(status::ok, outcome->principal, outcome->session, cookie_max_age_s(p.auth), e.tls());
+}
+
+Response logout(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  if (auto ended = p.auth.logout(c.token); !ended.ok()) return error_response(ended.error());
+  Response res{status::no_content, 11};
+  res.set(http::bhttp::field::set_cookie, cookie_header(kSessionCookie, "", 0, e.tls()));
+  return res;
+}
+
+}  // namespace privox::portal::routes
