@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "accounts/digest_hash.h"
+#include "accounts/directory_log.h"
 #include "accounts/validation.h"
 #include "common/ids.h"
 
@@ -162,7 +163,7 @@ Result<std::string> Extensions::add_extension(const NewExtension& input, const s
     nlohmann::json detail = {{"company_id", input.company_id}, {"has_did", did.has_value()}};
     detail["member_id"] = input.member_id ? nlohmann::json(*input.member_id) : nlohmann::json(nullptr);
     PRIVOX_TRY(audit_.append(s, {actor, "extension.add", id, "", std::move(detail)}));
-    return {};
+    return record_directory_change(s, DirectoryItem::extension, id, "added", now);
   };
   PRIVOX_TRY(write_checked(store_, body, "number"));
   return id;
@@ -180,7 +181,7 @@ Status Extensions::reset_password(const std::string& id, const std::string& pass
                       {keys_.seal_secret(md5_purpose(id), ha1s.ha1_md5),
                        keys_.seal_secret(sha256_purpose(id), ha1s.ha1_sha256), id}));
     PRIVOX_TRY(audit_.append(s, {actor, "extension.reset_password", id, "", {{"company_id", rows[0].text(2)}}}));
-    return {};
+    return record_directory_change(s, DirectoryItem::extension, id, "password_reset", clock_.now_us());
   });
 }
 

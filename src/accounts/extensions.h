@@ -12,6 +12,8 @@
 // chosen once, when the extension is created, and never changes; HA1s are computed with it.
 //
 // Every change is written with its audit entry in one transaction; audit entries hold ids only.
+// A change the SIP directory must learn of is also recorded in the provisioning change log
+// (accounts/directory_log.h) in that transaction.
 // Look-ups are not audited: they are the service path (a REGISTER, a call) or provisioning, and
 // return no member data.
 //
