@@ -255,15 +255,6 @@ Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const priv
   return out;
 }
 
-Result<std::string> provisioning_fingerprint(store::Session& s) {
-  PRIVOX_ASSIGN(Rows rows, s.query("SELECT (SELECT count(*) FROM extensions), "
-                                   "(SELECT coalesce(max(created_at_us), 0) FROM extensions), "
-                                   "(SELECT count(*) FROM trunks), "
-                                   "(SELECT coalesce(max(created_at_us), 0) FROM trunks)"));
-  const store::Row& r = rows.at(0);
-  return fmt::format("{}:{}:{}:{}", r.i64(0), r.i64(1), r.i64(2), r.i64(3));
-}
-
 Result<ExtensionCredentials> Extensions::credentials(const std::string& id) {
   PRIVOX_TRY(check_id("id", id));
   PRIVOX_ASSIGN(auto tx, store_.begin(TxMode::read));

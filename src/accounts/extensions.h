@@ -71,9 +71,6 @@ struct DirectoryLine {
 Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const privacy::Keyring& keys,
                                                    const std::vector<std::string>& ids = {});
 
-// Changes whenever a line or trunk is added: a cheap test of whether provisioning changed.
-Result<std::string> provisioning_fingerprint(store::Session& s);
-
 // The lines assigned to the member, by number, inside the caller's transaction.
 Result<std::vector<Extension>> extensions_of_member(store::Session& s, const std::string& member_id);
 
