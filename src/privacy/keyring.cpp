@@ -322,6 +322,21 @@ Result<bool> destroy(store::Session& s, std::string_view subject_id) {
   return changed > 0;
 }
 
+Result<OpenKeys> load_cached(store::Session& s, const Keyring& keys, const std::vector<std::string>& subject_ids) {
+  PRIVOX_ASSIGN(const WrappedKeys wrapped, read_wrapped(s, subject_ids));
+  OpenKeys out;
+  for (const std::string& id : subject_ids) {
+    if (out.count(id)) continue;
+    const auto found = wrapped.find(id);
+    if (found == wrapped.end()) {
+      keys.forget_unwrapped(id);
+      continue;
+    }
+    if (auto key = keys.unwrap_cached(found->second, id); key.ok()) out.emplace(id, std::move(key).value());
+  }
+  return out;
+}
+
 Result<WrappedKeys> read_wrapped(store::Session& s, const std::vector<std::string>& subject_ids) {
   std::vector<std::string> ids = subject_ids;
   std::sort(ids.begin(), ids.end());

@@ -51,10 +51,12 @@ struct SipService::Parts {
       : io(io_), store(store_), keys(keys_), clock(clock_), options(std::move(options_)),
         writer(std::move(writer_store),
                store::AppendOptions{.on_batch =
-                                        [this](uint64_t first, uint64_t last, const Status& outcome) {
-                                          // Runs on the writer's thread; bindings belong to the worker.
-                                          boost::asio::post(io, [this, first, last, outcome] {
-                                            bindings.completed(first, last, outcome);
+                                        [this](const store::BatchOutcome& batch) {
+                                          // Runs on the writer's thread; what waits for it belongs
+                                          // to the worker.
+                                          boost::asio::post(io, [this, batch] {
+                                            traffic.completed(batch);
+                                            bindings.completed(batch);
                                           });
                                         },
                                     .group_commit_us = kGroupCommitUs}),
@@ -69,7 +71,7 @@ struct SipService::Parts {
         auth(directory, nonces, "privox", options.challenge_algorithms),
         bindings(store, writer, keys, clock),
         location(&bindings),
-        traffic(store, writer, keys, clock, options.node_id),
+        traffic(writer, keys, clock, options.node_id),
         proxy(ProxyConfig{.host = options.host, .port = options.port, .ring_timeout_us = options.ring_timeout_us},
               directory, auth, location, traffic, server, timers, clock),
         layer(server, timers, clock, proxy, {}, options.limits),
@@ -129,8 +131,8 @@ Status SipService::start() {
   Parts& p = *parts_;
   PRIVOX_ASSIGN(const int64_t closed, traffic::close_open_calls(p.store, p.options.node_id, p.clock));
   if (closed > 0) spdlog::warn("sip: closed {} calls left open by the last run, with reason restart", closed);
-  // The directory is read here, before the server listens, and never again on this thread: from
-  // now on the loader's thread follows provisioning changes and posts them here.
+  // The store is read here, before the server listens, and never again on this thread: from now on
+  // the loader's thread follows provisioning changes and posts them here.
   PRIVOX_ASSIGN(const std::shared_ptr<const DirectoryUpdate> directory, p.loader.load_all());
   p.directory.apply(*directory);
   PRIVOX_ASSIGN(const size_t restored, p.bindings.restore_all(p.location));
