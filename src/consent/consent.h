@@ -70,7 +70,7 @@ struct ConsentRecord {
 class ConsentLedger {
  public:
   ConsentLedger(store::Store& store, const privacy::Keyring& keys, const Clock& clock)
-      : store_(store), keys_(keys), clock_(clock), audit_(keys, clock) {}
+      : store_(store), clock_(clock), audit_(keys, clock) {}
 
   // Appends the decision, with its audit entry, inside the caller's write transaction; on a
   // withdrawal of contacts_sync, location or social_profile it also deletes that optional data.
@@ -92,7 +92,6 @@ class ConsentLedger {
 
  private:
   store::Store& store_;
-  const privacy::Keyring& keys_;
   const Clock& clock_;
   privacy::AuditChain audit_;
 };
