@@ -95,10 +95,10 @@ void BM_Append(benchmark::State& state, Backend backend) {
     const auto start = Clock::now();
     {
       AppendWriter writer(open_backend(backend, where),
-                          AppendOptions{.on_batch = [&](uint64_t first, uint64_t last, const Status& s) {
+                          AppendOptions{.on_batch = [&](const BatchOutcome& b) {
                                           const auto done = Clock::now();
-                                          if (!s.ok()) failed += static_cast<int64_t>(last - first + 1);
-                                          for (uint64_t i = first; i <= last; ++i)
+                                          if (!b.status.ok()) failed += static_cast<int64_t>(b.last - b.first + 1);
+                                          for (uint64_t i = b.first; i <= b.last; ++i)
                                             latency_ms[i] = std::chrono::duration<double, std::milli>(done - enqueued[i]).count();
                                         },
                                         .group_commit_us = group_commit_us});

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "accounts/directory_log.h"
 #include "accounts/module.h"
 #include "common/ids.h"
 
@@ -170,8 +171,13 @@ Result<std::optional<std::string>> member_of_line(Session& s, const std::string&
   return std::optional<std::string>(rows[0].text(0));
 }
 
-Result<int64_t> unassign_lines(Session& s, const std::string& member_id) {
-  return s.exec("UPDATE extensions SET member_id = NULL WHERE member_id = ?", {member_id});
+Result<int64_t> unassign_lines(Session& s, const std::string& member_id, int64_t now_us) {
+  PRIVOX_ASSIGN(const std::vector<std::string> lines, lines_of_member(s, member_id));
+  if (lines.empty()) return 0;
+  PRIVOX_ASSIGN(const int64_t changed, s.exec("UPDATE extensions SET member_id = NULL WHERE member_id = ?", {member_id}));
+  for (const std::string& line : lines)
+    PRIVOX_TRY(record_directory_change(s, DirectoryItem::extension, line, "member_unassigned", now_us));
+  return changed;
 }
 
 Result<Company> find_company(Session& s, const std::string& id) { return load_company(s, id); }

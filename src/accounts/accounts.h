@@ -80,8 +80,9 @@ Result<std::vector<std::string>> lines_of_member(store::Session& s, const std::s
 Result<std::vector<std::string>> lines_of_members(store::Session& s, const std::vector<std::string>& member_ids);
 // The member a line is assigned to; nullopt when it is unassigned or no line has the id.
 Result<std::optional<std::string>> member_of_line(store::Session& s, const std::string& line_id);
-// Unassigns the member's lines; they stay with the company. Returns how many.
-Result<int64_t> unassign_lines(store::Session& s, const std::string& member_id);
+// Unassigns the member's lines, recording each in the directory's change log; they stay with the
+// company. Returns how many.
+Result<int64_t> unassign_lines(store::Session& s, const std::string& member_id, int64_t now_us);
 
 Result<Company> find_company(store::Session& s, const std::string& id);
 // Every company, in id order.

@@ -87,7 +87,7 @@ constexpr std::array<FieldSpec, 13> kFields = {
             Format::phone, 16, "the line's public number (direct inward dialling), in E.164"},
 };
 
-constexpr std::array<StructuralColumn, 21> kStructural = {
+constexpr std::array<StructuralColumn, 28> kStructural = {
   StructuralColumn{"companies", "id", "random identifier of a tenant"},
   StructuralColumn{"companies", "region", "which regional store holds the tenant's data (eea or us)"},
   StructuralColumn{"companies", "country", "the tenant's country, for number formats; not a person's"},
@@ -109,6 +109,13 @@ constexpr std::array<StructuralColumn, 21> kStructural = {
   StructuralColumn{"trunks", "port", "the carrier's signalling port"},
   StructuralColumn{"trunks", "trusted", "whether calls from the trunk skip digest authentication"},
   StructuralColumn{"trunks", "created_at_us", "when the trunk was added"},
+  StructuralColumn{"directory_changes", "seq", "the change's number in the provisioning change log"},
+  StructuralColumn{"directory_changes", "kind", "whether a phone line or a trunk changed"},
+  StructuralColumn{"directory_changes", "item_id", "random identifier of the line or trunk that changed; names no person"},
+  StructuralColumn{"directory_changes", "change", "what kind of change it was (added, password_reset, ...); holds no value"},
+  StructuralColumn{"directory_changes", "changed_at_us", "when the change was made"},
+  StructuralColumn{"directory_log_head", "id", "the counter's only row"},
+  StructuralColumn{"directory_log_head", "seq", "the number of the latest change in the log"},
 };
 
 // clang-format on

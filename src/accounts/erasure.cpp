@@ -13,7 +13,7 @@ Result<std::vector<privacy::ErasureItem>> erase(const privacy::ErasureSubject& s
     items.push_back({.item = "member field " + field,
                      .outcome = "erased",
                      .how = "the member's data key is destroyed, so every copy, backups included, is unreadable"});
-  PRIVOX_ASSIGN(const int64_t unassigned, unassign_lines(context.tx, subject.member_id));
+  PRIVOX_ASSIGN(const int64_t unassigned, unassign_lines(context.tx, subject.member_id, context.now_us));
   if (unassigned > 0)
     items.push_back({.item = "phone lines",
                      .outcome = "kept",

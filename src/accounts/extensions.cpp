@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "accounts/digest_hash.h"
+#include "accounts/directory_log.h"
 #include "accounts/validation.h"
 #include "common/ids.h"
 
@@ -162,7 +163,7 @@ Result<std::string> Extensions::add_extension(const NewExtension& input, const s
     nlohmann::json detail = {{"company_id", input.company_id}, {"has_did", did.has_value()}};
     detail["member_id"] = input.member_id ? nlohmann::json(*input.member_id) : nlohmann::json(nullptr);
     PRIVOX_TRY(audit_.append(s, {actor, "extension.add", id, "", std::move(detail)}));
-    return {};
+    return record_directory_change(s, DirectoryItem::extension, id, "added", now);
   };
   PRIVOX_TRY(write_checked(store_, body, "number"));
   return id;
@@ -180,7 +181,7 @@ Status Extensions::reset_password(const std::string& id, const std::string& pass
                       {keys_.seal_secret(md5_purpose(id), ha1s.ha1_md5),
                        keys_.seal_secret(sha256_purpose(id), ha1s.ha1_sha256), id}));
     PRIVOX_TRY(audit_.append(s, {actor, "extension.reset_password", id, "", {{"company_id", rows[0].text(2)}}}));
-    return {};
+    return record_directory_change(s, DirectoryItem::extension, id, "password_reset", clock_.now_us());
   });
 }
 
@@ -252,15 +253,6 @@ Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const priv
     out.push_back({extension_from(r), r.text(7), {std::move(md5).value(), std::move(sha256).value()}});
   }
   return out;
-}
-
-Result<std::string> provisioning_fingerprint(store::Session& s) {
-  PRIVOX_ASSIGN(Rows rows, s.query("SELECT (SELECT count(*) FROM extensions), "
-                                   "(SELECT coalesce(max(created_at_us), 0) FROM extensions), "
-                                   "(SELECT count(*) FROM trunks), "
-                                   "(SELECT coalesce(max(created_at_us), 0) FROM trunks)"));
-  const store::Row& r = rows.at(0);
-  return fmt::format("{}:{}:{}:{}", r.i64(0), r.i64(1), r.i64(2), r.i64(3));
 }
 
 Result<ExtensionCredentials> Extensions::credentials(const std::string& id) {

@@ -12,6 +12,8 @@
 // chosen once, when the extension is created, and never changes; HA1s are computed with it.
 //
 // Every change is written with its audit entry in one transaction; audit entries hold ids only.
+// A change the SIP directory must learn of is also recorded in the provisioning change log
+// (accounts/directory_log.h) in that transaction.
 // Look-ups are not audited: they are the service path (a REGISTER, a call) or provisioning, and
 // return no member data.
 //
@@ -68,9 +70,6 @@ struct DirectoryLine {
 // caller's transaction. A line whose HA1s do not open is skipped and logged (by id only).
 Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const privacy::Keyring& keys,
                                                    const std::vector<std::string>& ids = {});
-
-// Changes whenever a line or trunk is added: a cheap test of whether provisioning changed.
-Result<std::string> provisioning_fingerprint(store::Session& s);
 
 // The lines assigned to the member, by number, inside the caller's transaction.
 Result<std::vector<Extension>> extensions_of_member(store::Session& s, const std::string& member_id);

@@ -1,4 +1,4 @@
-// The schema of accounts/'s tables, companies, members, extensions and trunks, as migration parts (store/schema.h). Released parts are
+// The schema of accounts/'s tables, companies, members, extensions, trunks and the directory's change log, as migration parts (store/schema.h). Released parts are
 // never edited: a change is a part of a new version.
 #include "accounts/module.h"
 
@@ -64,6 +64,23 @@ std::vector<store::SchemaPart> schema_parts() {
              trusted {i64} NOT NULL CHECK (trusted IN (0, 1)),
              created_at_us {i64} NOT NULL,
              UNIQUE (host, port)))",
+       }},
+      {8,
+       "accounts",
+       "the provisioning change log the SIP directory follows",
+       {
+           // One row per change to a line or trunk (accounts/directory_log.h), numbered by the
+           // counter in directory_log_head, which every recording transaction updates first.
+           R"(CREATE TABLE directory_changes (
+             seq {i64} PRIMARY KEY,
+             kind TEXT NOT NULL CHECK (kind IN ('extension', 'trunk')),
+             item_id TEXT NOT NULL,
+             change TEXT NOT NULL,
+             changed_at_us {i64} NOT NULL))",
+           R"(CREATE TABLE directory_log_head (
+             id {i64} PRIMARY KEY CHECK (id = 1),
+             seq {i64} NOT NULL))",
+           "INSERT INTO directory_log_head (id, seq) VALUES (1, 0)",
        }},
   };
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "accounts/directory_log.h"
 #include "accounts/validation.h"
 #include "common/ids.h"
 
@@ -126,7 +127,7 @@ Result<std::string> Trunks::add_trunk(const std::string& name, const std::string
                       {id, clean_name, at.host, int64_t{at.port}, int64_t{trusted ? 1 : 0}, now}));
     if (also) PRIVOX_TRY(also(s, id, clean_name));
     PRIVOX_TRY(audit_.append(s, {actor, "trunk.add", "", "", {{"trunk_id", id}, {"trusted", trusted}}}));
-    return {};
+    return record_directory_change(s, DirectoryItem::trunk, id, "added", now);
   }, "name"));
   return id;
 }
@@ -143,7 +144,21 @@ Result<Trunk> Trunks::find_trunk_by_address(std::string_view host, uint16_t port
 
 Result<std::vector<Trunk>> Trunks::list_trunks() {
   PRIVOX_ASSIGN(auto tx, store_.begin(TxMode::read));
-  PRIVOX_ASSIGN(Rows rows, tx->query(kSelect));
+  return directory_trunks(*tx);
+}
+
+Result<std::vector<Trunk>> directory_trunks(store::Session& s, const std::vector<std::string>& ids) {
+  std::string sql(kSelect);
+  store::Params params;
+  if (!ids.empty()) {
+    sql += " WHERE id IN (";
+    for (size_t i = 0; i < ids.size(); ++i) {
+      sql += i ? ", ?" : "?";
+      params.emplace_back(ids[i]);
+    }
+    sql += ")";
+  }
+  PRIVOX_ASSIGN(Rows rows, s.query(sql, params));
   std::vector<Trunk> out;
   out.reserve(rows.size());
   for (const store::Row& r : rows) out.push_back(trunk_from(r));

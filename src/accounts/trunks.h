@@ -2,7 +2,8 @@
 // Trunks: the carriers' SIP links to the public telephone network. A trunk has a unique name and
 // a signalling address (an IP literal or a DNS name, and a port); a trusted trunk's requests are
 // taken without digest authentication, so the proxy must recognise it by the address a request
-// came from (find_trunk_by_address). Trunks hold no personal data.
+// came from (find_trunk_by_address). Trunks hold no personal data. A trunk added is recorded in the
+// provisioning change log (accounts/directory_log.h) in the same transaction.
 //
 // Thread-safety: safe from any thread; all state is in the store.
 
@@ -39,6 +40,10 @@ struct Trunk {
   bool trusted = false;
   int64_t created_at_us = 0;
 };
+
+// The trunks named (every trunk when `ids` is empty), by name, inside the caller's transaction:
+// what the SIP directory loads.
+Result<std::vector<Trunk>> directory_trunks(store::Session& s, const std::vector<std::string>& ids = {});
 
 class Trunks {
  public:

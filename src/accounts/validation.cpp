@@ -21,7 +21,6 @@ using i18n::phonenumbers::PhoneNumberUtil;
 using privacy::FieldSpec;
 using privacy::Format;
 
-
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

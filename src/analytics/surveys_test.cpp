@@ -115,7 +115,7 @@ TEST_P(AnalyticsTest, SurveyInputIsCheckedAndAnswersAreSealed) {
 TEST_P(AnalyticsTest, TrafficStatsCountDistinctLinesAndSuppressSmallCells) {
   accounts::Extensions extensions(*store_, keys_, clock_);
   auto writer = std::make_unique<store::AppendWriter>(std::move(test_store_->open()).value());
-  traffic::StoreSink sink(*store_, *writer, keys_, clock_, "node-a");
+  traffic::StoreSink sink(*writer, keys_, clock_, "node-a");
   std::vector<std::string> lines;
   for (int i = 0; i < 6; ++i)
     lines.push_back(*extensions.add_extension({company_, std::to_string(100 + i), "correct-horse-" + std::to_string(i),

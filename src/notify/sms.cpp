@@ -59,49 +59,32 @@ bool is_stop_request(std::string_view body) {
 
 StopHandler::StopHandler(store::Store& store, const privacy::Keyring& keys, const Clock& clock, SmsGateway& gateway,
                          std::string sender_number)
-    : store_(store), keys_(keys), clock_(clock), gateway_(gateway), sender_number_(std::move(sender_number)) {}
+    : store_(store),
+      keys_(keys),
+      clock_(clock),
+      gateway_(gateway),
+      sender_number_(std::move(sender_number)),
+      // Bounded: a trunk replaying STOPs must not grow memory without end (R4).
+      worker_({.name = "privox-sms-stop", .max_queue = kMaxQueuedStops}) {}
 
 StopHandler::~StopHandler() { stop(); }
 
-void StopHandler::start() { thread_ = std::thread([this] { run(); }); }
-
-void StopHandler::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+void StopHandler::start() {
+  worker_.start([this](uint64_t, std::vector<std::pair<std::string, std::string>>& batch) {
+    for (const auto& [from, body] : batch)
+      if (Result<int> done = handle(from, body); !done.ok())
+        spdlog::error("sms: a STOP reply could not be recorded: {}", done.error().describe());
+  });
 }
+
+void StopHandler::stop() { worker_.stop(); }
 
 void StopHandler::on_sms(std::string from_number, std::string body) {
   // Only STOPs cost a store look-up; anything else is dropped here, on the SIP thread, for free.
   if (!is_stop_request(body)) return;
-  {
-    std::lock_guard lock(mutex_);
-    // Bounded: a trunk replaying STOPs must not grow memory without end (R4). A dropped STOP was
-    // still answered 200; the member can send it again.
-    if (queue_.size() >= kMaxQueuedStops) {
-      spdlog::warn("sms: {} STOP replies are waiting; one was dropped", queue_.size());
-      return;
-    }
-    queue_.emplace_back(std::move(from_number), std::move(body));
-  }
-  wake_.notify_one();
-}
-
-void StopHandler::run() {
-  std::unique_lock lock(mutex_);
-  for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and every queued STOP is done
-    auto [from, body] = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
-    if (Result<int> done = handle(from, body); !done.ok())
-      spdlog::error("sms: a STOP reply could not be recorded: {}", done.error().describe());
-    lock.lock();
-  }
+  // A dropped STOP was still answered 200; the member can send it again.
+  if (worker_.post({std::move(from_number), std::move(body)}) == 0)
+    spdlog::warn("sms: {} STOP replies are waiting; one was dropped", worker_.queued());
 }
 
 Result<int> StopHandler::handle(const std::string& from_number, const std::string& body) {

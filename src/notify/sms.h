@@ -10,16 +10,14 @@
 // the SIP worker thread and does its store work on a thread of its own, so the worker never waits
 // on the store; start() and stop() are called from the thread that owns it.
 
-#include <condition_variable>
-#include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
+#include <utility>
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "common/worker.h"
 #include "privacy/keyring.h"
 #include "sip/proxy.h"
 #include "store/store.h"
@@ -67,7 +65,7 @@ class StopHandler final : public sip::SmsInbox {
   ~StopHandler() override;
 
   void start();
-  // Finishes the messages already queued, then returns.
+  // Finishes the messages already queued, then returns. Idempotent.
   void stop();
 
   std::string_view own_number() const override { return sender_number_; }
@@ -80,19 +78,14 @@ class StopHandler final : public sip::SmsInbox {
   Result<int> handle(const std::string& from_number, const std::string& body);
 
  private:
-  void run();
-
   store::Store& store_;
   const privacy::Keyring& keys_;
   const Clock& clock_;
   SmsGateway& gateway_;
   const std::string sender_number_;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::pair<std::string, std::string>> queue_;  // guarded by mutex_
-  bool stopping_ = false;                                   // guarded by mutex_
-  std::thread thread_;
+  // The STOPs waiting for the store, as (from number, body); last, so that it stops first.
+  Worker<std::pair<std::string, std::string>> worker_;
 };
 
 }  // namespace privox::notify

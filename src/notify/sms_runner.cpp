@@ -16,20 +16,23 @@ constexpr std::string_view kActor = "serve:sms-campaigns";
 
 SmsCampaignRunner::SmsCampaignRunner(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                      SmsGateway& gateway, std::string sender_number)
-    : store_(store), keys_(keys), clock_(clock), gateway_(gateway), sender_number_(std::move(sender_number)) {}
+    : store_(store),
+      keys_(keys),
+      clock_(clock),
+      gateway_(gateway),
+      sender_number_(std::move(sender_number)),
+      worker_({.name = "privox-sms-runs"}) {}
 
 SmsCampaignRunner::~SmsCampaignRunner() { stop(); }
 
-void SmsCampaignRunner::start() { thread_ = std::thread([this] { loop(); }); }
-
-void SmsCampaignRunner::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+void SmsCampaignRunner::start() {
+  const auto pass = [this] {
+    if (Result<int> ran = run_once(); !ran.ok()) spdlog::error("sms campaigns: {}", ran.error().describe());
+  };
+  worker_.start(run_tasks, pass, 0, std::chrono::duration_cast<std::chrono::microseconds>(kPollEvery).count());
 }
+
+void SmsCampaignRunner::stop() { worker_.stop(); }
 
 Result<int> SmsCampaignRunner::run_once() {
   PRIVOX_ASSIGN(const std::unique_ptr<store::JobLock> lock, store_.try_lock_job("sms-campaigns"));
@@ -42,17 +45,6 @@ Result<int> SmsCampaignRunner::run_once() {
                  report.sent, report.failed, report.already_sent);
   }
   return static_cast<int>(pending.size());
-}
-
-void SmsCampaignRunner::loop() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
-    if (Result<int> ran = run_once(); !ran.ok())
-      spdlog::error("sms campaigns: {}", ran.error().describe());
-    lock.lock();
-    wake_.wait_for(lock, kPollEvery, [this] { return stopping_; });
-  }
 }
 
 }  // namespace privox::notify

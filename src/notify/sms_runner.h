@@ -6,12 +6,11 @@
 //
 // Thread-safety: start() and stop() from the owning thread; the work runs on a thread of its own.
 
-#include <condition_variable>
-#include <mutex>
+#include <functional>
 #include <string>
-#include <thread>
 
 #include "common/clock.h"
+#include "common/worker.h"
 #include "notify/sms.h"
 #include "privacy/keyring.h"
 #include "store/store.h"
@@ -31,18 +30,14 @@ class SmsCampaignRunner {
   Result<int> run_once();
 
  private:
-  void loop();
-
   store::Store& store_;
   const privacy::Keyring& keys_;
   const Clock& clock_;
   SmsGateway& gateway_;
   const std::string sender_number_;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mutex_
-  std::thread thread_;
+  // Nothing is posted to it: its tick is the once-a-second pass. Last, so that it stops first.
+  Worker<Task> worker_;
 };
 
 }  // namespace privox::notify

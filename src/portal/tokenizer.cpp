@@ -128,7 +128,7 @@ http::Response Tokenizer::create(const http::Exchange& e) {
   const std::string token = new_token();
   CardDetails card{*brand, number.substr(number.size() - 4), fmt::format("{:04}-{:02}", year, month)};
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     tokens_[token] = card;
   }
   return answer(http::json_response(
@@ -140,7 +140,7 @@ http::Response Tokenizer::describe(const http::Exchange& e) {
   const std::string_view presented = e.header("Authorization");
   if (presented.size() != expected.size() || sodium_memcmp(presented.data(), expected.data(), expected.size()) != 0)
     return http::json_error(status::unauthorized, "a valid API key is required", "Authorization");
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it = tokens_.find(std::string(e.param("token")));
   if (it == tokens_.end()) return http::json_error(status::not_found, "no such token", "token");
   return http::json_response(status::ok,

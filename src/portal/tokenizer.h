@@ -14,12 +14,13 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/mutex.h"
+#include "common/thread_annotations.h"
 #include "http/server.h"
 #include "portal/payments.h"
 
@@ -47,8 +48,8 @@ class Tokenizer {
   const std::string allow_origin_;
   const std::string api_key_;
   const Clock& clock_;
-  std::mutex mu_;
-  std::map<std::string, CardDetails> tokens_;  // guarded by mu_
+  Mutex mu_;
+  std::map<std::string, CardDetails> tokens_ GUARDED_BY(mu_);
 };
 
 }  // namespace privox::portal

@@ -9,9 +9,11 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <list>
-#include <mutex>
 #include <stdexcept>
 #include <unordered_map>
+
+#include "common/mutex.h"
+#include "common/thread_annotations.h"
 
 namespace privox::privacy {
 
@@ -29,17 +31,17 @@ class SubjectKeyCache {
  public:
   explicit SubjectKeyCache(size_t capacity) : capacity_(capacity) {}
 
-  std::shared_ptr<const SecretKey> find(std::string_view subject_id, const Bytes& wrapped) {
-    std::lock_guard lock(mu_);
+  std::shared_ptr<const SecretKey> find(std::string_view subject_id, const Bytes& wrapped) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     const auto it = entries_.find(std::string(subject_id));
     if (it == entries_.end() || it->second.wrapped != wrapped) return nullptr;
     lru_.splice(lru_.begin(), lru_, it->second.lru);
     return it->second.key;
   }
 
-  void put(std::string_view subject_id, const Bytes& wrapped, std::shared_ptr<const SecretKey> key) {
+  void put(std::string_view subject_id, const Bytes& wrapped, std::shared_ptr<const SecretKey> key) EXCLUDES(mu_) {
     std::shared_ptr<const SecretKey> dropped;  // released after the lock: sodium_free is slow
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto [it, inserted] = entries_.try_emplace(std::string(subject_id));
     if (inserted) {
       lru_.push_front(it->first);
@@ -58,9 +60,9 @@ class SubjectKeyCache {
     }
   }
 
-  void forget(std::string_view subject_id) {
+  void forget(std::string_view subject_id) EXCLUDES(mu_) {
     std::shared_ptr<const SecretKey> dropped;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const auto it = entries_.find(std::string(subject_id));
     if (it == entries_.end()) return;
     dropped = std::move(it->second.key);
@@ -68,8 +70,8 @@ class SubjectKeyCache {
     entries_.erase(it);
   }
 
-  size_t size() {
-    std::lock_guard lock(mu_);
+  size_t size() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return entries_.size();
   }
 
@@ -80,9 +82,9 @@ class SubjectKeyCache {
     std::list<std::string>::iterator lru;
   };
   const size_t capacity_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
-  std::list<std::string> lru_;  // most recently used first
+  Mutex mu_;
+  std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mu_);
+  std::list<std::string> lru_ GUARDED_BY(mu_);  // most recently used first
 };
 
 namespace {
@@ -320,6 +322,21 @@ Result<SecretKey> load(store::Session& s, const Keyring& keys, std::string_view 
 Result<bool> destroy(store::Session& s, std::string_view subject_id) {
   PRIVOX_ASSIGN(int64_t changed, s.exec("DELETE FROM subject_keys WHERE subject_id = ?", {std::string(subject_id)}));
   return changed > 0;
+}
+
+Result<OpenKeys> load_cached(store::Session& s, const Keyring& keys, const std::vector<std::string>& subject_ids) {
+  PRIVOX_ASSIGN(const WrappedKeys wrapped, read_wrapped(s, subject_ids));
+  OpenKeys out;
+  for (const std::string& id : subject_ids) {
+    if (out.count(id)) continue;
+    const auto found = wrapped.find(id);
+    if (found == wrapped.end()) {
+      keys.forget_unwrapped(id);
+      continue;
+    }
+    if (auto key = keys.unwrap_cached(found->second, id); key.ok()) out.emplace(id, std::move(key).value());
+  }
+  return out;
 }
 
 Result<WrappedKeys> read_wrapped(store::Session& s, const std::vector<std::string>& subject_ids) {

@@ -126,6 +126,14 @@ Result<bool> destroy(store::Session& s, std::string_view subject_id);
 // map. Errors are store errors only.
 using WrappedKeys = std::map<std::string, Bytes, std::less<>>;
 Result<WrappedKeys> read_wrapped(store::Session& s, const std::vector<std::string>& subject_ids);
+
+// The data keys of these subjects, as the store holds them now: read_wrapped() in the caller's
+// transaction, opened through Keyring::unwrap_cached, so that a key is unwrapped once while it
+// stays in that bounded cache and never served after it was destroyed or replaced. A subject
+// whose key row is gone (erased) is absent, and the cache forgets it; so is one whose key does not
+// unwrap (another master key). Errors are store errors only.
+using OpenKeys = std::map<std::string, std::shared_ptr<const SecretKey>, std::less<>>;
+Result<OpenKeys> load_cached(store::Session& s, const Keyring& keys, const std::vector<std::string>& subject_ids);
 }  // namespace subject_keys
 
 }  // namespace privox::privacy

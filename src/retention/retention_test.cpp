@@ -45,7 +45,7 @@ class RetentionTest : public store::MigratedStoreTest {
     line_c_ = *extensions.add_extension({other_company_, "201", "correct-horse-9", std::nullopt, std::nullopt},
                                         "cli:test");
     writer_ = std::make_unique<store::AppendWriter>(std::move(test_store_->open()).value());
-    sink_ = std::make_unique<traffic::StoreSink>(*store_, *writer_, keys_, clock_, "node-a");
+    sink_ = std::make_unique<traffic::StoreSink>(*writer_, keys_, clock_, "node-a");
   }
 
   static accounts::FieldValues member_fields(const std::string& name, const std::string& email) {

@@ -9,35 +9,15 @@
 namespace privox::retention {
 
 Scheduler::Scheduler(store::Store& store, const privacy::Keyring& keys, const Clock& clock, int64_t interval_us)
-    : store_(store), keys_(keys), clock_(clock), interval_us_(interval_us) {}
+    : store_(store), keys_(keys), clock_(clock), interval_us_(interval_us), worker_({.name = "privox-retention"}) {}
 
 Scheduler::~Scheduler() { stop(); }
 
 void Scheduler::start(int64_t first_delay_us) {
-  thread_ = std::thread([this, first_delay_us] { loop(first_delay_us); });
+  worker_.start(run_tasks, [this] { round(); }, first_delay_us, interval_us_);
 }
 
-void Scheduler::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  stop_flag_.store(true);
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Scheduler::loop(int64_t first_delay_us) {
-  int64_t delay_us = first_delay_us;
-  while (true) {
-    {
-      std::unique_lock lock(mutex_);
-      if (wake_.wait_for(lock, std::chrono::microseconds(delay_us), [this] { return stopping_; })) return;
-    }
-    round();
-    delay_us = interval_us_;
-  }
-}
+void Scheduler::stop() { worker_.stop(); }
 
 void Scheduler::round() {
   auto lock = store_.try_lock_job(kJobLockName);
@@ -48,7 +28,7 @@ void Scheduler::round() {
   if (!*lock) return;  // another node or a CLI run has it this round
   RetentionJobs jobs(store_, keys_, clock_);
   RunOptions options;
-  options.stop = &stop_flag_;
+  options.stop = &worker_.stop_flag();
   // Small batches: on SQLite a batch holds the store's only write lock, and the traffic writer
   // must commit an answered call within 50 ms (R1). About 1,000 records take 20-40 ms.
   options.batch_rows = 1000;

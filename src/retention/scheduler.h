@@ -7,12 +7,11 @@
 // the scheduler's own. stop() waits for a batch in progress to commit, not for the whole run.
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
+#include <functional>
 
 #include "common/clock.h"
+#include "common/worker.h"
 #include "privacy/keyring.h"
 #include "store/store.h"
 
@@ -32,19 +31,16 @@ class Scheduler {
   uint64_t completed_rounds() const { return completed_.load(); }
 
  private:
-  void loop(int64_t first_delay_us);
   void round();
 
   store::Store& store_;
   const privacy::Keyring& keys_;
   const Clock& clock_;
   const int64_t interval_us_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mutex_
-  std::atomic<bool> stop_flag_{false};  // read by a run between batches
   std::atomic<uint64_t> completed_{0};
-  std::thread thread_;
+  // Nothing is posted to it: its tick is the round. A run reads its stop flag between batches.
+  // Last, so that it stops first.
+  Worker<Task> worker_;
 };
 
 }  // namespace privox::retention

@@ -458,7 +458,7 @@ NonceCheck NonceService::check(std::string_view nonce, uint32_t nc) {
 
   NonceId id;
   std::copy(raw + 8, raw + kBodySize, id.begin());
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   trim_locked(now_us, 0);
   if (auto it = tracked_.find(id); it != tracked_.end()) {
     if (nc <= it->second.highest_nc) return NonceCheck::replayed;
@@ -489,7 +489,7 @@ void NonceService::trim_locked(int64_t now_us, size_t room_for) {
 }
 
 size_t NonceService::tracked_for_test() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return tracked_.size();
 }
 

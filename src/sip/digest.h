@@ -23,7 +23,6 @@
 #include <deque>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,6 +31,8 @@
 
 #include "accounts/digest_hash.h"
 #include "common/clock.h"
+#include "common/mutex.h"
+#include "common/thread_annotations.h"
 
 namespace privox::sip {
 
@@ -146,9 +147,9 @@ class NonceService {
 
   // Checks a nonce a client sent back with nonce count `nc` (DigestCredentials::nc) and, when
   // the answer is `ok`, records nc as the highest accepted. Call it only once the digest verified.
-  NonceCheck check(std::string_view nonce, uint32_t nc);
+  NonceCheck check(std::string_view nonce, uint32_t nc) EXCLUDES(mu_);
 
-  size_t tracked_for_test() const;
+  size_t tracked_for_test() const EXCLUDES(mu_);
 
  private:
   static constexpr size_t kBodySize = 24;  // time + random: what the tag covers
@@ -167,8 +168,8 @@ class NonceService {
   void tag(const uint8_t* body, uint8_t* out) const;
   // Issued more than the lifetime ago, or more than kMaxClockSkewUs ahead of this node's clock.
   bool expired(int64_t issued_us, int64_t now_us) const;
-  // Drops expired entries and, past the cap, the earliest accepted ones. Requires mu_.
-  void trim_locked(int64_t now_us, size_t room_for);
+  // Drops expired entries and, past the cap, the earliest accepted ones.
+  void trim_locked(int64_t now_us, size_t room_for) REQUIRES(mu_);
 
   // Constant after construction.
   std::array<uint8_t, kKeySize> key_;
@@ -176,11 +177,11 @@ class NonceService {
   const int64_t lifetime_us_;
   const size_t max_tracked_;
 
-  mutable std::mutex mu_;
-  std::unordered_map<NonceId, Tracked, NonceIdHash> tracked_;  // guarded by mu_
-  std::deque<NonceId> order_;                                  // guarded by mu_; acceptance order
-  // Guarded by mu_: the latest issue time among evicted nonces.
-  int64_t evicted_up_to_us_ = std::numeric_limits<int64_t>::min();
+  mutable Mutex mu_;
+  std::unordered_map<NonceId, Tracked, NonceIdHash> tracked_ GUARDED_BY(mu_);
+  std::deque<NonceId> order_ GUARDED_BY(mu_);  // acceptance order
+  // The latest issue time among evicted nonces.
+  int64_t evicted_up_to_us_ GUARDED_BY(mu_) = std::numeric_limits<int64_t>::min();
 };
 
 }  // namespace privox::sip

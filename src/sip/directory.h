@@ -1,13 +1,18 @@
 #pragma once
 // What the proxy and registrar need to know about extensions and trunks, behind an interface so
-// the SIP core is tested with an in-memory directory and runs on a cached, store-backed one
-// (sip/store_directory.h). Lookups are on the packet path: implementations answer from memory.
+// the SIP core can be tested on a directory of its own. The one it runs on is held in memory
+// (sip/memory_directory.h) and kept current by a loader thread (sip/directory_loader.h) with
+// DirectoryUpdates. Lookups are on the packet path: implementations answer from memory and never
+// ask the store, not even on a miss.
 //
-// Thread-safety: called from the SIP worker thread only.
+// Thread-safety: called from the SIP worker thread only. A DirectoryUpdate is immutable once
+// made, so the loader can hand it to the worker.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "sip/transport.h"
 
@@ -29,6 +34,18 @@ struct TrunkInfo {
   std::string name;
   Peer address;  // resolved when provisioned
   bool trusted = false;
+};
+
+// What changed in the provisioning the directory mirrors: lines and trunks added or changed (in
+// full: each replaces what was held under its id) and those gone. `replace_all` updates hold the
+// whole directory, and what they do not name is gone.
+struct DirectoryUpdate {
+  bool replace_all = false;
+  std::vector<ExtensionInfo> extensions;
+  std::vector<std::string> removed_extensions;  // ids
+  std::vector<TrunkInfo> trunks;
+  std::vector<std::string> removed_trunks;      // ids
+  int64_t log_seq = 0;  // the change log entry (accounts/directory_log.h) this update brings it up to
 };
 
 class Directory {

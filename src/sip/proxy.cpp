@@ -460,37 +460,77 @@ void Proxy::on_response(TxId client, const Message& response) {
   }
   if (status >= 300) return on_final(call, index, status, build_response_forward(response));
 
-  // Every 2xx goes upstream at once (§16.7 step 5); the first ends the race.
-  std::string forwarded = build_response_forward(response);
-  if (!call.final_sent) {
-    layer_->respond(call.server_tx, forwarded, status);
-    call.final_sent = true;
-  } else {
-    sender_.send(call.caller, forwarded);  // a 2xx from another branch, or a retransmission
-  }
+  // Every 2xx goes upstream (§16.7 step 5); the first ends the race.
   const bool first_answer = call.branches[index].status == 0;
   call.branches[index].status = status;
-  if (first_answer && !call.record.id.empty() && call.record.answered_at_us == 0) {
+  // While the answer is held, a 2xx from another branch or a retransmission is not passed on: its
+  // sender repeats it until it is ACKed (§13.3.1.4), and the copies after the release go through.
+  if (call.answer_held) return;
+  std::string forwarded = build_response_forward(response);
+  const bool answers_call = first_answer && !call.record.id.empty() && call.record.answered_at_us == 0;
+  if (answers_call) {
     call.record.answered_at_us = clock_.now_us();
     call.record.callee_equipment = std::string(
         header_value(response, Header::user_agent).empty() ? header_value(response, Header::server).substr(0, 200)
                                                            : header_value(response, Header::user_agent).substr(0, 200));
     timers_.cancel(call.ring_timer);
     call.ring_timer = 0;
-    if (call.invite) {
-      traffic_.opened(call.record);
-      dialogs_[call.call_id] = call.record;
-    } else {
-      call.record.ended_at_us = call.record.answered_at_us;
-      call.record.outcome = Outcome::answered;
-      traffic_.closed(call.record);
-    }
     for (const Branch& b : call.branches)
       if (b.tx != client && b.status == 0) layer_->cancel(b.tx);
   }
-  bool all_final = true;
-  for (const Branch& b : call.branches) all_final &= b.status != 0;
-  if (all_final) forget(call.server_tx);
+  if (answers_call && call.invite) {
+    // R1: the caller hears the call is answered only once its record is durable, so that a crash
+    // at any moment loses no call a caller was connected on. The answer waits in the call (moved,
+    // not copied) and the callback carries two words, which std::function keeps without allocating.
+    call.held_statelessly = call.final_sent;  // a 2xx after a final response goes straight to the caller
+    call.final_sent = true;
+    call.answer_held = true;
+    call.held_status = status;
+    call.held_answer = std::move(forwarded);
+    dialogs_[call.call_id] = call.record;
+    traffic_.opened(call.record, [this, server = call.server_tx](const Status& durable) {
+      release_answer(server, durable);
+    });
+    return;  // `call` may be gone: opened() can report at once
+  }
+  if (answers_call) {
+    call.record.ended_at_us = call.record.answered_at_us;
+    call.record.outcome = Outcome::answered;
+    traffic_.closed(call.record);
+  }
+  if (!call.final_sent) {
+    layer_->respond(call.server_tx, std::move(forwarded), status);
+    call.final_sent = true;
+  } else {
+    sender_.send(call.caller, forwarded);  // a 2xx from another branch, or a retransmission
+  }
+  forget_if_done(call);
+}
+
+void Proxy::release_answer(TxId server, const Status& durable) {
+  const auto it = calls_.find(server);
+  if (it == calls_.end() || !it->second.answer_held) return;
+  Call& call = it->second;
+  call.answer_held = false;
+  if (durable.ok()) {
+    if (call.held_statelessly) sender_.send(call.caller, call.held_answer);
+    else layer_->respond(server, std::move(call.held_answer), call.held_status);
+  } else {
+    // No record, no call (R1): the caller is refused. The callee, whose 2xx is never ACKed, ends
+    // its side with a BYE after 64*T1 (RFC 3261 §13.3.1.4).
+    dialogs_.erase(call.call_id);
+    call.held_answer.clear();
+    Message request;
+    ParseError error;
+    if (parse_message(call.request, request, error)) respond(server, request, 500, "Call could not be recorded");
+  }
+  forget_if_done(call);
+}
+
+void Proxy::forget_if_done(Call& call) {
+  for (const Branch& b : call.branches)
+    if (b.status == 0) return;
+  forget(call.server_tx);
 }
 
 void Proxy::on_final(Call& call, size_t branch, int status, std::string forwarded) {
@@ -508,6 +548,7 @@ void Proxy::on_final(Call& call, size_t branch, int status, std::string forwarde
 }
 
 void Proxy::finish(Call& call) {
+  if (call.answer_held) return;  // answered: release_answer() sends the 2xx and forgets the call
   const TxId server = call.server_tx;
   int status = call.best_status;
   if (!call.final_sent) {

@@ -5,6 +5,8 @@
 // through their DIDs), forks to every device of an extension and returns the best final response,
 // relays CANCEL, record-routes so that in-dialog requests come back through it, applies caller-ID
 // privacy (RFC 3323 Privacy: id) and reports one traffic record per call attempt and per message.
+// The 2xx that answers an INVITE reaches the caller only once the call's record is durable (R1),
+// as a REGISTER's 200 waits for its binding.
 //
 // Thread-safety: the SIP worker thread only.
 
@@ -98,7 +100,11 @@ class Proxy final : public TransactionUser {
     std::vector<Branch> branches;
     int best_status = 0;
     std::string best_response;  // the forwarded form of the best final response so far
-    bool final_sent = false;
+    bool final_sent = false;  // a final response was sent, or chosen and held
+    bool answer_held = false;  // the 2xx waits until the call's record is durable (R1)
+    bool held_statelessly = false;  // the held 2xx goes to the caller outside the transaction
+    int held_status = 0;
+    std::string held_answer;  // that 2xx, in its forwarded form
     bool cancelled = false;
     bool timed_out = false;
     TimerQueue::Id ring_timer = 0;
@@ -131,6 +137,9 @@ class Proxy final : public TransactionUser {
   void on_final(Call& call, size_t branch, int status, std::string forwarded);
   // Every branch is final: answer the caller with the best response and close the record.
   void finish(Call& call);
+  // The answered call's record is durable (or could not be made so): send the held 2xx (or 500).
+  void release_answer(TxId server_tx, const Status& durable);
+  void forget_if_done(Call& call);
   void ring_timeout(TxId server_tx);
   void forget(TxId server_tx);
 

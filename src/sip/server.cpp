@@ -138,7 +138,7 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
 };
 
 Server::Server(asio::io_context& io, TimerQueue& timers, const Clock& clock)
-    : io_(io), timers_(timers), clock_(clock), udp_(io), acceptor_(io), timer_(io),
+    : timers_(timers), clock_(clock), udp_(io), acceptor_(io), timer_(io),
       udp_buffer_(new char[kMaxDatagram]) {}
 
 Server::~Server() { stop(); }

@@ -67,7 +67,6 @@ class Server final : public Sender {
   void sweep_idle_connections();
   void on_timer();
 
-  boost::asio::io_context& io_;
   TimerQueue& timers_;
   const Clock& clock_;
   MessageSink* sink_ = nullptr;

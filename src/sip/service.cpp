@@ -5,12 +5,13 @@
 
 #include "sip/authenticator.h"
 #include "sip/digest.h"
+#include "sip/directory_loader.h"
 #include "sip/location.h"
+#include "sip/memory_directory.h"
 #include "sip/proxy.h"
 #include "sip/registrar.h"
 #include "sip/server.h"
 #include "sip/store_bindings.h"
-#include "sip/store_directory.h"
 #include "sip/timer_queue.h"
 #include "store/append_writer.h"
 #include "traffic/store_sink.h"
@@ -50,21 +51,27 @@ struct SipService::Parts {
       : io(io_), store(store_), keys(keys_), clock(clock_), options(std::move(options_)),
         writer(std::move(writer_store),
                store::AppendOptions{.on_batch =
-                                        [this](uint64_t first, uint64_t last, const Status& outcome) {
-                                          // Runs on the writer's thread; bindings belong to the worker.
-                                          boost::asio::post(io, [this, first, last, outcome] {
-                                            bindings.completed(first, last, outcome);
+                                        [this](const store::BatchOutcome& batch) {
+                                          // Runs on the writer's thread; what waits for it belongs
+                                          // to the worker.
+                                          boost::asio::post(io, [this, batch] {
+                                            traffic.completed(batch);
+                                            bindings.completed(batch);
                                           });
                                         },
                                     .group_commit_us = kGroupCommitUs}),
         server(io, timers, clock),
-        directory(store, keys, clock),
+        loader(store, keys,
+               [this](std::shared_ptr<const DirectoryUpdate> update) {
+                 // Runs on the loader's thread; the directory belongs to the worker.
+                 boost::asio::post(io, [this, update = std::move(update)] { directory.apply(*update); });
+               }),
         key(nonce_key(keys)),
         nonces(key, clock),
         auth(directory, nonces, "privox", options.challenge_algorithms),
         bindings(store, writer, keys, clock),
         location(&bindings),
-        traffic(store, writer, keys, clock, options.node_id),
+        traffic(writer, keys, clock, options.node_id),
         proxy(ProxyConfig{.host = options.host, .port = options.port, .ring_timeout_us = options.ring_timeout_us},
               directory, auth, location, traffic, server, timers, clock),
         layer(server, timers, clock, proxy, {}, options.limits),
@@ -81,7 +88,8 @@ struct SipService::Parts {
   store::AppendWriter writer;
   TimerQueue timers;
   Server server;
-  StoreDirectory directory;
+  MemoryDirectory directory;
+  DirectoryLoader loader;
   std::array<uint8_t, 32> key;
   NonceService nonces;
   Authenticator auth;
@@ -106,7 +114,6 @@ struct SipService::Parts {
 
   void housekeeping() {
     bindings.purge_expired();
-    if (Status s = directory.reload(); !s.ok()) spdlog::warn("sip: directory reload: {}", s.error().describe());
     housekeeping_timer.expires_after(kHousekeeping);
     housekeeping_timer.async_wait([this](boost::system::error_code ec) {
       if (!ec && !stopped) housekeeping();
@@ -124,7 +131,10 @@ Status SipService::start() {
   Parts& p = *parts_;
   PRIVOX_ASSIGN(const int64_t closed, traffic::close_open_calls(p.store, p.options.node_id, p.clock));
   if (closed > 0) spdlog::warn("sip: closed {} calls left open by the last run, with reason restart", closed);
-  PRIVOX_TRY(p.directory.reload());
+  // The store is read here, before the server listens, and never again on this thread: from now on
+  // the loader's thread follows provisioning changes and posts them here.
+  PRIVOX_ASSIGN(const std::shared_ptr<const DirectoryUpdate> directory, p.loader.load_all());
+  p.directory.apply(*directory);
   PRIVOX_ASSIGN(const size_t restored, p.bindings.restore_all(p.location));
   p.registrar.learn_contacts(p.location);
   PRIVOX_TRY(p.server.listen(p.options.host, p.options.port));
@@ -132,6 +142,7 @@ Status SipService::start() {
   p.proxy.set_address(p.server.advertised_host(), p.server.port());
   p.proxy.attach(p.layer, p.registrar);
   p.server.set_sink(&p.sink);
+  PRIVOX_TRY(p.loader.start());
   p.beat();
   p.housekeeping();
   spdlog::info("privox SIP on {}:{} (UDP and TCP): {} extensions, {} bindings restored", p.server.advertised_host(),
@@ -143,6 +154,7 @@ void SipService::stop() {
   Parts& p = *parts_;
   if (p.stopped) return;
   p.stopped = true;
+  p.loader.stop();
   p.server.stop();
   p.heartbeat_timer.cancel();
   p.housekeeping_timer.cancel();

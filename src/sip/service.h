@@ -1,9 +1,13 @@
 #pragma once
 // Everything SIP in one `privox serve` process, assembled in the order messages flow: the network
-// server, the transaction layer, the proxy with its registrar and authenticator, the location
-// service and the traffic sink, with bindings and traffic records written through the node's
-// single batched writer. start() restores bindings and closes calls a crash left open (R1)
-// before the first packet is read.
+// server, the transaction layer, the proxy with its registrar and authenticator, the in-memory
+// directory, the location service and the traffic sink, with bindings and traffic records
+// written through the node's single batched writer. start() loads the directory, restores
+// bindings and closes calls a crash left open (R1) before the first packet is read.
+//
+// The worker thread never touches the store once it serves: the directory's loader thread
+// (sip/directory_loader.h) posts provisioning changes to it, and the writer thread seals and
+// writes what it appends, posting back when each batch is durable.
 //
 // Thread-safety: constructed, started and stopped on the io_context's thread, which runs it all;
 // send_message() may be called from any thread.
@@ -39,8 +43,8 @@ struct SipOptions {
 
 class SipService {
  public:
-  // `store` serves reads on the worker thread; `open_writer_store` opens the writer's own
-  // connection to the same store.
+  // `store` is read at start, and by the directory's loader thread; `writer_store` is the
+  // writer's own connection to the same store.
   SipService(boost::asio::io_context& io, store::Store& store, std::unique_ptr<store::Store> writer_store,
              const privacy::Keyring& keys, const Clock& clock, SipOptions options);
   ~SipService();

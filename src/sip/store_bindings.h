@@ -4,12 +4,17 @@
 // change is committed). Contact, source address and User-Agent are sealed under the extension's
 // own key; the contact's keyed blind index finds the row to refresh or remove.
 //
-// Thread-safety: persist() and restore_all() on the SIP worker thread; completed() must be called
-// there too (the writer's on_batch hook posts it to the worker's event loop).
+// The SIP worker never touches the store: persist() appends the changes in clear, and the writer
+// thread computes the blind indexes and seals them (AppendTarget::prepare) under the line's key,
+// read in the batch's own transaction through the keyring's bounded cache
+// (privacy::subject_keys::load_cached). A change for a line without a key is not written, and
+// its REGISTER is answered with the error.
+//
+// Thread-safety: persist() and completed() on the SIP worker thread (the writer's on_batch hook
+// posts completed() to the worker's event loop); restore_all() once at start, before the worker
+// serves, since it reads the store.
 
-#include <deque>
 #include <functional>
-#include <unordered_map>
 
 #include "common/clock.h"
 #include "privacy/keyring.h"
@@ -33,30 +38,24 @@ Result<std::vector<StoredDevice>> stored_devices(store::Session& s, const privac
 
 class StoreBindings final : public BindingStore {
  public:
+  // `store` is read by restore_all() only; `writer` is the node's append writer.
   StoreBindings(store::Store& store, store::AppendWriter& writer, const privacy::Keyring& keys, const Clock& clock);
 
   void persist(std::vector<BindingChange> changes, std::function<void(const Status&)> done) override;
-  // The writer finished the batch [first, last] with `outcome`.
-  void completed(uint64_t first, uint64_t last, const Status& outcome);
+  // The writer finished `batch`: answers the changes it made durable.
+  void completed(const store::BatchOutcome& batch);
   // Loads every live UDP binding into `location` (TCP bindings died with their connections).
   Result<size_t> restore_all(Location& location);
   // Queues removal of bindings that expired; returns at once.
   void purge_expired();
 
  private:
-  const privacy::SecretKey* key_for(const std::string& extension_id);
-
   store::Store& store_;
   store::AppendWriter& writer_;
   const privacy::Keyring& keys_;
   const Clock& clock_;
   size_t upsert_target_, delete_target_, purge_target_;
-  std::unordered_map<std::string, privacy::SecretKey> subject_keys_;
-  struct Waiter {
-    uint64_t ticket;
-    std::function<void(const Status&)> done;
-  };
-  std::deque<Waiter> waiting_;  // ordered by ticket
+  store::TicketWaiters waiting_;
 };
 
 }  // namespace privox::sip

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <optional>
 
 #include "accounts/accounts.h"
 #include "accounts/extensions.h"
@@ -23,22 +24,25 @@ class StoreBindingsTest : public store::MigratedStoreTest {
     extension_ = *extensions.add_extension({company, "101", "correct-horse-7", std::nullopt, std::nullopt}, "cli:test");
     writer_ = std::make_unique<store::AppendWriter>(
         std::move(test_store_->open()).value(),
-        store::AppendOptions{.on_batch = [this](uint64_t first, uint64_t last, const Status& s) {
+        store::AppendOptions{.on_batch = [this](const store::BatchOutcome& b) {
           std::lock_guard lock(mutex_);
-          batches_.push_back({first, last, s});
+          batches_.push_back(b);
         }});
     bindings_ = std::make_unique<StoreBindings>(*store_, *writer_, keys_, clock_);
   }
 
   // What the worker's event loop does in privox serve: hand each finished batch to the bindings.
-  void deliver() {
-    ASSERT_TRUE(writer_->flush().ok());
-    std::vector<Batch> batches;
+  void deliver(bool all_written = true) {
+    const Status flushed = writer_->flush();  // the last row's outcome
+    if (all_written) {
+      ASSERT_TRUE(flushed.ok());
+    }
+    std::vector<store::BatchOutcome> batches;
     {
       std::lock_guard lock(mutex_);
       batches.swap(batches_);
     }
-    for (const Batch& b : batches) bindings_->completed(b.first, b.last, b.status);
+    for (const store::BatchOutcome& b : batches) bindings_->completed(b);
   }
 
   Binding binding(const std::string& contact, uint16_t port) {
@@ -52,16 +56,12 @@ class StoreBindingsTest : public store::MigratedStoreTest {
     return b;
   }
 
-  struct Batch {
-    uint64_t first, last;
-    Status status;
-  };
   privacy::SecretKey master_ = privacy::SecretKey::random();
   privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
   FakeClock clock_{1'795'000'000'000'000};
   std::string extension_;
   std::mutex mutex_;
-  std::vector<Batch> batches_;
+  std::vector<store::BatchOutcome> batches_;
   std::unique_ptr<store::AppendWriter> writer_;
   std::unique_ptr<StoreBindings> bindings_;
 };
@@ -124,6 +124,21 @@ TEST_P(StoreBindingsTest, ContactsAndDevicesAreSealed) {
   const std::string stored = test_store_->everything_stored(*store_, "INSERT INTO bindings");
   for (const char* secret : {"192.0.2.7", "Grandstream", "sip:101@"})
     EXPECT_EQ(stored.find(secret), std::string::npos) << secret;
+}
+
+TEST_P(StoreBindingsTest, AChangeForALineWithoutAKeyIsAnsweredWithTheError) {
+  ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                PRIVOX_TRY(privacy::subject_keys::destroy(s, extension_));
+                return {};
+              }).ok());
+  Location location(bindings_.get());
+  std::optional<Status> answer;
+  location.apply({{extension_, binding("sip:101@192.0.2.7:5062", 5062), false}}, [&](const Status& s) { answer = s; });
+  deliver(false);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_FALSE(answer->ok()) << "a REGISTER is answered 200 only for a binding that is stored";
+  auto tx = store_->begin(store::TxMode::read);
+  EXPECT_EQ((*tx)->query("SELECT count(*) FROM bindings")->at(0).i64(0), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreBindingsTest,

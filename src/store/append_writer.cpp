@@ -1,144 +1,171 @@
 #include "store/append_writer.h"
 
 #include <chrono>
+#include <thread>
 
 namespace privox::store {
 namespace {
 constexpr size_t kFailuresKept = 1024;
 }
 
-AppendWriter::AppendWriter(std::unique_ptr<Store> store, AppendOptions options)
-    : store_(std::move(store)), options_(options), thread_([this] { run(); }) {}
-
-AppendWriter::~AppendWriter() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  work_.notify_all();
-  thread_.join();
+Status BatchOutcome::of(uint64_t seq) const {
+  if (!status.ok()) return status;
+  for (const auto& [refused_seq, error] : refused)
+    if (refused_seq == seq) return error;
+  return {};
 }
 
+AppendWriter::AppendWriter(std::unique_ptr<Store> store, AppendOptions options)
+    : store_(std::move(store)),
+      options_(std::move(options)),
+      worker_(WorkerOptions{.name = "privox-append",
+                            .max_queue = options_.max_queue_rows,
+                            .max_batch = options_.max_batch_rows,
+                            .linger_us = options_.group_commit_us}) {
+  worker_.start([this](uint64_t first, std::vector<Pending>& batch) { write(first, batch); });
+}
+
+AppendWriter::~AppendWriter() { worker_.stop(); }
+
 size_t AppendWriter::add_target(AppendTarget target) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   targets_.push_back(std::move(target));
   return targets_.size() - 1;
 }
 
 Result<AppendWriter::Ticket> AppendWriter::append(size_t target, Params row) {
-  std::unique_lock lock(mutex_);
-  if (stopping_) return make_error(ErrorCode::unavailable, "append writer is stopping");
-  if (target >= targets_.size()) return make_error(ErrorCode::internal, "append to an unregistered target");
-  if (row.size() != targets_[target].columns.size())
-    return make_error(ErrorCode::internal, "append row does not match its target's columns");
-  if (queue_.size() >= options_.max_queue_rows)
-    return make_error(ErrorCode::unavailable, "append queue is full; the store is not keeping up");
-  queue_.push_back({target, std::move(row)});
-  const Ticket ticket{++enqueued_seq_};
-  // A gathering writer wakes by itself when its group time is up; waking it for every row would
-  // cost a context switch each.
-  const bool wake = !lingering_ || queue_.size() >= options_.max_batch_rows;
-  lock.unlock();
-  if (wake) work_.notify_one();
-  return ticket;
+  {
+    MutexLock lock(mutex_);
+    if (target >= targets_.size()) return make_error(ErrorCode::internal, "append to an unregistered target");
+    if (row.size() != targets_[target].columns.size())
+      return make_error(ErrorCode::internal, "append row does not match its target's columns");
+  }
+  const uint64_t seq = worker_.post(Pending{target, std::move(row)});
+  if (seq != 0) return Ticket{seq};
+  if (worker_.stopping()) return make_error(ErrorCode::unavailable, "append writer is stopping");
+  return make_error(ErrorCode::unavailable, "append queue is full; the store is not keeping up");
 }
 
 Status AppendWriter::wait(Ticket ticket) {
-  std::unique_lock lock(mutex_);
-  done_.wait(lock, [&] { return finished_seq_ >= ticket.seq; });
+  MutexLock lock(mutex_);
+  while (finished_seq_ < ticket.seq) done_.wait(mutex_);
   for (const FailedRange& f : failures_)
     if (ticket.seq >= f.first && ticket.seq <= f.last) return f.error;
   return {};
 }
 
-Status AppendWriter::flush() {
-  uint64_t last;
-  {
-    std::lock_guard lock(mutex_);
-    last = enqueued_seq_;
-  }
-  return wait(Ticket{last});
-}
+Status AppendWriter::flush() { return wait(Ticket{worker_.posted()}); }
 
 AppendWriter::Stats AppendWriter::stats() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return stats_;
 }
 
-void AppendWriter::run() {
-  std::vector<Pending> batch;
-  for (;;) {
-    uint64_t first_seq;
-    {
-      std::unique_lock lock(mutex_);
-      work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is written
-      if (options_.group_commit_us > 0 && !stopping_ && queue_.size() < options_.max_batch_rows) {
-        lingering_ = true;
-        work_.wait_for(lock, std::chrono::microseconds(options_.group_commit_us),
-                       [&] { return stopping_ || queue_.size() >= options_.max_batch_rows; });
-        lingering_ = false;
-      }
-      first_seq = finished_seq_ + 1;
-      const size_t n = std::min(queue_.size(), options_.max_batch_rows);
-      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + static_cast<long>(n)));
-      queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(n));
+void AppendWriter::write(uint64_t first, std::vector<Pending>& batch) {
+  BatchOutcome outcome;
+  outcome.first = first;
+  outcome.last = first + batch.size() - 1;
+  outcome.status = write_batch(batch, first, outcome.refused);
+  if (options_.on_batch) options_.on_batch(outcome);
+  {
+    MutexLock lock(mutex_);
+    finished_seq_ = outcome.last;
+    if (outcome.status.ok()) {
+      stats_.rows_committed += batch.size() - outcome.refused.size();
+      stats_.rows_failed += outcome.refused.size();
+      ++stats_.batches_committed;
+      for (const auto& [seq, error] : outcome.refused) failures_.push_back({seq, seq, error});
+    } else {
+      stats_.rows_failed += batch.size();
+      failures_.push_back({outcome.first, outcome.last, outcome.status.error()});
     }
-    Status status = write_batch(batch);
-    const uint64_t last_seq = first_seq + batch.size() - 1;
-    if (options_.on_batch) options_.on_batch(first_seq, last_seq, status);
-    {
-      std::lock_guard lock(mutex_);
-      finished_seq_ = last_seq;
-      if (status.ok()) {
-        stats_.rows_committed += batch.size();
-        ++stats_.batches_committed;
-      } else {
-        stats_.rows_failed += batch.size();
-        failures_.push_back({first_seq, finished_seq_, status.error()});
-        if (failures_.size() > kFailuresKept) failures_.pop_front();
-      }
-    }
-    done_.notify_all();
-    batch.clear();
+    while (failures_.size() > kFailuresKept) failures_.pop_front();
   }
+  done_.notify_all();
 }
 
-Status AppendWriter::write_batch(const std::vector<Pending>& batch) {
+Status AppendWriter::write_batch(const std::vector<Pending>& batch, uint64_t first,
+                                 std::vector<std::pair<uint64_t, Error>>& refused) {
   // Rows keep their order: consecutive rows for one target form a run written together, so an
   // update always lands after the insert it follows, whatever the targets' numbers.
   struct Run {
-    size_t target;
-    std::vector<Params> rows;
+    const AppendTarget* target;  // stable: targets_ only grows, and a deque keeps its elements
+    size_t begin, end;           // indexes into `batch`
   };
   std::vector<Run> runs;
-  for (const Pending& p : batch) {
-    if (runs.empty() || runs.back().target != p.target) runs.push_back({p.target, {}});
-    runs.back().rows.push_back(p.row);
-  }
-  std::vector<AppendTarget> targets;
   {
-    std::lock_guard lock(mutex_);
-    targets = targets_;
+    MutexLock lock(mutex_);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const AppendTarget* target = &targets_[batch[i].target];
+      if (runs.empty() || runs.back().target != target) runs.push_back({target, i, i});
+      runs.back().end = i + 1;
+    }
   }
+  const auto body = [&](Session& s) -> Status {
+    refused.clear();  // a retried transaction starts again from the rows as appended
+    for (const Run& run : runs) {
+      const AppendTarget& t = *run.target;
+      std::vector<Params> rows;
+      rows.reserve(run.end - run.begin);
+      for (size_t i = run.begin; i < run.end; ++i) rows.push_back(batch[i].row);
+      if (t.prepare) {
+        std::vector<std::optional<Error>> refusals(rows.size());
+        PRIVOX_TRY(t.prepare(s, rows, refusals));
+        size_t kept = 0;
+        for (size_t i = 0; i < rows.size(); ++i) {
+          if (refusals[i]) {
+            refused.emplace_back(first + run.begin + i, std::move(*refusals[i]));
+          } else {
+            if (kept != i) rows[kept] = std::move(rows[i]);
+            ++kept;
+          }
+        }
+        rows.resize(kept);
+      }
+      if (rows.empty()) continue;
+      if (t.statement.empty()) {
+        PRIVOX_TRY(s.insert_rows(t.table, t.columns, rows));
+      } else {
+        for (const Params& row : rows) PRIVOX_TRY(s.exec(t.statement, row));
+      }
+    }
+    return {};
+  };
   Status status;
   for (int attempt = 0; attempt < options_.commit_attempts; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10 << attempt));
-    status = with_transaction(*store_, TxMode::write, [&](Session& s) -> Status {
-      for (const Run& run : runs) {
-        const AppendTarget& t = targets[run.target];
-        if (t.statement.empty()) {
-          PRIVOX_TRY(s.insert_rows(t.table, t.columns, run.rows));
-        } else {
-          for (const Params& row : run.rows) PRIVOX_TRY(s.exec(t.statement, row));
-        }
-      }
-      return {};
-    });
+    status = with_transaction(*store_, TxMode::write, body);
     // A constraint violation will not go away by retrying.
     if (status.ok() || status.error().code == ErrorCode::conflict) break;
   }
+  if (!status.ok()) refused.clear();  // nothing was written: the batch's error covers every row
   return status;
+}
+
+void TicketWaiters::add(uint64_t first, uint64_t last, Done done) {
+  waiting_.push_back({first, last, {}, std::move(done)});
+}
+
+void TicketWaiters::completed(const BatchOutcome& batch) {
+  while (!waiting_.empty() && waiting_.front().first <= batch.last) {
+    Waiter& w = waiting_.front();
+    // A waiter's rows may span batches: each batch that holds some of them may fail them.
+    if (w.status.ok() && w.last >= batch.first) {
+      if (!batch.status.ok()) {
+        w.status = batch.status;
+      } else {
+        for (const auto& [seq, error] : batch.refused)
+          if (seq >= w.first && seq <= w.last) {
+            w.status = error;
+            break;
+          }
+      }
+    }
+    if (w.last > batch.last) break;  // its last rows are in a later batch
+    Waiter done = std::move(w);
+    waiting_.pop_front();
+    done.done(done.status);  // may add waiters: for later tickets, at the back
+  }
 }
 
 }  // namespace privox::store

@@ -1,40 +1,68 @@
 #pragma once
 // Problem: traffic data arrives at thousands of records a second from many threads, and one
 // transaction per record would spend all its time in fsync. AppendWriter is the node's single
-// writer for such appends: callers enqueue rows from any thread, one writer thread drains the
-// queue and writes each batch in one transaction (Session::insert_rows, which each backend makes
-// as cheap as it can), and callers can wait until their row is durable.
+// writer for such appends: callers enqueue rows from any thread, one writer thread (a Worker,
+// common/worker.h) drains the queue and writes each batch in one transaction
+// (Session::insert_rows, which each backend makes as cheap as it can), and callers learn when
+// their row is durable: by blocking in wait(), or through on_batch without blocking.
+//
+// A target may also prepare its rows on the writer thread, inside the batch's transaction, before
+// they are written: that is where sip/ and traffic/ seal personal fields, with subject keys read in
+// that same transaction, so that the threads that append (the SIP worker) never read the store.
 //
 // Thread-safety: every public method may be called from any thread. The writer thread is the
-// only user of the Store it is given.
+// only user of the Store it is given. TicketWaiters belongs to one thread.
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
+#include "common/mutex.h"
+#include "common/thread_annotations.h"
+#include "common/worker.h"
 #include "store/store.h"
 
 namespace privox::store {
 
+// Turns one target's rows of a batch, as appended, into the rows to write, in place, on the
+// writer thread inside the batch's transaction. To refuse a row (say, its subject's key is gone),
+// set its error in `refused` (same index): that row is not written, its ticket reports the error,
+// and the rest of the batch commits. An error returned fails the whole batch (and `unavailable`
+// retries it, with the rows as appended).
+using PrepareRows =
+    std::function<Status(Session& s, std::vector<Params>& rows, std::vector<std::optional<Error>>& refused)>;
+
 // Where appended rows go: by default an INSERT of `columns` into `table`, batched by the backend.
 // With `statement` set, each row instead runs that statement (portable SQL, one `?` per value),
 // still inside the batch's transaction: for upserts and for closing a record an earlier row opened.
+// Rows are appended in `columns` order and, after `prepare`, written in that order too.
 struct AppendTarget {
   std::string table;
   std::vector<std::string> columns;
   std::string statement = {};
+  PrepareRows prepare = {};
+};
+
+// What became of one batch: its tickets [first, last], whether its transaction committed, and the
+// rows a target's prepare refused although the batch committed.
+struct BatchOutcome {
+  uint64_t first = 0, last = 0;
+  Status status;
+  std::vector<std::pair<uint64_t, Error>> refused;  // by ticket, ascending
+
+  // The outcome of the row behind ticket `seq`, which this batch holds.
+  Status of(uint64_t seq) const;
 };
 
 struct AppendOptions {
-  // Called on the writer thread after each batch with its ticket range [first, last] and outcome;
-  // it must be quick. For callers that track durability without blocking in wait().
-  std::function<void(uint64_t first, uint64_t last, const Status& outcome)> on_batch;
+  // Called on the writer thread after each batch; it must be quick (SipService posts it to the
+  // SIP worker's event loop). For callers that track durability without blocking in wait().
+  std::function<void(const BatchOutcome& batch)> on_batch;
   size_t max_batch_rows = 4096;
   // Group commit: once rows are waiting, let more join for up to this long before committing, so
   // that a steady trickle shares one fsync instead of paying one each. Adds at most this much to
@@ -57,23 +85,23 @@ class AppendWriter {
   AppendWriter& operator=(const AppendWriter&) = delete;
 
   // Registers a table the writer may append to; returns its handle for append().
-  size_t add_target(AppendTarget target);
+  size_t add_target(AppendTarget target) EXCLUDES(mutex_);
 
   // Enqueues one row (values in the target's column order). Fails with `unavailable` when the
   // queue is full or the writer is stopping.
-  Result<Ticket> append(size_t target, Params row);
+  Result<Ticket> append(size_t target, Params row) EXCLUDES(mutex_);
 
-  // Blocks until the row behind `ticket` is committed (ok) or its batch failed (the error).
-  Status wait(Ticket ticket);
+  // Blocks until the row behind `ticket` is committed (ok) or failed (the error).
+  Status wait(Ticket ticket) EXCLUDES(mutex_);
   // Blocks until every row enqueued before the call is committed or failed.
-  Status flush();
+  Status flush() EXCLUDES(mutex_);
 
   struct Stats {
     uint64_t rows_committed = 0;
     uint64_t batches_committed = 0;
-    uint64_t rows_failed = 0;
+    uint64_t rows_failed = 0;  // in failed batches, or refused by their target's prepare
   };
-  Stats stats() const;
+  Stats stats() const EXCLUDES(mutex_);
 
  private:
   struct Pending {
@@ -85,24 +113,45 @@ class AppendWriter {
     Error error;
   };
 
-  void run();
-  Status write_batch(const std::vector<Pending>& batch);
+  void write(uint64_t first, std::vector<Pending>& batch) EXCLUDES(mutex_);
+  Status write_batch(const std::vector<Pending>& batch, uint64_t first,
+                     std::vector<std::pair<uint64_t, Error>>& refused) EXCLUDES(mutex_);
 
   const std::unique_ptr<Store> store_;  // used by the writer thread only
   const AppendOptions options_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable work_;
-  std::condition_variable done_;
-  std::vector<AppendTarget> targets_;  // guarded by mutex_, append-only
-  std::deque<Pending> queue_;          // guarded by mutex_
-  uint64_t enqueued_seq_ = 0;          // guarded by mutex_: seq of the last row enqueued
-  uint64_t finished_seq_ = 0;          // guarded by mutex_: rows up to here are committed or failed
-  std::deque<FailedRange> failures_;   // guarded by mutex_: the most recent failed batches
-  Stats stats_;                        // guarded by mutex_
-  bool stopping_ = false;              // guarded by mutex_
-  bool lingering_ = false;             // guarded by mutex_: the writer is gathering a group
-  std::thread thread_;
+  mutable Mutex mutex_;
+  CondVar done_;
+  // Append-only; a deque, so that the writer can keep pointers to targets while others are added.
+  std::deque<AppendTarget> targets_ GUARDED_BY(mutex_);
+  uint64_t finished_seq_ GUARDED_BY(mutex_) = 0;  // rows up to here are committed or failed
+  std::deque<FailedRange> failures_ GUARDED_BY(mutex_);  // the most recent failed batches and rows
+  Stats stats_ GUARDED_BY(mutex_);
+  Worker<Pending> worker_;  // last: its thread uses everything above
+};
+
+// Callbacks waiting for their rows' tickets, for a thread that learns of batches through on_batch
+// (posted to it) and must never block in wait(): the SIP worker. add() in ticket order.
+//
+// Thread-safety: one thread adds and completes.
+class TicketWaiters {
+ public:
+  using Done = std::function<void(const Status&)>;
+
+  // `done` runs (from completed()) once every row from ticket `first` to `last` is written or
+  // failed, with the first failure among them, or ok.
+  void add(uint64_t first, uint64_t last, Done done);
+  // The writer finished `batch`: runs the callbacks it completes, oldest first.
+  void completed(const BatchOutcome& batch);
+  size_t size() const { return waiting_.size(); }
+
+ private:
+  struct Waiter {
+    uint64_t first, last;
+    Status status;
+    Done done;
+  };
+  std::deque<Waiter> waiting_;  // ordered by ticket
 };
 
 }  // namespace privox::store

@@ -61,9 +61,10 @@ TEST_P(AppendWriterTest, RowsFromManyThreadsAreAllDurableAndBatched) {
 TEST_P(AppendWriterTest, BatchCallbacksCoverEveryTicketInOrder) {
   std::vector<std::pair<uint64_t, uint64_t>> batches;  // written by the writer thread only
   {
-    AppendWriter writer(writer_store(), AppendOptions{.on_batch = [&](uint64_t first, uint64_t last, const Status& s) {
-                                                        EXPECT_TRUE(s.ok());
-                                                        batches.emplace_back(first, last);
+    AppendWriter writer(writer_store(), AppendOptions{.on_batch = [&](const BatchOutcome& b) {
+                                                        EXPECT_TRUE(b.status.ok());
+                                                        EXPECT_TRUE(b.refused.empty());
+                                                        batches.emplace_back(b.first, b.last);
                                                       },
                                                       .max_batch_rows = 100});
     const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
@@ -151,6 +152,71 @@ TEST_P(AppendWriterTest, DestructionDrainsTheQueue) {
     for (int i = 0; i < 1000; ++i) ASSERT_TRUE(writer.append(target, {std::to_string(i), int64_t{i}, null_value()}).ok());
   }
   EXPECT_EQ(rows(), 1000);
+}
+
+TEST_P(AppendWriterTest, APrepareStepRewritesRowsInTheBatchTransactionAndMayRefuseSome) {
+  std::vector<BatchOutcome> outcomes;  // the writer thread only, until flush() returned
+  AppendWriter writer(writer_store(), AppendOptions{.on_batch = [&](const BatchOutcome& b) { outcomes.push_back(b); },
+                                                    .group_commit_us = 100'000});
+  const size_t plain = writer.add_target({"events", {"id", "at_us", "body"}});
+  AppendTarget sealed{"events", {"id", "at_us", "body"}};
+  sealed.prepare = [](Session& s, std::vector<Params>& rows, std::vector<std::optional<Error>>& refused) -> Status {
+    // It runs inside the batch's transaction: it sees the rows written before it in the batch.
+    PRIVOX_ASSIGN(Rows seen, s.query("SELECT count(*) FROM events"));
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const std::string& id = std::get<std::string>(rows[i][0]);
+      if (id.rfind("refuse", 0) == 0) refused[i] = make_error(ErrorCode::erased, "no key for " + id);
+      else rows[i][2] = Bytes{static_cast<uint8_t>(seen.at(0).i64(0))};
+    }
+    return {};
+  };
+  const size_t prepared = writer.add_target(std::move(sealed));
+  const auto first = writer.append(plain, {std::string("a"), int64_t{1}, null_value()});
+  const auto kept = writer.append(prepared, {std::string("b"), int64_t{2}, std::string("in clear")});
+  const auto refused = writer.append(prepared, {std::string("refuse-c"), int64_t{3}, std::string("in clear")});
+  const auto last = writer.append(prepared, {std::string("d"), int64_t{4}, std::string("in clear")});
+  ASSERT_TRUE(first.ok() && kept.ok() && refused.ok() && last.ok());
+  EXPECT_TRUE(writer.wait(*kept).ok());
+  const Status why = writer.wait(*refused);
+  ASSERT_FALSE(why.ok());
+  EXPECT_EQ(why.error().code, ErrorCode::erased);
+  EXPECT_TRUE(writer.wait(*last).ok()) << "the rows around a refused one are written";
+  ASSERT_TRUE(writer.flush().ok()) << "flush reports the batches, which committed";
+
+  auto tx = reader_->begin(TxMode::read);
+  auto rows = (*tx)->query("SELECT id, body FROM events ORDER BY id");
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_TRUE(rows->at(0).is_null(1));
+  EXPECT_EQ(rows->at(1).blob(1), Bytes{1}) << "prepared after row a, in the same transaction";
+  EXPECT_EQ(rows->at(2).text(0), "d");
+  EXPECT_EQ(writer.stats().rows_failed, 1u);
+
+  Status seen_refused;
+  for (const BatchOutcome& b : outcomes)
+    if (b.first <= refused->seq && refused->seq <= b.last) seen_refused = b.of(refused->seq);
+  EXPECT_FALSE(seen_refused.ok()) << "on_batch names the refused row";
+}
+
+TEST(TicketWaitersTest, EachCallbackRunsOnceItsLastRowIsDoneWithTheFirstFailure) {
+  TicketWaiters waiters;
+  std::vector<std::pair<int, bool>> done;
+  waiters.add(1, 1, [&](const Status& s) { done.emplace_back(1, s.ok()); });
+  waiters.add(2, 4, [&](const Status& s) { done.emplace_back(2, s.ok()); });  // spans two batches
+  waiters.add(5, 5, [&](const Status& s) { done.emplace_back(3, s.ok()); });
+  BatchOutcome one{.first = 1, .last = 3, .status = {}, .refused = {{3, make_error(ErrorCode::erased, "gone")}}};
+  waiters.completed(one);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0], std::make_pair(1, true));
+  BatchOutcome two{.first = 4, .last = 5, .status = {}, .refused = {}};
+  waiters.completed(two);
+  ASSERT_EQ(done.size(), 3u);
+  EXPECT_EQ(done[1], std::make_pair(2, false)) << "row 3, in the earlier batch, was refused";
+  EXPECT_EQ(done[2], std::make_pair(3, true));
+  EXPECT_EQ(waiters.size(), 0u);
+
+  waiters.add(6, 6, [&](const Status& s) { done.emplace_back(4, s.ok()); });
+  waiters.completed({.first = 6, .last = 9, .status = make_error(ErrorCode::unavailable, "down"), .refused = {}});
+  EXPECT_EQ(done.back(), std::make_pair(4, false));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AppendWriterTest, ::testing::Values(Backend::sqlite, Backend::postgresql),

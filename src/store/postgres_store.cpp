@@ -3,11 +3,19 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstdlib>
-#include <mutex>
 #include <unordered_map>
+#include <utility>
 
+#include "common/mutex.h"
+#include "common/thread_annotations.h"
 #include "store/schema.h"
 
 namespace privox::store {
@@ -107,7 +115,11 @@ Value decode(const PGresult* res, int row, int col) {
 class PgConnection {
  public:
   explicit PgConnection(PGconn* conn) : conn_(conn) {}
-  ~PgConnection() { PQfinish(conn_); }
+  ~PgConnection() {
+    if (conn_) PQfinish(conn_);
+  }
+  // Hands the connection back to the caller, who finishes it.
+  PGconn* release() { return std::exchange(conn_, nullptr); }
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
@@ -191,6 +203,7 @@ class PgTransaction final : public Transaction {
   Result<int64_t> exec(std::string_view sql, const Params& params) override;
   Status insert_rows(std::string_view table, const std::vector<std::string>& columns,
                      const std::vector<Params>& rows) override;
+  Status notify(std::string_view channel) override;
   Status commit() override;
 
  private:
@@ -216,6 +229,117 @@ class PgJobLock final : public JobLock {
   std::string job_;
 };
 
+// The name a channel has on the server: the store's channel name and the schema the connection
+// works in, so that stores sharing one database in different schemas (test runs, regions) do not
+// wake each other. Cut to the 63 bytes PostgreSQL keeps of a name; computed by the server, so that
+// NOTIFY and LISTEN always agree. One $1: the channel.
+constexpr const char* kChannelName = "left($1 || '.' || coalesce(current_schema(), ''), 63)";
+
+// LISTENs on a connection of its own, outside the pool: a pooled connection goes back and forth
+// between threads, and its notifications would be read by whoever holds it. wait() sleeps in
+// poll() on that connection's socket and on an eventfd that interrupt() writes, so a notification
+// or a stop wakes it at once. A connection found broken is replaced within wait(), which then says
+// `reconnected`: what was sent while it was down is lost, and the caller reads the changes again.
+class PgListener final : public Listener {
+ public:
+  PgListener(std::string conninfo, std::string location, std::string channel)
+      : conninfo_(std::move(conninfo)),
+        location_(std::move(location)),
+        channel_(std::move(channel)),
+        wake_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  ~PgListener() override {
+    if (conn_) PQfinish(conn_);
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+  }
+  PgListener(const PgListener&) = delete;
+  PgListener& operator=(const PgListener&) = delete;
+
+  // Connects and LISTENs; on failure the listener holds no connection.
+  Status connect() {
+    drop();
+    if (wake_fd_ < 0) return make_error(ErrorCode::internal, "postgresql listener: cannot make an eventfd");
+    conn_ = PQconnectdb(conninfo_.c_str());
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      Error e = make_error(ErrorCode::unavailable, fmt::format("postgresql listener: cannot connect to {}: {}",
+                                                               location_, trim_message(PQerrorMessage(conn_))));
+      drop();
+      return e;
+    }
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    PgConnection link(conn_);
+    Status listening = listen_on(link);
+    (void)link.release();  // the listener keeps the connection
+    if (!listening.ok()) drop();
+    return listening;
+  }
+
+  Wake wait(int64_t at_most_us) override {
+    if (interrupted_.load()) return Wake::interrupted;
+    const int at_most_ms = static_cast<int>(std::clamp<int64_t>((at_most_us + 999) / 1000, 0, 3'600'000));
+    if (!conn_) {
+      if (connect().ok()) return Wake::reconnected;
+      // The server is away: try again after a pause, not in a tight loop.
+      sleep_ms(std::min(at_most_ms, 1000));
+      return interrupted_.load() ? Wake::interrupted : Wake::timeout;
+    }
+    if (received()) return Wake::notified;  // read along with an earlier message
+    pollfd fds[2] = {{PQsocket(conn_), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    const int ready = ::poll(fds, 2, at_most_ms);
+    if (interrupted_.load()) return Wake::interrupted;
+    if (ready <= 0 || !(fds[0].revents & (POLLIN | POLLERR | POLLHUP))) return Wake::timeout;
+    if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK) {
+      drop();
+      return connect().ok() ? Wake::reconnected : Wake::timeout;
+    }
+    return received() ? Wake::notified : Wake::timeout;
+  }
+
+  void interrupt() override {
+    interrupted_.store(true);
+    const uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
+
+ private:
+  Status listen_on(PgConnection& link) {
+    Rows rows;
+    PRIVOX_TRY(link.run(fmt::format("SELECT {}", kChannelName), {channel_}, &rows));
+    const std::string name = rows.at(0).text(0);
+    char* quoted = PQescapeIdentifier(link.raw(), name.c_str(), name.size());
+    if (!quoted) return make_error(ErrorCode::internal, "postgresql listener: cannot quote the channel's name");
+    const std::string sql = fmt::format("LISTEN {}", quoted);
+    PQfreemem(quoted);
+    return link.simple(sql);
+  }
+
+  // True when notifications were read off the connection; consumes them all.
+  bool received() {
+    bool any = false;
+    while (PGnotify* n = PQnotifies(conn_)) {
+      any = true;
+      PQfreemem(n);
+    }
+    return any;
+  }
+
+  void drop() {
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+  }
+
+  void sleep_ms(int ms) {
+    pollfd fd{wake_fd_, POLLIN, 0};
+    (void)::poll(&fd, 1, ms);
+  }
+
+  const std::string conninfo_;
+  const std::string location_;
+  const std::string channel_;
+  const int wake_fd_;
+  PGconn* conn_ = nullptr;  // the waiting thread only
+  std::atomic<bool> interrupted_{false};
+};
+
 class PostgresStore final : public Store {
  public:
   PostgresStore(std::string conninfo, std::string location)
@@ -224,9 +348,9 @@ class PostgresStore final : public Store {
   Backend backend() const override { return Backend::postgresql; }
   std::string location() const override { return location_; }
 
-  Result<std::unique_ptr<PgConnection>> acquire() {
+  Result<std::unique_ptr<PgConnection>> acquire() EXCLUDES(mutex_) {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       while (!idle_.empty()) {
         auto conn = std::move(idle_.back());
         idle_.pop_back();
@@ -243,8 +367,8 @@ class PostgresStore final : public Store {
     return conn;
   }
 
-  void release(std::unique_ptr<PgConnection> conn) {
-    std::lock_guard lock(mutex_);
+  void release(std::unique_ptr<PgConnection> conn) EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     if (!conn->healthy()) {
       // A broken link usually means the server went away: every idle connection is suspect.
       idle_.clear();
@@ -253,8 +377,8 @@ class PostgresStore final : public Store {
     if (idle_.size() < kMaxIdleConnections) idle_.push_back(std::move(conn));
   }
 
-  const std::string& rewrite(std::string_view sql) {
-    std::lock_guard lock(mutex_);
+  const std::string& rewrite(std::string_view sql) EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     auto it = rewritten_.find(std::string(sql));
     if (it == rewritten_.end()) it = rewritten_.emplace(std::string(sql), to_dollar_params(sql)).first;
     return it->second;  // entries are never erased, so the reference stays valid
@@ -331,6 +455,12 @@ class PostgresStore final : public Store {
     return std::unique_ptr<JobLock>(std::make_unique<PgJobLock>(*this, std::move(conn), std::string(job)));
   }
 
+  Result<std::unique_ptr<Listener>> listen(std::string_view channel) override {
+    auto listener = std::make_unique<PgListener>(conninfo_, location_, std::string(channel));
+    PRIVOX_TRY(listener->connect());
+    return std::unique_ptr<Listener>(std::move(listener));
+  }
+
  private:
   // Runs one statement ($n placeholders) outside any transaction, retrying once on a fresh link
   // when a pooled one turns out to be stale. The connection goes back to the pool, or to `keep`.
@@ -360,9 +490,9 @@ class PostgresStore final : public Store {
 
   const std::string conninfo_;
   const std::string location_;
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<PgConnection>> idle_;                // guarded by mutex_
-  std::unordered_map<std::string, std::string> rewritten_;         // guarded by mutex_
+  Mutex mutex_;
+  std::vector<std::unique_ptr<PgConnection>> idle_ GUARDED_BY(mutex_);
+  std::unordered_map<std::string, std::string> rewritten_ GUARDED_BY(mutex_);
 };
 
 PgTransaction::~PgTransaction() {
@@ -403,6 +533,13 @@ Status PgTransaction::insert_rows(std::string_view table, const std::vector<std:
     }
     PRIVOX_TRY(conn_->run(sql, params, nullptr));
   }
+  return {};
+}
+
+Status PgTransaction::notify(std::string_view channel) {
+  PRIVOX_TRY(check_open());
+  Rows ignored;
+  PRIVOX_TRY(conn_->run(fmt::format("SELECT pg_notify({}, '')", kChannelName), {std::string(channel)}, &ignored));
   return {};
 }
 

@@ -58,6 +58,25 @@ TEST(PostgresStoreTest, ALostConnectionIsAClearErrorWritesNothingAndHealsOnTheNe
   EXPECT_EQ(count_rows(*store, "events"), 1);
 }
 
+TEST(PostgresStoreTest, AListenerWhoseConnectionIsKilledReconnectsSaysSoAndHearsAgain) {
+  auto test_store = std::move(TestStore::create(Backend::postgresql)).value();
+  auto store = std::move(test_store->open()).value();
+  const std::string channel = fmt::format("privox_killed_{}", std::rand());
+  auto listening = store->listen(channel);
+  ASSERT_TRUE(listening.ok()) << listening.error().describe();
+  const std::unique_ptr<Listener> listener = std::move(listening).value();
+  ASSERT_TRUE(postgres_admin(fmt::format("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                         "WHERE query LIKE 'LISTEN %{}%'",
+                                         channel))
+                  .ok());
+  // Notifications sent while it was down are lost: the listener must say that it reconnected.
+  bool reconnected = false;
+  for (int i = 0; i < 10 && !reconnected; ++i) reconnected = listener->wait(1'000'000) == Listener::Wake::reconnected;
+  EXPECT_TRUE(reconnected);
+  ASSERT_TRUE(with_transaction(*store, TxMode::write, [&](Session& s) { return s.notify(channel); }).ok());
+  EXPECT_EQ(listener->wait(5'000'000), Listener::Wake::notified) << "it listens again on its new connection";
+}
+
 TEST(PostgresStoreTest, AnUnreachableServerIsAClearErrorWithoutThePassword) {
   auto store = open_postgres("postgresql://someone:s3cret-pw@127.0.0.1:1/nowhere");
   ASSERT_FALSE(store.ok());

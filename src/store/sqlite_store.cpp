@@ -7,10 +7,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <map>
-#include <mutex>
 
+#include "common/mutex.h"
+#include "common/thread_annotations.h"
 #include "store/schema.h"
 
 namespace privox::store {
@@ -139,12 +142,16 @@ class FileJobLock final : public JobLock {
   int fd_;
 };
 
+// Holds the store's mutex from begin() until it is destroyed: one transaction at a time on the
+// one connection. The analysis cannot follow a lock handed from the store to the transaction, so
+// conn_ is reached through a plain reference here; begin() is where the handing over is checked.
 class SqliteTransaction final : public Transaction {
  public:
-  SqliteTransaction(Connection& conn, std::unique_lock<std::mutex> lock)
-      : conn_(conn), lock_(std::move(lock)) {}
+  // `mu` is held, and is released by the destructor.
+  SqliteTransaction(Connection& conn, Mutex& mu) : conn_(conn), mu_(mu) {}
   ~SqliteTransaction() override {
     if (open_) (void)conn_.exec_script("ROLLBACK");
+    release();
   }
 
   Result<Rows> query(std::string_view sql, const Params& params) override {
@@ -177,15 +184,49 @@ class SqliteTransaction final : public Transaction {
     return {};
   }
 
+  // Nothing to send: another process's SQLite listener cannot be woken; it polls (SqliteListener).
+  Status notify(std::string_view) override { return check_open(); }
+
  private:
   Status check_open() const {
     if (!open_) return make_error(ErrorCode::internal, "transaction already committed");
     return {};
   }
+  void release() NO_THREAD_SAFETY_ANALYSIS { mu_.unlock(); }  // taken in SqliteStore::begin()
 
   Connection& conn_;
-  std::unique_lock<std::mutex> lock_;
+  Mutex& mu_;
   bool open_ = true;
+};
+
+// SQLite cannot tell one process that another committed, so listening is polling: wait() returns
+// every kPollUs and the caller reads what changed. A read of a small indexed table five times a
+// second costs next to nothing, and keeps a change within ~200 ms of any node that serves.
+class SqliteListener final : public Listener {
+ public:
+  static constexpr int64_t kPollUs = 200'000;
+
+  Wake wait(int64_t at_most_us) override EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(std::min(at_most_us, kPollUs));
+    while (!interrupted_)
+      if (!wake_.wait_until(mu_, until)) break;
+    if (interrupted_) return Wake::interrupted;
+    return at_most_us < kPollUs ? Wake::timeout : Wake::poll;
+  }
+
+  void interrupt() override EXCLUDES(mu_) {
+    {
+      MutexLock lock(mu_);
+      interrupted_ = true;
+    }
+    wake_.notify_all();
+  }
+
+ private:
+  Mutex mu_;
+  CondVar wake_;
+  bool interrupted_ GUARDED_BY(mu_) = false;
 };
 
 class SqliteStore final : public Store {
@@ -195,27 +236,30 @@ class SqliteStore final : public Store {
   Backend backend() const override { return Backend::sqlite; }
   std::string location() const override { return "sqlite:" + path_; }
 
-  Result<std::unique_ptr<Transaction>> begin(TxMode mode) override {
-    std::unique_lock lock(mutex_);
-    PRIVOX_TRY(conn_.exec_script(mode == TxMode::write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"));
-    return std::unique_ptr<Transaction>(std::make_unique<SqliteTransaction>(conn_, std::move(lock)));
+  Result<std::unique_ptr<Transaction>> begin(TxMode mode) override EXCLUDES(mutex_) {
+    mutex_.lock();  // handed to the transaction, which releases it when destroyed
+    if (Status s = conn_.exec_script(mode == TxMode::write ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"); !s.ok()) {
+      mutex_.unlock();
+      return s.error();
+    }
+    return handed_over(std::make_unique<SqliteTransaction>(conn_, mutex_));
   }
 
-  Result<int> schema_version() override {
-    std::lock_guard lock(mutex_);
+  Result<int> schema_version() override EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     return version_locked();
   }
 
-  Status migrate() override {
-    std::lock_guard lock(mutex_);
+  Status migrate() override EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     PRIVOX_TRY(conn_.exec_script("BEGIN IMMEDIATE"));
     Status s = migrate_locked();
     PRIVOX_TRY(conn_.exec_script(s.ok() ? "COMMIT" : "ROLLBACK"));
     return s;
   }
 
-  Result<std::vector<TableInfo>> describe_tables() override {
-    std::lock_guard lock(mutex_);
+  Result<std::vector<TableInfo>> describe_tables() override EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     Rows tables;
     PRIVOX_TRY(conn_.run("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
                          "ORDER BY name", {}, &tables));
@@ -230,8 +274,8 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Status purge_deleted() override {
-    std::lock_guard lock(mutex_);
+  Status purge_deleted() override EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     int log_frames = 0, checkpointed = 0;
     const int rc = sqlite3_wal_checkpoint_v2(conn_.db(), nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
                                              &checkpointed);
@@ -253,7 +297,12 @@ class SqliteStore final : public Store {
     return std::unique_ptr<JobLock>(std::make_unique<FileJobLock>(fd));
   }
 
-  Status configure() {
+  Result<std::unique_ptr<Listener>> listen(std::string_view) override {
+    return std::unique_ptr<Listener>(std::make_unique<SqliteListener>());
+  }
+
+  Status configure() EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
     return conn_.exec_script(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
         "PRAGMA secure_delete = ON; "
@@ -264,7 +313,12 @@ class SqliteStore final : public Store {
   }
 
  private:
-  Result<int> version_locked() {
+  // The transaction now holds mutex_ (taken in begin()); the analysis sees it released here.
+  std::unique_ptr<Transaction> handed_over(std::unique_ptr<Transaction> tx) RELEASE(mutex_) NO_THREAD_SAFETY_ANALYSIS {
+    return tx;
+  }
+
+  Result<int> version_locked() REQUIRES(mutex_) {
     Rows rows;
     PRIVOX_TRY(conn_.run("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
                          {}, &rows));
@@ -274,7 +328,7 @@ class SqliteStore final : public Store {
     return static_cast<int>(rows.at(0).i64(0));
   }
 
-  Status migrate_locked() {
+  Status migrate_locked() REQUIRES(mutex_) {
     PRIVOX_TRY(conn_.exec_script(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
         "applied_at_us INTEGER NOT NULL)"));
@@ -295,8 +349,8 @@ class SqliteStore final : public Store {
   }
 
   const std::string path_;
-  std::mutex mutex_;
-  Connection conn_;  // guarded by mutex_
+  Mutex mutex_;
+  Connection conn_ GUARDED_BY(mutex_);
 };
 
 }  // namespace

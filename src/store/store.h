@@ -59,6 +59,10 @@ class Session {
   // Inserts many rows into one table with as few round trips as the backend allows.
   virtual Status insert_rows(std::string_view table, const std::vector<std::string>& columns,
                              const std::vector<Params>& rows) = 0;
+  // Wakes every Listener of `channel` (Store::listen), in any process sharing the store, once this
+  // transaction commits; nothing if it rolls back. PostgreSQL: NOTIFY. SQLite does nothing: its
+  // listeners poll. Channels are short ASCII names (letters, digits, _).
+  virtual Status notify(std::string_view channel) = 0;
 };
 
 // A transaction rolls back when destroyed without commit().
@@ -78,6 +82,29 @@ struct ColumnInfo {
 struct TableInfo {
   std::string name;
   std::vector<ColumnInfo> columns;
+};
+
+// Tells one thread when a channel may have news (Session::notify), so that it can read what
+// changed at once instead of polling the store. PostgreSQL LISTENs on a connection of its own and
+// wakes the moment a notifying transaction commits; SQLite, which cannot see another process's
+// commit, wakes every poll interval (~200 ms) so that the caller looks. Either way the caller
+// should read what changed on every wake but `interrupted`: a wake says "look", never "here it is",
+// and a notification sent while the connection was down is lost (`reconnected` says so).
+//
+// Thread-safety: wait() from one thread; interrupt() from any.
+class Listener {
+ public:
+  enum class Wake {
+    notified,     // a notification arrived
+    reconnected,  // the connection was lost and is back: anything sent meanwhile was missed
+    poll,         // no notifications on this backend: time to look
+    timeout,      // at_most passed without news (PostgreSQL)
+    interrupted,  // interrupt() was called; every later wait() returns this at once
+  };
+  virtual ~Listener() = default;
+  // Blocks until one of the above, for at most `at_most_us` (or a little more while reconnecting).
+  virtual Wake wait(int64_t at_most_us) = 0;
+  virtual void interrupt() = 0;
 };
 
 // Held while a job that must run on one node at a time runs; released when destroyed.
@@ -113,6 +140,10 @@ class Store {
   // Takes the named job's lock if no other process or node holds it (PostgreSQL: an advisory lock;
   // SQLite: a lock file beside the database). Returns nullptr when someone else holds it.
   virtual Result<std::unique_ptr<JobLock>> try_lock_job(std::string_view job) = 0;
+
+  // A listener for `channel` (see Session::notify), listening from when this returns. PostgreSQL:
+  // the error when its connection cannot be made; later losses are healed inside wait().
+  virtual Result<std::unique_ptr<Listener>> listen(std::string_view channel) = 0;
 };
 
 // Runs `body` in a transaction and commits it when body succeeds. When the store is busy or the

@@ -194,6 +194,38 @@ TEST_P(StoreTest, TwoNodesMigratingAtOnceAgree) {
             static_cast<int64_t>(migrations().size()));
 }
 
+TEST_P(StoreTest, AListenerWakesForCommittedNotificationsFromAnotherConnection) {
+  auto listening = store_->listen("privox_test");
+  ASSERT_TRUE(listening.ok()) << listening.error().describe();
+  const std::unique_ptr<Listener> listener = std::move(listening).value();
+  auto other = test_store_->open();  // another node, or a CLI process
+  ASSERT_TRUE(other.ok());
+  const bool postgres = GetParam() == Backend::postgresql;
+
+  {
+    auto tx = (*other)->begin(TxMode::write);
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE((*tx)->notify("privox_test").ok());
+  }  // rolled back: nothing is sent
+  if (postgres) {
+    EXPECT_EQ(listener->wait(300'000), Listener::Wake::timeout);
+  }
+
+  ASSERT_TRUE(with_transaction(**other, TxMode::write, [](Session& s) { return s.notify("privox_test"); }).ok());
+  const auto began = std::chrono::steady_clock::now();
+  // PostgreSQL is told at once; SQLite polls, and says it is time to look within its interval.
+  EXPECT_EQ(listener->wait(10'000'000), postgres ? Listener::Wake::notified : Listener::Wake::poll);
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(1));
+
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    listener->interrupt();
+  });
+  EXPECT_EQ(listener->wait(30'000'000), Listener::Wake::interrupted) << "interrupt() ends a wait at once";
+  stopper.join();
+  EXPECT_EQ(listener->wait(30'000'000), Listener::Wake::interrupted) << "and every later one";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::sqlite, Backend::postgresql), backend_name);
 
 }  // namespace

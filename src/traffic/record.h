@@ -4,8 +4,11 @@
 // node's batched writer, sealing the personal fields under the subject's key.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+
+#include "common/result.h"
 
 namespace privox::traffic {
 
@@ -41,13 +44,19 @@ struct CallRecord {
   }
 };
 
+// Told whether an answered call's record became durable: ok, or why it could not.
+using Durable = std::function<void(const Status& outcome)>;
+
 // Where the proxy reports traffic. Called on the SIP worker thread; implementations must not
 // block it.
 class TrafficSink {
  public:
   virtual ~TrafficSink() = default;
-  // A call was answered: its record (outcome open) must become durable at once (R1).
-  virtual void opened(const CallRecord& record) = 0;
+  // A call was answered: its record (outcome open) must become durable at once (R1). `done` runs
+  // later on the SIP worker thread, exactly once: ok once the record is durable, or the error once
+  // it cannot be. The proxy holds the caller's 2xx until then, so a crash never loses a call that
+  // the caller was told is answered.
+  virtual void opened(const CallRecord& record, Durable done) = 0;
   // A record's final state: an answered call that ended, an attempt never answered, a message.
   virtual void closed(const CallRecord& record) = 0;
 };

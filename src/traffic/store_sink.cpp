@@ -1,5 +1,6 @@
 #include "traffic/store_sink.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "numbers/number_prefix.h"
@@ -12,21 +13,86 @@ const std::vector<std::string> kColumns = {
     "destination_enc", "source_withheld", "started_at_us", "answered_at_us", "ended_at_us", "duration_ms",
     "outcome",     "failure_code",  "end_reason",     "caller_equipment_enc", "callee_equipment_enc",
     "trunk_id",    "node_id",       "updated_at_us", "source_prefix", "destination_prefix"};
+// Where kColumns' values sit in a row: the SIP worker fills the sealed ones in clear, and the
+// writer thread seals them and cuts the prefixes.
+enum Column : size_t {
+  kSubject = 2,
+  kSource = 5,
+  kDestination = 6,
+  kWithheld = 7,
+  kCallerEquipment = 15,
+  kCalleeEquipment = 16,
+  kSourcePrefix = 20,
+  kDestinationPrefix = 21,
+};
+// The closing UPDATE's columns: the subject comes last, and is in the WHERE clause only so that
+// the writer thread knows whose key seals the callee's equipment.
+constexpr size_t kCloseEquipment = 4, kCloseSubject = 7;
 
 store::Value optional_time(int64_t us) { return us ? store::Value{us} : store::null_value(); }
 store::Value optional_text(const std::string& s) { return s.empty() ? store::null_value() : store::Value{s}; }
 
+const std::string* text_at(const store::Params& row, size_t i) { return std::get_if<std::string>(&row[i]); }
+
+// Seals `row[i]` (a value in clear, or NULL) as `field` of the subject.
+void seal(store::Params& row, size_t i, const privacy::SecretKey& key, const std::string& subject,
+          std::string_view field) {
+  if (const std::string* clear = text_at(row, i)) row[i] = privacy::seal_field(key, subject, field, *clear);
+}
+
+// The prepare step of the traffic targets (store/append_writer.h), on the writer thread inside
+// the batch's transaction: every row's subject key, read there, seals its personal fields. It
+// holds no pointer to the sink, which may be gone before the writer drains its queue.
+store::PrepareRows sealing(const privacy::Keyring& keys, std::shared_ptr<std::atomic<uint64_t>> unsealed,
+                           size_t subject_at, bool insert) {
+  return [&keys, unsealed = std::move(unsealed), subject_at, insert](
+             store::Session& s, std::vector<store::Params>& rows,
+             std::vector<std::optional<Error>>& refused) -> Status {
+    std::vector<std::string> subjects;
+    subjects.reserve(rows.size());
+    for (const store::Params& row : rows) subjects.push_back(std::get<std::string>(row[subject_at]));
+    PRIVOX_ASSIGN(const privacy::subject_keys::OpenKeys open, privacy::subject_keys::load_cached(s, keys, subjects));
+    for (size_t i = 0; i < rows.size(); ++i) {
+      store::Params& row = rows[i];
+      const std::string& subject = subjects[i];
+      const auto key = open.find(subject);
+      if (key == open.end()) {
+        unsealed->fetch_add(1);
+        spdlog::error("traffic: no key for subject {}: a record of theirs cannot be sealed and is not written", subject);
+        refused[i] = Error{ErrorCode::erased, "", fmt::format("no key for subject {}", subject)};
+        continue;
+      }
+      if (!insert) {
+        seal(row, kCloseEquipment, *key->second, subject, "callee_equipment");
+        continue;
+      }
+      // Cut here, while the numbers are in clear anyway: the traffic retention job then
+      // anonymises a whole batch with one UPDATE instead of opening two sealed fields per record.
+      const std::string* source = text_at(row, kSource);
+      const std::string* destination = text_at(row, kDestination);
+      row[kSourcePrefix] = numbers::prefix_at_write(source ? *source : "", std::get<int64_t>(row[kWithheld]) != 0);
+      row[kDestinationPrefix] = numbers::prefix_at_write(destination ? *destination : "");
+      seal(row, kSource, *key->second, subject, "source");
+      seal(row, kDestination, *key->second, subject, "destination");
+      seal(row, kCallerEquipment, *key->second, subject, "caller_equipment");
+      seal(row, kCalleeEquipment, *key->second, subject, "callee_equipment");
+    }
+    return {};
+  };
+}
+
 }  // namespace
 
-StoreSink::StoreSink(store::Store& keys_store, store::AppendWriter& writer, const privacy::Keyring& keys,
-                     const Clock& clock, std::string node_id)
-    : keys_store_(keys_store), writer_(writer), keys_(keys), clock_(clock), node_id_(std::move(node_id)) {
-  insert_target_ = writer_.add_target({"traffic_records", kColumns});
+StoreSink::StoreSink(store::AppendWriter& writer, const privacy::Keyring& keys, const Clock& clock, std::string node_id)
+    : writer_(writer), keys_(keys), clock_(clock), node_id_(std::move(node_id)) {
+  insert_target_ = writer_.add_target({"traffic_records", kColumns, "", sealing(keys_, unsealed_, kSubject, true)});
   close_target_ = writer_.add_target(
       {"traffic_records",
-       {"ended_at_us", "duration_ms", "outcome", "end_reason", "callee_equipment_enc", "updated_at_us", "id"},
+       {"ended_at_us", "duration_ms", "outcome", "end_reason", "callee_equipment_enc", "updated_at_us", "id",
+        "subject_id"},
        "UPDATE traffic_records SET ended_at_us = ?, duration_ms = ?, outcome = ?, end_reason = ?, "
-       "callee_equipment_enc = coalesce(?, callee_equipment_enc), updated_at_us = ? WHERE id = ?"});
+       "callee_equipment_enc = coalesce(?, callee_equipment_enc), updated_at_us = ? WHERE id = ? AND subject_id = ?",
+       sealing(keys_, unsealed_, kCloseSubject, false)});
   heartbeat_target_ = writer_.add_target(
       {"node_heartbeats",
        {"node_id", "last_seen_us"},
@@ -34,28 +100,14 @@ StoreSink::StoreSink(store::Store& keys_store, store::AppendWriter& writer, cons
        "ON CONFLICT (node_id) DO UPDATE SET last_seen_us = excluded.last_seen_us"});
 }
 
-const privacy::SecretKey* StoreSink::key_for(const std::string& subject_id) {
-  const auto cached = subject_keys_.find(subject_id);
-  if (cached != subject_keys_.end()) return &cached->second;
-  auto tx = keys_store_.begin(store::TxMode::read);
-  if (!tx.ok()) return nullptr;
-  auto key = privacy::subject_keys::load(**tx, keys_, subject_id);
-  if (!key.ok()) return nullptr;
-  return &subject_keys_.emplace(subject_id, std::move(key).value()).first->second;
-}
-
-store::Params StoreSink::full_row(const CallRecord& r, const privacy::SecretKey& key) const {
-  auto seal = [&](std::string_view field, const std::string& value) -> store::Value {
-    if (value.empty()) return store::null_value();
-    return privacy::seal_field(key, r.subject_id, field, value);
-  };
+store::Params StoreSink::plain_row(const CallRecord& r) const {
   return {r.id,
           r.company_id,
           r.subject_id,
           std::string(to_string(r.direction)),
           std::string(to_string(r.kind)),
-          seal("source", r.source),
-          seal("destination", r.destination),
+          optional_text(r.source),       // sealed by the writer thread
+          optional_text(r.destination),  // sealed by the writer thread
           int64_t{r.source_withheld ? 1 : 0},
           r.started_at_us,
           optional_time(r.answered_at_us),
@@ -64,47 +116,47 @@ store::Params StoreSink::full_row(const CallRecord& r, const privacy::SecretKey&
           std::string(to_string(r.outcome)),
           r.failure_code ? store::Value{int64_t{r.failure_code}} : store::null_value(),
           optional_text(r.end_reason),
-          seal("caller_equipment", r.caller_equipment),
-          seal("callee_equipment", r.callee_equipment),
+          optional_text(r.caller_equipment),  // sealed by the writer thread
+          optional_text(r.callee_equipment),  // sealed by the writer thread
           optional_text(r.trunk_id),
           node_id_,
           clock_.now_us(),
-          // Cut here, while the numbers are in clear anyway: the traffic retention job then
-          // anonymises a whole batch with one UPDATE instead of opening two sealed fields per record.
-          numbers::prefix_at_write(r.source, r.source_withheld),
-          numbers::prefix_at_write(r.destination)};
+          store::null_value(),  // the prefixes, cut by the writer thread
+          store::null_value()};
 }
 
-void StoreSink::opened(const CallRecord& record) {
-  const privacy::SecretKey* key = key_for(record.subject_id);
-  if (!key || !writer_.append(insert_target_, full_row(record, *key)).ok()) {
+void StoreSink::opened(const CallRecord& record, Durable done) {
+  const auto ticket = writer_.append(insert_target_, plain_row(record));
+  if (!ticket.ok()) {
     ++stats_.dropped;
-    spdlog::error("traffic: record {} of subject {} could not be queued", record.id, record.subject_id);
-    return;
+    spdlog::error("traffic: record {} of subject {} could not be queued: {}", record.id, record.subject_id,
+                  ticket.error().describe());
+    return done(ticket.error());
   }
+  waiting_.add(ticket->seq, ticket->seq, std::move(done));
   open_.insert(record.id);
+  opening_.push_back({ticket->seq, record.id});
   ++stats_.opened;
 }
 
-void StoreSink::closed(const CallRecord& record) {
-  const privacy::SecretKey* key = key_for(record.subject_id);
-  if (!key) {
-    ++stats_.dropped;
-    spdlog::error("traffic: no key for subject {}; record {} dropped", record.subject_id, record.id);
-    return;
+void StoreSink::completed(const store::BatchOutcome& batch) {
+  // A record that was never written is not open: its call was refused, and no close will come.
+  while (!opening_.empty() && opening_.front().seq <= batch.last) {
+    if (opening_.front().seq >= batch.first && !batch.of(opening_.front().seq).ok()) open_.erase(opening_.front().id);
+    opening_.pop_front();
   }
+  waiting_.completed(batch);
+}
+
+void StoreSink::closed(const CallRecord& record) {
   Result<store::AppendWriter::Ticket> queued = make_error(ErrorCode::internal, "unset");
   if (open_.erase(record.id)) {
-    const store::Value callee = record.callee_equipment.empty()
-                                    ? store::null_value()
-                                    : store::Value{privacy::seal_field(*key, record.subject_id,
-                                                                       "callee_equipment",
-                                                                       record.callee_equipment)};
     queued = writer_.append(close_target_, {record.ended_at_us, record.duration_ms(),
                                             std::string(to_string(record.outcome)), optional_text(record.end_reason),
-                                            callee, clock_.now_us(), record.id});
+                                            optional_text(record.callee_equipment), clock_.now_us(), record.id,
+                                            record.subject_id});
   } else {
-    queued = writer_.append(insert_target_, full_row(record, *key));
+    queued = writer_.append(insert_target_, plain_row(record));
   }
   if (!queued.ok()) {
     ++stats_.dropped;
@@ -112,6 +164,12 @@ void StoreSink::closed(const CallRecord& record) {
     return;
   }
   ++stats_.closed;
+}
+
+StoreSink::Stats StoreSink::stats() const {
+  Stats out = stats_;
+  out.dropped += unsealed_->load();
+  return out;
 }
 
 void StoreSink::heartbeat() { (void)writer_.append(heartbeat_target_, {node_id_, clock_.now_us()}); }

@@ -1,18 +1,27 @@
 #pragma once
 // Makes traffic records durable (P5, R1) through the node's single batched writer: an answered
-// call's record is appended the moment it is answered (the writer commits within milliseconds)
-// and updated when it ends; every other attempt is appended once, final. Source, destination and
-// equipment are sealed under the subject's key before they leave the process; what anonymisation
-// will keep of the parties (numbers/number_prefix.h, prefix_at_write) is stored beside them.
+// call's record is appended the moment it is answered, and opened()'s callback runs once its batch
+// has committed (the writer commits within milliseconds); the record is updated when the call
+// ends. Every other attempt is appended once, final.
+//
+// The SIP worker never touches the store: it appends records with their parties and equipment in
+// clear, and the writer thread seals them (AppendTarget::prepare) under the subject's key, read
+// in the batch's own transaction and opened through the keyring's bounded cache
+// (privacy::subject_keys::load_cached), so a key destroyed by an erasure is never used again. What
+// anonymisation will keep of the parties (numbers/number_prefix.h, prefix_at_write) is cut there
+// too and stored beside them. A record whose subject has no key any more is not written: opened()
+// reports it, closed() logs it.
 //
 // After a crash nothing in memory survives, so on start close_open_calls() ends every call this
 // node left open, with reason "restart" and the node's last heartbeat as its end.
 //
-// Thread-safety: opened() and closed() on the SIP worker thread; heartbeat() on any thread.
+// Thread-safety: opened(), closed(), completed() and stats() on the SIP worker thread (SipService
+// posts the writer's on_batch there as completed()); heartbeat() and flush() on any thread.
 
+#include <atomic>
+#include <deque>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "common/clock.h"
@@ -24,12 +33,13 @@ namespace privox::traffic {
 
 class StoreSink final : public TrafficSink {
  public:
-  // `keys_store` reads subject keys; `writer` is the node's append writer.
-  StoreSink(store::Store& keys_store, store::AppendWriter& writer, const privacy::Keyring& keys, const Clock& clock,
-            std::string node_id);
+  // `writer` is the node's append writer; `keys` seal on its thread.
+  StoreSink(store::AppendWriter& writer, const privacy::Keyring& keys, const Clock& clock, std::string node_id);
 
-  void opened(const CallRecord& record) override;
+  void opened(const CallRecord& record, Durable done) override;
   void closed(const CallRecord& record) override;
+  // The writer finished `batch`: runs the opened() callbacks whose records it holds.
+  void completed(const store::BatchOutcome& batch);
 
   // Records this node's liveness (what a restart uses as the end of calls it left open).
   void heartbeat();
@@ -39,23 +49,28 @@ class StoreSink final : public TrafficSink {
   struct Stats {
     uint64_t opened = 0;
     uint64_t closed = 0;
-    uint64_t dropped = 0;  // no key for the subject, or the writer refused: logged
+    uint64_t dropped = 0;  // the writer refused to queue it, or it could not be sealed: logged
   };
-  const Stats& stats() const { return stats_; }
+  Stats stats() const;
 
  private:
-  const privacy::SecretKey* key_for(const std::string& subject_id);
-  store::Params full_row(const CallRecord& record, const privacy::SecretKey& key) const;
+  store::Params plain_row(const CallRecord& record) const;
 
-  store::Store& keys_store_;
   store::AppendWriter& writer_;
   const privacy::Keyring& keys_;
   const Clock& clock_;
   const std::string node_id_;
   size_t insert_target_, close_target_, heartbeat_target_;
-  std::unordered_map<std::string, privacy::SecretKey> subject_keys_;  // worker thread only
-  std::unordered_set<std::string> open_;                             // records opened, not yet closed
+  store::TicketWaiters waiting_;          // opened() callbacks, by ticket
+  std::unordered_set<std::string> open_;  // records opened, not yet closed
+  struct Opening {
+    uint64_t seq;
+    std::string id;
+  };
+  std::deque<Opening> opening_;  // opened records not yet known durable, by ticket
   Stats stats_;
+  // Records the writer thread could not seal; shared with the targets' prepare steps.
+  std::shared_ptr<std::atomic<uint64_t>> unsealed_ = std::make_shared<std::atomic<uint64_t>>(0);
 };
 
 // Ends every call `node_id` left open: outcome answered, reason "restart", ended at the node's

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <thread>
+
 #include "accounts/accounts.h"
 #include "accounts/extensions.h"
 #include "store/test_stores.h"
@@ -22,8 +27,30 @@ class StoreSinkTest : public store::MigratedStoreTest {
     auto ext = extensions.add_extension({company_, "101", "correct-horse-7", std::nullopt, std::nullopt}, "cli:test");
     ASSERT_TRUE(ext.ok()) << ext.error().describe();
     extension_ = *ext;
-    writer_ = std::make_unique<store::AppendWriter>(std::move(test_store_->open()).value());
-    sink_ = std::make_unique<StoreSink>(*store_, *writer_, keys_, clock_, "node-a");
+    writer_ = std::make_unique<store::AppendWriter>(
+        std::move(test_store_->open()).value(),
+        store::AppendOptions{.on_batch = [this](const store::BatchOutcome& b) {
+          std::lock_guard lock(mutex_);
+          batches_.push_back(b);
+        }});
+    sink_ = std::make_unique<StoreSink>(*writer_, keys_, clock_, "node-a");
+  }
+
+  // What the worker's event loop does in privox serve: hand each finished batch to the sink.
+  void deliver() {
+    std::vector<store::BatchOutcome> batches;
+    {
+      std::lock_guard lock(mutex_);
+      batches.swap(batches_);
+    }
+    for (const store::BatchOutcome& b : batches) sink_->completed(b);
+  }
+
+  // Opens the call's record; what opened() reports lands in `outcome`.
+  void open(const CallRecord& call, std::optional<Status>* outcome = nullptr) {
+    sink_->opened(call, [outcome](const Status& s) {
+      if (outcome) *outcome = s;
+    });
   }
 
   CallRecord answered_call(std::string id) {
@@ -53,13 +80,15 @@ class StoreSinkTest : public store::MigratedStoreTest {
   privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
   FakeClock clock_{1'795'000'000'000'000};
   std::string company_, extension_;
+  std::mutex mutex_;
+  std::vector<store::BatchOutcome> batches_;  // guarded by mutex_
   std::unique_ptr<store::AppendWriter> writer_;
   std::unique_ptr<StoreSink> sink_;
 };
 
 TEST_P(StoreSinkTest, AnAnsweredCallIsDurableWhenAnsweredAndCompleteWhenItEnds) {
   CallRecord call = answered_call("rec-1");
-  sink_->opened(call);
+  open(call);
   ASSERT_TRUE(sink_->flush().ok());
   auto open = list(privacy::Purpose::billing);
   ASSERT_EQ(open.size(), 1u);
@@ -106,13 +135,13 @@ TEST_P(StoreSinkTest, AWithheldCallerIsShownOnlyForBillingAndLegal) {
 }
 
 TEST_P(StoreSinkTest, ARestartClosesTheCallsThisNodeLeftOpenAtItsLastHeartbeat) {
-  sink_->opened(answered_call("mine"));
+  open(answered_call("mine"));
   sink_->heartbeat();
   const int64_t last_seen = clock_.now_us();
   ASSERT_TRUE(sink_->flush().ok());
   // Another node's open call is not this node's to close.
-  StoreSink other(*store_, *writer_, keys_, clock_, "node-b");
-  other.opened(answered_call("theirs"));
+  StoreSink other(*writer_, keys_, clock_, "node-b");
+  other.opened(answered_call("theirs"), [](const Status&) {});
   ASSERT_TRUE(other.flush().ok());
 
   clock_.advance_us(600'000'000);  // the crash: ten minutes pass before the restart
@@ -151,11 +180,11 @@ TEST_P(StoreSinkTest, ReadingSeveralLinesWritesOneAuditEntryNamingEveryLine) {
   accounts::Extensions extensions(*store_, keys_, clock_);
   auto second = extensions.add_extension({company_, "102", "correct-horse-8", std::nullopt, std::nullopt}, "cli:test");
   ASSERT_TRUE(second.ok()) << second.error().describe();
-  sink_->opened(answered_call("on-101-a"));
-  sink_->opened(answered_call("on-101-b"));
+  open(answered_call("on-101-a"));
+  open(answered_call("on-101-b"));
   CallRecord other = answered_call("on-102");
   other.subject_id = *second;
-  sink_->opened(other);
+  open(other);
   ASSERT_TRUE(sink_->flush().ok());
   auto count_entries = [&] {
     auto tx = store_->begin(store::TxMode::read);
@@ -181,7 +210,7 @@ TEST_P(StoreSinkTest, ReadingSeveralLinesWritesOneAuditEntryNamingEveryLine) {
 }
 
 TEST_P(StoreSinkTest, ACachedLineKeyIsNeverServedOnceItsKeyRowIsDestroyedOrReplaced) {
-  sink_->opened(answered_call("rec-5"));
+  open(answered_call("rec-5"));
   ASSERT_TRUE(sink_->flush().ok());
   ASSERT_EQ(list(privacy::Purpose::billing).at(0).source, "+442071239876");
   ASSERT_EQ(keys_.unwrapped_cached(), 1u) << "the line's key is remembered for the next read";
@@ -206,6 +235,47 @@ TEST_P(StoreSinkTest, ACachedLineKeyIsNeverServedOnceItsKeyRowIsDestroyedOrRepla
                 return {};
               }).ok());
   EXPECT_EQ(list(privacy::Purpose::billing).at(0).source, "unreadable");
+}
+
+TEST_P(StoreSinkTest, OpenedReportsOnlyOnceTheRecordIsDurable) {
+  // Another connection holds what the writer needs: the writer is paused, as a slow disk or a
+  // busy server would pause it.
+  auto blocker = test_store_->open();
+  ASSERT_TRUE(blocker.ok());
+  auto hold = (*blocker)->begin(store::TxMode::write);
+  ASSERT_TRUE(hold.ok());
+  if (GetParam() == store::Backend::postgresql) {
+    ASSERT_TRUE((*hold)->exec("LOCK TABLE traffic_records IN EXCLUSIVE MODE").ok());
+  }
+
+  std::optional<Status> outcome;
+  open(answered_call("rec-6"), &outcome);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  deliver();
+  EXPECT_FALSE(outcome.has_value()) << "nothing is reported before the record is committed";
+
+  hold->reset();  // the writer goes on
+  ASSERT_TRUE(sink_->flush().ok());
+  deliver();
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_TRUE(outcome->ok());
+  EXPECT_EQ(list(privacy::Purpose::billing).at(0).outcome, "open") << "reported durable, and it is";
+}
+
+TEST_P(StoreSinkTest, ARecordWhoseLineHasNoKeyIsReportedAndNotWritten) {
+  ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                PRIVOX_TRY(privacy::subject_keys::destroy(s, extension_));
+                return {};
+              }).ok());
+  std::optional<Status> outcome;
+  open(answered_call("rec-7"), &outcome);
+  EXPECT_FALSE(sink_->flush().ok()) << "flush() reports the last record, which was not written";
+  deliver();
+  ASSERT_TRUE(outcome.has_value());
+  ASSERT_FALSE(outcome->ok());
+  EXPECT_EQ(outcome->error().code, ErrorCode::erased);
+  EXPECT_EQ(sink_->stats().dropped, 1u);
+  EXPECT_TRUE(list(privacy::Purpose::billing).empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreSinkTest,

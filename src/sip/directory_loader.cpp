@@ -1,0 +1,141 @@
+#include "sip/directory_loader.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "accounts/directory_log.h"
+#include "accounts/extensions.h"
+#include "accounts/trunks.h"
+
+namespace privox::sip {
+namespace {
+
+ExtensionInfo extension_info(accounts::DirectoryLine& l) {
+  return ExtensionInfo{l.line.id,          l.line.company_id,
+                       l.country,          l.line.number,
+                       l.line.sip_user,    l.line.did.value_or(""),
+                       std::move(l.credentials.ha1_md5), std::move(l.credentials.ha1_sha256)};
+}
+
+TrunkInfo trunk_info(const accounts::Trunk& t) {
+  TrunkInfo info{t.id, t.name, {}, t.trusted};
+  // Trunks named by DNS cannot be matched by source address without a resolver; privox has none
+  // on the packet path, so such a trunk only takes outbound calls.
+  if (!Peer::parse(t.address.host, t.address.port, TransportKind::udp, info.address))
+    spdlog::warn("sip: trunk {} at {} is not an IP address; it is used for outbound calls only", t.name, t.address.host);
+  return info;
+}
+
+}  // namespace
+
+DirectoryLoader::DirectoryLoader(store::Store& store, const privacy::Keyring& keys, Deliver deliver,
+                                 DirectoryLoaderOptions options)
+    : store_(store),
+      keys_(keys),
+      deliver_(std::move(deliver)),
+      options_(options),
+      worker_({.name = "privox-directory"}) {}
+
+DirectoryLoader::~DirectoryLoader() { stop(); }
+
+Result<std::shared_ptr<DirectoryUpdate>> DirectoryLoader::read_all(store::Session& s) {
+  auto update = std::make_shared<DirectoryUpdate>();
+  update->replace_all = true;
+  // In the same transaction as the lines: the log after this entry is exactly what they miss.
+  PRIVOX_ASSIGN(update->log_seq, accounts::directory_log_head(s));
+  PRIVOX_ASSIGN(std::vector<accounts::DirectoryLine> lines, accounts::directory_lines(s, keys_));
+  PRIVOX_ASSIGN(const std::vector<accounts::Trunk> trunks, accounts::directory_trunks(s));
+  update->extensions.reserve(lines.size());
+  for (accounts::DirectoryLine& l : lines) update->extensions.push_back(extension_info(l));
+  for (const accounts::Trunk& t : trunks) update->trunks.push_back(trunk_info(t));
+  full_loads_.fetch_add(1);
+  return update;
+}
+
+Result<std::shared_ptr<const DirectoryUpdate>> DirectoryLoader::load_all() {
+  PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
+  PRIVOX_ASSIGN(std::shared_ptr<DirectoryUpdate> update, read_all(*tx));
+  log_seq_ = update->log_seq;
+  return std::shared_ptr<const DirectoryUpdate>(std::move(update));
+}
+
+Status DirectoryLoader::start() {
+  PRIVOX_ASSIGN(listener_, store_.listen(accounts::kDirectoryChannel));
+  worker_.start(run_tasks, [this] { look(); }, 0, 0);
+  return {};
+}
+
+void DirectoryLoader::stop() {
+  if (listener_) listener_->interrupt();
+  worker_.stop();
+}
+
+DirectoryLoader::Stats DirectoryLoader::stats() const {
+  return {full_loads_.load(), updates_.load(), changes_.load()};
+}
+
+void DirectoryLoader::look() {
+  // The first look is at once: a change made between load_all() and the LISTEN sent its
+  // notification to no one.
+  if (looked_ && listener_->wait(options_.wait_us) == store::Listener::Wake::interrupted) return;
+  looked_ = true;
+  const Status caught_up = catch_up();
+  if (!caught_up.ok() && !failing_)
+    spdlog::warn("sip: directory changes are not being read: {}; the directory keeps what it has and tries again",
+                 caught_up.error().describe());
+  else if (caught_up.ok() && failing_)
+    spdlog::info("sip: directory changes are being read again");
+  failing_ = !caught_up.ok();
+}
+
+Status DirectoryLoader::catch_up() {
+  for (;;) {
+    if (worker_.stopping()) return {};
+    PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
+    PRIVOX_ASSIGN(accounts::DirectoryChanges read, accounts::directory_changes_after(*tx, log_seq_, options_.batch));
+    if (read.gap) {
+      spdlog::warn("sip: the directory's change log no longer holds what this node missed; loading every line again");
+      PRIVOX_ASSIGN(std::shared_ptr<DirectoryUpdate> all, read_all(*tx));
+      log_seq_ = all->log_seq;
+      deliver_(std::move(all));
+      continue;  // and whatever came after
+    }
+    if (read.changes.empty()) return {};
+    changes_.fetch_add(read.changes.size());
+    std::vector<std::string> lines, trunks;
+    for (const accounts::DirectoryChange& c : read.changes)
+      (c.kind == accounts::DirectoryItem::extension ? lines : trunks).push_back(c.item_id);
+    for (auto* ids : {&lines, &trunks}) {
+      std::sort(ids->begin(), ids->end());
+      ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
+    }
+    auto update = std::make_shared<DirectoryUpdate>();
+    update->log_seq = read.changes.back().seq;
+    // What the log names but the store no longer holds is gone (or, for a line whose credentials
+    // do not open, unusable): the worker drops it.
+    if (!lines.empty()) {
+      PRIVOX_ASSIGN(std::vector<accounts::DirectoryLine> found, accounts::directory_lines(*tx, keys_, lines));
+      for (accounts::DirectoryLine& l : found) update->extensions.push_back(extension_info(l));
+      for (const std::string& id : lines)
+        if (std::none_of(update->extensions.begin(), update->extensions.end(),
+                         [&](const ExtensionInfo& e) { return e.id == id; }))
+          update->removed_extensions.push_back(id);
+    }
+    if (!trunks.empty()) {
+      PRIVOX_ASSIGN(const std::vector<accounts::Trunk> found, accounts::directory_trunks(*tx, trunks));
+      for (const accounts::Trunk& t : found) update->trunks.push_back(trunk_info(t));
+      for (const std::string& id : trunks)
+        if (std::none_of(update->trunks.begin(), update->trunks.end(), [&](const TrunkInfo& t) { return t.id == id; }))
+          update->removed_trunks.push_back(id);
+    }
+    tx.reset();
+    log_seq_ = update->log_seq;
+    const bool more = read.changes.size() >= options_.batch;
+    updates_.fetch_add(1);
+    deliver_(std::move(update));
+    if (!more) return {};
+  }
+}
+
+}  // namespace privox::sip

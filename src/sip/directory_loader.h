@@ -1,0 +1,84 @@
+#pragma once
+// Problem: the SIP worker answers from memory and must never wait on the store, yet a line that is
+// provisioned while privox serves (by the CLI, the portal or another node) must be reachable
+// within a second, without reloading every line each time. DirectoryLoader does the store work on
+// a thread of its own (a Worker, common/worker.h):
+//  - load_all() reads every line and trunk once, at start, on the caller's thread: SipService
+//    applies it before the server listens, so the first packet finds a full directory;
+//  - then the thread follows accounts' provisioning change log (accounts/directory_log.h). Woken
+//    by the store's listener (PostgreSQL: NOTIFY, at once; SQLite: every ~200 ms; and every
+//    `wait_us` regardless), it reads the entries after the last one it delivered, loads just the
+//    lines and trunks they name through accounts' typed functions, and hands `deliver` an
+//    immutable DirectoryUpdate; SipService posts it to the worker's event loop, where the
+//    MemoryDirectory applies it. Every wake reads the log, so a notification lost while the
+//    listener reconnected is made up for; when the log no longer holds what this node missed
+//    (it was behind by more than accounts::kDirectoryLogKept changes), it loads everything again.
+//
+// Thread-safety: construct, load_all(), start() and stop() on one thread (the one that owns it);
+// `deliver` runs on the loader's thread; stats() from any thread.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "common/result.h"
+#include "common/worker.h"
+#include "privacy/keyring.h"
+#include "sip/directory.h"
+#include "store/store.h"
+
+namespace privox::sip {
+
+struct DirectoryLoaderOptions {
+  int64_t wait_us = 5'000'000;  // the longest the thread sleeps without looking at the log
+  size_t batch = 500;           // log entries read per transaction
+};
+
+class DirectoryLoader {
+ public:
+  using Deliver = std::function<void(std::shared_ptr<const DirectoryUpdate> update)>;
+
+  // `store` is read on the loader's thread (and by load_all() on the caller's).
+  DirectoryLoader(store::Store& store, const privacy::Keyring& keys, Deliver deliver,
+                  DirectoryLoaderOptions options = {});
+  ~DirectoryLoader();  // stops
+  DirectoryLoader(const DirectoryLoader&) = delete;
+  DirectoryLoader& operator=(const DirectoryLoader&) = delete;
+
+  // Every line and trunk, read now in one transaction (a replace_all update), and the place in
+  // the log the thread will follow from.
+  Result<std::shared_ptr<const DirectoryUpdate>> load_all();
+  // Listens, then starts the thread; its first look at the log is at once, for what changed since
+  // load_all(). The error when the store cannot listen.
+  Status start();
+  // Ends a wait at once, lets a read in progress finish, and joins the thread. Idempotent.
+  void stop();
+
+  struct Stats {
+    uint64_t full_loads = 0;  // load_all() and the reloads after a gap
+    uint64_t updates = 0;     // incremental updates delivered
+    uint64_t changes = 0;     // log entries read
+  };
+  Stats stats() const;
+
+ private:
+  Result<std::shared_ptr<DirectoryUpdate>> read_all(store::Session& s);
+  // Delivers what the log holds after log_seq_, in as many updates as it takes.
+  Status catch_up();
+  void look();  // the worker's tick
+
+  store::Store& store_;
+  const privacy::Keyring& keys_;
+  const Deliver deliver_;
+  const DirectoryLoaderOptions options_;
+  std::unique_ptr<store::Listener> listener_;  // set by start(), before the thread exists
+  int64_t log_seq_ = 0;   // load_all() before start(); the loader's thread after
+  bool looked_ = false;   // the loader's thread only
+  bool failing_ = false;  // the loader's thread only: the last look failed (logged once)
+  std::atomic<uint64_t> full_loads_{0}, updates_{0}, changes_{0};
+  Worker<Task> worker_;  // last: its thread uses everything above
+};
+
+}  // namespace privox::sip

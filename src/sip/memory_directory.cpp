@@ -1,0 +1,121 @@
+#include "sip/memory_directory.h"
+
+#include <algorithm>
+
+#include "accounts/validation.h"
+
+namespace privox::sip {
+
+std::string MemoryDirectory::number_key(std::string_view company_id, std::string_view number) {
+  std::string key(company_id);
+  key += '|';
+  key += number;
+  return key;
+}
+
+void MemoryDirectory::index(const ExtensionInfo& e) {
+  by_user_[e.sip_user] = &e;
+  by_number_[number_key(e.company_id, e.number)] = &e;
+  if (!e.did.empty()) by_did_[e.did] = &e;
+}
+
+void MemoryDirectory::unindex(const ExtensionInfo& e) {
+  // Only the keys that still lead to this line: another line may hold one of them by now.
+  const auto drop = [&e](Map<const ExtensionInfo*>& map, std::string_view key) {
+    const auto it = map.find(key);
+    if (it != map.end() && it->second == &e) map.erase(it);
+  };
+  drop(by_user_, e.sip_user);
+  drop(by_number_, number_key(e.company_id, e.number));
+  if (!e.did.empty()) drop(by_did_, e.did);
+}
+
+void MemoryDirectory::apply(const DirectoryUpdate& update) {
+  if (update.replace_all) {
+    by_user_.clear();
+    by_number_.clear();
+    by_did_.clear();
+    extensions_.clear();
+    trunks_.clear();
+  }
+  for (const std::string& id : update.removed_extensions) {
+    const auto it = extensions_.find(id);
+    if (it == extensions_.end()) continue;
+    unindex(*it->second);
+    extensions_.erase(it);
+  }
+  // Every changed line leaves the indexes before any goes back in: a DID that moved from one line
+  // to another within one update ends up with the line that has it now.
+  for (const ExtensionInfo& e : update.extensions)
+    if (const auto it = extensions_.find(e.id); it != extensions_.end()) unindex(*it->second);
+  for (const ExtensionInfo& e : update.extensions) {
+    std::unique_ptr<ExtensionInfo>& slot = extensions_[e.id];
+    if (slot) *slot = e;
+    else slot = std::make_unique<ExtensionInfo>(e);
+    index(*slot);
+  }
+
+  std::erase_if(trunks_, [&](const TrunkInfo& t) {
+    return std::find(update.removed_trunks.begin(), update.removed_trunks.end(), t.id) != update.removed_trunks.end();
+  });
+  for (const TrunkInfo& t : update.trunks) {
+    const auto same = std::find_if(trunks_.begin(), trunks_.end(), [&](const TrunkInfo& held) { return held.id == t.id; });
+    if (same != trunks_.end()) *same = t;
+    else trunks_.push_back(t);
+  }
+  // Byte-wise by name, as accounts::directory_trunks orders them.
+  std::sort(trunks_.begin(), trunks_.end(), [](const TrunkInfo& a, const TrunkInfo& b) { return a.name < b.name; });
+  log_seq_ = update.log_seq;
+  ++updates_;
+}
+
+const ExtensionInfo* MemoryDirectory::by_sip_user(std::string_view user) {
+  const auto it = by_user_.find(user);
+  return it == by_user_.end() ? nullptr : it->second;
+}
+
+const ExtensionInfo* MemoryDirectory::by_number(std::string_view company_id, std::string_view number) {
+  scratch_.assign(company_id);
+  scratch_ += '|';
+  scratch_ += number;
+  const auto it = by_number_.find(std::string_view(scratch_));
+  return it == by_number_.end() ? nullptr : it->second;
+}
+
+const ExtensionInfo* MemoryDirectory::by_did(std::string_view e164) {
+  const auto it = by_did_.find(e164);
+  return it == by_did_.end() ? nullptr : it->second;
+}
+
+const ExtensionInfo* MemoryDirectory::by_id(std::string_view id) {
+  const auto it = extensions_.find(id);
+  return it == extensions_.end() ? nullptr : it->second.get();
+}
+
+const TrunkInfo* MemoryDirectory::trunk_at(const Peer& from) {
+  for (const TrunkInfo& t : trunks_)
+    if (t.address.port != 0 && t.address.same_address(from)) return &t;
+  return nullptr;
+}
+
+const TrunkInfo* MemoryDirectory::outbound_trunk() {
+  for (const TrunkInfo& t : trunks_)
+    if (t.address.port != 0) return &t;
+  return nullptr;
+}
+
+std::optional<std::string> MemoryDirectory::to_e164(std::string_view dialled, std::string_view country) {
+  constexpr size_t kMaxCached = 100'000;
+  std::string key(country);
+  key += '|';
+  key += dialled;
+  if (const auto hit = e164_cache_.find(key); hit != e164_cache_.end()) return hit->second;
+  auto e164 = accounts::normalise_phone(dialled, country.empty() ? "ZZ" : country);
+  std::optional<std::string> result;
+  if (e164.ok()) result = std::move(e164).value();
+  if (e164_cache_.size() >= kMaxCached) e164_cache_.clear();
+  e164_cache_.emplace(std::move(key), result);
+  return result;
+}
+
+}  // namespace privox::sip

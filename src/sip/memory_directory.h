@@ -1,0 +1,67 @@
+#pragma once
+// The Directory the SIP worker runs on: every extension (with its HA1s opened) and every trunk,
+// in memory. It never reads the store, not even on a miss: it is filled and kept current only by
+// the DirectoryUpdates that the loader thread (sip/directory_loader.h) posts to the worker's event
+// loop, so a flood of unknown users costs hash look-ups and nothing more.
+//
+// An entry that an update changes is changed in place, so a pointer the worker got from a
+// look-up stays valid until the entry is removed; updates are applied between messages, never
+// while one is being handled.
+//
+// Thread-safety: the SIP worker thread only, apply() included.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "sip/directory.h"
+
+namespace privox::sip {
+
+class MemoryDirectory final : public Directory {
+ public:
+  void apply(const DirectoryUpdate& update);
+
+  const ExtensionInfo* by_sip_user(std::string_view user) override;
+  const ExtensionInfo* by_number(std::string_view company_id, std::string_view number) override;
+  const ExtensionInfo* by_did(std::string_view e164) override;
+  const ExtensionInfo* by_id(std::string_view id) override;
+  const TrunkInfo* trunk_at(const Peer& from) override;
+  const TrunkInfo* outbound_trunk() override;
+  std::optional<std::string> to_e164(std::string_view dialled, std::string_view country) override;
+
+  size_t extensions() const { return extensions_.size(); }
+  size_t trunks() const { return trunks_.size(); }
+  // The change log entry the directory is current with, and how many updates it applied.
+  int64_t log_seq() const { return log_seq_; }
+  uint64_t updates_applied() const { return updates_; }
+
+ private:
+  // Keys are found by string_view, so a look-up on the packet path allocates nothing.
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+  };
+  template <class V>
+  using Map = std::unordered_map<std::string, V, KeyHash, std::equal_to<>>;
+
+  void index(const ExtensionInfo& e);
+  void unindex(const ExtensionInfo& e);
+  static std::string number_key(std::string_view company_id, std::string_view number);
+
+  Map<std::unique_ptr<ExtensionInfo>> extensions_;  // by id
+  Map<const ExtensionInfo*> by_user_, by_number_, by_did_;
+  std::vector<TrunkInfo> trunks_;  // by name, as accounts lists them: the first with an address takes outbound calls
+  int64_t log_seq_ = 0;
+  uint64_t updates_ = 0;
+  std::string scratch_;  // where by_number() builds its key
+  // Normalising a number runs libphonenumber's regular expressions, the costliest step of routing
+  // a call; the same few numbers are dialled over and over, so their results are remembered.
+  std::unordered_map<std::string, std::optional<std::string>> e164_cache_;
+};
+
+}  // namespace privox::sip

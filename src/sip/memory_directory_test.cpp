@@ -1,0 +1,85 @@
+#include "sip/memory_directory.h"
+
+#include <gtest/gtest.h>
+
+namespace privox::sip {
+namespace {
+
+ExtensionInfo line(std::string id, std::string number, std::string did = "") {
+  return {id, "company-1", "GB", number, number, std::move(did), "md5-" + id, "sha-" + id};
+}
+
+TrunkInfo trunk(std::string id, std::string name, const char* host) {
+  TrunkInfo t{std::move(id), std::move(name), {}, false};
+  EXPECT_TRUE(Peer::parse(host, 5060, TransportKind::udp, t.address));
+  return t;
+}
+
+TEST(MemoryDirectoryTest, UpdatesAddChangeInPlaceAndRemove) {
+  MemoryDirectory directory;
+  DirectoryUpdate all;
+  all.replace_all = true;
+  all.extensions = {line("a", "101", "+442079460001"), line("b", "102")};
+  all.log_seq = 4;
+  directory.apply(all);
+  const ExtensionInfo* a = directory.by_sip_user("101");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(directory.by_did("+442079460001"), a);
+  EXPECT_EQ(directory.by_number("company-1", "102"), directory.by_id("b"));
+  EXPECT_EQ(directory.log_seq(), 4);
+
+  // The DID moves from a to b in one update; a's password changes; nothing else is touched.
+  DirectoryUpdate moved;
+  ExtensionInfo a2 = line("a", "101");
+  a2.ha1_md5 = "md5-new";
+  moved.extensions = {line("b", "102", "+442079460001"), a2};
+  moved.log_seq = 6;
+  directory.apply(moved);
+  EXPECT_EQ(directory.by_sip_user("101"), a) << "changed in place";
+  EXPECT_EQ(a->ha1_md5, "md5-new");
+  EXPECT_EQ(directory.by_did("+442079460001"), directory.by_id("b")) << "the DID's new line has it";
+  EXPECT_EQ(directory.extensions(), 2u);
+
+  DirectoryUpdate gone;
+  gone.removed_extensions = {"b", "never-there"};
+  directory.apply(gone);
+  EXPECT_EQ(directory.by_id("b"), nullptr);
+  EXPECT_EQ(directory.by_did("+442079460001"), nullptr);
+  EXPECT_EQ(directory.by_number("company-1", "102"), nullptr);
+  EXPECT_EQ(directory.extensions(), 1u);
+  EXPECT_EQ(directory.updates_applied(), 3u);
+
+  directory.apply(all);  // a full reload replaces everything
+  EXPECT_EQ(directory.extensions(), 2u);
+  EXPECT_EQ(directory.by_sip_user("101")->ha1_md5, "md5-a");
+}
+
+TEST(MemoryDirectoryTest, TrunksAreKeptByNameAndTheFirstWithAnAddressTakesOutboundCalls) {
+  MemoryDirectory directory;
+  EXPECT_EQ(directory.outbound_trunk(), nullptr);
+  DirectoryUpdate update;
+  update.trunks = {trunk("t2", "zulu", "192.0.2.2"), trunk("t1", "alpha", "192.0.2.1")};
+  directory.apply(update);
+  ASSERT_NE(directory.outbound_trunk(), nullptr);
+  EXPECT_EQ(directory.outbound_trunk()->id, "t1");
+  Peer from;
+  ASSERT_TRUE(Peer::parse("192.0.2.2", 5060, TransportKind::udp, from));
+  EXPECT_EQ(directory.trunk_at(from)->id, "t2");
+
+  DirectoryUpdate removed;
+  removed.removed_trunks = {"t1"};
+  directory.apply(removed);
+  EXPECT_EQ(directory.outbound_trunk()->id, "t2");
+  EXPECT_EQ(directory.trunks(), 1u);
+}
+
+TEST(MemoryDirectoryTest, AMissIsAnsweredFromMemory) {
+  MemoryDirectory directory;
+  EXPECT_EQ(directory.by_sip_user("anyone"), nullptr);
+  EXPECT_EQ(directory.by_number("company-1", "999"), nullptr);
+  EXPECT_EQ(directory.by_did("+15555550100"), nullptr);
+  EXPECT_EQ(directory.by_id("nope"), nullptr);
+}
+
+}  // namespace
+}  // namespace privox::sip
