@@ -18,7 +18,7 @@ using store::Session;
 using store::TxMode;
 
 constexpr size_t kMaxName = 64;
-constexpr std::string_view kSelect = "SELECT id, name, host, port, trusted, created_at_us FROM trunks";
+constexpr std::string_view kTrunkSelect = "SELECT id, name, host, port, trusted, created_at_us FROM trunks";
 
 Trunk trunk_from(const store::Row& r) {
   return Trunk{r.text(0), r.text(1), {r.text(2), static_cast<uint16_t>(r.i64(3))}, r.i64(4) != 0, r.i64(5)};
@@ -135,7 +135,7 @@ Result<std::string> Trunks::add_trunk(const std::string& name, const std::string
 Result<Trunk> Trunks::find_trunk_by_address(std::string_view host, uint16_t port) {
   PRIVOX_ASSIGN(const std::string normal, normalise_host(host));
   PRIVOX_ASSIGN(auto tx, store_.begin(TxMode::read));
-  PRIVOX_ASSIGN(Rows rows, tx->query(fmt::format("{} WHERE host = ? AND port = ?", kSelect), {normal, int64_t{port}}));
+  PRIVOX_ASSIGN(Rows rows, tx->query(fmt::format("{} WHERE host = ? AND port = ?", kTrunkSelect), {normal, int64_t{port}}));
   if (rows.empty())
     return Error{ErrorCode::not_found, "address",
                  fmt::format("no trunk has the address {}", format_trunk_address({normal, port}))};
@@ -148,7 +148,7 @@ Result<std::vector<Trunk>> Trunks::list_trunks() {
 }
 
 Result<std::vector<Trunk>> directory_trunks(store::Session& s, const std::vector<std::string>& ids) {
-  std::string sql(kSelect);
+  std::string sql(kTrunkSelect);
   store::Params params;
   if (!ids.empty()) {
     sql += " WHERE id IN (";

@@ -213,6 +213,12 @@ Status write_checked(store::Store& store, const std::function<Status(store::Sess
   return Error{ErrorCode::conflict, std::string(fallback_field), status.error().message};
 }
 
+Status check_one_line(std::string_view field, std::string_view value, size_t max) {
+  if (value.size() > max) return invalid(std::string(field), fmt::format("is longer than {} characters", max));
+  if (value.find_first_of("\r\n") != std::string_view::npos) return invalid(std::string(field), "must be one line");
+  return {};
+}
+
 Result<FieldValues> validate_member(const FieldValues& input, std::string_view country, const CivilDate& today) {
   PRIVOX_TRY(refuse_card_numbers(input));
   for (const auto& [field, value] : input)

@@ -31,6 +31,9 @@ Result<std::string> normalise_phone(std::string_view phone, std::string_view cou
 Result<std::string> normalise_text(std::string_view field, std::string_view text, size_t max_length,
                                    bool allow_newlines);
 
+// A free-text value that must fit one line of at most `max` characters; the error names `field`.
+Status check_one_line(std::string_view field, std::string_view value, size_t max);
+
 // The id when it is a privox id (common/ids.h), else an error naming `field`.
 Result<std::string> check_id(std::string_view field, std::string_view id);
 

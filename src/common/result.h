@@ -87,6 +87,9 @@ using Status = Result<void>;
 
 // Returns the error of a failed Result from the enclosing function.
 #define PRIVOX_TRY(expr) PRIVOX_TRY_IMPL(PRIVOX_CONCAT(privox_try_, __COUNTER__), expr)
+// The macros' arguments are names being declared and expressions already in parentheses, which
+// clang-tidy's macro-parentheses check cannot tell apart.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define PRIVOX_TRY_IMPL(tmp, expr)          \
   do {                                      \
     auto&& tmp = (expr);                    \
@@ -101,3 +104,4 @@ using Status = Result<void>;
   auto tmp = (expr);                       \
   if (!tmp.ok()) return tmp.error();       \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

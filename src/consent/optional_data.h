@@ -41,7 +41,7 @@ ConsentPurpose consent_for(OptionalKind kind);
 std::optional<OptionalKind> optional_kind_for(ConsentPurpose purpose);
 
 // The largest JSON value accepted for one kind, serialised (a contact list of a few thousand).
-inline constexpr size_t kMaxOptionalValueBytes = 256 * 1024;
+inline constexpr size_t kMaxOptionalValueBytes = size_t{256} * 1024;
 
 struct OptionalItem {
   OptionalKind kind = OptionalKind::contacts;

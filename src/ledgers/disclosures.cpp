@@ -35,11 +35,7 @@ constexpr std::string_view kColumns =
     "d.id, d.recipient, d.kind, d.categories, d.legal_basis, d.reference, d.safeguard, d.trunk_id, "
     "d.disclosed_at_us, d.recorded_by";
 
-Status check_one_line(const char* field, const std::string& value, size_t max) {
-  if (value.size() > max) return invalid(field, fmt::format("is longer than {} characters", max));
-  if (value.find_first_of("\r\n") != std::string::npos) return invalid(field, "must be one line");
-  return {};
-}
+using accounts::check_one_line;
 
 Status check(const NewDisclosure& e) {
   if (e.recipient.empty()) return invalid("recipient", "is required: name the third party that received the data");

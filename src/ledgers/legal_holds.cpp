@@ -9,15 +9,9 @@ namespace privox::ledgers {
 namespace {
 
 constexpr size_t kMaxReason = 500;
-constexpr size_t kMaxReference = 200;
+constexpr size_t kMaxHoldReference = 200;
 
-Status check_one_line(const char* field, const std::string& value, size_t max) {
-  if (value.size() > max) return invalid(field, fmt::format("is longer than {} characters", max));
-  if (value.find_first_of("\r\n") != std::string::npos) return invalid(field, "must be one line");
-  return {};
-}
-
-LegalHold from_row(const store::Row& r) {
+LegalHold hold_from_row(const store::Row& r) {
   LegalHold h;
   h.id = r.text(0);
   h.subject_id = r.text(1);
@@ -30,7 +24,7 @@ LegalHold from_row(const store::Row& r) {
   return h;
 }
 
-constexpr std::string_view kColumns =
+constexpr std::string_view kHoldColumns =
     "id, subject_id, reason, reference, placed_at_us, placed_by, released_at_us, released_by";
 
 }  // namespace
@@ -38,8 +32,8 @@ constexpr std::string_view kColumns =
 Result<std::string> LegalHolds::place(const std::string& member_id, const std::string& reason,
                                       const std::string& reference, const std::string& actor) const {
   if (reason.empty()) return invalid("reason", "is required: name the legal matter the hold serves");
-  PRIVOX_TRY(check_one_line("reason", reason, kMaxReason));
-  PRIVOX_TRY(check_one_line("reference", reference, kMaxReference));
+  PRIVOX_TRY(accounts::check_one_line("reason", reason, kMaxReason));
+  PRIVOX_TRY(accounts::check_one_line("reference", reference, kMaxHoldReference));
   const std::string id = new_id(clock_.now_us());
   PRIVOX_TRY(store::with_transaction(store_, store::TxMode::write, [&](store::Session& tx) -> Status {
     PRIVOX_ASSIGN(std::optional<accounts::MemberRow> member, accounts::find_member(tx, member_id));
@@ -73,9 +67,9 @@ Result<std::vector<LegalHold>> LegalHolds::list(bool include_released) const {
   std::vector<LegalHold> out;
   PRIVOX_TRY(store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
     PRIVOX_ASSIGN(store::Rows rows,
-                  s.query(fmt::format("SELECT {} FROM legal_holds {} ORDER BY placed_at_us, id", kColumns,
+                  s.query(fmt::format("SELECT {} FROM legal_holds {} ORDER BY placed_at_us, id", kHoldColumns,
                                       include_released ? "" : "WHERE released_at_us IS NULL")));
-    for (const store::Row& r : rows) out.push_back(from_row(r));
+    for (const store::Row& r : rows) out.push_back(hold_from_row(r));
     return {};
   }));
   return out;

@@ -111,10 +111,10 @@ std::optional<std::string> delivered(const std::string& maildir, const std::stri
   return std::nullopt;
 }
 
-std::string smtp_dir() { return testing::smtp_test_dir(); }
+std::string mail_server_dir() { return testing::smtp_test_dir(); }
 
 TEST(SmtpMailerTest, TheRelayReceivesTheMessageIntact) {
-  const std::string dir = smtp_dir();
+  const std::string dir = mail_server_dir();
   ASSERT_FALSE(dir.empty()) << "PRIVOX_TEST_SMTP_DIR names no SMTP test server (scripts/test-smtp.sh)";
   std::string url;
   std::ifstream(dir + "/url") >> url;

@@ -10,7 +10,7 @@ namespace privox::notify {
 namespace {
 
 constexpr auto kPollEvery = std::chrono::seconds(1);
-constexpr std::string_view kActor = "serve:sms-campaigns";
+constexpr std::string_view kCampaignActor = "serve:sms-campaigns";
 
 }  // namespace
 
@@ -40,7 +40,7 @@ Result<int> SmsCampaignRunner::run_once() {
   Campaigns campaigns(store_, keys_, clock_);
   PRIVOX_ASSIGN(const std::vector<std::string> pending, campaigns.pending_sms());
   for (const std::string& id : pending) {
-    PRIVOX_ASSIGN(const SendReport report, campaigns.send_sms(id, gateway_, sender_number_, std::string(kActor)));
+    PRIVOX_ASSIGN(const SendReport report, campaigns.send_sms(id, gateway_, sender_number_, std::string(kCampaignActor)));
     spdlog::info("sms campaign {}: {} recipients, {} sent, {} failed, {} sent before", id, report.recipients,
                  report.sent, report.failed, report.already_sent);
   }

@@ -10,7 +10,7 @@
 namespace privox::notify {
 namespace {
 
-constexpr std::string_view kActor = "link:unsubscribe";
+constexpr std::string_view kUnsubscribeActor = "link:unsubscribe";
 
 http::Response html(http::bhttp::status status, std::string_view title, std::string_view body_html) {
   http::Response res{status, 11};
@@ -66,7 +66,7 @@ http::Response withdraw(const http::Exchange& ex, store::Store& store, const pri
     PRIVOX_TRY(ledger.record(s,
                              {token->subject_id, token->purpose, false, consent::ConsentMethod::link, "email",
                               ledgers::notice_version()},
-                             std::string(kActor)));
+                             std::string(kUnsubscribeActor)));
     recorded = true;
     return {};
   });

@@ -5,7 +5,7 @@
 namespace privox::privacy {
 namespace {
 
-std::vector<ErasureParticipantSpec>& installed() {
+std::vector<ErasureParticipantSpec>& installed_participants() {
   static std::vector<ErasureParticipantSpec> participants;
   return participants;
 }
@@ -23,9 +23,9 @@ nlohmann::json to_json(const ErasureItem& item) {
 }
 
 void install_erasure_participants(std::vector<ErasureParticipantSpec> participants) {
-  installed() = std::move(participants);
+  installed_participants() = std::move(participants);
 }
 
-const std::vector<ErasureParticipantSpec>& erasure_participants() { return installed(); }
+const std::vector<ErasureParticipantSpec>& erasure_participants() { return installed_participants(); }
 
 }  // namespace privox::privacy

@@ -153,6 +153,11 @@ class Message {
 
   std::span<const HeaderField> headers() const { return {headers_, header_count_}; }
   const HeaderField* first(Header id) const;
+  // The first value of a header kind; empty when the message has none.
+  std::string_view first_value(Header id) const {
+    const HeaderField* h = first(id);
+    return h ? h->value : std::string_view{};
+  }
   // Every value of a header kind, comma lists expanded, in order (Via, Route, Record-Route, Contact).
   // Only kinds whose grammar is a comma list are split (Via, Contact, Route, Record-Route,
   // P-Asserted-Identity, P-Preferred-Identity, Supported, Require, Proxy-Require, Allow,

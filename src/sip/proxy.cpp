@@ -28,11 +28,6 @@ int preference(int status) {
   return 30;
 }
 
-std::string_view header_value(const Message& m, Header id) {
-  const HeaderField* h = m.first(id);
-  return h ? h->value : std::string_view{};
-}
-
 // RFC 3323: Privacy: id (or a priv-value list holding it) asks to hide the caller's identity.
 bool wants_privacy(const Message& m) {
   bool hidden = false;
@@ -239,7 +234,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   record.id = new_id(now);
   record.kind = invite ? traffic::Kind::voice : traffic::Kind::sms;
   record.started_at_us = now;
-  record.caller_equipment = std::string(header_value(request, Header::user_agent).substr(0, 200));
+  record.caller_equipment = std::string(request.first_value(Header::user_agent).substr(0, 200));
   record.source_withheld = wants_privacy(request);
 
   const ExtensionInfo* callee = nullptr;
@@ -471,8 +466,8 @@ void Proxy::on_response(TxId client, const Message& response) {
   if (answers_call) {
     call.record.answered_at_us = clock_.now_us();
     call.record.callee_equipment = std::string(
-        header_value(response, Header::user_agent).empty() ? header_value(response, Header::server).substr(0, 200)
-                                                           : header_value(response, Header::user_agent).substr(0, 200));
+        response.first_value(Header::user_agent).empty() ? response.first_value(Header::server).substr(0, 200)
+                                                           : response.first_value(Header::user_agent).substr(0, 200));
     timers_.cancel(call.ring_timer);
     call.ring_timer = 0;
     for (const Branch& b : call.branches)

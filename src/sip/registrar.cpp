@@ -15,11 +15,6 @@ std::optional<int64_t> parse_seconds(std::string_view text) {
   return std::min<int64_t>(v, int64_t{1} << 31);
 }
 
-std::string_view header_value(const Message& m, Header id) {
-  const HeaderField* h = m.first(id);
-  return h ? h->value : std::string_view{};
-}
-
 // Requests for a contact go where its URI says when that is an IP address over UDP (a device may
 // register a contact other than its own source, as sipsak -C does); over TCP they go back on the
 // connection the device opened, and a contact privox cannot resolve falls back to the source.
@@ -44,7 +39,7 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
   if (request.to().uri.user != ext.sip_user)
     return layer_.respond(tx, build_response(request, 403, "Forbidden: To names another address of record", "reg"), 403);
 
-  const std::string_view expires_header = header_value(request, Header::expires);
+  const std::string_view expires_header = request.first_value(Header::expires);
   std::optional<int64_t> default_expires = int64_t{config_.default_expires_s};
   if (!expires_header.empty()) default_expires = parse_seconds(expires_header);
   if (!default_expires)
@@ -65,7 +60,7 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
     if (*expires > 0 && *expires < config_.min_expires_s) return too_brief = true, false;
     const int64_t seconds = std::min<int64_t>(*expires, config_.max_expires_s);
     Binding b{std::string(contact->uri_text), where_to_reach(contact->uri, from), now + seconds * 1'000'000,
-              std::string(header_value(request, Header::user_agent)), std::string(request.call_id()),
+              std::string(request.first_value(Header::user_agent)), std::string(request.call_id()),
               request.cseq().number};
     changes.push_back({ext.id, std::move(b), seconds == 0});
     return true;

@@ -143,22 +143,40 @@ Server::Server(asio::io_context& io, TimerQueue& timers, const Clock& clock)
 
 Server::~Server() { stop(); }
 
-Status Server::listen(const std::string& host, uint16_t port) {
+// Opens the UDP socket and the TCP listener on one port. With port 0 the kernel picks the UDP
+// port, and the TCP side of that number may already be taken by someone else.
+boost::system::error_code Server::bind_both(const asio::ip::address& address, uint16_t port) {
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
-  if (ec) return invalid("sip", fmt::format("'{}' is not an IP address", host));
   udp_.open(address.is_v4() ? udp::v4() : udp::v6(), ec);
   if (!ec) udp_.bind({address, port}, ec);
   if (!ec) udp_.non_blocking(true, ec);
-  if (!ec) udp_.set_option(asio::socket_base::receive_buffer_size(8 << 20), ec);
   if (!ec) {
-    ec = {};  // a smaller buffer than asked for is not fatal
+    boost::system::error_code ignored;  // a smaller receive buffer than asked for is not fatal
+    udp_.set_option(asio::socket_base::receive_buffer_size(8 << 20), ignored);
     port_ = udp_.local_endpoint().port();
     acceptor_.open(address.is_v4() ? tcp::v4() : tcp::v6(), ec);
   }
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor_.bind({address, port_}, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    udp_.close(ignored);
+    acceptor_.close(ignored);
+  }
+  return ec;
+}
+
+Status Server::listen(const std::string& host, uint16_t port) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) return invalid("sip", fmt::format("'{}' is not an IP address", host));
+  // A picked port is retried a few times when its TCP twin is busy; a named port is not.
+  const int attempts = port == 0 ? 16 : 1;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    ec = bind_both(address, port);
+    if (ec != asio::error::address_in_use) break;
+  }
   if (ec)
     return make_error(ErrorCode::unavailable, fmt::format("cannot listen for SIP on {}:{}: {}", host, port, ec.message()));
   host_ = address.is_v6() ? fmt::format("[{}]", address.to_string()) : address.to_string();

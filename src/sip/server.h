@@ -60,6 +60,8 @@ class Server final : public Sender {
  private:
   class TcpConnection;
 
+  boost::system::error_code bind_both(const boost::asio::ip::address& address, uint16_t port);
+
   void receive_udp();
   void dispatch(std::string_view bytes, const Peer& from);
   void accept_tcp();

@@ -13,7 +13,7 @@ namespace {
 
 constexpr int64_t kT1 = 500'000;
 
-struct FakeSender final : Sender {
+struct FakeTransactionSender final : Sender {
   void send(const Peer& to, std::string_view bytes) override { sent.push_back({to, std::string(bytes)}); }
   struct Sent {
     Peer to;
@@ -94,7 +94,7 @@ class TransactionTest : public ::testing::Test {
   Peer tcp_ = Peer::from_ipv4(0xC000020A, 5060, TransportKind::tcp);
   FakeClock clock_{1'000'000'000};
   TimerQueue timers_;
-  FakeSender sender_;
+  FakeTransactionSender sender_;
   RecordingUser user_;
   TransactionLayer layer_{sender_, timers_, clock_, user_, {}, {.max_in_flight = 4, .retry_after_s = 7}};
   std::deque<std::string> storage_;

@@ -40,7 +40,8 @@ class Row {
   const std::string& text(size_t i) const { return std::get<std::string>(values_.at(i)); }
   const Bytes& blob(size_t i) const { return std::get<Bytes>(values_.at(i)); }
   std::string text_or(size_t i, std::string fallback) const {
-    return is_null(i) ? std::move(fallback) : text(i);
+    if (is_null(i)) return fallback;
+    return text(i);
   }
   const Value& at(size_t i) const { return values_.at(i); }
 

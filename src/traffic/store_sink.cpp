@@ -8,18 +8,18 @@
 namespace privox::traffic {
 namespace {
 
-const std::vector<std::string> kColumns = {
+const std::vector<std::string> kRecordColumns = {
     "id",          "company_id",    "subject_id",     "direction",     "kind",         "source_enc",
     "destination_enc", "source_withheld", "started_at_us", "answered_at_us", "ended_at_us", "duration_ms",
     "outcome",     "failure_code",  "end_reason",     "caller_equipment_enc", "callee_equipment_enc",
     "trunk_id",    "node_id",       "updated_at_us", "source_prefix", "destination_prefix"};
-// Where kColumns' values sit in a row: the SIP worker fills the sealed ones in clear, and the
+// Where kRecordColumns' values sit in a row: the SIP worker fills the sealed ones in clear, and the
 // writer thread seals them and cuts the prefixes.
 enum Column : size_t {
   kSubject = 2,
   kSource = 5,
   kDestination = 6,
-  kWithheld = 7,
+  kWithheldFlag = 7,
   kCallerEquipment = 15,
   kCalleeEquipment = 16,
   kSourcePrefix = 20,
@@ -70,7 +70,7 @@ store::PrepareRows sealing(const privacy::Keyring& keys, std::shared_ptr<std::at
       // anonymises a whole batch with one UPDATE instead of opening two sealed fields per record.
       const std::string* source = text_at(row, kSource);
       const std::string* destination = text_at(row, kDestination);
-      row[kSourcePrefix] = numbers::prefix_at_write(source ? *source : "", std::get<int64_t>(row[kWithheld]) != 0);
+      row[kSourcePrefix] = numbers::prefix_at_write(source ? *source : "", std::get<int64_t>(row[kWithheldFlag]) != 0);
       row[kDestinationPrefix] = numbers::prefix_at_write(destination ? *destination : "");
       seal(row, kSource, *key->second, subject, "source");
       seal(row, kDestination, *key->second, subject, "destination");
@@ -85,7 +85,7 @@ store::PrepareRows sealing(const privacy::Keyring& keys, std::shared_ptr<std::at
 
 StoreSink::StoreSink(store::AppendWriter& writer, const privacy::Keyring& keys, const Clock& clock, std::string node_id)
     : writer_(writer), keys_(keys), clock_(clock), node_id_(std::move(node_id)) {
-  insert_target_ = writer_.add_target({"traffic_records", kColumns, "", sealing(keys_, unsealed_, kSubject, true)});
+  insert_target_ = writer_.add_target({"traffic_records", kRecordColumns, "", sealing(keys_, unsealed_, kSubject, true)});
   close_target_ = writer_.add_target(
       {"traffic_records",
        {"ended_at_us", "duration_ms", "outcome", "end_reason", "callee_equipment_enc", "updated_at_us", "id",

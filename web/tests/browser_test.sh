@@ -7,7 +7,7 @@
 # Usage: bash web/tests/browser_test.sh /path/to/privox
 # Needs (scripts/install-test-deps.sh installs them; this script installs nothing): node, npm's
 # playwright-core in web/tests/node_modules, /usr/bin/chromium, sipp, curl, python3.
-# Screenshots: "$PRIVOX_BUILD_DIR/browser-artifacts/" (ctest sets PRIVOX_BUILD_DIR; default ./build-test).
+# Screenshots: "$PRIVOX_BUILD_DIR/browser-artifacts/" (ctest sets PRIVOX_BUILD_DIR; default ./build-check).
 
 set -uo pipefail
 
@@ -34,7 +34,7 @@ set -- "$BINARY" sqlite
 source "$ROOT/scripts/test-lib.sh"
 source "$ROOT/scripts/e2e-lib.sh"
 
-ARTIFACTS="${PRIVOX_BUILD_DIR:-$ROOT/build-test}/browser-artifacts"
+ARTIFACTS="${PRIVOX_BUILD_DIR:-$ROOT/build-check}/browser-artifacts"
 mkdir -p "$ARTIFACTS" && rm -f "$ARTIFACTS"/*.png
 
 # A loopback port free for both UDP and TCP (SIP listens on both).
