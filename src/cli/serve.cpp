@@ -8,6 +8,7 @@
 
 #include <fstream>
 
+#include "common/fd_limit.h"
 #include "common/ids.h"
 #include "http/server.h"
 #include "notify/sms.h"
@@ -22,6 +23,22 @@
 
 namespace privox::cli {
 namespace {
+
+// The SIP TCP listener's connection cap (kMaxTcpConnections in sip/server.cpp), which the
+// descriptor budget must cover beside HTTP's.
+constexpr uint64_t kSipTcpConnections = 10'000;
+
+// Raises the soft descriptor limit to what the connection caps need, or says why it cannot: a cap
+// the process cannot honour is one an attacker reaches before it (issue 10, item 2). serve refuses
+// to start rather than scale the caps down, so the limits in force are the ones the operator set.
+Status raise_fd_limit(const ServeOptions& options) {
+  FdBudget budget;
+  budget.add(options.http_max_connections, "HTTP connections (--http-max-connections)")
+      .add(kSipTcpConnections, "SIP TCP connections");
+  PRIVOX_ASSIGN(const uint64_t soft, ensure_fd_limit(budget));
+  spdlog::info("file descriptor limit {} (needed: {})", soft, budget.describe());
+  return {};
+}
 
 http::Router make_router(Environment& env) {
   http::Router router;
@@ -76,6 +93,7 @@ int serve(const ServeOptions& options) {
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
+  if (Status s = raise_fd_limit(options); !s.ok()) return fail(s.error());
   auto env = open_environment(options.dir);
   if (!env.ok()) return fail(env.error());
   auto writer_store = open_store(options.dir);
@@ -95,6 +113,8 @@ int serve(const ServeOptions& options) {
     return fail(invalid(options.tls_cert.empty() ? "tls-cert" : "tls-key", "--tls-cert and --tls-key go together"));
   http::ServerOptions http_options;
   http_options.handler_threads = options.http_threads;
+  http_options.max_connections = options.http_max_connections;
+  http_options.max_connections_per_client = options.http_max_connections_per_client;
   if (!options.tls_cert.empty()) http_options.tls = http::TlsFiles{options.tls_cert, options.tls_key};
   if (payments && !payments->browser_origin().empty()) http_options.connect_origins.push_back(payments->browser_origin());
   portal::PortalOptions portal_options;
