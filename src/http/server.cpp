@@ -224,6 +224,12 @@ const Router::Entry* Router::match(std::string_view path, Exchange& exchange) co
 
 Response Router::dispatch(const Request& request, const std::string& client_address, bool tls) const {
   Exchange exchange(request, client_address, tls);
+  // Handlers echo path segments and query values in their messages, and JSON cannot carry bytes
+  // that are not UTF-8: such a request is refused here, once for every route, without echoing it.
+  if (!json::is_utf8(exchange.path()) || !json::is_utf8(url_decode(exchange.path())))
+    return json_error(bhttp::status::bad_request, "the request's path is not valid UTF-8", "path");
+  if (!json::is_utf8(url_decode(exchange.query())))
+    return json_error(bhttp::status::bad_request, "the query string is not valid UTF-8", "query");
   const std::string path(exchange.path());
   try {
     const Entry* entry = match(path, exchange);

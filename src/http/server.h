@@ -95,8 +95,9 @@ class Router {
   // Answers requests that match no route (static pages); without one they get a JSON 404.
   void set_fallback(Handler handler) { fallback_ = std::move(handler); }
 
-  // 404 for an unknown path, 405 (with Allow) for a known path and another method; a handler's
-  // exception becomes a 500 whose body says nothing of it.
+  // 400 naming "path" or "query" when either, raw or percent-decoded, is not UTF-8 (the bytes are
+  // not echoed); 404 for an unknown path, 405 (with Allow) for a known path and another method; a
+  // handler's exception becomes a 500 whose body says nothing of it.
   Response dispatch(const Request& request, const std::string& client_address = {}, bool tls = false) const;
 
   // Every route, in the order added: for the API document check and the isolation test.

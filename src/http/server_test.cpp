@@ -161,6 +161,36 @@ TEST_F(ServerTest, PathParametersQueryCookiesAndTheClientReachTheHandler) {
   EXPECT_TRUE(nlohmann::json::parse(special.body()).contains("special")) << "a literal segment wins";
 }
 
+// Issue 10 item 9: raw bytes in a path, or %ff in an echoed parameter, reached a JSON message and
+// serialising it threw. They are a 400 naming where they were, and the answer echoes none of them.
+TEST_F(ServerTest, InvalidUtf8InThePathOrQueryIsA400ThatEchoesNothing) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"/things/%ff/parts/1", "path"},        {"/nope\xff\xfe", "path"},          {"/things/%C3%28/parts/1", "path"},
+      {"/things/%ED%A0%80/parts/1", "path"},  {"/things/a/parts/1?q=%ff", "query"}, {"/healthz?x=%C0%AF", "query"},
+      {"/things/a/parts/1?%fe=1", "query"},
+  };
+  for (const auto& [target, field] : cases) {
+    const Response res = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(res.result(), bhttp::status::bad_request) << target;
+    const auto body = nlohmann::json::parse(res.body(), nullptr, false);
+    ASSERT_TRUE(body.is_object()) << target << ": " << res.body();
+    EXPECT_EQ(body["error"]["field"], field) << target;
+    EXPECT_EQ(res.body().find("\xEF\xBF\xBD"), std::string::npos) << target << ": no replacement of what was sent";
+    EXPECT_EQ(res.body().find("things"), std::string::npos) << target << ": nothing of the request echoed";
+  }
+  const Response ok = exchange("GET /things/J%C3%BCrgen/parts/1?q=%E2%82%AC HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(ok.result(), bhttp::status::ok) << ok.body();
+  EXPECT_EQ(nlohmann::json::parse(ok.body())["id"], "J\xC3\xBCrgen");
+  EXPECT_EQ(nlohmann::json::parse(ok.body())["q"], "\xE2\x82\xAC");
+}
+
+// Whatever a handler puts in an error message, building the answer never throws.
+TEST(JsonErrorTest, ABadByteInAMessageNeverThrows) {
+  Response res;
+  EXPECT_NO_THROW(res = json_error(bhttp::status::bad_request, "bad \xff\xfe input", "f\xc3"));
+  EXPECT_TRUE(nlohmann::json::parse(res.body(), nullptr, false).is_object());
+}
+
 TEST_F(ServerTest, ErrorsHaveTheMessageAndFieldShapeAndCspAllowsTheProvider) {
   const Response res = exchange("GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const auto body = nlohmann::json::parse(res.body());
