@@ -54,6 +54,7 @@ class TokenizerProvider final : public PaymentProvider {
 struct Browser {
   const http::Router* router = nullptr;
   std::string address = "198.51.100.7";
+  bool tls = false;
   std::map<std::string, std::string> cookies;
   std::string csrf;
 
@@ -67,7 +68,7 @@ struct Browser {
       req.set(http::bhttp::field::content_type, "application/json");
       req.body() = body.dump();
     }
-    http::Response res = router->dispatch(req, address);
+    http::Response res = router->dispatch(req, address, tls);
     for (auto it = res.find(http::bhttp::field::set_cookie); it != res.end() && it->name() == http::bhttp::field::set_cookie; ++it) {
       const std::string c(it->value());
       const std::string name = c.substr(0, c.find('=')), value = c.substr(c.find('=') + 1, c.find(';') - c.find('=') - 1);
@@ -275,10 +276,67 @@ TEST_P(PortalApiTest, StaffMustNameAPurposeTheirRoleAllowsAndEachViewIsAudited) 
     auto tx = store_->begin(store::TxMode::read);
     EXPECT_EQ((*tx)->query("SELECT count(*) FROM audit_log WHERE action = 'member.show' AND purpose = 'billing'")->at(0).i64(0), 1);
   }
-  res = staff.call(verb::get, "/api/v1/admin/audit");
+  res = staff.call(verb::get, "/api/v1/admin/audit?purpose=billing");
   ASSERT_EQ(res.result(), status::ok);
   EXPECT_TRUE(json::parse(res.body())["ok"].get<bool>());
   EXPECT_EQ(m.call(verb::get, "/api/v1/admin/companies").result(), status::forbidden);
+}
+
+// Issue 10 item 11: the companies list and the audit chain's state answered staff without a
+// purpose, or with one their role may not use, where the document says 403.
+TEST_P(PortalApiTest, CompaniesAndTheAuditAskAPurposeTheRoleAllows) {
+  ASSERT_TRUE(portal_->auth().add_staff("sup@operator.example", Role::staff_support, "staff password 4", "cli:test").ok());
+  Browser staff = browser();
+  ASSERT_EQ(staff.call(verb::post, "/api/v1/session", {{"email", "sup@operator.example"}, {"password", "staff password 4"}}).result(),
+            status::ok);
+  for (const std::string path : {"/api/v1/admin/companies", "/api/v1/admin/audit"}) {
+    for (const std::string query : {"", "?purpose=billing", "?purpose=nonsense"}) {
+      const http::Response res = staff.call(verb::get, path + query);
+      EXPECT_EQ(res.result(), status::forbidden) << path << query;
+      EXPECT_EQ(json::parse(res.body())["error"]["field"], "purpose") << path << query;
+      expect_documented(verb::get, path, res);
+    }
+    const http::Response ok = staff.call(verb::get, path + "?purpose=support");
+    EXPECT_EQ(ok.result(), status::ok) << path << ": " << ok.body();
+    expect_documented(verb::get, path, ok);
+  }
+}
+
+// Issue 10 item 11: sessions idle for 30 minutes end (ASVS L2), not 60, unless the operator says
+// otherwise (portal.session_idle_minutes).
+TEST_P(PortalApiTest, ASessionIdleForThirtyMinutesEnds) {
+  Browser b = browser();
+  ASSERT_EQ(b.call(verb::post, "/api/v1/signup", signup_body("idle@example.com", "+442079460972")).result(), status::created);
+  clock_.advance_us(29LL * 60 * 1'000'000);
+  EXPECT_EQ(b.call(verb::get, "/api/v1/me").result(), status::ok) << "29 minutes idle: still on, and the timer moves";
+  clock_.advance_us(29LL * 60 * 1'000'000);
+  EXPECT_EQ(b.call(verb::get, "/api/v1/me").result(), status::ok);
+  clock_.advance_us(31LL * 60 * 1'000'000);
+  EXPECT_EQ(b.call(verb::get, "/api/v1/me").result(), status::unauthorized) << "31 minutes idle: over";
+  EXPECT_EQ(auth_limits_from_settings(*store_).value().session_idle_us, 30LL * 60'000'000);
+}
+
+// Issue 10 item 11: under TLS the session cookie is __Host-privox_session (Secure, Path=/, no
+// Domain), and only that name logs a browser in there; plain HTTP keeps privox_session.
+TEST_P(PortalApiTest, UnderTlsTheSessionCookieCarriesTheHostPrefix) {
+  Browser b = browser();
+  b.tls = true;
+  const http::Response res = b.call(verb::post, "/api/v1/signup", signup_body("host@example.com", "+442079460973"));
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  const std::string cookie(res[http::bhttp::field::set_cookie]);
+  EXPECT_EQ(cookie.rfind("__Host-privox_session=", 0), 0u) << cookie;
+  EXPECT_NE(cookie.find("; Secure"), std::string::npos) << cookie;
+  EXPECT_NE(cookie.find("; Path=/;"), std::string::npos) << cookie;
+  EXPECT_EQ(cookie.find("Domain"), std::string::npos) << cookie;
+  EXPECT_EQ(b.call(verb::get, "/api/v1/me").result(), status::ok);
+  // The plain name does not log in under TLS: it could have been planted by a sibling origin.
+  Browser planted = browser();
+  planted.tls = true;
+  planted.cookies["privox_session"] = b.cookies["__Host-privox_session"];
+  EXPECT_EQ(planted.call(verb::get, "/api/v1/me").result(), status::unauthorized);
+  const http::Response out = b.call(verb::delete_, "/api/v1/session");
+  EXPECT_EQ(out.result(), status::no_content);
+  EXPECT_EQ(std::string(out[http::bhttp::field::set_cookie]).rfind("__Host-privox_session=;", 0), 0u);
 }
 
 TEST_P(PortalApiTest, LegalStaffKeepTheDisclosureRegisterAndSeeTheRequestQueue) {

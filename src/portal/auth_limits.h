@@ -17,7 +17,7 @@ struct AuthLimits {
   int64_t max_failures = 5;                  // per account and per address in one window
   int64_t window_us = 15LL * 60 * 1'000'000;  // counting window
   int64_t lockout_us = 15LL * 60 * 1'000'000;
-  int64_t session_idle_us = 60LL * 60 * 1'000'000;
+  int64_t session_idle_us = 30LL * 60 * 1'000'000;  // ASVS 3.3.2 (L2): 30 minutes
   int64_t session_max_us = 12LL * 3600 * 1'000'000;
 };
 

@@ -42,7 +42,7 @@ void apply_performance_cookie(Response& res, bool holds, bool had_cookie, bool t
 }
 
 std::optional<Caller> optional_session(const Portal::Impl& p, const Exchange& e) {
-  const std::optional<std::string> token = e.cookie(kSessionCookie);
+  const std::optional<std::string> token = e.cookie(session_cookie(e.tls()));
   if (!token) return std::nullopt;
   Result<std::optional<Principal>> who = p.auth.authenticate(*token);
   if (!who.ok() || !*who) return std::nullopt;

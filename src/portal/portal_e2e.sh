@@ -113,6 +113,8 @@ code=$("${CURL[@]}" --cacert "$TMP/cert.pem" -D "$TMP/tls.h" -o "$TMP/tls.json" 
   -d "{\"company_name\":\"Beta\",\"name\":\"Bo Brown\",\"email\":\"bo@example.com\",\"phone\":\"+442079460959\",\"address\":\"2 Way, Leeds\",\"birth_date\":\"1985-05-05\",\"password\":\"another good pass\",\"payment_token\":\"$TOKEN2\"}" \
   "https://127.0.0.1:$TLS_PORT/api/v1/signup")
 assert_eq "sign-up over HTTPS" 201 "$code"
-assert_true "under TLS the session cookie is Secure" grep -qiE '^set-cookie: privox_session=.*; Secure' "$TMP/tls.h"
+assert_true "under TLS the session cookie is __Host-privox_session, Secure, Path=/, no Domain" \
+  grep -qiE '^set-cookie: __Host-privox_session=[0-9a-f]{64}; Path=/; Max-Age=[0-9]+; HttpOnly; SameSite=Strict; Secure' "$TMP/tls.h"
+assert_false "and no Domain" grep -qi '^set-cookie: __Host-privox_session=.*Domain' "$TMP/tls.h"
 
 finish

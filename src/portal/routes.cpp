@@ -41,8 +41,8 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/openapi.json", kPublic, openapi},
     // routes_admin.cpp
     {verb::get, "/api/v1/admin/members", kStaffPurpose, admin_members},
-    {verb::get, "/api/v1/admin/companies", kStaff, admin_companies},
-    {verb::get, "/api/v1/admin/audit", kStaff, admin_audit},
+    {verb::get, "/api/v1/admin/companies", kStaffPurpose, admin_companies},
+    {verb::get, "/api/v1/admin/audit", kStaffPurpose, admin_audit},
     {verb::get, "/api/v1/admin/page-views", kStaff, admin_page_views},
     // routes_admin_legal.cpp
     {verb::get, "/api/v1/admin/requests", kLegalStaff, admin_requests},

@@ -37,7 +37,12 @@ using http::Response;
 using http::bhttp::status;
 using http::bhttp::verb;
 
+// The session cookie's name: under TLS the __Host- prefix binds it to this origin (Secure, Path=/,
+// no Domain, so no sibling subdomain or plain-HTTP page can plant or overwrite it); without TLS
+// the browser would refuse a __Host- cookie, so the plain name stays.
 inline constexpr std::string_view kSessionCookie = "privox_session";
+inline constexpr std::string_view kSessionCookieTls = "__Host-privox_session";
+inline std::string_view session_cookie(bool tls) { return tls ? kSessionCookieTls : kSessionCookie; }
 inline constexpr std::string_view kVisitorCookie = "privox_visitor";
 inline constexpr std::string_view kPerformanceCookie = "privox_perf";
 
@@ -190,8 +195,8 @@ Response openapi(Portal::Impl& p, const Exchange& e);
 
 // routes_admin.cpp: the operator console.
 Response admin_members(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
-Response admin_companies(Portal::Impl& p, const Exchange& e, const Caller& c);
-Response admin_audit(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response admin_companies(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+Response admin_audit(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 Response admin_page_views(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_admin_legal.cpp: the operator's compliance records, for purpose legal.

@@ -22,7 +22,7 @@ Response session_answer(status code, const Principal& who, const SessionToken& s
                                             {"company_id", who.company_id},
                                             {"role", to_string(who.role)},
                                             {"csrf_token", session.csrf}});
-  res.set(http::bhttp::field::set_cookie, cookie_header(kSessionCookie, session.token, max_age_s, tls));
+  res.set(http::bhttp::field::set_cookie, cookie_header(session_cookie(tls), session.token, max_age_s, tls));
   return res;
 }
 
@@ -175,7 +175,7 @@ Response login(Portal::Impl& p, const Exchange& e) {
 Response logout(Portal::Impl& p, const Exchange& e, const Caller& c) {
   if (auto ended = p.auth.logout(c.token); !ended.ok()) return error_response(ended.error());
   Response res{status::no_content, 11};
-  res.set(http::bhttp::field::set_cookie, cookie_header(kSessionCookie, "", 0, e.tls()));
+  res.set(http::bhttp::field::set_cookie, cookie_header(session_cookie(e.tls()), "", 0, e.tls()));
   return res;
 }
 

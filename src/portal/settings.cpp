@@ -18,7 +18,7 @@ constexpr std::array<SettingSpec, 5> kSettings = {
               "the window failed portal logins are counted in (read when privox serve starts)"},
   SettingSpec{"portal.lockout_minutes", integer, "15", 1, 1440,
               "how long a portal lock-out lasts (read when privox serve starts)"},
-  SettingSpec{"portal.session_idle_minutes", integer, "60", 1, 1440,
+  SettingSpec{"portal.session_idle_minutes", integer, "30", 1, 1440,
               "a portal session unused this long ends (read when privox serve starts)"},
   SettingSpec{"portal.session_max_hours", integer, "12", 1, 168,
               "a portal session ends this long after login however it is used (read when privox serve starts)"},
