@@ -268,6 +268,12 @@ std::string client_key(const asio::ip::address& address) {
   return asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
+std::string client_key(std::string_view address) {
+  beast::error_code ec;
+  const asio::ip::address parsed = asio::ip::make_address(std::string(address), ec);
+  return ec ? std::string(address) : client_key(parsed);
+}
+
 namespace {
 
 // What the connection table knows of a connection: how to close it from another strand.

@@ -150,6 +150,8 @@ struct ServerCounters {
 // IPv4-mapped IPv6 address counts as its IPv4 address), or the /64 of an IPv6 one
 // ("2001:db8:1:2::/64").
 std::string client_key(const boost::asio::ip::address& address);
+// The same for an address as text (Exchange::client_address); text that is no address is its own key.
+std::string client_key(std::string_view address);
 
 // The security headers every response carries, given the extra connect-src origins.
 void add_security_headers(Response& res, const std::vector<std::string>& connect_origins);

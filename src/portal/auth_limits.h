@@ -14,15 +14,15 @@ namespace privox::portal {
 
 // The defaults equal the settings' defaults (store/settings.cpp); tests pass their own.
 struct AuthLimits {
-  int64_t max_failures = 5;                  // per account and per address in one window
-  int64_t window_us = 15LL * 60 * 1'000'000;  // counting window
-  int64_t lockout_us = 15LL * 60 * 1'000'000;
+  int64_t max_failures = 5;                   // per account and client pair before delays begin
+  int64_t window_us = 15LL * 60 * 1'000'000;  // quiet time after which a pair's count starts over
+  int64_t max_delay_us = 15LL * 60 * 1'000'000;  // the longest delay between a pair's tries
   int64_t session_idle_us = 30LL * 60 * 1'000'000;  // ASVS 3.3.2 (L2): 30 minutes
   int64_t session_max_us = 12LL * 3600 * 1'000'000;
 };
 
 // The limits in force from the operator's settings: portal.login_max_failures,
-// portal.login_window_minutes, portal.lockout_minutes, portal.session_idle_minutes and
+// portal.login_window_minutes, portal.lockout_minutes (the longest delay), portal.session_idle_minutes and
 // portal.session_max_hours (each checked against its range when set). Fails with store errors only.
 Result<AuthLimits> auth_limits_from_settings(store::Store& store);
 

@@ -32,12 +32,12 @@ constexpr std::array<FieldSpec, 3> kFields = {
   FieldSpec{"login_throttle_key", "portal_login_throttle", "key_hash", "", Category::web_analytics, false,
             fraud | service, LegalBasis::legitimate_interest, RetentionRule::operator_limit,
             ErasureTreatment::erase, "", false,
-            Protection::none, "only a keyed BLAKE2b hash of the login email or client address is kept, to count failed "
-            "logins; the row is purged when its window and lock-out end",
-            Format::recorded, 32, "who failed to log in: a keyed hash of the email tried or of the client's address"},
+            Protection::none, "only a keyed BLAKE2b hash of the login email tried together with the client's address "
+            "is kept, to count failed logins; the row is purged a window after its last failure and delay",
+            Format::recorded, 32, "who failed to log in where: a keyed hash of the email tried and the client's address"},
 };
 
-constexpr std::array<StructuralColumn, 19> kStructural = {
+constexpr std::array<StructuralColumn, 18> kStructural = {
   StructuralColumn{"portal_logins", "subject_id", "pseudonymous id of the member or staff account the login belongs to"},
   StructuralColumn{"portal_logins", "kind", "member or staff"},
   StructuralColumn{"portal_logins", "company_id", "which tenant a member's login belongs to"},
@@ -49,11 +49,10 @@ constexpr std::array<StructuralColumn, 19> kStructural = {
   StructuralColumn{"portal_sessions", "created_at_us", "when the session began"},
   StructuralColumn{"portal_sessions", "last_seen_us", "when the session was last used, for the idle timeout"},
   StructuralColumn{"portal_sessions", "expires_at_us", "when the session ends at the latest"},
-  StructuralColumn{"portal_login_throttle", "scope", "whether the row counts failures of an account or of an address"},
-  StructuralColumn{"portal_login_throttle", "failures", "how many logins failed in the window"},
-  StructuralColumn{"portal_login_throttle", "window_started_at_us", "when the counting window began"},
-  StructuralColumn{"portal_login_throttle", "locked_until_us", "until when logins are refused"},
-  StructuralColumn{"portal_login_throttle", "expires_at_us", "when the row is purged"},
+  StructuralColumn{"portal_login_throttle", "failures", "how many tries of the pair have failed since its count began"},
+  StructuralColumn{"portal_login_throttle", "last_failure_at_us", "when the pair's last try failed"},
+  StructuralColumn{"portal_login_throttle", "delayed_until_us", "until when the pair's next try is refused"},
+  StructuralColumn{"portal_login_throttle", "expires_at_us", "when the row is purged and the pair's count starts over"},
   StructuralColumn{"page_views", "day", "a UTC date"},
   StructuralColumn{"page_views", "page", "a page of the portal"},
   StructuralColumn{"page_views", "views", "an aggregate count; no address, cookie or identifier is kept"},

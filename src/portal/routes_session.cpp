@@ -161,9 +161,10 @@ Response login(Portal::Impl& p, const Exchange& e) {
   if (!password || password->empty()) return http::json_error(status::bad_request, "is required", "password");
   Result<LoginOutcome> outcome = p.auth.login(*email, *password, e.client_address());
   if (!outcome.ok()) return error_response(outcome.error());
-  if (outcome->kind == LoginOutcome::Kind::locked) {
+  if (outcome->kind == LoginOutcome::Kind::delayed) {
     Response res = http::json_error(
-        status::too_many_requests, fmt::format("too many failed logins; try again in {} seconds", outcome->retry_after_s));
+        status::too_many_requests,
+        fmt::format("too many failed logins from here for this account; try again in {} seconds", outcome->retry_after_s));
     res.set(http::bhttp::field::retry_after, std::to_string(outcome->retry_after_s));
     return res;
   }

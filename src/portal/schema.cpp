@@ -1,4 +1,5 @@
-// The schema of portal/'s tables, the portal's logins, sessions, login throttling and page views, as migration parts (store/schema.h). Released parts are
+// The schema of portal/'s tables, the portal's logins, sessions, login throttling and page views, as
+// migration parts (store/schema.h). Released parts are
 // never edited: a change is a part of a new version.
 #include "portal/module.h"
 
@@ -50,6 +51,24 @@ std::vector<store::SchemaPart> schema_parts() {
                 page TEXT NOT NULL,
                 views {i64} NOT NULL,
                 PRIMARY KEY (day, page)))",
+       }},
+      {9,
+       "portal",
+       "login throttling per account and client pair (issue 10)",
+       {
+           // Per account and per address became per (account, client) pair with growing delays:
+           // the old counts mean nothing under the new rule, so the table starts empty.
+           "DROP TABLE portal_login_throttle",
+           // Tries per pair of account tried and client, known only by a keyed hash of the pair;
+           // a row is purged once expires_at_us (a window past its last failure and its delay)
+           // has passed.
+           R"(CREATE TABLE portal_login_throttle (
+                key_hash {blob} PRIMARY KEY,
+                failures {i64} NOT NULL,
+                last_failure_at_us {i64} NOT NULL,
+                delayed_until_us {i64} NOT NULL,
+                expires_at_us {i64} NOT NULL))",
+           "CREATE INDEX portal_login_throttle_expires ON portal_login_throttle (expires_at_us)",
        }},
   };
 }
