@@ -445,6 +445,91 @@ TEST_P(PortalApiTest, VisitorsConsentToPerformanceCookiesWithoutAnAccount) {
   EXPECT_EQ(v.call(verb::put, "/api/v1/consents/cookies_targeting", {{"given", true}}).result(), status::bad_request);
 }
 
+// Issue 10 item 7: a privox_visitor cookie set to any well-formed id, a member's included, read
+// that member's consent history and appended to it. Visitor ids are now the server's, signed, and
+// never a member's: a forged or altered cookie is no visitor at all.
+TEST_P(PortalApiTest, VisitorIdsAreTheServersSignedAndNeverAMembers) {
+  Browser m = browser();
+  ASSERT_EQ(m.call(verb::post, "/api/v1/signup", signup_body("vic@example.com", "+442079460977")).result(), status::created);
+  const std::string member = json::parse(m.call(verb::get, "/api/v1/me").body())["subject_id"];
+  auto ledger_rows = [&](const std::string& subject) {
+    auto tx = store_->begin(store::TxMode::read);
+    return (*tx)->query("SELECT count(*) FROM consent_ledger WHERE subject_id = ?", {subject})->at(0).i64(0);
+  };
+  const int64_t member_rows = ledger_rows(member);
+  ASSERT_EQ(member_rows, 2);
+
+  Browser stranger = browser();
+  stranger.cookies["privox_visitor"] = member;
+  json shown = json::parse(stranger.call(verb::get, "/api/v1/consents").body());
+  EXPECT_TRUE(shown["history"].empty()) << "a member's history is not a stranger's to read";
+  http::Response res = stranger.call(verb::put, "/api/v1/consents/cookies_performance", {{"given", true}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(ledger_rows(member), member_rows) << "nor their ledger to append to";
+  const std::string issued = stranger.cookies["privox_visitor"];
+  ASSERT_NE(issued, member);
+  const std::string visitor = issued.substr(0, issued.find('.'));
+  EXPECT_EQ(visitor.rfind("v-", 0), 0u) << issued;
+  EXPECT_EQ(issued.size(), visitor.size() + 1 + 64) << "ID.MAC, the MAC in hex";
+  EXPECT_EQ(ledger_rows(visitor), 1);
+  EXPECT_EQ(json::parse(stranger.call(verb::get, "/api/v1/consents").body())["history"].size(), 1u);
+
+  // Another id with the MAC of this one, or this one with an altered MAC, is nobody.
+  for (std::string forged : {member + issued.substr(issued.find('.')), issued, "v-" + member + issued.substr(issued.find('.'))}) {
+    if (forged == issued) forged.back() = forged.back() == '0' ? '1' : '0';
+    Browser other = browser();
+    other.cookies["privox_visitor"] = forged;
+    EXPECT_TRUE(json::parse(other.call(verb::get, "/api/v1/consents").body())["history"].empty()) << forged;
+    ASSERT_EQ(other.call(verb::put, "/api/v1/consents/cookies_performance", {{"given", false}}).result(), status::ok);
+    EXPECT_NE(other.cookies["privox_visitor"], forged) << "a new visitor id is issued";
+  }
+  EXPECT_EQ(ledger_rows(visitor), 1);
+  EXPECT_EQ(ledger_rows(member), member_rows);
+}
+
+// Issue 10 item 7: one source appended about 260 undeletable ledger rows a second. Decisions are
+// now limited per visitor address (and per member), portal.consent_writes_per_hour.
+TEST_P(PortalApiTest, ConsentDecisionsAreRateLimitedPerAddress) {
+  Browser v = browser();
+  v.address = "192.0.2.77";
+  for (int i = 0; i < 30; ++i)
+    ASSERT_EQ(v.call(verb::put, "/api/v1/consents/cookies_performance", {{"given", i % 2 == 0}}).result(), status::ok) << i;
+  Browser fresh = browser();  // a new visitor id changes nothing: the address is counted
+  fresh.address = v.address;
+  const http::Response refused = fresh.call(verb::put, "/api/v1/consents/cookies_performance", {{"given", true}});
+  EXPECT_EQ(refused.result(), status::too_many_requests);
+  expect_documented(verb::put, "/api/v1/consents/{purpose}", refused);
+  EXPECT_EQ(refused[http::bhttp::field::retry_after], "3600");
+  Browser elsewhere = browser();
+  elsewhere.address = "192.0.2.78";
+  EXPECT_EQ(elsewhere.call(verb::put, "/api/v1/consents/cookies_performance", {{"given", true}}).result(), status::ok);
+  clock_.advance_us(3600LL * 1'000'000);
+  EXPECT_EQ(fresh.call(verb::put, "/api/v1/consents/cookies_performance", {{"given", true}}).result(), status::ok);
+  auto tx = store_->begin(store::TxMode::read);
+  EXPECT_EQ((*tx)->query("SELECT count(*) FROM consent_ledger WHERE subject_id LIKE 'v-%'")->at(0).i64(0), 32);
+}
+
+// Issue 10 item 11: sign-up had no rate limit.
+TEST_P(PortalApiTest, SignUpsAreRateLimitedPerAddress) {
+  for (int i = 0; i < 11; ++i) {
+    Browser b = browser();
+    b.address = "192.0.2.99";
+    const http::Response res =
+        b.call(verb::post, "/api/v1/signup", signup_body("rate" + std::to_string(i) + "@example.com", "+4420794609" + std::to_string(80 + i)));
+    if (i < 10) {
+      EXPECT_NE(res.result(), status::too_many_requests) << i;
+    } else {
+      EXPECT_EQ(res.result(), status::too_many_requests) << res.body();
+      expect_documented(verb::post, "/api/v1/signup", res);
+      EXPECT_FALSE(res[http::bhttp::field::retry_after].empty());
+    }
+  }
+  Browser elsewhere = browser();
+  elsewhere.address = "192.0.2.100";
+  EXPECT_NE(elsewhere.call(verb::post, "/api/v1/signup", signup_body("rate-else@example.com", "+442079460999")).result(),
+            status::too_many_requests);
+}
+
 TEST_P(PortalApiTest, CallLogsShowTheCallersLinesKeepWithheldCallersWithheldAndPage) {
   Browser b = browser();
   ASSERT_EQ(b.call(verb::post, "/api/v1/signup", signup_body("fay@example.com", "+442079460963")).result(), status::created);

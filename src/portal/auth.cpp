@@ -179,6 +179,8 @@ Result<AuthLimits> auth_limits_from_settings(store::Store& store) {
     PRIVOX_ASSIGN(const int64_t max_delay_min, settings.integer(s, "portal.lockout_minutes"));
     PRIVOX_ASSIGN(const int64_t idle_min, settings.integer(s, "portal.session_idle_minutes"));
     PRIVOX_ASSIGN(const int64_t max_hours, settings.integer(s, "portal.session_max_hours"));
+    PRIVOX_ASSIGN(limits.signups.max, settings.integer(s, "portal.signups_per_hour"));
+    PRIVOX_ASSIGN(limits.consent_writes.max, settings.integer(s, "portal.consent_writes_per_hour"));
     limits.window_us = window_min * kMinuteUs;
     limits.max_delay_us = max_delay_min * kMinuteUs;
     limits.session_idle_us = idle_min * kMinuteUs;

@@ -27,6 +27,13 @@ Response error_response(const Error& error) {
   }
 }
 
+Response rate_refusal(int64_t wait_s, std::string_view what) {
+  Response res = http::json_error(status::too_many_requests,
+                                  fmt::format("too many {} from here; try again in {} seconds", what, wait_s));
+  res.set(http::bhttp::field::retry_after, std::to_string(wait_s));
+  return res;
+}
+
 std::string cookie_header(std::string_view name, std::string_view value, int64_t max_age_s, bool tls) {
   return fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}", name, value, max_age_s,
                      tls ? "; Secure" : "");

@@ -18,7 +18,7 @@ using privacy::StructuralColumn;
 using enum privacy::Purpose;
 
 // clang-format off
-constexpr std::array<FieldSpec, 3> kFields = {
+constexpr std::array<FieldSpec, 4> kFields = {
   FieldSpec{"password_hash", "portal_logins", "password_hash", "", Category::identity_contact, true,
             service | fraud, LegalBasis::contract, RetentionRule::until_closure,
             ErasureTreatment::erase, "", false,
@@ -35,9 +35,15 @@ constexpr std::array<FieldSpec, 3> kFields = {
             Protection::none, "only a keyed BLAKE2b hash of the login email tried together with the client's address "
             "is kept, to count failed logins; the row is purged a window after its last failure and delay",
             Format::recorded, 32, "who failed to log in where: a keyed hash of the email tried and the client's address"},
+  FieldSpec{"rate_limit_key", "portal_rate_limits", "key_hash", "", Category::web_analytics, false,
+            fraud | service, LegalBasis::legitimate_interest, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", false,
+            Protection::none, "only a keyed BLAKE2b hash of the action and the client's address (or member id) is "
+            "kept, to count sign-ups and consent decisions; the row is purged when its window ends",
+            Format::recorded, 32, "who signed up or recorded a cookie decision: a keyed hash of the client's address"},
 };
 
-constexpr std::array<StructuralColumn, 18> kStructural = {
+constexpr std::array<StructuralColumn, 20> kStructural = {
   StructuralColumn{"portal_logins", "subject_id", "pseudonymous id of the member or staff account the login belongs to"},
   StructuralColumn{"portal_logins", "kind", "member or staff"},
   StructuralColumn{"portal_logins", "company_id", "which tenant a member's login belongs to"},
@@ -53,6 +59,8 @@ constexpr std::array<StructuralColumn, 18> kStructural = {
   StructuralColumn{"portal_login_throttle", "last_failure_at_us", "when the pair's last try failed"},
   StructuralColumn{"portal_login_throttle", "delayed_until_us", "until when the pair's next try is refused"},
   StructuralColumn{"portal_login_throttle", "expires_at_us", "when the row is purged and the pair's count starts over"},
+  StructuralColumn{"portal_rate_limits", "actions", "how many actions the client took in the window"},
+  StructuralColumn{"portal_rate_limits", "expires_at_us", "when the window ends and the row is purged"},
   StructuralColumn{"page_views", "day", "a UTC date"},
   StructuralColumn{"page_views", "page", "a page of the portal"},
   StructuralColumn{"page_views", "views", "an aggregate count; no address, cookie or identifier is kept"},

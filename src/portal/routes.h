@@ -147,6 +147,8 @@ std::variant<privacy::Purpose, Response> staff_purpose(const Exchange& e, const 
 // The phone lines whose records and registrations the caller may see: their own, or the
 // company's for an office manager; none for staff (who name a purpose instead).
 Result<std::vector<accounts::Extension>> visible_lines(accounts::Extensions& extensions, const Principal& who);
+// 429 with Retry-After: "too many <what> from here; try again in N seconds".
+Response rate_refusal(int64_t wait_s, std::string_view what);
 // The Set-Cookie value of a cookie the portal sets; Secure under TLS. max_age_s 0 expires it.
 std::string cookie_header(std::string_view name, std::string_view value, int64_t max_age_s, bool tls);
 // Adds Set-Cookie for privox_perf: set while the consent holds, expired when it does not and the

@@ -4,6 +4,7 @@
 
 #include "accounts/validation.h"
 #include "ledgers/notice.h"
+#include "portal/rate_limit.h"
 #include "portal/routes.h"
 
 namespace privox::portal::routes {
@@ -145,6 +146,10 @@ Response signup(Portal::Impl& p, const Exchange& e) {
   SignUp& in = std::get<SignUp>(read);
   auto iso = check_typed(p, in);
   if (auto* refusal = std::get_if<Response>(&iso)) return std::move(*refusal);
+  // Counted once the form is complete, before the provider is asked: typing mistakes cost nothing.
+  auto wait = take_rate(p.store, p.keys, p.clock, "signup", e.client_address(), p.options.auth_limits.signups);
+  if (!wait.ok()) return error_response(wait.error());
+  if (*wait > 0) return rate_refusal(*wait, "sign-ups");
   if (std::optional<Response> refusal = add_card(p, in, std::get<std::string>(iso))) return std::move(*refusal);
   return write_sign_up(p, in, e.tls());
 }

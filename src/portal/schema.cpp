@@ -54,7 +54,7 @@ std::vector<store::SchemaPart> schema_parts() {
        }},
       {9,
        "portal",
-       "login throttling per account and client pair (issue 10)",
+       "login throttling per account and client pair, rate limits of sign-up and consent writes (issue 10)",
        {
            // Per account and per address became per (account, client) pair with growing delays:
            // the old counts mean nothing under the new rule, so the table starts empty.
@@ -69,6 +69,13 @@ std::vector<store::SchemaPart> schema_parts() {
                 delayed_until_us {i64} NOT NULL,
                 expires_at_us {i64} NOT NULL))",
            "CREATE INDEX portal_login_throttle_expires ON portal_login_throttle (expires_at_us)",
+           // Actions per scope and client in fixed windows (portal/rate_limit.h), known only by a
+           // keyed hash of the pair; a row is purged when its window ends.
+           R"(CREATE TABLE portal_rate_limits (
+                key_hash {blob} PRIMARY KEY,
+                actions {i64} NOT NULL,
+                expires_at_us {i64} NOT NULL))",
+           "CREATE INDEX portal_rate_limits_expires ON portal_rate_limits (expires_at_us)",
        }},
   };
 }

@@ -1,4 +1,4 @@
-// The settings portal/ reads: login throttling and session lengths (store/settings.h).
+// The settings portal/ reads: login throttling, session lengths and rate limits (store/settings.h).
 #include "portal/module.h"
 
 #include <array>
@@ -10,7 +10,7 @@ using enum store::SettingKind;
 using store::SettingSpec;
 
 // clang-format off
-constexpr std::array<SettingSpec, 5> kSettings = {
+constexpr std::array<SettingSpec, 7> kSettings = {
   SettingSpec{"portal.login_max_failures", integer, "5", 1, 100,
               "failed portal logins one client (address, IPv6 /64) may make at one account before each further "
               "try waits, 1 s after the first, doubling with each failure; other clients are not slowed "
@@ -24,6 +24,11 @@ constexpr std::array<SettingSpec, 5> kSettings = {
               "a portal session unused this long ends (read when privox serve starts)"},
   SettingSpec{"portal.session_max_hours", integer, "12", 1, 168,
               "a portal session ends this long after login however it is used (read when privox serve starts)"},
+  SettingSpec{"portal.signups_per_hour", integer, "10", 1, 100000,
+              "sign-ups one client address may attempt in an hour (read when privox serve starts)"},
+  SettingSpec{"portal.consent_writes_per_hour", integer, "30", 1, 100000,
+              "consent decisions one visitor address, or one member, may record in an hour (read when privox serve "
+              "starts)"},
 };
 // clang-format on
 
