@@ -11,6 +11,7 @@
 #include "common/fd_limit.h"
 #include "common/ids.h"
 #include "http/server.h"
+#include "notify/mailer.h"
 #include "notify/sms.h"
 #include "notify/sms_runner.h"
 #include "notify/unsubscribe_routes.h"
@@ -119,6 +120,15 @@ int serve(const ServeOptions& options) {
   if (payments && !payments->browser_origin().empty()) http_options.connect_origins.push_back(payments->browser_origin());
   portal::PortalOptions portal_options;
   portal_options.payments = payments.get();
+  // Sign-up and a change of email send one-time links through the relay, to the portal's public
+  // address (both settings read once, at start).
+  auto mailer = notify::mailer_from_settings(*(*env)->store);
+  if (!mailer.ok()) return fail(mailer.error());
+  portal_options.mailer = mailer->get();
+  auto public_url = store::Settings(*(*env)->store).text("portal.public_url");
+  if (!public_url.ok()) return fail(public_url.error());
+  portal_options.public_url = *public_url;
+  while (portal_options.public_url.ends_with('/')) portal_options.public_url.pop_back();
   // Read once at start: changed lock-out and session settings apply after a restart.
   auto auth_limits = portal::auth_limits_from_settings(*(*env)->store);
   if (!auth_limits.ok()) return fail(auth_limits.error());

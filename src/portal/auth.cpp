@@ -94,9 +94,14 @@ bool verify_password(const std::string& hash, std::string_view password) {
 
 Status Auth::add_member_login(Session& tx, const std::string& member_id, const std::string& company_id, Role role,
                               std::string_view password, const std::string& actor) const {
-  if (is_staff(role)) return invalid("role", "a member's login cannot have a staff role");
   PRIVOX_TRY(check_password(password));
   PRIVOX_ASSIGN(std::string hash, hash_password(password));
+  return add_member_login_hashed(tx, member_id, company_id, role, hash, actor);
+}
+
+Status Auth::add_member_login_hashed(Session& tx, const std::string& member_id, const std::string& company_id,
+                                     Role role, const std::string& hash, const std::string& actor) const {
+  if (is_staff(role)) return invalid("role", "a member's login cannot have a staff role");
   const int64_t now = clock_.now_us();
   PRIVOX_TRY(tx.exec(
       "INSERT INTO portal_logins (subject_id, kind, company_id, role, password_hash, created_at_us, updated_at_us) "

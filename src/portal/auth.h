@@ -86,6 +86,9 @@ class Auth {
   // Inside the caller's write transaction (sign-up): the member's login with their role.
   Status add_member_login(store::Session& tx, const std::string& member_id, const std::string& company_id, Role role,
                           std::string_view password, const std::string& actor) const;
+  // The same with the password already hashed (hash_password), as a confirmed sign-up has it.
+  Status add_member_login_hashed(store::Session& tx, const std::string& member_id, const std::string& company_id,
+                                 Role role, const std::string& password_hash, const std::string& actor) const;
   // A staff login with its own subject key; returns its id. invalid on "role" for a non-staff
   // role, "email" / "password" as validated; conflict on "email" when taken.
   Result<std::string> add_staff(std::string_view email, Role role, std::string_view password,

@@ -27,6 +27,12 @@ Response error_response(const Error& error) {
   }
 }
 
+Status send_mail(Portal::Impl& p, const notify::Email& email) {
+  if (!p.options.mailer) return make_error(ErrorCode::unavailable, "no mail relay is configured");
+  MutexLock lock(p.mail_mu);
+  return p.options.mailer->send(email);
+}
+
 Response rate_refusal(int64_t wait_s, std::string_view what) {
   Response res = http::json_error(status::too_many_requests,
                                   fmt::format("too many {} from here; try again in {} seconds", what, wait_s));

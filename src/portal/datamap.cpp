@@ -18,7 +18,7 @@ using privacy::StructuralColumn;
 using enum privacy::Purpose;
 
 // clang-format off
-constexpr std::array<FieldSpec, 4> kFields = {
+constexpr std::array<FieldSpec, 6> kFields = {
   FieldSpec{"password_hash", "portal_logins", "password_hash", "", Category::identity_contact, true,
             service | fraud, LegalBasis::contract, RetentionRule::until_closure,
             ErasureTreatment::erase, "", false,
@@ -41,9 +41,23 @@ constexpr std::array<FieldSpec, 4> kFields = {
             Protection::none, "only a keyed BLAKE2b hash of the action and the client's address (or member id) is "
             "kept, to count sign-ups and consent decisions; the row is purged when its window ends",
             Format::recorded, 32, "who signed up or recorded a cookie decision: a keyed hash of the client's address"},
+  FieldSpec{"pending_confirmation", "portal_confirmations", "sealed", "", Category::identity_contact, false,
+            static_cast<PurposeSet>(service), LegalBasis::contract, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", false,
+            Protection::none, "sealed with XChaCha20-Poly1305 under a key derived from the one-time token emailed to "
+            "the address, which the store never holds (only its keyed hash): nobody can open it without the email; "
+            "deleted when the link is followed and purged 24 hours after it was sent",
+            Format::recorded, 4096, "a sign-up or a change of email waiting for its emailed link: the form's fields "
+            "(the password only as its Argon2id hash), or the new address"},
+  FieldSpec{"used_payment_token", "portal_payment_tokens", "token_hash", "", Category::payment, false,
+            static_cast<PurposeSet>(fraud), LegalBasis::legitimate_interest, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", false,
+            Protection::none, "only a keyed BLAKE2b hash of a payment provider's token, with no subject beside it, so "
+            "that a token signs up once; purged 90 days after use, long after any provider's token has expired",
+            Format::recorded, 32, "a payment token sign-up has used: its keyed hash"},
 };
 
-constexpr std::array<StructuralColumn, 20> kStructural = {
+constexpr std::array<StructuralColumn, 25> kStructural = {
   StructuralColumn{"portal_logins", "subject_id", "pseudonymous id of the member or staff account the login belongs to"},
   StructuralColumn{"portal_logins", "kind", "member or staff"},
   StructuralColumn{"portal_logins", "company_id", "which tenant a member's login belongs to"},
@@ -61,6 +75,11 @@ constexpr std::array<StructuralColumn, 20> kStructural = {
   StructuralColumn{"portal_login_throttle", "expires_at_us", "when the row is purged and the pair's count starts over"},
   StructuralColumn{"portal_rate_limits", "actions", "how many actions the client took in the window"},
   StructuralColumn{"portal_rate_limits", "expires_at_us", "when the window ends and the row is purged"},
+  StructuralColumn{"portal_confirmations", "token_hash", "keyed hash of a random one-time token; says nothing of the person"},
+  StructuralColumn{"portal_confirmations", "kind", "a sign-up or a change of email"},
+  StructuralColumn{"portal_confirmations", "subject_id", "pseudonymous id of the member whose email would change"},
+  StructuralColumn{"portal_confirmations", "expires_at_us", "when the link stops working and the row is purged"},
+  StructuralColumn{"portal_payment_tokens", "used_at_us", "when the token was used, for the purge"},
   StructuralColumn{"page_views", "day", "a UTC date"},
   StructuralColumn{"page_views", "page", "a page of the portal"},
   StructuralColumn{"page_views", "views", "an aggregate count; no address, cookie or identifier is kept"},

@@ -13,6 +13,7 @@ using namespace routes;
 constexpr Route kRoutes[] = {
     // routes_session.cpp
     {verb::post, "/api/v1/signup", kPublic, signup},
+    {verb::post, "/api/v1/confirm", kPublic, confirm},
     {verb::post, "/api/v1/session", kPublic, login},
     {verb::delete_, "/api/v1/session", kSessionCsrf, logout},
     // routes_me.cpp

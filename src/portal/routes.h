@@ -28,6 +28,8 @@
 #include "portal/api.h"
 #include "portal/auth.h"
 #include "portal/payments.h"
+#include "common/mutex.h"
+#include "notify/mailer.h"
 #include "privacy/audit.h"
 
 namespace privox::portal {
@@ -56,6 +58,7 @@ struct Portal::Impl {
   accounts::Extensions extensions;
   consent::ConsentLedger consents;
   privacy::AuditChain audit;
+  Mutex mail_mu;  // a Mailer is for one thread at a time
 
   Impl(store::Store& s, const privacy::Keyring& k, const Clock& c, PortalOptions o)
       : store(s), keys(k), clock(c), options(o), auth(s, k, c, o.auth_limits), accounts(s, k, c),
@@ -129,6 +132,10 @@ Response pass_gate(Portal::Impl& p, const Route& route, const Exchange& e);
 
 // The checks and answers routes share (checks.cpp).
 
+// Sends one email through options.mailer, one at a time; unavailable when there is no mailer or
+// the relay refused.
+Status send_mail(Portal::Impl& p, const notify::Email& email);
+
 // An error's HTTP answer: invalid 400, not_found and erased 404, conflict 409, unavailable 503,
 // anything else 500 (its message stays in the log).
 Response error_response(const Error& error);
@@ -158,14 +165,16 @@ void apply_performance_cookie(Response& res, bool holds, bool had_cookie, bool t
 // The handlers, by file. Each answers as portal/openapi.json documents its route.
 namespace routes {
 
-// routes_session.cpp: sign-up, login, logout.
+// routes_session.cpp: sign-up and its emailed link, login, logout.
 Response signup(Portal::Impl& p, const Exchange& e);
+Response confirm(Portal::Impl& p, const Exchange& e);
 Response login(Portal::Impl& p, const Exchange& e);
 Response logout(Portal::Impl& p, const Exchange& e, const Caller& c);
 
-// routes_me.cpp: the caller's own record.
+// routes_me.cpp: the caller's own record; a new email waits for its emailed link.
 Response me_show(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response me_correct(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response confirm_email(Portal::Impl& p, std::string_view token);  // POST /confirm with a change of email's link
 
 // routes_calls.cpp: call and message logs.
 Response calls_list(Portal::Impl& p, const Exchange& e, const Caller& c);

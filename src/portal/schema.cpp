@@ -54,7 +54,8 @@ std::vector<store::SchemaPart> schema_parts() {
        }},
       {9,
        "portal",
-       "login throttling per account and client pair, rate limits of sign-up and consent writes (issue 10)",
+       "login throttling per account and client pair, rate limits, emailed confirmations, used payment tokens "
+       "(issue 10)",
        {
            // Per account and per address became per (account, client) pair with growing delays:
            // the old counts mean nothing under the new rule, so the table starts empty.
@@ -76,6 +77,21 @@ std::vector<store::SchemaPart> schema_parts() {
                 actions {i64} NOT NULL,
                 expires_at_us {i64} NOT NULL))",
            "CREATE INDEX portal_rate_limits_expires ON portal_rate_limits (expires_at_us)",
+           // Sign-ups and changes of email waiting for their emailed link (portal/confirmations.h):
+           // found by a keyed hash of the link's token, sealed under a key derived from the token.
+           R"(CREATE TABLE portal_confirmations (
+                token_hash {blob} PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('signup', 'email')),
+                subject_id TEXT,
+                sealed {blob} NOT NULL,
+                expires_at_us {i64} NOT NULL))",
+           "CREATE INDEX portal_confirmations_expires ON portal_confirmations (expires_at_us)",
+           "CREATE INDEX portal_confirmations_subject ON portal_confirmations (subject_id)",
+           // Payment tokens sign-up has used, by keyed hash, so none signs up twice.
+           R"(CREATE TABLE portal_payment_tokens (
+                token_hash {blob} PRIMARY KEY,
+                used_at_us {i64} NOT NULL))",
+           "CREATE INDEX portal_payment_tokens_used ON portal_payment_tokens (used_at_us)",
        }},
   };
 }
