@@ -18,8 +18,9 @@
 // from every address, and nobody behind the same address (an office's NAT) is slowed at another
 // account. A try is counted in the same write transaction that checks the delay, before the slow
 // password hash, so parallel tries cannot get more guesses than the count allows; a right
-// password ends the pair's count. A pair's count starts over once it has been quiet (no failure,
-// no delay) for limits().window_us; such rows are purged as logins happen.
+// password ends the pair's count. Each limits().window_us a pair stays quiet (no failure, past its
+// delay) takes one failure off its count; a row whose count has run out is purged as logins
+// happen.
 //
 // Roles: member (own data), office_manager (their company's), and staff roles, each allowed a
 // fixed set of purposes (staff_purposes).

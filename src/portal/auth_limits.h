@@ -22,7 +22,7 @@ struct RateLimit {
 // The defaults equal the settings' defaults (portal/settings.cpp); tests pass their own.
 struct AuthLimits {
   int64_t max_failures = 5;                   // per account and client pair before delays begin
-  int64_t window_us = 15LL * 60 * 1'000'000;  // quiet time after which a pair's count starts over
+  int64_t window_us = 15LL * 60 * 1'000'000;  // each quiet window takes one failure off a pair's count
   int64_t max_delay_us = 15LL * 60 * 1'000'000;  // the longest delay between a pair's tries
   int64_t session_idle_us = 30LL * 60 * 1'000'000;  // ASVS 3.3.2 (L2): 30 minutes
   int64_t session_max_us = 12LL * 3600 * 1'000'000;

@@ -33,7 +33,7 @@ constexpr std::array<FieldSpec, 6> kFields = {
             fraud | service, LegalBasis::legitimate_interest, RetentionRule::operator_limit,
             ErasureTreatment::erase, "", false,
             Protection::none, "only a keyed BLAKE2b hash of the login email tried together with the client's address "
-            "is kept, to count failed logins; the row is purged a window after its last failure and delay",
+            "is kept, to count failed logins; the row is purged once its count has run out",
             Format::recorded, 32, "who failed to log in where: a keyed hash of the email tried and the client's address"},
   FieldSpec{"rate_limit_key", "portal_rate_limits", "key_hash", "", Category::web_analytics, false,
             fraud | service, LegalBasis::legitimate_interest, RetentionRule::operator_limit,
@@ -72,7 +72,7 @@ constexpr std::array<StructuralColumn, 25> kStructural = {
   StructuralColumn{"portal_login_throttle", "failures", "how many tries of the pair have failed since its count began"},
   StructuralColumn{"portal_login_throttle", "last_failure_at_us", "when the pair's last try failed"},
   StructuralColumn{"portal_login_throttle", "delayed_until_us", "until when the pair's next try is refused"},
-  StructuralColumn{"portal_login_throttle", "expires_at_us", "when the row is purged and the pair's count starts over"},
+  StructuralColumn{"portal_login_throttle", "expires_at_us", "when the pair's count has run out and the row is purged"},
   StructuralColumn{"portal_rate_limits", "actions", "how many actions the client took in the window"},
   StructuralColumn{"portal_rate_limits", "expires_at_us", "when the window ends and the row is purged"},
   StructuralColumn{"portal_confirmations", "token_hash", "keyed hash of a random one-time token; says nothing of the person"},

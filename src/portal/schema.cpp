@@ -61,8 +61,7 @@ std::vector<store::SchemaPart> schema_parts() {
            // the old counts mean nothing under the new rule, so the table starts empty.
            "DROP TABLE portal_login_throttle",
            // Tries per pair of account tried and client, known only by a keyed hash of the pair;
-           // a row is purged once expires_at_us (a window past its last failure and its delay)
-           // has passed.
+           // a row is purged once expires_at_us (when its count has run out) has passed.
            R"(CREATE TABLE portal_login_throttle (
                 key_hash {blob} PRIMARY KEY,
                 failures {i64} NOT NULL,

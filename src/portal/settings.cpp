@@ -16,8 +16,8 @@ constexpr std::array<SettingSpec, 7> kSettings = {
               "try waits, 1 s after the first, doubling with each failure; other clients are not slowed "
               "(read when privox serve starts)"},
   SettingSpec{"portal.login_window_minutes", integer, "15", 1, 1440,
-              "after this long without a failure (and past its delay) a client's count at an account starts "
-              "over (read when privox serve starts)"},
+              "each this long without a failure (once past its delay) takes one failure off a client's count at "
+              "an account (read when privox serve starts)"},
   SettingSpec{"portal.lockout_minutes", integer, "15", 1, 1440,
               "the longest delay between one client's tries at one account (read when privox serve starts)"},
   SettingSpec{"portal.session_idle_minutes", integer, "30", 1, 1440,
