@@ -80,7 +80,8 @@ Result<std::string> choose_sip_user(Session& s, const std::string& number, const
   if (same.at(0).i64(0) == 0) return number;
   std::string whole = company_id;
   whole.erase(std::remove(whole.begin(), whole.end(), '-'), whole.end());
-  for (const std::string& candidate : {number + "-" + whole.substr(whole.size() - 8), number + "-" + whole}) {
+  const std::string prefix = number + "-";
+  for (const std::string& candidate : {prefix + whole.substr(whole.size() - 8), prefix + whole}) {
     PRIVOX_ASSIGN(Rows taken, s.query("SELECT id FROM extensions WHERE sip_user = ?", {candidate}));
     if (taken.empty()) return candidate;
   }

@@ -345,6 +345,7 @@ TEST_P(ExtensionsTest, ConcurrentAddsOfOneNumberGiveOneExtension) {
   constexpr int kWriters = 4;
   std::vector<Result<std::string>> results(kWriters, Error{});
   std::vector<std::thread> threads;
+  threads.reserve(kWriters);
   for (int i = 0; i < kWriters; ++i)
     threads.emplace_back([&, i] {
       auto store = test_store_->open();

@@ -603,6 +603,7 @@ TEST(NonceServiceTest, ConcurrentChecksAcceptEachCountOnce) {
   constexpr uint32_t kCounts = 2000;
   std::vector<std::atomic<int>> accepted(kCounts + 1);
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (uint32_t nc = 1; nc <= kCounts; ++nc) {
