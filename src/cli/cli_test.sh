@@ -829,7 +829,7 @@ assert_eq "ban lift writes a sip.ban_lift audit entry" "sip.ban_lift||" "$(last_
 expect_ok "$PRIVOX" ban list --data-dir "$D"
 assert_eq "a lifted ban is no longer listed" "" "$(stdout)"
 expect_ok "$PRIVOX" ban list --data-dir "$D" --all
-assert_match "ban list --all shows it lifted, its strikes forgotten" "$(stdout)" "^$BAN_ID	.*	0	auth_failures	lifted$"
+assert_match "ban list --all shows it lifted, its strikes kept for a repeat" "$(stdout)" "^$BAN_ID	.*	2	auth_failures	lifted$"
 expect_fail 3 -- "--id" "$PRIVOX" ban lift --data-dir "$D" --id "$BAN_ID"
 
 # ---------------------------------------------------------------------------------------------

@@ -216,7 +216,7 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
     return 0;
   });
 
-  auto* ban_lift = ban->add_subcommand("lift", "Lift a SIP ban now, on every node; the source's next ban counts as a first");
+  auto* ban_lift = ban->add_subcommand("lift", "Lift a SIP ban now, on every node (a ban within a day after counts as a repeat)");
   add_data_dir(ban_lift, where);
   auto* lift_id = ban_lift->add_option("--id", opts->ban_id, "the ban's id, as ban list shows it");
   auto* lift_address = ban_lift->add_option("--address", opts->address, "the banned address (IPv6: any of its /64)");

@@ -57,7 +57,7 @@ store::PrepareRows number_bans() {
       const int64_t longest = std::max(std::get<int64_t>(row[kLongest]), first);
       PRIVOX_ASSIGN(store::Rows held,
                     s.query("SELECT strikes, expires_at_us FROM sip_bans WHERE address_hash = ?", {id}));
-      // A row still kept means this is a repeat (a lifted row has no strikes left).
+      // A row still kept (lifted or not) means this is a repeat.
       const int64_t prior = held.empty() || held[0].i64(1) <= at ? 0 : held[0].i64(0);
       int64_t length = first;
       for (int64_t i = 0; i < prior && length < longest; ++i) length = std::min(longest, length * 2);
@@ -211,9 +211,10 @@ Status Bans::lift(std::string_view id, const std::string& actor) {
     PRIVOX_ASSIGN(const StoredBan ban, find_ban(s, key));
     if (!ban.active(now)) return Error{ErrorCode::not_found, "id", fmt::format("ban {} is not in force", key)};
     PRIVOX_ASSIGN(const int64_t seq, next_ban_seq(s));
-    // The row stays (with no strikes, so the next ban is a first) until it is purged.
-    PRIVOX_TRY(s.exec("UPDATE sip_bans SET lifted_at_us = ?, strikes = 0, seq = ?, expires_at_us = ? "
-                      "WHERE address_hash = ?",
+    // The row stays until it is purged, its strikes with it: as with fail2ban's unban, a source
+    // that fails again within the memory is a repeat (an operator who trusts it names it in
+    // sip.trusted_sources instead).
+    PRIVOX_TRY(s.exec("UPDATE sip_bans SET lifted_at_us = ?, seq = ?, expires_at_us = ? WHERE address_hash = ?",
                       {now, seq, now + kBanMemoryUs, key}));
     PRIVOX_TRY(audit_.append(s, {actor, "sip.ban_lift", "", "", {{"ban_id", key}, {"strikes", ban.strikes}}}));
     return s.notify(accounts::kDirectoryChannel);

@@ -106,9 +106,10 @@ class Bans {
   // The id a source's ban has, whether or not it is banned: `address` is "192.0.2.7" or an IPv6
   // address (its /64 is the source). invalid_argument on `address` when it is neither.
   Result<std::string> id_of(std::string_view address) const;
-  // Lifts the ban: it ends now on every node (within a second), the source's failures are
-  // forgotten and its next ban counts as a first. not_found (field `id`) when no ban with this id
-  // is in force; invalid_argument when `id` is not an id.
+  // Lifts the ban: it ends now on every node (within a second) and the source's failures are
+  // forgotten. Its strikes are kept while the row is (a day): a ban after the lift is a repeat, as
+  // with fail2ban's unban. not_found (field `id`) when no ban with this id is in force;
+  // invalid_argument when `id` is not an id.
   Status lift(std::string_view id, const std::string& actor);
 
  private:
