@@ -122,7 +122,8 @@ int serve(const ServeOptions& options) {
                                       .ring_timeout_us = int64_t{options.ring_timeout_s} * 1'000'000,
                                       .limits = {.max_in_flight = options.max_transactions, .retry_after_s = 5},
                                       .challenge_algorithms = std::move(challenges),
-                                      .guard = std::move(guard_limits).value()});
+                                      .guard = std::move(guard_limits).value(),
+                                      .tcp = sip::TcpLimits{}});
   // Marketing SMS and STOP replies travel over the SIP trunk (notify/sms.h); without a sender
   // number there are neither.
   auto sms_sender = store::Settings(*(*env)->store).text("sms.sender_number");

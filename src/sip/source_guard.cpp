@@ -110,7 +110,12 @@ bool SourceGuard::exempt(const Peer& from, const SourceKey& key) {
 SourceGuard::Source* SourceGuard::find_or_add(const SourceKey& key, int64_t now_us) {
   if (const auto it = sources_.find(key); it != sources_.end()) return &it->second;
   if (sources_.size() >= limits_.max_sources) {
-    sweep(now_us);
+    // A sweep walks the whole table: once a second at most, or a flood of new (spoofed) sources
+    // would buy one per packet.
+    if (now_us - full_swept_us_ >= 1'000'000) {
+      full_swept_us_ = now_us;
+      sweep(now_us);
+    }
     if (sources_.size() >= limits_.max_sources) {
       if (now_us - full_logged_us_ > 60'000'000 && may_log(now_us)) {
         full_logged_us_ = now_us;

@@ -179,6 +179,7 @@ class SourceGuard final : public AuthFailures {
   uint32_t logged_this_second_ = 0;
   uint64_t log_suppressed_ = 0;
   int64_t full_logged_us_ = 0;
+  int64_t full_swept_us_ = 0;  // when a full table last made admit() sweep
 };
 
 }  // namespace privox::sip
