@@ -128,8 +128,8 @@ void Proxy::respond(TxId tx, const Message& request, int status, std::string_vie
   layer_->respond(tx, build_response(request, status, reason, "px"), status);
 }
 
-void Proxy::challenge(TxId tx, const Message& request, bool stale) {
-  const std::vector<std::string> values = auth_.challenges(stale);
+void Proxy::challenge(TxId tx, const Message& request, bool stale, const Peer& to) {
+  const std::vector<std::string> values = auth_.challenges(stale, to);
   std::vector<ExtraHeader> extra;
   extra.reserve(values.size());
   for (const std::string& v : values) extra.push_back({"Proxy-Authenticate", v});
@@ -231,8 +231,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   if (deliver_to_inbox(tx, request, trunk)) return;
   const ExtensionInfo* caller = nullptr;
   if (!trunk || !trunk->trusted) {
-    const AuthOutcome auth = auth_.authenticate(request, true);
-    if (!auth.extension) return challenge(tx, request, auth.stale);
+    const AuthOutcome auth = auth_.authenticate(request, true, from);
+    if (!auth.extension) return challenge(tx, request, auth.stale, from);
     caller = auth.extension;
     trunk = nullptr;
   }

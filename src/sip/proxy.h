@@ -129,7 +129,7 @@ class Proxy final : public TransactionUser {
   void handle_in_dialog(TxId tx, const Message& request, const Peer& from);
   void handle_cancel(TxId tx, const Message& request, const Peer& from);
   void respond(TxId tx, const Message& request, int status, std::string_view reason);
-  void challenge(TxId tx, const Message& request, bool stale);
+  void challenge(TxId tx, const Message& request, bool stale, const Peer& to);
 
   // Sends the request to each target as a new branch of `call`.
   void fork(Call& call, const Message& request, const std::vector<Target>& targets, bool hide_caller,

@@ -28,9 +28,9 @@ Peer where_to_reach(const Uri& contact, const Peer& from) {
 }  // namespace
 
 void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
-  const AuthOutcome auth = auth_.authenticate(request, false);
+  const AuthOutcome auth = auth_.authenticate(request, false, from);
   if (!auth.extension) {
-    std::vector<std::string> values = auth_.challenges(auth.stale);
+    std::vector<std::string> values = auth_.challenges(auth.stale, from);
     std::vector<ExtraHeader> extra;
     extra.reserve(values.size());
     for (const std::string& v : values) extra.push_back({"WWW-Authenticate", v});
