@@ -1,5 +1,6 @@
 #include "sip/server.h"
 
+#include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -188,10 +188,6 @@ void SipService::stop() {
 
 uint16_t SipService::port() const { return parts_->server.port(); }
 
-SipStats SipService::stats() const {
-  return {parts_->server.stats(), parts_->guard.stats(), parts_->guard.sources()};
-}
-
 void SipService::set_sms_inbox(SmsInbox* inbox) { parts_->proxy.set_sms_inbox(inbox); }
 
 void SipService::send_message(OutboundMessage message, std::function<void(int status)> done) {

@@ -47,12 +47,6 @@ struct SipOptions {
   TcpLimits tcp;
 };
 
-struct SipStats {
-  ServerStats server;
-  GuardStats guard;
-  size_t sources = 0;
-};
-
 class SipService {
  public:
   // `store` is read at start, and by the directory's loader thread; `writer_store` is the
@@ -65,8 +59,6 @@ class SipService {
   // Stops reading, then makes every queued record and binding durable.
   void stop();
   uint16_t port() const;
-  // On the io_context's thread.
-  SipStats stats() const;
 
   // Before start(): MESSAGEs from a trusted trunk to the inbox's number go to it, not routed.
   void set_sms_inbox(SmsInbox* inbox);

@@ -89,13 +89,13 @@ TEST_F(SourceGuardTest, RateLimitsRequestsPerSourceNotResponses) {
   SourceGuard guard = make();
   const Peer flooder = guard_peer("198.51.100.9"), other = guard_peer("198.51.100.10");
   const int64_t t = clock_.now_us();
-  for (int i = 0; i < 16; ++i) EXPECT_TRUE(guard.admit(flooder, true, t + i * 1000)) << i;
+  for (int64_t i = 0; i < 16; ++i) EXPECT_TRUE(guard.admit(flooder, true, t + i * 1000)) << i;
   EXPECT_FALSE(guard.admit(flooder, true, t + 17'000));
   EXPECT_TRUE(guard.admit(flooder, false, t + 17'000)) << "responses are not rate-limited";
   EXPECT_TRUE(guard.admit(other, true, t + 17'000)) << "another source has its own budget";
   EXPECT_TRUE(guard.admit(guard_peer("198.51.100.9", 7000), false, t + 18'000));
   // A flood that goes on stays refused (dropped requests count)...
-  for (int i = 0; i < 100; ++i) EXPECT_FALSE(guard.admit(flooder, true, t + 2 * kGuardSecond + i * 10'000));
+  for (int64_t i = 0; i < 100; ++i) EXPECT_FALSE(guard.admit(flooder, true, t + 2 * kGuardSecond + i * 10'000));
   EXPECT_EQ(guard.stats().rate_drops, 101u);
   // ...and once it stops for two windows, the source starts afresh.
   EXPECT_TRUE(guard.admit(flooder, true, t + 8 * kGuardSecond));
