@@ -9,7 +9,8 @@
 #   ninja -C build-bench privox privox_seed_calls
 #   bench/run-portal.sh build-bench/privox            (SEEDER defaults to build-bench/privox_seed_calls)
 #
-# What it does, on a fresh SQLite data directory:
+# What it does, on a fresh SQLite data directory (with a local SMTP server for the sign-up link,
+# scripts/test-smtp.sh):
 #  1. starts `privox tokenizer` and `privox serve`; signs an office manager up through the API with a
 #     card token from the tokenizer, as the browser would; adds LINES phone lines through the API;
 #  2. stops serve and seeds RECORDS calls over the last DAYS days with privox_seed_calls (the SIP
@@ -83,6 +84,12 @@ stop_serve() {
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); $(date -u +%FT%TZ)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 "$PRIVOX" init --data-dir "$D" >/dev/null
+# Sign-up confirms the address by an emailed link: a local SMTP server (scripts/test-smtp.sh,
+# python3-aiosmtpd) receives it.
+bash "$root/../scripts/test-smtp.sh" start "$TMP/smtp" >/dev/null
+trap 'bash "$root/../scripts/test-smtp.sh" stop "$TMP/smtp" >/dev/null 2>&1 || true; cleanup' EXIT
+"$PRIVOX" settings set --data-dir "$D" mail.smtp_url "$(cat "$TMP/smtp/url")" >/dev/null
+"$PRIVOX" settings set --data-dir "$D" portal.public_url "$ORIGIN" >/dev/null
 head -c 24 /dev/urandom | base64 >"$TMP/api.key"
 timeout 900 "$PRIVOX" tokenizer --listen "127.0.0.1:$TOK_PORT" --allow-origin "$ORIGIN" \
   --api-key-file "$TMP/api.key" >"$TMP/tokenizer.log" 2>&1 &
@@ -94,10 +101,19 @@ start_serve
 "${CURL[@]}" -H "Origin: $ORIGIN" -H 'Content-Type: application/json' \
   -d '{"number":"4242 4242 4242 4242","exp_month":12,"exp_year":2031,"cvc":"123"}' "$TOK/v1/tokens" >"$TMP/token.json"
 PASSWORD='bench password 2026'
-code=$("${CURL[@]}" -c "$TMP/jar" -o "$TMP/signup.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+code=$("${CURL[@]}" -o "$TMP/signup.json" -w '%{http_code}' -H 'Content-Type: application/json' \
   -d "{\"company_name\":\"Bench Call Centre\",\"name\":\"Ada Lovelace\",\"email\":\"bench@example.com\",\"phone\":\"+442079460958\",\"address\":\"1 Analytical Way, London\",\"birth_date\":\"1990-12-10\",\"password\":\"$PASSWORD\",\"payment_token\":\"$(json_get "$TMP/token.json" token)\"}" \
   "$ORIGIN/api/v1/signup")
-[ "$code" == 201 ] || { echo "$0: sign-up answered $code: $(cat "$TMP/signup.json")" >&2; exit 1; }
+[ "$code" == 202 ] || { echo "$0: sign-up answered $code: $(cat "$TMP/signup.json")" >&2; exit 1; }
+link=""
+for _ in $(seq 100); do
+  link=$(cat "$TMP/smtp/maildir/new/"* 2>/dev/null | grep -o 'confirm\.html#[0-9a-f]\{64\}' | head -n 1 | cut -d'#' -f2 || true)
+  [ -n "$link" ] && break
+  sleep 0.1
+done
+code=$("${CURL[@]}" -c "$TMP/jar" -o "$TMP/signup.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+  -d "{\"token\":\"$link\"}" "$ORIGIN/api/v1/confirm")
+[ "$code" == 201 ] || { echo "$0: following the sign-up link answered $code: $(cat "$TMP/signup.json")" >&2; exit 1; }
 COMPANY=$(json_get "$TMP/signup.json" company_id)
 CSRF=$(json_get "$TMP/signup.json" csrf_token)
 for i in $(seq "$LINES"); do

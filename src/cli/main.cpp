@@ -130,6 +130,14 @@ int run(int argc, char** argv) {
   serve_cmd->add_option("--http-threads", serve_opts.http_threads, "threads that run portal requests")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{256}));
+  serve_cmd->add_option("--http-max-connections", serve_opts.http_max_connections,
+                        "HTTP connections open at once; past it a new one displaces the longest idle")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
+  serve_cmd->add_option("--http-max-connections-per-client", serve_opts.http_max_connections_per_client,
+                        "HTTP connections one client (IPv4 address, IPv6 /64) may hold open at once")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
 
   auto* company = app.add_subcommand("company", "Companies (tenants)")->require_subcommand(1);
   accounts::NewCompany new_company;

@@ -8,8 +8,10 @@
 
 #include <fstream>
 
+#include "common/fd_limit.h"
 #include "common/ids.h"
 #include "http/server.h"
+#include "notify/mailer.h"
 #include "notify/sms.h"
 #include "notify/sms_runner.h"
 #include "notify/unsubscribe_routes.h"
@@ -23,6 +25,22 @@
 
 namespace privox::cli {
 namespace {
+
+// The SIP TCP listener's connection cap (kMaxTcpConnections in sip/server.cpp), which the
+// descriptor budget must cover beside HTTP's.
+constexpr uint64_t kSipTcpConnections = 10'000;
+
+// Raises the soft descriptor limit to what the connection caps need, or says why it cannot: a cap
+// the process cannot honour is one an attacker reaches before it (issue 10, item 2). serve refuses
+// to start rather than scale the caps down, so the limits in force are the ones the operator set.
+Status raise_fd_limit(const ServeOptions& options) {
+  FdBudget budget;
+  budget.add(options.http_max_connections, "HTTP connections (--http-max-connections)")
+      .add(kSipTcpConnections, "SIP TCP connections");
+  PRIVOX_ASSIGN(const uint64_t soft, ensure_fd_limit(budget));
+  spdlog::info("file descriptor limit {} (needed: {})", soft, budget.describe());
+  return {};
+}
 
 http::Router make_router(Environment& env) {
   http::Router router;
@@ -77,6 +95,7 @@ int serve(const ServeOptions& options) {
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
+  if (Status s = raise_fd_limit(options); !s.ok()) return fail(s.error());
   auto env = open_environment(options.dir);
   if (!env.ok()) return fail(env.error());
   auto writer_store = open_store(options.dir);
@@ -96,10 +115,21 @@ int serve(const ServeOptions& options) {
     return fail(invalid(options.tls_cert.empty() ? "tls-cert" : "tls-key", "--tls-cert and --tls-key go together"));
   http::ServerOptions http_options;
   http_options.handler_threads = options.http_threads;
+  http_options.max_connections = options.http_max_connections;
+  http_options.max_connections_per_client = options.http_max_connections_per_client;
   if (!options.tls_cert.empty()) http_options.tls = http::TlsFiles{options.tls_cert, options.tls_key};
   if (payments && !payments->browser_origin().empty()) http_options.connect_origins.push_back(payments->browser_origin());
   portal::PortalOptions portal_options;
   portal_options.payments = payments.get();
+  // Sign-up and a change of email send one-time links through the relay, to the portal's public
+  // address (both settings read once, at start).
+  auto mailer = notify::mailer_from_settings(*(*env)->store);
+  if (!mailer.ok()) return fail(mailer.error());
+  portal_options.mailer = mailer->get();
+  auto public_url = store::Settings(*(*env)->store).text("portal.public_url");
+  if (!public_url.ok()) return fail(public_url.error());
+  portal_options.public_url = *public_url;
+  while (portal_options.public_url.ends_with('/')) portal_options.public_url.pop_back();
   // Read once at start: changed lock-out and session settings apply after a restart.
   auto auth_limits = portal::auth_limits_from_settings(*(*env)->store);
   if (!auth_limits.ok()) return fail(auth_limits.error());

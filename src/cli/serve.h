@@ -18,6 +18,10 @@ struct ServeOptions {
   std::string payment_provider;           // base URL, e.g. http://127.0.0.1:8081
   std::string payment_api_key_file;
   size_t http_threads = 4;
+  // The HTTP server's connection caps (http::ServerOptions); serve raises the descriptor limit to
+  // what they and SIP's TCP cap need, or does not start (common/fd_limit.h).
+  size_t http_max_connections = 1024;
+  size_t http_max_connections_per_client = 64;
 };
 
 // Runs privox's services in this process until SIGTERM or SIGINT, then stops them cleanly.

@@ -31,4 +31,9 @@ Result<nlohmann::json> parse_untrusted(std::string_view text, size_t max_depth =
 // The value as compact text; invalid UTF-8 inside strings becomes U+FFFD rather than an exception.
 std::string dump_lenient(const nlohmann::json& value, int indent = -1);
 
+// Whether `text` is well-formed UTF-8 (RFC 3629: shortest forms only, no surrogates, nothing past
+// U+10FFFF), i.e. whether a JSON string can carry it as it is. Input that is not should be refused
+// before it reaches a message, never echoed.
+bool is_utf8(std::string_view text);
+
 }  // namespace privox::json

@@ -53,5 +53,15 @@ TEST(JsonTest, DumpLenientReplacesInvalidUtf8InsteadOfThrowing) {
   EXPECT_TRUE(parse_untrusted(text).ok());
 }
 
+TEST(JsonTest, TellsWellFormedUtf8FromEverythingElse) {
+  for (const char* good : {"", "plain ascii", "J\xC3\xBCrgen", "\xE2\x82\xAC", "\xF0\x9F\x93\x9E", "\xF4\x8F\xBF\xBF",
+                           "\xED\x9F\xBF"})
+    EXPECT_TRUE(is_utf8(good)) << good;
+  for (const char* bad : {"\xFF", "a\xFE", "\x80", "\xC3", "\xC3(", "\xC0\xAF", "\xC1\xBF", "\xE0\x80\xAF",
+                          "\xED\xA0\x80", "\xF0\x80\x80\xAF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xE2\x82",
+                          "\xE2\x28\xAC", "\xF0\x9F\x93"})
+    EXPECT_FALSE(is_utf8(bad)) << ::testing::PrintToString(std::string(bad));
+}
+
 }  // namespace
 }  // namespace privox::json

@@ -10,10 +10,16 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
 #include <charconv>
 #include <chrono>
+#include <unordered_map>
 
+#include "common/accept_backoff.h"
 #include "common/json.h"
+#include "common/mutex.h"
 
 namespace privox::http {
 
@@ -218,6 +224,12 @@ const Router::Entry* Router::match(std::string_view path, Exchange& exchange) co
 
 Response Router::dispatch(const Request& request, const std::string& client_address, bool tls) const {
   Exchange exchange(request, client_address, tls);
+  // Handlers echo path segments and query values in their messages, and JSON cannot carry bytes
+  // that are not UTF-8: such a request is refused here, once for every route, without echoing it.
+  if (!json::is_utf8(exchange.path()) || !json::is_utf8(url_decode(exchange.path())))
+    return json_error(bhttp::status::bad_request, "the request's path is not valid UTF-8", "path");
+  if (!json::is_utf8(url_decode(exchange.query())))
+    return json_error(bhttp::status::bad_request, "the query string is not valid UTF-8", "query");
   const std::string path(exchange.path());
   try {
     const Entry* entry = match(path, exchange);
@@ -247,12 +259,155 @@ Response Router::dispatch(const Request& request, const std::string& client_addr
   }
 }
 
+std::string client_key(const asio::ip::address& address) {
+  if (address.is_v4()) return address.to_string();
+  const asio::ip::address_v6 v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  asio::ip::address_v6::bytes_type bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
+std::string client_key(std::string_view address) {
+  beast::error_code ec;
+  const asio::ip::address parsed = asio::ip::make_address(std::string(address), ec);
+  return ec ? std::string(address) : client_key(parsed);
+}
+
+namespace {
+
+// What the connection table knows of a connection: how to close it from another strand.
+class Displaceable {
+ public:
+  virtual ~Displaceable() = default;
+  // Any thread: closes the connection on its own strand; its pending read ends.
+  virtual void displace() = 0;
+};
+
+// The open connections, per client, and which have waited longest for a request: admission
+// against ServerOptions' caps. A slot is made at accept (admit) and removed when the connection
+// ends (release) or is displaced.
+//
+// Thread-safety: any thread; mu_ guards everything.
+class ConnectionTable {
+ public:
+  ConnectionTable(size_t max_connections, size_t max_per_client)
+      : max_(std::max<size_t>(1, max_connections)), max_per_client_(std::max<size_t>(1, max_per_client)) {}
+
+  struct Admission {
+    uint64_t id = 0;  // 0: refused
+    std::shared_ptr<Displaceable> displaced;  // to close now, when one was displaced for this one
+  };
+
+  Admission admit(const std::string& key) {
+    MutexLock lock(mu_);
+    Admission out;
+    size_t& mine = per_client_[key];
+    if (mine >= max_per_client_) {
+      ++counters_.refused_per_client;
+      if (mine == 0) per_client_.erase(key);
+      return out;
+    }
+    if (slots_.size() >= max_) {
+      if (waiting_.empty()) {
+        ++counters_.refused_full;
+        if (mine == 0) per_client_.erase(key);
+        return out;
+      }
+      const uint64_t victim = waiting_.begin()->second;
+      out.displaced = slots_.at(victim).connection.lock();
+      remove(victim);
+      ++counters_.displaced;
+    }
+    ++mine;
+    out.id = next_id_++;
+    slots_[out.id] = Slot{key, {}, 0};
+    mark_waiting(out.id);
+    ++counters_.accepted;
+    return out;
+  }
+
+  void attach(uint64_t id, std::weak_ptr<Displaceable> connection) {
+    MutexLock lock(mu_);
+    if (auto it = slots_.find(id); it != slots_.end()) it->second.connection = std::move(connection);
+  }
+
+  // The connection waits for a request (or its TLS handshake): it may be displaced.
+  void waiting(uint64_t id) {
+    MutexLock lock(mu_);
+    mark_waiting(id);
+  }
+
+  // The connection has a request in hand: it is not displaced until it waits again.
+  void busy(uint64_t id) {
+    MutexLock lock(mu_);
+    auto it = slots_.find(id);
+    if (it == slots_.end() || it->second.waiting_seq == 0) return;
+    waiting_.erase(it->second.waiting_seq);
+    it->second.waiting_seq = 0;
+  }
+
+  void release(uint64_t id) {
+    MutexLock lock(mu_);
+    remove(id);
+  }
+
+  void count_accept_error() {
+    MutexLock lock(mu_);
+    ++counters_.accept_errors;
+  }
+
+  ServerCounters counters() const {
+    MutexLock lock(mu_);
+    ServerCounters out = counters_;
+    out.open = slots_.size();
+    return out;
+  }
+
+ private:
+  struct Slot {
+    std::string key;
+    std::weak_ptr<Displaceable> connection;
+    uint64_t waiting_seq = 0;  // its place among the waiting, oldest first; 0 while busy
+  };
+
+  void mark_waiting(uint64_t id) REQUIRES(mu_) {
+    auto it = slots_.find(id);
+    if (it == slots_.end()) return;
+    if (it->second.waiting_seq != 0) waiting_.erase(it->second.waiting_seq);
+    it->second.waiting_seq = next_seq_++;
+    waiting_[it->second.waiting_seq] = id;
+  }
+
+  void remove(uint64_t id) REQUIRES(mu_) {
+    auto it = slots_.find(id);
+    if (it == slots_.end()) return;
+    if (it->second.waiting_seq != 0) waiting_.erase(it->second.waiting_seq);
+    if (auto c = per_client_.find(it->second.key); c != per_client_.end() && --c->second == 0) per_client_.erase(c);
+    slots_.erase(it);
+  }
+
+  const size_t max_, max_per_client_;
+  mutable Mutex mu_;
+  std::unordered_map<uint64_t, Slot> slots_ GUARDED_BY(mu_);
+  std::map<uint64_t, uint64_t> waiting_ GUARDED_BY(mu_);  // waiting_seq -> id
+  std::unordered_map<std::string, size_t> per_client_ GUARDED_BY(mu_);
+  uint64_t next_id_ GUARDED_BY(mu_) = 1;
+  uint64_t next_seq_ GUARDED_BY(mu_) = 1;
+  ServerCounters counters_ GUARDED_BY(mu_);
+};
+
+}  // namespace
+
 struct Server::Shared {
   Router router;
   ServerOptions options;
   asio::thread_pool pool;
   std::unique_ptr<asio::ssl::context> tls;
-  Shared(Router r, ServerOptions o) : router(std::move(r)), options(std::move(o)), pool(std::max<size_t>(1, options.handler_threads)) {}
+  ConnectionTable connections;
+  Shared(Router r, ServerOptions o)
+      : router(std::move(r)), options(std::move(o)), pool(std::max<size_t>(1, options.handler_threads)),
+        connections(options.max_connections, options.max_connections_per_client) {}
 };
 
 namespace {
@@ -260,13 +415,24 @@ namespace {
 // One connection: read a request, have the handler pool answer it, write the answer, repeat while
 // the client keeps the connection alive. Stream is beast::tcp_stream or an ssl_stream over one.
 template <class Stream>
-class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+class Connection final : public Displaceable, public std::enable_shared_from_this<Connection<Stream>> {
  public:
   template <class... Args>
-  Connection(std::shared_ptr<Server::Shared> shared, std::string client, Args&&... stream_args)
-      : stream_(std::forward<Args>(stream_args)...), shared_(std::move(shared)), client_(std::move(client)) {}
+  Connection(std::shared_ptr<Server::Shared> shared, uint64_t slot, std::string client, Args&&... stream_args)
+      : stream_(std::forward<Args>(stream_args)...), shared_(std::move(shared)), slot_(slot), client_(std::move(client)) {}
+  ~Connection() override { shared_->connections.release(slot_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void displace() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream_).socket().close(ignored);
+    });
+  }
 
   void start() {
+    shared_->connections.attach(slot_, this->weak_from_this());
     if constexpr (kTls) {
       beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
       stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
@@ -282,6 +448,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
   static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
   void read() {
+    shared_->connections.waiting(slot_);
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(16 * 1024);
@@ -301,6 +468,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
                    false);
     }
     request_ = parser_->release();
+    shared_->connections.busy(slot_);
     // The store may block: the handler runs on the pool, the answer comes back to this strand.
     asio::post(shared_->pool, [self = this->shared_from_this()] {
       Response res = self->shared_->router.dispatch(self->request_, self->client_, kTls);
@@ -317,6 +485,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     add_security_headers(res, shared_->options.connect_origins);
     res.prepare_payload();
     response_ = std::move(res);
+    shared_->connections.busy(slot_);  // a malformed request's answer comes straight from the read
+    beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);  // a client that never reads
     bhttp::async_write(stream_, response_,
                        [self = this->shared_from_this(), keep_alive](beast::error_code wec, size_t) {
                          if (wec || !keep_alive) return self->close();
@@ -331,6 +501,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
   Stream stream_;
   std::shared_ptr<Server::Shared> shared_;
+  const uint64_t slot_;  // in shared_->connections
   std::string client_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -342,7 +513,8 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 
 class Server::Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(asio::io_context& io, std::shared_ptr<Shared> shared) : io_(io), acceptor_(io), shared_(std::move(shared)) {}
+  Listener(asio::io_context& io, std::shared_ptr<Shared> shared)
+      : io_(io), acceptor_(io), backoff_timer_(io), shared_(std::move(shared)) {}
 
   Status open(const HostPort& at) {
     beast::error_code ec;
@@ -360,12 +532,22 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   }
 
   void accept() {
+    if (injected_failures_.load() > 0) {
+      injected_failures_.fetch_sub(1);
+      asio::post(io_, [self = shared_from_this()] {
+        self->on_accept(beast::error_code(self->injected_errno_.load(), boost::system::system_category()),
+                        tcp::socket(self->io_));
+      });
+      return;
+    }
     acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-      if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-      if (!ec) self->start_connection(std::move(s));
-      else spdlog::warn("http: accept failed: {}", ec.message());
-      self->accept();
+      self->on_accept(ec, std::move(s));
     });
+  }
+
+  void fail_accepts_for_test(int errno_value, size_t count) {
+    injected_errno_.store(errno_value);
+    injected_failures_.store(count);
   }
 
   uint16_t port() const {
@@ -376,26 +558,81 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
   void close() {
     beast::error_code ignored;
     acceptor_.close(ignored);
+    backoff_timer_.cancel();
   }
 
  private:
+  void on_accept(const beast::error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (ec) return after_accept_error(ec);
+    backoff_.succeeded();
+    start_connection(std::move(socket));
+    accept();
+  }
+
+  // Out of descriptors, the connection stays in the backlog and the next accept fails at once: wait
+  // (AcceptBackoff) rather than spin, and log a line per interval, not per failure.
+  void after_accept_error(const beast::error_code& ec) {
+    shared_->connections.count_accept_error();
+    const auto now_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    const AcceptBackoff::Step step = backoff_.failed(ec.value(), now_us);
+    if (step.log)
+      spdlog::warn("http: accept failed: {}{}{}", ec.message(),
+                   step.wait_us > 0 ? fmt::format("; waiting {} ms before the next try", step.wait_us / 1000) : "",
+                   step.suppressed > 0 ? fmt::format(" ({} more failures since the last line)", step.suppressed) : "");
+    if (step.wait_us == 0) return accept();
+    backoff_timer_.expires_after(std::chrono::microseconds(step.wait_us));
+    backoff_timer_.async_wait([self = shared_from_this()](beast::error_code timer_ec) {
+      if (!timer_ec && self->acceptor_.is_open()) self->accept();
+    });
+  }
+
   void start_connection(tcp::socket socket) {
     beast::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
-    std::string client = ec ? std::string() : remote.address().to_string();
+    if (ec) return;  // reset before we got to it
+    std::string client = remote.address().to_string();
     if (remote.address().is_v6() && remote.address().to_v6().is_v4_mapped())
       client = asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string();
+    const ConnectionTable::Admission admission = shared_->connections.admit(client_key(remote.address()));
+    if (admission.displaced) admission.displaced->displace();
+    if (admission.id == 0) return refuse(socket);
     if (shared_->tls)
-      std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(shared_, std::move(client), std::move(socket),
-                                                                        *shared_->tls)
+      std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(shared_, admission.id, std::move(client),
+                                                                        std::move(socket), *shared_->tls)
           ->start();
     else
-      std::make_shared<Connection<beast::tcp_stream>>(shared_, std::move(client), std::move(socket))->start();
+      std::make_shared<Connection<beast::tcp_stream>>(shared_, admission.id, std::move(client), std::move(socket))
+          ->start();
+  }
+
+  // A connection over the caps: a plain-HTTP client is told why in a 503 (one non-blocking write
+  // into an empty send buffer); a TLS client, whose handshake would cost more than the connection
+  // is worth, is just closed.
+  void refuse(tcp::socket& socket) {
+    beast::error_code ignored;
+    if (!shared_->tls) {
+      static constexpr std::string_view kBody =
+          R"({"error":{"message":"too many connections; try again shortly"}})";
+      static const std::string kAnswer = fmt::format(
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
+          "Retry-After: 5\r\nConnection: close\r\n\r\n{}",
+          kBody.size(), kBody);
+      socket.non_blocking(true, ignored);
+      socket.write_some(asio::buffer(kAnswer), ignored);
+      socket.shutdown(tcp::socket::shutdown_both, ignored);
+    }
+    socket.close(ignored);
   }
 
   asio::io_context& io_;
   tcp::acceptor acceptor_;
+  asio::steady_timer backoff_timer_;
+  AcceptBackoff backoff_;  // used from the accept handler only
   std::shared_ptr<Shared> shared_;
+  std::atomic<size_t> injected_failures_{0};  // fail_accepts_for_test
+  std::atomic<int> injected_errno_{0};
 };
 
 Server::Server(asio::io_context& io, Router router, ServerOptions options)
@@ -429,6 +666,12 @@ uint16_t Server::local_port() const { return listener_ ? listener_->port() : 0; 
 
 void Server::stop() {
   if (listener_) listener_->close();
+}
+
+ServerCounters Server::counters() const { return shared_->connections.counters(); }
+
+void Server::fail_accepts_for_test(int errno_value, size_t count) {
+  if (listener_) listener_->fail_accepts_for_test(errno_value, count);
 }
 
 }  // namespace privox::http

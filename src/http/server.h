@@ -4,6 +4,11 @@
 // answer with privox's security headers. The portal's API and pages are routes on it; `GET
 // /healthz` is the first.
 //
+// Descriptors are a shared resource (the io_context is SIP's too): connections are capped overall
+// and per client (ServerOptions), and when accept() fails for want of descriptors or memory the
+// listener waits, longer each time, and logs at most one line per interval (common/accept_backoff.h)
+// instead of spinning. The process's descriptor limit must cover the caps (common/fd_limit.h).
+//
 // Thread-safety: connections run on the io_context's thread(s); handlers run on the server's
 // handler pool (ServerOptions::handler_threads), so a handler may block on the store without
 // stalling the accept loop or SIP. A Router is immutable once the server has it.
@@ -90,8 +95,9 @@ class Router {
   // Answers requests that match no route (static pages); without one they get a JSON 404.
   void set_fallback(Handler handler) { fallback_ = std::move(handler); }
 
-  // 404 for an unknown path, 405 (with Allow) for a known path and another method; a handler's
-  // exception becomes a 500 whose body says nothing of it.
+  // 400 naming "path" or "query" when either, raw or percent-decoded, is not UTF-8 (the bytes are
+  // not echoed); 404 for an unknown path, 405 (with Allow) for a known path and another method; a
+  // handler's exception becomes a 500 whose body says nothing of it.
   Response dispatch(const Request& request, const std::string& client_address = {}, bool tls = false) const;
 
   // Every route, in the order added: for the API document check and the isolation test.
@@ -117,10 +123,35 @@ struct TlsFiles {
 struct ServerOptions {
   size_t handler_threads = 4;
   size_t max_body_bytes = 1 << 20;
+  // Connections held open at once, overall and per client, a client being an IPv4 address or an
+  // IPv6 /64 (one subscriber's usual allocation, so rotating addresses within it gains nothing).
+  // Past the per-client cap a new connection is answered 503 and closed. Past the overall cap it
+  // displaces the connection that has waited longest for a request (an idle keep-alive, a silent
+  // or slow client), so a flood of idle connections cannot keep /healthz or a real user out; only
+  // when every connection is busy with a request is the new one answered 503 and closed.
+  size_t max_connections = 1024;
+  size_t max_connections_per_client = 64;
   std::optional<TlsFiles> tls;  // absent: plain HTTP
   // Origins the pages may also connect to (the payment provider), added to CSP connect-src.
   std::vector<std::string> connect_origins;
 };
+
+// What a server's listener has done since it started (for the log and tests).
+struct ServerCounters {
+  uint64_t accepted = 0;            // connections admitted
+  uint64_t refused_per_client = 0;  // closed at once: their client was at max_connections_per_client
+  uint64_t refused_full = 0;        // closed at once: max_connections, and none waiting to displace
+  uint64_t displaced = 0;           // waiting connections closed to admit a new one
+  uint64_t accept_errors = 0;       // failed accept() calls (EMFILE and the like)
+  size_t open = 0;                  // connections open now
+};
+
+// The key a client's connections are counted under: the IPv4 address ("203.0.113.7"; an
+// IPv4-mapped IPv6 address counts as its IPv4 address), or the /64 of an IPv6 one
+// ("2001:db8:1:2::/64").
+std::string client_key(const boost::asio::ip::address& address);
+// The same for an address as text (Exchange::client_address); text that is no address is its own key.
+std::string client_key(std::string_view address);
 
 // The security headers every response carries, given the extra connect-src origins.
 void add_security_headers(Response& res, const std::vector<std::string>& connect_origins);
@@ -136,6 +167,12 @@ class Server {
   uint16_t local_port() const;
   // Stops accepting; open connections finish their current exchange.
   void stop();
+  // Safe from any thread.
+  ServerCounters counters() const;
+  // Test only: the next `count` accepts fail at once with `errno_value`, as accept() does while
+  // the process is out of descriptors, without taking a connection from the backlog. (A real
+  // EMFILE also starves the sanitizers of the pipe they probe memory with.)
+  void fail_accepts_for_test(int errno_value, size_t count);
 
   struct Shared;  // the router, options, handler pool and TLS context, shared with connections
 

@@ -2,11 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <cerrno>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <nlohmann/json.hpp>
+
+#include <chrono>
 #include <thread>
 
 namespace privox::http {
@@ -33,15 +39,35 @@ class ServerTest : public ::testing::Test {
     router.add(bhttp::verb::get, "/things/special/parts/{part}", [](const Exchange&) {
       return json_response(bhttp::status::ok, {{"special", true}});
     });
-    ServerOptions options;
-    options.connect_origins = {"https://pay.example"};
-    server_ = std::make_unique<Server>(io_, std::move(router), options);
+    server_ = std::make_unique<Server>(io_, std::move(router), options());
     ASSERT_TRUE(server_->listen({"127.0.0.1", 0}).ok());
     thread_ = std::thread([this] { io_.run(); });
   }
   void TearDown() override {
     asio::post(io_, [this] { server_->stop(); io_.stop(); });
     thread_.join();
+  }
+
+  virtual ServerOptions options() {
+    ServerOptions options;
+    options.connect_origins = {"https://pay.example"};
+    return options;
+  }
+
+  // A connection from `from` (any 127.0.0.0/8 address is this host's) that has sent nothing.
+  std::unique_ptr<tcp::socket> idle_connection(asio::io_context& io, const std::string& from) {
+    auto socket = std::make_unique<tcp::socket>(io);
+    socket->open(tcp::v4());
+    socket->bind({asio::ip::make_address(from), 0});
+    socket->connect({asio::ip::make_address("127.0.0.1"), server_->local_port()});
+    return socket;
+  }
+
+  // Waits (2 s at most) until the server counts `open` connections.
+  bool wait_open(size_t open) {
+    for (int i = 0; i < 200 && server_->counters().open != open; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return server_->counters().open == open;
   }
 
   // Sends raw bytes and reads the reply until the server closes or a full response arrives.
@@ -135,6 +161,36 @@ TEST_F(ServerTest, PathParametersQueryCookiesAndTheClientReachTheHandler) {
   EXPECT_TRUE(nlohmann::json::parse(special.body()).contains("special")) << "a literal segment wins";
 }
 
+// Issue 10 item 9: raw bytes in a path, or %ff in an echoed parameter, reached a JSON message and
+// serialising it threw. They are a 400 naming where they were, and the answer echoes none of them.
+TEST_F(ServerTest, InvalidUtf8InThePathOrQueryIsA400ThatEchoesNothing) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"/things/%ff/parts/1", "path"},        {"/nope\xff\xfe", "path"},          {"/things/%C3%28/parts/1", "path"},
+      {"/things/%ED%A0%80/parts/1", "path"},  {"/things/a/parts/1?q=%ff", "query"}, {"/healthz?x=%C0%AF", "query"},
+      {"/things/a/parts/1?%fe=1", "query"},
+  };
+  for (const auto& [target, field] : cases) {
+    const Response res = exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(res.result(), bhttp::status::bad_request) << target;
+    const auto body = nlohmann::json::parse(res.body(), nullptr, false);
+    ASSERT_TRUE(body.is_object()) << target << ": " << res.body();
+    EXPECT_EQ(body["error"]["field"], field) << target;
+    EXPECT_EQ(res.body().find("\xEF\xBF\xBD"), std::string::npos) << target << ": no replacement of what was sent";
+    EXPECT_EQ(res.body().find("things"), std::string::npos) << target << ": nothing of the request echoed";
+  }
+  const Response ok = exchange("GET /things/J%C3%BCrgen/parts/1?q=%E2%82%AC HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(ok.result(), bhttp::status::ok) << ok.body();
+  EXPECT_EQ(nlohmann::json::parse(ok.body())["id"], "J\xC3\xBCrgen");
+  EXPECT_EQ(nlohmann::json::parse(ok.body())["q"], "\xE2\x82\xAC");
+}
+
+// Whatever a handler puts in an error message, building the answer never throws.
+TEST(JsonErrorTest, ABadByteInAMessageNeverThrows) {
+  Response res;
+  EXPECT_NO_THROW(res = json_error(bhttp::status::bad_request, "bad \xff\xfe input", "f\xc3"));
+  EXPECT_TRUE(nlohmann::json::parse(res.body(), nullptr, false).is_object());
+}
+
 TEST_F(ServerTest, ErrorsHaveTheMessageAndFieldShapeAndCspAllowsTheProvider) {
   const Response res = exchange("GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   const auto body = nlohmann::json::parse(res.body());
@@ -142,6 +198,103 @@ TEST_F(ServerTest, ErrorsHaveTheMessageAndFieldShapeAndCspAllowsTheProvider) {
   EXPECT_TRUE(body["error"]["message"].is_string());
   EXPECT_NE(std::string(res["Content-Security-Policy"]).find("connect-src 'self' https://pay.example"),
             std::string::npos);
+}
+
+// Reads what the server sends until it closes: the answer, if any, and whether it closed.
+std::string read_until_closed(tcp::socket& socket) {
+  std::string out;
+  char buf[4096];
+  boost::system::error_code ec;
+  socket.non_blocking(false);
+  const timeval two_s{2, 0};
+  ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &two_s, sizeof two_s);
+  for (;;) {
+    const size_t n = socket.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  return ec == asio::error::eof || ec == asio::error::connection_reset ? out : out + "<still open>";
+}
+
+class CappedServerTest : public ServerTest {
+ protected:
+  ServerOptions options() override {
+    ServerOptions o;
+    o.max_connections = 4;
+    o.max_connections_per_client = 3;
+    return o;
+  }
+};
+
+// Issue 10 item 2: one address held every descriptor with idle connections. Now it holds its
+// share; the next connection from it is told 503 and closed, and other addresses are served.
+TEST_F(CappedServerTest, OneAddressHoldsOnlyItsShareOfConnections) {
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::socket>> held;
+  for (int i = 0; i < 3; ++i) held.push_back(idle_connection(io, "127.0.0.1"));
+  ASSERT_TRUE(wait_open(3));
+  auto fourth = idle_connection(io, "127.0.0.1");
+  const std::string refused = read_until_closed(*fourth);
+  EXPECT_NE(refused.find("503 Service Unavailable"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("too many connections"), std::string::npos) << refused;
+  EXPECT_EQ(server_->counters().refused_per_client, 1u);
+
+  auto other = idle_connection(io, "127.0.0.2");
+  asio::write(*other, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  EXPECT_NE(read_until_closed(*other).find("200 OK"), std::string::npos) << "another address is served";
+}
+
+// A full server displaces the connection that has waited longest for a request, so idle
+// connections from many addresses cannot keep a real client (or /healthz) out.
+TEST_F(CappedServerTest, AFullServerDisplacesTheLongestWaitingConnection) {
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::socket>> held;
+  held.push_back(idle_connection(io, "127.0.0.1"));
+  ASSERT_TRUE(wait_open(1));
+  for (const char* from : {"127.0.0.2", "127.0.0.3", "127.0.0.3"}) held.push_back(idle_connection(io, from));
+  ASSERT_TRUE(wait_open(4));
+  auto client = idle_connection(io, "127.0.0.4");
+  asio::write(*client, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  EXPECT_NE(read_until_closed(*client).find("200 OK"), std::string::npos);
+  EXPECT_EQ(read_until_closed(*held[0]), "") << "the oldest idle connection was closed";
+  EXPECT_EQ(server_->counters().displaced, 1u);
+  EXPECT_EQ(server_->counters().refused_full, 0u);
+}
+
+TEST(ClientKeyTest, IPv6ClientsCountPerSlash64AndMappedIPv4AsIPv4) {
+  EXPECT_EQ(client_key(asio::ip::make_address("203.0.113.7")), "203.0.113.7");
+  EXPECT_EQ(client_key(asio::ip::make_address("::ffff:203.0.113.7")), "203.0.113.7");
+  EXPECT_EQ(client_key(asio::ip::make_address("2001:db8:1:2:aaaa:bbbb:cccc:dddd")), "2001:db8:1:2::/64");
+  EXPECT_EQ(client_key(asio::ip::make_address("2001:db8:1:2::1")), client_key(asio::ip::make_address("2001:db8:1:2:ffff::9")));
+}
+
+// Out of descriptors, the connection waiting in the backlog made every accept fail at once: the
+// loop spun the I/O thread SIP shares and logged each failure. Now it waits, longer each time,
+// and serves again once accept() succeeds.
+TEST_F(ServerTest, OutOfDescriptorsTheAcceptLoopWaitsInsteadOfSpinning) {
+  // The accept already pending takes the first connection; every try after it fails until the
+  // injection ends, and the client waits in the backlog meanwhile.
+  server_->fail_accepts_for_test(EMFILE, 1'000'000'000);
+  asio::io_context io;
+  tcp::socket first(io), client(io);
+  first.connect({asio::ip::make_address("127.0.0.1"), server_->local_port()});
+  ASSERT_TRUE(wait_open(1));
+  client.connect({asio::ip::make_address("127.0.0.1"), server_->local_port()});
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  server_->fail_accepts_for_test(0, 0);
+  const ServerCounters counters = server_->counters();
+  EXPECT_GE(counters.accept_errors, 1u);
+  EXPECT_LE(counters.accept_errors, 12u) << "10, 20, 40 ... ms apart, not a spin";
+  const auto cpu_us = [](const rusage& r) {
+    return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1'000'000LL + r.ru_utime.tv_usec + r.ru_stime.tv_usec;
+  };
+  EXPECT_LT(cpu_us(after) - cpu_us(before), 200'000) << "CPU time while the accept loop waited";
+  asio::write(client, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  EXPECT_NE(read_until_closed(client).find("200 OK"), std::string::npos) << "served once accept() succeeds";
 }
 
 TEST(RouterTest, ListsItsRoutesAndAnswersWithoutAServer) {

@@ -2,7 +2,8 @@
 // The portal: its JSON API under /api/v1 (described route by route in portal/openapi.json, which a
 // test keeps in step with the router), its web pages (embedded from web/ at build time) and the
 // rules every route shares:
-//  - a session is the `privox_session` cookie (auth.h); every state-changing call of a session
+//  - a session is the `privox_session` cookie (`__Host-privox_session` under TLS, auth.h); every
+//    state-changing call of a session
 //    must carry its CSRF token in X-CSRF-Token;
 //  - members see their own data, office managers their company's, staff only with a purpose
 //    their role allows (`?purpose=` or X-Privox-Purpose), and every staff view is audited;
@@ -16,7 +17,7 @@
 // store and the keyring without including them (no Boost.Beast, no nlohmann here).
 //
 // Thread-safety: handlers run on the HTTP server's pool; Portal holds no mutable state of its own
-// (all state is in the store), so any number may run at once.
+// (all state is in the store; the mailer is used under a lock), so any number may run at once.
 
 #include <memory>
 #include <string_view>
@@ -28,6 +29,9 @@ class Clock;
 }
 namespace privox::http {
 class Router;
+}
+namespace privox::notify {
+class Mailer;
 }
 namespace privox::privacy {
 class Keyring;
@@ -44,6 +48,12 @@ class PaymentProvider;
 struct PortalOptions {
   // Where card details go and where privox asks about tokens; null: sign-up is refused (503).
   PaymentProvider* payments = nullptr;
+  // Where sign-up and a change of email send their one-time link (confirmations.h); used under
+  // the portal's own lock, one message at a time. null: both answer 503.
+  notify::Mailer* mailer = nullptr;
+  // The portal's address as people reach it (setting portal.public_url), for those links. It is
+  // never taken from a request's Host header, which a caller could set to their own site.
+  std::string public_url = "http://127.0.0.1:8080";
   AuthLimits auth_limits;
   bool serve_pages = true;  // the embedded web/ files and the page-view counter
 };

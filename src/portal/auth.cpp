@@ -8,6 +8,7 @@
 #include "accounts/validation.h"
 #include "common/bytes.h"
 #include "common/ids.h"
+#include "http/server.h"
 #include "store/settings.h"
 
 namespace privox::portal {
@@ -93,9 +94,14 @@ bool verify_password(const std::string& hash, std::string_view password) {
 
 Status Auth::add_member_login(Session& tx, const std::string& member_id, const std::string& company_id, Role role,
                               std::string_view password, const std::string& actor) const {
-  if (is_staff(role)) return invalid("role", "a member's login cannot have a staff role");
   PRIVOX_TRY(check_password(password));
   PRIVOX_ASSIGN(std::string hash, hash_password(password));
+  return add_member_login_hashed(tx, member_id, company_id, role, hash, actor);
+}
+
+Status Auth::add_member_login_hashed(Session& tx, const std::string& member_id, const std::string& company_id,
+                                     Role role, const std::string& hash, const std::string& actor) const {
+  if (is_staff(role)) return invalid("role", "a member's login cannot have a staff role");
   const int64_t now = clock_.now_us();
   PRIVOX_TRY(tx.exec(
       "INSERT INTO portal_logins (subject_id, kind, company_id, role, password_hash, created_at_us, updated_at_us) "
@@ -175,11 +181,13 @@ Result<AuthLimits> auth_limits_from_settings(store::Store& store) {
   PRIVOX_TRY(store::with_transaction(store, TxMode::read, [&](Session& s) -> Status {
     PRIVOX_ASSIGN(limits.max_failures, settings.integer(s, "portal.login_max_failures"));
     PRIVOX_ASSIGN(const int64_t window_min, settings.integer(s, "portal.login_window_minutes"));
-    PRIVOX_ASSIGN(const int64_t lockout_min, settings.integer(s, "portal.lockout_minutes"));
+    PRIVOX_ASSIGN(const int64_t max_delay_min, settings.integer(s, "portal.lockout_minutes"));
     PRIVOX_ASSIGN(const int64_t idle_min, settings.integer(s, "portal.session_idle_minutes"));
     PRIVOX_ASSIGN(const int64_t max_hours, settings.integer(s, "portal.session_max_hours"));
+    PRIVOX_ASSIGN(limits.signups.max, settings.integer(s, "portal.signups_per_hour"));
+    PRIVOX_ASSIGN(limits.consent_writes.max, settings.integer(s, "portal.consent_writes_per_hour"));
     limits.window_us = window_min * kMinuteUs;
-    limits.lockout_us = lockout_min * kMinuteUs;
+    limits.max_delay_us = max_delay_min * kMinuteUs;
     limits.session_idle_us = idle_min * kMinuteUs;
     limits.session_max_us = max_hours * 60 * kMinuteUs;
     return {};
@@ -187,52 +195,52 @@ Result<AuthLimits> auth_limits_from_settings(store::Store& store) {
   return limits;
 }
 
-Result<int64_t> Auth::locked_for_s(Session& s, const Bytes& key) const {
-  PRIVOX_ASSIGN(Rows rows, s.query("SELECT locked_until_us FROM portal_login_throttle WHERE key_hash = ?", {key}));
+// Counts one try of the pair, unless the pair must still wait: returns 0 when the try may go on
+// (already counted as a failure; a right password ends the count), else the seconds to wait. The
+// row is locked before it is read (an UPDATE takes PostgreSQL's row lock until the commit; SQLite's
+// write transaction holds the whole database), so two tries at once are counted one after the
+// other and never both let through on the same count.
+Result<int64_t> Auth::count_try(Session& s, const Bytes& pair) const {
   const int64_t now = clock_.now_us();
-  if (rows.empty() || rows[0].i64(0) <= now) return int64_t{0};
-  return (rows[0].i64(0) - now + 999'999) / 1'000'000;
-}
-
-Status Auth::count_failure(Session& s, const Bytes& key, std::string_view scope) const {
-  const int64_t now = clock_.now_us();
-  PRIVOX_TRY(s.exec(
-      "INSERT INTO portal_login_throttle (key_hash, scope, failures, window_started_at_us, locked_until_us, "
-      "expires_at_us) VALUES (?, ?, 0, ?, 0, ?) ON CONFLICT DO NOTHING",
-      {key, std::string(scope), now, now + limits_.window_us}));
-  PRIVOX_ASSIGN(Rows rows, s.query("SELECT failures, window_started_at_us, locked_until_us FROM "
-                                   "portal_login_throttle WHERE key_hash = ?",
-                                   {key}));
-  int64_t failures = rows[0].i64(0), window_start = rows[0].i64(1), locked_until = rows[0].i64(2);
-  if (window_start + limits_.window_us <= now) {  // a new window
-    failures = 0;
-    window_start = now;
-  }
+  PRIVOX_TRY(s.exec("INSERT INTO portal_login_throttle (key_hash, failures, last_failure_at_us, delayed_until_us, "
+                    "expires_at_us) VALUES (?, 0, 0, 0, 0) ON CONFLICT DO NOTHING",
+                    {pair}));
+  PRIVOX_TRY(s.exec("UPDATE portal_login_throttle SET failures = failures WHERE key_hash = ?", {pair}));
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT failures, delayed_until_us, expires_at_us FROM portal_login_throttle "
+                                   "WHERE key_hash = ?",
+                                   {pair}));
+  int64_t failures = rows.at(0).i64(0);
+  const int64_t delayed_until = rows.at(0).i64(1), expires = rows.at(0).i64(2);
+  if (delayed_until > now) return (delayed_until - now + 999'999) / 1'000'000;
+  if (expires <= now) failures = 0;  // quiet for a window: the count starts over
   ++failures;
-  if (failures >= limits_.max_failures) locked_until = now + limits_.lockout_us;
-  const int64_t expires = std::max(window_start + limits_.window_us, locked_until);
-  PRIVOX_TRY(s.exec("UPDATE portal_login_throttle SET failures = ?, window_started_at_us = ?, locked_until_us = ?, "
+  int64_t until = 0;
+  if (failures >= limits_.max_failures) {
+    const int64_t doublings = std::min<int64_t>(failures - limits_.max_failures, 40);
+    until = now + std::min<int64_t>(int64_t{1'000'000} << doublings, limits_.max_delay_us);
+  }
+  PRIVOX_TRY(s.exec("UPDATE portal_login_throttle SET failures = ?, last_failure_at_us = ?, delayed_until_us = ?, "
                     "expires_at_us = ? WHERE key_hash = ?",
-                    {failures, window_start, locked_until, expires, key}));
-  return {};
+                    {failures, now, until, std::max(now, until) + limits_.window_us, pair}));
+  return int64_t{0};
 }
 
 Result<LoginOutcome> Auth::login(std::string_view email, std::string_view password, std::string_view client_address) {
   const Result<std::string> normalised = accounts::normalise_email(email);
   const std::string account = normalised.ok() ? *normalised : std::string(email);
-  const Bytes account_key = keys_.blind_index("login-throttle-account", account);
-  const Bytes address_key = keys_.blind_index("login-throttle-address", client_address);
+  // The account and the client, unambiguously joined (an email holds no newline once normalised,
+  // and a client key never does).
+  const Bytes pair = keys_.blind_index("login-throttle-pair", account + "\n" + http::client_key(client_address));
   LoginOutcome outcome;
 
-  // Read phase: lock-outs and the stored hash. The slow hash check runs outside any transaction.
+  // The try is counted (or refused) and the stored hash read in one transaction; the slow hash
+  // check runs outside any.
   std::optional<std::string> subject;
   std::string stored_hash;
   PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
     PRIVOX_TRY(s.exec("DELETE FROM portal_login_throttle WHERE expires_at_us < ?", {clock_.now_us()}));
-    PRIVOX_ASSIGN(const int64_t account_lock, locked_for_s(s, account_key));
-    PRIVOX_ASSIGN(const int64_t address_lock, locked_for_s(s, address_key));
-    outcome.retry_after_s = std::max(account_lock, address_lock);
-    if (!normalised.ok()) return {};
+    PRIVOX_ASSIGN(outcome.retry_after_s, count_try(s, pair));
+    if (outcome.retry_after_s > 0 || !normalised.ok()) return {};
     PRIVOX_ASSIGN(subject, find_subject_by_email(s, account));
     if (!subject) return {};
     PRIVOX_ASSIGN(Rows rows, s.query("SELECT password_hash FROM portal_logins WHERE subject_id = ?", {*subject}));
@@ -241,7 +249,7 @@ Result<LoginOutcome> Auth::login(std::string_view email, std::string_view passwo
     return {};
   }));
   if (outcome.retry_after_s > 0) {
-    outcome.kind = LoginOutcome::Kind::locked;
+    outcome.kind = LoginOutcome::Kind::delayed;
     return outcome;
   }
   const bool right = subject ? verify_password(stored_hash, password) : (verify_password(dummy_hash(), password), false);
@@ -249,14 +257,12 @@ Result<LoginOutcome> Auth::login(std::string_view email, std::string_view passwo
   PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
     if (!right) {
       outcome.kind = LoginOutcome::Kind::wrong_credentials;
-      PRIVOX_TRY(count_failure(s, account_key, "account"));
-      PRIVOX_TRY(count_failure(s, address_key, "address"));
       PRIVOX_TRY(audit_.append(s, {"portal", "login.fail", subject.value_or(""), "", nlohmann::json::object()}));
       return {};
     }
     PRIVOX_ASSIGN(std::optional<Principal> principal, principal_of(s, *subject));
     if (!principal) return make_error(ErrorCode::not_found, "the login was removed meanwhile");
-    PRIVOX_TRY(s.exec("DELETE FROM portal_login_throttle WHERE key_hash = ?", {account_key}));
+    PRIVOX_TRY(s.exec("DELETE FROM portal_login_throttle WHERE key_hash = ?", {pair}));
     PRIVOX_ASSIGN(outcome.session, start_session(s, *subject));
     outcome.principal = *principal;
     outcome.kind = LoginOutcome::Kind::ok;

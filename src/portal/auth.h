@@ -10,10 +10,16 @@
 // the store logs nobody in. The CSRF token is a keyed hash of the session token (so it needs no
 // storage and dies with the session); it is compared in constant time.
 //
-// Throttling: failed logins are counted per account (keyed hash of the email tried) and per client
-// address (keyed hash of the address), in the store; past the limit in the window, logins from
-// that account or address are refused until the lock-out ends, even with the right password.
-// Expired rows are purged as logins happen.
+// Throttling (OWASP ASVS 2.2.1): tries are counted per pair of account (the email tried) and
+// client (its address, or an IPv6 client's /64), known in the store only by a keyed hash of the
+// pair. Past limits().max_failures failures, each further try of that pair must wait: 1 s after
+// the first, doubling with each failure up to limits().max_delay_us; a try before its time is
+// refused (429 with the wait) without its password being looked at. No account is ever locked
+// from every address, and nobody behind the same address (an office's NAT) is slowed at another
+// account. A try is counted in the same write transaction that checks the delay, before the slow
+// password hash, so parallel tries cannot get more guesses than the count allows; a right
+// password ends the pair's count. A pair's count starts over once it has been quiet (no failure,
+// no delay) for limits().window_us; such rows are purged as logins happen.
 //
 // Roles: member (own data), office_manager (their company's), and staff roles, each allowed a
 // fixed set of purposes (staff_purposes).
@@ -66,8 +72,8 @@ struct SessionToken {
 };
 
 struct LoginOutcome {
-  enum class Kind { ok, wrong_credentials, locked } kind = Kind::wrong_credentials;
-  int64_t retry_after_s = 0;  // locked: seconds until the lock-out ends
+  enum class Kind { ok, wrong_credentials, delayed } kind = Kind::wrong_credentials;
+  int64_t retry_after_s = 0;  // delayed: seconds until this client may try this account again
   Principal principal;        // ok
   SessionToken session;       // ok
 };
@@ -80,13 +86,17 @@ class Auth {
   // Inside the caller's write transaction (sign-up): the member's login with their role.
   Status add_member_login(store::Session& tx, const std::string& member_id, const std::string& company_id, Role role,
                           std::string_view password, const std::string& actor) const;
+  // The same with the password already hashed (hash_password), as a confirmed sign-up has it.
+  Status add_member_login_hashed(store::Session& tx, const std::string& member_id, const std::string& company_id,
+                                 Role role, const std::string& password_hash, const std::string& actor) const;
   // A staff login with its own subject key; returns its id. invalid on "role" for a non-staff
   // role, "email" / "password" as validated; conflict on "email" when taken.
   Result<std::string> add_staff(std::string_view email, Role role, std::string_view password,
                                 const std::string& actor) const;
 
-  // Checks throttling, then the credentials; on success opens a session. Every failure is counted
-  // and audited (no email in the entry). Errors are store errors only.
+  // Counts the try against the (email, client) pair, or answers `delayed` when the pair must wait;
+  // then checks the credentials and on success opens a session and ends the pair's count. Every
+  // failure is audited (no email in the entry). Errors are store errors only.
   Result<LoginOutcome> login(std::string_view email, std::string_view password, std::string_view client_address);
 
   // Opens a session for the subject inside the caller's write transaction (sign-up logs in).
@@ -115,8 +125,7 @@ class Auth {
   Bytes token_hash(std::string_view token) const;
   Result<std::optional<Principal>> principal_of(store::Session& s, const std::string& subject_id) const;
   Result<std::optional<std::string>> find_subject_by_email(store::Session& s, const std::string& email) const;
-  Result<int64_t> locked_for_s(store::Session& s, const Bytes& key) const;
-  Status count_failure(store::Session& s, const Bytes& key, std::string_view scope) const;
+  Result<int64_t> count_try(store::Session& s, const Bytes& pair) const;
 
   store::Store& store_;
   const privacy::Keyring& keys_;

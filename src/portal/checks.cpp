@@ -27,6 +27,19 @@ Response error_response(const Error& error) {
   }
 }
 
+Status send_mail(Portal::Impl& p, const notify::Email& email) {
+  if (!p.options.mailer) return make_error(ErrorCode::unavailable, "no mail relay is configured");
+  MutexLock lock(p.mail_mu);
+  return p.options.mailer->send(email);
+}
+
+Response rate_refusal(int64_t wait_s, std::string_view what) {
+  Response res = http::json_error(status::too_many_requests,
+                                  fmt::format("too many {} from here; try again in {} seconds", what, wait_s));
+  res.set(http::bhttp::field::retry_after, std::to_string(wait_s));
+  return res;
+}
+
 std::string cookie_header(std::string_view name, std::string_view value, int64_t max_age_s, bool tls) {
   return fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}", name, value, max_age_s,
                      tls ? "; Secure" : "");
@@ -42,7 +55,7 @@ void apply_performance_cookie(Response& res, bool holds, bool had_cookie, bool t
 }
 
 std::optional<Caller> optional_session(const Portal::Impl& p, const Exchange& e) {
-  const std::optional<std::string> token = e.cookie(kSessionCookie);
+  const std::optional<std::string> token = e.cookie(session_cookie(e.tls()));
   if (!token) return std::nullopt;
   Result<std::optional<Principal>> who = p.auth.authenticate(*token);
   if (!who.ok() || !*who) return std::nullopt;

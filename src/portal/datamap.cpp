@@ -18,7 +18,7 @@ using privacy::StructuralColumn;
 using enum privacy::Purpose;
 
 // clang-format off
-constexpr std::array<FieldSpec, 3> kFields = {
+constexpr std::array<FieldSpec, 6> kFields = {
   FieldSpec{"password_hash", "portal_logins", "password_hash", "", Category::identity_contact, true,
             service | fraud, LegalBasis::contract, RetentionRule::until_closure,
             ErasureTreatment::erase, "", false,
@@ -32,12 +32,32 @@ constexpr std::array<FieldSpec, 3> kFields = {
   FieldSpec{"login_throttle_key", "portal_login_throttle", "key_hash", "", Category::web_analytics, false,
             fraud | service, LegalBasis::legitimate_interest, RetentionRule::operator_limit,
             ErasureTreatment::erase, "", false,
-            Protection::none, "only a keyed BLAKE2b hash of the login email or client address is kept, to count failed "
-            "logins; the row is purged when its window and lock-out end",
-            Format::recorded, 32, "who failed to log in: a keyed hash of the email tried or of the client's address"},
+            Protection::none, "only a keyed BLAKE2b hash of the login email tried together with the client's address "
+            "is kept, to count failed logins; the row is purged a window after its last failure and delay",
+            Format::recorded, 32, "who failed to log in where: a keyed hash of the email tried and the client's address"},
+  FieldSpec{"rate_limit_key", "portal_rate_limits", "key_hash", "", Category::web_analytics, false,
+            fraud | service, LegalBasis::legitimate_interest, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", false,
+            Protection::none, "only a keyed BLAKE2b hash of the action and the client's address (or member id) is "
+            "kept, to count sign-ups and consent decisions; the row is purged when its window ends",
+            Format::recorded, 32, "who signed up or recorded a cookie decision: a keyed hash of the client's address"},
+  FieldSpec{"pending_confirmation", "portal_confirmations", "sealed", "", Category::identity_contact, false,
+            static_cast<PurposeSet>(service), LegalBasis::contract, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", false,
+            Protection::none, "sealed with XChaCha20-Poly1305 under a key derived from the one-time token emailed to "
+            "the address, which the store never holds (only its keyed hash): nobody can open it without the email; "
+            "deleted when the link is followed and purged 24 hours after it was sent",
+            Format::recorded, 4096, "a sign-up or a change of email waiting for its emailed link: the form's fields "
+            "(the password only as its Argon2id hash), or the new address"},
+  FieldSpec{"used_payment_token", "portal_payment_tokens", "token_hash", "", Category::payment, false,
+            static_cast<PurposeSet>(fraud), LegalBasis::legitimate_interest, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", false,
+            Protection::none, "only a keyed BLAKE2b hash of a payment provider's token, with no subject beside it, so "
+            "that a token signs up once; purged 90 days after use, long after any provider's token has expired",
+            Format::recorded, 32, "a payment token sign-up has used: its keyed hash"},
 };
 
-constexpr std::array<StructuralColumn, 19> kStructural = {
+constexpr std::array<StructuralColumn, 25> kStructural = {
   StructuralColumn{"portal_logins", "subject_id", "pseudonymous id of the member or staff account the login belongs to"},
   StructuralColumn{"portal_logins", "kind", "member or staff"},
   StructuralColumn{"portal_logins", "company_id", "which tenant a member's login belongs to"},
@@ -49,11 +69,17 @@ constexpr std::array<StructuralColumn, 19> kStructural = {
   StructuralColumn{"portal_sessions", "created_at_us", "when the session began"},
   StructuralColumn{"portal_sessions", "last_seen_us", "when the session was last used, for the idle timeout"},
   StructuralColumn{"portal_sessions", "expires_at_us", "when the session ends at the latest"},
-  StructuralColumn{"portal_login_throttle", "scope", "whether the row counts failures of an account or of an address"},
-  StructuralColumn{"portal_login_throttle", "failures", "how many logins failed in the window"},
-  StructuralColumn{"portal_login_throttle", "window_started_at_us", "when the counting window began"},
-  StructuralColumn{"portal_login_throttle", "locked_until_us", "until when logins are refused"},
-  StructuralColumn{"portal_login_throttle", "expires_at_us", "when the row is purged"},
+  StructuralColumn{"portal_login_throttle", "failures", "how many tries of the pair have failed since its count began"},
+  StructuralColumn{"portal_login_throttle", "last_failure_at_us", "when the pair's last try failed"},
+  StructuralColumn{"portal_login_throttle", "delayed_until_us", "until when the pair's next try is refused"},
+  StructuralColumn{"portal_login_throttle", "expires_at_us", "when the row is purged and the pair's count starts over"},
+  StructuralColumn{"portal_rate_limits", "actions", "how many actions the client took in the window"},
+  StructuralColumn{"portal_rate_limits", "expires_at_us", "when the window ends and the row is purged"},
+  StructuralColumn{"portal_confirmations", "token_hash", "keyed hash of a random one-time token; says nothing of the person"},
+  StructuralColumn{"portal_confirmations", "kind", "a sign-up or a change of email"},
+  StructuralColumn{"portal_confirmations", "subject_id", "pseudonymous id of the member whose email would change"},
+  StructuralColumn{"portal_confirmations", "expires_at_us", "when the link stops working and the row is purged"},
+  StructuralColumn{"portal_payment_tokens", "used_at_us", "when the token was used, for the purge"},
   StructuralColumn{"page_views", "day", "a UTC date"},
   StructuralColumn{"page_views", "page", "a page of the portal"},
   StructuralColumn{"page_views", "views", "an aggregate count; no address, cookie or identifier is kept"},

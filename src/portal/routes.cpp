@@ -13,6 +13,7 @@ using namespace routes;
 constexpr Route kRoutes[] = {
     // routes_session.cpp
     {verb::post, "/api/v1/signup", kPublic, signup},
+    {verb::post, "/api/v1/confirm", kPublic, confirm},
     {verb::post, "/api/v1/session", kPublic, login},
     {verb::delete_, "/api/v1/session", kSessionCsrf, logout},
     // routes_me.cpp
@@ -41,8 +42,8 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/openapi.json", kPublic, openapi},
     // routes_admin.cpp
     {verb::get, "/api/v1/admin/members", kStaffPurpose, admin_members},
-    {verb::get, "/api/v1/admin/companies", kStaff, admin_companies},
-    {verb::get, "/api/v1/admin/audit", kStaff, admin_audit},
+    {verb::get, "/api/v1/admin/companies", kStaffPurpose, admin_companies},
+    {verb::get, "/api/v1/admin/audit", kStaffPurpose, admin_audit},
     {verb::get, "/api/v1/admin/page-views", kStaff, admin_page_views},
     // routes_admin_legal.cpp
     {verb::get, "/api/v1/admin/requests", kLegalStaff, admin_requests},

@@ -28,6 +28,8 @@
 #include "portal/api.h"
 #include "portal/auth.h"
 #include "portal/payments.h"
+#include "common/mutex.h"
+#include "notify/mailer.h"
 #include "privacy/audit.h"
 #include "rights/requests.h"
 
@@ -38,7 +40,12 @@ using http::Response;
 using http::bhttp::status;
 using http::bhttp::verb;
 
+// The session cookie's name: under TLS the __Host- prefix binds it to this origin (Secure, Path=/,
+// no Domain, so no sibling subdomain or plain-HTTP page can plant or overwrite it); without TLS
+// the browser would refuse a __Host- cookie, so the plain name stays.
 inline constexpr std::string_view kSessionCookie = "privox_session";
+inline constexpr std::string_view kSessionCookieTls = "__Host-privox_session";
+inline std::string_view session_cookie(bool tls) { return tls ? kSessionCookieTls : kSessionCookie; }
 inline constexpr std::string_view kVisitorCookie = "privox_visitor";
 inline constexpr std::string_view kPerformanceCookie = "privox_perf";
 
@@ -52,6 +59,7 @@ struct Portal::Impl {
   accounts::Extensions extensions;
   consent::ConsentLedger consents;
   privacy::AuditChain audit;
+  Mutex mail_mu;  // a Mailer is for one thread at a time
 
   Impl(store::Store& s, const privacy::Keyring& k, const Clock& c, PortalOptions o)
       : store(s), keys(k), clock(c), options(o), auth(s, k, c, o.auth_limits), accounts(s, k, c),
@@ -125,6 +133,10 @@ Response pass_gate(Portal::Impl& p, const Route& route, const Exchange& e);
 
 // The checks and answers routes share (checks.cpp).
 
+// Sends one email through options.mailer, one at a time; unavailable when there is no mailer or
+// the relay refused.
+Status send_mail(Portal::Impl& p, const notify::Email& email);
+
 // An error's HTTP answer: invalid 400, not_found and erased 404, conflict 409, unavailable 503,
 // anything else 500 (its message stays in the log).
 Response error_response(const Error& error);
@@ -143,6 +155,8 @@ std::variant<privacy::Purpose, Response> staff_purpose(const Exchange& e, const 
 // The phone lines whose records and registrations the caller may see: their own, or the
 // company's for an office manager; none for staff (who name a purpose instead).
 Result<std::vector<accounts::Extension>> visible_lines(accounts::Extensions& extensions, const Principal& who);
+// 429 with Retry-After: "too many <what> from here; try again in N seconds".
+Response rate_refusal(int64_t wait_s, std::string_view what);
 // The Set-Cookie value of a cookie the portal sets; Secure under TLS. max_age_s 0 expires it.
 std::string cookie_header(std::string_view name, std::string_view value, int64_t max_age_s, bool tls);
 // Adds Set-Cookie for privox_perf: set while the consent holds, expired when it does not and the
@@ -152,14 +166,16 @@ void apply_performance_cookie(Response& res, bool holds, bool had_cookie, bool t
 // The handlers, by file. Each answers as portal/openapi.json documents its route.
 namespace routes {
 
-// routes_session.cpp: sign-up, login, logout.
+// routes_session.cpp: sign-up and its emailed link, login, logout.
 Response signup(Portal::Impl& p, const Exchange& e);
+Response confirm(Portal::Impl& p, const Exchange& e);
 Response login(Portal::Impl& p, const Exchange& e);
 Response logout(Portal::Impl& p, const Exchange& e, const Caller& c);
 
-// routes_me.cpp: the caller's own record.
+// routes_me.cpp: the caller's own record; a new email waits for its emailed link.
 Response me_show(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response me_correct(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response confirm_email(Portal::Impl& p, std::string_view token);  // POST /confirm with a change of email's link
 
 // routes_calls.cpp: call and message logs.
 Response calls_list(Portal::Impl& p, const Exchange& e, const Caller& c);
@@ -195,8 +211,8 @@ Response openapi(Portal::Impl& p, const Exchange& e);
 
 // routes_admin.cpp: the operator console.
 Response admin_members(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
-Response admin_companies(Portal::Impl& p, const Exchange& e, const Caller& c);
-Response admin_audit(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response admin_companies(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+Response admin_audit(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 Response admin_page_views(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_admin_legal.cpp: the operator's compliance records, for purpose legal.

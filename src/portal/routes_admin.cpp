@@ -39,7 +39,9 @@ Response admin_members(Portal::Impl& p, const Exchange& e, const Caller& c, priv
   return http::json_response(status::ok, {{"purpose", privacy::to_string(purpose)}, {"items", items}});
 }
 
-Response admin_companies(Portal::Impl& p, const Exchange&, const Caller&) {
+// Company names and countries are business data, but the list is still a staff view: the gate asks
+// for a purpose the role allows, as for every console view (openapi.json).
+Response admin_companies(Portal::Impl& p, const Exchange&, const Caller&, privacy::Purpose) {
   auto tx = p.store.begin(store::TxMode::read);
   if (!tx.ok()) return error_response(tx.error());
   auto companies = accounts::list_companies(**tx);
@@ -51,7 +53,7 @@ Response admin_companies(Portal::Impl& p, const Exchange&, const Caller&) {
   return http::json_response(status::ok, {{"items", items}});
 }
 
-Response admin_audit(Portal::Impl& p, const Exchange&, const Caller&) {
+Response admin_audit(Portal::Impl& p, const Exchange&, const Caller&, privacy::Purpose) {
   auto report = p.audit.verify(p.store);
   if (!report.ok()) return error_response(report.error());
   nlohmann::json out = {{"ok", report->ok}, {"entries", report->entries}};

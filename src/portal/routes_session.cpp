@@ -1,10 +1,23 @@
 // Sign-up, login and logout: how a session begins and ends.
+//
+// Sign-up takes two steps (issue 10, item 10): POST /signup checks the form, asks the provider
+// about the card, uses up the payment token, hashes the password and emails a one-time link
+// (confirmations.h), answering 202 the same way whether the address already has an account or not;
+// the owner of a taken address gets a message saying so instead of a link, and the same work is
+// done for it (the hash, a sealed pending row that no link opens, one email), so neither the
+// answer nor its time tells an outsider which addresses have accounts. POST /confirm with the
+// link's token writes the company, its office manager, the login, the consents and the session.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
+#include "accounts/accounts.h"
 #include "accounts/validation.h"
 #include "ledgers/notice.h"
+#include "portal/confirmations.h"
+#include "portal/rate_limit.h"
 #include "portal/routes.h"
+#include "rights/requests.h"
 
 namespace privox::portal::routes {
 namespace {
@@ -22,7 +35,7 @@ Response session_answer(status code, const Principal& who, const SessionToken& s
                                             {"company_id", who.company_id},
                                             {"role", to_string(who.role)},
                                             {"csrf_token", session.csrf}});
-  res.set(http::bhttp::field::set_cookie, cookie_header(kSessionCookie, session.token, max_age_s, tls));
+  res.set(http::bhttp::field::set_cookie, cookie_header(session_cookie(tls), session.token, max_age_s, tls));
   return res;
 }
 
@@ -46,8 +59,34 @@ struct SignUp {
   accounts::NewCompany company;
   accounts::FieldValues member;
   std::string password, payment_token;
+  std::string password_hash;  // once hashed; the password itself is never kept
   bool marketing_email = false, marketing_sms = false;
 };
+
+// How a sign-up waits for its link (sealed, confirmations.h), and back.
+nlohmann::json pending_json(const SignUp& in) {
+  return {{"company", {{"name", in.company.name}, {"region", in.company.region}, {"country", in.company.country}}},
+          {"member", in.member},
+          {"password_hash", in.password_hash},
+          {"marketing_email", in.marketing_email},
+          {"marketing_sms", in.marketing_sms}};
+}
+
+Result<SignUp> sign_up_of(const nlohmann::json& j) {
+  try {
+    SignUp in;
+    in.company.name = j.at("company").at("name").get<std::string>();
+    in.company.region = j.at("company").at("region").get<std::string>();
+    in.company.country = j.at("company").at("country").get<std::string>();
+    in.member = j.at("member").get<accounts::FieldValues>();
+    in.password_hash = j.at("password_hash").get<std::string>();
+    in.marketing_email = j.at("marketing_email").get<bool>();
+    in.marketing_sms = j.at("marketing_sms").get<bool>();
+    return in;
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(ErrorCode::corrupt, fmt::format("a pending sign-up does not read back: {}", e.what()));
+  }
+}
 
 // The body's fields, or the 400 naming the first that is missing or of the wrong type.
 std::variant<SignUp, Response> sign_up_from(const nlohmann::json& body) {
@@ -110,16 +149,91 @@ std::optional<Response> add_card(const Portal::Impl& p, SignUp& in, const std::s
   return std::nullopt;
 }
 
+// Uses the payment token up, whatever becomes of the sign-up: a token signs up once (issue 10,
+// item 11), and a token a sign-up with a taken address left unused would tell, the next time it
+// is presented, that the address was taken. 409 naming payment_token when it was used before.
+std::optional<Response> use_payment_token(Portal::Impl& p, const std::string& token) {
+  constexpr int64_t kKeepUs = 90LL * 24 * 3600 * 1'000'000;
+  const int64_t now = p.clock.now_us();
+  Status used = store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_TRY(s.exec("DELETE FROM portal_payment_tokens WHERE used_at_us < ?", {now - kKeepUs}));
+    const Bytes hash = p.keys.blind_index("payment-token", token);
+    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT 1 FROM portal_payment_tokens WHERE token_hash = ?", {hash}));
+    if (!rows.empty()) return Error{ErrorCode::conflict, "payment_token", "used already"};
+    PRIVOX_TRY(s.exec("INSERT INTO portal_payment_tokens (token_hash, used_at_us) VALUES (?, ?)", {hash, now}));
+    return {};
+  });
+  if (!used.ok() && used.error().code == ErrorCode::conflict)  // found, or a race on the key
+    return http::json_error(status::conflict, "this payment token was used already; enter the card again for a new one",
+                            "payment_token");
+  if (!used.ok()) return error_response(used.error());
+  return std::nullopt;
+}
+
+// The emails of the two cases. Both go to the address typed, under the same subject.
+notify::Email link_email(const Portal::Impl& p, const std::string& to, const std::string& token,
+                         const std::string& company) {
+  return {to, "Your privox sign-up",
+          fmt::format("Someone, we hope you, asked to open a privox account for {} with this address.\n\n"
+                      "To finish, open this link within 24 hours:\n\n  {}/confirm.html#{}\n\n"
+                      "If it was not you, ignore this message: nothing is kept once the link expires.\n",
+                      company, p.options.public_url, token),
+          {}};
+}
+
+notify::Email taken_email(const Portal::Impl& p, const std::string& to) {
+  return {to, "Your privox sign-up",
+          fmt::format("Someone asked to open a privox account with this address, which has one already.\n\n"
+                      "If it was you, log in at {}/login.html.\n"
+                      "If it was not you, ignore this message: nothing was changed.\n",
+                      p.options.public_url),
+          {}};
+}
+
+// The second half of sign-up's work, the same for a free and a taken address: hash the password,
+// keep the pending sign-up sealed under a new token, and send one email (the link, or word that
+// the address has an account; a taken address's token goes nowhere and expires).
+Response send_link(Portal::Impl& p, SignUp& in) {
+  Result<std::string> hash = hash_password(in.password);
+  if (!hash.ok()) return error_response(hash.error());
+  in.password_hash = std::move(*hash);
+  in.password.clear();
+  const Result<std::string> email = accounts::normalise_email(in.member.at("email"));
+  if (!email.ok()) return error_response(email.error());
+  bool taken = false;
+  std::string token;
+  Status kept = store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(taken, accounts::email_taken(s, p.keys, *email));
+    PRIVOX_ASSIGN(token, create_confirmation(s, p.keys, p.clock, {ConfirmationKind::signup, "", pending_json(in)}));
+    return {};
+  });
+  if (!kept.ok()) return error_response(kept.error());
+  if (Status sent = send_mail(p, taken ? taken_email(p, *email) : link_email(p, *email, token, in.company.name));
+      !sent.ok()) {
+    spdlog::warn("portal: a sign-up's email could not be sent: {}", sent.error().describe());
+    return http::json_error(status::service_unavailable, "the confirmation email cannot be sent now; try again later");
+  }
+  return http::json_response(status::accepted,
+                             {{"status", "confirmation_sent"},
+                              {"message", "We have sent a message to the address you gave. Open the link in it to "
+                                          "finish signing up."}});
+}
+
 // Writes the company, its office manager, their login, their consents and their session in one
-// transaction: a taken email (the members' unique index, so no race between two sign-ups) or any
-// later failure leaves no company without its office manager behind.
-Response write_sign_up(Portal::Impl& p, const SignUp& in, bool tls) {
+// transaction, consuming the link: a taken email (the members' unique index, so no race between
+// two sign-ups) or any later failure leaves no company without its office manager behind, and the
+// link still pending.
+Response write_sign_up(Portal::Impl& p, std::string_view token, bool tls) {
   std::string company_id, member_id;
   SessionToken session;
   Status done = store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(PendingConfirmation pending, take_confirmation(s, p.keys, p.clock, token));
+    if (pending.kind != ConfirmationKind::signup) return Error{ErrorCode::invalid_argument, "token", "not a sign-up link"};
+    PRIVOX_ASSIGN(SignUp in, sign_up_of(pending.payload));
     PRIVOX_ASSIGN(company_id, p.accounts.add_company(s, in.company, "portal:signup"));
     PRIVOX_ASSIGN(member_id, p.accounts.add_member(s, company_id, in.member, "portal:signup"));
-    PRIVOX_TRY(p.auth.add_member_login(s, member_id, company_id, Role::office_manager, in.password, member_id));
+    PRIVOX_TRY(p.auth.add_member_login_hashed(s, member_id, company_id, Role::office_manager, in.password_hash,
+                                              member_id));
     for (const auto& [purpose, given] : {std::pair{consent::ConsentPurpose::marketing_email, in.marketing_email},
                                          std::pair{consent::ConsentPurpose::marketing_sms, in.marketing_sms}}) {
       PRIVOX_TRY(p.consents.record(
@@ -128,8 +242,10 @@ Response write_sign_up(Portal::Impl& p, const SignUp& in, bool tls) {
     PRIVOX_ASSIGN(session, p.auth.start_session(s, member_id));
     return {};
   });
+  // Only the mailbox's owner holds the link, so saying that the address was taken meanwhile tells
+  // nobody else anything.
   if (!done.ok() && done.error().code == ErrorCode::conflict && done.error().field == "email")
-    return http::json_error(status::conflict, "another member already uses this email", "email");
+    return http::json_error(status::conflict, "another account took this email meanwhile; log in instead", "email");
   if (!done.ok()) return error_response(done.error());
   return session_answer(status::created, {member_id, company_id, Role::office_manager}, session,
                         cookie_max_age_s(p.auth), tls);
@@ -145,8 +261,33 @@ Response signup(Portal::Impl& p, const Exchange& e) {
   SignUp& in = std::get<SignUp>(read);
   auto iso = check_typed(p, in);
   if (auto* refusal = std::get_if<Response>(&iso)) return std::move(*refusal);
+  // Counted once the form is complete, before the provider is asked: typing mistakes cost nothing.
+  auto wait = take_rate(p.store, p.keys, p.clock, "signup", e.client_address(), p.options.auth_limits.signups);
+  if (!wait.ok()) return error_response(wait.error());
+  if (*wait > 0) return rate_refusal(*wait, "sign-ups");
   if (std::optional<Response> refusal = add_card(p, in, std::get<std::string>(iso))) return std::move(*refusal);
-  return write_sign_up(p, in, e.tls());
+  if (std::optional<Response> refusal = use_payment_token(p, in.payment_token)) return std::move(*refusal);
+  return send_link(p, in);
+}
+
+// The emailed link's token: a sign-up's writes the account and logs in (201); a change of email's
+// changes the member's address (200).
+Response confirm(Portal::Impl& p, const Exchange& e) {
+  auto parsed = json_body(e);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  std::optional<Response> bad;
+  const std::string token = string_field(std::get<nlohmann::json>(parsed), "token", bad).value_or("");
+  if (bad) return std::move(*bad);
+  if (token.empty()) return http::json_error(status::bad_request, "is required: the token of the emailed link", "token");
+  // Which kind of link this is decides the handler; the handler takes the link itself.
+  std::optional<ConfirmationKind> kind;
+  Status peeked = store::with_transaction(p.store, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(kind, confirmation_kind(s, p.keys, p.clock, token));
+    return {};
+  });
+  if (!peeked.ok()) return error_response(peeked.error());
+  if (kind == ConfirmationKind::email) return confirm_email(p, token);
+  return write_sign_up(p, token, e.tls());
 }
 
 Response login(Portal::Impl& p, const Exchange& e) {
@@ -161,9 +302,10 @@ Response login(Portal::Impl& p, const Exchange& e) {
   if (!password || password->empty()) return http::json_error(status::bad_request, "is required", "password");
   Result<LoginOutcome> outcome = p.auth.login(*email, *password, e.client_address());
   if (!outcome.ok()) return error_response(outcome.error());
-  if (outcome->kind == LoginOutcome::Kind::locked) {
+  if (outcome->kind == LoginOutcome::Kind::delayed) {
     Response res = http::json_error(
-        status::too_many_requests, fmt::format("too many failed logins; try again in {} seconds", outcome->retry_after_s));
+        status::too_many_requests,
+        fmt::format("too many failed logins from here for this account; try again in {} seconds", outcome->retry_after_s));
     res.set(http::bhttp::field::retry_after, std::to_string(outcome->retry_after_s));
     return res;
   }
@@ -175,7 +317,7 @@ Response login(Portal::Impl& p, const Exchange& e) {
 Response logout(Portal::Impl& p, const Exchange& e, const Caller& c) {
   if (auto ended = p.auth.logout(c.token); !ended.ok()) return error_response(ended.error());
   Response res{status::no_content, 11};
-  res.set(http::bhttp::field::set_cookie, cookie_header(kSessionCookie, "", 0, e.tls()));
+  res.set(http::bhttp::field::set_cookie, cookie_header(session_cookie(e.tls()), "", 0, e.tls()));
   return res;
 }
 

@@ -1,4 +1,5 @@
-// The schema of portal/'s tables, the portal's logins, sessions, login throttling and page views, as migration parts (store/schema.h). Released parts are
+// The schema of portal/'s tables, the portal's logins, sessions, login throttling and page views, as
+// migration parts (store/schema.h). Released parts are
 // never edited: a change is a part of a new version.
 #include "portal/module.h"
 
@@ -50,6 +51,47 @@ std::vector<store::SchemaPart> schema_parts() {
                 page TEXT NOT NULL,
                 views {i64} NOT NULL,
                 PRIMARY KEY (day, page)))",
+       }},
+      {9,
+       "portal",
+       "login throttling per account and client pair, rate limits, emailed confirmations, used payment tokens "
+       "(issue 10)",
+       {
+           // Per account and per address became per (account, client) pair with growing delays:
+           // the old counts mean nothing under the new rule, so the table starts empty.
+           "DROP TABLE portal_login_throttle",
+           // Tries per pair of account tried and client, known only by a keyed hash of the pair;
+           // a row is purged once expires_at_us (a window past its last failure and its delay)
+           // has passed.
+           R"(CREATE TABLE portal_login_throttle (
+                key_hash {blob} PRIMARY KEY,
+                failures {i64} NOT NULL,
+                last_failure_at_us {i64} NOT NULL,
+                delayed_until_us {i64} NOT NULL,
+                expires_at_us {i64} NOT NULL))",
+           "CREATE INDEX portal_login_throttle_expires ON portal_login_throttle (expires_at_us)",
+           // Actions per scope and client in fixed windows (portal/rate_limit.h), known only by a
+           // keyed hash of the pair; a row is purged when its window ends.
+           R"(CREATE TABLE portal_rate_limits (
+                key_hash {blob} PRIMARY KEY,
+                actions {i64} NOT NULL,
+                expires_at_us {i64} NOT NULL))",
+           "CREATE INDEX portal_rate_limits_expires ON portal_rate_limits (expires_at_us)",
+           // Sign-ups and changes of email waiting for their emailed link (portal/confirmations.h):
+           // found by a keyed hash of the link's token, sealed under a key derived from the token.
+           R"(CREATE TABLE portal_confirmations (
+                token_hash {blob} PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('signup', 'email')),
+                subject_id TEXT,
+                sealed {blob} NOT NULL,
+                expires_at_us {i64} NOT NULL))",
+           "CREATE INDEX portal_confirmations_expires ON portal_confirmations (expires_at_us)",
+           "CREATE INDEX portal_confirmations_subject ON portal_confirmations (subject_id)",
+           // Payment tokens sign-up has used, by keyed hash, so none signs up twice.
+           R"(CREATE TABLE portal_payment_tokens (
+                token_hash {blob} PRIMARY KEY,
+                used_at_us {i64} NOT NULL))",
+           "CREATE INDEX portal_payment_tokens_used ON portal_payment_tokens (used_at_us)",
        }},
   };
 }

@@ -1,4 +1,4 @@
-// The settings portal/ reads: login throttling and session lengths (store/settings.h).
+// The settings portal/ reads: login throttling, session lengths and rate limits (store/settings.h).
 #include "portal/module.h"
 
 #include <array>
@@ -10,18 +10,25 @@ using enum store::SettingKind;
 using store::SettingSpec;
 
 // clang-format off
-constexpr std::array<SettingSpec, 5> kSettings = {
+constexpr std::array<SettingSpec, 7> kSettings = {
   SettingSpec{"portal.login_max_failures", integer, "5", 1, 100,
-              "failed portal logins allowed per account and per client address in one window before a lock-out "
+              "failed portal logins one client (address, IPv6 /64) may make at one account before each further "
+              "try waits, 1 s after the first, doubling with each failure; other clients are not slowed "
               "(read when privox serve starts)"},
   SettingSpec{"portal.login_window_minutes", integer, "15", 1, 1440,
-              "the window failed portal logins are counted in (read when privox serve starts)"},
+              "after this long without a failure (and past its delay) a client's count at an account starts "
+              "over (read when privox serve starts)"},
   SettingSpec{"portal.lockout_minutes", integer, "15", 1, 1440,
-              "how long a portal lock-out lasts (read when privox serve starts)"},
-  SettingSpec{"portal.session_idle_minutes", integer, "60", 1, 1440,
+              "the longest delay between one client's tries at one account (read when privox serve starts)"},
+  SettingSpec{"portal.session_idle_minutes", integer, "30", 1, 1440,
               "a portal session unused this long ends (read when privox serve starts)"},
   SettingSpec{"portal.session_max_hours", integer, "12", 1, 168,
               "a portal session ends this long after login however it is used (read when privox serve starts)"},
+  SettingSpec{"portal.signups_per_hour", integer, "10", 1, 100000,
+              "sign-ups one client address may attempt in an hour (read when privox serve starts)"},
+  SettingSpec{"portal.consent_writes_per_hour", integer, "30", 1, 100000,
+              "consent decisions one visitor address, or one member, may record in an hour (read when privox serve "
+              "starts)"},
 };
 // clang-format on
 

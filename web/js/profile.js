@@ -24,9 +24,14 @@ async function save(form, original) {
     return;
   }
   const answer = await api('PATCH', '/me', { body: corrections });
-  Object.assign(original, corrections);
-  const names = (answer && answer.corrected) || Object.keys(corrections);
-  say(form, `Corrected: ${names.join(', ').replace(/_/g, ' ')}. The correction has been recorded.`);
+  const pending = (answer && answer.pending) || [];
+  for (const name of Object.keys(corrections)) if (!pending.includes(name)) original[name] = corrections[name];
+  const names = (answer && answer.corrected) || [];
+  const lines = [];
+  if (names.length) lines.push(`Corrected: ${names.join(', ').replace(/_/g, ' ')}. The correction has been recorded.`);
+  // A new email changes only once the link sent to it is opened (confirm.html).
+  if (pending.includes('email')) lines.push(answer.message || 'We have sent a link to the new address.');
+  say(form, lines.join(' '));
 }
 
 async function main() {

@@ -1,10 +1,12 @@
 // Sign-up (P1-P3). The card goes from this page straight to the payment provider's tokenizer (a
-// separate origin named by GET /portal-config); privox receives only the token. The card inputs
+// separate origin named by GET /portal-config); privox receives only the token. privox then emails
+// a one-time link to the address (confirm.html finishes the sign-up), and says the same whether the
+// address already has an account or not, so the page can only tell the person to read their mail. The card inputs
 // have no name attribute, so formValues() never picks them up, and they are read only to build
 // the provider's request.
 
 import { api, ApiError } from './api.js';
-import { $, formValues, submitting, showError } from './dom.js';
+import { $, el, formValues, submitting, showError } from './dom.js';
 import { startPage } from './layout.js';
 
 // The tokenizer names its fields number, exp_month, exp_year and cvc; the page's inputs answer to
@@ -55,8 +57,12 @@ async function signUp(form, config) {
   if (!config || !config.payment_provider_url)
     throw new ApiError(0, 'The payment provider is not configured; please contact the operator.');
   const token = await tokenize(config.payment_provider_url, card);
-  await api('POST', '/signup', { body: { ...values, payment_token: token.token } });
-  location.assign('/index.html');
+  const answer = await api('POST', '/signup', { body: { ...values, payment_token: token.token } });
+  const done = el('section', { class: 'panel', id: 'signup-sent', role: 'status' },
+    el('h2', {}, 'Check your email'),
+    el('p', {}, (answer && answer.message) || 'We have sent a message to the address you gave.'),
+    el('p', { class: 'muted' }, `It went to ${values.email}. The link in it works for 24 hours.`));
+  form.replaceWith(done);
 }
 
 async function main() {

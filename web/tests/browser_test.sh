@@ -84,6 +84,14 @@ STAFF_PASSWORD="support-agent-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
 PRIVOX_STAFF_PASSWORD=$STAFF_PASSWORD px "$D" staff add --email "$STAFF_EMAIL" --role staff_support >/dev/null ||
   { echo "browser_test.sh: privox staff add failed" >&2; exit 1; }
 
+# Sign-up confirms the address by an emailed link: a real SMTP server on loopback (scripts/test-smtp.sh)
+# delivers into a Maildir the scenario reads the link from.
+bash "$ROOT/scripts/test-smtp.sh" start "$TMP/smtp" >/dev/null || { echo "browser_test.sh: the SMTP server did not start" >&2; exit 1; }
+E2E_PIDS+=("$(cat "$TMP/smtp/pid")")
+px "$D" settings set mail.smtp_url "$(cat "$TMP/smtp/url")" >/dev/null &&
+  px "$D" settings set portal.public_url "$PORTAL_URL" >/dev/null ||
+  { echo "browser_test.sh: privox settings set failed" >&2; exit 1; }
+
 start_bg tokenizer "$PRIVOX" tokenizer --listen "127.0.0.1:$TOKENIZER_PORT" --allow-origin "$PORTAL_URL" \
   --api-key-file "$KEY_FILE"
 start_bg serve "$PRIVOX" serve --data-dir "$D" --http "127.0.0.1:$HTTP_PORT" --sip "127.0.0.1:$SIP_PORT" \
@@ -93,6 +101,7 @@ wait_http "$PORTAL_URL/healthz" serve
 
 PORTAL_URL=$PORTAL_URL TOKENIZER_URL=$TOKENIZER_URL SIP_PORT=$SIP_PORT SCENARIOS="$ROOT/src/sip/scenarios" \
   ARTIFACTS="$ARTIFACTS" WORK="$TMP" STAFF_EMAIL="$STAFF_EMAIL" STAFF_PASSWORD="$STAFF_PASSWORD" \
+  MAILDIR="$TMP/smtp/maildir" \
   timeout -k 5 280 node "$HERE/portal_test.mjs" 2>&1 | tee "$TMP/portal_test.out"
 status=${PIPESTATUS[0]}
 if [ "$status" -eq 0 ]; then

@@ -2,7 +2,8 @@
 // against a real `privox serve` and payment tokenizer that browser_test.sh started. The scenario:
 //   1. sign-up page: the cookie banner (four categories, only "strictly necessary" ticked) is
 //      declined; marketing boxes start unticked; a missing field's error shows next to it; the card
-//      goes to the tokenizer only; then log out and log in (a wrong password is refused first);
+//      goes to the tokenizer only; the page says to read the email, whose link logs in; then log
+//      out and log in (a wrong password is refused first);
 //   2. as office manager add two lines (passwords shown once), register one with sipp, call it
 //      from the other (and once with the caller withheld); the calls appear in the call log;
 //   3. correct the postal address; the new value is there after a reload;
@@ -15,7 +16,8 @@
 // with a message saying what was expected.
 //
 // Environment: PORTAL_URL, TOKENIZER_URL, SIP_PORT, SCENARIOS (src/sip/scenarios), ARTIFACTS, WORK
-// (a scratch folder for sipp's logs), STAFF_EMAIL and STAFF_PASSWORD (a staff_support login).
+// (a scratch folder for sipp's logs), STAFF_EMAIL and STAFF_PASSWORD (a staff_support login),
+// MAILDIR (where the test SMTP server delivers: the sign-up's link is read from there).
 
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -36,6 +38,7 @@ const ARTIFACTS = env('ARTIFACTS');
 const WORK = env('WORK');
 const STAFF_EMAIL = env('STAFF_EMAIL');
 const STAFF_PASSWORD = env('STAFF_PASSWORD');
+const MAILDIR = env('MAILDIR');
 
 const CARD = '4242 4242 4242 4242';
 const CARD_DIGITS = CARD.replace(/ /g, '');
@@ -55,6 +58,24 @@ const WAIT_MS = 10_000;
 let shots = 0;
 let currentStep = 'start';
 const problems = [];  // CSP violations and page errors seen along the way
+
+// The one-time link in the newest message to `to` (10 s at most): /confirm.html#<64 hex>.
+async function linkMailedTo(to) {
+  const deadline = Date.now() + WAIT_MS;
+  while (Date.now() < deadline) {
+    const dir = path.join(MAILDIR, 'new');
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => path.join(dir, f)) : [];
+    files.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+    for (const file of files) {
+      const text = fs.readFileSync(file, 'utf8').replace(/=\r?\n/g, '');
+      if (!text.toLowerCase().includes(to.toLowerCase())) continue;
+      const match = /(https?:\/\/[^\s]+\/confirm\.html#[0-9a-f]{64})/.exec(text);
+      if (match) return match[1];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no confirmation link was mailed to ${to}`);
+}
 
 function check(condition, message) {
   if (!condition) throw new Error(message);
@@ -232,7 +253,12 @@ async function signUp(page, context) {
   await screenshot(page, 'signup-missing-phone');
 
   await page.fill('#phone', PERSON.phone);
-  await Promise.all([page.waitForURL('**/index.html', { timeout: WAIT_MS }), page.click('#signup-submit')]);
+  await page.click('#signup-submit');
+  await page.locator('#signup-sent', { hasText: 'Check your email' }).waitFor({ timeout: WAIT_MS });
+  await screenshot(page, 'signup-check-your-email');
+  const link = await linkMailedTo(PERSON.email);
+  check(link.startsWith(PORTAL), `the link should lead to the portal: ${link}`);
+  await Promise.all([page.waitForURL('**/index.html', { timeout: WAIT_MS }), page.goto(link)]);
   check(tokenizerCalls.length >= 1, 'the card should have gone to the tokenizer');
   const leaked = portalBodies.filter((b) => b.includes(CARD_DIGITS) || b.includes(CARD) || /"cvc"/.test(b));
   check(!leaked.length, `card details reached privox: ${leaked.join('\n')}`);
