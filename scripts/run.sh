@@ -23,13 +23,20 @@ trap 'kill "$tokenizer_pid" 2>/dev/null; wait "$tokenizer_pid" 2>/dev/null' EXIT
 "$privox" serve --data-dir "$data_dir" --http "$http" \
   --payment-provider "http://$tokenizer" --payment-api-key-file "$key_file" &
 serve_pid=$!
-# SIGTERM or Ctrl-C stops serve cleanly; then the EXIT trap stops the tokenizer.
-trap 'kill -TERM "$serve_pid" 2>/dev/null' INT TERM
+# SIGTERM or Ctrl-C stops serve cleanly; then the EXIT trap stops the tokenizer. A stop someone
+# asked for is a normal end, so the script (and `make run` above it) exits 0 then.
+stop_requested=0
+trap 'stop_requested=1; kill -TERM "$serve_pid" 2>/dev/null' INT TERM
 # A signal interrupts `wait` (status > 128) while serve is still shutting down: wait again for
 # serve's own exit status.
+set +e
 while true; do
   wait "$serve_pid"
   status=$?
   kill -0 "$serve_pid" 2>/dev/null || break
 done
+if [ "$stop_requested" -eq 1 ] && { [ "$status" -eq 0 ] || [ "$status" -gt 128 ]; }; then
+  echo "privox stopped." >&2
+  exit 0
+fi
 exit "$status"

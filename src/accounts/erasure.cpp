@@ -7,8 +7,9 @@ namespace {
 
 Result<std::vector<privacy::ErasureItem>> erase(const privacy::ErasureSubject& subject,
                                                 const privacy::ErasureContext& context) {
-  std::vector<privacy::ErasureItem> items;
   PRIVOX_ASSIGN(std::vector<std::string> held, mark_member_erased(context.tx, subject.member_id, context.now_us));
+  std::vector<privacy::ErasureItem> items;
+  items.reserve(held.size() + 1);
   for (const std::string& field : held)
     items.push_back({.item = "member field " + field,
                      .outcome = "erased",

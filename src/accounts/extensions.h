@@ -6,10 +6,12 @@
 // sealed with the keyring's credential key. Each extension is a subject with its own data key,
 // under which the registrar seals its bindings and the proxy its traffic records.
 //
-// The SIP login (`sip_user`) is the extension number when no other company has that number,
-// else "NUMBER-XXXXXXXX" with the last 8 hex digits of the company id (the random part of the
-// UUIDv7; its first digits are a timestamp that companies created together share). The login is
-// chosen once, when the extension is created, and never changes; HA1s are computed with it.
+// The SIP login (`sip_user`) is twelve random lower-case letters and digits (60 bits), not
+// derived from the extension number, so that a scanner that knows or guesses numbers has no login
+// to guess passwords for. The login is chosen once, when the extension is created, and never
+// changes; HA1s are computed with it. (Lines created before logins were random keep theirs: the
+// number, or NUMBER-XXXXXXXX.) Device passwords are 12 to 128 characters; generate_device_password()
+// makes one that no online guessing will find.
 //
 // Every change is written with its audit entry in one transaction; audit entries hold ids only.
 // A change the SIP directory must learn of is also recorded in the provisioning change log
@@ -35,10 +37,15 @@ namespace privox::accounts {
 // The digest realm of every extension; phones must be configured with it.
 inline constexpr std::string_view kDigestRealm = "privox";
 
+// A random device password: 24 letters and digits without look-alikes (57 symbols, ~140 bits),
+// never containing `number` (the line's number, which a password may not hold).
+inline constexpr size_t kGeneratedPasswordLength = 24;
+std::string generate_device_password(std::string_view number = {});
+
 struct NewExtension {
   std::string company_id;
   std::string number;                    // 2-8 digits
-  std::string password;                  // 8-128 printable ASCII; never stored
+  std::string password;                  // 12-128 printable ASCII; never stored
   std::optional<std::string> member_id;  // an active member of the same company
   std::optional<std::string> did;        // read with the company's country; stored in E.164
 };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <thread>
 
 #include "accounts/accounts.h"
@@ -25,7 +26,20 @@ TEST(DigestCredentialsTest, MatchTheKnownVectors) {
   EXPECT_EQ(c->ha1_md5, kS3cretMd5);
   EXPECT_EQ(c->ha1_sha256, kS3cretSha256);
   EXPECT_EQ(digest_credentials("101", kHorse)->ha1_md5, kHorseMd5);
+  EXPECT_EQ(digest_credentials("101", kHorse)->ha1_sha256, kHorseSha256);
   EXPECT_EQ(kDigestRealm, "privox");
+}
+
+TEST(DevicePasswordTest, GeneratedPasswordsAreLongRandomAndTypeable) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 200; ++i) {
+    const std::string p = generate_device_password();
+    ASSERT_EQ(p.size(), kGeneratedPasswordLength);
+    // No look-alikes (0/O, 1/l/I), nothing a desk phone's keypad makes hard to enter.
+    EXPECT_EQ(p.find_first_not_of("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"), std::string::npos) << p;
+    seen.insert(p);
+  }
+  EXPECT_EQ(seen.size(), 200u);
 }
 
 class ExtensionsTest : public store::MigratedStoreTest {
@@ -91,22 +105,23 @@ TEST_P(ExtensionsTest, AnExtensionIsStoredWithItsHa1sAndFoundEveryWay) {
   auto id = extensions().add_extension(input, "cli:test");
   ASSERT_TRUE(id.ok()) << id.error().describe();
 
-  auto creds = extensions().credentials(*id);
-  ASSERT_TRUE(creds.ok()) << creds.error().describe();
-  EXPECT_EQ(creds->ha1_md5, kHorseMd5);
-  EXPECT_EQ(creds->ha1_sha256, kHorseSha256);
-
   auto found = extensions().find(*id);
   ASSERT_TRUE(found.ok());
+  auto creds = extensions().credentials(*id);
+  ASSERT_TRUE(creds.ok()) << creds.error().describe();
+  EXPECT_EQ(creds->ha1_md5, digest_credentials(found->sip_user, kHorse)->ha1_md5);
+  EXPECT_EQ(creds->ha1_sha256, digest_credentials(found->sip_user, kHorse)->ha1_sha256);
+
   EXPECT_EQ(found->company_id, company_);
   EXPECT_EQ(found->number, "101");
-  EXPECT_EQ(found->sip_user, "101");
+  EXPECT_NE(found->sip_user, "101");
   EXPECT_EQ(found->did, "+442079460958");  // national form read with the company's country (GB)
   EXPECT_EQ(found->member_id, member_);
   EXPECT_EQ(found->created_at_us, clock_.now_us());
   EXPECT_EQ(extensions().find_by_number(company_, "101")->id, *id);
   EXPECT_EQ(extensions().find_by_did("+442079460958")->id, *id);
-  EXPECT_EQ(extensions().find_by_login("101")->id, *id);
+  EXPECT_EQ(extensions().find_by_login(found->sip_user)->id, *id);
+  EXPECT_EQ(extensions().find_by_login("101").error().code, ErrorCode::not_found);
   auto listed = extensions().list(company_);
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 1u);
@@ -145,7 +160,8 @@ TEST_P(ExtensionsTest, LookupsOfWhatDoesNotExistAreNotFound) {
 TEST_P(ExtensionsTest, PasswordsFollowTheRulesAndRefusalsStoreNothing) {
   const int64_t audit_before = count("SELECT count(*) FROM audit_log");
   const std::string long_one(129, 'x');
-  for (const std::string& password : {std::string("s3cret"), long_one, std::string("pässwort-lang"),
+  for (const std::string& password : {std::string("s3cret"), std::string("eleven char"), long_one,
+                                      std::string("pässwort-lang"),
                                       std::string("tab\there-ok?"), std::string("my-101-phone"),
                                       std::string("4111 1111 1111 1111"), std::string("card4111111111111111x")}) {
     auto refused = extensions().add_extension(line("101", password), "t");
@@ -155,7 +171,7 @@ TEST_P(ExtensionsTest, PasswordsFollowTheRulesAndRefusalsStoreNothing) {
     EXPECT_EQ(refused.error().message.find(password), std::string::npos) << "the error quotes the password";
   }
   expect_nothing_stored(audit_before);
-  EXPECT_TRUE(extensions().add_extension(line("101", "eight ch"), "t").ok());  // 8 printable, space included
+  EXPECT_TRUE(extensions().add_extension(line("101", "twelve chars"), "t").ok());  // 12 printable, space included
   EXPECT_TRUE(extensions().add_extension(line("102", std::string(128, '~')), "t").ok());
 }
 
@@ -175,24 +191,32 @@ TEST_P(ExtensionsTest, NumbersAreTwoToEightDigitsAndUniqueInTheirCompany) {
   EXPECT_EQ(extensions().find_by_number(company_, "1x").error().field, "number");
 }
 
-TEST_P(ExtensionsTest, TheSipLoginIsTheNumberUnlessAnotherCompanyHasIt) {
+// Issue 10: a login cannot be guessed from the extension number, so a scanner that knows numbers
+// has nothing to try passwords on.
+TEST_P(ExtensionsTest, TheSipLoginIsRandomNotTheNumber) {
   const std::string other = add_company("Initech", "us");
-  const std::string third = add_company("Globex", "us");
   auto first = extensions().add_extension(line("101"), "t");
   ASSERT_TRUE(first.ok());
   auto second = extensions().add_extension({other, "101", std::string(kHorse), std::nullopt, std::nullopt}, "t");
   ASSERT_TRUE(second.ok()) << second.error().describe();
-  auto third_line = extensions().add_extension({third, "101", std::string(kHorse), std::nullopt, std::nullopt}, "t");
-  ASSERT_TRUE(third_line.ok()) << third_line.error().describe();
 
-  EXPECT_EQ(extensions().find(*first)->sip_user, "101");
-  // The suffix is the random tail of the company id: companies made in the same minute share
-  // their UUIDv7's leading (time) digits, as these three do.
+  std::set<std::string> logins;
+  for (const std::string& id : {*first, *second}) {
+    const std::string login = extensions().find(id)->sip_user;
+    // Twelve of 32 symbols (60 bits): lower-case letters and digits without l, o, 0 and 1.
+    EXPECT_EQ(login.size(), 12u) << login;
+    EXPECT_EQ(login.find_first_not_of("abcdefghijkmnpqrstuvwxyz23456789"), std::string::npos) << login;
+    EXPECT_EQ(extensions().find_by_login(login)->id, id);
+    logins.insert(login);
+  }
+  for (int n = 10; n < 60; ++n) {
+    auto id = extensions().add_extension(line(std::to_string(n)), "t");
+    ASSERT_TRUE(id.ok()) << id.error().describe();
+    logins.insert(extensions().find(*id)->sip_user);
+  }
+  EXPECT_EQ(logins.size(), 52u) << "every line has a login of its own";
+  EXPECT_EQ(extensions().find_by_login("101").error().code, ErrorCode::not_found);
   const std::string second_user = extensions().find(*second)->sip_user;
-  EXPECT_EQ(second_user, "101-" + other.substr(other.size() - 8));
-  EXPECT_EQ(extensions().find(*third_line)->sip_user, "101-" + third.substr(third.size() - 8));
-  EXPECT_EQ(extensions().find_by_login(second_user)->id, *second);
-  EXPECT_EQ(extensions().find_by_login("101")->id, *first);
 
   // Each HA1 is computed with the extension's own login.
   EXPECT_EQ(extensions().credentials(*second)->ha1_md5, digest_credentials(second_user, kHorse)->ha1_md5);
@@ -280,13 +304,15 @@ TEST_P(ExtensionsTest, ResetPasswordReplacesTheHa1sAndIsAudited) {
             ErrorCode::not_found);
   EXPECT_EQ(extensions().reset_password("x", "long-enough", "t").error().field, "id");
   EXPECT_EQ(count("SELECT count(*) FROM audit_log"), audit_before);
-  EXPECT_EQ(extensions().credentials(*id)->ha1_md5, kHorseMd5);
+  const std::string first_login = extensions().find(*id)->sip_user;
+  EXPECT_EQ(extensions().credentials(*id)->ha1_md5, digest_credentials(first_login, kHorse)->ha1_md5);
 
   ASSERT_TRUE(extensions().reset_password(*id, "battery-staple-2", "cli:staff").ok());
   auto creds = extensions().credentials(*id);
   ASSERT_TRUE(creds.ok());
-  EXPECT_EQ(creds->ha1_md5, digest_credentials("101", "battery-staple-2")->ha1_md5);
-  EXPECT_EQ(creds->ha1_sha256, digest_credentials("101", "battery-staple-2")->ha1_sha256);
+  const std::string login = extensions().find(*id)->sip_user;
+  EXPECT_EQ(creds->ha1_md5, digest_credentials(login, "battery-staple-2")->ha1_md5);
+  EXPECT_EQ(creds->ha1_sha256, digest_credentials(login, "battery-staple-2")->ha1_sha256);
   EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'extension.reset_password' AND actor = 'cli:staff' "
                   "AND subject_id = ?",
                   {*id}),
@@ -345,6 +371,7 @@ TEST_P(ExtensionsTest, ConcurrentAddsOfOneNumberGiveOneExtension) {
   constexpr int kWriters = 4;
   std::vector<Result<std::string>> results(kWriters, Error{});
   std::vector<std::thread> threads;
+  threads.reserve(kWriters);
   for (int i = 0; i < kWriters; ++i)
     threads.emplace_back([&, i] {
       auto store = test_store_->open();

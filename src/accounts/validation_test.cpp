@@ -12,7 +12,7 @@ FieldValues valid_member() {
           {"address", "1 High St\nLondon"}, {"birth_date", "1990-01-31"},  {"payment_token", "tok_123abc"}};
 }
 
-Error error_for(FieldValues input) {
+Error error_for(const FieldValues& input) {
   auto r = validate_member(input, "GB", kToday);
   EXPECT_FALSE(r.ok()) << "expected a validation error";
   return r.ok() ? Error{} : r.error();

@@ -14,6 +14,7 @@ std::vector<Cell> cells_of(std::initializer_list<int64_t> people) {
 
 std::vector<bool> suppressed(const std::vector<Cell>& cells) {
   std::vector<bool> out;
+  out.reserve(cells.size());
   for (const Cell& c : cells) out.push_back(c.suppressed);
   return out;
 }

@@ -117,6 +117,7 @@ TEST_P(AnalyticsTest, TrafficStatsCountDistinctLinesAndSuppressSmallCells) {
   auto writer = std::make_unique<store::AppendWriter>(std::move(test_store_->open()).value());
   traffic::StoreSink sink(*writer, keys_, clock_, "node-a");
   std::vector<std::string> lines;
+  lines.reserve(6);
   for (int i = 0; i < 6; ++i)
     lines.push_back(*extensions.add_extension({company_, std::to_string(100 + i), "correct-horse-" + std::to_string(i),
                                                std::nullopt, std::nullopt},
@@ -140,7 +141,7 @@ TEST_P(AnalyticsTest, TrafficStatsCountDistinctLinesAndSuppressSmallCells) {
     call(lines[static_cast<size_t>(i)], traffic::Direction::outbound);
     call(lines[static_cast<size_t>(i)], traffic::Direction::outbound);
   }
-  for (int i = 0; i < 4; ++i) call(lines[static_cast<size_t>(i + 1)], traffic::Direction::inbound);
+  for (size_t i = 1; i <= 4; ++i) call(lines[i], traffic::Direction::inbound);
   for (int i = 0; i < 10; ++i) call(lines[1], traffic::Direction::inbound);
   ASSERT_TRUE(sink.flush().ok());
 

@@ -62,6 +62,7 @@ Result<nlohmann::json> traffic_stats(store::Store& store, const privacy::Keyring
       if (r.duration_ms >= 0) t.duration_ms += r.duration_ms;
     }
     std::vector<Cell> cells;
+    cells.reserve(tallies.size());
     for (const auto& [key, t] : tallies)
       cells.push_back({key, static_cast<int64_t>(t.lines.size()),
                        {{"calls", t.calls}, {"answered", t.answered}, {"minutes", t.duration_ms / 60'000}}, false});

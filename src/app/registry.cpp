@@ -48,7 +48,7 @@ std::vector<privacy::DataMapPart> datamap() {
 }
 
 std::vector<std::span<const store::SettingSpec>> settings() {
-  return {ledgers::settings(), traffic::settings(), notify::settings(), rights::settings(),
+  return {ledgers::settings(), traffic::settings(), sip::settings(), notify::settings(), rights::settings(),
           retention::settings(), analytics::settings(), portal::settings()};
 }
 

@@ -118,6 +118,7 @@ TEST(StructureTest, OnlyTheOwningFolderHoldsSqlThatNamesATable) {
   const fs::path src = fs::path(PRIVOX_SOURCE_DIR) / "src";
   const auto owners = table_owners();
   std::vector<std::pair<std::string, std::regex>> patterns;
+  patterns.reserve(owners.size());
   for (const auto& [table, owner] : owners)
     patterns.emplace_back(table, std::regex(R"(\b(FROM|JOIN|INTO|UPDATE|TABLE|EXISTS)\s+)" + table + R"(\b)"));
 

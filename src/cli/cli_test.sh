@@ -356,12 +356,14 @@ help_mentions "member show" --data-dir --id --purpose
 help_mentions "member erase" --data-dir --id
 help_mentions "audit verify" --data-dir
 help_mentions "datamap" --json
-help_mentions "extension add" --data-dir --store --company --number --password --member --did
+help_mentions "extension add" --data-dir --store --company --number --password --generate-password --member --did
 help_mentions "extension list" --data-dir --company
 help_mentions "extension show" --data-dir --id
-help_mentions "extension reset-password" --data-dir --id --password
+help_mentions "extension reset-password" --data-dir --id --password --generate-password
 help_mentions "trunk add" --data-dir --name --address --trusted
 help_mentions "trunk list" --data-dir
+help_mentions "ban list" --data-dir --store --all --address
+help_mentions "ban lift" --data-dir --store --id --address
 
 # ---------------------------------------------------------------------------------------------
 # 3. company add
@@ -658,9 +660,13 @@ assert_eq "the DID is stored in E.164, the HA1s sealed" "+442079460123|1|1" \
 expect_ok "$PRIVOX" extension show --data-dir "$D" --id "$EXT"
 cp "$OUT" "$TMP/ext-show.json"
 assert_true "extension show prints the number, SIP user, realm, DID and member" json_ok "$TMP/ext-show.json" \
-  "d['id'] == '$EXT' and d['company_id'] == '$COMPANY' and d['number'] == '101' and d['sip_user'] == '101' and d['realm'] == 'privox' and d['did'] == '+442079460123' and d['member_id'] == '$ALICE'"
+  "d['id'] == '$EXT' and d['company_id'] == '$COMPANY' and d['number'] == '101' and len(d['sip_user']) == 12 and d['realm'] == 'privox' and d['did'] == '+442079460123' and d['member_id'] == '$ALICE'"
+login_of() { sql "$D" "select sip_user from extensions where id = '$1'"; }
+LOGIN101=$(login_of "$EXT")
+assert_match "the SIP login is twelve random letters and digits, not the number (issue 10)" "$LOGIN101" \
+  '^[a-km-np-z2-9]{12}$'
 
-# The same number in another company: its SIP login carries the random tail of the company id.
+# The same number in another company: a login of its own, as random.
 export PRIVOX_EXTENSION_PASSWORD="$EXT_PW2"
 expect_ok "$PRIVOX" extension add --data-dir "$D" --company "$US_COMPANY" --number 101
 unset PRIVOX_EXTENSION_PASSWORD
@@ -670,11 +676,26 @@ expect_ok "$PRIVOX" extension add --data-dir "$D" --company "$COMPANY" --number 
 EXT20=$(stdout)
 expect_ok "$PRIVOX" extension list --data-dir "$D" --company "$US_COMPANY"
 assert_eq "extension list: id, number, SIP user, DID, member (- when none)" \
-  "$US_EXT	101	101-${US_COMPANY: -8}	-	-" "$(stdout)"
+  "$US_EXT	101	$(login_of "$US_EXT")	-	-" "$(stdout)"
+assert_true "the two lines numbered 101 have different logins" test "$(login_of "$US_EXT")" != "$LOGIN101"
 expect_ok "$PRIVOX" extension list --data-dir "$D" --company "$COMPANY"
 assert_eq "extension list: one line per extension, shortest number first" \
-  "$EXT20	20	20	-	-
-$EXT	101	101	+442079460123	$ALICE" "$(stdout)"
+  "$EXT20	20	$(login_of "$EXT20")	-	-
+$EXT	101	$LOGIN101	+442079460123	$ALICE" "$(stdout)"
+
+# A password privox makes up: printed once, after the id, and it works (its HA1s are stored).
+expect_ok "$PRIVOX" extension add --data-dir "$D" --company "$COMPANY" --number 40 --generate-password
+EXT40=$(head -n 1 "$OUT")
+GENERATED=$(sed -n 2p "$OUT")
+assert_match "extension add --generate-password prints the id first" "$EXT40" "$UUID_RE"
+assert_match "then a 24-character password without look-alikes" "$GENERATED" '^[A-HJ-NP-Za-km-z2-9]{24}$'
+assert_eq "and nothing else" 2 "$(wc -l <"$OUT")"
+expect_fail 2 -- "--generate-password" "$PRIVOX" extension add --data-dir "$D" --company "$COMPANY" --number 41 \
+  --password "$EXT_PW" --generate-password
+expect_ok "$PRIVOX" extension reset-password --data-dir "$D" --id "$EXT40" --generate-password
+assert_match "reset-password --generate-password prints the new password on a line of its own" \
+  "$(sed -n 2p "$OUT")" '^[A-HJ-NP-Za-km-z2-9]{24}$'
+assert_true "the new password differs from the first" test "$(sed -n 2p "$OUT")" != "$GENERATED"
 
 # Each refusal names its flag and stores nothing.
 exts=$(ext_count)
@@ -686,6 +707,7 @@ ext_add 2 --number --company "$COMPANY" --number 123456789 --password "$EXT_PW"
 ext_add 2 --number --company "$COMPANY" --number 1o1 --password "$EXT_PW"
 ext_add 4 --number --company "$COMPANY" --number 101 --password "$EXT_PW"
 ext_add 2 --password --company "$COMPANY" --number 102 --password short
+ext_add 2 --password --company "$COMPANY" --number 102 --password "eleven-char"
 ext_add 2 --password --company "$COMPANY" --number 102 --password "$(printf 'x%.0s' {1..129})"
 ext_add 2 --password --company "$COMPANY" --number 102 --password "my-102-phone"
 ext_add 2 --password --company "$COMPANY" --number 102 --password "pässwort-lang"
@@ -782,6 +804,33 @@ for secret in "${EXT_SECRETS[@]}" "+442079460123" "2079460123"; do
 done
 expect_ok "$PRIVOX" audit verify --data-dir "$D"
 assert_eq "audit verify after provisioning counts every entry" "ok $(audit_count) entries" "$(stdout)"
+
+# SIP bans (sip/bans.h): the store knows a banned source only by a keyed hash of its address. serve
+# makes them (src/sip/guard_e2e.sh); here one is written as serve's writer would, then lifted.
+expect_ok "$PRIVOX" ban list --data-dir "$D"
+assert_eq "ban list prints nothing while nobody is banned" "" "$(stdout)"
+BAN_ID=0123456789abcdef0123456789abcdef
+NOW_US=$(($(date +%s) * 1000000))
+sql "$D" "insert into sip_bans (address_hash, banned_at_us, banned_until_us, strikes, reason, seq, expires_at_us)
+          values ('$BAN_ID', $NOW_US, $((NOW_US + 600000000)), 2, 'auth_failures', 1, $((NOW_US + 87000000000)))" \
+  >/dev/null
+expect_ok "$PRIVOX" ban list --data-dir "$D"
+assert_match "ban list: id, since, until, strikes, reason, state" "$(stdout)" \
+  "^$BAN_ID	[0-9T:.-]+Z	[0-9T:.-]+Z	2	auth_failures	active$"
+expect_ok "$PRIVOX" ban list --data-dir "$D" --address 192.0.2.7
+assert_eq "ban list --address shows only that address's ban (none)" "" "$(stdout)"
+expect_fail 2 -- "--id" "$PRIVOX" ban lift --data-dir "$D" --id not-an-id
+expect_fail 2 -- "--address" "$PRIVOX" ban lift --data-dir "$D" --address not-an-address
+expect_fail 2 -- "--id" "$PRIVOX" ban lift --data-dir "$D"
+expect_fail 3 -- "--id" "$PRIVOX" ban lift --data-dir "$D" --address 192.0.2.7
+expect_ok "$PRIVOX" ban lift --data-dir "$D" --id "$BAN_ID"
+assert_eq "ban lift says so" "ban $BAN_ID lifted" "$(stdout)"
+assert_eq "ban lift writes a sip.ban_lift audit entry" "sip.ban_lift||" "$(last_audit)"
+expect_ok "$PRIVOX" ban list --data-dir "$D"
+assert_eq "a lifted ban is no longer listed" "" "$(stdout)"
+expect_ok "$PRIVOX" ban list --data-dir "$D" --all
+assert_match "ban list --all shows it lifted, its strikes kept for a repeat" "$(stdout)" "^$BAN_ID	.*	2	auth_failures	lifted$"
+expect_fail 3 -- "--id" "$PRIVOX" ban lift --data-dir "$D" --id "$BAN_ID"
 
 # ---------------------------------------------------------------------------------------------
 # 9. audit verify and tampering

@@ -18,6 +18,7 @@
 #include "portal/api.h"
 #include "portal/payments.h"
 #include "retention/scheduler.h"
+#include "sip/bans.h"
 #include "sip/service.h"
 #include "store/schema.h"
 #include "store/settings.h"
@@ -137,6 +138,10 @@ int serve(const ServeOptions& options) {
   http::Router router = make_router(**env);
   portal.mount(router);
 
+  // Read once at start, like the portal's: changed SIP limits apply after a restart.
+  auto guard_limits = sip::guard_limits_from_settings(*(*env)->store);
+  if (!guard_limits.ok()) return fail(guard_limits.error());
+
   boost::asio::io_context io;
   http::Server server(io, std::move(router), http_options);
   if (Status s = server.listen(*at); !s.ok()) return fail(s.error());
@@ -146,7 +151,9 @@ int serve(const ServeOptions& options) {
                                       .node_id = *node,
                                       .ring_timeout_us = int64_t{options.ring_timeout_s} * 1'000'000,
                                       .limits = {.max_in_flight = options.max_transactions, .retry_after_s = 5},
-                                      .challenge_algorithms = std::move(challenges)});
+                                      .challenge_algorithms = std::move(challenges),
+                                      .guard = std::move(guard_limits).value(),
+                                      .tcp = sip::TcpLimits{}});
   // Marketing SMS and STOP replies travel over the SIP trunk (notify/sms.h); without a sender
   // number there are neither.
   auto sms_sender = store::Settings(*(*env)->store).text("sms.sender_number");

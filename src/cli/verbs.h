@@ -37,7 +37,7 @@ inline void add_data_dir(CLI::App* verb, DataDir& where) {
       ->envname("PRIVOX_STORE");
 }
 
-// `extension add|list|show|reset-password` and `trunk add|list` (verbs_telephony.cpp).
+// `extension add|list|show|reset-password`, `trunk add|list` and `ban list|lift` (verbs_telephony.cpp).
 void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 // `cdr list` (verbs_traffic.cpp).
 void add_traffic_verbs(CLI::App& app, DataDir& where, Verbs& verbs);

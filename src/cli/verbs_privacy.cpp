@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "accounts/accounts.h"
@@ -68,8 +70,8 @@ int run_consent_record(const DataDir& where, const ConsentOptions& o, bool given
   return 0;
 }
 
-nlohmann::json consent_json(const consent::ConsentRecord& r) {
-  return {{"id", r.id},         {"purpose", to_string(r.purpose)}, {"decision", r.given ? "given" : "withdrawn"},
+nlohmann::json consent_json(const consent::ConsentRecord& r, std::string_view decision) {
+  return {{"id", r.id},         {"purpose", to_string(r.purpose)}, {"decision", decision},
           {"method", to_string(r.method)}, {"channel", r.channel}, {"notice_version", r.notice_version},
           {"at", format_utc(r.at_us)}};
 }
@@ -82,10 +84,20 @@ int run_consent_show(const DataDir& where, const ConsentOptions& o) {
   if (!current.ok()) return fail(current.error());
   auto history = ledger.history(o.member);
   if (!history.ok()) return fail(history.error());
+  // Each decision's word depends on whether its purpose was given before it (consent.h).
+  std::vector<std::string_view> words;
+  std::map<ConsentPurpose, std::string_view> current_word;
+  std::set<ConsentPurpose> given_before;
+  for (const auto& r : *history) {
+    words.push_back(consent::decision_word(r.given, given_before.count(r.purpose) > 0));
+    current_word[r.purpose] = words.back();
+    if (r.given) given_before.insert(r.purpose);
+  }
   if (o.json) {
     nlohmann::json out = {{"member", o.member}, {"current", nlohmann::json::object()}, {"history", nlohmann::json::array()}};
-    for (const auto& [purpose, r] : *current) out["current"][std::string(to_string(purpose))] = consent_json(r);
-    for (const auto& r : *history) out["history"].push_back(consent_json(r));
+    for (const auto& [purpose, r] : *current)
+      out["current"][std::string(to_string(purpose))] = consent_json(r, current_word[purpose]);
+    for (size_t i = 0; i < history->size(); ++i) out["history"].push_back(consent_json((*history)[i], words[i]));
     std::cout << out.dump(2) << "\n";
     return 0;
   }
@@ -93,13 +105,15 @@ int run_consent_show(const DataDir& where, const ConsentOptions& o) {
   for (ConsentPurpose p : consent::kConsentPurposes) {
     const auto it = current->find(p);
     std::printf("  %-20s %s\n", std::string(to_string(p)).c_str(),
-                it == current->end() ? "never asked" : (it->second.given ? "given" : "withdrawn"));
+                it == current->end() ? "never asked" : std::string(current_word[p]).c_str());
   }
   std::printf("\nHistory (%zu decisions, oldest first):\n", history->size());
-  for (const auto& r : *history)
+  for (size_t i = 0; i < history->size(); ++i) {
+    const consent::ConsentRecord& r = (*history)[i];
     std::printf("  %s  %-20s %-9s by %s via %s, notice %s\n", format_utc(r.at_us).c_str(),
-                std::string(to_string(r.purpose)).c_str(), r.given ? "given" : "withdrawn",
+                std::string(to_string(r.purpose)).c_str(), std::string(words[i]).c_str(),
                 std::string(to_string(r.method)).c_str(), r.channel.c_str(), r.notice_version.c_str());
+  }
   return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "accounts/extensions.h"
 #include "accounts/trunks.h"
 #include "ledgers/disclosures.h"
+#include "sip/bans.h"
 #include "cli/verbs.h"
 
 namespace privox::cli {
@@ -22,6 +23,9 @@ struct TelephonyOptions {
   std::string company_id, id, number, password, member_id, did;
   std::string name, address;
   bool trusted = false;
+  bool generate_password = false;
+  std::string ban_id;
+  bool all = false;
 };
 
 std::string or_dash(const std::optional<std::string>& value) { return value.value_or("-"); }
@@ -42,12 +46,27 @@ int print_id(const Result<std::string>& id) {
   return 0;
 }
 
-void add_password(CLI::App* verb, std::string& password) {
-  verb->add_option("--password", password,
-                   "the device password, 8-128 printable ASCII characters, not containing the number; only its "
-                   "digest HA1s are stored. Prefer the environment variable: a flag shows in the process list")
-      ->required()
-      ->envname("PRIVOX_EXTENSION_PASSWORD");
+// --password (or its environment variable), or --generate-password, which prints the password
+// made up on a line of its own after what the verb prints. Returns the --generate-password flag.
+CLI::Option* add_password(CLI::App* verb, std::string& password, bool& generate) {
+  auto* given = verb->add_option("--password", password,
+                                 "the device password, 12-128 printable ASCII characters, not containing the number; "
+                                 "only its digest HA1s are stored. Prefer the environment variable: a flag shows in "
+                                 "the process list")
+                    ->envname("PRIVOX_EXTENSION_PASSWORD");
+  auto* made = verb->add_flag("--generate-password", generate,
+                              "make up a strong password (24 characters) and print it once, on its own line");
+  made->excludes(given);
+  return given;
+}
+
+// The password to use, or the error naming --password when there is none.
+Result<std::string> password_to_use(const CLI::Option* given, bool generate, const std::string& password,
+                                    std::string_view number) {
+  if (generate) return accounts::generate_device_password(number);
+  if (given->count() == 0 && password.empty())
+    return invalid("password", "give --password (or PRIVOX_EXTENSION_PASSWORD) or --generate-password");
+  return password;
 }
 
 }  // namespace
@@ -62,16 +81,20 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   ext_add->add_option("--company", opts->company_id, "the company's id")->required();
   ext_add->add_option("--number", opts->number, "the extension number, 2-8 digits, unique in the company")
       ->required();
-  add_password(ext_add, opts->password);
+  auto* add_given = add_password(ext_add, opts->password, opts->generate_password);
   auto* member_opt = ext_add->add_option("--member", opts->member_id, "id of the member who uses the line");
   auto* did_opt =
       ext_add->add_option("--did", opts->did, "the line's public number (E.164, or national in the company's country)");
-  verbs.add(ext_add, [&where, opts, member_opt, did_opt] {
+  verbs.add(ext_add, [&where, opts, member_opt, did_opt, add_given] {
+    auto password = password_to_use(add_given, opts->generate_password, opts->password, opts->number);
+    if (!password.ok()) return fail(password.error());
     return with_registries(where, [&](accounts::Extensions& extensions, accounts::Trunks&) {
-      accounts::NewExtension input{opts->company_id, opts->number, opts->password, std::nullopt, std::nullopt};
+      accounts::NewExtension input{opts->company_id, opts->number, *password, std::nullopt, std::nullopt};
       if (member_opt->count() > 0) input.member_id = opts->member_id;
       if (did_opt->count() > 0) input.did = opts->did;
-      return print_id(extensions.add_extension(input, cli_actor()));
+      const int rc = print_id(extensions.add_extension(input, cli_actor()));
+      if (rc == 0 && opts->generate_password) std::printf("%s\n", password->c_str());
+      return rc;
     });
   });
 
@@ -115,11 +138,20 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   auto* ext_reset = extension->add_subcommand("reset-password", "Give an extension a new device password");
   add_data_dir(ext_reset, where);
   ext_reset->add_option("--id", opts->id, "extension id")->required();
-  add_password(ext_reset, opts->password);
-  verbs.add(ext_reset, [&where, opts] {
+  auto* reset_given = add_password(ext_reset, opts->password, opts->generate_password);
+  verbs.add(ext_reset, [&where, opts, reset_given] {
     return with_registries(where, [&](accounts::Extensions& extensions, accounts::Trunks&) {
-      if (Status s = extensions.reset_password(opts->id, opts->password, cli_actor()); !s.ok()) return fail(s.error());
+      std::string number;
+      if (opts->generate_password) {
+        auto line = extensions.find(opts->id);
+        if (!line.ok()) return fail(line.error());
+        number = line->number;
+      }
+      auto password = password_to_use(reset_given, opts->generate_password, opts->password, number);
+      if (!password.ok()) return fail(password.error());
+      if (Status s = extensions.reset_password(opts->id, *password, cli_actor()); !s.ok()) return fail(s.error());
       std::printf("password of extension %s reset; its phones need the new one\n", opts->id.c_str());
+      if (opts->generate_password) std::printf("%s\n", password->c_str());
       return 0;
     });
   });
@@ -150,6 +182,59 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
                     t.trusted ? "trusted" : "untrusted");
       return 0;
     });
+  });
+
+  // SIP bans (sip/bans.h): sources that failed digest authentication too often.
+  auto* ban = app.add_subcommand("ban", "SIP bans: sources that failed authentication too often")->require_subcommand(1);
+
+  auto* ban_list = ban->add_subcommand(
+      "list", "List the SIP bans in force, one a line: id, banned at, until, strikes, reason, state (active, lifted "
+              "or over); the store knows no address, only its keyed hash (the id)");
+  add_data_dir(ban_list, where);
+  ban_list->add_flag("--all", opts->all, "also the bans that are over or lifted, while their rows are kept (a day)");
+  ban_list->add_option("--address", opts->address, "only the ban of this address (IPv6: its /64), if it has one");
+  verbs.add(ban_list, [&where, opts] {
+    auto env = open_environment(where);
+    if (!env.ok()) return fail(env.error());
+    sip::Bans bans(*(*env)->store, (*env)->keys, (*env)->clock);
+    std::string only;
+    if (!opts->address.empty()) {
+      auto id = bans.id_of(opts->address);
+      if (!id.ok()) return fail(id.error());
+      only = *id;
+    }
+    auto list = bans.list(opts->all || !only.empty());
+    if (!list.ok()) return fail(list.error());
+    const int64_t now = (*env)->clock.now_us();
+    for (const sip::StoredBan& b : *list) {
+      if (!only.empty() && b.id != only) continue;
+      const char* state = b.lifted_at_us ? "lifted" : b.active(now) ? "active" : "over";
+      std::printf("%s\t%s\t%s\t%lld\t%s\t%s\n", b.id.c_str(), format_utc(b.banned_at_us).c_str(),
+                  format_utc(b.lifted_at_us.value_or(b.banned_until_us)).c_str(), static_cast<long long>(b.strikes),
+                  b.reason.c_str(), state);
+    }
+    return 0;
+  });
+
+  auto* ban_lift = ban->add_subcommand("lift", "Lift a SIP ban now, on every node (a ban within a day after counts as a repeat)");
+  add_data_dir(ban_lift, where);
+  auto* lift_id = ban_lift->add_option("--id", opts->ban_id, "the ban's id, as ban list shows it");
+  auto* lift_address = ban_lift->add_option("--address", opts->address, "the banned address (IPv6: any of its /64)");
+  lift_id->excludes(lift_address);
+  verbs.add(ban_lift, [&where, opts, lift_id, lift_address] {
+    if (lift_id->count() == 0 && lift_address->count() == 0) return fail(invalid("id", "give --id or --address"));
+    auto env = open_environment(where);
+    if (!env.ok()) return fail(env.error());
+    sip::Bans bans(*(*env)->store, (*env)->keys, (*env)->clock);
+    std::string id = opts->ban_id;
+    if (lift_address->count() > 0) {
+      auto found = bans.id_of(opts->address);
+      if (!found.ok()) return fail(found.error());
+      id = *found;
+    }
+    if (Status s = bans.lift(id, cli_actor()); !s.ok()) return fail(s.error());
+    std::printf("ban %s lifted\n", id.c_str());
+    return 0;
   });
 }
 

@@ -53,7 +53,8 @@ struct CivilDate {
   int year = 0;
   unsigned month = 0;
   unsigned day = 0;
-  auto operator<=>(const CivilDate&) const = default;
+  // clang-tidy 14 mistakes the defaulted comparison's literal 0 for a null pointer.
+  auto operator<=>(const CivilDate&) const = default;  // NOLINT(modernize-use-nullptr)
 };
 
 // Parses exactly YYYY-MM-DD and rejects dates that do not exist (2023-02-29).

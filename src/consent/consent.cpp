@@ -115,6 +115,11 @@ std::optional<ConsentMethod> parse_consent_method(std::string_view text) {
   return std::nullopt;
 }
 
+std::string_view decision_word(bool given, bool given_before) {
+  if (given) return "given";
+  return given_before ? "withdrawn" : kNotGiven;
+}
+
 Result<ConsentRecord> ConsentLedger::record(store::Session& tx, const ConsentDecision& decision,
                                             const std::string& actor) const {
   PRIVOX_TRY(check(decision));

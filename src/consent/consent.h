@@ -47,6 +47,12 @@ std::string_view to_string(ConsentMethod m);
 std::optional<ConsentPurpose> parse_consent_purpose(std::string_view text);
 std::optional<ConsentMethod> parse_consent_method(std::string_view text);
 
+// The words people read for a decision. The ledger stores a "no" the same way whenever it is made
+// (it has the same effect), but a "no" before any "yes" for that purpose, such as a box left
+// unticked at sign-up, reads "not given": only a consent that was given can be "withdrawn".
+inline constexpr std::string_view kNotGiven = "not given";
+std::string_view decision_word(bool given, bool given_before);
+
 struct ConsentDecision {
   std::string subject_id;
   ConsentPurpose purpose = ConsentPurpose::marketing_email;

@@ -173,7 +173,7 @@ void add_security_headers(Response& res, const std::vector<std::string>& connect
   if (res.find(bhttp::field::cache_control) == res.end()) res.set(bhttp::field::cache_control, "no-store");
 }
 
-void Router::add(bhttp::verb method, std::string pattern, Handler handler) {
+void Router::add(bhttp::verb method, const std::string& pattern, Handler handler) {
   for (Entry& e : entries_) {
     if (e.pattern == pattern) {
       e.handlers[method] = std::move(handler);

@@ -91,7 +91,7 @@ class Router {
     std::string pattern;
   };
 
-  void add(bhttp::verb method, std::string pattern, Handler handler);
+  void add(bhttp::verb method, const std::string& pattern, Handler handler);
   // Answers requests that match no route (static pages); without one they get a JSON 404.
   void set_fallback(Handler handler) { fallback_ = std::move(handler); }
 

@@ -47,9 +47,16 @@ assert_eq "recorded by the operator" operator \
   "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["history"][0]["method"])' <<<"$show")"
 out=$(px "$D" consent show --member "$ANN")
 assert_contains "text shows the current state" "$out" "never asked"
+# A "no" before any "yes" reads "not given", never "withdrawn" (consent/consent.h).
+px "$D" consent withdraw --member "$ANN" --purpose marketing_sms >/dev/null || fail "consent withdraw marketing_sms"
+show=$(px "$D" consent show --member "$ANN" --json)
+assert_eq "a first no is not given" "not given" \
+  "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["current"]["marketing_sms"]["decision"])' <<<"$show")"
+assert_eq "the earlier withdrawal still reads withdrawn" withdrawn \
+  "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["current"]["marketing_email"]["decision"])' <<<"$show")"
 assert_false "the database refuses to rewrite the ledger" store_sql "$D" "UPDATE consent_ledger SET decision = 'given'"
 assert_false "the database refuses to delete from the ledger" store_sql "$D" "DELETE FROM consent_ledger"
-assert_eq "nothing changed" 3 "$(ledger_rows)"
+assert_eq "nothing changed" 4 "$(ledger_rows)"
 out=$(px "$D" consent give --member "$ANN" --purpose telepathy 2>&1)
 assert_contains "unknown purpose named" "$out" "--purpose"
 out=$(px "$D" consent give --member 0190e2a1-0000-7000-8000-000000000000 --purpose location 2>&1)
@@ -64,7 +71,7 @@ store_sql "$D" "INSERT INTO optional_data (member_id, location_enc, location_at_
 assert_eq "optional location stored" 1 "$(store_sql "$D" "SELECT COUNT(*) FROM optional_data WHERE location_enc IS NOT NULL")"
 px "$D" consent withdraw --member "$ANN" --purpose location >/dev/null || fail "withdraw location"
 assert_eq "optional location deleted with the consent" 0 "$(store_sql "$D" "SELECT COUNT(*) FROM optional_data")"
-assert_eq "ledger still grows" 4 "$(ledger_rows)"
+assert_eq "ledger still grows" 5 "$(ledger_rows)"
 
 # --- the disclosure register ---
 out=$(px "$D" disclosure add --recipient "Metropolitan Police" --kind authority --categories traffic \

@@ -94,7 +94,8 @@ nlohmann::json rights_json(const SettingText& setting) {
        {"what", "delete your data; each item is erased, anonymised, or kept under a named legal exception"},
        {"how", contact}},
       {{"right", "withdraw consent"},
-       {"what", "as easily as you gave it; optional data is deleted at once"},
+       {"what", "as easily as you gave it; optional data is deleted at once. A box you left unticked is "
+                "recorded as consent not given, never as consent given and withdrawn"},
        {"how", "use the portal, the unsubscribe link in any marketing email, or reply STOP to a marketing SMS"}},
       {{"right", "complain"}, {"what", "to your data protection authority"}, {"how", "contact the authority directly"}},
   });

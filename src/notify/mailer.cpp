@@ -36,7 +36,7 @@ struct Upload {
 size_t read_message(char* buffer, size_t size, size_t count, void* user) {
   auto* upload = static_cast<Upload*>(user);
   const size_t n = std::min(size * count, upload->data.size() - upload->offset);
-  std::memcpy(buffer, upload->data.data() + upload->offset, n);
+  std::copy_n(upload->data.data() + upload->offset, n, buffer);
   upload->offset += n;
   return n;
 }
@@ -107,13 +107,18 @@ class SmtpMailer final : public Mailer {
 
 std::unique_ptr<Mailer> smtp_mailer(SmtpConfig config) { return std::make_unique<SmtpMailer>(std::move(config)); }
 
+Status check_smtp_url(std::string_view url) {
+  if (!url.starts_with("smtp://") && !url.starts_with("smtps://"))
+    return invalid("mail.smtp_url", fmt::format("'{}' is not an smtp:// or smtps:// URL", url));
+  return {};
+}
+
 Result<std::unique_ptr<Mailer>> mailer_from_settings(store::Store& store) {
   const store::Settings settings(store);
   SmtpConfig config;
   PRIVOX_ASSIGN(config.url, settings.text("mail.smtp_url"));
   PRIVOX_ASSIGN(config.from, settings.text("mail.from"));
-  if (!config.url.starts_with("smtp://") && !config.url.starts_with("smtps://"))
-    return invalid("mail.smtp_url", fmt::format("'{}' is not an smtp:// or smtps:// URL", config.url));
+  PRIVOX_TRY(check_smtp_url(config.url));
   return smtp_mailer(std::move(config));
 }
 

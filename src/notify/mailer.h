@@ -35,6 +35,8 @@ struct SmtpConfig {
   std::string from;  // envelope and header sender
 };
 
+// The relay URL rule, applied both when mail.smtp_url is set and when the mailer is made from it.
+Status check_smtp_url(std::string_view url);
 // A mailer for the relay configured in the store's settings (mail.smtp_url, mail.from).
 Result<std::unique_ptr<Mailer>> mailer_from_settings(store::Store& store);
 std::unique_ptr<Mailer> smtp_mailer(SmtpConfig config);

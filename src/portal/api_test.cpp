@@ -102,7 +102,7 @@ struct Browser {
   http::Response call(verb method, const std::string& target, const json& body = nullptr, bool with_csrf = true) {
     http::Request req{method, target, 11};
     std::string cookie;
-    for (const auto& [k, v] : cookies) cookie += (cookie.empty() ? "" : "; ") + k + "=" + v;
+    for (const auto& [k, v] : cookies) cookie.append(cookie.empty() ? "" : "; ").append(k).append("=").append(v);
     if (!cookie.empty()) req.set(http::bhttp::field::cookie, cookie);
     if (with_csrf && !csrf.empty()) req.set("X-CSRF-Token", csrf);
     if (!body.is_null()) {
@@ -489,6 +489,41 @@ TEST_P(PortalApiTest, LegalStaffKeepTheDisclosureRegisterAndSeeTheRequestQueue) 
   EXPECT_EQ(m.call(verb::get, "/api/v1/admin/requests?purpose=legal").result(), status::forbidden);  // not staff
 }
 
+// A letter that arrived on 31 January 2027 and was entered weeks later: its month runs from the
+// letter, clamped to February's end, and dates it cannot have are refused by name.
+TEST_P(PortalApiTest, StaffEnterARequestWithTheDayItReallyArrived) {
+  Browser m = browser();
+  ASSERT_EQ(m.sign_up(signup_body("jo@example.com", "+442079460968")).result(), status::created);
+  const std::string member = json::parse(m.call(verb::get, "/api/v1/me").body())["subject_id"];
+  ASSERT_TRUE(portal_->auth().add_staff("legal@operator.example", Role::staff_legal, "staff password 2", "cli:test").ok());
+  clock_.set_us(clock_.now_us() + 90LL * 86'400 * 1'000'000);  // 2027-02-16
+  Browser staff = browser();
+  ASSERT_EQ(staff.call(verb::post, "/api/v1/session", {{"email", "legal@operator.example"}, {"password", "staff password 2"}}).result(),
+            status::ok);
+
+  const json letter = {{"member_id", member}, {"kind", "access"}, {"channel", "letter"}, {"received_at", "2027-01-31"}};
+  EXPECT_EQ(staff.call(verb::post, "/api/v1/admin/requests?purpose=support", letter).result(), status::forbidden);
+  http::Response res = staff.call(verb::post, "/api/v1/admin/requests?purpose=legal", letter);
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  expect_documented(verb::post, "/api/v1/admin/requests", res);
+  const json opened = json::parse(res.body());
+  EXPECT_EQ(opened["channel"], "letter");
+  EXPECT_EQ(opened["received_at"].get<std::string>().substr(0, 10), "2027-01-31");
+  EXPECT_EQ(opened["due_date"], "2027-02-28");
+
+  for (const auto& [when, why] : {std::pair{"2027-03-01", "the future"}, {"2026-11-01", "before the account"},
+                                  {"31/01/2027", "not a date"}}) {
+    json bad = letter;
+    bad["received_at"] = when;
+    res = staff.call(verb::post, "/api/v1/admin/requests?purpose=legal", bad);
+    EXPECT_EQ(res.result(), status::bad_request) << why;
+    EXPECT_EQ(json::parse(res.body())["error"]["field"], "received_at") << why;
+  }
+  res = staff.call(verb::post, "/api/v1/admin/requests?purpose=legal", {{"kind", "access"}});
+  EXPECT_EQ(res.result(), status::bad_request);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "member_id");
+}
+
 TEST_P(PortalApiTest, VisitorsConsentToPerformanceCookiesWithoutAnAccount) {
   Browser v = browser();
   http::Response res = v.call(verb::put, "/api/v1/consents/cookies_performance", {{"given", true}});
@@ -607,7 +642,7 @@ TEST_P(PortalApiTest, CallLogsShowTheCallersLinesKeepWithheldCallersWithheldAndP
                         "VALUES (?, ?, ?, 'inbound', 'voice', ?, ?, ?, ?, 'answered', ?)",
                         {id, co.at(0).text(0), line, privacy::seal_field(key, line, "source", "+15551230000"),
                          privacy::seal_field(key, line, "destination", "201"), int64_t{i == 0 ? 1 : 0},
-                         int64_t{clock_.now_us() - (3 - i) * 1'000'000}, clock_.now_us()}));
+                         int64_t{clock_.now_us() - int64_t{3 - i} * 1'000'000}, clock_.now_us()}));
     }
     return {};
   }).ok());
@@ -710,6 +745,8 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/admin/page-views", verb::get}, {"/api/v1/admin/page-views", nullptr}},
       {{"/api/v1/admin/requests", verb::get}, {"/api/v1/admin/requests?purpose=legal", nullptr}},
       {{"/api/v1/admin/disclosures", verb::get}, {"/api/v1/admin/disclosures?purpose=legal&member_id=" + b_member, nullptr}},
+      {{"/api/v1/admin/requests", verb::post},
+       {"/api/v1/admin/requests?purpose=legal", {{"member_id", b_member}, {"kind", "access"}}}},
       {{"/api/v1/admin/disclosures", verb::post},
        {"/api/v1/admin/disclosures?purpose=legal",
         {{"recipient", "X"}, {"kind", "supplier"}, {"categories", {"traffic"}}, {"basis", "contract"}, {"member_ids", {b_member}}}}},
@@ -810,9 +847,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
       EXPECT_EQ(json::parse(res.body())["error"]["message"], "only members have this") << name;
     }
   }
-  EXPECT_EQ(guarded, 20u);
-  EXPECT_EQ(state_changing, 9u);
-  EXPECT_EQ(console, 7u);
+  EXPECT_EQ(guarded, 21u);
+  EXPECT_EQ(state_changing, 10u);
+  EXPECT_EQ(console, 8u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
   EXPECT_EQ(bogus.result(), status::bad_request);

@@ -13,7 +13,7 @@ namespace {
 
 size_t append_body(char* data, size_t size, size_t count, void* out) {
   auto* body = static_cast<std::string*>(out);
-  if (body->size() + size * count > 64 * 1024) return 0;  // a provider's answer is small
+  if (body->size() + size * count > size_t{64} * 1024) return 0;  // a provider's answer is small
   body->append(data, size * count);
   return size * count;
 }

@@ -47,6 +47,7 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/admin/page-views", kStaff, admin_page_views},
     // routes_admin_legal.cpp
     {verb::get, "/api/v1/admin/requests", kLegalStaff, admin_requests},
+    {verb::post, "/api/v1/admin/requests", kLegalStaffCsrf, admin_request_open},
     {verb::get, "/api/v1/admin/disclosures", kLegalStaff, admin_disclosures_list},
     {verb::post, "/api/v1/admin/disclosures", kLegalStaffCsrf, admin_disclosure_add},
 };

@@ -31,6 +31,7 @@
 #include "common/mutex.h"
 #include "notify/mailer.h"
 #include "privacy/audit.h"
+#include "rights/requests.h"
 
 namespace privox::portal {
 
@@ -192,6 +193,10 @@ Response consent_set(Portal::Impl& p, const Exchange& e, const std::optional<Cal
 
 // routes_requests.cpp: the member's rights requests.
 Response request_open(Portal::Impl& p, const Exchange& e, const Caller& c);
+// A request's kind and corrections from a JSON body, for `member_id`, made through `channel`; or
+// the 400 naming what is wrong.
+std::variant<rights::NewRequest, Response> new_request_from(const nlohmann::json& body, const std::string& member_id,
+                                                           const std::string& channel);
 Response requests_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_optional_data.cpp: contacts, location and social profile from the mobile app.
@@ -212,6 +217,7 @@ Response admin_page_views(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_admin_legal.cpp: the operator's compliance records, for purpose legal.
 Response admin_requests(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+Response admin_request_open(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 Response admin_disclosures_list(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 Response admin_disclosure_add(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 

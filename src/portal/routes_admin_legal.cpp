@@ -2,6 +2,7 @@
 // disclosures. The table's gate admits staff for purpose legal only.
 #include <nlohmann/json.hpp>
 
+#include "common/clock.h"
 #include "ledgers/disclosures.h"
 #include "portal/routes.h"
 #include "rights/requests.h"
@@ -56,6 +57,32 @@ Response admin_requests(Portal::Impl& p, const Exchange& e, const Caller&, priva
   nlohmann::json items = nlohmann::json::array();
   for (const rights::Request& request : *queue) items.push_back(request.to_json(p.clock.now_us()));
   return http::json_response(status::ok, {{"items", items}});
+}
+
+// A request that arrived by letter, email or phone, entered by staff: its month runs from when it
+// really arrived (`received_at`), which the rights layer checks and the audit entry records.
+Response admin_request_open(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose) {
+  auto parsed = json_body(e);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  const nlohmann::json& body = std::get<nlohmann::json>(parsed);
+  std::optional<Response> bad;
+  const std::optional<std::string> member_id = string_field(body, "member_id", bad);
+  const std::string channel = string_field(body, "channel", bad).value_or("email");
+  const std::optional<std::string> received = string_field(body, "received_at", bad);
+  if (bad) return std::move(*bad);
+  if (!member_id || member_id->empty()) return http::json_error(status::bad_request, "is required", "member_id");
+  auto input = new_request_from(body, *member_id, channel);
+  if (auto* refusal = std::get_if<Response>(&input)) return std::move(*refusal);
+  rights::NewRequest& request = std::get<rights::NewRequest>(input);
+  if (received) {
+    request.received_at_us = parse_time(*received);
+    if (!request.received_at_us)
+      return http::json_error(status::bad_request, "must be a date (YYYY-MM-DD) or a UTC time (YYYY-MM-DDTHH:MM:SSZ)",
+                              "received_at");
+  }
+  auto opened = rights::Requests(p.store, p.keys, p.clock).open(request, c.who.subject_id);
+  if (!opened.ok()) return error_response(opened.error());
+  return http::json_response(status::created, opened->to_json(p.clock.now_us()));
 }
 
 Response admin_disclosures_list(Portal::Impl& p, const Exchange& e, const Caller&, privacy::Purpose) {

@@ -7,16 +7,14 @@
 
 namespace privox::portal::routes {
 
-Response request_open(Portal::Impl& p, const Exchange& e, const Caller& c) {
-  auto parsed = json_body(e);
-  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
-  const nlohmann::json& body = std::get<nlohmann::json>(parsed);
+std::variant<rights::NewRequest, Response> new_request_from(const nlohmann::json& body, const std::string& member_id,
+                                                           const std::string& channel) {
   std::optional<Response> bad;
   const std::string kind_text = string_field(body, "kind", bad).value_or("");
   if (bad) return std::move(*bad);
   const std::optional<rights::RequestKind> kind = rights::parse_request_kind(kind_text);
   if (!kind) return http::json_error(status::bad_request, "must be access, rectify or erase", "kind");
-  rights::NewRequest input{c.who.subject_id, *kind, {}, "portal"};
+  rights::NewRequest input{member_id, *kind, {}, channel};
   if (body.contains("corrections")) {
     if (!body["corrections"].is_object())
       return http::json_error(status::bad_request, "must be an object of field names to values", "corrections");
@@ -25,8 +23,16 @@ Response request_open(Portal::Impl& p, const Exchange& e, const Caller& c) {
       input.corrections[field] = value.get<std::string>();
     }
   }
+  return input;
+}
+
+Response request_open(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  auto parsed = json_body(e);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  auto input = new_request_from(std::get<nlohmann::json>(parsed), c.who.subject_id, "portal");
+  if (auto* refusal = std::get_if<Response>(&input)) return std::move(*refusal);
   rights::Requests requests(p.store, p.keys, p.clock);
-  auto opened = requests.open(input, c.who.subject_id);
+  auto opened = requests.open(std::get<rights::NewRequest>(input), c.who.subject_id);
   if (!opened.ok()) return error_response(opened.error());
   return http::json_response(status::created, opened->to_json(p.clock.now_us()));
 }

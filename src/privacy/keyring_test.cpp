@@ -177,6 +177,7 @@ TEST(KeyringTest, TheUnwrapCacheIsSafeFromManyThreads) {
   }
   std::atomic<int> wrong{0};
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       for (int n = 0; n < 2000; ++n) {
@@ -200,6 +201,7 @@ TEST_P(SubjectKeysTest, ReadWrappedReturnsTheStoredKeysOfLiveSubjectsOnly) {
   ASSERT_TRUE((*store)->migrate().ok());
   const Keyring keys = Keyring::from_master_for_test(SecretKey::random());
   std::vector<std::string> many;
+  many.reserve(1200);
   for (int i = 0; i < 1200; ++i) many.push_back(fmt::format("absent-{}", i));  // more than one chunk
   ASSERT_TRUE(store::with_transaction(**store, store::TxMode::write, [&](store::Session& s) -> Status {
                 PRIVOX_ASSIGN(SecretKey k1, subject_keys::create(s, keys, "s1", 1));

@@ -36,6 +36,7 @@ PRIVOX_EXTENSION_PASSWORD='Velvet-pine-52' px "$D" extension add --company "$COM
   || fail "extension add 102"
 px "$D" trunk add --name carrier --address "127.0.0.1:$TRUNK_PORT" --trusted >/dev/null || fail "trunk add"
 LINE101=$(store_sql "$D" "SELECT id FROM extensions WHERE number = '101'")
+LOGIN101=$(store_sql "$D" "SELECT sip_user FROM extensions WHERE number = '101'")  # random (issue 10)
 
 # --- traffic through privox serve: nobody is registered, so every attempt ends 480 at once ---
 mapfile -t STORE_ARGS < <(store_args "$D")
@@ -50,8 +51,8 @@ sipp_once() {  # sipp_once NAME SCENARIO PORT SIPP-ARGS...
     -timeout 10s -timeout_error "$@" >"$TMP/$name.out" 2>&1
   assert_eq "sipp $name completes" 0 "$?"
 }
-sipp_once internal "$HERE/../sip/scenarios/uac_call_unavailable.xml" "$PHONE_PORT" -s 102 -key caller 101 \
-  -au 101 -ap "$PW101" -auth_uri "102@127.0.0.1:$SIP_PORT"
+sipp_once internal "$HERE/../sip/scenarios/uac_call_unavailable.xml" "$PHONE_PORT" -s 102 -key caller "$LOGIN101" \
+  -au "$LOGIN101" -ap "$PW101" -auth_uri "102@127.0.0.1:$SIP_PORT"
 sipp_once inbound "$HERE/scenarios/trunk_call_unavailable.xml" "$TRUNK_PORT" -s "$DID" -key caller "$CALLING" \
   -key privacy none
 sipp_once withheld "$HERE/scenarios/trunk_call_unavailable.xml" "$TRUNK_PORT" -s "$DID" -key caller "$CALLING" \

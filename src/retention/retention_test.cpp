@@ -179,8 +179,8 @@ TEST_P(RetentionTest, TheWritePathStoresPrefixesWithEmptyTextForNothingKept) {
 TEST_P(RetentionTest, RecordsWrittenWithoutPrefixesAreCutFromTheirSealedParties) {
   std::vector<std::string> legacy, current;
   for (int i = 0; i < 6; ++i) {
-    legacy.push_back(call(company_, i % 2 ? line_b_ : line_c_, kStart + 2 * i, "+442071234567", "101"));
-    current.push_back(call(company_, line_b_, kStart + 2 * i + 1, "+33612345678", "+14155550123"));
+    legacy.push_back(call(company_, i % 2 ? line_b_ : line_c_, kStart + int64_t{2} * i, "+442071234567", "101"));
+    current.push_back(call(company_, line_b_, kStart + int64_t{2} * i + 1, "+33612345678", "+14155550123"));
   }
   const std::string held_legacy = call(company_, line_a_, kStart + 20);
   flush();
@@ -220,8 +220,8 @@ TEST_P(RetentionTest, RecordsWrittenWithoutPrefixesAreCutFromTheirSealedParties)
 }
 
 TEST_P(RetentionTest, AggregatesPerCompanyAreUnchangedAndTheSubjectLinkIsGone) {
-  for (int i = 0; i < 4; ++i) call(company_, i % 2 ? line_a_ : line_b_, kStart + i * 1000);
-  for (int i = 0; i < 3; ++i) call(other_company_, line_c_, kStart + i * 1000);
+  for (int64_t i = 0; i < 4; ++i) call(company_, i % 2 ? line_a_ : line_b_, kStart + i * 1000);
+  for (int64_t i = 0; i < 3; ++i) call(other_company_, line_c_, kStart + i * 1000);
   flush();
   const std::string per_company =
       "SELECT company_id, direction, kind, outcome, count(*), sum(duration_ms), min(started_at_us), "
@@ -333,6 +333,7 @@ TEST_P(RetentionTest, CallLogsKeepTheNewestEntriesWithinTheAgeLimit) {
   // Line a: 12 calls, one a day, the first 40 days before as-of. Line b: 2 calls, one too old.
   const int64_t as_of = kStart + 40 * kDay;
   std::vector<std::string> line_a_calls;
+  line_a_calls.reserve(12);
   for (int i = 0; i < 12; ++i) line_a_calls.push_back(call(company_, line_a_, kStart + (28 + i) * kDay));
   const std::string b_old = call(company_, line_b_, kStart + kDay);
   const std::string b_new = call(company_, line_b_, kStart + 35 * kDay);

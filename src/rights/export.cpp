@@ -68,6 +68,7 @@ struct Line {
 Result<std::vector<Line>> member_lines(Session& s, const std::string& member_id) {
   PRIVOX_ASSIGN(std::vector<accounts::Extension> lines, accounts::extensions_of_member(s, member_id));
   std::vector<Line> out;
+  out.reserve(lines.size());
   for (const accounts::Extension& x : lines) out.push_back({x.id, x.number, x.sip_user, x.did.value_or("")});
   return out;
 }
@@ -231,6 +232,7 @@ Result<ExportSummary> write_access_export(store::Store& store, const privacy::Ke
                                     {"consents", consent}};
     files.push_back({"subject.json", subject.dump(2)});
     std::vector<std::string> line_ids;
+    line_ids.reserve(lines.size());
     for (const Line& line : lines) line_ids.push_back(line.id);
     PRIVOX_ASSIGN(std::vector<traffic::CdrRow> rows,
                   traffic::records_of_lines(*tx, keys, line_ids, privacy::Purpose::service,

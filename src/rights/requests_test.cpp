@@ -608,6 +608,8 @@ TEST_P(RequestsTest, ErasureReportsEveryItemAndDestroysTheKey) {
   EXPECT_EQ(recent["outcome"], "kept");
   EXPECT_EQ(recent["count"], 1);
   EXPECT_EQ(recent["until"], format_date(utc_date(at("2025-01-31") - 10 * kDay + 180 * kDay)));
+  EXPECT_EQ(recent["then"], "anonymised") << "the report says what happens when the period ends";
+  EXPECT_NE(recent["exception"].get<std::string>().find("from the end of each call"), std::string::npos);
   EXPECT_EQ(items["traffic records past the billing dispute period"]["outcome"], "anonymised");
   EXPECT_EQ(items["rights requests"]["outcome"], "kept");
   EXPECT_EQ(done->outcome["member_key"], "destroyed");

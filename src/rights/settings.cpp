@@ -1,6 +1,8 @@
 // The settings rights/ reads: the rights-request fee and identity checks (store/settings.h).
 #include "rights/module.h"
 
+#include <fmt/format.h>
+
 #include <array>
 
 namespace privox::rights {
@@ -9,11 +11,19 @@ namespace {
 using enum store::SettingKind;
 using store::SettingSpec;
 
+// The fee is shown and charged in this currency: an ISO 4217 code, three capital letters.
+Status check_currency(std::string_view value) {
+  if (value.size() != 3 || value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string_view::npos)
+    return invalid("rights.fee_currency", fmt::format("'{}' is not an ISO 4217 currency code (e.g. GBP, EUR, USD)", value));
+  return {};
+}
+
 // clang-format off
 constexpr std::array<SettingSpec, 4> kSettings = {
   SettingSpec{"rights.fee_minor_units", integer, "1000", 0, 100000,
               "administration fee for an access request, in minor units of rights.fee_currency (policy: GBP 10)"},
-  SettingSpec{"rights.fee_currency", text, "GBP", 0, 0, "currency of the administration fee (ISO 4217)"},
+  SettingSpec{"rights.fee_currency", text, "GBP", 0, 0, "currency of the administration fee (ISO 4217)",
+              check_currency},
   SettingSpec{"rights.code_ttl_minutes", integer, "30", 1, 1440,
               "how long an identity-check code sent by email stays valid"},
   SettingSpec{"rights.code_max_tries", integer, "5", 1, 20, "wrong codes allowed before a code is void"},

@@ -1,9 +1,17 @@
 #include "sip/authenticator.h"
 
+#include "sip/source.h"
+
 namespace privox::sip {
 
-AuthOutcome Authenticator::authenticate(const Message& request, bool proxy) {
+void Authenticator::failed(const Peer& from, const Message& request, std::string_view login, bool known,
+                           std::string_view reason) {
+  if (failures_) failures_->on_auth_failure(from, {request.method_text(), login, known, reason});
+}
+
+AuthOutcome Authenticator::authenticate(const Message& request, bool proxy, const Peer& from) {
   const Header kind = proxy ? Header::proxy_authorization : Header::authorization;
+  const auto source = SourceKey::of(from).bytes();
   for (const HeaderField& h : request.headers()) {
     if (h.id != kind) continue;
     const auto credentials = parse_digest_credentials(h.value);
@@ -11,25 +19,33 @@ AuthOutcome Authenticator::authenticate(const Message& request, bool proxy) {
     const ExtensionInfo* extension = directory_.by_sip_user(credentials->username);
     const bool sha256 = credentials->algorithm == DigestAlgorithm::sha256;
     std::string_view ha1 = !extension ? std::string_view{} : sha256 ? extension->ha1_sha256 : extension->ha1_md5;
-    // An unknown user, or one without a stored HA1, costs the same work as a known one and fails.
+    // An unknown user, or one without a stored HA1, costs the same work as a known one and fails
+    // the same way: digest, burn, report.
     const bool known = !ha1.empty();
     if (!known) ha1 = dummy_ha1(sha256 ? DigestAlgorithm::sha256 : DigestAlgorithm::md5);
     // The digest covers the uri the client names; it must be this request's (RFC 3261 §22.4).
     const bool uri_matches = credentials->uri == request.request_uri_text();
     const bool verified = verify_digest(*credentials, request.method_text(), ha1);
-    if (!verified || !uri_matches || !known) return {};
-    switch (nonces_.check(credentials->nonce, credentials->nc)) {
+    if (!verified || !uri_matches || !known) {
+      nonces_.burn(credentials->nonce, source);
+      failed(from, request, credentials->username, known, verified ? "wrong_uri" : "wrong_response");
+      return {};
+    }
+    switch (nonces_.check(credentials->nonce, credentials->nc, source)) {
       case NonceCheck::ok: return {extension, false};
       case NonceCheck::stale:
       case NonceCheck::replayed: return {nullptr, true};
+      case NonceCheck::burned:
+        failed(from, request, credentials->username, known, "nonce_reused");
+        return {};
       case NonceCheck::invalid: return {};
     }
   }
   return {};
 }
 
-std::vector<std::string> Authenticator::challenges(bool stale) const {
-  const std::string nonce = nonces_.issue();
+std::vector<std::string> Authenticator::challenges(bool stale, const Peer& to) const {
+  const std::string nonce = nonces_.issue(SourceKey::of(to).bytes());
   std::vector<std::string> out;
   for (DigestAlgorithm a : algorithms_) out.push_back(digest_challenge(realm_, nonce, a, stale));
   return out;

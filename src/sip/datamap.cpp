@@ -1,4 +1,4 @@
-// The data map's part for sip/: the registrar's bindings (privacy/datamap.h).
+// The data map's part for sip/: the registrar's bindings and the bans (privacy/datamap.h).
 #include "sip/module.h"
 
 #include <array>
@@ -18,7 +18,7 @@ using privacy::StructuralColumn;
 using enum privacy::Purpose;
 
 // clang-format off
-constexpr std::array<FieldSpec, 3> kFields = {
+constexpr std::array<FieldSpec, 4> kFields = {
   FieldSpec{"contact", "bindings", "contact_enc", "contact_bidx", Category::traffic, true,
             static_cast<PurposeSet>(service), LegalBasis::contract, RetentionRule::until_binding_expires,
             ErasureTreatment::erase, "", true, Protection::per_subject, "",
@@ -31,15 +31,31 @@ constexpr std::array<FieldSpec, 3> kFields = {
             static_cast<PurposeSet>(service), LegalBasis::contract, RetentionRule::until_binding_expires,
             ErasureTreatment::erase, "", true, Protection::per_subject, "",
             Format::recorded, 256, "the registered device's software and model, as its User-Agent header names them"},
+  FieldSpec{"banned_source", "sip_bans", "address_hash", "", Category::traffic, false,
+            fraud | service, LegalBasis::legitimate_interest, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", false,
+            Protection::none, "only a keyed HMAC-SHA-256 of the source address is kept, to refuse a source that "
+            "failed SIP authentication too often; the address is never stored, and the row is purged a day after "
+            "the ban ends",
+            Format::recorded, 32, "a network address that failed SIP authentication too often: a keyed hash of it"},
 };
 
-constexpr std::array<StructuralColumn, 6> kStructural = {
+constexpr std::array<StructuralColumn, 15> kStructural = {
   StructuralColumn{"bindings", "id", "random identifier of a registration"},
   StructuralColumn{"bindings", "extension_id", "the line the device registered for; its key seals the binding"},
   StructuralColumn{"bindings", "call_id_bidx", "keyed hash of the registering device's Call-ID, to order its refreshes (RFC 3261 section 10.3); the Call-ID itself, which may hold a device address, is never stored"},
   StructuralColumn{"bindings", "cseq", "sequence number of the last REGISTER, to refuse stale ones"},
   StructuralColumn{"bindings", "expires_at_us", "when the registration lapses; the binding is deleted then"},
   StructuralColumn{"bindings", "updated_at_us", "when the registration was last refreshed; deleted with the binding"},
+  StructuralColumn{"sip_bans", "banned_at_us", "when the ban began"},
+  StructuralColumn{"sip_bans", "banned_until_us", "when the ban ends"},
+  StructuralColumn{"sip_bans", "strikes", "how many times the source was banned while its row was kept; repeats last longer"},
+  StructuralColumn{"sip_bans", "reason", "why the source was banned (auth_failures)"},
+  StructuralColumn{"sip_bans", "lifted_at_us", "when an operator lifted the ban; empty while it holds"},
+  StructuralColumn{"sip_bans", "seq", "the change number every node follows the bans by"},
+  StructuralColumn{"sip_bans", "expires_at_us", "when the row is purged, a day after the ban ends"},
+  StructuralColumn{"sip_ban_log_head", "id", "the counter's single row"},
+  StructuralColumn{"sip_ban_log_head", "seq", "the latest change number given to a ban"},
 };
 
 // clang-format on

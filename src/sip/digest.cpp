@@ -392,6 +392,8 @@ std::string_view to_string(NonceCheck check) {
       return "invalid";
     case NonceCheck::replayed:
       return "replayed";
+    case NonceCheck::burned:
+      return "burned";
   }
   return "";
 }
@@ -414,10 +416,14 @@ NonceService::NonceService(std::span<const uint8_t, kKeySize> key, const Clock& 
 
 NonceService::~NonceService() { sodium_memzero(key_.data(), key_.size()); }
 
-void NonceService::tag(const uint8_t* body, uint8_t* out) const {
+void NonceService::tag(const uint8_t* body, std::span<const uint8_t> bound_to, uint8_t* out) const {
   static constexpr uint8_t kPersonal[crypto_generichash_blake2b_PERSONALBYTES] = {
       'p', 'r', 'i', 'v', 'o', 'x', ' ', 's', 'i', 'p', ' ', 'n', 'o', 'n', 'c', 'e'};
-  crypto_generichash_blake2b_salt_personal(out, kTagSize, body, kBodySize, key_.data(), key_.size(), nullptr,
+  uint8_t input[kBodySize + kMaxBinding];
+  const size_t bound = std::min(bound_to.size(), kMaxBinding);
+  std::memcpy(input, body, kBodySize);
+  if (bound > 0) std::memcpy(input + kBodySize, bound_to.data(), bound);
+  crypto_generichash_blake2b_salt_personal(out, kTagSize, input, kBodySize + bound, key_.data(), key_.size(), nullptr,
                                            kPersonal);
 }
 
@@ -425,53 +431,78 @@ bool NonceService::expired(int64_t issued_us, int64_t now_us) const {
   return now_us - issued_us > lifetime_us_ || issued_us - now_us > kMaxClockSkewUs;
 }
 
-std::string NonceService::issue() const {
+std::string NonceService::issue(std::span<const uint8_t> bound_to) const {
   uint8_t raw[kRawSize];
   const auto now = static_cast<uint64_t>(clock_.now_us());
   for (int i = 0; i < 8; ++i) raw[i] = static_cast<uint8_t>(now >> (56 - 8 * i));
   randombytes_buf(raw + 8, kBodySize - 8);
-  tag(raw, raw + kBodySize);
+  tag(raw, bound_to, raw + kBodySize);
   char text[sodium_base64_ENCODED_LEN(kRawSize, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
   sodium_bin2base64(text, sizeof text, raw, kRawSize, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   static_assert(sizeof text == kNonceLength + 1);
   return std::string(text, kNonceLength);
 }
 
-NonceCheck NonceService::check(std::string_view nonce, uint32_t nc) {
-  if (nonce.size() != kNonceLength) return NonceCheck::invalid;
+bool NonceService::open(std::string_view nonce, std::span<const uint8_t> bound_to, int64_t& issued_us,
+                        NonceId& id) const {
+  if (nonce.size() != kNonceLength) return false;
   uint8_t raw[kRawSize];
   size_t raw_size = 0;
   if (sodium_base642bin(raw, sizeof raw, nonce.data(), nonce.size(), nullptr, &raw_size, nullptr,
                         sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
       raw_size != kRawSize) {
-    return NonceCheck::invalid;
+    return false;
   }
   uint8_t expected[kTagSize];
-  tag(raw, expected);
-  if (sodium_memcmp(expected, raw + kBodySize, kTagSize) != 0) return NonceCheck::invalid;
-
+  tag(raw, bound_to, expected);
+  if (sodium_memcmp(expected, raw + kBodySize, kTagSize) != 0) return false;
   uint64_t issued_bits = 0;
   for (int i = 0; i < 8; ++i) issued_bits = issued_bits << 8 | raw[i];
-  const auto issued_us = static_cast<int64_t>(issued_bits);
+  issued_us = static_cast<int64_t>(issued_bits);
+  std::copy(raw + 8, raw + kBodySize, id.begin());
+  return true;
+}
+
+NonceCheck NonceService::check(std::string_view nonce, uint32_t nc, std::span<const uint8_t> bound_to) {
+  int64_t issued_us = 0;
+  NonceId id;
+  if (!open(nonce, bound_to, issued_us, id)) return NonceCheck::invalid;
   const int64_t now_us = clock_.now_us();
   if (expired(issued_us, now_us)) return NonceCheck::stale;
 
-  NonceId id;
-  std::copy(raw + 8, raw + kBodySize, id.begin());
   MutexLock lock(mu_);
   trim_locked(now_us, 0);
   if (auto it = tracked_.find(id); it != tracked_.end()) {
+    if (it->second.burned) return NonceCheck::burned;
     if (nc <= it->second.highest_nc) return NonceCheck::replayed;
     it->second.highest_nc = nc;
     return NonceCheck::ok;
   }
-  // Not tracked: either never accepted here, or accepted and evicted since. Only the first is safe
-  // to accept, and anything issued no later than an evicted nonce might be the second.
+  // Not tracked: either never accepted (or burned) here, or so and evicted since. Only the first is
+  // safe to accept, and anything issued no later than an evicted nonce might be the second.
   if (issued_us <= evicted_up_to_us_) return NonceCheck::stale;
   trim_locked(now_us, 1);
   tracked_.emplace(id, Tracked{issued_us, nc});
   order_.push_back(id);
   return NonceCheck::ok;
+}
+
+void NonceService::burn(std::string_view nonce, std::span<const uint8_t> bound_to) {
+  int64_t issued_us = 0;
+  NonceId id;
+  if (!open(nonce, bound_to, issued_us, id)) return;
+  const int64_t now_us = clock_.now_us();
+  if (expired(issued_us, now_us)) return;
+  MutexLock lock(mu_);
+  trim_locked(now_us, 0);
+  if (auto it = tracked_.find(id); it != tracked_.end()) {
+    it->second.burned = true;
+    return;
+  }
+  if (issued_us <= evicted_up_to_us_) return;  // check() answers it stale, never ok
+  trim_locked(now_us, 1);
+  tracked_.emplace(id, Tracked{issued_us, 0, true});
+  order_.push_back(id);
 }
 
 void NonceService::trim_locked(int64_t now_us, size_t room_for) {

@@ -11,10 +11,16 @@
 //      through step 3 unchanged, so that neither the answer nor its timing tells users apart.
 //      Also check that `uri` names the Request-URI (RFC 3261 §22.4); that needs the message.
 //   3. verify_digest(). False → a fresh challenge (stale=false).
+//      Also false for an unknown user or a wrong uri: NonceService::burn() the nonce, so that it
+//      never opens a door again (a password guesser needs a fresh challenge per guess, and every
+//      guess is counted), and count the failure against the source (sip/source_guard.h).
 //   4. Only now NonceService::check(nonce, nc): ok → accepted; stale or replayed → a fresh
 //      challenge with stale=true (the client knew the password; it retries without asking the
-//      user); invalid → a fresh challenge with stale=false. Checking the nonce after the digest
-//      means a forger cannot burn a genuine client's nonce counts.
+//      user); invalid → a fresh challenge with stale=false; burned → a failure like step 3 (the
+//      nonce already carried a wrong response: this is a guess). Nonces are bound to the source
+//      they were issued to (sip/source.h), so a forger elsewhere can neither burn a genuine
+//      client's nonce nor spend one; and checking the nonce after the digest means a forger cannot
+//      burn a genuine client's nonce counts.
 //
 // Thread-safety: the free functions may be called from any thread. NonceService is thread-safe.
 
@@ -110,6 +116,7 @@ enum class NonceCheck : uint8_t {
   stale,     // issued by a node with our key but expired (or forgotten): challenge with stale=true
   invalid,   // not one of ours: forged, garbled or issued under another key
   replayed,  // nc not above the highest this node accepted for the nonce: a replay
+  burned,    // this node saw the nonce with a wrong response: a guess, never accepted again
 };
 std::string_view to_string(NonceCheck check);
 
@@ -117,7 +124,14 @@ std::string_view to_string(NonceCheck check);
 // the key checks any node's nonce without shared state. Wire format, base64url without padding
 // (54 characters):
 //   [issue time, µs since the epoch, 8 bytes big-endian | 16 random bytes | 16-byte tag]
-// where tag = keyed BLAKE2b-128 of the first 24 bytes (personalised "privox sip nonce").
+// where tag = keyed BLAKE2b-128 of the first 24 bytes followed by the bytes the nonce is bound to
+// (personalised "privox sip nonce"): the source it was issued to (SourceKey::bytes()), so that a
+// nonce checks only from there and cannot be handed round a botnet. The binding is not on the
+// wire; check() and burn() are given it again.
+//
+// A nonce that came back with a wrong response is burned (burn()): from then on this node answers
+// it `burned` whatever the response, so that guessing a password costs a round trip per guess
+// instead of reusing one nonce tens of thousands of times a second.
 //
 // Replays are caught per node: for every nonce it has accepted, a node remembers the highest nc
 // and accepts only higher ones (a client without qop sends none, nc 0, and so gets one request
@@ -143,11 +157,20 @@ class NonceService {
   NonceService(const NonceService&) = delete;
   NonceService& operator=(const NonceService&) = delete;
 
-  std::string issue() const;
+  // At most this many bytes of binding are covered; longer bindings are cut.
+  static constexpr size_t kMaxBinding = 32;
 
-  // Checks a nonce a client sent back with nonce count `nc` (DigestCredentials::nc) and, when
-  // the answer is `ok`, records nc as the highest accepted. Call it only once the digest verified.
-  NonceCheck check(std::string_view nonce, uint32_t nc) EXCLUDES(mu_);
+  std::string issue(std::span<const uint8_t> bound_to = {}) const;
+
+  // Checks a nonce a client sent back with nonce count `nc` (DigestCredentials::nc), from the
+  // source `bound_to` it must have been issued to, and, when the answer is `ok`, records nc as the
+  // highest accepted. Call it only once the digest verified.
+  NonceCheck check(std::string_view nonce, uint32_t nc, std::span<const uint8_t> bound_to = {}) EXCLUDES(mu_);
+
+  // The nonce came back from `bound_to` with a response that did not verify: every later check()
+  // of it answers `burned`. Nothing happens for a nonce that is not ours, not bound to that
+  // source, or expired (check() refuses those anyway).
+  void burn(std::string_view nonce, std::span<const uint8_t> bound_to = {}) EXCLUDES(mu_);
 
   size_t tracked_for_test() const EXCLUDES(mu_);
 
@@ -163,9 +186,12 @@ class NonceService {
   struct Tracked {
     int64_t issued_us;
     uint32_t highest_nc;
+    bool burned = false;
   };
 
-  void tag(const uint8_t* body, uint8_t* out) const;
+  void tag(const uint8_t* body, std::span<const uint8_t> bound_to, uint8_t* out) const;
+  // Decodes a nonce and checks its tag for `bound_to`; false for anything not ours.
+  bool open(std::string_view nonce, std::span<const uint8_t> bound_to, int64_t& issued_us, NonceId& id) const;
   // Issued more than the lifetime ago, or more than kMaxClockSkewUs ahead of this node's clock.
   bool expired(int64_t issued_us, int64_t now_us) const;
   // Drops expired entries and, past the cap, the earliest accepted ones.

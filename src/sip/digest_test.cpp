@@ -603,6 +603,7 @@ TEST(NonceServiceTest, ConcurrentChecksAcceptEachCountOnce) {
   constexpr uint32_t kCounts = 2000;
   std::vector<std::atomic<int>> accepted(kCounts + 1);
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (uint32_t nc = 1; nc <= kCounts; ++nc) {
@@ -618,6 +619,49 @@ TEST(NonceServiceTest, ConcurrentChecksAcceptEachCountOnce) {
   }
   EXPECT_GE(total, 1);
   EXPECT_EQ(nonces.check(n, kCounts), NonceCheck::replayed);
+}
+
+// Issue 10: one nonce once answered 35,000 guesses a second. A nonce that carried a wrong response
+// is burned: from then on no response opens it, the right one included, so every guess costs a
+// fresh challenge (and is counted, sip/source_guard.h).
+TEST(NonceServiceTest, AWrongResponseBurnsTheNonce) {
+  FakeClock clock(kT0);
+  NonceService nonces(test_key(1), clock);
+  const std::array<uint8_t, 3> source = {4, 1, 2};
+  const std::string n = nonces.issue(source);
+  nonces.burn(n, source);
+  EXPECT_EQ(nonces.check(n, 1, source), NonceCheck::burned);
+  EXPECT_EQ(nonces.check(n, 2, source), NonceCheck::burned);
+  EXPECT_EQ(to_string(NonceCheck::burned), "burned");
+  // A nonce already accepted burns too.
+  const std::string m = nonces.issue(source);
+  EXPECT_EQ(nonces.check(m, 1, source), NonceCheck::ok);
+  nonces.burn(m, source);
+  EXPECT_EQ(nonces.check(m, 2, source), NonceCheck::burned);
+  // Burning what is not ours, or from elsewhere, does nothing; nor does it fill the table.
+  const size_t tracked = nonces.tracked_for_test();
+  nonces.burn("not a nonce", source);
+  const std::string other = nonces.issue(source);
+  nonces.burn(other, std::array<uint8_t, 3>{4, 9, 9});
+  EXPECT_EQ(nonces.tracked_for_test(), tracked);
+  EXPECT_EQ(nonces.check(other, 1, source), NonceCheck::ok);
+}
+
+// A nonce is bound to the source it was issued to: from anywhere else it is not ours, so it can
+// neither be spent nor burned there.
+TEST(NonceServiceTest, NoncesAreBoundToTheirSource) {
+  FakeClock clock(kT0);
+  NonceService nonces(test_key(1), clock);
+  const std::array<uint8_t, 3> here = {4, 1, 2}, there = {4, 1, 3};
+  const std::string n = nonces.issue(here);
+  EXPECT_EQ(nonces.check(n, 1, there), NonceCheck::invalid);
+  EXPECT_EQ(nonces.check(n, 1), NonceCheck::invalid);
+  nonces.burn(n, there);
+  EXPECT_EQ(nonces.check(n, 1, here), NonceCheck::ok);
+  // Another node with the same key checks it from the same source.
+  NonceService other_node(test_key(1), clock);
+  EXPECT_EQ(other_node.check(n, 2, here), NonceCheck::ok);
+  EXPECT_EQ(other_node.check(n, 3, there), NonceCheck::invalid);
 }
 
 }  // namespace

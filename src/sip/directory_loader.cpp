@@ -7,6 +7,7 @@
 #include "accounts/directory_log.h"
 #include "accounts/extensions.h"
 #include "accounts/trunks.h"
+#include "sip/bans.h"
 
 namespace privox::sip {
 namespace {
@@ -60,6 +61,19 @@ Result<std::shared_ptr<const DirectoryUpdate>> DirectoryLoader::load_all() {
   return std::shared_ptr<const DirectoryUpdate>(std::move(update));
 }
 
+void DirectoryLoader::follow_bans(const Clock& clock, DeliverBans deliver) {
+  clock_ = &clock;
+  deliver_bans_ = std::move(deliver);
+}
+
+Result<std::shared_ptr<const BanUpdate>> DirectoryLoader::load_bans() {
+  if (!deliver_bans_) return make_error(ErrorCode::internal, "load_bans() without follow_bans()");
+  PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
+  PRIVOX_ASSIGN(BanUpdate update, sip::load_bans(*tx, clock_->now_us()));
+  ban_seq_ = update.seq;
+  return std::make_shared<const BanUpdate>(std::move(update));
+}
+
 Status DirectoryLoader::start() {
   PRIVOX_ASSIGN(listener_, store_.listen(accounts::kDirectoryChannel));
   worker_.start(run_tasks, [this] { look(); }, 0, 0);
@@ -72,7 +86,7 @@ void DirectoryLoader::stop() {
 }
 
 DirectoryLoader::Stats DirectoryLoader::stats() const {
-  return {full_loads_.load(), updates_.load(), changes_.load()};
+  return {full_loads_.load(), updates_.load(), changes_.load(), ban_updates_.load()};
 }
 
 void DirectoryLoader::look() {
@@ -80,7 +94,8 @@ void DirectoryLoader::look() {
   // notification to no one.
   if (looked_ && listener_->wait(options_.wait_us) == store::Listener::Wake::interrupted) return;
   looked_ = true;
-  const Status caught_up = catch_up();
+  Status caught_up = catch_up();
+  if (caught_up.ok() && deliver_bans_) caught_up = catch_up_bans();
   if (!caught_up.ok() && !failing_)
     spdlog::warn("sip: directory changes are not being read: {}; the directory keeps what it has and tries again",
                  caught_up.error().describe());
@@ -134,6 +149,29 @@ Status DirectoryLoader::catch_up() {
     const bool more = read.changes.size() >= options_.batch;
     updates_.fetch_add(1);
     deliver_(std::move(update));
+    if (!more) return {};
+  }
+}
+
+Status DirectoryLoader::catch_up_bans() {
+  for (;;) {
+    if (worker_.stopping()) return {};
+    PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
+    PRIVOX_ASSIGN(BanChanges read, bans_after(*tx, ban_seq_, options_.batch));
+    auto update = std::make_shared<BanUpdate>();
+    if (read.restart) {
+      spdlog::warn("sip: the ban log is behind what this node saw (a restored store?); loading every ban again");
+      PRIVOX_ASSIGN(*update, sip::load_bans(*tx, clock_->now_us()));
+    } else {
+      if (read.bans.empty()) return {};
+      update->seq = read.bans.back().seq;
+      for (const StoredBan& b : read.bans) update->bans.push_back(ban_state(b));
+    }
+    tx.reset();
+    ban_seq_ = update->seq;
+    const bool more = !read.restart && read.bans.size() >= options_.batch;
+    ban_updates_.fetch_add(1);
+    deliver_bans_(std::move(update));
     if (!more) return {};
   }
 }

@@ -13,6 +13,9 @@
 //    MemoryDirectory applies it. Every wake reads the log, so a notification lost while the
 //    listener reconnected is made up for; when the log no longer holds what this node missed
 //    (it was behind by more than accounts::kDirectoryLogKept changes), it loads everything again.
+//  - with follow_bans(), it follows the SIP bans the same way (sip/bans.h): load_bans() reads the
+//    bans in force at start, and every wake reads the ban rows changed since (their own change
+//    numbers, notified on the same channel) and hands them to `deliver_bans` as a BanUpdate.
 //
 // Thread-safety: construct, load_all(), start() and stop() on one thread (the one that owns it);
 // `deliver` runs on the loader's thread; stats() from any thread.
@@ -23,10 +26,12 @@
 #include <memory>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 #include "common/worker.h"
 #include "privacy/keyring.h"
 #include "sip/directory.h"
+#include "sip/source_guard.h"
 #include "store/store.h"
 
 namespace privox::sip {
@@ -39,6 +44,7 @@ struct DirectoryLoaderOptions {
 class DirectoryLoader {
  public:
   using Deliver = std::function<void(std::shared_ptr<const DirectoryUpdate> update)>;
+  using DeliverBans = std::function<void(std::shared_ptr<const BanUpdate> update)>;
 
   // `store` is read on the loader's thread (and by load_all() on the caller's).
   DirectoryLoader(store::Store& store, const privacy::Keyring& keys, Deliver deliver,
@@ -50,6 +56,11 @@ class DirectoryLoader {
   // Every line and trunk, read now in one transaction (a replace_all update), and the place in
   // the log the thread will follow from.
   Result<std::shared_ptr<const DirectoryUpdate>> load_all();
+  // Before load_bans() and start(): follow the bans too; `clock` tells which bans are in force.
+  void follow_bans(const Clock& clock, DeliverBans deliver);
+  // Every ban in force now (a replace_all update), and the place in the ban log the thread will
+  // follow from. Needs follow_bans().
+  Result<std::shared_ptr<const BanUpdate>> load_bans();
   // Listens, then starts the thread; its first look at the log is at once, for what changed since
   // load_all(). The error when the store cannot listen.
   Status start();
@@ -60,6 +71,7 @@ class DirectoryLoader {
     uint64_t full_loads = 0;  // load_all() and the reloads after a gap
     uint64_t updates = 0;     // incremental updates delivered
     uint64_t changes = 0;     // log entries read
+    uint64_t ban_updates = 0; // ban updates delivered (after load_bans())
   };
   Stats stats() const;
 
@@ -67,6 +79,8 @@ class DirectoryLoader {
   Result<std::shared_ptr<DirectoryUpdate>> read_all(store::Session& s);
   // Delivers what the log holds after log_seq_, in as many updates as it takes.
   Status catch_up();
+  // Delivers the ban rows changed after ban_seq_.
+  Status catch_up_bans();
   void look();  // the worker's tick
 
   store::Store& store_;
@@ -74,10 +88,13 @@ class DirectoryLoader {
   const Deliver deliver_;
   const DirectoryLoaderOptions options_;
   std::unique_ptr<store::Listener> listener_;  // set by start(), before the thread exists
+  const Clock* clock_ = nullptr;  // set by follow_bans()
+  DeliverBans deliver_bans_;      // set by follow_bans()
   int64_t log_seq_ = 0;   // load_all() before start(); the loader's thread after
+  int64_t ban_seq_ = 0;   // load_bans() before start(); the loader's thread after
   bool looked_ = false;   // the loader's thread only
   bool failing_ = false;  // the loader's thread only: the last look failed (logged once)
-  std::atomic<uint64_t> full_loads_{0}, updates_{0}, changes_{0};
+  std::atomic<uint64_t> full_loads_{0}, updates_{0}, changes_{0}, ban_updates_{0};
   Worker<Task> worker_;  // last: its thread uses everything above
 };
 

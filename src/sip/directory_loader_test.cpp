@@ -8,11 +8,14 @@
 
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "accounts/accounts.h"
 #include "accounts/extensions.h"
 #include "accounts/trunks.h"
+#include "sip/bans.h"
 #include "sip/memory_directory.h"
+#include "store/append_writer.h"
 #include "store/test_stores.h"
 
 namespace privox::sip {
@@ -44,6 +47,7 @@ class DirectoryLoaderTest : public store::MigratedStoreTest {
   }
 
   accounts::Extensions extensions() { return accounts::Extensions(*provisioning_, keys_, clock_); }
+  std::string login(const std::string& id) { return extensions().find(id)->sip_user; }
 
   // Runs the event loop until `done` holds (true) or `limit` passes (false).
   template <class Done>
@@ -78,16 +82,17 @@ class DirectoryLoaderTest : public store::MigratedStoreTest {
 
 TEST_P(DirectoryLoaderTest, ALineAddedAfterStartArrivesWithinASecondWithoutAFullReload) {
   start();
-  ASSERT_NE(directory_.by_sip_user("101"), nullptr) << "the initial load";
-  EXPECT_EQ(directory_.by_sip_user("102"), nullptr);
+  ASSERT_NE(directory_.by_sip_user(login(first_)), nullptr) << "the initial load";
+  EXPECT_EQ(directory_.by_number(company_, "102"), nullptr);
 
   auto added = extensions().add_extension({company_, "102", "battery-staple-9", std::nullopt, "020 7946 0958"},
                                           "cli:test");
   ASSERT_TRUE(added.ok()) << added.error().describe();
+  const std::string added_login = login(*added);
   const auto began = std::chrono::steady_clock::now();
-  ASSERT_TRUE(run_until([&] { return directory_.by_sip_user("102") != nullptr; })) << "not there within 1 s";
+  ASSERT_TRUE(run_until([&] { return directory_.by_sip_user(added_login) != nullptr; })) << "not there within 1 s";
   EXPECT_LT(std::chrono::steady_clock::now() - began, 1s);
-  const ExtensionInfo* line = directory_.by_sip_user("102");
+  const ExtensionInfo* line = directory_.by_sip_user(added_login);
   EXPECT_EQ(line->id, *added);
   EXPECT_EQ(line->number, "102");
   EXPECT_EQ(line->did, "+442079460958");
@@ -132,7 +137,78 @@ TEST_P(DirectoryLoaderTest, AChangeBetweenTheInitialLoadAndTheListenIsNotMissed)
                                           "cli:test");
   ASSERT_TRUE(added.ok());
   ASSERT_TRUE(loader_->start().ok());
-  EXPECT_TRUE(run_until([&] { return directory_.by_sip_user("103") != nullptr; }));
+  const std::string added_login = login(*added);
+  EXPECT_TRUE(run_until([&] { return directory_.by_sip_user(added_login) != nullptr; }));
+}
+
+// Bans follow the same path as lines: a node's writer records one (working out the repeat), the
+// loader of every node hands it to its worker within a second, and so it does an operator's lift.
+TEST_P(DirectoryLoaderTest, BansMadeRepeatedAndLiftedArriveLikeLines) {
+  std::vector<std::shared_ptr<const BanUpdate>> delivered;
+  loader_->follow_bans(clock_, [&](std::shared_ptr<const BanUpdate> update) {
+    boost::asio::post(io_, [&delivered, update = std::move(update)] { delivered.push_back(update); });
+  });
+  auto initial = loader_->load_bans();
+  ASSERT_TRUE(initial.ok()) << initial.error().describe();
+  EXPECT_TRUE((*initial)->replace_all);
+  EXPECT_TRUE((*initial)->bans.empty());
+  start();
+
+  auto writer_store = test_store_->open();
+  ASSERT_TRUE(writer_store.ok());
+  store::AppendWriter writer(std::move(writer_store).value());
+  StoreBans store_bans(writer);
+  const BanHasher hasher(keys_);
+  const BanHash hash = hasher.source(*SourceKey::parse("198.51.100.66"));
+  constexpr int64_t kTenMinutes = 600'000'000;
+  const int64_t at = clock_.now_us();
+  store_bans.ban({hash, at, kTenMinutes, 4 * kTenMinutes, "auth_failures"});
+  ASSERT_TRUE(writer.flush().ok());
+  const auto seen = [&](int64_t until) {
+    return [&, until] {
+      for (const auto& u : delivered)
+        for (const BanState& b : u->bans)
+          if (b.hash == hash && b.banned_until_us == until) return true;
+      return false;
+    };
+  };
+  ASSERT_TRUE(run_until(seen(at + kTenMinutes))) << "the ban reaches the worker within a second";
+
+  // A repeat while the row is kept lasts twice as long, then four times, and no longer than the cap.
+  store_bans.ban({hash, at + 1, kTenMinutes, 4 * kTenMinutes, "auth_failures"});
+  store_bans.ban({hash, at + 2, kTenMinutes, 4 * kTenMinutes, "auth_failures"});
+  ASSERT_TRUE(writer.flush().ok());
+  store_bans.ban({hash, at + 3, kTenMinutes, 4 * kTenMinutes, "auth_failures"});
+  ASSERT_TRUE(writer.flush().ok());
+  ASSERT_TRUE(run_until(seen(at + 3 + 4 * kTenMinutes)));
+
+  Bans bans(*provisioning_, keys_, clock_);
+  auto listed = bans.list();
+  ASSERT_TRUE(listed.ok()) << listed.error().describe();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id, ban_id(hash));
+  EXPECT_EQ(*bans.id_of("198.51.100.66"), ban_id(hash));
+  EXPECT_GE((*listed)[0].strikes, 3);
+  EXPECT_TRUE((*listed)[0].active(clock_.now_us()));
+
+  clock_.advance_us(1'000'000);
+  ASSERT_TRUE(bans.lift(ban_id(hash), "cli:test").ok());
+  ASSERT_TRUE(run_until([&] {
+    for (const auto& u : delivered)
+      for (const BanState& b : u->bans)
+        if (b.hash == hash && b.lifted_at_us == clock_.now_us()) return true;
+    return false;
+  })) << "the lift reaches the worker within a second";
+  EXPECT_TRUE(bans.list()->empty());
+  EXPECT_EQ(bans.lift(ban_id(hash), "cli:test").error().code, ErrorCode::not_found);
+  EXPECT_EQ(bans.lift("nonsense", "cli:test").error().field, "id");
+  EXPECT_EQ(bans.id_of("not an address").error().field, "address");
+  // A ban after a lift is still a repeat while the row is kept (fail2ban's unban forgets no history).
+  store_bans.ban({hash, clock_.now_us(), kTenMinutes, 4 * kTenMinutes, "auth_failures"});
+  ASSERT_TRUE(writer.flush().ok());
+  ASSERT_TRUE(run_until(seen(clock_.now_us() + 4 * kTenMinutes)));
+  EXPECT_EQ(loader_->stats().full_loads, 1u);
+  EXPECT_GE(loader_->stats().ban_updates, 3u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DirectoryLoaderTest,

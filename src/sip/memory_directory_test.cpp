@@ -5,7 +5,7 @@
 namespace privox::sip {
 namespace {
 
-ExtensionInfo line(std::string id, std::string number, std::string did = "") {
+ExtensionInfo line(const std::string& id, const std::string& number, std::string did = "") {
   return {id, "company-1", "GB", number, number, std::move(did), "md5-" + id, "sha-" + id};
 }
 

@@ -1208,7 +1208,9 @@ bool looks_like_start_line(std::string_view line) {
 
 }  // namespace
 
-Frame frame_stream(std::string_view stream, size_t max_message_bytes) {
+// frame_stream(), which also tells (in `pending`) the whole message's length when its headers are
+// complete but its body is not.
+Frame frame_stream_impl(std::string_view stream, size_t max_message_bytes, size_t* pending) {
   const size_t size = stream.size();
   if (size == 0) return Frame{};
 
@@ -1274,8 +1276,71 @@ Frame frame_stream(std::string_view stream, size_t max_message_bytes) {
   const size_t header_bytes = static_cast<size_t>(p - begin);
   if (!have_length) return invalid_frame("Missing Content-Length header");  // RFC 3261 §18.3
   if (length > max_message_bytes - header_bytes) return invalid_frame("Message too large");
-  if (size - header_bytes < length) return Frame{};
+  if (size - header_bytes < length) {
+    if (pending) *pending = header_bytes + static_cast<size_t>(length);
+    return Frame{};
+  }
   return sized_frame(Frame::message, header_bytes + static_cast<size_t>(length));
+}
+
+Frame frame_stream(std::string_view stream, size_t max_message_bytes) {
+  return frame_stream_impl(stream, max_message_bytes, nullptr);
+}
+
+void StreamFramer::reset() {
+  searched_ = 0;
+  frame_length_ = 0;
+  start_checked_ = false;
+}
+
+Frame StreamFramer::next(std::string_view stream) {
+  const size_t size = stream.size();
+  if (size == 0) return Frame{};
+  // Keep-alives are decided by their first four bytes at most.
+  if (stream[0] == '\r' || stream[0] == '\n') {
+    examined_ += std::min<size_t>(size, 4);
+    Frame f = frame_stream_impl(stream.substr(0, std::min<size_t>(size, 4)), max_, nullptr);
+    if (f.kind != Frame::incomplete) reset();
+    return f;
+  }
+  // The headers were complete: only the body's length is awaited.
+  if (frame_length_ != 0) {
+    if (size < frame_length_) return Frame{};
+    const size_t length = frame_length_;
+    reset();
+    return sized_frame(Frame::message, length);
+  }
+  auto decide = [&](size_t scanned) {
+    examined_ += scanned;
+    size_t pending = 0;
+    Frame f = frame_stream_impl(stream, max_, &pending);
+    if (f.kind == Frame::incomplete && pending != 0) frame_length_ = pending;
+    else if (f.kind != Frame::incomplete) reset();
+    return f;
+  };
+  // The start line is checked as soon as it is whole, so that a stream of garbage is refused at
+  // once rather than when the limit is reached. Once per message.
+  // No '\n' was in the bytes searched before (or the start line would have been checked then).
+  if (!start_checked_) {
+    examined_ += size - searched_;
+    if (std::memchr(stream.data() + searched_, '\n', size - searched_) != nullptr) {
+      start_checked_ = true;
+      Frame f = decide(size);
+      if (f.kind != Frame::incomplete || frame_length_ != 0) return f;
+    }
+  }
+  // The headers end at the first empty line: the first CRLF CRLF (a fold is CRLF then SP or HT).
+  const size_t from = searched_ >= 3 ? searched_ - 3 : 0;
+  examined_ += size - from;
+  const std::string_view tail = stream.substr(from);
+  const size_t at = tail.find("\r\n\r\n");
+  if (at == std::string_view::npos) {
+    searched_ = size;
+    if (size >= max_) return decide(0);  // no header block fits: frame_stream says so
+    return Frame{};
+  }
+  searched_ = size;
+  return decide(from + at + 4);
 }
 
 }  // namespace privox::sip

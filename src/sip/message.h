@@ -227,6 +227,32 @@ struct Frame {
 };
 Frame frame_stream(std::string_view stream, size_t max_message_bytes = 65535);
 
+// frame_stream() for a stream that arrives a little at a time (a slow or hostile peer): it
+// remembers how far it looked, so n bytes framed over any number of reads cost O(n) in all, where
+// calling frame_stream() after every read costs O(n²). Its answers are frame_stream()'s, at the
+// latest once the header block (up to the empty line) is there: before that it reports only a
+// malformed start line, a header block past the limit, or incomplete.
+//
+// Thread-safety: one connection's, used by one thread.
+class StreamFramer {
+ public:
+  explicit StreamFramer(size_t max_message_bytes = 65535) : max_(max_message_bytes) {}
+  // The first frame of `stream`: the connection's buffered bytes from where the last complete
+  // frame ended. Bytes already seen must be unchanged; more may have been appended. A complete
+  // frame (message or keep-alive) or an invalid one starts the framer over.
+  Frame next(std::string_view stream);
+  void reset();
+  // Bytes looked at so far, over every call (for the test that framing stays linear).
+  uint64_t examined_for_test() const { return examined_; }
+
+ private:
+  size_t max_;
+  size_t searched_ = 0;      // bytes of the stream searched for the empty line that ends the headers
+  size_t frame_length_ = 0;  // once the headers are complete: the whole message's length
+  bool start_checked_ = false;
+  uint64_t examined_ = 0;
+};
+
 }  // namespace privox::sip
 
 #include "sip/message_inl.h"

@@ -7,6 +7,7 @@
 //       src/sip/message.cpp src/sip/message_fuzz.cpp -o sip_fuzz
 //   cp -r src/sip/fuzz_corpus /tmp/corpus && ./sip_fuzz -max_total_time=300 /tmp/corpus
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -188,6 +189,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         check(f.length == 2 || f.length == 4);
       }
       rest.remove_prefix(f.length);
+    }
+  }
+
+  // The incremental framer, fed in uneven reads: whatever it decides is what frame_stream decides
+  // on the same bytes; it may only wait longer where frame_stream already refuses.
+  for (const size_t limit : {size_t{65535}, size_t{256}}) {
+    StreamFramer framer(limit);
+    std::string_view rest = input;
+    size_t have = 0, step_seed = 0;
+    for (int reads = 0; reads < 4096 && !rest.empty(); ++reads) {
+      const size_t step = 1 + static_cast<unsigned char>(input[step_seed++ % input.size()]) % 97;
+      have = std::min(rest.size(), have + step);
+      const std::string_view seen = rest.substr(0, have);
+      const Frame f = framer.next(seen);
+      const Frame e = frame_stream(seen, limit);
+      if (f.kind == Frame::incomplete) {
+        check(e.kind == Frame::incomplete || e.kind == Frame::invalid);
+        if (have == rest.size()) break;
+        continue;
+      }
+      check(f.kind == e.kind);
+      if (f.kind == Frame::invalid) break;
+      check(f.length == e.length);
+      rest.remove_prefix(f.length);
+      have -= f.length;
     }
   }
 

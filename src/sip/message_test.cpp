@@ -1266,5 +1266,82 @@ TEST(SipFrameTest, RejectsGarbageAndOversizedMessages) {
   EXPECT_EQ(huge_length.reason, "Message too large");
 }
 
+// Issue 10: slow-drip input was framed from the start on every read, which is quadratic. The
+// incremental framer gives frame_stream's answers and looks at each byte a bounded number of times.
+TEST(SipFrameTest, IncrementalFramingAgreesWithFrameStreamAndStaysLinear) {
+  std::string big_header(8000, 'x');
+  Lines lines = replace(invite_lines(), "Content-Length", "Content-Length: 4000");
+  lines.insert(lines.begin() + 2, "Subject: " + big_header);
+  const std::string message = join(lines, std::string(4000, 'b'));
+  const std::string second = join(response_lines());
+  const std::string stream = "\r\n\r\n" + message + "\r\n" + second + "INVITE sip:partial";
+
+  // Byte by byte, as the slowest peer sends it: every answer is frame_stream's on the same bytes.
+  StreamFramer framer(65535);
+  std::string_view rest(stream);
+  std::vector<Frame> frames;
+  for (size_t have = 1; have <= rest.size();) {
+    const std::string_view seen = rest.substr(0, have);
+    const Frame f = framer.next(seen);
+    const Frame expected = frame_stream(seen);
+    ASSERT_EQ(f.kind, expected.kind) << "after " << have << " bytes";
+    if (f.kind == Frame::incomplete) {
+      ++have;
+      continue;
+    }
+    ASSERT_NE(f.kind, Frame::invalid) << f.reason;
+    EXPECT_EQ(f.length, expected.length);
+    frames.push_back(f);
+    rest.remove_prefix(f.length);
+    have = 1;
+  }
+  std::vector<size_t> messages;
+  for (const Frame& f : frames)
+    if (f.kind == Frame::message) messages.push_back(f.length);
+  EXPECT_EQ(messages, (std::vector<size_t>{message.size(), second.size()}));
+  EXPECT_EQ(rest, "INVITE sip:partial");
+  // frame_stream after every byte would look at about n²/2 = 72 million bytes here.
+  EXPECT_LT(framer.examined_for_test(), 6 * stream.size()) << "framing must stay linear";
+
+  // In uneven reads the messages are the same (keep-alives may split differently: "\r\n\r\n" in
+  // one read is a ping, in two reads two pongs, for frame_stream too).
+  StreamFramer chunked(65535);
+  std::string_view in(stream);
+  std::vector<size_t> chunked_messages;
+  size_t have = 0, step = 1;
+  for (int reads = 0; chunked_messages.size() < messages.size(); ++reads) {
+    ASSERT_LT(reads, 100'000) << "stuck after " << chunked_messages.size() << " messages";
+    have = std::min(in.size(), have + step);
+    step = step * 7 % 113 + 1;
+    for (Frame f = chunked.next(in.substr(0, have)); f.kind != Frame::incomplete; f = chunked.next(in.substr(0, have))) {
+      ASSERT_NE(f.kind, Frame::invalid) << f.reason;
+      if (f.kind == Frame::message) chunked_messages.push_back(f.length);
+      in.remove_prefix(f.length);
+      have -= f.length;
+    }
+  }
+  EXPECT_EQ(chunked_messages, messages);
+}
+
+TEST(SipFrameTest, IncrementalFramingRefusesGarbageAtOnceAndBigHeadersAtTheLimit) {
+  StreamFramer framer(1024);
+  EXPECT_EQ(framer.next("GARBAGE ").kind, Frame::incomplete);
+  const Frame garbage = framer.next("GARBAGE \x01\r\n");
+  EXPECT_EQ(garbage.kind, Frame::invalid);
+
+  StreamFramer small(1024);
+  std::string headers = "OPTIONS sip:a@b SIP/2.0\r\n";
+  while (headers.size() < 1100) headers += "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+  Frame f;
+  size_t have = 0;
+  for (have = 1; have <= headers.size(); ++have) {
+    f = small.next(std::string_view(headers).substr(0, have));
+    if (f.kind != Frame::incomplete) break;
+  }
+  EXPECT_EQ(f.kind, Frame::invalid);
+  EXPECT_EQ(f.reason, "Message too large");
+  EXPECT_EQ(have, 1024u) << "refused when the limit is reached, not later";
+}
+
 }  // namespace
 }  // namespace privox::sip

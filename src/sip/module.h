@@ -4,16 +4,19 @@
 // erasing a member. Each is
 // declared beside the code that uses it, in this folder.
 
+#include <span>
 #include <vector>
 
 #include "privacy/datamap.h"
 #include "privacy/erasure_part.h"
 #include "store/schema.h"
+#include "store/settings.h"
 
 namespace privox::sip {
 
 std::vector<store::SchemaPart> schema_parts();        // schema.cpp
 privacy::DataMapPart datamap_part();                 // datamap.cpp
+std::span<const store::SettingSpec> settings();     // settings.cpp
 privacy::ErasureParticipantSpec erasure_participant();  // erasure.cpp
 
 }  // namespace privox::sip

@@ -47,6 +47,14 @@ bool wants_privacy(const Message& m) {
   return hidden;
 }
 
+// The answering side's equipment for the traffic record (P5 "the equipment used"): its User-Agent,
+// else the Server header that carriers and servers answer with.
+std::string answering_equipment(const Message& response) {
+  std::string_view equipment = response.first_value(Header::user_agent);
+  if (equipment.empty()) equipment = response.first_value(Header::server);
+  return std::string(equipment.substr(0, 200));
+}
+
 Outcome outcome_for(int status, bool cancelled, bool timed_out) {
   if (status >= 200 && status < 300) return Outcome::answered;
   if (cancelled) return Outcome::cancelled;
@@ -120,9 +128,10 @@ void Proxy::respond(TxId tx, const Message& request, int status, std::string_vie
   layer_->respond(tx, build_response(request, status, reason, "px"), status);
 }
 
-void Proxy::challenge(TxId tx, const Message& request, bool stale) {
-  const std::vector<std::string> values = auth_.challenges(stale);
+void Proxy::challenge(TxId tx, const Message& request, bool stale, const Peer& to) {
+  const std::vector<std::string> values = auth_.challenges(stale, to);
   std::vector<ExtraHeader> extra;
+  extra.reserve(values.size());
   for (const std::string& v : values) extra.push_back({"Proxy-Authenticate", v});
   layer_->respond_statelessly(tx, build_response(request, 407, "Proxy Authentication Required", "px", extra), 407);
 }
@@ -197,13 +206,14 @@ void Proxy::send_message(const OutboundMessage& message, std::function<void(int 
   own_[client] = std::move(own);
 }
 
-void Proxy::finish_own(TxId client, int status) {
+void Proxy::finish_own(TxId client, int status, std::string equipment) {
   const auto it = own_.find(client);
   if (it == own_.end()) return;
   OwnMessage own = std::move(it->second);
   own_.erase(it);
   if (!own.record.id.empty()) {
     own.record.ended_at_us = clock_.now_us();
+    own.record.callee_equipment = std::move(equipment);
     if (status < 300) {
       own.record.answered_at_us = own.record.ended_at_us;
       own.record.outcome = Outcome::answered;
@@ -221,8 +231,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   if (deliver_to_inbox(tx, request, trunk)) return;
   const ExtensionInfo* caller = nullptr;
   if (!trunk || !trunk->trusted) {
-    const AuthOutcome auth = auth_.authenticate(request, true);
-    if (!auth.extension) return challenge(tx, request, auth.stale);
+    const AuthOutcome auth = auth_.authenticate(request, true, from);
+    if (!auth.extension) return challenge(tx, request, auth.stale, from);
     caller = auth.extension;
     trunk = nullptr;
   }
@@ -433,7 +443,7 @@ void Proxy::on_ack(const Message& ack, const Peer&) {
 
 void Proxy::on_response(TxId client, const Message& response) {
   if (own_.count(client)) {
-    if (response.status() >= 200) finish_own(client, response.status());
+    if (response.status() >= 200) finish_own(client, response.status(), answering_equipment(response));
     return;
   }
   const auto owner = branch_of_.find(client);
@@ -465,9 +475,7 @@ void Proxy::on_response(TxId client, const Message& response) {
   const bool answers_call = first_answer && !call.record.id.empty() && call.record.answered_at_us == 0;
   if (answers_call) {
     call.record.answered_at_us = clock_.now_us();
-    call.record.callee_equipment = std::string(
-        response.first_value(Header::user_agent).empty() ? response.first_value(Header::server).substr(0, 200)
-                                                           : response.first_value(Header::user_agent).substr(0, 200));
+    call.record.callee_equipment = answering_equipment(response);
     timers_.cancel(call.ring_timer);
     call.ring_timer = 0;
     for (const Branch& b : call.branches)

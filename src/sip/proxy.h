@@ -124,11 +124,12 @@ class Proxy final : public TransactionUser {
   // A MESSAGE from a trusted trunk for the SMS inbox: answered and handed over; false if not one.
   bool deliver_to_inbox(TxId tx, const Message& request, const TrunkInfo* trunk);
   // A final response (or timeout) to a MESSAGE privox sent itself.
-  void finish_own(TxId client, int status);
+  // `equipment`: what the carrier's final answer names (User-Agent or Server); empty on a timeout.
+  void finish_own(TxId client, int status, std::string equipment = {});
   void handle_in_dialog(TxId tx, const Message& request, const Peer& from);
   void handle_cancel(TxId tx, const Message& request, const Peer& from);
   void respond(TxId tx, const Message& request, int status, std::string_view reason);
-  void challenge(TxId tx, const Message& request, bool stale);
+  void challenge(TxId tx, const Message& request, bool stale, const Peer& to);
 
   // Sends the request to each target as a new branch of `call`.
   void fork(Call& call, const Message& request, const std::vector<Target>& targets, bool hide_caller,

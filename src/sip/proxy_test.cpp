@@ -162,5 +162,27 @@ TEST_F(ProxyTest, ACancelWhileTheAnswerIsHeldDoesNotTurnItIntoA487) {
   EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 2u) << "the CANCEL's 200, and the INVITE's";
 }
 
+// An SMS privox sends itself is recorded with the equipment the carrier's answer names (P5).
+TEST_F(ProxyTest, AnSmsPrivoxSendsRecordsTheEquipmentTheCarrierAnswersWith) {
+  int answered = 0;
+  proxy_.send_message({"+447700900555", "+447700900123", "Hello", "company-1", "line-1"},
+                      [&](int status) { answered = status; });
+  Message sent;
+  for (const FakeSender::Sent& s : sender_.sent)
+    if (s.to.same_address(carrier_) && s.bytes.rfind("MESSAGE", 0) == 0) {
+      storage_.push_back(s.bytes);
+      ParseError error;
+      ASSERT_TRUE(parse_message(storage_.back(), sent, error)) << error.reason;
+    }
+  ASSERT_EQ(sent.method(), Method::message) << "the MESSAGE went to the trunk";
+  std::string answer = build_response(sent, 202, "Accepted", "carrier-tag");
+  answer.insert(answer.find("\r\n") + 2, "Server: CarrierSBC/4.2\r\n");
+  feed(answer, carrier_);
+  EXPECT_EQ(answered, 202);
+  ASSERT_EQ(sink_.closed_records.size(), 1u);
+  EXPECT_EQ(sink_.closed_records[0].kind, traffic::Kind::sms);
+  EXPECT_EQ(sink_.closed_records[0].callee_equipment, "CarrierSBC/4.2");
+}
+
 }  // namespace
 }  // namespace privox::sip

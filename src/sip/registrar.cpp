@@ -28,10 +28,11 @@ Peer where_to_reach(const Uri& contact, const Peer& from) {
 }  // namespace
 
 void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
-  const AuthOutcome auth = auth_.authenticate(request, false);
+  const AuthOutcome auth = auth_.authenticate(request, false, from);
   if (!auth.extension) {
-    std::vector<std::string> values = auth_.challenges(auth.stale);
+    std::vector<std::string> values = auth_.challenges(auth.stale, from);
     std::vector<ExtraHeader> extra;
+    extra.reserve(values.size());
     for (const std::string& v : values) extra.push_back({"WWW-Authenticate", v});
     return layer_.respond_statelessly(tx, build_response(request, 401, "Unauthorized", "reg", extra), 401);
   }
@@ -104,10 +105,14 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
 
 void Registrar::reply_bindings(TxId tx, const Message& request, const std::string& extension_id) {
   const int64_t now = clock_.now_us();
+  // ExtraHeader holds views: the formatted values must outlive the response being built.
+  const std::span<const Binding> bindings = location_.lookup(extension_id, now);
   std::vector<std::string> values;
-  for (const Binding& b : location_.lookup(extension_id, now))
+  values.reserve(bindings.size());
+  for (const Binding& b : bindings)
     values.push_back(fmt::format("<{}>;expires={}", b.contact, (b.expires_at_us - now + 999'999) / 1'000'000));
   std::vector<ExtraHeader> extra;
+  extra.reserve(values.size());
   for (const std::string& v : values) extra.push_back({"Contact", v});
   layer_.respond(tx, build_response(request, 200, "OK", "reg", extra), 200);
 }

@@ -1,4 +1,4 @@
-// The schema of sip/'s tables, the registrar's bindings, as migration parts (store/schema.h). Released parts are
+// The schema of sip/'s tables, the registrar's bindings and the bans, as migration parts (store/schema.h). Released parts are
 // never edited: a change is a part of a new version.
 #include "sip/module.h"
 
@@ -25,6 +25,29 @@ std::vector<store::SchemaPart> schema_parts() {
              updated_at_us {i64} NOT NULL,
              UNIQUE (extension_id, contact_bidx)))",
            "CREATE INDEX bindings_expires ON bindings (expires_at_us)",
+       }},
+      {9,
+       "sip",
+       "bans of sources that failed authentication too often, shared by every node",
+       {
+           // One row per banned source, keyed by a keyed hash of its address (sip/bans.h); the
+           // address itself is never stored. seq numbers every change from sip_ban_log_head, which
+           // each changing transaction updates first, so nodes read changes in order.
+           R"(CREATE TABLE sip_bans (
+             address_hash TEXT PRIMARY KEY,
+             banned_at_us {i64} NOT NULL,
+             banned_until_us {i64} NOT NULL,
+             strikes {i64} NOT NULL,
+             reason TEXT NOT NULL,
+             lifted_at_us {i64},
+             seq {i64} NOT NULL,
+             expires_at_us {i64} NOT NULL))",
+           "CREATE INDEX sip_bans_seq ON sip_bans (seq)",
+           "CREATE INDEX sip_bans_expires ON sip_bans (expires_at_us)",
+           R"(CREATE TABLE sip_ban_log_head (
+             id {i64} PRIMARY KEY CHECK (id = 1),
+             seq {i64} NOT NULL))",
+           "INSERT INTO sip_ban_log_head (id, seq) VALUES (1, 0)",
        }},
   };
 }

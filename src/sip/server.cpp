@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 
@@ -17,12 +18,16 @@ using udp = asio::ip::udp;
 using tcp = asio::ip::tcp;
 
 constexpr size_t kMaxDatagram = 65535;
-constexpr size_t kMaxStreamMessage = 65535;
-// A TCP peer may hold a connection only while it uses it (phones send CRLF keep-alives well within
-// this), may not make privox queue more than this much for it, and there are only so many.
-constexpr int64_t kTcpIdleUs = 300'000'000;
-constexpr size_t kMaxQueuedBytes = 1 << 20;
-constexpr size_t kMaxTcpConnections = 10'000;
+// What a TCP connection reads at once; its buffer grows by this much while a message needs it.
+constexpr size_t kReadChunk = 4096;
+// A buffer larger than this is given back once its message has been handed on.
+constexpr size_t kKeptBuffer = 2 * kReadChunk;
+constexpr int64_t kAcceptBackoffMinUs = 10'000;
+constexpr int64_t kAcceptBackoffMaxUs = 1'000'000;
+constexpr int64_t kAcceptReportEveryUs = 10'000'000;
+
+// A response starts with the version; anything else is (or claims to be) a request.
+bool looks_like_response(std::string_view bytes) { return bytes.size() >= 4 && bytes.substr(0, 4) == "SIP/"; }
 
 template <class Endpoint>
 Peer to_peer(const Endpoint& ep, TransportKind kind, uint64_t connection = 0) {
@@ -58,23 +63,36 @@ udp::endpoint to_udp(const Peer& p) {
 // One TCP connection: frames the stream into messages and queues writes.
 class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection> {
  public:
-  TcpConnection(Server& server, tcp::socket socket, uint64_t id) : server_(server), socket_(std::move(socket)), id_(id) {
-    boost::system::error_code ec;
-    peer_ = to_peer(socket_.remote_endpoint(ec), TransportKind::tcp, id);
-  }
+  TcpConnection(Server& server, tcp::socket socket, uint64_t id, const Peer& peer)
+      : server_(server), socket_(std::move(socket)), id_(id), peer_(peer), framer_(server.tcp_.max_message_bytes) {}
 
   void start() {
-    last_active_us_ = server_.clock_.now_us();
+    opened_us_ = last_active_us_ = server_.clock_.now_us();
     read();
   }
   void close() {
     boost::system::error_code ignored;
     socket_.close(ignored);
   }
-  int64_t last_active_us() const { return last_active_us_; }
+  // The server forgot the connection: a completion already queued must not touch its accounts.
+  void dropped() {
+    dropped_ = true;
+    close();
+  }
+  const Peer& peer() const { return peer_; }
+  size_t buffer_bytes() const { return buffer_.size(); }
+
+  // Why the connection should be closed at `now`, or nullptr.
+  const char* overdue(int64_t now) const {
+    const TcpLimits& limits = server_.tcp_;
+    if (now - last_active_us_ > limits.idle_us) return "idle";
+    if (messages_ == 0 && now - opened_us_ > limits.first_message_us) return "no complete message in time";
+    if (used_ > 0 && now - partial_since_us_ > limits.message_us) return "a message not finished in time";
+    return nullptr;
+  }
 
   void write(std::string_view bytes) {
-    if (queued_bytes_ + bytes.size() > kMaxQueuedBytes) {
+    if (queued_bytes_ + bytes.size() > server_.tcp_.max_queued_bytes) {
       spdlog::debug("sip: closing TCP connection from {}: it does not read what it is sent", peer_.host_port());
       return close();
     }
@@ -85,34 +103,65 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
   }
 
  private:
+  // Grows the buffer so a read has room, within the server's budget; false when it may not.
+  bool make_room() {
+    if (buffer_.size() - used_ >= kReadChunk) return true;
+    const size_t grown = used_ + kReadChunk;
+    const size_t more = grown - buffer_.size();
+    if (server_.buffered_bytes_ + more > server_.tcp_.max_buffered_bytes) return false;
+    buffer_.resize(grown);
+    server_.buffered_bytes_ += more;
+    return true;
+  }
+  void shrink() {
+    if (used_ != 0 || buffer_.size() <= kKeptBuffer) return;
+    server_.buffered_bytes_ -= buffer_.size();
+    std::vector<char>().swap(buffer_);
+  }
+
   void read() {
-    if (buffer_.size() - used_ < 16384) buffer_.resize(buffer_.size() + 16384);
+    if (!make_room()) {
+      ++server_.stats_.tcp_closed_memory;
+      spdlog::debug("sip: closing TCP connection from {}: receive buffers are full", peer_.host_port());
+      return server_.drop_connection(id_);
+    }
     socket_.async_read_some(asio::buffer(buffer_.data() + used_, buffer_.size() - used_),
                             [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                              if (ec) return self->server_.connections_.erase(self->id_), void();
+                              if (self->dropped_) return;
+                              if (ec) return self->server_.drop_connection(self->id_);
+                              const int64_t now = self->server_.clock_.now_us();
+                              if (self->used_ == 0) self->partial_since_us_ = now;
                               self->used_ += n;
-                              self->last_active_us_ = self->server_.clock_.now_us();
-                              if (!self->drain()) return self->close(), self->server_.connections_.erase(self->id_), void();
+                              self->last_active_us_ = now;
+                              if (!self->drain(now)) return self->server_.drop_connection(self->id_);
+                              self->shrink();
                               self->read();
                             });
   }
 
   // Hands every complete message on; false when the stream is garbage and must be closed.
-  bool drain() {
+  bool drain(int64_t now) {
     size_t start = 0;
     for (;;) {
       const std::string_view rest(buffer_.data() + start, used_ - start);
-      const Frame frame = frame_stream(rest, kMaxStreamMessage);
+      const Frame frame = framer_.next(rest);
       if (frame.kind == Frame::incomplete) break;
       if (frame.kind == Frame::invalid) {
+        if (frame.reason == "Message too large") ++server_.stats_.tcp_closed_memory;
         spdlog::debug("sip: closing TCP connection from {}: {}", peer_.host_port(), frame.reason);
         return false;
       }
-      if (frame.kind == Frame::message) server_.dispatch(rest.substr(0, frame.length), peer_);
+      if (frame.kind == Frame::message) {
+        ++messages_;
+        server_.dispatch(rest.substr(0, frame.length), peer_);
+      }
       start += frame.length;
     }
-    std::memmove(buffer_.data(), buffer_.data() + start, used_ - start);
-    used_ -= start;
+    if (start > 0) {
+      std::memmove(buffer_.data(), buffer_.data() + start, used_ - start);
+      used_ -= start;
+      partial_since_us_ = now;  // what is left began arriving no earlier than this read
+    }
     return true;
   }
 
@@ -129,16 +178,21 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
   Server& server_;
   tcp::socket socket_;
   const uint64_t id_;
-  Peer peer_;
+  const Peer peer_;
+  StreamFramer framer_;
   std::vector<char> buffer_;
   size_t used_ = 0;
   std::deque<std::string> queue_;
   size_t queued_bytes_ = 0;
+  int64_t opened_us_ = 0;
   int64_t last_active_us_ = 0;
+  int64_t partial_since_us_ = 0;  // when the first byte of the unfinished message arrived
+  uint64_t messages_ = 0;
+  bool dropped_ = false;
 };
 
-Server::Server(asio::io_context& io, TimerQueue& timers, const Clock& clock)
-    : timers_(timers), clock_(clock), udp_(io), acceptor_(io), timer_(io),
+Server::Server(asio::io_context& io, TimerQueue& timers, const Clock& clock, TcpLimits tcp)
+    : timers_(timers), clock_(clock), tcp_(tcp), udp_(io), acceptor_(io), timer_(io), accept_timer_(io),
       udp_buffer_(new char[kMaxDatagram]) {}
 
 Server::~Server() { stop(); }
@@ -182,7 +236,7 @@ Status Server::listen(const std::string& host, uint16_t port) {
   host_ = address.is_v6() ? fmt::format("[{}]", address.to_string()) : address.to_string();
   receive_udp();
   accept_tcp();
-  sweep_idle_connections();
+  sweep_connections();
   return {};
 }
 
@@ -193,8 +247,11 @@ void Server::stop() {
   udp_.close(ignored);
   acceptor_.close(ignored);
   timer_.cancel();
-  for (auto& [id, c] : connections_) c->close();
+  accept_timer_.cancel();
+  for (auto& [id, c] : connections_) c->dropped();
   connections_.clear();
+  per_source_.clear();
+  buffered_bytes_ = 0;
 }
 
 void Server::receive_udp() {
@@ -209,11 +266,19 @@ void Server::receive_udp() {
 void Server::dispatch(std::string_view bytes, const Peer& from) {
   ++stats_.received;
   if (bytes.find_first_not_of("\r\n") == std::string_view::npos) return;  // keep-alive
+  const int64_t now = guard_ ? clock_.now_us() : 0;
+  if (guard_ && !guard_->admit(from, !looks_like_response(bytes), now)) {
+    ++stats_.dropped;
+    return;
+  }
   ParseError error;
   if (!parse_message(bytes, message_, error)) {
     ++stats_.malformed;
     // Only a request gets an answer, and only when one can be formed (RFC 3261 §16.3, §18.1.2).
     if (error.can_respond) send(from, build_bad_request(bytes, error.status, error.reason));
+  } else if (guard_ && message_.is_request() && !guard_->admit_request(message_, from, now)) {
+    ++stats_.dropped;
+    return;
   } else if (sink_) {
     sink_->on_message(message_, from);
   }
@@ -239,31 +304,82 @@ void Server::send(const Peer& to, std::string_view bytes) {
 void Server::accept_tcp() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || stopped_) return;
-    if (!ec && connections_.size() >= kMaxTcpConnections) {
-      boost::system::error_code ignored;
-      socket.close(ignored);  // at the limit: new connections wait for idle ones to be swept
-    } else if (!ec) {
-      const uint64_t id = next_connection_++;
-      auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), id);
-      connections_.emplace(id, connection);
-      connection->start();
-    }
+    if (ec) return back_off_accepting(ec);
+    accept_backoff_us_ = 0;
+    accepted(std::move(socket));
     accept_tcp();
   });
 }
 
-void Server::sweep_idle_connections() {
+void Server::accepted(tcp::socket socket) {
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) return;  // gone already; the socket closes as it goes out of scope
+  const uint64_t id = next_connection_++;
+  const Peer peer = to_peer(remote, TransportKind::tcp, id);
+  const SourceKey source = SourceKey::of(peer);
+  // Past a cap, or banned: closed at once, which keeps the backlog moving. The peer may try again
+  // once idle connections are swept.
+  uint32_t& held = per_source_[source];
+  if (connections_.size() >= tcp_.max_connections || held >= tcp_.max_per_source ||
+      (guard_ && guard_->banned(peer, clock_.now_us()))) {
+    if (held == 0) per_source_.erase(source);
+    ++stats_.tcp_refused;
+    boost::system::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  ++held;
+  auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), id, peer);
+  connections_.emplace(id, connection);
+  connection->start();
+}
+
+void Server::back_off_accepting(const boost::system::error_code& ec) {
+  // Without the pause, a listener out of descriptors is woken again at once by the same pending
+  // connection, and spins.
+  ++stats_.accept_errors;
+  ++accept_errors_unreported_;
   const int64_t now = clock_.now_us();
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    if (now - it->second->last_active_us() > kTcpIdleUs) {
-      it->second->close();
-      it = connections_.erase(it);
-    } else {
-      ++it;
+  if (now - accept_reported_us_ >= kAcceptReportEveryUs) {
+    spdlog::warn("event=sip.accept_failing error=\"{}\" errors={} connections={} note=\"backing off; new TCP "
+                 "connections wait\"",
+                 ec.message(), accept_errors_unreported_, connections_.size());
+    accept_reported_us_ = now;
+    accept_errors_unreported_ = 0;
+  }
+  accept_backoff_us_ = std::clamp(accept_backoff_us_ * 2, kAcceptBackoffMinUs, kAcceptBackoffMaxUs);
+  accept_timer_.expires_after(std::chrono::microseconds(accept_backoff_us_));
+  accept_timer_.async_wait([this](boost::system::error_code wait_ec) {
+    if (wait_ec || stopped_) return;
+    accept_tcp();
+  });
+}
+
+void Server::drop_connection(uint64_t id) {
+  const auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  const std::shared_ptr<TcpConnection> connection = it->second;
+  connections_.erase(it);
+  connection->dropped();
+  buffered_bytes_ -= std::min(buffered_bytes_, connection->buffer_bytes());
+  const auto held = per_source_.find(SourceKey::of(connection->peer()));
+  if (held != per_source_.end() && --held->second == 0) per_source_.erase(held);
+}
+
+void Server::sweep_connections() {
+  const int64_t now = clock_.now_us();
+  std::vector<uint64_t> overdue;
+  for (const auto& [id, connection] : connections_) {
+    if (const char* why = connection->overdue(now)) {
+      overdue.push_back(id);
+      if (std::string_view(why) != "idle") ++stats_.tcp_closed_slow;
+      spdlog::debug("sip: closing TCP connection from {}: {}", connection->peer().host_port(), why);
     }
   }
-  timers_.schedule(now + kTcpIdleUs / 10, [this] {
-    if (!stopped_) sweep_idle_connections();
+  for (const uint64_t id : overdue) drop_connection(id);
+  timers_.schedule(now + tcp_.sweep_every_us, [this] {
+    if (!stopped_) sweep_connections();
   });
 }
 

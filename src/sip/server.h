@@ -4,6 +4,17 @@
 // request 400 with the parser's reason), hands valid messages to a MessageSink, and sends what
 // the transaction layer gives it. It also drives the worker's TimerQueue from the event loop.
 //
+// Before a datagram or a framed TCP message is parsed, the SourceGuard (sip/source_guard.h), when
+// one is set, may drop it: a banned source, or a request over its source's rate. After parsing,
+// it may drop a scanner's request. Neither gets an answer.
+//
+// TCP is bounded so that no one source can shut others out (TcpLimits): a source may hold only a
+// share of the connections; a connection must send a complete message soon after it opens and
+// finish each message it starts within a deadline, or it is closed; a half-received message may
+// not pass a size limit, and all connections together may buffer only so much; framing is
+// incremental (StreamFramer), so slow-drip input costs linear work. When accepting fails (out of
+// descriptors, say), the listener backs off, up to a second, and says so at most every ten seconds.
+//
 // Thread-safety: everything runs on the io_context's single thread.
 
 #include <utility>  // Boost 1.74's Asio needs this before it in C++20 mode
@@ -20,6 +31,8 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "sip/message.h"
+#include "sip/source.h"
+#include "sip/source_guard.h"
 #include "sip/timer_queue.h"
 #include "sip/transport.h"
 
@@ -37,14 +50,33 @@ struct ServerStats {
   uint64_t malformed = 0;
   uint64_t sent = 0;
   uint64_t send_errors = 0;
+  uint64_t dropped = 0;             // by the SourceGuard
+  uint64_t tcp_refused = 0;         // connections closed at once: over a cap, or banned
+  uint64_t tcp_closed_slow = 0;     // no complete message in time, or a message not finished in time
+  uint64_t tcp_closed_memory = 0;   // over the message size or the buffer budget
+  uint64_t accept_errors = 0;
+};
+
+struct TcpLimits {
+  size_t max_connections = 10'000;
+  size_t max_per_source = 256;              // a source (sip/source.h) may hold this many at once
+  int64_t idle_us = 300'000'000;            // no byte for this long: closed (phones keep alive well within)
+  int64_t first_message_us = 10'000'000;    // a connection that has sent no complete message by then
+  int64_t message_us = 20'000'000;          // a message begun and not finished within this
+  size_t max_message_bytes = 32'768;        // headers and body of one message
+  size_t max_buffered_bytes = 64u << 20;    // receive buffers of all connections together
+  size_t max_queued_bytes = 1u << 20;       // what privox queues for one peer that does not read
+  int64_t sweep_every_us = 1'000'000;
 };
 
 class Server final : public Sender {
  public:
-  Server(boost::asio::io_context& io, TimerQueue& timers, const Clock& clock);
+  Server(boost::asio::io_context& io, TimerQueue& timers, const Clock& clock, TcpLimits tcp = {});
   ~Server() override;
 
   void set_sink(MessageSink* sink) { sink_ = sink; }
+  // Before listen(); nullptr (the default) admits everything.
+  void set_guard(SourceGuard* guard) { guard_ = guard; }
   // Binds UDP and TCP on host:port (port 0 picks one free port for both when it can).
   Status listen(const std::string& host, uint16_t port);
   uint16_t port() const { return port_; }
@@ -56,6 +88,7 @@ class Server final : public Sender {
   // Re-arms the event-loop timer after the TimerQueue changed outside a receive.
   void reschedule_timers();
   const ServerStats& stats() const { return stats_; }
+  size_t tcp_connections() const { return connections_.size(); }
 
  private:
   class TcpConnection;
@@ -65,16 +98,27 @@ class Server final : public Sender {
   void receive_udp();
   void dispatch(std::string_view bytes, const Peer& from);
   void accept_tcp();
-  // Closes TCP connections idle too long, then schedules itself again.
-  void sweep_idle_connections();
+  void accepted(boost::asio::ip::tcp::socket socket);
+  // After an accept error: waits (doubling, up to a second) before accepting again.
+  void back_off_accepting(const boost::system::error_code& ec);
+  // Closes the connection and forgets it (its source's share, its buffer).
+  void drop_connection(uint64_t id);
+  // Closes TCP connections past their deadlines, then schedules itself again.
+  void sweep_connections();
   void on_timer();
 
   TimerQueue& timers_;
   const Clock& clock_;
+  const TcpLimits tcp_;
   MessageSink* sink_ = nullptr;
+  SourceGuard* guard_ = nullptr;
   boost::asio::ip::udp::socket udp_;
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer accept_timer_;
+  int64_t accept_backoff_us_ = 0;
+  int64_t accept_reported_us_ = 0;
+  uint64_t accept_errors_unreported_ = 0;
   int64_t timer_due_ = TimerQueue::kNever;
   std::string host_;
   uint16_t port_ = 0;
@@ -83,6 +127,8 @@ class Server final : public Sender {
   Message message_;  // reused for every message: a Message is large, and parsing never nests
   uint64_t next_connection_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<TcpConnection>> connections_;
+  std::unordered_map<SourceKey, uint32_t, SourceKeyHash> per_source_;  // open connections by source
+  size_t buffered_bytes_ = 0;  // receive buffers of all connections
   ServerStats stats_;
   bool stopped_ = false;
 };

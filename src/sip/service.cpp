@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sip/authenticator.h"
+#include "sip/bans.h"
 #include "sip/digest.h"
 #include "sip/directory_loader.h"
 #include "sip/location.h"
@@ -21,6 +22,8 @@ namespace {
 
 constexpr auto kHeartbeat = std::chrono::seconds(1);
 constexpr auto kHousekeeping = std::chrono::seconds(30);
+// How often the guard forgets idle sources, in heartbeats.
+constexpr uint64_t kGuardSweepBeats = 2;
 // Records and bindings wait at most this long for company in one commit: well inside R1's 50 ms,
 // and it turns a stream of single-row fsyncs into a few grouped ones.
 constexpr int64_t kGroupCommitUs = 3'000;
@@ -60,12 +63,15 @@ struct SipService::Parts {
                                           });
                                         },
                                     .group_commit_us = kGroupCommitUs}),
-        server(io, timers, clock),
+        server(io, timers, clock, options.tcp),
         loader(store, keys,
                [this](std::shared_ptr<const DirectoryUpdate> update) {
                  // Runs on the loader's thread; the directory belongs to the worker.
                  boost::asio::post(io, [this, update = std::move(update)] { directory.apply(*update); });
                }),
+        hasher(keys),
+        store_bans(writer),
+        guard(options.guard, directory, hasher, &store_bans, clock),
         key(nonce_key(keys)),
         nonces(key, clock),
         auth(directory, nonces, "privox", options.challenge_algorithms),
@@ -90,6 +96,9 @@ struct SipService::Parts {
   Server server;
   MemoryDirectory directory;
   DirectoryLoader loader;
+  BanHasher hasher;
+  StoreBans store_bans;
+  SourceGuard guard;
   std::array<uint8_t, 32> key;
   NonceService nonces;
   Authenticator auth;
@@ -103,9 +112,11 @@ struct SipService::Parts {
   boost::asio::steady_timer heartbeat_timer;
   boost::asio::steady_timer housekeeping_timer;
   bool stopped = false;
+  uint64_t beats = 0;
 
   void beat() {
     traffic.heartbeat();
+    if (++beats % kGuardSweepBeats == 0) guard.sweep(clock.now_us());
     heartbeat_timer.expires_after(kHeartbeat);
     heartbeat_timer.async_wait([this](boost::system::error_code ec) {
       if (!ec && !stopped) beat();
@@ -114,6 +125,7 @@ struct SipService::Parts {
 
   void housekeeping() {
     bindings.purge_expired();
+    store_bans.purge_expired(clock.now_us());
     housekeeping_timer.expires_after(kHousekeeping);
     housekeeping_timer.async_wait([this](boost::system::error_code ec) {
       if (!ec && !stopped) housekeeping();
@@ -135,8 +147,16 @@ Status SipService::start() {
   // the loader's thread follows provisioning changes and posts them here.
   PRIVOX_ASSIGN(const std::shared_ptr<const DirectoryUpdate> directory, p.loader.load_all());
   p.directory.apply(*directory);
+  // Bans made anywhere, and the place in their log to follow from; the loader posts what changes.
+  p.loader.follow_bans(p.clock, [&p](std::shared_ptr<const BanUpdate> update) {
+    boost::asio::post(p.io, [&p, update = std::move(update)] { p.guard.apply(*update, p.clock.now_us()); });
+  });
+  PRIVOX_ASSIGN(const std::shared_ptr<const BanUpdate> bans, p.loader.load_bans());
+  p.guard.apply(*bans, p.clock.now_us());
   PRIVOX_ASSIGN(const size_t restored, p.bindings.restore_all(p.location));
   p.registrar.learn_contacts(p.location);
+  p.auth.set_failures(&p.guard);
+  p.server.set_guard(&p.guard);
   PRIVOX_TRY(p.server.listen(p.options.host, p.options.port));
   // The proxy names itself in Via and Record-Route by the address it listens on.
   p.proxy.set_address(p.server.advertised_host(), p.server.port());
@@ -145,8 +165,13 @@ Status SipService::start() {
   PRIVOX_TRY(p.loader.start());
   p.beat();
   p.housekeeping();
-  spdlog::info("privox SIP on {}:{} (UDP and TCP): {} extensions, {} bindings restored", p.server.advertised_host(),
-               p.server.port(), p.directory.extensions(), restored);
+  spdlog::info("privox SIP on {}:{} (UDP and TCP): {} extensions, {} bindings restored, {} bans in force",
+               p.server.advertised_host(), p.server.port(), p.directory.extensions(), restored, bans->bans.size());
+  const GuardLimits& g = p.options.guard;
+  spdlog::info("sip: rate limit {} requests per {} ms per source{}; ban after {} failures in {} s, for {} s at "
+               "first; {} trusted ranges",
+               g.rate_requests, g.rate_window_us / 1000, g.rate_requests == 0 ? " (off)" : "", g.ban_failures,
+               g.failure_window_us / 1'000'000, g.ban_us / 1'000'000, g.trusted.size());
   return {};
 }
 

@@ -6,8 +6,9 @@
 // bindings and closes calls a crash left open (R1) before the first packet is read.
 //
 // The worker thread never touches the store once it serves: the directory's loader thread
-// (sip/directory_loader.h) posts provisioning changes to it, and the writer thread seals and
-// writes what it appends, posting back when each batch is durable.
+// (sip/directory_loader.h) posts provisioning changes and bans made or lifted anywhere to it, and
+// the writer thread seals and writes what it appends (bindings, records, its own bans), posting
+// back when each batch is durable.
 //
 // Thread-safety: constructed, started and stopped on the io_context's thread, which runs it all;
 // send_message() may be called from any thread.
@@ -26,6 +27,8 @@
 #include "privacy/keyring.h"
 #include "sip/digest.h"
 #include "sip/proxy.h"
+#include "sip/server.h"
+#include "sip/source_guard.h"
 #include "sip/transaction.h"
 #include "store/store.h"
 
@@ -39,6 +42,9 @@ struct SipOptions {
   TransactionLimits limits;
   // What 401 and 407 challenge with, in order. Both algorithms are always accepted.
   std::vector<DigestAlgorithm> challenge_algorithms = {DigestAlgorithm::md5, DigestAlgorithm::sha256};
+  // Per-source defences (sip/source_guard.h; serve reads them from the settings) and TCP's bounds.
+  GuardLimits guard;
+  TcpLimits tcp;
 };
 
 class SipService {

@@ -189,7 +189,7 @@ void TransactionLayer::respond(TxId id, std::string response, int status) {
   arm_timeout(*tx, 64 * t_.t1_us, false);                             // timer H
 }
 
-void TransactionLayer::respond_statelessly(TxId id, std::string response, int status) {
+void TransactionLayer::respond_statelessly(TxId id, const std::string& response, int status) {
   Tx* tx = find(id);
   if (!tx || is_client(static_cast<uint8_t>(tx->kind)) || status < 200) return;
   if (tx->state != State::trying && tx->state != State::proceeding) return;

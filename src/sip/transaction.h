@@ -69,7 +69,7 @@ class TransactionLayer {
   // Sends a final response and drops the transaction at once, as a stateless server would: for
   // challenges (401, 407), where a retransmitted request just earns a fresh challenge, so keeping
   // 32 s of state per challenge would buy nothing.
-  void respond_statelessly(TxId tx, std::string response, int status);
+  void respond_statelessly(TxId tx, const std::string& response, int status);
 
   // Starts a client transaction that sends `request` (whose top Via carries `branch`) to `to`.
   TxId send_request(const Peer& to, std::string request, Method method, std::string_view branch);

@@ -29,10 +29,10 @@ struct FakeTransactionSender final : Sender {
 
 struct RecordingUser final : TransactionUser {
   void on_request(TxId tx, const Message& m, const Peer&) override {
-    requests.push_back({tx, std::string(m.method_text())});
+    requests.emplace_back(tx, std::string(m.method_text()));
   }
   void on_ack(const Message&, const Peer&) override { ++acks; }
-  void on_response(TxId tx, const Message& m) override { responses.push_back({tx, m.status()}); }
+  void on_response(TxId tx, const Message& m) override { responses.emplace_back(tx, m.status()); }
   void on_timeout(TxId tx) override { timeouts.push_back(tx); }
   void on_stray_response(const Message&, const Peer&) override { ++strays; }
 

@@ -43,6 +43,7 @@ TEST_P(AppendWriterTest, RowsFromManyThreadsAreAllDurableAndBatched) {
   const size_t target = writer.add_target({"events", {"id", "at_us", "body"}});
   constexpr int kThreads = 4, kPerThread = 5000;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {

@@ -52,7 +52,7 @@ Status check_kind(const SettingSpec& spec, std::string_view value) {
 
 }  // namespace
 
-void install_settings(std::vector<std::span<const SettingSpec>> parts) {
+void install_settings(const std::vector<std::span<const SettingSpec>>& parts) {
   std::vector<const SettingSpec*>& specs = catalogue();
   specs.clear();
   for (std::span<const SettingSpec> part : parts)

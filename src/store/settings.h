@@ -39,7 +39,7 @@ struct SettingSpec {
 };
 
 // Installs the catalogue: every subsystem's settings, in layer order. Keys must be unique.
-void install_settings(std::vector<std::span<const SettingSpec>> parts);
+void install_settings(const std::vector<std::span<const SettingSpec>>& parts);
 // The installed catalogue, in installation order.
 const std::vector<const SettingSpec*>& setting_specs();
 const SettingSpec* find_setting(std::string_view key);

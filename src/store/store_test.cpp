@@ -130,6 +130,7 @@ TEST_P(StoreTest, DescribesEveryTableAndColumn) {
 
 TEST_P(StoreTest, InsertRowsWritesEveryRow) {
   std::vector<Params> rows;
+  rows.reserve(100);
   for (int i = 0; i < 100; ++i)
     rows.push_back({std::string("c") + std::to_string(i), std::string("n"), std::string("us"), std::string("US"),
                     int64_t{i}});

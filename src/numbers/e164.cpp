@@ -1,0 +1,34 @@
+#include "numbers/e164.h"
+
+#include <phonenumbers/phonenumberutil.h>
+
+#include <string>
+
+namespace privox::numbers {
+namespace {
+
+using i18n::phonenumbers::PhoneNumber;
+using i18n::phonenumbers::PhoneNumberUtil;
+
+constexpr size_t kLongestWritten = 64;
+
+}  // namespace
+
+bool is_possible_international(std::string_view value) {
+  if (!value.starts_with('+') || value.size() > kLongestWritten) return false;
+  const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
+  PhoneNumber number;
+  // "ZZ": no default region, so only international form parses.
+  if (util->Parse(std::string(value), "ZZ", &number) != PhoneNumberUtil::NO_PARSING_ERROR) return false;
+  // Local-only lengths (dialled within an area without its code) cannot be reached from outside.
+  return util->IsPossibleNumberWithReason(number) == PhoneNumberUtil::IS_POSSIBLE;
+}
+
+bool is_e164(std::string_view value) {
+  // E.164 allows at most 15 digits after the '+'.
+  if (value.size() < 2 || value.size() > 16 || value.substr(1).find_first_not_of("0123456789") != std::string_view::npos)
+    return false;
+  return is_possible_international(value);
+}
+
+}  // namespace privox::numbers

@@ -1,0 +1,210 @@
+#include "sip/authenticator.h"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <array>
+#include <deque>
+#include <vector>
+
+#include "sip/memory_directory.h"
+#include "sip/source.h"
+
+namespace privox::sip {
+namespace {
+
+constexpr std::string_view kAuthLogin = "k7f3q9x2m4ab";
+constexpr std::string_view kAuthPassword = "Quokka-Zebra-Marmalade";
+
+// Counts every look-up, so a test can hold known and unknown logins to the same work.
+class CountingDirectory final : public Directory {
+ public:
+  explicit CountingDirectory(MemoryDirectory& inner) : inner_(inner) {}
+  const ExtensionInfo* by_sip_user(std::string_view user) override { return ++calls, inner_.by_sip_user(user); }
+  const ExtensionInfo* by_number(std::string_view c, std::string_view n) override { return ++calls, inner_.by_number(c, n); }
+  const ExtensionInfo* by_did(std::string_view e164) override { return ++calls, inner_.by_did(e164); }
+  const ExtensionInfo* by_id(std::string_view id) override { return ++calls, inner_.by_id(id); }
+  const TrunkInfo* trunk_at(const Peer& from) override { return ++calls, inner_.trunk_at(from); }
+  const TrunkInfo* outbound_trunk() override { return ++calls, inner_.outbound_trunk(); }
+  std::optional<std::string> to_e164(std::string_view d, std::string_view c) override {
+    return ++calls, inner_.to_e164(d, c);
+  }
+  int calls = 0;
+
+ private:
+  MemoryDirectory& inner_;
+};
+
+struct FailureLog final : AuthFailures {
+  void on_auth_failure(const Peer& from, const AuthFailure& f) override {
+    seen.push_back({from, std::string(f.login), f.known_login, std::string(f.reason)});
+  }
+  struct Seen {
+    Peer from;
+    std::string login;
+    bool known;
+    std::string reason;
+  };
+  std::vector<Seen> seen;
+};
+
+std::string hex_of(const uint8_t* bytes, size_t size) {
+  std::string out(2 * size, '0');
+  accounts::digest_hex(bytes, size, out.data());
+  return out;
+}
+
+// A client's Authorization value for REGISTER sip:privox.example with qop=auth, MD5.
+std::string register_credentials(std::string_view login, std::string_view password, std::string_view nonce,
+                                 std::string_view nc) {
+  const std::string ha1 = digest_ha1(DigestAlgorithm::md5, login, "privox", password);
+  uint8_t ha2[16], response[16];
+  accounts::digest_hash(DigestAlgorithm::md5, {"REGISTER", ":", "sip:privox.example"}, ha2);
+  const std::string ha2_hex = hex_of(ha2, sizeof ha2);
+  accounts::digest_hash(DigestAlgorithm::md5, {ha1, ":", nonce, ":", nc, ":", "c0ffee", ":", "auth", ":", ha2_hex},
+                        response);
+  return fmt::format("Digest username=\"{}\", realm=\"privox\", nonce=\"{}\", uri=\"sip:privox.example\", "
+                     "response=\"{}\", algorithm=MD5, cnonce=\"c0ffee\", qop=auth, nc={}",
+                     login, nonce, hex_of(response, sizeof response), nc);
+}
+
+std::string nonce_in(const std::string& challenge) {
+  const size_t at = challenge.find("nonce=\"") + 7;
+  return challenge.substr(at, challenge.find('"', at) - at);
+}
+
+class AuthenticatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    DirectoryUpdate update;
+    update.replace_all = true;
+    update.extensions.push_back({"line-1", "company-1", "GB", "101", std::string(kAuthLogin), "",
+                                 digest_ha1(DigestAlgorithm::md5, kAuthLogin, "privox", kAuthPassword),
+                                 digest_ha1(DigestAlgorithm::sha256, kAuthLogin, "privox", kAuthPassword)});
+    memory_.apply(update);
+    ASSERT_TRUE(Peer::parse("198.51.100.7", 5060, TransportKind::udp, phone_));
+    ASSERT_TRUE(Peer::parse("203.0.113.9", 5060, TransportKind::udp, elsewhere_));
+    auth_.set_failures(&failures_);
+  }
+
+  // A REGISTER with the given Authorization value (none when empty).
+  const Message& request(const std::string& authorization) {
+    std::string bytes =
+        "REGISTER sip:privox.example SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-auth\r\n"
+        "Max-Forwards: 70\r\n"
+        "From: <sip:101@privox.example>;tag=a1\r\n"
+        "To: <sip:101@privox.example>\r\n"
+        "Call-ID: auth-test\r\n"
+        "CSeq: 1 REGISTER\r\n";
+    if (!authorization.empty()) bytes += "Authorization: " + authorization + "\r\n";
+    bytes += "Content-Length: 0\r\n\r\n";
+    storage_.push_back(std::move(bytes));
+    ParseError error;
+    EXPECT_TRUE(parse_message(storage_.back(), message_, error)) << error.reason;
+    return message_;
+  }
+  std::string fresh_nonce(const Peer& to) { return nonce_in(auth_.challenges(false, to).at(0)); }
+
+  FakeClock clock_{1'780'000'000'000'000};
+  std::array<uint8_t, 32> key_{7};
+  NonceService nonces_{key_, clock_};
+  MemoryDirectory memory_;
+  CountingDirectory directory_{memory_};
+  Authenticator auth_{directory_, nonces_, "privox"};
+  FailureLog failures_;
+  Peer phone_, elsewhere_;
+  std::deque<std::string> storage_;
+  Message message_;
+};
+
+TEST_F(AuthenticatorTest, TheRightPasswordAuthenticatesOnce) {
+  const std::string nonce = fresh_nonce(phone_);
+  const AuthOutcome ok = auth_.authenticate(request(register_credentials(kAuthLogin, kAuthPassword, nonce, "00000001")),
+                                            false, phone_);
+  ASSERT_NE(ok.extension, nullptr);
+  EXPECT_EQ(ok.extension->id, "line-1");
+  // The same count again is a replay: stale, so the phone retries with a fresh nonce unasked.
+  const AuthOutcome again =
+      auth_.authenticate(request(register_credentials(kAuthLogin, kAuthPassword, nonce, "00000001")), false, phone_);
+  EXPECT_EQ(again.extension, nullptr);
+  EXPECT_TRUE(again.stale);
+  EXPECT_TRUE(failures_.seen.empty()) << "a replay with the right password is no guess";
+  // No credentials at all is the first half of every exchange, not a failure.
+  EXPECT_EQ(auth_.authenticate(request(""), false, phone_).extension, nullptr);
+  EXPECT_TRUE(failures_.seen.empty());
+}
+
+// Issue 10: an unknown login costs the same work and gets the same answer as a known one with a
+// wrong password: one directory look-up, a digest, a burned nonce, a reported failure.
+TEST_F(AuthenticatorTest, UnknownLoginsCostAndAnswerTheSameAsWrongPasswords) {
+  const std::string n1 = fresh_nonce(phone_), n2 = fresh_nonce(phone_);
+  directory_.calls = 0;
+  const AuthOutcome known =
+      auth_.authenticate(request(register_credentials(kAuthLogin, "Wrong-password-1", n1, "00000001")), false, phone_);
+  const int known_calls = directory_.calls;
+  directory_.calls = 0;
+  const AuthOutcome unknown =
+      auth_.authenticate(request(register_credentials("zz9z9z9z9z9z", "Wrong-password-1", n2, "00000001")), false, phone_);
+  EXPECT_EQ(directory_.calls, known_calls);
+  EXPECT_EQ(known_calls, 1);
+  EXPECT_EQ(known.extension, unknown.extension);
+  EXPECT_EQ(known.stale, unknown.stale);
+  EXPECT_FALSE(known.stale);
+  ASSERT_EQ(failures_.seen.size(), 2u);
+  EXPECT_EQ(failures_.seen[0].reason, failures_.seen[1].reason);
+  EXPECT_TRUE(failures_.seen[0].known);
+  EXPECT_FALSE(failures_.seen[1].known);
+  EXPECT_TRUE(failures_.seen[1].from.same_address(phone_));
+  // Both nonces are burned alike.
+  EXPECT_EQ(nonces_.check(n1, 2, SourceKey::of(phone_).bytes()), NonceCheck::burned);
+  EXPECT_EQ(nonces_.check(n2, 2, SourceKey::of(phone_).bytes()), NonceCheck::burned);
+}
+
+// Issue 10: one nonce answered 35,000 guesses a second. Now a wrong guess burns it, and the right
+// password on it afterwards is refused as a failure, not answered stale (which would confirm it).
+TEST_F(AuthenticatorTest, ANonceCarriesOneGuess) {
+  const std::string nonce = fresh_nonce(phone_);
+  EXPECT_EQ(auth_.authenticate(request(register_credentials(kAuthLogin, "guess-number-1", nonce, "00000001")), false,
+                               phone_)
+                .extension,
+            nullptr);
+  const AuthOutcome right =
+      auth_.authenticate(request(register_credentials(kAuthLogin, kAuthPassword, nonce, "00000002")), false, phone_);
+  EXPECT_EQ(right.extension, nullptr);
+  EXPECT_FALSE(right.stale);
+  ASSERT_EQ(failures_.seen.size(), 2u);
+  EXPECT_EQ(failures_.seen[0].reason, "wrong_response");
+  EXPECT_EQ(failures_.seen[1].reason, "nonce_reused");
+  // A fresh challenge, and the right password works.
+  const std::string fresh = fresh_nonce(phone_);
+  EXPECT_NE(auth_.authenticate(request(register_credentials(kAuthLogin, kAuthPassword, fresh, "00000001")), false,
+                               phone_)
+                .extension,
+            nullptr);
+}
+
+TEST_F(AuthenticatorTest, ANonceWorksOnlyFromTheSourceItWasIssuedTo) {
+  const std::string nonce = fresh_nonce(phone_);
+  const AuthOutcome moved =
+      auth_.authenticate(request(register_credentials(kAuthLogin, kAuthPassword, nonce, "00000001")), false, elsewhere_);
+  EXPECT_EQ(moved.extension, nullptr);
+  EXPECT_FALSE(moved.stale);
+  // A wrong guess from elsewhere does not burn the phone's nonce.
+  auth_.authenticate(request(register_credentials(kAuthLogin, "guess-number-2", nonce, "00000001")), false, elsewhere_);
+  EXPECT_NE(auth_.authenticate(request(register_credentials(kAuthLogin, kAuthPassword, nonce, "00000001")), false,
+                               phone_)
+                .extension,
+            nullptr);
+  // The phone's port may change (NAT): the source is the address.
+  Peer rebound = phone_;
+  rebound.port = 40000;
+  EXPECT_NE(auth_.authenticate(request(register_credentials(kAuthLogin, kAuthPassword, nonce, "00000002")), false,
+                               rebound)
+                .extension,
+            nullptr);
+}
+
+}  // namespace
+}  // namespace privox::sip

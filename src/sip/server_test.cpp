@@ -1,0 +1,132 @@
+#include "sip/server.h"
+
+#include <boost/asio/write.hpp>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace privox::sip {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+struct CountingMessageSink final : MessageSink {
+  void on_message(const Message&, const Peer&) override { ++messages; }
+  int messages = 0;
+};
+
+// The server on loopback, port 0, its deadlines on a fake clock and its sweep every 5 ms of real time.
+class ServerTcpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TcpLimits limits;
+    limits.max_per_source = 2;
+    limits.first_message_us = 1'000'000;
+    limits.message_us = 2'000'000;
+    limits.max_message_bytes = 2048;
+    limits.sweep_every_us = 5'000;
+    server_ = std::make_unique<Server>(io_, timers_, clock_, limits);
+    server_->set_sink(&sink_);
+    ASSERT_TRUE(server_->listen("127.0.0.1", 0).ok());
+  }
+  void TearDown() override { server_->stop(); }
+
+  std::unique_ptr<tcp::socket> connect() {
+    auto s = std::make_unique<tcp::socket>(io_);
+    s->connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+    s->non_blocking(true);
+    return s;
+  }
+  // Runs the event loop for a while, the fake clock standing still (sweeps see it).
+  void run(std::chrono::milliseconds d = 60ms) {
+    io_.restart();
+    io_.run_for(d);
+  }
+  // Whether the server closed the connection (a read sees the end of the stream).
+  static bool closed(tcp::socket& s) {
+    char buf[512];
+    boost::system::error_code ec;
+    while (true) {
+      s.read_some(asio::buffer(buf), ec);
+      if (ec == asio::error::would_block) return false;
+      if (ec) return true;
+    }
+  }
+  static void send(tcp::socket& s, std::string_view bytes) { asio::write(s, asio::buffer(bytes.data(), bytes.size())); }
+  std::string options(int n) const {
+    return "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-t" + std::to_string(n) +
+           "\r\nFrom: <sip:probe@127.0.0.1>;tag=t\r\nTo: <sip:127.0.0.1>\r\nCall-ID: c" + std::to_string(n) +
+           "\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+  }
+
+  asio::io_context io_;
+  TimerQueue timers_;
+  FakeClock clock_{1'780'000'000'000'000};
+  CountingMessageSink sink_;
+  std::unique_ptr<Server> server_;
+};
+
+// Issue 10: one source could take every connection. Now it holds at most its share.
+TEST_F(ServerTcpTest, ASourceHoldsOnlyItsShareOfConnections) {
+  auto a = connect(), b = connect(), c = connect();
+  run();
+  EXPECT_EQ(server_->tcp_connections(), 2u);
+  EXPECT_EQ(server_->stats().tcp_refused, 1u);
+  EXPECT_TRUE(closed(*c));
+  EXPECT_FALSE(closed(*a));
+  // When one goes, the source may open another.
+  a->close();
+  run();
+  auto d = connect();
+  run();
+  EXPECT_FALSE(closed(*d));
+  EXPECT_EQ(server_->tcp_connections(), 2u);
+}
+
+// Idle connections that never sent a message were swept only after 300 s.
+TEST_F(ServerTcpTest, AConnectionMustSendACompleteMessageSoon) {
+  auto silent = connect(), talking = connect();
+  run();
+  send(*talking, options(1));
+  run();
+  EXPECT_EQ(sink_.messages, 1);
+  clock_.advance_us(1'500'000);
+  run();
+  EXPECT_TRUE(closed(*silent));
+  EXPECT_FALSE(closed(*talking)) << "a connection in use stays";
+  EXPECT_EQ(server_->stats().tcp_closed_slow, 1u);
+}
+
+TEST_F(ServerTcpTest, AMessageMustBeFinishedInTimeAndWithinItsSize) {
+  auto dripping = connect();
+  run();
+  send(*dripping, options(1));
+  const std::string next = options(2);
+  send(*dripping, std::string_view(next).substr(0, 40));
+  run();
+  for (int i = 0; i < 3; ++i) {  // a byte now and then keeps it active, but never finishes the message
+    clock_.advance_us(900'000);
+    send(*dripping, std::string_view(next).substr(40 + static_cast<size_t>(i), 1));
+    run();
+  }
+  EXPECT_TRUE(closed(*dripping));
+
+  auto big = connect();
+  run();
+  std::string huge = "OPTIONS sip:127.0.0.1 SIP/2.0\r\n";
+  while (huge.size() < 3000) huge += "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n";
+  boost::system::error_code ec;
+  asio::write(*big, asio::buffer(huge), ec);  // may fail part-way once the server closes
+  run();
+  EXPECT_TRUE(closed(*big));
+  EXPECT_EQ(server_->stats().tcp_closed_memory, 1u);
+  EXPECT_EQ(server_->tcp_connections(), 0u);
+}
+
+}  // namespace
+}  // namespace privox::sip

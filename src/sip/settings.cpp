@@ -1,0 +1,76 @@
+// The settings sip/ reads: the per-source request-rate limit, the bans after repeated
+// authentication failures, and the sources exempt from both (store/settings.h). Read when
+// `privox serve` starts.
+#include <fmt/format.h>
+
+#include <array>
+
+#include "sip/bans.h"
+#include "sip/module.h"
+#include "store/settings.h"
+
+namespace privox::sip {
+namespace {
+
+using enum store::SettingKind;
+using store::SettingSpec;
+
+Status check_trusted_sources(std::string_view value) {
+  if (!parse_source_ranges(value))
+    return invalid("sip.trusted_sources",
+                   "must be addresses or ranges separated by commas, such as 192.0.2.10, 198.51.100.0/24, 2001:db8::/48");
+  return {};
+}
+
+// clang-format off
+constexpr std::array<SettingSpec, 7> kSettings = {
+  SettingSpec{"sip.rate_limit_requests", integer, "16", 0, 1'000'000,
+              "SIP requests one source (an IPv4 address, an IPv6 /64) may send in the rate window; past it its "
+              "requests are dropped unanswered until its rate falls; 0 turns the limit off (read when privox serve "
+              "starts)"},
+  SettingSpec{"sip.rate_limit_window_seconds", integer, "2", 1, 60,
+              "the window of the SIP request-rate limit (read when privox serve starts)"},
+  SettingSpec{"sip.ban_max_failures", integer, "5", 0, 1000,
+              "failed SIP digest authentications from one source within the failure window that ban it; 0 never "
+              "bans (read when privox serve starts)"},
+  SettingSpec{"sip.ban_window_minutes", integer, "10", 1, 1440,
+              "the window SIP authentication failures are counted in (read when privox serve starts)"},
+  SettingSpec{"sip.ban_minutes", integer, "10", 1, 10080,
+              "how long a source's first SIP ban lasts; each repeat while it is remembered (a day after the last "
+              "ban) doubles it (read when privox serve starts)"},
+  SettingSpec{"sip.ban_max_minutes", integer, "1440", 1, 525600,
+              "the longest a repeated SIP ban may last (read when privox serve starts)"},
+  SettingSpec{"sip.trusted_sources", text, "", 0, 0,
+              "addresses and ranges (comma-separated: 192.0.2.10, 198.51.100.0/24, 2001:db8::/48) never "
+              "rate-limited or banned, such as an office NAT or a session border controller; provisioned trunks "
+              "are exempt already (read when privox serve starts)",
+              check_trusted_sources},
+};
+// clang-format on
+
+}  // namespace
+
+std::span<const store::SettingSpec> settings() { return kSettings; }
+
+Result<GuardLimits> guard_limits_from_settings(store::Store& store) {
+  const store::Settings settings(store);
+  GuardLimits limits;
+  PRIVOX_ASSIGN(limits.rate_requests, settings.integer("sip.rate_limit_requests"));
+  PRIVOX_ASSIGN(const int64_t window_s, settings.integer("sip.rate_limit_window_seconds"));
+  PRIVOX_ASSIGN(limits.ban_failures, settings.integer("sip.ban_max_failures"));
+  PRIVOX_ASSIGN(const int64_t failure_window_min, settings.integer("sip.ban_window_minutes"));
+  PRIVOX_ASSIGN(const int64_t ban_min, settings.integer("sip.ban_minutes"));
+  PRIVOX_ASSIGN(const int64_t max_ban_min, settings.integer("sip.ban_max_minutes"));
+  PRIVOX_ASSIGN(const std::string trusted, settings.text("sip.trusted_sources"));
+  constexpr int64_t kMinute = 60'000'000;
+  limits.rate_window_us = window_s * 1'000'000;
+  limits.failure_window_us = failure_window_min * kMinute;
+  limits.ban_us = ban_min * kMinute;
+  limits.max_ban_us = std::max(max_ban_min, ban_min) * kMinute;
+  auto ranges = parse_source_ranges(trusted);
+  if (!ranges) return check_trusted_sources(trusted).error();
+  limits.trusted = std::move(*ranges);
+  return limits;
+}
+
+}  // namespace privox::sip
