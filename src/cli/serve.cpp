@@ -26,9 +26,6 @@
 namespace privox::cli {
 namespace {
 
-// The SIP TCP listener's connection cap (kMaxTcpConnections in sip/server.cpp), which the
-// descriptor budget must cover beside HTTP's.
-constexpr uint64_t kSipTcpConnections = 10'000;
 
 // Raises the soft descriptor limit to what the connection caps need, or says why it cannot: a cap
 // the process cannot honour is one an attacker reaches before it (issue 10, item 2). serve refuses
@@ -36,7 +33,7 @@ constexpr uint64_t kSipTcpConnections = 10'000;
 Status raise_fd_limit(const ServeOptions& options) {
   FdBudget budget;
   budget.add(options.http_max_connections, "HTTP connections (--http-max-connections)")
-      .add(kSipTcpConnections, "SIP TCP connections");
+      .add(sip::TcpLimits{}.max_connections, "SIP TCP connections");  // the limits SipService gets below
   PRIVOX_ASSIGN(const uint64_t soft, ensure_fd_limit(budget));
   spdlog::info("file descriptor limit {} (needed: {})", soft, budget.describe());
   return {};
