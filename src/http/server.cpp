@@ -302,24 +302,21 @@ class ConnectionTable {
   Admission admit(const std::string& key) {
     MutexLock lock(mu_);
     Admission out;
-    size_t& mine = per_client_[key];
-    if (mine >= max_per_client_) {
+    if (const auto it = per_client_.find(key); it != per_client_.end() && it->second >= max_per_client_) {
       ++counters_.refused_per_client;
-      if (mine == 0) per_client_.erase(key);
       return out;
     }
     if (slots_.size() >= max_) {
       if (waiting_.empty()) {
         ++counters_.refused_full;
-        if (mine == 0) per_client_.erase(key);
         return out;
       }
       const uint64_t victim = waiting_.begin()->second;
       out.displaced = slots_.at(victim).connection.lock();
-      remove(victim);
+      remove(victim);  // may be this client's own: its count drops first
       ++counters_.displaced;
     }
-    ++mine;
+    ++per_client_[key];
     out.id = next_id_++;
     slots_[out.id] = Slot{key, {}, 0};
     mark_waiting(out.id);

@@ -231,6 +231,7 @@ class CappedServerTest : public ServerTest {
 TEST_F(CappedServerTest, OneAddressHoldsOnlyItsShareOfConnections) {
   asio::io_context io;
   std::vector<std::unique_ptr<tcp::socket>> held;
+  held.reserve(4);
   for (int i = 0; i < 3; ++i) held.push_back(idle_connection(io, "127.0.0.1"));
   ASSERT_TRUE(wait_open(3));
   auto fourth = idle_connection(io, "127.0.0.1");
@@ -249,6 +250,7 @@ TEST_F(CappedServerTest, OneAddressHoldsOnlyItsShareOfConnections) {
 TEST_F(CappedServerTest, AFullServerDisplacesTheLongestWaitingConnection) {
   asio::io_context io;
   std::vector<std::unique_ptr<tcp::socket>> held;
+  held.reserve(4);
   held.push_back(idle_connection(io, "127.0.0.1"));
   ASSERT_TRUE(wait_open(1));
   for (const char* from : {"127.0.0.2", "127.0.0.3", "127.0.0.3"}) held.push_back(idle_connection(io, from));
@@ -259,6 +261,28 @@ TEST_F(CappedServerTest, AFullServerDisplacesTheLongestWaitingConnection) {
   EXPECT_EQ(read_until_closed(*held[0]), "") << "the oldest idle connection was closed";
   EXPECT_EQ(server_->counters().displaced, 1u);
   EXPECT_EQ(server_->counters().refused_full, 0u);
+}
+
+// The connection displaced may be the newcomer's own client's only one.
+TEST_F(CappedServerTest, AClientMayDisplaceItsOwnLongestWaitingConnection) {
+  asio::io_context io;
+  std::vector<std::unique_ptr<tcp::socket>> held;
+  held.reserve(4);
+  held.push_back(idle_connection(io, "127.0.0.5"));
+  ASSERT_TRUE(wait_open(1));
+  for (int i = 0; i < 3; ++i) held.push_back(idle_connection(io, "127.0.0.6"));
+  ASSERT_TRUE(wait_open(4));
+  auto again = idle_connection(io, "127.0.0.5");
+  asio::write(*again, asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+  EXPECT_NE(read_until_closed(*again).find("200 OK"), std::string::npos);
+  EXPECT_EQ(read_until_closed(*held[0]), "");
+  EXPECT_EQ(server_->counters().displaced, 1u);
+  // 127.0.0.5's count is right afterwards: it may hold its three again.
+  std::vector<std::unique_ptr<tcp::socket>> more;
+  more.reserve(3);
+  for (int i = 0; i < 3; ++i) more.push_back(idle_connection(io, "127.0.0.5"));
+  ASSERT_TRUE(wait_open(4));
+  EXPECT_EQ(server_->counters().refused_per_client, 0u);
 }
 
 TEST(ClientKeyTest, IPv6ClientsCountPerSlash64AndMappedIPv4AsIPv4) {

@@ -5,7 +5,7 @@
 
 namespace privox::portal {
 
-Portal::Portal(store::Store& store, const privacy::Keyring& keys, const Clock& clock, PortalOptions options)
+Portal::Portal(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const PortalOptions& options)
     : impl_(std::make_unique<Impl>(store, keys, clock, options)) {}
 
 Portal::~Portal() = default;

@@ -60,7 +60,7 @@ struct PortalOptions {
 
 class Portal {
  public:
-  Portal(store::Store& store, const privacy::Keyring& keys, const Clock& clock, PortalOptions options);
+  Portal(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const PortalOptions& options);
   ~Portal();
 
   // Adds every API route, /api/v1/openapi.json and (with serve_pages) the pages to `router`. The

@@ -125,7 +125,7 @@ struct Browser {
 
   // Sign-up as a person does it: the form (202), then the link from the email (201, logged in).
   http::Response sign_up(const json& body) {
-    const http::Response asked = call(verb::post, "/api/v1/signup", body);
+    http::Response asked = call(verb::post, "/api/v1/signup", body);
     if (asked.result() != status::accepted) return asked;
     std::string to = body.value("email", "");
     for (char& ch : to) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
@@ -358,6 +358,7 @@ TEST_P(PortalApiTest, ParallelTriesGetNoExtraGuesses) {
   Browser b = browser();
   ASSERT_EQ(b.sign_up(signup_body("par@example.com", "+442079460976")).result(), status::created);
   std::vector<std::thread> threads;
+  threads.reserve(16);
   std::atomic<int> answered{0}, delayed{0}, other{0};
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&] {
@@ -923,7 +924,7 @@ TEST_P(PortalApiTest, InvalidUtf8InAnyRoutesTargetIsADocumented400) {
       EXPECT_EQ(res.result(), status::bad_request) << route.pattern << " " << target << ": " << res.body();
       expect_documented(route.method, route.pattern, res);
       EXPECT_EQ(res.body().find("\xEF\xBF\xBD"), std::string::npos) << target;
-      EXPECT_EQ(res.body().find("\xFF"), std::string::npos) << target;
+      EXPECT_EQ(res.body().find('\xFF'), std::string::npos) << target;
       ++tried;
     }
   }

@@ -61,7 +61,7 @@ struct Portal::Impl {
   privacy::AuditChain audit;
   Mutex mail_mu;  // a Mailer is for one thread at a time
 
-  Impl(store::Store& s, const privacy::Keyring& k, const Clock& c, PortalOptions o)
+  Impl(store::Store& s, const privacy::Keyring& k, const Clock& c, const PortalOptions& o)
       : store(s), keys(k), clock(c), options(o), auth(s, k, c, o.auth_limits), accounts(s, k, c),
         extensions(s, k, c), consents(s, k, c), audit(k, c) {}
 };
