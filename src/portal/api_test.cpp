@@ -23,6 +23,7 @@
 #include "portal/confirmations.h"
 #include "portal/tokenizer.h"
 #include "privacy/settings_change.h"
+#include "sip/bans.h"
 #include "store/settings.h"
 #include "store/test_stores.h"
 #include "erasure/erasure.h"
@@ -399,6 +400,85 @@ TEST_P(PortalApiTest, StaffMustNameAPurposeTheirRoleAllowsAndEachViewIsAudited) 
   EXPECT_EQ(m.call(verb::get, "/api/v1/admin/companies").result(), status::forbidden);
 }
 
+// Issue 10 item 3: the bans every node enforces are listed and lifted in the operator console, by
+// staff for purpose fraud only; the store knows a ban by its keyed hash, and staff find it by the
+// address they have in hand.
+TEST_P(PortalApiTest, FraudStaffListAndLiftSipBans) {
+  sip::Bans bans(*store_, keys_, clock_);
+  const std::string banned = *bans.id_of("192.0.2.7"), ended = *bans.id_of("2001:db8::1");
+  const int64_t now = clock_.now_us(), minute = 60'000'000;
+  ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_TRY(s.exec("INSERT INTO sip_bans (address_hash, banned_at_us, banned_until_us, strikes, reason, seq, "
+                      "expires_at_us) VALUES (?, ?, ?, 2, 'auth_failures', 1, ?)",
+                      {banned, now - minute, now + 19 * minute, now + 24 * 60 * minute}));
+    PRIVOX_TRY(s.exec("INSERT INTO sip_bans (address_hash, banned_at_us, banned_until_us, strikes, reason, seq, "
+                      "expires_at_us) VALUES (?, ?, ?, 1, 'auth_failures', 2, ?)",
+                      {ended, now - 30 * minute, now - 20 * minute, now + 23 * 60 * minute}));
+    return Status{};
+  }).ok());
+  ASSERT_TRUE(portal_->auth().add_staff("fraud@operator.example", Role::staff_fraud, "staff password 7", "cli:test").ok());
+  ASSERT_TRUE(portal_->auth().add_staff("bill@operator.example", Role::staff_billing, "staff password 8", "cli:test").ok());
+  Browser billing = browser();
+  ASSERT_EQ(billing.call(verb::post, "/api/v1/session", {{"email", "bill@operator.example"}, {"password", "staff password 8"}}).result(),
+            status::ok);
+  for (const std::string query : {"", "?purpose=billing"}) {
+    const http::Response res = billing.call(verb::get, "/api/v1/admin/sip-bans" + query);
+    EXPECT_EQ(res.result(), status::forbidden) << query;
+    EXPECT_EQ(json::parse(res.body())["error"]["field"], "purpose") << query;
+  }
+  EXPECT_EQ(billing.call(verb::delete_, "/api/v1/admin/sip-bans/" + banned + "?purpose=billing").result(), status::forbidden);
+
+  Browser fraud = browser();
+  ASSERT_EQ(fraud.call(verb::post, "/api/v1/session", {{"email", "fraud@operator.example"}, {"password", "staff password 7"}}).result(),
+            status::ok);
+  http::Response res = fraud.call(verb::get, "/api/v1/admin/sip-bans?purpose=fraud");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/admin/sip-bans", res);
+  json listed = json::parse(res.body());
+  ASSERT_EQ(listed["items"].size(), 1u) << "only bans in force without ?all";
+  EXPECT_EQ(listed["items"][0]["id"], banned);
+  EXPECT_EQ(listed["items"][0]["state"], "active");
+  EXPECT_EQ(listed["items"][0]["strikes"], 2);
+  EXPECT_EQ(listed["items"][0]["banned_until"], format_utc(now + 19 * minute));
+  EXPECT_EQ(res.body().find("192.0.2.7"), std::string::npos) << "the store never knew the address";
+  res = fraud.call(verb::get, "/api/v1/admin/sip-bans?purpose=fraud&all=true");
+  ASSERT_EQ(json::parse(res.body())["items"].size(), 2u);
+  EXPECT_EQ(json::parse(res.body())["items"][1]["state"], "ended");
+
+  // By address: an IPv6 source is its /64, and an address never banned still has its id.
+  res = fraud.call(verb::get, "/api/v1/admin/sip-bans?purpose=fraud&address=2001:db8::ffff");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(json::parse(res.body())["id"], ended);
+  EXPECT_EQ(json::parse(res.body())["items"][0]["state"], "ended");
+  res = fraud.call(verb::get, "/api/v1/admin/sip-bans?purpose=fraud&address=198.51.100.1");
+  EXPECT_EQ(json::parse(res.body())["id"], *bans.id_of("198.51.100.1"));
+  EXPECT_TRUE(json::parse(res.body())["items"].empty());
+  res = fraud.call(verb::get, "/api/v1/admin/sip-bans?purpose=fraud&address=not-an-address");
+  EXPECT_EQ(res.result(), status::bad_request);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "address");
+  expect_documented(verb::get, "/api/v1/admin/sip-bans", res);
+
+  // Lifting: needs the CSRF token, refuses what is not an id or not in force, and is audited.
+  EXPECT_EQ(fraud.call(verb::delete_, "/api/v1/admin/sip-bans/" + banned + "?purpose=fraud", nullptr, false).result(),
+            status::forbidden);
+  res = fraud.call(verb::delete_, "/api/v1/admin/sip-bans/" + ended + "?purpose=fraud");
+  EXPECT_EQ(res.result(), status::not_found) << "an ended ban is not lifted again";
+  expect_documented(verb::delete_, "/api/v1/admin/sip-bans/{id}", res);
+  res = fraud.call(verb::delete_, "/api/v1/admin/sip-bans/XYZ?purpose=fraud");
+  EXPECT_EQ(res.result(), status::bad_request);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "id");
+  res = fraud.call(verb::delete_, "/api/v1/admin/sip-bans/" + banned + "?purpose=fraud");
+  ASSERT_EQ(res.result(), status::no_content) << res.body();
+  expect_documented(verb::delete_, "/api/v1/admin/sip-bans/{id}", res);
+  listed = json::parse(fraud.call(verb::get, "/api/v1/admin/sip-bans?purpose=fraud").body());
+  EXPECT_TRUE(listed["items"].empty()) << listed;
+  EXPECT_EQ(fraud.call(verb::delete_, "/api/v1/admin/sip-bans/" + banned + "?purpose=fraud").result(), status::not_found);
+  auto tx = store_->begin(store::TxMode::read);
+  auto lifts = (*tx)->query("SELECT count(*) FROM audit_log WHERE action = 'sip.ban_lift'");
+  ASSERT_TRUE(lifts.ok());
+  EXPECT_EQ(lifts->at(0).i64(0), 1);
+}
+
 // Issue 10 item 11: the companies list and the audit chain's state answered staff without a
 // purpose, or with one their role may not use, where the document says 403.
 TEST_P(PortalApiTest, CompaniesAndTheAuditAskAPurposeTheRoleAllows) {
@@ -748,6 +828,8 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/admin/disclosures", verb::get}, {"/api/v1/admin/disclosures?purpose=legal&member_id=" + b_member, nullptr}},
       {{"/api/v1/admin/requests", verb::post},
        {"/api/v1/admin/requests?purpose=legal", {{"member_id", b_member}, {"kind", "access"}}}},
+      {{"/api/v1/admin/sip-bans", verb::get}, {"/api/v1/admin/sip-bans?purpose=fraud", nullptr}},
+      {{"/api/v1/admin/sip-bans/{id}", verb::delete_}, {"/api/v1/admin/sip-bans/" + std::string(32, '0') + "?purpose=fraud", nullptr}},
       {{"/api/v1/admin/disclosures", verb::post},
        {"/api/v1/admin/disclosures?purpose=legal",
         {{"recipient", "X"}, {"kind", "supplier"}, {"categories", {"traffic"}}, {"basis", "contract"}, {"member_ids", {b_member}}}}},
@@ -848,9 +930,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
       EXPECT_EQ(json::parse(res.body())["error"]["message"], "only members have this") << name;
     }
   }
-  EXPECT_EQ(guarded, 21u);
-  EXPECT_EQ(state_changing, 10u);
-  EXPECT_EQ(console, 8u);
+  EXPECT_EQ(guarded, 23u);
+  EXPECT_EQ(state_changing, 11u);
+  EXPECT_EQ(console, 10u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
   EXPECT_EQ(bogus.result(), status::bad_request);
@@ -859,6 +941,10 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   const http::Response support = staff.call(verb::get, "/api/v1/admin/disclosures?purpose=support");
   EXPECT_EQ(support.result(), status::forbidden);
   EXPECT_EQ(field_of(support), "purpose");
+  // SIP bans are for purpose fraud, which the support role may not name.
+  const http::Response bans = staff.call(verb::get, "/api/v1/admin/sip-bans?purpose=support");
+  EXPECT_EQ(bans.result(), status::forbidden);
+  EXPECT_EQ(field_of(bans), "purpose");
   // And the session still works: the refusals ended nothing.
   EXPECT_EQ(owner.call(verb::get, "/api/v1/me").result(), status::ok);
 }

@@ -50,6 +50,9 @@ constexpr Route kRoutes[] = {
     {verb::post, "/api/v1/admin/requests", kLegalStaffCsrf, admin_request_open},
     {verb::get, "/api/v1/admin/disclosures", kLegalStaff, admin_disclosures_list},
     {verb::post, "/api/v1/admin/disclosures", kLegalStaffCsrf, admin_disclosure_add},
+    // routes_admin_bans.cpp
+    {verb::get, "/api/v1/admin/sip-bans", kFraudStaff, admin_sip_bans},
+    {verb::delete_, "/api/v1/admin/sip-bans/{id}", kFraudStaffCsrf, admin_sip_ban_lift},
 };
 
 // The handler a gate calls is the one type that takes what the gate establishes.
@@ -108,6 +111,8 @@ Response pass_gate(Portal::Impl& p, const Route& route, const Exchange& e) {
   if (auto* refusal = std::get_if<Response>(&purpose)) return std::move(*refusal);
   if (gate.purpose == Gate::Purpose::legal && std::get<privacy::Purpose>(purpose) != privacy::Purpose::legal)
     return http::json_error(status::forbidden, "the register and the request queue are for purpose legal", "purpose");
+  if (gate.purpose == Gate::Purpose::fraud && std::get<privacy::Purpose>(purpose) != privacy::Purpose::fraud)
+    return http::json_error(status::forbidden, "SIP bans are for purpose fraud", "purpose");
   return std::get<PurposeHandler>(route.handler)(p, e, *caller, std::get<privacy::Purpose>(purpose));
 }
 

@@ -88,6 +88,7 @@ struct Gate {
     none,
     named,  // any purpose the staff role allows (staff_purpose)
     legal,  // purpose legal only: the disclosure register and the rights-request queue
+    fraud,  // purpose fraud only: SIP bans
   };
   Who who = Who::anyone;
   bool csrf = false;  // the route changes state: a session must carry its CSRF token
@@ -105,6 +106,8 @@ inline constexpr Gate kStaff{Gate::Who::staff, false, Gate::Purpose::none};
 inline constexpr Gate kStaffPurpose{Gate::Who::staff, false, Gate::Purpose::named};
 inline constexpr Gate kLegalStaff{Gate::Who::staff, false, Gate::Purpose::legal};
 inline constexpr Gate kLegalStaffCsrf{Gate::Who::staff, true, Gate::Purpose::legal};
+inline constexpr Gate kFraudStaff{Gate::Who::staff, false, Gate::Purpose::fraud};
+inline constexpr Gate kFraudStaffCsrf{Gate::Who::staff, true, Gate::Purpose::fraud};
 
 // What a handler is handed, by gate: the public get the exchange; visitors also the session if
 // there is one; session gates the Caller; purpose gates the Caller and the purpose.
@@ -220,6 +223,10 @@ Response admin_requests(Portal::Impl& p, const Exchange& e, const Caller& c, pri
 Response admin_request_open(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 Response admin_disclosures_list(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 Response admin_disclosure_add(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+
+// routes_admin_bans.cpp: the SIP bans every node enforces, for purpose fraud.
+Response admin_sip_bans(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+Response admin_sip_ban_lift(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 
 // pages.cpp: the embedded web files, for every request no route matched.
 Response page(Portal::Impl& p, const Exchange& e);

@@ -1,10 +1,10 @@
 // The operator console for staff (P6): nothing personal loads until a purpose is chosen; the
 // purpose goes with every call (the server refuses one the role may not use, naming it, and
 // records each view in the audit chain). Shows the audit chain's status, companies and members
-// with the fields that purpose allows.
+// with the fields that purpose allows, and for purpose fraud the SIP bans, which staff can lift.
 
 import { api } from './api.js';
-import { $, el, formatTime, replaceChildren, submitting } from './dom.js';
+import { $, el, formatTime, replaceChildren, say, submitting } from './dom.js';
 import { isStaff, startPage } from './layout.js';
 
 function cell(value) {
@@ -52,6 +52,51 @@ function renderPageViews(list) {
   $('#page-views-empty').hidden = items.length > 0;
 }
 
+// SIP bans are for purpose fraud only (the server refuses any other); `address` narrows the list to
+// one source and shows its ban id even when it is not banned.
+let bansPurpose = null;
+
+async function loadBans(address) {
+  const list = await api('GET', '/admin/sip-bans', { purpose: bansPurpose, query: { address } });
+  const items = list.items || [];
+  replaceChildren($('#bans tbody'), items.map((b) => el('tr', {},
+    el('td', {}, el('code', {}, b.id)), el('td', {}, formatTime(b.banned_at)), el('td', {}, formatTime(b.banned_until)),
+    el('td', { class: 'num' }, cell(b.strikes)), el('td', {}, b.state === 'lifted' ? `lifted ${formatTime(b.lifted_at)}` : b.state),
+    el('td', {}, b.state === 'active' ? liftButton(b.id) : ''))));
+  const empty = $('#bans-empty');
+  const inForce = items.some((b) => b.state === 'active');
+  empty.hidden = address ? inForce : items.length > 0;
+  empty.textContent = address ? `${address} is not banned (its ban id is ${list.id}).` : 'No ban in force.';
+}
+
+function liftButton(id) {
+  const button = el('button', { type: 'button', class: 'secondary', 'aria-label': `Lift ban ${id}` }, 'Lift');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await api('DELETE', `/admin/sip-bans/${id}`, { purpose: bansPurpose });
+      say($('#bans-title').parentElement, `Ban ${id} lifted on every node.`);
+      await loadBans($('#ban-address').value.trim());
+    } catch (error) {
+      say($('#bans-title').parentElement, error.message, 'error');
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+async function showBans(purpose) {
+  const lookup = $('#ban-lookup');
+  bansPurpose = purpose === 'fraud' ? purpose : null;
+  lookup.hidden = !bansPurpose;
+  if (!bansPurpose) {
+    replaceChildren($('#bans tbody'));
+    $('#bans-empty').hidden = true;
+    return;
+  }
+  await loadBans('');
+}
+
 async function load(purpose) {
   const [audit, companies, members, views] = await Promise.all([
     api('GET', '/admin/audit', { purpose }),
@@ -63,6 +108,7 @@ async function load(purpose) {
   renderCompanies(companies);
   renderMembers(members);
   renderPageViews(views);
+  await showBans(purpose);
 }
 
 async function main() {
@@ -72,6 +118,12 @@ async function main() {
       el('p', { class: 'notice-error', role: 'alert' }, 'This console is for the operator\'s staff only.'));
     return;
   }
+  const lookup = $('#ban-lookup');
+  lookup.hidden = true;
+  lookup.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitting(lookup, () => loadBans(lookup.elements.address.value.trim()));
+  });
   const form = $('#purpose-form');
   form.addEventListener('submit', (event) => {
     event.preventDefault();

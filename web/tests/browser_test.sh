@@ -2,7 +2,7 @@
 # The portal in a real browser: starts the payment tokenizer and `privox serve` (HTTP and SIP on
 # free loopback ports, a fresh SQLite data dir under a temp dir), then runs portal_test.mjs, which
 # drives headless Chromium through sign-up, extensions and a sipp call, the call log, a profile
-# correction, cookie consent, logout and the operator console. Afterwards it checks from outside
+# correction, cookie consent, logout, the operator console and a SIP ban lifted there. Afterwards it checks from outside
 # that the card number never reached privox (store files, server logs).
 # Usage: bash web/tests/browser_test.sh /path/to/privox
 # Needs (scripts/install-test-deps.sh installs them; this script installs nothing): node, npm's
@@ -84,6 +84,12 @@ STAFF_PASSWORD="support-agent-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
 PRIVOX_STAFF_PASSWORD=$STAFF_PASSWORD px "$D" staff add --email "$STAFF_EMAIL" --role staff_support >/dev/null ||
   { echo "browser_test.sh: privox staff add failed" >&2; exit 1; }
 
+# Staff on fraud duty for the SIP bans (step 7).
+FRAUD_EMAIL="fraud@operator.example"
+FRAUD_PASSWORD="fraud-analyst-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
+PRIVOX_STAFF_PASSWORD=$FRAUD_PASSWORD px "$D" staff add --email "$FRAUD_EMAIL" --role staff_fraud >/dev/null ||
+  { echo "browser_test.sh: privox staff add (fraud) failed" >&2; exit 1; }
+
 # Sign-up confirms the address by an emailed link: a real SMTP server on loopback (scripts/test-smtp.sh)
 # delivers into a Maildir the scenario reads the link from.
 bash "$ROOT/scripts/test-smtp.sh" start "$TMP/smtp" >/dev/null || { echo "browser_test.sh: the SMTP server did not start" >&2; exit 1; }
@@ -99,8 +105,16 @@ start_bg serve "$PRIVOX" serve --data-dir "$D" --http "127.0.0.1:$HTTP_PORT" --s
 wait_http "$TOKENIZER_URL/" tokenizer
 wait_http "$PORTAL_URL/healthz" serve
 
+# A password guesser on its own address (step 7): five wrong REGISTERs get it banned on every node.
+BANNED_SOURCE=127.0.0.9
+timeout -k 2 30 sipp -sf "$ROOT/src/sip/scenarios/register_rejected.xml" "127.0.0.1:$SIP_PORT" -i "$BANNED_SOURCE" \
+  -p "$(free_port)" -m 5 -l 1 -nostdin -key user nobody -key contact_port 5999 -au nobody -ap "wrong password 1" \
+  -timeout 20 -timeout_error >"$TMP/guesser.log" 2>&1 ||
+  { echo "browser_test.sh: the guesser's five wrong REGISTERs were not all answered 401" >&2; tail -n 20 "$TMP/guesser.log" >&2; exit 1; }
+
 PORTAL_URL=$PORTAL_URL TOKENIZER_URL=$TOKENIZER_URL SIP_PORT=$SIP_PORT SCENARIOS="$ROOT/src/sip/scenarios" \
   ARTIFACTS="$ARTIFACTS" WORK="$TMP" STAFF_EMAIL="$STAFF_EMAIL" STAFF_PASSWORD="$STAFF_PASSWORD" \
+  FRAUD_EMAIL="$FRAUD_EMAIL" FRAUD_PASSWORD="$FRAUD_PASSWORD" BANNED_SOURCE="$BANNED_SOURCE" \
   MAILDIR="$TMP/smtp/maildir" \
   timeout -k 5 280 node "$HERE/portal_test.mjs" 2>&1 | tee "$TMP/portal_test.out"
 status=${PIPESTATUS[0]}

@@ -11,12 +11,15 @@
 //      privacy centre's history shows both; "Download my data" opens a request with a due date;
 //   5. log out: the dashboard sends to login, and the old session cookie gets 401 from the API;
 //   6. a support agent's operator console loads nothing before a purpose is chosen, refuses a
-//      purpose the role may not use, and shows the audit chain, companies and members for support.
+//      purpose the role may not use, and shows the audit chain, companies and members for support;
+//   7. staff on fraud duty find the ban a password guesser earned (by its address, which privox
+//      never stored) and lift it; it leaves the list of bans in force.
 // A screenshot after every step lands in $ARTIFACTS. Every wait is bounded; any failure exits 1
 // with a message saying what was expected.
 //
 // Environment: PORTAL_URL, TOKENIZER_URL, SIP_PORT, SCENARIOS (src/sip/scenarios), ARTIFACTS, WORK
 // (a scratch folder for sipp's logs), STAFF_EMAIL and STAFF_PASSWORD (a staff_support login),
+// FRAUD_EMAIL and FRAUD_PASSWORD (a staff_fraud login), BANNED_SOURCE (an address banned for guessing),
 // MAILDIR (where the test SMTP server delivers: the sign-up's link is read from there).
 
 import { spawn } from 'node:child_process';
@@ -38,6 +41,9 @@ const ARTIFACTS = env('ARTIFACTS');
 const WORK = env('WORK');
 const STAFF_EMAIL = env('STAFF_EMAIL');
 const STAFF_PASSWORD = env('STAFF_PASSWORD');
+const FRAUD_EMAIL = env('FRAUD_EMAIL');
+const FRAUD_PASSWORD = env('FRAUD_PASSWORD');
+const BANNED_SOURCE = env('BANNED_SOURCE');
 const MAILDIR = env('MAILDIR');
 
 const CARD = '4242 4242 4242 4242';
@@ -450,6 +456,41 @@ async function operatorConsole(browser) {
   }
 }
 
+async function sipBans(browser) {
+  step('7. operator console: a SIP ban found by address and lifted');
+  const context = await browser.newContext({ baseURL: PORTAL });
+  context.setDefaultTimeout(WAIT_MS);
+  const page = await context.newPage();
+  page.on('pageerror', (error) => problems.push(`[${currentStep}] page error: ${error.message}`));
+  try {
+    await page.goto('/login.html');
+    await page.getByRole('button', { name: 'Strictly necessary only' }).click();
+    await page.fill('#email', FRAUD_EMAIL);
+    await page.fill('#password', FRAUD_PASSWORD);
+    await Promise.all([page.waitForURL('**/operator.html', { timeout: WAIT_MS }), page.click('#login-form button[type="submit"]')]);
+    await page.selectOption('#purpose', 'fraud');
+    await page.click('#purpose-form button[type="submit"]');
+    const active = page.locator('#bans tbody tr', { hasText: 'active' });
+    await active.first().waitFor({ timeout: WAIT_MS });
+    check(await active.count() === 1, `one ban should be in force:\n${await page.locator('#bans').innerText()}`);
+    const banId = (await active.locator('code').innerText()).trim();
+    check(/^[0-9a-f]{32}$/.test(banId), `a ban is shown by its keyed hash, not an address: ${banId}`);
+    check(!(await page.locator('#bans').innerText()).includes(BANNED_SOURCE), 'the console must not know the address');
+
+    await page.fill('#ban-address', BANNED_SOURCE);
+    await page.click('#ban-lookup button[type="submit"]');
+    await page.locator('#bans tbody tr', { hasText: banId }).waitFor({ timeout: WAIT_MS });
+    await screenshot(page, 'operator-sip-ban');
+    await page.getByRole('button', { name: `Lift ban ${banId}` }).click();
+    await page.getByText(`Ban ${banId} lifted on every node.`).waitFor({ timeout: WAIT_MS });
+    await page.locator('#bans-empty', { hasText: `${BANNED_SOURCE} is not banned` }).waitFor({ timeout: WAIT_MS });
+    check(await page.locator('#bans tbody tr', { hasText: 'active' }).count() === 0, 'the lifted ban should leave the list');
+    await screenshot(page, 'operator-sip-ban-lifted');
+  } finally {
+    await context.close();
+  }
+}
+
 async function main() {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], headless: true,
@@ -469,6 +510,7 @@ async function main() {
     await cookieConsent(page, context);
     await logOut(page, context);
     await operatorConsole(browser);
+    await sipBans(browser);
     // A CSP violation means a page relies on something the server forbids (inline script or style).
     const csp = problems.filter((p) => /Content Security Policy|Refused to/.test(p));
     check(!csp.length, `pages broke the Content Security Policy:\n${csp.join('\n')}`);
