@@ -216,6 +216,20 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
     return 0;
   });
 
+  // Log lines name a source by this id, never by its address (sip/source_guard.h).
+  auto* ban_id = ban->add_subcommand(
+      "id", "Print the id a source has in bans and in privox's log lines (source_id=), banned or not");
+  add_data_dir(ban_id, where);
+  ban_id->add_option("--address", opts->address, "an IPv4 or IPv6 address (IPv6: its /64 is the source)")->required();
+  verbs.add(ban_id, [&where, opts] {
+    auto env = open_environment(where);
+    if (!env.ok()) return fail(env.error());
+    auto id = sip::Bans(*(*env)->store, (*env)->keys, (*env)->clock).id_of(opts->address);
+    if (!id.ok()) return fail(id.error());
+    std::printf("%s\n", id->c_str());
+    return 0;
+  });
+
   auto* ban_lift = ban->add_subcommand("lift", "Lift a SIP ban now, on every node (a ban within a day after counts as a repeat)");
   add_data_dir(ban_lift, where);
   auto* lift_id = ban_lift->add_option("--id", opts->ban_id, "the ban's id, as ban list shows it");

@@ -123,8 +123,9 @@ assert_true "at least 99% of the registrations succeeded ($reg_ok of $((reg_ok +
   test $((reg_ok * 100)) -ge $((99 * (reg_ok + reg_failed))) -a $((reg_ok + reg_failed)) -eq 10
 
 assert_true "privox is still running" kill -0 "$SERVE_PID"
+FLOODER_ID=$(px "$D" ban id --address 127.0.0.20)
 assert_contains "the flooding source is rate-limited, and said so once" "$(cat "$TMP/serve.log")" \
-  "event=sip.rate_limited source=127.0.0.20"
-assert_eq "one line for the whole flood, not one a packet" 1 "$(grep -c 'event=sip.rate_limited source=127.0.0.20' "$TMP/serve.log")"
+  "event=sip.rate_limited source_id=$FLOODER_ID"
+assert_eq "one line for the whole flood, not one a packet" 1 "$(grep -c "event=sip.rate_limited source_id=$FLOODER_ID" "$TMP/serve.log")"
 
 finish

@@ -99,6 +99,10 @@ start_bg regs timeout -k 2 150 sipp -sf "$SCENARIOS/register.xml" "127.0.0.1:$SI
 REGS_PID=${E2E_PIDS[-1]}
 sleep 2
 
+# Log lines name a source by its keyed id, never its address: what 127.0.0.1's lines will say.
+SRC1=$(px "$D" ban id --address 127.0.0.1)
+assert_match "ban id prints an address's keyed id" "$SRC1" '^[0-9a-f]{32}$'
+
 # --- scanners are dropped unanswered ---------------------------------------------------------------
 assert_eq "an OPTIONS from a phone is answered" "SIP/2.0 200 OK" "$(probe 127.0.0.5 'Yealink SIP-T46S')"
 assert_eq "the same from friendly-scanner gets no answer" "(no answer)" "$(probe 127.0.0.5 friendly-scanner)"
@@ -107,7 +111,7 @@ printf '%s\n' "$L301" "$L302" "$L303" 301 302 303 zz9z9z9z9z9z admin 1000 >"$TMP
 timeout 30 svwar -p "$SIP_PORT" -d "$TMP/users.txt" --maximumtime 3 127.0.0.1 >"$TMP/svwar_ua.out" 2>&1
 assert_contains "svwar as itself (friendly-scanner) gets no answer and finds nothing" \
   "$(cat "$TMP/svwar_ua.out")" "found nothing"
-assert_contains "privox logs the scanner it dropped" "$(cat "$SERVE_LOG")" "event=sip.scanner_dropped source=127.0.0.1"
+assert_contains "privox logs the scanner it dropped" "$(cat "$SERVE_LOG")" "event=sip.scanner_dropped source_id=$SRC1"
 
 # --- svwar, disguised, cannot tell logins or numbers that exist from those that do not ----------
 for method in REGISTER INVITE OPTIONS; do
@@ -134,13 +138,13 @@ print("\n".join(words[:150] + [sys.argv[1]] + words[150:]))
 PY
 timeout 60 svcrack -c -p "$SIP_PORT" -u "$L301" -d "$TMP/dict.txt" --maximumtime 3 127.0.0.1 >"$TMP/svcrack1.out" 2>&1
 assert_not_contains "svcrack does not find the password" "$(cat "$TMP/svcrack1.out")" "$PW301"
-answered=$(python3 - "$SERVE_LOG" <<'PY'
+answered=$(python3 - "$SERVE_LOG" "$SRC1" <<'PY'
 import sys
 n = 0
 for line in open(sys.argv[1]):
-    if "event=sip.ban source=127.0.0.1 " in line:
+    if f"event=sip.ban source_id={sys.argv[2]} " in line:
         break
-    n += "event=sip.auth_failure source=127.0.0.1 " in line
+    n += f"event=sip.auth_failure source_id={sys.argv[2]} " in line
 print(n)
 PY
 )
@@ -232,13 +236,14 @@ for run in calls regs; do
     test $((ok * 100)) -ge $((99 * (ok + failed)))
 done
 
-# --- the logs name sources, never a login or a password -----------------------------------------------
+# --- the logs name sources by keyed id, never an address, a login or a password ----------------------
 log=$(cat "$TMP"/serve*.log)
 for secret in "$L301" "$PW301" "Guess-042-pass" "Guess-299-pass"; do
   assert_not_contains "privox's log does not hold '$secret'" "$log" "$secret"
 done
-assert_match "failures are logged as structured lines a fail2ban filter can read" "$log" \
-  'event=sip\.auth_failure source=127\.0\.0\.1 transport=udp method=REGISTER login=[0-9a-f]{8} login_known=true reason=[a-z_]+ failures=[0-9]+'
+assert_match "failures are logged as structured lines" "$log" \
+  "event=sip\\.auth_failure source_id=$SRC1 transport=udp method=REGISTER login=[0-9a-f]{8} login_known=true reason=[a-z_]+ failures=[0-9]+"
+assert_not_contains "no security line holds an address" "$(grep 'event=sip\.' <<<"$log")" "127.0.0."
 
 # --- a ban outlives a restart: it is read from the store ---------------------------------------------
 kill -TERM "$SERVE_PID"

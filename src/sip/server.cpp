@@ -1,5 +1,6 @@
 #include "sip/server.h"
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -22,9 +23,6 @@ constexpr size_t kMaxDatagram = 65535;
 constexpr size_t kReadChunk = 4096;
 // A buffer larger than this is given back once its message has been handed on.
 constexpr size_t kKeptBuffer = 2 * kReadChunk;
-constexpr int64_t kAcceptBackoffMinUs = 10'000;
-constexpr int64_t kAcceptBackoffMaxUs = 1'000'000;
-constexpr int64_t kAcceptReportEveryUs = 10'000'000;
 
 // A response starts with the version; anything else is (or claims to be) a request.
 bool looks_like_response(std::string_view bytes) { return bytes.size() >= 4 && bytes.substr(0, 4) == "SIP/"; }
@@ -93,7 +91,7 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
 
   void write(std::string_view bytes) {
     if (queued_bytes_ + bytes.size() > server_.tcp_.max_queued_bytes) {
-      spdlog::debug("sip: closing TCP connection from {}: it does not read what it is sent", peer_.host_port());
+      spdlog::debug("sip: closing TCP connection {}: it does not read what it is sent", id_);
       return close();
     }
     const bool idle = queue_.empty();
@@ -122,7 +120,7 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
   void read() {
     if (!make_room()) {
       ++server_.stats_.tcp_closed_memory;
-      spdlog::debug("sip: closing TCP connection from {}: receive buffers are full", peer_.host_port());
+      spdlog::debug("sip: closing TCP connection {}: receive buffers are full", id_);
       return server_.drop_connection(id_);
     }
     socket_.async_read_some(asio::buffer(buffer_.data() + used_, buffer_.size() - used_),
@@ -148,7 +146,7 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
       if (frame.kind == Frame::incomplete) break;
       if (frame.kind == Frame::invalid) {
         if (frame.reason == "Message too large") ++server_.stats_.tcp_closed_memory;
-        spdlog::debug("sip: closing TCP connection from {}: {}", peer_.host_port(), frame.reason);
+        spdlog::debug("sip: closing TCP connection {}: {}", id_, frame.reason);
         return false;
       }
       if (frame.kind == Frame::message) {
@@ -302,10 +300,18 @@ void Server::send(const Peer& to, std::string_view bytes) {
 }
 
 void Server::accept_tcp() {
+  if (injected_accept_failures_ > 0) {
+    --injected_accept_failures_;
+    // As the acceptor would: the handler runs later, never inside this call.
+    return asio::post(acceptor_.get_executor(), [this] {
+      if (stopped_) return;
+      back_off_accepting(boost::system::error_code(injected_accept_errno_, boost::system::system_category()));
+    });
+  }
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || stopped_) return;
     if (ec) return back_off_accepting(ec);
-    accept_backoff_us_ = 0;
+    accept_backoff_.succeeded();
     accepted(std::move(socket));
     accept_tcp();
   });
@@ -337,19 +343,16 @@ void Server::accepted(tcp::socket socket) {
 
 void Server::back_off_accepting(const boost::system::error_code& ec) {
   // Without the pause, a listener out of descriptors is woken again at once by the same pending
-  // connection, and spins.
+  // connection, and spins (common/accept_backoff.h, as the portal's listener does).
   ++stats_.accept_errors;
-  ++accept_errors_unreported_;
-  const int64_t now = clock_.now_us();
-  if (now - accept_reported_us_ >= kAcceptReportEveryUs) {
-    spdlog::warn("event=sip.accept_failing error=\"{}\" errors={} connections={} note=\"backing off; new TCP "
-                 "connections wait\"",
-                 ec.message(), accept_errors_unreported_, connections_.size());
-    accept_reported_us_ = now;
-    accept_errors_unreported_ = 0;
-  }
-  accept_backoff_us_ = std::clamp(accept_backoff_us_ * 2, kAcceptBackoffMinUs, kAcceptBackoffMaxUs);
-  accept_timer_.expires_after(std::chrono::microseconds(accept_backoff_us_));
+  const int64_t now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const AcceptBackoff::Step step = accept_backoff_.failed(ec.value(), now_us);
+  if (step.log)
+    spdlog::warn("event=sip.accept_failing error=\"{}\" wait_ms={} suppressed={} connections={}", ec.message(),
+                 step.wait_us / 1000, step.suppressed, connections_.size());
+  if (step.wait_us == 0) return accept_tcp();
+  accept_timer_.expires_after(std::chrono::microseconds(step.wait_us));
   accept_timer_.async_wait([this](boost::system::error_code wait_ec) {
     if (wait_ec || stopped_) return;
     accept_tcp();
@@ -374,7 +377,7 @@ void Server::sweep_connections() {
     if (const char* why = connection->overdue(now)) {
       overdue.push_back(id);
       if (std::string_view(why) != "idle") ++stats_.tcp_closed_slow;
-      spdlog::debug("sip: closing TCP connection from {}: {}", connection->peer().host_port(), why);
+      spdlog::debug("sip: closing TCP connection {}: {}", id, why);
     }
   }
   for (const uint64_t id : overdue) drop_connection(id);

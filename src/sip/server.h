@@ -28,6 +28,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/accept_backoff.h"
 #include "common/clock.h"
 #include "common/result.h"
 #include "sip/message.h"
@@ -89,6 +90,12 @@ class Server final : public Sender {
   void reschedule_timers();
   const ServerStats& stats() const { return stats_; }
   size_t tcp_connections() const { return connections_.size(); }
+  // Tests: the next `count` accepts fail with `errno_value` (EMFILE, say) as the kernel's would,
+  // without exhausting the process (the sanitizers need descriptors of their own). On the I/O thread.
+  void fail_accepts_for_test(int errno_value, size_t count) {
+    injected_accept_errno_ = errno_value;
+    injected_accept_failures_ = count;
+  }
 
  private:
   class TcpConnection;
@@ -99,7 +106,8 @@ class Server final : public Sender {
   void dispatch(std::string_view bytes, const Peer& from);
   void accept_tcp();
   void accepted(boost::asio::ip::tcp::socket socket);
-  // After an accept error: waits (doubling, up to a second) before accepting again.
+  // After an accept error: waits as AcceptBackoff says (doubling, up to a second, while the process
+  // is out of descriptors or memory) before accepting again, and logs a line per interval.
   void back_off_accepting(const boost::system::error_code& ec);
   // Closes the connection and forgets it (its source's share, its buffer).
   void drop_connection(uint64_t id);
@@ -116,9 +124,9 @@ class Server final : public Sender {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer accept_timer_;
-  int64_t accept_backoff_us_ = 0;
-  int64_t accept_reported_us_ = 0;
-  uint64_t accept_errors_unreported_ = 0;
+  AcceptBackoff accept_backoff_;
+  size_t injected_accept_failures_ = 0;  // fail_accepts_for_test
+  int injected_accept_errno_ = 0;
   int64_t timer_due_ = TimerQueue::kNever;
   std::string host_;
   uint16_t port_ = 0;

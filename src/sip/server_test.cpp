@@ -3,6 +3,10 @@
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <cerrno>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -126,6 +130,32 @@ TEST_F(ServerTcpTest, AMessageMustBeFinishedInTimeAndWithinItsSize) {
   EXPECT_TRUE(closed(*big));
   EXPECT_EQ(server_->stats().tcp_closed_memory, 1u);
   EXPECT_EQ(server_->tcp_connections(), 0u);
+}
+
+// Issue 10 item 2: out of descriptors, a pending connection made every accept fail at once, and the
+// listener spun the I/O thread it shares with UDP and logged each failure. Now it pauses between
+// tries, longer each time, and takes the waiting connections once accept works again.
+TEST_F(ServerTcpTest, OutOfDescriptorsTheListenerWaitsInsteadOfSpinning) {
+  run(10ms);  // the listener's first accept is pending: the injection starts with the next
+  server_->fail_accepts_for_test(EMFILE, 1'000'000'000);
+  auto a = connect(), b = connect(), c = connect();  // the first is taken by the pending accept
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  run(300ms);
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  const uint64_t errors = server_->stats().accept_errors;
+  EXPECT_GE(errors, 1u);
+  EXPECT_LE(errors, 12u) << "10, 20, 40 ... ms apart over 300 ms, not a spin";
+  const auto cpu_us = [](const rusage& r) {
+    return (r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1'000'000LL + r.ru_utime.tv_usec + r.ru_stime.tv_usec;
+  };
+  EXPECT_LT(cpu_us(after) - cpu_us(before), 150'000) << "CPU time while the listener waited";
+  EXPECT_EQ(server_->tcp_connections(), 1u);
+  server_->fail_accepts_for_test(0, 0);
+  run(1200ms);  // the wait is at most a second
+  EXPECT_EQ(server_->tcp_connections(), 2u) << "the waiting connections are taken, up to the source's share";
+  EXPECT_EQ(server_->stats().tcp_refused, 1u);
 }
 
 }  // namespace

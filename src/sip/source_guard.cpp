@@ -183,7 +183,7 @@ bool SourceGuard::admit(const Peer& from, bool request, int64_t now_us) {
   if (!s->hot) {
     s->hot = true;
     if (may_log(now_us))
-      spdlog::warn("event=sip.rate_limited source={} transport={} limit={} window_ms={}", key.text(),
+      spdlog::warn("event=sip.rate_limited source_id={} transport={} limit={} window_ms={}", source_id(key),
                    from.reliable() ? "tcp" : "udp", limits_.rate_requests, window / 1000);
   }
   return false;
@@ -193,7 +193,7 @@ bool SourceGuard::admit_request(const Message& request, const Peer& from, int64_
   if (!is_scanner(request.first_value(Header::user_agent))) return true;
   ++stats_.scanner_drops;
   if (may_log(now_us))
-    spdlog::info("event=sip.scanner_dropped source={} method={}", SourceKey::of(from).text(), request.method_text());
+    spdlog::info("event=sip.scanner_dropped source_id={} method={}", source_id(SourceKey::of(from)), request.method_text());
   return false;
 }
 
@@ -205,6 +205,8 @@ bool SourceGuard::banned(const Peer& from, int64_t now_us) {
   refresh(it->second, key);
   return std::max(it->second.own_until_us, it->second.store_until_us) > now_us;
 }
+
+std::string SourceGuard::source_id(const SourceKey& key) const { return ban_hex(hasher_.source(key)); }
 
 void SourceGuard::on_auth_failure(const Peer& from, const AuthFailure& failure) {
   ++stats_.failures;
@@ -221,9 +223,9 @@ void SourceGuard::on_auth_failure(const Peer& from, const AuthFailure& failure) 
   // The login appears only as a keyed hash: enough to see that one login is being tried from many
   // places, or many logins from one, and nothing to read a name from.
   if (may_log(now_us))
-    spdlog::warn("event=sip.auth_failure source={} transport={} method={} login={} login_known={} reason={} "
+    spdlog::warn("event=sip.auth_failure source_id={} transport={} method={} login={} login_known={} reason={} "
                  "failures={} limit={} window_s={}{}",
-                 key.text(), from.reliable() ? "tcp" : "udp", failure.method, hasher_.login_tag(failure.login),
+                 source_id(key), from.reliable() ? "tcp" : "udp", failure.method, hasher_.login_tag(failure.login),
                  failure.known_login, failure.reason, count, limits_.ban_failures,
                  limits_.failure_window_us / 1'000'000, exempted ? " exempt=true" : "");
   if (exempted || limits_.ban_failures <= 0 || count < static_cast<size_t>(limits_.ban_failures)) return;
@@ -247,8 +249,8 @@ void SourceGuard::ban(const SourceKey& key, Source& s, int64_t now_us, size_t fa
   ++stats_.bans;
   if (sink_) sink_->ban({hash, now_us, limits_.ban_us, limits_.max_ban_us, "auth_failures"});
   if (may_log(now_us))
-    spdlog::warn("event=sip.ban source={} ban_id={} failures={} first_ban_s={} reason=auth_failures", key.text(),
-                 ban_hex(hash), failures, limits_.ban_us / 1'000'000);
+    spdlog::warn("event=sip.ban source_id={} failures={} first_ban_s={} reason=auth_failures", ban_hex(hash), failures,
+                 limits_.ban_us / 1'000'000);
 }
 
 void SourceGuard::apply(const BanUpdate& update, int64_t now_us) {
@@ -267,7 +269,7 @@ void SourceGuard::apply(const BanUpdate& update, int64_t now_us) {
     }
     Source& s = it->second;
     if (b.lifted_at_us != 0 && b.lifted_at_us >= s.own_banned_at_us) {
-      if (may_log(now_us)) spdlog::info("event=sip.ban_lifted source={} ban_id={}", own->second.text(), ban_hex(b.hash));
+      if (may_log(now_us)) spdlog::info("event=sip.ban_lifted source_id={}", ban_hex(b.hash));
       failures_.erase(own->second);
       s.own_until_us = 0;
       own_.erase(own);

@@ -16,8 +16,10 @@
 //    dropped, unanswered, until its rate falls. Responses and keep-alives are not counted.
 //  - known scanners (friendly-scanner, sipvicious, sipcli, VaxSIPUserAgent, ...), recognised by
 //    their User-Agent, are dropped without an answer.
-//  - structured log lines for every failure and ban, naming the source but never the password or
-//    the login in clear (a keyed hash of it instead), rate-limited so an attack cannot fill a disk.
+//  - structured log lines for every failure and ban, rate-limited so an attack cannot fill a disk.
+//    An address is personal data, so a line names its source by the keyed hash a ban of it has
+//    (`source_id`, the ban id; `privox ban id --address` gives it for an address in hand), and the
+//    login by a keyed hash too; never an address, password or login in clear.
 // Provisioned trunks (by address and port) and the operator's trusted ranges are exempt from all
 // but the scanner check. A source is an address (IPv6: its /64), see sip/source.h.
 //
@@ -160,6 +162,8 @@ class SourceGuard final : public AuthFailures {
   // Brings s.store_until_us up to date with bans_.
   void refresh(Source& s, const SourceKey& key);
   void ban(const SourceKey& key, Source& s, int64_t now_us, size_t failures);
+  // How log lines name a source: its ban id (the keyed hash), never its address.
+  std::string source_id(const SourceKey& key) const;
   // Global budget for warning lines: false once `kLogLinesPerSecond` were written this second.
   bool may_log(int64_t now_us);
 
