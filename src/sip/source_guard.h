@@ -18,7 +18,7 @@
 //    their User-Agent, are dropped without an answer.
 //  - structured log lines for every failure and ban, naming the source but never the password or
 //    the login in clear (a keyed hash of it instead), rate-limited so an attack cannot fill a disk.
-// Provisioned trunks (by address and port) and the operator's trusted ranges are exempt from all
+// Provisioned trunks (by IP address, any source port) and the operator's trusted ranges are exempt from all
 // but the scanner check. A source is an address (IPv6: its /64), see sip/source.h.
 //
 // Thread-safety: the SIP worker thread only.
