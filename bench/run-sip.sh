@@ -40,6 +40,9 @@ echo "calls: $calls at $rate/s; registrations: $regs at $reg_rate/s"
 echo "privox location service: $("$build/privox_bindings_memory")"
 
 # privox: extension 101 behind DID +442071234567, the UAC as a trusted trunk on 127.0.0.1:5061.
+# A trunk is recognised by its IP address alone, so every harness port on 127.0.0.1 counts as the
+# trunk's (exempt from the rate limit); the registrations still need their digest, as a REGISTER is
+# never taken as a trunk's.
 P=$build/privox
 D=$work/data
 $P init --data-dir "$D" >/dev/null

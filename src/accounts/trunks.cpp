@@ -135,11 +135,16 @@ Result<std::string> Trunks::add_trunk(const std::string& name, const std::string
 Result<Trunk> Trunks::find_trunk_by_address(std::string_view host, uint16_t port) {
   PRIVOX_ASSIGN(const std::string normal, normalise_host(host));
   PRIVOX_ASSIGN(auto tx, store_.begin(TxMode::read));
-  PRIVOX_ASSIGN(Rows rows, tx->query(fmt::format("{} WHERE host = ? AND port = ?", kTrunkSelect), {normal, int64_t{port}}));
-  if (rows.empty())
-    return Error{ErrorCode::not_found, "address",
-                 fmt::format("no trunk has the address {}", format_trunk_address({normal, port}))};
-  return trunk_from(rows[0]);
+  PRIVOX_ASSIGN(Rows rows, tx->query(fmt::format("{} WHERE host = ?", kTrunkSelect), {normal}));
+  if (rows.empty()) return Error{ErrorCode::not_found, "address", fmt::format("no trunk has the address {}", normal)};
+  // The rule sip::MemoryDirectory::trunk_at applies: the port decides only between trunks that
+  // share the address, and otherwise the first by name (byte-wise, as directory_trunks sorts).
+  std::vector<Trunk> there;
+  there.reserve(rows.size());
+  for (const store::Row& r : rows) there.push_back(trunk_from(r));
+  const auto exact = std::find_if(there.begin(), there.end(), [&](const Trunk& t) { return t.address.port == port; });
+  if (exact != there.end()) return *exact;
+  return *std::min_element(there.begin(), there.end(), [](const Trunk& a, const Trunk& b) { return a.name < b.name; });
 }
 
 Result<std::vector<Trunk>> Trunks::list_trunks() {

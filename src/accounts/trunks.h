@@ -1,9 +1,12 @@
 #pragma once
 // Trunks: the carriers' SIP links to the public telephone network. A trunk has a unique name and
-// a signalling address (an IP literal or a DNS name, and a port); a trusted trunk's requests are
-// taken without digest authentication, so the proxy must recognise it by the address a request
-// came from (find_trunk_by_address). Trunks hold no personal data. A trunk added is recorded in the
-// provisioning change log (accounts/directory_log.h) in the same transaction.
+// a signalling address (an IP literal or a DNS name, and a port). The port is where privox sends
+// to; requests are recognised as the trunk's by the IP address they come from alone, on any source
+// port, since carriers send from several ports and load-balanced processes (find_trunk_by_address,
+// and sip::Directory::trunk_at on the packet path, by the same rule). A trusted trunk's calls and
+// messages are taken without digest authentication; a REGISTER never is, whatever its source.
+// Trunks hold no personal data. A trunk added is recorded in the provisioning change log
+// (accounts/directory_log.h) in the same transaction.
 //
 // Thread-safety: safe from any thread; all state is in the store.
 
@@ -60,8 +63,10 @@ class Trunks {
   // error of `also`, which rolls the trunk back.
   Result<std::string> add_trunk(const std::string& name, const std::string& address, bool trusted,
                                 const std::string& actor, const AlsoInTransaction& also = {});
-  // The trunk at exactly this host and port; `host` is normalised as add_trunk stores it, so a DNS
-  // name matches only a trunk added by that name. not_found (field `address`) when none is.
+  // The trunk a request from `host`, on source port `port`, comes from: the trunk at that host,
+  // whatever its port. When several trunks share the host, the one whose port is `port`, else the
+  // first by name. `host` is normalised as add_trunk stores it, so a DNS name matches only a trunk
+  // added by that name. not_found (field `address`) when no trunk has the host.
   Result<Trunk> find_trunk_by_address(std::string_view host, uint16_t port);
   // Every trunk, by name.
   Result<std::vector<Trunk>> list_trunks();

@@ -50,6 +50,12 @@ class TrunksTest : public store::MigratedStoreTest {
   privacy::SecretKey master_ = privacy::SecretKey::random();
   privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
   FakeClock clock_{1'795'000'000'000'000};
+  // The id of the trunk find_trunk_by_address gives, or its error's description.
+  std::string id_at(std::string_view host, uint16_t port) {
+    auto found = trunks_->find_trunk_by_address(host, port);
+    return found.ok() ? found->id : found.error().describe();
+  }
+
   std::unique_ptr<Trunks> trunks_;
 };
 
@@ -70,8 +76,8 @@ TEST_P(TrunksTest, TrunksAreFoundByTheAddressRequestsComeFrom) {
   EXPECT_EQ(trunks_->find_trunk_by_address("2001:DB8:0::5", 5080)->id, *backup);
   EXPECT_FALSE(trunks_->find_trunk_by_address("2001:db8::5", 5080)->trusted);
   EXPECT_EQ(trunks_->find_trunk_by_address("sip.carrier.example", 5060)->id, *named);
-  EXPECT_EQ(trunks_->find_trunk_by_address("203.0.113.5", 5061).error().code, ErrorCode::not_found);
   EXPECT_EQ(trunks_->find_trunk_by_address("203.0.113.6", 5060).error().code, ErrorCode::not_found);
+  EXPECT_EQ(trunks_->find_trunk_by_address("2001:db8::6", 5080).error().code, ErrorCode::not_found);
   EXPECT_EQ(trunks_->find_trunk_by_address("not a host", 5060).error().field, "address");
 
   auto all = trunks_->list_trunks();
@@ -82,6 +88,31 @@ TEST_P(TrunksTest, TrunksAreFoundByTheAddressRequestsComeFrom) {
   EXPECT_EQ(all->at(2).name, "carrier-a");
   EXPECT_EQ(format_trunk_address(all->at(0).address), "[2001:db8::5]:5080");
   EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'trunk.add'"), 3);
+}
+
+// Issue 12: carriers send from several ports, so a request is the trunk's by its IP address alone.
+TEST_P(TrunksTest, ARequestFromATrunksAddressOnAnyPortIsTheTrunks) {
+  auto carrier = trunks_->add_trunk("carrier-a", "203.0.113.5:5060", true, "cli:test");
+  ASSERT_TRUE(carrier.ok()) << carrier.error().describe();
+  auto v6 = trunks_->add_trunk("carrier-v6", "[2001:db8::5]:5080", true, "cli:test");
+  ASSERT_TRUE(v6.ok()) << v6.error().describe();
+
+  auto other_port = trunks_->find_trunk_by_address("203.0.113.5", 5061);
+  ASSERT_TRUE(other_port.ok()) << other_port.error().describe();
+  EXPECT_EQ(other_port->id, *carrier);
+  EXPECT_TRUE(other_port->trusted);
+  EXPECT_EQ(other_port->address.port, 5060) << "the configured port, where privox sends, is kept";
+  EXPECT_EQ(id_at("[2001:db8:0::5]", 40000), *v6);
+  EXPECT_EQ(trunks_->find_trunk_by_address("203.0.113.50", 5060).error().code, ErrorCode::not_found);
+
+  // Trunks sharing an address: the one whose port also matches, else the first by name.
+  auto zulu = trunks_->add_trunk("zulu", "198.51.100.1:5070", false, "cli:test");
+  auto mike = trunks_->add_trunk("mike", "198.51.100.1:5080", true, "cli:test");
+  ASSERT_TRUE(zulu.ok() && mike.ok());
+  EXPECT_EQ(id_at("198.51.100.1", 5070), *zulu);
+  EXPECT_EQ(id_at("198.51.100.1", 5080), *mike);
+  EXPECT_EQ(id_at("198.51.100.1", 5060), *mike);
+  EXPECT_EQ(id_at("198.51.100.1", 41000), *mike);
 }
 
 TEST_P(TrunksTest, NamesAndAddressesAreUniqueAndRefusalsStoreNothing) {

@@ -361,6 +361,9 @@ help_mentions "extension list" --data-dir --company
 help_mentions "extension show" --data-dir --id
 help_mentions "extension reset-password" --data-dir --id --password --generate-password
 help_mentions "trunk add" --data-dir --name --address --trusted
+# Issue 12: a trunk is recognised by its IP address alone, whatever port it sends from.
+expect_ok "$PRIVOX" trunk add --help
+assert_contains "trunk add --help says a trunk is recognised by address, any port" "$(stdout)" "any source port"
 help_mentions "trunk list" --data-dir
 help_mentions "ban list" --data-dir --store --all --address
 help_mentions "ban lift" --data-dir --store --id --address

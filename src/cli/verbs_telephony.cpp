@@ -161,8 +161,14 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   auto* trunk_add = trunk->add_subcommand("add", "Add a carrier trunk; prints its id");
   add_data_dir(trunk_add, where);
   trunk_add->add_option("--name", opts->name, "a unique name for the trunk")->required();
-  trunk_add->add_option("--address", opts->address, "the carrier's SIP address HOST:PORT ([IPv6]:PORT)")->required();
-  trunk_add->add_flag("--trusted", opts->trusted, "take its calls without digest authentication (match by address)");
+  trunk_add->add_option("--address", opts->address,
+                        "the carrier's SIP address HOST:PORT ([IPv6]:PORT): privox sends to PORT, and takes "
+                        "requests from HOST on any port as the trunk's")
+      ->required();
+  trunk_add->add_flag("--trusted", opts->trusted,
+                      "take its calls and messages without digest authentication; it is recognised by its IP "
+                      "address alone, any source port, so HOST must be an IP address (a REGISTER is always "
+                      "challenged)");
   verbs.add(trunk_add, [&where, opts] {
     auto env = open_environment(where);
     if (!env.ok()) return fail(env.error());

@@ -21,6 +21,7 @@ new_data_dir "$D"
 HTTP_PORT=$(free_port)
 SIP_PORT=$(free_port)
 TRUNK_PORT=$(free_port)
+TRUNK_IP=127.0.0.2  # the carrier's own loopback address: a trunk is recognised by its IP address alone
 SENDER=+447700900555
 
 set_setting() {  # set_setting KEY VALUE
@@ -90,7 +91,7 @@ assert_eq "still two messages" 2 "$(mails_with "Subject: $SUBJECT1" | wc -l)"
 assert_contains "campaign list shows it sent twice" "$(px "$D" campaign list)" "$C1"
 
 # --- serve: one-click unsubscribe over HTTP, SMS over the trunk ---
-px "$D" trunk add --name carrier --address "127.0.0.1:$TRUNK_PORT" --trusted >/dev/null || fail "trunk add"
+px "$D" trunk add --name carrier --address "$TRUNK_IP:$TRUNK_PORT" --trusted >/dev/null || fail "trunk add"
 start_bg serve "$PRIVOX" serve $(store_args "$D") --http "127.0.0.1:$HTTP_PORT" --sip "127.0.0.1:$SIP_PORT"
 for _ in $(seq 100); do
   curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" && break
@@ -126,7 +127,7 @@ assert_eq "only cat gets it" "To: cat-$RUN@example.com" \
 
 # --- SMS campaign: out through the trunk to ann (the only one with marketing_sms) ---
 SIPP_LOG=$TMP/sipp
-timeout -k 2 25 sipp -sf "$HERE/../sip/scenarios/uas_sms_campaign.xml" -i 127.0.0.1 -p "$TRUNK_PORT" -m 1 \
+timeout -k 2 25 sipp -sf "$HERE/../sip/scenarios/uas_sms_campaign.xml" -i "$TRUNK_IP" -p "$TRUNK_PORT" -m 1 \
   -nostdin -trace_msg -trace_logs -message_file "$SIPP_LOG.msg" -log_file "$SIPP_LOG.log" \
   -timeout 20s -timeout_error >"$SIPP_LOG.out" 2>&1 &
 SIPP_PID=$!
@@ -156,7 +157,7 @@ assert_eq "the SMS is a traffic record like any other: sms, outbound, under ann'
   "sms|outbound|answered|1" "$(store_sql "$D" "$SMS_RECORD")"
 
 # --- "  stop " from ann's number: withdrawn at once, confirmed exactly once ---
-result=$(timeout 20 python3 "$HERE/sms_carrier.py" "$TRUNK_PORT" "$SIP_PORT" "+442079460911" "$SENDER" "  stop " 4)
+result=$(timeout 20 python3 "$HERE/sms_carrier.py" "$TRUNK_IP" "$TRUNK_PORT" "$SIP_PORT" "+442079460911" "$SENDER" "  stop " 4)
 assert_eq "the STOP reply gets 200" 200 "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["stop_status"])' <<<"$result")"
 assert_eq "exactly one confirmation comes back, to ann's number, from the sender number" \
   "1 sip:+442079460911 True True" \
@@ -172,7 +173,7 @@ for _ in $(seq 50); do  # recorded on the STOP handler's thread, after the 200
 done
 assert_eq "ann's marketing_sms is withdrawn, by SMS reply" "withdrawn/sms_reply/sms" \
   "$(store_sql "$D" "$LATEST_SMS" | head -n 1)"
-result=$(timeout 20 python3 "$HERE/sms_carrier.py" "$TRUNK_PORT" "$SIP_PORT" "+442079460912" "$SENDER" "hello" 2)
+result=$(timeout 20 python3 "$HERE/sms_carrier.py" "$TRUNK_IP" "$TRUNK_PORT" "$SIP_PORT" "+442079460912" "$SENDER" "hello" 2)
 assert_eq "another body gets 200 and nothing else" "200 0" \
   "$(python3 -c 'import json,sys; r = json.load(sys.stdin); print(r["stop_status"], len(r["messages"]))' <<<"$result")"
 assert_eq "bob's ledger is untouched" 0 "$(store_sql "$D" "SELECT count(*) FROM consent_ledger WHERE subject_id = '$BOB'")"

@@ -3,7 +3,9 @@ MESSAGE from the member's number to privox's SMS sender number, expects 200, the
 MESSAGE privox sends back for a few seconds and prints, as JSON, the final status of the STOP and
 the distinct messages (by Call-ID) that came back with their bodies.
 
-Usage: sms_carrier.py TRUNK_PORT PRIVOX_SIP_PORT FROM_NUMBER TO_NUMBER BODY LISTEN_S
+Usage: sms_carrier.py TRUNK_IP TRUNK_PORT PRIVOX_SIP_PORT FROM_NUMBER TO_NUMBER BODY LISTEN_S
+(privox on 127.0.0.1; the carrier on a loopback address of its own, since a trunk is recognised by
+its IP address alone.)
 """
 import json
 import socket
@@ -11,20 +13,20 @@ import sys
 import time
 import uuid
 
-trunk_port, privox_port = int(sys.argv[1]), int(sys.argv[2])
-from_number, to_number, body, listen_s = sys.argv[3], sys.argv[4], sys.argv[5], float(sys.argv[6])
+trunk_ip, trunk_port, privox_port = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+from_number, to_number, body, listen_s = sys.argv[4], sys.argv[5], sys.argv[6], float(sys.argv[7])
 privox = ("127.0.0.1", privox_port)
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-sock.bind(("127.0.0.1", trunk_port))
+sock.bind((trunk_ip, trunk_port))
 sock.settimeout(0.2)
 
-call_id = f"{uuid.uuid4()}@127.0.0.1"
+call_id = f"{uuid.uuid4()}@{trunk_ip}"
 branch = f"z9hG4bK{uuid.uuid4().hex}"
 payload = body.encode()
 request = (
     f"MESSAGE sip:{to_number}@127.0.0.1:{privox_port} SIP/2.0\r\n"
-    f"Via: SIP/2.0/UDP 127.0.0.1:{trunk_port};branch={branch}\r\n"
-    f"From: <sip:{from_number}@127.0.0.1:{trunk_port}>;tag=c{uuid.uuid4().hex[:8]}\r\n"
+    f"Via: SIP/2.0/UDP {trunk_ip}:{trunk_port};branch={branch}\r\n"
+    f"From: <sip:{from_number}@{trunk_ip}:{trunk_port}>;tag=c{uuid.uuid4().hex[:8]}\r\n"
     f"To: <sip:{to_number}@127.0.0.1:{privox_port}>\r\n"
     f"Call-ID: {call_id}\r\nCSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"
     f"Content-Type: text/plain\r\nContent-Length: {len(payload)}\r\n\r\n"

@@ -15,6 +15,7 @@ D=$TMP/data
 new_data_dir "$D"
 SIP_PORT=$(free_port)
 TRUNK_PORT=$(free_port)
+TRUNK_IP=127.0.0.2  # the carrier's own loopback address: a trunk is recognised by its IP address alone
 PHONE_PORT=$(free_port)
 PW101='Orchid-lamp-71'
 DID='+442071234567'
@@ -34,7 +35,7 @@ PRIVOX_EXTENSION_PASSWORD=$PW101 px "$D" extension add --company "$COMPANY" --nu
   --member "$OWNER" >/dev/null || fail "extension add 101"
 PRIVOX_EXTENSION_PASSWORD='Velvet-pine-52' px "$D" extension add --company "$COMPANY" --number 102 >/dev/null \
   || fail "extension add 102"
-px "$D" trunk add --name carrier --address "127.0.0.1:$TRUNK_PORT" --trusted >/dev/null || fail "trunk add"
+px "$D" trunk add --name carrier --address "$TRUNK_IP:$TRUNK_PORT" --trusted >/dev/null || fail "trunk add"
 LINE101=$(store_sql "$D" "SELECT id FROM extensions WHERE number = '101'")
 LOGIN101=$(store_sql "$D" "SELECT sip_user FROM extensions WHERE number = '101'")  # random (issue 10)
 
@@ -44,18 +45,18 @@ start_bg serve "$PRIVOX" serve "${STORE_ARGS[@]}" --http 127.0.0.1:0 --sip "127.
 for _ in $(seq 100); do grep -q "privox SIP on" "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
 assert_contains "privox serve is up" "$(cat "$TMP/serve.log")" "privox SIP on"
 
-sipp_once() {  # sipp_once NAME SCENARIO PORT SIPP-ARGS...
-  local name=$1 scenario=$2 port=$3
-  shift 3
-  timeout -k 2 20 sipp -sf "$scenario" 127.0.0.1:"$SIP_PORT" -i 127.0.0.1 -p "$port" -m 1 -nostdin \
+sipp_once() {  # sipp_once NAME SCENARIO IP PORT SIPP-ARGS...: one call from IP:PORT
+  local name=$1 scenario=$2 ip=$3 port=$4
+  shift 4
+  timeout -k 2 20 sipp -sf "$scenario" 127.0.0.1:"$SIP_PORT" -i "$ip" -p "$port" -m 1 -nostdin \
     -timeout 10s -timeout_error "$@" >"$TMP/$name.out" 2>&1
   assert_eq "sipp $name completes" 0 "$?"
 }
-sipp_once internal "$HERE/../sip/scenarios/uac_call_unavailable.xml" "$PHONE_PORT" -s 102 -key caller "$LOGIN101" \
+sipp_once internal "$HERE/../sip/scenarios/uac_call_unavailable.xml" 127.0.0.1 "$PHONE_PORT" -s 102 -key caller "$LOGIN101" \
   -au "$LOGIN101" -ap "$PW101" -auth_uri "102@127.0.0.1:$SIP_PORT"
-sipp_once inbound "$HERE/scenarios/trunk_call_unavailable.xml" "$TRUNK_PORT" -s "$DID" -key caller "$CALLING" \
+sipp_once inbound "$HERE/scenarios/trunk_call_unavailable.xml" "$TRUNK_IP" "$TRUNK_PORT" -s "$DID" -key caller "$CALLING" \
   -key privacy none
-sipp_once withheld "$HERE/scenarios/trunk_call_unavailable.xml" "$TRUNK_PORT" -s "$DID" -key caller "$CALLING" \
+sipp_once withheld "$HERE/scenarios/trunk_call_unavailable.xml" "$TRUNK_IP" "$TRUNK_PORT" -s "$DID" -key caller "$CALLING" \
   -key privacy id
 for _ in $(seq 50); do
   [ "$(store_sql "$D" "SELECT count(*) FROM traffic_records")" -ge 3 ] && break

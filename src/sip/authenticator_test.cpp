@@ -206,5 +206,38 @@ TEST_F(AuthenticatorTest, ANonceWorksOnlyFromTheSourceItWasIssuedTo) {
             nullptr);
 }
 
+// Issue 12: a trusted trunk is recognised by its address from any port, so a phone behind the
+// carrier's address must not register on the trunk's trust: a carrier never registers to privox.
+// The authenticator asks for credentials whatever the source, and never asks whether it is a trunk.
+TEST_F(AuthenticatorTest, ARegisterFromATrustedTrunksAddressStillNeedsItsDigest) {
+  DirectoryUpdate trunk;
+  trunk.trunks.push_back({"trunk-1", "carrier", phone_, true});
+  memory_.apply(trunk);
+  Peer behind_carrier = phone_;
+  behind_carrier.port = 40000;
+  ASSERT_NE(memory_.trunk_at(behind_carrier), nullptr);
+  ASSERT_TRUE(memory_.trunk_at(behind_carrier)->trusted);
+
+  directory_.calls = 0;
+  for (const Peer& from : {phone_, behind_carrier}) {
+    const AuthOutcome bare = auth_.authenticate(request(""), false, from);
+    EXPECT_EQ(bare.extension, nullptr) << "no credentials: challenged, as from anywhere else";
+    EXPECT_FALSE(bare.stale);
+  }
+  EXPECT_EQ(directory_.calls, 0) << "a trunk's trust is not the authenticator's to give";
+  const AuthOutcome wrong = auth_.authenticate(
+      request(register_credentials(kAuthLogin, "Wrong-password-1", fresh_nonce(behind_carrier), "00000001")), false,
+      behind_carrier);
+  EXPECT_EQ(wrong.extension, nullptr);
+  ASSERT_EQ(failures_.seen.size(), 1u);
+  EXPECT_EQ(directory_.calls, 1) << "the login's look-up, no trunk's";
+  // With the right password the phone behind the carrier registers as itself.
+  const AuthOutcome right = auth_.authenticate(
+      request(register_credentials(kAuthLogin, kAuthPassword, fresh_nonce(behind_carrier), "00000001")), false,
+      behind_carrier);
+  ASSERT_NE(right.extension, nullptr);
+  EXPECT_EQ(right.extension->id, "line-1");
+}
+
 }  // namespace
 }  // namespace privox::sip

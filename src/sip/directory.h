@@ -55,7 +55,9 @@ class Directory {
   virtual const ExtensionInfo* by_number(std::string_view company_id, std::string_view number) = 0;
   virtual const ExtensionInfo* by_did(std::string_view e164) = 0;
   virtual const ExtensionInfo* by_id(std::string_view id) = 0;
-  // The trunk whose address `from` is, if any.
+  // The trunk whose IP address `from` comes from, on any source port: carriers send from several.
+  // When trunks share the address, the one whose port is also `from`'s, else the first by name.
+  // Whether its requests need no digest is the caller's business (a REGISTER always needs one).
   virtual const TrunkInfo* trunk_at(const Peer& from) = 0;
   // Where calls to the public network go; nullptr when no trunk is provisioned.
   virtual const TrunkInfo* outbound_trunk() = 0;

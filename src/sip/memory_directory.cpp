@@ -93,9 +93,15 @@ const ExtensionInfo* MemoryDirectory::by_id(std::string_view id) {
 }
 
 const TrunkInfo* MemoryDirectory::trunk_at(const Peer& from) {
-  for (const TrunkInfo& t : trunks_)
-    if (t.address.port != 0 && t.address.same_address(from)) return &t;
-  return nullptr;
+  // By address alone: carriers send from several ports and load-balanced processes, and a port
+  // adds nothing against a spoofed source. The configured port is where privox sends.
+  const TrunkInfo* first = nullptr;
+  for (const TrunkInfo& t : trunks_) {
+    if (t.address.port == 0 || !t.address.same_host(from)) continue;
+    if (t.address.port == from.port) return &t;
+    if (!first) first = &t;
+  }
+  return first;
 }
 
 const TrunkInfo* MemoryDirectory::outbound_trunk() {

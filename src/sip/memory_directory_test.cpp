@@ -9,10 +9,22 @@ ExtensionInfo line(const std::string& id, const std::string& number, std::string
   return {id, "company-1", "GB", number, number, std::move(did), "md5-" + id, "sha-" + id};
 }
 
-TrunkInfo trunk(std::string id, std::string name, const char* host) {
+TrunkInfo trunk(std::string id, std::string name, const char* host, uint16_t port = 5060) {
   TrunkInfo t{std::move(id), std::move(name), {}, false};
-  EXPECT_TRUE(Peer::parse(host, 5060, TransportKind::udp, t.address));
+  EXPECT_TRUE(Peer::parse(host, port, TransportKind::udp, t.address));
   return t;
+}
+
+Peer peer(const char* host, uint16_t port) {
+  Peer p;
+  EXPECT_TRUE(Peer::parse(host, port, TransportKind::udp, p)) << host;
+  return p;
+}
+
+// The id of the trunk a request from host:port is taken for, "none" when none.
+std::string trunk_id_at(MemoryDirectory& directory, const char* host, uint16_t port) {
+  const TrunkInfo* t = directory.trunk_at(peer(host, port));
+  return t ? t->id : "none";
 }
 
 TEST(MemoryDirectoryTest, UpdatesAddChangeInPlaceAndRemove) {
@@ -71,6 +83,44 @@ TEST(MemoryDirectoryTest, TrunksAreKeptByNameAndTheFirstWithAnAddressTakesOutbou
   directory.apply(removed);
   EXPECT_EQ(directory.outbound_trunk()->id, "t2");
   EXPECT_EQ(directory.trunks(), 1u);
+}
+
+// Issue 12: carriers send from several ports, so a trunk is recognised by its IP address alone;
+// its configured port is where privox sends.
+TEST(MemoryDirectoryTest, ATrunkIsRecognisedByItsAddressFromAnyPort) {
+  MemoryDirectory directory;
+  DirectoryUpdate update;
+  TrunkInfo carrier = trunk("t1", "carrier", "192.0.2.1");
+  carrier.trusted = true;
+  update.trunks = {carrier, trunk("t6", "v6", "2001:db8::1")};
+  directory.apply(update);
+  EXPECT_EQ(trunk_id_at(directory, "192.0.2.1", 5060), "t1");
+  const TrunkInfo* other_port = directory.trunk_at(peer("192.0.2.1", 40123));
+  ASSERT_NE(other_port, nullptr) << "a request from the trunk's address on another port is the trunk's";
+  EXPECT_EQ(other_port->id, "t1");
+  EXPECT_TRUE(other_port->trusted);
+  Peer over_tcp = peer("192.0.2.1", 50000);
+  over_tcp.transport = TransportKind::tcp;
+  over_tcp.connection = 7;
+  ASSERT_NE(directory.trunk_at(over_tcp), nullptr);
+  EXPECT_EQ(directory.trunk_at(over_tcp)->id, "t1");
+  EXPECT_EQ(trunk_id_at(directory, "2001:db8::1", 5070), "t6");
+
+  EXPECT_EQ(trunk_id_at(directory, "192.0.2.2", 5060), "none") << "another address is not the trunk";
+  EXPECT_EQ(trunk_id_at(directory, "2001:db8::2", 5060), "none");
+  EXPECT_EQ(trunk_id_at(directory, "::ffff:192.0.2.1", 5060), "none") << "an IPv6 address is not an IPv4 one";
+}
+
+TEST(MemoryDirectoryTest, TrunksSharingAnAddressAreToldApartByPortElseTheFirstByName) {
+  MemoryDirectory directory;
+  DirectoryUpdate update;
+  update.trunks = {trunk("tz", "zulu", "192.0.2.1", 5070), trunk("tm", "mike", "192.0.2.1", 5080),
+                   trunk("ta", "alpha", "192.0.2.9", 5060)};
+  directory.apply(update);
+  EXPECT_EQ(trunk_id_at(directory, "192.0.2.1", 5070), "tz") << "the port also matches";
+  EXPECT_EQ(trunk_id_at(directory, "192.0.2.1", 5080), "tm");
+  EXPECT_EQ(trunk_id_at(directory, "192.0.2.1", 5060), "tm") << "no port matches: the first by name";
+  EXPECT_EQ(trunk_id_at(directory, "192.0.2.1", 41000), "tm");
 }
 
 TEST(MemoryDirectoryTest, AMissIsAnsweredFromMemory) {

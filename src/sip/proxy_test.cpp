@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "sip/builder.h"
@@ -71,18 +72,21 @@ class ProxyTest : public ::testing::Test {
     layer_.receive(m, from);
   }
 
-  // The carrier calls the line's DID; returns the INVITE the proxy forwarded to the phone.
-  Message call_in() {
-    feed("INVITE sip:442079460958@127.0.0.1 SIP/2.0\r\n"
-         "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-in-1\r\n"
-         "Max-Forwards: 70\r\n"
-         "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
-         "To: <sip:442079460958@127.0.0.1>\r\n"
-         "Call-ID: call-1@192.0.2.50\r\n"
-         "CSeq: 1 INVITE\r\n"
-         "Contact: <sip:+14155550123@192.0.2.50:5060>\r\n"
-         "Content-Length: 0\r\n\r\n",
-         carrier_);
+  // The carrier calls the line's DID (from the trunk's own port unless `from` says otherwise);
+  // returns the INVITE the proxy forwarded to the phone.
+  Message call_in(std::optional<Peer> from = std::nullopt) {
+    const Peer source = from.value_or(carrier_);
+    feed(fmt::format("INVITE sip:442079460958@127.0.0.1 SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP {0};branch=z9hG4bK-in-1\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
+                     "To: <sip:442079460958@127.0.0.1>\r\n"
+                     "Call-ID: call-1@192.0.2.50\r\n"
+                     "CSeq: 1 INVITE\r\n"
+                     "Contact: <sip:+14155550123@{0}>\r\n"
+                     "Content-Length: 0\r\n\r\n",
+                     source.host_port()),
+         source);
     Message forwarded;
     for (const FakeSender::Sent& s : sender_.sent)
       if (s.to.same_address(phone_) && s.bytes.rfind("INVITE", 0) == 0) {
@@ -160,6 +164,46 @@ TEST_F(ProxyTest, ACancelWhileTheAnswerIsHeldDoesNotTurnItIntoA487) {
   sink_.release({});
   EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 487"), 0u) << "the call was answered before the CANCEL came";
   EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 2u) << "the CANCEL's 200, and the INVITE's";
+}
+
+// Issue 12: the carrier sends from a port other than the provisioned one (another process behind
+// its load balancer). Its call to a DID is the trusted trunk's and rings without a challenge. A
+// REGISTER from its address is challenged all the same (a carrier never registers to privox), and
+// its call to an extension's internal number, which is no DID, finds nothing, as before.
+TEST_F(ProxyTest, ATrustedTrunkIsKnownFromAnyPortButARegisterFromItsAddressIsChallenged) {
+  Peer other_port = carrier_;
+  other_port.port = 5099;
+  const Message invite = call_in(other_port);
+  EXPECT_EQ(sender_.count(other_port, "SIP/2.0 407"), 0u) << "a trusted trunk's call needs no digest";
+  ASSERT_EQ(invite.method(), Method::invite) << "the INVITE was forked to the phone";
+  EXPECT_EQ(sender_.count(other_port, "SIP/2.0 100"), 1u);
+  EXPECT_EQ(proxy_.calls_in_progress(), 1u);
+
+  feed("REGISTER sip:127.0.0.1 SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 192.0.2.50:5099;branch=z9hG4bK-reg-1\r\n"
+       "Max-Forwards: 70\r\n"
+       "From: <sip:101@127.0.0.1>;tag=r1\r\n"
+       "To: <sip:101@127.0.0.1>\r\n"
+       "Call-ID: reg-1@192.0.2.50\r\n"
+       "CSeq: 1 REGISTER\r\n"
+       "Contact: <sip:101@192.0.2.50:5099>\r\n"
+       "Content-Length: 0\r\n\r\n",
+       other_port);
+  EXPECT_EQ(sender_.count(other_port, "SIP/2.0 401"), 1u) << "a REGISTER is never the trunk's";
+  EXPECT_EQ(sender_.count(other_port, "SIP/2.0 200"), 0u);
+
+  feed("INVITE sip:101@127.0.0.1 SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 192.0.2.50:5099;branch=z9hG4bK-in-2\r\n"
+       "Max-Forwards: 70\r\n"
+       "From: <sip:+14155550123@192.0.2.50>;tag=c2\r\n"
+       "To: <sip:101@127.0.0.1>\r\n"
+       "Call-ID: call-2@192.0.2.50\r\n"
+       "CSeq: 1 INVITE\r\n"
+       "Contact: <sip:+14155550123@192.0.2.50:5099>\r\n"
+       "Content-Length: 0\r\n\r\n",
+       other_port);
+  EXPECT_EQ(sender_.count(other_port, "SIP/2.0 404"), 1u) << "a trunk reaches lines by their DIDs only";
+  EXPECT_EQ(proxy_.calls_in_progress(), 1u);
 }
 
 // An SMS privox sends itself is recorded with the equipment the carrier's answer names (P5).

@@ -6,11 +6,13 @@
 # the traffic records (`privox cdr list --format json`) and the store's files.
 # Usage: bash sip_test.sh /path/to/privox
 # Needs: sipp (Debian's sip-tester), sipsak, python3, timeout. SQLite store only. Uses only
-# 127.0.0.1; every sipp and sipsak run is bounded by timeout, and every wait is bounded.
+# loopback: privox and the phones on 127.0.0.1, the carrier on 127.0.0.2 (a trunk is recognised by
+# its IP address alone, so it must not share the phones'); every sipp and sipsak run is bounded by
+# timeout, and every wait is bounded.
 #
 # Flows: 1 registration (digest, wrong password, unknown user, Min-Expires, un-register);
 # 2 answered call; 3 busy, no answer, cancel; 4 MESSAGE (extension, carrier, out to the carrier);
-# 5 withheld caller; 6 carrier calls in and out; 8 malformed input; 7 kill -9 with calls up, and
+# 5 withheld caller; 6 carrier calls in (from its own port and another) and out; 8 malformed input; 7 kill -9 with calls up, and
 # restart; 9 overload (503 with Retry-After). On a failure, the sipp logs of the run stay in the
 # FAIL detail (messages exchanged, as -trace_msg writes them).
 
@@ -54,33 +56,38 @@ RC=0
 # ---------------------------------------------------------------------------------------------
 # Helpers
 
-free_ports() {  # free_ports N: N distinct loopback ports, each free for both UDP and TCP
-  python3 - "$1" <<'PY'
+CARRIER_IP=127.0.0.2  # the carrier's own address: requests from it are the trusted trunk's
+
+free_ports() {  # free_ports N: N distinct loopback ports, each free for UDP and TCP on 127.0.0.1 and the carrier's
+  python3 - "$1" "$CARRIER_IP" <<'PY'
 import socket, sys
 held, ports = [], []
 while len(ports) < int(sys.argv[1]):
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.bind(("127.0.0.1", 0))
     port = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    more = []
     try:
-        t.bind(("127.0.0.1", port))
+        for host, kind in (("127.0.0.1", socket.SOCK_STREAM), (sys.argv[2], socket.SOCK_DGRAM),
+                           (sys.argv[2], socket.SOCK_STREAM)):
+            more.append(socket.socket(socket.AF_INET, kind))
+            more[-1].bind((host, port))
     except OSError:
-        u.close(); t.close()
+        for x in [u] + more: x.close()
         continue
-    held += [u, t]
+    held += [u] + more
     ports.append(port)
 print(" ".join(map(str, ports)))
 PY
 }
 
-wait_bound() {  # wait_bound PORT: until something holds UDP PORT on 127.0.0.1 (5 s at most)
-  python3 - "$1" <<'PY'
+wait_bound() {  # wait_bound PORT [HOST]: until something holds UDP PORT on HOST (127.0.0.1; 5 s at most)
+  python3 - "$1" "${2:-127.0.0.1}" <<'PY'
 import socket, sys, time
 for _ in range(100):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        s.bind(("127.0.0.1", int(sys.argv[1])))
+        s.bind((sys.argv[2], int(sys.argv[1])))
     except OSError:
         sys.exit(0)
     finally:
@@ -91,13 +98,15 @@ PY
 }
 
 # sipp runs. Each run NAME keeps its exchanged messages in $TMP/NAME.msg, its scenario's <log>
-# lines in $TMP/NAME.log and sipp's errors in $TMP/NAME.err.
-SIPP_COMMON=(-i 127.0.0.1 -nostdin -trace_msg -trace_err -trace_logs)
+# lines in $TMP/NAME.log and sipp's errors in $TMP/NAME.err. A run binds $SIPP_IP: the phones'
+# 127.0.0.1, unless a carrier's helper sets it to $CARRIER_IP for its run.
+SIPP_IP=127.0.0.1
+SIPP_COMMON=(-nostdin -trace_msg -trace_err -trace_logs)
 sipp_args() {  # sipp_args NAME SCENARIO TIMEOUT_S [SIPP-ARGS...]: sets SIPP to the command line
   local name=$1 scenario=$2 limit=$3
   shift 3
   rm -f "$TMP/$name".{msg,log,err,out}
-  SIPP=(timeout -k 2 $((limit + 5)) sipp -sf "$SCENARIOS/$scenario" "${SIPP_COMMON[@]}"
+  SIPP=(timeout -k 2 $((limit + 5)) sipp -sf "$SCENARIOS/$scenario" -i "$SIPP_IP" "${SIPP_COMMON[@]}"
     -message_file "$TMP/$name.msg" -log_file "$TMP/$name.log" -error_file "$TMP/$name.err"
     -timeout "${limit}s" -timeout_error "$@")
 }
@@ -116,7 +125,7 @@ sipp_bg() {  # sipp_bg NAME SCENARIO TIMEOUT_S PORT [SIPP-ARGS...]: in the backg
   "${SIPP[@]}" >"$TMP/$name.out" 2>&1 &
   BG_PID=$!
   PIDS+=("$BG_PID")
-  wait_bound "$port" || fail "sipp $name did not bind port $port" "$(tail -5 "$TMP/$name.out")"
+  wait_bound "$port" "$SIPP_IP" || fail "sipp $name did not bind port $port" "$(tail -5 "$TMP/$name.out")"
 }
 
 sipp_wait() {  # sipp_wait PID: waits (5 s at most: its peer is done) for a background sipp; status to RC
@@ -148,13 +157,19 @@ expect_sipp() {  # expect_sipp DESCRIPTION NAME: the run NAME (status in RC) exi
   fi
 }
 
-# uas NAME SCENARIO PORT [SIPP-ARGS...]: a device (or the carrier) that takes one call on PORT.
+# uas NAME SCENARIO PORT [SIPP-ARGS...]: a device that takes one call on 127.0.0.1:PORT.
 UAS_PID=""
 uas() {
   local name=$1 scenario=$2 port=$3
   shift 3
   sipp_bg "$name" "$scenario" 20 "$port" -m 1 "$@"
   UAS_PID=$BG_PID
+}
+
+# carrier_uas NAME SCENARIO [SIPP-ARGS...]: the carrier takes one call on the trunk's address.
+carrier_uas() {
+  local SIPP_IP=$CARRIER_IP
+  uas "$1" "$2" "$TRUNK_PORT" "${@:3}"
 }
 
 # ext_call NAME SCENARIO CALLER PASSWORD DIALLED [SIPP-ARGS...]: extension CALLER places one call
@@ -169,11 +184,13 @@ ext_call() {
 }
 
 # carrier_call NAME SCENARIO CALLING DIALLED [SIPP-ARGS...]: the carrier sends one call (or
-# message) from the trusted trunk's own address and port.
+# message) from the trusted trunk's own address and port. CARRIER_PORT=P sends it from port P of
+# that address instead, as a carrier's other processes do.
 carrier_call() {
-  local name=$1 scenario=$2 calling=$3 dialled=$4
+  local name=$1 scenario=$2 calling=$3 dialled=$4 SIPP_IP=$CARRIER_IP
   shift 4
-  sipp_run "$name" "$scenario" 15 "127.0.0.1:$SIP_PORT" -p "$TRUNK_PORT" -m 1 -s "$dialled" -key caller "$calling" "$@"
+  sipp_run "$name" "$scenario" 15 "127.0.0.1:$SIP_PORT" -p "${CARRIER_PORT:-$TRUNK_PORT}" -m 1 -s "$dialled" \
+    -key caller "$calling" "$@"
 }
 
 # register NAME SCENARIO USER PASSWORD CONTACT_PORT [SIPP-ARGS...]: one REGISTER exchange for USER.
@@ -282,7 +299,7 @@ cdr_view() { timeout 30 "$PRIVOX" cdr list --data-dir "$D" --purpose "$1" --form
 # Provisioning: company Acme (GB); extensions 101 (DID +442071234567), 102 and 103; the carrier's
 # trusted trunk. All before privox starts serving.
 
-read -r SIP_PORT TRUNK_PORT DEV101 DEV102 DEV103 <<<"$(free_ports 5)"
+read -r SIP_PORT TRUNK_PORT TRUNK_OTHER_PORT DEV101 DEV102 DEV103 <<<"$(free_ports 6)"
 D="$TMP/data"
 PW101='Orchid-lamp-71'
 PW102='Velvet-pine-52'
@@ -301,7 +318,7 @@ setup() {  # device passwords in the environment, as the README advises, not in 
       --number 102 >/dev/null &&
     PRIVOX_EXTENSION_PASSWORD=$PW103 timeout 30 "$PRIVOX" extension add --data-dir "$D" --company "$COMPANY" \
       --number 103 >/dev/null &&
-    timeout 30 "$PRIVOX" trunk add --data-dir "$D" --name carrier --address "127.0.0.1:$TRUNK_PORT" --trusted >/dev/null
+    timeout 30 "$PRIVOX" trunk add --data-dir "$D" --name carrier --address "$CARRIER_IP:$TRUNK_PORT" --trusted >/dev/null
 }
 if ! setup 2>"$TMP/setup.err"; then
   echo "sip_test.sh: provisioning failed:" >&2
@@ -464,7 +481,7 @@ expect_record "the carrier's message is recorded: sms, inbound, to the DID" \
   "r['kind'] == 'sms' and r['direction'] == 'inbound' and r['destination'] == '$DID101' and r['source'] == '$CALLING'
    and r.get('trunk_id')"
 
-uas uas_msg_out uas_trunk_message.xml "$TRUNK_PORT"
+carrier_uas uas_msg_out uas_trunk_message.xml
 ext_call msg_out uac_message.xml "$L101" "$PW101" "$PSTN"
 expect_sipp "101 messages a public number: out through the trunk" msg_out
 sipp_wait "$UAS_PID"
@@ -515,7 +532,19 @@ expect_record "the carrier's call is recorded: inbound, answered, bye" \
   "r['kind'] == 'voice' and r['direction'] == 'inbound' and r['outcome'] == 'answered' and r.get('end_reason') == 'bye'
    and r['destination'] == '$DID101' and r['source'] == '$CALLING' and r.get('trunk_id')"
 
-uas uas_out uas_trunk.xml "$TRUNK_PORT"
+# Issue 12: a carrier sends from several ports (processes behind its load balancer), and the trunk
+# is recognised by its IP address alone: a call from another port of it rings without a 407.
+uas uas_did_other uas_answer.xml "$DEV101"
+CARRIER_PORT=$TRUNK_OTHER_PORT carrier_call call_in_other_port uac_trunk_call.xml "$CALLING" "$DID101" -d 300
+expect_sipp "the carrier calls 101's DID from another port of its address: still the trusted trunk, no 407" \
+  call_in_other_port
+sipp_wait "$UAS_PID"
+expect_sipp "101's phone rings for the call from the carrier's other port and answers" uas_did_other
+expect_record "the call from the carrier's other port is recorded: inbound, answered, through the trunk" \
+  "r['direction'] == 'inbound' and r['outcome'] == 'answered' and r['destination'] == '$DID101'
+   and r['source'] == '$CALLING' and r.get('trunk_id')"
+
+carrier_uas uas_out uas_trunk.xml
 ext_call call_out uac_call.xml "$L101" "$PW101" "$PSTN" -d 300
 expect_sipp "101 calls a public number: out through the trunk, answered" call_out
 sipp_wait "$UAS_PID"
@@ -706,8 +735,8 @@ stop_server
 start_server --ring-timeout 2 --max-transactions 3
 # Nothing answers at 101's device now, so every accepted MESSAGE keeps its transactions in flight.
 FLOOD=20
-sipp_run flood uac_flood.xml 30 "127.0.0.1:$SIP_PORT" -p "$TRUNK_PORT" -s "$DID101" -key caller "$CALLING" \
-  -m "$FLOOD" -l "$FLOOD" -r 1000 -nr
+SIPP_IP=$CARRIER_IP sipp_run flood uac_flood.xml 30 "127.0.0.1:$SIP_PORT" -p "$TRUNK_PORT" -s "$DID101" \
+  -key caller "$CALLING" -m "$FLOOD" -l "$FLOOD" -r 1000 -nr
 expect_sipp "the flood of $FLOOD MESSAGEs runs (each 503 it gets carries a numeric Retry-After)" flood
 overloaded=$(grep -c '^overloaded: 503 with Retry-After *[0-9]' "$TMP/flood.log" 2>/dev/null)
 if [ "${overloaded:-0}" -ge 1 ]; then

@@ -20,8 +20,8 @@
 //    An address is personal data, so a line names its source by the keyed hash a ban of it has
 //    (`source_id`, the ban id; `privox ban id --address` gives it for an address in hand), and the
 //    login by a keyed hash too; never an address, password or login in clear.
-// Provisioned trunks (by address and port) and the operator's trusted ranges are exempt from all
-// but the scanner check. A source is an address (IPv6: its /64), see sip/source.h.
+// Provisioned trunks (by IP address, any source port) and the operator's trusted ranges are exempt
+// from all but the scanner check. A source is an address (IPv6: its /64), see sip/source.h.
 //
 // Thread-safety: the SIP worker thread only.
 

@@ -114,14 +114,15 @@ TEST_F(SourceGuardTest, TrunksAndTrustedRangesAreExempt) {
   SourceGuard guard = make(limits);
   const int64_t t = clock_.now_us();
   for (int i = 0; i < 1000; ++i) {
-    ASSERT_TRUE(guard.admit(guard_peer("192.0.2.50", 5060), true, t + i));  // the trunk, by address and port
+    ASSERT_TRUE(guard.admit(guard_peer("192.0.2.50", 5060), true, t + i));  // the trunk
+    ASSERT_TRUE(guard.admit(guard_peer("192.0.2.50", 5099), true, t + i));  // the trunk from another port
     ASSERT_TRUE(guard.admit(guard_peer("10.20.30.40"), true, t + i));
   }
   for (int i = 0; i < 20; ++i) fail(guard, guard_peer("10.20.30.40"));
   EXPECT_TRUE(sink_.bans.empty());
-  // The trunk's address from another port is not the trunk.
-  for (int i = 0; i < 16; ++i) ASSERT_TRUE(guard.admit(guard_peer("192.0.2.50", 5099), true, t + i));
-  EXPECT_FALSE(guard.admit(guard_peer("192.0.2.50", 5099), true, t + 20));
+  // The address next to the trunk's is not the trunk.
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(guard.admit(guard_peer("192.0.2.51", 5060), true, t + i));
+  EXPECT_FALSE(guard.admit(guard_peer("192.0.2.51", 5060), true, t + 20));
 }
 
 // fail2ban's defaults: 5 failures within 10 minutes ban the source for 10 minutes.

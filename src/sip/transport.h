@@ -23,9 +23,9 @@ struct Peer {
   bool reliable() const { return transport != TransportKind::udp; }
   std::string host() const;  // "192.0.2.1" or "2001:db8::1"
   std::string host_port() const;  // "192.0.2.1:5060" or "[2001:db8::1]:5060"
-  bool same_address(const Peer& other) const {
-    return ipv6 == other.ipv6 && address == other.address && port == other.port;
-  }
+  bool same_address(const Peer& other) const { return same_host(other) && port == other.port; }
+  // The same IP address, whatever the ports.
+  bool same_host(const Peer& other) const { return ipv6 == other.ipv6 && address == other.address; }
   static Peer from_ipv4(uint32_t host_order_address, uint16_t port, TransportKind kind = TransportKind::udp);
   // Parses a numeric "a.b.c.d" or IPv6 literal; false when it is neither.
   static bool parse(std::string_view host, uint16_t port, TransportKind kind, Peer& out);
