@@ -13,6 +13,7 @@ packages=(
   sqlite3 curl
   postgresql postgresql-client
   sip-tester sipsak baresip-core
+  python3-aiosmtpd
 )
 
 missing=()

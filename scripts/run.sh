@@ -2,13 +2,21 @@
 # `make run`: privox on the embedded default, with the local payment tokenizer beside it.
 # The tokenizer stands in for the third-party card provider: the sign-up page sends card details
 # to it directly and privox only ever sees the token (DESIGN.md P3).
+# Unless the operator pointed mail.smtp_url at a relay of their own, it also starts the development
+# mail catcher (scripts/mail-catcher.py): privox's email lands in DATA_DIR/mail, readable at
+# http://MAIL_WEB/, so sign-up links and request codes can be followed with no relay at all.
 #
-#   scripts/run.sh PRIVOX DATA_DIR HTTP_HOST:PORT [TOKENIZER_HOST:PORT]
+#   scripts/run.sh PRIVOX DATA_DIR HTTP_HOST:PORT [TOKENIZER_HOST:PORT] [MAIL_SMTP_HOST:PORT] [MAIL_WEB_HOST:PORT]
+# SIP_LISTEN (default 127.0.0.1:5060) is where privox takes SIP.
 set -euo pipefail
 privox=$1
 data_dir=$2
 http=$3
 tokenizer=${4:-127.0.0.1:8081}
+mail_smtp=${5:-127.0.0.1:2525}
+mail_web=${6:-127.0.0.1:8025}
+sip=${SIP_LISTEN:-127.0.0.1:5060}
+here=$(cd "$(dirname "$0")" && pwd)
 
 "$privox" init --data-dir "$data_dir"
 key_file="$data_dir/tokenizer.key"
@@ -16,14 +24,49 @@ if [ ! -s "$key_file" ]; then
   (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$key_file")
 fi
 
-"$privox" tokenizer --listen "$tokenizer" --allow-origin "http://$http" --api-key-file "$key_file" &
-tokenizer_pid=$!
-trap 'kill "$tokenizer_pid" 2>/dev/null; wait "$tokenizer_pid" 2>/dev/null' EXIT
+helpers=()
+stop_helpers() {
+  for p in "${helpers[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_helpers EXIT
 
-"$privox" serve --data-dir "$data_dir" --http "$http" \
+"$privox" tokenizer --listen "$tokenizer" --allow-origin "http://$http" --api-key-file "$key_file" &
+helpers+=($!)
+
+# The relay privox uses: the catcher while mail.smtp_url is the default (the machine's own MTA,
+# which a fresh machine lacks) or the catcher's own; whatever else the operator set is left alone.
+setting() { "$privox" settings list --data-dir "$data_dir" | awk -v k="$1" '$1 == k { print $2 }'; }
+smtp_url=$(setting mail.smtp_url)
+mail_where="through $smtp_url (mail.smtp_url)"
+if [ "$smtp_url" = "smtp://127.0.0.1:25" ] || [ "$smtp_url" = "smtp://$mail_smtp" ]; then
+  /usr/bin/python3 "$here/mail-catcher.py" --maildir "$data_dir/mail" --smtp "$mail_smtp" --web "$mail_web" &
+  helpers+=($!)
+  if [ "$smtp_url" != "smtp://$mail_smtp" ]; then
+    "$privox" settings set --data-dir "$data_dir" mail.smtp_url "smtp://$mail_smtp" >/dev/null
+  fi
+  mail_where="to the development mail catcher, http://$mail_web/ (nothing is delivered; README, \"Mail\")"
+fi
+# Links in email point at portal.public_url: at this portal, unless the operator set another.
+public_url=$(setting portal.public_url)
+if [ "$public_url" = "http://127.0.0.1:8080" ] && [ "$http" != "127.0.0.1:8080" ]; then
+  "$privox" settings set --data-dir "$data_dir" portal.public_url "http://$http" >/dev/null
+elif [ "$public_url" != "http://$http" ]; then
+  echo "run.sh: links in email point at $public_url (portal.public_url), not at http://$http" >&2
+fi
+
+cat >&2 <<EOF
+privox, data in $data_dir:
+  portal  http://$http/signup.html signs up a company and its office manager
+  phones  SIP on $sip (UDP and TCP); the portal's Extensions page gives each line's login
+  email   $mail_where
+  cards   go to the stand-in payment provider on http://$tokenizer, never to privox
+EOF
+
+"$privox" serve --data-dir "$data_dir" --http "$http" --sip "$sip" \
   --payment-provider "http://$tokenizer" --payment-api-key-file "$key_file" &
 serve_pid=$!
-# SIGTERM or Ctrl-C stops serve cleanly; then the EXIT trap stops the tokenizer. A stop someone
+# SIGTERM or Ctrl-C stops serve cleanly; then the EXIT trap stops the helpers. A stop someone
 # asked for is a normal end, so the script (and `make run` above it) exits 0 then.
 stop_requested=0
 trap 'stop_requested=1; kill -TERM "$serve_pid" 2>/dev/null' INT TERM
