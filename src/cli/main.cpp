@@ -118,8 +118,9 @@ int run(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{10'000'000}));
   serve_cmd->add_option("--digest-challenges", serve_opts.digest_challenges,
-                        "algorithms 401 and 407 challenge with, in order (md5, sha256); both are always accepted. "
-                        "Some clients (sipsak, baresip 1.0) fail on a challenge they do not know")
+                        "algorithms 401 and 407 challenge with, in order (md5, sha256); answers with either are "
+                        "always accepted. MD5 alone by default: some clients (sipsak, baresip 1.0) give up on any "
+                        "SHA-256 challenge; md5,sha256 or sha256,md5 for RFC 8760 phones")
       ->capture_default_str();
   serve_cmd->add_option("--tls-cert", serve_opts.tls_cert, "PEM certificate chain: serve the portal over HTTPS");
   serve_cmd->add_option("--tls-key", serve_opts.tls_key, "PEM private key for --tls-cert");

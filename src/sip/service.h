@@ -41,7 +41,7 @@ struct SipOptions {
   int64_t ring_timeout_us = 60'000'000;
   TransactionLimits limits;
   // What 401 and 407 challenge with, in order. Both algorithms are always accepted.
-  std::vector<DigestAlgorithm> challenge_algorithms = {DigestAlgorithm::md5, DigestAlgorithm::sha256};
+  std::vector<DigestAlgorithm> challenge_algorithms = {DigestAlgorithm::md5};
   // Per-source defences (sip/source_guard.h; serve reads them from the settings) and TCP's bounds.
   GuardLimits guard;
   TcpLimits tcp;
