@@ -146,8 +146,22 @@ Result<std::string> check_reason(std::string_view field, std::string_view text, 
   return accounts::normalise_text(field, text, max, false);
 }
 
+// Money as people read it: "£10.00", "€10.00", "$10.00", else "10.00 CHF".
 std::string fee_text(const Request& r) {
-  return fmt::format("{}.{:02} {}", r.fee_minor_units / 100, r.fee_minor_units % 100, r.fee_currency);
+  const std::string amount = fmt::format("{}.{:02}", r.fee_minor_units / 100, r.fee_minor_units % 100);
+  if (r.fee_currency == "GBP") return "\u00a3" + amount;
+  if (r.fee_currency == "EUR") return "\u20ac" + amount;
+  if (r.fee_currency == "USD") return "$" + amount;
+  return amount + " " + r.fee_currency;
+}
+
+// UK GDPR Art. 12(5) and 15(3): a person's first copy of their data is free; the operator's fee is
+// for further copies. A further copy is an access request after an earlier one that was not refused.
+Result<bool> had_a_copy_before(Session& s, const std::string& member_id) {
+  PRIVOX_ASSIGN(store::Rows earlier, s.query("SELECT count(*) FROM rights_requests WHERE member_id = ? AND "
+                                             "kind = 'access' AND state <> 'refused'",
+                                             {member_id}));
+  return !earlier.empty() && earlier[0].i64(0) > 0;
 }
 
 std::string due_text(int64_t us) { return format_date(utc_date(us)); }
@@ -208,7 +222,8 @@ nlohmann::json Request::to_json(int64_t now_us) const {
                       {"extension_months", extension_months},
                       {"fee", {{"status", to_string(fee_status)},
                                {"minor_units", fee_minor_units},
-                               {"currency", fee_currency}}}};
+                               {"currency", fee_currency},
+                               {"amount", fee_text(*this)}}}};
   if (!extension_reason.empty()) j["extension_reason"] = extension_reason;
   if (!fee_waiver_reason.empty()) j["fee"]["waiver_reason"] = fee_waiver_reason;
   if (!payment_reference.empty()) j["fee"]["payment_reference"] = payment_reference;
@@ -276,7 +291,8 @@ Result<Request> Requests::insert_new(Session& s, const NewRequest& input, const 
   r.channel = input.channel;
   r.received_at_us = received;
   PRIVOX_ASSIGN(r.fee_currency, settings.text(s, "rights.fee_currency"));
-  if (input.kind == RequestKind::access) {
+  PRIVOX_ASSIGN(const bool further_copy, had_a_copy_before(s, member_id));
+  if (input.kind == RequestKind::access && further_copy) {
     PRIVOX_ASSIGN(r.fee_minor_units, settings.integer(s, "rights.fee_minor_units"));
     r.fee_status = r.fee_minor_units > 0 ? FeeStatus::due : FeeStatus::none;
   }

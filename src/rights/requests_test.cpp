@@ -2,6 +2,8 @@
 #include "common/testing.h"
 
 #include <gtest/gtest.h>
+
+#include <cctype>
 #include <sodium.h>
 #include <zip.h>
 
@@ -84,11 +86,36 @@ class RequestsTest : public store::MigratedStoreTest {
     return out;
   }
 
+  // A quoted-printable body (what privox sends when the text is not ASCII, say "£") as its reader
+  // sees it; other mail unchanged.
+  static std::string decoded(const std::string& message) {
+    // The Maildir keeps the message with the line ends the server wrote: LF or CRLF.
+    const size_t body = message.find("\n\n");
+    if (message.find("Content-Transfer-Encoding: quoted-printable") == std::string::npos || body == std::string::npos)
+      return message;
+    std::string out = message.substr(0, body + 2);
+    auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+    for (size_t i = body + 2; i < message.size(); ++i) {
+      const bool crlf = i + 2 < message.size() && message[i + 1] == '\r' && message[i + 2] == '\n';
+      if (message[i] == '=' && crlf) {
+        i += 2;  // a soft line break
+      } else if (message[i] == '=' && i + 1 < message.size() && message[i + 1] == '\n') {
+        i += 1;
+      } else if (message[i] == '=' && i + 2 < message.size() && hex(message[i + 1]) && hex(message[i + 2])) {
+        out += static_cast<char>(std::stoi(message.substr(i + 1, 2), nullptr, 16));
+        i += 2;
+      } else {
+        out += message[i];
+      }
+    }
+    return out;
+  }
+
   // Waits (5 s at most) for a mail to the member that `before` did not hold, and returns its text.
   std::string new_mail(const std::set<std::string>& before) {
     for (int i = 0; i < 100; ++i) {
       for (const std::string& p : mails())
-        if (!before.contains(p)) return read_file(p);
+        if (!before.contains(p)) return decoded(read_file(p));
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     ADD_FAILURE() << "no new mail arrived for " << email_;
@@ -167,7 +194,31 @@ class RequestsTest : public store::MigratedStoreTest {
   std::string company_, member_, email_;
 };
 
+// Issue 13: the first copy of a person's data is free (UK GDPR Art. 12(5)); the operator's fee is
+// for further copies, and is shown as money. A refused request gave no copy, so it does not count.
+TEST_P(RequestsTest, TheFirstCopyIsFreeAndTheFeeIsForFurtherCopies) {
+  Request first = open(RequestKind::access);
+  EXPECT_EQ(first.fee_status, FeeStatus::none);
+  EXPECT_EQ(first.fee_minor_units, 0);
+  auto refused = requests_->refuse(first.id, "we could not confirm the request came from you", *mailer_, "t");
+  ASSERT_TRUE(refused.ok()) << refused.error().describe();
+  Request again = open(RequestKind::access);
+  EXPECT_EQ(again.fee_status, FeeStatus::none) << "the refused request gave no copy";
+  const auto before = mails();
+  send_code(again.id);
+  EXPECT_EQ(new_mail(before).find("fee"), std::string::npos) << "no fee is mentioned on a first copy";
+
+  Request further = open(RequestKind::access);
+  EXPECT_EQ(further.fee_status, FeeStatus::due);
+  EXPECT_EQ(further.fee_minor_units, 1000);
+  EXPECT_EQ(further.to_json(clock_.now_us())["fee"]["amount"], "\u00a310.00");
+  const auto later = mails();
+  send_code(further.id);
+  EXPECT_NE(new_mail(later).find("An administration fee of \u00a310.00 applies"), std::string::npos);
+}
+
 TEST_P(RequestsTest, TheDeadlinePausesWhileIdentityAndFeeAreAwaitedAndExtends) {
+  EXPECT_EQ(open(RequestKind::access).fee_status, FeeStatus::none) << "the first copy is free";
   Request r = open(RequestKind::access);
   EXPECT_EQ(r.state, RequestState::received);
   EXPECT_EQ(r.due_at_us, at("2025-02-28"));
@@ -273,6 +324,7 @@ TEST_P(RequestsTest, TheStateMachineRefusesStepsOutOfOrder) {
   EXPECT_EQ(requests_->open({new_id(1), RequestKind::access, {}, "cli"}, "t").error().code, ErrorCode::not_found);
   EXPECT_EQ(requests_->get(new_id(1)).error().code, ErrorCode::not_found);
 
+  open(RequestKind::access);  // the first copy is free: the fee steps below are a further copy's
   Request access = open(RequestKind::access);
   EXPECT_EQ(requests_->complete(access.id, "t").error().code, ErrorCode::conflict);
   testing::TempDir dir;

@@ -21,7 +21,8 @@ Status check_currency(std::string_view value) {
 // clang-format off
 constexpr std::array<SettingSpec, 4> kSettings = {
   SettingSpec{"rights.fee_minor_units", integer, "1000", 0, 100000,
-              "administration fee for an access request, in minor units of rights.fee_currency (policy: GBP 10)"},
+              "administration fee for a further copy of a person's data, in minor units of rights.fee_currency "
+              "(policy: GBP 10); the first copy is always free (UK GDPR Art. 12(5))"},
   SettingSpec{"rights.fee_currency", text, "GBP", 0, 0, "currency of the administration fee (ISO 4217)",
               check_currency},
   SettingSpec{"rights.code_ttl_minutes", integer, "30", 1, 1440,
