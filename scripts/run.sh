@@ -55,6 +55,19 @@ elif [ "$public_url" != "http://$http" ]; then
   echo "run.sh: links in email point at $public_url (portal.public_url), not at http://$http" >&2
 fi
 
+# The privacy notice names the data controller: flag placeholders until the operator sets them.
+controller_name=$(setting controller.name)
+controller_email=$(setting controller.email)
+if [ -z "$controller_name" ] || [ "$controller_email" = "privacy@localhost" ]; then
+  cat >&2 <<EOF
+NOTE: the privacy notice does not yet name a real data controller (controller.name is
+  "${controller_name:-unset}", controller.email is $controller_email). Before anyone signs up for real:
+    $privox settings set --data-dir $data_dir controller.name "Your Company Ltd"
+    $privox settings set --data-dir $data_dir controller.email privacy@your-domain.example
+  (also controller.address and controller.phone)
+EOF
+fi
+
 cat >&2 <<EOF
 privox, data in $data_dir:
   portal  http://$http/signup.html signs up a company and its office manager

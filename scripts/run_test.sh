@@ -41,6 +41,8 @@ banner=$(cat "$TMP/run1.log")
 assert_contains "the banner says where to sign up" "$banner" "http://$HTTP/signup.html"
 assert_contains "and that mail goes to the catcher, with its page" "$banner" \
   "email   to the development mail catcher, http://$MAIL_WEB/"
+assert_contains "the banner flags the placeholder data controller" "$banner" \
+  "NOTE: the privacy notice does not yet name a real data controller"
 assert_eq "privox sends through the catcher" "smtp://$MAIL_SMTP" \
   "$(px "$D" settings list | awk '$1 == "mail.smtp_url" { print $2 }')"
 
@@ -78,12 +80,15 @@ assert_eq "Ctrl-C stops make run with status 0" 0 "$STOP_STATUS"
 assert_false "the catcher stopped with it" curl -s --max-time 1 "http://$MAIL_WEB/"
 assert_false "and the provider" curl -s --max-time 1 "http://$TOKENIZER/"
 
-# An operator's own relay is left alone: no catcher.
+# An operator's own relay is left alone: no catcher. A named controller is no longer flagged.
 px "$D" settings set mail.smtp_url smtp://127.0.0.1:1 >/dev/null
+px "$D" settings set controller.name "Catcher Ltd" >/dev/null
+px "$D" settings set controller.email privacy@catcher.example >/dev/null
 start_run "$TMP/run2.log"
 assert_contains "the banner names the operator's relay" "$(cat "$TMP/run2.log")" \
   "email   through smtp://127.0.0.1:1 (mail.smtp_url)"
 assert_false "no catcher runs" curl -s --max-time 1 "http://$MAIL_WEB/"
+assert_not_contains "nor a controller flag" "$(cat "$TMP/run2.log")" "NOTE: the privacy notice"
 assert_eq "the setting is kept" "smtp://127.0.0.1:1" "$(px "$D" settings list | awk '$1 == "mail.smtp_url" { print $2 }')"
 stop_run
 assert_eq "Ctrl-C again" 0 "$STOP_STATUS"
