@@ -614,6 +614,12 @@ void Proxy::on_stray_response(const Message& response, const Peer&) {
   // pass it on statelessly to the next one (§16.7, RFC 6026).
   const Via& top = response.top_via();
   if (top.host != strip_brackets(config_.host) || (top.port ? top.port : 5060) != config_.port) return;
+  // R1: an INVITE's 2xx tells the caller it is connected, so it passes only for a dialog whose
+  // record this process made durable. After a crash and restart the callee still repeats the 2xx
+  // it sent while its answer was held for the record; that record was lost with the crash, and the
+  // call never was answered as far as privox knows. The callee gives up after 64*T1 and ends its
+  // side with a BYE (RFC 3261 §13.3.1.4).
+  if (response.method() == Method::invite && !dialogs_.count(std::string(response.call_id()))) return;
   std::optional<Via> second;
   int index = 0;
   response.for_each(Header::via, [&](std::string_view value) {

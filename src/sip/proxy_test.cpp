@@ -139,6 +139,46 @@ TEST_F(ProxyTest, TheAnswerReachesTheCallerOnlyOnceTheCallsRecordIsDurable) {
   EXPECT_EQ(proxy_.dialogs(), 1u);
 }
 
+// A kill -9 while the answer is held loses the record with the process; the phone, whose 200 was
+// never ACKed, repeats it to the restarted proxy, which has no transaction for it. Passing it on
+// (RFC 6026's stateless forwarding) would connect the caller on a call with no record: bench/
+// run-sip-crash.sh and crash_e2e.sh found exactly these once the first answer was held.
+TEST_F(ProxyTest, AfterARestartTheRepeatedAnswerOfACallWithoutARecordIsNotPassedOn) {
+  const Message invite = call_in();
+  phone_answers(invite, 200, "OK");
+  ASSERT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 0u) << "held for the record";
+
+  // The process dies and starts again on the same address: nothing in memory survives.
+  FakeSender sender;
+  TimerQueue timers;
+  PausedSink sink;
+  Proxy restarted{ProxyConfig{.host = "127.0.0.1", .port = 5060, .ring_timeout_us = 60'000'000},
+                  directory_, auth_, location_, sink, sender, timers, clock_};
+  TransactionLayer layer{sender, timers, clock_, restarted};
+  Registrar registrar{layer, auth_, location_, clock_};
+  restarted.attach(layer, registrar);
+  storage_.push_back(build_response(invite, 200, "OK", "phone-tag"));
+  Message repeated;
+  ParseError error;
+  ASSERT_TRUE(parse_message(storage_.back(), repeated, error)) << error.reason;
+  layer.receive(repeated, phone_);
+  EXPECT_EQ(sender.count(carrier_, "SIP/2.0 200"), 0u) << "no record, no answer (R1)";
+}
+
+// Once the record is durable the call is this process's dialog, and a 2xx repeated after the
+// transaction is gone still reaches the caller (§16.7, RFC 6026).
+TEST_F(ProxyTest, ARepeatedAnswerOfARecordedCallPassesAfterItsTransactionIsGone) {
+  const Message invite = call_in();
+  phone_answers(invite, 200, "OK");
+  sink_.release({});
+  ASSERT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 1u);
+  // Past timer M (64*T1) the client transaction is gone: the next copy matches nothing.
+  clock_.advance_us(40'000'000);
+  timers_.run_due(clock_.now_us());
+  phone_answers(invite, 200, "OK");
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 2u);
+}
+
 TEST_F(ProxyTest, ACallWhoseRecordCannotBeMadeDurableIsRefused) {
   const Message invite = call_in();
   phone_answers(invite, 200, "OK");
