@@ -35,7 +35,7 @@ COMPANY=$(px "$D" company add --name "Acme Ltd" --region eea --country GB)
 PRIVOX_EXTENSION_PASSWORD=$PW px "$D" extension add --company "$COMPANY" --number 101 --did "$DID" >/dev/null ||
   fail "add 101"
 LOGIN=$(store_sql "$D" "SELECT sip_user FROM extensions WHERE number = '101'")
-px "$D" trunk add --name carrier --address "127.0.0.1:$UAC_PORT" --trusted >/dev/null || fail "add the trunk"
+px "$D" trunk add --name carrier --address "127.0.0.2:$UAC_PORT" --trusted >/dev/null || fail "add the trunk"
 # The carrier is one address sending about 600 requests a second.
 px "$D" settings set sip.rate_limit_requests 1000000 >/dev/null || fail "raise the per-source rate limit"
 
@@ -58,7 +58,7 @@ assert_eq "the callee's phone registers" 0 "$?"
 # Calls of two seconds, placed for KILL_AFTER + 2 s; a caller whose answer never comes gives up
 # after 8 s (the callee repeats an unacknowledged 200 for longer than privox takes to restart).
 start_bg uac timeout -k 2 90 sipp -sf "$SCENARIOS/uac_trunk_logged.xml" "127.0.0.1:$SIP_PORT" -s "$DID" \
-  -key callers +4479 -i 127.0.0.1 -p "$UAC_PORT" -r "$RATE" -l 2000 -m $((RATE * (KILL_AFTER + 2))) -d 2000 \
+  -key callers +4479 -i 127.0.0.2 -p "$UAC_PORT" -r "$RATE" -l 2000 -m $((RATE * (KILL_AFTER + 2))) -d 2000 \
   -nostdin -recv_timeout 8000 -timeout 60s -trace_logs -log_file "$TMP/answered.log"
 UAC_PID=${E2E_PIDS[-1]}
 
