@@ -410,10 +410,10 @@ TEST_P(PortalApiTest, FraudStaffListAndLiftSipBans) {
   ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_TRY(s.exec("INSERT INTO sip_bans (address_hash, banned_at_us, banned_until_us, strikes, reason, seq, "
                       "expires_at_us) VALUES (?, ?, ?, 2, 'auth_failures', 1, ?)",
-                      {banned, now - minute, now + 19 * minute, now + 24 * 60 * minute}));
+                      {banned, now - minute, now + 19 * minute, now + 1440 * minute}));  // a day
     PRIVOX_TRY(s.exec("INSERT INTO sip_bans (address_hash, banned_at_us, banned_until_us, strikes, reason, seq, "
                       "expires_at_us) VALUES (?, ?, ?, 1, 'auth_failures', 2, ?)",
-                      {ended, now - 30 * minute, now - 20 * minute, now + 23 * 60 * minute}));
+                      {ended, now - 30 * minute, now - 20 * minute, now + 1380 * minute}));
     return Status{};
   }).ok());
   ASSERT_TRUE(portal_->auth().add_staff("fraud@operator.example", Role::staff_fraud, "staff password 7", "cli:test").ok());
