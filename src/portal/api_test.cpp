@@ -477,6 +477,13 @@ TEST_P(PortalApiTest, FraudStaffListAndLiftSipBans) {
   auto lifts = (*tx)->query("SELECT count(*) FROM audit_log WHERE action = 'sip.ban_lift'");
   ASSERT_TRUE(lifts.ok());
   EXPECT_EQ(lifts->at(0).i64(0), 1);
+  // Each look-up by address (an address is personal data) is audited with its purpose, by ban id.
+  auto lookups = (*tx)->query("SELECT purpose, detail FROM audit_log WHERE action = 'sip.ban_lookup' ORDER BY seq");
+  ASSERT_TRUE(lookups.ok());
+  ASSERT_EQ(lookups->size(), 2u) << "two valid look-ups; the malformed one read nothing";
+  EXPECT_EQ(lookups->at(0).text(0), "fraud");
+  EXPECT_NE(lookups->at(0).text(1).find(ended), std::string::npos);
+  EXPECT_EQ(lookups->at(0).text(1).find("2001:db8"), std::string::npos) << "never the address";
 }
 
 // Issue 10 item 11: the companies list and the audit chain's state answered staff without a

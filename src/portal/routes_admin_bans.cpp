@@ -26,8 +26,9 @@ nlohmann::json ban_json(const sip::StoredBan& ban, int64_t now_us) {
 }  // namespace
 
 // ?all=true lists every row still kept (ended and lifted bans for a day), not only bans in force;
-// ?address=IP lists only that source's ban, and says its id even when it has none.
-Response admin_sip_bans(Portal::Impl& p, const Exchange& e, const Caller&, privacy::Purpose) {
+// ?address=IP lists only that source's ban, and says its id even when it has none. An address is
+// personal data, so a look-up by address is audited (with the ban id, never the address).
+Response admin_sip_bans(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose) {
   sip::Bans bans(p.store, p.keys, p.clock);
   std::optional<std::string> wanted;
   const std::optional<std::string> address = e.query_param("address");
@@ -35,6 +36,12 @@ Response admin_sip_bans(Portal::Impl& p, const Exchange& e, const Caller&, priva
     auto id = bans.id_of(*address);
     if (!id.ok()) return error_response(id.error());
     wanted = std::move(*id);
+    const Status audited = store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
+      PRIVOX_TRY(p.audit.append(s, {c.who.subject_id, "sip.ban_lookup", "", std::string(privacy::to_string(purpose)),
+                                    {{"ban_id", *wanted}}}));
+      return {};
+    });
+    if (!audited.ok()) return error_response(audited.error());
   }
   auto listed = bans.list(e.query_param("all").value_or("") == "true" || wanted.has_value());
   if (!listed.ok()) return error_response(listed.error());
