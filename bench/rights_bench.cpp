@@ -6,6 +6,7 @@
 // Usage: PRIVOX_TEST_SMTP_DIR=... privox_rights_bench [RECORDS]   (default 100000)
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <sodium.h>
 
 #include <chrono>
@@ -154,7 +155,7 @@ int run(int64_t records) {
   start = Steady::now();
   const rights::Request done = must(requests.complete(erase, "bench"), "erase");
   const double erase_s = seconds_since(start);
-  fmt::print("erasure: {} items reported, {:.3f} s (goal < 1 s) {}\n", done.outcome["items"].size(), erase_s,
+  fmt::print("erasure: {} items reported, {:.3f} s (goal < 1 s) {}\n", done.outcome()["items"].size(), erase_s,
              erase_s < 1.0 ? "OK" : "OVER");
 
   store.reset();

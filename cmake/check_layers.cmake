@@ -11,6 +11,25 @@ if(CMAKE_SCRIPT_MODE_FILE)
   include(${SRC}/layers.cmake)
 endif()
 
+# Headers keep the heavy third-party headers out of the translation units that include them (build
+# time, issue 11): nlohmann/json's full header only where a record holds a JSON value and few units
+# include it, <nlohmann/json_fwd.hpp> everywhere else (a declaration that returns or takes JSON
+# needs no more); Boost.Beast and Asio only in the transport folders' headers, not in a header a
+# subsystem below them includes.
+set(PRIVOX_JSON_HEADERS privacy/audit_record.h consent/optional_data.h portal/confirmations.h analytics/cells.h)
+set(PRIVOX_ASIO_FOLDERS http sip)
+
+macro(privox_check_heavy_includes dir name file)
+  file(STRINGS ${file} heavy REGEX "^[ \t]*#[ \t]*include[ \t]*<(nlohmann/json\\.hpp|boost/(beast|asio))")
+  foreach(line IN LISTS heavy)
+    if(line MATCHES "nlohmann/json\\.hpp" AND NOT "${dir}/${name}" IN_LIST PRIVOX_JSON_HEADERS)
+      list(APPEND problems "src/${dir}/${name} includes <nlohmann/json.hpp>; a header includes <nlohmann/json_fwd.hpp> (the full header goes in the .cpp), or is named in PRIVOX_JSON_HEADERS (cmake/check_layers.cmake)")
+    elseif(line MATCHES "boost/(beast|asio)" AND NOT dir IN_LIST PRIVOX_ASIO_FOLDERS)
+      list(APPEND problems "src/${dir}/${name} includes Boost.Beast or Asio, which only the transport folders' headers (${PRIVOX_ASIO_FOLDERS}) may")
+    endif()
+  endforeach()
+endmacro()
+
 function(privox_check_layers src)
   privox_resolve_layers()
   set(problems)
@@ -29,6 +48,9 @@ function(privox_check_layers src)
       if(name MATCHES "(_test|_fuzz)\\.cpp$" OR name MATCHES "^test_")
         continue()
       endif()
+      if(name MATCHES "\\.h$")
+        privox_check_heavy_includes(${dir} ${name} ${file})
+      endif()
       file(STRINGS ${file} includes REGEX "^[ \t]*#[ \t]*include[ \t]*\"[a-z_]+/")
       foreach(line IN LISTS includes)
         string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*\"([a-z_]+)/.*" "\\1" target "${line}")
@@ -40,7 +62,7 @@ function(privox_check_layers src)
   endforeach()
   if(problems)
     list(JOIN problems "\n  " text)
-    message(FATAL_ERROR "Includes against the layer order:\n  ${text}")
+    message(FATAL_ERROR "Includes against the layer order (src/layers.cmake) or the heavy-header rule above:\n  ${text}")
   endif()
 endfunction()
 

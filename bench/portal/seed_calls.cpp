@@ -166,7 +166,7 @@ int seed(const Options& o) {
   if (!writer_store.ok()) return cli::fail(writer_store.error());
 
   store::AppendWriter writer(std::move(writer_store).value());
-  traffic::StoreSink sink(*(*env)->store, writer, (*env)->keys, (*env)->clock, "bench-seed");
+  traffic::StoreSink sink(writer, (*env)->keys, (*env)->clock, "bench-seed");
   CallGenerator calls(o.company_id, std::move(lines).value());
   const int64_t now = (*env)->clock.now_us();
   const int64_t span_us = o.days * 86'400'000'000LL;

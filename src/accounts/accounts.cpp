@@ -1,10 +1,12 @@
 #include "accounts/accounts.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include "accounts/directory_log.h"
 #include "accounts/module.h"
 #include "common/ids.h"
+#include "privacy/audit_record.h"
 
 namespace privox::accounts {
 namespace {

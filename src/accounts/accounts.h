@@ -6,8 +6,6 @@
 //
 // Thread-safety: safe from any thread; all state is in the store.
 
-#include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>

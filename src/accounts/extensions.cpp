@@ -1,5 +1,6 @@
 #include "accounts/extensions.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +11,7 @@
 #include "accounts/directory_log.h"
 #include "accounts/validation.h"
 #include "common/ids.h"
+#include "privacy/audit_record.h"
 
 namespace privox::accounts {
 namespace {

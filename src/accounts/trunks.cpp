@@ -9,6 +9,7 @@
 #include "accounts/directory_log.h"
 #include "accounts/validation.h"
 #include "common/ids.h"
+#include "privacy/audit_record.h"
 
 namespace privox::accounts {
 namespace {

@@ -1,5 +1,7 @@
 #include "analytics/cells.h"
 
+#include <nlohmann/json.hpp>
+
 #include <gtest/gtest.h>
 
 namespace privox::analytics {

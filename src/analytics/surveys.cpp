@@ -1,5 +1,6 @@
 #include "analytics/surveys.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -10,6 +11,7 @@
 #include "accounts/validation.h"
 #include "analytics/cells.h"
 #include "common/ids.h"
+#include "privacy/audit_record.h"
 
 namespace privox::analytics {
 namespace {

@@ -1,5 +1,7 @@
 #include "analytics/surveys.h"
 
+#include <nlohmann/json.hpp>
+
 #include <gtest/gtest.h>
 
 #include "accounts/accounts.h"

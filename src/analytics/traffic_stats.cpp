@@ -1,10 +1,13 @@
 #include "analytics/traffic_stats.h"
 
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <set>
 
 #include "analytics/cells.h"
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 #include "store/settings.h"
 #include "traffic/anonymise.h"
 #include "traffic/cdr.h"

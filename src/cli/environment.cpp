@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 #include "store/schema.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"

@@ -1,6 +1,7 @@
 // `privox retention run`, `privox member close`, `privox survey create|respond|results` and
 // `privox stats calls`: the retention jobs and the k-anonymous aggregates.
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <iostream>

@@ -1,6 +1,7 @@
 // `privox request ...`: the operator's side of rights requests (rights/requests.h): open, the
 // queue, the identity check, the fee, extensions, refusals, the access export and completion.
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <iostream>

@@ -1,5 +1,7 @@
 // `privox cdr list`: traffic records for a named purpose, audited per subject.
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <iostream>
 

@@ -1,5 +1,6 @@
 #include "common/json.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 namespace privox::json {

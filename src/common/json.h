@@ -10,7 +10,7 @@
 //
 // Thread-safety: free functions, no shared state.
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstddef>
 #include <string>

@@ -1,5 +1,7 @@
 #include "common/json.h"
 
+#include <nlohmann/json.hpp>
+
 #include <gtest/gtest.h>
 
 #include <string>

@@ -1,11 +1,13 @@
 #include "consent/consent.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "common/ids.h"
 #include "consent/optional_data.h"
+#include "privacy/audit_record.h"
 
 namespace privox::consent {
 namespace {

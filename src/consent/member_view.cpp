@@ -9,6 +9,7 @@
 #include "accounts/accounts.h"
 #include "consent/consent.h"
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 
 namespace privox::consent {
 namespace {

@@ -1,9 +1,11 @@
 #include "consent/optional_data.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include "accounts/accounts.h"
 #include "common/json.h"
+#include "privacy/audit_record.h"
 
 namespace privox::consent {
 namespace {

@@ -1,5 +1,7 @@
 #include "consent/optional_data.h"
 
+#include <nlohmann/json.hpp>
+
 #include <gtest/gtest.h>
 
 #include "accounts/accounts.h"

@@ -9,6 +9,7 @@
 #include "accounts/validation.h"
 #include "ledgers/legal_holds.h"
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 
 namespace privox::erasure {
 

@@ -1,5 +1,7 @@
 #include "ledgers/disclosures.h"
 
+#include <nlohmann/json.hpp>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,6 +15,7 @@
 #include "accounts/accounts.h"
 #include "accounts/trunks.h"
 #include "common/ids.h"
+#include "privacy/audit_record.h"
 #include "traffic/cdr.h"
 
 namespace privox::ledgers {

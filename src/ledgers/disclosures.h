@@ -20,7 +20,7 @@
 //
 // Thread-safety: safe from any thread; all state is in the store.
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <optional>

@@ -4,6 +4,7 @@
 
 #include "accounts/accounts.h"
 #include "common/ids.h"
+#include "privacy/audit_record.h"
 
 namespace privox::ledgers {
 namespace {

@@ -1,5 +1,6 @@
 #include "notify/campaigns.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include "consent/member_view.h"
 #include "notify/unsubscribe_token.h"
 #include "consent/consent.h"
+#include "privacy/audit_record.h"
 #include "store/settings.h"
 
 namespace privox::notify {

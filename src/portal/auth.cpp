@@ -1,5 +1,7 @@
 #include "portal/auth.h"
 
+#include <nlohmann/json.hpp>
+
 #include <sodium.h>
 
 #include <fmt/format.h>
@@ -9,6 +11,7 @@
 #include "common/bytes.h"
 #include "common/ids.h"
 #include "http/server.h"
+#include "privacy/audit_record.h"
 #include "store/settings.h"
 
 namespace privox::portal {

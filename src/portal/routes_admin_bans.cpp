@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "portal/routes.h"
+#include "privacy/audit_record.h"
 #include "sip/bans.h"
 
 namespace privox::portal::routes {

@@ -10,6 +10,7 @@
 #include "accounts/validation.h"
 #include "portal/confirmations.h"
 #include "portal/routes.h"
+#include "privacy/audit_record.h"
 #include "rights/requests.h"
 
 namespace privox::portal::routes {
@@ -111,7 +112,8 @@ Response me_correct(Portal::Impl& p, const Exchange& e, const Caller& c) {
     rights::Requests requests(p.store, p.keys, p.clock);
     auto corrected = requests.correct_directly(c.who.subject_id, corrections, "portal", c.who.subject_id);
     if (!corrected.ok()) return error_response(corrected.error());
-    out = {{"corrected", corrected->outcome["corrected"]}, {"notices", corrected->outcome["notices"].size()}};
+    const nlohmann::json outcome = corrected->outcome();
+    out = {{"corrected", outcome["corrected"]}, {"notices", outcome["notices"].size()}};
   }
   if (new_email) {
     if (Status s = start_email_change(p, c.who.subject_id, *new_email); !s.ok()) {

@@ -1,5 +1,7 @@
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>

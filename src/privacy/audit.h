@@ -9,11 +9,10 @@
 //
 // Thread-safety: stateless apart from the keyring and clock; safe from any thread.
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "privacy/keyring.h"
@@ -21,28 +20,14 @@
 
 namespace privox::privacy {
 
-struct AuditRecord {
-  std::string actor;       // e.g. "cli:root" or a staff account id
-  std::string action;      // e.g. "member.show"
-  std::string subject_id;  // empty when no person is concerned
-  std::string purpose;     // empty when no purpose applies
-  nlohmann::json detail = nlohmann::json::object();  // field names, counts, outcomes; never values
-};
+struct AuditRecord;  // privacy/audit_record.h, which the code that builds or reads one includes
+struct AuditEntry;
 
 struct AuditVerifyReport {
   bool ok = false;
   int64_t entries = 0;
   int64_t first_bad_seq = 0;  // when !ok
   std::string problem;        // when !ok
-};
-
-// An entry as read back.
-struct AuditEntry {
-  int64_t seq = 0;
-  std::string id;
-  int64_t at_us = 0;
-  std::string actor, action, subject_id, purpose;
-  nlohmann::json detail;
 };
 
 // The entries about these subjects (a person and their lines), in chain order: those whose

@@ -1,4 +1,5 @@
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,7 @@
 #include "privacy/settings_change.h"
 
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 #include "store/settings.h"
 
 namespace privox::privacy {

@@ -1,10 +1,12 @@
 #include "retention/closures.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include "accounts/accounts.h"
 #include "accounts/validation.h"
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 
 namespace privox::retention {
 

@@ -1,5 +1,6 @@
 #include "retention/retention.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "erasure/erasure.h"
 #include "common/ids.h"
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 #include "ledgers/legal_holds.h"
 #include "store/settings.h"
 #include "traffic/anonymise.h"

@@ -1,5 +1,6 @@
 #include "retention/retention.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 

@@ -9,6 +9,7 @@
 #include "common/ids.h"
 #include "ledgers/disclosures.h"
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 
 namespace privox::rights {
 

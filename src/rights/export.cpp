@@ -1,4 +1,5 @@
 // The access export (fulfil.h lists its files).
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 #include <sodium.h>
 #include <zip.h>
@@ -14,6 +15,7 @@
 #include "consent/consent.h"
 #include "consent/member_view.h"
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 #include "privacy/datamap.h"
 #include "ledgers/disclosures.h"
 #include "consent/optional_data.h"

@@ -1,6 +1,7 @@
 // Rectification and erasure (fulfil.h).
 #include "rights/fulfil.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <set>

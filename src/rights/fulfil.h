@@ -18,7 +18,7 @@
 //
 // Thread-safety: free functions; safe from any thread.
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <string>
 

@@ -1,5 +1,6 @@
 #include "rights/requests.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 #include <sodium.h>
 
@@ -8,6 +9,7 @@
 
 #include "accounts/accounts.h"
 #include "common/ids.h"
+#include "privacy/audit_record.h"
 #include "privacy/datamap.h"
 #include "rights/corrections.h"
 #include "rights/fulfil.h"
@@ -89,7 +91,7 @@ Stored from_row(const store::Row& row, int64_t now_us) {
   r.refusal_reason = row.text_or(18, "");
   if (!row.is_null(19))
     for (const auto& f : nlohmann::json::parse(row.text(19), nullptr, false)) r.correction_fields.push_back(f);
-  if (!row.is_null(20)) r.outcome = nlohmann::json::parse(row.text(20), nullptr, false);
+  if (!row.is_null(20)) r.outcome_json = row.text(20);
   if (!row.is_null(21)) st.code_hash = row.blob(21);
   st.code_expires_at_us = opt_i64(row, 22);
   st.code_tries_left = opt_i64(row, 23);
@@ -117,7 +119,7 @@ Status save(Session& s, const Stored& st, int64_t now_us) {
        static_cast<int64_t>(r.extension_months), text_or_null(r.extension_reason), std::string(to_string(r.fee_status)),
        text_or_null(r.fee_waiver_reason), text_or_null(r.payment_reference), i64_or_null(r.identity_verified_at_us),
        i64_or_null(r.exported_at_us), i64_or_null(r.closed_at_us), text_or_null(r.refusal_reason),
-       r.outcome.is_null() ? store::null_value() : store::Value(r.outcome.dump()),
+       r.outcome_json.empty() ? store::null_value() : store::Value(r.outcome_json),
        st.code_hash ? store::Value(*st.code_hash) : store::null_value(), i64_or_null(st.code_expires_at_us),
        i64_or_null(st.code_tries_left), now_us, r.id}));
   return {};
@@ -207,6 +209,11 @@ std::optional<RequestKind> parse_request_kind(std::string_view text) { return pa
 
 bool is_open(RequestState s) { return s != RequestState::completed && s != RequestState::refused; }
 
+nlohmann::json Request::outcome() const {
+  // Written only by complete() and export(), from values privox built itself.
+  return outcome_json.empty() ? nlohmann::json() : nlohmann::json::parse(outcome_json, nullptr, false);
+}
+
 nlohmann::json Request::to_json(int64_t now_us) const {
   nlohmann::json j = {{"id", id},
                       {"member_id", member_id},
@@ -232,7 +239,7 @@ nlohmann::json Request::to_json(int64_t now_us) const {
   if (closed_at_us) j["closed_at"] = format_utc(closed_at_us);
   if (!refusal_reason.empty()) j["refusal_reason"] = refusal_reason;
   if (!correction_fields.empty()) j["correction_fields"] = correction_fields;
-  if (!outcome.is_null()) j["outcome"] = outcome;
+  if (!outcome_json.empty()) j["outcome"] = outcome();
   return j;
 }
 
@@ -343,7 +350,9 @@ Result<Request> Requests::correct_directly(const std::string& member_id, const a
     PRIVOX_ASSIGN(st, load(s, r.id, now));
     // Whoever corrects directly is already known (a portal session, staff): no identity check.
     st.r.identity_verified_at_us = now;
-    PRIVOX_ASSIGN(st.r.outcome, correct_and_notify(s, store_, keys_, clock_, id, corrections, r.id, actor));
+    PRIVOX_ASSIGN(const nlohmann::json corrected,
+                  correct_and_notify(s, store_, keys_, clock_, id, corrections, r.id, actor));
+    st.r.outcome_json = corrected.dump();
     move_to(st, RequestState::completed, now);
     PRIVOX_TRY(save(s, st, now));
     PRIVOX_TRY(audit_.append(s, {actor, "request.complete", id, "legal",
@@ -593,8 +602,12 @@ Result<ExportSummary> Requests::export_access(const std::string& id, const std::
   PRIVOX_TRY(store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
     PRIVOX_ASSIGN(Stored st, load(s, id, now));
     st.r.exported_at_us = now;
-    st.r.outcome = {{"export", {{"files", summary.files}, {"traffic_records", summary.traffic_records},
-                                {"bytes", summary.bytes}, {"exported_at", format_utc(now)}}}};
+    st.r.outcome_json = nlohmann::json{{"export",
+                                         {{"files", summary.files},
+                                          {"traffic_records", summary.traffic_records},
+                                          {"bytes", summary.bytes},
+                                          {"exported_at", format_utc(now)}}}}
+                           .dump();
     PRIVOX_TRY(save(s, st, now));
     PRIVOX_TRY(audit_.append(s, {actor, "request.export", st.r.member_id, "legal",
                                  {{"request_id", id}, {"files", summary.files},
@@ -609,19 +622,21 @@ Result<Request> Requests::complete(const std::string& id, const std::string& act
   if (r.state != RequestState::in_progress)
     return Error{ErrorCode::conflict, "id",
                  fmt::format("request {} is {}; only a request in progress can be completed", id, to_string(r.state))};
-  nlohmann::json outcome;
+  std::string outcome_json;
   switch (r.kind) {
     case RequestKind::access:
       if (!r.exported_at_us)
         return Error{ErrorCode::conflict, "id", fmt::format("produce the copy first (export) for request {}", id)};
-      outcome = r.outcome;
+      outcome_json = r.outcome_json;
       break;
     case RequestKind::rectify: {
-      PRIVOX_ASSIGN(outcome, rectify(store_, keys_, clock_, r, actor));
+      PRIVOX_ASSIGN(const nlohmann::json outcome, rectify(store_, keys_, clock_, r, actor));
+      outcome_json = outcome.dump();
       break;
     }
     case RequestKind::erase: {
-      PRIVOX_ASSIGN(outcome, erase(store_, keys_, clock_, r, actor));
+      PRIVOX_ASSIGN(const nlohmann::json outcome, erase(store_, keys_, clock_, r, actor));
+      outcome_json = outcome.dump();
       break;
     }
   }
@@ -632,7 +647,7 @@ Result<Request> Requests::complete(const std::string& id, const std::string& act
     PRIVOX_ASSIGN(st, load(s, id, now));
     if (st.r.state != RequestState::in_progress)
       return Error{ErrorCode::conflict, "id", fmt::format("request {} changed to {} meanwhile", id, to_string(st.r.state))};
-    st.r.outcome = outcome;
+    st.r.outcome_json = outcome_json;
     move_to(st, RequestState::completed, now);
     PRIVOX_TRY(save(s, st, now));
     PRIVOX_TRY(audit_.append(s, {actor, "request.complete", st.r.member_id, "legal",

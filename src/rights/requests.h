@@ -27,7 +27,7 @@
 // Thread-safety: safe from any thread; all state is in the store. A Mailer passed in is used from
 // the calling thread only.
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -87,7 +87,10 @@ struct Request {
   int64_t closed_at_us = 0;             // completed or refused; 0: open
   std::string refusal_reason;
   std::vector<std::string> correction_fields;  // rectify: the names of the fields to correct
-  nlohmann::json outcome;  // completed: what was done, per item (see complete()); else null
+  std::string outcome_json;  // completed: what was done, per item (see complete()), as JSON text; else empty
+
+  // outcome_json as a value; null when there is none.
+  nlohmann::json outcome() const;
 
   bool overdue(int64_t now_us) const { return is_open(state) && due_at_us < now_us; }
   // Ids, states, dates and field names only: fit for the operator's queue and the API.

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "accounts/directory_log.h"
+#include "privacy/audit_record.h"
 
 namespace privox::sip {
 namespace {

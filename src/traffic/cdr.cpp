@@ -1,5 +1,6 @@
 #include "traffic/cdr.h"
 
+#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 
 #include <charconv>
@@ -9,6 +10,7 @@
 #include <memory>
 
 #include "privacy/audit.h"
+#include "privacy/audit_record.h"
 #include "traffic/module.h"
 
 namespace privox::traffic {

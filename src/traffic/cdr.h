@@ -3,7 +3,7 @@
 // subject's key only when the data map lets the named purpose use it, a withheld caller shown
 // only for billing and legal, and every subject whose records were read named in the audit chain.
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <optional>
 #include <string>

@@ -1,5 +1,7 @@
 #include "traffic/store_sink.h"
 
+#include <nlohmann/json.hpp>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -9,6 +11,7 @@
 
 #include "accounts/accounts.h"
 #include "accounts/extensions.h"
+#include "privacy/audit_record.h"
 #include "store/test_stores.h"
 #include "traffic/cdr.h"
 
