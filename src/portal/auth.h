@@ -121,6 +121,8 @@ class Auth {
 
   // Deletes the subject's login and sessions inside the caller's transaction (erasure).
   static Result<bool> delete_login(store::Session& tx, const std::string& subject_id);
+  // Whether the member is their company's only office manager (a company needs one to be run).
+  static Result<bool> is_last_office_manager(store::Session& s, const std::string& subject_id);
 
  private:
   Bytes token_hash(std::string_view token) const;
