@@ -1060,6 +1060,9 @@ TEST_P(PortalApiTest, TheOnlyOfficeManagerClosesTheCompanyBeforeSheCanBeErased) 
   EXPECT_EQ(refused.error().field, "office_manager");
   EXPECT_NE(refused.error().message.find("only office manager"), std::string::npos) << refused.error().message;
   EXPECT_EQ(b.call(verb::get, "/api/v1/me").result(), status::ok) << "the refusal erased nothing";
+  const http::Response asked = b.call(verb::post, "/api/v1/requests", {{"kind", "erase"}});
+  EXPECT_EQ(asked.result(), status::conflict) << "said when she asks, not weeks later";
+  EXPECT_EQ(json::parse(asked.body())["error"]["field"], "kind");
 
   const http::Response open = b.call(verb::get, "/api/v1/company");
   expect_documented(verb::get, "/api/v1/company", open);
@@ -1096,6 +1099,7 @@ TEST_P(PortalApiTest, TheOnlyOfficeManagerClosesTheCompanyBeforeSheCanBeErased) 
   EXPECT_EQ(b.call(verb::delete_, "/api/v1/company/closure").result(), status::conflict) << "nothing left to call off";
   EXPECT_FALSE(erasure::erase_member(*store_, keys_, clock_, me, "cli:test", "operator").ok());
   ASSERT_EQ(b.call(verb::post, "/api/v1/company/closure", {{"confirm", "Acme ida@example.com"}}).result(), status::created);
+  EXPECT_EQ(b.call(verb::post, "/api/v1/requests", {{"kind", "erase"}}).result(), status::created);
   EXPECT_TRUE(erasure::erase_member(*store_, keys_, clock_, me, "cli:test", "operator").ok());
 }
 

@@ -10,22 +10,23 @@
 #include "portal/module.h"
 
 namespace privox::portal {
-namespace {
-
-Status refuse_last_office_manager(const privacy::ErasureSubject& subject, store::Session& tx) {
-  PRIVOX_ASSIGN(const bool last, Auth::is_last_office_manager(tx, subject.member_id));
+Status refuse_erasing_last_office_manager(store::Session& s, const std::string& member_id,
+                                         const std::string& company_id) {
+  PRIVOX_ASSIGN(const bool last, Auth::is_last_office_manager(s, member_id));
   if (!last) return {};
-  PRIVOX_ASSIGN(const accounts::CompanyClosure closure, accounts::company_closure(tx, subject.company_id));
+  PRIVOX_ASSIGN(const accounts::CompanyClosure closure, accounts::company_closure(s, company_id));
   if (closure.scheduled() || closure.closed()) return {};
   return Error{ErrorCode::conflict, "office_manager",
                fmt::format("member {} is the only office manager of company {}: make another member an office "
                            "manager, or close the company, before erasing them",
-                           subject.member_id, subject.company_id)};
+                           member_id, company_id)};
 }
+
+namespace {
 
 Result<std::vector<privacy::ErasureItem>> erase(const privacy::ErasureSubject& subject,
                                                 const privacy::ErasureContext& context) {
-  PRIVOX_TRY(refuse_last_office_manager(subject, context.tx));
+  PRIVOX_TRY(refuse_erasing_last_office_manager(context.tx, subject.member_id, subject.company_id));
   PRIVOX_TRY(delete_confirmations_of(context.tx, subject.member_id));  // a change of email not yet confirmed
   PRIVOX_ASSIGN(const bool had_login, Auth::delete_login(context.tx, subject.member_id));
   if (!had_login) return std::vector<privacy::ErasureItem>{};
