@@ -1,15 +1,17 @@
 #include "ledgers/notice.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <sodium.h>
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "common/bytes.h"
+#include "common/money.h"
 #include "privacy/datamap.h"
 #include "ledgers/disclosures.h"
 #include "store/settings.h"
@@ -61,6 +63,16 @@ std::string retention_words(privacy::RetentionRule rule, const SettingText& sett
     case privacy::RetentionRule::as_law_requires: return "for as long as the law requires";
     case privacy::RetentionRule::while_company_active: return "while your company is our customer";
     case privacy::RetentionRule::until_binding_expires: return "until your device's registration lapses or is removed";
+    case privacy::RetentionRule::login_attempt_window:
+      return fmt::format("while it counts failed logins: deleted {} after the last one, or after a lock-out of {}",
+                         setting("portal.login_window_minutes", "minutes"), setting("portal.lockout_minutes", "minutes"));
+    case privacy::RetentionRule::hourly_rate_window: return "for the hour it counts, then deleted";
+    case privacy::RetentionRule::until_link_followed:
+      return "until you follow the link we emailed, and 24 hours at most";
+    case privacy::RetentionRule::token_replay_guard: return "90 days after the sign-up that used it, then deleted";
+    case privacy::RetentionRule::ban_period:
+      return fmt::format("for the ban ({} at first, up to {}) and one day after it ends",
+                         setting("sip.ban_minutes", "minutes"), setting("sip.ban_max_minutes", "minutes"));
   }
   return "?";
 }
@@ -78,14 +90,24 @@ nlohmann::json recipients_json() {
   return out;
 }
 
+// The operator's fee for a further copy, as money ("£10.00"): the setting holds minor units.
+std::string fee_money(const SettingText& setting) {
+  int64_t minor = 0;
+  const std::string text = setting("rights.fee_minor_units", "");
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), minor);
+  if (ec != std::errc() || end != text.data() + text.size()) return text;  // Settings keep it an integer
+  return format_money(minor, setting("rights.fee_currency", ""));
+}
+
 nlohmann::json rights_json(const SettingText& setting) {
   const std::string contact = fmt::format("write to {} or use the portal at {}", setting("controller.email", ""),
                                           setting("portal.public_url", ""));
   return nlohmann::json::array({
       {{"right", "access"},
        {"what", fmt::format("a machine-readable copy of everything we hold about you, within one calendar month "
-                            "(extendable by two with a reason we record); fee {} {} in minor units",
-                            setting("rights.fee_minor_units", ""), setting("rights.fee_currency", ""))},
+                            "(extendable by two with a reason we record); the first copy is free, a further copy "
+                            "costs {}",
+                            fee_money(setting))},
        {"how", contact}},
       {{"right", "rectification"},
        {"what", "correct what is wrong; we tell the recipients we disclosed it to"},

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+
 #include "privacy/datamap.h"
 #include "ledgers/disclosures.h"
 #include "store/settings.h"
@@ -58,6 +60,35 @@ TEST_P(NoticeTest, TheNoticeListsEveryPersonalFieldWithTheOperatorsPeriodsAndCon
   // Settings change what the notice says, not its version: the version follows the data map.
   set("retention.dispute_period_days", "120");
   EXPECT_EQ((*privacy_notice(*store_))["version"], notice_version());
+}
+
+// Issue 13 item 6: the notice once gave the login throttle, rate limits, pending confirmations,
+// used payment tokens and SIP bans the call-log limits as their retention. Each field's period now
+// renders from its own rule and the settings that govern its own data: call-log and voicemail
+// limits appear for no field the log jobs do not limit, and each short-lived record says how
+// short, with the operator's value.
+TEST_P(NoticeTest, EachFieldsRetentionIsTheOneThatGovernsItsOwnData) {
+  set("portal.login_window_minutes", "17");
+  set("portal.lockout_minutes", "23");
+  set("sip.ban_minutes", "11");
+  auto notice = privacy_notice(*store_);
+  ASSERT_TRUE(notice.ok()) << notice.error().describe();
+  std::map<std::string, std::string> words;
+  for (const auto& category : (*notice)["categories"])
+    for (const auto& f : category["fields"]) words[f["field"]] = f["retention"];
+  for (const privacy::FieldSpec& f : privacy::personal_fields()) {
+    ASSERT_TRUE(words.count(std::string(f.name))) << f.name;
+    const std::string& said = words[std::string(f.name)];
+    EXPECT_FALSE(said.empty() || said == "?") << f.name;
+    if (f.retention != privacy::RetentionRule::operator_limit)
+      EXPECT_EQ(said.find("call log"), std::string::npos) << f.name << ": " << said;
+  }
+  EXPECT_NE(words["login_throttle_key"].find("17 minutes"), std::string::npos) << words["login_throttle_key"];
+  EXPECT_NE(words["login_throttle_key"].find("23 minutes"), std::string::npos) << words["login_throttle_key"];
+  EXPECT_NE(words["banned_source"].find("11 minutes"), std::string::npos) << words["banned_source"];
+  EXPECT_NE(words["pending_confirmation"].find("24 hours"), std::string::npos) << words["pending_confirmation"];
+  EXPECT_NE(words["used_payment_token"].find("90 days"), std::string::npos) << words["used_payment_token"];
+  EXPECT_NE(words["rate_limit_key"].find("hour"), std::string::npos) << words["rate_limit_key"];
 }
 
 TEST_P(NoticeTest, TheRecordOfProcessingNamesControllerRecipientsTransfersAndMeasures) {

@@ -30,19 +30,19 @@ constexpr std::array<FieldSpec, 6> kFields = {
             ErasureTreatment::erase, "", true, Protection::per_subject, "",
             Format::email, 254, "an operator employee's email address, their portal login"},
   FieldSpec{"login_throttle_key", "portal_login_throttle", "key_hash", "", Category::web_analytics, false,
-            fraud | service, LegalBasis::legitimate_interest, RetentionRule::operator_limit,
+            fraud | service, LegalBasis::legitimate_interest, RetentionRule::login_attempt_window,
             ErasureTreatment::erase, "", false,
             Protection::none, "only a keyed BLAKE2b hash of the login email tried together with the client's address "
             "is kept, to count failed logins; the row is purged once its count has run out",
             Format::recorded, 32, "who failed to log in where: a keyed hash of the email tried and the client's address"},
   FieldSpec{"rate_limit_key", "portal_rate_limits", "key_hash", "", Category::web_analytics, false,
-            fraud | service, LegalBasis::legitimate_interest, RetentionRule::operator_limit,
+            fraud | service, LegalBasis::legitimate_interest, RetentionRule::hourly_rate_window,
             ErasureTreatment::erase, "", false,
             Protection::none, "only a keyed BLAKE2b hash of the action and the client's address (or member id) is "
             "kept, to count sign-ups and consent decisions; the row is purged when its window ends",
             Format::recorded, 32, "who signed up or recorded a cookie decision: a keyed hash of the client's address"},
   FieldSpec{"pending_confirmation", "portal_confirmations", "sealed", "", Category::identity_contact, false,
-            static_cast<PurposeSet>(service), LegalBasis::contract, RetentionRule::operator_limit,
+            static_cast<PurposeSet>(service), LegalBasis::contract, RetentionRule::until_link_followed,
             ErasureTreatment::erase, "", false,
             Protection::none, "sealed with XChaCha20-Poly1305 under a key derived from the one-time token emailed to "
             "the address, which the store never holds (only its keyed hash): nobody can open it without the email; "
@@ -50,7 +50,7 @@ constexpr std::array<FieldSpec, 6> kFields = {
             Format::recorded, 4096, "a sign-up or a change of email waiting for its emailed link: the form's fields "
             "(the password only as its Argon2id hash), or the new address"},
   FieldSpec{"used_payment_token", "portal_payment_tokens", "token_hash", "", Category::payment, false,
-            static_cast<PurposeSet>(fraud), LegalBasis::legitimate_interest, RetentionRule::operator_limit,
+            static_cast<PurposeSet>(fraud), LegalBasis::legitimate_interest, RetentionRule::token_replay_guard,
             ErasureTreatment::erase, "", false,
             Protection::none, "only a keyed BLAKE2b hash of a payment provider's token, with no subject beside it, so "
             "that a token signs up once; purged 90 days after use, long after any provider's token has expired",

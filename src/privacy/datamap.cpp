@@ -1,12 +1,12 @@
 #include "privacy/datamap.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cassert>
 #include <initializer_list>
 #include <vector>
-#include <nlohmann/json.hpp>
 
 namespace privox::privacy {
 namespace {
@@ -114,6 +114,11 @@ std::string_view to_string(RetentionRule r) {
     case RetentionRule::as_law_requires: return "as_law_requires";
     case RetentionRule::while_company_active: return "while_company_active";
     case RetentionRule::until_binding_expires: return "until_binding_expires";
+    case RetentionRule::login_attempt_window: return "login_attempt_window";
+    case RetentionRule::hourly_rate_window: return "hourly_rate_window";
+    case RetentionRule::until_link_followed: return "until_link_followed";
+    case RetentionRule::token_replay_guard: return "token_replay_guard";
+    case RetentionRule::ban_period: return "ban_period";
   }
   return "?";
 }

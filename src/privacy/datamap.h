@@ -48,7 +48,12 @@ enum class RetentionRule {
   contract_plus_6_years,  // billing records: six years after the contract ends
   until_closure,          // erased when the account closes (after its grace period)
   billing_dispute_period, // raw until the dispute period ends, then anonymised
-  operator_limit,         // count and age limits the operator sets
+  operator_limit,         // call-log and voicemail count and age limits the operator sets
+  login_attempt_window,   // counts failed logins: purged when its window and any lock-out have passed
+  hourly_rate_window,     // counts actions per hour: purged when its hour has passed
+  until_link_followed,    // waits for an emailed link: deleted when followed, purged after 24 hours
+  token_replay_guard,     // stops a payment token being used twice: purged 90 days after use
+  ban_period,             // a source banned for failed SIP logins: purged a day after the ban ends
   while_consented,        // deleted when consent is withdrawn
   as_law_requires,
   while_company_active,   // business data of a tenant, not of a natural person

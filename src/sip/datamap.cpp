@@ -32,7 +32,7 @@ constexpr std::array<FieldSpec, 4> kFields = {
             ErasureTreatment::erase, "", true, Protection::per_subject, "",
             Format::recorded, 256, "the registered device's software and model, as its User-Agent header names them"},
   FieldSpec{"banned_source", "sip_bans", "address_hash", "", Category::traffic, false,
-            fraud | service, LegalBasis::legitimate_interest, RetentionRule::operator_limit,
+            fraud | service, LegalBasis::legitimate_interest, RetentionRule::ban_period,
             ErasureTreatment::erase, "", false,
             Protection::none, "only a keyed HMAC-SHA-256 of the source address is kept, to refuse a source that "
             "failed SIP authentication too often; the address is never stored, and the row is purged a day after "
