@@ -138,3 +138,13 @@ if [ ${#failed[@]} -eq 0 ]; then
 else
   fail "the browser scenarios; screenshots in $ARTIFACTS" "${failed[@]}" "serve log:" "$(tail -n 15 "$TMP/serve.log")"
 fi
+
+# The card numbers the scenarios typed went to the tokenizer only (P3): neither privox's data
+# directory (the store, the sealed copies of members' data) nor its log holds one.
+if where=$(files_hold text "$D" 4242424242424242 4000000000000002 5555555555554444) ||
+  grep -qE '4242424242424242|4000000000000002' "$TMP/serve.log"; then
+  fail "a card number reached privox" "$where"
+else
+  pass
+fi
+finish

@@ -114,7 +114,12 @@ async function signUp(page) {
 async function openAccess(page) {
   const before = await page.locator('#requests [data-id]').count();
   await page.click('#request-access');
-  await page.waitForFunction((n) => document.querySelectorAll('#requests [data-id]').length > n, before, { timeout: WAIT_MS });
+  // Polled from here: the page's CSP forbids the eval that page.waitForFunction needs.
+  const deadline = Date.now() + WAIT_MS;
+  while (await page.locator('#requests [data-id]').count() <= before) {
+    check(Date.now() < deadline, 'the new request should appear in the privacy centre');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   const id = (await page.locator('#requests [data-id]').first().getAttribute('data-id')).trim();
   return { id, card: page.locator(`#requests [data-id="${id}"]`) };
 }
