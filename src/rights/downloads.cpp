@@ -53,6 +53,21 @@ int64_t download_until_us(const Request& r) {
   return outcome["download"].value("until_us", int64_t{0});
 }
 
+Result<int64_t> Requests::remove_expired_downloads(const std::string& dir) {
+  std::error_code ec;
+  int64_t removed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::filesystem::path& path = entry.path();
+    if (path.extension() != ".sealed") continue;
+    auto r = get(path.stem().string());
+    // A file whose request is gone is no one's copy any more.
+    const bool expired = r.ok() ? clock_.now_us() >= download_until_us(*r)
+                                : r.error().code == ErrorCode::not_found || r.error().code == ErrorCode::invalid_argument;
+    if (expired && std::filesystem::remove(path, ec)) ++removed;
+  }
+  return removed;
+}
+
 Result<Request> Requests::produce_download(const std::string& id, const std::string& dir, const std::string& actor) {
   PRIVOX_ASSIGN(Request r, get(id));
   if (r.kind != RequestKind::access || r.state != RequestState::in_progress)
@@ -61,6 +76,7 @@ Result<Request> Requests::produce_download(const std::string& id, const std::str
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return invalid("downloads", fmt::format("cannot create {}: {}", dir, ec.message()));
+  PRIVOX_TRY(remove_expired_downloads(dir));
   // The plain ZIP exists only for the moment it takes to seal it.
   const std::filesystem::path plain = std::filesystem::path(dir) / (id + ".zip.tmp");
   auto exported = export_access(id, plain.string(), actor);

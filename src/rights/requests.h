@@ -206,6 +206,10 @@ class Requests {
   // download appends a "request.download" audit entry (ids and size only).
   Result<std::optional<std::string>> read_download(const std::string& id, const std::string& member_id,
                                                    const std::string& dir, const std::string& actor);
+  // Removes from `dir` every copy whose download period has passed (read_download removes its own
+  // on the next try too). Returns how many were removed. Called when a copy is produced and when
+  // staff list the queue, so an expired copy does not wait for its member to come back.
+  Result<int64_t> remove_expired_downloads(const std::string& dir);
   // Emails the member one of the status mails above about request `r` (the address is read for
   // purpose legal, audited). unavailable when the relay refused.
   Status mail_status(const Request& r, StatusMail which, notify::Mailer& mailer, const std::string& actor);

@@ -739,11 +739,14 @@ TEST_P(RequestsTest, TheCopyIsSealedDownloadableByItsMemberOnlyAndRemovedInTime)
   EXPECT_NE((*zip)->find("manifest.json"), std::string::npos);
   EXPECT_EQ(count("SELECT COUNT(*) FROM audit_log WHERE action = 'request.download'"), downloads_before + 1);
 
+  EXPECT_EQ(requests_->remove_expired_downloads(dir.string()).value(), 0) << "still in its period";
+  EXPECT_TRUE(std::filesystem::exists(dir / (r.id + ".sealed")));
   clock_.advance_us(7 * kDay);
+  EXPECT_EQ(requests_->remove_expired_downloads(dir.string()).value(), 1) << "swept without its member";
+  EXPECT_FALSE(std::filesystem::exists(dir / (r.id + ".sealed")));
   auto late = requests_->read_download(r.id, member_, dir.string(), member_);
   ASSERT_TRUE(late.ok()) << late.error().describe();
   EXPECT_FALSE(late->has_value()) << "the period has ended";
-  EXPECT_FALSE(std::filesystem::exists(dir / (r.id + ".sealed"))) << "and the file is removed";
   EXPECT_EQ(requests_->get(r.id)->to_json(clock_.now_us())["download"]["available"], false);
   std::filesystem::remove_all(dir);
 }
