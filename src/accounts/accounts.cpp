@@ -1,8 +1,9 @@
 #include "accounts/accounts.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "accounts/company_closure.h"
 #include "accounts/directory_log.h"
 #include "accounts/module.h"
 #include "common/ids.h"
@@ -258,6 +259,7 @@ Result<std::string> Accounts::add_member(Session& tx, const std::string& company
   PRIVOX_TRY(refuse_card_numbers(input));
   PRIVOX_ASSIGN(std::string checked_company, check_id("company", company_id));
   PRIVOX_ASSIGN(Company co, load_company(tx, checked_company));
+  PRIVOX_TRY(require_company_open(tx, co.id));
   PRIVOX_ASSIGN(FieldValues values, validate_member(input, co.country, utc_date(clock_.now_us())));
 
   const int64_t now = clock_.now_us();

@@ -87,11 +87,15 @@ constexpr std::array<FieldSpec, 13> kFields = {
             Format::phone, 16, "the line's public number (direct inward dialling), in E.164"},
 };
 
-constexpr std::array<StructuralColumn, 28> kStructural = {
+constexpr std::array<StructuralColumn, 32> kStructural = {
   StructuralColumn{"companies", "id", "random identifier of a tenant"},
   StructuralColumn{"companies", "region", "which regional store holds the tenant's data (eea or us)"},
   StructuralColumn{"companies", "country", "the tenant's country, for number formats; not a person's"},
   StructuralColumn{"companies", "created_at_us", "when the tenant was created"},
+  StructuralColumn{"companies", "closure_requested_at_us", "when closing the tenant was asked for"},
+  StructuralColumn{"companies", "closure_requested_by", "who asked: an office manager's member id or an operator"},
+  StructuralColumn{"companies", "service_ends_at_us", "when a closing tenant's lines go"},
+  StructuralColumn{"companies", "closed_at_us", "when a closed tenant's lines went"},
   StructuralColumn{"members", "id", "random pseudonymous identifier; the only link audit entries keep"},
   StructuralColumn{"members", "company_id", "which tenant the member belongs to"},
   StructuralColumn{"members", "status", "active or erased"},

@@ -1,14 +1,16 @@
 #include "accounts/extensions.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
+#include "accounts/company_closure.h"
 #include "accounts/digest_hash.h"
 #include "accounts/directory_log.h"
+#include "accounts/line_removal.h"
 #include "accounts/validation.h"
 #include "common/ids.h"
 #include "privacy/audit_record.h"
@@ -153,6 +155,7 @@ Result<std::string> Extensions::add_extension(const NewExtension& input, const s
     PRIVOX_ASSIGN(Rows company, s.query("SELECT country FROM companies WHERE id = ?", {input.company_id}));
     if (company.empty())
       return Error{ErrorCode::not_found, "company", fmt::format("no company has id {}", input.company_id)};
+    PRIVOX_TRY(require_company_open(s, input.company_id));
     std::optional<std::string> did;
     if (input.did) {
       auto e164 = normalise_phone(*input.did, company[0].text(0));
@@ -202,6 +205,13 @@ Status Extensions::reset_password(const std::string& id, const std::string& pass
                        keys_.seal_secret(sha256_purpose(id), ha1s.ha1_sha256), id}));
     PRIVOX_TRY(audit_.append(s, {actor, "extension.reset_password", id, "", {{"company_id", rows[0].text(2)}}}));
     return record_directory_change(s, DirectoryItem::extension, id, "password_reset", clock_.now_us());
+  });
+}
+
+Status Extensions::remove(const std::string& id, const std::string& actor) {
+  PRIVOX_TRY(check_id("id", id));
+  return store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    return remove_line(s, audit_, id, clock_.now_us(), actor, "removed by hand");
   });
 }
 

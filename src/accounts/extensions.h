@@ -87,7 +87,7 @@ class Extensions {
       : store_(store), keys_(keys), clock_(clock), audit_(keys, clock) {}
 
   // Creates the extension, its subject key and its audit entry; returns its id. Errors name the
-  // input at fault: `company` (malformed, or not found), `number` (format; conflict when the
+  // input at fault: `company` (malformed, not found, or conflict when closing or closed), `number` (format; conflict when the
   // company has it), `password` (length, characters, holds the number or a card number),
   // `member` (not found in this company; conflict when erased), `did` (not a valid number;
   // conflict when any extension has it).
@@ -95,6 +95,10 @@ class Extensions {
 
   // Replaces both HA1s; the same password rules as add_extension. `id` not found: not_found.
   Status reset_password(const std::string& id, const std::string& password, const std::string& actor);
+
+  // Removes the line (line_removal.h: its registrations go, its number and DID become free).
+  // not_found on "id".
+  Status remove(const std::string& id, const std::string& actor);
 
   // Look-ups: not_found when nothing matches (the field named is the argument's).
   Result<Extension> find(const std::string& id);

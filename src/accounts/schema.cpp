@@ -82,6 +82,15 @@ std::vector<store::SchemaPart> schema_parts() {
              seq {i64} NOT NULL))",
            "INSERT INTO directory_log_head (id, seq) VALUES (1, 0)",
        }},
+      {10,
+       "accounts",
+       "closing a company: when it was asked for, by whom, and when the service ends and ended",
+       {
+           "ALTER TABLE companies ADD COLUMN closure_requested_at_us {i64}",
+           "ALTER TABLE companies ADD COLUMN closure_requested_by TEXT",
+           "ALTER TABLE companies ADD COLUMN service_ends_at_us {i64}",
+           "ALTER TABLE companies ADD COLUMN closed_at_us {i64}",
+       }},
   };
 }
 

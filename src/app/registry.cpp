@@ -2,6 +2,7 @@
 
 #include <mutex>
 
+#include "accounts/line_removal.h"
 #include "accounts/module.h"
 #include "analytics/module.h"
 #include "consent/module.h"
@@ -70,6 +71,7 @@ void install_registries() {
     privacy::install_datamap(datamap());
     store::install_settings(settings());
     privacy::install_erasure_participants(erasure());
+    accounts::install_line_removal_parts({sip::line_removal_part()});
   });
 }
 

@@ -1,8 +1,8 @@
 // `privox retention run`, `privox member close`, `privox survey create|respond|results` and
 // `privox stats calls`: the retention jobs and the k-anonymous aggregates.
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <iostream>
 
@@ -62,7 +62,8 @@ int run_retention(const DataDir& where, const RetentionRunOptions& o) {
                                report->finished ? "" : ", stopped before the end (run again to continue)",
                                report->held_subjects.empty()
                                    ? ""
-                                   : fmt::format("; skipped under legal hold: {}", fmt::join(report->held_subjects, " ")));
+                                   : fmt::format("; skipped (under legal hold, or erasure refused): {}",
+                                                 fmt::join(report->held_subjects, " ")));
   }
   if (o.json) std::cout << out.dump(2) << "\n";
   return 0;
@@ -82,6 +83,56 @@ int run_member_close(const DataDir& where, const std::string& member) {
                            format_utc(closure->closed_at_us), format_utc(erase_from),
                            closure->erased_at_us ? fmt::format(" (erased on {})", format_utc(closure->erased_at_us)) : "");
   return 0;
+}
+
+struct CompanyCloseOptions {
+  std::string id;
+  std::optional<int64_t> notice_days;
+};
+
+int run_company_close(const DataDir& where, const CompanyCloseOptions& o) {
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  retention::CompanyClosures closures(*(*env)->store, (*env)->keys, (*env)->clock);
+  auto closure = closures.schedule(o.id, cli_actor(), o.notice_days);
+  if (!closure.ok()) {
+    Error e = closure.error();
+    if (e.field == "company") e.field = "id";
+    return fail(e);
+  }
+  std::cout << fmt::format("company {} is closing: its lines go on {} (the company_closures retention job), then its "
+                           "members' accounts close and their data is erased after the grace period\n",
+                           closure->company_id, format_utc(closure->service_ends_at_us));
+  return 0;
+}
+
+int run_company_reopen(const DataDir& where, const std::string& id) {
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  retention::CompanyClosures closures(*(*env)->store, (*env)->keys, (*env)->clock);
+  if (Status s = closures.cancel(id, cli_actor()); !s.ok()) {
+    Error e = s.error();
+    if (e.field == "company") e.field = "id";
+    return fail(e);
+  }
+  std::cout << fmt::format("company {} is no longer closing\n", id);
+  return 0;
+}
+
+void add_company_close_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
+  CLI::App* company = app.get_subcommand("company");
+  auto o = std::make_shared<CompanyCloseOptions>();
+  auto* close = company->add_subcommand("close", "End a company's phone service after the notice period "
+                                                 "(retention.company_closure_notice_days)");
+  add_data_dir(close, where);
+  close->add_option("--id", o->id, "company id")->required();
+  close->add_option("--notice-days", o->notice_days, "days until the service ends, instead of the setting")
+      ->check(CLI::Range(int64_t{0}, int64_t{365}));
+  verbs.add(close, [&where, o] { return run_company_close(where, *o); });
+  auto* reopen = company->add_subcommand("cancel-close", "Call off a company's closure before its service ends");
+  add_data_dir(reopen, where);
+  reopen->add_option("--id", o->id, "company id")->required();
+  verbs.add(reopen, [&where, o] { return run_company_reopen(where, o->id); });
 }
 
 struct SurveyOptions {
@@ -166,7 +217,7 @@ void add_retention_run(CLI::App& app, DataDir& where, Verbs& verbs) {
   auto* run = retention->add_subcommand("run", "Run retention jobs now (audited; resumes an interrupted run)");
   add_data_dir(run, where);
   run->add_option("--job", o->job, "which job")
-      ->check(CLI::IsMember({"traffic", "call_log", "closed_accounts", "all"}))
+      ->check(CLI::IsMember({"traffic", "call_log", "company_closures", "closed_accounts", "all"}))
       ->capture_default_str();
   run->add_option("--now", o->now, "measure periods from this time (UTC) instead of now, for tests and catch-up");
   run->add_option("--batch-rows", o->batch_rows, "records or members per transaction")
@@ -228,6 +279,7 @@ void add_stats_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
 
 void add_retention_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   add_retention_run(app, where, verbs);
+  add_company_close_verbs(app, where, verbs);
   add_survey_verbs(app, where, verbs);
   add_stats_verbs(app, where, verbs);
 }

@@ -1,8 +1,8 @@
 // `privox request ...`: the operator's side of rights requests (rights/requests.h): open, the
 // queue, the identity check, the fee, extensions, refusals, the access export and completion.
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <iostream>
 #include <memory>

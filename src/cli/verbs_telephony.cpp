@@ -135,6 +135,18 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
     });
   });
 
+  auto* ext_remove = extension->add_subcommand(
+      "remove", "Remove an extension: its phones' registrations go and its number and direct number become free");
+  add_data_dir(ext_remove, where);
+  ext_remove->add_option("--id", opts->id, "extension id")->required();
+  verbs.add(ext_remove, [&where, opts] {
+    return with_registries(where, [&](accounts::Extensions& extensions, accounts::Trunks&) {
+      if (Status s = extensions.remove(opts->id, cli_actor()); !s.ok()) return fail(s.error());
+      std::printf("extension %s removed; every node drops it within a second\n", opts->id.c_str());
+      return 0;
+    });
+  });
+
   auto* ext_reset = extension->add_subcommand("reset-password", "Give an extension a new device password");
   add_data_dir(ext_reset, where);
   ext_reset->add_option("--id", opts->id, "extension id")->required();

@@ -1,7 +1,7 @@
 #include "common/json.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace privox::json {
 namespace {

@@ -1,7 +1,7 @@
 #include "consent/optional_data.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "accounts/accounts.h"
 #include "common/json.h"

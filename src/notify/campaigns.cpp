@@ -1,7 +1,7 @@
 #include "notify/campaigns.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <future>

@@ -846,6 +846,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   const std::map<std::pair<std::string, verb>, Attack> attacks = {
       {{"/api/v1/extensions/{id}/password", verb::post}, {"/api/v1/extensions/" + b_line + "/password", {{"password", "hijacked pass 1"}}}},
       {{"/api/v1/extensions", verb::post}, {"/api/v1/extensions", {{"number", "302"}, {"password", "line password 3"}, {"member_id", b_member}}}},
+      {{"/api/v1/extensions/{id}", verb::delete_}, {"/api/v1/extensions/" + b_line, nullptr}},
       {{"/api/v1/calls", verb::get}, {"/api/v1/calls?extension=" + b_line, nullptr}},
       {{"/api/v1/messages", verb::get}, {"/api/v1/messages?extension=" + b_line, nullptr}},
       {{"/api/v1/admin/members", verb::get}, {"/api/v1/admin/members?purpose=billing&company_id=" + b_company, nullptr}},
@@ -878,6 +879,10 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/me", verb::get}, {"/api/v1/me", nullptr}},
       {{"/api/v1/me", verb::patch}, {"/api/v1/me", {{"email", "b@b.example"}}}},
       {{"/api/v1/extensions", verb::get}, {"/api/v1/extensions", nullptr}},
+      {{"/api/v1/company", verb::get}, {"/api/v1/company", nullptr}},
+      // B's name does not close A's company, and nothing reaches B's.
+      {{"/api/v1/company/closure", verb::post}, {"/api/v1/company/closure", {{"confirm", "Acme b@b.example"}}}},
+      {{"/api/v1/company/closure", verb::delete_}, {"/api/v1/company/closure", nullptr}},
       {{"/api/v1/consents", verb::get}, {"/api/v1/consents", nullptr}},
       {{"/api/v1/consents/{purpose}", verb::put}, {"/api/v1/consents/marketing_email", {{"given", false}}}},
       {{"/api/v1/requests", verb::post}, {"/api/v1/requests", {{"kind", "rectify"}, {"corrections", {{"name", "B"}}}}}},
@@ -923,6 +928,9 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       EXPECT_EQ(r["state"], "awaiting_identity");
       EXPECT_EQ(r["code"]["tries_left"], 5) << "A's wrong code counted against B's";
     }
+  // B's line is still there, and B's company is not closing.
+  EXPECT_NE(b.call(verb::get, "/api/v1/extensions").body().find(b_line), std::string::npos);
+  EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/company").body())["state"], "open");
 }
 
 // The gate of routes.cpp, over every route of the router: a visitor reaches only the public routes,
@@ -940,9 +948,10 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   const std::set<std::string> open_to_visitors = {"/api/v1/signup", "/api/v1/confirm", "/api/v1/session", "/api/v1/privacy-notice",
                                                   "/api/v1/portal-config", "/api/v1/openapi.json", "/api/v1/consents",
                                                   "/api/v1/consents/{purpose}"};
-  const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}",
-                                              "/api/v1/requests/{id}/code", "/api/v1/requests/{id}/verify",
-                                              "/api/v1/requests/{id}/payment", "/api/v1/requests/{id}/download"};
+  const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}", "/api/v1/company",
+                                              "/api/v1/company/closure", "/api/v1/requests/{id}/code",
+                                              "/api/v1/requests/{id}/verify", "/api/v1/requests/{id}/payment",
+                                              "/api/v1/requests/{id}/download"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
@@ -980,8 +989,8 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
       EXPECT_EQ(json::parse(res.body())["error"]["message"], "only members have this") << name;
     }
   }
-  EXPECT_EQ(guarded, 31u);
-  EXPECT_EQ(state_changing, 18u);
+  EXPECT_EQ(guarded, 35u);
+  EXPECT_EQ(state_changing, 21u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
@@ -1072,12 +1081,69 @@ TEST_P(PortalApiTest, ErasingAMemberRemovesTheirLoginAndSessions) {
   Browser b = browser();
   ASSERT_EQ(b.sign_up(signup_body("gil@example.com", "+442079460966")).result(), status::created);
   const std::string me = json::parse(b.call(verb::get, "/api/v1/me").body())["subject_id"];
-  accounts::Accounts accounts(*store_, keys_, clock_);
+  // She is her company's only office manager: erasing her is refused until the company closes.
+  ASSERT_EQ(b.call(verb::post, "/api/v1/company/closure", {{"confirm", "Acme gil@example.com"}}).result(), status::created);
   ASSERT_TRUE(erasure::erase_member(*store_, keys_, clock_, me, "cli:test", "test").ok());
   EXPECT_EQ(b.call(verb::get, "/api/v1/me").result(), status::unauthorized);
   auto tx = store_->begin(store::TxMode::read);
   EXPECT_EQ((*tx)->query("SELECT count(*) FROM portal_logins WHERE subject_id = ?", {me})->at(0).i64(0), 0);
   EXPECT_EQ((*tx)->query("SELECT count(*) FROM portal_sessions WHERE subject_id = ?", {me})->at(0).i64(0), 0);
+}
+
+// Issue 13 item 5: a company's only office manager cannot be erased while the company goes on
+// (nobody could run it afterwards); she closes the company instead, after typing its name, and can
+// call the closure off until the service ends. Lines go one by one too, only within the company.
+TEST_P(PortalApiTest, TheOnlyOfficeManagerClosesTheCompanyBeforeSheCanBeErased) {
+  Browser b = browser();
+  ASSERT_EQ(b.sign_up(signup_body("ida@example.com", "+442079460968")).result(), status::created);
+  const std::string me = json::parse(b.call(verb::get, "/api/v1/me").body())["subject_id"];
+  auto refused = erasure::erase_member(*store_, keys_, clock_, me, "cli:test", "operator");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::conflict);
+  EXPECT_EQ(refused.error().field, "office_manager");
+  EXPECT_NE(refused.error().message.find("only office manager"), std::string::npos) << refused.error().message;
+  EXPECT_EQ(b.call(verb::get, "/api/v1/me").result(), status::ok) << "the refusal erased nothing";
+  const http::Response asked = b.call(verb::post, "/api/v1/requests", {{"kind", "erase"}});
+  EXPECT_EQ(asked.result(), status::conflict) << "said when she asks, not weeks later";
+  EXPECT_EQ(json::parse(asked.body())["error"]["field"], "kind");
+
+  const http::Response open = b.call(verb::get, "/api/v1/company");
+  expect_documented(verb::get, "/api/v1/company", open);
+  EXPECT_EQ(json::parse(open.body())["state"], "open");
+  EXPECT_EQ(json::parse(open.body())["closure_notice_days"], 30);
+
+  const http::Response line = b.call(verb::post, "/api/v1/extensions", {{"number", "301"}, {"password", "line password 9"}});
+  ASSERT_EQ(line.result(), status::created) << line.body();
+  const std::string line_id = json::parse(line.body())["id"];
+  Browser other = browser();
+  ASSERT_EQ(other.sign_up(signup_body("jon@example.com", "+442079460969")).result(), status::created);
+  EXPECT_EQ(other.call(verb::delete_, "/api/v1/extensions/" + line_id).result(), status::not_found);
+  const http::Response removed = b.call(verb::delete_, "/api/v1/extensions/" + line_id);
+  expect_documented(verb::delete_, "/api/v1/extensions/{id}", removed);
+  EXPECT_EQ(removed.result(), status::no_content);
+  EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/extensions").body())["items"].size(), 0u);
+
+  const http::Response mistyped = b.call(verb::post, "/api/v1/company/closure", {{"confirm", "acme"}});
+  EXPECT_EQ(mistyped.result(), status::bad_request);
+  EXPECT_EQ(json::parse(mistyped.body())["error"]["field"], "confirm");
+  const http::Response closing = b.call(verb::post, "/api/v1/company/closure", {{"confirm", "Acme ida@example.com"}});
+  expect_documented(verb::post, "/api/v1/company/closure", closing);
+  ASSERT_EQ(closing.result(), status::created) << closing.body();
+  EXPECT_EQ(json::parse(closing.body())["state"], "closing");
+  EXPECT_EQ(json::parse(closing.body())["service_ends_at"], format_utc(clock_.now_us() + 30 * 86'400'000'000LL));
+  const http::Response no_new_lines = b.call(verb::post, "/api/v1/extensions", {{"number", "302"}, {"password", "line password 8"}});
+  EXPECT_EQ(no_new_lines.result(), status::conflict);
+  EXPECT_EQ(json::parse(no_new_lines.body())["error"]["field"], "company");
+  EXPECT_EQ(other.call(verb::get, "/api/v1/company").body().find("closing"), std::string::npos) << "only her company";
+
+  const http::Response reopened = b.call(verb::delete_, "/api/v1/company/closure");
+  expect_documented(verb::delete_, "/api/v1/company/closure", reopened);
+  EXPECT_EQ(json::parse(reopened.body())["state"], "open");
+  EXPECT_EQ(b.call(verb::delete_, "/api/v1/company/closure").result(), status::conflict) << "nothing left to call off";
+  EXPECT_FALSE(erasure::erase_member(*store_, keys_, clock_, me, "cli:test", "operator").ok());
+  ASSERT_EQ(b.call(verb::post, "/api/v1/company/closure", {{"confirm", "Acme ida@example.com"}}).result(), status::created);
+  EXPECT_EQ(b.call(verb::post, "/api/v1/requests", {{"kind", "erase"}}).result(), status::created);
+  EXPECT_TRUE(erasure::erase_member(*store_, keys_, clock_, me, "cli:test", "operator").ok());
 }
 
 // Issue 10 item 10: sign-up with an existing email answered 409 in 3 ms, against about 450 ms for a
@@ -1416,7 +1482,8 @@ TEST_P(PortalApiTest, LegalStaffWaiveExtendRefuseAndCompleteRequests) {
   EXPECT_EQ(json::parse(res.body())["fee"]["status"], "waived");
   EXPECT_EQ(json::parse(res.body())["state"], "completed") << "waived, the copy is produced";
 
-  const std::string erase = open({{"kind", "erase"}});
+  // (An erasure would be refused up front: ned is his company's only office manager.)
+  const std::string erase = open({{"kind", "rectify"}, {"corrections", {{"address", "2 New Road, London"}}}});
   res = staff.call(verb::post, "/api/v1/admin/requests/" + erase + "/refuse" + q, {{"reason", "an open bill"}});
   ASSERT_EQ(res.result(), status::ok) << res.body();
   expect_documented(verb::post, "/api/v1/admin/requests/{id}/refuse", res);

@@ -348,4 +348,16 @@ Result<bool> Auth::delete_login(Session& tx, const std::string& subject_id) {
   return logins > 0;
 }
 
+Result<bool> Auth::is_last_office_manager(Session& s, const std::string& subject_id) {
+  const std::string manager(to_string(Role::office_manager));
+  PRIVOX_ASSIGN(Rows own, s.query("SELECT company_id FROM portal_logins WHERE subject_id = ? AND kind = 'member' "
+                                  "AND role = ?",
+                                  {subject_id, manager}));
+  if (own.empty()) return false;
+  PRIVOX_ASSIGN(Rows others, s.query("SELECT COUNT(*) FROM portal_logins WHERE company_id = ? AND kind = 'member' "
+                                     "AND role = ? AND subject_id <> ?",
+                                     {own[0].text(0), manager, subject_id}));
+  return others[0].i64(0) == 0;
+}
+
 }  // namespace privox::portal

@@ -79,6 +79,11 @@ struct LoginOutcome {
   SessionToken session;       // ok
 };
 
+// conflict on "office_manager" when the member is their company's only office manager and the
+// company is neither closing nor closed: nobody could run it after their erasure (erasure.cpp).
+Status refuse_erasing_last_office_manager(store::Session& s, const std::string& member_id,
+                                         const std::string& company_id);
+
 class Auth {
  public:
   Auth(store::Store& store, const privacy::Keyring& keys, const Clock& clock, AuthLimits limits = {})
@@ -121,6 +126,8 @@ class Auth {
 
   // Deletes the subject's login and sessions inside the caller's transaction (erasure).
   static Result<bool> delete_login(store::Session& tx, const std::string& subject_id);
+  // Whether the member is their company's only office manager (a company needs one to be run).
+  static Result<bool> is_last_office_manager(store::Session& s, const std::string& subject_id);
 
  private:
   Bytes token_hash(std::string_view token) const;

@@ -26,6 +26,11 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/extensions", kSession, extensions_list},
     {verb::post, "/api/v1/extensions", kSessionCsrf, extension_add},
     {verb::post, "/api/v1/extensions/{id}/password", kSessionCsrf, extension_reset_password},
+    {verb::delete_, "/api/v1/extensions/{id}", kSessionCsrf, extension_remove},
+    // routes_company.cpp
+    {verb::get, "/api/v1/company", kMember, company_show},
+    {verb::post, "/api/v1/company/closure", kMemberCsrf, company_close},
+    {verb::delete_, "/api/v1/company/closure", kMemberCsrf, company_cancel_close},
     // routes_consents.cpp: a bad purpose is 400 before the session is looked at.
     {verb::get, "/api/v1/consents", kVisitor, consents_show},
     {verb::put, "/api/v1/consents/{purpose}", kVisitorCsrf, consent_set, consent_purpose_check},

@@ -189,6 +189,12 @@ Response messages_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response extensions_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response extension_add(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response extension_reset_password(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response extension_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_company.cpp: the member's company and its closure.
+Response company_show(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response company_close(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response company_cancel_close(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_consents.cpp: consents, cookie consent for visitors too.
 Response consents_show(Portal::Impl& p, const Exchange& e, const std::optional<Caller>& c);

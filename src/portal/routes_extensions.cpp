@@ -1,5 +1,6 @@
-// A company's phone lines: listed with their registered devices, added, and their SIP password
-// reset, by the office manager.
+// A company's phone lines: listed with their registered devices, added, their SIP password reset,
+// and removed (its devices' registrations go and its number and DID become free), by the office
+// manager.
 #include <nlohmann/json.hpp>
 
 #include "portal/routes.h"
@@ -78,6 +79,17 @@ Response extension_reset_password(Portal::Impl& p, const Exchange& e, const Call
   const std::string password = string_field(std::get<nlohmann::json>(parsed), "password", bad).value_or("");
   if (bad) return std::move(*bad);
   if (Status s = p.extensions.reset_password(id, password, c.who.subject_id); !s.ok()) return error_response(s.error());
+  return Response{status::no_content, 11};
+}
+
+Response extension_remove(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  if (c.who.role != Role::office_manager)
+    return http::json_error(status::forbidden, "only the office manager removes lines", "role");
+  const std::string id(e.param("id"));
+  auto x = p.extensions.find(id);
+  if (!x.ok() || x->company_id != c.who.company_id)
+    return http::json_error(status::not_found, "no such line in your company", "id");
+  if (Status s = p.extensions.remove(id, c.who.subject_id); !s.ok()) return error_response(s.error());
   return Response{status::no_content, 11};
 }
 

@@ -78,6 +78,18 @@ Response request_open(Portal::Impl& p, const Exchange& e, const Caller& c) {
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
   auto input = new_request_from(std::get<nlohmann::json>(parsed), c.who.subject_id, "portal");
   if (auto* refusal = std::get_if<Response>(&input)) return std::move(*refusal);
+  if (std::get<rights::NewRequest>(input).kind == rights::RequestKind::erase) {
+    // Said now, in words, rather than when staff come to complete the request.
+    Status allowed = store::with_transaction(p.store, store::TxMode::read, [&](store::Session& s) {
+      return refuse_erasing_last_office_manager(s, c.who.subject_id, c.who.company_id);
+    });
+    if (!allowed.ok() && allowed.error().code != ErrorCode::conflict) return error_response(allowed.error());
+    if (!allowed.ok())
+      return http::json_error(status::conflict,
+                              "You are your company's only office manager. Make another member an office manager, or "
+                              "close the company on the Company page, before deleting your account",
+                              "kind");
+  }
   rights::Requests requests(p.store, p.keys, p.clock);
   auto opened = requests.open(std::get<rights::NewRequest>(input), c.who.subject_id);
   if (!opened.ok()) return error_response(opened.error());

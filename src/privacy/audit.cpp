@@ -1,8 +1,8 @@
 #include "privacy/audit.h"
 #include "privacy/audit_record.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <set>

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "accounts/company_closure.h"
 #include "common/clock.h"
+#include "privacy/audit.h"
 #include "privacy/keyring.h"
 #include "store/store.h"
 
@@ -31,7 +33,34 @@ struct Closure {
 Result<Closure> close_account(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                               const std::string& member_id, const std::string& actor);
 
+// The same inside the caller's write transaction (a company's closure closes every member's).
+Result<Closure> close_account(store::Session& s, const privacy::AuditChain& audit, const std::string& member_id,
+                              int64_t now_us, const std::string& actor);
+
 // The closure of one member; nullopt when their account is open.
 Result<std::optional<Closure>> find_closure(store::Session& s, const std::string& member_id);
+
+// Closing a company (accounts/company_closure.h) as its office manager or the operator asks:
+// scheduled with the notice period retention.company_closure_notice_days (or the operator's own),
+// audited as "company.closure_schedule" and "company.closure_cancel". The company_closures
+// retention job ends the service when the notice is over.
+class CompanyClosures {
+ public:
+  CompanyClosures(store::Store& store, const privacy::Keyring& keys, const Clock& clock)
+      : store_(store), clock_(clock), audit_(keys, clock) {}
+
+  // `notice_days` overrides the setting (the operator's CLI; 0 ends the service at the job's next
+  // run). Errors: `company` malformed, not_found, or conflict when already closing or closed.
+  Result<accounts::CompanyClosure> schedule(const std::string& company_id, const std::string& actor,
+                                            std::optional<int64_t> notice_days = std::nullopt);
+  // conflict on "company" when no closure is scheduled or the service already ended.
+  Status cancel(const std::string& company_id, const std::string& actor);
+  Result<accounts::CompanyClosure> get(const std::string& company_id);
+
+ private:
+  store::Store& store_;
+  const Clock& clock_;
+  privacy::AuditChain audit_;
+};
 
 }  // namespace privox::retention

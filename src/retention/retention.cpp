@@ -1,7 +1,7 @@
 #include "retention/retention.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <set>
@@ -9,7 +9,10 @@
 #include <unordered_set>
 
 #include "accounts/accounts.h"
+#include "accounts/company_closure.h"
+#include "accounts/line_removal.h"
 #include "erasure/erasure.h"
+#include "retention/closures.h"
 #include "common/ids.h"
 #include "privacy/audit.h"
 #include "privacy/audit_record.h"
@@ -148,6 +151,33 @@ Result<BatchResult> call_log_batch(store::Store& store, store::Session& s, const
   return out;
 }
 
+// ---- company_closures: the end of a closing company's service ----
+
+// Removes every line of each company due to close and closes every member's account, one batch of
+// companies per transaction; the cursor is the last company closed.
+Result<BatchResult> company_closures_batch(store::Session& s, const privacy::AuditChain& audit, const RunState& run,
+                                           size_t limit, int64_t now_us, const std::string& actor) {
+  BatchResult out;
+  PRIVOX_ASSIGN(std::vector<std::string> due, accounts::companies_due_to_close(s, run.as_of_us, run.cursor_id, limit));
+  for (const std::string& company : due) {
+    PRIVOX_TRY(accounts::lock_company(s, company));
+    PRIVOX_ASSIGN(std::vector<std::string> lines, accounts::lines_of_company(s, company));
+    for (const std::string& line : lines)
+      PRIVOX_TRY(accounts::remove_line(s, audit, line, now_us, actor, "company closed"));
+    PRIVOX_ASSIGN(std::vector<accounts::MemberRow> members, accounts::active_members_of_company(s, company));
+    for (const accounts::MemberRow& member : members)
+      PRIVOX_TRY(close_account(s, audit, member.id, now_us, actor));
+    PRIVOX_TRY(accounts::mark_company_closed(s, company, now_us));
+    PRIVOX_TRY(audit.append(s, {actor, "company.close", "", "",
+                                {{"company_id", company}, {"lines_removed", lines.size()},
+                                 {"accounts_closed", members.size()}}}));
+  }
+  out.rows_seen = static_cast<int64_t>(due.size());
+  out.changed = out.rows_seen;
+  if (!due.empty()) out.cursor_id = due.back();
+  return out;
+}
+
 // ---- closed_accounts: erasure after the grace period ----
 
 Result<BatchResult> closed_accounts_batch(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
@@ -173,10 +203,16 @@ Result<BatchResult> closed_accounts_batch(store::Store& store, const privacy::Ke
   // member erased and the closure pending, and the next run finds them already erased.
   for (const std::string& member : due) {
     auto erased = erasure::erase_member(store, keys, clock, member, actor, "closed account");
-    if (!erased.ok()) return erased.error();
+    if (erased.ok()) {
+      out.erased.push_back(member);
+      continue;
+    }
+    // A refusal (a hold placed meanwhile, or a company's only office manager while the company
+    // goes on) keeps the member until it no longer applies; skipped like a held subject.
+    if (erased.error().code != ErrorCode::conflict) return erased.error();
+    out.held.push_back(member);
   }
-  out.changed = static_cast<int64_t>(due.size());
-  out.erased = std::move(due);
+  out.changed = static_cast<int64_t>(out.erased.size());
   return out;
 }
 
@@ -212,6 +248,7 @@ std::string_view to_string(Job job) {
   switch (job) {
     case Job::traffic: return "traffic";
     case Job::call_log: return "call_log";
+    case Job::company_closures: return "company_closures";
     case Job::closed_accounts: return "closed_accounts";
   }
   return "?";
@@ -246,6 +283,8 @@ Result<JobReport> RetentionJobs::run(Job job, const RunOptions& options, const s
         PRIVOX_ASSIGN(batch, traffic_batch(store_, s, anonymiser, run, limit));
       } else if (job == Job::call_log) {
         PRIVOX_ASSIGN(batch, call_log_batch(store_, s, run, limit, clock_.now_us()));
+      } else if (job == Job::company_closures) {
+        PRIVOX_ASSIGN(batch, company_closures_batch(s, audit, run, limit, clock_.now_us(), actor));
       }
       if (batch.rows_seen == 0) return {};
       PRIVOX_TRY(mark_erased(s, batch.erased, clock_.now_us()));

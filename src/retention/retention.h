@@ -10,11 +10,17 @@
 //  call_log         A member's call and message log shows at most retention.call_log_max_entries
 //                   entries per line and none older than retention.call_log_max_age_days; the job
 //                   sets log_hidden_at_us on the rest. Billing keeps them until anonymisation.
+//  company_closures A company whose closure's notice period is over (accounts/company_closure.h)
+//                   loses its service: every line is removed (its registrations go and its number
+//                   and DID become free) and every member's account is closed, so closed_accounts
+//                   erases them after the grace period.
 //  closed_accounts  Members whose account closed (closures.h) more than
 //                   retention.closed_account_grace_days ago are erased (erasure/erasure.h).
 //
 // A subject under legal hold (ledgers/legal_holds.h) is skipped and reported: for traffic, the
-// line or the member it is assigned to. Voicemail limits have nothing to enforce yet: privox has
+// line or the member it is assigned to. A closed account whose erasure is refused (the company's
+// only office manager while the company goes on, portal/erasure.cpp) is skipped and reported too.
+// Voicemail limits have nothing to enforce yet: privox has
 // no voicemail store.
 //
 // Runs are idempotent (a second run at the same time changes nothing) and resumable: each job
@@ -42,10 +48,10 @@ namespace privox::retention {
 // The name of the store job lock the retention jobs run under.
 inline constexpr std::string_view kJobLockName = "retention";
 
-enum class Job { traffic, call_log, closed_accounts };
+enum class Job { traffic, call_log, company_closures, closed_accounts };
 std::string_view to_string(Job job);
 std::optional<Job> parse_job(std::string_view text);
-inline constexpr Job kAllJobs[] = {Job::traffic, Job::call_log, Job::closed_accounts};
+inline constexpr Job kAllJobs[] = {Job::traffic, Job::call_log, Job::company_closures, Job::closed_accounts};
 
 struct RunOptions {
   int64_t as_of_us = 0;     // the time periods are measured from; 0: the clock's now
@@ -62,8 +68,8 @@ struct JobReport {
   bool resumed = false;    // continued a run that an earlier process left unfinished
   bool finished = false;   // false when max_batches stopped it
   int64_t batches = 0;     // this process's batches
-  int64_t changed = 0;     // records anonymised or hidden, or members erased, by this process
-  std::vector<std::string> held_subjects;  // skipped under a legal hold (ids), sorted
+  int64_t changed = 0;     // records anonymised or hidden, companies closed or members erased, by this process
+  std::vector<std::string> held_subjects;  // skipped under a legal hold, or refused erasure (ids), sorted
 };
 
 class RetentionJobs {

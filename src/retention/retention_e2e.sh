@@ -112,7 +112,7 @@ OUT=$(px "$D" retention run --job closed_accounts --now "$(at '+29 days')")
 assert_contains "nothing is erased within the 30-day grace" "$OUT" "closed_accounts: 0 changed"
 HOLD=$(px "$D" hold place --member "$LEAVER" --reason "litigation" --reference "case 42")
 OUT=$(px "$D" retention run --job closed_accounts --now "$(at '+31 days')")
-assert_contains "a held member is skipped and named" "$OUT" "skipped under legal hold: $LEAVER"
+assert_contains "a held member is skipped and named" "$OUT" "skipped (under legal hold, or erasure refused): $LEAVER"
 assert_eq "the held member is still active" active "$(store_sql "$D" "SELECT status FROM members WHERE id = '$LEAVER'")"
 px "$D" hold release --id "$HOLD" >/dev/null || fail "hold release"
 OUT=$(px "$D" retention run --job closed_accounts --now "$(at '+31 days')")

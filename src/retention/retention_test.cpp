@@ -1,8 +1,8 @@
 #include "retention/retention.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <thread>
@@ -432,6 +432,66 @@ TEST_P(RetentionTest, TheSchedulerRunsEveryJobOnlyWhileNoOneElseHoldsTheLock) {
   for (const char* action : {"retention.traffic", "retention.call_log", "retention.closed_accounts"})
     EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = ?", {std::string(action)}), 1) << action;
   EXPECT_EQ(count("SELECT count(*) FROM traffic_records WHERE subject_id = ?", {std::string(traffic::kAnonymisedSubject)}), 1);
+}
+
+// Issue 13: closing a company ends its service only when the notice is over, and then for good:
+// its lines go with their registrations (the DID is free for another company), its members'
+// accounts close, and the closed-accounts job erases them after the grace period.
+TEST_P(RetentionTest, AClosingCompanyLosesItsLinesWhenTheNoticeEndsAndItsMembersAreErasedLater) {
+  accounts::Extensions extensions(*store_, keys_, clock_);
+  auto with_did = extensions.add_extension({company_, "103", "correct-horse-6", std::nullopt, "+442079460111"}, "cli:test");
+  ASSERT_TRUE(with_did.ok()) << with_did.error().describe();
+  {
+    auto tx = store_->begin(store::TxMode::write);
+    ASSERT_TRUE((*tx)->exec("INSERT INTO bindings (id, extension_id, contact_enc, contact_bidx, cseq, expires_at_us, "
+                            "updated_at_us) VALUES ('b1', ?, ?, ?, 1, ?, ?)",
+                            {line_a_, Bytes{1, 2}, Bytes{3, 4}, kStart + kDay, kStart})
+                    .ok());
+    ASSERT_TRUE((*tx)->commit().ok());
+  }
+  CompanyClosures closures(*store_, keys_, clock_);
+  auto scheduled = closures.schedule(company_, "member:manager");
+  ASSERT_TRUE(scheduled.ok()) << scheduled.error().describe();
+  EXPECT_EQ(scheduled->service_ends_at_us, kStart + 30 * kDay);  // the default notice
+  auto twice = closures.schedule(company_, "member:manager");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.error().code, ErrorCode::conflict);
+  // A closing company takes no new lines or members.
+  auto refused = extensions.add_extension({company_, "104", "correct-horse-5", std::nullopt, std::nullopt}, "cli:test");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "company");
+  EXPECT_NE(refused.error().message.find("closing"), std::string::npos) << refused.error().message;
+  accounts::Accounts accounts(*store_, keys_, clock_);
+  EXPECT_FALSE(accounts.add_member(company_, member_fields("Bea", "bea@example.org"), "cli:test").ok());
+
+  // Before the notice ends nothing happens; calling it off and asking again restarts the notice.
+  EXPECT_EQ(run(Job::company_closures, kStart + 29 * kDay).changed, 0);
+  EXPECT_EQ(count("SELECT count(*) FROM extensions WHERE company_id = ?", {company_}), 3);
+  ASSERT_TRUE(closures.cancel(company_, "member:manager").ok());
+  EXPECT_FALSE(closures.get(company_)->scheduled());
+  clock_.set_us(kStart + 10 * kDay);
+  ASSERT_TRUE(closures.schedule(company_, "member:manager").ok());
+  EXPECT_EQ(run(Job::company_closures, kStart + 39 * kDay).changed, 0);
+
+  clock_.set_us(kStart + 40 * kDay);
+  const JobReport ended = run(Job::company_closures, kStart + 40 * kDay);
+  EXPECT_EQ(ended.changed, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM extensions WHERE company_id = ?", {company_}), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM bindings"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM extensions WHERE company_id = ?", {other_company_}), 1);  // others untouched
+  EXPECT_TRUE(closures.get(company_)->closed());
+  EXPECT_FALSE(closures.cancel(company_, "member:manager").ok()) << "a closed company cannot be reopened";
+  EXPECT_EQ(count("SELECT count(*) FROM account_closures WHERE member_id = ?", {member_}), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM directory_changes WHERE change = 'removed'"), 3);
+  // The number is free again, for another company.
+  EXPECT_TRUE(extensions.add_extension({other_company_, "202", "correct-horse-4", std::nullopt, "+442079460111"}, "cli:test")
+                  .ok());
+  EXPECT_EQ(run(Job::company_closures, kStart + 41 * kDay).changed, 0) << "a company closes once";
+
+  // Then the policy's grace period for closed accounts, and erasure.
+  EXPECT_EQ(run(Job::closed_accounts, kStart + 69 * kDay).changed, 0);
+  EXPECT_EQ(run(Job::closed_accounts, kStart + 70 * kDay).changed, 1);
+  EXPECT_EQ(query("SELECT status FROM members WHERE id = ?", {member_})[0].text(0), "erased");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RetentionTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),

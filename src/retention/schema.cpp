@@ -30,6 +30,28 @@ std::vector<store::SchemaPart> schema_parts() {
                 erased_at_us {i64}))",
            "CREATE INDEX account_closures_pending ON account_closures (closed_at_us) WHERE erased_at_us IS NULL",
        }},
+      {10,
+       "retention",
+       "the company_closures job's runs",
+       {
+           // The job names are a CHECK, which SQLite cannot alter: the table is rebuilt with the
+           // new name allowed and its rows copied.
+           R"(CREATE TABLE retention_runs_v10 (
+                job TEXT PRIMARY KEY CHECK (job IN ('traffic', 'call_log', 'company_closures', 'closed_accounts')),
+                run_id TEXT NOT NULL,
+                as_of_us {i64} NOT NULL,
+                cursor_us {i64} NOT NULL,
+                cursor_id TEXT NOT NULL,
+                batches {i64} NOT NULL,
+                changed {i64} NOT NULL,
+                held {i64} NOT NULL,
+                started_at_us {i64} NOT NULL,
+                finished_at_us {i64}))",
+           "INSERT INTO retention_runs_v10 SELECT job, run_id, as_of_us, cursor_us, cursor_id, batches, changed, held, "
+           "started_at_us, finished_at_us FROM retention_runs",
+           "DROP TABLE retention_runs",
+           "ALTER TABLE retention_runs_v10 RENAME TO retention_runs",
+       }},
   };
 }
 

@@ -1,6 +1,6 @@
 // The access export (fulfil.h lists its files).
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <sodium.h>
 #include <zip.h>
 

@@ -1,8 +1,8 @@
 // Rectification and erasure (fulfil.h).
 #include "rights/fulfil.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <set>
 

@@ -1,7 +1,7 @@
 #include "rights/requests.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <sodium.h>
 
 #include <algorithm>

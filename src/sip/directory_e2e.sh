@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The SIP directory follows provisioning while privox serves, with two processes on one store:
 # `privox serve` runs, and a second process (`privox extension add`, `extension reset-password`,
-# as an operator would run them) changes the store under it. A REGISTER for the new line succeeds
+# `extension remove`, as an operator would run them) changes the store under it. A REGISTER for the new line succeeds
 # within about a second (sipsak), and a reset password replaces the old one as fast, without
 # restarting serve and without serve reloading the whole directory. On PostgreSQL, serve is woken
 # by the change's NOTIFY; on SQLite, it polls the change log.
@@ -92,6 +92,18 @@ for n in 203 204 205; do burst+=("$(px "$D" extension add --company "$COMPANY" -
 for id in "${burst[@]}"; do
   if until_registered "$(login_of "$id")" "$PW2" >/dev/null; then pass; else fail "line $id registers after a burst of changes"; fi
 done
+
+# --- a line removed by another process: its phone can no longer register, within a second or so ---
+px "$D" extension remove --id "$L202" >/dev/null || fail "extension remove 202"
+began=$(now_ms)
+while register "$U202" "$PW2" && [ $(($(now_ms) - began)) -lt 5000 ]; do sleep 0.05; done
+if register "$U202" "$PW2"; then
+  fail "202 still registers 5 s after its line was removed"
+else
+  pass
+  echo "202 refused $(($(now_ms) - began)) ms after its extension remove returned"
+fi
+assert_false "a removed line is gone from the store" px "$D" extension show --id "$L202"
 
 assert_not_contains "serve never reloaded the whole directory" "$(cat "$TMP/serve.log")" "loading every line again"
 assert_not_contains "serve read every change it was told of" "$(cat "$TMP/serve.log")" "directory changes are not being read"

@@ -1,6 +1,7 @@
 // sip/'s part in erasing a member (privacy/erasure_part.h): the stored registrations of their
 // lines. A device holds its address and software (sealed under the line's key); it registers again
-// to be reachable on the line, which stays with the company.
+// to be reachable on the line, which stays with the company. Also its part in removing a line
+// (accounts/line_removal.h): the line's registrations go with it.
 #include "sip/module.h"
 
 namespace privox::sip {
@@ -25,8 +26,15 @@ Result<std::vector<privacy::ErasureItem>> erase(const privacy::ErasureSubject& s
   return items;
 }
 
+Status remove_line_bindings(store::Session& tx, const std::string& line_id) {
+  PRIVOX_TRY(tx.exec("DELETE FROM bindings WHERE extension_id = ?", {line_id}));
+  return {};
+}
+
 }  // namespace
 
 privacy::ErasureParticipantSpec erasure_participant() { return {"sip", erase}; }
+
+accounts::LineRemovalPartSpec line_removal_part() { return {"sip", remove_line_bindings}; }
 
 }  // namespace privox::sip

@@ -51,6 +51,9 @@ class Location {
   void apply(std::vector<BindingChange> changes, std::function<void(const Status&)> done);
   // Loads bindings read back from the store at startup.
   void restore(const std::string& extension_id, Binding binding);
+  // Drops a removed line's bindings from memory; the transaction that removed the line deleted
+  // their stored rows (accounts/line_removal.h).
+  void forget(const std::string& extension_id) { bindings_.erase(extension_id); }
   size_t size() const;
   // Calls `each(extension_id, binding)` for every binding held, expired ones included.
   template <class F>

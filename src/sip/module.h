@@ -1,12 +1,13 @@
 #pragma once
 // What sip/ contributes to the registries the composition root assembles (app/registry.h): the
-// schema of the tables it owns, its part of the data map, the settings it reads and its part in
-// erasing a member. Each is
+// schema of the tables it owns, its part of the data map, the settings it reads, its part in
+// erasing a member and its part in removing a line. Each is
 // declared beside the code that uses it, in this folder.
 
 #include <span>
 #include <vector>
 
+#include "accounts/line_removal.h"
 #include "privacy/datamap.h"
 #include "privacy/erasure_part.h"
 #include "store/schema.h"
@@ -18,5 +19,6 @@ std::vector<store::SchemaPart> schema_parts();        // schema.cpp
 privacy::DataMapPart datamap_part();                 // datamap.cpp
 std::span<const store::SettingSpec> settings();     // settings.cpp
 privacy::ErasureParticipantSpec erasure_participant();  // erasure.cpp
+accounts::LineRemovalPartSpec line_removal_part();      // erasure.cpp
 
 }  // namespace privox::sip

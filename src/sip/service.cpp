@@ -67,7 +67,10 @@ struct SipService::Parts {
         loader(store, keys,
                [this](std::shared_ptr<const DirectoryUpdate> update) {
                  // Runs on the loader's thread; the directory belongs to the worker.
-                 boost::asio::post(io, [this, update = std::move(update)] { directory.apply(*update); });
+                 boost::asio::post(io, [this, update = std::move(update)] {
+                   directory.apply(*update);
+                   for (const std::string& line : update->removed_extensions) location.forget(line);
+                 });
                }),
         hasher(keys),
         store_bans(writer),

@@ -1,7 +1,7 @@
 #include "traffic/cdr.h"
 
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <charconv>
 #include <limits>

@@ -1,6 +1,6 @@
 // Extensions and devices: every line with whether a device is registered and the equipment it
-// reported. An office manager can add a line and reset a line's device password; the page makes
-// up the password (the API stores only digest hashes of it) and shows it exactly once.
+// reported. An office manager can add a line, reset a line's device password and remove a line;
+// the page makes up the password (the API stores only digest hashes of it) and shows it exactly once.
 
 import { api } from './api.js';
 import { $, el, formValues, formatTime, replaceChildren, say, submitting } from './dom.js';
@@ -55,10 +55,27 @@ async function resetPassword(line, button) {
   }
 }
 
+async function removeLine(line, button, manager) {
+  // Removing is final: the device stops working and the direct number goes back to the pool.
+  if (!window.confirm(`Remove line ${line.number}? Its device stops working and its direct number is released.`)) return;
+  button.disabled = true;
+  try {
+    await api('DELETE', `/extensions/${encodeURIComponent(line.id)}`);
+    say($('#main'), `Line ${line.number} removed.`);
+    await load(manager);
+  } catch (error) {
+    pageError(error);
+    button.disabled = false;
+  }
+}
+
 function row(line, manager) {
   const actions = manager
-    ? el('button', { type: 'button', class: 'secondary', 'data-reset': line.number,
-      onclick: (event) => resetPassword(line, event.currentTarget) }, 'Reset password')
+    ? el('div', { class: 'actions' },
+      el('button', { type: 'button', class: 'secondary', 'data-reset': line.number,
+        onclick: (event) => resetPassword(line, event.currentTarget) }, 'Reset password'),
+      el('button', { type: 'button', class: 'danger', 'data-remove': line.number,
+        onclick: (event) => removeLine(line, event.currentTarget, manager) }, 'Remove'))
     : '—';
   return el('tr', { 'data-number': line.number },
     el('td', {}, line.number),

@@ -11,6 +11,7 @@ const MEMBER_LINKS = [
   ['/calls.html', 'Call log'],
   ['/messages.html', 'SMS log'],
   ['/extensions.html', 'Extensions'],
+  ['/company.html', 'Company'],
   ['/profile.html', 'Profile'],
   ['/privacy.html', 'Privacy centre'],
 ];

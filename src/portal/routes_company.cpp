@@ -1,0 +1,74 @@
+// The member's company and its closure (issue 13): every member sees whether the company is
+// closing and when its phone service ends; the office manager schedules the closure, after typing
+// the company's name, and can call it off until the service ends (retention/closures.h).
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "portal/routes.h"
+#include "retention/closures.h"
+#include "store/settings.h"
+
+namespace privox::portal::routes {
+namespace {
+
+std::string_view closure_state(const accounts::CompanyClosure& c) {
+  if (c.closed()) return "closed";
+  return c.scheduled() ? "closing" : "open";
+}
+
+Response company_json(Portal::Impl& p, const std::string& company_id, status code) {
+  auto company = p.accounts.company(company_id);
+  if (!company.ok()) return error_response(company.error());
+  auto closure = retention::CompanyClosures(p.store, p.keys, p.clock).get(company_id);
+  if (!closure.ok()) return error_response(closure.error());
+  auto notice = store::Settings(p.store).integer("retention.company_closure_notice_days");
+  if (!notice.ok()) return error_response(notice.error());
+  nlohmann::json out = {{"id", company->id},
+                        {"name", company->name},
+                        {"country", company->country},
+                        {"closure_notice_days", *notice},
+                        {"state", closure_state(*closure)}};
+  if (closure->scheduled() || closure->closed()) {
+    out["closure_requested_at"] = format_utc(closure->requested_at_us);
+    out["service_ends_at"] = format_utc(closure->service_ends_at_us);
+  }
+  if (closure->closed()) out["closed_at"] = format_utc(closure->closed_at_us);
+  return http::json_response(code, out);
+}
+
+std::optional<Response> only_the_office_manager(const Caller& c) {
+  if (c.who.role == Role::office_manager) return std::nullopt;
+  return http::json_error(status::forbidden, "only an office manager can close the company or call it off", "role");
+}
+
+}  // namespace
+
+Response company_show(Portal::Impl& p, const Exchange&, const Caller& c) {
+  return company_json(p, c.who.company_id, status::ok);
+}
+
+Response company_close(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  if (auto refusal = only_the_office_manager(c)) return std::move(*refusal);
+  auto parsed = json_body(e);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  std::optional<Response> bad;
+  const std::string confirm = string_field(std::get<nlohmann::json>(parsed), "confirm", bad).value_or("");
+  if (bad) return std::move(*bad);
+  auto company = p.accounts.company(c.who.company_id);
+  if (!company.ok()) return error_response(company.error());
+  // Typing the name makes an irreversible end of service a deliberate act, not a stray click.
+  if (confirm != company->name)
+    return http::json_error(status::bad_request, "Type the company's name exactly to confirm closing it", "confirm");
+  auto closure = retention::CompanyClosures(p.store, p.keys, p.clock).schedule(c.who.company_id, c.who.subject_id);
+  if (!closure.ok()) return error_response(closure.error());
+  return company_json(p, c.who.company_id, status::created);
+}
+
+Response company_cancel_close(Portal::Impl& p, const Exchange&, const Caller& c) {
+  if (auto refusal = only_the_office_manager(c)) return std::move(*refusal);
+  Status cancelled = retention::CompanyClosures(p.store, p.keys, p.clock).cancel(c.who.company_id, c.who.subject_id);
+  if (!cancelled.ok()) return error_response(cancelled.error());
+  return company_json(p, c.who.company_id, status::ok);
+}
+
+}  // namespace privox::portal::routes

@@ -1,0 +1,57 @@
+// The member's company: whether it is open, closing (and when its phone service ends) or closed.
+// Its office manager closes it after typing its name, and can call the closure off until the
+// service ends (POST and DELETE /api/v1/company/closure).
+
+import { api } from './api.js';
+import { $, formValues, formatDate, say, submitting } from './dom.js';
+import { isOfficeManager, pageError, startPage } from './layout.js';
+
+function describe(company) {
+  if (company.state === 'closed') return `Closed: its phone service ended on ${formatDate(company.closed_at)}.`;
+  if (company.state === 'closing')
+    return `Closing: its phone service ends on ${formatDate(company.service_ends_at)}. No lines or members can be added.`;
+  return 'Open.';
+}
+
+function show(company, manager) {
+  $('#company-name').textContent = company.name;
+  $('#company-state').textContent = describe(company);
+  $('#company-state').dataset.state = company.state;
+  $('#close-notice').textContent = `${company.closure_notice_days} days`;
+  $('#close-company').hidden = !manager || company.state !== 'open';
+  $('#reopen-company').hidden = !manager || company.state !== 'closing';
+}
+
+async function main() {
+  const user = await startPage();
+  const manager = isOfficeManager(user);
+  let company;
+  try {
+    company = await api('GET', '/company');
+  } catch (error) {
+    pageError(error);
+    return;
+  }
+  show(company, manager);
+  const closeForm = $('#close-form');
+  closeForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitting(closeForm, async () => {
+      company = await api('POST', '/company/closure', { body: { confirm: formValues(closeForm).confirm } });
+      closeForm.reset();
+      show(company, manager);
+      say($('#company-state').parentElement, `Closing asked for. The service ends on ${formatDate(company.service_ends_at)}.`);
+    });
+  });
+  const reopenForm = $('#reopen-form');
+  reopenForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitting(reopenForm, async () => {
+      company = await api('DELETE', '/company/closure');
+      show(company, manager);
+      say($('#company-state').parentElement, 'Closing called off. The company stays open.');
+    });
+  });
+}
+
+main();

@@ -1,0 +1,149 @@
+// Closing a company, in headless Chromium (issue 13 item 5), against the servers browser_test.sh
+// started. A new office manager signs up; as her company's only office manager she is told, in
+// words, that she cannot delete her account yet; she removes a line; she closes the company after
+// a mistyped name is refused, sees when the service ends and that no line can be added meanwhile,
+// and calls the closure off. Screenshots land in $ARTIFACTS (prefix company-).
+// Environment: PORTAL_URL, ARTIFACTS, MAILDIR (browser_test.sh sets them).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`company_test.mjs: ${name} is not set; run it through browser_test.sh`);
+  return value;
+};
+const PORTAL = env('PORTAL_URL');
+const ARTIFACTS = env('ARTIFACTS');
+const MAILDIR = env('MAILDIR');
+const WAIT_MS = 10_000;
+const RUN = Date.now().toString(36);
+const PERSON = {
+  name: 'Grace Hopper',
+  email: `grace.${RUN}@example.com`,
+  phone: '+44 20 7946 0031',
+  birth_date: '1976-12-09',
+  company_name: `Compilers ${RUN} Ltd`,
+  address: '1 Harbour Road\nLondon E14 5AB',
+  password: 'correct horse battery staple',
+};
+
+let shots = 0;
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+function step(name) {
+  console.log(`-- ${name}`);
+}
+async function screenshot(page, name) {
+  shots += 1;
+  await page.screenshot({ path: path.join(ARTIFACTS, `company-${String(shots).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+// The sign-up link mailed to `to` (the test SMTP server's Maildir), 10 s at most.
+async function linkMailedTo(to) {
+  const deadline = Date.now() + WAIT_MS;
+  while (Date.now() < deadline) {
+    const dir = path.join(MAILDIR, 'new');
+    for (const file of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      const text = fs.readFileSync(path.join(dir, file), 'utf8').replace(/=\r?\n/g, '');
+      if (!text.toLowerCase().includes(to.toLowerCase())) continue;
+      const match = /(https?:\/\/[^\s]+\/confirm\.html#[0-9a-f]{64})/.exec(text);
+      if (match) return match[1];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no confirmation link was mailed to ${to}`);
+}
+
+async function signUp(page) {
+  step('1. an office manager signs up');
+  await page.goto('/signup.html');
+  const banner = page.getByRole('button', { name: 'Strictly necessary only' });
+  if (await banner.count()) await banner.click();
+  for (const [id, value] of Object.entries({ name: PERSON.name, email: PERSON.email, phone: PERSON.phone,
+    birth_date: PERSON.birth_date, company_name: PERSON.company_name, address: PERSON.address,
+    password: PERSON.password })) await page.fill(`#${id}`, value);
+  await page.fill('#card-number', '4242 4242 4242 4242');
+  await page.fill('#card-expiry', '12/34');
+  await page.fill('#card-cvc', '123');
+  await page.click('#signup-submit');
+  await page.locator('#signup-sent').waitFor({ timeout: WAIT_MS });
+  const link = await linkMailedTo(PERSON.email);
+  await Promise.all([page.waitForURL('**/index.html', { timeout: WAIT_MS }), page.goto(link)]);
+}
+
+async function deletingIsRefusedInWords(page) {
+  step('2. the only office manager cannot delete her account while the company goes on');
+  await page.goto('/privacy.html');
+  await page.click('#request-erase');
+  check(/close[s]? the company/i.test(await page.locator('#erase-confirm-text').innerText()),
+    'the confirmation should say how the phone service really ends');
+  await page.click('#erase-yes');
+  const refusal = page.locator('#requests .notice-error');
+  await refusal.waitFor({ timeout: WAIT_MS });
+  const text = await refusal.innerText();
+  check(/only office manager/i.test(text) && /^[A-Z]/.test(text), `the refusal should say why, in words: ${text}`);
+  await screenshot(page, 'erase-refused');
+}
+
+async function removeALine(page) {
+  step('3. a line is added and removed');
+  await page.goto('/extensions.html');
+  await page.fill('#number', '401');
+  await page.click('#add-form button[type="submit"]');
+  const row = page.locator('#extensions tr[data-number="401"]');
+  await row.waitFor({ timeout: WAIT_MS });
+  page.once('dialog', (dialog) => dialog.accept());
+  await row.locator('[data-remove="401"]').click();
+  await row.waitFor({ state: 'detached', timeout: WAIT_MS });
+  await page.locator('#extensions-empty').waitFor({ state: 'visible', timeout: WAIT_MS });
+}
+
+async function closeAndCallOff(page) {
+  step('4. closing needs the exact name, ends the service later, and can be called off');
+  await page.goto('/company.html');
+  const state = page.locator('#company-state');
+  await page.locator('#company-name', { hasText: PERSON.company_name }).waitFor({ timeout: WAIT_MS });
+  check((await state.getAttribute('data-state')) === 'open', 'a new company is open');
+  await page.fill('#confirm', 'Compilers');
+  await page.click('#close-form button[type="submit"]');
+  await page.locator('#confirm-error').waitFor({ timeout: WAIT_MS });
+  check(/company's name/i.test(await page.locator('#confirm-error').innerText()), 'a mistyped name is refused in words');
+  await page.fill('#confirm', PERSON.company_name);
+  await page.click('#close-form button[type="submit"]');
+  await page.locator('#company-state[data-state="closing"]').waitFor({ timeout: WAIT_MS });
+  check(/service ends on/i.test(await state.innerText()), 'the page says when the service ends');
+  await screenshot(page, 'closing');
+
+  await page.goto('/extensions.html');
+  await page.fill('#number', '402');
+  await page.click('#add-form button[type="submit"]');
+  const refused = page.locator('#add-form .field-error, #add-form .form-error');
+  await refused.waitFor({ timeout: WAIT_MS });
+  check(/closing/i.test(await refused.innerText()), 'a closing company takes no new lines, and says so');
+
+  await page.goto('/company.html');
+  await page.click('#reopen-form button[type="submit"]');
+  await page.locator('#company-state[data-state="open"]').waitFor({ timeout: WAIT_MS });
+  await screenshot(page, 'called-off');
+}
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+let failed = false;
+try {
+  const context = await browser.newContext({ baseURL: PORTAL });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => { console.log(`FAIL page error: ${error.message}`); failed = true; });
+  await signUp(page);
+  await deletingIsRefusedInWords(page);
+  await removeALine(page);
+  await closeAndCallOff(page);
+} catch (error) {
+  console.log(`FAIL ${error.message}`);
+  failed = true;
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
