@@ -118,6 +118,7 @@ int serve(const ServeOptions& options) {
   if (payments && !payments->browser_origin().empty()) http_options.connect_origins.push_back(payments->browser_origin());
   portal::PortalOptions portal_options;
   portal_options.payments = payments.get();
+  portal_options.downloads_dir = options.dir.root + "/downloads";
   // Sign-up and a change of email send one-time links through the relay, to the portal's public
   // address (both settings read once, at start).
   auto mailer = notify::mailer_from_settings(*(*env)->store);

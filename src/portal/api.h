@@ -20,6 +20,7 @@
 // (all state is in the store; the mailer is used under a lock), so any number may run at once.
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "portal/auth_limits.h"
@@ -54,6 +55,9 @@ struct PortalOptions {
   // The portal's address as people reach it (setting portal.public_url), for those links. It is
   // never taken from a request's Host header, which a caller could set to their own site.
   std::string public_url = "http://127.0.0.1:8080";
+  // Where the sealed copies of members' data wait for download (a folder under the data
+  // directory); empty: access requests are not fulfilled by the portal and downloads answer 503.
+  std::string downloads_dir;
   AuthLimits auth_limits;
   bool serve_pages = true;  // the embedded web/ files and the page-view counter
 };

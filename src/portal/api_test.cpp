@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -48,6 +49,17 @@ class TokenizerProvider final : public PaymentProvider {
     return CardDetails{j["brand"], j["last4"], j["expiry"]};
   }
   std::string browser_origin() const override { return "http://127.0.0.1:8081"; }
+  Result<Charge> charge(const ChargeRequest& c) override {
+    http::Request req{verb::post, "/v1/charges", 11};
+    req.set("Authorization", "Bearer test-api-key-0123456789");
+    req.set("Idempotency-Key", c.idempotency_key);
+    req.body() = json{{"token", c.token}, {"amount", c.amount_minor_units}, {"currency", c.currency}}.dump();
+    const http::Response res = router_.dispatch(req);
+    const json j = json::parse(res.body());
+    if (res.result() == status::payment_required) return Charge{"", true, j["error"]["message"]};
+    if (res.result() != status::created) return invalid("payment_token", res.body());
+    return Charge{j["id"], false, ""};
+  }
   std::string create(const std::string& number) {
     http::Request req{verb::post, "/v1/tokens", 11};
     req.body() = json{{"number", number}, {"exp_month", 12}, {"exp_year", 2031}, {"cvc", "123"}}.dump();
@@ -143,6 +155,7 @@ class PortalApiTest : public store::MigratedStoreTest {
     options.payments = &provider_;
     options.mailer = &mailer_;
     options.public_url = "https://portal.example";
+    options.downloads_dir = downloads_.string();
     portal_ = std::make_unique<Portal>(*store_, keys_, clock_, options);
     portal_->mount(router_);
     api_ = json::parse(openapi_document());
@@ -184,9 +197,17 @@ class PortalApiTest : public store::MigratedStoreTest {
       EXPECT_TRUE(body.contains(required.get<std::string>())) << pattern << " lacks " << required << ": " << res.body();
   }
 
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(downloads_, ec);
+    MigratedStoreTest::TearDown();
+  }
+
   privacy::SecretKey master_ = privacy::SecretKey::random();
   privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
   FakeClock clock_{1'795'000'000'000'000};
+  std::filesystem::path downloads_ =
+      std::filesystem::temp_directory_path() / ("privox-downloads-" + new_id(clock_.now_us()));
   Tokenizer tokenizer_{"http://127.0.0.1:8080", "test-api-key-0123456789", clock_};
   TokenizerProvider provider_{tokenizer_};
   CapturingMailer mailer_;
@@ -836,6 +857,18 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/admin/disclosures", verb::get}, {"/api/v1/admin/disclosures?purpose=legal&member_id=" + b_member, nullptr}},
       {{"/api/v1/admin/requests", verb::post},
        {"/api/v1/admin/requests?purpose=legal", {{"member_id", b_member}, {"kind", "access"}}}},
+      {{"/api/v1/requests/{id}/code", verb::post}, {"/api/v1/requests/" + b_request + "/code", json::object()}},
+      {{"/api/v1/requests/{id}/verify", verb::post}, {"/api/v1/requests/" + b_request + "/verify", {{"code", "12345678"}}}},
+      {{"/api/v1/requests/{id}/payment", verb::post}, {"/api/v1/requests/" + b_request + "/payment", json::object()}},
+      {{"/api/v1/requests/{id}/download", verb::get}, {"/api/v1/requests/" + b_request + "/download", nullptr}},
+      {{"/api/v1/admin/requests/{id}/waive", verb::post},
+       {"/api/v1/admin/requests/" + b_request + "/waive?purpose=legal", {{"reason", "r"}}}},
+      {{"/api/v1/admin/requests/{id}/refuse", verb::post},
+       {"/api/v1/admin/requests/" + b_request + "/refuse?purpose=legal", {{"reason", "r"}}}},
+      {{"/api/v1/admin/requests/{id}/extend", verb::post},
+       {"/api/v1/admin/requests/" + b_request + "/extend?purpose=legal", {{"months", 1}, {"reason", "r"}}}},
+      {{"/api/v1/admin/requests/{id}/complete", verb::post},
+       {"/api/v1/admin/requests/" + b_request + "/complete?purpose=legal", json::object()}},
       {{"/api/v1/admin/sip-bans", verb::get}, {"/api/v1/admin/sip-bans?purpose=fraud", nullptr}},
       {{"/api/v1/admin/sip-bans/{id}", verb::delete_}, {"/api/v1/admin/sip-bans/" + std::string(32, '0') + "?purpose=fraud", nullptr}},
       {{"/api/v1/admin/disclosures", verb::post},
@@ -886,8 +919,15 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   EXPECT_EQ(a.call(verb::delete_, "/api/v1/session").result(), status::no_content);
   // B's line password was not reset, and B's data is intact.
   EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/me").body())["fields"]["email"], "b@b.example");
-  // B still sees B's own request.
-  EXPECT_NE(b.call(verb::get, "/api/v1/requests").body().find(b_request), std::string::npos);
+  // B still sees B's own request, untouched: no code of A's sent, tried or paid on it.
+  const http::Response b_list = b.call(verb::get, "/api/v1/requests");
+  EXPECT_NE(b_list.body().find(b_request), std::string::npos);
+  const json b_items = json::parse(b_list.body())["items"];
+  for (const json& r : b_items)
+    if (r["id"] == b_request) {
+      EXPECT_EQ(r["state"], "awaiting_identity");
+      EXPECT_EQ(r["code"]["tries_left"], 5) << "A's wrong code counted against B's";
+    }
   // B's line is still there, and B's company is not closing.
   EXPECT_NE(b.call(verb::get, "/api/v1/extensions").body().find(b_line), std::string::npos);
   EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/company").body())["state"], "open");
@@ -909,14 +949,17 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                                   "/api/v1/portal-config", "/api/v1/openapi.json", "/api/v1/consents",
                                                   "/api/v1/consents/{purpose}"};
   const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}", "/api/v1/company",
-                                              "/api/v1/company/closure"};
+                                              "/api/v1/company/closure", "/api/v1/requests/{id}/code",
+                                              "/api/v1/requests/{id}/verify", "/api/v1/requests/{id}/payment",
+                                              "/api/v1/requests/{id}/download"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
     std::string target = route.pattern;
     target = target.substr(0, target.find('{')) + (route.pattern.find('{') == std::string::npos ? "" : "contacts");
     if (route.pattern == "/api/v1/consents/{purpose}") target = "/api/v1/consents/marketing_email";
-    if (route.pattern == "/api/v1/extensions/{id}/password") target = "/api/v1/extensions/x/password";
+    if (const size_t id = route.pattern.find("{id}"); id != std::string::npos)
+      target = std::string(route.pattern).replace(id, 4, "x");
     const std::string name = std::string(http::bhttp::to_string(route.method)) + " " + route.pattern;
     const bool logout = route.pattern == "/api/v1/session" && route.method == verb::delete_;
     if (!open_to_visitors.count(route.pattern) || logout) {
@@ -946,9 +989,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
       EXPECT_EQ(json::parse(res.body())["error"]["message"], "only members have this") << name;
     }
   }
-  EXPECT_EQ(guarded, 27u);
-  EXPECT_EQ(state_changing, 14u);
-  EXPECT_EQ(console, 10u);
+  EXPECT_EQ(guarded, 35u);
+  EXPECT_EQ(state_changing, 21u);
+  EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
   EXPECT_EQ(bogus.result(), status::bad_request);
@@ -1273,6 +1316,194 @@ TEST_P(PortalApiTest, LockOutAndSessionLengthsComeFromTheSettings) {
   EXPECT_EQ(waits, (std::vector<std::string>{"1", "2", "4", "8", "16", "32", "64", "128", "180", "180"}));
   const json right = {{"email", "ida@example.com"}, {"password", "correct horse battery"}};
   EXPECT_EQ(owner.call(verb::post, "/api/v1/session", right).result(), status::ok) << "the owner elsewhere is not slowed";
+}
+
+// The code from the member's newest mail about a request, as they read it; empty when none.
+std::string code_from(const CapturingMailer& mailer, const std::string& to) {
+  const std::vector<notify::Email> mine = mailer.sent_to(to);
+  for (auto it = mine.rbegin(); it != mine.rend(); ++it) {
+    const size_t at = it->text.find("enter this code: ");
+    if (at != std::string::npos) return it->text.substr(at + 17, 8);
+  }
+  return {};
+}
+
+bool mailed(const CapturingMailer& mailer, const std::string& to, const std::string& subject_part) {
+  for (const notify::Email& e : mailer.sent_to(to))
+    if (e.subject.find(subject_part) != std::string::npos) return true;
+  return false;
+}
+
+// Issue 13: a member completes an access request in the portal alone: the code arrives when the
+// request is opened, a wrong one says the tries left, the right one produces the copy, which only
+// they can download, for rights.download_days, and then it is gone (410).
+TEST_P(PortalApiTest, AMemberVerifiesTheirAccessRequestAndDownloadsTheCopyInTime) {
+  Browser m = browser(), other = browser();
+  ASSERT_EQ(m.sign_up(signup_body("kim@example.com", "+442079460972")).result(), status::created);
+  ASSERT_EQ(other.sign_up(signup_body("lou@example.com", "+442079460973")).result(), status::created);
+  http::Response res = m.call(verb::post, "/api/v1/requests", {{"kind", "access"}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  const json opened = json::parse(res.body());
+  const std::string id = opened["id"];
+  EXPECT_EQ(opened["state"], "awaiting_identity") << "the code is sent as the request is opened";
+  EXPECT_EQ(opened["code"]["tries_left"], 5);
+  const std::string code = code_from(mailer_, "kim@example.com");
+  ASSERT_EQ(code.size(), 8u);
+
+  EXPECT_EQ(m.call(verb::get, "/api/v1/requests/" + id + "/download").result(), status::conflict) << "not ready yet";
+  res = m.call(verb::post, "/api/v1/requests/" + id + "/verify", {{"code", code == "00000000" ? "11111111" : "00000000"}});
+  EXPECT_EQ(res.result(), status::bad_request);
+  expect_documented(verb::post, "/api/v1/requests/{id}/verify", res);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "code");
+  EXPECT_EQ(json::parse(res.body())["error"]["message"], "wrong code; 4 tries left");
+  EXPECT_EQ(other.call(verb::post, "/api/v1/requests/" + id + "/verify", {{"code", code}}).result(), status::not_found)
+      << "another member cannot use the code";
+
+  res = m.call(verb::post, "/api/v1/requests/" + id + "/verify", {{"code", code}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::post, "/api/v1/requests/{id}/verify", res);
+  const json done = json::parse(res.body());
+  EXPECT_EQ(done["state"], "completed");
+  EXPECT_EQ(done["download"]["available"], true);
+  EXPECT_TRUE(mailed(mailer_, "kim@example.com", "identity confirmed"));
+  EXPECT_TRUE(mailed(mailer_, "kim@example.com", "ready to download"));
+
+  EXPECT_EQ(other.call(verb::get, "/api/v1/requests/" + id + "/download").result(), status::not_found);
+  res = m.call(verb::get, "/api/v1/requests/" + id + "/download");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(res[http::bhttp::field::content_type], "application/zip");
+  EXPECT_EQ(res.body().substr(0, 2), "PK");
+  EXPECT_NE(res.body().find("manifest.json"), std::string::npos);
+  EXPECT_EQ(res.body().find("kim@example.com"), std::string::npos) << "compressed, so no clear text shows";
+
+  clock_.advance_us(7LL * 86'400'000'000);
+  ASSERT_EQ(m.call(verb::post, "/api/v1/session", {{"email", "kim@example.com"}, {"password", "correct horse battery"}}).result(),
+            status::ok) << "the old session has ended meanwhile";
+  res = m.call(verb::get, "/api/v1/requests/" + id + "/download");
+  EXPECT_EQ(res.result(), status::gone);
+  expect_documented(verb::get, "/api/v1/requests/{id}/download", res);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "id");
+  EXPECT_FALSE(std::filesystem::exists(downloads_ / (id + ".sealed")));
+}
+
+// Issue 13: a further copy costs the operator's fee, paid through the provider. A decline is
+// shown in words and changes nothing; a success records the provider's charge id and mails the
+// receipt; the card on file pays when no token is given; nothing is ever charged twice.
+TEST_P(PortalApiTest, TheFeeIsChargedOnceThroughTheProviderAndADeclineRecordsNothing) {
+  Browser m = browser();
+  ASSERT_EQ(m.sign_up(signup_body("max@example.com", "+442079460974")).result(), status::created);
+  auto verified = [&](const std::string& kind) {
+    const json r = json::parse(m.call(verb::post, "/api/v1/requests", {{"kind", kind}}).body());
+    const http::Response v =
+        m.call(verb::post, "/api/v1/requests/" + r["id"].get<std::string>() + "/verify", {{"code", code_from(mailer_, "max@example.com")}});
+    EXPECT_EQ(v.result(), status::ok) << v.body();
+    return json::parse(v.body());
+  };
+  EXPECT_EQ(verified("access")["fee"]["status"], "none") << "the first copy is free";
+  const json second = verified("access");
+  const std::string id = second["id"];
+  EXPECT_EQ(second["state"], "awaiting_fee");
+  EXPECT_EQ(second["fee"]["amount"], "\u00a310.00");
+  EXPECT_TRUE(mailed(mailer_, "max@example.com", "fee due"));
+
+  http::Response res = m.call(verb::post, "/api/v1/requests/" + id + "/payment",
+                              {{"payment_token", provider_.create(std::string(kDecliningCard))}});
+  EXPECT_EQ(res.result(), status::payment_required);
+  expect_documented(verb::post, "/api/v1/requests/{id}/payment", res);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "payment_token");
+  EXPECT_NE(json::parse(res.body())["error"]["message"].get<std::string>().find("declined"), std::string::npos);
+  EXPECT_EQ(json::parse(m.call(verb::get, "/api/v1/requests").body())["items"][0]["fee"]["status"], "due");
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 0);
+  EXPECT_FALSE(mailed(mailer_, "max@example.com", "receipt"));
+
+  const std::string card = provider_.create("5555555555554444");
+  res = m.call(verb::post, "/api/v1/requests/" + id + "/payment", {{"payment_token", card}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::post, "/api/v1/requests/{id}/payment", res);
+  const json paid = json::parse(res.body());
+  EXPECT_EQ(paid["receipt"]["amount"], "\u00a310.00");
+  const std::string reference = paid["receipt"]["reference"];
+  EXPECT_TRUE(reference.starts_with("ch_")) << reference;
+  EXPECT_EQ(paid["fee"]["status"], "paid");
+  EXPECT_EQ(paid["fee"]["payment_reference"], reference);
+  EXPECT_EQ(paid["state"], "completed") << "paid, the copy is produced";
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 1);
+  bool receipt = false;
+  for (const notify::Email& e : mailer_.sent_to("max@example.com"))
+    receipt |= e.subject.find("receipt") != std::string::npos && e.text.find("Amount: \u00a310.00") != std::string::npos &&
+               e.text.find(reference) != std::string::npos;
+  EXPECT_TRUE(receipt);
+  // Paying again is refused before the provider is asked; a retried key charges nothing more.
+  EXPECT_EQ(m.call(verb::post, "/api/v1/requests/" + id + "/payment", {{"payment_token", card}}).result(), status::conflict);
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 1);
+
+  const json third = verified("access");
+  res = m.call(verb::post, "/api/v1/requests/" + third["id"].get<std::string>() + "/payment", json::object());
+  ASSERT_EQ(res.result(), status::ok) << "the card on file pays: " << res.body();
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 2);
+}
+
+// Issue 13: legal staff keep the queue in the console: waive a fee, extend, refuse, and complete a
+// rectification in progress; the member hears of each.
+TEST_P(PortalApiTest, LegalStaffWaiveExtendRefuseAndCompleteRequests) {
+  Browser m = browser();
+  ASSERT_EQ(m.sign_up(signup_body("ned@example.com", "+442079460975")).result(), status::created);
+  ASSERT_TRUE(portal_->auth().add_staff("legal@operator.example", Role::staff_legal, "staff password 2", "cli:test").ok());
+  Browser staff = browser();
+  ASSERT_EQ(staff.call(verb::post, "/api/v1/session", {{"email", "legal@operator.example"}, {"password", "staff password 2"}}).result(),
+            status::ok);
+  auto open = [&](const json& body) {
+    return json::parse(m.call(verb::post, "/api/v1/requests", body).body())["id"].get<std::string>();
+  };
+  auto verify = [&](const std::string& id) {
+    return m.call(verb::post, "/api/v1/requests/" + id + "/verify", {{"code", code_from(mailer_, "ned@example.com")}});
+  };
+  const std::string q = "?purpose=legal";
+
+  const std::string first = open({{"kind", "access"}});
+  http::Response res = staff.call(verb::post, "/api/v1/admin/requests/" + first + "/extend" + q, {{"months", 3}, {"reason", "volume"}});
+  EXPECT_EQ(res.result(), status::bad_request);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "months");
+  res = staff.call(verb::post, "/api/v1/admin/requests/" + first + "/extend" + q, {{"months", 1}});
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "reason");
+  res = staff.call(verb::post, "/api/v1/admin/requests/" + first + "/extend" + q, {{"months", 1}, {"reason", "many records"}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::post, "/api/v1/admin/requests/{id}/extend", res);
+  EXPECT_EQ(json::parse(res.body())["extension_months"], 1);
+  EXPECT_TRUE(mailed(mailer_, "ned@example.com", "more time"));
+  ASSERT_EQ(verify(first).result(), status::ok);
+
+  const std::string second = open({{"kind", "access"}});
+  ASSERT_EQ(json::parse(verify(second).body())["state"], "awaiting_fee");
+  EXPECT_EQ(staff.call(verb::post, "/api/v1/admin/requests/" + second + "/waive" + q, json::object()).result(),
+            status::bad_request);
+  res = staff.call(verb::post, "/api/v1/admin/requests/" + second + "/waive" + q, {{"reason", "hardship"}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(json::parse(res.body())["fee"]["status"], "waived");
+  EXPECT_EQ(json::parse(res.body())["state"], "completed") << "waived, the copy is produced";
+
+  // (An erasure would be refused up front: ned is his company's only office manager.)
+  const std::string erase = open({{"kind", "rectify"}, {"corrections", {{"address", "2 New Road, London"}}}});
+  res = staff.call(verb::post, "/api/v1/admin/requests/" + erase + "/refuse" + q, {{"reason", "an open bill"}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::post, "/api/v1/admin/requests/{id}/refuse", res);
+  EXPECT_EQ(json::parse(res.body())["state"], "refused");
+  EXPECT_TRUE(mailed(mailer_, "ned@example.com", "refused"));
+  EXPECT_EQ(staff.call(verb::post, "/api/v1/admin/requests/" + erase + "/refuse" + q, {{"reason", "again"}}).result(),
+            status::conflict);
+
+  const std::string fix = open({{"kind", "rectify"}, {"corrections", {{"name", "Ned Ludd"}}}});
+  EXPECT_EQ(staff.call(verb::post, "/api/v1/admin/requests/" + fix + "/complete" + q).result(), status::conflict)
+      << "identity first";
+  ASSERT_EQ(verify(fix).result(), status::ok);
+  res = staff.call(verb::post, "/api/v1/admin/requests/" + fix + "/complete" + q);
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::post, "/api/v1/admin/requests/{id}/complete", res);
+  EXPECT_EQ(json::parse(res.body())["state"], "completed");
+  EXPECT_TRUE(mailed(mailer_, "ned@example.com", "completed"));
+  EXPECT_EQ(json::parse(m.call(verb::get, "/api/v1/me").body())["fields"]["name"], "Ned Ludd");
+  EXPECT_EQ(staff.call(verb::post, "/api/v1/admin/requests/" + new_id(clock_.now_us()) + "/complete" + q).result(),
+            status::not_found);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PortalApiTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),

@@ -34,15 +34,60 @@ class HttpPaymentProvider final : public PaymentProvider {
 
   Result<CardDetails> describe(const std::string& token) override {
     if (!token_is_safe(token)) return invalid("payment_token", "is not a token the payment provider issued");
+    std::string body;
+    PRIVOX_ASSIGN(const long status, exchange(fmt::format("{}/v1/tokens/{}", base_url_, token), nullptr, {}, body));
+    if (status == 404) return invalid("payment_token", "the payment provider does not know this token");
+    if (status != 200)
+      return make_error(ErrorCode::unavailable, fmt::format("the payment provider answered HTTP {}", status));
+    const nlohmann::json j = json::parse_untrusted(body).value_or(nlohmann::json());
+    if (!j.is_object() || !j.contains("brand") || !j.contains("last4") || !j.contains("expiry") ||
+        !j["brand"].is_string() || !j["last4"].is_string() || !j["expiry"].is_string())
+      return make_error(ErrorCode::unavailable, "the payment provider's answer lacks brand, last4 or expiry");
+    return CardDetails{j["brand"].get<std::string>(), j["last4"].get<std::string>(), j["expiry"].get<std::string>()};
+  }
+
+  Result<Charge> charge(const ChargeRequest& request) override {
+    if (!token_is_safe(request.token)) return invalid("payment_token", "is not a token the payment provider issued");
+    const std::string payload = nlohmann::json{{"token", request.token},
+                                               {"amount", request.amount_minor_units},
+                                               {"currency", request.currency}}
+                                    .dump();
+    std::string body;
+    PRIVOX_ASSIGN(const long status, exchange(fmt::format("{}/v1/charges", base_url_), &payload,
+                                              "Idempotency-Key: " + request.idempotency_key, body));
+    const nlohmann::json j = json::parse_untrusted(body).value_or(nlohmann::json());
+    if (status == 402 && j.is_object())  // declined: the provider says why in words
+      return Charge{"", true, j.value(nlohmann::json::json_pointer("/error/message"), std::string("the card was declined"))};
+    if (status == 404) return invalid("payment_token", "the payment provider does not know this token");
+    if (status == 400 && j.is_object())
+      return invalid(j.value(nlohmann::json::json_pointer("/error/field"), std::string("amount")),
+                     j.value(nlohmann::json::json_pointer("/error/message"), std::string("refused by the payment provider")));
+    if ((status != 200 && status != 201) || !j.is_object() || !j.contains("id") || !j["id"].is_string())
+      return make_error(ErrorCode::unavailable, fmt::format("the payment provider answered HTTP {}", status));
+    return Charge{j["id"].get<std::string>(), false, ""};
+  }
+
+  std::string browser_origin() const override {
+    const size_t scheme = base_url_.find("://");
+    const size_t path = scheme == std::string::npos ? std::string::npos : base_url_.find('/', scheme + 3);
+    return base_url_.substr(0, path);
+  }
+
+ private:
+  // One HTTP exchange with the provider: a GET, or a POST of JSON `post` with one extra header.
+  // The answer's status; unavailable when the provider cannot be reached.
+  Result<long> exchange(const std::string& url, const std::string* post, const std::string& extra_header,
+                        std::string& body) const {
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
     if (!curl) return make_error(ErrorCode::internal, "cannot start an HTTP client");
-    const std::string url = fmt::format("{}/v1/tokens/{}", base_url_, token);
     const std::string auth = "Authorization: Bearer " + api_key_;
     curl_slist* headers = curl_slist_append(nullptr, auth.c_str());
+    if (!extra_header.empty()) headers = curl_slist_append(headers, extra_header.c_str());
+    if (post) headers = curl_slist_append(headers, "Content-Type: application/json");
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> header_guard(headers, curl_slist_free_all);
-    std::string body;
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers);
+    if (post) curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, post->c_str());
     curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_body);
     curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 5000L);
@@ -54,23 +99,9 @@ class HttpPaymentProvider final : public PaymentProvider {
                         fmt::format("the payment provider cannot be reached: {}", curl_easy_strerror(rc)));
     long status = 0;
     curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-    if (status == 404) return invalid("payment_token", "the payment provider does not know this token");
-    if (status != 200)
-      return make_error(ErrorCode::unavailable, fmt::format("the payment provider answered HTTP {}", status));
-    const nlohmann::json j = json::parse_untrusted(body).value_or(nlohmann::json());
-    if (!j.is_object() || !j.contains("brand") || !j.contains("last4") || !j.contains("expiry") ||
-        !j["brand"].is_string() || !j["last4"].is_string() || !j["expiry"].is_string())
-      return make_error(ErrorCode::unavailable, "the payment provider's answer lacks brand, last4 or expiry");
-    return CardDetails{j["brand"].get<std::string>(), j["last4"].get<std::string>(), j["expiry"].get<std::string>()};
+    return status;
   }
 
-  std::string browser_origin() const override {
-    const size_t scheme = base_url_.find("://");
-    const size_t path = scheme == std::string::npos ? std::string::npos : base_url_.find('/', scheme + 3);
-    return base_url_.substr(0, path);
-  }
-
- private:
   std::string base_url_;
   const std::string api_key_;
 };

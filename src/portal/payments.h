@@ -9,6 +9,7 @@
 //
 // Thread-safety: implementations must be callable from several handler threads at once.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,21 @@ struct CardDetails {
   std::string expiry;  // YYYY-MM
 };
 
+// One charge of a card token on file (or just made in the browser) for an amount.
+struct ChargeRequest {
+  std::string token;
+  int64_t amount_minor_units = 0;
+  std::string currency;         // ISO 4217
+  std::string idempotency_key;  // the same key never charges twice: the provider answers as the first time
+};
+
+// The provider's answer. A decline is an answer, not an error: nothing was charged.
+struct Charge {
+  std::string id;  // the provider's charge id, the payment reference; empty when declined
+  bool declined = false;
+  std::string decline_message;  // in words, for the payer
+};
+
 class PaymentProvider {
  public:
   virtual ~PaymentProvider() = default;
@@ -31,9 +47,14 @@ class PaymentProvider {
   // The origin the browser sends card details to (for the page and the CSP's connect-src); empty
   // when none.
   virtual std::string browser_origin() const = 0;
+  // Charges the token. invalid_argument on "payment_token" when the provider does not know the
+  // token, on "amount" or "currency" when it refuses them; unavailable when it cannot be reached
+  // or answers nonsense (retrying with the same idempotency key is then safe).
+  virtual Result<Charge> charge(const ChargeRequest& request) = 0;
 };
 
-// GET {base_url}/v1/tokens/{token} with "Authorization: Bearer {api_key}".
+// GET {base_url}/v1/tokens/{token} and POST {base_url}/v1/charges (with an Idempotency-Key), each
+// with "Authorization: Bearer {api_key}".
 std::unique_ptr<PaymentProvider> make_http_payment_provider(std::string base_url, std::string api_key);
 
 // Reads an API key file: its first line, trimmed. invalid_argument on `flag` when unreadable or empty.

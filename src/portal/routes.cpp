@@ -37,6 +37,11 @@ constexpr Route kRoutes[] = {
     // routes_requests.cpp
     {verb::post, "/api/v1/requests", kMemberCsrf, request_open},
     {verb::get, "/api/v1/requests", kMember, requests_list},
+    {verb::post, "/api/v1/requests/{id}/code", kMemberCsrf, request_send_code},
+    {verb::post, "/api/v1/requests/{id}/verify", kMemberCsrf, request_verify},
+    {verb::get, "/api/v1/requests/{id}/download", kMember, request_download},
+    // routes_request_payment.cpp
+    {verb::post, "/api/v1/requests/{id}/payment", kMemberCsrf, request_pay},
     // routes_optional_data.cpp
     {verb::post, "/api/v1/optional-data/{kind}", kMemberCsrf, optional_data_put},
     {verb::get, "/api/v1/optional-data/{kind}", kMember, optional_data_list},
@@ -53,6 +58,10 @@ constexpr Route kRoutes[] = {
     // routes_admin_legal.cpp
     {verb::get, "/api/v1/admin/requests", kLegalStaff, admin_requests},
     {verb::post, "/api/v1/admin/requests", kLegalStaffCsrf, admin_request_open},
+    {verb::post, "/api/v1/admin/requests/{id}/waive", kLegalStaffCsrf, admin_request_waive},
+    {verb::post, "/api/v1/admin/requests/{id}/refuse", kLegalStaffCsrf, admin_request_refuse},
+    {verb::post, "/api/v1/admin/requests/{id}/extend", kLegalStaffCsrf, admin_request_extend},
+    {verb::post, "/api/v1/admin/requests/{id}/complete", kLegalStaffCsrf, admin_request_complete},
     {verb::get, "/api/v1/admin/disclosures", kLegalStaff, admin_disclosures_list},
     {verb::post, "/api/v1/admin/disclosures", kLegalStaffCsrf, admin_disclosure_add},
     // routes_admin_bans.cpp

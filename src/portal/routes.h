@@ -15,6 +15,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -207,6 +208,23 @@ Response request_open(Portal::Impl& p, const Exchange& e, const Caller& c);
 std::variant<rights::NewRequest, Response> new_request_from(const nlohmann::json& body, const std::string& member_id,
                                                            const std::string& channel);
 Response requests_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response request_send_code(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response request_verify(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response request_download(Portal::Impl& p, const Exchange& e, const Caller& c);
+// Runs `send` with the portal's mailer, one at a time; unavailable when there is none.
+Status with_mailer(Portal::Impl& p, const std::function<Status(notify::Mailer&)>& send);
+// Emails the member a status mail about `r`; a relay that refuses is logged (ids only), not fatal.
+void mail_status(Portal::Impl& p, const rights::Request& r, rights::StatusMail which, const std::string& actor);
+// After identity or the fee is settled: mails that the fee is due where it is, and for an access
+// request now in progress produces the copy for download (options.downloads_dir), completes it and
+// mails that it is ready. Returns the request as it now stands.
+rights::Request after_settled(Portal::Impl& p, rights::Request r, const std::string& actor);
+// The request named by the path's {id} when it is the caller's own; else not_found, exactly as
+// for an id that does not exist.
+Result<rights::Request> own_request(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_request_payment.cpp: the administration fee, charged through the payment provider.
+Response request_pay(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_optional_data.cpp: contacts, location and social profile from the mobile app.
 Response optional_data_put(Portal::Impl& p, const Exchange& e, const Caller& c);
@@ -227,6 +245,10 @@ Response admin_page_views(Portal::Impl& p, const Exchange& e, const Caller& c);
 // routes_admin_legal.cpp: the operator's compliance records, for purpose legal.
 Response admin_requests(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 Response admin_request_open(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+Response admin_request_waive(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+Response admin_request_refuse(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+Response admin_request_extend(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
+Response admin_request_complete(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 Response admin_disclosures_list(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 Response admin_disclosure_add(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose purpose);
 

@@ -1,11 +1,13 @@
 // The operator's compliance records in the console: the rights-request queue and the register of
 // disclosures. The table's gate admits staff for purpose legal only.
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "common/clock.h"
 #include "ledgers/disclosures.h"
 #include "portal/routes.h"
 #include "rights/requests.h"
+#include "store/store.h"
 
 namespace privox::portal::routes {
 namespace {
@@ -52,6 +54,10 @@ std::variant<ledgers::NewDisclosure, Response> disclosure_from(const nlohmann::j
 
 Response admin_requests(Portal::Impl& p, const Exchange& e, const Caller&, privacy::Purpose) {
   rights::Requests requests(p.store, p.keys, p.clock);
+  // Staff look at the queue daily: a good moment to remove copies whose download period passed.
+  if (!p.options.downloads_dir.empty())
+    if (auto swept = requests.remove_expired_downloads(p.options.downloads_dir); !swept.ok())
+      spdlog::warn("portal: expired copies not removed: {}", swept.error().describe());
   auto queue = requests.list({.include_closed = e.query_param("closed").value_or("") == "true", .member_id = {}});
   if (!queue.ok()) return error_response(queue.error());
   nlohmann::json items = nlohmann::json::array();
@@ -83,6 +89,89 @@ Response admin_request_open(Portal::Impl& p, const Exchange& e, const Caller& c,
   auto opened = rights::Requests(p.store, p.keys, p.clock).open(request, c.who.subject_id);
   if (!opened.ok()) return error_response(opened.error());
   return http::json_response(status::created, opened->to_json(p.clock.now_us()));
+}
+
+namespace {
+
+// The body's "reason" (and, for extend, "months") for one of the queue's actions; 400 naming it.
+std::variant<std::pair<std::string, int>, Response> action_body(const Exchange& e, bool with_months) {
+  auto parsed = json_body(e);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  const nlohmann::json& body = std::get<nlohmann::json>(parsed);
+  std::optional<Response> bad;
+  const std::string reason = string_field(body, "reason", bad).value_or("");
+  if (bad) return std::move(*bad);
+  int months = 0;
+  if (with_months) {
+    if (!body.contains("months") || !body["months"].is_number_integer())
+      return http::json_error(status::bad_request, "must be 1 or 2", "months");
+    months = body["months"].get<int>();
+  }
+  return std::pair{reason, months};
+}
+
+Response queue_answer(Portal::Impl& p, const Result<rights::Request>& r) {
+  if (!r.ok()) return error_response(r.error());
+  return http::json_response(status::ok, r->to_json(p.clock.now_us()));
+}
+
+}  // namespace
+
+// Waiving the fee settles it as paying does: an access request then gets its copy.
+Response admin_request_waive(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose) {
+  auto body = action_body(e, false);
+  if (auto* refusal = std::get_if<Response>(&body)) return std::move(*refusal);
+  auto waived = rights::Requests(p.store, p.keys, p.clock)
+                    .waive_fee(std::string(e.param("id")), std::get<0>(body).first, c.who.subject_id);
+  if (!waived.ok()) return error_response(waived.error());
+  return http::json_response(status::ok, after_settled(p, *waived, c.who.subject_id).to_json(p.clock.now_us()));
+}
+
+Response admin_request_refuse(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose) {
+  auto body = action_body(e, false);
+  if (auto* refusal = std::get_if<Response>(&body)) return std::move(*refusal);
+  rights::Requests requests(p.store, p.keys, p.clock);
+  Result<rights::Request> refused = Error{};
+  const Status done = with_mailer(p, [&](notify::Mailer& m) -> Status {
+    refused = requests.refuse(std::string(e.param("id")), std::get<0>(body).first, m, c.who.subject_id);
+    return {};
+  });
+  if (!done.ok()) return error_response(done.error());
+  return queue_answer(p, refused);
+}
+
+Response admin_request_extend(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose) {
+  auto body = action_body(e, true);
+  if (auto* refusal = std::get_if<Response>(&body)) return std::move(*refusal);
+  const std::string reason = std::get<0>(body).first;
+  const int months = std::get<0>(body).second;
+  rights::Requests requests(p.store, p.keys, p.clock);
+  Result<rights::Request> extended = Error{};
+  const Status done = with_mailer(p, [&](notify::Mailer& m) -> Status {
+    extended = requests.extend(std::string(e.param("id")), months, reason, m, c.who.subject_id);
+    return {};
+  });
+  if (!done.ok()) return error_response(done.error());
+  return queue_answer(p, extended);
+}
+
+// Completes a rectification or erasure in progress (an access request completes itself when its
+// copy is produced, which this also does for one whose copy failed before).
+Response admin_request_complete(Portal::Impl& p, const Exchange& e, const Caller& c, privacy::Purpose) {
+  rights::Requests requests(p.store, p.keys, p.clock);
+  auto found = requests.get(std::string(e.param("id")));
+  if (!found.ok()) return error_response(found.error());
+  if (found->kind == rights::RequestKind::access) {
+    if (found->state != rights::RequestState::in_progress)
+      return http::json_error(status::conflict, "only a request in progress can be completed", "id");
+    const rights::Request after = after_settled(p, *found, c.who.subject_id);
+    if (after.state != rights::RequestState::completed)
+      return http::json_error(status::service_unavailable, "the copy could not be produced; see the server log");
+    return http::json_response(status::ok, after.to_json(p.clock.now_us()));
+  }
+  auto completed = requests.complete(found->id, c.who.subject_id);
+  if (completed.ok()) mail_status(p, *completed, rights::StatusMail::completed, c.who.subject_id);
+  return queue_answer(p, completed);
 }
 
 Response admin_disclosures_list(Portal::Impl& p, const Exchange& e, const Caller&, privacy::Purpose) {

@@ -72,6 +72,7 @@ http::Router Tokenizer::router() {
   r.add(verb::post, "/v1/tokens", [this](const http::Exchange& e) { return create(e); });
   r.add(verb::options, "/v1/tokens", [this](const http::Exchange& e) { return preflight(e); });
   r.add(verb::get, "/v1/tokens/{token}", [this](const http::Exchange& e) { return describe(e); });
+  r.add(verb::post, "/v1/charges", [this](const http::Exchange& e) { return charge(e); });
   r.add(verb::get, "/healthz", [](const http::Exchange&) {
     return http::json_response(status::ok, {{"status", "ok"}, {"service", "tokenizer (payment provider stand-in)"}});
   });
@@ -129,22 +130,65 @@ http::Response Tokenizer::create(const http::Exchange& e) {
   CardDetails card{*brand, number.substr(number.size() - 4), fmt::format("{:04}-{:02}", year, month)};
   {
     MutexLock lock(mu_);
-    tokens_[token] = card;
+    tokens_[token] = Card{card, number == kDecliningCard};
   }
   return answer(http::json_response(
       status::created, {{"token", token}, {"brand", card.brand}, {"last4", card.last4}, {"expiry", card.expiry}}));
 }
 
-http::Response Tokenizer::describe(const http::Exchange& e) {
+bool Tokenizer::authorised(const http::Exchange& e) const {
   const std::string expected = "Bearer " + api_key_;
   const std::string_view presented = e.header("Authorization");
-  if (presented.size() != expected.size() || sodium_memcmp(presented.data(), expected.data(), expected.size()) != 0)
-    return http::json_error(status::unauthorized, "a valid API key is required", "Authorization");
+  return presented.size() == expected.size() &&
+         sodium_memcmp(presented.data(), expected.data(), expected.size()) == 0;
+}
+
+http::Response Tokenizer::describe(const http::Exchange& e) {
+  if (!authorised(e)) return http::json_error(status::unauthorized, "a valid API key is required", "Authorization");
   MutexLock lock(mu_);
   const auto it = tokens_.find(std::string(e.param("token")));
   if (it == tokens_.end()) return http::json_error(status::not_found, "no such token", "token");
-  return http::json_response(status::ok,
-                             {{"brand", it->second.brand}, {"last4", it->second.last4}, {"expiry", it->second.expiry}});
+  const CardDetails& card = it->second.details;
+  return http::json_response(status::ok, {{"brand", card.brand}, {"last4", card.last4}, {"expiry", card.expiry}});
+}
+
+http::Response Tokenizer::charge(const http::Exchange& e) {
+  if (!authorised(e)) return http::json_error(status::unauthorized, "a valid API key is required", "Authorization");
+  const std::string key(e.header("Idempotency-Key"));
+  if (key.empty() || key.size() > 255)
+    return http::json_error(status::bad_request, "is required (1 to 255 characters)", "Idempotency-Key");
+  const nlohmann::json body = json::parse_untrusted(e.request().body()).value_or(nlohmann::json());
+  if (!body.is_object()) return http::json_error(status::bad_request, "the body must be a JSON object");
+  const auto token = text_of(body, "token"), currency = text_of(body, "currency");
+  if (!token) return http::json_error(status::bad_request, "is required", "token");
+  if (!body.contains("amount") || !body["amount"].is_number_integer() || body["amount"].get<int64_t>() <= 0)
+    return http::json_error(status::bad_request, "must be a positive whole number of minor units", "amount");
+  if (!currency || currency->size() != 3) return http::json_error(status::bad_request, "must be an ISO 4217 code", "currency");
+  const int64_t amount = body["amount"].get<int64_t>();
+  const std::string fingerprint = fmt::format("{}|{}|{}", *token, amount, *currency);
+
+  MutexLock lock(mu_);
+  if (const auto past = charges_.find(key); past != charges_.end()) {
+    if (past->second.fingerprint != fingerprint)
+      return http::json_error(status::conflict, "was used before for another charge", "Idempotency-Key");
+    http::Response again{static_cast<status>(past->second.status), 11};
+    again.set(http::bhttp::field::content_type, "application/json");
+    again.set("Idempotent-Replayed", "true");
+    again.body() = past->second.body;
+    again.prepare_payload();
+    return again;
+  }
+  const auto card = tokens_.find(*token);
+  if (card == tokens_.end()) return http::json_error(status::not_found, "no such token", "token");
+  http::Response res = card->second.declines
+                           ? http::json_error(status::payment_required, "your card was declined by its bank", "token")
+                           : http::json_response(status::created, {{"id", "ch_" + new_token().substr(4)},
+                                                                   {"amount", amount},
+                                                                   {"currency", *currency},
+                                                                   {"status", "succeeded"}});
+  if (!card->second.declines) ++charges_made_;
+  charges_[key] = PastCharge{fingerprint, res.result_int(), res.body()};
+  return res;
 }
 
 }  // namespace privox::portal

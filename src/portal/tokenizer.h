@@ -7,8 +7,15 @@
 //                          Luhn check and be a known brand; the expiry must not have passed.
 //   GET  /v1/tokens/{tok}  from privox, with "Authorization: Bearer <api key>" (compared in
 //                          constant time) -> brand, last4, expiry.
+//   POST /v1/charges       from privox, with the API key and an Idempotency-Key header (required):
+//                          {token, amount (minor units, > 0), currency} -> 201 {id, amount,
+//                          currency, status: "succeeded"}; a card that declines -> 402 with an
+//                          error message in words. A key seen before with the same token, amount
+//                          and currency answers exactly as the first time and charges nothing
+//                          more; with other values it is refused (409, Idempotency-Key).
+//                          Test card kDecliningCard always declines, as providers' test cards do.
 // The card number and CVC are never logged or stored; only token -> brand/last4/expiry is kept,
-// in memory.
+// in memory, with the charges made.
 //
 // Thread-safety: the token table is guarded by a mutex; handlers may run on any thread.
 
@@ -31,6 +38,10 @@ bool luhn_valid(std::string_view digits);
 // visa, mastercard, amex, discover, jcb, diners, unionpay; nullopt when unknown.
 std::optional<std::string> card_brand(std::string_view digits);
 
+// A test card number (Luhn-valid visa) whose token the stand-in accepts but every charge of which
+// is declined.
+inline constexpr std::string_view kDecliningCard = "4000000000000002";
+
 class Tokenizer {
  public:
   Tokenizer(std::string allow_origin, std::string api_key, const Clock& clock)
@@ -42,6 +53,8 @@ class Tokenizer {
  private:
   http::Response create(const http::Exchange& e);
   http::Response describe(const http::Exchange& e);
+  http::Response charge(const http::Exchange& e);
+  bool authorised(const http::Exchange& e) const;
   http::Response preflight(const http::Exchange& e) const;
   void add_cors(http::Response& res) const;
 
@@ -49,7 +62,26 @@ class Tokenizer {
   const std::string api_key_;
   const Clock& clock_;
   Mutex mu_;
-  std::map<std::string, CardDetails> tokens_ GUARDED_BY(mu_);
+  struct Card {
+    CardDetails details;
+    bool declines = false;
+  };
+  // A charge as first answered, kept under its idempotency key.
+  struct PastCharge {
+    std::string fingerprint;  // token, amount, currency
+    unsigned status = 0;
+    std::string body;
+  };
+  std::map<std::string, Card> tokens_ GUARDED_BY(mu_);
+  std::map<std::string, PastCharge> charges_ GUARDED_BY(mu_);
+  int64_t charges_made_ GUARDED_BY(mu_) = 0;
+
+ public:
+  // How many charges succeeded (for tests: a retried key adds none).
+  int64_t charges_made_for_test() {
+    MutexLock lock(mu_);
+    return charges_made_;
+  }
 };
 
 }  // namespace privox::portal

@@ -64,6 +64,8 @@ Stored refreshed(Stored st, int64_t now_us) {
   r.paused = st.paused_since_us.has_value();
   const int64_t pausing_now = st.paused_since_us ? std::max<int64_t>(0, now_us - *st.paused_since_us) : 0;
   r.due_at_us = add_calendar_months(r.received_at_us, 1 + r.extension_months) + r.paused_us + pausing_now;
+  r.code_tries_left = st.code_hash ? st.code_tries_left : 0;
+  r.code_expires_at_us = st.code_hash ? st.code_expires_at_us : 0;
   return st;
 }
 
@@ -148,14 +150,7 @@ Result<std::string> check_reason(std::string_view field, std::string_view text, 
   return accounts::normalise_text(field, text, max, false);
 }
 
-// Money as people read it: "£10.00", "€10.00", "$10.00", else "10.00 CHF".
-std::string fee_text(const Request& r) {
-  const std::string amount = fmt::format("{}.{:02}", r.fee_minor_units / 100, r.fee_minor_units % 100);
-  if (r.fee_currency == "GBP") return "\u00a3" + amount;
-  if (r.fee_currency == "EUR") return "\u20ac" + amount;
-  if (r.fee_currency == "USD") return "$" + amount;
-  return amount + " " + r.fee_currency;
-}
+std::string fee_text(const Request& r) { return money_text(r.fee_minor_units, r.fee_currency); }
 
 // UK GDPR Art. 12(5) and 15(3): a person's first copy of their data is free; the operator's fee is
 // for further copies. A further copy is an access request after an earlier one that was not refused.
@@ -207,6 +202,14 @@ std::string_view to_string(FeeStatus f) {
 
 std::optional<RequestKind> parse_request_kind(std::string_view text) { return parse_enum(text, kKinds); }
 
+std::string money_text(int64_t minor_units, std::string_view currency) {
+  const std::string amount = fmt::format("{}.{:02}", minor_units / 100, minor_units % 100);
+  if (currency == "GBP") return "\u00a3" + amount;
+  if (currency == "EUR") return "\u20ac" + amount;
+  if (currency == "USD") return "$" + amount;
+  return fmt::format("{} {}", amount, currency);
+}
+
 bool is_open(RequestState s) { return s != RequestState::completed && s != RequestState::refused; }
 
 nlohmann::json Request::outcome() const {
@@ -240,6 +243,13 @@ nlohmann::json Request::to_json(int64_t now_us) const {
   if (!refusal_reason.empty()) j["refusal_reason"] = refusal_reason;
   if (!correction_fields.empty()) j["correction_fields"] = correction_fields;
   if (!outcome_json.empty()) j["outcome"] = outcome();
+  // What the member needs to finish the identity check: how many tries remain, until when.
+  if (state == RequestState::awaiting_identity)
+    j["code"] = {{"pending", code_tries_left > 0},
+                 {"tries_left", code_tries_left},
+                 {"expires_at", code_expires_at_us ? nlohmann::json(format_utc(code_expires_at_us)) : nlohmann::json()}};
+  if (const int64_t until = download_until_us(*this))
+    j["download"] = {{"until", format_utc(until)}, {"available", now_us < until}};
   return j;
 }
 
@@ -615,6 +625,23 @@ Result<ExportSummary> Requests::export_access(const std::string& id, const std::
     return {};
   }));
   return summary;
+}
+
+Status Requests::note_download(const std::string& id, int64_t until_us, const std::string& actor) {
+  const int64_t now = clock_.now_us();
+  return store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    PRIVOX_TRY(s.exec("UPDATE rights_requests SET updated_at_us = updated_at_us WHERE id = ?", {id}));
+    PRIVOX_ASSIGN(Stored st, load(s, id, now));
+    nlohmann::json outcome = st.r.outcome();
+    if (!outcome.is_object() || !outcome.contains("export"))
+      return Error{ErrorCode::conflict, "id", fmt::format("request {} has no export to offer", id)};
+    outcome["download"] = {{"until", format_utc(until_us)}, {"until_us", until_us}};
+    st.r.outcome_json = outcome.dump();
+    PRIVOX_TRY(save(s, st, now));
+    PRIVOX_TRY(audit_.append(s, {actor, "request.download_ready", st.r.member_id, "legal",
+                                 {{"request_id", id}, {"until", format_utc(until_us)}}}));
+    return {};
+  });
 }
 
 Result<Request> Requests::complete(const std::string& id, const std::string& actor) {

@@ -88,6 +88,10 @@ struct Request {
   std::string refusal_reason;
   std::vector<std::string> correction_fields;  // rectify: the names of the fields to correct
   std::string outcome_json;  // completed: what was done, per item (see complete()), as JSON text; else empty
+  // The identity check in flight (awaiting_identity with a live code): tries left and expiry;
+  // both 0 when no code is pending.
+  int64_t code_tries_left = 0;
+  int64_t code_expires_at_us = 0;
 
   // outcome_json as a value; null when there is none.
   nlohmann::json outcome() const;
@@ -109,6 +113,22 @@ struct ExportSummary {
   int64_t traffic_records = 0;
   int64_t bytes = 0;               // size of the ZIP
 };
+
+// The status emails a request's member receives besides the code, the extension and the refusal,
+// which send_code(), extend() and refuse() send themselves.
+enum class StatusMail {
+  verified,   // identity confirmed
+  fee_due,    // the administration fee is now due, with its amount
+  paid,       // the receipt: amount, the provider's reference, date
+  ready,      // the copy can be downloaded from the privacy centre until a date
+  completed,  // a rectification or erasure was carried out
+};
+
+// Money as people read it: "£10.00", "€10.00", "$10.00", else "10.00 CHF".
+std::string money_text(int64_t minor_units, std::string_view currency);
+
+// When the download of an access request's copy stops (0: it has none), from its outcome.
+int64_t download_until_us(const Request& r);
 
 // One calendar month (or `months`) after `from_us`, clamped to the target month's last day;
 // the time of day is kept. Exposed for tests and the portal.
@@ -174,10 +194,32 @@ class Requests {
   //           exception, until}]} and the member's key destroyed.
   Result<Request> complete(const std::string& id, const std::string& actor);
 
+  // The portal's answer to an access request once identity (and fee) are settled: exports the
+  // copy, seals it under the member's own data key (so erasing the member makes it unreadable)
+  // into `dir`/<id>.sealed, records until when it may be downloaded (setting rights.download_days)
+  // and completes the request. conflict when the request is not an access request in progress;
+  // invalid on "downloads" when `dir` cannot be written.
+  Result<Request> produce_download(const std::string& id, const std::string& dir, const std::string& actor);
+  // The ZIP of a completed access request, for its own member only: not_found (as for an unknown
+  // id) when `member_id` is not the requester, conflict when no download was produced, erased when
+  // the member's key is gone. nullopt when its time has passed: the file is then removed. Each
+  // download appends a "request.download" audit entry (ids and size only).
+  Result<std::optional<std::string>> read_download(const std::string& id, const std::string& member_id,
+                                                   const std::string& dir, const std::string& actor);
+  // Removes from `dir` every copy whose download period has passed (read_download removes its own
+  // on the next try too). Returns how many were removed. Called when a copy is produced and when
+  // staff list the queue, so an expired copy does not wait for its member to come back.
+  Result<int64_t> remove_expired_downloads(const std::string& dir);
+  // Emails the member one of the status mails above about request `r` (the address is read for
+  // purpose legal, audited). unavailable when the relay refused.
+  Status mail_status(const Request& r, StatusMail which, notify::Mailer& mailer, const std::string& actor);
+
  private:
   Result<Request> insert_new(store::Session& s, const NewRequest& input, const std::string& member_id, int64_t now,
                              const std::string& actor);
   Result<Request> settle_fee(const std::string& id, bool waived, std::string_view text, const std::string& actor);
+  // Adds {"download": {"until"}} to an exported request's outcome, with its audit entry.
+  Status note_download(const std::string& id, int64_t until_us, const std::string& actor);
 
   store::Store& store_;
   const privacy::Keyring& keys_;

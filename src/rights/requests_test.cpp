@@ -698,6 +698,99 @@ TEST_P(RequestsTest, ErasureIsRefusedWhileALegalHoldIsInForce) {
   EXPECT_EQ(done->state, RequestState::completed);
 }
 
+// Issue 13: the member sees in the request how many tries the code has left, and until when.
+TEST_P(RequestsTest, TheRequestShowsTheTriesLeftOfThePendingCode) {
+  Request r = open(RequestKind::access);
+  EXPECT_FALSE(r.to_json(clock_.now_us()).contains("code")) << "no code before one is sent";
+  const std::string code = send_code(r.id);
+  Request sent = *requests_->get(r.id);
+  EXPECT_EQ(sent.code_tries_left, 5);
+  nlohmann::json j = sent.to_json(clock_.now_us());
+  EXPECT_EQ(j["code"]["tries_left"], 5);
+  EXPECT_EQ(j["code"]["pending"], true);
+  EXPECT_EQ(j["code"]["expires_at"], format_utc(clock_.now_us() + 30 * kMinute));
+  ASSERT_FALSE(requests_->verify_code(r.id, code == "00000000" ? "11111111" : "00000000", "t").ok());
+  EXPECT_EQ(requests_->get(r.id)->to_json(clock_.now_us())["code"]["tries_left"], 4);
+  ASSERT_TRUE(requests_->verify_code(r.id, code, "t").ok());
+  EXPECT_FALSE(requests_->get(r.id)->to_json(clock_.now_us()).contains("code")) << "nothing pending once verified";
+}
+
+// Issue 13: privox produces the copy itself, sealed under the member's own key, offers it for
+// rights.download_days, audits each download, and removes it when the time is up.
+TEST_P(RequestsTest, TheCopyIsSealedDownloadableByItsMemberOnlyAndRemovedInTime) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("privox-dl-" + new_id(clock_.now_us()));
+  Request r = in_progress(RequestKind::access);
+  auto done = requests_->produce_download(r.id, dir.string(), "t");
+  ASSERT_TRUE(done.ok()) << done.error().describe();
+  EXPECT_EQ(done->state, RequestState::completed);
+  EXPECT_EQ(download_until_us(*done), clock_.now_us() + 7 * kDay) << "rights.download_days defaults to 7";
+  EXPECT_EQ(done->to_json(clock_.now_us())["download"]["available"], true);
+  const std::string sealed = read_file(dir / (r.id + ".sealed"));
+  ASSERT_FALSE(sealed.empty());
+  EXPECT_EQ(sealed.find("manifest.json"), std::string::npos) << "the file on disk is sealed, not a plain ZIP";
+  EXPECT_FALSE(std::filesystem::exists(dir / (r.id + ".zip.tmp"))) << "the plain copy does not stay on disk";
+
+  EXPECT_EQ(requests_->read_download(r.id, "someone-else", dir.string(), "t").error().code, ErrorCode::not_found);
+  const int64_t downloads_before = count("SELECT COUNT(*) FROM audit_log WHERE action = 'request.download'");
+  auto zip = requests_->read_download(r.id, member_, dir.string(), member_);
+  ASSERT_TRUE(zip.ok()) << zip.error().describe();
+  ASSERT_TRUE(zip->has_value());
+  EXPECT_EQ((*zip)->substr(0, 2), "PK");
+  EXPECT_NE((*zip)->find("manifest.json"), std::string::npos);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM audit_log WHERE action = 'request.download'"), downloads_before + 1);
+
+  EXPECT_EQ(requests_->remove_expired_downloads(dir.string()).value(), 0) << "still in its period";
+  EXPECT_TRUE(std::filesystem::exists(dir / (r.id + ".sealed")));
+  clock_.advance_us(7 * kDay);
+  EXPECT_EQ(requests_->remove_expired_downloads(dir.string()).value(), 1) << "swept without its member";
+  EXPECT_FALSE(std::filesystem::exists(dir / (r.id + ".sealed")));
+  auto late = requests_->read_download(r.id, member_, dir.string(), member_);
+  ASSERT_TRUE(late.ok()) << late.error().describe();
+  EXPECT_FALSE(late->has_value()) << "the period has ended";
+  EXPECT_EQ(requests_->get(r.id)->to_json(clock_.now_us())["download"]["available"], false);
+  std::filesystem::remove_all(dir);
+}
+
+// Crypto-shredding reaches the copy: once the member is erased, the sealed file no longer opens.
+TEST_P(RequestsTest, ErasingTheMemberMakesTheirWaitingCopyUnreadable) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("privox-dl-" + new_id(clock_.now_us()));
+  Request access = in_progress(RequestKind::access);
+  ASSERT_TRUE(requests_->produce_download(access.id, dir.string(), "t").ok());
+  Request erase = in_progress(RequestKind::erase);
+  ASSERT_TRUE(requests_->complete(erase.id, "t").ok());
+  auto zip = requests_->read_download(access.id, member_, dir.string(), member_);
+  ASSERT_FALSE(zip.ok());
+  EXPECT_EQ(zip.error().code, ErrorCode::erased);
+  std::filesystem::remove_all(dir);
+}
+
+// Issue 13: the status mails say what changed, the receipt the amount as money, the reference and
+// the date.
+TEST_P(RequestsTest, StatusMailsCarryTheReceiptAndTheDownloadDate) {
+  Request first = in_progress(RequestKind::access);
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("privox-dl-" + new_id(clock_.now_us()));
+  ASSERT_TRUE(requests_->produce_download(first.id, dir.string(), "t").ok());
+  Request r = open(RequestKind::access);
+  ASSERT_EQ(r.fee_status, FeeStatus::due) << "a further copy";
+  ASSERT_TRUE(requests_->verify_code(r.id, send_code(r.id), "t").ok());
+  auto paid = requests_->record_payment(r.id, "ch_abcdefghij", "t");
+  ASSERT_TRUE(paid.ok()) << paid.error().describe();
+  auto before = mails();
+  ASSERT_TRUE(requests_->mail_status(*paid, StatusMail::paid, *mailer_, "t").ok());
+  std::string text = new_mail(before);
+  EXPECT_NE(text.find("Amount: \u00a310.00"), std::string::npos) << text;
+  EXPECT_NE(text.find("Payment reference: ch_abcdefghij"), std::string::npos) << text;
+  EXPECT_NE(text.find("Date: " + format_date(utc_date(clock_.now_us()))), std::string::npos) << text;
+
+  auto ready = requests_->produce_download(r.id, dir.string(), "t");
+  ASSERT_TRUE(ready.ok()) << ready.error().describe();
+  before = mails();
+  ASSERT_TRUE(requests_->mail_status(*ready, StatusMail::ready, *mailer_, "t").ok());
+  text = new_mail(before);
+  EXPECT_NE(text.find("until " + format_date(utc_date(clock_.now_us() + 7 * kDay))), std::string::npos) << text;
+  std::filesystem::remove_all(dir);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RequestsTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
                          store::backend_name);
 

@@ -19,7 +19,7 @@ Status check_currency(std::string_view value) {
 }
 
 // clang-format off
-constexpr std::array<SettingSpec, 4> kSettings = {
+constexpr std::array<SettingSpec, 5> kSettings = {
   SettingSpec{"rights.fee_minor_units", integer, "1000", 0, 100000,
               "administration fee for a further copy of a person's data, in minor units of rights.fee_currency "
               "(policy: GBP 10); the first copy is always free (UK GDPR Art. 12(5))"},
@@ -28,6 +28,8 @@ constexpr std::array<SettingSpec, 4> kSettings = {
   SettingSpec{"rights.code_ttl_minutes", integer, "30", 1, 1440,
               "how long an identity-check code sent by email stays valid"},
   SettingSpec{"rights.code_max_tries", integer, "5", 1, 20, "wrong codes allowed before a code is void"},
+  SettingSpec{"rights.download_days", integer, "7", 1, 90,
+              "days a member may download the copy of their data from the portal; the file is removed after"},
 };
 // clang-format on
 

@@ -1,11 +1,13 @@
 // The operator console for staff (P6): nothing personal loads until a purpose is chosen; the
 // purpose goes with every call (the server refuses one the role may not use, naming it, and
 // records each view in the audit chain). Shows the audit chain's status, companies and members
-// with the fields that purpose allows, and for purpose fraud the SIP bans, which staff can lift.
+// with the fields that purpose allows, for purpose fraud the SIP bans, which staff can lift, and for
+// purpose legal the rights-request queue (operator-requests.js).
 
 import { api } from './api.js';
 import { $, el, formatTime, replaceChildren, say, submitting } from './dom.js';
 import { isStaff, startPage } from './layout.js';
+import { showQueue } from './operator-requests.js';
 
 function cell(value) {
   if (value === null || value === undefined || value === '') return '—';
@@ -109,6 +111,7 @@ async function load(purpose) {
   renderMembers(members);
   renderPageViews(views);
   await showBans(purpose);
+  await showQueue(purpose);
 }
 
 async function main() {

@@ -1,9 +1,11 @@
 // The privacy centre: current consents with their history, each given or withdrawn in one click
 // (PUT /consents/{purpose}), and the rights requests "Download my data" (access) and "Delete my
-// account" (erase), whose id, state and due date are shown once opened.
+// account" (erase), whose id, state and due date are shown once opened, with the step each waits
+// for: the emailed code (tries left shown), the fee of a further copy (the card goes to the payment
+// provider, never to privox), and the download of the copy while it is offered.
 
-import { api } from './api.js';
-import { $, el, formatDate, formatTime, replaceChildren, say } from './dom.js';
+import { api, ApiError } from './api.js';
+import { $, $all, el, formatDate, formatTime, replaceChildren, say } from './dom.js';
 import { rememberChoice } from './cookie-banner.js';
 import { startPage } from './layout.js';
 
@@ -91,18 +93,141 @@ async function changeConsent(purpose, given, button) {
   }
 }
 
-function showRequest(request, fresh = true) {
-  const kinds = { access: 'Copy of your data', erase: 'Account deletion', rectify: 'Correction' };
+const KINDS = { access: 'Copy of your data', erase: 'Account deletion', rectify: 'Correction' };
+let providerUrl = null;  // the payment provider's tokenizer, from GET /portal-config
+
+function triesWords(code) {
+  if (!code || !code.pending) return 'No valid code is pending: send a new one.';
+  const n = code.tries_left;
+  return `${n} ${n === 1 ? 'try' : 'tries'} left; the code is valid until ${formatTime(code.expires_at)}.`;
+}
+
+// Identity: the 8-digit code from the email, with the tries left, and a new code on demand.
+function codeStep(request) {
+  const input = el('input', { id: `code-${request.id}`, name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code',
+    maxlength: '11', class: 'code-input' });
+  const form = el('form', { class: 'code-form', 'data-step': 'code' },
+    el('div', { class: 'field' }, el('label', { for: input.id }, 'Code from the email'), input),
+    el('p', { class: 'code-tries muted' }, triesWords(request.code)),
+    el('div', { class: 'actions' },
+      el('button', { type: 'submit' }, 'Confirm'),
+      el('button', { type: 'button', class: 'secondary send-code', onclick: () => act(request, form, 'POST',
+        `/requests/${request.id}/code`, undefined, 'A new code is on its way to your email address.') },
+      'Send a new code')));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act(request, form, 'POST', `/requests/${request.id}/verify`, { code: input.value.trim() }, 'Thank you: it is you.');
+  });
+  return form;
+}
+
+// The card goes from this page straight to the provider (P3); privox gets the token only.
+async function tokenizeCard(form) {
+  const number = $('.card-number', form).value.replace(/[\s-]/g, '');
+  const match = /^(\d{1,2})\s*\/\s*(\d{2}|\d{4})$/.exec($('.card-expiry', form).value.trim());
+  if (!/^\d{12,19}$/.test(number)) throw new ApiError(400, 'Enter the card number: 12 to 19 digits.', 'card');
+  if (!match) throw new ApiError(400, 'Enter the expiry as MM/YY, e.g. 04/29.', 'card');
+  if (!providerUrl) throw new ApiError(0, 'The payment provider is not configured; please contact us.', 'card');
+  const year = match[2].length === 2 ? 2000 + Number(match[2]) : Number(match[2]);
+  let response;
+  try {
+    response = await fetch(`${providerUrl.replace(/\/+$/, '')}/v1/tokens`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({ number, exp_month: Number(match[1]), exp_year: year, cvc: $('.card-cvc', form).value.trim() }),
+      credentials: 'omit', referrerPolicy: 'no-referrer', cache: 'no-store',
+    });
+  } catch {
+    throw new ApiError(0, 'The payment provider cannot be reached; try again in a moment.', 'card');
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok || !body || typeof body.token !== 'string')
+    throw new ApiError(response.status, (body && body.error && body.error.message) || 'The card was refused.', 'card');
+  return body.token;
+}
+
+// The fee of a further copy: the card on file, or another card.
+function feeStep(request) {
+  const amount = request.fee.amount;
+  const form = el('form', { class: 'card-form', 'data-step': 'fee' },
+    el('p', { class: 'fee-due' }, `An administration fee of ${amount} applies to this further copy of your data.`),
+    el('div', { class: 'actions' }, el('button', { type: 'button', class: 'pay-on-file', onclick: () =>
+      act(request, form, 'POST', `/requests/${request.id}/payment`, {}, null) }, `Pay ${amount} with the card on file`)),
+    el('p', { class: 'muted' }, 'Or pay with another card:'),
+    el('div', { class: 'field' }, el('label', {}, 'Card number', el('input', { class: 'card-number', inputmode: 'numeric', autocomplete: 'cc-number' }))),
+    el('div', { class: 'field' }, el('label', {}, 'Expiry (MM/YY)', el('input', { class: 'card-expiry', autocomplete: 'cc-exp' }))),
+    el('div', { class: 'field' }, el('label', {}, 'Security code', el('input', { class: 'card-cvc', inputmode: 'numeric', autocomplete: 'cc-csc' }))),
+    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'pay-card' }, `Pay ${amount} with this card`)));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const token = await tokenizeCard(form);
+      await act(request, form, 'POST', `/requests/${request.id}/payment`, { payment_token: token }, null);
+    } catch (error) {
+      say(form, error.message, 'error');
+    }
+  });
+  return form;
+}
+
+function receiptLine(receipt) {
+  return el('p', { class: 'receipt form-ok', role: 'status' },
+    `Paid ${receipt.amount} on ${receipt.date}, reference ${receipt.reference}. A receipt was emailed to you.`);
+}
+
+function downloadStep(request) {
+  if (!request.download) return null;
+  if (!request.download.available)
+    return el('p', { class: 'muted download-ended' }, 'The download period has ended; open a new request for a fresh copy.');
+  return el('p', { class: 'download' },
+    el('a', { class: 'button download-link', href: `/api/v1/requests/${request.id}/download`, download: '' }, 'Download my data (ZIP)'),
+    ` Available until ${formatDate(request.download.until)}.`);
+}
+
+function nextStep(request) {
+  if (request.state === 'awaiting_identity' || request.state === 'received') return codeStep(request);
+  if (request.state === 'awaiting_fee') return feeStep(request);
+  if (request.state === 'refused') return el('p', { class: 'refusal' }, `Refused: ${request.refusal_reason || ''}`);
+  return downloadStep(request);
+}
+
+function requestCard(request, fresh) {
   const facts = el('dl', { class: 'facts' },
     el('dt', {}, 'Request'), el('dd', { class: 'request-id' }, request.id),
-    el('dt', {}, 'Kind'), el('dd', {}, kinds[request.kind] || request.kind),
+    el('dt', {}, 'Kind'), el('dd', {}, KINDS[request.kind] || request.kind),
     el('dt', {}, 'State'), el('dd', { class: 'request-state' }, String(request.state).replace(/_/g, ' ')),
-    el('dt', {}, 'Due by'), el('dd', { class: 'request-due' }, formatDate(request.due_at)));
+    el('dt', {}, 'Due by'), el('dd', { class: 'request-due' }, formatDate(request.due_at)),
+    request.extension_reason ? [el('dt', {}, 'Extended'), el('dd', { class: 'request-extension' },
+      `${request.extension_months} month(s): ${request.extension_reason}`)] : null);
   const intro = fresh
-    ? 'Your request is open. We may first ask you to confirm it is you; the clock waits until then.'
+    ? 'Your request is open. We have emailed you a code to confirm it is you; the clock waits until then.'
     : 'A request you made earlier.';
-  $('#requests').prepend(el('div', { class: fresh ? 'form-ok' : 'request-earlier', role: 'status', 'data-request': request.kind },
-    el('p', {}, intro), facts));
+  return el('div', { class: fresh ? 'form-ok request' : 'request-earlier request', role: 'status',
+    'data-request': request.kind, 'data-id': request.id }, el('p', {}, intro), facts, nextStep(request));
+}
+
+function showRequest(request, fresh = true) {
+  $('#requests').prepend(requestCard(request, fresh));
+}
+
+// One step of a request (code, new code, payment): the card is redrawn with the answer, and the
+// answer's message (a wrong code's tries left, a decline) shown in words.
+async function act(request, form, method, path, body, okText) {
+  for (const b of $all('button', form)) b.disabled = true;
+  try {
+    const answer = await api(method, path, body === undefined ? {} : { body });
+    const card = requestCard(answer, false);
+    if (answer.receipt) card.append(receiptLine(answer.receipt));
+    if (okText) say(card, okText);
+    $(`#requests [data-id="${request.id}"]`).replaceWith(card);
+  } catch (error) {
+    for (const b of $all('button', form)) b.disabled = false;
+    say(form, error.message, 'error');
+    if (error.field === 'code') {
+      const fresh = await api('GET', '/requests').catch(() => null);
+      const now = fresh && fresh.items.find((r) => r.id === request.id);
+      if (now && $('.code-tries', form)) $('.code-tries', form).textContent = triesWords(now.code);
+    }
+  }
 }
 
 // Requests opened before this page was loaded, oldest first so the newest ends up on top.
@@ -128,6 +253,7 @@ async function openRequest(kind, button) {
 
 async function main() {
   await startPage();
+  api('GET', '/portal-config').then((config) => { providerUrl = config && config.payment_provider_url; }).catch(() => {});
   await loadConsents();
   await loadRequests();
   document.addEventListener('privox:cookie-choice', () => loadConsents());

@@ -90,6 +90,12 @@ FRAUD_PASSWORD="fraud-analyst-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
 PRIVOX_STAFF_PASSWORD=$FRAUD_PASSWORD px "$D" staff add --email "$FRAUD_EMAIL" --role staff_fraud >/dev/null ||
   { echo "browser_test.sh: privox staff add (fraud) failed" >&2; exit 1; }
 
+# Legal staff for the rights-request queue (rights_test.mjs).
+LEGAL_EMAIL="legal@operator.example"
+LEGAL_PASSWORD="legal-officer-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
+PRIVOX_STAFF_PASSWORD=$LEGAL_PASSWORD px "$D" staff add --email "$LEGAL_EMAIL" --role staff_legal >/dev/null ||
+  { echo "browser_test.sh: privox staff add (legal) failed" >&2; exit 1; }
+
 # Sign-up confirms the address by an emailed link: a real SMTP server on loopback (scripts/test-smtp.sh)
 # delivers into a Maildir the scenario reads the link from.
 bash "$ROOT/scripts/test-smtp.sh" start "$TMP/smtp" >/dev/null || { echo "browser_test.sh: the SMTP server did not start" >&2; exit 1; }
@@ -115,6 +121,7 @@ timeout -k 2 30 sipp -sf "$ROOT/src/sip/scenarios/register_rejected.xml" "127.0.
 # portal_test.mjs first (it signs up the company the others may reuse), then every other
 # *_test.mjs here in name order, each against the same servers and bounded on its own.
 export PORTAL_URL TOKENIZER_URL SIP_PORT ARTIFACTS STAFF_EMAIL STAFF_PASSWORD FRAUD_EMAIL FRAUD_PASSWORD BANNED_SOURCE
+export LEGAL_EMAIL LEGAL_PASSWORD
 export SCENARIOS="$ROOT/src/sip/scenarios" WORK="$TMP" MAILDIR="$TMP/smtp/maildir"
 scripts=(portal_test.mjs)
 for other in "$HERE"/*_test.mjs; do
@@ -131,3 +138,13 @@ if [ ${#failed[@]} -eq 0 ]; then
 else
   fail "the browser scenarios; screenshots in $ARTIFACTS" "${failed[@]}" "serve log:" "$(tail -n 15 "$TMP/serve.log")"
 fi
+
+# The card numbers the scenarios typed went to the tokenizer only (P3): neither privox's data
+# directory (the store, the sealed copies of members' data) nor its log holds one.
+if where=$(files_hold text "$D" 4242424242424242 4000000000000002 5555555555554444) ||
+  grep -qE '4242424242424242|4000000000000002' "$TMP/serve.log"; then
+  fail "a card number reached privox" "$where"
+else
+  pass
+fi
+finish
