@@ -28,6 +28,9 @@ struct AuthLimits {
   int64_t session_max_us = 12LL * 3600 * 1'000'000;
   RateLimit signups{10, 3600LL * 1'000'000};         // sign-ups per client address
   RateLimit consent_writes{30, 3600LL * 1'000'000};  // consent decisions per visitor address or member
+  RateLimit password_resets{10, 3600LL * 1'000'000};  // forgotten-password emails per client address
+  RateLimit password_resets_per_email{3, 3600LL * 1'000'000};  // and per address typed, whoever typed it
+  RateLimit invites{50, 3600LL * 1'000'000};          // invitations per company
 };
 
 // The limits in force from the operator's settings: portal.login_max_failures,
