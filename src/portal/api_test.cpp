@@ -1205,7 +1205,8 @@ TEST_P(PortalApiTest, ChangingToATakenEmailRevealsNothing) {
 TEST_P(PortalApiTest, LockOutAndSessionLengthsComeFromTheSettings) {
   for (const auto& [key, value] : {std::pair{"portal.login_max_failures", "2"}, {"portal.login_window_minutes", "10"},
                                    {"portal.lockout_minutes", "3"}, {"portal.session_idle_minutes", "20"},
-                                   {"portal.session_max_hours", "2"}})
+                                   {"portal.session_max_hours", "2"}, {"portal.password_resets_per_hour", "4"},
+                                   {"portal.password_resets_per_email_per_hour", "2"}, {"portal.invites_per_hour", "7"}})
     ASSERT_TRUE(privacy::change_setting(*store_, keys_, clock_, key, value, "cli:test").ok()) << key;
   EXPECT_EQ(privacy::change_setting(*store_, keys_, clock_, "portal.lockout_minutes", "0", "cli:test").error().field,
             "portal.lockout_minutes");
@@ -1216,6 +1217,9 @@ TEST_P(PortalApiTest, LockOutAndSessionLengthsComeFromTheSettings) {
   EXPECT_EQ(limits->max_delay_us, 3LL * 60 * 1'000'000);
   EXPECT_EQ(limits->session_idle_us, 20LL * 60 * 1'000'000);
   EXPECT_EQ(limits->session_max_us, 2LL * 3600 * 1'000'000);
+  EXPECT_EQ(limits->password_resets.max, 4);
+  EXPECT_EQ(limits->password_resets_per_email.max, 2);
+  EXPECT_EQ(limits->invites.max, 7);
 
   PortalOptions options;
   options.payments = &provider_;

@@ -35,8 +35,10 @@ struct AuthLimits {
 
 // The limits in force from the operator's settings: portal.login_max_failures,
 // portal.login_window_minutes, portal.lockout_minutes (the longest delay),
-// portal.session_idle_minutes, portal.session_max_hours, portal.signups_per_hour and
-// portal.consent_writes_per_hour (each checked against its range when set). Fails with store
+// portal.session_idle_minutes, portal.session_max_hours, portal.signups_per_hour,
+// portal.consent_writes_per_hour, portal.password_resets_per_hour,
+// portal.password_resets_per_email_per_hour and portal.invites_per_hour (each checked against its
+// range when set). Fails with store
 // errors only.
 Result<AuthLimits> auth_limits_from_settings(store::Store& store);
 

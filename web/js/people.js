@@ -14,7 +14,8 @@ async function act(button, work) {
     await work();
     await load();
   } catch (error) {
-    say($('#role-status'), error && error.message ? error.message : String(error), 'error');
+    const message = error && error.message ? error.message : String(error);
+    say($('#role-status'), message.charAt(0).toUpperCase() + message.slice(1), 'error');
   } finally {
     button.disabled = false;
   }
