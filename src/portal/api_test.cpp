@@ -1417,7 +1417,7 @@ TEST_P(PortalApiTest, OfficeManagersManageRolesButNeverDemoteTheLastOne) {
   ASSERT_EQ(changes.size(), 4u);
   EXPECT_EQ(changes[0].text(0), ivy_id);
   EXPECT_EQ(json::parse(changes[0].text(1))["role"], "office_manager");
-  for (const store::Row& row : changes) EXPECT_EQ(row.text(1).find("@"), std::string::npos);
+  for (const store::Row& row : changes) EXPECT_EQ(row.text(1).find('@'), std::string::npos);
 }
 
 // Forgot password: the same answer for any address, a link that works once for 30 minutes, and

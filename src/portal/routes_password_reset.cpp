@@ -62,11 +62,13 @@ Response password_reset_request(Portal::Impl& p, const Exchange& e) {
   std::optional<std::string> token;
   Status kept = store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_ASSIGN(const std::optional<std::string> subject, p.auth.login_of_email(s, *email));
+    // An address without a login gets a pending row too, that no link opens (its token is never
+    // sent, and it names no login), so both cases do the same work.
+    PRIVOX_ASSIGN(std::string made, create_confirmation(s, p.keys, p.clock,
+                                                        {ConfirmationKind::reset, subject.value_or(""),
+                                                         nlohmann::json::object(), kPasswordResetTtlUs}));
     token.reset();
-    if (!subject) return {};
-    PRIVOX_ASSIGN(token, create_confirmation(s, p.keys, p.clock,
-                                             {ConfirmationKind::reset, *subject, nlohmann::json::object(),
-                                              kPasswordResetTtlUs}));
+    if (subject) token = std::move(made);
     return {};
   });
   if (!kept.ok()) return error_response(kept.error());
@@ -96,7 +98,7 @@ Response password_reset_complete(Portal::Impl& p, const Exchange& e) {
   Status done = store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
     // Another kind of link is left as it was (the transaction rolls back).
     PRIVOX_ASSIGN(const PendingConfirmation pending, take_confirmation(s, p.keys, p.clock, token));
-    if (pending.kind != ConfirmationKind::reset)
+    if (pending.kind != ConfirmationKind::reset || pending.subject_id.empty())
       return Error{ErrorCode::not_found, "token", "this link is unknown, was used already or has expired"};
     return p.auth.reset_password(s, pending.subject_id, *hash);
   });

@@ -105,8 +105,8 @@ std::vector<store::SchemaPart> schema_parts() {
                 subject_id TEXT,
                 sealed {blob} NOT NULL,
                 expires_at_us {i64} NOT NULL))",
-           "INSERT INTO portal_confirmations_v10 (token_hash, kind, subject_id, sealed, expires_at_us) "
-           "SELECT token_hash, kind, subject_id, sealed, expires_at_us FROM portal_confirmations",
+           R"(INSERT INTO portal_confirmations_v10 (token_hash, kind, subject_id, sealed, expires_at_us)
+                SELECT token_hash, kind, subject_id, sealed, expires_at_us FROM portal_confirmations)",
            "DROP TABLE portal_confirmations",
            "ALTER TABLE portal_confirmations_v10 RENAME TO portal_confirmations",
            "CREATE INDEX portal_confirmations_expires ON portal_confirmations (expires_at_us)",
