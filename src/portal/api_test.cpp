@@ -88,12 +88,12 @@ class CapturingMailer final : public notify::Mailer {
       if (e.to == to) out.push_back(e);
     return out;
   }
-  // The token of the newest link sent to `to`; empty when none was.
-  std::string token_for(const std::string& to) const {
+  // The token of the newest link to `page` sent to `to`; empty when none was.
+  std::string token_for(const std::string& to, const std::string& page = "/confirm.html#") const {
     const std::vector<notify::Email> mine = sent_to(to);
     for (auto it = mine.rbegin(); it != mine.rend(); ++it) {
-      const size_t at = it->text.find("/confirm.html#");
-      if (at != std::string::npos) return it->text.substr(at + 14, 64);
+      const size_t at = it->text.find(page);
+      if (at != std::string::npos) return it->text.substr(at + page.size(), 64);
     }
     return {};
   }
@@ -165,6 +165,28 @@ class PortalApiTest : public store::MigratedStoreTest {
     return {{"company_name", "Acme " + email}, {"region", "eea"}, {"name", "Ada Lovelace"}, {"email", email},
             {"phone", phone}, {"address", "1 Analytical Way, London"}, {"birth_date", "1990-12-10"},
             {"password", "correct horse battery"}, {"payment_token", provider_.create("4242424242424242")}};
+  }
+
+  // What an invitee types on the invitation's page, with a new card's token.
+  json invitee_body(const std::string& token, const std::string& phone) {
+    return {{"token", token}, {"name", "Ivy Invited"}, {"phone", phone}, {"address", "2 Difference Lane, London"},
+            {"birth_date", "1992-03-04"}, {"password", "invited password 1"},
+            {"payment_token", provider_.create("4242424242424242")}, {"marketing_email", false}};
+  }
+
+  // The manager invites `email`: the invitation's id and the token of its emailed link.
+  std::pair<std::string, std::string> invite(Browser& manager, const std::string& email) {
+    const http::Response res = manager.call(verb::post, "/api/v1/invites", {{"email", email}});
+    EXPECT_EQ(res.result(), status::accepted) << res.body();
+    expect_documented(verb::post, "/api/v1/invites", res);
+    std::string to = email;  // the mail goes to the address as normalised
+    for (char& ch : to) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return {json::parse(res.body())["invite"].value("id", ""), mailer_.token_for(to, "/invite.html#")};
+  }
+
+  store::Rows audit_of(const std::string& action) {
+    auto tx = store_->begin(store::TxMode::read);
+    return (*tx)->query("SELECT subject_id, detail FROM audit_log WHERE action = ? ORDER BY seq", {action}).value();
   }
 
   Browser browser() {
@@ -835,7 +857,10 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       json::parse(b.call(verb::post, "/api/v1/extensions", {{"number", "301"}, {"password", "line password 2"}, {"member_id", b_member}}).body())["id"];
   const std::string b_request = json::parse(b.call(verb::post, "/api/v1/requests", {{"kind", "access"}}).body()).value("id", "");
   ASSERT_FALSE(b_request.empty());
-  const std::vector<std::string> b_ids = {b_member, b_company, b_line, b_request};
+  const std::string b_invite =
+      json::parse(b.call(verb::post, "/api/v1/invites", {{"email", "invitee@b.example"}}).body())["invite"].value("id", "");
+  ASSERT_FALSE(b_invite.empty());
+  const std::vector<std::string> b_ids = {b_member, b_company, b_line, b_request, b_invite};
 
   struct Attack {
     std::string target;
@@ -847,6 +872,9 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/extensions/{id}/password", verb::post}, {"/api/v1/extensions/" + b_line + "/password", {{"password", "hijacked pass 1"}}}},
       {{"/api/v1/extensions", verb::post}, {"/api/v1/extensions", {{"number", "302"}, {"password", "line password 3"}, {"member_id", b_member}}}},
       {{"/api/v1/extensions/{id}", verb::delete_}, {"/api/v1/extensions/" + b_line, nullptr}},
+      {{"/api/v1/invites/{id}/resend", verb::post}, {"/api/v1/invites/" + b_invite + "/resend", nullptr}},
+      {{"/api/v1/invites/{id}", verb::delete_}, {"/api/v1/invites/" + b_invite, nullptr}},
+      {{"/api/v1/people/{id}/role", verb::put}, {"/api/v1/people/" + b_member + "/role", {{"role", "member"}}}},
       {{"/api/v1/calls", verb::get}, {"/api/v1/calls?extension=" + b_line, nullptr}},
       {{"/api/v1/messages", verb::get}, {"/api/v1/messages?extension=" + b_line, nullptr}},
       {{"/api/v1/admin/members", verb::get}, {"/api/v1/admin/members?purpose=billing&company_id=" + b_company, nullptr}},
@@ -883,6 +911,8 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       // B's name does not close A's company, and nothing reaches B's.
       {{"/api/v1/company/closure", verb::post}, {"/api/v1/company/closure", {{"confirm", "Acme b@b.example"}}}},
       {{"/api/v1/company/closure", verb::delete_}, {"/api/v1/company/closure", nullptr}},
+      {{"/api/v1/people", verb::get}, {"/api/v1/people", nullptr}},
+      {{"/api/v1/invites", verb::post}, {"/api/v1/invites", {{"email", "invitee@b.example"}}}},
       {{"/api/v1/consents", verb::get}, {"/api/v1/consents", nullptr}},
       {{"/api/v1/consents/{purpose}", verb::put}, {"/api/v1/consents/marketing_email", {{"given", false}}}},
       {{"/api/v1/requests", verb::post}, {"/api/v1/requests", {{"kind", "rectify"}, {"corrections", {{"name", "B"}}}}}},
@@ -894,6 +924,10 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       // Public routes: no tenant data at all.
       {{"/api/v1/signup", verb::post}, {"/api/v1/signup", {{"company_id", b_company}}}},
       {{"/api/v1/confirm", verb::post}, {"/api/v1/confirm", {{"token", std::string(64, '0')}}}},
+      {{"/api/v1/invites/accept", verb::post}, {"/api/v1/invites/accept", {{"token", std::string(64, '0')}}}},
+      {{"/api/v1/password-reset", verb::post}, {"/api/v1/password-reset", {{"email", "b@b.example"}}}},
+      {{"/api/v1/password-reset/complete", verb::post},
+       {"/api/v1/password-reset/complete", {{"token", std::string(64, '0')}, {"password", "hijacked password 1"}}}},
       {{"/api/v1/session", verb::post}, {"/api/v1/session", {{"email", "b@b.example"}, {"password", "wrong password 1"}}}},
       {{"/api/v1/privacy-notice", verb::get}, {"/api/v1/privacy-notice", nullptr}},
       {{"/api/v1/portal-config", verb::get}, {"/api/v1/portal-config", nullptr}},
@@ -931,6 +965,11 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   // B's line is still there, and B's company is not closing.
   EXPECT_NE(b.call(verb::get, "/api/v1/extensions").body().find(b_line), std::string::npos);
   EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/company").body())["state"], "open");
+  // B is still B's office manager, and B's invitation is still pending.
+  const json b_people = json::parse(b.call(verb::get, "/api/v1/people").body());
+  EXPECT_EQ(b_people["people"][0]["role"], "office_manager");
+  ASSERT_EQ(b_people["invites"].size(), 1u);
+  EXPECT_EQ(b_people["invites"][0]["id"], b_invite);
 }
 
 // The gate of routes.cpp, over every route of the router: a visitor reaches only the public routes,
@@ -947,7 +986,8 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
             status::ok);
   const std::set<std::string> open_to_visitors = {"/api/v1/signup", "/api/v1/confirm", "/api/v1/session", "/api/v1/privacy-notice",
                                                   "/api/v1/portal-config", "/api/v1/openapi.json", "/api/v1/consents",
-                                                  "/api/v1/consents/{purpose}"};
+                                                  "/api/v1/consents/{purpose}", "/api/v1/invites/accept",
+                                                  "/api/v1/password-reset", "/api/v1/password-reset/complete"};
   const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}", "/api/v1/company",
                                               "/api/v1/company/closure", "/api/v1/requests/{id}/code",
                                               "/api/v1/requests/{id}/verify", "/api/v1/requests/{id}/payment",
@@ -970,6 +1010,7 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
       ++guarded;
     }
     const bool login_or_signup = route.pattern == "/api/v1/signup" || route.pattern == "/api/v1/confirm" ||
+                                 route.pattern == "/api/v1/invites/accept" || route.pattern.starts_with("/api/v1/password-reset") ||
                                  (route.pattern == "/api/v1/session" && route.method == verb::post);
     if (route.method != verb::get && !login_or_signup) {
       const http::Response res = owner.call(route.method, target, json::object(), false);
@@ -989,8 +1030,8 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
       EXPECT_EQ(json::parse(res.body())["error"]["message"], "only members have this") << name;
     }
   }
-  EXPECT_EQ(guarded, 35u);
-  EXPECT_EQ(state_changing, 21u);
+  EXPECT_EQ(guarded, 40u);
+  EXPECT_EQ(state_changing, 25u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
@@ -1271,7 +1312,8 @@ TEST_P(PortalApiTest, ChangingToATakenEmailRevealsNothing) {
 TEST_P(PortalApiTest, LockOutAndSessionLengthsComeFromTheSettings) {
   for (const auto& [key, value] : {std::pair{"portal.login_max_failures", "2"}, {"portal.login_window_minutes", "10"},
                                    {"portal.lockout_minutes", "3"}, {"portal.session_idle_minutes", "20"},
-                                   {"portal.session_max_hours", "2"}})
+                                   {"portal.session_max_hours", "2"}, {"portal.password_resets_per_hour", "4"},
+                                   {"portal.password_resets_per_email_per_hour", "2"}, {"portal.invites_per_hour", "7"}})
     ASSERT_TRUE(privacy::change_setting(*store_, keys_, clock_, key, value, "cli:test").ok()) << key;
   EXPECT_EQ(privacy::change_setting(*store_, keys_, clock_, "portal.lockout_minutes", "0", "cli:test").error().field,
             "portal.lockout_minutes");
@@ -1282,6 +1324,9 @@ TEST_P(PortalApiTest, LockOutAndSessionLengthsComeFromTheSettings) {
   EXPECT_EQ(limits->max_delay_us, 3LL * 60 * 1'000'000);
   EXPECT_EQ(limits->session_idle_us, 20LL * 60 * 1'000'000);
   EXPECT_EQ(limits->session_max_us, 2LL * 3600 * 1'000'000);
+  EXPECT_EQ(limits->password_resets.max, 4);
+  EXPECT_EQ(limits->password_resets_per_email.max, 2);
+  EXPECT_EQ(limits->invites.max, 7);
 
   PortalOptions options;
   options.payments = &provider_;
@@ -1504,6 +1549,249 @@ TEST_P(PortalApiTest, LegalStaffWaiveExtendRefuseAndCompleteRequests) {
   EXPECT_EQ(json::parse(m.call(verb::get, "/api/v1/me").body())["fields"]["name"], "Ned Ludd");
   EXPECT_EQ(staff.call(verb::post, "/api/v1/admin/requests/" + new_id(clock_.now_us()) + "/complete" + q).result(),
             status::not_found);
+}
+
+// Issue 13: an office manager invites a person, who sets her own password and gives her mandatory
+// data through the emailed link, once, and then logs in as a member of that company.
+TEST_P(PortalApiTest, AnInviteeJoinsTheCompanyOnceThroughHerLink) {
+  Browser manager = browser();
+  ASSERT_EQ(manager.sign_up(signup_body("om@invite.example", "+442079460990")).result(), status::created);
+  const std::string company = json::parse(manager.call(verb::get, "/api/v1/me").body())["company_id"];
+  const auto [id, token] = invite(manager, "Ivy@Invite.example");
+  ASSERT_EQ(token.size(), 64u);
+  // The store keeps the invitee's address only sealed.
+  {
+    auto tx = store_->begin(store::TxMode::read);
+    const store::Rows rows = (*tx)->query("SELECT email_enc FROM portal_invites WHERE id = ?", {id}).value();
+    ASSERT_EQ(rows.size(), 1u);
+    const std::string sealed(rows[0].blob(0).begin(), rows[0].blob(0).end());
+    EXPECT_EQ(sealed.find("ivy@invite.example"), std::string::npos);
+  }
+  // A mandatory field missing is named, and the link still works afterwards.
+  json missing = invitee_body(token, "+442079460991");
+  missing.erase("address");
+  const http::Response refused = browser().call(verb::post, "/api/v1/invites/accept", missing);
+  EXPECT_EQ(refused.result(), status::bad_request);
+  EXPECT_EQ(json::parse(refused.body())["error"]["field"], "address");
+  json minor = invitee_body(token, "+442079460991");
+  minor["birth_date"] = "2015-01-01";
+  EXPECT_EQ(json::parse(browser().call(verb::post, "/api/v1/invites/accept", minor).body())["error"]["field"], "birth_date");
+  const http::Response joined = browser().call(verb::post, "/api/v1/invites/accept", invitee_body(token, "+442079460991"));
+  ASSERT_EQ(joined.result(), status::created) << joined.body();
+  expect_documented(verb::post, "/api/v1/invites/accept", joined);
+  EXPECT_EQ(json::parse(joined.body())["company_id"], company);
+  // The link works once.
+  const http::Response again = browser().call(verb::post, "/api/v1/invites/accept", invitee_body(token, "+442079460992"));
+  EXPECT_EQ(again.result(), status::not_found);
+  EXPECT_EQ(json::parse(again.body())["error"]["field"], "token");
+  // She logs in with her own password, as a plain member of the inviting company.
+  Browser ivy = browser();
+  const http::Response login =
+      ivy.call(verb::post, "/api/v1/session", {{"email", "ivy@invite.example"}, {"password", "invited password 1"}});
+  ASSERT_EQ(login.result(), status::ok) << login.body();
+  EXPECT_EQ(json::parse(login.body())["role"], "member");
+  EXPECT_EQ(json::parse(login.body())["company_id"], company);
+  const json me = json::parse(ivy.call(verb::get, "/api/v1/me").body());
+  EXPECT_EQ(me["fields"]["name"], "Ivy Invited");
+  EXPECT_EQ(me["fields"]["card_last4"], "4242");
+  // The manager sees her with her role, and no pending invitation; a member may not look.
+  const json people = json::parse(manager.call(verb::get, "/api/v1/people").body());
+  ASSERT_EQ(people["people"].size(), 2u);
+  EXPECT_EQ(people["invites"].size(), 0u);
+  std::set<std::string> roles;
+  for (const json& person : people["people"]) roles.insert(person["email"].get<std::string>() + " " + person["role"].get<std::string>());
+  EXPECT_EQ(roles, (std::set<std::string>{"ivy@invite.example member", "om@invite.example office_manager"}));
+  EXPECT_EQ(ivy.call(verb::get, "/api/v1/people").result(), status::forbidden);
+  EXPECT_EQ(ivy.call(verb::post, "/api/v1/invites", {{"email", "x@invite.example"}}).result(), status::forbidden);
+  // The audit names ids only.
+  for (const char* action : {"invite.create", "invite.accept", "people.list"}) {
+    const store::Rows rows = audit_of(action);
+    ASSERT_FALSE(rows.empty()) << action;
+    EXPECT_EQ(rows.back().text(1).find("invite.example"), std::string::npos) << action;
+  }
+}
+
+TEST_P(PortalApiTest, AnInvitationExpiresCanBeRevokedAndSentAgain) {
+  Browser manager = browser();
+  ASSERT_EQ(manager.sign_up(signup_body("om@revoke.example", "+442079460993")).result(), status::created);
+  // Days pass: the manager's session does not last that long, so she logs in again.
+  auto log_in_again = [&] {
+    ASSERT_EQ(manager.call(verb::post, "/api/v1/session", {{"email", "om@revoke.example"}, {"password", "correct horse battery"}})
+                  .result(),
+              status::ok);
+  };
+  // Expired after 7 days, and gone from the list.
+  const auto [late_id, late] = invite(manager, "late@revoke.example");
+  ASSERT_EQ(late.size(), 64u);
+  clock_.advance_us(kInviteTtlUs);
+  log_in_again();
+  EXPECT_EQ(browser().call(verb::post, "/api/v1/invites/accept", invitee_body(late, "+442079460994")).result(),
+            status::not_found);
+  EXPECT_EQ(json::parse(manager.call(verb::get, "/api/v1/people").body())["invites"].size(), 0u);
+  EXPECT_EQ(manager.call(verb::post, "/api/v1/invites/" + late_id + "/resend").result(), status::not_found);
+  // Revoked: the link is dead, and revoking twice finds nothing.
+  const auto [gone_id, gone] = invite(manager, "gone@revoke.example");
+  const http::Response revoked = manager.call(verb::delete_, "/api/v1/invites/" + gone_id);
+  EXPECT_EQ(revoked.result(), status::no_content);
+  EXPECT_EQ(browser().call(verb::post, "/api/v1/invites/accept", invitee_body(gone, "+442079460994")).result(),
+            status::not_found);
+  EXPECT_EQ(manager.call(verb::delete_, "/api/v1/invites/" + gone_id).result(), status::not_found);
+  EXPECT_EQ(audit_of("invite.revoke").size(), 1u);
+  // Sent again: the old link stops working, the new one works, with 7 more days.
+  const auto [id, first] = invite(manager, "again@revoke.example");
+  clock_.advance_us(kInviteTtlUs - 1'000'000);
+  log_in_again();
+  const http::Response resent = manager.call(verb::post, "/api/v1/invites/" + id + "/resend");
+  ASSERT_EQ(resent.result(), status::accepted) << resent.body();
+  expect_documented(verb::post, "/api/v1/invites/{id}/resend", resent);
+  const std::string second = mailer_.token_for("again@revoke.example", "/invite.html#");
+  ASSERT_NE(first, second);
+  clock_.advance_us(2'000'000);  // past the first expiry
+  EXPECT_EQ(browser().call(verb::post, "/api/v1/invites/accept", invitee_body(first, "+442079460994")).result(),
+            status::not_found);
+  EXPECT_EQ(browser().call(verb::post, "/api/v1/invites/accept", invitee_body(second, "+442079460994")).result(),
+            status::created);
+}
+
+// Inviting an address that has a login answers as for any other; only its mailbox learns why no
+// link came.
+TEST_P(PortalApiTest, InvitingATakenAddressRevealsNothingToTheManager) {
+  Browser a = browser(), b = browser();
+  ASSERT_EQ(a.sign_up(signup_body("om@taken.example", "+442079460995")).result(), status::created);
+  ASSERT_EQ(b.sign_up(signup_body("has@login.example", "+442079460996")).result(), status::created);
+  const http::Response taken = a.call(verb::post, "/api/v1/invites", {{"email", "has@login.example"}});
+  const http::Response free = a.call(verb::post, "/api/v1/invites", {{"email", "free@login.example"}});
+  ASSERT_EQ(taken.result(), status::accepted);
+  ASSERT_EQ(free.result(), status::accepted);
+  json t = json::parse(taken.body()), f = json::parse(free.body());
+  EXPECT_EQ(t["message"], f["message"]);
+  EXPECT_EQ(t["invite"].size(), f["invite"].size());
+  EXPECT_EQ(json::parse(a.call(verb::get, "/api/v1/people").body())["invites"].size(), 2u);
+  EXPECT_TRUE(mailer_.token_for("has@login.example", "/invite.html#").empty());
+  ASSERT_EQ(mailer_.sent_to("has@login.example").size(), 2u);  // the sign-up's link, and this word
+  EXPECT_NE(mailer_.sent_to("has@login.example").back().text.find("has a privox login already"), std::string::npos);
+  EXPECT_EQ(mailer_.token_for("free@login.example", "/invite.html#").size(), 64u);
+}
+
+// Roles: the manager makes a member office manager and back; the last office manager is never
+// demoted; only the company's own office managers may do it; each change is audited by id.
+TEST_P(PortalApiTest, OfficeManagersManageRolesButNeverDemoteTheLastOne) {
+  Browser om = browser(), other = browser();
+  ASSERT_EQ(om.sign_up(signup_body("om@roles.example", "+442079460997")).result(), status::created);
+  ASSERT_EQ(other.sign_up(signup_body("om@other.example", "+442079460998")).result(), status::created);
+  const std::string om_id = json::parse(om.call(verb::get, "/api/v1/me").body())["subject_id"];
+  const auto [id, token] = invite(om, "ivy@roles.example");
+  const http::Response joined = browser().call(verb::post, "/api/v1/invites/accept", invitee_body(token, "+442079460999"));
+  ASSERT_EQ(joined.result(), status::created) << joined.body();
+  const std::string ivy_id = json::parse(joined.body())["subject_id"];
+  Browser ivy = browser();
+  ASSERT_EQ(ivy.call(verb::post, "/api/v1/session", {{"email", "ivy@roles.example"}, {"password", "invited password 1"}}).result(),
+            status::ok);
+  // The only manager cannot demote herself: refused, in words that say why.
+  const http::Response last = om.call(verb::put, "/api/v1/people/" + om_id + "/role", {{"role", "member"}});
+  EXPECT_EQ(last.result(), status::conflict);
+  expect_documented(verb::put, "/api/v1/people/{id}/role", last);
+  EXPECT_EQ(json::parse(last.body())["error"]["field"], "role");
+  EXPECT_NE(json::parse(last.body())["error"]["message"].get<std::string>().find("last office manager"), std::string::npos);
+  // A plain member may not change roles; another company's manager finds no such member.
+  EXPECT_EQ(ivy.call(verb::put, "/api/v1/people/" + ivy_id + "/role", {{"role", "office_manager"}}).result(), status::forbidden);
+  EXPECT_EQ(other.call(verb::put, "/api/v1/people/" + ivy_id + "/role", {{"role", "office_manager"}}).result(), status::not_found);
+  EXPECT_EQ(om.call(verb::put, "/api/v1/people/" + ivy_id + "/role", {{"role", "staff_admin"}}).result(), status::bad_request);
+  // Promoted: she now manages people; then the first manager may step down, and she may not.
+  const http::Response promoted = om.call(verb::put, "/api/v1/people/" + ivy_id + "/role", {{"role", "office_manager"}});
+  ASSERT_EQ(promoted.result(), status::ok) << promoted.body();
+  expect_documented(verb::put, "/api/v1/people/{id}/role", promoted);
+  EXPECT_EQ(ivy.call(verb::get, "/api/v1/people").result(), status::ok);
+  EXPECT_EQ(ivy.call(verb::put, "/api/v1/people/" + om_id + "/role", {{"role", "member"}}).result(), status::ok);
+  EXPECT_EQ(om.call(verb::get, "/api/v1/people").result(), status::forbidden);
+  EXPECT_EQ(ivy.call(verb::put, "/api/v1/people/" + ivy_id + "/role", {{"role", "member"}}).result(), status::conflict);
+  // And back.
+  EXPECT_EQ(ivy.call(verb::put, "/api/v1/people/" + om_id + "/role", {{"role", "office_manager"}}).result(), status::ok);
+  EXPECT_EQ(om.call(verb::put, "/api/v1/people/" + ivy_id + "/role", {{"role", "member"}}).result(), status::ok);
+  const store::Rows changes = audit_of("login.role");
+  ASSERT_EQ(changes.size(), 4u);
+  EXPECT_EQ(changes[0].text(0), ivy_id);
+  EXPECT_EQ(json::parse(changes[0].text(1))["role"], "office_manager");
+  for (const store::Row& row : changes) EXPECT_EQ(row.text(1).find('@'), std::string::npos);
+}
+
+// Forgot password: the same answer for any address, a link that works once for 30 minutes, and
+// every session of the login ended.
+TEST_P(PortalApiTest, AForgottenPasswordIsResetOnceThroughItsLink) {
+  Browser owner = browser(), elsewhere = browser();
+  ASSERT_EQ(owner.sign_up(signup_body("pat@reset.example", "+442079460950")).result(), status::created);
+  ASSERT_EQ(elsewhere.call(verb::post, "/api/v1/session", {{"email", "pat@reset.example"}, {"password", "correct horse battery"}})
+                .result(),
+            status::ok);
+  const http::Response known = browser().call(verb::post, "/api/v1/password-reset", {{"email", "Pat@Reset.example"}});
+  const http::Response unknown = browser().call(verb::post, "/api/v1/password-reset", {{"email", "nobody@reset.example"}});
+  ASSERT_EQ(known.result(), status::accepted);
+  expect_documented(verb::post, "/api/v1/password-reset", known);
+  EXPECT_EQ(unknown.result(), known.result());
+  EXPECT_EQ(unknown.body(), known.body());
+  EXPECT_TRUE(mailer_.token_for("nobody@reset.example", "/reset.html#").empty());
+  EXPECT_EQ(mailer_.sent_to("nobody@reset.example").size(), 1u);
+  const std::string token = mailer_.token_for("pat@reset.example", "/reset.html#");
+  ASSERT_EQ(token.size(), 64u);
+  // A password that will not do leaves the link working; a sign-up's link is no reset's.
+  const http::Response weak = browser().call(verb::post, "/api/v1/password-reset/complete", {{"token", token}, {"password", "short"}});
+  EXPECT_EQ(weak.result(), status::bad_request);
+  EXPECT_EQ(json::parse(weak.body())["error"]["field"], "password");
+  const http::Response done =
+      browser().call(verb::post, "/api/v1/password-reset/complete", {{"token", token}, {"password", "a brand new password"}});
+  ASSERT_EQ(done.result(), status::no_content) << done.body();
+  // Every session of the login ended; the old password is refused, the new one works.
+  EXPECT_EQ(owner.call(verb::get, "/api/v1/me").result(), status::unauthorized);
+  EXPECT_EQ(elsewhere.call(verb::get, "/api/v1/me").result(), status::unauthorized);
+  EXPECT_EQ(browser().call(verb::post, "/api/v1/session", {{"email", "pat@reset.example"}, {"password", "correct horse battery"}})
+                .result(),
+            status::unauthorized);
+  EXPECT_EQ(browser().call(verb::post, "/api/v1/session", {{"email", "pat@reset.example"}, {"password", "a brand new password"}})
+                .result(),
+            status::ok);
+  // Once only.
+  const http::Response reused =
+      browser().call(verb::post, "/api/v1/password-reset/complete", {{"token", token}, {"password", "another new password"}});
+  EXPECT_EQ(reused.result(), status::not_found);
+  expect_documented(verb::post, "/api/v1/password-reset/complete", reused);
+  // A link not followed within 30 minutes is dead.
+  Browser other_client = browser();
+  other_client.address = "198.51.100.8";
+  ASSERT_EQ(other_client.call(verb::post, "/api/v1/password-reset", {{"email", "pat@reset.example"}}).result(), status::accepted);
+  clock_.advance_us(kPasswordResetTtlUs);
+  EXPECT_EQ(browser().call(verb::post, "/api/v1/password-reset/complete",
+                           {{"token", mailer_.token_for("pat@reset.example", "/reset.html#")}, {"password", "too late password"}})
+                .result(),
+            status::not_found);
+  const store::Rows resets = audit_of("login.password_reset");
+  ASSERT_EQ(resets.size(), 1u);
+  EXPECT_EQ(json::parse(resets[0].text(1))["sessions_ended"], 2);
+}
+
+TEST_P(PortalApiTest, PasswordResetsAreRateLimitedPerAddressAndPerClient) {
+  // Per address typed, from any client.
+  for (int i = 0; i < 3; ++i) {
+    Browser b = browser();
+    b.address = "203.0.113." + std::to_string(i + 1);
+    ASSERT_EQ(b.call(verb::post, "/api/v1/password-reset", {{"email", "flood@reset.example"}}).result(), status::accepted);
+  }
+  Browser fourth = browser();
+  fourth.address = "203.0.113.9";
+  const http::Response refused = fourth.call(verb::post, "/api/v1/password-reset", {{"email", "flood@reset.example"}});
+  EXPECT_EQ(refused.result(), status::too_many_requests);
+  expect_documented(verb::post, "/api/v1/password-reset", refused);
+  EXPECT_GT(std::stoll(std::string(refused[http::bhttp::field::retry_after])), 0);
+  EXPECT_EQ(mailer_.sent_to("flood@reset.example").size(), 3u);
+  // Per client, whatever the addresses.
+  Browser client = browser();
+  client.address = "192.0.2.50";
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(client.call(verb::post, "/api/v1/password-reset", {{"email", "n" + std::to_string(i) + "@reset.example"}}).result(),
+              status::accepted);
+  EXPECT_EQ(client.call(verb::post, "/api/v1/password-reset", {{"email", "n10@reset.example"}}).result(),
+            status::too_many_requests);
+  // Someone else is not slowed.
+  EXPECT_EQ(browser().call(verb::post, "/api/v1/password-reset", {{"email", "n10@reset.example"}}).result(), status::accepted);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PortalApiTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),

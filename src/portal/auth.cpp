@@ -169,6 +169,58 @@ Result<std::optional<std::string>> Auth::find_subject_by_email(Session& s, const
   return std::optional<std::string>();
 }
 
+Result<std::optional<std::string>> Auth::login_of_email(Session& s, const std::string& email) const {
+  PRIVOX_ASSIGN(std::optional<std::string> subject, find_subject_by_email(s, email));
+  if (!subject) return subject;
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT 1 FROM portal_logins WHERE subject_id = ?", {*subject}));
+  if (rows.empty()) return std::optional<std::string>();
+  return subject;
+}
+
+Status Auth::reset_password(Session& tx, const std::string& subject_id, const std::string& password_hash) const {
+  PRIVOX_ASSIGN(const int64_t changed, tx.exec("UPDATE portal_logins SET password_hash = ?, updated_at_us = ? "
+                                               "WHERE subject_id = ?",
+                                               {password_hash, clock_.now_us(), subject_id}));
+  if (changed == 0) return Error{ErrorCode::not_found, "token", "this login no longer exists"};
+  // Whoever knew the old password may hold a session: none survives the reset.
+  PRIVOX_ASSIGN(const int64_t ended, tx.exec("DELETE FROM portal_sessions WHERE subject_id = ?", {subject_id}));
+  PRIVOX_TRY(audit_.append(tx, {subject_id, "login.password_reset", subject_id, "", {{"sessions_ended", ended}}}));
+  return {};
+}
+
+Result<std::map<std::string, Role, std::less<>>> Auth::company_roles(Session& s, const std::string& company_id) const {
+  PRIVOX_ASSIGN(Rows rows, s.query("SELECT subject_id, role FROM portal_logins WHERE company_id = ? AND kind = 'member'",
+                                   {company_id}));
+  std::map<std::string, Role, std::less<>> out;
+  for (const store::Row& row : rows) out[row.text(0)] = parse_role(row.text(1)).value_or(Role::member);
+  return out;
+}
+
+Status Auth::set_role(Session& tx, const std::string& company_id, const std::string& subject_id, Role role,
+                      const std::string& actor) const {
+  if (role != Role::member && role != Role::office_manager)
+    return invalid("role", "must be member or office_manager");
+  PRIVOX_TRY(accounts::lock_company(tx, company_id));
+  PRIVOX_ASSIGN(Rows rows, tx.query("SELECT role FROM portal_logins WHERE subject_id = ? AND company_id = ? "
+                                    "AND kind = 'member'",
+                                    {subject_id, company_id}));
+  if (rows.empty()) return Error{ErrorCode::not_found, "id", "no such member in your company"};
+  const std::string was = rows[0].text(0);
+  if (was == to_string(role)) return {};
+  if (was == to_string(Role::office_manager)) {
+    PRIVOX_ASSIGN(Rows managers, tx.query("SELECT COUNT(*) FROM portal_logins WHERE company_id = ? AND kind = 'member' "
+                                          "AND role = 'office_manager'",
+                                          {company_id}));
+    if (managers.at(0).i64(0) <= 1)
+      return Error{ErrorCode::conflict, "role",
+                   "this is the company's last office manager, and a company always keeps one: make another member "
+                   "office manager first"};
+  }
+  PRIVOX_TRY(tx.exec("UPDATE portal_logins SET role = ? WHERE subject_id = ?", {std::string(to_string(role)), subject_id}));
+  PRIVOX_TRY(audit_.append(tx, {actor, "login.role", subject_id, "", {{"role", to_string(role)}, {"was", was}}}));
+  return {};
+}
+
 Result<std::optional<Principal>> Auth::principal_of(Session& s, const std::string& subject_id) const {
   PRIVOX_ASSIGN(Rows rows, s.query("SELECT company_id, role FROM portal_logins WHERE subject_id = ?", {subject_id}));
   if (rows.empty()) return std::optional<Principal>();
@@ -189,6 +241,9 @@ Result<AuthLimits> auth_limits_from_settings(store::Store& store) {
     PRIVOX_ASSIGN(const int64_t max_hours, settings.integer(s, "portal.session_max_hours"));
     PRIVOX_ASSIGN(limits.signups.max, settings.integer(s, "portal.signups_per_hour"));
     PRIVOX_ASSIGN(limits.consent_writes.max, settings.integer(s, "portal.consent_writes_per_hour"));
+    PRIVOX_ASSIGN(limits.password_resets.max, settings.integer(s, "portal.password_resets_per_hour"));
+    PRIVOX_ASSIGN(limits.password_resets_per_email.max, settings.integer(s, "portal.password_resets_per_email_per_hour"));
+    PRIVOX_ASSIGN(limits.invites.max, settings.integer(s, "portal.invites_per_hour"));
     limits.window_us = window_min * kMinuteUs;
     limits.max_delay_us = max_delay_min * kMinuteUs;
     limits.session_idle_us = idle_min * kMinuteUs;

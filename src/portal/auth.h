@@ -28,6 +28,7 @@
 // Thread-safety: safe from any thread; all state is in the store.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -112,6 +113,24 @@ class Auth {
   Result<std::optional<Principal>> authenticate(std::string_view token) const;
   // Ends the session on the server; true when there was one.
   Result<bool> logout(std::string_view token) const;
+
+  // Inside the caller's transaction: the subject whose login this normalised email is (a member's
+  // or a staff account's); nullopt when no login has it.
+  Result<std::optional<std::string>> login_of_email(store::Session& s, const std::string& email) const;
+  // Inside the caller's write transaction (a forgotten password's link): the login's new password,
+  // already hashed, and every session of the login ended, audited as "login.password_reset".
+  // not_found on "token" when the subject has no login any more.
+  Status reset_password(store::Session& tx, const std::string& subject_id, const std::string& password_hash) const;
+  // Inside the caller's transaction: the roles of the company's member logins, by member id.
+  Result<std::map<std::string, Role, std::less<>>> company_roles(store::Session& s, const std::string& company_id) const;
+  // Inside the caller's write transaction: makes the company's member `subject_id` an office
+  // manager or a plain member, audited as "login.role" (ids and roles only). The company's row is
+  // locked first, so two managers demoting each other at once cannot leave it with none.
+  // invalid on "role" for any other role; not_found on "id" when the company has no such member
+  // login (another company's member included); conflict on "role" when it would demote the
+  // company's last office manager.
+  Status set_role(store::Session& tx, const std::string& company_id, const std::string& subject_id, Role role,
+                  const std::string& actor) const;
 
   // Inside the caller's transaction: the email of a staff login, opened under its subject key;
   // empty when the subject has no staff email (a member's login, or none). Errors are the store's

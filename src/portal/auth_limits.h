@@ -28,12 +28,17 @@ struct AuthLimits {
   int64_t session_max_us = 12LL * 3600 * 1'000'000;
   RateLimit signups{10, 3600LL * 1'000'000};         // sign-ups per client address
   RateLimit consent_writes{30, 3600LL * 1'000'000};  // consent decisions per visitor address or member
+  RateLimit password_resets{10, 3600LL * 1'000'000};  // forgotten-password emails per client address
+  RateLimit password_resets_per_email{3, 3600LL * 1'000'000};  // and per address typed, whoever typed it
+  RateLimit invites{50, 3600LL * 1'000'000};          // invitations per company
 };
 
 // The limits in force from the operator's settings: portal.login_max_failures,
 // portal.login_window_minutes, portal.lockout_minutes (the longest delay),
-// portal.session_idle_minutes, portal.session_max_hours, portal.signups_per_hour and
-// portal.consent_writes_per_hour (each checked against its range when set). Fails with store
+// portal.session_idle_minutes, portal.session_max_hours, portal.signups_per_hour,
+// portal.consent_writes_per_hour, portal.password_resets_per_hour,
+// portal.password_resets_per_email_per_hour and portal.invites_per_hour (each checked against its
+// range when set). Fails with store
 // errors only.
 Result<AuthLimits> auth_limits_from_settings(store::Store& store);
 

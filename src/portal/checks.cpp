@@ -33,6 +33,12 @@ Status send_mail(Portal::Impl& p, const notify::Email& email) {
   return p.options.mailer->send(email);
 }
 
+std::optional<Response> refuse_unless_office_manager(const Caller& c) {
+  if (c.who.role != Role::office_manager)
+    return http::json_error(status::forbidden, "only the company's office managers manage its people", "role");
+  return std::nullopt;
+}
+
 Response rate_refusal(int64_t wait_s, std::string_view what) {
   Response res = http::json_error(status::too_many_requests,
                                   fmt::format("too many {} from here; try again in {} seconds", what, wait_s));

@@ -18,7 +18,7 @@ using privacy::StructuralColumn;
 using enum privacy::Purpose;
 
 // clang-format off
-constexpr std::array<FieldSpec, 6> kFields = {
+constexpr std::array<FieldSpec, 7> kFields = {
   FieldSpec{"password_hash", "portal_logins", "password_hash", "", Category::identity_contact, true,
             service | fraud, LegalBasis::contract, RetentionRule::until_closure,
             ErasureTreatment::erase, "", false,
@@ -55,9 +55,14 @@ constexpr std::array<FieldSpec, 6> kFields = {
             Protection::none, "only a keyed BLAKE2b hash of a payment provider's token, with no subject beside it, so "
             "that a token signs up once; purged 90 days after use, long after any provider's token has expired",
             Format::recorded, 32, "a payment token sign-up has used: its keyed hash"},
+  FieldSpec{"invite_email", "portal_invites", "email_enc", "", Category::identity_contact, false,
+            static_cast<PurposeSet>(service), LegalBasis::contract, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", false, Protection::per_subject, "",
+            Format::email, 254, "the address an office manager invited to join their company, until the invitation "
+            "is accepted, revoked or expires (7 days), when its key is destroyed"},
 };
 
-constexpr std::array<StructuralColumn, 25> kStructural = {
+constexpr std::array<StructuralColumn, 30> kStructural = {
   StructuralColumn{"portal_logins", "subject_id", "pseudonymous id of the member or staff account the login belongs to"},
   StructuralColumn{"portal_logins", "kind", "member or staff"},
   StructuralColumn{"portal_logins", "company_id", "which tenant a member's login belongs to"},
@@ -76,10 +81,16 @@ constexpr std::array<StructuralColumn, 25> kStructural = {
   StructuralColumn{"portal_rate_limits", "actions", "how many actions the client took in the window"},
   StructuralColumn{"portal_rate_limits", "expires_at_us", "when the window ends and the row is purged"},
   StructuralColumn{"portal_confirmations", "token_hash", "keyed hash of a random one-time token; says nothing of the person"},
-  StructuralColumn{"portal_confirmations", "kind", "a sign-up or a change of email"},
-  StructuralColumn{"portal_confirmations", "subject_id", "pseudonymous id of the member whose email would change"},
+  StructuralColumn{"portal_confirmations", "kind", "a sign-up, a change of email, an invitation or a password reset"},
+  StructuralColumn{"portal_confirmations", "subject_id", "pseudonymous id of the member whose email would change, "
+                   "the invitation, or the login whose password would be reset"},
   StructuralColumn{"portal_confirmations", "expires_at_us", "when the link stops working and the row is purged"},
   StructuralColumn{"portal_payment_tokens", "used_at_us", "when the token was used, for the purge"},
+  StructuralColumn{"portal_invites", "id", "random identifier of an invitation; its key's subject id"},
+  StructuralColumn{"portal_invites", "company_id", "which tenant the invitation is to"},
+  StructuralColumn{"portal_invites", "invited_by", "pseudonymous id of the office manager who invited"},
+  StructuralColumn{"portal_invites", "created_at_us", "when the invitation was made"},
+  StructuralColumn{"portal_invites", "expires_at_us", "when the invitation's link stops working and it is purged"},
   StructuralColumn{"page_views", "day", "a UTC date"},
   StructuralColumn{"page_views", "page", "a page of the portal"},
   StructuralColumn{"page_views", "views", "an aggregate count; no address, cookie or identifier is kept"},

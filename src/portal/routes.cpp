@@ -16,6 +16,17 @@ constexpr Route kRoutes[] = {
     {verb::post, "/api/v1/confirm", kPublic, confirm},
     {verb::post, "/api/v1/session", kPublic, login},
     {verb::delete_, "/api/v1/session", kSessionCsrf, logout},
+    // routes_password_reset.cpp
+    {verb::post, "/api/v1/password-reset", kPublic, password_reset_request},
+    {verb::post, "/api/v1/password-reset/complete", kPublic, password_reset_complete},
+    // routes_invites.cpp: accepting needs the link's token, not a session.
+    {verb::post, "/api/v1/invites", kSessionCsrf, invite_create},
+    {verb::post, "/api/v1/invites/accept", kPublic, invite_accept},
+    {verb::post, "/api/v1/invites/{id}/resend", kSessionCsrf, invite_resend},
+    {verb::delete_, "/api/v1/invites/{id}", kSessionCsrf, invite_revoke},
+    // routes_people.cpp
+    {verb::get, "/api/v1/people", kSession, people_list},
+    {verb::put, "/api/v1/people/{id}/role", kSessionCsrf, person_set_role},
     // routes_me.cpp
     {verb::get, "/api/v1/me", kSession, me_show},
     {verb::patch, "/api/v1/me", kSessionCsrf, me_correct},

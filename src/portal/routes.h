@@ -28,6 +28,7 @@
 #include "http/server.h"
 #include "portal/api.h"
 #include "portal/auth.h"
+#include "portal/invites.h"
 #include "portal/payments.h"
 #include "common/mutex.h"
 #include "notify/mailer.h"
@@ -60,11 +61,12 @@ struct Portal::Impl {
   accounts::Extensions extensions;
   consent::ConsentLedger consents;
   privacy::AuditChain audit;
+  Invites invites;
   Mutex mail_mu;  // a Mailer is for one thread at a time
 
   Impl(store::Store& s, const privacy::Keyring& k, const Clock& c, const PortalOptions& o)
       : store(s), keys(k), clock(c), options(o), auth(s, k, c, o.auth_limits), accounts(s, k, c),
-        extensions(s, k, c), consents(s, k, c), audit(k, c) {}
+        extensions(s, k, c), consents(s, k, c), audit(k, c), invites(k, c) {}
 };
 
 // Who is calling, once the gate let them in.
@@ -159,6 +161,9 @@ std::variant<privacy::Purpose, Response> staff_purpose(const Exchange& e, const 
 // The phone lines whose records and registrations the caller may see: their own, or the
 // company's for an office manager; none for staff (who name a purpose instead).
 Result<std::vector<accounts::Extension>> visible_lines(accounts::Extensions& extensions, const Principal& who);
+// 403 naming role for anyone but an office manager (of the caller's own company, which every
+// handler then scopes to); nullopt for an office manager.
+std::optional<Response> refuse_unless_office_manager(const Caller& c);
 // 429 with Retry-After: "too many <what> from here; try again in N seconds".
 Response rate_refusal(int64_t wait_s, std::string_view what);
 // The Set-Cookie value of a cookie the portal sets; Secure under TLS. max_age_s 0 expires it.
@@ -175,6 +180,36 @@ Response signup(Portal::Impl& p, const Exchange& e);
 Response confirm(Portal::Impl& p, const Exchange& e);
 Response login(Portal::Impl& p, const Exchange& e);
 Response logout(Portal::Impl& p, const Exchange& e, const Caller& c);
+// What sign-up shares with an invitation's acceptance (routes_invites.cpp):
+// Every string of the body must be free of card numbers, the consents true or false and every
+// other member a string; the refusal names the first that is not.
+std::optional<Response> refuse_unfit_values(const nlohmann::json& body);
+// Asks the payment provider what card the token stands for and adds the token, the card's brand,
+// last 4 and expiry to `member` (never taken from the browser, P3), validated for `iso`; the
+// refusal when the provider does not know the token (400), cannot be reached (502) or is not
+// configured (503).
+std::optional<Response> add_card(const Portal::Impl& p, accounts::FieldValues& member, const std::string& payment_token,
+                                 const std::string& iso);
+// Uses the payment token up, whatever becomes of the request: 409 naming payment_token when it was
+// used before.
+std::optional<Response> use_payment_token(Portal::Impl& p, const std::string& token);
+// Inside the caller's write transaction: the marketing choices made on the form, in the ledger.
+Status record_signup_consents(Portal::Impl& p, store::Session& tx, const std::string& member_id, bool marketing_email,
+                              bool marketing_sms);
+
+// routes_invites.cpp: an office manager's invitations, and the invitee's acceptance.
+Response invite_create(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response invite_resend(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response invite_revoke(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response invite_accept(Portal::Impl& p, const Exchange& e);
+
+// routes_people.cpp: the company's people and their roles, for its office managers.
+Response people_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response person_set_role(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_password_reset.cpp: a forgotten password, reset through an emailed link.
+Response password_reset_request(Portal::Impl& p, const Exchange& e);
+Response password_reset_complete(Portal::Impl& p, const Exchange& e);
 
 // routes_me.cpp: the caller's own record; a new email waits for its emailed link.
 Response me_show(Portal::Impl& p, const Exchange& e, const Caller& c);

@@ -74,7 +74,7 @@ Response request_pay(Portal::Impl& p, const Exchange& e, const Caller& c) {
   mail_status(p, *paid, rights::StatusMail::paid, c.who.subject_id);
   const rights::Request after = after_settled(p, *paid, c.who.subject_id);
   nlohmann::json answer = after.to_json(p.clock.now_us());
-  answer["receipt"] = {{"amount", rights::money_text(r.fee_minor_units, r.fee_currency)},
+  answer["receipt"] = {{"amount", format_money(r.fee_minor_units, r.fee_currency)},
                        {"minor_units", r.fee_minor_units},
                        {"currency", r.fee_currency},
                        {"reference", charged->id},

@@ -39,21 +39,6 @@ Response session_answer(status code, const Principal& who, const SessionToken& s
   return res;
 }
 
-// Every string of the body must be free of card numbers, the consents true or false and every
-// other member a string; the refusal names the first that is not.
-std::optional<Response> refuse_unfit_values(const nlohmann::json& body) {
-  accounts::FieldValues every_text;  // every string the person sent, for the card-number check
-  for (const auto& [key, value] : body.items()) {
-    const bool consent = key == "marketing_email" || key == "marketing_sms";
-    if (consent && !value.is_boolean() && !value.is_null())
-      return http::json_error(status::bad_request, "must be true or false", key);
-    if (value.is_string()) every_text[key] = value.get<std::string>();
-    else if (!consent && !value.is_null()) return http::json_error(status::bad_request, "must be a string", key);
-  }
-  if (Status s = accounts::refuse_card_numbers(every_text); !s.ok()) return error_response(s.error());
-  return std::nullopt;
-}
-
 // What sign-up writes, once every field has been checked.
 struct SignUp {
   accounts::NewCompany company;
@@ -129,47 +114,6 @@ std::variant<std::string, Response> check_typed(const Portal::Impl& p, const Sig
   return *iso;
 }
 
-// Asks the payment provider what card the token stands for and adds its brand, last 4 and expiry
-// to the member's fields (never taken from the browser, P3); the refusal when the provider does not
-// know the token (400), cannot be reached (502) or is not configured (503).
-std::optional<Response> add_card(const Portal::Impl& p, SignUp& in, const std::string& iso) {
-  if (!p.options.payments)
-    return http::json_error(status::service_unavailable, "sign-up is closed: no payment provider is configured");
-  Result<CardDetails> card = p.options.payments->describe(in.payment_token);
-  if (!card.ok())
-    return card.error().code == ErrorCode::unavailable
-               ? http::json_error(status::bad_gateway, card.error().message, "payment_token")
-               : error_response(card.error());
-  in.member["payment_token"] = in.payment_token;
-  in.member["card_brand"] = card->brand;
-  in.member["card_last4"] = card->last4;
-  in.member["card_expiry"] = card->expiry;
-  if (auto v = accounts::validate_member(in.member, iso, utc_date(p.clock.now_us())); !v.ok())
-    return error_response(v.error());
-  return std::nullopt;
-}
-
-// Uses the payment token up, whatever becomes of the sign-up: a token signs up once (issue 10,
-// item 11), and a token a sign-up with a taken address left unused would tell, the next time it
-// is presented, that the address was taken. 409 naming payment_token when it was used before.
-std::optional<Response> use_payment_token(Portal::Impl& p, const std::string& token) {
-  constexpr int64_t kKeepUs = 90LL * 24 * 3600 * 1'000'000;
-  const int64_t now = p.clock.now_us();
-  Status used = store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
-    PRIVOX_TRY(s.exec("DELETE FROM portal_payment_tokens WHERE used_at_us < ?", {now - kKeepUs}));
-    const Bytes hash = p.keys.blind_index("payment-token", token);
-    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT 1 FROM portal_payment_tokens WHERE token_hash = ?", {hash}));
-    if (!rows.empty()) return Error{ErrorCode::conflict, "payment_token", "used already"};
-    PRIVOX_TRY(s.exec("INSERT INTO portal_payment_tokens (token_hash, used_at_us) VALUES (?, ?)", {hash, now}));
-    return {};
-  });
-  if (!used.ok() && used.error().code == ErrorCode::conflict)  // found, or a race on the key
-    return http::json_error(status::conflict, "this payment token was used already; enter the card again for a new one",
-                            "payment_token");
-  if (!used.ok()) return error_response(used.error());
-  return std::nullopt;
-}
-
 // The emails of the two cases. Both go to the address typed, under the same subject.
 notify::Email link_email(const Portal::Impl& p, const std::string& to, const std::string& token,
                          const std::string& company) {
@@ -234,11 +178,7 @@ Response write_sign_up(Portal::Impl& p, std::string_view token, bool tls) {
     PRIVOX_ASSIGN(member_id, p.accounts.add_member(s, company_id, in.member, "portal:signup"));
     PRIVOX_TRY(p.auth.add_member_login_hashed(s, member_id, company_id, Role::office_manager, in.password_hash,
                                               member_id));
-    for (const auto& [purpose, given] : {std::pair{consent::ConsentPurpose::marketing_email, in.marketing_email},
-                                         std::pair{consent::ConsentPurpose::marketing_sms, in.marketing_sms}}) {
-      PRIVOX_TRY(p.consents.record(
-          s, {member_id, purpose, given, consent::ConsentMethod::form, "web", ledgers::notice_version()}, member_id));
-    }
+    PRIVOX_TRY(record_signup_consents(p, s, member_id, in.marketing_email, in.marketing_sms));
     PRIVOX_ASSIGN(session, p.auth.start_session(s, member_id));
     return {};
   });
@@ -253,6 +193,73 @@ Response write_sign_up(Portal::Impl& p, std::string_view token, bool tls) {
 
 }  // namespace
 
+// Every string of the body must be free of card numbers, the consents true or false and every
+// other member a string; the refusal names the first that is not.
+std::optional<Response> refuse_unfit_values(const nlohmann::json& body) {
+  accounts::FieldValues every_text;  // every string the person sent, for the card-number check
+  for (const auto& [key, value] : body.items()) {
+    const bool consent = key == "marketing_email" || key == "marketing_sms";
+    if (consent && !value.is_boolean() && !value.is_null())
+      return http::json_error(status::bad_request, "must be true or false", key);
+    if (value.is_string()) every_text[key] = value.get<std::string>();
+    else if (!consent && !value.is_null()) return http::json_error(status::bad_request, "must be a string", key);
+  }
+  if (Status s = accounts::refuse_card_numbers(every_text); !s.ok()) return error_response(s.error());
+  return std::nullopt;
+}
+
+// Asks the payment provider what card the token stands for and adds its brand, last 4 and expiry
+// to the member's fields (never taken from the browser, P3); the refusal when the provider does not
+// know the token (400), cannot be reached (502) or is not configured (503).
+std::optional<Response> add_card(const Portal::Impl& p, accounts::FieldValues& member, const std::string& payment_token,
+                                 const std::string& iso) {
+  if (!p.options.payments)
+    return http::json_error(status::service_unavailable, "sign-up is closed: no payment provider is configured");
+  Result<CardDetails> card = p.options.payments->describe(payment_token);
+  if (!card.ok())
+    return card.error().code == ErrorCode::unavailable
+               ? http::json_error(status::bad_gateway, card.error().message, "payment_token")
+               : error_response(card.error());
+  member["payment_token"] = payment_token;
+  member["card_brand"] = card->brand;
+  member["card_last4"] = card->last4;
+  member["card_expiry"] = card->expiry;
+  if (auto v = accounts::validate_member(member, iso, utc_date(p.clock.now_us())); !v.ok())
+    return error_response(v.error());
+  return std::nullopt;
+}
+
+// Uses the payment token up, whatever becomes of the sign-up: a token signs up once (issue 10,
+// item 11), and a token a sign-up with a taken address left unused would tell, the next time it
+// is presented, that the address was taken. 409 naming payment_token when it was used before.
+std::optional<Response> use_payment_token(Portal::Impl& p, const std::string& token) {
+  constexpr int64_t kKeepUs = 90LL * 24 * 3600 * 1'000'000;
+  const int64_t now = p.clock.now_us();
+  Status used = store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_TRY(s.exec("DELETE FROM portal_payment_tokens WHERE used_at_us < ?", {now - kKeepUs}));
+    const Bytes hash = p.keys.blind_index("payment-token", token);
+    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT 1 FROM portal_payment_tokens WHERE token_hash = ?", {hash}));
+    if (!rows.empty()) return Error{ErrorCode::conflict, "payment_token", "used already"};
+    PRIVOX_TRY(s.exec("INSERT INTO portal_payment_tokens (token_hash, used_at_us) VALUES (?, ?)", {hash, now}));
+    return {};
+  });
+  if (!used.ok() && used.error().code == ErrorCode::conflict)  // found, or a race on the key
+    return http::json_error(status::conflict, "this payment token was used already; enter the card again for a new one",
+                            "payment_token");
+  if (!used.ok()) return error_response(used.error());
+  return std::nullopt;
+}
+
+Status record_signup_consents(Portal::Impl& p, store::Session& tx, const std::string& member_id, bool marketing_email,
+                              bool marketing_sms) {
+  for (const auto& [purpose, given] : {std::pair{consent::ConsentPurpose::marketing_email, marketing_email},
+                                       std::pair{consent::ConsentPurpose::marketing_sms, marketing_sms}}) {
+    PRIVOX_TRY(p.consents.record(
+        tx, {member_id, purpose, given, consent::ConsentMethod::form, "web", ledgers::notice_version()}, member_id));
+  }
+  return {};
+}
+
 Response signup(Portal::Impl& p, const Exchange& e) {
   auto parsed = json_body(e);
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
@@ -265,7 +272,8 @@ Response signup(Portal::Impl& p, const Exchange& e) {
   auto wait = take_rate(p.store, p.keys, p.clock, "signup", e.client_address(), p.options.auth_limits.signups);
   if (!wait.ok()) return error_response(wait.error());
   if (*wait > 0) return rate_refusal(*wait, "sign-ups");
-  if (std::optional<Response> refusal = add_card(p, in, std::get<std::string>(iso))) return std::move(*refusal);
+  if (std::optional<Response> refusal = add_card(p, in.member, in.payment_token, std::get<std::string>(iso)))
+    return std::move(*refusal);
   if (std::optional<Response> refusal = use_payment_token(p, in.payment_token)) return std::move(*refusal);
   return send_link(p, in);
 }
@@ -287,6 +295,9 @@ Response confirm(Portal::Impl& p, const Exchange& e) {
   });
   if (!peeked.ok()) return error_response(peeked.error());
   if (kind == ConfirmationKind::email) return confirm_email(p, token);
+  // An invitation's or a password reset's link has a page of its own; it is not used up here.
+  if (kind == ConfirmationKind::invite || kind == ConfirmationKind::reset)
+    return http::json_error(status::bad_request, "this link is not a sign-up's or a change of email's", "token");
   return write_sign_up(p, token, e.tls());
 }
 

@@ -1,4 +1,5 @@
-// The schema of portal/'s tables, the portal's logins, sessions, login throttling and page views, as
+// The schema of portal/'s tables, the portal's logins, sessions, login throttling, page views,
+// emailed links and invitations, as
 // migration parts (store/schema.h). Released parts are
 // never edited: a change is a part of a new version.
 #include "portal/module.h"
@@ -91,6 +92,37 @@ std::vector<store::SchemaPart> schema_parts() {
                 token_hash {blob} PRIMARY KEY,
                 used_at_us {i64} NOT NULL))",
            "CREATE INDEX portal_payment_tokens_used ON portal_payment_tokens (used_at_us)",
+       }},
+      {10,
+       "portal",
+       "office managers' invitations, emailed invitation and password-reset links (issue 13)",
+       {
+           // The emailed links gain two kinds, invitations and password resets. A CHECK cannot be
+           // altered in SQLite, so the table is rebuilt; pending links are kept.
+           R"(CREATE TABLE portal_confirmations_v10 (
+                token_hash {blob} PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('signup', 'email', 'invite', 'reset')),
+                subject_id TEXT,
+                sealed {blob} NOT NULL,
+                expires_at_us {i64} NOT NULL))",
+           R"(INSERT INTO portal_confirmations_v10 (token_hash, kind, subject_id, sealed, expires_at_us)
+                SELECT token_hash, kind, subject_id, sealed, expires_at_us FROM portal_confirmations)",
+           "DROP TABLE portal_confirmations",
+           "ALTER TABLE portal_confirmations_v10 RENAME TO portal_confirmations",
+           "CREATE INDEX portal_confirmations_expires ON portal_confirmations (expires_at_us)",
+           "CREATE INDEX portal_confirmations_subject ON portal_confirmations (subject_id)",
+           // An office manager's pending invitations (portal/invites.h): the invitee's address
+           // sealed under the invitation's own key, destroyed when it is accepted, revoked or
+           // expires. Its link is a portal_confirmations row whose subject_id is the id.
+           R"(CREATE TABLE portal_invites (
+                id TEXT PRIMARY KEY,
+                company_id TEXT NOT NULL REFERENCES companies (id),
+                invited_by TEXT NOT NULL,
+                email_enc {blob} NOT NULL,
+                created_at_us {i64} NOT NULL,
+                expires_at_us {i64} NOT NULL))",
+           "CREATE INDEX portal_invites_company ON portal_invites (company_id)",
+           "CREATE INDEX portal_invites_expires ON portal_invites (expires_at_us)",
        }},
   };
 }

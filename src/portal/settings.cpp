@@ -10,7 +10,7 @@ using enum store::SettingKind;
 using store::SettingSpec;
 
 // clang-format off
-constexpr std::array<SettingSpec, 7> kSettings = {
+constexpr std::array<SettingSpec, 10> kSettings = {
   SettingSpec{"portal.login_max_failures", integer, "5", 1, 100,
               "failed portal logins one client (address, IPv6 /64) may make at one account before each further "
               "try waits, 1 s after the first, doubling with each failure; other clients are not slowed "
@@ -29,6 +29,13 @@ constexpr std::array<SettingSpec, 7> kSettings = {
   SettingSpec{"portal.consent_writes_per_hour", integer, "30", 1, 100000,
               "consent decisions one visitor address, or one member, may record in an hour (read when privox serve "
               "starts)"},
+  SettingSpec{"portal.password_resets_per_hour", integer, "10", 1, 100000,
+              "forgotten-password emails one client address may ask for in an hour (read when privox serve starts)"},
+  SettingSpec{"portal.password_resets_per_email_per_hour", integer, "3", 1, 1000,
+              "forgotten-password emails one address may be sent in an hour, whoever asks (read when privox serve "
+              "starts)"},
+  SettingSpec{"portal.invites_per_hour", integer, "50", 1, 100000,
+              "invitations one company's office managers may send in an hour (read when privox serve starts)"},
 };
 // clang-format on
 

@@ -136,13 +136,13 @@ Status Requests::mail_status(const Request& r, StatusMail which, notify::Mailer&
       mail.subject = "Your privacy request: administration fee due";
       mail.text = fmt::format("A further copy of your data carries an administration fee of {} (reference {}).\n\n"
                               "Pay it in the privacy centre of the portal; the deadline waits until then.\n",
-                              money_text(r.fee_minor_units, r.fee_currency), r.id);
+                              format_money(r.fee_minor_units, r.fee_currency), r.id);
       break;
     case StatusMail::paid:
       mail.subject = "Your privacy request: receipt";
       mail.text = fmt::format("Receipt for the administration fee of your {} request {}.\n\n"
                               "Amount: {}\nPayment reference: {}\nDate: {}\n",
-                              kind, r.id, money_text(r.fee_minor_units, r.fee_currency), r.payment_reference,
+                              kind, r.id, format_money(r.fee_minor_units, r.fee_currency), r.payment_reference,
                               day_of(clock_.now_us()));
       break;
     case StatusMail::ready:

@@ -150,7 +150,7 @@ Result<std::string> check_reason(std::string_view field, std::string_view text, 
   return accounts::normalise_text(field, text, max, false);
 }
 
-std::string fee_text(const Request& r) { return money_text(r.fee_minor_units, r.fee_currency); }
+std::string fee_text(const Request& r) { return format_money(r.fee_minor_units, r.fee_currency); }
 
 // UK GDPR Art. 12(5) and 15(3): a person's first copy of their data is free; the operator's fee is
 // for further copies. A further copy is an access request after an earlier one that was not refused.
@@ -201,14 +201,6 @@ std::string_view to_string(FeeStatus f) {
 }
 
 std::optional<RequestKind> parse_request_kind(std::string_view text) { return parse_enum(text, kKinds); }
-
-std::string money_text(int64_t minor_units, std::string_view currency) {
-  const std::string amount = fmt::format("{}.{:02}", minor_units / 100, minor_units % 100);
-  if (currency == "GBP") return "\u00a3" + amount;
-  if (currency == "EUR") return "\u20ac" + amount;
-  if (currency == "USD") return "$" + amount;
-  return fmt::format("{} {}", amount, currency);
-}
 
 bool is_open(RequestState s) { return s != RequestState::completed && s != RequestState::refused; }
 

@@ -37,6 +37,7 @@
 
 #include "accounts/validation.h"
 #include "common/clock.h"
+#include "common/money.h"
 #include "common/result.h"
 #include "notify/mailer.h"
 #include "privacy/audit.h"
@@ -124,8 +125,6 @@ enum class StatusMail {
   completed,  // a rectification or erasure was carried out
 };
 
-// Money as people read it: "£10.00", "€10.00", "$10.00", else "10.00 CHF".
-std::string money_text(int64_t minor_units, std::string_view currency);
 
 // When the download of an access request's copy stops (0: it has none), from its outcome.
 int64_t download_until_us(const Request& r);
