@@ -5,6 +5,8 @@
 //
 //   scripts/fuzz.sh json BUILD_DIR SECONDS
 
+#include <nlohmann/json.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

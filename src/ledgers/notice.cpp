@@ -93,7 +93,7 @@ nlohmann::json recipients_json() {
 // The operator's fee for a further copy, as money ("£10.00"): the setting holds minor units.
 std::string fee_money(const SettingText& setting) {
   int64_t minor = 0;
-  const std::string text = setting("rights.fee_minor_units", "");
+  std::string text = setting("rights.fee_minor_units", "");
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), minor);
   if (ec != std::errc() || end != text.data() + text.size()) return text;  // Settings keep it an integer
   return format_money(minor, setting("rights.fee_currency", ""));

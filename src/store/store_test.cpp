@@ -79,12 +79,12 @@ TEST_P(StoreTest, UncommittedTransactionRollsBack) {
   {
     auto tx = store_->begin(TxMode::write);
     ASSERT_TRUE(tx.ok());
-    ASSERT_TRUE((*tx)->exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)").ok());
+    ASSERT_TRUE((*tx)->exec("INSERT INTO companies (id, name, region, country, created_at_us) VALUES ('c1', 'n', 'eea', 'GB', 0)").ok());
   }
   EXPECT_EQ(count("companies"), 0);
   {
     auto tx = store_->begin(TxMode::write);
-    ASSERT_TRUE((*tx)->exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)").ok());
+    ASSERT_TRUE((*tx)->exec("INSERT INTO companies (id, name, region, country, created_at_us) VALUES ('c1', 'n', 'eea', 'GB', 0)").ok());
     ASSERT_TRUE((*tx)->commit().ok());
     EXPECT_FALSE((*tx)->exec("SELECT 1").ok());  // a committed transaction is spent
   }
@@ -93,8 +93,8 @@ TEST_P(StoreTest, UncommittedTransactionRollsBack) {
 
 TEST_P(StoreTest, ConstraintsAreConflictsAndForeignKeysAreOn) {
   const Status dup = with_transaction(*store_, TxMode::write, [](Session& s) -> Status {
-    PRIVOX_TRY(s.exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)"));
-    PRIVOX_TRY(s.exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)"));
+    PRIVOX_TRY(s.exec("INSERT INTO companies (id, name, region, country, created_at_us) VALUES ('c1', 'n', 'eea', 'GB', 0)"));
+    PRIVOX_TRY(s.exec("INSERT INTO companies (id, name, region, country, created_at_us) VALUES ('c1', 'n', 'eea', 'GB', 0)"));
     return {};
   });
   ASSERT_FALSE(dup.ok());
@@ -144,7 +144,7 @@ TEST_P(StoreTest, TwoConnectionsSeeEachOthersCommits) {
   auto other = test_store_->open();
   ASSERT_TRUE(other.ok());
   ASSERT_TRUE(with_transaction(**other, TxMode::write, [](Session& s) -> Status {
-                PRIVOX_TRY(s.exec("INSERT INTO companies VALUES ('c1', 'n', 'eea', 'GB', 0)"));
+                PRIVOX_TRY(s.exec("INSERT INTO companies (id, name, region, country, created_at_us) VALUES ('c1', 'n', 'eea', 'GB', 0)"));
                 return {};
               }).ok());
   EXPECT_EQ(count("companies"), 1);
