@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "privacy/audit_record.h"
 #include "privacy/datamap.h"
 #include "rights/fulfil.h"
 #include "rights/requests.h"
