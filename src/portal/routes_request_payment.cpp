@@ -1,8 +1,8 @@
 // The administration fee of a further copy of a member's data (P13), paid in the privacy centre
 // through the payment provider (P3): with a token the page just got from the provider, or with the
 // card on file. Only a charge the provider confirmed is recorded as paid; a decline changes nothing.
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 

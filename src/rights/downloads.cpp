@@ -1,7 +1,7 @@
 // The portal's side of an access request: the copy produced by privox itself, sealed under the
 // member's own key, downloadable by them alone for a limited time; and the status emails.
-#include <nlohmann/json.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
