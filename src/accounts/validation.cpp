@@ -219,26 +219,46 @@ Status check_one_line(std::string_view field, std::string_view value, size_t max
   return {};
 }
 
-Result<FieldValues> validate_member(const FieldValues& input, std::string_view country, const CivilDate& today) {
-  PRIVOX_TRY(refuse_card_numbers(input));
-  for (const auto& [field, value] : input)
+std::vector<Error> member_field_errors(const FieldValues& input, std::string_view country, const CivilDate& today,
+                                      FieldValues* checked) {
+  std::vector<Error> errors;
+  for (const auto& [field, value] : input) {
     if (!member_field(field))
-      return invalid(field, "is not a field privox collects for members (see `privox datamap`)");
+      errors.push_back(Error{ErrorCode::invalid_argument, field,
+                             "is not a field privox collects for members (see `privox datamap`)"});
+    else if (Status s = refuse_card_numbers({{field, value}}); !s.ok())
+      errors.push_back(s.error());
+  }
+  if (!errors.empty()) return errors;  // a card number anywhere stops the rest being read at all
   FieldValues out;
   for (const FieldSpec* field : member_fields()) {
     const FieldSpec& f = *field;
     const auto it = input.find(f.name);
     if (it == input.end() || trim(it->second).empty()) {
-      if (f.mandatory) return invalid(std::string(f.name), fmt::format("is required: {}", f.description));
+      if (f.mandatory)
+        errors.push_back(Error{ErrorCode::invalid_argument, std::string(f.name), fmt::format("is required: {}", f.description)});
       continue;
     }
-    PRIVOX_ASSIGN(std::string value, check_field(f, it->second, country, today));
-    out.emplace(f.name, std::move(value));
+    Result<std::string> value = check_field(f, it->second, country, today);
+    if (!value.ok()) {
+      errors.push_back(value.error());
+      continue;
+    }
+    out.emplace(f.name, std::move(*value));
   }
   // The provider reports brand and last four together; one without the other is a mistake.
   const bool brand = out.count("card_brand"), last4 = out.count("card_last4");
-  if (brand != last4)
-    return invalid(brand ? "card_last4" : "card_brand", "card brand and last four digits must be given together");
+  if (errors.empty() && brand != last4)
+    errors.push_back(Error{ErrorCode::invalid_argument, brand ? "card_last4" : "card_brand",
+                           "card brand and last four digits must be given together"});
+  if (checked) *checked = std::move(out);
+  return errors;
+}
+
+Result<FieldValues> validate_member(const FieldValues& input, std::string_view country, const CivilDate& today) {
+  FieldValues out;
+  std::vector<Error> errors = member_field_errors(input, country, today, &out);
+  if (!errors.empty()) return std::move(errors.front());
   return out;
 }
 

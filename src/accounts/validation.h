@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -21,6 +22,10 @@ using FieldValues = std::map<std::string, std::string, std::less<>>;
 // (email lower-cased, phone in E.164, card brand lower-cased, text trimmed). `country` is the
 // company's ISO 3166 code, used to read national phone numbers; `today` decides the age check.
 Result<FieldValues> validate_member(const FieldValues& input, std::string_view country, const CivilDate& today);
+// The same checks, reporting every field at fault at once, in the data map's order (a form shows
+// them all together). Empty when all pass; then `checked`, if given, holds the stored forms.
+std::vector<Error> member_field_errors(const FieldValues& input, std::string_view country, const CivilDate& today,
+                                      FieldValues* checked = nullptr);
 
 // The ISO 3166 code when libphonenumber knows the country, upper-cased.
 Result<std::string> normalise_country(std::string_view country);

@@ -40,6 +40,17 @@ TEST(ValidationTest, EachMissingMandatoryFieldIsNamed) {
   }
 }
 
+TEST(ValidationTest, EveryFieldAtFaultIsReportedAtOnce) {
+  FieldValues member = valid_member();
+  member.erase("name");
+  member["email"] = "not-an-address";
+  member["birth_date"] = "2015-01-01";
+  std::vector<std::string> fields;
+  for (const Error& e : member_field_errors(member, "GB", kToday)) fields.push_back(e.field);
+  EXPECT_EQ(fields, (std::vector<std::string>{"name", "email", "birth_date"}));
+  EXPECT_TRUE(member_field_errors(valid_member(), "GB", kToday).empty());
+}
+
 TEST(ValidationTest, RefusesUnknownFields) {
   FieldValues input = valid_member();
   input["favourite_colour"] = "blue";

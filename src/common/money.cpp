@@ -14,4 +14,8 @@ std::string format_money(int64_t minor_units, std::string_view currency) {
   return fmt::format("{} {}", amount, currency);
 }
 
+bool is_currency_code(std::string_view code) {
+  return code.size() == 3 && code.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == std::string_view::npos;
+}
+
 }  // namespace privox

@@ -14,4 +14,7 @@ namespace privox {
 // privox bills in have them.
 std::string format_money(int64_t minor_units, std::string_view currency);
 
+// True for an ISO 4217 code's shape: three capital letters (GBP, EUR, USD).
+bool is_currency_code(std::string_view code);
+
 }  // namespace privox

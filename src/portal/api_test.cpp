@@ -307,6 +307,19 @@ TEST_P(PortalApiTest, SignUpRefusesMissingFieldsMinorsCardNumbersAndShortPasswor
     expect_documented(verb::post, "/api/v1/signup", res);
     EXPECT_EQ(json::parse(res.body())["error"]["field"], c.expected_field) << res.body();
   }
+  // Several mistakes at once are all named in one answer, so the form shows them together.
+  json several = signup_body("bob@example.com", "+442079460959");
+  several.erase("phone");
+  several["birth_date"] = "2015-01-01";
+  several["password"] = "short";
+  several["company_name"] = "";
+  const http::Response all = b.call(verb::post, "/api/v1/signup", several);
+  ASSERT_EQ(all.result(), status::bad_request) << all.body();
+  expect_documented(verb::post, "/api/v1/signup", all);
+  std::set<std::string> named;
+  const json answer = json::parse(all.body());
+  for (const json& e : answer["errors"]) named.insert(e["field"].get<std::string>());
+  EXPECT_EQ(named, (std::set<std::string>{"company_name", "phone", "birth_date", "password"})) << all.body();
   http::Request broken{verb::post, "/api/v1/signup", 11};
   broken.body() = "{not json";
   EXPECT_EQ(router_.dispatch(broken).result(), status::bad_request);
@@ -796,6 +809,24 @@ TEST_P(PortalApiTest, CallLogsShowTheCallersLinesKeepWithheldCallersWithheldAndP
   const http::Response lines = b.call(verb::get, "/api/v1/extensions");
   expect_documented(verb::get, "/api/v1/extensions", lines);
   EXPECT_FALSE(json::parse(lines.body())["items"][0]["registered"].get<bool>());
+  // The dashboard counts the same calls, from the moment the page names, and no device.
+  const int64_t now_s = clock_.now_us() / 1'000'000;
+  const http::Response status_now = b.call(verb::get, "/api/v1/dashboard?since=" + std::to_string(now_s - 60));
+  ASSERT_EQ(status_now.result(), status::ok) << status_now.body();
+  expect_documented(verb::get, "/api/v1/dashboard", status_now);
+  const json dash = json::parse(status_now.body());
+  EXPECT_EQ(dash["lines"], 1);
+  EXPECT_EQ(dash["devices"], 0);
+  EXPECT_EQ(dash["calls"]["total"], 3);
+  EXPECT_EQ(dash["calls"]["answered"], 3);
+  EXPECT_EQ(dash["calls"]["not_answered"], 0);
+  EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/dashboard?since=" + std::to_string(now_s - 1)).body())["calls"]["total"], 1)
+      << "only the calls since the moment named";
+  for (const std::string& bad : {std::string(), std::string("yesterday"), std::to_string(now_s + 3600), std::to_string(now_s - 3 * 86400)}) {
+    const http::Response refused = b.call(verb::get, "/api/v1/dashboard?since=" + bad);
+    EXPECT_EQ(refused.result(), status::bad_request) << bad;
+    EXPECT_EQ(json::parse(refused.body())["error"]["field"], "since") << bad;
+  }
 }
 
 // The call log's JSON is written by hand for speed (routes_calls.cpp, json_out.h): it must be the very document
@@ -908,6 +939,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/me", verb::patch}, {"/api/v1/me", {{"email", "b@b.example"}}}},
       {{"/api/v1/extensions", verb::get}, {"/api/v1/extensions", nullptr}},
       {{"/api/v1/company", verb::get}, {"/api/v1/company", nullptr}},
+      {{"/api/v1/dashboard", verb::get}, {"/api/v1/dashboard?since=" + std::to_string(clock_.now_us() / 1'000'000 - 60), nullptr}},
       // B's name does not close A's company, and nothing reaches B's.
       {{"/api/v1/company/closure", verb::post}, {"/api/v1/company/closure", {{"confirm", "Acme b@b.example"}}}},
       {{"/api/v1/company/closure", verb::delete_}, {"/api/v1/company/closure", nullptr}},
@@ -988,7 +1020,7 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                                   "/api/v1/portal-config", "/api/v1/openapi.json", "/api/v1/consents",
                                                   "/api/v1/consents/{purpose}", "/api/v1/invites/accept",
                                                   "/api/v1/password-reset", "/api/v1/password-reset/complete"};
-  const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}", "/api/v1/company",
+  const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}", "/api/v1/company", "/api/v1/dashboard",
                                               "/api/v1/company/closure", "/api/v1/requests/{id}/code",
                                               "/api/v1/requests/{id}/verify", "/api/v1/requests/{id}/payment",
                                               "/api/v1/requests/{id}/download"};
@@ -1030,7 +1062,7 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
       EXPECT_EQ(json::parse(res.body())["error"]["message"], "only members have this") << name;
     }
   }
-  EXPECT_EQ(guarded, 40u);
+  EXPECT_EQ(guarded, 41u);
   EXPECT_EQ(state_changing, 25u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.

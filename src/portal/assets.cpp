@@ -3,7 +3,7 @@
 namespace privox::portal {
 
 const EmbeddedFile* find_embedded(std::string_view path) {
-  if (path == "/") path = "/index.html";
+  if (path == "/") path = "/welcome.html";  // the landing page; the dashboard is /index.html
   for (const EmbeddedFile& f : embedded_files())
     if (f.path == path) return &f;
   return nullptr;

@@ -27,6 +27,14 @@ Response error_response(const Error& error) {
   }
 }
 
+Response field_errors_response(const std::vector<Error>& errors) {
+  nlohmann::json all = nlohmann::json::array();
+  for (const Error& e : errors) all.push_back({{"field", e.field}, {"message", e.message}});
+  nlohmann::json first = {{"message", errors.front().message}};
+  if (!errors.front().field.empty()) first["field"] = errors.front().field;
+  return http::json_response(status::bad_request, {{"error", std::move(first)}, {"errors", std::move(all)}});
+}
+
 Status send_mail(Portal::Impl& p, const notify::Email& email) {
   if (!p.options.mailer) return make_error(ErrorCode::unavailable, "no mail relay is configured");
   MutexLock lock(p.mail_mu);

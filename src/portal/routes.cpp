@@ -38,6 +38,8 @@ constexpr Route kRoutes[] = {
     {verb::post, "/api/v1/extensions", kSessionCsrf, extension_add},
     {verb::post, "/api/v1/extensions/{id}/password", kSessionCsrf, extension_reset_password},
     {verb::delete_, "/api/v1/extensions/{id}", kSessionCsrf, extension_remove},
+    // routes_dashboard.cpp
+    {verb::get, "/api/v1/dashboard", kMember, dashboard_status},
     // routes_company.cpp
     {verb::get, "/api/v1/company", kMember, company_show},
     {verb::post, "/api/v1/company/closure", kMemberCsrf, company_close},

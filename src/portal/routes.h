@@ -146,6 +146,9 @@ Status send_mail(Portal::Impl& p, const notify::Email& email);
 // An error's HTTP answer: invalid 400, not_found and erased 404, conflict 409, unavailable 503,
 // anything else 500 (its message stays in the log).
 Response error_response(const Error& error);
+// A 400 for a form with several fields at fault: {"error": the first, "errors": every one}, so a
+// page shows them all at once. `errors` holds invalid_argument errors only and is not empty.
+Response field_errors_response(const std::vector<Error>& errors);
 // The live session, if any, without refusing; refreshes its idle timer.
 std::optional<Caller> optional_session(const Portal::Impl& p, const Exchange& e);
 // The request body as a JSON object (through json::parse_untrusted), or a 400 / 415 naming what is
@@ -225,6 +228,9 @@ Response extensions_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response extension_add(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response extension_reset_password(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response extension_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_dashboard.cpp: the first page's status of the caller's lines.
+Response dashboard_status(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_company.cpp: the member's company and its closure.
 Response company_show(Portal::Impl& p, const Exchange& e, const Caller& c);

@@ -81,8 +81,6 @@ std::variant<SignUp, Response> sign_up_from(const nlohmann::json& body) {
   in.company.name = string_field(body, "company_name", bad).value_or("");
   in.company.region = string_field(body, "region", bad).value_or("eea");
   in.company.country = string_field(body, "country", bad).value_or("");
-  if (in.company.name.empty())
-    return http::json_error(status::bad_request, "is required: the company's name", "company_name");
   for (std::string_view f : kSignupMemberFields)
     if (auto v = string_field(body, std::string(f), bad)) in.member[std::string(f)] = *v;
   in.password = string_field(body, "password", bad).value_or("");
@@ -99,18 +97,26 @@ std::variant<SignUp, Response> sign_up_from(const nlohmann::json& body) {
 }
 
 // Everything the person typed is checked before anything is written or the provider is asked:
-// the country (the company's, else its region's), the member's fields and the password. Returns
-// the country's ISO code, or the refusal.
+// the company's name, its country (the company's, else its region's), the member's fields and the
+// password, every one of them, so the form shows all its mistakes at once. Returns the country's
+// ISO code, or the refusal naming each field at fault.
 std::variant<std::string, Response> check_typed(const Portal::Impl& p, const SignUp& in) {
+  std::vector<Error> errors;
+  if (in.company.name.empty())
+    errors.push_back(Error{ErrorCode::invalid_argument, "company_name", "is required: your company's name"});
   const std::string country =
       in.company.country.empty() ? (in.company.region == "us" ? "US" : "GB") : in.company.country;
   Result<std::string> iso = accounts::normalise_country(country);
-  if (!iso.ok()) return error_response(Error{ErrorCode::invalid_argument, "country", iso.error().message});
-  accounts::FieldValues with_token = in.member;
-  with_token["payment_token"] = in.payment_token;
-  if (auto v = accounts::validate_member(with_token, *iso, utc_date(p.clock.now_us())); !v.ok())
-    return error_response(v.error());
-  if (Status s = check_password(in.password); !s.ok()) return error_response(s.error());
+  if (!iso.ok()) {
+    errors.push_back(iso.error());
+  } else {
+    accounts::FieldValues with_token = in.member;
+    with_token["payment_token"] = in.payment_token;
+    for (Error& e : accounts::member_field_errors(with_token, *iso, utc_date(p.clock.now_us())))
+      errors.push_back(std::move(e));
+  }
+  if (Status s = check_password(in.password); !s.ok()) errors.push_back(s.error());
+  if (!errors.empty()) return field_errors_response(errors);
   return *iso;
 }
 

@@ -1,7 +1,12 @@
-// The settings portal/ reads: login throttling, session lengths and rate limits (store/settings.h).
+// The settings portal/ reads: login throttling, session lengths and rate limits (store/settings.h),
+// and the plan a new company is offered, which sign-up shows before it asks for a card.
 #include "portal/module.h"
 
+#include <fmt/format.h>
+
 #include <array>
+
+#include "common/money.h"
 
 namespace privox::portal {
 namespace {
@@ -9,8 +14,14 @@ namespace {
 using enum store::SettingKind;
 using store::SettingSpec;
 
+Status check_plan_currency(std::string_view value) {
+  if (!is_currency_code(value))
+    return invalid("plan.currency", fmt::format("'{}' is not an ISO 4217 currency code (e.g. GBP, EUR, USD)", value));
+  return {};
+}
+
 // clang-format off
-constexpr std::array<SettingSpec, 10> kSettings = {
+constexpr std::array<SettingSpec, 14> kSettings = {
   SettingSpec{"portal.login_max_failures", integer, "5", 1, 100,
               "failed portal logins one client (address, IPv6 /64) may make at one account before each further "
               "try waits, 1 s after the first, doubling with each failure; other clients are not slowed "
@@ -36,6 +47,13 @@ constexpr std::array<SettingSpec, 10> kSettings = {
               "starts)"},
   SettingSpec{"portal.invites_per_hour", integer, "50", 1, 100000,
               "invitations one company's office managers may send in an hour (read when privox serve starts)"},
+  SettingSpec{"plan.name", text, "Office", 0, 0, "the name of the plan sign-up offers a new company"},
+  SettingSpec{"plan.line_price_minor_units", integer, "1995", 0, 10000000,
+              "the plan's price per line per month, in minor units of plan.currency, shown before sign-up asks "
+              "for a card"},
+  SettingSpec{"plan.currency", text, "GBP", 0, 0, "currency of the plan's price (ISO 4217)", check_plan_currency},
+  SettingSpec{"plan.summary", text, "Calls between your company's lines are free. Prices exclude tax.", 0, 0,
+              "one or two sentences under the plan's price on the landing and sign-up pages"},
 };
 // clang-format on
 

@@ -5,6 +5,8 @@
 
 #include <array>
 
+#include "common/money.h"
+
 namespace privox::rights {
 namespace {
 
@@ -13,7 +15,7 @@ using store::SettingSpec;
 
 // The fee is shown and charged in this currency: an ISO 4217 code, three capital letters.
 Status check_currency(std::string_view value) {
-  if (value.size() != 3 || value.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") != std::string_view::npos)
+  if (!is_currency_code(value))
     return invalid("rights.fee_currency", fmt::format("'{}' is not an ISO 4217 currency code (e.g. GBP, EUR, USD)", value));
   return {};
 }

@@ -214,6 +214,27 @@ Result<std::vector<RecordSummary>> record_summaries(store::Session& s, int64_t s
   return out;
 }
 
+Result<CallCounts> count_calls(store::Session& s, const std::vector<std::string>& lines, int64_t since_us) {
+  CallCounts counts;
+  if (lines.empty()) return counts;
+  std::string sql =
+      "SELECT outcome, COUNT(*) FROM traffic_records WHERE kind = 'voice' AND log_hidden_at_us IS NULL "
+      "AND started_at_us >= ? AND subject_id IN (";
+  store::Params params{store::Value(since_us)};
+  for (size_t i = 0; i < lines.size(); ++i) {
+    sql += i ? ", ?" : "?";
+    params.emplace_back(lines[i]);
+  }
+  PRIVOX_ASSIGN(store::Rows rows, s.query(sql + ") GROUP BY outcome", params));
+  for (const store::Row& r : rows) {
+    const int64_t n = r.i64(1);
+    counts.total += n;
+    if (r.text(0) == "answered") counts.answered += n;
+    if (r.text(0) == "open") counts.in_progress += n;
+  }
+  return counts;
+}
+
 Result<std::vector<std::string>> trunks_used_by(store::Session& s, const std::vector<std::string>& lines) {
   std::vector<std::string> out;
   if (lines.empty()) return out;

@@ -81,6 +81,15 @@ struct RecordSummary {
 // Every record started in [since_us, until_us), in no particular order.
 Result<std::vector<RecordSummary>> record_summaries(store::Session& s, int64_t since_us, int64_t until_us);
 
+// How many calls these lines took part in since a moment, by how they went: what a dashboard
+// shows. Voice calls only, and only those still in the members' call log (log_hidden_at_us);
+// counted from unsealed columns, so nothing personal is opened or returned.
+struct CallCounts {
+  int64_t total = 0, answered = 0, in_progress = 0;
+  int64_t not_answered() const { return total - answered - in_progress; }
+};
+Result<CallCounts> count_calls(store::Session& s, const std::vector<std::string>& lines, int64_t since_us);
+
 // The trunks that carried any record of these lines, sorted (for the disclosure register: a
 // carrier received the traffic data of the calls it routed).
 Result<std::vector<std::string>> trunks_used_by(store::Session& s, const std::vector<std::string>& lines);

@@ -13,19 +13,32 @@ export function setCsrfToken(token) {
   csrfToken = token || null;
 }
 
+// `errors`: every field at fault, [{field, message}], when a form had several (sign-up answers so,
+// and a page's own checks do); the first of them is also `field` and `message`.
 export class ApiError extends Error {
-  constructor(status, message, field) {
+  constructor(status, message, field, errors = []) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.field = field || null;
+    this.errors = errors;
   }
 }
 
-// The API answers {"error": {"message", "field"}}; older routes answer {"error": "...", "field"}.
+// Several field errors as one ApiError (400), or null when there are none.
+export function fieldErrors(errors) {
+  if (!errors.length) return null;
+  return new ApiError(400, errors[0].message, errors[0].field, errors);
+}
+
+// The API answers {"error": {"message", "field"}, "errors": [...]}; older routes answer
+// {"error": "...", "field"}.
 function errorFrom(status, body) {
   const error = body && body.error;
-  if (error && typeof error === 'object') return new ApiError(status, error.message || `HTTP ${status}`, error.field);
+  if (error && typeof error === 'object') {
+    const all = Array.isArray(body.errors) ? body.errors.filter((e) => e && typeof e.message === 'string') : [];
+    return new ApiError(status, error.message || `HTTP ${status}`, error.field, all);
+  }
   if (typeof error === 'string') return new ApiError(status, error, body.field);
   return new ApiError(status, `The server answered ${status} without an explanation; try again later.`);
 }

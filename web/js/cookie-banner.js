@@ -35,8 +35,12 @@ function category(id, title, note, { checked = false, disabled = false, name } =
     el('label', { for: id }, el('strong', {}, title), el('span', { class: 'note', id: `${id}-note` }, note)));
 }
 
+// The first layer is one short paragraph and two equal buttons, accept and reject, so the banner
+// cannot be missed yet leaves the page readable; the four categories open beneath "Choose by
+// category".
 function buildBanner(current) {
-  const form = el('form', { novalidate: true },
+  const categories = el('details', { class: 'cookie-categories' },
+    el('summary', {}, 'Choose by category'),
     el('fieldset', {},
       el('legend', {}, 'Cookie categories'),
       category('cookie-necessary', 'Strictly necessary',
@@ -50,15 +54,17 @@ function buildBanner(current) {
         'This portal never sets functionality cookies, so there is nothing to allow.', { disabled: true }),
       category('cookie-targeting', 'Targeting or advertising',
         'This portal never sets targeting or advertising cookies, so there is nothing to allow.', { disabled: true })),
+    el('div', { class: 'actions' }, el('button', { type: 'submit', class: 'secondary', 'data-choice': 'save' }, 'Save my choice')));
+  const form = el('form', { novalidate: true },
     el('div', { class: 'actions' },
-      el('button', { type: 'submit', 'data-choice': 'save' }, 'Save my choice'),
-      el('button', { type: 'button', class: 'secondary', 'data-choice': 'necessary' }, 'Strictly necessary only'),
-      el('button', { type: 'button', class: 'secondary', 'data-choice': 'all' }, 'Allow performance cookies')));
+      el('button', { type: 'button', 'data-choice': 'necessary' }, 'Strictly necessary only'),
+      el('button', { type: 'button', 'data-choice': 'all' }, 'Allow performance cookies')),
+    categories);
   return el('section', { class: 'cookie-banner', id: 'cookie-banner', role: 'region', 'aria-labelledby': 'cookie-title' },
     el('div', { class: 'inner' },
       el('h2', { id: 'cookie-title' }, 'Cookies on this portal'),
-      el('p', {}, 'We use only the cookies this portal needs to work. With your consent we also use one ' +
-        'performance cookie. You can change your choice at any time from "Cookie settings" at the bottom of every page. ',
+      el('p', {}, 'We use only the cookies this portal needs to work, and, if you allow it, one performance cookie. ' +
+        'Change your choice at any time from "Cookie settings" at the bottom of every page. ',
         el('a', { href: '/notice.html' }, 'Privacy notice')),
       form));
 }

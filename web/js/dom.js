@@ -1,6 +1,8 @@
 // Small DOM helpers. Elements are built with textContent, never innerHTML, so nothing that came
 // from the API or a person is ever parsed as markup.
 
+import { sentenceCase } from './words.js';
+
 export function $(selector, root = document) {
   return root.querySelector(selector);
 }
@@ -57,8 +59,18 @@ function withLabel(control, message) {
 }
 
 // Shows an error next to the control it names (and focuses it), or at the top of the form when
-// it names none the form has. Returns the element holding the message.
+// it names none the form has. An error naming several fields (error.errors) shows each beside its
+// control, focusing the first. Returns the element holding the (first) message.
 export function showError(form, error) {
+  const all = error && Array.isArray(error.errors) && error.errors.length > 1 ? error.errors : [error];
+  const notes = all.map((one) => showOneError(form, one));
+  const first = notes.find((note) => note.classList.contains('field-error'));
+  const control = first && form.querySelector(`[aria-errormessage="${CSS.escape(first.id)}"]`);
+  if (control) control.focus();
+  return notes[0];
+}
+
+function showOneError(form, error) {
   const message = error && error.message ? error.message : String(error);
   const control = controlFor(form, error && error.field);
   if (control) {
@@ -67,10 +79,10 @@ export function showError(form, error) {
     control.setAttribute('aria-invalid', 'true');
     control.setAttribute('aria-errormessage', id);
     (control.closest('.field, .check') || control).after(note);
-    control.focus();
     return note;
   }
-  const label = error && error.field ? `${error.field}: ${message}` : message;
+  const text = message.charAt(0).toUpperCase() + message.slice(1);
+  const label = error && error.field ? `${sentenceCase(error.field)}: ${text}` : text;
   const note = el('p', { class: 'form-error', role: 'alert' }, label);
   form.prepend(note);
   return note;

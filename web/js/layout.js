@@ -46,11 +46,11 @@ async function logOut() {
 function renderHeader(user) {
   const nav = $('#site-nav');
   if (!nav) return;
-  const here = location.pathname === '/' ? '/index.html' : location.pathname;
+  const here = location.pathname === '/' ? '/welcome.html' : location.pathname;
   const items = navLinks(user).map(([href, label]) =>
     el('li', {}, el('a', { href, 'aria-current': href === here ? 'page' : false }, label)));
   const logout = user ? el('button', { type: 'button', id: 'logout', onclick: logOut }, 'Log out') : null;
-  replaceChildren(nav, el('a', { class: 'brand', href: user ? '/index.html' : '/login.html' }, 'privox'),
+  replaceChildren(nav, el('a', { class: 'brand', href: user ? '/index.html' : '/' }, 'privox'),
     el('ul', {}, items), logout);
 }
 
@@ -81,7 +81,8 @@ export async function startPage({ auth = 'required' } = {}) {
 // A page-level failure (the API could not be reached, a 403) shown at the top of <main>.
 export function pageError(error) {
   const main = $('main');
-  const note = el('p', { class: 'notice-error', role: 'alert' }, error && error.message ? error.message : String(error));
+  const message = error && error.message ? error.message : String(error);
+  const note = el('p', { class: 'notice-error', role: 'alert' }, message.charAt(0).toUpperCase() + message.slice(1));
   main.prepend(note);
   return note;
 }

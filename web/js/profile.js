@@ -4,6 +4,7 @@
 import { api } from './api.js';
 import { $, formValues, say, submitting } from './dom.js';
 import { isStaff, startPage } from './layout.js';
+import { cardBrandWords } from './words.js';
 
 const EDITABLE = ['name', 'email', 'phone', 'address', 'birth_date'];
 const SHOWN = ['card_brand', 'card_last4', 'card_expiry'];
@@ -11,6 +12,7 @@ const SHOWN = ['card_brand', 'card_last4', 'card_expiry'];
 function fill(form, fields) {
   for (const name of EDITABLE) form.elements[name].value = fields[name] || '';
   for (const name of SHOWN) $(`#${name}`).textContent = fields[name] || '—';
+  if (fields.card_brand) $('#card_brand').textContent = cardBrandWords(fields.card_brand);
 }
 
 async function save(form, original) {

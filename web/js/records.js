@@ -6,6 +6,7 @@
 import { api } from './api.js';
 import { $, el, formatDuration, formatTime, replaceChildren, showError, clearErrors } from './dom.js';
 import { startPage } from './layout.js';
+import { outcomeWords } from './words.js';
 
 const PAGE_SIZE = 25;
 const DIRECTION_NAMES = { inbound: 'Inbound', outbound: 'Outbound', internal: 'Internal' };
@@ -41,7 +42,7 @@ function row(record) {
     el('td', { class: 'party-source' }, party(record, 'source')),
     el('td', { class: 'party-destination' }, party(record, 'destination')),
     el('td', { class: 'num' }, record.answered_at ? formatDuration(record.duration_ms) : '—'),
-    el('td', {}, record.outcome));
+    el('td', {}, outcomeWords(record.outcome)));
 }
 
 class RecordPager {
