@@ -70,7 +70,7 @@ fi
 
 cat >&2 <<EOF
 privox, data in $data_dir:
-  portal  http://$http/signup.html signs up a company and its office manager
+  portal  http://$http/ shows the plan and signs up a company and its office manager
   phones  SIP on $sip (UDP and TCP); the portal's Extensions page gives each line's login
   email   $mail_where
   cards   go to the stand-in payment provider on http://$tokenizer, never to privox

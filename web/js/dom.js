@@ -78,7 +78,10 @@ function showOneError(form, error) {
     const note = el('p', { class: 'field-error', id, role: 'alert' }, withLabel(control, message));
     control.setAttribute('aria-invalid', 'true');
     control.setAttribute('aria-errormessage', id);
-    (control.closest('.field, .check') || control).after(note);
+    // Inside its field, under the control and its hint, so that fields side by side keep theirs.
+    const field = control.closest('.field');
+    if (field) field.append(note);
+    else (control.closest('.check') || control).after(note);
     return note;
   }
   const text = message.charAt(0).toUpperCase() + message.slice(1);

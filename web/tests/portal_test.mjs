@@ -1,11 +1,16 @@
 // The portal end to end in headless Chromium (playwright-core driving Debian's /usr/bin/chromium),
 // against a real `privox serve` and payment tokenizer that browser_test.sh started. The scenario:
-//   1. sign-up page: the cookie banner (four categories, only "strictly necessary" ticked) is
-//      declined; marketing boxes start unticked; a missing field's error shows next to it; the card
-//      goes to the tokenizer only; the page says to read the email, whose link logs in; then log
-//      out and log in (a wrong password is refused first);
+//   1. the landing page at / shows the plan's price and the way to sign up; its cookie banner
+//      leaves most of the first screen free, with accept and reject side by side, and its four
+//      categories (only "strictly necessary" ticked) behind "Choose by category"; it is declined;
+//      on sign-up the plan comes before the card, marketing boxes start unticked, every mistake
+//      is shown at once before the card goes anywhere, and one only the server can judge (a
+//      phone number) beside its field; the card goes to the tokenizer only; the page says to
+//      read the email, whose link logs in to a dashboard with no lines and no calls; then log out
+//      and log in (a wrong password is refused first);
 //   2. as office manager add two lines (passwords shown once), register one with sipp, call it
-//      from the other (and once with the caller withheld); the calls appear in the call log;
+//      from the other (and once with the caller withheld); the calls appear in the call log, with
+//      their outcome in words, and the dashboard counts the lines, the registration and the calls;
 //   3. correct the postal address; the new value is there after a reload;
 //   4. give the performance-cookie consent (privox_perf appears) and withdraw it (it goes); the
 //      privacy centre's history shows both; "Download my data" opens a request with a due date;
@@ -196,9 +201,27 @@ async function call(name, { caller, password, callee, contactPort, uacScenario, 
 // ---------------------------------------------------------------------------------------------
 // The steps
 
+// The banner's first layer: unmissable (fixed, in view) yet no more than a third of the first
+// screen, with accept and reject as equal buttons side by side.
+async function cookieBannerIsSmallAndFair(page) {
+  const banner = page.locator('#cookie-banner');
+  await banner.waitFor({ state: 'visible', timeout: WAIT_MS });
+  const box = await banner.boundingBox();
+  const viewport = page.viewportSize();
+  check(box && box.height <= viewport.height / 3,
+    `the cookie banner should leave most of the first screen free: ${box && box.height}px of ${viewport.height}px`);
+  const reject = page.getByRole('button', { name: 'Strictly necessary only' });
+  const accept = page.getByRole('button', { name: 'Allow performance cookies' });
+  check(await reject.isVisible() && await accept.isVisible(), 'accept and reject should both be in view at once');
+  check((await reject.getAttribute('class')) === (await accept.getAttribute('class')), 'accept and reject should look alike');
+  const [r, a] = [await reject.boundingBox(), await accept.boundingBox()];
+  check(Math.abs(r.height - a.height) < 2 && Math.abs(r.y - a.y) < 2, 'accept and reject should be the same size, side by side');
+}
+
 async function cookieBannerOffersFourCategories(page) {
   const banner = page.locator('#cookie-banner');
   await banner.waitFor({ state: 'visible', timeout: WAIT_MS });
+  await page.click('#cookie-banner summary');
   const necessary = page.locator('#cookie-necessary');
   check(await necessary.isChecked() && await necessary.isDisabled(), 'strictly necessary should be ticked and fixed');
   check(!(await page.locator('#cookie-performance').isChecked()), 'performance cookies should start unticked');
@@ -226,7 +249,14 @@ async function signUp(page, context) {
   check(/@/.test(await page.locator('[data-controller="email"]').innerText()), "the notice should give the controller's email");
   check(await page.locator('#notice-sections section[data-category]').count() >= 1, 'the notice should have a section per category');
 
-  await page.goto('/signup.html');
+  await page.goto('/');
+  await page.locator('#plan-price', { hasText: /^£\d+\.\d\d$/ }).waitFor({ timeout: WAIT_MS });
+  await cookieBannerIsSmallAndFair(page);
+  await screenshot(page, 'landing');
+  await Promise.all([page.waitForURL('**/signup.html', { timeout: WAIT_MS }), page.click('#welcome-signup')]);
+  await page.locator('#plan-price', { hasText: /^£\d+\.\d\d$/ }).waitFor({ timeout: WAIT_MS });
+  const planAt = (await page.locator('#plan').boundingBox()).y;
+  check(planAt < (await page.locator('#card-number').boundingBox()).y, 'the plan and its price should come before the card');
   await cookieBannerOffersFourCategories(page);
   for (const id of ['#marketing_email', '#marketing_sms'])
     check(!(await page.locator(id).isChecked()), `${id} must start unticked`);
@@ -250,13 +280,27 @@ async function signUp(page, context) {
   await page.fill('#card-number', CARD);
   await page.fill('#card-expiry', '12/34');
   await page.fill('#card-cvc', '123');
-  await page.fill('#password', PASSWORD);
-  // The phone is left out: the API's error must show next to the phone field.
+  await page.fill('#password', 'too short');
+  await page.fill('#card-expiry', '13/34');
+  // Three mistakes (no phone, a short password, no such month): all three are shown at once,
+  // addressed to the applicant, and the card goes nowhere.
   await page.click('#signup-submit');
-  const phoneError = page.locator('#phone-error');
-  await phoneError.waitFor({ timeout: WAIT_MS });
-  check((await page.locator('#phone').getAttribute('aria-invalid')) === 'true', 'the phone field should be marked invalid');
-  await screenshot(page, 'signup-missing-phone');
+  for (const id of ['phone', 'card-expiry', 'password']) {
+    await page.locator(`#${id}-error`).waitFor({ timeout: WAIT_MS });
+    check((await page.locator(`#${id}`).getAttribute('aria-invalid')) === 'true', `the ${id} field should be marked invalid`);
+  }
+  check(/^Choose a password of at least 12/.test(await page.locator('#password-error').innerText()),
+    `the password's error should speak to the applicant: ${await page.locator('#password-error').innerText()}`);
+  check(tokenizerCalls.length === 0, 'a form with mistakes must not send the card anywhere');
+  await screenshot(page, 'signup-every-mistake');
+
+  // A number only the server can judge: its refusal shows beside the phone field.
+  await page.fill('#phone', '+44 20 1');
+  await page.fill('#card-expiry', '12/34');
+  await page.fill('#password', PASSWORD);
+  await page.click('#signup-submit');
+  await page.locator('#phone-error', { hasText: /not a (valid )?phone number/ }).waitFor({ timeout: WAIT_MS });
+  check(await page.locator('.field-error').count() === 1, 'only the phone should be at fault now');
 
   await page.fill('#phone', PERSON.phone);
   await page.click('#signup-submit');
@@ -271,6 +315,8 @@ async function signUp(page, context) {
   const signup = portalBodies.find((b) => b.startsWith('POST') && b.includes('/api/v1/signup') && b.includes('payment_token'));
   check(signup, 'the sign-up request should carry the payment token');
   await page.locator('#who-name', { hasText: PERSON.name }).waitFor({ timeout: WAIT_MS });
+  await page.locator('#status-lines', { hasText: /^0$/ }).waitFor({ timeout: WAIT_MS });
+  check(/no lines yet/.test(await page.locator('#status-note').innerText()), 'a new company has no lines yet, and is told so');
 
   await Promise.all([page.waitForURL('**/login.html', { timeout: WAIT_MS }), page.click('#logout')]);
   await page.fill('#email', PERSON.email);
@@ -328,7 +374,7 @@ async function extensionsAndCalls(page) {
   const answered = rows.filter({ has: page.locator('.party-source', { hasText: /^201$/ }) })
     .filter({ has: page.locator('.party-destination', { hasText: /202/ }) });
   check(await answered.count() >= 1, `the call 201 → 202 should be in the call log:\n${await page.locator('#records').innerText()}`);
-  check(/answered/i.test(await answered.first().innerText()), 'the call should show as answered');
+  check(/\bAnswered\b/.test(await answered.first().innerText()), 'the call should show as answered, in words');
   const withheld = rows.filter({ has: page.locator('.party-source', { hasText: /^withheld$/ }) });
   check(await withheld.count() === 1, `the withheld call should show its caller as "withheld":\n${await page.locator('#records').innerText()}`);
 
@@ -339,6 +385,14 @@ async function extensionsAndCalls(page) {
   await page.click('#filters button[type="submit"]');
   await eventually(async () => (await rows.count()) === 2, WAIT_MS, 'the internal filter to show both calls');
   await screenshot(page, 'call-log');
+
+  // The dashboard counts the company's two lines, the one registered, and today's two calls.
+  await page.goto('/index.html');
+  await page.locator('#status-lines', { hasText: /^2$/ }).waitFor({ timeout: WAIT_MS });
+  check(/company/.test(await page.locator('#status-lines-label').innerText()), 'an office manager sees the company\'s lines');
+  await page.locator('#status-registered', { hasText: /^1$/ }).waitFor({ timeout: WAIT_MS });
+  await page.locator('#status-calls', { hasText: /^2$/ }).waitFor({ timeout: WAIT_MS });
+  await screenshot(page, 'dashboard-status');
 }
 
 async function correctProfile(page) {
