@@ -1163,6 +1163,12 @@ TEST_P(PortalApiTest, ErasingAMemberRemovesTheirLoginAndSessions) {
   EXPECT_EQ((*tx)->query("SELECT count(*) FROM portal_sessions WHERE subject_id = ?", {me})->at(0).i64(0), 0);
 }
 
+bool mailed(const CapturingMailer& mailer, const std::string& to, const std::string& subject_part) {
+  for (const notify::Email& e : mailer.sent_to(to))
+    if (e.subject.find(subject_part) != std::string::npos) return true;
+  return false;
+}
+
 // Issue 13 item 5: a company's only office manager cannot be erased while the company goes on
 // (nobody could run it afterwards); she closes the company instead, after typing its name, and can
 // call the closure off until the service ends. Lines go one by one too, only within the company.
@@ -1208,10 +1214,13 @@ TEST_P(PortalApiTest, TheOnlyOfficeManagerClosesTheCompanyBeforeSheCanBeErased) 
   EXPECT_EQ(no_new_lines.result(), status::conflict);
   EXPECT_EQ(json::parse(no_new_lines.body())["error"]["field"], "company");
   EXPECT_EQ(other.call(verb::get, "/api/v1/company").body().find("closing"), std::string::npos) << "only her company";
+  EXPECT_TRUE(mailed(mailer_, "ida@example.com", "is closing its privox phone service")) << "every member is told";
+  EXPECT_FALSE(mailed(mailer_, "jon@example.com", "closing")) << "and nobody of another company";
 
   const http::Response reopened = b.call(verb::delete_, "/api/v1/company/closure");
   expect_documented(verb::delete_, "/api/v1/company/closure", reopened);
   EXPECT_EQ(json::parse(reopened.body())["state"], "open");
+  EXPECT_TRUE(mailed(mailer_, "ida@example.com", "is no longer closing"));
   EXPECT_EQ(b.call(verb::delete_, "/api/v1/company/closure").result(), status::conflict) << "nothing left to call off";
   EXPECT_FALSE(erasure::erase_member(*store_, keys_, clock_, me, "cli:test", "operator").ok());
   ASSERT_EQ(b.call(verb::post, "/api/v1/company/closure", {{"confirm", "Acme ida@example.com"}}).result(), status::created);
@@ -1345,7 +1354,8 @@ TEST_P(PortalApiTest, LockOutAndSessionLengthsComeFromTheSettings) {
   for (const auto& [key, value] : {std::pair{"portal.login_max_failures", "2"}, {"portal.login_window_minutes", "10"},
                                    {"portal.lockout_minutes", "3"}, {"portal.session_idle_minutes", "20"},
                                    {"portal.session_max_hours", "2"}, {"portal.password_resets_per_hour", "4"},
-                                   {"portal.password_resets_per_email_per_hour", "2"}, {"portal.invites_per_hour", "7"}})
+                                   {"portal.password_resets_per_email_per_hour", "2"}, {"portal.invites_per_hour", "7"},
+                                   {"portal.identity_codes_per_hour", "3"}})
     ASSERT_TRUE(privacy::change_setting(*store_, keys_, clock_, key, value, "cli:test").ok()) << key;
   EXPECT_EQ(privacy::change_setting(*store_, keys_, clock_, "portal.lockout_minutes", "0", "cli:test").error().field,
             "portal.lockout_minutes");
@@ -1359,6 +1369,7 @@ TEST_P(PortalApiTest, LockOutAndSessionLengthsComeFromTheSettings) {
   EXPECT_EQ(limits->password_resets.max, 4);
   EXPECT_EQ(limits->password_resets_per_email.max, 2);
   EXPECT_EQ(limits->invites.max, 7);
+  EXPECT_EQ(limits->identity_codes.max, 3);
 
   PortalOptions options;
   options.payments = &provider_;
@@ -1405,10 +1416,25 @@ std::string code_from(const CapturingMailer& mailer, const std::string& to) {
   return {};
 }
 
-bool mailed(const CapturingMailer& mailer, const std::string& to, const std::string& subject_part) {
-  for (const notify::Email& e : mailer.sent_to(to))
-    if (e.subject.find(subject_part) != std::string::npos) return true;
-  return false;
+// Each "send a new code" is an email to the member: five an hour (portal.identity_codes_per_hour).
+TEST_P(PortalApiTest, NewIdentityCodesAreRateLimitedPerMember) {
+  Browser m = browser();
+  ASSERT_EQ(m.sign_up(signup_body("codes@example.com", "+442079460978")).result(), status::created);
+  http::Response res = m.call(verb::post, "/api/v1/requests", {{"kind", "access"}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  const std::string id = json::parse(res.body())["id"];
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(m.call(verb::post, "/api/v1/requests/" + id + "/code", json::object()).result(), status::ok) << i;
+  const http::Response refused = m.call(verb::post, "/api/v1/requests/" + id + "/code", json::object());
+  EXPECT_EQ(refused.result(), status::too_many_requests) << refused.body();
+  expect_documented(verb::post, "/api/v1/requests/{id}/code", refused);
+  EXPECT_FALSE(refused[http::bhttp::field::retry_after].empty());
+  clock_.advance_us(3600LL * 1'000'000);
+  ASSERT_EQ(m.call(verb::post, "/api/v1/session", {{"email", "codes@example.com"}, {"password", "correct horse battery"}})
+                .result(),
+            status::ok);  // the session idled out over the hour
+  EXPECT_EQ(m.call(verb::post, "/api/v1/requests/" + id + "/code", json::object()).result(), status::ok)
+      << "a new hour, a new code";
 }
 
 // Issue 13: a member completes an access request in the portal alone: the code arrives when the

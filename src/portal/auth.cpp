@@ -244,6 +244,7 @@ Result<AuthLimits> auth_limits_from_settings(store::Store& store) {
     PRIVOX_ASSIGN(limits.password_resets.max, settings.integer(s, "portal.password_resets_per_hour"));
     PRIVOX_ASSIGN(limits.password_resets_per_email.max, settings.integer(s, "portal.password_resets_per_email_per_hour"));
     PRIVOX_ASSIGN(limits.invites.max, settings.integer(s, "portal.invites_per_hour"));
+    PRIVOX_ASSIGN(limits.identity_codes.max, settings.integer(s, "portal.identity_codes_per_hour"));
     limits.window_us = window_min * kMinuteUs;
     limits.max_delay_us = max_delay_min * kMinuteUs;
     limits.session_idle_us = idle_min * kMinuteUs;

@@ -31,13 +31,15 @@ struct AuthLimits {
   RateLimit password_resets{10, 3600LL * 1'000'000};  // forgotten-password emails per client address
   RateLimit password_resets_per_email{3, 3600LL * 1'000'000};  // and per address typed, whoever typed it
   RateLimit invites{50, 3600LL * 1'000'000};          // invitations per company
+  RateLimit identity_codes{5, 3600LL * 1'000'000};    // rights-request codes a member asks to be re-sent
 };
 
 // The limits in force from the operator's settings: portal.login_max_failures,
 // portal.login_window_minutes, portal.lockout_minutes (the longest delay),
 // portal.session_idle_minutes, portal.session_max_hours, portal.signups_per_hour,
 // portal.consent_writes_per_hour, portal.password_resets_per_hour,
-// portal.password_resets_per_email_per_hour and portal.invites_per_hour (each checked against its
+// portal.password_resets_per_email_per_hour, portal.invites_per_hour and
+// portal.identity_codes_per_hour (each checked against its
 // range when set). Fails with store
 // errors only.
 Result<AuthLimits> auth_limits_from_settings(store::Store& store);

@@ -1,10 +1,15 @@
 // The member's company and its closure (issue 13): every member sees whether the company is
 // closing and when its phone service ends; the office manager schedules the closure, after typing
-// the company's name, and can call it off until the service ends (retention/closures.h).
+// the company's name, and can call it off until the service ends (retention/closures.h). Every
+// member is told by email when the closure is scheduled and when it is called off.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
+#include "accounts/accounts.h"
+#include "notify/mailer.h"
 #include "portal/routes.h"
+#include "privacy/audit_record.h"
 #include "retention/closures.h"
 #include "store/settings.h"
 
@@ -41,6 +46,63 @@ std::optional<Response> only_the_office_manager(const Caller& c) {
   return http::json_error(status::forbidden, "only an office manager can close the company or call it off", "role");
 }
 
+// The company's members' addresses, opened under each member's key, with one audit entry (counts
+// only) naming why they were read.
+Result<std::vector<std::string>> member_addresses(Portal::Impl& p, const std::string& company_id,
+                                                  const std::string& actor) {
+  std::vector<std::string> out;
+  Status read = store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
+    out.clear();
+    PRIVOX_ASSIGN(const std::vector<accounts::MemberRow> members, accounts::active_members_of_company(s, company_id));
+    for (const accounts::MemberRow& m : members) {
+      PRIVOX_ASSIGN(accounts::FieldValues fields,
+                    accounts::open_member_fields(s, p.keys, m.id, {accounts::member_field("email")}));
+      if (!fields["email"].empty()) out.push_back(fields["email"]);
+    }
+    PRIVOX_TRY(p.audit.append(s, {actor, "company.closure_notice", "", "service",
+                                  {{"company_id", company_id}, {"members", out.size()}}}));
+    return {};
+  });
+  if (!read.ok()) return read.error();
+  return out;
+}
+
+notify::Email closure_email(const Portal::Impl& p, const std::string& to, const std::string& company,
+                            const accounts::CompanyClosure* closing) {
+  if (closing)
+    return {to, fmt::format("{} is closing its privox phone service", company),
+            fmt::format("An office manager of {} has closed its privox account.\n\n"
+                        "Its phone lines stop working on {} (UTC). After that your account is closed and your data is "
+                        "kept or deleted as the privacy notice says ({}/notice.html).\n\n"
+                        "Until then an office manager can call the closure off on the Company page. If you want a copy "
+                        "of your data, ask for it in the privacy centre before that day: {}/privacy.html\n",
+                        company, format_utc(closing->service_ends_at_us), p.options.public_url, p.options.public_url),
+            {}};
+  return {to, fmt::format("{} is no longer closing its privox phone service", company),
+          fmt::format("An office manager of {} has called off the closure of its privox account. Your phone lines "
+                      "and your account carry on as before.\n",
+                      company),
+          {}};
+}
+
+// Tells every member; the closure stands whatever the mail relay does, and the log names the
+// company only.
+void tell_members(Portal::Impl& p, const std::string& company_id, const accounts::CompanyClosure* closing,
+                  const std::string& actor) {
+  auto company = p.accounts.company(company_id);
+  auto addresses = member_addresses(p, company_id, actor);
+  if (!company.ok() || !addresses.ok()) {
+    spdlog::warn("portal: company {}'s members were not told of its closure: {}", company_id,
+                 (company.ok() ? addresses.error() : company.error()).describe());
+    return;
+  }
+  size_t failed = 0;
+  for (const std::string& to : *addresses)
+    if (!send_mail(p, closure_email(p, to, company->name, closing)).ok()) ++failed;
+  if (failed)
+    spdlog::warn("portal: {} of {} closure emails for company {} were not sent", failed, addresses->size(), company_id);
+}
+
 }  // namespace
 
 Response company_show(Portal::Impl& p, const Exchange&, const Caller& c) {
@@ -61,6 +123,7 @@ Response company_close(Portal::Impl& p, const Exchange& e, const Caller& c) {
     return http::json_error(status::bad_request, "Type the company's name exactly to confirm closing it", "confirm");
   auto closure = retention::CompanyClosures(p.store, p.keys, p.clock).schedule(c.who.company_id, c.who.subject_id);
   if (!closure.ok()) return error_response(closure.error());
+  tell_members(p, c.who.company_id, &*closure, c.who.subject_id);
   return company_json(p, c.who.company_id, status::created);
 }
 
@@ -68,6 +131,7 @@ Response company_cancel_close(Portal::Impl& p, const Exchange&, const Caller& c)
   if (auto refusal = only_the_office_manager(c)) return std::move(*refusal);
   Status cancelled = retention::CompanyClosures(p.store, p.keys, p.clock).cancel(c.who.company_id, c.who.subject_id);
   if (!cancelled.ok()) return error_response(cancelled.error());
+  tell_members(p, c.who.company_id, nullptr, c.who.subject_id);
   return company_json(p, c.who.company_id, status::ok);
 }
 

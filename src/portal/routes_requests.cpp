@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "portal/rate_limit.h"
 #include "portal/routes.h"
 #include "rights/requests.h"
 
@@ -117,6 +118,10 @@ Response requests_list(Portal::Impl& p, const Exchange&, const Caller& c) {
 Response request_send_code(Portal::Impl& p, const Exchange& e, const Caller& c) {
   auto mine = own_request(p, e, c);
   if (!mine.ok()) return error_response(mine.error());
+  // Each new code is an email: counted per member, so the button cannot be used to flood an inbox.
+  auto wait = take_rate(p.store, p.keys, p.clock, "identity_code", c.who.subject_id, p.options.auth_limits.identity_codes);
+  if (!wait.ok()) return error_response(wait.error());
+  if (*wait > 0) return rate_refusal(*wait, "new codes");
   rights::Requests requests(p.store, p.keys, p.clock);
   rights::Request sent;
   const Status mailed = with_mailer(p, [&](notify::Mailer& m) -> Status {

@@ -21,7 +21,7 @@ Status check_plan_currency(std::string_view value) {
 }
 
 // clang-format off
-constexpr std::array<SettingSpec, 14> kSettings = {
+constexpr std::array<SettingSpec, 15> kSettings = {
   SettingSpec{"portal.login_max_failures", integer, "5", 1, 100,
               "failed portal logins one client (address, IPv6 /64) may make at one account before each further "
               "try waits, 1 s after the first, doubling with each failure; other clients are not slowed "
@@ -47,6 +47,9 @@ constexpr std::array<SettingSpec, 14> kSettings = {
               "starts)"},
   SettingSpec{"portal.invites_per_hour", integer, "50", 1, 100000,
               "invitations one company's office managers may send in an hour (read when privox serve starts)"},
+  SettingSpec{"portal.identity_codes_per_hour", integer, "5", 1, 100,
+              "new identity-check codes one member may ask to be sent for their rights requests in an hour; each "
+              "is an email to them (read when privox serve starts)"},
   SettingSpec{"plan.name", text, "Office", 0, 0, "the name of the plan sign-up offers a new company"},
   SettingSpec{"plan.line_price_minor_units", integer, "1995", 0, 10000000,
               "the plan's price per line per month, in minor units of plan.currency, shown before sign-up asks "
