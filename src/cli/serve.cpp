@@ -18,6 +18,7 @@
 #include "portal/api.h"
 #include "portal/payments.h"
 #include "retention/scheduler.h"
+#include "rights/requests.h"
 #include "sip/bans.h"
 #include "sip/service.h"
 #include "store/schema.h"
@@ -168,6 +169,12 @@ int serve(const ServeOptions& options) {
   // Retention jobs every five minutes, on one node at a time (the store's job lock); stopped
   // (after the batch in progress) when this scope ends.
   retention::Scheduler retention_jobs(*(*env)->store, (*env)->keys, (*env)->clock, int64_t{300'000'000});
+  // A member's copy of her data is on this node's disk for rights.download_days, and not a round longer.
+  retention_jobs.add_node_sweep([&env, dir = portal_options.downloads_dir] {
+    auto removed = rights::Requests(*(*env)->store, (*env)->keys, (*env)->clock).remove_expired_downloads(dir);
+    if (!removed.ok()) spdlog::warn("rights: expired copies not swept: {}", removed.error().describe());
+    else if (*removed) spdlog::info("rights: {} expired copies removed", *removed);
+  });
   retention_jobs.start();
   spdlog::info("privox {} serving HTTP on {}:{} with store {}", PRIVOX_VERSION, at->host, server.local_port(),
                (*env)->store->location());

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "accounts/validation.h"
 #include "common/json.h"
 #include "portal/routes.h"
 
@@ -25,6 +26,17 @@ Response error_response(const Error& error) {
       spdlog::error("portal: {}", error.describe());
       return http::json_error(status::internal_server_error, "internal error; the operator's logs have the details");
   }
+}
+
+std::variant<std::string, Response> email_from_body(const Exchange& e) {
+  auto parsed = json_body(e);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  std::optional<Response> bad;
+  const std::string typed = string_field(std::get<nlohmann::json>(parsed), "email", bad).value_or("");
+  if (bad) return std::move(*bad);
+  Result<std::string> email = accounts::normalise_email(typed);
+  if (!email.ok()) return error_response(email.error());
+  return std::move(*email);
 }
 
 Response field_errors_response(const std::vector<Error>& errors) {

@@ -146,6 +146,8 @@ Status send_mail(Portal::Impl& p, const notify::Email& email);
 // An error's HTTP answer: invalid 400, not_found and erased 404, conflict 409, unavailable 503,
 // anything else 500 (its message stays in the log).
 Response error_response(const Error& error);
+// The body's "email", normalised (accounts/validation.h), or the 400 naming what is wrong with it.
+std::variant<std::string, Response> email_from_body(const Exchange& e);
 // A 400 for a form with several fields at fault: {"error": the first, "errors": every one}, so a
 // page shows them all at once. `errors` holds invalid_argument errors only and is not empty.
 Response field_errors_response(const std::vector<Error>& errors);

@@ -68,17 +68,13 @@ Response invite_and_send(Portal::Impl& p, const Caller& c, Make make) {
 
 Response invite_create(Portal::Impl& p, const Exchange& e, const Caller& c) {
   if (auto refusal = refuse_unless_office_manager(c)) return std::move(*refusal);
-  auto parsed = json_body(e);
-  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
-  std::optional<Response> bad;
-  const std::string typed = string_field(std::get<nlohmann::json>(parsed), "email", bad).value_or("");
-  if (bad) return std::move(*bad);
-  Result<std::string> email = accounts::normalise_email(typed);
-  if (!email.ok()) return error_response(email.error());
+  auto email = email_from_body(e);
+  if (auto* refusal = std::get_if<Response>(&email)) return std::move(*refusal);
   auto wait = take_rate(p.store, p.keys, p.clock, "invite", c.who.company_id, p.options.auth_limits.invites);
   if (!wait.ok()) return error_response(wait.error());
   if (*wait > 0) return rate_refusal(*wait, "invitations");
-  return invite_and_send(p, c, [&](store::Session& s) { return p.invites.create(s, c.who.company_id, *email, c.who.subject_id); });
+  const std::string& address = std::get<std::string>(email);
+  return invite_and_send(p, c, [&](store::Session& s) { return p.invites.create(s, c.who.company_id, address, c.who.subject_id); });
 }
 
 Response invite_resend(Portal::Impl& p, const Exchange& e, const Caller& c) {

@@ -51,17 +51,13 @@ std::optional<Response> refuse_over_rate(Portal::Impl& p, const Exchange& e, con
 }  // namespace
 
 Response password_reset_request(Portal::Impl& p, const Exchange& e) {
-  auto parsed = json_body(e);
-  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
-  std::optional<Response> bad;
-  const std::string typed = string_field(std::get<nlohmann::json>(parsed), "email", bad).value_or("");
-  if (bad) return std::move(*bad);
-  Result<std::string> email = accounts::normalise_email(typed);
-  if (!email.ok()) return error_response(email.error());
-  if (auto refusal = refuse_over_rate(p, e, *email)) return std::move(*refusal);
+  auto typed = email_from_body(e);
+  if (auto* refusal = std::get_if<Response>(&typed)) return std::move(*refusal);
+  const std::string& email = std::get<std::string>(typed);
+  if (auto refusal = refuse_over_rate(p, e, email)) return std::move(*refusal);
   std::optional<std::string> token;
   Status kept = store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(const std::optional<std::string> subject, p.auth.login_of_email(s, *email));
+    PRIVOX_ASSIGN(const std::optional<std::string> subject, p.auth.login_of_email(s, email));
     // An address without a login gets a pending row too, that no link opens (its token is never
     // sent, and it names no login), so both cases do the same work.
     PRIVOX_ASSIGN(std::string made, create_confirmation(s, p.keys, p.clock,
@@ -72,7 +68,7 @@ Response password_reset_request(Portal::Impl& p, const Exchange& e) {
     return {};
   });
   if (!kept.ok()) return error_response(kept.error());
-  if (Status sent = send_mail(p, reset_email(p, *email, token)); !sent.ok()) {
+  if (Status sent = send_mail(p, reset_email(p, email, token)); !sent.ok()) {
     spdlog::warn("portal: a password reset's email could not be sent: {}", sent.error().describe());
     return http::json_error(status::service_unavailable, "the email cannot be sent now; try again later");
   }

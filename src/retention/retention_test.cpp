@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -418,10 +419,13 @@ TEST_P(RetentionTest, TheSchedulerRunsEveryJobOnlyWhileNoOneElseHoldsTheLock) {
     auto other_node = store_->try_lock_job(kJobLockName);
     ASSERT_TRUE(other_node.ok() && *other_node);
     Scheduler scheduler(*store_, keys_, clock_, 20'000);
+    std::atomic<int> swept{0};
+    scheduler.add_node_sweep([&] { swept.fetch_add(1); });
     scheduler.start(0);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     scheduler.stop();
     EXPECT_EQ(scheduler.completed_rounds(), 0u);
+    EXPECT_GE(swept.load(), 1) << "a node sweeps its own files whoever holds the lock";
   }
   EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action LIKE 'retention.%'"), 0);
 

@@ -20,6 +20,7 @@ void Scheduler::start(int64_t first_delay_us) {
 void Scheduler::stop() { worker_.stop(); }
 
 void Scheduler::round() {
+  for (const std::function<void()>& sweep : node_sweeps_) sweep();
   auto lock = store_.try_lock_job(kJobLockName);
   if (!lock.ok()) {
     spdlog::warn("retention: cannot take the job lock: {}", lock.error().describe());

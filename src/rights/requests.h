@@ -206,8 +206,9 @@ class Requests {
   Result<std::optional<std::string>> read_download(const std::string& id, const std::string& member_id,
                                                    const std::string& dir, const std::string& actor);
   // Removes from `dir` every copy whose download period has passed (read_download removes its own
-  // on the next try too). Returns how many were removed. Called when a copy is produced and when
-  // staff list the queue, so an expired copy does not wait for its member to come back.
+  // on the next try too). Returns how many were removed. Called when a copy is produced, when
+  // staff list the queue and by every node's retention round in serve (retention/scheduler.h), so
+  // an expired copy waits for neither its member nor staff.
   Result<int64_t> remove_expired_downloads(const std::string& dir);
   // Emails the member one of the status mails above about request `r` (the address is read for
   // purpose legal, audited). unavailable when the relay refused.
