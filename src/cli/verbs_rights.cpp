@@ -110,12 +110,32 @@ int run_step(const DataDir& where, Step step) {
   });
 }
 
+// The status mail a change owes the member (rights/requests.h), as the portal sends it. The change
+// stands without it: a relay that is down is reported on stderr, with the request's id only.
+void mail_status(Environment& env, rights::Requests& requests, const rights::Request& r, rights::StatusMail which) {
+  auto m = mailer(env);
+  const Status sent = m.ok() ? requests.mail_status(r, which, **m, cli_actor()) : Status(m.error());
+  if (!sent.ok())
+    std::cerr << fmt::format("warning: the member was not emailed about request {}: {}\n", r.id, sent.error().describe());
+}
+
+// The mails a verified identity or a settled fee owes: verified, then the fee if one is now due.
+Result<rights::Request> mail_changes(Environment& env, rights::Requests& requests, Result<rights::Request> r,
+                                     std::initializer_list<rights::StatusMail> which) {
+  if (!r.ok()) return r;
+  for (rights::StatusMail mail : which) {
+    if (mail == rights::StatusMail::fee_due && r->state != rights::RequestState::awaiting_fee) continue;
+    mail_status(env, requests, *r, mail);
+  }
+  return r;
+}
+
 int run_fee(const DataDir& where, const RequestOptions& o) {
   if (o.waive.empty() == o.paid.empty())
     return fail(invalid(o.waive.empty() ? "waive" : "paid", "give exactly one of --waive REASON or --paid REFERENCE"));
-  return run_step(where, [&](Environment&, rights::Requests& requests) {
-    return o.waive.empty() ? requests.record_payment(o.id, o.paid, cli_actor())
-                           : requests.waive_fee(o.id, o.waive, cli_actor());
+  return run_step(where, [&](Environment& env, rights::Requests& requests) {
+    if (!o.waive.empty()) return requests.waive_fee(o.id, o.waive, cli_actor());
+    return mail_changes(env, requests, requests.record_payment(o.id, o.paid, cli_actor()), {rights::StatusMail::paid});
   });
 }
 
@@ -184,7 +204,10 @@ void add_rights_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   auto* verify = verb(group, where, "verify", "Check the identity code the member gives", &o->id);
   verify->add_option("--code", o->code, "the code from the member's email")->required();
   verbs.add(verify, [&where, o] {
-    return run_step(where, [&](Environment&, rights::Requests& r) { return r.verify_code(o->id, o->code, cli_actor()); });
+    return run_step(where, [&](Environment& env, rights::Requests& r) {
+      return mail_changes(env, r, r.verify_code(o->id, o->code, cli_actor()),
+                          {rights::StatusMail::verified, rights::StatusMail::fee_due});
+    });
   });
 
   auto* fee = verb(group, where, "fee", "Waive an access request's fee or record its payment", &o->id);
@@ -218,7 +241,13 @@ void add_rights_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
                         "Complete a request in progress: rectify and erase are carried out; access needs its export",
                         &o->id);
   verbs.add(complete, [&where, o] {
-    return run_step(where, [&](Environment&, rights::Requests& r) { return r.complete(o->id, cli_actor()); });
+    return run_step(where, [&](Environment& env, rights::Requests& r) -> Result<rights::Request> {
+      Result<rights::Request> done = r.complete(o->id, cli_actor());
+      // A rectification is reported to the member; an erasure took her address with it, and an
+      // access request's copy reaches her the way staff send it.
+      if (!done.ok() || done->kind != rights::RequestKind::rectify) return done;
+      return mail_changes(env, r, std::move(done), {rights::StatusMail::completed});
+    });
   });
 }
 

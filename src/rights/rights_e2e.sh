@@ -108,6 +108,8 @@ assert_eq "a malformed code exits 2" 2 "$rc"
 assert_contains "a malformed code names --code" "$err" "--code:"
 px "$D" request verify --id "$ACCESS" --code "$CODE" >"$TMP/verified.json" || fail "verify"
 assert_true "verified, the fee is awaited" json_ok "$TMP/verified.json" "d['state'] == 'awaiting_fee' and d['clock_paused']"
+assert_true "the confirmed identity is emailed, as the portal does" mail_with "your identity is confirmed for your access request"
+assert_true "and the fee now due, in money" mail_with "carries an administration fee of £10.00 (reference $ACCESS)"
 err=$(px "$D" request fee --id "$ACCESS" 2>&1 >/dev/null); rc=$?
 assert_eq "fee without --waive or --paid exits 2" 2 "$rc"
 px "$D" request fee --id "$ACCESS" --waive "member on hardship plan" >"$TMP/waived.json" || fail "fee --waive"
@@ -160,6 +162,7 @@ CODE=$(mail_with "$RECT" | grep -o 'enter this code: [0-9]*' | grep -o '[0-9]*$'
 px "$D" request verify --id "$RECT" --code "$CODE" >/dev/null || fail "verify rectify"
 px "$D" request complete --id "$RECT" >"$TMP/rect.json" || fail "complete rectify"
 assert_true "address corrected" json_ok "$TMP/rect.json" "d['outcome']['corrected'] == ['address']"
+assert_true "the completed rectification is emailed" mail_with "(reference $RECT) has been carried out"
 shown=$(px "$D" member show --id "$MEMBER" --purpose legal)
 assert_contains "the member now has the corrected address" "$shown" "2 Low Road"
 
