@@ -5,6 +5,7 @@
 
 import { api } from './api.js';
 import { $, el, formatDate, replaceChildren, say } from './dom.js';
+import { sentenceCase } from './words.js';
 
 let queuePurpose = null;
 
@@ -74,7 +75,7 @@ function row(r) {
   const actions = el('td', { class: 'request-actions' });
   replaceChildren(actions, actionButtons(r, actions));
   return el('tr', { 'data-id': r.id },
-    el('td', {}, el('code', {}, r.id)), el('td', {}, r.kind), el('td', { class: 'queue-state' }, r.state.replace(/_/g, ' ')),
+    el('td', {}, el('code', {}, r.id)), el('td', {}, sentenceCase(r.kind)), el('td', { class: 'queue-state' }, sentenceCase(r.state)),
     el('td', {}, `${formatDate(r.due_at)}${r.overdue ? ' (overdue)' : ''}${r.extension_months ? ` +${r.extension_months} mo` : ''}`),
     el('td', {}, r.fee && r.fee.status !== 'none' ? `${r.fee.amount} ${r.fee.status}` : '—'), actions);
 }

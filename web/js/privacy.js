@@ -8,6 +8,7 @@ import { api, ApiError } from './api.js';
 import { $, $all, el, formatDate, formatTime, replaceChildren, say } from './dom.js';
 import { rememberChoice } from './cookie-banner.js';
 import { startPage } from './layout.js';
+import { sentenceCase } from './words.js';
 
 const PURPOSES = [
   ['marketing_email', 'News and offers by email'],
@@ -194,7 +195,7 @@ function requestCard(request, fresh) {
   const facts = el('dl', { class: 'facts' },
     el('dt', {}, 'Request'), el('dd', { class: 'request-id' }, request.id),
     el('dt', {}, 'Kind'), el('dd', {}, KINDS[request.kind] || request.kind),
-    el('dt', {}, 'State'), el('dd', { class: 'request-state' }, String(request.state).replace(/_/g, ' ')),
+    el('dt', {}, 'State'), el('dd', { class: 'request-state' }, sentenceCase(request.state)),
     el('dt', {}, 'Due by'), el('dd', { class: 'request-due' }, formatDate(request.due_at)),
     request.extension_reason ? [el('dt', {}, 'Extended'), el('dd', { class: 'request-extension' },
       `${request.extension_months} month(s): ${request.extension_reason}`)] : null);

@@ -145,7 +145,7 @@ async function firstCopy(page) {
   await card.getByRole('button', { name: 'Confirm' }).click();
   const link = page.locator(`#requests [data-id="${id}"] .download-link`);
   await link.waitFor({ timeout: WAIT_MS });
-  check(/completed/.test(await page.locator(`#requests [data-id="${id}"] .request-state`).innerText()), 'the request should be completed');
+  check(/Completed/.test(await page.locator(`#requests [data-id="${id}"] .request-state`).innerText()), 'the request should be completed');
   const [download] = await Promise.all([page.waitForEvent('download', { timeout: WAIT_MS }), link.click()]);
   const file = path.join(ARTIFACTS, `rights-copy-${RUN}.zip`);
   await download.saveAs(file);
@@ -171,7 +171,7 @@ async function paidCopy(page) {
   await fresh.locator('.card-cvc').fill('123');
   await fresh.locator('.pay-card').click();
   await fresh.locator('.notice-error', { hasText: /declined/ }).waitFor({ timeout: WAIT_MS });
-  check(/awaiting fee/.test(await fresh.locator('.request-state').innerText()), 'a decline must leave the fee due');
+  check(/Awaiting fee/.test(await fresh.locator('.request-state').innerText()), 'a decline must leave the fee due');
   await screenshot(page, 'declined');
 
   await fresh.locator('.card-number').fill(GOOD_CARD);
@@ -218,7 +218,7 @@ async function staffQueue(browser, page) {
     await staff.getByRole('button', { name: `Refuse request ${id}` }).click();
     await staff.getByLabel(`Reason to refuse request ${id}`).fill('an open bill must be settled first');
     await row.getByRole('button', { name: 'Confirm refuse' }).click();
-    await row.locator('.queue-state', { hasText: 'refused' }).waitFor({ timeout: WAIT_MS });
+    await row.locator('.queue-state', { hasText: 'Refused' }).waitFor({ timeout: WAIT_MS });
     await screenshot(staff, 'operator-queue');
   } finally {
     await context.close();
