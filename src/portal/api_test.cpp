@@ -891,7 +891,7 @@ TEST_P(PortalApiTest, AnOfficeManagerNamesAssignsAndProvisionsLines) {
   const json list = json::parse(listed.body());
   EXPECT_EQ(list["phone_settings"]["server"], "sip.acme.example");
   EXPECT_EQ(list["phone_settings"]["port"], 5070);
-  EXPECT_EQ(list["phone_settings"]["transports"], json({"udp", "tcp"}));
+  EXPECT_EQ(list["phone_settings"]["transports"], json::array({"udp", "tcp"}));
   EXPECT_EQ(list["phone_settings"]["realm"], "privox");
   EXPECT_EQ(list["items"][0].count("provisioning"), 0u) << "a listing never carries a password";
 

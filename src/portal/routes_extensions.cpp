@@ -39,7 +39,7 @@ nlohmann::json line_json(const accounts::Extension& x, nlohmann::json devices) {
 nlohmann::json phone_settings_json(const PhoneServer& server) {
   return {{"server", server.host},
           {"port", server.port},
-          {"transports", {"udp", "tcp"}},
+          {"transports", nlohmann::json::array({"udp", "tcp"})},
           {"realm", accounts::kDigestRealm}};
 }
 
