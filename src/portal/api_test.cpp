@@ -897,7 +897,7 @@ TEST_P(PortalApiTest, AnOfficeManagerNamesAssignsAndProvisionsLines) {
 
   // Rename, assign, reassign, unassign.
   const auto patch = [&](const json& body) {
-    const http::Response res = b.call(verb::patch, "/api/v1/extensions/" + id, body);
+    http::Response res = b.call(verb::patch, "/api/v1/extensions/" + id, body);
     expect_documented(verb::patch, "/api/v1/extensions/{id}", res);
     return res;
   };
@@ -938,8 +938,10 @@ TEST_P(PortalApiTest, AnOfficeManagerNamesAssignsAndProvisionsLines) {
   const json shown = json::parse(reset.body())["provisioning"];
   for (const json& file : shown["files"])
     EXPECT_NE(file["content"].get<std::string>().find("SecondLinePass8"), std::string::npos) << file["format"];
-  for (const std::string format : {"baresip", "yealink", "polycom"}) {
-    const http::Response file = b.call(verb::get, "/api/v1/extensions/" + id + "/provisioning/" + format);
+  for (const std::string_view format : {"baresip", "yealink", "polycom"}) {
+    std::string target = "/api/v1/extensions/" + id;
+    target.append("/provisioning/").append(format);
+    const http::Response file = b.call(verb::get, target);
     ASSERT_EQ(file.result(), status::ok) << format << ": " << file.body();
     // A file, not JSON: its 200 is documented with the file's media types.
     EXPECT_TRUE(api_["paths"]["/api/v1/extensions/{id}/provisioning/{format}"]["get"]["responses"]["200"]["content"]

@@ -73,6 +73,7 @@ std::vector<std::string> Authenticator::challenges(bool stale, const Peer& to, c
       line && !line->challenge_algorithms.empty() ? line->challenge_algorithms : algorithms_;
   const std::string nonce = nonces_.issue(SourceKey::of(to).bytes());
   std::vector<std::string> out;
+  out.reserve(algorithms.size());
   for (DigestAlgorithm a : algorithms) out.push_back(digest_challenge(realm_, nonce, a, stale));
   return out;
 }
