@@ -177,7 +177,7 @@ Result<std::optional<std::string>> member_of_line(Session& s, const std::string&
 Result<int64_t> unassign_lines(Session& s, const std::string& member_id, int64_t now_us) {
   PRIVOX_ASSIGN(const std::vector<std::string> lines, lines_of_member(s, member_id));
   if (lines.empty()) return 0;
-  PRIVOX_ASSIGN(const int64_t changed, s.exec("UPDATE extensions SET member_id = NULL WHERE member_id = ?", {member_id}));
+  PRIVOX_ASSIGN(const int64_t changed, s.exec("UPDATE extensions SET member_id = NULL, label = NULL WHERE member_id = ?", {member_id}));
   for (const std::string& line : lines)
     PRIVOX_TRY(record_directory_change(s, DirectoryItem::extension, line, "member_unassigned", now_us));
   return changed;

@@ -26,7 +26,7 @@ constexpr std::string_view kCompanyLine =
     "(extensions.member_id), which ends the link";
 
 // clang-format off
-constexpr std::array<FieldSpec, 13> kFields = {
+constexpr std::array<FieldSpec, 14> kFields = {
   FieldSpec{"company_name", "companies", "name", "", Category::identity_contact, true,
             service | billing | support | legal, LegalBasis::contract, RetentionRule::while_company_active,
             ErasureTreatment::keep_with_exception, "names a business customer, which billing records must keep", true,
@@ -85,9 +85,17 @@ constexpr std::array<FieldSpec, 13> kFields = {
             ErasureTreatment::keep_with_exception, kCompanyLine, true,
             Protection::none, "a number from the operator's range, needed in clear to route public calls to the line",
             Format::phone, 16, "the line's public number (direct inward dialling), in E.164"},
+  // A label such as "Reception desk" is the company's business data, but nothing stops it naming
+  // the person at the desk, so it is declared personal: it goes with the line, and erasing the
+  // line's member clears it with the assignment (accounts/erasure.cpp).
+  FieldSpec{"line_label", "extensions", "label", "", Category::identity_contact, false,
+            service | support, LegalBasis::contract, RetentionRule::while_company_active,
+            ErasureTreatment::erase, "", true,
+            Protection::none, "the company's own name for its line, shown to its members next to the line; in clear like the number",
+            Format::text, 60, "the company's name for the line, such as Reception desk; may name the person who uses it"},
 };
 
-constexpr std::array<StructuralColumn, 32> kStructural = {
+constexpr std::array<StructuralColumn, 34> kStructural = {
   StructuralColumn{"companies", "id", "random identifier of a tenant"},
   StructuralColumn{"companies", "region", "which regional store holds the tenant's data (eea or us)"},
   StructuralColumn{"companies", "country", "the tenant's country, for number formats; not a person's"},
@@ -107,6 +115,8 @@ constexpr std::array<StructuralColumn, 32> kStructural = {
   StructuralColumn{"extensions", "ha1_md5_enc", "digest HA1 of a device password, sealed with a master-derived key; not about a person"},
   StructuralColumn{"extensions", "ha1_sha256_enc", "digest HA1 of a device password, sealed with a master-derived key; not about a person"},
   StructuralColumn{"extensions", "created_at_us", "when the line was created"},
+  StructuralColumn{"extensions", "digest", "which digest challenges the line's phones get (md5 or sha256); a setting"},
+  StructuralColumn{"companies", "sip_digest", "which digest challenges the tenant's phones get by default; a setting"},
   StructuralColumn{"trunks", "id", "random identifier of a carrier trunk"},
   StructuralColumn{"trunks", "name", "the operator's name for a carrier link; names a business connection, not a person"},
   StructuralColumn{"trunks", "host", "a carrier's signalling address (IP or DNS name); a business's, not a person's"},

@@ -20,7 +20,7 @@ Result<std::vector<privacy::ErasureItem>> erase(const privacy::ErasureSubject& s
                      .outcome = "kept",
                      .count = unassigned,
                      .exception = "the company's lines, not the member's: unassigned from the member, they stay with "
-                                  "the company"});
+                                  "the company; their labels, which may have named the member, are cleared"});
   return items;
 }
 

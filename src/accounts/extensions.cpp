@@ -43,12 +43,24 @@ std::string random_text(std::string_view alphabet, size_t length) {
   return out;
 }
 constexpr std::string_view kSelect =
-    "SELECT id, company_id, number, sip_user, member_id, did, created_at_us FROM extensions";
+    "SELECT id, company_id, number, sip_user, member_id, did, created_at_us, label, digest FROM extensions";
 
+// A digest column: NULL (or, from a future version, a value this one does not know) is no choice.
+std::optional<DigestChoice> digest_from(const store::Row& r, size_t column) {
+  return r.is_null(column) ? std::nullopt : parse_digest_choice(r.text(column));
+}
+
+store::Value digest_value(std::optional<DigestChoice> choice) {
+  return choice ? store::Value(std::string(to_string(*choice))) : store::null_value();
+}
+
+// The first nine columns as kSelect names them.
 Extension extension_from(const store::Row& r) {
-  Extension e{r.text(0), r.text(1), r.text(2), r.text(3), std::nullopt, std::nullopt, r.i64(6)};
+  Extension e{r.text(0), r.text(1), r.text(2), r.text(3), std::nullopt, std::nullopt, r.i64(6), "", std::nullopt};
   if (!r.is_null(4)) e.member_id = r.text(4);
   if (!r.is_null(5)) e.did = r.text(5);
+  if (!r.is_null(7)) e.label = r.text(7);
+  e.digest = digest_from(r, 8);
   return e;
 }
 
@@ -85,6 +97,23 @@ Status check_password(std::string_view password, std::string_view number) {
   return {};
 }
 
+
+// Printable text of at most kMaxLineLabel characters (UTF-8 continuation bytes are not counted).
+// Never quotes the label back: it may name a person.
+Status check_label(std::string_view label) {
+  size_t characters = 0;
+  for (const char c : label) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return invalid("label", "may not hold control characters such as line breaks");
+    if ((byte & 0xc0) != 0x80) ++characters;
+  }
+  if (characters > kMaxLineLabel) return invalid("label", fmt::format("must be at most {} characters long", kMaxLineLabel));
+  return {};
+}
+
+store::Value label_value(std::string_view label) {
+  return label.empty() ? store::null_value() : store::Value(std::string(label));
+}
 
 // The purposes the HA1s are sealed for: bound to the extension, so a sealed value cannot be
 // copied to another row.
@@ -123,6 +152,14 @@ Result<Extension> find_where(store::Store& store, std::string_view where, const 
 
 }  // namespace
 
+std::string_view to_string(DigestChoice choice) { return choice == DigestChoice::sha256 ? "sha256" : "md5"; }
+
+std::optional<DigestChoice> parse_digest_choice(std::string_view text) {
+  if (text == "md5") return DigestChoice::md5;
+  if (text == "sha256") return DigestChoice::sha256;
+  return std::nullopt;
+}
+
 std::string generate_device_password(std::string_view number) {
   for (;;) {
     std::string password = random_text(kPasswordAlphabet, kGeneratedPasswordLength);
@@ -139,15 +176,18 @@ Result<ExtensionCredentials> digest_credentials(std::string_view sip_user, std::
   return c;
 }
 
-Result<std::string> Extensions::add_extension(const NewExtension& input, const std::string& actor) {
+Result<std::string> Extensions::add_extension(const NewExtension& input, const std::string& actor,
+                                              const LineSettings& settings) {
   PRIVOX_TRY(refuse_card_numbers({{"number", input.number},
                                   {"password", input.password},
                                   {"member", input.member_id.value_or("")},
-                                  {"did", input.did.value_or("")}}));
+                                  {"did", input.did.value_or("")},
+                                  {"label", settings.label}}));
   PRIVOX_TRY(check_id("company", input.company_id));
   if (input.member_id) PRIVOX_TRY(check_id("member", *input.member_id));
   PRIVOX_TRY(check_number(input.number));
   PRIVOX_TRY(check_password(input.password, input.number));
+  PRIVOX_TRY(check_label(settings.label));
 
   const int64_t now = clock_.now_us();
   const std::string id = new_id(now);
@@ -178,12 +218,14 @@ Result<std::string> Extensions::add_extension(const NewExtension& input, const s
     PRIVOX_ASSIGN(const ExtensionCredentials ha1s, digest_credentials(sip_user, input.password));
     PRIVOX_TRY(privacy::subject_keys::create(s, keys_, id, now));
     PRIVOX_TRY(s.exec("INSERT INTO extensions (id, company_id, number, sip_user, member_id, did, ha1_md5_enc, "
-                      "ha1_sha256_enc, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      "ha1_sha256_enc, created_at_us, label, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                       {id, input.company_id, input.number, sip_user,
                        input.member_id ? store::Value(*input.member_id) : store::null_value(),
                        did ? store::Value(*did) : store::null_value(), keys_.seal_secret(md5_purpose(id), ha1s.ha1_md5),
-                       keys_.seal_secret(sha256_purpose(id), ha1s.ha1_sha256), now}));
+                       keys_.seal_secret(sha256_purpose(id), ha1s.ha1_sha256), now, label_value(settings.label),
+                       digest_value(settings.digest)}));
     nlohmann::json detail = {{"company_id", input.company_id}, {"has_did", did.has_value()}};
+    if (settings.digest) detail["digest"] = to_string(*settings.digest);
     detail["member_id"] = input.member_id ? nlohmann::json(*input.member_id) : nlohmann::json(nullptr);
     PRIVOX_TRY(audit_.append(s, {actor, "extension.add", id, "", std::move(detail)}));
     return record_directory_change(s, DirectoryItem::extension, id, "added", now);
@@ -205,6 +247,95 @@ Status Extensions::reset_password(const std::string& id, const std::string& pass
                        keys_.seal_secret(sha256_purpose(id), ha1s.ha1_sha256), id}));
     PRIVOX_TRY(audit_.append(s, {actor, "extension.reset_password", id, "", {{"company_id", rows[0].text(2)}}}));
     return record_directory_change(s, DirectoryItem::extension, id, "password_reset", clock_.now_us());
+  });
+}
+
+namespace {
+
+// The audit detail and the SQL assignments of a change; ids and choices only, never the label.
+struct ChangeSql {
+  std::vector<std::string> assignments;
+  Params params;
+  nlohmann::json detail;
+  bool directory = false;  // whether SIP must learn of it
+};
+
+ChangeSql change_sql(const ExtensionChange& change) {
+  ChangeSql out;
+  out.detail["changed"] = nlohmann::json::array();
+  if (change.label) {
+    out.assignments.emplace_back("label = ?");
+    out.params.push_back(label_value(*change.label));
+    out.detail["changed"].push_back("label");
+  }
+  if (change.member_id) {
+    out.assignments.emplace_back("member_id = ?");
+    out.params.push_back(*change.member_id ? store::Value(**change.member_id) : store::null_value());
+    out.detail["changed"].push_back("member");
+    out.detail["member_id"] = *change.member_id ? nlohmann::json(**change.member_id) : nlohmann::json(nullptr);
+    out.directory = true;
+  }
+  if (change.digest) {
+    out.assignments.emplace_back("digest = ?");
+    out.params.push_back(digest_value(*change.digest));
+    out.detail["changed"].push_back("digest");
+    out.detail["digest"] = *change.digest ? nlohmann::json(to_string(**change.digest)) : nlohmann::json(nullptr);
+    out.directory = true;
+  }
+  return out;
+}
+
+}  // namespace
+
+Status Extensions::update(const std::string& id, const ExtensionChange& change, const std::string& actor) {
+  PRIVOX_TRY(check_id("id", id));
+  if (change.label) {
+    PRIVOX_TRY(refuse_card_numbers({{"label", *change.label}}));
+    PRIVOX_TRY(check_label(*change.label));
+  }
+  if (change.member_id && *change.member_id) PRIVOX_TRY(check_id("member", **change.member_id));
+  ChangeSql sql = change_sql(change);
+  if (sql.assignments.empty()) return {};
+  return store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    PRIVOX_ASSIGN(Rows rows, s.query("SELECT company_id FROM extensions WHERE id = ?", {id}));
+    if (rows.empty()) return Error{ErrorCode::not_found, "id", fmt::format("no extension has id {}", id)};
+    const std::string company_id = rows[0].text(0);
+    if (change.member_id && *change.member_id) PRIVOX_TRY(check_member(s, **change.member_id, company_id));
+    std::string statement = "UPDATE extensions SET ";
+    for (size_t i = 0; i < sql.assignments.size(); ++i) statement += (i ? ", " : "") + sql.assignments[i];
+    Params params = sql.params;
+    params.emplace_back(id);
+    PRIVOX_TRY(s.exec(statement + " WHERE id = ?", params));
+    sql.detail["company_id"] = company_id;
+    PRIVOX_TRY(audit_.append(s, {actor, "extension.update", id, "", sql.detail}));
+    if (!sql.directory) return {};
+    return record_directory_change(s, DirectoryItem::extension, id, "updated", clock_.now_us());
+  });
+}
+
+Result<std::optional<DigestChoice>> Extensions::company_digest(const std::string& company_id) {
+  PRIVOX_TRY(check_id("company", company_id));
+  PRIVOX_ASSIGN(auto tx, store_.begin(TxMode::read));
+  PRIVOX_ASSIGN(Rows rows, tx->query("SELECT sip_digest FROM companies WHERE id = ?", {company_id}));
+  if (rows.empty()) return Error{ErrorCode::not_found, "company", fmt::format("no company has id {}", company_id)};
+  return digest_from(rows[0], 0);
+}
+
+Status Extensions::set_company_digest(const std::string& company_id, std::optional<DigestChoice> choice,
+                                      const std::string& actor) {
+  PRIVOX_TRY(check_id("company", company_id));
+  return store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    PRIVOX_ASSIGN(const int64_t changed, s.exec("UPDATE companies SET sip_digest = ? WHERE id = ?",
+                                                {digest_value(choice), company_id}));
+    if (changed == 0) return Error{ErrorCode::not_found, "company", fmt::format("no company has id {}", company_id)};
+    PRIVOX_TRY(audit_.append(s, {actor, "company.sip_digest", company_id, "",
+                                 {{"digest", choice ? nlohmann::json(to_string(*choice)) : nlohmann::json(nullptr)}}}));
+    // The lines with a choice of their own keep it; the others' challenges change.
+    PRIVOX_ASSIGN(Rows lines, s.query("SELECT id FROM extensions WHERE company_id = ? AND digest IS NULL", {company_id}));
+    const int64_t now = clock_.now_us();
+    for (const store::Row& line : lines)
+      PRIVOX_TRY(record_directory_change(s, DirectoryItem::extension, line.text(0), "updated", now));
+    return {};
   });
 }
 
@@ -258,8 +389,9 @@ Result<std::vector<Extension>> Extensions::list(const std::string& company_id) {
 Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const privacy::Keyring& keys,
                                                    const std::vector<std::string>& ids) {
   std::string sql =
-      "SELECT e.id, e.company_id, e.number, e.sip_user, e.member_id, e.did, e.created_at_us, c.country, "
-      "e.ha1_md5_enc, e.ha1_sha256_enc FROM extensions e JOIN companies c ON c.id = e.company_id";
+      "SELECT e.id, e.company_id, e.number, e.sip_user, e.member_id, e.did, e.created_at_us, e.label, e.digest, "
+      "c.country, e.ha1_md5_enc, e.ha1_sha256_enc, c.sip_digest FROM extensions e "
+      "JOIN companies c ON c.id = e.company_id";
   Params params;
   if (!ids.empty()) {
     sql += " WHERE e.id IN (";
@@ -274,13 +406,15 @@ Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const priv
   out.reserve(rows.size());
   for (const store::Row& r : rows) {
     const std::string id = r.text(0);
-    auto md5 = keys.open_secret(md5_purpose(id), r.blob(8));
-    auto sha256 = keys.open_secret(sha256_purpose(id), r.blob(9));
+    auto md5 = keys.open_secret(md5_purpose(id), r.blob(10));
+    auto sha256 = keys.open_secret(sha256_purpose(id), r.blob(11));
     if (!md5.ok() || !sha256.ok()) {
       spdlog::error("accounts: extension {} has credentials this master key cannot open", id);
       continue;
     }
-    out.push_back({extension_from(r), r.text(7), {std::move(md5).value(), std::move(sha256).value()}});
+    Extension line = extension_from(r);
+    const std::optional<DigestChoice> digest = line.digest ? line.digest : digest_from(r, 12);
+    out.push_back({std::move(line), r.text(9), {std::move(md5).value(), std::move(sha256).value()}, digest});
   }
   return out;
 }

@@ -37,6 +37,25 @@ namespace privox::accounts {
 // The digest realm of every extension; phones must be configured with it.
 inline constexpr std::string_view kDigestRealm = "privox";
 
+// Which digest challenges a line's phones get (issue 13), set per company and per line; a line
+// without its own follows its company's, and a company without one follows the node's
+// `serve --digest-challenges` (MD5 unless the operator says otherwise).
+//   md5     MD5 only: what every common softphone answers (Debian's baresip gives up on a
+//           SHA-256 challenge, even one offered beside MD5).
+//   sha256  SHA-256 only (RFC 8760), and only a SHA-256 response is accepted. Not "SHA-256 first,
+//           then MD5": a phone that can do SHA-256 picks it from that pair anyway, so the pair
+//           would only keep the MD5 door open for the phones (and the guessers) that cannot.
+// A login that names no line is challenged with the node's default, so the challenge of an
+// unknown login looks like that of a line that follows the default (logins are 60 random bits;
+// see sip/authenticator.h).
+enum class DigestChoice { md5, sha256 };
+std::string_view to_string(DigestChoice choice);
+// "md5" or "sha256"; nullopt for anything else.
+std::optional<DigestChoice> parse_digest_choice(std::string_view text);
+
+// A line's label ("Reception desk"), at most this many characters; "" is none.
+inline constexpr size_t kMaxLineLabel = 60;
+
 // A random device password: 24 letters and digits without look-alikes (57 symbols, ~140 bits),
 // never containing `number` (the line's number, which a password may not hold).
 inline constexpr size_t kGeneratedPasswordLength = 24;
@@ -50,10 +69,27 @@ struct NewExtension {
   std::optional<std::string> did;        // read with the company's country; stored in E.164
 };
 
+// What a new line may also be given: its label (Extension::label) and its digest choice.
+struct LineSettings {
+  std::string label;
+  std::optional<DigestChoice> digest;  // nullopt follows the company's
+};
+
 struct Extension {
   std::string id, company_id, number, sip_user;
   std::optional<std::string> member_id, did;
   int64_t created_at_us = 0;
+  // The company's name for the line; "" when none. It may name the person who uses the line, so
+  // the data map declares it personal: erasing the line's member clears it with the assignment.
+  std::string label;
+  std::optional<DigestChoice> digest;  // the line's own; nullopt follows the company's
+};
+
+// What update() changes; a field left nullopt is kept.
+struct ExtensionChange {
+  std::optional<std::string> label;                     // "" clears it
+  std::optional<std::optional<std::string>> member_id;  // an inner nullopt unassigns the line
+  std::optional<std::optional<DigestChoice>> digest;    // an inner nullopt follows the company
 };
 
 // HA1 = H(sip_user ":" realm ":" password), lowercase hex, one per digest algorithm.
@@ -72,6 +108,9 @@ struct DirectoryLine {
   Extension line;
   std::string country;
   ExtensionCredentials credentials;
+  // What its phones are challenged with: the line's choice, else its company's; nullopt follows
+  // the node's default.
+  std::optional<DigestChoice> digest;
 };
 // The lines named (every line when `ids` is empty), with their credentials opened, inside the
 // caller's transaction. A line whose HA1s do not open is skipped and logged (by id only).
@@ -90,11 +129,26 @@ class Extensions {
   // input at fault: `company` (malformed, not found, or conflict when closing or closed), `number` (format; conflict when the
   // company has it), `password` (length, characters, holds the number or a card number),
   // `member` (not found in this company; conflict when erased), `did` (not a valid number;
-  // conflict when any extension has it).
-  Result<std::string> add_extension(const NewExtension& input, const std::string& actor);
+  // conflict when any extension has it), `label` (too long, control characters).
+  Result<std::string> add_extension(const NewExtension& input, const std::string& actor,
+                                    const LineSettings& settings = {});
 
   // Replaces both HA1s; the same password rules as add_extension. `id` not found: not_found.
   Status reset_password(const std::string& id, const std::string& password, const std::string& actor);
+
+  // Renames, assigns or unassigns, or changes the digest choice of the line, with one audit entry
+  // naming what changed (ids only, never the label) and, when the SIP directory must learn of it
+  // (member or digest), a directory change. Errors: `id` not found; `label` too long, not
+  // printable, or a card number; `member` as add_extension (not found in the line's company, or
+  // conflict when erased); `digest` not md5 or sha256 never gets here (parse_digest_choice).
+  Status update(const std::string& id, const ExtensionChange& change, const std::string& actor);
+
+  // The company's digest choice (nullopt: the node's default), and setting it, with its audit
+  // entry and a directory change for every line of the company that follows it. not_found on
+  // `company`.
+  Result<std::optional<DigestChoice>> company_digest(const std::string& company_id);
+  Status set_company_digest(const std::string& company_id, std::optional<DigestChoice> choice,
+                            const std::string& actor);
 
   // Removes the line (line_removal.h: its registrations go, its number and DID become free).
   // not_found on "id".

@@ -323,6 +323,119 @@ TEST_P(ExtensionsTest, ResetPasswordReplacesTheHa1sAndIsAudited) {
   EXPECT_TRUE(report->ok) << report->problem;
 }
 
+// Issue 13: a line is renamed, assigned, reassigned and unassigned; each change is audited with ids
+// only, and the SIP directory learns of what it needs (member, digest), not of a label.
+TEST_P(ExtensionsTest, ALineIsRenamedAssignedReassignedAndUnassigned) {
+  auto id = extensions().add_extension(line("101"), "t", {"Reception desk", std::nullopt});
+  ASSERT_TRUE(id.ok()) << id.error().describe();
+  EXPECT_EQ(extensions().find(*id)->label, "Reception desk");
+  const std::string colleague = add_member(company_, "grace@example.org");
+  const int64_t changes_before = count("SELECT count(*) FROM directory_changes");
+
+  ASSERT_TRUE(extensions().update(*id, {.label = "Front desk"}, "t").ok());
+  EXPECT_EQ(extensions().find(*id)->label, "Front desk");
+  EXPECT_EQ(count("SELECT count(*) FROM directory_changes"), changes_before) << "SIP has no use for a label";
+
+  ASSERT_TRUE(extensions().update(*id, {.member_id = std::optional<std::string>(member_)}, "t").ok());
+  EXPECT_EQ(extensions().find(*id)->member_id, member_);
+  ASSERT_TRUE(extensions().update(*id, {.member_id = std::optional<std::string>(colleague)}, "t").ok());
+  EXPECT_EQ(extensions().find(*id)->member_id, colleague);
+  EXPECT_EQ(extensions().find(*id)->label, "Front desk") << "what a change does not name is kept";
+  ASSERT_TRUE(extensions().update(*id, {.member_id = std::optional<std::string>()}, "t").ok());
+  EXPECT_FALSE(extensions().find(*id)->member_id.has_value());
+  EXPECT_EQ(count("SELECT count(*) FROM directory_changes"), changes_before + 3);
+  ASSERT_TRUE(extensions().update(*id, {.label = ""}, "t").ok());
+  EXPECT_EQ(extensions().find(*id)->label, "");
+
+  // Audit entries name ids, never the label.
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'extension.update' AND subject_id = ?", {*id}), 5);
+  auto tx = store_->begin(store::TxMode::read);
+  auto details = (*tx)->query("SELECT detail FROM audit_log WHERE action = 'extension.update'");
+  ASSERT_TRUE(details.ok());
+  for (const store::Row& r : *details) EXPECT_EQ(r.text(0).find("desk"), std::string::npos) << r.text(0);
+}
+
+TEST_P(ExtensionsTest, LineChangesAreRefusedNamingTheField) {
+  auto id = extensions().add_extension(line("101"), "t");
+  ASSERT_TRUE(id.ok());
+  const std::string other_company = add_company("Other Ltd", "eea");
+  const std::string stranger = add_member(other_company, "eve@example.org");
+  const int64_t audit_before = count("SELECT count(*) FROM audit_log");
+
+  auto too_long = extensions().update(*id, {.label = std::string(kMaxLineLabel + 1, 'x')}, "t");
+  EXPECT_EQ(too_long.error().field, "label");
+  EXPECT_EQ(extensions().update(*id, {.label = "two\nlines"}, "t").error().field, "label");
+  EXPECT_EQ(extensions().update(*id, {.label = "4111 1111 1111 1111"}, "t").error().field, "label");
+  EXPECT_TRUE(extensions().update(*id, {.label = std::string(kMaxLineLabel / 2, 'e') + "\xc3\xa9"}, "t").ok())
+      << "characters are counted, not bytes";
+  auto foreign = extensions().update(*id, {.member_id = std::optional<std::string>(stranger)}, "t");
+  EXPECT_EQ(foreign.error().code, ErrorCode::not_found) << "another company's member reads as none";
+  EXPECT_EQ(foreign.error().field, "member");
+  EXPECT_EQ(extensions().update(*id, {.member_id = std::optional<std::string>("nope")}, "t").error().field, "member");
+  const std::string leaver = add_member(company_, "leaver@example.org");
+  ASSERT_TRUE(erasure::erase_member(*store_, keys_, clock_, leaver, "t", "test").ok());
+  const int64_t after_erasure = count("SELECT count(*) FROM audit_log");
+  auto erased = extensions().update(*id, {.member_id = std::optional<std::string>(leaver)}, "t");
+  EXPECT_EQ(erased.error().code, ErrorCode::conflict);
+  EXPECT_EQ(erased.error().field, "member");
+  EXPECT_EQ(extensions().update("0190e2a1-0000-7000-8000-000000000000", {.label = "x"}, "t").error().field, "id");
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log"), after_erasure);
+  EXPECT_GT(after_erasure, audit_before);
+  EXPECT_FALSE(extensions().find(*id)->member_id.has_value());
+}
+
+// The data map declares the label personal: erasing the line's member clears it with the assignment.
+TEST_P(ExtensionsTest, ErasingAMemberClearsTheLabelOfTheirLines) {
+  NewExtension input = line("101");
+  input.member_id = member_;
+  auto id = extensions().add_extension(input, "t", {"Ada's phone", std::nullopt});
+  ASSERT_TRUE(id.ok());
+  auto spare = extensions().add_extension(line("102"), "t", {"Spare", std::nullopt});
+  ASSERT_TRUE(spare.ok());
+  ASSERT_TRUE(erasure::erase_member(*store_, keys_, clock_, member_, "t", "test").ok());
+  EXPECT_EQ(extensions().find(*id)->label, "");
+  EXPECT_EQ(extensions().find(*spare)->label, "Spare");
+}
+
+// Issue 13: the digest choice is the line's, else its company's, else the node's; the directory
+// gets the one in force, and a company's change reaches SIP for the lines that follow it.
+TEST_P(ExtensionsTest, TheDigestChoiceIsTheLinesElseItsCompanys) {
+  auto follows = extensions().add_extension(line("101"), "t");
+  auto own = extensions().add_extension(line("102"), "t", {"", DigestChoice::md5});
+  ASSERT_TRUE(follows.ok() && own.ok());
+  const auto in_force = [&](const std::string& id) -> std::optional<DigestChoice> {
+    auto tx = store_->begin(store::TxMode::read);
+    auto lines = directory_lines(**tx, keys_, {id});
+    EXPECT_TRUE(lines.ok() && lines->size() == 1);
+    return lines.ok() && lines->size() == 1 ? lines->at(0).digest : std::nullopt;
+  };
+  EXPECT_EQ(*extensions().company_digest(company_), std::nullopt);
+  EXPECT_EQ(in_force(*follows), std::nullopt) << "the node's default";
+  EXPECT_EQ(in_force(*own), DigestChoice::md5);
+
+  const int64_t changes_before = count("SELECT count(*) FROM directory_changes");
+  ASSERT_TRUE(extensions().set_company_digest(company_, DigestChoice::sha256, "t").ok());
+  EXPECT_EQ(*extensions().company_digest(company_), DigestChoice::sha256);
+  EXPECT_EQ(in_force(*follows), DigestChoice::sha256);
+  EXPECT_EQ(in_force(*own), DigestChoice::md5) << "a line's own choice wins";
+  EXPECT_EQ(count("SELECT count(*) FROM directory_changes WHERE item_id = ?", {*follows}), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM directory_changes"), changes_before + 1) << "only the line that follows";
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'company.sip_digest' AND subject_id = ?", {company_}),
+            1);
+
+  ASSERT_TRUE(extensions().update(*own, {.digest = std::optional<DigestChoice>()}, "t").ok());
+  EXPECT_EQ(extensions().find(*own)->digest, std::nullopt);
+  EXPECT_EQ(in_force(*own), DigestChoice::sha256);
+  ASSERT_TRUE(extensions().update(*follows, {.digest = std::optional<DigestChoice>(DigestChoice::md5)}, "t").ok());
+  EXPECT_EQ(in_force(*follows), DigestChoice::md5);
+  ASSERT_TRUE(extensions().set_company_digest(company_, std::nullopt, "t").ok());
+  EXPECT_EQ(in_force(*own), std::nullopt);
+  EXPECT_EQ(extensions().set_company_digest("0190e2a1-0000-7000-8000-000000000000", std::nullopt, "t").error().field,
+            "company");
+  EXPECT_EQ(parse_digest_choice("SHA-256"), std::nullopt);
+  EXPECT_EQ(parse_digest_choice("sha256"), DigestChoice::sha256);
+}
+
 // P15: the device password never reaches the store, in any form but the sealed HA1s.
 TEST_P(ExtensionsTest, PasswordsAndHa1sAreNeverStoredInClear) {
   const std::string password = "Quokka-Zebra-Marmalade";

@@ -91,6 +91,16 @@ std::vector<store::SchemaPart> schema_parts() {
            "ALTER TABLE companies ADD COLUMN service_ends_at_us {i64}",
            "ALTER TABLE companies ADD COLUMN closed_at_us {i64}",
        }},
+      {11,
+       "accounts",
+       "lines out of the box: a line's label, and the digest challenges per company and per line",
+       {
+           // digest: 'md5' or 'sha256' (accounts/extensions.h, DigestChoice); NULL follows the
+           // company's, and the company's NULL follows the node's --digest-challenges.
+           "ALTER TABLE companies ADD COLUMN sip_digest TEXT CHECK (sip_digest IN ('md5', 'sha256'))",
+           "ALTER TABLE extensions ADD COLUMN label TEXT",
+           "ALTER TABLE extensions ADD COLUMN digest TEXT CHECK (digest IN ('md5', 'sha256'))",
+       }},
   };
 }
 

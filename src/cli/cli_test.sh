@@ -356,10 +356,12 @@ help_mentions "member show" --data-dir --id --purpose
 help_mentions "member erase" --data-dir --id
 help_mentions "audit verify" --data-dir
 help_mentions "datamap" --json
-help_mentions "extension add" --data-dir --store --company --number --password --generate-password --member --did
+help_mentions "extension add" --data-dir --store --company --number --password --generate-password --member --did --label --digest
 help_mentions "extension list" --data-dir --company
 help_mentions "extension show" --data-dir --id
 help_mentions "extension reset-password" --data-dir --id --password --generate-password
+help_mentions "extension update" --data-dir --id --label --member --unassign --digest
+help_mentions "company digest" --data-dir --id --set
 help_mentions "trunk add" --data-dir --name --address --trusted
 # Issue 12: a trunk is recognised by its IP address alone, whatever port it sends from.
 expect_ok "$PRIVOX" trunk add --help
@@ -753,6 +755,34 @@ EXT30=$(stdout)
 expect_ok "$PRIVOX" member erase --data-dir "$D" --id "$BOB"
 assert_eq "erasing a member unassigns their extension" "30|" \
   "$(sql "$D" "select number || '|' || coalesce(member_id, '') from extensions where id = '$EXT30'")"
+
+# Issue 13: a line is named, assigned, reassigned and unassigned, and gets its digest challenges;
+# its company has a default of its own. Each change is audited with ids only.
+expect_ok "$PRIVOX" extension update --data-dir "$D" --id "$EXT30" --label "Reception desk" --member "$ALICE" \
+  --digest sha256
+assert_eq "extension update names, assigns and sets the digest in one audited change" \
+  "Reception desk|$ALICE|sha256|extension.update||$EXT30" \
+  "$(sql "$D" "select label || '|' || member_id || '|' || digest from extensions where id = '$EXT30'")|$(last_audit)"
+assert_eq "the audit entry holds no label" 0 \
+  "$(sql "$D" "select count(*) from audit_log where detail like '%Reception%'")"
+expect_ok "$PRIVOX" extension update --data-dir "$D" --id "$EXT30" --unassign --digest default
+assert_eq "--unassign and --digest default clear the member and the digest, keeping the label" "Reception desk||" \
+  "$(sql "$D" "select label || '|' || coalesce(member_id, '') || '|' || coalesce(digest, '') from extensions where id = '$EXT30'")"
+expect_ok "$PRIVOX" extension show --data-dir "$D" --id "$EXT30"
+assert_true "extension show prints the label and the digest choice" json_ok "$OUT" \
+  "d['label'] == 'Reception desk' and d['digest'] == 'default'"
+audit_entries=$(audit_count)
+expect_fail 2 -- "--digest" "$PRIVOX" extension update --data-dir "$D" --id "$EXT30" --digest sha1
+expect_fail 2 -- "--label" "$PRIVOX" extension update --data-dir "$D" --id "$EXT30" \
+  --label "$(printf 'x%.0s' $(seq 1 61))"
+expect_fail 4 -- "--member" "$PRIVOX" extension update --data-dir "$D" --id "$EXT30" --member "$BOB"
+assert_eq "refused line changes write no audit entry" "$audit_entries" "$(audit_count)"
+expect_ok "$PRIVOX" company digest --data-dir "$D" --id "$COMPANY"
+assert_eq "a company follows the node's digest challenges by default" "default" "$(stdout)"
+expect_ok "$PRIVOX" company digest --data-dir "$D" --id "$COMPANY" --set sha256
+assert_eq "company digest --set sha256 is kept and audited" "sha256|company.sip_digest||$COMPANY" \
+  "$(stdout)|$(last_audit)"
+expect_ok "$PRIVOX" company digest --data-dir "$D" --id "$COMPANY" --set default
 
 expect_ok "$PRIVOX" trunk add --data-dir "$D" --name carrier-a --address 203.0.113.5:5060 --trusted
 TRUNK=$(stdout)

@@ -73,6 +73,16 @@ Result<std::string> node_id(const DataDir& dir, const Clock& clock) {
   return id;
 }
 
+// Where phones are told to register (the Extensions page, provisioning files): the settings
+// sip.public_host / sip.public_port, else where --sip listens.
+Result<portal::PhoneServer> phone_server_from_settings(store::Store& store, const http::HostPort& listen) {
+  const store::Settings settings(store);
+  PRIVOX_ASSIGN(const std::string host, settings.text("sip.public_host"));
+  PRIVOX_ASSIGN(const int64_t port, settings.integer("sip.public_port"));
+  portal::PhoneServer out{host.empty() ? listen.host : host, static_cast<uint16_t>(port ? port : listen.port)};
+  return out;
+}
+
 int serve(const ServeOptions& options) {
   auto at = http::parse_host_port(options.http, "http");
   if (!at.ok()) return fail(at.error());
@@ -133,6 +143,9 @@ int serve(const ServeOptions& options) {
   auto auth_limits = portal::auth_limits_from_settings(*(*env)->store);
   if (!auth_limits.ok()) return fail(auth_limits.error());
   portal_options.auth_limits = *auth_limits;
+  auto phone_server = phone_server_from_settings(*(*env)->store, *sip_at);
+  if (!phone_server.ok()) return fail(phone_server.error());
+  portal_options.phone_server = *phone_server;
   portal::Portal portal(*(*env)->store, (*env)->keys, (*env)->clock, portal_options);
   http::Router router = make_router(**env);
   portal.mount(router);

@@ -20,7 +20,8 @@ namespace {
 // What the flags of these verbs parse into. Shared between the option bindings and the closures
 // that run the verb, which outlive this file's registration function.
 struct TelephonyOptions {
-  std::string company_id, id, number, password, member_id, did;
+  std::string company_id, id, number, password, member_id, did, label, digest;
+  bool unassign = false;
   std::string name, address;
   bool trusted = false;
   bool generate_password = false;
@@ -38,6 +39,22 @@ int with_registries(const DataDir& where, Body&& body) {
   accounts::Extensions extensions(*(*env)->store, (*env)->keys, (*env)->clock);
   accounts::Trunks trunks(*(*env)->store, (*env)->keys, (*env)->clock);
   return body(extensions, trunks);
+}
+
+// --digest: md5, sha256, or default (follow the company's; for a company, the node's).
+constexpr std::string_view kDigestHelp =
+    "digest challenges for the phones: md5 (what every common softphone answers), sha256 (SHA-256 only, for "
+    "devices that speak RFC 8760), or default (follow the company's; for a company, serve's --digest-challenges)";
+
+Result<std::optional<accounts::DigestChoice>> digest_flag(const std::string& text) {
+  if (text == "default") return std::optional<accounts::DigestChoice>();
+  const auto choice = accounts::parse_digest_choice(text);
+  if (!choice) return invalid("digest", "must be md5, sha256 or default");
+  return std::optional<accounts::DigestChoice>(choice);
+}
+
+nlohmann::json digest_json(std::optional<accounts::DigestChoice> choice) {
+  return choice ? nlohmann::json(accounts::to_string(*choice)) : nlohmann::json("default");
 }
 
 int print_id(const Result<std::string>& id) {
@@ -85,14 +102,18 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   auto* member_opt = ext_add->add_option("--member", opts->member_id, "id of the member who uses the line");
   auto* did_opt =
       ext_add->add_option("--did", opts->did, "the line's public number (E.164, or national in the company's country)");
+  ext_add->add_option("--label", opts->label, "the company's name for the line, such as \"Reception desk\"");
+  ext_add->add_option("--digest", opts->digest, std::string(kDigestHelp))->default_str("default");
   verbs.add(ext_add, [&where, opts, member_opt, did_opt, add_given] {
     auto password = password_to_use(add_given, opts->generate_password, opts->password, opts->number);
     if (!password.ok()) return fail(password.error());
+    auto digest = digest_flag(opts->digest.empty() ? "default" : opts->digest);
+    if (!digest.ok()) return fail(digest.error());
     return with_registries(where, [&](accounts::Extensions& extensions, accounts::Trunks&) {
       accounts::NewExtension input{opts->company_id, opts->number, *password, std::nullopt, std::nullopt};
       if (member_opt->count() > 0) input.member_id = opts->member_id;
       if (did_opt->count() > 0) input.did = opts->did;
-      const int rc = print_id(extensions.add_extension(input, cli_actor()));
+      const int rc = print_id(extensions.add_extension(input, cli_actor(), {opts->label, *digest}));
       if (rc == 0 && opts->generate_password) std::printf("%s\n", password->c_str());
       return rc;
     });
@@ -128,12 +149,64 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
           {"realm", accounts::kDigestRealm},
           {"did", e->did ? nlohmann::json(*e->did) : nlohmann::json(nullptr)},
           {"member_id", e->member_id ? nlohmann::json(*e->member_id) : nlohmann::json(nullptr)},
+          {"label", e->label},
+          {"digest", digest_json(e->digest)},
           {"created_at", format_utc(e->created_at_us)},
       };
       std::printf("%s\n", shown.dump(2).c_str());
       return 0;
     });
   });
+
+  auto* ext_update = extension->add_subcommand(
+      "update", "Rename an extension, assign it to a member or unassign it, or change its digest challenges");
+  add_data_dir(ext_update, where);
+  ext_update->add_option("--id", opts->id, "extension id")->required();
+  auto* label_opt = ext_update->add_option("--label", opts->label, "the line's new label (\"\" removes it)");
+  auto* to_member = ext_update->add_option("--member", opts->member_id, "assign the line to this active member");
+  auto* unassign = ext_update->add_flag("--unassign", opts->unassign, "assign the line to no one");
+  unassign->excludes(to_member);
+  auto* digest_opt = ext_update->add_option("--digest", opts->digest, std::string(kDigestHelp));
+  verbs.add(ext_update, [&where, opts, label_opt, to_member, digest_opt] {
+    accounts::ExtensionChange change;
+    if (label_opt->count() > 0) change.label = opts->label;
+    if (to_member->count() > 0) change.member_id = std::optional<std::string>(opts->member_id);
+    if (opts->unassign) change.member_id = std::optional<std::string>();
+    if (digest_opt->count() > 0) {
+      auto digest = digest_flag(opts->digest);
+      if (!digest.ok()) return fail(digest.error());
+      change.digest = *digest;
+    }
+    return with_registries(where, [&](accounts::Extensions& extensions, accounts::Trunks&) {
+      if (Status s = extensions.update(opts->id, change, cli_actor()); !s.ok()) return fail(s.error());
+      std::printf("extension %s updated\n", opts->id.c_str());
+      return 0;
+    });
+  });
+
+  // `privox company digest`: beside `company add` (main.cpp), the company's default for its lines.
+  {
+    CLI::App* company = app.get_subcommand("company");  // main.cpp adds it before these verbs
+    auto* company_digest = company->add_subcommand(
+        "digest", "Show or set the digest challenges a company's phones get (lines with their own keep theirs)");
+    add_data_dir(company_digest, where);
+    company_digest->add_option("--id", opts->company_id, "the company's id")->required();
+    auto* set_opt = company_digest->add_option("--set", opts->digest, std::string(kDigestHelp));
+    verbs.add(company_digest, [&where, opts, set_opt] {
+      return with_registries(where, [&](accounts::Extensions& extensions, accounts::Trunks&) {
+        if (set_opt->count() > 0) {
+          auto digest = digest_flag(opts->digest);
+          if (!digest.ok()) return fail(digest.error());
+          if (Status s = extensions.set_company_digest(opts->company_id, *digest, cli_actor()); !s.ok())
+            return fail(s.error());
+        }
+        auto current = extensions.company_digest(opts->company_id);
+        if (!current.ok()) return fail(current.error());
+        std::printf("%s\n", digest_json(*current).get<std::string>().c_str());
+        return 0;
+      });
+    });
+  }
 
   auto* ext_remove = extension->add_subcommand(
       "remove", "Remove an extension: its phones' registrations go and its number and direct number become free");

@@ -19,6 +19,7 @@
 // Thread-safety: handlers run on the HTTP server's pool; Portal holds no mutable state of its own
 // (all state is in the store; the mailer is used under a lock), so any number may run at once.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,6 +47,14 @@ namespace privox::portal {
 class Auth;
 class PaymentProvider;
 
+// Where phones reach privox's SIP service, as the Extensions page and the provisioning files name
+// it (provisioning.h): settings sip.public_host / sip.public_port, else the address `serve --sip`
+// listens on.
+struct PhoneServer {
+  std::string host = "127.0.0.1";
+  uint16_t port = 5060;
+};
+
 struct PortalOptions {
   // Where card details go and where privox asks about tokens; null: sign-up is refused (503).
   PaymentProvider* payments = nullptr;
@@ -59,6 +68,7 @@ struct PortalOptions {
   // directory); empty: access requests are not fulfilled by the portal and downloads answer 503.
   std::string downloads_dir;
   AuthLimits auth_limits;
+  PhoneServer phone_server;
   bool serve_pages = true;  // the embedded web/ files and the page-view counter
 };
 

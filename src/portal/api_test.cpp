@@ -156,6 +156,7 @@ class PortalApiTest : public store::MigratedStoreTest {
     options.mailer = &mailer_;
     options.public_url = "https://portal.example";
     options.downloads_dir = downloads_.string();
+    options.phone_server = {"sip.acme.example", 5070};
     portal_ = std::make_unique<Portal>(*store_, keys_, clock_, options);
     portal_->mount(router_);
     api_ = json::parse(openapi_document());
@@ -876,6 +877,133 @@ TEST_P(PortalApiTest, TheCallLogIsCanonicalJsonForAnyTextAndItsReadIsAuditedOnce
   EXPECT_EQ(json::parse(after.back().text(1))["subjects"][line], texts.size() + 1);
 }
 
+// Issue 13: an office manager names a line, assigns it to a member, reassigns and unassigns it, and
+// sets digest challenges for the line and the company; bad input is a 400 naming the field. A
+// device password comes back only in the answer that set it, as provisioning files and a QR code;
+// a file asked for later has no password.
+TEST_P(PortalApiTest, AnOfficeManagerNamesAssignsAndProvisionsLines) {
+  Browser b = browser();
+  ASSERT_EQ(b.sign_up(signup_body("lines@example.com", "+442079460975")).result(), status::created);
+  const json me = json::parse(b.call(verb::get, "/api/v1/me").body());
+  const std::string manager = me["subject_id"], company = me["company_id"];
+  auto colleague = accounts::Accounts(*store_, keys_, clock_)
+                       .add_member(company,
+                                   {{"name", "Grace Hopper"}, {"email", "grace@example.com"}, {"phone", "+442079460976"},
+                                    {"address", "3 Compiler Row"}, {"birth_date", "1990-12-09"},
+                                    {"payment_token", "tok_grace"}},
+                                   "cli:test");
+  ASSERT_TRUE(colleague.ok()) << colleague.error().describe();
+
+  const http::Response added = b.call(
+      verb::post, "/api/v1/extensions",
+      {{"number", "401"}, {"password", "FirstLinePass7"}, {"label", "Reception desk"}, {"digest", "md5"}});
+  ASSERT_EQ(added.result(), status::created) << added.body();
+  expect_documented(verb::post, "/api/v1/extensions", added);
+  const json line = json::parse(added.body());
+  const std::string id = line["id"], login = line["sip_user"];
+  EXPECT_EQ(line["label"], "Reception desk");
+  EXPECT_EQ(line["digest"], "md5");
+  ASSERT_EQ(line["provisioning"]["files"].size(), 3u);
+  for (const json& file : line["provisioning"]["files"]) {
+    const std::string content = file["content"];
+    EXPECT_NE(content.find(login), std::string::npos) << file["format"];
+    EXPECT_NE(content.find("FirstLinePass7"), std::string::npos) << file["format"];
+    EXPECT_NE(content.find("sip.acme.example"), std::string::npos) << file["format"];
+    EXPECT_NE(content.find("5070"), std::string::npos) << file["format"];
+  }
+  EXPECT_NE(line["provisioning"]["files"][0]["content"].get<std::string>().find(
+                "<sip:" + login + "@sip.acme.example:5070;transport=udp>;auth_pass=FirstLinePass7"),
+            std::string::npos);
+  EXPECT_TRUE(line["provisioning"]["qr_svg"].get<std::string>().starts_with("<svg"));
+
+  // What a phone needs, for every line.
+  const http::Response listed = b.call(verb::get, "/api/v1/extensions");
+  expect_documented(verb::get, "/api/v1/extensions", listed);
+  const json list = json::parse(listed.body());
+  EXPECT_EQ(list["phone_settings"]["server"], "sip.acme.example");
+  EXPECT_EQ(list["phone_settings"]["port"], 5070);
+  EXPECT_EQ(list["phone_settings"]["transports"], json::array({"udp", "tcp"}));
+  EXPECT_EQ(list["phone_settings"]["realm"], "privox");
+  EXPECT_EQ(list["items"][0].count("provisioning"), 0u) << "a listing never carries a password";
+
+  // Rename, assign, reassign, unassign.
+  const auto patch = [&](const json& body) {
+    http::Response res = b.call(verb::patch, "/api/v1/extensions/" + id, body);
+    expect_documented(verb::patch, "/api/v1/extensions/{id}", res);
+    return res;
+  };
+  http::Response res = patch({{"label", "Front desk"}, {"member_id", manager}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(json::parse(res.body())["label"], "Front desk");
+  EXPECT_EQ(json::parse(res.body())["member_id"], manager);
+  res = patch({{"member_id", *colleague}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(json::parse(res.body())["member_id"], *colleague);
+  EXPECT_EQ(json::parse(res.body())["label"], "Front desk");
+  res = patch({{"member_id", nullptr}, {"digest", nullptr}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_TRUE(json::parse(res.body())["member_id"].is_null());
+  EXPECT_TRUE(json::parse(res.body())["digest"].is_null());
+
+  // Refusals name the field.
+  const auto refused = [&](const json& body, status code, const std::string& field) {
+    const http::Response r = patch(body);
+    EXPECT_EQ(r.result(), code) << body.dump() << ": " << r.body();
+    EXPECT_EQ(json::parse(r.body())["error"]["field"], field) << body.dump() << ": " << r.body();
+  };
+  refused({{"label", std::string(61, 'x')}}, status::bad_request, "label");
+  refused({{"label", 7}}, status::bad_request, "label");
+  refused({{"digest", "sha1"}}, status::bad_request, "digest");
+  refused({{"member_id", "not-an-id"}}, status::bad_request, "member");
+  refused({{"member_id", new_id(clock_.now_us())}}, status::not_found, "member");
+  Browser other = browser();
+  ASSERT_EQ(other.sign_up(signup_body("other-lines@example.com", "+442079460977")).result(), status::created);
+  const std::string stranger = json::parse(other.call(verb::get, "/api/v1/me").body())["subject_id"];
+  refused({{"member_id", stranger}}, status::not_found, "member");
+  EXPECT_TRUE(json::parse(patch(json::object()).body())["member_id"].is_null()) << "nothing named, nothing changed";
+
+  // The password comes back once more only by resetting it.
+  const http::Response reset = b.call(verb::post, "/api/v1/extensions/" + id + "/password", {{"password", "SecondLinePass8"}});
+  ASSERT_EQ(reset.result(), status::ok) << reset.body();
+  expect_documented(verb::post, "/api/v1/extensions/{id}/password", reset);
+  const json shown = json::parse(reset.body())["provisioning"];
+  for (const json& file : shown["files"])
+    EXPECT_NE(file["content"].get<std::string>().find("SecondLinePass8"), std::string::npos) << file["format"];
+  for (const std::string_view format : {"baresip", "yealink", "polycom"}) {
+    std::string target = "/api/v1/extensions/" + id;
+    target.append("/provisioning/").append(format);
+    const http::Response file = b.call(verb::get, target);
+    ASSERT_EQ(file.result(), status::ok) << format << ": " << file.body();
+    // A file, not JSON: its 200 is documented with the file's media types.
+    EXPECT_TRUE(api_["paths"]["/api/v1/extensions/{id}/provisioning/{format}"]["get"]["responses"]["200"]["content"]
+                    .contains(std::string(file[http::bhttp::field::content_type]).substr(0, file[http::bhttp::field::content_type].find(';'))))
+        << file[http::bhttp::field::content_type];
+    EXPECT_NE(file.body().find(login), std::string::npos) << format;
+    EXPECT_EQ(file.body().find("SecondLinePass8"), std::string::npos) << format;
+    EXPECT_NE(file.body().find("Reset the line's password"), std::string::npos) << format;
+    EXPECT_NE(std::string(file[http::bhttp::field::content_disposition]).find("attachment"), std::string::npos);
+  }
+  const http::Response unknown_format = b.call(verb::get, "/api/v1/extensions/" + id + "/provisioning/cisco");
+  EXPECT_EQ(unknown_format.result(), status::bad_request);
+  EXPECT_EQ(json::parse(unknown_format.body())["error"]["field"], "format");
+
+  // The company's digest choice.
+  http::Response company_set = b.call(verb::patch, "/api/v1/company", {{"sip_digest", "sha256"}});
+  ASSERT_EQ(company_set.result(), status::ok) << company_set.body();
+  expect_documented(verb::patch, "/api/v1/company", company_set);
+  EXPECT_EQ(json::parse(company_set.body())["sip_digest"], "sha256");
+  EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/extensions").body())["company_digest"], "sha256");
+  company_set = b.call(verb::patch, "/api/v1/company", {{"sip_digest", "md4"}});
+  EXPECT_EQ(company_set.result(), status::bad_request);
+  EXPECT_EQ(json::parse(company_set.body())["error"]["field"], "sip_digest");
+  EXPECT_EQ(b.call(verb::patch, "/api/v1/company", {{"sip_digest", nullptr}}).result(), status::ok);
+
+  // Audit entries hold ids, never the label.
+  for (const store::Row& r : audit_of("extension.update")) EXPECT_EQ(r.text(1).find("desk"), std::string::npos);
+  EXPECT_EQ(audit_of("extension.update").size(), 3u);
+  EXPECT_EQ(audit_of("company.sip_digest").size(), 2u);
+}
+
 // Every route of the router, as company A's office manager, aimed at company B's resources: each
 // answers 403 or 404, or (for routes that name no resource) shows nothing of B's.
 TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
@@ -903,6 +1031,10 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/extensions/{id}/password", verb::post}, {"/api/v1/extensions/" + b_line + "/password", {{"password", "hijacked pass 1"}}}},
       {{"/api/v1/extensions", verb::post}, {"/api/v1/extensions", {{"number", "302"}, {"password", "line password 3"}, {"member_id", b_member}}}},
       {{"/api/v1/extensions/{id}", verb::delete_}, {"/api/v1/extensions/" + b_line, nullptr}},
+      {{"/api/v1/extensions/{id}", verb::patch},
+       {"/api/v1/extensions/" + b_line, {{"label", "hijacked"}, {"member_id", nullptr}, {"digest", "sha256"}}}},
+      {{"/api/v1/extensions/{id}/provisioning/{format}", verb::get},
+       {"/api/v1/extensions/" + b_line + "/provisioning/baresip", nullptr}},
       {{"/api/v1/invites/{id}/resend", verb::post}, {"/api/v1/invites/" + b_invite + "/resend", nullptr}},
       {{"/api/v1/invites/{id}", verb::delete_}, {"/api/v1/invites/" + b_invite, nullptr}},
       {{"/api/v1/people/{id}/role", verb::put}, {"/api/v1/people/" + b_member + "/role", {{"role", "member"}}}},
@@ -940,6 +1072,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/extensions", verb::get}, {"/api/v1/extensions", nullptr}},
       {{"/api/v1/company", verb::get}, {"/api/v1/company", nullptr}},
       {{"/api/v1/dashboard", verb::get}, {"/api/v1/dashboard?since=" + std::to_string(clock_.now_us() / 1'000'000 - 60), nullptr}},
+      {{"/api/v1/company", verb::patch}, {"/api/v1/company", {{"sip_digest", "sha256"}}}},
       // B's name does not close A's company, and nothing reaches B's.
       {{"/api/v1/company/closure", verb::post}, {"/api/v1/company/closure", {{"confirm", "Acme b@b.example"}}}},
       {{"/api/v1/company/closure", verb::delete_}, {"/api/v1/company/closure", nullptr}},
@@ -994,9 +1127,17 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       EXPECT_EQ(r["state"], "awaiting_identity");
       EXPECT_EQ(r["code"]["tries_left"], 5) << "A's wrong code counted against B's";
     }
-  // B's line is still there, and B's company is not closing.
-  EXPECT_NE(b.call(verb::get, "/api/v1/extensions").body().find(b_line), std::string::npos);
-  EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/company").body())["state"], "open");
+  // B's line is still there, unchanged, and B's company is not closing and keeps its digest.
+  const json b_lines = json::parse(b.call(verb::get, "/api/v1/extensions").body());
+  ASSERT_EQ(b_lines["items"].size(), 1u);
+  EXPECT_EQ(b_lines["items"][0]["id"], b_line);
+  EXPECT_EQ(b_lines["items"][0]["label"], "");
+  EXPECT_EQ(b_lines["items"][0]["member_id"], b_member);
+  EXPECT_TRUE(b_lines["items"][0]["digest"].is_null());
+  EXPECT_TRUE(b_lines["company_digest"].is_null());
+  const json b_company_now = json::parse(b.call(verb::get, "/api/v1/company").body());
+  EXPECT_EQ(b_company_now["state"], "open");
+  EXPECT_TRUE(b_company_now["sip_digest"].is_null());
   // B is still B's office manager, and B's invitation is still pending.
   const json b_people = json::parse(b.call(verb::get, "/api/v1/people").body());
   EXPECT_EQ(b_people["people"][0]["role"], "office_manager");
@@ -1062,8 +1203,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
       EXPECT_EQ(json::parse(res.body())["error"]["message"], "only members have this") << name;
     }
   }
-  EXPECT_EQ(guarded, 41u);
-  EXPECT_EQ(state_changing, 25u);
+  // Issue 13 added PATCH and the provisioning file of a line, PATCH of the company and the dashboard.
+  EXPECT_EQ(guarded, 44u);
+  EXPECT_EQ(state_changing, 27u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);

@@ -37,11 +37,14 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/extensions", kSession, extensions_list},
     {verb::post, "/api/v1/extensions", kSessionCsrf, extension_add},
     {verb::post, "/api/v1/extensions/{id}/password", kSessionCsrf, extension_reset_password},
+    {verb::patch, "/api/v1/extensions/{id}", kSessionCsrf, extension_update},
+    {verb::get, "/api/v1/extensions/{id}/provisioning/{format}", kSession, extension_provisioning},
     {verb::delete_, "/api/v1/extensions/{id}", kSessionCsrf, extension_remove},
     // routes_dashboard.cpp
     {verb::get, "/api/v1/dashboard", kMember, dashboard_status},
     // routes_company.cpp
     {verb::get, "/api/v1/company", kMember, company_show},
+    {verb::patch, "/api/v1/company", kMemberCsrf, company_update},
     {verb::post, "/api/v1/company/closure", kMemberCsrf, company_close},
     {verb::delete_, "/api/v1/company/closure", kMemberCsrf, company_cancel_close},
     // routes_consents.cpp: a bad purpose is 400 before the session is looked at.

@@ -229,6 +229,8 @@ Response messages_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response extensions_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response extension_add(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response extension_reset_password(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response extension_update(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response extension_provisioning(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response extension_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_dashboard.cpp: the first page's status of the caller's lines.
@@ -236,6 +238,7 @@ Response dashboard_status(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_company.cpp: the member's company and its closure.
 Response company_show(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response company_update(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response company_close(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response company_cancel_close(Portal::Impl& p, const Exchange& e, const Caller& c);
 

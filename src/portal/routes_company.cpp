@@ -28,11 +28,14 @@ Response company_json(Portal::Impl& p, const std::string& company_id, status cod
   if (!closure.ok()) return error_response(closure.error());
   auto notice = store::Settings(p.store).integer("retention.company_closure_notice_days");
   if (!notice.ok()) return error_response(notice.error());
+  auto digest = p.extensions.company_digest(company_id);
+  if (!digest.ok()) return error_response(digest.error());
   nlohmann::json out = {{"id", company->id},
                         {"name", company->name},
                         {"country", company->country},
                         {"closure_notice_days", *notice},
-                        {"state", closure_state(*closure)}};
+                        {"state", closure_state(*closure)},
+                        {"sip_digest", *digest ? nlohmann::json(accounts::to_string(**digest)) : nlohmann::json(nullptr)}};
   if (closure->scheduled() || closure->closed()) {
     out["closure_requested_at"] = format_utc(closure->requested_at_us);
     out["service_ends_at"] = format_utc(closure->service_ends_at_us);
@@ -106,6 +109,27 @@ void tell_members(Portal::Impl& p, const std::string& company_id, const accounts
 }  // namespace
 
 Response company_show(Portal::Impl& p, const Exchange&, const Caller& c) {
+  return company_json(p, c.who.company_id, status::ok);
+}
+
+// The company's digest choice for its lines' phones (accounts::DigestChoice): "md5", "sha256", or
+// null for the node's default.
+Response company_update(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  if (c.who.role != Role::office_manager)
+    return http::json_error(status::forbidden, "only an office manager changes the company's phone settings", "role");
+  auto parsed = json_body(e);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  const nlohmann::json& body = std::get<nlohmann::json>(parsed);
+  if (!body.contains("sip_digest"))
+    return http::json_error(status::bad_request, "nothing to change: give sip_digest", "sip_digest");
+  std::optional<accounts::DigestChoice> choice;
+  if (!body["sip_digest"].is_null()) {
+    choice = body["sip_digest"].is_string() ? accounts::parse_digest_choice(body["sip_digest"].get<std::string>())
+                                            : std::nullopt;
+    if (!choice) return http::json_error(status::bad_request, "must be md5, sha256 or null", "sip_digest");
+  }
+  if (Status s = p.extensions.set_company_digest(c.who.company_id, choice, c.who.subject_id); !s.ok())
+    return error_response(s.error());
   return company_json(p, c.who.company_id, status::ok);
 }
 

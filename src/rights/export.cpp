@@ -64,14 +64,14 @@ Result<nlohmann::json> member_fields(store::Store& store, const privacy::Keyring
 }
 
 struct Line {
-  std::string id, number, sip_user, did;
+  std::string id, number, sip_user, did, label;
 };
 
 Result<std::vector<Line>> member_lines(Session& s, const std::string& member_id) {
   PRIVOX_ASSIGN(std::vector<accounts::Extension> lines, accounts::extensions_of_member(s, member_id));
   std::vector<Line> out;
   out.reserve(lines.size());
-  for (const accounts::Extension& x : lines) out.push_back({x.id, x.number, x.sip_user, x.did.value_or("")});
+  for (const accounts::Extension& x : lines) out.push_back({x.id, x.number, x.sip_user, x.did.value_or(""), x.label});
   return out;
 }
 
@@ -222,6 +222,7 @@ Result<ExportSummary> write_access_export(store::Store& store, const privacy::Ke
     for (const Line& line : lines) {
       nlohmann::json l = {{"id", line.id}, {"extension_number", line.number}, {"sip_user", line.sip_user}};
       if (!line.did.empty()) l["did"] = line.did;
+      if (!line.label.empty()) l["line_label"] = line.label;
       lines_json.push_back(std::move(l));
       PRIVOX_ASSIGN(nlohmann::json regs, registrations(*tx, keys, line));
       for (auto& b : regs) devices.push_back(std::move(b));

@@ -34,7 +34,9 @@ struct AuthFailure {
   std::string_view method;
   std::string_view login;  // the digest username as sent: never log it in clear
   bool known_login = false;
-  std::string_view reason;  // "wrong_response", "wrong_uri", "nonce_reused"
+  // "wrong_response", "wrong_uri", "nonce_reused", or "wrong_algorithm" (a digest in an algorithm
+  // the line is not challenged with)
+  std::string_view reason;
 };
 
 // Told of every failure, on the SIP worker thread; must not block.
@@ -61,11 +63,17 @@ class Authenticator {
   AuthOutcome authenticate(const Message& request, bool proxy, const Peer& from);
 
   // The challenge header values to send to `to`, one per algorithm, sharing one fresh nonce bound
-  // to that source.
-  std::vector<std::string> challenges(bool stale, const Peer& to) const;
+  // to that source. The algorithms are the line's (ExtensionInfo::challenge_algorithms) when the
+  // request names one that has its own, else the node's: the login its credentials name, else the
+  // To user of a REGISTER (`proxy` false) or the From user of a call or message (`proxy` true),
+  // as phones send their login there. A login that names no line gets the node's, as a line that
+  // follows the default does, so a challenge tells apart only lines whose company or office
+  // manager chose otherwise, and only to someone who already knows their random login.
+  std::vector<std::string> challenges(bool stale, const Peer& to, const Message& request, bool proxy);
   const std::string& realm() const { return realm_; }
 
  private:
+  const ExtensionInfo* line_named(const Message& request, bool proxy);
   void failed(const Peer& from, const Message& request, std::string_view login, bool known, std::string_view reason);
 
   Directory& directory_;

@@ -55,18 +55,18 @@ std::string hex_of(const uint8_t* bytes, size_t size) {
   return out;
 }
 
-// A client's Authorization value for REGISTER sip:privox.example with qop=auth, MD5.
+// A client's Authorization value for REGISTER sip:privox.example with qop=auth, MD5 or SHA-256.
 std::string register_credentials(std::string_view login, std::string_view password, std::string_view nonce,
-                                 std::string_view nc) {
-  const std::string ha1 = digest_ha1(DigestAlgorithm::md5, login, "privox", password);
-  uint8_t ha2[16], response[16];
-  accounts::digest_hash(DigestAlgorithm::md5, {"REGISTER", ":", "sip:privox.example"}, ha2);
-  const std::string ha2_hex = hex_of(ha2, sizeof ha2);
-  accounts::digest_hash(DigestAlgorithm::md5, {ha1, ":", nonce, ":", nc, ":", "c0ffee", ":", "auth", ":", ha2_hex},
-                        response);
+                                 std::string_view nc, DigestAlgorithm algorithm = DigestAlgorithm::md5) {
+  const std::string ha1 = digest_ha1(algorithm, login, "privox", password);
+  const size_t size = accounts::digest_size(algorithm);
+  uint8_t ha2[accounts::kMaxDigestSize], response[accounts::kMaxDigestSize];
+  accounts::digest_hash(algorithm, {"REGISTER", ":", "sip:privox.example"}, ha2);
+  const std::string ha2_hex = hex_of(ha2, size);
+  accounts::digest_hash(algorithm, {ha1, ":", nonce, ":", nc, ":", "c0ffee", ":", "auth", ":", ha2_hex}, response);
   return fmt::format("Digest username=\"{}\", realm=\"privox\", nonce=\"{}\", uri=\"sip:privox.example\", "
-                     "response=\"{}\", algorithm=MD5, cnonce=\"c0ffee\", qop=auth, nc={}",
-                     login, nonce, hex_of(response, sizeof response), nc);
+                     "response=\"{}\", algorithm={}, cnonce=\"c0ffee\", qop=auth, nc={}",
+                     login, nonce, hex_of(response, size), to_string(algorithm), nc);
 }
 
 std::string nonce_in(const std::string& challenge) {
@@ -81,31 +81,46 @@ class AuthenticatorTest : public ::testing::Test {
     update.replace_all = true;
     update.extensions.push_back({"line-1", "company-1", "GB", "101", std::string(kAuthLogin), "",
                                  digest_ha1(DigestAlgorithm::md5, kAuthLogin, "privox", kAuthPassword),
-                                 digest_ha1(DigestAlgorithm::sha256, kAuthLogin, "privox", kAuthPassword)});
+                                 digest_ha1(DigestAlgorithm::sha256, kAuthLogin, "privox", kAuthPassword), {}});
     memory_.apply(update);
     ASSERT_TRUE(Peer::parse("198.51.100.7", 5060, TransportKind::udp, phone_));
     ASSERT_TRUE(Peer::parse("203.0.113.9", 5060, TransportKind::udp, elsewhere_));
     auth_.set_failures(&failures_);
   }
 
-  // A REGISTER with the given Authorization value (none when empty).
-  const Message& request(const std::string& authorization) {
-    std::string bytes =
+  // A REGISTER with the given Authorization value (none when empty), for the address of record
+  // `aor_user`.
+  const Message& request(const std::string& authorization, std::string_view aor_user = "101") {
+    return parse(authorization, aor_user, message_);
+  }
+  const Message& parse(const std::string& authorization, std::string_view aor_user, Message& into) {
+    std::string bytes = fmt::format(
         "REGISTER sip:privox.example SIP/2.0\r\n"
         "Via: SIP/2.0/UDP 198.51.100.7:5060;branch=z9hG4bK-auth\r\n"
         "Max-Forwards: 70\r\n"
-        "From: <sip:101@privox.example>;tag=a1\r\n"
-        "To: <sip:101@privox.example>\r\n"
+        "From: <sip:{0}@privox.example>;tag=a1\r\n"
+        "To: <sip:{0}@privox.example>\r\n"
         "Call-ID: auth-test\r\n"
-        "CSeq: 1 REGISTER\r\n";
+        "CSeq: 1 REGISTER\r\n",
+        aor_user);
     if (!authorization.empty()) bytes += "Authorization: " + authorization + "\r\n";
     bytes += "Content-Length: 0\r\n\r\n";
     storage_.push_back(std::move(bytes));
     ParseError error;
-    EXPECT_TRUE(parse_message(storage_.back(), message_, error)) << error.reason;
-    return message_;
+    EXPECT_TRUE(parse_message(storage_.back(), into, error)) << error.reason;
+    return into;
   }
-  std::string fresh_nonce(const Peer& to) { return nonce_in(auth_.challenges(false, to).at(0)); }
+  // The challenges a first REGISTER for `aor_user` gets from `auth`.
+  std::vector<std::string> challenges_for(Authenticator& auth, std::string_view aor_user, const Peer& to) {
+    return auth.challenges(false, to, parse("", aor_user, challenge_message_), false);
+  }
+  // A nonce from a challenge; its directory look-up is not counted against the test's.
+  std::string fresh_nonce(const Peer& to) {
+    const int calls = directory_.calls;
+    std::string nonce = nonce_in(challenges_for(auth_, "101", to).at(0));
+    directory_.calls = calls;
+    return nonce;
+  }
 
   FakeClock clock_{1'780'000'000'000'000};
   std::array<uint8_t, 32> key_{7};
@@ -116,7 +131,7 @@ class AuthenticatorTest : public ::testing::Test {
   FailureLog failures_;
   Peer phone_, elsewhere_;
   std::deque<std::string> storage_;
-  Message message_;
+  Message message_, challenge_message_;
 };
 
 TEST_F(AuthenticatorTest, TheRightPasswordAuthenticatesOnce) {
@@ -237,6 +252,56 @@ TEST_F(AuthenticatorTest, ARegisterFromATrustedTrunksAddressStillNeedsItsDigest)
       behind_carrier);
   ASSERT_NE(right.extension, nullptr);
   EXPECT_EQ(right.extension->id, "line-1");
+}
+
+// Issue 13: a line (or its company) set to SHA-256 gets a SHA-256 challenge alone, whatever the
+// node offers, and an MD5 response for it is refused even with the right password; lines that
+// follow the default, and logins that name no line, get the node's challenges alike.
+TEST_F(AuthenticatorTest, ALineSetToSha256IsChallengedAndAcceptedWithSha256Only) {
+  constexpr std::string_view kStrictLogin = "s7rqh2w9n4cd";
+  DirectoryUpdate update;
+  ExtensionInfo strict{"line-2", "company-1", "GB", "102", std::string(kStrictLogin), "",
+                       digest_ha1(DigestAlgorithm::md5, kStrictLogin, "privox", kAuthPassword),
+                       digest_ha1(DigestAlgorithm::sha256, kStrictLogin, "privox", kAuthPassword),
+                       {DigestAlgorithm::sha256}};
+  update.extensions.push_back(strict);
+  memory_.apply(update);
+  Authenticator md5_node{directory_, nonces_, "privox", {DigestAlgorithm::md5}};
+  md5_node.set_failures(&failures_);
+
+  const std::vector<std::string> for_strict = challenges_for(md5_node, kStrictLogin, phone_);
+  ASSERT_EQ(for_strict.size(), 1u);
+  EXPECT_NE(for_strict[0].find("algorithm=SHA-256"), std::string::npos) << for_strict[0];
+  const std::vector<std::string> for_default = challenges_for(md5_node, kAuthLogin, phone_);
+  const std::vector<std::string> for_unknown = challenges_for(md5_node, "zz9z9z9z9z9z", phone_);
+  ASSERT_EQ(for_default.size(), 1u);
+  ASSERT_EQ(for_unknown.size(), 1u);
+  EXPECT_NE(for_default[0].find("algorithm=MD5"), std::string::npos) << for_default[0];
+  EXPECT_EQ(for_unknown[0].substr(0, for_unknown[0].find("nonce=")),
+            for_default[0].substr(0, for_default[0].find("nonce=")))
+      << "an unknown login's challenge is a default line's";
+  EXPECT_EQ(for_unknown[0].substr(for_unknown[0].find("\", algorithm")),
+            for_default[0].substr(for_default[0].find("\", algorithm")));
+
+  // The right password in MD5 is refused for the SHA-256 line, as a failure.
+  const AuthOutcome md5 = md5_node.authenticate(
+      request(register_credentials(kStrictLogin, kAuthPassword, nonce_in(for_strict[0]), "00000001"), kStrictLogin),
+      false, phone_);
+  EXPECT_EQ(md5.extension, nullptr);
+  ASSERT_EQ(failures_.seen.size(), 1u);
+  EXPECT_EQ(failures_.seen[0].reason, "wrong_algorithm");
+  const std::string nonce = nonce_in(challenges_for(md5_node, kStrictLogin, phone_).at(0));
+  const AuthOutcome sha256 = md5_node.authenticate(
+      request(register_credentials(kStrictLogin, kAuthPassword, nonce, "00000001", DigestAlgorithm::sha256),
+              kStrictLogin),
+      false, phone_);
+  ASSERT_NE(sha256.extension, nullptr);
+  EXPECT_EQ(sha256.extension->id, "line-2");
+  // A line that follows the default still answers in MD5.
+  const AuthOutcome plain = md5_node.authenticate(
+      request(register_credentials(kAuthLogin, kAuthPassword, nonce_in(for_default[0]), "00000001")), false, phone_);
+  ASSERT_NE(plain.extension, nullptr);
+  EXPECT_EQ(plain.extension->id, "line-1");
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "accounts/digest_hash.h"
 #include "sip/transport.h"
 
 namespace privox::sip {
@@ -27,6 +28,9 @@ struct ExtensionInfo {
   std::string did;       // E.164, empty when none
   std::string ha1_md5;
   std::string ha1_sha256;
+  // What its phones are challenged with, and the only algorithms accepted from them (the line's or
+  // its company's choice, accounts::DigestChoice); empty: the node's default, any it verifies.
+  std::vector<accounts::DigestAlgorithm> challenge_algorithms;
 };
 
 struct TrunkInfo {

@@ -12,11 +12,20 @@
 namespace privox::sip {
 namespace {
 
+// A line's digest choice as the algorithms its challenges name (accounts/extensions.h says why
+// sha256 is SHA-256 alone); no choice leaves the node's default.
+std::vector<accounts::DigestAlgorithm> challenge_algorithms(std::optional<accounts::DigestChoice> choice) {
+  if (!choice) return {};
+  if (*choice == accounts::DigestChoice::sha256) return {accounts::DigestAlgorithm::sha256};
+  return {accounts::DigestAlgorithm::md5};
+}
+
 ExtensionInfo extension_info(accounts::DirectoryLine& l) {
   return ExtensionInfo{l.line.id,          l.line.company_id,
                        l.country,          l.line.number,
                        l.line.sip_user,    l.line.did.value_or(""),
-                       std::move(l.credentials.ha1_md5), std::move(l.credentials.ha1_sha256)};
+                       std::move(l.credentials.ha1_md5), std::move(l.credentials.ha1_sha256),
+                       challenge_algorithms(l.digest)};
 }
 
 TrunkInfo trunk_info(const accounts::Trunk& t) {

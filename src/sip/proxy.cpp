@@ -129,7 +129,7 @@ void Proxy::respond(TxId tx, const Message& request, int status, std::string_vie
 }
 
 void Proxy::challenge(TxId tx, const Message& request, bool stale, const Peer& to) {
-  const std::vector<std::string> values = auth_.challenges(stale, to);
+  const std::vector<std::string> values = auth_.challenges(stale, to, request, true);
   std::vector<ExtraHeader> extra;
   extra.reserve(values.size());
   for (const std::string& v : values) extra.push_back({"Proxy-Authenticate", v});

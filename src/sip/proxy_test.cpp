@@ -53,7 +53,7 @@ class ProxyTest : public ::testing::Test {
     ASSERT_TRUE(Peer::parse("192.0.2.7", 5062, TransportKind::udp, phone_));
     DirectoryUpdate update;
     update.replace_all = true;
-    update.extensions.push_back({"line-1", "company-1", "GB", "101", "101", "+442079460958", "", ""});
+    update.extensions.push_back({"line-1", "company-1", "GB", "101", "101", "+442079460958", "", "", {}});
     update.trunks.push_back({"trunk-1", "carrier", carrier_, true});
     directory_.apply(update);
     Binding phone;

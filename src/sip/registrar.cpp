@@ -30,7 +30,7 @@ Peer where_to_reach(const Uri& contact, const Peer& from) {
 void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
   const AuthOutcome auth = auth_.authenticate(request, false, from);
   if (!auth.extension) {
-    std::vector<std::string> values = auth_.challenges(auth.stale, from);
+    std::vector<std::string> values = auth_.challenges(auth.stale, from, request, false);
     std::vector<ExtraHeader> extra;
     extra.reserve(values.size());
     for (const std::string& v : values) extra.push_back({"WWW-Authenticate", v});

@@ -3,7 +3,9 @@
 // `privox serve` starts.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 
 #include "sip/bans.h"
 #include "sip/module.h"
@@ -15,6 +17,17 @@ namespace {
 using enum store::SettingKind;
 using store::SettingSpec;
 
+// A host name or address as phones are to be given it: no spaces, quotes or markup, since it goes
+// into provisioning files.
+Status check_public_host(std::string_view value) {
+  const bool plain = std::all_of(value.begin(), value.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+  });
+  if (!plain || value.size() > 253)
+    return invalid("sip.public_host", "must be a host name or an IP address, such as sip.example.com or 192.0.2.10");
+  return {};
+}
+
 Status check_trusted_sources(std::string_view value) {
   if (!parse_source_ranges(value))
     return invalid("sip.trusted_sources",
@@ -23,7 +36,7 @@ Status check_trusted_sources(std::string_view value) {
 }
 
 // clang-format off
-constexpr std::array<SettingSpec, 7> kSettings = {
+constexpr std::array<SettingSpec, 9> kSettings = {
   SettingSpec{"sip.rate_limit_requests", integer, "16", 0, 1'000'000,
               "SIP requests one source (an IPv4 address, an IPv6 /64) may send in the rate window; past it its "
               "requests are dropped unanswered until its rate falls; 0 turns the limit off (read when privox serve "
@@ -45,6 +58,13 @@ constexpr std::array<SettingSpec, 7> kSettings = {
               "rate-limited or banned, such as an office NAT or a session border controller; provisioned trunks "
               "are exempt already (read when privox serve starts)",
               check_trusted_sources},
+  SettingSpec{"sip.public_host", text, "", 0, 0,
+              "the host name or address phones register to, as the Extensions page and provisioning files name it; "
+              "empty: the address privox serve --sip listens on (read when privox serve starts)",
+              check_public_host},
+  SettingSpec{"sip.public_port", integer, "0", 0, 65535,
+              "the port phones register to, as the Extensions page and provisioning files name it; 0: the port "
+              "privox serve --sip listens on (read when privox serve starts)"},
 };
 // clang-format on
 

@@ -12,7 +12,8 @@
 #
 # Flows: 1 registration (digest, wrong password, unknown user, Min-Expires, un-register);
 # 2 answered call; 3 busy, no answer, cancel; 4 MESSAGE (extension, carrier, out to the carrier);
-# 5 withheld caller; 6 carrier calls in (from its own port and another) and out; 8 malformed input; 7 kill -9 with calls up, and
+# 5 withheld caller; 6 carrier calls in (from its own port and another) and out; 8 malformed input, 8b baresip,
+# 8c digest challenges per line and per company; 7 kill -9 with calls up, and
 # restart; 9 overload (503 with Retry-After). On a failure, the sipp logs of the run stay in the
 # FAIL detail (messages exchanged, as -trace_msg writes them).
 
@@ -728,6 +729,38 @@ expect_record "baresip's call is recorded: internal, answered, from 101" \
 cdr_view support json >"$TMP/support.json"
 assert_true "the support view of baresip's call names baresip as the caller's equipment" json_ok "$TMP/support.json" \
   "'baresip' in d[-1].get('caller_equipment', '').lower() and d[-1]['outcome'] == 'answered'"
+
+# ---------------------------------------------------------------------------------------------
+# 8c. Digest per line and per company (issue 13): a line set to SHA-256 is challenged with SHA-256
+# alone; the others, and a login that names no line, keep the node's default (MD5 alone).
+
+challenge_of() {  # challenge_of NAME LOGIN: the algorithms of the 401's challenges, one a line
+  sipp_run "$1" register_challenge.xml 10 "127.0.0.1:$SIP_PORT" -p "$(free_ports 1)" -m 1 -key user "$2" \
+    -key contact_port "$DEV101"
+  [ "$RC" -eq 0 ] || { echo "no 401: $(sipp_evidence "$1" | tail -3)"; return; }
+  grep -i '^WWW-Authenticate:' "$TMP/$1.msg" | grep -o 'algorithm=[A-Z0-9-]*' | sort -u
+}
+ID101=$(awk -F'\t' '$2 == "101" { print $1 }' "$TMP/lines.txt")
+timeout 30 "$PRIVOX" extension update --data-dir "$D" --id "$ID101" --digest sha256 >/dev/null ||
+  fail "privox extension update --digest sha256 succeeds" "$ID101"
+stop_server
+start_server
+assert_eq "line 101, set to SHA-256, is challenged with SHA-256 alone" "algorithm=SHA-256" "$(challenge_of chal101 "$L101")"
+assert_eq "line 102, which follows the default, is challenged with MD5 alone" "algorithm=MD5" "$(challenge_of chal102 "$L102")"
+assert_eq "a login that names no line gets the default's challenge, as 102 does" "algorithm=MD5" \
+  "$(challenge_of chalnone zz9zz9zz9zz9)"
+# The company's choice reaches the lines that follow it, without a restart (the directory follows
+# the change log); 101's own choice is taken back to follow the company's again.
+timeout 30 "$PRIVOX" extension update --data-dir "$D" --id "$ID101" --digest default >/dev/null &&
+  timeout 30 "$PRIVOX" company digest --data-dir "$D" --id "$COMPANY" --set sha256 >/dev/null ||
+  fail "privox company digest --set sha256 succeeds" "$COMPANY"
+for _ in $(seq 1 50); do
+  [ "$(challenge_of chal102b "$L102" 2>/dev/null)" = "algorithm=SHA-256" ] && break
+  sleep 0.1
+done
+assert_eq "line 102 follows its company's SHA-256 within 5 s" "algorithm=SHA-256" "$(challenge_of chal102b "$L102")"
+timeout 30 "$PRIVOX" company digest --data-dir "$D" --id "$COMPANY" --set default >/dev/null ||
+  fail "privox company digest --set default succeeds" "$COMPANY"
 
 # ---------------------------------------------------------------------------------------------
 # 9. Overload: past --max-transactions, 503 with Retry-After at once
