@@ -300,7 +300,8 @@ void add_controller_warning(nlohmann::json& notice) {
   for (std::string_view key : kControllerKeys)
     if (notice["controller"][key].get<std::string>().empty()) missing.push_back(key);
   notice["controller_missing"] = missing;
-  if (notice["controller"]["name"] == "" || notice["controller"]["email"] == "")
+  const auto unset = [&notice](const char* key) { return notice["controller"][key].get<std::string>().empty(); };
+  if (unset("name") || unset("email"))
     notice["controller_warning"] =
         "This service's operator has not yet set who is responsible for your data and how to contact them. "
         "Until they do, this notice is incomplete; use the portal to exercise your rights.";
