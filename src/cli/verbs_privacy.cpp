@@ -428,12 +428,14 @@ void add_document_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
     return 0;
   });
 
-  auto* notice = app.add_subcommand("notice", "The privacy notice, generated from the data map and settings: "
-                                               "a summary per category and purpose, your rights");
+  auto* notice = app.add_subcommand("notice",
+                                    "The privacy notice, generated from the data map and settings: "
+                                    "a summary per category and purpose, your rights");
   add_data_dir(notice, where);
   notice->add_flag("--json", o->json, "machine-readable output: both layers, identifiers beside the words");
-  notice->add_flag("--details", o->details, "also the full table: every item with its purposes, basis, period, "
-                                            "erasure and protection");
+  notice->add_flag("--details", o->details,
+                   "also the full table: every item with its purposes, basis, period, "
+                   "erasure and protection");
   verbs.add(notice, [&where, o] {
     auto env = open_environment(where);
     if (!env.ok()) return fail(env.error());

@@ -283,7 +283,8 @@ Result<SettingText> settings_reader(store::Store& store, nlohmann::json& control
   const store::Settings settings(store);
   std::map<std::string, std::string, std::less<>> values;
   PRIVOX_ASSIGN(std::vector<store::SettingValue> all, settings.all());
-  for (const store::SettingValue& s : all) values[std::string(s.spec->key)] = is_unset_controller_detail(s) ? "" : s.value;
+  for (const store::SettingValue& s : all)
+    values[std::string(s.spec->key)] = is_unset_controller_detail(s) ? "" : s.value;
   controller = nlohmann::json::object();
   for (std::string_view key : kControllerKeys) controller[key] = values[fmt::format("controller.{}", key)];
   return SettingText([values](std::string_view key, std::string_view unit) {

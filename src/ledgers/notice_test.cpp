@@ -5,16 +5,16 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <map>
 #include <cctype>
+#include <map>
 #include <set>
 #include <vector>
 
-#include "privacy/datamap.h"
 #include "ledgers/disclosures.h"
+#include "privacy/datamap.h"
+#include "privacy/settings_change.h"
 #include "store/settings.h"
 #include "store/test_stores.h"
-#include "privacy/settings_change.h"
 
 namespace privox::ledgers {
 namespace {
@@ -75,11 +75,16 @@ struct RetentionExpectation {
 };
 
 const std::vector<std::pair<std::string, std::string>> kDistinctSettings = {
-    {"retention.closed_account_grace_days", "41 days"}, {"retention.dispute_period_days", "43 days"},
-    {"retention.call_log_max_entries", "4747 entries"}, {"retention.call_log_max_age_days", "53 days"},
-    {"retention.voicemail_max_messages", "59 messages"}, {"retention.voicemail_max_age_days", "61 days"},
-    {"portal.login_window_minutes", "17 minutes"},       {"portal.lockout_minutes", "23 minutes"},
-    {"sip.ban_minutes", "11 minutes"},                   {"sip.ban_max_minutes", "131 minutes"},
+    {"retention.closed_account_grace_days", "41 days"},
+    {"retention.dispute_period_days", "43 days"},
+    {"retention.call_log_max_entries", "4747 entries"},
+    {"retention.call_log_max_age_days", "53 days"},
+    {"retention.voicemail_max_messages", "59 messages"},
+    {"retention.voicemail_max_age_days", "61 days"},
+    {"portal.login_window_minutes", "17 minutes"},
+    {"portal.lockout_minutes", "23 minutes"},
+    {"sip.ban_minutes", "11 minutes"},
+    {"sip.ban_max_minutes", "131 minutes"},
 };
 
 const std::vector<RetentionExpectation> kRetentionSays = {
@@ -116,8 +121,8 @@ TEST_P(NoticeTest, EachFieldsRetentionIsTheOneThatGovernsItsOwnData) {
     by_label[std::string(f.label)] = said;
     const auto expected = std::find_if(kRetentionSays.begin(), kRetentionSays.end(),
                                        [&](const RetentionExpectation& e) { return e.rule == f.retention; });
-    ASSERT_NE(expected, kRetentionSays.end()) << f.name << ": its rule " << to_string(f.retention)
-                                              << " has no expectation in this test";
+    ASSERT_NE(expected, kRetentionSays.end())
+        << f.name << ": its rule " << to_string(f.retention) << " has no expectation in this test";
     for (const std::string& part : expected->says)
       EXPECT_NE(said.find(part), std::string::npos) << f.name << " should say \"" << part << "\": " << said;
     for (const auto& [key, value] : kDistinctSettings) {
@@ -137,9 +142,9 @@ TEST_P(NoticeTest, EachFieldsRetentionIsTheOneThatGovernsItsOwnData) {
 }
 
 // The keys whose values are for machines: identifiers, and the auditors' technical description.
-const std::set<std::string> kMachineKeys = {"field",   "category", "purpose",     "purposes", "legal_basis",
-                                            "right",   "kind",     "description", "version",  "controller",
-                                            "controller_missing"};
+const std::set<std::string> kMachineKeys = {
+    "field", "category",    "purpose", "purposes",   "legal_basis",       "right",
+    "kind",  "description", "version", "controller", "controller_missing"};
 
 void collect_human_strings(const nlohmann::json& value, std::vector<std::string>& out) {
   if (value.is_string()) out.push_back(value.get<std::string>());

@@ -114,21 +114,23 @@ TEST(DataMapTest, OnlyCallLogsAndVoicemailFollowTheOperatorsLogLimits) {
 // The enums' words for people: every value has some, and none is the identifier.
 TEST(DataMapTest, EveryEnumValueHasPlainWords) {
   std::vector<std::pair<std::string_view, std::string_view>> pairs;  // {identifier, words}
-  for (Category c : {Category::identity_contact, Category::payment, Category::traffic, Category::content,
-                     Category::mobile_social, Category::web_analytics, Category::consent_rights,
-                     Category::operator_interactions})
+  for (Category c :
+       {Category::identity_contact, Category::payment, Category::traffic, Category::content, Category::mobile_social,
+        Category::web_analytics, Category::consent_rights, Category::operator_interactions})
     pairs.emplace_back(to_string(c), category_title(c));
-  for (Purpose p : {Purpose::service, Purpose::billing, Purpose::support, Purpose::fraud, Purpose::legal,
-                    Purpose::marketing}) {
+  for (Purpose p :
+       {Purpose::service, Purpose::billing, Purpose::support, Purpose::fraud, Purpose::legal, Purpose::marketing}) {
     pairs.emplace_back(to_string(p), purpose_title(p));
     pairs.emplace_back(to_string(p), purpose_words(p));
   }
-  for (LegalBasis b : {LegalBasis::contract, LegalBasis::legal_obligation, LegalBasis::legitimate_interest,
-                       LegalBasis::consent})
+  for (LegalBasis b :
+       {LegalBasis::contract, LegalBasis::legal_obligation, LegalBasis::legitimate_interest, LegalBasis::consent})
     pairs.emplace_back(to_string(b), basis_words(b));
-  for (ErasureTreatment e : {ErasureTreatment::erase, ErasureTreatment::anonymise, ErasureTreatment::keep_with_exception})
+  for (ErasureTreatment e :
+       {ErasureTreatment::erase, ErasureTreatment::anonymise, ErasureTreatment::keep_with_exception})
     pairs.emplace_back(to_string(e), erasure_words(e));
-  for (Protection p : {Protection::per_subject, Protection::none}) pairs.emplace_back(to_string(p), protection_words(p));
+  for (Protection p : {Protection::per_subject, Protection::none})
+    pairs.emplace_back(to_string(p), protection_words(p));
   for (const auto& [id, words] : pairs) {
     EXPECT_FALSE(words.empty() || words == "?") << id;
     EXPECT_NE(words, id);

@@ -76,13 +76,18 @@ function cell(value) {
   return capitalised(Array.isArray(value) ? value.join('; ') : value);
 }
 
+// The item's label heads its row, so a screen reader names the row by it.
+function detailRow(field) {
+  return el('tr', {}, DETAIL_COLUMNS.map(([key], i) =>
+    (i ? el('td', {}, cell(field[key])) : el('th', { scope: 'row' }, cell(field[key])))));
+}
+
 function renderDetails(category) {
   return el('div', { 'data-category': category.category },
     el('h3', {}, category.title),
     el('div', { class: 'table-wrap' }, el('table', {},
       el('thead', {}, el('tr', {}, DETAIL_COLUMNS.map(([, title]) => el('th', { scope: 'col' }, title)))),
-      el('tbody', {}, (category.fields || []).map((f) =>
-        el('tr', {}, DETAIL_COLUMNS.map(([key], i) => el(i ? 'td' : 'th', i ? {} : { scope: 'row' }, cell(f[key])))))))));
+      el('tbody', {}, (category.fields || []).map(detailRow)))));
 }
 
 function renderNotice(notice) {
