@@ -64,7 +64,8 @@ NOTE: the privacy notice does not yet name a real data controller (controller.na
   "${controller_name:-unset}", controller.email is $controller_email). Before anyone signs up for real:
     $privox settings set --data-dir $data_dir controller.name "Your Company Ltd"
     $privox settings set --data-dir $data_dir controller.email privacy@your-domain.example
-  (also controller.address and controller.phone)
+  (also controller.address and controller.phone). Until then the notice shows them as
+  "not yet set", with a warning.
 EOF
 fi
 

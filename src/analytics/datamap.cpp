@@ -24,7 +24,9 @@ constexpr std::array<FieldSpec, 1> kFields = {
             static_cast<PurposeSet>(Purpose::support), LegalBasis::consent, RetentionRule::until_closure,
             ErasureTreatment::erase, "", true, Protection::per_subject, "",
             Format::recorded, 4096,
-            "the choices a member picked in a survey they chose to answer; released only as counts of at least k people"},
+            "the choices a member picked in a survey they chose to answer; released only as counts of at least k people",
+            "Your survey answers",
+            "The answers you chose to give in a survey. We only ever use them counted together with enough other people's answers that nobody can be singled out."},
 };
 
 constexpr std::array<StructuralColumn, 12> kStructural = {

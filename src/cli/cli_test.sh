@@ -356,6 +356,7 @@ help_mentions "member show" --data-dir --id --purpose
 help_mentions "member erase" --data-dir --id
 help_mentions "audit verify" --data-dir
 help_mentions "datamap" --json
+help_mentions "notice" --data-dir --details --json
 help_mentions "extension add" --data-dir --store --company --number --password --generate-password --member --did --label --digest
 help_mentions "extension list" --data-dir --company
 help_mentions "extension show" --data-dir --id

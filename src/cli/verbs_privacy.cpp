@@ -370,6 +370,7 @@ void add_transfer_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
 struct DocumentOptions {
   std::string key, value;
   bool json = false;
+  bool details = false;  // `notice --details`: the full table after the summary
 };
 
 void add_document_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
@@ -427,35 +428,20 @@ void add_document_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
     return 0;
   });
 
-  auto* notice = app.add_subcommand("notice", "The privacy notice, generated from the data map and settings");
+  auto* notice = app.add_subcommand("notice",
+                                    "The privacy notice, generated from the data map and settings: "
+                                    "a summary per category and purpose, your rights");
   add_data_dir(notice, where);
-  notice->add_flag("--json", o->json, "machine-readable output");
+  notice->add_flag("--json", o->json, "machine-readable output: both layers, identifiers beside the words");
+  notice->add_flag("--details", o->details,
+                   "also the full table: every item with its purposes, basis, period, "
+                   "erasure and protection");
   verbs.add(notice, [&where, o] {
     auto env = open_environment(where);
     if (!env.ok()) return fail(env.error());
     auto text = ledgers::privacy_notice(*(*env)->store);
     if (!text.ok()) return fail(text.error());
-    if (o->json) {
-      std::cout << text->dump(2) << "\n";
-      return 0;
-    }
-    const auto& c = (*text)["controller"];
-    std::printf("Privacy notice (version %s)\n\nController: %s, %s, %s, %s\n", (*text)["version"].get<std::string>().c_str(),
-                c["name"].get<std::string>().c_str(), c["address"].get<std::string>().c_str(),
-                c["email"].get<std::string>().c_str(), c["phone"].get<std::string>().c_str());
-    for (const auto& category : (*text)["categories"]) {
-      std::printf("\n%s\n", category["about"].get<std::string>().c_str());
-      for (const auto& f : category["fields"])
-        std::printf("  %s: %s. %s. Basis: %s. Kept %s.\n", f["field"].get<std::string>().c_str(),
-                    f["description"].get<std::string>().c_str(), f["mandatory"].get<bool>() ? "Required" : "Optional",
-                    f["legal_basis"].get<std::string>().c_str(), f["retention"].get<std::string>().c_str());
-    }
-    std::printf("\nWho receives data:\n");
-    for (const auto& r : (*text)["recipients"]) std::printf("  %s\n", r["who"].get<std::string>().c_str());
-    std::printf("\nYour rights:\n");
-    for (const auto& r : (*text)["rights"])
-      std::printf("  %s: %s; %s\n", r["right"].get<std::string>().c_str(), r["what"].get<std::string>().c_str(),
-                  r["how"].get<std::string>().c_str());
+    std::cout << (o->json ? text->dump(2) + "\n" : ledgers::privacy_notice_text(*text, o->details));
     return 0;
   });
 }

@@ -135,6 +135,20 @@ out=$(px "$D" hold release --id "$HOLD" 2>&1)
 assert_contains "second release refused" "$out" "already released"
 
 # --- settings, notice and record of processing ---
+# Before the operator names the controller the notice says so, never offering the placeholder
+# address; it speaks in words (labels, periods), the full table only with --details.
+notice=$(px "$D" notice)
+assert_contains "an unset controller is flagged" "$notice" "WARNING: "
+assert_contains "an unset email reads not yet set" "$notice" "Email: not yet set"
+assert_not_contains "the placeholder address is not offered" "$notice" "privacy@localhost"
+assert_contains "the summary names items in words" "$notice" "Password (stored only as a one-way hash)"
+assert_contains "the summary says who sees each category" "$notice" "Who sees it:"
+assert_not_contains "the summary names no column" "$notice" "password_hash"
+assert_not_contains "the summary names no legal basis identifier" "$notice" "legal_obligation"
+assert_not_contains "the full table waits for --details" "$notice" "If you ask us to erase it"
+details=$(px "$D" notice --details)
+assert_contains "--details gives the full table" "$details" "If you ask us to erase it"
+assert_not_contains "--details names no column" "$details" "login_throttle_key"
 px "$D" settings set controller.name "Shared Desks Ltd" >/dev/null || fail "settings set controller.name"
 px "$D" settings set controller.email dpo@shared-desks.example >/dev/null || fail "settings set controller.email"
 out=$(px "$D" settings set retention.dispute_period_days lots 2>&1)

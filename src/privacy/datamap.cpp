@@ -115,6 +115,7 @@ std::string_view to_string(RetentionRule r) {
     case RetentionRule::while_company_active: return "while_company_active";
     case RetentionRule::until_binding_expires: return "until_binding_expires";
     case RetentionRule::login_attempt_window: return "login_attempt_window";
+    case RetentionRule::until_invitation_ends: return "until_invitation_ends";
     case RetentionRule::hourly_rate_window: return "hourly_rate_window";
     case RetentionRule::until_link_followed: return "until_link_followed";
     case RetentionRule::token_replay_guard: return "token_replay_guard";
@@ -140,6 +141,71 @@ std::optional<Purpose> parse_purpose(std::string_view text) {
   for (Purpose p : kPurposes)
     if (to_string(p) == text) return p;
   return std::nullopt;
+}
+
+std::string_view category_title(Category c) {
+  switch (c) {
+    case Category::identity_contact: return "Who you are and how to reach you";
+    case Category::payment: return "How you pay";
+    case Category::traffic: return "Your calls and messages: who, when, how long, which device";
+    case Category::content: return "What your calls and messages leave behind: call logs and voicemail";
+    case Category::mobile_social: return "Optional data from your phone and social accounts";
+    case Category::web_analytics: return "Your visits to the portal";
+    case Category::consent_rights: return "Your choices and your requests about your data";
+    case Category::operator_interactions: return "Your dealings with us";
+  }
+  return "?";
+}
+
+std::string_view purpose_title(Purpose p) {
+  switch (p) {
+    case service: return "Giving you the phone service";
+    case billing: return "Billing";
+    case support: return "Support";
+    case fraud: return "Security and fraud prevention";
+    case legal: return "Legal duties";
+    case marketing: return "Marketing, only with your consent";
+  }
+  return "?";
+}
+
+std::string_view purpose_words(Purpose p) {
+  switch (p) {
+    case service: return "to give you the phone service and the portal";
+    case billing: return "to bill your company and take payment";
+    case support: return "to help you when you ask for support";
+    case fraud: return "to keep the service safe from fraud and attacks";
+    case legal: return "to meet our legal and regulatory duties";
+    case marketing: return "to tell you about our products, only if you agreed to it";
+  }
+  return "?";
+}
+
+std::string_view basis_words(LegalBasis b) {
+  switch (b) {
+    case LegalBasis::contract: return "because we need it to provide the service you signed up for";
+    case LegalBasis::legal_obligation: return "to meet a legal duty";
+    case LegalBasis::legitimate_interest:
+      return "in our legitimate interest in keeping the service safe, which we weigh against your rights";
+    case LegalBasis::consent: return "only with your consent, which you can withdraw at any time";
+  }
+  return "?";
+}
+
+std::string_view erasure_words(ErasureTreatment e) {
+  switch (e) {
+    case ErasureTreatment::erase: return "Deleted";
+    case ErasureTreatment::anonymise: return "Made anonymous: what is left can no longer be linked to you";
+    case ErasureTreatment::keep_with_exception:
+      return "Kept, because your company, the law or the proof of what we did still needs it; we name the reason "
+             "when you ask";
+  }
+  return "?";
+}
+
+std::string_view protection_words(Protection p) {
+  return p == Protection::per_subject ? "Encrypted with a key of your own; deleting the key makes every copy unreadable"
+                                      : "Not encrypted with your own key, because the service must read it to work";
 }
 
 std::string purposes_text(PurposeSet set) {
@@ -171,6 +237,8 @@ nlohmann::json datamap_json() {
         {"in_access_export", f.in_access_export},
         {"protection", to_string(f.protection)},
         {"description", f.description},
+        {"label", f.label},
+        {"plain_description", f.plain_description},
     };
     if (!f.index_column.empty()) j["blind_index_column"] = f.index_column;
     if (!f.erasure_exception.empty()) j["erasure_exception"] = f.erasure_exception;

@@ -3,8 +3,9 @@
 // field says what category it belongs to, whether sign-up requires it, which purposes may use it,
 // its legal basis, how long it is kept, how a rights request treats it and how it is protected.
 // Every other column is declared as non-personal, with the reason. Sign-up validation, purpose
-// checks, the printed data map and (later) notices, exports, erasure and retention all read this
-// table; privacy/datamap_test.cpp fails when the live schema has a column this map lacks.
+// checks, the printed data map, the privacy notice (in the words each field declares for people),
+// exports, erasure and retention all read this table; privacy/datamap_test.cpp fails when the live
+// schema has a column this map lacks.
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -45,16 +46,17 @@ constexpr bool allows(PurposeSet set, Purpose p) { return (set & static_cast<uin
 enum class LegalBasis { contract, legal_obligation, legitimate_interest, consent };
 
 enum class RetentionRule {
-  contract_plus_6_years,  // billing records: six years after the contract ends
-  until_closure,          // erased when the account closes (after its grace period)
-  billing_dispute_period, // raw until the dispute period ends, then anonymised
-  operator_limit,         // call-log and voicemail count and age limits the operator sets
-  login_attempt_window,   // counts failed logins: purged when its window and any lock-out have passed
-  hourly_rate_window,     // counts actions per hour: purged when its hour has passed
-  until_link_followed,    // waits for an emailed link: deleted when followed, purged after 24 hours
-  token_replay_guard,     // stops a payment token being used twice: purged 90 days after use
-  ban_period,             // a source banned for failed SIP logins: purged a day after the ban ends
-  while_consented,        // deleted when consent is withdrawn
+  contract_plus_6_years,   // billing records: six years after the contract ends
+  until_closure,           // erased when the account closes (after its grace period)
+  billing_dispute_period,  // raw until the dispute period ends, then anonymised
+  operator_limit,          // call-log and voicemail count and age limits the operator sets
+  login_attempt_window,    // counts failed logins: purged when its window and any lock-out have passed
+  until_invitation_ends,   // an invitation's address: its key destroyed when accepted, revoked or expired
+  hourly_rate_window,      // counts actions per hour: purged when its hour has passed
+  until_link_followed,     // waits for an emailed link: deleted when followed, purged after 24 hours
+  token_replay_guard,      // stops a payment token being used twice: purged 90 days after use
+  ban_period,              // a source banned for failed SIP logins: purged a day after the ban ends
+  while_consented,         // deleted when consent is withdrawn
   as_law_requires,
   while_company_active,   // business data of a tenant, not of a natural person
   until_binding_expires,  // a device's registration: deleted when it lapses or is removed
@@ -89,7 +91,12 @@ struct FieldSpec {
   std::string_view protection_reason;
   Format format;
   size_t max_length;
-  std::string_view description;
+  std::string_view description;  // for the operator and auditors: what the column holds, precisely
+  // For the person the data is about, in the notice (ledgers/notice.h): a short name
+  // ("Password (stored only as a one-way hash)") and what it is, in the second person ("your ...").
+  // Never a column name or an identifier: `name` above is the key that APIs and exports use.
+  std::string_view label;
+  std::string_view plain_description;
 };
 
 struct StructuralColumn {
@@ -126,6 +133,16 @@ std::string_view to_string(RetentionRule r);
 std::string_view to_string(ErasureTreatment e);
 std::string_view to_string(Protection p);
 std::optional<Purpose> parse_purpose(std::string_view text);
+
+// The same values in plain words for the person the data is about, for the notice's human
+// layers: no identifiers, second person ("to meet a legal duty"). Retention needs the operator's
+// settings, so its words live with the notice (ledgers/notice.cpp).
+std::string_view category_title(Category c);  // "Identity and contact details"
+std::string_view purpose_title(Purpose p);    // "Billing"
+std::string_view purpose_words(Purpose p);    // "to bill your company and take payment"
+std::string_view basis_words(LegalBasis b);   // "to meet a legal duty"
+std::string_view erasure_words(ErasureTreatment e);
+std::string_view protection_words(Protection p);
 std::string purposes_text(PurposeSet set);  // "billing, support"
 
 nlohmann::json datamap_json();

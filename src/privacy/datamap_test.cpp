@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <regex>
 #include <set>
 
 #include "store/test_stores.h"
@@ -75,6 +78,65 @@ TEST(DataMapTest, EveryFieldHasPurposesAndADescription) {
       EXPECT_FALSE(f.erasure_exception.empty()) << f.name;
     }
   }
+}
+
+// Issue 13 item 6: the notice listed column names. Each personal field now carries, beside its
+// declaration, a label and a description written for the person the data is about; neither may be
+// missing, be the field's column or API name, or be an identifier.
+TEST(DataMapTest, EveryPersonalFieldHasAHumanLabelAndDescription) {
+  const std::regex second_person(R"(\b(you|your|yours)\b)", std::regex::icase);
+  std::set<std::string_view> labels;
+  for (const FieldSpec& f : personal_fields()) {
+    ASSERT_FALSE(f.label.empty()) << f.name << " has no human label";
+    ASSERT_FALSE(f.plain_description.empty()) << f.name << " has no plain-language description";
+    for (std::string_view text : {f.label, f.plain_description}) {
+      EXPECT_NE(text, f.name) << f.name;
+      EXPECT_NE(text, f.column) << f.name;
+      EXPECT_EQ(text.find('_'), std::string_view::npos) << f.name << ": \"" << text << "\" reads as an identifier";
+      EXPECT_TRUE(std::isupper(static_cast<unsigned char>(text[0]))) << f.name << ": \"" << text << "\"";
+    }
+    EXPECT_NE(f.plain_description, f.description) << f.name << ": the auditors' description is not for people";
+    EXPECT_TRUE(std::regex_search(std::string(f.plain_description), second_person))
+        << f.name << ": \"" << f.plain_description << "\" should speak to the person (you, your)";
+    EXPECT_EQ(f.plain_description.back(), '.') << f.name << ": a description is a sentence";
+    EXPECT_TRUE(labels.insert(f.label).second) << f.name << ": two items called \"" << f.label << "\"";
+  }
+}
+
+// The call-log and voicemail limits govern only what the log jobs limit: the notice once gave an
+// invitation's address those limits as its retention, because its field declared them.
+TEST(DataMapTest, OnlyCallLogsAndVoicemailFollowTheOperatorsLogLimits) {
+  for (const FieldSpec& f : personal_fields())
+    if (f.retention == RetentionRule::operator_limit) EXPECT_EQ(f.category, Category::content) << f.name;
+  EXPECT_EQ(find_field("portal_invites", "invite_email")->retention, RetentionRule::until_invitation_ends);
+}
+
+// The enums' words for people: every value has some, and none is the identifier.
+TEST(DataMapTest, EveryEnumValueHasPlainWords) {
+  std::vector<std::pair<std::string_view, std::string_view>> pairs;  // {identifier, words}
+  for (Category c :
+       {Category::identity_contact, Category::payment, Category::traffic, Category::content, Category::mobile_social,
+        Category::web_analytics, Category::consent_rights, Category::operator_interactions})
+    pairs.emplace_back(to_string(c), category_title(c));
+  for (Purpose p :
+       {Purpose::service, Purpose::billing, Purpose::support, Purpose::fraud, Purpose::legal, Purpose::marketing}) {
+    pairs.emplace_back(to_string(p), purpose_title(p));
+    pairs.emplace_back(to_string(p), purpose_words(p));
+  }
+  for (LegalBasis b :
+       {LegalBasis::contract, LegalBasis::legal_obligation, LegalBasis::legitimate_interest, LegalBasis::consent})
+    pairs.emplace_back(to_string(b), basis_words(b));
+  for (ErasureTreatment e :
+       {ErasureTreatment::erase, ErasureTreatment::anonymise, ErasureTreatment::keep_with_exception})
+    pairs.emplace_back(to_string(e), erasure_words(e));
+  for (Protection p : {Protection::per_subject, Protection::none})
+    pairs.emplace_back(to_string(p), protection_words(p));
+  for (const auto& [id, words] : pairs) {
+    EXPECT_FALSE(words.empty() || words == "?") << id;
+    EXPECT_NE(words, id);
+    EXPECT_EQ(words.find('_'), std::string_view::npos) << id << ": " << words;
+  }
+  EXPECT_EQ(basis_words(LegalBasis::legal_obligation), "to meet a legal duty");
 }
 
 TEST(DataMapTest, TheMandatoryDataOfP1IsDeclaredMandatory) {
