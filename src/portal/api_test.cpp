@@ -823,7 +823,7 @@ TEST_P(PortalApiTest, CallLogsShowTheCallersLinesKeepWithheldCallersWithheldAndP
   EXPECT_EQ(dash["calls"]["not_answered"], 0);
   EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/dashboard?since=" + std::to_string(now_s - 1)).body())["calls"]["total"], 1)
       << "only the calls since the moment named";
-  for (const std::string& bad : {std::string(), std::string("yesterday"), std::to_string(now_s + 3600), std::to_string(now_s - 3 * 86400)}) {
+  for (const std::string& bad : {std::string(), std::string("yesterday"), std::to_string(now_s + 3600), std::to_string(now_s - int64_t{3} * 86400)}) {
     const http::Response refused = b.call(verb::get, "/api/v1/dashboard?since=" + bad);
     EXPECT_EQ(refused.result(), status::bad_request) << bad;
     EXPECT_EQ(json::parse(refused.body())["error"]["field"], "since") << bad;

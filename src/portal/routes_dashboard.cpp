@@ -18,7 +18,7 @@ std::variant<int64_t, Response> since_of(const Exchange& e, int64_t now_us) {
   if (text->empty() || text->size() > 12 || text->find_first_not_of("0123456789") != std::string::npos)
     return http::json_error(status::bad_request, "must be a time in whole epoch seconds", "since");
   const int64_t since_us = std::stoll(*text) * 1'000'000;
-  constexpr int64_t kTwoDaysUs = 2 * 86'400 * int64_t{1'000'000};
+  constexpr int64_t kTwoDaysUs = int64_t{2} * 86'400 * 1'000'000;
   if (since_us > now_us || since_us < now_us - kTwoDaysUs)
     return http::json_error(status::bad_request, "must be within the last two days", "since");
   return since_us;
