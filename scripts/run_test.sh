@@ -38,7 +38,7 @@ stop_run() {  # stop_run: Ctrl-C to the whole group; run.sh's exit status in STO
 
 start_run "$TMP/run1.log"
 banner=$(cat "$TMP/run1.log")
-assert_contains "the banner says where to sign up" "$banner" "http://$HTTP/signup.html"
+assert_contains "the banner says where to sign up: the landing page" "$banner" "portal  http://$HTTP/ shows the plan and signs up"
 assert_contains "and that mail goes to the catcher, with its page" "$banner" \
   "email   to the development mail catcher, http://$MAIL_WEB/"
 assert_contains "the banner flags the placeholder data controller" "$banner" \

@@ -151,6 +151,13 @@ TEST_P(ExtensionsTest, LookupsOfWhatDoesNotExistAreNotFound) {
                                             "t");
   EXPECT_EQ(missing.error().code, ErrorCode::not_found);
   EXPECT_EQ(missing.error().field, "company");
+  // A member id is privox's own: one whose digits run 2427739347956 (Luhn-valid, as about one id in
+  // ten is) is looked up, not refused as a card number.
+  auto luhn = extensions().add_extension({company_, "103", std::string(kHorse),
+                                          std::string("01a24277-3934-7956-bf58-6655f8f45b44"), std::nullopt},
+                                         "t");
+  EXPECT_EQ(luhn.error().code, ErrorCode::not_found) << luhn.error().describe();
+  EXPECT_EQ(luhn.error().field, "member");
   EXPECT_EQ(extensions().add_extension({"acme", "101", std::string(kHorse), std::nullopt, std::nullopt}, "t")
                 .error()
                 .field,

@@ -1,6 +1,8 @@
 // The member's company: whether it is open, closing (and when its phone service ends) or closed.
 // Its office manager closes it after typing its name, and can call the closure off until the
-// service ends (POST and DELETE /api/v1/company/closure).
+// service ends (POST and DELETE /api/v1/company/closure). The office manager also chooses how the
+// company's phones sign in (PATCH /api/v1/company {sip_digest}: md5, sha256 or null for the
+// service's default), which each line may override on the Extensions page.
 
 import { api } from './api.js';
 import { $, formValues, formatDate, say, submitting } from './dom.js';
@@ -20,7 +22,11 @@ function show(company, manager) {
   $('#close-notice').textContent = `${company.closure_notice_days} days`;
   $('#close-company').hidden = !manager || company.state !== 'open';
   $('#reopen-company').hidden = !manager || company.state !== 'closing';
+  $('#phone-sign-in').hidden = !manager || company.state === 'closed';
+  $('#sip_digest').value = company.sip_digest || '';
 }
+
+const DIGEST_WORDS = { md5: 'MD5', sha256: 'SHA-256 only' };
 
 async function main() {
   const user = await startPage();
@@ -41,6 +47,18 @@ async function main() {
       closeForm.reset();
       show(company, manager);
       say($('#company-state').parentElement, `Closing asked for. The service ends on ${formatDate(company.service_ends_at)}.`);
+    });
+  });
+  const digestForm = $('#digest-form');
+  digestForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitting(digestForm, async () => {
+      const choice = formValues(digestForm).sip_digest;
+      company = await api('PATCH', '/company', { body: { sip_digest: choice || null } });
+      show(company, manager);
+      say(digestForm, choice
+        ? `Saved. Your lines now sign in with ${DIGEST_WORDS[choice]}, except those with a choice of their own.`
+        : 'Saved. Your lines follow the service\'s default, except those with a choice of their own.');
     });
   });
   const reopenForm = $('#reopen-form');

@@ -107,6 +107,20 @@ async function closeAndCallOff(page) {
   const state = page.locator('#company-state');
   await page.locator('#company-name', { hasText: PERSON.company_name }).waitFor({ timeout: WAIT_MS });
   check((await state.getAttribute('data-state')) === 'open', 'a new company is open');
+
+  // How the company's phones sign in: SHA-256 only, kept after a reload, then back to the default.
+  check(await page.locator('#sip_digest').inputValue() === '', 'a new company follows the service\'s default');
+  await page.selectOption('#sip_digest', 'sha256');
+  await page.click('#digest-form button[type="submit"]');
+  await page.locator('#digest-form .form-ok', { hasText: 'SHA-256 only' }).waitFor({ timeout: WAIT_MS });
+  await page.reload();
+  await page.locator('#company-name', { hasText: PERSON.company_name }).waitFor({ timeout: WAIT_MS });
+  for (let i = 0; i < 40 && (await page.locator('#sip_digest').inputValue()) !== 'sha256'; i += 1) await page.waitForTimeout(250);
+  check(await page.locator('#sip_digest').inputValue() === 'sha256', 'the saved choice is shown after a reload');
+  await page.selectOption('#sip_digest', '');
+  await page.click('#digest-form button[type="submit"]');
+  await page.locator('#digest-form .form-ok', { hasText: 'default' }).waitFor({ timeout: WAIT_MS });
+
   await page.fill('#confirm', 'Compilers');
   await page.click('#close-form button[type="submit"]');
   await page.locator('#confirm-error').waitFor({ timeout: WAIT_MS });
