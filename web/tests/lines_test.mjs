@@ -10,19 +10,11 @@
 // Environment: PORTAL_URL, SIP_PORT, ARTIFACTS, MAILDIR (browser_test.sh sets them).
 
 import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { Scenario, WAIT_MS, check } from './scenario.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`lines_test.mjs: ${name} is not set; run it through browser_test.sh`);
-  return value;
-};
-const PORTAL = env('PORTAL_URL');
+const scenario = new Scenario('lines');
+const env = (variable) => scenario.env(variable);
 const SIP_PORT = env('SIP_PORT');
-const ARTIFACTS = env('ARTIFACTS');
-const MAILDIR = env('MAILDIR');
-const WAIT_MS = 10_000;
 const RUN = Date.now().toString(36);
 const MANAGER = {
   name: 'Hedy Lamarr',
@@ -42,52 +34,10 @@ const COLLEAGUE = {
   password: 'colleague password one',
 };
 
-let shots = 0;
-let currentStep = 'start';
-const problems = [];  // CSP violations and page errors seen along the way
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-function step(name) {
-  currentStep = name;
-  console.log(`-- ${name}`);
-}
-async function screenshot(page, name) {
-  shots += 1;
-  await page.screenshot({ path: path.join(ARTIFACTS, `lines-${String(shots).padStart(2, '0')}-${name}.png`), fullPage: true });
-}
-
-// The newest link to `page` (e.g. "confirm.html") mailed to `to`, within 10 s.
-async function linkMailedTo(to, page) {
-  const pattern = new RegExp(`(https?://[^\\s]+/${page.replace('.', '\\.')}#[0-9a-f]{64})`);
-  const deadline = Date.now() + WAIT_MS;
-  while (Date.now() < deadline) {
-    const dir = path.join(MAILDIR, 'new');
-    const files = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => path.join(dir, f)) : [];
-    files.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-    for (const file of files) {
-      const text = fs.readFileSync(file, 'utf8').replace(/=\r?\n/g, '');
-      if (!text.toLowerCase().includes(to.toLowerCase())) continue;
-      const match = pattern.exec(text);
-      if (match) return match[1];
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`no ${page} link was mailed to ${to}`);
-}
-
-async function newPage(browser) {
-  const context = await browser.newContext({ baseURL: PORTAL, acceptDownloads: true });
-  context.setDefaultTimeout(WAIT_MS);
-  context.setDefaultNavigationTimeout(15_000);
-  const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`[${currentStep}] console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`[${currentStep}] page error: ${error.message}`));
-  return page;
-}
+const step = (name) => scenario.step(name);
+const screenshot = (page, name) => scenario.screenshot(page, name);
+const linkMailedTo = (to, target) => scenario.linkMailedTo(to, target);
+const newPage = (browser) => scenario.newPage(browser, { acceptDownloads: true });
 
 async function declineCookies(page) {
   await page.getByRole('button', { name: 'Strictly necessary only' }).click({ timeout: 5_000 }).catch(() => {});
@@ -221,35 +171,11 @@ async function resetAndDownload(page, login) {
   await screenshot(page, 'files');
 }
 
-async function main() {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], headless: true,
-    timeout: 30_000 });
+await scenario.run(async (browser) => {
   const manager = await newPage(browser);
   const colleague = await newPage(browser);
-  try {
-    await managerAndColleague(manager, colleague);
-    const login = await addNamedLine(manager);
-    await renameAndAssign(manager);
-    await resetAndDownload(manager, login);
-    const csp = problems.filter((p) => /Content Security Policy|Refused to/.test(p));
-    check(!csp.length, `pages broke the Content Security Policy:\n${csp.join('\n')}`);
-    const crashes = problems.filter((p) => p.includes('page error'));
-    check(!crashes.length, `scripts threw:\n${crashes.join('\n')}`);
-  } catch (error) {
-    await screenshot(manager, `FAILED-${currentStep.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
-    console.error(`FAIL in step "${currentStep}": ${error.message}`);
-    if (problems.length) console.error(`browser messages:\n${problems.join('\n')}`);
-    await browser.close();
-    process.exit(1);
-  }
-  await browser.close();
-  console.log(`lines_test: all steps passed; ${shots} screenshots in ${ARTIFACTS}`);
-}
-
-setTimeout(() => {
-  console.error(`FAIL: the lines test did not finish within 120 s (last step: ${currentStep})`);
-  process.exit(1);
-}, 120_000).unref();
-
-await main();
+  await managerAndColleague(manager, colleague);
+  const login = await addNamedLine(manager);
+  await renameAndAssign(manager);
+  await resetAndDownload(manager, login);
+});

@@ -12,19 +12,12 @@
 //
 // Environment: PORTAL_URL, TOKENIZER_URL, ARTIFACTS, MAILDIR (the test SMTP server's Maildir).
 
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { Scenario, WAIT_MS, check } from './scenario.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`people_test.mjs: ${name} is not set; run it through browser_test.sh`);
-  return value;
-};
+const scenario = new Scenario('people');
+const env = (variable) => scenario.env(variable);
 const PORTAL = env('PORTAL_URL');
 const TOKENIZER = env('TOKENIZER_URL');
-const ARTIFACTS = env('ARTIFACTS');
-const MAILDIR = env('MAILDIR');
 
 const CARD = '4242 4242 4242 4242';
 const CARD_DIGITS = CARD.replace(/ /g, '');
@@ -47,59 +40,12 @@ const INVITEE = {
   password: 'invitee password one',
   new_password: 'invitee password two',
 };
-const WAIT_MS = 10_000;
 
-let shots = 0;
-let currentStep = 'start';
-const problems = [];  // CSP violations and page errors seen along the way
+const step = (name) => scenario.step(name);
+const screenshot = (page, name) => scenario.screenshot(page, name);
+const linkMailedTo = (to, target) => scenario.linkMailedTo(to, target);
+const newPage = (browser) => scenario.newPage(browser);
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function step(name) {
-  currentStep = name;
-  console.log(`-- ${name}`);
-}
-
-async function screenshot(page, name) {
-  shots += 1;
-  const file = path.join(ARTIFACTS, `people-${String(shots).padStart(2, '0')}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-}
-
-// The newest link to `page` (e.g. "confirm.html") mailed to `to`, within 10 s.
-async function linkMailedTo(to, page) {
-  const pattern = new RegExp(`(https?://[^\\s]+/${page.replace('.', '\\.')}#[0-9a-f]{64})`);
-  const deadline = Date.now() + WAIT_MS;
-  while (Date.now() < deadline) {
-    const dir = path.join(MAILDIR, 'new');
-    const files = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => path.join(dir, f)) : [];
-    files.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
-    for (const file of files) {
-      const text = fs.readFileSync(file, 'utf8').replace(/=\r?\n/g, '');
-      if (!text.toLowerCase().includes(to.toLowerCase())) continue;
-      const match = pattern.exec(text);
-      if (match) return match[1];
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`no ${page} link was mailed to ${to}`);
-}
-
-async function newPage(browser) {
-  const context = await browser.newContext({ baseURL: PORTAL });
-  context.setDefaultTimeout(WAIT_MS);
-  context.setDefaultNavigationTimeout(15_000);
-  const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`[${currentStep}] console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`[${currentStep}] page error: ${error.message}`));
-  return page;
-}
-
-// A fresh browser meets the cookie banner on its first page: decline, so it covers nothing.
 async function declineCookies(page) {
   await page.getByRole('button', { name: 'Strictly necessary only' }).click({ timeout: 5_000 }).catch(() => {});
   await page.locator('#cookie-banner').waitFor({ state: 'detached', timeout: WAIT_MS });
@@ -225,41 +171,12 @@ async function forgottenPassword(browser, inviteePage) {
   await screenshot(page, 'new-password-works');
 }
 
-async function main() {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], headless: true,
-    timeout: 30_000 });
+await scenario.run(async (browser) => {
   const manager = await newPage(browser);
   const invitee = await newPage(browser);
-  try {
-    await managerSignsUp(manager);
-    await managerInvites(manager);
-    await inviteeJoins(invitee);
-    await rolesChange(manager);
-    await forgottenPassword(browser, invitee);
-    const csp = problems.filter((p) => /Content Security Policy|Refused to/.test(p));
-    check(!csp.length, `pages broke the Content Security Policy:\n${csp.join('\n')}`);
-    const crashes = problems.filter((p) => p.includes('page error'));
-    check(!crashes.length, `scripts threw:\n${crashes.join('\n')}`);
-  } catch (error) {
-    await screenshot(manager, `FAILED-manager-${currentStep.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
-    await screenshot(invitee, `FAILED-invitee-${currentStep.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
-    console.error(`FAIL in step "${currentStep}": ${error.message}`);
-    if (problems.length) console.error(`browser messages:\n${problems.join('\n')}`);
-    await browser.close();
-    process.exit(1);
-  }
-  await browser.close();
-  console.log(`people_test: all steps passed; ${shots} screenshots in ${ARTIFACTS}`);
-}
-
-// The whole scenario is bounded too, whatever hangs.
-setTimeout(() => {
-  console.error(`FAIL: the people test did not finish within 120 s (last step: ${currentStep})`);
-  process.exit(1);
-}, 120_000).unref();
-
-main().catch((error) => {
-  console.error(`FAIL: ${error.stack || error}`);
-  process.exit(1);
+  await managerSignsUp(manager);
+  await managerInvites(manager);
+  await inviteeJoins(invitee);
+  await rolesChange(manager);
+  await forgottenPassword(browser, invitee);
 });

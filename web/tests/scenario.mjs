@@ -1,0 +1,107 @@
+// What the Playwright scenarios under web/tests share (browser_test.sh runs each against the servers
+// it started): the environment they read, named steps with numbered screenshots, pages whose
+// console errors and script errors are kept against the step they happened in, the one-time links
+// mailed to the test SMTP server's Maildir, and the ending: any CSP violation or script error fails
+// the scenario, and a failure screenshots every page, names its step and exits 1, as does a
+// scenario that overruns its time. Every wait is bounded by WAIT_MS unless a step says otherwise.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const WAIT_MS = 10_000;
+
+export function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+export class Scenario {
+  // `name` prefixes the screenshots and names the scenario in failures ("lines": lines_test.mjs).
+  constructor(name, { limitMs = 120_000 } = {}) {
+    this.name = name;
+    this.shots = 0;
+    this.currentStep = 'start';
+    this.problems = [];
+    this.pages = [];
+    this.artifacts = this.env('ARTIFACTS');
+    setTimeout(() => {
+      console.error(`FAIL: the ${name} test did not finish within ${limitMs / 1000} s (last step: ${this.currentStep})`);
+      process.exit(1);
+    }, limitMs).unref();
+  }
+
+  env(variable) {
+    const value = process.env[variable];
+    if (!value) throw new Error(`${this.name}_test.mjs: ${variable} is not set; run it through browser_test.sh`);
+    return value;
+  }
+
+  step(name) {
+    this.currentStep = name;
+    console.log(`-- ${name}`);
+  }
+
+  async screenshot(page, name) {
+    this.shots += 1;
+    const file = path.join(this.artifacts, `${this.name}-${String(this.shots).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+  }
+
+  // A page in a browser context of its own (its own cookies, so one person per page).
+  async newPage(browser, contextOptions = {}) {
+    const context = await browser.newContext({ baseURL: this.env('PORTAL_URL'), ...contextOptions });
+    context.setDefaultTimeout(WAIT_MS);
+    context.setDefaultNavigationTimeout(15_000);
+    const page = await context.newPage();
+    page.on('console', (message) => {
+      if (message.type() === 'error') this.problems.push(`[${this.currentStep}] console: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => this.problems.push(`[${this.currentStep}] page error: ${error.message}`));
+    this.pages.push(page);
+    return page;
+  }
+
+  // The newest one-time link to `target` (e.g. "confirm.html") mailed to `to`, within WAIT_MS.
+  async linkMailedTo(to, target) {
+    const pattern = new RegExp(`(https?://[^\\s]+/${target.replace('.', '\\.')}#[0-9a-f]{64})`);
+    const dir = path.join(this.env('MAILDIR'), 'new');
+    const deadline = Date.now() + WAIT_MS;
+    while (Date.now() < deadline) {
+      const files = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => path.join(dir, f)) : [];
+      files.sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+      for (const file of files) {
+        const text = fs.readFileSync(file, 'utf8').replace(/=\r?\n/g, '');
+        if (!text.toLowerCase().includes(to.toLowerCase())) continue;
+        const match = pattern.exec(text);
+        if (match) return match[1];
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`no ${target} link was mailed to ${to}`);
+  }
+
+  // Launches Chromium and runs `body(browser)`; then any CSP violation or script error seen on the
+  // way fails the scenario too.
+  async run(body) {
+    fs.mkdirSync(this.artifacts, { recursive: true });
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], headless: true,
+      timeout: 30_000 });
+    try {
+      await body(browser);
+      const csp = this.problems.filter((p) => /Content Security Policy|Refused to/.test(p));
+      check(!csp.length, `pages broke the Content Security Policy:\n${csp.join('\n')}`);
+      const crashes = this.problems.filter((p) => p.includes('page error'));
+      check(!crashes.length, `scripts threw:\n${crashes.join('\n')}`);
+    } catch (error) {
+      const slug = this.currentStep.replace(/[^a-z0-9]+/gi, '-');
+      for (const [i, page] of this.pages.entries())
+        await this.screenshot(page, `FAILED-${i + 1}-${slug}`).catch(() => {});
+      console.error(`FAIL in step "${this.currentStep}": ${error.message}`);
+      if (this.problems.length) console.error(`browser messages:\n${this.problems.join('\n')}`);
+      await browser.close();
+      process.exit(1);
+    }
+    await browser.close();
+    console.log(`${this.name}_test: all steps passed; ${this.shots} screenshots in ${this.artifacts}`);
+  }
+}
