@@ -5,19 +5,9 @@
 // and calls the closure off. Screenshots land in $ARTIFACTS (prefix company-).
 // Environment: PORTAL_URL, ARTIFACTS, MAILDIR (browser_test.sh sets them).
 
-import fs from 'node:fs';
-import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { Scenario, WAIT_MS, check } from './scenario.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`company_test.mjs: ${name} is not set; run it through browser_test.sh`);
-  return value;
-};
-const PORTAL = env('PORTAL_URL');
-const ARTIFACTS = env('ARTIFACTS');
-const MAILDIR = env('MAILDIR');
-const WAIT_MS = 10_000;
+const scenario = new Scenario('company');
 const RUN = Date.now().toString(36);
 const PERSON = {
   name: 'Grace Hopper',
@@ -29,33 +19,8 @@ const PERSON = {
   password: 'correct horse battery staple',
 };
 
-let shots = 0;
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-function step(name) {
-  console.log(`-- ${name}`);
-}
-async function screenshot(page, name) {
-  shots += 1;
-  await page.screenshot({ path: path.join(ARTIFACTS, `company-${String(shots).padStart(2, '0')}-${name}.png`), fullPage: true });
-}
-
-// The sign-up link mailed to `to` (the test SMTP server's Maildir), 10 s at most.
-async function linkMailedTo(to) {
-  const deadline = Date.now() + WAIT_MS;
-  while (Date.now() < deadline) {
-    const dir = path.join(MAILDIR, 'new');
-    for (const file of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
-      const text = fs.readFileSync(path.join(dir, file), 'utf8').replace(/=\r?\n/g, '');
-      if (!text.toLowerCase().includes(to.toLowerCase())) continue;
-      const match = /(https?:\/\/[^\s]+\/confirm\.html#[0-9a-f]{64})/.exec(text);
-      if (match) return match[1];
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`no confirmation link was mailed to ${to}`);
-}
+const step = (name) => scenario.step(name);
+const screenshot = (page, name) => scenario.screenshot(page, name);
 
 async function signUp(page) {
   step('1. an office manager signs up');
@@ -70,7 +35,7 @@ async function signUp(page) {
   await page.fill('#card-cvc', '123');
   await page.click('#signup-submit');
   await page.locator('#signup-sent').waitFor({ timeout: WAIT_MS });
-  const link = await linkMailedTo(PERSON.email);
+  const link = await scenario.linkMailedTo(PERSON.email, 'confirm.html');
   await Promise.all([page.waitForURL('**/index.html', { timeout: WAIT_MS }), page.goto(link)]);
 }
 
@@ -144,20 +109,10 @@ async function closeAndCallOff(page) {
   await screenshot(page, 'called-off');
 }
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-let failed = false;
-try {
-  const context = await browser.newContext({ baseURL: PORTAL });
-  const page = await context.newPage();
-  page.on('pageerror', (error) => { console.log(`FAIL page error: ${error.message}`); failed = true; });
+await scenario.run(async (browser) => {
+  const page = await scenario.newPage(browser);
   await signUp(page);
   await deletingIsRefusedInWords(page);
   await removeALine(page);
   await closeAndCallOff(page);
-} catch (error) {
-  console.log(`FAIL ${error.message}`);
-  failed = true;
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -11,15 +11,11 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { Scenario, WAIT_MS, check } from './scenario.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`rights_test.mjs: ${name} is not set; run it through browser_test.sh`);
-  return value;
-};
-const PORTAL = env('PORTAL_URL');
-const ARTIFACTS = env('ARTIFACTS');
+const scenario = new Scenario('rights');
+const env = (variable) => scenario.env(variable);
+const ARTIFACTS = env('ARTIFACTS');  // where the downloaded copy is kept for inspection
 const MAILDIR = env('MAILDIR');
 const LEGAL_EMAIL = env('LEGAL_EMAIL');
 const LEGAL_PASSWORD = env('LEGAL_PASSWORD');
@@ -36,27 +32,10 @@ const PERSON = {
 const PASSWORD = 'correct horse battery staple';
 const DECLINING_CARD = '4000 0000 0000 0002';  // the stand-in provider's always-declining test card
 const GOOD_CARD = '4242 4242 4242 4242';
-const WAIT_MS = 10_000;
 
-let shots = 0;
-let currentStep = 'start';
-const problems = [];
+const step = (name) => scenario.step(name);
+const screenshot = (page, name) => scenario.screenshot(page, name);
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function step(name) {
-  currentStep = name;
-  console.log(`-- ${name}`);
-}
-
-async function screenshot(page, name) {
-  shots += 1;
-  await page.screenshot({ path: path.join(ARTIFACTS, `rights-${String(shots).padStart(2, '0')}-${name}.png`), fullPage: true });
-}
-
-// A mail as its reader sees it: quoted-printable undone (the fee's "£" makes privox use it).
 function decoded(raw) {
   const text = raw.replace(/=\r?\n/g, '');
   if (!/Content-Transfer-Encoding: quoted-printable/i.test(text)) return text;
@@ -192,10 +171,7 @@ async function staffQueue(browser, page) {
   step('4. legal staff extend and refuse a request');
   const { id } = await openAccess(page);
 
-  const context = await browser.newContext({ baseURL: PORTAL });
-  context.setDefaultTimeout(WAIT_MS);
-  const staff = await context.newPage();
-  staff.on('pageerror', (error) => problems.push(`[${currentStep}] page error: ${error.message}`));
+  const staff = await scenario.newPage(browser);
   try {
     await staff.goto('/login.html');
     await staff.getByRole('button', { name: 'Strictly necessary only' }).click();
@@ -221,7 +197,7 @@ async function staffQueue(browser, page) {
     await row.locator('.queue-state', { hasText: 'Refused' }).waitFor({ timeout: WAIT_MS });
     await screenshot(staff, 'operator-queue');
   } finally {
-    await context.close();
+    await staff.context().close();
   }
   await mailMatching(new RegExp(`reference ${id}\\)[\\s\\S]*Reason: an open bill must be settled first`), 'the refusal');
   await page.reload();
@@ -229,42 +205,10 @@ async function staffQueue(browser, page) {
   await screenshot(page, 'refused');
 }
 
-async function main() {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], headless: true, timeout: 30_000 });
-  const context = await browser.newContext({ baseURL: PORTAL, acceptDownloads: true });
-  context.setDefaultTimeout(WAIT_MS);
-  const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`[${currentStep}] console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`[${currentStep}] page error: ${error.message}`));
-  try {
-    await signUp(page);
-    await firstCopy(page);
-    await paidCopy(page);
-    await staffQueue(browser, page);
-    const csp = problems.filter((p) => /Content Security Policy|Refused to/.test(p));
-    check(!csp.length, `pages broke the Content Security Policy:\n${csp.join('\n')}`);
-    const crashes = problems.filter((p) => p.includes('page error'));
-    check(!crashes.length, `scripts threw:\n${crashes.join('\n')}`);
-  } catch (error) {
-    await screenshot(page, `FAILED-${currentStep.replace(/[^a-z0-9]+/gi, '-')}`).catch(() => {});
-    console.error(`FAIL in step "${currentStep}": ${error.message}`);
-    if (problems.length) console.error(`browser messages:\n${problems.join('\n')}`);
-    await browser.close();
-    process.exit(1);
-  }
-  await browser.close();
-  console.log(`rights_test: all steps passed; ${shots} screenshots in ${ARTIFACTS}`);
-}
-
-setTimeout(() => {
-  console.error(`FAIL: the rights scenario did not finish within 120 s (last step: ${currentStep})`);
-  process.exit(1);
-}, 120_000).unref();
-
-main().catch((error) => {
-  console.error(`FAIL: ${error.stack || error}`);
-  process.exit(1);
+await scenario.run(async (browser) => {
+  const page = await scenario.newPage(browser, { acceptDownloads: true });
+  await signUp(page);
+  await firstCopy(page);
+  await paidCopy(page);
+  await staffQueue(browser, page);
 });
