@@ -3,7 +3,7 @@
 # corpus (in a scratch copy, so the committed corpus stays small). Exit 0 when no crash, leak or
 # undefined behaviour was found.
 #   scripts/fuzz.sh TARGET BUILD_DIR [SECONDS]
-# Targets: sip (the SIP parser), json (every JSON entry point).
+# Targets: sip (the SIP parser), json (every JSON entry point), bencode (rtpengine's ng replies).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:?usage: fuzz.sh TARGET BUILD_DIR [SECONDS]}
@@ -15,7 +15,8 @@ case "$target" in
         dict=(-dict="$root/src/sip/message_fuzz.dict") ;;
   json) sources=(common/json.cpp common/json_fuzz.cpp); libs=(-lfmt); corpus_dir=common/json_fuzz_corpus
         dict=(-dict="$root/src/common/json_fuzz.dict") ;;
-  *) echo "fuzz.sh: unknown target '$target' (sip, json)" >&2; exit 2 ;;
+  bencode) sources=(sip/bencode.cpp sip/bencode_fuzz.cpp); libs=(); corpus_dir=sip/bencode_fuzz_corpus; dict=() ;;
+  *) echo "fuzz.sh: unknown target '$target' (sip, json, bencode)" >&2; exit 2 ;;
 esac
 
 mkdir -p "$out"

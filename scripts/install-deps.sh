@@ -12,7 +12,7 @@ packages=(
   clang libclang-rt-14-dev
   sqlite3 curl
   postgresql postgresql-client
-  sip-tester sipsak baresip-core
+  sip-tester sipsak baresip-core rtpengine-daemon
   python3-aiosmtpd
 )
 

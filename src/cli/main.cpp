@@ -122,6 +122,10 @@ int run(int argc, char** argv) {
                         "always accepted. MD5 alone by default: some clients (sipsak, baresip 1.0) give up on any "
                         "SHA-256 challenge; md5,sha256 or sha256,md5 for RFC 8760 phones")
       ->capture_default_str();
+  serve_cmd->add_option("--media-relay", serve_opts.media_relay,
+                        "rtpengine's ng control address HOST:PORT (its --listen-ng): every call's media goes "
+                        "through it, and a call gets 503 while it does not answer. Without it, media flows "
+                        "between the phones directly");
   serve_cmd->add_option("--tls-cert", serve_opts.tls_cert, "PEM certificate chain: serve the portal over HTTPS");
   serve_cmd->add_option("--tls-key", serve_opts.tls_key, "PEM private key for --tls-cert");
   serve_cmd->add_option("--payment-provider", serve_opts.payment_provider,

@@ -20,6 +20,7 @@
 #include "retention/scheduler.h"
 #include "rights/requests.h"
 #include "sip/bans.h"
+#include "sip/rtpengine.h"
 #include "sip/service.h"
 #include "store/schema.h"
 #include "store/settings.h"
@@ -40,17 +41,31 @@ Status raise_fd_limit(const ServeOptions& options) {
   return {};
 }
 
-http::Router make_router(Environment& env) {
+// What /healthz says of the media relay: written by the SIP worker, read by HTTP threads.
+struct RelayHealth {
+  bool configured = false;
+  std::atomic<uint8_t> state{static_cast<uint8_t>(sip::RelayState::unknown)};
+};
+
+http::Router make_router(Environment& env, const RelayHealth& relay) {
   http::Router router;
-  router.add(http::bhttp::verb::get, "/healthz", [&env](const http::Exchange&) {
+  router.add(http::bhttp::verb::get, "/healthz", [&env, &relay](const http::Exchange&) {
     const Result<int> version = env.store->schema_version();
     if (!version.ok())
       return http::json_response(http::bhttp::status::service_unavailable,
                                  {{"status", "unavailable"}, {"error", version.error().describe()}});
-    return http::json_response(http::bhttp::status::ok, {{"status", "ok"},
-                                                         {"version", PRIVOX_VERSION},
-                                                         {"store", store::to_string(env.store->backend())},
-                                                         {"schema_version", *version}});
+    nlohmann::json body{{"status", "ok"},
+                        {"version", PRIVOX_VERSION},
+                        {"store", store::to_string(env.store->backend())},
+                        {"schema_version", *version}};
+    if (!relay.configured) return http::json_response(http::bhttp::status::ok, std::move(body));
+    // A node whose relay does not answer refuses new calls: it is not fit to be sent any.
+    const auto state = static_cast<sip::RelayState>(relay.state.load(std::memory_order_relaxed));
+    body["media_relay"] = sip::to_string(state);
+    if (state != sip::RelayState::down) return http::json_response(http::bhttp::status::ok, std::move(body));
+    body["status"] = "unavailable";
+    body["error"] = "the media relay does not answer";
+    return http::json_response(http::bhttp::status::service_unavailable, std::move(body));
   });
   notify::add_unsubscribe_routes(router, *env.store, env.keys, env.clock);
   return router;
@@ -147,7 +162,9 @@ int serve(const ServeOptions& options) {
   if (!phone_server.ok()) return fail(phone_server.error());
   portal_options.phone_server = *phone_server;
   portal::Portal portal(*(*env)->store, (*env)->keys, (*env)->clock, portal_options);
-  http::Router router = make_router(**env);
+  RelayHealth relay_health;
+  relay_health.configured = !options.media_relay.empty();
+  http::Router router = make_router(**env, relay_health);
   portal.mount(router);
 
   // Read once at start, like the portal's: changed SIP limits apply after a restart.
@@ -165,7 +182,9 @@ int serve(const ServeOptions& options) {
                                       .limits = {.max_in_flight = options.max_transactions, .retry_after_s = 5},
                                       .challenge_algorithms = std::move(challenges),
                                       .guard = std::move(guard_limits).value(),
-                                      .tcp = sip::TcpLimits{}});
+                                      .tcp = sip::TcpLimits{},
+                                      .media_relay = options.media_relay,
+                                      .media_relay_state = &relay_health.state});
   // Marketing SMS and STOP replies travel over the SIP trunk (notify/sms.h); without a sender
   // number there are neither.
   auto sms_sender = store::Settings(*(*env)->store).text("sms.sender_number");

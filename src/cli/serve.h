@@ -13,6 +13,7 @@ struct ServeOptions {
   int ring_timeout_s = 60;
   size_t max_transactions = 50'000;
   std::string digest_challenges = "md5";  // what every common phone answers (issue 13)
+  std::string media_relay;  // rtpengine's ng control address HOST:PORT; empty: no relay
   // The portal (portal/api.h): TLS when both are given; the payment provider sign-up asks about tokens.
   std::string tls_cert, tls_key;
   std::string payment_provider;           // base URL, e.g. http://127.0.0.1:8081

@@ -160,11 +160,11 @@ std::string build_forward(const Message& request, const ForwardEdits& edits) {
   }
   append_number_header(out, "Max-Forwards", request.max_forwards() < 0 ? 70 : request.max_forwards() - 1);
   for (const ExtraHeader& e : edits.extra) append_header(out, e.name, e.value);
-  append_body(out, request.body());
+  append_body(out, edits.body.value_or(request.body()));
   return out;
 }
 
-std::string build_response_forward(const Message& response) {
+std::string build_response_forward(const Message& response, std::optional<std::string_view> body) {
   std::string out;
   out.reserve(response.bytes().size());
   append_status_line(out, response.status(), response.reason());
@@ -178,7 +178,7 @@ std::string build_response_forward(const Message& response) {
     }
     append_header(out, h.name, h.value);
   }
-  append_body(out, response.body());
+  append_body(out, body.value_or(response.body()));
   return out;
 }
 

@@ -6,6 +6,7 @@
 //
 // Thread-safety: free functions, no shared state.
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,13 +33,15 @@ struct ForwardEdits {
   std::string_view from;           // a replacement From value (caller-ID privacy); empty keeps it
   std::span<const Header> remove;  // further headers to drop, e.g. P-Asserted-Identity
   std::span<const ExtraHeader> extra;
+  std::optional<std::string_view> body;  // a replacement body (the media relay's SDP); absent keeps it
 };
 
 // `request` as this proxy forwards it; Max-Forwards is decremented (or set to 70 when absent).
 std::string build_forward(const Message& request, const ForwardEdits& edits);
 
-// `response` without its top Via value, as it goes upstream.
-std::string build_response_forward(const Message& response);
+// `response` without its top Via value, as it goes upstream; `body` replaces its body when given
+// (the media relay's SDP), with the same Content-Type.
+std::string build_response_forward(const Message& response, std::optional<std::string_view> body = std::nullopt);
 
 // The ACK a client INVITE transaction sends for a non-2xx final `response` to `request`.
 std::string build_ack(const Message& request, const Message& response);

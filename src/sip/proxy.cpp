@@ -5,8 +5,10 @@
 
 #include <charconv>
 
+#include "common/ascii.h"
 #include "common/ids.h"
 #include "sip/builder.h"
+#include "sip/rtpengine.h"
 
 namespace privox::sip {
 namespace {
@@ -74,6 +76,15 @@ std::string calling_number(const Message& m) {
   for (char& c : user)
     if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) c = '?';
   return user;
+}
+
+// The body is an SDP (RFC 3264) offer or answer that the media relay rewrites.
+bool carries_sdp(const Message& m) {
+  if (m.body().empty()) return false;
+  std::string_view type = m.first_value(Header::content_type);
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  return iequals_ascii(type, "application/sdp");
 }
 
 }  // namespace
@@ -311,13 +322,73 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   call.call_id = std::string(request.call_id());
   call.request = std::string(request.bytes());
   call.record = std::move(record);
-  if (invite) layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
-  fork(call, request, targets, call.record.source_withheld && !to_trunk, to_trunk, caller);
-  if (invite) call.ring_timer = timers_.schedule(now + config_.ring_timeout_us, [this, tx] { ring_timeout(tx); });
+  call.hide_caller = call.record.source_withheld && !to_trunk;
+  call.to_trunk = to_trunk;
+  // The carrier learns the caller's number from P-Asserted-Identity (RFC 3325), and keeps it
+  // from the callee when Privacy: id asks it to.
+  if (to_trunk && caller && !caller->did.empty())
+    call.asserted = fmt::format("<sip:{}@{}>", caller->did, strip_brackets(config_.host));
+  if (invite) {
+    layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
+    call.ring_timer = timers_.schedule(now + config_.ring_timeout_us, [this, tx] { ring_timeout(tx); });
+  }
+  if (invite && relay_ && carries_sdp(request)) {
+    call.relayed = true;
+    call.relay_pending = true;
+    call.pending_targets = std::move(targets);
+    // The reply may come at once (a relay known to be down), and `call` may be gone after this.
+    return relay_->offer({call.call_id, request.from().tag(), {}}, request.body(),
+                         [this, tx](RelayReply reply) { offered(tx, std::move(reply)); });
+  }
+  fork(call, request, targets);
 }
 
-void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& targets, bool hide_caller,
-                 bool to_trunk, const ExtensionInfo* caller) {
+void Proxy::offered(TxId server, RelayReply reply) {
+  const auto it = calls_.find(server);
+  if (it == calls_.end()) return;
+  Call& call = it->second;
+  call.relay_pending = false;
+  Message request;
+  ParseError error;
+  if (!parse_message(call.request, request, error)) return forget(server);  // parsed once already
+  if (call.cancelled) {
+    if (!call.in_dialog) relay_->remove(call.call_id);
+    return refuse(call, 487, "Request Terminated");
+  }
+  if (!reply.ok()) {
+    if (reply.outcome == RelayReply::Outcome::refused)
+      return refuse(call, 488, "Not Acceptable Here: the media relay cannot use this SDP");
+    return refuse(call, 503, "Media relay unavailable");
+  }
+  if (call.in_dialog) {
+    const auto hop = pending_hops_.find(server);
+    if (hop == pending_hops_.end()) return forget(server);
+    const DialogHop where = hop->second;
+    pending_hops_.erase(hop);
+    return forward_in_dialog(call, request, where, reply.sdp);
+  }
+  const std::vector<Target> targets = std::move(call.pending_targets);
+  fork(call, request, targets, reply.sdp);
+}
+
+void Proxy::refuse(Call& call, int status, std::string_view reason) {
+  Message request;
+  ParseError error;
+  if (!call.final_sent && parse_message(call.request, request, error)) respond(call.server_tx, request, status, reason);
+  call.final_sent = true;
+  for (const Branch& b : call.branches)
+    if (b.status == 0) layer_->cancel(b.tx);
+  if (!call.record.id.empty() && call.record.answered_at_us == 0) {
+    call.record.ended_at_us = clock_.now_us();
+    call.record.outcome = outcome_for(status, call.cancelled, false);
+    if (call.record.outcome == Outcome::failed) call.record.failure_code = status;
+    traffic_.closed(call.record);
+  }
+  forget(call.server_tx);
+}
+
+void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& targets,
+                 std::optional<std::string_view> body) {
   bool pop_route = false;
   request.for_each(Header::route, [&](std::string_view value) {
     const auto route = parse_name_addr(value);
@@ -326,16 +397,11 @@ void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& 
   });
   const Header identity_headers[] = {Header::p_asserted_identity, Header::p_preferred_identity, Header::proxy_authorization};
   std::string anonymous_from;
-  if (hide_caller) {
+  if (call.hide_caller) {
     anonymous_from = std::string(kAnonymousFrom);
     if (const std::string_view tag = request.from().tag(); !tag.empty()) anonymous_from += fmt::format(";tag={}", tag);
   }
-  // The carrier learns the caller's number from P-Asserted-Identity (RFC 3325), and keeps it
-  // from the callee when Privacy: id asks it to.
-  std::string asserted;
-  if (to_trunk && caller && !caller->did.empty())
-    asserted = fmt::format("<sip:{}@{}>", caller->did, strip_brackets(config_.host));
-  const ExtraHeader trunk_extra[] = {{"P-Asserted-Identity", asserted}};
+  const ExtraHeader trunk_extra[] = {{"P-Asserted-Identity", call.asserted}};
 
   for (const Target& target : targets) {
     const std::string branch = new_branch();
@@ -347,7 +413,8 @@ void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& 
     edits.pop_route = pop_route;
     edits.from = anonymous_from;
     edits.remove = identity_headers;
-    if (!asserted.empty()) edits.extra = trunk_extra;
+    if (!call.asserted.empty()) edits.extra = trunk_extra;
+    edits.body = body;
     const TxId client = layer_->send_request(target.peer, build_forward(request, edits), request.method(), branch);
     branch_of_[client] = call.server_tx;
     call.branches.push_back({client, 0});
@@ -380,35 +447,47 @@ Proxy::DialogHop Proxy::next_hop(const Message& request) const {
 void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) {
   const DialogHop hop = next_hop(request);
   if (!hop.target) return respond(tx, request, 404, "Cannot reach the dialog's target");
-  const std::optional<Peer>& target = hop.target;
-  const bool pop_route = hop.pop_route;
-
-  if (request.method() == Method::bye) {
-    const auto dialog = dialogs_.find(std::string(request.call_id()));
-    if (dialog != dialogs_.end()) {
-      CallRecord record = std::move(dialog->second);
-      dialogs_.erase(dialog);
-      record.ended_at_us = clock_.now_us();
-      record.outcome = Outcome::answered;
-      record.end_reason = "bye";
-      traffic_.closed(record);
-    }
+  const auto dialog = dialogs_.find(std::string(request.call_id()));
+  const bool relayed = dialog != dialogs_.end() && dialog->second.relayed && relay_;
+  if (request.method() == Method::bye && dialog != dialogs_.end()) {
+    CallRecord record = std::move(dialog->second.record);
+    dialogs_.erase(dialog);
+    record.ended_at_us = clock_.now_us();
+    record.outcome = Outcome::answered;
+    record.end_reason = "bye";
+    traffic_.closed(record);
+    if (relayed) relay_->remove(request.call_id());
   }
-  const std::string branch = new_branch();
-  const std::string via = via_for(*target, branch);
-  ForwardEdits edits;
-  edits.via = via;
-  edits.pop_route = pop_route;
   if (request.method() == Method::invite) layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
-  const TxId client = layer_->send_request(*target, build_forward(request, edits), request.method(), branch);
   Call& call = calls_[tx];
   call.server_tx = tx;
   call.caller = from;
   call.invite = false;  // in-dialog: no ring timer, no record of its own
+  call.in_dialog = true;
   call.call_id = std::string(request.call_id());
   call.request = std::string(request.bytes());
+  if (relayed && request.method() == Method::invite && carries_sdp(request)) {
+    // A re-INVITE (hold, a codec change) offers anew: the relay rewrites it as it did the first.
+    call.relayed = true;
+    call.relay_pending = true;
+    pending_hops_[tx] = hop;
+    return relay_->offer({call.call_id, request.from().tag(), request.to().tag()}, request.body(),
+                         [this, tx](RelayReply reply) { offered(tx, std::move(reply)); });
+  }
+  forward_in_dialog(call, request, hop);
+}
+
+void Proxy::forward_in_dialog(Call& call, const Message& request, const DialogHop& hop,
+                              std::optional<std::string_view> body) {
+  const std::string branch = new_branch();
+  const std::string via = via_for(*hop.target, branch);
+  ForwardEdits edits;
+  edits.via = via;
+  edits.pop_route = hop.pop_route;
+  edits.body = body;
+  const TxId client = layer_->send_request(*hop.target, build_forward(request, edits), request.method(), branch);
   call.branches.push_back({client, 0});
-  branch_of_[client] = tx;
+  branch_of_[client] = call.server_tx;
 }
 
 void Proxy::handle_cancel(TxId tx, const Message& request, const Peer& from) {
@@ -460,7 +539,15 @@ void Proxy::on_response(TxId client, const Message& response) {
   if (index == call.branches.size()) return;
 
   if (status < 200) {
-    if (status > 100 && !call.final_sent) layer_->respond(call.server_tx, build_response_forward(response), status);
+    if (status <= 100 || call.final_sent) return;
+    if (call.relayed && carries_sdp(response)) {
+      // Early media (a carrier's ringback, say) goes through the relay like the call's.
+      return relay_->answer({call.call_id, response.from().tag(), response.to().tag()}, response.body(),
+                            [this, server = call.server_tx, raw = std::string(response.bytes())](RelayReply reply) {
+                              early_media_relayed(server, raw, std::move(reply));
+                            });
+    }
+    layer_->respond(call.server_tx, build_response_forward(response), status);
     return;
   }
   if (status >= 300) return on_final(call, index, status, build_response_forward(response));
@@ -470,12 +557,56 @@ void Proxy::on_response(TxId client, const Message& response) {
   call.branches[index].status = status;
   // While the answer is held, a 2xx from another branch or a retransmission is not passed on: its
   // sender repeats it until it is ACKed (§13.3.1.4), and the copies after the release go through.
-  if (call.answer_held) return;
-  std::string forwarded = build_response_forward(response);
+  if (call.answer_held || call.relay_pending) return;
+  if (call.relayed && first_answer && call.relayed_answer.empty() && carries_sdp(response)) {
+    call.relay_pending = true;
+    return relay_->answer({call.call_id, response.from().tag(), response.to().tag()}, response.body(),
+                          [this, server = call.server_tx, client, raw = std::string(response.bytes()),
+                           equipment = answering_equipment(response)](RelayReply reply) mutable {
+                            answered_by_relay(server, client, true, raw, std::move(equipment), std::move(reply));
+                          });
+  }
+  // A retransmission (or another branch's 2xx) carries the SDP the caller already has from us.
+  accept_answer(call, client, status, first_answer,
+                call.relayed_answer.empty() ? build_response_forward(response)
+                                            : build_response_forward(response, call.relayed_answer),
+                answering_equipment(response));
+}
+
+void Proxy::early_media_relayed(TxId server, const std::string& raw, RelayReply reply) {
+  const auto it = calls_.find(server);
+  if (it == calls_.end() || it->second.final_sent || !reply.ok()) return;  // an 18x is not repeated: no loss
+  Message response;
+  ParseError error;
+  if (!parse_message(raw, response, error)) return;
+  layer_->respond(server, build_response_forward(response, reply.sdp), response.status());
+}
+
+void Proxy::answered_by_relay(TxId server, TxId client, bool first_answer, const std::string& raw,
+                              std::string equipment, RelayReply reply) {
+  const auto it = calls_.find(server);
+  if (it == calls_.end()) return;
+  Call& call = it->second;
+  call.relay_pending = false;
+  Message response;
+  ParseError error;
+  if (!reply.ok() || !parse_message(raw, response, error)) {
+    // The callee answered but the relay cannot carry the media: the caller is refused, as when the
+    // record cannot be made durable; the callee, whose 2xx is never ACKed, ends its side with a BYE.
+    if (!call.in_dialog) relay_->remove(call.call_id);
+    return refuse(call, reply.outcome == RelayReply::Outcome::refused ? 488 : 503, "Media relay unavailable");
+  }
+  call.relayed_answer = std::move(reply.sdp);
+  accept_answer(call, client, response.status(), first_answer, build_response_forward(response, call.relayed_answer),
+                std::move(equipment));
+}
+
+void Proxy::accept_answer(Call& call, TxId client, int status, bool first_answer, std::string forwarded,
+                          std::string equipment) {
   const bool answers_call = first_answer && !call.record.id.empty() && call.record.answered_at_us == 0;
   if (answers_call) {
     call.record.answered_at_us = clock_.now_us();
-    call.record.callee_equipment = answering_equipment(response);
+    call.record.callee_equipment = std::move(equipment);
     timers_.cancel(call.ring_timer);
     call.ring_timer = 0;
     for (const Branch& b : call.branches)
@@ -490,7 +621,7 @@ void Proxy::on_response(TxId client, const Message& response) {
     call.answer_held = true;
     call.held_status = status;
     call.held_answer = std::move(forwarded);
-    dialogs_[call.call_id] = call.record;
+    dialogs_[call.call_id] = Dialog{call.record, call.relayed, call.relayed_answer};
     traffic_.opened(call.record, [this, server = call.server_tx](const Status& durable) {
       release_answer(server, durable);
     });
@@ -500,6 +631,11 @@ void Proxy::on_response(TxId client, const Message& response) {
     call.record.ended_at_us = call.record.answered_at_us;
     call.record.outcome = Outcome::answered;
     traffic_.closed(call.record);
+  }
+  if (call.in_dialog && call.relayed && first_answer) {
+    // A re-INVITE's answer replaces the call's: its retransmissions carry the new one.
+    if (const auto dialog = dialogs_.find(call.call_id); dialog != dialogs_.end())
+      dialog->second.relayed_answer = call.relayed_answer;
   }
   if (!call.final_sent) {
     layer_->respond(call.server_tx, std::move(forwarded), status);
@@ -523,6 +659,7 @@ void Proxy::release_answer(TxId server, const Status& durable) {
     // its side with a BYE after 64*T1 (RFC 3261 §13.3.1.4).
     dialogs_.erase(call.call_id);
     call.held_answer.clear();
+    if (call.relayed) relay_->remove(call.call_id);
     Message request;
     ParseError error;
     if (parse_message(call.request, request, error)) respond(server, request, 500, "Call could not be recorded");
@@ -551,7 +688,8 @@ void Proxy::on_final(Call& call, size_t branch, int status, std::string forwarde
 }
 
 void Proxy::finish(Call& call) {
-  if (call.answer_held) return;  // answered: release_answer() sends the 2xx and forgets the call
+  // Answered: release_answer() sends the 2xx and forgets the call (after the relay's answer, if any).
+  if (call.answer_held || call.relay_pending) return;
   const TxId server = call.server_tx;
   int status = call.best_status;
   if (!call.final_sent) {
@@ -571,6 +709,7 @@ void Proxy::finish(Call& call) {
     call.record.outcome = outcome_for(status, call.cancelled, call.timed_out);
     if (call.record.outcome == Outcome::failed) call.record.failure_code = status;
     traffic_.closed(call.record);
+    if (call.relayed) relay_->remove(call.call_id);  // never answered: nothing to relay
   }
   forget(server);
 }
@@ -606,6 +745,7 @@ void Proxy::forget(TxId server) {
   if (it == calls_.end()) return;
   timers_.cancel(it->second.ring_timer);
   for (const Branch& b : it->second.branches) branch_of_.erase(b.tx);
+  pending_hops_.erase(server);
   calls_.erase(it);
 }
 
@@ -619,7 +759,8 @@ void Proxy::on_stray_response(const Message& response, const Peer&) {
   // it sent while its answer was held for the record; that record was lost with the crash, and the
   // call never was answered as far as privox knows. The callee gives up after 64*T1 and ends its
   // side with a BYE (RFC 3261 §13.3.1.4).
-  if (response.method() == Method::invite && !dialogs_.count(std::string(response.call_id()))) return;
+  const auto dialog = dialogs_.find(std::string(response.call_id()));
+  if (response.method() == Method::invite && dialog == dialogs_.end()) return;
   std::optional<Via> second;
   int index = 0;
   response.for_each(Header::via, [&](std::string_view value) {
@@ -630,7 +771,12 @@ void Proxy::on_stray_response(const Message& response, const Peer&) {
     return true;
   });
   if (!second) return;
-  if (const auto peer = peer_for_via(*second)) sender_.send(*peer, build_response_forward(response));
+  const auto peer = peer_for_via(*second);
+  if (!peer) return;
+  // A relayed call's answer is repeated with the SDP the caller already has from us.
+  if (response.method() == Method::invite && !dialog->second.relayed_answer.empty())
+    return sender_.send(*peer, build_response_forward(response, dialog->second.relayed_answer));
+  sender_.send(*peer, build_response_forward(response));
 }
 
 }  // namespace privox::sip

@@ -8,10 +8,17 @@
 // The 2xx that answers an INVITE reaches the caller only once the call's record is durable (R1),
 // as a REGISTER's 200 waits for its binding.
 //
+// With a media relay (sip/rtpengine.h), every INVITE that carries an SDP offer waits while the
+// relay rewrites it, and so does the answer in its 18x or 2xx: both ends then send their media to
+// the relay. A relay that does not answer costs a new call 503 (and one that refuses the SDP, 488);
+// calls already up are not touched, and a BYE ends the relaying. An INVITE without SDP (a late
+// offer) is passed on unrelayed.
+//
 // Thread-safety: the SIP worker thread only.
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -54,6 +61,9 @@ struct ProxyConfig {
   int64_t ring_timeout_us = 60'000'000;  // timer C: an unanswered call is given up after this
 };
 
+class RtpengineClient;
+struct RelayReply;
+
 class Proxy final : public TransactionUser {
  public:
   Proxy(ProxyConfig config, Directory& directory, Authenticator& auth, Location& location,
@@ -76,6 +86,8 @@ class Proxy final : public TransactionUser {
 
   // Before the first message; nullptr (the default) routes every MESSAGE.
   void set_sms_inbox(SmsInbox* inbox) { inbox_ = inbox; }
+  // Before the first message; nullptr (the default): media flows between the phones directly.
+  void set_media_relay(RtpengineClient* relay) { relay_ = relay; }
   // Sends `message` as a UAC through the outbound trunk; `done` gets the final status (408 on
   // timeout, 503 when no trunk is provisioned), on this thread, exactly once.
   void send_message(const OutboundMessage& message, std::function<void(int status)> done);
@@ -111,6 +123,23 @@ class Proxy final : public TransactionUser {
     std::string call_id;
     std::string request;  // the request as received, for responses privox itself must build
     traffic::CallRecord record;  // id empty for in-dialog requests, which keep no record
+    bool in_dialog = false;
+    // The media relay: this INVITE's offer went to it; something (the offer, an answer) is at the
+    // relay and the call waits for it; the 2xx's SDP as rewritten, for its retransmissions.
+    bool relayed = false;
+    bool relay_pending = false;
+    std::string relayed_answer;
+    // Where the request goes once the relay has rewritten its offer.
+    std::vector<Target> pending_targets;
+    bool hide_caller = false;
+    bool to_trunk = false;
+    std::string asserted;  // P-Asserted-Identity towards the trunk; empty: none
+  };
+  // An answered call, by Call-ID, until its BYE.
+  struct Dialog {
+    traffic::CallRecord record;
+    bool relayed = false;
+    std::string relayed_answer;
   };
 
   // Where an in-dialog request or a 2xx ACK goes, and whether our Route entry is to be removed.
@@ -118,6 +147,7 @@ class Proxy final : public TransactionUser {
     std::optional<Peer> target;
     bool pop_route = false;
   };
+  std::unordered_map<TxId, DialogHop> pending_hops_;  // in-dialog INVITEs whose offer is at the relay
   DialogHop next_hop(const Message& request) const;
 
   void handle_initial(TxId tx, const Message& request, const Peer& from);
@@ -131,9 +161,24 @@ class Proxy final : public TransactionUser {
   void respond(TxId tx, const Message& request, int status, std::string_view reason);
   void challenge(TxId tx, const Message& request, bool stale, const Peer& to);
 
-  // Sends the request to each target as a new branch of `call`.
-  void fork(Call& call, const Message& request, const std::vector<Target>& targets, bool hide_caller,
-            bool to_trunk, const ExtensionInfo* caller);
+  // Sends the request to each target as a new branch of `call`, with `body` instead of its own
+  // when given (the relay's offer).
+  void fork(Call& call, const Message& request, const std::vector<Target>& targets,
+            std::optional<std::string_view> body = std::nullopt);
+  void forward_in_dialog(Call& call, const Message& request, const DialogHop& hop,
+                         std::optional<std::string_view> body = std::nullopt);
+  // The relay's reply to the offer of the INVITE of `server_tx`: forward it rewritten, or refuse.
+  void offered(TxId server_tx, RelayReply reply);
+  // The relay's reply to the answer in a 2xx (`raw`) on branch `client`.
+  void answered_by_relay(TxId server_tx, TxId client, bool first_answer, const std::string& raw,
+                         std::string equipment, RelayReply reply);
+  // The same for an 18x's early media.
+  void early_media_relayed(TxId server_tx, const std::string& raw, RelayReply reply);
+  // A 2xx on branch `client`, in its forwarded form: answers the call (held for R1) or passes on.
+  void accept_answer(Call& call, TxId client, int status, bool first_answer, std::string forwarded,
+                     std::string equipment);
+  // privox answers the caller itself with a final failure and closes the call's record.
+  void refuse(Call& call, int status, std::string_view reason);
   // A final non-2xx response (already in its forwarded form) on one branch.
   void on_final(Call& call, size_t branch, int status, std::string forwarded);
   // Every branch is final: answer the caller with the best response and close the record.
@@ -172,8 +217,9 @@ class Proxy final : public TransactionUser {
     traffic::CallRecord record;  // id empty: no record
   };
   std::unordered_map<TxId, OwnMessage> own_;  // MESSAGEs privox sent, by client transaction
+  RtpengineClient* relay_ = nullptr;
   // Answered calls by Call-ID, waiting for their BYE.
-  std::unordered_map<std::string, traffic::CallRecord> dialogs_;
+  std::unordered_map<std::string, Dialog> dialogs_;
 };
 
 }  // namespace privox::sip

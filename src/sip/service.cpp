@@ -1,6 +1,8 @@
 #include "sip/service.h"
 
 #include <boost/asio/post.hpp>
+
+#include <charconv>
 #include <spdlog/spdlog.h>
 
 #include "sip/authenticator.h"
@@ -11,6 +13,7 @@
 #include "sip/memory_directory.h"
 #include "sip/proxy.h"
 #include "sip/registrar.h"
+#include "sip/rtpengine.h"
 #include "sip/server.h"
 #include "sip/store_bindings.h"
 #include "sip/timer_queue.h"
@@ -112,6 +115,7 @@ struct SipService::Parts {
   TransactionLayer layer;
   Registrar registrar;
   LayerSink sink;
+  std::unique_ptr<RtpengineClient> relay;  // null without a media relay
   boost::asio::steady_timer heartbeat_timer;
   boost::asio::steady_timer housekeeping_timer;
   bool stopped = false;
@@ -124,6 +128,29 @@ struct SipService::Parts {
     heartbeat_timer.async_wait([this](boost::system::error_code ec) {
       if (!ec && !stopped) beat();
     });
+  }
+
+// rtpengine on the worker's own loop; the proxy sends every SDP through it from the first call.
+  Status start_media_relay() {
+      Parts& p = *this;
+    if (p.options.media_relay.empty()) return {};
+    const size_t colon = p.options.media_relay.rfind(':');
+    unsigned port = 0;
+    const std::string host = colon == std::string::npos ? "" : p.options.media_relay.substr(0, colon);
+    const std::string digits = colon == std::string::npos ? "" : p.options.media_relay.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+    if (host.empty() || ec != std::errc() || end != digits.data() + digits.size() || port == 0 || port > 65535)
+      return invalid("media-relay", "'" + p.options.media_relay + "' is not HOST:PORT");
+    RtpengineOptions relay_options;
+    relay_options.host = host.size() > 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+    relay_options.port = static_cast<uint16_t>(port);
+    relay_options.published_state = p.options.media_relay_state;
+    p.relay = std::make_unique<RtpengineClient>(p.io, p.timers, p.clock, std::move(relay_options));
+    p.relay->set_timers_changed([&p] { p.server.reschedule_timers(); });
+    PRIVOX_TRY(p.relay->open());
+    p.proxy.set_media_relay(p.relay.get());
+    spdlog::info("sip: media of every call relayed through rtpengine at {}", p.options.media_relay);
+    return {};
   }
 
   void housekeeping() {
@@ -158,6 +185,7 @@ Status SipService::start() {
   p.guard.apply(*bans, p.clock.now_us());
   PRIVOX_ASSIGN(const size_t restored, p.bindings.restore_all(p.location));
   p.registrar.learn_contacts(p.location);
+  PRIVOX_TRY(p.start_media_relay());
   p.auth.set_failures(&p.guard);
   p.server.set_guard(&p.guard);
   PRIVOX_TRY(p.server.listen(p.options.host, p.options.port));
@@ -186,6 +214,7 @@ void SipService::stop() {
   p.server.stop();
   p.heartbeat_timer.cancel();
   p.housekeeping_timer.cancel();
+  if (p.relay) p.relay->stop();
   if (Status s = p.traffic.flush(); !s.ok()) spdlog::error("sip: traffic records not all durable: {}", s.error().describe());
 }
 

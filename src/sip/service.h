@@ -18,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -45,6 +46,10 @@ struct SipOptions {
   // Per-source defences (sip/source_guard.h; serve reads them from the settings) and TCP's bounds.
   GuardLimits guard;
   TcpLimits tcp;
+  // rtpengine's ng control address, HOST:PORT; empty: media flows between the phones directly.
+  std::string media_relay;
+  // Where the relay's state (sip/rtpengine.h, RelayState) is published for other threads; may be null.
+  std::atomic<uint8_t>* media_relay_state = nullptr;
 };
 
 class SipService {

@@ -1,0 +1,218 @@
+#include "sip/rtpengine.h"
+
+#include <fmt/format.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "sip/bencode.h"
+
+namespace privox::sip {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+// rtpengine answers within a millisecond on loopback; a datagram is at most what UDP carries.
+constexpr size_t kBufferBytes = 65'536;
+
+// Both ends send media to rtpengine: the SDP's origin and connection addresses become its own, and
+// ICE candidates (which would let the phones bypass the relay) are removed.
+void media_flags(bencode::Writer& w) {
+  w.string("ICE").string("remove");
+  w.string("replace").begin_list().string("origin").string("session-connection").end();
+}
+
+std::string leg_command(std::string_view command, const RelayLeg& leg, std::string_view sdp) {
+  std::string body;
+  bencode::Writer w(body);
+  w.begin_dict().entry("command", command).entry("call-id", leg.call_id).entry("from-tag", leg.from_tag);
+  if (!leg.to_tag.empty()) w.entry("to-tag", leg.to_tag);
+  w.entry("sdp", sdp);
+  media_flags(w);
+  w.end();
+  return body;
+}
+
+std::string call_command(std::string_view command, std::string_view call_id) {
+  std::string body;
+  bencode::Writer(body).begin_dict().entry("command", command).entry("call-id", call_id).end();
+  return body;
+}
+
+}  // namespace
+
+const char* to_string(RelayState state) {
+  switch (state) {
+    case RelayState::unknown: return "unknown";
+    case RelayState::up: return "up";
+    case RelayState::down: return "down";
+  }
+  return "unknown";
+}
+
+RtpengineClient::RtpengineClient(asio::io_context& io, TimerQueue& timers, const Clock& clock, RtpengineOptions options)
+    : timers_(timers), clock_(clock), options_(std::move(options)), socket_(io),
+      buffer_(std::make_unique<char[]>(kBufferBytes)) {
+  uint32_t seed = 0;
+  randombytes_buf(&seed, sizeof seed);
+  cookie_prefix_ = fmt::format("{:08x}", seed);
+}
+
+RtpengineClient::~RtpengineClient() { stop(); }
+
+Status RtpengineClient::open() {
+  boost::system::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(options_.host, ec);
+  if (ec) return invalid("media-relay", fmt::format("'{}' is not an IP address", options_.host));
+  if (options_.port == 0) return invalid("media-relay", "needs a port");
+  const udp::endpoint relay(address, options_.port);
+  socket_.open(relay.protocol(), ec);
+  if (!ec) socket_.connect(relay, ec);
+  if (ec) return make_error(ErrorCode::unavailable, fmt::format("media relay control socket: {}", ec.message()));
+  receive();
+  ping({});
+  return {};
+}
+
+void RtpengineClient::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  timers_.cancel(ping_timer_);
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  auto pending = std::move(pending_);
+  pending_.clear();
+  for (auto& [cookie, p] : pending) {
+    timers_.cancel(p.timer);
+    if (p.done) p.done(RelayReply{});
+  }
+}
+
+void RtpengineClient::offer(const RelayLeg& leg, std::string_view sdp, Done done) {
+  send(leg_command("offer", leg, sdp), std::move(done));
+}
+
+void RtpengineClient::answer(const RelayLeg& leg, std::string_view sdp, Done done) {
+  send(leg_command("answer", leg, sdp), std::move(done));
+}
+
+void RtpengineClient::remove(std::string_view call_id) { send(call_command("delete", call_id), {}); }
+
+void RtpengineClient::query(std::string_view call_id, Done done) { send(call_command("query", call_id), std::move(done)); }
+
+void RtpengineClient::ping(Done done) {
+  std::string body;
+  bencode::Writer(body).begin_dict().entry("command", "ping").end();
+  ping_waiting_ = true;
+  send(
+      std::move(body),
+      [this, done = std::move(done)](RelayReply reply) {
+        ping_waiting_ = false;
+        if (done) done(reply);
+        schedule_ping();
+      },
+      true);
+}
+
+void RtpengineClient::schedule_ping() {
+  if (stopped_) return;
+  timers_.cancel(ping_timer_);
+  const int64_t every = state() == RelayState::up ? options_.ping_up_us : options_.ping_down_us;
+  ping_timer_ = timers_.schedule(clock_.now_us() + every, [this] {
+    ping_timer_ = 0;
+    if (!ping_waiting_) ping({});
+  });
+}
+
+void RtpengineClient::send(std::string body, Done done, bool probe) {
+  // Known down: the caller hears so now, and the pings find out when rtpengine is back. A delete
+  // is dropped: rtpengine ends calls that stop sending media on its own.
+  if (stopped_ || (state() == RelayState::down && !probe)) {
+    if (done) done(RelayReply{});
+    return;
+  }
+  std::string cookie = fmt::format("{}{:x}", cookie_prefix_, ++next_cookie_);
+  Pending p;
+  p.packet = cookie + ' ' + body;
+  p.done = std::move(done);
+  p.delay_us = options_.first_retry_us;
+  auto [it, inserted] = pending_.emplace(std::move(cookie), std::move(p));
+  retransmit(it->first);
+  if (timers_changed_) timers_changed_();
+}
+
+void RtpengineClient::retransmit(const std::string& cookie) {
+  const auto it = pending_.find(cookie);
+  if (it == pending_.end()) return;
+  Pending& p = it->second;
+  if (p.sent >= options_.attempts) {
+    Done done = std::move(p.done);
+    pending_.erase(it);
+    set_state(RelayState::down);
+    if (done) done(RelayReply{});
+    return;
+  }
+  boost::system::error_code ec;
+  socket_.send(asio::buffer(p.packet), 0, ec);  // a refused send is retried like a lost one
+  ++p.sent;
+  p.timer = timers_.schedule(clock_.now_us() + p.delay_us, [this, cookie] { retransmit(cookie); });
+  p.delay_us *= 2;
+}
+
+void RtpengineClient::receive() {
+  socket_.async_receive(asio::buffer(buffer_.get(), kBufferBytes), [this](boost::system::error_code ec, size_t n) {
+    if (stopped_ || ec == asio::error::operation_aborted) return;
+    // Other errors (ICMP port unreachable while rtpengine is down) leave the retransmission
+    // timers to decide; the socket stays open for when it returns.
+    if (!ec) on_datagram(std::string_view(buffer_.get(), n));
+    if (timers_changed_) timers_changed_();
+    receive();
+  });
+}
+
+void RtpengineClient::on_datagram(std::string_view datagram) {
+  const size_t space = datagram.find(' ');
+  if (space == std::string_view::npos) return;
+  const auto it = pending_.find(std::string(datagram.substr(0, space)));
+  if (it == pending_.end()) return;  // a late reply to a retransmission already answered
+  Done done = std::move(it->second.done);
+  timers_.cancel(it->second.timer);
+  pending_.erase(it);
+  set_state(RelayState::up);
+
+  RelayReply reply;
+  reply.raw = std::string(datagram.substr(space + 1));
+  bencode::Document doc;
+  std::string error;
+  if (!doc.parse(reply.raw, error) || doc.root().kind != bencode::Kind::dict) {
+    spdlog::warn("media relay: unreadable reply ({})", error.empty() ? "not a dictionary" : error);
+    reply.outcome = RelayReply::Outcome::refused;
+    reply.reason = "unreadable reply from the media relay";
+  } else {
+    const std::string_view result = doc.text(doc.root(), "result");
+    if (result == "ok" || result == "pong") {
+      reply.outcome = RelayReply::Outcome::ok;
+      reply.sdp = std::string(doc.text(doc.root(), "sdp"));
+    } else {
+      reply.outcome = RelayReply::Outcome::refused;
+      reply.reason = std::string(doc.text(doc.root(), "error-reason").substr(0, 200));
+      if (reply.reason.empty()) reply.reason = "the media relay refused";
+    }
+  }
+  if (done) done(std::move(reply));
+}
+
+void RtpengineClient::set_state(RelayState state) {
+  const RelayState before = state_.exchange(state, std::memory_order_relaxed);
+  if (options_.published_state) options_.published_state->store(static_cast<uint8_t>(state), std::memory_order_relaxed);
+  if (before == state) return;
+  if (state == RelayState::down)
+    spdlog::error("media relay {}:{} does not answer: new calls get 503 until it does", options_.host, options_.port);
+  else if (before == RelayState::down)
+    spdlog::info("media relay {}:{} answers again", options_.host, options_.port);
+  if (state == RelayState::up && before != RelayState::up) schedule_ping();
+}
+
+}  // namespace privox::sip

@@ -1,0 +1,227 @@
+// The ng client against a real rtpengine (Debian's rtpengine-daemon, userspace forwarding only),
+// started by the fixture on loopback ports of its own; and against a silent UDP socket, which is
+// what a relay that has died looks like.
+#include "sip/rtpengine.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <boost/asio/ip/udp.hpp>
+
+#include <chrono>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sip/bencode.h"
+
+extern char** environ;
+
+namespace privox::sip {
+namespace {
+
+namespace asio = boost::asio;
+using udp = asio::ip::udp;
+using namespace std::chrono_literals;
+
+uint16_t free_udp_port() {
+  asio::io_context io;
+  udp::socket s(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return s.local_endpoint().port();
+}
+
+constexpr char kOffer[] =
+    "v=0\r\no=alice 2890844526 2890844526 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 49170 RTP/AVP 8 0 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n"
+    "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\n";
+constexpr char kAnswer[] =
+    "v=0\r\no=bob 2808844564 2808844564 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 49180 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+// The client on its own loop; run() turns the loop and the timer queue until `done` or 10 s.
+class RtpengineClientTest : public ::testing::Test {
+ protected:
+  void start_client(uint16_t port, RtpengineOptions options = {}) {
+    options.host = "127.0.0.1";
+    options.port = port;
+    options.published_state = &published_;
+    client_ = std::make_unique<RtpengineClient>(io_, timers_, clock_, options);
+    ASSERT_TRUE(client_->open().ok());
+  }
+  template <class Pred>
+  bool run_until(Pred done, std::chrono::milliseconds limit = 10s) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < until) {
+      io_.restart();
+      io_.run_for(5ms);
+      timers_.run_due(clock_.now_us());
+    }
+    return done();
+  }
+  RelayReply call(const std::function<void(RtpengineClient::Done)>& command) {
+    std::optional<RelayReply> reply;
+    command([&](RelayReply r) { reply = std::move(r); });
+    EXPECT_TRUE(run_until([&] { return reply.has_value(); }));
+    return reply.value_or(RelayReply{});
+  }
+  void TearDown() override {
+    if (client_) client_->stop();
+  }
+
+  asio::io_context io_;
+  TimerQueue timers_;
+  SystemClock clock_;
+  std::atomic<uint8_t> published_{0};
+  std::unique_ptr<RtpengineClient> client_;
+};
+
+// rtpengine itself, for the tests that need a relay that answers.
+class RealRtpengineTest : public RtpengineClientTest {
+ protected:
+  void SetUp() override {
+    ng_port_ = free_udp_port();
+    std::mt19937 random(std::random_device{}());
+    const int min = 40'000 + static_cast<int>(random() % 200) * 100;  // a range of its own among parallel tests
+    const std::string listen = "--listen-ng=127.0.0.1:" + std::to_string(ng_port_);
+    const std::string port_min = "--port-min=" + std::to_string(min);
+    const std::string port_max = "--port-max=" + std::to_string(min + 99);
+    std::vector<std::string> args = {"rtpengine", "--foreground", "--table=-1", "--interface=127.0.0.1", listen,
+                                     port_min, port_max, "--num-threads=1", "--log-stderr", "--log-level=3",
+                                     "--delete-delay=0"};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ASSERT_EQ(posix_spawnp(&pid_, "rtpengine", nullptr, nullptr, argv.data(), environ), 0)
+        << "rtpengine (Debian's rtpengine-daemon) must be installed: make test-deps";
+    start_client(ng_port_);
+    // It takes a moment to listen; the client's pings find out when it does.
+    ASSERT_TRUE(run_until([&] { return client_->state() == RelayState::up; }, 10s)) << "rtpengine did not answer";
+  }
+  void TearDown() override {
+    RtpengineClientTest::TearDown();
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int status = 0;
+      waitpid(pid_, &status, 0);
+    }
+  }
+  uint16_t ng_port_ = 0;
+  pid_t pid_ = -1;
+};
+
+std::string media_port(std::string_view sdp) {
+  const size_t m = sdp.find("m=audio ");
+  if (m == std::string_view::npos) return "";
+  return std::string(sdp.substr(m + 8, sdp.find(' ', m + 8) - m - 8));
+}
+
+TEST_F(RealRtpengineTest, RelaysAnOfferAndItsAnswerThenQueriesAndDeletesTheCall) {
+  EXPECT_EQ(published_.load(), static_cast<uint8_t>(RelayState::up));
+  const RelayReply offered = call([&](auto done) { client_->offer({"call-1@test", "tag-a", ""}, kOffer, done); });
+  ASSERT_TRUE(offered.ok()) << offered.reason;
+  // The caller's media now goes to rtpengine: its address, a port of its own, the same codecs.
+  EXPECT_NE(offered.sdp.find("c=IN IP4 127.0.0.1"), std::string::npos) << offered.sdp;
+  const std::string port = media_port(offered.sdp);
+  EXPECT_FALSE(port.empty());
+  EXPECT_NE(port, "49170");
+  EXPECT_NE(offered.sdp.find("PCMA/8000"), std::string::npos);
+  EXPECT_NE(offered.sdp.find("telephone-event/8000"), std::string::npos);
+
+  const RelayReply answered =
+      call([&](auto done) { client_->answer({"call-1@test", "tag-a", "tag-b"}, kAnswer, done); });
+  ASSERT_TRUE(answered.ok()) << answered.reason;
+  EXPECT_NE(media_port(answered.sdp), "49180");
+  EXPECT_NE(media_port(answered.sdp), port);
+
+  const RelayReply queried = call([&](auto done) { client_->query("call-1@test", done); });
+  ASSERT_TRUE(queried.ok()) << queried.reason;
+  bencode::Document doc;
+  std::string error;
+  ASSERT_TRUE(doc.parse(queried.raw, error)) << error;
+  const bencode::Node* tags = doc.find(doc.root(), "tags");
+  ASSERT_NE(tags, nullptr);
+  EXPECT_NE(doc.find(*tags, "tag-a"), nullptr);
+  EXPECT_NE(doc.find(*tags, "tag-b"), nullptr);
+
+  client_->remove("call-1@test");
+  ASSERT_TRUE(run_until([&] { return client_->waiting() == 0; }));
+  const RelayReply gone = call([&](auto done) { client_->query("call-1@test", done); });
+  EXPECT_EQ(gone.outcome, RelayReply::Outcome::refused);  // rtpengine: unknown call
+  EXPECT_FALSE(gone.reason.empty());
+}
+
+TEST_F(RealRtpengineTest, AnSdpItCannotUseIsRefusedWithItsReason) {
+  const RelayReply reply = call([&](auto done) { client_->offer({"call-2@test", "tag-a", ""}, "not an SDP", done); });
+  EXPECT_EQ(reply.outcome, RelayReply::Outcome::refused);
+  EXPECT_FALSE(reply.reason.empty());
+  EXPECT_EQ(client_->state(), RelayState::up);  // a refusal is an answer
+}
+
+// A relay that is not there: a bound socket that never answers.
+TEST_F(RtpengineClientTest, ARelayThatDoesNotAnswerIsDownAndLaterCommandsFailAtOnce) {
+  asio::io_context other;
+  udp::socket silent(other, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  RtpengineOptions fast;
+  fast.first_retry_us = 20'000;
+  fast.attempts = 3;
+  start_client(silent.local_endpoint().port(), fast);
+  const auto began = std::chrono::steady_clock::now();
+  const RelayReply reply = call([&](auto done) { client_->offer({"call-3@test", "tag-a", ""}, kOffer, done); });
+  EXPECT_EQ(reply.outcome, RelayReply::Outcome::no_answer);
+  EXPECT_GE(std::chrono::steady_clock::now() - began, 100ms);  // 20 + 40 + 80 ms of retransmissions
+  EXPECT_EQ(client_->state(), RelayState::down);
+  EXPECT_EQ(published_.load(), static_cast<uint8_t>(RelayState::down));
+  // Retransmissions repeat the same cookie and bytes, so rtpengine would apply the command once.
+  std::array<char, 4096> buf{};
+  udp::endpoint from;
+  std::vector<std::string> offers;
+  silent.non_blocking(true);
+  boost::system::error_code ec;
+  while (true) {
+    const size_t n = silent.receive_from(asio::buffer(buf), from, 0, ec);
+    if (ec) break;
+    if (std::string datagram(buf.data(), n); datagram.find("5:offer") != std::string::npos) offers.push_back(datagram);
+  }
+  ASSERT_EQ(offers.size(), 3u);
+  EXPECT_EQ(offers[0], offers[1]);
+  EXPECT_EQ(offers[1], offers[2]);
+
+  bool answered_at_once = false;
+  client_->offer({"call-4@test", "tag-a", ""}, kOffer, [&](RelayReply r) {
+    answered_at_once = r.outcome == RelayReply::Outcome::no_answer;
+  });
+  EXPECT_TRUE(answered_at_once);
+}
+
+// A reply must repeat the cookie: one that does not is ignored, and an unreadable one is an answer
+// that says so.
+TEST_F(RtpengineClientTest, RepliesAreMatchedByCookieAndUnreadableOnesAreRefusals) {
+  asio::io_context other;
+  udp::socket relay(other, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  start_client(relay.local_endpoint().port());
+  std::array<char, 4096> buf{};
+  udp::endpoint from;
+  // The client's first ping: answered with a stranger's cookie, then with its own but garbage.
+  relay.receive_from(asio::buffer(buf), from);
+  std::optional<RelayReply> reply;
+  client_->query("call-5@test", [&](RelayReply r) { reply = std::move(r); });
+  size_t n = 0;
+  std::string request;
+  do {
+    n = relay.receive_from(asio::buffer(buf), from);
+    request.assign(buf.data(), n);
+  } while (request.find("5:query") == std::string::npos);
+  const std::string cookie = request.substr(0, request.find(' '));
+  relay.send_to(asio::buffer(std::string("nobody d6:result2:oke")), from);
+  relay.send_to(asio::buffer(cookie + " d6:result2:ok"), from);
+  ASSERT_TRUE(run_until([&] { return reply.has_value(); }, 2s));
+  EXPECT_EQ(reply->outcome, RelayReply::Outcome::refused);
+  EXPECT_NE(reply->reason.find("unreadable"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace privox::sip
