@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# rtpengine relays every call's media (issue 14): a real rtpengine (userspace forwarding, loopback
+# ports of its own) beside `privox serve --media-relay`, and two baresip phones, each sending a tone
+# from a file. While they talk, rtpengine's own `query` shows packets from both phones, which it can
+# only see if privox rewrote both SDPs to point at it. Then rtpengine dies: /healthz says so, a new
+# call gets 503 and leaves a record of it; rtpengine comes back and calls go through again.
+# Usage: media_e2e.sh /path/to/privox sqlite|postgresql
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../../scripts/test-lib.sh"
+source "$HERE/../../scripts/e2e-lib.sh"
+
+for tool in rtpengine baresip python3 curl; do
+  command -v "$tool" >/dev/null || { echo "$0: needs $tool (make test-deps)" >&2; exit 2; }
+done
+
+D=$TMP/data
+new_data_dir "$D"
+HTTP_PORT=$(free_port)
+SIP_PORT=$(free_port)
+NG_PORT=$(free_port)
+# A media port range of its own: other tests' phones and relays may run beside this one.
+MEDIA_MIN=$((20000 + (RANDOM % 90) * 100))
+
+COMPANY=$(px "$D" company add --name "Relay Ltd" --region eea)
+L101=$(px "$D" extension add --company "$COMPANY" --number 101 --password 'Amber-gate-41')
+L102=$(px "$D" extension add --company "$COMPANY" --number 102 --password 'Birch-lake-62')
+assert_match "two lines provisioned" "$L101 $L102" '^[0-9a-f-]{36} [0-9a-f-]{36}$'
+login_of() { px "$D" extension show --id "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["sip_user"])'; }
+U101=$(login_of "$L101")
+U102=$(login_of "$L102")
+px "$D" settings set sip.trusted_sources 127.0.0.1 >/dev/null || fail "settings set sip.trusted_sources"
+
+RTPENGINE_PID=""
+start_rtpengine() {
+  rtpengine --foreground --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$NG_PORT" \
+    --port-min="$MEDIA_MIN" --port-max=$((MEDIA_MIN + 99)) --num-threads=1 --log-stderr --log-level=5 \
+    >>"$TMP/rtpengine.log" 2>&1 &
+  RTPENGINE_PID=$!
+  E2E_PIDS+=("$RTPENGINE_PID")
+}
+stop_rtpengine() {
+  kill -TERM "$RTPENGINE_PID" 2>/dev/null
+  wait "$RTPENGINE_PID" 2>/dev/null
+}
+
+# A small ng client (bencode over UDP): `ng.py PORT list` prints the call ids; `ng.py PORT packets
+# CALL_ID` prints "TAG PACKETS" for each side of the call: the packets rtpengine received from it.
+cat >"$TMP/ng.py" <<'PY'
+import random, socket, sys
+def enc(v):
+    if isinstance(v, int): return b"i%de" % v
+    if isinstance(v, str): v = v.encode()
+    if isinstance(v, bytes): return b"%d:%s" % (len(v), v)
+    if isinstance(v, list): return b"l" + b"".join(enc(x) for x in v) + b"e"
+    return b"d" + b"".join(enc(k) + enc(v[k]) for k in sorted(v)) + b"e"
+def dec(b, i=0):
+    c = b[i:i+1]
+    if c == b"i":
+        j = b.index(b"e", i); return int(b[i+1:j]), j + 1
+    if c in (b"l", b"d"):
+        out, i = [], i + 1
+        while b[i:i+1] != b"e":
+            v, i = dec(b, i); out.append(v)
+        return (out if c == b"l" else {out[k].decode(): out[k+1] for k in range(0, len(out), 2)}), i + 1
+    j = b.index(b":", i); n = int(b[i:j]); return b[j+1:j+1+n], j + 1 + n
+def ng(port, cmd):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+    cookie = b"%x" % random.getrandbits(48)
+    s.sendto(cookie + b" " + enc(cmd), ("127.0.0.1", port))
+    data = s.recv(65536)
+    return dec(data[data.index(b" ") + 1:])[0]
+port, what = int(sys.argv[1]), sys.argv[2]
+if what == "list":
+    for c in ng(port, {"command": "list"}).get("calls", []): print(c.decode())
+else:
+    r = ng(port, {"command": "query", "call-id": sys.argv[3]})
+    for tag, t in r.get("tags", {}).items():
+        n = sum(st.get("stats", {}).get("packets", 0) for m in t.get("medias", []) for st in m.get("streams", []))
+        print(tag, n)
+PY
+
+start_rtpengine
+start_bg serve "$PRIVOX" serve $(store_args "$D") --http "127.0.0.1:$HTTP_PORT" --sip "127.0.0.1:$SIP_PORT" \
+  --media-relay "127.0.0.1:$NG_PORT"
+health() { curl -s "http://127.0.0.1:$HTTP_PORT/healthz"; }
+wait_health() {  # wait_health PATTERN: /healthz matches within 15 s
+  for _ in $(seq 150); do
+    [[ "$(health)" == *"$1"* ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+assert_true "/healthz reports the media relay up" wait_health '"media_relay":"up"'
+
+# Two baresip phones; 102 answers by itself. Each sends a tone from a file (mono, 16-bit, 8 kHz).
+phone() {  # phone DIR LOGIN PASSWORD EXTRA_ACCOUNT_PARAMS
+  mkdir -p "$1"
+  python3 - "$1/tone.wav" <<'PY'
+import math, struct, sys, wave
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+    w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(80000)))
+PY
+  cat >"$1/config" <<CFG
+poll_method   epoll
+sip_listen    127.0.0.1:$(free_port)
+audio_source  aufile,$1/tone.wav
+audio_player  aufile,$1/out.wav
+audio_alert   aufile,$1/alert.wav
+module_path   /usr/lib/baresip/modules
+module        stdio.so
+module        g711.so
+module        aufile.so
+module        account.so
+module        menu.so
+module        contact.so
+CFG
+  printf '<sip:%s@127.0.0.1:%s>;auth_pass=%s;regint=600%s\n' "$2" "$SIP_PORT" "$3" "$4" >"$1/accounts"
+  : >"$1/contacts"
+}
+phone "$TMP/p101" "$U101" 'Amber-gate-41' ""
+phone "$TMP/p102" "$U102" 'Birch-lake-62' ";answermode=auto"
+
+timeout 40 baresip -f "$TMP/p102" -t 30 </dev/null >"$TMP/p102.log" 2>&1 &
+CALLEE_PID=$!
+E2E_PIDS+=("$CALLEE_PID")
+registered() { grep -Eq "200 OK.*\\[[0-9]+ bindings?\\]" "$1"; }
+for _ in $(seq 100); do registered "$TMP/p102.log" && break; sleep 0.1; done
+assert_true "102's baresip registers" registered "$TMP/p102.log"
+
+timeout 30 baresip -f "$TMP/p101" -t 9 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/p101.log" 2>&1 &
+CALLER_PID=$!
+E2E_PIDS+=("$CALLER_PID")
+established() { grep -q "Call established" "$1"; }
+for _ in $(seq 100); do established "$TMP/p101.log" && break; sleep 0.1; done
+assert_true "101's call to 102 is established through privox" established "$TMP/p101.log"
+sleep 3  # both phones stream for a while
+
+CALL_ID=$(python3 "$TMP/ng.py" "$NG_PORT" list | head -n 1)
+assert_match "rtpengine holds the call privox offered it" "$CALL_ID" '.'
+python3 "$TMP/ng.py" "$NG_PORT" packets "$CALL_ID" >"$TMP/packets.txt" 2>&1
+echo "rtpengine's packets per side: $(tr '\n' ' ' <"$TMP/packets.txt")"
+both_ways() { [ "$(awk '$2 > 50' "$TMP/packets.txt" | wc -l)" -eq 2 ]; }
+# 3 s at 50 packets/s: well over 50 from each side once both SDPs point at rtpengine.
+assert_true "rtpengine relays packets both ways (over 50 from each phone)" both_ways
+wait "$CALLER_PID" 2>/dev/null
+assert_contains "101 hangs up with a BYE that privox passes on" "$(cat "$TMP/p102.log")" "terminated"
+# the record is written when the BYE is through
+cdr_has() {  # cdr_has PYTHON_CONDITION_ON_r: some traffic record matches
+  px "$D" cdr list --format json --purpose billing 2>/dev/null |
+    python3 -c "import json, sys; sys.exit(0 if any($1 for r in json.load(sys.stdin)) else 1)"
+}
+assert_true "the relayed call is recorded as answered and ended by bye" \
+  cdr_has "r['outcome'] == 'answered' and r.get('end_reason') == 'bye'"
+
+# --- rtpengine dies: the node says so and new calls get 503, with a record of the attempt ---
+stop_rtpengine
+timeout 30 baresip -f "$TMP/p101" -t 8 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/p101b.log" 2>&1
+assert_contains "a call while the relay is down gets 503" "$(cat "$TMP/p101b.log")" "503 Media relay unavailable"
+assert_true "/healthz reports the media relay down" wait_health '"media_relay":"down"'
+assert_eq "/healthz answers 503 while the relay is down" "503" \
+  "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/healthz")"
+assert_true "the refused call is recorded as failed with 503" cdr_has "r['outcome'] == 'failed' and r.get('failure_code') == 503"
+
+# --- and comes back: the pings find it, and calls are relayed again ---
+start_rtpengine
+assert_true "/healthz reports the media relay up again" wait_health '"media_relay":"up"'
+timeout 30 baresip -f "$TMP/p101" -t 5 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/p101c.log" 2>&1
+assert_true "a call goes through once the relay is back" established "$TMP/p101c.log"
+
+assert_not_contains "serve logged no error besides the relay's outage" \
+  "$(grep -v 'media relay' "$TMP/serve.log")" "[error]"
+finish
