@@ -7,7 +7,10 @@
 # http://MAIL_WEB/, so sign-up links and request codes can be followed with no relay at all.
 #
 #   scripts/run.sh PRIVOX DATA_DIR HTTP_HOST:PORT [TOKENIZER_HOST:PORT] [MAIL_SMTP_HOST:PORT] [MAIL_WEB_HOST:PORT]
-# SIP_LISTEN (default 127.0.0.1:5060) is where privox takes SIP.
+# SIP_LISTEN (default 127.0.0.1:5060) is where privox takes SIP. Every call's media goes through
+# rtpengine, started here in userspace forwarding (no kernel module): its ng control on
+# MEDIA_RELAY_NG (default 127.0.0.1:2223), media on MEDIA_ADDRESS (127.0.0.1) ports MEDIA_PORTS
+# (30000-39999), its log in DATA_DIR/rtpengine.log.
 set -euo pipefail
 privox=$1
 data_dir=$2
@@ -16,6 +19,9 @@ tokenizer=${4:-127.0.0.1:8081}
 mail_smtp=${5:-127.0.0.1:2525}
 mail_web=${6:-127.0.0.1:8025}
 sip=${SIP_LISTEN:-127.0.0.1:5060}
+media_ng=${MEDIA_RELAY_NG:-127.0.0.1:2223}
+media_address=${MEDIA_ADDRESS:-127.0.0.1}
+media_ports=${MEDIA_PORTS:-30000-39999}
 here=$(cd "$(dirname "$0")" && pwd)
 
 "$privox" init --data-dir "$data_dir"
@@ -32,6 +38,12 @@ stop_helpers() {
 trap stop_helpers EXIT
 
 "$privox" tokenizer --listen "$tokenizer" --allow-origin "http://$http" --api-key-file "$key_file" &
+helpers+=($!)
+
+# The media relay. --foreground with stderr to a file: its own daemon mode logs to syslog only.
+rtpengine --foreground --table=-1 --interface="$media_address" --listen-ng="$media_ng" \
+  --port-min="${media_ports%-*}" --port-max="${media_ports#*-}" --log-stderr --log-level=5 \
+  </dev/null >>"$data_dir/rtpengine.log" 2>&1 &
 helpers+=($!)
 
 # The relay privox uses: the catcher while mail.smtp_url is the default (the machine's own MTA,
@@ -73,11 +85,12 @@ cat >&2 <<EOF
 privox, data in $data_dir:
   portal  http://$http/ shows the plan and signs up a company and its office manager
   phones  SIP on $sip (UDP and TCP); the portal's Extensions page gives each line's login
+  media   every call's audio through rtpengine (ng $media_ng, ports $media_address:$media_ports)
   email   $mail_where
   cards   go to the stand-in payment provider on http://$tokenizer, never to privox
 EOF
 
-"$privox" serve --data-dir "$data_dir" --http "$http" --sip "$sip" \
+"$privox" serve --data-dir "$data_dir" --http "$http" --sip "$sip" --media-relay "$media_ng" \
   --payment-provider "http://$tokenizer" --payment-api-key-file "$key_file" &
 serve_pid=$!
 # SIGTERM or Ctrl-C stops serve cleanly; then the EXIT trap stops the helpers. A stop someone

@@ -15,9 +15,12 @@ TOKENIZER=127.0.0.1:$(free_port)
 MAIL_SMTP=127.0.0.1:$(free_port)
 MAIL_WEB=127.0.0.1:$(free_port)
 D=$TMP/var
+MEDIA_NG=127.0.0.1:$(free_port)
+media_min=$((20000 + (RANDOM % 90) * 100))
+MEDIA_PORTS=$media_min-$((media_min + 99))
 
 start_run() {  # start_run LOG: run.sh in its own process group, as a terminal would run make run
-  SIP_LISTEN=127.0.0.1:$(free_port) setsid bash "$RUN" "$PRIVOX" "$D" "$HTTP" "$TOKENIZER" "$MAIL_SMTP" "$MAIL_WEB" \
+  SIP_LISTEN=127.0.0.1:$(free_port) MEDIA_RELAY_NG=$MEDIA_NG MEDIA_PORTS=$MEDIA_PORTS setsid bash "$RUN" "$PRIVOX" "$D" "$HTTP" "$TOKENIZER" "$MAIL_SMTP" "$MAIL_WEB" \
     >"$1" 2>&1 &
   RUN_PID=$!
   E2E_PIDS+=("$RUN_PID")
@@ -41,6 +44,10 @@ banner=$(cat "$TMP/run1.log")
 assert_contains "the banner says where to sign up: the landing page" "$banner" "portal  http://$HTTP/ shows the plan and signs up"
 assert_contains "and that mail goes to the catcher, with its page" "$banner" \
   "email   to the development mail catcher, http://$MAIL_WEB/"
+assert_contains "the banner says where the media relay is" "$banner" "every call's audio through rtpengine (ng $MEDIA_NG"
+relay_up() { curl -s --max-time 1 "http://$HTTP/healthz" | grep -q '"media_relay":"up"'; }
+for _ in $(seq 50); do relay_up && break; sleep 0.1; done
+assert_true "make run starts rtpengine, and serve relays through it (/healthz)" relay_up
 assert_contains "the banner flags the placeholder data controller" "$banner" \
   "NOTE: the privacy notice does not yet name a real data controller"
 assert_eq "privox sends through the catcher" "smtp://$MAIL_SMTP" \
