@@ -121,7 +121,7 @@ CFG
 phone "$TMP/p101" "$U101" 'Amber-gate-41' ""
 phone "$TMP/p102" "$U102" 'Birch-lake-62' ";answermode=auto"
 
-timeout 40 baresip -f "$TMP/p102" -t 30 </dev/null >"$TMP/p102.log" 2>&1 &
+timeout 80 baresip -f "$TMP/p102" -t 70 </dev/null >"$TMP/p102.log" 2>&1 &
 CALLEE_PID=$!
 E2E_PIDS+=("$CALLEE_PID")
 registered() { grep -Eq "200 OK.*\\[[0-9]+ bindings?\\]" "$1"; }
@@ -153,8 +153,22 @@ cdr_has() {  # cdr_has PYTHON_CONDITION_ON_r: some traffic record matches
 assert_true "the relayed call is recorded as answered and ended by bye" \
   cdr_has "r['outcome'] == 'answered' and r.get('end_reason') == 'bye'"
 
-# --- rtpengine dies: the node says so and new calls get 503, with a record of the attempt ---
+# --- rtpengine dies during a call: the call carries on to its BYE; then new calls get 503 ---
+cdr_count() {  # cdr_count PYTHON_CONDITION_ON_r: how many traffic records match
+  px "$D" cdr list --format json --purpose billing 2>/dev/null |
+    python3 -c "import json, sys; print(sum(1 for r in json.load(sys.stdin) if $1))"
+}
+timeout 30 baresip -f "$TMP/p101" -t 8 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/p101a.log" 2>&1 &
+CALLER_PID=$!
+E2E_PIDS+=("$CALLER_PID")
+for _ in $(seq 100); do established "$TMP/p101a.log" && break; sleep 0.1; done
+assert_true "a second call is established" established "$TMP/p101a.log"
 stop_rtpengine
+wait "$CALLER_PID" 2>/dev/null
+answered_by_bye() { [ "$(cdr_count "r['outcome'] == 'answered' and r.get('end_reason') == 'bye'")" -eq 2 ]; }
+for _ in $(seq 50); do answered_by_bye && break; sleep 0.1; done
+assert_true "the call up when rtpengine died was not torn down: its BYE went through and ended its record" \
+  answered_by_bye
 timeout 30 baresip -f "$TMP/p101" -t 8 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/p101b.log" 2>&1
 assert_contains "a call while the relay is down gets 503" "$(cat "$TMP/p101b.log")" "503 Media relay unavailable"
 assert_true "/healthz reports the media relay down" wait_health '"media_relay":"down"'
