@@ -18,7 +18,7 @@ levels=${*:-400 1000}
 build=$root/build-bench
 
 bash "$root/scripts/install-deps.sh"
-for p in kamailio; do
+for p in kamailio kamailio-sqlite-modules; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null
     pkill -x kamailio 2>/dev/null || true  # the package starts a system Kamailio on 5060

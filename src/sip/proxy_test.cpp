@@ -10,6 +10,8 @@
 #include "sip/builder.h"
 #include "sip/memory_directory.h"
 #include "sip/registrar.h"
+#include "sip/rtpengine.h"
+#include "sip/test_rtpengine.h"
 
 namespace privox::sip {
 namespace {
@@ -266,6 +268,211 @@ TEST_F(ProxyTest, AnSmsPrivoxSendsRecordsTheEquipmentTheCarrierAnswersWith) {
   ASSERT_EQ(sink_.closed_records.size(), 1u);
   EXPECT_EQ(sink_.closed_records[0].kind, traffic::Kind::sms);
   EXPECT_EQ(sink_.closed_records[0].callee_equipment, "CarrierSBC/4.2");
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// The media relay: the same proxy with a real rtpengine (sip/test_rtpengine.h) behind its ng client.
+
+namespace {
+
+constexpr std::string_view kCarrierSdp =
+    "v=0\r\no=carrier 1 1 IN IP4 192.0.2.50\r\ns=-\r\nc=IN IP4 192.0.2.50\r\nt=0 0\r\n"
+    "m=audio 49170 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+constexpr std::string_view kPhoneSdp =
+    "v=0\r\no=phone 1 1 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\n"
+    "m=audio 40000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+constexpr std::string_view kPhoneHoldSdp =
+    "v=0\r\no=phone 1 2 IN IP4 192.0.2.7\r\ns=-\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\n"
+    "m=audio 40000 RTP/AVP 8 101\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendonly\r\n";
+
+std::string body_of(std::string_view message) {
+  const size_t end = message.find("\r\n\r\n");
+  return end == std::string_view::npos ? std::string() : std::string(message.substr(end + 4));
+}
+
+}  // namespace
+
+class ProxyRelayTest : public ProxyTest {
+ protected:
+  void SetUp() override {
+    ProxyTest::SetUp();
+    ASSERT_TRUE(rtpengine_.started()) << "rtpengine (Debian's rtpengine-daemon) must be installed: make test-deps";
+    connect_relay(rtpengine_.port(), RtpengineOptions{});
+    // rtpengine takes a moment to listen: the client's pings find out when it does, on the
+    // proxy's clock, moved here with real time (no call is up yet).
+    for (int i = 0; i < 2000 && relay_->state() != RelayState::up; ++i) {
+      io_.restart();
+      io_.run_for(std::chrono::milliseconds(5));
+      clock_.advance_us(5'000);
+      timers_.run_due(clock_.now_us());
+    }
+    ASSERT_EQ(relay_->state(), RelayState::up) << "rtpengine did not answer";
+  }
+  void TearDown() override {
+    if (relay_) relay_->stop();
+  }
+  void connect_relay(uint16_t port, RtpengineOptions options) {
+    if (relay_) relay_->stop();
+    options.host = "127.0.0.1";
+    options.port = port;
+    relay_ = std::make_unique<RtpengineClient>(io_, timers_, clock_, options);
+    ASSERT_TRUE(relay_->open().ok());
+    proxy_.set_media_relay(relay_.get());
+  }
+  // Runs the relay's socket (real time; the proxy's clock stands still) until `done`, 5 s at most.
+  template <class Pred>
+  bool pump_until(Pred done) {
+    for (int i = 0; i < 1000 && !done(); ++i) {
+      io_.restart();
+      io_.run_for(std::chrono::milliseconds(5));
+    }
+    return done();
+  }
+  // The last message sent to `to` that starts with `start`; empty if none.
+  std::string last_to(const Peer& to, std::string_view start) const {
+    for (auto it = sender_.sent.rbegin(); it != sender_.sent.rend(); ++it)
+      if (it->to.same_address(to) && it->bytes.rfind(start, 0) == 0) return it->bytes;
+    return {};
+  }
+  void carrier_calls_with_sdp() {
+    feed(fmt::format("INVITE sip:442079460958@127.0.0.1 SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-in-1\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
+                     "To: <sip:442079460958@127.0.0.1>\r\n"
+                     "Call-ID: call-1@192.0.2.50\r\n"
+                     "CSeq: 1 INVITE\r\n"
+                     "Contact: <sip:+14155550123@192.0.2.50:5060>\r\n"
+                     "Content-Type: application/sdp\r\n"
+                     "Content-Length: {}\r\n\r\n{}",
+                     kCarrierSdp.size(), kCarrierSdp),
+         carrier_);
+  }
+
+  boost::asio::io_context io_;
+  TestRtpengine rtpengine_;
+  std::unique_ptr<RtpengineClient> relay_;
+};
+
+TEST_F(ProxyRelayTest, OfferAnswerAndReInviteGoThroughTheRelayAndTheByeEndsIt) {
+  carrier_calls_with_sdp();
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 100"), 1u) << "Trying at once, while the offer is at the relay";
+  ASSERT_TRUE(pump_until([&] { return sender_.count(phone_, "INVITE") == 1; }));
+  std::string invite_bytes = last_to(phone_, "INVITE");
+  const std::string offer = body_of(invite_bytes);
+  EXPECT_EQ(offer.find("192.0.2.50"), std::string::npos) << "the phone never learns the carrier's address:\n" << offer;
+  EXPECT_NE(offer.find("c=IN IP4 127.0.0.1"), std::string::npos) << offer;
+  EXPECT_EQ(offer.find("49170"), std::string::npos);
+  EXPECT_NE(invite_bytes.find(fmt::format("Content-Length: {}\r\n", offer.size())), std::string::npos);
+
+  storage_.push_back(invite_bytes);
+  Message invite;
+  ParseError error;
+  ASSERT_TRUE(parse_message(storage_.back(), invite, error)) << error.reason;
+  const ExtraHeader sdp_type[] = {{"Content-Type", "application/sdp"}};
+  feed(build_response(invite, 200, "OK", "phone-tag", sdp_type, kPhoneSdp), phone_);
+  ASSERT_TRUE(pump_until([&] { return sink_.waiting.size() == 1; })) << "the answer went to the relay, then R1";
+  sink_.release({});
+  const std::string answer = body_of(last_to(carrier_, "SIP/2.0 200"));
+  ASSERT_FALSE(answer.empty());
+  EXPECT_EQ(answer.find("192.0.2.7"), std::string::npos) << "nor the carrier the phone's:\n" << answer;
+  EXPECT_NE(answer.find("c=IN IP4 127.0.0.1"), std::string::npos);
+  // The phone repeats its 200 until the ACK: the copies carry the relayed answer too.
+  feed(build_response(invite, 200, "OK", "phone-tag", sdp_type, kPhoneSdp), phone_);
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 2u);
+  EXPECT_EQ(body_of(last_to(carrier_, "SIP/2.0 200")), answer);
+
+  // The phone puts the call on hold: a re-INVITE, offered anew through the relay.
+  const std::string reinvite = fmt::format(
+      "INVITE sip:+14155550123@192.0.2.50:5060 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.7:5062;branch=z9hG4bK-re-1\r\n"
+      "Route: <sip:127.0.0.1:5060;lr>\r\n"
+      "Max-Forwards: 70\r\n"
+      "From: <sip:442079460958@127.0.0.1>;tag=phone-tag\r\n"
+      "To: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
+      "Call-ID: call-1@192.0.2.50\r\n"
+      "CSeq: 2 INVITE\r\n"
+      "Contact: <sip:101@192.0.2.7:5062>\r\n"
+      "Content-Type: application/sdp\r\n"
+      "Content-Length: {}\r\n\r\n{}",
+      kPhoneHoldSdp.size(), kPhoneHoldSdp);
+  feed(reinvite, phone_);
+  ASSERT_TRUE(pump_until([&] { return sender_.count(carrier_, "INVITE") == 1; }));
+  const std::string hold_offer = body_of(last_to(carrier_, "INVITE"));
+  EXPECT_EQ(hold_offer.find("192.0.2.7"), std::string::npos) << hold_offer;
+  EXPECT_NE(hold_offer.find("a=sendonly"), std::string::npos) << "the hold itself passes: " << hold_offer;
+
+  storage_.push_back(last_to(carrier_, "INVITE"));
+  Message forwarded_reinvite;
+  ASSERT_TRUE(parse_message(storage_.back(), forwarded_reinvite, error)) << error.reason;
+  feed(build_response(forwarded_reinvite, 200, "OK", "", sdp_type, kCarrierSdp), carrier_);
+  ASSERT_TRUE(pump_until([&] { return sender_.count(phone_, "SIP/2.0 200") == 1; }));
+  const std::string hold_answer = body_of(last_to(phone_, "SIP/2.0 200"));
+  EXPECT_EQ(hold_answer.find("192.0.2.50"), std::string::npos) << hold_answer;
+  EXPECT_NE(hold_answer.find("c=IN IP4 127.0.0.1"), std::string::npos);
+
+  // The carrier hangs up: the BYE passes at once, and rtpengine forgets the call.
+  feed("BYE sip:101@192.0.2.7:5062 SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-bye-1\r\n"
+       "Route: <sip:127.0.0.1:5060;lr>\r\n"
+       "Max-Forwards: 70\r\n"
+       "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
+       "To: <sip:442079460958@127.0.0.1>;tag=phone-tag\r\n"
+       "Call-ID: call-1@192.0.2.50\r\n"
+       "CSeq: 3 BYE\r\n"
+       "Content-Length: 0\r\n\r\n",
+       carrier_);
+  EXPECT_EQ(sender_.count(phone_, "BYE"), 1u);
+  ASSERT_EQ(sink_.closed_records.size(), 1u);
+  EXPECT_EQ(sink_.closed_records[0].end_reason, "bye");
+  std::optional<RelayReply> query;
+  ASSERT_TRUE(pump_until([&] { return relay_->waiting() == 0; }));
+  relay_->query("call-1@192.0.2.50", [&](RelayReply r) { query = std::move(r); });
+  ASSERT_TRUE(pump_until([&] { return query.has_value(); }));
+  EXPECT_EQ(query->outcome, RelayReply::Outcome::refused) << "rtpengine no longer knows the call: " << query->raw;
+}
+
+TEST_F(ProxyRelayTest, ANewCallGets503WhileTheRelayDoesNotAnswerAndLeavesARecord) {
+  boost::asio::io_context other;
+  boost::asio::ip::udp::socket silent(other, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  RtpengineOptions options;
+  options.attempts = 2;
+  connect_relay(silent.local_endpoint().port(), options);
+  carrier_calls_with_sdp();
+  EXPECT_EQ(sender_.count(phone_, "INVITE"), 0u) << "nothing goes to the phone before the relay has the offer";
+  // The retransmissions run on the proxy's (fake) clock: again after 250 ms, then it gives up
+  // 500 ms later (before the 503's own retransmission, 500 ms after it, would be due).
+  clock_.advance_us(300'000);
+  timers_.run_due(clock_.now_us());
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 503"), 0u);
+  clock_.advance_us(600'000);
+  timers_.run_due(clock_.now_us());
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 503"), 1u);
+  EXPECT_EQ(sender_.count(phone_, "INVITE"), 0u);
+  ASSERT_EQ(sink_.closed_records.size(), 1u);
+  EXPECT_EQ(sink_.closed_records[0].outcome, traffic::Outcome::failed);
+  EXPECT_EQ(sink_.closed_records[0].failure_code, 503);
+  EXPECT_EQ(proxy_.calls_in_progress(), 0u);
+  EXPECT_EQ(relay_->state(), RelayState::down);
+}
+
+TEST_F(ProxyRelayTest, AnSdpTheRelayCannotUseGets488) {
+  const std::string junk = "this is not an SDP";
+  feed(fmt::format("INVITE sip:442079460958@127.0.0.1 SIP/2.0\r\n"
+                   "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-in-2\r\n"
+                   "Max-Forwards: 70\r\n"
+                   "From: <sip:+14155550123@192.0.2.50>;tag=c2\r\n"
+                   "To: <sip:442079460958@127.0.0.1>\r\n"
+                   "Call-ID: call-2@192.0.2.50\r\n"
+                   "CSeq: 1 INVITE\r\n"
+                   "Content-Type: application/sdp\r\n"
+                   "Content-Length: {}\r\n\r\n{}",
+                   junk.size(), junk),
+       carrier_);
+  ASSERT_TRUE(pump_until([&] { return sender_.count(carrier_, "SIP/2.0 488") == 1; }));
+  EXPECT_EQ(sender_.count(phone_, "INVITE"), 0u);
+  EXPECT_EQ(relay_->state(), RelayState::up);
 }
 
 }  // namespace

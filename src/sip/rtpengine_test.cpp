@@ -4,9 +4,6 @@
 #include "sip/rtpengine.h"
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <boost/asio/ip/udp.hpp>
 
@@ -18,8 +15,7 @@
 #include <vector>
 
 #include "sip/bencode.h"
-
-extern char** environ;
+#include "sip/test_rtpengine.h"
 
 namespace privox::sip {
 namespace {
@@ -27,12 +23,6 @@ namespace {
 namespace asio = boost::asio;
 using udp = asio::ip::udp;
 using namespace std::chrono_literals;
-
-uint16_t free_udp_port() {
-  asio::io_context io;
-  udp::socket s(io, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  return s.local_endpoint().port();
-}
 
 constexpr char kOffer[] =
     "v=0\r\no=alice 2890844526 2890844526 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -83,34 +73,12 @@ class RtpengineClientTest : public ::testing::Test {
 class RealRtpengineTest : public RtpengineClientTest {
  protected:
   void SetUp() override {
-    ng_port_ = free_udp_port();
-    std::mt19937 random(std::random_device{}());
-    const int min = 40'000 + static_cast<int>(random() % 200) * 100;  // a range of its own among parallel tests
-    const std::string listen = "--listen-ng=127.0.0.1:" + std::to_string(ng_port_);
-    const std::string port_min = "--port-min=" + std::to_string(min);
-    const std::string port_max = "--port-max=" + std::to_string(min + 99);
-    std::vector<std::string> args = {"rtpengine", "--foreground", "--table=-1", "--interface=127.0.0.1", listen,
-                                     port_min, port_max, "--num-threads=1", "--log-stderr", "--log-level=3",
-                                     "--delete-delay=0"};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ASSERT_EQ(posix_spawnp(&pid_, "rtpengine", nullptr, nullptr, argv.data(), environ), 0)
-        << "rtpengine (Debian's rtpengine-daemon) must be installed: make test-deps";
-    start_client(ng_port_);
+    ASSERT_TRUE(rtpengine_.started()) << "rtpengine (Debian's rtpengine-daemon) must be installed: make test-deps";
+    start_client(rtpengine_.port());
     // It takes a moment to listen; the client's pings find out when it does.
     ASSERT_TRUE(run_until([&] { return client_->state() == RelayState::up; }, 10s)) << "rtpengine did not answer";
   }
-  void TearDown() override {
-    RtpengineClientTest::TearDown();
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-    }
-  }
-  uint16_t ng_port_ = 0;
-  pid_t pid_ = -1;
+  TestRtpengine rtpengine_;
 };
 
 std::string media_port(std::string_view sdp) {
