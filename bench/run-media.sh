@@ -62,11 +62,17 @@ $P serve --data-dir "$D" --http 127.0.0.1:0 --sip 127.0.0.1:5060 --media-relay 1
 privox_pid=$!
 sleep 1
 
+# The SIP worker is privox's main thread (the io_context's): its own CPU, apart from the writer that
+# makes every call's record durable (R1) and the directory's loader, which Kamailio has no match for.
+thread_ns() { cut -d' ' -f1 "/proc/$privox_pid/task/$privox_pid/schedstat"; }
 cd "$work"
 for n in $levels; do
+  before=$(thread_ns)
   line=$(REG_USER=$login REG_PASS=bench-s3cret TARGET=+442071234567 PROXY_PIDS=$privox_pid \
     MEDIA_PIDS=$rtpengine_pid bash "$media/media_bench.sh" 5060 "$n" "$secs" 2>&1 | tail -n 1)
-  echo "privox+rtpengine   $n: $line"
+  ok=$(sed -n 's/.*successful=\([0-9]*\).*/\1/p' <<<"$line")
+  sip_us=$(( ($(thread_ns) - before) / 1000 / (ok > 0 ? ok : 1) ))
+  echo "privox+rtpengine   $n: $line sip_thread_us_per_call=$sip_us"
   line=$(PROXY_PIDS=$kamailio_pids MEDIA_PIDS=$rtpengine_pid bash "$media/media_bench.sh" 5070 "$n" "$secs" 2>&1 |
     tail -n 1)
   echo "kamailio+rtpengine $n: $line"
