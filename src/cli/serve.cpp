@@ -58,14 +58,14 @@ http::Router make_router(Environment& env, const RelayHealth& relay) {
                         {"version", PRIVOX_VERSION},
                         {"store", store::to_string(env.store->backend())},
                         {"schema_version", *version}};
-    if (!relay.configured) return http::json_response(http::bhttp::status::ok, std::move(body));
+    if (!relay.configured) return http::json_response(http::bhttp::status::ok, body);
     // A node whose relay does not answer refuses new calls: it is not fit to be sent any.
     const auto state = static_cast<sip::RelayState>(relay.state.load(std::memory_order_relaxed));
     body["media_relay"] = sip::to_string(state);
-    if (state != sip::RelayState::down) return http::json_response(http::bhttp::status::ok, std::move(body));
+    if (state != sip::RelayState::down) return http::json_response(http::bhttp::status::ok, body);
     body["status"] = "unavailable";
     body["error"] = "the media relay does not answer";
-    return http::json_response(http::bhttp::status::service_unavailable, std::move(body));
+    return http::json_response(http::bhttp::status::service_unavailable, body);
   });
   notify::add_unsubscribe_routes(router, *env.store, env.keys, env.clock);
   return router;

@@ -42,8 +42,8 @@ struct Open {
   bool dict;
 };
 
-bool fail(std::string& error, std::string what, size_t at) {
-  error = what + " at byte " + std::to_string(at);
+bool fail(std::string& error, std::string_view what, size_t at) {
+  error = std::string(what) + " at byte " + std::to_string(at);
   return false;
 }
 
@@ -55,9 +55,9 @@ bool Document::parse(std::string_view in, std::string& error) {
   nodes_.clear();
   std::vector<Open> open;
   size_t pos = 0;
-  const auto reject = [&](std::string what) {
+  const auto reject = [&](std::string_view what) {
     nodes_.clear();
-    return fail(error, std::move(what), pos);
+    return fail(error, what, pos);
   };
   while (true) {
     if (pos >= in.size()) return reject(open.empty() ? "no value" : "unterminated list or dictionary");

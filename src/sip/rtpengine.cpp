@@ -107,10 +107,10 @@ void RtpengineClient::ping(Done done) {
   bencode::Writer(body).begin_dict().entry("command", "ping").end();
   ping_waiting_ = true;
   send(
-      std::move(body),
+      body,
       [this, done = std::move(done)](RelayReply reply) {
         ping_waiting_ = false;
-        if (done) done(reply);
+        if (done) done(std::move(reply));
         schedule_ping();
       },
       true);
@@ -126,7 +126,7 @@ void RtpengineClient::schedule_ping() {
   });
 }
 
-void RtpengineClient::send(std::string body, Done done, bool probe) {
+void RtpengineClient::send(std::string_view body, Done done, bool probe) {
   // Known down: the caller hears so now, and the pings find out when rtpengine is back. A delete
   // is dropped: rtpengine ends calls that stop sending media on its own.
   if (stopped_ || (state() == RelayState::down && !probe)) {
@@ -135,7 +135,8 @@ void RtpengineClient::send(std::string body, Done done, bool probe) {
   }
   std::string cookie = fmt::format("{}{:x}", cookie_prefix_, ++next_cookie_);
   Pending p;
-  p.packet = cookie + ' ' + body;
+  p.packet = cookie + ' ';
+  p.packet += body;
   p.done = std::move(done);
   p.delay_us = options_.first_retry_us;
   auto [it, inserted] = pending_.emplace(std::move(cookie), std::move(p));

@@ -111,7 +111,7 @@ class RtpengineClient {
 
   // `body` is the bencoded dictionary; sends it under a new cookie and waits for its reply. Only
   // a `probe` (a ping) goes out while the relay is known to be down.
-  void send(std::string body, Done done, bool probe = false);
+  void send(std::string_view body, Done done, bool probe = false);
   void retransmit(const std::string& cookie);
   void receive();
   void on_datagram(std::string_view datagram);

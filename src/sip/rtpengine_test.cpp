@@ -159,7 +159,7 @@ TEST_F(RtpengineClientTest, ARelayThatDoesNotAnswerIsDownAndLaterCommandsFailAtO
   EXPECT_EQ(offers[1], offers[2]);
 
   bool answered_at_once = false;
-  client_->offer({"call-4@test", "tag-a", ""}, kOffer, [&](RelayReply r) {
+  client_->offer({"call-4@test", "tag-a", ""}, kOffer, [&](const RelayReply& r) {
     answered_at_once = r.outcome == RelayReply::Outcome::no_answer;
   });
   EXPECT_TRUE(answered_at_once);

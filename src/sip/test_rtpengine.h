@@ -34,6 +34,7 @@ class TestRtpengine {
                                      "--port-min=" + std::to_string(min), "--port-max=" + std::to_string(min + 99),
                                      "--num-threads=1", "--log-stderr", "--log-level=3", "--delete-delay=0"};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     started_ = posix_spawnp(&pid_, "rtpengine", nullptr, nullptr, argv.data(), environ) == 0;
