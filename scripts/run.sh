@@ -41,10 +41,21 @@ trap stop_helpers EXIT
 helpers+=($!)
 
 # The media relay. --foreground with stderr to a file: its own daemon mode logs to syslog only.
-rtpengine --foreground --table=-1 --interface="$media_address" --listen-ng="$media_ng" \
+# --config-file=none: Debian's /etc/rtpengine/rtpengine.conf would add HTTP, CLI and recording
+# listeners of its own.
+rtpengine --config-file=none --foreground --table=-1 --interface="$media_address" --listen-ng="$media_ng" \
   --port-min="${media_ports%-*}" --port-max="${media_ports#*-}" --log-stderr --log-level=5 \
   </dev/null >>"$data_dir/rtpengine.log" 2>&1 &
 helpers+=($!)
+# It fails at once when its ports are taken (another rtpengine, say): say so rather than start a
+# node whose every call would get 503.
+sleep 0.3
+if ! kill -0 "${helpers[-1]}" 2>/dev/null; then
+  echo "run.sh: rtpengine did not start (ng $media_ng, media $media_address:$media_ports); its log:" >&2
+  tail -n 5 "$data_dir/rtpengine.log" >&2
+  echo "run.sh: set MEDIA_RELAY_NG and MEDIA_PORTS to free ones" >&2
+  exit 1
+fi
 
 # The relay privox uses: the catcher while mail.smtp_url is the default (the machine's own MTA,
 # which a fresh machine lacks) or the catcher's own; whatever else the operator set is left alone.

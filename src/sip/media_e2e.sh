@@ -32,7 +32,7 @@ px "$D" settings set sip.trusted_sources 127.0.0.1 >/dev/null || fail "settings 
 
 RTPENGINE_PID=""
 start_rtpengine() {
-  rtpengine --foreground --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$NG_PORT" \
+  rtpengine --config-file=none --foreground --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$NG_PORT" \
     --port-min="$MEDIA_MIN" --port-max=$((MEDIA_MIN + 99)) --num-threads=1 --log-stderr --log-level=5 \
     >>"$TMP/rtpengine.log" 2>&1 &
   RTPENGINE_PID=$!

@@ -1,7 +1,8 @@
 #pragma once
 // A real rtpengine for unit tests (Debian's rtpengine-daemon, userspace forwarding only): started on
 // a free ng port of 127.0.0.1 and a media port range of its own among tests running in parallel,
-// stopped when this goes out of scope.
+// stopped when this goes out of scope. --config-file=none keeps Debian's /etc/rtpengine/rtpengine.conf
+// out: its fixed CLI and HTTP ports would stop a second rtpengine from starting beside the first.
 
 #include <signal.h>
 #include <spawn.h>
@@ -29,7 +30,7 @@ class TestRtpengine {
     }
     std::mt19937 random(std::random_device{}());
     const int min = 40'000 + static_cast<int>(random() % 200) * 100;
-    std::vector<std::string> args = {"rtpengine", "--foreground", "--table=-1", "--interface=127.0.0.1",
+    std::vector<std::string> args = {"rtpengine", "--config-file=none", "--foreground", "--table=-1", "--interface=127.0.0.1",
                                      "--listen-ng=127.0.0.1:" + std::to_string(port_),
                                      "--port-min=" + std::to_string(min), "--port-max=" + std::to_string(min + 99),
                                      "--num-threads=1", "--log-stderr", "--log-level=3", "--delete-delay=0"};
