@@ -3,7 +3,8 @@
 # corpus (in a scratch copy, so the committed corpus stays small). Exit 0 when no crash, leak or
 # undefined behaviour was found.
 #   scripts/fuzz.sh TARGET BUILD_DIR [SECONDS]
-# Targets: sip (the SIP parser), json (every JSON entry point), bencode (rtpengine's ng replies).
+# Targets: sip (the SIP parser), json (every JSON entry point), bencode (rtpengine's ng replies),
+# rtp (RTP, telephone-events and the jitter buffer).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:?usage: fuzz.sh TARGET BUILD_DIR [SECONDS]}
@@ -16,7 +17,9 @@ case "$target" in
   json) sources=(common/json.cpp common/json_fuzz.cpp); libs=(-lfmt); corpus_dir=common/json_fuzz_corpus
         dict=(-dict="$root/src/common/json_fuzz.dict") ;;
   bencode) sources=(sip/bencode.cpp sip/bencode_fuzz.cpp); libs=(); corpus_dir=sip/bencode_fuzz_corpus; dict=() ;;
-  *) echo "fuzz.sh: unknown target '$target' (sip, json, bencode)" >&2; exit 2 ;;
+  rtp) sources=(media/rtp.cpp media/jitter_buffer.cpp media/rtp_fuzz.cpp); libs=(); corpus_dir=media/rtp_fuzz_corpus
+       dict=() ;;
+  *) echo "fuzz.sh: unknown target '$target' (sip, json, bencode, rtp)" >&2; exit 2 ;;
 esac
 
 mkdir -p "$out"

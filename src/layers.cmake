@@ -6,6 +6,7 @@
 # from above. src/README.md draws the same order.
 set(PRIVOX_LAYERS
   common
+  media
   http
   store
   privacy
@@ -25,6 +26,7 @@ set(PRIVOX_LAYERS
   cli)
 
 set(PRIVOX_USES_common)
+set(PRIVOX_USES_media common)
 set(PRIVOX_USES_http common)
 set(PRIVOX_USES_store common)
 set(PRIVOX_USES_privacy store)

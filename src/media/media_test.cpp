@@ -1,0 +1,182 @@
+#include <gtest/gtest.h>
+#include <spandsp.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "media/g711.h"
+#include "media/jitter_buffer.h"
+#include "media/keys.h"
+#include "media/rtp.h"
+
+namespace privox::media {
+namespace {
+
+std::vector<uint8_t> packet(uint8_t first, uint8_t second, std::vector<uint8_t> rest = {}) {
+  std::vector<uint8_t> p = {first, second, 0x12, 0x34, 0, 0, 0x03, 0x20, 0xde, 0xad, 0xbe, 0xef};
+  p.insert(p.end(), rest.begin(), rest.end());
+  return p;
+}
+
+TEST(RtpTest, ReadsTheHeaderAndAViewOfThePayload) {
+  const auto p = packet(0x80, 0x88, {1, 2, 3});
+  const RtpParse r = parse_rtp(p);
+  ASSERT_TRUE(r.packet) << to_string(r.error);
+  EXPECT_EQ(r.packet->header.payload_type, 8);
+  EXPECT_TRUE(r.packet->header.marker);
+  EXPECT_EQ(r.packet->header.sequence, 0x1234);
+  EXPECT_EQ(r.packet->header.timestamp, 800u);
+  EXPECT_EQ(r.packet->header.ssrc, 0xdeadbeefu);
+  ASSERT_EQ(r.packet->payload.size(), 3u);
+  EXPECT_EQ(r.packet->payload.data(), p.data() + 12);
+}
+
+TEST(RtpTest, SkipsCsrcsAndTheExtensionAndDropsPadding) {
+  // Two CSRCs, an extension of one word, then a payload of 2 bytes padded with 2.
+  const auto p = packet(0xb2, 0x00, {0, 0, 0, 1, 0, 0, 0, 2, 0xbe, 0xde, 0, 1, 9, 9, 9, 9, 7, 7, 0, 2});
+  const RtpParse r = parse_rtp(p);
+  ASSERT_TRUE(r.packet) << to_string(r.error);
+  ASSERT_EQ(r.packet->payload.size(), 2u);
+  EXPECT_EQ(r.packet->payload[0], 7);
+}
+
+TEST(RtpTest, RefusesWhatIsNotUsableRtpAndSaysWhy) {
+  EXPECT_EQ(parse_rtp(std::vector<uint8_t>(11, 0x80)).error, RtpError::too_short);
+  EXPECT_EQ(parse_rtp(packet(0x40, 0)).error, RtpError::not_version_2);
+  EXPECT_EQ(parse_rtp(packet(0x8f, 0)).error, RtpError::csrc_past_end);
+  EXPECT_EQ(parse_rtp(packet(0x90, 0, {0, 0, 0, 9})).error, RtpError::bad_extension);
+  EXPECT_EQ(parse_rtp(packet(0x90, 0, {0, 0})).error, RtpError::bad_extension);
+  EXPECT_EQ(parse_rtp(packet(0xa0, 0, {1, 5})).error, RtpError::bad_padding);
+  EXPECT_EQ(parse_rtp(packet(0xa0, 0, {1, 0})).error, RtpError::bad_padding);
+  EXPECT_EQ(parse_rtp(packet(0x80, 200)).error, RtpError::rtcp);
+  EXPECT_FALSE(parse_rtp(packet(0x80, 200)).packet);
+  EXPECT_EQ(to_string(RtpError::bad_padding), "padding longer than the payload");
+}
+
+TEST(RtpTest, WritesAHeaderItReadsBack) {
+  std::array<uint8_t, kRtpHeaderBytes + 1> bytes{};
+  write_rtp_header({.payload_type = 101, .marker = true, .sequence = 65535, .timestamp = 0x01020304, .ssrc = 7},
+                   std::span<uint8_t, kRtpHeaderBytes>(bytes.data(), kRtpHeaderBytes));
+  const RtpParse r = parse_rtp(bytes);
+  ASSERT_TRUE(r.packet);
+  EXPECT_EQ(r.packet->header.payload_type, 101);
+  EXPECT_TRUE(r.packet->header.marker);
+  EXPECT_EQ(r.packet->header.sequence, 65535);
+  EXPECT_EQ(r.packet->header.timestamp, 0x01020304u);
+  EXPECT_EQ(r.packet->header.ssrc, 7u);
+}
+
+TEST(KeysTest, EachTelephoneEventIsOneKeyPressWhateverItsRepeats) {
+  EventKeys keys;
+  std::string pressed;
+  const auto feed = [&](uint32_t ts, uint8_t event, bool end) {
+    const std::array<uint8_t, 4> payload = {event, static_cast<uint8_t>(end ? 0x8a : 0x0a), 0, 160};
+    const auto e = parse_telephone_event(payload);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->end, end);
+    EXPECT_EQ(e->volume, 10);
+    if (const char k = keys.on_event(ts, *e)) pressed += k;
+  };
+  // '1': start, continuation, three end packets; '#': its start lost; '1' again; a flash (16).
+  feed(1000, 1, false);
+  feed(1000, 1, false);
+  for (int i = 0; i < 3; ++i) feed(1000, 1, true);
+  feed(2000, 11, false);
+  feed(2000, 11, true);
+  feed(3000, 1, false);
+  feed(4000, 16, false);
+  EXPECT_EQ(pressed, "1#1");
+  EXPECT_FALSE(parse_telephone_event(std::array<uint8_t, 3>{1, 2, 3}));
+}
+
+TEST(KeysTest, InBandTonesAreRecognisedInG711Audio) {
+  // spandsp's generator plays "159#" as tones; they go through A-law and back, as on the wire.
+  dtmf_tx_state_t* tx = dtmf_tx_init(nullptr);
+  ASSERT_NE(tx, nullptr);
+  dtmf_tx_put(tx, "159#", -1);
+  ToneKeys keys;
+  std::string heard;
+  std::array<int16_t, 160> tone{};
+  std::array<uint8_t, 160> wire{};
+  std::array<int16_t, 160> back{};
+  std::array<char, 8> got{};
+  for (int frame = 0; frame < 150; ++frame) {
+    const int n = dtmf_tx(tx, tone.data(), static_cast<int>(tone.size()));
+    std::fill(tone.begin() + n, tone.end(), int16_t{0});
+    g711_encode(G711::pcma, tone, wire);
+    g711_decode(G711::pcma, wire, back);
+    const size_t k = keys.feed(back, got);
+    heard.append(got.data(), k);
+  }
+  dtmf_tx_free(tx);
+  EXPECT_EQ(heard, "159#");
+}
+
+TEST(G711Test, BothLawsRoundTripWithinTheirQuantisation) {
+  const std::array<int16_t, 5> samples = {0, 1000, -1000, 32000, -32000};
+  for (const G711 law : {G711::pcma, G711::pcmu}) {
+    std::array<uint8_t, 5> wire{};
+    std::array<int16_t, 5> back{};
+    ASSERT_EQ(g711_encode(law, samples, wire), 5u);
+    ASSERT_EQ(g711_decode(law, wire, back), 5u);
+    for (size_t i = 0; i < samples.size(); ++i)
+      EXPECT_NEAR(back[i], samples[i], std::abs(samples[i]) / 16.0 + 16) << static_cast<int>(law) << " " << i;
+  }
+}
+
+std::vector<uint8_t> frame(uint8_t fill) { return std::vector<uint8_t>(160, fill); }
+
+TEST(JitterBufferTest, ReordersAndPlaysOneFramePerTickOnceTheTargetIsBuffered) {
+  JitterBuffer jb(3);
+  std::array<uint8_t, JitterBuffer::kMaxFrameBytes> out{};
+  size_t length = 0;
+  EXPECT_EQ(jb.push(101, frame(1)), JitterBuffer::Push::stored);
+  EXPECT_EQ(jb.pop(out, length), JitterBuffer::Pop::waiting);
+  jb.push(103, frame(3));
+  jb.push(102, frame(2));  // out of order
+  std::vector<uint8_t> played;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(jb.pop(out, length), JitterBuffer::Pop::frame);
+    EXPECT_EQ(length, 160u);
+    played.push_back(out[0]);
+  }
+  EXPECT_EQ(played, (std::vector<uint8_t>{1, 2, 3}));
+  EXPECT_EQ(jb.push(102, frame(2)), JitterBuffer::Push::late);
+}
+
+TEST(JitterBufferTest, SaysWhenAFrameIsMissingAndDropsDuplicatesAndOversizedFrames) {
+  JitterBuffer jb(1);
+  std::array<uint8_t, JitterBuffer::kMaxFrameBytes> out{};
+  size_t length = 0;
+  jb.push(65535, frame(1));
+  EXPECT_EQ(jb.push(65535, frame(1)), JitterBuffer::Push::duplicate);
+  jb.push(1, frame(3));  // 0 lost, across the wrap
+  EXPECT_EQ(jb.pop(out, length), JitterBuffer::Pop::frame);
+  EXPECT_EQ(jb.pop(out, length), JitterBuffer::Pop::missing);
+  EXPECT_EQ(jb.pop(out, length), JitterBuffer::Pop::frame);
+  EXPECT_EQ(out[0], 3);
+  // Dry: conceal, but keep the place for what comes next.
+  EXPECT_EQ(jb.pop(out, length), JitterBuffer::Pop::missing);
+  jb.push(2, frame(4));
+  EXPECT_EQ(jb.pop(out, length), JitterBuffer::Pop::frame);
+  EXPECT_EQ(out[0], 4);
+  EXPECT_EQ(jb.push(3, std::vector<uint8_t>(JitterBuffer::kMaxFrameBytes + 1)), JitterBuffer::Push::too_large);
+  EXPECT_EQ(jb.stats().duplicate, 1u);
+  EXPECT_EQ(jb.stats().missing, 2u);
+  EXPECT_EQ(jb.stats().played, 3u);
+}
+
+TEST(JitterBufferTest, AJumpBeyondTheRingRestartsThere) {
+  JitterBuffer jb(1);
+  std::array<uint8_t, JitterBuffer::kMaxFrameBytes> out{};
+  size_t length = 0;
+  jb.push(10, frame(1));
+  EXPECT_EQ(jb.push(10 + JitterBuffer::kSlots, frame(2)), JitterBuffer::Push::restarted);
+  EXPECT_EQ(jb.buffered(), 1u);
+  ASSERT_EQ(jb.pop(out, length), JitterBuffer::Pop::frame);
+  EXPECT_EQ(out[0], 2);
+}
+
+}  // namespace
+}  // namespace privox::media
