@@ -2,12 +2,14 @@
 #include <spandsp.h>
 
 #include <array>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "media/g711.h"
 #include "media/jitter_buffer.h"
 #include "media/keys.h"
+#include "media/opus.h"
 #include "media/rtp.h"
 
 namespace privox::media {
@@ -176,6 +178,37 @@ TEST(JitterBufferTest, AJumpBeyondTheRingRestartsThere) {
   EXPECT_EQ(jb.buffered(), 1u);
   ASSERT_EQ(jb.pop(out, length), JitterBuffer::Pop::frame);
   EXPECT_EQ(out[0], 2);
+}
+
+TEST(OpusTest, AVoiceRecordingIsCompactAndDecodesToItsLengthAndItsTone) {
+  // Three seconds of a 440 Hz tone at 8 kHz, written in 20 ms frames as the endpoint will.
+  auto writer = OpusWriter::create(8000, 16'000);
+  ASSERT_TRUE(writer.ok()) << writer.error().describe();
+  std::vector<int16_t> frame_pcm(160);
+  size_t n = 0;
+  for (int f = 0; f < 150; ++f) {
+    for (int16_t& s : frame_pcm) s = static_cast<int16_t>(8000 * std::sin(2 * M_PI * 440 * static_cast<double>(n++) / 8000));
+    ASSERT_TRUE((*writer)->write(frame_pcm).ok());
+  }
+  auto ogg = (*writer)->finish();
+  ASSERT_TRUE(ogg.ok()) << ogg.error().describe();
+  EXPECT_EQ(ogg->substr(0, 4), "OggS");
+  EXPECT_LT(ogg->size(), 3 * 24'000 / 8 * 2) << "well under G.711's 24 KB for 3 s";
+  EXPECT_FALSE((*writer)->write(frame_pcm).ok()) << "a finished stream takes no more audio";
+
+  auto pcm = decode_ogg_opus(*ogg);
+  ASSERT_TRUE(pcm.ok()) << pcm.error().describe();
+  EXPECT_NEAR(static_cast<double>(pcm->size()) / 48'000, 3.0, 0.05);
+  // The tone survives: zero crossings in the middle second give its frequency.
+  int crossings = 0;
+  for (size_t i = 48'001; i < 96'000; ++i) crossings += ((*pcm)[i - 1] < 0) != ((*pcm)[i] < 0);
+  EXPECT_NEAR(crossings / 2.0, 440, 10);
+}
+
+TEST(OpusTest, WhatIsNotOggOpusIsRefusedWithAReason) {
+  const auto bad = decode_ogg_opus("RIFF....WAVEfmt not opus at all");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().describe().find("not an Ogg Opus stream"), std::string::npos);
 }
 
 }  // namespace
