@@ -10,6 +10,7 @@
 #include "media/jitter_buffer.h"
 #include "media/keys.h"
 #include "media/opus.h"
+#include "media/recorder.h"
 #include "media/rtp.h"
 
 namespace privox::media {
@@ -209,6 +210,84 @@ TEST(OpusTest, WhatIsNotOggOpusIsRefusedWithAReason) {
   const auto bad = decode_ogg_opus("RIFF....WAVEfmt not opus at all");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.error().describe().find("not an Ogg Opus stream"), std::string::npos);
+}
+
+// 20 ms frames of a tone (speech stands in) or of silence, as the endpoint feeds them.
+class RecorderTest : public ::testing::Test {
+ protected:
+  std::vector<int16_t> tone_frame() {
+    std::vector<int16_t> f(Recorder::kFrameSamples);
+    for (int16_t& s : f) s = static_cast<int16_t>(8000 * std::sin(2 * M_PI * 440 * static_cast<double>(n_++) / 8000));
+    return f;
+  }
+  static std::vector<int16_t> silent_frame() { return std::vector<int16_t>(Recorder::kFrameSamples, 3); }
+  // Feeds `ms` of tone or silence; returns the state after the last frame.
+  RecordingEnd feed(Recorder& r, int ms, bool speech) {
+    RecordingEnd state = RecordingEnd::recording;
+    for (int t = 0; t < ms; t += 20) state = r.frame(speech ? tone_frame() : silent_frame());
+    return state;
+  }
+  static std::unique_ptr<Recorder> recorder(RecordingLimits limits = {}) {
+    auto r = Recorder::create(limits);
+    EXPECT_TRUE(r.ok());
+    return std::move(r).value();
+  }
+  size_t n_ = 0;
+};
+
+TEST_F(RecorderTest, SilenceEndsTheMessageAndIsTrimmedFromItButAPauseIsKept) {
+  auto r = recorder({.max_ms = 180'000, .silence_ms = 2'000});
+  EXPECT_EQ(feed(*r, 1'000, true), RecordingEnd::recording);
+  EXPECT_EQ(feed(*r, 1'000, false), RecordingEnd::recording);  // a pause
+  EXPECT_EQ(feed(*r, 1'000, true), RecordingEnd::recording);
+  EXPECT_EQ(feed(*r, 2'000, false), RecordingEnd::silence);
+  EXPECT_EQ(r->frame(tone_frame()), RecordingEnd::silence) << "later frames are ignored";
+  auto message = r->finish();
+  ASSERT_TRUE(message.ok()) << message.error().describe();
+  ASSERT_TRUE(message->has_value());
+  EXPECT_EQ((*message)->duration_ms, 3'000);
+  EXPECT_EQ((*message)->end, RecordingEnd::silence);
+  auto pcm = decode_ogg_opus((*message)->ogg);
+  ASSERT_TRUE(pcm.ok());
+  EXPECT_NEAR(static_cast<double>(pcm->size()) / 48'000, 3.0, 0.05);
+}
+
+TEST_F(RecorderTest, HashEndsItAndSoDoesTheLongestMessageAllowed) {
+  auto r = recorder();
+  feed(*r, 1'500, true);
+  EXPECT_EQ(r->key('5'), RecordingEnd::recording);
+  EXPECT_EQ(r->key('#'), RecordingEnd::key);
+  auto message = r->finish();
+  ASSERT_TRUE(message.ok() && message->has_value());
+  EXPECT_EQ((*message)->end, RecordingEnd::key);
+  EXPECT_EQ((*message)->duration_ms, 1'500);
+
+  auto capped = recorder({.max_ms = 2'000});
+  EXPECT_EQ(feed(*capped, 1'980, true), RecordingEnd::recording);
+  EXPECT_EQ(feed(*capped, 20, true), RecordingEnd::max_length);
+  auto cut = capped->finish();
+  ASSERT_TRUE(cut.ok() && cut->has_value());
+  EXPECT_EQ((*cut)->duration_ms, 2'000);
+  EXPECT_EQ((*cut)->end, RecordingEnd::max_length);
+}
+
+TEST_F(RecorderTest, AMessageUnderASecondIsDiscardedAndAHangUpEndsOne) {
+  auto brief = recorder();
+  feed(*brief, 800, true);
+  brief->hang_up();
+  auto none = brief->finish();
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  auto r = recorder();
+  feed(*r, 1'200, true);
+  r->hang_up();
+  EXPECT_EQ(r->state(), RecordingEnd::hangup);
+  auto message = r->finish();
+  ASSERT_TRUE(message.ok() && message->has_value());
+  EXPECT_EQ((*message)->end, RecordingEnd::hangup);
+  EXPECT_STREQ(to_string((*message)->end), "hangup");
+  EXPECT_FALSE(Recorder::create({.max_ms = 0}).ok());
 }
 
 }  // namespace
