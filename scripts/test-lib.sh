@@ -126,6 +126,39 @@ sys.exit(0 if found else 1)
 PY
 }
 
+# baresip_phone DIR SIP_PORT LISTEN_PORT LOGIN PASSWORD [ACCOUNT_PARAMS] [SECONDS]: a baresip
+# configuration in DIR for one account at privox on 127.0.0.1:SIP_PORT, listening on LISTEN_PORT,
+# that sends SECONDS (default 2) of a 440 Hz tone from a file (mono, 16-bit, 8 kHz: what baresip's
+# aufile reads) and writes what it hears to DIR/out.wav. ACCOUNT_PARAMS are added to the account
+# line (";answermode=auto" answers by itself). Run it with `baresip -f DIR`.
+baresip_phone() {
+  local dir=$1 sip_port=$2 listen=$3 login=$4 password=$5 params=${6:-} seconds=${7:-2}
+  mkdir -p "$dir"
+  python3 - "$dir/tone.wav" "$seconds" <<'PY'
+import math, struct, sys, wave
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+    w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000)))
+                           for i in range(8000 * int(sys.argv[2]))))
+PY
+  cat >"$dir/config" <<CFG
+poll_method   epoll
+sip_listen    127.0.0.1:$listen
+audio_source  aufile,$dir/tone.wav
+audio_player  aufile,$dir/out.wav
+audio_alert   aufile,$dir/alert.wav
+module_path   /usr/lib/baresip/modules
+module        stdio.so
+module        g711.so
+module        aufile.so
+module        account.so
+module        menu.so
+module        contact.so
+CFG
+  printf '<sip:%s@127.0.0.1:%s>;auth_pass=%s;regint=600%s\n' "$login" "$sip_port" "$password" "$params" >"$dir/accounts"
+  : >"$dir/contacts"
+}
+
 finish() {  # finish: the closing line, and the script's exit status
   echo "$PASS passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]

@@ -92,32 +92,8 @@ wait_health() {  # wait_health PATTERN: /healthz matches within 15 s
 }
 assert_true "/healthz reports the media relay up" wait_health '"media_relay":"up"'
 
-# Two baresip phones; 102 answers by itself. Each sends a tone from a file (mono, 16-bit, 8 kHz).
-phone() {  # phone DIR LOGIN PASSWORD EXTRA_ACCOUNT_PARAMS
-  mkdir -p "$1"
-  python3 - "$1/tone.wav" <<'PY'
-import math, struct, sys, wave
-with wave.open(sys.argv[1], "wb") as w:
-    w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
-    w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(80000)))
-PY
-  cat >"$1/config" <<CFG
-poll_method   epoll
-sip_listen    127.0.0.1:$(free_port)
-audio_source  aufile,$1/tone.wav
-audio_player  aufile,$1/out.wav
-audio_alert   aufile,$1/alert.wav
-module_path   /usr/lib/baresip/modules
-module        stdio.so
-module        g711.so
-module        aufile.so
-module        account.so
-module        menu.so
-module        contact.so
-CFG
-  printf '<sip:%s@127.0.0.1:%s>;auth_pass=%s;regint=600%s\n' "$2" "$SIP_PORT" "$3" "$4" >"$1/accounts"
-  : >"$1/contacts"
-}
+# Two baresip phones (scripts/test-lib.sh), each sending a tone from a file; 102 answers by itself.
+phone() { baresip_phone "$1" "$SIP_PORT" "$(free_port)" "$2" "$3" "$4" 10; }
 phone "$TMP/p101" "$U101" 'Amber-gate-41' ""
 phone "$TMP/p102" "$U102" 'Birch-lake-62' ";answermode=auto"
 

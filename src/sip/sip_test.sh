@@ -689,29 +689,7 @@ expect_record "the call after the restart is recorded as answered, ended by bye"
 # 8b. A real softphone: baresip registers as 101 with digest auth and calls 102, audio from a file
 
 BS=$TMP/baresip
-mkdir -p "$BS"
-python3 - "$BS/tone.wav" <<'PY'
-import math, struct, sys, wave
-with wave.open(sys.argv[1], "wb") as w:  # mono, 16-bit, 8 kHz: what baresip's aufile reads
-    w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
-    w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(16000)))
-PY
-cat >"$BS/config" <<CFG
-poll_method   epoll
-sip_listen    127.0.0.1:$(free_ports 1)
-audio_source  aufile,$BS/tone.wav
-audio_player  aufile,$BS/out.wav
-audio_alert   aufile,$BS/alert.wav
-module_path   /usr/lib/baresip/modules
-module        stdio.so
-module        g711.so
-module        aufile.so
-module        account.so
-module        menu.so
-module        contact.so
-CFG
-printf '<sip:%s@127.0.0.1:%s>;auth_pass=%s;regint=600\n' "$L101" "$SIP_PORT" "$PW101" >"$BS/accounts"
-: >"$BS/contacts"
+baresip_phone "$BS" "$SIP_PORT" "$(free_ports 1)" "$L101" "$PW101"
 # baresip 1.0 (Debian 12) gives up on a SHA-256 challenge instead of answering the MD5 one beside
 # it: privox's default challenges (MD5 alone) must let it register out of the box (issue 13).
 stop_server
