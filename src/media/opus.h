@@ -2,7 +2,8 @@
 // Voice kept compact: Ogg Opus (RFC 7845) through libopusenc, encoded as it is recorded and held
 // in memory only, so that a voicemail never touches disk in clear (the caller seals the bytes
 // under their owner's key before anything is stored). About 16 kbit/s for telephone speech, a
-// quarter of G.711 (7.5 KB for 3 s against 24 KB). Decoding (libopusfile) is for the listener's copy and for tests.
+// quarter of G.711 (7.5 KB for 3 s against 24 KB). Decoding (libopusfile) is for the listener's
+// copy and for tests.
 //
 // Thread-safety: one encoder per recording, used by one thread at a time.
 
