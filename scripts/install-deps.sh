@@ -46,3 +46,9 @@ fi
 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# privox starts its own rtpengine (scripts/run.sh, the tests). On a machine with systemd the
+# package also starts the system-wide one, which would hold the ng port make run uses (2223).
+if printf '%s\n' "${missing[@]}" | grep -qx rtpengine-daemon && [ -d /run/systemd/system ]; then
+  systemctl disable --now rtpengine-daemon.service >/dev/null 2>&1 || true
+fi
