@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
+#include <sndfile.h>
 #include <spandsp.h>
 
 #include <array>
+#include <fstream>
+#include <iterator>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -10,6 +13,7 @@
 #include "media/jitter_buffer.h"
 #include "media/keys.h"
 #include "media/opus.h"
+#include "media/prompt.h"
 #include "media/recorder.h"
 #include "media/rtp.h"
 
@@ -288,6 +292,63 @@ TEST_F(RecorderTest, AMessageUnderASecondIsDiscardedAndAHangUpEndsOne) {
   EXPECT_EQ((*message)->end, RecordingEnd::hangup);
   EXPECT_STREQ(to_string((*message)->end), "hangup");
   EXPECT_FALSE(Recorder::create({.max_ms = 0}).ok());
+}
+
+// A WAV file in memory, written by libsndfile: `seconds` of a 440 Hz tone.
+std::vector<uint8_t> wav_bytes(int rate, int channels, int format, double seconds) {
+  const std::string path = ::testing::TempDir() + "/privox-prompt-" + std::to_string(rate) + ".wav";
+  SF_INFO info{};
+  info.samplerate = rate;
+  info.channels = channels;
+  info.format = format;
+  SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+  EXPECT_NE(f, nullptr) << sf_strerror(nullptr);
+  const auto frames = static_cast<size_t>(seconds * rate);
+  std::vector<float> pcm(frames * static_cast<size_t>(channels));
+  for (size_t i = 0; i < frames; ++i)
+    for (int c = 0; c < channels; ++c)
+      pcm[i * static_cast<size_t>(channels) + static_cast<size_t>(c)] =
+          0.25F * static_cast<float>(std::sin(2 * M_PI * 440 * static_cast<double>(i) / rate));
+  sf_writef_float(f, pcm.data(), static_cast<sf_count_t>(frames));
+  sf_close(f);
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(PromptTest, ReadsDebiansPromptsAndUploadsOfAnyRateAsEightKilohertzMono) {
+  // Debian's asterisk-core-sounds-en-wav (CC-BY-SA, credited in the README): 8 kHz mono already.
+  auto intro = load_wav_file("/usr/share/asterisk/sounds/en_US_f_Allison/vm-intro.wav");
+  ASSERT_TRUE(intro.ok()) << intro.error().describe();
+  EXPECT_NEAR(static_cast<double>(intro->duration_ms()), 45235 / 8.0, 1);
+
+  // A greeting recorded on a computer: 44.1 kHz stereo float, 2 s.
+  const auto upload = load_wav(wav_bytes(44'100, 2, SF_FORMAT_WAV | SF_FORMAT_FLOAT, 2.0));
+  ASSERT_TRUE(upload.ok()) << upload.error().describe();
+  EXPECT_NEAR(static_cast<double>(upload->duration_ms()), 2000, 5);
+  int crossings = 0;
+  for (size_t i = 4001; i < 12'000; ++i) crossings += (upload->samples[i - 1] < 0) != (upload->samples[i] < 0);
+  EXPECT_NEAR(crossings / 2.0, 440, 5) << "the tone survives the resampling";
+
+  const auto alaw = load_wav(wav_bytes(8000, 1, SF_FORMAT_WAV | SF_FORMAT_ALAW, 1.0));
+  ASSERT_TRUE(alaw.ok()) << alaw.error().describe();
+  EXPECT_EQ(alaw->samples.size(), 8000u);
+}
+
+TEST(PromptTest, AnUploadThatIsNotAUsableWavIsRefusedWithItsReason) {
+  const auto reason = [](const Result<Prompt>& r) { return r.ok() ? std::string("accepted") : r.error().describe(); };
+  EXPECT_EQ(reason(load_wav({})), "audio: the file is empty");
+  const std::string text = "this is a text file, not audio at all";
+  EXPECT_NE(reason(load_wav(std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()))).find("WAV file is expected"),
+            std::string::npos);
+  const auto aiff = wav_bytes(8000, 1, SF_FORMAT_AIFF | SF_FORMAT_PCM_16, 0.5);
+  EXPECT_EQ(reason(load_wav(aiff)), "audio: not a WAV file");
+  const auto long_one = wav_bytes(8000, 1, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 3.0);
+  EXPECT_EQ(reason(load_wav(long_one, {.max_ms = 2'000})), "audio: the audio lasts 3 s; at most 2 s");
+  EXPECT_NE(reason(load_wav(long_one, {.max_bytes = 1'024})).find("at most 1 KB"), std::string::npos);
+  auto cut = long_one;
+  cut.resize(60);  // a header that promises 3 s, and 16 bytes of audio
+  const std::string why = reason(load_wav(cut));
+  EXPECT_EQ(why, "audio: the audio lasts 1 ms; at least 100 ms");  // libsndfile counts what is there
 }
 
 }  // namespace
