@@ -42,9 +42,10 @@ helpers+=($!)
 
 # The media relay. --foreground with stderr to a file: its own daemon mode logs to syslog only.
 # --config-file=none: Debian's /etc/rtpengine/rtpengine.conf would add HTTP, CLI and recording
-# listeners of its own.
+# listeners of its own. --log-level=3 (errors): from notices up, rtpengine names each call by its
+# Call-ID, which often holds a phone's address, and privox keeps personal data out of its logs.
 rtpengine --config-file=none --foreground --table=-1 --interface="$media_address" --listen-ng="$media_ng" \
-  --port-min="${media_ports%-*}" --port-max="${media_ports#*-}" --log-stderr --log-level=5 \
+  --port-min="${media_ports%-*}" --port-max="${media_ports#*-}" --log-stderr --log-level=3 \
   </dev/null >>"$data_dir/rtpengine.log" 2>&1 &
 helpers+=($!)
 # It fails at once when its ports are taken (another rtpengine, say): say so rather than start a

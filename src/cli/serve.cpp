@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <optional>
 
 #include "common/fd_limit.h"
 #include "common/ids.h"
@@ -163,7 +164,14 @@ int serve(const ServeOptions& options) {
   portal_options.phone_server = *phone_server;
   portal::Portal portal(*(*env)->store, (*env)->keys, (*env)->clock, portal_options);
   RelayHealth relay_health;
-  relay_health.configured = !options.media_relay.empty();
+  std::optional<sip::RtpengineOptions> media_relay;
+  if (!options.media_relay.empty()) {
+    auto relay_at = http::parse_host_port(options.media_relay, "media-relay");
+    if (!relay_at.ok()) return fail(relay_at.error());
+    media_relay = sip::RtpengineOptions{.host = relay_at->host, .port = relay_at->port};
+    media_relay->published_state = &relay_health.state;
+    relay_health.configured = true;
+  }
   http::Router router = make_router(**env, relay_health);
   portal.mount(router);
 
@@ -183,8 +191,7 @@ int serve(const ServeOptions& options) {
                                       .challenge_algorithms = std::move(challenges),
                                       .guard = std::move(guard_limits).value(),
                                       .tcp = sip::TcpLimits{},
-                                      .media_relay = options.media_relay,
-                                      .media_relay_state = &relay_health.state});
+                                      .media_relay = std::move(media_relay)});
   // Marketing SMS and STOP replies travel over the SIP trunk (notify/sms.h); without a sender
   // number there are neither.
   auto sms_sender = store::Settings(*(*env)->store).text("sms.sender_number");

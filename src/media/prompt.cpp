@@ -91,6 +91,12 @@ Result<Prompt> load_wav(std::span<const uint8_t> bytes, const PromptLimits& limi
     close();
     return bad("a WAV file with no audio, or with a channel count or sample rate out of range");
   }
+  // The buffer below is sized from the header's count; no WAV encoding packs more than 8 samples
+  // in a byte (GSM 6.10 packs 5), so a count beyond that is a lie about a file of this size.
+  if (static_cast<uint64_t>(info.frames) * static_cast<uint64_t>(info.channels) > uint64_t{8} * bytes.size()) {
+    close();
+    return bad("the WAV header claims more audio than the file holds");
+  }
   if (info.frames / info.samplerate * 1000 > limits.max_ms) {
     close();
     return bad("the audio lasts " + std::to_string(info.frames / info.samplerate) + " s; at most " +

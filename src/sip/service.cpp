@@ -1,8 +1,6 @@
 #include "sip/service.h"
 
 #include <boost/asio/post.hpp>
-
-#include <charconv>
 #include <spdlog/spdlog.h>
 
 #include "sip/authenticator.h"
@@ -130,26 +128,15 @@ struct SipService::Parts {
     });
   }
 
-// rtpengine on the worker's own loop; the proxy sends every SDP through it from the first call.
+  // rtpengine on the worker's own loop; the proxy sends every SDP through it from the first call.
   Status start_media_relay() {
-      Parts& p = *this;
-    if (p.options.media_relay.empty()) return {};
-    const size_t colon = p.options.media_relay.rfind(':');
-    unsigned port = 0;
-    const std::string host = colon == std::string::npos ? "" : p.options.media_relay.substr(0, colon);
-    const std::string digits = colon == std::string::npos ? "" : p.options.media_relay.substr(colon + 1);
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-    if (host.empty() || ec != std::errc() || end != digits.data() + digits.size() || port == 0 || port > 65535)
-      return invalid("media-relay", "'" + p.options.media_relay + "' is not HOST:PORT");
-    RtpengineOptions relay_options;
-    relay_options.host = host.size() > 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
-    relay_options.port = static_cast<uint16_t>(port);
-    relay_options.published_state = p.options.media_relay_state;
-    p.relay = std::make_unique<RtpengineClient>(p.io, p.timers, p.clock, std::move(relay_options));
-    p.relay->set_timers_changed([&p] { p.server.reschedule_timers(); });
-    PRIVOX_TRY(p.relay->open());
-    p.proxy.set_media_relay(p.relay.get());
-    spdlog::info("sip: media of every call relayed through rtpengine at {}", p.options.media_relay);
+    if (!options.media_relay) return {};
+    relay = std::make_unique<RtpengineClient>(io, timers, clock, *options.media_relay);
+    relay->set_timers_changed([this] { server.reschedule_timers(); });
+    PRIVOX_TRY(relay->open());
+    proxy.set_media_relay(relay.get());
+    spdlog::info("sip: media of every call relayed through rtpengine at {}:{}", options.media_relay->host,
+                 options.media_relay->port);
     return {};
   }
 

@@ -18,9 +18,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +28,7 @@
 #include "privacy/keyring.h"
 #include "sip/digest.h"
 #include "sip/proxy.h"
+#include "sip/rtpengine.h"
 #include "sip/server.h"
 #include "sip/source_guard.h"
 #include "sip/transaction.h"
@@ -46,10 +47,9 @@ struct SipOptions {
   // Per-source defences (sip/source_guard.h; serve reads them from the settings) and TCP's bounds.
   GuardLimits guard;
   TcpLimits tcp;
-  // rtpengine's ng control address, HOST:PORT; empty: media flows between the phones directly.
-  std::string media_relay;
-  // Where the relay's state (sip/rtpengine.h, RelayState) is published for other threads; may be null.
-  std::atomic<uint8_t>* media_relay_state = nullptr;
+  // rtpengine's ng control address and how to talk to it; absent: media flows between the phones
+  // directly.
+  std::optional<RtpengineOptions> media_relay;
 };
 
 class SipService {
