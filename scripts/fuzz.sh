@@ -4,7 +4,7 @@
 # undefined behaviour was found.
 #   scripts/fuzz.sh TARGET BUILD_DIR [SECONDS]
 # Targets: sip (the SIP parser), json (every JSON entry point), bencode (rtpengine's ng replies),
-# rtp (RTP, telephone-events and the jitter buffer).
+# rtp (RTP, telephone-events and the jitter buffer), sdp (the offers the media endpoint answers).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:?usage: fuzz.sh TARGET BUILD_DIR [SECONDS]}
@@ -19,7 +19,8 @@ case "$target" in
   bencode) sources=(sip/bencode.cpp sip/bencode_fuzz.cpp); libs=(); corpus_dir=sip/bencode_fuzz_corpus; dict=() ;;
   rtp) sources=(media/rtp.cpp media/jitter_buffer.cpp media/rtp_fuzz.cpp); libs=(); corpus_dir=media/rtp_fuzz_corpus
        dict=() ;;
-  *) echo "fuzz.sh: unknown target '$target' (sip, json, bencode, rtp)" >&2; exit 2 ;;
+  sdp) sources=(media/sdp.cpp media/sdp_fuzz.cpp); libs=(-lfmt); corpus_dir=media/sdp_fuzz_corpus; dict=() ;;
+  *) echo "fuzz.sh: unknown target '$target' (sip, json, bencode, rtp, sdp)" >&2; exit 2 ;;
 esac
 
 mkdir -p "$out"

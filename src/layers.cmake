@@ -14,6 +14,7 @@ set(PRIVOX_LAYERS
   accounts
   consent
   traffic
+  voicemail
   sip
   ledgers
   erasure
@@ -34,12 +35,13 @@ set(PRIVOX_USES_numbers common)
 set(PRIVOX_USES_accounts privacy numbers)
 set(PRIVOX_USES_consent accounts)
 set(PRIVOX_USES_traffic accounts)
-set(PRIVOX_USES_sip traffic)
+set(PRIVOX_USES_voicemail traffic media)
+set(PRIVOX_USES_sip voicemail)
 set(PRIVOX_USES_ledgers traffic consent)
 set(PRIVOX_USES_erasure ledgers)
 set(PRIVOX_USES_notify sip ledgers http)
 set(PRIVOX_USES_rights notify erasure)
-set(PRIVOX_USES_retention erasure)
+set(PRIVOX_USES_retention erasure voicemail)
 set(PRIVOX_USES_analytics ledgers)
 set(PRIVOX_USES_portal rights retention analytics)
 set(PRIVOX_USES_app portal)

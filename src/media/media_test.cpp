@@ -2,13 +2,24 @@
 #include <sndfile.h>
 #include <spandsp.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <array>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <fstream>
 #include <iterator>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "media/endpoint.h"
 #include "media/g711.h"
 #include "media/jitter_buffer.h"
 #include "media/keys.h"
@@ -16,6 +27,7 @@
 #include "media/prompt.h"
 #include "media/recorder.h"
 #include "media/rtp.h"
+#include "media/sdp.h"
 
 namespace privox::media {
 namespace {
@@ -349,6 +361,267 @@ TEST(PromptTest, AnUploadThatIsNotAUsableWavIsRefusedWithItsReason) {
   cut.resize(60);  // a header that promises 3 s, and 16 bytes of audio
   const std::string why = reason(load_wav(cut));
   EXPECT_EQ(why, "audio: the audio lasts 1 ms; at least 100 ms");  // libsndfile counts what is there
+}
+
+
+// ---- SDP: what the endpoint answers ----
+
+constexpr std::string_view kBaresipOffer =
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 30000 RTP/AVP 96 8 0 101\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:8 PCMA/8000\r\n"
+    "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n";
+
+TEST(SdpTest, ChoosesTheCallersFirstG711LawAndItsTelephoneEvents) {
+  const auto choice = choose_audio(kBaresipOffer);
+  ASSERT_TRUE(choice.ok()) << choice.error().describe();
+  EXPECT_EQ(choice->address, "127.0.0.1");
+  EXPECT_EQ(choice->port, 30000);
+  EXPECT_EQ(choice->law, G711::pcma) << "PCMA comes before PCMU in the offer";
+  EXPECT_EQ(choice->event_type, 101);
+
+  const std::string answer = write_answer(*choice, "::1", 40002, 7);
+  EXPECT_NE(answer.find("c=IN IP6 ::1\r\n"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("m=audio 40002 RTP/AVP 8 101\r\n"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("a=rtpmap:8 PCMA/8000\r\n"), std::string::npos) << answer;
+  const auto again = choose_audio(answer);
+  ASSERT_TRUE(again.ok()) << "privox reads its own answer: " << again.error().describe();
+  EXPECT_EQ(again->port, 40002);
+}
+
+TEST(SdpTest, RefusesOffersItCannotAnswerAndSaysWhy) {
+  const auto no_g711 = choose_audio("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 9 96\r\na=rtpmap:96 opus/48000/2\r\n");
+  ASSERT_FALSE(no_g711.ok());
+  EXPECT_NE(no_g711.error().message.find("G.711"), std::string::npos) << no_g711.error().message;
+  const auto declined = choose_audio("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 0 RTP/AVP 0\r\n");
+  ASSERT_FALSE(declined.ok());
+  EXPECT_NE(declined.error().message.find("declined"), std::string::npos);
+  EXPECT_FALSE(choose_audio("v=0\r\nc=IN IP4 phone.example\r\nm=audio 4000 RTP/AVP 0\r\n").ok()) << "a name, not an IP";
+  EXPECT_FALSE(choose_audio("v=0\r\nm=audio 4000 RTP/AVP 0\r\n").ok()) << "no connection address";
+  EXPECT_FALSE(choose_audio("v=0\r\nc=IN IP4 10.0.0.1\r\nm=video 4000 RTP/AVP 96\r\n").ok()) << "no audio";
+  EXPECT_FALSE(choose_audio("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/SAVP 0\r\n").ok()) << "SRTP is rtpengine's";
+  EXPECT_FALSE(choose_audio("hello").ok());
+  EXPECT_FALSE(choose_audio(std::string(20'000, 'a')).ok());
+}
+
+// ---- the endpoint, over real UDP on loopback ----
+
+// A caller's RTP socket on loopback.
+class Caller {
+ public:
+  explicit Caller(const char* address = "127.0.0.1") {
+    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, address, &a.sin_addr);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t length = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &length);
+    port_ = ntohs(a.sin_port);
+  }
+  ~Caller() { ::close(fd_); }
+  uint16_t port() const { return port_; }
+  AudioChoice choice() const {
+    AudioChoice c;
+    c.address = "127.0.0.1";
+    c.port = port_;
+    c.law = G711::pcmu;
+    c.event_type = 101;
+    return c;
+  }
+  void send_to(uint16_t port, const std::vector<uint8_t>& datagram) const {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    ::sendto(fd_, datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  // Streams `ms` of a 440 Hz tone as PCMU, paced at 20 ms, from sequence `seq` on.
+  void stream_tone(uint16_t port, int ms, uint16_t& seq, uint32_t& ts) const {
+    size_t n = 0;
+    for (int t = 0; t < ms; t += 20) {
+      std::array<int16_t, 160> pcm{};
+      for (int16_t& s : pcm) s = static_cast<int16_t>(8000 * std::sin(2 * M_PI * 440 * static_cast<double>(n++) / 8000));
+      std::vector<uint8_t> datagram(12 + 160);
+      RtpHeader h;
+      h.payload_type = 0;
+      h.sequence = seq++;
+      h.timestamp = ts;
+      h.ssrc = 42;
+      ts += 160;
+      write_rtp_header(h, std::span<uint8_t, kRtpHeaderBytes>(datagram.data(), kRtpHeaderBytes));
+      g711_encode(G711::pcmu, pcm, std::span<uint8_t>(datagram.data() + 12, 160));
+      send_to(port, datagram);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  void press(uint16_t port, uint8_t event, uint16_t& seq, uint32_t ts) const {
+    for (int repeat = 0; repeat < 3; ++repeat) {
+      std::vector<uint8_t> datagram(12 + 4);
+      RtpHeader h;
+      h.payload_type = 101;
+      h.sequence = seq++;
+      h.timestamp = ts;
+      h.ssrc = 42;
+      write_rtp_header(h, std::span<uint8_t, kRtpHeaderBytes>(datagram.data(), kRtpHeaderBytes));
+      datagram[12] = event;
+      datagram[13] = repeat == 2 ? 0x8a : 0x0a;
+      datagram[15] = static_cast<uint8_t>(160 * (repeat + 1));
+      send_to(port, datagram);
+    }
+  }
+  // Datagrams that arrive within `ms`.
+  size_t drain(int ms) const {
+    size_t got = 0;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    std::array<uint8_t, 1500> buffer{};
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 10) > 0 && ::recv(fd_, buffer.data(), buffer.size(), 0) > 0) ++got;
+    }
+    return got;
+  }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+class EndpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EndpointConfig config;
+    config.first_port = 46000;
+    config.last_port = 46999;
+    auto e = Endpoint::start(config, [this](SessionEnd end) {
+      std::lock_guard lock(mutex_);
+      ended_.push_back(std::move(end));
+      changed_.notify_all();
+    });
+    ASSERT_TRUE(e.ok()) << e.error().describe();
+    endpoint_ = std::move(e).value();
+  }
+  std::optional<SessionEnd> wait_end(int seconds = 5) {
+    std::unique_lock lock(mutex_);
+    if (!changed_.wait_for(lock, std::chrono::seconds(seconds), [this] { return !ended_.empty(); })) return std::nullopt;
+    SessionEnd end = std::move(ended_.front());
+    ended_.erase(ended_.begin());
+    return end;
+  }
+  static std::shared_ptr<const Prompt> tone_of(int ms) {
+    auto p = std::make_shared<Prompt>();
+    p->samples.assign(static_cast<size_t>(ms) * 8, 1000);
+    return p;
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<SessionEnd> ended_;
+  std::unique_ptr<Endpoint> endpoint_;
+};
+
+TEST_F(EndpointTest, PlaysItsPromptsThenRecordsUntilHash) {
+  Caller caller;
+  SessionPlan plan;
+  plan.remote = caller.choice();
+  plan.prompts = {tone_of(200), std::make_shared<Prompt>(record_tone())};
+  auto opened = endpoint_->open(plan);
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  EXPECT_EQ(opened->port % 2, 0) << "RTP on an even port, RTCP on the next";
+  // 200 ms of prompt and 500 ms of tone: 35 frames, paced.
+  const size_t heard = caller.drain(1000);
+  EXPECT_GE(heard, 33u);
+  EXPECT_LE(heard, 37u);
+
+  uint16_t seq = 100;
+  uint32_t ts = 0;
+  caller.stream_tone(opened->port, 1500, seq, ts);
+  caller.press(opened->port, 11, seq, ts);  // '#'
+  const auto end = wait_end();
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->session, opened->session);
+  ASSERT_EQ(end->result, SessionResult::recorded) << to_string(end->result);
+  ASSERT_TRUE(end->recording);
+  EXPECT_EQ(end->recording->end, RecordingEnd::key);
+  EXPECT_NEAR(static_cast<double>(end->recording->duration_ms), 1500, 200);
+  auto pcm = decode_ogg_opus(end->recording->ogg);
+  ASSERT_TRUE(pcm.ok()) << pcm.error().describe();
+  int crossings = 0;
+  for (size_t i = 24'001; i < 48'000 && i < pcm->size(); ++i) crossings += ((*pcm)[i - 1] < 0) != ((*pcm)[i] < 0);
+  EXPECT_NEAR(crossings, 440, 20) << "half a second of the caller's 440 Hz tone crosses zero 440 times";
+  EXPECT_GE(end->packets_in, 70u);
+  EXPECT_EQ(endpoint_->sessions(), 0u);
+}
+
+TEST_F(EndpointTest, AStrangerCannotSpeakIntoAMessageAndAHangUpKeepsWhatWasSaid) {
+  Caller caller;
+  Caller stranger("127.0.0.2");
+  SessionPlan plan;
+  plan.remote = caller.choice();
+  auto opened = endpoint_->open(plan);
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  uint16_t seq = 1, stranger_seq = 1;
+  uint32_t ts = 0, stranger_ts = 0;
+  stranger.press(opened->port, 11, stranger_seq, stranger_ts);  // a '#' from elsewhere ends nothing
+  std::thread noise([&] { stranger.stream_tone(opened->port, 1200, stranger_seq, stranger_ts); });
+  caller.stream_tone(opened->port, 1200, seq, ts);
+  noise.join();
+  endpoint_->hang_up(opened->session);
+  const auto end = wait_end();
+  ASSERT_TRUE(end);
+  ASSERT_EQ(end->result, SessionResult::recorded) << to_string(end->result);
+  EXPECT_EQ(end->recording->end, RecordingEnd::hangup);
+  EXPECT_NEAR(static_cast<double>(end->recording->duration_ms), 1200, 200) << "the stranger's frames were not added";
+  EXPECT_GE(end->refused, 60u);
+}
+
+TEST_F(EndpointTest, AFullBoxPlaysItsPromptAndEndsAndADiscardedSessionReportsNothing) {
+  Caller caller;
+  SessionPlan full;
+  full.remote = caller.choice();
+  full.record = false;
+  full.prompts = {tone_of(100)};
+  auto opened = endpoint_->open(full);
+  ASSERT_TRUE(opened.ok());
+  const auto end = wait_end();
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->result, SessionResult::played);
+  EXPECT_FALSE(end->recording);
+
+  SessionPlan plan;
+  plan.remote = caller.choice();
+  auto discarded = endpoint_->open(plan);
+  ASSERT_TRUE(discarded.ok());
+  endpoint_->discard(discarded->session);
+  EXPECT_FALSE(wait_end(1)) << "a discarded session is not reported";
+  EXPECT_EQ(endpoint_->sessions(), 0u);
+}
+
+TEST_F(EndpointTest, GarbageAndKeyFloodsNeverEndASessionWrongly) {
+  Caller caller;
+  SessionPlan plan;
+  plan.remote = caller.choice();
+  auto opened = endpoint_->open(plan);
+  ASSERT_TRUE(opened.ok());
+  uint16_t seq = 1;
+  uint32_t ts = 0;
+  for (int i = 0; i < 2000; ++i) {
+    caller.send_to(opened->port, {0x00, 0x01, 0x02});  // not RTP
+    caller.press(opened->port, static_cast<uint8_t>(i % 10), seq, ts += 160);  // digits, never '#'
+  }
+  caller.stream_tone(opened->port, 1200, seq, ts);
+  endpoint_->hang_up(opened->session);
+  const auto end = wait_end();
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->result, SessionResult::recorded) << to_string(end->result);
+  EXPECT_GE(end->refused, 1u);
+}
+
+TEST(RecordToneTest, IsHalfASecondOfOneKilohertz) {
+  const Prompt tone = record_tone();
+  EXPECT_EQ(tone.duration_ms(), 500);
+  int crossings = 0;
+  for (size_t i = 1; i < 4000 && i < tone.samples.size(); ++i) crossings += (tone.samples[i - 1] < 0) != (tone.samples[i] < 0);
+  EXPECT_NEAR(crossings, 1000, 20);
 }
 
 }  // namespace

@@ -1,0 +1,125 @@
+#pragma once
+// Problem: voicemail needs privox itself to answer a call's audio: play a greeting and a tone,
+// then record what the caller says, ending on '#', silence, the longest message allowed or the
+// caller hanging up. The media endpoint does that for many calls at once on one thread of its
+// own, paced at one 20 ms frame per tick: each session owns an RTP socket (and one for RTCP on the
+// next port, drained and counted), takes the caller's G.711 through a jitter buffer into the
+// recorder (media/recorder.h), hears key presses both as RFC 4733 events and in-band tones
+// (media/keys.h), and sends its prompts as G.711. Nothing is allocated per packet: datagrams land
+// in buffers the endpoint owns, frames in the session's fixed jitter buffer.
+//
+// A session's datagrams are accepted only from the address its caller's SDP named (in privox,
+// rtpengine's), so a stranger who finds the port cannot speak into a message. A flood costs the
+// session at most kMaxDatagramsPerTick reads a tick; the rest wait in the socket or are dropped by
+// the kernel.
+//
+// Thread-safety: open(), hang_up() and discard() from any thread; the `ended` callback runs on the
+// endpoint's thread and must not block it (hand the message over to another thread).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "media/prompt.h"
+#include "media/recorder.h"
+#include "media/sdp.h"
+
+namespace privox::media {
+
+struct EndpointConfig {
+  std::string address = "127.0.0.1";  // the sockets bind here, and answers name it
+  uint16_t first_port = 40000;         // RTP on even ports of [first, last], RTCP on the next
+  uint16_t last_port = 44999;
+  size_t max_sessions = 2000;
+};
+
+// What one session does: play `prompts` in order, then (when `record`) record.
+struct SessionPlan {
+  AudioChoice remote;  // the caller's side, from its SDP offer
+  std::vector<std::shared_ptr<const Prompt>> prompts;
+  bool record = true;  // false: the prompts are all (a full mailbox), then the session ends
+  RecordingLimits limits;
+};
+
+enum class SessionResult : uint8_t {
+  recorded,    // `recording` holds the message
+  too_short,   // ended before min_ms: nothing kept
+  played,      // a session without recording played its prompts
+  hung_up,     // the caller hung up before recording began
+  failed,      // the recorder failed (its error is logged); nothing kept
+};
+const char* to_string(SessionResult result);
+
+struct SessionEnd {
+  uint64_t session = 0;
+  SessionResult result = SessionResult::failed;
+  std::optional<Recording> recording;
+  // For the operator's view of media quality; never personal.
+  uint64_t packets_in = 0, packets_out = 0, late_or_lost = 0, refused = 0, rtcp_in = 0;
+};
+
+class Endpoint {
+ public:
+  static constexpr size_t kMaxDatagramsPerTick = 32;
+  using Ended = std::function<void(SessionEnd)>;
+
+  // Starts the endpoint's thread. `ended` runs once for every session opened and not discarded.
+  static Result<std::unique_ptr<Endpoint>> start(EndpointConfig config, Ended ended);
+  ~Endpoint();  // stops the thread; sessions still open are dropped without `ended`
+  Endpoint(const Endpoint&) = delete;
+  Endpoint& operator=(const Endpoint&) = delete;
+
+  struct Opened {
+    uint64_t session = 0;
+    uint16_t port = 0;  // the RTP port to name in the answer
+  };
+  // Binds the session's sockets and hands it to the thread, which starts playing on its next tick.
+  // Errors: unavailable when every port is taken or max_sessions are open.
+  Result<Opened> open(SessionPlan plan);
+  // The caller hung up: what was recorded is kept (if long enough) and `ended` runs.
+  void hang_up(uint64_t session);
+  // The call is gone and nothing is kept: `ended` does not run.
+  void discard(uint64_t session);
+
+  const std::string& address() const { return config_.address; }
+  size_t sessions() const { return open_sessions_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Session;
+  struct Command;
+
+  Endpoint(EndpointConfig config, Ended ended);
+  void run();
+  void apply_commands();
+  void tick(Session& s);
+  void receive(Session& s);
+  void play_out(Session& s);
+  void send_frame(Session& s);
+  void on_key(Session& s, char key);
+  void end(uint64_t id, Session& s, bool report);
+  Result<std::pair<int, int>> bind_pair(uint16_t& port);
+
+  const EndpointConfig config_;
+  const Ended ended_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<size_t> open_sessions_{0};
+  std::mutex mutex_;  // guards commands_ and next_port_
+  std::vector<Command> commands_;
+  uint16_t next_port_;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;  // the thread's own
+  std::thread thread_;
+};
+
+// The tone that tells a caller to speak: 1 kHz for half a second, from spandsp's tone generator.
+Prompt record_tone();
+
+}  // namespace privox::media

@@ -1,0 +1,40 @@
+#pragma once
+// Problem: privox's media endpoint answers calls itself (voicemail), so it must read the caller's
+// SDP offer (RFC 4566, RFC 3264) and answer it: where the caller's audio comes from and goes to,
+// which of G.711 µ-law or A-law to use, and whether key presses come as RFC 4733
+// telephone-events. The offer comes from the network (through rtpengine, which passes on whatever
+// a phone wrote), so the reader checks every line and refuses an offer with the reason; it is
+// fuzzed (sdp_fuzz.cpp). Only what the endpoint needs is read: the session and audio connection
+// addresses, the first audio stream's port, payload types and their rtpmaps, and its direction.
+//
+// Thread-safety: free functions, no shared state.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "media/g711.h"
+
+namespace privox::media {
+
+// What the endpoint will use of an offer.
+struct AudioChoice {
+  std::string address;        // where to send the caller's audio (IPv4 or IPv6 literal)
+  uint16_t port = 0;
+  G711 law = G711::pcmu;
+  int event_type = -1;        // the telephone-event payload type, -1: none offered
+  bool ipv6 = false;
+};
+
+// The choice for `offer`, or invalid("sdp", why): not an SDP, no audio stream, a connection
+// address that is not an IP literal, a port of 0 (the stream is declined), or neither PCMU nor
+// PCMA among its formats (the caller answers that 488).
+Result<AudioChoice> choose_audio(std::string_view offer);
+
+// The answer privox's endpoint gives: `address`:`port` (the endpoint's own), the chosen law and
+// the telephone-event type (if offered), sendrecv. `session_id` distinguishes answers (RFC 4566
+// o= line).
+std::string write_answer(const AudioChoice& choice, std::string_view address, uint16_t port, uint64_t session_id);
+
+}  // namespace privox::media
