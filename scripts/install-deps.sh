@@ -13,7 +13,7 @@ packages=(
   sqlite3 curl
   postgresql postgresql-client
   sip-tester sipsak baresip-core rtpengine-daemon asterisk-core-sounds-en-wav
-  python3-aiosmtpd
+  python3-aiosmtpd opus-tools
 )
 
 missing=()

@@ -14,6 +14,7 @@
 #include "rights/module.h"
 #include "sip/module.h"
 #include "traffic/module.h"
+#include "voicemail/module.h"
 
 namespace privox::app {
 namespace {
@@ -33,6 +34,7 @@ std::vector<store::SchemaPart> schema() {
   append(parts, consent::schema_parts());
   append(parts, ledgers::schema_parts());
   append(parts, traffic::schema_parts());
+  append(parts, voicemail::schema_parts());
   append(parts, sip::schema_parts());
   append(parts, notify::schema_parts());
   append(parts, rights::schema_parts());
@@ -43,21 +45,22 @@ std::vector<store::SchemaPart> schema() {
 }
 
 std::vector<privacy::DataMapPart> datamap() {
-  return {privacy::datamap_part(), accounts::datamap_part(),  consent::datamap_part(),   traffic::datamap_part(),
-          sip::datamap_part(),     ledgers::datamap_part(),   notify::datamap_part(),    rights::datamap_part(),
-          retention::datamap_part(), analytics::datamap_part(), portal::datamap_part()};
+  return {privacy::datamap_part(),   accounts::datamap_part(),  consent::datamap_part(), traffic::datamap_part(),
+          voicemail::datamap_part(), sip::datamap_part(),       ledgers::datamap_part(), notify::datamap_part(),
+          rights::datamap_part(),    retention::datamap_part(), analytics::datamap_part(), portal::datamap_part()};
 }
 
 std::vector<std::span<const store::SettingSpec>> settings() {
-  return {ledgers::settings(), traffic::settings(), sip::settings(), notify::settings(), rights::settings(),
-          retention::settings(), analytics::settings(), portal::settings()};
+  return {ledgers::settings(),   traffic::settings(),   voicemail::settings(), sip::settings(),
+          notify::settings(),    rights::settings(),    retention::settings(), analytics::settings(),
+          portal::settings()};
 }
 
 // The member's own record first; the audit chain's note last.
 std::vector<privacy::ErasureParticipantSpec> erasure() {
-  return {accounts::erasure_participant(), consent::erasure_participant(), traffic::erasure_participant(),
-          sip::erasure_participant(),      ledgers::erasure_participant(), rights::erasure_participant(),
-          portal::erasure_participant(),   privacy::erasure_participant()};
+  return {accounts::erasure_participant(),  consent::erasure_participant(), traffic::erasure_participant(),
+          voicemail::erasure_participant(), sip::erasure_participant(),     ledgers::erasure_participant(),
+          rights::erasure_participant(),    portal::erasure_participant(),  privacy::erasure_participant()};
 }
 
 }  // namespace

@@ -126,6 +126,18 @@ int run(int argc, char** argv) {
                         "rtpengine's ng control address HOST:PORT (its --listen-ng): every call's media goes "
                         "through it, and a call gets 503 while it does not answer. Without it, media flows "
                         "between the phones directly");
+  serve_cmd->add_option("--voicemail", serve_opts.voicemail,
+                        "answer calls nobody takes (no device registered, busy, or unanswered for "
+                        "voicemail.ring_seconds) with the line's voicemail box: true or false")
+      ->capture_default_str();
+  serve_cmd->add_option("--voicemail-sounds", serve_opts.voicemail_sounds,
+                        "directory of the voicemail prompts (Debian's asterisk-core-sounds-en-wav layout)")
+      ->capture_default_str();
+  serve_cmd->add_option("--media-address", serve_opts.media_address,
+                        "IP address of privox's own media endpoint (voicemail); by default the SIP address");
+  serve_cmd->add_option("--media-ports", serve_opts.media_ports,
+                        "FIRST-LAST: the media endpoint's UDP ports (RTP on even ports, RTCP on the next)")
+      ->capture_default_str();
   serve_cmd->add_option("--tls-cert", serve_opts.tls_cert, "PEM certificate chain: serve the portal over HTTPS");
   serve_cmd->add_option("--tls-key", serve_opts.tls_key, "PEM private key for --tls-cert");
   serve_cmd->add_option("--payment-provider", serve_opts.payment_provider,

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <fstream>
 #include <optional>
 
@@ -99,6 +100,43 @@ Result<portal::PhoneServer> phone_server_from_settings(store::Store& store, cons
   return out;
 }
 
+namespace {
+
+// The media endpoint's address and ports from the flags, and the recording limits from the
+// voicemail.* settings (read once at start); nullopt with --voicemail false.
+Result<std::optional<sip::VoicemailOptions>> voicemail_options(const ServeOptions& options, store::Store& store,
+                                                                const std::string& sip_host) {
+  if (!options.voicemail) return std::optional<sip::VoicemailOptions>{};
+  sip::VoicemailOptions v;
+  v.sounds = options.voicemail_sounds;
+  v.endpoint.address = options.media_address.empty() ? sip_host : options.media_address;
+  if (v.endpoint.address.size() > 2 && v.endpoint.address.front() == '[')
+    v.endpoint.address = v.endpoint.address.substr(1, v.endpoint.address.size() - 2);
+  // Callers (rtpengine) are told to send audio to this address: "any address" names no host.
+  if (v.endpoint.address == "0.0.0.0" || v.endpoint.address == "::")
+    return invalid("media-address", "is required when SIP listens on every address: name the one callers reach");
+  unsigned first = 0, last = 0;
+  char dash = 0, extra = 0;
+  if (std::sscanf(options.media_ports.c_str(), "%u%c%u%c", &first, &dash, &last, &extra) != 3 || dash != '-' ||
+      first < 1024 || last > 65535 || last <= first + 1)
+    return invalid("media-ports", "must be FIRST-LAST, two ports from 1024 to 65535 with room for a pair between");
+  v.endpoint.first_port = static_cast<uint16_t>(first);
+  v.endpoint.last_port = static_cast<uint16_t>(last);
+  const store::Settings settings(store);
+  PRIVOX_ASSIGN(const int64_t ring_s, settings.integer("voicemail.ring_seconds"));
+  PRIVOX_ASSIGN(const int64_t max_s, settings.integer("voicemail.max_message_seconds"));
+  PRIVOX_ASSIGN(const int64_t silence_s, settings.integer("voicemail.silence_seconds"));
+  PRIVOX_ASSIGN(const int64_t min_s, settings.integer("voicemail.min_message_seconds"));
+  PRIVOX_ASSIGN(v.max_messages, settings.integer("retention.voicemail_max_messages"));
+  v.ring_time_us = ring_s * 1'000'000;
+  v.max_message_ms = max_s * 1000;
+  v.silence_ms = silence_s * 1000;
+  v.min_message_ms = min_s * 1000;
+  return std::optional<sip::VoicemailOptions>{std::move(v)};
+}
+
+}  // namespace
+
 int serve(const ServeOptions& options) {
   auto at = http::parse_host_port(options.http, "http");
   if (!at.ok()) return fail(at.error());
@@ -175,6 +213,9 @@ int serve(const ServeOptions& options) {
   http::Router router = make_router(**env, relay_health);
   portal.mount(router);
 
+  auto voicemail = voicemail_options(options, *(*env)->store, sip_at->host);
+  if (!voicemail.ok()) return fail(voicemail.error());
+
   // Read once at start, like the portal's: changed SIP limits apply after a restart.
   auto guard_limits = sip::guard_limits_from_settings(*(*env)->store);
   if (!guard_limits.ok()) return fail(guard_limits.error());
@@ -191,7 +232,8 @@ int serve(const ServeOptions& options) {
                                       .challenge_algorithms = std::move(challenges),
                                       .guard = std::move(guard_limits).value(),
                                       .tcp = sip::TcpLimits{},
-                                      .media_relay = std::move(media_relay)});
+                                      .media_relay = std::move(media_relay),
+                                      .voicemail = std::move(voicemail).value()});
   // Marketing SMS and STOP replies travel over the SIP trunk (notify/sms.h); without a sender
   // number there are neither.
   auto sms_sender = store::Settings(*(*env)->store).text("sms.sender_number");

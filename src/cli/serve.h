@@ -14,6 +14,11 @@ struct ServeOptions {
   size_t max_transactions = 50'000;
   std::string digest_challenges = "md5";  // what every common phone answers (issue 13)
   std::string media_relay;  // rtpengine's ng control address HOST:PORT; empty: no relay
+  // Voicemail: privox answers calls nobody takes (sip/proxy_voicemail.cpp) with its media endpoint.
+  bool voicemail = true;
+  std::string voicemail_sounds = "/usr/share/asterisk/sounds/en_US_f_Allison";
+  std::string media_address;               // the endpoint's address; empty: the SIP address
+  std::string media_ports = "40000-44999"; // its RTP/RTCP port range
   // The portal (portal/api.h): TLS when both are given; the payment provider sign-up asks about tokens.
   std::string tls_cert, tls_key;
   std::string payment_provider;           // base URL, e.g. http://127.0.0.1:8081

@@ -136,7 +136,11 @@ Result<std::unique_ptr<Endpoint>> Endpoint::start(EndpointConfig config, Ended e
 }
 
 Endpoint::~Endpoint() {
-  stopping_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -196,23 +200,36 @@ Result<Endpoint::Opened> Endpoint::open(SessionPlan plan) {
     opened.session = session->id = next_id_++;
     commands_.push_back(Command{Command::Kind::open, opened.session, std::move(session)});
   }
+  wake_.notify_one();
   open_sessions_.fetch_add(1);
   return opened;
 }
 
 void Endpoint::hang_up(uint64_t session) {
-  std::lock_guard lock(mutex_);
-  commands_.push_back(Command{Command::Kind::hang_up, session, nullptr});
+  {
+    std::lock_guard lock(mutex_);
+    commands_.push_back(Command{Command::Kind::hang_up, session, nullptr});
+  }
+  wake_.notify_one();
 }
 
 void Endpoint::discard(uint64_t session) {
-  std::lock_guard lock(mutex_);
-  commands_.push_back(Command{Command::Kind::discard, session, nullptr});
+  {
+    std::lock_guard lock(mutex_);
+    commands_.push_back(Command{Command::Kind::discard, session, nullptr});
+  }
+  wake_.notify_one();
 }
 
 void Endpoint::run() {
   int64_t next = monotonic_ns();
   while (!stopping_.load(std::memory_order_relaxed)) {
+    if (sessions_.empty()) {
+      // Idle: no ticks until a session comes (a node with no voicemail call costs nothing).
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return stopping_.load() || !commands_.empty(); });
+      next = monotonic_ns();
+    }
     apply_commands();
     for (auto it = sessions_.begin(); it != sessions_.end();) {
       Session& s = *it->second;

@@ -17,6 +17,7 @@
 // endpoint's thread and must not block it (hand the message over to another thread).
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -112,6 +113,7 @@ class Endpoint {
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> open_sessions_{0};
   std::mutex mutex_;  // guards commands_ and next_port_
+  std::condition_variable wake_;  // an idle thread waits here for its next session
   std::vector<Command> commands_;
   uint16_t next_port_;
   uint64_t next_id_ = 1;

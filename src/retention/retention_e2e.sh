@@ -39,9 +39,10 @@ px "$D" trunk add --name carrier --address "$TRUNK_IP:$TRUNK_PORT" --trusted >/d
 LINE101=$(store_sql "$D" "SELECT id FROM extensions WHERE number = '101'")
 LOGIN101=$(store_sql "$D" "SELECT sip_user FROM extensions WHERE number = '101'")  # random (issue 10)
 
-# --- traffic through privox serve: nobody is registered, so every attempt ends 480 at once ---
+# --- traffic through privox serve: nobody is registered, so every attempt ends 480 at once (with
+# voicemail off: a box would answer them) ---
 mapfile -t STORE_ARGS < <(store_args "$D")
-start_bg serve "$PRIVOX" serve "${STORE_ARGS[@]}" --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT"
+start_bg serve "$PRIVOX" serve "${STORE_ARGS[@]}" --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT" --voicemail false
 for _ in $(seq 100); do grep -q "privox SIP on" "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
 assert_contains "privox serve is up" "$(cat "$TMP/serve.log")" "privox SIP on"
 

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "common/ascii.h"
+
 namespace privox::sip {
 namespace {
 
@@ -219,6 +221,14 @@ std::string build_ack(const Message& request, const Message& response) {
 
 std::string build_cancel(const Message& request) {
   return build_same_transaction("CANCEL", request, request.first(Header::to));
+}
+
+bool carries_sdp(const Message& m) {
+  if (m.body().empty()) return false;
+  std::string_view type = m.first_value(Header::content_type);
+  type = type.substr(0, type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  return iequals_ascii(type, "application/sdp");
 }
 
 }  // namespace privox::sip

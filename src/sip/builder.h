@@ -53,6 +53,10 @@ std::string build_cancel(const Message& request);
 // but whose Via, From, To, Call-ID and CSeq lines can be copied (ParseError::can_respond).
 std::string build_bad_request(std::string_view raw, int status, std::string_view reason);
 
+// The body is an SDP (RFC 3264) offer or answer, which the media relay rewrites and the media
+// endpoint answers.
+bool carries_sdp(const Message& m);
+
 // Appends "Name: value\r\n".
 void append_header(std::string& out, std::string_view name, std::string_view value);
 

@@ -7,6 +7,7 @@
 
 #include "common/ascii.h"
 #include "common/ids.h"
+#include "media/endpoint.h"
 #include "sip/builder.h"
 #include "sip/rtpengine.h"
 
@@ -17,7 +18,8 @@ using traffic::CallRecord;
 using traffic::Direction;
 using traffic::Outcome;
 
-constexpr std::string_view kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, REGISTER, INFO, UPDATE, PRACK";
+constexpr std::string_view kAllow =
+    "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, REGISTER, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY";
 constexpr std::string_view kAnonymousFrom = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
 
 // RFC 3261 §16.7 step 6: 6xx wins; else the lowest class, preferring within 4xx the responses
@@ -76,15 +78,6 @@ std::string calling_number(const Message& m) {
   for (char& c : user)
     if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) c = '?';
   return user;
-}
-
-// The body is an SDP (RFC 3264) offer or answer that the media relay rewrites.
-bool carries_sdp(const Message& m) {
-  if (m.body().empty()) return false;
-  std::string_view type = m.first_value(Header::content_type);
-  type = type.substr(0, type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  return iequals_ascii(type, "application/sdp");
 }
 
 }  // namespace
@@ -157,6 +150,11 @@ void Proxy::on_request(TxId tx, const Message& request, const Peer& from) {
     case Method::register_: return registrar_->handle(tx, request, from);
     case Method::cancel: return handle_cancel(tx, request, from);
     default: break;
+  }
+  if (request.method() == Method::subscribe) {
+    // Message waiting is privox's own; other events are between phones, in dialogs they made.
+    if (request.to().tag().empty()) return handle_subscribe(tx, request, from);
+    if (handle_own_subscription(tx, request, from)) return;
   }
   if (!request.to().tag().empty()) return handle_in_dialog(tx, request, from);
   if (request.method() == Method::options && request.request_uri().user.empty()) {
@@ -304,15 +302,16 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     record.source = calling_number(request);
     record.destination = *e164;
   }
-  if (callee) {
+  if (callee)
     for (const Binding& b : location_.lookup(callee->id, now)) targets.push_back({b.peer, b.contact});
-    if (targets.empty()) {
-      record.ended_at_us = now;
-      record.outcome = Outcome::failed;
-      record.failure_code = 480;
-      traffic_.closed(record);
-      return respond(tx, request, 480, "Temporarily Unavailable");
-    }
+  // A line with no device registered goes to its box, if voicemail can take the call.
+  const bool unreachable = callee && targets.empty();
+  if (unreachable && !(invite && voicemail_)) {
+    record.ended_at_us = now;
+    record.outcome = Outcome::failed;
+    record.failure_code = 480;
+    traffic_.closed(record);
+    return respond(tx, request, 480, "Temporarily Unavailable");
   }
 
   Call& call = calls_[tx];
@@ -324,13 +323,21 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   call.record = std::move(record);
   call.hide_caller = call.record.source_withheld && !to_trunk;
   call.to_trunk = to_trunk;
+  if (callee) {
+    call.box_id = callee->id;
+    call.box_company_id = callee->company_id;
+    call.box_number = callee->number;
+  }
   // The carrier learns the caller's number from P-Asserted-Identity (RFC 3325), and keeps it
   // from the callee when Privacy: id asks it to.
   if (to_trunk && caller && !caller->did.empty())
     call.asserted = fmt::format("<sip:{}@{}>", caller->did, strip_brackets(config_.host));
   if (invite) {
     layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
-    call.ring_timer = timers_.schedule(now + config_.ring_timeout_us, [this, tx] { ring_timeout(tx); });
+    // A line with a box rings for its ring time, then the box answers (timer C still bounds it).
+    const int64_t ring = voicemail_ && callee ? std::min(voicemail_->ring_time_us, config_.ring_timeout_us)
+                                              : config_.ring_timeout_us;
+    call.ring_timer = timers_.schedule(now + ring, [this, tx] { ring_timeout(tx); });
   }
   if (invite && relay_ && carries_sdp(request)) {
     call.relayed = true;
@@ -339,6 +346,10 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     // The reply may come at once (a relay known to be down), and `call` may be gone after this.
     return relay_->offer({call.call_id, request.from().tag(), {}}, request.body(),
                          [this, tx](RelayReply reply) { offered(tx, std::move(reply)); });
+  }
+  if (unreachable) {
+    if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
+    return;
   }
   fork(call, request, targets);
 }
@@ -368,10 +379,21 @@ void Proxy::offered(TxId server, RelayReply reply) {
     return forward_in_dialog(call, request, where, reply.sdp);
   }
   const std::vector<Target> targets = std::move(call.pending_targets);
-  fork(call, request, targets, reply.sdp);
+  call.relayed_offer = std::move(reply.sdp);
+  if (targets.empty()) {  // the line has no device: its box answers
+    if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
+    return;
+  }
+  fork(call, request, targets, call.relayed_offer);
 }
 
 void Proxy::refuse(Call& call, int status, std::string_view reason) {
+  if (call.voicemail_session) {
+    voicemail_->endpoint->discard(call.voicemail_session);
+    voicemail_sessions_.erase(call.voicemail_session);
+    own_dialogs_.erase(call.call_id);
+    call.voicemail_session = 0;
+  }
   Message request;
   ParseError error;
   if (!call.final_sent && parse_message(call.request, request, error)) respond(call.server_tx, request, status, reason);
@@ -445,6 +467,7 @@ Proxy::DialogHop Proxy::next_hop(const Message& request) const {
 }
 
 void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) {
+  if (handle_own_in_dialog(tx, request)) return;
   const DialogHop hop = next_hop(request);
   if (!hop.target) return respond(tx, request, 404, "Cannot reach the dialog's target");
   const auto dialog = dialogs_.find(std::string(request.call_id()));
@@ -521,6 +544,10 @@ void Proxy::on_ack(const Message& ack, const Peer&) {
 }
 
 void Proxy::on_response(TxId client, const Message& response) {
+  if (notifies_.count(client)) {
+    if (response.status() >= 200) notify_answered(client, response.status());
+    return;
+  }
   if (own_.count(client)) {
     if (response.status() >= 200) finish_own(client, response.status(), answering_equipment(response));
     return;
@@ -538,6 +565,8 @@ void Proxy::on_response(TxId client, const Message& response) {
   while (index < call.branches.size() && call.branches[index].tx != client) ++index;
   if (index == call.branches.size()) return;
 
+  // Once the box answers, the phones' late answers are not passed on (they were cancelled).
+  if (call.voicemail_session && status < 300) return;
   if (status < 200) {
     if (status <= 100 || call.final_sent) return;
     if (call.relayed && carries_sdp(response)) {
@@ -658,6 +687,12 @@ void Proxy::release_answer(TxId server, const Status& durable) {
     // No record, no call (R1): the caller is refused. The callee, whose 2xx is never ACKed, ends
     // its side with a BYE after 64*T1 (RFC 3261 §13.3.1.4).
     dialogs_.erase(call.call_id);
+    if (call.voicemail_session) {
+      voicemail_->endpoint->discard(call.voicemail_session);
+      voicemail_sessions_.erase(call.voicemail_session);
+      own_dialogs_.erase(call.call_id);
+      call.voicemail_session = 0;
+    }
     call.held_answer.clear();
     if (call.relayed) relay_->remove(call.call_id);
     Message request;
@@ -689,9 +724,15 @@ void Proxy::on_final(Call& call, size_t branch, int status, std::string forwarde
 
 void Proxy::finish(Call& call) {
   // Answered: release_answer() sends the 2xx and forgets the call (after the relay's answer, if any).
-  if (call.answer_held || call.relay_pending) return;
+  if (call.answer_held || call.relay_pending || call.voicemail_pending) return;
   const TxId server = call.server_tx;
   int status = call.best_status;
+  // Busy everywhere, or nobody answered in the line's ring time: the box takes the call.
+  if (!call.final_sent && !call.cancelled && !call.box_id.empty()) {
+    const bool busy = status == 486 || status == 600;
+    const bool unanswered = call.timed_out || status == 408 || status == 480;
+    if ((busy || unanswered) && answer_with_voicemail(call, busy ? Unanswered::busy : Unanswered::no_answer)) return;
+  }
   if (!call.final_sent) {
     if (call.timed_out && !call.cancelled && status == 487) {
       // We gave up ringing (timer C): the caller hears a timeout, not a cancellation it never sent.
@@ -715,6 +756,7 @@ void Proxy::finish(Call& call) {
 }
 
 void Proxy::on_timeout(TxId client) {
+  if (notifies_.count(client)) return notify_answered(client, 408);
   if (own_.count(client)) return finish_own(client, 408);
   const auto owner = branch_of_.find(client);
   if (owner == branch_of_.end()) return;

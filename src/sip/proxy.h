@@ -16,7 +16,9 @@
 //
 // Thread-safety: the SIP worker thread only.
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <functional>
 #include <optional>
 #include <string>
@@ -31,6 +33,14 @@
 #include "sip/timer_queue.h"
 #include "sip/transaction.h"
 #include "traffic/record.h"
+#include "voicemail/message.h"
+
+namespace privox::media {
+class Endpoint;
+struct Prompt;
+struct SessionEnd;
+struct RecordingLimits;
+}  // namespace privox::media
 
 namespace privox::sip {
 
@@ -53,6 +63,47 @@ struct OutboundMessage {
   // The line (extension) and company its traffic record belongs to; empty: no record.
   std::string record_company_id;
   std::string record_subject_id;
+};
+
+// What privox answers a call with when a line's box takes it (sip/proxy_voicemail.cpp): Debian's
+// Asterisk prompts, read once at start.
+struct VoicemailPrompts {
+  std::shared_ptr<const media::Prompt> the_person, is_unavailable, is_busy, leave_message, mailbox_full, tone;
+  std::array<std::shared_ptr<const media::Prompt>, 10> digits;
+};
+// The prompts in `directory` (en_US_f_Allison's layout), or an error naming the file that is missing
+// or unreadable.
+Result<VoicemailPrompts> load_voicemail_prompts(const std::string& directory);
+
+// What the proxy asks of the voicemail store, off the SIP worker thread (the worker never touches
+// the store): each answer comes back later on the worker thread.
+class VoicemailBoxes {
+ public:
+  virtual ~VoicemailBoxes() = default;
+  struct Counts {
+    int64_t fresh = 0, heard = 0;  // RFC 3842's new and old
+    bool operator==(const Counts&) const = default;
+  };
+  using CountsByBox = std::unordered_map<std::string, Counts>;
+  // Whether the box holds as many messages as it may (a caller then hears "mailbox full").
+  virtual void is_full(std::string box_id, std::function<void(bool full)> done) = 0;
+  // The message counts of these boxes (absent: none); `done` gets nullopt when the store failed.
+  virtual void counts(std::vector<std::string> boxes, std::function<void(std::optional<CountsByBox>)> done) = 0;
+};
+
+// Voicemail: every line's calls go to its box when no device is registered, when every device is
+// busy, or when nobody answers within `ring_time_us`. The media endpoint plays the greeting and the
+// tone and records; the finished message goes to `sink` with its audio, and leaves a traffic record
+// of kind voicemail.
+struct VoicemailDesk {
+  media::Endpoint* endpoint = nullptr;
+  voicemail::VoicemailSink* sink = nullptr;
+  VoicemailBoxes* boxes = nullptr;  // full boxes and message-waiting (SUBSCRIBE message-summary)
+  VoicemailPrompts prompts;
+  int64_t ring_time_us = 25'000'000;
+  int64_t max_message_ms = 180'000;
+  int64_t silence_ms = 10'000;
+  int64_t min_message_ms = 1'000;
 };
 
 struct ProxyConfig {
@@ -88,6 +139,12 @@ class Proxy final : public TransactionUser {
   void set_sms_inbox(SmsInbox* inbox) { inbox_ = inbox; }
   // Before the first message; nullptr (the default): media flows between the phones directly.
   void set_media_relay(RtpengineClient* relay) { relay_ = relay; }
+  // Before the first message; nullptr (the default): calls nobody takes fail as they always did.
+  void set_voicemail(VoicemailDesk* desk) { voicemail_ = desk; }
+  // The endpoint finished a voicemail session (posted to this thread by the service).
+  void on_voicemail_ended(media::SessionEnd end);
+  size_t voicemail_calls() const { return own_dialogs_.size(); }
+  size_t subscriptions() const { return subscriptions_.size(); }
   // Sends `message` as a UAC through the outbound trunk; `done` gets the final status (408 on
   // timeout, 503 when no trunk is provisioned), on this thread, exactly once.
   void send_message(const OutboundMessage& message, std::function<void(int status)> done);
@@ -133,6 +190,11 @@ class Proxy final : public TransactionUser {
     std::vector<Target> pending_targets;
     bool hide_caller = false;
     bool to_trunk = false;
+    // Voicemail: the box's line, and once privox answers for it, the endpoint's session.
+    std::string box_id, box_company_id, box_number;  // the line called; empty: none
+    std::string relayed_offer;  // the offer as the relay rewrote it: what the endpoint answers
+    uint64_t voicemail_session = 0;
+    bool voicemail_pending = false;  // the box is being looked up (is it full?)
     std::string asserted;  // P-Asserted-Identity towards the trunk; empty: none
   };
   // An answered call, by Call-ID, until its BYE.
@@ -141,6 +203,61 @@ class Proxy final : public TransactionUser {
     bool relayed = false;
     std::string relayed_answer;
   };
+
+  // A call privox answered itself (voicemail), by Call-ID, until either side ends it.
+  struct OwnDialog {
+    uint64_t session = 0;
+    traffic::CallRecord record;
+    bool relayed = false;
+    Peer caller;
+    std::string bye;  // the BYE privox sends when the endpoint ends first, less its Via
+  };
+  std::unordered_map<std::string, OwnDialog> own_dialogs_;
+  // What a session's message is filed with, by endpoint session.
+  std::unordered_map<uint64_t, voicemail::NewMessage> voicemail_sessions_;
+  VoicemailDesk* voicemail_ = nullptr;
+
+  // Why a call goes to voicemail, which decides its greeting.
+  enum class Unanswered : uint8_t { unavailable, busy, no_answer };
+  // Answers `call` with its line's box; false when voicemail cannot take it (none configured, not
+  // an INVITE to a line, no SDP offer, the endpoint full), and the call then ends as it would have.
+  bool answer_with_voicemail(Call& call, Unanswered why);
+  // The answer SDP for the caller is ready (from the relay, or the endpoint's own).
+  void voicemail_answer_ready(TxId server_tx, RelayReply reply);
+  void send_voicemail_answer(Call& call, std::string_view sdp);
+  std::vector<std::shared_ptr<const media::Prompt>> greeting(std::string_view number, Unanswered why) const;
+  // An in-dialog request in a call privox answered; false when the call is not one.
+  bool handle_own_in_dialog(TxId tx, const Message& request);
+  void end_own_dialog(const std::string& call_id, std::string_view reason);
+
+  // Opens the endpoint's session once the box is known: greeting and recording, or "mailbox full".
+  void open_voicemail(Call& call, Unanswered why, bool full);
+  void box_looked_up(TxId server_tx, Unanswered why, bool full);
+
+  // Message waiting (RFC 3842, sip/proxy_mwi.cpp): a phone's subscription to its own line's box,
+  // by Call-ID. NOTIFYs go at once and whenever the sweep finds the counts changed.
+  struct Subscription {
+    std::string box_id;
+    std::string account;  // Message-Account: the line's address of record
+    Peer peer;
+    std::string head;     // the NOTIFY's request line, Route, From, To and Call-ID lines
+    uint32_t cseq = 0;
+    int64_t expires_at_us = 0;
+    std::optional<VoicemailBoxes::Counts> told;  // what the last NOTIFY said
+  };
+  std::unordered_map<std::string, Subscription> subscriptions_;
+  std::unordered_map<TxId, std::string> notifies_;  // NOTIFYs in flight: client tx -> Call-ID
+  TimerQueue::Id mwi_timer_ = 0;
+  bool mwi_sweeping_ = false;
+  uint64_t subscription_counter_ = 0;
+  void handle_subscribe(TxId tx, const Message& request, const Peer& from);
+  // A refresh or end of a subscription; false when the Call-ID holds none.
+  bool handle_own_subscription(TxId tx, const Message& request, const Peer& from);
+  void notify(const std::string& call_id, const VoicemailBoxes::Counts* counts, std::string_view state);
+  void notify_current(const std::string& call_id);
+  void schedule_mwi_sweep();
+  void mwi_sweep();
+  void notify_answered(TxId client, int status);
 
   // Where an in-dialog request or a 2xx ACK goes, and whether our Route entry is to be removed.
   struct DialogHop {

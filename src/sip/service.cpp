@@ -16,10 +16,59 @@
 #include "sip/store_bindings.h"
 #include "sip/timer_queue.h"
 #include "store/append_writer.h"
+#include "common/worker.h"
 #include "traffic/store_sink.h"
+#include "voicemail/store.h"
 
 namespace privox::sip {
 namespace {
+
+// The voicemail store as the proxy asks it (VoicemailBoxes): each question is a read on a thread
+// of its own, and the answer is posted back to the SIP worker.
+class StoreBoxes final : public VoicemailBoxes {
+ public:
+  StoreBoxes(boost::asio::io_context& io, store::Store& store, int64_t max_messages)
+      : io_(io), store_(store), max_messages_(max_messages), reader_(WorkerOptions{.name = "privox-vm-boxes", .max_queue = 10'000}) {
+    reader_.start(run_tasks);
+  }
+  ~StoreBoxes() override { reader_.stop(); }
+
+  void is_full(std::string box_id, std::function<void(bool)> done) override {
+    const uint64_t posted = reader_.post([this, box_id = std::move(box_id), done]() mutable {
+      int64_t held = 0;
+      const Status read = store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
+        PRIVOX_ASSIGN(held, voicemail::count_in_box(s, box_id));
+        return {};
+      });
+      // A store that cannot answer does not stop a caller from leaving a message: the sink checks
+      // the limit again when it stores it.
+      if (!read.ok()) spdlog::warn("sip: voicemail box count failed: {}", read.error().describe());
+      boost::asio::post(io_, [done = std::move(done), full = read.ok() && held >= max_messages_] { done(full); });
+    });
+    if (posted == 0) boost::asio::post(io_, [done = std::move(done)] { done(false); });
+  }
+
+  void counts(std::vector<std::string> boxes, std::function<void(std::optional<CountsByBox>)> done) override {
+    const uint64_t posted = reader_.post([this, boxes = std::move(boxes), done]() mutable {
+      std::optional<CountsByBox> out;
+      const Status read = store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
+        PRIVOX_ASSIGN(const auto by_box, voicemail::count_by_box(s, boxes));
+        out.emplace();
+        for (const auto& [box, c] : by_box) (*out)[box] = Counts{c.fresh, c.heard};
+        return {};
+      });
+      if (!read.ok()) spdlog::warn("sip: voicemail counts failed: {}", read.error().describe());
+      boost::asio::post(io_, [done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });
+    });
+    if (posted == 0) boost::asio::post(io_, [done = std::move(done)] { done(std::nullopt); });
+  }
+
+ private:
+  boost::asio::io_context& io_;
+  store::Store& store_;
+  const int64_t max_messages_;
+  Worker<Task> reader_;
+};
 
 constexpr auto kHeartbeat = std::chrono::seconds(1);
 constexpr auto kHousekeeping = std::chrono::seconds(30);
@@ -114,6 +163,11 @@ struct SipService::Parts {
   Registrar registrar;
   LayerSink sink;
   std::unique_ptr<RtpengineClient> relay;  // null without a media relay
+  // Voicemail (null without): the sink's thread stores messages; the endpoint's thread answers.
+  std::unique_ptr<voicemail::StoreSink> voicemail_sink;
+  std::unique_ptr<StoreBoxes> voicemail_boxes;
+  VoicemailDesk desk;
+  std::unique_ptr<media::Endpoint> endpoint;  // after the sink and desk: its thread reports to them
   boost::asio::steady_timer heartbeat_timer;
   boost::asio::steady_timer housekeeping_timer;
   bool stopped = false;
@@ -137,6 +191,31 @@ struct SipService::Parts {
     proxy.set_media_relay(relay.get());
     spdlog::info("sip: media of every call relayed through rtpengine at {}:{}", options.media_relay->host,
                  options.media_relay->port);
+    return {};
+  }
+
+  // The media endpoint on its own thread; what it ends comes back to this one, to the proxy.
+  Status start_voicemail() {
+    if (!options.voicemail) return {};
+    const VoicemailOptions& v = *options.voicemail;
+    PRIVOX_ASSIGN(desk.prompts, load_voicemail_prompts(v.sounds));
+    voicemail_sink = std::make_unique<voicemail::StoreSink>(store, keys, clock);
+    PRIVOX_ASSIGN(endpoint, media::Endpoint::start(v.endpoint, [this](media::SessionEnd end) {
+                    boost::asio::post(io, [this, end = std::move(end)]() mutable {
+                      if (!stopped) proxy.on_voicemail_ended(std::move(end));
+                    });
+                  }));
+    voicemail_boxes = std::make_unique<StoreBoxes>(io, store, v.max_messages);
+    desk.endpoint = endpoint.get();
+    desk.sink = voicemail_sink.get();
+    desk.boxes = voicemail_boxes.get();
+    desk.ring_time_us = v.ring_time_us;
+    desk.max_message_ms = v.max_message_ms;
+    desk.silence_ms = v.silence_ms;
+    desk.min_message_ms = v.min_message_ms;
+    proxy.set_voicemail(&desk);
+    spdlog::info("sip: voicemail answers on {} ports {}-{}, after {} s of ringing", v.endpoint.address,
+                 v.endpoint.first_port, v.endpoint.last_port, v.ring_time_us / 1'000'000);
     return {};
   }
 
@@ -173,6 +252,7 @@ Status SipService::start() {
   PRIVOX_ASSIGN(const size_t restored, p.bindings.restore_all(p.location));
   p.registrar.learn_contacts(p.location);
   PRIVOX_TRY(p.start_media_relay());
+  PRIVOX_TRY(p.start_voicemail());
   p.auth.set_failures(&p.guard);
   p.server.set_guard(&p.guard);
   PRIVOX_TRY(p.server.listen(p.options.host, p.options.port));
@@ -202,10 +282,17 @@ void SipService::stop() {
   p.heartbeat_timer.cancel();
   p.housekeeping_timer.cancel();
   if (p.relay) p.relay->stop();
+  p.endpoint.reset();  // sessions still recording are dropped: their callers hear nothing more
+  if (p.voicemail_sink) p.voicemail_sink->stop();
+  p.voicemail_boxes.reset();
   if (Status s = p.traffic.flush(); !s.ok()) spdlog::error("sip: traffic records not all durable: {}", s.error().describe());
 }
 
 uint16_t SipService::port() const { return parts_->server.port(); }
+
+Status SipService::flush_voicemail() {
+  return parts_->voicemail_sink ? parts_->voicemail_sink->flush() : Status{};
+}
 
 void SipService::set_sms_inbox(SmsInbox* inbox) { parts_->proxy.set_sms_inbox(inbox); }
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "media/endpoint.h"
 #include "privacy/keyring.h"
 #include "sip/digest.h"
 #include "sip/proxy.h"
@@ -35,6 +36,18 @@
 #include "store/store.h"
 
 namespace privox::sip {
+
+// privox's own answering for voicemail (proxy.h's VoicemailDesk): the media endpoint's sockets, the
+// prompts, and the limits serve reads from the voicemail.* settings.
+struct VoicemailOptions {
+  media::EndpointConfig endpoint;
+  std::string sounds = "/usr/share/asterisk/sounds/en_US_f_Allison";  // Debian's asterisk-core-sounds-en-wav
+  int64_t ring_time_us = 25'000'000;
+  int64_t max_message_ms = 180'000;
+  int64_t silence_ms = 10'000;
+  int64_t min_message_ms = 1'000;
+  int64_t max_messages = 100;  // a box holding this many answers "mailbox full"
+};
 
 struct SipOptions {
   std::string host = "127.0.0.1";
@@ -50,6 +63,8 @@ struct SipOptions {
   // rtpengine's ng control address and how to talk to it; absent: media flows between the phones
   // directly.
   std::optional<RtpengineOptions> media_relay;
+  // Absent: a call nobody takes fails (480, 486, 408) as a plain proxy's would.
+  std::optional<VoicemailOptions> voicemail;
 };
 
 class SipService {
@@ -70,6 +85,8 @@ class SipService {
   // Sends a MESSAGE through the carrier trunk (Proxy::send_message) from any thread; `done` runs
   // on the SIP worker thread with the final status, 503 when the service is stopped.
   void send_message(OutboundMessage message, std::function<void(int status)> done);
+  // Waits until every voicemail deposited so far is stored (tests, shutdown).
+  Status flush_voicemail();
 
  private:
   struct Parts;

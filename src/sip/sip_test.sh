@@ -205,13 +205,16 @@ register() {
 }
 
 # The privox server. start_server [SERVE-ARGS...]: starts it on $SIP_PORT with data dir $D and
-# waits (10 s at most) until it says it listens.
+# waits (10 s at most) until it says it listens. Voicemail is off: this script checks the proxy's
+# own answers to calls nobody takes (480, 486, 408), which an operator without voicemail gets;
+# voicemail_e2e.sh checks the same calls reaching the box.
 SERVER_LOG=""
 STARTS=0
 start_server() {
   STARTS=$((STARTS + 1))
   SERVER_LOG="$TMP/serve.$STARTS.log"
-  "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT" "$@" >"$SERVER_LOG" 2>&1 &
+  "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT" --voicemail false "$@" \
+    >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   local _
   for _ in $(seq 1 100); do

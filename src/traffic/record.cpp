@@ -11,7 +11,14 @@ std::string_view to_string(Direction d) {
   return "internal";
 }
 
-std::string_view to_string(Kind k) { return k == Kind::voice ? "voice" : "sms"; }
+std::string_view to_string(Kind k) {
+  switch (k) {
+    case Kind::voice: return "voice";
+    case Kind::sms: return "sms";
+    case Kind::voicemail: return "voicemail";
+  }
+  return "voice";
+}
 
 std::string_view to_string(Outcome o) {
   switch (o) {

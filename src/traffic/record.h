@@ -13,7 +13,8 @@
 namespace privox::traffic {
 
 enum class Direction : uint8_t { internal, outbound, inbound };
-enum class Kind : uint8_t { voice, sms };
+// voicemail: a message left in a line's box (the call that left it has its own voice record).
+enum class Kind : uint8_t { voice, sms, voicemail };
 enum class Outcome : uint8_t { open, answered, busy, no_answer, cancelled, failed };
 
 std::string_view to_string(Direction d);

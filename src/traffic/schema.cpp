@@ -4,7 +4,14 @@
 
 namespace privox::traffic {
 
+
 std::vector<store::SchemaPart> schema_parts() {
+  // traffic_records' columns as of version 6, in their order: what version 12's SQLite rebuild copies.
+  const std::string columns_v6 =
+      "id, company_id, subject_id, direction, kind, source_enc, destination_enc, source_withheld, started_at_us, "
+      "answered_at_us, ended_at_us, duration_ms, outcome, failure_code, end_reason, caller_equipment_enc, "
+      "callee_equipment_enc, trunk_id, node_id, updated_at_us, source_prefix, destination_prefix, "
+      "anonymised_at_us, log_hidden_at_us";
   return {
       {2,
        "traffic",
@@ -75,6 +82,58 @@ std::vector<store::SchemaPart> schema_parts() {
            "subject_id) WHERE log_hidden_at_us IS NULL",
            "CREATE INDEX traffic_records_log_by_line_kind ON traffic_records (subject_id, kind, started_at_us, id) "
            "WHERE log_hidden_at_us IS NULL",
+       }},
+      {12,
+       "traffic",
+       "traffic records of kind voicemail",
+       {
+           // A message left in a box is traffic too (its own record, kind 'voicemail'). PostgreSQL
+           // widens the CHECK in place; SQLite cannot alter a constraint, so the table is rebuilt
+           // as SQLite's ALTER TABLE documentation prescribes: new table, copy, drop, rename, and
+           // its indexes again (dropped with the old table).
+           "{postgresql}ALTER TABLE traffic_records DROP CONSTRAINT traffic_records_kind_check",
+           "{postgresql}ALTER TABLE traffic_records ADD CONSTRAINT traffic_records_kind_check "
+           "CHECK (kind IN ('voice', 'sms', 'voicemail'))",
+           R"({sqlite}CREATE TABLE traffic_records_v12 (
+             id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL,
+             subject_id TEXT NOT NULL,
+             direction TEXT NOT NULL CHECK (direction IN ('internal', 'outbound', 'inbound')),
+             kind TEXT NOT NULL CHECK (kind IN ('voice', 'sms', 'voicemail')),
+             source_enc BLOB,
+             destination_enc BLOB,
+             source_withheld INTEGER NOT NULL DEFAULT 0 CHECK (source_withheld IN (0, 1)),
+             started_at_us INTEGER NOT NULL,
+             answered_at_us INTEGER,
+             ended_at_us INTEGER,
+             duration_ms INTEGER,
+             outcome TEXT NOT NULL
+               CHECK (outcome IN ('open', 'answered', 'busy', 'no_answer', 'cancelled', 'failed')),
+             failure_code INTEGER,
+             end_reason TEXT,
+             caller_equipment_enc BLOB,
+             callee_equipment_enc BLOB,
+             trunk_id TEXT,
+             node_id TEXT,
+             updated_at_us INTEGER NOT NULL,
+             source_prefix TEXT,
+             destination_prefix TEXT,
+             anonymised_at_us INTEGER,
+             log_hidden_at_us INTEGER))",
+           "{sqlite}INSERT INTO traffic_records_v12 SELECT " + columns_v6 + " FROM traffic_records",
+           "{sqlite}DROP TABLE traffic_records",
+           "{sqlite}ALTER TABLE traffic_records_v12 RENAME TO traffic_records",
+           "{sqlite}CREATE INDEX traffic_records_company_started ON traffic_records (company_id, started_at_us)",
+           "{sqlite}CREATE INDEX traffic_records_outcome ON traffic_records (outcome)",
+           "{sqlite}CREATE INDEX traffic_records_to_anonymise ON traffic_records (ended_at_us, id) "
+           "WHERE anonymised_at_us IS NULL",
+           "{sqlite}CREATE INDEX traffic_records_log_by_age ON traffic_records (started_at_us, id) "
+           "WHERE log_hidden_at_us IS NULL",
+           "{sqlite}CREATE INDEX traffic_records_by_line ON traffic_records (subject_id, started_at_us, id)",
+           "{sqlite}CREATE INDEX traffic_records_log_by_company ON traffic_records (company_id, kind, started_at_us, "
+           "id, subject_id) WHERE log_hidden_at_us IS NULL",
+           "{sqlite}CREATE INDEX traffic_records_log_by_line_kind ON traffic_records (subject_id, kind, started_at_us, "
+           "id) WHERE log_hidden_at_us IS NULL",
        }},
   };
 }

@@ -14,6 +14,7 @@ struct NewMessage {
   std::string id;          // UUIDv7, chosen when the endpoint answered
   std::string company_id;
   std::string box_id;      // the line (extension id) whose box it is: the data subject
+  std::string box_number;  // the line's extension number, for the message's traffic record
   std::string caller;      // the caller's number as the call log knows it
   bool caller_withheld = false;  // Privacy: id, shown by the call log's one rule
   std::string call_record_id;    // the traffic record of the call that left it

@@ -1,0 +1,267 @@
+// The proxy answering calls itself, for voicemail (proxy.h's VoicemailDesk): a line's call that no
+// device takes is answered by privox as a UAS. The caller's offer (as the media relay rewrote it,
+// so the caller keeps sending to rtpengine) is answered by the media endpoint's SDP, which goes
+// through the relay's answer like a phone's; the 200 waits for the call's record as any answer does
+// (R1). The dialog ends with the caller's BYE, or with privox's own when the endpoint ends the
+// session ('#', silence, the longest message, a full box). Each message then goes to the sink with
+// a traffic record of kind voicemail.
+
+#include <fmt/format.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/ids.h"
+#include "media/endpoint.h"
+#include "media/prompt.h"
+#include "media/sdp.h"
+#include "sip/builder.h"
+#include "sip/proxy.h"
+#include "sip/rtpengine.h"
+
+namespace privox::sip {
+
+Result<VoicemailPrompts> load_voicemail_prompts(const std::string& directory) {
+  const auto load = [&](const std::string& name) -> Result<std::shared_ptr<const media::Prompt>> {
+    const std::string path = fmt::format("{}/{}.wav", directory, name);
+    auto prompt = media::load_wav_file(path);
+    if (!prompt) return invalid("sounds", fmt::format("voicemail prompt {}: {}", path, prompt.error().message));
+    return std::make_shared<const media::Prompt>(std::move(*prompt));
+  };
+  VoicemailPrompts p;
+  PRIVOX_ASSIGN(p.the_person, load("vm-theperson"));
+  PRIVOX_ASSIGN(p.is_unavailable, load("vm-isunavail"));
+  PRIVOX_ASSIGN(p.is_busy, load("vm-isonphone"));
+  PRIVOX_ASSIGN(p.leave_message, load("vm-intro"));
+  PRIVOX_ASSIGN(p.mailbox_full, load("vm-mailboxfull"));
+  for (size_t d = 0; d < p.digits.size(); ++d) {
+    PRIVOX_ASSIGN(p.digits[d], load(fmt::format("digits/{}", d)));
+  }
+  p.tone = std::make_shared<const media::Prompt>(media::record_tone());
+  return p;
+}
+
+std::vector<std::shared_ptr<const media::Prompt>> Proxy::greeting(std::string_view number, Unanswered why) const {
+  // "The person at extension 1 0 1 is unavailable / on the phone. Please leave your message after
+  // the tone." The member's own recorded greeting replaces the first part once one exists.
+  const VoicemailPrompts& p = voicemail_->prompts;
+  std::vector<std::shared_ptr<const media::Prompt>> out{p.the_person};
+  for (char c : number)
+    if (c >= '0' && c <= '9') out.push_back(p.digits[static_cast<size_t>(c - '0')]);
+  out.push_back(why == Unanswered::busy ? p.is_busy : p.is_unavailable);
+  out.push_back(p.leave_message);
+  out.push_back(p.tone);
+  return out;
+}
+
+bool Proxy::answer_with_voicemail(Call& call, Unanswered why) {
+  if (!voicemail_ || !call.invite || call.box_id.empty() || call.cancelled || call.final_sent ||
+      call.voicemail_session || call.voicemail_pending)
+    return false;
+  Message request;
+  ParseError error;
+  if (!parse_message(call.request, request, error)) return false;
+  // A late offer (an INVITE without SDP) would need privox to offer first; such calls end as before.
+  if (call.relayed ? call.relayed_offer.empty() : !carries_sdp(request)) return false;
+  timers_.cancel(call.ring_timer);
+  call.ring_timer = 0;
+  for (const Branch& b : call.branches)
+    if (b.status == 0) layer_->cancel(b.tx);
+  if (!voicemail_->boxes) {
+    open_voicemail(call, why, false);
+    return true;
+  }
+  // Whether the box is full decides what the caller hears; the store answers off this thread.
+  call.voicemail_pending = true;
+  voicemail_->boxes->is_full(call.box_id, [this, server = call.server_tx, why](bool full) {
+    box_looked_up(server, why, full);
+  });
+  return true;
+}
+
+void Proxy::box_looked_up(TxId server, Unanswered why, bool full) {
+  const auto it = calls_.find(server);
+  if (it == calls_.end()) return;
+  Call& call = it->second;
+  call.voicemail_pending = false;
+  if (call.cancelled) return refuse(call, 487, "Request Terminated");
+  open_voicemail(call, why, full);
+}
+
+void Proxy::open_voicemail(Call& call, Unanswered why, bool full) {
+  Message request;
+  ParseError error;
+  if (!parse_message(call.request, request, error)) return refuse(call, 500, "Server Internal Error");
+  const std::string_view offer = call.relayed ? std::string_view(call.relayed_offer) : request.body();
+  auto choice = media::choose_audio(offer);
+  if (!choice) {
+    if (call.relayed) relay_->remove(call.call_id);
+    return refuse(call, 488, "Not Acceptable Here: voicemail takes G.711 (PCMU or PCMA) only");
+  }
+  media::SessionPlan plan;
+  plan.remote = *choice;
+  if (full) {
+    plan.prompts = {voicemail_->prompts.mailbox_full};
+    plan.record = false;
+  } else {
+    plan.prompts = greeting(call.box_number, why);
+  }
+  plan.limits.max_ms = voicemail_->max_message_ms;
+  plan.limits.silence_ms = voicemail_->silence_ms;
+  plan.limits.min_ms = voicemail_->min_message_ms;
+  auto opened = voicemail_->endpoint->open(std::move(plan));
+  if (!opened) {
+    spdlog::warn("sip: voicemail cannot answer a call: {}", opened.error().message);
+    if (call.relayed) relay_->remove(call.call_id);
+    return refuse(call, 480, "Temporarily Unavailable");
+  }
+  call.voicemail_session = opened->session;
+
+  voicemail::NewMessage meta;
+  meta.id = new_id(clock_.now_us());
+  meta.company_id = call.box_company_id;
+  meta.box_id = call.box_id;
+  meta.box_number = call.box_number;
+  meta.caller = call.record.source;
+  meta.caller_withheld = call.record.source_withheld;
+  meta.call_record_id = call.record.id;
+  voicemail_sessions_[opened->session] = std::move(meta);
+
+  uint64_t session_id = 0;
+  randombytes_buf(&session_id, sizeof session_id);
+  const std::string sdp = media::write_answer(*choice, voicemail_->endpoint->address(), opened->port, session_id >> 1);
+  if (!call.relayed) return send_voicemail_answer(call, sdp);
+  call.relay_pending = true;
+  const std::string to_tag = fmt::format("vm{:x}", opened->session);
+  relay_->answer({call.call_id, request.from().tag(), to_tag}, sdp,
+                 [this, server = call.server_tx](RelayReply reply) { voicemail_answer_ready(server, std::move(reply)); });
+}
+
+void Proxy::voicemail_answer_ready(TxId server, RelayReply reply) {
+  const auto it = calls_.find(server);
+  if (it == calls_.end()) return;
+  Call& call = it->second;
+  call.relay_pending = false;
+  if (call.cancelled) {
+    relay_->remove(call.call_id);
+    return refuse(call, 487, "Request Terminated");
+  }
+  if (!reply.ok()) {
+    relay_->remove(call.call_id);
+    return refuse(call, reply.outcome == RelayReply::Outcome::refused ? 488 : 503, "Media relay unavailable");
+  }
+  send_voicemail_answer(call, reply.sdp);
+}
+
+void Proxy::send_voicemail_answer(Call& call, std::string_view sdp) {
+  Message request;
+  ParseError error;
+  if (!parse_message(call.request, request, error)) return refuse(call, 500, "Server Internal Error");
+  const std::string to_tag = fmt::format("vm{:x}", call.voicemail_session);
+  const std::string contact = fmt::format("<sip:voicemail@{}:{}{}>", config_.host, config_.port,
+                                          call.caller.reliable() ? ";transport=tcp" : "");
+  const ExtraHeader extra[] = {{"Contact", contact}, {"Content-Type", "application/sdp"}};
+  std::string answer = build_response(request, 200, "OK", to_tag, extra, sdp);
+
+  // The BYE privox sends if the endpoint ends first: to the caller's Contact, through the route set
+  // its INVITE recorded (RFC 3261 §12.1.1), with the dialog's tags the other way round.
+  const auto caller_contact = parse_name_addr(request.first_value(Header::contact));
+  std::string bye = fmt::format("BYE {} SIP/2.0\r\n", caller_contact ? caller_contact->uri_text : request.from().uri_text);
+  request.for_each(Header::record_route, [&](std::string_view value) {
+    append_header(bye, "Route", value);
+    return true;
+  });
+  append_header(bye, "Max-Forwards", "70");
+  append_header(bye, "From", fmt::format("{};tag={}", request.first_value(Header::to), to_tag));
+  append_header(bye, "To", request.first_value(Header::from));
+  append_header(bye, "Call-ID", call.call_id);
+  append_header(bye, "CSeq", "1 BYE");
+  append_header(bye, "Content-Length", "0");
+  bye += "\r\n";
+
+  call.record.answered_at_us = clock_.now_us();
+  call.record.callee_equipment = "privox voicemail";
+  voicemail_sessions_[call.voicemail_session].received_at_us = call.record.answered_at_us;
+  call.final_sent = true;
+  call.answer_held = true;
+  call.held_status = 200;
+  call.held_answer = std::move(answer);
+  own_dialogs_[call.call_id] = OwnDialog{call.voicemail_session, call.record, call.relayed, call.caller, std::move(bye)};
+  traffic_.opened(call.record, [this, server = call.server_tx](const Status& durable) { release_answer(server, durable); });
+}
+
+bool Proxy::handle_own_in_dialog(TxId tx, const Message& request) {
+  const auto it = own_dialogs_.find(std::string(request.call_id()));
+  if (it == own_dialogs_.end()) return false;
+  switch (request.method()) {
+    case Method::bye:
+      respond(tx, request, 200, "OK");
+      voicemail_->endpoint->hang_up(it->second.session);
+      end_own_dialog(it->first, "bye");
+      return true;
+    case Method::invite:
+      // A re-INVITE (hold, a new codec) is not taken: the message goes on as it began.
+      respond(tx, request, 488, "Not Acceptable Here: voicemail keeps the call's media as it is");
+      return true;
+    default:
+      respond(tx, request, 200, "OK");
+      return true;
+  }
+}
+
+void Proxy::end_own_dialog(const std::string& call_id, std::string_view reason) {
+  const auto it = own_dialogs_.find(call_id);
+  if (it == own_dialogs_.end()) return;
+  traffic::CallRecord record = std::move(it->second.record);
+  if (it->second.relayed && relay_) relay_->remove(call_id);
+  own_dialogs_.erase(it);
+  record.ended_at_us = clock_.now_us();
+  record.outcome = traffic::Outcome::answered;
+  record.end_reason = std::string(reason);
+  traffic_.closed(record);
+}
+
+void Proxy::on_voicemail_ended(media::SessionEnd end) {
+  const auto meta_it = voicemail_sessions_.find(end.session);
+  if (meta_it == voicemail_sessions_.end()) return;
+  voicemail::NewMessage message = std::move(meta_it->second);
+  voicemail_sessions_.erase(meta_it);
+  const int64_t now = clock_.now_us();
+  if (end.recording) {
+    // The message's own traffic record (P5: the policy's "voicemails" are traffic too).
+    traffic::CallRecord record;
+    record.id = new_id(now);
+    record.company_id = message.company_id;
+    record.subject_id = message.box_id;
+    record.direction = traffic::Direction::inbound;
+    record.kind = traffic::Kind::voicemail;
+    record.source = message.caller;
+    record.destination = message.box_number;
+    record.source_withheld = message.caller_withheld;
+    // Its duration is the message's: answered when the recording began, after the greeting.
+    record.started_at_us = message.received_at_us;
+    record.ended_at_us = now;
+    record.answered_at_us = std::max(record.started_at_us, now - end.recording->duration_ms * 1000);
+    record.outcome = traffic::Outcome::answered;
+    record.end_reason = media::to_string(end.recording->end);
+    traffic_.closed(record);
+    message.duration_ms = end.recording->duration_ms;
+    message.end_reason = media::to_string(end.recording->end);
+    message.audio = std::move(end.recording->ogg);
+    voicemail_->sink->deposit(std::move(message));
+  }
+  // The endpoint ended first ('#', silence, the longest message): privox hangs up.
+  for (auto& [call_id, dialog] : own_dialogs_) {
+    if (dialog.session != end.session) continue;
+    const std::string branch = new_branch();
+    std::string bye = dialog.bye;
+    const size_t first_line = bye.find("\r\n") + 2;
+    bye.insert(first_line, fmt::format("Via: {}\r\n", via_for(dialog.caller, branch)));
+    layer_->send_request(dialog.caller, std::move(bye), Method::bye, branch);
+    end_own_dialog(std::string(call_id), "voicemail");
+    break;
+  }
+}
+
+}  // namespace privox::sip

@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# Voicemail (issue 14), with real peers: rtpengine relays, privox's media endpoint answers. A
+# baresip phone calls a line that has no device registered, sending a WAV file that holds silence
+# while the greeting plays, then the DTMF tones 2 5 8 0, two seconds of a tone and '#'. The box
+# answers, greets, beeps, records until the '#', and privox hangs up. The message is then fetched
+# (decrypted for a named purpose), decoded with opusdec (opus-tools, not privox's own decoder),
+# and must hold the four keys in order and last 4.2 s (±0.5 s); no 64-byte piece of its encoding
+# may be in any file of the store (WAL included). Then the other ways into a box: a line whose
+# phone rejects the call (busy), and one whose phone rings unanswered past voicemail.ring_seconds.
+# Usage: voicemail_e2e.sh /path/to/privox sqlite|postgresql
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../../scripts/test-lib.sh"
+source "$HERE/../../scripts/e2e-lib.sh"
+
+for tool in rtpengine baresip python3 opusdec; do
+  command -v "$tool" >/dev/null || { echo "$0: needs $tool (make test-deps)" >&2; exit 2; }
+done
+SOUNDS=/usr/share/asterisk/sounds/en_US_f_Allison
+[ -f "$SOUNDS/vm-intro.wav" ] || { echo "$0: needs asterisk-core-sounds-en-wav (make test-deps)" >&2; exit 2; }
+
+STARTED=$(date +%s)
+D=$TMP/data
+new_data_dir "$D"
+SIP_PORT=$(free_port)
+NG_PORT=$(free_port)
+# Port ranges of its own: other tests' relays and endpoints may run beside this one.
+MEDIA_MIN=$((20000 + (RANDOM % 90) * 100))
+ENDPOINT_MIN=$((30000 + (RANDOM % 90) * 100))
+
+COMPANY=$(px "$D" company add --name "Voicemail Ltd" --region eea)
+L101=$(px "$D" extension add --company "$COMPANY" --number 101 --password 'Amber-gate-41')
+L102=$(px "$D" extension add --company "$COMPANY" --number 102 --password 'Birch-lake-62')
+L103=$(px "$D" extension add --company "$COMPANY" --number 103 --password 'Cedar-hill-73')
+assert_match "three lines provisioned" "$L101 $L102 $L103" '^[0-9a-f-]{36} [0-9a-f-]{36} [0-9a-f-]{36}$'
+login_of() { px "$D" extension show --id "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["sip_user"])'; }
+U101=$(login_of "$L101")
+U103=$(login_of "$L103")
+px "$D" settings set voicemail.ring_seconds 5 >/dev/null || fail "settings set voicemail.ring_seconds"
+
+rtpengine --config-file=none --foreground --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$NG_PORT" \
+  --port-min="$MEDIA_MIN" --port-max=$((MEDIA_MIN + 99)) --num-threads=1 --log-stderr --log-level=5 \
+  >>"$TMP/rtpengine.log" 2>&1 &
+E2E_PIDS+=("$!")
+start_bg serve "$PRIVOX" serve $(store_args "$D") --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT" \
+  --media-relay "127.0.0.1:$NG_PORT" --media-ports "$ENDPOINT_MIN-$((ENDPOINT_MIN + 99))"
+for _ in $(seq 100); do grep -q "privox SIP on" "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
+assert_contains "privox serve is up with voicemail" "$(cat "$TMP/serve.log")" "voicemail answers on 127.0.0.1"
+
+# The greeting's length, from the prompts it is made of ("the person at extension 1 0 2 is
+# unavailable; please leave your message after the tone", then half a second of tone).
+GREETING=$(python3 - "$SOUNDS" <<'PY'
+import sys, wave
+total = 0.5
+for name in ["vm-theperson", "digits/1", "digits/0", "digits/2", "vm-isunavail", "vm-intro"]:
+    with wave.open(f"{sys.argv[1]}/{name}.wav") as w:
+        total += w.getnframes() / w.getframerate()
+print(f"{total:.2f}")
+PY
+)
+
+# caller_wav FILE LEAD DIGITS: LEAD s of silence, each DTMF digit (150 ms on, 150 ms off), 2 s of a
+# 440 Hz tone, '#' for 300 ms, and 3 s of silence: mono 16-bit 8 kHz, what baresip's aufile sends.
+caller_wav() {
+  python3 - "$@" <<'PY'
+import math, struct, sys, wave
+out, lead, digits = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+DTMF = {'1': (697, 1209), '2': (697, 1336), '3': (697, 1477), '4': (770, 1209), '5': (770, 1336), '6': (770, 1477),
+        '7': (852, 1209), '8': (852, 1336), '9': (852, 1477), '0': (941, 1336), '*': (941, 1209), '#': (941, 1477)}
+rate = 8000
+def tone(freqs, secs, amp):
+    return [int(sum(amp * math.sin(2 * math.pi * f * i / rate) for f in freqs)) for i in range(int(secs * rate))]
+samples = [0] * int(lead * rate)
+for d in digits:
+    samples += tone(DTMF[d], 0.15, 6000) + [0] * int(0.15 * rate)
+samples += tone([440], 2.0, 8000) + tone(DTMF['#'], 0.3, 6000) + [0] * (3 * rate)
+with wave.open(out, "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate)
+    w.writeframes(b"".join(struct.pack("<h", s) for s in samples))
+PY
+}
+
+messages() {  # messages: the voicemail index (JSON), as support staff see it
+  px "$D" voicemail list --purpose support 2>/dev/null
+}
+message_count() { messages | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0; }
+wait_messages() {  # wait_messages N: the store holds N messages within 20 s
+  for _ in $(seq 200); do [ "$(message_count)" -ge "$1" ] && return 0; sleep 0.1; done
+  return 1
+}
+
+# Message waiting: a sipp phone subscribes to 102's box (RFC 3842) and expects NOTIFYs saying
+# "no", then "yes" with one new message once the call below leaves one, then "no" once it is deleted.
+U102=$(login_of "$L102")
+MWI_PORT=$(free_port)
+timeout 150 sipp -sf "$HERE/scenarios/mwi_subscribe.xml" -i 127.0.0.1 -p "$MWI_PORT" "127.0.0.1:$SIP_PORT" -m 1 \
+  -key user "$U102" -au "$U102" -ap 'Birch-lake-62' -auth_uri "$U102@127.0.0.1:$SIP_PORT" -nostdin \
+  -trace_logs -log_file "$TMP/mwi.log" -trace_err -error_file "$TMP/mwi.err" -timeout 140s -timeout_error \
+  >"$TMP/mwi.out" 2>&1 &
+MWI_PID=$!
+E2E_PIDS+=("$MWI_PID")
+first_notify() { grep -q "first NOTIFY" "$TMP/mwi.log" 2>/dev/null; }
+for _ in $(seq 100); do first_notify && break; sleep 0.1; done
+assert_true "the subscription is authenticated and its first NOTIFY says no message waits" first_notify
+
+# --- 1. a line with no device: the box answers, records until '#', and privox hangs up ---
+baresip_phone "$TMP/p101" "$SIP_PORT" "$(free_port)" "$U101" 'Amber-gate-41' "" 1
+caller_wav "$TMP/p101/tone.wav" "$(python3 -c "print($GREETING + 1.0)")" 2580
+timeout 60 baresip -f "$TMP/p101" -t 40 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/call1.log" 2>&1 &
+CALLER=$!
+E2E_PIDS+=("$CALLER")
+assert_true "the box of 102 (no device registered) takes a message" wait_messages 1
+hung_up() { grep -q "terminated" "$TMP/call1.log"; }
+for _ in $(seq 100); do hung_up && break; sleep 0.1; done
+assert_true "privox hangs up once '#' ends the message" hung_up
+kill "$CALLER" 2>/dev/null
+
+MESSAGE=$(messages | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
+assert_true "the message is filed in 102's box, from 101, ended by the key" json_ok <(messages) \
+  "len(d) == 1 and d[0]['box_id'] == '$L102' and d[0].get('caller') == '101' and d[0]['end_reason'] == 'key'"
+px "$D" voicemail export "$MESSAGE" --purpose support --out "$TMP/message.opus" >/dev/null 2>"$TMP/export.err"
+assert_eq "the message's audio is exported as Ogg Opus" "OggS" "$(head -c 4 "$TMP/message.opus" 2>/dev/null)"
+opusdec --quiet --rate 8000 "$TMP/message.opus" "$TMP/message.wav" 2>"$TMP/opusdec.err"
+# The keys in the decoded audio (Goertzel on 20 ms blocks), and its length.
+python3 - "$TMP/message.wav" >"$TMP/heard.txt" <<'PY'
+import math, struct, sys, wave
+with wave.open(sys.argv[1]) as w:
+    rate, n, channels = w.getframerate(), w.getnframes(), w.getnchannels()
+    pcm = struct.unpack("<%dh" % (n * channels), w.readframes(n))[::channels]
+LOW, HIGH = (697, 770, 852, 941), (1209, 1336, 1477)
+KEYS = ["123", "456", "789", "*0#"]
+def power(block, f):
+    k = 2 * math.cos(2 * math.pi * f / rate); s1 = s2 = 0.0
+    for x in block:
+        s1, s2 = x + k * s1 - s2, s1
+    return s1 * s1 + s2 * s2 - k * s1 * s2
+keys, last, size = "", None, rate // 50
+for i in range(0, len(pcm) - size, size):
+    block = pcm[i:i + size]
+    energy = sum(x * x for x in block) * size / 2 + 1
+    lows = [power(block, f) for f in LOW]
+    highs = [power(block, f) for f in HIGH]
+    lo, hi = max(range(4), key=lambda j: lows[j]), max(range(3), key=lambda j: highs[j])
+    key = KEYS[lo][hi] if lows[lo] > 0.2 * energy and highs[hi] > 0.2 * energy else None
+    if key and key != last:
+        keys += key
+    last = key
+print(keys, f"{len(pcm) / rate:.2f}")
+PY
+read -r HEARD SECONDS_LONG <"$TMP/heard.txt"
+echo "decoded message: keys '$HEARD', $SECONDS_LONG s (greeting $GREETING s)"
+assert_eq "the message holds the keys the caller sent, in order (a '#' at its end at most)" "2580" "${HEARD%#}"
+assert_true "it lasts from the tone to the '#': 4.2 s, within 0.5 s" \
+  python3 -c "import sys; sys.exit(0 if abs($SECONDS_LONG - 4.2) <= 0.5 else 1)"
+
+# No piece of the message's encoding in the store's files (the database, its WAL; PostgreSQL's
+# data directory files written since this test began).
+if [ "$BACKEND" == postgresql ]; then
+  STORE_FILES=$(psql -X -A -t -q "${E2E_STORE_OF[$D]}" -c "SHOW data_directory" 2>/dev/null)
+else
+  STORE_FILES=$D
+fi
+clear_in_store() {
+  python3 - "$TMP/message.opus" "$STORE_FILES" "$STARTED" <<'PY'
+import os, sys
+audio, root, started = open(sys.argv[1], "rb").read(), sys.argv[2], int(sys.argv[3])
+windows = [audio[i:i + 64] for i in range(0, len(audio) - 64, 64)]
+for dirpath, _, files in os.walk(root):
+    for name in files:
+        path = os.path.join(dirpath, name)
+        try:
+            if os.path.getmtime(path) < started - 1:
+                continue
+            data = open(path, "rb").read()
+        except OSError:
+            continue
+        for w in windows:
+            if w in data:
+                print(f"a 64-byte piece of the message is in {path}")
+                sys.exit(0)
+sys.exit(1)
+PY
+}
+if [ -r "$STORE_FILES" ]; then
+  assert_false "no 64-byte piece of the message's audio is in any store file" clear_in_store
+else
+  echo "the PostgreSQL data directory is not readable here: the sealed column is checked instead"
+fi
+assert_eq "the stored audio column is not the audio" 0 \
+  "$(store_sql "$D" "SELECT count(*) FROM voicemail_messages WHERE audio_enc IS NULL OR length(audio_enc) < 100")"
+
+cdr_has() {  # cdr_has PYTHON_CONDITION_ON_r: some traffic record matches
+  px "$D" cdr list --format json --purpose billing 2>/dev/null |
+    python3 -c "import json, sys; sys.exit(0 if any($1 for r in json.load(sys.stdin)) else 1)"
+}
+assert_true "the message left a traffic record of kind voicemail, as long as the message" \
+  cdr_has "r['kind'] == 'voicemail' and r['destination'] == '102' and r['source'] == '101' and abs(r['duration_ms'] - 4200) < 600"
+assert_true "the call itself is recorded as answered, ended by voicemail" \
+  cdr_has "r['kind'] == 'voice' and r['destination'] == '102' and r['outcome'] == 'answered' and r.get('end_reason') == 'voicemail'"
+
+# The message is deleted: the lamp goes out.
+second_notify() { grep -q "second NOTIFY" "$TMP/mwi.log" 2>/dev/null; }
+for _ in $(seq 100); do second_notify && break; sleep 0.1; done
+assert_true "the subscriber was told of the new message (Messages-Waiting: yes, 1/0)" second_notify
+px "$D" voicemail delete "$MESSAGE" --purpose support >/dev/null 2>"$TMP/delete.err"
+assert_eq "the message is deleted" 0 "$(message_count)"
+wait "$MWI_PID"
+assert_eq "and the subscriber is told (Messages-Waiting: no, 0/0): sipp's scenario completes" 0 "$?"
+[ -s "$TMP/mwi.err" ] && echo "sipp: $(head -c 2000 "$TMP/mwi.err")"
+
+# --- 2. busy and unanswered: 103's phone first rejects the call, then lets it ring ---
+baresip_phone "$TMP/p103" "$SIP_PORT" "$(free_port)" "$U103" 'Cedar-hill-73' "" 1
+mkfifo "$TMP/p103.in"
+timeout 120 baresip -f "$TMP/p103" -t 110 <"$TMP/p103.in" >"$TMP/p103.log" 2>&1 &
+E2E_PIDS+=("$!")
+exec 7>"$TMP/p103.in"
+registered() { grep -Eq "200 OK.*\\[[0-9]+ bindings?\\]" "$TMP/p103.log"; }
+for _ in $(seq 100); do registered && break; sleep 0.1; done
+assert_true "103's baresip registers" registered
+
+ringing() { [ "$(grep -c "Incoming call from" "$TMP/p103.log")" -ge "$1" ]; }
+# Keys at once: a key during the greeting skips to the tone, so the message starts with the tone.
+caller_wav "$TMP/p101/tone.wav" 1 13
+timeout 60 baresip -f "$TMP/p101" -t 40 -e "/dial sip:103@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/call2.log" 2>&1 &
+E2E_PIDS+=("$!")
+for _ in $(seq 100); do ringing 1 && break; sleep 0.1; done
+assert_true "103's phone rings" ringing 1
+echo "b" >&7  # 103 rejects the call: 486
+for _ in $(seq 300); do grep -q "Call established" "$TMP/call2.log" && break; sleep 0.1; done
+assert_contains "103 is busy: its box answers the caller" "$(cat "$TMP/call2.log")" "Call established"
+assert_true "and takes a message" wait_messages 2
+
+timeout 60 baresip -f "$TMP/p101" -t 40 -e "/dial sip:103@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/call3.log" 2>&1 &
+E2E_PIDS+=("$!")
+for _ in $(seq 100); do ringing 2 && break; sleep 0.1; done
+assert_true "103's phone rings again, and nobody answers" ringing 2
+for _ in $(seq 150); do grep -q "Call established" "$TMP/call3.log" && break; sleep 0.1; done
+assert_contains "after voicemail.ring_seconds (5 s) the box answers" "$(cat "$TMP/call3.log")" "Call established"
+assert_true "and takes a message" wait_messages 3
+exec 7>&-
+assert_true "103's box holds both messages, with the caller" json_ok <(messages) \
+  "sorted(m['box_id'] for m in d).count('$L103') == 2 and all(m.get('caller') == '101' for m in d)"
+
+assert_not_contains "serve logged no error" "$(cat "$TMP/serve.log")" "[error]"
+finish

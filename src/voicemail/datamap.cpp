@@ -1,0 +1,89 @@
+// The data map's part for voicemail/: the messages callers leave in a line's box (privacy/datamap.h).
+// Content (the policy's "voicemails"): kept for the service only, within the operator's count and
+// age limits (retention.voicemail_max_messages, retention.voicemail_max_age_days), deleted when the
+// line's member is erased, and in their access export.
+#include "voicemail/module.h"
+
+#include <array>
+
+namespace privox::voicemail {
+namespace {
+
+using privacy::Category;
+using privacy::ErasureTreatment;
+using privacy::FieldSpec;
+using privacy::Format;
+using privacy::LegalBasis;
+using privacy::Protection;
+using privacy::PurposeSet;
+using privacy::RetentionRule;
+using privacy::StructuralColumn;
+using enum privacy::Purpose;
+
+// Legal: a message under a legal hold may have to be produced to an authority.
+constexpr PurposeSet kVoicemail = service | legal;
+constexpr std::string_view kMetaInClear =
+    "needed in clear to list a box newest first, count its new and old messages and delete the oldest when "
+    "the operator's limits say so; says when and how a message was left, not who left it or what it says: "
+    "the caller and the audio are sealed under the line's key";
+
+// clang-format off
+constexpr std::array<FieldSpec, 7> kFields = {
+  FieldSpec{"voicemail_caller", "voicemail_messages", "caller_enc", "", Category::content, false,
+            kVoicemail, LegalBasis::contract, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", true, Protection::per_subject, "",
+            Format::recorded, 256, "the number or SIP address of who left the message, as the call log knows it",
+            "Who left a voicemail",
+            "The number or address of the person who left you a voicemail, unless they withheld it."},
+  FieldSpec{"voicemail_caller_withheld", "voicemail_messages", "caller_withheld", "", Category::content, true,
+            kVoicemail, LegalBasis::contract, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", true,
+            Protection::none, "a flag, not a number: every reader must see it to keep a withheld caller withheld (P13)",
+            Format::recorded, 1, "whether the caller withheld their number (SIP Privacy: id)",
+            "Whether a voicemail's caller hid their number",
+            "Whether the person who left you a voicemail withheld their number, so that we keep it hidden from you too."},
+  FieldSpec{"voicemail_received_at", "voicemail_messages", "received_at_us", "", Category::content, true,
+            kVoicemail, LegalBasis::contract, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", true, Protection::none, kMetaInClear,
+            Format::recorded, 20, "when the voicemail was left (UTC)",
+            "When a voicemail was left",
+            "When someone left you a voicemail."},
+  FieldSpec{"voicemail_duration", "voicemail_messages", "duration_ms", "", Category::content, true,
+            kVoicemail, LegalBasis::contract, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", true, Protection::none, kMetaInClear,
+            Format::recorded, 20, "how long the recording is, in milliseconds",
+            "How long a voicemail is",
+            "How long the voicemail someone left you lasts."},
+  FieldSpec{"voicemail_end_reason", "voicemail_messages", "end_reason", "", Category::content, true,
+            kVoicemail, LegalBasis::contract, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", true, Protection::none, kMetaInClear,
+            Format::recorded, 16, "why the recording ended: hangup, key, silence or max_length",
+            "Why a voicemail recording ended",
+            "Whether the caller hung up, pressed a key, fell silent or reached the longest message you can receive."},
+  FieldSpec{"voicemail_audio", "voicemail_messages", "audio_enc", "", Category::content, true,
+            kVoicemail, LegalBasis::contract, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", true, Protection::per_subject, "",
+            Format::recorded, 8'000'000, "the recorded message, Ogg Opus mono; never stored or logged in clear",
+            "Voicemail recordings",
+            "The recording of each voicemail someone left you, which only you can listen to."},
+  FieldSpec{"voicemail_heard_at", "voicemail_messages", "heard_at_us", "", Category::content, false,
+            kVoicemail, LegalBasis::contract, RetentionRule::operator_limit,
+            ErasureTreatment::erase, "", true, Protection::none, kMetaInClear,
+            Format::recorded, 20, "when the box's member first marked the message heard (UTC); empty while new",
+            "When you heard a voicemail",
+            "When you first listened to or marked a voicemail as heard, so that your phone can tell you of new ones."},
+};
+
+constexpr std::array<StructuralColumn, 4> kStructural = {
+  StructuralColumn{"voicemail_messages", "id", "random identifier of a voicemail message"},
+  StructuralColumn{"voicemail_messages", "company_id", "which tenant the box belongs to; a business, not a person"},
+  StructuralColumn{"voicemail_messages", "box_id", "pseudonymous id of the line (extension) whose box it is; its key seals the caller and the audio"},
+  StructuralColumn{"voicemail_messages", "call_record_id", "random identifier of the traffic record of the call that left the message"},
+};
+// clang-format on
+
+}  // namespace
+
+privacy::DataMapPart datamap_part() { return {"voicemail", kFields, kStructural}; }
+
+}  // namespace privox::voicemail

@@ -1,0 +1,21 @@
+#pragma once
+// What voicemail/ contributes to the registries the composition root assembles (app/registry.h):
+// the schema of the table it owns, its part of the data map, the settings it reads and its part in
+// erasing a member. Each is declared beside the code that uses it, in this folder.
+
+#include <span>
+#include <vector>
+
+#include "privacy/datamap.h"
+#include "privacy/erasure_part.h"
+#include "store/schema.h"
+#include "store/settings.h"
+
+namespace privox::voicemail {
+
+std::vector<store::SchemaPart> schema_parts();          // schema.cpp
+privacy::DataMapPart datamap_part();                   // datamap.cpp
+std::span<const store::SettingSpec> settings();       // settings.cpp
+privacy::ErasureParticipantSpec erasure_participant();  // erasure.cpp
+
+}  // namespace privox::voicemail

@@ -1,0 +1,241 @@
+#include "voicemail/store.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "accounts/accounts.h"
+#include "accounts/extensions.h"
+#include "common/ids.h"
+#include "erasure/erasure.h"
+#include "privacy/audit_record.h"
+#include "privacy/settings_change.h"
+#include "store/test_stores.h"
+
+namespace privox::voicemail {
+namespace {
+
+constexpr int64_t kStart = 1'795'000'000'000'000;
+constexpr int64_t kDay = 86'400'000'000;
+// Any bytes do: the store neither decodes nor checks the audio. Long enough to be found in a file.
+const std::string kAudio = "OggS-voicemail-test-audio-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+// Messages deposited through the StoreSink's own thread and read back, on both backends.
+class VoicemailTest : public store::MigratedStoreTest {
+ protected:
+  void SetUp() override {
+    MigratedStoreTest::SetUp();
+    if (HasFatalFailure()) return;
+    accounts::Accounts accounts(*store_, keys_, clock_);
+    company_ = *accounts.add_company({"Acme Ltd", "eea", ""}, "cli:test");
+    other_company_ = *accounts.add_company({"Beta LLC", "us", ""}, "cli:test");
+    auto member = accounts.add_member(company_, member_fields("Ada Lovelace", "ada@example.org"), "cli:test");
+    ASSERT_TRUE(member.ok()) << member.error().describe();
+    member_ = *member;
+    accounts::Extensions extensions(*store_, keys_, clock_);
+    box_ = *extensions.add_extension({company_, "101", "correct-horse-7", member_, std::nullopt}, "cli:test");
+    other_box_ = *extensions.add_extension({other_company_, "201", "correct-horse-9", std::nullopt, std::nullopt},
+                                           "cli:test");
+    sink_ = std::make_unique<StoreSink>(*store_, keys_, clock_);
+  }
+
+  static accounts::FieldValues member_fields(const std::string& name, const std::string& email) {
+    return {{"name", name},          {"email", email},           {"phone", "020 7946 0958"},
+            {"address", "1 High St"}, {"birth_date", "1990-01-31"}, {"payment_token", "tok_abcdef"}};
+  }
+
+  NewMessage message(const std::string& company, const std::string& box, int64_t at_us, bool withheld = false) {
+    NewMessage m;
+    m.id = new_id(at_us);
+    m.company_id = company;
+    m.box_id = box;
+    m.caller = "+442071239876";
+    m.caller_withheld = withheld;
+    m.call_record_id = new_id(at_us);
+    m.received_at_us = at_us;
+    m.duration_ms = 4200;
+    m.end_reason = "hangup";
+    m.audio = kAudio;
+    return m;
+  }
+
+  std::string deposit(NewMessage m) {
+    std::string id = m.id;
+    sink_->deposit(std::move(m));
+    EXPECT_TRUE(sink_->flush().ok());
+    return id;
+  }
+
+  Scope member_scope() const {
+    return {privacy::Purpose::service, traffic::Viewer::line_holder, company_, std::vector<std::string>{box_}};
+  }
+
+  std::vector<MessageInfo> list(const Scope& scope) {
+    auto rows = list_messages(*store_, keys_, clock_, scope, "cli:test");
+    EXPECT_TRUE(rows.ok()) << rows.error().describe();
+    return rows.ok() ? *rows : std::vector<MessageInfo>{};
+  }
+
+  int64_t count(const std::string& sql, const store::Params& params = {}) {
+    auto tx = store_->begin(store::TxMode::read);
+    auto rows = (*tx)->query(sql, params);
+    EXPECT_TRUE(rows.ok()) << rows.error().describe();
+    return rows.ok() ? rows->at(0).i64(0) : -1;
+  }
+
+  void set(const std::string& key, const std::string& value) {
+    const Status s = privacy::change_setting(*store_, keys_, clock_, key, value, "cli:test");
+    ASSERT_TRUE(s.ok()) << s.error().describe();
+  }
+
+  privacy::SecretKey master_ = privacy::SecretKey::random();
+  privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
+  FakeClock clock_{kStart};
+  std::string company_, other_company_, member_, box_, other_box_;
+  std::unique_ptr<StoreSink> sink_;
+};
+
+TEST_P(VoicemailTest, ADepositIsListedAndItsAudioIsWhatWasDeposited) {
+  const std::string id = deposit(message(company_, box_, kStart - 1000));
+  EXPECT_EQ(sink_->stats().stored, 1u);
+  auto rows = list(member_scope());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].id, id);
+  EXPECT_EQ(rows[0].box_id, box_);
+  EXPECT_EQ(rows[0].caller, "+442071239876");
+  EXPECT_EQ(rows[0].duration_ms, 4200);
+  EXPECT_EQ(rows[0].end_reason, "hangup");
+  EXPECT_EQ(rows[0].heard_at_us, 0);
+
+  auto audio = open_audio(*store_, keys_, clock_, member_scope(), id, "cli:test");
+  ASSERT_TRUE(audio.ok()) << audio.error().describe();
+  EXPECT_EQ(audio->audio, kAudio);
+  // One audit entry per read: the list and the listen, naming the box, never a value.
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'voicemail.list' AND subject_id = ?", {box_}), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'voicemail.listen' AND subject_id = ?", {box_}), 1);
+}
+
+TEST_P(VoicemailTest, TheAudioAndTheCallerNeverReachTheStoreInClear) {
+  deposit(message(company_, box_, kStart));
+  const std::string everything = test_store_->everything_stored(*store_, "voicemail_messages");
+  EXPECT_FALSE(test_store_->holds_bytes(everything, Bytes(kAudio.begin(), kAudio.end())));
+  const std::string caller = "+442071239876";
+  EXPECT_FALSE(test_store_->holds_bytes(everything, Bytes(caller.begin(), caller.end())));
+}
+
+TEST_P(VoicemailTest, AWithheldCallerStaysWithheldFromTheBoxsMember) {
+  deposit(message(company_, box_, kStart, true));
+  auto rows = list(member_scope());
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(rows[0].caller_withheld);
+  EXPECT_EQ(rows[0].caller, "withheld");
+  // Legal may see it, as for the call log (traffic::shows_withheld_caller).
+  auto legal = list({privacy::Purpose::legal, traffic::Viewer::staff, "", std::nullopt});
+  ASSERT_EQ(legal.size(), 1u);
+  EXPECT_EQ(legal[0].caller, "+442071239876");
+}
+
+TEST_P(VoicemailTest, AnotherBoxsMessageReadsAsMissing) {
+  const std::string theirs = deposit(message(other_company_, other_box_, kStart));
+  EXPECT_TRUE(list(member_scope()).empty());
+  auto audio = open_audio(*store_, keys_, clock_, member_scope(), theirs, "cli:test");
+  ASSERT_FALSE(audio.ok());
+  EXPECT_EQ(audio.error().code, ErrorCode::not_found);
+  for (const Status& s : {mark_heard(*store_, clock_, member_scope(), theirs),
+                          delete_message(*store_, keys_, clock_, member_scope(), theirs, "cli:test")}) {
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.error().code, ErrorCode::not_found);
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages"), 1);
+  // A member without lines reaches nothing at all.
+  EXPECT_TRUE(list({privacy::Purpose::service, traffic::Viewer::line_holder, company_, std::vector<std::string>{}})
+                  .empty());
+}
+
+TEST_P(VoicemailTest, HeardMessagesAreCountedApartAndDeletedOnesAreGone) {
+  const std::string first = deposit(message(company_, box_, kStart - 2000));
+  const std::string second = deposit(message(company_, box_, kStart - 1000));
+  ASSERT_TRUE(mark_heard(*store_, clock_, member_scope(), first).ok());
+  auto tx = store_->begin(store::TxMode::read);
+  auto counts = count_by_box(**tx, {box_, other_box_});
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->at(box_).fresh, 1);
+  EXPECT_EQ(counts->at(box_).heard, 1);
+  EXPECT_FALSE(counts->contains(other_box_));
+  tx->reset();
+  auto rows = list(member_scope());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].id, second) << "newest first";
+  EXPECT_EQ(rows[1].heard_at_us, kStart);
+
+  ASSERT_TRUE(delete_message(*store_, keys_, clock_, member_scope(), first, "cli:test").ok());
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE id = ?", {first}), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'voicemail.delete'"), 1);
+}
+
+TEST_P(VoicemailTest, AFullBoxTakesNoMoreMessages) {
+  set("retention.voicemail_max_messages", "2");
+  for (int i = 0; i < 3; ++i) deposit(message(company_, box_, kStart + i));
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages"), 2);
+  EXPECT_EQ(sink_->stats().box_full, 1u);
+}
+
+TEST_P(VoicemailTest, ErasingTheMemberDeletesTheirLinesMessages) {
+  deposit(message(company_, box_, kStart));
+  deposit(message(other_company_, other_box_, kStart));
+  auto erased = erasure::erase_member(*store_, keys_, clock_, member_, "cli:test", "test");
+  ASSERT_TRUE(erased.ok()) << erased.error().describe();
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE box_id = ?", {box_}), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE box_id = ?", {other_box_}), 1);
+  bool reported = false;
+  for (const privacy::ErasureItem& item : erased->items)
+    if (item.item == "voicemail messages") reported = item.outcome == "erased" && item.count == 1;
+  EXPECT_TRUE(reported) << "the erasure report names the messages";
+}
+
+TEST_P(VoicemailTest, ABoxWhoseKeyIsGoneGetsNoMessage) {
+  {
+    auto tx = store_->begin(store::TxMode::write);
+    ASSERT_TRUE(privacy::subject_keys::destroy(**tx, box_).ok());
+    ASSERT_TRUE((*tx)->commit().ok());
+  }
+  deposit(message(company_, box_, kStart));
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages"), 0);
+  EXPECT_EQ(sink_->stats().erased, 1u);
+}
+
+TEST_P(VoicemailTest, OldMessagesExpireExceptUnderALegalHold) {
+  const std::string old_msg = deposit(message(company_, box_, kStart - 40 * kDay));
+  const std::string old_other = deposit(message(other_company_, other_box_, kStart - 40 * kDay + 1));
+  const std::string recent = deposit(message(other_company_, other_box_, kStart - 1 * kDay));
+  Result<ExpiryBatch> batch = make_error(ErrorCode::internal, "not run");
+  {
+    auto tx = store_->begin(store::TxMode::write);
+    batch = delete_expired(**tx, kStart - 30 * kDay, 0, "", 100, {box_});
+    ASSERT_TRUE(batch.ok()) << batch.error().describe();
+    ASSERT_TRUE((*tx)->commit().ok());
+  }
+  EXPECT_EQ(batch->seen, 2);
+  EXPECT_EQ(batch->deleted, 1);
+  EXPECT_EQ(batch->held_boxes, std::vector<std::string>{box_});
+  EXPECT_EQ(batch->cursor_id, old_other);
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE id = ?", {old_msg}), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE id = ?", {old_other}), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE id = ?", {recent}), 1);
+}
+
+TEST_P(VoicemailTest, TheBoxesMessagesComeWithTheirAudioForAnExport) {
+  deposit(message(company_, box_, kStart - 1000, true));
+  deposit(message(other_company_, other_box_, kStart));
+  auto tx = store_->begin(store::TxMode::read);
+  auto all = messages_of_boxes(**tx, keys_, {box_}, privacy::Purpose::service, traffic::Viewer::line_holder);
+  ASSERT_TRUE(all.ok()) << all.error().describe();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].audio, kAudio);
+  EXPECT_EQ((*all)[0].info.caller, "withheld");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, VoicemailTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
+                         store::backend_name);
+
+}  // namespace
+}  // namespace privox::voicemail
