@@ -17,11 +17,14 @@
 //  closed_accounts  Members whose account closed (closures.h) more than
 //                   retention.closed_account_grace_days ago are erased (erasure/erasure.h).
 //
-// A subject under legal hold (ledgers/legal_holds.h) is skipped and reported: for traffic, the
-// line or the member it is assigned to. A closed account whose erasure is refused (the company's
+// A subject under legal hold (ledgers/legal_holds.h) is skipped and reported: for traffic and
+// voicemail, the line or the member it is assigned to. A closed account whose erasure is refused (the company's
 // only office manager while the company goes on, portal/erasure.cpp) is skipped and reported too.
-// Voicemail limits have nothing to enforce yet: privox has
-// no voicemail store.
+//  voicemail        A voicemail received more than retention.voicemail_max_age_days ago is deleted,
+//                   row and sealed audio (voicemail/store.h), and the store's files are purged after
+//                   the run. The count limit (retention.voicemail_max_messages) needs no job: a full
+//                   box takes no new message (voicemail::StoreSink), and lowering the limit keeps
+//                   what is there until it ages out.
 //
 // Runs are idempotent (a second run at the same time changes nothing) and resumable: each job
 // works in batches of `batch_rows` in a fixed order, and each batch commits its changes, its
@@ -48,10 +51,11 @@ namespace privox::retention {
 // The name of the store job lock the retention jobs run under.
 inline constexpr std::string_view kJobLockName = "retention";
 
-enum class Job { traffic, call_log, company_closures, closed_accounts };
+enum class Job { traffic, call_log, voicemail, company_closures, closed_accounts };
 std::string_view to_string(Job job);
 std::optional<Job> parse_job(std::string_view text);
-inline constexpr Job kAllJobs[] = {Job::traffic, Job::call_log, Job::company_closures, Job::closed_accounts};
+inline constexpr Job kAllJobs[] = {Job::traffic, Job::call_log, Job::voicemail, Job::company_closures,
+                                   Job::closed_accounts};
 
 struct RunOptions {
   int64_t as_of_us = 0;     // the time periods are measured from; 0: the clock's now
@@ -68,7 +72,7 @@ struct JobReport {
   bool resumed = false;    // continued a run that an earlier process left unfinished
   bool finished = false;   // false when max_batches stopped it
   int64_t batches = 0;     // this process's batches
-  int64_t changed = 0;     // records anonymised or hidden, companies closed or members erased, by this process
+  int64_t changed = 0;     // records anonymised or hidden, messages deleted, companies closed or members erased
   std::vector<std::string> held_subjects;  // skipped under a legal hold, or refused erasure (ids), sorted
 };
 

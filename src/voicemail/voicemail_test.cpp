@@ -7,8 +7,10 @@
 #include "accounts/extensions.h"
 #include "common/ids.h"
 #include "erasure/erasure.h"
+#include "ledgers/legal_holds.h"
 #include "privacy/audit_record.h"
 #include "privacy/settings_change.h"
+#include "retention/retention.h"
 #include "store/test_stores.h"
 
 namespace privox::voicemail {
@@ -221,6 +223,29 @@ TEST_P(VoicemailTest, OldMessagesExpireExceptUnderALegalHold) {
   EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE id = ?", {old_msg}), 1);
   EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE id = ?", {old_other}), 0);
   EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE id = ?", {recent}), 1);
+}
+
+// The retention job: past retention.voicemail_max_age_days a message goes, unless a legal hold
+// covers its box's member; the hold is reported by the box's id.
+TEST_P(VoicemailTest, TheRetentionJobDeletesOldMessagesButNotHeldOnes) {
+  set("retention.voicemail_max_age_days", "30");
+  const std::string held = deposit(message(company_, box_, kStart - 40 * kDay));
+  const std::string old_other = deposit(message(other_company_, other_box_, kStart - 40 * kDay));
+  const std::string recent = deposit(message(other_company_, other_box_, kStart - kDay));
+  ASSERT_TRUE(ledgers::LegalHolds(*store_, keys_, clock_).place(member_, "litigation", "case 43", "cli:test").ok());
+  retention::RetentionJobs jobs(*store_, keys_, clock_);
+  auto report = jobs.run(retention::Job::voicemail, {.as_of_us = kStart}, "job:test");
+  ASSERT_TRUE(report.ok()) << report.error().describe();
+  EXPECT_TRUE(report->finished);
+  EXPECT_EQ(report->changed, 1);
+  EXPECT_EQ(report->held_subjects, std::vector<std::string>{box_});
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE id = ?", {held}), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE id = ?", {old_other}), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_messages WHERE id = ?", {recent}), 1);
+  // A second run at the same time changes nothing.
+  auto again = jobs.run(retention::Job::voicemail, {.as_of_us = kStart}, "job:test");
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ(again->changed, 0);
 }
 
 TEST_P(VoicemailTest, TheBoxesMessagesComeWithTheirAudioForAnExport) {
