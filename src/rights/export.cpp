@@ -22,6 +22,7 @@
 #include "rights/fulfil.h"
 #include "sip/store_bindings.h"
 #include "traffic/cdr.h"
+#include "voicemail/store.h"
 
 namespace privox::rights {
 namespace {
@@ -157,6 +158,25 @@ Result<nlohmann::json> requests_json(Session& s, const privacy::Keyring& keys, c
   return out;
 }
 
+// The lines' voicemail: an index (voicemail.json) and each recording as stored, Ogg Opus, opened
+// for the member as the line's holder (a withheld caller stays withheld).
+Status add_voicemail(Session& s, const privacy::Keyring& keys, const std::vector<std::string>& line_ids,
+                     std::vector<ExportFile>& files) {
+  PRIVOX_ASSIGN(std::vector<voicemail::MessageAudio> messages,
+                voicemail::messages_of_boxes(s, keys, line_ids, Purpose::service, traffic::Viewer::line_holder));
+  nlohmann::json index = nlohmann::json::array();
+  for (voicemail::MessageAudio& m : messages) {
+    nlohmann::json entry = voicemail::to_json(m.info);
+    if (!m.audio.empty()) {
+      entry["recording"] = fmt::format("voicemail/{}.opus", m.info.id);
+      files.push_back({entry["recording"].get<std::string>(), std::move(m.audio)});
+    }
+    index.push_back(std::move(entry));
+  }
+  files.push_back({"voicemail.json", index.dump(2)});
+  return {};
+}
+
 std::string sha256_hex(const std::string& content) {
   uint8_t digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(content.data()), content.size());
@@ -242,6 +262,7 @@ Result<ExportSummary> write_access_export(store::Store& store, const privacy::Ke
                                             traffic::Viewer::line_holder));
     traffic_count = static_cast<int64_t>(rows.size());
     files.push_back({"traffic.csv", traffic::to_csv(rows)});
+    PRIVOX_TRY(add_voicemail(*tx, keys, line_ids, files));
     PRIVOX_ASSIGN(nlohmann::json audit, audit_entries(*tx, member_id, lines));
     files.push_back({"audit.json", audit.dump(2)});
     nlohmann::json disclosures = nlohmann::json::array();

@@ -3,13 +3,17 @@
 // erasure. Requests (requests.h) calls these and records their outcome; they are not called
 // directly by anything else.
 //
-// The access export is a ZIP of UTF-8 files:
+// The access export is a ZIP of UTF-8 files (and the voicemail recordings):
 //   subject.json      every data-map field held on the member that is in_access_export: the
 //                     member's own fields, their company's name, their phone lines and the
 //                     devices registered on them, optional data, consents (current and history)
 //   traffic.csv       the traffic records of the member's lines (traffic/cdr.h's columns); a
 //                     caller who withheld their number stays "withheld" where the member did not
 //                     place the call
+//   voicemail.json    the messages left in the member's lines' boxes: ids, times, durations, how
+//                     each ended, heard or not, the caller (withheld stays "withheld"), and the
+//                     name of its recording
+//   voicemail/<id>.opus  each message's recording as stored (Ogg Opus), the one binary kind of file
 //   audit.json        audit-chain entries about the member and their lines: ids, actions,
 //                     purposes, times and details (never values)
 //   disclosures.json  disclosure-register entries about the member

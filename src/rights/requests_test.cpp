@@ -26,6 +26,7 @@
 #include "store/test_stores.h"
 #include "traffic/cdr.h"
 #include "consent/member_view.h"
+#include "voicemail/store.h"
 
 namespace privox::rights {
 namespace {
@@ -408,6 +409,18 @@ TEST_P(RequestsTest, TheAccessExportHoldsEverythingAndKeepsWithheldCallersWithhe
   ASSERT_TRUE(consent::OptionalData(*store_, keys_, clock_)
                   .put(member_, consent::OptionalKind::location, {{"lat", 51.5}, {"lon", -0.1}}, "t")
                   .ok());
+  // A voicemail left on the line by a caller who withheld their number.
+  const std::string voicemail_audio = "OggS-export-test-recording";
+  voicemail::NewMessage left{.id = new_id(clock_.now_us()), .company_id = company_, .box_id = line,
+                             .caller = "+447700900555", .caller_withheld = true,
+                             .received_at_us = clock_.now_us() - kDay, .duration_ms = 3000, .end_reason = "hangup",
+                             .audio = voicemail_audio};
+  const std::string message_id = left.id;
+  {
+    voicemail::StoreSink sink(*store_, keys_, clock_);
+    sink.deposit(std::move(left));
+    ASSERT_TRUE(sink.flush().ok());
+  }
 
   Request r = in_progress(RequestKind::access);
   testing::TempDir dir;
@@ -415,8 +428,17 @@ TEST_P(RequestsTest, TheAccessExportHoldsEverythingAndKeepsWithheldCallersWithhe
   ASSERT_TRUE(summary.ok()) << summary.error().describe();
   EXPECT_EQ(summary->traffic_records, 2);
   const auto files = unzip(dir.file("copy.zip"));
-  for (const char* name : {"subject.json", "traffic.csv", "audit.json", "disclosures.json", "requests.json", "manifest.json"})
+  for (const char* name : {"subject.json", "traffic.csv", "voicemail.json", "audit.json", "disclosures.json",
+                           "requests.json", "manifest.json"})
     ASSERT_TRUE(files.contains(name)) << name;
+  // The recording as stored, and an index naming it; the withheld caller stays withheld.
+  ASSERT_TRUE(files.contains("voicemail/" + message_id + ".opus"));
+  EXPECT_EQ(files.at("voicemail/" + message_id + ".opus"), voicemail_audio);
+  const auto voicemails = nlohmann::json::parse(files.at("voicemail.json"));
+  ASSERT_EQ(voicemails.size(), 1u);
+  EXPECT_EQ(voicemails[0]["recording"], "voicemail/" + message_id + ".opus");
+  EXPECT_EQ(voicemails[0]["caller"], "withheld");
+  EXPECT_EQ(files.at("voicemail.json").find("+447700900555"), std::string::npos);
 
   const auto subject = nlohmann::json::parse(files.at("subject.json"));
   EXPECT_EQ(subject["member"]["fields"]["name"], "Ann Lee");
@@ -451,7 +473,7 @@ TEST_P(RequestsTest, TheAccessExportHoldsEverythingAndKeepsWithheldCallersWithhe
 
   const auto manifest = nlohmann::json::parse(files.at("manifest.json"));
   EXPECT_EQ(manifest["format_version"], 1);
-  EXPECT_EQ(manifest["files"].size(), 5u);
+  EXPECT_EQ(manifest["files"].size(), 7u);
   for (const auto& f : manifest["files"]) {
     const std::string& content = files.at(f["name"]);
     uint8_t digest[crypto_hash_sha256_BYTES];

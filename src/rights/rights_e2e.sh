@@ -128,7 +128,7 @@ import csv, hashlib, io, json, sys, zipfile
 path, email, request = sys.argv[1:4]
 z = zipfile.ZipFile(path)
 names = set(z.namelist())
-want = {"subject.json", "traffic.csv", "audit.json", "disclosures.json", "requests.json", "manifest.json"}
+want = {"subject.json", "traffic.csv", "voicemail.json", "audit.json", "disclosures.json", "requests.json", "manifest.json"}
 assert names == want, names
 subject = json.loads(z.read("subject.json").decode("utf-8"))
 assert subject["member"]["fields"]["email"] == email, subject["member"]
