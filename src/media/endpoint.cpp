@@ -88,6 +88,7 @@ struct Endpoint::Session {
   ToneKeys tone_keys;
   std::unique_ptr<Recorder> recorder;
   bool hung_up = false;
+  bool then_end = false;       // a menu session ends once its prompts are played
   bool done = false;           // ended: report and close on this tick
   SessionResult result = SessionResult::failed;
   uint16_t out_sequence = 0;
@@ -103,9 +104,11 @@ struct Endpoint::Session {
 };
 
 struct Endpoint::Command {
-  enum class Kind : uint8_t { open, hang_up, discard } kind = Kind::open;
+  enum class Kind : uint8_t { open, hang_up, discard, play } kind = Kind::open;
   uint64_t id = 0;
   std::unique_ptr<Session> session;
+  std::vector<std::shared_ptr<const Prompt>> prompts;  // play
+  bool then_end = false;
 };
 
 Prompt record_tone() {
@@ -121,16 +124,16 @@ Prompt record_tone() {
   return tone;
 }
 
-Endpoint::Endpoint(EndpointConfig config, Ended ended)
-    : config_(std::move(config)), ended_(std::move(ended)), next_port_(static_cast<uint16_t>(config_.first_port & ~1u)) {}
+Endpoint::Endpoint(EndpointConfig config, Ended ended, Pressed pressed)
+    : config_(std::move(config)), ended_(std::move(ended)), pressed_(std::move(pressed)), next_port_(static_cast<uint16_t>(config_.first_port & ~1u)) {}
 
-Result<std::unique_ptr<Endpoint>> Endpoint::start(EndpointConfig config, Ended ended) {
+Result<std::unique_ptr<Endpoint>> Endpoint::start(EndpointConfig config, Ended ended, Pressed pressed) {
   if (config.first_port < 1024 || config.last_port <= config.first_port)
     return invalid("media_ports", "the media endpoint's port range must be 1024-65535, first below last");
   socklen_t length = 0;
   if (!to_sockaddr(config.address, 0, length))
     return invalid("media_address", "the media endpoint's address must be an IP address");
-  std::unique_ptr<Endpoint> endpoint(new Endpoint(std::move(config), std::move(ended)));
+  std::unique_ptr<Endpoint> endpoint(new Endpoint(std::move(config), std::move(ended), std::move(pressed)));
   endpoint->thread_ = std::thread([e = endpoint.get()] { e->run(); });
   return endpoint;
 }
@@ -178,6 +181,7 @@ Result<std::pair<int, int>> Endpoint::bind_pair(uint16_t& port) {
 Result<Endpoint::Opened> Endpoint::open(SessionPlan plan) {
   if (open_sessions_.load() >= config_.max_sessions)
     return Error{ErrorCode::unavailable, "media", "the media endpoint is at its session limit"};
+  if (plan.menu) plan.record = false;
   auto session = std::make_unique<Session>();
   const auto remote = to_sockaddr(plan.remote.address, plan.remote.port, session->remote_length);
   if (!remote) return invalid("sdp", "the caller's media address is not an IP address");
@@ -198,27 +202,27 @@ Result<Endpoint::Opened> Endpoint::open(SessionPlan plan) {
   {
     std::lock_guard lock(mutex_);
     opened.session = session->id = next_id_++;
-    commands_.push_back(Command{Command::Kind::open, opened.session, std::move(session)});
+    commands_.push_back(Command{Command::Kind::open, opened.session, std::move(session), {}, false});
   }
   wake_.notify_one();
   open_sessions_.fetch_add(1);
   return opened;
 }
 
-void Endpoint::hang_up(uint64_t session) {
+void Endpoint::push(Command command) {
   {
     std::lock_guard lock(mutex_);
-    commands_.push_back(Command{Command::Kind::hang_up, session, nullptr});
+    commands_.push_back(std::move(command));
   }
   wake_.notify_one();
 }
 
-void Endpoint::discard(uint64_t session) {
-  {
-    std::lock_guard lock(mutex_);
-    commands_.push_back(Command{Command::Kind::discard, session, nullptr});
-  }
-  wake_.notify_one();
+void Endpoint::hang_up(uint64_t session) { push(Command{Command::Kind::hang_up, session, nullptr, {}, false}); }
+
+void Endpoint::discard(uint64_t session) { push(Command{Command::Kind::discard, session, nullptr, {}, false}); }
+
+void Endpoint::play(uint64_t session, std::vector<std::shared_ptr<const Prompt>> prompts, bool then_end) {
+  push(Command{Command::Kind::play, session, nullptr, std::move(prompts), then_end});
 }
 
 void Endpoint::run() {
@@ -267,6 +271,12 @@ void Endpoint::apply_commands() {
     if (it == sessions_.end()) continue;
     if (c.kind == Command::Kind::discard) {
       end(c.id, *it->second, false);
+    } else if (c.kind == Command::Kind::play) {
+      Session& s = *it->second;
+      s.plan.prompts = std::move(c.prompts);
+      s.prompt = 0;
+      s.prompt_sample = 0;
+      s.then_end = c.then_end;
     } else {
       Session& s = *it->second;
       s.hung_up = true;
@@ -354,6 +364,10 @@ void Endpoint::play_out(Session& s) {
 }
 
 void Endpoint::on_key(Session& s, char key) {
+  if (s.plan.menu) {
+    if (pressed_) pressed_(s.id, key);
+    return;
+  }
   if (s.phase == Phase::playing) {
     // A key during the greeting skips to the tone (the caller knows what to do).
     const size_t tone = s.plan.prompts.empty() ? 0 : s.plan.prompts.size() - 1;
@@ -367,6 +381,14 @@ void Endpoint::on_key(Session& s, char key) {
 }
 
 void Endpoint::send_frame(Session& s) {
+  if (s.plan.menu && s.prompt >= s.plan.prompts.size()) {
+    // A menu waits, silent, for its next prompts, or ends once its last ones are played.
+    if (s.then_end) {
+      s.result = SessionResult::played;
+      s.done = true;
+    }
+    return;
+  }
   std::array<int16_t, kFrameSamples> pcm{};
   size_t filled = 0;
   while (filled < kFrameSamples && s.prompt < s.plan.prompts.size()) {
@@ -394,7 +416,7 @@ void Endpoint::send_frame(Session& s) {
   if (::sendto(s.rtp_fd, packet.data(), packet.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&s.remote),
                s.remote_length) > 0)
     ++s.stats.packets_out;
-  if (s.prompt < s.plan.prompts.size()) return;
+  if (s.prompt < s.plan.prompts.size() || s.plan.menu) return;
   if (s.plan.record) {
     s.phase = Phase::recording;
   } else {

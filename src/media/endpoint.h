@@ -42,11 +42,14 @@ struct EndpointConfig {
   size_t max_sessions = 2000;
 };
 
-// What one session does: play `prompts` in order, then (when `record`) record.
+// What one session does: play `prompts` in order, then (when `record`) record. A menu session
+// (listening to one's messages) records nothing: every key goes to the endpoint's `pressed`
+// callback, and once its prompts are played it waits, silent, for play() to give it more.
 struct SessionPlan {
   AudioChoice remote;  // the caller's side, from its SDP offer
   std::vector<std::shared_ptr<const Prompt>> prompts;
   bool record = true;  // false: the prompts are all (a full mailbox), then the session ends
+  bool menu = false;
   RecordingLimits limits;
 };
 
@@ -71,9 +74,11 @@ class Endpoint {
  public:
   static constexpr size_t kMaxDatagramsPerTick = 32;
   using Ended = std::function<void(SessionEnd)>;
+  using Pressed = std::function<void(uint64_t session, char key)>;
 
-  // Starts the endpoint's thread. `ended` runs once for every session opened and not discarded.
-  static Result<std::unique_ptr<Endpoint>> start(EndpointConfig config, Ended ended);
+  // Starts the endpoint's thread. `ended` runs once for every session opened and not discarded;
+  // `pressed` for each key of a menu session.
+  static Result<std::unique_ptr<Endpoint>> start(EndpointConfig config, Ended ended, Pressed pressed = {});
   ~Endpoint();  // stops the thread; sessions still open are dropped without `ended`
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
@@ -89,6 +94,9 @@ class Endpoint {
   void hang_up(uint64_t session);
   // The call is gone and nothing is kept: `ended` does not run.
   void discard(uint64_t session);
+  // A menu session plays these prompts instead of what it was playing; with `then_end`, the
+  // session ends (and `ended` runs) once they are played.
+  void play(uint64_t session, std::vector<std::shared_ptr<const Prompt>> prompts, bool then_end);
 
   const std::string& address() const { return config_.address; }
   size_t sessions() const { return open_sessions_.load(std::memory_order_relaxed); }
@@ -97,7 +105,8 @@ class Endpoint {
   struct Session;
   struct Command;
 
-  Endpoint(EndpointConfig config, Ended ended);
+  Endpoint(EndpointConfig config, Ended ended, Pressed pressed);
+  void push(Command command);
   void run();
   void apply_commands();
   void tick(Session& s);
@@ -110,6 +119,7 @@ class Endpoint {
 
   const EndpointConfig config_;
   const Ended ended_;
+  const Pressed pressed_;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> open_sessions_{0};
   std::mutex mutex_;  // guards commands_ and next_port_

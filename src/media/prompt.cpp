@@ -8,6 +8,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "media/opus.h"
+
 namespace privox::media {
 namespace {
 
@@ -127,6 +129,15 @@ Result<Prompt> load_wav_file(const std::string& path, const PromptLimits& limits
   if (!in) return make_error(ErrorCode::not_found, "cannot open " + path);
   const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return load_wav(bytes, limits);
+}
+
+Result<Prompt> load_ogg_opus(std::string_view ogg) {
+  PRIVOX_ASSIGN(const std::vector<int16_t> pcm, decode_ogg_opus(ogg));
+  std::vector<float> mono(pcm.size());
+  std::transform(pcm.begin(), pcm.end(), mono.begin(), [](int16_t v) { return static_cast<float>(v) / 32768.0F; });
+  Prompt prompt;
+  PRIVOX_ASSIGN(prompt.samples, to_8k(std::move(mono), 48'000));
+  return prompt;
 }
 
 }  // namespace privox::media

@@ -30,5 +30,7 @@ struct PromptLimits {
 // Errors are invalid("audio", ...), naming what is wrong.
 Result<Prompt> load_wav(std::span<const uint8_t> bytes, const PromptLimits& limits = {});
 Result<Prompt> load_wav_file(const std::string& path, const PromptLimits& limits = {});
+// A voicemail as the endpoint plays it back to its owner: Ogg Opus (media/opus.h) at 8 kHz.
+Result<Prompt> load_ogg_opus(std::string_view ogg);
 
 }  // namespace privox::media

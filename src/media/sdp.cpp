@@ -10,7 +10,7 @@
 namespace privox::media {
 namespace {
 
-constexpr size_t kMaxSdpBytes = 16 * 1024;  // a real offer is under 2 KB
+constexpr size_t kMaxSdpBytes = size_t{16} * 1024;  // a real offer is under 2 KB
 constexpr size_t kMaxFormats = 64;
 
 bool parse_uint(std::string_view text, uint32_t max, uint32_t& out) {

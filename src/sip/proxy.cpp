@@ -20,6 +20,8 @@ using traffic::Outcome;
 
 constexpr std::string_view kAllow =
     "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, REGISTER, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY";
+// What a line dials to hear its own voicemail (the code most hosted PBXs use).
+constexpr std::string_view kRetrievalCode = "*97";
 constexpr std::string_view kAnonymousFrom = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
 
 // RFC 3261 §16.7 step 6: 6xx wins; else the lowest class, preferring within 4xx the responses
@@ -248,6 +250,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   const int64_t now = clock_.now_us();
   const bool invite = request.method() == Method::invite;
   const std::string_view dialled = request.request_uri().user;
+  // A line dialling the retrieval code hears its own box (sip/proxy_retrieval.cpp).
+  const bool retrieval = caller && invite && voicemail_ && voicemail_->boxes && dialled == kRetrievalCode;
 
   CallRecord record;
   record.id = new_id(now);
@@ -264,8 +268,10 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     record.subject_id = caller->id;
     record.source = caller->number;
     record.direction = Direction::internal;
-    callee = dialled.empty() ? nullptr : directory_.by_number(caller->company_id, dialled);
-    if (callee) {
+    callee = dialled.empty() || retrieval ? nullptr : directory_.by_number(caller->company_id, dialled);
+    if (retrieval) {
+      record.destination = std::string(kRetrievalCode);
+    } else if (callee) {
       record.destination = callee->number;
     } else if (auto e164 = dialled.empty() ? std::nullopt : directory_.to_e164(dialled, caller->country)) {
       record.destination = *e164;
@@ -327,6 +333,11 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     call.box_id = callee->id;
     call.box_company_id = callee->company_id;
     call.box_number = callee->number;
+  } else if (retrieval) {
+    call.retrieval = true;
+    call.box_id = caller->id;
+    call.box_company_id = caller->company_id;
+    call.box_number = caller->number;
   }
   // The carrier learns the caller's number from P-Asserted-Identity (RFC 3325), and keeps it
   // from the callee when Privacy: id asks it to.
@@ -347,6 +358,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     return relay_->offer({call.call_id, request.from().tag(), {}}, request.body(),
                          [this, tx](RelayReply reply) { offered(tx, std::move(reply)); });
   }
+  if (retrieval) return answer_retrieval(call);
   if (unreachable) {
     if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
     return;
@@ -380,6 +392,7 @@ void Proxy::offered(TxId server, RelayReply reply) {
   }
   const std::vector<Target> targets = std::move(call.pending_targets);
   call.relayed_offer = std::move(reply.sdp);
+  if (call.retrieval) return answer_retrieval(call);
   if (targets.empty()) {  // the line has no device: its box answers
     if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
     return;

@@ -39,6 +39,8 @@ namespace privox::media {
 class Endpoint;
 struct Prompt;
 struct SessionEnd;
+struct SessionPlan;
+struct Recording;
 struct RecordingLimits;
 }  // namespace privox::media
 
@@ -68,8 +70,15 @@ struct OutboundMessage {
 // What privox answers a call with when a line's box takes it (sip/proxy_voicemail.cpp): Debian's
 // Asterisk prompts, read once at start.
 struct VoicemailPrompts {
-  std::shared_ptr<const media::Prompt> the_person, is_unavailable, is_busy, leave_message, mailbox_full, tone;
-  std::array<std::shared_ptr<const media::Prompt>, 10> digits;
+  using Sound = std::shared_ptr<const media::Prompt>;
+  Sound the_person, is_unavailable, is_busy, leave_message, mailbox_full, tone;
+  // Listening by phone: "you have", "new", "old", "message(s)", "no", "first", "next", the menu's
+  // instructions, "deleted", "saved", "no more messages", "goodbye".
+  Sound you_have, fresh, old, message, messages, no, first, next, instructions, deleted, saved, no_more, goodbye;
+  std::array<Sound, 21> digits;  // 0-20
+  std::array<Sound, 8> tens;      // 30, 40, ... 90, then "hundred"
+  // The spoken number, from these files ("twenty" "three"); 0-199.
+  std::vector<Sound> number(int64_t n) const;
 };
 // The prompts in `directory` (en_US_f_Allison's layout), or an error naming the file that is missing
 // or unreadable.
@@ -89,6 +98,19 @@ class VoicemailBoxes {
   virtual void is_full(std::string box_id, std::function<void(bool full)> done) = 0;
   // The message counts of these boxes (absent: none); `done` gets nullopt when the store failed.
   virtual void counts(std::vector<std::string> boxes, std::function<void(std::optional<CountsByBox>)> done) = 0;
+
+  // Listening by phone, as the box's own line (every read audited as the line's):
+  struct MessageRef {
+    std::string id;
+    bool heard = false;
+  };
+  // The box's messages, new ones first, each group oldest first; nullopt when the store failed.
+  virtual void messages(std::string box_id, std::function<void(std::optional<std::vector<MessageRef>>)> done) = 0;
+  // One message's audio, ready to play; null when it cannot be read or opened.
+  virtual void audio(std::string box_id, std::string message_id,
+                     std::function<void(std::shared_ptr<const media::Prompt>)> done) = 0;
+  virtual void mark_heard(std::string box_id, std::string message_id) = 0;
+  virtual void remove(std::string box_id, std::string message_id) = 0;
 };
 
 // Voicemail: every line's calls go to its box when no device is registered, when every device is
@@ -143,6 +165,8 @@ class Proxy final : public TransactionUser {
   void set_voicemail(VoicemailDesk* desk) { voicemail_ = desk; }
   // The endpoint finished a voicemail session (posted to this thread by the service).
   void on_voicemail_ended(media::SessionEnd end);
+  // A key pressed in a menu session (listening by phone), posted to this thread by the service.
+  void on_voicemail_key(uint64_t session, char key);
   size_t voicemail_calls() const { return own_dialogs_.size(); }
   size_t subscriptions() const { return subscriptions_.size(); }
   // Sends `message` as a UAC through the outbound trunk; `done` gets the final status (408 on
@@ -194,7 +218,8 @@ class Proxy final : public TransactionUser {
     std::string box_id, box_company_id, box_number;  // the line called; empty: none
     std::string relayed_offer;  // the offer as the relay rewrote it: what the endpoint answers
     uint64_t voicemail_session = 0;
-    bool voicemail_pending = false;  // the box is being looked up (is it full?)
+    bool voicemail_pending = false;  // the box is being looked up (is it full? its messages?)
+    bool retrieval = false;          // the caller dialled kRetrievalCode: its own box answers
     std::string asserted;  // P-Asserted-Identity towards the trunk; empty: none
   };
   // An answered call, by Call-ID, until its BYE.
@@ -223,7 +248,7 @@ class Proxy final : public TransactionUser {
   // an INVITE to a line, no SDP offer, the endpoint full), and the call then ends as it would have.
   bool answer_with_voicemail(Call& call, Unanswered why);
   // The answer SDP for the caller is ready (from the relay, or the endpoint's own).
-  void voicemail_answer_ready(TxId server_tx, RelayReply reply);
+  void voicemail_answer_ready(TxId server_tx, const RelayReply& reply);
   void send_voicemail_answer(Call& call, std::string_view sdp);
   std::vector<std::shared_ptr<const media::Prompt>> greeting(std::string_view number, Unanswered why) const;
   // An in-dialog request in a call privox answered; false when the call is not one.
@@ -232,6 +257,27 @@ class Proxy final : public TransactionUser {
 
   // Opens the endpoint's session once the box is known: greeting and recording, or "mailbox full".
   void open_voicemail(Call& call, Unanswered why, bool full);
+  // Opens a session on the caller's offer and answers the caller with it; 0 when it refused the
+  // call instead (and `call` may be gone either way).
+  uint64_t open_session(Call& call, media::SessionPlan plan);
+  // A finished message: to the sink, with its traffic record.
+  void file_message(voicemail::NewMessage message, media::Recording& recording);
+
+  // Listening by phone (sip/proxy_retrieval.cpp): a line dials kRetrievalCode and hears its box.
+  struct Retrieval {
+    std::string box_id;
+    std::vector<VoicemailBoxes::MessageRef> messages;
+    size_t current = 0;
+    std::shared_ptr<const media::Prompt> audio;  // the current message's
+    bool loading = false;
+  };
+  std::unordered_map<uint64_t, Retrieval> retrievals_;  // by endpoint session
+  void answer_retrieval(Call& call);
+  void retrieval_listed(TxId server_tx, std::optional<std::vector<VoicemailBoxes::MessageRef>> messages);
+  void retrieval_loaded(TxId server_tx, std::vector<VoicemailBoxes::MessageRef> messages,
+                        std::shared_ptr<const media::Prompt> first);
+  // Plays message `index` of the session's box (loading it first), after `before`.
+  void play_message(uint64_t session, size_t index, std::vector<VoicemailPrompts::Sound> before);
   void box_looked_up(TxId server_tx, Unanswered why, bool full);
 
   // Message waiting (RFC 3842, sip/proxy_mwi.cpp): a phone's subscription to its own line's box,
@@ -251,6 +297,7 @@ class Proxy final : public TransactionUser {
   bool mwi_sweeping_ = false;
   uint64_t subscription_counter_ = 0;
   void handle_subscribe(TxId tx, const Message& request, const Peer& from);
+  void challenge_subscriber(TxId tx, const Message& request, bool stale, const Peer& from);
   // A refresh or end of a subscription; false when the Call-ID holds none.
   bool handle_own_subscription(TxId tx, const Message& request, const Peer& from);
   void notify(const std::string& call_id, const VoicemailBoxes::Counts* counts, std::string_view state);

@@ -40,18 +40,22 @@ std::string summary_body(const std::string& account, const VoicemailBoxes::Count
 
 }  // namespace
 
+void Proxy::challenge_subscriber(TxId tx, const Message& request, bool stale, const Peer& from) {
+  // As the registrar does: the subscriber is the line's own phone, so 401, not a proxy's 407.
+  const std::vector<std::string> values = auth_.challenges(stale, from, request, false);
+  std::vector<ExtraHeader> extra;
+  extra.reserve(values.size());
+  for (const std::string& v : values) extra.push_back({"WWW-Authenticate", v});
+  layer_->respond_statelessly(tx, build_response(request, 401, "Unauthorized", "px", extra), 401);
+}
+
 void Proxy::handle_subscribe(TxId tx, const Message& request, const Peer& from) {
   if (!voicemail_ || !voicemail_->boxes || !wants_message_summary(request)) {
     const ExtraHeader extra[] = {{"Allow-Events", "message-summary"}};
     return layer_->respond(tx, build_response(request, 489, "Bad Event", "px", extra), 489);
   }
   const AuthOutcome auth = auth_.authenticate(request, false, from);
-  if (!auth.extension) {
-    const std::vector<std::string> values = auth_.challenges(auth.stale, from, request, false);
-    std::vector<ExtraHeader> extra;
-    for (const std::string& v : values) extra.push_back({"WWW-Authenticate", v});
-    return layer_->respond_statelessly(tx, build_response(request, 401, "Unauthorized", "px", extra), 401);
-  }
+  if (!auth.extension) return challenge_subscriber(tx, request, auth.stale, from);
   const ExtensionInfo& line = *auth.extension;
   const std::string_view user = request.request_uri().user;
   if (!user.empty() && user != line.sip_user && user != line.number)
@@ -102,10 +106,7 @@ bool Proxy::handle_own_subscription(TxId tx, const Message& request, const Peer&
   if (it == subscriptions_.end() || request.method() != Method::subscribe) return false;
   const AuthOutcome auth = auth_.authenticate(request, false, from);
   if (!auth.extension || auth.extension->id != it->second.box_id) {
-    const std::vector<std::string> values = auth_.challenges(auth.stale, from, request, false);
-    std::vector<ExtraHeader> extra;
-    for (const std::string& v : values) extra.push_back({"WWW-Authenticate", v});
-    layer_->respond_statelessly(tx, build_response(request, 401, "Unauthorized", "px", extra), 401);
+    challenge_subscriber(tx, request, auth.stale, from);
     return true;
   }
   int64_t expires = expires_of(request);

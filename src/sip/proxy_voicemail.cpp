@@ -35,9 +35,26 @@ Result<VoicemailPrompts> load_voicemail_prompts(const std::string& directory) {
   PRIVOX_ASSIGN(p.is_busy, load("vm-isonphone"));
   PRIVOX_ASSIGN(p.leave_message, load("vm-intro"));
   PRIVOX_ASSIGN(p.mailbox_full, load("vm-mailboxfull"));
+  PRIVOX_ASSIGN(p.you_have, load("vm-youhave"));
+  PRIVOX_ASSIGN(p.fresh, load("vm-INBOX"));
+  PRIVOX_ASSIGN(p.old, load("vm-Old"));
+  PRIVOX_ASSIGN(p.message, load("vm-message"));
+  PRIVOX_ASSIGN(p.messages, load("vm-messages"));
+  PRIVOX_ASSIGN(p.no, load("vm-no"));
+  PRIVOX_ASSIGN(p.first, load("vm-first"));
+  PRIVOX_ASSIGN(p.next, load("vm-next"));
+  PRIVOX_ASSIGN(p.instructions, load("vm-msginstruct"));
+  PRIVOX_ASSIGN(p.deleted, load("vm-deleted"));
+  PRIVOX_ASSIGN(p.saved, load("vm-msgsaved"));
+  PRIVOX_ASSIGN(p.no_more, load("vm-nomore"));
+  PRIVOX_ASSIGN(p.goodbye, load("vm-goodbye"));
   for (size_t d = 0; d < p.digits.size(); ++d) {
     PRIVOX_ASSIGN(p.digits[d], load(fmt::format("digits/{}", d)));
   }
+  for (size_t t = 0; t + 1 < p.tens.size(); ++t) {
+    PRIVOX_ASSIGN(p.tens[t], load(fmt::format("digits/{}", 30 + 10 * t)));
+  }
+  PRIVOX_ASSIGN(p.tens.back(), load("digits/hundred"));
   p.tone = std::make_shared<const media::Prompt>(media::record_tone());
   return p;
 }
@@ -90,17 +107,7 @@ void Proxy::box_looked_up(TxId server, Unanswered why, bool full) {
 }
 
 void Proxy::open_voicemail(Call& call, Unanswered why, bool full) {
-  Message request;
-  ParseError error;
-  if (!parse_message(call.request, request, error)) return refuse(call, 500, "Server Internal Error");
-  const std::string_view offer = call.relayed ? std::string_view(call.relayed_offer) : request.body();
-  auto choice = media::choose_audio(offer);
-  if (!choice) {
-    if (call.relayed) relay_->remove(call.call_id);
-    return refuse(call, 488, "Not Acceptable Here: voicemail takes G.711 (PCMU or PCMA) only");
-  }
   media::SessionPlan plan;
-  plan.remote = *choice;
   if (full) {
     plan.prompts = {voicemail_->prompts.mailbox_full};
     plan.record = false;
@@ -110,14 +117,8 @@ void Proxy::open_voicemail(Call& call, Unanswered why, bool full) {
   plan.limits.max_ms = voicemail_->max_message_ms;
   plan.limits.silence_ms = voicemail_->silence_ms;
   plan.limits.min_ms = voicemail_->min_message_ms;
-  auto opened = voicemail_->endpoint->open(std::move(plan));
-  if (!opened) {
-    spdlog::warn("sip: voicemail cannot answer a call: {}", opened.error().message);
-    if (call.relayed) relay_->remove(call.call_id);
-    return refuse(call, 480, "Temporarily Unavailable");
-  }
-  call.voicemail_session = opened->session;
-
+  const uint64_t session = open_session(call, std::move(plan));
+  if (!session) return;
   voicemail::NewMessage meta;
   meta.id = new_id(clock_.now_us());
   meta.company_id = call.box_company_id;
@@ -126,19 +127,48 @@ void Proxy::open_voicemail(Call& call, Unanswered why, bool full) {
   meta.caller = call.record.source;
   meta.caller_withheld = call.record.source_withheld;
   meta.call_record_id = call.record.id;
-  voicemail_sessions_[opened->session] = std::move(meta);
+  meta.received_at_us = clock_.now_us();
+  voicemail_sessions_[session] = std::move(meta);
+}
 
+uint64_t Proxy::open_session(Call& call, media::SessionPlan plan) {
+  Message request;
+  ParseError error;
+  if (!parse_message(call.request, request, error)) {
+    refuse(call, 500, "Server Internal Error");
+    return 0;
+  }
+  const std::string_view offer = call.relayed ? std::string_view(call.relayed_offer) : request.body();
+  auto choice = media::choose_audio(offer);
+  if (!choice) {
+    if (call.relayed) relay_->remove(call.call_id);
+    refuse(call, 488, "Not Acceptable Here: voicemail takes G.711 (PCMU or PCMA) only");
+    return 0;
+  }
+  plan.remote = *choice;
+  auto opened = voicemail_->endpoint->open(std::move(plan));
+  if (!opened) {
+    spdlog::warn("sip: voicemail cannot answer a call: {}", opened.error().message);
+    if (call.relayed) relay_->remove(call.call_id);
+    refuse(call, 480, "Temporarily Unavailable");
+    return 0;
+  }
+  call.voicemail_session = opened->session;
   uint64_t session_id = 0;
   randombytes_buf(&session_id, sizeof session_id);
   const std::string sdp = media::write_answer(*choice, voicemail_->endpoint->address(), opened->port, session_id >> 1);
-  if (!call.relayed) return send_voicemail_answer(call, sdp);
+  if (!call.relayed) {
+    send_voicemail_answer(call, sdp);  // may forget `call`
+    return opened->session;
+  }
   call.relay_pending = true;
   const std::string to_tag = fmt::format("vm{:x}", opened->session);
   relay_->answer({call.call_id, request.from().tag(), to_tag}, sdp,
-                 [this, server = call.server_tx](RelayReply reply) { voicemail_answer_ready(server, std::move(reply)); });
+                 [this, server = call.server_tx](const RelayReply& reply) { voicemail_answer_ready(server, reply); });
+  return opened->session;
 }
 
-void Proxy::voicemail_answer_ready(TxId server, RelayReply reply) {
+void Proxy::voicemail_answer_ready(TxId server, const RelayReply& reply) {
   const auto it = calls_.find(server);
   if (it == calls_.end()) return;
   Call& call = it->second;
@@ -182,7 +212,8 @@ void Proxy::send_voicemail_answer(Call& call, std::string_view sdp) {
 
   call.record.answered_at_us = clock_.now_us();
   call.record.callee_equipment = "privox voicemail";
-  voicemail_sessions_[call.voicemail_session].received_at_us = call.record.answered_at_us;
+  if (const auto meta = voicemail_sessions_.find(call.voicemail_session); meta != voicemail_sessions_.end())
+    meta->second.received_at_us = call.record.answered_at_us;
   call.final_sent = true;
   call.answer_held = true;
   call.held_status = 200;
@@ -223,35 +254,14 @@ void Proxy::end_own_dialog(const std::string& call_id, std::string_view reason) 
 }
 
 void Proxy::on_voicemail_ended(media::SessionEnd end) {
+  retrievals_.erase(end.session);
   const auto meta_it = voicemail_sessions_.find(end.session);
-  if (meta_it == voicemail_sessions_.end()) return;
-  voicemail::NewMessage message = std::move(meta_it->second);
-  voicemail_sessions_.erase(meta_it);
-  const int64_t now = clock_.now_us();
-  if (end.recording) {
-    // The message's own traffic record (P5: the policy's "voicemails" are traffic too).
-    traffic::CallRecord record;
-    record.id = new_id(now);
-    record.company_id = message.company_id;
-    record.subject_id = message.box_id;
-    record.direction = traffic::Direction::inbound;
-    record.kind = traffic::Kind::voicemail;
-    record.source = message.caller;
-    record.destination = message.box_number;
-    record.source_withheld = message.caller_withheld;
-    // Its duration is the message's: answered when the recording began, after the greeting.
-    record.started_at_us = message.received_at_us;
-    record.ended_at_us = now;
-    record.answered_at_us = std::max(record.started_at_us, now - end.recording->duration_ms * 1000);
-    record.outcome = traffic::Outcome::answered;
-    record.end_reason = media::to_string(end.recording->end);
-    traffic_.closed(record);
-    message.duration_ms = end.recording->duration_ms;
-    message.end_reason = media::to_string(end.recording->end);
-    message.audio = std::move(end.recording->ogg);
-    voicemail_->sink->deposit(std::move(message));
+  if (meta_it != voicemail_sessions_.end()) {
+    voicemail::NewMessage message = std::move(meta_it->second);
+    voicemail_sessions_.erase(meta_it);
+    if (end.recording) file_message(std::move(message), *end.recording);
   }
-  // The endpoint ended first ('#', silence, the longest message): privox hangs up.
+  // The endpoint ended first ('#', silence, the longest message, goodbye): privox hangs up.
   for (auto& [call_id, dialog] : own_dialogs_) {
     if (dialog.session != end.session) continue;
     const std::string branch = new_branch();
@@ -262,6 +272,31 @@ void Proxy::on_voicemail_ended(media::SessionEnd end) {
     end_own_dialog(std::string(call_id), "voicemail");
     break;
   }
+}
+
+void Proxy::file_message(voicemail::NewMessage message, media::Recording& recording) {
+  const int64_t now = clock_.now_us();
+  // The message's own traffic record (P5: the policy's "voicemails" are traffic too).
+  traffic::CallRecord record;
+  record.id = new_id(now);
+  record.company_id = message.company_id;
+  record.subject_id = message.box_id;
+  record.direction = traffic::Direction::inbound;
+  record.kind = traffic::Kind::voicemail;
+  record.source = message.caller;
+  record.destination = message.box_number;
+  record.source_withheld = message.caller_withheld;
+  // Its duration is the message's: answered when the recording began, after the greeting.
+  record.started_at_us = message.received_at_us;
+  record.ended_at_us = now;
+  record.answered_at_us = std::max(record.started_at_us, now - recording.duration_ms * 1000);
+  record.outcome = traffic::Outcome::answered;
+  record.end_reason = media::to_string(recording.end);
+  traffic_.closed(record);
+  message.duration_ms = recording.duration_ms;
+  message.end_reason = media::to_string(recording.end);
+  message.audio = std::move(recording.ogg);
+  voicemail_->sink->deposit(std::move(message));
 }
 
 }  // namespace privox::sip

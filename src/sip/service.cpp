@@ -1,7 +1,10 @@
 #include "sip/service.h"
 
 #include <boost/asio/post.hpp>
+#include <sodium.h>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "sip/authenticator.h"
 #include "sip/bans.h"
@@ -16,7 +19,9 @@
 #include "sip/store_bindings.h"
 #include "sip/timer_queue.h"
 #include "store/append_writer.h"
+#include "store/settings.h"
 #include "common/worker.h"
+#include "media/prompt.h"
 #include "traffic/store_sink.h"
 #include "voicemail/store.h"
 
@@ -27,23 +32,26 @@ namespace {
 // of its own, and the answer is posted back to the SIP worker.
 class StoreBoxes final : public VoicemailBoxes {
  public:
-  StoreBoxes(boost::asio::io_context& io, store::Store& store, int64_t max_messages)
-      : io_(io), store_(store), max_messages_(max_messages), reader_(WorkerOptions{.name = "privox-vm-boxes", .max_queue = 10'000}) {
+  StoreBoxes(boost::asio::io_context& io, store::Store& store, const privacy::Keyring& keys, const Clock& clock)
+      : io_(io), store_(store), keys_(keys), clock_(clock),
+        reader_(WorkerOptions{.name = "privox-vm-boxes", .max_queue = 10'000}) {
     reader_.start(run_tasks);
   }
   ~StoreBoxes() override { reader_.stop(); }
 
   void is_full(std::string box_id, std::function<void(bool)> done) override {
     const uint64_t posted = reader_.post([this, box_id = std::move(box_id), done]() mutable {
-      int64_t held = 0;
+      int64_t held = 0, most = 0;
+      // The limit is read with the count: an operator's change applies to the next call.
       const Status read = store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
         PRIVOX_ASSIGN(held, voicemail::count_in_box(s, box_id));
+        PRIVOX_ASSIGN(most, store::Settings(store_).integer(s, "retention.voicemail_max_messages"));
         return {};
       });
       // A store that cannot answer does not stop a caller from leaving a message: the sink checks
       // the limit again when it stores it.
       if (!read.ok()) spdlog::warn("sip: voicemail box count failed: {}", read.error().describe());
-      boost::asio::post(io_, [done = std::move(done), full = read.ok() && held >= max_messages_] { done(full); });
+      boost::asio::post(io_, [done = std::move(done), full = read.ok() && held >= most] { done(full); });
     });
     if (posted == 0) boost::asio::post(io_, [done = std::move(done)] { done(false); });
   }
@@ -63,10 +71,70 @@ class StoreBoxes final : public VoicemailBoxes {
     if (posted == 0) boost::asio::post(io_, [done = std::move(done)] { done(std::nullopt); });
   }
 
+  void messages(std::string box_id, std::function<void(std::optional<std::vector<MessageRef>>)> done) override {
+    run([this, box_id = std::move(box_id), done = std::move(done)]() mutable {
+      std::optional<std::vector<MessageRef>> out;
+      auto listed = voicemail::list_messages(store_, keys_, clock_, own_box(box_id), box_id);
+      if (listed) {
+        out.emplace();
+        // New messages first, each group oldest first (list_messages gives newest first).
+        for (auto it = listed->rbegin(); it != listed->rend(); ++it) out->push_back({it->id, it->heard_at_us != 0});
+        std::stable_partition(out->begin(), out->end(), [](const MessageRef& m) { return !m.heard; });
+      } else {
+        spdlog::warn("sip: voicemail list failed: {}", listed.error().describe());
+      }
+      boost::asio::post(io_, [done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });
+    });
+  }
+
+  void audio(std::string box_id, std::string message_id,
+             std::function<void(std::shared_ptr<const media::Prompt>)> done) override {
+    run([this, box_id = std::move(box_id), message_id = std::move(message_id), done = std::move(done)]() mutable {
+      std::shared_ptr<const media::Prompt> prompt;
+      auto opened = voicemail::open_audio(store_, keys_, clock_, own_box(box_id), message_id, box_id);
+      if (opened) {
+        auto decoded = media::load_ogg_opus(opened->audio);
+        sodium_memzero(opened->audio.data(), opened->audio.size());
+        if (decoded) prompt = std::make_shared<const media::Prompt>(std::move(*decoded));
+        else spdlog::warn("sip: a voicemail does not decode: {}", decoded.error().describe());
+      } else {
+        spdlog::warn("sip: a voicemail cannot be opened: {}", opened.error().describe());
+      }
+      boost::asio::post(io_, [done = std::move(done), prompt = std::move(prompt)]() mutable { done(std::move(prompt)); });
+    });
+  }
+
+  void mark_heard(std::string box_id, std::string message_id) override {
+    run([this, box_id = std::move(box_id), message_id = std::move(message_id)] {
+      if (Status s = voicemail::mark_heard(store_, clock_, own_box(box_id), message_id); !s.ok())
+        spdlog::warn("sip: a voicemail could not be marked heard: {}", s.error().describe());
+    });
+  }
+
+  void remove(std::string box_id, std::string message_id) override {
+    run([this, box_id = std::move(box_id), message_id = std::move(message_id)] {
+      if (Status s = voicemail::delete_message(store_, keys_, clock_, own_box(box_id), message_id, box_id); !s.ok())
+        spdlog::warn("sip: a voicemail could not be deleted: {}", s.error().describe());
+    });
+  }
+
  private:
+  // The line's own box, read by the line's member through their phone (P7: their own data).
+  static voicemail::Scope own_box(const std::string& box_id) {
+    voicemail::Scope scope;
+    scope.purpose = privacy::Purpose::service;
+    scope.viewer = traffic::Viewer::line_holder;
+    scope.boxes = std::vector<std::string>{box_id};
+    return scope;
+  }
+  void run(Task task) {
+    if (reader_.post(std::move(task)) == 0) spdlog::warn("sip: the voicemail reader is full or stopping");
+  }
+
   boost::asio::io_context& io_;
   store::Store& store_;
-  const int64_t max_messages_;
+  const privacy::Keyring& keys_;
+  const Clock& clock_;
   Worker<Task> reader_;
 };
 
@@ -200,12 +268,18 @@ struct SipService::Parts {
     const VoicemailOptions& v = *options.voicemail;
     PRIVOX_ASSIGN(desk.prompts, load_voicemail_prompts(v.sounds));
     voicemail_sink = std::make_unique<voicemail::StoreSink>(store, keys, clock);
-    PRIVOX_ASSIGN(endpoint, media::Endpoint::start(v.endpoint, [this](media::SessionEnd end) {
-                    boost::asio::post(io, [this, end = std::move(end)]() mutable {
-                      if (!stopped) proxy.on_voicemail_ended(std::move(end));
-                    });
-                  }));
-    voicemail_boxes = std::make_unique<StoreBoxes>(io, store, v.max_messages);
+    const auto ended = [this](media::SessionEnd end) {
+      boost::asio::post(io, [this, end = std::move(end)]() mutable {
+        if (!stopped) proxy.on_voicemail_ended(std::move(end));
+      });
+    };
+    const auto pressed = [this](uint64_t session, char pressed_key) {
+      boost::asio::post(io, [this, session, pressed_key] {
+        if (!stopped) proxy.on_voicemail_key(session, pressed_key);
+      });
+    };
+    PRIVOX_ASSIGN(endpoint, media::Endpoint::start(v.endpoint, ended, pressed));
+    voicemail_boxes = std::make_unique<StoreBoxes>(io, store, keys, clock);
     desk.endpoint = endpoint.get();
     desk.sink = voicemail_sink.get();
     desk.boxes = voicemail_boxes.get();

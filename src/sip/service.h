@@ -46,7 +46,6 @@ struct VoicemailOptions {
   int64_t max_message_ms = 180'000;
   int64_t silence_ms = 10'000;
   int64_t min_message_ms = 1'000;
-  int64_t max_messages = 100;  // a box holding this many answers "mailbox full"
 };
 
 struct SipOptions {

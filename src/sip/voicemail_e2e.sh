@@ -209,6 +209,10 @@ assert_eq "and the subscriber is told (Messages-Waiting: no, 0/0): sipp's scenar
 
 # --- 2. busy and unanswered: 103's phone first rejects the call, then lets it ring ---
 baresip_phone "$TMP/p103" "$SIP_PORT" "$(free_port)" "$U103" 'Cedar-hill-73' "" 1
+# baresip hangs up when its audio file ends: 103 listens to its voicemail below, in silence.
+python3 -c 'import sys, wave
+w = wave.open(sys.argv[1], "wb"); w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+w.writeframes(bytes(2 * 8000 * 90)); w.close()' "$TMP/p103/tone.wav"
 mkfifo "$TMP/p103.in"
 timeout 120 baresip -f "$TMP/p103" -t 110 <"$TMP/p103.in" >"$TMP/p103.log" 2>&1 &
 E2E_PIDS+=("$!")
@@ -236,9 +240,40 @@ assert_true "103's phone rings again, and nobody answers" ringing 2
 for _ in $(seq 150); do grep -q "Call established" "$TMP/call3.log" && break; sleep 0.1; done
 assert_contains "after voicemail.ring_seconds (5 s) the box answers" "$(cat "$TMP/call3.log")" "Call established"
 assert_true "and takes a message" wait_messages 3
-exec 7>&-
 assert_true "103's box holds both messages, with the caller" json_ok <(messages) \
   "sorted(m['box_id'] for m in d).count('$L103') == 2 and all(m.get('caller') == '101' for m in d)"
+
+# --- 3. listening by phone: 103 dials *97, hears "you have two new messages" and the first, deletes
+# it (7), hears the second, and hangs up with '#': privox says goodbye and ends the call ---
+echo "/dial sip:*97@127.0.0.1:$SIP_PORT" >&7
+listening() { [ "$(grep -c "Call established" "$TMP/p103.log")" -ge 1 ]; }
+for _ in $(seq 100); do listening && break; sleep 0.1; done
+assert_true "103 reaches its voicemail with *97" listening
+sleep 4
+printf '7' >&7  # RFC 4733 telephone-events, through rtpengine
+sleep 4
+printf '#' >&7
+ended() { grep -q "sip:\*97@127.0.0.1:$SIP_PORT terminated" "$TMP/p103.log"; }
+for _ in $(seq 100); do ended && break; sleep 0.1; done
+assert_true "privox ends the call after its goodbye" ended
+exec 7>&-
+assert_true "one of 103's messages is deleted; the other was played, so it is heard" json_ok <(messages) \
+  "[m for m in d if m['box_id'] == '$L103'] and len([m for m in d if m['box_id'] == '$L103']) == 1 and
+   all(m.get('heard_at') for m in d if m['box_id'] == '$L103')"
+
+# --- 4. a full box: with retention.voicemail_max_messages at 1, 103's box (one message) plays
+# "mailbox full" and privox hangs up; nothing is recorded ---
+px "$D" settings set retention.voicemail_max_messages 1 >/dev/null || fail "settings set retention.voicemail_max_messages"
+caller_wav "$TMP/p101/tone.wav" 1 13
+timeout 60 baresip -f "$TMP/p101" -t 40 -e "/dial sip:103@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/call4.log" 2>&1 &
+E2E_PIDS+=("$!")
+full_ended() { grep -q "terminated" "$TMP/call4.log"; }
+for _ in $(seq 200); do full_ended && break; sleep 0.1; done
+assert_contains "the full box answers" "$(cat "$TMP/call4.log")" "Call established"
+assert_true "and privox hangs up after saying the mailbox is full" full_ended
+sleep 1
+assert_eq "no message was added to the full box" 1 \
+  "$(messages | python3 -c "import json, sys; print(sum(1 for m in json.load(sys.stdin) if m['box_id'] == '$L103'))")"
 
 assert_not_contains "serve logged no error" "$(cat "$TMP/serve.log")" "[error]"
 finish
