@@ -28,6 +28,7 @@
 #include "store/settings.h"
 #include "store/test_stores.h"
 #include "erasure/erasure.h"
+#include "voicemail/store.h"
 
 namespace privox::portal {
 namespace {
@@ -188,6 +189,25 @@ class PortalApiTest : public store::MigratedStoreTest {
   store::Rows audit_of(const std::string& action) {
     auto tx = store_->begin(store::TxMode::read);
     return (*tx)->query("SELECT subject_id, detail FROM audit_log WHERE action = ? ORDER BY seq", {action}).value();
+  }
+
+  // A message left in `line`'s box, stored through the voicemail sink as SIP would; returns its id.
+  std::string deposit_voicemail(const std::string& company, const std::string& line, const std::string& audio) {
+    voicemail::NewMessage m;
+    m.id = new_id(clock_.now_us());
+    m.company_id = company;
+    m.box_id = line;
+    m.caller = "+442079460999";
+    m.received_at_us = clock_.now_us();
+    m.duration_ms = 2000;
+    m.end_reason = "hangup";
+    m.audio = audio;
+    const std::string id = m.id;
+    voicemail::StoreSink sink(*store_, keys_, clock_);
+    sink.deposit(std::move(m));
+    EXPECT_TRUE(sink.flush().ok());
+    EXPECT_EQ(sink.stats().stored, 1u);
+    return id;
   }
 
   Browser browser() {
@@ -1019,7 +1039,8 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   const std::string b_invite =
       json::parse(b.call(verb::post, "/api/v1/invites", {{"email", "invitee@b.example"}}).body())["invite"].value("id", "");
   ASSERT_FALSE(b_invite.empty());
-  const std::vector<std::string> b_ids = {b_member, b_company, b_line, b_request, b_invite};
+  const std::string b_voicemail = deposit_voicemail(b_company, b_line, "OggS-b-recording");
+  const std::vector<std::string> b_ids = {b_member, b_company, b_line, b_request, b_invite, b_voicemail};
 
   struct Attack {
     std::string target;
@@ -1039,6 +1060,9 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/invites/{id}", verb::delete_}, {"/api/v1/invites/" + b_invite, nullptr}},
       {{"/api/v1/people/{id}/role", verb::put}, {"/api/v1/people/" + b_member + "/role", {{"role", "member"}}}},
       {{"/api/v1/calls", verb::get}, {"/api/v1/calls?extension=" + b_line, nullptr}},
+      {{"/api/v1/voicemail/{id}/audio", verb::get}, {"/api/v1/voicemail/" + b_voicemail + "/audio", nullptr}},
+      {{"/api/v1/voicemail/{id}/heard", verb::post}, {"/api/v1/voicemail/" + b_voicemail + "/heard", nullptr}},
+      {{"/api/v1/voicemail/{id}", verb::delete_}, {"/api/v1/voicemail/" + b_voicemail, nullptr}},
       {{"/api/v1/messages", verb::get}, {"/api/v1/messages?extension=" + b_line, nullptr}},
       {{"/api/v1/admin/members", verb::get}, {"/api/v1/admin/members?purpose=billing&company_id=" + b_company, nullptr}},
       {{"/api/v1/admin/companies", verb::get}, {"/api/v1/admin/companies?purpose=billing", nullptr}},
@@ -1071,6 +1095,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/me", verb::patch}, {"/api/v1/me", {{"email", "b@b.example"}}}},
       {{"/api/v1/extensions", verb::get}, {"/api/v1/extensions", nullptr}},
       {{"/api/v1/company", verb::get}, {"/api/v1/company", nullptr}},
+      {{"/api/v1/voicemail", verb::get}, {"/api/v1/voicemail", nullptr}},
       {{"/api/v1/dashboard", verb::get}, {"/api/v1/dashboard?since=" + std::to_string(clock_.now_us() / 1'000'000 - 60), nullptr}},
       {{"/api/v1/company", verb::patch}, {"/api/v1/company", {{"sip_digest", "sha256"}}}},
       // B's name does not close A's company, and nothing reaches B's.
@@ -1127,6 +1152,11 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       EXPECT_EQ(r["state"], "awaiting_identity");
       EXPECT_EQ(r["code"]["tries_left"], 5) << "A's wrong code counted against B's";
     }
+  // B's voicemail is still there, new.
+  const json b_voicemails = json::parse(b.call(verb::get, "/api/v1/voicemail").body());
+  ASSERT_EQ(b_voicemails["items"].size(), 1u);
+  EXPECT_EQ(b_voicemails["items"][0]["id"], b_voicemail);
+  EXPECT_EQ(b_voicemails["items"][0]["heard"], false);
   // B's line is still there, unchanged, and B's company is not closing and keeps its digest.
   const json b_lines = json::parse(b.call(verb::get, "/api/v1/extensions").body());
   ASSERT_EQ(b_lines["items"].size(), 1u);
@@ -1143,6 +1173,50 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   EXPECT_EQ(b_people["people"][0]["role"], "office_manager");
   ASSERT_EQ(b_people["invites"].size(), 1u);
   EXPECT_EQ(b_people["invites"][0]["id"], b_invite);
+}
+
+// A member hears, marks and deletes the messages of their own lines' boxes, and only those: a line
+// of their company that is not theirs is another person's box, even for the office manager.
+TEST_P(PortalApiTest, AMemberHearsMarksAndDeletesOnlyTheirOwnVoicemail) {
+  Browser a = browser();
+  ASSERT_EQ(a.sign_up(signup_body("vm@a.example", "+442079460966")).result(), status::created);
+  const json me = json::parse(a.call(verb::get, "/api/v1/me").body());
+  const std::string member = me["subject_id"], company = me["company_id"];
+  const std::string own = json::parse(a.call(verb::post, "/api/v1/extensions",
+                                             {{"number", "401"}, {"password", "line password 4"}, {"member_id", member}})
+                                          .body())["id"];
+  const std::string unassigned =
+      json::parse(a.call(verb::post, "/api/v1/extensions", {{"number", "402"}, {"password", "line password 5"}}).body())["id"];
+  const std::string mine = deposit_voicemail(company, own, "OggS-mine");
+  const std::string not_mine = deposit_voicemail(company, unassigned, "OggS-not-mine");
+
+  json list = json::parse(a.call(verb::get, "/api/v1/voicemail").body());
+  ASSERT_EQ(list["items"].size(), 1u);
+  EXPECT_EQ(list["items"][0]["id"], mine);
+  EXPECT_EQ(list["items"][0]["extension_id"], own);
+  EXPECT_EQ(list["items"][0]["caller"], "+442079460999");
+  EXPECT_EQ(list["items"][0]["heard"], false);
+
+  const http::Response audio = a.call(verb::get, "/api/v1/voicemail/" + mine + "/audio");
+  ASSERT_EQ(audio.result(), status::ok);
+  EXPECT_EQ(audio[http::bhttp::field::content_type], "audio/ogg");
+  EXPECT_EQ(audio.body(), "OggS-mine");
+  EXPECT_EQ(a.call(verb::get, "/api/v1/voicemail/" + not_mine + "/audio").result(), status::not_found);
+  EXPECT_EQ(a.call(verb::post, "/api/v1/voicemail/" + not_mine + "/heard").result(), status::not_found);
+  EXPECT_EQ(a.call(verb::delete_, "/api/v1/voicemail/" + not_mine).result(), status::not_found);
+
+  ASSERT_EQ(a.call(verb::post, "/api/v1/voicemail/" + mine + "/heard").result(), status::ok);
+  list = json::parse(a.call(verb::get, "/api/v1/voicemail").body());
+  EXPECT_EQ(list["items"][0]["heard"], true);
+  ASSERT_EQ(a.call(verb::delete_, "/api/v1/voicemail/" + mine).result(), status::ok);
+  EXPECT_TRUE(json::parse(a.call(verb::get, "/api/v1/voicemail").body())["items"].empty());
+  EXPECT_EQ(a.call(verb::get, "/api/v1/voicemail/" + mine + "/audio").result(), status::not_found);
+  // Every listen was audited, naming the box; none of it holds the recording.
+  auto tx = store_->begin(store::TxMode::read);
+  auto listens = (*tx)->query("SELECT detail FROM audit_log WHERE action = 'voicemail.listen' AND subject_id = ?", {own});
+  ASSERT_TRUE(listens.ok());
+  ASSERT_EQ(listens->size(), 1u);
+  EXPECT_EQ((*listens)[0].text(0).find("OggS"), std::string::npos);
 }
 
 // The gate of routes.cpp, over every route of the router: a visitor reaches only the public routes,
@@ -1164,7 +1238,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}", "/api/v1/company", "/api/v1/dashboard",
                                               "/api/v1/company/closure", "/api/v1/requests/{id}/code",
                                               "/api/v1/requests/{id}/verify", "/api/v1/requests/{id}/payment",
-                                              "/api/v1/requests/{id}/download"};
+                                              "/api/v1/requests/{id}/download", "/api/v1/voicemail",
+                                              "/api/v1/voicemail/{id}/audio", "/api/v1/voicemail/{id}/heard",
+                                              "/api/v1/voicemail/{id}"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
@@ -1204,8 +1280,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
     }
   }
   // Issue 13 added PATCH and the provisioning file of a line, PATCH of the company and the dashboard.
-  EXPECT_EQ(guarded, 44u);
-  EXPECT_EQ(state_changing, 27u);
+  // The voicemail routes added four, two of them state-changing.
+  EXPECT_EQ(guarded, 48u);
+  EXPECT_EQ(state_changing, 29u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);

@@ -62,6 +62,11 @@ constexpr Route kRoutes[] = {
     {verb::post, "/api/v1/optional-data/{kind}", kMemberCsrf, optional_data_put},
     {verb::get, "/api/v1/optional-data/{kind}", kMember, optional_data_list},
     {verb::delete_, "/api/v1/optional-data/{kind}", kMemberCsrf, optional_data_remove},
+    // routes_voicemail.cpp
+    {verb::get, "/api/v1/voicemail", kMember, voicemail_list},
+    {verb::get, "/api/v1/voicemail/{id}/audio", kMember, voicemail_audio},
+    {verb::post, "/api/v1/voicemail/{id}/heard", kMemberCsrf, voicemail_heard},
+    {verb::delete_, "/api/v1/voicemail/{id}", kMemberCsrf, voicemail_remove},
     // routes_public.cpp
     {verb::get, "/api/v1/privacy-notice", kPublic, privacy_notice},
     {verb::get, "/api/v1/portal-config", kPublic, portal_config},

@@ -277,6 +277,12 @@ Response optional_data_put(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response optional_data_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response optional_data_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
 
+// routes_voicemail.cpp: the messages left in the member's own lines' boxes.
+Response voicemail_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response voicemail_audio(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response voicemail_heard(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response voicemail_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+
 // routes_public.cpp: what anyone may read before logging in.
 Response privacy_notice(Portal::Impl& p, const Exchange& e);
 Response portal_config(Portal::Impl& p, const Exchange& e);
