@@ -10,6 +10,7 @@ const MEMBER_LINKS = [
   ['/index.html', 'Dashboard'],
   ['/calls.html', 'Call log'],
   ['/messages.html', 'SMS log'],
+  ['/voicemail.html', 'Voicemail'],
   ['/extensions.html', 'Extensions'],
   ['/company.html', 'Company'],
   ['/profile.html', 'Profile'],
