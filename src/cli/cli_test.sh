@@ -397,6 +397,16 @@ if pg; then
 fi
 assert_eq "refused company adds store nothing" "$companies" "$(sql "$D" "select count(*) from companies")"
 
+# voicemail: nothing yet (the store is filled by serve's SIP side; voicemail/voicemail_test.cpp
+# covers the messages themselves): the verbs answer, refuse unknown ids and purposes with the reason.
+expect_ok "$PRIVOX" voicemail list --data-dir "$D" --purpose legal --company "$COMPANY"
+assert_eq "voicemail list of an empty store is an empty JSON array" "[]" "$(stdout)"
+expect_fail nz -- "no voicemail message" "$PRIVOX" voicemail delete --data-dir "$D" --purpose support 01890000-0000-7000-8000-000000000000
+expect_fail nz -- "may not hear" "$PRIVOX" voicemail export --data-dir "$D" --purpose billing \
+  01890000-0000-7000-8000-000000000000 --out "$TMP/vm.opus"
+expect_fail 2 -- "--purpose" "$PRIVOX" voicemail list --data-dir "$D" --purpose curiosity
+assert_false "a refused export writes no file" test -e "$TMP/vm.opus"
+
 # ---------------------------------------------------------------------------------------------
 # 4. member add
 

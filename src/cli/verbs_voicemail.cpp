@@ -1,0 +1,138 @@
+// `privox voicemail list|delete|export`: the voicemail store for a named purpose, every read and
+// deletion audited (voicemail/store.h). The operator's tools; a member uses the portal.
+
+#include <fcntl.h>
+#include <nlohmann/json.hpp>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
+#include "accounts/validation.h"
+#include "cli/verbs.h"
+#include "voicemail/store.h"
+
+namespace privox::cli {
+namespace {
+
+struct VoicemailOptions {
+  std::string purpose;
+  std::string company, box;  // list
+  std::string id;            // delete, export
+  std::string out;           // export
+};
+
+Result<voicemail::Scope> staff_scope(const VoicemailOptions& o) {
+  voicemail::Scope scope;
+  scope.purpose = *privacy::parse_purpose(o.purpose);  // CLI11 checked the name
+  if (!o.company.empty()) {
+    PRIVOX_ASSIGN(scope.company_id, accounts::check_id("company", o.company));
+  }
+  if (!o.box.empty()) {
+    PRIVOX_ASSIGN(std::string box, accounts::check_id("box", o.box));
+    scope.boxes = std::vector<std::string>{box};
+  }
+  return scope;
+}
+
+int run_list(const DataDir& where, const VoicemailOptions& o) {
+  auto scope = staff_scope(o);
+  if (!scope.ok()) return fail(scope.error());
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  auto messages = voicemail::list_messages(*(*env)->store, (*env)->keys, (*env)->clock, *scope, cli_actor());
+  if (!messages.ok()) return fail(messages.error());
+  nlohmann::json out = nlohmann::json::array();
+  for (const voicemail::MessageInfo& m : *messages) {
+    nlohmann::json j = voicemail::to_json(m);
+    j["company_id"] = m.company_id;
+    out.push_back(std::move(j));
+  }
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+int run_delete(const DataDir& where, const VoicemailOptions& o) {
+  auto scope = staff_scope(o);
+  if (!scope.ok()) return fail(scope.error());
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  const Status deleted = voicemail::delete_message(*(*env)->store, (*env)->keys, (*env)->clock, *scope, o.id, cli_actor());
+  if (!deleted.ok()) return fail(deleted.error());
+  std::cout << nlohmann::json{{"id", o.id}, {"deleted", true}}.dump() << "\n";
+  return 0;
+}
+
+// Writes the recording to a new file only its owner may read; refuses to overwrite one.
+Status write_private(const std::string& path, const std::string& content) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return invalid("out", "cannot create " + path + " (it may exist already): " + std::strerror(errno));
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      ::unlink(path.c_str());
+      return invalid("out", "cannot write " + path + ": " + why);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return invalid("out", "cannot write " + path + ": " + std::strerror(errno));
+  return {};
+}
+
+int run_export(const DataDir& where, const VoicemailOptions& o) {
+  auto scope = staff_scope(o);
+  if (!scope.ok()) return fail(scope.error());
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  auto message = voicemail::open_audio(*(*env)->store, (*env)->keys, (*env)->clock, *scope, o.id, cli_actor());
+  if (!message.ok()) return fail(message.error());
+  const Status written = write_private(o.out, message->audio);
+  sodium_memzero(message->audio.data(), message->audio.size());
+  if (!written.ok()) return fail(written.error());
+  nlohmann::json j = voicemail::to_json(message->info);
+  j["file"] = o.out;
+  std::cout << j.dump(2) << "\n";
+  return 0;
+}
+
+void add_purpose(CLI::App* verb, VoicemailOptions& o) {
+  verb->add_option("--purpose", o.purpose, "why you need it (recordings: service or legal)")
+      ->required()
+      ->check(CLI::IsMember({"service", "billing", "support", "fraud", "legal"}));
+}
+
+}  // namespace
+
+void add_voicemail_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
+  auto* voicemail = app.add_subcommand("voicemail", "Voicemail messages (sealed per box; every read audited)")
+                        ->require_subcommand(1);
+  auto o = std::make_shared<VoicemailOptions>();
+  auto* list = voicemail->add_subcommand("list", "Print messages, newest first, as JSON (audited)");
+  add_data_dir(list, where);
+  add_purpose(list, *o);
+  list->add_option("--company", o->company, "only this company's messages");
+  list->add_option("--box", o->box, "only this line's (extension id) box");
+  verbs.add(list, [&where, o] { return run_list(where, *o); });
+
+  auto* remove = voicemail->add_subcommand("delete", "Delete one message, recording and all (audited)");
+  add_data_dir(remove, where);
+  add_purpose(remove, *o);
+  remove->add_option("id", o->id, "the message's id")->required();
+  verbs.add(remove, [&where, o] { return run_delete(where, *o); });
+
+  auto* exported = voicemail->add_subcommand("export", "Write one message's recording (Ogg Opus) to a new file (audited)");
+  add_data_dir(exported, where);
+  add_purpose(exported, *o);
+  exported->add_option("id", o->id, "the message's id")->required();
+  exported->add_option("--out", o->out, "the file to create (mode 0600; an existing file is not overwritten)")
+      ->required();
+  verbs.add(exported, [&where, o] { return run_export(where, *o); });
+}
+
+}  // namespace privox::cli
