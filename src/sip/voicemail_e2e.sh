@@ -79,12 +79,19 @@ with wave.open(out, "wb") as w:
 PY
 }
 
-messages() {  # messages: the voicemail index (JSON), as support staff see it
-  px "$D" voicemail list --purpose support 2>/dev/null
+messages() {  # messages: the voicemail index (JSON), read for the service (callers shown)
+  px "$D" voicemail list --purpose service 2>/dev/null
 }
 message_count() { messages | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))' 2>/dev/null || echo 0; }
 wait_messages() {  # wait_messages N: the store holds N messages within 20 s
   for _ in $(seq 200); do [ "$(message_count)" -ge "$1" ] && return 0; sleep 0.1; done
+  return 1
+}
+box_count() {  # box_count LINE: how many messages the line's box holds
+  messages | python3 -c "import json, sys; print(sum(1 for m in json.load(sys.stdin) if m['box_id'] == '$1'))" 2>/dev/null || echo 0
+}
+wait_box() {  # wait_box LINE N: the line's box holds N messages within 20 s
+  for _ in $(seq 200); do [ "$(box_count "$1")" -ge "$2" ] && return 0; sleep 0.1; done
   return 1
 }
 
@@ -103,11 +110,17 @@ for _ in $(seq 100); do first_notify && break; sleep 0.1; done
 assert_true "the subscription is authenticated and its first NOTIFY says no message waits" first_notify
 
 # --- 1. a line with no device: the box answers, records until '#', and privox hangs up ---
-baresip_phone "$TMP/p101" "$SIP_PORT" "$(free_port)" "$U101" 'Amber-gate-41' "" 1
-caller_wav "$TMP/p101/tone.wav" "$(python3 -c "print($GREETING + 1.0)")" 2580
-timeout 60 baresip -f "$TMP/p101" -t 40 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/call1.log" 2>&1 &
-CALLER=$!
-E2E_PIDS+=("$CALLER")
+# call_from_101 NAME DIALLED LEAD DIGITS: 101 calls in the background, from a phone of its own (one
+# baresip per call: each holds its port until it quits), sending caller_wav's audio; log in
+# $TMP/NAME.log, pid in CALLER.
+call_from_101() {
+  baresip_phone "$TMP/$1" "$SIP_PORT" "$(free_port)" "$U101" 'Amber-gate-41' "" 1
+  caller_wav "$TMP/$1/tone.wav" "$3" "$4"
+  timeout 60 baresip -f "$TMP/$1" -t 40 -e "/dial sip:$2@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/$1.log" 2>&1 &
+  CALLER=$!
+  E2E_PIDS+=("$CALLER")
+}
+call_from_101 call1 102 "$(python3 -c "print($GREETING + 1.0)")" 2580
 assert_true "the box of 102 (no device registered) takes a message" wait_messages 1
 hung_up() { grep -q "terminated" "$TMP/call1.log"; }
 for _ in $(seq 100); do hung_up && break; sleep 0.1; done
@@ -117,7 +130,7 @@ kill "$CALLER" 2>/dev/null
 MESSAGE=$(messages | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
 assert_true "the message is filed in 102's box, from 101, ended by the key" json_ok <(messages) \
   "len(d) == 1 and d[0]['box_id'] == '$L102' and d[0].get('caller') == '101' and d[0]['end_reason'] == 'key'"
-px "$D" voicemail export "$MESSAGE" --purpose support --out "$TMP/message.opus" >/dev/null 2>"$TMP/export.err"
+px "$D" voicemail export "$MESSAGE" --purpose service --out "$TMP/message.opus" >/dev/null 2>"$TMP/export.err"
 assert_eq "the message's audio is exported as Ogg Opus" "OggS" "$(head -c 4 "$TMP/message.opus" 2>/dev/null)"
 opusdec --quiet --rate 8000 "$TMP/message.opus" "$TMP/message.wav" 2>"$TMP/opusdec.err"
 # The keys in the decoded audio (Goertzel on 20 ms blocks), and its length.
@@ -163,7 +176,12 @@ clear_in_store() {
   python3 - "$TMP/message.opus" "$STORE_FILES" "$STARTED" <<'PY'
 import os, sys
 audio, root, started = open(sys.argv[1], "rb").read(), sys.argv[2], int(sys.argv[3])
-windows = [audio[i:i + 64] for i in range(0, len(audio) - 64, 64)]
+# Pieces with a real spread of byte values: a run of zeros or of one repeated byte (Ogg's padding)
+# is in many files and is nobody's voice.
+windows = [w for w in (audio[i:i + 64] for i in range(0, len(audio) - 64, 64)) if len(set(w)) >= 24]
+if len(windows) < 20:
+    print(f"only {len(windows)} pieces of the message to look for")
+    sys.exit(0)
 for dirpath, _, files in os.walk(root):
     for name in files:
         path = os.path.join(dirpath, name)
@@ -223,23 +241,20 @@ assert_true "103's baresip registers" registered
 
 ringing() { [ "$(grep -c "Incoming call from" "$TMP/p103.log")" -ge "$1" ]; }
 # Keys at once: a key during the greeting skips to the tone, so the message starts with the tone.
-caller_wav "$TMP/p101/tone.wav" 1 13
-timeout 60 baresip -f "$TMP/p101" -t 40 -e "/dial sip:103@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/call2.log" 2>&1 &
-E2E_PIDS+=("$!")
+call_from_101 call2 103 1 13
 for _ in $(seq 100); do ringing 1 && break; sleep 0.1; done
 assert_true "103's phone rings" ringing 1
 echo "b" >&7  # 103 rejects the call: 486
 for _ in $(seq 300); do grep -q "Call established" "$TMP/call2.log" && break; sleep 0.1; done
 assert_contains "103 is busy: its box answers the caller" "$(cat "$TMP/call2.log")" "Call established"
-assert_true "and takes a message" wait_messages 2
+assert_true "and takes a message" wait_box "$L103" 1
 
-timeout 60 baresip -f "$TMP/p101" -t 40 -e "/dial sip:103@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/call3.log" 2>&1 &
-E2E_PIDS+=("$!")
+call_from_101 call3 103 1 13
 for _ in $(seq 100); do ringing 2 && break; sleep 0.1; done
 assert_true "103's phone rings again, and nobody answers" ringing 2
 for _ in $(seq 150); do grep -q "Call established" "$TMP/call3.log" && break; sleep 0.1; done
 assert_contains "after voicemail.ring_seconds (5 s) the box answers" "$(cat "$TMP/call3.log")" "Call established"
-assert_true "and takes a message" wait_messages 3
+assert_true "and takes a message" wait_box "$L103" 2
 assert_true "103's box holds both messages, with the caller" json_ok <(messages) \
   "sorted(m['box_id'] for m in d).count('$L103') == 2 and all(m.get('caller') == '101' for m in d)"
 
@@ -258,15 +273,12 @@ for _ in $(seq 100); do ended && break; sleep 0.1; done
 assert_true "privox ends the call after its goodbye" ended
 exec 7>&-
 assert_true "one of 103's messages is deleted; the other was played, so it is heard" json_ok <(messages) \
-  "[m for m in d if m['box_id'] == '$L103'] and len([m for m in d if m['box_id'] == '$L103']) == 1 and
-   all(m.get('heard_at') for m in d if m['box_id'] == '$L103')"
+  "len([m for m in d if m['box_id'] == '$L103']) == 1 and all(m.get('heard_at') for m in d if m['box_id'] == '$L103')"
 
 # --- 4. a full box: with retention.voicemail_max_messages at 1, 103's box (one message) plays
 # "mailbox full" and privox hangs up; nothing is recorded ---
 px "$D" settings set retention.voicemail_max_messages 1 >/dev/null || fail "settings set retention.voicemail_max_messages"
-caller_wav "$TMP/p101/tone.wav" 1 13
-timeout 60 baresip -f "$TMP/p101" -t 40 -e "/dial sip:103@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/call4.log" 2>&1 &
-E2E_PIDS+=("$!")
+call_from_101 call4 103 1 13
 full_ended() { grep -q "terminated" "$TMP/call4.log"; }
 for _ in $(seq 200); do full_ended && break; sleep 0.1; done
 assert_contains "the full box answers" "$(cat "$TMP/call4.log")" "Call established"
