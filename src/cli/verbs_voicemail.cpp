@@ -2,6 +2,7 @@
 // deletion audited (voicemail/store.h). The operator's tools; a member uses the portal.
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 #include <unistd.h>
@@ -77,7 +78,7 @@ Status write_private(const std::string& path, const std::string& content) {
       const std::string why = std::strerror(errno);
       ::close(fd);
       ::unlink(path.c_str());
-      return invalid("out", "cannot write " + path + ": " + why);
+      return invalid("out", fmt::format("cannot write {}: {}", path, why));
     }
     done += static_cast<size_t>(n);
   }

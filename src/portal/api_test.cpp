@@ -202,7 +202,7 @@ class PortalApiTest : public store::MigratedStoreTest {
     m.duration_ms = 2000;
     m.end_reason = "hangup";
     m.audio = audio;
-    const std::string id = m.id;
+    std::string id = m.id;
     voicemail::StoreSink sink(*store_, keys_, clock_);
     sink.deposit(std::move(m));
     EXPECT_TRUE(sink.flush().ok());
