@@ -73,6 +73,12 @@ Result<std::vector<Extension>> extensions_of_member(store::Session& s, const std
   return out;
 }
 
+Result<std::optional<Extension>> extension_by_id(store::Session& s, const std::string& id) {
+  PRIVOX_ASSIGN(Rows rows, s.query(fmt::format("{} WHERE id = ?", kSelect), {id}));
+  if (rows.empty()) return std::optional<Extension>{};
+  return std::optional<Extension>{extension_from(rows[0])};
+}
+
 namespace {
 
 bool all_digits(std::string_view s) {

@@ -119,6 +119,8 @@ Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const priv
 
 // The lines assigned to the member, by number, inside the caller's transaction.
 Result<std::vector<Extension>> extensions_of_member(store::Session& s, const std::string& member_id);
+// The line with this id inside the caller's transaction; nullopt when there is none.
+Result<std::optional<Extension>> extension_by_id(store::Session& s, const std::string& id);
 
 class Extensions {
  public:

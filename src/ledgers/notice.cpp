@@ -66,6 +66,8 @@ std::string retention_words(privacy::RetentionRule rule, const SettingText& sett
     case privacy::RetentionRule::as_law_requires: return "for as long as the law requires";
     case privacy::RetentionRule::while_company_active: return "while your company is our customer";
     case privacy::RetentionRule::until_binding_expires: return "until your device's registration lapses or is removed";
+    case privacy::RetentionRule::while_line_is_theirs:
+      return "while the line exists and is yours: until you replace or delete it, or your data is erased";
     case privacy::RetentionRule::login_attempt_window:
       return fmt::format("while it counts failed logins: deleted {} after the last one, or after a lock-out of {}",
                          setting("portal.login_window_minutes", "minutes"), setting("portal.lockout_minutes", "minutes"));

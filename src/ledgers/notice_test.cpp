@@ -102,6 +102,7 @@ const std::vector<RetentionExpectation> kRetentionSays = {
     {privacy::RetentionRule::as_law_requires, {"law requires"}},
     {privacy::RetentionRule::while_company_active, {"your company is our customer"}},
     {privacy::RetentionRule::until_binding_expires, {"registration lapses"}},
+    {privacy::RetentionRule::while_line_is_theirs, {"while the line exists"}},
 };
 
 // Issue 13 item 6: the notice once gave the login throttle, rate limits, pending confirmations,

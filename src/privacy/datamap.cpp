@@ -114,6 +114,7 @@ std::string_view to_string(RetentionRule r) {
     case RetentionRule::as_law_requires: return "as_law_requires";
     case RetentionRule::while_company_active: return "while_company_active";
     case RetentionRule::until_binding_expires: return "until_binding_expires";
+    case RetentionRule::while_line_is_theirs: return "while_line_is_theirs";
     case RetentionRule::login_attempt_window: return "login_attempt_window";
     case RetentionRule::until_invitation_ends: return "until_invitation_ends";
     case RetentionRule::hourly_rate_window: return "hourly_rate_window";

@@ -60,6 +60,7 @@ enum class RetentionRule {
   as_law_requires,
   while_company_active,   // business data of a tenant, not of a natural person
   until_binding_expires,  // a device's registration: deleted when it lapses or is removed
+  while_line_is_theirs,   // a line's own greeting: replaced or deleted by its member, deleted on their erasure
 };
 
 // What a rights request does with the field.

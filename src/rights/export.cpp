@@ -22,6 +22,7 @@
 #include "rights/fulfil.h"
 #include "sip/store_bindings.h"
 #include "traffic/cdr.h"
+#include "voicemail/greetings.h"
 #include "voicemail/store.h"
 
 namespace privox::rights {
@@ -173,7 +174,22 @@ Status add_voicemail(Session& s, const privacy::Keyring& keys, const std::vector
     }
     index.push_back(std::move(entry));
   }
+  // Each line's own greeting, as stored (Ogg Opus), with an index of its own (only when there is
+  // one: voicemail.json stays the messages' index).
+  PRIVOX_ASSIGN(std::vector<voicemail::GreetingAudio> greetings, voicemail::greetings_of_boxes(s, keys, line_ids));
+  nlohmann::json greeting_index = nlohmann::json::array();
+  for (voicemail::GreetingAudio& g : greetings) {
+    nlohmann::json entry = {{"extension_id", g.box_id},
+                            {"duration_ms", g.duration_ms},
+                            {"updated_at", format_utc(g.updated_at_us)}};
+    if (!g.audio.empty()) {
+      entry["recording"] = fmt::format("voicemail/greeting-{}.opus", g.box_id);
+      files.push_back({entry["recording"].get<std::string>(), std::move(g.audio)});
+    }
+    greeting_index.push_back(std::move(entry));
+  }
   files.push_back({"voicemail.json", index.dump(2)});
+  if (!greeting_index.empty()) files.push_back({"voicemail/greetings.json", greeting_index.dump(2)});
   return {};
 }
 

@@ -26,6 +26,7 @@
 #include "store/test_stores.h"
 #include "traffic/cdr.h"
 #include "consent/member_view.h"
+#include "voicemail/greetings.h"
 #include "voicemail/store.h"
 
 namespace privox::rights {
@@ -421,6 +422,18 @@ TEST_P(RequestsTest, TheAccessExportHoldsEverythingAndKeepsWithheldCallersWithhe
     sink.deposit(std::move(left));
     ASSERT_TRUE(sink.flush().ok());
   }
+  // The line's own greeting: 1.5 s of 8 kHz 16-bit mono silence, a WAV written by hand.
+  std::vector<uint8_t> wav;
+  auto le = [&](uint32_t v, int n) { for (int i = 0; i < n; ++i) wav.push_back(static_cast<uint8_t>(v >> (8 * i))); };
+  const uint32_t data_bytes = 24'000;
+  for (const char* t : {"RIFF"}) wav.insert(wav.end(), t, t + 4);
+  le(36 + data_bytes, 4);
+  for (const char* t : {"WAVEfmt "}) wav.insert(wav.end(), t, t + 8);
+  le(16, 4), le(1, 2), le(1, 2), le(8000, 4), le(16000, 4), le(2, 2), le(16, 2);
+  for (const char* t : {"data"}) wav.insert(wav.end(), t, t + 4);
+  le(data_bytes, 4);
+  wav.resize(wav.size() + data_bytes, 0);
+  ASSERT_TRUE(voicemail::set_greeting(*store_, keys_, clock_, {}, line, wav, "cli:test").ok());
 
   Request r = in_progress(RequestKind::access);
   testing::TempDir dir;
@@ -439,6 +452,11 @@ TEST_P(RequestsTest, TheAccessExportHoldsEverythingAndKeepsWithheldCallersWithhe
   EXPECT_EQ(voicemails[0]["recording"], "voicemail/" + message_id + ".opus");
   EXPECT_EQ(voicemails[0]["caller"], "withheld");
   EXPECT_EQ(files.at("voicemail.json").find("+447700900555"), std::string::npos);
+  ASSERT_TRUE(files.contains("voicemail/greeting-" + line + ".opus"));
+  EXPECT_EQ(files.at("voicemail/greeting-" + line + ".opus").rfind("OggS", 0), 0u);
+  const auto greetings = nlohmann::json::parse(files.at("voicemail/greetings.json"));
+  ASSERT_EQ(greetings.size(), 1u);
+  EXPECT_EQ(greetings[0]["duration_ms"], 1500);
 
   const auto subject = nlohmann::json::parse(files.at("subject.json"));
   EXPECT_EQ(subject["member"]["fields"]["name"], "Ann Lee");
@@ -473,7 +491,7 @@ TEST_P(RequestsTest, TheAccessExportHoldsEverythingAndKeepsWithheldCallersWithhe
 
   const auto manifest = nlohmann::json::parse(files.at("manifest.json"));
   EXPECT_EQ(manifest["format_version"], 1);
-  EXPECT_EQ(manifest["files"].size(), 7u);
+  EXPECT_EQ(manifest["files"].size(), 9u);  // and the greeting with its index
   for (const auto& f : manifest["files"]) {
     const std::string& content = files.at(f["name"]);
     uint8_t digest[crypto_hash_sha256_BYTES];

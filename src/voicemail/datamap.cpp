@@ -1,7 +1,9 @@
 // The data map's part for voicemail/: the messages callers leave in a line's box (privacy/datamap.h).
 // Content (the policy's "voicemails"): kept for the service only, within the operator's count and
 // age limits (retention.voicemail_max_messages, retention.voicemail_max_age_days), deleted when the
-// line's member is erased, and in their access export.
+// line's member is erased, and in their access export. A line's own greeting (the member's voice,
+// played to whoever calls the line): kept while the line exists and is theirs, until they replace
+// or delete it, deleted when they are erased, and in their access export.
 #include "voicemail/module.h"
 
 #include <array>
@@ -27,8 +29,12 @@ constexpr std::string_view kMetaInClear =
     "the operator's limits say so; says when and how a message was left, not who left it or what it says: "
     "the caller and the audio are sealed under the line's key";
 
+constexpr std::string_view kGreetingMetaInClear =
+    "needed in clear to show the member how long their greeting is and when they set it; says nothing of what "
+    "it says: the audio is sealed under the line's key";
+
 // clang-format off
-constexpr std::array<FieldSpec, 7> kFields = {
+constexpr std::array<FieldSpec, 10> kFields = {
   FieldSpec{"voicemail_caller", "voicemail_messages", "caller_enc", "", Category::content, false,
             kVoicemail, LegalBasis::contract, RetentionRule::operator_limit,
             ErasureTreatment::erase, "", true, Protection::per_subject, "",
@@ -72,13 +78,33 @@ constexpr std::array<FieldSpec, 7> kFields = {
             Format::recorded, 20, "when the box's member first marked the message heard (UTC); empty while new",
             "When you heard a voicemail",
             "When you first listened to or marked a voicemail as heard, so that your phone can tell you of new ones."},
+  FieldSpec{"voicemail_greeting", "voicemail_greetings", "audio_enc", "", Category::content, true,
+            kVoicemail, LegalBasis::contract, RetentionRule::while_line_is_theirs,
+            ErasureTreatment::erase, "", true, Protection::per_subject, "",
+            Format::recorded, 2'000'000, "the line's own voicemail greeting as uploaded by its member, Ogg Opus mono 8 kHz, at most 60 s; never stored or logged in clear",
+            "Your voicemail greeting",
+            "The greeting you recorded for your line, which callers hear when you do not answer."},
+  FieldSpec{"voicemail_greeting_duration", "voicemail_greetings", "duration_ms", "", Category::content, true,
+            kVoicemail, LegalBasis::contract, RetentionRule::while_line_is_theirs,
+            ErasureTreatment::erase, "", true, Protection::none, kGreetingMetaInClear,
+            Format::recorded, 20, "how long the greeting plays, in milliseconds",
+            "How long your voicemail greeting is",
+            "How long the greeting you recorded for your line plays."},
+  FieldSpec{"voicemail_greeting_updated_at", "voicemail_greetings", "updated_at_us", "", Category::content, true,
+            kVoicemail, LegalBasis::contract, RetentionRule::while_line_is_theirs,
+            ErasureTreatment::erase, "", true, Protection::none, kGreetingMetaInClear,
+            Format::recorded, 20, "when the greeting was last uploaded (UTC)",
+            "When you set your voicemail greeting",
+            "When you last uploaded the greeting for your line."},
 };
 
-constexpr std::array<StructuralColumn, 4> kStructural = {
+constexpr std::array<StructuralColumn, 6> kStructural = {
   StructuralColumn{"voicemail_messages", "id", "random identifier of a voicemail message"},
   StructuralColumn{"voicemail_messages", "company_id", "which tenant the box belongs to; a business, not a person"},
   StructuralColumn{"voicemail_messages", "box_id", "pseudonymous id of the line (extension) whose box it is; its key seals the caller and the audio"},
   StructuralColumn{"voicemail_messages", "call_record_id", "random identifier of the traffic record of the call that left the message"},
+  StructuralColumn{"voicemail_greetings", "box_id", "pseudonymous id of the line (extension) whose greeting it is; its key seals the audio"},
+  StructuralColumn{"voicemail_greetings", "company_id", "which tenant the line belongs to; a business, not a person"},
 };
 // clang-format on
 

@@ -1,8 +1,9 @@
 // voicemail/'s part in erasing a member (privacy/erasure_part.h). A box is the line's, sealed under
 // the line's key, which outlives the member (the line stays with the company). So the member's
-// lines' messages are deleted here, rows and all; erasure refuses beforehand while a legal hold is
+// lines' messages and greetings are deleted here, rows and all; erasure refuses beforehand while a legal hold is
 // in force, so nothing held is touched. A copy in a backup stays sealed under the line's key.
 #include "voicemail/module.h"
+#include "voicemail/greetings.h"
 #include "voicemail/store.h"
 
 namespace privox::voicemail {
@@ -14,6 +15,9 @@ Result<std::vector<privacy::ErasureItem>> erase(const privacy::ErasureSubject& s
   PRIVOX_ASSIGN(const int64_t deleted, delete_messages_of_boxes(context.tx, subject.lines));
   if (deleted > 0)
     items.push_back({.item = "voicemail messages", .outcome = "erased", .count = deleted, .how = "rows deleted"});
+  PRIVOX_ASSIGN(const int64_t greetings, delete_greetings_of_boxes(context.tx, subject.lines));
+  if (greetings > 0)
+    items.push_back({.item = "voicemail greetings", .outcome = "erased", .count = greetings, .how = "rows deleted"});
   return items;
 }
 

@@ -1,5 +1,5 @@
-// The schema of voicemail/'s one table, the messages callers left in a line's box, as a migration
-// part (store/schema.h). Released parts are never edited: a change is a part of a new version.
+// The schema of voicemail/'s tables, the messages callers left in a line's box and the line's own
+// greeting, as a migration part (store/schema.h). Released parts are never edited: a change is a part of a new version.
 #include "voicemail/module.h"
 
 namespace privox::voicemail {
@@ -8,7 +8,7 @@ std::vector<store::SchemaPart> schema_parts() {
   return {
       {12,
        "voicemail",
-       "voicemail messages",
+       "voicemail messages and greetings",
        {
            // One row per message (P5's voicemails, P7's limits). box_id is the line whose box it
            // is: the data subject, whose key seals the caller and the audio (Ogg Opus), so erasing
@@ -30,6 +30,15 @@ std::vector<store::SchemaPart> schema_parts() {
            "CREATE INDEX voicemail_messages_by_box ON voicemail_messages (box_id, received_at_us, id)",
            // The retention job walks messages oldest first with a (received_at_us, id) cursor.
            "CREATE INDEX voicemail_messages_by_age ON voicemail_messages (received_at_us, id)",
+           // One row per box with its own greeting (voicemail/greetings.h); a new upload replaces
+           // it. The audio is Ogg Opus at 8 kHz sealed under the line's key like a message's, so
+           // erasing or destroying that key leaves it unreadable too.
+           R"(CREATE TABLE voicemail_greetings (
+             box_id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL,
+             audio_enc {blob} NOT NULL,
+             duration_ms {i64} NOT NULL,
+             updated_at_us {i64} NOT NULL))",
        }},
   };
 }

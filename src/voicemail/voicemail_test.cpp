@@ -3,15 +3,21 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <numbers>
+
 #include "accounts/accounts.h"
 #include "accounts/extensions.h"
 #include "common/ids.h"
 #include "erasure/erasure.h"
 #include "ledgers/legal_holds.h"
+#include "media/opus.h"
+#include "media/prompt.h"
 #include "privacy/audit_record.h"
 #include "privacy/settings_change.h"
 #include "retention/retention.h"
 #include "store/test_stores.h"
+#include "voicemail/greetings.h"
 
 namespace privox::voicemail {
 namespace {
@@ -258,6 +264,129 @@ TEST_P(VoicemailTest, TheBoxesMessagesComeWithTheirAudioForAnExport) {
   EXPECT_EQ((*all)[0].audio, kAudio);
   EXPECT_EQ((*all)[0].info.caller, "withheld");
 }
+
+// A 16-bit PCM WAV file written by hand (the 44-byte header): `seconds` of a 440 Hz tone.
+std::vector<uint8_t> tone_wav(int rate, int channels, double seconds) {
+  const auto frames = static_cast<uint32_t>(rate * seconds);
+  const uint32_t data_bytes = frames * static_cast<uint32_t>(channels) * 2;
+  std::vector<uint8_t> out;
+  auto text = [&](const char* t) { out.insert(out.end(), t, t + 4); };
+  auto u32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i))); };
+  auto u16 = [&](uint16_t v) { out.push_back(static_cast<uint8_t>(v)); out.push_back(static_cast<uint8_t>(v >> 8)); };
+  text("RIFF"); u32(36 + data_bytes); text("WAVE");
+  text("fmt "); u32(16); u16(1); u16(static_cast<uint16_t>(channels)); u32(static_cast<uint32_t>(rate));
+  u32(static_cast<uint32_t>(rate * channels * 2)); u16(static_cast<uint16_t>(channels * 2)); u16(16);
+  text("data"); u32(data_bytes);
+  for (uint32_t i = 0; i < frames; ++i) {
+    const auto v = static_cast<int16_t>(8000 * std::sin(2 * std::numbers::pi * 440 * i / rate));
+    for (int c = 0; c < channels; ++c) u16(static_cast<uint16_t>(v));
+  }
+  return out;
+}
+
+class GreetingTest : public VoicemailTest {
+ protected:
+  Result<int64_t> upload(const std::vector<uint8_t>& wav, const Scope& scope) {
+    return set_greeting(*store_, keys_, clock_, scope, box_, wav, "cli:test");
+  }
+  Result<std::optional<std::string>> for_caller(const std::string& box) {
+    auto tx = store_->begin(store::TxMode::read);
+    return greeting_for_caller(**tx, keys_, box);
+  }
+};
+
+TEST_P(GreetingTest, AnUploadedGreetingPlaysToCallersAndNeverReachesTheStoreInClear) {
+  auto none = for_caller(box_);
+  ASSERT_TRUE(none.ok()) << none.error().describe();
+  EXPECT_FALSE(none->has_value()) << "no greeting yet: the default one plays";
+
+  auto set = upload(tone_wav(16'000, 2, 2.0), member_scope());
+  ASSERT_TRUE(set.ok()) << set.error().describe();
+  EXPECT_NEAR(*set, 2000, 20);
+  auto ogg = for_caller(box_);
+  ASSERT_TRUE(ogg.ok()) << ogg.error().describe();
+  ASSERT_TRUE(ogg->has_value());
+  auto played = media::load_ogg_opus(**ogg);
+  ASSERT_TRUE(played.ok()) << played.error().describe();
+  EXPECT_NEAR(static_cast<double>(played->samples.size()), 16'000.0, 800.0) << "~2 s at 8 kHz";
+
+  // Sealed: neither the Ogg stream nor its header is in the table.
+  const std::string everything = test_store_->everything_stored(*store_, "voicemail_greetings");
+  EXPECT_FALSE(test_store_->holds_bytes(everything, Bytes((*ogg)->begin(), (*ogg)->begin() + 64)));
+  EXPECT_FALSE(test_store_->holds_bytes(everything, Bytes{'O', 'p', 'u', 's', 'H', 'e', 'a', 'd'}));
+
+  // The member hears it back (audited), and a new upload replaces it.
+  auto mine = greeting_audio(*store_, keys_, clock_, member_scope(), box_, "cli:test");
+  ASSERT_TRUE(mine.ok()) << mine.error().describe();
+  EXPECT_EQ(*mine, **ogg);
+  ASSERT_TRUE(upload(tone_wav(8000, 1, 1.5), member_scope()).ok());
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_greetings"), 1);
+  EXPECT_EQ(count("SELECT duration_ms FROM voicemail_greetings WHERE box_id = ?", {box_}), 1500);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'voicemail.greeting_set' AND subject_id = ?", {box_}), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'voicemail.greeting_listen' AND subject_id = ?", {box_}),
+            1);
+
+  ASSERT_TRUE(delete_greeting(*store_, keys_, clock_, member_scope(), box_, "cli:test").ok());
+  auto gone = for_caller(box_);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+  auto again = delete_greeting(*store_, keys_, clock_, member_scope(), box_, "cli:test");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::not_found);
+}
+
+TEST_P(GreetingTest, ARefusedUploadNamesItsProblem) {
+  auto reason = [&](const std::vector<uint8_t>& wav) {
+    auto r = upload(wav, member_scope());
+    return r.ok() ? std::string("accepted") : r.error().describe();
+  };
+  EXPECT_EQ(reason({}), "audio: the file is empty");
+  const std::string text = "this is not a sound file at all, just some text of no use";
+  EXPECT_EQ(reason(std::vector<uint8_t>(text.begin(), text.end())).rfind("audio: ", 0), 0u);
+  EXPECT_NE(reason(tone_wav(8000, 1, 61.0)).find("at most 60 s"), std::string::npos) << reason(tone_wav(8000, 1, 61.0));
+  EXPECT_EQ(reason(tone_wav(8000, 1, 0.5)).rfind("audio: ", 0), 0u) << "shorter than 1 s";
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_greetings"), 0);
+}
+
+TEST_P(GreetingTest, AnotherMembersOrTenantsLineReadsAsMissing) {
+  const Scope theirs{privacy::Purpose::service, traffic::Viewer::line_holder, company_,
+                     std::vector<std::string>{other_box_}};
+  auto r = set_greeting(*store_, keys_, clock_, member_scope(), other_box_, tone_wav(8000, 1, 1.5), "cli:test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::not_found);
+  // Named in the scope's boxes but of another company: still missing.
+  r = set_greeting(*store_, keys_, clock_, theirs, other_box_, tone_wav(8000, 1, 1.5), "cli:test");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::not_found);
+  auto read = greeting_audio(*store_, keys_, clock_, member_scope(), box_, "cli:test");
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, ErrorCode::not_found) << "no greeting yet";
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_greetings"), 0);
+}
+
+TEST_P(GreetingTest, ErasingTheMemberDeletesTheirLinesGreetingAndTheExportHasIt) {
+  ASSERT_TRUE(upload(tone_wav(8000, 1, 1.5), member_scope()).ok());
+  ASSERT_TRUE(set_greeting(*store_, keys_, clock_, {}, other_box_, tone_wav(8000, 1, 1.5), "cli:test").ok());
+  {
+    auto tx = store_->begin(store::TxMode::read);
+    auto all = greetings_of_boxes(**tx, keys_, {box_});
+    ASSERT_TRUE(all.ok()) << all.error().describe();
+    ASSERT_EQ(all->size(), 1u);
+    EXPECT_EQ((*all)[0].duration_ms, 1500);
+    EXPECT_TRUE(media::load_ogg_opus((*all)[0].audio).ok());
+  }
+  auto erased = erasure::erase_member(*store_, keys_, clock_, member_, "cli:test", "test");
+  ASSERT_TRUE(erased.ok()) << erased.error().describe();
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_greetings WHERE box_id = ?", {box_}), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_greetings WHERE box_id = ?", {other_box_}), 1);
+  bool reported = false;
+  for (const privacy::ErasureItem& item : erased->items)
+    if (item.item == "voicemail greetings") reported = item.outcome == "erased" && item.count == 1;
+  EXPECT_TRUE(reported) << "the erasure report names the greeting";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, GreetingTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
+                         store::backend_name);
 
 INSTANTIATE_TEST_SUITE_P(Backends, VoicemailTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
                          store::backend_name);
