@@ -114,14 +114,23 @@ struct Browser {
   std::string csrf;
 
   http::Response call(verb method, const std::string& target, const json& body = nullptr, bool with_csrf = true) {
+    return send(method, target, body.is_null() ? std::nullopt : std::optional{std::pair{std::string("application/json"), body.dump()}},
+                with_csrf);
+  }
+  // A body sent as it is, with its own Content-Type (an upload).
+  http::Response upload(verb method, const std::string& target, const std::string& type, std::string body) {
+    return send(method, target, std::pair{type, std::move(body)}, true);
+  }
+  http::Response send(verb method, const std::string& target, std::optional<std::pair<std::string, std::string>> body,
+                      bool with_csrf) {
     http::Request req{method, target, 11};
     std::string cookie;
     for (const auto& [k, v] : cookies) cookie.append(cookie.empty() ? "" : "; ").append(k).append("=").append(v);
     if (!cookie.empty()) req.set(http::bhttp::field::cookie, cookie);
     if (with_csrf && !csrf.empty()) req.set("X-CSRF-Token", csrf);
-    if (!body.is_null()) {
-      req.set(http::bhttp::field::content_type, "application/json");
-      req.body() = body.dump();
+    if (body) {
+      req.set(http::bhttp::field::content_type, body->first);
+      req.body() = std::move(body->second);
     }
     http::Response res = router->dispatch(req, address, tls);
     for (auto it = res.find(http::bhttp::field::set_cookie); it != res.end() && it->name() == http::bhttp::field::set_cookie; ++it) {
@@ -1063,6 +1072,9 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/voicemail/{id}/audio", verb::get}, {"/api/v1/voicemail/" + b_voicemail + "/audio", nullptr}},
       {{"/api/v1/voicemail/{id}/heard", verb::post}, {"/api/v1/voicemail/" + b_voicemail + "/heard", nullptr}},
       {{"/api/v1/voicemail/{id}", verb::delete_}, {"/api/v1/voicemail/" + b_voicemail, nullptr}},
+      {{"/api/v1/voicemail/greetings/{extension_id}", verb::put}, {"/api/v1/voicemail/greetings/" + b_line, nullptr}},
+      {{"/api/v1/voicemail/greetings/{extension_id}", verb::get}, {"/api/v1/voicemail/greetings/" + b_line, nullptr}},
+      {{"/api/v1/voicemail/greetings/{extension_id}", verb::delete_}, {"/api/v1/voicemail/greetings/" + b_line, nullptr}},
       {{"/api/v1/messages", verb::get}, {"/api/v1/messages?extension=" + b_line, nullptr}},
       {{"/api/v1/admin/members", verb::get}, {"/api/v1/admin/members?purpose=billing&company_id=" + b_company, nullptr}},
       {{"/api/v1/admin/companies", verb::get}, {"/api/v1/admin/companies?purpose=billing", nullptr}},
@@ -1219,6 +1231,70 @@ TEST_P(PortalApiTest, AMemberHearsMarksAndDeletesOnlyTheirOwnVoicemail) {
   EXPECT_EQ((*listens)[0].text(0).find("OggS"), std::string::npos);
 }
 
+// A 16-bit PCM WAV file written by hand: `seconds` of silence at `rate`, mono.
+std::string silent_wav(int rate, double seconds) {
+  const auto data_bytes = static_cast<uint32_t>(rate * seconds) * 2;
+  std::string out;
+  auto le = [&](uint32_t v, int n) { for (int i = 0; i < n; ++i) out.push_back(static_cast<char>(v >> (8 * i))); };
+  out += "RIFF", le(36 + data_bytes, 4), out += "WAVEfmt ";
+  le(16, 4), le(1, 2), le(1, 2), le(static_cast<uint32_t>(rate), 4), le(static_cast<uint32_t>(rate * 2), 4), le(2, 2), le(16, 2);
+  out += "data", le(data_bytes, 4);
+  out.append(data_bytes, '\0');
+  return out;
+}
+
+TEST_P(PortalApiTest, AMemberSetsHearsAndDeletesTheirOwnLinesGreeting) {
+  Browser a = browser();
+  ASSERT_EQ(a.sign_up(signup_body("greet@a.example", "+442079460967")).result(), status::created);
+  const json me = json::parse(a.call(verb::get, "/api/v1/me").body());
+  const std::string member = me["subject_id"];
+  const std::string own = json::parse(a.call(verb::post, "/api/v1/extensions",
+                                             {{"number", "411"}, {"password", "line password 6"}, {"member_id", member}})
+                                          .body())["id"];
+  const std::string unassigned =
+      json::parse(a.call(verb::post, "/api/v1/extensions", {{"number", "412"}, {"password", "line password 7"}}).body())["id"];
+  const std::string path = "/api/v1/voicemail/greetings/" + own;
+
+  EXPECT_EQ(a.call(verb::get, path).result(), status::not_found) << "none yet";
+  http::Response res = a.upload(verb::put, path, "audio/wav", silent_wav(16'000, 2.0));
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(json::parse(res.body())["duration_ms"], 2000);
+  res = a.call(verb::get, path);
+  ASSERT_EQ(res.result(), status::ok);
+  EXPECT_EQ(res[http::bhttp::field::content_type], "audio/ogg");
+  EXPECT_EQ(res.body().rfind("OggS", 0), 0u);
+
+  // Refusals: another type (415), an unusable file (400 naming the audio), no CSRF token (403),
+  // a line that is not the member's (404).
+  res = a.upload(verb::put, path, "application/octet-stream", silent_wav(8000, 1.5));
+  EXPECT_EQ(res.result(), status::unsupported_media_type);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "Content-Type");
+  res = a.upload(verb::put, path, "audio/x-wav", "RIFF but not really a wave file at all");
+  EXPECT_EQ(res.result(), status::bad_request);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "audio");
+  res = a.upload(verb::put, path, "audio/wav", silent_wav(8000, 61.0));
+  EXPECT_EQ(res.result(), status::bad_request);
+  EXPECT_NE(json::parse(res.body())["error"]["message"].get<std::string>().find("60 s"), std::string::npos);
+  const std::string token = std::exchange(a.csrf, "");
+  EXPECT_EQ(a.upload(verb::put, path, "audio/wav", silent_wav(8000, 1.5)).result(), status::forbidden);
+  a.csrf = token;
+  EXPECT_EQ(a.upload(verb::put, "/api/v1/voicemail/greetings/" + unassigned, "audio/wav", silent_wav(8000, 1.5)).result(),
+            status::not_found);
+  EXPECT_EQ(a.call(verb::get, "/api/v1/voicemail/greetings/" + unassigned).result(), status::not_found);
+
+  ASSERT_EQ(a.call(verb::delete_, path).result(), status::ok);
+  EXPECT_EQ(a.call(verb::get, path).result(), status::not_found);
+  EXPECT_EQ(a.call(verb::delete_, path).result(), status::not_found);
+  auto tx = store_->begin(store::TxMode::read);
+  auto audited = (*tx)->query("SELECT action FROM audit_log WHERE action LIKE 'voicemail.greeting%' AND subject_id = ? "
+                              "ORDER BY seq", {own});
+  ASSERT_TRUE(audited.ok()) << audited.error().describe();
+  ASSERT_EQ(audited->size(), 3u);
+  EXPECT_EQ((*audited)[0].text(0), "voicemail.greeting_set");
+  EXPECT_EQ((*audited)[1].text(0), "voicemail.greeting_listen");
+  EXPECT_EQ((*audited)[2].text(0), "voicemail.greeting_delete");
+}
+
 // The gate of routes.cpp, over every route of the router: a visitor reaches only the public routes,
 // a session changes nothing without its CSRF token, members never reach the console and staff never
 // reach what is a member's own. Each refusal names what is missing, before any handler runs.
@@ -1240,7 +1316,7 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                               "/api/v1/requests/{id}/verify", "/api/v1/requests/{id}/payment",
                                               "/api/v1/requests/{id}/download", "/api/v1/voicemail",
                                               "/api/v1/voicemail/{id}/audio", "/api/v1/voicemail/{id}/heard",
-                                              "/api/v1/voicemail/{id}"};
+                                              "/api/v1/voicemail/{id}", "/api/v1/voicemail/greetings/{extension_id}"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
@@ -1280,9 +1356,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
     }
   }
   // Issue 13 added PATCH and the provisioning file of a line, PATCH of the company and the dashboard.
-  // The voicemail routes added four, two of them state-changing.
-  EXPECT_EQ(guarded, 48u);
-  EXPECT_EQ(state_changing, 29u);
+  // The voicemail routes added four, two of them state-changing; the greeting three, two of them.
+  EXPECT_EQ(guarded, 51u);
+  EXPECT_EQ(state_changing, 31u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);

@@ -67,6 +67,9 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/voicemail/{id}/audio", kMember, voicemail_audio},
     {verb::post, "/api/v1/voicemail/{id}/heard", kMemberCsrf, voicemail_heard},
     {verb::delete_, "/api/v1/voicemail/{id}", kMemberCsrf, voicemail_remove},
+    {verb::put, "/api/v1/voicemail/greetings/{extension_id}", kMemberCsrf, voicemail_greeting_put},
+    {verb::get, "/api/v1/voicemail/greetings/{extension_id}", kMember, voicemail_greeting_get},
+    {verb::delete_, "/api/v1/voicemail/greetings/{extension_id}", kMemberCsrf, voicemail_greeting_remove},
     // routes_public.cpp
     {verb::get, "/api/v1/privacy-notice", kPublic, privacy_notice},
     {verb::get, "/api/v1/portal-config", kPublic, portal_config},

@@ -282,6 +282,10 @@ Response voicemail_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response voicemail_audio(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response voicemail_heard(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response voicemail_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+// The member's own greeting for one of their lines: PUT a WAV file, GET it back as Ogg, DELETE it.
+Response voicemail_greeting_put(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response voicemail_greeting_get(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response voicemail_greeting_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_public.cpp: what anyone may read before logging in.
 Response privacy_notice(Portal::Impl& p, const Exchange& e);

@@ -2,8 +2,13 @@
 // recording heard only by its box's member (voicemail/store.h audits every read). An office
 // manager's own lines only, as any member's: a box is personal content, not the company's log.
 #include <nlohmann/json.hpp>
+#include <sodium.h>
+
+#include <algorithm>
+#include <cctype>
 
 #include "portal/routes.h"
+#include "voicemail/greetings.h"
 #include "voicemail/store.h"
 
 namespace privox::portal::routes {
@@ -21,6 +26,25 @@ Result<voicemail::Scope> own_boxes(Portal::Impl& p, const Caller& c) {
   }));
   for (const accounts::Extension& x : lines) scope.boxes->push_back(x.id);
   return scope;
+}
+
+// The greeting routes' line: one of the caller's own (another member's or tenant's reads as
+// missing). The scope carries only that line, so the store checks it again.
+Result<voicemail::Scope> own_line(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  PRIVOX_ASSIGN(voicemail::Scope scope, own_boxes(p, c));
+  const std::string line(e.param("extension_id"));
+  if (std::find(scope.boxes->begin(), scope.boxes->end(), line) == scope.boxes->end())
+    return Error{ErrorCode::not_found, "extension_id", "no line of yours has this id"};
+  scope.boxes = std::vector<std::string>{line};
+  return scope;
+}
+
+// An upload is a WAV file sent as it is (audio/wav or audio/x-wav; audio/wave and audio/vnd.wave too).
+bool is_wav_type(std::string_view type) {
+  std::string t(type.substr(0, type.find(';')));
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return t == "audio/wav" || t == "audio/x-wav" || t == "audio/wave" || t == "audio/vnd.wave";
 }
 
 }  // namespace
@@ -68,6 +92,48 @@ Response voicemail_remove(Portal::Impl& p, const Exchange& e, const Caller& c) {
   if (Status s = voicemail::delete_message(p.store, p.keys, p.clock, *scope, id, c.who.subject_id); !s.ok())
     return error_response(s.error());
   return http::json_response(status::ok, {{"deleted", true}});
+}
+
+// The member's own greeting for one of their lines. The body is the WAV file itself; the HTTP
+// server refuses a body over its limit (http::ServerOptions::max_body_bytes, 1 MiB) with 413 before
+// this runs, which holds 60 s of 8 kHz 16-bit mono. voicemail::set_greeting checks the rest.
+Response voicemail_greeting_put(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  auto scope = own_line(p, e, c);
+  if (!scope.ok()) return error_response(scope.error());
+  if (!is_wav_type(e.header("Content-Type")))
+    return http::json_error(status::unsupported_media_type, "send the greeting as a WAV file (audio/wav)",
+                            "Content-Type");
+  const std::string& body = e.request().body();
+  if (body.size() > voicemail::kGreetingLimits.max_bytes)
+    return http::json_error(status::payload_too_large, "the greeting file is too large", "audio");
+  const std::string line(e.param("extension_id"));
+  auto duration = voicemail::set_greeting(
+      p.store, p.keys, p.clock, *scope, line,
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(body.data()), body.size()), c.who.subject_id);
+  if (!duration.ok()) return error_response(duration.error());
+  return http::json_response(status::ok, {{"extension_id", line}, {"duration_ms", *duration}});
+}
+
+Response voicemail_greeting_get(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  auto scope = own_line(p, e, c);
+  if (!scope.ok()) return error_response(scope.error());
+  auto audio = voicemail::greeting_audio(p.store, p.keys, p.clock, *scope, std::string(e.param("extension_id")),
+                                         c.who.subject_id);
+  if (!audio.ok()) return error_response(audio.error());
+  Response res{status::ok, 11};
+  res.set(http::bhttp::field::content_type, "audio/ogg");
+  res.set(http::bhttp::field::cache_control, "no-store");
+  res.body() = std::move(*audio);
+  return res;
+}
+
+Response voicemail_greeting_remove(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  auto scope = own_line(p, e, c);
+  if (!scope.ok()) return error_response(scope.error());
+  const std::string line(e.param("extension_id"));
+  if (Status s = voicemail::delete_greeting(p.store, p.keys, p.clock, *scope, line, c.who.subject_id); !s.ok())
+    return error_response(s.error());
+  return http::json_response(status::ok, {{"extension_id", line}, {"deleted", true}});
 }
 
 }  // namespace privox::portal::routes
