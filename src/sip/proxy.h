@@ -94,8 +94,13 @@ class VoicemailBoxes {
     bool operator==(const Counts&) const = default;
   };
   using CountsByBox = std::unordered_map<std::string, Counts>;
-  // Whether the box holds as many messages as it may (a caller then hears "mailbox full").
-  virtual void is_full(std::string box_id, std::function<void(bool full)> done) = 0;
+  // What a caller who reaches the box hears: "mailbox full" when it holds as many messages as it
+  // may, else the member's own greeting (null: the default one, which says the number).
+  struct BoxState {
+    bool full = false;
+    std::shared_ptr<const media::Prompt> greeting;
+  };
+  virtual void prepare(std::string box_id, std::function<void(BoxState)> done) = 0;
   // The message counts of these boxes (absent: none); `done` gets nullopt when the store failed.
   virtual void counts(std::vector<std::string> boxes, std::function<void(std::optional<CountsByBox>)> done) = 0;
 
@@ -250,13 +255,14 @@ class Proxy final : public TransactionUser {
   // The answer SDP for the caller is ready (from the relay, or the endpoint's own).
   void voicemail_answer_ready(TxId server_tx, const RelayReply& reply);
   void send_voicemail_answer(Call& call, std::string_view sdp);
-  std::vector<std::shared_ptr<const media::Prompt>> greeting(std::string_view number, Unanswered why) const;
+  std::vector<std::shared_ptr<const media::Prompt>> greeting(std::string_view number, Unanswered why,
+                                                             const std::shared_ptr<const media::Prompt>& own) const;
   // An in-dialog request in a call privox answered; false when the call is not one.
   bool handle_own_in_dialog(TxId tx, const Message& request);
   void end_own_dialog(const std::string& call_id, std::string_view reason);
 
   // Opens the endpoint's session once the box is known: greeting and recording, or "mailbox full".
-  void open_voicemail(Call& call, Unanswered why, bool full);
+  void open_voicemail(Call& call, Unanswered why, const VoicemailBoxes::BoxState& box);
   // Opens a session on the caller's offer and answers the caller with it; 0 when it refused the
   // call instead (and `call` may be gone either way).
   uint64_t open_session(Call& call, media::SessionPlan plan);
@@ -278,7 +284,7 @@ class Proxy final : public TransactionUser {
                         std::shared_ptr<const media::Prompt> first);
   // Plays message `index` of the session's box (loading it first), after `before`.
   void play_message(uint64_t session, size_t index, std::vector<VoicemailPrompts::Sound> before);
-  void box_looked_up(TxId server_tx, Unanswered why, bool full);
+  void box_looked_up(TxId server_tx, Unanswered why, const VoicemailBoxes::BoxState& box);
 
   // Message waiting (RFC 3842, sip/proxy_mwi.cpp): a phone's subscription to its own line's box,
   // by Call-ID. NOTIFYs go at once and whenever the sweep finds the counts changed.

@@ -3,10 +3,22 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
 #include <deque>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <vector>
 
+#include "media/endpoint.h"
+#include "media/g711.h"
+#include "media/rtp.h"
 #include "sip/builder.h"
 #include "sip/memory_directory.h"
 #include "sip/registrar.h"
@@ -473,6 +485,224 @@ TEST_F(ProxyRelayTest, AnSdpTheRelayCannotUseGets488) {
   ASSERT_TRUE(pump_until([&] { return sender_.count(carrier_, "SIP/2.0 488") == 1; }));
   EXPECT_EQ(sender_.count(phone_, "INVITE"), 0u);
   EXPECT_EQ(relay_->state(), RelayState::up);
+}
+
+// ---- voicemail: privox answers the calls nobody takes ----
+
+// The store's side, held in memory: the box is never full and has no greeting of its own.
+struct BoxesInMemory final : VoicemailBoxes {
+  void prepare(std::string, std::function<void(BoxState)> done) override { done({}); }
+  void counts(std::vector<std::string>, std::function<void(std::optional<CountsByBox>)> done) override {
+    done(CountsByBox{{"line-1", stored}});
+  }
+  void messages(std::string, std::function<void(std::optional<std::vector<MessageRef>>)> done) override {
+    done(std::vector<MessageRef>{});
+  }
+  void audio(std::string, std::string, std::function<void(std::shared_ptr<const media::Prompt>)> done) override {
+    done(nullptr);
+  }
+  void mark_heard(std::string, std::string) override {}
+  void remove(std::string, std::string) override {}
+  Counts stored;
+};
+
+struct SinkInMemory final : voicemail::VoicemailSink {
+  void deposit(voicemail::NewMessage message) override { deposited.push_back(std::move(message)); }
+  std::vector<voicemail::NewMessage> deposited;
+};
+
+// The proxy with a real media endpoint on loopback; what the endpoint ends is handed to the proxy
+// on the test's thread, as the service posts it to the SIP worker.
+class ProxyVoicemailTest : public ProxyTest {
+ protected:
+  void SetUp() override {
+    ProxyTest::SetUp();
+    media::EndpointConfig config;
+    config.first_port = 47000;
+    config.last_port = 47999;
+    auto e = media::Endpoint::start(config, [this](media::SessionEnd end) {
+      std::lock_guard lock(mutex_);
+      ended_.push_back(std::move(end));
+    });
+    ASSERT_TRUE(e.ok()) << e.error().describe();
+    endpoint_ = std::move(e).value();
+    auto tone = std::make_shared<media::Prompt>();
+    tone->samples.assign(800, 1000);  // 100 ms: the tests need not wait for Allison
+    VoicemailPrompts& p = desk_.prompts;
+    for (auto* sound : {&p.the_person, &p.is_unavailable, &p.is_busy, &p.leave_message, &p.mailbox_full, &p.tone})
+      *sound = tone;
+    for (auto& digit : p.digits) digit = tone;
+    desk_.endpoint = endpoint_.get();
+    desk_.sink = &sink_in_memory_;
+    desk_.boxes = &boxes_;
+    proxy_.set_voicemail(&desk_);
+    rtp_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    ASSERT_EQ(::bind(rtp_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t length = sizeof a;
+    ::getsockname(rtp_, reinterpret_cast<sockaddr*>(&a), &length);
+    rtp_port_ = ntohs(a.sin_port);
+  }
+  void TearDown() override { ::close(rtp_); }
+
+  // The carrier calls the DID with an SDP offer for the caller's RTP socket.
+  Message call_in_with_sdp() {
+    const std::string sdp = fmt::format(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "m=audio {} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n", rtp_port_);
+    feed(fmt::format("INVITE sip:442079460958@127.0.0.1 SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP {0};branch=z9hG4bK-vm-1\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
+                     "To: <sip:442079460958@127.0.0.1>\r\n"
+                     "Call-ID: vm-1@192.0.2.50\r\n"
+                     "CSeq: 1 INVITE\r\n"
+                     "Contact: <sip:+14155550123@{0}>\r\n"
+                     "Content-Type: application/sdp\r\n"
+                     "Content-Length: {1}\r\n\r\n{2}",
+                     carrier_.host_port(), sdp.size(), sdp),
+         carrier_);
+    Message forwarded;
+    for (const FakeSender::Sent& sent : sender_.sent)
+      if (sent.to.same_address(phone_) && sent.bytes.rfind("INVITE", 0) == 0) {
+        storage_.push_back(sent.bytes);
+        ParseError error;
+        EXPECT_TRUE(parse_message(storage_.back(), forwarded, error)) << error.reason;
+      }
+    return forwarded;
+  }
+
+  // The To tag privox answered the carrier's INVITE with.
+  std::string answer_tag() {
+    for (const FakeSender::Sent& sent : sender_.sent) {
+      if (!sent.to.same_address(carrier_) || sent.bytes.rfind("SIP/2.0 200", 0) != 0) continue;
+      storage_.push_back(sent.bytes);
+      Message answer;
+      ParseError error;
+      if (parse_message(storage_.back(), answer, error)) return std::string(answer.to().tag());
+    }
+    return {};
+  }
+
+  // The endpoint's RTP port, from the 200 privox answered the carrier with.
+  uint16_t answered_port() {
+    for (const FakeSender::Sent& sent : sender_.sent) {
+      if (!sent.to.same_address(carrier_) || sent.bytes.rfind("SIP/2.0 200", 0) != 0) continue;
+      const auto choice = media::choose_audio(sent.bytes.substr(sent.bytes.find("\r\n\r\n") + 4));
+      if (choice) return choice->port;
+    }
+    return 0;
+  }
+
+  // Streams `ms` of a 440 Hz tone as PCMU to the endpoint, paced.
+  void speak(uint16_t port, int ms) {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    for (int t = 0, n = 0; t < ms; t += 20) {
+      std::array<int16_t, 160> pcm{};
+      for (int16_t& sample : pcm) sample = static_cast<int16_t>(8000 * std::sin(2 * M_PI * 440 * n++ / 8000.0));
+      std::array<uint8_t, 172> packet{};
+      media::RtpHeader h;
+      h.sequence = static_cast<uint16_t>(t / 20);
+      h.timestamp = static_cast<uint32_t>(t * 8);
+      h.ssrc = 7;
+      media::write_rtp_header(h, std::span<uint8_t, media::kRtpHeaderBytes>(packet.data(), media::kRtpHeaderBytes));
+      media::g711_encode(media::G711::pcmu, pcm, std::span<uint8_t>(packet.data() + 12, 160));
+      ::sendto(rtp_, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  // Hands what the endpoint ended to the proxy; false when nothing ended within `seconds`.
+  bool deliver_ended(int seconds = 5) {
+    for (int i = 0; i < seconds * 100; ++i) {
+      std::vector<media::SessionEnd> ended;
+      {
+        std::lock_guard lock(mutex_);
+        ended.swap(ended_);
+      }
+      for (media::SessionEnd& end : ended) proxy_.on_voicemail_ended(std::move(end));
+      if (!ended.empty()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+  BoxesInMemory boxes_;
+  SinkInMemory sink_in_memory_;
+  VoicemailDesk desk_;
+  std::mutex mutex_;
+  std::vector<media::SessionEnd> ended_;
+  std::unique_ptr<media::Endpoint> endpoint_;
+  int rtp_ = -1;
+  uint16_t rtp_port_ = 0;
+};
+
+TEST_F(ProxyVoicemailTest, ABusyLineSendsTheCallerToItsBoxWhichKeepsWhatTheCallerSays) {
+  const Message invite = call_in_with_sdp();
+  ASSERT_EQ(invite.method(), Method::invite) << "the phone rings first";
+  phone_answers(invite, 486, "Busy Here");
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 486"), 0u) << "the caller does not hear busy: the box answers";
+  ASSERT_EQ(sink_.opened_records.size(), 1u) << "the box answering is the call answered (R1)";
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 0u) << "not before the record is durable";
+  sink_.release({});
+  ASSERT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 1u);
+  const uint16_t port = answered_port();
+  ASSERT_NE(port, 0) << "the 200 carries the endpoint's SDP";
+  EXPECT_EQ(proxy_.voicemail_calls(), 1u);
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // the greeting and the tone
+  speak(port, 1500);
+  feed("BYE sip:voicemail@127.0.0.1:5060 SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-vm-bye\r\n"
+       "Max-Forwards: 70\r\n"
+       "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
+       "To: <sip:442079460958@127.0.0.1>;tag=" +
+           answer_tag() +
+           "\r\n"
+           "Call-ID: vm-1@192.0.2.50\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+       carrier_);
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 2u) << "the BYE is answered";
+  EXPECT_EQ(proxy_.voicemail_calls(), 0u);
+  ASSERT_TRUE(deliver_ended()) << "the endpoint ends the session once the caller hung up";
+  ASSERT_EQ(sink_in_memory_.deposited.size(), 1u);
+  const voicemail::NewMessage& m = sink_in_memory_.deposited[0];
+  EXPECT_EQ(m.box_id, "line-1");
+  EXPECT_EQ(m.caller, "+14155550123");
+  EXPECT_EQ(m.end_reason, "hangup");
+  EXPECT_NEAR(static_cast<double>(m.duration_ms), 1500, 300);
+  EXPECT_EQ(m.audio.substr(0, 4), "OggS");
+  bool voicemail_record = false, call_record = false;
+  for (const traffic::CallRecord& r : sink_.closed_records) {
+    voicemail_record |= r.kind == traffic::Kind::voicemail && r.subject_id == "line-1";
+    call_record |= r.kind == traffic::Kind::voice && r.end_reason == "bye" && r.answered_at_us != 0;
+  }
+  EXPECT_TRUE(voicemail_record) << "the message leaves a traffic record of kind voicemail";
+  EXPECT_TRUE(call_record) << "the call itself ends answered, by the caller's BYE";
+}
+
+TEST_F(ProxyVoicemailTest, MessageWaitingNeedsCredentialsAndOnlyMessageSummary) {
+  const std::string subscribe =
+      "SUBSCRIBE sip:101@127.0.0.1 SIP/2.0\r\n"
+      "Via: SIP/2.0/UDP 192.0.2.7:5062;branch=z9hG4bK-mwi-{0}\r\n"
+      "Max-Forwards: 70\r\n"
+      "From: <sip:101@127.0.0.1>;tag=m1\r\n"
+      "To: <sip:101@127.0.0.1>\r\n"
+      "Call-ID: mwi-{0}@192.0.2.7\r\n"
+      "CSeq: 1 SUBSCRIBE\r\n"
+      "Contact: <sip:101@192.0.2.7:5062>\r\n"
+      "Event: {1}\r\n"
+      "Expires: 600\r\n"
+      "Content-Length: 0\r\n\r\n";
+  feed(fmt::format(fmt::runtime(subscribe), 1, "message-summary"), phone_);
+  EXPECT_EQ(sender_.count(phone_, "SIP/2.0 401"), 1u) << "a subscription is authenticated like a REGISTER";
+  EXPECT_EQ(proxy_.subscriptions(), 0u);
+  feed(fmt::format(fmt::runtime(subscribe), 2, "presence"), phone_);
+  EXPECT_EQ(sender_.count(phone_, "SIP/2.0 489"), 1u) << "privox notifies message-summary only";
 }
 
 }  // namespace

@@ -59,10 +59,12 @@ Result<VoicemailPrompts> load_voicemail_prompts(const std::string& directory) {
   return p;
 }
 
-std::vector<std::shared_ptr<const media::Prompt>> Proxy::greeting(std::string_view number, Unanswered why) const {
-  // "The person at extension 1 0 1 is unavailable / on the phone. Please leave your message after
-  // the tone." The member's own recorded greeting replaces the first part once one exists.
+std::vector<std::shared_ptr<const media::Prompt>> Proxy::greeting(std::string_view number, Unanswered why,
+                                                                  const std::shared_ptr<const media::Prompt>& own) const {
+  // The member's own greeting, else "The person at extension 1 0 1 is unavailable / on the phone.
+  // Please leave your message after the tone."; the tone either way.
   const VoicemailPrompts& p = voicemail_->prompts;
+  if (own) return {own, p.tone};
   std::vector<std::shared_ptr<const media::Prompt>> out{p.the_person};
   for (char c : number)
     if (c >= '0' && c <= '9') out.push_back(p.digits[static_cast<size_t>(c - '0')]);
@@ -86,33 +88,34 @@ bool Proxy::answer_with_voicemail(Call& call, Unanswered why) {
   for (const Branch& b : call.branches)
     if (b.status == 0) layer_->cancel(b.tx);
   if (!voicemail_->boxes) {
-    open_voicemail(call, why, false);
+    open_voicemail(call, why, {});
     return true;
   }
-  // Whether the box is full decides what the caller hears; the store answers off this thread.
+  // Whether the box is full, and its greeting, decide what the caller hears; the store answers off
+  // this thread.
   call.voicemail_pending = true;
-  voicemail_->boxes->is_full(call.box_id, [this, server = call.server_tx, why](bool full) {
-    box_looked_up(server, why, full);
+  voicemail_->boxes->prepare(call.box_id, [this, server = call.server_tx, why](const VoicemailBoxes::BoxState& box) {
+    box_looked_up(server, why, box);
   });
   return true;
 }
 
-void Proxy::box_looked_up(TxId server, Unanswered why, bool full) {
+void Proxy::box_looked_up(TxId server, Unanswered why, const VoicemailBoxes::BoxState& box) {
   const auto it = calls_.find(server);
   if (it == calls_.end()) return;
   Call& call = it->second;
   call.voicemail_pending = false;
   if (call.cancelled) return refuse(call, 487, "Request Terminated");
-  open_voicemail(call, why, full);
+  open_voicemail(call, why, box);
 }
 
-void Proxy::open_voicemail(Call& call, Unanswered why, bool full) {
+void Proxy::open_voicemail(Call& call, Unanswered why, const VoicemailBoxes::BoxState& box) {
   media::SessionPlan plan;
-  if (full) {
+  if (box.full) {
     plan.prompts = {voicemail_->prompts.mailbox_full};
     plan.record = false;
   } else {
-    plan.prompts = greeting(call.box_number, why);
+    plan.prompts = greeting(call.box_number, why, box.greeting);
   }
   plan.limits.max_ms = voicemail_->max_message_ms;
   plan.limits.silence_ms = voicemail_->silence_ms;

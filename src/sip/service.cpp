@@ -23,6 +23,7 @@
 #include "common/worker.h"
 #include "media/prompt.h"
 #include "traffic/store_sink.h"
+#include "voicemail/greetings.h"
 #include "voicemail/store.h"
 
 namespace privox::sip {
@@ -39,21 +40,31 @@ class StoreBoxes final : public VoicemailBoxes {
   }
   ~StoreBoxes() override { reader_.stop(); }
 
-  void is_full(std::string box_id, std::function<void(bool)> done) override {
+  void prepare(std::string box_id, std::function<void(BoxState)> done) override {
     const uint64_t posted = reader_.post([this, box_id = std::move(box_id), done]() mutable {
       int64_t held = 0, most = 0;
+      std::optional<std::string> own;
       // The limit is read with the count: an operator's change applies to the next call.
       const Status read = store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
         PRIVOX_ASSIGN(held, voicemail::count_in_box(s, box_id));
         PRIVOX_ASSIGN(most, store::Settings(store_).integer(s, "retention.voicemail_max_messages"));
+        PRIVOX_ASSIGN(own, voicemail::greeting_for_caller(s, keys_, box_id));
         return {};
       });
-      // A store that cannot answer does not stop a caller from leaving a message: the sink checks
-      // the limit again when it stores it.
-      if (!read.ok()) spdlog::warn("sip: voicemail box count failed: {}", read.error().describe());
-      boost::asio::post(io_, [done = std::move(done), full = read.ok() && held >= most] { done(full); });
+      // A store that cannot answer does not stop a caller from leaving a message (the sink checks
+      // the limit again when it stores it); the default greeting plays.
+      if (!read.ok()) spdlog::warn("sip: voicemail box look-up failed: {}", read.error().describe());
+      BoxState box;
+      box.full = read.ok() && held >= most;
+      if (read.ok() && own) {
+        auto decoded = media::load_ogg_opus(*own);
+        sodium_memzero(own->data(), own->size());
+        if (decoded) box.greeting = std::make_shared<const media::Prompt>(std::move(*decoded));
+        else spdlog::warn("sip: a greeting does not decode: {}", decoded.error().describe());
+      }
+      boost::asio::post(io_, [done = std::move(done), box = std::move(box)] { done(box); });
     });
-    if (posted == 0) boost::asio::post(io_, [done = std::move(done)] { done(false); });
+    if (posted == 0) boost::asio::post(io_, [done = std::move(done)] { done({}); });
   }
 
   void counts(std::vector<std::string> boxes, std::function<void(std::optional<CountsByBox>)> done) override {
