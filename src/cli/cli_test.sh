@@ -667,6 +667,19 @@ EXT=$(stdout)
 assert_match "extension add prints a UUIDv7 alone on stdout" "$EXT" "$UUID_RE"
 assert_eq "extension add prints exactly one line" 1 "$(wc -l <"$OUT")"
 assert_eq "extension add writes one extension.add audit entry for the extension" "extension.add||$EXT" "$(last_audit)"
+
+# voicemail greeting: a WAV (1.5 s of 8 kHz 16-bit mono silence) set for the line, written back as
+# Ogg, deleted; a file that is no WAV and a line that does not exist are refused with the reason.
+python3 -c 'import struct,sys; n=24000; sys.stdout.buffer.write(b"RIFF"+struct.pack("<I",36+n)+b"WAVEfmt "+struct.pack("<IHHIIHH",16,1,1,8000,16000,2,16)+b"data"+struct.pack("<I",n)+bytes(n))' >"$TMP/greeting.wav"
+expect_ok "$PRIVOX" voicemail greeting set --data-dir "$D" --purpose service --box "$EXT" --file "$TMP/greeting.wav"
+assert_eq "greeting set prints the duration" "{\"box_id\":\"$EXT\",\"duration_ms\":1500}" "$(stdout)"
+expect_ok "$PRIVOX" voicemail greeting show --data-dir "$D" --purpose service --box "$EXT" --out "$TMP/greeting.opus"
+assert_eq "greeting show writes the Ogg stream" "OggS" "$(head -c 4 "$TMP/greeting.opus")"
+expect_fail nz -- "audio: " "$PRIVOX" voicemail greeting set --data-dir "$D" --purpose service --box "$EXT" --file "$0"
+expect_fail nz -- "no line" "$PRIVOX" voicemail greeting set --data-dir "$D" --purpose service \
+  --box 01890000-0000-7000-8000-000000000000 --file "$TMP/greeting.wav"
+expect_ok "$PRIVOX" voicemail greeting delete --data-dir "$D" --purpose service --box "$EXT"
+expect_fail nz -- "no voicemail greeting" "$PRIVOX" voicemail greeting delete --data-dir "$D" --purpose service --box "$EXT"
 assert_eq "the extension has a data key of its own" 1 \
   "$(sql "$D" "select count(*) from subject_keys where subject_id = '$EXT'")"
 assert_eq "the DID is stored in E.164, the HA1s sealed" "+442079460123|1|1" \

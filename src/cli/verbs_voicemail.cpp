@@ -1,5 +1,6 @@
-// `privox voicemail list|delete|export`: the voicemail store for a named purpose, every read and
-// deletion audited (voicemail/store.h). The operator's tools; a member uses the portal.
+// `privox voicemail list|delete|export` and `privox voicemail greeting set|show|delete`: the
+// voicemail store for a named purpose, every read and change audited (voicemail/store.h,
+// voicemail/greetings.h). The operator's tools; a member uses the portal.
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -9,10 +10,13 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "accounts/validation.h"
 #include "cli/verbs.h"
+#include "voicemail/greetings.h"
 #include "voicemail/store.h"
 
 namespace privox::cli {
@@ -22,7 +26,8 @@ struct VoicemailOptions {
   std::string purpose;
   std::string company, box;  // list
   std::string id;            // delete, export
-  std::string out;           // export
+  std::string out;           // export, greeting show
+  std::string file;          // greeting set
 };
 
 Result<voicemail::Scope> staff_scope(const VoicemailOptions& o) {
@@ -102,6 +107,59 @@ int run_export(const DataDir& where, const VoicemailOptions& o) {
   return 0;
 }
 
+// A greeting verb's scope: the one box named (--box), of any company.
+Result<voicemail::Scope> greeting_scope(const VoicemailOptions& o) {
+  PRIVOX_ASSIGN(voicemail::Scope scope, staff_scope(o));
+  if (!scope.boxes) return invalid("box", "name the line (--box)");
+  return scope;
+}
+
+int run_greeting_set(const DataDir& where, const VoicemailOptions& o) {
+  auto scope = greeting_scope(o);
+  if (!scope.ok()) return fail(scope.error());
+  std::ifstream in(o.file, std::ios::binary);
+  if (!in) return fail(invalid("file", "cannot read " + o.file));
+  // Read at most one byte past the limit: a larger file is refused without holding all of it.
+  std::vector<uint8_t> wav;
+  wav.resize(voicemail::kGreetingLimits.max_bytes + 1);
+  in.read(reinterpret_cast<char*>(wav.data()), static_cast<std::streamsize>(wav.size()));
+  wav.resize(static_cast<size_t>(in.gcount()));
+  if (wav.size() > voicemail::kGreetingLimits.max_bytes)
+    return fail(invalid("audio", "the file is larger than 16 MB"));
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  auto duration = voicemail::set_greeting(*(*env)->store, (*env)->keys, (*env)->clock, *scope, o.box, wav, cli_actor());
+  if (!wav.empty()) sodium_memzero(wav.data(), wav.size());
+  if (!duration.ok()) return fail(duration.error());
+  std::cout << nlohmann::json{{"box_id", o.box}, {"duration_ms", *duration}}.dump() << "\n";
+  return 0;
+}
+
+int run_greeting_show(const DataDir& where, const VoicemailOptions& o) {
+  auto scope = greeting_scope(o);
+  if (!scope.ok()) return fail(scope.error());
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  auto audio = voicemail::greeting_audio(*(*env)->store, (*env)->keys, (*env)->clock, *scope, o.box, cli_actor());
+  if (!audio.ok()) return fail(audio.error());
+  const Status written = write_private(o.out, *audio);
+  sodium_memzero(audio->data(), audio->size());
+  if (!written.ok()) return fail(written.error());
+  std::cout << nlohmann::json{{"box_id", o.box}, {"file", o.out}}.dump() << "\n";
+  return 0;
+}
+
+int run_greeting_delete(const DataDir& where, const VoicemailOptions& o) {
+  auto scope = greeting_scope(o);
+  if (!scope.ok()) return fail(scope.error());
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  const Status deleted = voicemail::delete_greeting(*(*env)->store, (*env)->keys, (*env)->clock, *scope, o.box, cli_actor());
+  if (!deleted.ok()) return fail(deleted.error());
+  std::cout << nlohmann::json{{"box_id", o.box}, {"deleted", true}}.dump() << "\n";
+  return 0;
+}
+
 void add_purpose(CLI::App* verb, VoicemailOptions& o) {
   verb->add_option("--purpose", o.purpose, "why you need it (recordings: service or legal)")
       ->required()
@@ -134,6 +192,26 @@ void add_voicemail_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   exported->add_option("--out", o->out, "the file to create (mode 0600; an existing file is not overwritten)")
       ->required();
   verbs.add(exported, [&where, o] { return run_export(where, *o); });
+
+  auto* greeting = voicemail->add_subcommand("greeting", "A line's own voicemail greeting (sealed; audited)")
+                       ->require_subcommand(1);
+  auto* set = greeting->add_subcommand("set", "Set the line's greeting from a WAV file (1 to 60 s, at most 16 MB)");
+  add_data_dir(set, where);
+  add_purpose(set, *o);
+  set->add_option("--box", o->box, "the line (extension id)")->required();
+  set->add_option("--file", o->file, "the WAV file")->required();
+  verbs.add(set, [&where, o] { return run_greeting_set(where, *o); });
+  auto* show = greeting->add_subcommand("show", "Write the line's greeting (Ogg Opus) to a new file (audited)");
+  add_data_dir(show, where);
+  add_purpose(show, *o);
+  show->add_option("--box", o->box, "the line (extension id)")->required();
+  show->add_option("--out", o->out, "the file to create (mode 0600; an existing file is not overwritten)")->required();
+  verbs.add(show, [&where, o] { return run_greeting_show(where, *o); });
+  auto* drop = greeting->add_subcommand("delete", "Delete the line's greeting: callers hear the default one (audited)");
+  add_data_dir(drop, where);
+  add_purpose(drop, *o);
+  drop->add_option("--box", o->box, "the line (extension id)")->required();
+  verbs.add(drop, [&where, o] { return run_greeting_delete(where, *o); });
 }
 
 }  // namespace privox::cli
