@@ -287,5 +287,23 @@ sleep 1
 assert_eq "no message was added to the full box" 1 \
   "$(messages | python3 -c "import json, sys; print(sum(1 for m in json.load(sys.stdin) if m['box_id'] == '$L103'))")"
 
+# --- 5. the member's own greeting: a WAV (16 kHz stereo: any WAV will do) of 2 s replaces the
+# default (12 s). The caller sends 3.5 s of silence, a 2 s tone and '#': after the own greeting
+# and the tone (2.5 s) the box records 1 s of silence, the tone, and ends on the '#', about 3 s.
+# Under the default greeting the '#' would only have skipped it, and no message would be left. ---
+python3 - "$TMP/greeting.wav" <<'PY'
+import math, struct, sys, wave
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(2); w.setsampwidth(2); w.setframerate(16000)
+    w.writeframes(b"".join(struct.pack("<hh", v, v) for v in
+                           (int(9000 * math.sin(2 * math.pi * 600 * i / 16000)) for i in range(32000))))
+PY
+px "$D" voicemail greeting set --box "$L102" --purpose service --file "$TMP/greeting.wav" >/dev/null 2>"$TMP/greeting.err"
+assert_eq "the greeting is stored" "" "$(cat "$TMP/greeting.err")"
+call_from_101 call5 102 3.5 ""
+assert_true "102's box takes a message after its own greeting" wait_box "$L102" 1
+assert_true "the message began after the 2 s greeting: about 3 s, ended by the key" json_ok <(messages) \
+  "[m for m in d if m['box_id'] == '$L102' and m['end_reason'] == 'key' and abs(m['duration_ms'] - 3000) <= 500]"
+
 assert_not_contains "serve logged no error" "$(cat "$TMP/serve.log")" "[error]"
 finish
