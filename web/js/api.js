@@ -88,6 +88,28 @@ export async function api(method, path, { body, query, purpose } = {}) {
   return data;
 }
 
+// Sends a file as the request's raw body (a greeting's WAV), with the CSRF header; resolves and
+// rejects as api() does.
+export async function apiUpload(method, path, file, contentType) {
+  const headers = { Accept: 'application/json', 'Content-Type': contentType };
+  if (csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  let response;
+  try {
+    response = await fetch(BASE + path, { method, headers, body: file, credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, 'The portal cannot be reached; check your connection and try again.');
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw errorFrom(response.status, data);
+  return data;
+}
+
 // Who is signed in (GET /me), or null. With `required`, a visitor without a session is sent to the
 // login page, which brings them back here afterwards.
 export async function currentUser({ required = true } = {}) {

@@ -3,11 +3,12 @@
 // request, downloaded, or deleted. A caller who withheld their number is shown as "withheld": the
 // API never sends their number.
 
-import { api } from './api.js';
-import { $, el, formatDuration, formatTime, replaceChildren } from './dom.js';
+import { api, apiUpload } from './api.js';
+import { $, el, formatDuration, formatTime, replaceChildren, say } from './dom.js';
 import { startPage } from './layout.js';
 
 const AUDIO = (id) => `/api/v1/voicemail/${encodeURIComponent(id)}/audio`;
+const GREETING = (line) => `/voicemail/greetings/${encodeURIComponent(line)}`;
 
 function caller(message) {
   if (message.caller_withheld) return el('em', {}, 'withheld');
@@ -63,9 +64,58 @@ async function load() {
   }
 }
 
+// One form per line of the member's: upload a WAV (the server checks it and names what is wrong),
+// hear the greeting in force, or go back to the default one.
+function greetingForm(line) {
+  const input = el('input', { type: 'file', accept: '.wav,audio/wav,audio/x-wav', id: `greeting-${line.id}` });
+  const player = el('audio', { controls: '', preload: 'none', hidden: '' });
+  const upload = el('button', { type: 'submit' }, 'Upload greeting');
+  const reset = el('button', { type: 'button', class: 'secondary' }, 'Use the default');
+  const form = el('form', { class: 'panel greeting', 'data-line': line.id },
+    el('div', { class: 'field' }, el('label', { for: input.id }, `Line ${line.number}${line.label ? ` (${line.label})` : ''}`), input),
+    player, el('div', { class: 'actions' }, upload, ' ', reset));
+  const showCurrent = () => {
+    player.src = `/api/v1${GREETING(line.id)}?t=${Date.now()}`;
+    player.hidden = false;
+  };
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const file = input.files[0];
+    if (!file) return say(form, 'Choose a WAV file first.', 'error');
+    try {
+      const answer = await apiUpload('PUT', GREETING(line.id), file, 'audio/wav');
+      say(form, `Greeting saved (${formatDuration(answer && answer.duration_ms)}).`);
+      showCurrent();
+    } catch (error) {
+      say(form, error.message, 'error');
+    }
+  });
+  reset.addEventListener('click', async () => {
+    try {
+      await api('DELETE', GREETING(line.id));
+      player.hidden = true;
+      say(form, 'Callers hear the default greeting again.');
+    } catch (error) {
+      say(form, error.message, 'error');
+    }
+  });
+  return form;
+}
+
+async function loadGreetings(user) {
+  try {
+    const lines = await api('GET', '/extensions');
+    const own = ((lines && lines.items) || []).filter((line) => line.member_id === user.subject_id);
+    replaceChildren($('#greetings'), own.length ? own.map(greetingForm) : el('p', { class: 'muted' }, 'You have no line yet.'));
+  } catch (error) {
+    replaceChildren($('#greetings'), el('p', { class: 'notice-error' }, error.message));
+  }
+}
+
 async function main() {
-  await startPage();
+  const user = await startPage();
   await load();
+  if (user) await loadGreetings(user);
 }
 
 main();

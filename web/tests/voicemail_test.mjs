@@ -11,7 +11,9 @@
 //      element reports a duration (Infinity until the end: the route serves no byte ranges), then
 //      as long as the message; decoded in the page, it holds the caller's 3 s of 440 Hz; the row
 //      then says "Heard", still after a reload;
-//   4. she deletes it: the table is empty and says "No messages.".
+//   4. she deletes it: the table is empty and says "No messages.";
+//   5. she uploads her own greeting (a WAV) for line A, the only line of hers the page offers: it
+//      reads back as Ogg; a file that is not a WAV is refused with the reason.
 // A screenshot after every step lands in $ARTIFACTS (prefix voicemail-); every wait is bounded.
 // Environment: PORTAL_URL, SIP_PORT, ARTIFACTS, MAILDIR, WORK (a scratch folder for sipp's logs
 // and the caller's audio); browser_test.sh sets them. Its serve has no media relay, so the RTP
@@ -319,10 +321,35 @@ async function deleteIt(page, message) {
   await screenshot(page, 'deleted');
 }
 
+async function uploadGreeting(page) {
+  step('5. her own greeting: a WAV is taken and can be heard; a file that is not a WAV is refused with the reason');
+  await page.goto('/voicemail.html');
+  const form = page.locator('form.greeting', { hasText: `Line ${LINE_A}` });
+  await form.waitFor();
+  check(await page.locator('form.greeting').count() === 1, 'only her own line (A) offers a greeting');
+  const wav = path.join(WORK, 'greeting.wav');
+  callerAudio(wav);
+  await form.locator('input[type="file"]').setInputFiles(wav);
+  await form.getByRole('button', { name: 'Upload greeting' }).click();
+  await form.locator('.form-ok', { hasText: /^Greeting saved/ }).waitFor();
+  const res = await page.request.get(`/api/v1/voicemail/greetings/${encodeURIComponent(await form.getAttribute('data-line'))}`);
+  check(res.ok() && res.headers()['content-type'] === 'audio/ogg', `the greeting reads back as Ogg: ${res.status()}`);
+  check((await res.body()).subarray(0, 4).toString() === 'OggS', 'and is an Ogg stream');
+  await screenshot(page, 'greeting');
+
+  await form.locator('input[type="file"]').setInputFiles({ name: 'note.wav', mimeType: 'audio/wav', buffer: Buffer.from('not a wav at all, only text') });
+  await form.getByRole('button', { name: 'Upload greeting' }).click();
+  const refusal = form.locator('.notice-error');
+  await refusal.waitFor();
+  check(/WAV|audio/i.test(await refusal.innerText()), `the refusal names the problem: ${await refusal.innerText()}`);
+  await screenshot(page, 'greeting-refused');
+}
+
 await scenario.run(async (browser) => {
   const page = await scenario.newPage(browser);
   const lines = await signUpAndAddLines(page);
   const message = await leaveMessage(page, lines);
   await listenToIt(page, message);
   await deleteIt(page, message);
+  await uploadGreeting(page);
 });
