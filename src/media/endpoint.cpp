@@ -1,6 +1,7 @@
 #include "media/endpoint.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <spandsp.h>
@@ -135,6 +136,7 @@ Result<std::unique_ptr<Endpoint>> Endpoint::start(EndpointConfig config, Ended e
     return invalid("media_address", "the media endpoint's address must be an IP address");
   std::unique_ptr<Endpoint> endpoint(new Endpoint(std::move(config), std::move(ended), std::move(pressed)));
   endpoint->thread_ = std::thread([e = endpoint.get()] { e->run(); });
+  pthread_setname_np(endpoint->thread_.native_handle(), "privox-media");  // what top and the bench name it
   return endpoint;
 }
 

@@ -174,6 +174,11 @@ class Proxy final : public TransactionUser {
   void on_voicemail_key(uint64_t session, char key);
   size_t voicemail_calls() const { return own_dialogs_.size(); }
   size_t subscriptions() const { return subscriptions_.size(); }
+  // What the media endpoint's sessions amounted to, for the operator (and bench/run-voicemail.sh).
+  struct VoicemailTotals {
+    uint64_t sessions = 0, recorded = 0, packets_in = 0, packets_out = 0, late_or_lost = 0, refused = 0;
+  };
+  const VoicemailTotals& voicemail_totals() const { return voicemail_totals_; }
   // Sends `message` as a UAC through the outbound trunk; `done` gets the final status (408 on
   // timeout, 503 when no trunk is provisioned), on this thread, exactly once.
   void send_message(const OutboundMessage& message, std::function<void(int status)> done);
@@ -246,6 +251,7 @@ class Proxy final : public TransactionUser {
   // What a session's message is filed with, by endpoint session.
   std::unordered_map<uint64_t, voicemail::NewMessage> voicemail_sessions_;
   VoicemailDesk* voicemail_ = nullptr;
+  VoicemailTotals voicemail_totals_;
 
   // Why a call goes to voicemail, which decides its greeting.
   enum class Unanswered : uint8_t { unavailable, busy, no_answer };

@@ -258,6 +258,13 @@ void Proxy::end_own_dialog(const std::string& call_id, std::string_view reason) 
 
 void Proxy::on_voicemail_ended(media::SessionEnd end) {
   retrievals_.erase(end.session);
+  VoicemailTotals& t = voicemail_totals_;
+  ++t.sessions;
+  t.recorded += end.recording ? 1 : 0;
+  t.packets_in += end.packets_in;
+  t.packets_out += end.packets_out;
+  t.late_or_lost += end.late_or_lost;
+  t.refused += end.refused;
   const auto meta_it = voicemail_sessions_.find(end.session);
   if (meta_it != voicemail_sessions_.end()) {
     voicemail::NewMessage message = std::move(meta_it->second);

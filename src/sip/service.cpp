@@ -247,6 +247,7 @@ struct SipService::Parts {
   std::unique_ptr<StoreBoxes> voicemail_boxes;
   VoicemailDesk desk;
   std::unique_ptr<media::Endpoint> endpoint;  // after the sink and desk: its thread reports to them
+  bool endpoint_started = false;
   boost::asio::steady_timer heartbeat_timer;
   boost::asio::steady_timer housekeeping_timer;
   bool stopped = false;
@@ -291,6 +292,7 @@ struct SipService::Parts {
     };
     PRIVOX_ASSIGN(endpoint, media::Endpoint::start(v.endpoint, ended, pressed));
     voicemail_boxes = std::make_unique<StoreBoxes>(io, store, keys, clock);
+    endpoint_started = true;
     desk.endpoint = endpoint.get();
     desk.sink = voicemail_sink.get();
     desk.boxes = voicemail_boxes.get();
@@ -368,6 +370,11 @@ void SipService::stop() {
   p.housekeeping_timer.cancel();
   if (p.relay) p.relay->stop();
   p.endpoint.reset();  // sessions still recording are dropped: their callers hear nothing more
+  if (p.endpoint_started) {
+    const Proxy::VoicemailTotals& t = p.proxy.voicemail_totals();
+    spdlog::info("sip: voicemail: {} sessions, {} messages; RTP {} in, {} out, {} late or lost, {} refused", t.sessions,
+                 t.recorded, t.packets_in, t.packets_out, t.late_or_lost, t.refused);
+  }
   if (p.voicemail_sink) p.voicemail_sink->stop();
   p.voicemail_boxes.reset();
   if (Status s = p.traffic.flush(); !s.ok()) spdlog::error("sip: traffic records not all durable: {}", s.error().describe());
