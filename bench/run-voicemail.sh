@@ -27,7 +27,7 @@ privox_pid=""
 cleanup() {
   [ -n "$privox_pid" ] && kill "$privox_pid" 2>/dev/null
   bash "$media/rtpengine_anchor.sh" stop >/dev/null 2>&1 || true
-  rm -rf "$work"
+  if [ "${KEEP:-}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 

@@ -149,6 +149,21 @@ Endpoint::~Endpoint() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Endpoint::finish_all() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  apply_commands();  // sessions opened, and hang-ups sent, before the thread stopped
+  while (!sessions_.empty()) {
+    const auto it = sessions_.begin();
+    it->second->hung_up = true;
+    end(it->first, *it->second, true);
+  }
+}
+
 Result<std::pair<int, int>> Endpoint::bind_pair(uint16_t& port) {
   socklen_t length = 0;
   const size_t pairs = (config_.last_port - config_.first_port + 1) / 2;

@@ -94,6 +94,10 @@ class Endpoint {
   void hang_up(uint64_t session);
   // The call is gone and nothing is kept: `ended` does not run.
   void discard(uint64_t session);
+  // Stops the thread and ends every session still open as if its caller had hung up: what each
+  // recorded so far is reported through `ended`, on the calling thread (a node shutting down keeps
+  // the messages being left). Idempotent; the destructor does it too, reporting nothing.
+  void finish_all();
   // A menu session plays these prompts instead of what it was playing; with `then_end`, the
   // session ends (and `ended` runs) once they are played.
   void play(uint64_t session, std::vector<std::shared_ptr<const Prompt>> prompts, bool then_end);

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "sip/authenticator.h"
 #include "sip/bans.h"
@@ -248,6 +249,17 @@ struct SipService::Parts {
   VoicemailDesk desk;
   std::unique_ptr<media::Endpoint> endpoint;  // after the sink and desk: its thread reports to them
   bool endpoint_started = false;
+  std::mutex ended_mutex;
+  std::vector<media::SessionEnd> ended_sessions;  // guarded by ended_mutex
+
+  void file_ended() {
+    std::vector<media::SessionEnd> ended;
+    {
+      std::lock_guard lock(ended_mutex);
+      ended.swap(ended_sessions);
+    }
+    for (media::SessionEnd& end : ended) proxy.on_voicemail_ended(std::move(end));
+  }
   boost::asio::steady_timer heartbeat_timer;
   boost::asio::steady_timer housekeeping_timer;
   bool stopped = false;
@@ -280,10 +292,14 @@ struct SipService::Parts {
     const VoicemailOptions& v = *options.voicemail;
     PRIVOX_ASSIGN(desk.prompts, load_voicemail_prompts(v.sounds));
     voicemail_sink = std::make_unique<voicemail::StoreSink>(store, keys, clock);
+    // Ended sessions wait in a queue the worker drains, so that stop() can drain it too: a message
+    // finished as the node stops is still filed.
     const auto ended = [this](media::SessionEnd end) {
-      boost::asio::post(io, [this, end = std::move(end)]() mutable {
-        if (!stopped) proxy.on_voicemail_ended(std::move(end));
-      });
+      {
+        std::lock_guard lock(ended_mutex);
+        ended_sessions.push_back(std::move(end));
+      }
+      boost::asio::post(io, [this] { file_ended(); });
     };
     const auto pressed = [this](uint64_t session, char pressed_key) {
       boost::asio::post(io, [this, session, pressed_key] {
@@ -369,7 +385,12 @@ void SipService::stop() {
   p.heartbeat_timer.cancel();
   p.housekeeping_timer.cancel();
   if (p.relay) p.relay->stop();
-  p.endpoint.reset();  // sessions still recording are dropped: their callers hear nothing more
+  if (p.endpoint) {
+    // Calls still in their box end as hang-ups: what was recorded is filed before the sink stops.
+    p.endpoint->finish_all();
+    p.file_ended();
+  }
+  p.endpoint.reset();
   if (p.endpoint_started) {
     const Proxy::VoicemailTotals& t = p.proxy.voicemail_totals();
     spdlog::info("sip: voicemail: {} sessions, {} messages; RTP {} in, {} out, {} late or lost, {} refused", t.sessions,
