@@ -1,5 +1,7 @@
 #pragma once
-// Voice kept compact: Ogg Opus (RFC 7845) through libopusenc, encoded as it is recorded and held
+// Voice kept compact: Ogg Opus (RFC 7845), encoded by libopus at the audio's own rate and framed
+// by libogg (libopusenc resamples everything to 48 kHz first, which cost four times as much a
+// frame: bench/RESULTS.md, voicemail deposits), encoded as it is recorded and held
 // in memory only, so that a voicemail never touches disk in clear (the caller seals the bytes
 // under their owner's key before anything is stored). About 16 kbit/s for telephone speech, a
 // quarter of G.711 (7.5 KB for 3 s against 24 KB). Decoding (libopusfile) is for the listener's
@@ -16,7 +18,7 @@
 
 #include "common/result.h"
 
-struct OggOpusEnc;
+struct OpusEncoder;
 
 namespace privox::media {
 
@@ -36,10 +38,18 @@ class OpusWriter {
 
  private:
   OpusWriter() = default;
-  static int on_write(void* self, const unsigned char* data, int32_t length);
-  static int on_close(void* self);
+  Status encode_frame(bool last);
+  void take_pages(bool flush);
 
-  OggOpusEnc* encoder_ = nullptr;
+  OpusEncoder* encoder_ = nullptr;
+  struct OggStream;  // libogg's stream state (an anonymous struct there, so it is wrapped)
+  OggStream* ogg_ = nullptr;
+  int rate_ = 8000;
+  int64_t pre_skip_ = 0;        // 48 kHz samples the decoder drops (the encoder's look-ahead)
+  int64_t samples_in_ = 0;      // what write() was given, at `rate_`
+  int64_t samples_coded_ = 0;   // what went into packets, at `rate_`
+  int64_t packet_no_ = 0;
+  std::vector<int16_t> frame_;  // the 20 ms frame being filled
   std::string out_;  // the Ogg pages so far; wiped when the writer goes
   bool finished_ = false;
 };
