@@ -310,6 +310,8 @@ class Proxy final : public TransactionUser {
   uint64_t subscription_counter_ = 0;
   void handle_subscribe(TxId tx, const Message& request, const Peer& from);
   void challenge_subscriber(TxId tx, const Message& request, bool stale, const Peer& from);
+  // Ends the box's subscriptions that expire soonest until `keep` are left.
+  void drop_oldest_beyond(const std::string& box_id, size_t keep);
   // A refresh or end of a subscription; false when the Call-ID holds none.
   bool handle_own_subscription(TxId tx, const Message& request, const Peer& from);
   void notify(const std::string& call_id, const VoicemailBoxes::Counts* counts, std::string_view state);

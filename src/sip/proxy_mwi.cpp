@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
+#include <vector>
 
 #include "sip/builder.h"
 #include "sip/proxy.h"
@@ -17,6 +19,9 @@ namespace {
 
 constexpr int64_t kSweepUs = 2'000'000;
 constexpr int64_t kMinExpires = 60, kMaxExpires = 3600, kDefaultExpires = 3600;
+// A phone that reboots subscribes again under a new Call-ID; past this many a box's oldest
+// subscription makes way, so no line can grow the table (and the sweep's query) without bound.
+constexpr size_t kMaxSubscriptionsPerBox = 8;
 
 bool wants_message_summary(const Message& request) {
   std::string_view event = request.first_value(Header::event);
@@ -92,6 +97,7 @@ void Proxy::handle_subscribe(TxId tx, const Message& request, const Peer& from) 
                                               from.reliable() ? ";transport=tcp" : "");
   const ExtraHeader extra[] = {{"Expires", expires_text}, {"Contact", our_contact}};
   layer_->respond(tx, build_response(request, 200, "OK", tag, extra), 200);
+  drop_oldest_beyond(line.id, kMaxSubscriptionsPerBox - 1);
   subscriptions_[call_id] = std::move(sub);
   if (expires == 0) {
     // A fetch (RFC 6665 §4.4.3): one NOTIFY with the counts, then the subscription is over.
@@ -99,6 +105,18 @@ void Proxy::handle_subscribe(TxId tx, const Message& request, const Peer& from) 
   }
   notify_current(call_id);
   schedule_mwi_sweep();
+}
+
+void Proxy::drop_oldest_beyond(const std::string& box_id, size_t keep) {
+  std::vector<std::pair<int64_t, std::string>> held;  // (expires_at_us, Call-ID)
+  for (const auto& [call_id, sub] : subscriptions_)
+    if (sub.box_id == box_id) held.emplace_back(sub.expires_at_us, call_id);
+  if (held.size() <= keep) return;
+  std::sort(held.begin(), held.end());
+  for (size_t i = 0; i + keep < held.size(); ++i) {
+    notify(held[i].second, nullptr, "terminated;reason=rejected");
+    subscriptions_.erase(held[i].second);
+  }
 }
 
 bool Proxy::handle_own_subscription(TxId tx, const Message& request, const Peer& from) {
