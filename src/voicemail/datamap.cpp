@@ -3,7 +3,8 @@
 // age limits (retention.voicemail_max_messages, retention.voicemail_max_age_days), deleted when the
 // line's member is erased, and in their access export. A line's own greeting (the member's voice,
 // played to whoever calls the line): kept while the line exists and is theirs, until they replace
-// or delete it, deleted when they are erased, and in their access export.
+// or delete it, deleted when they are erased, and in their access export. A box's options (its PIN,
+// as a one-way hash, and the email-notice choice): kept while the line is theirs, deleted on erasure.
 #include "voicemail/module.h"
 
 #include <array>
@@ -33,8 +34,14 @@ constexpr std::string_view kGreetingMetaInClear =
     "needed in clear to show the member how long their greeting is and when they set it; says nothing of what "
     "it says: the audio is sealed under the line's key";
 
+// The box's options serve the member's own use of their box, and nothing else.
+constexpr PurposeSet kOptions = static_cast<PurposeSet>(privacy::Purpose::service);
+constexpr std::string_view kOptionsInClear =
+    "a choice among three words (or when it was made): needed in clear to decide, as a message is stored, whether "
+    "and how to email its owner; says nothing of who called or what was said";
+
 // clang-format off
-constexpr std::array<FieldSpec, 10> kFields = {
+constexpr std::array<FieldSpec, 13> kFields = {
   FieldSpec{"voicemail_caller", "voicemail_messages", "caller_enc", "", Category::content, false,
             kVoicemail, LegalBasis::contract, RetentionRule::operator_limit,
             ErasureTreatment::erase, "", true, Protection::per_subject, "",
@@ -96,15 +103,38 @@ constexpr std::array<FieldSpec, 10> kFields = {
             Format::recorded, 20, "when the greeting was last uploaded (UTC)",
             "When you set your voicemail greeting",
             "When you last uploaded the greeting for your line."},
+  FieldSpec{"voicemail_pin_hash", "voicemail_box_options", "pin_hash", "", Category::content, false,
+            kOptions, LegalBasis::contract, RetentionRule::while_line_is_theirs,
+            ErasureTreatment::erase, "", false,
+            Protection::none, "a one-way Argon2id hash of the PIN, salted per box: nothing to decrypt, and needed to "
+            "check the PIN before the box's messages are opened",
+            Format::token, 128, "the PIN that opens the box from any of the company's lines, as an Argon2id hash; never the PIN",
+            "Voicemail PIN (stored only as a one-way hash)",
+            "The PIN you chose to reach your voicemail from another phone, kept only as a one-way hash that lets us check it."},
+  FieldSpec{"voicemail_email_notice", "voicemail_box_options", "email_notice", "", Category::content, true,
+            kOptions, LegalBasis::contract, RetentionRule::while_line_is_theirs,
+            ErasureTreatment::erase, "", true,
+            Protection::none, kOptionsInClear,
+            Format::recorded, 8, "whether a new message is emailed to the line's member: off, notice (no audio) or audio",
+            "Voicemail email notice",
+            "Whether we email you when someone leaves you a voicemail, and whether the recording is attached."},
+  FieldSpec{"voicemail_options_updated_at", "voicemail_box_options", "updated_at_us", "", Category::content, true,
+            kOptions, LegalBasis::contract, RetentionRule::while_line_is_theirs,
+            ErasureTreatment::erase, "", true, Protection::none, kOptionsInClear,
+            Format::recorded, 20, "when the box's PIN or email choice last changed (UTC)",
+            "When you changed your voicemail options",
+            "When you last set your voicemail PIN or your email notice choice."},
 };
 
-constexpr std::array<StructuralColumn, 6> kStructural = {
+constexpr std::array<StructuralColumn, 8> kStructural = {
   StructuralColumn{"voicemail_messages", "id", "random identifier of a voicemail message"},
   StructuralColumn{"voicemail_messages", "company_id", "which tenant the box belongs to; a business, not a person"},
   StructuralColumn{"voicemail_messages", "box_id", "pseudonymous id of the line (extension) whose box it is; its key seals the caller and the audio"},
   StructuralColumn{"voicemail_messages", "call_record_id", "random identifier of the traffic record of the call that left the message"},
   StructuralColumn{"voicemail_greetings", "box_id", "pseudonymous id of the line (extension) whose greeting it is; its key seals the audio"},
   StructuralColumn{"voicemail_greetings", "company_id", "which tenant the line belongs to; a business, not a person"},
+  StructuralColumn{"voicemail_box_options", "box_id", "pseudonymous id of the line (extension) whose options they are"},
+  StructuralColumn{"voicemail_box_options", "company_id", "which tenant the line belongs to; a business, not a person"},
 };
 // clang-format on
 

@@ -1,9 +1,10 @@
 // voicemail/'s part in erasing a member (privacy/erasure_part.h). A box is the line's, sealed under
 // the line's key, which outlives the member (the line stays with the company). So the member's
-// lines' messages and greetings are deleted here, rows and all; erasure refuses beforehand while a legal hold is
+// lines' messages, greetings and box options are deleted here, rows and all; erasure refuses beforehand while a legal hold is
 // in force, so nothing held is touched. A copy in a backup stays sealed under the line's key.
 #include "voicemail/module.h"
 #include "voicemail/greetings.h"
+#include "voicemail/options.h"
 #include "voicemail/store.h"
 
 namespace privox::voicemail {
@@ -18,6 +19,10 @@ Result<std::vector<privacy::ErasureItem>> erase(const privacy::ErasureSubject& s
   PRIVOX_ASSIGN(const int64_t greetings, delete_greetings_of_boxes(context.tx, subject.lines));
   if (greetings > 0)
     items.push_back({.item = "voicemail greetings", .outcome = "erased", .count = greetings, .how = "rows deleted"});
+  PRIVOX_ASSIGN(const int64_t options, delete_options_of_boxes(context.tx, subject.lines));
+  if (options > 0)
+    items.push_back({.item = "voicemail PINs and email choices", .outcome = "erased", .count = options,
+                     .how = "rows deleted"});
   return items;
 }
 

@@ -1,5 +1,5 @@
-// The schema of voicemail/'s tables, the messages callers left in a line's box and the line's own
-// greeting, as a migration part (store/schema.h). Released parts are never edited: a change is a part of a new version.
+// The schema of voicemail/'s tables, the messages callers left in a line's box, the line's own
+// greeting and the box's options, as a migration part (store/schema.h). Released parts are never edited: a change is a part of a new version.
 #include "voicemail/module.h"
 
 namespace privox::voicemail {
@@ -38,6 +38,21 @@ std::vector<store::SchemaPart> schema_parts() {
              company_id TEXT NOT NULL,
              audio_enc {blob} NOT NULL,
              duration_ms {i64} NOT NULL,
+             updated_at_us {i64} NOT NULL))",
+       }},
+      {13,
+       "voicemail",
+       "voicemail box options: PIN and email notice",
+       {
+           // One row per box whose owner chose something: the PIN that opens the box from any of
+           // the company's lines (an Argon2id string from crypto_pwhash_str, never the PIN), and
+           // whether a new message is announced by email to the line's member (off, a notice
+           // without the audio, or the notice with the audio attached: a separate choice).
+           R"(CREATE TABLE voicemail_box_options (
+             box_id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL,
+             pin_hash TEXT,
+             email_notice TEXT NOT NULL DEFAULT 'off' CHECK (email_notice IN ('off', 'notice', 'audio')),
              updated_at_us {i64} NOT NULL))",
        }},
   };

@@ -18,6 +18,7 @@
 #include "retention/retention.h"
 #include "store/test_stores.h"
 #include "voicemail/greetings.h"
+#include "voicemail/options.h"
 
 namespace privox::voicemail {
 namespace {
@@ -384,6 +385,88 @@ TEST_P(GreetingTest, ErasingTheMemberDeletesTheirLinesGreetingAndTheExportHasIt)
     if (item.item == "voicemail greetings") reported = item.outcome == "erased" && item.count == 1;
   EXPECT_TRUE(reported) << "the erasure report names the greeting";
 }
+
+using BoxOptionsTest = VoicemailTest;
+
+TEST_P(BoxOptionsTest, ThePinIsKeptOnlyAsAnArgon2idHashThatOpensTheBox) {
+  const Status set = set_pin(*store_, keys_, clock_, member_scope(), box_, "4821", "cli:test");
+  ASSERT_TRUE(set.ok()) << set.error().describe();
+  auto tx = store_->begin(store::TxMode::read);
+  auto hash = pin_hash_of(**tx, box_);
+  ASSERT_TRUE(hash.ok() && hash->has_value());
+  EXPECT_TRUE(hash->value().starts_with("$argon2id$")) << "an Argon2id string";
+  EXPECT_EQ(hash->value().find("4821"), std::string::npos);
+  EXPECT_TRUE(pin_matches(**hash, "4821"));
+  EXPECT_FALSE(pin_matches(**hash, "4822"));
+  EXPECT_FALSE(pin_matches(**hash, ""));
+  auto other = pin_hash_of(**tx, other_box_);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_value()) << "a box without a PIN cannot be opened from another line";
+}
+
+TEST_P(BoxOptionsTest, AGuessablePinIsRefusedWithoutRepeatingIt) {
+  for (const std::string pin : {"123", "1111", "101", "12a4", "1234567890123"}) {
+    const Status set = set_pin(*store_, keys_, clock_, member_scope(), box_, pin, "cli:test");
+    ASSERT_FALSE(set.ok()) << pin;
+    EXPECT_EQ(set.error().code, ErrorCode::invalid_argument) << pin;
+    EXPECT_EQ(set.error().field, "pin") << pin;
+    EXPECT_EQ(set.error().message.find(pin), std::string::npos) << set.error().message;
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_box_options"), 0);
+}
+
+TEST_P(BoxOptionsTest, AnotherMembersOrTenantsBoxReadsAsMissing) {
+  const Status pin = set_pin(*store_, keys_, clock_, member_scope(), other_box_, "4821", "cli:test");
+  ASSERT_FALSE(pin.ok());
+  EXPECT_EQ(pin.error().code, ErrorCode::not_found);
+  const Scope tenant{privacy::Purpose::service, traffic::Viewer::staff, other_company_, std::nullopt};
+  auto options = box_options(*store_, tenant, box_);
+  ASSERT_FALSE(options.ok());
+  EXPECT_EQ(options.error().code, ErrorCode::not_found);
+  const Status notice = set_email_notice(*store_, keys_, clock_, tenant, box_, EmailNotice::audio, "cli:test");
+  ASSERT_FALSE(notice.ok());
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_box_options"), 0);
+}
+
+TEST_P(BoxOptionsTest, TheEmailChoiceIsOffUntilTheMemberChoosesAndThePinCanBeCleared) {
+  auto before = box_options(*store_, member_scope(), box_);
+  ASSERT_TRUE(before.ok()) << before.error().describe();
+  EXPECT_EQ(before->email_notice, EmailNotice::off);
+  EXPECT_FALSE(before->has_pin);
+  ASSERT_TRUE(set_email_notice(*store_, keys_, clock_, member_scope(), box_, EmailNotice::audio, "cli:test").ok());
+  ASSERT_TRUE(set_pin(*store_, keys_, clock_, member_scope(), box_, "4821", "cli:test").ok());
+  auto after = box_options(*store_, member_scope(), box_);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->email_notice, EmailNotice::audio) << "setting the PIN kept the email choice";
+  EXPECT_TRUE(after->has_pin);
+  ASSERT_TRUE(clear_pin(*store_, keys_, clock_, member_scope(), box_, "cli:test").ok());
+  const Status again = clear_pin(*store_, keys_, clock_, member_scope(), box_, "cli:test");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().field, "pin");
+  {
+    auto tx = store_->begin(store::TxMode::read);
+    auto notice = email_notice_of(**tx, box_);
+    ASSERT_TRUE(notice.ok());
+    EXPECT_EQ(*notice, EmailNotice::audio) << "clearing the PIN kept the email choice";
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action LIKE 'voicemail.%'"), 3);
+}
+
+TEST_P(BoxOptionsTest, ErasingTheMemberDeletesTheirBoxOptions) {
+  ASSERT_TRUE(set_pin(*store_, keys_, clock_, member_scope(), box_, "4821", "cli:test").ok());
+  ASSERT_TRUE(set_email_notice(*store_, keys_, clock_, {}, other_box_, EmailNotice::notice, "cli:test").ok());
+  auto erased = erasure::erase_member(*store_, keys_, clock_, member_, "cli:test", "test");
+  ASSERT_TRUE(erased.ok()) << erased.error().describe();
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_box_options WHERE box_id = ?", {box_}), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM voicemail_box_options WHERE box_id = ?", {other_box_}), 1);
+  bool reported = false;
+  for (const privacy::ErasureItem& item : erased->items)
+    if (item.item == "voicemail PINs and email choices") reported = item.outcome == "erased" && item.count == 1;
+  EXPECT_TRUE(reported) << "the erasure report names the options";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, BoxOptionsTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
+                         store::backend_name);
 
 INSTANTIATE_TEST_SUITE_P(Backends, GreetingTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
                          store::backend_name);
