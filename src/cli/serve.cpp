@@ -127,6 +127,8 @@ Result<std::optional<sip::VoicemailOptions>> voicemail_options(const ServeOption
   PRIVOX_ASSIGN(const int64_t max_s, settings.integer("voicemail.max_message_seconds"));
   PRIVOX_ASSIGN(const int64_t silence_s, settings.integer("voicemail.silence_seconds"));
   PRIVOX_ASSIGN(const int64_t min_s, settings.integer("voicemail.min_message_seconds"));
+  PRIVOX_ASSIGN(const int64_t unsolicited, settings.integer("voicemail.unsolicited_mwi"));
+  v.unsolicited_mwi = unsolicited != 0;
   v.ring_time_us = ring_s * 1'000'000;
   v.max_message_ms = max_s * 1000;
   v.silence_ms = silence_s * 1000;

@@ -105,11 +105,12 @@ struct Endpoint::Session {
 };
 
 struct Endpoint::Command {
-  enum class Kind : uint8_t { open, hang_up, discard, play } kind = Kind::open;
+  enum class Kind : uint8_t { open, hang_up, discard, play, record } kind = Kind::open;
   uint64_t id = 0;
   std::unique_ptr<Session> session;
-  std::vector<std::shared_ptr<const Prompt>> prompts;  // play
+  std::vector<std::shared_ptr<const Prompt>> prompts;  // play, record
   bool then_end = false;
+  std::unique_ptr<Recorder> recorder;  // record
 };
 
 Prompt record_tone() {
@@ -125,16 +126,21 @@ Prompt record_tone() {
   return tone;
 }
 
-Endpoint::Endpoint(EndpointConfig config, Ended ended, Pressed pressed)
-    : config_(std::move(config)), ended_(std::move(ended)), pressed_(std::move(pressed)), next_port_(static_cast<uint16_t>(config_.first_port & ~1u)) {}
+Endpoint::Endpoint(EndpointConfig config, Ended ended, Pressed pressed, Recorded recorded)
+    : config_(std::move(config)),
+      ended_(std::move(ended)),
+      pressed_(std::move(pressed)),
+      recorded_(std::move(recorded)),
+      next_port_(static_cast<uint16_t>(config_.first_port & ~1u)) {}
 
-Result<std::unique_ptr<Endpoint>> Endpoint::start(EndpointConfig config, Ended ended, Pressed pressed) {
+Result<std::unique_ptr<Endpoint>> Endpoint::start(EndpointConfig config, Ended ended, Pressed pressed,
+                                                  Recorded recorded) {
   if (config.first_port < 1024 || config.last_port <= config.first_port)
     return invalid("media_ports", "the media endpoint's port range must be 1024-65535, first below last");
   socklen_t length = 0;
   if (!to_sockaddr(config.address, 0, length))
     return invalid("media_address", "the media endpoint's address must be an IP address");
-  std::unique_ptr<Endpoint> endpoint(new Endpoint(std::move(config), std::move(ended), std::move(pressed)));
+  std::unique_ptr<Endpoint> endpoint(new Endpoint(std::move(config), std::move(ended), std::move(pressed), std::move(recorded)));
   endpoint->thread_ = std::thread([e = endpoint.get()] { e->run(); });
   pthread_setname_np(endpoint->thread_.native_handle(), "privox-media");  // what top and the bench name it
   return endpoint;
@@ -219,7 +225,7 @@ Result<Endpoint::Opened> Endpoint::open(SessionPlan plan) {
   {
     std::lock_guard lock(mutex_);
     opened.session = session->id = next_id_++;
-    commands_.push_back(Command{Command::Kind::open, opened.session, std::move(session), {}, false});
+    commands_.push_back(Command{Command::Kind::open, opened.session, std::move(session), {}, false, nullptr});
   }
   wake_.notify_one();
   open_sessions_.fetch_add(1);
@@ -234,12 +240,18 @@ void Endpoint::push(Command command) {
   wake_.notify_one();
 }
 
-void Endpoint::hang_up(uint64_t session) { push(Command{Command::Kind::hang_up, session, nullptr, {}, false}); }
+void Endpoint::hang_up(uint64_t session) { push(Command{Command::Kind::hang_up, session, nullptr, {}, false, nullptr}); }
 
-void Endpoint::discard(uint64_t session) { push(Command{Command::Kind::discard, session, nullptr, {}, false}); }
+void Endpoint::discard(uint64_t session) { push(Command{Command::Kind::discard, session, nullptr, {}, false, nullptr}); }
 
 void Endpoint::play(uint64_t session, std::vector<std::shared_ptr<const Prompt>> prompts, bool then_end) {
-  push(Command{Command::Kind::play, session, nullptr, std::move(prompts), then_end});
+  push(Command{Command::Kind::play, session, nullptr, std::move(prompts), then_end, nullptr});
+}
+
+Status Endpoint::record(uint64_t session, std::vector<std::shared_ptr<const Prompt>> prompts, RecordingLimits limits) {
+  PRIVOX_ASSIGN(std::unique_ptr<Recorder> recorder, Recorder::create(limits));  // allocates: not on the thread
+  push(Command{Command::Kind::record, session, nullptr, std::move(prompts), false, std::move(recorder)});
+  return {};
 }
 
 void Endpoint::run() {
@@ -288,12 +300,15 @@ void Endpoint::apply_commands() {
     if (it == sessions_.end()) continue;
     if (c.kind == Command::Kind::discard) {
       end(c.id, *it->second, false);
-    } else if (c.kind == Command::Kind::play) {
+    } else if (c.kind == Command::Kind::play || c.kind == Command::Kind::record) {
       Session& s = *it->second;
+      if (!s.plan.menu) continue;
       s.plan.prompts = std::move(c.prompts);
       s.prompt = 0;
       s.prompt_sample = 0;
       s.then_end = c.then_end;
+      s.phase = Phase::playing;  // a recording under way is dropped: the menu moved on
+      s.recorder = std::move(c.recorder);
     } else {
       Session& s = *it->second;
       s.hung_up = true;
@@ -374,6 +389,7 @@ void Endpoint::play_out(Session& s) {
   // A frame of other than 20 ms (a phone sending 10 or 30 ms) is recorded in 20 ms pieces.
   for (size_t offset = 0; offset + kFrameSamples <= samples; offset += kFrameSamples) {
     if (s.recorder->frame(std::span<const int16_t>(pcm.data() + offset, kFrameSamples)) != RecordingEnd::recording) {
+      if (s.plan.menu) return hand_over_recording(s);
       s.done = true;
       return;
     }
@@ -382,7 +398,11 @@ void Endpoint::play_out(Session& s) {
 
 void Endpoint::on_key(Session& s, char key) {
   if (s.plan.menu) {
-    if (pressed_) pressed_(s.id, key);
+    if (s.phase != Phase::recording) {
+      if (pressed_) pressed_(s.id, key);
+    } else if (s.recorder->key(key) != RecordingEnd::recording) {
+      hand_over_recording(s);
+    }
     return;
   }
   if (s.phase == Phase::playing) {
@@ -399,7 +419,12 @@ void Endpoint::on_key(Session& s, char key) {
 
 void Endpoint::send_frame(Session& s) {
   if (s.plan.menu && s.prompt >= s.plan.prompts.size()) {
-    // A menu waits, silent, for its next prompts, or ends once its last ones are played.
+    // A menu records once its prompts are played if record() asked it to; else it waits, silent,
+    // for its next prompts, or ends once its last ones are played.
+    if (s.recorder) {
+      s.phase = Phase::recording;
+      return;
+    }
     if (s.then_end) {
       s.result = SessionResult::played;
       s.done = true;
@@ -440,6 +465,21 @@ void Endpoint::send_frame(Session& s) {
     s.result = SessionResult::played;
     s.done = true;
   }
+}
+
+void Endpoint::hand_over_recording(Session& s) {
+  std::optional<Recording> recording;
+  auto finished = s.recorder->finish();
+  if (!finished)
+    spdlog::warn("media: session {} could not finish its recording: {}", s.id, finished.error().message);
+  else if (finished->has_value())
+    recording = std::move(**finished);
+  s.recorder.reset();
+  s.phase = Phase::playing;
+  s.plan.prompts.clear();
+  s.prompt = 0;
+  s.prompt_sample = 0;
+  if (recorded_) recorded_(s.id, std::move(recording));
 }
 
 void Endpoint::end(uint64_t id, Session& s, bool report) {

@@ -75,10 +75,13 @@ class Endpoint {
   static constexpr size_t kMaxDatagramsPerTick = 32;
   using Ended = std::function<void(SessionEnd)>;
   using Pressed = std::function<void(uint64_t session, char key)>;
+  // What a menu session recorded (record()): nullopt when it was too short or failed.
+  using Recorded = std::function<void(uint64_t session, std::optional<Recording> recording)>;
 
   // Starts the endpoint's thread. `ended` runs once for every session opened and not discarded;
-  // `pressed` for each key of a menu session.
-  static Result<std::unique_ptr<Endpoint>> start(EndpointConfig config, Ended ended, Pressed pressed = {});
+  // `pressed` for each key of a menu session; `recorded` for each recording a menu session made.
+  static Result<std::unique_ptr<Endpoint>> start(EndpointConfig config, Ended ended, Pressed pressed = {},
+                                                 Recorded recorded = {});
   ~Endpoint();  // stops the thread; sessions still open are dropped without `ended`
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;
@@ -101,6 +104,12 @@ class Endpoint {
   // A menu session plays these prompts instead of what it was playing; with `then_end`, the
   // session ends (and `ended` runs) once they are played.
   void play(uint64_t session, std::vector<std::shared_ptr<const Prompt>> prompts, bool then_end);
+  // A menu session plays these prompts, then records (a member recording their greeting by
+  // phone): keys go to the recording, not to `pressed`, until it ends on '#', silence or
+  // `limits.max_ms`; then `recorded` runs and the session waits, silent, as a menu does. A hang-up
+  // meanwhile ends the session with what was recorded in SessionEnd::recording. Errors: those of
+  // Recorder::create.
+  Status record(uint64_t session, std::vector<std::shared_ptr<const Prompt>> prompts, RecordingLimits limits);
 
   const std::string& address() const { return config_.address; }
   size_t sessions() const { return open_sessions_.load(std::memory_order_relaxed); }
@@ -109,7 +118,7 @@ class Endpoint {
   struct Session;
   struct Command;
 
-  Endpoint(EndpointConfig config, Ended ended, Pressed pressed);
+  Endpoint(EndpointConfig config, Ended ended, Pressed pressed, Recorded recorded);
   void push(Command command);
   void run();
   void apply_commands();
@@ -118,12 +127,14 @@ class Endpoint {
   void play_out(Session& s);
   void send_frame(Session& s);
   void on_key(Session& s, char key);
+  void hand_over_recording(Session& s);
   void end(uint64_t id, Session& s, bool report);
   Result<std::pair<int, int>> bind_pair(uint16_t& port);
 
   const EndpointConfig config_;
   const Ended ended_;
   const Pressed pressed_;
+  const Recorded recorded_;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> open_sessions_{0};
   std::mutex mutex_;  // guards commands_ and next_port_

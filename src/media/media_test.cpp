@@ -492,11 +492,23 @@ class EndpointTest : public ::testing::Test {
     EndpointConfig config;
     config.first_port = 46000;
     config.last_port = 46999;
-    auto e = Endpoint::start(config, [this](SessionEnd end) {
-      std::lock_guard lock(mutex_);
-      ended_.push_back(std::move(end));
-      changed_.notify_all();
-    });
+    auto e = Endpoint::start(
+        config,
+        [this](SessionEnd end) {
+          std::lock_guard lock(mutex_);
+          ended_.push_back(std::move(end));
+          changed_.notify_all();
+        },
+        [this](uint64_t, char key) {
+          std::lock_guard lock(mutex_);
+          pressed_ += key;
+          changed_.notify_all();
+        },
+        [this](uint64_t, std::optional<Recording> recording) {
+          std::lock_guard lock(mutex_);
+          recorded_.push_back(std::move(recording));
+          changed_.notify_all();
+        });
     ASSERT_TRUE(e.ok()) << e.error().describe();
     endpoint_ = std::move(e).value();
   }
@@ -513,9 +525,24 @@ class EndpointTest : public ::testing::Test {
     return p;
   }
 
+  std::optional<std::optional<Recording>> wait_recorded(int seconds = 5) {
+    std::unique_lock lock(mutex_);
+    if (!changed_.wait_for(lock, std::chrono::seconds(seconds), [this] { return !recorded_.empty(); }))
+      return std::nullopt;
+    std::optional<Recording> r = std::move(recorded_.front());
+    recorded_.erase(recorded_.begin());
+    return r;
+  }
+  std::string pressed() {
+    std::lock_guard lock(mutex_);
+    return pressed_;
+  }
+
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<SessionEnd> ended_;
+  std::string pressed_;
+  std::vector<std::optional<Recording>> recorded_;
   std::unique_ptr<Endpoint> endpoint_;
 };
 
@@ -550,6 +577,46 @@ TEST_F(EndpointTest, PlaysItsPromptsThenRecordsUntilHash) {
   EXPECT_NEAR(crossings, 440, 20) << "half a second of the caller's 440 Hz tone crosses zero 440 times";
   EXPECT_GE(end->packets_in, 70u);
   EXPECT_EQ(endpoint_->sessions(), 0u);
+}
+
+TEST_F(EndpointTest, AMenuSessionRecordsWhenAskedAndGoesBackToItsMenu) {
+  Caller caller;
+  SessionPlan plan;
+  plan.remote = caller.choice();
+  plan.menu = true;
+  auto opened = endpoint_->open(plan);
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  uint16_t seq = 1;
+  uint32_t ts = 0;
+  caller.press(opened->port, 1, seq, ts);  // '1' goes to the menu
+  ts += 800;
+  ASSERT_TRUE(endpoint_->record(opened->session, {tone_of(200)}, RecordingLimits{60'000, 5'000, 1'000}).ok());
+  EXPECT_GE(caller.drain(400), 8u) << "the prompt before the recording plays";
+  caller.stream_tone(opened->port, 1500, seq, ts);
+  caller.press(opened->port, 11, seq, ts);  // '#' ends the recording, and is no menu key
+  ts += 800;
+  const auto recorded = wait_recorded();
+  ASSERT_TRUE(recorded) << "the recording is handed over";
+  ASSERT_TRUE(*recorded) << "1.5 s is long enough to keep";
+  EXPECT_EQ((*recorded)->end, RecordingEnd::key);
+  EXPECT_NEAR(static_cast<double>((*recorded)->duration_ms), 1500, 200);
+  EXPECT_TRUE(decode_ogg_opus((*recorded)->ogg).ok());
+  caller.press(opened->port, 2, seq, ts);  // the session is a menu again
+  for (int i = 0; i < 100 && pressed().size() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(pressed(), "12");
+  EXPECT_FALSE(wait_end(0)) << "the session goes on after its recording";
+  // Too short to keep: the menu hears of it as nothing recorded.
+  ASSERT_TRUE(endpoint_->record(opened->session, {}, RecordingLimits{60'000, 5'000, 1'000}).ok());
+  ts += 800;
+  caller.stream_tone(opened->port, 300, seq, ts);
+  caller.press(opened->port, 11, seq, ts);
+  const auto brief = wait_recorded();
+  ASSERT_TRUE(brief);
+  EXPECT_FALSE(*brief);
+  endpoint_->hang_up(opened->session);
+  const auto end = wait_end();
+  ASSERT_TRUE(end);
+  EXPECT_EQ(end->result, SessionResult::played);
 }
 
 TEST_F(EndpointTest, AStrangerCannotSpeakIntoAMessageAndAHangUpKeepsWhatWasSaid) {

@@ -22,6 +22,8 @@ constexpr std::string_view kAllow =
     "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, REGISTER, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY";
 // What a line dials to hear its own voicemail (the code most hosted PBXs use).
 constexpr std::string_view kRetrievalCode = "*97";
+// From any line of the company: a box by its extension and PIN (Asterisk's *98).
+constexpr std::string_view kLoginCode = "*98";
 constexpr std::string_view kAnonymousFrom = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
 
 // RFC 3261 §16.7 step 6: 6xx wins; else the lowest class, preferring within 4xx the responses
@@ -251,7 +253,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   const bool invite = request.method() == Method::invite;
   const std::string_view dialled = request.request_uri().user;
   // A line dialling the retrieval code hears its own box (sip/proxy_retrieval.cpp).
-  const bool retrieval = caller && invite && voicemail_ && voicemail_->boxes && dialled == kRetrievalCode;
+  const bool login = caller && invite && voicemail_ && voicemail_->boxes && dialled == kLoginCode;
+  const bool retrieval = login || (caller && invite && voicemail_ && voicemail_->boxes && dialled == kRetrievalCode);
 
   CallRecord record;
   record.id = new_id(now);
@@ -270,7 +273,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     record.direction = Direction::internal;
     callee = dialled.empty() || retrieval ? nullptr : directory_.by_number(caller->company_id, dialled);
     if (retrieval) {
-      record.destination = std::string(kRetrievalCode);
+      record.destination = std::string(login ? kLoginCode : kRetrievalCode);
     } else if (callee) {
       record.destination = callee->number;
     } else if (auto e164 = dialled.empty() ? std::nullopt : directory_.to_e164(dialled, caller->country)) {
@@ -335,9 +338,10 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     call.box_number = callee->number;
   } else if (retrieval) {
     call.retrieval = true;
-    call.box_id = caller->id;
+    call.login = login;
+    call.box_id = login ? std::string() : caller->id;
     call.box_company_id = caller->company_id;
-    call.box_number = caller->number;
+    call.box_number = login ? std::string() : caller->number;
   }
   // The carrier learns the caller's number from P-Asserted-Identity (RFC 3325), and keeps it
   // from the callee when Privacy: id asks it to.

@@ -75,6 +75,12 @@ struct VoicemailPrompts {
   // Listening by phone: "you have", "new", "old", "message(s)", "no", "first", "next", the menu's
   // instructions, "deleted", "saved", "no more messages", "goodbye".
   Sound you_have, fresh, old, message, messages, no, first, next, instructions, deleted, saved, no_more, goodbye;
+  // Logging in from another line, and the mailbox options: "extension", "password", "login
+  // incorrect", the options menu, "after the tone, say your unavailable message", the review menu,
+  // "enter your new password", "re-enter it", "they do not match", "password changed", "please try
+  // again".
+  Sound extension, password, login_incorrect, options, record_greeting, review, new_password, reenter_password,
+      mismatch, password_changed, try_again;
   std::array<Sound, 21> digits;  // 0-20
   std::array<Sound, 8> tens;      // 30, 40, ... 90, then "hundred"
   // The spoken number, from these files ("twenty" "three"); 0-199.
@@ -92,6 +98,7 @@ class VoicemailBoxes {
   struct Counts {
     int64_t fresh = 0, heard = 0;  // RFC 3842's new and old
     bool operator==(const Counts&) const = default;
+    bool total_nonzero() const { return fresh != 0 || heard != 0; }
   };
   using CountsByBox = std::unordered_map<std::string, Counts>;
   // What a caller who reaches the box hears: "mailbox full" when it holds as many messages as it
@@ -116,6 +123,16 @@ class VoicemailBoxes {
                      std::function<void(std::shared_ptr<const media::Prompt>)> done) = 0;
   virtual void mark_heard(std::string box_id, std::string message_id) = 0;
   virtual void remove(std::string box_id, std::string message_id) = 0;
+
+  // Whether `pin` opens the box (an Argon2id check, never on the worker); false too when the box
+  // has no PIN or the store failed. The PIN is wiped once checked.
+  virtual void check_pin(std::string box_id, std::string pin, std::function<void(bool)> done) = 0;
+  // The member sets the box's PIN by phone (voicemail::check_pin's rules); false when refused or
+  // failed. The PIN is wiped once stored.
+  virtual void set_pin(std::string box_id, std::string pin, std::function<void(bool)> done) = 0;
+  // The member's greeting recorded by phone (Ogg Opus) replaces the box's; false when it failed.
+  virtual void set_greeting(std::string box_id, std::string ogg, int64_t duration_ms,
+                            std::function<void(bool)> done) = 0;
 };
 
 // Voicemail: every line's calls go to its box when no device is registered, when every device is
@@ -131,6 +148,10 @@ struct VoicemailDesk {
   int64_t max_message_ms = 180'000;
   int64_t silence_ms = 10'000;
   int64_t min_message_ms = 1'000;
+  // voicemail.unsolicited_mwi: a line's registered devices that do not subscribe to message-summary
+  // are sent a NOTIFY outside any subscription when its box's counts change (phones that expect it,
+  // as many do from Asterisk).
+  bool unsolicited_mwi = false;
 };
 
 struct ProxyConfig {
@@ -172,8 +193,13 @@ class Proxy final : public TransactionUser {
   void on_voicemail_ended(media::SessionEnd end);
   // A key pressed in a menu session (listening by phone), posted to this thread by the service.
   void on_voicemail_key(uint64_t session, char key);
+  // A menu session's recording (a greeting recorded by phone), posted to this thread by the service.
+  void on_voicemail_recorded(uint64_t session, std::optional<media::Recording> recording);
   size_t voicemail_calls() const { return own_dialogs_.size(); }
   size_t subscriptions() const { return subscriptions_.size(); }
+  // With VoicemailDesk::unsolicited_mwi, starts the sweep that tells unsubscribed devices; on the
+  // worker thread, once it runs. Subscriptions start it themselves.
+  void start_message_waiting();
   // What the media endpoint's sessions amounted to, for the operator (and bench/run-voicemail.sh).
   struct VoicemailTotals {
     uint64_t sessions = 0, recorded = 0, packets_in = 0, packets_out = 0, late_or_lost = 0, refused = 0;
@@ -230,6 +256,7 @@ class Proxy final : public TransactionUser {
     uint64_t voicemail_session = 0;
     bool voicemail_pending = false;  // the box is being looked up (is it full? its messages?)
     bool retrieval = false;          // the caller dialled kRetrievalCode: its own box answers
+    bool login = false;              // or kLoginCode: a box of its company, by extension and PIN
     std::string asserted;  // P-Asserted-Identity towards the trunk; empty: none
   };
   // An answered call, by Call-ID, until its BYE.
@@ -275,21 +302,46 @@ class Proxy final : public TransactionUser {
   // A finished message: to the sink, with its traffic record.
   void file_message(voicemail::NewMessage message, media::Recording& recording);
 
-  // Listening by phone (sip/proxy_retrieval.cpp): a line dials kRetrievalCode and hears its box.
+  // Listening by phone (sip/proxy_retrieval.cpp): a line dials kRetrievalCode and hears its box, or
+  // kLoginCode and names a box of its company and that box's PIN first.
+  enum class MenuStep : uint8_t { box_number, pin, messages, options, greeting, review, new_pin, repeat_pin };
   struct Retrieval {
-    std::string box_id;
+    std::string box_id;  // empty until a login succeeds
+    std::string company_id;
+    MenuStep step = MenuStep::messages;
+    std::string digits;       // keys toward the next '#' (an extension, a PIN)
+    std::string entered_box;  // the box a login named; empty: no such extension
+    std::string new_pin;      // the first entry of a new PIN, until it is repeated
+    int failed_logins = 0;
+    TimerQueue::Id login_timer = 0;
     std::vector<VoicemailBoxes::MessageRef> messages;
     size_t current = 0;
     std::shared_ptr<const media::Prompt> audio;  // the current message's
     bool loading = false;
+    bool busy = false;  // a PIN check or a save is at the store: keys wait
+    std::string greeting;  // a greeting recorded and under review (Ogg Opus), and how long it plays
+    int64_t greeting_ms = 0;
   };
   std::unordered_map<uint64_t, Retrieval> retrievals_;  // by endpoint session
+  // Failed PIN logins per box, so that no line can try a box's PINs without end.
+  struct PinFailures {
+    int count = 0;
+    int64_t since_us = 0;
+  };
+  std::unordered_map<std::string, PinFailures> pin_failures_;
   void answer_retrieval(Call& call);
-  void retrieval_listed(TxId server_tx, std::optional<std::vector<VoicemailBoxes::MessageRef>> messages);
-  void retrieval_loaded(TxId server_tx, std::vector<VoicemailBoxes::MessageRef> messages,
-                        std::shared_ptr<const media::Prompt> first);
+  void list_box(uint64_t session, std::vector<VoicemailBoxes::MessageRef> messages,
+                std::shared_ptr<const media::Prompt> first);
+  void load_box(uint64_t session);
   // Plays message `index` of the session's box (loading it first), after `before`.
   void play_message(uint64_t session, size_t index, std::vector<VoicemailPrompts::Sound> before);
+  void message_key(uint64_t session, Retrieval& r, char key);
+  void login_key(uint64_t session, Retrieval& r, char key);
+  void pin_checked(uint64_t session, bool opened);
+  void options_key(uint64_t session, Retrieval& r, char key);
+  void review_key(uint64_t session, Retrieval& r, char key);
+  void new_pin_key(uint64_t session, Retrieval& r, char key);
+  bool box_locked(const std::string& box_id);
   void box_looked_up(TxId server_tx, Unanswered why, const VoicemailBoxes::BoxState& box);
 
   // Message waiting (RFC 3842, sip/proxy_mwi.cpp): a phone's subscription to its own line's box,
@@ -319,6 +371,9 @@ class Proxy final : public TransactionUser {
   void schedule_mwi_sweep();
   void mwi_sweep();
   void notify_answered(TxId client, int status);
+  // Unsolicited message waiting: what each box's unsubscribed devices were last told.
+  std::unordered_map<std::string, VoicemailBoxes::Counts> unsolicited_told_;
+  void notify_unsolicited(const VoicemailBoxes::CountsByBox& counts, const std::vector<std::string>& boxes);
 
   // Where an in-dialog request or a 2xx ACK goes, and whether our Route entry is to be removed.
   struct DialogHop {

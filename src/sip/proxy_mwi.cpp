@@ -4,11 +4,17 @@
 // change. Changes are found by a sweep every kSweepUs that reads the counts of every subscribed
 // box in one query (VoicemailBoxes, off this thread), so a message left through another node, or
 // deleted from the portal or the CLI, lights or clears the lamp too.
+//
+// Unsolicited (VoicemailDesk::unsolicited_mwi, for phones that never subscribe): the same sweep
+// also reads the boxes of every line with a registered device and no subscription, and sends each
+// such device a NOTIFY outside any dialog when its box's counts change; a box first seen empty is
+// not announced, so a restart does not ring through every phone with "no".
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
 #include <vector>
 
 #include "sip/builder.h"
@@ -193,8 +199,13 @@ void Proxy::notify_answered(TxId client, int status) {
   if (status >= 300) subscriptions_.erase(call_id);
 }
 
+void Proxy::start_message_waiting() {
+  if (voicemail_ && voicemail_->boxes && voicemail_->unsolicited_mwi) schedule_mwi_sweep();
+}
+
 void Proxy::schedule_mwi_sweep() {
-  if (mwi_timer_ || subscriptions_.empty()) return;
+  const bool unsolicited = voicemail_ && voicemail_->unsolicited_mwi;
+  if (mwi_timer_ || (subscriptions_.empty() && !unsolicited)) return;
   mwi_timer_ = timers_.schedule(clock_.now_us() + kSweepUs, [this] {
     mwi_timer_ = 0;
     mwi_sweep();
@@ -213,12 +224,28 @@ void Proxy::mwi_sweep() {
     notify(call_id, nullptr, "terminated;reason=timeout");
     subscriptions_.erase(call_id);
   }
-  if (boxes.empty()) return;
+  // Unsolicited: the boxes of lines with a device and no subscription.
+  std::vector<std::string> unsubscribed;
+  if (voicemail_->unsolicited_mwi) {
+    std::unordered_set<std::string> subscribed(boxes.begin(), boxes.end());
+    location_.for_each([&](const std::string& line, const Binding& b) {
+      if (b.expires_at_us > now && !subscribed.contains(line)) unsubscribed.push_back(line);
+    });
+    std::sort(unsubscribed.begin(), unsubscribed.end());
+    unsubscribed.erase(std::unique(unsubscribed.begin(), unsubscribed.end()), unsubscribed.end());
+    boxes.insert(boxes.end(), unsubscribed.begin(), unsubscribed.end());
+  }
+  if (boxes.empty()) {
+    unsolicited_told_.clear();
+    return schedule_mwi_sweep();
+  }
   std::sort(boxes.begin(), boxes.end());
   boxes.erase(std::unique(boxes.begin(), boxes.end()), boxes.end());
   mwi_sweeping_ = true;
-  voicemail_->boxes->counts(std::move(boxes), [this](std::optional<VoicemailBoxes::CountsByBox> counts) {
+  voicemail_->boxes->counts(std::move(boxes), [this, unsubscribed = std::move(unsubscribed)](
+                                                  std::optional<VoicemailBoxes::CountsByBox> counts) {
     mwi_sweeping_ = false;
+    if (counts) notify_unsolicited(*counts, unsubscribed);
     if (counts) {
       std::vector<std::string> changed;
       for (const auto& [call_id, sub] : subscriptions_) {
@@ -235,6 +262,42 @@ void Proxy::mwi_sweep() {
     }
     schedule_mwi_sweep();
   });
+}
+
+void Proxy::notify_unsolicited(const VoicemailBoxes::CountsByBox& counts, const std::vector<std::string>& boxes) {
+  std::unordered_map<std::string, VoicemailBoxes::Counts> told;
+  const int64_t now = clock_.now_us();
+  for (const std::string& box : boxes) {
+    const auto found = counts.find(box);
+    const VoicemailBoxes::Counts c = found == counts.end() ? VoicemailBoxes::Counts{} : found->second;
+    told[box] = c;
+    const auto before = unsolicited_told_.find(box);
+    const bool changed = before == unsolicited_told_.end() ? c.total_nonzero() : !(before->second == c);
+    const ExtensionInfo* line = directory_.by_id(box);
+    if (!changed || !line) continue;
+    const std::string account = fmt::format("sip:{}@{}", line->sip_user, config_.host);
+    const std::string body = summary_body(account, c);
+    for (const Binding& b : location_.lookup(box, now)) {
+      const std::string branch = new_branch();
+      std::string request = fmt::format("NOTIFY {} SIP/2.0\r\n", b.contact);
+      append_header(request, "Via", via_for(b.peer, branch));
+      append_header(request, "Max-Forwards", "70");
+      append_header(request, "From", fmt::format("<sip:voicemail@{}:{}>;tag={}", config_.host, config_.port, new_branch()));
+      append_header(request, "To", fmt::format("<{}>", account));
+      append_header(request, "Call-ID", fmt::format("{}@{}", new_branch(), config_.host));
+      append_header(request, "CSeq", "1 NOTIFY");
+      append_header(request, "Contact", fmt::format("<sip:voicemail@{}:{}{}>", config_.host, config_.port,
+                                                    b.peer.reliable() ? ";transport=tcp" : ""));
+      append_header(request, "Event", "message-summary");
+      append_header(request, "Subscription-State", "active");
+      append_header(request, "Content-Type", "application/simple-message-summary");
+      append_header(request, "Content-Length", std::to_string(body.size()));
+      request += "\r\n";
+      request += body;
+      layer_->send_request(b.peer, std::move(request), Method::notify, branch);
+    }
+  }
+  unsolicited_told_ = std::move(told);  // boxes no longer unsubscribed or registered are forgotten
 }
 
 }  // namespace privox::sip

@@ -503,6 +503,9 @@ struct BoxesInMemory final : VoicemailBoxes {
   }
   void mark_heard(std::string, std::string) override {}
   void remove(std::string, std::string) override {}
+  void check_pin(std::string, std::string, std::function<void(bool)> done) override { done(false); }
+  void set_pin(std::string, std::string, std::function<void(bool)> done) override { done(false); }
+  void set_greeting(std::string, std::string, int64_t, std::function<void(bool)> done) override { done(false); }
   Counts stored;
 };
 
@@ -703,6 +706,40 @@ TEST_F(ProxyVoicemailTest, MessageWaitingNeedsCredentialsAndOnlyMessageSummary) 
   EXPECT_EQ(proxy_.subscriptions(), 0u);
   feed(fmt::format(fmt::runtime(subscribe), 2, "presence"), phone_);
   EXPECT_EQ(sender_.count(phone_, "SIP/2.0 489"), 1u) << "privox notifies message-summary only";
+}
+
+// voicemail.unsolicited_mwi: the line's registered phone never subscribes, and is told anyway.
+TEST_F(ProxyVoicemailTest, UnsolicitedMessageWaitingTellsAnUnsubscribedDeviceOfEachChange) {
+  desk_.unsolicited_mwi = true;
+  const auto sweep = [&] {
+    clock_.advance_us(2'100'000);
+    timers_.run_due(clock_.now_us());
+  };
+  const auto notifies = [&] { return sender_.count(phone_, "NOTIFY sip:101@192.0.2.7:5062 SIP/2.0"); };
+  const auto phone_accepts = [&] {  // the phone's 200 ends the NOTIFY's retransmissions
+    storage_.push_back(sender_.sent.back().bytes);
+    Message notify;
+    ParseError error;
+    ASSERT_TRUE(parse_message(storage_.back(), notify, error)) << error.reason;
+    feed(build_response(notify, 200, "OK", "phone-tag"), phone_);
+  };
+  proxy_.start_message_waiting();
+  sweep();
+  EXPECT_EQ(notifies(), 0u) << "an empty box is not announced at start";
+  boxes_.stored = {2, 1};
+  sweep();
+  ASSERT_EQ(notifies(), 1u) << "a new message lights the lamp";
+  const std::string& sent = sender_.sent.back().bytes;
+  EXPECT_NE(sent.find("Event: message-summary\r\n"), std::string::npos);
+  EXPECT_NE(sent.find("Messages-Waiting: yes\r\n"), std::string::npos) << sent;
+  EXPECT_NE(sent.find("Voice-Message: 2/1\r\n"), std::string::npos) << sent;
+  phone_accepts();
+  sweep();
+  EXPECT_EQ(notifies(), 1u) << "nothing changed: nothing sent";
+  boxes_.stored = {0, 3};
+  sweep();
+  ASSERT_EQ(notifies(), 2u);
+  EXPECT_NE(sender_.sent.back().bytes.find("Messages-Waiting: no\r\n"), std::string::npos);
 }
 
 }  // namespace

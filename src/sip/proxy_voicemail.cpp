@@ -48,6 +48,17 @@ Result<VoicemailPrompts> load_voicemail_prompts(const std::string& directory) {
   PRIVOX_ASSIGN(p.saved, load("vm-msgsaved"));
   PRIVOX_ASSIGN(p.no_more, load("vm-nomore"));
   PRIVOX_ASSIGN(p.goodbye, load("vm-goodbye"));
+  PRIVOX_ASSIGN(p.extension, load("extension"));
+  PRIVOX_ASSIGN(p.password, load("vm-password"));
+  PRIVOX_ASSIGN(p.login_incorrect, load("vm-incorrect"));
+  PRIVOX_ASSIGN(p.options, load("vm-options"));
+  PRIVOX_ASSIGN(p.record_greeting, load("vm-rec-unv"));
+  PRIVOX_ASSIGN(p.review, load("vm-review"));
+  PRIVOX_ASSIGN(p.new_password, load("vm-newpassword"));
+  PRIVOX_ASSIGN(p.reenter_password, load("vm-reenterpassword"));
+  PRIVOX_ASSIGN(p.mismatch, load("vm-mismatch"));
+  PRIVOX_ASSIGN(p.password_changed, load("vm-passchanged"));
+  PRIVOX_ASSIGN(p.try_again, load("please-try-again"));
   for (size_t d = 0; d < p.digits.size(); ++d) {
     PRIVOX_ASSIGN(p.digits[d], load(fmt::format("digits/{}", d)));
   }
@@ -257,7 +268,12 @@ void Proxy::end_own_dialog(const std::string& call_id, std::string_view reason) 
 }
 
 void Proxy::on_voicemail_ended(media::SessionEnd end) {
-  retrievals_.erase(end.session);
+  if (const auto r = retrievals_.find(end.session); r != retrievals_.end()) {
+    timers_.cancel(r->second.login_timer);
+    for (std::string* secret : {&r->second.digits, &r->second.new_pin, &r->second.greeting})
+      sodium_memzero(secret->data(), secret->size());
+    retrievals_.erase(r);
+  }
   VoicemailTotals& t = voicemail_totals_;
   ++t.sessions;
   t.recorded += end.recording ? 1 : 0;
@@ -270,6 +286,9 @@ void Proxy::on_voicemail_ended(media::SessionEnd end) {
     voicemail::NewMessage message = std::move(meta_it->second);
     voicemail_sessions_.erase(meta_it);
     if (end.recording) file_message(std::move(message), *end.recording);
+  } else if (end.recording) {
+    // A greeting being recorded by phone when the member hung up: not confirmed, not kept.
+    sodium_memzero(end.recording->ogg.data(), end.recording->ogg.size());
   }
   // The endpoint ended first ('#', silence, the longest message, goodbye): privox hangs up.
   for (auto& [call_id, dialog] : own_dialogs_) {

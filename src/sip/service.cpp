@@ -25,6 +25,7 @@
 #include "media/prompt.h"
 #include "traffic/store_sink.h"
 #include "voicemail/greetings.h"
+#include "voicemail/options.h"
 #include "voicemail/store.h"
 
 namespace privox::sip {
@@ -127,6 +128,40 @@ class StoreBoxes final : public VoicemailBoxes {
     run([this, box_id = std::move(box_id), message_id = std::move(message_id)] {
       if (Status s = voicemail::delete_message(store_, keys_, clock_, own_box(box_id), message_id, box_id); !s.ok())
         spdlog::warn("sip: a voicemail could not be deleted: {}", s.error().describe());
+    });
+  }
+
+  void check_pin(std::string box_id, std::string pin, std::function<void(bool)> done) override {
+    run([this, box_id = std::move(box_id), pin = std::move(pin), done = std::move(done)]() mutable {
+      std::optional<std::string> hash;
+      const Status read = store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
+        PRIVOX_ASSIGN(hash, voicemail::pin_hash_of(s, box_id));
+        return {};
+      });
+      if (!read.ok()) spdlog::warn("sip: a voicemail PIN could not be read: {}", read.error().describe());
+      const bool opened = hash && voicemail::pin_matches(*hash, pin);
+      sodium_memzero(pin.data(), pin.size());
+      if (!opened) spdlog::info("sip: a PIN login to voicemail box {} failed", box_id);
+      boost::asio::post(io_, [done = std::move(done), opened] { done(opened); });
+    });
+  }
+
+  void set_pin(std::string box_id, std::string pin, std::function<void(bool)> done) override {
+    run([this, box_id = std::move(box_id), pin = std::move(pin), done = std::move(done)]() mutable {
+      const Status set = voicemail::set_pin(store_, keys_, clock_, own_box(box_id), box_id, pin, box_id);
+      sodium_memzero(pin.data(), pin.size());
+      if (!set.ok()) spdlog::warn("sip: the PIN of voicemail box {} was not set: {}", box_id, set.error().describe());
+      boost::asio::post(io_, [done = std::move(done), stored = set.ok()] { done(stored); });
+    });
+  }
+
+  void set_greeting(std::string box_id, std::string ogg, int64_t duration_ms,
+                    std::function<void(bool)> done) override {
+    run([this, box_id = std::move(box_id), ogg = std::move(ogg), duration_ms, done = std::move(done)]() mutable {
+      const Status set =
+          voicemail::set_recorded_greeting(store_, keys_, clock_, own_box(box_id), box_id, ogg, duration_ms, box_id);
+      if (!set.ok()) spdlog::warn("sip: a greeting recorded by phone was not stored: {}", set.error().describe());
+      boost::asio::post(io_, [done = std::move(done), stored = set.ok()] { done(stored); });
     });
   }
 
@@ -306,7 +341,13 @@ struct SipService::Parts {
         if (!stopped) proxy.on_voicemail_key(session, pressed_key);
       });
     };
-    PRIVOX_ASSIGN(endpoint, media::Endpoint::start(v.endpoint, ended, pressed));
+    const auto recorded = [this](uint64_t session, std::optional<media::Recording> recording) {
+      boost::asio::post(io, [this, session, recording = std::move(recording)]() mutable {
+        if (!stopped) return proxy.on_voicemail_recorded(session, std::move(recording));
+        if (recording) sodium_memzero(recording->ogg.data(), recording->ogg.size());
+      });
+    };
+    PRIVOX_ASSIGN(endpoint, media::Endpoint::start(v.endpoint, ended, pressed, recorded));
     voicemail_boxes = std::make_unique<StoreBoxes>(io, store, keys, clock);
     endpoint_started = true;
     desk.endpoint = endpoint.get();
@@ -316,7 +357,11 @@ struct SipService::Parts {
     desk.max_message_ms = v.max_message_ms;
     desk.silence_ms = v.silence_ms;
     desk.min_message_ms = v.min_message_ms;
+    desk.unsolicited_mwi = v.unsolicited_mwi;
     proxy.set_voicemail(&desk);
+    boost::asio::post(io, [this] {
+      if (!stopped) proxy.start_message_waiting();
+    });
     spdlog::info("sip: voicemail answers on {} ports {}-{}, after {} s of ringing", v.endpoint.address,
                  v.endpoint.first_port, v.endpoint.last_port, v.ring_time_us / 1'000'000);
     return {};

@@ -46,6 +46,7 @@ struct VoicemailOptions {
   int64_t max_message_ms = 180'000;
   int64_t silence_ms = 10'000;
   int64_t min_message_ms = 1'000;
+  bool unsolicited_mwi = false;
 };
 
 struct SipOptions {

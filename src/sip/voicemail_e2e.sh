@@ -36,6 +36,8 @@ login_of() { px "$D" extension show --id "$1" | python3 -c 'import json, sys; pr
 U101=$(login_of "$L101")
 U103=$(login_of "$L103")
 px "$D" settings set voicemail.ring_seconds 5 >/dev/null || fail "settings set voicemail.ring_seconds"
+# The shortest longest message allowed, so that a message cut there is quick to leave (section 6).
+px "$D" settings set voicemail.max_message_seconds 10 >/dev/null || fail "settings set voicemail.max_message_seconds"
 
 rtpengine --config-file=none --foreground --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$NG_PORT" \
   --port-min="$MEDIA_MIN" --port-max=$((MEDIA_MIN + 99)) --num-threads=1 --log-stderr --log-level=5 \
@@ -304,6 +306,81 @@ call_from_101 call5 102 3.5 ""
 assert_true "102's box takes a message after its own greeting" wait_box "$L102" 1
 assert_true "the message began after the 2 s greeting: about 3 s, ended by the key" json_ok <(messages) \
   "[m for m in d if m['box_id'] == '$L102' and m['end_reason'] == 'key' and abs(m['duration_ms'] - 3000) <= 500]"
+
+# script_wav FILE SEGMENT...: what a caller "says", in order: sN (N s of silence), tN (N s of a
+# 440 Hz tone) or kKEYS (in-band DTMF keys, 150 ms on and 150 ms off each; the media endpoint hears
+# in-band keys as it hears RFC 4733 events). Mono 16-bit 8 kHz, what baresip's aufile sends.
+script_wav() {
+  python3 - "$@" <<'PY'
+import math, struct, sys, wave
+DTMF = {'1': (697, 1209), '2': (697, 1336), '3': (697, 1477), '4': (770, 1209), '5': (770, 1336), '6': (770, 1477),
+        '7': (852, 1209), '8': (852, 1336), '9': (852, 1477), '0': (941, 1336), '*': (941, 1209), '#': (941, 1477)}
+rate = 8000
+def tone(freqs, secs, amp):
+    return [int(sum(amp * math.sin(2 * math.pi * f * i / rate) for f in freqs)) for i in range(int(secs * rate))]
+samples = []
+for segment in sys.argv[2:]:
+    kind, arg = segment[0], segment[1:]
+    if kind == "s":
+        samples += [0] * int(float(arg) * rate)
+    elif kind == "t":
+        samples += tone([440], float(arg), 8000)
+    else:
+        for key in arg:
+            samples += tone(DTMF[key], 0.15, 6000) + [0] * int(0.15 * rate)
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate)
+    w.writeframes(b"".join(struct.pack("<h", s) for s in samples))
+PY
+}
+# call_as LOGIN PASSWORD NAME DIALLED SEGMENT...: a call from the line LOGIN, saying script_wav's
+# SEGMENTs; log in $TMP/NAME.log. Returns once the call has ended (privox hung up), or after 60 s.
+call_as() {
+  local login=$1 password=$2 name=$3 dialled=$4
+  shift 4
+  baresip_phone "$TMP/$name" "$SIP_PORT" "$(free_port)" "$login" "$password" "" 1
+  script_wav "$TMP/$name/tone.wav" "$@"
+  timeout 60 baresip -f "$TMP/$name" -t 55 -e "/dial sip:$dialled@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/$name.log" 2>&1 &
+  local pid=$!
+  E2E_PIDS+=("$pid")
+  for _ in $(seq 600); do grep -q "terminated" "$TMP/$name.log" && break; sleep 0.1; done
+  kill "$pid" 2>/dev/null
+}
+
+# --- 6. a message cut at the longest allowed: with voicemail.max_message_seconds at 10, 103 calls
+# 101 and sends 14 s of a tone after the greeting; the box keeps 10 s and hangs up ---
+call_as "$U103" 'Cedar-hill-73' call6 101 "s$(python3 -c "print($GREETING + 0.5)")" t14 s3
+assert_true "101's box takes a message" wait_box "$L101" 1
+assert_true "it is cut at 10 s, ended by the longest message allowed" json_ok <(messages) \
+  "[m for m in d if m['box_id'] == '$L101' and m['end_reason'] == 'max_length' and abs(m['duration_ms'] - 10000) <= 500]"
+assert_contains "and privox hung up" "$(cat "$TMP/call6.log")" "terminated"
+
+# --- 7. the mailbox options by phone: 102 dials *97 (one message, heard above), presses 0 for the
+# options and 1 to record its greeting; after the prompt and the tone (about 6 s) it says a 2.5 s
+# tone and '#', accepts the recording with 1, then sets its PIN with 5: 4821 '#', twice ---
+REC_START=$(python3 - "$SOUNDS" <<'PY'
+import sys, wave
+with wave.open(f"{sys.argv[1]}/vm-rec-unv.wav") as w:
+    print(f"{3.35 + w.getnframes() / w.getframerate() + 0.5:.2f}")
+PY
+)
+call_as "$U102" 'Birch-lake-62' call7 '*97' s2 k0 s0.7 k1 s7.4 t2.5 k# s1.5 k1 s2.5 k5 s1.5 k4821# s2 k4821# s4 k#
+GREETING_MS=$(store_sql "$D" "SELECT duration_ms FROM voicemail_greetings WHERE box_id = '$L102'")
+echo "greeting recorded by phone: $GREETING_MS ms (the recording began about $REC_START s into the call)"
+assert_true "102's greeting is now the one it recorded by phone: from the tone to the '#', about 4 s" \
+  python3 -c "import sys; sys.exit(0 if abs(${GREETING_MS:-0} - (13.35 - $REC_START) * 1000) <= 1200 else 1)"
+assert_eq "the greeting was set by the line itself, audited" 1 \
+  "$(store_sql "$D" "SELECT count(*) FROM audit_log WHERE action = 'voicemail.greeting_set' AND actor = '$L102'")"
+assert_eq "the PIN entered twice is stored, as an Argon2id string" 1 \
+  "$(store_sql "$D" "SELECT count(*) FROM voicemail_box_options WHERE box_id = '$L102' AND pin_hash LIKE '\$argon2id\$%'")"
+
+# --- 8. a box from another line: 101 dials *98, names extension 102 and a wrong PIN (login
+# incorrect), then 102 and 4821, hears 102's message and deletes it with 7; privox says goodbye ---
+call_as "$U101" 'Amber-gate-41' call8 '*98' s2 k102# s1 k1357# s3 k102# s1 k4821# s4 k7 s8
+assert_eq "the wrong PIN was refused, and logged with the box's id only" 1 \
+  "$(grep -c "a PIN login to voicemail box $L102 failed" "$TMP/serve.log")"
+assert_eq "with the right one 101 reached 102's box and deleted its message" 0 "$(box_count "$L102")"
+assert_contains "and privox hung up after its goodbye" "$(cat "$TMP/call8.log")" "terminated"
 
 assert_not_contains "serve logged no error" "$(cat "$TMP/serve.log")" "[error]"
 finish

@@ -72,11 +72,9 @@ Result<Encoded> encode(std::span<const uint8_t> wav) {
   return out;
 }
 
-}  // namespace
-
-Result<int64_t> set_greeting(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Scope& scope,
-                             const std::string& box_id, std::span<const uint8_t> wav, const std::string& actor) {
-  PRIVOX_ASSIGN(Encoded encoded, encode(wav));
+// Seals and stores an encoded greeting for the box, audited; wipes `encoded.ogg` either way.
+Status store_greeting(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Scope& scope,
+                      const std::string& box_id, Encoded& encoded, const std::string& actor) {
   const Status stored = store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_TRY(check_in_scope(s, scope, box_id));
     PRIVOX_ASSIGN(const privacy::subject_keys::OpenKeys open, privacy::subject_keys::load_cached(s, keys, {box_id}));
@@ -102,7 +100,27 @@ Result<int64_t> set_greeting(store::Store& store, const privacy::Keyring& keys, 
   if (const Status purged = store.purge_deleted(); !purged.ok())
     spdlog::warn("voicemail: greeting of box {} replaced, but the store's files were not purged: {}", box_id,
                  purged.error().describe());
+  return {};
+}
+
+}  // namespace
+
+Result<int64_t> set_greeting(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Scope& scope,
+                             const std::string& box_id, std::span<const uint8_t> wav, const std::string& actor) {
+  PRIVOX_ASSIGN(Encoded encoded, encode(wav));
+  PRIVOX_TRY(store_greeting(store, keys, clock, scope, box_id, encoded, actor));
   return encoded.duration_ms;
+}
+
+Status set_recorded_greeting(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Scope& scope,
+                             const std::string& box_id, std::string& ogg, int64_t duration_ms, const std::string& actor) {
+  Encoded encoded{std::move(ogg), duration_ms};
+  if (duration_ms < kGreetingLimits.min_ms || duration_ms > kGreetingLimits.max_ms) {
+    wipe_greeting(encoded.ogg);
+    return invalid("audio", fmt::format("a greeting plays for {} to {} seconds", kGreetingLimits.min_ms / 1000,
+                                        kGreetingLimits.max_ms / 1000));
+  }
+  return store_greeting(store, keys, clock, scope, box_id, encoded, actor);
 }
 
 Status delete_greeting(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Scope& scope,

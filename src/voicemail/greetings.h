@@ -40,6 +40,11 @@ inline constexpr media::PromptLimits kGreetingLimits{16u << 20, 60'000, 1'000};
 Result<int64_t> set_greeting(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Scope& scope,
                              const std::string& box_id, std::span<const uint8_t> wav, const std::string& actor);
 
+// Stores a greeting the member recorded by phone (Ogg Opus at 8 kHz, as media::Recorder makes it)
+// as the box's greeting, like set_greeting; `ogg` is wiped. Errors: invalid on "audio" when it
+// plays for less than 1 or more than 60 seconds; otherwise as set_greeting.
+Status set_recorded_greeting(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Scope& scope,
+                             const std::string& box_id, std::string& ogg, int64_t duration_ms, const std::string& actor);
 // Deletes the box's greeting (callers hear the default one again), audited
 // `voicemail.greeting_delete`. Errors: not_found on "box" when the scope does not reach the box or
 // it has no greeting.

@@ -13,7 +13,7 @@ using enum store::SettingKind;
 using store::SettingSpec;
 
 // clang-format off
-constexpr std::array<SettingSpec, 4> kSettings = {
+constexpr std::array<SettingSpec, 5> kSettings = {
   SettingSpec{"voicemail.max_message_seconds", integer, "180", 10, 3600,
               "longest voicemail a caller may leave, in seconds; the recording stops there"},
   SettingSpec{"voicemail.silence_seconds", integer, "10", 1, 120,
@@ -22,6 +22,9 @@ constexpr std::array<SettingSpec, 4> kSettings = {
               "a voicemail shorter than this, in seconds, is discarded (a caller who hung up at the tone)"},
   SettingSpec{"voicemail.ring_seconds", integer, "25", 5, 300,
               "seconds a line's phones ring before its voicemail box answers (applies after a restart)"},
+  SettingSpec{"voicemail.unsolicited_mwi", integer, "0", 0, 1,
+              "1: devices that do not subscribe to message waiting are sent a NOTIFY when their box changes "
+              "(applies after a restart)"},
 };
 // clang-format on
 
