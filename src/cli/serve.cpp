@@ -17,6 +17,7 @@
 #include "notify/sms.h"
 #include "notify/sms_runner.h"
 #include "notify/unsubscribe_routes.h"
+#include "notify/voicemail_notices.h"
 #include "portal/api.h"
 #include "portal/payments.h"
 #include "retention/scheduler.h"
@@ -248,6 +249,14 @@ int serve(const ServeOptions& options) {
     sms_stops.start();
     sms_campaigns.start();
   }
+  // Email notices of new voicemail, for the members who chose them, through a mailer of their own
+  // (a Mailer is for one thread; the portal's is shared under its lock).
+  auto notice_mailer = notify::mailer_from_settings(*(*env)->store);
+  if (!notice_mailer.ok()) return fail(notice_mailer.error());
+  notify::VoicemailNotifier voicemail_notices(*(*env)->store, (*env)->keys, (*env)->clock,
+                                              std::move(notice_mailer).value(),
+                                              {.portal_url = portal_options.public_url});
+  voicemail_notices.start();
   // Retention jobs every five minutes, on one node at a time (the store's job lock); stopped
   // (after the batch in progress) when this scope ends.
   retention::Scheduler retention_jobs(*(*env)->store, (*env)->keys, (*env)->clock, int64_t{300'000'000});

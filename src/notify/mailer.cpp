@@ -61,11 +61,16 @@ class SmtpMailer final : public Mailer {
  public:
   explicit SmtpMailer(SmtpConfig config) : config_(std::move(config)) { init_curl_once(); }
 
-  Status send(const Email& email) override {
+  using Mailer::send;
+  Status send(const Email& email, std::span<const Attachment> attachments) override {
     PRIVOX_TRY(check_address("from", config_.from));
     PRIVOX_TRY(check_address("to", email.to));
-    PRIVOX_ASSIGN(const std::string message, format_message(config_.from, email, SystemClock().now_us()));
-    return transfer(email.to, message);
+    PRIVOX_ASSIGN(std::string message, format_message(config_.from, email, SystemClock().now_us(), attachments));
+    Status sent = transfer(email.to, message);
+    // It may hold an attachment that is secret (a voicemail recording): wiped, sent or not. (The
+    // pieces curl copied into its own upload buffer, freed with its handle, are out of reach.)
+    sodium_memzero(message.data(), message.size());
+    return sent;
   }
 
  private:

@@ -1,12 +1,13 @@
 #pragma once
-// Email out of privox: identity-check codes, rights-request notices and marketing. A Mailer hands
-// one message to the operator's relay (setting mail.smtp_url) and says whether the relay accepted
-// it; SmtpMailer speaks SMTP through libcurl. Callers build the message; the mailer adds Date,
-// Message-ID and the From of setting mail.from.
+// Email out of privox: identity-check codes, rights-request notices, voicemail notices and
+// marketing. A Mailer hands one message to the operator's relay (setting mail.smtp_url) and says
+// whether the relay accepted it; SmtpMailer speaks SMTP through libcurl. Callers build the
+// message; the mailer adds Date, Message-ID and the From of setting mail.from.
 //
 // Thread-safety: a Mailer may be used from one thread at a time.
 
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,11 +24,22 @@ struct Email {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. List-Unsubscribe
 };
 
+// A file sent with an email (multipart/mixed, base64). The mailer copies it into the message it
+// hands the relay and wipes that copy once sent; the caller wipes its own `data` when it is secret.
+struct Attachment {
+  std::string filename;      // the name offered to the reader: letters, digits, '.', '-' and '_' only
+  std::string content_type;  // type/subtype, e.g. audio/ogg
+  std::string data;          // the bytes
+};
+
 class Mailer {
  public:
   virtual ~Mailer() = default;
-  // `unavailable` when the relay cannot be reached or refuses the message, naming why.
-  virtual Status send(const Email& email) = 0;
+  // `unavailable` when the relay cannot be reached or refuses the message, naming why;
+  // `invalid_argument` naming the field for a message that cannot be written (message_format.h).
+  // No attachments: a plain text/plain message.
+  virtual Status send(const Email& email, std::span<const Attachment> attachments) = 0;
+  Status send(const Email& email) { return send(email, {}); }
 };
 
 struct SmtpConfig {

@@ -2,6 +2,7 @@
 #include "common/testing.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -95,6 +96,59 @@ TEST(MessageFormatTest, UsesQuotedPrintableForNonAsciiOrOverlongBodies) {
     const size_t end = body.find("\r\n", begin);
     EXPECT_LE(end - begin, 76u);
     begin = end + 2;
+  }
+}
+
+TEST(MessageFormatTest, AttachmentsMakeAMultipartMessageWithBase64Parts) {
+  std::string audio = "OggS";
+  for (int i = 0; i < 300; ++i) audio.push_back(static_cast<char>(i * 7));
+  const std::vector<Attachment> files = {{"voicemail-1.opus", "audio/ogg", audio}};
+  auto message = format_message("p@example.net", sample(), kNow, files);
+  ASSERT_TRUE(message.ok()) << message.error().describe();
+  const std::string& m = *message;
+  const std::string marker = "Content-Type: multipart/mixed; boundary=\"";
+  const size_t at = m.find(marker);
+  ASSERT_NE(at, std::string::npos) << m;
+  const std::string boundary = m.substr(at + marker.size(), m.find('"', at + marker.size()) - at - marker.size());
+  EXPECT_EQ(boundary.rfind("=_privox_", 0), 0u);
+  EXPECT_EQ(m.find("Content-Transfer-Encoding", 0), m.find("Content-Transfer-Encoding", m.find("\r\n\r\n")))
+      << "the top level has no transfer encoding of its own";
+  // The text as the first part, intact, then the file, then the closing delimiter.
+  const std::string text_part = "--" + boundary + "\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                                "Content-Transfer-Encoding: 7bit\r\n\r\nline one\r\nline two\r\n\r\n--" + boundary + "\r\n";
+  EXPECT_NE(m.find(text_part), std::string::npos) << m;
+  EXPECT_NE(m.find("Content-Type: audio/ogg; name=\"voicemail-1.opus\"\r\n"
+                   "Content-Disposition: attachment; filename=\"voicemail-1.opus\"\r\n"
+                   "Content-Transfer-Encoding: base64\r\n\r\n"),
+            std::string::npos);
+  ASSERT_TRUE(m.ends_with("\r\n--" + boundary + "--\r\n")) << m;
+  const size_t begin = m.find("base64\r\n\r\n") + 10;
+  const std::string encoded = m.substr(begin, m.rfind("--" + boundary + "--") - begin);
+  size_t line_begin = 0;
+  while (line_begin < encoded.size()) {
+    const size_t end = encoded.find("\r\n", line_begin);
+    ASSERT_NE(end, std::string::npos);
+    EXPECT_LE(end - line_begin, 76u);
+    line_begin = end + 2;
+  }
+  std::string decoded(encoded.size(), '\0');
+  size_t length = 0;
+  ASSERT_EQ(sodium_base642bin(reinterpret_cast<unsigned char*>(decoded.data()), decoded.size(), encoded.data(),
+                              encoded.size(), "\r\n", &length, nullptr, sodium_base64_VARIANT_ORIGINAL),
+            0);
+  decoded.resize(length);
+  EXPECT_EQ(decoded, audio);
+  // No attachments: the plain form, as before.
+  EXPECT_EQ(format_message("p@example.net", sample(), kNow, {})->find("multipart"), std::string::npos);
+}
+
+TEST(MessageFormatTest, RefusesAnAttachmentWhoseNameOrTypeIsNotPlain) {
+  for (const Attachment& bad : {Attachment{"../etc/passwd", "audio/ogg", "x"}, Attachment{"a\"b.opus", "audio/ogg", "x"},
+                                Attachment{"", "audio/ogg", "x"}, Attachment{"a.opus", "audio", "x"},
+                                Attachment{"a.opus", "audio/ogg\r\nBcc: v@example.com", "x"}}) {
+    auto message = format_message("p@example.net", sample(), kNow, std::vector<Attachment>{bad});
+    ASSERT_FALSE(message.ok()) << bad.filename << " " << bad.content_type;
+    EXPECT_EQ(message.error().field, "attachments");
   }
 }
 

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <vector>
 
+#include "common/bytes.h"
 #include "common/ids.h"
 
 namespace privox::notify {
@@ -115,6 +116,68 @@ std::string domain_of(std::string_view address) {
   return at == std::string_view::npos ? "localhost" : std::string(address.substr(at + 1));
 }
 
+constexpr size_t kBase64LineBytes = 57;  // 76 characters of base64 a line (RFC 2045 6.8)
+constexpr size_t kMaxFilename = 100;
+
+// An attachment's name goes in a quoted parameter as it is: plain characters only, no path.
+bool is_plain_filename(std::string_view name) {
+  if (name.empty() || name.size() > kMaxFilename || name.front() == '.') return false;
+  for (const char c : name)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) return false;
+  return true;
+}
+
+// type/subtype, each a token of letters, digits and "+-.".
+bool is_media_type(std::string_view type) {
+  const size_t slash = type.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == type.size()) return false;
+  for (size_t i = 0; i < type.size(); ++i) {
+    const char c = type[i];
+    if (i != slash && !(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.')) return false;
+  }
+  return true;
+}
+
+Status check_attachments(std::span<const Attachment> attachments) {
+  for (const Attachment& a : attachments) {
+    if (!is_plain_filename(a.filename))
+      return invalid("attachments", fmt::format("'{}' is not a plain file name (letters, digits, '.', '-', '_')",
+                                                a.filename));
+    if (!is_media_type(a.content_type))
+      return invalid("attachments", fmt::format("'{}' is not a media type (type/subtype)", a.content_type));
+  }
+  return {};
+}
+
+// Appends `raw` as base64 in lines of 76 characters. The one line buffer is wiped after: an
+// attachment may be secret (a recording), and `out` was reserved by the caller, so it does not
+// leave copies behind as it grows.
+void append_base64_lines(std::string& out, std::string_view raw) {
+  std::array<char, sodium_base64_ENCODED_LEN(kBase64LineBytes, sodium_base64_VARIANT_ORIGINAL)> line{};
+  for (size_t at = 0; at < raw.size(); at += kBase64LineBytes) {
+    const size_t n = std::min(kBase64LineBytes, raw.size() - at);
+    sodium_bin2base64(line.data(), line.size(), reinterpret_cast<const unsigned char*>(raw.data()) + at, n,
+                      sodium_base64_VARIANT_ORIGINAL);
+    out.append(line.data()).append("\r\n");
+  }
+  sodium_memzero(line.data(), line.size());
+}
+
+// What the whole message needs at most beyond its headers and text, so it is reserved at once.
+size_t attachments_size(std::span<const Attachment> attachments) {
+  size_t size = 0;
+  for (const Attachment& a : attachments)
+    size += (a.data.size() / kBase64LineBytes + 1) * 78 + 2 * a.filename.size() + a.content_type.size() + 256;
+  return size;
+}
+
+std::string new_boundary() {
+  std::array<uint8_t, 16> random{};
+  randombytes_buf(random.data(), random.size());
+  // "=_" never occurs in base64 or quoted-printable text, so no part can hold the boundary.
+  return "=_privox_" + to_hex(random.data(), random.size());
+}
+
 constexpr std::array<std::string_view, 8> kMailerHeaders = {
     "date", "message-id", "from", "to", "subject", "mime-version", "content-type", "content-transfer-encoding"};
 
@@ -155,7 +218,8 @@ std::string encode_header_value(std::string_view value) {
   return out;
 }
 
-Result<std::string> format_message(std::string_view from, const Email& email, int64_t now_us) {
+Result<std::string> format_message(std::string_view from, const Email& email, int64_t now_us,
+                                   std::span<const Attachment> attachments) {
   PRIVOX_TRY(check_header_text("subject", email.subject));
   for (const auto& [name, value] : email.headers) {
     if (!is_token(name)) return invalid("headers", fmt::format("'{}' is not a header name", name));
@@ -163,19 +227,41 @@ Result<std::string> format_message(std::string_view from, const Email& email, in
       if (lower(name) == own) return invalid("headers", fmt::format("the mailer sets {} itself", name));
     PRIVOX_TRY(check_header_text(fmt::format("headers.{}", name), value));
   }
+  PRIVOX_TRY(check_attachments(attachments));
   const Body body = encode_body(email.text);
   std::string out;
+  size_t headers_size = 0;
+  for (const auto& [name, value] : email.headers) headers_size += name.size() + 2 * value.size() + 8;
+  out.reserve(2048 + 2 * email.subject.size() + headers_size + body.text.size() + attachments_size(attachments));
   out += "Date: " + rfc5322_date(now_us) + "\r\n";
   out += "Message-ID: <" + new_id(now_us) + "@" + domain_of(from) + ">\r\n";
   out += fmt::format("From: {}\r\n", from);
   out += fmt::format("To: {}\r\n", email.to);
   out += "Subject: " + encode_header_value(email.subject) + "\r\n";
   out += "MIME-Version: 1.0\r\n";
-  out += "Content-Type: text/plain; charset=utf-8\r\n";
-  out += "Content-Transfer-Encoding: " + body.encoding + "\r\n";
+  const std::string text_headers =
+      "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: " + body.encoding + "\r\n";
+  const std::string boundary = attachments.empty() ? std::string() : new_boundary();
+  out += boundary.empty() ? text_headers : "Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\r\n";
   for (const auto& [name, value] : email.headers) out += name + ": " + encode_header_value(value) + "\r\n";
   out += "\r\n";
+  if (boundary.empty()) {
+    out += body.text;
+    return out;  // moved, not copied: the message may hold a secret attachment
+  }
+  // RFC 2046 5.1: the text first, then each file. The CRLF before a delimiter belongs to it: the
+  // text keeps its own last line break, and a base64 part's last one serves.
+  out += "This is a message in several parts (MIME).\r\n--" + boundary + "\r\n" + text_headers + "\r\n";
   out += body.text;
+  out += "\r\n";
+  for (const Attachment& a : attachments) {
+    out += "--" + boundary + "\r\n";
+    out += fmt::format("Content-Type: {}; name=\"{}\"\r\n", a.content_type, a.filename);
+    out += fmt::format("Content-Disposition: attachment; filename=\"{}\"\r\n", a.filename);
+    out += "Content-Transfer-Encoding: base64\r\n\r\n";
+    append_base64_lines(out, a.data);
+  }
+  out += "--" + boundary + "--\r\n";
   return out;
 }
 

@@ -5,6 +5,7 @@
 // Thread-safety: free functions without state.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,7 +30,12 @@ std::string encode_header_value(std::string_view value);
 // line and the body. `invalid_argument` naming the field when the subject or any header name or
 // value holds CR or LF (header injection), a header name is not a token, or an extra header
 // would replace one the mailer sets. The body is sent 8bit, or quoted-printable when a line
-// would pass SMTP's 998-octet limit.
-Result<std::string> format_message(std::string_view from, const Email& email, int64_t now_us);
+// would pass SMTP's 998-octet limit. With attachments the message is multipart/mixed (a random
+// boundary): the text, then each file in base64 with its Content-Disposition filename;
+// `invalid_argument` on "attachments" for a name that is not plain or a type that is not
+// type/subtype. The returned string holds the attachments' bytes (base64): wipe it when they are
+// secret (SmtpMailer does).
+Result<std::string> format_message(std::string_view from, const Email& email, int64_t now_us,
+                                   std::span<const Attachment> attachments = {});
 
 }  // namespace privox::notify

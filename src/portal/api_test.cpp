@@ -74,7 +74,8 @@ class TokenizerProvider final : public PaymentProvider {
 // The mail relay: keeps every message it is handed.
 class CapturingMailer final : public notify::Mailer {
  public:
-  Status send(const notify::Email& email) override {
+  using notify::Mailer::send;
+  Status send(const notify::Email& email, std::span<const notify::Attachment>) override {
     std::lock_guard lock(mu_);
     sent_.push_back(email);
     return {};
@@ -1075,6 +1076,9 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/voicemail/greetings/{extension_id}", verb::put}, {"/api/v1/voicemail/greetings/" + b_line, nullptr}},
       {{"/api/v1/voicemail/greetings/{extension_id}", verb::get}, {"/api/v1/voicemail/greetings/" + b_line, nullptr}},
       {{"/api/v1/voicemail/greetings/{extension_id}", verb::delete_}, {"/api/v1/voicemail/greetings/" + b_line, nullptr}},
+      {{"/api/v1/voicemail/options/{extension_id}", verb::get}, {"/api/v1/voicemail/options/" + b_line, nullptr}},
+      {{"/api/v1/voicemail/options/{extension_id}", verb::put},
+       {"/api/v1/voicemail/options/" + b_line, {{"email_notice", "audio"}, {"pin", "4826"}}}},
       {{"/api/v1/messages", verb::get}, {"/api/v1/messages?extension=" + b_line, nullptr}},
       {{"/api/v1/admin/members", verb::get}, {"/api/v1/admin/members?purpose=billing&company_id=" + b_company, nullptr}},
       {{"/api/v1/admin/companies", verb::get}, {"/api/v1/admin/companies?purpose=billing", nullptr}},
@@ -1164,6 +1168,10 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       EXPECT_EQ(r["state"], "awaiting_identity");
       EXPECT_EQ(r["code"]["tries_left"], 5) << "A's wrong code counted against B's";
     }
+  // B's box options are untouched: no PIN, no email notice.
+  const json b_options = json::parse(b.call(verb::get, "/api/v1/voicemail/options/" + b_line).body());
+  EXPECT_EQ(b_options["has_pin"], false);
+  EXPECT_EQ(b_options["email_notice"], "off");
   // B's voicemail is still there, new.
   const json b_voicemails = json::parse(b.call(verb::get, "/api/v1/voicemail").body());
   ASSERT_EQ(b_voicemails["items"].size(), 1u);
@@ -1295,6 +1303,94 @@ TEST_P(PortalApiTest, AMemberSetsHearsAndDeletesTheirOwnLinesGreeting) {
   EXPECT_EQ((*audited)[2].text(0), "voicemail.greeting_delete");
 }
 
+// A box's options: a member sets the email notice and the PIN of their own line's box, and only
+// that; an office manager those of any line of the company. Bad values are refused naming the
+// field, nothing changes, and the PIN is never echoed.
+TEST_P(PortalApiTest, BoxOptionsAreSetByTheLinesMemberOrTheOfficeManager) {
+  Browser manager = browser();
+  ASSERT_EQ(manager.sign_up(signup_body("opts@a.example", "+442079460968")).result(), status::created);
+  const json me = json::parse(manager.call(verb::get, "/api/v1/me").body());
+  const std::string own = json::parse(manager.call(verb::post, "/api/v1/extensions",
+                                                   {{"number", "421"}, {"password", "line password 8"},
+                                                    {"member_id", me["subject_id"]}})
+                                          .body())["id"];
+  const std::string unassigned =
+      json::parse(manager.call(verb::post, "/api/v1/extensions", {{"number", "422"}, {"password", "line password 9"}})
+                      .body())["id"];
+  const std::string path = "/api/v1/voicemail/options/" + own;
+
+  http::Response res = manager.call(verb::get, path);
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/voicemail/options/{extension_id}", res);
+  EXPECT_EQ(json::parse(res.body()), json({{"extension_id", own}, {"has_pin", false}, {"email_notice", "off"}}));
+
+  res = manager.call(verb::put, path, {{"email_notice", "notice"}, {"pin", "4826"}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, "/api/v1/voicemail/options/{extension_id}", res);
+  json options = json::parse(res.body());
+  EXPECT_EQ(options["email_notice"], "notice");
+  EXPECT_EQ(options["has_pin"], true);
+  EXPECT_TRUE(options.contains("updated_at"));
+  EXPECT_EQ(res.body().find("4826"), std::string::npos);
+
+  // Refusals name the field and change nothing; a refused PIN is not echoed either.
+  const std::vector<std::pair<json, std::string>> bad = {
+      {{{"email_notice", "sometimes"}}, "email_notice"},
+      {{{"email_notice", nullptr}}, "email_notice"},
+      {{{"email_notice", "audio"}, {"pin", "7777"}}, "pin"},
+      {{{"pin", "42a9"}}, "pin"},
+      {{{"pin", 4826}}, "pin"},
+      {{{"pin", "421"}}, "pin"},
+      {{{"pin", "1234567890123"}}, "pin"},
+      {json::object(), "body"},
+  };
+  for (const auto& [body, field] : bad) {
+    res = manager.call(verb::put, path, body);
+    EXPECT_EQ(res.result(), status::bad_request) << body.dump();
+    expect_documented(verb::put, "/api/v1/voicemail/options/{extension_id}", res);
+    EXPECT_EQ(json::parse(res.body())["error"]["field"], field) << body.dump();
+    if (body.contains("pin") && body["pin"].is_string())
+      EXPECT_EQ(res.body().find(body["pin"].get<std::string>()), std::string::npos) << res.body();
+  }
+  options = json::parse(manager.call(verb::get, path).body());
+  EXPECT_EQ(options["email_notice"], "notice");
+  EXPECT_EQ(options["has_pin"], true);
+
+  // Removing the PIN, twice (the second changes nothing and is no error), and choosing the audio.
+  res = manager.call(verb::put, path, {{"pin", nullptr}, {"email_notice", "audio"}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(json::parse(res.body())["has_pin"], false);
+  EXPECT_EQ(json::parse(res.body())["email_notice"], "audio");
+  EXPECT_EQ(manager.call(verb::put, path, {{"pin", nullptr}}).result(), status::ok);
+  const std::string token = std::exchange(manager.csrf, "");
+  EXPECT_EQ(manager.call(verb::put, path, {{"email_notice", "off"}}).result(), status::forbidden);
+  manager.csrf = token;
+
+  // The office manager sets up a line of the company that is not theirs; a plain member may not.
+  res = manager.call(verb::put, "/api/v1/voicemail/options/" + unassigned, {{"email_notice", "notice"}});
+  EXPECT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(manager.call(verb::get, "/api/v1/voicemail/options/nonexistent").result(), status::not_found);
+  const std::string invite_token = invite(manager, "plain@a.example").second;
+  Browser member = browser();
+  ASSERT_EQ(browser().call(verb::post, "/api/v1/invites/accept", invitee_body(invite_token, "+442079460969")).result(),
+            status::created);
+  ASSERT_EQ(member.call(verb::post, "/api/v1/session", {{"email", "plain@a.example"}, {"password", "invited password 1"}})
+                .result(),
+            status::ok);
+  res = member.call(verb::put, path, {{"email_notice", "off"}});
+  EXPECT_EQ(res.result(), status::not_found);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "extension_id");
+  EXPECT_EQ(member.call(verb::get, path).result(), status::not_found);
+  EXPECT_EQ(json::parse(manager.call(verb::get, path).body())["email_notice"], "audio");
+
+  // Each change is audited, naming the box and never the PIN.
+  EXPECT_EQ(audit_of("voicemail.pin_set").size(), 1u);
+  EXPECT_EQ(audit_of("voicemail.pin_clear").size(), 1u);
+  EXPECT_EQ(audit_of("voicemail.email_notice_set").size(), 3u);
+  for (const char* action : {"voicemail.pin_set", "voicemail.pin_clear", "voicemail.email_notice_set"})
+    for (const store::Row& r : audit_of(action)) EXPECT_EQ(r.text(1).find("4826"), std::string::npos);
+}
+
 // The gate of routes.cpp, over every route of the router: a visitor reaches only the public routes,
 // a session changes nothing without its CSRF token, members never reach the console and staff never
 // reach what is a member's own. Each refusal names what is missing, before any handler runs.
@@ -1316,7 +1412,8 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                               "/api/v1/requests/{id}/verify", "/api/v1/requests/{id}/payment",
                                               "/api/v1/requests/{id}/download", "/api/v1/voicemail",
                                               "/api/v1/voicemail/{id}/audio", "/api/v1/voicemail/{id}/heard",
-                                              "/api/v1/voicemail/{id}", "/api/v1/voicemail/greetings/{extension_id}"};
+                                              "/api/v1/voicemail/{id}", "/api/v1/voicemail/greetings/{extension_id}",
+                                              "/api/v1/voicemail/options/{extension_id}"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
@@ -1356,9 +1453,10 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
     }
   }
   // Issue 13 added PATCH and the provisioning file of a line, PATCH of the company and the dashboard.
-  // The voicemail routes added four, two of them state-changing; the greeting three, two of them.
-  EXPECT_EQ(guarded, 51u);
-  EXPECT_EQ(state_changing, 31u);
+  // The voicemail routes added four, two of them state-changing; the greeting three, two of them;
+  // the box options two, one of them.
+  EXPECT_EQ(guarded, 53u);
+  EXPECT_EQ(state_changing, 32u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);

@@ -70,6 +70,8 @@ constexpr Route kRoutes[] = {
     {verb::put, "/api/v1/voicemail/greetings/{extension_id}", kMemberCsrf, voicemail_greeting_put},
     {verb::get, "/api/v1/voicemail/greetings/{extension_id}", kMember, voicemail_greeting_get},
     {verb::delete_, "/api/v1/voicemail/greetings/{extension_id}", kMemberCsrf, voicemail_greeting_remove},
+    {verb::get, "/api/v1/voicemail/options/{extension_id}", kMember, voicemail_options_get},
+    {verb::put, "/api/v1/voicemail/options/{extension_id}", kMemberCsrf, voicemail_options_put},
     // routes_public.cpp
     {verb::get, "/api/v1/privacy-notice", kPublic, privacy_notice},
     {verb::get, "/api/v1/portal-config", kPublic, portal_config},

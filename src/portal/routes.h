@@ -286,6 +286,9 @@ Response voicemail_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response voicemail_greeting_put(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response voicemail_greeting_get(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response voicemail_greeting_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+// A box's options (voicemail/options.h): the member's own lines, an office manager's company's.
+Response voicemail_options_get(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response voicemail_options_put(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_public.cpp: what anyone may read before logging in.
 Response privacy_notice(Portal::Impl& p, const Exchange& e);

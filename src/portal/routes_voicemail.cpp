@@ -1,6 +1,8 @@
 // The signed-in member's voicemail: the messages left in their own lines' boxes, newest first, each
 // recording heard only by its box's member (voicemail/store.h audits every read). An office
 // manager's own lines only, as any member's: a box is personal content, not the company's log.
+// A box's options (PIN, email notice) are the one exception: an office manager may set up any line
+// of the company, as they set up the line itself.
 #include <nlohmann/json.hpp>
 #include <sodium.h>
 
@@ -9,6 +11,7 @@
 
 #include "portal/routes.h"
 #include "voicemail/greetings.h"
+#include "voicemail/options.h"
 #include "voicemail/store.h"
 
 namespace privox::portal::routes {
@@ -37,6 +40,29 @@ Result<voicemail::Scope> own_line(Portal::Impl& p, const Exchange& e, const Call
     return Error{ErrorCode::not_found, "extension_id", "no line of yours has this id"};
   scope.boxes = std::vector<std::string>{line};
   return scope;
+}
+
+// The options routes' line: one of the member's own, or for an office manager any line of the
+// company (setting up a box is the company's business; the messages in it stay the member's).
+Result<voicemail::Scope> options_scope(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  if (c.who.role != Role::office_manager) return own_line(p, e, c);
+  return voicemail::Scope{privacy::Purpose::service, traffic::Viewer::line_holder, c.who.company_id, std::nullopt};
+}
+
+// voicemail/options.h names a line out of reach "box"; the route's parameter is extension_id.
+Response options_error(const Error& error) {
+  if (error.code == ErrorCode::not_found && error.field == "box")
+    return error_response(Error{ErrorCode::not_found, "extension_id", "no line you may set up has this id"});
+  return error_response(error);
+}
+
+Response options_answer(Portal::Impl& p, const voicemail::Scope& scope, const std::string& line) {
+  auto options = voicemail::box_options(p.store, scope, line);
+  if (!options.ok()) return options_error(options.error());
+  nlohmann::json out = voicemail::to_json(*options);
+  out["extension_id"] = line;
+  out.erase("box_id");
+  return http::json_response(status::ok, out);
 }
 
 // An upload is a WAV file sent as it is (audio/wav or audio/x-wav; audio/wave and audio/vnd.wave too).
@@ -134,6 +160,50 @@ Response voicemail_greeting_remove(Portal::Impl& p, const Exchange& e, const Cal
   if (Status s = voicemail::delete_greeting(p.store, p.keys, p.clock, *scope, line, c.who.subject_id); !s.ok())
     return error_response(s.error());
   return http::json_response(status::ok, {{"extension_id", line}, {"deleted", true}});
+}
+
+// A box's options: its PIN (set or not, never the PIN) and the email-notice choice.
+Response voicemail_options_get(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  auto scope = options_scope(p, e, c);
+  if (!scope.ok()) return options_error(scope.error());
+  return options_answer(p, *scope, std::string(e.param("extension_id")));
+}
+
+// {"email_notice": "off|notice|audio"} and/or {"pin": "1234"} ({"pin": null} removes it). Every
+// value is checked before anything changes; the PIN is never echoed, not even in a refusal.
+Response voicemail_options_put(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  auto parsed = json_body(e);
+  if (auto* refused = std::get_if<Response>(&parsed)) return std::move(*refused);
+  auto scope = options_scope(p, e, c);
+  if (!scope.ok()) return options_error(scope.error());
+  const auto& body = std::get<nlohmann::json>(parsed);
+  std::optional<voicemail::EmailNotice> notice;
+  if (const auto it = body.find("email_notice"); it != body.end()) {
+    if (it->is_string()) notice = voicemail::parse_email_notice(it->get<std::string>());
+    if (!notice) return http::json_error(status::bad_request, "must be off, notice or audio", "email_notice");
+  }
+  const auto pin = body.find("pin");
+  const bool has_pin = pin != body.end();
+  if (has_pin && !pin->is_null() && !pin->is_string())
+    return http::json_error(status::bad_request, "send the PIN as a string of digits, or null to remove it", "pin");
+  if (!notice && !has_pin) return http::json_error(status::bad_request, "give email_notice, pin, or both", "body");
+  const std::string line(e.param("extension_id"));
+  if (has_pin && pin->is_string()) {
+    if (Status s = voicemail::set_pin(p.store, p.keys, p.clock, *scope, line, pin->get_ref<const std::string&>(),
+                                      c.who.subject_id);
+        !s.ok())
+      return options_error(s.error());
+  } else if (has_pin) {
+    const Status s = voicemail::clear_pin(p.store, p.keys, p.clock, *scope, line, c.who.subject_id);
+    // Removing a PIN that is not there leaves the box as asked: no error.
+    if (!s.ok() && !(s.error().code == ErrorCode::not_found && s.error().field == "pin")) return options_error(s.error());
+  }
+  if (notice) {
+    if (Status s = voicemail::set_email_notice(p.store, p.keys, p.clock, *scope, line, *notice, c.who.subject_id);
+        !s.ok())
+      return options_error(s.error());
+  }
+  return options_answer(p, *scope, line);
 }
 
 }  // namespace privox::portal::routes

@@ -23,6 +23,7 @@
 #include "sip/store_bindings.h"
 #include "traffic/cdr.h"
 #include "voicemail/greetings.h"
+#include "voicemail/options.h"
 #include "voicemail/store.h"
 
 namespace privox::rights {
@@ -190,6 +191,17 @@ Status add_voicemail(Session& s, const privacy::Keyring& keys, const std::vector
   }
   files.push_back({"voicemail.json", index.dump(2)});
   if (!greeting_index.empty()) files.push_back({"voicemail/greetings.json", greeting_index.dump(2)});
+  // What the member chose for each box (a PIN set or not, never the PIN or its hash; the email
+  // notice), beside the greetings, when they chose anything.
+  PRIVOX_ASSIGN(const std::vector<voicemail::BoxOptions> options, voicemail::options_of_boxes(s, line_ids));
+  nlohmann::json options_index = nlohmann::json::array();
+  for (const voicemail::BoxOptions& o : options) {
+    nlohmann::json entry = voicemail::to_json(o);
+    entry["extension_id"] = o.box_id;
+    entry.erase("box_id");
+    options_index.push_back(std::move(entry));
+  }
+  if (!options_index.empty()) files.push_back({"voicemail/options.json", options_index.dump(2)});
   return {};
 }
 

@@ -14,6 +14,8 @@
 //                     each ended, heard or not, the caller (withheld stays "withheld"), and the
 //                     name of its recording
 //   voicemail/<id>.opus  each message's recording as stored (Ogg Opus), the one binary kind of file
+//   voicemail/options.json  when the member chose any: each box's email-notice choice and whether
+//                     it has a PIN (never the PIN or its hash)
 //   audit.json        audit-chain entries about the member and their lines: ids, actions,
 //                     purposes, times and details (never values)
 //   disclosures.json  disclosure-register entries about the member

@@ -27,6 +27,7 @@
 #include "traffic/cdr.h"
 #include "consent/member_view.h"
 #include "voicemail/greetings.h"
+#include "voicemail/options.h"
 #include "voicemail/store.h"
 
 namespace privox::rights {
@@ -434,6 +435,9 @@ TEST_P(RequestsTest, TheAccessExportHoldsEverythingAndKeepsWithheldCallersWithhe
   le(data_bytes, 4);
   wav.resize(wav.size() + data_bytes, 0);
   ASSERT_TRUE(voicemail::set_greeting(*store_, keys_, clock_, {}, line, wav, "cli:test").ok());
+  // The box's options: a PIN and the email notice with the recording attached.
+  ASSERT_TRUE(voicemail::set_pin(*store_, keys_, clock_, {}, line, "4826", "cli:test").ok());
+  ASSERT_TRUE(voicemail::set_email_notice(*store_, keys_, clock_, {}, line, voicemail::EmailNotice::audio, "cli:test").ok());
 
   Request r = in_progress(RequestKind::access);
   testing::TempDir dir;
@@ -457,6 +461,13 @@ TEST_P(RequestsTest, TheAccessExportHoldsEverythingAndKeepsWithheldCallersWithhe
   const auto greetings = nlohmann::json::parse(files.at("voicemail/greetings.json"));
   ASSERT_EQ(greetings.size(), 1u);
   EXPECT_EQ(greetings[0]["duration_ms"], 1500);
+  // What she chose for the box, and never the PIN or its hash.
+  const auto options = nlohmann::json::parse(files.at("voicemail/options.json"));
+  ASSERT_EQ(options.size(), 1u);
+  EXPECT_EQ(options[0]["extension_id"], line);
+  EXPECT_EQ(options[0]["email_notice"], "audio");
+  EXPECT_EQ(options[0]["has_pin"], true);
+  for (const auto& [name, content] : files) EXPECT_EQ(content.find("$argon2"), std::string::npos) << name;
 
   const auto subject = nlohmann::json::parse(files.at("subject.json"));
   EXPECT_EQ(subject["member"]["fields"]["name"], "Ann Lee");
@@ -491,7 +502,7 @@ TEST_P(RequestsTest, TheAccessExportHoldsEverythingAndKeepsWithheldCallersWithhe
 
   const auto manifest = nlohmann::json::parse(files.at("manifest.json"));
   EXPECT_EQ(manifest["format_version"], 1);
-  EXPECT_EQ(manifest["files"].size(), 9u);  // and the greeting with its index
+  EXPECT_EQ(manifest["files"].size(), 10u);  // and the greeting with its index, and the box options
   for (const auto& f : manifest["files"]) {
     const std::string& content = files.at(f["name"]);
     uint8_t digest[crypto_hash_sha256_BYTES];

@@ -126,7 +126,7 @@ constexpr std::array<FieldSpec, 13> kFields = {
             "When you last set your voicemail PIN or your email notice choice."},
 };
 
-constexpr std::array<StructuralColumn, 8> kStructural = {
+constexpr std::array<StructuralColumn, 13> kStructural = {
   StructuralColumn{"voicemail_messages", "id", "random identifier of a voicemail message"},
   StructuralColumn{"voicemail_messages", "company_id", "which tenant the box belongs to; a business, not a person"},
   StructuralColumn{"voicemail_messages", "box_id", "pseudonymous id of the line (extension) whose box it is; its key seals the caller and the audio"},
@@ -135,6 +135,11 @@ constexpr std::array<StructuralColumn, 8> kStructural = {
   StructuralColumn{"voicemail_greetings", "company_id", "which tenant the line belongs to; a business, not a person"},
   StructuralColumn{"voicemail_box_options", "box_id", "pseudonymous id of the line (extension) whose options they are"},
   StructuralColumn{"voicemail_box_options", "company_id", "which tenant the line belongs to; a business, not a person"},
+  StructuralColumn{"voicemail_notices", "message_id", "random identifier of the voicemail message an email notice is owed for; the row goes once it is sent, given up or moot"},
+  StructuralColumn{"voicemail_notices", "box_id", "pseudonymous id of the line whose member the notice is for"},
+  StructuralColumn{"voicemail_notices", "company_id", "which tenant the line belongs to; a business, not a person"},
+  StructuralColumn{"voicemail_notices", "attempts", "how many times sending the notice was tried: delivery bookkeeping, bounded and deleted with the row"},
+  StructuralColumn{"voicemail_notices", "next_attempt_at_us", "when the next try to send the notice is due: delivery bookkeeping, no closer to the message's own received time (kept beside it) and deleted with the row within a day"},
 };
 // clang-format on
 

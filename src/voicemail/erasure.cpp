@@ -4,6 +4,7 @@
 // in force, so nothing held is touched. A copy in a backup stays sealed under the line's key.
 #include "voicemail/module.h"
 #include "voicemail/greetings.h"
+#include "voicemail/notices.h"
 #include "voicemail/options.h"
 #include "voicemail/store.h"
 
@@ -19,6 +20,11 @@ Result<std::vector<privacy::ErasureItem>> erase(const privacy::ErasureSubject& s
   PRIVOX_ASSIGN(const int64_t greetings, delete_greetings_of_boxes(context.tx, subject.lines));
   if (greetings > 0)
     items.push_back({.item = "voicemail greetings", .outcome = "erased", .count = greetings, .how = "rows deleted"});
+  // Notices still owed name only ids, but they are the member's: they go with the messages.
+  PRIVOX_ASSIGN(const int64_t notices, delete_notices_of_boxes(context.tx, subject.lines));
+  if (notices > 0)
+    items.push_back({.item = "voicemail email notices not yet sent", .outcome = "erased", .count = notices,
+                     .how = "rows deleted"});
   PRIVOX_ASSIGN(const int64_t options, delete_options_of_boxes(context.tx, subject.lines));
   if (options > 0)
     items.push_back({.item = "voicemail PINs and email choices", .outcome = "erased", .count = options,

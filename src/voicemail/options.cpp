@@ -78,6 +78,14 @@ Status check_pin(std::string_view pin, std::string_view extension_number) {
   return {};
 }
 
+nlohmann::json to_json(const BoxOptions& options) {
+  nlohmann::json out = {{"box_id", options.box_id},
+                        {"has_pin", options.has_pin},
+                        {"email_notice", std::string(to_string(options.email_notice))}};
+  if (options.updated_at_us) out["updated_at"] = format_utc(options.updated_at_us);
+  return out;
+}
+
 Result<BoxOptions> box_options(store::Store& store, const Scope& scope, const std::string& box_id) {
   BoxOptions out{box_id};
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {

@@ -14,6 +14,8 @@
 // Thread-safety: free functions, all state in the store; safe from any thread. pin_matches costs
 // an Argon2id verification (~50 ms, 64 MiB): call it off any latency-sensitive thread.
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -45,6 +47,10 @@ struct BoxOptions {
   EmailNotice email_notice = EmailNotice::off;
   int64_t updated_at_us = 0;  // 0: never set
 };
+
+// {box_id, has_pin, email_notice, updated_at?}: never the PIN or its hash (the CLI, the portal, the
+// access export).
+nlohmann::json to_json(const BoxOptions& options);
 
 // The box's options (defaults when its member never chose). Not audited: ids and two choices.
 // Errors: not_found on "box" when the scope does not reach the box (another tenant's or member's

@@ -1,5 +1,6 @@
 // The schema of voicemail/'s tables, the messages callers left in a line's box, the line's own
-// greeting and the box's options, as a migration part (store/schema.h). Released parts are never edited: a change is a part of a new version.
+// greeting, the box's options and the outbox of email notices, as a migration part
+// (store/schema.h). Released parts are never edited: a change is a part of a new version.
 #include "voicemail/module.h"
 
 namespace privox::voicemail {
@@ -54,6 +55,24 @@ std::vector<store::SchemaPart> schema_parts() {
              pin_hash TEXT,
              email_notice TEXT NOT NULL DEFAULT 'off' CHECK (email_notice IN ('off', 'notice', 'audio')),
              updated_at_us {i64} NOT NULL))",
+       }},
+      {14,
+       "voicemail",
+       "voicemail email notices waiting to be sent",
+       {
+           // The outbox of email notices (voicemail/notices.h): one row per stored message whose
+           // box's member had chosen a notice when it was stored, written in the transaction that
+           // stores the message, so that a notice survives a restart and none is made for a message
+           // stored before the choice. Ids and the retry schedule only; the row goes once the email
+           // is sent, given up, or moot (the message deleted).
+           R"(CREATE TABLE voicemail_notices (
+             message_id TEXT PRIMARY KEY,
+             box_id TEXT NOT NULL,
+             company_id TEXT NOT NULL,
+             attempts {i64} NOT NULL DEFAULT 0,
+             next_attempt_at_us {i64} NOT NULL))",
+           // The sender takes the due ones, soonest first.
+           "CREATE INDEX voicemail_notices_due ON voicemail_notices (next_attempt_at_us, message_id)",
        }},
   };
 }

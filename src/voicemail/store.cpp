@@ -13,6 +13,8 @@
 #include "privacy/audit_record.h"
 #include "store/settings.h"
 #include "voicemail/module.h"
+#include "voicemail/notices.h"
+#include "voicemail/options.h"
 
 namespace privox::voicemail {
 namespace {
@@ -224,11 +226,18 @@ StoreSink::Outcome StoreSink::write(const NewMessage& m) {
     const store::Value caller =
         m.caller.empty() ? store::null_value() : store::Value{privacy::seal_field(*key->second, m.box_id, "caller", m.caller)};
     // ON CONFLICT: a deposit handed over twice (a retried commit whose outcome was unknown) is stored once.
-    PRIVOX_TRY(s.exec("INSERT INTO voicemail_messages (id, company_id, box_id, caller_enc, caller_withheld, "
-                      "call_record_id, received_at_us, duration_ms, end_reason, audio_enc, heard_at_us) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING",
-                      {m.id, m.company_id, m.box_id, caller, int64_t{m.caller_withheld ? 1 : 0},
-                       optional_text(m.call_record_id), m.received_at_us, m.duration_ms, m.end_reason, audio}));
+    PRIVOX_ASSIGN(const int64_t inserted,
+                  s.exec("INSERT INTO voicemail_messages (id, company_id, box_id, caller_enc, caller_withheld, "
+                         "call_record_id, received_at_us, duration_ms, end_reason, audio_enc, heard_at_us) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING",
+                         {m.id, m.company_id, m.box_id, caller, int64_t{m.caller_withheld ? 1 : 0},
+                          optional_text(m.call_record_id), m.received_at_us, m.duration_ms, m.end_reason, audio}));
+    // The member's choice as the message is stored decides whether it is announced by email: the
+    // notice is owed from this commit on (voicemail/notices.h), and never for an earlier message.
+    if (inserted == 1) {
+      PRIVOX_ASSIGN(const EmailNotice notice, email_notice_of(s, m.box_id));
+      if (notice != EmailNotice::off) PRIVOX_TRY(queue_notice(s, m.id, m.box_id, m.company_id, clock_.now_us()));
+    }
     return {};
   });
   if (!written.ok()) {
@@ -271,21 +280,21 @@ Result<std::vector<MessageInfo>> list_messages(store::Store& store, const privac
   return decode_all(keys, rows, wrapped, scope.purpose, scope.viewer);
 }
 
-Result<MessageAudio> open_audio(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
-                                const Scope& scope, const std::string& message_id, const std::string& actor) {
-  if (!allowed("voicemail_audio", scope.purpose))
-    return invalid("purpose", fmt::format("purpose {} may not hear voicemail recordings (the data map allows {})",
-                                          privacy::to_string(scope.purpose),
-                                          privacy::purposes_text(privacy::Purpose::service | privacy::Purpose::legal)));
+namespace {
+
+// One message of the scope, read with its box's wrapped key and ONE audit entry (`action`, subject
+// the box, `detail`) in a write transaction; opened after the commit, with the audio when asked.
+Result<MessageAudio> open_one_audited(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                      const Scope& scope, const std::string& message_id, bool with_audio,
+                                      const std::string& actor, const char* action, const nlohmann::json& detail) {
   std::optional<store::Row> row;
   privacy::subject_keys::WrappedKeys wrapped;
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(store::Row found, find_in_scope(s, scope, message_id, true));
+    PRIVOX_ASSIGN(store::Row found, find_in_scope(s, scope, message_id, with_audio));
     row = std::move(found);
     PRIVOX_ASSIGN(wrapped, privacy::subject_keys::read_wrapped(s, {row->text(kBox)}));
     PRIVOX_TRY(privacy::AuditChain(keys, clock)
-                   .append(s, {actor, "voicemail.listen", row->text(kBox),
-                               std::string(privacy::to_string(scope.purpose)), {{"message", message_id}}}));
+                   .append(s, {actor, action, row->text(kBox), std::string(privacy::to_string(scope.purpose)), detail}));
     return {};
   }));
   const std::string box = row->text(kBox);
@@ -296,11 +305,33 @@ Result<MessageAudio> open_audio(store::Store& store, const privacy::Keyring& key
   }
   PRIVOX_ASSIGN(std::shared_ptr<const privacy::SecretKey> key, keys.unwrap_cached(found->second, box));
   MessageAudio out{decode(*row, key.get(), false, scope.purpose, scope.viewer), {}};
+  if (!with_audio) return out;
   auto audio = privacy::open_field(*key, box, "audio", row->blob(kAudio));
   if (!audio.ok())
     return Error{ErrorCode::corrupt, "id", fmt::format("the audio of voicemail message {} does not open", message_id)};
   out.audio = std::move(audio).value();
   return out;
+}
+
+}  // namespace
+
+Result<MessageAudio> open_audio(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                const Scope& scope, const std::string& message_id, const std::string& actor) {
+  if (!allowed("voicemail_audio", scope.purpose))
+    return invalid("purpose", fmt::format("purpose {} may not hear voicemail recordings (the data map allows {})",
+                                          privacy::to_string(scope.purpose),
+                                          privacy::purposes_text(privacy::Purpose::service | privacy::Purpose::legal)));
+  return open_one_audited(store, keys, clock, scope, message_id, true, actor, "voicemail.listen",
+                          {{"message", message_id}});
+}
+
+Result<MessageAudio> open_for_email(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                    const std::string& box_id, const std::string& message_id, bool with_audio,
+                                    int64_t attempt, const std::string& actor) {
+  // As the box's holder lists it: the service purpose, the call log's rule for a withheld caller.
+  const Scope scope{privacy::Purpose::service, traffic::Viewer::line_holder, "", std::vector<std::string>{box_id}};
+  return open_one_audited(store, keys, clock, scope, message_id, with_audio, actor, "voicemail.email",
+                          {{"message", message_id}, {"audio", with_audio}, {"attempt", attempt}});
 }
 
 Status mark_heard(store::Store& store, const Clock& clock, const Scope& scope, const std::string& message_id) {
@@ -317,6 +348,7 @@ Status delete_message(store::Store& store, const privacy::Keyring& keys, const C
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_ASSIGN(store::Row row, find_in_scope(s, scope, message_id, false));
     PRIVOX_TRY(s.exec("DELETE FROM voicemail_messages WHERE id = ?", {message_id}));
+    PRIVOX_TRY(finish_notice(s, message_id));  // a notice still owed for it is moot
     PRIVOX_TRY(privacy::AuditChain(keys, clock)
                    .append(s, {actor, "voicemail.delete", row.text(kBox),
                                std::string(privacy::to_string(scope.purpose)), {{"message", message_id}}}));

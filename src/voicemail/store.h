@@ -7,7 +7,8 @@
 // (Ogg Opus) and the caller are sealed with privacy::seal_field under the box's key and the clear
 // audio is wiped as soon as it is sealed (or refused); it is never written or logged in clear. A box
 // whose key is gone (erased), or that already holds retention.voicemail_max_messages, gets no new
-// message: the refusal is logged with the ids only.
+// message: the refusal is logged with the ids only. When the box's member chose an email notice,
+// the same transaction owes them one (voicemail/notices.h).
 //
 // Reading: every function that opens a message takes the purpose and the actor and writes one
 // audit entry per call inside its transaction (ids and counts, never values); the caller is shown
@@ -135,12 +136,22 @@ struct MessageAudio {
 Result<MessageAudio> open_audio(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                 const Scope& scope, const std::string& message_id, const std::string& actor);
 
+// One message of `box_id` for its email notice (notify/voicemail_notices.h), as the box's holder
+// lists it (purpose service, a withheld caller withheld), with the audio only when `with_audio`.
+// The notice discloses the caller's number, and an attached recording, to the member's mailbox:
+// each attempt appends ONE `voicemail.email` audit entry (subject the box, detail {message, audio,
+// attempt}) in the reading transaction, before the email is handed to the relay. Errors as
+// open_audio (not_found once the message is deleted, erased once the box is).
+Result<MessageAudio> open_for_email(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                    const std::string& box_id, const std::string& message_id, bool with_audio,
+                                    int64_t attempt, const std::string& actor);
+
 // Marks the message heard (the first time only; later calls change nothing). Errors: not_found on
 // "id" as open_audio.
 Status mark_heard(store::Store& store, const Clock& clock, const Scope& scope, const std::string& message_id);
 
-// Deletes the message row (and asks the store to purge the deleted bytes), audited
-// `voicemail.delete`. Errors: not_found on "id" as open_audio.
+// Deletes the message row (and any email notice still owed for it; voicemail/notices.h), asks the
+// store to purge the deleted bytes, audited `voicemail.delete`. Errors: not_found on "id" as open_audio.
 Status delete_message(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Scope& scope,
                       const std::string& message_id, const std::string& actor);
 
