@@ -680,6 +680,35 @@ expect_fail nz -- "no line" "$PRIVOX" voicemail greeting set --data-dir "$D" --p
   --box 01890000-0000-7000-8000-000000000000 --file "$TMP/greeting.wav"
 expect_ok "$PRIVOX" voicemail greeting delete --data-dir "$D" --purpose service --box "$EXT"
 expect_fail nz -- "no voicemail greeting" "$PRIVOX" voicemail greeting delete --data-dir "$D" --purpose service --box "$EXT"
+
+# voicemail options and PIN: the email notice chosen and shown, the PIN read from standard input
+# (never an argument) and cleared, each change audited; a bad choice, a guessable PIN, another
+# purpose and a line that does not exist are refused with the reason, and no PIN is ever printed.
+expect_ok "$PRIVOX" voicemail options show --data-dir "$D" --purpose service "$EXT"
+assert_contains "options show: no email notice at first" "$(stdout)" '"email_notice": "off"'
+assert_contains "options show: no PIN at first" "$(stdout)" '"has_pin": false'
+expect_ok "$PRIVOX" voicemail options set --data-dir "$D" --purpose service "$EXT" --email-notice audio
+assert_contains "options set prints the new choice" "$(stdout)" '"email_notice": "audio"'
+assert_eq "options set is audited against the box" "voicemail.email_notice_set|service|$EXT" "$(last_audit)"
+expect_ok "$PRIVOX" voicemail pin set --data-dir "$D" --purpose service "$EXT" <<<"4826"
+assert_contains "pin set: the box has a PIN" "$(stdout)" '"has_pin": true'
+assert_not_contains "pin set prints no PIN" "$(stdout)$(stderr)" "4826"
+assert_eq "pin set is audited against the box" "voicemail.pin_set|service|$EXT" "$(last_audit)"
+assert_match "the store keeps an Argon2id string, not the PIN" \
+  "$(sql "$D" "select pin_hash from voicemail_box_options where box_id = '$EXT'")" '^[$]argon2id[$]'
+expect_fail nz -- "pin: " "$PRIVOX" voicemail pin set --data-dir "$D" --purpose service "$EXT" <<<"1111"
+assert_not_contains "a refused PIN is not echoed" "$(stderr)" "1111"
+expect_ok "$PRIVOX" voicemail pin clear --data-dir "$D" --purpose service "$EXT"
+assert_contains "pin clear: no PIN any more, the email choice kept" "$(stdout | tr -d ' \n')" \
+  '"email_notice":"audio","has_pin":false'
+expect_fail nz -- "no voicemail PIN" "$PRIVOX" voicemail pin clear --data-dir "$D" --purpose service "$EXT"
+expect_fail 2 -- "--email-notice" "$PRIVOX" voicemail options set --data-dir "$D" --purpose service "$EXT" \
+  --email-notice sometimes
+expect_fail 2 -- "--purpose" "$PRIVOX" voicemail options show --data-dir "$D" --purpose billing "$EXT"
+expect_fail nz -- "line: " "$PRIVOX" voicemail options show --data-dir "$D" --purpose service not-a-line
+expect_fail nz -- "no line" "$PRIVOX" voicemail options set --data-dir "$D" --purpose service \
+  01890000-0000-7000-8000-000000000000 --email-notice notice
+expect_ok "$PRIVOX" voicemail options set --data-dir "$D" --purpose service "$EXT" --email-notice off
 assert_eq "the extension has a data key of its own" 1 \
   "$(sql "$D" "select count(*) from subject_keys where subject_id = '$EXT'")"
 assert_eq "the DID is stored in E.164, the HA1s sealed" "+442079460123|1|1" \

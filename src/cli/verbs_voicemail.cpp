@@ -1,6 +1,7 @@
-// `privox voicemail list|delete|export` and `privox voicemail greeting set|show|delete`: the
-// voicemail store for a named purpose, every read and change audited (voicemail/store.h,
-// voicemail/greetings.h). The operator's tools; a member uses the portal.
+// `privox voicemail list|delete|export`, `privox voicemail greeting set|show|delete`,
+// `privox voicemail options show|set` and `privox voicemail pin set|clear`: the voicemail store for
+// a named purpose, every read and change audited (voicemail/store.h, voicemail/greetings.h,
+// voicemail/options.h). The operator's tools; a member uses the portal.
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -11,12 +12,14 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <iterator>
 
 #include "accounts/validation.h"
 #include "cli/verbs.h"
 #include "voicemail/greetings.h"
+#include "voicemail/options.h"
 #include "voicemail/store.h"
 
 namespace privox::cli {
@@ -28,6 +31,8 @@ struct VoicemailOptions {
   std::string id;            // delete, export
   std::string out;           // export, greeting show
   std::string file;          // greeting set
+  std::string line;          // options, pin
+  std::string email_notice;  // options set
 };
 
 Result<voicemail::Scope> staff_scope(const VoicemailOptions& o) {
@@ -160,6 +165,62 @@ int run_greeting_delete(const DataDir& where, const VoicemailOptions& o) {
   return 0;
 }
 
+// The options and PIN verbs' scope: the one line named, of any company.
+Result<voicemail::Scope> line_scope(const VoicemailOptions& o) {
+  voicemail::Scope scope;
+  scope.purpose = *privacy::parse_purpose(o.purpose);  // CLI11 checked the name
+  PRIVOX_ASSIGN(std::string line, accounts::check_id("line", o.line));
+  scope.boxes = std::vector<std::string>{std::move(line)};
+  return scope;
+}
+
+// The box's options as JSON, after whatever the verb changed.
+int print_options(Environment& env, const voicemail::Scope& scope, const std::string& line) {
+  auto options = voicemail::box_options(*env.store, scope, line);
+  if (!options.ok()) return fail(options.error());
+  std::cout << voicemail::to_json(*options).dump(2) << "\n";
+  return 0;
+}
+
+// Opens the environment and runs `change` on the line's box (nothing for show), then prints its
+// options.
+int run_on_line(const DataDir& where, const VoicemailOptions& o,
+                const std::function<Status(Environment&, const voicemail::Scope&)>& change) {
+  auto scope = line_scope(o);
+  if (!scope.ok()) return fail(scope.error());
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  if (change)
+    if (Status s = change(**env, *scope); !s.ok()) return fail(s.error());
+  return print_options(**env, *scope, o.line);
+}
+
+int run_options_set(const DataDir& where, const VoicemailOptions& o) {
+  const std::optional<voicemail::EmailNotice> notice = voicemail::parse_email_notice(o.email_notice);
+  if (!notice) return fail(invalid("email-notice", "must be off, notice or audio"));
+  return run_on_line(where, o, [&](Environment& env, const voicemail::Scope& scope) {
+    return voicemail::set_email_notice(*env.store, env.keys, env.clock, scope, o.line, *notice, cli_actor());
+  });
+}
+
+// The PIN comes on standard input (one line), never as an argument a process list would show.
+int run_pin_set(const DataDir& where, const VoicemailOptions& o) {
+  std::string pin;
+  std::getline(std::cin, pin);
+  while (!pin.empty() && (pin.back() == '\r' || pin.back() == '\n')) pin.pop_back();
+  const int rc = run_on_line(where, o, [&](Environment& env, const voicemail::Scope& scope) {
+    return voicemail::set_pin(*env.store, env.keys, env.clock, scope, o.line, pin, cli_actor());
+  });
+  if (!pin.empty()) sodium_memzero(pin.data(), pin.size());
+  return rc;
+}
+
+int run_pin_clear(const DataDir& where, const VoicemailOptions& o) {
+  return run_on_line(where, o, [&](Environment& env, const voicemail::Scope& scope) {
+    return voicemail::clear_pin(*env.store, env.keys, env.clock, scope, o.line, cli_actor());
+  });
+}
+
 void add_purpose(CLI::App* verb, VoicemailOptions& o) {
   verb->add_option("--purpose", o.purpose, "why you need it (recordings: service or legal)")
       ->required()
@@ -212,6 +273,36 @@ void add_voicemail_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   add_purpose(drop, *o);
   drop->add_option("--box", o->box, "the line (extension id)")->required();
   verbs.add(drop, [&where, o] { return run_greeting_delete(where, *o); });
+
+  // A box's options serve its member's own use of it: the data map allows purpose service only.
+  const auto add_line = [&where, &o](CLI::App* verb) {
+    add_data_dir(verb, where);
+    verb->add_option("--purpose", o->purpose, "why you need it (service: the data map allows no other)")
+        ->required()
+        ->check(CLI::IsMember({"service"}));
+    verb->add_option("line", o->line, "the line (extension id) whose box it is")->required();
+  };
+  auto* options = voicemail->add_subcommand("options", "A box's options: PIN set or not, email notice (audited)")
+                      ->require_subcommand(1);
+  auto* options_show = options->add_subcommand("show", "Print the box's options as JSON (never the PIN)");
+  add_line(options_show);
+  verbs.add(options_show, [&where, o] { return run_on_line(where, *o, nullptr); });
+  auto* options_set = options->add_subcommand("set", "Choose whether new messages are emailed to the line's member");
+  add_line(options_set);
+  options_set
+      ->add_option("--email-notice", o->email_notice,
+                   "off, notice (that a message came, no audio) or audio (the recording attached: it leaves privox)")
+      ->required()
+      ->check(CLI::IsMember({"off", "notice", "audio"}));
+  verbs.add(options_set, [&where, o] { return run_options_set(where, *o); });
+  auto* pin = voicemail->add_subcommand("pin", "A box's PIN, for reaching it from the company's other lines (audited)")
+                  ->require_subcommand(1);
+  auto* pin_set = pin->add_subcommand("set", "Set the box's PIN, read from standard input (4 to 12 digits)");
+  add_line(pin_set);
+  verbs.add(pin_set, [&where, o] { return run_pin_set(where, *o); });
+  auto* pin_clear = pin->add_subcommand("clear", "Remove the box's PIN: it opens from its own line only");
+  add_line(pin_clear);
+  verbs.add(pin_clear, [&where, o] { return run_pin_clear(where, *o); });
 }
 
 }  // namespace privox::cli
