@@ -1,7 +1,8 @@
 // The voicemail page: the member's messages (GET /voicemail), each played in the page from its
 // authenticated audio route (every listen is audited by the server), marked heard once played or on
-// request, downloaded, or deleted. A caller who withheld their number is shown as "withheld": the
-// API never sends their number.
+// request, downloaded, or deleted; then each own line's greeting and box options (email notice,
+// PIN). A caller who withheld their number is shown as "withheld": the API never sends their
+// number.
 
 import { api, apiUpload } from './api.js';
 import { $, el, formatDuration, formatTime, replaceChildren, say } from './dom.js';
@@ -102,20 +103,82 @@ function greetingForm(line) {
   return form;
 }
 
-async function loadGreetings(user) {
+const OPTIONS = (line) => `/voicemail/options/${encodeURIComponent(line)}`;
+const NOTICES = [
+  ['off', 'Off'],
+  ['notice', 'Notice only'],
+  ['audio', 'Notice with the recording attached'],
+];
+
+function pinState(options) {
+  return options.has_pin ? 'A PIN is set.' : 'No PIN: the box opens from this line only.';
+}
+
+// One form per line of the member's: the email notice, and the PIN (sent, never shown back).
+function optionsForm(line, options) {
+  const select = el('select', { id: `notice-${line.id}`, name: 'email_notice' },
+    ...NOTICES.map(([value, label]) => el('option', { value }, label)));
+  select.value = options.email_notice;
+  const pin = el('input', { type: 'password', id: `pin-${line.id}`, name: 'pin', inputmode: 'numeric',
+    autocomplete: 'off', minlength: '4', maxlength: '12', pattern: '[0-9]*' });
+  const state = el('p', { class: 'muted pin-state' }, pinState(options));
+  const save = el('button', { type: 'submit' }, 'Save email choice');
+  const setPin = el('button', { type: 'button', class: 'secondary' }, 'Set PIN');
+  const clearPin = el('button', { type: 'button', class: 'secondary' }, 'Remove PIN');
+  const form = el('form', { class: 'panel box-options', 'data-line': line.id },
+    el('h3', {}, `Line ${line.number}${line.label ? ` (${line.label})` : ''}`),
+    el('div', { class: 'field' }, el('label', { for: select.id }, 'Email me when a caller leaves a message'), select),
+    el('div', { class: 'actions' }, save),
+    el('div', { class: 'field' }, el('label', { for: pin.id }, 'PIN (4 to 12 digits)'), pin),
+    state, el('div', { class: 'actions' }, setPin, ' ', clearPin));
+  const change = async (body, done) => {
+    try {
+      const answer = await api('PUT', OPTIONS(line.id), { body });
+      state.textContent = pinState(answer);
+      select.value = answer.email_notice;
+      say(form, done);
+    } catch (error) {
+      say(form, error.message, 'error');
+    }
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    change({ email_notice: select.value }, select.value === 'audio'
+      ? 'Saved: new messages are emailed to you with the recording attached.'
+      : select.value === 'notice' ? 'Saved: you get an email, without the recording, for each new message.'
+        : 'Saved: no email.');
+  });
+  setPin.addEventListener('click', async () => {
+    const value = pin.value;
+    pin.value = '';
+    await change({ pin: value }, 'PIN set.');
+  });
+  clearPin.addEventListener('click', () => change({ pin: null }, 'PIN removed.'));
+  return form;
+}
+
+async function loadOwnLines(user) {
+  let own = [];
   try {
     const lines = await api('GET', '/extensions');
-    const own = ((lines && lines.items) || []).filter((line) => line.member_id === user.subject_id);
+    own = ((lines && lines.items) || []).filter((line) => line.member_id === user.subject_id);
     replaceChildren($('#greetings'), own.length ? own.map(greetingForm) : el('p', { class: 'muted' }, 'You have no line yet.'));
   } catch (error) {
     replaceChildren($('#greetings'), el('p', { class: 'notice-error' }, error.message));
+    return;
+  }
+  try {
+    const forms = await Promise.all(own.map(async (line) => optionsForm(line, await api('GET', OPTIONS(line.id)))));
+    replaceChildren($('#options'), forms.length ? forms : el('p', { class: 'muted' }, 'You have no line yet.'));
+  } catch (error) {
+    replaceChildren($('#options'), el('p', { class: 'notice-error' }, error.message));
   }
 }
 
 async function main() {
   const user = await startPage();
   await load();
-  if (user) await loadGreetings(user);
+  if (user) await loadOwnLines(user);
 }
 
 main();

@@ -13,7 +13,9 @@
 //      then says "Heard", still after a reload;
 //   4. she deletes it: the table is empty and says "No messages.";
 //   5. she uploads her own greeting (a WAV) for line A, the only line of hers the page offers: it
-//      reads back as Ogg; a file that is not a WAV is refused with the reason.
+//      reads back as Ogg; a file that is not a WAV is refused with the reason;
+//   6. she chooses an email notice for line A's box (kept after a reload) and sets its PIN; a PIN of
+//      one digit repeated is refused with the reason, which does not repeat it.
 // A screenshot after every step lands in $ARTIFACTS (prefix voicemail-); every wait is bounded.
 // Environment: PORTAL_URL, SIP_PORT, ARTIFACTS, MAILDIR, WORK (a scratch folder for sipp's logs
 // and the caller's audio); browser_test.sh sets them. Its serve has no media relay, so the RTP
@@ -345,6 +347,40 @@ async function uploadGreeting(page) {
   await screenshot(page, 'greeting-refused');
 }
 
+async function chooseOptions(page) {
+  step('6. her box options: the email notice chosen and kept; a PIN set, a guessable one refused with the reason');
+  await page.goto('/voicemail.html');
+  const form = page.locator('form.box-options', { hasText: `Line ${LINE_A}` });
+  await form.waitFor();
+  check(await page.locator('form.box-options').count() === 1, 'only her own line (A) offers options');
+  const options = `/api/v1/voicemail/options/${encodeURIComponent(await form.getAttribute('data-line'))}`;
+  const select = form.getByLabel('Email me when a caller leaves a message');
+  check(await select.inputValue() === 'off', 'the email notice is off until she chooses');
+  await select.selectOption('notice');
+  await form.getByRole('button', { name: 'Save email choice' }).click();
+  await form.locator('.form-ok', { hasText: /^Saved/ }).waitFor();
+  let res = await page.request.get(options);
+  check(res.ok() && (await res.json()).email_notice === 'notice', 'the server keeps her choice');
+  const pin = form.getByLabel('PIN (4 to 12 digits)');
+  await pin.fill('1111');
+  await form.getByRole('button', { name: 'Set PIN' }).click();
+  const refusal = form.locator('.notice-error');
+  await refusal.waitFor();
+  check(/digit/i.test(await refusal.innerText()) && !(await refusal.innerText()).includes('1111'),
+    `a guessable PIN is refused with the reason, not echoed: ${await refusal.innerText()}`);
+  await pin.fill('4826');
+  await form.getByRole('button', { name: 'Set PIN' }).click();
+  await form.locator('.form-ok', { hasText: /^PIN set/ }).waitFor();
+  check((await form.locator('.pin-state').innerText()).startsWith('A PIN is set'), 'the form says a PIN is set');
+  res = await page.request.get(options);
+  check(res.ok() && (await res.json()).has_pin === true, 'and the server has it');
+  await page.reload();
+  await form.waitFor();
+  check(await form.getByLabel('Email me when a caller leaves a message').inputValue() === 'notice',
+    'the choice is still there after a reload');
+  await screenshot(page, 'options');
+}
+
 await scenario.run(async (browser) => {
   const page = await scenario.newPage(browser);
   const lines = await signUpAndAddLines(page);
@@ -352,4 +388,5 @@ await scenario.run(async (browser) => {
   await listenToIt(page, message);
   await deleteIt(page, message);
   await uploadGreeting(page);
+  await chooseOptions(page);
 });
