@@ -13,6 +13,7 @@ set(PRIVOX_LAYERS
   numbers
   accounts
   consent
+  rating
   traffic
   voicemail
   sip
@@ -34,7 +35,8 @@ set(PRIVOX_USES_privacy store)
 set(PRIVOX_USES_numbers common)
 set(PRIVOX_USES_accounts privacy numbers)
 set(PRIVOX_USES_consent accounts)
-set(PRIVOX_USES_traffic accounts)
+set(PRIVOX_USES_rating accounts)
+set(PRIVOX_USES_traffic accounts rating)
 set(PRIVOX_USES_voicemail traffic media)
 set(PRIVOX_USES_sip voicemail)
 set(PRIVOX_USES_ledgers traffic consent)

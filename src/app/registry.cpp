@@ -13,6 +13,7 @@
 #include "retention/module.h"
 #include "rights/module.h"
 #include "sip/module.h"
+#include "rating/module.h"
 #include "traffic/module.h"
 #include "voicemail/module.h"
 
@@ -31,6 +32,7 @@ std::vector<store::SchemaPart> schema() {
   append(parts, store::schema_parts_of_store());
   append(parts, privacy::schema_parts());
   append(parts, accounts::schema_parts());
+  append(parts, rating::schema_parts());
   append(parts, consent::schema_parts());
   append(parts, ledgers::schema_parts());
   append(parts, traffic::schema_parts());
@@ -45,7 +47,8 @@ std::vector<store::SchemaPart> schema() {
 }
 
 std::vector<privacy::DataMapPart> datamap() {
-  return {privacy::datamap_part(),   accounts::datamap_part(),  consent::datamap_part(), traffic::datamap_part(),
+  return {privacy::datamap_part(),   accounts::datamap_part(),  rating::datamap_part(),
+          consent::datamap_part(),   traffic::datamap_part(),
           voicemail::datamap_part(), sip::datamap_part(),       ledgers::datamap_part(), notify::datamap_part(),
           rights::datamap_part(),    retention::datamap_part(), analytics::datamap_part(), portal::datamap_part()};
 }

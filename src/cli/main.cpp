@@ -195,6 +195,7 @@ int run(int argc, char** argv) {
   add_voicemail_verbs(app, where, verbs);
   add_portal_verbs(app, where, verbs);
   add_rights_verbs(app, where, verbs);
+  add_rating_verbs(app, where, verbs);
   add_privacy_verbs(app, where, verbs);
   add_notify_verbs(app, where, verbs);
   add_retention_verbs(app, where, verbs);

@@ -20,6 +20,7 @@
 #include "notify/voicemail_notices.h"
 #include "portal/api.h"
 #include "portal/payments.h"
+#include "rating/store.h"
 #include "retention/scheduler.h"
 #include "rights/requests.h"
 #include "sip/bans.h"
@@ -237,6 +238,12 @@ int serve(const ServeOptions& options) {
                                       .media_relay = std::move(media_relay),
                                       .voicemail = std::move(voicemail).value()});
   // Marketing SMS and STOP replies travel over the SIP trunk (notify/sms.h); without a sender
+  // The operator's rate decks price each answered outbound call as it ends; another node's import
+  // reaches this one within the keeper's interval. Declared before the SIP service, which prices
+  // from the book until it has stopped.
+  rating::RateBook rates;
+  rating::BookKeeper rate_keeper(*(*env)->store, rates);
+  if (Status s = rate_keeper.start(); !s.ok()) return fail(s.error());
   // number there are neither.
   auto sms_sender = store::Settings(*(*env)->store).text("sms.sender_number");
   if (!sms_sender.ok()) return fail(sms_sender.error());
@@ -256,6 +263,7 @@ int serve(const ServeOptions& options) {
   notify::VoicemailNotifier voicemail_notices(*(*env)->store, (*env)->keys, (*env)->clock,
                                               std::move(notice_mailer).value(),
                                               {.portal_url = portal_options.public_url});
+  sip.set_rates(&rates);
   voicemail_notices.start();
   // Retention jobs every five minutes, on one node at a time (the store's job lock); stopped
   // (after the batch in progress) when this scope ends.

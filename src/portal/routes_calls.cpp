@@ -30,6 +30,12 @@ std::optional<std::pair<int64_t, std::string>> parse_cursor(std::string_view tex
 void append_record_json(std::string& out, const traffic::CdrRow& r) {
   out += "{\"answered_at\":";
   json_out::append_time(out, r.answered_at_us);
+  if (r.cost_micros) {  // a rated call: its cost as an exact decimal, and the currency
+    out += ",\"cost\":";
+    json_out::append_string(out, traffic::cost_text(*r.cost_micros));
+    out += ",\"cost_currency\":";
+    json_out::append_string(out, r.cost_currency);
+  }
   out += ",\"destination\":";
   json_out::append_optional(out, r.destination);
   out += ",\"direction\":";

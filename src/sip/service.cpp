@@ -452,6 +452,8 @@ Status SipService::flush_voicemail() {
   return parts_->voicemail_sink ? parts_->voicemail_sink->flush() : Status{};
 }
 
+void SipService::set_rates(const rating::RateBook* rates) { parts_->traffic.set_rates(rates); }
+
 void SipService::set_sms_inbox(SmsInbox* inbox) { parts_->proxy.set_sms_inbox(inbox); }
 
 void SipService::send_message(OutboundMessage message, std::function<void(int status)> done) {

@@ -33,6 +33,7 @@
 #include "sip/server.h"
 #include "sip/source_guard.h"
 #include "sip/transaction.h"
+#include "rating/store.h"
 #include "store/store.h"
 
 namespace privox::sip {
@@ -82,6 +83,9 @@ class SipService {
 
   // Before start(): MESSAGEs from a trusted trunk to the inbox's number go to it, not routed.
   void set_sms_inbox(SmsInbox* inbox);
+  // Before start(): answered outbound calls are priced from `rates` as they end (rating/); it must
+  // outlive the service.
+  void set_rates(const rating::RateBook* rates);
   // Sends a MESSAGE through the carrier trunk (Proxy::send_message) from any thread; `done` runs
   // on the SIP worker thread with the final status, 503 when the service is stopped.
   void send_message(OutboundMessage message, std::function<void(int status)> done);

@@ -37,10 +37,11 @@ std::string csv_field(std::string_view v) {
 
 std::string time_or_empty(int64_t us) { return us ? format_utc(us) : std::string(); }
 
+
 constexpr std::string_view kColumns =
     "id, company_id, subject_id, direction, kind, source_enc, destination_enc, source_withheld, started_at_us, "
     "answered_at_us, ended_at_us, duration_ms, outcome, failure_code, end_reason, caller_equipment_enc, "
-    "callee_equipment_enc, trunk_id";
+    "callee_equipment_enc, trunk_id, cost_micros, cost_currency";
 
 struct ListSql {
   std::string sql;
@@ -161,6 +162,8 @@ std::vector<CdrRow> open_rows(const privacy::Keyring& keys, const store::Rows& r
     row.caller_equipment = hide_caller ? std::optional<std::string>(kWithheld) : open("caller_equipment", 15);
     row.callee_equipment = open("callee_equipment", 16);
     row.trunk_id = r.text_or(17, "");
+    if (!r.is_null(18)) row.cost_micros = r.i64(18);
+    row.cost_currency = r.text_or(19, "");
     out.push_back(std::move(row));
   }
   return out;
@@ -254,18 +257,24 @@ bool shows_withheld_caller(std::string_view direction, privacy::Purpose purpose,
   return purpose == privacy::Purpose::billing || purpose == privacy::Purpose::legal;
 }
 
+std::string cost_text(int64_t micros) {
+  std::string fraction = fmt::format("{:06d}", micros % 1'000'000);
+  while (fraction.size() > 2 && fraction.back() == '0') fraction.pop_back();
+  return fmt::format("{}.{}", micros / 1'000'000, fraction);
+}
+
 std::string to_csv(const std::vector<CdrRow>& rows) {
   std::string out =
       "id,company_id,direction,kind,source,source_withheld,destination,started_at,answered_at,ended_at,duration_ms,"
-      "outcome,failure_code,end_reason,caller_equipment,callee_equipment,trunk_id\n";
+      "outcome,failure_code,end_reason,caller_equipment,callee_equipment,trunk_id,cost,cost_currency\n";
   for (const CdrRow& r : rows) {
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.id, r.company_id, r.direction, r.kind,
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.id, r.company_id, r.direction, r.kind,
                        csv_field(r.source.value_or("")), r.source_withheld ? 1 : 0,
                        csv_field(r.destination.value_or("")), time_or_empty(r.started_at_us),
                        time_or_empty(r.answered_at_us), time_or_empty(r.ended_at_us), r.duration_ms, r.outcome,
                        r.failure_code ? std::to_string(r.failure_code) : "", csv_field(r.end_reason),
                        csv_field(r.caller_equipment.value_or("")), csv_field(r.callee_equipment.value_or("")),
-                       r.trunk_id);
+                       r.trunk_id, r.cost_micros ? cost_text(*r.cost_micros) : "", r.cost_currency);
   }
   return out;
 }
@@ -286,6 +295,11 @@ nlohmann::json to_json(const std::vector<CdrRow>& rows) {
     if (r.caller_equipment) j["caller_equipment"] = *r.caller_equipment;
     if (r.callee_equipment) j["callee_equipment"] = *r.callee_equipment;
     if (!r.trunk_id.empty()) j["trunk_id"] = r.trunk_id;
+    if (r.cost_micros) {
+      j["cost"] = cost_text(*r.cost_micros);  // a decimal amount of cost_currency, exact
+      j["cost_micros"] = *r.cost_micros;
+      if (!r.cost_currency.empty()) j["cost_currency"] = r.cost_currency;
+    }
     out.push_back(std::move(j));
   }
   return out;

@@ -51,6 +51,9 @@ struct CdrRow {
   int64_t failure_code = 0;
   std::string end_reason, trunk_id;
   std::optional<std::string> caller_equipment, callee_equipment;
+  // What the call cost (rating/), in millionths of `cost_currency`; nullopt when not rated.
+  std::optional<int64_t> cost_micros;
+  std::string cost_currency;
 };
 
 // The records the query selects, in its order. One write transaction reads them with their
@@ -100,6 +103,8 @@ Result<std::vector<std::string>> trunks_used_by(store::Session& s, const std::ve
 bool shows_withheld_caller(std::string_view direction, privacy::Purpose purpose, Viewer viewer);
 
 // A header line, then one line per record (RFC 4180 quoting).
+// A cost in micro-units as an exact decimal of its currency: 12500 -> "0.0125", 2000000 -> "2.00".
+std::string cost_text(int64_t micros);
 std::string to_csv(const std::vector<CdrRow>& rows);
 nlohmann::json to_json(const std::vector<CdrRow>& rows);
 

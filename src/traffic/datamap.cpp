@@ -26,7 +26,7 @@ constexpr std::string_view kTrafficInClear =
     "says when or how a call went, not who took part: the parties are sealed under the line's key";
 
 // clang-format off
-constexpr std::array<FieldSpec, 15> kFields = {
+constexpr std::array<FieldSpec, 16> kFields = {
   FieldSpec{"source", "traffic_records", "source_enc", "", Category::traffic, true,
             kTraffic, LegalBasis::contract, RetentionRule::billing_dispute_period,
             ErasureTreatment::anonymise, kDisputedBill, true, Protection::per_subject, "",
@@ -82,6 +82,12 @@ constexpr std::array<FieldSpec, 15> kFields = {
             Format::recorded, 20, "how long the answered call lasted, in milliseconds",
             "How long the call lasted",
             "How long your answered call lasted."},
+  FieldSpec{"cost", "traffic_records", "cost_micros", "", Category::traffic, false,
+            kTraffic, LegalBasis::contract, RetentionRule::billing_dispute_period,
+            ErasureTreatment::anonymise, kDisputedBill, true, Protection::none, kTrafficInClear,
+            Format::recorded, 20, "what the call cost under the operator's rate deck, in millionths of cost_currency; empty when not rated",
+            "What the call cost",
+            "What your call cost, when it was charged for."},
   FieldSpec{"outcome", "traffic_records", "outcome", "", Category::traffic, true,
             kTraffic, LegalBasis::contract, RetentionRule::billing_dispute_period,
             ErasureTreatment::anonymise, kDisputedBill, true, Protection::none, kTrafficInClear,
@@ -121,7 +127,7 @@ constexpr std::array<FieldSpec, 15> kFields = {
             "Which telephone carrier linked your call to the public phone network."},
 };
 
-constexpr std::array<StructuralColumn, 11> kStructural = {
+constexpr std::array<StructuralColumn, 13> kStructural = {
   StructuralColumn{"traffic_records", "id", "random identifier of a call detail record"},
   StructuralColumn{"traffic_records", "company_id", "which tenant the call is billed to; a business, not a person"},
   StructuralColumn{"traffic_records", "subject_id", "pseudonymous id of the line (extension) whose record this is; its key seals the parties and equipment"},
@@ -140,6 +146,8 @@ constexpr std::array<StructuralColumn, 11> kStructural = {
   StructuralColumn{"traffic_records", "destination_prefix",
    "the called number cut the same way as source_prefix, for the same reason and with the same empty/NULL meaning"},
   StructuralColumn{"traffic_records", "anonymised_at_us", "when the record lost its parties, equipment and subject (end of the dispute period)"},
+  StructuralColumn{"traffic_records", "cost_currency", "the ISO 4217 code of the call's cost"},
+  StructuralColumn{"traffic_records", "rate_deck_id", "which rate deck import priced the call"},
   StructuralColumn{"traffic_records", "log_hidden_at_us", "when the record left the member's call log (operator's count or age limit)"},
 };
 

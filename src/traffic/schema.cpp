@@ -137,6 +137,17 @@ std::vector<store::SchemaPart> schema_parts() {
            "{sqlite}CREATE INDEX traffic_records_log_by_line_kind ON traffic_records (subject_id, kind, started_at_us, "
            "id) WHERE log_hidden_at_us IS NULL",
        }},
+      {15,
+       "traffic",
+       "the cost of each call",
+       {
+           // What an outbound call cost (rating/), written when it ends: micro-units of the
+           // currency, and which deck import priced it. NULL: not rated (internal, inbound, never
+           // answered, or no rate for the destination).
+           "ALTER TABLE traffic_records ADD COLUMN cost_micros {i64}",
+           "ALTER TABLE traffic_records ADD COLUMN cost_currency TEXT",
+           "ALTER TABLE traffic_records ADD COLUMN rate_deck_id TEXT",
+       }},
   };
 }
 

@@ -27,7 +27,7 @@ enum Column : size_t {
 };
 // The closing UPDATE's columns: the subject comes last, and is in the WHERE clause only so that
 // the writer thread knows whose key seals the callee's equipment.
-constexpr size_t kCloseEquipment = 4, kCloseSubject = 7;
+constexpr size_t kCloseEquipment = 4, kCloseSubject = 10;
 
 store::Value optional_time(int64_t us) { return us ? store::Value{us} : store::null_value(); }
 store::Value optional_text(const std::string& s) { return s.empty() ? store::null_value() : store::Value{s}; }
@@ -88,10 +88,11 @@ StoreSink::StoreSink(store::AppendWriter& writer, const privacy::Keyring& keys, 
   insert_target_ = writer_.add_target({"traffic_records", kRecordColumns, "", sealing(keys_, unsealed_, kSubject, true)});
   close_target_ = writer_.add_target(
       {"traffic_records",
-       {"ended_at_us", "duration_ms", "outcome", "end_reason", "callee_equipment_enc", "updated_at_us", "id",
-        "subject_id"},
+       {"ended_at_us", "duration_ms", "outcome", "end_reason", "callee_equipment_enc", "updated_at_us", "cost_micros",
+        "cost_currency", "rate_deck_id", "id", "subject_id"},
        "UPDATE traffic_records SET ended_at_us = ?, duration_ms = ?, outcome = ?, end_reason = ?, "
-       "callee_equipment_enc = coalesce(?, callee_equipment_enc), updated_at_us = ? WHERE id = ? AND subject_id = ?",
+       "callee_equipment_enc = coalesce(?, callee_equipment_enc), updated_at_us = ?, cost_micros = ?, "
+       "cost_currency = ?, rate_deck_id = ? WHERE id = ? AND subject_id = ?",
        sealing(keys_, unsealed_, kCloseSubject, false)});
   heartbeat_target_ = writer_.add_target(
       {"node_heartbeats",
@@ -151,10 +152,27 @@ void StoreSink::completed(const store::BatchOutcome& batch) {
 void StoreSink::closed(const CallRecord& record) {
   Result<store::AppendWriter::Ticket> queued = make_error(ErrorCode::internal, "unset");
   if (open_.erase(record.id)) {
+    // Priced here, on the SIP worker, from the immutable table (a trie walk): the destination is in
+    // clear only in this record, and the writer thread must not wait on anything.
+    store::Value cost = store::null_value(), currency = store::null_value(), deck = store::null_value();
+    if (rates_ && record.direction == Direction::outbound && record.kind == Kind::voice) {
+      const std::shared_ptr<const rating::RateTable> table = rates_->table();
+      const rating::Priced priced =
+          table->price(record.company_id, record.destination, record.started_at_us, record.duration_ms());
+      if (priced.rate) {
+        cost = priced.cost_micros;
+        currency = priced.rate->currency;
+        deck = std::string(priced.deck_id);
+      } else if (priced.included) {
+        cost = int64_t{0};
+      } else {
+        ++stats_.unrated;
+      }
+    }
     queued = writer_.append(close_target_, {record.ended_at_us, record.duration_ms(),
                                             std::string(to_string(record.outcome)), optional_text(record.end_reason),
-                                            optional_text(record.callee_equipment), clock_.now_us(), record.id,
-                                            record.subject_id});
+                                            optional_text(record.callee_equipment), clock_.now_us(), std::move(cost),
+                                            std::move(currency), std::move(deck), record.id, record.subject_id});
   } else {
     queued = writer_.append(insert_target_, plain_row(record));
   }

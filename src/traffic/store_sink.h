@@ -26,6 +26,7 @@
 
 #include "common/clock.h"
 #include "privacy/keyring.h"
+#include "rating/store.h"
 #include "store/append_writer.h"
 #include "traffic/record.h"
 
@@ -37,7 +38,10 @@ class StoreSink final : public TrafficSink {
   StoreSink(store::AppendWriter& writer, const privacy::Keyring& keys, const Clock& clock, std::string node_id);
 
   void opened(const CallRecord& record, Durable done) override;
+  // An answered outbound call's cost is written as it closes, priced from `rates` (rating/) as
+  // the decks stood when it began; without a book (the default) nothing is priced.
   void closed(const CallRecord& record) override;
+  void set_rates(const rating::RateBook* rates) { rates_ = rates; }
   // The writer finished `batch`: runs the opened() callbacks whose records it holds.
   void completed(const store::BatchOutcome& batch);
 
@@ -50,6 +54,7 @@ class StoreSink final : public TrafficSink {
     uint64_t opened = 0;
     uint64_t closed = 0;
     uint64_t dropped = 0;  // the writer refused to queue it, or it could not be sealed: logged
+    uint64_t unrated = 0;  // an answered outbound call with no rate for its destination
   };
   Stats stats() const;
 
@@ -60,6 +65,7 @@ class StoreSink final : public TrafficSink {
   const privacy::Keyring& keys_;
   const Clock& clock_;
   const std::string node_id_;
+  const rating::RateBook* rates_ = nullptr;
   size_t insert_target_, close_target_, heartbeat_target_;
   store::TicketWaiters waiting_;          // opened() callbacks, by ticket
   std::unordered_set<std::string> open_;  // records opened, not yet closed

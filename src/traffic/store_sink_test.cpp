@@ -12,6 +12,7 @@
 #include "accounts/accounts.h"
 #include "accounts/extensions.h"
 #include "privacy/audit_record.h"
+#include "rating/store.h"
 #include "store/test_stores.h"
 #include "traffic/cdr.h"
 
@@ -109,6 +110,46 @@ TEST_P(StoreSinkTest, AnAnsweredCallIsDurableWhenAnsweredAndCompleteWhenItEnds) 
   EXPECT_EQ(done[0].end_reason, "bye");
   EXPECT_EQ(done[0].duration_ms, 65'000);
   EXPECT_EQ(done[0].destination, "+14155550123");
+}
+
+// An answered outbound call is priced as it ends, from the decks as they stood when it began; an
+// internal one is not, and a destination the plan includes costs nothing.
+TEST_P(StoreSinkTest, AnAnsweredOutboundCallCarriesItsCostAsTheDecksStoodWhenItBegan) {
+  const int64_t day = 86'400'000'000;
+  rating::RateBook book;
+  book.replace(rating::RateTable::build(
+      {{"deck-1",
+        {rating::Rate{"1", "North America", 20'000, 0, 60, 60, "GBP", clock_.now_us() - day, 1},
+         rating::Rate{"1415", "San Francisco", 10'000, 5'000, 30, 6, "GBP", clock_.now_us() - day, 2}}},
+       {"deck-2", {rating::Rate{"1415", "San Francisco", 90'000, 0, 1, 1, "GBP", clock_.now_us() + day, 1}}}},
+      {}));
+  sink_->set_rates(&book);
+  CallRecord call = answered_call("rec-rated");
+  open(call);
+  call.ended_at_us = call.answered_at_us + 65'000'000;  // 65 s: 30 s, then six 6 s steps = 66 s
+  call.outcome = Outcome::answered;
+  sink_->closed(call);
+  CallRecord internal = answered_call("rec-internal");
+  internal.direction = Direction::internal;
+  internal.destination = "102";
+  open(internal);
+  internal.ended_at_us = internal.answered_at_us + 5'000'000;
+  internal.outcome = Outcome::answered;
+  sink_->closed(internal);
+  ASSERT_TRUE(sink_->flush().ok());
+  for (const CdrRow& r : list(privacy::Purpose::billing)) {
+    if (r.id == "rec-rated") {
+      ASSERT_TRUE(r.cost_micros) << "rated";
+      // 0.005 connection + 0.01/min x 66 s = 0.016: the longest prefix (1415) of the deck valid at
+      // the start, not the dearer one from tomorrow.
+      EXPECT_EQ(*r.cost_micros, 16'000);
+      EXPECT_EQ(r.cost_currency, "GBP");
+    } else {
+      EXPECT_FALSE(r.cost_micros) << "an internal call is not rated";
+    }
+  }
+  EXPECT_EQ(traffic::cost_text(16'000), "0.016");
+  EXPECT_EQ(traffic::cost_text(2'000'000), "2.00");
 }
 
 TEST_P(StoreSinkTest, PartiesAndEquipmentNeverReachTheStoreInClear) {

@@ -42,7 +42,9 @@ function row(record) {
     el('td', { class: 'party-source' }, party(record, 'source')),
     el('td', { class: 'party-destination' }, party(record, 'destination')),
     el('td', { class: 'num' }, record.answered_at ? formatDuration(record.duration_ms) : '—'),
-    el('td', {}, outcomeWords(record.outcome)));
+    el('td', {}, outcomeWords(record.outcome)),
+    // Exact as rated (an amount of the deck's currency, up to six decimals); none when not rated.
+    el('td', { class: 'num cost' }, record.cost ? `${record.cost} ${record.cost_currency || ''}`.trim() : '—'));
 }
 
 class RecordPager {

@@ -1,0 +1,158 @@
+// `privox rating import|decks|plan|price`: the operator's rate decks and companies' plans
+// (rating/store.h). Imports and plan changes are audited; decks hold no personal data.
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "accounts/validation.h"
+#include "cli/verbs.h"
+#include "common/clock.h"
+#include "common/money.h"
+#include "rating/store.h"
+
+namespace privox::cli {
+namespace {
+
+struct RatingOptions {
+  std::string name, file;      // import
+  std::string company;         // plan
+  std::string included;        // plan set: comma-separated prefixes, "" to remove the plan
+  std::string number, at;      // price
+  int64_t seconds = 60;        // price
+};
+
+nlohmann::json deck_json(const rating::DeckInfo& d) {
+  return {{"id", d.id},
+          {"name", d.name},
+          {"rates", d.rates},
+          {"imported_at", format_utc(d.imported_at_us)},
+          {"imported_by", d.imported_by}};
+}
+
+int run_import(const DataDir& where, const RatingOptions& o) {
+  std::ifstream in(o.file, std::ios::binary);
+  if (!in) return fail(invalid("file", "cannot read " + o.file));
+  std::string csv;
+  csv.resize(rating::kMaxDeckBytes + 1);
+  in.read(csv.data(), static_cast<std::streamsize>(csv.size()));
+  csv.resize(static_cast<size_t>(in.gcount()));
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  auto deck = rating::import_deck(*(*env)->store, (*env)->keys, (*env)->clock, o.name, csv, cli_actor());
+  if (!deck.ok()) return fail(deck.error());
+  std::cout << deck_json(*deck).dump(2) << "\n";
+  return 0;
+}
+
+int run_decks(const DataDir& where) {
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  auto decks = rating::list_decks(*(*env)->store);
+  if (!decks.ok()) return fail(decks.error());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : *decks) out.push_back(deck_json(d));
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t comma = text.find(',', start);
+    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!part.empty()) out.push_back(std::move(part));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+int run_plan(const DataDir& where, const RatingOptions& o, bool set) {
+  auto company = accounts::check_id("company", o.company);
+  if (!company.ok()) return fail(company.error());
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  if (set) {
+    const Status s =
+        rating::set_plan(*(*env)->store, (*env)->keys, (*env)->clock, *company, split_list(o.included), cli_actor());
+    if (!s.ok()) return fail(s.error());
+  }
+  auto plan = rating::plan_of(*(*env)->store, *company);
+  if (!plan.ok()) return fail(plan.error());
+  std::cout << nlohmann::json{{"company_id", *company}, {"included", *plan}}.dump(2) << "\n";
+  return 0;
+}
+
+// What a call to a number would cost: the operator's check of a deck (no call is made or stored).
+int run_price(const DataDir& where, const RatingOptions& o) {
+  std::optional<int64_t> at = o.at.empty() ? std::nullopt : parse_time(o.at);
+  if (!o.at.empty() && !at) return fail(invalid("at", "is not a date or time (YYYY-MM-DD or ISO 8601)"));
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  std::shared_ptr<const rating::RateTable> table;
+  const Status loaded = store::with_transaction(*(*env)->store, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(table, rating::load_table(s));
+    return {};
+  });
+  if (!loaded.ok()) return fail(loaded.error());
+  const rating::Priced p =
+      table->price(o.company, o.number, at.value_or((*env)->clock.now_us()), o.seconds * 1000);
+  nlohmann::json out{{"included", p.included}};
+  if (p.rate) {
+    out["prefix"] = p.rate->prefix;
+    out["description"] = p.rate->description;
+    out["deck_id"] = std::string(p.deck_id);
+    out["cost_micros"] = p.cost_micros;
+    out["cost"] = format_money(rating::micros_to_minor(p.cost_micros), p.rate->currency);
+    out["billed_seconds"] = rating::billed_seconds(*p.rate, o.seconds * 1000);
+  } else if (!p.included) {
+    std::cerr << "privox: no rate for that number at that time\n";
+    return 1;
+  }
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void add_rating_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
+  auto* rating = app.add_subcommand("rating", "Rate decks and companies' plans (prices for outbound calls)")
+                     ->require_subcommand(1);
+  auto o = std::make_shared<RatingOptions>();
+  auto* import = rating->add_subcommand("import", "Import a rate deck (CSV), all or nothing (audited)");
+  add_data_dir(import, where);
+  import->add_option("--name", o->name, "the deck's name, such as the carrier's price list")->required();
+  import->add_option("--file", o->file,
+                     "CSV: prefix,description,price_per_minute,connection_fee,increments,currency,valid_from")
+      ->required();
+  verbs.add(import, [&where, o] { return run_import(where, *o); });
+  auto* decks = rating->add_subcommand("decks", "List the imported decks as JSON");
+  add_data_dir(decks, where);
+  verbs.add(decks, [&where] { return run_decks(where); });
+  auto* plan = rating->add_subcommand("plan", "A company's plan: the destinations it calls at no charge")
+                   ->require_subcommand(1);
+  auto* plan_set = plan->add_subcommand("set", "Set the prefixes the company's plan includes (audited)");
+  add_data_dir(plan_set, where);
+  plan_set->add_option("--company", o->company, "company id")->required();
+  plan_set->add_option("--included", o->included, "comma-separated E.164 prefixes, such as 44; empty removes the plan")
+      ->required();
+  verbs.add(plan_set, [&where, o] { return run_plan(where, *o, true); });
+  auto* plan_show = plan->add_subcommand("show", "Print the company's plan");
+  add_data_dir(plan_show, where);
+  plan_show->add_option("--company", o->company, "company id")->required();
+  verbs.add(plan_show, [&where, o] { return run_plan(where, *o, false); });
+  auto* price = rating->add_subcommand("price", "What a call to a number would cost (nothing is called or stored)");
+  add_data_dir(price, where);
+  price->add_option("--number", o->number, "E.164 number")->required();
+  price->add_option("--seconds", o->seconds, "the call's length in seconds (default 60)")->check(CLI::Range(0, 86400));
+  price->add_option("--at", o->at, "when the call begins (default now)");
+  price->add_option("--company", o->company, "whose plan applies (default none)");
+  verbs.add(price, [&where, o] { return run_price(where, *o); });
+}
+
+}  // namespace privox::cli
