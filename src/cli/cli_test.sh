@@ -1170,4 +1170,22 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 
+# --- rating: a malformed deck is refused whole with its line; a good one prices a number ---
+printf '44,UK,0.01,0,60/60,GBP,2026-01-01\n45,Denmark,-0.02,0,60/60,GBP,2026-01-01\n' >"$TMP/bad-deck.csv"
+expect_fail nz -- "line 2: price_per_minute" "$PRIVOX" rating import --data-dir "$D" --name "Bad" --file "$TMP/bad-deck.csv"
+assert_eq "a refused deck stores nothing" 0 "$(sql "$D" "select count(*) from rates")"
+printf 'prefix,description,price_per_minute,connection_fee,increments,currency,valid_from\n44,UK,0.01,0,60/60,GBP,2026-01-01\n447,UK mobile,0.12,0.05,30/6,GBP,2026-01-01\n' \
+  >"$TMP/deck.csv"
+expect_ok "$PRIVOX" rating import --data-dir "$D" --name "Carrier A" --file "$TMP/deck.csv"
+assert_contains "the import reports its rates" "$(stdout | tr -d ' \n')" '"rates":2'
+expect_ok "$PRIVOX" rating price --data-dir "$D" --number +447700900123 --seconds 31 --at 2026-03-01
+assert_contains "the longest prefix prices it: 0.05 + 36 s at 0.12/min" "$(stdout | tr -d ' \n')" '"cost_micros":122000'
+expect_fail nz -- "line 1: prefix 44 is already priced" "$PRIVOX" rating import --data-dir "$D" --name "Again" \
+  --file <(printf '44,UK,0.02,0,60/60,GBP,2026-01-01\n')
+expect_ok "$PRIVOX" rating plan set --data-dir "$D" --company "$COMPANY" --included 44
+expect_ok "$PRIVOX" rating price --data-dir "$D" --number +442079460958 --company "$COMPANY"
+assert_contains "the plan includes the company's domestic calls" "$(stdout | tr -d ' \n')" '"included":true'
+assert_eq "the import and the plan are audited" 2 \
+  "$(sql "$D" "select count(*) from audit_log where action in ('rating.deck_import', 'rating.plan_set')")"
+
 finish
