@@ -6,6 +6,7 @@
 # from above. src/README.md draws the same order.
 set(PRIVOX_LAYERS
   common
+  metrics
   media
   http
   store
@@ -28,6 +29,7 @@ set(PRIVOX_LAYERS
   cli)
 
 set(PRIVOX_USES_common)
+set(PRIVOX_USES_metrics common)
 set(PRIVOX_USES_media common)
 set(PRIVOX_USES_http common)
 set(PRIVOX_USES_store common)
@@ -47,7 +49,7 @@ set(PRIVOX_USES_retention erasure voicemail)
 set(PRIVOX_USES_analytics ledgers)
 set(PRIVOX_USES_portal rights retention analytics)
 set(PRIVOX_USES_app portal)
-set(PRIVOX_USES_cli app)
+set(PRIVOX_USES_cli app metrics)
 
 # What each folder may include: itself and, transitively, what it uses. Sets PRIVOX_ALLOWED_<dir>.
 function(privox_resolve_layers)

@@ -155,6 +155,9 @@ int run(int argc, char** argv) {
                         "HTTP connections one client (IPv4 address, IPv6 /64) may hold open at once")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
+  serve_cmd->add_option("--metrics", serve_opts.metrics,
+                        "serve GET /metrics (Prometheus) on this HOST:PORT, apart from the portal; no credential, so "
+                        "a loopback or management address (default: off)");
 
   auto* company = app.add_subcommand("company", "Companies (tenants)")->require_subcommand(1);
   accounts::NewCompany new_company;

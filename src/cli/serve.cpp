@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "common/fd_limit.h"
+#include "cli/metrics.h"
 #include "common/ids.h"
 #include "http/server.h"
 #include "notify/mailer.h"
@@ -215,6 +216,17 @@ int serve(const ServeOptions& options) {
   }
   http::Router router = make_router(**env, relay_health);
   portal.mount(router);
+  // Metrics on their own address (cli/metrics.h), counted only when they are served.
+  metrics::Registry metrics_registry;
+  std::optional<http::HostPort> metrics_at;
+  if (!options.metrics.empty()) {
+    auto parsed = http::parse_host_port(options.metrics, "metrics");
+    if (!parsed.ok()) return fail(parsed.error());
+    if (parsed->port != 0 && parsed->port == at->port && parsed->host == at->host)
+      return fail(invalid("metrics", "must not be the portal's address (--http)"));
+    metrics_at = *parsed;
+    count_http_requests(metrics_registry, router, "portal");
+  }
 
   auto voicemail = voicemail_options(options, *(*env)->store, sip_at->host);
   if (!voicemail.ok()) return fail(voicemail.error());
@@ -275,6 +287,22 @@ int serve(const ServeOptions& options) {
     else if (*removed) spdlog::info("rights: {} expired copies removed", *removed);
   });
   retention_jobs.start();
+  std::unique_ptr<http::Server> metrics_server;
+  if (metrics_at) {
+    add_node_metrics(metrics_registry,
+                     {.io = io,
+                      .sip = sip,
+                      .portal = server,
+                      .retention = retention_jobs,
+                      .store = *(*env)->store,
+                      .keys = (*env)->keys,
+                      .clock = (*env)->clock,
+                      .relay_state = relay_health.configured ? &relay_health.state : nullptr});
+    metrics_server = std::make_unique<http::Server>(io, metrics_router(metrics_registry),
+                                                    http::ServerOptions{.handler_threads = 1, .max_connections = 16});
+    if (Status s = metrics_server->listen(*metrics_at); !s.ok()) return fail(s.error());
+    spdlog::info("privox metrics on {}:{}/metrics", metrics_at->host, metrics_server->local_port());
+  }
   spdlog::info("privox {} serving HTTP on {}:{} with store {}", PRIVOX_VERSION, at->host, server.local_port(),
                (*env)->store->location());
 
@@ -283,6 +311,7 @@ int serve(const ServeOptions& options) {
     if (ec) return;
     spdlog::info("received signal {}, stopping", signal);
     server.stop();
+    if (metrics_server) metrics_server->stop();
     sip.stop();
     io.stop();
   });

@@ -28,6 +28,9 @@ struct ServeOptions {
   // what they and SIP's TCP cap need, or does not start (common/fd_limit.h).
   size_t http_max_connections = 1024;
   size_t http_max_connections_per_client = 64;
+  // GET /metrics (Prometheus's text format) on its own address HOST:PORT, never the portal's; empty
+  // (the default): no metrics. It has no credential: a loopback or management-network address.
+  std::string metrics;
 };
 
 // Runs privox's services in this process until SIGTERM or SIGINT, then stops them cleanly.

@@ -223,6 +223,14 @@ const Router::Entry* Router::match(std::string_view path, Exchange& exchange) co
 }
 
 Response Router::dispatch(const Request& request, const std::string& client_address, bool tls) const {
+  std::string_view route = kRouteRejected;
+  Response res = route_request(request, client_address, tls, route);
+  if (observer_) observer_(request.method(), route, res.result_int());
+  return res;
+}
+
+Response Router::route_request(const Request& request, const std::string& client_address, bool tls,
+                               std::string_view& route) const {
   Exchange exchange(request, client_address, tls);
   // Handlers echo path segments and query values in their messages, and JSON cannot carry bytes
   // that are not UTF-8: such a request is refused here, once for every route, without echoing it.
@@ -234,9 +242,11 @@ Response Router::dispatch(const Request& request, const std::string& client_addr
   try {
     const Entry* entry = match(path, exchange);
     if (!entry) {
+      route = fallback_ ? kRouteFallback : kRouteUnmatched;
       if (fallback_) return fallback_(exchange);
       return json_error(bhttp::status::not_found, fmt::format("no such resource: {}", path));
     }
+    route = entry->pattern;
     auto handler = entry->handlers.find(request.method());
     if (handler == entry->handlers.end() && request.method() == bhttp::verb::head)
       handler = entry->handlers.find(bhttp::verb::get);

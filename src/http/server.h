@@ -103,7 +103,18 @@ class Router {
   // Every route, in the order added: for the API document check and the isolation test.
   std::vector<Route> routes() const;
 
+  // Called after every dispatch, on the handler's thread, with the route's template (never the raw
+  // path: "/api/v1/consents/{purpose}"), or one of the kRoute* names below, and the status sent.
+  // For metrics; set before the server has the router.
+  using Observer = std::function<void(bhttp::verb method, std::string_view route, unsigned status)>;
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
+  static constexpr std::string_view kRouteFallback = "fallback";    // the static pages
+  static constexpr std::string_view kRouteUnmatched = "unmatched";  // no route, no fallback: 404
+  static constexpr std::string_view kRouteRejected = "rejected";    // refused before routing (not UTF-8)
+
  private:
+  Response route_request(const Request& request, const std::string& client_address, bool tls,
+                         std::string_view& route) const;
   struct Entry {
     std::vector<std::string> segments;
     std::string pattern;
@@ -113,6 +124,7 @@ class Router {
 
   std::vector<Entry> entries_;
   Handler fallback_;
+  Observer observer_;
 };
 
 struct TlsFiles {

@@ -24,9 +24,25 @@ void Scheduler::round() {
   auto lock = store_.try_lock_job(kJobLockName);
   if (!lock.ok()) {
     spdlog::warn("retention: cannot take the job lock: {}", lock.error().describe());
+    failed_.fetch_add(1);
     return;
   }
-  if (!*lock) return;  // another node or a CLI run has it this round
+  if (!*lock) {  // another node or a CLI run has it this round
+    skipped_.fetch_add(1);
+    return;
+  }
+  const auto began = std::chrono::steady_clock::now();
+  struct Timed {  // the round's time, however it ends
+    std::atomic<int64_t>& sum;
+    std::atomic<int64_t>& last;
+    std::chrono::steady_clock::time_point began;
+    ~Timed() {
+      const int64_t us =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - began).count();
+      sum.fetch_add(us);
+      last.store(us);
+    }
+  } timed{rounds_us_, last_round_us_, began};
   RetentionJobs jobs(store_, keys_, clock_);
   RunOptions options;
   options.stop = &worker_.stop_flag();
@@ -37,6 +53,7 @@ void Scheduler::round() {
     auto report = jobs.run(job, options, "job:retention");
     if (!report.ok()) {
       spdlog::error("retention: job {} failed: {}", to_string(job), report.error().describe());
+      failed_.fetch_add(1);
       return;
     }
     if (!report->finished) return;  // stopping

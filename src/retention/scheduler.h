@@ -35,6 +35,12 @@ class Scheduler {
   void stop();
   // Rounds that ran (took the lock and finished without error); for tests.
   uint64_t completed_rounds() const { return completed_.load(); }
+  // For the metrics, from any thread: rounds that failed, rounds skipped because another node or a
+  // CLI run held the lock, and the time spent in rounds this node ran (completed or failed).
+  uint64_t failed_rounds() const { return failed_.load(); }
+  uint64_t skipped_rounds() const { return skipped_.load(); }
+  int64_t rounds_us() const { return rounds_us_.load(); }
+  int64_t last_round_us() const { return last_round_us_.load(); }
 
  private:
   void round();
@@ -44,6 +50,10 @@ class Scheduler {
   const Clock& clock_;
   const int64_t interval_us_;
   std::atomic<uint64_t> completed_{0};
+  std::atomic<uint64_t> failed_{0};
+  std::atomic<uint64_t> skipped_{0};
+  std::atomic<int64_t> rounds_us_{0};
+  std::atomic<int64_t> last_round_us_{0};
   std::vector<std::function<void()>> node_sweeps_;
   // Nothing is posted to it: its tick is the round. A run reads its stop flag between batches.
   // Last, so that it stops first.

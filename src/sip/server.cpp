@@ -278,13 +278,54 @@ void Server::dispatch(std::string_view bytes, const Peer& from) {
     ++stats_.dropped;
     return;
   } else if (sink_) {
+    if (message_.is_request()) ++stats_.requests[static_cast<size_t>(message_.method())];
     sink_->on_message(message_, from);
   }
   reschedule_timers();
 }
 
+namespace {
+
+// The method of a response's CSeq ("CSeq: 4711 INVITE", any case of the name), read off the bytes
+// about to be sent: a scan of line starts, for the metrics, on the worker thread.
+Method sent_response_method(std::string_view bytes) {
+  for (size_t at = bytes.find('\n'); at != std::string_view::npos && at + 1 < bytes.size(); at = bytes.find('\n', at + 1)) {
+    std::string_view line = bytes.substr(at + 1);
+    if (line.starts_with("\r\n") || line.starts_with("\n")) break;  // end of the headers
+    if (line.size() < 5 || (line[0] | 0x20) != 'c' || (line[1] | 0x20) != 's' || (line[2] | 0x20) != 'e' ||
+        (line[3] | 0x20) != 'q')
+      continue;
+    line.remove_prefix(4);
+    line = line.substr(0, line.find_first_of("\r\n"));
+    const size_t colon = line.find_first_not_of(" \t");
+    if (colon == std::string_view::npos || line[colon] != ':') continue;
+    line.remove_prefix(colon + 1);
+    const size_t number = line.find_first_not_of(" \t");
+    if (number == std::string_view::npos) return Method::unknown;
+    line.remove_prefix(number);
+    const size_t space = line.find_first_of(" \t");
+    if (space == std::string_view::npos) return Method::unknown;
+    line.remove_prefix(space);
+    const size_t method = line.find_first_not_of(" \t");
+    if (method == std::string_view::npos) return Method::unknown;
+    line.remove_prefix(method);
+    return parse_method(line.substr(0, line.find_first_of(" \t")));
+  }
+  return Method::unknown;
+}
+
+}  // namespace
+
+void Server::count_sent(std::string_view bytes) {
+  if (bytes.size() < 12 || !bytes.starts_with("SIP/2.0 ")) return;
+  const char c = bytes[8];
+  if (c < '1' || c > '6') return;
+  ++stats_.responses[static_cast<size_t>(sent_response_method(bytes))][static_cast<size_t>(c - '1')];
+}
+
 void Server::send(const Peer& to, std::string_view bytes) {
   ++stats_.sent;
+  count_sent(bytes);
   if (to.transport == TransportKind::udp) {
     boost::system::error_code ec;
     udp_.send_to(asio::buffer(bytes.data(), bytes.size()), to_udp(to), 0, ec);

@@ -24,6 +24,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -46,7 +47,14 @@ class MessageSink {
   virtual void on_message(const Message& message, const Peer& from) = 0;
 };
 
+// sip::Method's values, unknown (an extension method) first.
+inline constexpr size_t kMethodCount = static_cast<size_t>(Method::publish) + 1;
+
 struct ServerStats {
+  // Requests handed to the sink, by method; responses sent (built here or forwarded), by their
+  // CSeq's method and status class (1xx to 6xx, index 0 to 5). Plain counts on the worker thread.
+  std::array<uint64_t, kMethodCount> requests{};
+  std::array<std::array<uint64_t, 6>, kMethodCount> responses{};
   uint64_t received = 0;
   uint64_t malformed = 0;
   uint64_t sent = 0;
@@ -104,6 +112,7 @@ class Server final : public Sender {
 
   void receive_udp();
   void dispatch(std::string_view bytes, const Peer& from);
+  void count_sent(std::string_view bytes);  // a response, into stats_.responses
   void accept_tcp();
   void accepted(boost::asio::ip::tcp::socket socket);
   // After an accept error: waits as AcceptBackoff says (doubling, up to a second, while the process

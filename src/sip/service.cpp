@@ -452,6 +452,30 @@ Status SipService::flush_voicemail() {
   return parts_->voicemail_sink ? parts_->voicemail_sink->flush() : Status{};
 }
 
+SipSnapshot SipService::snapshot() const {
+  const Parts& p = *parts_;
+  SipSnapshot out;
+  out.server = p.server.stats();
+  out.tcp_connections = p.server.tcp_connections();
+  out.transactions = p.layer.stats();
+  out.transactions_working = p.layer.in_flight();
+  out.guard = p.guard.stats();
+  out.guard_sources = p.guard.sources();
+  const int64_t now = p.clock.now_us();
+  p.location.for_each([&out, now](const std::string&, const Binding& b) {
+    ++out.bindings;
+    if (b.expires_at_us > now) ++out.live_bindings;
+  });
+  out.calls = p.proxy.calls_in_progress();
+  out.dialogs = p.proxy.dialogs();
+  out.writer = p.writer.stats();
+  out.traffic_dropped = p.traffic.stats().dropped;
+  out.voicemail = p.endpoint_started;
+  out.voicemail_totals = p.proxy.voicemail_totals();
+  if (p.voicemail_sink) out.voicemail_store = p.voicemail_sink->stats();
+  return out;
+}
+
 void SipService::set_rates(const rating::RateBook* rates) { parts_->traffic.set_rates(rates); }
 
 void SipService::set_sms_inbox(SmsInbox* inbox) { parts_->proxy.set_sms_inbox(inbox); }

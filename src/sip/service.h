@@ -33,8 +33,10 @@
 #include "sip/server.h"
 #include "sip/source_guard.h"
 #include "sip/transaction.h"
+#include "store/append_writer.h"
 #include "rating/store.h"
 #include "store/store.h"
+#include "voicemail/store.h"
 
 namespace privox::sip {
 
@@ -68,6 +70,26 @@ struct SipOptions {
   std::optional<VoicemailOptions> voicemail;
 };
 
+// What the service has counted and holds now, copied on the worker thread for the metrics
+// (cli/metrics.cpp): the parts' own counters, read rather than counted twice.
+struct SipSnapshot {
+  ServerStats server;
+  size_t tcp_connections = 0;
+  TransactionLayer::Stats transactions;
+  size_t transactions_working = 0;  // what the overload limit counts
+  GuardStats guard;
+  size_t guard_sources = 0;
+  size_t bindings = 0;       // held, expired ones not yet dropped included
+  size_t live_bindings = 0;  // not expired
+  size_t calls = 0;          // calls being set up or up
+  size_t dialogs = 0;        // answered calls
+  store::AppendWriter::Stats writer;
+  uint64_t traffic_dropped = 0;  // records the writer refused or that could not be sealed
+  bool voicemail = false;
+  Proxy::VoicemailTotals voicemail_totals;
+  std::optional<voicemail::StoreSink::Stats> voicemail_store;
+};
+
 class SipService {
  public:
   // `store` is read at start, and by the directory's loader thread; `writer_store` is the
@@ -91,6 +113,8 @@ class SipService {
   void send_message(OutboundMessage message, std::function<void(int status)> done);
   // Waits until every voicemail deposited so far is stored (tests, shutdown).
   Status flush_voicemail();
+  // On the worker thread only (post to the io_context from elsewhere).
+  SipSnapshot snapshot() const;
 
  private:
   struct Parts;

@@ -1,12 +1,18 @@
 #include "store/append_writer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 namespace privox::store {
 namespace {
 constexpr size_t kFailuresKept = 1024;
+
+int64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
+}  // namespace
 
 Status BatchOutcome::of(uint64_t seq) const {
   if (!status.ok()) return status;
@@ -40,7 +46,7 @@ Result<AppendWriter::Ticket> AppendWriter::append(size_t target, Params row) {
     if (row.size() != targets_[target].columns.size())
       return make_error(ErrorCode::internal, "append row does not match its target's columns");
   }
-  const uint64_t seq = worker_.post(Pending{target, std::move(row)});
+  const uint64_t seq = worker_.post(Pending{target, std::move(row), steady_us()});
   if (seq != 0) return Ticket{seq};
   if (worker_.stopping()) return make_error(ErrorCode::unavailable, "append writer is stopping");
   return make_error(ErrorCode::unavailable, "append queue is full; the store is not keeping up");
@@ -57,8 +63,11 @@ Status AppendWriter::wait(Ticket ticket) {
 Status AppendWriter::flush() { return wait(Ticket{worker_.posted()}); }
 
 AppendWriter::Stats AppendWriter::stats() const {
+  size_t queued = worker_.queued();
   MutexLock lock(mutex_);
-  return stats_;
+  Stats out = stats_;
+  out.queued = queued;
+  return out;
 }
 
 void AppendWriter::write(uint64_t first, std::vector<Pending>& batch) {
@@ -67,8 +76,16 @@ void AppendWriter::write(uint64_t first, std::vector<Pending>& batch) {
   outcome.last = first + batch.size() - 1;
   outcome.status = write_batch(batch, first, outcome.refused);
   if (options_.on_batch) options_.on_batch(outcome);
+  const int64_t done_us = steady_us();
   {
     MutexLock lock(mutex_);
+    for (const Pending& p : batch) {
+      const int64_t latency = std::max<int64_t>(0, done_us - p.appended_us);
+      size_t bucket = 0;
+      while (bucket < Stats::kLatencyBoundsUs.size() && latency > Stats::kLatencyBoundsUs[bucket]) ++bucket;
+      ++stats_.latency_rows[bucket];
+      stats_.latency_sum_us += latency;
+    }
     finished_seq_ = outcome.last;
     if (outcome.status.ok()) {
       stats_.rows_committed += batch.size() - outcome.refused.size();

@@ -17,6 +17,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <array>
 #include <optional>
 #include <string>
 #include <utility>
@@ -100,6 +101,13 @@ class AppendWriter {
     uint64_t rows_committed = 0;
     uint64_t batches_committed = 0;
     uint64_t rows_failed = 0;  // in failed batches, or refused by their target's prepare
+    size_t queued = 0;         // rows waiting now
+    // Each row's time from append() to the end of the commit that made it durable (or failed it),
+    // as a histogram (for the metrics): rows per bucket, the last for anything slower.
+    static constexpr std::array<int64_t, 10> kLatencyBoundsUs = {1'000,   2'500,   5'000,   10'000,    25'000,
+                                                                 50'000,  100'000, 250'000, 1'000'000, 5'000'000};
+    std::array<uint64_t, kLatencyBoundsUs.size() + 1> latency_rows{};
+    int64_t latency_sum_us = 0;
   };
   Stats stats() const EXCLUDES(mutex_);
 
@@ -107,6 +115,7 @@ class AppendWriter {
   struct Pending {
     size_t target;
     Params row;
+    int64_t appended_us = 0;  // steady clock, for the latency histogram
   };
   struct FailedRange {
     uint64_t first, last;
