@@ -1,4 +1,4 @@
-// `privox rating import|decks|plan|price`: the operator's rate decks and companies' plans
+// `privox rating import|decks|plan|price|rerate`: the operator's rate decks and companies' plans
 // (rating/store.h). Imports and plan changes are audited; decks hold no personal data.
 
 #include <fmt/format.h>
@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/money.h"
 #include "rating/store.h"
+#include "traffic/rerate.h"
 
 namespace privox::cli {
 namespace {
@@ -23,6 +24,7 @@ struct RatingOptions {
   std::string included;        // plan set: comma-separated prefixes, "" to remove the plan
   std::string number, at;      // price
   int64_t seconds = 60;        // price
+  std::string from, to;        // rerate
 };
 
 nlohmann::json deck_json(const rating::DeckInfo& d) {
@@ -118,6 +120,37 @@ int run_price(const DataDir& where, const RatingOptions& o) {
   return 0;
 }
 
+// Prices a period's answered outbound calls again from the decks as they stand now (each call as
+// of its start): after a deck was corrected. Audited; reads destinations for billing.
+int run_rerate(const DataDir& where, const RatingOptions& o) {
+  const auto from = parse_time(o.from);
+  const auto to = parse_time(o.to);
+  if (!from) return fail(invalid("from", "is not a date or time (YYYY-MM-DD or ISO 8601)"));
+  if (!to) return fail(invalid("to", "is not a date or time (YYYY-MM-DD or ISO 8601)"));
+  std::string company;
+  if (!o.company.empty()) {
+    auto checked = accounts::check_id("company", o.company);
+    if (!checked.ok()) return fail(checked.error());
+    company = *checked;
+  }
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  std::shared_ptr<const rating::RateTable> table;
+  const Status loaded = store::with_transaction(*(*env)->store, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(table, rating::load_table(s));
+    return {};
+  });
+  if (!loaded.ok()) return fail(loaded.error());
+  auto report = traffic::rerate(*(*env)->store, (*env)->keys, (*env)->clock, *table, *from, *to, company, cli_actor());
+  if (!report.ok()) return fail(report.error());
+  std::cout << nlohmann::json{{"records", report->records},
+                              {"changed", report->changed},
+                              {"unrated", report->unrated}}
+                   .dump(2)
+            << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void add_rating_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
@@ -153,6 +186,12 @@ void add_rating_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   price->add_option("--at", o->at, "when the call begins (default now)");
   price->add_option("--company", o->company, "whose plan applies (default none)");
   verbs.add(price, [&where, o] { return run_price(where, *o); });
+  auto* rerate = rating->add_subcommand("rerate", "Price a period's answered outbound calls again (audited)");
+  add_data_dir(rerate, where);
+  rerate->add_option("--from", o->from, "calls that began at or after (YYYY-MM-DD or ISO 8601)")->required();
+  rerate->add_option("--to", o->to, "calls that began before")->required();
+  rerate->add_option("--company", o->company, "only this company's calls");
+  verbs.add(rerate, [&where, o] { return run_rerate(where, *o); });
 }
 
 }  // namespace privox::cli

@@ -15,6 +15,7 @@
 #include "rating/store.h"
 #include "store/test_stores.h"
 #include "traffic/cdr.h"
+#include "traffic/rerate.h"
 
 namespace privox::traffic {
 namespace {
@@ -150,6 +151,24 @@ TEST_P(StoreSinkTest, AnAnsweredOutboundCallCarriesItsCostAsTheDecksStoodWhenItB
   }
   EXPECT_EQ(traffic::cost_text(16'000), "0.016");
   EXPECT_EQ(traffic::cost_text(2'000'000), "2.00");
+
+  // The deck was wrong: re-rating the period prices the call again, audited, and only it.
+  const auto corrected = rating::RateTable::build(
+      {{"deck-3", {rating::Rate{"1415", "San Francisco", 5'000, 0, 1, 1, "GBP", clock_.now_us() - day, 1}}}}, {});
+  auto report = rerate(*store_, keys_, clock_, *corrected, clock_.now_us() - day, clock_.now_us() + day, "",
+                       "cli:test");
+  ASSERT_TRUE(report.ok()) << report.error().describe();
+  EXPECT_EQ(report->records, 1) << "the internal call is not re-rated";
+  EXPECT_EQ(report->changed, 1);
+  for (const CdrRow& r : list(privacy::Purpose::billing))
+    if (r.id == "rec-rated") EXPECT_EQ(r.cost_micros, std::optional<int64_t>(5'417)) << "65 s at 0.005/min, per second";
+  {
+    auto tx = store_->begin(store::TxMode::read);
+    EXPECT_EQ((*tx)->query("SELECT count(*) FROM audit_log WHERE action = 'traffic.rerate'")->at(0).i64(0), 1);
+  }
+  const auto bad = rerate(*store_, keys_, clock_, *corrected, clock_.now_us(), clock_.now_us(), "", "cli:test");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "period");
 }
 
 TEST_P(StoreSinkTest, PartiesAndEquipmentNeverReachTheStoreInClear) {
