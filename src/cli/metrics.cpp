@@ -106,6 +106,7 @@ void sample_sip(metrics::Sampler& out, const sip::SipSnapshot& s) {
   out.counter("privox_writer_rows_total", "", static_cast<double>(w.rows_failed), {{"outcome", "failed"}});
   out.counter("privox_writer_batches_total", "Batches the writer committed", static_cast<double>(w.batches_committed));
   std::vector<double> bounds;
+  bounds.reserve(store::AppendWriter::Stats::kLatencyBoundsUs.size());
   for (const int64_t b : store::AppendWriter::Stats::kLatencyBoundsUs) bounds.push_back(seconds(b));
   out.histogram("privox_writer_append_to_durable_seconds", "Time from a row's append to the commit that made it durable",
                 bounds, std::vector<uint64_t>(w.latency_rows.begin(), w.latency_rows.end()), seconds(w.latency_sum_us));

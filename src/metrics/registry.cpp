@@ -7,6 +7,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <cassert>
+#include <limits>
 #include <map>
 #include <mutex>
 
@@ -56,23 +57,20 @@ class FamilySampler final : public Sampler {
 
   void counter(std::string_view name, std::string_view help, double value,
                std::initializer_list<Label> labels) override {
-    prometheus::ClientMetric m;
-    m.label = metric_labels(labels, invalid_);
+    prometheus::ClientMetric m = labelled(labels);
     m.counter.value = value;
     add(name, help, prometheus::MetricType::Counter, std::move(m));
   }
   void gauge(std::string_view name, std::string_view help, double value,
              std::initializer_list<Label> labels) override {
-    prometheus::ClientMetric m;
-    m.label = metric_labels(labels, invalid_);
+    prometheus::ClientMetric m = labelled(labels);
     m.gauge.value = value;
     add(name, help, prometheus::MetricType::Gauge, std::move(m));
   }
   void histogram(std::string_view name, std::string_view help, const std::vector<double>& bounds,
                  const std::vector<uint64_t>& counts, double sum, std::initializer_list<Label> labels) override {
     assert(counts.size() == bounds.size() + 1);
-    prometheus::ClientMetric m;
-    m.label = metric_labels(labels, invalid_);
+    prometheus::ClientMetric m = labelled(labels);
     uint64_t cumulative = 0;
     for (size_t i = 0; i < counts.size(); ++i) {
       cumulative += counts[i];
@@ -87,6 +85,11 @@ class FamilySampler final : public Sampler {
   std::vector<prometheus::MetricFamily> take() { return std::move(families_); }
 
  private:
+  prometheus::ClientMetric labelled(std::initializer_list<Label> labels) {
+    prometheus::ClientMetric m;
+    m.label = metric_labels(labels, invalid_);
+    return m;
+  }
   void add(std::string_view name, std::string_view help, prometheus::MetricType type, prometheus::ClientMetric m) {
     const auto [it, fresh] = index_.emplace(std::string(name), families_.size());
     if (fresh) families_.push_back({std::string(name), std::string(help), type, {}});
