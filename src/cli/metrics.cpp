@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "notify/campaigns.h"
 #include "rights/requests.h"
 #include "sip/rtpengine.h"
 
@@ -95,6 +96,12 @@ void sample_sip(metrics::Sampler& out, const sip::SipSnapshot& s) {
             static_cast<double>(s.live_bindings), {{"state", "live"}});
   out.gauge("privox_sip_bindings", "", static_cast<double>(s.bindings - s.live_bindings), {{"state", "expired"}});
   out.gauge("privox_sip_calls_up", "Answered calls on this node (dialogs)", static_cast<double>(s.dialogs));
+  std::vector<double> delay_bounds;
+  delay_bounds.reserve(sip::Proxy::DelayHistogram::kBoundsUs.size());
+  for (const int64_t b : sip::Proxy::DelayHistogram::kBoundsUs) delay_bounds.push_back(seconds(b));
+  out.histogram("privox_sip_post_dial_delay_seconds", "From a new call's INVITE to the first ringing or final answer",
+                delay_bounds, std::vector<uint64_t>(s.post_dial_delay.calls.begin(), s.post_dial_delay.calls.end()),
+                seconds(s.post_dial_delay.sum_us));
   out.gauge("privox_sip_calls_tracked", "Calls the proxy holds state for: setting up, up, or just ended",
             static_cast<double>(s.calls));
 
@@ -176,6 +183,25 @@ void add_node_metrics(metrics::Registry& registry, const NodeMetricsParts& parts
       for (const sip::RelayState st : {sip::RelayState::unknown, sip::RelayState::up, sip::RelayState::down})
         out.gauge("privox_media_relay_state", "The media relay (rtpengine): 1 on its current state",
                   st == state ? 1 : 0, {{"state", sip::to_string(st)}});
+    }
+
+    // Campaign deliveries, store-wide, by channel and status (email failures are the SMTP relay's).
+    auto campaigns = notify::Campaigns(parts.store, parts.keys, parts.clock).list();
+    out.gauge("privox_campaigns_read_ok", "Whether this scrape could read the campaigns", campaigns.ok() ? 1 : 0);
+    if (campaigns.ok()) {
+      std::array<std::array<int64_t, 3>, 2> by{};  // [email, sms][sent, failed, sending]
+      for (const notify::Campaign& c : *campaigns) {
+        auto& row = by[c.channel == notify::Channel::sms ? 1 : 0];
+        row[0] += c.sent;
+        row[1] += c.failed;
+        row[2] += c.sending;
+      }
+      constexpr std::array<std::string_view, 2> kChannels = {"email", "sms"};
+      constexpr std::array<std::string_view, 3> kStatuses = {"sent", "failed", "sending"};
+      for (size_t ch = 0; ch < kChannels.size(); ++ch)
+        for (size_t st = 0; st < kStatuses.size(); ++st)
+          out.gauge("privox_campaign_deliveries", "Marketing campaign deliveries, store-wide, by channel and status",
+                    static_cast<double>(by[ch][st]), {{"channel", kChannels[ch]}, {"status", kStatuses[st]}});
     }
 
     // The rights queue: open requests by state, and how many are near or past their deadline.

@@ -95,6 +95,8 @@ assert_true "REGISTERs are counted by method" positive 'privox_sip_requests_tota
 assert_true "INVITEs are counted by method" positive 'privox_sip_requests_total{method="INVITE"}'
 assert_true "answered INVITEs are counted by class" positive 'privox_sip_responses_total{class="2xx",method="INVITE"}'
 assert_true "challenges are counted by class" positive 'privox_sip_responses_total{class="4xx",method="REGISTER"}'
+assert_true "the calls' post-dial delay is timed" positive 'privox_sip_post_dial_delay_seconds_count'
+assert_contains "campaign deliveries are read" "$SCRAPE" 'privox_campaign_deliveries{channel="email",status="failed"} 0'
 assert_true "the callee's binding is live" positive 'privox_sip_bindings{state="live"}'
 assert_true "the wrong password is an authentication failure" positive 'privox_sip_auth_failures_total'
 assert_true "the writer made records durable" positive 'privox_writer_rows_total{outcome="committed"}'

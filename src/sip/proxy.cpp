@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/ascii.h"
@@ -581,6 +582,14 @@ void Proxy::on_response(TxId client, const Message& response) {
   size_t index = 0;
   while (index < call.branches.size() && call.branches[index].tx != client) ++index;
   if (index == call.branches.size()) return;
+  if (status >= 180 && call.invite && !call.dial_answered && !call.record.id.empty()) {
+    call.dial_answered = true;
+    const int64_t delay = std::max<int64_t>(0, clock_.now_us() - call.record.started_at_us);
+    size_t bucket = 0;
+    while (bucket < DelayHistogram::kBoundsUs.size() && delay > DelayHistogram::kBoundsUs[bucket]) ++bucket;
+    ++post_dial_delay_.calls[bucket];
+    post_dial_delay_.sum_us += delay;
+  }
 
   // Once the box answers, the phones' late answers are not passed on (they were cancelled).
   if (call.voicemail_session && status < 300) return;

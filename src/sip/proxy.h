@@ -211,6 +211,15 @@ class Proxy final : public TransactionUser {
 
   size_t calls_in_progress() const { return calls_.size(); }
   size_t dialogs() const { return dialogs_.size(); }
+  // Post-dial delay, for the metrics: from a new call's INVITE to the first ringing (18x) or final
+  // response a callee sends back, as rows per bucket (the last for anything slower).
+  struct DelayHistogram {
+    static constexpr std::array<int64_t, 9> kBoundsUs = {100'000,   250'000,   500'000,    1'000'000, 2'000'000,
+                                                         3'000'000, 5'000'000, 10'000'000, 30'000'000};
+    std::array<uint64_t, kBoundsUs.size() + 1> calls{};
+    int64_t sum_us = 0;
+  };
+  const DelayHistogram& post_dial_delay() const { return post_dial_delay_; }
 
  private:
   struct Target {
@@ -236,6 +245,7 @@ class Proxy final : public TransactionUser {
     std::string held_answer;  // that 2xx, in its forwarded form
     bool cancelled = false;
     bool timed_out = false;
+    bool dial_answered = false;  // a callee rang or answered: the post-dial delay is counted
     TimerQueue::Id ring_timer = 0;
     std::string call_id;
     std::string request;  // the request as received, for responses privox itself must build
@@ -279,6 +289,7 @@ class Proxy final : public TransactionUser {
   std::unordered_map<uint64_t, voicemail::NewMessage> voicemail_sessions_;
   VoicemailDesk* voicemail_ = nullptr;
   VoicemailTotals voicemail_totals_;
+  DelayHistogram post_dial_delay_;
 
   // Why a call goes to voicemail, which decides its greeting.
   enum class Unanswered : uint8_t { unavailable, busy, no_answer };

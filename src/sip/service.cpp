@@ -468,6 +468,7 @@ SipSnapshot SipService::snapshot() const {
   });
   out.calls = p.proxy.calls_in_progress();
   out.dialogs = p.proxy.dialogs();
+  out.post_dial_delay = p.proxy.post_dial_delay();
   out.writer = p.writer.stats();
   out.traffic_dropped = p.traffic.stats().dropped;
   out.voicemail = p.endpoint_started;

@@ -83,6 +83,7 @@ struct SipSnapshot {
   size_t live_bindings = 0;  // not expired
   size_t calls = 0;          // calls being set up or up
   size_t dialogs = 0;        // answered calls
+  Proxy::DelayHistogram post_dial_delay;
   store::AppendWriter::Stats writer;
   uint64_t traffic_dropped = 0;  // records the writer refused or that could not be sealed
   bool voicemail = false;
