@@ -26,7 +26,7 @@ int32_t RateTable::Trie::insert(std::string_view digits) {
 }
 
 std::shared_ptr<const RateTable> RateTable::build(std::vector<Deck> decks,
-                                                  std::unordered_map<std::string, std::vector<std::string>> plans) {
+                                                  const std::unordered_map<std::string, std::vector<std::string>>& plans) {
   auto table = std::make_shared<RateTable>();
   std::vector<Entry> all;
   for (Deck& deck : decks) {
@@ -47,7 +47,7 @@ std::shared_ptr<const RateTable> RateTable::build(std::vector<Deck> decks,
     n.first_rate = static_cast<int32_t>(i);
   }
   table->rate_count_ = table->entries_.size();
-  for (auto& [company, prefixes] : plans) {
+  for (const auto& [company, prefixes] : plans) {
     Trie& trie = table->plans_[company];
     for (const std::string& p : prefixes) trie.nodes[static_cast<size_t>(trie.insert(digits_of(p)))].first_rate = 0;
   }

@@ -41,7 +41,7 @@ class RateTable {
   };
   // `plans`: per company id, the prefixes its plan includes.
   static std::shared_ptr<const RateTable> build(std::vector<Deck> decks,
-                                                std::unordered_map<std::string, std::vector<std::string>> plans);
+                                                const std::unordered_map<std::string, std::vector<std::string>>& plans);
 
   // The rate for `e164` (with or without '+') at `at_us`, longest prefix first; null when none.
   // `deck_id` receives the import the rate came from.

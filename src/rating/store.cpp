@@ -136,7 +136,7 @@ Result<std::shared_ptr<const RateTable>> load_table(store::Session& s) {
   PRIVOX_ASSIGN(store::Rows plan_rows, s.query("SELECT company_id, included_prefixes FROM rating_plans"));
   std::unordered_map<std::string, std::vector<std::string>> plans;
   for (const store::Row& r : plan_rows) plans[r.text(0)] = split_prefixes(r.text(1));
-  return RateTable::build(std::move(decks), std::move(plans));
+  return RateTable::build(std::move(decks), plans);
 }
 
 Result<bool> BookKeeper::reload_if_changed() {

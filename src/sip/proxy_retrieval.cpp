@@ -49,7 +49,7 @@ namespace {
 
 constexpr int kMaxLoginTries = 3;        // per call
 constexpr int kMaxPinFailures = 5;       // per box, from any line, within the window
-constexpr int64_t kPinFailureWindowUs = 15 * 60 * 1'000'000LL;
+constexpr int64_t kPinFailureWindowUs = int64_t{15} * 60 * 1'000'000;
 constexpr int64_t kLoginTimeUs = 60'000'000;  // to name a box and its PIN
 constexpr size_t kMaxEnteredDigits = 16;
 constexpr media::RecordingLimits kGreetingRecording{60'000, 5'000, 1'000, -45.0};
@@ -112,8 +112,8 @@ void Proxy::load_box(uint64_t session) {
     if (messages->empty()) return list_box(session, {}, nullptr);
     const std::string first = messages->front().id;
     voicemail_->boxes->audio(found->second.box_id, first,
-                             [this, session, list = std::move(*messages)](std::shared_ptr<const media::Prompt> audio) mutable {
-                               list_box(session, std::move(list), std::move(audio));
+                             [this, session, list = std::move(*messages)](const std::shared_ptr<const media::Prompt>& audio) mutable {
+                               list_box(session, std::move(list), audio);
                              });
   });
 }
