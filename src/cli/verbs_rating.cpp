@@ -35,6 +35,16 @@ nlohmann::json deck_json(const rating::DeckInfo& d) {
           {"imported_by", d.imported_by}};
 }
 
+// Every deck and plan as they stand now.
+Result<std::shared_ptr<const rating::RateTable>> current_table(Environment& env) {
+  std::shared_ptr<const rating::RateTable> table;
+  PRIVOX_TRY(store::with_transaction(*env.store, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(table, rating::load_table(s));
+    return {};
+  }));
+  return table;
+}
+
 int run_import(const DataDir& where, const RatingOptions& o) {
   std::ifstream in(o.file, std::ios::binary);
   if (!in) return fail(invalid("file", "cannot read " + o.file));
@@ -61,19 +71,6 @@ int run_decks(const DataDir& where) {
   return 0;
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < text.size()) {
-    const size_t comma = text.find(',', start);
-    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!part.empty()) out.push_back(std::move(part));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 int run_plan(const DataDir& where, const RatingOptions& o, bool set) {
   auto company = accounts::check_id("company", o.company);
   if (!company.ok()) return fail(company.error());
@@ -81,7 +78,7 @@ int run_plan(const DataDir& where, const RatingOptions& o, bool set) {
   if (!env.ok()) return fail(env.error());
   if (set) {
     const Status s =
-        rating::set_plan(*(*env)->store, (*env)->keys, (*env)->clock, *company, split_list(o.included), cli_actor());
+        rating::set_plan(*(*env)->store, (*env)->keys, (*env)->clock, *company, rating::split_prefixes(o.included), cli_actor());
     if (!s.ok()) return fail(s.error());
   }
   auto plan = rating::plan_of(*(*env)->store, *company);
@@ -96,14 +93,10 @@ int run_price(const DataDir& where, const RatingOptions& o) {
   if (!o.at.empty() && !at) return fail(invalid("at", "is not a date or time (YYYY-MM-DD or ISO 8601)"));
   auto env = open_environment(where);
   if (!env.ok()) return fail(env.error());
-  std::shared_ptr<const rating::RateTable> table;
-  const Status loaded = store::with_transaction(*(*env)->store, store::TxMode::read, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(table, rating::load_table(s));
-    return {};
-  });
-  if (!loaded.ok()) return fail(loaded.error());
+  auto table = current_table(**env);
+  if (!table.ok()) return fail(table.error());
   const rating::Priced p =
-      table->price(o.company, o.number, at.value_or((*env)->clock.now_us()), o.seconds * 1000);
+      (*table)->price(o.company, o.number, at.value_or((*env)->clock.now_us()), o.seconds * 1000);
   nlohmann::json out{{"included", p.included}};
   if (p.rate) {
     out["prefix"] = p.rate->prefix;
@@ -135,13 +128,9 @@ int run_rerate(const DataDir& where, const RatingOptions& o) {
   }
   auto env = open_environment(where);
   if (!env.ok()) return fail(env.error());
-  std::shared_ptr<const rating::RateTable> table;
-  const Status loaded = store::with_transaction(*(*env)->store, store::TxMode::read, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(table, rating::load_table(s));
-    return {};
-  });
-  if (!loaded.ok()) return fail(loaded.error());
-  auto report = traffic::rerate(*(*env)->store, (*env)->keys, (*env)->clock, *table, *from, *to, company, cli_actor());
+  auto table = current_table(**env);
+  if (!table.ok()) return fail(table.error());
+  auto report = traffic::rerate(*(*env)->store, (*env)->keys, (*env)->clock, **table, *from, *to, company, cli_actor());
   if (!report.ok()) return fail(report.error());
   std::cout << nlohmann::json{{"records", report->records},
                               {"changed", report->changed},

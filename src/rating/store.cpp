@@ -26,19 +26,6 @@ bool is_prefix(std::string_view p) {
          std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::vector<std::string> split_prefixes(const std::string& text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!part.empty()) out.push_back(std::move(part));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 // A rate of the deck already priced from the same date by a stored deck: the import is refused.
 Status check_not_priced(store::Session& s, const std::vector<Rate>& rates) {
   PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT prefix, valid_from_us FROM rates"));
@@ -120,6 +107,19 @@ Result<std::vector<std::string>> plan_of(store::Store& store, const std::string&
     if (!rows.empty()) out = split_prefixes(rows[0].text(0));
     return {};
   }));
+  return out;
+}
+
+std::vector<std::string> split_prefixes(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = text.find(',', start);
+    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!part.empty()) out.push_back(std::move(part));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
   return out;
 }
 

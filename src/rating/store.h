@@ -50,6 +50,8 @@ Result<std::vector<DeckInfo>> list_decks(store::Store& store);
 Status set_plan(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const std::string& company_id,
                 const std::vector<std::string>& included, const std::string& actor);
 Result<std::vector<std::string>> plan_of(store::Store& store, const std::string& company_id);
+// "44,353" as {"44", "353"}; empty items are dropped (the form a plan is stored and typed in).
+std::vector<std::string> split_prefixes(const std::string& text);
 
 // Every deck and plan, as one table.
 Result<std::shared_ptr<const RateTable>> load_table(store::Session& s);
