@@ -15,6 +15,7 @@
 #include "notify/campaigns.h"
 #include "rights/requests.h"
 #include "sip/rtpengine.h"
+#include "store/counters.h"
 
 namespace privox::cli {
 namespace {
@@ -166,6 +167,16 @@ void add_node_metrics(metrics::Registry& registry, const NodeMetricsParts& parts
                 static_cast<double>(h.refused_per_client), {{"reason", "per_client"}});
     out.counter("privox_http_connections_refused_total", "", static_cast<double>(h.refused_full), {{"reason", "full"}});
     out.counter("privox_http_connections_refused_total", "", static_cast<double>(h.displaced), {{"reason", "displaced"}});
+
+    const store::StoreCounters& trouble = store::counters();
+    out.counter("privox_store_transaction_retries_total", "Store transactions retried after the store was unavailable",
+                static_cast<double>(trouble.retries.load(std::memory_order_relaxed)));
+    out.counter("privox_store_unavailable_total", "Store transactions given up: the store stayed unavailable",
+                static_cast<double>(trouble.unavailable.load(std::memory_order_relaxed)));
+    out.counter("privox_store_connections_opened_total", "PostgreSQL connections opened (pool misses and reconnects)",
+                static_cast<double>(trouble.connections_opened.load(std::memory_order_relaxed)));
+    out.counter("privox_store_connections_lost_total", "PostgreSQL links found broken",
+                static_cast<double>(trouble.connections_lost.load(std::memory_order_relaxed)));
 
     out.counter("privox_retention_rounds_total", "Retention rounds, by outcome",
                 static_cast<double>(parts.retention.completed_rounds()), {{"outcome", "completed"}});

@@ -97,6 +97,7 @@ assert_true "answered INVITEs are counted by class" positive 'privox_sip_respons
 assert_true "challenges are counted by class" positive 'privox_sip_responses_total{class="4xx",method="REGISTER"}'
 assert_true "the calls' post-dial delay is timed" positive 'privox_sip_post_dial_delay_seconds_count'
 assert_contains "campaign deliveries are read" "$SCRAPE" 'privox_campaign_deliveries{channel="email",status="failed"} 0'
+assert_contains "store trouble is counted" "$SCRAPE" 'privox_store_unavailable_total 0'
 assert_true "the callee's binding is live" positive 'privox_sip_bindings{state="live"}'
 assert_true "the wrong password is an authentication failure" positive 'privox_sip_auth_failures_total'
 assert_true "the writer made records durable" positive 'privox_writer_rows_total{outcome="committed"}'

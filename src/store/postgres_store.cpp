@@ -16,6 +16,7 @@
 
 #include "common/mutex.h"
 #include "common/thread_annotations.h"
+#include "store/counters.h"
 #include "store/schema.h"
 
 namespace privox::store {
@@ -358,6 +359,7 @@ class PostgresStore final : public Store {
       }
     }
     PGconn* raw = PQconnectdb(conninfo_.c_str());
+    counters().connections_opened.fetch_add(1, std::memory_order_relaxed);
     auto conn = std::make_unique<PgConnection>(raw);
     if (!conn->healthy())
       return make_error(ErrorCode::unavailable, fmt::format("cannot connect to {}: {}", location_,
@@ -371,6 +373,7 @@ class PostgresStore final : public Store {
     MutexLock lock(mutex_);
     if (!conn->healthy()) {
       // A broken link usually means the server went away: every idle connection is suspect.
+      counters().connections_lost.fetch_add(1, std::memory_order_relaxed);
       idle_.clear();
       return;
     }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "store/counters.h"
 #include "store/schema.h"
 
 namespace privox::store {
@@ -17,7 +18,10 @@ Status with_transaction(Store& store, TxMode mode, const std::function<Status(Se
   constexpr int kAttempts = 5;
   Status last;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
+    if (attempt > 0) {
+      counters().retries.fetch_add(1, std::memory_order_relaxed);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20 << attempt));
+    }
     auto tx = store.begin(mode);
     if (!tx.ok()) {
       last = tx.error();
@@ -28,6 +32,7 @@ Status with_transaction(Store& store, TxMode mode, const std::function<Status(Se
     // Only `unavailable` promises that nothing was written, so only it is safe to run again.
     if (last.ok() || last.error().code != ErrorCode::unavailable) return last;
   }
+  counters().unavailable.fetch_add(1, std::memory_order_relaxed);
   return last;
 }
 
