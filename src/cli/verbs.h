@@ -41,7 +41,7 @@ inline void add_data_dir(CLI::App* verb, DataDir& where) {
 void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 // `cdr list` (verbs_traffic.cpp).
 void add_traffic_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
-// `rating import|decks|plan|price|rerate` (verbs_rating.cpp).
+// `rating import|decks|plan|destinations|price|rerate` (verbs_rating.cpp).
 void add_rating_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 // `voicemail list|delete|export` (verbs_voicemail.cpp).
 void add_voicemail_verbs(CLI::App& app, DataDir& where, Verbs& verbs);

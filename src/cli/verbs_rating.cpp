@@ -1,4 +1,4 @@
-// `privox rating import|decks|plan|price|rerate`: the operator's rate decks and companies' plans
+// `privox rating import|decks|plan|destinations|price|rerate`: the operator's rate decks and companies' plans
 // (rating/store.h). Imports and plan changes are audited; decks hold no personal data.
 
 #include <fmt/format.h>
@@ -25,6 +25,8 @@ struct RatingOptions {
   std::string number, at;      // price
   int64_t seconds = 60;        // price
   std::string from, to;        // rerate
+  std::string countries;       // destinations set
+  bool premium = false;        // destinations set
 };
 
 nlohmann::json deck_json(const rating::DeckInfo& d) {
@@ -84,6 +86,24 @@ int run_plan(const DataDir& where, const RatingOptions& o, bool set) {
   auto plan = rating::plan_of(*(*env)->store, *company);
   if (!plan.ok()) return fail(plan.error());
   std::cout << nlohmann::json{{"company_id", *company}, {"included", *plan}}.dump(2) << "\n";
+  return 0;
+}
+
+int run_destinations(const DataDir& where, const RatingOptions& o, bool set) {
+  auto company = accounts::check_id("company", o.company);
+  if (!company.ok()) return fail(company.error());
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  if (set) {
+    const Status s = rating::set_destinations(*(*env)->store, (*env)->keys, (*env)->clock, *company,
+                                              rating::split_prefixes(o.countries), o.premium, cli_actor());
+    if (!s.ok()) return fail(s.error());
+  }
+  auto allowed = rating::destinations_of(*(*env)->store, *company);
+  if (!allowed.ok()) return fail(allowed.error());
+  std::cout << nlohmann::json{{"company_id", *company}, {"countries", allowed->countries}, {"premium", allowed->premium}}
+                   .dump(2)
+            << "\n";
   return 0;
 }
 
@@ -175,6 +195,20 @@ void add_rating_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   price->add_option("--at", o->at, "when the call begins (default now)");
   price->add_option("--company", o->company, "whose plan applies (default none)");
   verbs.add(price, [&where, o] { return run_price(where, *o); });
+  auto* destinations = rating->add_subcommand("destinations", "Where a company's lines may call beyond its own country")
+                           ->require_subcommand(1);
+  auto* destinations_set = destinations->add_subcommand("set", "Set the countries allowed beyond its own (audited)");
+  add_data_dir(destinations_set, where);
+  destinations_set->add_option("--company", o->company, "company id")->required();
+  destinations_set->add_option("--countries", o->countries,
+                               "comma-separated ISO 3166 codes such as FR,DE, * for anywhere, empty for its own only")
+      ->required();
+  destinations_set->add_flag("--premium", o->premium, "allow premium-rate numbers too (off unless given)");
+  verbs.add(destinations_set, [&where, o] { return run_destinations(where, *o, true); });
+  auto* destinations_show = destinations->add_subcommand("show", "Print where the company's lines may call");
+  add_data_dir(destinations_show, where);
+  destinations_show->add_option("--company", o->company, "company id")->required();
+  verbs.add(destinations_show, [&where, o] { return run_destinations(where, *o, false); });
   auto* rerate = rating->add_subcommand("rerate", "Price a period's answered outbound calls again (audited)");
   add_data_dir(rerate, where);
   rerate->add_option("--from", o->from, "calls that began at or after (YYYY-MM-DD or ISO 8601)")->required();

@@ -31,4 +31,17 @@ bool is_e164(std::string_view value) {
   return is_possible_international(value);
 }
 
+Destination destination_of(std::string_view e164) {
+  Destination out;
+  if (!e164.starts_with('+') || e164.size() > kLongestWritten) return out;
+  const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
+  PhoneNumber number;
+  if (util->Parse(std::string(e164), "ZZ", &number) != PhoneNumberUtil::NO_PARSING_ERROR) return out;
+  util->GetRegionCodeForNumber(number, &out.region);
+  if (out.region == "ZZ") out.region.clear();
+  const PhoneNumberUtil::PhoneNumberType type = util->GetNumberType(number);
+  out.premium = type == PhoneNumberUtil::PREMIUM_RATE || type == PhoneNumberUtil::SHARED_COST;
+  return out;
+}
+
 }  // namespace privox::numbers

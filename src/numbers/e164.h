@@ -5,6 +5,7 @@
 // whether the number is allocated today is for the carrier to say, so fictional ranges used in
 // drama and tests pass.
 
+#include <string>
 #include <string_view>
 
 namespace privox::numbers {
@@ -14,5 +15,14 @@ bool is_e164(std::string_view value);
 // `value` is a possible number in international form, however it is spaced or punctuated for
 // reading ("+44 20 7946 0000").
 bool is_possible_international(std::string_view value);
+
+// Where an E.164 number is, for the destination rules of outbound calls (rating/): its ISO 3166
+// region ("GB", "US"), or "" when libphonenumber cannot place it; and whether its number type is
+// premium rate (or shared cost, which carriers bill alike), the usual vehicle of revenue-share fraud.
+struct Destination {
+  std::string region;
+  bool premium = false;
+};
+Destination destination_of(std::string_view e164);
 
 }  // namespace privox::numbers

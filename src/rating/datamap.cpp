@@ -9,7 +9,7 @@ namespace {
 using privacy::StructuralColumn;
 
 // clang-format off
-constexpr std::array<StructuralColumn, 17> kStructural = {
+constexpr std::array<StructuralColumn, 19> kStructural = {
   StructuralColumn{"rate_decks", "id", "random identifier of a deck import"},
   StructuralColumn{"rate_decks", "name", "the operator's name for the deck (a carrier's price list); not about a person"},
   StructuralColumn{"rate_decks", "rates", "how many rates the import brought"},
@@ -26,6 +26,8 @@ constexpr std::array<StructuralColumn, 17> kStructural = {
   StructuralColumn{"rates", "currency", "an ISO 4217 code"},
   StructuralColumn{"rating_plans", "company_id", "which tenant the plan is for; a business, not a person"},
   StructuralColumn{"rating_plans", "included_prefixes", "destination prefixes the tenant's plan includes"},
+  StructuralColumn{"rating_plans", "allowed_countries", "countries the tenant's lines may call beyond its own"},
+  StructuralColumn{"rating_plans", "allow_premium", "whether the tenant's lines may call premium-rate numbers"},
   StructuralColumn{"rating_plans", "updated_at_us", "when the plan last changed"},
 };
 // clang-format on

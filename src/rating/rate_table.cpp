@@ -26,8 +26,10 @@ int32_t RateTable::Trie::insert(std::string_view digits) {
 }
 
 std::shared_ptr<const RateTable> RateTable::build(std::vector<Deck> decks,
-                                                  const std::unordered_map<std::string, std::vector<std::string>>& plans) {
+                                                  const std::unordered_map<std::string, std::vector<std::string>>& plans,
+                                                  std::unordered_map<std::string, Destinations> destinations) {
   auto table = std::make_shared<RateTable>();
+  table->destinations_ = std::move(destinations);
   std::vector<Entry> all;
   for (Deck& deck : decks) {
     const auto deck_index = static_cast<uint32_t>(table->deck_ids_.size());
@@ -85,6 +87,19 @@ bool RateTable::included(std::string_view company_id, std::string_view e164) con
     if (plan->second.nodes[static_cast<size_t>(at)].first_rate == 0) return true;
   }
   return false;
+}
+
+std::optional<std::string> RateTable::refusal(std::string_view company_id, std::string_view own_country,
+                                              std::string_view region, bool premium) const {
+  const auto rules = destinations_.find(std::string(company_id));
+  const Destinations none;
+  const Destinations& d = rules == destinations_.end() ? none : rules->second;
+  if (premium && !d.premium) return std::string("premium-rate numbers are not allowed for this company");
+  if (!region.empty() && region == own_country) return std::nullopt;
+  for (const std::string& c : d.countries)
+    if (c == "*" || (!region.empty() && c == region)) return std::nullopt;
+  if (region.empty()) return std::string("calls to this destination are not allowed for this company");
+  return "calls to " + std::string(region) + " are not allowed for this company";
 }
 
 Priced RateTable::price(std::string_view company_id, std::string_view e164, int64_t started_at_us,

@@ -39,9 +39,21 @@ class RateTable {
     std::string id;  // the import it came from
     std::vector<Rate> rates;
   };
-  // `plans`: per company id, the prefixes its plan includes.
+  // Where a company's lines may call (outbound): its own country always, these beyond it ("*":
+  // anywhere), and premium-rate numbers only when allowed.
+  struct Destinations {
+    std::vector<std::string> countries;
+    bool premium = false;
+  };
+  // `plans`: per company id, the prefixes its plan includes; `destinations`: per company id, its
+  // rules (a company absent calls its own country only, and no premium-rate number).
   static std::shared_ptr<const RateTable> build(std::vector<Deck> decks,
-                                                const std::unordered_map<std::string, std::vector<std::string>>& plans);
+                                                const std::unordered_map<std::string, std::vector<std::string>>& plans,
+                                                std::unordered_map<std::string, Destinations> destinations = {});
+  // Why the company's line may not call `region` (the destination's ISO 3166 code, "" when
+  // unknown) from `own_country`, as a reason phrase; nullopt when it may.
+  std::optional<std::string> refusal(std::string_view company_id, std::string_view own_country,
+                                     std::string_view region, bool premium) const;
 
   // The rate for `e164` (with or without '+') at `at_us`, longest prefix first; null when none.
   // `deck_id` receives the import the rate came from.
@@ -72,6 +84,7 @@ class RateTable {
   std::vector<Entry> entries_;
   std::vector<std::string> deck_ids_;
   std::unordered_map<std::string, Trie> plans_;  // a node with first_rate 0 marks an included prefix
+  std::unordered_map<std::string, Destinations> destinations_;
   size_t rate_count_ = 0;
 };
 

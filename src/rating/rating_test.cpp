@@ -5,6 +5,7 @@
 
 #include "accounts/accounts.h"
 #include "common/clock.h"
+#include "numbers/e164.h"
 #include "rating/deck.h"
 #include "rating/rate_table.h"
 #include "rating/store.h"
@@ -114,6 +115,26 @@ TEST(RateTableTest, TheLongestPrefixValidAtTheCallsStartWins) {
   EXPECT_EQ(rated.cost_micros, 20'000);
 }
 
+TEST(RateTableTest, ACompanyCallsItsOwnCountryOnlyUntilItAllowsMoreAndNeverPremiumRateUnlessAllowed) {
+  const auto table = RateTable::build({}, {}, {{"co-open", {{"FR", "DE"}, false}}, {"co-any", {{"*"}, true}}});
+  EXPECT_FALSE(table->refusal("co-none", "GB", "GB", false)) << "its own country";
+  const auto abroad = table->refusal("co-none", "GB", "FR", false);
+  ASSERT_TRUE(abroad) << "by default, nowhere else";
+  EXPECT_EQ(*abroad, "calls to FR are not allowed for this company");
+  EXPECT_TRUE(table->refusal("co-none", "GB", "GB", true)) << "premium rate, even at home";
+  EXPECT_TRUE(table->refusal("co-none", "GB", "", false)) << "a destination nobody can place";
+  EXPECT_FALSE(table->refusal("co-open", "GB", "FR", false));
+  EXPECT_TRUE(table->refusal("co-open", "GB", "CU", false));
+  EXPECT_TRUE(table->refusal("co-open", "GB", "DE", true)) << "premium rate needs its own permission";
+  EXPECT_FALSE(table->refusal("co-any", "GB", "CU", true));
+  const numbers::Destination uk = numbers::destination_of("+442079460958");
+  EXPECT_EQ(uk.region, "GB");
+  EXPECT_FALSE(uk.premium);
+  EXPECT_TRUE(numbers::destination_of("+449098790000").premium) << "UK 09 numbers are premium rate";
+  EXPECT_EQ(numbers::destination_of("+14155550123").region, "US");
+  EXPECT_EQ(numbers::destination_of("not a number").region, "");
+}
+
 class RatingStoreTest : public store::MigratedStoreTest {
  protected:
   void SetUp() override {
@@ -179,6 +200,17 @@ TEST_P(RatingStoreTest, APlanIncludesItsPrefixesAndAKeeperPicksUpChanges) {
   auto plan = plan_of(*store_, company_);
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(*plan, std::vector<std::string>{"44"});
+  ASSERT_TRUE(set_destinations(*store_, keys_, clock_, company_, {"FR"}, false, "cli:test").ok());
+  const Status lower = set_destinations(*store_, keys_, clock_, company_, {"fr"}, false, "cli:test");
+  ASSERT_FALSE(lower.ok());
+  EXPECT_EQ(lower.error().field, "countries");
+  for (int i = 0; i < 200 && book.table()->refusal(company_, "GB", "FR", false); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(book.table()->refusal(company_, "GB", "FR", false)) << "the keeper reloaded the destinations";
+  EXPECT_TRUE(book.table()->included(company_, "+442071234567")) << "and kept the plan";
+  auto allowed = destinations_of(*store_, company_);
+  ASSERT_TRUE(allowed.ok());
+  EXPECT_EQ(allowed->countries, std::vector<std::string>{"FR"});
   keeper.stop();
 }
 

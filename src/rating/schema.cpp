@@ -32,10 +32,15 @@ std::vector<store::SchemaPart> schema_parts() {
              currency TEXT NOT NULL,
              PRIMARY KEY (prefix, valid_from_us)))",
            // A company's plan: the destination prefixes it includes (domestic unlimited is its
-           // own country code), comma-separated; every other destination is rated.
+           // own country code), comma-separated, every other destination being rated; and where
+           // its lines may call at all: the countries allowed beyond its own (ISO 3166 codes,
+           // comma-separated, "*" for any) and whether premium-rate numbers are. Without a row, a
+           // company calls its own country only, and no premium-rate number.
            R"(CREATE TABLE rating_plans (
              company_id TEXT PRIMARY KEY,
-             included_prefixes TEXT NOT NULL,
+             included_prefixes TEXT NOT NULL DEFAULT '',
+             allowed_countries TEXT NOT NULL DEFAULT '',
+             allow_premium {i64} NOT NULL DEFAULT 0 CHECK (allow_premium IN (0, 1)),
              updated_at_us {i64} NOT NULL))",
        }},
   };

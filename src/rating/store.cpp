@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <unordered_map>
 
@@ -85,18 +86,51 @@ Status set_plan(store::Store& store, const privacy::Keyring& keys, const Clock& 
   }
   return store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_TRY(accounts::find_company(s, company_id));
-    if (joined.empty()) {
-      PRIVOX_TRY(s.exec("DELETE FROM rating_plans WHERE company_id = ?", {company_id}));
-    } else {
-      PRIVOX_TRY(s.exec("INSERT INTO rating_plans (company_id, included_prefixes, updated_at_us) VALUES (?, ?, ?) "
-                        "ON CONFLICT (company_id) DO UPDATE SET included_prefixes = excluded.included_prefixes, "
-                        "updated_at_us = excluded.updated_at_us",
-                        {company_id, joined, clock.now_us()}));
-    }
+    PRIVOX_TRY(s.exec("INSERT INTO rating_plans (company_id, included_prefixes, updated_at_us) VALUES (?, ?, ?) "
+                      "ON CONFLICT (company_id) DO UPDATE SET included_prefixes = excluded.included_prefixes, "
+                      "updated_at_us = excluded.updated_at_us",
+                      {company_id, joined, clock.now_us()}));
     PRIVOX_TRY(privacy::AuditChain(keys, clock)
                    .append(s, {actor, "rating.plan_set", company_id, "billing", {{"included", joined}}}));
     return {};
   });
+}
+
+Status set_destinations(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                        const std::string& company_id, const std::vector<std::string>& countries, bool allow_premium,
+                        const std::string& actor) {
+  std::string joined;
+  for (const std::string& c : countries) {
+    const bool code = c.size() == 2 && std::isupper(static_cast<unsigned char>(c[0])) &&
+                      std::isupper(static_cast<unsigned char>(c[1]));
+    if (c != "*" && !code)
+      return invalid("countries", fmt::format("\"{}\" is not an ISO 3166 country code such as FR (or * for any)", c));
+    joined += joined.empty() ? c : "," + c;
+  }
+  return store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_TRY(accounts::find_company(s, company_id));
+    PRIVOX_TRY(s.exec("INSERT INTO rating_plans (company_id, allowed_countries, allow_premium, updated_at_us) "
+                      "VALUES (?, ?, ?, ?) ON CONFLICT (company_id) DO UPDATE SET "
+                      "allowed_countries = excluded.allowed_countries, allow_premium = excluded.allow_premium, "
+                      "updated_at_us = excluded.updated_at_us",
+                      {company_id, joined, int64_t{allow_premium ? 1 : 0}, clock.now_us()}));
+    PRIVOX_TRY(privacy::AuditChain(keys, clock)
+                   .append(s, {actor, "rating.destinations_set", company_id, "fraud",
+                               {{"countries", joined}, {"premium", allow_premium}}}));
+    return {};
+  });
+}
+
+Result<RateTable::Destinations> destinations_of(store::Store& store, const std::string& company_id) {
+  RateTable::Destinations out;
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT allowed_countries, allow_premium FROM rating_plans "
+                                            "WHERE company_id = ?",
+                                            {company_id}));
+    if (!rows.empty()) out = {split_prefixes(rows[0].text(0)), rows[0].i64(1) != 0};
+    return {};
+  }));
+  return out;
 }
 
 Result<std::vector<std::string>> plan_of(store::Store& store, const std::string& company_id) {
@@ -133,20 +167,28 @@ Result<std::shared_ptr<const RateTable>> load_table(store::Session& s) {
     decks.back().rates.push_back(Rate{r.text(1), r.text(2), r.i64(3), r.i64(4), static_cast<int32_t>(r.i64(5)),
                                       static_cast<int32_t>(r.i64(6)), r.text(7), r.i64(8), 0});
   }
-  PRIVOX_ASSIGN(store::Rows plan_rows, s.query("SELECT company_id, included_prefixes FROM rating_plans"));
+  PRIVOX_ASSIGN(store::Rows plan_rows,
+                s.query("SELECT company_id, included_prefixes, allowed_countries, allow_premium FROM rating_plans"));
   std::unordered_map<std::string, std::vector<std::string>> plans;
-  for (const store::Row& r : plan_rows) plans[r.text(0)] = split_prefixes(r.text(1));
-  return RateTable::build(std::move(decks), plans);
+  std::unordered_map<std::string, RateTable::Destinations> destinations;
+  for (const store::Row& r : plan_rows) {
+    if (!r.text(1).empty()) plans[r.text(0)] = split_prefixes(r.text(1));
+    destinations[r.text(0)] = {split_prefixes(r.text(2)), r.i64(3) != 0};
+  }
+  return RateTable::build(std::move(decks), plans, std::move(destinations));
 }
 
 Result<bool> BookKeeper::reload_if_changed() {
   bool changed = false;
   PRIVOX_TRY(store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(store::Rows v, s.query("SELECT (SELECT count(*) FROM rate_decks), "
-                                         "(SELECT coalesce(max(imported_at_us), 0) FROM rate_decks), "
-                                         "(SELECT count(*) FROM rating_plans), "
-                                         "(SELECT coalesce(max(updated_at_us), 0) FROM rating_plans)"));
-    const std::string version = fmt::format("{}/{}/{}/{}", v[0].i64(0), v[0].i64(1), v[0].i64(2), v[0].i64(3));
+    // Decks only ever arrive (each with a new id); plans are few and short, so they are compared
+    // whole: a change in the same microsecond as the last still shows.
+    PRIVOX_ASSIGN(store::Rows decks, s.query("SELECT count(*), coalesce(max(id), '') FROM rate_decks"));
+    PRIVOX_ASSIGN(store::Rows plans, s.query("SELECT company_id, included_prefixes, allowed_countries, allow_premium "
+                                             "FROM rating_plans ORDER BY company_id"));
+    std::string version = fmt::format("{}/{}", decks[0].i64(0), decks[0].text(1));
+    for (const store::Row& p : plans)
+      version += fmt::format("|{};{};{};{}", p.text(0), p.text(1), p.text(2), p.i64(3));
     if (version == seen_) return {};
     PRIVOX_ASSIGN(std::shared_ptr<const RateTable> table, load_table(s));
     book_.replace(std::move(table));

@@ -50,6 +50,14 @@ Result<std::vector<DeckInfo>> list_decks(store::Store& store);
 Status set_plan(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const std::string& company_id,
                 const std::vector<std::string>& included, const std::string& actor);
 Result<std::vector<std::string>> plan_of(store::Store& store, const std::string& company_id);
+// Where the company's lines may call beyond its own country (ISO 3166 codes such as "FR", or "*"
+// for anywhere; empty: its own country only) and whether premium-rate numbers are allowed.
+// Audited `rating.destinations_set`. Errors: invalid on "countries" naming a code that is not two
+// capital letters; not_found on "company".
+Status set_destinations(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                        const std::string& company_id, const std::vector<std::string>& countries, bool allow_premium,
+                        const std::string& actor);
+Result<RateTable::Destinations> destinations_of(store::Store& store, const std::string& company_id);
 // "44,353" as {"44", "353"}; empty items are dropped (the form a plan is stored and typed in).
 std::vector<std::string> split_prefixes(const std::string& text);
 

@@ -9,6 +9,8 @@
 #include "common/ascii.h"
 #include "common/ids.h"
 #include "media/endpoint.h"
+#include "numbers/e164.h"
+#include "rating/store.h"
 #include "sip/builder.h"
 #include "sip/rtpengine.h"
 
@@ -240,6 +242,12 @@ void Proxy::finish_own(TxId client, int status, std::string equipment) {
   own.done(status);
 }
 
+std::optional<std::string> Proxy::destination_refused(const ExtensionInfo& caller, std::string_view e164) const {
+  if (!rates_) return std::nullopt;
+  const numbers::Destination where = numbers::destination_of(e164);
+  return rates_->table()->refusal(caller.company_id, caller.country, where.region, where.premium);
+}
+
 void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   const TrunkInfo* trunk = directory_.trunk_at(from);
   if (deliver_to_inbox(tx, request, trunk)) return;
@@ -290,6 +298,14 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
           record.failure_code = 503;
           traffic_.closed(record);
           return respond(tx, request, 503, "No route to the public network");
+        }
+        if (auto refused = destination_refused(*caller, *e164)) {
+          record.ended_at_us = now;
+          record.outcome = Outcome::failed;
+          record.failure_code = 403;
+          record.trunk_id = out->id;
+          traffic_.closed(record);
+          return respond(tx, request, 403, fmt::format("Forbidden: {}", *refused));
         }
         record.trunk_id = out->id;
         to_trunk = true;

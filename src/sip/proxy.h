@@ -35,6 +35,10 @@
 #include "traffic/record.h"
 #include "voicemail/message.h"
 
+namespace privox::rating {
+class RateBook;
+}  // namespace privox::rating
+
 namespace privox::media {
 class Endpoint;
 struct Prompt;
@@ -189,6 +193,10 @@ class Proxy final : public TransactionUser {
   void set_media_relay(RtpengineClient* relay) { relay_ = relay; }
   // Before the first message; nullptr (the default): calls nobody takes fail as they always did.
   void set_voicemail(VoicemailDesk* desk) { voicemail_ = desk; }
+  // Before the first message; nullptr (the default): lines may call any destination. With a book,
+  // an outbound call to a country its company does not allow, or to a premium-rate number it has
+  // not allowed, is refused with 403 and leaves a failed record (rating/rate_table.h).
+  void set_rates(const rating::RateBook* rates) { rates_ = rates; }
   // The endpoint finished a voicemail session (posted to this thread by the service).
   void on_voicemail_ended(media::SessionEnd end);
   // A key pressed in a menu session (listening by phone), posted to this thread by the service.
@@ -289,6 +297,7 @@ class Proxy final : public TransactionUser {
   std::unordered_map<uint64_t, voicemail::NewMessage> voicemail_sessions_;
   VoicemailDesk* voicemail_ = nullptr;
   VoicemailTotals voicemail_totals_;
+  const rating::RateBook* rates_ = nullptr;
   DelayHistogram post_dial_delay_;
 
   // Why a call goes to voicemail, which decides its greeting.
@@ -393,6 +402,8 @@ class Proxy final : public TransactionUser {
   };
   std::unordered_map<TxId, DialogHop> pending_hops_;  // in-dialog INVITEs whose offer is at the relay
   DialogHop next_hop(const Message& request) const;
+  // Why the caller's company may not call this E.164 destination through the trunk; nullopt: it may.
+  std::optional<std::string> destination_refused(const ExtensionInfo& caller, std::string_view e164) const;
 
   void handle_initial(TxId tx, const Message& request, const Peer& from);
   // A MESSAGE from a trusted trunk for the SMS inbox: answered and handed over; false if not one.

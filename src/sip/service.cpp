@@ -477,7 +477,10 @@ SipSnapshot SipService::snapshot() const {
   return out;
 }
 
-void SipService::set_rates(const rating::RateBook* rates) { parts_->traffic.set_rates(rates); }
+void SipService::set_rates(const rating::RateBook* rates) {
+  parts_->traffic.set_rates(rates);
+  parts_->proxy.set_rates(rates);
+}
 
 void SipService::set_sms_inbox(SmsInbox* inbox) { parts_->proxy.set_sms_inbox(inbox); }
 

@@ -106,8 +106,8 @@ class SipService {
 
   // Before start(): MESSAGEs from a trusted trunk to the inbox's number go to it, not routed.
   void set_sms_inbox(SmsInbox* inbox);
-  // Before start(): answered outbound calls are priced from `rates` as they end (rating/); it must
-  // outlive the service.
+  // Before start(): answered outbound calls are priced from `rates` as they end, and calls to
+  // destinations their company does not allow are refused (rating/); it must outlive the service.
   void set_rates(const rating::RateBook* rates);
   // Sends a MESSAGE through the carrier trunk (Proxy::send_message) from any thread; `done` runs
   // on the SIP worker thread with the final status, 503 when the service is stopped.

@@ -558,6 +558,25 @@ expect_record "the call out is recorded: outbound, answered, from 101's DID" \
   "r['kind'] == 'voice' and r['direction'] == 'outbound' and r['outcome'] == 'answered' and r.get('end_reason') == 'bye'
    and r['destination'] == '$PSTN' and r['source'] == '$DID101' and r.get('trunk_id')"
 
+# A company calls its own country only until it allows more (rating/, issue 17): France is
+# refused at set-up with 403 and leaves a failed record; once allowed, the call goes out.
+ABROAD='+33142685300'
+ext_call call_abroad uac_call_forbidden.xml "$L101" "$PW101" "$ABROAD"
+expect_sipp "101 calls France, which its company does not allow: 403 naming the country" call_abroad
+expect_record "the refused call is recorded: outbound, failed with 403, never sent to the trunk" \
+  "r['direction'] == 'outbound' and r['outcome'] == 'failed' and r.get('failure_code') == 403
+   and r['destination'] == '$ABROAD'"
+timeout 30 "$PRIVOX" rating destinations set --data-dir "$D" --company "$COMPANY" --countries FR >/dev/null ||
+  fail "rating destinations set"
+sleep 6  # the rate book is reloaded every 5 s
+carrier_uas uas_abroad uas_trunk.xml
+ext_call call_allowed uac_call.xml "$L101" "$PW101" "$ABROAD" -d 300
+expect_sipp "with France allowed, 101's call goes out through the trunk" call_allowed
+sipp_wait "$UAS_PID"
+expect_sipp "and the carrier answers it" uas_abroad
+expect_record "the allowed call is recorded: outbound, answered" \
+  "r['direction'] == 'outbound' and r['outcome'] == 'answered' and r['destination'] == '$ABROAD'"
+
 # ---------------------------------------------------------------------------------------------
 # 8. Malformed input: answered 400 when a response can be formed, dropped otherwise; the server
 # keeps serving.
