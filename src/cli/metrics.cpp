@@ -7,9 +7,11 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <cassert>
 #include <chrono>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "notify/campaigns.h"
@@ -143,6 +145,102 @@ void sample_sip(metrics::Sampler& out, const sip::SipSnapshot& s) {
   }
 }
 
+
+// Samples kept to be replayed: the store-wide reads run at most every kStoreWideEvery, however often
+// Prometheus scrapes (every node reads the same rows, and a scrape must cost the node next to nothing).
+class RecordingSampler final : public metrics::Sampler {
+ public:
+  void counter(std::string_view name, std::string_view help, double value,
+               std::initializer_list<metrics::Label> labels) override {
+    add(false, name, help, value, labels);
+  }
+  void gauge(std::string_view name, std::string_view help, double value,
+             std::initializer_list<metrics::Label> labels) override {
+    add(true, name, help, value, labels);
+  }
+  void histogram(std::string_view, std::string_view, const std::vector<double>&, const std::vector<uint64_t>&, double,
+                 std::initializer_list<metrics::Label>) override {
+    assert(false && "the store-wide part records no histogram");
+  }
+  void replay(metrics::Sampler& out) const {
+    for (const Sample& s : samples_) {
+      const auto emit = [&](std::initializer_list<metrics::Label> labels) {
+        if (s.gauge) out.gauge(s.name, s.help, s.value, labels);
+        else out.counter(s.name, s.help, s.value, labels);
+      };
+      const auto& l = s.labels;
+      if (l.empty()) emit({});
+      else if (l.size() == 1) emit({{l[0].first, l[0].second}});
+      else emit({{l[0].first, l[0].second}, {l[1].first, l[1].second}});
+    }
+  }
+  void clear() { samples_.clear(); }
+
+ private:
+  struct Sample {
+    bool gauge;
+    std::string name, help;
+    double value;
+    std::vector<std::pair<std::string, std::string>> labels;  // two at most
+  };
+  void add(bool gauge, std::string_view name, std::string_view help, double value,
+           std::initializer_list<metrics::Label> labels) {
+    assert(labels.size() <= 2);
+    Sample s{gauge, std::string(name), std::string(help), value, {}};
+    for (const metrics::Label& l : labels) s.labels.emplace_back(l.name, l.value);
+    samples_.push_back(std::move(s));
+  }
+  std::vector<Sample> samples_;
+};
+
+constexpr auto kStoreWideEvery = std::chrono::seconds(15);
+
+// The store-wide reads: the campaigns' deliveries and the rights queue.
+void sample_store_wide(metrics::Sampler& out, const NodeMetricsParts& parts) {
+  // Campaign deliveries, store-wide, by channel and status (email failures are the SMTP relay's).
+  auto campaigns = notify::Campaigns(parts.store, parts.keys, parts.clock).list();
+  out.gauge("privox_campaigns_read_ok", "Whether this scrape could read the campaigns", campaigns.ok() ? 1 : 0);
+  if (campaigns.ok()) {
+    std::array<std::array<int64_t, 3>, 2> by{};  // [email, sms][sent, failed, sending]
+    for (const notify::Campaign& c : *campaigns) {
+      auto& row = by[c.channel == notify::Channel::sms ? 1 : 0];
+      row[0] += c.sent;
+      row[1] += c.failed;
+      row[2] += c.sending;
+    }
+    constexpr std::array<std::string_view, 2> kChannels = {"email", "sms"};
+    constexpr std::array<std::string_view, 3> kStatuses = {"sent", "failed", "sending"};
+    for (size_t ch = 0; ch < kChannels.size(); ++ch)
+      for (size_t st = 0; st < kStatuses.size(); ++st)
+        out.gauge("privox_campaign_deliveries", "Marketing campaign deliveries, store-wide, by channel and status",
+                  static_cast<double>(by[ch][st]), {{"channel", kChannels[ch]}, {"status", kStatuses[st]}});
+  }
+
+  // The rights queue: open requests by state, and how many are near or past their deadline.
+  auto open = rights::Requests(parts.store, parts.keys, parts.clock).list();
+  out.gauge("privox_rights_queue_read_ok", "Whether this scrape could read the rights requests' queue",
+            open.ok() ? 1 : 0);
+  if (open.ok()) {
+    const int64_t now = parts.clock.now_us();
+    std::array<int64_t, 6> by_state{};
+    int64_t near = 0, overdue = 0;
+    for (const rights::Request& r : *open) {
+      ++by_state[static_cast<size_t>(r.state)];
+      if (r.overdue(now)) ++overdue;
+      else if (r.due_at_us - now < kRightsNearUs) ++near;
+    }
+    for (const rights::RequestState st : {rights::RequestState::received, rights::RequestState::awaiting_identity,
+                                          rights::RequestState::awaiting_fee, rights::RequestState::in_progress})
+      out.gauge("privox_rights_requests_open", "Open rights requests, by state",
+                static_cast<double>(by_state[static_cast<size_t>(st)]), {{"state", rights::to_string(st)}});
+    out.gauge("privox_rights_requests_deadline", "Open rights requests near (within 7 days) or past their deadline",
+              static_cast<double>(near), {{"when", "near"}});
+    out.gauge("privox_rights_requests_deadline", "", static_cast<double>(overdue), {{"when", "overdue"}});
+  } else {
+    spdlog::warn("metrics: the rights queue was not read: {}", open.error().describe());
+  }
+}
+
 }  // namespace
 
 void count_http_requests(metrics::Registry& registry, http::Router& router, std::string_view server) {
@@ -155,6 +253,25 @@ void count_http_requests(metrics::Registry& registry, http::Router& router, std:
 }
 
 void add_node_metrics(metrics::Registry& registry, const NodeMetricsParts& parts) {
+  // Shared by the source's copies (a std::function is copyable); the registry holds the one in use.
+  struct StoreWide {
+    std::mutex mutex;
+    std::chrono::steady_clock::time_point read_at;
+    bool read = false;
+    RecordingSampler samples;
+  };
+  auto store_wide = std::make_shared<StoreWide>();
+  registry.add_source([parts, store_wide](metrics::Sampler& out) {
+    std::lock_guard lock(store_wide->mutex);
+    const auto now = std::chrono::steady_clock::now();
+    if (!store_wide->read || now - store_wide->read_at >= kStoreWideEvery) {
+      store_wide->samples.clear();
+      sample_store_wide(store_wide->samples, parts);
+      store_wide->read = true;
+      store_wide->read_at = now;
+    }
+    store_wide->samples.replay(out);
+  });
   registry.add_source([parts](metrics::Sampler& out) {
     out.gauge("privox_up", "1 while the node serves", 1);
     const std::optional<sip::SipSnapshot> sip = sip_snapshot(parts.io, parts.sip);
@@ -196,48 +313,6 @@ void add_node_metrics(metrics::Registry& registry, const NodeMetricsParts& parts
                   st == state ? 1 : 0, {{"state", sip::to_string(st)}});
     }
 
-    // Campaign deliveries, store-wide, by channel and status (email failures are the SMTP relay's).
-    auto campaigns = notify::Campaigns(parts.store, parts.keys, parts.clock).list();
-    out.gauge("privox_campaigns_read_ok", "Whether this scrape could read the campaigns", campaigns.ok() ? 1 : 0);
-    if (campaigns.ok()) {
-      std::array<std::array<int64_t, 3>, 2> by{};  // [email, sms][sent, failed, sending]
-      for (const notify::Campaign& c : *campaigns) {
-        auto& row = by[c.channel == notify::Channel::sms ? 1 : 0];
-        row[0] += c.sent;
-        row[1] += c.failed;
-        row[2] += c.sending;
-      }
-      constexpr std::array<std::string_view, 2> kChannels = {"email", "sms"};
-      constexpr std::array<std::string_view, 3> kStatuses = {"sent", "failed", "sending"};
-      for (size_t ch = 0; ch < kChannels.size(); ++ch)
-        for (size_t st = 0; st < kStatuses.size(); ++st)
-          out.gauge("privox_campaign_deliveries", "Marketing campaign deliveries, store-wide, by channel and status",
-                    static_cast<double>(by[ch][st]), {{"channel", kChannels[ch]}, {"status", kStatuses[st]}});
-    }
-
-    // The rights queue: open requests by state, and how many are near or past their deadline.
-    auto open = rights::Requests(parts.store, parts.keys, parts.clock).list();
-    out.gauge("privox_rights_queue_read_ok", "Whether this scrape could read the rights requests' queue",
-              open.ok() ? 1 : 0);
-    if (open.ok()) {
-      const int64_t now = parts.clock.now_us();
-      std::array<int64_t, 6> by_state{};
-      int64_t near = 0, overdue = 0;
-      for (const rights::Request& r : *open) {
-        ++by_state[static_cast<size_t>(r.state)];
-        if (r.overdue(now)) ++overdue;
-        else if (r.due_at_us - now < kRightsNearUs) ++near;
-      }
-      for (const rights::RequestState st : {rights::RequestState::received, rights::RequestState::awaiting_identity,
-                                            rights::RequestState::awaiting_fee, rights::RequestState::in_progress})
-        out.gauge("privox_rights_requests_open", "Open rights requests, by state",
-                  static_cast<double>(by_state[static_cast<size_t>(st)]), {{"state", rights::to_string(st)}});
-      out.gauge("privox_rights_requests_deadline", "Open rights requests near (within 7 days) or past their deadline",
-                static_cast<double>(near), {{"when", "near"}});
-      out.gauge("privox_rights_requests_deadline", "", static_cast<double>(overdue), {{"when", "overdue"}});
-    } else {
-      spdlog::warn("metrics: the rights queue was not read: {}", open.error().describe());
-    }
   });
 }
 
