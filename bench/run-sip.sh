@@ -54,15 +54,38 @@ $P trunk add --data-dir "$D" --name carrier --address 127.0.0.1:5061 --trusted >
 # The harness loads privox from one address; the per-source rate limit (16 requests in 2 s) stays
 # on, so its cost per packet is in the figures, but with room for the whole load.
 $P settings set --data-dir "$D" sip.rate_limit_requests 1000000 >/dev/null
-$P serve --data-dir "$D" --http 127.0.0.1:0 --sip 127.0.0.1:5060 >"$work/privox.log" 2>&1 &
-privox_pid=$!
-sleep 1
 cd "$work"
-line=$(REG_USER=$login REG_PASS=bench-s3cret TARGET=+442071234567 PROXY_PIDS=$privox_pid \
-  bash "$harness/sip_bench.sh" 5060 "$calls" "$rate" | tail -n 1)
-sleep 1  # the writer commits within milliseconds; give the last batch its turn
-records=$(sqlite3 "$D/privox.db" "select count(*) from traffic_records where outcome = 'answered'")
-echo "privox calls:   $line records=$records"
+# The calls twice (issue 18): without --metrics, then with them served and scraped every second as
+# Prometheus would, so the CPU per call of the two can be compared within this one invocation.
+cpu_per_call=()
+for metrics in off on; do
+  extra=()
+  [ "$metrics" = on ] && extra=(--metrics 127.0.0.1:9464)
+  $P serve --data-dir "$D" --http 127.0.0.1:0 --sip 127.0.0.1:5060 "${extra[@]}" >"$work/privox-$metrics.log" 2>&1 &
+  privox_pid=$!
+  sleep 1
+  scraper=""
+  if [ "$metrics" = on ]; then
+    (while curl -sf -o /dev/null http://127.0.0.1:9464/metrics; do sleep 1; done) &
+    scraper=$!
+  fi
+  before=$(sqlite3 "$D/privox.db" "select count(*) from traffic_records where outcome = 'answered'")
+  line=$(REG_USER=$login REG_PASS=bench-s3cret TARGET=+442071234567 PROXY_PIDS=$privox_pid \
+    bash "$harness/sip_bench.sh" 5060 "$calls" "$rate" | tail -n 1)
+  sleep 1  # the writer commits within milliseconds; give the last batch its turn
+  records=$(($(sqlite3 "$D/privox.db" "select count(*) from traffic_records where outcome = 'answered'") - before))
+  echo "privox calls (metrics $metrics):   $line records=$records"
+  cpu_per_call+=("$(grep -o 'cpu_us_per_call=[0-9.]*' <<<"$line" | cut -d= -f2)")
+  [ -n "$scraper" ] && kill "$scraper" 2>/dev/null
+  if [ "$metrics" = off ]; then
+    kill "$privox_pid"
+    wait "$privox_pid" 2>/dev/null || true
+    privox_pid=""
+  fi
+done
+if [ -n "${cpu_per_call[0]}" ] && [ -n "${cpu_per_call[1]}" ]; then
+  echo "privox metrics cost: $(python3 -c 'import sys; a, b = map(float, sys.argv[1:]); print(f"{(b - a) / a * 100:+.1f}% CPU per call (goal: under 3%)")' "${cpu_per_call[@]}")"
+fi
 
 line=$(REG_USER=$login REG_PASS=bench-s3cret PROXY_PIDS=$privox_pid UAC_PORT=5062 \
   bash "$harness/reg_bench.sh" 5060 "$regs" "$reg_rate" | tail -n 1)
