@@ -13,8 +13,8 @@ set(PRIVOX_LAYERS
   privacy
   numbers
   accounts
-  consent
   rating
+  consent
   traffic
   voicemail
   sip

@@ -195,10 +195,10 @@ int run(int argc, char** argv) {
   Verbs verbs;
   add_telephony_verbs(app, where, verbs);
   add_traffic_verbs(app, where, verbs);
+  add_rating_verbs(app, where, verbs);
   add_voicemail_verbs(app, where, verbs);
   add_portal_verbs(app, where, verbs);
   add_rights_verbs(app, where, verbs);
-  add_rating_verbs(app, where, verbs);
   add_privacy_verbs(app, where, verbs);
   add_notify_verbs(app, where, verbs);
   add_retention_verbs(app, where, verbs);

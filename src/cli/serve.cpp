@@ -238,6 +238,12 @@ int serve(const ServeOptions& options) {
   boost::asio::io_context io;
   http::Server server(io, std::move(router), http_options);
   if (Status s = server.listen(*at); !s.ok()) return fail(s.error());
+  // The operator's rate decks price each answered outbound call as it ends; another node's import
+  // reaches this one within the keeper's interval. Declared before the SIP service, which prices
+  // from the book until it has stopped.
+  rating::RateBook rates;
+  rating::BookKeeper rate_keeper(*(*env)->store, rates);
+  if (Status s = rate_keeper.start(); !s.ok()) return fail(s.error());
   sip::SipService sip(io, *(*env)->store, std::move(writer_store).value(), (*env)->keys, (*env)->clock,
                       sip::SipOptions{.host = sip_at->host,
                                       .port = sip_at->port,
@@ -250,12 +256,6 @@ int serve(const ServeOptions& options) {
                                       .media_relay = std::move(media_relay),
                                       .voicemail = std::move(voicemail).value()});
   // Marketing SMS and STOP replies travel over the SIP trunk (notify/sms.h); without a sender
-  // The operator's rate decks price each answered outbound call as it ends; another node's import
-  // reaches this one within the keeper's interval. Declared before the SIP service, which prices
-  // from the book until it has stopped.
-  rating::RateBook rates;
-  rating::BookKeeper rate_keeper(*(*env)->store, rates);
-  if (Status s = rate_keeper.start(); !s.ok()) return fail(s.error());
   // number there are neither.
   auto sms_sender = store::Settings(*(*env)->store).text("sms.sender_number");
   if (!sms_sender.ok()) return fail(sms_sender.error());
@@ -263,6 +263,7 @@ int serve(const ServeOptions& options) {
   notify::StopHandler sms_stops(*(*env)->store, (*env)->keys, (*env)->clock, *sms_gateway, *sms_sender);
   notify::SmsCampaignRunner sms_campaigns(*(*env)->store, (*env)->keys, (*env)->clock, *sms_gateway, *sms_sender);
   if (!sms_sender->empty()) sip.set_sms_inbox(&sms_stops);
+  sip.set_rates(&rates);
   if (Status s = sip.start(); !s.ok()) return fail(s.error());
   if (!sms_sender->empty()) {
     sms_stops.start();
@@ -275,7 +276,6 @@ int serve(const ServeOptions& options) {
   notify::VoicemailNotifier voicemail_notices(*(*env)->store, (*env)->keys, (*env)->clock,
                                               std::move(notice_mailer).value(),
                                               {.portal_url = portal_options.public_url});
-  sip.set_rates(&rates);
   voicemail_notices.start();
   // Retention jobs every five minutes, on one node at a time (the store's job lock); stopped
   // (after the batch in progress) when this scope ends.
