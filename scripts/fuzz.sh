@@ -4,7 +4,8 @@
 # undefined behaviour was found.
 #   scripts/fuzz.sh TARGET BUILD_DIR [SECONDS]
 # Targets: sip (the SIP parser), json (every JSON entry point), bencode (rtpengine's ng replies),
-# rtp (RTP, telephone-events and the jitter buffer), sdp (the offers the media endpoint answers).
+# rtp (RTP, telephone-events and the jitter buffer), sdp (the offers the media endpoint answers),
+# deck (the rate decks operators import).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target=${1:?usage: fuzz.sh TARGET BUILD_DIR [SECONDS]}
@@ -20,7 +21,9 @@ case "$target" in
   rtp) sources=(media/rtp.cpp media/jitter_buffer.cpp media/rtp_fuzz.cpp); libs=(); corpus_dir=media/rtp_fuzz_corpus
        dict=() ;;
   sdp) sources=(media/sdp.cpp media/sdp_fuzz.cpp); libs=(-lfmt); corpus_dir=media/sdp_fuzz_corpus; dict=() ;;
-  *) echo "fuzz.sh: unknown target '$target' (sip, json, bencode, rtp, sdp)" >&2; exit 2 ;;
+  deck) sources=(rating/deck.cpp common/clock.cpp common/money.cpp rating/deck_fuzz.cpp); libs=(-lfmt)
+        corpus_dir=rating/deck_fuzz_corpus; dict=() ;;
+  *) echo "fuzz.sh: unknown target '$target' (sip, json, bencode, rtp, sdp, deck)" >&2; exit 2 ;;
 esac
 
 mkdir -p "$out"
