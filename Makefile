@@ -3,7 +3,7 @@ DATA_DIR ?= var
 HTTP     ?= 127.0.0.1:8080
 JOBS     ?= $(shell nproc)
 
-.PHONY: run test deps test-deps build build-check clean
+.PHONY: run test deps test-deps build build-check deb clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -18,6 +18,11 @@ build: deps
 
 run: build
 	exec bash scripts/run.sh ./build/privox $(DATA_DIR) $(HTTP)
+
+# The Debian package of what `make run` serves (CPack, CMakeLists.txt and ops/debian/):
+# build/privox_VERSION_ARCH.deb; README, "Installing from the Debian package".
+deb: build
+	@cd build && cpack -G DEB
 
 # What `make test` checks: one build, so the suite compiles once. Clang, with AddressSanitizer and
 # UndefinedBehaviorSanitizer on everything the suite runs (unit tests, the CLI, `privox serve` under

@@ -14,6 +14,7 @@ packages=(
   postgresql postgresql-client
   sip-tester sipsak baresip-core rtpengine-daemon asterisk-core-sounds-en-wav
   python3-aiosmtpd opus-tools
+  help2man file  # make deb: man pages from --help; CPack's dpkg-shlibdeps step runs file(1)
 )
 
 missing=()

@@ -8,14 +8,13 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <iostream>
 
 #include "accounts/accounts.h"
 #include "app/registry.h"
+#include "common/log.h"
 #include "cli/environment.h"
 #include "cli/serve.h"
 #include "cli/verbs.h"
@@ -248,8 +247,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "privox: error: libsodium failed to initialise\n");
     return 1;
   }
-  spdlog::set_default_logger(spdlog::stderr_color_mt("privox"));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  // Until the command line is read (--log-format, --log-level): text on a terminal, JSON otherwise.
+  privox::log::configure(privox::log::Format::automatic, privox::log::Level::info);
   privox::app::install_registries();
   return privox::cli::run(argc, argv);
 }
