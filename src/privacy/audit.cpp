@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include "common/ids.h"
@@ -13,14 +14,8 @@
 namespace privox::privacy {
 namespace {
 
-struct Entry {
-  int64_t seq;
-  std::string id;
-  int64_t at_us;
-  std::string actor, action, subject_id, purpose, detail, prev_hash;
-};
-
-std::string canonical(const Entry& e) {
+// Every column but `hash`, as sorted-key JSON.
+std::string canonical(const AuditLogRow& e) {
   const nlohmann::json j = {{"seq", e.seq},         {"id", e.id},
                             {"at_us", e.at_us},     {"actor", e.actor},
                             {"action", e.action},   {"subject_id", e.subject_id},
@@ -107,8 +102,8 @@ Result<int64_t> AuditChain::append(store::Session& tx, const AuditRecord& record
   PRIVOX_ASSIGN(store::Rows head, tx.query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"));
   if (head.size() != 1) return make_error(ErrorCode::corrupt, "audit chain head row is missing");
   const int64_t now = clock_.now_us();
-  Entry e{head[0].i64(0), new_id(now), now, record.actor, record.action, record.subject_id, record.purpose,
-          record.detail.dump(), head[0].text(1)};
+  const AuditLogRow e{head[0].i64(0), new_id(now),   now, record.actor, record.action, record.subject_id,
+                      record.purpose,  record.detail.dump(), head[0].text(1), {}};
   const std::string hash = keys_.audit_hash(canonical(e));
   PRIVOX_TRY(tx.exec("INSERT INTO audit_log (seq, id, at_us, actor, action, subject_id, purpose, detail, prev_hash, "
                      "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -117,48 +112,98 @@ Result<int64_t> AuditChain::append(store::Session& tx, const AuditRecord& record
   return e.seq;
 }
 
-Result<AuditVerifyReport> AuditChain::verify(store::Store& store) const {
+std::string format_anchor(const AuditAnchor& anchor) { return fmt::format("{}:{}", anchor.length, anchor.hash); }
+
+Result<AuditAnchor> parse_anchor(std::string_view text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos)
+    return invalid("anchor", "an anchor is LENGTH:HASH, as `privox audit anchor` prints it");
+  AuditAnchor anchor;
+  const std::string_view length = text.substr(0, colon);
+  const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), anchor.length);
+  if (ec != std::errc() || end != length.data() + length.size() || length.empty() || anchor.length < 0)
+    return invalid("anchor", "the anchor's length (before the ':') is not a whole number");
+  anchor.hash = std::string(text.substr(colon + 1));
+  const bool hex = std::all_of(anchor.hash.begin(), anchor.hash.end(),
+                               [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  if (anchor.length == 0 ? !anchor.hash.empty() : (anchor.hash.size() != 64 || !hex))
+    return invalid("anchor", "the anchor's hash (after the ':') is not 64 lower-case hex digits (empty for length 0)");
+  return anchor;
+}
+
+bool AuditChainCheck::failed(int64_t seq, std::string problem) {
+  broken_ = true;
+  report_.ok = false;
+  report_.first_bad_seq = seq;
+  report_.problem = std::move(problem);
+  return false;
+}
+
+bool AuditChainCheck::add(const AuditLogRow& e) {
+  if (broken_) return false;
+  if (e.seq != expected_seq_)
+    return failed(expected_seq_, fmt::format("entry {} is missing (next present is {})", expected_seq_, e.seq));
+  if (e.prev_hash != prev_hash_)
+    return failed(e.seq, fmt::format("entry {} does not link to entry {}: entries were removed or reordered", e.seq,
+                                     e.seq - 1));
+  if (keys_.audit_hash(canonical(e)) != e.hash)
+    return failed(e.seq, fmt::format("entry {} was altered: its hash does not match its content", e.seq));
+  if (anchor_ && anchor_->length == e.seq && anchor_->hash != e.hash)
+    return failed(e.seq, fmt::format("entry {} is not the anchored one (another hash): the chain was rewritten from "
+                                     "there on",
+                                     e.seq));
+  prev_hash_ = e.hash;
+  ++expected_seq_;
+  return true;
+}
+
+AuditVerifyReport AuditChainCheck::finish(int64_t head_seq, const std::string& head_hash) {
+  if (broken_) return report_;
+  report_.entries = expected_seq_ - 1;
+  if (head_seq != report_.entries || head_hash != prev_hash_) {
+    failed(report_.entries + 1, fmt::format("the chain head says {} entries but the log ends at entry {}: entries "
+                                            "were removed from the end",
+                                            head_seq, report_.entries));
+    return report_;
+  }
+  if (anchor_ && anchor_->length > report_.entries) {
+    failed(report_.entries + 1, fmt::format("the chain has {} entries but the anchor was taken at {}: entries were "
+                                            "removed from the end",
+                                            report_.entries, anchor_->length));
+    return report_;
+  }
+  report_.ok = true;
+  return report_;
+}
+
+Result<AuditAnchor> AuditChain::head(store::Session& s) {
+  PRIVOX_ASSIGN(store::Rows head, s.query("SELECT seq, hash FROM audit_head WHERE id = 1"));
+  if (head.size() != 1) return make_error(ErrorCode::corrupt, "audit chain head row is missing");
+  return AuditAnchor{head[0].i64(0), head[0].text(1)};
+}
+
+Result<AuditVerifyReport> AuditChain::verify(store::Store& store, const std::optional<AuditAnchor>& anchor) const {
   PRIVOX_ASSIGN(auto tx, store.begin(store::TxMode::read));
   PRIVOX_ASSIGN(store::Rows head, tx->query("SELECT seq, hash FROM audit_head WHERE id = 1"));
-  AuditVerifyReport report;
-  auto fail = [&](int64_t seq, std::string problem) {
-    report.ok = false;
-    report.first_bad_seq = seq;
-    report.problem = std::move(problem);
-    return report;
-  };
-  if (head.size() != 1) return fail(0, "the chain head row is missing");
+  if (head.size() != 1) return AuditVerifyReport{false, 0, 0, "the chain head row is missing"};
+  AuditChainCheck check(keys_, anchor);
   // Read in pages so a long chain does not have to fit in memory at once.
   constexpr int64_t kPage = 10000;
-  std::string prev_hash;
-  int64_t expected_seq = 1;
+  int64_t next = 1;
   for (;;) {
     PRIVOX_ASSIGN(store::Rows rows,
                   tx->query("SELECT seq, id, at_us, actor, action, subject_id, purpose, detail, prev_hash, hash "
                             "FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?",
-                            {expected_seq, kPage}));
+                            {next, kPage}));
     for (const store::Row& r : rows) {
-      Entry e{r.i64(0), r.text(1), r.i64(2), r.text(3), r.text(4), r.text_or(5, ""), r.text_or(6, ""),
-              r.text(7), r.text(8)};
-      if (e.seq != expected_seq)
-        return fail(expected_seq, fmt::format("entry {} is missing (next present is {})", expected_seq, e.seq));
-      if (e.prev_hash != prev_hash)
-        return fail(e.seq, fmt::format("entry {} does not link to entry {}: entries were removed or reordered", e.seq,
-                                       e.seq - 1));
-      if (keys_.audit_hash(canonical(e)) != r.text(9))
-        return fail(e.seq, fmt::format("entry {} was altered: its hash does not match its content", e.seq));
-      prev_hash = r.text(9);
-      ++expected_seq;
+      if (!check.add({r.i64(0), r.text(1), r.i64(2), r.text(3), r.text(4), r.text_or(5, ""), r.text_or(6, ""),
+                      r.text(7), r.text(8), r.text(9)}))
+        return check.finish(0, "");
+      next = r.i64(0) + 1;
     }
     if (static_cast<int64_t>(rows.size()) < kPage) break;
   }
-  report.entries = expected_seq - 1;
-  if (head[0].i64(0) != report.entries || head[0].text(1) != prev_hash)
-    return fail(report.entries + 1, fmt::format("the chain head says {} entries but the log ends at entry {}: "
-                                                "entries were removed from the end",
-                                                head[0].i64(0), report.entries));
-  report.ok = true;
-  return report;
+  return check.finish(head[0].i64(0), head[0].text(1));
 }
 
 }  // namespace privox::privacy

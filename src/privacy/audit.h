@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
@@ -30,6 +32,50 @@ struct AuditVerifyReport {
   std::string problem;        // when !ok
 };
 
+// A point of the chain to publish outside privox (a ticket, an email to the auditor, a transparency
+// log): the chain's length then and the hash of its last entry. A self-consistent chain whose tail
+// was cut off and whose head row was rewound passes verify() on its own; it no longer holds the
+// anchor at its position, which verify() with the anchor detects.
+struct AuditAnchor {
+  int64_t length = 0;
+  std::string hash;  // lower-case hex; empty for the empty chain
+};
+// "LENGTH:HASH", what `privox audit anchor` prints and `audit verify --anchor` takes.
+std::string format_anchor(const AuditAnchor& anchor);
+// `invalid_argument` (field "anchor") naming what is wrong with the text.
+Result<AuditAnchor> parse_anchor(std::string_view text);
+
+// One audit_log row as stored.
+struct AuditLogRow {
+  int64_t seq = 0;
+  std::string id;
+  int64_t at_us = 0;
+  std::string actor, action, subject_id, purpose, detail, prev_hash, hash;
+};
+
+// Checks a chain fed to it row by row, in seq order, wherever the rows come from: the live store
+// (AuditChain::verify) or a snapshot that is not a store yet (a PostgreSQL dump being restored).
+// Not thread-safe; one chain per instance.
+class AuditChainCheck {
+ public:
+  explicit AuditChainCheck(const Keyring& keys, std::optional<AuditAnchor> anchor = std::nullopt)
+      : keys_(keys), anchor_(std::move(anchor)) {}
+  // False once a problem was found; later rows are then ignored.
+  bool add(const AuditLogRow& row);
+  // After the last row: the report, with the head row's claims (audit_head) and the anchor checked.
+  AuditVerifyReport finish(int64_t head_seq, const std::string& head_hash);
+
+ private:
+  bool failed(int64_t seq, std::string problem);
+
+  const Keyring& keys_;
+  const std::optional<AuditAnchor> anchor_;
+  AuditVerifyReport report_;
+  bool broken_ = false;
+  std::string prev_hash_;
+  int64_t expected_seq_ = 1;
+};
+
 // The entries about these subjects (a person and their lines), in chain order: those whose
 // subject_id is one of them, and the reads of several subjects' traffic (`traffic.list`, whose
 // detail names each subject read). For an access export, so each entry's detail is cut down to
@@ -44,8 +90,13 @@ class AuditChain {
   // Appends within the caller's write transaction. Returns the entry's sequence number.
   Result<int64_t> append(store::Session& tx, const AuditRecord& record) const;
 
-  // Walks the whole chain in order.
-  Result<AuditVerifyReport> verify(store::Store& store) const;
+  // Walks the whole chain in order. With an anchor, the chain must also still hold it: the entry at
+  // the anchor's length exists and has the anchor's hash.
+  Result<AuditVerifyReport> verify(store::Store& store, const std::optional<AuditAnchor>& anchor = std::nullopt) const;
+
+  // The chain's head as its head row records it, read in the caller's transaction (what `privox
+  // audit anchor` prints; verify() says whether the entries agree). Errors are store errors.
+  static Result<AuditAnchor> head(store::Session& s);
 
  private:
   const Keyring& keys_;

@@ -123,6 +123,70 @@ TEST_P(AuditChainTest, AppendsFromTwoConnectionsNeverFork) {
   EXPECT_EQ(r.entries, 105);
 }
 
+AuditAnchor head_now(store::Store& store) {
+  auto tx = std::move(store.begin(store::TxMode::read)).value();
+  return std::move(AuditChain::head(*tx)).value();
+}
+
+TEST_P(AuditChainTest, AnchorIsTheHeadAndAnIntactChainHoldsIt) {
+  const AuditAnchor anchor = head_now(*store_);
+  EXPECT_EQ(anchor.length, 5);
+  EXPECT_EQ(anchor.hash.size(), 64U);
+  const AuditVerifyReport r = std::move(chain_.verify(*store_, anchor)).value();
+  EXPECT_TRUE(r.ok) << r.problem;
+  // Entries appended after the anchor was published do not disturb it.
+  ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                PRIVOX_TRY(chain_.append(s, {"cli:test", "x", "", "", {}}));
+                return {};
+              }).ok());
+  EXPECT_TRUE(std::move(chain_.verify(*store_, anchor)).value().ok);
+}
+
+TEST_P(AuditChainTest, TruncatedTailPassesAloneButNotAgainstTheAnchor) {
+  const AuditAnchor anchor = head_now(*store_);
+  // Cut the last two entries and rewind the head to what is left: a self-consistent chain.
+  sql("DELETE FROM audit_log WHERE seq > 3");
+  sql("UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3) WHERE id = 1");
+  ASSERT_TRUE(verify().ok) << "the truncated chain should verify on its own, or the anchor proves nothing";
+  const AuditVerifyReport r = std::move(chain_.verify(*store_, anchor)).value();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 4);
+  EXPECT_NE(r.problem.find("anchor was taken at 5"), std::string::npos) << r.problem;
+}
+
+TEST_P(AuditChainTest, TailRewrittenWithTheKeyIsCaughtAtTheAnchor) {
+  const AuditAnchor anchor = head_now(*store_);
+  // Someone holding the key cuts entries 4 and 5 and appends others in their place: the chain is
+  // valid and as long as before, but entry 5 is no longer the anchored one.
+  sql("DELETE FROM audit_log WHERE seq > 3");
+  sql("UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_log WHERE seq = 3) WHERE id = 1");
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                  PRIVOX_TRY(chain_.append(s, {"cli:test", "innocent", "", "", {}}));
+                  return {};
+                }).ok());
+  ASSERT_TRUE(verify().ok);
+  const AuditVerifyReport r = std::move(chain_.verify(*store_, anchor)).value();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.first_bad_seq, 5);
+  EXPECT_NE(r.problem.find("not the anchored one"), std::string::npos) << r.problem;
+}
+
+TEST(AuditAnchor, FormatsAndParsesBack) {
+  const AuditAnchor a{42, std::string(64, 'a')};
+  const auto back = parse_anchor(format_anchor(a));
+  ASSERT_TRUE(back.ok()) << back.error().describe();
+  EXPECT_EQ(back->length, 42);
+  EXPECT_EQ(back->hash, a.hash);
+  EXPECT_TRUE(parse_anchor("0:").ok());
+  for (const char* bad : {"", "42", "x:" , "-1:", "42:abc", "42:", "0:ab", "4 2:aaaa"}) {
+    const auto r = parse_anchor(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().field, "anchor");
+  }
+  EXPECT_FALSE(parse_anchor("42:" + std::string(64, 'A')).ok()) << "upper case is not what anchor prints";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AuditChainTest,
                          ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);
 
