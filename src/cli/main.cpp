@@ -15,8 +15,10 @@
 #include "accounts/accounts.h"
 #include "app/registry.h"
 #include "common/log.h"
+#include "cli/config_file.h"
 #include "cli/environment.h"
 #include "cli/serve.h"
+#include "cli/serve_flags.h"
 #include "cli/verbs.h"
 #include "consent/member_view.h"
 #include "erasure/erasure.h"
@@ -94,6 +96,37 @@ int run_audit_verify(const DataDir& where) {
   return 0;
 }
 
+// serve's configuration from the command line, the environment and the file as they are now.
+Result<Configuration> configuration_from(int argc, char** argv) {
+  CLI::App app;
+  Configuration config;
+  add_global_flags(app, config.globals);
+  add_serve_flags(*app.add_subcommand("serve"), config.serve);
+  if (const std::string path = config_path_from(argc, argv); !path.empty()) {
+    PRIVOX_ASSIGN(const ConfigFile file, read_config_file(path));
+    PRIVOX_TRY(apply_config(file, app));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return invalid("", e.what());
+  }
+  return config;
+}
+
+// `config check FILE`: the file read and every value put through its flag's checks, as serve would.
+int run_config_check(const std::string& path) {
+  auto file = read_config_file(path);
+  if (!file.ok()) return fail(file.error());
+  CLI::App app;
+  Configuration config;
+  add_global_flags(app, config.globals);
+  add_serve_flags(*app.add_subcommand("serve"), config.serve);
+  if (Status s = apply_config(*file, app); !s.ok()) return fail(s.error());
+  std::printf("%s: ok, %zu keys\n", path.c_str(), file->values.size());
+  return 0;
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"privox: hosted business telephony whose data handling follows its privacy policy by construction"};
   app.set_version_flag("--version", PRIVOX_VERSION);
@@ -105,58 +138,16 @@ int run(int argc, char** argv) {
   auto* init = app.add_subcommand("init", "Create a data directory: master key (mode 0600) and store; idempotent");
   add_data_dir(init, where);
 
-  ServeOptions serve_opts;
-  auto* serve_cmd = app.add_subcommand("serve", "Run privox (SIP over UDP and TCP, HTTP) until SIGTERM");
-  add_data_dir(serve_cmd, where);
-  serve_cmd->add_option("--http", serve_opts.http, "HTTP listen address HOST:PORT")->capture_default_str();
-  serve_cmd->add_option("--sip", serve_opts.sip, "SIP listen address HOST:PORT, UDP and TCP")->capture_default_str();
-  serve_cmd->add_option("--ring-timeout", serve_opts.ring_timeout_s, "seconds an unanswered call rings")
-      ->capture_default_str();
-  serve_cmd->add_option("--max-transactions", serve_opts.max_transactions,
-                        "SIP transactions in flight past which new requests get 503 with Retry-After")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{10'000'000}));
-  serve_cmd->add_option("--digest-challenges", serve_opts.digest_challenges,
-                        "algorithms 401 and 407 challenge with, in order (md5, sha256); answers with either are "
-                        "always accepted. MD5 alone by default: some clients (sipsak, baresip 1.0) give up on any "
-                        "SHA-256 challenge; md5,sha256 or sha256,md5 for RFC 8760 phones")
-      ->capture_default_str();
-  serve_cmd->add_option("--media-relay", serve_opts.media_relay,
-                        "rtpengine's ng control address HOST:PORT (its --listen-ng): every call's media goes "
-                        "through it, and a call gets 503 while it does not answer. Without it, media flows "
-                        "between the phones directly");
-  serve_cmd->add_option("--voicemail", serve_opts.voicemail,
-                        "answer calls nobody takes (no device registered, busy, or unanswered for "
-                        "voicemail.ring_seconds) with the line's voicemail box: true or false")
-      ->capture_default_str();
-  serve_cmd->add_option("--voicemail-sounds", serve_opts.voicemail_sounds,
-                        "directory of the voicemail prompts (Debian's asterisk-core-sounds-en-wav layout)")
-      ->capture_default_str();
-  serve_cmd->add_option("--media-address", serve_opts.media_address,
-                        "IP address of privox's own media endpoint (voicemail); by default the SIP address");
-  serve_cmd->add_option("--media-ports", serve_opts.media_ports,
-                        "FIRST-LAST: the media endpoint's UDP ports (RTP on even ports, RTCP on the next)")
-      ->capture_default_str();
-  serve_cmd->add_option("--tls-cert", serve_opts.tls_cert, "PEM certificate chain: serve the portal over HTTPS");
-  serve_cmd->add_option("--tls-key", serve_opts.tls_key, "PEM private key for --tls-cert");
-  serve_cmd->add_option("--payment-provider", serve_opts.payment_provider,
-                        "the payment provider's base URL, which sign-up asks about card tokens");
-  serve_cmd->add_option("--payment-api-key-file", serve_opts.payment_api_key_file,
-                        "file holding the payment provider's API key");
-  serve_cmd->add_option("--http-threads", serve_opts.http_threads, "threads that run portal requests")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{256}));
-  serve_cmd->add_option("--http-max-connections", serve_opts.http_max_connections,
-                        "HTTP connections open at once; past it a new one displaces the longest idle")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
-  serve_cmd->add_option("--http-max-connections-per-client", serve_opts.http_max_connections_per_client,
-                        "HTTP connections one client (IPv4 address, IPv6 /64) may hold open at once")
-      ->capture_default_str()
-      ->check(CLI::Range(size_t{1}, size_t{1'000'000}));
-  serve_cmd->add_option("--metrics", serve_opts.metrics,
-                        "serve GET /metrics (Prometheus) on this HOST:PORT, apart from the portal; no credential, so "
-                        "a loopback or management address (default: off)");
+  Configuration config;
+  add_global_flags(app, config.globals);
+  auto* serve_cmd = app.add_subcommand("serve", "Run privox (SIP over UDP and TCP, HTTP) until SIGTERM; SIGHUP "
+                                                "rereads the configuration");
+  add_serve_flags(*serve_cmd, config.serve);
+
+  std::string checked_file;
+  auto* config_cmd = app.add_subcommand("config", "The configuration file")->require_subcommand(1);
+  auto* config_check = config_cmd->add_subcommand("check", "Check a privox.toml: syntax, keys and values");
+  config_check->add_option("file", checked_file, "the file, e.g. /etc/privox/privox.toml")->required();
 
   auto* company = app.add_subcommand("company", "Companies (tenants)")->require_subcommand(1);
   accounts::NewCompany new_company;
@@ -210,18 +201,25 @@ int run(int argc, char** argv) {
   auto* datamap = app.add_subcommand("datamap", "Print the data map: every personal field and its rules");
   datamap->add_flag("--json", as_json, "machine-readable output");
 
+  // The file's values become the flags' defaults before CLI11 reads the environment and the
+  // command line over them.
+  if (const std::string path = config_path_from(argc, argv); !path.empty()) {
+    auto file = read_config_file(path);
+    if (!file.ok()) return fail(file.error());
+    if (Status s = apply_config(*file, app); !s.ok()) return fail(s.error());
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; every other parse error is invalid input.
     return app.exit(e) == 0 ? 0 : 2;
   }
+  // --log-format and --log-level (flag, PRIVOX_LOG_* variable or file; checked by their flags).
+  log::configure(*log::parse_format(config.globals.log_format), *log::parse_level(config.globals.log_level));
 
   if (*init) return run_init(where);
-  if (*serve_cmd) {
-    serve_opts.dir = where;
-    return serve(serve_opts);
-  }
+  if (*serve_cmd) return serve(config, [argc, argv] { return configuration_from(argc, argv); });
+  if (*config_check) return run_config_check(checked_file);
   if (*company_add) return run_company_add(where, new_company);
   if (*member_add) return run_member_add(where, company_id, field_values);
   if (*member_show) return run_member_show(where, member_id, purpose);

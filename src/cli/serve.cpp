@@ -3,15 +3,17 @@
 #include <utility>  // before Asio, see http/server.h
 
 #include <boost/asio/signal_set.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <fstream>
 #include <optional>
 
 #include "common/fd_limit.h"
+#include "common/log.h"
 #include "cli/metrics.h"
+#include "cli/serve_flags.h"
 #include "common/ids.h"
 #include "http/server.h"
 #include "notify/mailer.h"
@@ -42,7 +44,7 @@ Status raise_fd_limit(const ServeOptions& options) {
   budget.add(options.http_max_connections, "HTTP connections (--http-max-connections)")
       .add(sip::TcpLimits{}.max_connections, "SIP TCP connections");  // the limits SipService gets below
   PRIVOX_ASSIGN(const uint64_t soft, ensure_fd_limit(budget));
-  spdlog::info("file descriptor limit {} (needed: {})", soft, budget.describe());
+  log::info("serve", "fd_limit", {{"soft", soft}});
   return {};
 }
 
@@ -118,13 +120,9 @@ Result<std::optional<sip::VoicemailOptions>> voicemail_options(const ServeOption
   // Callers (rtpengine) are told to send audio to this address: "any address" names no host.
   if (v.endpoint.address == "0.0.0.0" || v.endpoint.address == "::")
     return invalid("media-address", "is required when SIP listens on every address: name the one callers reach");
-  unsigned first = 0, last = 0;
-  char dash = 0, extra = 0;
-  if (std::sscanf(options.media_ports.c_str(), "%u%c%u%c", &first, &dash, &last, &extra) != 3 || dash != '-' ||
-      first < 1024 || last > 65535 || last <= first + 1)
-    return invalid("media-ports", "must be FIRST-LAST, two ports from 1024 to 65535 with room for a pair between");
-  v.endpoint.first_port = static_cast<uint16_t>(first);
-  v.endpoint.last_port = static_cast<uint16_t>(last);
+  PRIVOX_ASSIGN(const PortRange ports, parse_port_range(options.media_ports));
+  v.endpoint.first_port = ports.first;
+  v.endpoint.last_port = ports.last;
   const store::Settings settings(store);
   PRIVOX_ASSIGN(const int64_t ring_s, settings.integer("voicemail.ring_seconds"));
   PRIVOX_ASSIGN(const int64_t max_s, settings.integer("voicemail.max_message_seconds"));
@@ -139,28 +137,95 @@ Result<std::optional<sip::VoicemailOptions>> voicemail_options(const ServeOption
   return std::optional<sip::VoicemailOptions>{std::move(v)};
 }
 
+// What a reload can change in place.
+struct Reloadable {
+  http::Server& portal;
+  sip::SipService& sip;
+};
+
+// The at-once keys of `next` applied to the running services and recorded in `running`; the other
+// changed keys are named as waiting for a restart, and stay as they run in `running`, so the next
+// reload names them again. A file that no longer reads changes nothing.
+void reload(Configuration& running, const Reread& reread, Reloadable live) {
+  auto next = reread();
+  if (!next.ok()) {
+    // The message quotes the file; `privox config check FILE` shows it to whoever runs it.
+    log::error("config", "reload_refused", {{"error", log::error_code(next.error())}});
+    return;
+  }
+  if (!running.serve.tls_cert.empty() && !next->serve.tls_cert.empty()) {
+    // Also with unchanged paths: a renewal rewrites the same files.
+    const Status loaded = live.portal.reload_tls({next->serve.tls_cert, next->serve.tls_key});
+    if (!loaded.ok()) {
+      log::error("config", "tls_reload_refused", {{"error", log::error_code(loaded.error())}});
+      next->serve.tls_cert = running.serve.tls_cert;
+      next->serve.tls_key = running.serve.tls_key;
+    }
+  }
+  size_t applied = 0, waiting = 0;
+  for (const ServeKey* key : changed_keys(running.serve, running.globals, next->serve, next->globals)) {
+    const bool tls_toggled = key->name.starts_with("tls-") && (running.serve.tls_cert.empty() || next->serve.tls_cert.empty());
+    if (key->takes == Takes::restart || tls_toggled) {
+      log::warn("config", "restart_needed", {{"key", log::Code(key->name)}});
+      ++waiting;
+      continue;
+    }
+    log::info("config", "applied", {{"key", log::Code(key->name)}});
+    ++applied;
+  }
+  running.globals.log_level = next->globals.log_level;
+  log::set_level(running.globals.log_level);
+  if (!running.serve.tls_cert.empty() && !next->serve.tls_cert.empty()) {
+    running.serve.tls_cert = next->serve.tls_cert;
+    running.serve.tls_key = next->serve.tls_key;
+  }
+  running.serve.max_transactions = next->serve.max_transactions;
+  live.sip.set_max_transactions(running.serve.max_transactions);
+  running.serve.http_max_connections = next->serve.http_max_connections;
+  running.serve.http_max_connections_per_client = next->serve.http_max_connections_per_client;
+  live.portal.set_connection_limits(running.serve.http_max_connections, running.serve.http_max_connections_per_client);
+  log::info("config", "reloaded", {{"applied", applied}, {"restart_needed", waiting}});
+}
+
 }  // namespace
 
-int serve(const ServeOptions& options) {
+Result<std::vector<accounts::DigestAlgorithm>> parse_digest_challenges(std::string_view text) {
+  std::vector<accounts::DigestAlgorithm> out;
+  for (size_t start = 0; start <= text.size();) {
+    const size_t comma = text.find(',', start);
+    const std::string_view name = text.substr(start, comma - start);
+    const accounts::DigestAlgorithm a = name == "md5"      ? accounts::DigestAlgorithm::md5
+                                        : name == "sha256" ? accounts::DigestAlgorithm::sha256
+                                                           : accounts::DigestAlgorithm::unknown;
+    if (a == accounts::DigestAlgorithm::unknown)
+      return invalid("digest-challenges", fmt::format("'{}' is not md5 or sha256", name));
+    out.push_back(a);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+Result<PortRange> parse_port_range(std::string_view text) {
+  unsigned first = 0, last = 0;
+  char dash = 0, extra = 0;
+  const std::string copy(text);  // sscanf needs the terminator
+  if (std::sscanf(copy.c_str(), "%u%c%u%c", &first, &dash, &last, &extra) != 3 || dash != '-' || first < 1024 ||
+      last > 65535 || last <= first + 1)
+    return invalid("media-ports", "must be FIRST-LAST, two ports from 1024 to 65535 with room for a pair between");
+  return PortRange{static_cast<uint16_t>(first), static_cast<uint16_t>(last)};
+}
+
+int serve(const Configuration& config, const Reread& reread) {
+  const ServeOptions& options = config.serve;
   auto at = http::parse_host_port(options.http, "http");
   if (!at.ok()) return fail(at.error());
   auto sip_at = http::parse_host_port(options.sip, "sip");
   if (!sip_at.ok()) return fail(sip_at.error());
   if (options.ring_timeout_s < 1 || options.ring_timeout_s > 3600)
     return fail(invalid("ring-timeout", "must be between 1 and 3600 seconds"));
-  std::vector<sip::DigestAlgorithm> challenges;
-  for (size_t start = 0; start <= options.digest_challenges.size();) {
-    const size_t comma = options.digest_challenges.find(',', start);
-    const std::string name = options.digest_challenges.substr(start, comma - start);
-    const sip::DigestAlgorithm a = name == "md5" ? sip::DigestAlgorithm::md5
-                                   : name == "sha256" ? sip::DigestAlgorithm::sha256
-                                                      : sip::DigestAlgorithm::unknown;
-    if (a == sip::DigestAlgorithm::unknown)
-      return fail(invalid("digest-challenges", "'" + name + "' is not md5 or sha256"));
-    challenges.push_back(a);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  auto challenges = parse_digest_challenges(options.digest_challenges);
+  if (!challenges.ok()) return fail(challenges.error());
   if (Status s = raise_fd_limit(options); !s.ok()) return fail(s.error());
   auto env = open_environment(options.dir);
   if (!env.ok()) return fail(env.error());
@@ -250,7 +315,7 @@ int serve(const ServeOptions& options) {
                                       .node_id = *node,
                                       .ring_timeout_us = int64_t{options.ring_timeout_s} * 1'000'000,
                                       .limits = {.max_in_flight = options.max_transactions, .retry_after_s = 5},
-                                      .challenge_algorithms = std::move(challenges),
+                                      .challenge_algorithms = std::move(challenges).value(),
                                       .guard = std::move(guard_limits).value(),
                                       .tcp = sip::TcpLimits{},
                                       .media_relay = std::move(media_relay),
@@ -283,8 +348,8 @@ int serve(const ServeOptions& options) {
   // A member's copy of her data is on this node's disk for rights.download_days, and not a round longer.
   retention_jobs.add_node_sweep([&env, dir = portal_options.downloads_dir] {
     auto removed = rights::Requests(*(*env)->store, (*env)->keys, (*env)->clock).remove_expired_downloads(dir);
-    if (!removed.ok()) spdlog::warn("rights: expired copies not swept: {}", removed.error().describe());
-    else if (*removed) spdlog::info("rights: {} expired copies removed", *removed);
+    if (!removed.ok()) log::warn("rights", "downloads.sweep_failed", {{"error", log::error_code(removed.error())}});
+    else if (*removed) log::info("rights", "downloads.swept", {{"removed", *removed}});
   });
   retention_jobs.start();
   std::unique_ptr<http::Server> metrics_server;
@@ -301,22 +366,34 @@ int serve(const ServeOptions& options) {
     metrics_server = std::make_unique<http::Server>(io, metrics_router(metrics_registry),
                                                     http::ServerOptions{.handler_threads = 1, .max_connections = 16});
     if (Status s = metrics_server->listen(*metrics_at); !s.ok()) return fail(s.error());
-    spdlog::info("privox metrics on {}:{}/metrics", metrics_at->host, metrics_server->local_port());
+    log::info("serve", "metrics.listening", {{"port", metrics_server->local_port()}});
   }
-  spdlog::info("privox {} serving HTTP on {}:{} with store {}", PRIVOX_VERSION, at->host, server.local_port(),
-               (*env)->store->location());
+  log::info("serve", "started",
+            {{"http_port", server.local_port()}, {"store", log::Code(store::to_string((*env)->store->backend()))}});
 
+  // SIGHUP: the configuration again (on this thread, the SIP worker's and the listeners').
+  Configuration running = config;
+  boost::asio::signal_set reloads(io, SIGHUP);
+  std::function<void()> await_reload = [&] {
+    reloads.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      reload(running, reread, {.portal = server, .sip = sip});
+      await_reload();
+    });
+  };
+  await_reload();
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
-    spdlog::info("received signal {}, stopping", signal);
+    log::info("serve", "stopping", {{"signal", signal}});
     server.stop();
+    reloads.cancel();
     if (metrics_server) metrics_server->stop();
     sip.stop();
     io.stop();
   });
   io.run();
-  spdlog::info("privox stopped");
+  log::info("serve", "stopped");
   return 0;
 }
 

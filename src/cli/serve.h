@@ -1,7 +1,12 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "accounts/digest_hash.h"
 #include "cli/environment.h"
 
 namespace privox::cli {
@@ -33,8 +38,37 @@ struct ServeOptions {
   std::string metrics;
 };
 
-// Runs privox's services in this process until SIGTERM or SIGINT, then stops them cleanly.
-// Returns the process exit code.
-int serve(const ServeOptions& options);
+// The options before the verb, which every verb takes.
+struct GlobalOptions {
+  std::string config;  // a privox.toml; empty: none
+  std::string log_level = "info";
+  std::string log_format = "auto";  // auto: text on a terminal, JSON lines otherwise
+};
+
+// What serve runs with: its flags and the global ones, from the command line, environment and file.
+struct Configuration {
+  ServeOptions serve;
+  GlobalOptions globals;
+};
+
+// Reads the configuration again, the command line and environment it started with over the file
+// as it is now (cli/config_file.h); SIGHUP's source.
+using Reread = std::function<Result<Configuration>()>;
+
+// Runs privox's services in this process until SIGTERM or SIGINT, then stops them cleanly. On
+// SIGHUP it rereads the configuration: what can change at once does (log level, the portal's TLS
+// certificate, HTTP connection caps, the SIP transaction limit), and every other changed key is
+// logged as needing a restart. Returns the process exit code.
+int serve(const Configuration& config, const Reread& reread);
+
+// "md5,sha256": the algorithms 401 and 407 challenge with, in order (--digest-challenges).
+Result<std::vector<accounts::DigestAlgorithm>> parse_digest_challenges(std::string_view text);
+
+struct PortRange {
+  uint16_t first = 0;
+  uint16_t last = 0;
+};
+// "40000-44999" (--media-ports): two ports from 1024 to 65535 with room for an RTP/RTCP pair.
+Result<PortRange> parse_port_range(std::string_view text);
 
 }  // namespace privox::cli

@@ -15,6 +15,8 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <unordered_map>
 
 #include "common/accept_backoff.h"
@@ -301,8 +303,15 @@ class Displaceable {
 // Thread-safety: any thread; mu_ guards everything.
 class ConnectionTable {
  public:
-  ConnectionTable(size_t max_connections, size_t max_per_client)
-      : max_(std::max<size_t>(1, max_connections)), max_per_client_(std::max<size_t>(1, max_per_client)) {}
+  ConnectionTable(size_t max_connections, size_t max_per_client) { set_limits(max_connections, max_per_client); }
+
+  // New caps apply to the next admission; connections over a lowered cap stay until they end.
+  void set_limits(size_t max_connections, size_t max_per_client) {
+    MutexLock lock(mu_);
+    max_ = std::max<size_t>(1, max_connections);
+    max_per_client_ = std::max<size_t>(1, max_per_client);
+  }
+
 
   struct Admission {
     uint64_t id = 0;  // 0: refused
@@ -394,8 +403,9 @@ class ConnectionTable {
     slots_.erase(it);
   }
 
-  const size_t max_, max_per_client_;
   mutable Mutex mu_;
+  size_t max_ GUARDED_BY(mu_) = 1;
+  size_t max_per_client_ GUARDED_BY(mu_) = 1;
   std::unordered_map<uint64_t, Slot> slots_ GUARDED_BY(mu_);
   std::map<uint64_t, uint64_t> waiting_ GUARDED_BY(mu_);  // waiting_seq -> id
   std::unordered_map<std::string, size_t> per_client_ GUARDED_BY(mu_);
@@ -404,13 +414,45 @@ class ConnectionTable {
   ServerCounters counters_ GUARDED_BY(mu_);
 };
 
+// TLS 1.2 or newer with the certificate chain and key of `files`, checked to belong together.
+Result<std::unique_ptr<asio::ssl::context>> make_tls_context(const TlsFiles& files) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(files.cert_path, ec);
+  if (ec) return invalid("tls-cert", fmt::format("cannot load {}: {}", files.cert_path, ec.message()));
+  ctx->use_private_key_file(files.key_path, asio::ssl::context::pem, ec);
+  if (ec) return invalid("tls-key", fmt::format("cannot load {}: {}", files.key_path, ec.message()));
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    return invalid("tls-key", fmt::format("{} is not the key of the certificate in {}", files.key_path, files.cert_path));
+  return ctx;
+}
+
+// What tells a renewed pair from the one loaded (not a secret: a change detector over both files).
+Result<std::string> tls_files_digest(const TlsFiles& files) {
+  std::string out;
+  for (const auto& [path, flag] : {std::pair{&files.cert_path, "tls-cert"}, std::pair{&files.key_path, "tls-key"}}) {
+    std::ifstream in(*path, std::ios::binary);
+    if (!in) return invalid(flag, fmt::format("cannot read {}", *path));
+    const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    out += std::to_string(std::hash<std::string>{}(content)) + "/" + std::to_string(content.size()) + ";";
+  }
+  return out;
+}
+
 }  // namespace
 
 struct Server::Shared {
   Router router;
   ServerOptions options;
   asio::thread_pool pool;
-  std::unique_ptr<asio::ssl::context> tls;
+  // The certificate in use for new connections, and every one loaded before it: a connection
+  // keeps the context it was accepted with (ssl_stream holds it by reference), and renewals are
+  // rare (reload_tls loads a pair only when its files changed).
+  asio::ssl::context* tls = nullptr;
+  std::vector<std::unique_ptr<asio::ssl::context>> tls_loaded;
+  std::string tls_files_digest;  // of the pair tls was loaded from
   ConnectionTable connections;
   Shared(Router r, ServerOptions o)
       : router(std::move(r)), options(std::move(o)), pool(std::max<size_t>(1, options.handler_threads)),
@@ -651,17 +693,7 @@ Server::~Server() {
 }
 
 Status Server::listen(const HostPort& at) {
-  if (shared_->options.tls && !shared_->tls) {
-    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-    beast::error_code ec;
-    ctx->use_certificate_chain_file(shared_->options.tls->cert_path, ec);
-    if (ec) return invalid("tls-cert", fmt::format("cannot load {}: {}", shared_->options.tls->cert_path, ec.message()));
-    ctx->use_private_key_file(shared_->options.tls->key_path, asio::ssl::context::pem, ec);
-    if (ec) return invalid("tls-key", fmt::format("cannot load {}: {}", shared_->options.tls->key_path, ec.message()));
-    shared_->tls = std::move(ctx);
-  }
+  if (shared_->options.tls && !shared_->tls) PRIVOX_TRY(reload_tls(*shared_->options.tls));
   auto listener = std::make_shared<Listener>(io_, shared_);
   PRIVOX_TRY(listener->open(at));
   listener_ = std::move(listener);
@@ -673,6 +705,21 @@ uint16_t Server::local_port() const { return listener_ ? listener_->port() : 0; 
 
 void Server::stop() {
   if (listener_) listener_->close();
+}
+
+Status Server::reload_tls(const TlsFiles& files) {
+  if (!shared_->options.tls) return invalid("tls-cert", "the server was started without TLS; turning it on needs a restart");
+  PRIVOX_ASSIGN(const std::string digest, tls_files_digest(files));
+  if (shared_->tls && digest == shared_->tls_files_digest) return {};
+  PRIVOX_ASSIGN(auto ctx, make_tls_context(files));
+  shared_->tls = ctx.get();
+  shared_->tls_loaded.push_back(std::move(ctx));
+  shared_->tls_files_digest = digest;
+  return {};
+}
+
+void Server::set_connection_limits(size_t max_connections, size_t max_per_client) {
+  shared_->connections.set_limits(max_connections, max_per_client);
 }
 
 ServerCounters Server::counters() const { return shared_->connections.counters(); }

@@ -179,6 +179,13 @@ class Server {
   uint16_t local_port() const;
   // Stops accepting; open connections finish their current exchange.
   void stop();
+  // Loads the certificate and key again for the connections accepted from now on (a renewal, on
+  // SIGHUP); open ones keep theirs. Nothing changes when the files are unchanged, or when they
+  // cannot be loaded (the error names the flag). Call on the io_context's thread, after listen()
+  // on a server with TLS.
+  Status reload_tls(const TlsFiles& files);
+  // New connection caps (ServerOptions) for the next connections; safe from any thread.
+  void set_connection_limits(size_t max_connections, size_t max_per_client);
   // Safe from any thread.
   ServerCounters counters() const;
   // Test only: the next `count` accepts fail at once with `errno_value`, as accept() does while

@@ -45,8 +45,8 @@ px "$D" settings set sip.trusted_sources 127.0.0.1 >/dev/null || fail "settings 
 
 start_bg serve "$PRIVOX" serve $(store_args "$D") --http "127.0.0.1:$HTTP_PORT" --sip "127.0.0.1:$SIP_PORT" \
   --metrics "127.0.0.1:$METRICS_PORT"
-for _ in $(seq 100); do grep -q "privox metrics on" "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
-assert_contains "serve says where the metrics are" "$(cat "$TMP/serve.log")" "privox metrics on 127.0.0.1:$METRICS_PORT/metrics"
+for _ in $(seq 100); do grep -q '"event":"metrics.listening"' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
+assert_contains "serve says where the metrics are" "$(cat "$TMP/serve.log")" "\"event\":\"metrics.listening\",\"port\":$METRICS_PORT}"
 M=http://127.0.0.1:$METRICS_PORT
 P=http://127.0.0.1:$HTTP_PORT
 

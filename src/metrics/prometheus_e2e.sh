@@ -29,7 +29,7 @@ METRICS_PORT=$(free_port)
 PROM_PORT=$(free_port)
 start_bg serve "$PRIVOX" serve $(store_args "$D") --http 127.0.0.1:0 --sip "127.0.0.1:$(free_port)" \
   --metrics "127.0.0.1:$METRICS_PORT"
-for _ in $(seq 100); do grep -q "privox metrics on" "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q '"event":"metrics.listening"' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
 assert_contains "privox serves its metrics" "$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics")" "privox_up 1"
 
 cat >"$TMP/prometheus.yml" <<YML

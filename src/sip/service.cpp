@@ -452,6 +452,8 @@ Status SipService::flush_voicemail() {
   return parts_->voicemail_sink ? parts_->voicemail_sink->flush() : Status{};
 }
 
+void SipService::set_max_transactions(size_t max_in_flight) { parts_->layer.set_max_in_flight(max_in_flight); }
+
 SipSnapshot SipService::snapshot() const {
   const Parts& p = *parts_;
   SipSnapshot out;

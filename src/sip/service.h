@@ -116,6 +116,8 @@ class SipService {
   Status flush_voicemail();
   // On the worker thread only (post to the io_context from elsewhere).
   SipSnapshot snapshot() const;
+  // A new limit on working transactions (SipOptions::limits), on the worker thread only.
+  void set_max_transactions(size_t max_in_flight);
 
  private:
   struct Parts;

@@ -86,6 +86,8 @@ class TransactionLayer {
   size_t in_flight() const { return active_; }
   // Every transaction held, lingering ones included.
   size_t held() const { return by_id_.size(); }
+  // A new overload limit (serve's SIGHUP): requests past it get 503 from now on; those working stay.
+  void set_max_in_flight(size_t max_in_flight) { limits_.max_in_flight = max_in_flight; }
 
   struct Stats {
     uint64_t retransmissions_absorbed = 0;
@@ -141,7 +143,7 @@ class TransactionLayer {
   const Clock& clock_;
   TransactionUser& user_;
   const TransactionTimers t_;
-  const TransactionLimits limits_;
+  TransactionLimits limits_;
   TxId next_id_ = 1;
   std::unordered_map<TxId, Tx> by_id_;
   std::unordered_map<uint64_t, TxId> by_key_;
