@@ -32,8 +32,14 @@ getent group privox >/dev/null && refuse "a group named privox exists"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/privox-deb.XXXXXX")
 installed=0
+serve_pid=""
 cleanup() {
-  # Whatever failed, leave the machine as it was: purge removes the files, the user and the data.
+  # Whatever failed, leave the machine as it was: purge removes the files, the user and the data
+  # (and cannot remove a user that still runs a process).
+  if [ -n "$serve_pid" ]; then
+    kill -KILL "$serve_pid" 2>/dev/null
+    wait "$serve_pid" 2>/dev/null
+  fi
   if [ "$installed" -eq 1 ]; then
     dpkg --purge privox >"$TMP/purge-at-exit.log" 2>&1 || { echo "deb_test.sh: dpkg --purge privox failed:" >&2; cat "$TMP/purge-at-exit.log" >&2; }
   fi
@@ -91,6 +97,12 @@ assert_true "privox's uid is a system one (under 1000)" test "$uid" -lt 1000
 assert_eq "/var/lib/privox belongs to privox alone" "privox:privox 700" "$(stat -c '%U:%G %a' /var/lib/privox)"
 assert_eq "/etc/privox/privox.toml is a registered conffile" " /etc/privox/privox.toml" \
   "$(dpkg-query -W -f='${Conffiles}' privox | awk 'NF { print " " $1 }')"
+assert_eq "the configuration is root's, readable by privox only" "root:privox 640" \
+  "$(stat -c '%U:%G %a' /etc/privox/privox.toml)"
+if /usr/bin/privox config --help >/dev/null 2>&1; then
+  assert_true "the packaged configuration passes privox config check (as privox)" \
+    runuser -u privox -- /usr/bin/privox config check /etc/privox/privox.toml
+fi
 page=$(zcat /usr/share/man/man1/privox-serve.1.gz)
 assert_contains "privox-serve(1) is made from serve --help" "$page" 'media\-relay'
 assert_contains "privox(1) points at the verbs' pages" "$(zcat /usr/share/man/man1/privox.1.gz)" "privox-serve(1)"
@@ -107,7 +119,7 @@ assert_true "init again is a no-op (the unit's ExecStartPre runs it at every sta
 
 echo "== the unit"
 unit=/lib/systemd/system/privox.service
-for line in "User=privox" "ExecStart=/usr/bin/privox serve --config /etc/privox/privox.toml" \
+for line in "User=privox" "Environment=PRIVOX_CONFIG=/etc/privox/privox.toml" \
   "Environment=PRIVOX_DATA_DIR=/var/lib/privox" "StateDirectory=privox" "ProtectSystem=strict" "ProtectHome=yes" \
   "NoNewPrivileges=yes" "PrivateTmp=yes" "Restart=on-failure" "After=network-online.target rtpengine-daemon.service"; do
   assert_true "the unit has $line" grep -qxF "$line" "$unit"
@@ -124,6 +136,40 @@ if command -v systemd-analyze >/dev/null; then
 else
   echo "  (systemd-analyze is not installed: the unit's syntax is not verified)"
 fi
+
+echo "== the unit's commands, by hand (systemd may not run here)"
+# Its environment, ExecStartPre and ExecStart as the unit gives them, run as privox with the
+# packaged configuration; only the listen addresses are added, free ones, since other tests run
+# beside this one, and voicemail is off so that its media ports are not taken either.
+unit_value() { sed -n "s/^$1=//p" "$unit"; }
+mapfile -t unit_env < <(unit_value Environment)
+read -r -a start_pre <<<"$(unit_value ExecStartPre)"
+read -r -a start <<<"$(unit_value ExecStart)"
+assert_true "ExecStartPre as privox: ${start_pre[*]}" as_privox env "${unit_env[@]}" "${start_pre[@]}"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+http_port=$(free_port)
+sip_port=$(free_port)
+# setpriv execs (runuser would stay between, and not pass SIGTERM on), so $! is serve itself; a
+# clean environment, as systemd gives.
+setpriv --reuid=privox --regid=privox --init-groups env -i PATH=/usr/bin:/bin "${unit_env[@]}" \
+  "${start[@]}" --http "127.0.0.1:$http_port" --sip "127.0.0.1:$sip_port" --voicemail false \
+  >"$TMP/serve.log" 2>&1 &
+serve_pid=$!
+health=""
+for _ in $(seq 100); do
+  health=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/healthz" 2>/dev/null)
+  [ "$health" = 000 ] || [ -z "$health" ] || break
+  kill -0 "$serve_pid" 2>/dev/null || break
+  sleep 0.2
+done
+# 200, or 503 while no relay answers: either way serve is up on the packaged configuration.
+assert_match "ExecStart as privox serves the portal (/healthz answers)" "$health" '^(200|503)$'
+kill -TERM "$serve_pid" 2>/dev/null
+wait "$serve_pid"
+serve_rc=$?
+serve_pid=""
+assert_eq "serve stops cleanly on SIGTERM (as systemctl stop asks)" 0 "$serve_rc"
+[ "$health" = 200 ] || [ "$health" = 503 ] && [ "$serve_rc" -eq 0 ] || sed 's/^/  serve: /' "$TMP/serve.log" | tail -n 20
 
 echo "== dpkg -r"
 assert_true "dpkg -r privox" dpkg -r privox
@@ -149,6 +195,7 @@ for path in /etc/privox /var/lib/privox /usr/share/doc/privox; do
   [ -e "$path" ] && left+=("$path")
 done
 assert_eq "purge leaves none of the package's files, its configuration or its data" "" "${left[*]}"
+assert_eq "purge removes the configuration's statoverride" "" "$(dpkg-statoverride --list /etc/privox/privox.toml)"
 assert_false "purge removes the privox user" getent passwd privox
 assert_false "purge removes the privox group" getent group privox
 assert_eq "purge leaves no systemd state for the unit" "" \
