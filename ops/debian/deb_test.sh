@@ -164,6 +164,13 @@ for _ in $(seq 100); do
 done
 # 200, or 503 while no relay answers: either way serve is up on the packaged configuration.
 assert_match "ExecStart as privox serves the portal (/healthz answers)" "$health" '^(200|503)$'
+# ExecReload's signal: serve rereads the configuration and carries on.
+read -r -a reload <<<"$(unit_value ExecReload)"
+assert_eq "ExecReload sends SIGHUP to the main process" "/bin/kill -HUP \$MAINPID" "${reload[*]}"
+kill -HUP "$serve_pid" 2>/dev/null
+sleep 0.5
+assert_match "after SIGHUP serve still answers /healthz" \
+  "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/healthz" 2>/dev/null)" '^(200|503)$'
 kill -TERM "$serve_pid" 2>/dev/null
 wait "$serve_pid"
 serve_rc=$?
