@@ -45,6 +45,9 @@ std::string type_name(const toml::node& node) {
 Result<ConfigValue> read_value(const std::string& path, const toml::key& key, const toml::node& node) {
   const int line = static_cast<int>(key.source().begin.line);
   const std::string name(key.str());
+  if (node.is_table())
+    return config_error(path, line,
+                        fmt::format("section '{}': the file has no sections; write every key at the top", name));
   if (!is_key(name))
     return config_error(path, line,
                         fmt::format("unknown key '{}'; the keys are the flags' names without dashes: {}", name,
