@@ -22,7 +22,6 @@
 #include "cli/verbs.h"
 #include "consent/member_view.h"
 #include "erasure/erasure.h"
-#include "privacy/audit.h"
 #include "privacy/datamap.h"
 
 namespace privox::cli {
@@ -78,21 +77,6 @@ int run_member_erase(const DataDir& where, const std::string& id) {
   if (!outcome->files_purged)
     std::fprintf(stderr, "privox: warning: another process holds the store open, so the write-ahead log still has "
                          "the old key pages until its next checkpoint\n");
-  return 0;
-}
-
-int run_audit_verify(const DataDir& where) {
-  auto env = open_environment(where);
-  if (!env.ok()) return fail(env.error());
-  privacy::AuditChain audit((*env)->keys, (*env)->clock);
-  auto report = audit.verify(*(*env)->store);
-  if (!report.ok()) return fail(report.error());
-  if (!report->ok) {
-    std::fprintf(stderr, "privox: audit chain broken at entry %lld: %s\n",
-                 static_cast<long long>(report->first_bad_seq), report->problem.c_str());
-    return 1;
-  }
-  std::printf("ok %lld entries\n", static_cast<long long>(report->entries));
   return 0;
 }
 
@@ -192,10 +176,7 @@ int run(int argc, char** argv) {
   add_privacy_verbs(app, where, verbs);
   add_notify_verbs(app, where, verbs);
   add_retention_verbs(app, where, verbs);
-
-  auto* audit = app.add_subcommand("audit", "The audit chain")->require_subcommand(1);
-  auto* audit_verify = audit->add_subcommand("verify", "Check every link of the audit chain");
-  add_data_dir(audit_verify, where);
+  add_backup_verbs(app, where, verbs);
 
   bool as_json = false;
   auto* datamap = app.add_subcommand("datamap", "Print the data map: every personal field and its rules");
@@ -224,7 +205,6 @@ int run(int argc, char** argv) {
   if (*member_add) return run_member_add(where, company_id, field_values);
   if (*member_show) return run_member_show(where, member_id, purpose);
   if (*member_erase) return run_member_erase(where, member_id);
-  if (*audit_verify) return run_audit_verify(where);
   if (const std::optional<int> code = verbs.run_given()) return *code;
   if (*datamap) {
     std::cout << (as_json ? privacy::datamap_json().dump(2) + "\n" : privacy::datamap_text());

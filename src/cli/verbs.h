@@ -57,5 +57,7 @@ void add_notify_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 // `retention run`, `member close`, `survey create|respond|results` and `stats calls`
 // (verbs_retention.cpp). Call after main.cpp's `member`, which it joins.
 void add_retention_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+// `backup`, `restore` and `audit verify|anchor` (verbs_backup.cpp).
+void add_backup_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 
 }  // namespace privox::cli

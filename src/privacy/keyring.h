@@ -6,8 +6,9 @@
 // digest HA1s), and one keys the MACs of tokens privox hands out (unsubscribe links). Personal
 // fields are sealed with XChaCha20-Poly1305 under the subject's data key, bound to the subject and
 // field by the associated data, so a ciphertext cannot be moved to another row or column.
-// Destroying a subject's wrapped key (crypto-shredding) leaves every copy of their fields, in
-// backups too, undecryptable.
+// Destroying a subject's wrapped key (crypto-shredding) leaves every copy of their fields
+// undecryptable, in snapshots taken after it too; a snapshot taken before still holds the wrapped
+// key, which is why snapshots never hold the master key and expire (README, Backups and keys).
 //
 // Thread-safety: a Keyring is immutable after load and may be shared between threads; its cache
 // of unwrapped subject keys (unwrap_cached) locks internally.
