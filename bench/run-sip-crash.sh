@@ -111,11 +111,11 @@ provision() {
 # serve BIN: starts privox on $D and waits until its SIP service is up (the log is appended to).
 serve() {
   local before=0
-  [ -f "$D/serve.log" ] && before=$(grep -c "privox SIP on" "$D/serve.log" || true)
+  [ -f "$D/serve.log" ] && before=$(grep -c '"event":"service.started"' "$D/serve.log" || true)
   "$1" serve --data-dir "$D" "${store[@]}" --http 127.0.0.1:0 --sip "127.0.0.1:$sip_port" >>"$D/serve.log" 2>&1 &
   serve_pid=$!
   for _ in $(seq 200); do
-    [ "$(grep -c "privox SIP on" "$D/serve.log" || true)" -gt "$before" ] && return 0
+    [ "$(grep -c '"event":"service.started"' "$D/serve.log" || true)" -gt "$before" ] && return 0
     sleep 0.05
   done
   echo "privox did not start:" >&2

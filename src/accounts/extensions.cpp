@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sodium.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -13,6 +12,7 @@
 #include "accounts/line_removal.h"
 #include "accounts/validation.h"
 #include "common/ids.h"
+#include "common/log.h"
 #include "privacy/audit_record.h"
 
 namespace privox::accounts {
@@ -416,7 +416,7 @@ Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const priv
     auto md5 = keys.open_secret(md5_purpose(id), r.blob(10));
     auto sha256 = keys.open_secret(sha256_purpose(id), r.blob(11));
     if (!md5.ok() || !sha256.ok()) {
-      spdlog::error("accounts: extension {} has credentials this master key cannot open", id);
+      log::error("accounts", "extension.credentials_unreadable", {{"extension", log::Id(id)}});
       continue;
     }
     Extension line = extension_from(r);

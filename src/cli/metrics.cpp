@@ -4,7 +4,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <spdlog/spdlog.h>
 
 #include <array>
 #include <cassert>
@@ -14,6 +13,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/log.h"
 #include "notify/campaigns.h"
 #include "rights/requests.h"
 #include "sip/rtpengine.h"
@@ -237,7 +237,7 @@ void sample_store_wide(metrics::Sampler& out, const NodeMetricsParts& parts) {
               static_cast<double>(near), {{"when", "near"}});
     out.gauge("privox_rights_requests_deadline", "", static_cast<double>(overdue), {{"when", "overdue"}});
   } else {
-    spdlog::warn("metrics: the rights queue was not read: {}", open.error().describe());
+    log::warn("metrics", "rights_queue.unreadable", {{"error", log::error_code(open.error())}});
   }
 }
 

@@ -5,7 +5,6 @@
 
 #include <boost/asio/signal_set.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +12,7 @@
 #include <iostream>
 
 #include "cli/verbs.h"
+#include "common/log.h"
 #include "http/server.h"
 #include "portal/auth.h"
 #include "portal/page_views.h"
@@ -68,8 +68,7 @@ int run_tokenizer(const TokenizerOptions& o) {
   options.handler_threads = 2;
   http::Server server(io, tokenizer.router(), options);
   if (Status s = server.listen(*at); !s.ok()) return fail(s.error());
-  spdlog::info("tokenizer (stand-in payment provider) listening on {}:{}, allowing {}", at->host, server.local_port(),
-               o.allow_origin);
+  log::info("tokenizer", "listening", {{"port", server.local_port()}});  // the address and origin: its flags
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;

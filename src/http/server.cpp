@@ -8,7 +8,6 @@
 #include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <boost/asio/steady_timer.hpp>
 
@@ -21,6 +20,7 @@
 
 #include "common/accept_backoff.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "common/mutex.h"
 
 namespace privox::http {
@@ -225,9 +225,20 @@ const Router::Entry* Router::match(std::string_view path, Exchange& exchange) co
 }
 
 Response Router::dispatch(const Request& request, const std::string& client_address, bool tls) const {
+  const auto began = std::chrono::steady_clock::now();
   std::string_view route = kRouteRejected;
   Response res = route_request(request, client_address, tls, route);
   if (observer_) observer_(request.method(), route, res.result_int());
+  // The access log: the route's template, never the path, query or client (they name people).
+  if (log::enabled(log::Level::info)) {
+    const auto method = bhttp::to_string(request.method());  // a fixed set, unlike method_string()
+    log::info("http", "request",
+              {{"method", log::Code(std::string_view(method.data(), method.size()))},
+               {"route", log::Code(route)},
+               {"status", res.result_int()},
+               {"duration_us", std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - began).count()}});
+  }
   return res;
 }
 
@@ -265,8 +276,8 @@ Response Router::route_request(const Request& request, const std::string& client
       return res;
     }
     return handler->second(exchange);
-  } catch (const std::exception& e) {
-    spdlog::error("http: handler for {} failed: {}", path, e.what());
+  } catch (const std::exception&) {  // its text may quote the request
+    log::error("http", "handler.failed", {{"route", log::Code(route)}});
     return json_error(bhttp::status::internal_server_error, "internal error; the operator's logs have the details");
   }
 }
@@ -311,7 +322,6 @@ class ConnectionTable {
     max_ = std::max<size_t>(1, max_connections);
     max_per_client_ = std::max<size_t>(1, max_per_client);
   }
-
 
   struct Admission {
     uint64_t id = 0;  // 0: refused
@@ -627,9 +637,8 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
     const AcceptBackoff::Step step = backoff_.failed(ec.value(), now_us);
     if (step.log)
-      spdlog::warn("http: accept failed: {}{}{}", ec.message(),
-                   step.wait_us > 0 ? fmt::format("; waiting {} ms before the next try", step.wait_us / 1000) : "",
-                   step.suppressed > 0 ? fmt::format(" ({} more failures since the last line)", step.suppressed) : "");
+      log::warn("http", "accept.failing",
+                {{"errno", ec.value()}, {"wait_ms", step.wait_us / 1000}, {"suppressed", step.suppressed}});
     if (step.wait_us == 0) return accept();
     backoff_timer_.expires_after(std::chrono::microseconds(step.wait_us));
     backoff_timer_.async_wait([self = shared_from_this()](beast::error_code timer_ec) {

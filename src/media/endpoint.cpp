@@ -6,15 +6,17 @@
 #include <netinet/in.h>
 #include <spandsp.h>
 #include <sodium.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <fmt/format.h>
 
 #include <array>
 #include <cerrno>
 #include <cstring>
 
+#include "common/log.h"
 #include "media/g711.h"
 #include "media/jitter_buffer.h"
 #include "media/keys.h"
@@ -471,7 +473,7 @@ void Endpoint::hand_over_recording(Session& s) {
   std::optional<Recording> recording;
   auto finished = s.recorder->finish();
   if (!finished)
-    spdlog::warn("media: session {} could not finish its recording: {}", s.id, finished.error().message);
+    log::warn("media", "recording.unfinished", {{"session", s.id}, {"error", log::error_code(finished.error())}});
   else if (finished->has_value())
     recording = std::move(**finished);
   s.recorder.reset();
@@ -490,7 +492,7 @@ void Endpoint::end(uint64_t id, Session& s, bool report) {
     if (s.hung_up) s.recorder->hang_up();
     auto finished = s.recorder->finish();
     if (!finished) {
-      spdlog::warn("media: session {} could not finish its recording: {}", id, finished.error().message);
+      log::warn("media", "recording.unfinished", {{"session", id}, {"error", log::error_code(finished.error())}});
       outcome.result = SessionResult::failed;
     } else if (!finished->has_value()) {
       outcome.result = SessionResult::too_short;

@@ -1,13 +1,13 @@
 #include "notify/sms.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 
 #include "accounts/accounts.h"
+#include "common/log.h"
 #include "consent/consent.h"
 #include "ledgers/notice.h"
 #include "sip/service.h"
@@ -73,7 +73,7 @@ void StopHandler::start() {
   worker_.start([this](uint64_t, std::vector<std::pair<std::string, std::string>>& batch) {
     for (const auto& [from, body] : batch)
       if (Result<int> done = handle(from, body); !done.ok())
-        spdlog::error("sms: a STOP reply could not be recorded: {}", done.error().describe());
+        log::error("notify", "sms.stop_not_recorded", {{"error", log::error_code(done.error())}});
   });
 }
 
@@ -84,7 +84,7 @@ void StopHandler::on_sms(std::string from_number, std::string body) {
   if (!is_stop_request(body)) return;
   // A dropped STOP was still answered 200; the member can send it again.
   if (worker_.post({std::move(from_number), std::move(body)}) == 0)
-    spdlog::warn("sms: {} STOP replies are waiting; one was dropped", worker_.queued());
+    log::warn("notify", "sms.stop_dropped", {{"queued", worker_.queued()}});
 }
 
 Result<int> StopHandler::handle(const std::string& from_number, const std::string& body) {
@@ -107,7 +107,7 @@ Result<int> StopHandler::handle(const std::string& from_number, const std::strin
   }));
   if (withdrawn == 0) return 0;
   gateway_.send(Sms{sender_number_, *number, std::string(kStopConfirmation), "", ""}, [](int status) {
-    if (status >= 300) spdlog::warn("sms: the STOP confirmation was refused with {}", status);
+    if (status >= 300) log::warn("notify", "sms.stop_confirmation_refused", {{"status", status}});
   });
   return withdrawn;
 }

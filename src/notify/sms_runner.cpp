@@ -1,9 +1,9 @@
 #include "notify/sms_runner.h"
 
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 
+#include "common/log.h"
 #include "notify/campaigns.h"
 
 namespace privox::notify {
@@ -27,7 +27,7 @@ SmsCampaignRunner::~SmsCampaignRunner() { stop(); }
 
 void SmsCampaignRunner::start() {
   const auto pass = [this] {
-    if (Result<int> ran = run_once(); !ran.ok()) spdlog::error("sms campaigns: {}", ran.error().describe());
+    if (Result<int> ran = run_once(); !ran.ok()) log::error("notify", "sms_campaigns.failed", {{"error", log::error_code(ran.error())}});
   };
   worker_.start(run_tasks, pass, 0, std::chrono::duration_cast<std::chrono::microseconds>(kPollEvery).count());
 }
@@ -41,8 +41,9 @@ Result<int> SmsCampaignRunner::run_once() {
   PRIVOX_ASSIGN(const std::vector<std::string> pending, campaigns.pending_sms());
   for (const std::string& id : pending) {
     PRIVOX_ASSIGN(const SendReport report, campaigns.send_sms(id, gateway_, sender_number_, std::string(kCampaignActor)));
-    spdlog::info("sms campaign {}: {} recipients, {} sent, {} failed, {} sent before", id, report.recipients,
-                 report.sent, report.failed, report.already_sent);
+    log::info("notify", "sms_campaign.sent",
+              {{"campaign", log::Id(id)}, {"recipients", report.recipients}, {"sent", report.sent},
+               {"failed", report.failed}, {"sent_before", report.already_sent}});
   }
   return static_cast<int>(pending.size());
 }

@@ -1,8 +1,8 @@
 #include "notify/unsubscribe_routes.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
+#include "common/log.h"
 #include "notify/unsubscribe_token.h"
 #include "consent/consent.h"
 #include "ledgers/notice.h"
@@ -71,7 +71,7 @@ http::Response withdraw(const http::Exchange& ex, store::Store& store, const pri
     return {};
   });
   if (!done.ok()) {
-    spdlog::error("unsubscribe: {}", done.error().describe());
+    log::error("notify", "unsubscribe.not_recorded", {{"error", log::error_code(done.error())}});
     return http::json_error(http::bhttp::status::service_unavailable,
                             "your request could not be recorded just now; please try the link again later");
   }

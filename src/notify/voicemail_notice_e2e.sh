@@ -94,7 +94,7 @@ serve_up() {  # serve_up NAME: starts serve, waits until it answers
     --media-ports "$ENDPOINT_MIN-$((ENDPOINT_MIN + 99))"
   SERVE_PID=${E2E_PIDS[-1]}
   for _ in $(seq 100); do
-    grep -q "privox SIP on" "$TMP/$1.log" 2>/dev/null && curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" && return 0
+    grep -q '"event":"service.started"' "$TMP/$1.log" 2>/dev/null && curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/healthz" && return 0
     sleep 0.1
   done
   fail "privox serve ($1) did not start"
@@ -126,9 +126,9 @@ owed() { store_sql "$D" "SELECT count(*) FROM voicemail_notices"; }
 serve_up serve1
 call 201 "$L201"
 call 202 "$L202"
-for _ in $(seq 100); do grep -q "attempt 1 of 8 failed" "$TMP/serve1.log" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q '"event":"voicemail_notice.retrying"' "$TMP/serve1.log" && break; sleep 0.1; done
 assert_contains "202's notice failed its first attempt, naming the relay's error code only" \
-  "$(cat "$TMP/serve1.log")" "attempt 1 of 8 failed: the mail relay did not take it (unavailable)"
+  "$(cat "$TMP/serve1.log")" '"attempt":1,"attempts":8,"reason":"mail_relay_refused","error":"unavailable"}'
 assert_eq "one notice is owed: 202's (201 chose nothing)" 1 "$(owed)"
 assert_eq "and it was counted once" 1 "$(store_sql "$D" "SELECT attempts FROM voicemail_notices")"
 serve_down
@@ -195,7 +195,7 @@ assert_eq "the audit names the messages, and 202's once an attempt" "1 2" \
   "$(store_sql "$D" "SELECT count(*) FROM audit_log WHERE action = 'voicemail.email' AND detail LIKE '%$M201%'") $(
      store_sql "$D" "SELECT count(*) FROM audit_log WHERE action = 'voicemail.email' AND detail LIKE '%$M202%'")"
 LOGS=$(cat "$TMP/serve1.log" "$TMP/serve2.log")
-assert_contains "the log says what was sent, by ids" "$LOGS" "voicemail notice for message $M202 (box $L202) sent with its recording"
+assert_contains "the log says what was sent, by ids" "$LOGS" "\"event\":\"voicemail_notice.sent\",\"message\":\"$M202\",\"box\":\"$L202\",\"with_audio\":true"
 assert_not_contains "the log holds no email address" "$LOGS" "$EMAIL"
 assert_not_contains "nor the member's domain part" "$LOGS" "@example.com"
 

@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sodium.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <optional>
 
 #include "accounts/extensions.h"
+#include "common/log.h"
 #include "consent/member_view.h"
 #include "voicemail/options.h"
 
@@ -84,7 +84,7 @@ VoicemailNotifier::~VoicemailNotifier() { stop(); }
 void VoicemailNotifier::start() {
   const auto pass = [this] {
     if (Result<NoticePass> done = run_once(); !done.ok())
-      spdlog::error("voicemail notices: {}", done.error().describe());  // the store's: ids and statements
+      log::error("notify", "voicemail_notices.failed", {{"error", log::error_code(done.error())}});
   };
   worker_.start(run_tasks, pass, 0, options_.poll_every_us);
 }
@@ -131,19 +131,19 @@ Result<VoicemailNotifier::Outcome> VoicemailNotifier::attempt(const voicemail::P
     return {};
   }));
   if (!claimed) return Outcome::taken;
-  if (choice == voicemail::EmailNotice::off) return drop(notice, "its box's email notice is off now");
-  if (!line || !line->member_id) return drop(notice, "its line has no member now");
+  if (choice == voicemail::EmailNotice::off) return drop(notice, "notice_off");
+  if (!line || !line->member_id) return drop(notice, "line_unassigned");
 
   const std::string actor(kNoticeActor);
   Result<nlohmann::json> member =
       consent::show_member(store_, keys_, clock_, *line->member_id, privacy::Purpose::service, actor);
   if (!member.ok()) {
-    if (member.error().code == ErrorCode::not_found) return drop(notice, "its line's member is gone");
+    if (member.error().code == ErrorCode::not_found) return drop(notice, "member_gone");
     return failed(notice, attempt, member.error(), false);
   }
   const nlohmann::json fields = member->value("fields", nlohmann::json::object());
   if (member->value("status", "") == "erased" || !fields.contains("email") || !fields["email"].is_string())
-    return drop(notice, "its line's member has no email address");
+    return drop(notice, "no_email_address");
   const std::string to = fields["email"].get<std::string>();
 
   const bool with_audio = choice == voicemail::EmailNotice::audio;
@@ -151,7 +151,7 @@ Result<VoicemailNotifier::Outcome> VoicemailNotifier::attempt(const voicemail::P
       store_, keys_, clock_, notice.box_id, notice.message_id, with_audio, attempt, actor);
   if (!message.ok()) {
     if (message.error().code == ErrorCode::not_found || message.error().code == ErrorCode::erased)
-      return drop(notice, "its message or box is gone");
+      return drop(notice, "message_gone");
     return failed(notice, attempt, message.error(), false);
   }
   const Email email = voicemail_notice_email(to, message->info, line->number, options_.portal_url, with_audio);
@@ -166,36 +166,40 @@ Result<VoicemailNotifier::Outcome> VoicemailNotifier::attempt(const voicemail::P
   PRIVOX_TRY(store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
     return voicemail::finish_notice(s, notice.message_id);
   }));
-  spdlog::info("voicemail notice for message {} (box {}) sent{}, attempt {}", notice.message_id, notice.box_id,
-               with_audio ? " with its recording" : "", attempt);
+  log::info("notify", "voicemail_notice.sent",
+            {{"message", log::Id(notice.message_id)}, {"box", log::Id(notice.box_id)}, {"with_audio", with_audio},
+             {"attempt", attempt}});
   return Outcome::sent;
 }
 
 Result<VoicemailNotifier::Outcome> VoicemailNotifier::failed(const voicemail::PendingNotice& notice, int64_t attempt,
                                                              const Error& error, bool from_relay) {
-  // The relay's answer may quote the recipient's address: only its code is logged.
-  const std::string why = from_relay ? fmt::format("the mail relay did not take it ({})", to_string(error.code))
-                                     : error.describe();
+  // The relay's answer may quote the recipient's address, and a store's error its input: only
+  // the error's kind is logged.
+  const log::Code why = from_relay ? log::Code("mail_relay_refused") : log::Code("store_failed");
   const auto last = static_cast<int64_t>(options_.retry_delays_us.size()) + 1;
   if (attempt < last) {
-    spdlog::warn("voicemail notice for message {} (box {}): attempt {} of {} failed: {}; retried later",
-                 notice.message_id, notice.box_id, attempt, last, why);
+    log::warn("notify", "voicemail_notice.retrying",
+              {{"message", log::Id(notice.message_id)}, {"box", log::Id(notice.box_id)}, {"attempt", attempt},
+               {"attempts", last}, {"reason", why}, {"error", log::error_code(error)}});
     return Outcome::retrying;
   }
   PRIVOX_TRY(store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
     return voicemail::finish_notice(s, notice.message_id);
   }));
-  spdlog::error("voicemail notice for message {} (box {}) given up after {} attempts: {}", notice.message_id,
-                notice.box_id, attempt, why);
+  log::error("notify", "voicemail_notice.given_up",
+             {{"message", log::Id(notice.message_id)}, {"box", log::Id(notice.box_id)}, {"attempts", attempt},
+              {"reason", why}, {"error", log::error_code(error)}});
   return Outcome::given_up;
 }
 
 Result<VoicemailNotifier::Outcome> VoicemailNotifier::drop(const voicemail::PendingNotice& notice,
-                                                           std::string_view why) {
+                                                           log::Code why) {
   PRIVOX_TRY(store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
     return voicemail::finish_notice(s, notice.message_id);
   }));
-  spdlog::info("voicemail notice for message {} (box {}) not sent: {}", notice.message_id, notice.box_id, why);
+  log::info("notify", "voicemail_notice.dropped",
+            {{"message", log::Id(notice.message_id)}, {"box", log::Id(notice.box_id)}, {"reason", why}});
   return Outcome::dropped;
 }
 

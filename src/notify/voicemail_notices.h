@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/log.h"
 #include "common/worker.h"
 #include "notify/mailer.h"
 #include "privacy/keyring.h"
@@ -83,7 +84,7 @@ class VoicemailNotifier {
   Result<Outcome> attempt(const voicemail::PendingNotice& notice);
   Result<Outcome> failed(const voicemail::PendingNotice& notice, int64_t attempt, const Error& error,
                          bool from_relay);
-  Result<Outcome> drop(const voicemail::PendingNotice& notice, std::string_view why);
+  Result<Outcome> drop(const voicemail::PendingNotice& notice, log::Code why);  // why: a code for the log
 
   store::Store& store_;
   const privacy::Keyring& keys_;

@@ -1,10 +1,10 @@
 // The checks and answers the portal's routes share (routes.h).
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "accounts/validation.h"
 #include "common/json.h"
+#include "common/log.h"
 #include "portal/routes.h"
 
 namespace privox::portal {
@@ -23,7 +23,10 @@ Response error_response(const Error& error) {
     case ErrorCode::unavailable:
       return http::json_error(status::service_unavailable, "the service is busy; try again shortly");
     default:
-      spdlog::error("portal: {}", error.describe());
+      // The kind and the field's name only: an error's message may quote what was sent.
+      log::error("portal", "request.internal_error",
+                 {{"error", log::error_code(error)},
+                  {"field", error.field.empty() ? log::Code("none") : log::Code(error.field)}});
       return http::json_error(status::internal_server_error, "internal error; the operator's logs have the details");
   }
 }

@@ -1,9 +1,9 @@
 // The operator's compliance records in the console: the rights-request queue and the register of
 // disclosures. The table's gate admits staff for purpose legal only.
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "common/log.h"
 #include "ledgers/disclosures.h"
 #include "portal/routes.h"
 #include "rights/requests.h"
@@ -57,7 +57,7 @@ Response admin_requests(Portal::Impl& p, const Exchange& e, const Caller&, priva
   // Staff look at the queue daily: a good moment to remove copies whose download period passed.
   if (!p.options.downloads_dir.empty())
     if (auto swept = requests.remove_expired_downloads(p.options.downloads_dir); !swept.ok())
-      spdlog::warn("portal: expired copies not removed: {}", swept.error().describe());
+      log::warn("portal", "downloads.sweep_failed", {{"error", log::error_code(swept.error())}});
   auto queue = requests.list({.include_closed = e.query_param("closed").value_or("") == "true", .member_id = {}});
   if (!queue.ok()) return error_response(queue.error());
   nlohmann::json items = nlohmann::json::array();

@@ -4,9 +4,9 @@
 // member is told by email when the closure is scheduled and when it is called off.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "accounts/accounts.h"
+#include "common/log.h"
 #include "notify/mailer.h"
 #include "portal/routes.h"
 #include "privacy/audit_record.h"
@@ -95,15 +95,17 @@ void tell_members(Portal::Impl& p, const std::string& company_id, const accounts
   auto company = p.accounts.company(company_id);
   auto addresses = member_addresses(p, company_id, actor);
   if (!company.ok() || !addresses.ok()) {
-    spdlog::warn("portal: company {}'s members were not told of its closure: {}", company_id,
-                 (company.ok() ? addresses.error() : company.error()).describe());
+    log::warn("portal", "closure_mail.not_sent",
+              {{"company", log::Id(company_id)},
+               {"error", log::error_code(company.ok() ? addresses.error() : company.error())}});
     return;
   }
   size_t failed = 0;
   for (const std::string& to : *addresses)
     if (!send_mail(p, closure_email(p, to, company->name, closing)).ok()) ++failed;
   if (failed)
-    spdlog::warn("portal: {} of {} closure emails for company {} were not sent", failed, addresses->size(), company_id);
+    log::warn("portal", "closure_mail.partly_sent",
+              {{"company", log::Id(company_id)}, {"failed", failed}, {"recipients", addresses->size()}});
 }
 
 }  // namespace

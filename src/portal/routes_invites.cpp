@@ -8,9 +8,9 @@
 // link up, in the invitation's company only.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "accounts/validation.h"
+#include "common/log.h"
 #include "portal/rate_limit.h"
 #include "portal/routes.h"
 
@@ -56,7 +56,7 @@ Response invite_and_send(Portal::Impl& p, const Caller& c, Make make) {
   });
   if (!done.ok()) return error_response(done.error());
   if (Status sent = send_mail(p, invite_email(p, link, company, taken)); !sent.ok()) {
-    spdlog::warn("portal: invitation {} could not be emailed: {}", link.invite.id, sent.error().describe());
+    log::warn("portal", "invite_mail.not_sent", {{"invite", log::Id(link.invite.id)}, {"error", log::error_code(sent.error())}});
     return http::json_error(status::service_unavailable, "the invitation email cannot be sent now; send it again later");
   }
   return http::json_response(status::accepted,

@@ -5,9 +5,9 @@
 // taken address's owner is told someone tried instead (the same work: a pending row, one email).
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "accounts/validation.h"
+#include "common/log.h"
 #include "portal/confirmations.h"
 #include "portal/routes.h"
 #include "privacy/audit_record.h"
@@ -117,7 +117,7 @@ Response me_correct(Portal::Impl& p, const Exchange& e, const Caller& c) {
   }
   if (new_email) {
     if (Status s = start_email_change(p, c.who.subject_id, *new_email); !s.ok()) {
-      spdlog::warn("portal: a change of email could not be sent: {}", s.error().describe());
+      log::warn("portal", "email_change_mail.not_sent", {{"error", log::error_code(s.error())}});
       return http::json_error(status::service_unavailable, "the confirmation email cannot be sent now; try again later");
     }
     out["pending"] = {"email"};

@@ -7,11 +7,11 @@
 // or probe at will.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <tuple>
 
 #include "accounts/validation.h"
+#include "common/log.h"
 #include "portal/confirmations.h"
 #include "portal/rate_limit.h"
 #include "portal/routes.h"
@@ -69,7 +69,7 @@ Response password_reset_request(Portal::Impl& p, const Exchange& e) {
   });
   if (!kept.ok()) return error_response(kept.error());
   if (Status sent = send_mail(p, reset_email(p, email, token)); !sent.ok()) {
-    spdlog::warn("portal: a password reset's email could not be sent: {}", sent.error().describe());
+    log::warn("portal", "password_reset_mail.not_sent", {{"error", log::error_code(sent.error())}});
     return http::json_error(status::service_unavailable, "the email cannot be sent now; try again later");
   }
   return http::json_response(status::accepted,

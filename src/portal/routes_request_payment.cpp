@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sodium.h>
-#include <spdlog/spdlog.h>
 
 #include "common/bytes.h"
+#include "common/log.h"
 #include "portal/routes.h"
 #include "privacy/audit_record.h"
 #include "rights/requests.h"
@@ -68,7 +68,9 @@ Response request_pay(Portal::Impl& p, const Exchange& e, const Caller& c) {
   auto paid = rights::Requests(p.store, p.keys, p.clock).record_payment(r.id, charged->id, c.who.subject_id);
   if (!paid.ok()) {
     // Charged but not recorded: the same card and request reuse the key, so paying again is safe.
-    spdlog::error("portal: charge {} for request {} not recorded: {}", charged->id, r.id, paid.error().describe());
+    // The provider's charge reference is no one's data, but it is written only if it reads as a code.
+    log::error("portal", "request_payment.not_recorded",
+               {{"request", log::Id(r.id)}, {"charge", log::Code(charged->id)}, {"error", log::error_code(paid.error())}});
     return error_response(paid.error());
   }
   mail_status(p, *paid, rights::StatusMail::paid, c.who.subject_id);

@@ -3,8 +3,8 @@
 // downloaded there once it is ready. Every route acts on the caller's own requests only: anyone
 // else's answers as an unknown id does (404).
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
+#include "common/log.h"
 #include "portal/rate_limit.h"
 #include "portal/routes.h"
 #include "rights/requests.h"
@@ -40,7 +40,7 @@ void mail_status(Portal::Impl& p, const rights::Request& r, rights::StatusMail w
   rights::Requests requests(p.store, p.keys, p.clock);
   const Status sent = with_mailer(p, [&](notify::Mailer& m) { return requests.mail_status(r, which, m, actor); });
   // The change stands without its email; the log names the request only.
-  if (!sent.ok()) spdlog::warn("portal: status mail for request {} not sent: {}", r.id, sent.error().describe());
+  if (!sent.ok()) log::warn("portal", "status_mail.not_sent", {{"request", log::Id(r.id)}, {"error", log::error_code(sent.error())}});
 }
 
 rights::Request after_settled(Portal::Impl& p, rights::Request r, const std::string& actor) {
@@ -50,7 +50,7 @@ rights::Request after_settled(Portal::Impl& p, rights::Request r, const std::str
     return r;
   auto done = rights::Requests(p.store, p.keys, p.clock).produce_download(r.id, p.options.downloads_dir, actor);
   if (!done.ok()) {
-    spdlog::error("portal: the copy for request {} was not produced: {}", r.id, done.error().describe());
+    log::error("portal", "download.not_produced", {{"request", log::Id(r.id)}, {"error", log::error_code(done.error())}});
     return r;
   }
   mail_status(p, *done, rights::StatusMail::ready, actor);
@@ -102,7 +102,7 @@ Response request_open(Portal::Impl& p, const Exchange& e, const Caller& c) {
   });
   // Open without a code when the relay is down: the page offers "send a new code".
   if (mailed.ok()) r = sent;
-  else spdlog::warn("portal: identity code for request {} not sent: {}", r.id, mailed.error().describe());
+  else log::warn("portal", "identity_code.not_sent", {{"request", log::Id(r.id)}, {"error", log::error_code(mailed.error())}});
   return request_answer(p, status::created, r);
 }
 

@@ -9,10 +9,10 @@
 // link's token writes the company, its office manager, the login, the consents and the session.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "accounts/accounts.h"
 #include "accounts/validation.h"
+#include "common/log.h"
 #include "ledgers/notice.h"
 #include "portal/confirmations.h"
 #include "portal/rate_limit.h"
@@ -160,7 +160,7 @@ Response send_link(Portal::Impl& p, SignUp& in) {
   if (!kept.ok()) return error_response(kept.error());
   if (Status sent = send_mail(p, taken ? taken_email(p, *email) : link_email(p, *email, token, in.company.name));
       !sent.ok()) {
-    spdlog::warn("portal: a sign-up's email could not be sent: {}", sent.error().describe());
+    log::warn("portal", "signup_mail.not_sent", {{"error", log::error_code(sent.error())}});
     return http::json_error(status::service_unavailable, "the confirmation email cannot be sent now; try again later");
   }
   return http::json_response(status::accepted,

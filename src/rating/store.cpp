@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +10,7 @@
 
 #include "accounts/accounts.h"
 #include "common/ids.h"
+#include "common/log.h"
 #include "privacy/audit.h"
 #include "privacy/audit_record.h"
 
@@ -202,14 +202,14 @@ Result<bool> BookKeeper::reload_if_changed() {
 Status BookKeeper::start() {
   PRIVOX_ASSIGN(const bool loaded, reload_if_changed());
   (void)loaded;
-  spdlog::info("rating: {} rates loaded", book_.table()->rates());
+  log::info("rating", "book.loaded", {{"rates", book_.table()->rates()}});
   thread_ = std::thread([this] {
     std::unique_lock lock(mutex_);
     while (!wake_.wait_for(lock, std::chrono::microseconds(interval_us_), [this] { return stopping_; })) {
       lock.unlock();
       const auto reloaded = reload_if_changed();
-      if (!reloaded.ok()) spdlog::warn("rating: the rate book could not be reloaded: {}", reloaded.error().describe());
-      else if (*reloaded) spdlog::info("rating: rate book reloaded, {} rates", book_.table()->rates());
+      if (!reloaded.ok()) log::warn("rating", "book.reload_failed", {{"error", log::error_code(reloaded.error())}});
+      else if (*reloaded) log::info("rating", "book.reloaded", {{"rates", book_.table()->rates()}});
       lock.lock();
     }
   });

@@ -43,8 +43,8 @@ LOGIN101=$(store_sql "$D" "SELECT sip_user FROM extensions WHERE number = '101'"
 # voicemail off: a box would answer them) ---
 mapfile -t STORE_ARGS < <(store_args "$D")
 start_bg serve "$PRIVOX" serve "${STORE_ARGS[@]}" --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT" --voicemail false
-for _ in $(seq 100); do grep -q "privox SIP on" "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
-assert_contains "privox serve is up" "$(cat "$TMP/serve.log")" "privox SIP on"
+for _ in $(seq 100); do grep -q '"event":"service.started"' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
+assert_contains "privox serve is up" "$(cat "$TMP/serve.log")" '"event":"service.started"'
 
 sipp_once() {  # sipp_once NAME SCENARIO IP PORT SIPP-ARGS...: one call from IP:PORT
   local name=$1 scenario=$2 ip=$3 port=$4

@@ -1,9 +1,9 @@
 #include "retention/scheduler.h"
 
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 
+#include "common/log.h"
 #include "retention/retention.h"
 
 namespace privox::retention {
@@ -23,7 +23,7 @@ void Scheduler::round() {
   for (const std::function<void()>& sweep : node_sweeps_) sweep();
   auto lock = store_.try_lock_job(kJobLockName);
   if (!lock.ok()) {
-    spdlog::warn("retention: cannot take the job lock: {}", lock.error().describe());
+    log::warn("retention", "lock.failed", {{"error", log::error_code(lock.error())}});
     failed_.fetch_add(1);
     return;
   }
@@ -52,14 +52,15 @@ void Scheduler::round() {
   for (Job job : kAllJobs) {
     auto report = jobs.run(job, options, "job:retention");
     if (!report.ok()) {
-      spdlog::error("retention: job {} failed: {}", to_string(job), report.error().describe());
+      log::error("retention", "job.failed", {{"job", log::Code(to_string(job))}, {"error", log::error_code(report.error())}});
       failed_.fetch_add(1);
       return;
     }
     if (!report->finished) return;  // stopping
     if (report->changed || !report->held_subjects.empty())
-      spdlog::info("retention: job {} changed {} in {} batches; {} held subjects skipped", to_string(job),
-                   report->changed, report->batches, report->held_subjects.size());
+      log::info("retention", "job.done",
+                {{"job", log::Code(to_string(job))}, {"changed", report->changed}, {"batches", report->batches},
+                 {"held_skipped", report->held_subjects.size()}});
   }
   completed_.fetch_add(1);
 }

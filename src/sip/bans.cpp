@@ -103,7 +103,9 @@ std::string BanHasher::login_tag(std::string_view login) const {
   crypto_auth_hmacsha256_update(&state, reinterpret_cast<const uint8_t*>(login.data()), login.size());
   uint8_t mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_final(&state, mac);
-  return fmt::format("{:02x}{:02x}{:02x}{:02x}", mac[0], mac[1], mac[2], mac[3]);
+  // A letter first, so that the tag never reads as a number (common/log.h writes an all-digit id
+  // as refused_id, since it could be a phone number): "c3f9a12bc".
+  return fmt::format("{}{:02x}{:02x}{:02x}{:02x}", "abcdef"[mac[4] % 6], mac[0], mac[1], mac[2], mac[3]);
 }
 
 std::string ban_id(const BanHash& hash) {

@@ -44,8 +44,8 @@ serve() {  # starts privox on the data directory and waits until its SIP service
   SERVES=$((SERVES + 1))
   start_bg "serve$SERVES" "$PRIVOX" serve $(store_args "$D") --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT"
   SERVE_PID=${E2E_PIDS[-1]}
-  for _ in $(seq 200); do grep -q "privox SIP on" "$TMP/serve$SERVES.log" 2>/dev/null && break; sleep 0.1; done
-  assert_contains "privox serve is up (start $SERVES)" "$(cat "$TMP/serve$SERVES.log")" "privox SIP on"
+  for _ in $(seq 200); do grep -q '"event":"service.started"' "$TMP/serve$SERVES.log" 2>/dev/null && break; sleep 0.1; done
+  assert_contains "privox serve is up (start $SERVES)" "$(cat "$TMP/serve$SERVES.log")" '"event":"service.started"'
 }
 serve
 

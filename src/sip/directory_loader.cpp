@@ -1,12 +1,12 @@
 #include "sip/directory_loader.h"
 
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "accounts/directory_log.h"
 #include "accounts/extensions.h"
 #include "accounts/trunks.h"
+#include "common/log.h"
 #include "sip/bans.h"
 
 namespace privox::sip {
@@ -33,7 +33,7 @@ TrunkInfo trunk_info(const accounts::Trunk& t) {
   // Trunks named by DNS cannot be matched by source address without a resolver; privox has none
   // on the packet path, so such a trunk only takes outbound calls.
   if (!Peer::parse(t.address.host, t.address.port, TransportKind::udp, info.address))
-    spdlog::warn("sip: trunk {} at {} is not an IP address; it is used for outbound calls only", t.name, t.address.host);
+    log::warn("sip", "trunk.outbound_only", {{"trunk", log::Id(t.id)}, {"reason", "host_not_an_ip_address"}});
   return info;
 }
 
@@ -106,10 +106,9 @@ void DirectoryLoader::look() {
   Status caught_up = catch_up();
   if (caught_up.ok() && deliver_bans_) caught_up = catch_up_bans();
   if (!caught_up.ok() && !failing_)
-    spdlog::warn("sip: directory changes are not being read: {}; the directory keeps what it has and tries again",
-                 caught_up.error().describe());
+    log::warn("sip", "directory.follow_failed", {{"error", log::error_code(caught_up.error())}});  // retried
   else if (caught_up.ok() && failing_)
-    spdlog::info("sip: directory changes are being read again");
+    log::info("sip", "directory.follow_resumed");
   failing_ = !caught_up.ok();
 }
 
@@ -119,7 +118,7 @@ Status DirectoryLoader::catch_up() {
     PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
     PRIVOX_ASSIGN(accounts::DirectoryChanges read, accounts::directory_changes_after(*tx, log_seq_, options_.batch));
     if (read.gap) {
-      spdlog::warn("sip: the directory's change log no longer holds what this node missed; loading every line again");
+      log::warn("sip", "directory.reload_all", {{"reason", "change_log_truncated"}});
       PRIVOX_ASSIGN(std::shared_ptr<DirectoryUpdate> all, read_all(*tx));
       log_seq_ = all->log_seq;
       deliver_(std::move(all));
@@ -169,7 +168,7 @@ Status DirectoryLoader::catch_up_bans() {
     PRIVOX_ASSIGN(BanChanges read, bans_after(*tx, ban_seq_, options_.batch));
     auto update = std::make_shared<BanUpdate>();
     if (read.restart) {
-      spdlog::warn("sip: the ban log is behind what this node saw (a restored store?); loading every ban again");
+      log::warn("sip", "bans.reload_all", {{"reason", "ban_log_behind"}});
       PRIVOX_ASSIGN(*update, sip::load_bans(*tx, clock_->now_us()));
     } else {
       if (read.bans.empty()) return {};

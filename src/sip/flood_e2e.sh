@@ -31,8 +31,8 @@ L303=$(store_sql "$D" "SELECT sip_user FROM extensions WHERE number = '303'")
 
 start_bg serve "$PRIVOX" serve $(store_args "$D") --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT"
 SERVE_PID=${E2E_PIDS[-1]}
-for _ in $(seq 100); do grep -q "privox SIP on" "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
-assert_contains "privox serve is up" "$(cat "$TMP/serve.log")" "privox SIP on"
+for _ in $(seq 100); do grep -q '"event":"service.started"' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
+assert_contains "privox serve is up" "$(cat "$TMP/serve.log")" '"event":"service.started"'
 
 UAS_PORT=$(free_port)
 timeout -k 2 20 sipp -sf "$SCENARIOS/register.xml" "127.0.0.1:$SIP_PORT" -i 127.0.0.3 -p "$(free_port)" -m 1 -nostdin \
@@ -125,7 +125,7 @@ assert_true "at least 99% of the registrations succeeded ($reg_ok of $((reg_ok +
 assert_true "privox is still running" kill -0 "$SERVE_PID"
 FLOODER_ID=$(px "$D" ban id --address 127.0.0.20)
 assert_contains "the flooding source is rate-limited, and said so once" "$(cat "$TMP/serve.log")" \
-  "event=sip.rate_limited source_id=$FLOODER_ID"
-assert_eq "one line for the whole flood, not one a packet" 1 "$(grep -c "event=sip.rate_limited source_id=$FLOODER_ID" "$TMP/serve.log")"
+  "\"event\":\"guard.rate_limited\",\"source_id\":\"$FLOODER_ID\""
+assert_eq "one line for the whole flood, not one a packet" 1 "$(grep -c "\"event\":\"guard.rate_limited\",\"source_id\":\"$FLOODER_ID\"" "$TMP/serve.log")"
 
 finish

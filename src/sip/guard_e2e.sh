@@ -45,7 +45,7 @@ start_serve() {
   SERVE_LOG=$TMP/serve$SERVES.log
   start_bg "serve$SERVES" "$PRIVOX" serve $(store_args "$D") --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT"
   SERVE_PID=${E2E_PIDS[-1]}
-  for _ in $(seq 100); do grep -q "privox SIP on" "$SERVE_LOG" 2>/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq 100); do grep -q '"event":"service.started"' "$SERVE_LOG" 2>/dev/null && return 0; sleep 0.1; done
   fail "privox serve starts" "$(tail -20 "$SERVE_LOG")"
   finish
 }
@@ -111,7 +111,7 @@ printf '%s\n' "$L301" "$L302" "$L303" 301 302 303 zz9z9z9z9z9z admin 1000 >"$TMP
 timeout 30 svwar -p "$SIP_PORT" -d "$TMP/users.txt" --maximumtime 3 127.0.0.1 >"$TMP/svwar_ua.out" 2>&1
 assert_contains "svwar as itself (friendly-scanner) gets no answer and finds nothing" \
   "$(cat "$TMP/svwar_ua.out")" "found nothing"
-assert_contains "privox logs the scanner it dropped" "$(cat "$SERVE_LOG")" "event=sip.scanner_dropped source_id=$SRC1"
+assert_contains "privox logs the scanner it dropped" "$(cat "$SERVE_LOG")" "\"event\":\"guard.scanner_dropped\",\"source_id\":\"$SRC1\""
 
 # --- svwar, disguised, cannot tell logins or numbers that exist from those that do not ----------
 for method in REGISTER INVITE OPTIONS; do
@@ -127,7 +127,7 @@ for method in REGISTER INVITE OPTIONS; do
       "$secret" "$TMP/svwar_$method.out"
   done
 done
-assert_not_contains "enumeration alone is no failure: nobody was banned for it" "$(cat "$SERVE_LOG")" "event=sip.ban "
+assert_not_contains "enumeration alone is no failure: nobody was banned for it" "$(cat "$SERVE_LOG")" '"event":"guard.ban",'
 
 # --- svcrack is banned within the threshold ---------------------------------------------------------
 # 300 wrong passwords, then the right one, then more: unlimited guessing would find it.
@@ -142,9 +142,9 @@ answered=$(python3 - "$SERVE_LOG" "$SRC1" <<'PY'
 import sys
 n = 0
 for line in open(sys.argv[1]):
-    if f"event=sip.ban source_id={sys.argv[2]} " in line:
+    if f'"event":"guard.ban","source_id":"{sys.argv[2]}"' in line:
         break
-    n += f"event=sip.auth_failure source_id={sys.argv[2]} " in line
+    n += f'"event":"guard.auth_failure","source_id":"{sys.argv[2]}"' in line
 print(n)
 PY
 )
@@ -203,7 +203,7 @@ PY
 cat "$TMP/reuse.out"
 assert_match "guessing on one nonce: a handful answered, none with 200" "$(cat "$TMP/reuse.out")" \
   'answers: [1-6]; 200s: 0$'
-assert_contains "guesses on a burned nonce are failures too" "$(cat "$SERVE_LOG")" "reason=nonce_reused"
+assert_contains "guesses on a burned nonce are failures too" "$(cat "$SERVE_LOG")" '"reason":"nonce_reused"'
 bans=$(px "$D" ban list --address 127.0.0.1)
 assert_match "banned again, as a repeat (strikes 2)" "$bans" $'\t2\tauth_failures\tactive$'
 python3 - "$bans" <<'PY' || fail "the repeat ban lasts twice as long (20 minutes)" "$bans"
@@ -242,14 +242,14 @@ for secret in "$L301" "$PW301" "Guess-042-pass" "Guess-299-pass"; do
   assert_not_contains "privox's log does not hold '$secret'" "$log" "$secret"
 done
 assert_match "failures are logged as structured lines" "$log" \
-  "event=sip\\.auth_failure source_id=$SRC1 transport=udp method=REGISTER login=[0-9a-f]{8} login_known=true reason=[a-z_]+ failures=[0-9]+"
-assert_not_contains "no security line holds an address" "$(grep 'event=sip\.' <<<"$log")" "127.0.0."
+  "\"event\":\"guard\\.auth_failure\",\"source_id\":\"$SRC1\",\"transport\":\"udp\",\"method\":\"REGISTER\",\"login_tag\":\"[a-f][0-9a-f]{8}\",\"login_known\":true,\"reason\":\"[a-z_]+\",\"failures\":[0-9]+"
+assert_not_contains "no security line holds an address" "$(grep '"subsystem":"sip"' <<<"$log")" "127.0.0."
 
 # --- a ban outlives a restart: it is read from the store ---------------------------------------------
 kill -TERM "$SERVE_PID"
 for _ in $(seq 50); do kill -0 "$SERVE_PID" 2>/dev/null || break; sleep 0.1; done
 start_serve
-assert_contains "serve loads the bans in force at start" "$(cat "$SERVE_LOG")" "1 bans in force"
+assert_contains "serve loads the bans in force at start" "$(cat "$SERVE_LOG")" '"bans":1}'
 assert_eq "after a restart the banned source still gets no answer" "(no answer)" "$(probe 127.0.0.1 Yealink)"
 assert_eq "and the others do" "SIP/2.0 200 OK" "$(probe 127.0.0.5 Yealink)"
 px "$D" ban lift --address 127.0.0.1 >/dev/null

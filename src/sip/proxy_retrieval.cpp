@@ -18,8 +18,8 @@
 
 #include <fmt/format.h>
 #include <sodium.h>
-#include <spdlog/spdlog.h>
 
+#include "common/log.h"
 #include "media/endpoint.h"
 #include "media/prompt.h"
 #include "sip/builder.h"
@@ -248,8 +248,9 @@ void Proxy::pin_checked(uint64_t session, bool opened) {
     PinFailures& f = pin_failures_[r.entered_box];
     if (f.count == 0 || now - f.since_us > kPinFailureWindowUs) f = {0, now};
     if (++f.count == kMaxPinFailures)
-      spdlog::warn("sip: voicemail box {} takes no PIN login for {} minutes after {} failed ones", r.entered_box,
-                   kPinFailureWindowUs / 60'000'000, kMaxPinFailures);
+      log::warn("sip", "voicemail.pin_locked",
+                {{"box", log::Id(r.entered_box)}, {"minutes", kPinFailureWindowUs / 60'000'000},
+                 {"failures", kMaxPinFailures}});
   }
   r.entered_box.clear();
   r.step = MenuStep::box_number;
@@ -266,7 +267,7 @@ void Proxy::options_key(uint64_t session, Retrieval& r, char key) {
       r.step = MenuStep::greeting;
       if (const Status started = voicemail_->endpoint->record(session, {p.record_greeting, p.tone}, kGreetingRecording);
           !started.ok()) {
-        spdlog::warn("sip: a greeting cannot be recorded: {}", started.error().message);
+        log::warn("sip", "voicemail.greeting_not_recorded", {{"session", session}, {"error", log::error_code(started.error())}});
         r.step = MenuStep::options;
         return voicemail_->endpoint->play(session, {p.try_again, p.options}, false);
       }

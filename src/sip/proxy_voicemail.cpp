@@ -8,11 +8,11 @@
 
 #include <fmt/format.h>
 #include <sodium.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "common/ids.h"
+#include "common/log.h"
 #include "media/endpoint.h"
 #include "media/prompt.h"
 #include "media/sdp.h"
@@ -162,7 +162,7 @@ uint64_t Proxy::open_session(Call& call, media::SessionPlan plan) {
   plan.remote = *choice;
   auto opened = voicemail_->endpoint->open(std::move(plan));
   if (!opened) {
-    spdlog::warn("sip: voicemail cannot answer a call: {}", opened.error().message);
+    log::warn("sip", "voicemail.cannot_answer", {{"error", log::error_code(opened.error())}});
     if (call.relayed) relay_->remove(call.call_id);
     refuse(call, 480, "Temporarily Unavailable");
     return 0;

@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 #include <sodium.h>
-#include <spdlog/spdlog.h>
 
 #include <boost/asio/ip/address.hpp>
 
+#include "common/log.h"
 #include "sip/bencode.h"
 
 namespace privox::sip {
@@ -188,7 +188,7 @@ void RtpengineClient::on_datagram(std::string_view datagram) {
   bencode::Document doc;
   std::string error;
   if (!doc.parse(reply.raw, error) || doc.root().kind != bencode::Kind::dict) {
-    spdlog::warn("media relay: unreadable reply ({})", error.empty() ? "not a dictionary" : error);
+    log::warn("sip", "media_relay.unreadable_reply", {{"dictionary", error.empty()}, {"bytes", reply.raw.size()}});
     reply.outcome = RelayReply::Outcome::refused;
     reply.reason = "unreadable reply from the media relay";
   } else {
@@ -210,9 +210,9 @@ void RtpengineClient::set_state(RelayState state) {
   if (options_.published_state) options_.published_state->store(static_cast<uint8_t>(state), std::memory_order_relaxed);
   if (before == state) return;
   if (state == RelayState::down)
-    spdlog::error("media relay {}:{} does not answer: new calls get 503 until it does", options_.host, options_.port);
+    log::error("sip", "media_relay.down", {{"effect", "new_calls_503"}});  // its address is in the configuration
   else if (before == RelayState::down)
-    spdlog::info("media relay {}:{} answers again", options_.host, options_.port);
+    log::info("sip", "media_relay.up");
   if (state == RelayState::up && before != RelayState::up) schedule_ping();
 }
 

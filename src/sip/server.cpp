@@ -3,12 +3,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
 #include <deque>
 
+#include "common/log.h"
 #include "sip/builder.h"
 
 namespace privox::sip {
@@ -80,18 +80,18 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
   const Peer& peer() const { return peer_; }
   size_t buffer_bytes() const { return buffer_.size(); }
 
-  // Why the connection should be closed at `now`, or nullptr.
+  // Why the connection should be closed at `now` (a code for the log), or nullptr.
   const char* overdue(int64_t now) const {
     const TcpLimits& limits = server_.tcp_;
     if (now - last_active_us_ > limits.idle_us) return "idle";
-    if (messages_ == 0 && now - opened_us_ > limits.first_message_us) return "no complete message in time";
-    if (used_ > 0 && now - partial_since_us_ > limits.message_us) return "a message not finished in time";
+    if (messages_ == 0 && now - opened_us_ > limits.first_message_us) return "no_first_message";
+    if (used_ > 0 && now - partial_since_us_ > limits.message_us) return "message_too_slow";
     return nullptr;
   }
 
   void write(std::string_view bytes) {
     if (queued_bytes_ + bytes.size() > server_.tcp_.max_queued_bytes) {
-      spdlog::debug("sip: closing TCP connection {}: it does not read what it is sent", id_);
+      log::debug("sip", "tcp.closed", {{"connection", id_}, {"reason", "not_reading"}});
       return close();
     }
     const bool idle = queue_.empty();
@@ -120,7 +120,7 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
   void read() {
     if (!make_room()) {
       ++server_.stats_.tcp_closed_memory;
-      spdlog::debug("sip: closing TCP connection {}: receive buffers are full", id_);
+      log::debug("sip", "tcp.closed", {{"connection", id_}, {"reason", "buffers_full"}});
       return server_.drop_connection(id_);
     }
     socket_.async_read_some(asio::buffer(buffer_.data() + used_, buffer_.size() - used_),
@@ -146,7 +146,9 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
       if (frame.kind == Frame::incomplete) break;
       if (frame.kind == Frame::invalid) {
         if (frame.reason == "Message too large") ++server_.stats_.tcp_closed_memory;
-        spdlog::debug("sip: closing TCP connection {}: {}", id_, frame.reason);
+        log::debug("sip", "tcp.closed",
+                   {{"connection", id_},
+                    {"reason", frame.reason == "Message too large" ? log::Code("too_large") : log::Code("bad_framing")}});
         return false;
       }
       if (frame.kind == Frame::message) {
@@ -390,8 +392,9 @@ void Server::back_off_accepting(const boost::system::error_code& ec) {
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
   const AcceptBackoff::Step step = accept_backoff_.failed(ec.value(), now_us);
   if (step.log)
-    spdlog::warn("event=sip.accept_failing error=\"{}\" wait_ms={} suppressed={} connections={}", ec.message(),
-                 step.wait_us / 1000, step.suppressed, connections_.size());
+    log::warn("sip", "tcp.accept_failing",
+              {{"errno", ec.value()}, {"wait_ms", step.wait_us / 1000}, {"suppressed", step.suppressed},
+               {"connections", connections_.size()}});
   if (step.wait_us == 0) return accept_tcp();
   accept_timer_.expires_after(std::chrono::microseconds(step.wait_us));
   accept_timer_.async_wait([this](boost::system::error_code wait_ec) {
@@ -418,7 +421,7 @@ void Server::sweep_connections() {
     if (const char* why = connection->overdue(now)) {
       overdue.push_back(id);
       if (std::string_view(why) != "idle") ++stats_.tcp_closed_slow;
-      spdlog::debug("sip: closing TCP connection {}: {}", id, why);
+      log::debug("sip", "tcp.closed", {{"connection", id}, {"reason", log::Code(why)}});
     }
   }
   for (const uint64_t id : overdue) drop_connection(id);

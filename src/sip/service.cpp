@@ -2,11 +2,11 @@
 
 #include <boost/asio/post.hpp>
 #include <sodium.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <mutex>
 
+#include "common/log.h"
 #include "sip/authenticator.h"
 #include "sip/bans.h"
 #include "sip/digest.h"
@@ -55,14 +55,14 @@ class StoreBoxes final : public VoicemailBoxes {
       });
       // A store that cannot answer does not stop a caller from leaving a message (the sink checks
       // the limit again when it stores it); the default greeting plays.
-      if (!read.ok()) spdlog::warn("sip: voicemail box look-up failed: {}", read.error().describe());
+      if (!read.ok()) log::warn("sip", "voicemail.box_lookup_failed", {{"error", log::error_code(read.error())}});
       BoxState box;
       box.full = read.ok() && held >= most;
       if (read.ok() && own) {
         auto decoded = media::load_ogg_opus(*own);
         sodium_memzero(own->data(), own->size());
         if (decoded) box.greeting = std::make_shared<const media::Prompt>(std::move(*decoded));
-        else spdlog::warn("sip: a greeting does not decode: {}", decoded.error().describe());
+        else log::warn("sip", "voicemail.greeting_undecodable", {{"error", log::error_code(decoded.error())}});
       }
       boost::asio::post(io_, [done = std::move(done), box = std::move(box)] { done(box); });
     });
@@ -78,7 +78,7 @@ class StoreBoxes final : public VoicemailBoxes {
         for (const auto& [box, c] : by_box) (*out)[box] = Counts{c.fresh, c.heard};
         return {};
       });
-      if (!read.ok()) spdlog::warn("sip: voicemail counts failed: {}", read.error().describe());
+      if (!read.ok()) log::warn("sip", "voicemail.counts_failed", {{"error", log::error_code(read.error())}});
       boost::asio::post(io_, [done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });
     });
     if (posted == 0) boost::asio::post(io_, [done = std::move(done)] { done(std::nullopt); });
@@ -94,7 +94,7 @@ class StoreBoxes final : public VoicemailBoxes {
         for (auto it = listed->rbegin(); it != listed->rend(); ++it) out->push_back({it->id, it->heard_at_us != 0});
         std::stable_partition(out->begin(), out->end(), [](const MessageRef& m) { return !m.heard; });
       } else {
-        spdlog::warn("sip: voicemail list failed: {}", listed.error().describe());
+        log::warn("sip", "voicemail.list_failed", {{"error", log::error_code(listed.error())}});
       }
       boost::asio::post(io_, [done = std::move(done), out = std::move(out)]() mutable { done(std::move(out)); });
     });
@@ -109,9 +109,9 @@ class StoreBoxes final : public VoicemailBoxes {
         auto decoded = media::load_ogg_opus(opened->audio);
         sodium_memzero(opened->audio.data(), opened->audio.size());
         if (decoded) prompt = std::make_shared<const media::Prompt>(std::move(*decoded));
-        else spdlog::warn("sip: a voicemail does not decode: {}", decoded.error().describe());
+        else log::warn("sip", "voicemail.message_undecodable", {{"error", log::error_code(decoded.error())}});
       } else {
-        spdlog::warn("sip: a voicemail cannot be opened: {}", opened.error().describe());
+        log::warn("sip", "voicemail.message_unopenable", {{"error", log::error_code(opened.error())}});
       }
       boost::asio::post(io_, [done = std::move(done), prompt = std::move(prompt)]() mutable { done(std::move(prompt)); });
     });
@@ -120,14 +120,14 @@ class StoreBoxes final : public VoicemailBoxes {
   void mark_heard(std::string box_id, std::string message_id) override {
     run([this, box_id = std::move(box_id), message_id = std::move(message_id)] {
       if (Status s = voicemail::mark_heard(store_, clock_, own_box(box_id), message_id); !s.ok())
-        spdlog::warn("sip: a voicemail could not be marked heard: {}", s.error().describe());
+        log::warn("sip", "voicemail.mark_heard_failed", {{"error", log::error_code(s.error())}});
     });
   }
 
   void remove(std::string box_id, std::string message_id) override {
     run([this, box_id = std::move(box_id), message_id = std::move(message_id)] {
       if (Status s = voicemail::delete_message(store_, keys_, clock_, own_box(box_id), message_id, box_id); !s.ok())
-        spdlog::warn("sip: a voicemail could not be deleted: {}", s.error().describe());
+        log::warn("sip", "voicemail.delete_failed", {{"error", log::error_code(s.error())}});
     });
   }
 
@@ -138,10 +138,10 @@ class StoreBoxes final : public VoicemailBoxes {
         PRIVOX_ASSIGN(hash, voicemail::pin_hash_of(s, box_id));
         return {};
       });
-      if (!read.ok()) spdlog::warn("sip: a voicemail PIN could not be read: {}", read.error().describe());
+      if (!read.ok()) log::warn("sip", "voicemail.pin_unreadable", {{"error", log::error_code(read.error())}});
       const bool opened = hash && voicemail::pin_matches(*hash, pin);
       sodium_memzero(pin.data(), pin.size());
-      if (!opened) spdlog::info("sip: a PIN login to voicemail box {} failed", box_id);
+      if (!opened) log::info("sip", "voicemail.pin_refused", {{"box", log::Id(box_id)}});
       boost::asio::post(io_, [done = std::move(done), opened] { done(opened); });
     });
   }
@@ -150,7 +150,7 @@ class StoreBoxes final : public VoicemailBoxes {
     run([this, box_id = std::move(box_id), pin = std::move(pin), done = std::move(done)]() mutable {
       const Status set = voicemail::set_pin(store_, keys_, clock_, own_box(box_id), box_id, pin, box_id);
       sodium_memzero(pin.data(), pin.size());
-      if (!set.ok()) spdlog::warn("sip: the PIN of voicemail box {} was not set: {}", box_id, set.error().describe());
+      if (!set.ok()) log::warn("sip", "voicemail.pin_not_set", {{"box", log::Id(box_id)}, {"error", log::error_code(set.error())}});
       boost::asio::post(io_, [done = std::move(done), stored = set.ok()] { done(stored); });
     });
   }
@@ -160,7 +160,7 @@ class StoreBoxes final : public VoicemailBoxes {
     run([this, box_id = std::move(box_id), ogg = std::move(ogg), duration_ms, done = std::move(done)]() mutable {
       const Status set =
           voicemail::set_recorded_greeting(store_, keys_, clock_, own_box(box_id), box_id, ogg, duration_ms, box_id);
-      if (!set.ok()) spdlog::warn("sip: a greeting recorded by phone was not stored: {}", set.error().describe());
+      if (!set.ok()) log::warn("sip", "voicemail.greeting_not_stored", {{"error", log::error_code(set.error())}});
       boost::asio::post(io_, [done = std::move(done), stored = set.ok()] { done(stored); });
     });
   }
@@ -175,7 +175,7 @@ class StoreBoxes final : public VoicemailBoxes {
     return scope;
   }
   void run(Task task) {
-    if (reader_.post(std::move(task)) == 0) spdlog::warn("sip: the voicemail reader is full or stopping");
+    if (reader_.post(std::move(task)) == 0) log::warn("sip", "voicemail.reader_full");
   }
 
   boost::asio::io_context& io_;
@@ -316,8 +316,7 @@ struct SipService::Parts {
     relay->set_timers_changed([this] { server.reschedule_timers(); });
     PRIVOX_TRY(relay->open());
     proxy.set_media_relay(relay.get());
-    spdlog::info("sip: media of every call relayed through rtpengine at {}:{}", options.media_relay->host,
-                 options.media_relay->port);
+    log::info("sip", "media_relay.configured");  // its address is in the configuration, not the log
     return {};
   }
 
@@ -362,8 +361,9 @@ struct SipService::Parts {
     boost::asio::post(io, [this] {
       if (!stopped) proxy.start_message_waiting();
     });
-    spdlog::info("sip: voicemail answers on {} ports {}-{}, after {} s of ringing", v.endpoint.address,
-                 v.endpoint.first_port, v.endpoint.last_port, v.ring_time_us / 1'000'000);
+    log::info("sip", "voicemail.configured",
+              {{"first_port", v.endpoint.first_port}, {"last_port", v.endpoint.last_port},
+               {"ring_s", v.ring_time_us / 1'000'000}});
     return {};
   }
 
@@ -386,7 +386,7 @@ SipService::~SipService() { stop(); }
 Status SipService::start() {
   Parts& p = *parts_;
   PRIVOX_ASSIGN(const int64_t closed, traffic::close_open_calls(p.store, p.options.node_id, p.clock));
-  if (closed > 0) spdlog::warn("sip: closed {} calls left open by the last run, with reason restart", closed);
+  if (closed > 0) log::warn("sip", "calls.closed_after_restart", {{"calls", closed}});
   // The store is read here, before the server listens, and never again on this thread: from now on
   // the loader's thread follows provisioning changes and posts them here.
   PRIVOX_ASSIGN(const std::shared_ptr<const DirectoryUpdate> directory, p.loader.load_all());
@@ -411,13 +411,15 @@ Status SipService::start() {
   PRIVOX_TRY(p.loader.start());
   p.beat();
   p.housekeeping();
-  spdlog::info("privox SIP on {}:{} (UDP and TCP): {} extensions, {} bindings restored, {} bans in force",
-               p.server.advertised_host(), p.server.port(), p.directory.extensions(), restored, bans->bans.size());
+  log::info("sip", "service.started",
+            {{"port", p.server.port()}, {"extensions", p.directory.extensions()}, {"bindings_restored", restored},
+             {"bans", bans->bans.size()}});
   const GuardLimits& g = p.options.guard;
-  spdlog::info("sip: rate limit {} requests per {} ms per source{}; ban after {} failures in {} s, for {} s at "
-               "first; {} trusted ranges",
-               g.rate_requests, g.rate_window_us / 1000, g.rate_requests == 0 ? " (off)" : "", g.ban_failures,
-               g.failure_window_us / 1'000'000, g.ban_us / 1'000'000, g.trusted.size());
+  log::info("sip", "guard.configured",
+            {{"rate_requests", g.rate_requests}, {"rate_window_ms", g.rate_window_us / 1000},
+             {"rate_limit_on", g.rate_requests != 0}, {"ban_failures", g.ban_failures},
+             {"failure_window_s", g.failure_window_us / 1'000'000}, {"first_ban_s", g.ban_us / 1'000'000},
+             {"trusted_ranges", g.trusted.size()}});
   return {};
 }
 
@@ -438,12 +440,13 @@ void SipService::stop() {
   p.endpoint.reset();
   if (p.endpoint_started) {
     const Proxy::VoicemailTotals& t = p.proxy.voicemail_totals();
-    spdlog::info("sip: voicemail: {} sessions, {} messages; RTP {} in, {} out, {} late or lost, {} refused", t.sessions,
-                 t.recorded, t.packets_in, t.packets_out, t.late_or_lost, t.refused);
+    log::info("sip", "voicemail.totals",
+              {{"sessions", t.sessions}, {"messages", t.recorded}, {"rtp_in", t.packets_in}, {"rtp_out", t.packets_out},
+               {"rtp_late_or_lost", t.late_or_lost}, {"rtp_refused", t.refused}});
   }
   if (p.voicemail_sink) p.voicemail_sink->stop();
   p.voicemail_boxes.reset();
-  if (Status s = p.traffic.flush(); !s.ok()) spdlog::error("sip: traffic records not all durable: {}", s.error().describe());
+  if (Status s = p.traffic.flush(); !s.ok()) log::error("sip", "traffic.flush_failed", {{"error", log::error_code(s.error())}});
 }
 
 uint16_t SipService::port() const { return parts_->server.port(); }

@@ -218,7 +218,7 @@ start_server() {
   SERVER_PID=$!
   local _
   for _ in $(seq 1 100); do
-    grep -q "privox SIP on 127.0.0.1:$SIP_PORT" "$SERVER_LOG" 2>/dev/null && return 0
+    grep -q "\"event\":\"service.started\",\"port\":$SIP_PORT," "$SERVER_LOG" 2>/dev/null && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.1
   done
@@ -678,7 +678,7 @@ kill -KILL "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null
 SERVER_PID=""
 start_server --ring-timeout 2
-assert_contains "privox says it closed the calls left open" "$(cat "$SERVER_LOG")" "closed $HELD calls left open"
+assert_contains "privox says it closed the calls left open" "$(cat "$SERVER_LOG")" "\"event\":\"calls.closed_after_restart\",\"calls\":$HELD}"
 cdr_view billing json >"$TMP/after_restart.json" 2>&1
 assert_true "after kill -9 and restart every held call is closed: answered, end_reason restart, ended_at" \
   python3 - "$TMP/held.json" "$TMP/after_restart.json" <<'PY'

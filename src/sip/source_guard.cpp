@@ -1,10 +1,11 @@
 #include "sip/source_guard.h"
 
 #include <charconv>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
+
+#include "common/log.h"
 
 namespace privox::sip {
 namespace {
@@ -119,9 +120,8 @@ SourceGuard::Source* SourceGuard::find_or_add(const SourceKey& key, int64_t now_
     if (sources_.size() >= limits_.max_sources) {
       if (now_us - full_logged_us_ > 60'000'000 && may_log(now_us)) {
         full_logged_us_ = now_us;
-        spdlog::warn("event=sip.sources_full sources={} note=\"new sources are let through unlimited until some "
-                     "go idle\"",
-                     sources_.size());
+        // New sources are let through unlimited until some go idle.
+        log::warn("sip", "guard.sources_full", {{"sources", sources_.size()}});
       }
       return nullptr;
     }
@@ -183,8 +183,9 @@ bool SourceGuard::admit(const Peer& from, bool request, int64_t now_us) {
   if (!s->hot) {
     s->hot = true;
     if (may_log(now_us))
-      spdlog::warn("event=sip.rate_limited source_id={} transport={} limit={} window_ms={}", source_id(key),
-                   from.reliable() ? "tcp" : "udp", limits_.rate_requests, window / 1000);
+      log::warn("sip", "guard.rate_limited",
+                {{"source_id", log::Id(source_id(key))}, {"transport", from.reliable() ? log::Code("tcp") : log::Code("udp")},
+                 {"limit", limits_.rate_requests}, {"window_ms", window / 1000}});
   }
   return false;
 }
@@ -193,7 +194,8 @@ bool SourceGuard::admit_request(const Message& request, const Peer& from, int64_
   if (!is_scanner(request.first_value(Header::user_agent))) return true;
   ++stats_.scanner_drops;
   if (may_log(now_us))
-    spdlog::info("event=sip.scanner_dropped source_id={} method={}", source_id(SourceKey::of(from)), request.method_text());
+    log::info("sip", "guard.scanner_dropped",
+              {{"source_id", log::Id(source_id(SourceKey::of(from)))}, {"method", log::Code(request.method_text())}});
   return false;
 }
 
@@ -223,11 +225,17 @@ void SourceGuard::on_auth_failure(const Peer& from, const AuthFailure& failure) 
   // The login appears only as a keyed hash: enough to see that one login is being tried from many
   // places, or many logins from one, and nothing to read a name from.
   if (may_log(now_us))
-    spdlog::warn("event=sip.auth_failure source_id={} transport={} method={} login={} login_known={} reason={} "
-                 "failures={} limit={} window_s={}{}",
-                 source_id(key), from.reliable() ? "tcp" : "udp", failure.method, hasher_.login_tag(failure.login),
-                 failure.known_login, failure.reason, count, limits_.ban_failures,
-                 limits_.failure_window_us / 1'000'000, exempted ? " exempt=true" : "");
+    log::warn("sip", "guard.auth_failure",
+              {{"source_id", log::Id(source_id(key))},
+               {"transport", from.reliable() ? log::Code("tcp") : log::Code("udp")},
+               {"method", log::Code(failure.method)},
+               {"login_tag", log::Id(hasher_.login_tag(failure.login))},
+               {"login_known", failure.known_login},
+               {"reason", log::Code(failure.reason)},
+               {"failures", count},
+               {"limit", limits_.ban_failures},
+               {"window_s", limits_.failure_window_us / 1'000'000},
+               {"exempt", exempted}});
   if (exempted || limits_.ban_failures <= 0 || count < static_cast<size_t>(limits_.ban_failures)) return;
   Source* s = find_or_add(key, now_us);
   if (s) {
@@ -249,8 +257,9 @@ void SourceGuard::ban(const SourceKey& key, Source& s, int64_t now_us, size_t fa
   ++stats_.bans;
   if (sink_) sink_->ban({hash, now_us, limits_.ban_us, limits_.max_ban_us, "auth_failures"});
   if (may_log(now_us))
-    spdlog::warn("event=sip.ban source_id={} failures={} first_ban_s={} reason=auth_failures", ban_hex(hash), failures,
-                 limits_.ban_us / 1'000'000);
+    log::warn("sip", "guard.ban",
+              {{"source_id", log::Id(ban_hex(hash))}, {"failures", failures}, {"first_ban_s", limits_.ban_us / 1'000'000},
+               {"reason", "auth_failures"}});
 }
 
 void SourceGuard::apply(const BanUpdate& update, int64_t now_us) {
@@ -269,7 +278,7 @@ void SourceGuard::apply(const BanUpdate& update, int64_t now_us) {
     }
     Source& s = it->second;
     if (b.lifted_at_us != 0 && b.lifted_at_us >= s.own_banned_at_us) {
-      if (may_log(now_us)) spdlog::info("event=sip.ban_lifted source_id={}", ban_hex(b.hash));
+      if (may_log(now_us)) log::info("sip", "guard.ban_lifted", {{"source_id", log::Id(ban_hex(b.hash))}});
       failures_.erase(own->second);
       s.own_until_us = 0;
       own_.erase(own);
@@ -305,8 +314,7 @@ bool SourceGuard::may_log(int64_t now_us) {
   const int64_t second = now_us / 1'000'000;
   if (second != log_second_) {
     if (log_suppressed_ > 0)
-      spdlog::warn("event=sip.log_suppressed lines={} note=\"more than {} guard lines a second\"", log_suppressed_,
-                   kLogLinesPerSecond);
+      log::warn("sip", "guard.log_suppressed", {{"lines", log_suppressed_}, {"per_second_limit", kLogLinesPerSecond}});
     log_second_ = second;
     logged_this_second_ = 0;
     log_suppressed_ = 0;

@@ -102,7 +102,7 @@ class SourceHasher {
  public:
   virtual ~SourceHasher() = default;
   virtual BanHash source(const SourceKey& key) const = 0;
-  // A short keyed hash of a login, for logs: "3f9a12bc".
+  // A short keyed hash of a login, for logs: "c3f9a12bc" (a letter, then eight hex digits).
   virtual std::string login_tag(std::string_view login) const = 0;
 };
 

@@ -45,8 +45,8 @@ rtpengine --config-file=none --foreground --table=-1 --interface=127.0.0.1 --lis
 E2E_PIDS+=("$!")
 start_bg serve "$PRIVOX" serve $(store_args "$D") --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT" \
   --media-relay "127.0.0.1:$NG_PORT" --media-ports "$ENDPOINT_MIN-$((ENDPOINT_MIN + 99))"
-for _ in $(seq 100); do grep -q "privox SIP on" "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
-assert_contains "privox serve is up with voicemail" "$(cat "$TMP/serve.log")" "voicemail answers on 127.0.0.1"
+for _ in $(seq 100); do grep -q '"event":"service.started"' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
+assert_contains "privox serve is up with voicemail" "$(cat "$TMP/serve.log")" '"event":"voicemail.configured"'
 
 # The greeting's length, from the prompts it is made of ("the person at extension 1 0 2 is
 # unavailable; please leave your message after the tone", then half a second of tone).
@@ -378,7 +378,7 @@ assert_eq "the PIN entered twice is stored, as an Argon2id string" 1 \
 # incorrect), then 102 and 4821, hears 102's message and deletes it with 7; privox says goodbye ---
 call_as "$U101" 'Amber-gate-41' call8 '*98' s2 k102# s1 k1357# s3 k102# s1 k4821# s4 k7 s8
 assert_eq "the wrong PIN was refused, and logged with the box's id only" 1 \
-  "$(grep -c "a PIN login to voicemail box $L102 failed" "$TMP/serve.log")"
+  "$(grep -c "\"event\":\"voicemail.pin_refused\",\"box\":\"$L102\"" "$TMP/serve.log")"
 assert_eq "with the right one 101 reached 102's box and deleted its message" 0 "$(box_count "$L102")"
 assert_contains "and privox hung up after its goodbye" "$(cat "$TMP/call8.log")" "terminated"
 

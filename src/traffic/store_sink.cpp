@@ -1,8 +1,8 @@
 #include "traffic/store_sink.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
+#include "common/log.h"
 #include "numbers/number_prefix.h"
 
 namespace privox::traffic {
@@ -58,7 +58,7 @@ store::PrepareRows sealing(const privacy::Keyring& keys, std::shared_ptr<std::at
       const auto key = open.find(subject);
       if (key == open.end()) {
         unsealed->fetch_add(1);
-        spdlog::error("traffic: no key for subject {}: a record of theirs cannot be sealed and is not written", subject);
+        log::error("traffic", "record.no_key", {{"subject", log::Id(subject)}});
         refused[i] = Error{ErrorCode::erased, "", fmt::format("no key for subject {}", subject)};
         continue;
       }
@@ -130,8 +130,8 @@ void StoreSink::opened(const CallRecord& record, Durable done) {
   const auto ticket = writer_.append(insert_target_, plain_row(record));
   if (!ticket.ok()) {
     ++stats_.dropped;
-    spdlog::error("traffic: record {} of subject {} could not be queued: {}", record.id, record.subject_id,
-                  ticket.error().describe());
+    log::error("traffic", "record.not_queued", {{"record", log::Id(record.id)}, {"subject", log::Id(record.subject_id)},
+                                                {"error", log::error_code(ticket.error())}});
     return done(ticket.error());
   }
   waiting_.add(ticket->seq, ticket->seq, std::move(done));
@@ -178,7 +178,7 @@ void StoreSink::closed(const CallRecord& record) {
   }
   if (!queued.ok()) {
     ++stats_.dropped;
-    spdlog::error("traffic: record {} could not be queued: {}", record.id, queued.error().describe());
+    log::error("traffic", "record.not_queued", {{"record", log::Id(record.id)}, {"error", log::error_code(queued.error())}});
     return;
   }
   ++stats_.closed;

@@ -3,11 +3,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sodium.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "accounts/extensions.h"
+#include "common/log.h"
 #include "media/opus.h"
 #include "privacy/audit.h"
 #include "privacy/audit_record.h"
@@ -98,8 +98,8 @@ Status store_greeting(store::Store& store, const privacy::Keyring& keys, const C
   if (!stored.ok()) return stored.error();
   // The greeting it replaced leaves the store's files too. A failed purge is logged, not returned.
   if (const Status purged = store.purge_deleted(); !purged.ok())
-    spdlog::warn("voicemail: greeting of box {} replaced, but the store's files were not purged: {}", box_id,
-                 purged.error().describe());
+    log::warn("voicemail", "greeting.replaced_unpurged",
+              {{"box", log::Id(box_id)}, {"error", log::error_code(purged.error())}});
   return {};
 }
 
@@ -136,8 +136,8 @@ Status delete_greeting(store::Store& store, const privacy::Keyring& keys, const 
     return {};
   }));
   if (const Status purged = store.purge_deleted(); !purged.ok())
-    spdlog::warn("voicemail: greeting of box {} deleted, but the store's files were not purged: {}", box_id,
-                 purged.error().describe());
+    log::warn("voicemail", "greeting.deleted_unpurged",
+              {{"box", log::Id(box_id)}, {"error", log::error_code(purged.error())}});
   return {};
 }
 

@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <sodium.h>
-#include <spdlog/spdlog.h>
 
 #include <limits>
 #include <memory>
 #include <set>
 
+#include "common/log.h"
 #include "privacy/audit.h"
 #include "privacy/audit_record.h"
 #include "store/settings.h"
@@ -187,8 +187,7 @@ void StoreSink::stop() { worker_.stop(); }
 void StoreSink::deposit(NewMessage message) {
   const std::string id = message.id, box = message.box_id;
   if (worker_.post(Deposit(std::move(message))) != 0) return;
-  spdlog::error("voicemail: message {} for box {} could not be queued (stopping, or {} messages waiting); not stored",
-                id, box, kMaxQueued);
+  log::error("voicemail", "message.not_queued", {{"message", log::Id(id)}, {"box", log::Id(box)}, {"queue_limit", kMaxQueued}});
   MutexLock lock(mu_);
   ++stats_.dropped;
 }
@@ -241,15 +240,14 @@ StoreSink::Outcome StoreSink::write(const NewMessage& m) {
     return {};
   });
   if (!written.ok()) {
-    // Error messages from the store name statements and ids, never the bound values.
-    spdlog::error("voicemail: message {} for box {} not stored: {}", m.id, m.box_id, written.error().describe());
+    log::error("voicemail", "message.not_stored",
+               {{"message", log::Id(m.id)}, {"box", log::Id(m.box_id)}, {"error", log::error_code(written.error())}});
     return Outcome::failed;
   }
   if (outcome == Outcome::erased)
-    spdlog::error("voicemail: no key for box {}: message {} cannot be sealed and is not stored", m.box_id, m.id);
+    log::error("voicemail", "message.no_key", {{"message", log::Id(m.id)}, {"box", log::Id(m.box_id)}});
   if (outcome == Outcome::box_full)
-    spdlog::warn("voicemail: box {} is full (retention.voicemail_max_messages): message {} is not stored", m.box_id,
-                 m.id);
+    log::warn("voicemail", "message.box_full", {{"message", log::Id(m.id)}, {"box", log::Id(m.box_id)}});
   return outcome;
 }
 
@@ -357,8 +355,8 @@ Status delete_message(store::Store& store, const privacy::Keyring& keys, const C
   // The row's sealed bytes leave the store's files too, not only its tables. The message is gone
   // either way, so a failed purge is logged, not returned (the next one catches up).
   if (const Status purged = store.purge_deleted(); !purged.ok())
-    spdlog::warn("voicemail: message {} deleted, but the store's files were not purged: {}", message_id,
-                 purged.error().describe());
+    log::warn("voicemail", "message.deleted_unpurged",
+              {{"message", log::Id(message_id)}, {"error", log::error_code(purged.error())}});
   return {};
 }
 
