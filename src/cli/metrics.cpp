@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "notify/campaigns.h"
+#include "notify/mailer.h"
 #include "rights/requests.h"
 #include "sip/rtpengine.h"
 #include "store/counters.h"
@@ -294,6 +295,19 @@ void add_node_metrics(metrics::Registry& registry, const NodeMetricsParts& parts
                 static_cast<double>(trouble.connections_opened.load(std::memory_order_relaxed)));
     out.counter("privox_store_connections_lost_total", "PostgreSQL links found broken",
                 static_cast<double>(trouble.connections_lost.load(std::memory_order_relaxed)));
+    out.counter("privox_store_failovers_total",
+                "New PostgreSQL links that reached another host of the store URL than the link before",
+                static_cast<double>(trouble.failovers.load(std::memory_order_relaxed)));
+
+    // Every message handed to the SMTP relay by this process: links, rights, notices, campaigns.
+    const notify::MailCounters& mail = notify::mail_counters();
+    out.counter("privox_smtp_sends_total", "Messages handed to the SMTP relay, by result",
+                static_cast<double>(mail.sent.load(std::memory_order_relaxed)), {{"result", "sent"}});
+    out.counter("privox_smtp_sends_total", "", static_cast<double>(mail.refused.load(std::memory_order_relaxed)),
+                {{"result", "refused"}});
+    out.counter("privox_smtp_sends_total", "", static_cast<double>(mail.unreachable.load(std::memory_order_relaxed)),
+                {{"result", "unreachable"}});
+
 
     out.counter("privox_retention_rounds_total", "Retention rounds, by outcome",
                 static_cast<double>(parts.retention.completed_rounds()), {{"outcome", "completed"}});

@@ -98,6 +98,8 @@ assert_true "challenges are counted by class" positive 'privox_sip_responses_tot
 assert_true "the calls' post-dial delay is timed" positive 'privox_sip_post_dial_delay_seconds_count'
 assert_contains "campaign deliveries are read" "$SCRAPE" 'privox_campaign_deliveries{channel="email",status="failed"} 0'
 assert_contains "store trouble is counted" "$SCRAPE" 'privox_store_unavailable_total 0'
+assert_contains "failovers are counted (none on one server)" "$SCRAPE" 'privox_store_failovers_total 0'
+assert_contains "mail handed to the SMTP relay is counted by result" "$SCRAPE" 'privox_smtp_sends_total{result="refused"} 0'
 assert_true "the callee's binding is live" positive 'privox_sip_bindings{state="live"}'
 assert_true "the wrong password is an authentication failure" positive 'privox_sip_auth_failures_total'
 assert_true "the writer made records durable" positive 'privox_writer_rows_total{outcome="committed"}'

@@ -97,7 +97,11 @@ class SmtpMailer final : public Mailer {
     curl_easy_setopt(c, CURLOPT_DEBUGDATA, &answer);
     curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);  // only so that record_answer sees the relay's lines
     const CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) return {};
+    if (rc == CURLE_OK) {
+      mail_counters().sent.fetch_add(1, std::memory_order_relaxed);
+      return {};
+    }
+    (answer.empty() ? mail_counters().unreachable : mail_counters().refused).fetch_add(1, std::memory_order_relaxed);
     const std::string why = curl_error[0] ? curl_error : curl_easy_strerror(rc);
     return make_error(ErrorCode::unavailable,
                       answer.empty() ? fmt::format("the mail relay {} could not be used: {}", config_.url, why)
@@ -109,6 +113,11 @@ class SmtpMailer final : public Mailer {
 };
 
 }  // namespace
+
+MailCounters& mail_counters() {
+  static MailCounters counters;
+  return counters;
+}
 
 std::unique_ptr<Mailer> smtp_mailer(SmtpConfig config) { return std::make_unique<SmtpMailer>(std::move(config)); }
 

@@ -6,6 +6,8 @@
 //
 // Thread-safety: a Mailer may be used from one thread at a time.
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -41,6 +43,15 @@ class Mailer {
   virtual Status send(const Email& email, std::span<const Attachment> attachments) = 0;
   Status send(const Email& email) { return send(email, {}); }
 };
+
+// Process-wide counts of what the SMTP mailers handed the relay, for the metrics: every sender
+// (sign-up links, rights requests, voicemail notices, campaigns). Relaxed atomics, any thread.
+struct MailCounters {
+  std::atomic<uint64_t> sent{0};         // the relay accepted the message
+  std::atomic<uint64_t> refused{0};      // the relay answered and refused it
+  std::atomic<uint64_t> unreachable{0};  // no answer: connection refused, timed out, TLS failed
+};
+MailCounters& mail_counters();
 
 struct SmtpConfig {
   std::string url;   // smtp://host:port

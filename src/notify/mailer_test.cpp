@@ -175,8 +175,10 @@ TEST(SmtpMailerTest, TheRelayReceivesTheMessageIntact) {
   auto mailer = smtp_mailer({url, "privox@example.net"});
   const std::string subject = "mailer-test " + new_id(kNow);
   Email e{"ann@example.com", subject, "Hello Ann,\n.\n..two dots\nbye\n", {{"X-Campaign", "c1"}}};
+  const uint64_t sent_before = mail_counters().sent.load();
   const Status sent = mailer->send(e);
   ASSERT_TRUE(sent.ok()) << sent.error().describe();
+  EXPECT_EQ(mail_counters().sent.load(), sent_before + 1) << "the metrics count it";
   auto text = delivered(dir + "/maildir", subject);
   ASSERT_TRUE(text.has_value()) << "the message did not arrive";
   EXPECT_NE(text->find("From: privox@example.net"), std::string::npos);
@@ -189,8 +191,12 @@ TEST(SmtpMailerTest, TheRelayReceivesTheMessageIntact) {
 
 TEST(SmtpMailerTest, AnUnreachableRelayIsUnavailableAndNamed) {
   auto mailer = smtp_mailer({"smtp://127.0.0.1:1", "privox@example.net"});
+  const uint64_t unreachable_before = mail_counters().unreachable.load();
+  const uint64_t refused_before = mail_counters().refused.load();
   const Status sent = mailer->send(sample());
   ASSERT_FALSE(sent.ok());
+  EXPECT_EQ(mail_counters().unreachable.load(), unreachable_before + 1) << "the metrics count it";
+  EXPECT_EQ(mail_counters().refused.load(), refused_before);
   EXPECT_EQ(sent.error().code, ErrorCode::unavailable);
   EXPECT_NE(sent.error().message.find("smtp://127.0.0.1:1"), std::string::npos) << sent.error().message;
 }

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/log.h"
 #include "common/mutex.h"
 #include "common/thread_annotations.h"
 #include "store/counters.h"
@@ -366,7 +367,20 @@ class PostgresStore final : public Store {
                                                             trim_message(PQerrorMessage(raw))));
     // Quiet the server's notices (e.g. "relation already exists, skipping") on our stderr.
     PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
+    note_server(fmt::format("{}:{}", PQhost(raw), PQport(raw)));
     return conn;
+  }
+
+  // Counts a link to another server than the last one's: with several hosts in the URL, libpq
+  // moves on to the next when one is lost. The server is never logged: it is the operator's own,
+  // but a log line holds ids only.
+  void note_server(std::string server) EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
+    if (!last_server_.empty() && server != last_server_) {
+      counters().failovers.fetch_add(1, std::memory_order_relaxed);
+      log::warn("store", "failover", {{"failovers", counters().failovers.load(std::memory_order_relaxed)}});
+    }
+    last_server_ = std::move(server);
   }
 
   void release(std::unique_ptr<PgConnection> conn) EXCLUDES(mutex_) {
@@ -496,6 +510,7 @@ class PostgresStore final : public Store {
   Mutex mutex_;
   std::vector<std::unique_ptr<PgConnection>> idle_ GUARDED_BY(mutex_);
   std::unordered_map<std::string, std::string> rewritten_ GUARDED_BY(mutex_);
+  std::string last_server_ GUARDED_BY(mutex_);  // host:port of the latest new link
 };
 
 PgTransaction::~PgTransaction() {

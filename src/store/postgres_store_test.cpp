@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "common/testing.h"
 #include "store/append_writer.h"
+#include "store/counters.h"
 #include "store/test_stores.h"
 
 namespace privox::store {
@@ -75,6 +77,49 @@ TEST(PostgresStoreTest, AListenerWhoseConnectionIsKilledReconnectsSaysSoAndHears
   EXPECT_TRUE(reconnected);
   ASSERT_TRUE(with_transaction(*store, TxMode::write, [&](Session& s) { return s.notify(channel); }).ok());
   EXPECT_EQ(listener->wait(5'000'000), Listener::Wake::notified) << "it listens again on its new connection";
+}
+
+// A failover as libpq makes one: the URL names two hosts, the first is lost, and the next link
+// lands on the second. Both hosts are the shared test instance, reached first through a link to
+// its unix socket in a directory of this test's own and then over TCP, so removing the link
+// "loses" the first host without disturbing any other test.
+TEST(PostgresStoreTest, ANewLinkToTheNextHostOfTheUrlCountsAsAFailover) {
+  const char* url_file = std::getenv("PRIVOX_TEST_POSTGRES_URL_FILE");
+  ASSERT_TRUE(url_file && *url_file) << "run through ctest";
+  auto base = TestStore::postgres_url();
+  ASSERT_TRUE(base.ok()) << base.error().describe();
+  const size_t at = base->find("@127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << "the test instance listens on 127.0.0.1";
+  const size_t port_end = base->find('/', at);
+  const std::string port = base->substr(at + 11, port_end - at - 11);
+  const auto socket = std::filesystem::path(url_file).parent_path() / "sock" / (".s.PGSQL." + port);
+  testing::TempDir first_host;
+  const auto link = std::filesystem::path(first_host.path()) / (".s.PGSQL." + port);
+  std::filesystem::create_symlink(socket, link);
+  std::string encoded;
+  for (const char c : first_host.path()) encoded += c == '/' ? std::string("%2F") : std::string(1, c);
+  const std::string two_hosts = base->substr(0, at + 1) + encoded + ":" + port + ",127.0.0.1:" + base->substr(at + 11);
+
+  auto store = open_postgres(two_hosts);
+  ASSERT_TRUE(store.ok()) << store.error().describe();
+  const auto server_address = [&] {
+    auto tx = (*store)->begin(TxMode::read);
+    EXPECT_TRUE(tx.ok()) << tx.error().describe();
+    auto rows = (*tx)->query("SELECT coalesce(host(inet_server_addr()), 'socket'), pg_backend_pid()");
+    EXPECT_TRUE(rows.ok()) << rows.error().describe();
+    return std::pair{rows->at(0).text(0), rows->at(0).i64(1)};
+  };
+  const uint64_t before = counters().failovers.load();
+  const auto [first, pid] = server_address();
+  EXPECT_EQ(first, "socket") << "the first link goes to the first host";
+
+  std::filesystem::remove(link);
+  ASSERT_TRUE(postgres_admin(fmt::format("SELECT pg_terminate_backend({})", pid)).ok());
+  // The pooled link is found dead on its next use (one retry), and the new one reaches host two.
+  std::string second;
+  for (int i = 0; i < 3 && second != "127.0.0.1"; ++i) second = server_address().first;
+  EXPECT_EQ(second, "127.0.0.1");
+  EXPECT_EQ(counters().failovers.load(), before + 1);
 }
 
 TEST(PostgresStoreTest, AnUnreachableServerIsAClearErrorWithoutThePassword) {
