@@ -308,7 +308,6 @@ void add_node_metrics(metrics::Registry& registry, const NodeMetricsParts& parts
     out.counter("privox_smtp_sends_total", "", static_cast<double>(mail.unreachable.load(std::memory_order_relaxed)),
                 {{"result", "unreachable"}});
 
-
     out.counter("privox_retention_rounds_total", "Retention rounds, by outcome",
                 static_cast<double>(parts.retention.completed_rounds()), {{"outcome", "completed"}});
     out.counter("privox_retention_rounds_total", "", static_cast<double>(parts.retention.failed_rounds()),
