@@ -111,13 +111,14 @@ Result<PgTarget> snap_pg_target(const std::string& url) {
   return target;
 }
 
-// Runs a PostgreSQL client tool to completion. Its environment is ours without any PG* variable
-// (the target is named in full), plus PGPASSWORD when the URL had a password. `corrupt`-free: any
-// failure is `internal` (or `unavailable` when the tool is missing) with the tool's own message.
+// Runs a PostgreSQL client tool to completion. Its environment is ours, so it reads the same PG*
+// variables (PGPASSFILE, PGSSLROOTCERT...) as the store's own libpq connection, with PGPASSWORD set
+// to the URL's password when the URL has one. Any failure is `internal` (or `unavailable` when the
+// tool is missing) with the tool's own message.
 Status snap_run_tool(const std::vector<std::string>& argv, const std::string& password) {
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "PG", 2) != 0) env.emplace_back(*e);
+    if (password.empty() || std::strncmp(*e, "PGPASSWORD=", 11) != 0) env.emplace_back(*e);
   if (!password.empty()) env.push_back("PGPASSWORD=" + password);
   std::vector<char*> cargv, cenv;
   for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
