@@ -15,6 +15,8 @@
 #include <chrono>
 #include <thread>
 
+#include "common/log.h"
+
 namespace privox::http {
 namespace {
 
@@ -331,6 +333,31 @@ TEST(RouterTest, ListsItsRoutesAndAnswersWithoutAServer) {
   EXPECT_EQ(nlohmann::json::parse(router.dispatch(req).body())["x"], "42");
   Request empty{bhttp::verb::get, "/a/", 11};
   EXPECT_EQ(router.dispatch(empty).result(), bhttp::status::not_found);
+}
+
+TEST(RouterTest, EveryRequestGetsAnAccessLineWithTheRouteTemplateNeverThePathOrQuery) {
+  Router router;
+  router.add(bhttp::verb::get, "/members/{id}", [](const Exchange&) { return json_response(bhttp::status::ok, {}); });
+  log::configure(log::Format::json, log::Level::info);
+  ::testing::internal::CaptureStderr();
+  Request req{bhttp::verb::get, "/members/alice.smith@example.com?phone=%2B447700900123", 11};
+  router.dispatch(req, "192.0.2.7");
+  Request missing{bhttp::verb::get, "/nobody/bob", 11};
+  router.dispatch(missing, "192.0.2.7");
+  const std::string out = ::testing::internal::GetCapturedStderr();
+  log::configure(log::Format::text, log::Level::warn);  // the test binary's own (app/test_main.cpp)
+  const size_t newline = out.find('\n');
+  ASSERT_NE(newline, std::string::npos) << out;
+  const auto line = nlohmann::json::parse(out.substr(0, newline));
+  EXPECT_EQ(line["subsystem"], "http");
+  EXPECT_EQ(line["event"], "request");
+  EXPECT_EQ(line["method"], "GET");
+  EXPECT_EQ(line["route"], "/members/{id}");
+  EXPECT_EQ(line["status"], 200);
+  EXPECT_TRUE(line["duration_us"].is_number());
+  EXPECT_EQ(nlohmann::json::parse(out.substr(newline + 1))["route"], "unmatched");
+  for (const char* personal : {"alice", "example.com", "447700900123", "192.0.2.7", "bob"})
+    EXPECT_EQ(out.find(personal), std::string::npos) << personal << " in " << out;
 }
 
 TEST(HostPortTest, ParsesAndNamesTheFlag) {
