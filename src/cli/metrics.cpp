@@ -58,6 +58,23 @@ std::optional<sip::SipSnapshot> sip_snapshot(boost::asio::io_context& io, sip::S
   return future.get();
 }
 
+// The media relay's side of the calls: the calls it carries now, and what it answered to each kind
+// of command (no_answer: retransmitted to the end, or the relay known to be down).
+void add_relay_samples(metrics::Sampler& out, const sip::RtpengineClient::Stats& relay) {
+  out.gauge("privox_media_relay_calls", "Calls whose media the relay (rtpengine) carries now",
+            static_cast<double>(relay.calls));
+  static constexpr std::array<const char*, sip::RtpengineClient::kCommands> kCommands{"offer", "answer", "delete",
+                                                                                      "query", "ping"};
+  static constexpr std::array<const char*, sip::RtpengineClient::kOutcomes> kOutcomes{"ok", "refused", "no_answer"};
+  const char* help = "Media relay commands, by command and reply";
+  for (size_t c = 0; c < kCommands.size(); ++c)
+    for (size_t o = 0; o < kOutcomes.size(); ++o) {
+      out.counter("privox_media_relay_commands_total", help, static_cast<double>(relay.replies.at(c).at(o)),
+                  {{"command", kCommands.at(c)}, {"reply", kOutcomes.at(o)}});
+      help = "";
+    }
+}
+
 void sample_sip(metrics::Sampler& out, const sip::SipSnapshot& s) {
   for (size_t m = 0; m < sip::kMethodCount; ++m) {
     if (s.server.requests[m])
@@ -144,6 +161,7 @@ void sample_sip(metrics::Sampler& out, const sip::SipSnapshot& s) {
     out.counter("privox_voicemail_stored_total", "", static_cast<double>(v.failed), {{"outcome", "failed"}});
     out.counter("privox_voicemail_stored_total", "", static_cast<double>(v.dropped), {{"outcome", "dropped"}});
   }
+  if (s.relay) add_relay_samples(out, *s.relay);
 }
 
 

@@ -91,23 +91,32 @@ void RtpengineClient::stop() {
 }
 
 void RtpengineClient::offer(const RelayLeg& leg, std::string_view sdp, Done done) {
-  send(leg_command("offer", leg, sdp), std::move(done));
+  send(Command::offer, leg_command("offer", leg, sdp),
+       [this, call_id = std::string(leg.call_id), done = std::move(done)](RelayReply reply) mutable {
+         if (reply.ok()) relayed_calls_.insert(std::move(call_id));
+         if (done) done(std::move(reply));
+       });
 }
 
 void RtpengineClient::answer(const RelayLeg& leg, std::string_view sdp, Done done) {
-  send(leg_command("answer", leg, sdp), std::move(done));
+  send(Command::answer, leg_command("answer", leg, sdp), std::move(done));
 }
 
-void RtpengineClient::remove(std::string_view call_id) { send(call_command("delete", call_id), {}); }
+void RtpengineClient::remove(std::string_view call_id) {
+  relayed_calls_.erase(std::string(call_id));
+  send(Command::remove, call_command("delete", call_id), {});
+}
 
-void RtpengineClient::query(std::string_view call_id, Done done) { send(call_command("query", call_id), std::move(done)); }
+void RtpengineClient::query(std::string_view call_id, Done done) {
+  send(Command::query, call_command("query", call_id), std::move(done));
+}
 
 void RtpengineClient::ping(Done done) {
   std::string body;
   bencode::Writer(body).begin_dict().entry("command", "ping").end();
   ping_waiting_ = true;
   send(
-      body,
+      Command::ping, body,
       [this, done = std::move(done)](RelayReply reply) {
         ping_waiting_ = false;
         if (done) done(std::move(reply));
@@ -126,7 +135,18 @@ void RtpengineClient::schedule_ping() {
   });
 }
 
-void RtpengineClient::send(std::string_view body, Done done, bool probe) {
+RtpengineClient::Stats RtpengineClient::stats() const {
+  Stats out = stats_;
+  out.calls = relayed_calls_.size();
+  return out;
+}
+
+void RtpengineClient::send(Command command, std::string_view body, Done done, bool probe) {
+  // Every reply, or its absence, is counted on its way to the caller.
+  done = [this, command, done = std::move(done)](RelayReply reply) {
+    ++stats_.replies.at(static_cast<size_t>(command)).at(static_cast<size_t>(reply.outcome));
+    if (done) done(std::move(reply));
+  };
   // Known down: the caller hears so now, and the pings find out when rtpengine is back. A delete
   // is dropped: rtpengine ends calls that stop sending media on its own.
   if (stopped_ || (state() == RelayState::down && !probe)) {

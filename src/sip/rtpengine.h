@@ -20,6 +20,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -27,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/clock.h"
 #include "common/result.h"
@@ -100,6 +102,17 @@ class RtpengineClient {
   RelayState state() const { return state_.load(std::memory_order_relaxed); }
   size_t waiting() const { return pending_.size(); }
 
+  // What the relay was asked and said (for the metrics), and the calls it carries now: those with
+  // an offer it took and no delete since.
+  enum class Command : uint8_t { offer, answer, remove, query, ping };
+  static constexpr size_t kCommands = 5;
+  static constexpr size_t kOutcomes = 3;  // RelayReply::Outcome
+  struct Stats {
+    std::array<std::array<uint64_t, kOutcomes>, kCommands> replies{};  // [command][outcome]
+    size_t calls = 0;
+  };
+  Stats stats() const;
+
  private:
   struct Pending {
     std::string packet;  // cookie, space, bencoded request: sent again as is
@@ -111,7 +124,7 @@ class RtpengineClient {
 
   // `body` is the bencoded dictionary; sends it under a new cookie and waits for its reply. Only
   // a `probe` (a ping) goes out while the relay is known to be down.
-  void send(std::string_view body, Done done, bool probe = false);
+  void send(Command command, std::string_view body, Done done, bool probe = false);
   void retransmit(const std::string& cookie);
   void receive();
   void on_datagram(std::string_view datagram);
@@ -125,6 +138,8 @@ class RtpengineClient {
   std::unique_ptr<char[]> buffer_;
   std::function<void()> timers_changed_;
   std::unordered_map<std::string, Pending> pending_;  // by cookie
+  Stats stats_;
+  std::unordered_set<std::string> relayed_calls_;  // Call-IDs whose offer the relay took
   std::string cookie_prefix_;
   uint64_t next_cookie_ = 0;
   TimerQueue::Id ping_timer_ = 0;

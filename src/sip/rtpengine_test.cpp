@@ -105,6 +105,14 @@ TEST_F(RealRtpengineTest, RelaysAnOfferAndItsAnswerThenQueriesAndDeletesTheCall)
   EXPECT_NE(media_port(answered.sdp), "49180");
   EXPECT_NE(media_port(answered.sdp), port);
 
+  using Command = RtpengineClient::Command;
+  const auto replies = [&](Command c, RelayReply::Outcome o) {
+    return client_->stats().replies.at(static_cast<size_t>(c)).at(static_cast<size_t>(o));
+  };
+  EXPECT_EQ(client_->stats().calls, 1u) << "the relay carries the call";
+  EXPECT_EQ(replies(Command::offer, RelayReply::Outcome::ok), 1u);
+  EXPECT_EQ(replies(Command::answer, RelayReply::Outcome::ok), 1u);
+
   const RelayReply queried = call([&](auto done) { client_->query("call-1@test", done); });
   ASSERT_TRUE(queried.ok()) << queried.reason;
   bencode::Document doc;
@@ -120,6 +128,10 @@ TEST_F(RealRtpengineTest, RelaysAnOfferAndItsAnswerThenQueriesAndDeletesTheCall)
   const RelayReply gone = call([&](auto done) { client_->query("call-1@test", done); });
   EXPECT_EQ(gone.outcome, RelayReply::Outcome::refused);  // rtpengine: unknown call
   EXPECT_FALSE(gone.reason.empty());
+  EXPECT_EQ(client_->stats().calls, 0u) << "a deleted call is no longer carried";
+  EXPECT_EQ(replies(Command::remove, RelayReply::Outcome::ok), 1u);
+  EXPECT_EQ(replies(Command::query, RelayReply::Outcome::ok), 1u);
+  EXPECT_EQ(replies(Command::query, RelayReply::Outcome::refused), 1u);
 }
 
 TEST_F(RealRtpengineTest, AnSdpItCannotUseIsRefusedWithItsReason) {
@@ -140,6 +152,8 @@ TEST_F(RtpengineClientTest, ARelayThatDoesNotAnswerIsDownAndLaterCommandsFailAtO
   const auto began = std::chrono::steady_clock::now();
   const RelayReply reply = call([&](auto done) { client_->offer({"call-3@test", "tag-a", ""}, kOffer, done); });
   EXPECT_EQ(reply.outcome, RelayReply::Outcome::no_answer);
+  EXPECT_EQ(client_->stats().replies.at(0).at(static_cast<size_t>(RelayReply::Outcome::no_answer)), 1u);
+  EXPECT_EQ(client_->stats().calls, 0u) << "an offer without an answer is no call carried";
   EXPECT_GE(std::chrono::steady_clock::now() - began, 100ms);  // 20 + 40 + 80 ms of retransmissions
   EXPECT_EQ(client_->state(), RelayState::down);
   EXPECT_EQ(published_.load(), static_cast<uint8_t>(RelayState::down));

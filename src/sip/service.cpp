@@ -463,6 +463,7 @@ SipSnapshot SipService::snapshot() const {
   out.server = p.server.stats();
   out.tcp_connections = p.server.tcp_connections();
   out.transactions = p.layer.stats();
+  if (p.relay) out.relay = p.relay->stats();
   out.transactions_working = p.layer.in_flight();
   out.guard = p.guard.stats();
   out.guard_sources = p.guard.sources();

@@ -89,6 +89,7 @@ struct SipSnapshot {
   bool voicemail = false;
   Proxy::VoicemailTotals voicemail_totals;
   std::optional<voicemail::StoreSink::Stats> voicemail_store;
+  std::optional<RtpengineClient::Stats> relay;  // with a media relay
 };
 
 class SipService {
