@@ -363,8 +363,10 @@ int serve(const Configuration& config, const Reread& reread) {
                       .keys = (*env)->keys,
                       .clock = (*env)->clock,
                       .relay_state = relay_health.configured ? &relay_health.state : nullptr});
-    metrics_server = std::make_unique<http::Server>(io, metrics_router(metrics_registry),
-                                                    http::ServerOptions{.handler_threads = 1, .max_connections = 16});
+    http::ServerOptions metrics_options;  // one thread and a few connections: Prometheus, now and then
+    metrics_options.handler_threads = 1;
+    metrics_options.max_connections = 16;
+    metrics_server = std::make_unique<http::Server>(io, metrics_router(metrics_registry), metrics_options);
     if (Status s = metrics_server->listen(*metrics_at); !s.ok()) return fail(s.error());
     log::info("serve", "metrics.listening", {{"port", metrics_server->local_port()}});
   }
