@@ -180,7 +180,7 @@ crash_run() {
   stop_serve
   "$bin" cdr list --data-dir "$D" "${store[@]}" --purpose billing --format csv >"$D/cdr.csv"
   local restarted
-  restarted=$(sed -n 's/.*closed \([0-9]*\) calls left open by the last run.*/\1/p' "$D/serve.log" | tail -n 1)
+  restarted=$(sed -n 's/.*"event":"calls.closed_after_restart","calls":\([0-9]*\).*/\1/p' "$D/serve.log" | tail -n 1)
   python3 - "$D/answered.log" "$D/cdr.csv" "$label" "$backend" "$n" "${restarted:-0}" "$l0 / $(load)" "$down_ms" <<'PY'
 import csv, sys
 answered = {}  # calling number: ms from its first INVITE to the 200

@@ -9,6 +9,8 @@
 #   mail_count / wait_mail N  messages arrived so far / wait (10 s at most) until N have arrived
 #   start_bg NAME CMD...      starts a background process, killed at exit; its log is $TMP/NAME.log
 #   free_port                 a free TCP port on 127.0.0.1
+# and hands privox's logs (start_bg's of privox, px's stderr) to the whole-suite scan at exit
+# (test-lib.sh: personal, suite_scrape, scripts/suite-scan.sh).
 set -uo pipefail
 
 PRIVOX=${1:?usage: $0 /path/to/privox sqlite|postgresql}
@@ -47,6 +49,7 @@ e2e_cleanup() {
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
+  suite_save  # after the processes ended, so their last lines are in
   if [ ${#E2E_SCHEMAS[@]} -gt 0 ]; then
     local list
     list=$(IFS=,; printf '%s' "${E2E_SCHEMAS[*]}")
@@ -80,7 +83,15 @@ px() {  # px DIR VERB [SUBVERB] ARGS...
   shift
   local args=()
   mapfile -t args < <(store_args "$dir")
-  timeout 60 "$PRIVOX" "$@" "${args[@]}"
+  # stderr goes through a file so that the suite scan gets a copy and the caller still sees it.
+  local err rc
+  err=$(mktemp "$TMP/px-stderr.XXXXXX")
+  timeout 60 "$PRIVOX" "$@" "${args[@]}" 2>"$err"
+  rc=$?
+  cat "$err" >&2
+  suite_cli_stderr "$err"
+  rm -f "$err"
+  return $rc
 }
 
 store_sql() {  # store_sql DIR SQL
@@ -105,6 +116,10 @@ start_bg() {  # start_bg NAME CMD...
   shift
   "$@" >"$TMP/$name.log" 2>&1 &
   E2E_PIDS+=($!)
+  local arg
+  for arg in "$@"; do  # privox's own logs (also behind timeout and the like), not sipp's or baresip's
+    if [ "$arg" == "$PRIVOX" ]; then suite_keep "$TMP/$name.log"; break; fi
+  done
 }
 
 free_port() {

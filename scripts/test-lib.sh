@@ -163,3 +163,60 @@ finish() {  # finish: the closing line, and the script's exit status
   echo "$PASS passed, $FAILED failed"
   [ "$FAILED" -eq 0 ]
 }
+
+# --- The whole-suite scan for personal data in privox's logs and scrapes ------------------------------
+# ctest's suite_output_reset empties $PRIVOX_SUITE_DIR before the end-to-end tests and suite_scan
+# (scripts/suite-scan.sh) reads it after all of them: every test hands over privox's own logs, the
+# CLI's stderr, its /metrics scrapes and the personal values it used, in $PRIVOX_SUITE_DIR/TEST/.
+# Without PRIVOX_SUITE_DIR (a script run by hand) these functions keep nothing.
+SUITE_KEEP=()      # privox logs to hand over at exit
+SUITE_VALUES=()    # personal values this test used
+SUITE_SCRAPES=0
+
+# The test's name in the suite dir: the ctest name when given, else the script and its backend.
+suite_test_name() {
+  if [ -n "${PRIVOX_SUITE_TEST:-}" ]; then printf '%s' "$PRIVOX_SUITE_TEST"; return; fi
+  printf '%s%s' "$(basename "$0" .sh)" "${BACKEND:+_$BACKEND}"
+}
+
+suite_dest() { printf '%s/%s' "$PRIVOX_SUITE_DIR" "$(suite_test_name)"; }
+
+# personal VALUE...: values that name a person, a company or a number (names, emails, phone
+# numbers, SIP logins, passwords) which must never reach a log line or a metric label. The scan
+# also takes every email address and E.164 number written in the test sources, so this is for
+# values built at run time or that are neither (names, company names, logins).
+personal() { SUITE_VALUES+=("$@"); }
+
+# suite_keep FILE...: privox's own logs (serve's stderr), handed to the scan at exit.
+suite_keep() { SUITE_KEEP+=("$@"); }
+
+# suite_scrape HOST:PORT: saves a /metrics scrape now (call it after the test's traffic).
+suite_scrape() {
+  [ -n "${PRIVOX_SUITE_DIR:-}" ] || return 0
+  SUITE_SCRAPES=$((SUITE_SCRAPES + 1))
+  mkdir -p "$(suite_dest)"
+  curl -s --max-time 10 "http://$1/metrics" >"$(suite_dest)/metrics-$SUITE_SCRAPES.prom" ||
+    echo "warning: no /metrics scrape from $1" >&2
+}
+
+# suite_cli_stderr FILE: appends a privox CLI run's stderr (kept in FILE) to what the scan reads.
+suite_cli_stderr() {
+  [ -n "${PRIVOX_SUITE_DIR:-}" ] && [ -s "$1" ] || return 0
+  mkdir -p "$(suite_dest)"
+  cat "$1" >>"$(suite_dest)/cli-stderr.log"
+}
+
+# suite_save: copies what this test kept into the suite dir. Call it from the EXIT trap, before
+# the scratch dir is removed.
+suite_save() {
+  [ -n "${PRIVOX_SUITE_DIR:-}" ] || return 0
+  local dest f n=0
+  dest=$(suite_dest)
+  mkdir -p "$dest/logs"
+  for f in "${SUITE_KEEP[@]}"; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    cp "$f" "$dest/logs/$n-$(basename "$f")"
+  done
+  [ ${#SUITE_VALUES[@]} -eq 0 ] || printf '%s\n' "${SUITE_VALUES[@]}" >>"$dest/personal.txt"
+}

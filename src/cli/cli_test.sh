@@ -79,6 +79,7 @@ cleanup() {
     timeout 30 psql -X -q -v ON_ERROR_STOP=1 "$PG_URL" -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $list CASCADE" >/dev/null ||
       echo "cli_test.sh: warning: could not drop the test schemas $list" >&2
   fi
+  suite_save  # serve's log for the whole-suite scan (scripts/test-lib.sh)
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -267,6 +268,9 @@ UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$'
 # member_args COMPANY [FIELD VALUE]...: sets MARGS to a complete, valid `member add` argument
 # list for a data dir $D; each FIELD VALUE pair overrides a default, and VALUE __omit__ drops it.
 MARGS=()
+# What must never reach privox's logs (the whole-suite scan, scripts/suite-scan.sh).
+personal "Alice Example" "alice@example.com" "020 7946 0958" "02079460958" "1 High Street, London" "1980-05-17" \
+  "tok_1AbCdEf" "Acme Telephony Ltd" "Initech Inc" "Reception desk"
 member_args() {
   local company=$1
   shift
@@ -975,6 +979,7 @@ URL="http://127.0.0.1:$PORT"
 CURL=(curl --noproxy '*' -s -m 3)
 
 with_store "$PRIVOX" serve --data-dir "$D" --http "127.0.0.1:$PORT" --sip 127.0.0.1:0
+suite_keep "$TMP/serve.out" "$TMP/serve.err"
 "${CMD[@]}" >"$TMP/serve.out" 2>"$TMP/serve.err" &
 SERVER_PID=$!
 up=0

@@ -38,6 +38,7 @@ PRIVOX_EXTENSION_PASSWORD='Velvet-pine-52' px "$D" extension add --company "$COM
 px "$D" trunk add --name carrier --address "$TRUNK_IP:$TRUNK_PORT" --trusted >/dev/null || fail "trunk add"
 LINE101=$(store_sql "$D" "SELECT id FROM extensions WHERE number = '101'")
 LOGIN101=$(store_sql "$D" "SELECT sip_user FROM extensions WHERE number = '101'")  # random (issue 10)
+personal "$LOGIN101" "$PW101" 'Velvet-pine-52' "$DID"  # never in privox's logs or metrics (scripts/suite-scan.sh)
 
 # --- traffic through privox serve: nobody is registered, so every attempt ends 480 at once (with
 # voicemail off: a box would answer them) ---

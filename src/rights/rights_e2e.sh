@@ -16,6 +16,7 @@ px "$D" settings set mail.smtp_url "$SMTP_URL" >/dev/null || fail "settings set 
 
 RUN=$(od -An -tx1 -N4 /dev/urandom | tr -d ' \n')
 EMAIL="rights-$RUN@example.com"
+personal "$EMAIL"  # never in privox's logs or metrics (scripts/suite-scan.sh)
 COMPANY=$(px "$D" company add --name "Acme Ltd" --region eea)
 MEMBER=$(px "$D" member add --company "$COMPANY" --name "Ann Lee" --email "$EMAIL" --phone "020 7946 0958" \
   --address "1 High St" --birth-date 1990-01-31 --payment-token tok_abcdef --card-brand visa --card-last4 4242)

@@ -46,6 +46,7 @@ cleanup() {
   # TERM first: timeout passes it on to its sipp and kills it 2 s later if need be (-k 2).
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  suite_save  # privox's logs and scrapes for the whole-suite scan (scripts/test-lib.sh)
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -213,8 +214,9 @@ STARTS=0
 start_server() {
   STARTS=$((STARTS + 1))
   SERVER_LOG="$TMP/serve.$STARTS.log"
-  "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT" --voicemail false "$@" \
-    >"$SERVER_LOG" 2>&1 &
+  suite_keep "$SERVER_LOG"
+  "$PRIVOX" serve --data-dir "$D" --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT" --voicemail false \
+    --metrics "127.0.0.1:$METRICS_PORT" "$@" >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   local _
   for _ in $(seq 1 100); do
@@ -227,7 +229,8 @@ start_server() {
   exit 1
 }
 
-stop_server() {  # stop_server: SIGTERM, and wait (5 s at most) for it to exit
+stop_server() {  # stop_server: a /metrics scrape for the suite scan, SIGTERM, and wait (5 s at most)
+  suite_scrape "127.0.0.1:$METRICS_PORT"  # after this server's traffic: the scan reads its labels
   kill -TERM "$SERVER_PID" 2>/dev/null
   local _
   for _ in $(seq 1 50); do
@@ -303,7 +306,7 @@ cdr_view() { timeout 30 "$PRIVOX" cdr list --data-dir "$D" --purpose "$1" --form
 # Provisioning: company Acme (GB); extensions 101 (DID +442071234567), 102 and 103; the carrier's
 # trusted trunk. All before privox starts serving.
 
-read -r SIP_PORT TRUNK_PORT TRUNK_OTHER_PORT DEV101 DEV102 DEV103 <<<"$(free_ports 6)"
+read -r SIP_PORT TRUNK_PORT TRUNK_OTHER_PORT DEV101 DEV102 DEV103 METRICS_PORT <<<"$(free_ports 7)"
 D="$TMP/data"
 PW101='Orchid-lamp-71'
 PW102='Velvet-pine-52'
@@ -337,6 +340,8 @@ login_of() { awk -F'\t' -v n="$1" '$2 == n { print $3 }' "$TMP/lines.txt"; }
 L101=$(login_of 101)
 L102=$(login_of 102)
 L103=$(login_of 103)
+# What must never reach privox's logs or metrics (the whole-suite scan, scripts/suite-scan.sh).
+personal "$L101" "$L102" "$L103" "$PW101" "$PW102" "$PW103" "Acme Offices Ltd" "$DID101" "$PSTN" "$CALLING" "$WORD"
 assert_true "extension list shows three random SIP logins, none of them a number" \
   python3 -c 'import re, sys; sys.exit(not all(re.fullmatch("[a-km-np-z2-9]{12}", l) for l in sys.argv[1:]))' \
   "$L101" "$L102" "$L103"

@@ -87,6 +87,7 @@ PRIVOX_STAFF_PASSWORD=$STAFF_PASSWORD px "$D" staff add --email "$STAFF_EMAIL" -
 # Staff on fraud duty for the SIP bans (step 7).
 FRAUD_EMAIL="fraud@operator.example"
 FRAUD_PASSWORD="fraud-analyst-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')"
+personal "$STAFF_PASSWORD" "$FRAUD_PASSWORD"  # never in privox's logs (scripts/suite-scan.sh)
 PRIVOX_STAFF_PASSWORD=$FRAUD_PASSWORD px "$D" staff add --email "$FRAUD_EMAIL" --role staff_fraud >/dev/null ||
   { echo "browser_test.sh: privox staff add (fraud) failed" >&2; exit 1; }
 
