@@ -85,6 +85,7 @@ serve_once() {  # serve_once LOG PORT-EXPECTED [ENV=VALUE...] -- [FLAGS...]: ser
   shift 2
   while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
   shift
+  suite_keep "$TMP/$log"  # for the whole-suite scan (scripts/suite-scan.sh)
   env "${envs[@]}" "$PRIVOX" --config "$TMP/privox.toml" serve "$@" >"$TMP/$log" 2>&1 &
   pid=$!
   wait_healthz "$port" && up=0
@@ -130,6 +131,7 @@ SIP_A=$(free_port)
 SIP_B=$(free_port)
 make_cert first.privox.test
 write_config 1 info "$SIP_A"
+suite_keep "$TMP/hup.log"
 "$PRIVOX" --config "$TMP/privox.toml" serve >"$TMP/hup.log" 2>&1 &
 SERVE_PID=$!
 E2E_PIDS+=("$SERVE_PID")

@@ -121,5 +121,9 @@ for value in "$COMPANY_NAME" "Quillfeather" "$MEMBER_NAME" "Zephyrine" "$MEMBER_
   fi
 done
 pass "the scrape holds none of the test's personal values"
+# The same values, and the raw path asked for, in the whole-suite scan of every log (scripts/suite-scan.sh).
+personal "$COMPANY_NAME" "$MEMBER_NAME" "$MEMBER_EMAIL" "$MEMBER_PHONE" "$L401" "$L402" "$PW401" "$PW402" \
+  "/no/such" "tok_metrics"
+suite_scrape "127.0.0.1:$METRICS_PORT"
 
 finish

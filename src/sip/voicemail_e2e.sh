@@ -44,8 +44,10 @@ rtpengine --config-file=none --foreground --table=-1 --interface=127.0.0.1 --lis
   --port-min="$MEDIA_MIN" --port-max=$((MEDIA_MIN + 99)) --num-threads=1 --log-stderr --log-level=5 \
   >>"$TMP/rtpengine.log" 2>&1 &
 E2E_PIDS+=("$!")
+METRICS_PORT=$(free_port)  # scraped at the end for the whole-suite scan (scripts/suite-scan.sh)
 start_bg serve "$PRIVOX" serve $(store_args "$D") --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT" \
-  --media-relay "127.0.0.1:$NG_PORT" --media-ports "$ENDPOINT_MIN-$((ENDPOINT_MIN + 99))"
+  --media-relay "127.0.0.1:$NG_PORT" --media-ports "$ENDPOINT_MIN-$((ENDPOINT_MIN + 99))" \
+  --metrics "127.0.0.1:$METRICS_PORT"
 for _ in $(seq 100); do grep -q '"event":"service.started"' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
 assert_contains "privox serve is up with voicemail" "$(cat "$TMP/serve.log")" '"event":"voicemail.configured"'
 
@@ -384,5 +386,6 @@ assert_eq "the wrong PIN was refused, and logged with the box's id only" 1 \
 assert_eq "with the right one 101 reached 102's box and deleted its message" 0 "$(box_count "$L102")"
 assert_contains "and privox hung up after its goodbye" "$(cat "$TMP/call8.log")" "terminated"
 
-assert_not_contains "serve logged no error" "$(cat "$TMP/serve.log")" "[error]"
+assert_not_contains "serve logged no error" "$(cat "$TMP/serve.log")" '"level":"error"'
+suite_scrape "127.0.0.1:$METRICS_PORT"  # after every call of the test
 finish
