@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -127,6 +131,26 @@ TEST_F(LogTest, LevelChangesWhileOtherThreadsWrite) {
   for (int i = 0; i < 1000; ++i) EXPECT_TRUE(log::set_level(i % 2 == 0 ? "off" : "error"));
   writer.join();
   EXPECT_EQ(log::level(), log::Level::error);
+}
+
+// Every line goes through common/log: a direct spdlog call takes a format string and any string,
+// which is how a phone number or an address gets into a log.
+TEST(LogUsageTest, NoCodeButCommonLogCallsSpdlog) {
+  namespace fs = std::filesystem;
+  const fs::path src = fs::path(PRIVOX_SOURCE_DIR) / "src";
+  size_t read = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(src)) {
+    const fs::path& path = entry.path();
+    if (path.extension() != ".cpp" && path.extension() != ".h") continue;
+    if (path.parent_path().filename() == "common" && (path.stem() == "log" || path.stem() == "log_test")) continue;
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    ++read;
+    EXPECT_EQ(text.str().find("spdlog"), std::string::npos)
+        << fs::relative(path, src).string() << " uses spdlog directly; log through common/log.h";
+  }
+  EXPECT_GT(read, 100u) << "the source tree was not found at " << src;
 }
 
 }  // namespace
