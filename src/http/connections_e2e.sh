@@ -26,6 +26,7 @@ HTTP_PORT=$(free_port)
   --http-max-connections 512 --http-max-connections-per-client 16) >"$TMP/serve.log" 2>&1 &
 SERVE_PID=$!
 E2E_PIDS+=("$SERVE_PID")
+suite_keep "$TMP/fd.err" "$TMP/serve.log"  # for the whole-suite scan (scripts/suite-scan.sh)
 up=0
 for _ in $(seq 100); do
   [ "$(curl --noproxy '*' -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/healthz")" == 200 ] && { up=1; break; }
