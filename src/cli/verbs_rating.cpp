@@ -27,6 +27,8 @@ struct RatingOptions {
   std::string from, to;        // rerate
   std::string countries;       // destinations set
   bool premium = false;        // destinations set
+  bool high_risk = false;      // destinations set
+  std::string prefix, description;  // high-risk add|remove
 };
 
 nlohmann::json deck_json(const rating::DeckInfo& d) {
@@ -96,14 +98,39 @@ int run_destinations(const DataDir& where, const RatingOptions& o, bool set) {
   if (!env.ok()) return fail(env.error());
   if (set) {
     const Status s = rating::set_destinations(*(*env)->store, (*env)->keys, (*env)->clock, *company,
-                                              rating::split_prefixes(o.countries), o.premium, cli_actor());
+                                              {rating::split_prefixes(o.countries), o.premium, o.high_risk},
+                                              cli_actor());
     if (!s.ok()) return fail(s.error());
   }
   auto allowed = rating::destinations_of(*(*env)->store, *company);
   if (!allowed.ok()) return fail(allowed.error());
-  std::cout << nlohmann::json{{"company_id", *company}, {"countries", allowed->countries}, {"premium", allowed->premium}}
+  std::cout << nlohmann::json{{"company_id", *company},
+                              {"countries", allowed->countries},
+                              {"premium", allowed->premium},
+                              {"high_risk", allowed->high_risk}}
                    .dump(2)
             << "\n";
+  return 0;
+}
+
+// The operator's high-risk prefixes: `add`, `remove`, or (neither) the list as JSON.
+int run_high_risk(const DataDir& where, const RatingOptions& o, std::string_view action) {
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  Environment& e = **env;
+  Status changed;
+  if (action == "add") changed = rating::add_high_risk(*e.store, e.keys, e.clock, o.prefix, o.description, cli_actor());
+  if (action == "remove") changed = rating::remove_high_risk(*e.store, e.keys, e.clock, o.prefix, cli_actor());
+  if (!changed.ok()) return fail(changed.error());
+  auto listed = rating::list_high_risk(*e.store);
+  if (!listed.ok()) return fail(listed.error());
+  nlohmann::json out = nlohmann::json::array();
+  for (const rating::HighRiskPrefix& p : *listed)
+    out.push_back({{"prefix", p.prefix},
+                   {"description", p.description},
+                   {"added_at", format_utc(p.added_at_us)},
+                   {"added_by", p.added_by}});
+  std::cout << out.dump(2) << "\n";
   return 0;
 }
 
@@ -204,11 +231,28 @@ void add_rating_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
                                "comma-separated ISO 3166 codes such as FR,DE, * for anywhere, empty for its own only")
       ->required();
   destinations_set->add_flag("--premium", o->premium, "allow premium-rate numbers too (off unless given)");
+  destinations_set->add_flag("--high-risk", o->high_risk,
+                             "allow the operator's high-risk prefixes too (`rating high-risk`; off unless given)");
   verbs.add(destinations_set, [&where, o] { return run_destinations(where, *o, true); });
   auto* destinations_show = destinations->add_subcommand("show", "Print where the company's lines may call");
   add_data_dir(destinations_show, where);
   destinations_show->add_option("--company", o->company, "company id")->required();
   verbs.add(destinations_show, [&where, o] { return run_destinations(where, *o, false); });
+  auto* high_risk = rating->add_subcommand("high-risk", "The operator's high-risk prefixes, refused to every company "
+                                                       "not let call them")
+                        ->require_subcommand(1);
+  auto* risk_add = high_risk->add_subcommand("add", "List a prefix as high-risk (audited); prints the list");
+  add_data_dir(risk_add, where);
+  risk_add->add_option("--prefix", o->prefix, "E.164 prefix, such as 882 or +2392")->required();
+  risk_add->add_option("--description", o->description, "why, such as 'international networks'")->required();
+  verbs.add(risk_add, [&where, o] { return run_high_risk(where, *o, "add"); });
+  auto* risk_remove = high_risk->add_subcommand("remove", "Take a prefix off the list (audited); prints the list");
+  add_data_dir(risk_remove, where);
+  risk_remove->add_option("--prefix", o->prefix, "E.164 prefix")->required();
+  verbs.add(risk_remove, [&where, o] { return run_high_risk(where, *o, "remove"); });
+  auto* risk_list = high_risk->add_subcommand("list", "Print the list as JSON");
+  add_data_dir(risk_list, where);
+  verbs.add(risk_list, [&where, o] { return run_high_risk(where, *o, "list"); });
   auto* rerate = rating->add_subcommand("rerate", "Price a period's answered outbound calls again (audited)");
   add_data_dir(rerate, where);
   rerate->add_option("--from", o->from, "calls that began at or after (YYYY-MM-DD or ISO 8601)")->required();

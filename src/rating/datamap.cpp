@@ -9,7 +9,7 @@ namespace {
 using privacy::StructuralColumn;
 
 // clang-format off
-constexpr std::array<StructuralColumn, 19> kStructural = {
+constexpr std::array<StructuralColumn, 24> kStructural = {
   StructuralColumn{"rate_decks", "id", "random identifier of a deck import"},
   StructuralColumn{"rate_decks", "name", "the operator's name for the deck (a carrier's price list); not about a person"},
   StructuralColumn{"rate_decks", "rates", "how many rates the import brought"},
@@ -29,6 +29,11 @@ constexpr std::array<StructuralColumn, 19> kStructural = {
   StructuralColumn{"rating_plans", "allowed_countries", "countries the tenant's lines may call beyond its own"},
   StructuralColumn{"rating_plans", "allow_premium", "whether the tenant's lines may call premium-rate numbers"},
   StructuralColumn{"rating_plans", "updated_at_us", "when the plan last changed"},
+  StructuralColumn{"rating_plans", "allow_high_risk", "whether the tenant's lines may call the operator's high-risk prefixes"},
+  StructuralColumn{"rating_high_risk_prefixes", "prefix", "an E.164 number range the operator refuses by default; no one's number"},
+  StructuralColumn{"rating_high_risk_prefixes", "description", "the operator's reason for listing the range"},
+  StructuralColumn{"rating_high_risk_prefixes", "added_at_us", "when the range was listed"},
+  StructuralColumn{"rating_high_risk_prefixes", "added_by", "the operator account that listed it (staff id or cli:), as the audit log names actors"},
 };
 // clang-format on
 

@@ -27,8 +27,11 @@ int32_t RateTable::Trie::insert(std::string_view digits) {
 
 std::shared_ptr<const RateTable> RateTable::build(std::vector<Deck> decks,
                                                   const std::unordered_map<std::string, std::vector<std::string>>& plans,
-                                                  std::unordered_map<std::string, Destinations> destinations) {
+                                                  std::unordered_map<std::string, Destinations> destinations,
+                                                  const std::vector<std::string>& high_risk) {
   auto table = std::make_shared<RateTable>();
+  for (const std::string& p : high_risk)
+    table->high_risk_.nodes[static_cast<size_t>(table->high_risk_.insert(digits_of(p)))].first_rate = 0;
   table->destinations_ = std::move(destinations);
   std::vector<Entry> all;
   for (Deck& deck : decks) {
@@ -76,25 +79,33 @@ const Rate* RateTable::find(std::string_view e164, int64_t at_us, std::string_vi
   return &best->rate;
 }
 
-bool RateTable::included(std::string_view company_id, std::string_view e164) const {
-  const auto plan = plans_.find(std::string(company_id));
-  if (plan == plans_.end()) return false;
+bool RateTable::holds_prefix_of(const Trie& trie, std::string_view e164) {
   int32_t at = 0;
   for (const char c : digits_of(e164)) {
     if (c < '0' || c > '9') return false;
-    at = plan->second.nodes[static_cast<size_t>(at)].child[static_cast<size_t>(c - '0')];
+    at = trie.nodes[static_cast<size_t>(at)].child[static_cast<size_t>(c - '0')];
     if (at < 0) return false;
-    if (plan->second.nodes[static_cast<size_t>(at)].first_rate == 0) return true;
+    if (trie.nodes[static_cast<size_t>(at)].first_rate == 0) return true;
   }
   return false;
 }
 
+bool RateTable::included(std::string_view company_id, std::string_view e164) const {
+  const auto plan = plans_.find(std::string(company_id));
+  return plan != plans_.end() && holds_prefix_of(plan->second, e164);
+}
+
+bool RateTable::high_risk(std::string_view e164) const { return holds_prefix_of(high_risk_, e164); }
+
 std::optional<std::string> RateTable::refusal(std::string_view company_id, std::string_view own_country,
-                                              std::string_view region, bool premium) const {
+                                              std::string_view region, bool premium, std::string_view e164) const {
   const auto rules = destinations_.find(std::string(company_id));
   const Destinations none;
   const Destinations& d = rules == destinations_.end() ? none : rules->second;
   if (premium && !d.premium) return std::string("premium-rate numbers are not allowed for this company");
+  // Before the country rules: a high-risk range inside an allowed country (or the company's own)
+  // is still refused unless the company was let call such ranges.
+  if (!d.high_risk && high_risk(e164)) return std::string("calls to high-risk destinations are not allowed for this company");
   if (!region.empty() && region == own_country) return std::nullopt;
   for (const std::string& c : d.countries)
     if (c == "*" || (!region.empty() && c == region)) return std::nullopt;

@@ -44,16 +44,22 @@ class RateTable {
   struct Destinations {
     std::vector<std::string> countries;
     bool premium = false;
+    bool high_risk = false;  // the operator's high-risk prefixes (rating/store.h) too
   };
   // `plans`: per company id, the prefixes its plan includes; `destinations`: per company id, its
-  // rules (a company absent calls its own country only, and no premium-rate number).
+  // rules (a company absent calls its own country only, and no premium-rate or high-risk number);
+  // `high_risk`: the operator's prefixes of destinations abused for revenue-share fraud.
   static std::shared_ptr<const RateTable> build(std::vector<Deck> decks,
                                                 const std::unordered_map<std::string, std::vector<std::string>>& plans,
-                                                std::unordered_map<std::string, Destinations> destinations = {});
-  // Why the company's line may not call `region` (the destination's ISO 3166 code, "" when
-  // unknown) from `own_country`, as a reason phrase; nullopt when it may.
+                                                std::unordered_map<std::string, Destinations> destinations = {},
+                                                const std::vector<std::string>& high_risk = {});
+  // Why the company's line may not call `e164`, whose country is `region` (ISO 3166, "" when
+  // unknown), from `own_country`, as a reason phrase; nullopt when it may. `premium`: libphonenumber
+  // says premium rate or shared cost.
   std::optional<std::string> refusal(std::string_view company_id, std::string_view own_country,
-                                     std::string_view region, bool premium) const;
+                                     std::string_view region, bool premium, std::string_view e164) const;
+  // Whether `e164` starts with one of the operator's high-risk prefixes.
+  bool high_risk(std::string_view e164) const;
 
   // The rate for `e164` (with or without '+') at `at_us`, longest prefix first; null when none.
   // `deck_id` receives the import the rate came from.
@@ -76,7 +82,7 @@ class RateTable {
     uint32_t deck = 0;  // index into deck_ids_
   };
   struct Trie {
-    std::vector<Node> nodes{Node{}};
+    std::vector<Node> nodes = std::vector<Node>(1);  // the root; not {Node{}}, which GCC 12 misreads as uninitialized
     int32_t insert(std::string_view digits);  // the node for these digits, made as needed
   };
 
@@ -85,6 +91,9 @@ class RateTable {
   std::vector<std::string> deck_ids_;
   std::unordered_map<std::string, Trie> plans_;  // a node with first_rate 0 marks an included prefix
   std::unordered_map<std::string, Destinations> destinations_;
+  Trie high_risk_;  // a node with first_rate 0 ends a high-risk prefix
+  // Whether a prefix marked in `trie` (first_rate 0) starts `e164`.
+  static bool holds_prefix_of(const Trie& trie, std::string_view e164);
   size_t rate_count_ = 0;
 };
 

@@ -117,22 +117,38 @@ TEST(RateTableTest, TheLongestPrefixValidAtTheCallsStartWins) {
 
 TEST(RateTableTest, ACompanyCallsItsOwnCountryOnlyUntilItAllowsMoreAndNeverPremiumRateUnlessAllowed) {
   const auto table = RateTable::build({}, {}, {{"co-open", {{"FR", "DE"}, false}}, {"co-any", {{"*"}, true}}});
-  EXPECT_FALSE(table->refusal("co-none", "GB", "GB", false)) << "its own country";
-  const auto abroad = table->refusal("co-none", "GB", "FR", false);
+  EXPECT_FALSE(table->refusal("co-none", "GB", "GB", false, "+442079460958")) << "its own country";
+  const auto abroad = table->refusal("co-none", "GB", "FR", false, "+33140000000");
   ASSERT_TRUE(abroad) << "by default, nowhere else";
   EXPECT_EQ(*abroad, "calls to FR are not allowed for this company");
-  EXPECT_TRUE(table->refusal("co-none", "GB", "GB", true)) << "premium rate, even at home";
-  EXPECT_TRUE(table->refusal("co-none", "GB", "", false)) << "a destination nobody can place";
-  EXPECT_FALSE(table->refusal("co-open", "GB", "FR", false));
-  EXPECT_TRUE(table->refusal("co-open", "GB", "CU", false));
-  EXPECT_TRUE(table->refusal("co-open", "GB", "DE", true)) << "premium rate needs its own permission";
-  EXPECT_FALSE(table->refusal("co-any", "GB", "CU", true));
+  EXPECT_TRUE(table->refusal("co-none", "GB", "GB", true, "+449098790000")) << "premium rate, even at home";
+  EXPECT_TRUE(table->refusal("co-none", "GB", "", false, "+999")) << "a destination nobody can place";
+  EXPECT_FALSE(table->refusal("co-open", "GB", "FR", false, "+33140000000"));
+  EXPECT_TRUE(table->refusal("co-open", "GB", "CU", false, "+5371234567"));
+  EXPECT_TRUE(table->refusal("co-open", "GB", "DE", true, "+4990012345")) << "premium rate needs its own permission";
+  EXPECT_FALSE(table->refusal("co-any", "GB", "CU", true, "+5371234567"));
   const numbers::Destination uk = numbers::destination_of("+442079460958");
   EXPECT_EQ(uk.region, "GB");
   EXPECT_FALSE(uk.premium);
   EXPECT_TRUE(numbers::destination_of("+449098790000").premium) << "UK 09 numbers are premium rate";
   EXPECT_EQ(numbers::destination_of("+14155550123").region, "US");
   EXPECT_EQ(numbers::destination_of("not a number").region, "");
+}
+
+TEST(RateTableTest, TheOperatorsHighRiskPrefixesAreRefusedEvenWhereTheCountryIsAllowed) {
+  const auto table = RateTable::build({}, {},
+                                      {{"co-open", {{"*"}, false, false}}, {"co-trusted", {{"*"}, false, true}}},
+                                      {"882", "+447781"});
+  EXPECT_TRUE(table->high_risk("+88213"));
+  EXPECT_TRUE(table->high_risk("+447781123456"));
+  EXPECT_FALSE(table->high_risk("+447700900123")) << "the same country outside the listed range";
+  EXPECT_FALSE(table->high_risk("+88")) << "shorter than the prefix";
+  const auto refused = table->refusal("co-open", "GB", "", false, "+882130000001");
+  ASSERT_TRUE(refused) << "anywhere allowed, but not a high-risk range";
+  EXPECT_EQ(*refused, "calls to high-risk destinations are not allowed for this company");
+  EXPECT_TRUE(table->refusal("co-none", "GB", "GB", false, "+447781123456")) << "not even in the company's own country";
+  EXPECT_FALSE(table->refusal("co-open", "GB", "GB", false, "+447700900123"));
+  EXPECT_FALSE(table->refusal("co-trusted", "GB", "", false, "+882130000001")) << "a company let call them may";
 }
 
 class RatingStoreTest : public store::MigratedStoreTest {
@@ -200,17 +216,50 @@ TEST_P(RatingStoreTest, APlanIncludesItsPrefixesAndAKeeperPicksUpChanges) {
   auto plan = plan_of(*store_, company_);
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(*plan, std::vector<std::string>{"44"});
-  ASSERT_TRUE(set_destinations(*store_, keys_, clock_, company_, {"FR"}, false, "cli:test").ok());
-  const Status lower = set_destinations(*store_, keys_, clock_, company_, {"fr"}, false, "cli:test");
+  ASSERT_TRUE(set_destinations(*store_, keys_, clock_, company_, {{"FR"}, false, false}, "cli:test").ok());
+  const Status lower = set_destinations(*store_, keys_, clock_, company_, {{"fr"}, false, false}, "cli:test");
   ASSERT_FALSE(lower.ok());
   EXPECT_EQ(lower.error().field, "countries");
-  for (int i = 0; i < 200 && book.table()->refusal(company_, "GB", "FR", false); ++i)
+  for (int i = 0; i < 200 && book.table()->refusal(company_, "GB", "FR", false, "+33140000000"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_FALSE(book.table()->refusal(company_, "GB", "FR", false)) << "the keeper reloaded the destinations";
+  EXPECT_FALSE(book.table()->refusal(company_, "GB", "FR", false, "+33140000000")) << "the keeper reloaded the destinations";
   EXPECT_TRUE(book.table()->included(company_, "+442071234567")) << "and kept the plan";
   auto allowed = destinations_of(*store_, company_);
   ASSERT_TRUE(allowed.ok());
   EXPECT_EQ(allowed->countries, std::vector<std::string>{"FR"});
+  keeper.stop();
+}
+
+TEST_P(RatingStoreTest, TheHighRiskListIsAuditedRefusesBadPrefixesAndReachesTheBook) {
+  RateBook book;
+  BookKeeper keeper(*store_, book, 50'000);
+  ASSERT_TRUE(keeper.start().ok());
+  ASSERT_TRUE(set_destinations(*store_, keys_, clock_, company_, {{"*"}, false, false}, "cli:test").ok());
+  ASSERT_TRUE(add_high_risk(*store_, keys_, clock_, "+882", "international networks", "cli:test").ok());
+  const Status again = add_high_risk(*store_, keys_, clock_, "882", "twice", "cli:test");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::conflict);
+  const Status bad = add_high_risk(*store_, keys_, clock_, "88x", "letters", "cli:test");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().field, "prefix");
+  EXPECT_EQ(add_high_risk(*store_, keys_, clock_, "883", "", "cli:test").error().field, "description");
+  auto listed = list_high_risk(*store_);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->at(0).prefix, "882");
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'rating.high_risk_add'"), 1);
+
+  for (int i = 0; i < 200 && !book.table()->refusal(company_, "GB", "", false, "+88213"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(book.table()->refusal(company_, "GB", "", false, "+88213")) << "the keeper loaded the new prefix";
+  ASSERT_TRUE(set_destinations(*store_, keys_, clock_, company_, {{"*"}, false, true}, "cli:test").ok());
+  EXPECT_TRUE(destinations_of(*store_, company_)->high_risk);
+  for (int i = 0; i < 200 && book.table()->refusal(company_, "GB", "", false, "+88213"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(book.table()->refusal(company_, "GB", "", false, "+88213")) << "the company is now let call them";
+  ASSERT_TRUE(remove_high_risk(*store_, keys_, clock_, "+882", "cli:test").ok());
+  EXPECT_EQ(remove_high_risk(*store_, keys_, clock_, "882", "cli:test").error().code, ErrorCode::not_found);
+  EXPECT_TRUE(list_high_risk(*store_)->empty());
   keeper.stop();
 }
 

@@ -43,6 +43,20 @@ std::vector<store::SchemaPart> schema_parts() {
              allow_premium {i64} NOT NULL DEFAULT 0 CHECK (allow_premium IN (0, 1)),
              updated_at_us {i64} NOT NULL))",
        }},
+      {16,
+       "rating",
+       "the operator's high-risk prefixes",
+       {
+           // Ranges abused for international revenue-share fraud, which no company calls unless it
+           // was let (allow_high_risk below), whatever its countries allow; no personal data.
+           R"(CREATE TABLE rating_high_risk_prefixes (
+             prefix TEXT PRIMARY KEY,
+             description TEXT NOT NULL,
+             added_at_us {i64} NOT NULL,
+             added_by TEXT NOT NULL))",
+           R"(ALTER TABLE rating_plans ADD COLUMN allow_high_risk {i64} NOT NULL DEFAULT 0
+             CHECK (allow_high_risk IN (0, 1)))",
+       }},
   };
 }
 

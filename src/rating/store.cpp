@@ -97,10 +97,9 @@ Status set_plan(store::Store& store, const privacy::Keyring& keys, const Clock& 
 }
 
 Status set_destinations(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
-                        const std::string& company_id, const std::vector<std::string>& countries, bool allow_premium,
-                        const std::string& actor) {
+                        const std::string& company_id, const RateTable::Destinations& rules, const std::string& actor) {
   std::string joined;
-  for (const std::string& c : countries) {
+  for (const std::string& c : rules.countries) {
     const bool code = c.size() == 2 && std::isupper(static_cast<unsigned char>(c[0])) &&
                       std::isupper(static_cast<unsigned char>(c[1]));
     if (c != "*" && !code)
@@ -109,14 +108,15 @@ Status set_destinations(store::Store& store, const privacy::Keyring& keys, const
   }
   return store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_TRY(accounts::find_company(s, company_id));
-    PRIVOX_TRY(s.exec("INSERT INTO rating_plans (company_id, allowed_countries, allow_premium, updated_at_us) "
-                      "VALUES (?, ?, ?, ?) ON CONFLICT (company_id) DO UPDATE SET "
+    PRIVOX_TRY(s.exec("INSERT INTO rating_plans (company_id, allowed_countries, allow_premium, allow_high_risk, "
+                      "updated_at_us) VALUES (?, ?, ?, ?, ?) ON CONFLICT (company_id) DO UPDATE SET "
                       "allowed_countries = excluded.allowed_countries, allow_premium = excluded.allow_premium, "
-                      "updated_at_us = excluded.updated_at_us",
-                      {company_id, joined, int64_t{allow_premium ? 1 : 0}, clock.now_us()}));
+                      "allow_high_risk = excluded.allow_high_risk, updated_at_us = excluded.updated_at_us",
+                      {company_id, joined, int64_t{rules.premium ? 1 : 0}, int64_t{rules.high_risk ? 1 : 0},
+                       clock.now_us()}));
     PRIVOX_TRY(privacy::AuditChain(keys, clock)
                    .append(s, {actor, "rating.destinations_set", company_id, "fraud",
-                               {{"countries", joined}, {"premium", allow_premium}}}));
+                               {{"countries", joined}, {"premium", rules.premium}, {"high_risk", rules.high_risk}}}));
     return {};
   });
 }
@@ -124,10 +124,10 @@ Status set_destinations(store::Store& store, const privacy::Keyring& keys, const
 Result<RateTable::Destinations> destinations_of(store::Store& store, const std::string& company_id) {
   RateTable::Destinations out;
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT allowed_countries, allow_premium FROM rating_plans "
+    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT allowed_countries, allow_premium, allow_high_risk FROM rating_plans "
                                             "WHERE company_id = ?",
                                             {company_id}));
-    if (!rows.empty()) out = {split_prefixes(rows[0].text(0)), rows[0].i64(1) != 0};
+    if (!rows.empty()) out = {split_prefixes(rows[0].text(0)), rows[0].i64(1) != 0, rows[0].i64(2) != 0};
     return {};
   }));
   return out;
@@ -139,6 +139,49 @@ Result<std::vector<std::string>> plan_of(store::Store& store, const std::string&
     PRIVOX_ASSIGN(store::Rows rows,
                   s.query("SELECT included_prefixes FROM rating_plans WHERE company_id = ?", {company_id}));
     if (!rows.empty()) out = split_prefixes(rows[0].text(0));
+    return {};
+  }));
+  return out;
+}
+
+Status add_high_risk(store::Store& store, const privacy::Keyring& keys, const Clock& clock, std::string prefix,
+                     const std::string& description, const std::string& actor) {
+  if (!prefix.empty() && prefix.front() == '+') prefix.erase(0, 1);
+  if (!is_prefix(prefix)) return invalid("prefix", fmt::format("\"{}\" is not 1 to 15 digits of an E.164 prefix", prefix));
+  if (description.empty() || description.size() > kMaxDeckName)
+    return invalid("description", fmt::format("a description is 1 to {} characters", kMaxDeckName));
+  return store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(store::Rows listed,
+                  s.query("SELECT 1 FROM rating_high_risk_prefixes WHERE prefix = ?", {prefix}));
+    if (!listed.empty()) return Error{ErrorCode::conflict, "prefix", fmt::format("{} is already listed", prefix)};
+    PRIVOX_TRY(s.exec("INSERT INTO rating_high_risk_prefixes (prefix, description, added_at_us, added_by) "
+                      "VALUES (?, ?, ?, ?)",
+                      {prefix, description, clock.now_us(), actor}));
+    PRIVOX_TRY(privacy::AuditChain(keys, clock)
+                   .append(s, {actor, "rating.high_risk_add", prefix, "fraud", {{"description", description}}}));
+    return {};
+  });
+}
+
+Status remove_high_risk(store::Store& store, const privacy::Keyring& keys, const Clock& clock, std::string prefix,
+                        const std::string& actor) {
+  if (!prefix.empty() && prefix.front() == '+') prefix.erase(0, 1);
+  return store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(store::Rows listed,
+                  s.query("SELECT 1 FROM rating_high_risk_prefixes WHERE prefix = ?", {prefix}));
+    if (listed.empty()) return Error{ErrorCode::not_found, "prefix", fmt::format("{} is not listed", prefix)};
+    PRIVOX_TRY(s.exec("DELETE FROM rating_high_risk_prefixes WHERE prefix = ?", {prefix}));
+    PRIVOX_TRY(privacy::AuditChain(keys, clock).append(s, {actor, "rating.high_risk_remove", prefix, "fraud", {}}));
+    return {};
+  });
+}
+
+Result<std::vector<HighRiskPrefix>> list_high_risk(store::Store& store) {
+  std::vector<HighRiskPrefix> out;
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT prefix, description, added_at_us, added_by "
+                                            "FROM rating_high_risk_prefixes ORDER BY prefix"));
+    for (const store::Row& r : rows) out.push_back({r.text(0), r.text(1), r.i64(2), r.text(3)});
     return {};
   }));
   return out;
@@ -167,15 +210,18 @@ Result<std::shared_ptr<const RateTable>> load_table(store::Session& s) {
     decks.back().rates.push_back(Rate{r.text(1), r.text(2), r.i64(3), r.i64(4), static_cast<int32_t>(r.i64(5)),
                                       static_cast<int32_t>(r.i64(6)), r.text(7), r.i64(8), 0});
   }
-  PRIVOX_ASSIGN(store::Rows plan_rows,
-                s.query("SELECT company_id, included_prefixes, allowed_countries, allow_premium FROM rating_plans"));
+  PRIVOX_ASSIGN(store::Rows plan_rows, s.query("SELECT company_id, included_prefixes, allowed_countries, "
+                                               "allow_premium, allow_high_risk FROM rating_plans"));
   std::unordered_map<std::string, std::vector<std::string>> plans;
   std::unordered_map<std::string, RateTable::Destinations> destinations;
   for (const store::Row& r : plan_rows) {
     if (!r.text(1).empty()) plans[r.text(0)] = split_prefixes(r.text(1));
-    destinations[r.text(0)] = {split_prefixes(r.text(2)), r.i64(3) != 0};
+    destinations[r.text(0)] = {split_prefixes(r.text(2)), r.i64(3) != 0, r.i64(4) != 0};
   }
-  return RateTable::build(std::move(decks), plans, std::move(destinations));
+  PRIVOX_ASSIGN(store::Rows risky, s.query("SELECT prefix FROM rating_high_risk_prefixes"));
+  std::vector<std::string> high_risk;
+  for (const store::Row& r : risky) high_risk.push_back(r.text(0));
+  return RateTable::build(std::move(decks), plans, std::move(destinations), high_risk);
 }
 
 Result<bool> BookKeeper::reload_if_changed() {
@@ -184,11 +230,13 @@ Result<bool> BookKeeper::reload_if_changed() {
     // Decks only ever arrive (each with a new id); plans are few and short, so they are compared
     // whole: a change in the same microsecond as the last still shows.
     PRIVOX_ASSIGN(store::Rows decks, s.query("SELECT count(*), coalesce(max(id), '') FROM rate_decks"));
-    PRIVOX_ASSIGN(store::Rows plans, s.query("SELECT company_id, included_prefixes, allowed_countries, allow_premium "
-                                             "FROM rating_plans ORDER BY company_id"));
+    PRIVOX_ASSIGN(store::Rows plans, s.query("SELECT company_id, included_prefixes, allowed_countries, allow_premium, "
+                                             "allow_high_risk FROM rating_plans ORDER BY company_id"));
+    PRIVOX_ASSIGN(store::Rows risky, s.query("SELECT prefix FROM rating_high_risk_prefixes ORDER BY prefix"));
     std::string version = fmt::format("{}/{}", decks[0].i64(0), decks[0].text(1));
     for (const store::Row& p : plans)
-      version += fmt::format("|{};{};{};{}", p.text(0), p.text(1), p.text(2), p.i64(3));
+      version += fmt::format("|{};{};{};{};{}", p.text(0), p.text(1), p.text(2), p.i64(3), p.i64(4));
+    for (const store::Row& r : risky) version += "!" + r.text(0);
     if (version == seen_) return {};
     PRIVOX_ASSIGN(std::shared_ptr<const RateTable> table, load_table(s));
     book_.replace(std::move(table));

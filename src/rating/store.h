@@ -50,18 +50,35 @@ Result<std::vector<DeckInfo>> list_decks(store::Store& store);
 Status set_plan(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const std::string& company_id,
                 const std::vector<std::string>& included, const std::string& actor);
 Result<std::vector<std::string>> plan_of(store::Store& store, const std::string& company_id);
-// Where the company's lines may call beyond its own country (ISO 3166 codes such as "FR", or "*"
-// for anywhere; empty: its own country only) and whether premium-rate numbers are allowed.
-// Audited `rating.destinations_set`. Errors: invalid on "countries" naming a code that is not two
-// capital letters; not_found on "company".
+// Where the company's lines may call beyond its own country (`countries`: ISO 3166 codes such as
+// "FR", or "*" for anywhere; empty: its own country only), and whether premium-rate numbers and the
+// operator's high-risk prefixes are allowed. Audited `rating.destinations_set`. Errors: invalid on
+// "countries" naming a code that is not two capital letters; not_found on "company".
 Status set_destinations(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
-                        const std::string& company_id, const std::vector<std::string>& countries, bool allow_premium,
-                        const std::string& actor);
+                        const std::string& company_id, const RateTable::Destinations& rules, const std::string& actor);
 Result<RateTable::Destinations> destinations_of(store::Store& store, const std::string& company_id);
+// The operator's list of high-risk prefixes: ranges abused for international revenue-share fraud
+// (satellite and international networks, small islands' premium blocks), refused to every company
+// that was not let call them (Destinations::high_risk), in any country.
+struct HighRiskPrefix {
+  std::string prefix;  // digits, no '+'
+  std::string description;
+  int64_t added_at_us = 0;
+  std::string added_by;
+};
+// Audited `rating.high_risk_add`. Errors: invalid on "prefix" (not 1-15 digits) or "description"
+// (empty or over 100 characters); conflict on "prefix" when already listed.
+Status add_high_risk(store::Store& store, const privacy::Keyring& keys, const Clock& clock, std::string prefix,
+                     const std::string& description, const std::string& actor);
+// Audited `rating.high_risk_remove`. Errors: not_found on "prefix".
+Status remove_high_risk(store::Store& store, const privacy::Keyring& keys, const Clock& clock, std::string prefix,
+                        const std::string& actor);
+Result<std::vector<HighRiskPrefix>> list_high_risk(store::Store& store);
+
 // "44,353" as {"44", "353"}; empty items are dropped (the form a plan is stored and typed in).
 std::vector<std::string> split_prefixes(const std::string& text);
 
-// Every deck and plan, as one table.
+// Every deck, plan, destination rule and high-risk prefix, as one table.
 Result<std::shared_ptr<const RateTable>> load_table(store::Session& s);
 
 class RateBook {
@@ -74,8 +91,8 @@ class RateBook {
   std::atomic<std::shared_ptr<const RateTable>> table_;
 };
 
-// Keeps a RateBook current: loads it at start(), then every `interval_us` looks whether a deck or
-// plan changed and reloads it if so.
+// Keeps a RateBook current: loads it at start(), then every `interval_us` looks whether a deck,
+// plan, destination rule or high-risk prefix changed and reloads it if so.
 class BookKeeper {
  public:
   BookKeeper(store::Store& store, RateBook& book, int64_t interval_us = 5'000'000)

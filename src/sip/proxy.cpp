@@ -245,7 +245,7 @@ void Proxy::finish_own(TxId client, int status, std::string equipment) {
 std::optional<std::string> Proxy::destination_refused(const ExtensionInfo& caller, std::string_view e164) const {
   if (!rates_) return std::nullopt;
   const numbers::Destination where = numbers::destination_of(e164);
-  return rates_->table()->refusal(caller.company_id, caller.country, where.region, where.premium);
+  return rates_->table()->refusal(caller.company_id, caller.country, where.region, where.premium, e164);
 }
 
 void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
