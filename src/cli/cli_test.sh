@@ -1192,5 +1192,18 @@ expect_ok "$PRIVOX" rating price --data-dir "$D" --number +442079460958 --compan
 assert_contains "the plan includes the company's domestic calls" "$(stdout | tr -d ' \n')" '"included":true'
 assert_eq "the import and the plan are audited" 2 \
   "$(sql "$D" "select count(*) from audit_log where action in ('rating.deck_import', 'rating.plan_set')")"
+# The operator's high-risk prefixes: listed, refused twice and when malformed, shown, let through per
+# company, and taken off again; each change audited.
+expect_ok "$PRIVOX" rating high-risk add --data-dir "$D" --prefix +882 --description "international networks"
+assert_contains "the list shows the prefix without its +" "$(stdout | tr -d ' \n')" '"description":"internationalnetworks","prefix":"882"'
+expect_fail 4 -- "882 is already listed" "$PRIVOX" rating high-risk add --data-dir "$D" --prefix 882 --description again
+expect_fail 2 -- "--prefix" "$PRIVOX" rating high-risk add --data-dir "$D" --prefix 88x --description letters
+expect_ok "$PRIVOX" rating destinations set --data-dir "$D" --company "$COMPANY" --countries '*' --high-risk
+assert_contains "a company can be let call them" "$(stdout | tr -d ' \n')" '"high_risk":true'
+expect_ok "$PRIVOX" rating high-risk remove --data-dir "$D" --prefix 882
+assert_eq "and the list is empty again" "[]" "$(stdout | tr -d ' \n')"
+expect_fail 3 -- "882 is not listed" "$PRIVOX" rating high-risk remove --data-dir "$D" --prefix 882
+assert_eq "listing and removing are audited" 2 \
+  "$(sql "$D" "select count(*) from audit_log where action in ('rating.high_risk_add', 'rating.high_risk_remove')")"
 
 finish
