@@ -16,6 +16,7 @@ set(PRIVOX_LAYERS
   rating
   consent
   traffic
+  billing
   voicemail
   sip
   ledgers
@@ -39,6 +40,7 @@ set(PRIVOX_USES_accounts privacy numbers)
 set(PRIVOX_USES_consent accounts)
 set(PRIVOX_USES_rating accounts)
 set(PRIVOX_USES_traffic accounts rating)
+set(PRIVOX_USES_billing traffic)
 set(PRIVOX_USES_voicemail traffic media)
 set(PRIVOX_USES_sip voicemail)
 set(PRIVOX_USES_ledgers traffic consent)
@@ -48,7 +50,7 @@ set(PRIVOX_USES_rights notify erasure)
 set(PRIVOX_USES_retention erasure voicemail)
 set(PRIVOX_USES_analytics ledgers)
 set(PRIVOX_USES_portal rights retention analytics)
-set(PRIVOX_USES_app portal)
+set(PRIVOX_USES_app portal billing)
 set(PRIVOX_USES_cli app metrics)
 
 # What each folder may include: itself and, transitively, what it uses. Sets PRIVOX_ALLOWED_<dir>.

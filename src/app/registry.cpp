@@ -5,6 +5,7 @@
 #include "accounts/line_removal.h"
 #include "accounts/module.h"
 #include "analytics/module.h"
+#include "billing/module.h"
 #include "consent/module.h"
 #include "ledgers/module.h"
 #include "notify/module.h"
@@ -36,6 +37,7 @@ std::vector<store::SchemaPart> schema() {
   append(parts, consent::schema_parts());
   append(parts, ledgers::schema_parts());
   append(parts, traffic::schema_parts());
+  append(parts, billing::schema_parts());
   append(parts, voicemail::schema_parts());
   append(parts, sip::schema_parts());
   append(parts, notify::schema_parts());
@@ -48,13 +50,13 @@ std::vector<store::SchemaPart> schema() {
 
 std::vector<privacy::DataMapPart> datamap() {
   return {privacy::datamap_part(),   accounts::datamap_part(),  rating::datamap_part(),
-          consent::datamap_part(),   traffic::datamap_part(),
+          consent::datamap_part(),   traffic::datamap_part(),   billing::datamap_part(),
           voicemail::datamap_part(), sip::datamap_part(),       ledgers::datamap_part(), notify::datamap_part(),
           rights::datamap_part(),    retention::datamap_part(), analytics::datamap_part(), portal::datamap_part()};
 }
 
 std::vector<std::span<const store::SettingSpec>> settings() {
-  return {ledgers::settings(),   traffic::settings(),   voicemail::settings(), sip::settings(),
+  return {ledgers::settings(),   traffic::settings(),   billing::settings(),   voicemail::settings(), sip::settings(),
           notify::settings(),    rights::settings(),    retention::settings(), analytics::settings(),
           portal::settings()};
 }
@@ -62,6 +64,7 @@ std::vector<std::span<const store::SettingSpec>> settings() {
 // The member's own record first; the audit chain's note last.
 std::vector<privacy::ErasureParticipantSpec> erasure() {
   return {accounts::erasure_participant(),  consent::erasure_participant(), traffic::erasure_participant(),
+          billing::erasure_participant(),
           voicemail::erasure_participant(), sip::erasure_participant(),     ledgers::erasure_participant(),
           rights::erasure_participant(),    portal::erasure_participant(),  privacy::erasure_participant()};
 }

@@ -1,0 +1,52 @@
+// The schema of billing/'s tables, invoices and the operator's one invoice counter, as a migration
+// part (store/schema.h). Released parts are never edited: a change is a part of a new version.
+#include "billing/module.h"
+
+namespace privox::billing {
+
+std::vector<store::SchemaPart> schema_parts() {
+  return {
+      {16,
+       "billing",
+       "invoices and credit notes, numbered in one gap-free sequence",
+       {
+           // The operator's invoice numbers: one row, whose last_number the issuing transaction
+           // raises by one before it inserts the invoice. The UPDATE takes the row's write lock
+           // (PostgreSQL) or runs under the database's write lock (SQLite), so concurrent issuers
+           // queue and each sees the number the one before committed: no gap, no duplicate.
+           R"(CREATE TABLE billing_counters (
+             name TEXT PRIMARY KEY,
+             last_number {i64} NOT NULL CHECK (last_number >= 0)))",
+           "INSERT INTO billing_counters (name, last_number) VALUES ('invoice', 0)",
+           // An issued invoice or credit note. Amounts in millionths of `currency`; a credit note's
+           // amounts are positive and credit the invoice it names. `lines` is a JSON array of
+           // {description, quantity, unit_micros, amount_micros}. A draft is never stored (it is
+           // computed and shown, `privox invoice issue --dry-run`), so status is always 'issued'
+           // here; the column says so to whoever reads the table. Rows are written once, when
+           // issued, and never updated (billing/invoices.h has no update path); retention deletes
+           // them after billing.retention_years.
+           R"(CREATE TABLE invoices (
+             id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL,
+             period TEXT NOT NULL,
+             number {i64} NOT NULL UNIQUE,
+             issued_at_us {i64} NOT NULL,
+             currency TEXT NOT NULL,
+             lines TEXT NOT NULL,
+             subtotal_micros {i64} NOT NULL CHECK (subtotal_micros >= 0),
+             tax_rate_bp {i64} NOT NULL CHECK (tax_rate_bp >= 0),
+             tax_micros {i64} NOT NULL CHECK (tax_micros >= 0),
+             total_micros {i64} NOT NULL CHECK (total_micros >= 0),
+             status TEXT NOT NULL CHECK (status = 'issued'),
+             kind TEXT NOT NULL CHECK (kind IN ('invoice', 'credit_note')),
+             credits_invoice_id TEXT REFERENCES invoices (id),
+             reason TEXT NOT NULL DEFAULT '',
+             issued_by TEXT NOT NULL))",
+           // One invoice per company and month; credit notes are as many as corrections need.
+           "CREATE UNIQUE INDEX invoices_one_per_period ON invoices (company_id, period) WHERE kind = 'invoice'",
+           "CREATE INDEX invoices_by_company ON invoices (company_id, number)",
+       }},
+  };
+}
+
+}  // namespace privox::billing

@@ -1,0 +1,43 @@
+// The settings billing/ reads: what a seat costs, the invoices' currency, the tax rate of each
+// customer country and how long issued invoices are kept (store/settings.h).
+#include <array>
+
+#include "billing/invoices.h"
+#include "billing/module.h"
+
+namespace privox::billing {
+namespace {
+
+using enum store::SettingKind;
+using store::SettingSpec;
+
+Status check_currency_setting(std::string_view value) {
+  const bool ok = value.size() == 3 && std::all_of(value.begin(), value.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  if (!ok) return invalid("billing.currency", "an ISO 4217 code of three capital letters, such as GBP");
+  return {};
+}
+
+Status check_tax_rates_setting(std::string_view value) {
+  PRIVOX_TRY(parse_tax_rates(value));
+  return {};
+}
+
+// clang-format off
+constexpr std::array<SettingSpec, 4> kSettings = {
+  SettingSpec{"billing.seat_price_micros", integer, "0", 0, 1'000'000'000'000,
+              "what one phone line (seat) costs a month, in millionths of billing.currency"},
+  SettingSpec{"billing.currency", text, "GBP", 0, 0,
+              "the currency invoices are issued in (ISO 4217); rated calls in another currency are refused", check_currency_setting},
+  SettingSpec{"billing.tax_rates", text, "", 0, 0,
+              "tax rate per customer country in percent, such as GB:20,FR:20,US:0; a country without a rate cannot be invoiced",
+              check_tax_rates_setting},
+  SettingSpec{"billing.retention_years", integer, "6", 1, 30,
+              "years an issued invoice or credit note is kept (legal obligation to keep accounting records)"},
+};
+// clang-format on
+
+}  // namespace
+
+std::span<const store::SettingSpec> settings() { return kSettings; }
+
+}  // namespace privox::billing
