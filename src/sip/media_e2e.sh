@@ -159,6 +159,9 @@ assert_true "/healthz reports the media relay up again" wait_health '"media_rela
 timeout 30 baresip -f "$TMP/p101" -t 5 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/p101c.log" 2>&1
 assert_true "a call goes through once the relay is back" established "$TMP/p101c.log"
 
-assert_not_contains "serve logged no error besides the relay's outage" \
-  "$(grep -v 'media relay' "$TMP/serve.log")" "[error]"
+assert_contains "serve logged the relay's outage as an error" "$(cat "$TMP/serve.log")" \
+  '"level":"error","subsystem":"sip","event":"media_relay.down"'
+assert_not_contains "and no other error" \
+  "$(grep -v '"event":"media_relay.down"' "$TMP/serve.log")" '"level":"error"'
+
 finish
