@@ -159,6 +159,35 @@ std::string number_text(const Invoice& invoice) {
   return fmt::format("{}-{:06}", invoice.kind == "credit_note" ? "CN" : "INV", invoice.number);
 }
 
+nlohmann::json to_json(const Invoice& invoice) {
+  nlohmann::json lines = nlohmann::json::array();
+  for (const InvoiceLine& l : invoice.lines)
+    lines.push_back({{"description", l.description},
+                     {"quantity", l.quantity},
+                     {"unit_micros", l.unit_micros},
+                     {"amount_micros", l.amount_micros},
+                     {"amount", amount_text(l.amount_micros)}});
+  return {{"id", invoice.id},
+          {"company_id", invoice.company_id},
+          {"period", invoice.period},
+          {"number", invoice.number},
+          {"number_text", number_text(invoice)},
+          {"issued_at", invoice.issued_at_us > 0 ? format_utc(invoice.issued_at_us) : ""},
+          {"currency", invoice.currency},
+          {"lines", lines},
+          {"subtotal_micros", invoice.subtotal_micros},
+          {"tax_rate_bp", invoice.tax_rate_bp},
+          {"tax_micros", invoice.tax_micros},
+          {"total_micros", invoice.total_micros},
+          {"subtotal", amount_text(invoice.subtotal_micros)},
+          {"tax", amount_text(invoice.tax_micros)},
+          {"total", amount_text(invoice.total_micros)},
+          {"status", invoice.status},
+          {"kind", invoice.kind},
+          {"credits_invoice_id", invoice.credits_invoice_id},
+          {"reason", invoice.reason}};
+}
+
 std::string amount_text(int64_t micros) {
   const bool negative = micros < 0;
   const uint64_t v = negative ? 0 - static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);

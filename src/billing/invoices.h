@@ -22,6 +22,8 @@
 //
 // Thread-safety: safe from any thread (all state in the store).
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -53,6 +55,10 @@ struct Invoice {
   std::string kind;    // "invoice" or "credit_note"
   std::string credits_invoice_id, reason, issued_by;
 };
+
+// The invoice as JSON, for the CLI and the API: every field, the amounts in micros and as exact
+// decimal text ("total": "18.216"), the number as text too ("number_text": "INV-000042").
+nlohmann::json to_json(const Invoice& invoice);
 
 // "INV-000042" for an invoice, "CN-000043" for a credit note: the kind and the sequence's number.
 std::string number_text(const Invoice& invoice);
