@@ -49,8 +49,8 @@ set(PRIVOX_USES_notify sip ledgers http)
 set(PRIVOX_USES_rights notify erasure)
 set(PRIVOX_USES_retention erasure voicemail)
 set(PRIVOX_USES_analytics ledgers)
-set(PRIVOX_USES_portal rights retention analytics)
-set(PRIVOX_USES_app portal billing)
+set(PRIVOX_USES_portal rights retention analytics billing)
+set(PRIVOX_USES_app portal)
 set(PRIVOX_USES_cli app metrics)
 
 # What each folder may include: itself and, transitively, what it uses. Sets PRIVOX_ALLOWED_<dir>.

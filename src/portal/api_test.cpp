@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "accounts/accounts.h"
+#include "billing/invoices.h"
 #include "notify/mailer.h"
 #include "common/ids.h"
 #include "common/json.h"
@@ -218,6 +220,19 @@ class PortalApiTest : public store::MigratedStoreTest {
     EXPECT_TRUE(sink.flush().ok());
     EXPECT_EQ(sink.stats().stored, 1u);
     return id;
+  }
+
+  // The operator invoices `company` for the month before the clock's (billing/): its id.
+  std::string issue_invoice_for(const std::string& company) {
+    EXPECT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) {
+                  return store::Settings::store_value(s, "billing.tax_rates", "GB:20", clock_.now_us());
+                }).ok());
+    const CivilDate today = utc_date(clock_.now_us());
+    const std::string last_month = today.month == 1 ? fmt::format("{}-12", today.year - 1)
+                                                    : fmt::format("{}-{:02}", today.year, today.month - 1);
+    auto inv = billing::issue_invoice(*store_, keys_, clock_, company, last_month, "cli:test");
+    EXPECT_TRUE(inv.ok()) << inv.error().describe();
+    return inv.ok() ? inv->id : std::string{};
   }
 
   Browser browser() {
@@ -1050,7 +1065,9 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       json::parse(b.call(verb::post, "/api/v1/invites", {{"email", "invitee@b.example"}}).body())["invite"].value("id", "");
   ASSERT_FALSE(b_invite.empty());
   const std::string b_voicemail = deposit_voicemail(b_company, b_line, "OggS-b-recording");
-  const std::vector<std::string> b_ids = {b_member, b_company, b_line, b_request, b_invite, b_voicemail};
+  const std::string b_invoice = issue_invoice_for(b_company);
+  ASSERT_FALSE(b_invoice.empty());
+  const std::vector<std::string> b_ids = {b_member, b_company, b_line, b_request, b_invite, b_voicemail, b_invoice};
 
   struct Attack {
     std::string target;
@@ -1080,6 +1097,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/voicemail/options/{extension_id}", verb::put},
        {"/api/v1/voicemail/options/" + b_line, {{"email_notice", "audio"}, {"pin", "4826"}}}},
       {{"/api/v1/messages", verb::get}, {"/api/v1/messages?extension=" + b_line, nullptr}},
+      {{"/api/v1/invoices/{id}", verb::get}, {"/api/v1/invoices/" + b_invoice + ".pdf", nullptr}},
       {{"/api/v1/admin/members", verb::get}, {"/api/v1/admin/members?purpose=billing&company_id=" + b_company, nullptr}},
       {{"/api/v1/admin/companies", verb::get}, {"/api/v1/admin/companies?purpose=billing", nullptr}},
       {{"/api/v1/admin/audit", verb::get}, {"/api/v1/admin/audit", nullptr}},
@@ -1112,6 +1130,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/extensions", verb::get}, {"/api/v1/extensions", nullptr}},
       {{"/api/v1/company", verb::get}, {"/api/v1/company", nullptr}},
       {{"/api/v1/voicemail", verb::get}, {"/api/v1/voicemail", nullptr}},
+      {{"/api/v1/invoices", verb::get}, {"/api/v1/invoices", nullptr}},
       {{"/api/v1/dashboard", verb::get}, {"/api/v1/dashboard?since=" + std::to_string(clock_.now_us() / 1'000'000 - 60), nullptr}},
       {{"/api/v1/company", verb::patch}, {"/api/v1/company", {{"sip_digest", "sha256"}}}},
       // B's name does not close A's company, and nothing reaches B's.
@@ -1156,6 +1175,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
         EXPECT_EQ(res.body().find(id), std::string::npos) << route.pattern << " revealed B's id " << id;
     }
   }
+  EXPECT_EQ(a.call(verb::get, "/api/v1/invoices/" + b_invoice).result(), status::not_found) << "B's invoice as JSON";
   EXPECT_EQ(a.call(verb::delete_, "/api/v1/session").result(), status::no_content);
   // B's line password was not reset, and B's data is intact.
   EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/me").body())["fields"]["email"], "b@b.example");
@@ -1193,6 +1213,34 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   EXPECT_EQ(b_people["people"][0]["role"], "office_manager");
   ASSERT_EQ(b_people["invites"].size(), 1u);
   EXPECT_EQ(b_people["invites"][0]["id"], b_invite);
+}
+
+// The office manager reads the company's invoices as the operator issued them: the list, one as
+// JSON and one as a PDF, each as the document describes.
+TEST_P(PortalApiTest, TheOfficeManagerReadsTheCompanysInvoicesAsJsonAndPdf) {
+  Browser m = browser();
+  ASSERT_EQ(m.sign_up(signup_body("inv@example.com", "+442079460975")).result(), status::created);
+  const std::string company = json::parse(m.call(verb::get, "/api/v1/me").body())["company_id"];
+  const std::string id = issue_invoice_for(company);
+  ASSERT_FALSE(id.empty());
+  const http::Response list = m.call(verb::get, "/api/v1/invoices");
+  ASSERT_EQ(list.result(), status::ok) << list.body();
+  expect_documented(verb::get, "/api/v1/invoices", list);
+  const json items = json::parse(list.body())["items"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["id"], id);
+  EXPECT_EQ(items[0]["number_text"], "INV-000001");
+  const http::Response one = m.call(verb::get, "/api/v1/invoices/" + id);
+  ASSERT_EQ(one.result(), status::ok) << one.body();
+  expect_documented(verb::get, "/api/v1/invoices/{id}", one);
+  EXPECT_EQ(json::parse(one.body())["tax_rate_bp"], 2000);
+  const http::Response pdf = m.call(verb::get, "/api/v1/invoices/" + id + ".pdf");
+  ASSERT_EQ(pdf.result(), status::ok);
+  EXPECT_EQ(pdf[http::bhttp::field::content_type], "application/pdf");
+  EXPECT_EQ(pdf.body().substr(0, 5), "%PDF-");
+  const http::Response missing = m.call(verb::get, "/api/v1/invoices/no-such-invoice.pdf");
+  EXPECT_EQ(missing.result(), status::not_found);
+  expect_documented(verb::get, "/api/v1/invoices/{id}", missing);
 }
 
 // A member hears, marks and deletes the messages of their own lines' boxes, and only those: a line
@@ -1413,7 +1461,8 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                               "/api/v1/requests/{id}/download", "/api/v1/voicemail",
                                               "/api/v1/voicemail/{id}/audio", "/api/v1/voicemail/{id}/heard",
                                               "/api/v1/voicemail/{id}", "/api/v1/voicemail/greetings/{extension_id}",
-                                              "/api/v1/voicemail/options/{extension_id}"};
+                                              "/api/v1/voicemail/options/{extension_id}", "/api/v1/invoices",
+                                              "/api/v1/invoices/{id}"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
@@ -1454,8 +1503,8 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   }
   // Issue 13 added PATCH and the provisioning file of a line, PATCH of the company and the dashboard.
   // The voicemail routes added four, two of them state-changing; the greeting three, two of them;
-  // the box options two, one of them.
-  EXPECT_EQ(guarded, 53u);
+  // the box options two, one of them; the invoices two, neither.
+  EXPECT_EQ(guarded, 55u);
   EXPECT_EQ(state_changing, 32u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.

@@ -47,6 +47,9 @@ constexpr Route kRoutes[] = {
     {verb::patch, "/api/v1/company", kMemberCsrf, company_update},
     {verb::post, "/api/v1/company/closure", kMemberCsrf, company_close},
     {verb::delete_, "/api/v1/company/closure", kMemberCsrf, company_cancel_close},
+    // routes_invoices.cpp: {id} or {id}.pdf
+    {verb::get, "/api/v1/invoices", kMember, invoices_list},
+    {verb::get, "/api/v1/invoices/{id}", kMember, invoice_show},
     // routes_consents.cpp: a bad purpose is 400 before the session is looked at.
     {verb::get, "/api/v1/consents", kVisitor, consents_show},
     {verb::put, "/api/v1/consents/{purpose}", kVisitorCsrf, consent_set, consent_purpose_check},
