@@ -29,10 +29,11 @@ export function isOfficeManager(user) {
 function navLinks(user) {
   if (!user) return [['/login.html', 'Log in'], ['/signup.html', 'Sign up']];
   if (isStaff(user)) return [...STAFF_LINKS, ['/notice.html', 'Privacy notice']];
-  // Office managers also manage the company's people (invitations and roles).
+  // Office managers also manage the company's people (invitations and roles) and see its invoices.
   if (!isOfficeManager(user)) return MEMBER_LINKS;
   const at = MEMBER_LINKS.findIndex(([href]) => href === '/extensions.html') + 1;
-  return [...MEMBER_LINKS.slice(0, at), ['/people.html', 'People'], ...MEMBER_LINKS.slice(at)];
+  return [...MEMBER_LINKS.slice(0, at), ['/people.html', 'People'], ['/invoices.html', 'Invoices'],
+    ...MEMBER_LINKS.slice(at)];
 }
 
 async function logOut() {
