@@ -17,6 +17,7 @@
 #include "privacy/audit_record.h"
 #include "privacy/erasure_part.h"
 #include "rating/store.h"
+#include "retention/retention.h"
 #include "store/settings.h"
 #include "store/test_stores.h"
 #include "traffic/cdr.h"
@@ -210,15 +211,21 @@ TEST_P(InvoiceTest, ACreditNoteTakesTheNextNumberAndCreditsNoMoreThanIsLeft) {
   EXPECT_EQ((*all)[0].issued_at_us, inv->issued_at_us);
 }
 
-// Issued invoices have no update path: the header declares none, and the only statements that name
-// the table in billing/ are the INSERT and SELECTs (this reads the folder's sources).
-TEST(InvoiceImmutabilityTest, NoSourceOfBillingUpdatesOrDeletesAnInvoice) {
-  for (const char* file : {"invoices.cpp", "invoices.h", "erasure.cpp"}) {
+// Issued invoices have no update path: the header declares none, no source of billing/ updates the
+// table, and the only deletes are retention's, in delete_expired_invoices (this reads the sources).
+TEST(InvoiceImmutabilityTest, NoSourceOfBillingUpdatesAnInvoiceAndOnlyRetentionDeletes) {
+  for (const char* file : {"invoices.cpp", "invoices.h", "erasure.cpp", "render.cpp"}) {
     std::ifstream in(std::string(PRIVOX_SOURCE_DIR) + "/src/billing/" + file);
     ASSERT_TRUE(in) << file;
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_EQ(text.find("UPDATE invoices"), std::string::npos) << file;
-    EXPECT_EQ(text.find("DELETE FROM invoices"), std::string::npos) << file;
+    const size_t retention = text.find("Result<InvoiceExpiry> delete_expired_invoices(store::Session& s");
+    for (size_t at = text.find("DELETE FROM invoices"); at != std::string::npos;
+         at = text.find("DELETE FROM invoices", at + 1)) {
+      ASSERT_NE(retention, std::string::npos) << file << " deletes outside retention";
+      EXPECT_GT(at, retention) << file;
+      EXPECT_LT(at, text.find("\n}\n", retention)) << file << ": a delete outside delete_expired_invoices";
+    }
   }
 }
 
@@ -279,6 +286,36 @@ TEST_P(InvoiceTest, ErasureReportsTheCompanysInvoicesAsKeptUnderTheLegalObligati
   EXPECT_EQ((*items)[0].count, 1);
   EXPECT_EQ((*items)[0].until, "2032-12-06") << "six years (of 366 days) from 2026-12-02";
   EXPECT_NE((*items)[0].exception.find("legal obligation"), std::string::npos);
+}
+
+// Retention removes an invoice only after billing.retention_years, with its credit notes, and keeps
+// one whose credit note is younger; the job reports and audits what it removed.
+TEST_P(InvoiceTest, RetentionRemovesInvoicesOnlyAfterTheRetentionYears) {
+  clock_.set_us(*parse_time("2026-12-02"));
+  auto old_one = issue_invoice(*store_, keys_, clock_, company_, "2026-11", "cli:test");
+  ASSERT_TRUE(old_one.ok()) << old_one.error().describe();
+  ASSERT_TRUE(issue_credit_note(*store_, keys_, clock_, old_one->id, "fix", 1'000'000, "cli:test").ok());
+  clock_.set_us(*parse_time("2027-01-02"));
+  auto young = issue_invoice(*store_, keys_, clock_, company_, "2026-12", "cli:test");
+  ASSERT_TRUE(young.ok());
+  clock_.set_us(*parse_time("2031-01-05"));
+  ASSERT_TRUE(issue_credit_note(*store_, keys_, clock_, young->id, "late fix", 1'000'000, "cli:test").ok());
+  retention::RetentionJobs jobs(*store_, keys_, clock_);
+  const auto count = [&] {
+    auto tx = store_->begin(store::TxMode::read);
+    return (*tx)->query("SELECT count(*) FROM invoices")->at(0).i64(0);
+  };
+  clock_.set_us(*parse_time("2032-11-30"));  // six years of 366 days after 2026-12-02 is 2032-12-06
+  auto early = jobs.run(retention::Job::invoices, {}, "cli:test");
+  ASSERT_TRUE(early.ok()) << early.error().describe();
+  EXPECT_EQ(early->changed, 0);
+  EXPECT_EQ(count(), 4) << "nothing is past six years yet";
+  clock_.set_us(*parse_time("2033-01-10"));
+  auto due = jobs.run(retention::Job::invoices, {}, "cli:test");
+  ASSERT_TRUE(due.ok()) << due.error().describe();
+  EXPECT_EQ(due->changed, 1) << "November's invoice and its note; December's has a note from 2031";
+  EXPECT_EQ(count(), 2);
+  EXPECT_GE(audit_count("retention.invoices"), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, InvoiceTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),

@@ -315,6 +315,28 @@ Result<Invoice> issue_credit_note(store::Store& store, const privacy::Keyring& k
   return note;
 }
 
+Result<InvoiceExpiry> delete_expired_invoices(store::Session& s, int64_t cutoff_us, int64_t after_us,
+                                              const std::string& after_id, size_t limit) {
+  PRIVOX_ASSIGN(store::Rows due, s.query("SELECT id, issued_at_us FROM invoices WHERE kind = 'invoice' AND "
+                                         "issued_at_us < ? AND (issued_at_us > ? OR (issued_at_us = ? AND id > ?)) "
+                                         "ORDER BY issued_at_us, id LIMIT ?",
+                                         {cutoff_us, after_us, after_us, after_id, static_cast<int64_t>(limit)}));
+  InvoiceExpiry out;
+  for (const store::Row& r : due) {
+    ++out.seen;
+    out.cursor_us = r.i64(1);
+    out.cursor_id = r.text(0);
+    PRIVOX_ASSIGN(store::Rows recent, s.query("SELECT count(*) FROM invoices WHERE credits_invoice_id = ? AND "
+                                              "issued_at_us >= ?",
+                                              {r.text(0), cutoff_us}));
+    if (recent[0].i64(0) > 0) continue;
+    PRIVOX_TRY(s.exec("DELETE FROM invoices WHERE credits_invoice_id = ?", {r.text(0)}));
+    PRIVOX_TRY(s.exec("DELETE FROM invoices WHERE id = ?", {r.text(0)}));
+    ++out.deleted;
+  }
+  return out;
+}
+
 Result<std::optional<Invoice>> find_invoice(store::Session& s, const std::string& id) {
   PRIVOX_ASSIGN(store::Rows rows, s.query(fmt::format("SELECT {} FROM invoices WHERE id = ?", kInvoiceColumns), {id}));
   if (rows.empty()) return std::optional<Invoice>{};

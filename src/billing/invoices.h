@@ -100,6 +100,19 @@ Result<Invoice> issue_credit_note(store::Store& store, const privacy::Keyring& k
                                   const std::string& invoice_id, const std::string& reason,
                                   std::optional<int64_t> net_micros, const std::string& actor);
 
+// Retention (retention/'s `invoices` job): deletes, in the caller's write transaction, the invoices
+// issued before `cutoff_us` with their credit notes, at most `limit` invoices after the cursor
+// (issued_at_us, id), oldest first. An invoice one of whose credit notes is not yet before the
+// cutoff is kept, and seen, until that note is too: the note refers to it. This is the only path
+// that removes an invoice.
+struct InvoiceExpiry {
+  int64_t seen = 0, deleted = 0;  // invoices looked at, and deleted with their notes
+  int64_t cursor_us = 0;
+  std::string cursor_id;
+};
+Result<InvoiceExpiry> delete_expired_invoices(store::Session& s, int64_t cutoff_us, int64_t after_us,
+                                              const std::string& after_id, size_t limit);
+
 // Reads, inside the caller's transaction: one invoice or credit note (nullopt if none has the id),
 // and a company's, by number.
 Result<std::optional<Invoice>> find_invoice(store::Session& s, const std::string& id);

@@ -217,7 +217,7 @@ void add_retention_run(CLI::App& app, DataDir& where, Verbs& verbs) {
   auto* run = retention->add_subcommand("run", "Run retention jobs now (audited; resumes an interrupted run)");
   add_data_dir(run, where);
   run->add_option("--job", o->job, "which job")
-      ->check(CLI::IsMember({"traffic", "call_log", "voicemail", "company_closures", "closed_accounts", "all"}))
+      ->check(CLI::IsMember({"traffic", "call_log", "voicemail", "company_closures", "closed_accounts", "invoices", "all"}))
       ->capture_default_str();
   run->add_option("--now", o->now, "measure periods from this time (UTC) instead of now, for tests and catch-up");
   run->add_option("--batch-rows", o->batch_rows, "records or members per transaction")

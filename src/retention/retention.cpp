@@ -11,6 +11,7 @@
 #include "accounts/accounts.h"
 #include "accounts/company_closure.h"
 #include "accounts/line_removal.h"
+#include "billing/invoices.h"
 #include "erasure/erasure.h"
 #include "retention/closures.h"
 #include "common/ids.h"
@@ -171,6 +172,21 @@ Result<BatchResult> voicemail_batch(store::Store& store, store::Session& s, cons
   return out;
 }
 
+// ---- invoices: accounting records past the legal period ----
+
+Result<BatchResult> invoices_batch(store::Store& store, store::Session& s, const RunState& run, size_t limit) {
+  PRIVOX_ASSIGN(int64_t years, setting(store, s, "billing.retention_years"));
+  PRIVOX_ASSIGN(billing::InvoiceExpiry expired,
+                billing::delete_expired_invoices(s, run.as_of_us - years * 366 * kUsPerDay, run.cursor_us,
+                                                 run.cursor_id, limit));
+  BatchResult out;
+  out.rows_seen = expired.seen;
+  out.changed = expired.deleted;
+  out.cursor_us = expired.cursor_us;
+  out.cursor_id = std::move(expired.cursor_id);
+  return out;
+}
+
 // ---- company_closures: the end of a closing company's service ----
 
 // Removes every line of each company due to close and closes every member's account, one batch of
@@ -271,6 +287,7 @@ std::string_view to_string(Job job) {
     case Job::voicemail: return "voicemail";
     case Job::company_closures: return "company_closures";
     case Job::closed_accounts: return "closed_accounts";
+    case Job::invoices: return "invoices";
   }
   return "?";
 }
@@ -306,6 +323,8 @@ Result<JobReport> RetentionJobs::run(Job job, const RunOptions& options, const s
         PRIVOX_ASSIGN(batch, call_log_batch(store_, s, run, limit, clock_.now_us()));
       } else if (job == Job::voicemail) {
         PRIVOX_ASSIGN(batch, voicemail_batch(store_, s, run, limit));
+      } else if (job == Job::invoices) {
+        PRIVOX_ASSIGN(batch, invoices_batch(store_, s, run, limit));
       } else if (job == Job::company_closures) {
         PRIVOX_ASSIGN(batch, company_closures_batch(s, audit, run, limit, clock_.now_us(), actor));
       }

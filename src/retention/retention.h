@@ -25,6 +25,9 @@
 //                   the run. The count limit (retention.voicemail_max_messages) needs no job: a full
 //                   box takes no new message (voicemail::StoreSink), and lowering the limit keeps
 //                   what is there until it ages out.
+//  invoices         An invoice issued more than billing.retention_years ago (years of 366 days) is
+//                   deleted with its credit notes (billing/invoices.h), unless one of its notes is
+//                   younger: the law's period for accounting records is over.
 //
 // Runs are idempotent (a second run at the same time changes nothing) and resumable: each job
 // works in batches of `batch_rows` in a fixed order, and each batch commits its changes, its
@@ -51,11 +54,11 @@ namespace privox::retention {
 // The name of the store job lock the retention jobs run under.
 inline constexpr std::string_view kJobLockName = "retention";
 
-enum class Job { traffic, call_log, voicemail, company_closures, closed_accounts };
+enum class Job { traffic, call_log, voicemail, company_closures, closed_accounts, invoices };
 std::string_view to_string(Job job);
 std::optional<Job> parse_job(std::string_view text);
 inline constexpr Job kAllJobs[] = {Job::traffic, Job::call_log, Job::voicemail, Job::company_closures,
-                                   Job::closed_accounts};
+                                   Job::closed_accounts, Job::invoices};
 
 struct RunOptions {
   int64_t as_of_us = 0;     // the time periods are measured from; 0: the clock's now

@@ -74,6 +74,28 @@ std::vector<store::SchemaPart> schema_parts() {
            "DROP TABLE retention_runs",
            "ALTER TABLE retention_runs_v12 RENAME TO retention_runs",
        }},
+      {16,
+       "retention",
+       "the invoices job's runs",
+       {
+           // As in version 10: the table rebuilt with the new job name allowed (billing/'s invoices).
+           R"(CREATE TABLE retention_runs_v16 (
+                job TEXT PRIMARY KEY
+                  CHECK (job IN ('traffic', 'call_log', 'voicemail', 'company_closures', 'closed_accounts', 'invoices')),
+                run_id TEXT NOT NULL,
+                as_of_us {i64} NOT NULL,
+                cursor_us {i64} NOT NULL,
+                cursor_id TEXT NOT NULL,
+                batches {i64} NOT NULL,
+                changed {i64} NOT NULL,
+                held {i64} NOT NULL,
+                started_at_us {i64} NOT NULL,
+                finished_at_us {i64}))",
+           "INSERT INTO retention_runs_v16 SELECT job, run_id, as_of_us, cursor_us, cursor_id, batches, changed, held, "
+           "started_at_us, finished_at_us FROM retention_runs",
+           "DROP TABLE retention_runs",
+           "ALTER TABLE retention_runs_v16 RENAME TO retention_runs",
+       }},
   };
 }
 
