@@ -233,6 +233,7 @@ TEST(InvoiceImmutabilityTest, NoSourceOfBillingUpdatesAnInvoiceAndOnlyRetentionD
 TEST_P(InvoiceTest, ConcurrentIssuingNeitherSkipsNorDuplicatesANumber) {
   constexpr int kThreads = 6, kEach = 3;
   std::vector<std::string> companies;
+  companies.reserve(size_t{kThreads} * kEach);
   for (int i = 0; i < kThreads * kEach; ++i) companies.push_back(add_company(fmt::format("Co {}", i)));
   clock_.set_us(*parse_time("2026-12-02"));
   auto credited = issue_invoice(*store_, keys_, clock_, company_, "2026-11", "cli:test");
@@ -241,6 +242,7 @@ TEST_P(InvoiceTest, ConcurrentIssuingNeitherSkipsNorDuplicatesANumber) {
   std::vector<int64_t> numbers{credited->number};
   std::vector<std::string> errors;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&, t] {
       auto own = test_store_->open();
@@ -250,7 +252,7 @@ TEST_P(InvoiceTest, ConcurrentIssuingNeitherSkipsNorDuplicatesANumber) {
         return;
       }
       for (int i = 0; i < kEach; ++i) {
-        auto inv = issue_invoice(**own, keys_, clock_, companies[static_cast<size_t>(t * kEach + i)], "2026-11",
+        auto inv = issue_invoice(**own, keys_, clock_, companies[(static_cast<size_t>(t) * kEach) + static_cast<size_t>(i)], "2026-11",
                                  "cli:test");
         // A credit note too, so that both kinds draw from the one sequence at the same time.
         auto note = issue_credit_note(**own, keys_, clock_, credited->id, "test", 1, "cli:test");
