@@ -339,6 +339,9 @@ class Proxy final : public TransactionUser {
     std::shared_ptr<const media::Prompt> audio;  // the current message's
     bool loading = false;
     bool busy = false;  // a PIN check or a save is at the store: keys wait
+    // Keys pressed while loading or busy, replayed in order once that ends: a caller who knows the
+    // menu types ahead, and a slow store must not turn "5 4821#" into "4821#".
+    std::string typed_ahead;
     std::string greeting;  // a greeting recorded and under review (Ogg Opus), and how long it plays
     int64_t greeting_ms = 0;
   };
@@ -353,6 +356,7 @@ class Proxy final : public TransactionUser {
   void list_box(uint64_t session, std::vector<VoicemailBoxes::MessageRef> messages,
                 std::shared_ptr<const media::Prompt> first);
   void load_box(uint64_t session);
+  void replay_typed_ahead(uint64_t session);
   // Plays message `index` of the session's box (loading it first), after `before`.
   void play_message(uint64_t session, size_t index, std::vector<VoicemailPrompts::Sound> before);
   void message_key(uint64_t session, Retrieval& r, char key);

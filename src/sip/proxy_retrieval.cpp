@@ -19,6 +19,8 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <utility>
+
 #include "common/log.h"
 #include "media/endpoint.h"
 #include "media/prompt.h"
@@ -52,6 +54,7 @@ constexpr int kMaxPinFailures = 5;       // per box, from any line, within the w
 constexpr int64_t kPinFailureWindowUs = int64_t{15} * 60 * 1'000'000;
 constexpr int64_t kLoginTimeUs = 60'000'000;  // to name a box and its PIN
 constexpr size_t kMaxEnteredDigits = 16;
+constexpr size_t kMaxTypedAhead = 2 * kMaxEnteredDigits + 4;  // a PIN entered twice and its menu keys
 constexpr media::RecordingLimits kGreetingRecording{60'000, 5'000, 1'000, -45.0};
 
 // Collects digits up to '#'. Returns false while the entry goes on (and on a key that only restarts
@@ -109,11 +112,15 @@ void Proxy::load_box(uint64_t session) {
       found->second.loading = false;
       return voicemail_->endpoint->play(session, {voicemail_->prompts.try_again, voicemail_->prompts.goodbye}, true);
     }
-    if (messages->empty()) return list_box(session, {}, nullptr);
+    if (messages->empty()) {
+      list_box(session, {}, nullptr);
+      return replay_typed_ahead(session);
+    }
     const std::string first = messages->front().id;
     voicemail_->boxes->audio(found->second.box_id, first,
                              [this, session, list = std::move(*messages)](const std::shared_ptr<const media::Prompt>& audio) mutable {
                                list_box(session, std::move(list), audio);
+                               replay_typed_ahead(session);
                              });
   });
 }
@@ -157,9 +164,14 @@ void Proxy::list_box(uint64_t session, std::vector<VoicemailBoxes::MessageRef> m
 
 void Proxy::on_voicemail_key(uint64_t session, char key) {
   const auto it = retrievals_.find(session);
-  // A key while a message loads, or while the store checks or saves, is dropped.
-  if (it == retrievals_.end() || it->second.loading || it->second.busy) return;
+  if (it == retrievals_.end()) return;
   Retrieval& r = it->second;
+  // A key while a message loads, or while the store checks or saves, waits for it (up to a bound,
+  // so that a key storm holds no more than a few bytes).
+  if (r.loading || r.busy) {
+    if (r.typed_ahead.size() < kMaxTypedAhead) r.typed_ahead += key;
+    return;
+  }
   switch (r.step) {
     case MenuStep::box_number:
     case MenuStep::pin: return login_key(session, r, key);
@@ -170,6 +182,15 @@ void Proxy::on_voicemail_key(uint64_t session, char key) {
     case MenuStep::new_pin:
     case MenuStep::repeat_pin: return new_pin_key(session, r, key);
   }
+}
+
+void Proxy::replay_typed_ahead(uint64_t session) {
+  const auto it = retrievals_.find(session);
+  if (it == retrievals_.end()) return;
+  // Taken out first: a key that starts another load or save queues the rest behind it again.
+  std::string keys = std::exchange(it->second.typed_ahead, {});
+  for (const char key : keys) on_voicemail_key(session, key);
+  sodium_memzero(keys.data(), keys.size());
 }
 
 void Proxy::message_key(uint64_t session, Retrieval& r, char key) {
@@ -257,6 +278,7 @@ void Proxy::pin_checked(uint64_t session, bool opened) {
   if (++r.failed_logins >= kMaxLoginTries)
     return voicemail_->endpoint->play(session, {p.login_incorrect, p.goodbye}, true);
   voicemail_->endpoint->play(session, {p.login_incorrect, p.extension}, false);
+  replay_typed_ahead(session);
 }
 
 void Proxy::options_key(uint64_t session, Retrieval& r, char key) {
@@ -318,6 +340,7 @@ void Proxy::review_key(uint64_t session, Retrieval& r, char key) {
         found->second.busy = false;
         const VoicemailPrompts& sounds = voicemail_->prompts;
         voicemail_->endpoint->play(session, {saved ? sounds.saved : sounds.try_again, sounds.options}, false);
+        replay_typed_ahead(session);
       });
     }
     case '2': {
@@ -369,6 +392,7 @@ void Proxy::new_pin_key(uint64_t session, Retrieval& r, char key) {
     found->second.busy = false;
     const VoicemailPrompts& sounds = voicemail_->prompts;
     voicemail_->endpoint->play(session, {stored ? sounds.password_changed : sounds.try_again, sounds.options}, false);
+    replay_typed_ahead(session);
   });
 }
 
@@ -400,6 +424,7 @@ void Proxy::play_message(uint64_t session, size_t index, std::vector<VoicemailPr
                                now.messages[index].heard = true;
                              }
                              voicemail_->endpoint->play(session, std::move(before), false);
+                             replay_typed_ahead(session);
                            });
 }
 

@@ -270,7 +270,7 @@ void Proxy::end_own_dialog(const std::string& call_id, std::string_view reason) 
 void Proxy::on_voicemail_ended(media::SessionEnd end) {
   if (const auto r = retrievals_.find(end.session); r != retrievals_.end()) {
     timers_.cancel(r->second.login_timer);
-    for (std::string* secret : {&r->second.digits, &r->second.new_pin, &r->second.greeting})
+    for (std::string* secret : {&r->second.digits, &r->second.new_pin, &r->second.typed_ahead, &r->second.greeting})
       sodium_memzero(secret->data(), secret->size());
     retrievals_.erase(r);
   }

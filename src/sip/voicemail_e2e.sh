@@ -379,8 +379,9 @@ assert_eq "the PIN entered twice is stored, as an Argon2id string" 1 \
   "$(store_sql "$D" "SELECT count(*) FROM voicemail_box_options WHERE box_id = '$L102' AND pin_hash LIKE '\$argon2id\$%'")"
 
 # --- 8. a box from another line: 101 dials *98, names extension 102 and a wrong PIN (login
-# incorrect), then 102 and 4821, hears 102's message and deletes it with 7; privox says goodbye ---
-call_as "$U101" 'Amber-gate-41' call8 '*98' s2 k102# s1 k1357# s3 k102# s1 k4821# s4 k7 s8
+# incorrect), then, typing ahead while that PIN is still being checked, 102 and 4821; it hears 102's
+# message and deletes it with 7; privox says goodbye ---
+call_as "$U101" 'Amber-gate-41' call8 '*98' s2 k102# s1 k1357#102# s1 k4821# s4 k7 s8
 assert_eq "the wrong PIN was refused, and logged with the box's id only" 1 \
   "$(grep -c "\"event\":\"voicemail.pin_refused\",\"box\":\"$L102\"" "$TMP/serve.log")"
 assert_eq "with the right one 101 reached 102's box and deleted its message" 0 "$(box_count "$L102")"
