@@ -17,6 +17,7 @@ set(PRIVOX_LAYERS
   consent
   traffic
   billing
+  fraud
   voicemail
   sip
   ledgers
@@ -41,8 +42,9 @@ set(PRIVOX_USES_consent accounts)
 set(PRIVOX_USES_rating accounts)
 set(PRIVOX_USES_traffic accounts rating)
 set(PRIVOX_USES_billing traffic)
+set(PRIVOX_USES_fraud traffic)
 set(PRIVOX_USES_voicemail traffic media)
-set(PRIVOX_USES_sip voicemail)
+set(PRIVOX_USES_sip voicemail fraud)
 set(PRIVOX_USES_ledgers traffic consent)
 set(PRIVOX_USES_erasure ledgers)
 set(PRIVOX_USES_notify sip ledgers http)

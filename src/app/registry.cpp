@@ -7,6 +7,7 @@
 #include "analytics/module.h"
 #include "billing/module.h"
 #include "consent/module.h"
+#include "fraud/module.h"
 #include "ledgers/module.h"
 #include "notify/module.h"
 #include "portal/module.h"
@@ -38,6 +39,7 @@ std::vector<store::SchemaPart> schema() {
   append(parts, ledgers::schema_parts());
   append(parts, traffic::schema_parts());
   append(parts, billing::schema_parts());
+  append(parts, fraud::schema_parts());
   append(parts, voicemail::schema_parts());
   append(parts, sip::schema_parts());
   append(parts, notify::schema_parts());
@@ -50,13 +52,13 @@ std::vector<store::SchemaPart> schema() {
 
 std::vector<privacy::DataMapPart> datamap() {
   return {privacy::datamap_part(),   accounts::datamap_part(),  rating::datamap_part(),
-          consent::datamap_part(),   traffic::datamap_part(),   billing::datamap_part(),
+          consent::datamap_part(),   traffic::datamap_part(),   billing::datamap_part(),   fraud::datamap_part(),
           voicemail::datamap_part(), sip::datamap_part(),       ledgers::datamap_part(), notify::datamap_part(),
           rights::datamap_part(),    retention::datamap_part(), analytics::datamap_part(), portal::datamap_part()};
 }
 
 std::vector<std::span<const store::SettingSpec>> settings() {
-  return {ledgers::settings(),   traffic::settings(),   billing::settings(),   voicemail::settings(), sip::settings(),
+  return {ledgers::settings(),   traffic::settings(),   billing::settings(),   fraud::settings(),     voicemail::settings(), sip::settings(),
           notify::settings(),    rights::settings(),    retention::settings(), analytics::settings(),
           portal::settings()};
 }

@@ -1,0 +1,83 @@
+// The fraud rules' own thread (live.h).
+#include "fraud/live.h"
+
+#include "common/log.h"
+
+namespace privox::fraud {
+
+LiveRules::LiveRules(store::Store& store, const privacy::Keyring& keys, const Clock& clock, LiveOptions options)
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      audit_(keys, clock),
+      scanner_(store, keys, clock),
+      worker_({.name = "privox-fraud"}) {
+  // Trips come from the SIP worker: they are queued, never written there.
+  guard_ = std::make_unique<LineGuard>(LiveLimits{}, [this](Trip trip) {
+    worker_.post([this, trip = std::move(trip)] {
+      opened_trip(trip);
+      refresh();
+      if (mail_sweep_) mail_sweep_();
+    });
+  });
+}
+
+Status LiveRules::start() {
+  PRIVOX_ASSIGN(const LiveLimits limits, live_limits_from_settings(store_));
+  guard_->set_limits(limits);
+  Blocks blocks;
+  PRIVOX_TRY(store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(blocks, blocked_lines(s));
+    return {};
+  }));
+  guard_->replace_blocks(std::move(blocks), clock_.now_us());
+  last_scan_us_ = clock_.now_us();
+  worker_.start(run_tasks, [this] { round(); }, options_.refresh_us, options_.refresh_us);
+  started_ = true;
+  return {};
+}
+
+void LiveRules::stop() {
+  if (started_.exchange(false)) worker_.stop();
+}
+
+void LiveRules::opened_trip(const Trip& trip) {
+  const Status s = store::with_transaction(store_, store::TxMode::write, [&](store::Session& tx) -> Status {
+    PRIVOX_ASSIGN(const std::optional<Alert> alert, open_alert(tx, audit_, trip.alert, trip.at_us, "fraud:proxy"));
+    if (alert)
+      log::warn("fraud", "alert.opened",
+                {{"alert", log::Id(alert->id)}, {"rule", log::Code(to_string(alert->rule))},
+                 {"action", log::Code(to_string(alert->action))}});
+    return {};
+  });
+  if (!s.ok()) log::error("fraud", "alert.open_failed", {{"error", log::error_code(s.error())}});
+}
+
+void LiveRules::refresh() {
+  auto limits = live_limits_from_settings(store_);
+  if (limits.ok()) guard_->set_limits(*limits);
+  const int64_t read_at = clock_.now_us();
+  Blocks blocks;
+  const Status s = store::with_transaction(store_, store::TxMode::read, [&](store::Session& tx) -> Status {
+    PRIVOX_ASSIGN(blocks, blocked_lines(tx));
+    return {};
+  });
+  if (!s.ok()) return log::warn("fraud", "blocks.read_failed", {{"error", log::error_code(s.error())}});
+  guard_->replace_blocks(std::move(blocks), read_at);
+}
+
+void LiveRules::round() {
+  refresh();
+  const int64_t now = clock_.now_us();
+  if (now - last_scan_us_ >= options_.scan_us) {
+    last_scan_us_ = now;
+    auto opened = scanner_.run();
+    if (!opened.ok()) log::warn("fraud", "scan.failed", {{"error", log::error_code(opened.error())}});
+    else if (!opened->empty()) log::warn("fraud", "scan.alerts", {{"opened", static_cast<int64_t>(opened->size())}});
+    if (opened.ok() && !opened->empty()) refresh();
+    // Alerts whose email failed are tried again at the scan's pace, not every refresh.
+    if (mail_sweep_) mail_sweep_();
+  }
+}
+
+}  // namespace privox::fraud
