@@ -5,6 +5,7 @@
 #include "accounts/line_removal.h"
 #include "accounts/module.h"
 #include "analytics/module.h"
+#include "billing/charges.h"
 #include "billing/module.h"
 #include "consent/module.h"
 #include "fraud/module.h"
@@ -82,6 +83,8 @@ void install_registries() {
     privacy::install_datamap(datamap());
     store::install_settings(settings());
     privacy::install_erasure_participants(erasure());
+    privacy::install_export_participants({billing::export_participant()});
+    billing::install_office_managers_lookup(portal::office_managers_of);
     accounts::install_line_removal_parts({sip::line_removal_part()});
   });
 }
