@@ -10,6 +10,7 @@
 #include <fstream>
 #include <optional>
 
+#include "billing/charges.h"
 #include "common/fd_limit.h"
 #include "common/log.h"
 #include "cli/metrics.h"
@@ -352,6 +353,19 @@ int serve(const Configuration& config, const Reread& reread) {
     else if (*removed) log::info("rights", "downloads.swept", {{"removed", *removed}});
   });
   retention_jobs.start();
+  // Issued invoices are charged to their payer's card on file, and failed charges tried again
+  // (billing.charge_retry_days), every five minutes on one node at a time; only with a provider.
+  // The payer's email goes through a mailer of the job's own (a Mailer is for one thread).
+  auto charge_mailer = notify::mailer_from_settings(*(*env)->store);
+  if (!charge_mailer.ok()) return fail(charge_mailer.error());
+  std::optional<billing::InvoiceCharger> charger;
+  std::optional<billing::ChargeScheduler> charge_jobs;
+  if (payments) {
+    charger.emplace(*(*env)->store, (*env)->keys, (*env)->clock, *payments,
+                    [m = charge_mailer->get()](const billing::PayerNotice& n) { return m->send({n.to, n.subject, n.text, {}}); });
+    charge_jobs.emplace(*(*env)->store, *charger, int64_t{300'000'000});
+    charge_jobs->start(60'000'000);
+  }
   std::unique_ptr<http::Server> metrics_server;
   if (metrics_at) {
     add_node_metrics(metrics_registry,
