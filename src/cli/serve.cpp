@@ -32,6 +32,7 @@
 #include "sip/service.h"
 #include "store/schema.h"
 #include "store/settings.h"
+#include "wallet/book.h"
 
 namespace privox::cli {
 namespace {
@@ -310,6 +311,12 @@ int serve(const Configuration& config, const Reread& reread) {
   rating::RateBook rates;
   rating::BookKeeper rate_keeper(*(*env)->store, rates);
   if (Status s = rate_keeper.start(); !s.ok()) return fail(s.error());
+  // Companies' international wallets (wallet/book.h): read at call set-up from a view the keeper
+  // reloads every 2 s, debited by it as calls end; stopped after the SIP service, so it drains
+  // the last calls' debits.
+  wallet::WalletBook wallets;
+  wallet::WalletKeeper wallet_keeper(*(*env)->store, (*env)->keys, (*env)->clock, wallets, *node);
+  if (Status s = wallet_keeper.start(); !s.ok()) return fail(s.error());
   sip::SipService sip(io, *(*env)->store, std::move(writer_store).value(), (*env)->keys, (*env)->clock,
                       sip::SipOptions{.host = sip_at->host,
                                       .port = sip_at->port,
@@ -330,6 +337,7 @@ int serve(const Configuration& config, const Reread& reread) {
   notify::SmsCampaignRunner sms_campaigns(*(*env)->store, (*env)->keys, (*env)->clock, *sms_gateway, *sms_sender);
   if (!sms_sender->empty()) sip.set_sms_inbox(&sms_stops);
   sip.set_rates(&rates);
+  sip.set_wallet(&wallets);
   if (Status s = sip.start(); !s.ok()) return fail(s.error());
   if (!sms_sender->empty()) {
     sms_stops.start();

@@ -39,6 +39,10 @@ namespace privox::rating {
 class RateBook;
 }  // namespace privox::rating
 
+namespace privox::wallet {
+class WalletBook;
+}  // namespace privox::wallet
+
 namespace privox::media {
 class Endpoint;
 struct Prompt;
@@ -197,6 +201,10 @@ class Proxy final : public TransactionUser {
   // an outbound call to a country its company does not allow, or to a premium-rate number it has
   // not allowed, is refused with 403 and leaves a failed record (rating/rate_table.h).
   void set_rates(const rating::RateBook* rates) { rates_ = rates; }
+  // Before the first message, with set_rates(); nullptr (the default): no wallet. With one, an
+  // international rated call is refused 402 when the company's balance cannot pay its first charge
+  // and 403 when its daily spend cap is reached, leaving a failed record (wallet/book.h).
+  void set_wallet(wallet::WalletBook* wallet) { wallet_ = wallet; }
   // The endpoint finished a voicemail session (posted to this thread by the service).
   void on_voicemail_ended(media::SessionEnd end);
   // A key pressed in a menu session (listening by phone), posted to this thread by the service.
@@ -298,6 +306,7 @@ class Proxy final : public TransactionUser {
   VoicemailDesk* voicemail_ = nullptr;
   VoicemailTotals voicemail_totals_;
   const rating::RateBook* rates_ = nullptr;
+  wallet::WalletBook* wallet_ = nullptr;
   DelayHistogram post_dial_delay_;
 
   // Why a call goes to voicemail, which decides its greeting.
