@@ -29,9 +29,6 @@
 namespace privox {
 class Clock;
 }
-namespace privox::billing {
-class PaymentProvider;
-}
 namespace privox::http {
 class Router;
 }
@@ -48,7 +45,7 @@ class Store;
 namespace privox::portal {
 
 class Auth;
-using billing::PaymentProvider;  // billing/payments.h, the seam invoices are charged through too
+class PaymentProvider;
 
 // Where phones reach privox's SIP service, as the Extensions page and the provisioning files name
 // it (provisioning.h): settings sip.public_host / sip.public_port, else the address `serve --sip`

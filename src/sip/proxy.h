@@ -39,9 +39,9 @@ namespace privox::rating {
 class RateBook;
 }  // namespace privox::rating
 
-namespace privox::wallet {
-class WalletBook;
-}  // namespace privox::wallet
+namespace privox::fraud {
+class LineGuard;
+}  // namespace privox::fraud
 
 namespace privox::media {
 class Endpoint;
@@ -201,10 +201,10 @@ class Proxy final : public TransactionUser {
   // an outbound call to a country its company does not allow, or to a premium-rate number it has
   // not allowed, is refused with 403 and leaves a failed record (rating/rate_table.h).
   void set_rates(const rating::RateBook* rates) { rates_ = rates; }
-  // Before the first message, with set_rates(); nullptr (the default): no wallet. With one, an
-  // international rated call is refused 402 when the company's balance cannot pay its first charge
-  // and 403 when its daily spend cap is reached, leaving a failed record (wallet/book.h).
-  void set_wallet(wallet::WalletBook* wallet) { wallet_ = wallet; }
+  // Before the first message; nullptr (the default): no live fraud rules. With a guard, a line's
+  // new calls are counted and refused while an alert suspends (403) or throttles (503) it
+  // (fraud/guard.h; sip/proxy_fraud.cpp).
+  void set_fraud_guard(fraud::LineGuard* guard) { fraud_ = guard; }
   // The endpoint finished a voicemail session (posted to this thread by the service).
   void on_voicemail_ended(media::SessionEnd end);
   // A key pressed in a menu session (listening by phone), posted to this thread by the service.
@@ -306,7 +306,7 @@ class Proxy final : public TransactionUser {
   VoicemailDesk* voicemail_ = nullptr;
   VoicemailTotals voicemail_totals_;
   const rating::RateBook* rates_ = nullptr;
-  wallet::WalletBook* wallet_ = nullptr;
+  fraud::LineGuard* fraud_ = nullptr;
   DelayHistogram post_dial_delay_;
 
   // Why a call goes to voicemail, which decides its greeting.
@@ -427,6 +427,10 @@ class Proxy final : public TransactionUser {
   void handle_in_dialog(TxId tx, const Message& request, const Peer& from);
   void handle_cancel(TxId tx, const Message& request, const Peer& from);
   void respond(TxId tx, const Message& request, int status, std::string_view reason);
+  // The live fraud rules' verdict on a call `caller` places (sip/proxy_fraud.cpp): true when it
+  // was refused, answered and its failed record closed.
+  bool refused_for_fraud(TxId tx, const Message& request, const ExtensionInfo& caller, traffic::CallRecord& record,
+                         int64_t now_us);
   void challenge(TxId tx, const Message& request, bool stale, const Peer& to);
 
   // Sends the request to each target as a new branch of `call`, with `body` instead of its own

@@ -24,10 +24,10 @@
 #include "common/worker.h"
 #include "media/prompt.h"
 #include "traffic/store_sink.h"
+#include "fraud/guard.h"
 #include "voicemail/greetings.h"
 #include "voicemail/options.h"
 #include "voicemail/store.h"
-#include "wallet/book.h"
 
 namespace privox::sip {
 namespace {
@@ -247,8 +247,9 @@ struct SipService::Parts {
         bindings(store, writer, keys, clock),
         location(&bindings),
         traffic(writer, keys, clock, options.node_id),
+        counted_traffic(traffic),
         proxy(ProxyConfig{.host = options.host, .port = options.port, .ring_timeout_us = options.ring_timeout_us},
-              directory, auth, location, traffic, server, timers, clock),
+              directory, auth, location, counted_traffic, server, timers, clock),
         layer(server, timers, clock, proxy, {}, options.limits),
         registrar(layer, auth, location, clock),
         sink(layer),
@@ -274,6 +275,7 @@ struct SipService::Parts {
   StoreBindings bindings;
   Location location;
   traffic::StoreSink traffic;
+  fraud::CountingSink counted_traffic;  // tells the live fraud rules when a call ends
   Proxy proxy;
   TransactionLayer layer;
   Registrar registrar;
@@ -489,11 +491,9 @@ void SipService::set_rates(const rating::RateBook* rates) {
   parts_->proxy.set_rates(rates);
 }
 
-void SipService::set_wallet(wallet::WalletBook* wallet) {
-  parts_->proxy.set_wallet(wallet);
-  parts_->traffic.set_priced_hook([wallet](const traffic::CallRecord& record, int64_t cost, std::string_view currency) {
-    wallet->closed(record.id, cost, currency);
-  });
+void SipService::set_fraud_guard(fraud::LineGuard* guard) {
+  parts_->counted_traffic.set_guard(guard);
+  parts_->proxy.set_fraud_guard(guard);
 }
 
 void SipService::set_sms_inbox(SmsInbox* inbox) { parts_->proxy.set_sms_inbox(inbox); }
