@@ -14,6 +14,7 @@ set(PRIVOX_LAYERS
   numbers
   accounts
   rating
+  wallet
   consent
   traffic
   billing
@@ -40,18 +41,19 @@ set(PRIVOX_USES_numbers common)
 set(PRIVOX_USES_accounts privacy numbers)
 set(PRIVOX_USES_consent accounts)
 set(PRIVOX_USES_rating accounts)
+set(PRIVOX_USES_wallet rating)
 set(PRIVOX_USES_traffic accounts rating)
 set(PRIVOX_USES_billing traffic)
 set(PRIVOX_USES_fraud traffic)
 set(PRIVOX_USES_voicemail traffic media)
-set(PRIVOX_USES_sip voicemail fraud)
+set(PRIVOX_USES_sip voicemail fraud wallet)
 set(PRIVOX_USES_ledgers traffic consent)
 set(PRIVOX_USES_erasure ledgers)
 set(PRIVOX_USES_notify sip ledgers http)
 set(PRIVOX_USES_rights notify erasure)
 set(PRIVOX_USES_retention erasure voicemail billing)
 set(PRIVOX_USES_analytics ledgers)
-set(PRIVOX_USES_portal rights retention analytics billing)
+set(PRIVOX_USES_portal rights retention analytics billing wallet)
 set(PRIVOX_USES_app portal)
 set(PRIVOX_USES_cli app metrics)
 

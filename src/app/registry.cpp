@@ -5,6 +5,7 @@
 #include "accounts/line_removal.h"
 #include "accounts/module.h"
 #include "analytics/module.h"
+#include "billing/charges.h"
 #include "billing/module.h"
 #include "consent/module.h"
 #include "fraud/module.h"
@@ -18,6 +19,7 @@
 #include "rating/module.h"
 #include "traffic/module.h"
 #include "voicemail/module.h"
+#include "wallet/module.h"
 
 namespace privox::app {
 namespace {
@@ -35,6 +37,7 @@ std::vector<store::SchemaPart> schema() {
   append(parts, privacy::schema_parts());
   append(parts, accounts::schema_parts());
   append(parts, rating::schema_parts());
+  append(parts, wallet::schema_parts());
   append(parts, consent::schema_parts());
   append(parts, ledgers::schema_parts());
   append(parts, traffic::schema_parts());
@@ -54,7 +57,8 @@ std::vector<privacy::DataMapPart> datamap() {
   return {privacy::datamap_part(),   accounts::datamap_part(),  rating::datamap_part(),
           consent::datamap_part(),   traffic::datamap_part(),   billing::datamap_part(),   fraud::datamap_part(),
           voicemail::datamap_part(), sip::datamap_part(),       ledgers::datamap_part(), notify::datamap_part(),
-          rights::datamap_part(),    retention::datamap_part(), analytics::datamap_part(), portal::datamap_part()};
+          rights::datamap_part(),    retention::datamap_part(), analytics::datamap_part(), portal::datamap_part(),
+          wallet::datamap_part()};
 }
 
 std::vector<std::span<const store::SettingSpec>> settings() {
@@ -82,6 +86,8 @@ void install_registries() {
     privacy::install_datamap(datamap());
     store::install_settings(settings());
     privacy::install_erasure_participants(erasure());
+    privacy::install_export_participants({billing::export_participant()});
+    billing::install_office_managers_lookup(portal::office_managers_of);
     accounts::install_line_removal_parts({sip::line_removal_part()});
   });
 }

@@ -4,13 +4,17 @@
 # `privox invoice issue` bills the company: the total must be the seats x the seat price, plus the
 # sum of the rated records as the CDR export shows them (computed here, independently of billing/),
 # plus 20% tax for a GB company. The PDF is read back with pdftotext; a credit note takes the next
-# number and cannot credit more than is left; the traffic read is audited under billing.
+# number and cannot credit more than is left; the traffic read is audited under billing. Then two
+# companies signed up through the portal with cards from the stand-in provider (`privox
+# tokenizer`) are invoiced and charged with `privox invoice charge`: one is paid, and the declining
+# test card's office manager is emailed through the SMTP test server, with the next try's date.
 # Usage: billing_e2e.sh /path/to/privox sqlite|postgresql
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../../scripts/test-lib.sh"
 source "$HERE/../../scripts/e2e-lib.sh"
 
-for tool in sipp python3 timeout pdftotext; do
+[ -n "$SMTP_URL" ] || { echo "$0: no SMTP test server (PRIVOX_TEST_SMTP_DIR)" >&2; exit 2; }
+for tool in sipp python3 timeout pdftotext curl; do
   command -v "$tool" >/dev/null || { echo "$0: needs $tool (scripts/install-deps.sh, install-test-deps.sh)" >&2; exit 2; }
 done
 SCENARIOS=$HERE/../sip/scenarios
@@ -56,7 +60,16 @@ px "$D" settings set billing.tax_rates "GB:20,FR:20,US:0" >/dev/null || fail "se
 px "$D" settings set controller.name "Example Voice plc" >/dev/null || fail "settings set controller.name"
 refuses "billing.tax_rates" "$PRIVOX" settings set billing.tax_rates "GB:twenty" $(store_args "$D")
 
-start_bg serve "$PRIVOX" serve $(store_args "$D") --sip "127.0.0.1:$SIP_PORT" --http "127.0.0.1:$(free_port)"
+# The stand-in payment provider, and the relay sign-up and the charges mail through.
+HTTP_PORT=$(free_port)
+ORIGIN="http://127.0.0.1:$HTTP_PORT"
+TOK="http://127.0.0.1:$(free_port)"
+head -c 24 /dev/urandom | base64 >"$TMP/api.key"
+px "$D" settings set mail.smtp_url "$SMTP_URL" >/dev/null || fail "settings set mail.smtp_url"
+start_bg tokenizer "$PRIVOX" tokenizer --listen "${TOK#http://}" --allow-origin "$ORIGIN" --api-key-file "$TMP/api.key"
+start_bg serve "$PRIVOX" serve $(store_args "$D") --sip "127.0.0.1:$SIP_PORT" --http "127.0.0.1:$HTTP_PORT" \
+  --payment-provider "$TOK" --payment-api-key-file "$TMP/api.key"
+SERVE_PID=${E2E_PIDS[-1]}
 for _ in $(seq 300); do grep -q '"event":"started"' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
 assert_contains "serve has started" "$(cat "$TMP/serve.log")" '"event":"started"'
 
@@ -131,5 +144,72 @@ assert_eq "the company has the invoice and the note, by number" "1 2" \
   "$(python3 -c 'import json, sys; print(" ".join(str(i["number"]) for i in json.loads(sys.argv[1])))' "$LIST")"
 assert_eq "the invoice itself is unchanged" "$((SUBTOTAL + TAX))" \
   "$(store_sql "$D" "SELECT total_micros FROM invoices WHERE id = '$INV'")"
+
+# --- charging through the payment provider ---------------------------------------------------------
+CURL=(curl --noproxy '*' -s -m 10)
+card_token() {  # card_token NUMBER: a token as the sign-up page gets one from the provider
+  "${CURL[@]}" -H "Origin: $ORIGIN" -H 'Content-Type: application/json' \
+    -d "{\"number\":\"$1\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}" "$TOK/v1/tokens" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
+}
+link_to() {  # link_to ADDRESS: the token of the newest sign-up link mailed to ADDRESS (10 s at most)
+  for _ in $(seq 100); do
+    local token
+    token=$(grep -l -i "^To: $1" "$SMTP_MAILDIR"/new/* 2>/dev/null | xargs -r ls -t | head -n 1 |
+      xargs -r sed -e ':a' -e '/=$/{N;s/=\n//;ba}' | grep -o 'confirm\.html#[0-9a-f]\{64\}' | tail -n 1 | cut -d'#' -f2)
+    [ -n "$token" ] && { echo "$token"; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
+signed_up_company() {  # signed_up_company EMAIL PHONE CARD: signs up (its office manager) and prints the company id
+  local code
+  code=$("${CURL[@]}" -o "$TMP/signup.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -d "{\"company_name\":\"Ledger Works Ltd\",\"name\":\"Mina Okafor\",\"email\":\"$1\",\"phone\":\"$2\",\"address\":\"2 Quay, London\",\"birth_date\":\"1988-04-02\",\"password\":\"correct horse battery\",\"payment_token\":\"$(card_token "$3")\"}" \
+    "$ORIGIN/api/v1/signup")
+  [ "$code" == 202 ] || { echo "sign-up answered $code: $(cat "$TMP/signup.json")" >&2; return 1; }
+  "${CURL[@]}" -H 'Content-Type: application/json' -d "{\"token\":\"$(link_to "$1")\"}" "$ORIGIN/api/v1/confirm" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["company_id"])'
+}
+PAYER_OK="payer-ok-$E2E_RUN_ID@example.com"
+PAYER_DECLINED="payer-declined-$E2E_RUN_ID@example.com"
+personal "$PAYER_OK" "$PAYER_DECLINED" "Mina Okafor" "+442079460931" "+442079460932" "2 Quay, London"
+PAID_CO=$(signed_up_company "$PAYER_OK" "+442079460931" 4242424242424242)
+assert_match "a company signs up with a good card" "$PAID_CO" '^[0-9a-f-]{36}$'
+DECLINED_CO=$(signed_up_company "$PAYER_DECLINED" "+442079460932" 4000000000000002)
+assert_match "and one with the provider's declining test card" "$DECLINED_CO" '^[0-9a-f-]{36}$'
+# serve's own charging job is not what is tested here: stopped, it cannot race the CLI.
+kill -TERM "$SERVE_PID" && wait "$SERVE_PID"
+for co in "$PAID_CO" "$DECLINED_CO"; do
+  PRIVOX_EXTENSION_PASSWORD=$PW402 px "$D" extension add --company "$co" --number 501 >/dev/null || fail "extension add 501"
+done
+invoice_of() { PRIVOX_TEST_NOW=$NEXT px "$D" invoice issue --company "$1" --month "$MONTH" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'; }
+PAID_INV=$(invoice_of "$PAID_CO")
+DECLINED_INV=$(invoice_of "$DECLINED_CO")
+charge() { PRIVOX_TEST_NOW=$NEXT px "$D" invoice charge "$1" --payment-provider "$TOK" --payment-api-key-file "$TMP/api.key"; }
+OK_JSON=$(charge "$PAID_INV")
+assert_eq "the good card's invoice is charged" 0 "$?"
+assert_eq "and paid" paid "$(field "$OK_JSON" status)"
+assert_eq "one seat at 4.00 plus 20% tax, in pence" 480 "$(field "$OK_JSON" amount_minor)"
+assert_eq "with the first attempt's key" "invoice-$PAID_INV-1" "$(field "$OK_JSON" idempotency_key)"
+assert_match "and the provider's reference" "$(field "$OK_JSON" reference)" '^ch_'
+assert_eq "the invoice shows it paid" paid "$(PRIVOX_TEST_NOW=$NEXT px "$D" invoice show --id "$PAID_INV" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["payment"]["status"])')"
+refuses "is paid" env PRIVOX_TEST_NOW="$NEXT" "$PRIVOX" invoice charge "$PAID_INV" --payment-provider "$TOK" \
+  --payment-api-key-file "$TMP/api.key" $(store_args "$D")
+MAILS_BEFORE=$(mail_count)
+NO_JSON=$(charge "$DECLINED_INV")
+assert_eq "a declined charge is an outcome, not an error" 0 "$?"
+assert_eq "the invoice is declined" declined "$(field "$NO_JSON" status)"
+assert_eq "the office manager was emailed" True "$(field "$NO_JSON" payer_mailed)"
+RETRY=$(date -u -d "$NEXT +1 day" +%Y-%m-%d)
+assert_contains "the next try is a day later (billing.charge_retry_days)" "$(field "$NO_JSON" next_attempt_at)" "$RETRY"
+assert_true "the mail reached the SMTP test server" wait_mail "$((MAILS_BEFORE + 1))"
+MAIL=$(grep -l -i "^To: $PAYER_DECLINED" "$SMTP_MAILDIR"/new/* | xargs -r grep -l "did not go through" | head -n 1)
+assert_true "to the declining card's office manager" test -n "$MAIL"
+assert_contains "naming the invoice, the amount and the retry date" "$(cat "$MAIL" 2>/dev/null)" "try again on $RETRY"
+assert_contains "and the amount" "$(cat "$MAIL" 2>/dev/null)" "4.80 GBP"
+assert_eq "every change of the charges is audited" 2 \
+  "$(store_sql "$D" "SELECT count(*) FROM audit_log WHERE action IN ('billing.charge_succeeded', 'billing.charge_declined')")"
 
 finish

@@ -1,5 +1,5 @@
-// The data map's part for billing/: invoices are a tenant's business records (the company, its
-// seats, its rated usage in totals), no field about a person (privacy/datamap.h).
+// The data map's part for billing/: invoices and their charge attempts are a tenant's business
+// records (the company, its seats, its rated usage in totals, what was charged), no field about a person (privacy/datamap.h).
 #include "billing/module.h"
 
 #include <array>
@@ -10,7 +10,7 @@ namespace {
 using privacy::StructuralColumn;
 
 // clang-format off
-constexpr std::array<StructuralColumn, 18> kStructural = {
+constexpr std::array<StructuralColumn, 29> kStructural = {
   StructuralColumn{"billing_counters", "name", "which sequence the row numbers (the operator's invoices)"},
   StructuralColumn{"billing_counters", "last_number", "the last number issued in the sequence"},
   StructuralColumn{"invoices", "id", "random identifier of an invoice or credit note"},
@@ -29,6 +29,17 @@ constexpr std::array<StructuralColumn, 18> kStructural = {
   StructuralColumn{"invoices", "credits_invoice_id", "the invoice a credit note corrects"},
   StructuralColumn{"invoices", "reason", "the operator's reason for a credit note, about the bill; staff are told not to name people in it"},
   StructuralColumn{"invoices", "issued_by", "the operator account that issued it (staff id or cli:), as the audit log names actors"},
+  StructuralColumn{"invoice_charges", "invoice_id", "the invoice an attempt charges"},
+  StructuralColumn{"invoice_charges", "attempt", "the attempt's number, from 1"},
+  StructuralColumn{"invoice_charges", "idempotency_key", "invoice-{id}-{attempt}, sent to the payment provider"},
+  StructuralColumn{"invoice_charges", "state", "pending, succeeded, declined or failed"},
+  StructuralColumn{"invoice_charges", "provider_reference", "the payment provider's charge id of a succeeded attempt"},
+  StructuralColumn{"invoice_charges", "message", "the provider's reason for a decline, in words, about the card; blanked once the invoice is paid"},
+  StructuralColumn{"invoice_charges", "amount_minor", "the amount charged, in the currency's minor units"},
+  StructuralColumn{"invoice_charges", "currency", "an ISO 4217 code"},
+  StructuralColumn{"invoice_charges", "created_at_us", "when the attempt began"},
+  StructuralColumn{"invoice_charges", "at_us", "when its state last changed"},
+  StructuralColumn{"invoice_charges", "next_attempt_at_us", "when the next attempt is due; none when paid or out of retries"},
 };
 // clang-format on
 

@@ -1,5 +1,7 @@
 #include "billing/invoices.h"
 
+#include "billing/charges.h"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -46,7 +48,7 @@ std::vector<InvoiceLine> lines_of_json(const std::string& text) {
 Invoice invoice_of_row(const store::Row& r) {
   return Invoice{r.text(0),  r.text(1),  r.text(2),           r.i64(3),  r.i64(4),  r.text(5),
                  lines_of_json(r.text(6)), r.i64(7),  r.i64(8),  r.i64(9),  r.i64(10), r.text(11),
-                 r.text(12), r.text_or(13, ""), r.text(14), r.text(15)};
+                 r.text(12), r.text_or(13, ""), r.text(14), r.text(15), std::nullopt};
 }
 
 // Raises the operator's counter and returns the number it now holds, in the caller's write
@@ -121,6 +123,24 @@ Status price_in(store::Store& store, store::Session& s, const Period& period, In
   return {};
 }
 
+// An issued invoice's charging state, from its attempts (charges.h).
+Status read_payment(store::Session& s, Invoice& inv) {
+  if (inv.kind != "invoice") return {};
+  PRIVOX_ASSIGN(const std::vector<ChargeAttempt> attempts, charge_attempts(s, inv.id));
+  Invoice::Payment p;
+  p.status = payment_status(attempts);
+  p.attempts = static_cast<int64_t>(attempts.size());
+  if (!attempts.empty()) {
+    const ChargeAttempt& last = attempts.back();
+    p.next_attempt_at_us = last.next_attempt_at_us.value_or(0);
+    p.at_us = last.at_us;
+    p.reference = last.provider_reference;
+    p.message = last.message;
+  }
+  inv.payment = std::move(p);
+  return {};
+}
+
 Status check_reason(const std::string& reason) {
   if (reason.empty() || reason.size() > kMaxReason)
     return invalid("reason", fmt::format("a credit note's reason is 1 to {} characters", kMaxReason));
@@ -167,7 +187,7 @@ nlohmann::json to_json(const Invoice& invoice) {
                      {"unit_micros", l.unit_micros},
                      {"amount_micros", l.amount_micros},
                      {"amount", amount_text(l.amount_micros)}});
-  return {{"id", invoice.id},
+  nlohmann::json out = {{"id", invoice.id},
           {"company_id", invoice.company_id},
           {"period", invoice.period},
           {"number", invoice.number},
@@ -186,6 +206,16 @@ nlohmann::json to_json(const Invoice& invoice) {
           {"kind", invoice.kind},
           {"credits_invoice_id", invoice.credits_invoice_id},
           {"reason", invoice.reason}};
+  if (invoice.payment) {
+    const Invoice::Payment& p = *invoice.payment;
+    out["payment"] = {{"status", p.status},
+                      {"attempts", p.attempts},
+                      {"next_attempt_at", p.next_attempt_at_us ? format_utc(p.next_attempt_at_us) : ""},
+                      {"last_attempt_at", p.at_us ? format_utc(p.at_us) : ""},
+                      {"reference", p.reference},
+                      {"message", p.message}};
+  }
+  return out;
 }
 
 std::string amount_text(int64_t micros) {
@@ -271,6 +301,8 @@ Result<Invoice> issue_invoice(store::Store& store, const privacy::Keyring& keys,
     priced.id = new_id(clock.now_us());
     priced.issued_at_us = clock.now_us();
     priced.status = "issued";
+    priced.payment = Invoice::Payment{};
+    priced.payment->status = "due";
     PRIVOX_ASSIGN(priced.number, take_next_number(s));
     PRIVOX_TRY(insert_invoice(s, priced));
     PRIVOX_TRY(privacy::AuditChain(keys, clock)
@@ -303,7 +335,7 @@ Result<Invoice> issue_credit_note(store::Store& store, const privacy::Keyring& k
     note = Invoice{new_id(clock.now_us()), original->company_id, original->period, 0, clock.now_us(),
                    original->currency, {{fmt::format("Credit for {}: {}", number_text(*original), reason), 1, net, net}},
                    net, original->tax_rate_bp, tax_of(net, original->tax_rate_bp), 0, "issued", "credit_note",
-                   invoice_id, reason, actor};
+                   invoice_id, reason, actor, std::nullopt};
     note.total_micros = note.subtotal_micros + note.tax_micros;
     PRIVOX_ASSIGN(note.number, take_next_number(s));
     PRIVOX_TRY(insert_invoice(s, note));
@@ -330,6 +362,7 @@ Result<InvoiceExpiry> delete_expired_invoices(store::Session& s, int64_t cutoff_
                                               "issued_at_us >= ?",
                                               {r.text(0), cutoff_us}));
     if (recent[0].i64(0) > 0) continue;
+    PRIVOX_TRY(s.exec("DELETE FROM invoice_charges WHERE invoice_id = ?", {r.text(0)}));
     PRIVOX_TRY(s.exec("DELETE FROM invoices WHERE credits_invoice_id = ?", {r.text(0)}));
     PRIVOX_TRY(s.exec("DELETE FROM invoices WHERE id = ?", {r.text(0)}));
     ++out.deleted;
@@ -340,7 +373,9 @@ Result<InvoiceExpiry> delete_expired_invoices(store::Session& s, int64_t cutoff_
 Result<std::optional<Invoice>> find_invoice(store::Session& s, const std::string& id) {
   PRIVOX_ASSIGN(store::Rows rows, s.query(fmt::format("SELECT {} FROM invoices WHERE id = ?", kInvoiceColumns), {id}));
   if (rows.empty()) return std::optional<Invoice>{};
-  return std::optional<Invoice>{invoice_of_row(rows[0])};
+  Invoice inv = invoice_of_row(rows[0]);
+  PRIVOX_TRY(read_payment(s, inv));
+  return std::optional<Invoice>{std::move(inv)};
 }
 
 Result<std::vector<Invoice>> invoices_of_company(store::Session& s, const std::string& company_id) {
@@ -349,7 +384,10 @@ Result<std::vector<Invoice>> invoices_of_company(store::Session& s, const std::s
                                           {company_id}));
   std::vector<Invoice> out;
   out.reserve(rows.size());
-  for (const store::Row& r : rows) out.push_back(invoice_of_row(r));
+  for (const store::Row& r : rows) {
+    out.push_back(invoice_of_row(r));
+    PRIVOX_TRY(read_payment(s, out.back()));
+  }
   return out;
 }
 

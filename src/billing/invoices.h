@@ -54,10 +54,22 @@ struct Invoice {
   std::string status;  // "draft" (computed, never stored) or "issued"
   std::string kind;    // "invoice" or "credit_note"
   std::string credits_invoice_id, reason, issued_by;
+  // An issued invoice's charging (charges.h), as find_invoice and invoices_of_company read it;
+  // none for a credit note or a draft.
+  struct Payment {
+    std::string status;  // due, pending, paid, declined, failed, unpaid (charges.h)
+    int64_t attempts = 0;
+    int64_t next_attempt_at_us = 0;  // 0: none scheduled
+    int64_t at_us = 0;               // the latest attempt's
+    std::string reference;           // paid: the provider's charge id
+    std::string message;             // declined/failed: why, in words
+  };
+  std::optional<Payment> payment;
 };
 
 // The invoice as JSON, for the CLI and the API: every field, the amounts in micros and as exact
-// decimal text ("total": "18.216"), the number as text too ("number_text": "INV-000042").
+// decimal text ("total": "18.216"), the number as text too ("number_text": "INV-000042"), and for
+// an issued invoice "payment": {status, attempts, next_attempt_at, paid_at, reference, message}.
 nlohmann::json to_json(const Invoice& invoice);
 
 // "INV-000042" for an invoice, "CN-000043" for a credit note: the kind and the sequence's number.
@@ -101,7 +113,7 @@ Result<Invoice> issue_credit_note(store::Store& store, const privacy::Keyring& k
                                   std::optional<int64_t> net_micros, const std::string& actor);
 
 // Retention (retention/'s `invoices` job): deletes, in the caller's write transaction, the invoices
-// issued before `cutoff_us` with their credit notes, at most `limit` invoices after the cursor
+// issued before `cutoff_us` with their credit notes and charge attempts, at most `limit` invoices after the cursor
 // (issued_at_us, id), oldest first. An invoice one of whose credit notes is not yet before the
 // cutoff is kept, and seen, until that note is too: the note refers to it. This is the only path
 // that removes an invoice.

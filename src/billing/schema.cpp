@@ -1,4 +1,4 @@
-// The schema of billing/'s tables, invoices and the operator's one invoice counter, as a migration
+// The schema of billing/'s tables, invoices, their charge attempts and the operator's one invoice counter, as a migration
 // part (store/schema.h). Released parts are never edited: a change is a part of a new version.
 #include "billing/module.h"
 
@@ -45,6 +45,31 @@ std::vector<store::SchemaPart> schema_parts() {
            // One invoice per company and month; credit notes are as many as corrections need.
            "CREATE UNIQUE INDEX invoices_one_per_period ON invoices (company_id, period) WHERE kind = 'invoice'",
            "CREATE INDEX invoices_by_company ON invoices (company_id, number)",
+       }},
+      {17,
+       "billing",
+       "charge attempts of issued invoices through the payment provider",
+       {
+           // One row per attempt to charge an invoice (charges.h has the state diagram). The row is
+           // written as 'pending' with its idempotency key before the provider is asked, so a lost
+           // answer is asked again with the same key and never charged twice. message is the
+           // provider's reason for a decline, in words, blanked once the invoice is paid.
+           // next_attempt_at_us: when the job tries again; NULL when paid or out of retries
+           // (unpaid). Deleted with their invoice by retention.
+           R"(CREATE TABLE invoice_charges (
+             invoice_id TEXT NOT NULL REFERENCES invoices (id),
+             attempt {i64} NOT NULL CHECK (attempt >= 1),
+             idempotency_key TEXT NOT NULL UNIQUE,
+             state TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'declined', 'failed')),
+             provider_reference TEXT NOT NULL DEFAULT '',
+             message TEXT NOT NULL DEFAULT '',
+             amount_minor {i64} NOT NULL CHECK (amount_minor > 0),
+             currency TEXT NOT NULL,
+             created_at_us {i64} NOT NULL,
+             at_us {i64} NOT NULL,
+             next_attempt_at_us {i64},
+             PRIMARY KEY (invoice_id, attempt)))",
+           "CREATE INDEX invoice_charges_due ON invoice_charges (next_attempt_at_us)",
        }},
   };
 }

@@ -1,7 +1,8 @@
 // The settings billing/ reads: what a seat costs, the invoices' currency, the tax rate of each
-// customer country and how long issued invoices are kept (store/settings.h).
+// customer country, how long issued invoices are kept and when a failed charge is tried again (store/settings.h).
 #include <array>
 
+#include "billing/charges.h"
 #include "billing/invoices.h"
 #include "billing/module.h"
 
@@ -17,13 +18,18 @@ Status check_currency_setting(std::string_view value) {
   return {};
 }
 
+Status check_retry_days_setting(std::string_view value) {
+  PRIVOX_TRY(parse_retry_days(value));
+  return {};
+}
+
 Status check_tax_rates_setting(std::string_view value) {
   PRIVOX_TRY(parse_tax_rates(value));
   return {};
 }
 
 // clang-format off
-constexpr std::array<SettingSpec, 4> kSettings = {
+constexpr std::array<SettingSpec, 5> kSettings = {
   SettingSpec{"billing.seat_price_micros", integer, "0", 0, 1'000'000'000'000,
               "what one phone line (seat) costs a month, in millionths of billing.currency"},
   SettingSpec{"billing.currency", text, "GBP", 0, 0,
@@ -33,6 +39,9 @@ constexpr std::array<SettingSpec, 4> kSettings = {
               check_tax_rates_setting},
   SettingSpec{"billing.retention_years", integer, "6", 1, 30,
               "years an issued invoice or credit note is kept (legal obligation to keep accounting records)"},
+  SettingSpec{"billing.charge_retry_days", text, "1,3,7", 0, 0,
+              "days after each declined or failed charge of an invoice until the next try, such as 1,3,7; after the last the invoice is unpaid",
+              check_retry_days_setting},
 };
 // clang-format on
 

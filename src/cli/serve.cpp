@@ -10,6 +10,7 @@
 #include <fstream>
 #include <optional>
 
+#include "billing/charges.h"
 #include "common/fd_limit.h"
 #include "common/log.h"
 #include "cli/metrics.h"
@@ -33,6 +34,7 @@
 #include "sip/service.h"
 #include "store/schema.h"
 #include "store/settings.h"
+#include "wallet/book.h"
 
 namespace privox::cli {
 namespace {
@@ -311,6 +313,12 @@ int serve(const Configuration& config, const Reread& reread) {
   rating::RateBook rates;
   rating::BookKeeper rate_keeper(*(*env)->store, rates);
   if (Status s = rate_keeper.start(); !s.ok()) return fail(s.error());
+  // Companies' international wallets (wallet/book.h): read at call set-up from a view the keeper
+  // reloads every 2 s, debited by it as calls end; stopped after the SIP service, so it drains
+  // the last calls' debits.
+  wallet::WalletBook wallets;
+  wallet::WalletKeeper wallet_keeper(*(*env)->store, (*env)->keys, (*env)->clock, wallets, *node);
+  if (Status s = wallet_keeper.start(); !s.ok()) return fail(s.error());
   // The fraud rules (fraud/live.h): counted and enforced on the call path, alerts opened, the
   // traffic scanned and the alerts mailed on a thread of their own. Declared before the SIP
   // service, which consults its guard until it has stopped.
@@ -346,6 +354,7 @@ int serve(const Configuration& config, const Reread& reread) {
   if (!sms_sender->empty()) sip.set_sms_inbox(&sms_stops);
   sip.set_rates(&rates);
   sip.set_fraud_guard(&fraud_rules.guard());
+  sip.set_wallet(&wallets);
   if (Status s = sip.start(); !s.ok()) return fail(s.error());
   if (!sms_sender->empty()) {
     sms_stops.start();
@@ -369,6 +378,19 @@ int serve(const Configuration& config, const Reread& reread) {
     else if (*removed) log::info("rights", "downloads.swept", {{"removed", *removed}});
   });
   retention_jobs.start();
+  // Issued invoices are charged to their payer's card on file, and failed charges tried again
+  // (billing.charge_retry_days), every five minutes on one node at a time; only with a provider.
+  // The payer's email goes through a mailer of the job's own (a Mailer is for one thread).
+  auto charge_mailer = notify::mailer_from_settings(*(*env)->store);
+  if (!charge_mailer.ok()) return fail(charge_mailer.error());
+  std::optional<billing::InvoiceCharger> charger;
+  std::optional<billing::ChargeScheduler> charge_jobs;
+  if (payments) {
+    charger.emplace(*(*env)->store, (*env)->keys, (*env)->clock, *payments,
+                    [m = charge_mailer->get()](const billing::PayerNotice& n) { return m->send({n.to, n.subject, n.text, {}}); });
+    charge_jobs.emplace(*(*env)->store, *charger, int64_t{300'000'000});
+    charge_jobs->start(60'000'000);
+  }
   std::unique_ptr<http::Server> metrics_server;
   if (metrics_at) {
     add_node_metrics(metrics_registry,

@@ -1,4 +1,5 @@
-// `privox invoice issue|list|show|credit`: the operator's invoices and credit notes (billing/).
+// `privox invoice issue|list|show|credit|charge`: the operator's invoices and credit notes, and
+// charging them through the payment provider (billing/).
 
 #include <nlohmann/json.hpp>
 
@@ -6,15 +7,18 @@
 #include <iostream>
 
 #include "accounts/validation.h"
+#include "billing/charges.h"
 #include "billing/invoices.h"
 #include "billing/render.h"
 #include "cli/verbs.h"
+#include "notify/mailer.h"
+#include "portal/payments.h"
 
 namespace privox::cli {
 namespace {
 
 struct InvoiceOptions {
-  std::string company, month, id, format = "json", out, reason;
+  std::string company, month, id, format = "json", out, reason, provider, api_key_file;
   std::optional<int64_t> amount;
   bool dry_run = false;
 };
@@ -101,6 +105,52 @@ int run_invoice_credit(const DataDir& where, const InvoiceOptions& o) {
   return print_json(billing::to_json(*note));
 }
 
+nlohmann::json charge_json(const billing::ChargeResult& r) {
+  const billing::ChargeAttempt& a = r.attempt;
+  return {{"invoice_id", a.invoice_id},
+          {"attempt", a.attempt},
+          {"idempotency_key", a.idempotency_key},
+          {"state", a.state},
+          {"status", r.status},
+          {"amount_minor", a.amount_minor},
+          {"currency", a.currency},
+          {"reference", a.provider_reference},
+          {"message", a.message},
+          {"next_attempt_at", a.next_attempt_at_us ? format_utc(*a.next_attempt_at_us) : ""},
+          {"payer_mailed", r.mailed}};
+}
+
+// Charges one invoice (ID) or every invoice due now. A decline is an outcome (exit 0, printed);
+// the payer is emailed through the relay in mail.smtp_url.
+int run_invoice_charge(const DataDir& where, const InvoiceOptions& o) {
+  std::optional<std::string> id;
+  if (!o.id.empty()) {
+    auto checked = accounts::check_id("id", o.id);
+    if (!checked.ok()) return fail(checked.error());
+    id = *checked;
+  }
+  auto key = portal::read_api_key_file(o.api_key_file, "payment-api-key-file");
+  if (!key.ok()) return fail(key.error());
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  auto& e = **env;
+  auto mailer = notify::mailer_from_settings(*e.store);
+  if (!mailer.ok()) return fail(mailer.error());
+  const auto provider = portal::make_http_payment_provider(o.provider, *key);
+  billing::InvoiceCharger charger(*e.store, e.keys, e.clock, *provider, [&](const billing::PayerNotice& n) {
+    return (*mailer)->send({n.to, n.subject, n.text, {}});
+  });
+  if (id) {
+    auto one = charger.charge(*id, cli_actor());
+    if (!one.ok()) return fail(one.error());
+    return print_json(charge_json(*one));
+  }
+  auto run = charger.charge_due(cli_actor());
+  if (!run.ok()) return fail(run.error());
+  return print_json({{"charged", run->charged}, {"succeeded", run->succeeded}, {"declined", run->declined},
+                     {"failed", run->failed}, {"pending", run->pending}, {"errors", run->errors}});
+}
+
 }  // namespace
 
 void add_billing_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
@@ -134,6 +184,16 @@ void add_billing_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   credit->add_option("--reason", o->reason, "why (about the bill; name no person)")->required();
   credit->add_option("--amount", o->amount, "amount credited before tax, in millionths (default: all that is left)");
   verbs.add(credit, [&where, o] { return run_invoice_credit(where, *o); });
+
+  auto* charge = invoice->add_subcommand(
+      "charge", "Charge an issued invoice (ID) to its payer's card on file now, or every invoice due (no ID); prints "
+                "the outcome. A decline emails the payer and schedules the next try (billing.charge_retry_days)");
+  add_data_dir(charge, where);
+  charge->add_option("id", o->id, "the invoice's id (default: every invoice due now)");
+  charge->add_option("--payment-provider", o->provider, "the payment provider's base URL, e.g. http://127.0.0.1:8081")
+      ->required();
+  charge->add_option("--payment-api-key-file", o->api_key_file, "file holding the provider's API key")->required();
+  verbs.add(charge, [&where, o] { return run_invoice_charge(where, *o); });
 }
 
 }  // namespace privox::cli

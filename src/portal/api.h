@@ -29,6 +29,9 @@
 namespace privox {
 class Clock;
 }
+namespace privox::billing {
+class PaymentProvider;
+}
 namespace privox::http {
 class Router;
 }
@@ -45,7 +48,7 @@ class Store;
 namespace privox::portal {
 
 class Auth;
-class PaymentProvider;
+using billing::PaymentProvider;  // billing/payments.h, the seam invoices are charged through too
 
 // Where phones reach privox's SIP service, as the Extensions page and the provisioning files name
 // it (provisioning.h): settings sip.public_host / sip.public_port, else the address `serve --sip`

@@ -18,5 +18,9 @@ std::vector<store::SchemaPart> schema_parts();        // schema.cpp
 privacy::DataMapPart datamap_part();                 // datamap.cpp
 std::span<const store::SettingSpec> settings();     // settings.cpp
 privacy::ErasureParticipantSpec erasure_participant();  // erasure.cpp
+// The company's office managers' member ids, oldest login first, in the caller's transaction: the
+// roles billing/ needs (who pays an invoice, whose export holds them), installed by the
+// composition root (billing/charges.h). office_managers.cpp
+Result<std::vector<std::string>> office_managers_of(store::Session& s, const std::string& company_id);
 
 }  // namespace privox::portal

@@ -1,57 +1,24 @@
 #pragma once
-// The payment provider, as privox sees it (P3). Card details never reach privox: the sign-up page
-// sends them straight to the provider, which answers with a token; privox receives only the token
-// and asks the provider, server to server, what card it stands for (brand, last 4, expiry). It
-// never takes those from the browser.
+// The payment provider's HTTP client (P3). The seam itself (PaymentProvider, CardDetails,
+// ChargeRequest, Charge) is billing/payments.h, below both billing/ and portal/, so that invoices
+// are charged through the same interface; its names are brought into portal:: here, where they
+// were first declared, so that their users need not change.
 //
-// PaymentProvider is the seam a real provider's client plugs into; HttpPaymentProvider speaks to
-// privox's own stand-in (`privox tokenizer`, tokenizer.h) over its small REST API.
-//
-// Thread-safety: implementations must be callable from several handler threads at once.
+// HttpPaymentProvider speaks to privox's own stand-in (`privox tokenizer`, tokenizer.h) over its
+// small REST API. Thread-safety: callable from several handler threads at once.
 
-#include <cstdint>
 #include <memory>
 #include <string>
 
+#include "billing/payments.h"
 #include "common/result.h"
 
 namespace privox::portal {
 
-struct CardDetails {
-  std::string brand;   // lower case: visa, mastercard, amex, ...
-  std::string last4;   // four digits
-  std::string expiry;  // YYYY-MM
-};
-
-// One charge of a card token on file (or just made in the browser) for an amount.
-struct ChargeRequest {
-  std::string token;
-  int64_t amount_minor_units = 0;
-  std::string currency;         // ISO 4217
-  std::string idempotency_key;  // the same key never charges twice: the provider answers as the first time
-};
-
-// The provider's answer. A decline is an answer, not an error: nothing was charged.
-struct Charge {
-  std::string id;  // the provider's charge id, the payment reference; empty when declined
-  bool declined = false;
-  std::string decline_message;  // in words, for the payer
-};
-
-class PaymentProvider {
- public:
-  virtual ~PaymentProvider() = default;
-  // The card the token stands for. invalid_argument on "payment_token" when the provider does not
-  // know the token; unavailable when the provider cannot be reached or answers nonsense.
-  virtual Result<CardDetails> describe(const std::string& token) = 0;
-  // The origin the browser sends card details to (for the page and the CSP's connect-src); empty
-  // when none.
-  virtual std::string browser_origin() const = 0;
-  // Charges the token. invalid_argument on "payment_token" when the provider does not know the
-  // token, on "amount" or "currency" when it refuses them; unavailable when it cannot be reached
-  // or answers nonsense (retrying with the same idempotency key is then safe).
-  virtual Result<Charge> charge(const ChargeRequest& request) = 0;
-};
+using billing::CardDetails;
+using billing::Charge;
+using billing::ChargeRequest;
+using billing::PaymentProvider;
 
 // GET {base_url}/v1/tokens/{token} and POST {base_url}/v1/charges (with an Idempotency-Key), each
 // with "Authorization: Bearer {api_key}".

@@ -17,6 +17,7 @@
 #include "privacy/audit.h"
 #include "privacy/audit_record.h"
 #include "privacy/datamap.h"
+#include "privacy/export_part.h"
 #include "ledgers/disclosures.h"
 #include "consent/optional_data.h"
 #include "rights/fulfil.h"
@@ -298,6 +299,13 @@ Result<ExportSummary> write_access_export(store::Store& store, const privacy::Ke
     files.push_back({"disclosures.json", disclosures.dump(2)});
     PRIVOX_ASSIGN(nlohmann::json request_list, requests_json(*tx, keys, requests, member_id, now));
     files.push_back({"requests.json", request_list.dump(2)});
+    // What folders above this one hold for the member (privacy/export_part.h): an office
+    // manager's company invoices (billing/).
+    const privacy::ExportSubject who{member_id, company.id};
+    for (const privacy::ExportParticipantSpec& part : privacy::export_participants()) {
+      PRIVOX_ASSIGN(std::vector<privacy::ExportFilePart> added, part.add(who, {*tx, keys, now}));
+      for (privacy::ExportFilePart& f : added) files.push_back({std::move(f.name), std::move(f.content)});
+    }
   }
   nlohmann::json manifest = {{"format_version", kExportFormatVersion},
                              {"generated_at", format_utc(now)},

@@ -20,6 +20,9 @@
 //                     purposes, times and details (never values)
 //   disclosures.json  disclosure-register entries about the member
 //   requests.json     the member's rights requests, with the corrections they asked for
+//   invoices.json     for an office manager only: her company's invoices and credit notes
+//                     (number, period, totals, payment status), added by billing/ through
+//                     privacy/export_part.h
 //   manifest.json     format version, generated_at, and each file's name, size and SHA-256
 //
 // Thread-safety: free functions; safe from any thread.

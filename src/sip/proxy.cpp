@@ -13,6 +13,7 @@
 #include "rating/store.h"
 #include "sip/builder.h"
 #include "sip/rtpengine.h"
+#include "wallet/book.h"
 
 namespace privox::sip {
 namespace {
@@ -307,6 +308,18 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
           record.trunk_id = out->id;
           traffic_.closed(record);
           return respond(tx, request, 403, fmt::format("Forbidden: {}", *refused));
+        }
+        if (wallet_ && rates_) {
+          const numbers::Destination where = numbers::destination_of(*e164);
+          if (auto refused = wallet_->admit(*rates_->table(), record.id, caller->company_id, caller->country,
+                                            where.region, *e164, now)) {
+            record.ended_at_us = now;
+            record.outcome = Outcome::failed;
+            record.failure_code = refused->status;
+            record.trunk_id = out->id;
+            traffic_.closed(record);
+            return respond(tx, request, refused->status, refused->reason);
+          }
         }
         record.trunk_id = out->id;
         to_trunk = true;

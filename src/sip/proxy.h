@@ -39,6 +39,10 @@ namespace privox::rating {
 class RateBook;
 }  // namespace privox::rating
 
+namespace privox::wallet {
+class WalletBook;
+}  // namespace privox::wallet
+
 namespace privox::fraud {
 class LineGuard;
 }  // namespace privox::fraud
@@ -205,6 +209,10 @@ class Proxy final : public TransactionUser {
   // new calls are counted and refused while an alert suspends (403) or throttles (503) it
   // (fraud/guard.h; sip/proxy_fraud.cpp).
   void set_fraud_guard(fraud::LineGuard* guard) { fraud_ = guard; }
+  // Before the first message, with set_rates(); nullptr (the default): no wallet. With one, an
+  // international rated call is refused 402 when the company's balance cannot pay its first charge
+  // and 403 when its daily spend cap is reached, leaving a failed record (wallet/book.h).
+  void set_wallet(wallet::WalletBook* wallet) { wallet_ = wallet; }
   // The endpoint finished a voicemail session (posted to this thread by the service).
   void on_voicemail_ended(media::SessionEnd end);
   // A key pressed in a menu session (listening by phone), posted to this thread by the service.
@@ -307,6 +315,7 @@ class Proxy final : public TransactionUser {
   VoicemailTotals voicemail_totals_;
   const rating::RateBook* rates_ = nullptr;
   fraud::LineGuard* fraud_ = nullptr;
+  wallet::WalletBook* wallet_ = nullptr;
   DelayHistogram post_dial_delay_;
 
   // Why a call goes to voicemail, which decides its greeting.

@@ -28,6 +28,7 @@
 #include "voicemail/greetings.h"
 #include "voicemail/options.h"
 #include "voicemail/store.h"
+#include "wallet/book.h"
 
 namespace privox::sip {
 namespace {
@@ -489,6 +490,13 @@ SipSnapshot SipService::snapshot() const {
 void SipService::set_rates(const rating::RateBook* rates) {
   parts_->traffic.set_rates(rates);
   parts_->proxy.set_rates(rates);
+}
+
+void SipService::set_wallet(wallet::WalletBook* wallet) {
+  parts_->proxy.set_wallet(wallet);
+  parts_->traffic.set_priced_hook([wallet](const traffic::CallRecord& record, int64_t cost, std::string_view currency) {
+    wallet->closed(record.id, cost, currency);
+  });
 }
 
 void SipService::set_fraud_guard(fraud::LineGuard* guard) {

@@ -110,6 +110,9 @@ class SipService {
   // Before start(): answered outbound calls are priced from `rates` as they end, and calls to
   // destinations their company does not allow are refused (rating/); it must outlive the service.
   void set_rates(const rating::RateBook* rates);
+  // Before start(), after set_rates(): international rated calls draw on their company's wallet
+  // (wallet/book.h): refused at set-up when it cannot pay, debited as they end. Must outlive it.
+  void set_wallet(wallet::WalletBook* wallet);
   // Before start(): the live fraud rules count each line's calls and refuse those of a suspended
   // or throttled line (fraud/guard.h); it must outlive the service.
   void set_fraud_guard(fraud::LineGuard* guard);

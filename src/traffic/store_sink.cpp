@@ -163,6 +163,7 @@ void StoreSink::closed(const CallRecord& record) {
         cost = priced.cost_micros;
         currency = priced.rate->currency;
         deck = std::string(priced.deck_id);
+        if (priced_hook_) priced_hook_(record, priced.cost_micros, priced.rate->currency);
       } else if (priced.included) {
         cost = int64_t{0};
       } else {

@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -42,6 +43,10 @@ class StoreSink final : public TrafficSink {
   // the decks stood when it began; without a book (the default) nothing is priced.
   void closed(const CallRecord& record) override;
   void set_rates(const rating::RateBook* rates) { rates_ = rates; }
+  // Told, on the SIP worker, of each call closed priced from a rate (wallet/ debits international
+  // ones); before the first record.
+  using PricedHook = std::function<void(const CallRecord&, int64_t cost_micros, std::string_view currency)>;
+  void set_priced_hook(PricedHook hook) { priced_hook_ = std::move(hook); }
   // The writer finished `batch`: runs the opened() callbacks whose records it holds.
   void completed(const store::BatchOutcome& batch);
 
@@ -66,6 +71,7 @@ class StoreSink final : public TrafficSink {
   const Clock& clock_;
   const std::string node_id_;
   const rating::RateBook* rates_ = nullptr;
+  PricedHook priced_hook_;
   size_t insert_target_, close_target_, heartbeat_target_;
   store::TicketWaiters waiting_;          // opened() callbacks, by ticket
   std::unordered_set<std::string> open_;  // records opened, not yet closed

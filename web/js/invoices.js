@@ -1,9 +1,25 @@
 // The invoices page, for the company's office managers: GET /invoices, one row per invoice or
-// credit note, each with a link to its PDF (GET /invoices/{id}.pdf). Values are set as text only.
+// credit note, each with its payment (charged to the card on file: paid, declined with the next
+// try's date, unpaid after the last) and a link to its PDF (GET /invoices/{id}.pdf). Values are set
+// as text only.
 
 import { api } from './api.js';
 import { $, el, formatDate, replaceChildren } from './dom.js';
 import { isOfficeManager, pageError, startPage } from './layout.js';
+
+// An invoice's payment in words; a credit note has none.
+function payment(invoice) {
+  const p = invoice.payment;
+  if (!p) return '';
+  switch (p.status) {
+    case 'paid': return 'Paid';
+    case 'declined':
+    case 'failed': return `Card declined; next try ${formatDate(p.next_attempt_at)}`;
+    case 'unpaid': return 'Unpaid: the card was declined on every try';
+    case 'pending': return 'Being charged';
+    default: return 'Due';
+  }
+}
 
 function row(invoice) {
   const money = (amount) => el('td', { class: 'num' }, `${amount} ${invoice.currency}`);
@@ -14,6 +30,7 @@ function row(invoice) {
     el('td', {}, invoice.period),
     el('td', {}, formatDate(invoice.issued_at)),
     money(invoice.subtotal), money(invoice.tax), money(invoice.total),
+    el('td', { class: `payment payment-${invoice.payment ? invoice.payment.status : 'none'}` }, payment(invoice)),
     el('td', {}, pdf));
 }
 

@@ -1,0 +1,162 @@
+#pragma once
+// Charging issued invoices through the payment provider (issue 17). An invoice is charged in
+// attempts (table invoice_charges, one row each); its payment state is its latest attempt's:
+//
+//   no attempt ──charge──> attempt n: pending ──provider charged──> succeeded        (paid)
+//                                │   ▲       ──provider declined──> declined ─┐
+//                                │   │       ──provider refused───> failed   ─┤ mail the payer;
+//                                │   └─unavailable: kept pending, retried     │ next_attempt_at =
+//                                │     with the SAME key in an hour           │ +retry_days[n-1]
+//                                │                                            ▼
+//   declined|failed, next_attempt_at <= now ──charge──> attempt n+1 (a NEW key)
+//   declined|failed after the last of billing.charge_retry_days: no next attempt ──> unpaid
+//
+// Idempotency: attempt n's key is "invoice-{id}-{n}" (idempotency_key_for), written with the
+// attempt as pending BEFORE the provider is asked. An answer lost on the way back (unavailable,
+// or a crash) leaves the attempt pending, and asking again sends the same key, so the provider
+// answers as the first time and never charges twice. A decline is final for its key, so the
+// later retry is a new attempt with a new key.
+//
+// The payer: the company's office managers, in the order their logins were made (the member who
+// signed up the company first), the first with a card on file (member field payment_token). Roles
+// are portal/'s, above this folder, so the composition root installs the look-up
+// (install_office_managers_lookup). The token and the address are read under purpose billing,
+// one `billing.read_payer` audit entry per attempt. With no card on file the attempt fails without
+// asking the provider, and the first office manager is told so.
+//
+// What is charged: the invoice's total less its credit notes' totals, in the currency's minor units
+// (minor_units; GBP pence, JPY yen), rounded half up. An invoice with nothing left is not charged.
+//
+// Every state change is one audit entry (billing.charge_attempt, charge_succeeded, charge_declined,
+// charge_failed, charge_unavailable, invoice_unpaid, charge_mail) with ids, numbers and states only.
+//
+// Thread-safety: InvoiceCharger is safe from any thread if its PayerMail is (all state is in the
+// store); two runners charging one invoice at once cannot charge it twice (the attempt's primary
+// key and the provider's idempotency). ChargeScheduler: start() and stop() from one thread.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "billing/invoices.h"
+#include "billing/payments.h"
+#include "common/clock.h"
+#include "common/worker.h"
+#include "privacy/keyring.h"
+#include "store/store.h"
+
+namespace privox::billing {
+
+// The office managers' member ids of a company, oldest login first, read in the caller's
+// transaction. Installed once by the composition root, before threads start.
+using OfficeManagersOf = Result<std::vector<std::string>> (*)(store::Session& s, const std::string& company_id);
+void install_office_managers_lookup(OfficeManagersOf lookup);
+// The installed look-up's answer; internal error when none is installed.
+Result<std::vector<std::string>> office_managers_of(store::Session& s, const std::string& company_id);
+
+// An email to the payer, composed here; the caller's mailer sends it (notify/ is above billing/).
+struct PayerNotice {
+  std::string to, subject, text;
+};
+using PayerMail = std::function<Status(const PayerNotice&)>;
+
+struct ChargeAttempt {
+  std::string invoice_id;
+  int64_t attempt = 0;
+  std::string idempotency_key;
+  std::string state;               // pending, succeeded, declined, failed
+  std::string provider_reference;  // succeeded: the provider's charge id
+  std::string message;             // declined/failed: why, in words (blanked once the invoice is paid)
+  int64_t amount_minor = 0;
+  std::string currency;
+  int64_t created_at_us = 0, at_us = 0;
+  std::optional<int64_t> next_attempt_at_us;  // when the job tries again; none: paid, or unpaid
+};
+
+// "invoice-{invoice_id}-{attempt}".
+std::string idempotency_key_for(const std::string& invoice_id, int64_t attempt);
+// "1,3,7" -> {1, 3, 7}: days after each failed attempt until the next; at most 10, each 1 to 60.
+// invalid on "billing.charge_retry_days" naming the item at fault.
+Result<std::vector<int64_t>> parse_retry_days(std::string_view text);
+// The decimals of a currency's minor unit: 2, but for the ISO 4217 currencies with 0 (JPY, KRW,
+// ...) or 3 (BHD, KWD, ...). minor_units: millionths -> minor units, rounded half up.
+int minor_digits(std::string_view currency);
+int64_t minor_units(int64_t micros, std::string_view currency);
+
+// An invoice's attempts, oldest first, and the payment state they give it: "due" (none yet),
+// "pending", "paid", "declined" (a retry is scheduled), "failed" (ditto), "unpaid" (no retry left).
+Result<std::vector<ChargeAttempt>> charge_attempts(store::Session& s, const std::string& invoice_id);
+std::string payment_status(const std::vector<ChargeAttempt>& attempts);
+
+struct ChargeResult {
+  ChargeAttempt attempt;  // as it ended
+  std::string status;     // payment_status after it
+  bool mailed = false;    // the payer was told (declined/failed only)
+};
+
+struct ChargeRun {
+  int64_t charged = 0, succeeded = 0, declined = 0, failed = 0, pending = 0, errors = 0;
+};
+
+class InvoiceCharger {
+ public:
+  InvoiceCharger(store::Store& store, const privacy::Keyring& keys, const Clock& clock, PaymentProvider& provider,
+                 PayerMail mail)
+      : store_(store), keys_(keys), clock_(clock), provider_(provider), mail_(std::move(mail)) {}
+
+  // Charges the invoice now, whether or not its retry is due (the operator's `invoice charge
+  // ID`): continues a pending attempt with its key, else starts the next. Errors: not_found on
+  // "id"; invalid on "id" for a credit note; conflict on "id" when it is paid or nothing is left to
+  // charge; store errors. A decline, a refusal and an unavailable provider are results, not errors.
+  Result<ChargeResult> charge(const std::string& invoice_id, const std::string& actor);
+
+  // Every invoice due now: never charged, or whose next attempt has come. One failure is counted
+  // and logged (ids only), and the others still run. `stop` is read between invoices.
+  Result<ChargeRun> charge_due(const std::string& actor, const std::atomic<bool>* stop = nullptr);
+
+ private:
+  struct Begun;
+  Result<Begun> begin_attempt(const std::string& invoice_id, const std::string& actor);
+  Result<ChargeResult> finish_attempt(Begun& begun, const std::string& actor);
+  bool notify_payer(const Begun& begun, const ChargeAttempt& ended, const std::string& actor);
+
+  store::Store& store_;
+  const privacy::Keyring& keys_;
+  const Clock& clock_;
+  PaymentProvider& provider_;
+  PayerMail mail_;
+};
+
+// Runs InvoiceCharger::charge_due every `interval` inside `privox serve`, on one node at a time
+// (the store's job lock kChargeJobLock); a round another node holds is skipped.
+inline constexpr std::string_view kChargeJobLock = "billing.charges";
+
+class ChargeScheduler {
+ public:
+  ChargeScheduler(store::Store& store, InvoiceCharger& charger, int64_t interval_us)
+      : store_(store), charger_(charger), interval_us_(interval_us), worker_({.name = "privox-charges"}) {}
+  ~ChargeScheduler() { stop(); }
+  ChargeScheduler(const ChargeScheduler&) = delete;
+  ChargeScheduler& operator=(const ChargeScheduler&) = delete;
+
+  void start(int64_t first_delay_us) {
+    worker_.start(run_tasks, [this] { round(); }, first_delay_us, interval_us_);
+  }
+  void stop() { worker_.stop(); }
+  uint64_t completed_rounds() const { return completed_.load(); }
+
+ private:
+  void round();
+
+  store::Store& store_;
+  InvoiceCharger& charger_;
+  const int64_t interval_us_;
+  std::atomic<uint64_t> completed_{0};
+  Worker<Task> worker_;  // last, so that it stops first
+};
+
+}  // namespace privox::billing

@@ -1,0 +1,37 @@
+// The data map's part for wallet/: a tenant's prepaid balance, cap and ledger, none of it about a
+// person (privacy/datamap.h).
+#include "wallet/module.h"
+
+#include <array>
+
+namespace privox::wallet {
+namespace {
+
+using privacy::StructuralColumn;
+
+// clang-format off
+constexpr std::array<StructuralColumn, 16> kStructural = {
+  StructuralColumn{"wallet_accounts", "company_id", "the tenant the wallet is for; a business, not a person"},
+  StructuralColumn{"wallet_accounts", "currency", "an ISO 4217 code"},
+  StructuralColumn{"wallet_accounts", "balance_micros", "an amount, in millionths of the currency"},
+  StructuralColumn{"wallet_accounts", "daily_cap_micros", "the tenant's daily international spend cap, in millionths of the currency"},
+  StructuralColumn{"wallet_accounts", "updated_at_us", "when the wallet last changed"},
+  StructuralColumn{"wallet_ledger", "id", "random identifier of a balance change"},
+  StructuralColumn{"wallet_ledger", "company_id", "the tenant whose balance changed; a business, not a person"},
+  StructuralColumn{"wallet_ledger", "seq", "the change's number in the tenant's ledger"},
+  StructuralColumn{"wallet_ledger", "kind", "top-up, call debit or adjustment"},
+  StructuralColumn{"wallet_ledger", "amount_micros", "an amount, in millionths of the currency"},
+  StructuralColumn{"wallet_ledger", "balance_after_micros", "an amount, in millionths of the currency"},
+  StructuralColumn{"wallet_ledger", "currency", "an ISO 4217 code"},
+  StructuralColumn{"wallet_ledger", "traffic_record_id", "random identifier of the call debited (its traffic record); no number or party"},
+  StructuralColumn{"wallet_ledger", "note", "the operator's reason for an adjustment, about the money; staff are told not to name people in it"},
+  StructuralColumn{"wallet_ledger", "actor", "who changed the balance (staff id, cli: or the node's debits), as the audit log names actors"},
+  StructuralColumn{"wallet_ledger", "at_us", "when the balance changed"},
+};
+// clang-format on
+
+}  // namespace
+
+privacy::DataMapPart datamap_part() { return {"wallet", {}, kStructural}; }
+
+}  // namespace privox::wallet

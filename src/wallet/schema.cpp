@@ -1,0 +1,45 @@
+// The schema of wallet/'s tables, as a migration part (store/schema.h). Released parts are never
+// edited: a change is a part of a new version.
+#include "wallet/module.h"
+
+namespace privox::wallet {
+
+std::vector<store::SchemaPart> schema_parts() {
+  return {
+      {17,
+       "wallet",
+       "international wallets and their ledger",
+       {
+           // One row per company that has a wallet: the prepaid balance its international calls
+           // draw on, in millionths of `currency` (as rating/ prices calls, so a debit is a call's
+           // cost exactly), kept equal to the sum of its ledger rows in the transaction that adds
+           // each; and its daily spend cap (NULL: none). `currency` is '' until the first top-up.
+           R"(CREATE TABLE wallet_accounts (
+             company_id TEXT PRIMARY KEY,
+             currency TEXT NOT NULL DEFAULT '',
+             balance_micros {i64} NOT NULL DEFAULT 0,
+             daily_cap_micros {i64} CHECK (daily_cap_micros IS NULL OR daily_cap_micros >= 0),
+             updated_at_us {i64} NOT NULL))",
+           // Every change of a balance: a top-up, an adjustment by the operator, or the debit of one
+           // international call (traffic_record_id set, unique: a call is debited once however
+           // often its debit is retried), numbered 1, 2, ... per company in the order they were
+           // made (the wallet's row is locked meanwhile). Never updated or deleted.
+           R"(CREATE TABLE wallet_ledger (
+             id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL,
+             seq {i64} NOT NULL,
+             kind TEXT NOT NULL CHECK (kind IN ('top_up', 'call', 'adjustment')),
+             amount_micros {i64} NOT NULL,
+             balance_after_micros {i64} NOT NULL,
+             currency TEXT NOT NULL,
+             traffic_record_id TEXT UNIQUE,
+             note TEXT NOT NULL DEFAULT '',
+             actor TEXT NOT NULL,
+             at_us {i64} NOT NULL,
+             UNIQUE (company_id, seq)))",
+           "CREATE INDEX wallet_ledger_by_time ON wallet_ledger (at_us)",
+       }},
+  };
+}
+
+}  // namespace privox::wallet

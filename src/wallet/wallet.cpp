@@ -1,0 +1,231 @@
+#include "wallet/wallet.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "accounts/accounts.h"
+#include "common/ids.h"
+#include "privacy/audit.h"
+#include "privacy/audit_record.h"
+#include "rating/deck.h"
+
+namespace privox::wallet {
+namespace {
+
+constexpr size_t kMaxNote = 200;
+constexpr int64_t kMaxBalance = std::numeric_limits<int64_t>::max() / 4;
+constexpr int64_t kDayUs = 86'400'000'000;
+
+bool is_currency(std::string_view c) {
+  return c.size() == 3 && std::all_of(c.begin(), c.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+}
+
+LedgerEntry entry_of(const store::Row& r) {
+  return {r.text(0), r.text(1), r.i64(2), r.i64(3), r.text(4), r.text_or(5, ""), r.text(6), r.text(7), r.i64(8)};
+}
+
+constexpr std::string_view kLedgerColumns =
+    "id, kind, amount_micros, balance_after_micros, currency, traffic_record_id, note, actor, at_us";
+
+// The company's wallet row (made empty if it has none), locked for the rest of the transaction on
+// PostgreSQL by the update that follows in each caller.
+Result<Wallet> open_account(store::Session& s, const std::string& company_id, int64_t now_us) {
+  PRIVOX_TRY(
+      s.exec("INSERT INTO wallet_accounts (company_id, updated_at_us) VALUES (?, ?) "
+             "ON CONFLICT (company_id) DO NOTHING",
+             {company_id, now_us}));
+  // A no-op update takes the row's lock first, so two changes of one wallet serialise.
+  PRIVOX_TRY(s.exec("UPDATE wallet_accounts SET updated_at_us = updated_at_us WHERE company_id = ?", {company_id}));
+  PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT currency, balance_micros, daily_cap_micros FROM wallet_accounts "
+                                          "WHERE company_id = ?",
+                                          {company_id}));
+  Wallet w{company_id, rows[0].text(0), rows[0].i64(1), std::nullopt, 0};
+  if (!rows[0].is_null(2)) w.daily_cap_micros = rows[0].i64(2);
+  return w;
+}
+
+// Moves the balance by `amount` and writes its ledger row and audit entry, all in `s`.
+Result<LedgerEntry> record_change(store::Session& s, const privacy::Keyring& keys, const Clock& clock, const Wallet& w,
+                                  std::string_view kind, int64_t amount, const std::string& traffic_record_id,
+                                  const std::string& note, const std::string& actor, std::string_view action) {
+  const int64_t now = clock.now_us();
+  if ((amount > 0 && w.balance_micros > kMaxBalance - amount) ||
+      (amount < 0 && w.balance_micros < -kMaxBalance - amount))
+    return invalid("amount", "the balance would leave the range a wallet can hold");
+  LedgerEntry e{new_id(now), std::string(kind), amount, w.balance_micros + amount,
+                w.currency,  traffic_record_id, note,   actor,
+                now};
+  PRIVOX_TRY(
+      s.exec("UPDATE wallet_accounts SET currency = ?, balance_micros = ?, updated_at_us = ? WHERE company_id = ?",
+             {e.currency, e.balance_after_micros, now, w.company_id}));
+  PRIVOX_ASSIGN(store::Rows last,
+                s.query("SELECT coalesce(max(seq), 0) FROM wallet_ledger WHERE company_id = ?", {w.company_id}));
+  PRIVOX_TRY(s.exec(
+      fmt::format("INSERT INTO wallet_ledger (company_id, seq, {}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  kLedgerColumns),
+      {w.company_id, last[0].i64(0) + 1, e.id, e.kind, e.amount_micros, e.balance_after_micros, e.currency,
+       traffic_record_id.empty() ? store::null_value() : store::Value{traffic_record_id}, e.note, e.actor, e.at_us}));
+  // company_id, not a subject: a wallet is a business's, and its audit names no person.
+  nlohmann::json detail = {
+      {"company", w.company_id}, {"amount_micros", amount}, {"currency", e.currency}, {"entry", e.id}};
+  if (!traffic_record_id.empty()) detail["traffic_record"] = traffic_record_id;
+  PRIVOX_TRY(privacy::AuditChain(keys, clock).append(s, {actor, std::string(action), "", "billing", detail}));
+  return e;
+}
+
+}  // namespace
+
+int64_t day_start_us(int64_t us) { return us - (((us % kDayUs) + kDayUs) % kDayUs); }
+
+std::string amount_text(int64_t micros) {
+  const bool negative = micros < 0;
+  const uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
+  std::string fraction = fmt::format("{:06}", magnitude % 1'000'000);
+  while (fraction.size() > 2 && fraction.back() == '0') fraction.pop_back();
+  return fmt::format("{}{}.{}", negative ? "-" : "", magnitude / 1'000'000, fraction);
+}
+
+std::optional<int64_t> parse_signed_amount(std::string_view text) {
+  const bool negative = !text.empty() && text.front() == '-';
+  if (negative) text.remove_prefix(1);
+  if (text.empty() || text.front() == '-' || text.front() == '+') return std::nullopt;
+  const std::optional<int64_t> magnitude = rating::parse_amount_micros(text);
+  if (!magnitude) return std::nullopt;
+  return negative ? -*magnitude : *magnitude;
+}
+
+Result<LedgerEntry> top_up(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                           const std::string& company_id, int64_t amount_micros, const std::string& currency,
+                           const std::string& actor) {
+  if (amount_micros <= 0) return invalid("amount", "a top-up is a positive amount such as 25.00");
+  if (!currency.empty() && !is_currency(currency))
+    return invalid("currency", fmt::format("\"{}\" is not an ISO 4217 code such as GBP", currency));
+  LedgerEntry out;
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_TRY(accounts::find_company(s, company_id));
+    PRIVOX_ASSIGN(Wallet w, open_account(s, company_id, clock.now_us()));
+    if (w.currency.empty() && currency.empty())
+      return invalid("currency", "the wallet has no currency yet: give one with its first top-up (such as GBP)");
+    if (!w.currency.empty() && !currency.empty() && currency != w.currency)
+      return invalid("currency", fmt::format("the wallet is in {}, not {}", w.currency, currency));
+    if (w.currency.empty()) w.currency = currency;
+    PRIVOX_ASSIGN(out, record_change(s, keys, clock, w, "top_up", amount_micros, "", "", actor, "wallet.top_up"));
+    return {};
+  }));
+  return out;
+}
+
+Result<LedgerEntry> adjust(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                           const std::string& company_id, int64_t amount_micros, const std::string& note,
+                           const std::string& actor) {
+  if (amount_micros == 0) return invalid("amount", "an adjustment is a non-zero amount such as -2.50 or 1.00");
+  if (note.empty() || note.size() > kMaxNote)
+    return invalid("note", fmt::format("an adjustment's reason is 1 to {} characters", kMaxNote));
+  LedgerEntry out;
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_TRY(accounts::find_company(s, company_id));
+    PRIVOX_ASSIGN(const Wallet w, open_account(s, company_id, clock.now_us()));
+    if (w.currency.empty()) return invalid("currency", "the wallet has no currency yet: top it up first");
+    PRIVOX_ASSIGN(out, record_change(s, keys, clock, w, "adjustment", amount_micros, "", note, actor, "wallet.adjust"));
+    return {};
+  }));
+  return out;
+}
+
+Status set_cap(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const std::string& company_id,
+               std::optional<int64_t> cap_micros, const std::string& actor) {
+  if (cap_micros && *cap_micros < 0) return invalid("cap", "a daily cap is zero or more (or none)");
+  return store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_TRY(accounts::find_company(s, company_id));
+    PRIVOX_TRY(open_account(s, company_id, clock.now_us()));
+    PRIVOX_TRY(s.exec("UPDATE wallet_accounts SET daily_cap_micros = ?, updated_at_us = ? WHERE company_id = ?",
+                      {cap_micros ? store::Value{*cap_micros} : store::null_value(), clock.now_us(), company_id}));
+    nlohmann::json detail = {{"company", company_id}, {"cap_micros", nullptr}};
+    if (cap_micros) detail["cap_micros"] = *cap_micros;
+    PRIVOX_TRY(privacy::AuditChain(keys, clock).append(s, {actor, "wallet.cap_set", "", "billing", detail}));
+    return {};
+  });
+}
+
+Result<std::vector<Wallet>> all_wallets(store::Session& s, int64_t now_us) {
+  PRIVOX_ASSIGN(store::Rows rows,
+                s.query("SELECT company_id, currency, balance_micros, daily_cap_micros FROM wallet_accounts"));
+  PRIVOX_ASSIGN(store::Rows spent, s.query("SELECT company_id, coalesce(sum(amount_micros), 0) FROM wallet_ledger "
+                                           "WHERE kind = 'call' AND at_us >= ? GROUP BY company_id",
+                                           {day_start_us(now_us)}));
+  std::vector<Wallet> out;
+  out.reserve(rows.size());
+  for (const store::Row& r : rows) {
+    Wallet w{r.text(0), r.text(1), r.i64(2), std::nullopt, 0};
+    if (!r.is_null(3)) w.daily_cap_micros = r.i64(3);
+    for (const store::Row& d : spent)
+      if (d.text(0) == w.company_id) w.spent_today_micros = -d.i64(1);
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+Result<Wallet> wallet_of(store::Store& store, const Clock& clock, const std::string& company_id) {
+  Wallet out{company_id, "", 0, std::nullopt, 0};
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_TRY(accounts::find_company(s, company_id));
+    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT currency, balance_micros, daily_cap_micros FROM wallet_accounts "
+                                            "WHERE company_id = ?",
+                                            {company_id}));
+    if (rows.empty()) return {};
+    out.currency = rows[0].text(0);
+    out.balance_micros = rows[0].i64(1);
+    if (!rows[0].is_null(2)) out.daily_cap_micros = rows[0].i64(2);
+    PRIVOX_ASSIGN(store::Rows spent, s.query("SELECT coalesce(sum(amount_micros), 0) FROM wallet_ledger "
+                                             "WHERE company_id = ? AND kind = 'call' AND at_us >= ?",
+                                             {company_id, day_start_us(clock.now_us())}));
+    out.spent_today_micros = -spent[0].i64(0);
+    return {};
+  }));
+  return out;
+}
+
+Result<std::vector<LedgerEntry>> ledger_of(store::Store& store, const std::string& company_id, size_t limit) {
+  std::vector<LedgerEntry> out;
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(store::Rows rows,
+                  s.query(fmt::format("SELECT {} FROM wallet_ledger WHERE company_id = ? ORDER BY seq DESC "
+                                      "LIMIT ?",
+                                      kLedgerColumns),
+                          {company_id, static_cast<int64_t>(limit)}));
+    out.reserve(rows.size());
+    for (const store::Row& r : rows) out.push_back(entry_of(r));
+    return {};
+  }));
+  return out;
+}
+
+Result<bool> debit_call(store::Session& s, const privacy::Keyring& keys, const Clock& clock, const Debit& debit,
+                        const std::string& actor) {
+  if (debit.cost_micros <= 0) return invalid("amount", "a call's debit is a positive cost");
+  PRIVOX_ASSIGN(store::Rows seen,
+                s.query("SELECT 1 FROM wallet_ledger WHERE traffic_record_id = ?", {debit.traffic_record_id}));
+  if (!seen.empty()) return false;
+  PRIVOX_ASSIGN(const Wallet w, open_account(s, debit.company_id, clock.now_us()));
+  if (w.currency != debit.currency)
+    return invalid("currency", fmt::format("the call is priced in {}, the wallet is in {}", debit.currency,
+                                           w.currency.empty() ? "no currency yet" : w.currency));
+  PRIVOX_TRY(
+      record_change(s, keys, clock, w, "call", -debit.cost_micros, debit.traffic_record_id, "", actor, "wallet.debit"));
+  return true;
+}
+
+Result<bool> debit_call(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Debit& debit,
+                        const std::string& actor) {
+  bool debited = false;
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(debited, debit_call(s, keys, clock, debit, actor));
+    return {};
+  }));
+  return debited;
+}
+
+}  // namespace privox::wallet
