@@ -171,6 +171,7 @@ int run(int argc, char** argv) {
   add_traffic_verbs(app, where, verbs);
   add_rating_verbs(app, where, verbs);
   add_billing_verbs(app, where, verbs);
+  add_fraud_verbs(app, where, verbs);
   add_wallet_verbs(app, where, verbs);
   add_voicemail_verbs(app, where, verbs);
   add_portal_verbs(app, where, verbs);

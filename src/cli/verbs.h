@@ -47,6 +47,8 @@ void add_rating_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 void add_billing_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 // `wallet top-up|adjust|cap|show|ledger` (verbs_wallet.cpp).
 void add_wallet_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+// `fraud alerts|lift|rules` (verbs_fraud.cpp).
+void add_fraud_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 // `voicemail list|delete|export` (verbs_voicemail.cpp).
 void add_voicemail_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 // `staff add`, `tokenizer` and `portal page-views` (verbs_portal.cpp).
