@@ -50,6 +50,9 @@ constexpr Route kRoutes[] = {
     // routes_invoices.cpp: {id} or {id}.pdf
     {verb::get, "/api/v1/invoices", kMember, invoices_list},
     {verb::get, "/api/v1/invoices/{id}", kMember, invoice_show},
+    // routes_fraud.cpp: office managers (their company's) and fraud staff (every company's)
+    {verb::get, "/api/v1/fraud/alerts", kSession, fraud_alerts_list},
+    {verb::post, "/api/v1/fraud/alerts/{id}/lift", kSessionCsrf, fraud_alert_lift},
     // routes_consents.cpp: a bad purpose is 400 before the session is looked at.
     {verb::get, "/api/v1/consents", kVisitor, consents_show},
     {verb::put, "/api/v1/consents/{purpose}", kVisitorCsrf, consent_set, consent_purpose_check},

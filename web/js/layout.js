@@ -16,7 +16,7 @@ const MEMBER_LINKS = [
   ['/profile.html', 'Profile'],
   ['/privacy.html', 'Privacy centre'],
 ];
-const STAFF_LINKS = [['/operator.html', 'Operator console']];
+const STAFF_LINKS = [['/operator.html', 'Operator console'], ['/fraud.html', 'Fraud alerts']];
 
 export function isStaff(user) {
   return Boolean(user && typeof user.role === 'string' && user.role.startsWith('staff'));
@@ -29,11 +29,12 @@ export function isOfficeManager(user) {
 function navLinks(user) {
   if (!user) return [['/login.html', 'Log in'], ['/signup.html', 'Sign up']];
   if (isStaff(user)) return [...STAFF_LINKS, ['/notice.html', 'Privacy notice']];
-  // Office managers also manage the company's people (invitations and roles) and see its invoices.
+  // Office managers also manage the company's people (invitations and roles) and see its invoices
+  // and fraud alerts.
   if (!isOfficeManager(user)) return MEMBER_LINKS;
   const at = MEMBER_LINKS.findIndex(([href]) => href === '/extensions.html') + 1;
   return [...MEMBER_LINKS.slice(0, at), ['/people.html', 'People'], ['/invoices.html', 'Invoices'],
-    ...MEMBER_LINKS.slice(at)];
+    ['/fraud.html', 'Fraud alerts'], ...MEMBER_LINKS.slice(at)];
 }
 
 async function logOut() {
