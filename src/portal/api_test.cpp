@@ -18,12 +18,14 @@
 
 #include "accounts/accounts.h"
 #include "billing/invoices.h"
+#include "fraud/alerts.h"
 #include "notify/mailer.h"
 #include "common/ids.h"
 #include "common/json.h"
 #include "http/server.h"
 #include "portal/auth.h"
 #include "portal/confirmations.h"
+#include "portal/fraud_mail.h"
 #include "portal/tokenizer.h"
 #include "privacy/settings_change.h"
 #include "sip/bans.h"
@@ -2297,6 +2299,79 @@ TEST_P(PortalApiTest, PasswordResetsAreRateLimitedPerAddressAndPerClient) {
             status::too_many_requests);
   // Someone else is not slowed.
   EXPECT_EQ(browser().call(verb::post, "/api/v1/password-reset", {{"email", "n10@reset.example"}}).result(), status::accepted);
+}
+
+// Fraud alerts (issue 17): the office manager sees and lifts her company's, another company's is
+// 404 (list and lift alike), billing staff are refused, fraud staff see every company's; the lift
+// is audited, a second one conflicts, and the alert email reaches the office manager and the
+// operator once.
+TEST_P(PortalApiTest, OfficeManagersSeeAndLiftTheirOwnFraudAlertsOnly) {
+  Browser a = browser(), b = browser();
+  ASSERT_EQ(a.sign_up(signup_body("fraud-a@example.com", "+442079460931")).result(), status::created);
+  ASSERT_EQ(b.sign_up(signup_body("fraud-b@example.com", "+442079460932")).result(), status::created);
+  const std::string company = json::parse(a.call(verb::get, "/api/v1/me").body())["company_id"];
+  const std::string line =
+      json::parse(a.call(verb::post, "/api/v1/extensions", {{"number", "601"}, {"password", "line password 6"}}).body())["id"];
+  std::string alert;
+  ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& tx) -> Status {
+    PRIVOX_ASSIGN(auto opened, fraud::open_alert(tx, privacy::AuditChain(keys_, clock_),
+                                                 {company, line, fraud::Rule::line_velocity, fraud::Action::suspend,
+                                                  {{"seen", 31}, {"limit", 30}}},
+                                                 clock_.now_us(), "fraud:proxy"));
+    alert = opened ? opened->id : "";
+    return {};
+  }).ok());
+  ASSERT_FALSE(alert.empty());
+
+  http::Response res = a.call(verb::get, "/api/v1/fraud/alerts");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/fraud/alerts", res);
+  json items = json::parse(res.body())["items"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["id"], alert);
+  EXPECT_EQ(items[0]["line_number"], "601");
+  EXPECT_EQ(items[0]["action"], "suspend");
+  EXPECT_EQ(items[0]["figures"]["seen"], 31);
+  EXPECT_TRUE(json::parse(b.call(verb::get, "/api/v1/fraud/alerts").body())["items"].empty());
+  res = b.call(verb::post, "/api/v1/fraud/alerts/" + alert + "/lift");
+  EXPECT_EQ(res.result(), status::not_found) << "another company's alert does not exist for them";
+  expect_documented(verb::post, "/api/v1/fraud/alerts/{id}/lift", res);
+
+  ASSERT_TRUE(portal_->auth().add_staff("fraud2@operator.example", Role::staff_fraud, "staff password 9", "cli:test").ok());
+  ASSERT_TRUE(portal_->auth().add_staff("bill2@operator.example", Role::staff_billing, "staff password 10", "cli:test").ok());
+  Browser billing = browser(), fraud_staff = browser();
+  ASSERT_EQ(billing.call(verb::post, "/api/v1/session", {{"email", "bill2@operator.example"}, {"password", "staff password 10"}}).result(),
+            status::ok);
+  res = billing.call(verb::get, "/api/v1/fraud/alerts");
+  EXPECT_EQ(res.result(), status::forbidden);
+  expect_documented(verb::get, "/api/v1/fraud/alerts", res);
+  ASSERT_EQ(fraud_staff.call(verb::post, "/api/v1/session", {{"email", "fraud2@operator.example"}, {"password", "staff password 9"}}).result(),
+            status::ok);
+  EXPECT_EQ(json::parse(fraud_staff.call(verb::get, "/api/v1/fraud/alerts").body())["items"].size(), 1u);
+
+  res = a.call(verb::post, "/api/v1/fraud/alerts/" + alert + "/lift");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::post, "/api/v1/fraud/alerts/{id}/lift", res);
+  EXPECT_EQ(json::parse(res.body())["state"], "lifted");
+  const store::Rows lifts = audit_of("fraud.alert_lift");
+  ASSERT_EQ(lifts.size(), 1u);
+  EXPECT_EQ(lifts[0].text(0), line);
+  res = a.call(verb::post, "/api/v1/fraud/alerts/" + alert + "/lift");
+  EXPECT_EQ(res.result(), status::conflict);
+  expect_documented(verb::post, "/api/v1/fraud/alerts/{id}/lift", res);
+
+  auto mailed = mail_fraud_alerts(*store_, keys_, clock_, mailer_, "https://portal.example");
+  ASSERT_TRUE(mailed.ok()) << mailed.error().describe();
+  EXPECT_EQ(*mailed, 1);
+  const std::vector<notify::Email> to_manager = mailer_.sent_to("fraud-a@example.com");
+  ASSERT_FALSE(to_manager.empty());
+  EXPECT_EQ(to_manager.back().subject, "Fraud alert on line 601");
+  EXPECT_NE(to_manager.back().text.find("https://portal.example/fraud.html"), std::string::npos);
+  EXPECT_EQ(mailer_.sent_to("fraud@localhost").size(), 1u) << "the operator's fraud.alert_email";
+  for (const notify::Email& e : mailer_.sent_to("fraud-b@example.com"))
+    EXPECT_EQ(e.subject.find("Fraud alert"), std::string::npos) << "another company's managers are not told";
+  EXPECT_EQ(audit_of("fraud.alert_mail").size(), 1u) << "the manager's address read, audited";
+  EXPECT_EQ(*mail_fraud_alerts(*store_, keys_, clock_, mailer_, "https://portal.example"), 0) << "mailed once";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PortalApiTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
