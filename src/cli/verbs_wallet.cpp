@@ -15,35 +15,6 @@ struct WalletOptions {
   size_t limit = 100;
 };
 
-nlohmann::json wallet_json(const wallet::Wallet& w) {
-  nlohmann::json j = {{"company_id", w.company_id},
-                      {"currency", w.currency},
-                      {"balance", wallet::amount_text(w.balance_micros)},
-                      {"balance_micros", w.balance_micros},
-                      {"spent_today", wallet::amount_text(w.spent_today_micros)},
-                      {"spent_today_micros", w.spent_today_micros},
-                      {"daily_cap", nullptr},
-                      {"daily_cap_micros", nullptr}};
-  if (w.daily_cap_micros) {
-    j["daily_cap"] = wallet::amount_text(*w.daily_cap_micros);
-    j["daily_cap_micros"] = *w.daily_cap_micros;
-  }
-  return j;
-}
-
-nlohmann::json entry_json(const wallet::LedgerEntry& e) {
-  return {{"id", e.id},
-          {"kind", e.kind},
-          {"amount", wallet::amount_text(e.amount_micros)},
-          {"amount_micros", e.amount_micros},
-          {"balance_after", wallet::amount_text(e.balance_after_micros)},
-          {"currency", e.currency},
-          {"traffic_record_id", e.traffic_record_id.empty() ? nlohmann::json() : nlohmann::json(e.traffic_record_id)},
-          {"note", e.note},
-          {"actor", e.actor},
-          {"at", format_utc(e.at_us)}};
-}
-
 int print(const nlohmann::json& j) {
   std::cout << j.dump(2) << "\n";
   return 0;
@@ -68,7 +39,7 @@ int run_top_up(const DataDir& where, const WalletOptions& o, bool adjustment) {
   auto entry = adjustment ? wallet::adjust(*e.store, e.keys, e.clock, *company, *amount, o.note, cli_actor())
                           : wallet::top_up(*e.store, e.keys, e.clock, *company, *amount, o.currency, cli_actor());
   if (!entry.ok()) return fail(entry.error());
-  return print(entry_json(*entry));
+  return print(wallet::to_json(*entry));
 }
 
 int run_cap(const DataDir& where, const WalletOptions& o) {
@@ -87,7 +58,7 @@ int run_cap(const DataDir& where, const WalletOptions& o) {
     return fail(s.error());
   auto w = wallet::wallet_of(*e.store, e.clock, *company);
   if (!w.ok()) return fail(w.error());
-  return print(wallet_json(*w));
+  return print(wallet::to_json(*w));
 }
 
 int run_show(const DataDir& where, const WalletOptions& o, bool ledger) {
@@ -98,11 +69,11 @@ int run_show(const DataDir& where, const WalletOptions& o, bool ledger) {
   auto& e = **env;
   auto w = wallet::wallet_of(*e.store, e.clock, *company);  // not_found for an unknown company
   if (!w.ok()) return fail(w.error());
-  if (!ledger) return print(wallet_json(*w));
+  if (!ledger) return print(wallet::to_json(*w));
   auto entries = wallet::ledger_of(*e.store, *company, o.limit);
   if (!entries.ok()) return fail(entries.error());
   nlohmann::json out = nlohmann::json::array();
-  for (const wallet::LedgerEntry& entry : *entries) out.push_back(entry_json(entry));
+  for (const wallet::LedgerEntry& entry : *entries) out.push_back(wallet::to_json(entry));
   return print(out);
 }
 

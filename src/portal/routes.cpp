@@ -47,6 +47,9 @@ constexpr Route kRoutes[] = {
     {verb::patch, "/api/v1/company", kMemberCsrf, company_update},
     {verb::post, "/api/v1/company/closure", kMemberCsrf, company_close},
     {verb::delete_, "/api/v1/company/closure", kMemberCsrf, company_cancel_close},
+    // routes_wallet.cpp
+    {verb::get, "/api/v1/wallet", kMember, wallet_show},
+    {verb::get, "/api/v1/wallet/ledger", kMember, wallet_ledger},
     // routes_invoices.cpp: {id} or {id}.pdf
     {verb::get, "/api/v1/invoices", kMember, invoices_list},
     {verb::get, "/api/v1/invoices/{id}", kMember, invoice_show},

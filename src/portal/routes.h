@@ -280,6 +280,9 @@ Response optional_data_remove(Portal::Impl& p, const Exchange& e, const Caller& 
 // routes_fraud.cpp: fraud alerts, for the company's office managers and the operator's fraud staff.
 Response fraud_alerts_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response fraud_alert_lift(Portal::Impl& p, const Exchange& e, const Caller& c);
+// routes_wallet.cpp: the company's international balance, cap and ledger, for its office managers.
+Response wallet_show(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response wallet_ledger(Portal::Impl& p, const Exchange& e, const Caller& c);
 // routes_invoices.cpp: the company's invoices, for its office managers (JSON, and PDF for {id}.pdf).
 Response invoices_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response invoice_show(Portal::Impl& p, const Exchange& e, const Caller& c);

@@ -97,6 +97,36 @@ std::optional<int64_t> parse_signed_amount(std::string_view text) {
   return negative ? -*magnitude : *magnitude;
 }
 
+nlohmann::json to_json(const Wallet& w) {
+  nlohmann::json j = {{"company_id", w.company_id},
+                      {"currency", w.currency},
+                      {"balance", amount_text(w.balance_micros)},
+                      {"balance_micros", w.balance_micros},
+                      {"spent_today", amount_text(w.spent_today_micros)},
+                      {"spent_today_micros", w.spent_today_micros},
+                      {"daily_cap", nullptr},
+                      {"daily_cap_micros", nullptr}};
+  if (w.daily_cap_micros) {
+    j["daily_cap"] = amount_text(*w.daily_cap_micros);
+    j["daily_cap_micros"] = *w.daily_cap_micros;
+  }
+  return j;
+}
+
+nlohmann::json to_json(const LedgerEntry& e) {
+  return {{"id", e.id},
+          {"kind", e.kind},
+          {"amount", amount_text(e.amount_micros)},
+          {"amount_micros", e.amount_micros},
+          {"balance_after", amount_text(e.balance_after_micros)},
+          {"balance_after_micros", e.balance_after_micros},
+          {"currency", e.currency},
+          {"traffic_record_id", e.traffic_record_id.empty() ? nlohmann::json() : nlohmann::json(e.traffic_record_id)},
+          {"note", e.note},
+          {"actor", e.actor},
+          {"at", format_utc(e.at_us)}};
+}
+
 Result<LedgerEntry> top_up(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                            const std::string& company_id, int64_t amount_micros, const std::string& currency,
                            const std::string& actor) {

@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "common/clock.h"
 #include "common/result.h"
 #include "privacy/keyring.h"
@@ -84,6 +86,10 @@ Result<bool> debit_call(store::Store& store, const privacy::Keyring& keys, const
 
 // Every wallet, with today's spend (for the SIP side's view, wallet/book.h).
 Result<std::vector<Wallet>> all_wallets(store::Session& s, int64_t now_us);
+
+// As the CLI and the API show them: amounts as text ("12.50") and in micros, times in UTC.
+nlohmann::json to_json(const Wallet& wallet);
+nlohmann::json to_json(const LedgerEntry& entry);
 
 // Start of the UTC day holding `us`.
 int64_t day_start_us(int64_t us);
