@@ -18,6 +18,7 @@
 
 #include "accounts/accounts.h"
 #include "billing/invoices.h"
+#include "wallet/wallet.h"
 #include "fraud/alerts.h"
 #include "notify/mailer.h"
 #include "common/ids.h"
@@ -1144,6 +1145,8 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/voicemail", verb::get}, {"/api/v1/voicemail", nullptr}},
       {{"/api/v1/invoices", verb::get}, {"/api/v1/invoices", nullptr}},
       {{"/api/v1/fraud/alerts", verb::get}, {"/api/v1/fraud/alerts?company=" + b_company, nullptr}},
+      {{"/api/v1/wallet", verb::get}, {"/api/v1/wallet", nullptr}},
+      {{"/api/v1/wallet/ledger", verb::get}, {"/api/v1/wallet/ledger", nullptr}},
       {{"/api/v1/dashboard", verb::get}, {"/api/v1/dashboard?since=" + std::to_string(clock_.now_us() / 1'000'000 - 60), nullptr}},
       {{"/api/v1/company", verb::patch}, {"/api/v1/company", {{"sip_digest", "sha256"}}}},
       // B's name does not close A's company, and nothing reaches B's.
@@ -1254,6 +1257,39 @@ TEST_P(PortalApiTest, TheOfficeManagerReadsTheCompanysInvoicesAsJsonAndPdf) {
   const http::Response missing = m.call(verb::get, "/api/v1/invoices/no-such-invoice.pdf");
   EXPECT_EQ(missing.result(), status::not_found);
   expect_documented(verb::get, "/api/v1/invoices/{id}", missing);
+}
+
+// The office manager sees the company's international wallet: its balance, cap and today's spend,
+// and the ledger of every change, each as the document describes; another company's stays apart.
+TEST_P(PortalApiTest, TheOfficeManagerSeesTheWalletAndItsLedger) {
+  Browser m = browser(), other = browser();
+  ASSERT_EQ(m.sign_up(signup_body("wallet@example.com", "+442079460976")).result(), status::created);
+  ASSERT_EQ(other.sign_up(signup_body("wallet@other.example", "+442079460977")).result(), status::created);
+  const std::string company = json::parse(m.call(verb::get, "/api/v1/me").body())["company_id"];
+  const http::Response empty = m.call(verb::get, "/api/v1/wallet");
+  ASSERT_EQ(empty.result(), status::ok) << empty.body();
+  expect_documented(verb::get, "/api/v1/wallet", empty);
+  EXPECT_EQ(json::parse(empty.body())["balance"], "0.00");
+  ASSERT_TRUE(wallet::top_up(*store_, keys_, clock_, company, 20'000'000, "GBP", "cli:test").ok());
+  ASSERT_TRUE(wallet::set_cap(*store_, keys_, clock_, company, 5'000'000, "cli:test").ok());
+  ASSERT_TRUE(wallet::debit_call(*store_, keys_, clock_, {"rec-w1", company, "GBP", 1'250'000}, "node:a").ok());
+  const http::Response shown = m.call(verb::get, "/api/v1/wallet");
+  expect_documented(verb::get, "/api/v1/wallet", shown);
+  const json w = json::parse(shown.body());
+  EXPECT_EQ(w["balance"], "18.75");
+  EXPECT_EQ(w["daily_cap"], "5.00");
+  EXPECT_EQ(w["spent_today"], "1.25");
+  EXPECT_EQ(w["currency"], "GBP");
+  const http::Response ledger = m.call(verb::get, "/api/v1/wallet/ledger");
+  ASSERT_EQ(ledger.result(), status::ok) << ledger.body();
+  expect_documented(verb::get, "/api/v1/wallet/ledger", ledger);
+  const json items = json::parse(ledger.body())["items"];
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0]["kind"], "call");
+  EXPECT_EQ(items[0]["traffic_record_id"], "rec-w1");
+  EXPECT_EQ(items[1]["kind"], "top_up");
+  EXPECT_EQ(json::parse(other.call(verb::get, "/api/v1/wallet").body())["balance"], "0.00") << "another company's";
+  EXPECT_TRUE(json::parse(other.call(verb::get, "/api/v1/wallet/ledger").body())["items"].empty());
 }
 
 // A member hears, marks and deletes the messages of their own lines' boxes, and only those: a line
@@ -1475,7 +1511,7 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                               "/api/v1/voicemail/{id}/audio", "/api/v1/voicemail/{id}/heard",
                                               "/api/v1/voicemail/{id}", "/api/v1/voicemail/greetings/{extension_id}",
                                               "/api/v1/voicemail/options/{extension_id}", "/api/v1/invoices",
-                                              "/api/v1/invoices/{id}"};
+                                              "/api/v1/invoices/{id}", "/api/v1/wallet", "/api/v1/wallet/ledger"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
@@ -1516,8 +1552,8 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   }
   // Issue 13 added PATCH and the provisioning file of a line, PATCH of the company and the dashboard.
   // The voicemail routes added four, two of them state-changing; the greeting three, two of them;
-  // the box options two, one of them; the invoices two, neither.
-  EXPECT_EQ(guarded, 55u);
+  // the box options two, one of them; the invoices two, neither; the wallet two, neither.
+  EXPECT_EQ(guarded, 57u);
   EXPECT_EQ(state_changing, 32u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
