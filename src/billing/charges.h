@@ -133,7 +133,7 @@ class InvoiceCharger {
 
 // Runs InvoiceCharger::charge_due every `interval` inside `privox serve`, on one node at a time
 // (the store's job lock kChargeJobLock); a round another node holds is skipped.
-inline constexpr std::string_view kChargeJobLock = "billing.charges";
+inline constexpr std::string_view kChargeJobLock = "billing-charges";  // letters, digits, _ and - (sqlite: a file name)
 
 class ChargeScheduler {
  public:
