@@ -99,7 +99,7 @@ PayerNotice notice_of(const Invoice& inv, const ChargeAttempt& a, const std::str
       "The reason given: {}\n\n",
       number, inv.period, amount, a.currency, a.message);
   if (a.next_attempt_at_us)
-    text += fmt::format("We will try again on {}. To use another card, change it in the portal before then.\n",
+    text += fmt::format("We will try again on {}. Please make sure the card can be charged by then, or contact us to pay another way.\n",
                         date_text(*a.next_attempt_at_us));
   else
     text += "That was our last try: the invoice is now unpaid. Please contact us to settle it.\n";
