@@ -1552,9 +1552,10 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   }
   // Issue 13 added PATCH and the provisioning file of a line, PATCH of the company and the dashboard.
   // The voicemail routes added four, two of them state-changing; the greeting three, two of them;
-  // the box options two, one of them; the invoices two, neither; the wallet two, neither.
-  EXPECT_EQ(guarded, 57u);
-  EXPECT_EQ(state_changing, 32u);
+  // the box options two, one of them; the invoices two, neither; the wallet two, neither;
+  // the fraud alerts two, one of them.
+  EXPECT_EQ(guarded, 59u);
+  EXPECT_EQ(state_changing, 33u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
