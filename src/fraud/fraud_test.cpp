@@ -51,12 +51,12 @@ class GuardTest : public ::testing::Test {
 };
 
 TEST_F(GuardTest, NormalTrafficPassesAndTripsNothing) {
-  for (int i = 0; i < 40; ++i) EXPECT_FALSE(call("line-a", kNoon + i * 15 * kSecond)) << i;  // 4 a minute
+  for (int64_t i = 0; i < 40; ++i) EXPECT_FALSE(call("line-a", kNoon + i * 15 * kSecond)) << i;  // 4 a minute
   EXPECT_TRUE(trips_.empty());
 }
 
 TEST_F(GuardTest, ABurstSuspendsTheLineAndALiftLetsItCallAgain) {
-  for (int i = 0; i < 5; ++i) ASSERT_FALSE(call("line-a", kNoon + i * kSecond)) << i;
+  for (int64_t i = 0; i < 5; ++i) ASSERT_FALSE(call("line-a", kNoon + i * kSecond)) << i;
   const auto sixth = call("line-a", kNoon + 6 * kSecond);
   ASSERT_TRUE(sixth);
   EXPECT_EQ(sixth->status, 403);
@@ -80,7 +80,7 @@ TEST_F(GuardTest, ABurstSuspendsTheLineAndALiftLetsItCallAgain) {
 }
 
 TEST_F(GuardTest, CompanyVelocityCountsTheLinesTogether) {
-  for (int i = 0; i < 8; ++i) ASSERT_FALSE(call(fmt::format("line-{}", i % 4), kNoon + i * kSecond)) << i;
+  for (int64_t i = 0; i < 8; ++i) ASSERT_FALSE(call(fmt::format("line-{}", i % 4), kNoon + i * kSecond)) << i;
   EXPECT_TRUE(trips_.empty()) << "two calls a line is normal";
   EXPECT_TRUE(call("line-0", kNoon + 9 * kSecond));
   ASSERT_EQ(trips_.size(), 1u);
@@ -97,7 +97,7 @@ TEST_F(GuardTest, CallsUpAtOnceTripTheConcurrencyRule) {
     r.direction = direction;
     guard_.answered(r);
   };
-  for (int i = 0; i < 3; ++i) {
+  for (int64_t i = 0; i < 3; ++i) {
     ASSERT_FALSE(call("line-c", kNoon + i * 20 * kSecond)) << i;
     up(fmt::format("up-{}", i));
   }
@@ -142,11 +142,12 @@ ScanRecord outbound(const std::string& line, int64_t at, bool international, int
 
 TEST(ScanRulesTest, NormalTrafficStaysQuiet) {
   std::vector<ScanRecord> records;
-  for (int day = 1; day <= 30; ++day)  // a month of office calls, a few abroad, in office hours
-    for (int i = 0; i < 10; ++i)
+  records.reserve(400);
+  for (int64_t day = 1; day <= 30; ++day)  // a month of office calls, a few abroad, in office hours
+    for (int64_t i = 0; i < 10; ++i)
       records.push_back(outbound("line-a", kNoon - day * 86'400 * kSecond + i * 600 * kSecond, i < 2, 180, 500'000,
                                  fmt::format("+4420712398{:02}", i)));
-  for (int i = 0; i < 10; ++i)
+  for (int64_t i = 0; i < 10; ++i)
     records.push_back(outbound("line-a", kNoon + i * 60 * kSecond, i < 2, 180, 500'000, fmt::format("+4420712398{:02}", i)));
   EXPECT_TRUE(evaluate(ScanLimits{}, records, kNoon + 3600 * kSecond).empty());
 }
@@ -155,7 +156,8 @@ TEST(ScanRulesTest, SpendFarAboveTheBaselineFiresAndNamesTheTopLine) {
   ScanLimits limits;
   limits.spend_floor_micros = 10'000'000;
   std::vector<ScanRecord> records;
-  for (int day = 1; day <= 30; ++day) records.push_back(outbound("line-a", kNoon - day * 86'400 * kSecond, true, 60, 1'000'000));
+  records.reserve(400);
+  for (int64_t day = 1; day <= 30; ++day) records.push_back(outbound("line-a", kNoon - day * 86'400 * kSecond, true, 60, 1'000'000));
   records.push_back(outbound("line-a", kNoon, true, 600, 4'000'000));
   EXPECT_TRUE(evaluate(limits, records, kNoon).empty()) << "4.00 is under the floor";
   records.push_back(outbound("line-b", kNoon + kSecond, true, 3600, 30'000'000));
@@ -170,9 +172,10 @@ TEST(ScanRulesTest, SpendFarAboveTheBaselineFiresAndNamesTheTopLine) {
 TEST(ScanRulesTest, InternationalCallsAtNightFireButNationalOnesDoNot) {
   const int64_t night = *parse_time("2026-11-10T02:00:00Z");
   std::vector<ScanRecord> records;
-  for (int i = 0; i < 10; ++i) records.push_back(outbound("line-n", night + i * 60 * kSecond, false, 60, 0));
+  records.reserve(400);
+  for (int64_t i = 0; i < 10; ++i) records.push_back(outbound("line-n", night + i * 60 * kSecond, false, 60, 0));
   EXPECT_TRUE(evaluate(ScanLimits{}, records, night + 3600 * kSecond).empty());
-  for (int i = 0; i < 5; ++i) records.push_back(outbound("line-n", night + i * 60 * kSecond, true, 60, 0));
+  for (int64_t i = 0; i < 5; ++i) records.push_back(outbound("line-n", night + i * 60 * kSecond, true, 60, 0));
   const auto found = evaluate(ScanLimits{}, records, night + 3600 * kSecond);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].rule, Rule::off_hours);
@@ -181,10 +184,11 @@ TEST(ScanRulesTest, InternationalCallsAtNightFireButNationalOnesDoNot) {
 
 TEST(ScanRulesTest, ManyShortCallsToManyNumbersFireTheCallBackRule) {
   std::vector<ScanRecord> records;
-  for (int i = 0; i < 30; ++i)  // the same few numbers, short: a redial loop, not a sweep
+  records.reserve(400);
+  for (int64_t i = 0; i < 30; ++i)  // the same few numbers, short: a redial loop, not a sweep
     records.push_back(outbound("line-w", kNoon + i * 10 * kSecond, false, 0, 0, fmt::format("+4420712398{:02}", i % 3)));
   EXPECT_TRUE(evaluate(ScanLimits{}, records, kNoon + 600 * kSecond).empty());
-  for (int i = 0; i < 20; ++i)
+  for (int64_t i = 0; i < 20; ++i)
     records.push_back(outbound("line-w", kNoon + i * 10 * kSecond, true, i % 2 ? 3 : 0, 0, fmt::format("+2217700000{:02}", i)));
   const auto found = evaluate(ScanLimits{}, records, kNoon + 600 * kSecond);
   ASSERT_EQ(found.size(), 1u);
@@ -261,7 +265,8 @@ class FraudStoreTest : public store::MigratedStoreTest {
 
 TEST_P(FraudStoreTest, TheScannerIsQuietOnNormalCallsAndFiresOnACallBackSweep) {
   std::vector<std::string> colleagues;
-  for (int i = 0; i < 5; ++i) colleagues.push_back(fmt::format("+4420712398{:02}", i));
+  colleagues.reserve(5);
+  for (int64_t i = 0; i < 5; ++i) colleagues.push_back(fmt::format("+4420712398{:02}", i));
   place_calls(colleagues, 120);
   Scanner scanner(*store_, keys_, clock_);
   const int64_t reads = audit_count("traffic.list");
@@ -277,7 +282,8 @@ TEST_P(FraudStoreTest, TheScannerIsQuietOnNormalCallsAndFiresOnACallBackSweep) {
   }
 
   std::vector<std::string> sweep;
-  for (int i = 0; i < 20; ++i) sweep.push_back(fmt::format("+2217700000{:02}", i));
+  sweep.reserve(20);
+  for (int64_t i = 0; i < 20; ++i) sweep.push_back(fmt::format("+2217700000{:02}", i));
   place_calls(sweep, 0);
   auto found = scanner.run();
   ASSERT_TRUE(found.ok()) << found.error().describe();
@@ -335,11 +341,11 @@ TEST_P(FraudStoreTest, LiveRulesWriteATripAsAnAlertAndTheGuardReadsItBack) {
   set("fraud.velocity.line_calls_per_minute", "3");
   LiveRules live(*store_, keys_, clock_, {.refresh_us = 50'000, .scan_us = 3'600'000'000});
   ASSERT_TRUE(live.start().ok());
-  for (int i = 0; i < 3; ++i) ASSERT_FALSE(live.guard().admit(line_, companies_[0], 1, clock_.now_us())) << i;
+  for (int64_t i = 0; i < 3; ++i) ASSERT_FALSE(live.guard().admit(line_, companies_[0], 1, clock_.now_us())) << i;
   ASSERT_TRUE(live.guard().admit(line_, companies_[0], 1, clock_.now_us()));
   Alerts alerts(*store_, keys_, clock_);
   std::vector<Alert> open;
-  for (int i = 0; i < 200 && open.empty(); ++i) {
+  for (int64_t i = 0; i < 200 && open.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     open = alerts.list(companies_[0], true).value();
   }
@@ -348,7 +354,7 @@ TEST_P(FraudStoreTest, LiveRulesWriteATripAsAnAlertAndTheGuardReadsItBack) {
   EXPECT_EQ(open[0].action, Action::suspend);
   ASSERT_TRUE(alerts.lift(open[0].id, "", "cli:test").ok());
   bool released = false;
-  for (int i = 0; i < 200 && !released; ++i) {
+  for (int64_t i = 0; i < 200 && !released; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     released = !live.guard().suspended(line_);
   }

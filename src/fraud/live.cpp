@@ -17,7 +17,7 @@ LiveRules::LiveRules(store::Store& store, const privacy::Keyring& keys, const Cl
     worker_.post([this, trip = std::move(trip)] {
       opened_trip(trip);
       refresh();
-      if (mail_sweep_) mail_sweep_();
+      scan_and_mail(false);
     });
   });
 }
@@ -69,15 +69,25 @@ void LiveRules::refresh() {
 void LiveRules::round() {
   refresh();
   const int64_t now = clock_.now_us();
-  if (now - last_scan_us_ >= options_.scan_us) {
-    last_scan_us_ = now;
+  if (now - last_scan_us_ < options_.scan_us) return;
+  last_scan_us_ = now;
+  scan_and_mail(true);
+}
+
+// One node at a time scans and mails (the store's job lock), so two nodes neither read the same
+// traffic twice nor send one alert twice; a node without the lock leaves it to the one with it.
+void LiveRules::scan_and_mail(bool scan) {
+  auto lock = store_.try_lock_job("fraud_rules");
+  if (!lock.ok()) return log::warn("fraud", "lock.failed", {{"error", log::error_code(lock.error())}});
+  if (!*lock) return;
+  if (scan) {
     auto opened = scanner_.run();
     if (!opened.ok()) log::warn("fraud", "scan.failed", {{"error", log::error_code(opened.error())}});
     else if (!opened->empty()) log::warn("fraud", "scan.alerts", {{"opened", static_cast<int64_t>(opened->size())}});
     if (opened.ok() && !opened->empty()) refresh();
-    // Alerts whose email failed are tried again at the scan's pace, not every refresh.
-    if (mail_sweep_) mail_sweep_();
   }
+  // Alerts whose email failed are tried again at the scan's pace, not every refresh.
+  if (mail_sweep_) mail_sweep_();
 }
 
 }  // namespace privox::fraud

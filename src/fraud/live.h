@@ -3,7 +3,8 @@
 // proxy's LineGuard trips (each audited), re-reads the blocked lines and the live limits every
 // `refresh_us` (and at once after a local trip), runs the Scanner every `scan_us`, and then hands
 // unmailed alerts to the mail sweep (filled by serve with the portal's, which knows the office
-// managers; fraud/ sits below it).
+// managers; fraud/ sits below it). Scanning and mailing run on one node at a time (the store's job
+// lock "fraud_rules"); every node counts, trips and refreshes for its own calls.
 //
 // Thread-safety: start() and stop() from the owning thread; guard() from any thread.
 
@@ -47,6 +48,7 @@ class LiveRules {
   void opened_trip(const Trip& trip);
   void refresh();
   void round();
+  void scan_and_mail(bool scan);
 
   store::Store& store_;
   const Clock& clock_;
