@@ -22,6 +22,7 @@
 #include "store/test_stores.h"
 #include "traffic/cdr.h"
 #include "traffic/store_sink.h"
+#include "wallet/wallet.h"
 
 namespace privox::billing {
 namespace {
@@ -160,6 +161,21 @@ TEST_P(InvoiceTest, AnInvoiceIsSeatsPlusRatedUsagePlusTheCountrysTax) {
   EXPECT_EQ(twice.error().code, ErrorCode::conflict);
   auto december = issue_invoice(*store_, keys_, clock_, company_, "2026-12", "cli:test");
   EXPECT_FALSE(december.ok()) << "not ended";
+}
+
+TEST_P(InvoiceTest, ACallThePrepaidBalancePaidIsNotInvoicedAgain) {
+  place_calls({60, 30, 90});  // 0.06 + 0.03 + 0.09
+  ASSERT_TRUE(wallet::top_up(*store_, keys_, clock_, company_, 1'000'000, "GBP", "cli:test").ok());
+  auto debited = wallet::debit_call(*store_, keys_, clock_, {"rec-2", company_, "GBP", 30'000}, "node-a");
+  ASSERT_TRUE(debited.ok() && *debited) << "the 30 s call was an international one, paid from the wallet";
+  clock_.set_us(*parse_time("2026-12-02"));
+  auto inv = issue_invoice(*store_, keys_, clock_, company_, "2026-11", "cli:test");
+  ASSERT_TRUE(inv.ok()) << inv.error().describe();
+  EXPECT_EQ(inv->lines[1].amount_micros, 150'000) << "0.06 + 0.09: the prepaid call is not charged twice";
+  EXPECT_NE(inv->lines[1].description.find("(2 calls; 1 more paid from the prepaid international balance)"),
+            std::string::npos)
+      << inv->lines[1].description;
+  EXPECT_EQ(inv->subtotal_micros, 15'150'000);
 }
 
 TEST_P(InvoiceTest, UnknownCountryRateAndMixedCurrenciesAreRefusedClearly) {

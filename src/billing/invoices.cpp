@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_set>
 
 #include "accounts/accounts.h"
 #include "accounts/extensions.h"
@@ -16,6 +17,7 @@
 #include "privacy/audit_record.h"
 #include "store/settings.h"
 #include "traffic/cdr.h"
+#include "wallet/wallet.h"
 
 namespace privox::billing {
 namespace {
@@ -71,9 +73,11 @@ Status insert_invoice(store::Session& s, const Invoice& inv) {
 }
 
 // The sum of the company's rated calls in the period, read under the billing purpose (audited).
+// Calls the company's prepaid international balance already paid (wallet/) are left out and
+// counted in `prepaid`, so no call is paid twice.
 Result<int64_t> usage_micros(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                              const std::string& company_id, const Period& period, const std::string& currency,
-                             const std::string& actor, int64_t& calls) {
+                             const std::string& actor, int64_t& calls, int64_t& prepaid) {
   traffic::CdrQuery query;
   query.purpose = privacy::Purpose::billing;
   query.company_id = company_id;
@@ -82,9 +86,19 @@ Result<int64_t> usage_micros(store::Store& store, const privacy::Keyring& keys, 
   query.direction = "outbound";
   query.limit = 10'000'000;
   PRIVOX_ASSIGN(const std::vector<traffic::CdrRow> rows, traffic::list_records(store, keys, clock, query, actor));
+  std::unordered_set<std::string> paid;
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
+    // A call debited from the wallet ended after it started, so after the period's start.
+    PRIVOX_ASSIGN(paid, wallet::prepaid_calls(s, company_id, period.start_us));
+    return {};
+  }));
   int64_t sum = 0;
   for (const traffic::CdrRow& r : rows) {
     if (r.outcome != "answered" || !r.cost_micros) continue;
+    if (paid.count(r.id)) {
+      ++prepaid;
+      continue;
+    }
     if (*r.cost_micros != 0 && r.cost_currency != currency)
       return invalid("traffic", fmt::format("call {} was rated in {}, but invoices are in {} (billing.currency); "
                                             "re-rate the period or change the currency",
@@ -93,6 +107,12 @@ Result<int64_t> usage_micros(store::Store& store, const privacy::Keyring& keys, 
     ++calls;
   }
   return sum;
+}
+
+std::string usage_description(const std::string& period, int64_t calls, int64_t prepaid) {
+  if (prepaid == 0) return fmt::format("Rated outbound calls, {} ({} calls)", period, calls);
+  return fmt::format("Rated outbound calls, {} ({} calls; {} more paid from the prepaid international balance)",
+                     period, calls, prepaid);
 }
 
 // The seats, tax rate and currency, read in the issuing transaction, and the lines and totals.
@@ -115,7 +135,7 @@ Status price_in(store::Store& store, store::Session& s, const Period& period, In
     if (line && line->created_at_us < period.end_us) ++seats;
   }
   inv.lines = {{fmt::format("Phone lines (seats), {}", inv.period), seats, seat_price, seats * seat_price},
-               {fmt::format("Rated outbound calls, {} ({} calls)", inv.period, calls), 1, usage, usage}};
+               {usage_description(inv.period, calls, 0), 1, usage, usage}};
   inv.subtotal_micros = seats * seat_price + usage;
   inv.tax_rate_bp = rate->second;
   inv.tax_micros = tax_of(inv.subtotal_micros, inv.tax_rate_bp);
@@ -167,9 +187,12 @@ Result<Invoice> compute_with_period(store::Store& store, const privacy::Keyring&
     return {};
   }));
   int64_t calls = 0;
-  PRIVOX_ASSIGN(const int64_t usage, usage_micros(store, keys, clock, company_id, period, inv.currency, actor, calls));
+  int64_t prepaid = 0;
+  PRIVOX_ASSIGN(const int64_t usage,
+                usage_micros(store, keys, clock, company_id, period, inv.currency, actor, calls, prepaid));
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::read,
                                      [&](store::Session& s) { return price_in(store, s, period, inv, usage, calls); }));
+  inv.lines.at(1).description = usage_description(inv.period, calls, prepaid);
   return inv;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "accounts/accounts.h"
@@ -180,19 +181,31 @@ Status set_cap(store::Store& store, const privacy::Keyring& keys, const Clock& c
   });
 }
 
+Result<std::unordered_set<std::string>> prepaid_calls(store::Session& s, const std::string& company_id,
+                                                      int64_t since_us) {
+  PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT traffic_record_id FROM wallet_ledger WHERE company_id = ? "
+                                          "AND kind = 'call' AND at_us >= ?",
+                                          {company_id, since_us}));
+  std::unordered_set<std::string> out;
+  out.reserve(rows.size());
+  for (const store::Row& r : rows) out.insert(r.text(0));
+  return out;
+}
+
 Result<std::vector<Wallet>> all_wallets(store::Session& s, int64_t now_us) {
   PRIVOX_ASSIGN(store::Rows rows,
                 s.query("SELECT company_id, currency, balance_micros, daily_cap_micros FROM wallet_accounts"));
   PRIVOX_ASSIGN(store::Rows spent, s.query("SELECT company_id, coalesce(sum(amount_micros), 0) FROM wallet_ledger "
                                            "WHERE kind = 'call' AND at_us >= ? GROUP BY company_id",
                                            {day_start_us(now_us)}));
+  std::unordered_map<std::string, int64_t> spent_today;
+  for (const store::Row& d : spent) spent_today.emplace(d.text(0), -d.i64(1));
   std::vector<Wallet> out;
   out.reserve(rows.size());
   for (const store::Row& r : rows) {
     Wallet w{r.text(0), r.text(1), r.i64(2), std::nullopt, 0};
     if (!r.is_null(3)) w.daily_cap_micros = r.i64(3);
-    for (const store::Row& d : spent)
-      if (d.text(0) == w.company_id) w.spent_today_micros = -d.i64(1);
+    if (const auto it = spent_today.find(w.company_id); it != spent_today.end()) w.spent_today_micros = it->second;
     out.push_back(std::move(w));
   }
   return out;

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -83,6 +84,11 @@ Result<bool> debit_call(store::Session& s, const privacy::Keyring& keys, const C
                         const std::string& actor);
 Result<bool> debit_call(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Debit& debit,
                         const std::string& actor);
+
+// The traffic records of the company's calls debited from its wallet at or after `since_us`. The
+// prepaid balance has paid them, so an invoice leaves them out (billing/invoices.cpp).
+Result<std::unordered_set<std::string>> prepaid_calls(store::Session& s, const std::string& company_id,
+                                                      int64_t since_us);
 
 // Every wallet, with today's spend (for the SIP side's view, wallet/book.h).
 Result<std::vector<Wallet>> all_wallets(store::Session& s, int64_t now_us);
