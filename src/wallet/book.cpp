@@ -17,11 +17,15 @@ constexpr int64_t kForgetAdmittedUs = 6LL * 3600 * 1'000'000;
 }  // namespace
 
 int64_t WalletBook::pending_for(const WalletView& view, const std::string& company_id) {
-  std::erase_if(pending_, [&](const Pending& p) { return p.seq <= view.debits_done; });
-  int64_t sum = 0;
-  for (const Pending& p : pending_)
-    if (p.company_id == company_id) sum += p.cost_micros;
-  return sum;
+  // Posted in sequence order, so what the snapshot holds is a prefix.
+  while (!pending_.empty() && pending_.front().seq <= view.debits_done) {
+    const Pending& done = pending_.front();
+    const auto sum = pending_sums_.find(done.company_id);
+    if (sum != pending_sums_.end() && (sum->second -= done.cost_micros) == 0) pending_sums_.erase(sum);
+    pending_.pop_front();
+  }
+  const auto sum = pending_sums_.find(company_id);
+  return sum == pending_sums_.end() ? 0 : sum->second;
 }
 
 std::optional<WalletBook::Refusal> WalletBook::admit(const rating::RateTable& rates, const std::string& record_id,
@@ -60,6 +64,7 @@ void WalletBook::closed(const std::string& record_id, int64_t cost_micros, std::
     log::error("wallet", "debit.not_queued", {{"record", log::Id(record_id)}});
     return;
   }
+  pending_sums_[company] += cost_micros;
   pending_.push_back({seq, company, cost_micros});
 }
 
@@ -91,24 +96,34 @@ Status WalletKeeper::reload() {
 void WalletKeeper::handle(uint64_t first, std::vector<Debit>& batch) {
   for (size_t i = 0; i < batch.size(); ++i) retry_.emplace_back(first + i, std::move(batch[i]));
   done_ = first + batch.size() - 1;
-  (void)refresh();
+  // No reload here: the book counts this node's debits itself until the interval's reload, and a
+  // reload per batch would read every wallet hundreds of times a second under load.
+  commit_waiting();
+}
+
+void WalletKeeper::commit_waiting() {
+  if (retry_.empty()) return;
+  const Status committed = store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
+    for (const auto& [seq, debit] : retry_) {
+      const Result<bool> debited = debit_call(s, keys_, clock_, debit, actor_);
+      if (debited.ok()) continue;
+      if (debited.error().code != ErrorCode::invalid_argument) return debited.error();
+      // Another currency: never payable from this wallet. It wrote nothing, so the rest go on.
+      log::warn("wallet", "debit.refused",
+                {{"record", log::Id(debit.traffic_record_id)}, {"error", log::error_code(debited.error())}});
+    }
+    return {};
+  });
+  if (committed.ok()) {
+    retry_.clear();
+    return;
+  }
+  log::warn("wallet", "debit.retrying",
+            {{"debits", static_cast<int64_t>(retry_.size())}, {"error", log::error_code(committed.error())}});
 }
 
 Status WalletKeeper::refresh() {
-  std::vector<std::pair<uint64_t, Debit>> failed;
-  for (auto& [seq, debit] : retry_) {
-    const Result<bool> debited = debit_call(store_, keys_, clock_, debit, actor_);
-    if (debited.ok()) continue;
-    if (debited.error().code == ErrorCode::invalid_argument) {  // another currency: never payable from this wallet
-      log::warn("wallet", "debit.refused",
-                {{"record", log::Id(debit.traffic_record_id)}, {"error", log::error_code(debited.error())}});
-      continue;
-    }
-    log::warn("wallet", "debit.retrying",
-              {{"record", log::Id(debit.traffic_record_id)}, {"error", log::error_code(debited.error())}});
-    failed.emplace_back(seq, std::move(debit));
-  }
-  retry_ = std::move(failed);
+  commit_waiting();
   return reload();
 }
 

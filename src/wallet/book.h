@@ -98,12 +98,13 @@ class WalletBook {
   // SIP worker only:
   std::unordered_map<std::string, Admitted> admitted_;          // by traffic record id
   std::deque<std::pair<int64_t, std::string>> admitted_order_;  // to forget calls that never end answered
-  std::vector<Pending> pending_;
+  std::deque<Pending> pending_;                           // in the order posted
+  std::unordered_map<std::string, int64_t> pending_sums_;  // of pending_, by company
 };
 
 // Keeps a WalletBook current and writes its debits: loads the book at start(), then on its own
-// thread commits each debit the book posts (retrying on store errors) and reloads the view every
-// `interval_us`.
+// thread commits the debits the book posts, a batch per transaction (retrying on store errors), and
+// reloads the view every `interval_us`.
 class WalletKeeper {
  public:
   WalletKeeper(store::Store& store, const privacy::Keyring& keys, const Clock& clock, WalletBook& book,
@@ -121,6 +122,9 @@ class WalletKeeper {
 
  private:
   void handle(uint64_t first, std::vector<Debit>& batch);
+  // Commits every debit waiting in one transaction (one commit however many calls ended meanwhile);
+  // on a store error they all wait for the next try.
+  void commit_waiting();
   Status reload();
 
   store::Store& store_;

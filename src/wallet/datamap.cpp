@@ -10,11 +10,13 @@ namespace {
 using privacy::StructuralColumn;
 
 // clang-format off
-constexpr std::array<StructuralColumn, 16> kStructural = {
+constexpr std::array<StructuralColumn, 18> kStructural = {
   StructuralColumn{"wallet_accounts", "company_id", "the tenant the wallet is for; a business, not a person"},
   StructuralColumn{"wallet_accounts", "currency", "an ISO 4217 code"},
   StructuralColumn{"wallet_accounts", "balance_micros", "an amount, in millionths of the currency"},
   StructuralColumn{"wallet_accounts", "daily_cap_micros", "the tenant's daily international spend cap, in millionths of the currency"},
+  StructuralColumn{"wallet_accounts", "spent_day_us", "the start of the UTC day spent_day_micros counts"},
+  StructuralColumn{"wallet_accounts", "spent_day_micros", "what the tenant's international calls cost that day, in millionths of the currency"},
   StructuralColumn{"wallet_accounts", "updated_at_us", "when the wallet last changed"},
   StructuralColumn{"wallet_ledger", "id", "random identifier of a balance change"},
   StructuralColumn{"wallet_ledger", "company_id", "the tenant whose balance changed; a business, not a person"},

@@ -14,11 +14,16 @@ std::vector<store::SchemaPart> schema_parts() {
            // draw on, in millionths of `currency` (as rating/ prices calls, so a debit is a call's
            // cost exactly), kept equal to the sum of its ledger rows in the transaction that adds
            // each; and its daily spend cap (NULL: none). `currency` is '' until the first top-up.
+           // spent_day_micros is what its calls cost on the UTC day starting at spent_day_us, kept
+           // in each debit's transaction, so that the SIP side's view reads it without summing the
+           // day's ledger rows.
            R"(CREATE TABLE wallet_accounts (
              company_id TEXT PRIMARY KEY,
              currency TEXT NOT NULL DEFAULT '',
              balance_micros {i64} NOT NULL DEFAULT 0,
              daily_cap_micros {i64} CHECK (daily_cap_micros IS NULL OR daily_cap_micros >= 0),
+             spent_day_us {i64} NOT NULL DEFAULT 0,
+             spent_day_micros {i64} NOT NULL DEFAULT 0,
              updated_at_us {i64} NOT NULL))",
            // Every change of a balance: a top-up, an adjustment by the operator, or the debit of one
            // international call (traffic_record_id set, unique: a call is debited once however

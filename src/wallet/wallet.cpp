@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "accounts/accounts.h"
@@ -33,6 +32,17 @@ constexpr std::string_view kLedgerColumns =
 
 // The company's wallet row (made empty if it has none), locked for the rest of the transaction on
 // PostgreSQL by the update that follows in each caller.
+constexpr const char* kAccountColumns =
+    "company_id, currency, balance_micros, daily_cap_micros, spent_day_us, spent_day_micros";
+
+// A wallet_accounts row (kAccountColumns), with today's spend as of `now_us`.
+Wallet wallet_from(const store::Row& r, int64_t now_us) {
+  Wallet w{r.text(0), r.text(1), r.i64(2), std::nullopt, 0};
+  if (!r.is_null(3)) w.daily_cap_micros = r.i64(3);
+  if (r.i64(4) == day_start_us(now_us)) w.spent_today_micros = r.i64(5);
+  return w;
+}
+
 Result<Wallet> open_account(store::Session& s, const std::string& company_id, int64_t now_us) {
   PRIVOX_TRY(
       s.exec("INSERT INTO wallet_accounts (company_id, updated_at_us) VALUES (?, ?) "
@@ -40,12 +50,10 @@ Result<Wallet> open_account(store::Session& s, const std::string& company_id, in
              {company_id, now_us}));
   // A no-op update takes the row's lock first, so two changes of one wallet serialise.
   PRIVOX_TRY(s.exec("UPDATE wallet_accounts SET updated_at_us = updated_at_us WHERE company_id = ?", {company_id}));
-  PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT currency, balance_micros, daily_cap_micros FROM wallet_accounts "
-                                          "WHERE company_id = ?",
+  PRIVOX_ASSIGN(store::Rows rows, s.query(fmt::format("SELECT {} FROM wallet_accounts WHERE company_id = ?",
+                                                      kAccountColumns),
                                           {company_id}));
-  Wallet w{company_id, rows[0].text(0), rows[0].i64(1), std::nullopt, 0};
-  if (!rows[0].is_null(2)) w.daily_cap_micros = rows[0].i64(2);
-  return w;
+  return wallet_from(rows[0], now_us);
 }
 
 // Moves the balance by `amount` and writes its ledger row and audit entry, all in `s`.
@@ -59,9 +67,11 @@ Result<LedgerEntry> record_change(store::Session& s, const privacy::Keyring& key
   LedgerEntry e{new_id(now), std::string(kind), amount, w.balance_micros + amount,
                 w.currency,  traffic_record_id, note,   actor,
                 now};
-  PRIVOX_TRY(
-      s.exec("UPDATE wallet_accounts SET currency = ?, balance_micros = ?, updated_at_us = ? WHERE company_id = ?",
-             {e.currency, e.balance_after_micros, now, w.company_id}));
+  // A call's cost adds to the day's spend (w's is today's as open_account read it in this transaction).
+  const int64_t spent = kind == "call" ? w.spent_today_micros - amount : w.spent_today_micros;
+  PRIVOX_TRY(s.exec("UPDATE wallet_accounts SET currency = ?, balance_micros = ?, spent_day_us = ?, "
+                    "spent_day_micros = ?, updated_at_us = ? WHERE company_id = ?",
+                    {e.currency, e.balance_after_micros, day_start_us(now), spent, now, w.company_id}));
   PRIVOX_ASSIGN(store::Rows last,
                 s.query("SELECT coalesce(max(seq), 0) FROM wallet_ledger WHERE company_id = ?", {w.company_id}));
   PRIVOX_TRY(s.exec(
@@ -193,21 +203,10 @@ Result<std::unordered_set<std::string>> prepaid_calls(store::Session& s, const s
 }
 
 Result<std::vector<Wallet>> all_wallets(store::Session& s, int64_t now_us) {
-  PRIVOX_ASSIGN(store::Rows rows,
-                s.query("SELECT company_id, currency, balance_micros, daily_cap_micros FROM wallet_accounts"));
-  PRIVOX_ASSIGN(store::Rows spent, s.query("SELECT company_id, coalesce(sum(amount_micros), 0) FROM wallet_ledger "
-                                           "WHERE kind = 'call' AND at_us >= ? GROUP BY company_id",
-                                           {day_start_us(now_us)}));
-  std::unordered_map<std::string, int64_t> spent_today;
-  for (const store::Row& d : spent) spent_today.emplace(d.text(0), -d.i64(1));
+  PRIVOX_ASSIGN(store::Rows rows, s.query(fmt::format("SELECT {} FROM wallet_accounts", kAccountColumns)));
   std::vector<Wallet> out;
   out.reserve(rows.size());
-  for (const store::Row& r : rows) {
-    Wallet w{r.text(0), r.text(1), r.i64(2), std::nullopt, 0};
-    if (!r.is_null(3)) w.daily_cap_micros = r.i64(3);
-    if (const auto it = spent_today.find(w.company_id); it != spent_today.end()) w.spent_today_micros = it->second;
-    out.push_back(std::move(w));
-  }
+  for (const store::Row& r : rows) out.push_back(wallet_from(r, now_us));
   return out;
 }
 
@@ -215,17 +214,10 @@ Result<Wallet> wallet_of(store::Store& store, const Clock& clock, const std::str
   Wallet out{company_id, "", 0, std::nullopt, 0};
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
     PRIVOX_TRY(accounts::find_company(s, company_id));
-    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT currency, balance_micros, daily_cap_micros FROM wallet_accounts "
-                                            "WHERE company_id = ?",
+    PRIVOX_ASSIGN(store::Rows rows, s.query(fmt::format("SELECT {} FROM wallet_accounts WHERE company_id = ?",
+                                                        kAccountColumns),
                                             {company_id}));
-    if (rows.empty()) return {};
-    out.currency = rows[0].text(0);
-    out.balance_micros = rows[0].i64(1);
-    if (!rows[0].is_null(2)) out.daily_cap_micros = rows[0].i64(2);
-    PRIVOX_ASSIGN(store::Rows spent, s.query("SELECT coalesce(sum(amount_micros), 0) FROM wallet_ledger "
-                                             "WHERE company_id = ? AND kind = 'call' AND at_us >= ?",
-                                             {company_id, day_start_us(clock.now_us())}));
-    out.spent_today_micros = -spent[0].i64(0);
+    if (!rows.empty()) out = wallet_from(rows[0], clock.now_us());
     return {};
   }));
   return out;
