@@ -126,3 +126,19 @@ free_port() {
   /usr/bin/python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# free_port_pair: a free port P on 127.0.0.1 whose P+1 is free too, for baresip: Debian's baresip
+# opens its TLS transport on its SIP port + 1 and gives up ("Address already in use") when another
+# test holds that one.
+free_port_pair() {
+  /usr/bin/python3 -c 'import socket
+for _ in range(200):
+    a = socket.socket(); a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]
+    b = socket.socket()
+    try:
+        b.bind(("127.0.0.1", p + 1))
+    except OSError:
+        continue
+    print(p)
+    break'
+}

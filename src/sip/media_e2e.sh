@@ -94,7 +94,7 @@ wait_health() {  # wait_health PATTERN: /healthz matches within 15 s
 assert_true "/healthz reports the media relay up" wait_health '"media_relay":"up"'
 
 # Two baresip phones (scripts/test-lib.sh), each sending a tone from a file; 102 answers by itself.
-phone() { baresip_phone "$1" "$SIP_PORT" "$(free_port)" "$2" "$3" "$4" 10; }
+phone() { baresip_phone "$1" "$SIP_PORT" "$(free_port_pair)" "$2" "$3" "$4" 10; }
 phone "$TMP/p101" "$U101" 'Amber-gate-41' ""
 phone "$TMP/p102" "$U102" 'Birch-lake-62' ";answermode=auto"
 
