@@ -14,9 +14,10 @@
 #             the fraud thread's scans of the traffic run meanwhile. The thresholds are raised above
 #             what the load offers (one line at RATE calls/s), so nothing is refused and every call
 #             does the whole work.
-# Kamailio runs the harness's flow, as a record-routing stateful proxy with no authentication: it
-# does less per call than privox's "rules on" (no digest, no 407 round trip, no record), so the
-# ratio is conservative for privox. CPU is each proxy's own user+system time per successful call,
+# Kamailio runs three times: the harness's flow as a record-routing stateful proxy with no
+# authentication (the anchor), the same with pike and htable bans, and, like for like with "rules
+# on", the same sipp scenario of a line calling abroad with digest authentication of each INVITE
+# (bench/kamailio-rules-auth.cfg). Kamailio writes no record in any of them. CPU is each proxy's own user+system time per successful call,
 # every process and thread (the writer's and the fraud thread's included).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,13 +38,14 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=
 cmake --build "$build" --target privox >/dev/null
 
 work=$(mktemp -d /tmp/privox-rules-bench.XXXXXX)
-kw=/tmp/kamailio-rules
+kw=/tmp/kamailio-rules kwa=/tmp/kamailio-rules-auth
 privox_pid="" uas_pid=""
 cleanup() {
   [ -n "$privox_pid" ] && kill "$privox_pid" 2>/dev/null
   [ -n "$uas_pid" ] && kill "$uas_pid" 2>/dev/null
   bash "$harness/kamailio_anchor.sh" stop >/dev/null 2>&1 || true
   [ -f "$kw/pid" ] && kill "$(cat "$kw/pid")" 2>/dev/null
+  [ -f "$kwa/pid" ] && kill "$(cat "$kwa/pid")" 2>/dev/null
   [ -n "${KEEP_WORK:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
@@ -140,11 +142,32 @@ pike=$(REG_USER=uas PROXY_PIDS="$(pgrep -f kamailio-rules.cfg | tr '\n' ' ')" \
   bash "$harness/sip_bench.sh" 5070 "$calls" "$rate" | tail -n 1)
 echo "kamailio + pike + htable: $pike"
 kill "$(cat "$kw/pid")"; rm -f "$kw/pid"
+sleep 1
 
-python3 - "$(us_per_call "$rules")" "$(us_per_call "$kamailio")" "$(us_per_call "$pike")" "$(us_per_call "$inbound")" <<'PY'
+# Like for like: Kamailio authenticating each INVITE by digest and relaying it to the carrier, for
+# the same sipp scenario and load as privox's "rules on" (bench/kamailio-rules-auth.cfg).
+mkdir -p "$kwa"
+kamailio -f "$root/bench/kamailio-rules-auth.cfg" -n 2 -P "$kwa/pid" -m 1024 -M 32 2>"$kwa/log"
+uas_pid=$( (sipp -sf "$harness/uas_rr.xml" -i 127.0.0.2 -p 5090 -bg 2>&1 || true) | sed -n 's/.*PID=\[\([0-9]*\)\].*/\1/p')
+sleep 1
+kpids=$(pgrep -f kamailio-rules-auth.cfg | tr '\n' ' ')
+# shellcheck disable=SC2086
+c0=$(ticks $kpids); t0=$(date +%s.%N)
+sipp -sf "$root/src/sip/scenarios/uac_call.xml" 127.0.0.1:5072 -s "$ABROAD" -key caller bench -au bench \
+  -ap bench-s3cret -auth_uri "$ABROAD@127.0.0.1:5072" -i 127.0.0.3 -p 5061 -r "$rate" -l 2000 -m "$calls" \
+  -timeout 120 -timeout_error -trace_stat -stf "$work/kamailio-auth.csv" -fd 1 >/dev/null 2>&1 || true
+# shellcheck disable=SC2086
+t1=$(date +%s.%N); c1=$(ticks $kpids)
+kauth=$(per_call "$c0" "$c1" "$work/kamailio-auth.csv" "$(python3 -c "print($t1 - $t0)")")
+echo "kamailio + pike + htable + digest auth (line calls abroad): $kauth"
+kill "$(cat "$kwa/pid")" "$uas_pid"; rm -f "$kwa/pid"; uas_pid=""
+
+python3 - "$(us_per_call "$rules")" "$(us_per_call "$kamailio")" "$(us_per_call "$pike")" "$(us_per_call "$inbound")" \
+  "$(us_per_call "$kauth")" <<'PY'
 import sys
-rules, kam, pike, inbound = map(float, sys.argv[1:])
+rules, kam, pike, inbound, kauth = map(float, sys.argv[1:])
 print(f"privox rules on / kamailio: {rules / kam:.2f} (goal: at most 0.50)")
 print(f"privox rules on / kamailio + pike + htable: {rules / pike:.2f}")
+print(f"privox rules on / kamailio + pike + htable + digest auth, same calls: {rules / kauth:.2f}")
 print(f"privox rules on / privox inbound: {rules / inbound:.2f}")
 PY

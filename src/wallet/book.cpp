@@ -13,6 +13,11 @@ namespace {
 // How long admit() remembers a call that has not ended answered (one never answered ends unpriced
 // and is never reported to closed()): longer than any call is let ring.
 constexpr int64_t kForgetAdmittedUs = 6LL * 3600 * 1'000'000;
+// The keeper lets debits gather for up to 50 ms before it commits them (group commit: a batch's
+// statements and audit entry are per company, not per call). Nothing waits on a debit's commit: the
+// book counts this node's debits itself until the reload that includes them.
+constexpr size_t kMaxBatch = 1024;
+constexpr int64_t kLingerUs = 50'000;
 
 }  // namespace
 
@@ -76,7 +81,7 @@ WalletKeeper::WalletKeeper(store::Store& store, const privacy::Keyring& keys, co
       book_(book),
       actor_("node:" + std::move(node_id)),
       interval_us_(interval_us),
-      worker_(WorkerOptions{"privox-wallet", 100'000, 64, 0}) {}
+      worker_(WorkerOptions{"privox-wallet", 100'000, kMaxBatch, kLingerUs}) {}
 
 Status WalletKeeper::reload() {
   auto view = std::make_shared<WalletView>();
@@ -103,17 +108,19 @@ void WalletKeeper::handle(uint64_t first, std::vector<Debit>& batch) {
 
 void WalletKeeper::commit_waiting() {
   if (retry_.empty()) return;
+  std::vector<Debit> debits;
+  debits.reserve(retry_.size());
+  for (const auto& waiting : retry_) debits.push_back(waiting.second);
+  std::vector<DebitOutcome> outcomes;
   const Status committed = store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
-    for (const auto& [seq, debit] : retry_) {
-      const Result<bool> debited = debit_call(s, keys_, clock_, debit, actor_);
-      if (debited.ok()) continue;
-      if (debited.error().code != ErrorCode::invalid_argument) return debited.error();
-      // Another currency: never payable from this wallet. It wrote nothing, so the rest go on.
-      log::warn("wallet", "debit.refused",
-                {{"record", log::Id(debit.traffic_record_id)}, {"error", log::error_code(debited.error())}});
-    }
+    PRIVOX_ASSIGN(outcomes, debit_calls(s, keys_, clock_, debits, actor_));
     return {};
   });
+  for (size_t i = 0; committed.ok() && i < outcomes.size(); ++i) {
+    // Another currency (the proxy refuses such calls at set-up) or out of range: never payable.
+    if (outcomes[i] != DebitOutcome::debited && outcomes[i] != DebitOutcome::already_debited)
+      log::warn("wallet", "debit.refused", {{"record", log::Id(debits[i].traffic_record_id)}});
+  }
   if (committed.ok()) {
     retry_.clear();
     return;

@@ -22,8 +22,9 @@
 // tears down a dialog it relays), so a call may take the balance below zero by what it costs past
 // the balance; the set-up check bounds each call's start, and the fraud rules' concurrency and
 // velocity limits bound how many run at once. The next call is refused until a top-up. A debit
-// lost to a crash between the call's end and the keeper's commit is not retried (the cost stays
-// on the call's traffic record).
+// lost to a crash between the call's end and the keeper's commit (at most the keeper's 50 ms of
+// gathering, book.cpp) is not retried: the cost stays on the call's traffic record, which then has
+// no ledger row, so the month's invoice charges it instead (billing/invoices.cpp).
 //
 // Thread-safety: admit() and closed() on the SIP worker thread only; replace() and view() from
 // any thread (an atomic shared_ptr). WalletKeeper owns its thread.
@@ -103,8 +104,9 @@ class WalletBook {
 };
 
 // Keeps a WalletBook current and writes its debits: loads the book at start(), then on its own
-// thread commits the debits the book posts, a batch per transaction (retrying on store errors), and
-// reloads the view every `interval_us`.
+// thread commits the debits the book posts, gathered for up to 50 ms into a batch per transaction
+// with one audit entry per company (wallet.h's debit_calls; retrying on store errors), and reloads
+// the view every `interval_us`.
 class WalletKeeper {
  public:
   WalletKeeper(store::Store& store, const privacy::Keyring& keys, const Clock& clock, WalletBook& book,

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
+#include <unordered_set>
 #include <nlohmann/json.hpp>
 
 #include "accounts/accounts.h"
@@ -85,6 +87,61 @@ Result<LedgerEntry> record_change(store::Session& s, const privacy::Keyring& key
   if (!traffic_record_id.empty()) detail["traffic_record"] = traffic_record_id;
   PRIVOX_TRY(privacy::AuditChain(keys, clock).append(s, {actor, std::string(action), "", "billing", detail}));
   return e;
+}
+
+
+// The records among `debits` that already have a ledger row (a debit retried after its commit's
+// answer was lost, or posted twice).
+Result<std::unordered_set<std::string>> already_debited(store::Session& s, const std::vector<Debit>& debits) {
+  constexpr size_t kChunk = 200;  // well under SQLite's and libpq's limits on parameters
+  std::unordered_set<std::string> done;
+  for (size_t from = 0; from < debits.size(); from += kChunk) {
+    const size_t n = std::min(kChunk, debits.size() - from);
+    std::vector<store::Value> ids;
+    ids.reserve(n);
+    for (size_t i = from; i < from + n; ++i) ids.emplace_back(debits[i].traffic_record_id);
+    std::string marks = "?";
+    for (size_t i = 1; i < n; ++i) marks += ", ?";
+    PRIVOX_ASSIGN(store::Rows rows,
+                  s.query(fmt::format("SELECT traffic_record_id FROM wallet_ledger WHERE traffic_record_id IN ({})",
+                                      marks),
+                          ids));
+    for (const store::Row& r : rows) done.insert(r.text(0));
+  }
+  return done;
+}
+
+// Debits `calls` (the wallet's currency, positive costs) from `w` in `s`: a ledger row each, then
+// one balance update and one audit entry for them all.
+Status record_calls(store::Session& s, const privacy::Keyring& keys, const Clock& clock, const Wallet& w,
+                    const std::vector<const Debit*>& calls, const std::string& actor) {
+  const int64_t now = clock.now_us();
+  PRIVOX_ASSIGN(store::Rows last,
+                s.query("SELECT coalesce(max(seq), 0) FROM wallet_ledger WHERE company_id = ?", {w.company_id}));
+  const int64_t first_seq = last[0].i64(0) + 1;
+  int64_t balance = w.balance_micros, total = 0;
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const Debit& d = *calls[i];
+    balance -= d.cost_micros;
+    total += d.cost_micros;
+    PRIVOX_TRY(s.exec(
+        fmt::format("INSERT INTO wallet_ledger (company_id, seq, {}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    kLedgerColumns),
+        {w.company_id, first_seq + static_cast<int64_t>(i), new_id(now), "call", -d.cost_micros, balance, w.currency,
+         d.traffic_record_id, "", actor, now}));
+  }
+  PRIVOX_TRY(s.exec("UPDATE wallet_accounts SET balance_micros = ?, spent_day_us = ?, spent_day_micros = ?, "
+                    "updated_at_us = ? WHERE company_id = ?",
+                    {balance, day_start_us(now), w.spent_today_micros + total, now, w.company_id}));
+  // company_id, not a subject: a wallet is a business's, and its audit names no person.
+  const nlohmann::json detail = {{"company", w.company_id},
+                                 {"amount_micros", -total},
+                                 {"currency", w.currency},
+                                 {"calls", calls.size()},
+                                 {"ledger_seq_from", first_seq},
+                                 {"ledger_seq_to", first_seq + static_cast<int64_t>(calls.size()) - 1}};
+  PRIVOX_TRY(privacy::AuditChain(keys, clock).append(s, {actor, "wallet.debit", "", "billing", detail}));
+  return {};
 }
 
 }  // namespace
@@ -238,19 +295,53 @@ Result<std::vector<LedgerEntry>> ledger_of(store::Store& store, const std::strin
   return out;
 }
 
+Result<std::vector<DebitOutcome>> debit_calls(store::Session& s, const privacy::Keyring& keys, const Clock& clock,
+                                              const std::vector<Debit>& debits, const std::string& actor) {
+  std::vector<DebitOutcome> outcomes(debits.size(), DebitOutcome::debited);
+  PRIVOX_ASSIGN(const std::unordered_set<std::string> done, already_debited(s, debits));
+  // Each company's calls, in the batch's order; a record twice in one batch is debited once.
+  std::map<std::string, std::vector<size_t>> by_company;
+  std::unordered_set<std::string_view> seen;
+  for (size_t i = 0; i < debits.size(); ++i) {
+    const Debit& d = debits[i];
+    if (d.cost_micros <= 0)
+      outcomes[i] = DebitOutcome::not_positive;
+    else if (done.contains(d.traffic_record_id) || !seen.insert(d.traffic_record_id).second)
+      outcomes[i] = DebitOutcome::already_debited;
+    else
+      by_company[d.company_id].push_back(i);
+  }
+  for (auto& [company, indices] : by_company) {
+    PRIVOX_ASSIGN(const Wallet w, open_account(s, company, clock.now_us()));
+    std::vector<const Debit*> payable;
+    int64_t balance = w.balance_micros;
+    for (size_t i : indices) {
+      if (debits[i].currency != w.currency) {
+        outcomes[i] = DebitOutcome::other_currency;
+      } else if (balance < -kMaxBalance + debits[i].cost_micros) {
+        outcomes[i] = DebitOutcome::out_of_range;  // skipped, so that it never blocks the batch
+      } else {
+        balance -= debits[i].cost_micros;
+        payable.push_back(&debits[i]);
+      }
+    }
+    if (!payable.empty()) PRIVOX_TRY(record_calls(s, keys, clock, w, payable, actor));
+  }
+  return outcomes;
+}
+
 Result<bool> debit_call(store::Session& s, const privacy::Keyring& keys, const Clock& clock, const Debit& debit,
                         const std::string& actor) {
   if (debit.cost_micros <= 0) return invalid("amount", "a call's debit is a positive cost");
-  PRIVOX_ASSIGN(store::Rows seen,
-                s.query("SELECT 1 FROM wallet_ledger WHERE traffic_record_id = ?", {debit.traffic_record_id}));
-  if (!seen.empty()) return false;
-  PRIVOX_ASSIGN(const Wallet w, open_account(s, debit.company_id, clock.now_us()));
-  if (w.currency != debit.currency)
+  PRIVOX_ASSIGN(const std::vector<DebitOutcome> outcome, debit_calls(s, keys, clock, {debit}, actor));
+  if (outcome[0] == DebitOutcome::other_currency) {
+    PRIVOX_ASSIGN(const Wallet w, open_account(s, debit.company_id, clock.now_us()));
     return invalid("currency", fmt::format("the call is priced in {}, the wallet is in {}", debit.currency,
                                            w.currency.empty() ? "no currency yet" : w.currency));
-  PRIVOX_TRY(
-      record_change(s, keys, clock, w, "call", -debit.cost_micros, debit.traffic_record_id, "", actor, "wallet.debit"));
-  return true;
+  }
+  if (outcome[0] == DebitOutcome::out_of_range)
+    return invalid("amount", "the balance would leave the range a wallet can hold");
+  return outcome[0] == DebitOutcome::debited;
 }
 
 Result<bool> debit_call(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Debit& debit,

@@ -75,11 +75,24 @@ Result<Wallet> wallet_of(store::Store& store, const Clock& clock, const std::str
 // The company's ledger, newest first, at most `limit` rows.
 Result<std::vector<LedgerEntry>> ledger_of(store::Store& store, const std::string& company_id, size_t limit = 1000);
 
-// Debits one call, in one transaction with its audit entry (`wallet.debit`, actor `actor`).
-// Idempotent: a call whose record is already debited is not again (returns false); true when it
-// was debited now. A call priced in another currency than the wallet's is not debited (the proxy
-// refuses such calls at set-up; errors: invalid on "currency"). Errors: invalid on "amount" when
-// not positive; store errors.
+// What became of one call's debit in debit_calls().
+enum class DebitOutcome { debited, already_debited, other_currency, not_positive, out_of_range };
+
+// Debits a batch of calls in `s`: one ledger row per call, and per company one balance update and
+// one audit entry (`wallet.debit`, actor `actor`) naming the amount, the number of calls and the
+// ledger rows by their range of seq. Under load the keeper commits hundreds of debits at once, and
+// an audit-chain append per call was most of its cost; the ledger rows still name each call.
+// Idempotent per traffic record: a call already debited is not again. A call priced in another
+// currency than the wallet's, not priced above zero, or that would take the balance out of the
+// range a wallet holds, is skipped (the proxy refuses the first at set-up). Returns one outcome
+// per debit, in order; errors: the store's.
+Result<std::vector<DebitOutcome>> debit_calls(store::Session& s, const privacy::Keyring& keys, const Clock& clock,
+                                              const std::vector<Debit>& debits, const std::string& actor);
+
+// Debits one call, in one transaction with its audit entry, as debit_calls().
+// Returns false when its record was already debited, true when it was debited now. Errors: invalid
+// on "amount" when not positive or out of range, invalid on "currency" when it is not the wallet's;
+// store errors.
 Result<bool> debit_call(store::Session& s, const privacy::Keyring& keys, const Clock& clock, const Debit& debit,
                         const std::string& actor);
 Result<bool> debit_call(store::Store& store, const privacy::Keyring& keys, const Clock& clock, const Debit& debit,

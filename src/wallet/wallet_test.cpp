@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "accounts/accounts.h"
 #include "rating/rate_table.h"
 #include "store/test_stores.h"
@@ -178,6 +180,52 @@ TEST_P(WalletStoreTest, ACallIsDebitedOnceHoweverOftenItsDebitComes) {
   ASSERT_FALSE(euros.ok());
   EXPECT_EQ(euros.error().field, "currency");
   EXPECT_EQ(ledger_sum(), 9'300'000);
+}
+
+TEST_P(WalletStoreTest, ABatchOfDebitsIsOneAuditEntryPerCompanyAndSkipsWhatItCannotPay) {
+  accounts::Accounts accounts(*store_, keys_, clock_);
+  const std::string other = *accounts.add_company({"Beta GmbH", "eea", "DE"}, "cli:test");
+  ASSERT_TRUE(top_up(*store_, keys_, clock_, company_, 10'000'000, "GBP", "cli:test").ok());
+  ASSERT_TRUE(top_up(*store_, keys_, clock_, other, 5'000'000, "EUR", "cli:test").ok());
+  ASSERT_TRUE(*debit_call(*store_, keys_, clock_, Debit{"rec-0", company_, "GBP", 100'000}, "node:a"));
+  const std::vector<Debit> batch = {{"rec-1", company_, "GBP", 1'000'000}, {"rec-2", other, "EUR", 250'000},
+                                    {"rec-0", company_, "GBP", 100'000},   {"rec-3", company_, "USD", 9},
+                                    {"rec-4", company_, "GBP", 500'000},   {"rec-1", company_, "GBP", 1'000'000},
+                                    {"rec-5", other, "EUR", 0}};
+  std::vector<DebitOutcome> outcomes;
+  ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                PRIVOX_ASSIGN(outcomes, debit_calls(s, keys_, clock_, batch, "node:a"));
+                return {};
+              }).ok());
+  using enum DebitOutcome;
+  EXPECT_EQ(outcomes, (std::vector<DebitOutcome>{debited, debited, already_debited, other_currency, debited,
+                                                  already_debited, not_positive}));
+  EXPECT_EQ(wallet_of(*store_, clock_, company_)->balance_micros, 10'000'000 - 100'000 - 1'500'000);
+  EXPECT_EQ(wallet_of(*store_, clock_, company_)->spent_today_micros, 1'600'000);
+  EXPECT_EQ(ledger_sum(), 10'000'000 - 1'600'000);
+  EXPECT_EQ(wallet_of(*store_, clock_, other)->balance_micros, 4'750'000);
+  // The ledger rows run on in order, each balance after its own call.
+  auto ledger = ledger_of(*store_, company_);
+  ASSERT_EQ(ledger->size(), 4u);
+  EXPECT_EQ(ledger->at(0).traffic_record_id, "rec-4");
+  EXPECT_EQ(ledger->at(0).balance_after_micros, 8'400'000);
+  EXPECT_EQ(ledger->at(1).traffic_record_id, "rec-1");
+  EXPECT_EQ(ledger->at(1).balance_after_micros, 8'900'000);
+  // One audit entry per company for the batch (plus the single debit before it), naming its rows.
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'wallet.debit'"), 3);
+  auto tx = store_->begin(store::TxMode::read);
+  auto rows = (*tx)->query("SELECT detail FROM audit_log WHERE action = 'wallet.debit' ORDER BY seq DESC");
+  ASSERT_TRUE(rows.ok());
+  bool found = false;
+  for (const store::Row& r : *rows) {
+    const nlohmann::json detail = nlohmann::json::parse(r.text(0));
+    if (detail["company"] != company_ || detail["calls"] != 2) continue;
+    found = true;
+    EXPECT_EQ(detail["amount_micros"], -1'500'000);
+    EXPECT_EQ(detail["ledger_seq_from"], 3);
+    EXPECT_EQ(detail["ledger_seq_to"], 4);
+  }
+  EXPECT_TRUE(found) << "the batch's audit entry for " << company_;
 }
 
 TEST_P(WalletStoreTest, BadInputIsRefusedNamingWhatIsWrongAndChangesNothing) {
