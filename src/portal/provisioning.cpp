@@ -5,28 +5,14 @@
 
 #include <memory>
 
+#include "common/markup.h"
+
 namespace privox::portal {
 namespace {
 
 constexpr std::string_view kNoPassword =
     "no password: privox keeps only a hash of it. Reset the line's password on the Extensions page "
     "to download this file with the new one.";
-
-// For XML attribute values: the label is the company's text.
-std::string xml_escaped(std::string_view text) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 // What the phone's screen shows: the number, and the label when there is one.
 std::string display_label(const accounts::Extension& line) {
@@ -64,12 +50,13 @@ std::string polycom_file(const PhoneServer& server, const accounts::Extension& l
   out += fmt::format("<!-- privox line {} -->\n", line.number);
   if (password.empty()) out += fmt::format("<!-- {} -->\n", kNoPassword);
   out += "<polycomConfig>\n  <reg";
-  out += fmt::format(" reg.1.address=\"{}\"", xml_escaped(line.sip_user));
-  out += fmt::format(" reg.1.label=\"{}\"", xml_escaped(display_label(line)));
-  out += fmt::format(" reg.1.displayName=\"{}\"", xml_escaped(display_label(line)));
-  out += fmt::format(" reg.1.auth.userId=\"{}\"", xml_escaped(line.sip_user));
-  if (!password.empty()) out += fmt::format(" reg.1.auth.password=\"{}\"", xml_escaped(password));
-  out += fmt::format(" reg.1.server.1.address=\"{}\"", xml_escaped(server.host));
+  // Attribute values: the label is the company's text.
+  out += fmt::format(" reg.1.address=\"{}\"", markup_escaped(line.sip_user));
+  out += fmt::format(" reg.1.label=\"{}\"", markup_escaped(display_label(line)));
+  out += fmt::format(" reg.1.displayName=\"{}\"", markup_escaped(display_label(line)));
+  out += fmt::format(" reg.1.auth.userId=\"{}\"", markup_escaped(line.sip_user));
+  if (!password.empty()) out += fmt::format(" reg.1.auth.password=\"{}\"", markup_escaped(password));
+  out += fmt::format(" reg.1.server.1.address=\"{}\"", markup_escaped(server.host));
   out += fmt::format(" reg.1.server.1.port=\"{}\"", server.port);
   out += " reg.1.server.1.transport=\"UDPOnly\"/>\n</polycomConfig>\n";
   return out;
