@@ -64,7 +64,7 @@ std::vector<privacy::DataMapPart> datamap() {
 std::vector<std::span<const store::SettingSpec>> settings() {
   return {ledgers::settings(),   traffic::settings(),   billing::settings(),   fraud::settings(),     voicemail::settings(), sip::settings(),
           notify::settings(),    rights::settings(),    retention::settings(), analytics::settings(),
-          portal::settings()};
+          portal::settings(),   wallet::settings()};
 }
 
 // The member's own record first; the audit chain's note last.

@@ -61,11 +61,14 @@ class TokenizerProvider final : public PaymentProvider {
     req.set("Idempotency-Key", c.idempotency_key);
     req.body() = json{{"token", c.token}, {"amount", c.amount_minor_units}, {"currency", c.currency}}.dump();
     const http::Response res = router_.dispatch(req);
+    if (lose_answers) return make_error(ErrorCode::unavailable, "the answer was lost on the way back");
     const json j = json::parse(res.body());
     if (res.result() == status::payment_required) return Charge{"", true, j["error"]["message"]};
     if (res.result() != status::created) return invalid("payment_token", res.body());
     return Charge{j["id"], false, ""};
   }
+  // The provider charges (or declines) but its answer never reaches privox.
+  bool lose_answers = false;
   std::string create(const std::string& number) {
     http::Request req{verb::post, "/v1/tokens", 11};
     req.body() = json{{"number", number}, {"exp_month", 12}, {"exp_year", 2031}, {"cvc", "123"}}.dump();
@@ -118,6 +121,7 @@ struct Browser {
   bool tls = false;
   std::map<std::string, std::string> cookies;
   std::string csrf;
+  std::map<std::string, std::string> headers;  // sent with every call (an Idempotency-Key)
 
   http::Response call(verb method, const std::string& target, const json& body = nullptr, bool with_csrf = true) {
     return send(method, target, body.is_null() ? std::nullopt : std::optional{std::pair{std::string("application/json"), body.dump()}},
@@ -134,6 +138,7 @@ struct Browser {
     for (const auto& [k, v] : cookies) cookie.append(cookie.empty() ? "" : "; ").append(k).append("=").append(v);
     if (!cookie.empty()) req.set(http::bhttp::field::cookie, cookie);
     if (with_csrf && !csrf.empty()) req.set("X-CSRF-Token", csrf);
+    for (const auto& [name, value] : headers) req.set(name, value);
     if (body) {
       req.set(http::bhttp::field::content_type, body->first);
       req.body() = std::move(body->second);
@@ -1147,6 +1152,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/fraud/alerts", verb::get}, {"/api/v1/fraud/alerts?company=" + b_company, nullptr}},
       {{"/api/v1/wallet", verb::get}, {"/api/v1/wallet", nullptr}},
       {{"/api/v1/wallet/ledger", verb::get}, {"/api/v1/wallet/ledger", nullptr}},
+      {{"/api/v1/wallet/top-ups", verb::post}, {"/api/v1/wallet/top-ups", {{"amount", "10.00"}}}},
       {{"/api/v1/dashboard", verb::get}, {"/api/v1/dashboard?since=" + std::to_string(clock_.now_us() / 1'000'000 - 60), nullptr}},
       {{"/api/v1/company", verb::patch}, {"/api/v1/company", {{"sip_digest", "sha256"}}}},
       // B's name does not close A's company, and nothing reaches B's.
@@ -1290,6 +1296,129 @@ TEST_P(PortalApiTest, TheOfficeManagerSeesTheWalletAndItsLedger) {
   EXPECT_EQ(items[1]["kind"], "top_up");
   EXPECT_EQ(json::parse(other.call(verb::get, "/api/v1/wallet").body())["balance"], "0.00") << "another company's";
   EXPECT_TRUE(json::parse(other.call(verb::get, "/api/v1/wallet/ledger").body())["items"].empty());
+}
+
+// The office manager tops up the wallet with her card on file: charged and credited once however
+// often she submits, a lost answer kept pending and settled with the same key, a declined card
+// credits nothing, and bad input is refused naming the field, each as the document describes.
+TEST_P(PortalApiTest, TheOfficeManagerTopsUpTheWalletWithTheCardOnFileOnce) {
+  const std::string path = "/api/v1/wallet/top-ups";
+  Browser m = browser(), declining = browser();
+  ASSERT_EQ(m.sign_up(signup_body("topup@example.com", "+442079460978")).result(), status::created);
+  json declining_body = signup_body("topup@declining.example", "+442079460979");
+  declining_body["payment_token"] = provider_.create(std::string(kDecliningCard));
+  ASSERT_EQ(declining.sign_up(declining_body).result(), status::created);
+  auto balance = [](Browser& b) { return json::parse(b.call(verb::get, "/api/v1/wallet").body())["balance"]; };
+
+  m.headers["Idempotency-Key"] = "key-1";
+  http::Response res = m.call(verb::post, path, {{"amount", "25.00"}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  expect_documented(verb::post, path, res);
+  EXPECT_EQ(json::parse(res.body())["top_up"]["state"], "succeeded");
+  EXPECT_EQ(json::parse(res.body())["wallet"]["balance"], "25.00");
+  EXPECT_EQ(json::parse(res.body())["wallet"]["currency"], "GBP") << "billing.currency, for a wallet's first";
+  res = m.call(verb::post, path, {{"amount", "25.00"}});
+  EXPECT_EQ(res.result(), status::ok) << "a double submit is the same top-up: " << res.body();
+  expect_documented(verb::post, path, res);
+  EXPECT_EQ(balance(m), "25.00");
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 1);
+  const json ledger = json::parse(m.call(verb::get, "/api/v1/wallet/ledger").body())["items"];
+  ASSERT_EQ(ledger.size(), 1u);
+  EXPECT_EQ(ledger[0]["kind"], "top_up");
+  EXPECT_EQ(ledger[0]["amount"], "25.00");
+
+  // The provider charges but its answer is lost: pending, nothing credited; the same key again
+  // asks again with the same provider key, which charges nothing more.
+  provider_.lose_answers = true;
+  m.headers["Idempotency-Key"] = "key-2";
+  res = m.call(verb::post, path, {{"amount", "10.50"}});
+  ASSERT_EQ(res.result(), status::accepted) << res.body();
+  expect_documented(verb::post, path, res);
+  EXPECT_EQ(json::parse(res.body())["top_up"]["state"], "pending");
+  EXPECT_EQ(balance(m), "25.00");
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 2);
+  provider_.lose_answers = false;
+  res = m.call(verb::post, path, {{"amount", "10.50"}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(balance(m), "35.50");
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 2) << "the provider answered as the first time";
+  // The same key for another amount is refused; nothing is charged.
+  res = m.call(verb::post, path, {{"amount", "11.00"}});
+  EXPECT_EQ(res.result(), status::conflict);
+  expect_documented(verb::post, path, res);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "Idempotency-Key");
+
+  // A lost answer the office manager never resubmits is settled by her next top-up.
+  provider_.lose_answers = true;
+  m.headers["Idempotency-Key"] = "key-3";
+  ASSERT_EQ(m.call(verb::post, path, {{"amount", "5.00"}}).result(), status::accepted);
+  provider_.lose_answers = false;
+  clock_.advance_us(120'000'000);
+  m.headers["Idempotency-Key"] = "key-4";
+  ASSERT_EQ(m.call(verb::post, path, {{"amount", "6.00"}}).result(), status::created);
+  EXPECT_EQ(balance(m), "46.50") << "35.50 + 5.00 (settled) + 6.00";
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 4);
+
+  // Bad input: each refusal names its field and charges nothing.
+  int tries = 0;
+  for (const char* bad : {"0", "-5.00", "25.001", "abc", "", "4.99", "500.01"}) {
+    m.headers["Idempotency-Key"] = "bad-" + std::to_string(++tries);
+    res = m.call(verb::post, path, {{"amount", bad}});
+    EXPECT_EQ(res.result(), status::bad_request) << bad << ": " << res.body();
+    expect_documented(verb::post, path, res);
+    EXPECT_EQ(json::parse(res.body())["error"]["field"], "amount") << bad;
+  }
+  EXPECT_EQ(json::parse(m.call(verb::post, path, {{"amount", 25}}).body())["error"]["field"], "amount");
+  m.headers.erase("Idempotency-Key");
+  res = m.call(verb::post, path, {{"amount", "25.00"}});
+  EXPECT_EQ(res.result(), status::bad_request);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "Idempotency-Key");
+  m.headers["Idempotency-Key"] = "not a valid key!";
+  EXPECT_EQ(json::parse(m.call(verb::post, path, {{"amount", "25.00"}}).body())["error"]["field"], "Idempotency-Key");
+  EXPECT_EQ(balance(m), "46.50");
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 4);
+
+  // A declined card: 402 with the reason, and nothing credited.
+  declining.headers["Idempotency-Key"] = "key-d";
+  res = declining.call(verb::post, path, {{"amount", "25.00"}});
+  ASSERT_EQ(res.result(), status::payment_required) << res.body();
+  expect_documented(verb::post, path, res);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "card");
+  EXPECT_NE(json::parse(res.body())["error"]["message"].get<std::string>().find("declined"), std::string::npos);
+  EXPECT_EQ(balance(declining), "0.00");
+  EXPECT_TRUE(json::parse(declining.call(verb::get, "/api/v1/wallet/ledger").body())["items"].empty());
+
+  // A plain member may not; an office manager with no card on file is told so.
+  const std::string invite_token = invite(m, "plain-topup@example.com").second;
+  ASSERT_EQ(browser().call(verb::post, "/api/v1/invites/accept", invitee_body(invite_token, "+442079460980")).result(),
+            status::created);
+  Browser member = browser();
+  ASSERT_EQ(member.call(verb::post, "/api/v1/session", {{"email", "plain-topup@example.com"}, {"password", "invited password 1"}})
+                .result(),
+            status::ok);
+  member.headers["Idempotency-Key"] = "key-m";
+  res = member.call(verb::post, path, {{"amount", "25.00"}});
+  EXPECT_EQ(res.result(), status::forbidden);
+  expect_documented(verb::post, path, res);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "role");
+  const std::string member_id = json::parse(member.call(verb::get, "/api/v1/me").body())["subject_id"];
+  ASSERT_EQ(m.call(verb::put, "/api/v1/people/" + member_id + "/role", {{"role", "office_manager"}}).result(), status::ok);
+  ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                PRIVOX_TRY(s.exec("UPDATE members SET payment_token_enc = NULL WHERE id = ?", {member_id}));
+                return {};
+              }).ok());
+  Browser cardless = browser();
+  ASSERT_EQ(cardless.call(verb::post, "/api/v1/session", {{"email", "plain-topup@example.com"}, {"password", "invited password 1"}})
+                .result(),
+            status::ok);
+  cardless.headers["Idempotency-Key"] = "key-n";
+  res = cardless.call(verb::post, path, {{"amount", "25.00"}});
+  EXPECT_EQ(res.result(), status::conflict) << res.body();
+  expect_documented(verb::post, path, res);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "card");
+  EXPECT_NE(json::parse(res.body())["error"]["message"].get<std::string>().find("no card on file"), std::string::npos);
+  EXPECT_EQ(balance(m), "46.50");
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 4);
 }
 
 // A member hears, marks and deletes the messages of their own lines' boxes, and only those: a line
@@ -1511,7 +1640,8 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                               "/api/v1/voicemail/{id}/audio", "/api/v1/voicemail/{id}/heard",
                                               "/api/v1/voicemail/{id}", "/api/v1/voicemail/greetings/{extension_id}",
                                               "/api/v1/voicemail/options/{extension_id}", "/api/v1/invoices",
-                                              "/api/v1/invoices/{id}", "/api/v1/wallet", "/api/v1/wallet/ledger"};
+                                              "/api/v1/invoices/{id}", "/api/v1/wallet", "/api/v1/wallet/ledger",
+                                              "/api/v1/wallet/top-ups"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
@@ -1553,9 +1683,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   // Issue 13 added PATCH and the provisioning file of a line, PATCH of the company and the dashboard.
   // The voicemail routes added four, two of them state-changing; the greeting three, two of them;
   // the box options two, one of them; the invoices two, neither; the wallet two, neither;
-  // the fraud alerts two, one of them.
-  EXPECT_EQ(guarded, 59u);
-  EXPECT_EQ(state_changing, 33u);
+  // the fraud alerts two, one of them; the wallet's top-up one, state-changing.
+  EXPECT_EQ(guarded, 60u);
+  EXPECT_EQ(state_changing, 34u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);

@@ -50,6 +50,7 @@ constexpr Route kRoutes[] = {
     // routes_wallet.cpp
     {verb::get, "/api/v1/wallet", kMember, wallet_show},
     {verb::get, "/api/v1/wallet/ledger", kMember, wallet_ledger},
+    {verb::post, "/api/v1/wallet/top-ups", kMemberCsrf, wallet_top_up},
     // routes_invoices.cpp: {id} or {id}.pdf
     {verb::get, "/api/v1/invoices", kMember, invoices_list},
     {verb::get, "/api/v1/invoices/{id}", kMember, invoice_show},

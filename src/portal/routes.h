@@ -283,6 +283,8 @@ Response fraud_alert_lift(Portal::Impl& p, const Exchange& e, const Caller& c);
 // routes_wallet.cpp: the company's international balance, cap and ledger, for its office managers.
 Response wallet_show(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response wallet_ledger(Portal::Impl& p, const Exchange& e, const Caller& c);
+// routes_wallet_top_ups.cpp: an office manager tops up the balance with her card on file.
+Response wallet_top_up(Portal::Impl& p, const Exchange& e, const Caller& c);
 // routes_invoices.cpp: the company's invoices, for its office managers (JSON, and PDF for {id}.pdf).
 Response invoices_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response invoice_show(Portal::Impl& p, const Exchange& e, const Caller& c);

@@ -10,7 +10,7 @@ namespace {
 using privacy::StructuralColumn;
 
 // clang-format off
-constexpr std::array<StructuralColumn, 18> kStructural = {
+constexpr std::array<StructuralColumn, 30> kStructural = {
   StructuralColumn{"wallet_accounts", "company_id", "the tenant the wallet is for; a business, not a person"},
   StructuralColumn{"wallet_accounts", "currency", "an ISO 4217 code"},
   StructuralColumn{"wallet_accounts", "balance_micros", "an amount, in millionths of the currency"},
@@ -29,6 +29,18 @@ constexpr std::array<StructuralColumn, 18> kStructural = {
   StructuralColumn{"wallet_ledger", "note", "the operator's reason for an adjustment, about the money; staff are told not to name people in it"},
   StructuralColumn{"wallet_ledger", "actor", "who changed the balance (staff id, cli: or the node's debits), as the audit log names actors"},
   StructuralColumn{"wallet_ledger", "at_us", "when the balance changed"},
+  StructuralColumn{"wallet_top_ups", "id", "random identifier of a card top-up"},
+  StructuralColumn{"wallet_top_ups", "company_id", "the tenant whose balance it tops up; a business, not a person"},
+  StructuralColumn{"wallet_top_ups", "client_key", "the idempotency key the portal page made for the top-up; random, no meaning"},
+  StructuralColumn{"wallet_top_ups", "amount_micros", "an amount, in millionths of the currency"},
+  StructuralColumn{"wallet_top_ups", "currency", "an ISO 4217 code"},
+  StructuralColumn{"wallet_top_ups", "state", "pending, succeeded, declined or failed"},
+  StructuralColumn{"wallet_top_ups", "provider_reference", "the payment provider's charge id; no card detail"},
+  StructuralColumn{"wallet_top_ups", "message", "why the provider declined or refused the charge, in its words; no card detail"},
+  StructuralColumn{"wallet_top_ups", "ledger_entry_id", "the ledger row its credit made"},
+  StructuralColumn{"wallet_top_ups", "actor", "who asked for it (staff id), as the audit log names actors"},
+  StructuralColumn{"wallet_top_ups", "created_at_us", "when it was asked for"},
+  StructuralColumn{"wallet_top_ups", "at_us", "when its state last changed"},
 };
 // clang-format on
 

@@ -44,6 +44,29 @@ std::vector<store::SchemaPart> schema_parts() {
              UNIQUE (company_id, seq)))",
            "CREATE INDEX wallet_ledger_by_time ON wallet_ledger (at_us)",
        }},
+      {18,
+       "wallet",
+       "card top-ups of the international balance",
+       {
+           // One row per top-up an office manager asks for (top_ups.h), written as pending with the
+           // client's idempotency key before the payment provider is asked, so a double submit or a
+           // lost answer finds it; succeeded names the ledger row its credit made (once).
+           R"(CREATE TABLE wallet_top_ups (
+             id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL,
+             client_key TEXT NOT NULL,
+             amount_micros {i64} NOT NULL CHECK (amount_micros > 0),
+             currency TEXT NOT NULL,
+             state TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'declined', 'failed')),
+             provider_reference TEXT NOT NULL DEFAULT '',
+             message TEXT NOT NULL DEFAULT '',
+             ledger_entry_id TEXT,
+             actor TEXT NOT NULL,
+             created_at_us {i64} NOT NULL,
+             at_us {i64} NOT NULL,
+             UNIQUE (company_id, client_key)))",
+           "CREATE INDEX wallet_top_ups_pending ON wallet_top_ups (company_id, state, created_at_us)",
+       }},
   };
 }
 

@@ -203,17 +203,26 @@ Result<LedgerEntry> top_up(store::Store& store, const privacy::Keyring& keys, co
     return invalid("currency", fmt::format("\"{}\" is not an ISO 4217 code such as GBP", currency));
   LedgerEntry out;
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
-    PRIVOX_TRY(accounts::find_company(s, company_id));
-    PRIVOX_ASSIGN(Wallet w, open_account(s, company_id, clock.now_us()));
-    if (w.currency.empty() && currency.empty())
-      return invalid("currency", "the wallet has no currency yet: give one with its first top-up (such as GBP)");
-    if (!w.currency.empty() && !currency.empty() && currency != w.currency)
-      return invalid("currency", fmt::format("the wallet is in {}, not {}", w.currency, currency));
-    if (w.currency.empty()) w.currency = currency;
-    PRIVOX_ASSIGN(out, record_change(s, keys, clock, w, "top_up", amount_micros, "", "", actor, "wallet.top_up"));
+    PRIVOX_ASSIGN(out, top_up(s, keys, clock, company_id, amount_micros, currency, actor));
     return {};
   }));
   return out;
+}
+
+Result<LedgerEntry> top_up(store::Session& s, const privacy::Keyring& keys, const Clock& clock,
+                           const std::string& company_id, int64_t amount_micros, const std::string& currency,
+                           const std::string& actor) {
+  if (amount_micros <= 0) return invalid("amount", "a top-up is a positive amount such as 25.00");
+  if (!currency.empty() && !is_currency(currency))
+    return invalid("currency", fmt::format("\"{}\" is not an ISO 4217 code such as GBP", currency));
+  PRIVOX_TRY(accounts::find_company(s, company_id));
+  PRIVOX_ASSIGN(Wallet w, open_account(s, company_id, clock.now_us()));
+  if (w.currency.empty() && currency.empty())
+    return invalid("currency", "the wallet has no currency yet: give one with its first top-up (such as GBP)");
+  if (!w.currency.empty() && !currency.empty() && currency != w.currency)
+    return invalid("currency", fmt::format("the wallet is in {}, not {}", w.currency, currency));
+  if (w.currency.empty()) w.currency = currency;
+  return record_change(s, keys, clock, w, "top_up", amount_micros, "", "", actor, "wallet.top_up");
 }
 
 Result<LedgerEntry> adjust(store::Store& store, const privacy::Keyring& keys, const Clock& clock,

@@ -59,6 +59,10 @@ struct Debit {
 Result<LedgerEntry> top_up(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                            const std::string& company_id, int64_t amount_micros, const std::string& currency,
                            const std::string& actor);
+// The same in the caller's transaction (wallet/top_ups.cpp credits a card top-up with its state change).
+Result<LedgerEntry> top_up(store::Session& s, const privacy::Keyring& keys, const Clock& clock,
+                           const std::string& company_id, int64_t amount_micros, const std::string& currency,
+                           const std::string& actor);
 // The operator's correction, positive or negative (never zero), with a reason; audited
 // `wallet.adjust`. Errors: invalid on "amount" or "note" (empty or over 200 characters), invalid on
 // "currency" when the wallet has none yet, not_found on "company".
