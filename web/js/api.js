@@ -53,11 +53,12 @@ function withQuery(path, query) {
 }
 
 // api('GET', '/me'), api('PATCH', '/me', {body: {...}}), api('GET', '/calls', {query: {...}}),
-// api('GET', '/admin/members', {purpose: 'support'}).
+// api('GET', '/admin/members', {purpose: 'support'}), api('POST', '/wallet/top-ups', {body, headers:
+// {'Idempotency-Key': key}}).
 // Resolves with the parsed JSON (null for an empty answer); rejects with ApiError (status 0 when
 // the server could not be reached).
-export async function api(method, path, { body, query, purpose } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function api(method, path, { body, query, purpose, headers: extra } = {}) {
+  const headers = { ...extra, Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (!SAFE_METHODS.has(method) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   if (purpose) headers['X-Privox-Purpose'] = purpose;

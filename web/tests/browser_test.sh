@@ -128,6 +128,8 @@ scripts=(portal_test.mjs)
 for other in "$HERE"/*_test.mjs; do
   [ "$(basename "$other")" = portal_test.mjs ] || scripts+=("$(basename "$other")")
 done
+# BROWSER_SCENARIOS="wallet_test.mjs invoices_test.mjs" runs only those (while working on a page).
+[ -z "${BROWSER_SCENARIOS:-}" ] || read -r -a scripts <<<"$BROWSER_SCENARIOS"
 failed=()
 for script in "${scripts[@]}"; do
   timeout -k 5 280 node "$HERE/$script" 2>&1 | tee "$TMP/$script.out"

@@ -5,6 +5,7 @@
 // Environment: PORTAL_URL, ARTIFACTS, MAILDIR (browser_test.sh sets them).
 
 import { Scenario, WAIT_MS, check } from './scenario.mjs';
+import { signUpOfficeManager } from './signup.mjs';
 
 const scenario = new Scenario('invoices');
 const RUN = Date.now().toString(36);
@@ -20,19 +21,7 @@ const PERSON = {
 
 async function signUp(page) {
   scenario.step('1. an office manager signs up');
-  await page.goto('/signup.html');
-  const banner = page.getByRole('button', { name: 'Strictly necessary only' });
-  if (await banner.count()) await banner.click();
-  for (const [id, value] of Object.entries({ name: PERSON.name, email: PERSON.email, phone: PERSON.phone,
-    birth_date: PERSON.birth_date, company_name: PERSON.company_name, address: PERSON.address,
-    password: PERSON.password })) await page.fill(`#${id}`, value);
-  await page.fill('#card-number', '4242 4242 4242 4242');
-  await page.fill('#card-expiry', '12/34');
-  await page.fill('#card-cvc', '123');
-  await page.click('#signup-submit');
-  await page.locator('#signup-sent').waitFor({ timeout: WAIT_MS });
-  const link = await scenario.linkMailedTo(PERSON.email, 'confirm.html');
-  await Promise.all([page.waitForURL('**/index.html', { timeout: WAIT_MS }), page.goto(link)]);
+  await signUpOfficeManager(scenario, page, PERSON);
 }
 
 async function seesTheInvoicesPage(page) {
