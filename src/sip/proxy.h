@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "numbers/e164.h"
 #include "sip/authenticator.h"
 #include "sip/directory.h"
 #include "sip/location.h"
@@ -425,7 +426,8 @@ class Proxy final : public TransactionUser {
   std::unordered_map<TxId, DialogHop> pending_hops_;  // in-dialog INVITEs whose offer is at the relay
   DialogHop next_hop(const Message& request) const;
   // Why the caller's company may not call this E.164 destination through the trunk; nullopt: it may.
-  std::optional<std::string> destination_refused(const ExtensionInfo& caller, std::string_view e164) const;
+  std::optional<std::string> destination_refused(const ExtensionInfo& caller, std::string_view e164,
+                                                 const numbers::Destination& where) const;
 
   void handle_initial(TxId tx, const Message& request, const Peer& from);
   // A MESSAGE from a trusted trunk for the SMS inbox: answered and handed over; false if not one.
