@@ -61,6 +61,11 @@ function setUpTopUp(form) {
           key = newKey();
           lastAmount = null;
         }
+        // About the card, not a field of this form: said under it in the API's words.
+        if (error.field === 'card') {
+          say(form, error.message, 'error');
+          return;
+        }
         throw error;
       }
     });

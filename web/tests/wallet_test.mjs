@@ -55,7 +55,8 @@ async function topsUp(page) {
   check(await page.locator('#ledger tbody tr').count() === 1, 'one ledger row, charged once');
   const cells = await page.locator('#ledger tbody tr').first().locator('td').allInnerTexts();
   check(cells[1] === 'Top-up' && cells[2] === '25.00 GBP' && cells[3] === '25.00 GBP', `the ledger row: ${cells.join(' | ')}`);
-  check(await page.locator('#top-up-form .field-error, #top-up-form .form-error').count() === 0, 'no error is left');
+  check(await page.locator('#top-up-form .field-error, #top-up-form .form-error, #top-up-form .notice-error').count() === 0,
+    'no error is left');
   await scenario.screenshot(page, 'topped-up');
 }
 
@@ -68,7 +69,7 @@ async function aDeclinedCardAddsNothing(browser) {
   await page.locator('#ledger-empty:not([hidden])').waitFor({ timeout: WAIT_MS });
   await page.fill('#top-up-amount', '25.00');
   await page.click('#top-up-form button[type="submit"]');
-  const refusal = page.locator('#top-up-form .form-error');
+  const refusal = page.locator('#top-up-form .notice-error');
   await refusal.waitFor({ timeout: WAIT_MS });
   check(/declined/i.test(await refusal.innerText()), `the decline in words: ${await refusal.innerText()}`);
   check(await page.locator('#wallet-balance').innerText() === '0.00', 'nothing is added');
