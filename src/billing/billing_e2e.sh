@@ -8,6 +8,8 @@
 # companies signed up through the portal with cards from the stand-in provider (`privox
 # tokenizer`) are invoiced and charged with `privox invoice charge`: one is paid, and the declining
 # test card's office manager is emailed through the SMTP test server, with the next try's date.
+# Last, serve itself (`--payment-provider`, billing.charge_interval_s set to 1 s) charges a third
+# company's invoice with no one asking, and refunds a credit note issued after the first was paid.
 # Usage: billing_e2e.sh /path/to/privox sqlite|postgresql
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../../scripts/test-lib.sh"
@@ -178,14 +180,19 @@ PAID_CO=$(signed_up_company "$PAYER_OK" "+442079460931" 4242424242424242)
 assert_match "a company signs up with a good card" "$PAID_CO" '^[0-9a-f-]{36}$'
 DECLINED_CO=$(signed_up_company "$PAYER_DECLINED" "+442079460932" 4000000000000002)
 assert_match "and one with the provider's declining test card" "$DECLINED_CO" '^[0-9a-f-]{36}$'
+PAYER_AUTO="payer-auto-$E2E_RUN_ID@example.com"
+personal "$PAYER_AUTO" "+442079460933"
+AUTO_CO=$(signed_up_company "$PAYER_AUTO" "+442079460933" 5555555555554444)
+assert_match "and a third, whose invoice serve charges by itself" "$AUTO_CO" '^[0-9a-f-]{36}$'
 # serve's own charging job is not what is tested here: stopped, it cannot race the CLI.
 kill -TERM "$SERVE_PID" && wait "$SERVE_PID"
-for co in "$PAID_CO" "$DECLINED_CO"; do
+for co in "$PAID_CO" "$DECLINED_CO" "$AUTO_CO"; do
   PRIVOX_EXTENSION_PASSWORD=$PW402 px "$D" extension add --company "$co" --number 501 >/dev/null || fail "extension add 501"
 done
 invoice_of() { PRIVOX_TEST_NOW=$NEXT px "$D" invoice issue --company "$1" --month "$MONTH" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'; }
 PAID_INV=$(invoice_of "$PAID_CO")
 DECLINED_INV=$(invoice_of "$DECLINED_CO")
+AUTO_INV=$(invoice_of "$AUTO_CO")
 charge() { PRIVOX_TEST_NOW=$NEXT px "$D" invoice charge "$1" --payment-provider "$TOK" --payment-api-key-file "$TMP/api.key"; }
 OK_JSON=$(charge "$PAID_INV")
 assert_eq "the good card's invoice is charged" 0 "$?"
@@ -211,5 +218,33 @@ assert_contains "naming the invoice, the amount and the retry date" "$(cat "$MAI
 assert_contains "and the amount" "$(cat "$MAIL" 2>/dev/null)" "4.80 GBP"
 assert_eq "every change of the charges is audited" 2 \
   "$(store_sql "$D" "SELECT count(*) FROM audit_log WHERE action IN ('billing.charge_succeeded', 'billing.charge_declined')")"
+
+
+# --- serve charges and refunds by itself -----------------------------------------------------------
+REFUND_NOTE=$(px "$D" invoice credit --id "$PAID_INV" --reason "a seat billed twice" --amount 1000000 |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+refuses "an invoice is not refunded" "$PRIVOX" invoice refund "$PAID_INV" --payment-provider "$TOK" \
+  --payment-api-key-file "$TMP/api.key" $(store_args "$D")
+refuses "billing.charge_interval_s" "$PRIVOX" settings set billing.charge_interval_s 0 $(store_args "$D")
+px "$D" settings set billing.charge_interval_s 1 >/dev/null || fail "settings set billing.charge_interval_s"
+start_bg serve2 "$PRIVOX" serve $(store_args "$D") --sip "127.0.0.1:$SIP_PORT" --http "127.0.0.1:$HTTP_PORT" \
+  --payment-provider "$TOK" --payment-api-key-file "$TMP/api.key"
+job_done() {
+  [ "$(store_sql "$D" "SELECT count(*) FROM invoice_charges WHERE invoice_id = '$AUTO_INV' AND state = 'succeeded'")" == 1 ] &&
+    [ "$(store_sql "$D" "SELECT count(*) FROM invoice_refunds WHERE credit_note_id = '$REFUND_NOTE' AND state <> 'pending'")" == 1 ]
+}
+for _ in $(seq 150); do job_done && break; sleep 0.1; done
+AUTO_SHOWN=$(px "$D" invoice show --id "$AUTO_INV")
+assert_eq "serve's job charged the third invoice by itself" paid \
+  "$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["payment"]["status"])' "$AUTO_SHOWN")"
+assert_contains "in a round it logged" "$(cat "$TMP/serve2.log")" '"event":"charges.round"'
+NOTE_SHOWN=$(px "$D" invoice show --id "$REFUND_NOTE")
+assert_eq "and refunded the credit note issued after the invoice was paid: 1.00 + 20%" "succeeded 120" \
+  "$(python3 -c 'import json, sys; r = json.loads(sys.argv[1])["refund"]; print(r["status"], r["amount_minor"])' "$NOTE_SHOWN")"
+assert_eq "under the key credit-{note id}" "credit-$REFUND_NOTE" \
+  "$(store_sql "$D" "SELECT idempotency_key FROM invoice_refunds WHERE credit_note_id = '$REFUND_NOTE'")"
+assert_eq "audited" 1 "$(store_sql "$D" "SELECT count(*) FROM audit_log WHERE action = 'billing.refund_succeeded'")"
+assert_eq "the declined invoice waits for its retry day" declined "$(px "$D" invoice show --id "$DECLINED_INV" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["payment"]["status"])')"
 
 finish

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 
 #include "accounts/accounts.h"
@@ -28,6 +29,9 @@ OfficeManagersOf& installed_lookup() {
 const char* const kAttemptColumns =
     "invoice_id, attempt, idempotency_key, state, provider_reference, message, amount_minor, currency, "
     "created_at_us, at_us, next_attempt_at_us";
+
+// The sealed card token's associated data: it opens only for the attempt it was sent with.
+std::string token_purpose(const std::string& idempotency_key) { return "charge-token:" + idempotency_key; }
 
 ChargeAttempt attempt_of_row(const store::Row& r) {
   ChargeAttempt a{r.text(0), r.i64(1), r.text(2), r.text(3), r.text(4),  r.text(5),
@@ -191,29 +195,52 @@ Result<InvoiceCharger::Begun> InvoiceCharger::begin_attempt(const std::string& i
     if (payment_status(past) == "paid")
       return Error{ErrorCode::conflict, "id",
                    fmt::format("invoice {} is paid (charge {})", number_text(*inv), past.back().provider_reference)};
-    PRIVOX_ASSIGN(const int64_t credited, credited_total(s, invoice_id));
-    const int64_t now = clock_.now_us();
-    if (!past.empty() && past.back().state == "pending") {
-      b.attempt = past.back();  // an answer was lost: the same key, so never a second charge
-    } else {
-      const int64_t due = minor_units(inv->total_micros - credited, inv->currency);
-      if (due <= 0)
-        return Error{ErrorCode::conflict, "id",
-                     fmt::format("nothing is left to charge on invoice {}: its credit notes cover it", number_text(*inv))};
-      const int64_t n = past.empty() ? 1 : past.back().attempt + 1;
-      b.attempt = ChargeAttempt{invoice_id, n, idempotency_key_for(invoice_id, n), "pending", "", "", due,
-                                inv->currency, now, now, std::nullopt};
-      PRIVOX_TRY(s.exec(fmt::format("INSERT INTO invoice_charges ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                    kAttemptColumns),
-                        {invoice_id, n, b.attempt.idempotency_key, "pending", "", "", due, inv->currency, now, now,
-                         store::null_value()}));
-      PRIVOX_TRY(audit(s, keys_, clock_, actor, "billing.charge_attempt", *inv, b.attempt));
-    }
     PRIVOX_ASSIGN(b.payer, find_payer(s, keys_, clock_, *inv, actor));
+    if (!past.empty() && past.back().state == "pending") {
+      b.attempt = past.back();  // an answer was lost: the same key, token and amount, so never a second charge
+      PRIVOX_TRY(resend_token(s, b));
+    } else {
+      PRIVOX_TRY(insert_attempt(s, b, past, actor));
+    }
     b.no_card = b.payer.token.empty();
     return {};
   }));
   return b;
+}
+
+// A pending attempt sends again exactly the token it was first sent with (the payer may have a
+// new card now; the provider would refuse the key with it). Rows from before schema 18 have none.
+Status InvoiceCharger::resend_token(store::Session& s, Begun& b) {
+  PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT card_token_sealed FROM invoice_charges WHERE invoice_id = ? AND attempt = ?",
+                                          {b.attempt.invoice_id, b.attempt.attempt}));
+  if (rows.empty() || rows[0].is_null(0)) return {};
+  PRIVOX_ASSIGN(b.payer.token, keys_.open_secret(token_purpose(b.attempt.idempotency_key), rows[0].blob(0)));
+  return {};
+}
+
+// The next attempt: its amount is what the invoice and its credit notes leave now, and its token
+// the payer's card now; both are kept with it.
+Status InvoiceCharger::insert_attempt(store::Session& s, Begun& b, const std::vector<ChargeAttempt>& past,
+                                      const std::string& actor) {
+  const Invoice& inv = b.invoice;
+  PRIVOX_ASSIGN(const int64_t credited, credited_total(s, inv.id));
+  const int64_t due = minor_units(inv.total_micros - credited, inv.currency);
+  if (due <= 0)
+    return Error{ErrorCode::conflict, "id",
+                 fmt::format("nothing is left to charge on invoice {}: its credit notes cover it", number_text(inv))};
+  const int64_t now = clock_.now_us();
+  const int64_t n = past.empty() ? 1 : past.back().attempt + 1;
+  // Due again in an hour unless it ends first: a crash before the answer leaves it to the job.
+  b.attempt = ChargeAttempt{inv.id, n, idempotency_key_for(inv.id, n), "pending", "", "", due,
+                            inv.currency, now, now, now + kPendingRetryUs};
+  const store::Value sealed =
+      b.payer.token.empty() ? store::null_value() : store::Value{keys_.seal_secret(token_purpose(b.attempt.idempotency_key), b.payer.token)};
+  PRIVOX_TRY(s.exec(fmt::format("INSERT INTO invoice_charges ({}, card_token_sealed, credited_micros) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                kAttemptColumns),
+                    {inv.id, n, b.attempt.idempotency_key, "pending", "", "", due, inv.currency, now, now,
+                     *b.attempt.next_attempt_at_us, sealed, credited}));
+  return audit(s, keys_, clock_, actor, "billing.charge_attempt", inv, b.attempt);
 }
 
 Result<ChargeResult> InvoiceCharger::charge(const std::string& invoice_id, const std::string& actor) {
@@ -223,7 +250,7 @@ Result<ChargeResult> InvoiceCharger::charge(const std::string& invoice_id, const
 
 Result<ChargeResult> InvoiceCharger::finish_attempt(Begun& b, const std::string& actor) {
   ChargeAttempt ended = b.attempt;
-  std::string action;
+  bool key_conflict = false;  // the provider refused the key itself: the operator's to look into
   if (b.no_card) {
     ended.state = "failed";
     ended.message = "no office manager of the company has a card on file";
@@ -240,6 +267,7 @@ Result<ChargeResult> InvoiceCharger::finish_attempt(Begun& b, const std::string&
     } else {
       ended.state = "failed";
       ended.message = charged.error().message;
+      key_conflict = charged.error().code == ErrorCode::conflict;
     }
   }
   const int64_t now = clock_.now_us();
@@ -257,23 +285,33 @@ Result<ChargeResult> InvoiceCharger::finish_attempt(Begun& b, const std::string&
       unpaid = true;
   }
   PRIVOX_TRY(store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
+    // The sealed token is kept only while the attempt may be sent again.
     PRIVOX_TRY(s.exec("UPDATE invoice_charges SET state = ?, provider_reference = ?, message = ?, at_us = ?, "
-                      "next_attempt_at_us = ? WHERE invoice_id = ? AND attempt = ? AND state = 'pending'",
+                      "next_attempt_at_us = ?, card_token_sealed = CASE WHEN ? = 'pending' THEN card_token_sealed END "
+                      "WHERE invoice_id = ? AND attempt = ? AND state = 'pending'",
                       {ended.state, ended.provider_reference, ended.message, now,
                        ended.next_attempt_at_us ? store::Value{*ended.next_attempt_at_us} : store::null_value(),
-                       ended.invoice_id, ended.attempt}));
+                       ended.state, ended.invoice_id, ended.attempt}));
     // The reasons of earlier declines served their purpose once the invoice is paid.
     if (ended.state == "succeeded")
       PRIVOX_TRY(s.exec("UPDATE invoice_charges SET message = '' WHERE invoice_id = ? AND attempt < ?",
                         {ended.invoice_id, ended.attempt}));
     PRIVOX_TRY(audit(s, keys_, clock_, actor, "billing.charge_" + (ended.state == "pending" ? std::string("unavailable") : ended.state),
                      b.invoice, ended));
+    if (key_conflict) PRIVOX_TRY(audit(s, keys_, clock_, actor, "billing.charge_key_conflict", b.invoice, ended));
     if (unpaid) PRIVOX_TRY(audit(s, keys_, clock_, actor, "billing.invoice_unpaid", b.invoice, ended));
     return {};
   }));
-  ChargeResult result{ended, ended.state == "pending" ? "pending" : (unpaid ? "unpaid" : ended.state), false};
+  ChargeResult result{ended, ended.state == "pending" ? "pending" : (unpaid ? "unpaid" : ended.state), false,
+                      key_conflict};
   if (result.status == "succeeded") result.status = "paid";
-  if (ended.state == "declined" || ended.state == "failed") result.mailed = notify_payer(b, ended, actor);
+  // A refused key is no fault of the card: the operator is told (the log, the audit, the
+  // invoice's payment message), not the payer.
+  if (key_conflict)
+    log::error("billing", "charge.key_conflict",
+               {{"invoice", log::Id(ended.invoice_id)}, {"attempt", ended.attempt}, {"next_attempt", !unpaid}});
+  else if (ended.state == "declined" || ended.state == "failed")
+    result.mailed = notify_payer(b, ended, actor);
   if (unpaid)
     log::warn("billing", "invoice.unpaid", {{"invoice", log::Id(ended.invoice_id)}, {"attempts", ended.attempt}});
   return result;
@@ -335,7 +373,178 @@ Result<ChargeRun> InvoiceCharger::charge_due(const std::string& actor, const std
     if (state == "succeeded") ++run.succeeded;
     else if (state == "declined") ++run.declined;
     else if (state == "failed") ++run.failed;
+    if (state == "failed" && one->key_conflict) ++run.key_conflicts;
     else ++run.pending;
+  }
+  return run;
+}
+
+// --- refunds of credit notes on paid invoices --------------------------------------------------------
+
+namespace {
+
+const char* const kRefundColumns =
+    "credit_note_id, invoice_id, idempotency_key, state, charge_reference, provider_reference, message, "
+    "amount_minor, currency, created_at_us, at_us, next_attempt_at_us";
+
+RefundRecord refund_of_row(const store::Row& r) {
+  RefundRecord out{r.text(0), r.text(1), r.text(2), r.text(3), r.text(4),  r.text(5),
+                   r.text(6), r.i64(7),  r.text(8), r.i64(9), r.i64(10), std::nullopt};
+  if (!r.is_null(11)) out.next_attempt_at_us = r.i64(11);
+  return out;
+}
+
+Status audit_refund(store::Session& s, const privacy::Keyring& keys, const Clock& clock, const std::string& actor,
+                    const std::string& action, const Invoice& note, const RefundRecord& r) {
+  PRIVOX_TRY(privacy::AuditChain(keys, clock)
+                 .append(s, {actor, action, note.company_id, "billing",
+                             {{"invoice", r.invoice_id},
+                              {"credit_note", r.credit_note_id},
+                              {"number", note.number},
+                              {"state", r.state},
+                              {"amount_minor", r.amount_minor},
+                              {"currency", r.currency}}}));
+  return {};
+}
+
+// What the note is refunded, in minor units: the part of it beyond the credits the paying
+// attempt already deducted (notes in number order), never more than the charge has left.
+Result<int64_t> refund_amount(store::Session& s, const Invoice& note, const ChargeAttempt& paid) {
+  PRIVOX_ASSIGN(store::Rows credited, s.query("SELECT credited_micros FROM invoice_charges WHERE invoice_id = ? AND attempt = ?",
+                                              {paid.invoice_id, paid.attempt}));
+  PRIVOX_ASSIGN(store::Rows before, s.query("SELECT coalesce(sum(total_micros), 0) FROM invoices "
+                                            "WHERE credits_invoice_id = ? AND number < ?",
+                                            {note.credits_invoice_id, note.number}));
+  PRIVOX_ASSIGN(store::Rows refunded, s.query("SELECT coalesce(sum(amount_minor), 0) FROM invoice_refunds "
+                                              "WHERE invoice_id = ? AND state IN ('pending', 'succeeded')",
+                                              {note.credits_invoice_id}));
+  const int64_t deducted = credited.empty() ? 0 : credited[0].i64(0);
+  const int64_t through = before[0].i64(0) + note.total_micros;  // the notes' total up to this one
+  const int64_t beyond = std::clamp<int64_t>(through - deducted, 0, note.total_micros);
+  const int64_t left = paid.amount_minor - refunded[0].i64(0);
+  return std::clamp<int64_t>(minor_units(beyond, note.currency), 0, std::max<int64_t>(left, 0));
+}
+
+}  // namespace
+
+std::string refund_key_for(const std::string& credit_note_id) { return fmt::format("credit-{}", credit_note_id); }
+
+Result<std::optional<RefundRecord>> refund_of(store::Session& s, const std::string& credit_note_id) {
+  PRIVOX_ASSIGN(store::Rows rows, s.query(fmt::format("SELECT {} FROM invoice_refunds WHERE credit_note_id = ?", kRefundColumns),
+                                          {credit_note_id}));
+  if (rows.empty()) return std::optional<RefundRecord>{};
+  return std::optional<RefundRecord>{refund_of_row(rows[0])};
+}
+
+Result<int64_t> refunded_minor(store::Session& s, const std::string& invoice_id) {
+  PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT coalesce(sum(amount_minor), 0) FROM invoice_refunds "
+                                          "WHERE invoice_id = ? AND state = 'succeeded'",
+                                          {invoice_id}));
+  return rows[0].i64(0);
+}
+
+Result<RefundRecord> InvoiceCharger::begin_refund(const std::string& credit_note_id, const std::string& actor,
+                                                  Invoice& note) {
+  RefundRecord r;
+  PRIVOX_TRY(store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(const std::optional<Invoice> found, find_invoice(s, credit_note_id));
+    if (!found) return Error{ErrorCode::not_found, "id", "no credit note has this id"};
+    if (found->kind != "credit_note") return invalid("id", "an invoice is not refunded; its credit notes are");
+    note = *found;
+    PRIVOX_ASSIGN(const std::optional<RefundRecord> past, refund_of(s, credit_note_id));
+    if (past && past->state == "pending") {
+      r = *past;  // an answer was lost: the same key and amount, so never a second refund
+      return {};
+    }
+    if (past)
+      return Error{ErrorCode::conflict, "id", fmt::format("credit note {}'s refund is {}", number_text(note), past->state)};
+    PRIVOX_ASSIGN(const std::vector<ChargeAttempt> attempts, charge_attempts(s, note.credits_invoice_id));
+    if (payment_status(attempts) != "paid")
+      return Error{ErrorCode::conflict, "id",
+                   fmt::format("the invoice credit note {} corrects is not paid: its charge deducts the note", number_text(note))};
+    const ChargeAttempt& paid = attempts.back();
+    PRIVOX_ASSIGN(const int64_t amount, refund_amount(s, note, paid));
+    const int64_t now = clock_.now_us();
+    r = RefundRecord{note.id, note.credits_invoice_id, refund_key_for(note.id), amount > 0 ? "pending" : "not_needed",
+                     paid.provider_reference, "", "", amount, paid.currency, now, now, std::nullopt};
+    if (amount > 0) r.next_attempt_at_us = now + kPendingRetryUs;  // a crash before the answer: the job asks
+    PRIVOX_TRY(s.exec(fmt::format("INSERT INTO invoice_refunds ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", kRefundColumns),
+                      {r.credit_note_id, r.invoice_id, r.idempotency_key, r.state, r.charge_reference, "", "",
+                       r.amount_minor, r.currency, now, now,
+                       r.next_attempt_at_us ? store::Value{*r.next_attempt_at_us} : store::null_value()}));
+    return audit_refund(s, keys_, clock_, actor, amount > 0 ? "billing.refund_attempt" : "billing.refund_not_needed",
+                        note, r);
+  }));
+  return r;
+}
+
+Result<RefundRecord> InvoiceCharger::finish_refund(RefundRecord r, const Invoice& note, const std::string& actor) {
+  auto refunded = provider_.refund({r.charge_reference, r.amount_minor, r.currency, r.idempotency_key});
+  const int64_t now = clock_.now_us();
+  r.at_us = now;
+  r.next_attempt_at_us.reset();
+  if (refunded.ok()) {
+    r.state = "succeeded";
+    r.provider_reference = refunded->id;
+  } else if (refunded.error().code == ErrorCode::unavailable) {
+    r.next_attempt_at_us = now + kPendingRetryUs;  // the same key next time
+  } else {
+    r.state = "failed";  // refused: retrying cannot change it, so the operator settles it
+    r.message = refunded.error().describe();
+  }
+  PRIVOX_TRY(store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_TRY(s.exec("UPDATE invoice_refunds SET state = ?, provider_reference = ?, message = ?, at_us = ?, "
+                      "next_attempt_at_us = ? WHERE credit_note_id = ? AND state = 'pending'",
+                      {r.state, r.provider_reference, r.message, now,
+                       r.next_attempt_at_us ? store::Value{*r.next_attempt_at_us} : store::null_value(),
+                       r.credit_note_id}));
+    return audit_refund(s, keys_, clock_, actor,
+                        "billing.refund_" + (r.state == "pending" ? std::string("unavailable") : r.state), note, r);
+  }));
+  if (r.state == "failed")
+    log::error("billing", "refund.failed",
+               {{"credit_note", log::Id(r.credit_note_id)}, {"error", log::error_code(refunded.error())}});
+  return r;
+}
+
+Result<RefundRecord> InvoiceCharger::refund(const std::string& credit_note_id, const std::string& actor) {
+  Invoice note;
+  PRIVOX_ASSIGN(RefundRecord begun, begin_refund(credit_note_id, actor, note));
+  if (begun.state != "pending") return begun;
+  return finish_refund(std::move(begun), note, actor);
+}
+
+Result<RefundRun> InvoiceCharger::refund_due(const std::string& actor, const std::atomic<bool>* stop) {
+  std::vector<std::string> due;
+  PRIVOX_TRY(store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(store::Rows fresh,
+                  s.query("SELECT n.id FROM invoices n WHERE n.kind = 'credit_note' AND NOT EXISTS "
+                          "(SELECT 1 FROM invoice_refunds r WHERE r.credit_note_id = n.id) AND EXISTS "
+                          "(SELECT 1 FROM invoice_charges c WHERE c.invoice_id = n.credits_invoice_id AND "
+                          "c.state = 'succeeded') ORDER BY n.number"));
+    PRIVOX_ASSIGN(store::Rows again, s.query("SELECT credit_note_id FROM invoice_refunds WHERE state = 'pending' AND "
+                                             "next_attempt_at_us <= ? ORDER BY next_attempt_at_us, credit_note_id",
+                                             {clock_.now_us()}));
+    for (const store::Rows* rows : {&fresh, &again})
+      for (const store::Row& row : *rows) due.push_back(row.text(0));
+    return {};
+  }));
+  RefundRun run;
+  for (const std::string& id : due) {
+    if (stop && stop->load()) break;
+    auto one = refund(id, actor);
+    if (!one.ok()) {
+      if (one.error().code != ErrorCode::conflict) {  // conflict: another runner's, at the same time
+        ++run.errors;
+        log::error("billing", "refund.error", {{"credit_note", log::Id(id)}, {"error", log::error_code(one.error())}});
+      }
+      continue;
+    }
+    ++run.refunds;
+    if (one->state == "succeeded") ++run.succeeded;
+    else if (one->state == "failed") ++run.failed;
+    else if (one->state == "pending") ++run.pending;
+    else ++run.not_needed;
   }
   return run;
 }
@@ -355,7 +564,17 @@ void ChargeScheduler::round() {
   if (run->charged || run->errors)
     log::info("billing", "charges.round",
               {{"charged", run->charged}, {"succeeded", run->succeeded}, {"declined", run->declined},
-               {"failed", run->failed}, {"pending", run->pending}, {"errors", run->errors}});
+               {"failed", run->failed}, {"pending", run->pending}, {"errors", run->errors},
+               {"key_conflicts", run->key_conflicts}});
+  auto refunds = charger_.refund_due("job:billing", &worker_.stop_flag());
+  if (!refunds.ok()) {
+    log::error("billing", "refunds.round_failed", {{"error", log::error_code(refunds.error())}});
+    return;
+  }
+  if (refunds->refunds || refunds->errors)
+    log::info("billing", "refunds.round",
+              {{"refunds", refunds->refunds}, {"succeeded", refunds->succeeded}, {"failed", refunds->failed},
+               {"pending", refunds->pending}, {"not_needed", refunds->not_needed}, {"errors", refunds->errors}});
   completed_.fetch_add(1);
 }
 

@@ -12,10 +12,16 @@
 //   declined|failed after the last of billing.charge_retry_days: no next attempt ──> unpaid
 //
 // Idempotency: attempt n's key is "invoice-{id}-{n}" (idempotency_key_for), written with the
-// attempt as pending BEFORE the provider is asked. An answer lost on the way back (unavailable,
-// or a crash) leaves the attempt pending, and asking again sends the same key, so the provider
-// answers as the first time and never charges twice. A decline is final for its key, so the
-// later retry is a new attempt with a new key.
+// attempt as pending BEFORE the provider is asked, together with the amount and the card token it
+// sends (the token sealed, schema 18, kept only while pending). An answer lost on the way back
+// (unavailable, or a crash) leaves the attempt pending, and asking again (an hour later) sends the
+// same key with exactly the stored token and amount, so the provider answers as the first time
+// and never charges twice, even if the payer changed cards meanwhile (the next attempt takes the
+// new card). A decline is final for its key, so the later retry is a new attempt with a new key.
+// A provider that still refuses the key as used with other values (409, conflict on
+// "Idempotency-Key") has charged nothing for it: the attempt fails (audited
+// billing.charge_key_conflict, logged as an error for the operator, the payer not mailed, as the
+// card is not at fault) and the retry schedule goes on with a new key; it is never asked again.
 //
 // The payer: the company's office managers, in the order their logins were made (the member who
 // signed up the company first), the first with a card on file (member field payment_token). Roles
@@ -28,7 +34,23 @@
 // (minor_units; GBP pence, JPY yen), rounded half up. An invoice with nothing left is not charged.
 //
 // Every state change is one audit entry (billing.charge_attempt, charge_succeeded, charge_declined,
-// charge_failed, charge_unavailable, invoice_unpaid, charge_mail) with ids, numbers and states only.
+// charge_failed, charge_unavailable, charge_key_conflict, invoice_unpaid, charge_mail) with ids,
+// numbers and states only.
+//
+// Refunds: a credit note issued against a PAID invoice is refunded through the provider (table
+// invoice_refunds, one row per note). Notes issued before the paying attempt began were deducted
+// from its amount (the attempt keeps the credited total it deducted, credited_micros); a note beyond
+// that is refunded by what it credits, in minor units, never more than the charge has left after
+// earlier refunds. The row is written as pending with the key "credit-{note id}" before the
+// provider is asked:
+//
+//   paid invoice, note without a refund ──refund──> pending ──provider refunded──> succeeded
+//                                          │          │  ▲   ──provider refused──> failed (operator)
+//                                          │          │  └─unavailable: the SAME key in an hour
+//                                          └─nothing left to refund──> not_needed
+//
+// A note on an invoice not (yet) paid has no refund: the charge deducts it. Audited as
+// billing.refund_attempt, refund_succeeded, refund_unavailable, refund_failed, refund_not_needed.
 //
 // Thread-safety: InvoiceCharger is safe from any thread if its PayerMail is (all state is in the
 // store); two runners charging one invoice at once cannot charge it twice (the attempt's primary
@@ -92,14 +114,41 @@ int64_t minor_units(int64_t micros, std::string_view currency);
 Result<std::vector<ChargeAttempt>> charge_attempts(store::Session& s, const std::string& invoice_id);
 std::string payment_status(const std::vector<ChargeAttempt>& attempts);
 
+// A credit note's refund (invoice_refunds).
+struct RefundRecord {
+  std::string credit_note_id, invoice_id;
+  std::string idempotency_key;     // "credit-{credit_note_id}"
+  std::string state;               // pending, succeeded, failed, not_needed
+  std::string charge_reference;    // the provider's id of the charge refunded
+  std::string provider_reference;  // succeeded: the provider's refund id
+  std::string message;             // failed: why, in words
+  int64_t amount_minor = 0;
+  std::string currency;
+  int64_t created_at_us = 0, at_us = 0;
+  std::optional<int64_t> next_attempt_at_us;  // pending: when the job asks again
+};
+
+// "credit-{credit_note_id}".
+std::string refund_key_for(const std::string& credit_note_id);
+// A credit note's refund (nullopt: none yet), and the minor units refunded of an invoice's charge
+// (succeeded refunds only), in the caller's transaction.
+Result<std::optional<RefundRecord>> refund_of(store::Session& s, const std::string& credit_note_id);
+Result<int64_t> refunded_minor(store::Session& s, const std::string& invoice_id);
+
 struct ChargeResult {
   ChargeAttempt attempt;  // as it ended
   std::string status;     // payment_status after it
   bool mailed = false;    // the payer was told (declined/failed only)
+  bool key_conflict = false;  // failed: the provider refused the attempt's key (409); the operator is told
 };
 
 struct ChargeRun {
   int64_t charged = 0, succeeded = 0, declined = 0, failed = 0, pending = 0, errors = 0;
+  int64_t key_conflicts = 0;  // of the failed: the provider refused the attempt's key (409)
+};
+
+struct RefundRun {
+  int64_t refunds = 0, succeeded = 0, failed = 0, pending = 0, not_needed = 0, errors = 0;
 };
 
 class InvoiceCharger {
@@ -118,11 +167,25 @@ class InvoiceCharger {
   // and logged (ids only), and the others still run. `stop` is read between invoices.
   Result<ChargeRun> charge_due(const std::string& actor, const std::atomic<bool>* stop = nullptr);
 
+  // Refunds a credit note now (see Refunds above): continues a pending refund with its key, else
+  // starts it. Errors: not_found on "id"; invalid on "id" when it is not a credit note; conflict on
+  // "id" when its invoice is not paid (the charge deducts the note) or its refund has ended; store
+  // errors. A refusal and an unavailable provider are results (failed, pending), not errors.
+  Result<RefundRecord> refund(const std::string& credit_note_id, const std::string& actor);
+  // Every refund due now: the notes of paid invoices without one, and pending refunds whose hour
+  // has come. As charge_due, one failure is counted and logged, and `stop` is read between notes.
+  Result<RefundRun> refund_due(const std::string& actor, const std::atomic<bool>* stop = nullptr);
+
  private:
   struct Begun;
   Result<Begun> begin_attempt(const std::string& invoice_id, const std::string& actor);
+  Status resend_token(store::Session& s, Begun& begun);
+  Status insert_attempt(store::Session& s, Begun& begun, const std::vector<ChargeAttempt>& past,
+                        const std::string& actor);
   Result<ChargeResult> finish_attempt(Begun& begun, const std::string& actor);
   bool notify_payer(const Begun& begun, const ChargeAttempt& ended, const std::string& actor);
+  Result<RefundRecord> begin_refund(const std::string& credit_note_id, const std::string& actor, Invoice& note);
+  Result<RefundRecord> finish_refund(RefundRecord pending, const Invoice& note, const std::string& actor);
 
   store::Store& store_;
   const privacy::Keyring& keys_;
@@ -131,8 +194,9 @@ class InvoiceCharger {
   PayerMail mail_;
 };
 
-// Runs InvoiceCharger::charge_due every `interval` inside `privox serve`, on one node at a time
-// (the store's job lock kChargeJobLock); a round another node holds is skipped.
+// Runs InvoiceCharger::charge_due and refund_due every `interval` (billing.charge_interval_s)
+// inside `privox serve`, on one node at a time (the store's job lock kChargeJobLock); a round
+// another node holds is skipped.
 inline constexpr std::string_view kChargeJobLock = "billing-charges";  // letters, digits, _ and - (sqlite: a file name)
 
 class ChargeScheduler {

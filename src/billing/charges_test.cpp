@@ -49,6 +49,10 @@ class AnswerLosingProvider final : public PaymentProvider {
     (void)real_.charge(request);
     return make_error(ErrorCode::unavailable, "the payment provider's answer was lost");
   }
+  Result<Refund> refund(const RefundRequest& request) override {
+    (void)real_.refund(request);
+    return make_error(ErrorCode::unavailable, "the payment provider's answer was lost");
+  }
 
  private:
   PaymentProvider& real_;
@@ -138,6 +142,29 @@ class ChargeTest : public store::MigratedStoreTest {
     });
     EXPECT_TRUE(read.ok()) << read.error().describe();
     return out;
+  }
+
+  // The office manager changes her card on file (the portal's card change, through accounts/).
+  void change_card(const std::string& member_id, std::string_view card) {
+    const std::string token = token_for(card);
+    const Status changed = store::with_transaction(*store_, store::TxMode::write, [&](store::Session& tx) -> Status {
+      PRIVOX_TRY(accounts::Accounts(*store_, keys_, clock_).correct_member(tx, member_id, {{"payment_token", token}}, "cli:test"));
+      return {};
+    });
+    ASSERT_TRUE(changed.ok()) << changed.error().describe();
+  }
+
+  bool token_kept(const std::string& invoice_id, int64_t attempt) {
+    auto tx = store_->begin(store::TxMode::read);
+    return !(*tx)->query("SELECT card_token_sealed FROM invoice_charges WHERE invoice_id = ? AND attempt = ?",
+                         {invoice_id, attempt})->at(0).is_null(0);
+  }
+
+  Invoice credit(const Invoice& inv, int64_t net_micros) {
+    auto note = issue_credit_note(*store_, keys_, clock_, inv.id, "one seat unused", net_micros, "cli:test");
+    EXPECT_TRUE(note.ok()) << note.error().describe();
+    clock_.advance_us(1000);
+    return note.ok() ? *note : Invoice{};
   }
 
   json invoice_json(const std::string& id) {
@@ -355,6 +382,142 @@ TEST_P(ChargeTest, ALostAnswerIsAskedAgainWithTheSameKeyAndChargesOnce) {
   EXPECT_EQ(tried[0].state, "succeeded");
   EXPECT_EQ(tokenizer_.charges_made_for_test(), 1) << "never charged twice";
   EXPECT_EQ(audit_count("billing.charge_unavailable"), 2);
+}
+
+// Issue 17's gap: the office manager changes her card while an attempt's answer is lost. The retry
+// must send the card the key was first sent with; with the new card the provider refuses the key
+// (409), and that used to be taken for an outage and asked again every hour for ever.
+TEST_P(ChargeTest, ACardChangeWhileAnAttemptIsPendingResendsTheStoredCardAndChargesOnce) {
+  const std::string company = new_company("Card Swap Ltd");
+  const std::string manager = add_member(company, "om-swap@example.com", "+442079460911", "4242424242424242",
+                                         portal::Role::office_manager);
+  const Invoice inv = november_invoice(company);
+  AnswerLosingProvider lossy(*provider_);
+  auto lost = InvoiceCharger(*store_, keys_, clock_, lossy, smtp_mail()).charge(inv.id, "cli:test");
+  ASSERT_TRUE(lost.ok()) << lost.error().describe();
+  EXPECT_EQ(lost->status, "pending");
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 1) << "the provider did charge the first card";
+  EXPECT_TRUE(token_kept(inv.id, 1)) << "the pending attempt keeps the token it sent";
+
+  change_card(manager, "5555555555554444");
+  clock_.advance_us(3'600'000'000);
+  InvoiceCharger charger(*store_, keys_, clock_, *provider_, smtp_mail());
+  auto run = charger.charge_due("job:test");
+  ASSERT_TRUE(run.ok()) << run.error().describe();
+  EXPECT_EQ(run->succeeded, 1) << "the first card's charge, replayed under its key";
+  EXPECT_EQ(run->key_conflicts, 0);
+  const std::vector<ChargeAttempt> tried = attempts(inv.id);
+  ASSERT_EQ(tried.size(), 1u);
+  EXPECT_EQ(tried[0].state, "succeeded");
+  EXPECT_EQ(tried[0].amount_minor, 600);
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 1) << "never charged twice, and the new card not at all";
+  EXPECT_FALSE(token_kept(inv.id, 1)) << "the token is dropped once the attempt has ended";
+  EXPECT_EQ(audit_count("billing.charge_key_conflict"), 0);
+}
+
+// A 409 that still comes back (the key was used with other values, by a restored backup, say) is
+// a definite failure of that attempt: recorded, audited, left to the operator, never asked again
+// under that key; the retry schedule goes on with a new key.
+TEST_P(ChargeTest, AKeyTheProviderRefusesFailsTheAttemptOnceAndTheScheduleGoesOn) {
+  set("billing.charge_retry_days", "1");
+  const std::string company = new_company("Reused Key Ltd");
+  add_member(company, "om-reused@example.com", "+442079460912", "4242424242424242", portal::Role::office_manager);
+  const Invoice inv = november_invoice(company);
+  auto other = provider_->charge({token_for("4242424242424242"), 999, "GBP", idempotency_key_for(inv.id, 1)});
+  ASSERT_TRUE(other.ok()) << other.error().describe();
+  InvoiceCharger charger(*store_, keys_, clock_, *provider_, smtp_mail());
+  auto refused = charger.charge(inv.id, "cli:test");
+  ASSERT_TRUE(refused.ok()) << refused.error().describe();
+  EXPECT_EQ(refused->attempt.state, "failed");
+  EXPECT_TRUE(refused->key_conflict);
+  EXPECT_FALSE(refused->mailed) << "the card is not at fault: the operator is told, not the payer";
+  EXPECT_NE(refused->attempt.message.find("refused the key"), std::string::npos) << refused->attempt.message;
+  EXPECT_EQ(invoice_json(inv.id)["payment"]["status"], "failed");
+  EXPECT_EQ(audit_count("billing.charge_key_conflict"), 1);
+  EXPECT_EQ(audit_count("billing.charge_failed"), 1);
+  EXPECT_EQ(audit_count("billing.charge_mail"), 0);
+
+  clock_.advance_us(3'600'000'000);
+  EXPECT_EQ(charger.charge_due("job:test")->charged, 0) << "not asked again an hour later";
+  clock_.advance_us(86'400'000'000);
+  auto next = charger.charge_due("job:test");
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->succeeded, 1) << "the next attempt, a new key, a day later";
+  EXPECT_EQ(attempts(inv.id).at(1).idempotency_key, idempotency_key_for(inv.id, 2));
+  EXPECT_EQ(invoice_json(inv.id)["payment"]["status"], "paid");
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 2) << "the other charge and this invoice's, once";
+}
+
+TEST_P(ChargeTest, ACreditNoteOnAPaidInvoiceIsRefundedOnceUnderItsOwnKey) {
+  const std::string company = new_company("Refunded Ltd");
+  add_member(company, "om-refund@example.com", "+442079460913", "4242424242424242", portal::Role::office_manager);
+  const Invoice inv = november_invoice(company);
+  InvoiceCharger charger(*store_, keys_, clock_, *provider_, smtp_mail());
+  const Invoice unpaid_note = credit(inv, 500'000);  // 0.50 + 20%: deducted from the charge
+  auto before = charger.refund(unpaid_note.id, "cli:test");
+  ASSERT_FALSE(before.ok());
+  EXPECT_EQ(before.error().code, ErrorCode::conflict) << "an unpaid invoice's note is deducted, not refunded";
+  auto paid = charger.charge(inv.id, "cli:test");
+  ASSERT_TRUE(paid.ok()) << paid.error().describe();
+  EXPECT_EQ(paid->attempt.amount_minor, 540) << "6.00 less the note's 0.60";
+
+  const Invoice note = credit(inv, 1'000'000);  // 1.00 + 20% = 1.20 GBP
+  auto run = charger.refund_due("job:test");
+  ASSERT_TRUE(run.ok()) << run.error().describe();
+  EXPECT_EQ(run->succeeded, 1);
+  EXPECT_EQ(run->not_needed, 1) << "the note the charge deducted";
+  EXPECT_EQ(tokenizer_.refunds_made_for_test(), 1);
+  EXPECT_EQ(tokenizer_.refunded_for_test(paid->attempt.provider_reference), 120);
+  const json shown = invoice_json(note.id);
+  EXPECT_EQ(shown["refund"]["status"], "succeeded");
+  EXPECT_EQ(shown["refund"]["amount"], "1.20");
+  EXPECT_TRUE(shown["refund"]["reference"].get<std::string>().starts_with("re_")) << shown.dump();
+  EXPECT_EQ(invoice_json(unpaid_note.id)["refund"]["status"], "not_needed");
+  EXPECT_EQ(invoice_json(inv.id)["payment"]["refunded"], "1.20");
+  EXPECT_EQ(audit_count("billing.refund_attempt"), 1);
+  EXPECT_EQ(audit_count("billing.refund_succeeded"), 1);
+  EXPECT_EQ(audit_count("billing.refund_not_needed"), 1);
+
+  auto again = charger.refund(note.id, "cli:test");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::conflict) << "a refund is made once";
+  EXPECT_EQ(charger.refund_due("job:test")->refunds, 0);
+  auto not_a_note = charger.refund(inv.id, "cli:test");
+  ASSERT_FALSE(not_a_note.ok());
+  EXPECT_EQ(not_a_note.error().field, "id");
+  EXPECT_EQ(tokenizer_.refunds_made_for_test(), 1);
+}
+
+TEST_P(ChargeTest, ARefundWhoseAnswerIsLostIsAskedAgainWithTheSameKeyAndNeverExceedsTheCharge) {
+  const std::string company = new_company("Lost Refund Ltd");
+  add_member(company, "om-lostrefund@example.com", "+442079460914", "4242424242424242", portal::Role::office_manager);
+  const Invoice inv = november_invoice(company);
+  auto paid = InvoiceCharger(*store_, keys_, clock_, *provider_, smtp_mail()).charge(inv.id, "cli:test");
+  ASSERT_TRUE(paid.ok()) << paid.error().describe();
+  const Invoice note = credit(inv, 5'000'000);  // all of it: 6.00
+  AnswerLosingProvider lossy(*provider_);
+  auto lost = InvoiceCharger(*store_, keys_, clock_, lossy, smtp_mail()).refund(note.id, "cli:test");
+  ASSERT_TRUE(lost.ok()) << lost.error().describe();
+  EXPECT_EQ(lost->state, "pending");
+  EXPECT_EQ(lost->idempotency_key, refund_key_for(note.id));
+  EXPECT_EQ(invoice_json(note.id)["refund"]["status"], "pending");
+  InvoiceCharger charger(*store_, keys_, clock_, *provider_, smtp_mail());
+  EXPECT_EQ(charger.refund_due("job:test")->refunds, 0) << "not before the hour";
+  clock_.advance_us(3'600'000'000);
+  auto run = charger.refund_due("job:test");
+  ASSERT_TRUE(run.ok()) << run.error().describe();
+  EXPECT_EQ(run->succeeded, 1);
+  EXPECT_EQ(tokenizer_.refunds_made_for_test(), 1) << "the same key: refunded once";
+  EXPECT_EQ(tokenizer_.refunded_for_test(paid->attempt.provider_reference), 600) << "all of the charge, no more";
+  EXPECT_EQ(audit_count("billing.refund_unavailable"), 1);
+
+  // A refund the provider refuses (more than the charge has left) fails, for the operator.
+  auto refused = provider_->refund({paid->attempt.provider_reference, 1, "GBP", "credit-extra"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().field, "amount") << refused.error().describe();
+  auto reused = provider_->refund({paid->attempt.provider_reference, 599, "GBP", refund_key_for(note.id)});
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().code, ErrorCode::conflict) << "a key reused with another amount is refused";
 }
 
 TEST_P(ChargeTest, TheOfficeManagersAccessExportHoldsTheCompanysInvoicesAndAMembersDoesNot) {

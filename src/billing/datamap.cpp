@@ -1,5 +1,5 @@
 // The data map's part for billing/: invoices and their charge attempts are a tenant's business
-// records (the company, its seats, its rated usage in totals, what was charged), no field about a person (privacy/datamap.h).
+// records (the company, its seats, its rated usage in totals, what was charged and refunded), no field about a person (privacy/datamap.h).
 #include "billing/module.h"
 
 #include <array>
@@ -10,7 +10,7 @@ namespace {
 using privacy::StructuralColumn;
 
 // clang-format off
-constexpr std::array<StructuralColumn, 29> kStructural = {
+constexpr std::array<StructuralColumn, 43> kStructural = {
   StructuralColumn{"billing_counters", "name", "which sequence the row numbers (the operator's invoices)"},
   StructuralColumn{"billing_counters", "last_number", "the last number issued in the sequence"},
   StructuralColumn{"invoices", "id", "random identifier of an invoice or credit note"},
@@ -40,6 +40,20 @@ constexpr std::array<StructuralColumn, 29> kStructural = {
   StructuralColumn{"invoice_charges", "created_at_us", "when the attempt began"},
   StructuralColumn{"invoice_charges", "at_us", "when its state last changed"},
   StructuralColumn{"invoice_charges", "next_attempt_at_us", "when the next attempt is due; none when paid or out of retries"},
+  StructuralColumn{"invoice_charges", "card_token_sealed", "the payment provider's token of the card the attempt sent, sealed; kept only while pending, so that a retry re-sends it"},
+  StructuralColumn{"invoice_charges", "credited_micros", "the credit notes' total the attempt's amount deducted"},
+  StructuralColumn{"invoice_refunds", "credit_note_id", "the credit note refunded"},
+  StructuralColumn{"invoice_refunds", "invoice_id", "the paid invoice the note corrects"},
+  StructuralColumn{"invoice_refunds", "idempotency_key", "credit-{credit note id}, sent to the payment provider"},
+  StructuralColumn{"invoice_refunds", "state", "pending, succeeded, failed or not_needed"},
+  StructuralColumn{"invoice_refunds", "charge_reference", "the payment provider's id of the charge refunded"},
+  StructuralColumn{"invoice_refunds", "provider_reference", "the payment provider's refund id"},
+  StructuralColumn{"invoice_refunds", "message", "the provider's reason for refusing a refund, in words"},
+  StructuralColumn{"invoice_refunds", "amount_minor", "the amount refunded, in the currency's minor units"},
+  StructuralColumn{"invoice_refunds", "currency", "an ISO 4217 code"},
+  StructuralColumn{"invoice_refunds", "created_at_us", "when the refund began"},
+  StructuralColumn{"invoice_refunds", "at_us", "when its state last changed"},
+  StructuralColumn{"invoice_refunds", "next_attempt_at_us", "when a pending refund is asked again"},
 };
 // clang-format on
 

@@ -50,7 +50,7 @@ std::vector<InvoiceLine> lines_of_json(const std::string& text) {
 Invoice invoice_of_row(const store::Row& r) {
   return Invoice{r.text(0),  r.text(1),  r.text(2),           r.i64(3),  r.i64(4),  r.text(5),
                  lines_of_json(r.text(6)), r.i64(7),  r.i64(8),  r.i64(9),  r.i64(10), r.text(11),
-                 r.text(12), r.text_or(13, ""), r.text(14), r.text(15), std::nullopt};
+                 r.text(12), r.text_or(13, ""), r.text(14), r.text(15), std::nullopt, std::nullopt};
 }
 
 // Raises the operator's counter and returns the number it now holds, in the caller's write
@@ -143,9 +143,23 @@ Status price_in(store::Store& store, store::Session& s, const Period& period, In
   return {};
 }
 
+// A credit note's refund, when one was made (charges.h).
+Status read_refund(store::Session& s, Invoice& note) {
+  PRIVOX_ASSIGN(const std::optional<RefundRecord> r, refund_of(s, note.id));
+  if (r) note.refund = Invoice::Refund{r->state, r->amount_minor, r->currency, r->provider_reference, r->message, r->at_us};
+  return {};
+}
+
+// Minor units as the exact decimal amount_text gives: 480 GBP -> "4.80".
+std::string minor_text(int64_t minor, std::string_view currency) {
+  int64_t micros_per_minor = 1'000'000;
+  for (int d = minor_digits(currency); d > 0; --d) micros_per_minor /= 10;
+  return amount_text(minor * micros_per_minor);
+}
+
 // An issued invoice's charging state, from its attempts (charges.h).
 Status read_payment(store::Session& s, Invoice& inv) {
-  if (inv.kind != "invoice") return {};
+  if (inv.kind != "invoice") return read_refund(s, inv);
   PRIVOX_ASSIGN(const std::vector<ChargeAttempt> attempts, charge_attempts(s, inv.id));
   Invoice::Payment p;
   p.status = payment_status(attempts);
@@ -157,6 +171,7 @@ Status read_payment(store::Session& s, Invoice& inv) {
     p.reference = last.provider_reference;
     p.message = last.message;
   }
+  PRIVOX_ASSIGN(p.refunded_minor, refunded_minor(s, inv.id));
   inv.payment = std::move(p);
   return {};
 }
@@ -236,7 +251,19 @@ nlohmann::json to_json(const Invoice& invoice) {
                       {"next_attempt_at", p.next_attempt_at_us ? format_utc(p.next_attempt_at_us) : ""},
                       {"last_attempt_at", p.at_us ? format_utc(p.at_us) : ""},
                       {"reference", p.reference},
-                      {"message", p.message}};
+                      {"message", p.message},
+                      {"refunded_minor", p.refunded_minor},
+                      {"refunded", minor_text(p.refunded_minor, invoice.currency)}};
+  }
+  if (invoice.kind == "credit_note" && invoice.status == "issued") {
+    out["refund"] = nullptr;
+    if (const auto& r = invoice.refund)
+      out["refund"] = {{"status", r->status},
+                       {"amount_minor", r->amount_minor},
+                       {"amount", minor_text(r->amount_minor, r->currency)},
+                       {"reference", r->reference},
+                       {"message", r->message},
+                       {"at", r->at_us ? format_utc(r->at_us) : ""}};
   }
   return out;
 }
@@ -358,7 +385,7 @@ Result<Invoice> issue_credit_note(store::Store& store, const privacy::Keyring& k
     note = Invoice{new_id(clock.now_us()), original->company_id, original->period, 0, clock.now_us(),
                    original->currency, {{fmt::format("Credit for {}: {}", number_text(*original), reason), 1, net, net}},
                    net, original->tax_rate_bp, tax_of(net, original->tax_rate_bp), 0, "issued", "credit_note",
-                   invoice_id, reason, actor, std::nullopt};
+                   invoice_id, reason, actor, std::nullopt, std::nullopt};
     note.total_micros = note.subtotal_micros + note.tax_micros;
     PRIVOX_ASSIGN(note.number, take_next_number(s));
     PRIVOX_TRY(insert_invoice(s, note));
@@ -385,6 +412,7 @@ Result<InvoiceExpiry> delete_expired_invoices(store::Session& s, int64_t cutoff_
                                               "issued_at_us >= ?",
                                               {r.text(0), cutoff_us}));
     if (recent[0].i64(0) > 0) continue;
+    PRIVOX_TRY(s.exec("DELETE FROM invoice_refunds WHERE invoice_id = ?", {r.text(0)}));
     PRIVOX_TRY(s.exec("DELETE FROM invoice_charges WHERE invoice_id = ?", {r.text(0)}));
     PRIVOX_TRY(s.exec("DELETE FROM invoices WHERE credits_invoice_id = ?", {r.text(0)}));
     PRIVOX_TRY(s.exec("DELETE FROM invoices WHERE id = ?", {r.text(0)}));

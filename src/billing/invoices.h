@@ -63,13 +63,24 @@ struct Invoice {
     int64_t at_us = 0;               // the latest attempt's
     std::string reference;           // paid: the provider's charge id
     std::string message;             // declined/failed: why, in words
+    int64_t refunded_minor = 0;      // refunded since, for credit notes issued after it was paid
   };
   std::optional<Payment> payment;
+  // A credit note's refund (charges.h, Refunds); none for an invoice, or while none was made.
+  struct Refund {
+    std::string status;  // pending, succeeded, failed, not_needed
+    int64_t amount_minor = 0;
+    std::string currency, reference, message;  // reference: the provider's refund id
+    int64_t at_us = 0;
+  };
+  std::optional<Refund> refund;
 };
 
 // The invoice as JSON, for the CLI and the API: every field, the amounts in micros and as exact
 // decimal text ("total": "18.216"), the number as text too ("number_text": "INV-000042"), and for
-// an issued invoice "payment": {status, attempts, next_attempt_at, paid_at, reference, message}.
+// an issued invoice "payment": {status, attempts, next_attempt_at, paid_at, reference, message,
+// refunded}; a credit note has "refund": null, or {status, amount_minor, amount, reference,
+// message, at}.
 nlohmann::json to_json(const Invoice& invoice);
 
 // "INV-000042" for an invoice, "CN-000043" for a credit note: the kind and the sequence's number.

@@ -36,6 +36,18 @@ struct Charge {
   std::string decline_message;  // in words, for the payer
 };
 
+// A refund of (part of) a charge made before, e.g. when a credit note corrects a paid invoice.
+struct RefundRequest {
+  std::string charge_id;  // the provider's id of the charge refunded (Charge::id)
+  int64_t amount_minor_units = 0;
+  std::string currency;
+  std::string idempotency_key;  // as for a charge: the same key never refunds twice
+};
+
+struct Refund {
+  std::string id;  // the provider's refund id
+};
+
 class PaymentProvider {
  public:
   virtual ~PaymentProvider() = default;
@@ -47,8 +59,18 @@ class PaymentProvider {
   virtual std::string browser_origin() const = 0;
   // Charges the token. invalid_argument on "payment_token" when the provider does not know the
   // token, on "amount" or "currency" when it refuses them; unavailable when it cannot be reached
-  // or answers nonsense (retrying with the same idempotency key is then safe).
+  // or answers nonsense (retrying with the same idempotency key is then safe); conflict on
+  // "Idempotency-Key" when the provider saw the key before with another token, amount or currency
+  // (nothing was charged by this request; asking again can only give the same answer).
   virtual Result<Charge> charge(const ChargeRequest& request) = 0;
+  // Refunds part or all of a charge. invalid_argument on "charge" when the provider does not know
+  // the charge, on "amount" when it is more than the charge has left to refund, on "currency";
+  // conflict and unavailable as for charge(). This default is for a provider without refunds:
+  // invalid_argument on "refund", which the caller records as a refund that failed.
+  virtual Result<Refund> refund(const RefundRequest& request) {
+    (void)request;
+    return invalid("refund", "this payment provider does not take refunds");
+  }
 };
 
 }  // namespace privox::billing

@@ -71,6 +71,44 @@ std::vector<store::SchemaPart> schema_parts() {
              PRIMARY KEY (invoice_id, attempt)))",
            "CREATE INDEX invoice_charges_due ON invoice_charges (next_attempt_at_us)",
        }},
+      {18,
+       "billing",
+       "what a charge attempt sent, and refunds of credit notes on paid invoices",
+       {
+           // The card token an attempt sent, sealed (Keyring::seal_secret, purpose
+           // "charge-token:{idempotency_key}"), so that a pending attempt's retry re-sends exactly
+           // what its key was first sent with: the provider refuses a key reused with another card.
+           // Kept only while the attempt is pending; NULL once it ends, and for attempts made
+           // before this version (those re-send the payer's current card, as they did).
+           "ALTER TABLE invoice_charges ADD COLUMN card_token_sealed {blob}",
+           // The credit notes' total the attempt's amount already deducted: a note beyond it,
+           // on a paid invoice, is refunded. Attempts made before this version deducted the notes
+           // issued before they began.
+           "ALTER TABLE invoice_charges ADD COLUMN credited_micros {i64} NOT NULL DEFAULT 0",
+           R"(UPDATE invoice_charges SET credited_micros = (SELECT coalesce(sum(n.total_micros), 0) FROM invoices n
+             WHERE n.credits_invoice_id = invoice_charges.invoice_id AND n.issued_at_us <= invoice_charges.created_at_us))",
+           // One row per credit note issued against a paid invoice (charges.h): the refund of what
+           // the note credits, through the provider with the key "credit-{credit note id}",
+           // written as pending before the provider is asked, so that a lost answer is asked again
+           // with the same key. not_needed: the charge had already deducted the note (amount 0).
+           // charge_reference: the provider's id of the charge refunded. Deleted with their invoice
+           // by retention.
+           R"(CREATE TABLE invoice_refunds (
+             credit_note_id TEXT PRIMARY KEY REFERENCES invoices (id),
+             invoice_id TEXT NOT NULL REFERENCES invoices (id),
+             idempotency_key TEXT NOT NULL UNIQUE,
+             state TEXT NOT NULL CHECK (state IN ('pending', 'succeeded', 'failed', 'not_needed')),
+             charge_reference TEXT NOT NULL,
+             provider_reference TEXT NOT NULL DEFAULT '',
+             message TEXT NOT NULL DEFAULT '',
+             amount_minor {i64} NOT NULL CHECK (amount_minor >= 0),
+             currency TEXT NOT NULL,
+             created_at_us {i64} NOT NULL,
+             at_us {i64} NOT NULL,
+             next_attempt_at_us {i64}))",
+           "CREATE INDEX invoice_refunds_by_invoice ON invoice_refunds (invoice_id)",
+           "CREATE INDEX invoice_refunds_due ON invoice_refunds (next_attempt_at_us)",
+       }},
   };
 }
 

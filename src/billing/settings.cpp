@@ -1,5 +1,5 @@
 // The settings billing/ reads: what a seat costs, the invoices' currency, the tax rate of each
-// customer country, how long issued invoices are kept and when a failed charge is tried again (store/settings.h).
+// customer country, how long issued invoices are kept, when a failed charge is tried again and how often serve charges (store/settings.h).
 #include <array>
 
 #include "billing/charges.h"
@@ -29,7 +29,7 @@ Status check_tax_rates_setting(std::string_view value) {
 }
 
 // clang-format off
-constexpr std::array<SettingSpec, 5> kSettings = {
+constexpr std::array<SettingSpec, 6> kSettings = {
   SettingSpec{"billing.seat_price_micros", integer, "0", 0, 1'000'000'000'000,
               "what one phone line (seat) costs a month, in millionths of billing.currency"},
   SettingSpec{"billing.currency", text, "GBP", 0, 0,
@@ -42,6 +42,8 @@ constexpr std::array<SettingSpec, 5> kSettings = {
   SettingSpec{"billing.charge_retry_days", text, "1,3,7", 0, 0,
               "days after each declined or failed charge of an invoice until the next try, such as 1,3,7; after the last the invoice is unpaid",
               check_retry_days_setting},
+  SettingSpec{"billing.charge_interval_s", integer, "300", 1, 86'400,
+              "seconds between the rounds of serve's charging job (due charges, their retries, refunds of credit notes); read when serve starts"},
 };
 // clang-format on
 

@@ -378,9 +378,11 @@ int serve(const Configuration& config, const Reread& reread) {
     else if (*removed) log::info("rights", "downloads.swept", {{"removed", *removed}});
   });
   retention_jobs.start();
-  // Issued invoices are charged to their payer's card on file, and failed charges tried again
-  // (billing.charge_retry_days), every five minutes on one node at a time; only with a provider.
-  // The payer's email goes through a mailer of the job's own (a Mailer is for one thread).
+  // Issued invoices are charged to their payer's card on file, failed charges tried again
+  // (billing.charge_retry_days) and credit notes on paid invoices refunded, every
+  // billing.charge_interval_s (five minutes) on one node at a time; only with a provider. The
+  // first round waits a minute at most. The payer's email goes through a mailer of the job's own
+  // (a Mailer is for one thread).
   auto charge_mailer = notify::mailer_from_settings(*(*env)->store);
   if (!charge_mailer.ok()) return fail(charge_mailer.error());
   std::optional<billing::InvoiceCharger> charger;
@@ -388,8 +390,10 @@ int serve(const Configuration& config, const Reread& reread) {
   if (payments) {
     charger.emplace(*(*env)->store, (*env)->keys, (*env)->clock, *payments,
                     [m = charge_mailer->get()](const billing::PayerNotice& n) { return m->send({n.to, n.subject, n.text, {}}); });
-    charge_jobs.emplace(*(*env)->store, *charger, int64_t{300'000'000});
-    charge_jobs->start(60'000'000);
+    auto interval_s = store::Settings(*(*env)->store).integer("billing.charge_interval_s");
+    if (!interval_s.ok()) return fail(interval_s.error());
+    charge_jobs.emplace(*(*env)->store, *charger, *interval_s * 1'000'000);
+    charge_jobs->start(std::min<int64_t>(*interval_s, 60) * 1'000'000);
   }
   std::unique_ptr<http::Server> metrics_server;
   if (metrics_at) {

@@ -147,8 +147,46 @@ int run_invoice_charge(const DataDir& where, const InvoiceOptions& o) {
   }
   auto run = charger.charge_due(cli_actor());
   if (!run.ok()) return fail(run.error());
-  return print_json({{"charged", run->charged}, {"succeeded", run->succeeded}, {"declined", run->declined},
-                     {"failed", run->failed}, {"pending", run->pending}, {"errors", run->errors}});
+  auto refunds = charger.refund_due(cli_actor());
+  if (!refunds.ok()) return fail(refunds.error());
+  return print_json({{"charged", run->charged},
+                     {"succeeded", run->succeeded},
+                     {"declined", run->declined},
+                     {"failed", run->failed},
+                     {"pending", run->pending},
+                     {"key_conflicts", run->key_conflicts},
+                     {"errors", run->errors},
+                     {"refunds",
+                      {{"refunds", refunds->refunds},
+                       {"succeeded", refunds->succeeded},
+                       {"failed", refunds->failed},
+                       {"pending", refunds->pending},
+                       {"not_needed", refunds->not_needed},
+                       {"errors", refunds->errors}}}});
+}
+
+// Refunds one credit note of a paid invoice now (serve's job does it within a round). A refusal
+// is an outcome (exit 0, state failed, printed).
+int run_invoice_refund(const DataDir& where, const InvoiceOptions& o) {
+  auto id = accounts::check_id("id", o.id);
+  if (!id.ok()) return fail(id.error());
+  auto key = portal::read_api_key_file(o.api_key_file, "payment-api-key-file");
+  if (!key.ok()) return fail(key.error());
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  auto& e = **env;
+  const auto provider = portal::make_http_payment_provider(o.provider, *key);
+  billing::InvoiceCharger charger(*e.store, e.keys, e.clock, *provider, nullptr);
+  auto r = charger.refund(*id, cli_actor());
+  if (!r.ok()) return fail(r.error());
+  return print_json({{"credit_note_id", r->credit_note_id},
+                     {"invoice_id", r->invoice_id},
+                     {"idempotency_key", r->idempotency_key},
+                     {"state", r->state},
+                     {"amount_minor", r->amount_minor},
+                     {"currency", r->currency},
+                     {"reference", r->provider_reference},
+                     {"message", r->message}});
 }
 
 }  // namespace
@@ -187,13 +225,24 @@ void add_billing_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
 
   auto* charge = invoice->add_subcommand(
       "charge", "Charge an issued invoice (ID) to its payer's card on file now, or every invoice due (no ID); prints "
-                "the outcome. A decline emails the payer and schedules the next try (billing.charge_retry_days)");
+                "the outcome. A decline emails the payer and schedules the next try (billing.charge_retry_days); with no ID, "
+                "due refunds of credit notes are made too");
   add_data_dir(charge, where);
   charge->add_option("id", o->id, "the invoice's id (default: every invoice due now)");
   charge->add_option("--payment-provider", o->provider, "the payment provider's base URL, e.g. http://127.0.0.1:8081")
       ->required();
   charge->add_option("--payment-api-key-file", o->api_key_file, "file holding the provider's API key")->required();
   verbs.add(charge, [&where, o] { return run_invoice_charge(where, *o); });
+
+  auto* refund = invoice->add_subcommand(
+      "refund", "Refund a credit note issued against a paid invoice (ID) through the payment provider now; prints "
+                "the outcome (serve's charging job does it by itself within billing.charge_interval_s)");
+  add_data_dir(refund, where);
+  refund->add_option("id", o->id, "the credit note's id")->required();
+  refund->add_option("--payment-provider", o->provider, "the payment provider's base URL, e.g. http://127.0.0.1:8081")
+      ->required();
+  refund->add_option("--payment-api-key-file", o->api_key_file, "file holding the provider's API key")->required();
+  verbs.add(refund, [&where, o] { return run_invoice_refund(where, *o); });
 }
 
 }  // namespace privox::cli

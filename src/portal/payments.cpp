@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <optional>
 
 #include "common/json.h"
 
@@ -23,6 +24,28 @@ bool token_is_safe(const std::string& token) {
   for (char c : token)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
   return true;
+}
+
+// A definite refusal: 400 names the field at fault; 409 says the idempotency key was used before
+// with other values (Stripe's answer too), which asking again cannot change, so it is not
+// `unavailable` (that would be retried with the same key for ever). nullopt for other answers.
+std::optional<Error> refusal_of(long status, const nlohmann::json& j, const char* default_field) {
+  const auto said = [&](const char* pointer, const std::string& fallback) {
+    return j.is_object() ? j.value(nlohmann::json::json_pointer(pointer), fallback) : fallback;
+  };
+  if (status == 409)
+    return Error{ErrorCode::conflict, "Idempotency-Key",
+                 "the payment provider refused the key: it was used before with another card, amount or currency"};
+  if (status == 400 && j.is_object())
+    return invalid(said("/error/field", default_field), said("/error/message", "refused by the payment provider"));
+  return std::nullopt;
+}
+
+// The id of what a 200/201 answer created; unavailable for any other answer (it may have worked).
+Result<std::string> created_id(long status, const nlohmann::json& j) {
+  if ((status != 200 && status != 201) || !j.is_object() || !j.contains("id") || !j["id"].is_string())
+    return make_error(ErrorCode::unavailable, fmt::format("the payment provider answered HTTP {}", status));
+  return j["id"].get<std::string>();
 }
 
 class HttpPaymentProvider final : public PaymentProvider {
@@ -59,12 +82,25 @@ class HttpPaymentProvider final : public PaymentProvider {
     if (status == 402 && j.is_object())  // declined: the provider says why in words
       return Charge{"", true, j.value(nlohmann::json::json_pointer("/error/message"), std::string("the card was declined"))};
     if (status == 404) return invalid("payment_token", "the payment provider does not know this token");
-    if (status == 400 && j.is_object())
-      return invalid(j.value(nlohmann::json::json_pointer("/error/field"), std::string("amount")),
-                     j.value(nlohmann::json::json_pointer("/error/message"), std::string("refused by the payment provider")));
-    if ((status != 200 && status != 201) || !j.is_object() || !j.contains("id") || !j["id"].is_string())
-      return make_error(ErrorCode::unavailable, fmt::format("the payment provider answered HTTP {}", status));
-    return Charge{j["id"].get<std::string>(), false, ""};
+    if (auto refused = refusal_of(status, j, "amount")) return *refused;
+    PRIVOX_ASSIGN(std::string id, created_id(status, j));
+    return Charge{std::move(id), false, ""};
+  }
+
+  Result<Refund> refund(const RefundRequest& request) override {
+    if (!token_is_safe(request.charge_id)) return invalid("charge", "is not a charge the payment provider made");
+    const std::string payload = nlohmann::json{{"charge", request.charge_id},
+                                               {"amount", request.amount_minor_units},
+                                               {"currency", request.currency}}
+                                    .dump();
+    std::string body;
+    PRIVOX_ASSIGN(const long status, exchange(fmt::format("{}/v1/refunds", base_url_), &payload,
+                                              "Idempotency-Key: " + request.idempotency_key, body));
+    const nlohmann::json j = json::parse_untrusted(body).value_or(nlohmann::json());
+    if (status == 404) return invalid("charge", "the payment provider does not know this charge");
+    if (auto refused = refusal_of(status, j, "amount")) return *refused;
+    PRIVOX_ASSIGN(std::string id, created_id(status, j));
+    return Refund{std::move(id)};
   }
 
   std::string browser_origin() const override {

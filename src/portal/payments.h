@@ -19,9 +19,12 @@ using billing::CardDetails;
 using billing::Charge;
 using billing::ChargeRequest;
 using billing::PaymentProvider;
+using billing::Refund;
+using billing::RefundRequest;
 
-// GET {base_url}/v1/tokens/{token} and POST {base_url}/v1/charges (with an Idempotency-Key), each
-// with "Authorization: Bearer {api_key}".
+// GET {base_url}/v1/tokens/{token}, POST {base_url}/v1/charges and POST {base_url}/v1/refunds
+// (each with an Idempotency-Key), each with "Authorization: Bearer {api_key}". A 409 (the key was
+// used before with other values) is a conflict on "Idempotency-Key", never `unavailable`.
 std::unique_ptr<PaymentProvider> make_http_payment_provider(std::string base_url, std::string api_key);
 
 // Reads an API key file: its first line, trimmed. invalid_argument on `flag` when unreadable or empty.

@@ -73,6 +73,7 @@ http::Router Tokenizer::router() {
   r.add(verb::options, "/v1/tokens", [this](const http::Exchange& e) { return preflight(e); });
   r.add(verb::get, "/v1/tokens/{token}", [this](const http::Exchange& e) { return describe(e); });
   r.add(verb::post, "/v1/charges", [this](const http::Exchange& e) { return charge(e); });
+  r.add(verb::post, "/v1/refunds", [this](const http::Exchange& e) { return refund(e); });
   r.add(verb::get, "/healthz", [](const http::Exchange&) {
     return http::json_response(status::ok, {{"status", "ok"}, {"service", "tokenizer (payment provider stand-in)"}});
   });
@@ -180,15 +181,63 @@ http::Response Tokenizer::charge(const http::Exchange& e) {
   }
   const auto card = tokens_.find(*token);
   if (card == tokens_.end()) return http::json_error(status::not_found, "no such token", "token");
+  const std::string id = "ch_" + new_token().substr(4);
   http::Response res = card->second.declines
                            ? http::json_error(status::payment_required, "your card was declined by its bank", "token")
-                           : http::json_response(status::created, {{"id", "ch_" + new_token().substr(4)},
+                           : http::json_response(status::created, {{"id", id},
                                                                    {"amount", amount},
                                                                    {"currency", *currency},
                                                                    {"status", "succeeded"}});
-  if (!card->second.declines) ++charges_made_;
+  if (!card->second.declines) {
+    ++charges_made_;
+    made_[id] = MadeCharge{amount, 0, *currency};
+  }
   charges_[key] = PastCharge{fingerprint, res.result_int(), res.body()};
   return res;
+}
+
+http::Response Tokenizer::refund(const http::Exchange& e) {
+  if (!authorised(e)) return http::json_error(status::unauthorized, "a valid API key is required", "Authorization");
+  const std::string key(e.header("Idempotency-Key"));
+  if (key.empty() || key.size() > 255)
+    return http::json_error(status::bad_request, "is required (1 to 255 characters)", "Idempotency-Key");
+  const nlohmann::json body = json::parse_untrusted(e.request().body()).value_or(nlohmann::json());
+  if (!body.is_object()) return http::json_error(status::bad_request, "the body must be a JSON object");
+  const auto charge_id = text_of(body, "charge"), currency = text_of(body, "currency");
+  if (!charge_id || charge_id->empty()) return http::json_error(status::bad_request, "is required", "charge");
+  if (!body.contains("amount") || !body["amount"].is_number_integer() || body["amount"].get<int64_t>() <= 0)
+    return http::json_error(status::bad_request, "must be a positive whole number of minor units", "amount");
+  if (!currency || currency->size() != 3) return http::json_error(status::bad_request, "must be an ISO 4217 code", "currency");
+  const int64_t amount = body["amount"].get<int64_t>();
+  const std::string fingerprint = fmt::format("{}|{}|{}", *charge_id, amount, *currency);
+
+  MutexLock lock(mu_);
+  if (const auto past = refunds_.find(key); past != refunds_.end()) {
+    if (past->second.fingerprint != fingerprint)
+      return http::json_error(status::conflict, "was used before for another refund", "Idempotency-Key");
+    http::Response again = http::json_response(status::created, nlohmann::json::parse(past->second.body));
+    again.set("Idempotent-Replayed", "true");
+    return again;
+  }
+  const auto made = made_.find(*charge_id);
+  if (made == made_.end()) return http::json_error(status::not_found, "no such charge", "charge");
+  MadeCharge& c = made->second;
+  if (*currency != c.currency)
+    return http::json_error(status::bad_request, fmt::format("must be the charge's currency, {}", c.currency), "currency");
+  if (amount > c.amount - c.refunded)
+    return http::json_error(status::bad_request,
+                            fmt::format("is more than the charge has left to refund ({} of {})", c.amount - c.refunded,
+                                        c.amount),
+                            "amount");
+  c.refunded += amount;
+  ++refunds_made_;
+  const nlohmann::json answer = {{"id", "re_" + new_token().substr(4)},
+                                 {"charge", *charge_id},
+                                 {"amount", amount},
+                                 {"currency", *currency},
+                                 {"status", "succeeded"}};
+  refunds_[key] = PastCharge{fingerprint, 201, answer.dump()};
+  return http::json_response(status::created, answer);
 }
 
 }  // namespace privox::portal

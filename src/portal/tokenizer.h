@@ -14,6 +14,13 @@
 //                          and currency answers exactly as the first time and charges nothing
 //                          more; with other values it is refused (409, Idempotency-Key).
 //                          Test card kDecliningCard always declines, as providers' test cards do.
+//   POST /v1/refunds       from privox, with the API key and an Idempotency-Key header (required):
+//                          {charge (a charge's id), amount (minor units, > 0), currency (the
+//                          charge's)} -> 201 {id, charge, amount, currency, status: "succeeded"}.
+//                          The refunds of one charge never add up to more than it charged (400 on
+//                          "amount", saying what is left); an unknown charge is 404 on "charge". A
+//                          key is idempotent as for charges (replayed, or 409 with other values).
+//                          Every refusal is JSON {error: {message, field}}.
 // The card number and CVC are never logged or stored; only token -> brand/last4/expiry is kept,
 // in memory, with the charges made.
 //
@@ -54,6 +61,7 @@ class Tokenizer {
   http::Response create(const http::Exchange& e);
   http::Response describe(const http::Exchange& e);
   http::Response charge(const http::Exchange& e);
+  http::Response refund(const http::Exchange& e);
   bool authorised(const http::Exchange& e) const;
   http::Response preflight(const http::Exchange& e) const;
   void add_cors(http::Response& res) const;
@@ -73,14 +81,32 @@ class Tokenizer {
     std::string body;
   };
   std::map<std::string, Card> tokens_ GUARDED_BY(mu_);
+  // A succeeded charge, by its id: what it took and how much of it was refunded since.
+  struct MadeCharge {
+    int64_t amount = 0, refunded = 0;
+    std::string currency;
+  };
   std::map<std::string, PastCharge> charges_ GUARDED_BY(mu_);
+  std::map<std::string, PastCharge> refunds_ GUARDED_BY(mu_);  // succeeded refunds, by idempotency key
+  std::map<std::string, MadeCharge> made_ GUARDED_BY(mu_);
   int64_t charges_made_ GUARDED_BY(mu_) = 0;
+  int64_t refunds_made_ GUARDED_BY(mu_) = 0;
 
  public:
   // How many charges succeeded (for tests: a retried key adds none).
   int64_t charges_made_for_test() {
     MutexLock lock(mu_);
     return charges_made_;
+  }
+  // How many refunds were made (a retried key adds none), and how much of a charge was refunded.
+  int64_t refunds_made_for_test() {
+    MutexLock lock(mu_);
+    return refunds_made_;
+  }
+  int64_t refunded_for_test(const std::string& charge_id) {
+    MutexLock lock(mu_);
+    const auto it = made_.find(charge_id);
+    return it == made_.end() ? 0 : it->second.refunded;
   }
 };
 
