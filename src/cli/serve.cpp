@@ -324,7 +324,9 @@ int serve(const Configuration& config, const Reread& reread) {
   // service, which consults its guard until it has stopped.
   auto fraud_mailer = notify::mailer_from_settings(*(*env)->store);
   if (!fraud_mailer.ok()) return fail(fraud_mailer.error());
-  fraud::LiveRules fraud_rules(*(*env)->store, (*env)->keys, (*env)->clock);
+  auto fraud_options = fraud::live_options_from_settings(*(*env)->store);
+  if (!fraud_options.ok()) return fail(fraud_options.error());
+  fraud::LiveRules fraud_rules(*(*env)->store, (*env)->keys, (*env)->clock, *fraud_options);
   // Shared only because std::function needs a copyable target; the sweep is its one user.
   std::shared_ptr<notify::Mailer> fraud_mail(std::move(fraud_mailer).value());
   fraud_rules.set_mail_sweep([&env, &portal_options, mailer = std::move(fraud_mail)] {

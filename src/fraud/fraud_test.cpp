@@ -362,6 +362,15 @@ TEST_P(FraudStoreTest, LiveRulesWriteATripAsAnAlertAndTheGuardReadsItBack) {
   live.stop();
 }
 
+TEST_P(FraudStoreTest, ServeScansAtTheOperatorsInterval) {
+  EXPECT_EQ(live_options_from_settings(*store_).value().scan_us, 60 * kSecond) << "a minute by default";
+  set("fraud.scan_interval_s", "2");
+  const LiveOptions options = live_options_from_settings(*store_).value();
+  EXPECT_EQ(options.scan_us, 2 * kSecond);
+  EXPECT_EQ(options.refresh_us, LiveOptions{}.refresh_us);
+  EXPECT_FALSE(store::check_setting(*store::find_setting("fraud.scan_interval_s"), "0").ok()) << "at least a second";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, FraudStoreTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
                          store::backend_name);
 

@@ -2,8 +2,16 @@
 #include "fraud/live.h"
 
 #include "common/log.h"
+#include "store/settings.h"
 
 namespace privox::fraud {
+
+Result<LiveOptions> live_options_from_settings(store::Store& store) {
+  LiveOptions options;
+  PRIVOX_ASSIGN(const int64_t scan_s, store::Settings(store).integer("fraud.scan_interval_s"));
+  options.scan_us = scan_s * 1'000'000;
+  return options;
+}
 
 LiveRules::LiveRules(store::Store& store, const privacy::Keyring& keys, const Clock& clock, LiveOptions options)
     : store_(store),

@@ -26,6 +26,9 @@ struct LiveOptions {
   int64_t refresh_us = 2'000'000;
   int64_t scan_us = 60'000'000;
 };
+// serve's options: the scan interval from fraud.scan_interval_s (a shorter one lets an end-to-end
+// test see the scanner's alerts within seconds), the refresh at its default.
+Result<LiveOptions> live_options_from_settings(store::Store& store);
 
 class LiveRules {
  public:

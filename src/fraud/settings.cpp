@@ -17,7 +17,7 @@ Status check_action_setting(std::string_view value) {
 }
 
 // clang-format off
-constexpr std::array<SettingSpec, 20> kFraudSettings = {
+constexpr std::array<SettingSpec, 21> kFraudSettings = {
   SettingSpec{"fraud.velocity.line_calls_per_minute", integer, "30", 1, 100'000,
               "new calls one line may place in a minute before the velocity rule fires"},
   SettingSpec{"fraud.velocity.company_calls_per_minute", integer, "120", 1, 1'000'000,
@@ -56,6 +56,8 @@ constexpr std::array<SettingSpec, 20> kFraudSettings = {
               "distinct source addresses one line may be registered from at once; more fires the sources rule at its next call"},
   SettingSpec{"fraud.sources.action", text, "alert", 0, 0,
               "what the sources rule does: alert, throttle or suspend", check_action_setting},
+  SettingSpec{"fraud.scan_interval_s", integer, "60", 1, 3'600,
+              "how often (seconds) the spend, hours and call-back rules scan the traffic records; read when serve starts"},
   SettingSpec{"fraud.alert_email", email, "fraud@localhost", 0, 0,
               "the operator's address that every fraud alert is sent to, beside the company's office managers"},
 };
