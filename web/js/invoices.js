@@ -26,8 +26,8 @@ function payment(invoice) {
   if (!p) return refund(invoice);
   switch (p.status) {
     case 'paid': return p.refunded_minor > 0 ? `Paid; ${p.refunded} ${invoice.currency} refunded` : 'Paid';
-    case 'declined':
-    case 'failed': return `Card declined; next try ${formatDate(p.next_attempt_at)}`;
+    case 'declined': return `Card declined; next try ${formatDate(p.next_attempt_at)}`;
+    case 'failed': return `Not charged (${p.message}); next try ${formatDate(p.next_attempt_at)}`;
     case 'unpaid': return 'Unpaid: the card was declined on every try';
     case 'pending': return 'Being charged';
     default: return 'Due';
