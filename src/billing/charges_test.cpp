@@ -486,6 +486,16 @@ TEST_P(ChargeTest, ACreditNoteOnAPaidInvoiceIsRefundedOnceUnderItsOwnKey) {
   ASSERT_FALSE(not_a_note.ok());
   EXPECT_EQ(not_a_note.error().field, "id");
   EXPECT_EQ(tokenizer_.refunds_made_for_test(), 1);
+
+  // Retention deletes the invoice with its notes, attempts and refunds (they refer to it).
+  const Status expired = store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(const InvoiceExpiry gone, delete_expired_invoices(s, clock_.now_us() + 1, 0, "", 10));
+    EXPECT_EQ(gone.deleted, 1);
+    PRIVOX_ASSIGN(const std::optional<RefundRecord> left, refund_of(s, note.id));
+    EXPECT_FALSE(left.has_value());
+    return {};
+  });
+  ASSERT_TRUE(expired.ok()) << expired.error().describe();
 }
 
 TEST_P(ChargeTest, ARefundWhoseAnswerIsLostIsAskedAgainWithTheSameKeyAndNeverExceedsTheCharge) {
