@@ -6,6 +6,7 @@
 #include "accounts/company_closure.h"
 #include "accounts/directory_log.h"
 #include "accounts/module.h"
+#include "accounts/time_zone.h"
 #include "common/ids.h"
 #include "privacy/audit_record.h"
 
@@ -20,11 +21,17 @@ using store::TxMode;
 
 constexpr std::string_view kMembers = "members";
 
+constexpr std::string_view kCompanyColumns = "id, name, region, country, created_at_us, time_zone";
+
+// time_zone NULL (every company before schema 18, and one that never chose): UTC.
+Company company_from(const store::Row& r) {
+  return Company{r.text(0), r.text(1), r.text(2), r.text(3), r.i64(4), r.is_null(5) ? "UTC" : r.text(5)};
+}
+
 Result<Company> load_company(Session& s, const std::string& id) {
-  PRIVOX_ASSIGN(Rows rows, s.query("SELECT id, name, region, country, created_at_us FROM companies WHERE id = ?", {id}));
+  PRIVOX_ASSIGN(Rows rows, s.query(fmt::format("SELECT {} FROM companies WHERE id = ?", kCompanyColumns), {id}));
   if (rows.empty()) return Error{ErrorCode::not_found, "company", fmt::format("no company has id {}", id)};
-  const store::Row& r = rows[0];
-  return Company{r.text(0), r.text(1), r.text(2), r.text(3), r.i64(4)};
+  return company_from(rows[0]);
 }
 
 MemberRow member_from(const store::Row& r) {
@@ -186,19 +193,19 @@ Result<int64_t> unassign_lines(Session& s, const std::string& member_id, int64_t
 Result<Company> find_company(Session& s, const std::string& id) { return load_company(s, id); }
 
 Result<std::vector<Company>> list_companies(Session& s) {
-  PRIVOX_ASSIGN(Rows rows, s.query("SELECT id, name, region, country, created_at_us FROM companies ORDER BY id"));
+  PRIVOX_ASSIGN(Rows rows, s.query(fmt::format("SELECT {} FROM companies ORDER BY id", kCompanyColumns)));
   std::vector<Company> out;
-  for (const store::Row& r : rows) out.push_back(Company{r.text(0), r.text(1), r.text(2), r.text(3), r.i64(4)});
+  out.reserve(rows.size());
+  for (const store::Row& r : rows) out.push_back(company_from(r));
   return out;
 }
 
 Result<Company> lock_company(Session& s, const std::string& company_id) {
   // The UPDATE takes the row lock before the read.
   PRIVOX_TRY(s.exec("UPDATE companies SET region = region WHERE id = ?", {company_id}));
-  PRIVOX_ASSIGN(Rows rows, s.query("SELECT id, name, region, country, created_at_us FROM companies WHERE id = ?",
-                                   {company_id}));
+  PRIVOX_ASSIGN(Rows rows, s.query(fmt::format("SELECT {} FROM companies WHERE id = ?", kCompanyColumns), {company_id}));
   if (rows.empty()) return Error{ErrorCode::not_found, "company", fmt::format("no company has id '{}'", company_id)};
-  return Company{rows[0].text(0), rows[0].text(1), rows[0].text(2), rows[0].text(3), rows[0].i64(4)};
+  return company_from(rows[0]);
 }
 
 Status set_company_region(Session& s, const std::string& company_id, std::string_view region) {
@@ -236,6 +243,18 @@ Result<std::string> Accounts::add_company(Session& tx, const NewCompany& input, 
                      {id, name, input.region, country, now}));
   PRIVOX_TRY(audit_.append(tx, {actor, "company.add", "", "", {{"company_id", id}, {"region", input.region}}}));
   return id;
+}
+
+Status Accounts::set_time_zone(const std::string& company_id, std::string_view zone, const std::string& actor) {
+  PRIVOX_ASSIGN(const std::string checked, check_id("company", company_id));
+  PRIVOX_ASSIGN(const TimeZone found, TimeZone::find(zone));
+  return store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    PRIVOX_ASSIGN(const int64_t changed,
+                  s.exec("UPDATE companies SET time_zone = ? WHERE id = ?", {found.name(), checked}));
+    if (changed == 0) return Error{ErrorCode::not_found, "company", fmt::format("no company has id {}", checked)};
+    PRIVOX_TRY(audit_.append(s, {actor, "company.time_zone", checked, "", {{"time_zone", found.name()}}}));
+    return {};
+  });
 }
 
 Result<Company> Accounts::company(const std::string& id) {

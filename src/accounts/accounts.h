@@ -29,6 +29,7 @@ struct NewCompany {
 struct Company {
   std::string id, name, region, country;
   int64_t created_at_us = 0;
+  std::string time_zone = "UTC";  // IANA name (accounts/time_zone.h): its business hours' zone
 };
 
 // The member's personal fields in data-map order (accounts/datamap.cpp), and one by name: what the
@@ -101,6 +102,10 @@ class Accounts {
   // `actor` names who acts, for the audit chain ("cli:root", a staff account id).
   Result<std::string> add_company(const NewCompany& input, const std::string& actor);
   Result<Company> company(const std::string& id);
+  // The zone the company's business hours are kept in (an IANA name such as Europe/London, or
+  // UTC), with its audit entry "company.time_zone". Errors: invalid_argument on `time_zone` naming
+  // a zone the database does not know, on `company` for a malformed id; not_found on `company`.
+  Status set_time_zone(const std::string& company_id, std::string_view zone, const std::string& actor);
 
   Result<std::string> add_member(const std::string& company_id, const FieldValues& input, const std::string& actor);
   // The same, inside the caller's write transaction, so that a company, its first member and their

@@ -101,6 +101,13 @@ std::vector<store::SchemaPart> schema_parts() {
            "ALTER TABLE extensions ADD COLUMN label TEXT",
            "ALTER TABLE extensions ADD COLUMN digest TEXT CHECK (digest IN ('md5', 'sha256'))",
        }},
+      {18,
+       "accounts",
+       "a company's time zone, for its business hours",
+       {
+           // An IANA name checked against ICU's zone data when set (accounts/time_zone.h); NULL: UTC.
+           "ALTER TABLE companies ADD COLUMN time_zone TEXT",
+       }},
   };
 }
 

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "accounts/accounts.h"
 #include "accounts/extensions.h"
 #include "accounts/trunks.h"
 #include "ledgers/disclosures.h"
@@ -205,6 +206,28 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
         std::printf("%s\n", digest_json(*current).get<std::string>().c_str());
         return 0;
       });
+    });
+  }
+
+  // `privox company time-zone`: the zone its business hours are kept in (accounts/time_zone.h).
+  {
+    CLI::App* company = app.get_subcommand("company");
+    auto zone = std::make_shared<std::pair<std::string, std::string>>();  // company id, zone to set
+    auto* company_zone = company->add_subcommand(
+        "time-zone", "Show or set the time zone of a company's business hours (the fraud rules' off-hours rule)");
+    add_data_dir(company_zone, where);
+    company_zone->add_option("--id", zone->first, "the company's id")->required();
+    auto* set_opt = company_zone->add_option("--set", zone->second, "an IANA time zone such as Europe/London, or UTC");
+    verbs.add(company_zone, [&where, zone, set_opt] {
+      auto env = open_environment(where);
+      if (!env.ok()) return fail(env.error());
+      accounts::Accounts accounts(*(*env)->store, (*env)->keys, (*env)->clock);
+      if (set_opt->count() > 0)
+        if (Status s = accounts.set_time_zone(zone->first, zone->second, cli_actor()); !s.ok()) return fail(s.error());
+      auto current = accounts.company(zone->first);
+      if (!current.ok()) return fail(current.error());
+      std::printf("%s\n", current->time_zone.c_str());
+      return 0;
     });
   }
 

@@ -193,6 +193,19 @@ Status mark_mailed(store::Session& tx, const std::string& id, int64_t now_us) {
   return {};
 }
 
+Result<std::unordered_set<std::string>> mailed_recipients(store::Session& s, const std::string& alert_id) {
+  PRIVOX_ASSIGN(const store::Rows rows, s.query("SELECT recipient FROM fraud_alert_mails WHERE alert_id = ?", {alert_id}));
+  std::unordered_set<std::string> out;
+  for (const store::Row& r : rows) out.insert(r.text(0));
+  return out;
+}
+
+Status mark_mailed_to(store::Session& tx, const std::string& alert_id, const std::string& recipient, int64_t now_us) {
+  PRIVOX_TRY(tx.exec("INSERT INTO fraud_alert_mails (alert_id, recipient, sent_at_us) VALUES (?, ?, ?)",
+                     {alert_id, recipient, now_us}));
+  return {};
+}
+
 Result<std::vector<Alert>> Alerts::list(const std::string& company_id, bool open_only) {
   std::vector<Alert> out;
   PRIVOX_TRY(store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {

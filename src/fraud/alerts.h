@@ -87,6 +87,12 @@ Result<Blocks> blocked_lines(store::Session& s);
 // Alerts not yet mailed, oldest first, and marking one mailed (in the caller's transaction).
 Result<std::vector<Alert>> unmailed_alerts(store::Session& s);
 Status mark_mailed(store::Session& tx, const std::string& id, int64_t now_us);
+// The mail outbox's memory per recipient ('operator' or an office manager's member id): whom an
+// alert's email already reached, and recording one more. The sender records each recipient in a
+// transaction of its own right after the send, so a sweep that fails half-way never sends the
+// same alert to anyone twice; only a crash between a send and its record can.
+Result<std::unordered_set<std::string>> mailed_recipients(store::Session& s, const std::string& alert_id);
+Status mark_mailed_to(store::Session& tx, const std::string& alert_id, const std::string& recipient, int64_t now_us);
 
 // The figures as a JSON object text.
 std::string figures_json(const Figures& figures);

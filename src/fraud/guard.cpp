@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include "store/settings.h"
 
 namespace privox::fraud {
 namespace {
@@ -26,20 +25,24 @@ Trip trip_of(const std::string& line, const std::string& company, Rule rule, Act
 
 }  // namespace
 
-Result<LiveLimits> live_limits_from_settings(store::Store& store) {
-  const store::Settings settings(store);
+LiveLimits live_limits_from(const Values& values) {
   LiveLimits l;
-  PRIVOX_ASSIGN(l.line_per_minute, settings.integer("fraud.velocity.line_calls_per_minute"));
-  PRIVOX_ASSIGN(l.company_per_minute, settings.integer("fraud.velocity.company_calls_per_minute"));
-  PRIVOX_ASSIGN(l.line_concurrent, settings.integer("fraud.velocity.line_concurrent_calls"));
-  PRIVOX_ASSIGN(l.company_concurrent, settings.integer("fraud.velocity.company_concurrent_calls"));
-  PRIVOX_ASSIGN(const std::string velocity, settings.text("fraud.velocity.action"));
-  l.velocity_action = parse_action(velocity).value_or(Action::suspend);
-  PRIVOX_ASSIGN(l.throttled_per_minute, settings.integer("fraud.throttle.calls_per_minute"));
-  PRIVOX_ASSIGN(l.max_sources, settings.integer("fraud.sources.max_addresses"));
-  PRIVOX_ASSIGN(const std::string sources, settings.text("fraud.sources.action"));
-  l.sources_action = parse_action(sources).value_or(Action::alert);
+  l.line_per_minute = value_integer(values, "fraud.velocity.line_calls_per_minute", l.line_per_minute);
+  l.company_per_minute = value_integer(values, "fraud.velocity.company_calls_per_minute", l.company_per_minute);
+  l.line_concurrent = value_integer(values, "fraud.velocity.line_concurrent_calls", l.line_concurrent);
+  l.company_concurrent = value_integer(values, "fraud.velocity.company_concurrent_calls", l.company_concurrent);
+  if (auto it = values.find("fraud.velocity.action"); it != values.end())
+    l.velocity_action = parse_action(it->second).value_or(Action::suspend);
+  l.throttled_per_minute = value_integer(values, "fraud.throttle.calls_per_minute", l.throttled_per_minute);
+  l.max_sources = value_integer(values, "fraud.sources.max_addresses", l.max_sources);
+  if (auto it = values.find("fraud.sources.action"); it != values.end())
+    l.sources_action = parse_action(it->second).value_or(Action::alert);
   return l;
+}
+
+Result<LiveLimits> live_limits_from_settings(store::Store& store) {
+  PRIVOX_ASSIGN(const Values values, fraud_values(store));
+  return live_limits_from(values);
 }
 
 std::optional<Refusal> LineGuard::admit(const std::string& line, const std::string& company, size_t sources,
@@ -53,9 +56,10 @@ std::optional<Refusal> LineGuard::admit(const std::string& line, const std::stri
     own.company = company;
     forget_older(own.started, now_us);
     forget_older(all.started, now_us);
-    if (auto no = blocked(line, own, now_us)) return no;
-    trip = check(line, company, own, all, sources, now_us);
-    if (trip) refusal = take_action(*trip, own);
+    const LiveLimits& limits = limits_of(company);
+    if (auto no = blocked(line, limits, own, now_us)) return no;
+    trip = check(line, company, limits, own, all, sources, now_us);
+    if (trip) refusal = take_action(*trip, limits, own);
     if (!refusal) {
       own.started.push_back(now_us);
       all.started.push_back(now_us);
@@ -65,7 +69,15 @@ std::optional<Refusal> LineGuard::admit(const std::string& line, const std::stri
   return refusal;
 }
 
-std::optional<Refusal> LineGuard::blocked(const std::string& line, Counts& counts, int64_t now_us) {
+// One look-up, none while no company overrides anything.
+const LiveLimits& LineGuard::limits_of(const std::string& company) const {
+  if (company_limits_.empty()) return limits_;
+  const auto it = company_limits_.find(company);
+  return it == company_limits_.end() ? limits_ : it->second;
+}
+
+std::optional<Refusal> LineGuard::blocked(const std::string& line, const LiveLimits& limits, Counts& counts,
+                                          int64_t now_us) {
   bool suspended = blocks_.suspended.contains(line);
   bool throttled = blocks_.throttled.contains(line);
   if (const auto p = pending_.find(line); p != pending_.end()) {
@@ -77,29 +89,29 @@ std::optional<Refusal> LineGuard::blocked(const std::string& line, Counts& count
     }
   }
   if (suspended) return Refusal{403, "line suspended for suspected fraud", 0};
-  if (throttled && std::ssize(counts.started) >= limits_.throttled_per_minute)
+  if (throttled && std::ssize(counts.started) >= limits.throttled_per_minute)
     return Refusal{503, "calls from this line are limited for suspected fraud", 60};
   return std::nullopt;
 }
 
-std::optional<Trip> LineGuard::check(const std::string& line, const std::string& company, Counts& own, Counts& all,
-                                     size_t sources, int64_t now_us) {
+std::optional<Trip> LineGuard::check(const std::string& line, const std::string& company, const LiveLimits& limits,
+                                     Counts& own, Counts& all, size_t sources, int64_t now_us) {
   const int64_t per_line = std::ssize(own.started) + 1, per_company = std::ssize(all.started) + 1;
   std::optional<Trip> found;
-  if (per_line > limits_.line_per_minute)
-    found = trip_of(line, company, Rule::line_velocity, limits_.velocity_action, per_line, limits_.line_per_minute, now_us);
-  else if (per_company > limits_.company_per_minute)
-    found = trip_of(line, company, Rule::company_velocity, limits_.velocity_action, per_company,
-                    limits_.company_per_minute, now_us);
-  else if (own.in_progress + 1 > limits_.line_concurrent)
-    found = trip_of(line, company, Rule::line_concurrency, limits_.velocity_action, own.in_progress + 1,
-                    limits_.line_concurrent, now_us);
-  else if (all.in_progress + 1 > limits_.company_concurrent)
-    found = trip_of(line, company, Rule::company_concurrency, limits_.velocity_action, all.in_progress + 1,
-                    limits_.company_concurrent, now_us);
-  else if (std::cmp_greater(sources, limits_.max_sources))
-    found = trip_of(line, company, Rule::many_sources, limits_.sources_action, static_cast<int64_t>(sources),
-                    limits_.max_sources, now_us);
+  if (per_line > limits.line_per_minute)
+    found = trip_of(line, company, Rule::line_velocity, limits.velocity_action, per_line, limits.line_per_minute, now_us);
+  else if (per_company > limits.company_per_minute)
+    found = trip_of(line, company, Rule::company_velocity, limits.velocity_action, per_company,
+                    limits.company_per_minute, now_us);
+  else if (own.in_progress + 1 > limits.line_concurrent)
+    found = trip_of(line, company, Rule::line_concurrency, limits.velocity_action, own.in_progress + 1,
+                    limits.line_concurrent, now_us);
+  else if (all.in_progress + 1 > limits.company_concurrent)
+    found = trip_of(line, company, Rule::company_concurrency, limits.velocity_action, all.in_progress + 1,
+                    limits.company_concurrent, now_us);
+  else if (std::cmp_greater(sources, limits.max_sources))
+    found = trip_of(line, company, Rule::many_sources, limits.sources_action, static_cast<int64_t>(sources),
+                    limits.max_sources, now_us);
   if (!found) return std::nullopt;
   const std::string key = fmt::format("{}/{}", line, to_string(found->alert.rule));
   const auto last = tripped_.find(key);
@@ -108,7 +120,7 @@ std::optional<Trip> LineGuard::check(const std::string& line, const std::string&
   return found;
 }
 
-std::optional<Refusal> LineGuard::take_action(const Trip& trip, Counts& own) {
+std::optional<Refusal> LineGuard::take_action(const Trip& trip, const LiveLimits& limits, Counts& own) {
   const std::string& line = trip.alert.line_id;
   switch (trip.alert.action) {
     case Action::alert: return std::nullopt;
@@ -117,7 +129,7 @@ std::optional<Refusal> LineGuard::take_action(const Trip& trip, Counts& own) {
       return Refusal{403, "line suspended for suspected fraud", 0};
     case Action::throttle:
       pending_.try_emplace(line, Pending{Action::throttle, trip.at_us});
-      if (std::ssize(own.started) >= limits_.throttled_per_minute)
+      if (std::ssize(own.started) >= limits.throttled_per_minute)
         return Refusal{503, "calls from this line are limited for suspected fraud", 60};
       return std::nullopt;
   }
@@ -168,9 +180,10 @@ void LineGuard::release(const std::string& line, const Blocks& fresh) {
   }
 }
 
-void LineGuard::set_limits(const LiveLimits& limits) {
+void LineGuard::set_limits(const LiveLimits& limits, CompanyLiveLimits companies) {
   MutexLock lock(mu_);
   limits_ = limits;
+  company_limits_ = std::move(companies);
 }
 
 bool LineGuard::suspended(const std::string& line) const {

@@ -26,11 +26,13 @@
 #include "common/mutex.h"
 #include "common/thread_annotations.h"
 #include "fraud/alerts.h"
+#include "fraud/overrides.h"
 #include "traffic/record.h"
 
 namespace privox::fraud {
 
-// The live rules' limits and actions (fraud.velocity.*, fraud.throttle.*, fraud.sources.*).
+// The live rules' limits and actions (fraud.velocity.*, fraud.throttle.*, fraud.sources.*), the
+// global ones or a company's own where it overrides some (fraud/overrides.h).
 struct LiveLimits {
   int64_t line_per_minute = 30, company_per_minute = 120;
   int64_t line_concurrent = 10, company_concurrent = 60;
@@ -40,6 +42,10 @@ struct LiveLimits {
   Action sources_action = Action::alert;
 };
 Result<LiveLimits> live_limits_from_settings(store::Store& store);
+// The limits these values (fraud_values(), with a company's overrides) give.
+LiveLimits live_limits_from(const Values& values);
+// The limits of the companies that override some (fraud/overrides.h), by company id.
+using CompanyLiveLimits = std::unordered_map<std::string, LiveLimits>;
 
 // A rule that fired on the call path, for LiveRules to open as an alert.
 struct Trip {
@@ -76,7 +82,9 @@ class LineGuard {
   // line no longer blocked starts afresh, its counts forgotten, so a lifted line is not tripped
   // again by the burst that suspended it.
   void replace_blocks(Blocks blocks, int64_t now_us) EXCLUDES(mu_);
-  void set_limits(const LiveLimits& limits) EXCLUDES(mu_);
+  // The global limits, and those of the companies with overrides (every other company's calls
+  // are judged by the global ones).
+  void set_limits(const LiveLimits& limits, CompanyLiveLimits companies = {}) EXCLUDES(mu_);
 
   bool suspended(const std::string& line) const EXCLUDES(mu_);
   bool throttled(const std::string& line) const EXCLUDES(mu_);
@@ -96,15 +104,18 @@ class LineGuard {
     int64_t at_us;
   };
 
-  std::optional<Refusal> blocked(const std::string& line, Counts& counts, int64_t now_us) REQUIRES(mu_);
-  std::optional<Trip> check(const std::string& line, const std::string& company, Counts& own, Counts& all,
-                            size_t sources, int64_t now_us) REQUIRES(mu_);
-  std::optional<Refusal> take_action(const Trip& trip, Counts& own) REQUIRES(mu_);
+  const LiveLimits& limits_of(const std::string& company) const REQUIRES(mu_);
+  std::optional<Refusal> blocked(const std::string& line, const LiveLimits& limits, Counts& counts, int64_t now_us)
+      REQUIRES(mu_);
+  std::optional<Trip> check(const std::string& line, const std::string& company, const LiveLimits& limits,
+                            Counts& own, Counts& all, size_t sources, int64_t now_us) REQUIRES(mu_);
+  std::optional<Refusal> take_action(const Trip& trip, const LiveLimits& limits, Counts& own) REQUIRES(mu_);
   void release(const std::string& line, const Blocks& fresh) REQUIRES(mu_);
 
   const TripSink trips_;
   mutable Mutex mu_;
   LiveLimits limits_ GUARDED_BY(mu_);
+  CompanyLiveLimits company_limits_ GUARDED_BY(mu_);  // companies with overrides only
   Blocks blocks_ GUARDED_BY(mu_);
   std::unordered_map<std::string, Pending> pending_ GUARDED_BY(mu_);  // tripped here, not yet read back
   std::unordered_map<std::string, Counts> lines_ GUARDED_BY(mu_);

@@ -30,9 +30,22 @@ LiveRules::LiveRules(store::Store& store, const privacy::Keyring& keys, const Cl
   });
 }
 
+// The global limits and each overriding company's own, read together (fraud/overrides.h).
+Status LiveRules::load_limits() {
+  PRIVOX_ASSIGN(const Values global, fraud_values(store_));
+  CompanyValues overrides;
+  PRIVOX_TRY(store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(overrides, company_overrides(s));
+    return {};
+  }));
+  CompanyLiveLimits companies;
+  for (const auto& [company, own] : overrides) companies.emplace(company, live_limits_from(with_overrides(global, own)));
+  guard_->set_limits(live_limits_from(global), std::move(companies));
+  return {};
+}
+
 Status LiveRules::start() {
-  PRIVOX_ASSIGN(const LiveLimits limits, live_limits_from_settings(store_));
-  guard_->set_limits(limits);
+  PRIVOX_TRY(load_limits());
   Blocks blocks;
   PRIVOX_TRY(store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
     PRIVOX_ASSIGN(blocks, blocked_lines(s));
@@ -62,8 +75,7 @@ void LiveRules::opened_trip(const Trip& trip) {
 }
 
 void LiveRules::refresh() {
-  auto limits = live_limits_from_settings(store_);
-  if (limits.ok()) guard_->set_limits(*limits);
+  if (Status s = load_limits(); !s.ok()) log::warn("fraud", "limits.read_failed", {{"error", log::error_code(s.error())}});
   const int64_t read_at = clock_.now_us();
   Blocks blocks;
   const Status s = store::with_transaction(store_, store::TxMode::read, [&](store::Session& tx) -> Status {

@@ -1,7 +1,8 @@
 #pragma once
 // What serve runs of the fraud rules off the SIP worker: a thread that opens the alerts the
-// proxy's LineGuard trips (each audited), re-reads the blocked lines and the live limits every
-// `refresh_us` (and at once after a local trip), runs the Scanner every `scan_us`, and then hands
+// proxy's LineGuard trips (each audited), re-reads the blocked lines and the live limits (global
+// and each company's overrides, fraud/overrides.h) every `refresh_us` (and at once after a local
+// trip), runs the Scanner every `scan_us`, and then hands
 // unmailed alerts to the mail sweep (filled by serve with the portal's, which knows the office
 // managers; fraud/ sits below it). Scanning and mailing run on one node at a time (the store's job
 // lock "fraud_rules"); every node counts, trips and refreshes for its own calls.
@@ -48,6 +49,7 @@ class LiveRules {
   LineGuard& guard() { return *guard_; }
 
  private:
+  Status load_limits();
   void opened_trip(const Trip& trip);
   void refresh();
   void round();

@@ -1,5 +1,6 @@
 // The settings fraud/ reads: each rule's thresholds and its action, how often the scanner runs
 // and how often the proxy's list of suspended and throttled lines is re-read (store/settings.h).
+// A company may have its own value of a threshold or action (fraud/overrides.h).
 #include <array>
 
 #include "fraud/alerts.h"
@@ -37,9 +38,9 @@ constexpr std::array<SettingSpec, 21> kFraudSettings = {
   SettingSpec{"fraud.spend.action", text, "alert", 0, 0,
               "what the spend rule does: alert, throttle or suspend", check_action_setting},
   SettingSpec{"fraud.hours.start", integer, "7", 0, 23,
-              "business hours start (UTC hour, inclusive): international calls outside them count for the hours rule"},
+              "business hours start (hour, inclusive, in the company's time zone: UTC unless set): international calls outside them count for the hours rule"},
   SettingSpec{"fraud.hours.end", integer, "20", 1, 24,
-              "business hours end (UTC hour, exclusive)"},
+              "business hours end (hour, exclusive, in the company's time zone)"},
   SettingSpec{"fraud.hours.min_calls", integer, "5", 1, 100'000,
               "international calls out of hours one line may place in a day before the hours rule fires"},
   SettingSpec{"fraud.hours.action", text, "alert", 0, 0,

@@ -2552,6 +2552,71 @@ TEST_P(PortalApiTest, OfficeManagersSeeAndLiftTheirOwnFraudAlertsOnly) {
   EXPECT_EQ(*mail_fraud_alerts(*store_, keys_, clock_, mailer_, "https://portal.example"), 0) << "mailed once";
 }
 
+// The office manager sets the company's time zone (the fraud rules' business hours); an unknown
+// zone is 400 naming it and changes nothing.
+TEST_P(PortalApiTest, TheOfficeManagerSetsTheCompanysTimeZone) {
+  Browser a = browser();
+  ASSERT_EQ(a.sign_up(signup_body("zone-a@example.com", "+442079460934")).result(), status::created);
+  EXPECT_EQ(json::parse(a.call(verb::get, "/api/v1/company").body())["time_zone"], "UTC");
+  http::Response res = a.call(verb::patch, "/api/v1/company", {{"time_zone", "Europe/Londres"}});
+  EXPECT_EQ(res.result(), status::bad_request);
+  expect_documented(verb::patch, "/api/v1/company", res);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "time_zone");
+  EXPECT_NE(res.body().find("Europe/Londres"), std::string::npos);
+  res = a.call(verb::patch, "/api/v1/company", {{"time_zone", "Europe/London"}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::patch, "/api/v1/company", res);
+  EXPECT_EQ(json::parse(res.body())["time_zone"], "Europe/London");
+  EXPECT_EQ(json::parse(res.body())["sip_digest"], nullptr) << "the digest is left as it was";
+  EXPECT_EQ(audit_of("company.time_zone").size(), 1u);
+}
+
+// A mail relay that refuses the addresses in `refused` and keeps what it sent.
+class RefusingRelay final : public notify::Mailer {
+ public:
+  using notify::Mailer::send;
+  Status send(const notify::Email& email, std::span<const notify::Attachment>) override {
+    if (refused.contains(email.to)) return Error{ErrorCode::unavailable, "smtp", "550 mailbox unavailable"};
+    sent.push_back(email.to);
+    return {};
+  }
+  std::set<std::string> refused;
+  std::vector<std::string> sent;
+};
+
+// The alert email goes out after the alert is committed (an alert opened before a crash is sent
+// by the next sweep), each recipient recorded after their send: a relay that refuses the
+// operator's address leaves the alert unmailed, and the next sweep sends it to the operator only,
+// never a second time to the office manager.
+TEST_P(PortalApiTest, AFraudAlertEmailThatFailsHalfWayIsNeverSentTwice) {
+  Browser a = browser();
+  ASSERT_EQ(a.sign_up(signup_body("fraud-c@example.com", "+442079460933")).result(), status::created);
+  const std::string company = json::parse(a.call(verb::get, "/api/v1/me").body())["company_id"];
+  const std::string line =
+      json::parse(a.call(verb::post, "/api/v1/extensions", {{"number", "602"}, {"password", "line password 6"}}).body())["id"];
+  ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& tx) -> Status {
+    PRIVOX_TRY(fraud::open_alert(tx, privacy::AuditChain(keys_, clock_),
+                                 {company, line, fraud::Rule::short_calls, fraud::Action::alert, {{"destinations", 20}}},
+                                 clock_.now_us(), "fraud:scanner"));
+    return {};
+  }).ok());
+  RefusingRelay relay;
+  relay.refused.insert("fraud@localhost");
+  auto first = mail_fraud_alerts(*store_, keys_, clock_, relay, "https://portal.example");
+  ASSERT_TRUE(first.ok()) << first.error().describe();
+  EXPECT_EQ(*first, 0) << "not every recipient has it yet";
+  EXPECT_EQ(relay.sent, std::vector<std::string>{"fraud-c@example.com"});
+  relay.refused.clear();
+  auto second = mail_fraud_alerts(*store_, keys_, clock_, relay, "https://portal.example");
+  ASSERT_TRUE(second.ok()) << second.error().describe();
+  EXPECT_EQ(*second, 1);
+  EXPECT_EQ(relay.sent, (std::vector<std::string>{"fraud-c@example.com", "fraud@localhost"}))
+      << "the office manager is not sent it again";
+  EXPECT_EQ(*mail_fraud_alerts(*store_, keys_, clock_, relay, "https://portal.example"), 0);
+  EXPECT_EQ(relay.sent.size(), 2u);
+  EXPECT_EQ(audit_of("fraud.alert_mail").size(), 1u) << "the manager's address was read for the one send";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, PortalApiTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
                          store::backend_name);
 

@@ -20,8 +20,11 @@
 
 namespace privox::portal {
 
-// Sends what is due; returns how many alerts were mailed. An alert whose sending failed stays
-// unmailed and is tried again at the next sweep. Errors are store errors.
+// Sends what is due; returns how many alerts were mailed. The alert is already committed when
+// this runs (an alert opened just before a crash is sent by the next sweep), and no email is sent
+// inside a transaction: each recipient is recorded (fraud::mark_mailed_to) right after their
+// send, so an alert whose sending failed half-way stays unmailed and the next sweep sends it only
+// to those it has not reached. Errors are store errors.
 Result<int64_t> mail_fraud_alerts(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                   notify::Mailer& mailer, const std::string& portal_url);
 

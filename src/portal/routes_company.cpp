@@ -33,6 +33,7 @@ Response company_json(Portal::Impl& p, const std::string& company_id, status cod
   nlohmann::json out = {{"id", company->id},
                         {"name", company->name},
                         {"country", company->country},
+                        {"time_zone", company->time_zone},
                         {"closure_notice_days", *notice},
                         {"state", closure_state(*closure)},
                         {"sip_digest", *digest ? nlohmann::json(accounts::to_string(**digest)) : nlohmann::json(nullptr)}};
@@ -114,24 +115,38 @@ Response company_show(Portal::Impl& p, const Exchange&, const Caller& c) {
   return company_json(p, c.who.company_id, status::ok);
 }
 
+// The company's time zone (an IANA name, accounts/time_zone.h), checked before anything changes.
+std::optional<Response> company_time_zone(Portal::Impl& p, const nlohmann::json& body, const Caller& c) {
+  if (!body["time_zone"].is_string())
+    return http::json_error(status::bad_request, "must be an IANA time zone such as Europe/London, or UTC", "time_zone");
+  if (Status s = p.accounts.set_time_zone(c.who.company_id, body["time_zone"].get<std::string>(), c.who.subject_id);
+      !s.ok())
+    return error_response(s.error());
+  return std::nullopt;
+}
+
 // The company's digest choice for its lines' phones (accounts::DigestChoice): "md5", "sha256", or
-// null for the node's default.
+// null for the node's default; and its time zone.
 Response company_update(Portal::Impl& p, const Exchange& e, const Caller& c) {
   if (c.who.role != Role::office_manager)
     return http::json_error(status::forbidden, "only an office manager changes the company's phone settings", "role");
   auto parsed = json_body(e);
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
   const nlohmann::json& body = std::get<nlohmann::json>(parsed);
-  if (!body.contains("sip_digest"))
-    return http::json_error(status::bad_request, "nothing to change: give sip_digest", "sip_digest");
+  const bool digest = body.contains("sip_digest");
+  if (!digest && !body.contains("time_zone"))
+    return http::json_error(status::bad_request, "nothing to change: give sip_digest or time_zone", "sip_digest");
   std::optional<accounts::DigestChoice> choice;
-  if (!body["sip_digest"].is_null()) {
+  if (digest && !body["sip_digest"].is_null()) {
     choice = body["sip_digest"].is_string() ? accounts::parse_digest_choice(body["sip_digest"].get<std::string>())
                                             : std::nullopt;
     if (!choice) return http::json_error(status::bad_request, "must be md5, sha256 or null", "sip_digest");
   }
-  if (Status s = p.extensions.set_company_digest(c.who.company_id, choice, c.who.subject_id); !s.ok())
-    return error_response(s.error());
+  if (body.contains("time_zone"))
+    if (auto refusal = company_time_zone(p, body, c)) return std::move(*refusal);
+  if (digest)
+    if (Status s = p.extensions.set_company_digest(c.who.company_id, choice, c.who.subject_id); !s.ok())
+      return error_response(s.error());
   return company_json(p, c.who.company_id, status::ok);
 }
 
