@@ -3,7 +3,8 @@
 # privox serves, phones (sipp) register and call out through the carrier's trunk (sipp), and each
 # rule first sees normal traffic and opens no alert, then the pattern built for it, opens its alert
 # and takes its configured action: suspend (403), throttle (503 with Retry-After) or alert only
-# (the call goes through).
+# (the call goes through); with the SMTP test server, the operator (fraud.alert_email) is emailed
+# each alert.
 #   live, at call set-up: calls in progress per line and per company, calls per minute per company
 #     (several lines), one line registered from many addresses;
 #   scanned (fraud.scan_interval_s 1): many short calls to many numbers, international spend far
@@ -79,6 +80,9 @@ set_rule fraud.hours.min_calls 2
 set_rule fraud.hours.action suspend
 set_rule sip.rate_limit_requests 0  # the phones send more than 16 requests in 2 s from one address
 set_rule fraud.scan_interval_s 3600  # the history is made with the scanner idle
+DESK="fraud-desk-$E2E_RUN_ID@example.test"  # the operator's address, this run's own in the shared Maildir
+set_rule fraud.alert_email "$DESK"
+[ -n "$SMTP_URL" ] && set_rule mail.smtp_url "$SMTP_URL"
 assert_contains "fraud rules lists the scan interval" "$(px "$D" fraud rules)" "fraud.scan_interval_s = 3600"
 OUT=$("$PRIVOX" settings set fraud.scan_interval_s 0 $(store_args "$D") 2>&1)
 assert_eq "a scan interval under a second is refused" 2 "$?"
@@ -259,5 +263,11 @@ assert_eq "seven alerts, one a rule" \
   "$(px "$D" fraud alerts | python3 -c 'import json, sys; print(" ".join(sorted(a["rule"] for a in json.load(sys.stdin))))')"
 assert_eq "each opening audited under fraud" 7 \
   "$(store_sql "$D" "SELECT count(*) FROM audit_log WHERE action = 'fraud.alert_open' AND purpose = 'fraud'")"
+if [ -n "$SMTP_URL" ]; then
+  desk_mails() { grep -l -F -- "$DESK" "$SMTP_MAILDIR"/new/* 2>/dev/null; }
+  for _ in $(seq 100); do [ "$(desk_mails | wc -l)" -ge 7 ] && break; sleep 0.1; done
+  assert_eq "the operator was emailed each alert" 7 "$(desk_mails | wc -l)"
+  assert_contains "the throttled line's email says so" "$(desk_mails | xargs cat)" "The line's new calls are limited until the alert is lifted."
+fi
 
 finish

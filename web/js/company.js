@@ -2,7 +2,8 @@
 // Its office manager closes it after typing its name, and can call the closure off until the
 // service ends (POST and DELETE /api/v1/company/closure). The office manager also chooses how the
 // company's phones sign in (PATCH /api/v1/company {sip_digest}: md5, sha256 or null for the
-// service's default), which each line may override on the Extensions page.
+// service's default), which each line may override on the Extensions page, and the time zone its
+// business hours are kept in (PATCH /api/v1/company {time_zone}: an IANA name such as Europe/London).
 
 import { api } from './api.js';
 import { $, formValues, formatDate, say, submitting } from './dom.js';
@@ -24,6 +25,8 @@ function show(company, manager) {
   $('#reopen-company').hidden = !manager || company.state !== 'closing';
   $('#phone-sign-in').hidden = !manager || company.state === 'closed';
   $('#sip_digest').value = company.sip_digest || '';
+  $('#time-zone').hidden = !manager || company.state === 'closed';
+  $('#time_zone').value = company.time_zone || 'UTC';
 }
 
 const DIGEST_WORDS = { md5: 'MD5', sha256: 'SHA-256 only' };
@@ -59,6 +62,15 @@ async function main() {
       say(digestForm, choice
         ? `Saved. Your lines now sign in with ${DIGEST_WORDS[choice]}, except those with a choice of their own.`
         : 'Saved. Your lines follow the service\'s default, except those with a choice of their own.');
+    });
+  });
+  const zoneForm = $('#zone-form');
+  zoneForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitting(zoneForm, async () => {
+      company = await api('PATCH', '/company', { body: { time_zone: formValues(zoneForm).time_zone } });
+      show(company, manager);
+      say(zoneForm, `Saved. Your business hours are kept in ${company.time_zone}.`);
     });
   });
   const reopenForm = $('#reopen-form');

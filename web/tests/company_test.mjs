@@ -75,6 +75,15 @@ async function closeAndCallOff(page) {
   await page.click('#digest-form button[type="submit"]');
   await page.locator('#digest-form .form-ok', { hasText: 'default' }).waitFor({ timeout: WAIT_MS });
 
+  check(await page.locator('#time_zone').inputValue() === 'UTC', 'a new company keeps its hours in UTC');
+  await page.fill('#time_zone', 'Europe/Londres');
+  await page.click('#zone-form button[type="submit"]');
+  await page.locator('#time_zone-error').waitFor({ timeout: WAIT_MS });
+  check(/Europe\/Londres/.test(await page.locator('#time_zone-error').innerText()), 'an unknown time zone is refused by name');
+  await page.fill('#time_zone', 'Europe/London');
+  await page.click('#zone-form button[type="submit"]');
+  await page.locator('#zone-form .form-ok', { hasText: 'Europe/London' }).waitFor({ timeout: WAIT_MS });
+
   await page.fill('#confirm', 'Compilers');
   await page.click('#close-form button[type="submit"]');
   await page.locator('#confirm-error').waitFor({ timeout: WAIT_MS });
