@@ -367,6 +367,8 @@ help_mentions "extension show" --data-dir --id
 help_mentions "extension reset-password" --data-dir --id --password --generate-password
 help_mentions "extension update" --data-dir --id --label --member --unassign --digest
 help_mentions "company digest" --data-dir --id --set
+help_mentions "company time-zone" --data-dir --id --set
+help_mentions "fraud rules" --data-dir --company --set --clear
 help_mentions "trunk add" --data-dir --name --address --trusted
 # Issue 12: a trunk is recognised by its IP address alone, whatever port it sends from.
 expect_ok "$PRIVOX" trunk add --help
@@ -840,6 +842,23 @@ expect_ok "$PRIVOX" company digest --data-dir "$D" --id "$COMPANY" --set sha256
 assert_eq "company digest --set sha256 is kept and audited" "sha256|company.sip_digest||$COMPANY" \
   "$(stdout)|$(last_audit)"
 expect_ok "$PRIVOX" company digest --data-dir "$D" --id "$COMPANY" --set default
+# Issue 17: the company's time zone (its business hours) and its own fraud rule thresholds.
+expect_ok "$PRIVOX" company time-zone --data-dir "$D" --id "$COMPANY"
+assert_eq "a company keeps its hours in UTC by default" "UTC" "$(stdout)"
+audit_entries=$(audit_count)
+expect_fail 2 -- "'Mars/Olympus' is not a time zone" "$PRIVOX" company time-zone --data-dir "$D" --id "$COMPANY" --set Mars/Olympus
+assert_eq "a refused time zone writes no audit entry" "$audit_entries" "$(audit_count)"
+expect_ok "$PRIVOX" company time-zone --data-dir "$D" --id "$COMPANY" --set America/New_York
+assert_eq "company time-zone --set is kept and audited" "America/New_York|company.time_zone||$COMPANY" \
+  "$(stdout)|$(last_audit)"
+expect_fail 2 -- "fraud.alert_email" "$PRIVOX" fraud rules --data-dir "$D" --company "$COMPANY" --set fraud.alert_email=a@b.example
+expect_fail 2 -- "--company" "$PRIVOX" fraud rules --data-dir "$D" --set fraud.spend.multiple=3
+expect_ok "$PRIVOX" fraud rules --data-dir "$D" --company "$COMPANY" --set fraud.velocity.line_calls_per_minute=400
+assert_contains "fraud rules --company shows the company's own value" "$(stdout)" \
+  "fraud.velocity.line_calls_per_minute = 400 (this company's own)"
+assert_eq "the override is audited" "fraud.limit_set|fraud|$COMPANY" "$(last_audit)"
+expect_ok "$PRIVOX" fraud rules --data-dir "$D" --company "$COMPANY" --clear fraud.velocity.line_calls_per_minute
+assert_contains "a cleared override follows the global setting" "$(stdout)" "fraud.velocity.line_calls_per_minute = 30 "
 
 expect_ok "$PRIVOX" trunk add --data-dir "$D" --name carrier-a --address 203.0.113.5:5060 --trusted
 TRUNK=$(stdout)
