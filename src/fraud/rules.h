@@ -17,7 +17,9 @@
 //
 // The 30 days before today change only when the day does, so the Scanner sums them once per UTC
 // day (the Baseline) and each scan in between reads only the records since the start of today (or
-// of the call-back window, when that reaches further back).
+// of the call-back window, or of a company's local day, when those reach further back). A call
+// that started yesterday and was still up at the day's first scan (its cost not yet written) is
+// in the next day's baseline only.
 //
 // Thread-safety: evaluate() is pure; Scanner is for one thread at a time.
 
