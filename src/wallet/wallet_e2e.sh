@@ -98,7 +98,10 @@ sql_soon() {  # sql_soon EXPECTED SQL: SQL's answer once it is EXPECTED (records
   done
   echo "$got"
 }
-wait_view() { sleep 2.5; }  # the keeper reloads the view the proxy reads every 2 s
+# The keeper reloads the view the proxy reads every 2 s, counted from the end of its last reload; two
+# intervals and a half, since under CI's load one reload can come late (2.5 s once let a funded call
+# meet the old, empty balance).
+wait_view() { sleep 5; }
 
 # --- no balance: 402 ----------------------------------------------------------------------------------
 assert_eq "with no balance the call is refused 402, with its reason" \
