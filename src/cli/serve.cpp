@@ -32,6 +32,7 @@
 #include "sip/bans.h"
 #include "sip/rtpengine.h"
 #include "sip/service.h"
+#include "sip/tls.h"
 #include "store/schema.h"
 #include "store/settings.h"
 #include "wallet/book.h"
@@ -159,7 +160,12 @@ void reload(Configuration& running, const Reread& reread, Reloadable live) {
   }
   if (!running.serve.tls_cert.empty() && !next->serve.tls_cert.empty()) {
     // Also with unchanged paths: a renewal rewrites the same files.
-    const Status loaded = live.portal.reload_tls({next->serve.tls_cert, next->serve.tls_key});
+    Status loaded = live.portal.reload_tls({next->serve.tls_cert, next->serve.tls_key});
+    if (loaded.ok() && !running.serve.sip_tls.empty()) {
+      auto context = sip::make_tls_context(next->serve.tls_cert, next->serve.tls_key);
+      if (context.ok()) live.sip.reload_tls(std::move(context).value());
+      else loaded = context.error();
+    }
     if (!loaded.ok()) {
       log::error("config", "tls_reload_refused", {{"error", log::error_code(loaded.error())}});
       next->serve.tls_cert = running.serve.tls_cert;
@@ -248,6 +254,18 @@ int serve(const Configuration& config, const Reread& reread) {
   }
   if (options.tls_cert.empty() != options.tls_key.empty())
     return fail(invalid(options.tls_cert.empty() ? "tls-cert" : "tls-key", "--tls-cert and --tls-key go together"));
+  std::shared_ptr<boost::asio::ssl::context> sip_tls;
+  std::optional<http::HostPort> sip_tls_at;
+  if (!options.sip_tls.empty()) {
+    if (options.tls_cert.empty())
+      return fail(invalid("sip-tls", "needs --tls-cert and --tls-key: SIP over TLS serves the portal's certificate"));
+    auto parsed = http::parse_host_port(options.sip_tls, "sip-tls");
+    if (!parsed.ok()) return fail(parsed.error());
+    sip_tls_at = *parsed;
+    auto context = sip::make_tls_context(options.tls_cert, options.tls_key);
+    if (!context.ok()) return fail(context.error());
+    sip_tls = std::move(context).value();
+  }
   http::ServerOptions http_options;
   http_options.handler_threads = options.http_threads;
   http_options.max_connections = options.http_max_connections;
@@ -344,6 +362,9 @@ int serve(const Configuration& config, const Reread& reread) {
                                       .challenge_algorithms = std::move(challenges).value(),
                                       .guard = std::move(guard_limits).value(),
                                       .tcp = sip::TcpLimits{},
+                                      .tls = sip_tls,
+                                      .tls_host = sip_tls_at ? sip_tls_at->host : std::string(),
+                                      .tls_port = sip_tls_at ? sip_tls_at->port : uint16_t{0},
                                       .media_relay = std::move(media_relay),
                                       .voicemail = std::move(voicemail).value()});
   // Marketing SMS and STOP replies travel over the SIP trunk (notify/sms.h); without a sender

@@ -15,6 +15,8 @@ struct ServeOptions {
   DataDir dir;
   std::string http = "127.0.0.1:8080";
   std::string sip = "127.0.0.1:5060";
+  // SIP over TLS (sip/tls.h) on HOST:PORT with the portal's certificate and key; empty: off.
+  std::string sip_tls;
   int ring_timeout_s = 60;
   size_t max_transactions = 50'000;
   std::string digest_challenges = "md5";  // what every common phone answers (issue 13)

@@ -93,6 +93,11 @@ void describe_serve_flags(CLI::App& serve, ServeOptions& into, std::vector<Serve
             Takes::restart, [](const ServeOptions& o, const GlobalOptions&) { return o.dir.store_url; });
   table.add("http", into, &ServeOptions::http, "HTTP listen address HOST:PORT")->check(kHostPort);
   table.add("sip", into, &ServeOptions::sip, "SIP listen address HOST:PORT, UDP and TCP")->check(kHostPort);
+  table
+      .add("sip-tls", into, &ServeOptions::sip_tls,
+           "SIP over TLS listen address HOST:PORT (5061 is usual), with --tls-cert and --tls-key, which a SIGHUP "
+           "reloads for new connections; TLS 1.2 or newer (default: off)")
+      ->check(kHostPort);
   table.add("ring-timeout", into, &ServeOptions::ring_timeout_s, "seconds an unanswered call rings")
       ->check(CLI::Range(1, 3600));
   table

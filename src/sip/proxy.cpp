@@ -108,7 +108,7 @@ void Proxy::set_address(std::string host, uint16_t port) {
 std::string Proxy::new_branch() { return fmt::format("z9hG4bK{:016x}{:x}", branch_seed_, ++branch_counter_); }
 
 std::string Proxy::via_for(const Peer& to, std::string_view branch) const {
-  return fmt::format("SIP/2.0/{} {}:{};branch={}", to.reliable() ? "TCP" : "UDP", config_.host, config_.port, branch);
+  return fmt::format("SIP/2.0/{} {}:{};branch={}", to.via_name(), config_.host, config_.port, branch);
 }
 
 bool Proxy::names_us(const Uri& uri) const {

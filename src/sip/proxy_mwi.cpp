@@ -100,7 +100,7 @@ void Proxy::handle_subscribe(TxId tx, const Message& request, const Peer& from) 
 
   const std::string expires_text = std::to_string(expires);
   const std::string our_contact = fmt::format("<sip:voicemail@{}:{}{}>", config_.host, config_.port,
-                                              from.reliable() ? ";transport=tcp" : "");
+                                              from.uri_param());
   const ExtraHeader extra[] = {{"Expires", expires_text}, {"Contact", our_contact}};
   layer_->respond(tx, build_response(request, 200, "OK", tag, extra), 200);
   drop_oldest_beyond(line.id, kMaxSubscriptionsPerBox - 1);
@@ -171,7 +171,7 @@ void Proxy::notify(const std::string& call_id, const VoicemailBoxes::Counts* cou
   append_header(request, "CSeq", fmt::format("{} NOTIFY", ++sub.cseq));
   append_header(request, "Max-Forwards", "70");
   append_header(request, "Contact", fmt::format("<sip:voicemail@{}:{}{}>", config_.host, config_.port,
-                                                sub.peer.reliable() ? ";transport=tcp" : ""));
+                                                sub.peer.uri_param()));
   append_header(request, "Event", "message-summary");
   const int64_t left = std::max<int64_t>(0, (sub.expires_at_us - clock_.now_us()) / 1'000'000);
   append_header(request, "Subscription-State",
@@ -287,7 +287,7 @@ void Proxy::notify_unsolicited(const VoicemailBoxes::CountsByBox& counts, const 
       append_header(request, "Call-ID", fmt::format("{}@{}", new_branch(), config_.host));
       append_header(request, "CSeq", "1 NOTIFY");
       append_header(request, "Contact", fmt::format("<sip:voicemail@{}:{}{}>", config_.host, config_.port,
-                                                    b.peer.reliable() ? ";transport=tcp" : ""));
+                                                    b.peer.uri_param()));
       append_header(request, "Event", "message-summary");
       append_header(request, "Subscription-State", "active");
       append_header(request, "Content-Type", "application/simple-message-summary");

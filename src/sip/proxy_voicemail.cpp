@@ -204,7 +204,7 @@ void Proxy::send_voicemail_answer(Call& call, std::string_view sdp) {
   if (!parse_message(call.request, request, error)) return refuse(call, 500, "Server Internal Error");
   const std::string to_tag = fmt::format("vm{:x}", call.voicemail_session);
   const std::string contact = fmt::format("<sip:voicemail@{}:{}{}>", config_.host, config_.port,
-                                          call.caller.reliable() ? ";transport=tcp" : "");
+                                          call.caller.uri_param());
   const ExtraHeader extra[] = {{"Contact", contact}, {"Content-Type", "application/sdp"}};
   std::string answer = build_response(request, 200, "OK", to_tag, extra, sdp);
 

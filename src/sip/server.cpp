@@ -1,12 +1,14 @@
 #include "sip/server.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <optional>
 
 #include "common/log.h"
 #include "sip/builder.h"
@@ -58,16 +60,36 @@ udp::endpoint to_udp(const Peer& p) {
 
 }  // namespace
 
-// One TCP connection: frames the stream into messages and queues writes.
+// One TCP connection, or a TLS one over it: frames the stream into messages and queues writes.
 class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection> {
  public:
-  TcpConnection(Server& server, tcp::socket socket, uint64_t id, const Peer& peer)
-      : server_(server), socket_(std::move(socket)), id_(id), peer_(peer), framer_(server.tcp_.max_message_bytes) {}
+  // With `tls`, the connection handshakes before it reads, and reads and writes through TLS.
+  TcpConnection(Server& server, tcp::socket socket, uint64_t id, const Peer& peer,
+                std::shared_ptr<asio::ssl::context> tls)
+      : server_(server), socket_(std::move(socket)), tls_context_(std::move(tls)), id_(id), peer_(peer),
+        framer_(server.tcp_.max_message_bytes) {
+    if (tls_context_) tls_.emplace(socket_, *tls_context_);
+  }
 
   void start() {
     opened_us_ = last_active_us_ = server_.clock_.now_us();
-    read();
+    if (!tls_) return read();
+    handshaking_ = true;
+    tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](boost::system::error_code ec) {
+      if (self->dropped_) return;
+      self->handshaking_ = false;
+      self->server_.handshake_ended(self->peer_);
+      if (ec) {
+        ++self->server_.stats_.tls_handshake_failures;
+        log::debug("sip", "tls.closed", {{"connection", self->id_}, {"reason", "handshake_failed"}});
+        return self->server_.drop_connection(self->id_);
+      }
+      ++self->server_.stats_.tls_handshakes;
+      if (!self->queue_.empty()) self->write_next();
+      self->read();
+    });
   }
+  bool handshaking() const { return handshaking_; }
   void close() {
     boost::system::error_code ignored;
     socket_.close(ignored);
@@ -84,6 +106,7 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
   const char* overdue(int64_t now) const {
     const TcpLimits& limits = server_.tcp_;
     if (now - last_active_us_ > limits.idle_us) return "idle";
+    if (handshaking_ && now - opened_us_ > limits.handshake_us) return "handshake_too_slow";
     if (messages_ == 0 && now - opened_us_ > limits.first_message_us) return "no_first_message";
     if (used_ > 0 && now - partial_since_us_ > limits.message_us) return "message_too_slow";
     return nullptr;
@@ -97,7 +120,7 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
     const bool idle = queue_.empty();
     queue_.emplace_back(bytes);
     queued_bytes_ += bytes.size();
-    if (idle) write_next();
+    if (idle && !handshaking_) write_next();
   }
 
  private:
@@ -123,18 +146,20 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
       log::debug("sip", "tcp.closed", {{"connection", id_}, {"reason", "buffers_full"}});
       return server_.drop_connection(id_);
     }
-    socket_.async_read_some(asio::buffer(buffer_.data() + used_, buffer_.size() - used_),
-                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-                              if (self->dropped_) return;
-                              if (ec) return self->server_.drop_connection(self->id_);
-                              const int64_t now = self->server_.clock_.now_us();
-                              if (self->used_ == 0) self->partial_since_us_ = now;
-                              self->used_ += n;
-                              self->last_active_us_ = now;
-                              if (!self->drain(now)) return self->server_.drop_connection(self->id_);
-                              self->shrink();
-                              self->read();
-                            });
+    const auto into = asio::buffer(buffer_.data() + used_, buffer_.size() - used_);
+    auto done = [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+      if (self->dropped_) return;
+      if (ec) return self->server_.drop_connection(self->id_);
+      const int64_t now = self->server_.clock_.now_us();
+      if (self->used_ == 0) self->partial_since_us_ = now;
+      self->used_ += n;
+      self->last_active_us_ = now;
+      if (!self->drain(now)) return self->server_.drop_connection(self->id_);
+      self->shrink();
+      self->read();
+    };
+    if (tls_) tls_->async_read_some(into, std::move(done));
+    else socket_.async_read_some(into, std::move(done));
   }
 
   // Hands every complete message on; false when the stream is garbage and must be closed.
@@ -166,17 +191,21 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
   }
 
   void write_next() {
-    asio::async_write(socket_, asio::buffer(queue_.front()),
-                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                        if (ec) return self->close();
-                        self->queued_bytes_ -= self->queue_.front().size();
-                        self->queue_.pop_front();
-                        if (!self->queue_.empty()) self->write_next();
-                      });
+    auto done = [self = shared_from_this()](boost::system::error_code ec, size_t) {
+      if (ec) return self->close();
+      self->queued_bytes_ -= self->queue_.front().size();
+      self->queue_.pop_front();
+      if (!self->queue_.empty()) self->write_next();
+    };
+    if (tls_) asio::async_write(*tls_, asio::buffer(queue_.front()), std::move(done));
+    else asio::async_write(socket_, asio::buffer(queue_.front()), std::move(done));
   }
 
   Server& server_;
   tcp::socket socket_;
+  // Held by the connection so a reload's new context never pulls this one's from under it.
+  const std::shared_ptr<asio::ssl::context> tls_context_;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_;  // after socket_: destroyed before it
   const uint64_t id_;
   const Peer peer_;
   StreamFramer framer_;
@@ -189,10 +218,12 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
   int64_t partial_since_us_ = 0;  // when the first byte of the unfinished message arrived
   uint64_t messages_ = 0;
   bool dropped_ = false;
+  bool handshaking_ = false;
 };
 
 Server::Server(asio::io_context& io, TimerQueue& timers, const Clock& clock, TcpLimits tcp)
-    : timers_(timers), clock_(clock), tcp_(tcp), udp_(io), acceptor_(io), timer_(io), accept_timer_(io),
+    : timers_(timers), clock_(clock), tcp_(tcp), udp_(io), acceptor_(io), tls_acceptor_(io), tls_accept_timer_(io),
+      timer_(io), accept_timer_(io),
       udp_buffer_(new char[kMaxDatagram]) {}
 
 Server::~Server() { stop(); }
@@ -240,17 +271,40 @@ Status Server::listen(const std::string& host, uint16_t port) {
   return {};
 }
 
+Status Server::listen_tls(const std::string& host, uint16_t port, std::shared_ptr<asio::ssl::context> context) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
+  if (ec) return invalid("sip-tls", fmt::format("'{}' is not an IP address", host));
+  tls_acceptor_.open(address.is_v4() ? tcp::v4() : tcp::v6(), ec);
+  if (!ec) tls_acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) tls_acceptor_.bind({address, port}, ec);
+  if (!ec) tls_acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    boost::system::error_code ignored;
+    tls_acceptor_.close(ignored);
+    return make_error(ErrorCode::unavailable,
+                      fmt::format("cannot listen for SIP over TLS on {}:{}: {}", host, port, ec.message()));
+  }
+  tls_port_ = tls_acceptor_.local_endpoint().port();
+  tls_context_ = std::move(context);
+  accept_tls();
+  return {};
+}
+
 void Server::stop() {
   if (stopped_) return;
   stopped_ = true;
   boost::system::error_code ignored;
   udp_.close(ignored);
   acceptor_.close(ignored);
+  tls_acceptor_.close(ignored);
   timer_.cancel();
   accept_timer_.cancel();
+  tls_accept_timer_.cancel();
   for (auto& [id, c] : connections_) c->dropped();
   connections_.clear();
   per_source_.clear();
+  handshaking_.clear();
   buffered_bytes_ = 0;
 }
 
@@ -355,22 +409,41 @@ void Server::accept_tcp() {
     if (ec == asio::error::operation_aborted || stopped_) return;
     if (ec) return back_off_accepting(ec);
     accept_backoff_.succeeded();
-    accepted(std::move(socket));
+    accepted(std::move(socket), false);
     accept_tcp();
   });
 }
 
-void Server::accepted(tcp::socket socket) {
+void Server::accept_tls() {
+  tls_acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || stopped_) return;
+    if (!ec) {
+      accepted(std::move(socket), true);
+      return accept_tls();
+    }
+    // Out of descriptors, say: the TCP listener's back-off logs it; this one pauses a little
+    // rather than spin on the same pending connection.
+    ++stats_.accept_errors;
+    tls_accept_timer_.expires_after(std::chrono::milliseconds(100));
+    tls_accept_timer_.async_wait([this](boost::system::error_code wait_ec) {
+      if (!wait_ec && !stopped_) accept_tls();
+    });
+  });
+}
+
+void Server::accepted(tcp::socket socket, bool tls) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) return;  // gone already; the socket closes as it goes out of scope
   const uint64_t id = next_connection_++;
-  const Peer peer = to_peer(remote, TransportKind::tcp, id);
+  const Peer peer = to_peer(remote, tls ? TransportKind::tls : TransportKind::tcp, id);
   const SourceKey source = SourceKey::of(peer);
   // Past a cap, or banned: closed at once, which keeps the backlog moving. The peer may try again
-  // once idle connections are swept.
+  // once idle connections are swept or its handshakes end.
   uint32_t& held = per_source_[source];
-  if (connections_.size() >= tcp_.max_connections || held >= tcp_.max_per_source ||
+  const auto handshakes = handshaking_.find(source);
+  const bool handshakes_full = tls && handshakes != handshaking_.end() && handshakes->second >= tcp_.max_handshakes_per_source;
+  if (connections_.size() >= tcp_.max_connections || held >= tcp_.max_per_source || handshakes_full ||
       (guard_ && guard_->banned(peer, clock_.now_us()))) {
     if (held == 0) per_source_.erase(source);
     ++stats_.tcp_refused;
@@ -379,9 +452,16 @@ void Server::accepted(tcp::socket socket) {
     return;
   }
   ++held;
-  auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), id, peer);
+  if (tls) ++handshaking_[source];
+  auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), id, peer,
+                                                    tls ? tls_context_ : std::shared_ptr<asio::ssl::context>());
   connections_.emplace(id, connection);
   connection->start();
+}
+
+void Server::handshake_ended(const Peer& peer) {
+  const auto it = handshaking_.find(SourceKey::of(peer));
+  if (it != handshaking_.end() && --it->second == 0) handshaking_.erase(it);
 }
 
 void Server::back_off_accepting(const boost::system::error_code& ec) {
@@ -408,6 +488,7 @@ void Server::drop_connection(uint64_t id) {
   if (it == connections_.end()) return;
   const std::shared_ptr<TcpConnection> connection = it->second;
   connections_.erase(it);
+  if (connection->handshaking()) handshake_ended(connection->peer());
   connection->dropped();
   buffered_bytes_ -= std::min(buffered_bytes_, connection->buffer_bytes());
   const auto held = per_source_.find(SourceKey::of(connection->peer()));

@@ -15,6 +15,13 @@
 // incremental (StreamFramer), so slow-drip input costs linear work. When accepting fails (out of
 // descriptors, say), the listener backs off, up to a second, and says so at most every ten seconds.
 //
+// TLS (sip/tls.h), when listen_tls() is called, is the TCP code over a TLS stream: the same framing,
+// deadlines and per-source connection share (TLS and TCP connections count together), plus a
+// handshake deadline and a cap on the handshakes one source may have in progress, so a flood of
+// half-open handshakes cannot hold the node's connections or CPU. A peer on TLS is TransportKind::tls
+// with its connection's id, so what goes to it (responses, and requests to a device registered over
+// it) goes back over that connection, as for TCP.
+//
 // Thread-safety: everything runs on the io_context's single thread.
 
 #include <utility>  // Boost 1.74's Asio needs this before it in C++20 mode
@@ -22,6 +29,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
@@ -64,6 +72,8 @@ struct ServerStats {
   uint64_t tcp_closed_slow = 0;     // no complete message in time, or a message not finished in time
   uint64_t tcp_closed_memory = 0;   // over the message size or the buffer budget
   uint64_t accept_errors = 0;
+  uint64_t tls_handshakes = 0;        // completed
+  uint64_t tls_handshake_failures = 0;  // refused by either side, or past TcpLimits::handshake_us
 };
 
 struct TcpLimits {
@@ -76,6 +86,10 @@ struct TcpLimits {
   size_t max_buffered_bytes = 64u << 20;    // receive buffers of all connections together
   size_t max_queued_bytes = 1u << 20;       // what privox queues for one peer that does not read
   int64_t sweep_every_us = 1'000'000;
+  // TLS only: a handshake not finished within this is closed (checked by the sweep, so up to
+  // sweep_every_us later), and a source may have only so many in progress at once.
+  int64_t handshake_us = 5'000'000;
+  size_t max_handshakes_per_source = 16;
 };
 
 class Server final : public Sender {
@@ -89,6 +103,12 @@ class Server final : public Sender {
   // Binds UDP and TCP on host:port (port 0 picks one free port for both when it can).
   Status listen(const std::string& host, uint16_t port);
   uint16_t port() const { return port_; }
+  // After listen(): SIP over TLS on host:port (0 picks a free port) with `context` for new
+  // connections (sip/tls.h).
+  Status listen_tls(const std::string& host, uint16_t port, std::shared_ptr<boost::asio::ssl::context> context);
+  uint16_t tls_port() const { return tls_port_; }
+  // A renewed certificate: connections accepted from now on use `context`; open ones keep theirs.
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> context) { tls_context_ = std::move(context); }
   // The address other peers should use to reach this server, for Via and Record-Route.
   const std::string& advertised_host() const { return host_; }
   void stop();
@@ -114,7 +134,10 @@ class Server final : public Sender {
   void dispatch(std::string_view bytes, const Peer& from);
   void count_sent(std::string_view bytes);  // a response, into stats_.responses
   void accept_tcp();
-  void accepted(boost::asio::ip::tcp::socket socket);
+  void accept_tls();
+  void accepted(boost::asio::ip::tcp::socket socket, bool tls);
+  // A TLS connection's handshake ended (well or not): its source may start another.
+  void handshake_ended(const Peer& peer);
   // After an accept error: waits as AcceptBackoff says (doubling, up to a second, while the process
   // is out of descriptors or memory) before accepting again, and logs a line per interval.
   void back_off_accepting(const boost::system::error_code& ec);
@@ -131,6 +154,10 @@ class Server final : public Sender {
   SourceGuard* guard_ = nullptr;
   boost::asio::ip::udp::socket udp_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::tcp::acceptor tls_acceptor_;
+  boost::asio::steady_timer tls_accept_timer_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  uint16_t tls_port_ = 0;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer accept_timer_;
   AcceptBackoff accept_backoff_;
@@ -145,6 +172,7 @@ class Server final : public Sender {
   uint64_t next_connection_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<TcpConnection>> connections_;
   std::unordered_map<SourceKey, uint32_t, SourceKeyHash> per_source_;  // open connections by source
+  std::unordered_map<SourceKey, uint32_t, SourceKeyHash> handshaking_;  // TLS handshakes in progress by source
   size_t buffered_bytes_ = 0;  // receive buffers of all connections
   ServerStats stats_;
   bool stopped_ = false;

@@ -408,6 +408,7 @@ Status SipService::start() {
   p.auth.set_failures(&p.guard);
   p.server.set_guard(&p.guard);
   PRIVOX_TRY(p.server.listen(p.options.host, p.options.port));
+  if (p.options.tls) PRIVOX_TRY(p.server.listen_tls(p.options.tls_host, p.options.tls_port, p.options.tls));
   // The proxy names itself in Via and Record-Route by the address it listens on.
   p.proxy.set_address(p.server.advertised_host(), p.server.port());
   p.proxy.attach(p.layer, p.registrar);
@@ -416,7 +417,7 @@ Status SipService::start() {
   p.beat();
   p.housekeeping();
   log::info("sip", "service.started",
-            {{"port", p.server.port()}, {"extensions", p.directory.extensions()}, {"bindings_restored", restored},
+            {{"port", p.server.port()}, {"tls_port", p.server.tls_port()}, {"extensions", p.directory.extensions()}, {"bindings_restored", restored},
              {"bans", bans->bans.size()}});
   const GuardLimits& g = p.options.guard;
   log::info("sip", "guard.configured",
@@ -454,6 +455,12 @@ void SipService::stop() {
 }
 
 uint16_t SipService::port() const { return parts_->server.port(); }
+
+uint16_t SipService::tls_port() const { return parts_->server.tls_port(); }
+
+void SipService::reload_tls(std::shared_ptr<boost::asio::ssl::context> context) {
+  parts_->server.set_tls_context(std::move(context));
+}
 
 Status SipService::flush_voicemail() {
   return parts_->voicemail_sink ? parts_->voicemail_sink->flush() : Status{};

@@ -11,7 +11,7 @@ namespace {
 
 // "udp 192.0.2.1 5060": what is sealed as a binding's source address.
 std::string encode_peer(const Peer& p) {
-  return fmt::format("{} {} {}", p.transport == TransportKind::udp ? "udp" : "tcp", p.host(), p.port);
+  return fmt::format("{} {} {}", p.transport == TransportKind::udp ? "udp" : p.transport == TransportKind::tcp ? "tcp" : "tls", p.host(), p.port);
 }
 
 bool decode_peer(std::string_view text, Peer& out) {

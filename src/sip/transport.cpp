@@ -17,6 +17,24 @@ std::string Peer::host_port() const {
   return ipv6 ? fmt::format("[{}]:{}", host(), port) : fmt::format("{}:{}", host(), port);
 }
 
+std::string_view Peer::via_name() const {
+  switch (transport) {
+    case TransportKind::tcp: return "TCP";
+    case TransportKind::tls: return "TLS";
+    case TransportKind::udp: break;
+  }
+  return "UDP";
+}
+
+std::string_view Peer::uri_param() const {
+  switch (transport) {
+    case TransportKind::tcp: return ";transport=tcp";
+    case TransportKind::tls: return ";transport=tls";
+    case TransportKind::udp: break;
+  }
+  return "";
+}
+
 Peer Peer::from_ipv4(uint32_t host_order_address, uint16_t port, TransportKind kind) {
   Peer p;
   p.transport = kind;

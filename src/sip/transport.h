@@ -9,7 +9,7 @@
 
 namespace privox::sip {
 
-enum class TransportKind : uint8_t { udp, tcp };
+enum class TransportKind : uint8_t { udp, tcp, tls };
 
 // A remote SIP peer: its address and port, and for connection-oriented transports the connection
 // the message came on (responses go back over it, RFC 3261 §18.2.2).
@@ -21,6 +21,11 @@ struct Peer {
   uint64_t connection = 0;  // 0 for UDP
 
   bool reliable() const { return transport != TransportKind::udp; }
+  // "UDP", "TCP" or "TLS", as Via names the transport (RFC 3261 §20.42).
+  std::string_view via_name() const;
+  // "", ";transport=tcp" or ";transport=tls": what a URI of privox's own that this peer is to use
+  // (a Contact, say) adds so the peer comes back over the same kind of connection.
+  std::string_view uri_param() const;
   std::string host() const;  // "192.0.2.1" or "2001:db8::1"
   std::string host_port() const;  // "192.0.2.1:5060" or "[2001:db8::1]:5060"
   bool same_address(const Peer& other) const { return same_host(other) && port == other.port; }
