@@ -13,6 +13,7 @@ set(PRIVOX_LAYERS
   privacy
   numbers
   accounts
+  callflow
   rating
   wallet
   consent
@@ -39,6 +40,7 @@ set(PRIVOX_USES_store common)
 set(PRIVOX_USES_privacy store)
 set(PRIVOX_USES_numbers common)
 set(PRIVOX_USES_accounts privacy numbers)
+set(PRIVOX_USES_callflow accounts)
 set(PRIVOX_USES_consent accounts)
 set(PRIVOX_USES_rating accounts)
 set(PRIVOX_USES_wallet rating)
@@ -46,7 +48,7 @@ set(PRIVOX_USES_traffic accounts rating)
 set(PRIVOX_USES_billing traffic wallet)
 set(PRIVOX_USES_fraud traffic)
 set(PRIVOX_USES_voicemail traffic media)
-set(PRIVOX_USES_sip voicemail fraud wallet)
+set(PRIVOX_USES_sip voicemail fraud wallet callflow)
 set(PRIVOX_USES_ledgers traffic consent)
 set(PRIVOX_USES_erasure ledgers)
 set(PRIVOX_USES_notify sip ledgers http)

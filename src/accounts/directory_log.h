@@ -26,12 +26,16 @@ namespace privox::accounts {
 inline constexpr std::string_view kDirectoryChannel = "privox_directory";
 inline constexpr int64_t kDirectoryLogKept = 10'000;
 
-enum class DirectoryItem { extension, trunk };
+// ring_group: a ring group of callflow/groups.h (its id); a line's forwarding or do-not-disturb
+// changing is recorded as a change of the line (extension).
+enum class DirectoryItem { extension, trunk, ring_group };
+// "extension", "trunk" or "ring_group": the kind as stored in the log.
+std::string_view to_string(DirectoryItem kind);
 
 struct DirectoryChange {
   int64_t seq = 0;
   DirectoryItem kind = DirectoryItem::extension;
-  std::string item_id;  // the extension's or trunk's id
+  std::string item_id;  // the extension's, trunk's or ring group's id
   std::string change;   // "added", "password_reset", "member_unassigned", ...: for logs
 };
 

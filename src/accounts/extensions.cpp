@@ -79,6 +79,14 @@ Result<std::optional<Extension>> extension_by_id(store::Session& s, const std::s
   return std::optional<Extension>{extension_from(rows[0])};
 }
 
+Result<std::optional<Extension>> extension_by_number(store::Session& s, const std::string& company_id,
+                                                     std::string_view number) {
+  PRIVOX_ASSIGN(Rows rows, s.query(fmt::format("{} WHERE company_id = ? AND number = ?", kSelect),
+                                   {company_id, std::string(number)}));
+  if (rows.empty()) return std::optional<Extension>{};
+  return std::optional<Extension>{extension_from(rows[0])};
+}
+
 namespace {
 
 bool all_digits(std::string_view s) {

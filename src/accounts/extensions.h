@@ -121,6 +121,9 @@ Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const priv
 Result<std::vector<Extension>> extensions_of_member(store::Session& s, const std::string& member_id);
 // The line with this id inside the caller's transaction; nullopt when there is none.
 Result<std::optional<Extension>> extension_by_id(store::Session& s, const std::string& id);
+// The company's line with this number inside the caller's transaction; nullopt when there is none.
+Result<std::optional<Extension>> extension_by_number(store::Session& s, const std::string& company_id,
+                                                     std::string_view number);
 
 class Extensions {
  public:

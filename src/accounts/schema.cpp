@@ -108,6 +108,29 @@ std::vector<store::SchemaPart> schema_parts() {
            // An IANA name checked against ICU's zone data when set (accounts/time_zone.h); NULL: UTC.
            "ALTER TABLE companies ADD COLUMN time_zone TEXT",
        }},
+      {19,
+       "accounts",
+       "the provisioning change log also names ring groups",
+       {
+           // A ring group (callflow/groups.h) changing is a directory change of kind 'ring_group'.
+           // PostgreSQL widens the CHECK in place; SQLite cannot alter a constraint, so the table
+           // is rebuilt (new table, copy, drop, rename), as traffic/'s version 12 does.
+           "{postgresql}ALTER TABLE directory_changes DROP CONSTRAINT directory_changes_kind_check",
+           // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one statement over two lines
+           "{postgresql}ALTER TABLE directory_changes ADD CONSTRAINT directory_changes_kind_check "
+           "CHECK (kind IN ('extension', 'trunk', 'ring_group'))",
+           R"({sqlite}CREATE TABLE directory_changes_v19 (
+             seq {i64} PRIMARY KEY,
+             kind TEXT NOT NULL CHECK (kind IN ('extension', 'trunk', 'ring_group')),
+             item_id TEXT NOT NULL,
+             change TEXT NOT NULL,
+             changed_at_us {i64} NOT NULL))",
+           // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one statement over two lines
+           "{sqlite}INSERT INTO directory_changes_v19 SELECT seq, kind, item_id, change, changed_at_us "
+           "FROM directory_changes",
+           "{sqlite}DROP TABLE directory_changes",
+           "{sqlite}ALTER TABLE directory_changes_v19 RENAME TO directory_changes",
+       }},
   };
 }
 

@@ -7,6 +7,7 @@
 #include "analytics/module.h"
 #include "billing/charges.h"
 #include "billing/module.h"
+#include "callflow/module.h"
 #include "consent/module.h"
 #include "fraud/module.h"
 #include "ledgers/module.h"
@@ -36,6 +37,7 @@ std::vector<store::SchemaPart> schema() {
   append(parts, store::schema_parts_of_store());
   append(parts, privacy::schema_parts());
   append(parts, accounts::schema_parts());
+  append(parts, callflow::schema_parts());
   append(parts, rating::schema_parts());
   append(parts, wallet::schema_parts());
   append(parts, consent::schema_parts());
@@ -54,7 +56,7 @@ std::vector<store::SchemaPart> schema() {
 }
 
 std::vector<privacy::DataMapPart> datamap() {
-  return {privacy::datamap_part(),   accounts::datamap_part(),  rating::datamap_part(),
+  return {privacy::datamap_part(),   accounts::datamap_part(),  callflow::datamap_part(), rating::datamap_part(),
           consent::datamap_part(),   traffic::datamap_part(),   billing::datamap_part(),   fraud::datamap_part(),
           voicemail::datamap_part(), sip::datamap_part(),       ledgers::datamap_part(), notify::datamap_part(),
           rights::datamap_part(),    retention::datamap_part(), analytics::datamap_part(), portal::datamap_part(),
@@ -71,6 +73,7 @@ std::vector<std::span<const store::SettingSpec>> settings() {
 std::vector<privacy::ErasureParticipantSpec> erasure() {
   return {accounts::erasure_participant(),  consent::erasure_participant(), traffic::erasure_participant(),
           billing::erasure_participant(),
+          callflow::erasure_participant(),
           voicemail::erasure_participant(), sip::erasure_participant(),     ledgers::erasure_participant(),
           rights::erasure_participant(),    portal::erasure_participant(),  privacy::erasure_participant()};
 }
@@ -86,9 +89,9 @@ void install_registries() {
     privacy::install_datamap(datamap());
     store::install_settings(settings());
     privacy::install_erasure_participants(erasure());
-    privacy::install_export_participants({billing::export_participant()});
+    privacy::install_export_participants({billing::export_participant(), callflow::export_participant()});
     billing::install_office_managers_lookup(portal::office_managers_of);
-    accounts::install_line_removal_parts({sip::line_removal_part()});
+    accounts::install_line_removal_parts({callflow::line_removal_part(), sip::line_removal_part()});
   });
 }
 

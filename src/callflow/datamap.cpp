@@ -1,0 +1,94 @@
+// The data map's part for callflow/ (privacy/datamap.h). A line's forwarding to an external number
+// may send calls to the member's own mobile: that number is theirs, kept for the service only
+// while the line is theirs, sealed under the line's key, in their access export and deleted when
+// they are erased. Everything else (which condition goes to which line, group or box, the
+// do-not-disturb switch, ring groups) is the company's configuration of its own phone system and
+// names no person: ids, switches and numbers of the company's plan.
+#include "callflow/module.h"
+
+#include <array>
+
+namespace privox::callflow {
+namespace {
+
+using privacy::Category;
+using privacy::ErasureTreatment;
+using privacy::FieldSpec;
+using privacy::Format;
+using privacy::LegalBasis;
+using privacy::Protection;
+using privacy::PurposeSet;
+using privacy::RetentionRule;
+using privacy::StructuralColumn;
+
+constexpr PurposeSet kService = static_cast<PurposeSet>(privacy::Purpose::service);
+
+// clang-format off
+constexpr FieldSpec forward_number(std::string_view name, std::string_view column, std::string_view description,
+                                   std::string_view label, std::string_view plain) {
+  return FieldSpec{name, "line_forwarding", column, "", Category::identity_contact, false,
+                   kService, LegalBasis::contract, RetentionRule::while_line_is_theirs,
+                   ErasureTreatment::erase, "", true, Protection::per_subject, "",
+                   Format::phone, 16, description, label, plain};
+}
+
+constexpr std::array<FieldSpec, 4> kFields = {
+  forward_number("forward_always_number", "always_number_enc",
+                 "the external number (E.164) every call to the line is forwarded to, sealed under the line's key",
+                 "Number your calls are always forwarded to",
+                 "The outside number, such as your mobile, that you had every call to your line sent to."),
+  forward_number("forward_busy_number", "busy_number_enc",
+                 "the external number (E.164) calls go to when the line is busy, sealed under the line's key",
+                 "Number your calls go to when you are busy",
+                 "The outside number, such as your mobile, that calls go to when your line is busy or on do-not-disturb."),
+  forward_number("forward_no_answer_number", "no_answer_number_enc",
+                 "the external number (E.164) calls go to when the line does not answer in time, sealed under the line's key",
+                 "Number your calls go to when you do not answer",
+                 "The outside number, such as your mobile, that calls go to when you do not answer in time."),
+  forward_number("forward_unregistered_number", "unregistered_number_enc",
+                 "the external number (E.164) calls go to when no phone of the line is connected, sealed under the line's key",
+                 "Number your calls go to when your phone is off",
+                 "The outside number, such as your mobile, that calls go to when none of your phones is connected."),
+};
+
+constexpr std::string_view kKind =
+    "which kind of target a condition sends calls to (line, group, voicemail, external): configuration, no person's data";
+constexpr std::string_view kRef =
+    "the id of the company's line, ring group or voicemail box a condition sends calls to; never an external number, "
+    "which is sealed in its own column";
+
+constexpr std::array<StructuralColumn, 26> kStructural = {
+  StructuralColumn{"line_forwarding", "line_id", "pseudonymous id of the line (extension) whose forwarding it is; its key seals the external numbers"},
+  StructuralColumn{"line_forwarding", "company_id", "which tenant the line belongs to; a business, not a person"},
+  StructuralColumn{"line_forwarding", "dnd", "a switch: whether the line's phones ring at all; the company's phone system setting, not a fact about a person"},
+  StructuralColumn{"line_forwarding", "always_kind", kKind},
+  StructuralColumn{"line_forwarding", "always_ref", kRef},
+  StructuralColumn{"line_forwarding", "busy_kind", kKind},
+  StructuralColumn{"line_forwarding", "busy_ref", kRef},
+  StructuralColumn{"line_forwarding", "no_answer_kind", kKind},
+  StructuralColumn{"line_forwarding", "no_answer_ref", kRef},
+  StructuralColumn{"line_forwarding", "unregistered_kind", kKind},
+  StructuralColumn{"line_forwarding", "unregistered_ref", kRef},
+  StructuralColumn{"line_forwarding", "no_answer_seconds", "how long the line rings before its no-answer forward: a setting"},
+  StructuralColumn{"line_forwarding", "updated_at_us", "when the line's forwarding last changed: bookkeeping of a setting, deleted with the row"},
+  StructuralColumn{"ring_groups", "id", "random identifier of a ring group"},
+  StructuralColumn{"ring_groups", "company_id", "which tenant the group belongs to; a business, not a person"},
+  StructuralColumn{"ring_groups", "number", "the group's number in the company's own plan (2-8 digits), not a public number"},
+  StructuralColumn{"ring_groups", "name", "what the company calls the group (\"Sales\"); the portal refuses card numbers in it and it names a team, not a person"},
+  StructuralColumn{"ring_groups", "strategy", "how the group rings its lines: a setting"},
+  StructuralColumn{"ring_groups", "ring_seconds", "how long each step rings: a setting"},
+  StructuralColumn{"ring_groups", "overflow_kind", kKind},
+  StructuralColumn{"ring_groups", "overflow_ref", "the id of the line, group or box the group overflows to, or the company's external overflow number (a business number it chose, not a member's)"},
+  StructuralColumn{"ring_groups", "created_at_us", "when the group was created: bookkeeping of the company's configuration"},
+  StructuralColumn{"ring_groups", "updated_at_us", "when the group last changed: bookkeeping of the company's configuration"},
+  StructuralColumn{"ring_group_members", "group_id", "random identifier of the ring group"},
+  StructuralColumn{"ring_group_members", "position", "the line's place in the group's ringing order"},
+  StructuralColumn{"ring_group_members", "line_id", "pseudonymous id of a member line of the group"},
+};
+// clang-format on
+
+}  // namespace
+
+privacy::DataMapPart datamap_part() { return {"callflow", kFields, kStructural}; }
+
+}  // namespace privox::callflow
