@@ -12,7 +12,7 @@ packages=(
   clang libclang-rt-14-dev
   sqlite3 curl
   postgresql postgresql-client
-  sip-tester sipsak baresip-core rtpengine-daemon asterisk-core-sounds-en-wav
+  sip-tester sipsak baresip-core rtpengine-daemon asterisk-core-sounds-en-wav asterisk-moh-opsound-wav
   python3-aiosmtpd opus-tools
   help2man file  # make deb: man pages from --help; CPack's dpkg-shlibdeps step runs file(1)
 )

@@ -63,8 +63,8 @@ std::optional<sip::SipSnapshot> sip_snapshot(boost::asio::io_context& io, sip::S
 void add_relay_samples(metrics::Sampler& out, const sip::RtpengineClient::Stats& relay) {
   out.gauge("privox_media_relay_calls", "Calls whose media the relay (rtpengine) carries now",
             static_cast<double>(relay.calls));
-  static constexpr std::array<const char*, sip::RtpengineClient::kCommands> kCommands{"offer", "answer", "delete",
-                                                                                      "query", "ping"};
+  static constexpr std::array<const char*, sip::RtpengineClient::kCommands> kCommands{
+      "offer", "answer", "delete", "query", "ping", "play media", "stop media"};
   static constexpr std::array<const char*, sip::RtpengineClient::kOutcomes> kOutcomes{"ok", "refused", "no_answer"};
   const char* help = "Media relay commands, by command and reply";
   for (size_t c = 0; c < kCommands.size(); ++c)

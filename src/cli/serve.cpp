@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -353,11 +355,23 @@ int serve(const Configuration& config, const Reread& reread) {
     if (!mailed.ok()) log::warn("fraud", "mail.sweep_failed", {{"error", log::error_code(mailed.error())}});
   });
   if (Status s = fraud_rules.start(); !s.ok()) return fail(s.error());
+  auto max_forward_hops = store::Settings(*(*env)->store).integer("sip.max_forward_hops");
+  if (!max_forward_hops.ok()) return fail(max_forward_hops.error());
+  auto music_on_hold = store::Settings(*(*env)->store).text("sip.music_on_hold_file");
+  if (!music_on_hold.ok()) return fail(music_on_hold.error());
+  // rtpengine reads the file itself: one it cannot open would leave held callers in silence
+  // without a word, so the operator hears of it here instead.
+  if (!music_on_hold->empty() && ::access(music_on_hold->c_str(), R_OK) != 0) {
+    log::warn("sip", "music_on_hold.unreadable", {{"setting", "sip.music_on_hold_file"}});
+    music_on_hold->clear();
+  }
   sip::SipService sip(io, *(*env)->store, std::move(writer_store).value(), (*env)->keys, (*env)->clock,
                       sip::SipOptions{.host = sip_at->host,
                                       .port = sip_at->port,
                                       .node_id = *node,
                                       .ring_timeout_us = int64_t{options.ring_timeout_s} * 1'000'000,
+                                      .max_forward_hops = static_cast<int>(*max_forward_hops),
+                                      .music_on_hold = std::move(music_on_hold).value(),
                                       .limits = {.max_in_flight = options.max_transactions, .retry_after_s = 5},
                                       .challenge_algorithms = std::move(challenges).value(),
                                       .guard = std::move(guard_limits).value(),

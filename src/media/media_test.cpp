@@ -388,6 +388,22 @@ TEST(SdpTest, ChoosesTheCallersFirstG711LawAndItsTelephoneEvents) {
   EXPECT_EQ(again->port, 40002);
 }
 
+TEST(SdpTest, ReadsTheAudioDirectionAndTellsAHold) {
+  const std::string head = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n";
+  const std::string audio = "m=audio 4000 RTP/AVP 0\r\n";
+  EXPECT_EQ(audio_direction(head + audio), Direction::sendrecv) << "no attribute: sendrecv";
+  EXPECT_EQ(audio_direction(head + audio + "a=sendonly\r\n"), Direction::sendonly);
+  EXPECT_TRUE(is_hold(head + audio + "a=sendonly\r\n"));
+  EXPECT_TRUE(is_hold(head + audio + "a=inactive\r\n"));
+  EXPECT_FALSE(is_hold(head + audio + "a=recvonly\r\n")) << "the holder's peer answers recvonly";
+  EXPECT_TRUE(is_hold(head + "a=sendonly\r\n" + audio)) << "a session-level attribute applies to the stream";
+  EXPECT_FALSE(is_hold(head + "a=sendonly\r\n" + audio + "a=sendrecv\r\n")) << "the stream's own wins";
+  EXPECT_TRUE(is_hold("v=0\r\nc=IN IP4 0.0.0.0\r\n" + audio)) << "RFC 2543 hold";
+  EXPECT_FALSE(is_hold(head + "m=video 5000 RTP/AVP 96\r\na=sendonly\r\n" + audio))
+      << "only the audio stream's direction counts";
+  EXPECT_FALSE(is_hold("not an SDP a=sendonly")) << "unreadable: never a hold";
+}
+
 TEST(SdpTest, RefusesOffersItCannotAnswerAndSaysWhy) {
   const auto no_g711 = choose_audio("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 9 96\r\na=rtpmap:96 opus/48000/2\r\n");
   ASSERT_FALSE(no_g711.ok());

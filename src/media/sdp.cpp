@@ -173,4 +173,42 @@ std::string write_answer(const AudioChoice& choice, std::string_view address, ui
   return sdp;
 }
 
+namespace {
+
+std::optional<Direction> direction_attribute(std::string_view line) {
+  if (line == "a=sendrecv") return Direction::sendrecv;
+  if (line == "a=sendonly") return Direction::sendonly;
+  if (line == "a=recvonly") return Direction::recvonly;
+  if (line == "a=inactive") return Direction::inactive;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Direction audio_direction(std::string_view sdp) {
+  if (sdp.size() > kMaxSdpBytes) return Direction::sendrecv;
+  std::optional<Direction> session, stream;
+  bool held_address = false, in_audio = false, seen_audio = false, any_media = false;
+  while (!sdp.empty()) {
+    const size_t end = sdp.find('\n');
+    std::string_view line = sdp.substr(0, end);
+    sdp.remove_prefix(end == std::string_view::npos ? sdp.size() : end + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.starts_with("m=")) {
+      if (seen_audio) break;  // only the first audio stream
+      any_media = true;
+      in_audio = line.starts_with("m=audio ");
+      seen_audio = in_audio;
+      continue;
+    }
+    const bool session_level = !any_media;
+    if (!session_level && !in_audio) continue;
+    if (line.starts_with("c=IN IP4 0.0.0.0")) held_address = true;
+    if (const auto d = direction_attribute(line)) (session_level ? session : stream) = *d;
+  }
+  if (!seen_audio) return Direction::sendrecv;
+  if (held_address) return Direction::inactive;
+  return stream.value_or(session.value_or(Direction::sendrecv));
+}
+
 }  // namespace privox::media

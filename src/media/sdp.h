@@ -37,4 +37,16 @@ Result<AudioChoice> choose_audio(std::string_view offer);
 // o= line).
 std::string write_answer(const AudioChoice& choice, std::string_view address, uint16_t port, uint64_t session_id);
 
+// Which way a session's first audio stream flows, as its sender states it (RFC 3264 §5.1): the
+// stream's own direction attribute, else the session's, else sendrecv. A phone that puts a call on
+// hold offers sendonly or inactive, or (RFC 2543's way, still sent by some) the connection address
+// 0.0.0.0, which reads as inactive. Anything unreadable reads as sendrecv: never a hold.
+enum class Direction : uint8_t { sendrecv, sendonly, recvonly, inactive };
+Direction audio_direction(std::string_view sdp);
+// Whether `sdp` puts the call on hold: its first audio stream is sendonly or inactive.
+inline bool is_hold(std::string_view sdp) {
+  const Direction d = audio_direction(sdp);
+  return d == Direction::sendonly || d == Direction::inactive;
+}
+
 }  // namespace privox::media

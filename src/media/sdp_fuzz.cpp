@@ -15,6 +15,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace privox::media;
   const std::string_view offer(reinterpret_cast<const char*>(data), size);
+  // Whatever the direction reads as, reading it never crashes, and a hold is a direction.
+  const Direction direction = audio_direction(offer);
+  if (is_hold(offer) != (direction == Direction::sendonly || direction == Direction::inactive)) std::abort();
   const auto choice = choose_audio(offer);
   if (!choice) return 0;
   if (choice->port == 0 || choice->address.empty()) std::abort();

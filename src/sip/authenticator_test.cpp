@@ -81,7 +81,7 @@ class AuthenticatorTest : public ::testing::Test {
     update.replace_all = true;
     update.extensions.push_back({"line-1", "company-1", "GB", "101", std::string(kAuthLogin), "",
                                  digest_ha1(DigestAlgorithm::md5, kAuthLogin, "privox", kAuthPassword),
-                                 digest_ha1(DigestAlgorithm::sha256, kAuthLogin, "privox", kAuthPassword), {}});
+                                 digest_ha1(DigestAlgorithm::sha256, kAuthLogin, "privox", kAuthPassword), {}, {}});
     memory_.apply(update);
     ASSERT_TRUE(Peer::parse("198.51.100.7", 5060, TransportKind::udp, phone_));
     ASSERT_TRUE(Peer::parse("203.0.113.9", 5060, TransportKind::udp, elsewhere_));
@@ -263,7 +263,7 @@ TEST_F(AuthenticatorTest, ALineSetToSha256IsChallengedAndAcceptedWithSha256Only)
   ExtensionInfo strict{"line-2", "company-1", "GB", "102", std::string(kStrictLogin), "",
                        digest_ha1(DigestAlgorithm::md5, kStrictLogin, "privox", kAuthPassword),
                        digest_ha1(DigestAlgorithm::sha256, kStrictLogin, "privox", kAuthPassword),
-                       {DigestAlgorithm::sha256}};
+                       {DigestAlgorithm::sha256}, {}};
   update.extensions.push_back(strict);
   memory_.apply(update);
   Authenticator md5_node{directory_, nonces_, "privox", {DigestAlgorithm::md5}};

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "accounts/digest_hash.h"
+#include "callflow/forwarding.h"
+#include "callflow/groups.h"
 #include "sip/transport.h"
 
 namespace privox::sip {
@@ -31,6 +33,8 @@ struct ExtensionInfo {
   // What its phones are challenged with, and the only algorithms accepted from them (the line's or
   // its company's choice, accounts::DigestChoice); empty: the node's default, any it verifies.
   std::vector<accounts::DigestAlgorithm> challenge_algorithms;
+  // Its forwarding and do-not-disturb (callflow/forwarding.h); all off by default.
+  callflow::Forwarding forwarding;
 };
 
 struct TrunkInfo {
@@ -49,6 +53,8 @@ struct DirectoryUpdate {
   std::vector<std::string> removed_extensions;  // ids
   std::vector<TrunkInfo> trunks;
   std::vector<std::string> removed_trunks;      // ids
+  std::vector<callflow::RingGroup> groups;
+  std::vector<std::string> removed_groups;      // ids
   int64_t log_seq = 0;  // the change log entry (accounts/directory_log.h) this update brings it up to
 };
 
@@ -67,6 +73,12 @@ class Directory {
   virtual const TrunkInfo* outbound_trunk() = 0;
   // A dialled string as E.164, read in `country` when it is in national form.
   virtual std::optional<std::string> to_e164(std::string_view dialled, std::string_view country) = 0;
+  // Ring groups (callflow/groups.h), by their number in a company's plan and by id; a directory
+  // without groups has none.
+  virtual const callflow::RingGroup* group_by_number(std::string_view /*company_id*/, std::string_view /*number*/) {
+    return nullptr;
+  }
+  virtual const callflow::RingGroup* group_by_id(std::string_view /*id*/) { return nullptr; }
 };
 
 }  // namespace privox::sip

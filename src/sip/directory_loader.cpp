@@ -2,10 +2,13 @@
 
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "accounts/directory_log.h"
 #include "accounts/extensions.h"
 #include "accounts/trunks.h"
+#include "callflow/forwarding.h"
+#include "callflow/groups.h"
 #include "common/log.h"
 #include "sip/bans.h"
 
@@ -25,7 +28,7 @@ ExtensionInfo extension_info(accounts::DirectoryLine& l) {
                        l.country,          l.line.number,
                        l.line.sip_user,    l.line.did.value_or(""),
                        std::move(l.credentials.ha1_md5), std::move(l.credentials.ha1_sha256),
-                       challenge_algorithms(l.digest)};
+                       challenge_algorithms(l.digest), {}};
 }
 
 TrunkInfo trunk_info(const accounts::Trunk& t) {
@@ -56,8 +59,14 @@ Result<std::shared_ptr<DirectoryUpdate>> DirectoryLoader::read_all(store::Sessio
   PRIVOX_ASSIGN(update->log_seq, accounts::directory_log_head(s));
   PRIVOX_ASSIGN(std::vector<accounts::DirectoryLine> lines, accounts::directory_lines(s, keys_));
   PRIVOX_ASSIGN(const std::vector<accounts::Trunk> trunks, accounts::directory_trunks(s));
+  PRIVOX_ASSIGN(std::vector<callflow::LineForwarding> forwards, callflow::all_forwarding(s, keys_));
+  PRIVOX_ASSIGN(update->groups, callflow::all_groups(s));
   update->extensions.reserve(lines.size());
   for (accounts::DirectoryLine& l : lines) update->extensions.push_back(extension_info(l));
+  std::unordered_map<std::string_view, ExtensionInfo*> by_id;
+  for (ExtensionInfo& e : update->extensions) by_id.emplace(e.id, &e);
+  for (callflow::LineForwarding& f : forwards)
+    if (const auto it = by_id.find(f.line_id); it != by_id.end()) it->second->forwarding = std::move(f.forwarding);
   for (const accounts::Trunk& t : trunks) update->trunks.push_back(trunk_info(t));
   full_loads_.fetch_add(1);
   return update;
@@ -126,10 +135,13 @@ Status DirectoryLoader::catch_up() {
     }
     if (read.changes.empty()) return {};
     changes_.fetch_add(read.changes.size());
-    std::vector<std::string> lines, trunks;
-    for (const accounts::DirectoryChange& c : read.changes)
-      (c.kind == accounts::DirectoryItem::extension ? lines : trunks).push_back(c.item_id);
-    for (auto* ids : {&lines, &trunks}) {
+    std::vector<std::string> lines, trunks, groups;
+    for (const accounts::DirectoryChange& c : read.changes) {
+      if (c.kind == accounts::DirectoryItem::extension) lines.push_back(c.item_id);
+      else if (c.kind == accounts::DirectoryItem::trunk) trunks.push_back(c.item_id);
+      else groups.push_back(c.item_id);
+    }
+    for (auto* ids : {&lines, &trunks, &groups}) {
       std::sort(ids->begin(), ids->end());
       ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
     }
@@ -139,7 +151,11 @@ Status DirectoryLoader::catch_up() {
     // do not open, unusable): the worker drops it.
     if (!lines.empty()) {
       PRIVOX_ASSIGN(std::vector<accounts::DirectoryLine> found, accounts::directory_lines(*tx, keys_, lines));
-      for (accounts::DirectoryLine& l : found) update->extensions.push_back(extension_info(l));
+      for (accounts::DirectoryLine& l : found) {
+        ExtensionInfo& e = update->extensions.emplace_back(extension_info(l));
+        PRIVOX_ASSIGN(std::optional<callflow::Forwarding> forwarding, callflow::forwarding_of(*tx, keys_, e.id));
+        if (forwarding) e.forwarding = std::move(*forwarding);
+      }
       for (const std::string& id : lines)
         if (std::none_of(update->extensions.begin(), update->extensions.end(),
                          [&](const ExtensionInfo& e) { return e.id == id; }))
@@ -151,6 +167,11 @@ Status DirectoryLoader::catch_up() {
       for (const std::string& id : trunks)
         if (std::none_of(update->trunks.begin(), update->trunks.end(), [&](const TrunkInfo& t) { return t.id == id; }))
           update->removed_trunks.push_back(id);
+    }
+    for (const std::string& id : groups) {
+      PRIVOX_ASSIGN(std::optional<callflow::RingGroup> group, callflow::group_by_id(*tx, id));
+      if (group) update->groups.push_back(std::move(*group));
+      else update->removed_groups.push_back(id);
     }
     tx.reset();
     log_seq_ = update->log_seq;

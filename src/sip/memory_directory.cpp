@@ -37,6 +37,8 @@ void MemoryDirectory::apply(const DirectoryUpdate& update) {
     by_did_.clear();
     extensions_.clear();
     trunks_.clear();
+    group_by_number_.clear();
+    groups_.clear();
   }
   for (const std::string& id : update.removed_extensions) {
     const auto it = extensions_.find(id);
@@ -65,8 +67,40 @@ void MemoryDirectory::apply(const DirectoryUpdate& update) {
   }
   // Byte-wise by name, as accounts::directory_trunks orders them.
   std::sort(trunks_.begin(), trunks_.end(), [](const TrunkInfo& a, const TrunkInfo& b) { return a.name < b.name; });
+  apply_groups(update);
   log_seq_ = update.log_seq;
   ++updates_;
+}
+
+void MemoryDirectory::apply_groups(const DirectoryUpdate& update) {
+  const auto unindex_group = [this](const callflow::RingGroup& g) {
+    const auto it = group_by_number_.find(number_key(g.company_id, g.number));
+    if (it != group_by_number_.end() && it->second == &g) group_by_number_.erase(it);
+  };
+  for (const std::string& id : update.removed_groups) {
+    const auto it = groups_.find(id);
+    if (it == groups_.end()) continue;
+    unindex_group(*it->second);
+    groups_.erase(it);
+  }
+  for (const callflow::RingGroup& g : update.groups)
+    if (const auto it = groups_.find(g.id); it != groups_.end()) unindex_group(*it->second);
+  for (const callflow::RingGroup& g : update.groups) {
+    std::unique_ptr<callflow::RingGroup>& slot = groups_[g.id];
+    if (slot) *slot = g;
+    else slot = std::make_unique<callflow::RingGroup>(g);
+    group_by_number_[number_key(g.company_id, g.number)] = slot.get();
+  }
+}
+
+const callflow::RingGroup* MemoryDirectory::group_by_number(std::string_view company_id, std::string_view number) {
+  const auto it = group_by_number_.find(number_key(company_id, number));
+  return it == group_by_number_.end() ? nullptr : it->second;
+}
+
+const callflow::RingGroup* MemoryDirectory::group_by_id(std::string_view id) {
+  const auto it = groups_.find(id);
+  return it == groups_.end() ? nullptr : it->second.get();
 }
 
 const ExtensionInfo* MemoryDirectory::by_sip_user(std::string_view user) {

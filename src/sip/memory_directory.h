@@ -33,9 +33,12 @@ class MemoryDirectory final : public Directory {
   const TrunkInfo* trunk_at(const Peer& from) override;
   const TrunkInfo* outbound_trunk() override;
   std::optional<std::string> to_e164(std::string_view dialled, std::string_view country) override;
+  const callflow::RingGroup* group_by_number(std::string_view company_id, std::string_view number) override;
+  const callflow::RingGroup* group_by_id(std::string_view id) override;
 
   size_t extensions() const { return extensions_.size(); }
   size_t trunks() const { return trunks_.size(); }
+  size_t groups() const { return groups_.size(); }
   // The change log entry the directory is current with, and how many updates it applied.
   int64_t log_seq() const { return log_seq_; }
   uint64_t updates_applied() const { return updates_; }
@@ -55,6 +58,9 @@ class MemoryDirectory final : public Directory {
 
   Map<std::unique_ptr<ExtensionInfo>> extensions_;  // by id
   Map<const ExtensionInfo*> by_user_, by_number_, by_did_;
+  Map<std::unique_ptr<callflow::RingGroup>> groups_;  // by id
+  Map<const callflow::RingGroup*> group_by_number_;
+  void apply_groups(const DirectoryUpdate& update);
   std::vector<TrunkInfo> trunks_;  // by name, as accounts lists them: the first with an address takes outbound calls
   int64_t log_seq_ = 0;
   uint64_t updates_ = 0;

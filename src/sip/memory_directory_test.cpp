@@ -6,7 +6,7 @@ namespace privox::sip {
 namespace {
 
 ExtensionInfo line(const std::string& id, const std::string& number, std::string did = "") {
-  return {id, "company-1", "GB", number, number, std::move(did), "md5-" + id, "sha-" + id, {}};
+  return {id, "company-1", "GB", number, number, std::move(did), "md5-" + id, "sha-" + id, {}, {}};
 }
 
 TrunkInfo trunk(std::string id, std::string name, const char* host, uint16_t port = 5060) {

@@ -9,6 +9,7 @@
 #include "common/ascii.h"
 #include "common/ids.h"
 #include "media/endpoint.h"
+#include "media/sdp.h"
 #include "numbers/e164.h"
 #include "rating/store.h"
 #include "sip/builder.h"
@@ -26,6 +27,9 @@ constexpr std::string_view kAllow =
     "INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, REGISTER, INFO, UPDATE, PRACK, SUBSCRIBE, NOTIFY";
 // What a line dials to hear its own voicemail (the code most hosted PBXs use).
 constexpr std::string_view kRetrievalCode = "*97";
+// Do-not-disturb on and off from the phone, as Asterisk's and most desk phones' defaults have them.
+constexpr std::string_view kDndOnCode = "*78";
+constexpr std::string_view kDndOffCode = "*79";
 // From any line of the company: a box by its extension and PIN (Asterisk's *98).
 constexpr std::string_view kLoginCode = "*98";
 constexpr std::string_view kAnonymousFrom = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
@@ -67,19 +71,6 @@ std::string answering_equipment(const Message& response) {
   return std::string(equipment.substr(0, 200));
 }
 
-Outcome outcome_for(int status, bool cancelled, bool timed_out) {
-  if (status >= 200 && status < 300) return Outcome::answered;
-  if (cancelled) return Outcome::cancelled;
-  if (timed_out || status == 408 || status == 480) return Outcome::no_answer;
-  if (status == 486 || status == 600) return Outcome::busy;
-  return Outcome::failed;
-}
-
-std::string_view strip_brackets(std::string_view host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') return host.substr(1, host.size() - 2);
-  return host;
-}
-
 // A calling number from a header, kept short and printable: it lands in traffic records.
 std::string calling_number(const Message& m) {
   std::string user(m.from().uri.user.substr(0, 32));
@@ -89,6 +80,19 @@ std::string calling_number(const Message& m) {
 }
 
 }  // namespace
+
+Outcome Proxy::outcome_for(int status, bool cancelled, bool timed_out) {
+  if (status >= 200 && status < 300) return Outcome::answered;
+  if (cancelled) return Outcome::cancelled;
+  if (timed_out || status == 408 || status == 480) return Outcome::no_answer;
+  if (status == 486 || status == 600) return Outcome::busy;
+  return Outcome::failed;
+}
+
+std::string_view Proxy::strip_brackets(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') return host.substr(1, host.size() - 2);
+  return host;
+}
 
 Proxy::Proxy(ProxyConfig config, Directory& directory, Authenticator& auth, Location& location,
              traffic::TrafficSink& traffic, Sender& sender, TimerQueue& timers, const Clock& clock)
@@ -265,6 +269,10 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   // A line dialling the retrieval code hears its own box (sip/proxy_retrieval.cpp).
   const bool login = caller && invite && voicemail_ && voicemail_->boxes && dialled == kLoginCode;
   const bool retrieval = login || (caller && invite && voicemail_ && voicemail_->boxes && dialled == kRetrievalCode);
+  const char feature = !(caller && invite && line_settings_) ? 0
+                       : dialled == kDndOnCode                ? '+'
+                       : dialled == kDndOffCode               ? '-'
+                                                              : 0;
 
   CallRecord record;
   record.id = new_id(now);
@@ -274,6 +282,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   record.source_withheld = wants_privacy(request);
 
   const ExtensionInfo* callee = nullptr;
+  const callflow::RingGroup* group = nullptr;
   std::vector<Target> targets;
   bool to_trunk = false;
   if (caller) {
@@ -282,11 +291,16 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     record.source = caller->number;
     record.direction = Direction::internal;
     if (fraud_ && refused_for_fraud(tx, request, *caller, record, now)) return;
-    callee = dialled.empty() || retrieval ? nullptr : directory_.by_number(caller->company_id, dialled);
+    callee = dialled.empty() || retrieval || feature ? nullptr : directory_.by_number(caller->company_id, dialled);
+    if (!callee && !retrieval && !feature && !dialled.empty()) group = directory_.group_by_number(caller->company_id, dialled);
     if (retrieval) {
       record.destination = std::string(login ? kLoginCode : kRetrievalCode);
+    } else if (feature) {
+      record.destination = std::string(dialled);
     } else if (callee) {
       record.destination = callee->number;
+    } else if (group) {
+      record.destination = group->number;
     } else if (auto e164 = dialled.empty() ? std::nullopt : directory_.to_e164(dialled, caller->country)) {
       record.destination = *e164;
       callee = directory_.by_did(*e164);  // another company is reached only through its DID
@@ -344,10 +358,12 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     record.source = calling_number(request);
     record.destination = *e164;
   }
-  if (callee)
-    for (const Binding& b : location_.lookup(callee->id, now)) targets.push_back({b.peer, b.contact});
+  // A line with forwarding or do-not-disturb, and a ring group, go through the call features
+  // (sip/proxy_callflow.cpp) once the call is set up; a plain line rings its devices.
+  const bool featured = group || (callee && invite && has_features(*callee));
+  if (callee && !featured) targets = targets_of(*callee, now);
   // A line with no device registered goes to its box, if voicemail can take the call.
-  const bool unreachable = callee && targets.empty();
+  const bool unreachable = callee && !featured && targets.empty();
   if (unreachable && !(invite && voicemail_)) {
     record.ended_at_us = now;
     record.outcome = Outcome::failed;
@@ -369,6 +385,12 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     call.box_id = callee->id;
     call.box_company_id = callee->company_id;
     call.box_number = callee->number;
+    call.acting_line = callee->id;
+  } else if (feature) {
+    call.feature = feature;
+    call.acting_line = caller->id;
+  } else if (group) {
+    call.acting_line = caller->id;  // a colleague dialled the group: forwards out are on their line
   } else if (retrieval) {
     call.retrieval = true;
     call.login = login;
@@ -380,8 +402,13 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   // from the callee when Privacy: id asks it to.
   if (to_trunk && caller && !caller->did.empty())
     call.asserted = fmt::format("<sip:{}@{}>", caller->did, strip_brackets(config_.host));
-  if (invite) {
-    layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
+  if (featured) {
+    call.needs_routing = true;
+    call.stage = group ? Call::Stage::group : Call::Stage::line;
+    call.stage_id = group ? group->id : callee->id;
+  }
+  if (invite) layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
+  if (invite && !featured && !feature) {
     // A line with a box rings for its ring time, then the box answers (timer C still bounds it).
     const int64_t ring = voicemail_ && callee ? std::min(voicemail_->ring_time_us, config_.ring_timeout_us)
                                               : config_.ring_timeout_us;
@@ -396,6 +423,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
                          [this, tx](RelayReply reply) { offered(tx, std::move(reply)); });
   }
   if (retrieval) return answer_retrieval(call);
+  if (call.feature) return apply_feature_code(call);
+  if (call.needs_routing) return route(call);
   if (unreachable) {
     if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
     return;
@@ -430,6 +459,8 @@ void Proxy::offered(TxId server, RelayReply reply) {
   const std::vector<Target> targets = std::move(call.pending_targets);
   call.relayed_offer = std::move(reply.sdp);
   if (call.retrieval) return answer_retrieval(call);
+  if (call.feature) return apply_feature_code(call);
+  if (call.needs_routing) return route(call);
   if (targets.empty()) {  // the line has no device: its box answers
     if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
     return;
@@ -456,6 +487,7 @@ void Proxy::refuse(Call& call, int status, std::string_view reason) {
     if (call.record.outcome == Outcome::failed) call.record.failure_code = status;
     traffic_.closed(call.record);
   }
+  close_leg(call, status);
   forget(call.server_tx);
 }
 
@@ -524,10 +556,17 @@ void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) 
   const bool relayed = dialog != dialogs_.end() && dialog->second.relayed && relay_;
   if (request.method() == Method::bye && dialog != dialogs_.end()) {
     CallRecord record = std::move(dialog->second.record);
+    std::optional<CallRecord> leg = std::move(dialog->second.leg);
     dialogs_.erase(dialog);
     record.ended_at_us = clock_.now_us();
     record.outcome = Outcome::answered;
     record.end_reason = "bye";
+    if (leg) {  // an external forward's leg ends with the call
+      leg->ended_at_us = record.ended_at_us;
+      leg->outcome = Outcome::answered;
+      leg->end_reason = "bye";
+      traffic_.closed(*leg);
+    }
     traffic_.closed(record);
     if (relayed) relay_->remove(request.call_id());
   }
@@ -543,6 +582,8 @@ void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) 
     // A re-INVITE (hold, a codec change) offers anew: the relay rewrites it as it did the first.
     call.relayed = true;
     call.relay_pending = true;
+    call.hold_change = media::is_hold(request.body()) ? 1 : -1;
+    call.held_tag = std::string(request.to().tag());
     pending_hops_[tx] = hop;
     return relay_->offer({call.call_id, request.from().tag(), request.to().tag()}, request.body(),
                          [this, tx](RelayReply reply) { offered(tx, std::move(reply)); });
@@ -708,7 +749,16 @@ void Proxy::accept_answer(Call& call, TxId client, int status, bool first_answer
     call.answer_held = true;
     call.held_status = status;
     call.held_answer = std::move(forwarded);
-    dialogs_[call.call_id] = Dialog{call.record, call.relayed, call.relayed_answer};
+    dialogs_[call.call_id] = Dialog{call.record, call.relayed, call.relayed_answer, {}, {}};
+    if (call.leg) {
+      // The forward's outbound leg is answered with the call; it rides in the same writer batch
+      // as the call's own record, which is the one the caller's 2xx waits for.
+      call.leg->answered_at_us = call.record.answered_at_us;
+      call.leg->callee_equipment = call.record.callee_equipment;
+      dialogs_[call.call_id].leg = call.leg;
+      traffic_.opened(*call.leg, [](const Status&) {});
+      call.leg.reset();
+    }
     traffic_.opened(call.record, [this, server = call.server_tx](const Status& durable) {
       release_answer(server, durable);
     });
@@ -721,8 +771,10 @@ void Proxy::accept_answer(Call& call, TxId client, int status, bool first_answer
   }
   if (call.in_dialog && call.relayed && first_answer) {
     // A re-INVITE's answer replaces the call's: its retransmissions carry the new one.
-    if (const auto dialog = dialogs_.find(call.call_id); dialog != dialogs_.end())
+    if (const auto dialog = dialogs_.find(call.call_id); dialog != dialogs_.end()) {
       dialog->second.relayed_answer = call.relayed_answer;
+      music_on_hold(call, dialog->second);
+    }
   }
   if (!call.final_sent) {
     layer_->respond(call.server_tx, std::move(forwarded), status);
@@ -744,6 +796,14 @@ void Proxy::release_answer(TxId server, const Status& durable) {
   } else {
     // No record, no call (R1): the caller is refused. The callee, whose 2xx is never ACKed, ends
     // its side with a BYE after 64*T1 (RFC 3261 §13.3.1.4).
+    if (const auto dialog = dialogs_.find(call.call_id); dialog != dialogs_.end() && dialog->second.leg) {
+      CallRecord& leg = *dialog->second.leg;
+      leg.ended_at_us = clock_.now_us();
+      leg.outcome = Outcome::failed;
+      leg.failure_code = 500;
+      leg.end_reason = "not_recorded";
+      traffic_.closed(leg);
+    }
     dialogs_.erase(call.call_id);
     if (call.voicemail_session) {
       voicemail_->endpoint->discard(call.voicemail_session);
@@ -783,6 +843,8 @@ void Proxy::on_final(Call& call, size_t branch, int status, std::string forwarde
 void Proxy::finish(Call& call) {
   // Answered: release_answer() sends the 2xx and forgets the call (after the relay's answer, if any).
   if (call.answer_held || call.relay_pending || call.voicemail_pending) return;
+  // A featured call takes its next step (a forward, the group's next member) instead of ending.
+  if (call.stage != Call::Stage::direct && !call.final_sent && !call.cancelled && advance(call)) return;
   const TxId server = call.server_tx;
   int status = call.best_status;
   // Busy everywhere, or nobody answered in the line's ring time: the box takes the call.
@@ -810,6 +872,7 @@ void Proxy::finish(Call& call) {
     traffic_.closed(call.record);
     if (call.relayed) relay_->remove(call.call_id);  // never answered: nothing to relay
   }
+  close_leg(call, status);
   forget(server);
 }
 

@@ -94,6 +94,8 @@ struct VoicemailPrompts {
   // again".
   Sound extension, password, login_incorrect, options, record_greeting, review, new_password, reenter_password,
       mismatch, password_changed, try_again;
+  // Feature codes: "do not disturb", "activated", "de-activated".
+  Sound do_not_disturb, activated, deactivated;
   std::array<Sound, 21> digits;  // 0-20
   std::array<Sound, 8> tens;      // 30, 40, ... 90, then "hundred"
   // The spoken number, from these files ("twenty" "three"); 0-199.
@@ -148,6 +150,16 @@ class VoicemailBoxes {
                             std::function<void(bool)> done) = 0;
 };
 
+// What a phone changes of its own line's settings by feature code (kDndOnCode, kDndOffCode), off
+// the SIP worker thread: each answer comes back later on the worker thread.
+class LineSettingsDesk {
+ public:
+  virtual ~LineSettingsDesk() = default;
+  // Turns the line's do-not-disturb on or off (callflow/forwarding.h, audited as the line's own
+  // change); `done` gets whether it was stored.
+  virtual void set_dnd(std::string line_id, bool on, std::function<void(bool)> done) = 0;
+};
+
 // Voicemail: every line's calls go to its box when no device is registered, when every device is
 // busy, or when nobody answers within `ring_time_us`. The media endpoint plays the greeting and the
 // tone and records; the finished message goes to `sink` with its audio, and leaves a traffic record
@@ -171,6 +183,12 @@ struct ProxyConfig {
   std::string host;  // how peers reach this proxy: "127.0.0.1" or "[::1]"
   uint16_t port = 5060;
   int64_t ring_timeout_us = 60'000'000;  // timer C: an unanswered call is given up after this
+  // How many times one call may be sent on by forwards, ring groups' overflow and their fallbacks
+  // before it is refused 483 (callflow.max_hops): what cuts a loop the configuration let through.
+  int max_forward_hops = 5;
+  // Music on hold (sip.music_on_hold_file): a WAV the media relay plays to the party a phone puts
+  // on hold (a re-INVITE offering sendonly or inactive) until it is taken off hold; empty: none.
+  std::string music_on_hold;
 };
 
 class RtpengineClient;
@@ -202,6 +220,10 @@ class Proxy final : public TransactionUser {
   void set_media_relay(RtpengineClient* relay) { relay_ = relay; }
   // Before the first message; nullptr (the default): calls nobody takes fail as they always did.
   void set_voicemail(VoicemailDesk* desk) { voicemail_ = desk; }
+  // Before the first message; nullptr (the default): the feature codes are dialled like any number.
+  // With a desk, a line dialling kDndOnCode or kDndOffCode sets its do-not-disturb and hears it
+  // confirmed (sip/proxy_callflow.cpp).
+  void set_line_settings(LineSettingsDesk* desk) { line_settings_ = desk; }
   // Before the first message; nullptr (the default): lines may call any destination. With a book,
   // an outbound call to a country its company does not allow, or to a premium-rate number it has
   // not allowed, is refused with 403 and leaves a failed record (rating/rate_table.h).
@@ -293,12 +315,31 @@ class Proxy final : public TransactionUser {
     bool retrieval = false;          // the caller dialled kRetrievalCode: its own box answers
     bool login = false;              // or kLoginCode: a box of its company, by extension and PIN
     std::string asserted;  // P-Asserted-Identity towards the trunk; empty: none
+    char feature = 0;  // a feature code dialled: '+' do-not-disturb on, '-' off
+    // A re-INVITE's hold (+1) or taking off hold (-1), and the tag of the party it holds.
+    int8_t hold_change = 0;
+    std::string held_tag;
+    // Call features (sip/proxy_callflow.cpp): where the call is being sent now. `direct` is the
+    // plain path (a line without forwarding, the trunk), which never looks at any of this.
+    enum class Stage : uint8_t { direct, line, group, external } stage = Stage::direct;
+    bool needs_routing = false;  // the stage is chosen; nothing is ringing yet
+    std::string stage_id;        // the line or group rung now
+    size_t group_start = 0;      // round robin: the member this call started with
+    size_t group_step = 0;       // members (or, all at once, rings) tried so far
+    std::string acting_line;     // the last line the call reached: whom an external forward is for
+    std::string fallback_line;   // the last line called: whose box takes a call a broken target drops
+    std::string flow_company;    // whose configuration the call follows: targets stay within it
+    int hops = 0;
+    // An external forward's own outbound record, for the line that forwarded (rated, policed).
+    std::optional<traffic::CallRecord> leg;
   };
   // An answered call, by Call-ID, until its BYE.
   struct Dialog {
     traffic::CallRecord record;
     bool relayed = false;
     std::string relayed_answer;
+    std::optional<traffic::CallRecord> leg;  // an external forward's outbound record
+    std::string music_to;  // the tag of the party hearing music on hold; empty: none
   };
 
   // A call privox answered itself (voicemail), by Call-ID, until either side ends it.
@@ -430,6 +471,37 @@ class Proxy final : public TransactionUser {
                                                  const numbers::Destination& where) const;
 
   void handle_initial(TxId tx, const Message& request, const Peer& from);
+
+  // Call features (sip/proxy_callflow.cpp): forwarding, do-not-disturb and ring groups.
+  // Whether a call to `callee` must go through them (it has forwarding or do-not-disturb).
+  static bool has_features(const ExtensionInfo& callee) { return callee.forwarding.any(); }
+  // Sends a call whose stage is chosen (needs_routing) on its way: rings, forwards, or answers.
+  void route(Call& call);
+  // All branches of a featured call are final and none answered: the next step (a forward, the
+  // group's next member, its overflow); false when the call ends as a plain one would.
+  bool advance(Call& call);
+  void enter_line(Call& call, const ExtensionInfo& line);
+  void enter_group(Call& call, const callflow::RingGroup& group);
+  void ring_line(Call& call, const ExtensionInfo& line);
+  void ring_group_step(Call& call, const callflow::RingGroup& group);
+  // The busy treatment of a line (every device busy, or do-not-disturb).
+  void line_busy(Call& call, const ExtensionInfo& line);
+  void send_to(Call& call, const callflow::Target& target, Unanswered why);
+  void forward_external(Call& call, const std::string& e164);
+  // A target that is gone or cannot be used: the acting line's box, else the failure `status`.
+  void fall_back(Call& call, Unanswered why, int status, std::string_view reason);
+  // Starts a new ringing step on `targets` with its own ring time.
+  void ring(Call& call, const std::vector<Target>& targets, int64_t ring_us);
+  std::vector<Target> targets_of(const ExtensionInfo& line, int64_t now_us) const;
+  void close_leg(Call& call, int status);
+  // A feature code (kDndOnCode, kDndOffCode): stores the change, then confirms it.
+  void apply_feature_code(Call& call);
+  void feature_code_stored(TxId server_tx, bool on, bool stored);
+  LineSettingsDesk* line_settings_ = nullptr;
+  // A re-INVITE that holds or resumes was answered: the held party's music starts or stops.
+  void music_on_hold(const Call& call, Dialog& dialog);
+  // Round robin: which member each group's next call starts with.
+  std::unordered_map<std::string, size_t> group_next_;
   // A MESSAGE from a trusted trunk for the SMS inbox: answered and handed over; false if not one.
   bool deliver_to_inbox(TxId tx, const Message& request, const TrunkInfo* trunk);
   // A final response (or timeout) to a MESSAGE privox sent itself.
@@ -472,6 +544,9 @@ class Proxy final : public TransactionUser {
   void ring_timeout(TxId server_tx);
   void forget(TxId server_tx);
 
+  // A failed or ended attempt's outcome for its traffic record, from its final status.
+  static traffic::Outcome outcome_for(int status, bool cancelled, bool timed_out);
+  static std::string_view strip_brackets(std::string_view host);
   std::string new_branch();
   std::string via_for(const Peer& to, std::string_view branch) const;
   bool names_us(const Uri& uri) const;

@@ -59,6 +59,9 @@ Result<VoicemailPrompts> load_voicemail_prompts(const std::string& directory) {
   PRIVOX_ASSIGN(p.mismatch, load("vm-mismatch"));
   PRIVOX_ASSIGN(p.password_changed, load("vm-passchanged"));
   PRIVOX_ASSIGN(p.try_again, load("please-try-again"));
+  PRIVOX_ASSIGN(p.do_not_disturb, load("do-not-disturb"));
+  PRIVOX_ASSIGN(p.activated, load("activated"));
+  PRIVOX_ASSIGN(p.deactivated, load("de-activated"));
   for (size_t d = 0; d < p.digits.size(); ++d) {
     PRIVOX_ASSIGN(p.digits[d], load(fmt::format("digits/{}", d)));
   }

@@ -111,6 +111,26 @@ void RtpengineClient::query(std::string_view call_id, Done done) {
   send(Command::query, call_command("query", call_id), std::move(done));
 }
 
+void RtpengineClient::play_media(std::string_view call_id, std::string_view tag, std::string_view file) {
+  std::string body;
+  // Hold lasts as long as it lasts: the music repeats until stop_media (or the call's delete).
+  bencode::Writer(body)
+      .begin_dict()
+      .entry("command", "play media")
+      .entry("call-id", call_id)
+      .entry("from-tag", tag)
+      .entry("file", file)
+      .entry("repeat-times", int64_t{100'000})
+      .end();
+  send(Command::play_media, body, {});
+}
+
+void RtpengineClient::stop_media(std::string_view call_id, std::string_view tag) {
+  std::string body;
+  bencode::Writer(body).begin_dict().entry("command", "stop media").entry("call-id", call_id).entry("from-tag", tag).end();
+  send(Command::stop_media, body, {});
+}
+
 void RtpengineClient::ping(Done done) {
   std::string body;
   bencode::Writer(body).begin_dict().entry("command", "ping").end();

@@ -98,14 +98,19 @@ class RtpengineClient {
   void remove(std::string_view call_id);
   void query(std::string_view call_id, Done done);
   void ping(Done done);
+  // Music on hold: rtpengine plays `file` (a WAV it can read) to the side of the call whose tag is
+  // `tag`, over and over, instead of what the other side sends; stop_media ends it. Nobody waits
+  // for the reply: a relay that cannot play leaves the held side in silence, as before.
+  void play_media(std::string_view call_id, std::string_view tag, std::string_view file);
+  void stop_media(std::string_view call_id, std::string_view tag);
 
   RelayState state() const { return state_.load(std::memory_order_relaxed); }
   size_t waiting() const { return pending_.size(); }
 
   // What the relay was asked and said (for the metrics), and the calls it carries now: those with
   // an offer it took and no delete since.
-  enum class Command : uint8_t { offer, answer, remove, query, ping };
-  static constexpr size_t kCommands = 5;
+  enum class Command : uint8_t { offer, answer, remove, query, ping, play_media, stop_media };
+  static constexpr size_t kCommands = 7;
   static constexpr size_t kOutcomes = 3;  // RelayReply::Outcome
   struct Stats {
     std::array<std::array<uint64_t, kOutcomes>, kCommands> replies{};  // [command][outcome]

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "callflow/forwarding.h"
 #include "common/log.h"
 #include "sip/authenticator.h"
 #include "sip/bans.h"
@@ -187,6 +188,32 @@ class StoreBoxes final : public VoicemailBoxes {
   Worker<Task> reader_;
 };
 
+// A line's settings changed from its phone (feature codes), written on a thread of its own; the
+// answer is posted back to the SIP worker.
+class StoreLineSettings final : public LineSettingsDesk {
+ public:
+  StoreLineSettings(boost::asio::io_context& io, store::Store& store, const privacy::Keyring& keys, const Clock& clock)
+      : io_(io), forwardings_(store, keys, clock), writer_(WorkerOptions{.name = "privox-line-set", .max_queue = 1'000}) {
+    writer_.start(run_tasks);
+  }
+  ~StoreLineSettings() override { writer_.stop(); }
+
+  void set_dnd(std::string line_id, bool on, std::function<void(bool)> done) override {
+    const uint64_t posted = writer_.post([this, line_id = std::move(line_id), on, done]() mutable {
+      // The line's own change from its own phone: the line is the actor its audit entry names.
+      const Status set = forwardings_.set_dnd(line_id, on, line_id);
+      if (!set.ok()) log::warn("sip", "callflow.dnd_not_set", {{"line", log::Id(line_id)}, {"error", log::error_code(set.error())}});
+      boost::asio::post(io_, [done = std::move(done), stored = set.ok()] { done(stored); });
+    });
+    if (posted == 0) boost::asio::post(io_, [done = std::move(done)] { done(false); });
+  }
+
+ private:
+  boost::asio::io_context& io_;
+  callflow::Forwardings forwardings_;
+  Worker<Task> writer_;
+};
+
 constexpr auto kHeartbeat = std::chrono::seconds(1);
 constexpr auto kHousekeeping = std::chrono::seconds(30);
 // How often the guard forgets idle sources, in heartbeats.
@@ -249,7 +276,11 @@ struct SipService::Parts {
         location(&bindings),
         traffic(writer, keys, clock, options.node_id),
         counted_traffic(traffic),
-        proxy(ProxyConfig{.host = options.host, .port = options.port, .ring_timeout_us = options.ring_timeout_us},
+        proxy(ProxyConfig{.host = options.host,
+                          .port = options.port,
+                          .ring_timeout_us = options.ring_timeout_us,
+                          .max_forward_hops = options.max_forward_hops,
+                          .music_on_hold = options.music_on_hold},
               directory, auth, location, counted_traffic, server, timers, clock),
         layer(server, timers, clock, proxy, {}, options.limits),
         registrar(layer, auth, location, clock),
@@ -285,6 +316,7 @@ struct SipService::Parts {
   // Voicemail (null without): the sink's thread stores messages; the endpoint's thread answers.
   std::unique_ptr<voicemail::StoreSink> voicemail_sink;
   std::unique_ptr<StoreBoxes> voicemail_boxes;
+  std::unique_ptr<StoreLineSettings> line_settings;
   VoicemailDesk desk;
   std::unique_ptr<media::Endpoint> endpoint;  // after the sink and desk: its thread reports to them
   bool endpoint_started = false;
@@ -405,6 +437,8 @@ Status SipService::start() {
   p.registrar.learn_contacts(p.location);
   PRIVOX_TRY(p.start_media_relay());
   PRIVOX_TRY(p.start_voicemail());
+  p.line_settings = std::make_unique<StoreLineSettings>(p.io, p.store, p.keys, p.clock);
+  p.proxy.set_line_settings(p.line_settings.get());
   p.auth.set_failures(&p.guard);
   p.server.set_guard(&p.guard);
   PRIVOX_TRY(p.server.listen(p.options.host, p.options.port));
@@ -451,6 +485,7 @@ void SipService::stop() {
   }
   if (p.voicemail_sink) p.voicemail_sink->stop();
   p.voicemail_boxes.reset();
+  p.line_settings.reset();
   if (Status s = p.traffic.flush(); !s.ok()) log::error("sip", "traffic.flush_failed", {{"error", log::error_code(s.error())}});
 }
 

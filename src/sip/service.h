@@ -57,6 +57,8 @@ struct SipOptions {
   uint16_t port = 5060;
   std::string node_id;  // names this node's open calls; stable across restarts
   int64_t ring_timeout_us = 60'000'000;
+  int max_forward_hops = 5;  // sip.max_forward_hops (ProxyConfig)
+  std::string music_on_hold;  // sip.music_on_hold_file, when readable (ProxyConfig)
   TransactionLimits limits;
   // What 401 and 407 challenge with, in order. Both algorithms are always accepted.
   std::vector<DigestAlgorithm> challenge_algorithms = {DigestAlgorithm::md5};
