@@ -1084,7 +1084,13 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
     return {};
   }).ok());
   ASSERT_FALSE(b_alert.empty());
-  const std::vector<std::string> b_ids = {b_member, b_company, b_line, b_request, b_invite, b_voicemail, b_invoice, b_alert};
+  // B's call routing: a ring group and a forward on B's line.
+  const std::string b_group =
+      json::parse(b.call(verb::post, "/api/v1/ring-groups", {{"number", "700"}, {"name", "B's group"}, {"members", {"301"}}}).body()).value("id", "");
+  ASSERT_FALSE(b_group.empty());
+  ASSERT_EQ(b.call(verb::put, "/api/v1/lines/" + b_line + "/forwarding", {{"busy", {{"kind", "group"}, {"number", "700"}}}}).result(),
+            status::ok);
+  const std::vector<std::string> b_ids = {b_member, b_company, b_line, b_request, b_invite, b_voicemail, b_invoice, b_alert, b_group};
 
   struct Attack {
     std::string target;
@@ -1136,6 +1142,15 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/admin/requests/{id}/complete", verb::post},
        {"/api/v1/admin/requests/" + b_request + "/complete?purpose=legal", json::object()}},
       {{"/api/v1/admin/sip-bans", verb::get}, {"/api/v1/admin/sip-bans?purpose=fraud", nullptr}},
+      {{"/api/v1/lines/{id}/forwarding", verb::get}, {"/api/v1/lines/" + b_line + "/forwarding", nullptr}},
+      {{"/api/v1/lines/{id}/forwarding", verb::put}, {"/api/v1/lines/" + b_line + "/forwarding", {{"dnd", true}}}},
+      {{"/api/v1/lines/{id}/dnd", verb::put}, {"/api/v1/lines/" + b_line + "/dnd", {{"on", true}}}},
+      {{"/api/v1/me/lines/{id}/forwarding", verb::get}, {"/api/v1/me/lines/" + b_line + "/forwarding", nullptr}},
+      {{"/api/v1/me/lines/{id}/forwarding", verb::put}, {"/api/v1/me/lines/" + b_line + "/forwarding", {{"dnd", true}}}},
+      {{"/api/v1/me/lines/{id}/dnd", verb::put}, {"/api/v1/me/lines/" + b_line + "/dnd", {{"on", true}}}},
+      {{"/api/v1/ring-groups/{id}", verb::get}, {"/api/v1/ring-groups/" + b_group, nullptr}},
+      {{"/api/v1/ring-groups/{id}", verb::put}, {"/api/v1/ring-groups/" + b_group, {{"number", "701"}, {"name", "Hijacked"}, {"members", {"301"}}}}},
+      {{"/api/v1/ring-groups/{id}", verb::delete_}, {"/api/v1/ring-groups/" + b_group, nullptr}},
       {{"/api/v1/fraud/alerts/{id}/lift", verb::post}, {"/api/v1/fraud/alerts/" + b_alert + "/lift", json::object()}},
       {{"/api/v1/admin/sip-bans/{id}", verb::delete_}, {"/api/v1/admin/sip-bans/" + std::string(32, '0') + "?purpose=fraud", nullptr}},
       {{"/api/v1/admin/disclosures", verb::post},
@@ -1159,6 +1174,10 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/company/closure", verb::post}, {"/api/v1/company/closure", {{"confirm", "Acme b@b.example"}}}},
       {{"/api/v1/company/closure", verb::delete_}, {"/api/v1/company/closure", nullptr}},
       {{"/api/v1/people", verb::get}, {"/api/v1/people", nullptr}},
+      // A's own groups and picture; B's line number names no line of A's.
+      {{"/api/v1/ring-groups", verb::get}, {"/api/v1/ring-groups", nullptr}},
+      {{"/api/v1/ring-groups", verb::post}, {"/api/v1/ring-groups", {{"number", "702"}, {"name", "A's group"}, {"members", {"301"}}}}},
+      {{"/api/v1/call-flow", verb::get}, {"/api/v1/call-flow", nullptr}},
       {{"/api/v1/invites", verb::post}, {"/api/v1/invites", {{"email", "invitee@b.example"}}}},
       {{"/api/v1/consents", verb::get}, {"/api/v1/consents", nullptr}},
       {{"/api/v1/consents/{purpose}", verb::put}, {"/api/v1/consents/marketing_email", {{"given", false}}}},
@@ -1230,6 +1249,13 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   const json b_company_now = json::parse(b.call(verb::get, "/api/v1/company").body());
   EXPECT_EQ(b_company_now["state"], "open");
   EXPECT_TRUE(b_company_now["sip_digest"].is_null());
+  // B's routing is as B left it: the group, its member, the forward, no do-not-disturb.
+  const json b_group_now = json::parse(b.call(verb::get, "/api/v1/ring-groups/" + b_group).body());
+  EXPECT_EQ(b_group_now["number"], "700");
+  EXPECT_EQ(b_group_now["members"], json({"301"}));
+  const json b_forwarding = json::parse(b.call(verb::get, "/api/v1/lines/" + b_line + "/forwarding").body());
+  EXPECT_EQ(b_forwarding["dnd"], false);
+  EXPECT_EQ(b_forwarding["busy"], json({{"kind", "group"}, {"number", "700"}}));
   // B is still B's office manager, and B's invitation is still pending.
   const json b_people = json::parse(b.call(verb::get, "/api/v1/people").body());
   EXPECT_EQ(b_people["people"][0]["role"], "office_manager");
@@ -1641,7 +1667,10 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                               "/api/v1/voicemail/{id}", "/api/v1/voicemail/greetings/{extension_id}",
                                               "/api/v1/voicemail/options/{extension_id}", "/api/v1/invoices",
                                               "/api/v1/invoices/{id}", "/api/v1/wallet", "/api/v1/wallet/ledger",
-                                              "/api/v1/wallet/top-ups"};
+                                              "/api/v1/wallet/top-ups", "/api/v1/lines/{id}/forwarding",
+                                              "/api/v1/lines/{id}/dnd", "/api/v1/me/lines/{id}/forwarding",
+                                              "/api/v1/me/lines/{id}/dnd", "/api/v1/ring-groups",
+                                              "/api/v1/ring-groups/{id}", "/api/v1/call-flow"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
@@ -1683,9 +1712,10 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   // Issue 13 added PATCH and the provisioning file of a line, PATCH of the company and the dashboard.
   // The voicemail routes added four, two of them state-changing; the greeting three, two of them;
   // the box options two, one of them; the invoices two, neither; the wallet two, neither;
-  // the fraud alerts two, one of them; the wallet's top-up one, state-changing.
-  EXPECT_EQ(guarded, 60u);
-  EXPECT_EQ(state_changing, 34u);
+  // the fraud alerts two, one of them; the wallet's top-up one, state-changing; call routing
+  // (issue 15) twelve, seven of them.
+  EXPECT_EQ(guarded, 72u);
+  EXPECT_EQ(state_changing, 41u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
@@ -2618,6 +2648,313 @@ TEST_P(PortalApiTest, AFraudAlertEmailThatFailsHalfWayIsNeverSentTwice) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PortalApiTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
+                         store::backend_name);
+
+// Issue 15: call forwarding, do-not-disturb and ring groups through the portal. Targets travel by
+// number; every refusal names its field and changes nothing.
+class CallRoutingApiTest : public PortalApiTest {
+ protected:
+  // A signed-up office manager (her subject id in `manager_id_`) with lines by number.
+  void manager_with_lines(Browser& manager, const std::string& email, const std::string& phone,
+                          const std::vector<std::string>& numbers) {
+    ASSERT_EQ(manager.sign_up(signup_body(email, phone)).result(), status::created);
+    manager_id_ = json::parse(manager.call(verb::get, "/api/v1/me").body())["subject_id"];
+    for (const std::string& number : numbers) {
+      json body = {{"number", number}, {"password", "line password for the routing test"}};
+      const http::Response res = manager.call(verb::post, "/api/v1/extensions", body);
+      ASSERT_EQ(res.result(), status::created) << res.body();
+      line_ids_[number] = json::parse(res.body())["id"];
+    }
+  }
+  std::string fwd(const std::string& number) { return "/api/v1/lines/" + line_ids_.at(number) + "/forwarding"; }
+  // Expects `res` to be `code` naming `field`, with the documented shape.
+  void expect_refusal(verb method, const std::string& pattern, const http::Response& res, status code,
+                      const std::string& field, const std::string& what) {
+    EXPECT_EQ(res.result(), code) << what << ": " << res.body();
+    expect_documented(method, pattern, res);
+    EXPECT_EQ(json::parse(res.body(), nullptr, false)["error"].value("field", ""), field) << what << ": " << res.body();
+  }
+
+  std::string manager_id_;
+  std::map<std::string, std::string> line_ids_;
+};
+
+TEST_P(CallRoutingApiTest, TheOfficeManagerSetsForwardingAndDndOnAnyLineOfTheCompany) {
+  Browser manager = browser();
+  manager_with_lines(manager, "fwd@a.example", "+442079460901", {"201", "202", "203", "204"});
+  const std::string pattern = "/api/v1/lines/{id}/forwarding";
+  http::Response res = manager.call(verb::get, fwd("201"));
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, pattern, res);
+  EXPECT_EQ(json::parse(res.body()), json({{"line_id", line_ids_["201"]}, {"number", "201"}, {"label", ""}, {"dnd", false},
+                                           {"always", nullptr}, {"busy", nullptr}, {"no_answer", nullptr},
+                                           {"unregistered", nullptr}, {"no_answer_seconds", 20}}));
+
+  res = manager.call(verb::put, fwd("201"),
+                     {{"busy", {{"kind", "line"}, {"number", "202"}}},
+                      {"no_answer", {{"kind", "voicemail"}, {"number", "203"}}},
+                      {"unregistered", {{"kind", "external"}, {"number", "+44 20 7946 0123"}}},
+                      {"no_answer_seconds", 25}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, pattern, res);
+  json f = json::parse(res.body());
+  EXPECT_EQ(f["busy"], json({{"kind", "line"}, {"number", "202"}}));
+  EXPECT_EQ(f["no_answer"], json({{"kind", "voicemail"}, {"number", "203"}}));
+  EXPECT_EQ(f["unregistered"], json({{"kind", "external"}, {"number", "+442079460123"}}));
+  EXPECT_TRUE(f["always"].is_null());
+  EXPECT_EQ(f["no_answer_seconds"], 25);
+  EXPECT_EQ(f["dnd"], false);
+
+  // Do-not-disturb alone keeps the forwards.
+  res = manager.call(verb::put, "/api/v1/lines/" + line_ids_["201"] + "/dnd", {{"on", true}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, "/api/v1/lines/{id}/dnd", res);
+  f = json::parse(manager.call(verb::get, fwd("201")).body());
+  EXPECT_EQ(f["dnd"], true);
+  EXPECT_EQ(f["busy"], json({{"kind", "line"}, {"number", "202"}}));
+  EXPECT_EQ(f["unregistered"]["number"], "+442079460123");
+
+  // Refusals name the field and change nothing. Line 204 goes away first: a forward to it is a
+  // forward to a number that is no longer there.
+  ASSERT_EQ(manager.call(verb::delete_, "/api/v1/extensions/" + line_ids_["204"]).result(), status::no_content);
+  ASSERT_EQ(manager.call(verb::put, fwd("202"), {{"always", {{"kind", "line"}, {"number", "203"}}}}).result(), status::ok);
+  const std::vector<std::tuple<json, status, std::string>> bad = {
+      {{{"busy", {{"kind", "line"}, {"number", "999"}}}}, status::not_found, "busy.number"},
+      {{{"busy", {{"kind", "line"}, {"number", "204"}}}}, status::not_found, "busy.number"},
+      {{{"no_answer", {{"kind", "group"}, {"number", "600"}}}}, status::not_found, "no_answer.number"},
+      {{{"busy", {{"kind", "teleport"}, {"number", "202"}}}}, status::bad_request, "busy.kind"},
+      {{{"busy", {{"number", "202"}}}}, status::bad_request, "busy.kind"},
+      {{{"busy", {{"kind", "line"}}}}, status::bad_request, "busy.number"},
+      {{{"busy", {{"kind", "line"}, {"number", 202}}}}, status::bad_request, "busy.number"},
+      {{{"busy", {{"kind", "line"}, {"number", "202"}, {"ring", 1}}}}, status::bad_request, "busy.ring"},
+      {{{"busy", "202"}}, status::bad_request, "busy"},
+      {{{"unregistered", {{"kind", "external"}, {"number", "not a number"}}}}, status::bad_request, "unregistered.number"},
+      {{{"dnd", "yes"}}, status::bad_request, "dnd"},
+      {{{"no_answer_seconds", 2}}, status::bad_request, "no_answer_seconds"},
+      {{{"no_answer_seconds", 121}}, status::bad_request, "no_answer_seconds"},
+      {{{"no_answer_seconds", "20"}}, status::bad_request, "no_answer_seconds"},
+      {{{"forward_all", true}}, status::bad_request, "forward_all"},
+      // 203 -> 201 -> ... is fine, but 203 always -> 202 always -> 203 runs in a circle.
+      {{{"always", {{"kind", "line"}, {"number", "202"}}}}, status::conflict, "always"},
+  };
+  for (const auto& [body, code, field] : bad) {
+    const std::string target = field == "always" ? fwd("203") : fwd("201");
+    expect_refusal(verb::put, pattern, manager.call(verb::put, target, body), code, field, body.dump());
+  }
+  const std::string dnd = "/api/v1/lines/" + line_ids_["201"] + "/dnd";
+  expect_refusal(verb::put, "/api/v1/lines/{id}/dnd", manager.call(verb::put, dnd, {{"on", "off"}}), status::bad_request, "on", "on as text");
+  expect_refusal(verb::put, "/api/v1/lines/{id}/dnd", manager.call(verb::put, dnd, json::object()), status::bad_request, "on", "no on");
+  expect_refusal(verb::get, pattern, manager.call(verb::get, "/api/v1/lines/" + line_ids_["204"] + "/forwarding"),
+                 status::not_found, "id", "a removed line");
+  f = json::parse(manager.call(verb::get, fwd("201")).body());
+  EXPECT_EQ(f["dnd"], true);
+  EXPECT_EQ(f["busy"], json({{"kind", "line"}, {"number", "202"}}));
+  EXPECT_EQ(f["no_answer_seconds"], 25);
+  EXPECT_TRUE(json::parse(manager.call(verb::get, fwd("203")).body())["always"].is_null());
+
+  // A PUT replaces the whole forwarding: what it leaves out is off.
+  res = manager.call(verb::put, fwd("201"), {{"always", {{"kind", "voicemail"}, {"number", "202"}}}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  f = json::parse(res.body());
+  EXPECT_EQ(f["always"], json({{"kind", "voicemail"}, {"number", "202"}}));
+  EXPECT_TRUE(f["busy"].is_null());
+  EXPECT_EQ(f["dnd"], false);
+  EXPECT_EQ(f["no_answer_seconds"], 20);
+  // Nothing personal in the audit: no external number, in any form.
+  const store::Rows audited = audit_of("forwarding.set");
+  EXPECT_EQ(audited.size(), 3u);
+  for (const store::Row& r : audited) EXPECT_EQ(r.text(1).find("7946"), std::string::npos) << r.text(1);
+}
+
+TEST_P(CallRoutingApiTest, AMemberSetsOnlyTheirOwnLinesForwardingAndDnd) {
+  Browser manager = browser();
+  manager_with_lines(manager, "own@a.example", "+442079460902", {"211", "212"});
+  const std::string invite_token = invite(manager, "member@a.example").second;
+  ASSERT_EQ(browser().call(verb::post, "/api/v1/invites/accept", invitee_body(invite_token, "+442079460903")).result(),
+            status::created);
+  Browser member = browser();
+  ASSERT_EQ(member.call(verb::post, "/api/v1/session", {{"email", "member@a.example"}, {"password", "invited password 1"}})
+                .result(),
+            status::ok);
+  const std::string member_id = json::parse(member.call(verb::get, "/api/v1/me").body())["subject_id"];
+  ASSERT_EQ(manager.call(verb::patch, "/api/v1/extensions/" + line_ids_["211"], {{"member_id", member_id}}).result(), status::ok);
+  ASSERT_EQ(manager.call(verb::patch, "/api/v1/extensions/" + line_ids_["212"], {{"member_id", manager_id_}}).result(), status::ok);
+  const std::string mine = "/api/v1/me/lines/" + line_ids_["211"], hers = "/api/v1/me/lines/" + line_ids_["212"];
+
+  http::Response res = member.call(verb::get, mine + "/forwarding");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/me/lines/{id}/forwarding", res);
+  res = member.call(verb::put, mine + "/dnd", {{"on", true}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, "/api/v1/me/lines/{id}/dnd", res);
+  EXPECT_EQ(json::parse(res.body())["dnd"], true);
+  res = member.call(verb::put, mine + "/forwarding",
+                    {{"dnd", true}, {"no_answer", {{"kind", "external"}, {"number", "+447400123456"}}}, {"no_answer_seconds", 15}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, "/api/v1/me/lines/{id}/forwarding", res);
+  EXPECT_EQ(json::parse(res.body())["no_answer"]["number"], "+447400123456");
+  expect_refusal(verb::put, "/api/v1/me/lines/{id}/forwarding",
+                 member.call(verb::put, mine + "/forwarding", {{"busy", {{"kind", "line"}, {"number", "299"}}}}),
+                 status::not_found, "busy.number", "a line that does not exist");
+
+  // Another member's line reads as missing, and the office manager's own routes are hers alone.
+  for (const auto& [method, target] : std::vector<std::pair<verb, std::string>>{
+           {verb::get, hers + "/forwarding"}, {verb::put, hers + "/forwarding"}, {verb::put, hers + "/dnd"}}) {
+    const json body = method == verb::get ? json(nullptr) : target.ends_with("dnd") ? json{{"on", true}} : json::object();
+    res = member.call(method, target, body);
+    EXPECT_EQ(res.result(), status::not_found) << target << ": " << res.body();
+    EXPECT_EQ(json::parse(res.body())["error"]["field"], "id") << target;
+  }
+  res = member.call(verb::get, "/api/v1/lines/" + line_ids_["211"] + "/forwarding");
+  EXPECT_EQ(res.result(), status::forbidden);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "role");
+  EXPECT_EQ(member.call(verb::put, "/api/v1/lines/" + line_ids_["212"] + "/dnd", {{"on", true}}).result(), status::forbidden);
+  EXPECT_EQ(member.call(verb::get, "/api/v1/ring-groups").result(), status::forbidden);
+  EXPECT_EQ(member.call(verb::get, "/api/v1/call-flow").result(), status::forbidden);
+  // The manager's own routes reach her own line only; she sees the member's choice through hers.
+  EXPECT_EQ(manager.call(verb::get, mine + "/forwarding").result(), status::not_found);
+  EXPECT_EQ(manager.call(verb::get, hers + "/forwarding").result(), status::ok);
+  const json seen = json::parse(manager.call(verb::get, fwd("211")).body());
+  EXPECT_EQ(seen["dnd"], true);
+  EXPECT_EQ(seen["no_answer_seconds"], 15);
+  EXPECT_FALSE(json::parse(manager.call(verb::get, fwd("212")).body())["dnd"].get<bool>());
+}
+
+TEST_P(CallRoutingApiTest, TheOfficeManagerCreatesChangesAndRemovesRingGroups) {
+  Browser manager = browser();
+  manager_with_lines(manager, "groups@a.example", "+442079460904", {"221", "222", "223"});
+  http::Response res = manager.call(verb::post, "/api/v1/ring-groups",
+                                    {{"number", "600"}, {"name", "Sales"}, {"strategy", "sequential"}, {"ring_seconds", 15},
+                                     {"members", {"221", "222"}}, {"overflow", {{"kind", "voicemail"}, {"number", "221"}}}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  expect_documented(verb::post, "/api/v1/ring-groups", res);
+  json g = json::parse(res.body());
+  const std::string id = g["id"], path = "/api/v1/ring-groups/" + id;
+  EXPECT_EQ(g, json({{"id", id}, {"number", "600"}, {"name", "Sales"}, {"strategy", "sequential"}, {"ring_seconds", 15},
+                     {"members", {"221", "222"}}, {"overflow", {{"kind", "voicemail"}, {"number", "221"}}}}));
+  res = manager.call(verb::get, "/api/v1/ring-groups");
+  expect_documented(verb::get, "/api/v1/ring-groups", res);
+  ASSERT_EQ(json::parse(res.body())["items"].size(), 1u);
+  EXPECT_EQ(json::parse(res.body())["items"][0], g);
+  res = manager.call(verb::get, path);
+  expect_documented(verb::get, "/api/v1/ring-groups/{id}", res);
+  EXPECT_EQ(json::parse(res.body()), g);
+
+  res = manager.call(verb::put, path, {{"number", "600"}, {"name", "Sales team"}, {"strategy", "round_robin"},
+                                       {"members", {"223", "221"}}, {"overflow", nullptr}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, "/api/v1/ring-groups/{id}", res);
+  g = json::parse(res.body());
+  EXPECT_EQ(g["members"], json({"223", "221"}));
+  EXPECT_EQ(g["strategy"], "round_robin");
+  EXPECT_EQ(g["ring_seconds"], 20);
+  EXPECT_TRUE(g["overflow"].is_null());
+
+  const json good = {{"number", "601"}, {"name", "Support"}, {"members", {"222"}}};
+  auto with = [&](const std::string& name, const json& value) {
+    json body = good;
+    body[name] = value;
+    return body;
+  };
+  const std::vector<std::tuple<json, status, std::string>> bad = {
+      {with("members", json::array()), status::bad_request, "members"},
+      {with("members", {"222", "222"}), status::bad_request, "members"},
+      {with("members", {"299"}), status::not_found, "members"},
+      {with("members", "222"), status::bad_request, "members"},
+      {with("members", {222}), status::bad_request, "members"},
+      {with("strategy", "random"), status::bad_request, "strategy"},
+      {with("ring_seconds", 2), status::bad_request, "ring_seconds"},
+      {with("ring_seconds", "20"), status::bad_request, "ring_seconds"},
+      {with("number", "221"), status::conflict, "number"},
+      {with("number", "600"), status::conflict, "number"},
+      {with("number", "6a"), status::bad_request, "number"},
+      {with("name", std::string(61, 'x')), status::bad_request, "name"},
+      {with("name", ""), status::bad_request, "name"},
+      {with("overflow", {{"kind", "line"}, {"number", "299"}}), status::not_found, "overflow.number"},
+      {with("overflow", {{"kind", "nowhere"}, {"number", "222"}}), status::bad_request, "overflow.kind"},
+      {with("colour", "blue"), status::bad_request, "colour"},
+  };
+  for (const auto& [body, code, field] : bad)
+    expect_refusal(verb::post, "/api/v1/ring-groups", manager.call(verb::post, "/api/v1/ring-groups", body), code, field,
+                   body.dump());
+  // A group overflowing into itself is refused too.
+  expect_refusal(verb::put, "/api/v1/ring-groups/{id}",
+                 manager.call(verb::put, path, {{"number", "600"}, {"name", "Sales"}, {"members", {"221"}},
+                                               {"overflow", {{"kind", "group"}, {"number", "600"}}}}),
+                 status::conflict, "overflow", "into itself");
+  EXPECT_EQ(json::parse(manager.call(verb::get, "/api/v1/ring-groups").body())["items"].size(), 1u);
+  EXPECT_EQ(json::parse(manager.call(verb::get, path).body()), g);
+
+  // While a forward points at the group it stays; then it goes.
+  ASSERT_EQ(manager.call(verb::put, fwd("222"), {{"busy", {{"kind", "group"}, {"number", "600"}}}}).result(), status::ok);
+  expect_refusal(verb::delete_, "/api/v1/ring-groups/{id}", manager.call(verb::delete_, path), status::conflict, "group",
+                 "a forward points at it");
+  ASSERT_EQ(manager.call(verb::put, fwd("222"), json::object()).result(), status::ok);
+  res = manager.call(verb::delete_, path);
+  EXPECT_EQ(res.result(), status::no_content) << res.body();
+  expect_documented(verb::delete_, "/api/v1/ring-groups/{id}", res);
+  expect_refusal(verb::get, "/api/v1/ring-groups/{id}", manager.call(verb::get, path), status::not_found, "id", "removed");
+  EXPECT_TRUE(json::parse(manager.call(verb::get, "/api/v1/ring-groups").body())["items"].empty());
+}
+
+TEST_P(CallRoutingApiTest, TheCallFlowShowsWhereACallToEachNumberGoes) {
+  Browser manager = browser();
+  manager_with_lines(manager, "flow@a.example", "+442079460905", {"232"});
+  http::Response res = manager.call(verb::post, "/api/v1/extensions",
+                                    {{"number", "231"}, {"password", "line password for reception"}, {"did", "+442079460500"},
+                                     {"label", "Reception"}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  line_ids_["231"] = json::parse(res.body())["id"];
+  res = manager.call(verb::post, "/api/v1/ring-groups",
+                     {{"number", "610"}, {"name", "Everyone"}, {"members", {"231", "232"}},
+                      {"overflow", {{"kind", "external"}, {"number", "+442079460777"}}}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  ASSERT_EQ(manager.call(verb::put, fwd("231"), {{"busy", {{"kind", "group"}, {"number", "610"}}},
+                                                 {"no_answer", {{"kind", "line"}, {"number", "232"}}}})
+                .result(),
+            status::ok);
+  ASSERT_EQ(manager.call(verb::put, fwd("232"), {{"dnd", true}, {"no_answer", {{"kind", "line"}, {"number", "231"}}}}).result(),
+            status::ok);
+
+  res = manager.call(verb::get, "/api/v1/call-flow");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/call-flow", res);
+  const json numbers = json::parse(res.body())["numbers"];
+  std::map<std::string, json> by_number;
+  for (const json& n : numbers) by_number[n["kind"].get<std::string>() + ":" + n["number"].get<std::string>()] = n["to"];
+  ASSERT_EQ(by_number.size(), 4u) << res.body();
+  ASSERT_TRUE(by_number.count("did:+442079460500") && by_number.count("group:610") && by_number.count("line:231") &&
+              by_number.count("line:232"))
+      << res.body();
+  EXPECT_EQ(numbers[0]["kind"], "did");
+
+  const json& reception = by_number["did:+442079460500"];
+  EXPECT_EQ(reception, by_number["line:231"]);
+  EXPECT_EQ(reception["type"], "line");
+  EXPECT_EQ(reception["number"], "231");
+  EXPECT_EQ(reception["label"], "Reception");
+  EXPECT_EQ(reception["dnd"], false);
+  EXPECT_TRUE(reception["forwards"]["always"].is_null());
+  EXPECT_TRUE(reception["forwards"]["unregistered"].is_null());
+  EXPECT_EQ(reception["voicemail"], json({{"type", "voicemail"}, {"line_id", line_ids_["231"]}, {"number", "231"}, {"label", "Reception"}}));
+  const json& busy = reception["forwards"]["busy"];
+  EXPECT_EQ(busy["type"], "group");
+  EXPECT_EQ(busy["number"], "610");
+  EXPECT_EQ(busy["strategy"], "simultaneous");
+  ASSERT_EQ(busy["members"].size(), 2u);
+  EXPECT_EQ(busy["members"][1], json({{"type", "line"}, {"line_id", line_ids_["232"]}, {"number", "232"}, {"label", ""}, {"dnd", true}}));
+  EXPECT_EQ(busy["overflow"], json({{"type", "external"}, {"number", "+442079460777"}}));
+  // 231 -> 232 on no answer, and 232 back to 231: drawn once, then named as a loop.
+  const json& next = reception["forwards"]["no_answer"];
+  EXPECT_EQ(next["type"], "line");
+  EXPECT_EQ(next["number"], "232");
+  EXPECT_EQ(next["dnd"], true);
+  EXPECT_EQ(next["forwards"]["no_answer"], json({{"type", "ref"}, {"target_kind", "line"}, {"number", "231"}, {"reason", "loop"}}));
+  EXPECT_EQ(by_number["group:610"], busy);
+  EXPECT_NE(res.body().find(line_ids_["232"]), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CallRoutingApiTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
                          store::backend_name);
 
 TEST(TokenizerTest, LuhnAndBrands) {

@@ -82,6 +82,21 @@ constexpr Route kRoutes[] = {
     {verb::delete_, "/api/v1/voicemail/greetings/{extension_id}", kMemberCsrf, voicemail_greeting_remove},
     {verb::get, "/api/v1/voicemail/options/{extension_id}", kMember, voicemail_options_get},
     {verb::put, "/api/v1/voicemail/options/{extension_id}", kMemberCsrf, voicemail_options_put},
+    // routes_forwarding.cpp: the office manager's (any line of the company) and the member's own
+    {verb::get, "/api/v1/lines/{id}/forwarding", kMember, line_forwarding_get},
+    {verb::put, "/api/v1/lines/{id}/forwarding", kMemberCsrf, line_forwarding_put},
+    {verb::put, "/api/v1/lines/{id}/dnd", kMemberCsrf, line_dnd_put},
+    {verb::get, "/api/v1/me/lines/{id}/forwarding", kMember, my_line_forwarding_get},
+    {verb::put, "/api/v1/me/lines/{id}/forwarding", kMemberCsrf, my_line_forwarding_put},
+    {verb::put, "/api/v1/me/lines/{id}/dnd", kMemberCsrf, my_line_dnd_put},
+    // routes_ring_groups.cpp
+    {verb::get, "/api/v1/ring-groups", kMember, ring_groups_list},
+    {verb::post, "/api/v1/ring-groups", kMemberCsrf, ring_group_create},
+    {verb::get, "/api/v1/ring-groups/{id}", kMember, ring_group_show},
+    {verb::put, "/api/v1/ring-groups/{id}", kMemberCsrf, ring_group_update},
+    {verb::delete_, "/api/v1/ring-groups/{id}", kMemberCsrf, ring_group_remove},
+    // routes_call_flow.cpp
+    {verb::get, "/api/v1/call-flow", kMember, call_flow_show},
     // routes_public.cpp
     {verb::get, "/api/v1/privacy-notice", kPublic, privacy_notice},
     {verb::get, "/api/v1/portal-config", kPublic, portal_config},

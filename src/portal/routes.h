@@ -16,6 +16,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,6 +25,7 @@
 
 #include "accounts/accounts.h"
 #include "accounts/extensions.h"
+#include "callflow/targets.h"
 #include "consent/consent.h"
 #include "http/server.h"
 #include "portal/api.h"
@@ -300,6 +302,45 @@ Response voicemail_greeting_remove(Portal::Impl& p, const Exchange& e, const Cal
 // A box's options (voicemail/options.h): the member's own lines, an office manager's company's.
 Response voicemail_options_get(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response voicemail_options_put(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_forwarding.cpp: a line's forwarding and do-not-disturb, for the office manager (any line
+// of the company) and the member (their own lines).
+Response line_forwarding_get(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response line_forwarding_put(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response line_dnd_put(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response my_line_forwarding_get(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response my_line_forwarding_put(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response my_line_dnd_put(Portal::Impl& p, const Exchange& e, const Caller& c);
+// What the call-routing routes share (routes_forwarding.cpp):
+// 403 naming role for anyone but an office manager.
+std::optional<Response> refuse_unless_call_routing_manager(const Caller& c);
+// A 400 naming the first member of `body` not in `known`, so a misspelt setting is not ignored.
+std::optional<Response> refuse_unknown_fields(const nlohmann::json& body, std::initializer_list<std::string_view> known);
+// A target as the body names it, {"kind": "line|group|voicemail|external", "number": "..."}.
+struct NamedTarget {
+  callflow::TargetKind kind = callflow::TargetKind::line;
+  std::string number;
+};
+// The body's member `field`: nullopt when absent or null, a 400 naming `field`, `field`.kind or
+// `field`.number when malformed.
+std::variant<std::optional<NamedTarget>, Response> named_target(const nlohmann::json& body, const std::string& field);
+// The target in the company (callflow::resolve_target), errors naming `field`.number.
+Result<callflow::Target> resolve_named_target(store::Session& s, const std::string& company_id, const NamedTarget& target,
+                                              const std::string& field);
+// A not_found of callflow::resolve_target, its message in the words of the person who named `number`.
+Error not_in_company(Error error, callflow::TargetKind kind, std::string_view number);
+// {"kind", "number"} by callflow::target_number, or null.
+Result<nlohmann::json> target_json(store::Session& s, const std::optional<callflow::Target>& target);
+
+// routes_ring_groups.cpp: the company's ring groups, for its office managers.
+Response ring_groups_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response ring_group_create(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response ring_group_show(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response ring_group_update(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response ring_group_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_call_flow.cpp: where a call to each company number goes, as a tree, for the office manager.
+Response call_flow_show(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_public.cpp: what anyone may read before logging in.
 Response privacy_notice(Portal::Impl& p, const Exchange& e);

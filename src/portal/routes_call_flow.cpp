@@ -1,0 +1,158 @@
+// Where a call to each of the company's numbers goes, for its office managers' picture: one tree
+// per number (a line's DID, a line's number, a ring group's number), computed from the store as
+// the proxy would follow it. Every node has a "type":
+//   line       the line's phones ring; `dnd`, `forwards` per condition (a node, or null when the
+//              condition keeps the line's own treatment) and its `voicemail`;
+//   group      `strategy`, `ring_seconds`, `members` (line nodes without their forwards, which a
+//              group's call does not follow) and `overflow` (a node or null: busy);
+//   voicemail  a line's box;  external  a number through the trunk;
+//   missing    a target that no longer exists (the call falls back to the company's default);
+//   ref        a line or group already drawn above on this path (`reason` loop) or too deep to draw
+//              again (`reason` depth).
+// A later node type (the receptionist's menu, business hours) joins this list; the page draws a
+// type it does not know as a plain box with its name.
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <set>
+
+#include "callflow/forwarding.h"
+#include "callflow/groups.h"
+#include "portal/routes.h"
+
+namespace privox::portal::routes {
+namespace {
+
+// How many forwards deep a tree goes before it shows a ref instead: enough for any chain a person
+// would set up, and a bound on the answer's size.
+constexpr int kCallFlowDepth = 4;
+
+// The company's configuration, read once; the maps point into the vectors (whose elements keep
+// their addresses when the struct is moved).
+struct CallFlowData {
+  std::vector<accounts::Extension> lines;
+  std::vector<callflow::RingGroup> groups;
+  std::map<std::string, const accounts::Extension*> line_by_id;
+  std::map<std::string, const callflow::RingGroup*> group_by_id;
+  std::map<std::string, callflow::Forwarding> forwarding;  // lines that have any
+};
+
+class CallFlowTree {
+ public:
+  explicit CallFlowTree(const CallFlowData& data) : data_(data) {}
+
+  nlohmann::json line(const std::string& id, std::set<std::string>& path, int depth) const {
+    const auto it = data_.line_by_id.find(id);
+    if (it == data_.line_by_id.end()) return missing("line", id);
+    const accounts::Extension& x = *it->second;
+    if (path.count(id) || depth >= kCallFlowDepth) return ref("line", x.number, path.count(id) ? "loop" : "depth");
+    const auto fwd = data_.forwarding.find(id);
+    const callflow::Forwarding f = fwd == data_.forwarding.end() ? callflow::Forwarding{} : fwd->second;
+    nlohmann::json node = line_summary(x, f.dnd);
+    path.insert(id);
+    node["forwards"] = {{"always", target(f.always, path, depth + 1)},
+                        {"busy", target(f.busy, path, depth + 1)},
+                        {"no_answer", target(f.no_answer, path, depth + 1)},
+                        {"unregistered", target(f.unregistered, path, depth + 1)}};
+    path.erase(id);
+    node["no_answer_seconds"] = f.no_answer_seconds;
+    node["voicemail"] = voicemail(id);
+    return node;
+  }
+
+  nlohmann::json group(const std::string& id, std::set<std::string>& path, int depth) const {
+    const auto it = data_.group_by_id.find(id);
+    if (it == data_.group_by_id.end()) return missing("group", id);
+    const callflow::RingGroup& g = *it->second;
+    if (path.count(id) || depth >= kCallFlowDepth) return ref("group", g.number, path.count(id) ? "loop" : "depth");
+    nlohmann::json members = nlohmann::json::array();
+    for (const std::string& member : g.member_line_ids) {
+      const auto m = data_.line_by_id.find(member);
+      if (m == data_.line_by_id.end()) {
+        members.push_back(missing("line", member));
+        continue;
+      }
+      const auto fwd = data_.forwarding.find(member);
+      members.push_back(line_summary(*m->second, fwd != data_.forwarding.end() && fwd->second.dnd));
+    }
+    path.insert(id);
+    nlohmann::json overflow = target(g.overflow, path, depth + 1);
+    path.erase(id);
+    return {{"type", "group"},
+            {"group_id", g.id},
+            {"number", g.number},
+            {"name", g.name},
+            {"strategy", callflow::to_string(g.strategy)},
+            {"ring_seconds", g.ring_seconds},
+            {"members", std::move(members)},
+            {"overflow", std::move(overflow)}};
+  }
+
+ private:
+  nlohmann::json target(const std::optional<callflow::Target>& t, std::set<std::string>& path, int depth) const {
+    if (!t) return nullptr;
+    switch (t->kind) {
+      case callflow::TargetKind::line: return line(t->ref, path, depth);
+      case callflow::TargetKind::group: return group(t->ref, path, depth);
+      case callflow::TargetKind::voicemail: return voicemail(t->ref);
+      case callflow::TargetKind::external: return {{"type", "external"}, {"number", t->ref}};
+    }
+    return missing(std::string(callflow::to_string(t->kind)), t->ref);
+  }
+
+  nlohmann::json voicemail(const std::string& line_id) const {
+    const auto it = data_.line_by_id.find(line_id);
+    if (it == data_.line_by_id.end()) return missing("voicemail", line_id);
+    return {{"type", "voicemail"}, {"line_id", line_id}, {"number", it->second->number}, {"label", it->second->label}};
+  }
+
+  static nlohmann::json line_summary(const accounts::Extension& x, bool dnd) {
+    return {{"type", "line"}, {"line_id", x.id}, {"number", x.number}, {"label", x.label}, {"dnd", dnd}};
+  }
+  static nlohmann::json missing(const std::string& kind, const std::string& ref_id) {
+    return {{"type", "missing"}, {"target_kind", kind}, {"ref", ref_id}};
+  }
+  static nlohmann::json ref(const std::string& kind, const std::string& number, const char* reason) {
+    return {{"type", "ref"}, {"target_kind", kind}, {"number", number}, {"reason", reason}};
+  }
+
+  const CallFlowData& data_;
+};
+
+Result<CallFlowData> call_flow_data(Portal::Impl& p, const std::string& company_id) {
+  CallFlowData data;
+  PRIVOX_ASSIGN(data.lines, p.extensions.list(company_id));
+  PRIVOX_ASSIGN(data.groups, callflow::RingGroups(p.store, p.keys, p.clock).list(company_id));
+  for (const accounts::Extension& x : data.lines) data.line_by_id[x.id] = &x;
+  for (const callflow::RingGroup& g : data.groups) data.group_by_id[g.id] = &g;
+  PRIVOX_TRY(store::with_transaction(p.store, store::TxMode::read, [&](store::Session& s) -> Status {
+    data.forwarding.clear();
+    for (const accounts::Extension& x : data.lines) {
+      PRIVOX_ASSIGN(std::optional<callflow::Forwarding> f, callflow::forwarding_of(s, p.keys, x.id));
+      if (f) data.forwarding.emplace(x.id, std::move(*f));
+    }
+    return {};
+  }));
+  return data;
+}
+
+}  // namespace
+
+// Numbers from outside (DIDs) first, then the groups' numbers, then the lines' numbers.
+Response call_flow_show(Portal::Impl& p, const Exchange&, const Caller& c) {
+  if (auto refusal = refuse_unless_call_routing_manager(c)) return std::move(*refusal);
+  auto data = call_flow_data(p, c.who.company_id);
+  if (!data.ok()) return error_response(data.error());
+  const CallFlowTree tree(*data);
+  nlohmann::json numbers = nlohmann::json::array();
+  std::set<std::string> path;
+  for (const accounts::Extension& x : data->lines)
+    if (x.did) numbers.push_back({{"number", *x.did}, {"kind", "did"}, {"to", tree.line(x.id, path, 0)}});
+  for (const callflow::RingGroup& g : data->groups)
+    numbers.push_back({{"number", g.number}, {"kind", "group"}, {"to", tree.group(g.id, path, 0)}});
+  for (const accounts::Extension& x : data->lines)
+    numbers.push_back({{"number", x.number}, {"kind", "line"}, {"to", tree.line(x.id, path, 0)}});
+  return http::json_response(status::ok, {{"numbers", std::move(numbers)}});
+}
+
+}  // namespace privox::portal::routes
