@@ -1,9 +1,11 @@
 // The profile: the person's own data (GET /me) and rectification (PATCH /me) of the fields that
 // changed. Each correction is recorded in the audit chain by the server (field names, never values).
+// Below, the forwarding and do-not-disturb of the person's own lines (/me/lines, forwarding.js).
 
 import { api } from './api.js';
 import { $, formValues, say, submitting } from './dom.js';
-import { isStaff, startPage } from './layout.js';
+import { showForwardingPanels } from './forwarding.js';
+import { isStaff, pageError, startPage } from './layout.js';
 import { cardBrandWords } from './words.js';
 
 const EDITABLE = ['name', 'email', 'phone', 'address', 'birth_date'];
@@ -49,6 +51,21 @@ async function main() {
     event.preventDefault();
     submitting(form, () => save(form, original));
   });
+  await showOwnLines(user);
+}
+
+// The lines assigned to the person (an office manager sees every line of the company in
+// /extensions, so only her own are kept here).
+async function showOwnLines(user) {
+  try {
+    const { items } = await api('GET', '/extensions');
+    const own = items.filter((line) => line.member_id === user.subject_id);
+    if (!own.length) return;
+    $('#my-lines-section').hidden = false;
+    await showForwardingPanels($('#my-lines'), own, '/me/lines');
+  } catch (error) {
+    pageError(error);
+  }
 }
 
 main();
