@@ -3,13 +3,14 @@
 # ports of its own) beside `privox serve --media-relay`, and two baresip phones, each sending a tone
 # from a file. While they talk, rtpengine's own `query` shows packets from both phones, which it can
 # only see if privox rewrote both SDPs to point at it. Then rtpengine dies: /healthz says so, a new
-# call gets 503 and leaves a record of it; rtpengine comes back and calls go through again.
+# call gets 503 and leaves a record of it; rtpengine comes back and calls go through again. A sipp
+# caller puts a sipp callee on hold: the held callee's audio port receives rtpengine's music on hold.
 # Usage: media_e2e.sh /path/to/privox sqlite|postgresql
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../../scripts/test-lib.sh"
 source "$HERE/../../scripts/e2e-lib.sh"
 
-for tool in rtpengine baresip python3 curl; do
+for tool in rtpengine baresip sipp python3 curl; do
   command -v "$tool" >/dev/null || { echo "$0: needs $tool (make test-deps)" >&2; exit 2; }
 done
 
@@ -24,11 +25,13 @@ MEDIA_MIN=$((20000 + (RANDOM % 90) * 100))
 COMPANY=$(px "$D" company add --name "Relay Ltd" --region eea)
 L101=$(px "$D" extension add --company "$COMPANY" --number 101 --password 'Amber-gate-41')
 L102=$(px "$D" extension add --company "$COMPANY" --number 102 --password 'Birch-lake-62')
-assert_match "two lines provisioned" "$L101 $L102" '^[0-9a-f-]{36} [0-9a-f-]{36}$'
+L103=$(px "$D" extension add --company "$COMPANY" --number 103 --password 'Cedar-moor-83')
+assert_match "three lines provisioned" "$L101 $L102 $L103" '^[0-9a-f-]{36} [0-9a-f-]{36} [0-9a-f-]{36}$'
 login_of() { px "$D" extension show --id "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["sip_user"])'; }
 U101=$(login_of "$L101")
 U102=$(login_of "$L102")
-personal "$U101" "$U102" 'Amber-gate-41' 'Birch-lake-62'  # never in privox's logs or metrics (scripts/suite-scan.sh)
+U103=$(login_of "$L103")
+personal "$U101" "$U102" "$U103" 'Amber-gate-41' 'Birch-lake-62' 'Cedar-moor-83'  # never in privox's logs or metrics (scripts/suite-scan.sh)
 px "$D" settings set sip.trusted_sources 127.0.0.1 >/dev/null || fail "settings set sip.trusted_sources"
 
 RTPENGINE_PID=""
@@ -130,11 +133,50 @@ cdr_has() {  # cdr_has PYTHON_CONDITION_ON_r: some traffic record matches
 assert_true "the relayed call is recorded as answered and ended by bye" \
   cdr_has "r['outcome'] == 'answered' and r.get('end_reason') == 'bye'"
 
+# --- Hold with music (issue 15): 101 (sipp) calls 103 (sipp) and puts it on hold for 3 s; the
+# caller sends no audio, so all 103's audio port receives is rtpengine's music on hold.
+SCENARIOS=$HERE/scenarios
+DEV103=$(free_port)
+MOH_PORT=$(free_port)
+timeout -k 2 15 sipp -sf "$SCENARIOS/register.xml" "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p "$(free_port)" -nostdin -m 1 \
+  -key user "$U103" -key contact_port "$DEV103" -key expires 3600 -au "$U103" -ap 'Cedar-moor-83' \
+  -timeout 10s -timeout_error >"$TMP/reg103.out" 2>&1
+assert_eq "103's sipp phone registers" 0 "$?"
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1]))); s.settimeout(0.2)
+n, end, last = 0, time.time() + 12, 0.0
+while time.time() < end and not (n and time.time() - last > 1.5):
+    try:
+        s.recv(2048); n += 1; last = time.time()
+    except socket.timeout:
+        pass
+print(n)' "$MOH_PORT" >"$TMP/moh.count" &
+COUNTER_PID=$!
+E2E_PIDS+=("$COUNTER_PID")
+timeout -k 2 30 sipp -sf "$SCENARIOS/uas_answer_held.xml" -i 127.0.0.1 -p "$DEV103" -nostdin -m 1 -key mport "$MOH_PORT" \
+  -timeout 25s -timeout_error -trace_msg -message_file "$TMP/held103.msg" >"$TMP/held103.out" 2>&1 &
+HELD_PID=$!
+E2E_PIDS+=("$HELD_PID")
+sleep 0.3
+timeout -k 2 30 sipp -sf "$SCENARIOS/uac_call_hold.xml" "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p "$(free_port)" -nostdin \
+  -mp "$(free_port)" -m 1 -s 103 -key caller "$U101" -au "$U101" -ap 'Amber-gate-41' -auth_uri "103@127.0.0.1:$SIP_PORT" \
+  -d 3000 -timeout 25s -timeout_error -trace_msg -message_file "$TMP/hold101.msg" >"$TMP/hold101.out" 2>&1
+assert_eq "101 calls 103, holds it for 3 s (re-INVITE sendonly, answered) and hangs up" 0 "$?"
+wait "$HELD_PID"
+assert_eq "103 is put on hold (answers the re-INVITE recvonly) and gets the BYE" 0 "$?"
+wait "$COUNTER_PID"
+MUSIC=$(cat "$TMP/moh.count")
+echo "packets 103's audio port received while held: $MUSIC"
+# 3 s at 50 packets/s: 150; well over 50 once rtpengine plays the file to the held side.
+assert_true "the held party hears music on hold (over 50 RTP packets in 3 s)" test "${MUSIC:-0}" -gt 50
+
 # --- rtpengine dies during a call: the call carries on to its BYE; then new calls get 503 ---
 cdr_count() {  # cdr_count PYTHON_CONDITION_ON_r: how many traffic records match
   px "$D" cdr list --format json --purpose billing 2>/dev/null |
     python3 -c "import json, sys; print(sum(1 for r in json.load(sys.stdin) if $1))"
 }
+BYES=$(cdr_count "r['outcome'] == 'answered' and r.get('end_reason') == 'bye'")  # the calls so far
 timeout 30 baresip -f "$TMP/p101" -t 8 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/p101a.log" 2>&1 &
 CALLER_PID=$!
 E2E_PIDS+=("$CALLER_PID")
@@ -142,7 +184,7 @@ for _ in $(seq 100); do established "$TMP/p101a.log" && break; sleep 0.1; done
 assert_true "a second call is established" established "$TMP/p101a.log"
 stop_rtpengine
 wait "$CALLER_PID" 2>/dev/null
-answered_by_bye() { [ "$(cdr_count "r['outcome'] == 'answered' and r.get('end_reason') == 'bye'")" -eq 2 ]; }
+answered_by_bye() { [ "$(cdr_count "r['outcome'] == 'answered' and r.get('end_reason') == 'bye'")" -eq $((BYES + 1)) ]; }
 for _ in $(seq 50); do answered_by_bye && break; sleep 0.1; done
 assert_true "the call up when rtpengine died was not torn down: its BYE went through and ended its record" \
   answered_by_bye
