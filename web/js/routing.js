@@ -27,7 +27,7 @@ function flowNode(node) {
       return item;
     case 'missing':
       item.append(el('span', { class: 'flow-box flow-warning' },
-        `A ${node.target_kind} that no longer exists: calls go to the company's default`));
+        `A ${node.target_kind} that no longer exists: the call goes to voicemail instead`));
       return item;
     case 'ref':
       item.append(el('span', { class: 'flow-box' }, node.reason === 'loop'
@@ -67,12 +67,20 @@ function flowLine(item, node) {
   return item;
 }
 
+// A group rings its members' phones only: their forwards do not apply, and one on do-not-disturb is
+// left out (src/sip/proxy_callflow.cpp).
+function groupMember(member) {
+  const item = flowNode(member);
+  if (member.type === 'line' && member.dnd) item.append(el('span', { class: 'muted' }, ' skipped while on do not disturb'));
+  return item;
+}
+
 function flowGroup(item, node) {
   const name = `Ring group ${node.number}${node.name ? ` · ${node.name}` : ''}`;
   item.append(el('span', { class: 'flow-box' }, name,
     el('span', { class: 'muted' }, ` — ${STRATEGIES[node.strategy] || node.strategy}, ${node.ring_seconds} s`)));
   const members = el('li', { class: 'flow-branch', 'data-condition': 'members' }, el('span', { class: 'flow-when' }, 'Rings'),
-    el('ul', {}, node.members.map(flowNode)));
+    el('ul', {}, node.members.map(groupMember)));
   const overflow = el('li', { class: 'flow-branch', 'data-condition': 'overflow' },
     el('span', { class: 'flow-when' }, 'If nobody answers'),
     el('ul', {}, node.overflow ? flowNode(node.overflow) : el('li', { class: 'flow-node' }, 'busy')));
