@@ -4,7 +4,8 @@
 //   3. on Call routing she forwards the first line to the second when busy;
 //   4. she creates a ring group of both lines (an empty one is refused at its members field first);
 //   5. the call-flow picture shows the forward and the group;
-//   6. the colleague turns do-not-disturb on for his line on his profile, and the picture shows it.
+//   6. the colleague turns do-not-disturb on for his line on his profile, and the picture shows it;
+//   7. she renames the group and then removes it, and the picture follows.
 // A screenshot after every step lands in $ARTIFACTS (prefix routing-); every wait is bounded.
 // Environment: PORTAL_URL, ARTIFACTS, MAILDIR (browser_test.sh sets them).
 
@@ -149,6 +150,23 @@ async function colleagueDnd(colleague, manager) {
   await screenshot(manager, 'picture-dnd');
 }
 
+async function changeAndRemoveGroup(page) {
+  step('7. the manager renames the group, then removes it, and the picture follows');
+  const row = page.locator('#ring-groups tr[data-group="800"]');
+  await row.locator('[data-edit-group="800"]').click();
+  check(await page.inputValue('#group-members') === '701, 702', 'the form starts from the group as it is');
+  await page.fill('#group-name', 'Sales team');
+  await page.click('#group-submit');
+  await page.locator('#groups-status .form-ok', { hasText: 'Ring group 800 saved' }).waitFor();
+  await row.locator('td', { hasText: 'Sales team' }).waitFor();
+  await page.locator('#call-flow figure.flow[data-number="800"] .flow-box', { hasText: 'Sales team' }).waitFor();
+  await row.locator('[data-remove-group="800"]').click();
+  await page.locator('#groups-status .form-ok', { hasText: 'Ring group 800 removed' }).waitFor();
+  await page.locator('#ring-groups-empty:not([hidden])').waitFor();
+  await page.locator('#call-flow figure.flow[data-number="800"]').waitFor({ state: 'detached' });
+  await screenshot(page, 'group-removed');
+}
+
 await scenario.run(async (browser) => {
   const manager = await scenario.newPage(browser);
   const colleague = await scenario.newPage(browser);
@@ -158,4 +176,5 @@ await scenario.run(async (browser) => {
   await createGroup(manager);
   await seePicture(manager);
   await colleagueDnd(colleague, manager);
+  await changeAndRemoveGroup(manager);
 });
