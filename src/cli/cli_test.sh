@@ -1225,4 +1225,57 @@ expect_fail 3 -- "882 is not listed" "$PRIVOX" rating high-risk remove --data-di
 assert_eq "listing and removing are audited" 2 \
   "$(sql "$D" "select count(*) from audit_log where action in ('rating.high_risk_add', 'rating.high_risk_remove')")"
 
+
+# --- callflow: a line's forwarding and do-not-disturb, and a ring group; refusals name the flag ---
+expect_ok "$PRIVOX" company add --data-dir "$D" --name "Callflow Ltd" --region eea --country GB
+CF_COMPANY=$(stdout)
+expect_ok "$PRIVOX" extension add --data-dir "$D" --company "$CF_COMPANY" --number 610 --generate-password
+CF_A=$(sql "$D" "select id from extensions where company_id = '$CF_COMPANY' and number = '610'")
+expect_ok "$PRIVOX" extension add --data-dir "$D" --company "$CF_COMPANY" --number 611 --generate-password
+CF_B=$(sql "$D" "select id from extensions where company_id = '$CF_COMPANY' and number = '611'")
+CF_MOBILE=07911123456
+expect_ok "$PRIVOX" line forward --data-dir "$D" "$CF_A" --busy line:611 --no-answer "external:$CF_MOBILE" \
+  --no-answer-seconds 25
+expect_ok "$PRIVOX" line forwarding --data-dir "$D" "$CF_A"
+assert_contains "forwarding shows the busy target by number" "$(stdout | tr -d ' \n')" '"busy":{"kind":"line","number":"611"'
+assert_contains "and the external number in E.164" "$(stdout | tr -d ' \n')" '"number":"+447911123456"'
+assert_contains "and the ring time" "$(stdout | tr -d ' \n')" '"no_answer_seconds":25'
+if pg; then
+  store_contents "$D" >"$TMP/callflow-store.txt" || fail "cannot read the tables of the schema"
+  assert_false "no table holds the forward's external number" text_holds "$TMP/callflow-store.txt" "447911123456" "7911123456"
+else
+  assert_false "no file in the data dir holds the forward's external number" files_hold text "$D" "447911123456" "7911123456"
+fi
+expect_fail 2 -- "--always: is a premium-rate" "$PRIVOX" line forward --data-dir "$D" "$CF_A" --always external:09098790000
+expect_fail 3 -- "--busy:" "$PRIVOX" line forward --data-dir "$D" "$CF_A" --busy line:699
+expect_fail 2 -- "--no-answer-seconds" "$PRIVOX" line forward --data-dir "$D" "$CF_A" --no-answer-seconds 2
+expect_ok "$PRIVOX" line forward --data-dir "$D" "$CF_B" --always line:610
+expect_fail 4 -- "--always: would forward calls in a circle" "$PRIVOX" line forward --data-dir "$D" "$CF_A" --always line:611
+expect_ok "$PRIVOX" line forward --data-dir "$D" "$CF_B" --clear always
+assert_contains "a cleared forward is gone" "$(stdout | tr -d ' \n')" '"always":null'
+expect_ok "$PRIVOX" line dnd --data-dir "$D" "$CF_B" on
+assert_contains "dnd on" "$(stdout | tr -d ' \n')" '"dnd":true'
+expect_ok "$PRIVOX" line dnd --data-dir "$D" "$CF_B" off
+assert_contains "dnd off" "$(stdout | tr -d ' \n')" '"dnd":false'
+expect_fail 2 -- "--dnd" "$PRIVOX" line dnd --data-dir "$D" "$CF_B" maybe
+expect_ok "$PRIVOX" group create --data-dir "$D" --company "$CF_COMPANY" --number 650 --name Sales \
+  --strategy sequential --ring-seconds 15 --member "$CF_B" --member "$CF_A" --overflow voicemail:610
+CF_GROUP=$(stdout)
+expect_ok "$PRIVOX" group list --data-dir "$D" --company "$CF_COMPANY"
+assert_contains "the group is listed with its members in order" "$(stdout | tr -d ' \n')" \
+  "\"members\":[{\"kind\":\"line\",\"number\":\"611\",\"ref\":\"$CF_B\"},{\"kind\":\"line\",\"number\":\"610\""
+expect_fail 2 -- "--ring-seconds" "$PRIVOX" group create --data-dir "$D" --company "$CF_COMPANY" --number 651 \
+  --name Support --strategy sequential --ring-seconds 2 --member "$CF_A"
+expect_fail 4 -- "--number" "$PRIVOX" group create --data-dir "$D" --company "$CF_COMPANY" --number 610 \
+  --name Support --strategy simultaneous --ring-seconds 20 --member "$CF_A"
+expect_ok "$PRIVOX" line forward --data-dir "$D" "$CF_A" --unregistered group:650
+expect_fail 4 -- "--group" "$PRIVOX" group delete --data-dir "$D" "$CF_GROUP"
+expect_ok "$PRIVOX" line forward --data-dir "$D" "$CF_A" --clear unregistered
+expect_ok "$PRIVOX" group delete --data-dir "$D" "$CF_GROUP"
+expect_ok "$PRIVOX" group list --data-dir "$D" --company "$CF_COMPANY"
+assert_eq "a deleted group is gone" "[]" "$(stdout | tr -d ' \n')"
+assert_eq "each change is audited: five forwarding changes, dnd twice, a group made and deleted" 9 "$(sql "$D" "select count(*) from audit_log where action like 'forwarding.%' or action like 'ring_group.%'")"
+assert_eq "the audit log never holds the number" 0 \
+  "$(sql "$D" "select count(*) from audit_log where detail like '%7911123456%'")"
+
 finish

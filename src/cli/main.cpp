@@ -180,6 +180,7 @@ int run(int argc, char** argv) {
   add_notify_verbs(app, where, verbs);
   add_retention_verbs(app, where, verbs);
   add_backup_verbs(app, where, verbs);
+  add_callflow_verbs(app, where, verbs);
 
   bool as_json = false;
   auto* datamap = app.add_subcommand("datamap", "Print the data map: every personal field and its rules");

@@ -66,4 +66,7 @@ void add_retention_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 // `backup`, `restore` and `audit verify|anchor` (verbs_backup.cpp).
 void add_backup_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 
+// `line forward|dnd|forwarding` and `group create|list|show|update|delete` (verbs_callflow.cpp).
+void add_callflow_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+
 }  // namespace privox::cli
