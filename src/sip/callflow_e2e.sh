@@ -106,11 +106,13 @@ done
 
 declare -A PHONE_PID=()
 DEV[carrier]=$TRUNK_PORT
-phone() {  # phone NUMBER|carrier SCENARIO: the line's phone (or the carrier) takes one call in the background
-  local ip=127.0.0.1
-  [ "$1" == carrier ] && ip=$CARRIER_IP
+phone() {  # phone NUMBER|carrier SCENARIO [ARGS...]: the line's phone (or the carrier) takes one call in the background
+  local ip=127.0.0.1 who=$1 scenario=$2
+  shift 2
+  [ "$who" == carrier ] && ip=$CARRIER_IP
+  set -- "$who" "$scenario" "$@"
   timeout -k 2 40 sipp -sf "$SCENARIOS/$2" -i "$ip" -p "${DEV[$1]}" -nostdin -m 1 -timeout 35s -timeout_error \
-    -trace_msg -message_file "$TMP/phone$1.msg" >"$TMP/phone$1.out" 2>&1 &
+    -trace_msg -message_file "$TMP/phone$1.msg" "${@:3}" >"$TMP/phone$1.out" 2>&1 &
   PHONE_PID[$1]=$!
   E2E_PIDS+=($!)
   for _ in $(seq 50); do ss -lun | grep -q "$ip:${DEV[$1]} " && break; sleep 0.05; done
@@ -224,6 +226,25 @@ call withheld uac_call_withheld.xml 210
 expect_call "a withheld caller's call to 210 is forwarded and answered" withheld
 phone_done 220 "220's phone sees the forwarded caller as Anonymous"
 
+# --- Transfers between phones (RFC 5589): privox passes the REFER along the dialog and routes the
+# transferee's new call like any; attended, the new call's Replaces header reaches the target intact.
+phone 220 uas_answer_transfer.xml -key target "221@127.0.0.1:$SIP_PORT"
+call blind uac_call_transferee.xml 220 -trace_logs -log_file "$TMP/blind.log"
+expect_call "220 answers 201 and transfers it blind to 221: 201 gets the REFER through privox, 202, NOTIFY, BYE" blind
+phone_done 220 "220 sent the REFER, got 202 and the NOTIFY, and hung up"
+REFER_TO=$(grep -o 'refer-to sip:[^ ]*' "$TMP/blind.log" | head -n 1)
+assert_contains "the REFER arrived naming the target" "$REFER_TO" "refer-to sip:221@127.0.0.1:$SIP_PORT"
+phone 221 uas_answer.xml
+call transferred uac_call_forwarded.xml 221
+expect_call "201 then calls the transfer target, 221, which answers" transferred
+phone_done 221 "221 answers the transferred caller"
+REPLACES="consult-$E2E_RUN_ID@127.0.0.1;to-tag=t221;from-tag=f220"
+phone 221 uas_answer_replaces.xml
+call attended uac_call_replacing.xml 221 -key replaces "$REPLACES"
+expect_call "attended: 201's INVITE with Replaces to 221 is answered" attended
+phone_done 221 "221 receives the INVITE with its Replaces header"
+assert_contains "the Replaces header reached 221 unchanged" "$(tr -d '\r' <"$TMP/phone221.msg")" "Replaces: $REPLACES"
+
 # --- A forward changed while serve runs is used within seconds
 forward 214 --unregistered line:221
 sleep 1.5  # every node's directory follows within a second
@@ -239,7 +260,7 @@ RECORDS=$(store_sql "$D" "SELECT subject_id, direction, outcome, COALESCE(failur
 count_of() { grep -c "^$1$" <<<"$RECORDS"; }
 assert_eq "the external forward left an answered outbound record of 215, on the trunk" 1 \
   "$(count_of "${ID[215]}|outbound|answered|0|[t1]|[f0]")"
-assert_eq "201's own answered records: one per forwarded or group call but the withheld one" 12 \
+assert_eq "201's own answered records: one per forwarded, group or transfer call but the withheld one" 15 \
   "$(count_of "${ID[201]}|internal|answered|0|[f0]|[f0]")"
 assert_eq "the calls to 218 and to 222 on do-not-disturb are recorded as busy" 2 \
   "$(count_of "${ID[201]}|internal|busy|0|[f0]|[f0]")"
