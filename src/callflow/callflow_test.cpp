@@ -8,6 +8,7 @@
 #include "callflow/targets.h"
 #include "common/ids.h"
 #include "erasure/erasure.h"
+#include "privacy/export_part.h"
 #include "store/test_stores.h"
 
 namespace privox::callflow {
@@ -365,6 +366,27 @@ TEST_P(CallflowTest, ErasingTheMemberDeletesTheirLinesForwarding) {
   ASSERT_TRUE(erased.ok()) << erased.error().describe();
   EXPECT_EQ(count("SELECT COUNT(*) FROM line_forwarding WHERE line_id = ?", {line_a_}), 0);
   EXPECT_EQ(count("SELECT COUNT(*) FROM line_forwarding WHERE line_id = ?", {line_c_}), 1) << "not the member's line";
+}
+
+TEST_P(CallflowTest, TheMembersAccessExportHoldsTheirLinesForwarding) {
+  Forwarding f;
+  f.busy = Target{TargetKind::external, std::string(kMobile)};
+  f.no_answer = Target{TargetKind::line, line_b_};
+  ASSERT_TRUE(ok(forwardings->set(line_a_, f, "cli:test")));
+  ASSERT_TRUE(ok(forwardings->set_dnd(line_c_, true, "cli:test")));
+  const auto& parts = privacy::export_participants();
+  const auto part = std::find_if(parts.begin(), parts.end(), [](const auto& p) { return p.name == "callflow"; });
+  ASSERT_NE(part, parts.end()) << "the composition root installs callflow's export part";
+  auto tx = store_->begin(store::TxMode::read);
+  ASSERT_TRUE(tx.ok());
+  auto files = part->add({member_, company_}, {**tx, keys_, kStart});
+  ASSERT_TRUE(files.ok()) << files.error().describe();
+  ASSERT_EQ(files->size(), 1u);
+  EXPECT_EQ((*files)[0].name, "forwarding.json");
+  const std::string& json = (*files)[0].content;
+  EXPECT_NE(json.find(kMobile), std::string::npos) << "the member's own number, opened";
+  EXPECT_NE(json.find("\"102\""), std::string::npos) << "an internal target by its number";
+  EXPECT_EQ(json.find(line_c_), std::string::npos) << "another line's forwarding is not the member's";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CallflowTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),
