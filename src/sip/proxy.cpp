@@ -112,7 +112,10 @@ void Proxy::set_address(std::string host, uint16_t port) {
 std::string Proxy::new_branch() { return fmt::format("z9hG4bK{:016x}{:x}", branch_seed_, ++branch_counter_); }
 
 std::string Proxy::via_for(const Peer& to, std::string_view branch) const {
-  return fmt::format("SIP/2.0/{} {}:{};branch={}", to.via_name(), config_.host, config_.port, branch);
+  // A TLS peer is reached from the TLS listener, and Via's sent-by says so (RFC 3261 §18.2.1): a
+  // response it sends on a new connection must come to the port that speaks TLS.
+  const uint16_t port = to.transport == TransportKind::tls && tls_port_ ? tls_port_ : config_.port;
+  return fmt::format("SIP/2.0/{} {}:{};branch={}", to.via_name(), config_.host, port, branch);
 }
 
 bool Proxy::names_us(const Uri& uri) const {

@@ -207,6 +207,8 @@ class Proxy final : public TransactionUser {
   }
   // Where this proxy listens, once bound: what it writes into Via and Record-Route.
   void set_address(std::string host, uint16_t port);
+  // With SIP over TLS, the port it listens on for TLS: what Via names toward a TLS peer.
+  void set_tls_port(uint16_t port) { tls_port_ = port; }
 
   void on_request(TxId tx, const Message& request, const Peer& from) override;
   void on_ack(const Message& ack, const Peer& from) override;
@@ -498,6 +500,7 @@ class Proxy final : public TransactionUser {
   void apply_feature_code(Call& call);
   void feature_code_stored(TxId server_tx, bool on, bool stored);
   LineSettingsDesk* line_settings_ = nullptr;
+  uint16_t tls_port_ = 0;
   // A re-INVITE that holds or resumes was answered: the held party's music starts or stops.
   void music_on_hold(const Call& call, Dialog& dialog);
   // Round robin: which member each group's next call starts with.

@@ -98,6 +98,22 @@ class CallFlowTest : public ProxyTest {
   Peer phone2_, phone3_;
 };
 
+TEST_F(CallFlowTest, AViaTowardAPhoneOnTlsNamesTheTlsPort) {
+  proxy_.set_tls_port(5061);
+  Peer tls_phone;
+  ASSERT_TRUE(Peer::parse("192.0.2.11", 40123, TransportKind::tls, tls_phone));
+  tls_phone.connection = 7;
+  location_.forget("line-2");
+  bind("line-2", tls_phone, "sip:u102@192.0.2.11:40123;transport=tls");
+  line1_.forwarding.always = Target{TargetKind::line, "line-2"};
+  publish();
+  carrier_calls();
+  const std::vector<Message> sent = invites_to(tls_phone);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].top_via().transport, "TLS");
+  EXPECT_EQ(sent[0].top_via().port, 5061) << "not the UDP port: " << sent[0].first_value(Header::via);
+}
+
 TEST_F(CallFlowTest, DoNotDisturbGivesTheBusyTreatmentWithoutRinging) {
   line1_.forwarding.dnd = true;
   publish();

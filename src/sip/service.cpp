@@ -445,6 +445,7 @@ Status SipService::start() {
   if (p.options.tls) PRIVOX_TRY(p.server.listen_tls(p.options.tls_host, p.options.tls_port, p.options.tls));
   // The proxy names itself in Via and Record-Route by the address it listens on.
   p.proxy.set_address(p.server.advertised_host(), p.server.port());
+  if (p.options.tls) p.proxy.set_tls_port(p.server.tls_port());
   p.proxy.attach(p.layer, p.registrar);
   p.server.set_sink(&p.sink);
   PRIVOX_TRY(p.loader.start());
