@@ -50,8 +50,8 @@ class CallflowTest : public store::MigratedStoreTest {
 
   std::string add_line(const std::string& company, const std::string& number,
                        std::optional<std::string> member = std::nullopt) {
-    auto id = extensions->add_extension({company, number, "correct-horse-7", std::move(member), std::nullopt},
-                                        "cli:test");
+    auto id =
+        extensions->add_extension({company, number, "correct-horse-7", std::move(member), std::nullopt}, "cli:test");
     EXPECT_TRUE(id.ok()) << id.error().describe();
     return id.ok() ? *id : "";
   }
@@ -233,7 +233,8 @@ TEST_P(CallflowTest, AlwaysForwardsThatLoopAreRefused) {
   g.overflow = Target{TargetKind::line, line_c_};
   const std::string gid = create(g);
   expect_error(forwardings->set(line_a_, always(TargetKind::group, gid), "cli:test"), ErrorCode::conflict, "always");
-  EXPECT_EQ(forwardings->get(line_a_)->always, (Target{TargetKind::line, line_b_})) << "the refused change left nothing";
+  EXPECT_EQ(forwardings->get(line_a_)->always, (Target{TargetKind::line, line_b_}))
+      << "the refused change left nothing";
 }
 
 TEST_P(CallflowTest, ALineForwardingToAGroupThatOverflowsBackIsRefused) {

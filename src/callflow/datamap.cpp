@@ -4,9 +4,9 @@
 // they are erased. Everything else (which condition goes to which line, group or box, the
 // do-not-disturb switch, ring groups) is the company's configuration of its own phone system and
 // names no person: ids, switches and numbers of the company's plan.
-#include "callflow/module.h"
-
 #include <array>
+
+#include "callflow/module.h"
 
 namespace privox::callflow {
 namespace {

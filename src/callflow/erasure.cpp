@@ -7,6 +7,7 @@
 // and goes with it. Each line whose forwarding went is a directory change, so every node's proxy
 // stops forwarding its calls within a second.
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "accounts/directory_log.h"
@@ -75,11 +76,13 @@ Result<std::vector<privacy::ExportFilePart>> export_forwarding(const privacy::Ex
 Status remove_line_from_callflow(store::Session& tx, const std::string& line_id) {
   const int64_t now = SystemClock().now_us();
   PRIVOX_TRY(tx.exec("DELETE FROM line_forwarding WHERE line_id = ?", {line_id}));
-  PRIVOX_ASSIGN(const store::Rows groups,
-                tx.query("SELECT DISTINCT group_id FROM ring_group_members WHERE line_id = ? ORDER BY group_id", {line_id}));
+  PRIVOX_ASSIGN(
+      const store::Rows groups,
+      tx.query("SELECT DISTINCT group_id FROM ring_group_members WHERE line_id = ? ORDER BY group_id", {line_id}));
   PRIVOX_TRY(tx.exec("DELETE FROM ring_group_members WHERE line_id = ?", {line_id}));
   for (const store::Row& g : groups)
-    PRIVOX_TRY(accounts::record_directory_change(tx, accounts::DirectoryItem::ring_group, g.text(0), "member_removed", now));
+    PRIVOX_TRY(
+        accounts::record_directory_change(tx, accounts::DirectoryItem::ring_group, g.text(0), "member_removed", now));
   return {};
 }
 

@@ -1,9 +1,9 @@
 #include "callflow/forwarding.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <array>
+#include <nlohmann/json.hpp>
 
 #include "accounts/directory_log.h"
 #include "accounts/extensions.h"
@@ -58,8 +58,8 @@ LineForwarding forwarding_from(const store::Row& r, const privacy::SecretKey* ke
   return out;
 }
 
-Result<std::vector<LineForwarding>> read_forwarding(store::Session& s, const privacy::Keyring& keys, std::string_view where,
-                                                    const store::Params& params) {
+Result<std::vector<LineForwarding>> read_forwarding(store::Session& s, const privacy::Keyring& keys,
+                                                    std::string_view where, const store::Params& params) {
   PRIVOX_ASSIGN(store::Rows rows, s.query(fmt::format("{}{} ORDER BY line_id", kForwardingSelect, where), params));
   std::vector<std::string> lines;
   lines.reserve(rows.size());
@@ -125,13 +125,15 @@ Status write_row(store::Session& s, const privacy::Keyring& keys, const std::str
   PRIVOX_ASSIGN(const privacy::subject_keys::OpenKeys open, privacy::subject_keys::load_cached(s, keys, {line_id}));
   const auto key = open.find(line_id);
   if (key == open.end())
-    return Error{ErrorCode::erased, "line", fmt::format("the key of line {} is gone: no forwarding can be set", line_id)};
+    return Error{ErrorCode::erased, "line",
+                 fmt::format("the key of line {} is gone: no forwarding can be set", line_id)};
   // Sealed here, inside the transaction that read the key: a key destroyed meanwhile is never used.
-  PRIVOX_TRY(s.exec("INSERT INTO line_forwarding (line_id, company_id, dnd, always_kind, always_ref, always_number_enc, "
-                    "busy_kind, busy_ref, busy_number_enc, no_answer_kind, no_answer_ref, no_answer_number_enc, "
-                    "unregistered_kind, unregistered_ref, unregistered_number_enc, no_answer_seconds, updated_at_us) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    row_params(line_id, company_id, f, *key->second, now_us)));
+  PRIVOX_TRY(
+      s.exec("INSERT INTO line_forwarding (line_id, company_id, dnd, always_kind, always_ref, always_number_enc, "
+             "busy_kind, busy_ref, busy_number_enc, no_answer_kind, no_answer_ref, no_answer_number_enc, "
+             "unregistered_kind, unregistered_ref, unregistered_number_enc, no_answer_seconds, updated_at_us) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             row_params(line_id, company_id, f, *key->second, now_us)));
   return {};
 }
 
@@ -186,7 +188,10 @@ Status Forwardings::set(const std::string& line_id, const Forwarding& forwarding
     const int64_t now = clock_.now_us();
     PRIVOX_TRY(write_row(s, keys_, line_id, company_id, wanted, now));
     PRIVOX_TRY(privacy::AuditChain(keys_, clock_)
-                   .append(s, {actor, "forwarding.set", line_id, "",
+                   .append(s, {actor,
+                               "forwarding.set",
+                               line_id,
+                               "",
                                {{"company_id", company_id},
                                 {"changed", changed_conditions(before.value_or(Forwarding{}), wanted)}}}));
     return accounts::record_directory_change(s, accounts::DirectoryItem::extension, line_id, "forwarding", now);
@@ -198,17 +203,20 @@ Status Forwardings::set_dnd(const std::string& line_id, bool on, const std::stri
   return store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_ASSIGN(const std::string company_id, company_of_line(s, line_id));
     const int64_t now = clock_.now_us();
-    PRIVOX_ASSIGN(const int64_t updated, s.exec("UPDATE line_forwarding SET dnd = ?, updated_at_us = ? WHERE line_id = ?",
-                                                {int64_t{on ? 1 : 0}, now, line_id}));
+    PRIVOX_ASSIGN(const int64_t updated,
+                  s.exec("UPDATE line_forwarding SET dnd = ?, updated_at_us = ? WHERE line_id = ?",
+                         {int64_t{on ? 1 : 0}, now, line_id}));
     if (updated == 0 && on) {
-      PRIVOX_TRY(s.exec("INSERT INTO line_forwarding (line_id, company_id, dnd, no_answer_seconds, updated_at_us) "
-                        "VALUES (?, ?, 1, ?, ?)",
-                        {line_id, company_id, int64_t{kDefaultNoAnswerSeconds}, now}));
+      PRIVOX_TRY(
+          s.exec("INSERT INTO line_forwarding (line_id, company_id, dnd, no_answer_seconds, updated_at_us) "
+                 "VALUES (?, ?, 1, ?, ?)",
+                 {line_id, company_id, int64_t{kDefaultNoAnswerSeconds}, now}));
     }
     // A row left with nothing on goes: one row per line that has any.
-    PRIVOX_TRY(s.exec("DELETE FROM line_forwarding WHERE line_id = ? AND dnd = 0 AND always_kind IS NULL AND "
-                      "busy_kind IS NULL AND no_answer_kind IS NULL AND unregistered_kind IS NULL",
-                      {line_id}));
+    PRIVOX_TRY(
+        s.exec("DELETE FROM line_forwarding WHERE line_id = ? AND dnd = 0 AND always_kind IS NULL AND "
+               "busy_kind IS NULL AND no_answer_kind IS NULL AND unregistered_kind IS NULL",
+               {line_id}));
     PRIVOX_TRY(privacy::AuditChain(keys_, clock_)
                    .append(s, {actor, "forwarding.dnd", line_id, "", {{"company_id", company_id}, {"on", on}}}));
     return accounts::record_directory_change(s, accounts::DirectoryItem::extension, line_id, "dnd", now);

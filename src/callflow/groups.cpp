@@ -1,9 +1,9 @@
 #include "callflow/groups.h"
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "accounts/company_closure.h"
@@ -37,7 +37,8 @@ RingGroup group_from(const store::Row& r) {
 
 // The groups `where` selects, each with its members in ringing order.
 Result<std::vector<RingGroup>> read_groups(store::Session& s, std::string_view where, const store::Params& params) {
-  PRIVOX_ASSIGN(store::Rows rows, s.query(fmt::format("{}{} ORDER BY company_id, number", kGroupSelect, where), params));
+  PRIVOX_ASSIGN(store::Rows rows,
+                s.query(fmt::format("{}{} ORDER BY company_id, number", kGroupSelect, where), params));
   std::vector<RingGroup> out;
   out.reserve(rows.size());
   for (const store::Row& r : rows) {
@@ -79,9 +80,11 @@ Status check_group_fields(const RingGroup& g) {
 // overflow a target of the company that does not lead back to the group. Returns the overflow in
 // its stored form.
 Result<std::optional<Target>> check_group_in_store(store::Session& s, const RingGroup& g) {
-  PRIVOX_ASSIGN(const std::optional<accounts::Extension> line, accounts::extension_by_number(s, g.company_id, g.number));
+  PRIVOX_ASSIGN(const std::optional<accounts::Extension> line,
+                accounts::extension_by_number(s, g.company_id, g.number));
   if (line)
-    return Error{ErrorCode::conflict, "number", fmt::format("company {} has a line numbered {}", g.company_id, g.number)};
+    return Error{ErrorCode::conflict, "number",
+                 fmt::format("company {} has a line numbered {}", g.company_id, g.number)};
   PRIVOX_ASSIGN(store::Rows group, s.query("SELECT id FROM ring_groups WHERE company_id = ? AND number = ? AND id <> ?",
                                            {g.company_id, g.number, g.id}));
   if (!group.empty())
@@ -90,7 +93,8 @@ Result<std::optional<Target>> check_group_in_store(store::Session& s, const Ring
   for (const std::string& member : g.member_line_ids) {
     PRIVOX_ASSIGN(const std::optional<accounts::Extension> found, accounts::extension_by_id(s, member));
     if (!found || found->company_id != g.company_id)
-      return Error{ErrorCode::not_found, "members", fmt::format("company {} has no line with id {}", g.company_id, member)};
+      return Error{ErrorCode::not_found, "members",
+                   fmt::format("company {} has no line with id {}", g.company_id, member)};
   }
   if (!g.overflow) return std::optional<Target>{};
   if (g.overflow->kind == TargetKind::group && g.overflow->ref == g.id)
@@ -131,9 +135,12 @@ nlohmann::json group_detail(const RingGroup& g) {
 
 std::string_view to_string(Strategy strategy) {
   switch (strategy) {
-    case Strategy::simultaneous: return "simultaneous";
-    case Strategy::sequential: return "sequential";
-    case Strategy::round_robin: return "round_robin";
+    case Strategy::simultaneous:
+      return "simultaneous";
+    case Strategy::sequential:
+      return "sequential";
+    case Strategy::round_robin:
+      return "round_robin";
   }
   return "simultaneous";
 }
@@ -166,10 +173,11 @@ Result<std::string> RingGroups::create(const RingGroup& group, const std::string
     PRIVOX_TRY(company_country(s, g.company_id, "company"));
     PRIVOX_TRY(accounts::require_company_open(s, g.company_id));
     PRIVOX_ASSIGN(g.overflow, check_group_in_store(s, g));
-    PRIVOX_TRY(s.exec("INSERT INTO ring_groups (id, company_id, number, name, strategy, ring_seconds, overflow_kind, "
-                      "overflow_ref, created_at_us, updated_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      {g.id, g.company_id, g.number, g.name, std::string(to_string(g.strategy)),
-                       int64_t{g.ring_seconds}, overflow_kind(g.overflow), overflow_ref(g.overflow), now, now}));
+    PRIVOX_TRY(
+        s.exec("INSERT INTO ring_groups (id, company_id, number, name, strategy, ring_seconds, overflow_kind, "
+               "overflow_ref, created_at_us, updated_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               {g.id, g.company_id, g.number, g.name, std::string(to_string(g.strategy)), int64_t{g.ring_seconds},
+                overflow_kind(g.overflow), overflow_ref(g.overflow), now, now}));
     PRIVOX_TRY(write_members(s, g));
     PRIVOX_TRY(privacy::AuditChain(keys_, clock_).append(s, {actor, "ring_group.create", "", "", group_detail(g)}));
     return accounts::record_directory_change(s, accounts::DirectoryItem::ring_group, g.id, "added", now);
@@ -188,10 +196,11 @@ Status RingGroups::update(const RingGroup& group, const std::string& actor) {
     g.company_id = found->company_id;  // a group never moves to another company
     PRIVOX_ASSIGN(g.overflow, check_group_in_store(s, g));
     const int64_t now = clock_.now_us();
-    PRIVOX_TRY(s.exec("UPDATE ring_groups SET number = ?, name = ?, strategy = ?, ring_seconds = ?, overflow_kind = ?, "
-                      "overflow_ref = ?, updated_at_us = ? WHERE id = ?",
-                      {g.number, g.name, std::string(to_string(g.strategy)), int64_t{g.ring_seconds},
-                       overflow_kind(g.overflow), overflow_ref(g.overflow), now, g.id}));
+    PRIVOX_TRY(
+        s.exec("UPDATE ring_groups SET number = ?, name = ?, strategy = ?, ring_seconds = ?, overflow_kind = ?, "
+               "overflow_ref = ?, updated_at_us = ? WHERE id = ?",
+               {g.number, g.name, std::string(to_string(g.strategy)), int64_t{g.ring_seconds},
+                overflow_kind(g.overflow), overflow_ref(g.overflow), now, g.id}));
     PRIVOX_TRY(write_members(s, g));
     PRIVOX_TRY(privacy::AuditChain(keys_, clock_).append(s, {actor, "ring_group.update", "", "", group_detail(g)}));
     return accounts::record_directory_change(s, accounts::DirectoryItem::ring_group, g.id, "updated", now);
@@ -210,19 +219,22 @@ Status RingGroups::remove(const std::string& id, const std::string& actor) {
                           "OR (unregistered_kind = 'group' AND unregistered_ref = ?) ORDER BY line_id",
                           {id, id, id, id}));
     if (!forwards.empty())
-      return Error{ErrorCode::conflict, "group",
-                   fmt::format("line {} forwards calls to this group: change its forwarding first", forwards[0].text(0))};
+      return Error{
+          ErrorCode::conflict, "group",
+          fmt::format("line {} forwards calls to this group: change its forwarding first", forwards[0].text(0))};
     PRIVOX_ASSIGN(store::Rows overflows, s.query("SELECT id FROM ring_groups WHERE overflow_kind = 'group' AND "
                                                  "overflow_ref = ? AND id <> ? ORDER BY id",
                                                  {id, id}));
     if (!overflows.empty())
-      return Error{ErrorCode::conflict, "group",
-                   fmt::format("ring group {} overflows into this group: change its overflow first", overflows[0].text(0))};
+      return Error{
+          ErrorCode::conflict, "group",
+          fmt::format("ring group {} overflows into this group: change its overflow first", overflows[0].text(0))};
     PRIVOX_TRY(s.exec("DELETE FROM ring_group_members WHERE group_id = ?", {id}));
     PRIVOX_TRY(s.exec("DELETE FROM ring_groups WHERE id = ?", {id}));
     const int64_t now = clock_.now_us();
-    PRIVOX_TRY(privacy::AuditChain(keys_, clock_)
-                   .append(s, {actor, "ring_group.remove", "", "", {{"group_id", id}, {"company_id", found->company_id}}}));
+    PRIVOX_TRY(
+        privacy::AuditChain(keys_, clock_)
+            .append(s, {actor, "ring_group.remove", "", "", {{"group_id", id}, {"company_id", found->company_id}}}));
     return accounts::record_directory_change(s, accounts::DirectoryItem::ring_group, id, "removed", now);
   });
 }

@@ -15,7 +15,7 @@
 namespace privox::callflow {
 
 std::vector<store::SchemaPart> schema_parts();          // schema.cpp
-privacy::DataMapPart datamap_part();                   // datamap.cpp
+privacy::DataMapPart datamap_part();                    // datamap.cpp
 privacy::ErasureParticipantSpec erasure_participant();  // erasure.cpp
 privacy::ExportParticipantSpec export_participant();    // erasure.cpp: the member's lines' forwarding
 // A line removed: its forwarding goes and it leaves every ring group (erasure.cpp). Forwards and

@@ -28,9 +28,9 @@ Result<bool> line_of_company(store::Session& s, const std::string& company_id, c
 // The id of the company's ring group with this id (`column` "id") or number; nullopt when none.
 Result<std::optional<std::string>> group_in_company(store::Session& s, std::string_view column,
                                                     const std::string& company_id, const std::string& value) {
-  PRIVOX_ASSIGN(store::Rows rows,
-                s.query(fmt::format("SELECT id FROM ring_groups WHERE company_id = ? AND {} = ?", column),
-                        {company_id, value}));
+  PRIVOX_ASSIGN(
+      store::Rows rows,
+      s.query(fmt::format("SELECT id FROM ring_groups WHERE company_id = ? AND {} = ?", column), {company_id, value}));
   if (rows.empty()) return std::optional<std::string>{};
   return std::optional<std::string>{rows[0].text(0)};
 }
@@ -39,10 +39,9 @@ Result<std::optional<std::string>> group_in_company(store::Session& s, std::stri
 // is another line or group; nullopt when it ends there.
 Result<std::optional<FlowNode>> next_node(store::Session& s, const FlowNode& node) {
   const bool line = node.kind == TargetKind::line;
-  PRIVOX_ASSIGN(store::Rows rows,
-                s.query(line ? "SELECT always_kind, always_ref FROM line_forwarding WHERE line_id = ?"
-                             : "SELECT overflow_kind, overflow_ref FROM ring_groups WHERE id = ?",
-                        {node.id}));
+  PRIVOX_ASSIGN(store::Rows rows, s.query(line ? "SELECT always_kind, always_ref FROM line_forwarding WHERE line_id = ?"
+                                               : "SELECT overflow_kind, overflow_ref FROM ring_groups WHERE id = ?",
+                                          {node.id}));
   if (rows.empty() || rows[0].is_null(0) || rows[0].is_null(1)) return std::optional<FlowNode>{};
   const std::optional<TargetKind> kind = parse_target_kind(rows[0].text(0));
   if (kind != TargetKind::line && kind != TargetKind::group) return std::optional<FlowNode>{};
@@ -53,10 +52,14 @@ Result<std::optional<FlowNode>> next_node(store::Session& s, const FlowNode& nod
 
 std::string_view to_string(TargetKind kind) {
   switch (kind) {
-    case TargetKind::line: return "line";
-    case TargetKind::group: return "group";
-    case TargetKind::voicemail: return "voicemail";
-    case TargetKind::external: return "external";
+    case TargetKind::line:
+      return "line";
+    case TargetKind::group:
+      return "group";
+    case TargetKind::voicemail:
+      return "voicemail";
+    case TargetKind::external:
+      return "external";
   }
   return "line";
 }
@@ -132,7 +135,8 @@ Result<Target> resolve_target(store::Session& s, const std::string& company_id, 
     return Target{kind, std::move(e164)};
   }
   if (!is_plan_number(number))
-    return invalid(std::string(field), fmt::format("'{}' is not a number of the company's plan: 2 to 8 digits", number));
+    return invalid(std::string(field),
+                   fmt::format("'{}' is not a number of the company's plan: 2 to 8 digits", number));
   std::optional<std::string> id;
   if (kind == TargetKind::group) {
     PRIVOX_ASSIGN(id, group_in_company(s, "number", company_id, std::string(number)));

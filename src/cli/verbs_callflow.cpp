@@ -5,12 +5,12 @@
 // audited by callflow/.
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
 #include <functional>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "accounts/extensions.h"
 #include "accounts/validation.h"
@@ -37,9 +37,10 @@ Result<callflow::Target> parse_target(store::Session& s, const std::string& comp
   const std::optional<callflow::TargetKind> kind =
       colon == std::string_view::npos ? std::nullopt : callflow::parse_target_kind(text.substr(0, colon));
   if (!kind)
-    return invalid(std::string(field), fmt::format("'{}' is not KIND:NUMBER, KIND one of line, group, voicemail, "
-                                                   "external",
-                                                   text.substr(0, colon == std::string_view::npos ? text.size() : colon)));
+    return invalid(std::string(field),
+                   fmt::format("'{}' is not KIND:NUMBER, KIND one of line, group, voicemail, "
+                               "external",
+                               text.substr(0, colon == std::string_view::npos ? text.size() : colon)));
   return callflow::resolve_target(s, company_id, *kind, text.substr(colon + 1), field);
 }
 
@@ -102,9 +103,8 @@ Status apply_forward_flags(Environment& env, const std::string& line_id, const C
       {"unregistered", {&o.unregistered, &callflow::Forwarding::unregistered}},
   }};
   for (const std::string& name : o.clear) {
-    const auto slot = std::find_if(slots.begin(), slots.end(), [&](const auto& e) {
-      return e.first == name || flag_for(e.first) == "--" + name;
-    });
+    const auto slot = std::find_if(slots.begin(), slots.end(),
+                                   [&](const auto& e) { return e.first == name || flag_for(e.first) == "--" + name; });
     if (slot == slots.end())
       return invalid("clear", fmt::format("'{}' is not a condition: always, busy, no-answer or unregistered", name));
     f.*slot->second.second = std::nullopt;
@@ -138,7 +138,8 @@ int run_line_dnd(const DataDir& where, const CallflowOptions& o) {
   if (o.dnd != "on" && o.dnd != "off") return fail(invalid("dnd", fmt::format("'{}' is not on or off", o.dnd)));
   auto env = open_environment(where);
   if (!env.ok()) return fail(env.error());
-  const Status s = callflow::Forwardings(*(*env)->store, (*env)->keys, (*env)->clock).set_dnd(o.id, o.dnd == "on", cli_actor());
+  const Status s =
+      callflow::Forwardings(*(*env)->store, (*env)->keys, (*env)->clock).set_dnd(o.id, o.dnd == "on", cli_actor());
   if (!s.ok()) return fail(s.error());
   return show_forwarding(**env, o.id);
 }
