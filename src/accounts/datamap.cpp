@@ -123,7 +123,7 @@ constexpr std::array<FieldSpec, 14> kFields = {
             "The name your company gives your phone line, such as Reception desk, shown to your colleagues next to the line."},
 };
 
-constexpr std::array<StructuralColumn, 35> kStructural = {
+constexpr std::array<StructuralColumn, 44> kStructural = {
   StructuralColumn{"companies", "id", "random identifier of a tenant"},
   StructuralColumn{"companies", "region", "which regional store holds the tenant's data (eea or us)"},
   StructuralColumn{"companies", "country", "the tenant's country, for number formats; not a person's"},
@@ -159,6 +159,15 @@ constexpr std::array<StructuralColumn, 35> kStructural = {
   StructuralColumn{"directory_changes", "changed_at_us", "when the change was made"},
   StructuralColumn{"directory_log_head", "id", "the counter's only row"},
   StructuralColumn{"directory_log_head", "seq", "the number of the latest change in the log"},
+  StructuralColumn{"company_hours", "company_id", "which tenant has set its business hours"},
+  StructuralColumn{"company_hours", "set_at_us", "when the tenant last set its business hours"},
+  StructuralColumn{"company_hours_intervals", "company_id", "which tenant the opening interval belongs to"},
+  StructuralColumn{"company_hours_intervals", "weekday", "the weekday the tenant is open (0 Monday); a setting"},
+  StructuralColumn{"company_hours_intervals", "start_minute", "when the tenant opens, local minutes; a setting"},
+  StructuralColumn{"company_hours_intervals", "end_minute", "when the tenant closes, local minutes; a setting"},
+  StructuralColumn{"company_holidays", "company_id", "which tenant is closed on the date"},
+  StructuralColumn{"company_holidays", "holiday_date", "a date the tenant is closed all day; a setting"},
+  StructuralColumn{"company_holidays", "label", "the tenant's name for its holiday, such as Christmas Day; names a day, not a person"},
 };
 
 // clang-format on

@@ -131,6 +131,28 @@ std::vector<store::SchemaPart> schema_parts() {
            "{sqlite}DROP TABLE directory_changes",
            "{sqlite}ALTER TABLE directory_changes_v19 RENAME TO directory_changes",
        }},
+      {19,
+       "accounts",
+       "a company's business hours and holidays",
+       {
+           // A row in company_hours: the company has set its week (with or without intervals);
+           // none: it never did (accounts/business_hours.h). weekday 0 is Monday; minutes are
+           // local, after midnight.
+           R"(CREATE TABLE company_hours (
+             company_id TEXT PRIMARY KEY REFERENCES companies (id),
+             set_at_us {i64} NOT NULL))",
+           R"(CREATE TABLE company_hours_intervals (
+             company_id TEXT NOT NULL REFERENCES companies (id),
+             weekday {i64} NOT NULL CHECK (weekday BETWEEN 0 AND 6),
+             start_minute {i64} NOT NULL CHECK (start_minute BETWEEN 0 AND 1439),
+             end_minute {i64} NOT NULL CHECK (end_minute BETWEEN 1 AND 1440),
+             PRIMARY KEY (company_id, weekday, start_minute)))",
+           R"(CREATE TABLE company_holidays (
+             company_id TEXT NOT NULL REFERENCES companies (id),
+             holiday_date TEXT NOT NULL,
+             label TEXT NOT NULL,
+             PRIMARY KEY (company_id, holiday_date)))",
+       }},
   };
 }
 
