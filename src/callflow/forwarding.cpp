@@ -5,6 +5,7 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "accounts/accounts.h"
 #include "accounts/directory_log.h"
 #include "accounts/extensions.h"
 #include "accounts/validation.h"
@@ -182,6 +183,8 @@ Status Forwardings::set(const std::string& line_id, const Forwarding& forwarding
                    fmt::format("must be {} to {} seconds", kMinNoAnswerSeconds, kMaxNoAnswerSeconds));
   return store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_ASSIGN(const std::string company_id, company_of_line(s, line_id));
+    // The company's changes take turns, so two nodes cannot each close half of an `always` circle.
+    PRIVOX_TRY(accounts::lock_company(s, company_id));
     Forwarding wanted = forwarding;
     PRIVOX_TRY(check_forwarding(s, line_id, company_id, wanted));
     PRIVOX_ASSIGN(const std::optional<Forwarding> before, forwarding_of(s, keys_, line_id));

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "accounts/accounts.h"
 #include "accounts/company_closure.h"
 #include "accounts/directory_log.h"
 #include "accounts/extensions.h"
@@ -170,7 +171,8 @@ Result<std::string> RingGroups::create(const RingGroup& group, const std::string
   RingGroup g = group;
   g.id = new_id(now);
   const auto body = [&](store::Session& s) -> Status {
-    PRIVOX_TRY(company_country(s, g.company_id, "company"));
+    // The company's changes take turns, so two nodes cannot each close half of a circle.
+    PRIVOX_TRY(accounts::lock_company(s, g.company_id));
     PRIVOX_TRY(accounts::require_company_open(s, g.company_id));
     PRIVOX_ASSIGN(g.overflow, check_group_in_store(s, g));
     PRIVOX_TRY(
@@ -194,6 +196,7 @@ Status RingGroups::update(const RingGroup& group, const std::string& actor) {
     if (!found) return Error{ErrorCode::not_found, "group", fmt::format("no ring group has id {}", group.id)};
     RingGroup g = group;
     g.company_id = found->company_id;  // a group never moves to another company
+    PRIVOX_TRY(accounts::lock_company(s, g.company_id));
     PRIVOX_ASSIGN(g.overflow, check_group_in_store(s, g));
     const int64_t now = clock_.now_us();
     PRIVOX_TRY(
