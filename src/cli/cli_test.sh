@@ -368,6 +368,8 @@ help_mentions "extension reset-password" --data-dir --id --password --generate-p
 help_mentions "extension update" --data-dir --id --label --member --unassign --digest
 help_mentions "company digest" --data-dir --id --set
 help_mentions "company time-zone" --data-dir --id --set
+help_mentions "company hours" --data-dir --id --set --closed --clear
+help_mentions "company holiday" --data-dir --id --add --label --remove
 help_mentions "fraud rules" --data-dir --company --set --clear
 help_mentions "trunk add" --data-dir --name --address --trusted
 # Issue 12: a trunk is recognised by its IP address alone, whatever port it sends from.
@@ -851,6 +853,26 @@ assert_eq "a refused time zone writes no audit entry" "$audit_entries" "$(audit_
 expect_ok "$PRIVOX" company time-zone --data-dir "$D" --id "$COMPANY" --set America/New_York
 assert_eq "company time-zone --set is kept and audited" "America/New_York|company.time_zone||$COMPANY" \
   "$(stdout)|$(last_audit)"
+# Issue 15: the company's business hours per weekday and its holidays (accounts/business_hours.h).
+expect_ok "$PRIVOX" company hours --data-dir "$D" --id "$COMPANY"
+assert_eq "a company has no hours until it sets them" "hours: not set" "$(stdout)"
+expect_ok "$PRIVOX" company hours --data-dir "$D" --id "$COMPANY" --set mon=09:00-12:30,13:30-17:30 --set tue=09:00-17:00 --closed sat
+assert_contains "company hours --set keeps both of Monday's intervals" "$(stdout)" "mon 09:00-12:30,13:30-17:30"
+assert_contains "days not given are closed" "$(stdout)" "wed closed"
+assert_eq "setting hours is audited" "company.hours||$COMPANY" "$(last_audit)"
+audit_entries=$(audit_count)
+expect_fail 2 -- "hours.tue: 11:00-13:00 overlaps" "$PRIVOX" company hours --data-dir "$D" --id "$COMPANY" --set tue=09:00-12:00,11:00-13:00
+expect_fail 2 -- "--set: 'xyz=09:00'" "$PRIVOX" company hours --data-dir "$D" --id "$COMPANY" --set xyz=09:00
+expect_fail 2 -- "--closed: 'someday'" "$PRIVOX" company hours --data-dir "$D" --id "$COMPANY" --closed someday
+expect_ok "$PRIVOX" company holiday --data-dir "$D" --id "$COMPANY" --add 2026-12-25 --label "Christmas Day"
+assert_contains "company holiday --add shows the holiday" "$(stdout)" "holiday 2026-12-25 Christmas Day"
+audit_entries=$(audit_count)
+expect_fail 2 -- "holidays: 2026-12-25 is listed twice" "$PRIVOX" company holiday --data-dir "$D" --id "$COMPANY" --add 2026-12-25
+expect_fail 2 -- "'2026-02-30' is not a date" "$PRIVOX" company holiday --data-dir "$D" --id "$COMPANY" --add 2026-02-30
+expect_fail 3 -- "--remove" "$PRIVOX" company holiday --data-dir "$D" --id "$COMPANY" --remove 2026-12-24
+assert_eq "refused hours and holidays write no audit entry" "$audit_entries" "$(audit_count)"
+expect_ok "$PRIVOX" company holiday --data-dir "$D" --id "$COMPANY" --remove 2026-12-25
+assert_eq "company holiday --remove takes it away" "" "$(stdout | grep holiday)"
 expect_fail 2 -- "fraud.alert_email" "$PRIVOX" fraud rules --data-dir "$D" --company "$COMPANY" --set fraud.alert_email=a@b.example
 expect_fail 2 -- "--company" "$PRIVOX" fraud rules --data-dir "$D" --set fraud.spend.multiple=3
 expect_ok "$PRIVOX" fraud rules --data-dir "$D" --company "$COMPANY" --set fraud.velocity.line_calls_per_minute=400

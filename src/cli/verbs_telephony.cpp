@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "accounts/accounts.h"
+#include "accounts/business_hours.h"
 #include "accounts/extensions.h"
 #include "accounts/trunks.h"
 #include "ledgers/disclosures.h"
@@ -87,6 +88,108 @@ Result<std::string> password_to_use(const CLI::Option* given, bool generate, con
   return password;
 }
 
+
+// A business-hours refusal on the flag that carried it: a day's (hours.tue) on --set, the
+// holidays' on --add, so that the message still names the field.
+int fail_hours(Error e, std::string_view flag) {
+  if (e.field.starts_with("hours.") || e.field == "holidays") {
+    e.message = fmt::format("{}: {}", e.field, e.message);
+    e.field = std::string(flag);
+  }
+  return fail(e);
+}
+
+// "mon=09:00-12:30,13:30-17:30" into the week; the day's errors name hours.mon.
+Status apply_day_flag(accounts::WeekHours& week, std::string_view flag) {
+  const size_t eq = flag.find('=');
+  const auto day = accounts::weekday_of(flag.substr(0, eq));
+  if (eq == std::string_view::npos || !day)
+    return invalid("set", fmt::format("'{}' is not DAY=HH:MM-HH:MM[,HH:MM-HH:MM] with DAY one of mon..sun", flag));
+  PRIVOX_ASSIGN(week[*day], accounts::parse_day_hours(flag.substr(eq + 1),
+                                                      fmt::format("hours.{}", accounts::weekday_key(*day))));
+  return {};
+}
+
+void print_hours(const accounts::CompanyHours& hours) {
+  if (!hours.week) std::printf("hours: not set\n");
+  for (size_t day = 0; hours.week && day < hours.week->size(); ++day) {
+    std::string shown;
+    for (const accounts::OpenInterval& i : (*hours.week)[day]) shown += (shown.empty() ? "" : ",") + accounts::format_interval(i);
+    std::printf("%s %s\n", std::string(accounts::weekday_key(day)).c_str(), shown.empty() ? "closed" : shown.c_str());
+  }
+  for (const accounts::Holiday& h : hours.holidays) std::printf("holiday %s %s\n", h.date.c_str(), h.label.c_str());
+}
+
+struct HoursFlags {
+  std::string company_id, add, label, remove;
+  std::vector<std::string> set, closed;
+  bool clear = false;
+};
+
+// `privox company hours` and `privox company holiday` (accounts/business_hours.h).
+void add_hours_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
+  CLI::App* company = app.get_subcommand("company");
+  auto flags = std::make_shared<HoursFlags>();
+  auto* hours = company->add_subcommand(
+      "hours", "Show or set a company's business hours per weekday, in its time zone (the receptionist and the "
+               "fraud rules' off-hours rule)");
+  add_data_dir(hours, where);
+  hours->add_option("--id", flags->company_id, "the company's id")->required();
+  hours->add_option("--set", flags->set, "DAY=HH:MM-HH:MM[,HH:MM-HH:MM] (DAY mon..sun, up to 4 intervals); repeatable");
+  hours->add_option("--closed", flags->closed, "a weekday (mon..sun) the company is closed all day; repeatable");
+  hours->add_flag("--clear", flags->clear, "forget the week: the company has no hours set");
+  verbs.add(hours, [&where, flags] {
+    auto env = open_environment(where);
+    if (!env.ok()) return fail(env.error());
+    accounts::BusinessHours store(*(*env)->store, (*env)->keys, (*env)->clock);
+    const bool change = flags->clear || !flags->set.empty() || !flags->closed.empty();
+    auto result = !change ? store.get(flags->company_id)
+                          : store.update(flags->company_id, [&](accounts::CompanyHours& h) -> Status {
+                              if (flags->clear) h.week.reset();
+                              if (flags->set.empty() && flags->closed.empty()) return {};
+                              if (!h.week) h.week.emplace();
+                              for (const std::string& s : flags->set) PRIVOX_TRY(apply_day_flag(*h.week, s));
+                              for (const std::string& c : flags->closed) {
+                                const auto day = accounts::weekday_of(c);
+                                if (!day) return invalid("closed", fmt::format("'{}' is not a weekday mon..sun", c));
+                                (*h.week)[*day].clear();
+                              }
+                              return {};
+                            }, cli_actor());
+    if (!result.ok()) return fail_hours(result.error(), "set");
+    print_hours(*result);
+    return 0;
+  });
+
+  auto* holiday = company->add_subcommand("holiday", "Add or remove a date a company is closed all day");
+  add_data_dir(holiday, where);
+  holiday->add_option("--id", flags->company_id, "the company's id")->required();
+  auto* add_opt = holiday->add_option("--add", flags->add, "the date, YYYY-MM-DD in the company's time zone");
+  holiday->add_option("--label", flags->label, "a short name such as \"Christmas Day\" (with --add)");
+  auto* remove_opt = holiday->add_option("--remove", flags->remove, "the date to remove, YYYY-MM-DD");
+  add_opt->excludes(remove_opt);
+  verbs.add(holiday, [&where, flags, add_opt, remove_opt] {
+    if (add_opt->count() == 0 && remove_opt->count() == 0) return fail(invalid("add", "give --add DATE or --remove DATE"));
+    auto env = open_environment(where);
+    if (!env.ok()) return fail(env.error());
+    accounts::BusinessHours store(*(*env)->store, (*env)->keys, (*env)->clock);
+    auto result = store.update(flags->company_id, [&](accounts::CompanyHours& h) -> Status {
+      if (add_opt->count() > 0) {
+        h.holidays.push_back({flags->add, flags->label});
+        return {};
+      }
+      const auto gone = std::remove_if(h.holidays.begin(), h.holidays.end(),
+                                       [&](const accounts::Holiday& d) { return d.date == flags->remove; });
+      if (gone == h.holidays.end())
+        return Error{ErrorCode::not_found, "remove", fmt::format("the company has no holiday on '{}'", flags->remove)};
+      h.holidays.erase(gone, h.holidays.end());
+      return {};
+    }, cli_actor());
+    if (!result.ok()) return fail_hours(result.error(), "add");
+    print_hours(*result);
+    return 0;
+  });
+}
 }  // namespace
 
 void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
@@ -364,6 +467,7 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
     std::printf("ban %s lifted\n", id.c_str());
     return 0;
   });
+  add_hours_verbs(app, where, verbs);
 }
 
 }  // namespace privox::cli
