@@ -24,7 +24,7 @@ for p in kamailio kamailio-sqlite-modules; do
     pkill -x kamailio 2>/dev/null || true  # the package starts a system Kamailio on 5060
   fi
 done
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=/usr/bin/clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
 cmake --build "$build" --target privox >/dev/null
 
 work=$(mktemp -d /tmp/privox-media-bench.XXXXXX)

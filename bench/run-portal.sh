@@ -5,7 +5,7 @@
 #   bench/run-portal.sh PRIVOX [SEEDER]
 #
 # Builds nothing. Use a Release build with the benchmark tools:
-#   cmake -S . -B build-bench -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_TESTS=OFF -DPRIVOX_BENCH=ON
+#   cmake -S . -B build-bench -G Ninja -DCMAKE_CXX_COMPILER=/usr/bin/clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_TESTS=OFF -DPRIVOX_BENCH=ON
 #   ninja -C build-bench privox privox_seed_calls
 #   bench/run-portal.sh build-bench/privox            (SEEDER defaults to build-bench/privox_seed_calls)
 #

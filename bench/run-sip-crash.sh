@@ -52,7 +52,7 @@ bash "$root/scripts/install-deps.sh"
 if [ "${PDD:-1}" != 0 ] && ! command -v kamailio >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kamailio >/dev/null
 fi
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=/usr/bin/clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
 cmake --build "$build" --target privox >/dev/null
 current_bin=$build/privox
 

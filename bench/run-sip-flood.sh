@@ -14,7 +14,7 @@ build=$root/build-bench
 phones=(127.0.0.2 127.0.0.4 127.0.0.5 127.0.0.6)
 
 bash "$root/scripts/install-deps.sh"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=/usr/bin/clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
 cmake --build "$build" --target privox privox_sip_flood >/dev/null
 
 work=$(mktemp -d /tmp/privox-flood-bench.XXXXXX)

@@ -21,7 +21,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   # The package starts a system Kamailio on 5060; the benchmark uses its own.
   pkill -x kamailio 2>/dev/null || true
 fi
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=/usr/bin/clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
 cmake --build "$build" --target privox privox_bindings_memory >/dev/null
 
 work=$(mktemp -d /tmp/privox-sip-bench.XXXXXX)

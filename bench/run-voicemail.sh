@@ -19,7 +19,7 @@ levels=${*:-100 300 500}
 build=$root/build-bench
 
 bash "$root/scripts/install-deps.sh"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=/usr/bin/clang++ -DCMAKE_BUILD_TYPE=Release -DPRIVOX_BENCH=ON >/dev/null
 cmake --build "$build" --target privox >/dev/null
 
 work=$(mktemp -d /tmp/privox-voicemail-bench.XXXXXX)
