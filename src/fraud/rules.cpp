@@ -43,6 +43,16 @@ void spend_rule(const ScanPolicy& policy, const Baseline& baseline, const std::v
   }
 }
 
+// Whether a call at `at_us` is out of the company's hours: its own business hours where it set
+// them (holidays closed), else fraud.hours.start..end.
+bool off_hours(const ScanPolicy& policy, const std::string& company, const accounts::TimeZone& zone, int64_t at_us) {
+  if (const auto own = policy.hours.find(company); own != policy.hours.end() && own->second.week)
+    return !accounts::is_open(*own->second.week, own->second.holidays, zone, at_us);
+  const ScanLimits& limits = policy.limits_of(company);
+  const int64_t hour = zone.local_hour(at_us);
+  return hour < limits.hours_start || hour >= limits.hours_end;
+}
+
 // Today and the hours are the company's own, in its time zone.
 void hours_rule(const ScanPolicy& policy, const std::vector<ScanRecord>& records, int64_t now_us,
                 std::vector<NewAlert>& out) {
@@ -54,13 +64,14 @@ void hours_rule(const ScanPolicy& policy, const std::vector<ScanRecord>& records
     auto [today, fresh] = local_today.try_emplace(r.company_id, 0);
     if (fresh) today->second = zone.local_day_start(now_us);
     if (r.started_at_us < today->second) continue;
-    const ScanLimits& limits = policy.limits_of(r.company_id);
-    const int64_t hour = zone.local_hour(r.started_at_us);
-    if (hour < limits.hours_start || hour >= limits.hours_end) ++calls[{r.company_id, r.line_id}];
+    if (off_hours(policy, r.company_id, zone, r.started_at_us)) ++calls[{r.company_id, r.line_id}];
   }
   for (const auto& [key, n] : calls) {
     const ScanLimits& limits = policy.limits_of(key.first);
-    if (n >= limits.hours_min_calls)
+    if (n < limits.hours_min_calls) continue;
+    if (policy.hours.contains(key.first))
+      out.push_back({key.first, key.second, Rule::off_hours, limits.hours_action, {{"calls", n}, {"business_hours", 1}}});
+    else
       out.push_back({key.first, key.second, Rule::off_hours, limits.hours_action,
                      {{"calls", n}, {"hours_start", limits.hours_start}, {"hours_end", limits.hours_end}}});
   }
@@ -159,7 +170,7 @@ std::vector<NewAlert> evaluate(const ScanPolicy& policy, const Baseline& baselin
 }
 
 std::vector<NewAlert> evaluate(const ScanLimits& limits, const std::vector<ScanRecord>& records, int64_t now_us) {
-  return evaluate(ScanPolicy{limits, {}, {}}, baseline_of(records, scan_day_start(now_us)), records, now_us);
+  return evaluate(ScanPolicy{limits, {}, {}, {}}, baseline_of(records, scan_day_start(now_us)), records, now_us);
 }
 
 namespace {
@@ -167,7 +178,7 @@ namespace {
 // The policy in force: the global settings, each company's overrides and its time zone.
 Result<ScanPolicy> read_policy(store::Store& store, std::map<std::string, std::string>& countries) {
   PRIVOX_ASSIGN(const Values global, fraud_values(store));
-  ScanPolicy policy{scan_limits_from(global), {}, {}};
+  ScanPolicy policy{scan_limits_from(global), {}, {}, {}};
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
     PRIVOX_ASSIGN(const std::vector<accounts::Company> companies, accounts::list_companies(s));
     for (const accounts::Company& c : companies) {
@@ -176,6 +187,7 @@ Result<ScanPolicy> read_policy(store::Store& store, std::map<std::string, std::s
       // A zone the ICU data no longer knows (it was checked when set) is judged in UTC.
       if (auto zone = accounts::TimeZone::find(c.time_zone); zone.ok()) policy.zones.emplace(c.id, *std::move(zone));
     }
+    PRIVOX_ASSIGN(policy.hours, accounts::companies_with_hours(s));
     PRIVOX_ASSIGN(const CompanyValues overrides, company_overrides(s));
     for (const auto& [company, own] : overrides) policy.limits[company] = scan_limits_from(with_overrides(global, own));
     return {};

@@ -8,7 +8,9 @@
 //       fraud.spend.floor_micros. The alert names the line that spent most today.
 //   off_hours: a line placed at least fraud.hours.min_calls international calls today outside
 //       fraud.hours.start..end, both the day and the hours in the company's time zone
-//       (accounts/time_zone.h; UTC for a company that chose none).
+//       (accounts/time_zone.h; UTC for a company that chose none). A company that set its own
+//       business hours (accounts/business_hours.h) is judged by them instead: a call while it is
+//       closed, a holiday included, is out of hours.
 //   short_calls: a line's outbound calls in the last fraud.short_calls.window_minutes that were
 //       never answered or lasted under fraud.short_calls.max_seconds reached at least
 //       fraud.short_calls.min_destinations distinct numbers (call-back and wangiri patterns).
@@ -28,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "accounts/business_hours.h"
 #include "accounts/time_zone.h"
 #include "common/clock.h"
 #include "fraud/alerts.h"
@@ -54,6 +57,7 @@ struct ScanPolicy {
   ScanLimits global;
   std::unordered_map<std::string, ScanLimits> limits;   // by company: those with overrides
   std::unordered_map<std::string, accounts::TimeZone> zones;  // by company: those not on UTC
+  std::unordered_map<std::string, accounts::CompanyHours> hours;  // by company: those that set their week
   const ScanLimits& limits_of(const std::string& company) const;
   const accounts::TimeZone& zone_of(const std::string& company) const;
 };

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "accounts/accounts.h"
+#include "accounts/business_hours.h"
 #include "accounts/extensions.h"
 #include "common/ids.h"
 #include "fraud/live.h"
@@ -224,6 +225,44 @@ TEST_P(FraudScanStoreTest, BusinessHoursAreTheCompanysOwnTimeZone) {
   ASSERT_TRUE(in_tokyo.ok());
   ASSERT_EQ(in_tokyo->size(), 1u);
   EXPECT_EQ((*in_tokyo)[0].rule, Rule::off_hours);
+}
+
+// A company's own business hours replace fraud.hours.start..end: noon on Tuesday 10 November is
+// inside the global 7..20 but after this London company closes at 11:00.
+TEST_P(FraudScanStoreTest, ACompanysOwnHoursJudgeItsInternationalCalls) {
+  accounts::Accounts accounts(*store_, keys_, clock_);
+  ASSERT_TRUE(accounts.set_time_zone(companies_[0], "Europe/London", "cli:test").ok());
+  accounts::CompanyHours hours;
+  hours.week.emplace();
+  (*hours.week)[1] = {{9 * 60, 11 * 60}};
+  ASSERT_TRUE(accounts::BusinessHours(*store_, keys_, clock_).set(companies_[0], hours, "cli:test").ok());
+  place(0, numbers("+2217700000", 5), 60);
+  place(1, numbers("+2217700001", 5), 60);
+  auto found = Scanner(*store_, keys_, clock_).run();
+  ASSERT_TRUE(found.ok()) << found.error().describe();
+  ASSERT_EQ(found->size(), 1u) << "only the company whose own hours ended";
+  EXPECT_EQ((*found)[0].rule, Rule::off_hours);
+  EXPECT_EQ((*found)[0].company_id, companies_[0]);
+}
+
+// Open at noon by its hours, but 10 November is one of its holidays: closed all day.
+TEST_P(FraudScanStoreTest, AHolidayIsOutOfHoursAllDay) {
+  accounts::BusinessHours business(*store_, keys_, clock_);
+  accounts::CompanyHours hours;
+  hours.week.emplace();
+  (*hours.week)[1] = {{9 * 60, 17 * 60 + 30}};
+  ASSERT_TRUE(business.set(companies_[0], hours, "cli:test").ok());
+  place(0, numbers("+2217700000", 5), 60);
+  Scanner scanner(*store_, keys_, clock_);
+  auto open = scanner.run();
+  ASSERT_TRUE(open.ok()) << open.error().describe();
+  EXPECT_TRUE(open->empty()) << "inside its own hours";
+  hours.holidays = {{"2026-11-10", "Company day"}};
+  ASSERT_TRUE(business.set(companies_[0], hours, "cli:test").ok());
+  auto holiday = scanner.run();
+  ASSERT_TRUE(holiday.ok()) << holiday.error().describe();
+  ASSERT_EQ(holiday->size(), 1u);
+  EXPECT_EQ((*holiday)[0].rule, Rule::off_hours);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, FraudScanStoreTest,
