@@ -1170,6 +1170,8 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/wallet/top-ups", verb::post}, {"/api/v1/wallet/top-ups", {{"amount", "10.00"}}}},
       {{"/api/v1/dashboard", verb::get}, {"/api/v1/dashboard?since=" + std::to_string(clock_.now_us() / 1'000'000 - 60), nullptr}},
       {{"/api/v1/company", verb::patch}, {"/api/v1/company", {{"sip_digest", "sha256"}}}},
+      {{"/api/v1/company/hours", verb::get}, {"/api/v1/company/hours", nullptr}},
+      {{"/api/v1/company/hours", verb::put}, {"/api/v1/company/hours", {{"hours", {{"mon", {"09:00-10:00"}}}}}}},
       // B's name does not close A's company, and nothing reaches B's.
       {{"/api/v1/company/closure", verb::post}, {"/api/v1/company/closure", {{"confirm", "Acme b@b.example"}}}},
       {{"/api/v1/company/closure", verb::delete_}, {"/api/v1/company/closure", nullptr}},
@@ -1249,6 +1251,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   const json b_company_now = json::parse(b.call(verb::get, "/api/v1/company").body());
   EXPECT_EQ(b_company_now["state"], "open");
   EXPECT_TRUE(b_company_now["sip_digest"].is_null());
+  EXPECT_TRUE(json::parse(b.call(verb::get, "/api/v1/company/hours").body())["hours"].is_null()) << "A's hours are A's";
   // B's routing is as B left it: the group, its member, the forward, no do-not-disturb.
   const json b_group_now = json::parse(b.call(verb::get, "/api/v1/ring-groups/" + b_group).body());
   EXPECT_EQ(b_group_now["number"], "700");
@@ -1659,7 +1662,7 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                                   "/api/v1/portal-config", "/api/v1/openapi.json", "/api/v1/consents",
                                                   "/api/v1/consents/{purpose}", "/api/v1/invites/accept",
                                                   "/api/v1/password-reset", "/api/v1/password-reset/complete"};
-  const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}", "/api/v1/company", "/api/v1/dashboard",
+  const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}", "/api/v1/company", "/api/v1/dashboard", "/api/v1/company/hours",
                                               "/api/v1/company/closure", "/api/v1/requests/{id}/code",
                                               "/api/v1/requests/{id}/verify", "/api/v1/requests/{id}/payment",
                                               "/api/v1/requests/{id}/download", "/api/v1/voicemail",
@@ -1713,9 +1716,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   // The voicemail routes added four, two of them state-changing; the greeting three, two of them;
   // the box options two, one of them; the invoices two, neither; the wallet two, neither;
   // the fraud alerts two, one of them; the wallet's top-up one, state-changing; call routing
-  // (issue 15) twelve, seven of them.
-  EXPECT_EQ(guarded, 72u);
-  EXPECT_EQ(state_changing, 41u);
+  // (issue 15) twelve, seven of them; business hours two, one of them.
+  EXPECT_EQ(guarded, 74u);
+  EXPECT_EQ(state_changing, 42u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
@@ -2599,6 +2602,37 @@ TEST_P(PortalApiTest, TheOfficeManagerSetsTheCompanysTimeZone) {
   EXPECT_EQ(json::parse(res.body())["time_zone"], "Europe/London");
   EXPECT_EQ(json::parse(res.body())["sip_digest"], nullptr) << "the digest is left as it was";
   EXPECT_EQ(audit_of("company.time_zone").size(), 1u);
+}
+
+// The office manager sets the company's business hours and holidays; an overlap is 400 naming the
+// day, a holiday listed twice 400 naming holidays, and neither changes anything.
+TEST_P(PortalApiTest, TheOfficeManagerSetsBusinessHoursAndHolidays) {
+  Browser a = browser();
+  ASSERT_EQ(a.sign_up(signup_body("hours-a@example.com", "+442079460935")).result(), status::created);
+  http::Response res = a.call(verb::get, "/api/v1/company/hours");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/company/hours", res);
+  EXPECT_EQ(json::parse(res.body())["hours"], nullptr) << "none until set";
+  res = a.call(verb::put, "/api/v1/company/hours", {{"hours", {{"tue", {"09:00-12:00", "11:00-13:00"}}}}});
+  EXPECT_EQ(res.result(), status::bad_request);
+  expect_documented(verb::put, "/api/v1/company/hours", res);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "hours.tue");
+  const json holidays = json::array({{{"date", "2026-12-25"}, {"label", "Christmas Day"}},
+                                     {{"date", "2026-12-25"}, {"label", "Again"}}});
+  res = a.call(verb::put, "/api/v1/company/hours", {{"holidays", holidays}});
+  EXPECT_EQ(res.result(), status::bad_request);
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "holidays");
+  EXPECT_TRUE(audit_of("company.hours").empty()) << "refusals change nothing";
+  res = a.call(verb::put, "/api/v1/company/hours",
+               {{"hours", {{"mon", {"13:30-17:30", "09:00-12:30"}}, {"fri", {"09:00-16:00"}}}},
+                {"holidays", json::array({{{"date", "2026-12-25"}, {"label", "Christmas Day"}}})}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, "/api/v1/company/hours", res);
+  const json shown = json::parse(a.call(verb::get, "/api/v1/company/hours").body());
+  EXPECT_EQ(shown["hours"]["mon"], json({"09:00-12:30", "13:30-17:30"})) << "sorted";
+  EXPECT_EQ(shown["hours"]["sat"], json::array()) << "a day left out is closed";
+  EXPECT_EQ(shown["holidays"][0]["label"], "Christmas Day");
+  EXPECT_EQ(audit_of("company.hours").size(), 1u);
 }
 
 // A mail relay that refuses the addresses in `refused` and keeps what it sent.

@@ -45,6 +45,8 @@ constexpr Route kRoutes[] = {
     // routes_company.cpp
     {verb::get, "/api/v1/company", kMember, company_show},
     {verb::patch, "/api/v1/company", kMemberCsrf, company_update},
+    {verb::get, "/api/v1/company/hours", kMember, company_hours_show},
+    {verb::put, "/api/v1/company/hours", kMemberCsrf, company_hours_set},
     {verb::post, "/api/v1/company/closure", kMemberCsrf, company_close},
     {verb::delete_, "/api/v1/company/closure", kMemberCsrf, company_cancel_close},
     // routes_wallet.cpp

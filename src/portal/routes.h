@@ -241,6 +241,10 @@ Response dashboard_status(Portal::Impl& p, const Exchange& e, const Caller& c);
 // routes_company.cpp: the member's company and its closure.
 Response company_show(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response company_update(Portal::Impl& p, const Exchange& e, const Caller& c);
+// The company's business hours and holidays (accounts/business_hours.h): every member reads them,
+// the office manager replaces them whole.
+Response company_hours_show(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response company_hours_set(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response company_close(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response company_cancel_close(Portal::Impl& p, const Exchange& e, const Caller& c);
 

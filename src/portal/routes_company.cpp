@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "accounts/accounts.h"
+#include "accounts/business_hours.h"
 #include "common/log.h"
 #include "notify/mailer.h"
 #include "portal/routes.h"
@@ -148,6 +149,75 @@ Response company_update(Portal::Impl& p, const Exchange& e, const Caller& c) {
     if (Status s = p.extensions.set_company_digest(c.who.company_id, choice, c.who.subject_id); !s.ok())
       return error_response(s.error());
   return company_json(p, c.who.company_id, status::ok);
+}
+
+namespace {
+
+nlohmann::json hours_json(const accounts::CompanyHours& h) {
+  nlohmann::json holidays = nlohmann::json::array();
+  for (const accounts::Holiday& d : h.holidays) holidays.push_back({{"date", d.date}, {"label", d.label}});
+  nlohmann::json week = nullptr;
+  if (h.week) {
+    week = nlohmann::json::object();
+    for (size_t day = 0; day < h.week->size(); ++day) {
+      nlohmann::json intervals = nlohmann::json::array();
+      for (const accounts::OpenInterval& i : (*h.week)[day]) intervals.push_back(accounts::format_interval(i));
+      week[std::string(accounts::weekday_key(day))] = std::move(intervals);
+    }
+  }
+  return {{"hours", std::move(week)}, {"holidays", std::move(holidays)}};
+}
+
+// {"hours": {"mon": ["09:00-17:30"], ...} or null, "holidays": [{"date", "label"}]}; a day left
+// out is closed. Errors name the field (hours.tue, holidays).
+Result<accounts::CompanyHours> hours_from_json(const nlohmann::json& body) {
+  accounts::CompanyHours out;
+  const nlohmann::json hours = body.value("hours", nlohmann::json(nullptr));
+  if (!hours.is_null()) {
+    if (!hours.is_object()) return invalid("hours", "must be an object of weekdays (mon..sun) or null");
+    out.week.emplace();
+    for (const auto& [key, intervals] : hours.items()) {
+      const auto day = accounts::weekday_of(key);
+      if (!day) return invalid("hours", fmt::format("'{}' is not a weekday mon..sun", key));
+      const std::string field = fmt::format("hours.{}", accounts::weekday_key(*day));
+      if (!intervals.is_array()) return invalid(field, "must be a list of intervals HH:MM-HH:MM");
+      std::string joined;
+      for (const nlohmann::json& i : intervals) {
+        if (!i.is_string() || i.get<std::string>().empty()) return invalid(field, "must be a list of intervals HH:MM-HH:MM");
+        joined += (joined.empty() ? "" : ",") + i.get<std::string>();
+      }
+      PRIVOX_ASSIGN((*out.week)[*day], accounts::parse_day_hours(joined, field));
+    }
+  }
+  const nlohmann::json holidays = body.value("holidays", nlohmann::json::array());
+  if (!holidays.is_array()) return invalid("holidays", "must be a list of {date, label}");
+  for (const nlohmann::json& h : holidays) {
+    if (!h.is_object() || !h.value("date", nlohmann::json()).is_string() ||
+        !h.value("label", nlohmann::json("")).is_string())
+      return invalid("holidays", "each holiday is {\"date\": \"YYYY-MM-DD\", \"label\": \"...\"}");
+    out.holidays.push_back({h["date"].get<std::string>(), h.value("label", std::string())});
+  }
+  return out;
+}
+
+}  // namespace
+
+Response company_hours_show(Portal::Impl& p, const Exchange&, const Caller& c) {
+  auto hours = accounts::BusinessHours(p.store, p.keys, p.clock).get(c.who.company_id);
+  if (!hours.ok()) return error_response(hours.error());
+  return http::json_response(status::ok, hours_json(*hours));
+}
+
+Response company_hours_set(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  if (c.who.role != Role::office_manager)
+    return http::json_error(status::forbidden, "only an office manager sets the company's business hours", "role");
+  auto parsed = json_body(e);
+  if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
+  auto wanted = hours_from_json(std::get<nlohmann::json>(parsed));
+  if (!wanted.ok()) return error_response(wanted.error());
+  auto stored = accounts::BusinessHours(p.store, p.keys, p.clock).set(c.who.company_id, *std::move(wanted), c.who.subject_id);
+  if (!stored.ok()) return error_response(stored.error());
+  return http::json_response(status::ok, hours_json(*stored));
 }
 
 Response company_close(Portal::Impl& p, const Exchange& e, const Caller& c) {
