@@ -1604,8 +1604,9 @@ TEST_P(PortalApiTest, BoxOptionsAreSetByTheLinesMemberOrTheOfficeManager) {
     EXPECT_EQ(res.result(), status::bad_request) << body.dump();
     expect_documented(verb::put, "/api/v1/voicemail/options/{extension_id}", res);
     EXPECT_EQ(json::parse(res.body())["error"]["field"], field) << body.dump();
-    if (body.contains("pin") && body["pin"].is_string())
+    if (body.contains("pin") && body["pin"].is_string()) {
       EXPECT_EQ(res.body().find(body["pin"].get<std::string>()), std::string::npos) << res.body();
+    }
   }
   options = json::parse(manager.call(verb::get, path).body());
   EXPECT_EQ(options["email_notice"], "notice");
