@@ -137,23 +137,28 @@ assert_true "the relayed call is recorded as answered and ended by bye" \
 # caller sends no audio, so all 103's audio port receives is rtpengine's music on hold.
 SCENARIOS=$HERE/scenarios
 DEV103=$(free_port)
-MOH_PORT=$(free_port)
 timeout -k 2 15 sipp -sf "$SCENARIOS/register.xml" "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p "$(free_port)" -nostdin -m 1 \
   -key user "$U103" -key contact_port "$DEV103" -key expires 3600 -au "$U103" -ap 'Cedar-moor-83' \
   -timeout 10s -timeout_error >"$TMP/reg103.out" 2>&1
 assert_eq "103's sipp phone registers" 0 "$?"
+# The counter takes a UDP port the system picks (a port free for TCP may be taken for UDP by a test
+# beside this one) and writes it down before it counts.
 python3 -c '
 import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1]))); s.settimeout(0.2)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); s.settimeout(0.2)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 n, end, last = 0, time.time() + 12, 0.0
 while time.time() < end and not (n and time.time() - last > 1.5):
     try:
         s.recv(2048); n += 1; last = time.time()
     except socket.timeout:
         pass
-print(n)' "$MOH_PORT" >"$TMP/moh.count" &
+print(n)' "$TMP/moh.port" >"$TMP/moh.count" &
 COUNTER_PID=$!
 E2E_PIDS+=("$COUNTER_PID")
+for _ in $(seq 50); do [ -s "$TMP/moh.port" ] && break; sleep 0.1; done
+MOH_PORT=$(cat "$TMP/moh.port")
 timeout -k 2 30 sipp -sf "$SCENARIOS/uas_answer_held.xml" -i 127.0.0.1 -p "$DEV103" -nostdin -m 1 -key mport "$MOH_PORT" \
   -timeout 25s -timeout_error -trace_msg -message_file "$TMP/held103.msg" >"$TMP/held103.out" 2>&1 &
 HELD_PID=$!
