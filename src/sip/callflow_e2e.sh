@@ -62,7 +62,7 @@ forward 217 --busy line:216
 for n in 216 217 218; do px "$D" line dnd "${ID[$n]}" on >/dev/null || fail "line dnd $n on"; done
 forward 230 --always line:231
 OUT=$(px "$D" line forward "${ID[231]}" --always line:230 2>&1 >/dev/null)
-assert_eq "a forward that would close a loop of always-forwards is refused" 1 "$([ -n "$OUT" ] && echo 1)"
+assert_eq "a forward that would close a loop of always-forwards is refused as a conflict (exit 4)" 4 "$?"
 assert_contains "naming the condition" "$OUT" "always"
 assert_eq "and nothing was stored for it" "" \
   "$(store_sql "$D" "SELECT line_id FROM line_forwarding WHERE line_id = '${ID[231]}' AND always_kind IS NOT NULL")"
