@@ -8,6 +8,7 @@ namespace {
 DirectoryItem directory_item_from(std::string_view text) {
   if (text == "trunk") return DirectoryItem::trunk;
   if (text == "ring_group") return DirectoryItem::ring_group;
+  if (text == "receptionist") return DirectoryItem::receptionist;
   return DirectoryItem::extension;
 }
 
@@ -18,6 +19,7 @@ std::string_view to_string(DirectoryItem kind) {
     case DirectoryItem::extension: return "extension";
     case DirectoryItem::trunk: return "trunk";
     case DirectoryItem::ring_group: return "ring_group";
+    case DirectoryItem::receptionist: return "receptionist";
   }
   return "extension";
 }

@@ -87,6 +87,12 @@ Result<std::optional<Extension>> extension_by_number(store::Session& s, const st
   return std::optional<Extension>{extension_from(rows[0])};
 }
 
+Result<std::optional<Extension>> extension_by_did(store::Session& s, std::string_view e164) {
+  PRIVOX_ASSIGN(Rows rows, s.query(fmt::format("{} WHERE did = ?", kSelect), {std::string(e164)}));
+  if (rows.empty()) return std::optional<Extension>{};
+  return std::optional<Extension>{extension_from(rows[0])};
+}
+
 namespace {
 
 bool all_digits(std::string_view s) {

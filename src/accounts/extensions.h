@@ -124,6 +124,8 @@ Result<std::optional<Extension>> extension_by_id(store::Session& s, const std::s
 // The company's line with this number inside the caller's transaction; nullopt when there is none.
 Result<std::optional<Extension>> extension_by_number(store::Session& s, const std::string& company_id,
                                                      std::string_view number);
+// The line whose DID is `e164` (exactly as stored) inside the caller's transaction; nullopt when none.
+Result<std::optional<Extension>> extension_by_did(store::Session& s, std::string_view e164);
 
 class Extensions {
  public:

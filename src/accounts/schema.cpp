@@ -153,6 +153,29 @@ std::vector<store::SchemaPart> schema_parts() {
              label TEXT NOT NULL,
              PRIMARY KEY (company_id, holiday_date)))",
        }},
+      {20,
+       "accounts",
+       "the provisioning change log also names receptionists",
+       {
+           // A virtual receptionist or one of its menus (callflow/receptionist.h) changing is a
+           // directory change of kind 'receptionist'. As version 19: PostgreSQL widens the CHECK in
+           // place, SQLite rebuilds the table.
+           "{postgresql}ALTER TABLE directory_changes DROP CONSTRAINT directory_changes_kind_check",
+           // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one statement over two lines
+           "{postgresql}ALTER TABLE directory_changes ADD CONSTRAINT directory_changes_kind_check "
+           "CHECK (kind IN ('extension', 'trunk', 'ring_group', 'receptionist'))",
+           R"({sqlite}CREATE TABLE directory_changes_v20 (
+             seq {i64} PRIMARY KEY,
+             kind TEXT NOT NULL CHECK (kind IN ('extension', 'trunk', 'ring_group', 'receptionist')),
+             item_id TEXT NOT NULL,
+             change TEXT NOT NULL,
+             changed_at_us {i64} NOT NULL))",
+           // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one statement over two lines
+           "{sqlite}INSERT INTO directory_changes_v20 SELECT seq, kind, item_id, change, changed_at_us "
+           "FROM directory_changes",
+           "{sqlite}DROP TABLE directory_changes",
+           "{sqlite}ALTER TABLE directory_changes_v20 RENAME TO directory_changes",
+       }},
   };
 }
 

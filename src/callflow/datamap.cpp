@@ -2,8 +2,9 @@
 // may send calls to the member's own mobile: that number is theirs, kept for the service only
 // while the line is theirs, sealed under the line's key, in their access export and deleted when
 // they are erased. Everything else (which condition goes to which line, group or box, the
-// do-not-disturb switch, ring groups) is the company's configuration of its own phone system and
-// names no person: ids, switches and numbers of the company's plan.
+// do-not-disturb switch, ring groups, receptionists and their menus) is the company's configuration
+// of its own phone system and names no person: ids, switches and numbers of the company's plan. A
+// menu's greeting is the exception: someone's recorded voice, sealed under the menu's own key.
 #include <array>
 
 #include "callflow/module.h"
@@ -32,7 +33,7 @@ constexpr FieldSpec forward_number(std::string_view name, std::string_view colum
                    Format::phone, 16, description, label, plain};
 }
 
-constexpr std::array<FieldSpec, 4> kFields = {
+constexpr std::array<FieldSpec, 5> kFields = {
   forward_number("forward_always_number", "always_number_enc",
                  "the external number (E.164) every call to the line is forwarded to, sealed under the line's key",
                  "Number your calls are always forwarded to",
@@ -49,15 +50,32 @@ constexpr std::array<FieldSpec, 4> kFields = {
                  "the external number (E.164) calls go to when no phone of the line is connected, sealed under the line's key",
                  "Number your calls go to when your phone is off",
                  "The outside number, such as your mobile, that calls go to when none of your phones is connected."),
+  // A menu's greeting is someone's recorded voice (content, like a voicemail greeting), though the
+  // company's rather than a member's: no member is linked to it, so it is in no one's export; the
+  // company replaces or deletes it, and removing the menu destroys its key.
+  FieldSpec{"receptionist_menu_greeting", "receptionist_menus", "greeting_enc", "", Category::content, false,
+            kService, LegalBasis::contract, RetentionRule::while_company_active,
+            ErasureTreatment::erase, "", false, Protection::per_subject, "",
+            Format::recorded, 2'000'000,
+            "the greeting of a virtual receptionist's menu as the company uploaded or recorded it (a voice recording), "
+            "Ogg Opus mono 8 kHz, at most 60 s, sealed under the menu's own key; never stored or logged in clear",
+            "Phone menu greetings",
+            "A greeting someone at your company recorded for one of its phone menus, which callers hear when the virtual receptionist answers."},
 };
 
 constexpr std::string_view kKind =
     "which kind of target a condition sends calls to (line, group, voicemail, external): configuration, no person's data";
+constexpr std::string_view kMenuActionKind =
+    "what a menu key or timeout does (line, group, voicemail, external, menu, dial_by_extension, repeat): "
+    "configuration, no person's data";
+constexpr std::string_view kMenuActionRef =
+    "the id of the company's line, ring group, voicemail box or menu a key or timeout sends callers to, or the "
+    "company's external number (a business number it chose, as a ring group's overflow); empty for the rest";
 constexpr std::string_view kRef =
     "the id of the company's line, ring group or voicemail box a condition sends calls to; never an external number, "
     "which is sealed in its own column";
 
-constexpr std::array<StructuralColumn, 26> kStructural = {
+constexpr std::array<StructuralColumn, 48> kStructural = {
   StructuralColumn{"line_forwarding", "line_id", "pseudonymous id of the line (extension) whose forwarding it is; its key seals the external numbers"},
   StructuralColumn{"line_forwarding", "company_id", "which tenant the line belongs to; a business, not a person"},
   StructuralColumn{"line_forwarding", "dnd", "a switch: whether the line's phones ring at all; the company's phone system setting, not a fact about a person"},
@@ -84,6 +102,28 @@ constexpr std::array<StructuralColumn, 26> kStructural = {
   StructuralColumn{"ring_group_members", "group_id", "random identifier of the ring group"},
   StructuralColumn{"ring_group_members", "position", "the line's place in the group's ringing order"},
   StructuralColumn{"ring_group_members", "line_id", "pseudonymous id of a member line of the group"},
+  StructuralColumn{"receptionist_menus", "id", "random identifier of a receptionist's menu; the subject whose key seals its greeting"},
+  StructuralColumn{"receptionist_menus", "company_id", "which tenant the menu belongs to; a business, not a person"},
+  StructuralColumn{"receptionist_menus", "name", "what the company calls the menu (\"Main menu\"); the portal refuses card numbers in it and it names a menu, not a person"},
+  StructuralColumn{"receptionist_menus", "timeout_seconds", "how long the menu waits for a key after its greeting: a setting"},
+  StructuralColumn{"receptionist_menus", "timeout_kind", kMenuActionKind},
+  StructuralColumn{"receptionist_menus", "timeout_ref", kMenuActionRef},
+  StructuralColumn{"receptionist_menus", "greeting_ms", "how long the menu's greeting plays; says nothing of what it says or whose voice it is"},
+  StructuralColumn{"receptionist_menus", "created_at_us", "when the menu was created: bookkeeping of the company's configuration"},
+  StructuralColumn{"receptionist_menus", "updated_at_us", "when the menu or its greeting last changed: bookkeeping of the company's configuration"},
+  StructuralColumn{"receptionist_menu_keys", "menu_id", "random identifier of the menu"},
+  StructuralColumn{"receptionist_menu_keys", "menu_key", "which key of the keypad (0-9, *, #) the row is for"},
+  StructuralColumn{"receptionist_menu_keys", "kind", kMenuActionKind},
+  StructuralColumn{"receptionist_menu_keys", "ref", kMenuActionRef},
+  StructuralColumn{"receptionists", "id", "random identifier of a virtual receptionist"},
+  StructuralColumn{"receptionists", "company_id", "which tenant the receptionist belongs to; a business, not a person"},
+  StructuralColumn{"receptionists", "number", "the receptionist's number in the company's own plan (2-8 digits), not a public number"},
+  StructuralColumn{"receptionists", "name", "what the company calls the receptionist (\"Front desk\"); the portal refuses card numbers in it and it names a service, not a person"},
+  StructuralColumn{"receptionists", "did", "the company's public number (E.164) the receptionist answers: a business number, as a line's DID"},
+  StructuralColumn{"receptionists", "open_menu_id", "random identifier of the menu played while the company is open"},
+  StructuralColumn{"receptionists", "closed_menu_id", "random identifier of the menu played after hours and on holidays"},
+  StructuralColumn{"receptionists", "created_at_us", "when the receptionist was created: bookkeeping of the company's configuration"},
+  StructuralColumn{"receptionists", "updated_at_us", "when the receptionist last changed: bookkeeping of the company's configuration"},
 };
 // clang-format on
 

@@ -77,7 +77,8 @@ Status check_group_fields(const RingGroup& g) {
   return {};
 }
 
-// What needs the store: the number free in the company's plan, the members its lines, the
+// What needs the store: the number free in the company's plan (no line, other group or
+// receptionist has it), the members its lines, the
 // overflow a target of the company that does not lead back to the group. Returns the overflow in
 // its stored form.
 Result<std::optional<Target>> check_group_in_store(store::Session& s, const RingGroup& g) {
@@ -91,6 +92,11 @@ Result<std::optional<Target>> check_group_in_store(store::Session& s, const Ring
   if (!group.empty())
     return Error{ErrorCode::conflict, "number",
                  fmt::format("company {} has a ring group numbered {}", g.company_id, g.number)};
+  PRIVOX_ASSIGN(store::Rows receptionist, s.query("SELECT id FROM receptionists WHERE company_id = ? AND number = ?",
+                                                  {g.company_id, g.number}));
+  if (!receptionist.empty())
+    return Error{ErrorCode::conflict, "number",
+                 fmt::format("company {} has a receptionist numbered {}", g.company_id, g.number)};
   for (const std::string& member : g.member_line_ids) {
     PRIVOX_ASSIGN(const std::optional<accounts::Extension> found, accounts::extension_by_id(s, member));
     if (!found || found->company_id != g.company_id)

@@ -1,6 +1,6 @@
-// The schema of callflow/'s tables, a line's forwarding and do-not-disturb and the company's ring
-// groups, as a migration part (store/schema.h). Released parts are never edited: a change is a
-// part of a new version.
+// The schema of callflow/'s tables, a line's forwarding and do-not-disturb, the company's ring
+// groups and its virtual receptionists with their menus, as migration parts (store/schema.h).
+// Released parts are never edited: a change is a part of a new version.
 #include "callflow/module.h"
 
 namespace privox::callflow {
@@ -57,6 +57,54 @@ std::vector<store::SchemaPart> schema_parts() {
              PRIMARY KEY (group_id, position),
              UNIQUE (group_id, line_id)))",
            "CREATE INDEX ring_group_members_line ON ring_group_members (line_id)",
+       }},
+      {20,
+       "callflow",
+       "virtual receptionists and their menus",
+       {
+           // A company's menus (callflow/receptionist.h). Each menu is a subject of its own: its
+           // greeting (someone's recorded voice) is sealed under the menu's key in greeting_enc,
+           // and removing the menu destroys the key. The timeout action, like a key's, is the
+           // company's configuration: a kind and, for a line, group, box or menu, its id in
+           // `_ref`, for an external number the number in E.164 (a business number the company
+           // chose, as a ring group's overflow).
+           R"(CREATE TABLE receptionist_menus (
+             id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL REFERENCES companies (id),
+             name TEXT NOT NULL,
+             timeout_seconds {i64} NOT NULL CHECK (timeout_seconds BETWEEN 2 AND 30),
+             timeout_kind TEXT CHECK (timeout_kind IN
+               ('line', 'group', 'voicemail', 'external', 'menu', 'dial_by_extension', 'repeat')),
+             timeout_ref TEXT,
+             greeting_enc {blob},
+             greeting_ms {i64} NOT NULL DEFAULT 0,
+             created_at_us {i64} NOT NULL,
+             updated_at_us {i64} NOT NULL))",
+           "CREATE INDEX receptionist_menus_company ON receptionist_menus (company_id)",
+           // What each key of a menu does; `ref` is '' for dial_by_extension and repeat.
+           R"(CREATE TABLE receptionist_menu_keys (
+             menu_id TEXT NOT NULL REFERENCES receptionist_menus (id),
+             menu_key TEXT NOT NULL CHECK (menu_key IN
+               ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#')),
+             kind TEXT NOT NULL CHECK (kind IN
+               ('line', 'group', 'voicemail', 'external', 'menu', 'dial_by_extension', 'repeat')),
+             ref TEXT NOT NULL,
+             PRIMARY KEY (menu_id, menu_key)))",
+           "CREATE INDEX receptionist_menu_keys_target ON receptionist_menu_keys (kind, ref)",
+           // A receptionist's number shares the company's plan with its lines and ring groups
+           // (checked in code; the UNIQUE catches two receptionists written at once), and its DID
+           // is unique among receptionists here and among lines in code.
+           R"(CREATE TABLE receptionists (
+             id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL REFERENCES companies (id),
+             number TEXT NOT NULL,
+             name TEXT NOT NULL,
+             did TEXT UNIQUE,
+             open_menu_id TEXT NOT NULL REFERENCES receptionist_menus (id),
+             closed_menu_id TEXT REFERENCES receptionist_menus (id),
+             created_at_us {i64} NOT NULL,
+             updated_at_us {i64} NOT NULL,
+             UNIQUE (company_id, number)))",
        }},
   };
 }
