@@ -12,6 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -1059,6 +1061,8 @@ TEST_P(PortalApiTest, AnOfficeManagerNamesAssignsAndProvisionsLines) {
 
 // Every route of the router, as company A's office manager, aimed at company B's resources: each
 // answers 403 or 404, or (for routes that name no resource) shows nothing of B's.
+std::string silent_wav(int rate, double seconds);  // below, with the greeting tests
+
 TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   Browser a = browser(), b = browser();
   ASSERT_EQ(a.sign_up(signup_body("a@a.example", "+442079460964")).result(), status::created);
@@ -1090,7 +1094,21 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   ASSERT_FALSE(b_group.empty());
   ASSERT_EQ(b.call(verb::put, "/api/v1/lines/" + b_line + "/forwarding", {{"busy", {{"kind", "group"}, {"number", "700"}}}}).result(),
             status::ok);
-  const std::vector<std::string> b_ids = {b_member, b_company, b_line, b_request, b_invite, b_voicemail, b_invoice, b_alert, b_group};
+  // B's receptionist: a menu whose key 1 rings B's line, with a greeting, played at B's number 800.
+  const std::string b_menu =
+      json::parse(b.call(verb::post, "/api/v1/receptionist-menus", {{"name", "B's menu"}, {"keys", {{"1", {{"kind", "line"}, {"number", "301"}}}}}})
+                      .body())
+          .value("id", "");
+  ASSERT_FALSE(b_menu.empty());
+  const std::string b_menu_path = "/api/v1/receptionist-menus/" + b_menu;
+  ASSERT_EQ(b.upload(verb::put, b_menu_path + "/greeting", "audio/wav", silent_wav(8000, 1.5)).result(), status::ok);
+  const std::string b_receptionist =
+      json::parse(b.call(verb::post, "/api/v1/receptionists", {{"number", "800"}, {"name", "B's desk"}, {"open_menu", b_menu}}).body())
+          .value("id", "");
+  ASSERT_FALSE(b_receptionist.empty());
+  const std::string b_receptionist_path = "/api/v1/receptionists/" + b_receptionist;
+  const std::vector<std::string> b_ids = {b_member, b_company, b_line,  b_request, b_invite,
+                                          b_voicemail, b_invoice, b_alert, b_group, b_menu, b_receptionist};
 
   struct Attack {
     std::string target;
@@ -1151,6 +1169,15 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/ring-groups/{id}", verb::get}, {"/api/v1/ring-groups/" + b_group, nullptr}},
       {{"/api/v1/ring-groups/{id}", verb::put}, {"/api/v1/ring-groups/" + b_group, {{"number", "701"}, {"name", "Hijacked"}, {"members", {"301"}}}}},
       {{"/api/v1/ring-groups/{id}", verb::delete_}, {"/api/v1/ring-groups/" + b_group, nullptr}},
+      {{"/api/v1/receptionist-menus/{id}", verb::get}, {b_menu_path, nullptr}},
+      {{"/api/v1/receptionist-menus/{id}", verb::put}, {b_menu_path, {{"name", "Hijacked"}}}},
+      {{"/api/v1/receptionist-menus/{id}", verb::delete_}, {b_menu_path, nullptr}},
+      {{"/api/v1/receptionist-menus/{id}/greeting", verb::put}, {b_menu_path + "/greeting", nullptr}},
+      {{"/api/v1/receptionist-menus/{id}/greeting", verb::get}, {b_menu_path + "/greeting", nullptr}},
+      {{"/api/v1/receptionist-menus/{id}/greeting", verb::delete_}, {b_menu_path + "/greeting", nullptr}},
+      {{"/api/v1/receptionists/{id}", verb::get}, {b_receptionist_path, nullptr}},
+      {{"/api/v1/receptionists/{id}", verb::put}, {b_receptionist_path, {{"number", "801"}, {"name", "Hijacked"}, {"open_menu", b_menu}}}},
+      {{"/api/v1/receptionists/{id}", verb::delete_}, {b_receptionist_path, nullptr}},
       {{"/api/v1/fraud/alerts/{id}/lift", verb::post}, {"/api/v1/fraud/alerts/" + b_alert + "/lift", json::object()}},
       {{"/api/v1/admin/sip-bans/{id}", verb::delete_}, {"/api/v1/admin/sip-bans/" + std::string(32, '0') + "?purpose=fraud", nullptr}},
       {{"/api/v1/admin/disclosures", verb::post},
@@ -1180,6 +1207,12 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/ring-groups", verb::get}, {"/api/v1/ring-groups", nullptr}},
       {{"/api/v1/ring-groups", verb::post}, {"/api/v1/ring-groups", {{"number", "702"}, {"name", "A's group"}, {"members", {"301"}}}}},
       {{"/api/v1/call-flow", verb::get}, {"/api/v1/call-flow", nullptr}},
+      // A's own menus and receptionists; B's menu is no sub-menu or open menu of A's.
+      {{"/api/v1/receptionist-menus", verb::get}, {"/api/v1/receptionist-menus", nullptr}},
+      {{"/api/v1/receptionist-menus", verb::post},
+       {"/api/v1/receptionist-menus", {{"name", "A's menu"}, {"keys", {{"2", {{"kind", "menu"}, {"menu", b_menu}}}}}}}},
+      {{"/api/v1/receptionists", verb::get}, {"/api/v1/receptionists", nullptr}},
+      {{"/api/v1/receptionists", verb::post}, {"/api/v1/receptionists", {{"number", "802"}, {"name", "A's desk"}, {"open_menu", b_menu}}}},
       {{"/api/v1/invites", verb::post}, {"/api/v1/invites", {{"email", "invitee@b.example"}}}},
       {{"/api/v1/consents", verb::get}, {"/api/v1/consents", nullptr}},
       {{"/api/v1/consents/{purpose}", verb::put}, {"/api/v1/consents/marketing_email", {{"given", false}}}},
@@ -1256,6 +1289,12 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   const json b_group_now = json::parse(b.call(verb::get, "/api/v1/ring-groups/" + b_group).body());
   EXPECT_EQ(b_group_now["number"], "700");
   EXPECT_EQ(b_group_now["members"], json({"301"}));
+  const json b_menu_now = json::parse(b.call(verb::get, b_menu_path).body());
+  EXPECT_EQ(b_menu_now["name"], "B's menu");
+  EXPECT_EQ(b_menu_now["has_greeting"], true);
+  EXPECT_EQ(b_menu_now["keys"], json({{"1", {{"kind", "line"}, {"number", "301"}}}}));
+  EXPECT_EQ(json::parse(b.call(verb::get, b_receptionist_path).body())["number"], "800");
+  EXPECT_TRUE(audit_of("receptionist.greeting_listen").empty()) << "nobody heard B's greeting";
   const json b_forwarding = json::parse(b.call(verb::get, "/api/v1/lines/" + b_line + "/forwarding").body());
   EXPECT_EQ(b_forwarding["dnd"], false);
   EXPECT_EQ(b_forwarding["busy"], json({{"kind", "group"}, {"number", "700"}}));
@@ -1674,7 +1713,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                               "/api/v1/wallet/top-ups", "/api/v1/lines/{id}/forwarding",
                                               "/api/v1/lines/{id}/dnd", "/api/v1/me/lines/{id}/forwarding",
                                               "/api/v1/me/lines/{id}/dnd", "/api/v1/ring-groups",
-                                              "/api/v1/ring-groups/{id}", "/api/v1/call-flow"};
+                                              "/api/v1/ring-groups/{id}", "/api/v1/call-flow", "/api/v1/receptionist-menus",
+                                              "/api/v1/receptionist-menus/{id}", "/api/v1/receptionist-menus/{id}/greeting",
+                                              "/api/v1/receptionists", "/api/v1/receptionists/{id}"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
@@ -1717,9 +1758,10 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   // The voicemail routes added four, two of them state-changing; the greeting three, two of them;
   // the box options two, one of them; the invoices two, neither; the wallet two, neither;
   // the fraud alerts two, one of them; the wallet's top-up one, state-changing; call routing
-  // (issue 15) twelve, seven of them; business hours two, one of them.
-  EXPECT_EQ(guarded, 74u);
-  EXPECT_EQ(state_changing, 42u);
+  // (issue 15) twelve, seven of them; business hours two, one of them; the receptionist thirteen,
+  // eight of them.
+  EXPECT_EQ(guarded, 87u);
+  EXPECT_EQ(state_changing, 50u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
@@ -2846,6 +2888,8 @@ TEST_P(CallRoutingApiTest, AMemberSetsOnlyTheirOwnLinesForwardingAndDnd) {
   EXPECT_EQ(member.call(verb::put, "/api/v1/lines/" + line_ids_["212"] + "/dnd", {{"on", true}}).result(), status::forbidden);
   EXPECT_EQ(member.call(verb::get, "/api/v1/ring-groups").result(), status::forbidden);
   EXPECT_EQ(member.call(verb::get, "/api/v1/call-flow").result(), status::forbidden);
+  EXPECT_EQ(member.call(verb::get, "/api/v1/receptionist-menus").result(), status::forbidden);
+  EXPECT_EQ(member.call(verb::post, "/api/v1/receptionists", {{"number", "510"}}).result(), status::forbidden);
   // The manager's own routes reach her own line only; she sees the member's choice through hers.
   EXPECT_EQ(manager.call(verb::get, mine + "/forwarding").result(), status::not_found);
   EXPECT_EQ(manager.call(verb::get, hers + "/forwarding").result(), status::ok);
@@ -2987,6 +3031,258 @@ TEST_P(CallRoutingApiTest, TheCallFlowShowsWhereACallToEachNumberGoes) {
   EXPECT_EQ(next["forwards"]["no_answer"], json({{"type", "ref"}, {"target_kind", "line"}, {"number", "231"}, {"reason", "loop"}}));
   EXPECT_EQ(by_number["group:610"], busy);
   EXPECT_NE(res.body().find(line_ids_["232"]), std::string::npos);
+}
+
+// The virtual receptionist (issue 15) through the portal: menus name their targets by number and a
+// sub-menu by its id, receptionists name their menus by id; refusals name the field.
+TEST_P(CallRoutingApiTest, TheOfficeManagerSetsUpMenusAndReceptionists) {
+  Browser manager = browser();
+  manager_with_lines(manager, "menus@a.example", "+442079460906", {"241", "242"});
+  ASSERT_EQ(manager.call(verb::post, "/api/v1/ring-groups", {{"number", "640"}, {"name", "Sales"}, {"members", {"241", "242"}}}).result(),
+            status::created);
+  http::Response res = manager.call(verb::post, "/api/v1/receptionist-menus", {{"name", "Support"}, {"keys", {{"0", {{"kind", "repeat"}}}}}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  const std::string support = json::parse(res.body())["id"];
+  const json keys = {{"1", {{"kind", "group"}, {"number", "640"}}},          {"2", {{"kind", "menu"}, {"menu", support}}},
+                     {"3", {{"kind", "voicemail"}, {"number", "241"}}},      {"4", {{"kind", "external"}, {"number", "+44 20 7946 0123"}}},
+                     {"9", {{"kind", "dial_by_extension"}}},                 {"*", {{"kind", "repeat"}}}};
+  res = manager.call(verb::post, "/api/v1/receptionist-menus",
+                     {{"name", "Main"}, {"timeout_seconds", 8}, {"timeout", {{"kind", "line"}, {"number", "242"}}}, {"keys", keys}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  expect_documented(verb::post, "/api/v1/receptionist-menus", res);
+  json menu = json::parse(res.body());
+  const std::string main_id = menu["id"], path = "/api/v1/receptionist-menus/" + main_id;
+  json shown_keys = keys;
+  shown_keys["4"]["number"] = "+442079460123";
+  EXPECT_EQ(menu, json({{"id", main_id}, {"name", "Main"}, {"has_greeting", false}, {"greeting_ms", 0}, {"timeout_seconds", 8},
+                        {"timeout", {{"kind", "line"}, {"number", "242"}}}, {"keys", shown_keys}}));
+  res = manager.call(verb::get, "/api/v1/receptionist-menus");
+  expect_documented(verb::get, "/api/v1/receptionist-menus", res);
+  EXPECT_EQ(json::parse(res.body())["items"].size(), 2u);
+  res = manager.call(verb::get, path);
+  expect_documented(verb::get, "/api/v1/receptionist-menus/{id}", res);
+  EXPECT_EQ(json::parse(res.body()), menu);
+
+  // A PUT replaces keys and timeout; what it leaves out is gone.
+  const json new_keys = {{"1", {{"kind", "line"}, {"number", "241"}}}, {"#", {{"kind", "menu"}, {"menu", support}}}};
+  res = manager.call(verb::put, path, {{"name", "Main menu"}, {"keys", new_keys}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, "/api/v1/receptionist-menus/{id}", res);
+  menu = json::parse(res.body());
+  EXPECT_EQ(menu["keys"], new_keys);
+  EXPECT_TRUE(menu["timeout"].is_null());
+  EXPECT_EQ(menu["timeout_seconds"], 5);
+
+  // Another company's menu is no menu of this one.
+  Browser other = browser();
+  ASSERT_EQ(other.sign_up(signup_body("other-menus@b.example", "+442079460916")).result(), status::created);
+  const std::string theirs = json::parse(other.call(verb::post, "/api/v1/receptionist-menus", {{"name", "Theirs"}}).body())["id"];
+  expect_refusal(verb::get, "/api/v1/receptionist-menus/{id}", manager.call(verb::get, "/api/v1/receptionist-menus/" + theirs),
+                 status::not_found, "id", "another company's menu");
+
+  const json good = {{"name", "Other"}};
+  auto with = [&](const std::string& name, const json& value) {
+    json body = good;
+    body[name] = value;
+    return body;
+  };
+  const std::vector<std::tuple<json, status, std::string>> bad = {
+      {with("keys", {{"x", {{"kind", "repeat"}}}}), status::bad_request, "keys.x"},
+      {with("keys", {{"12", {{"kind", "repeat"}}}}), status::bad_request, "keys.12"},
+      {with("keys", "1"), status::bad_request, "keys"},
+      {with("keys", {{"1", "241"}}), status::bad_request, "keys.1"},
+      {with("keys", {{"1", {{"kind", "teleport"}}}}), status::bad_request, "keys.1.kind"},
+      {with("keys", {{"1", {{"kind", "line"}}}}), status::bad_request, "keys.1.number"},
+      {with("keys", {{"1", {{"kind", "line"}, {"number", "299"}}}}), status::not_found, "keys.1.number"},
+      {with("keys", {{"1", {{"kind", "repeat"}, {"number", "241"}}}}), status::bad_request, "keys.1.number"},
+      {with("keys", {{"5", {{"kind", "menu"}}}}), status::bad_request, "keys.5.menu"},
+      {with("keys", {{"5", {{"kind", "menu"}, {"menu", theirs}}}}), status::not_found, "keys.5"},
+      {with("timeout", {{"kind", "group"}, {"number", "699"}}), status::not_found, "timeout.number"},
+      {with("timeout_seconds", 1), status::bad_request, "timeout_seconds"},
+      {with("timeout_seconds", "5"), status::bad_request, "timeout_seconds"},
+      {with("name", ""), status::bad_request, "name"},
+      {with("colour", "blue"), status::bad_request, "colour"},
+  };
+  for (const auto& [body, code, field] : bad)
+    expect_refusal(verb::post, "/api/v1/receptionist-menus", manager.call(verb::post, "/api/v1/receptionist-menus", body), code,
+                   field, body.dump());
+  EXPECT_EQ(json::parse(manager.call(verb::get, "/api/v1/receptionist-menus").body())["items"].size(), 2u);
+
+  // A receptionist plays the main menu while open, the support menu after hours.
+  res = manager.call(verb::post, "/api/v1/receptionists",
+                     {{"number", "500"}, {"name", "Front desk"}, {"did", "+44 20 7946 0600"}, {"open_menu", main_id}, {"closed_menu", support}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  expect_documented(verb::post, "/api/v1/receptionists", res);
+  json r = json::parse(res.body());
+  const std::string rid = r["id"], rpath = "/api/v1/receptionists/" + rid;
+  EXPECT_EQ(r, json({{"id", rid}, {"number", "500"}, {"name", "Front desk"}, {"did", "+442079460600"}, {"open_menu", main_id},
+                     {"closed_menu", support}}));
+  res = manager.call(verb::get, "/api/v1/receptionists");
+  expect_documented(verb::get, "/api/v1/receptionists", res);
+  EXPECT_EQ(json::parse(res.body())["items"], json::array({r}));
+  res = manager.call(verb::get, rpath);
+  expect_documented(verb::get, "/api/v1/receptionists/{id}", res);
+  EXPECT_EQ(json::parse(res.body()), r);
+  const json desk = {{"number", "501"}, {"name", "Desk"}, {"open_menu", main_id}};
+  auto desk_with = [&](const std::string& name, const json& value) {
+    json body = desk;
+    body[name] = value;
+    return body;
+  };
+  const std::vector<std::tuple<json, status, std::string>> bad_desks = {
+      {desk_with("number", "241"), status::conflict, "number"},
+      {desk_with("number", "640"), status::conflict, "number"},
+      {desk_with("number", "500"), status::conflict, "number"},
+      {desk_with("number", "5x"), status::bad_request, "number"},
+      {desk_with("open_menu", ""), status::bad_request, "open_menu"},
+      {desk_with("open_menu", theirs), status::not_found, "open_menu"},
+      {desk_with("closed_menu", theirs), status::not_found, "closed_menu"},
+      {desk_with("did", "not a number"), status::bad_request, "did"},
+      {desk_with("did", "+442079460600"), status::conflict, "did"},
+      {desk_with("name", 5), status::bad_request, "name"},
+      {desk_with("colour", "blue"), status::bad_request, "colour"},
+  };
+  for (const auto& [body, code, field] : bad_desks)
+    expect_refusal(verb::post, "/api/v1/receptionists", manager.call(verb::post, "/api/v1/receptionists", body), code, field, body.dump());
+  res = manager.call(verb::post, "/api/v1/receptionists", desk_with("number", "241"));
+  EXPECT_EQ(res.body().find(json::parse(manager.call(verb::get, "/api/v1/me").body())["company_id"].get<std::string>()),
+            std::string::npos)
+      << "the refusal speaks of the company, not its id: " << res.body();
+
+  // A PUT replaces it whole: no DID, the open menu at every hour.
+  res = manager.call(verb::put, rpath, {{"number", "500"}, {"name", "Reception"}, {"did", nullptr}, {"open_menu", main_id}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, "/api/v1/receptionists/{id}", res);
+  r = json::parse(res.body());
+  EXPECT_EQ(r["name"], "Reception");
+  EXPECT_TRUE(r["did"].is_null());
+  EXPECT_TRUE(r["closed_menu"].is_null());
+
+  // A menu in use stays: the refusal says who uses it, in the manager's words.
+  res = manager.call(verb::delete_, path);
+  expect_refusal(verb::delete_, "/api/v1/receptionist-menus/{id}", res, status::conflict, "menu", "the receptionist plays it");
+  EXPECT_NE(json::parse(res.body())["error"]["message"].get<std::string>().find("receptionist 500"), std::string::npos) << res.body();
+  res = manager.call(verb::delete_, "/api/v1/receptionist-menus/" + support);
+  expect_refusal(verb::delete_, "/api/v1/receptionist-menus/{id}", res, status::conflict, "menu", "a key leads to it");
+  EXPECT_NE(json::parse(res.body())["error"]["message"].get<std::string>().find("Main menu"), std::string::npos) << res.body();
+  res = manager.call(verb::delete_, rpath);
+  EXPECT_EQ(res.result(), status::no_content) << res.body();
+  expect_documented(verb::delete_, "/api/v1/receptionists/{id}", res);
+  expect_refusal(verb::get, "/api/v1/receptionists/{id}", manager.call(verb::get, rpath), status::not_found, "id", "removed");
+  EXPECT_EQ(manager.call(verb::delete_, path).result(), status::no_content);
+  EXPECT_EQ(manager.call(verb::delete_, "/api/v1/receptionist-menus/" + support).result(), status::no_content);
+  EXPECT_TRUE(json::parse(manager.call(verb::get, "/api/v1/receptionist-menus").body())["items"].empty());
+}
+
+// A real recording (Debian's asterisk-core-sounds-en-wav) becomes the menu's greeting; the manager
+// hears it back as Ogg Opus, audited; what is not WAV is refused naming audio.
+TEST_P(CallRoutingApiTest, AMenusGreetingIsUploadedHeardAndRemoved) {
+  Browser manager = browser();
+  manager_with_lines(manager, "greeting@a.example", "+442079460907", {"251"});
+  const std::string id = json::parse(manager.call(verb::post, "/api/v1/receptionist-menus", {{"name", "Main"}}).body())["id"];
+  const std::string menu_path = "/api/v1/receptionist-menus/" + id, path = menu_path + "/greeting";
+  const std::string pattern = "/api/v1/receptionist-menus/{id}/greeting";
+  expect_refusal(verb::get, pattern, manager.call(verb::get, path), status::not_found, "greeting", "none yet");
+  std::ifstream file("/usr/share/asterisk/sounds/en_US_f_Allison/vm-intro.wav", std::ios::binary);
+  ASSERT_TRUE(file) << "asterisk-core-sounds-en-wav is not installed";
+  const std::string wav((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+
+  http::Response res = manager.upload(verb::put, path, "audio/wav", wav);
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, pattern, res);
+  const int64_t ms = json::parse(res.body())["duration_ms"];
+  EXPECT_GT(ms, 1000);
+  EXPECT_LT(ms, 60'000);
+  json menu = json::parse(manager.call(verb::get, menu_path).body());
+  EXPECT_EQ(menu["has_greeting"], true);
+  EXPECT_EQ(menu["greeting_ms"], ms);
+  res = manager.call(verb::get, path);
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(res[http::bhttp::field::content_type], "audio/ogg");
+  EXPECT_EQ(res.body().substr(0, 4), "OggS");
+  EXPECT_EQ(audit_of("receptionist.greeting_listen").size(), 1u);
+
+  // Text sent as WAV, and a WAV not sent as one: refused, and the greeting stays.
+  expect_refusal(verb::put, pattern, manager.upload(verb::put, path, "audio/wav", "this is not a recording at all"),
+                 status::bad_request, "audio", "text as WAV");
+  expect_refusal(verb::put, pattern, manager.upload(verb::put, path, "application/octet-stream", wav), status::unsupported_media_type,
+                 "Content-Type", "not sent as WAV");
+  EXPECT_EQ(json::parse(manager.call(verb::get, menu_path).body())["greeting_ms"], ms);
+
+  res = manager.call(verb::delete_, path);
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::delete_, pattern, res);
+  menu = json::parse(res.body());
+  EXPECT_EQ(menu["has_greeting"], false);
+  expect_refusal(verb::get, pattern, manager.call(verb::get, path), status::not_found, "greeting", "deleted");
+}
+
+// A receptionist's tree: the hours choose the open or the closed menu, each key leads on, and a
+// menu met again (a sub-menu's way back) is named, not drawn again.
+TEST_P(CallRoutingApiTest, TheCallFlowShowsAReceptionistsHoursAndMenus) {
+  Browser manager = browser();
+  manager_with_lines(manager, "flow-desk@a.example", "+442079460908", {"261"});
+  auto create_menu = [&](const json& body) {
+    const http::Response res = manager.call(verb::post, "/api/v1/receptionist-menus", body);
+    EXPECT_EQ(res.result(), status::created) << res.body();
+    return json::parse(res.body()).value("id", "");
+  };
+  const std::string support = create_menu({{"name", "Support"}});
+  const std::string main_id = create_menu({{"name", "Main"},
+                                           {"keys", {{"1", {{"kind", "line"}, {"number", "261"}}}, {"2", {{"kind", "menu"}, {"menu", support}}}}}});
+  ASSERT_EQ(manager.call(verb::put, "/api/v1/receptionist-menus/" + support,
+                         {{"name", "Support"}, {"keys", {{"0", {{"kind", "menu"}, {"menu", main_id}}}}}})
+                .result(),
+            status::ok);
+  const std::string closed = create_menu({{"name", "Closed"}, {"timeout", {{"kind", "voicemail"}, {"number", "261"}}}});
+  ASSERT_EQ(manager.call(verb::post, "/api/v1/receptionists",
+                         {{"number", "510"}, {"name", "Front desk"}, {"did", "+442079460610"}, {"open_menu", main_id}, {"closed_menu", closed}})
+                .result(),
+            status::created);
+  auto trees = [&]() {
+    const http::Response res = manager.call(verb::get, "/api/v1/call-flow");
+    EXPECT_EQ(res.result(), status::ok) << res.body();
+    expect_documented(verb::get, "/api/v1/call-flow", res);
+    const json flow = json::parse(res.body());
+    std::map<std::string, json> by_number;
+    for (const json& n : flow["numbers"]) by_number[n["kind"].get<std::string>() + ":" + n["number"].get<std::string>()] = n["to"];
+    return by_number;
+  };
+
+  // Without business hours the open menu plays at every hour.
+  std::map<std::string, json> by_number = trees();
+  ASSERT_TRUE(by_number.count("receptionist:510") && by_number.count("did:+442079460610")) << json(by_number).dump();
+  EXPECT_EQ(by_number["receptionist:510"]["type"], "receptionist");
+  EXPECT_EQ(by_number["receptionist:510"]["to"]["type"], "menu");
+  EXPECT_EQ(by_number["receptionist:510"]["to"]["name"], "Main");
+
+  ASSERT_EQ(manager.call(verb::put, "/api/v1/company/hours", {{"hours", {{"mon", {"09:00-17:00"}}}}}).result(), status::ok);
+  by_number = trees();
+  const json& desk = by_number["receptionist:510"];
+  EXPECT_EQ(by_number["did:+442079460610"], desk);
+  EXPECT_EQ(desk["name"], "Front desk");
+  const json& hours = desk["to"];
+  ASSERT_EQ(hours["type"], "hours") << desk.dump();
+  EXPECT_EQ(hours["hours"]["mon"], json({"09:00-17:00"}));
+  EXPECT_EQ(hours["holidays"], 0);
+  const json& open = hours["open"];
+  EXPECT_EQ(open["type"], "menu");
+  EXPECT_EQ(open["menu_id"], main_id);
+  ASSERT_EQ(open["keys"].size(), 2u) << open.dump();
+  EXPECT_EQ(open["keys"][0]["key"], "1");
+  EXPECT_EQ(open["keys"][0]["to"]["type"], "line");
+  EXPECT_EQ(open["keys"][0]["to"]["number"], "261");
+  EXPECT_TRUE(open["keys"][0]["to"].contains("forwards")) << "a key's line is drawn with what follows it";
+  const json& sub = open["keys"][1]["to"];
+  EXPECT_EQ(sub["type"], "menu");
+  EXPECT_EQ(sub["name"], "Support");
+  EXPECT_EQ(sub["keys"][0]["to"], json({{"type", "ref"}, {"target_kind", "menu"}, {"menu_id", main_id}, {"name", "Main"}, {"reason", "shown"}}));
+  EXPECT_TRUE(open["timeout"].is_null());
+  const json& after_hours = hours["closed"];
+  EXPECT_EQ(after_hours["name"], "Closed");
+  EXPECT_TRUE(after_hours["keys"].empty());
+  EXPECT_EQ(after_hours["timeout"]["type"], "voicemail");
+  EXPECT_EQ(after_hours["timeout"]["number"], "261");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CallRoutingApiTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),

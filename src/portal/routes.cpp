@@ -97,6 +97,20 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/ring-groups/{id}", kMember, ring_group_show},
     {verb::put, "/api/v1/ring-groups/{id}", kMemberCsrf, ring_group_update},
     {verb::delete_, "/api/v1/ring-groups/{id}", kMemberCsrf, ring_group_remove},
+    // routes_receptionist.cpp
+    {verb::get, "/api/v1/receptionist-menus", kMember, receptionist_menus_list},
+    {verb::post, "/api/v1/receptionist-menus", kMemberCsrf, receptionist_menu_create},
+    {verb::get, "/api/v1/receptionist-menus/{id}", kMember, receptionist_menu_show},
+    {verb::put, "/api/v1/receptionist-menus/{id}", kMemberCsrf, receptionist_menu_update},
+    {verb::delete_, "/api/v1/receptionist-menus/{id}", kMemberCsrf, receptionist_menu_remove},
+    {verb::put, "/api/v1/receptionist-menus/{id}/greeting", kMemberCsrf, receptionist_greeting_put},
+    {verb::get, "/api/v1/receptionist-menus/{id}/greeting", kMember, receptionist_greeting_get},
+    {verb::delete_, "/api/v1/receptionist-menus/{id}/greeting", kMemberCsrf, receptionist_greeting_remove},
+    {verb::get, "/api/v1/receptionists", kMember, receptionists_list},
+    {verb::post, "/api/v1/receptionists", kMemberCsrf, receptionist_create},
+    {verb::get, "/api/v1/receptionists/{id}", kMember, receptionist_show},
+    {verb::put, "/api/v1/receptionists/{id}", kMemberCsrf, receptionist_update},
+    {verb::delete_, "/api/v1/receptionists/{id}", kMemberCsrf, receptionist_remove},
     // routes_call_flow.cpp
     {verb::get, "/api/v1/call-flow", kMember, call_flow_show},
     // routes_public.cpp

@@ -24,6 +24,7 @@
 #include <variant>
 
 #include "accounts/accounts.h"
+#include "accounts/business_hours.h"
 #include "accounts/extensions.h"
 #include "callflow/targets.h"
 #include "consent/consent.h"
@@ -245,6 +246,9 @@ Response company_update(Portal::Impl& p, const Exchange& e, const Caller& c);
 // the office manager replaces them whole.
 Response company_hours_show(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response company_hours_set(Portal::Impl& p, const Exchange& e, const Caller& c);
+// {"hours": {"mon": ["09:00-17:30"], ...} or null, "holidays": [{"date", "label"}]}, as GET
+// /company/hours answers (the call-flow picture shows the week too).
+nlohmann::json hours_json(const accounts::CompanyHours& h);
 Response company_close(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response company_cancel_close(Portal::Impl& p, const Exchange& e, const Caller& c);
 
@@ -303,6 +307,9 @@ Response voicemail_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response voicemail_greeting_put(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response voicemail_greeting_get(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response voicemail_greeting_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+// Whether a Content-Type names a WAV file (audio/wav, audio/x-wav, audio/wave, audio/vnd.wave),
+// as every greeting upload must be sent.
+bool is_wav_type(std::string_view type);
 // A box's options (voicemail/options.h): the member's own lines, an office manager's company's.
 Response voicemail_options_get(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response voicemail_options_put(Portal::Impl& p, const Exchange& e, const Caller& c);
@@ -342,6 +349,22 @@ Response ring_group_create(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response ring_group_show(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response ring_group_update(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response ring_group_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_receptionist.cpp: the company's receptionist menus (and their greetings) and
+// receptionists, for its office managers.
+Response receptionist_menus_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_menu_create(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_menu_show(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_menu_update(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_menu_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_greeting_put(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_greeting_get(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_greeting_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionists_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_create(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_show(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_update(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_call_flow.cpp: where a call to each company number goes, as a tree, for the office manager.
 Response call_flow_show(Portal::Impl& p, const Exchange& e, const Caller& c);

@@ -1,6 +1,6 @@
 // Where a call to each of the company's numbers goes, for its office managers' picture: one tree
-// per number (a line's DID, a line's number, a ring group's number), computed from the store as
-// the proxy would follow it. Every node has a "type":
+// per number (a line's or a receptionist's DID, a ring group's, a receptionist's or a line's
+// number), computed from the store as the proxy would follow it. Every node has a "type":
 //   line       the line's phones ring; `dnd`, `forwards` per condition (a node, or null when the
 //              condition keeps the line's own treatment) and its `voicemail`;
 //   group      `strategy`, `ring_seconds`, `members` (line nodes without their forwards, which a
@@ -8,16 +8,25 @@
 //   voicemail  a line's box;  external  a number through the trunk;
 //   missing    a target that no longer exists (the call falls back to the company's default);
 //   ref        a line or group already drawn above on this path (`reason` loop) or too deep to draw
-//              again (`reason` depth).
-// A later node type (the receptionist's menu, business hours) joins this list; the page draws a
-// type it does not know as a plain box with its name.
+//              again (`reason` depth); a menu already drawn in this tree (`target_kind` menu,
+//              `menu_id`, `name`, `reason` shown: menus lead back to their parents by design);
+//   receptionist  `receptionist_id`, `number`, `name`, `to`: the hours node, or the open menu when
+//              it plays at every hour (no closed menu, or the company set no business hours);
+//   hours      `hours` (the company's week, as GET /company/hours shows it), `holidays` (how
+//              many), `open` and `closed` (menu nodes);
+//   menu       `menu_id`, `name`, `has_greeting`, `timeout_seconds`, `keys` ([{key, to}] in key
+//              order), `timeout` (a node, or null: the menu plays again, then the call ends);
+//   dial_by_extension  the caller dials a line's number;  repeat  the menu plays again.
+// The page draws a type it does not know as a plain box with its name.
 #include <nlohmann/json.hpp>
 
 #include <map>
 #include <set>
 
+#include "accounts/business_hours.h"
 #include "callflow/forwarding.h"
 #include "callflow/groups.h"
+#include "callflow/receptionist.h"
 #include "portal/routes.h"
 
 namespace privox::portal::routes {
@@ -35,6 +44,10 @@ struct CallFlowData {
   std::map<std::string, const accounts::Extension*> line_by_id;
   std::map<std::string, const callflow::RingGroup*> group_by_id;
   std::map<std::string, callflow::Forwarding> forwarding;  // lines that have any
+  std::vector<callflow::Menu> menus;
+  std::vector<callflow::Receptionist> receptionists;
+  std::map<std::string, const callflow::Menu*> menu_by_id;
+  accounts::CompanyHours hours;
 };
 
 class CallFlowTree {
@@ -58,6 +71,22 @@ class CallFlowTree {
     node["no_answer_seconds"] = f.no_answer_seconds;
     node["voicemail"] = voicemail(id);
     return node;
+  }
+
+  // A receptionist's tree: the menu that plays, or both with the hours that choose between them.
+  // Each menu is drawn once per tree; `shown` holds those drawn so far.
+  nlohmann::json receptionist(const callflow::Receptionist& r) const {
+    std::set<std::string> shown;
+    nlohmann::json to;
+    if (r.closed_menu_id && data_.hours.week) {
+      nlohmann::json open = menu(r.open_menu_id, shown);
+      nlohmann::json closed = menu(*r.closed_menu_id, shown);
+      to = {{"type", "hours"}, {"hours", hours_json(data_.hours)["hours"]}, {"holidays", data_.hours.holidays.size()},
+            {"open", std::move(open)}, {"closed", std::move(closed)}};
+    } else {
+      to = menu(r.open_menu_id, shown);
+    }
+    return {{"type", "receptionist"}, {"receptionist_id", r.id}, {"number", r.number}, {"name", r.name}, {"to", std::move(to)}};
   }
 
   nlohmann::json group(const std::string& id, std::set<std::string>& path, int depth) const {
@@ -100,6 +129,35 @@ class CallFlowTree {
     return missing(std::string(callflow::to_string(t->kind)), t->ref);
   }
 
+  nlohmann::json menu(const std::string& id, std::set<std::string>& shown) const {
+    const auto it = data_.menu_by_id.find(id);
+    if (it == data_.menu_by_id.end()) return missing("menu", id);
+    const callflow::Menu& m = *it->second;
+    if (shown.count(id))
+      return {{"type", "ref"}, {"target_kind", "menu"}, {"menu_id", m.id}, {"name", m.name}, {"reason", "shown"}};
+    shown.insert(id);
+    nlohmann::json keys = nlohmann::json::array();
+    for (const auto& [key, action] : m.keys) keys.push_back({{"key", std::string(1, key)}, {"to", menu_action(action, shown)}});
+    nlohmann::json timeout = m.timeout ? menu_action(*m.timeout, shown) : nlohmann::json(nullptr);
+    return {{"type", "menu"}, {"menu_id", m.id}, {"name", m.name}, {"has_greeting", m.has_greeting},
+            {"timeout_seconds", m.timeout_seconds}, {"keys", std::move(keys)}, {"timeout", std::move(timeout)}};
+  }
+
+  // A key's action: a line or group is drawn with what follows it, from a path of its own.
+  nlohmann::json menu_action(const callflow::MenuAction& action, std::set<std::string>& shown) const {
+    std::set<std::string> path;
+    switch (action.kind) {
+      case callflow::MenuActionKind::line: return line(action.ref, path, 0);
+      case callflow::MenuActionKind::group: return group(action.ref, path, 0);
+      case callflow::MenuActionKind::voicemail: return voicemail(action.ref);
+      case callflow::MenuActionKind::external: return {{"type", "external"}, {"number", action.ref}};
+      case callflow::MenuActionKind::menu: return menu(action.ref, shown);
+      case callflow::MenuActionKind::dial_by_extension: return {{"type", "dial_by_extension"}};
+      case callflow::MenuActionKind::repeat: return {{"type", "repeat"}};
+    }
+    return missing(std::string(callflow::to_string(action.kind)), action.ref);
+  }
+
   nlohmann::json voicemail(const std::string& line_id) const {
     const auto it = data_.line_by_id.find(line_id);
     if (it == data_.line_by_id.end()) return missing("voicemail", line_id);
@@ -125,6 +183,11 @@ Result<CallFlowData> call_flow_data(Portal::Impl& p, const std::string& company_
   PRIVOX_ASSIGN(data.groups, callflow::RingGroups(p.store, p.keys, p.clock).list(company_id));
   for (const accounts::Extension& x : data.lines) data.line_by_id[x.id] = &x;
   for (const callflow::RingGroup& g : data.groups) data.group_by_id[g.id] = &g;
+  callflow::Receptionists receptionists(p.store, p.keys, p.clock);
+  PRIVOX_ASSIGN(data.menus, receptionists.list_menus(company_id));
+  PRIVOX_ASSIGN(data.receptionists, receptionists.list(company_id));
+  for (const callflow::Menu& m : data.menus) data.menu_by_id[m.id] = &m;
+  PRIVOX_ASSIGN(data.hours, accounts::BusinessHours(p.store, p.keys, p.clock).get(company_id));
   PRIVOX_TRY(store::with_transaction(p.store, store::TxMode::read, [&](store::Session& s) -> Status {
     data.forwarding.clear();
     for (const accounts::Extension& x : data.lines) {
@@ -138,7 +201,7 @@ Result<CallFlowData> call_flow_data(Portal::Impl& p, const std::string& company_
 
 }  // namespace
 
-// Numbers from outside (DIDs) first, then the groups' numbers, then the lines' numbers.
+// Numbers from outside (DIDs) first, then the groups', the receptionists' and the lines' numbers.
 Response call_flow_show(Portal::Impl& p, const Exchange&, const Caller& c) {
   if (auto refusal = refuse_unless_call_routing_manager(c)) return std::move(*refusal);
   auto data = call_flow_data(p, c.who.company_id);
@@ -148,8 +211,12 @@ Response call_flow_show(Portal::Impl& p, const Exchange&, const Caller& c) {
   std::set<std::string> path;
   for (const accounts::Extension& x : data->lines)
     if (x.did) numbers.push_back({{"number", *x.did}, {"kind", "did"}, {"to", tree.line(x.id, path, 0)}});
+  for (const callflow::Receptionist& r : data->receptionists)
+    if (r.did) numbers.push_back({{"number", *r.did}, {"kind", "did"}, {"to", tree.receptionist(r)}});
   for (const callflow::RingGroup& g : data->groups)
     numbers.push_back({{"number", g.number}, {"kind", "group"}, {"to", tree.group(g.id, path, 0)}});
+  for (const callflow::Receptionist& r : data->receptionists)
+    numbers.push_back({{"number", r.number}, {"kind", "receptionist"}, {"to", tree.receptionist(r)}});
   for (const accounts::Extension& x : data->lines)
     numbers.push_back({{"number", x.number}, {"kind", "line"}, {"to", tree.line(x.id, path, 0)}});
   return http::json_response(status::ok, {{"numbers", std::move(numbers)}});

@@ -151,8 +151,6 @@ Response company_update(Portal::Impl& p, const Exchange& e, const Caller& c) {
   return company_json(p, c.who.company_id, status::ok);
 }
 
-namespace {
-
 nlohmann::json hours_json(const accounts::CompanyHours& h) {
   nlohmann::json holidays = nlohmann::json::array();
   for (const accounts::Holiday& d : h.holidays) holidays.push_back({{"date", d.date}, {"label", d.label}});
@@ -167,6 +165,8 @@ nlohmann::json hours_json(const accounts::CompanyHours& h) {
   }
   return {{"hours", std::move(week)}, {"holidays", std::move(holidays)}};
 }
+
+namespace {
 
 // {"hours": {"mon": ["09:00-17:30"], ...} or null, "holidays": [{"date", "label"}]}; a day left
 // out is closed. Errors name the field (hours.tue, holidays).

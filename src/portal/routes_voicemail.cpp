@@ -65,6 +65,8 @@ Response options_answer(Portal::Impl& p, const voicemail::Scope& scope, const st
   return http::json_response(status::ok, out);
 }
 
+}  // namespace
+
 // An upload is a WAV file sent as it is (audio/wav or audio/x-wav; audio/wave and audio/vnd.wave too).
 bool is_wav_type(std::string_view type) {
   std::string t(type.substr(0, type.find(';')));
@@ -72,8 +74,6 @@ bool is_wav_type(std::string_view type) {
   std::transform(t.begin(), t.end(), t.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   return t == "audio/wav" || t == "audio/x-wav" || t == "audio/wave" || t == "audio/vnd.wave";
 }
-
-}  // namespace
 
 Response voicemail_list(Portal::Impl& p, const Exchange&, const Caller& c) {
   auto scope = own_boxes(p, c);
