@@ -404,6 +404,26 @@ TEST(SdpTest, ReadsTheAudioDirectionAndTellsAHold) {
   EXPECT_FALSE(is_hold("not an SDP a=sendonly")) << "unreadable: never a hold";
 }
 
+TEST(SdpTest, AnswersAHoldWithTheMatchingDirection) {
+  EXPECT_EQ(answering(Direction::sendonly), Direction::recvonly);
+  EXPECT_EQ(answering(Direction::recvonly), Direction::sendonly);
+  EXPECT_EQ(answering(Direction::inactive), Direction::inactive);
+  EXPECT_EQ(answering(Direction::sendrecv), Direction::sendrecv);
+  const std::string offer = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\na=sendrecv\r\n"
+                            "m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n";
+  const std::string held = with_direction(offer, Direction::recvonly);
+  EXPECT_EQ(audio_direction(held), Direction::recvonly) << held;
+  EXPECT_EQ(held.find("a=sendrecv"), std::string::npos) << "every other direction attribute goes: " << held;
+  EXPECT_NE(held.find("m=audio 4000 RTP/AVP 0\r\na=recvonly\r\n"), std::string::npos) << held;
+  EXPECT_NE(held.find("a=rtpmap:0 PCMU/8000\r\n"), std::string::npos) << "the rest is kept: " << held;
+  const auto still = choose_audio(held);
+  ASSERT_TRUE(still.ok()) << still.error().describe();
+  EXPECT_EQ(still->port, 4000);
+  EXPECT_EQ(with_direction("v=0\nc=IN IP4 10.0.0.1\nm=audio 4000 RTP/AVP 0\n", Direction::inactive),
+            "v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 0\r\na=inactive\r\n")
+      << "bare line feeds are written as CRLF";
+}
+
 TEST(SdpTest, RefusesOffersItCannotAnswerAndSaysWhy) {
   const auto no_g711 = choose_audio("v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000 RTP/AVP 9 96\r\na=rtpmap:96 opus/48000/2\r\n");
   ASSERT_FALSE(no_g711.ok());

@@ -212,3 +212,39 @@ Direction audio_direction(std::string_view sdp) {
 }
 
 }  // namespace privox::media
+
+namespace privox::media {
+
+Direction answering(Direction offered) {
+  switch (offered) {
+    case Direction::sendonly: return Direction::recvonly;
+    case Direction::recvonly: return Direction::sendonly;
+    case Direction::inactive: return Direction::inactive;
+    case Direction::sendrecv: return Direction::sendrecv;
+  }
+  return Direction::sendrecv;
+}
+
+std::string with_direction(std::string_view sdp, Direction direction) {
+  static constexpr std::string_view kAttribute[] = {"a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"};
+  std::string out;
+  out.reserve(sdp.size() + 16);
+  bool written = false;
+  while (!sdp.empty()) {
+    const size_t end = sdp.find('\n');
+    std::string_view line = sdp.substr(0, end);
+    sdp.remove_prefix(end == std::string_view::npos ? sdp.size() : end + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (direction_attribute(line)) continue;
+    out += line;
+    out += "\r\n";
+    if (!written && line.starts_with("m=audio ")) {
+      out += kAttribute[static_cast<size_t>(direction)];
+      out += "\r\n";
+      written = true;
+    }
+  }
+  return out;
+}
+
+}  // namespace privox::media

@@ -49,4 +49,11 @@ inline bool is_hold(std::string_view sdp) {
   return d == Direction::sendonly || d == Direction::inactive;
 }
 
+// The direction an answer takes to an offer's (RFC 3264 §6.1): sendonly is answered recvonly,
+// recvonly sendonly, inactive inactive and sendrecv sendrecv.
+Direction answering(Direction offered);
+// `sdp` with its first audio stream's direction set to `direction`: every direction attribute (the
+// session's and the streams') is dropped and one is written after the audio stream's m= line.
+std::string with_direction(std::string_view sdp, Direction direction);
+
 }  // namespace privox::media

@@ -25,6 +25,9 @@ struct ExtraHeader {
 std::string build_response(const Message& request, int status, std::string_view reason, std::string_view to_tag,
                            std::span<const ExtraHeader> extra = {}, std::string_view body = {});
 
+// The From a withheld caller's request carries past privox (RFC 3323 §4.1.1.3).
+inline constexpr std::string_view kAnonymousFrom = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
+
 struct ForwardEdits {
   std::string_view request_uri;    // the new Request-URI; empty keeps it
   std::string_view via;            // this proxy's Via value, put on top

@@ -17,6 +17,7 @@
 #include "accounts/digest_hash.h"
 #include "callflow/forwarding.h"
 #include "callflow/groups.h"
+#include "callflow/receptionist.h"
 #include "sip/transport.h"
 
 namespace privox::sip {
@@ -55,6 +56,8 @@ struct DirectoryUpdate {
   std::vector<std::string> removed_trunks;      // ids
   std::vector<callflow::RingGroup> groups;
   std::vector<std::string> removed_groups;      // ids
+  std::vector<callflow::Receptionist> receptionists;
+  std::vector<std::string> removed_receptionists;  // ids (a log entry naming a menu lands here too: no-op)
   int64_t log_seq = 0;  // the change log entry (accounts/directory_log.h) this update brings it up to
 };
 
@@ -79,6 +82,14 @@ class Directory {
     return nullptr;
   }
   virtual const callflow::RingGroup* group_by_id(std::string_view /*id*/) { return nullptr; }
+  // Virtual receptionists (callflow/receptionist.h), by their number in a company's plan and by
+  // their DID; a directory without them has none. Their menus are read per call, off the worker.
+  virtual const callflow::Receptionist* receptionist_by_number(std::string_view /*company_id*/,
+                                                               std::string_view /*number*/) {
+    return nullptr;
+  }
+  virtual const callflow::Receptionist* receptionist_by_did(std::string_view /*e164*/) { return nullptr; }
+  virtual const callflow::Receptionist* receptionist_by_id(std::string_view /*id*/) { return nullptr; }
 };
 
 }  // namespace privox::sip

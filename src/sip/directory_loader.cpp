@@ -61,6 +61,7 @@ Result<std::shared_ptr<DirectoryUpdate>> DirectoryLoader::read_all(store::Sessio
   PRIVOX_ASSIGN(const std::vector<accounts::Trunk> trunks, accounts::directory_trunks(s));
   PRIVOX_ASSIGN(std::vector<callflow::LineForwarding> forwards, callflow::all_forwarding(s, keys_));
   PRIVOX_ASSIGN(update->groups, callflow::all_groups(s));
+  PRIVOX_ASSIGN(update->receptionists, callflow::all_receptionists(s));
   update->extensions.reserve(lines.size());
   for (accounts::DirectoryLine& l : lines) update->extensions.push_back(extension_info(l));
   std::unordered_map<std::string_view, ExtensionInfo*> by_id;
@@ -135,13 +136,16 @@ Status DirectoryLoader::catch_up() {
     }
     if (read.changes.empty()) return {};
     changes_.fetch_add(read.changes.size());
-    std::vector<std::string> lines, trunks, groups;
+    std::vector<std::string> lines, trunks, groups, receptionists;
     for (const accounts::DirectoryChange& c : read.changes) {
-      if (c.kind == accounts::DirectoryItem::extension) lines.push_back(c.item_id);
-      else if (c.kind == accounts::DirectoryItem::trunk) trunks.push_back(c.item_id);
-      else groups.push_back(c.item_id);
+      switch (c.kind) {
+        case accounts::DirectoryItem::extension: lines.push_back(c.item_id); break;
+        case accounts::DirectoryItem::trunk: trunks.push_back(c.item_id); break;
+        case accounts::DirectoryItem::ring_group: groups.push_back(c.item_id); break;
+        case accounts::DirectoryItem::receptionist: receptionists.push_back(c.item_id); break;
+      }
     }
-    for (auto* ids : {&lines, &trunks, &groups}) {
+    for (auto* ids : {&lines, &trunks, &groups, &receptionists}) {
       std::sort(ids->begin(), ids->end());
       ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
     }
@@ -172,6 +176,13 @@ Status DirectoryLoader::catch_up() {
       PRIVOX_ASSIGN(std::optional<callflow::RingGroup> group, callflow::group_by_id(*tx, id));
       if (group) update->groups.push_back(std::move(*group));
       else update->removed_groups.push_back(id);
+    }
+    // A receptionist's entry names it; a menu's names the menu, which the directory does not hold
+    // (menus are read per call): it reads as a receptionist gone, which removes nothing.
+    for (const std::string& id : receptionists) {
+      PRIVOX_ASSIGN(std::optional<callflow::Receptionist> r, callflow::receptionist_by_id(*tx, id));
+      if (r) update->receptionists.push_back(std::move(*r));
+      else update->removed_receptionists.push_back(id);
     }
     tx.reset();
     log_seq_ = update->log_seq;

@@ -39,6 +39,9 @@ void MemoryDirectory::apply(const DirectoryUpdate& update) {
     trunks_.clear();
     group_by_number_.clear();
     groups_.clear();
+    receptionist_by_number_.clear();
+    receptionist_by_did_.clear();
+    receptionists_.clear();
   }
   for (const std::string& id : update.removed_extensions) {
     const auto it = extensions_.find(id);
@@ -68,6 +71,7 @@ void MemoryDirectory::apply(const DirectoryUpdate& update) {
   // Byte-wise by name, as accounts::directory_trunks orders them.
   std::sort(trunks_.begin(), trunks_.end(), [](const TrunkInfo& a, const TrunkInfo& b) { return a.name < b.name; });
   apply_groups(update);
+  apply_receptionists(update);
   log_seq_ = update.log_seq;
   ++updates_;
 }
@@ -100,6 +104,51 @@ const callflow::RingGroup* MemoryDirectory::group_by_number(std::string_view com
   scratch_ += number;
   const auto it = group_by_number_.find(std::string_view(scratch_));
   return it == group_by_number_.end() ? nullptr : it->second;
+}
+
+void MemoryDirectory::apply_receptionists(const DirectoryUpdate& update) {
+  const auto unindex_receptionist = [this](const callflow::Receptionist& r) {
+    const auto drop = [&r](Map<const callflow::Receptionist*>& map, std::string_view key) {
+      const auto it = map.find(key);
+      if (it != map.end() && it->second == &r) map.erase(it);
+    };
+    drop(receptionist_by_number_, number_key(r.company_id, r.number));
+    if (r.did) drop(receptionist_by_did_, *r.did);
+  };
+  for (const std::string& id : update.removed_receptionists) {
+    const auto it = receptionists_.find(id);
+    if (it == receptionists_.end()) continue;
+    unindex_receptionist(*it->second);
+    receptionists_.erase(it);
+  }
+  for (const callflow::Receptionist& r : update.receptionists)
+    if (const auto it = receptionists_.find(r.id); it != receptionists_.end()) unindex_receptionist(*it->second);
+  for (const callflow::Receptionist& r : update.receptionists) {
+    std::unique_ptr<callflow::Receptionist>& slot = receptionists_[r.id];
+    if (slot) *slot = r;
+    else slot = std::make_unique<callflow::Receptionist>(r);
+    receptionist_by_number_[number_key(r.company_id, r.number)] = slot.get();
+    if (r.did) receptionist_by_did_[*r.did] = slot.get();
+  }
+}
+
+const callflow::Receptionist* MemoryDirectory::receptionist_by_number(std::string_view company_id,
+                                                                      std::string_view number) {
+  scratch_.assign(company_id);
+  scratch_ += '|';
+  scratch_ += number;
+  const auto it = receptionist_by_number_.find(std::string_view(scratch_));
+  return it == receptionist_by_number_.end() ? nullptr : it->second;
+}
+
+const callflow::Receptionist* MemoryDirectory::receptionist_by_did(std::string_view e164) {
+  const auto it = receptionist_by_did_.find(e164);
+  return it == receptionist_by_did_.end() ? nullptr : it->second;
+}
+
+const callflow::Receptionist* MemoryDirectory::receptionist_by_id(std::string_view id) {
+  const auto it = receptionists_.find(id);
+  return it == receptionists_.end() ? nullptr : it->second.get();
 }
 
 const callflow::RingGroup* MemoryDirectory::group_by_id(std::string_view id) {

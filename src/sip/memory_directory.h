@@ -35,10 +35,14 @@ class MemoryDirectory final : public Directory {
   std::optional<std::string> to_e164(std::string_view dialled, std::string_view country) override;
   const callflow::RingGroup* group_by_number(std::string_view company_id, std::string_view number) override;
   const callflow::RingGroup* group_by_id(std::string_view id) override;
+  const callflow::Receptionist* receptionist_by_number(std::string_view company_id, std::string_view number) override;
+  const callflow::Receptionist* receptionist_by_did(std::string_view e164) override;
+  const callflow::Receptionist* receptionist_by_id(std::string_view id) override;
 
   size_t extensions() const { return extensions_.size(); }
   size_t trunks() const { return trunks_.size(); }
   size_t groups() const { return groups_.size(); }
+  size_t receptionists() const { return receptionists_.size(); }
   // The change log entry the directory is current with, and how many updates it applied.
   int64_t log_seq() const { return log_seq_; }
   uint64_t updates_applied() const { return updates_; }
@@ -61,6 +65,9 @@ class MemoryDirectory final : public Directory {
   Map<std::unique_ptr<callflow::RingGroup>> groups_;  // by id
   Map<const callflow::RingGroup*> group_by_number_;
   void apply_groups(const DirectoryUpdate& update);
+  Map<std::unique_ptr<callflow::Receptionist>> receptionists_;  // by id
+  Map<const callflow::Receptionist*> receptionist_by_number_, receptionist_by_did_;
+  void apply_receptionists(const DirectoryUpdate& update);
   std::vector<TrunkInfo> trunks_;  // by name, as accounts lists them: the first with an address takes outbound calls
   int64_t log_seq_ = 0;
   uint64_t updates_ = 0;

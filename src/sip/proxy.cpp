@@ -32,7 +32,6 @@ constexpr std::string_view kDndOnCode = "*78";
 constexpr std::string_view kDndOffCode = "*79";
 // From any line of the company: a box by its extension and PIN (Asterisk's *98).
 constexpr std::string_view kLoginCode = "*98";
-constexpr std::string_view kAnonymousFrom = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";
 
 // RFC 3261 §16.7 step 6: 6xx wins; else the lowest class, preferring within 4xx the responses
 // that let the caller retry (401, 407, 415, 420, 484).
@@ -257,6 +256,8 @@ std::optional<std::string> Proxy::destination_refused(const ExtensionInfo& calle
 }
 
 void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
+  // A receptionist's leg comes from this proxy itself, before anything that judges its source.
+  if (receptionist_ && handle_leg(tx, request, from)) return;
   const TrunkInfo* trunk = directory_.trunk_at(from);
   if (deliver_to_inbox(tx, request, trunk)) return;
   const ExtensionInfo* caller = nullptr;
@@ -286,6 +287,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
 
   const ExtensionInfo* callee = nullptr;
   const callflow::RingGroup* group = nullptr;
+  const callflow::Receptionist* receptionist = nullptr;
   std::vector<Target> targets;
   bool to_trunk = false;
   if (caller) {
@@ -296,6 +298,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     if (fraud_ && refused_for_fraud(tx, request, *caller, record, now)) return;
     callee = dialled.empty() || retrieval || feature ? nullptr : directory_.by_number(caller->company_id, dialled);
     if (!callee && !retrieval && !feature && !dialled.empty()) group = directory_.group_by_number(caller->company_id, dialled);
+    if (!callee && !group && invite && receptionist_ && !retrieval && !feature && !dialled.empty())
+      receptionist = directory_.receptionist_by_number(caller->company_id, dialled);
     if (retrieval) {
       record.destination = std::string(login ? kLoginCode : kRetrievalCode);
     } else if (feature) {
@@ -304,6 +308,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
       record.destination = callee->number;
     } else if (group) {
       record.destination = group->number;
+    } else if (receptionist) {
+      record.destination = receptionist->number;
     } else if (auto e164 = dialled.empty() ? std::nullopt : directory_.to_e164(dialled, caller->country)) {
       record.destination = *e164;
       callee = directory_.by_did(*e164);  // another company is reached only through its DID
@@ -353,11 +359,13 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
                                                                           : fmt::format("+{}", dialled);
     const auto e164 = directory_.to_e164(number, "");
     callee = e164 ? directory_.by_did(*e164) : nullptr;
-    if (!callee) return respond(tx, request, 404, "No such number");
+    if (!callee && e164 && invite && receptionist_) receptionist = directory_.receptionist_by_did(*e164);
+    if (!callee && !receptionist) return respond(tx, request, 404, "No such number");
     record.direction = Direction::inbound;
     record.trunk_id = trunk->id;
-    record.company_id = callee->company_id;
-    record.subject_id = callee->id;
+    // A receptionist is a subject of its own: its calls' parties are sealed under its key.
+    record.company_id = callee ? callee->company_id : receptionist->company_id;
+    record.subject_id = callee ? callee->id : receptionist->id;
     record.source = calling_number(request);
     record.destination = *e164;
   }
@@ -394,6 +402,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     call.acting_line = caller->id;
   } else if (group) {
     call.acting_line = caller->id;  // a colleague dialled the group: forwards out are on their line
+  } else if (receptionist) {
+    call.receptionist_id = receptionist->id;
   } else if (retrieval) {
     call.retrieval = true;
     call.login = login;
@@ -428,6 +438,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   if (retrieval) return answer_retrieval(call);
   if (call.feature) return apply_feature_code(call);
   if (call.needs_routing) return route(call);
+  if (receptionist) return answer_receptionist(call, *receptionist);
   if (unreachable) {
     if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
     return;
@@ -464,6 +475,11 @@ void Proxy::offered(TxId server, RelayReply reply) {
   if (call.retrieval) return answer_retrieval(call);
   if (call.feature) return apply_feature_code(call);
   if (call.needs_routing) return route(call);
+  if (!call.receptionist_id.empty()) {
+    const callflow::Receptionist* receptionist = directory_.receptionist_by_id(call.receptionist_id);
+    if (!receptionist) return refuse(call, 404, "No such number");
+    return answer_receptionist(call, *receptionist);
+  }
   if (targets.empty()) {  // the line has no device: its box answers
     if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
     return;
@@ -553,6 +569,7 @@ Proxy::DialogHop Proxy::next_hop(const Message& request) const {
 
 void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) {
   if (handle_own_in_dialog(tx, request)) return;
+  if (!legs_.empty() && handle_joined_in_dialog(tx, request)) return;
   const DialogHop hop = next_hop(request);
   if (!hop.target) return respond(tx, request, 404, "Cannot reach the dialog's target");
   const auto dialog = dialogs_.find(std::string(request.call_id()));
@@ -645,6 +662,13 @@ void Proxy::on_response(TxId client, const Message& response) {
   if (own_.count(client)) {
     if (response.status() >= 200) finish_own(client, response.status(), answering_equipment(response));
     return;
+  }
+  if (const auto leg = leg_invites_.find(client); leg != leg_invites_.end()) {
+    const uint64_t session = leg->second;
+    if (response.status() < 200) return;
+    leg_invites_.erase(leg);
+    if (response.status() < 300) return leg_answered(session, response);
+    return leg_failed(session, response.status());
   }
   const auto owner = branch_of_.find(client);
   if (owner == branch_of_.end()) {
@@ -882,6 +906,11 @@ void Proxy::finish(Call& call) {
 void Proxy::on_timeout(TxId client) {
   if (notifies_.count(client)) return notify_answered(client, 408);
   if (own_.count(client)) return finish_own(client, 408);
+  if (const auto leg = leg_invites_.find(client); leg != leg_invites_.end()) {
+    const uint64_t session = leg->second;
+    leg_invites_.erase(leg);
+    return leg_failed(session, 408);
+  }
   const auto owner = branch_of_.find(client);
   if (owner == branch_of_.end()) return;
   const auto it = calls_.find(owner->second);
@@ -920,6 +949,13 @@ void Proxy::on_stray_response(const Message& response, const Peer&) {
   // pass it on statelessly to the next one (§16.7, RFC 6026).
   const Via& top = response.top_via();
   if (top.host != strip_brackets(config_.host) || (top.port ? top.port : 5060) != config_.port) return;
+  if (response.method() == Method::invite && !legs_.empty()) {
+    // A receptionist's leg: its answerer repeats the 2xx until privox's ACK arrives.
+    if (const auto leg = legs_.find(std::string(response.call_id())); leg != legs_.end()) {
+      if (const auto r = receptions_.find(leg->second); r != receptions_.end()) send_leg_request(r->second, "ACK");
+      return;
+    }
+  }
   // R1: an INVITE's 2xx tells the caller it is connected, so it passes only for a dialog whose
   // record this process made durable. After a crash and restart the callee still repeats the 2xx
   // it sent while its answer was held for the record; that record was lost with the crash, and the

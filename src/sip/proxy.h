@@ -17,6 +17,7 @@
 // Thread-safety: the SIP worker thread only.
 
 #include <array>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <functional>
@@ -96,6 +97,10 @@ struct VoicemailPrompts {
       mismatch, password_changed, try_again;
   // Feature codes: "do not disturb", "activated", "de-activated".
   Sound do_not_disturb, activated, deactivated;
+  // The receptionist: a default greeting spoken from the menu's keys ("hello", "for extension 2 0 1
+  // <key>"), "invalid", "please enter the extension", "please hold while I try", "not answering",
+  // and the keys '*' and '#'.
+  Sound hello, for_, to_extension, invalid, invalid_extension, hold_while_trying, not_answering, star, pound;
   std::array<Sound, 21> digits;  // 0-20
   std::array<Sound, 8> tens;      // 30, 40, ... 90, then "hundred"
   // The spoken number, from these files ("twenty" "three"); 0-199.
@@ -179,6 +184,28 @@ struct VoicemailDesk {
   bool unsolicited_mwi = false;
 };
 
+// The virtual receptionist's menus for one call (sip/proxy_receptionist.cpp), read off the worker
+// thread when the call arrives: which menu the company's hours choose now, and every menu its keys
+// reach, with their greetings decoded.
+struct ReceptionMenu {
+  std::shared_ptr<const media::Prompt> greeting;  // the menu's own; null: the default, spoken from its keys
+  std::map<char, std::string> spoken;             // key -> the number the default greeting names
+  int timeout_seconds = 5;
+  std::optional<callflow::MenuAction> timeout;
+  std::map<char, callflow::MenuAction> keys;
+};
+struct ReceptionPlan {
+  std::string company_id;
+  std::string first_menu;
+  std::unordered_map<std::string, ReceptionMenu> menus;
+};
+class ReceptionistDesk {
+ public:
+  virtual ~ReceptionistDesk() = default;
+  // The plan for a call to the receptionist now; null when it cannot be read (or is gone).
+  virtual void prepare(std::string receptionist_id, std::function<void(std::shared_ptr<const ReceptionPlan>)> done) = 0;
+};
+
 struct ProxyConfig {
   std::string host;  // how peers reach this proxy: "127.0.0.1" or "[::1]"
   uint16_t port = 5060;
@@ -226,6 +253,10 @@ class Proxy final : public TransactionUser {
   // With a desk, a line dialling kDndOnCode or kDndOffCode sets its do-not-disturb and hears it
   // confirmed (sip/proxy_callflow.cpp).
   void set_line_settings(LineSettingsDesk* desk) { line_settings_ = desk; }
+  // Before the first message, with set_voicemail(); nullptr (the default): a receptionist's number
+  // is not answered (404). With a desk, privox answers it and plays its menu.
+  void set_receptionist(ReceptionistDesk* desk) { receptionist_ = desk; }
+  size_t receptions() const { return receptions_.size(); }
   // Before the first message; nullptr (the default): lines may call any destination. With a book,
   // an outbound call to a country its company does not allow, or to a premium-rate number it has
   // not allowed, is refused with 403 and leaves a failed record (rating/rate_table.h).
@@ -317,6 +348,7 @@ class Proxy final : public TransactionUser {
     bool retrieval = false;          // the caller dialled kRetrievalCode: its own box answers
     bool login = false;              // or kLoginCode: a box of its company, by extension and PIN
     std::string asserted;  // P-Asserted-Identity towards the trunk; empty: none
+    std::string receptionist_id;  // a receptionist's number or DID was called: privox answers
     char feature = 0;  // a feature code dialled: '+' do-not-disturb on, '-' off
     // A re-INVITE's hold (+1) or taking off hold (-1), and the tag of the party it holds.
     int8_t hold_change = 0;
@@ -351,6 +383,7 @@ class Proxy final : public TransactionUser {
     bool relayed = false;
     Peer caller;
     std::string bye;  // the BYE privox sends when the endpoint ends first, less its Via
+    std::string answer;  // the SDP privox answered the caller with
   };
   std::unordered_map<std::string, OwnDialog> own_dialogs_;
   // What a session's message is filed with, by endpoint session.
@@ -429,6 +462,58 @@ class Proxy final : public TransactionUser {
   void new_pin_key(uint64_t session, Retrieval& r, char key);
   bool box_locked(const std::string& box_id);
   void box_looked_up(TxId server_tx, Unanswered why, const VoicemailBoxes::BoxState& box);
+
+  // The virtual receptionist (sip/proxy_receptionist.cpp): privox answers the call with a menu
+  // session, and hands the caller on by a leg of its own, which it sends to itself so that the
+  // proxy routes it like any call (forwarding, groups, voicemail, its record); the relay then joins
+  // the caller's media to whoever answers it.
+  struct Reception {
+    std::shared_ptr<const ReceptionPlan> plan;
+    std::string menu;  // the one playing
+    int plays = 0;
+    enum class Mode : uint8_t { menu, extension, connecting, connected } mode = Mode::menu;
+    std::string digits;  // dial-by-extension, up to '#'
+    TimerQueue::Id timer = 0;
+    std::string call_id, caller_tag, own_tag;  // the caller's dialog with privox
+    std::string source;  // the caller's number, for the leg's record
+    bool withheld = false;
+    traffic::Direction direction = traffic::Direction::inbound;
+    std::string trunk_id;
+    // The leg privox sends: its target, the token its Request-URI carries (proof that privox sent
+    // it, checked in constant time), its INVITE transaction and dialog.
+    callflow::MenuAction target;
+    std::string leg_token;
+    TxId leg_tx = 0;
+    std::string leg_invite;  // as sent, for its CANCEL and ACK
+    std::string leg_call_id, leg_from, leg_to, leg_remote, leg_route;
+    uint32_t leg_cseq = 1;
+    std::string offer;       // the relay's offer for the caller's call: what the leg offers
+    std::string leg_answer;  // the SDP of whoever answered the leg
+  };
+  std::unordered_map<uint64_t, Reception> receptions_;        // by endpoint session
+  std::unordered_map<TxId, uint64_t> leg_invites_;            // the leg's INVITE -> session
+  std::unordered_map<std::string, uint64_t> legs_;            // the leg's Call-ID -> session
+  ReceptionistDesk* receptionist_ = nullptr;
+  void answer_receptionist(Call& call, const callflow::Receptionist& receptionist);
+  void reception_prepared(TxId server_tx, std::shared_ptr<const ReceptionPlan> plan);
+  void play_menu(uint64_t session, Reception& r, std::vector<std::shared_ptr<const media::Prompt>> before = {});
+  void reception_timeout(uint64_t session);
+  void reception_key(uint64_t session, Reception& r, char key);
+  void take_action(uint64_t session, Reception& r, const callflow::MenuAction& action);
+  void send_leg(uint64_t session, Reception& r, const callflow::MenuAction& target);
+  void leg_answered(uint64_t session, const Message& response);
+  void leg_joined(uint64_t session, RelayReply reply);
+  void leg_failed(uint64_t session, int status);
+  // The leg arriving back at this proxy: routed to its target like a call from the caller.
+  bool handle_leg(TxId tx, const Message& request, const Peer& from);
+  // In-dialog requests of either side once joined; false when the request is not one.
+  bool handle_joined_in_dialog(TxId tx, const Message& request);
+  void send_leg_request(Reception& r, std::string_view method);
+  void end_reception(uint64_t session, bool caller_gone);
+  // A key from a SIP INFO's body (application/dtmf-relay "Signal=5" or application/dtmf "5");
+  // '\0' when it carries none.
+  static char info_key(const Message& request);
+  std::vector<std::shared_ptr<const media::Prompt>> default_menu_greeting(const ReceptionMenu& menu) const;
 
   // Message waiting (RFC 3842, sip/proxy_mwi.cpp): a phone's subscription to its own line's box,
   // by Call-ID. NOTIFYs go at once and whenever the sweep finds the counts changed.

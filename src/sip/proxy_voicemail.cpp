@@ -62,6 +62,15 @@ Result<VoicemailPrompts> load_voicemail_prompts(const std::string& directory) {
   PRIVOX_ASSIGN(p.do_not_disturb, load("do-not-disturb"));
   PRIVOX_ASSIGN(p.activated, load("activated"));
   PRIVOX_ASSIGN(p.deactivated, load("de-activated"));
+  PRIVOX_ASSIGN(p.hello, load("hello"));
+  PRIVOX_ASSIGN(p.for_, load("for"));
+  PRIVOX_ASSIGN(p.to_extension, load("to-extension"));
+  PRIVOX_ASSIGN(p.invalid, load("invalid"));
+  PRIVOX_ASSIGN(p.invalid_extension, load("pbx-invalid"));
+  PRIVOX_ASSIGN(p.hold_while_trying, load("pls-hold-while-try"));
+  PRIVOX_ASSIGN(p.not_answering, load("number-not-answering"));
+  PRIVOX_ASSIGN(p.star, load("digits/star"));
+  PRIVOX_ASSIGN(p.pound, load("digits/pound"));
   for (size_t d = 0; d < p.digits.size(); ++d) {
     PRIVOX_ASSIGN(p.digits[d], load(fmt::format("digits/{}", d)));
   }
@@ -235,20 +244,42 @@ void Proxy::send_voicemail_answer(Call& call, std::string_view sdp) {
   call.answer_held = true;
   call.held_status = 200;
   call.held_answer = std::move(answer);
-  own_dialogs_[call.call_id] = OwnDialog{call.voicemail_session, call.record, call.relayed, call.caller, std::move(bye)};
+  own_dialogs_[call.call_id] =
+      OwnDialog{call.voicemail_session, call.record, call.relayed, call.caller, std::move(bye), std::string(sdp)};
   traffic_.opened(call.record, [this, server = call.server_tx](const Status& durable) { release_answer(server, durable); });
 }
 
 bool Proxy::handle_own_in_dialog(TxId tx, const Message& request) {
   const auto it = own_dialogs_.find(std::string(request.call_id()));
   if (it == own_dialogs_.end()) return false;
+  const auto reception = receptions_.find(it->second.session);
   switch (request.method()) {
     case Method::bye:
       respond(tx, request, 200, "OK");
       voicemail_->endpoint->hang_up(it->second.session);
+      if (reception != receptions_.end()) end_reception(reception->first, true);
       end_own_dialog(it->first, "bye");
       return true;
+    case Method::info:
+      // Key presses as SIP INFO (application/dtmf-relay or application/dtmf), as some phones and
+      // carriers send them instead of RFC 4733 events.
+      respond(tx, request, 200, "OK");
+      if (const char key = info_key(request)) on_voicemail_key(it->second.session, key);
+      return true;
     case Method::invite:
+      if (reception != receptions_.end()) {
+        // A session refresh or a hold from the receptionist's caller: privox's answer stands, with
+        // the direction that answers the offer's; the leg's party hears music while held.
+        const bool hold = media::is_hold(request.body());
+        if (reception->second.mode == Reception::Mode::connected && !config_.music_on_hold.empty()) {
+          if (hold) relay_->play_media(it->first, reception->second.own_tag, config_.music_on_hold);
+          else relay_->stop_media(it->first, reception->second.own_tag);
+        }
+        const ExtraHeader extra[] = {{"Content-Type", "application/sdp"}};
+        const std::string sdp = media::with_direction(it->second.answer, media::answering(media::audio_direction(request.body())));
+        layer_->respond(tx, build_response(request, 200, "OK", "", extra, sdp), 200);
+        return true;
+      }
       // A re-INVITE (hold, a new codec) is not taken: the message goes on as it began.
       respond(tx, request, 488, "Not Acceptable Here: voicemail keeps the call's media as it is");
       return true;
@@ -271,6 +302,8 @@ void Proxy::end_own_dialog(const std::string& call_id, std::string_view reason) 
 }
 
 void Proxy::on_voicemail_ended(media::SessionEnd end) {
+  // A receptionist's menu that said goodbye (a joined one was discarded and never ends here).
+  end_reception(end.session, true);
   if (const auto r = retrievals_.find(end.session); r != retrievals_.end()) {
     timers_.cancel(r->second.login_timer);
     for (std::string* secret : {&r->second.digits, &r->second.new_pin, &r->second.typed_ahead, &r->second.greeting})

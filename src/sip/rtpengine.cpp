@@ -24,13 +24,14 @@ void media_flags(bencode::Writer& w) {
   w.string("replace").begin_list().string("origin").string("session-connection").end();
 }
 
-std::string leg_command(std::string_view command, const RelayLeg& leg, std::string_view sdp) {
+std::string leg_command(std::string_view command, const RelayLeg& leg, std::string_view sdp, bool keep_ports = false) {
   std::string body;
   bencode::Writer w(body);
   w.begin_dict().entry("command", command).entry("call-id", leg.call_id).entry("from-tag", leg.from_tag);
   if (!leg.to_tag.empty()) w.entry("to-tag", leg.to_tag);
   w.entry("sdp", sdp);
   media_flags(w);
+  if (keep_ports) w.string("flags").begin_list().string("port-latching").end();
   w.end();
   return body;
 }
@@ -100,6 +101,10 @@ void RtpengineClient::offer(const RelayLeg& leg, std::string_view sdp, Done done
 
 void RtpengineClient::answer(const RelayLeg& leg, std::string_view sdp, Done done) {
   send(Command::answer, leg_command("answer", leg, sdp), std::move(done));
+}
+
+void RtpengineClient::answer_keeping_ports(const RelayLeg& leg, std::string_view sdp, Done done) {
+  send(Command::answer, leg_command("answer", leg, sdp, true), std::move(done));
 }
 
 void RtpengineClient::remove(std::string_view call_id) {

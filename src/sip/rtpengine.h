@@ -94,6 +94,11 @@ class RtpengineClient {
 
   void offer(const RelayLeg& leg, std::string_view sdp, Done done);
   void answer(const RelayLeg& leg, std::string_view sdp, Done done);
+  // An answer from a side whose media moves elsewhere (the receptionist's leg, answered by a phone,
+  // takes privox's place in the caller's call): rtpengine keeps the ports it gave both sides
+  // (port-latching), so the other side goes on sending where it did and hears the new one from the
+  // same port, with no re-INVITE towards it.
+  void answer_keeping_ports(const RelayLeg& leg, std::string_view sdp, Done done);
   // Ends the call's relaying; nobody waits for the reply.
   void remove(std::string_view call_id);
   void query(std::string_view call_id, Done done);

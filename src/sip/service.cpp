@@ -6,7 +6,12 @@
 #include <algorithm>
 #include <mutex>
 
+#include "accounts/accounts.h"
+#include "accounts/business_hours.h"
+#include "accounts/time_zone.h"
 #include "callflow/forwarding.h"
+#include "callflow/receptionist.h"
+#include "callflow/targets.h"
 #include "common/log.h"
 #include "sip/authenticator.h"
 #include "sip/bans.h"
@@ -214,6 +219,99 @@ class StoreLineSettings final : public LineSettingsDesk {
   Worker<Task> writer_;
 };
 
+// The receptionist's menus for one call, read on a thread of its own when the call arrives (a
+// change in the portal applies to the next call), with the greetings decoded there.
+class StoreReceptionist final : public ReceptionistDesk {
+ public:
+  StoreReceptionist(boost::asio::io_context& io, store::Store& store, const privacy::Keyring& keys, const Clock& clock)
+      : io_(io), store_(store), keys_(keys), clock_(clock),
+        reader_(WorkerOptions{.name = "privox-reception", .max_queue = 10'000}) {
+    reader_.start(run_tasks);
+  }
+  ~StoreReceptionist() override { reader_.stop(); }
+
+  void prepare(std::string receptionist_id,
+               std::function<void(std::shared_ptr<const ReceptionPlan>)> done) override {
+    const uint64_t posted = reader_.post([this, id = std::move(receptionist_id), done]() mutable {
+      std::shared_ptr<const ReceptionPlan> plan;
+      const Status read = store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
+        PRIVOX_ASSIGN(plan, read_plan(s, id));
+        return {};
+      });
+      if (!read.ok()) log::warn("sip", "receptionist.plan_unreadable", {{"error", log::error_code(read.error())}});
+      boost::asio::post(io_, [done = std::move(done), plan = std::move(plan)] { done(plan); });
+    });
+    if (posted == 0) boost::asio::post(io_, [done = std::move(done)] { done(nullptr); });
+  }
+
+ private:
+  Result<std::shared_ptr<const ReceptionPlan>> read_plan(store::Session& s, const std::string& id) {
+    PRIVOX_ASSIGN(const std::optional<callflow::Receptionist> receptionist, callflow::receptionist_by_id(s, id));
+    if (!receptionist) return Error{ErrorCode::not_found, "receptionist", "the receptionist is gone"};
+    auto plan = std::make_shared<ReceptionPlan>();
+    plan->company_id = receptionist->company_id;
+    plan->first_menu = receptionist->open_menu_id;
+    if (receptionist->closed_menu_id) {
+      PRIVOX_ASSIGN(const bool open, company_open(s, receptionist->company_id));
+      if (!open) plan->first_menu = *receptionist->closed_menu_id;
+    }
+    // Every menu the first one's keys reach, each read once.
+    std::vector<std::string> pending{plan->first_menu};
+    if (receptionist->closed_menu_id) pending.push_back(receptionist->open_menu_id);
+    while (!pending.empty() && plan->menus.size() < 100) {
+      const std::string menu_id = std::move(pending.back());
+      pending.pop_back();
+      if (plan->menus.count(menu_id)) continue;
+      PRIVOX_ASSIGN(const std::optional<callflow::Menu> menu, callflow::menu_by_id(s, menu_id));
+      if (!menu || menu->company_id != plan->company_id) continue;
+      PRIVOX_ASSIGN(ReceptionMenu read, read_menu(s, *menu));
+      for (const auto& [key, action] : menu->keys)
+        if (action.kind == callflow::MenuActionKind::menu) pending.push_back(action.ref);
+      if (menu->timeout && menu->timeout->kind == callflow::MenuActionKind::menu) pending.push_back(menu->timeout->ref);
+      plan->menus.emplace(menu_id, std::move(read));
+    }
+    return std::shared_ptr<const ReceptionPlan>(std::move(plan));
+  }
+
+  Result<ReceptionMenu> read_menu(store::Session& s, const callflow::Menu& menu) {
+    ReceptionMenu out;
+    out.timeout_seconds = menu.timeout_seconds;
+    out.timeout = menu.timeout;
+    out.keys = menu.keys;
+    using K = callflow::MenuActionKind;
+    for (const auto& [key, action] : menu.keys) {
+      if (action.kind != K::line && action.kind != K::group && action.kind != K::voicemail) continue;
+      const callflow::TargetKind kind = action.kind == K::group ? callflow::TargetKind::group : callflow::TargetKind::line;
+      auto number = callflow::target_number(s, callflow::Target{kind, action.ref});
+      if (number) out.spoken[key] = std::move(*number);
+    }
+    if (!menu.has_greeting) return out;
+    auto own = callflow::greeting_for_caller(s, keys_, menu.id);
+    if (!own || !*own) return out;  // a greeting that cannot be read: the default plays
+    auto decoded = media::load_ogg_opus(**own);
+    sodium_memzero((*own)->data(), (*own)->size());
+    if (decoded) out.greeting = std::make_shared<const media::Prompt>(std::move(*decoded));
+    else log::warn("sip", "receptionist.greeting_undecodable", {{"error", log::error_code(decoded.error())}});
+    return out;
+  }
+
+  // Whether the company is open now by its business hours; one that never set them is open.
+  Result<bool> company_open(store::Session& s, const std::string& company_id) {
+    PRIVOX_ASSIGN(const accounts::CompanyHours hours, accounts::read_company_hours(s, company_id));
+    if (!hours.week) return true;
+    PRIVOX_ASSIGN(const accounts::Company company, accounts::find_company(s, company_id));
+    // A zone the ICU data no longer knows (it was checked when set) is judged in UTC.
+    auto zone = accounts::TimeZone::find(company.time_zone);
+    return accounts::is_open(*hours.week, hours.holidays, zone ? *zone : accounts::TimeZone::utc(), clock_.now_us());
+  }
+
+  boost::asio::io_context& io_;
+  store::Store& store_;
+  const privacy::Keyring& keys_;
+  const Clock& clock_;
+  Worker<Task> reader_;
+};
+
 constexpr auto kHeartbeat = std::chrono::seconds(1);
 constexpr auto kHousekeeping = std::chrono::seconds(30);
 // How often the guard forgets idle sources, in heartbeats.
@@ -317,6 +415,7 @@ struct SipService::Parts {
   std::unique_ptr<voicemail::StoreSink> voicemail_sink;
   std::unique_ptr<StoreBoxes> voicemail_boxes;
   std::unique_ptr<StoreLineSettings> line_settings;
+  std::unique_ptr<StoreReceptionist> receptionist;
   VoicemailDesk desk;
   std::unique_ptr<media::Endpoint> endpoint;  // after the sink and desk: its thread reports to them
   bool endpoint_started = false;
@@ -439,6 +538,10 @@ Status SipService::start() {
   PRIVOX_TRY(p.start_voicemail());
   p.line_settings = std::make_unique<StoreLineSettings>(p.io, p.store, p.keys, p.clock);
   p.proxy.set_line_settings(p.line_settings.get());
+  if (p.endpoint_started) {
+    p.receptionist = std::make_unique<StoreReceptionist>(p.io, p.store, p.keys, p.clock);
+    p.proxy.set_receptionist(p.receptionist.get());
+  }
   p.auth.set_failures(&p.guard);
   p.server.set_guard(&p.guard);
   PRIVOX_TRY(p.server.listen(p.options.host, p.options.port));
@@ -487,6 +590,7 @@ void SipService::stop() {
   if (p.voicemail_sink) p.voicemail_sink->stop();
   p.voicemail_boxes.reset();
   p.line_settings.reset();
+  p.receptionist.reset();
   if (Status s = p.traffic.flush(); !s.ok()) log::error("sip", "traffic.flush_failed", {{"error", log::error_code(s.error())}});
 }
 

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# The virtual receptionist end to end (issue 15): rtpengine relays, privox's media endpoint answers,
+# sipp plays the carrier and the phones; the menus and the receptionists are provisioned with the
+# CLI. Each flow is checked from outside: which phone the caller was handed to, that the caller's
+# audio reaches that phone and comes back (the phone echoes it: the caller's media moved from the
+# menu to the phone without any re-INVITE towards the caller), and the traffic records.
+#   a key (SIP INFO) to a line; dial-by-extension; a sub-menu; the timeout action after an uploaded
+#   greeting, from a colleague's phone; the closed menu on a holiday.
+# Usage: receptionist_e2e.sh /path/to/privox sqlite|postgresql
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../../scripts/test-lib.sh"
+source "$HERE/../../scripts/e2e-lib.sh"
+
+for tool in rtpengine sipp python3 timeout; do
+  command -v "$tool" >/dev/null || { echo "$0: needs $tool (make test-deps)" >&2; exit 2; }
+done
+SCENARIOS=$HERE/scenarios
+CARRIER_IP=127.0.0.2  # the trunk is recognised by its address: the phones use 127.0.0.1
+
+D=$TMP/data
+new_data_dir "$D"
+SIP_PORT=$(free_port)
+TRUNK_PORT=$(free_port)
+NG_PORT=$(free_port)
+MEDIA_MIN=$((20000 + (RANDOM % 90) * 100))
+ENDPOINT_MIN=$((30000 + (RANDOM % 90) * 100))
+PW='Heron-wharf-57-q'
+DID='+442079460500'
+CALLER_NUMBER='+447700900123'
+personal "$PW" "$CALLER_NUMBER" "Penarth Desks Ltd"
+
+CO=$(px "$D" company add --name "Penarth Desks Ltd" --region eea --country GB)
+assert_match "company added" "$CO" '^[0-9a-f-]{36}$'
+declare -A USER=() ID=() DEV=()
+for n in 201 202 203; do
+  PRIVOX_EXTENSION_PASSWORD=$PW px "$D" extension add --company "$CO" --number "$n" >/dev/null || fail "extension add $n"
+  USER[$n]=$(store_sql "$D" "SELECT sip_user FROM extensions WHERE number = '$n' AND company_id = '$CO'")
+  ID[$n]=$(store_sql "$D" "SELECT id FROM extensions WHERE number = '$n' AND company_id = '$CO'")
+done
+personal "${USER[@]}"
+px "$D" trunk add --name carrier --address "$CARRIER_IP:$TRUNK_PORT" --trusted >/dev/null || fail "trunk add"
+px "$D" settings set sip.rate_limit_requests 0 >/dev/null || fail "settings set"  # every phone shares 127.0.0.1
+
+SUB=$(px "$D" menu create --company "$CO" --name "Sales" --key 1=line:203)
+assert_match "a sub-menu is created" "$SUB" '^[0-9a-f-]{36}$'
+OPEN=$(px "$D" menu create --company "$CO" --name "Main" --timeout 10 --key 1=line:201 --key 9=dial_by_extension \
+  --key "5=menu:$SUB" --key 0=repeat)
+assert_match "the main menu is created" "$OPEN" '^[0-9a-f-]{36}$'
+CLOSED=$(px "$D" menu create --company "$CO" --name "Closed" --key 1=line:202)
+assert_match "the closed menu is created" "$CLOSED" '^[0-9a-f-]{36}$'
+SHORT=$(px "$D" menu create --company "$CO" --name "Short" --timeout 2 --timeout-action line:203)
+assert_match "a menu with a timeout action is created" "$SHORT" '^[0-9a-f-]{36}$'
+# A one-second greeting of its own (a 440 Hz tone), so that the timeout comes soon after it.
+python3 - "$TMP/greeting.wav" <<'PY'
+import math, struct, sys, wave
+with wave.open(sys.argv[1], "wb") as w:
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
+    w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000))) for i in range(8000)))
+PY
+px "$D" menu greeting --id "$SHORT" --file "$TMP/greeting.wav" >/dev/null
+assert_eq "the menu's greeting is uploaded" 0 "$?"
+MAIN=$(px "$D" receptionist create --company "$CO" --number 500 --name "Front desk" --did "$DID" --open-menu "$OPEN" \
+  --closed-menu "$CLOSED")
+assert_match "the receptionist is created" "$MAIN" '^[0-9a-f-]{36}$'
+QUICK=$(px "$D" receptionist create --company "$CO" --number 501 --name "Quick" --open-menu "$SHORT")
+assert_match "a second receptionist is created" "$QUICK" '^[0-9a-f-]{36}$'
+
+rtpengine --config-file=none --foreground --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$NG_PORT" \
+  --port-min="$MEDIA_MIN" --port-max=$((MEDIA_MIN + 99)) --num-threads=1 --log-stderr --log-level=5 \
+  >>"$TMP/rtpengine.log" 2>&1 &
+E2E_PIDS+=("$!")
+start_bg serve "$PRIVOX" serve $(store_args "$D") --http 127.0.0.1:0 --sip "127.0.0.1:$SIP_PORT" \
+  --media-relay "127.0.0.1:$NG_PORT" --media-ports "$ENDPOINT_MIN-$((ENDPOINT_MIN + 99))" --ring-timeout 20
+for _ in $(seq 100); do grep -q '"event":"service.started"' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
+assert_contains "privox serve is up with its media endpoint" "$(cat "$TMP/serve.log")" '"event":"voicemail.configured"'
+
+sipp_rc=0
+sipp_fg() {
+  local name=$1 scenario=$2
+  shift 2
+  timeout -k 2 40 sipp -sf "$SCENARIOS/$scenario" -nostdin -trace_msg -message_file "$TMP/$name.msg" \
+    -timeout 35s -timeout_error -mp "$(free_port)" "$@" >"$TMP/$name.out" 2>&1
+  sipp_rc=$?
+}
+for n in 201 202 203; do
+  DEV[$n]=$(free_port)
+  sipp_fg "reg$n" register.xml "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p "$(free_port)" -m 1 -key user "${USER[$n]}" \
+    -key contact_port "${DEV[$n]}" -key expires 3600 -au "${USER[$n]}" -ap "$PW"
+  assert_eq "$n's phone registers" 0 "$sipp_rc"
+done
+
+declare -A PHONE_PID=()
+phone() {  # phone NUMBER: the line's phone answers one call and echoes the audio it gets
+  local n=$1
+  timeout -k 2 40 sipp -sf "$SCENARIOS/uas_answer.xml" -i 127.0.0.1 -p "${DEV[$n]}" -nostdin -m 1 -timeout 35s \
+    -timeout_error -rtp_echo -mp "$(free_port)" -trace_msg -message_file "$TMP/phone$n.msg" >"$TMP/phone$n.out" 2>&1 &
+  PHONE_PID[$n]=$!
+  E2E_PIDS+=($!)
+  for _ in $(seq 50); do ss -lun | grep -q "127.0.0.1:${DEV[$n]} " && break; sleep 0.05; done
+}
+phone_done() {  # phone_done NUMBER DESCRIPTION: the phone's sipp answered and got the BYE
+  local rc
+  for _ in $(seq 100); do kill -0 "${PHONE_PID[$1]}" 2>/dev/null || break; sleep 0.1; done
+  kill -TERM "${PHONE_PID[$1]}" 2>/dev/null
+  wait "${PHONE_PID[$1]}"
+  rc=$?
+  assert_eq "$2" 0 "$rc"
+  [ "$rc" -eq 0 ] || tail -c 1500 "$TMP/phone$1.msg"
+}
+
+# The caller's audio: once privox's 200 names the relay's port, 20 ms RTP packets go there from the
+# port the caller's SDP named, and whatever comes back is counted (the phone echoes what it gets).
+cat >"$TMP/probe.py" <<'PY'
+import re, socket, struct, sys, time
+trace, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", port))
+s.setblocking(False)
+relay = None
+deadline = time.time() + 10
+while relay is None and time.time() < deadline:
+    try:
+        text = open(trace, errors="replace").read()
+        m = re.search(r"SIP/2\.0 200 OK.*?m=audio (\d+)", text, re.S)
+        if m: relay = int(m.group(1))
+    except OSError:
+        pass
+    time.sleep(0.05)
+if relay is None:
+    print(0); sys.exit(0)
+back, seq, end = 0, 0, time.time() + seconds
+while time.time() < end:
+    seq += 1
+    s.sendto(struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, seq * 160, 0x5eed) + b"\xff" * 160, ("127.0.0.1", relay))
+    time.sleep(0.02)
+    try:
+        while True:
+            s.recv(2048)
+            back += 1
+    except BlockingIOError:
+        pass
+print(back)
+PY
+carrier_call() {  # carrier_call NAME K1 K2 K3 K4 K5: the carrier calls the DID and presses the keys
+  local name=$1 rtp
+  rtp=$(free_port)
+  rm -f "$TMP/$name.msg"
+  python3 "$TMP/probe.py" "$TMP/$name.msg" "$rtp" 7 >"$TMP/$name.echo" &
+  local probe=$!
+  sipp_fg "$name" uac_trunk_receptionist.xml "127.0.0.1:$SIP_PORT" -i "$CARRIER_IP" -p "$(free_port)" -m 1 \
+    -s "$DID" -key caller "$CALLER_NUMBER" -key rtp_port "$rtp" -key k1 "$2" -key k2 "$3" -key k3 "$4" -key k4 "$5" \
+    -key k5 "$6"
+  wait "$probe"
+}
+
+phone 201
+carrier_call key1 1 x x x x
+assert_eq "the carrier's call to the receptionist is answered, keys sent as INFO, and hung up" 0 "$sipp_rc"
+phone_done 201 "key 1 hands the caller to 201, which answers and gets the caller's BYE"
+assert_contains "201 sees the carrier's caller" "$(tr -d '\r' <"$TMP/phone201.msg")" "From: <sip:$CALLER_NUMBER@"
+ECHOED=$(cat "$TMP/key1.echo")
+assert_match "the caller's audio reaches 201 and comes back through the relay (packets echoed: $ECHOED)" \
+  "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
+
+phone 202
+carrier_call by_extension 9 2 0 2 '#'
+assert_eq "dial-by-extension: 9, then 2 0 2 #" 0 "$sipp_rc"
+phone_done 202 "the caller who dialled 202 is handed to 202"
+
+phone 203
+carrier_call sub_menu 5 1 x x x
+assert_eq "a sub-menu: 5, then its own 1" 0 "$sipp_rc"
+phone_done 203 "the sub-menu's key 1 hands the caller to 203"
+
+phone 203
+sipp_fg timeout uac_call_answered.xml "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p "$(free_port)" -m 1 -s 501 \
+  -key caller "${USER[202]}" -au "${USER[202]}" -ap "$PW" -auth_uri "501@127.0.0.1:$SIP_PORT" -d 6000
+assert_eq "202 dials the second receptionist (501) and presses nothing" 0 "$sipp_rc"
+[ "$sipp_rc" -eq 0 ] || { tail -c 2000 "$TMP/timeout.msg"; tail -n 5 "$TMP/timeout.out"; }
+phone_done 203 "after its greeting and 2 s, the timeout action hands 202 to 203"
+
+px "$D" company holiday --id "$CO" --add "$(date -u +%F)" --label "Closed today" >/dev/null || fail "company holiday"
+px "$D" company hours --id "$CO" --set mon=09:00-17:00 >/dev/null || fail "company hours"
+phone 202
+carrier_call closed 1 x x x x
+assert_eq "on a holiday the closed menu plays" 0 "$sipp_rc"
+phone_done 202 "the closed menu's key 1 hands the caller to 202"
+
+sleep 0.5
+RECORDS=$(store_sql "$D" "SELECT subject_id, direction, outcome, trunk_id IS NOT NULL FROM traffic_records
+  ORDER BY started_at_us")
+count_of() { grep -c "^$1$" <<<"$RECORDS"; }
+assert_eq "the receptionist's own record of each carrier call: answered by privox, inbound on the trunk" 4 \
+  "$(count_of "$MAIN|inbound|answered|[t1]")"
+assert_eq "the leg to 201 is a record of 201's: answered, inbound, on the trunk" 1 \
+  "$(count_of "${ID[201]}|inbound|answered|[t1]")"
+assert_eq "the legs to 202 (by extension, then the closed menu)" 2 "$(count_of "${ID[202]}|inbound|answered|[t1]")"
+assert_eq "the sub-menu's leg to 203" 1 "$(count_of "${ID[203]}|inbound|answered|[t1]")"
+assert_eq "202's own call to the second receptionist, answered by privox" 1 \
+  "$(count_of "${ID[202]}|internal|answered|[f0]")"
+assert_eq "and its leg to 203, internal as the call it continues" 1 "$(count_of "${ID[203]}|internal|answered|[f0]")"
+SOURCES=$(px "$D" cdr list --purpose billing --format json | python3 -c '
+import json, sys
+print(sorted({r.get("source", "") for r in json.load(sys.stdin) if r["direction"] == "inbound"}))')
+assert_eq "every inbound record names the carrier's caller" "['$CALLER_NUMBER']" "$SOURCES"
+assert_not_contains "serve logged no error" "$(cat "$TMP/serve.log")" '"level":"error"'
+
+finish
