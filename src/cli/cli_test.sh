@@ -1300,4 +1300,44 @@ assert_eq "each change is audited: five forwarding changes, dnd twice, a group m
 assert_eq "the audit log never holds the number" 0 \
   "$(sql "$D" "select count(*) from audit_log where detail like '%7911123456%'")"
 
+# --- the virtual receptionist: menus with keys, a receptionist and a greeting; refusals name the flag ---
+expect_ok "$PRIVOX" group create --data-dir "$D" --company "$CF_COMPANY" --number 652 --name Support --member "$CF_A"
+expect_ok "$PRIVOX" menu create --data-dir "$D" --company "$CF_COMPANY" --name "After hours" --key 1=voicemail:610
+CF_SUB=$(stdout)
+expect_ok "$PRIVOX" menu create --data-dir "$D" --company "$CF_COMPANY" --name "Main menu" --timeout 8 \
+  --timeout-action line:611 --key 1=line:610 --key 2=group:652 --key 3=voicemail:611 --key 4=external:02079460000 \
+  --key "5=menu:$CF_SUB" --key 9=dial_by_extension --key 0=repeat
+CF_MENU=$(stdout)
+expect_ok "$PRIVOX" menu show --data-dir "$D" "$CF_MENU"
+assert_contains "a key's target shows by number" "$(stdout | tr -d ' \n')" '"2":{"kind":"group","number":"652"'
+assert_contains "an external one in E.164" "$(stdout | tr -d ' \n')" '"number":"+442079460000"'
+assert_contains "and the timeout's action" "$(stdout | tr -d ' \n')" '"timeout":{"kind":"line","number":"611"'
+expect_fail 2 -- "--key: key 7: is a premium-rate" "$PRIVOX" menu create --data-dir "$D" --company "$CF_COMPANY" \
+  --name Bad --key 7=external:09098790000
+expect_fail 2 -- "--timeout:" "$PRIVOX" menu create --data-dir "$D" --company "$CF_COMPANY" --name Bad --timeout 1
+expect_ok "$PRIVOX" receptionist create --data-dir "$D" --company "$CF_COMPANY" --number 500 --name "Front desk" \
+  --did "020 7946 0500" --open-menu "$CF_MENU" --closed-menu "$CF_SUB"
+CF_RECEPTIONIST=$(stdout)
+expect_ok "$PRIVOX" receptionist show --data-dir "$D" "$CF_RECEPTIONIST"
+assert_contains "its DID in E.164" "$(stdout | tr -d ' \n')" '"did":"+442079460500"'
+expect_fail 4 -- "--number: company .* has a line" "$PRIVOX" receptionist create --data-dir "$D" \
+  --company "$CF_COMPANY" --number 610 --name Desk --open-menu "$CF_MENU"
+expect_fail 4 -- "--number: company .* has a receptionist" "$PRIVOX" group create --data-dir "$D" \
+  --company "$CF_COMPANY" --number 500 --name Sales --member "$CF_A"
+expect_fail 3 -- "--open-menu" "$PRIVOX" receptionist create --data-dir "$D" --company "$CF_COMPANY" --number 501 \
+  --name Desk --open-menu 0190b8c0-0000-7000-8000-000000000000
+expect_ok "$PRIVOX" menu greeting --data-dir "$D" "$CF_MENU" --file /usr/share/asterisk/sounds/en_US_f_Allison/vm-intro.wav
+assert_contains "the menu has its greeting" "$(stdout | tr -d ' \n')" '"has_greeting":true'
+printf 'not a wav' >"$TMP/menu.txt"
+expect_fail 2 -- "--audio" "$PRIVOX" menu greeting --data-dir "$D" "$CF_MENU" --file "$TMP/menu.txt"
+expect_fail 4 -- "--menu: receptionist" "$PRIVOX" menu delete --data-dir "$D" "$CF_MENU"
+expect_ok "$PRIVOX" receptionist delete --data-dir "$D" "$CF_RECEPTIONIST"
+expect_ok "$PRIVOX" menu delete --data-dir "$D" "$CF_MENU"
+expect_ok "$PRIVOX" menu list --data-dir "$D" --company "$CF_COMPANY"
+assert_contains "the sub-menu stays" "$(stdout | tr -d ' \n')" "\"id\":\"$CF_SUB\""
+assert_eq "the deleted menu is gone" 1 "$(sql "$D" "select count(*) from receptionist_menus where company_id = '$CF_COMPANY'")"
+assert_eq "the deleted menu's key went with it" 0 "$(sql "$D" "select count(*) from subject_keys where subject_id = '$CF_MENU'")"
+assert_eq "each change is audited: two menus, a receptionist, a greeting, both deleted" 6 \
+  "$(sql "$D" "select count(*) from audit_log where action like 'receptionist.%'")"
+
 finish

@@ -68,5 +68,8 @@ void add_backup_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 
 // `line forward|dnd|forwarding` and `group create|list|show|update|delete` (verbs_callflow.cpp).
 void add_callflow_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+// `menu create|list|show|update|delete|greeting` and `receptionist create|list|show|update|delete`
+// (verbs_receptionist.cpp); add_callflow_verbs adds them.
+void add_receptionist_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 
 }  // namespace privox::cli

@@ -300,6 +300,8 @@ void add_callflow_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   add_data_dir(remove, where);
   remove->add_option("group", o->id, "the group's id")->required();
   verbs.add(remove, [&where, o] { return run_group_delete(where, *o); });
+
+  add_receptionist_verbs(app, where, verbs);
 }
 
 }  // namespace privox::cli
