@@ -3,10 +3,13 @@
 // service ends (POST and DELETE /api/v1/company/closure). The office manager also chooses how the
 // company's phones sign in (PATCH /api/v1/company {sip_digest}: md5, sha256 or null for the
 // service's default), which each line may override on the Extensions page, and the time zone its
-// business hours are kept in (PATCH /api/v1/company {time_zone}: an IANA name such as Europe/London).
+// business hours are kept in (PATCH /api/v1/company {time_zone}: an IANA name such as Europe/London),
+// and the business hours and holidays themselves (GET and PUT /api/v1/company/hours: each weekday's
+// intervals, or no week at all, and the holidays by date), which the receptionist and the fraud
+// rules follow.
 
 import { api } from './api.js';
-import { $, formValues, formatDate, say, submitting } from './dom.js';
+import { $, el, formValues, formatDate, replaceChildren, say, submitting } from './dom.js';
 import { isOfficeManager, pageError, startPage } from './layout.js';
 
 function describe(company) {
@@ -27,6 +30,50 @@ function show(company, manager) {
   $('#sip_digest').value = company.sip_digest || '';
   $('#time-zone').hidden = !manager || company.state === 'closed';
   $('#time_zone').value = company.time_zone || 'UTC';
+  $('#business-hours').hidden = !manager || company.state === 'closed';
+}
+
+const WEEKDAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'],
+  ['sat', 'Saturday'], ['sun', 'Sunday']];
+
+// One field per weekday, named as the API names a day's refusal (hours.tue).
+function dayFields() {
+  return WEEKDAYS.map(([key, day]) => el('div', { class: 'field' }, el('label', { for: `hours-${key}` }, day),
+    el('input', { id: `hours-${key}`, name: `hours.${key}`, autocomplete: 'off', placeholder: 'closed' })));
+}
+
+function showHours(form, shown) {
+  for (const [key] of WEEKDAYS) form.elements[`hours.${key}`].value = shown.hours ? (shown.hours[key] || []).join(', ') : '';
+  form.elements.holidays.value = shown.holidays.map((h) => `${h.date} ${h.label}`.trim()).join('\n');
+}
+
+// The form as PUT /company/hours takes it: no week when every day is empty.
+function hoursBody(form) {
+  const week = {};
+  for (const [key] of WEEKDAYS) {
+    const intervals = form.elements[`hours.${key}`].value.split(',').map((part) => part.trim()).filter(Boolean);
+    if (intervals.length) week[key] = intervals;
+  }
+  const holidays = form.elements.holidays.value.split('\n').map((line) => line.trim()).filter(Boolean).map((line) => {
+    const [date, ...label] = line.split(/\s+/);
+    return { date, label: label.join(' ') };
+  });
+  return { hours: Object.keys(week).length ? week : null, holidays };
+}
+
+async function setUpHours() {
+  const form = $('#hours-form');
+  replaceChildren($('#hours-days'), dayFields());
+  showHours(form, await api('GET', '/company/hours'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitting(form, async () => {
+      const stored = await api('PUT', '/company/hours', { body: hoursBody(form) });
+      showHours(form, stored);
+      say(form, stored.hours ? 'Saved. Your business hours and holidays are in force.'
+        : 'Saved. You keep no business hours; the holidays are kept.');
+    });
+  });
 }
 
 const DIGEST_WORDS = { md5: 'MD5', sha256: 'SHA-256 only' };
@@ -42,6 +89,7 @@ async function main() {
     return;
   }
   show(company, manager);
+  if (manager && company.state !== 'closed') setUpHours().catch(pageError);
   const closeForm = $('#close-form');
   closeForm.addEventListener('submit', (event) => {
     event.preventDefault();

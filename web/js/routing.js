@@ -1,6 +1,7 @@
 // Call routing, for the company's office managers: the picture of where a call to each number goes
-// (GET /call-flow, drawn as nested lists), the ring groups (created, changed and removed here) and
-// each line's forwarding and do-not-disturb (forwarding.js). Values are set as text only.
+// (GET /call-flow, drawn as nested lists, receptionists' hours and menus included; the menus are
+// set up on receptionist.html), the ring groups (created, changed and removed here) and each line's
+// forwarding and do-not-disturb (forwarding.js). Values are set as text only.
 
 import { api } from './api.js';
 import { $, el, replaceChildren, say, submitting } from './dom.js';
@@ -8,7 +9,8 @@ import { CONDITIONS, TARGET_KINDS, showForwardingPanels, targetWords } from './f
 import { isOfficeManager, pageError, startPage } from './layout.js';
 
 const STRATEGIES = { simultaneous: 'all at once', sequential: 'in order', round_robin: 'in turn' };
-const ENTRY_KINDS = { did: 'direct number', group: 'ring group', line: 'extension' };
+const ENTRY_KINDS = { did: 'direct number', group: 'ring group', receptionist: 'receptionist', line: 'extension' };
+const WEEKDAYS = [['mon', 'Mon'], ['tue', 'Tue'], ['wed', 'Wed'], ['thu', 'Thu'], ['fri', 'Fri'], ['sat', 'Sat'], ['sun', 'Sun']];
 
 let editing = null;  // the ring group the form changes; null: it creates one
 
@@ -19,6 +21,15 @@ function flowNode(node) {
   switch (node.type) {
     case 'line': return flowLine(item, node);
     case 'group': return flowGroup(item, node);
+    case 'receptionist': return flowReceptionist(item, node);
+    case 'hours': return flowHours(item, node);
+    case 'menu': return flowMenu(item, node);
+    case 'dial_by_extension':
+      item.append(el('span', { class: 'flow-box' }, 'The caller dials an extension'));
+      return item;
+    case 'repeat':
+      item.append(el('span', { class: 'flow-box' }, 'The menu plays again'));
+      return item;
     case 'voicemail':
       item.append(el('span', { class: 'flow-box' }, `Voicemail of line ${node.number}`));
       return item;
@@ -26,18 +37,62 @@ function flowNode(node) {
       item.append(el('span', { class: 'flow-box' }, `Outside number ${node.number}`));
       return item;
     case 'missing':
-      item.append(el('span', { class: 'flow-box flow-warning' },
-        `A ${node.target_kind} that no longer exists: the call goes to voicemail instead`));
+      item.append(el('span', { class: 'flow-box flow-warning' }, node.target_kind === 'menu'
+        ? 'A menu that no longer exists'
+        : `A ${node.target_kind} that no longer exists: the call goes to voicemail instead`));
       return item;
     case 'ref':
-      item.append(el('span', { class: 'flow-box' }, node.reason === 'loop'
-        ? `Back to ${node.target_kind} ${node.number} (a loop: the call is cut after a few hops)`
-        : `${node.target_kind} ${node.number}, as shown above`));
+      item.append(el('span', { class: 'flow-box' }, refWords(node)));
       return item;
     default:  // a kind of step this page does not know yet (a receptionist menu)
       item.append(el('span', { class: 'flow-box' }, node.name || node.type));
       return item;
   }
+}
+
+function refWords(node) {
+  if (node.target_kind === 'menu') return `Menu ${node.name}, as shown above`;
+  return node.reason === 'loop'
+    ? `Back to ${node.target_kind} ${node.number} (a loop: the call is cut after a few hops)`
+    : `${node.target_kind} ${node.number}, as shown above`;
+}
+
+// A branch of the tree: when (`label`) the call goes on to `child`, a node or an item.
+function flowBranch(condition, label, child) {
+  return el('li', { class: 'flow-branch', 'data-condition': condition }, el('span', { class: 'flow-when' }, label),
+    el('ul', {}, child));
+}
+
+function flowReceptionist(item, node) {
+  item.append(el('span', { class: 'flow-box' }, `Receptionist ${node.number}${node.name ? ` · ${node.name}` : ''}`),
+    el('ul', {}, flowNode(node.to)));
+  return item;
+}
+
+// "Mon 09:00-17:30; Tue closed; ...", and the holidays, which are closed all day.
+function weekWords(node) {
+  const days = WEEKDAYS.map(([key, day]) => `${day} ${(node.hours[key] || []).join(', ') || 'closed'}`);
+  const holidays = node.holidays ? `; ${node.holidays} holiday${node.holidays === 1 ? '' : 's'}` : '';
+  return `${days.join('; ')}${holidays}`;
+}
+
+function flowHours(item, node) {
+  item.append(el('span', { class: 'flow-box' }, 'Business hours', el('span', { class: 'muted' }, ` — ${weekWords(node)}`)),
+    el('ul', {}, flowBranch('open', 'While open', flowNode(node.open)),
+      flowBranch('closed', 'After hours and on holidays', flowNode(node.closed))));
+  return item;
+}
+
+// A menu: its greeting, then one branch per key, then what happens when the caller presses nothing.
+function flowMenu(item, node) {
+  item.dataset.menu = node.name;
+  item.append(el('span', { class: 'flow-box' }, `Menu ${node.name}`,
+    el('span', { class: 'muted' }, node.has_greeting ? ' — its own greeting' : ' — the default prompt')));
+  const keys = node.keys.map(({ key, to }) => flowBranch(`key-${key}`, `Key ${key}`, flowNode(to)));
+  const timeout = node.timeout ? flowNode(node.timeout)
+    : el('li', { class: 'flow-node' }, 'The menu plays again, then the call ends');
+  item.append(el('ul', {}, keys, flowBranch('timeout', `No key within ${node.timeout_seconds} s`, timeout)));
+  return item;
 }
 
 // A line and, below it, where its calls go on: an always-forward alone (the phones never ring),

@@ -5,7 +5,10 @@
 //   4. she creates a ring group of both lines (an empty one is refused at its members field first);
 //   5. the call-flow picture shows the forward and the group;
 //   6. the colleague turns do-not-disturb on for his line on his profile, and the picture shows it;
-//   7. she renames the group and then removes it, and the picture follows.
+//   7. she renames the group and then removes it, and the picture follows;
+//   8. on Receptionist she creates a menu with two keys, uploads its greeting, and a receptionist
+//      that plays it, and the picture shows the receptionist's number, its menu and each key's way;
+//   9. on Company she sets business hours and a holiday, and sees them saved.
 // A screenshot after every step lands in $ARTIFACTS (prefix routing-); every wait is bounded.
 // Environment: PORTAL_URL, ARTIFACTS, MAILDIR (browser_test.sh sets them).
 
@@ -167,6 +170,67 @@ async function changeAndRemoveGroup(page) {
   await screenshot(page, 'group-removed');
 }
 
+async function receptionist(page) {
+  step('8. a menu with two keys, a receptionist playing it, and its picture');
+  await page.goto('/receptionist.html');
+  await page.locator('#site-nav a[href="/receptionist.html"][aria-current="page"]').waitFor();
+  await page.fill('#menu-name', 'Main menu');
+  await page.selectOption('#action-keys-1-kind', 'line');
+  await page.fill('#action-keys-1-number', '701');
+  await page.selectOption('#action-keys-2-kind', 'voicemail');
+  await page.fill('#action-keys-2-number', '799');
+  await page.click('#menu-submit');
+  // A number that is no line of the company is refused next to its key.
+  const refused = page.locator('#menu-form .field-error');
+  await refused.waitFor();
+  check((await page.locator('#action-keys-2-number').getAttribute('aria-invalid')) === 'true',
+    `the refusal is at key 2's number: ${await refused.innerText()}`);
+  await page.fill('#action-keys-2-number', '702');
+  await page.click('#menu-submit');
+  await page.locator('#menus-status .form-ok', { hasText: 'Menu Main menu created' }).waitFor();
+  const panel = page.locator('#menus .receptionist-menu[data-menu="Main menu"]');
+  await panel.locator('li[data-key="1"]', { hasText: 'line 701' }).waitFor();
+  await panel.locator('li[data-key="2"]', { hasText: 'voicemail of 702' }).waitFor();
+  // Its greeting: a recording uploaded as WAV, then offered for playing back.
+  await panel.locator('input[type="file"]').setInputFiles('/usr/share/asterisk/sounds/en_US_f_Allison/vm-intro.wav');
+  await panel.locator('button', { hasText: 'Upload greeting' }).click();
+  await page.locator('#menus-status .form-ok', { hasText: 'Greeting of Main menu saved' }).waitFor();
+  await page.locator('#menus .receptionist-menu[data-menu="Main menu"] audio:not([hidden])').waitFor();
+  await page.fill('#desk-number', '750');
+  await page.fill('#desk-name', 'Reception');
+  await page.selectOption('#desk-open-menu', { label: 'Main menu' });
+  await page.click('#desk-submit');
+  await page.locator('#desks-status .form-ok', { hasText: 'Receptionist 750 created' }).waitFor();
+  await page.locator('#receptionists tr[data-receptionist="750"] .open-menu', { hasText: 'Main menu' }).waitFor();
+  await screenshot(page, 'receptionist');
+  await page.goto('/routing.html');
+  const tree = page.locator('#call-flow figure.flow[data-kind="receptionist"][data-number="750"]');
+  const menu = tree.locator('.flow-node[data-type="menu"][data-menu="Main menu"]');
+  await menu.waitFor();
+  await menu.locator('li[data-condition="key-1"] .flow-node[data-type="line"][data-number="701"]').waitFor();
+  await menu.locator('li[data-condition="key-2"] .flow-node[data-type="voicemail"][data-number="702"]').waitFor();
+  await screenshot(page, 'receptionist-picture');
+}
+
+async function businessHours(page) {
+  step('9. business hours and a holiday on the Company page');
+  await page.goto('/company.html');
+  const form = page.locator('#hours-form');
+  await page.locator('#hours-mon').waitFor();
+  await page.fill('#hours-mon', '09:00-12:30, 13:30-17:30');
+  await page.fill('#hours-fri', '09:00-16:00');
+  await page.fill('#holidays', '2026-12-25 Christmas Day');
+  await form.locator('button[type="submit"]').click();
+  await form.locator('.form-ok', { hasText: 'Saved' }).waitFor();
+  await page.reload();
+  await page.locator('#hours-mon').waitFor();
+  await page.waitForFunction(() => document.querySelector('#hours-mon').value !== '', null, { timeout: 10_000 });
+  check(await page.inputValue('#hours-mon') === '09:00-12:30, 13:30-17:30', `Monday as saved: ${await page.inputValue('#hours-mon')}`);
+  check(await page.inputValue('#hours-tue') === '', 'Tuesday stays closed');
+  check(await page.inputValue('#holidays') === '2026-12-25 Christmas Day', `the holiday as saved: ${await page.inputValue('#holidays')}`);
+  await screenshot(page, 'hours');
+}
+
 await scenario.run(async (browser) => {
   const manager = await scenario.newPage(browser);
   const colleague = await scenario.newPage(browser);
@@ -177,4 +241,6 @@ await scenario.run(async (browser) => {
   await seePicture(manager);
   await colleagueDnd(colleague, manager);
   await changeAndRemoveGroup(manager);
+  await receptionist(manager);
+  await businessHours(manager);
 });
