@@ -53,7 +53,7 @@ set(PRIVOX_USES_ledgers traffic consent)
 set(PRIVOX_USES_erasure ledgers)
 set(PRIVOX_USES_notify sip ledgers http)
 set(PRIVOX_USES_rights notify erasure)
-set(PRIVOX_USES_retention erasure voicemail billing)
+set(PRIVOX_USES_retention erasure voicemail billing callflow)  # callflow: a closed company's receptionists
 set(PRIVOX_USES_analytics ledgers)
 set(PRIVOX_USES_portal rights retention analytics billing wallet)
 set(PRIVOX_USES_app portal)

@@ -385,6 +385,24 @@ Result<std::optional<std::string>> greeting_for_caller(store::Session& s, const 
   return std::optional<std::string>{std::move(audio).value()};
 }
 
+Result<int64_t> remove_company_receptionists(store::Session& s, const std::string& company_id, int64_t now_us) {
+  PRIVOX_ASSIGN(const std::vector<Receptionist> receptionists, read_receptionists(s, " WHERE company_id = ?", {company_id}));
+  PRIVOX_ASSIGN(const store::Rows menus,
+                s.query("SELECT id FROM receptionist_menus WHERE company_id = ? ORDER BY id", {company_id}));
+  for (const Receptionist& r : receptionists) {
+    PRIVOX_TRY(s.exec("DELETE FROM receptionists WHERE id = ?", {r.id}));
+    PRIVOX_TRY(accounts::record_directory_change(s, accounts::DirectoryItem::receptionist, r.id, "removed", now_us));
+  }
+  for (const store::Row& m : menus) {
+    const std::string id = m.text(0);
+    PRIVOX_TRY(s.exec("DELETE FROM receptionist_menu_keys WHERE menu_id = ?", {id}));
+    PRIVOX_TRY(s.exec("DELETE FROM receptionist_menus WHERE id = ?", {id}));
+    PRIVOX_TRY(privacy::subject_keys::destroy(s, id));
+    PRIVOX_TRY(accounts::record_directory_change(s, accounts::DirectoryItem::receptionist, id, "menu_removed", now_us));
+  }
+  return static_cast<int64_t>(receptionists.size() + menus.size());
+}
+
 Receptionists::Receptionists(store::Store& store, const privacy::Keyring& keys, const Clock& clock)
     : store_(store), keys_(keys), clock_(clock) {}
 

@@ -101,6 +101,12 @@ Result<std::optional<Menu>> menu_by_id(store::Session& s, const std::string& id)
 Result<std::optional<std::string>> greeting_for_caller(store::Session& s, const privacy::Keyring& keys,
                                                        const std::string& menu_id);
 
+// A company's service ended (accounts/company_closure.h; retention's company_closures job): its
+// receptionists and menus go with its lines, so their DIDs are free again and no greeting outlives
+// the contract; each menu's key is destroyed. Inside the caller's transaction, with a directory
+// change for each; returns how many receptionists and menus went.
+Result<int64_t> remove_company_receptionists(store::Session& s, const std::string& company_id, int64_t now_us);
+
 class Receptionists {
  public:
   Receptionists(store::Store& store, const privacy::Keyring& keys, const Clock& clock);

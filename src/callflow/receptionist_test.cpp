@@ -9,6 +9,8 @@
 #include "callflow/groups.h"
 #include "callflow/receptionist.h"
 #include "common/ids.h"
+#include "retention/closures.h"
+#include "retention/retention.h"
 #include "store/test_stores.h"
 
 namespace privox::callflow {
@@ -381,6 +383,34 @@ TEST_P(ReceptionistTest, ARecordedGreetingOutsideItsLimitsIsRefusedAndWiped) {
   expect_error(receptionists_->set_recorded_greeting(id, ogg, 500, "cli:test"),
                ErrorCode::invalid_argument, "audio");
   EXPECT_TRUE(ogg.empty()) << "the clear audio is taken and wiped";
+}
+
+// When a closing company's service ends, its receptionists and menus go with its lines: the DID is
+// free for another company, and no greeting outlives the contract.
+TEST_P(ReceptionistTest, AClosedCompanysReceptionistsGoWithItsLines) {
+  const std::string open = create_menu(menu());
+  ASSERT_TRUE(receptionists_->set_greeting(open, read_reception_wav(kReceptionIntroWav), "cli:test").ok());
+  Receptionist r = receptionist(open);
+  r.did = "+442079460500";
+  ASSERT_TRUE(receptionists_->create(r, "cli:test").ok());
+  auto scheduled = retention::CompanyClosures(*store_, keys_, clock_).schedule(company_, "cli:test", 0);
+  ASSERT_TRUE(scheduled.ok()) << scheduled.error().describe();
+  retention::RunOptions options;
+  options.as_of_us = kReceptionStart + 1;
+  auto report = retention::RetentionJobs(*store_, keys_, clock_).run(retention::Job::company_closures, options, "job:test");
+  ASSERT_TRUE(report.ok()) << report.error().describe();
+  EXPECT_EQ(report->changed, 1);
+
+  EXPECT_EQ(count("SELECT COUNT(*) FROM receptionists WHERE company_id = ?", {company_}), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM receptionist_menus WHERE company_id = ?", {company_}), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM subject_keys WHERE subject_id = ?", {open}), 0) << "the greeting's key is gone";
+  EXPECT_EQ(count("SELECT COUNT(*) FROM receptionist_menus WHERE company_id = ?", {other_company_}), 1)
+      << "another company's menu stays";
+  EXPECT_EQ(last_change().kind, accounts::DirectoryItem::receptionist);
+  EXPECT_EQ(last_change().item_id, open);
+  auto line = extensions_->add_extension({other_company_, "202", "correct-horse-4", std::nullopt, "+442079460500"},
+                                         "cli:test");
+  EXPECT_TRUE(line.ok()) << "the DID is free again: " << line.error().describe();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReceptionistTest,
