@@ -249,10 +249,10 @@ void Proxy::finish_own(TxId client, int status, std::string equipment) {
   own.done(status);
 }
 
-std::optional<std::string> Proxy::destination_refused(const ExtensionInfo& caller, std::string_view e164,
-                                                      const numbers::Destination& where) const {
+std::optional<std::string> Proxy::destination_refused(std::string_view company_id, std::string_view country,
+                                                      std::string_view e164, const numbers::Destination& where) const {
   if (!rates_) return std::nullopt;
-  return rates_->table()->refusal(caller.company_id, caller.country, where.region, where.premium, e164);
+  return rates_->table()->refusal(company_id, country, where.region, where.premium, e164);
 }
 
 void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
@@ -327,7 +327,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
         // Placed once for both checks: libphonenumber's regular expressions were the most costly
         // part of an outbound call's set-up after the store's writes.
         const numbers::Destination where = rates_ ? numbers::destination_of(*e164) : numbers::Destination{};
-        if (auto refused = destination_refused(*caller, *e164, where)) {
+        if (auto refused = destination_refused(caller->company_id, caller->country, *e164, where)) {
           record.ended_at_us = now;
           record.outcome = Outcome::failed;
           record.failure_code = 403;

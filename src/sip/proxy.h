@@ -196,6 +196,7 @@ struct ReceptionMenu {
 };
 struct ReceptionPlan {
   std::string company_id;
+  std::string country;  // the company's, for its destination rules
   std::string first_menu;
   std::unordered_map<std::string, ReceptionMenu> menus;
 };
@@ -475,6 +476,7 @@ class Proxy final : public TransactionUser {
     std::string digits;  // dial-by-extension, up to '#'
     TimerQueue::Id timer = 0;
     std::string call_id, caller_tag, own_tag;  // the caller's dialog with privox
+    std::string receptionist_id, receptionist_did;  // its DID (E.164, may be empty) asserts a leg to the trunk
     std::string source;  // the caller's number, for the leg's record
     bool withheld = false;
     traffic::Direction direction = traffic::Direction::inbound;
@@ -506,6 +508,9 @@ class Proxy final : public TransactionUser {
   void leg_failed(uint64_t session, int status);
   // The leg arriving back at this proxy: routed to its target like a call from the caller.
   bool handle_leg(TxId tx, const Message& request, const Peer& from);
+  // A leg to an external number: the receptionist's own outbound call through the trunk, judged by
+  // the company's destination rules, wallet and fraud rules like any outbound call.
+  void leg_to_trunk(TxId tx, const Message& request, const Peer& from, const Reception& r, traffic::CallRecord record);
   // In-dialog requests of either side once joined; false when the request is not one.
   bool handle_joined_in_dialog(TxId tx, const Message& request);
   void send_leg_request(Reception& r, std::string_view method);
@@ -554,7 +559,8 @@ class Proxy final : public TransactionUser {
   std::unordered_map<TxId, DialogHop> pending_hops_;  // in-dialog INVITEs whose offer is at the relay
   DialogHop next_hop(const Message& request) const;
   // Why the caller's company may not call this E.164 destination through the trunk; nullopt: it may.
-  std::optional<std::string> destination_refused(const ExtensionInfo& caller, std::string_view e164,
+  std::optional<std::string> destination_refused(std::string_view company_id, std::string_view country,
+                                                 std::string_view e164,
                                                  const numbers::Destination& where) const;
 
   void handle_initial(TxId tx, const Message& request, const Peer& from);

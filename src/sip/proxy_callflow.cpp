@@ -231,7 +231,7 @@ void Proxy::forward_external(Call& call, const std::string& e164) {
   // The line's company pays for the leg: its destination rules, wallet and fraud rules decide, as
   // for a call the line places itself.
   const numbers::Destination where = rates_ ? numbers::destination_of(e164) : numbers::Destination{};
-  std::optional<std::string> refused = destination_refused(*line, e164, where);
+  std::optional<std::string> refused = destination_refused(line->company_id, line->country, e164, where);
   int status = 403;
   if (!refused && wallet_ && rates_)
     if (auto no = wallet_->admit(*rates_->table(), leg.id, line->company_id, line->country, where.region, e164, now)) {

@@ -24,12 +24,16 @@
 
 #include "common/ids.h"
 #include "common/log.h"
+#include "fraud/guard.h"
 #include "media/endpoint.h"
 #include "media/prompt.h"
 #include "media/sdp.h"
+#include "numbers/e164.h"
+#include "rating/store.h"
 #include "sip/builder.h"
 #include "sip/proxy.h"
 #include "sip/rtpengine.h"
+#include "wallet/book.h"
 
 namespace privox::sip {
 
@@ -103,6 +107,10 @@ void Proxy::reception_prepared(TxId server, std::shared_ptr<const ReceptionPlan>
   r.withheld = call.record.source_withheld;
   r.direction = call.record.direction;
   r.trunk_id = call.record.trunk_id;
+  r.receptionist_id = call.receptionist_id;
+  if (const callflow::Receptionist* receptionist = directory_.receptionist_by_id(call.receptionist_id);
+      receptionist && receptionist->did)
+    r.receptionist_did = *receptionist->did;
   const std::string offer = call.relayed_offer;
   media::SessionPlan session_plan;
   session_plan.menu = true;
@@ -128,9 +136,9 @@ std::vector<std::shared_ptr<const media::Prompt>> Proxy::default_menu_greeting(c
   };
   for (const auto& [key, action] : menu.keys) {
     using K = callflow::MenuActionKind;
-    if (action.kind == K::repeat || action.kind == K::external || action.kind == K::menu) continue;
+    if (action.kind == K::repeat || action.kind == K::menu) continue;
     out.push_back(p.for_);
-    out.push_back(p.extension);
+    if (action.kind != K::external) out.push_back(p.extension);
     if (const auto spoken = menu.spoken.find(key); spoken != menu.spoken.end() && action.kind != K::dial_by_extension)
       for (char c : spoken->second)
         if (c >= '0' && c <= '9') out.push_back(p.digits[static_cast<size_t>(c - '0')]);
@@ -302,6 +310,10 @@ bool Proxy::handle_leg(TxId tx, const Message& request, const Peer& from) {
   record.caller_equipment = "privox receptionist";
 
   using K = callflow::MenuActionKind;
+  if (r.target.kind == K::external) {
+    leg_to_trunk(tx, request, from, r, std::move(record));
+    return true;
+  }
   const ExtensionInfo* line = nullptr;
   const callflow::RingGroup* group = nullptr;
   if (r.target.kind == K::line || r.target.kind == K::voicemail) {
@@ -312,8 +324,7 @@ bool Proxy::handle_leg(TxId tx, const Message& request, const Peer& from) {
     if (group && (group->company_id != r.plan->company_id || group->member_line_ids.empty())) group = nullptr;
   }
   if (!line && !group) {
-    // Gone since the menu was read, of another company, or an external number (a receptionist's
-    // leg to the trunk would be nobody's outbound call: not offered yet).
+    // Gone since the menu was read, or of another company.
     log::info("sip", "receptionist.target_unusable", {{"kind", static_cast<int64_t>(r.target.kind)}});
     return refuse_leg(404, "Not Found: the menu's target is gone");
   }
@@ -362,6 +373,59 @@ bool Proxy::handle_leg(TxId tx, const Message& request, const Peer& from) {
   }
   fork(call, request, targets);
   return true;
+}
+
+void Proxy::leg_to_trunk(TxId tx, const Message& request, const Peer& from, const Reception& r,
+                         traffic::CallRecord record) {
+  const TrunkInfo* trunk = directory_.outbound_trunk();
+  const std::string& e164 = r.target.ref;  // stored in E.164 (callflow/targets.h)
+  const int64_t now = record.started_at_us;
+  record.direction = traffic::Direction::outbound;
+  record.subject_id = r.receptionist_id;
+  record.source = r.receptionist_did;
+  record.destination = e164;
+  std::optional<std::string> refused;
+  int status = 503;
+  if (!trunk) {
+    refused = "No route to the public network";
+  } else {
+    record.trunk_id = trunk->id;
+    status = 403;
+    const numbers::Destination where = rates_ ? numbers::destination_of(e164) : numbers::Destination{};
+    refused = destination_refused(r.plan->company_id, r.plan->country, e164, where);
+    if (!refused && wallet_ && rates_)
+      if (auto no = wallet_->admit(*rates_->table(), record.id, r.plan->company_id, r.plan->country, where.region, e164, now)) {
+        refused = no->reason;
+        status = no->status;
+      }
+    if (!refused && fraud_)
+      if (auto no = fraud_->admit(r.receptionist_id, r.plan->company_id, 0, now)) {
+        refused = no->reason;
+        status = no->status;
+      }
+  }
+  if (refused) {
+    record.ended_at_us = now;
+    record.outcome = traffic::Outcome::failed;
+    record.failure_code = status;
+    traffic_.closed(record);
+    return respond(tx, request, status, *refused);
+  }
+  Call& call = calls_[tx];
+  call.server_tx = tx;
+  call.caller = from;
+  call.invite = true;
+  call.call_id = std::string(request.call_id());
+  call.request = std::string(request.bytes());
+  call.record = std::move(record);
+  call.to_trunk = true;
+  call.hide_caller = r.withheld;
+  call.flow_company = r.plan->company_id;
+  if (!r.receptionist_did.empty())
+    call.asserted = fmt::format("<sip:{}@{}>", r.receptionist_did, strip_brackets(config_.host));
+  layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
+  call.ring_timer = timers_.schedule(now + config_.ring_timeout_us, [this, tx] { ring_timeout(tx); });
+  fork(call, request, {{trunk->address, fmt::format("sip:{}@{}", e164, trunk->address.host_port())}});
 }
 
 void Proxy::leg_answered(uint64_t session, const Message& response) {

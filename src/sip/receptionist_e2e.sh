@@ -4,7 +4,7 @@
 # CLI. Each flow is checked from outside: which phone the caller was handed to, that the caller's
 # audio reaches that phone and comes back (the phone echoes it: the caller's media moved from the
 # menu to the phone without any re-INVITE towards the caller), and the traffic records.
-#   a key (SIP INFO) to a line; dial-by-extension; a sub-menu; the timeout action after an uploaded
+#   a key (SIP INFO) to a line; to a number outside through the trunk; dial-by-extension; a sub-menu; the timeout action after an uploaded
 #   greeting, from a colleague's phone; the closed menu on a holiday.
 # Usage: receptionist_e2e.sh /path/to/privox sqlite|postgresql
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +27,8 @@ ENDPOINT_MIN=$((30000 + (RANDOM % 90) * 100))
 PW='Heron-wharf-57-q'
 DID='+442079460500'
 CALLER_NUMBER='+447700900123'
-personal "$PW" "$CALLER_NUMBER" "Penarth Desks Ltd"
+MOBILE='+442079460777'  # key 7: a number outside, through the trunk
+personal "$PW" "$CALLER_NUMBER" "$MOBILE" "Penarth Desks Ltd"
 
 CO=$(px "$D" company add --name "Penarth Desks Ltd" --region eea --country GB)
 assert_match "company added" "$CO" '^[0-9a-f-]{36}$'
@@ -44,7 +45,7 @@ px "$D" settings set sip.rate_limit_requests 0 >/dev/null || fail "settings set"
 SUB=$(px "$D" menu create --company "$CO" --name "Sales" --key 1=line:203)
 assert_match "a sub-menu is created" "$SUB" '^[0-9a-f-]{36}$'
 OPEN=$(px "$D" menu create --company "$CO" --name "Main" --timeout 10 --key 1=line:201 --key 9=dial_by_extension \
-  --key "5=menu:$SUB" --key 0=repeat)
+  --key "5=menu:$SUB" --key 0=repeat --key "7=external:$MOBILE")
 assert_match "the main menu is created" "$OPEN" '^[0-9a-f-]{36}$'
 CLOSED=$(px "$D" menu create --company "$CO" --name "Closed" --key 1=line:202)
 assert_match "the closed menu is created" "$CLOSED" '^[0-9a-f-]{36}$'
@@ -162,6 +163,22 @@ ECHOED=$(cat "$TMP/key1.echo")
 assert_match "the caller's audio reaches 201 and comes back through the relay (packets echoed: $ECHOED)" \
   "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
 
+timeout -k 2 40 sipp -sf "$SCENARIOS/uas_trunk.xml" -i "$CARRIER_IP" -p "$TRUNK_PORT" -nostdin -m 1 -timeout 35s \
+  -timeout_error -rtp_echo -mp "$(free_port)" -trace_msg -message_file "$TMP/mobile.msg" >"$TMP/mobile.out" 2>&1 &
+MOBILE_PID=$!
+E2E_PIDS+=($!)
+for _ in $(seq 50); do ss -lun | grep -q "$CARRIER_IP:$TRUNK_PORT " && break; sleep 0.05; done
+carrier_call external 7 x x x x
+assert_eq "key 7 sends the caller to a number outside" 0 "$sipp_rc"
+for _ in $(seq 100); do kill -0 "$MOBILE_PID" 2>/dev/null || break; sleep 0.1; done
+wait "$MOBILE_PID"
+assert_eq "the carrier gets the leg for the mobile, with the receptionist's DID asserted, answers and gets the BYE" 0 "$?"
+assert_contains "the leg names the mobile" "$(tr -d '\r' <"$TMP/mobile.msg")" "INVITE sip:$MOBILE@"
+assert_contains "and asserts the receptionist's DID" "$(tr -d '\r' <"$TMP/mobile.msg")" "P-Asserted-Identity: <sip:$DID@"
+ECHOED=$(cat "$TMP/external.echo")
+assert_match "the caller's audio reaches the mobile and comes back (packets echoed: $ECHOED)" \
+  "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
+
 phone 202
 carrier_call by_extension 9 2 0 2 '#'
 assert_eq "dial-by-extension: 9, then 2 0 2 #" 0 "$sipp_rc"
@@ -190,11 +207,13 @@ sleep 0.5
 RECORDS=$(store_sql "$D" "SELECT subject_id, direction, outcome, trunk_id IS NOT NULL FROM traffic_records
   ORDER BY started_at_us")
 count_of() { grep -c "^$1$" <<<"$RECORDS"; }
-assert_eq "the receptionist's own record of each carrier call: answered by privox, inbound on the trunk" 4 \
+assert_eq "the receptionist's own record of each carrier call: answered by privox, inbound on the trunk" 5 \
   "$(count_of "$MAIN|inbound|answered|[t1]")"
 assert_eq "the leg to 201 is a record of 201's: answered, inbound, on the trunk" 1 \
   "$(count_of "${ID[201]}|inbound|answered|[t1]")"
 assert_eq "the legs to 202 (by extension, then the closed menu)" 2 "$(count_of "${ID[202]}|inbound|answered|[t1]")"
+assert_eq "the leg to the mobile is the receptionist's outbound call on the trunk" 1 \
+  "$(count_of "$MAIN|outbound|answered|[t1]")"
 assert_eq "the sub-menu's leg to 203" 1 "$(count_of "${ID[203]}|inbound|answered|[t1]")"
 assert_eq "202's own call to the second receptionist, answered by privox" 1 \
   "$(count_of "${ID[202]}|internal|answered|[f0]")"

@@ -250,6 +250,8 @@ class StoreReceptionist final : public ReceptionistDesk {
     if (!receptionist) return Error{ErrorCode::not_found, "receptionist", "the receptionist is gone"};
     auto plan = std::make_shared<ReceptionPlan>();
     plan->company_id = receptionist->company_id;
+    PRIVOX_ASSIGN(const accounts::Company company, accounts::find_company(s, receptionist->company_id));
+    plan->country = company.country;
     plan->first_menu = receptionist->open_menu_id;
     if (receptionist->closed_menu_id) {
       PRIVOX_ASSIGN(const bool open, company_open(s, receptionist->company_id));
