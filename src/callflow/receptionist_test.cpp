@@ -385,6 +385,34 @@ TEST_P(ReceptionistTest, ARecordedGreetingOutsideItsLimitsIsRefusedAndWiped) {
   EXPECT_TRUE(ogg.empty()) << "the clear audio is taken and wiped";
 }
 
+// A line removed leaves the keys that point at it: the proxy falls back, as for a forward.
+TEST_P(ReceptionistTest, ARemovedLineStaysOnTheKeysThatNameIt) {
+  Menu m = menu({{'1', {MenuActionKind::line, line_b_}}});
+  m.timeout = MenuAction{MenuActionKind::voicemail, line_b_};
+  const std::string id = create_menu(m);
+  ASSERT_TRUE(ok(extensions_->remove(line_b_, "cli:test")));
+  auto found = receptionists_->find_menu(id);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->keys.at('1').ref, line_b_);
+  EXPECT_EQ(found->timeout->ref, line_b_);
+}
+
+// A greeting recorded by phone is kept like an uploaded one, and the caller's buffer is emptied.
+TEST_P(ReceptionistTest, AGreetingRecordedByPhoneIsKept) {
+  const std::string id = create_menu(menu());
+  ASSERT_TRUE(receptionists_->set_greeting(other_menu_, read_reception_wav(kReceptionIntroWav), "cli:test").ok());
+  auto recorded = receptionists_->greeting_audio(other_menu_, "cli:test");
+  ASSERT_TRUE(recorded.ok()) << recorded.error().describe();
+  const std::string copy = *recorded;
+  ASSERT_TRUE(ok(receptionists_->set_recorded_greeting(id, *recorded, 2'500, "cli:test")));
+  EXPECT_TRUE(recorded->empty());
+  EXPECT_EQ(receptionists_->find_menu(id)->greeting_ms, 2'500);
+  auto tx = store_->begin(store::TxMode::read);
+  auto played = greeting_for_caller(**tx, keys_, id);
+  ASSERT_TRUE(played.ok() && played->has_value());
+  EXPECT_EQ(**played, copy);
+}
+
 // When a closing company's service ends, its receptionists and menus go with its lines: the DID is
 // free for another company, and no greeting outlives the contract.
 TEST_P(ReceptionistTest, AClosedCompanysReceptionistsGoWithItsLines) {
