@@ -504,7 +504,7 @@ class Proxy final : public TransactionUser {
   void take_action(uint64_t session, Reception& r, const callflow::MenuAction& action);
   void send_leg(uint64_t session, Reception& r, const callflow::MenuAction& target);
   void leg_answered(uint64_t session, const Message& response);
-  void leg_joined(uint64_t session, RelayReply reply);
+  void leg_joined(uint64_t session, const RelayReply& reply);
   void leg_failed(uint64_t session, int status);
   // The leg arriving back at this proxy: routed to its target like a call from the caller.
   bool handle_leg(TxId tx, const Message& request, const Peer& from);

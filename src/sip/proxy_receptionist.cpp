@@ -453,10 +453,10 @@ void Proxy::leg_answered(uint64_t session, const Message& response) {
   }
   r.leg_answer = std::string(response.body());
   relay_->answer_keeping_ports({r.call_id, r.caller_tag, r.own_tag}, r.leg_answer,
-                               [this, session](RelayReply reply) { leg_joined(session, std::move(reply)); });
+                               [this, session](const RelayReply& reply) { leg_joined(session, reply); });
 }
 
-void Proxy::leg_joined(uint64_t session, RelayReply reply) {
+void Proxy::leg_joined(uint64_t session, const RelayReply& reply) {
   const auto it = receptions_.find(session);
   if (it == receptions_.end()) return;
   Reception& r = it->second;
