@@ -570,6 +570,12 @@ Proxy::DialogHop Proxy::next_hop(const Message& request) const {
 void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) {
   if (handle_own_in_dialog(tx, request)) return;
   if (!legs_.empty() && handle_joined_in_dialog(tx, request)) return;
+  if (auto taken = dialogs_.find(std::string(request.call_id())); taken != dialogs_.end()) {
+    if (taken->second.transfer) return handle_taken_over(tx, request, taken->second);
+    if (request.method() == Method::refer && !taken->second.carrier_tag.empty() &&
+        take_transfer(tx, request, from, taken->second))
+      return;
+  }
   const DialogHop hop = next_hop(request);
   if (!hop.target) return respond(tx, request, 404, "Cannot reach the dialog's target");
   const auto dialog = dialogs_.find(std::string(request.call_id()));
@@ -776,7 +782,14 @@ void Proxy::accept_answer(Call& call, TxId client, int status, bool first_answer
     call.answer_held = true;
     call.held_status = status;
     call.held_answer = std::move(forwarded);
-    dialogs_[call.call_id] = Dialog{call.record, call.relayed, call.relayed_answer, {}, {}};
+    Dialog& dialog = dialogs_[call.call_id] = Dialog{call.record, call.relayed, call.relayed_answer, {}, {}, {}, {}, 0};
+    if (call.relayed && !call.record.trunk_id.empty() && call.record.direction == Direction::inbound) {
+      // What a transfer of the carrier's party needs (sip/proxy_transfer.cpp), for trunk calls only.
+      dialog.phone_offer = call.relayed_offer;
+      Message invite;
+      ParseError error;
+      if (parse_message(call.request, invite, error)) dialog.carrier_tag = std::string(invite.from().tag());
+    }
     if (call.leg) {
       // The forward's outbound leg is answered with the call; it rides in the same writer batch
       // as the call's own record, which is the one the caller's 2xx waits for.

@@ -375,6 +375,11 @@ class Proxy final : public TransactionUser {
     std::string relayed_answer;
     std::optional<traffic::CallRecord> leg;  // an external forward's outbound record
     std::string music_to;  // the tag of the party hearing music on hold; empty: none
+    // A carrier's call to a phone, relayed (sip/proxy_transfer.cpp): the offer the phone got, and
+    // the carrier's tag, so that the phone may transfer the carrier's party; once it does, the
+    // transfer's key (privox holds the phone's side from then on).
+    std::string phone_offer, carrier_tag;
+    uint64_t transfer = 0;
   };
 
   // A call privox answered itself (voicemail), by Call-ID, until either side ends it.
@@ -476,7 +481,9 @@ class Proxy final : public TransactionUser {
     std::string digits;  // dial-by-extension, up to '#'
     TimerQueue::Id timer = 0;
     std::string call_id, caller_tag, own_tag;  // the caller's dialog with privox
-    std::string receptionist_id, receptionist_did;  // its DID (E.164, may be empty) asserts a leg to the trunk
+    // Whose outbound call a leg to the trunk is (the receptionist, or the transferor's line), and
+    // its DID (E.164, may be empty), asserted to the carrier.
+    std::string owner_id, owner_did;
     std::string source;  // the caller's number, for the leg's record
     bool withheld = false;
     traffic::Direction direction = traffic::Direction::inbound;
@@ -490,9 +497,19 @@ class Proxy final : public TransactionUser {
     std::string leg_call_id, leg_from, leg_to, leg_remote, leg_route;
     uint32_t leg_cseq = 1;
     std::string offer;       // the relay's offer for the caller's call: what the leg offers
+    // A transfer of a carrier's party (sip/proxy_transfer.cpp) rather than a menu: no endpoint
+    // session; the transferor's side of the carrier's dialog, as its REFER named it, and whether
+    // the transferor is still there to be told how it went.
+    bool transfer = false;
+    bool transferor_here = false;
+    Peer transferor;
+    std::string transferor_contact, as_transferor_from, as_transferor_to, carrier_target, carrier_route;
+    std::optional<Peer> carrier_next;  // where a request to the carrier goes first
+    uint32_t carrier_cseq = 0, notify_cseq = 1000;
     std::string leg_answer;  // the SDP of whoever answered the leg
   };
-  std::unordered_map<uint64_t, Reception> receptions_;        // by endpoint session
+  std::unordered_map<uint64_t, Reception> receptions_;        // by endpoint session, or transfer key
+  uint64_t transfer_counter_ = 0;  // transfer keys: the top bit set, apart from endpoint sessions
   std::unordered_map<TxId, uint64_t> leg_invites_;            // the leg's INVITE -> session
   std::unordered_map<std::string, uint64_t> legs_;            // the leg's Call-ID -> session
   ReceptionistDesk* receptionist_ = nullptr;
@@ -515,6 +532,14 @@ class Proxy final : public TransactionUser {
   bool handle_joined_in_dialog(TxId tx, const Message& request);
   void send_leg_request(Reception& r, std::string_view method);
   void end_reception(uint64_t session, bool caller_gone);
+  // A phone's REFER in a carrier's call to it: privox takes the phone's side and hands the carrier's
+  // party to the target by a leg (sip/proxy_transfer.cpp); false when the request is not one.
+  bool take_transfer(TxId tx, const Message& request, const Peer& from, Dialog& dialog);
+  // A request in a dialog privox took over from the transferor: answered here.
+  void handle_taken_over(TxId tx, const Message& request, Dialog& dialog);
+  void notify_transferor(Reception& r, std::string_view sipfrag, bool final);
+  // privox, as the transferor, ends the carrier's dialog, and closes its record.
+  void hang_up_carrier(Reception& r);
   // A key from a SIP INFO's body (application/dtmf-relay "Signal=5" or application/dtmf "5");
   // '\0' when it carries none.
   static char info_key(const Message& request);

@@ -107,10 +107,10 @@ void Proxy::reception_prepared(TxId server, std::shared_ptr<const ReceptionPlan>
   r.withheld = call.record.source_withheld;
   r.direction = call.record.direction;
   r.trunk_id = call.record.trunk_id;
-  r.receptionist_id = call.receptionist_id;
+  r.owner_id = call.receptionist_id;
   if (const callflow::Receptionist* receptionist = directory_.receptionist_by_id(call.receptionist_id);
       receptionist && receptionist->did)
-    r.receptionist_did = *receptionist->did;
+    r.owner_did = *receptionist->did;
   const std::string offer = call.relayed_offer;
   media::SessionPlan session_plan;
   session_plan.menu = true;
@@ -239,8 +239,7 @@ void Proxy::send_leg(uint64_t session, Reception& r, const callflow::MenuAction&
     log::warn("sip", "receptionist.no_self_address", {});
     return play_menu(session, r, {voicemail_->prompts.not_answering});
   }
-  const auto own = own_dialogs_.find(r.call_id);
-  if (own == own_dialogs_.end()) return;
+  if (!r.transfer && !own_dialogs_.count(r.call_id)) return;
   r.mode = Reception::Mode::connecting;
   r.target = target;
   r.leg_token = random_token();
@@ -267,7 +266,7 @@ void Proxy::send_leg(uint64_t session, Reception& r, const callflow::MenuAction&
   invite += "\r\n";
   invite += r.offer;  // the relay's offer for the caller's call
   r.leg_invite = invite;
-  voicemail_->endpoint->play(session, {voicemail_->prompts.hold_while_trying}, false);
+  if (!r.transfer) voicemail_->endpoint->play(session, {voicemail_->prompts.hold_while_trying}, false);
   r.leg_tx = layer_->send_request(self, std::move(invite), Method::invite, branch);
   leg_invites_[r.leg_tx] = session;
   legs_[r.leg_call_id] = session;
@@ -381,8 +380,8 @@ void Proxy::leg_to_trunk(TxId tx, const Message& request, const Peer& from, cons
   const std::string& e164 = r.target.ref;  // stored in E.164 (callflow/targets.h)
   const int64_t now = record.started_at_us;
   record.direction = traffic::Direction::outbound;
-  record.subject_id = r.receptionist_id;
-  record.source = r.receptionist_did;
+  record.subject_id = r.owner_id;
+  record.source = r.owner_did;
   record.destination = e164;
   std::optional<std::string> refused;
   int status = 503;
@@ -399,7 +398,7 @@ void Proxy::leg_to_trunk(TxId tx, const Message& request, const Peer& from, cons
         status = no->status;
       }
     if (!refused && fraud_)
-      if (auto no = fraud_->admit(r.receptionist_id, r.plan->company_id, 0, now)) {
+      if (auto no = fraud_->admit(r.owner_id, r.plan->company_id, 0, now)) {
         refused = no->reason;
         status = no->status;
       }
@@ -421,8 +420,8 @@ void Proxy::leg_to_trunk(TxId tx, const Message& request, const Peer& from, cons
   call.to_trunk = true;
   call.hide_caller = r.withheld;
   call.flow_company = r.plan->company_id;
-  if (!r.receptionist_did.empty())
-    call.asserted = fmt::format("<sip:{}@{}>", r.receptionist_did, strip_brackets(config_.host));
+  if (!r.owner_did.empty())
+    call.asserted = fmt::format("<sip:{}@{}>", r.owner_did, strip_brackets(config_.host));
   layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
   call.ring_timer = timers_.schedule(now + config_.ring_timeout_us, [this, tx] { ring_timeout(tx); });
   fork(call, request, {{trunk->address, fmt::format("sip:{}@{}", e164, trunk->address.host_port())}});
@@ -465,9 +464,15 @@ void Proxy::leg_joined(uint64_t session, const RelayReply& reply) {
     send_leg_request(r, "BYE");
     return leg_failed(session, 503);
   }
+  r.mode = Reception::Mode::connected;
+  if (r.transfer) {
+    // The carrier's party now hears the target: its music stops, and the transferor is told.
+    if (!config_.music_on_hold.empty()) relay_->stop_media(r.call_id, r.caller_tag);
+    notify_transferor(r, "SIP/2.0 200 OK", true);
+    return log::info("sip", "transfer.joined", {{"kind", static_cast<int64_t>(r.target.kind)}});
+  }
   // The caller's media now goes to the leg's answerer: the menu's session has nothing left to do.
   voicemail_->endpoint->discard(session);
-  r.mode = Reception::Mode::connected;
   if (auto own = own_dialogs_.find(r.call_id); own != own_dialogs_.end()) own->second.session = session;
   log::info("sip", "receptionist.joined", {{"kind", static_cast<int64_t>(r.target.kind)}});
 }
@@ -480,6 +485,18 @@ void Proxy::leg_failed(uint64_t session, int status) {
   r.leg_tx = 0;
   if (r.mode == Reception::Mode::connected) return;
   log::info("sip", "receptionist.leg_failed", {{"status", int64_t{status}}});
+  if (r.transfer) {
+    if (!config_.music_on_hold.empty()) relay_->stop_media(r.call_id, r.caller_tag);
+    notify_transferor(r, fmt::format("SIP/2.0 {} Transfer failed", status), true);
+    if (r.transferor_here) {
+      // The transferor is still in the call: it goes on as it was (the media never moved).
+      if (auto dialog = dialogs_.find(r.call_id); dialog != dialogs_.end()) dialog->second.transfer = 0;
+    } else {
+      hang_up_carrier(r);
+    }
+    receptions_.erase(it);
+    return;
+  }
   r.plays = 0;
   play_menu(session, r, {voicemail_->prompts.not_answering});
 }
@@ -567,6 +584,7 @@ void Proxy::end_reception(uint64_t session, bool caller_gone) {
     return;
   }
   // The leg's answerer hung up: privox ends the caller's dialog with its own BYE.
+  if (r.transfer) return hang_up_carrier(r);
   const auto own = own_dialogs_.find(r.call_id);
   if (own == own_dialogs_.end()) return;
   const std::string branch = new_branch();

@@ -6,6 +6,9 @@
 # menu to the phone without any re-INVITE towards the caller), and the traffic records.
 #   a key (SIP INFO) to a line; to a number outside through the trunk; dial-by-extension; a sub-menu; the timeout action after an uploaded
 #   greeting, from a colleague's phone; the closed menu on a holiday.
+# And a line's blind transfer of a carrier's call, which privox carries out itself with the same
+# joint (carriers refuse REFER): the carrier's audio moves to the target, and its record ends
+# "transferred" when the carrier hangs up.
 # Usage: receptionist_e2e.sh /path/to/privox sqlite|postgresql
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../../scripts/test-lib.sh"
@@ -33,8 +36,12 @@ personal "$PW" "$CALLER_NUMBER" "$MOBILE" "Penarth Desks Ltd"
 CO=$(px "$D" company add --name "Penarth Desks Ltd" --region eea --country GB)
 assert_match "company added" "$CO" '^[0-9a-f-]{36}$'
 declare -A USER=() ID=() DEV=()
+DID201='+442079460201'  # 201's own number: a carrier's call to it is transferred
 for n in 201 202 203; do
-  PRIVOX_EXTENSION_PASSWORD=$PW px "$D" extension add --company "$CO" --number "$n" >/dev/null || fail "extension add $n"
+  did=()
+  [ "$n" == 201 ] && did=(--did "$DID201")
+  PRIVOX_EXTENSION_PASSWORD=$PW px "$D" extension add --company "$CO" --number "$n" "${did[@]}" >/dev/null ||
+    fail "extension add $n"
   USER[$n]=$(store_sql "$D" "SELECT sip_user FROM extensions WHERE number = '$n' AND company_id = '$CO'")
   ID[$n]=$(store_sql "$D" "SELECT id FROM extensions WHERE number = '$n' AND company_id = '$CO'")
 done
@@ -153,6 +160,9 @@ carrier_call() {  # carrier_call NAME K1 K2 K3 K4 K5: the carrier calls the DID 
     -key k5 "$6"
   wait "$probe"
 }
+echoed() {  # echoed NAME: the caller's audio packets that came back
+  cat "$TMP/$1.echo"
+}
 
 phone 201
 carrier_call key1 1 x x x x
@@ -196,6 +206,33 @@ assert_eq "202 dials the second receptionist (501) and presses nothing" 0 "$sipp
 [ "$sipp_rc" -eq 0 ] || { tail -c 2000 "$TMP/timeout.msg"; tail -n 5 "$TMP/timeout.out"; }
 phone_done 203 "after its greeting and 2 s, the timeout action hands 202 to 203"
 
+# A carrier's call to 201, which 201 transfers blind to 202: carriers refuse REFER, so privox
+# answers it, holds 201's side, hands the carrier's party to 202 and moves its media there.
+timeout -k 2 40 sipp -sf "$SCENARIOS/uas_answer_transfer.xml" -i 127.0.0.1 -p "${DEV[201]}" -nostdin -m 1 \
+  -timeout 35s -timeout_error -mp "$(free_port)" -key target "202@127.0.0.1:$SIP_PORT" -trace_msg \
+  -message_file "$TMP/phone201.msg" >"$TMP/phone201.out" 2>&1 &
+PHONE_PID[201]=$!
+E2E_PIDS+=($!)
+phone 202
+RTP=$(free_port)
+rm -f "$TMP/transfer.msg"
+python3 "$TMP/probe.py" "$TMP/transfer.msg" "$RTP" 8 >"$TMP/transfer.echo" &
+PROBE=$!
+sipp_fg transfer uac_trunk_held.xml "127.0.0.1:$SIP_PORT" -i "$CARRIER_IP" -p "$(free_port)" -m 1 -s "$DID201" \
+  -key caller "$CALLER_NUMBER" -key rtp_port "$RTP"
+wait "$PROBE"
+assert_eq "the carrier's call to 201 is answered and later hung up, its BYE answered" 0 "$sipp_rc"
+[ "$sipp_rc" -eq 0 ] || tail -c 2000 "$TMP/transfer.msg"
+phone_done 201 "201 answers, sends REFER, gets 202 and a NOTIFY from privox, and hangs up"
+phone_done 202 "202 gets the carrier's party as a call from privox, answers, and gets the BYE when the carrier hangs up"
+assert_contains "202 sees the carrier's caller" "$(tr -d '\r' <"$TMP/phone202.msg")" "From: <sip:$CALLER_NUMBER@"
+assert_contains "the NOTIFY privox sent 201 carries a sipfrag" "$(tr -d '\r' <"$TMP/phone201.msg")" \
+  "Content-Type: message/sipfrag"
+ECHOED=$(echoed transfer)
+assert_match "the carrier's audio reaches 202 and comes back after the transfer (packets echoed: $ECHOED)" \
+  "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
+assert_eq "no REFER reached the carrier" "" "$(grep -l '^REFER' "$TMP/transfer.msg" 2>/dev/null)"
+
 px "$D" company holiday --id "$CO" --add "$(date -u +%F)" --label "Closed today" >/dev/null || fail "company holiday"
 px "$D" company hours --id "$CO" --set mon=09:00-17:00 >/dev/null || fail "company hours"
 phone 202
@@ -209,15 +246,18 @@ RECORDS=$(store_sql "$D" "SELECT subject_id, direction, outcome, trunk_id IS NOT
 count_of() { grep -c "^$1$" <<<"$RECORDS"; }
 assert_eq "the receptionist's own record of each carrier call: answered by privox, inbound on the trunk" 5 \
   "$(count_of "$MAIN|inbound|answered|[t1]")"
-assert_eq "the leg to 201 is a record of 201's: answered, inbound, on the trunk" 1 \
+assert_eq "the leg to 201 and the carrier's call to 201 are records of 201's: answered, inbound, on the trunk" 2 \
   "$(count_of "${ID[201]}|inbound|answered|[t1]")"
-assert_eq "the legs to 202 (by extension, then the closed menu)" 2 "$(count_of "${ID[202]}|inbound|answered|[t1]")"
+assert_eq "the legs to 202 (by extension, the transfer, then the closed menu)" 3 \
+  "$(count_of "${ID[202]}|inbound|answered|[t1]")"
 assert_eq "the leg to the mobile is the receptionist's outbound call on the trunk" 1 \
   "$(count_of "$MAIN|outbound|answered|[t1]")"
 assert_eq "the sub-menu's leg to 203" 1 "$(count_of "${ID[203]}|inbound|answered|[t1]")"
 assert_eq "202's own call to the second receptionist, answered by privox" 1 \
   "$(count_of "${ID[202]}|internal|answered|[f0]")"
 assert_eq "and its leg to 203, internal as the call it continues" 1 "$(count_of "${ID[203]}|internal|answered|[f0]")"
+assert_eq "the carrier's call to 201 ended transferred" "transferred" \
+  "$(store_sql "$D" "SELECT end_reason FROM traffic_records WHERE subject_id = '${ID[201]}' AND end_reason = 'transferred'")"
 SOURCES=$(px "$D" cdr list --purpose billing --format json | python3 -c '
 import json, sys
 print(sorted({r.get("source", "") for r in json.load(sys.stdin) if r["direction"] == "inbound"}))')
