@@ -8,22 +8,25 @@
 #   (defaults 2000 calls, 50/s, at most 200 at once, 10 lines, 4 s held, 1000 ms in the menu)
 # The caller is sipp (bench/scenarios/uac_receptionist_key.xml) bound to 127.0.0.2, a trusted trunk;
 # each line has its own registered sipp phone (bench/scenarios/uas_group_phone.xml): line i answers
-# after 300 + 100 i ms unless cancelled first, so line 1 answers and the others are cancelled.
+# PHONE_ANSWER_MS + 100 (i - 1) ms after the INVITE unless cancelled first, so line 1 answers and
+# the others are cancelled.
 # Reports: the caller's calls (created, successful, failed and how), calls/s, the most calls at once
 # (sipp's CurrentCall, sampled every second) and the menu's share of them, the phones' calls
 # (answered and cancelled legs), privox's and rtpengine's CPU µs per call (utime + stime from /proc
 # over the caller's run, every thread), the traffic records, privox's warnings and errors, and the
 # media endpoint's totals (voicemail.totals, logged when serve stops). SQLite store.
-# Environment: SIP_PORT (default 5260), KEEP=1 keeps the work directory.
+# Environment: SIP_PORT (default 5260), PHONE_ANSWER_MS (line 1's answer delay, default 300; one
+# longer than the hold has every caller hang up while the group rings), KEEP=1 keeps the work directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 media=$(cd "$root/../shared/bench/media" && pwd)
 calls=${1:-2000}; rate=${2:-50}; conc=${3:-200}; lines=${4:-10}; hold=${5:-4}; menu_ms=${6:-1000}
 sip_port=${SIP_PORT:-5260}
+answer_ms=${PHONE_ANSWER_MS:-300}
 trunk_port=$((sip_port + 1))
 build=$root/build-bench
 scenarios=$root/bench/scenarios
-for v in "$calls" "$rate" "$conc" "$lines" "$hold" "$menu_ms"; do
+for v in "$calls" "$rate" "$conc" "$lines" "$hold" "$menu_ms" "$answer_ms"; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "$0: every parameter is a positive whole number, not '$v'" >&2; exit 2; }
 done
 [ "$lines" -le 50 ] || { echo "$0: at most 50 lines (a ring group's members, one sipp each)" >&2; exit 2; }
@@ -84,7 +87,7 @@ cd "$work"
 for i in $(seq "$lines"); do
   user=$(awk -F'\t' -v n=$((200 + i)) '$2 == n {print $3}' "$work/lines.tsv")
   port=$((5300 + i))
-  sed "s/ANSWER_MS/$((200 + 100 * i))/" "$scenarios/uas_group_phone.xml" >"$work/phone$i.xml"
+  sed "s/ANSWER_MS/$((answer_ms + 100 * (i - 1)))/" "$scenarios/uas_group_phone.xml" >"$work/phone$i.xml"
   sipp -sf "$work/phone$i.xml" -i 127.0.0.1 -p "$port" -mp $((16000 + 10 * i)) -nostdin -trace_stat \
     -stf "$work/phone$i.csv" -fd 1 -trace_err -error_file "$work/phone$i.err" >"$work/phone$i.out" 2>&1 &
   phone_pids+=($!)
