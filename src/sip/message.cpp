@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "common/ascii.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -885,6 +887,39 @@ bool parse_via_into(std::string_view one_value, Via& v) {
 }
 
 }  // namespace
+
+std::optional<std::string> uri_header(std::string_view headers, std::string_view name) {
+  std::string out;
+  while (!headers.empty()) {
+    const size_t amp = headers.find('&');
+    std::string_view field = headers.substr(0, amp);
+    headers.remove_prefix(amp == std::string_view::npos ? headers.size() : amp + 1);
+    const size_t eq = field.find('=');
+    if (eq == std::string_view::npos || !iequals_ascii(field.substr(0, eq), name)) continue;
+    const std::string_view value = field.substr(eq + 1);
+    for (size_t i = 0; i < value.size(); ++i) {
+      char c = value[i];
+      if (c == '%') {
+        if (i + 2 >= value.size()) return std::nullopt;
+        unsigned byte = 0;
+        for (size_t k = 1; k <= 2; ++k) {
+          const char h = value[i + k];
+          const int digit = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                            : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+          if (digit < 0) return std::nullopt;
+          byte = byte * 16 + static_cast<unsigned>(digit);
+        }
+        c = static_cast<char>(byte);
+        i += 2;
+      }
+      if (c < 0x21 || c > 0x7e) return std::nullopt;  // a header value set from a URI: no CR, LF or controls
+      out += c;
+    }
+    if (out.empty() || out.size() > 512) return std::nullopt;
+    return out;
+  }
+  return std::string();
+}
 
 std::optional<Uri> parse_uri(std::string_view text) {
   Uri u;

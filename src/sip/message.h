@@ -99,6 +99,12 @@ struct Uri {
 };
 // `text` is the bare URI: no surrounding whitespace or < >. Returns nullopt when it is not one.
 std::optional<Uri> parse_uri(std::string_view text);
+// The value of header `name` (case-insensitive) among a URI's headers (Uri::headers, the text after
+// '?', RFC 3261 §19.1.1: "Replaces=call%40host%3Bto-tag%3Da&..."), %-decoded, for a request built
+// from the URI (a REFER's Refer-To, RFC 3891 §5). Empty when it is absent; nullopt when it is
+// malformed, longer than 512 bytes, or decodes to anything but printable ASCII without spaces: a
+// value that goes into a header must never carry CR, LF or controls.
+std::optional<std::string> uri_header(std::string_view headers, std::string_view name);
 
 // name-addr or addr-spec with header parameters: From, To, Contact, Route, Record-Route,
 // P-Asserted-Identity. One value, not a comma-separated list.

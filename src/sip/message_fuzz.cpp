@@ -83,6 +83,9 @@ void exercise_message(const Message& m) {
   touch(m.method_text());
   touch(m.request_uri_text());
   touch_uri(m.request_uri());
+  if (const auto replaces = uri_header(m.request_uri().headers, "Replaces")) {
+    for (char c : *replaces) check(c > 0x20 && c < 0x7f);
+  }
   touch(m.reason());
   read_all(to_string(m.method()));
   check(m.method() == Method::unknown || to_string(m.method()) == m.method_text());

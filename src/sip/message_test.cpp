@@ -1345,3 +1345,26 @@ TEST(SipFrameTest, IncrementalFramingRefusesGarbageAtOnceAndBigHeadersAtTheLimit
 
 }  // namespace
 }  // namespace privox::sip
+
+namespace privox::sip {
+namespace {
+
+TEST(SipUriHeaderTest, DecodesAReplacesAndRefusesWhatCouldInjectAHeader) {
+  const auto uri = parse_uri("sip:202@192.0.2.1?Replaces=consult-1%40192.0.2.7%3Bto-tag%3Dt2%3Bfrom-tag%3Df1&Foo=bar");
+  ASSERT_TRUE(uri.has_value());
+  const auto replaces = uri_header(uri->headers, "replaces");
+  ASSERT_TRUE(replaces.has_value());
+  EXPECT_EQ(*replaces, "consult-1@192.0.2.7;to-tag=t2;from-tag=f1");
+  EXPECT_EQ(uri_header(uri->headers, "Foo"), std::optional<std::string>("bar")) << "any named header";
+  EXPECT_EQ(uri_header("Foo=bar", "Replaces"), std::optional<std::string>("")) << "absent: empty";
+  EXPECT_EQ(uri_header("", "Replaces"), std::optional<std::string>(""));
+  EXPECT_FALSE(uri_header("Replaces=a%0D%0AVia:%20x", "Replaces").has_value()) << "CR LF would start a header";
+  EXPECT_FALSE(uri_header("Replaces=a%20b", "Replaces").has_value()) << "a space is not in a Replaces value";
+  EXPECT_FALSE(uri_header("Replaces=a%4", "Replaces").has_value()) << "a cut escape";
+  EXPECT_FALSE(uri_header("Replaces=a%zz", "Replaces").has_value()) << "not hex";
+  EXPECT_FALSE(uri_header("Replaces=", "Replaces").has_value()) << "empty value";
+  EXPECT_FALSE(uri_header("Replaces=" + std::string(600, 'a'), "Replaces").has_value()) << "too long";
+}
+
+}  // namespace
+}  // namespace privox::sip

@@ -477,6 +477,7 @@ class Proxy final : public TransactionUser {
     std::shared_ptr<const ReceptionPlan> plan;
     std::string menu;  // the one playing
     int plays = 0;
+    int menus_played = 0;  // in all: timeouts that lead from menu to menu end some time
     enum class Mode : uint8_t { menu, extension, connecting, connected } mode = Mode::menu;
     std::string digits;  // dial-by-extension, up to '#'
     TimerQueue::Id timer = 0;
@@ -506,6 +507,7 @@ class Proxy final : public TransactionUser {
     std::string transferor_contact, as_transferor_from, as_transferor_to, carrier_target, carrier_route;
     std::optional<Peer> carrier_next;  // where a request to the carrier goes first
     uint32_t carrier_cseq = 0, notify_cseq = 1000;
+    std::string replaces;  // an attended transfer: the consultation call the target replaces
     std::string leg_answer;  // the SDP of whoever answered the leg
   };
   std::unordered_map<uint64_t, Reception> receptions_;        // by endpoint session, or transfer key

@@ -41,6 +41,7 @@ namespace {
 
 constexpr int64_t kExtensionDigitTimeUs = 4'000'000;  // between the keys of an extension
 constexpr size_t kMaxExtensionDigits = 8;
+constexpr int kMaxMenusPerCall = 20;
 constexpr std::string_view kLegParam = "privox-leg";
 
 std::string random_token() {
@@ -149,7 +150,12 @@ std::vector<std::shared_ptr<const media::Prompt>> Proxy::default_menu_greeting(c
 
 void Proxy::play_menu(uint64_t session, Reception& r, std::vector<std::shared_ptr<const media::Prompt>> before) {
   const auto menu = r.plan->menus.find(r.menu);
-  if (menu == r.plan->menus.end()) return voicemail_->endpoint->play(session, {voicemail_->prompts.goodbye}, true);
+  // Menus whose timeouts lead to each other would play to a silent caller for ever: a call hears
+  // at most kMaxMenusPerCall of them, then goodbye.
+  if (menu == r.plan->menus.end() || ++r.menus_played > kMaxMenusPerCall) {
+    r.mode = Reception::Mode::connecting;  // no more keys
+    return voicemail_->endpoint->play(session, {voicemail_->prompts.goodbye}, true);
+  }
   ++r.plays;
   r.mode = Reception::Mode::menu;
   std::vector<std::shared_ptr<const media::Prompt>> prompts = std::move(before);
@@ -261,6 +267,7 @@ void Proxy::send_leg(uint64_t session, Reception& r, const callflow::MenuAction&
   append_header(invite, "CSeq", "1 INVITE");
   append_header(invite, "Contact", fmt::format("<sip:leg-{}@{}:{}>", session, host, config_.port));
   if (r.withheld) append_header(invite, "Privacy", "id");
+  if (!r.replaces.empty()) append_header(invite, "Replaces", r.replaces);
   append_header(invite, "Content-Type", "application/sdp");
   append_header(invite, "Content-Length", std::to_string(r.offer.size()));
   invite += "\r\n";

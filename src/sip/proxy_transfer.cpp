@@ -12,8 +12,9 @@
 //     the phone, if it stayed, is told by NOTIFY (message/sipfrag, RFC 3515) how it went;
 //   - a BYE from either side ends the other; the carrier's record stays open until the carrier's
 //     dialog ends (the carrier bills it to its end) and ends "transferred"; the leg has its own.
-// Only blind transfers of a carrier's call to a phone are carried out this way; the phone's REFER
-// in any other call goes along the dialog as before.
+// Blind and attended transfers (the Refer-To naming the consultation call to replace, which the
+// leg carries to the target, RFC 3891) of a carrier's call to a phone are carried out this way; the
+// phone's REFER in any other call goes along the dialog as before.
 
 #include <fmt/format.h>
 
@@ -47,8 +48,14 @@ bool Proxy::take_transfer(TxId tx, const Message& request, const Peer& from, Dia
   const ExtensionInfo* transferor = directory_.by_id(dialog.record.subject_id);
   const auto target_uri = parse_name_addr(refer_to(request));
   if (!transferor || !target_uri || target_uri->uri.user.empty()) return false;
-  if (target_uri->uri.param("method") || target_uri->uri_text.find("Replaces") != std::string_view::npos)
-    return false;  // an attended transfer: not carried out by privox (yet); it goes along the dialog
+  if (target_uri->uri.param("method")) return false;  // a REFER for something else than INVITE
+  // An attended transfer names the consultation call the target is to replace (RFC 3891): the
+  // leg carries it, and the target's phone swaps that call for the carrier's party.
+  const std::optional<std::string> replaces = uri_header(target_uri->uri.headers, "Replaces");
+  if (!replaces) {
+    respond(tx, request, 400, "Bad Request: the Refer-To's Replaces cannot be read");
+    return true;
+  }
   const std::string number(target_uri->uri.user);
   callflow::MenuAction target;
   if (const ExtensionInfo* line = directory_.by_number(transferor->company_id, number))
@@ -79,6 +86,7 @@ bool Proxy::take_transfer(TxId tx, const Message& request, const Peer& from, Dia
   r.owner_id = transferor->id;
   r.owner_did = transferor->did;
   r.offer = dialog.phone_offer;
+  r.replaces = *replaces;
   // The phone's side of the dialog, as its REFER names it: privox sends as the phone from now on.
   r.transferor_contact = std::string(parse_name_addr(request.first_value(Header::contact))
                                          ? parse_name_addr(request.first_value(Header::contact))->uri_text

@@ -7,8 +7,8 @@
 #   a key (SIP INFO) to a line; to a number outside through the trunk; dial-by-extension; a sub-menu; the timeout action after an uploaded
 #   greeting, from a colleague's phone; the closed menu on a holiday.
 # And a line's blind transfer of a carrier's call, which privox carries out itself with the same
-# joint (carriers refuse REFER): the carrier's audio moves to the target, and its record ends
-# "transferred" when the carrier hangs up.
+# joint (carriers refuse REFER), blind and attended (Replaces): the carrier's audio moves to the
+# target, and its record ends "transferred" when the carrier hangs up.
 # Usage: receptionist_e2e.sh /path/to/privox sqlite|postgresql
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../../scripts/test-lib.sh"
@@ -233,6 +233,36 @@ assert_match "the carrier's audio reaches 202 and comes back after the transfer 
   "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
 assert_eq "no REFER reached the carrier" "" "$(grep -l '^REFER' "$TMP/transfer.msg" 2>/dev/null)"
 
+# Attended: 201 consulted 202 first (their call is only named here), and its REFER asks privox to
+# have 202's phone replace that consultation with the carrier's party (RFC 3891).
+CONSULT="consult-$E2E_RUN_ID@127.0.0.1;to-tag=t202;from-tag=f201"
+CONSULT_ESCAPED=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$CONSULT")
+timeout -k 2 40 sipp -sf "$SCENARIOS/uas_answer_transfer.xml" -i 127.0.0.1 -p "${DEV[201]}" -nostdin -m 1 \
+  -timeout 35s -timeout_error -mp "$(free_port)" -key target "202@127.0.0.1:$SIP_PORT?Replaces=$CONSULT_ESCAPED" \
+  -trace_msg -message_file "$TMP/phone201.msg" >"$TMP/phone201.out" 2>&1 &
+PHONE_PID[201]=$!
+E2E_PIDS+=($!)
+timeout -k 2 40 sipp -sf "$SCENARIOS/uas_answer_replaces.xml" -i 127.0.0.1 -p "${DEV[202]}" -nostdin -m 1 \
+  -timeout 35s -timeout_error -rtp_echo -mp "$(free_port)" -trace_msg -message_file "$TMP/phone202.msg" \
+  >"$TMP/phone202.out" 2>&1 &
+PHONE_PID[202]=$!
+E2E_PIDS+=($!)
+for _ in $(seq 50); do ss -lun | grep -q "127.0.0.1:${DEV[202]} " && break; sleep 0.05; done
+RTP=$(free_port)
+rm -f "$TMP/attended.msg"
+python3 "$TMP/probe.py" "$TMP/attended.msg" "$RTP" 8 >"$TMP/attended.echo" &
+PROBE=$!
+sipp_fg attended uac_trunk_held.xml "127.0.0.1:$SIP_PORT" -i "$CARRIER_IP" -p "$(free_port)" -m 1 -s "$DID201" \
+  -key caller "$CALLER_NUMBER" -key rtp_port "$RTP"
+wait "$PROBE"
+assert_eq "attended: the carrier's call to 201 is answered and later hung up" 0 "$sipp_rc"
+phone_done 201 "201 sends a REFER naming the consultation to replace, gets 202 and the NOTIFY, and hangs up"
+phone_done 202 "202's phone gets the carrier's party in an INVITE that replaces the consultation, and answers"
+assert_contains "the leg carries the Replaces header, decoded" "$(tr -d '\r' <"$TMP/phone202.msg")" "Replaces: $CONSULT"
+ECHOED=$(echoed attended)
+assert_match "the carrier's audio reaches 202 after the attended transfer (packets echoed: $ECHOED)" \
+  "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
+
 px "$D" company holiday --id "$CO" --add "$(date -u +%F)" --label "Closed today" >/dev/null || fail "company holiday"
 px "$D" company hours --id "$CO" --set mon=09:00-17:00 >/dev/null || fail "company hours"
 phone 202
@@ -246,9 +276,9 @@ RECORDS=$(store_sql "$D" "SELECT subject_id, direction, outcome, trunk_id IS NOT
 count_of() { grep -c "^$1$" <<<"$RECORDS"; }
 assert_eq "the receptionist's own record of each carrier call: answered by privox, inbound on the trunk" 5 \
   "$(count_of "$MAIN|inbound|answered|[t1]")"
-assert_eq "the leg to 201 and the carrier's call to 201 are records of 201's: answered, inbound, on the trunk" 2 \
+assert_eq "the leg to 201 and the carrier's two calls to 201 are records of 201's: answered, inbound, on the trunk" 3 \
   "$(count_of "${ID[201]}|inbound|answered|[t1]")"
-assert_eq "the legs to 202 (by extension, the transfer, then the closed menu)" 3 \
+assert_eq "the legs to 202 (by extension, the two transfers, then the closed menu)" 4 \
   "$(count_of "${ID[202]}|inbound|answered|[t1]")"
 assert_eq "the leg to the mobile is the receptionist's outbound call on the trunk" 1 \
   "$(count_of "$MAIN|outbound|answered|[t1]")"
@@ -256,8 +286,8 @@ assert_eq "the sub-menu's leg to 203" 1 "$(count_of "${ID[203]}|inbound|answered
 assert_eq "202's own call to the second receptionist, answered by privox" 1 \
   "$(count_of "${ID[202]}|internal|answered|[f0]")"
 assert_eq "and its leg to 203, internal as the call it continues" 1 "$(count_of "${ID[203]}|internal|answered|[f0]")"
-assert_eq "the carrier's call to 201 ended transferred" "transferred" \
-  "$(store_sql "$D" "SELECT end_reason FROM traffic_records WHERE subject_id = '${ID[201]}' AND end_reason = 'transferred'")"
+assert_eq "the carrier's calls to 201 ended transferred" "2" \
+  "$(store_sql "$D" "SELECT COUNT(*) FROM traffic_records WHERE subject_id = '${ID[201]}' AND end_reason = 'transferred'")"
 SOURCES=$(px "$D" cdr list --purpose billing --format json | python3 -c '
 import json, sys
 print(sorted({r.get("source", "") for r in json.load(sys.stdin) if r["direction"] == "inbound"}))')
