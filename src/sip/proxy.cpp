@@ -758,6 +758,11 @@ void Proxy::answered_by_relay(TxId server, TxId client, bool first_answer, const
     return refuse(call, reply.outcome == RelayReply::Outcome::refused ? 488 : 503, "Media relay unavailable");
   }
   call.relayed_answer = std::move(reply.sdp);
+  if (call.to_trunk && !call.in_dialog) {
+    // What a transfer of the carrier's party needs (sip/proxy_transfer.cpp), for calls out only.
+    call.carrier_sdp = std::string(response.body());
+    call.carrier_tag = std::string(response.to().tag());
+  }
   accept_answer(call, client, response.status(), first_answer, build_response_forward(response, call.relayed_answer),
                 std::move(equipment));
 }
@@ -782,13 +787,17 @@ void Proxy::accept_answer(Call& call, TxId client, int status, bool first_answer
     call.answer_held = true;
     call.held_status = status;
     call.held_answer = std::move(forwarded);
-    Dialog& dialog = dialogs_[call.call_id] = Dialog{call.record, call.relayed, call.relayed_answer, {}, {}, {}, {}, 0};
+    Dialog& dialog = dialogs_[call.call_id] = Dialog{call.record, call.relayed, call.relayed_answer, {}, {}, {}, {}, 0, {}};
     if (call.relayed && !call.record.trunk_id.empty() && call.record.direction == Direction::inbound) {
       // What a transfer of the carrier's party needs (sip/proxy_transfer.cpp), for trunk calls only.
       dialog.phone_offer = call.relayed_offer;
       Message invite;
       ParseError error;
       if (parse_message(call.request, invite, error)) dialog.carrier_tag = std::string(invite.from().tag());
+    } else if (call.relayed && !call.carrier_sdp.empty() && call.record.direction == Direction::outbound) {
+      dialog.phone_offer = call.relayed_answer;  // what the phone got: the relay's side of the answer
+      dialog.carrier_tag = std::move(call.carrier_tag);
+      dialog.carrier_sdp = std::move(call.carrier_sdp);
     }
     if (call.leg) {
       // The forward's outbound leg is answered with the call; it rides in the same writer batch

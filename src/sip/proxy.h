@@ -344,6 +344,7 @@ class Proxy final : public TransactionUser {
     // Voicemail: the box's line, and once privox answers for it, the endpoint's session.
     std::string box_id, box_company_id, box_number;  // the line called; empty: none
     std::string relayed_offer;  // the offer as the relay rewrote it: what the endpoint answers
+    std::string carrier_sdp, carrier_tag;  // a call out through the trunk: the carrier's answer, as sent
     uint64_t voicemail_session = 0;
     bool voicemail_pending = false;  // the box is being looked up (is it full? its messages?)
     bool retrieval = false;          // the caller dialled kRetrievalCode: its own box answers
@@ -380,6 +381,9 @@ class Proxy final : public TransactionUser {
     // transfer's key (privox holds the phone's side from then on).
     std::string phone_offer, carrier_tag;
     uint64_t transfer = 0;
+    // A phone's call out through the trunk: the carrier's own SDP (the relay needs it to move the
+    // phone's side, which made the offer, to the target).
+    std::string carrier_sdp;
   };
 
   // A call privox answered itself (voicemail), by Call-ID, until either side ends it.
@@ -503,6 +507,10 @@ class Proxy final : public TransactionUser {
     // the transferor is still there to be told how it went.
     bool transfer = false;
     bool transferor_here = false;
+    // The side privox replaces made the call's offer (a phone's call out): the relay learns the
+    // target by an offer from that side and the carrier's SDP as the answer, not by an answer.
+    bool replaced_side_offered = false;
+    std::string carrier_sdp;
     Peer transferor;
     std::string transferor_contact, as_transferor_from, as_transferor_to, carrier_target, carrier_route;
     std::optional<Peer> carrier_next;  // where a request to the carrier goes first
@@ -524,6 +532,9 @@ class Proxy final : public TransactionUser {
   void send_leg(uint64_t session, Reception& r, const callflow::MenuAction& target);
   void leg_answered(uint64_t session, const Message& response);
   void leg_joined(uint64_t session, const RelayReply& reply);
+  // Tells the relay that the replaced side (own_tag) now sends and receives at `sdp`'s address,
+  // keeping every port; `done` gets the relay's last reply.
+  void move_replaced_side(const Reception& r, std::string_view sdp, std::function<void(const RelayReply&)> done);
   void leg_failed(uint64_t session, int status);
   // The leg arriving back at this proxy: routed to its target like a call from the caller.
   bool handle_leg(TxId tx, const Message& request, const Peer& from);

@@ -458,8 +458,20 @@ void Proxy::leg_answered(uint64_t session, const Message& response) {
     return leg_failed(session, 488);
   }
   r.leg_answer = std::string(response.body());
-  relay_->answer_keeping_ports({r.call_id, r.caller_tag, r.own_tag}, r.leg_answer,
-                               [this, session](const RelayReply& reply) { leg_joined(session, reply); });
+  move_replaced_side(r, r.leg_answer, [this, session](const RelayReply& reply) { leg_joined(session, reply); });
+}
+
+void Proxy::move_replaced_side(const Reception& r, std::string_view sdp, std::function<void(const RelayReply&)> done) {
+  if (!r.replaced_side_offered)
+    return relay_->answer_keeping_ports({r.call_id, r.caller_tag, r.own_tag}, sdp, std::move(done));
+  // As if the replaced side sent a re-INVITE with the target's SDP and the carrier answered it with
+  // what it answered before: nothing goes to the carrier.
+  relay_->offer_keeping_ports({r.call_id, r.own_tag, r.caller_tag}, sdp,
+                              [this, call_id = r.call_id, own = r.own_tag, other = r.caller_tag, carrier = r.carrier_sdp,
+                               done = std::move(done)](const RelayReply& offered) mutable {
+                                if (!offered.ok()) return done(offered);
+                                relay_->answer_keeping_ports({call_id, own, other}, carrier, std::move(done));
+                              });
 }
 
 void Proxy::leg_joined(uint64_t session, const RelayReply& reply) {
@@ -558,8 +570,7 @@ bool Proxy::handle_joined_in_dialog(TxId tx, const Message& request) {
       // A hold or resume from the answerer: the relay learns its new SDP, the held caller hears
       // music, and the answer repeats the relay's offer with the direction that matches.
       const bool hold = media::is_hold(request.body());
-      if (carries_sdp(request))
-        relay_->answer_keeping_ports({r.call_id, r.caller_tag, r.own_tag}, request.body(), [](const RelayReply&) {});
+      if (carries_sdp(request)) move_replaced_side(r, request.body(), [](const RelayReply&) {});
       if (!config_.music_on_hold.empty()) {
         if (hold) relay_->play_media(r.call_id, r.caller_tag, config_.music_on_hold);
         else relay_->stop_media(r.call_id, r.caller_tag);

@@ -1,4 +1,5 @@
-// Transfer of a carrier's party (issue 15). Between phones, privox passes REFER along the dialog
+// Transfer of a carrier's party (issue 15), whether the carrier called the phone or the phone
+// called out. Between phones, privox passes REFER along the dialog
 // and the transferee calls the target itself. A carrier refuses REFER, so when a phone transfers a
 // call that came in through the trunk, privox carries the transfer out itself, with the joint the
 // receptionist uses (sip/proxy_receptionist.cpp):
@@ -77,9 +78,14 @@ bool Proxy::take_transfer(TxId tx, const Message& request, const Peer& from, Dia
   r.transferor_here = true;
   r.transferor = from;
   r.call_id = std::string(request.call_id());
-  r.caller_tag = dialog.carrier_tag;  // the rtpengine call's from-tag: the carrier called
-  r.own_tag = std::string(request.from().tag());
-  r.source = dialog.record.source;
+  r.caller_tag = dialog.carrier_tag;  // the party that stays
+  r.own_tag = std::string(request.from().tag());  // the side privox replaces
+  const bool called_out = dialog.record.direction == traffic::Direction::outbound;
+  r.replaced_side_offered = called_out;
+  r.carrier_sdp = dialog.carrier_sdp;
+  // The leg is the carrier's party calling the target: for a call the phone made, the number it
+  // called.
+  r.source = called_out ? dialog.record.destination : dialog.record.source;
   r.withheld = dialog.record.source_withheld;
   r.direction = traffic::Direction::inbound;
   r.trunk_id = dialog.record.trunk_id;

@@ -121,6 +121,8 @@ phone_done() {  # phone_done NUMBER DESCRIPTION: the phone's sipp answered and g
 cat >"$TMP/probe.py" <<'PY'
 import re, socket, struct, sys, time
 trace, port, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+# Where the relay's port is read: the 200 the caller got, or (for a callee) the INVITE.
+pattern = sys.argv[4] if len(sys.argv) > 4 else r"SIP/2\.0 200 OK.*?m=audio (\d+)"
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", port))
 s.setblocking(False)
@@ -129,7 +131,7 @@ deadline = time.time() + 10
 while relay is None and time.time() < deadline:
     try:
         text = open(trace, errors="replace").read()
-        m = re.search(r"SIP/2\.0 200 OK.*?m=audio (\d+)", text, re.S)
+        m = re.search(pattern, text, re.S)
         if m: relay = int(m.group(1))
     except OSError:
         pass
@@ -263,6 +265,35 @@ ECHOED=$(echoed attended)
 assert_match "the carrier's audio reaches 202 after the attended transfer (packets echoed: $ECHOED)" \
   "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
 
+# 201 calls a number outside and transfers the carrier's party blind to 202: privox takes 201's
+# side, which made the call's offer, so the relay learns 202 by an offer from that side.
+OUTSIDE='+442079460888'
+personal "$OUTSIDE"
+RTP=$(free_port)
+rm -f "$TMP/outside.msg"
+timeout -k 2 40 sipp -sf "$SCENARIOS/uas_trunk_held.xml" -i "$CARRIER_IP" -p "$TRUNK_PORT" -nostdin -m 1 -timeout 35s \
+  -timeout_error -key rtp_port "$RTP" -trace_msg -message_file "$TMP/outside.msg" >"$TMP/outside.out" 2>&1 &
+OUTSIDE_PID=$!
+E2E_PIDS+=($!)
+for _ in $(seq 50); do ss -lun | grep -q "$CARRIER_IP:$TRUNK_PORT " && break; sleep 0.05; done
+phone 202
+python3 "$TMP/probe.py" "$TMP/outside.msg" "$RTP" 8 'INVITE sip:.*?m=audio (\d+)' >"$TMP/outside.echo" &
+PROBE=$!
+sipp_fg out_transfer uac_call_transferor.xml "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p "$(free_port)" -m 1 -s "$OUTSIDE" \
+  -key caller "${USER[201]}" -au "${USER[201]}" -ap "$PW" -auth_uri "$OUTSIDE@127.0.0.1:$SIP_PORT" \
+  -key target "202@127.0.0.1:$SIP_PORT"
+assert_eq "201 calls outside, is answered, sends REFER, gets 202 and a NOTIFY, and hangs up" 0 "$sipp_rc"
+[ "$sipp_rc" -eq 0 ] || tail -c 2000 "$TMP/out_transfer.msg"
+wait "$PROBE"
+for _ in $(seq 100); do kill -0 "$OUTSIDE_PID" 2>/dev/null || break; sleep 0.1; done
+wait "$OUTSIDE_PID"
+assert_eq "the carrier answers 201's call and later hangs up; privox answers its BYE" 0 "$?"
+phone_done 202 "202 gets the carrier's party from privox, answers, and gets the BYE"
+assert_contains "202 sees the outside number calling" "$(tr -d '\r' <"$TMP/phone202.msg")" "From: <sip:$OUTSIDE@"
+ECHOED=$(echoed outside)
+assert_match "the outside party's audio reaches 202 and comes back (packets echoed: $ECHOED)" \
+  "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
+
 px "$D" company holiday --id "$CO" --add "$(date -u +%F)" --label "Closed today" >/dev/null || fail "company holiday"
 px "$D" company hours --id "$CO" --set mon=09:00-17:00 >/dev/null || fail "company hours"
 phone 202
@@ -278,20 +309,23 @@ assert_eq "the receptionist's own record of each carrier call: answered by privo
   "$(count_of "$MAIN|inbound|answered|[t1]")"
 assert_eq "the leg to 201 and the carrier's two calls to 201 are records of 201's: answered, inbound, on the trunk" 3 \
   "$(count_of "${ID[201]}|inbound|answered|[t1]")"
-assert_eq "the legs to 202 (by extension, the two transfers, then the closed menu)" 4 \
+assert_eq "the legs to 202 (by extension, three transfers, then the closed menu)" 5 \
   "$(count_of "${ID[202]}|inbound|answered|[t1]")"
+assert_eq "201's call out, answered, on the trunk, whose record ran to the carrier's BYE" 1 \
+  "$(count_of "${ID[201]}|outbound|answered|[t1]")"
 assert_eq "the leg to the mobile is the receptionist's outbound call on the trunk" 1 \
   "$(count_of "$MAIN|outbound|answered|[t1]")"
 assert_eq "the sub-menu's leg to 203" 1 "$(count_of "${ID[203]}|inbound|answered|[t1]")"
 assert_eq "202's own call to the second receptionist, answered by privox" 1 \
   "$(count_of "${ID[202]}|internal|answered|[f0]")"
 assert_eq "and its leg to 203, internal as the call it continues" 1 "$(count_of "${ID[203]}|internal|answered|[f0]")"
-assert_eq "the carrier's calls to 201 ended transferred" "2" \
+assert_eq "the carrier's calls to 201 ended transferred, as did 201's call out" "3" \
   "$(store_sql "$D" "SELECT COUNT(*) FROM traffic_records WHERE subject_id = '${ID[201]}' AND end_reason = 'transferred'")"
 SOURCES=$(px "$D" cdr list --purpose billing --format json | python3 -c '
 import json, sys
 print(sorted({r.get("source", "") for r in json.load(sys.stdin) if r["direction"] == "inbound"}))')
-assert_eq "every inbound record names the carrier's caller" "['$CALLER_NUMBER']" "$SOURCES"
+assert_eq "every inbound record names the carrier's caller, or the outside number 201 called" \
+  "['$OUTSIDE', '$CALLER_NUMBER']" "$SOURCES"
 assert_not_contains "serve logged no error" "$(cat "$TMP/serve.log")" '"level":"error"'
 
 finish

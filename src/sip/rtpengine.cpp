@@ -103,6 +103,10 @@ void RtpengineClient::answer(const RelayLeg& leg, std::string_view sdp, Done don
   send(Command::answer, leg_command("answer", leg, sdp), std::move(done));
 }
 
+void RtpengineClient::offer_keeping_ports(const RelayLeg& leg, std::string_view sdp, Done done) {
+  send(Command::offer, leg_command("offer", leg, sdp, true), std::move(done));
+}
+
 void RtpengineClient::answer_keeping_ports(const RelayLeg& leg, std::string_view sdp, Done done) {
   send(Command::answer, leg_command("answer", leg, sdp, true), std::move(done));
 }

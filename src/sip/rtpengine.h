@@ -99,6 +99,8 @@ class RtpengineClient {
   // (port-latching), so the other side goes on sending where it did and hears the new one from the
   // same port, with no re-INVITE towards it.
   void answer_keeping_ports(const RelayLeg& leg, std::string_view sdp, Done done);
+  // The same for an offer from that side (it made the call's offer: a re-INVITE's worth).
+  void offer_keeping_ports(const RelayLeg& leg, std::string_view sdp, Done done);
   // Ends the call's relaying; nobody waits for the reply.
   void remove(std::string_view call_id);
   void query(std::string_view call_id, Done done);
