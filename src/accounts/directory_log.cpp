@@ -9,6 +9,7 @@ DirectoryItem directory_item_from(std::string_view text) {
   if (text == "trunk") return DirectoryItem::trunk;
   if (text == "ring_group") return DirectoryItem::ring_group;
   if (text == "receptionist") return DirectoryItem::receptionist;
+  if (text == "music") return DirectoryItem::music;
   return DirectoryItem::extension;
 }
 
@@ -20,6 +21,7 @@ std::string_view to_string(DirectoryItem kind) {
     case DirectoryItem::trunk: return "trunk";
     case DirectoryItem::ring_group: return "ring_group";
     case DirectoryItem::receptionist: return "receptionist";
+    case DirectoryItem::music: return "music";
   }
   return "extension";
 }

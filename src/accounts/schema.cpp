@@ -155,18 +155,19 @@ std::vector<store::SchemaPart> schema_parts() {
        }},
       {20,
        "accounts",
-       "the provisioning change log also names receptionists",
+       "the provisioning change log also names receptionists and music on hold",
        {
            // A virtual receptionist or one of its menus (callflow/receptionist.h) changing is a
-           // directory change of kind 'receptionist'. As version 19: PostgreSQL widens the CHECK in
+           // directory change of kind 'receptionist', a company's music on hold (callflow/music.h)
+           // one of kind 'music'. As version 19: PostgreSQL widens the CHECK in
            // place, SQLite rebuilds the table.
            "{postgresql}ALTER TABLE directory_changes DROP CONSTRAINT directory_changes_kind_check",
            // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one statement over two lines
            "{postgresql}ALTER TABLE directory_changes ADD CONSTRAINT directory_changes_kind_check "
-           "CHECK (kind IN ('extension', 'trunk', 'ring_group', 'receptionist'))",
+           "CHECK (kind IN ('extension', 'trunk', 'ring_group', 'receptionist', 'music'))",
            R"({sqlite}CREATE TABLE directory_changes_v20 (
              seq {i64} PRIMARY KEY,
-             kind TEXT NOT NULL CHECK (kind IN ('extension', 'trunk', 'ring_group', 'receptionist')),
+             kind TEXT NOT NULL CHECK (kind IN ('extension', 'trunk', 'ring_group', 'receptionist', 'music')),
              item_id TEXT NOT NULL,
              change TEXT NOT NULL,
              changed_at_us {i64} NOT NULL))",

@@ -75,7 +75,7 @@ constexpr std::string_view kRef =
     "the id of the company's line, ring group or voicemail box a condition sends calls to; never an external number, "
     "which is sealed in its own column";
 
-constexpr std::array<StructuralColumn, 48> kStructural = {
+constexpr std::array<StructuralColumn, 53> kStructural = {
   StructuralColumn{"line_forwarding", "line_id", "pseudonymous id of the line (extension) whose forwarding it is; its key seals the external numbers"},
   StructuralColumn{"line_forwarding", "company_id", "which tenant the line belongs to; a business, not a person"},
   StructuralColumn{"line_forwarding", "dnd", "a switch: whether the line's phones ring at all; the company's phone system setting, not a fact about a person"},
@@ -124,6 +124,11 @@ constexpr std::array<StructuralColumn, 48> kStructural = {
   StructuralColumn{"receptionists", "closed_menu_id", "random identifier of the menu played after hours and on holidays"},
   StructuralColumn{"receptionists", "created_at_us", "when the receptionist was created: bookkeeping of the company's configuration"},
   StructuralColumn{"receptionists", "updated_at_us", "when the receptionist last changed: bookkeeping of the company's configuration"},
+  StructuralColumn{"company_music", "company_id", "which tenant the music on hold belongs to; a business, not a person"},
+  StructuralColumn{"company_music", "wav", "the music a company plays to callers on hold: the company's content, not personal data (not a recording of a call or of someone's voice message)"},
+  StructuralColumn{"company_music", "duration_ms", "how long the company's music on hold plays"},
+  StructuralColumn{"company_music", "content_hash", "SHA-256 of the stored music: names the file each node writes for its media relay"},
+  StructuralColumn{"company_music", "updated_at_us", "when the company's music on hold last changed: bookkeeping of its configuration"},
 };
 // clang-format on
 

@@ -106,6 +106,20 @@ std::vector<store::SchemaPart> schema_parts() {
              updated_at_us {i64} NOT NULL,
              UNIQUE (company_id, number)))",
        }},
+      {20,
+       "callflow",
+       "a company's music on hold",
+       {
+           // One row per company that uploaded its own music (callflow/music.h): the company's
+           // content, not personal data, kept as the 8 kHz mono 16-bit WAV rtpengine plays.
+           // content_hash names the file every node writes for its rtpengine.
+           R"(CREATE TABLE company_music (
+             company_id TEXT PRIMARY KEY REFERENCES companies (id),
+             wav {blob} NOT NULL,
+             duration_ms {i64} NOT NULL,
+             content_hash TEXT NOT NULL,
+             updated_at_us {i64} NOT NULL))",
+       }},
   };
 }
 

@@ -136,16 +136,17 @@ Status DirectoryLoader::catch_up() {
     }
     if (read.changes.empty()) return {};
     changes_.fetch_add(read.changes.size());
-    std::vector<std::string> lines, trunks, groups, receptionists;
+    std::vector<std::string> lines, trunks, groups, receptionists, music;
     for (const accounts::DirectoryChange& c : read.changes) {
       switch (c.kind) {
         case accounts::DirectoryItem::extension: lines.push_back(c.item_id); break;
         case accounts::DirectoryItem::trunk: trunks.push_back(c.item_id); break;
         case accounts::DirectoryItem::ring_group: groups.push_back(c.item_id); break;
         case accounts::DirectoryItem::receptionist: receptionists.push_back(c.item_id); break;
+        case accounts::DirectoryItem::music: music.push_back(c.item_id); break;
       }
     }
-    for (auto* ids : {&lines, &trunks, &groups, &receptionists}) {
+    for (auto* ids : {&lines, &trunks, &groups, &receptionists, &music}) {
       std::sort(ids->begin(), ids->end());
       ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
     }
