@@ -155,7 +155,7 @@ carrier_call() {  # carrier_call NAME K1 K2 K3 K4 K5: the carrier calls the DID 
   local name=$1 rtp
   rtp=$(free_port)
   rm -f "$TMP/$name.msg"
-  python3 "$TMP/probe.py" "$TMP/$name.msg" "$rtp" 7 >"$TMP/$name.echo" &
+  python3 "$TMP/probe.py" "$TMP/$name.msg" "$rtp" 5 >"$TMP/$name.echo" &
   local probe=$!
   sipp_fg "$name" uac_trunk_receptionist.xml "127.0.0.1:$SIP_PORT" -i "$CARRIER_IP" -p "$(free_port)" -m 1 \
     -s "$DID" -key caller "$CALLER_NUMBER" -key rtp_port "$rtp" -key k1 "$2" -key k2 "$3" -key k3 "$4" -key k4 "$5" \
@@ -218,7 +218,7 @@ E2E_PIDS+=($!)
 phone 202
 RTP=$(free_port)
 rm -f "$TMP/transfer.msg"
-python3 "$TMP/probe.py" "$TMP/transfer.msg" "$RTP" 8 >"$TMP/transfer.echo" &
+python3 "$TMP/probe.py" "$TMP/transfer.msg" "$RTP" 5 >"$TMP/transfer.echo" &
 PROBE=$!
 sipp_fg transfer uac_trunk_held.xml "127.0.0.1:$SIP_PORT" -i "$CARRIER_IP" -p "$(free_port)" -m 1 -s "$DID201" \
   -key caller "$CALLER_NUMBER" -key rtp_port "$RTP"
@@ -252,7 +252,7 @@ E2E_PIDS+=($!)
 for _ in $(seq 50); do ss -lun | grep -q "127.0.0.1:${DEV[202]} " && break; sleep 0.05; done
 RTP=$(free_port)
 rm -f "$TMP/attended.msg"
-python3 "$TMP/probe.py" "$TMP/attended.msg" "$RTP" 8 >"$TMP/attended.echo" &
+python3 "$TMP/probe.py" "$TMP/attended.msg" "$RTP" 5 >"$TMP/attended.echo" &
 PROBE=$!
 sipp_fg attended uac_trunk_held.xml "127.0.0.1:$SIP_PORT" -i "$CARRIER_IP" -p "$(free_port)" -m 1 -s "$DID201" \
   -key caller "$CALLER_NUMBER" -key rtp_port "$RTP"
@@ -277,7 +277,7 @@ OUTSIDE_PID=$!
 E2E_PIDS+=($!)
 for _ in $(seq 50); do ss -lun | grep -q "$CARRIER_IP:$TRUNK_PORT " && break; sleep 0.05; done
 phone 202
-python3 "$TMP/probe.py" "$TMP/outside.msg" "$RTP" 8 'INVITE sip:.*?m=audio (\d+)' >"$TMP/outside.echo" &
+python3 "$TMP/probe.py" "$TMP/outside.msg" "$RTP" 5 'INVITE sip:.*?m=audio (\d+)' >"$TMP/outside.echo" &
 PROBE=$!
 sipp_fg out_transfer uac_call_transferor.xml "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p "$(free_port)" -m 1 -s "$OUTSIDE" \
   -key caller "${USER[201]}" -au "${USER[201]}" -ap "$PW" -auth_uri "$OUTSIDE@127.0.0.1:$SIP_PORT" \
