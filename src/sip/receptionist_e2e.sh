@@ -152,14 +152,14 @@ while time.time() < end:
 print(back)
 PY
 carrier_call() {  # carrier_call NAME K1 K2 K3 K4 K5: the carrier calls the DID and presses the keys
-  local name=$1 rtp
+  local name=$1 rtp privacy=${PRIVACY:-none}
   rtp=$(free_port)
   rm -f "$TMP/$name.msg"
   python3 "$TMP/probe.py" "$TMP/$name.msg" "$rtp" 5 >"$TMP/$name.echo" &
   local probe=$!
   sipp_fg "$name" uac_trunk_receptionist.xml "127.0.0.1:$SIP_PORT" -i "$CARRIER_IP" -p "$(free_port)" -m 1 \
     -s "$DID" -key caller "$CALLER_NUMBER" -key rtp_port "$rtp" -key k1 "$2" -key k2 "$3" -key k3 "$4" -key k4 "$5" \
-    -key k5 "$6"
+    -key k5 "$6" -key privacy "$privacy"
   wait "$probe"
 }
 echoed() {  # echoed NAME: the caller's audio packets that came back
@@ -174,6 +174,14 @@ assert_contains "201 sees the carrier's caller" "$(tr -d '\r' <"$TMP/phone201.ms
 ECHOED=$(cat "$TMP/key1.echo")
 assert_match "the caller's audio reaches 201 and comes back through the relay (packets echoed: $ECHOED)" \
   "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
+
+# A caller who withholds their number stays withheld through the menu and the hand-off.
+phone 201
+PRIVACY=id carrier_call withheld 1 x x x x
+assert_eq "a withheld caller's call through the menu" 0 "$sipp_rc"
+phone_done 201 "key 1 hands the withheld caller to 201"
+assert_contains "201 sees Anonymous" "$(tr -d '\r' <"$TMP/phone201.msg")" 'From: "Anonymous" <sip:anonymous@anonymous.invalid>'
+assert_not_contains "and never the caller's number" "$(tr -d '\r' <"$TMP/phone201.msg")" "$CALLER_NUMBER"
 
 timeout -k 2 40 sipp -sf "$SCENARIOS/uas_trunk.xml" -i "$CARRIER_IP" -p "$TRUNK_PORT" -nostdin -m 1 -timeout 35s \
   -timeout_error -rtp_echo -mp "$(free_port)" -trace_msg -message_file "$TMP/mobile.msg" >"$TMP/mobile.out" 2>&1 &
@@ -305,9 +313,9 @@ sleep 0.5
 RECORDS=$(store_sql "$D" "SELECT subject_id, direction, outcome, trunk_id IS NOT NULL FROM traffic_records
   ORDER BY started_at_us")
 count_of() { grep -c "^$1$" <<<"$RECORDS"; }
-assert_eq "the receptionist's own record of each carrier call: answered by privox, inbound on the trunk" 5 \
+assert_eq "the receptionist's own record of each carrier call: answered by privox, inbound on the trunk" 6 \
   "$(count_of "$MAIN|inbound|answered|[t1]")"
-assert_eq "the leg to 201 and the carrier's two calls to 201 are records of 201's: answered, inbound, on the trunk" 3 \
+assert_eq "the legs to 201 and the carrier's two calls to 201 are records of 201's: answered, inbound, on the trunk" 4 \
   "$(count_of "${ID[201]}|inbound|answered|[t1]")"
 assert_eq "the legs to 202 (by extension, three transfers, then the closed menu)" 5 \
   "$(count_of "${ID[202]}|inbound|answered|[t1]")"
@@ -321,6 +329,8 @@ assert_eq "202's own call to the second receptionist, answered by privox" 1 \
 assert_eq "and its leg to 203, internal as the call it continues" 1 "$(count_of "${ID[203]}|internal|answered|[f0]")"
 assert_eq "the carrier's calls to 201 ended transferred, as did 201's call out" "3" \
   "$(store_sql "$D" "SELECT COUNT(*) FROM traffic_records WHERE subject_id = '${ID[201]}' AND end_reason = 'transferred'")"
+assert_eq "the withheld caller's two records (the receptionist's and the leg) are marked withheld" 2 \
+  "$(store_sql "$D" "SELECT COUNT(*) FROM traffic_records WHERE source_withheld = 1")"
 SOURCES=$(px "$D" cdr list --purpose billing --format json | python3 -c '
 import json, sys
 print(sorted({r.get("source", "") for r in json.load(sys.stdin) if r["direction"] == "inbound"}))')
