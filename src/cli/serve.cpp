@@ -372,6 +372,7 @@ int serve(const Configuration& config, const Reread& reread) {
                                       .ring_timeout_us = int64_t{options.ring_timeout_s} * 1'000'000,
                                       .max_forward_hops = static_cast<int>(*max_forward_hops),
                                       .music_on_hold = std::move(music_on_hold).value(),
+                                      .music_dir = (*env)->dir.root + "/music",
                                       .limits = {.max_in_flight = options.max_transactions, .retry_after_s = 5},
                                       .challenge_algorithms = std::move(challenges).value(),
                                       .guard = std::move(guard_limits).value(),

@@ -9,6 +9,7 @@
 // made, so the loader can hand it to the worker.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +59,10 @@ struct DirectoryUpdate {
   std::vector<std::string> removed_groups;      // ids
   std::vector<callflow::Receptionist> receptionists;
   std::vector<std::string> removed_receptionists;  // ids (a log entry naming a menu lands here too: no-op)
+  // Companies' own music on hold (callflow/music.h): company id -> the file this node's loader
+  // wrote for its rtpengine; removed_music: companies whose music is gone (the node's file plays).
+  std::map<std::string, std::string> music;
+  std::vector<std::string> removed_music;  // company ids
   int64_t log_seq = 0;  // the change log entry (accounts/directory_log.h) this update brings it up to
 };
 
@@ -90,6 +95,9 @@ class Directory {
   }
   virtual const callflow::Receptionist* receptionist_by_did(std::string_view /*e164*/) { return nullptr; }
   virtual const callflow::Receptionist* receptionist_by_id(std::string_view /*id*/) { return nullptr; }
+  // The file of the company's own music on hold on this node's disk; nullptr: play the node's
+  // `sip.music_on_hold_file`.
+  virtual const std::string* music_for(std::string_view /*company_id*/) { return nullptr; }
 };
 
 }  // namespace privox::sip

@@ -2,6 +2,10 @@
 
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <system_error>
 #include <unordered_map>
 
 #include "accounts/directory_log.h"
@@ -9,6 +13,7 @@
 #include "accounts/trunks.h"
 #include "callflow/forwarding.h"
 #include "callflow/groups.h"
+#include "callflow/music.h"
 #include "common/log.h"
 #include "sip/bans.h"
 
@@ -40,7 +45,57 @@ TrunkInfo trunk_info(const accounts::Trunk& t) {
   return info;
 }
 
+// Removes the music files in `dir` that start with `prefix` (a company's "<id>-"; "" for all)
+// other than `keep`.
+void remove_music_files(const std::string& dir, std::string_view prefix, const std::string& keep) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix) || !name.ends_with(".wav") || entry.path().string() == keep) continue;
+    std::filesystem::remove(entry.path(), ec);
+  }
+}
+
+// Writes `wav` to `path` whole or not at all: a temporary file renamed over it, so rtpengine never
+// reads half a file.
+bool write_music_file(const std::string& path, const std::string& wav) {
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out.write(wav.data(), static_cast<std::streamsize>(wav.size()));
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(temp, path, ec);
+  if (ec) std::filesystem::remove(temp, ec);
+  return !ec;
+}
+
 }  // namespace
+
+std::optional<std::string> DirectoryLoader::write_music(store::Session& s, const std::string& company_id) {
+  const std::string prefix = company_id + "-";
+  const auto failed = [&](log::Value reason) -> std::optional<std::string> {
+    log::warn("sip", "music.not_written", {{"company", log::Id(company_id)}, {"reason", reason}});
+    return std::nullopt;
+  };
+  auto info = callflow::music_of_company(s, company_id);
+  if (!info.ok()) return failed("store");
+  if (!*info) {
+    remove_music_files(options_.music_dir, prefix, "");
+    return std::nullopt;
+  }
+  const std::string path = (std::filesystem::path(options_.music_dir) / (prefix + (*info)->content_hash + ".wav")).string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    std::filesystem::create_directories(options_.music_dir, ec);
+    auto wav = callflow::music_wav(s, company_id);
+    if (!wav.ok() || !*wav) return failed("store");
+    if (!write_music_file(path, **wav)) return failed("write");
+  }
+  remove_music_files(options_.music_dir, prefix, path);
+  return path;
+}
 
 DirectoryLoader::DirectoryLoader(store::Store& store, const privacy::Keyring& keys, Deliver deliver,
                                  DirectoryLoaderOptions options)
@@ -69,6 +124,20 @@ Result<std::shared_ptr<DirectoryUpdate>> DirectoryLoader::read_all(store::Sessio
   for (callflow::LineForwarding& f : forwards)
     if (const auto it = by_id.find(f.line_id); it != by_id.end()) it->second->forwarding = std::move(f.forwarding);
   for (const accounts::Trunk& t : trunks) update->trunks.push_back(trunk_info(t));
+  if (!options_.music_dir.empty()) {
+    PRIVOX_ASSIGN(const std::vector<callflow::MusicInfo> music, callflow::all_music(s));
+    std::set<std::string> written;
+    for (const callflow::MusicInfo& m : music)
+      if (std::optional<std::string> path = write_music(s, m.company_id)) {
+        written.insert(*path);
+        update->music.emplace(m.company_id, std::move(*path));
+      }
+    // Files of companies whose music went while this node was away.
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(options_.music_dir, ec))
+      if (entry.path().extension() == ".wav" && !written.contains(entry.path().string()))
+        std::filesystem::remove(entry.path(), ec);
+  }
   full_loads_.fetch_add(1);
   return update;
 }
@@ -184,6 +253,12 @@ Status DirectoryLoader::catch_up() {
       PRIVOX_ASSIGN(std::optional<callflow::Receptionist> r, callflow::receptionist_by_id(*tx, id));
       if (r) update->receptionists.push_back(std::move(*r));
       else update->removed_receptionists.push_back(id);
+    }
+    // A company's music entry: its file is written (or removed) here, on the loader's thread.
+    for (const std::string& company : music) {
+      if (options_.music_dir.empty()) break;
+      if (std::optional<std::string> path = write_music(*tx, company)) update->music.emplace(company, std::move(*path));
+      else update->removed_music.push_back(company);
     }
     tx.reset();
     log_seq_ = update->log_seq;

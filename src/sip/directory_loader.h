@@ -23,7 +23,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/clock.h"
@@ -39,6 +41,9 @@ namespace privox::sip {
 struct DirectoryLoaderOptions {
   int64_t wait_us = 5'000'000;  // the longest the thread sleeps without looking at the log
   size_t batch = 500;           // log entries read per transaction
+  // Where the loader writes companies' music on hold (callflow/music.h) for this node's rtpengine,
+  // as <company_id>-<content hash>.wav; empty: no company music (the node's file always plays).
+  std::string music_dir;
 };
 
 class DirectoryLoader {
@@ -82,6 +87,9 @@ class DirectoryLoader {
   // Delivers the ban rows changed after ban_seq_.
   Status catch_up_bans();
   void look();  // the worker's tick
+  // The company's music written to options_.music_dir (its older files removed): the path, or
+  // nullopt when it has none or the file cannot be written (logged; the node's file plays).
+  std::optional<std::string> write_music(store::Session& s, const std::string& company_id);
 
   store::Store& store_;
   const privacy::Keyring& keys_;

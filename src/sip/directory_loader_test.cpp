@@ -7,12 +7,16 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 #include <vector>
 
 #include "accounts/accounts.h"
 #include "accounts/extensions.h"
 #include "accounts/trunks.h"
+#include "callflow/music.h"
+#include "common/ids.h"
 #include "sip/bans.h"
 #include "sip/memory_directory.h"
 #include "store/append_writer.h"
@@ -79,6 +83,49 @@ class DirectoryLoaderTest : public store::MigratedStoreTest {
   MemoryDirectory directory_;  // the "worker's": touched by this thread only, through io_
   std::unique_ptr<DirectoryLoader> loader_;
 };
+
+// A company's music on hold reaches this node's disk and directory: written at start (a stale
+// file of a company gone meanwhile removed), replaced by a new upload, removed when cleared.
+TEST_P(DirectoryLoaderTest, ACompanysMusicIsWrittenReplacedAndRemovedOnTheNodesDisk) {
+  const std::string dir = ::testing::TempDir() + "privox-music-" + new_id(clock_.now_us());
+  std::filesystem::create_directories(dir);
+  const std::string stale = dir + "/gone-company-0000.wav";
+  std::ofstream(stale) << "old";
+  loader_ = std::make_unique<DirectoryLoader>(
+      *store_, keys_,
+      [this](std::shared_ptr<const DirectoryUpdate> update) {
+        boost::asio::post(io_, [this, update = std::move(update)] { directory_.apply(*update); });
+      },
+      DirectoryLoaderOptions{.music_dir = dir});
+  callflow::CompanyMusic music(*provisioning_, keys_, clock_);
+  const auto silence = [](int64_t ms) {
+    const std::string wav = callflow::pcm16_wav(std::vector<int16_t>(static_cast<size_t>(ms * 8), 0));
+    return std::vector<uint8_t>(wav.begin(), wav.end());
+  };
+  ASSERT_TRUE(music.set(company_, silence(6'000), "cli:test").ok());
+  start();
+  const std::string* first = directory_.music_for(company_);
+  ASSERT_NE(first, nullptr) << "the initial load writes the file";
+  const std::string first_path = *first;
+  EXPECT_TRUE(first_path.starts_with(dir + "/" + company_ + "-")) << first_path;
+  EXPECT_EQ(std::filesystem::file_size(first_path), 44u + 6'000u * 16);
+  EXPECT_FALSE(std::filesystem::exists(stale)) << "a file no company's music names is removed";
+  EXPECT_EQ(directory_.music_for("another-company"), nullptr);
+
+  ASSERT_TRUE(music.set(company_, silence(7'000), "cli:test").ok());
+  ASSERT_TRUE(run_until([&] {
+    const std::string* now = directory_.music_for(company_);
+    return now != nullptr && *now != first_path;
+  }));
+  EXPECT_EQ(std::filesystem::file_size(*directory_.music_for(company_)), 44u + 7'000u * 16);
+  EXPECT_FALSE(std::filesystem::exists(first_path)) << "the company's older file is removed";
+
+  ASSERT_TRUE(music.clear(company_, "cli:test").ok());
+  ASSERT_TRUE(run_until([&] { return directory_.music_for(company_) == nullptr; }));
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+  loader_->stop();
+  std::filesystem::remove_all(dir);
+}
 
 TEST_P(DirectoryLoaderTest, ALineAddedAfterStartArrivesWithinASecondWithoutAFullReload) {
   start();

@@ -42,6 +42,7 @@ void MemoryDirectory::apply(const DirectoryUpdate& update) {
     receptionist_by_number_.clear();
     receptionist_by_did_.clear();
     receptionists_.clear();
+    music_.clear();
   }
   for (const std::string& id : update.removed_extensions) {
     const auto it = extensions_.find(id);
@@ -72,6 +73,8 @@ void MemoryDirectory::apply(const DirectoryUpdate& update) {
   std::sort(trunks_.begin(), trunks_.end(), [](const TrunkInfo& a, const TrunkInfo& b) { return a.name < b.name; });
   apply_groups(update);
   apply_receptionists(update);
+  for (const std::string& company : update.removed_music) music_.erase(company);
+  for (const auto& [company, path] : update.music) music_.insert_or_assign(company, path);
   log_seq_ = update.log_seq;
   ++updates_;
 }
@@ -209,6 +212,15 @@ std::optional<std::string> MemoryDirectory::to_e164(std::string_view dialled, st
   if (e164_cache_.size() >= kMaxCached) e164_cache_.clear();
   e164_cache_.emplace(std::move(key), result);
   return result;
+}
+
+}  // namespace privox::sip
+
+namespace privox::sip {
+
+const std::string* MemoryDirectory::music_for(std::string_view company_id) {
+  const auto it = music_.find(company_id);
+  return it == music_.end() ? nullptr : &it->second;
 }
 
 }  // namespace privox::sip

@@ -38,6 +38,7 @@ class MemoryDirectory final : public Directory {
   const callflow::Receptionist* receptionist_by_number(std::string_view company_id, std::string_view number) override;
   const callflow::Receptionist* receptionist_by_did(std::string_view e164) override;
   const callflow::Receptionist* receptionist_by_id(std::string_view id) override;
+  const std::string* music_for(std::string_view company_id) override;
 
   size_t extensions() const { return extensions_.size(); }
   size_t trunks() const { return trunks_.size(); }
@@ -68,6 +69,7 @@ class MemoryDirectory final : public Directory {
   Map<std::unique_ptr<callflow::Receptionist>> receptionists_;  // by id
   Map<const callflow::Receptionist*> receptionist_by_number_, receptionist_by_did_;
   void apply_receptionists(const DirectoryUpdate& update);
+  Map<std::string> music_;  // company id -> file
   std::vector<TrunkInfo> trunks_;  // by name, as accounts lists them: the first with an address takes outbound calls
   int64_t log_seq_ = 0;
   uint64_t updates_ = 0;

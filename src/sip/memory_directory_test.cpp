@@ -123,6 +123,26 @@ TEST(MemoryDirectoryTest, TrunksSharingAnAddressAreToldApartByPortElseTheFirstBy
   EXPECT_EQ(trunk_id_at(directory, "192.0.2.1", 41000), "tm");
 }
 
+TEST(MemoryDirectoryTest, CompanyMusicIsSetReplacedRemovedAndClearedByAFullLoad) {
+  MemoryDirectory d;
+  EXPECT_EQ(d.music_for("c1"), nullptr) << "no music: the node's file plays";
+  DirectoryUpdate first;
+  first.music = {{"c1", "/m/c1-aa.wav"}, {"c2", "/m/c2-bb.wav"}};
+  d.apply(first);
+  ASSERT_NE(d.music_for("c1"), nullptr);
+  EXPECT_EQ(*d.music_for("c1"), "/m/c1-aa.wav");
+  DirectoryUpdate second;
+  second.music = {{"c1", "/m/c1-cc.wav"}};
+  second.removed_music = {"c2"};
+  d.apply(second);
+  EXPECT_EQ(*d.music_for("c1"), "/m/c1-cc.wav");
+  EXPECT_EQ(d.music_for("c2"), nullptr);
+  DirectoryUpdate all;
+  all.replace_all = true;
+  d.apply(all);
+  EXPECT_EQ(d.music_for("c1"), nullptr) << "a full load without it drops it";
+}
+
 TEST(MemoryDirectoryTest, AMissIsAnsweredFromMemory) {
   MemoryDirectory directory;
   EXPECT_EQ(directory.by_sip_user("anyone"), nullptr);

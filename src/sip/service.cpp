@@ -365,7 +365,8 @@ struct SipService::Parts {
                    directory.apply(*update);
                    for (const std::string& line : update->removed_extensions) location.forget(line);
                  });
-               }),
+               },
+               DirectoryLoaderOptions{.music_dir = options.music_dir}),
         hasher(keys),
         store_bans(writer),
         guard(options.guard, directory, hasher, &store_bans, clock),

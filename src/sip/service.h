@@ -59,6 +59,9 @@ struct SipOptions {
   int64_t ring_timeout_us = 60'000'000;
   int max_forward_hops = 5;  // sip.max_forward_hops (ProxyConfig)
   std::string music_on_hold;  // sip.music_on_hold_file, when readable (ProxyConfig)
+  // Where the directory loader writes companies' own music on hold for rtpengine (callflow/music.h,
+  // DirectoryLoaderOptions::music_dir); serve: <data dir>/music. Empty: none.
+  std::string music_dir;
   TransactionLimits limits;
   // What 401 and 407 challenge with, in order. Both algorithms are always accepted.
   std::vector<DigestAlgorithm> challenge_algorithms = {DigestAlgorithm::md5};
