@@ -369,6 +369,7 @@ help_mentions "extension update" --data-dir --id --label --member --unassign --d
 help_mentions "company digest" --data-dir --id --set
 help_mentions "company time-zone" --data-dir --id --set
 help_mentions "company hours" --data-dir --id --set --closed --clear
+help_mentions "company music" --data-dir --id --file --clear --show
 help_mentions "company holiday" --data-dir --id --add --label --remove
 help_mentions "fraud rules" --data-dir --company --set --clear
 help_mentions "trunk add" --data-dir --name --address --trusted
@@ -873,6 +874,14 @@ expect_fail 3 -- "--remove" "$PRIVOX" company holiday --data-dir "$D" --id "$COM
 assert_eq "refused hours and holidays write no audit entry" "$audit_entries" "$(audit_count)"
 expect_ok "$PRIVOX" company holiday --data-dir "$D" --id "$COMPANY" --remove 2026-12-25
 assert_eq "company holiday --remove takes it away" "" "$(stdout | grep holiday)"
+# music on hold: Debian's opsound file uploaded for the company, shown, refused when too short, cleared
+expect_ok "$PRIVOX" company music --data-dir "$D" --id "$COMPANY" --file /usr/share/asterisk/moh/manolo_camp-morning_coffee.wav
+assert_contains "company music --file prints the duration" "$(stdout)" "music: 73"
+expect_fail 2 -- "--file: " "$PRIVOX" company music --data-dir "$D" --id "$COMPANY" --file "$TMP/greeting.wav"
+expect_fail 2 -- "--file: give one of" "$PRIVOX" company music --data-dir "$D" --id "$COMPANY"
+expect_ok "$PRIVOX" company music --data-dir "$D" --id "$COMPANY" --clear
+assert_eq "company music --clear leaves the node's default" "music: the node's default" "$(stdout)"
+expect_fail 3 -- "has no music on hold" "$PRIVOX" company music --data-dir "$D" --id "$COMPANY" --clear
 expect_fail 2 -- "fraud.alert_email" "$PRIVOX" fraud rules --data-dir "$D" --company "$COMPANY" --set fraud.alert_email=a@b.example
 expect_fail 2 -- "--company" "$PRIVOX" fraud rules --data-dir "$D" --set fraud.spend.multiple=3
 expect_ok "$PRIVOX" fraud rules --data-dir "$D" --company "$COMPANY" --set fraud.velocity.line_calls_per_minute=400

@@ -6,12 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
 
 #include "accounts/accounts.h"
 #include "accounts/business_hours.h"
 #include "accounts/extensions.h"
 #include "accounts/trunks.h"
+#include "callflow/music.h"
 #include "ledgers/disclosures.h"
 #include "sip/bans.h"
 #include "cli/verbs.h"
@@ -125,6 +127,60 @@ struct HoursFlags {
   std::vector<std::string> set, closed;
   bool clear = false;
 };
+
+struct MusicFlags {
+  std::string company_id, file;
+  bool clear = false, show = false;
+};
+
+// Reads at most one byte past the limit: a larger file is refused without holding all of it.
+Result<std::vector<uint8_t>> read_music_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return invalid("file", "cannot read " + path);
+  std::vector<uint8_t> wav(callflow::kMaxMusicBytes + 1);
+  in.read(reinterpret_cast<char*>(wav.data()), static_cast<std::streamsize>(wav.size()));
+  wav.resize(static_cast<size_t>(in.gcount()));
+  if (wav.size() > callflow::kMaxMusicBytes) return invalid("file", "the file is larger than 16 MB");
+  return wav;
+}
+
+// What the company plays to held callers now; the refusal of an upload names --file.
+int run_company_music(const DataDir& where, const MusicFlags& f) {
+  if (f.clear + f.show + !f.file.empty() != 1) return fail(invalid("file", "give one of --file WAV, --clear or --show"));
+  auto env = open_environment(where);
+  if (!env.ok()) return fail(env.error());
+  callflow::CompanyMusic music(*(*env)->store, (*env)->keys, (*env)->clock);
+  if (f.clear) {
+    if (Status s = music.clear(f.company_id, cli_actor()); !s.ok()) return fail(s.error());
+  } else if (!f.file.empty()) {
+    auto wav = read_music_file(f.file);
+    if (!wav.ok()) return fail(wav.error());
+    auto set = music.set(f.company_id, *wav, cli_actor());
+    if (!set.ok()) {
+      Error e = set.error();
+      if (e.field == "audio") e.field = "file";
+      return fail(e);
+    }
+  }
+  auto found = music.find(f.company_id);
+  if (!found.ok()) return fail(found.error());
+  if (!*found) std::printf("music: the node's default\n");
+  else std::printf("music: %lld ms\n", static_cast<long long>((*found)->duration_ms));
+  return 0;
+}
+
+// `privox company music` (callflow/music.h).
+void add_music_verb(CLI::App& app, DataDir& where, Verbs& verbs) {
+  auto flags = std::make_shared<MusicFlags>();
+  auto* verb = app.get_subcommand("company")->add_subcommand(
+      "music", "Upload (a WAV of 5 s to 10 min), show or clear the music a company's held callers hear (audited)");
+  add_data_dir(verb, where);
+  verb->add_option("--id", flags->company_id, "the company's id")->required();
+  verb->add_option("--file", flags->file, "the WAV file to upload; replaces the company's music");
+  verb->add_flag("--clear", flags->clear, "remove the company's music: held callers hear the node's default");
+  verb->add_flag("--show", flags->show, "print the company's music's duration, or that it has none");
+  verbs.add(verb, [&where, flags] { return run_company_music(where, *flags); });
+}
 
 // `privox company hours` and `privox company holiday` (accounts/business_hours.h).
 void add_hours_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
@@ -468,6 +524,7 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
     return 0;
   });
   add_hours_verbs(app, where, verbs);
+  add_music_verb(app, where, verbs);
 }
 
 }  // namespace privox::cli
