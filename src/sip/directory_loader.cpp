@@ -102,7 +102,7 @@ DirectoryLoader::DirectoryLoader(store::Store& store, const privacy::Keyring& ke
     : store_(store),
       keys_(keys),
       deliver_(std::move(deliver)),
-      options_(options),
+      options_(std::move(options)),
       worker_({.name = "privox-directory"}) {}
 
 DirectoryLoader::~DirectoryLoader() { stop(); }
