@@ -538,6 +538,10 @@ class Proxy final : public TransactionUser {
   void leg_failed(uint64_t session, int status);
   // The leg arriving back at this proxy: routed to its target like a call from the caller.
   bool handle_leg(TxId tx, const Message& request, const Peer& from);
+  // The leg's call in the proxy, as handle_initial would open one for it.
+  Call& open_leg_call(TxId tx, const Message& request, const Peer& from, const Reception& r, traffic::CallRecord record);
+  // An answered dialog's record closes (answered, with `reason`) and the dialog is forgotten.
+  void close_dialog_record(const std::string& call_id, std::string_view reason);
   // A leg to an external number: the receptionist's own outbound call through the trunk, judged by
   // the company's destination rules, wallet and fraud rules like any outbound call.
   void leg_to_trunk(TxId tx, const Message& request, const Peer& from, const Reception& r, traffic::CallRecord record);

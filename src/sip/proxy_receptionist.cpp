@@ -279,6 +279,31 @@ void Proxy::send_leg(uint64_t session, Reception& r, const callflow::MenuAction&
   legs_[r.leg_call_id] = session;
 }
 
+Proxy::Call& Proxy::open_leg_call(TxId tx, const Message& request, const Peer& from, const Reception& r,
+                                  traffic::CallRecord record) {
+  Call& call = calls_[tx];
+  call.server_tx = tx;
+  call.caller = from;
+  call.invite = true;
+  call.call_id = std::string(request.call_id());
+  call.request = std::string(request.bytes());
+  call.record = std::move(record);
+  call.hide_caller = r.withheld;  // a withheld caller stays withheld past the menu or transfer
+  call.flow_company = r.plan->company_id;
+  return call;
+}
+
+void Proxy::close_dialog_record(const std::string& call_id, std::string_view reason) {
+  const auto dialog = dialogs_.find(call_id);
+  if (dialog == dialogs_.end()) return;
+  traffic::CallRecord record = std::move(dialog->second.record);
+  dialogs_.erase(dialog);
+  record.ended_at_us = clock_.now_us();
+  record.outcome = traffic::Outcome::answered;
+  record.end_reason = std::string(reason);
+  traffic_.closed(record);
+}
+
 bool Proxy::handle_leg(TxId tx, const Message& request, const Peer& from) {
   const auto param = request.request_uri().param(kLegParam);
   if (!param) return false;
@@ -342,15 +367,7 @@ bool Proxy::handle_leg(TxId tx, const Message& request, const Peer& from) {
   std::vector<Target> targets;
   if (line && r.target.kind == K::line && !featured) targets = targets_of(*line, now);
 
-  Call& call = calls_[tx];
-  call.server_tx = tx;
-  call.caller = from;
-  call.invite = true;
-  call.call_id = std::string(request.call_id());
-  call.request = std::string(request.bytes());
-  call.record = std::move(record);
-  call.hide_caller = r.withheld;
-  call.flow_company = r.plan->company_id;
+  Call& call = open_leg_call(tx, request, from, r, std::move(record));
   if (line) {
     call.box_id = line->id;
     call.box_company_id = line->company_id;
@@ -417,16 +434,8 @@ void Proxy::leg_to_trunk(TxId tx, const Message& request, const Peer& from, cons
     traffic_.closed(record);
     return respond(tx, request, status, *refused);
   }
-  Call& call = calls_[tx];
-  call.server_tx = tx;
-  call.caller = from;
-  call.invite = true;
-  call.call_id = std::string(request.call_id());
-  call.request = std::string(request.bytes());
-  call.record = std::move(record);
+  Call& call = open_leg_call(tx, request, from, r, std::move(record));
   call.to_trunk = true;
-  call.hide_caller = r.withheld;
-  call.flow_company = r.plan->company_id;
   if (!r.owner_did.empty())
     call.asserted = fmt::format("<sip:{}@{}>", r.owner_did, strip_brackets(config_.host));
   layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
@@ -553,14 +562,7 @@ bool Proxy::handle_joined_in_dialog(TxId tx, const Message& request) {
   switch (request.method()) {
     case Method::bye: {
       // The leg's answerer hung up: its record closes as a proxied call's does, and the caller's too.
-      if (auto dialog = dialogs_.find(r.leg_call_id); dialog != dialogs_.end()) {
-        traffic::CallRecord record = std::move(dialog->second.record);
-        dialogs_.erase(dialog);
-        record.ended_at_us = clock_.now_us();
-        record.outcome = traffic::Outcome::answered;
-        record.end_reason = "bye";
-        traffic_.closed(record);
-      }
+      close_dialog_record(r.leg_call_id, "bye");
       respond(tx, request, 200, "OK");
       r.leg_remote.clear();  // nothing more to send on the leg
       end_reception(session, false);

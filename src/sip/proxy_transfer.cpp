@@ -134,13 +134,8 @@ void Proxy::handle_taken_over(TxId tx, const Message& request, Dialog& dialog) {
   switch (request.method()) {
     case Method::bye: {
       respond(tx, request, 200, "OK");
-      traffic::CallRecord record = std::move(dialog.record);
       const std::string call_id = r.call_id;
-      dialogs_.erase(call_id);
-      record.ended_at_us = clock_.now_us();
-      record.outcome = traffic::Outcome::answered;
-      record.end_reason = "transferred";
-      traffic_.closed(record);
+      close_dialog_record(call_id, "transferred");  // `dialog` is gone after this
       relay_->remove(call_id);
       end_reception(key, true);  // the leg is cancelled or ended
       return;
@@ -186,14 +181,7 @@ void Proxy::notify_transferor(Reception& r, std::string_view sipfrag, bool final
 void Proxy::hang_up_carrier(Reception& r) {
   // As the transferor would: to the carrier's target, through the route set beyond privox.
   const std::optional<Peer> next = r.carrier_next;
-  if (const auto dialog = dialogs_.find(r.call_id); dialog != dialogs_.end()) {
-    traffic::CallRecord record = std::move(dialog->second.record);
-    dialogs_.erase(dialog);
-    record.ended_at_us = clock_.now_us();
-    record.outcome = traffic::Outcome::answered;
-    record.end_reason = "transferred";
-    traffic_.closed(record);
-  }
+  close_dialog_record(r.call_id, "transferred");
   relay_->remove(r.call_id);
   if (!next) return log::warn("sip", "transfer.carrier_unreachable", {});
   const std::string branch = new_branch();
