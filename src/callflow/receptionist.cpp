@@ -394,7 +394,7 @@ Result<int64_t> remove_company_receptionists(store::Session& s, const std::strin
     PRIVOX_TRY(accounts::record_directory_change(s, accounts::DirectoryItem::receptionist, r.id, "removed", now_us));
   }
   for (const store::Row& m : menus) {
-    const std::string id = m.text(0);
+    const std::string& id = m.text(0);
     PRIVOX_TRY(s.exec("DELETE FROM receptionist_menu_keys WHERE menu_id = ?", {id}));
     PRIVOX_TRY(s.exec("DELETE FROM receptionist_menus WHERE id = ?", {id}));
     PRIVOX_TRY(privacy::subject_keys::destroy(s, id));

@@ -634,6 +634,8 @@ class Proxy final : public TransactionUser {
   void feature_code_stored(TxId server_tx, bool on, bool stored);
   LineSettingsDesk* line_settings_ = nullptr;
   uint16_t tls_port_ = 0;
+  // The hold music for a company's calls: its own if it uploaded one, else the node's setting.
+  const std::string& music_for(std::string_view company_id);
   // A re-INVITE that holds or resumes was answered: the held party's music starts or stops.
   void music_on_hold(const Call& call, Dialog& dialog);
   // Round robin: which member each group's next call starts with.

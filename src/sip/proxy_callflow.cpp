@@ -304,10 +304,19 @@ void Proxy::feature_code_stored(TxId server, bool on, bool stored) {
   open_session(call, std::move(plan));
 }
 
+const std::string& Proxy::music_for(std::string_view company_id) {
+  // The company's own (callflow/music.h, written to this node's disk by the directory loader),
+  // else the node's setting; empty: none.
+  const std::string* own = directory_.music_for(company_id);
+  return own && !own->empty() ? *own : config_.music_on_hold;
+}
+
 void Proxy::music_on_hold(const Call& call, Dialog& dialog) {
-  if (config_.music_on_hold.empty() || !relay_ || call.held_tag.empty()) return;
+  if (!relay_ || call.held_tag.empty()) return;
+  const std::string& music = music_for(dialog.record.company_id);
+  if (music.empty()) return;
   if (call.hold_change > 0 && dialog.music_to.empty()) {
-    relay_->play_media(call.call_id, call.held_tag, config_.music_on_hold);
+    relay_->play_media(call.call_id, call.held_tag, music);
     dialog.music_to = call.held_tag;
   } else if (call.hold_change < 0 && dialog.music_to == call.held_tag) {
     relay_->stop_media(call.call_id, call.held_tag);

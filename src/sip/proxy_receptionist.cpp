@@ -495,7 +495,7 @@ void Proxy::leg_joined(uint64_t session, const RelayReply& reply) {
   r.mode = Reception::Mode::connected;
   if (r.transfer) {
     // The carrier's party now hears the target: its music stops, and the transferor is told.
-    if (!config_.music_on_hold.empty()) relay_->stop_media(r.call_id, r.caller_tag);
+    if (!music_for(r.plan->company_id).empty()) relay_->stop_media(r.call_id, r.caller_tag);
     notify_transferor(r, "SIP/2.0 200 OK", true);
     return log::info("sip", "transfer.joined", {{"kind", static_cast<int64_t>(r.target.kind)}});
   }
@@ -514,7 +514,7 @@ void Proxy::leg_failed(uint64_t session, int status) {
   if (r.mode == Reception::Mode::connected) return;
   log::info("sip", "receptionist.leg_failed", {{"status", int64_t{status}}});
   if (r.transfer) {
-    if (!config_.music_on_hold.empty()) relay_->stop_media(r.call_id, r.caller_tag);
+    if (!music_for(r.plan->company_id).empty()) relay_->stop_media(r.call_id, r.caller_tag);
     notify_transferor(r, fmt::format("SIP/2.0 {} Transfer failed", status), true);
     if (r.transferor_here) {
       // The transferor is still in the call: it goes on as it was (the media never moved).
@@ -573,8 +573,8 @@ bool Proxy::handle_joined_in_dialog(TxId tx, const Message& request) {
       // music, and the answer repeats the relay's offer with the direction that matches.
       const bool hold = media::is_hold(request.body());
       if (carries_sdp(request)) move_replaced_side(r, request.body(), [](const RelayReply&) {});
-      if (!config_.music_on_hold.empty()) {
-        if (hold) relay_->play_media(r.call_id, r.caller_tag, config_.music_on_hold);
+      if (const std::string& music = music_for(r.plan->company_id); !music.empty()) {
+        if (hold) relay_->play_media(r.call_id, r.caller_tag, music);
         else relay_->stop_media(r.call_id, r.caller_tag);
       }
       const std::string contact = fmt::format("<sip:leg-{}@{}:{}>", session, config_.host, config_.port);

@@ -340,6 +340,27 @@ TEST_F(ProxyRelayTest, OfferAnswerAndReInviteGoThroughTheRelayAndTheByeEndsIt) {
   ASSERT_TRUE(pump_until([&] { return played(RtpengineClient::Command::stop_media) == 1; }))
       << "the music stopped when the call was taken off hold";
 
+  // A company that uploaded its own music has that file played instead (callflow/music.h): here a
+  // path rtpengine cannot open, so that its refusal shows which file it was asked to play.
+  DirectoryUpdate own_music;
+  own_music.music["company-1"] = "/nonexistent/privox-company-music.wav";
+  directory_.apply(own_music);
+  std::string hold_again = reinvite;
+  hold_again.replace(hold_again.find("z9hG4bK-re-1"), 12, "z9hG4bK-re-3");
+  hold_again.replace(hold_again.find("CSeq: 2 INVITE"), 14, "CSeq: 4 INVITE");
+  feed(hold_again, phone_);
+  ASSERT_TRUE(pump_until([&] { return sender_.count(carrier_, "INVITE") == 3; }));
+  storage_.push_back(last_to(carrier_, "INVITE"));
+  Message forwarded_again;
+  ASSERT_TRUE(parse_message(storage_.back(), forwarded_again, error)) << error.reason;
+  feed(build_response(forwarded_again, 200, "OK", "", sdp_type, kCarrierSdp), carrier_);
+  const auto refused = [&](RtpengineClient::Command command) {
+    return relay_->stats().replies[static_cast<size_t>(command)][static_cast<size_t>(RelayReply::Outcome::refused)];
+  };
+  ASSERT_TRUE(pump_until([&] { return refused(RtpengineClient::Command::play_media) == 1; }))
+      << "the company's own file was asked for, not the node's";
+  EXPECT_EQ(played(RtpengineClient::Command::play_media), 1u) << "the node's file was not played again";
+
   // The carrier hangs up: the BYE passes at once, and rtpengine forgets the call.
   feed("BYE sip:101@192.0.2.7:5062 SIP/2.0\r\n"
        "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-bye-1\r\n"

@@ -114,7 +114,8 @@ bool Proxy::take_transfer(TxId tx, const Message& request, const Peer& from, Dia
   dialog.transfer = key;
   Reception& held = receptions_[key] = std::move(r);
   notify_transferor(held, "SIP/2.0 100 Trying", false);
-  if (!config_.music_on_hold.empty()) relay_->play_media(held.call_id, held.caller_tag, config_.music_on_hold);
+  if (const std::string& music = music_for(held.plan->company_id); !music.empty())
+    relay_->play_media(held.call_id, held.caller_tag, music);
   log::info("sip", "transfer.taken", {{"line", log::Id(transferor->id)}});
   send_leg(key, held, target);
   return true;
@@ -143,8 +144,9 @@ void Proxy::handle_taken_over(TxId tx, const Message& request, Dialog& dialog) {
     case Method::invite: {
       // A session refresh or hold from the carrier: privox's answer stands, in the direction that
       // answers the offer's; the target hears music while the carrier holds.
-      if (r.mode == Reception::Mode::connected && !config_.music_on_hold.empty()) {
-        if (media::is_hold(request.body())) relay_->play_media(r.call_id, r.own_tag, config_.music_on_hold);
+      const std::string& music = music_for(r.plan->company_id);
+      if (r.mode == Reception::Mode::connected && !music.empty()) {
+        if (media::is_hold(request.body())) relay_->play_media(r.call_id, r.own_tag, music);
         else relay_->stop_media(r.call_id, r.own_tag);
       }
       const ExtraHeader extra[] = {{"Content-Type", "application/sdp"}};

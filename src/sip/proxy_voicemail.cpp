@@ -271,8 +271,9 @@ bool Proxy::handle_own_in_dialog(TxId tx, const Message& request) {
         // A session refresh or a hold from the receptionist's caller: privox's answer stands, with
         // the direction that answers the offer's; the leg's party hears music while held.
         const bool hold = media::is_hold(request.body());
-        if (reception->second.mode == Reception::Mode::connected && !config_.music_on_hold.empty()) {
-          if (hold) relay_->play_media(it->first, reception->second.own_tag, config_.music_on_hold);
+        const std::string& music = music_for(reception->second.plan->company_id);
+        if (reception->second.mode == Reception::Mode::connected && !music.empty()) {
+          if (hold) relay_->play_media(it->first, reception->second.own_tag, music);
           else relay_->stop_media(it->first, reception->second.own_tag);
         }
         const ExtraHeader extra[] = {{"Content-Type", "application/sdp"}};
