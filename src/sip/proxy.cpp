@@ -570,15 +570,16 @@ Proxy::DialogHop Proxy::next_hop(const Message& request) const {
 void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) {
   if (handle_own_in_dialog(tx, request)) return;
   if (!legs_.empty() && handle_joined_in_dialog(tx, request)) return;
-  if (auto taken = dialogs_.find(std::string(request.call_id())); taken != dialogs_.end()) {
-    if (taken->second.transfer) return handle_taken_over(tx, request, taken->second);
-    if (request.method() == Method::refer && !taken->second.carrier_tag.empty() &&
-        take_transfer(tx, request, from, taken->second))
+  // One look-up serves the transfer checks and the relaying below.
+  const auto dialog = dialogs_.find(std::string(request.call_id()));
+  if (dialog != dialogs_.end()) {
+    if (dialog->second.transfer) return handle_taken_over(tx, request, dialog->second);
+    if (request.method() == Method::refer && !dialog->second.carrier_tag.empty() &&
+        take_transfer(tx, request, from, dialog->second))
       return;
   }
   const DialogHop hop = next_hop(request);
   if (!hop.target) return respond(tx, request, 404, "Cannot reach the dialog's target");
-  const auto dialog = dialogs_.find(std::string(request.call_id()));
   const bool relayed = dialog != dialogs_.end() && dialog->second.relayed && relay_;
   if (request.method() == Method::bye && dialog != dialogs_.end()) {
     CallRecord record = std::move(dialog->second.record);

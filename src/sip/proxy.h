@@ -100,7 +100,7 @@ struct VoicemailPrompts {
   // The receptionist: a default greeting spoken from the menu's keys ("hello", "for extension 2 0 1
   // <key>"), "invalid", "please enter the extension", "please hold while I try", "not answering",
   // and the keys '*' and '#'.
-  Sound hello, for_, to_extension, invalid, invalid_extension, hold_while_trying, not_answering, star, pound;
+  Sound hello, for_, invalid, invalid_extension, hold_while_trying, not_answering, star, pound;
   std::array<Sound, 21> digits;  // 0-20
   std::array<Sound, 8> tens;      // 30, 40, ... 90, then "hundred"
   // The spoken number, from these files ("twenty" "three"); 0-199.
@@ -257,7 +257,6 @@ class Proxy final : public TransactionUser {
   // Before the first message, with set_voicemail(); nullptr (the default): a receptionist's number
   // is not answered (404). With a desk, privox answers it and plays its menu.
   void set_receptionist(ReceptionistDesk* desk) { receptionist_ = desk; }
-  size_t receptions() const { return receptions_.size(); }
   // Before the first message; nullptr (the default): lines may call any destination. With a book,
   // an outbound call to a country its company does not allow, or to a premium-rate number it has
   // not allowed, is refused with 403 and leaves a failed record (rating/rate_table.h).
@@ -498,7 +497,6 @@ class Proxy final : public TransactionUser {
     callflow::MenuAction target;
     std::string leg_token;
     TxId leg_tx = 0;
-    std::string leg_invite;  // as sent, for its CANCEL and ACK
     std::string leg_call_id, leg_from, leg_to, leg_remote, leg_route;
     uint32_t leg_cseq = 1;
     std::string offer;       // the relay's offer for the caller's call: what the leg offers

@@ -272,7 +272,6 @@ void Proxy::send_leg(uint64_t session, Reception& r, const callflow::MenuAction&
   append_header(invite, "Content-Length", std::to_string(r.offer.size()));
   invite += "\r\n";
   invite += r.offer;  // the relay's offer for the caller's call
-  r.leg_invite = invite;
   if (!r.transfer) voicemail_->endpoint->play(session, {voicemail_->prompts.hold_while_trying}, false);
   r.leg_tx = layer_->send_request(self, std::move(invite), Method::invite, branch);
   leg_invites_[r.leg_tx] = session;

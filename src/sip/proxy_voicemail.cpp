@@ -64,7 +64,6 @@ Result<VoicemailPrompts> load_voicemail_prompts(const std::string& directory) {
   PRIVOX_ASSIGN(p.deactivated, load("de-activated"));
   PRIVOX_ASSIGN(p.hello, load("hello"));
   PRIVOX_ASSIGN(p.for_, load("for"));
-  PRIVOX_ASSIGN(p.to_extension, load("to-extension"));
   PRIVOX_ASSIGN(p.invalid, load("invalid"));
   PRIVOX_ASSIGN(p.invalid_extension, load("pbx-invalid"));
   PRIVOX_ASSIGN(p.hold_while_trying, load("pls-hold-while-try"));
