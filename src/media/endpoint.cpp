@@ -12,8 +12,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "common/log.h"
@@ -29,7 +31,7 @@ constexpr int64_t kTickNs = 20'000'000;
 constexpr size_t kFrameSamples = Recorder::kFrameSamples;
 constexpr size_t kMaxDatagram = 1500;
 
-enum class Phase : uint8_t { playing, recording };
+enum class Phase : uint8_t { playing, recording, conferencing };
 
 bool same_host(const sockaddr_storage& a, const sockaddr_storage& b) {
   if (a.ss_family != b.ss_family) return false;
@@ -99,6 +101,8 @@ struct Endpoint::Session {
   uint32_t out_ssrc = 0;
   bool marker = true;
   SessionEnd stats;
+  uint64_t room = 0;                        // the conference it is in; 0: none
+  std::array<int16_t, kFrameSamples> said{};  // in a conference: what it said this tick
 
   ~Session() {
     if (rtp_fd >= 0) ::close(rtp_fd);
@@ -107,13 +111,37 @@ struct Endpoint::Session {
 };
 
 struct Endpoint::Command {
-  enum class Kind : uint8_t { open, hang_up, discard, play, record } kind = Kind::open;
+  enum class Kind : uint8_t { open, hang_up, discard, play, record, join, leave } kind = Kind::open;
   uint64_t id = 0;
   std::unique_ptr<Session> session;
   std::vector<std::shared_ptr<const Prompt>> prompts;  // play, record
   bool then_end = false;
   std::unique_ptr<Recorder> recorder;  // record
+  uint64_t room = 0;                   // join
 };
+
+namespace {
+
+// `ms` of one frequency at -16 dBm0 (quieter than the record tone: it plays over people talking).
+void append_tone(std::vector<int16_t>& out, int hz, int ms) {
+  tone_gen_descriptor_t* descriptor = tone_gen_descriptor_init(nullptr, hz, -16, 0, 0, ms, 0, 0, 0, 0);
+  tone_gen_state_t* generator = tone_gen_init(nullptr, descriptor);
+  const size_t from = out.size();
+  out.resize(from + static_cast<size_t>(ms) * 8);
+  const int made = generator ? tone_gen(generator, out.data() + from, ms * 8) : 0;
+  out.resize(from + static_cast<size_t>(made > 0 ? made : 0));
+  if (generator) tone_gen_free(generator);
+  if (descriptor) tone_gen_descriptor_free(descriptor);
+}
+
+}  // namespace
+
+Prompt conference_tone(bool joining) {
+  Prompt tone;
+  append_tone(tone.samples, joining ? 600 : 900, 100);
+  append_tone(tone.samples, joining ? 900 : 600, 100);
+  return tone;
+}
 
 Prompt record_tone() {
   // 1 kHz at -13 dBm0 for 500 ms, as most voicemail systems beep.
@@ -256,6 +284,14 @@ Status Endpoint::record(uint64_t session, std::vector<std::shared_ptr<const Prom
   return {};
 }
 
+void Endpoint::join(uint64_t session, uint64_t room) {
+  Command c{Command::Kind::join, session, nullptr, {}, false, nullptr};
+  c.room = room;
+  push(std::move(c));
+}
+
+void Endpoint::leave(uint64_t session) { push(Command{Command::Kind::leave, session, nullptr, {}, false, nullptr}); }
+
 void Endpoint::run() {
   int64_t next = monotonic_ns();
   while (!stopping_.load(std::memory_order_relaxed)) {
@@ -277,6 +313,7 @@ void Endpoint::run() {
         ++it;
       }
     }
+    mix_rooms();
     next += kTickNs;
     // Behind by more than five ticks (the machine stalled): start the clock again rather than
     // sending a burst the far end would only drop.
@@ -300,11 +337,17 @@ void Endpoint::apply_commands() {
     }
     const auto it = sessions_.find(c.id);
     if (it == sessions_.end()) continue;
+    Session& target = *it->second;
     if (c.kind == Command::Kind::discard) {
-      end(c.id, *it->second, false);
+      end(c.id, target, false);
+    } else if (c.kind == Command::Kind::join) {
+      if (target.plan.menu && c.room != 0) enter_room(target, c.room);
+    } else if (c.kind == Command::Kind::leave) {
+      leave_room(target);
     } else if (c.kind == Command::Kind::play || c.kind == Command::Kind::record) {
-      Session& s = *it->second;
+      Session& s = target;
       if (!s.plan.menu) continue;
+      leave_room(s);  // a menu that plays again is out of its conference
       s.plan.prompts = std::move(c.prompts);
       s.prompt = 0;
       s.prompt_sample = 0;
@@ -312,9 +355,8 @@ void Endpoint::apply_commands() {
       s.phase = Phase::playing;  // a recording under way is dropped: the menu moved on
       s.recorder = std::move(c.recorder);
     } else {
-      Session& s = *it->second;
-      s.hung_up = true;
-      s.done = true;
+      target.hung_up = true;
+      target.done = true;
     }
   }
 }
@@ -387,6 +429,11 @@ void Endpoint::play_out(Session& s) {
   std::array<char, 8> keys{};
   const size_t pressed = s.tone_keys.feed(std::span<const int16_t>(pcm.data(), samples), keys);
   for (size_t i = 0; i < pressed && !s.done; ++i) on_key(s, keys[i]);
+  if (s.phase == Phase::conferencing) {
+    // A phone's 10 ms frame is half of what the room mixes this tick; a 30 ms one loses its tail.
+    std::copy_n(pcm.begin(), std::min(samples, kFrameSamples), s.said.begin());
+    return;
+  }
   if (s.done || s.phase != Phase::recording) return;
   // A frame of other than 20 ms (a phone sending 10 or 30 ms) is recorded in 20 ms pieces.
   for (size_t offset = 0; offset + kFrameSamples <= samples; offset += kFrameSamples) {
@@ -446,6 +493,17 @@ void Endpoint::send_frame(Session& s) {
       s.prompt_sample = 0;
     }
   }
+  send_pcm(s, pcm);
+  if (s.prompt < s.plan.prompts.size() || s.plan.menu) return;
+  if (s.plan.record) {
+    s.phase = Phase::recording;
+  } else {
+    s.result = SessionResult::played;
+    s.done = true;
+  }
+}
+
+void Endpoint::send_pcm(Session& s, std::span<const int16_t> pcm) {
   std::array<uint8_t, kRtpHeaderBytes + kFrameSamples> packet{};
   RtpHeader header;
   header.payload_type = static_cast<uint8_t>(s.plan.remote.law);
@@ -456,16 +514,62 @@ void Endpoint::send_frame(Session& s) {
   s.out_timestamp += kFrameSamples;
   s.marker = false;
   write_rtp_header(header, std::span<uint8_t, kRtpHeaderBytes>(packet.data(), kRtpHeaderBytes));
-  g711_encode(s.plan.remote.law, pcm, std::span<uint8_t>(packet.data() + kRtpHeaderBytes, kFrameSamples));
+  g711_encode(s.plan.remote.law, pcm.first(kFrameSamples), std::span<uint8_t>(packet.data() + kRtpHeaderBytes, kFrameSamples));
   if (::sendto(s.rtp_fd, packet.data(), packet.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&s.remote),
                s.remote_length) > 0)
     ++s.stats.packets_out;
-  if (s.prompt < s.plan.prompts.size() || s.plan.menu) return;
-  if (s.plan.record) {
-    s.phase = Phase::recording;
-  } else {
-    s.result = SessionResult::played;
-    s.done = true;
+}
+
+void Endpoint::enter_room(Session& s, uint64_t room) {
+  if (s.room == room) return;
+  leave_room(s);
+  if (s.recorder) s.recorder.reset();  // a recording under way is dropped: the caller moved on
+  s.phase = Phase::conferencing;
+  s.plan.prompts.clear();
+  s.prompt = 0;
+  s.prompt_sample = 0;
+  s.then_end = false;
+  s.room = room;
+  s.said.fill(0);
+  Room& r = rooms_[room];
+  r.members.push_back(&s);
+  const Prompt tone = conference_tone(true);
+  r.tone.insert(r.tone.end(), tone.samples.begin(), tone.samples.end());
+}
+
+void Endpoint::leave_room(Session& s) {
+  if (s.room == 0) return;
+  const auto it = rooms_.find(s.room);
+  s.room = 0;
+  s.phase = Phase::playing;
+  if (it == rooms_.end()) return;
+  Room& r = it->second;
+  std::erase(r.members, &s);
+  if (r.members.empty()) {
+    rooms_.erase(it);
+    return;
+  }
+  const Prompt tone = conference_tone(false);
+  r.tone.insert(r.tone.end(), tone.samples.begin(), tone.samples.end());
+}
+
+void Endpoint::mix_rooms() {
+  for (auto& [id, r] : rooms_) {
+    std::array<int32_t, kFrameSamples> sum{};
+    for (const Session* member : r.members)
+      for (size_t i = 0; i < kFrameSamples; ++i) sum[i] += member->said[i];
+    for (size_t i = 0; i < kFrameSamples && r.tone_at < r.tone.size(); ++i) sum[i] += r.tone[r.tone_at++];
+    if (r.tone_at == r.tone.size()) {
+      r.tone.clear();
+      r.tone_at = 0;
+    }
+    std::array<int16_t, kFrameSamples> heard{};
+    for (Session* member : r.members) {
+      for (size_t i = 0; i < kFrameSamples; ++i)
+        heard[i] = static_cast<int16_t>(std::clamp<int32_t>(sum[i] - member->said[i], INT16_MIN, INT16_MAX));
+      send_pcm(*member, heard);
+    }
+    for (Session* member : r.members) member->said.fill(0);
   }
 }
 
@@ -485,6 +589,7 @@ void Endpoint::hand_over_recording(Session& s) {
 }
 
 void Endpoint::end(uint64_t id, Session& s, bool report) {
+  leave_room(s);
   SessionEnd outcome = s.stats;
   outcome.session = id;
   outcome.late_or_lost = s.jitter.stats().missing + s.jitter.stats().late;

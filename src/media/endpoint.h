@@ -13,7 +13,12 @@
 // session at most kMaxDatagramsPerTick reads a tick; the rest wait in the socket or are dropped by
 // the kernel.
 //
-// Thread-safety: open(), hang_up() and discard() from any thread; the `ended` callback runs on the
+// A conference (join()) is a set of menu sessions the thread mixes once per tick, after it has read
+// every session: each member hears the sum of the others' frames (never its own voice), plus a
+// rising tone when someone joins and a falling one when someone leaves. The mix is 32-bit and
+// clamped once per member, so a loud room saturates rather than wraps.
+//
+// Thread-safety: open(), hang_up(), discard(), join() and leave() from any thread; the `ended` callback runs on the
 // endpoint's thread and must not block it (hand the message over to another thread).
 
 #include <atomic>
@@ -23,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -111,12 +117,25 @@ class Endpoint {
   // Recorder::create.
   Status record(uint64_t session, std::vector<std::shared_ptr<const Prompt>> prompts, RecordingLimits limits);
 
+  // A menu session stops what it plays and joins conference `room` (any number the caller chooses;
+  // a room exists while it has members); everyone in it hears the entry tone. Its keys still go to
+  // `pressed`. A session that ends, or leave()s, leaves its room, and the rest hear the exit tone.
+  // How many may join is the caller's to decide (it knows its rooms' limits).
+  void join(uint64_t session, uint64_t room);
+  // Back to a silent menu session, out of its room.
+  void leave(uint64_t session);
+
   const std::string& address() const { return config_.address; }
   size_t sessions() const { return open_sessions_.load(std::memory_order_relaxed); }
 
  private:
   struct Session;
   struct Command;
+  struct Room {
+    std::vector<Session*> members;  // sessions_ owns them; a session leaves before it goes
+    std::vector<int16_t> tone;      // entry and exit tones still to play to everyone
+    size_t tone_at = 0;
+  };
 
   Endpoint(EndpointConfig config, Ended ended, Pressed pressed, Recorded recorded);
   void push(Command command);
@@ -128,6 +147,10 @@ class Endpoint {
   void send_frame(Session& s);
   void on_key(Session& s, char key);
   void hand_over_recording(Session& s);
+  void send_pcm(Session& s, std::span<const int16_t> pcm);
+  void enter_room(Session& s, uint64_t room);
+  void leave_room(Session& s);
+  void mix_rooms();
   void end(uint64_t id, Session& s, bool report);
   Result<std::pair<int, int>> bind_pair(uint16_t& port);
 
@@ -143,8 +166,13 @@ class Endpoint {
   uint16_t next_port_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<Session>> sessions_;  // the thread's own
+  std::unordered_map<uint64_t, Room> rooms_;                          // the thread's own
   std::thread thread_;
 };
+
+// What a conference's members hear when someone joins (rising) and leaves (falling): two 100 ms
+// tones a fifth apart.
+Prompt conference_tone(bool joining);
 
 // The tone that tells a caller to speak: 1 kHz for half a second, from spandsp's tone generator.
 Prompt record_tone();

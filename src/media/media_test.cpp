@@ -505,6 +505,33 @@ class Caller {
       send_to(port, datagram);
     }
   }
+  // One 20 ms PCMU frame of a `hz` tone, the n-th of its stream.
+  void send_tone_frame(uint16_t port, int hz, uint16_t n) const {
+    std::array<int16_t, 160> pcm{};
+    for (size_t i = 0; i < pcm.size(); ++i)
+      pcm[i] = static_cast<int16_t>(6000 * std::sin(2 * M_PI * hz * static_cast<double>(n * 160u + i) / 8000));
+    std::vector<uint8_t> datagram(12 + 160);
+    RtpHeader h;
+    h.payload_type = 0;
+    h.sequence = n;
+    h.timestamp = n * 160u;
+    h.ssrc = static_cast<uint32_t>(hz);
+    write_rtp_header(h, std::span<uint8_t, kRtpHeaderBytes>(datagram.data(), kRtpHeaderBytes));
+    g711_encode(G711::pcmu, pcm, std::span<uint8_t>(datagram.data() + 12, 160));
+    send_to(port, datagram);
+  }
+  // What arrived so far (PCMU), decoded in arrival order.
+  std::vector<int16_t> heard() const {
+    std::vector<int16_t> out;
+    std::array<uint8_t, 1500> buffer{};
+    std::array<int16_t, 1500> pcm{};
+    ssize_t got = 0;
+    while ((got = ::recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT)) > 12) {
+      const size_t n = g711_decode(G711::pcmu, std::span<const uint8_t>(buffer.data() + 12, static_cast<size_t>(got) - 12), pcm);
+      out.insert(out.end(), pcm.begin(), pcm.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    return out;
+  }
   // Datagrams that arrive within `ms`.
   size_t drain(int ms) const {
     size_t got = 0;
@@ -717,6 +744,84 @@ TEST_F(EndpointTest, GarbageAndKeyFloodsNeverEndASessionWrongly) {
   ASSERT_TRUE(end);
   EXPECT_EQ(end->result, SessionResult::recorded) << to_string(end->result);
   EXPECT_GE(end->refused, 1u);
+}
+
+// The power of `hz` in `pcm` (Goertzel), per sample.
+double power_at(std::span<const int16_t> pcm, int hz) {
+  const double k = 2 * std::cos(2 * M_PI * hz / 8000.0);
+  double s1 = 0, s2 = 0;
+  for (const int16_t x : pcm) {
+    const double s0 = x + k * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return (s1 * s1 + s2 * s2 - k * s1 * s2) / static_cast<double>(pcm.size() * pcm.size());
+}
+
+TEST_F(EndpointTest, AConferenceMemberHearsEveryoneButThemselvesAndTonesAsPeopleComeAndGo) {
+  const std::array<int, 3> voices{400, 1300, 2000};  // none near the 600 and 900 Hz of the tones
+  std::array<Caller, 3> callers;
+  std::array<Endpoint::Opened, 3> opened{};
+  for (size_t i = 0; i < callers.size(); ++i) {
+    SessionPlan plan;
+    plan.remote = callers[i].choice();
+    plan.menu = true;
+    auto o = endpoint_->open(plan);
+    ASSERT_TRUE(o.ok()) << o.error().describe();
+    opened[i] = *o;
+    endpoint_->join(o->session, 7);
+  }
+  for (uint16_t n = 0; n < 75; ++n) {  // 1.5 s of each caller's own tone
+    for (size_t i = 0; i < callers.size(); ++i) callers[i].send_tone_frame(opened[i].port, voices[i], n);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (size_t i = 0; i < callers.size(); ++i) {
+    const std::vector<int16_t> heard = callers[i].heard();
+    ASSERT_GE(heard.size(), 60u * 160) << "a frame every tick for caller " << i;
+    // From 0.5 s on: past the entry tones, the jitter buffer filled.
+    const std::span<const int16_t> talk(heard.data() + 4000, heard.size() - 4000);
+    for (size_t j = 0; j < callers.size(); ++j) {
+      const double power = power_at(talk, voices[j]);
+      if (i == j)
+        EXPECT_LT(power, 1e3) << "caller " << i << " does not hear their own " << voices[j] << " Hz";
+      else
+        EXPECT_GT(power, 1e5) << "caller " << i << " hears caller " << j << "'s " << voices[j] << " Hz";
+    }
+    const std::span<const int16_t> start(heard.data(), 2400);
+    EXPECT_GT(power_at(start, 600) + power_at(start, 900), 1e4) << "caller " << i << " heard the entry tones";
+  }
+  // One leaves: the others hear the falling tone, and no longer hear them.
+  endpoint_->hang_up(opened[2].session);
+  ASSERT_TRUE(wait_end());
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  (void)callers[0].heard();
+  for (uint16_t n = 75; n < 100; ++n) {
+    for (size_t i = 0; i < 2; ++i) callers[i].send_tone_frame(opened[i].port, voices[i], n);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const std::vector<int16_t> after = callers[0].heard();
+  ASSERT_GE(after.size(), 15u * 160);
+  EXPECT_GT(power_at(after, voices[1]), 1e5) << "the two left still hear each other";
+  EXPECT_LT(power_at(after, voices[2]), 1e3) << "nobody hears the caller who left";
+  endpoint_->leave(opened[0].session);
+  endpoint_->hang_up(opened[0].session);
+  endpoint_->hang_up(opened[1].session);
+  ASSERT_TRUE(wait_end());
+  ASSERT_TRUE(wait_end());
+  EXPECT_EQ(endpoint_->sessions(), 0u);
+}
+
+TEST(ConferenceToneTest, RisesOnJoiningAndFallsOnLeaving) {
+  const Prompt in = conference_tone(true), out = conference_tone(false);
+  ASSERT_EQ(in.samples.size(), 1600u);
+  ASSERT_EQ(out.samples.size(), 1600u);
+  const std::span<const int16_t> in_first(in.samples.data(), 800), in_second(in.samples.data() + 800, 800);
+  EXPECT_GT(power_at(in_first, 600), 10 * power_at(in_first, 900));
+  EXPECT_GT(power_at(in_second, 900), 10 * power_at(in_second, 600));
+  const std::span<const int16_t> out_first(out.samples.data(), 800);
+  EXPECT_GT(power_at(out_first, 900), 10 * power_at(out_first, 600));
 }
 
 TEST(RecordToneTest, IsHalfASecondOfOneKilohertz) {
