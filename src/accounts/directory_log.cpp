@@ -10,6 +10,7 @@ DirectoryItem directory_item_from(std::string_view text) {
   if (text == "ring_group") return DirectoryItem::ring_group;
   if (text == "receptionist") return DirectoryItem::receptionist;
   if (text == "music") return DirectoryItem::music;
+  if (text == "conference") return DirectoryItem::conference;
   return DirectoryItem::extension;
 }
 
@@ -22,6 +23,7 @@ std::string_view to_string(DirectoryItem kind) {
     case DirectoryItem::ring_group: return "ring_group";
     case DirectoryItem::receptionist: return "receptionist";
     case DirectoryItem::music: return "music";
+    case DirectoryItem::conference: return "conference";
   }
   return "extension";
 }

@@ -28,16 +28,18 @@ inline constexpr int64_t kDirectoryLogKept = 10'000;
 
 // ring_group: a ring group of callflow/groups.h (its id); receptionist: a virtual receptionist or
 // one of its menus (callflow/receptionist.h; the receptionist's or the menu's id); music: a
-// company's music on hold (callflow/music.h; the company's id); a line's forwarding or
-// do-not-disturb changing is recorded as a change of the line (extension).
-enum class DirectoryItem { extension, trunk, ring_group, receptionist, music };
-// "extension", "trunk", "ring_group", "receptionist" or "music": the kind as stored in the log.
+// company's music on hold (callflow/music.h; the company's id); conference: a conference room
+// (callflow/conference.h; the room's id); a line's forwarding or do-not-disturb changing is
+// recorded as a change of the line (extension).
+enum class DirectoryItem { extension, trunk, ring_group, receptionist, music, conference };
+// "extension", "trunk", "ring_group", "receptionist", "music" or "conference": the kind as stored
+// in the log.
 std::string_view to_string(DirectoryItem kind);
 
 struct DirectoryChange {
   int64_t seq = 0;
   DirectoryItem kind = DirectoryItem::extension;
-  std::string item_id;  // the extension's, trunk's, ring group's, receptionist's, menu's or company's id
+  std::string item_id;  // the extension's, trunk's, ring group's, receptionist's, menu's, company's or room's id
   std::string change;   // "added", "password_reset", "member_unassigned", ...: for logs
 };
 

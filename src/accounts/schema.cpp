@@ -177,6 +177,30 @@ std::vector<store::SchemaPart> schema_parts() {
            "{sqlite}DROP TABLE directory_changes",
            "{sqlite}ALTER TABLE directory_changes_v20 RENAME TO directory_changes",
        }},
+      {21,
+       "accounts",
+       "the provisioning change log also names conference rooms",
+       {
+           // A conference room (callflow/conference.h) changing is a directory change of kind
+           // 'conference'. As version 19: PostgreSQL widens the CHECK in place, SQLite rebuilds
+           // the table.
+           "{postgresql}ALTER TABLE directory_changes DROP CONSTRAINT directory_changes_kind_check",
+           // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one statement over two lines
+           "{postgresql}ALTER TABLE directory_changes ADD CONSTRAINT directory_changes_kind_check "
+           "CHECK (kind IN ('extension', 'trunk', 'ring_group', 'receptionist', 'music', 'conference'))",
+           R"({sqlite}CREATE TABLE directory_changes_v21 (
+             seq {i64} PRIMARY KEY,
+             kind TEXT NOT NULL
+               CHECK (kind IN ('extension', 'trunk', 'ring_group', 'receptionist', 'music', 'conference')),
+             item_id TEXT NOT NULL,
+             change TEXT NOT NULL,
+             changed_at_us {i64} NOT NULL))",
+           // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one statement over two lines
+           "{sqlite}INSERT INTO directory_changes_v21 SELECT seq, kind, item_id, change, changed_at_us "
+           "FROM directory_changes",
+           "{sqlite}DROP TABLE directory_changes",
+           "{sqlite}ALTER TABLE directory_changes_v21 RENAME TO directory_changes",
+       }},
   };
 }
 

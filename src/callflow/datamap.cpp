@@ -4,7 +4,9 @@
 // they are erased. Everything else (which condition goes to which line, group or box, the
 // do-not-disturb switch, ring groups, receptionists and their menus) is the company's configuration
 // of its own phone system and names no person: ids, switches and numbers of the company's plan. A
-// menu's greeting is the exception: someone's recorded voice, sealed under the menu's own key.
+// menu's greeting is the exception: someone's recorded voice, sealed under the menu's own key. A
+// conference room's PIN is no person's data but a credential, so it is sealed under the room's own
+// key too (like a line's digest HA1, a structural column that says so).
 #include <array>
 
 #include "callflow/module.h"
@@ -75,7 +77,7 @@ constexpr std::string_view kRef =
     "the id of the company's line, ring group or voicemail box a condition sends calls to; never an external number, "
     "which is sealed in its own column";
 
-constexpr std::array<StructuralColumn, 53> kStructural = {
+constexpr std::array<StructuralColumn, 62> kStructural = {
   StructuralColumn{"line_forwarding", "line_id", "pseudonymous id of the line (extension) whose forwarding it is; its key seals the external numbers"},
   StructuralColumn{"line_forwarding", "company_id", "which tenant the line belongs to; a business, not a person"},
   StructuralColumn{"line_forwarding", "dnd", "a switch: whether the line's phones ring at all; the company's phone system setting, not a fact about a person"},
@@ -129,6 +131,17 @@ constexpr std::array<StructuralColumn, 53> kStructural = {
   StructuralColumn{"company_music", "duration_ms", "how long the company's music on hold plays"},
   StructuralColumn{"company_music", "content_hash", "SHA-256 of the stored music: names the file each node writes for its media relay"},
   StructuralColumn{"company_music", "updated_at_us", "when the company's music on hold last changed: bookkeeping of its configuration"},
+  StructuralColumn{"conference_rooms", "id", "random identifier of a conference room; the subject whose key seals its PIN and its calls' parties"},
+  StructuralColumn{"conference_rooms", "company_id", "which tenant the room belongs to; a business, not a person"},
+  StructuralColumn{"conference_rooms", "line_id", "pseudonymous id of the line whose own room it is (dialled as *88 and the line's number); NULL for a company room"},
+  StructuralColumn{"conference_rooms", "number", "a company room's number in the company's own plan (2-8 digits), not a public number; NULL for a line's room"},
+  StructuralColumn{"conference_rooms", "name", "what the company calls the room (\"Weekly sales call\"); the portal refuses card numbers in it and it names a meeting place, not a person"},
+  StructuralColumn{"conference_rooms", "did", "the company's public number (E.164) that reaches the room: a business number, as a line's DID"},
+  StructuralColumn{"conference_rooms", "pin_enc", "the room's PIN (4-12 digits), a credential the host hands out to callers, not about a person: "
+                   "sealed (XChaCha20-Poly1305) under the room's own key, read back only audited (conference.pin_read), "
+                   "never in clear in the store, an audit entry, a log or an error"},
+  StructuralColumn{"conference_rooms", "created_at_us", "when the room was created: bookkeeping of the company's configuration"},
+  StructuralColumn{"conference_rooms", "updated_at_us", "when the room last changed: bookkeeping of the company's configuration"},
 };
 // clang-format on
 

@@ -5,13 +5,15 @@
 // outlives the member (the line stays with the company). So erasing the member deletes their
 // lines' forwarding rows, numbers and all; a copy in a backup stays sealed under the line's key
 // and goes with it. Each line whose forwarding went is a directory change, so every node's proxy
-// stops forwarding its calls within a second.
+// stops forwarding its calls within a second. The member's lines' own conference rooms go too,
+// each a directory change of its own.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
 #include "accounts/directory_log.h"
 #include "accounts/extensions.h"
+#include "callflow/conference.h"
 #include "callflow/forwarding.h"
 #include "callflow/module.h"
 #include "common/clock.h"
@@ -39,6 +41,12 @@ Result<std::vector<privacy::ErasureItem>> erase_forwarding(const privacy::Erasur
     items.push_back({.item = "call forwarding and do-not-disturb of the member's lines",
                      .outcome = "erased",
                      .count = deleted,
+                     .how = "rows deleted"});
+  PRIVOX_ASSIGN(const int64_t rooms, remove_line_rooms(context.tx, subject.lines, context.now_us));
+  if (rooms > 0)
+    items.push_back({.item = "conference rooms of the member's lines",
+                     .outcome = "erased",
+                     .count = rooms,
                      .how = "rows deleted"});
   return items;
 }
@@ -71,11 +79,13 @@ Result<std::vector<privacy::ExportFilePart>> export_forwarding(const privacy::Ex
   return std::vector<privacy::ExportFilePart>{{"forwarding.json", out.dump(2)}};
 }
 
-// The line's forwarding goes and it leaves every group, each group changed recorded for the SIP
-// directory. The seam passes no clock, and the change's time is for logs only: the system clock.
+// The line's forwarding and its conference room go and it leaves every group, each group and room
+// changed recorded for the SIP directory. The seam passes no clock, and the change's time is for
+// logs only: the system clock.
 Status remove_line_from_callflow(store::Session& tx, const std::string& line_id) {
   const int64_t now = SystemClock().now_us();
   PRIVOX_TRY(tx.exec("DELETE FROM line_forwarding WHERE line_id = ?", {line_id}));
+  PRIVOX_TRY(remove_line_rooms(tx, {line_id}, now));
   PRIVOX_ASSIGN(
       const store::Rows groups,
       tx.query("SELECT DISTINCT group_id FROM ring_group_members WHERE line_id = ? ORDER BY group_id", {line_id}));

@@ -77,26 +77,12 @@ Status check_group_fields(const RingGroup& g) {
   return {};
 }
 
-// What needs the store: the number free in the company's plan (no line, other group or
-// receptionist has it), the members its lines, the
+// What needs the store: the number free in the company's plan (no line, other group,
+// receptionist or conference room has it), the members its lines, the
 // overflow a target of the company that does not lead back to the group. Returns the overflow in
 // its stored form.
 Result<std::optional<Target>> check_group_in_store(store::Session& s, const RingGroup& g) {
-  PRIVOX_ASSIGN(const std::optional<accounts::Extension> line,
-                accounts::extension_by_number(s, g.company_id, g.number));
-  if (line)
-    return Error{ErrorCode::conflict, "number",
-                 fmt::format("company {} has a line numbered {}", g.company_id, g.number)};
-  PRIVOX_ASSIGN(store::Rows group, s.query("SELECT id FROM ring_groups WHERE company_id = ? AND number = ? AND id <> ?",
-                                           {g.company_id, g.number, g.id}));
-  if (!group.empty())
-    return Error{ErrorCode::conflict, "number",
-                 fmt::format("company {} has a ring group numbered {}", g.company_id, g.number)};
-  PRIVOX_ASSIGN(store::Rows receptionist, s.query("SELECT id FROM receptionists WHERE company_id = ? AND number = ?",
-                                                  {g.company_id, g.number}));
-  if (!receptionist.empty())
-    return Error{ErrorCode::conflict, "number",
-                 fmt::format("company {} has a receptionist numbered {}", g.company_id, g.number)};
+  PRIVOX_TRY(check_plan_number_free(s, g.company_id, g.number, {NumberHolder::group, g.id}));
   for (const std::string& member : g.member_line_ids) {
     PRIVOX_ASSIGN(const std::optional<accounts::Extension> found, accounts::extension_by_id(s, member));
     if (!found || found->company_id != g.company_id)

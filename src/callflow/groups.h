@@ -39,7 +39,7 @@ inline constexpr size_t kMaxGroupName = 60;
 
 struct RingGroup {
   std::string id, company_id;
-  std::string number;  // 2-8 digits, unique in the company among lines, groups and receptionists
+  std::string number;  // 2-8 digits, unique in the company among lines, groups, receptionists and conference rooms
   std::string name;    // what the portal shows; not personal data
   Strategy strategy = Strategy::simultaneous;
   int ring_seconds = 20;  // per step; for simultaneous, the whole ring
@@ -56,9 +56,10 @@ class RingGroups {
  public:
   RingGroups(store::Store& store, const privacy::Keyring& keys, const Clock& clock);
   // Creates a group and returns its id. Errors name the field: `company`, `number` (format;
-  // conflict when a line, group or receptionist of the company has it), `name`, `ring_seconds`, `members`
-  // (empty, too many, a line of another company or not found, a line twice), `overflow` (as
-  // callflow/forwarding.h's targets; a group overflowing into itself is a conflict).
+  // conflict when a line, group, receptionist or conference room of the company has it), `name`,
+  // `ring_seconds`, `members` (empty, too many, a line of another company or not found, a line
+  // twice), `overflow` (as callflow/forwarding.h's targets; a group overflowing into itself is a
+  // conflict).
   Result<std::string> create(const RingGroup& group, const std::string& actor);
   // Replaces everything but id and company_id; the same errors.
   Status update(const RingGroup& group, const std::string& actor);

@@ -18,9 +18,9 @@ std::vector<store::SchemaPart> schema_parts();          // schema.cpp
 privacy::DataMapPart datamap_part();                    // datamap.cpp
 privacy::ErasureParticipantSpec erasure_participant();  // erasure.cpp
 privacy::ExportParticipantSpec export_participant();    // erasure.cpp: the member's lines' forwarding
-// A line removed: its forwarding goes and it leaves every ring group (erasure.cpp). Forwards,
-// overflows and receptionist menu keys and timeouts that point at it stay: the proxy falls back,
-// and target_number shows the id.
+// A line removed: its forwarding and its conference room go and it leaves every ring group
+// (erasure.cpp). Forwards, overflows and receptionist menu keys and timeouts that point at it
+// stay: the proxy falls back, and target_number shows the id.
 accounts::LineRemovalPartSpec line_removal_part();
 
 }  // namespace privox::callflow

@@ -111,14 +111,6 @@ bool is_receptionist_number(std::string_view number) {
          std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// A name as a group's: one line, trimmed, no card number, at most `max` characters. Never quoted back.
-Status check_config_name(const std::string& name, size_t max) {
-  PRIVOX_TRY(accounts::refuse_card_numbers({{"name", name}}));
-  PRIVOX_ASSIGN(const std::string trimmed, accounts::normalise_text("name", name, max, false));
-  if (trimmed.size() != name.size()) return invalid("name", "must not start or end with spaces");
-  return {};
-}
-
 Status check_menu_fields(const Menu& m) {
   PRIVOX_TRY(check_config_name(m.name, kMaxMenuName));
   if (m.timeout_seconds < kMinMenuTimeoutSeconds || m.timeout_seconds > kMaxMenuTimeoutSeconds)
@@ -216,43 +208,22 @@ Status check_receptionist_fields(const Receptionist& r) {
   return {};
 }
 
-// The number free in the company's plan (no line, group or other receptionist has it).
-Status check_receptionist_number(store::Session& s, const Receptionist& r) {
-  PRIVOX_ASSIGN(const std::optional<accounts::Extension> line, accounts::extension_by_number(s, r.company_id, r.number));
-  if (line)
-    return Error{ErrorCode::conflict, "number", fmt::format("company {} has a line numbered {}", r.company_id, r.number)};
-  PRIVOX_ASSIGN(store::Rows group,
-                s.query("SELECT id FROM ring_groups WHERE company_id = ? AND number = ?", {r.company_id, r.number}));
-  if (!group.empty())
-    return Error{ErrorCode::conflict, "number",
-                 fmt::format("company {} has a ring group numbered {}", r.company_id, r.number)};
-  PRIVOX_ASSIGN(store::Rows other, s.query("SELECT id FROM receptionists WHERE company_id = ? AND number = ? AND id <> ?",
-                                           {r.company_id, r.number, r.id}));
-  if (!other.empty())
-    return Error{ErrorCode::conflict, "number",
-                 fmt::format("company {} has another receptionist numbered {}", r.company_id, r.number)};
-  return {};
-}
-
-// The DID in E.164, read in the company's country, that no line and no other receptionist has.
-// Never quotes the number back.
+// The DID in E.164, read in the company's country, that no line, other receptionist or conference
+// room has. Never quotes the number back.
 Result<std::optional<std::string>> check_receptionist_did(store::Session& s, const Receptionist& r,
                                                           std::string_view country) {
   if (!r.did) return std::optional<std::string>{};
   auto e164 = accounts::normalise_phone(*r.did, country);
   if (!e164.ok())
     return invalid("did", fmt::format("is not a valid phone number in {} (or in international form, +CC...)", country));
-  PRIVOX_ASSIGN(const std::optional<accounts::Extension> line, accounts::extension_by_did(s, *e164));
-  if (line) return Error{ErrorCode::conflict, "did", "is already the number of a line"};
-  PRIVOX_ASSIGN(store::Rows other, s.query("SELECT id FROM receptionists WHERE did = ? AND id <> ?", {*e164, r.id}));
-  if (!other.empty()) return Error{ErrorCode::conflict, "did", "is already the number of another receptionist"};
+  PRIVOX_TRY(check_did_free(s, *e164, {NumberHolder::receptionist, r.id}));
   return std::optional<std::string>{std::move(e164).value()};
 }
 
 // What needs the store; returns the receptionist in its stored form (the DID in E.164).
 Result<Receptionist> check_receptionist_in_store(store::Session& s, const Receptionist& r, std::string_view country) {
   Receptionist out = r;
-  PRIVOX_TRY(check_receptionist_number(s, r));
+  PRIVOX_TRY(check_plan_number_free(s, r.company_id, r.number, {NumberHolder::receptionist, r.id}));
   PRIVOX_ASSIGN(out.did, check_receptionist_did(s, r, country));
   PRIVOX_ASSIGN(const bool open, menu_of_company(s, r.company_id, r.open_menu_id));
   if (!open)

@@ -83,9 +83,9 @@ struct Menu {
 
 struct Receptionist {
   std::string id, company_id;
-  std::string number;              // 2-8 digits, unique in the company among lines, groups, receptionists
+  std::string number;              // 2-8 digits, unique in the company's plan (lines, groups, receptionists, rooms)
   std::string name;                // not personal data
-  std::optional<std::string> did;  // E.164; unique among every line's DID and every receptionist's
+  std::optional<std::string> did;  // E.164; unique among lines', receptionists' and rooms' DIDs
   std::string open_menu_id;        // a menu of the same company
   std::optional<std::string> closed_menu_id;  // after hours and holidays; nullopt: the open menu always
   bool operator==(const Receptionist&) const = default;
@@ -131,9 +131,10 @@ class Receptionists {
   // The greeting for a person to hear (audited `receptionist.greeting_listen`).
   Result<std::string> greeting_audio(const std::string& menu_id, const std::string& actor);
 
-  // Receptionists. Errors: `company`, `number` (format; conflict when a line, group or
-  // receptionist of the company has it), `name`, `did` (not a valid number; conflict when a line
-  // or receptionist has it), `open_menu` / `closed_menu` (not found, or of another company).
+  // Receptionists. Errors: `company`, `number` (format; conflict when a line, group,
+  // receptionist or conference room of the company has it), `name`, `did` (not a valid number;
+  // conflict when a line, receptionist or conference room has it), `open_menu` / `closed_menu`
+  // (not found, or of another company).
   Result<std::string> create(const Receptionist& receptionist, const std::string& actor);
   Status update(const Receptionist& receptionist, const std::string& actor);
   Status remove(const std::string& id, const std::string& actor);

@@ -1,5 +1,6 @@
 // The schema of callflow/'s tables, a line's forwarding and do-not-disturb, the company's ring
-// groups and its virtual receptionists with their menus, as migration parts (store/schema.h).
+// groups, its virtual receptionists with their menus and its conference rooms, as migration parts
+// (store/schema.h).
 // Released parts are never edited: a change is a part of a new version.
 #include "callflow/module.h"
 
@@ -119,6 +120,30 @@ std::vector<store::SchemaPart> schema_parts() {
              duration_ms {i64} NOT NULL,
              content_hash TEXT NOT NULL,
              updated_at_us {i64} NOT NULL))",
+       }},
+      {21,
+       "callflow",
+       "conference rooms",
+       {
+           // A conference bridge's rooms (callflow/conference.h): a company's own, numbered in its
+           // plan, or one line's (line_id set, number NULL: dialled as *88 and the line's number).
+           // Each room is a subject of its own: its PIN (4-12 digits, a secret the host hands
+           // out, read back by the portal) is sealed under the room's key in pin_enc, never kept
+           // in clear. Its number shares the company's plan with lines, ring groups and
+           // receptionists (checked in code; the UNIQUE catches two rooms written at once; NULLs
+           // never clash), its DID the public numbers of lines and receptionists.
+           R"(CREATE TABLE conference_rooms (
+             id TEXT PRIMARY KEY,
+             company_id TEXT NOT NULL REFERENCES companies (id),
+             line_id TEXT UNIQUE REFERENCES extensions (id),
+             number TEXT,
+             name TEXT NOT NULL,
+             did TEXT UNIQUE,
+             pin_enc {blob} NOT NULL,
+             created_at_us {i64} NOT NULL,
+             updated_at_us {i64} NOT NULL,
+             CHECK ((line_id IS NULL) = (number IS NOT NULL)),
+             UNIQUE (company_id, number)))",
        }},
   };
 }

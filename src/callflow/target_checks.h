@@ -1,10 +1,14 @@
 #pragma once
 // What forwarding.cpp and groups.cpp share when they check a target a person set: that it names
 // something of the same company, that an external number may be called, and that `always`
-// forwards and groups' overflows do not run in a circle. Internal to callflow/.
+// forwards and groups' overflows do not run in a circle; and what groups, receptionists and
+// conference rooms share when they take a number: that no other of them, and no line, has it.
+// Internal to callflow/.
 //
 // Thread-safety: free functions working in the caller's transaction.
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -35,5 +39,27 @@ struct FlowNode {
 // Whether following `always` forwards and groups' overflows from `next` comes back to `origin`,
 // as it would once `origin` pointed at `next`.
 Result<bool> leads_back(store::Session& s, const FlowNode& origin, const Target& next);
+
+// The name of a menu, receptionist or conference room as a group's: one line, trimmed, no card
+// number, at most `max` characters; invalid on "name", never quoting it back.
+Status check_config_name(const std::string& name, size_t max);
+
+// What, besides the company's lines, holds a number of its plan or a public number (DID).
+enum class NumberHolder : uint8_t { group, receptionist, conference };
+// The holder being written, so that it does not clash with its own stored number (a new one's id
+// is not stored yet).
+struct NumberOwner {
+  NumberHolder kind = NumberHolder::group;
+  std::string id;
+};
+
+// The number free in the company's plan for `owner`: conflict on "number", naming what has it,
+// when a line, ring group, receptionist or conference room of the company has it.
+Status check_plan_number_free(store::Session& s, const std::string& company_id, const std::string& number,
+                              const NumberOwner& owner);
+
+// The DID (E.164, as stored) free for `owner`: conflict on "did" when a line, receptionist or
+// conference room has it. Never quotes the number back.
+Status check_did_free(store::Session& s, const std::string& e164, const NumberOwner& owner);
 
 }  // namespace privox::callflow

@@ -127,6 +127,62 @@ Result<bool> leads_back(store::Session& s, const FlowNode& origin, const Target&
   return false;
 }
 
+Status check_config_name(const std::string& name, size_t max) {
+  PRIVOX_TRY(accounts::refuse_card_numbers({{"name", name}}));
+  PRIVOX_ASSIGN(const std::string trimmed, accounts::normalise_text("name", name, max, false));
+  if (trimmed.size() != name.size()) return invalid("name", "must not start or end with spaces");
+  return {};
+}
+
+// ---- numbers of the company's plan and public numbers ----
+
+namespace {
+
+struct HolderTable {
+  NumberHolder kind;
+  std::string_view table, noun;
+};
+constexpr HolderTable kHolderTables[] = {{NumberHolder::group, "ring_groups", "ring group"},
+                                         {NumberHolder::receptionist, "receptionists", "receptionist"},
+                                         {NumberHolder::conference, "conference_rooms", "conference room"}};
+
+}  // namespace
+
+Status check_plan_number_free(store::Session& s, const std::string& company_id, const std::string& number,
+                              const NumberOwner& owner) {
+  PRIVOX_ASSIGN(const std::optional<accounts::Extension> line, accounts::extension_by_number(s, company_id, number));
+  if (line)
+    return Error{ErrorCode::conflict, "number", fmt::format("company {} has a line numbered {}", company_id, number)};
+  for (const HolderTable& holder : kHolderTables) {
+    const bool same_kind = holder.kind == owner.kind;
+    PRIVOX_ASSIGN(const store::Rows rows,
+                  s.query(fmt::format("SELECT id FROM {} WHERE company_id = ? AND number = ? AND id <> ?", holder.table),
+                          {company_id, number, same_kind ? owner.id : std::string()}));
+    if (rows.empty()) continue;
+    // "another" only where the same kind clashes, as the ring group's message has always read "a".
+    const bool another = same_kind && holder.kind != NumberHolder::group;
+    return Error{ErrorCode::conflict, "number",
+                 fmt::format("company {} has {} {} numbered {}", company_id, another ? "another" : "a", holder.noun,
+                             number)};
+  }
+  return {};
+}
+
+Status check_did_free(store::Session& s, const std::string& e164, const NumberOwner& owner) {
+  PRIVOX_ASSIGN(const std::optional<accounts::Extension> line, accounts::extension_by_did(s, e164));
+  if (line) return Error{ErrorCode::conflict, "did", "is already the number of a line"};
+  for (const HolderTable& holder : kHolderTables) {
+    if (holder.kind == NumberHolder::group) continue;  // a ring group has no public number
+    const bool same_kind = holder.kind == owner.kind;
+    PRIVOX_ASSIGN(const store::Rows rows, s.query(fmt::format("SELECT id FROM {} WHERE did = ? AND id <> ?", holder.table),
+                                                  {e164, same_kind ? owner.id : std::string()}));
+    if (!rows.empty())
+      return Error{ErrorCode::conflict, "did",
+                   fmt::format("is already the number of {} {}", same_kind ? "another" : "a", holder.noun)};
+  }
+  return {};
+}
+
 Result<Target> resolve_target(store::Session& s, const std::string& company_id, TargetKind kind,
                               std::string_view number, std::string_view field) {
   if (kind == TargetKind::external) {

@@ -12,6 +12,7 @@
 #include "accounts/company_closure.h"
 #include "accounts/line_removal.h"
 #include "billing/invoices.h"
+#include "callflow/conference.h"
 #include "callflow/music.h"
 #include "callflow/receptionist.h"
 #include "erasure/erasure.h"
@@ -204,6 +205,8 @@ Result<BatchResult> company_closures_batch(store::Session& s, const privacy::Aud
       PRIVOX_TRY(accounts::remove_line(s, audit, line, now_us, actor, "company closed"));
     // Its virtual receptionists and menus go too: their DIDs are free again, their greetings' keys destroyed.
     PRIVOX_TRY(callflow::remove_company_receptionists(s, company, now_us));
+    // And its conference rooms (the lines' own went with the lines): their DIDs are free again.
+    PRIVOX_TRY(callflow::remove_company_rooms(s, company, now_us));
     // And its music on hold: every node then deletes the file it wrote for its rtpengine.
     PRIVOX_TRY(callflow::remove_company_music(s, company, now_us));
     PRIVOX_ASSIGN(std::vector<accounts::MemberRow> members, accounts::active_members_of_company(s, company));
