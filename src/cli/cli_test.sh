@@ -1349,4 +1349,39 @@ assert_eq "the deleted menu's key went with it" 0 "$(sql "$D" "select count(*) f
 assert_eq "each change is audited: two menus, a receptionist, a greeting, both deleted" 6 \
   "$(sql "$D" "select count(*) from audit_log where action like 'receptionist.%'")"
 
+# --- conference rooms: a company room and a line's own; the PIN sealed and read back audited; refusals name the flag ---
+expect_ok "$PRIVOX" conference create --data-dir "$D" --company "$CF_COMPANY" --number 700 --name "Weekly call" \
+  --did "020 7946 0700" --pin 80417723
+CF_ROOM=$(stdout)
+expect_ok "$PRIVOX" conference show --data-dir "$D" "$CF_ROOM"
+assert_contains "the room's DID in E.164" "$(stdout | tr -d ' \n')" '"did":"+442079460700"'
+expect_fail 2 -- "--pin: must be 4 to 12 digits" "$PRIVOX" conference create --data-dir "$D" --company "$CF_COMPANY" \
+  --number 701 --name Short --pin 12a
+assert_false "the refusal does not quote the PIN" grep -q 12a "$ERR"
+expect_fail 4 -- "--number: company .* has a line" "$PRIVOX" conference create --data-dir "$D" --company "$CF_COMPANY" \
+  --number 610 --name Clash --pin 1234
+expect_fail 4 -- "--number: company .* has a conference room" "$PRIVOX" group create --data-dir "$D" \
+  --company "$CF_COMPANY" --number 700 --name Sales --member "$CF_A"
+expect_ok "$PRIVOX" conference create --data-dir "$D" --company "$CF_COMPANY" --line "$CF_A" --name "Desk room" --pin 2468
+expect_fail 4 -- "--line: line .* already has a conference room" "$PRIVOX" conference create --data-dir "$D" \
+  --company "$CF_COMPANY" --line "$CF_A" --name Again --pin 2468
+expect_ok "$PRIVOX" conference list --data-dir "$D" --company "$CF_COMPANY"
+assert_contains "the line's room is listed with its line" "$(stdout | tr -d ' \n')" "\"line_id\":\"$CF_A\",\"name\":\"Deskroom\""
+expect_ok "$PRIVOX" conference update --data-dir "$D" "$CF_ROOM" --name Board --no-did --pin 5829301746
+assert_contains "the update drops the DID" "$(stdout | tr -d ' \n')" '"did":null'
+expect_ok "$PRIVOX" conference pin --data-dir "$D" "$CF_ROOM"
+assert_eq "the new PIN reads back" 5829301746 "$(stdout)"
+if pg; then
+  store_contents "$D" >"$TMP/conference-store.txt" || fail "cannot read the tables of the schema"
+  assert_false "no table holds a room's PIN" text_holds "$TMP/conference-store.txt" "80417723" "5829301746"
+else
+  assert_false "no file in the data dir holds a room's PIN" files_hold text "$D" "80417723" "5829301746"
+fi
+expect_ok "$PRIVOX" conference delete --data-dir "$D" "$CF_ROOM"
+expect_fail 3 -- "--id: no conference room" "$PRIVOX" conference show --data-dir "$D" "$CF_ROOM"
+assert_eq "each change and the PIN's reading are audited: two rooms, an update, a read, a delete" 5 \
+  "$(sql "$D" "select count(*) from audit_log where action like 'conference.%'")"
+assert_eq "the audit log never holds a PIN" 0 \
+  "$(sql "$D" "select count(*) from audit_log where detail like '%80417723%' or detail like '%5829301746%'")"
+
 finish

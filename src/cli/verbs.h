@@ -71,5 +71,8 @@ void add_callflow_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 // `menu create|list|show|update|delete|greeting` and `receptionist create|list|show|update|delete`
 // (verbs_receptionist.cpp); add_callflow_verbs adds them.
 void add_receptionist_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
+// `conference create|list|show|update|delete|pin` (verbs_conference.cpp); add_callflow_verbs adds
+// them.
+void add_conference_verbs(CLI::App& app, DataDir& where, Verbs& verbs);
 
 }  // namespace privox::cli

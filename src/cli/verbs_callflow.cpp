@@ -302,6 +302,7 @@ void add_callflow_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
   verbs.add(remove, [&where, o] { return run_group_delete(where, *o); });
 
   add_receptionist_verbs(app, where, verbs);
+  add_conference_verbs(app, where, verbs);
 }
 
 }  // namespace privox::cli
