@@ -1107,8 +1107,19 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
           .value("id", "");
   ASSERT_FALSE(b_receptionist.empty());
   const std::string b_receptionist_path = "/api/v1/receptionists/" + b_receptionist;
-  const std::vector<std::string> b_ids = {b_member, b_company, b_line,  b_request, b_invite,
-                                          b_voicemail, b_invoice, b_alert, b_group, b_menu, b_receptionist};
+  // B's conference rooms: one of the company's, with a DID, and B's own line's.
+  const std::string b_room =
+      json::parse(b.call(verb::post, "/api/v1/conference-rooms", {{"name", "B's room"}, {"number", "900"}, {"did", "+442079460650"}, {"pin", "4826"}})
+                      .body())
+          .value("id", "");
+  ASSERT_FALSE(b_room.empty());
+  const std::string b_room_path = "/api/v1/conference-rooms/" + b_room;
+  const std::string b_line_room_path = "/api/v1/me/lines/" + b_line + "/conference-room";
+  ASSERT_EQ(b.call(verb::put, b_line_room_path, {{"pin", "5937"}}).result(), status::created);
+  const std::string b_line_room = json::parse(b.call(verb::get, b_line_room_path).body())["room"].value("id", "");
+  ASSERT_FALSE(b_line_room.empty());
+  const std::vector<std::string> b_ids = {b_member, b_company, b_line,  b_request, b_invite,      b_voicemail, b_invoice,
+                                          b_alert,  b_group,   b_menu,  b_receptionist, b_room, b_line_room};
 
   struct Attack {
     std::string target;
@@ -1178,6 +1189,13 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/receptionists/{id}", verb::get}, {b_receptionist_path, nullptr}},
       {{"/api/v1/receptionists/{id}", verb::put}, {b_receptionist_path, {{"number", "801"}, {"name", "Hijacked"}, {"open_menu", b_menu}}}},
       {{"/api/v1/receptionists/{id}", verb::delete_}, {b_receptionist_path, nullptr}},
+      {{"/api/v1/conference-rooms/{id}", verb::get}, {b_room_path, nullptr}},
+      {{"/api/v1/conference-rooms/{id}", verb::put}, {b_room_path, {{"name", "Hijacked"}, {"number", "901"}, {"pin", "1111"}}}},
+      {{"/api/v1/conference-rooms/{id}", verb::delete_}, {b_room_path, nullptr}},
+      {{"/api/v1/conference-rooms/{id}/pin", verb::get}, {b_room_path + "/pin", nullptr}},
+      {{"/api/v1/me/lines/{id}/conference-room", verb::get}, {b_line_room_path, nullptr}},
+      {{"/api/v1/me/lines/{id}/conference-room", verb::put}, {b_line_room_path, {{"pin", "1111"}}}},
+      {{"/api/v1/me/lines/{id}/conference-room", verb::delete_}, {b_line_room_path, nullptr}},
       {{"/api/v1/fraud/alerts/{id}/lift", verb::post}, {"/api/v1/fraud/alerts/" + b_alert + "/lift", json::object()}},
       {{"/api/v1/admin/sip-bans/{id}", verb::delete_}, {"/api/v1/admin/sip-bans/" + std::string(32, '0') + "?purpose=fraud", nullptr}},
       {{"/api/v1/admin/disclosures", verb::post},
@@ -1213,6 +1231,9 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
        {"/api/v1/receptionist-menus", {{"name", "A's menu"}, {"keys", {{"2", {{"kind", "menu"}, {"menu", b_menu}}}}}}}},
       {{"/api/v1/receptionists", verb::get}, {"/api/v1/receptionists", nullptr}},
       {{"/api/v1/receptionists", verb::post}, {"/api/v1/receptionists", {{"number", "802"}, {"name", "A's desk"}, {"open_menu", b_menu}}}},
+      // A's own rooms; B's line number names no line of A's.
+      {{"/api/v1/conference-rooms", verb::get}, {"/api/v1/conference-rooms", nullptr}},
+      {{"/api/v1/conference-rooms", verb::post}, {"/api/v1/conference-rooms", {{"name", "A's room"}, {"line", "301"}, {"pin", "2468"}}}},
       {{"/api/v1/invites", verb::post}, {"/api/v1/invites", {{"email", "invitee@b.example"}}}},
       {{"/api/v1/consents", verb::get}, {"/api/v1/consents", nullptr}},
       {{"/api/v1/consents/{purpose}", verb::put}, {"/api/v1/consents/marketing_email", {{"given", false}}}},
@@ -1252,6 +1273,9 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
     }
   }
   EXPECT_EQ(a.call(verb::get, "/api/v1/invoices/" + b_invoice).result(), status::not_found) << "B's invoice as JSON";
+  // B's line's room, by its id, is no room of A's either.
+  EXPECT_EQ(a.call(verb::get, "/api/v1/conference-rooms/" + b_line_room + "/pin").result(), status::not_found);
+  EXPECT_EQ(a.call(verb::delete_, "/api/v1/conference-rooms/" + b_line_room).result(), status::not_found);
   EXPECT_EQ(a.call(verb::delete_, "/api/v1/session").result(), status::no_content);
   // B's line password was not reset, and B's data is intact.
   EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/me").body())["fields"]["email"], "b@b.example");
@@ -1295,6 +1319,13 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   EXPECT_EQ(b_menu_now["keys"], json({{"1", {{"kind", "line"}, {"number", "301"}}}}));
   EXPECT_EQ(json::parse(b.call(verb::get, b_receptionist_path).body())["number"], "800");
   EXPECT_TRUE(audit_of("receptionist.greeting_listen").empty()) << "nobody heard B's greeting";
+  // B's rooms are as B left them, and nobody read their PINs.
+  EXPECT_TRUE(audit_of("conference.pin_read").empty()) << "nobody read B's PINs";
+  const json b_room_now = json::parse(b.call(verb::get, b_room_path).body());
+  EXPECT_EQ(b_room_now["name"], "B's room");
+  EXPECT_EQ(b_room_now["number"], "900");
+  EXPECT_EQ(json::parse(b.call(verb::get, b_room_path + "/pin").body())["pin"], "4826");
+  EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/conference-rooms/" + b_line_room + "/pin").body())["pin"], "5937");
   const json b_forwarding = json::parse(b.call(verb::get, "/api/v1/lines/" + b_line + "/forwarding").body());
   EXPECT_EQ(b_forwarding["dnd"], false);
   EXPECT_EQ(b_forwarding["busy"], json({{"kind", "group"}, {"number", "700"}}));
@@ -1715,7 +1746,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                               "/api/v1/me/lines/{id}/dnd", "/api/v1/ring-groups",
                                               "/api/v1/ring-groups/{id}", "/api/v1/call-flow", "/api/v1/receptionist-menus",
                                               "/api/v1/receptionist-menus/{id}", "/api/v1/receptionist-menus/{id}/greeting",
-                                              "/api/v1/receptionists", "/api/v1/receptionists/{id}"};
+                                              "/api/v1/receptionists", "/api/v1/receptionists/{id}",
+                                              "/api/v1/conference-rooms", "/api/v1/conference-rooms/{id}",
+                                              "/api/v1/conference-rooms/{id}/pin", "/api/v1/me/lines/{id}/conference-room"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
@@ -1759,9 +1792,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   // the box options two, one of them; the invoices two, neither; the wallet two, neither;
   // the fraud alerts two, one of them; the wallet's top-up one, state-changing; call routing
   // (issue 15) twelve, seven of them; business hours two, one of them; the receptionist thirteen,
-  // eight of them.
-  EXPECT_EQ(guarded, 87u);
-  EXPECT_EQ(state_changing, 50u);
+  // eight of them; the conference rooms nine, five of them.
+  EXPECT_EQ(guarded, 96u);
+  EXPECT_EQ(state_changing, 55u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
@@ -3283,6 +3316,237 @@ TEST_P(CallRoutingApiTest, TheCallFlowShowsAReceptionistsHoursAndMenus) {
   EXPECT_TRUE(after_hours["keys"].empty());
   EXPECT_EQ(after_hours["timeout"]["type"], "voicemail");
   EXPECT_EQ(after_hours["timeout"]["number"], "261");
+}
+
+// Conference rooms (issue 15) through the portal: the company's rooms by number and DID, a line's
+// room named by the line's number and dialled as *88 and that number. No answer but /pin carries
+// a PIN, and that one is audited; refusals name the field.
+TEST_P(CallRoutingApiTest, TheOfficeManagerSetsUpConferenceRooms) {
+  Browser manager = browser();
+  manager_with_lines(manager, "rooms@a.example", "+442079460909", {"271", "272"});
+  http::Response res = manager.call(verb::post, "/api/v1/conference-rooms",
+                                    {{"name", "Board room"}, {"number", "880"}, {"did", "+44 20 7946 0620"}, {"pin", "482613"}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  expect_documented(verb::post, "/api/v1/conference-rooms", res);
+  json room = json::parse(res.body());
+  const std::string id = room.value("id", ""), path = "/api/v1/conference-rooms/" + id;
+  EXPECT_EQ(room, json({{"id", id}, {"name", "Board room"}, {"number", "880"}, {"line", nullptr}, {"line_id", nullptr},
+                        {"dial", "880"}, {"did", "+442079460620"}}));
+  res = manager.call(verb::post, "/api/v1/conference-rooms", {{"name", "Front desk huddle"}, {"line", "271"}, {"pin", "1357"}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  const json line_room = json::parse(res.body());
+  const std::string line_room_id = line_room.value("id", "");
+  EXPECT_EQ(line_room, json({{"id", line_room_id}, {"name", "Front desk huddle"}, {"number", nullptr}, {"line", "271"},
+                             {"line_id", line_ids_["271"]}, {"dial", "*88271"}, {"did", nullptr}}));
+
+  // Reading the rooms never shows a PIN.
+  res = manager.call(verb::get, "/api/v1/conference-rooms");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/conference-rooms", res);
+  EXPECT_EQ(json::parse(res.body())["items"].size(), 2u);
+  EXPECT_EQ(res.body().find("482613"), std::string::npos) << res.body();
+  EXPECT_EQ(res.body().find("1357"), std::string::npos) << res.body();
+  res = manager.call(verb::get, path);
+  expect_documented(verb::get, "/api/v1/conference-rooms/{id}", res);
+  EXPECT_EQ(json::parse(res.body()), room);
+
+  // The PIN comes from its own route, and each read is audited without it.
+  EXPECT_TRUE(audit_of("conference.pin_read").empty());
+  auto pin_of = [&](const std::string& room_path) {
+    const http::Response answer = manager.call(verb::get, room_path + "/pin");
+    EXPECT_EQ(answer.result(), status::ok) << answer.body();
+    return json::parse(answer.body(), nullptr, false).value("pin", "");
+  };
+  res = manager.call(verb::get, path + "/pin");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/conference-rooms/{id}/pin", res);
+  EXPECT_EQ(json::parse(res.body()), json({{"pin", "482613"}}));
+  EXPECT_EQ(res[http::bhttp::field::cache_control], "no-store");
+  store::Rows reads = audit_of("conference.pin_read");
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].text(1).find("482613"), std::string::npos) << reads[0].text(1);
+  EXPECT_EQ(pin_of("/api/v1/conference-rooms/" + line_room_id), "1357");
+
+  const json good = {{"name", "Other"}, {"number", "881"}, {"pin", "2468"}};
+  auto with = [&](const std::string& name, const json& value) {
+    json body = good;
+    body[name] = value;
+    return body;
+  };
+  json no_pin = good;
+  no_pin.erase("pin");
+  const std::vector<std::tuple<json, status, std::string>> bad = {
+      {with("pin", "123"), status::bad_request, "pin"},
+      {with("pin", "1234567890123"), status::bad_request, "pin"},
+      {with("pin", "12a4"), status::bad_request, "pin"},
+      {with("pin", 2468), status::bad_request, "pin"},
+      {no_pin, status::bad_request, "pin"},
+      {with("number", "271"), status::conflict, "number"},
+      {with("number", "880"), status::conflict, "number"},
+      {with("number", "8x"), status::bad_request, "number"},
+      {with("did", "+442079460620"), status::conflict, "did"},
+      {with("did", "not a number"), status::bad_request, "did"},
+      {with("line", "299"), status::not_found, "line"},
+      {{{"name", "Again"}, {"line", "271"}, {"pin", "2468"}}, status::conflict, "line"},
+      {with("colour", "blue"), status::bad_request, "colour"},
+  };
+  const std::string company = json::parse(manager.call(verb::get, "/api/v1/me").body())["company_id"];
+  for (const auto& [body, code, field] : bad) {
+    res = manager.call(verb::post, "/api/v1/conference-rooms", body);
+    expect_refusal(verb::post, "/api/v1/conference-rooms", res, code, field, body.dump());
+    EXPECT_EQ(res.body().find(company), std::string::npos) << "the refusal speaks of the company, not its id: " << res.body();
+    EXPECT_EQ(res.body().find("2468"), std::string::npos) << "no refusal repeats a PIN: " << res.body();
+  }
+  EXPECT_EQ(json::parse(manager.call(verb::get, "/api/v1/conference-rooms").body())["items"].size(), 2u);
+
+  // A PUT replaces name, number and DID, and the PIN only when it gives one.
+  res = manager.call(verb::put, path, {{"name", "Board"}, {"number", "882"}, {"did", nullptr}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, "/api/v1/conference-rooms/{id}", res);
+  room = json::parse(res.body());
+  EXPECT_EQ(room["number"], "882");
+  EXPECT_EQ(room["dial"], "882");
+  EXPECT_TRUE(room["did"].is_null());
+  EXPECT_EQ(pin_of(path), "482613");
+  ASSERT_EQ(manager.call(verb::put, path, {{"name", "Board"}, {"number", "882"}, {"pin", "97531"}}).result(), status::ok);
+  EXPECT_EQ(pin_of(path), "97531");
+  expect_refusal(verb::put, "/api/v1/conference-rooms/{id}",
+                 manager.call(verb::put, path, {{"name", "Board"}, {"number", "882"}, {"pin", "12"}}), status::bad_request, "pin",
+                 "a short PIN");
+  expect_refusal(verb::put, "/api/v1/conference-rooms/{id}",
+                 manager.call(verb::put, path, {{"name", "Board"}, {"number", "882"}, {"line", "272"}}), status::bad_request, "line",
+                 "a company's room stays the company's");
+  expect_refusal(verb::put, "/api/v1/conference-rooms/{id}",
+                 manager.call(verb::put, "/api/v1/conference-rooms/" + line_room_id, {{"name", "Huddle"}, {"line", "272"}}),
+                 status::bad_request, "line", "a line's room stays with its line");
+  EXPECT_EQ(pin_of(path), "97531");
+  res = manager.call(verb::put, "/api/v1/conference-rooms/" + line_room_id, {{"name", "Huddle"}, {"line", "271"}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(json::parse(res.body())["name"], "Huddle");
+  EXPECT_EQ(json::parse(res.body())["dial"], "*88271");
+  reads = audit_of("conference.pin_read");
+  EXPECT_EQ(reads.size(), 5u);
+  for (const store::Row& r : reads)
+    for (const char* pin : {"482613", "97531", "1357"}) EXPECT_EQ(r.text(1).find(pin), std::string::npos) << r.text(1);
+
+  // Removed, a room is gone from every route, and its number is free again.
+  res = manager.call(verb::delete_, path);
+  EXPECT_EQ(res.result(), status::no_content) << res.body();
+  expect_documented(verb::delete_, "/api/v1/conference-rooms/{id}", res);
+  expect_refusal(verb::get, "/api/v1/conference-rooms/{id}", manager.call(verb::get, path), status::not_found, "id", "removed");
+  expect_refusal(verb::get, "/api/v1/conference-rooms/{id}/pin", manager.call(verb::get, path + "/pin"), status::not_found, "id",
+                 "removed");
+  EXPECT_EQ(manager.call(verb::post, "/api/v1/conference-rooms", {{"name", "New"}, {"number", "882"}, {"pin", "2468"}}).result(),
+            status::created);
+  EXPECT_EQ(manager.call(verb::delete_, "/api/v1/conference-rooms/" + line_room_id).result(), status::no_content);
+  EXPECT_EQ(json::parse(manager.call(verb::get, "/api/v1/conference-rooms").body())["items"].size(), 1u);
+}
+
+TEST_P(CallRoutingApiTest, AMemberKeepsTheirOwnLinesConferenceRoom) {
+  Browser manager = browser();
+  manager_with_lines(manager, "room-own@a.example", "+442079460911", {"291", "292"});
+  const std::string invite_token = invite(manager, "room-member@a.example").second;
+  ASSERT_EQ(browser().call(verb::post, "/api/v1/invites/accept", invitee_body(invite_token, "+442079460912")).result(),
+            status::created);
+  Browser member = browser();
+  ASSERT_EQ(member.call(verb::post, "/api/v1/session", {{"email", "room-member@a.example"}, {"password", "invited password 1"}})
+                .result(),
+            status::ok);
+  const std::string member_id = json::parse(member.call(verb::get, "/api/v1/me").body())["subject_id"];
+  ASSERT_EQ(manager.call(verb::patch, "/api/v1/extensions/" + line_ids_["291"], {{"member_id", member_id}}).result(), status::ok);
+  ASSERT_EQ(manager.call(verb::patch, "/api/v1/extensions/" + line_ids_["292"], {{"member_id", manager_id_}}).result(), status::ok);
+  const std::string pattern = "/api/v1/me/lines/{id}/conference-room";
+  const std::string mine = "/api/v1/me/lines/" + line_ids_["291"] + "/conference-room";
+  const std::string hers = "/api/v1/me/lines/" + line_ids_["292"] + "/conference-room";
+
+  http::Response res = member.call(verb::get, mine);
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, pattern, res);
+  EXPECT_EQ(json::parse(res.body()), json({{"line_id", line_ids_["291"]}, {"line", "291"}, {"dial", "*88291"}, {"room", nullptr}}));
+  expect_refusal(verb::put, pattern, member.call(verb::put, mine, {{"pin", "12"}}), status::bad_request, "pin", "a short PIN");
+  expect_refusal(verb::put, pattern, member.call(verb::put, mine, json::object()), status::bad_request, "pin", "a new room needs one");
+  expect_refusal(verb::put, pattern, member.call(verb::put, mine, {{"pin", "2580"}, {"did", "+442079460640"}}), status::bad_request,
+                 "did", "a public number is the office manager's to give");
+  expect_refusal(verb::put, pattern, member.call(verb::put, mine, {{"pin", "2580"}, {"number", "555"}}), status::bad_request, "number",
+                 "the room's number is the line's");
+  EXPECT_TRUE(json::parse(member.call(verb::get, mine).body())["room"].is_null()) << "the refusals created nothing";
+
+  res = member.call(verb::put, mine, {{"pin", "2580"}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  expect_documented(verb::put, pattern, res);
+  json room = json::parse(res.body())["room"];
+  EXPECT_EQ(room["name"], "Line 291");
+  EXPECT_EQ(room["dial"], "*88291");
+  EXPECT_EQ(res.body().find("2580"), std::string::npos) << res.body();
+  res = member.call(verb::put, mine, {{"name", "Alan's huddle"}});
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, pattern, res);
+  EXPECT_EQ(json::parse(res.body())["room"]["name"], "Alan's huddle");
+  // The office manager sees the member's room among the company's, and its PIN as the member set it.
+  const std::string room_path = "/api/v1/conference-rooms/" + room.value("id", "");
+  const json items = json::parse(manager.call(verb::get, "/api/v1/conference-rooms").body())["items"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["line"], "291");
+  EXPECT_EQ(json::parse(manager.call(verb::get, room_path + "/pin").body())["pin"], "2580");
+  ASSERT_EQ(member.call(verb::put, mine, {{"pin", "369147"}}).result(), status::ok);
+  EXPECT_EQ(json::parse(manager.call(verb::get, room_path + "/pin").body())["pin"], "369147");
+  EXPECT_EQ(json::parse(member.call(verb::get, mine).body())["room"]["name"], "Alan's huddle") << "a PIN alone keeps the name";
+
+  // The office manager's routes are hers alone, and another member's line reads as missing.
+  for (const auto& [method, target] : std::vector<std::pair<verb, std::string>>{
+           {verb::get, "/api/v1/conference-rooms"}, {verb::post, "/api/v1/conference-rooms"}, {verb::get, room_path},
+           {verb::put, room_path}, {verb::delete_, room_path}, {verb::get, room_path + "/pin"}}) {
+    res = member.call(method, target, method == verb::get ? json(nullptr) : json{{"name", "Mine"}, {"line", "291"}, {"pin", "1111"}});
+    EXPECT_EQ(res.result(), status::forbidden) << target << ": " << res.body();
+    EXPECT_EQ(json::parse(res.body())["error"]["field"], "role") << target;
+  }
+  for (const verb method : {verb::get, verb::put, verb::delete_}) {
+    res = member.call(method, hers, method == verb::put ? json{{"pin", "1111"}} : json(nullptr));
+    EXPECT_EQ(res.result(), status::not_found) << res.body();
+    EXPECT_EQ(json::parse(res.body())["error"]["field"], "id");
+  }
+  EXPECT_EQ(manager.call(verb::get, mine).result(), status::not_found) << "the manager's own routes reach her own lines";
+  EXPECT_EQ(json::parse(manager.call(verb::get, room_path + "/pin").body())["pin"], "369147");
+
+  res = member.call(verb::delete_, mine);
+  EXPECT_EQ(res.result(), status::no_content) << res.body();
+  expect_documented(verb::delete_, pattern, res);
+  expect_refusal(verb::delete_, pattern, member.call(verb::delete_, mine), status::not_found, "room", "none left");
+  EXPECT_TRUE(json::parse(member.call(verb::get, mine).body())["room"].is_null());
+  EXPECT_TRUE(json::parse(manager.call(verb::get, "/api/v1/conference-rooms").body())["items"].empty());
+}
+
+// A room is a number of the company's like any other: the picture shows the company's rooms at
+// their numbers and DIDs and a line's room at *88 and the line's number, never a PIN.
+TEST_P(CallRoutingApiTest, TheCallFlowShowsConferenceRooms) {
+  Browser manager = browser();
+  manager_with_lines(manager, "flow-rooms@a.example", "+442079460913", {"281"});
+  http::Response res = manager.call(verb::post, "/api/v1/conference-rooms",
+                                    {{"name", "Huddle"}, {"number", "890"}, {"did", "+442079460630"}, {"pin", "864209"}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  const std::string room_id = json::parse(res.body())["id"];
+  res = manager.call(verb::post, "/api/v1/conference-rooms", {{"name", "Line 281's room"}, {"line", "281"}, {"pin", "975310"}});
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  const std::string line_room_id = json::parse(res.body())["id"];
+
+  res = manager.call(verb::get, "/api/v1/call-flow");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/call-flow", res);
+  EXPECT_EQ(res.body().find("864209"), std::string::npos) << res.body();
+  EXPECT_EQ(res.body().find("975310"), std::string::npos) << res.body();
+  const json flow = json::parse(res.body());
+  std::map<std::string, json> by_number;
+  for (const json& n : flow["numbers"]) by_number[n["kind"].get<std::string>() + ":" + n["number"].get<std::string>()] = n["to"];
+  ASSERT_TRUE(by_number.count("conference:890") && by_number.count("did:+442079460630") && by_number.count("conference:*88281"))
+      << res.body();
+  EXPECT_EQ(by_number["conference:890"],
+            json({{"type", "conference"}, {"room_id", room_id}, {"name", "Huddle"}, {"number", "890"}, {"line", nullptr}}));
+  EXPECT_EQ(by_number["did:+442079460630"], by_number["conference:890"]);
+  EXPECT_EQ(by_number["conference:*88281"],
+            json({{"type", "conference"}, {"room_id", line_room_id}, {"name", "Line 281's room"}, {"number", "*88281"}, {"line", "281"}}));
+  ASSERT_EQ(manager.call(verb::delete_, "/api/v1/conference-rooms/" + room_id).result(), status::no_content);
+  res = manager.call(verb::get, "/api/v1/call-flow");
+  EXPECT_EQ(res.body().find(room_id), std::string::npos) << "a removed room leaves the picture: " << res.body();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CallRoutingApiTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),

@@ -111,6 +111,16 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/receptionists/{id}", kMember, receptionist_show},
     {verb::put, "/api/v1/receptionists/{id}", kMemberCsrf, receptionist_update},
     {verb::delete_, "/api/v1/receptionists/{id}", kMemberCsrf, receptionist_remove},
+    // routes_conference.cpp: the office manager's (any room of the company) and the member's own line's
+    {verb::get, "/api/v1/conference-rooms", kMember, conference_rooms_list},
+    {verb::post, "/api/v1/conference-rooms", kMemberCsrf, conference_room_create},
+    {verb::get, "/api/v1/conference-rooms/{id}", kMember, conference_room_show},
+    {verb::put, "/api/v1/conference-rooms/{id}", kMemberCsrf, conference_room_update},
+    {verb::delete_, "/api/v1/conference-rooms/{id}", kMemberCsrf, conference_room_remove},
+    {verb::get, "/api/v1/conference-rooms/{id}/pin", kMember, conference_room_pin},
+    {verb::get, "/api/v1/me/lines/{id}/conference-room", kMember, my_line_room_get},
+    {verb::put, "/api/v1/me/lines/{id}/conference-room", kMemberCsrf, my_line_room_put},
+    {verb::delete_, "/api/v1/me/lines/{id}/conference-room", kMemberCsrf, my_line_room_remove},
     // routes_call_flow.cpp
     {verb::get, "/api/v1/call-flow", kMember, call_flow_show},
     // routes_public.cpp

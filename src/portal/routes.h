@@ -325,6 +325,10 @@ Response my_line_dnd_put(Portal::Impl& p, const Exchange& e, const Caller& c);
 // What the call-routing routes share (routes_forwarding.cpp):
 // 403 naming role for anyone but an office manager.
 std::optional<Response> refuse_unless_call_routing_manager(const Caller& c);
+// The line named by the path's {id} that a route may touch: for `own_only`, one of the caller's own
+// lines; else any line of the caller's company. Anything else is not_found naming id, exactly as a
+// line that does not exist.
+Result<accounts::Extension> line_in_reach(Portal::Impl& p, const Exchange& e, const Caller& c, bool own_only);
 // A 400 naming the first member of `body` not in `known`, so a misspelt setting is not ignored.
 std::optional<Response> refuse_unknown_fields(const nlohmann::json& body, std::initializer_list<std::string_view> known);
 // A target as the body names it, {"kind": "line|group|voicemail|external", "number": "..."}.
@@ -365,6 +369,18 @@ Response receptionist_create(Portal::Impl& p, const Exchange& e, const Caller& c
 Response receptionist_show(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response receptionist_update(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response receptionist_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+
+// routes_conference.cpp: the company's conference rooms and its lines' rooms, for its office
+// managers (the PIN shown only by its own, audited route), and a member's own line's room.
+Response conference_rooms_list(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response conference_room_create(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response conference_room_show(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response conference_room_update(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response conference_room_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response conference_room_pin(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response my_line_room_get(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response my_line_room_put(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response my_line_room_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_call_flow.cpp: where a call to each company number goes, as a tree, for the office manager.
 Response call_flow_show(Portal::Impl& p, const Exchange& e, const Caller& c);

@@ -16,7 +16,10 @@
 //              many), `open` and `closed` (menu nodes);
 //   menu       `menu_id`, `name`, `has_greeting`, `timeout_seconds`, `keys` ([{key, to}] in key
 //              order), `timeout` (a node, or null: the menu plays again, then the call ends);
-//   dial_by_extension  the caller dials a line's number;  repeat  the menu plays again.
+//   dial_by_extension  the caller dials a line's number;  repeat  the menu plays again;
+//   conference  a conference room: `room_id`, `name`, `number` (what the company's phones dial: the
+//              room's number, or *88 and the line's number for a line's room), `line` (the line's
+//              number, or null for a company's room); callers key in its PIN and join.
 // The page draws a type it does not know as a plain box with its name.
 #include <nlohmann/json.hpp>
 
@@ -24,6 +27,7 @@
 #include <set>
 
 #include "accounts/business_hours.h"
+#include "callflow/conference.h"
 #include "callflow/forwarding.h"
 #include "callflow/groups.h"
 #include "callflow/receptionist.h"
@@ -48,6 +52,7 @@ struct CallFlowData {
   std::vector<callflow::Receptionist> receptionists;
   std::map<std::string, const callflow::Menu*> menu_by_id;
   accounts::CompanyHours hours;
+  std::vector<callflow::ConferenceRoom> rooms;
 };
 
 class CallFlowTree {
@@ -87,6 +92,20 @@ class CallFlowTree {
       to = menu(r.open_menu_id, shown);
     }
     return {{"type", "receptionist"}, {"receptionist_id", r.id}, {"number", r.number}, {"name", r.name}, {"to", std::move(to)}};
+  }
+
+  // A room, or nullopt for a line's room whose line is gone (the proxy skips it too).
+  std::optional<nlohmann::json> conference(const callflow::ConferenceRoom& r) const {
+    nlohmann::json line = nullptr;
+    std::string dial = r.number;
+    if (r.line_id) {
+      const auto it = data_.line_by_id.find(*r.line_id);
+      if (it == data_.line_by_id.end()) return std::nullopt;
+      line = it->second->number;
+      dial = std::string(callflow::kLineRoomCode) + it->second->number;
+    }
+    return nlohmann::json{{"type", "conference"}, {"room_id", r.id}, {"name", r.name}, {"number", std::move(dial)},
+                          {"line", std::move(line)}};
   }
 
   nlohmann::json group(const std::string& id, std::set<std::string>& path, int depth) const {
@@ -188,6 +207,7 @@ Result<CallFlowData> call_flow_data(Portal::Impl& p, const std::string& company_
   PRIVOX_ASSIGN(data.receptionists, receptionists.list(company_id));
   for (const callflow::Menu& m : data.menus) data.menu_by_id[m.id] = &m;
   PRIVOX_ASSIGN(data.hours, accounts::BusinessHours(p.store, p.keys, p.clock).get(company_id));
+  PRIVOX_ASSIGN(data.rooms, callflow::Conferences(p.store, p.keys, p.clock).list(company_id));
   PRIVOX_TRY(store::with_transaction(p.store, store::TxMode::read, [&](store::Session& s) -> Status {
     data.forwarding.clear();
     for (const accounts::Extension& x : data.lines) {
@@ -201,7 +221,8 @@ Result<CallFlowData> call_flow_data(Portal::Impl& p, const std::string& company_
 
 }  // namespace
 
-// Numbers from outside (DIDs) first, then the groups', the receptionists' and the lines' numbers.
+// Numbers from outside (DIDs) first, then the groups', the receptionists', the conference rooms' and
+// the lines' numbers.
 Response call_flow_show(Portal::Impl& p, const Exchange&, const Caller& c) {
   if (auto refusal = refuse_unless_call_routing_manager(c)) return std::move(*refusal);
   auto data = call_flow_data(p, c.who.company_id);
@@ -213,10 +234,21 @@ Response call_flow_show(Portal::Impl& p, const Exchange&, const Caller& c) {
     if (x.did) numbers.push_back({{"number", *x.did}, {"kind", "did"}, {"to", tree.line(x.id, path, 0)}});
   for (const callflow::Receptionist& r : data->receptionists)
     if (r.did) numbers.push_back({{"number", *r.did}, {"kind", "did"}, {"to", tree.receptionist(r)}});
+  std::vector<nlohmann::json> rooms;  // the rooms drawn, in the order of data->rooms
+  for (const callflow::ConferenceRoom& r : data->rooms) {
+    std::optional<nlohmann::json> room = tree.conference(r);
+    if (!room) continue;
+    if (r.did) numbers.push_back({{"number", *r.did}, {"kind", "did"}, {"to", *room}});
+    rooms.push_back(std::move(*room));
+  }
   for (const callflow::RingGroup& g : data->groups)
     numbers.push_back({{"number", g.number}, {"kind", "group"}, {"to", tree.group(g.id, path, 0)}});
   for (const callflow::Receptionist& r : data->receptionists)
     numbers.push_back({{"number", r.number}, {"kind", "receptionist"}, {"to", tree.receptionist(r)}});
+  for (nlohmann::json& room : rooms) {
+    std::string dial = room["number"];
+    numbers.push_back({{"number", std::move(dial)}, {"kind", "conference"}, {"to", std::move(room)}});
+  }
   for (const accounts::Extension& x : data->lines)
     numbers.push_back({{"number", x.number}, {"kind", "line"}, {"to", tree.line(x.id, path, 0)}});
   return http::json_response(status::ok, {{"numbers", std::move(numbers)}});

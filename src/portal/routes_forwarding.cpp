@@ -27,16 +27,6 @@ auto& condition_slot(Fwd& f, std::string_view condition) {
   return f.unregistered;
 }
 
-// Which line a forwarding route may touch: for `own_only`, one of the caller's own lines; else any
-// line of the caller's company. Anything else is not_found naming the path's id.
-Result<accounts::Extension> forwarding_line(Portal::Impl& p, const Exchange& e, const Caller& c, bool own_only) {
-  auto x = p.extensions.find(std::string(e.param("id")));
-  if (!x.ok() && x.error().code != ErrorCode::not_found && x.error().code != ErrorCode::invalid_argument) return x.error();
-  const bool reachable = x.ok() && x->company_id == c.who.company_id && (!own_only || x->member_id == c.who.subject_id);
-  if (!reachable) return Error{ErrorCode::not_found, "id", own_only ? "no line of yours has this id" : "no such line in your company"};
-  return x;
-}
-
 // What the body asks for, before any number is resolved.
 struct ForwardingRequest {
   bool dnd = false;
@@ -101,13 +91,13 @@ Response forwarding_answer(Portal::Impl& p, const accounts::Extension& x) {
 }
 
 Response forwarding_get(Portal::Impl& p, const Exchange& e, const Caller& c, bool own_only) {
-  auto x = forwarding_line(p, e, c, own_only);
+  auto x = line_in_reach(p, e, c, own_only);
   if (!x.ok()) return error_response(x.error());
   return forwarding_answer(p, *x);
 }
 
 Response forwarding_put(Portal::Impl& p, const Exchange& e, const Caller& c, bool own_only) {
-  auto x = forwarding_line(p, e, c, own_only);
+  auto x = line_in_reach(p, e, c, own_only);
   if (!x.ok()) return error_response(x.error());
   auto parsed = json_body(e);
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
@@ -121,7 +111,7 @@ Response forwarding_put(Portal::Impl& p, const Exchange& e, const Caller& c, boo
 }
 
 Response dnd_put(Portal::Impl& p, const Exchange& e, const Caller& c, bool own_only) {
-  auto x = forwarding_line(p, e, c, own_only);
+  auto x = line_in_reach(p, e, c, own_only);
   if (!x.ok()) return error_response(x.error());
   auto parsed = json_body(e);
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
@@ -135,6 +125,14 @@ Response dnd_put(Portal::Impl& p, const Exchange& e, const Caller& c, bool own_o
 }
 
 }  // namespace
+
+Result<accounts::Extension> line_in_reach(Portal::Impl& p, const Exchange& e, const Caller& c, bool own_only) {
+  auto x = p.extensions.find(std::string(e.param("id")));
+  if (!x.ok() && x.error().code != ErrorCode::not_found && x.error().code != ErrorCode::invalid_argument) return x.error();
+  const bool reachable = x.ok() && x->company_id == c.who.company_id && (!own_only || x->member_id == c.who.subject_id);
+  if (!reachable) return Error{ErrorCode::not_found, "id", own_only ? "no line of yours has this id" : "no such line in your company"};
+  return x;
+}
 
 std::optional<Response> refuse_unless_call_routing_manager(const Caller& c) {
   if (c.who.role != Role::office_manager)

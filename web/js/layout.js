@@ -29,12 +29,12 @@ export function isOfficeManager(user) {
 function navLinks(user) {
   if (!user) return [['/login.html', 'Log in'], ['/signup.html', 'Sign up']];
   if (isStaff(user)) return [...STAFF_LINKS, ['/notice.html', 'Privacy notice']];
-  // Office managers also set up the company's call routing and receptionist, manage its people
+  // Office managers also set up the company's call routing, receptionist and conference rooms, manage its people
   // (invitations and roles) and see its invoices, international balance and fraud alerts.
   if (!isOfficeManager(user)) return MEMBER_LINKS;
   const at = MEMBER_LINKS.findIndex(([href]) => href === '/extensions.html') + 1;
   return [...MEMBER_LINKS.slice(0, at), ['/routing.html', 'Call routing'], ['/receptionist.html', 'Receptionist'],
-    ['/people.html', 'People'], ['/invoices.html', 'Invoices'],
+    ['/conference.html', 'Conference rooms'], ['/people.html', 'People'], ['/invoices.html', 'Invoices'],
     ['/wallet.html', 'International calls'], ['/fraud.html', 'Fraud alerts'], ...MEMBER_LINKS.slice(at)];
 }
 

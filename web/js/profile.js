@@ -1,10 +1,12 @@
 // The profile: the person's own data (GET /me) and rectification (PATCH /me) of the fields that
 // changed. Each correction is recorded in the audit chain by the server (field names, never values).
-// Below, the forwarding and do-not-disturb of the person's own lines (/me/lines, forwarding.js).
+// Below, the forwarding and do-not-disturb of the person's own lines (/me/lines, forwarding.js) and
+// each line's own conference room (line-room.js).
 
 import { api } from './api.js';
-import { $, formValues, say, submitting } from './dom.js';
+import { $, formValues, replaceChildren, say, submitting } from './dom.js';
 import { showForwardingPanels } from './forwarding.js';
+import { lineRoomPanel } from './line-room.js';
 import { isStaff, pageError, startPage } from './layout.js';
 import { cardBrandWords } from './words.js';
 
@@ -63,6 +65,8 @@ async function showOwnLines(user) {
     if (!own.length) return;
     $('#my-lines-section').hidden = false;
     await showForwardingPanels($('#my-lines'), own, '/me/lines');
+    $('#my-rooms-section').hidden = false;
+    replaceChildren($('#my-rooms'), await Promise.all(own.map(lineRoomPanel)));
   } catch (error) {
     pageError(error);
   }

@@ -1,7 +1,8 @@
 // Call routing, for the company's office managers: the picture of where a call to each number goes
-// (GET /call-flow, drawn as nested lists, receptionists' hours and menus included; the menus are
-// set up on receptionist.html), the ring groups (created, changed and removed here) and each line's
-// forwarding and do-not-disturb (forwarding.js). Values are set as text only.
+// (GET /call-flow, drawn as nested lists, receptionists' hours and menus and conference rooms
+// included; the menus are set up on receptionist.html, the rooms on conference.html), the ring
+// groups (created, changed and removed here) and each line's forwarding and do-not-disturb
+// (forwarding.js). Values are set as text only.
 
 import { api } from './api.js';
 import { $, el, replaceChildren, say, submitting } from './dom.js';
@@ -9,7 +10,8 @@ import { CONDITIONS, TARGET_KINDS, showForwardingPanels, targetWords } from './f
 import { isOfficeManager, pageError, startPage } from './layout.js';
 
 const STRATEGIES = { simultaneous: 'all at once', sequential: 'in order', round_robin: 'in turn' };
-const ENTRY_KINDS = { did: 'direct number', group: 'ring group', receptionist: 'receptionist', line: 'extension' };
+const ENTRY_KINDS = { did: 'direct number', group: 'ring group', receptionist: 'receptionist', conference: 'conference room',
+  line: 'extension' };
 const WEEKDAYS = [['mon', 'Mon'], ['tue', 'Tue'], ['wed', 'Wed'], ['thu', 'Thu'], ['fri', 'Fri'], ['sat', 'Sat'], ['sun', 'Sun']];
 
 let editing = null;  // the ring group the form changes; null: it creates one
@@ -24,6 +26,12 @@ function flowNode(node) {
     case 'receptionist': return flowReceptionist(item, node);
     case 'hours': return flowHours(item, node);
     case 'menu': return flowMenu(item, node);
+    case 'conference':
+      item.dataset.room = node.name;
+      item.append(el('span', { class: 'flow-box' }, `Conference room ${node.name}`,
+        el('span', { class: 'muted' }, ` — dialled as ${node.number}${node.line ? ` (line ${node.line}'s room)` : ''}; `
+          + 'callers key in its PIN and join')));
+      return item;
     case 'dial_by_extension':
       item.append(el('span', { class: 'flow-box' }, 'The caller dials an extension'));
       return item;
