@@ -1107,6 +1107,8 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
           .value("id", "");
   ASSERT_FALSE(b_receptionist.empty());
   const std::string b_receptionist_path = "/api/v1/receptionists/" + b_receptionist;
+  // B's music on hold.
+  ASSERT_EQ(b.upload(verb::put, "/api/v1/company/music", "audio/wav", silent_wav(8000, 5.5)).result(), status::ok);
   // B's conference rooms: one of the company's, with a DID, and B's own line's.
   const std::string b_room =
       json::parse(b.call(verb::post, "/api/v1/conference-rooms", {{"name", "B's room"}, {"number", "900"}, {"did", "+442079460650"}, {"pin", "4826"}})
@@ -1217,6 +1219,11 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/company", verb::patch}, {"/api/v1/company", {{"sip_digest", "sha256"}}}},
       {{"/api/v1/company/hours", verb::get}, {"/api/v1/company/hours", nullptr}},
       {{"/api/v1/company/hours", verb::put}, {"/api/v1/company/hours", {{"hours", {{"mon", {"09:00-10:00"}}}}}}},
+      // A's own music on hold: none to hear or remove, and nothing of B's.
+      {{"/api/v1/company/music", verb::get}, {"/api/v1/company/music", nullptr}},
+      {{"/api/v1/company/music", verb::put}, {"/api/v1/company/music", nullptr}},
+      {{"/api/v1/company/music/audio", verb::get}, {"/api/v1/company/music/audio", nullptr}},
+      {{"/api/v1/company/music", verb::delete_}, {"/api/v1/company/music", nullptr}},
       // B's name does not close A's company, and nothing reaches B's.
       {{"/api/v1/company/closure", verb::post}, {"/api/v1/company/closure", {{"confirm", "Acme b@b.example"}}}},
       {{"/api/v1/company/closure", verb::delete_}, {"/api/v1/company/closure", nullptr}},
@@ -1309,6 +1316,9 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
   EXPECT_EQ(b_company_now["state"], "open");
   EXPECT_TRUE(b_company_now["sip_digest"].is_null());
   EXPECT_TRUE(json::parse(b.call(verb::get, "/api/v1/company/hours").body())["hours"].is_null()) << "A's hours are A's";
+  EXPECT_EQ(json::parse(b.call(verb::get, "/api/v1/company/music").body()), json({{"has_music", true}, {"duration_ms", 5500}}))
+      << "B's music stays B's";
+  EXPECT_TRUE(audit_of("music.listen").empty()) << "nobody heard B's music";
   // B's routing is as B left it: the group, its member, the forward, no do-not-disturb.
   const json b_group_now = json::parse(b.call(verb::get, "/api/v1/ring-groups/" + b_group).body());
   EXPECT_EQ(b_group_now["number"], "700");
@@ -1734,6 +1744,7 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                                   "/api/v1/consents/{purpose}", "/api/v1/invites/accept",
                                                   "/api/v1/password-reset", "/api/v1/password-reset/complete"};
   const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}", "/api/v1/company", "/api/v1/dashboard", "/api/v1/company/hours",
+                                              "/api/v1/company/music", "/api/v1/company/music/audio",
                                               "/api/v1/company/closure", "/api/v1/requests/{id}/code",
                                               "/api/v1/requests/{id}/verify", "/api/v1/requests/{id}/payment",
                                               "/api/v1/requests/{id}/download", "/api/v1/voicemail",
@@ -1792,9 +1803,10 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   // the box options two, one of them; the invoices two, neither; the wallet two, neither;
   // the fraud alerts two, one of them; the wallet's top-up one, state-changing; call routing
   // (issue 15) twelve, seven of them; business hours two, one of them; the receptionist thirteen,
-  // eight of them; the conference rooms nine, five of them.
-  EXPECT_EQ(guarded, 96u);
-  EXPECT_EQ(state_changing, 55u);
+  // eight of them; the conference rooms nine, five of them; the company's music on hold four, two
+  // of them.
+  EXPECT_EQ(guarded, 100u);
+  EXPECT_EQ(state_changing, 57u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
@@ -1825,6 +1837,7 @@ TEST_P(PortalApiTest, EveryJsonRouteRefusesADeeplyNestedBody) {
   for (const auto& [pattern, ops] : api_["paths"].items()) {
     for (const auto& [method, op] : ops.items()) {
       if (!op.is_object() || !op.contains("requestBody")) continue;
+      if (!op["requestBody"]["content"].contains("application/json")) continue;  // an upload (a WAV) is no JSON body
       const std::map<std::string, std::string> values = {{"{kind}", "contacts"}, {"{purpose}", "marketing_email"}};
       std::string target = pattern;
       for (size_t open = target.find('{'); open != std::string::npos; open = target.find('{')) {
@@ -3547,6 +3560,68 @@ TEST_P(CallRoutingApiTest, TheCallFlowShowsConferenceRooms) {
   ASSERT_EQ(manager.call(verb::delete_, "/api/v1/conference-rooms/" + room_id).result(), status::no_content);
   res = manager.call(verb::get, "/api/v1/call-flow");
   EXPECT_EQ(res.body().find(room_id), std::string::npos) << "a removed room leaves the picture: " << res.body();
+}
+
+// The company's own music on hold (callflow/music.h) through the portal: a WAV uploaded, its length
+// shown, heard back audited and removed; a refusal names audio or Content-Type and keeps what was.
+TEST_P(CallRoutingApiTest, TheOfficeManagerSetsTheCompanysMusicOnHold) {
+  Browser manager = browser();
+  manager_with_lines(manager, "music@a.example", "+442079460914", {});
+  const std::string path = "/api/v1/company/music", audio = path + "/audio";
+  http::Response res = manager.call(verb::get, path);
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, path, res);
+  EXPECT_EQ(json::parse(res.body()), json({{"has_music", false}, {"duration_ms", nullptr}}));
+  expect_refusal(verb::get, audio, manager.call(verb::get, audio), status::not_found, "music", "none yet");
+  expect_refusal(verb::delete_, path, manager.call(verb::delete_, path), status::not_found, "music", "none to remove");
+
+  expect_refusal(verb::put, path, manager.upload(verb::put, path, "audio/wav", silent_wav(8000, 2.0)), status::bad_request, "audio",
+                 "shorter than 5 s");
+  expect_refusal(verb::put, path, manager.upload(verb::put, path, "audio/wav", "this is not a recording at all"),
+                 status::bad_request, "audio", "text as WAV");
+  expect_refusal(verb::put, path, manager.upload(verb::put, path, "application/octet-stream", silent_wav(8000, 6.0)),
+                 status::unsupported_media_type, "Content-Type", "not sent as WAV");
+  EXPECT_EQ(json::parse(manager.call(verb::get, path).body())["has_music"], false) << "the refusals stored nothing";
+
+  // A 16 kHz file is kept at 8 kHz, as every node's rtpengine plays it.
+  res = manager.upload(verb::put, path, "audio/wav", silent_wav(16'000, 6.0));
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::put, path, res);
+  EXPECT_EQ(json::parse(res.body()), json({{"has_music", true}, {"duration_ms", 6000}}));
+  EXPECT_EQ(json::parse(manager.call(verb::get, path).body()), json({{"has_music", true}, {"duration_ms", 6000}}));
+  EXPECT_EQ(audit_of("music.set").size(), 1u);
+  EXPECT_TRUE(audit_of("music.listen").empty());
+  res = manager.call(verb::get, audio);
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(res[http::bhttp::field::content_type], "audio/wav");
+  EXPECT_EQ(res.body().substr(0, 4), "RIFF");
+  EXPECT_GE(res.body().size(), 6u * 8000 * 2) << "six seconds of 8 kHz 16-bit samples";
+  EXPECT_LT(res.body().size(), 6u * 16'000 * 2) << "not the 16 kHz upload as it was";
+  EXPECT_EQ(audit_of("music.listen").size(), 1u);
+
+  // A member hears the company's music on hold but does not set it.
+  const std::string invite_token = invite(manager, "music-member@a.example").second;
+  ASSERT_EQ(browser().call(verb::post, "/api/v1/invites/accept", invitee_body(invite_token, "+442079460915")).result(),
+            status::created);
+  Browser member = browser();
+  ASSERT_EQ(member.call(verb::post, "/api/v1/session", {{"email", "music-member@a.example"}, {"password", "invited password 1"}})
+                .result(),
+            status::ok);
+  for (const auto& [method, target] :
+       std::vector<std::pair<verb, std::string>>{{verb::get, path}, {verb::get, audio}, {verb::delete_, path}}) {
+    res = member.call(method, target);
+    EXPECT_EQ(res.result(), status::forbidden) << target << ": " << res.body();
+    EXPECT_EQ(json::parse(res.body())["error"]["field"], "role") << target;
+  }
+  EXPECT_EQ(member.upload(verb::put, path, "audio/wav", silent_wav(8000, 6.0)).result(), status::forbidden);
+  EXPECT_EQ(json::parse(manager.call(verb::get, path).body())["duration_ms"], 6000);
+
+  res = manager.call(verb::delete_, path);
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::delete_, path, res);
+  EXPECT_EQ(json::parse(res.body()), json({{"has_music", false}, {"duration_ms", nullptr}}));
+  expect_refusal(verb::get, audio, manager.call(verb::get, audio), status::not_found, "music", "removed");
+  EXPECT_EQ(audit_of("music.clear").size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CallRoutingApiTest, ::testing::Values(store::Backend::sqlite, store::Backend::postgresql),

@@ -49,6 +49,11 @@ constexpr Route kRoutes[] = {
     {verb::put, "/api/v1/company/hours", kMemberCsrf, company_hours_set},
     {verb::post, "/api/v1/company/closure", kMemberCsrf, company_close},
     {verb::delete_, "/api/v1/company/closure", kMemberCsrf, company_cancel_close},
+    // routes_music.cpp
+    {verb::get, "/api/v1/company/music", kMember, company_music_get},
+    {verb::put, "/api/v1/company/music", kMemberCsrf, company_music_put},
+    {verb::get, "/api/v1/company/music/audio", kMember, company_music_audio},
+    {verb::delete_, "/api/v1/company/music", kMemberCsrf, company_music_remove},
     // routes_wallet.cpp
     {verb::get, "/api/v1/wallet", kMember, wallet_show},
     {verb::get, "/api/v1/wallet/ledger", kMember, wallet_ledger},

@@ -252,6 +252,13 @@ nlohmann::json hours_json(const accounts::CompanyHours& h);
 Response company_close(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response company_cancel_close(Portal::Impl& p, const Exchange& e, const Caller& c);
 
+// routes_music.cpp: the company's own music on hold, for its office managers: GET its state, PUT a
+// WAV, GET /audio to hear it (audited), DELETE it.
+Response company_music_get(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response company_music_put(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response company_music_audio(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response company_music_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+
 // routes_consents.cpp: consents, cookie consent for visitors too.
 Response consents_show(Portal::Impl& p, const Exchange& e, const std::optional<Caller>& c);
 std::optional<Response> consent_purpose_check(const Exchange& e);

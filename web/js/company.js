@@ -6,10 +6,11 @@
 // business hours are kept in (PATCH /api/v1/company {time_zone}: an IANA name such as Europe/London),
 // and the business hours and holidays themselves (GET and PUT /api/v1/company/hours: each weekday's
 // intervals, or no week at all, and the holidays by date), which the receptionist and the fraud
-// rules follow.
+// rules follow, and the company's own music on hold (/api/v1/company/music: a WAV uploaded, heard
+// back from its audited route, or removed for the service's default).
 
-import { api } from './api.js';
-import { $, el, formValues, formatDate, replaceChildren, say, submitting } from './dom.js';
+import { api, apiUpload } from './api.js';
+import { $, el, formValues, formatDate, formatDuration, replaceChildren, say, submitting } from './dom.js';
 import { isOfficeManager, pageError, startPage } from './layout.js';
 
 function describe(company) {
@@ -31,6 +32,7 @@ function show(company, manager) {
   $('#time-zone').hidden = !manager || company.state === 'closed';
   $('#time_zone').value = company.time_zone || 'UTC';
   $('#business-hours').hidden = !manager || company.state === 'closed';
+  $('#music-on-hold').hidden = !manager || company.state === 'closed';
 }
 
 const WEEKDAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'],
@@ -76,6 +78,39 @@ async function setUpHours() {
   });
 }
 
+// The player loads the music only when asked to play (each listen is recorded).
+function showMusic(music) {
+  $('#music-state').textContent = music.has_music
+    ? `Your own music plays, ${formatDuration(music.duration_ms)} long.`
+    : 'The service\'s default music plays.';
+  $('#music-state').dataset.music = music.has_music ? 'own' : 'default';
+  const player = $('#music-player');
+  player.hidden = !music.has_music;
+  if (music.has_music) player.src = `/api/v1/company/music/audio?t=${Date.now()}`;
+  else player.removeAttribute('src');
+  $('#music-default').hidden = !music.has_music;
+}
+
+async function setUpMusic() {
+  const form = $('#music-form');
+  showMusic(await api('GET', '/company/music'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitting(form, async () => {
+      const file = $('#music-file').files[0];
+      if (!file) throw Object.assign(new Error('Choose a WAV file first.'), { field: 'audio' });
+      const music = await apiUpload('PUT', '/company/music', file, 'audio/wav');
+      form.reset();
+      showMusic(music);
+      say(form, `Saved. Held callers now hear your music (${formatDuration(music.duration_ms)}).`);
+    });
+  });
+  $('#music-default').addEventListener('click', () => submitting(form, async () => {
+    showMusic(await api('DELETE', '/company/music'));
+    say(form, 'Held callers hear the service\'s default music again.');
+  }));
+}
+
 const DIGEST_WORDS = { md5: 'MD5', sha256: 'SHA-256 only' };
 
 async function main() {
@@ -89,7 +124,10 @@ async function main() {
     return;
   }
   show(company, manager);
-  if (manager && company.state !== 'closed') setUpHours().catch(pageError);
+  if (manager && company.state !== 'closed') {
+    setUpHours().catch(pageError);
+    setUpMusic().catch(pageError);
+  }
   const closeForm = $('#close-form');
   closeForm.addEventListener('submit', (event) => {
     event.preventDefault();
