@@ -357,6 +357,8 @@ int serve(const Configuration& config, const Reread& reread) {
   if (Status s = fraud_rules.start(); !s.ok()) return fail(s.error());
   auto max_forward_hops = store::Settings(*(*env)->store).integer("sip.max_forward_hops");
   if (!max_forward_hops.ok()) return fail(max_forward_hops.error());
+  auto max_conferees = store::Settings(*(*env)->store).integer("conference.max_participants");
+  if (!max_conferees.ok()) return fail(max_conferees.error());
   auto music_on_hold = store::Settings(*(*env)->store).text("sip.music_on_hold_file");
   if (!music_on_hold.ok()) return fail(music_on_hold.error());
   // rtpengine reads the file itself: one it cannot open would leave held callers in silence
@@ -371,6 +373,7 @@ int serve(const Configuration& config, const Reread& reread) {
                                       .node_id = *node,
                                       .ring_timeout_us = int64_t{options.ring_timeout_s} * 1'000'000,
                                       .max_forward_hops = static_cast<int>(*max_forward_hops),
+                                      .max_conferees = static_cast<size_t>(*max_conferees),
                                       .music_on_hold = std::move(music_on_hold).value(),
                                       .music_dir = (*env)->dir.root + "/music",
                                       .limits = {.max_in_flight = options.max_transactions, .retry_after_s = 5},

@@ -18,6 +18,7 @@
 #include "accounts/digest_hash.h"
 #include "callflow/forwarding.h"
 #include "callflow/groups.h"
+#include "callflow/conference.h"
 #include "callflow/receptionist.h"
 #include "sip/transport.h"
 
@@ -59,6 +60,8 @@ struct DirectoryUpdate {
   std::vector<std::string> removed_groups;      // ids
   std::vector<callflow::Receptionist> receptionists;
   std::vector<std::string> removed_receptionists;  // ids (a log entry naming a menu lands here too: no-op)
+  std::vector<callflow::ConferenceRoom> rooms;     // conference rooms (callflow/conference.h)
+  std::vector<std::string> removed_rooms;          // ids
   // Companies' own music on hold (callflow/music.h): company id -> the file this node's loader
   // wrote for its rtpengine; removed_music: companies whose music is gone (the node's file plays).
   std::map<std::string, std::string> music;
@@ -95,6 +98,14 @@ class Directory {
   }
   virtual const callflow::Receptionist* receptionist_by_did(std::string_view /*e164*/) { return nullptr; }
   virtual const callflow::Receptionist* receptionist_by_id(std::string_view /*id*/) { return nullptr; }
+  // Conference rooms (callflow/conference.h): a company's by its number in the plan, any by its
+  // DID, a line's own room by the line's id.
+  virtual const callflow::ConferenceRoom* room_by_number(std::string_view /*company_id*/, std::string_view /*number*/) {
+    return nullptr;
+  }
+  virtual const callflow::ConferenceRoom* room_by_did(std::string_view /*e164*/) { return nullptr; }
+  virtual const callflow::ConferenceRoom* room_of_line(std::string_view /*line_id*/) { return nullptr; }
+  virtual const callflow::ConferenceRoom* room_by_id(std::string_view /*id*/) { return nullptr; }
   // The file of the company's own music on hold on this node's disk; nullptr: play the node's
   // `sip.music_on_hold_file`.
   virtual const std::string* music_for(std::string_view /*company_id*/) { return nullptr; }

@@ -11,6 +11,7 @@
 #include "accounts/directory_log.h"
 #include "accounts/extensions.h"
 #include "accounts/trunks.h"
+#include "callflow/conference.h"
 #include "callflow/forwarding.h"
 #include "callflow/groups.h"
 #include "callflow/music.h"
@@ -117,6 +118,7 @@ Result<std::shared_ptr<DirectoryUpdate>> DirectoryLoader::read_all(store::Sessio
   PRIVOX_ASSIGN(std::vector<callflow::LineForwarding> forwards, callflow::all_forwarding(s, keys_));
   PRIVOX_ASSIGN(update->groups, callflow::all_groups(s));
   PRIVOX_ASSIGN(update->receptionists, callflow::all_receptionists(s));
+  PRIVOX_ASSIGN(update->rooms, callflow::all_rooms(s));
   update->extensions.reserve(lines.size());
   for (accounts::DirectoryLine& l : lines) update->extensions.push_back(extension_info(l));
   std::unordered_map<std::string_view, ExtensionInfo*> by_id;
@@ -205,7 +207,7 @@ Status DirectoryLoader::catch_up() {
     }
     if (read.changes.empty()) return {};
     changes_.fetch_add(read.changes.size());
-    std::vector<std::string> lines, trunks, groups, receptionists, music;
+    std::vector<std::string> lines, trunks, groups, receptionists, music, rooms;
     for (const accounts::DirectoryChange& c : read.changes) {
       switch (c.kind) {
         case accounts::DirectoryItem::extension: lines.push_back(c.item_id); break;
@@ -213,9 +215,10 @@ Status DirectoryLoader::catch_up() {
         case accounts::DirectoryItem::ring_group: groups.push_back(c.item_id); break;
         case accounts::DirectoryItem::receptionist: receptionists.push_back(c.item_id); break;
         case accounts::DirectoryItem::music: music.push_back(c.item_id); break;
+        case accounts::DirectoryItem::conference: rooms.push_back(c.item_id); break;
       }
     }
-    for (auto* ids : {&lines, &trunks, &groups, &receptionists, &music}) {
+    for (auto* ids : {&lines, &trunks, &groups, &receptionists, &music, &rooms}) {
       std::sort(ids->begin(), ids->end());
       ids->erase(std::unique(ids->begin(), ids->end()), ids->end());
     }
@@ -253,6 +256,11 @@ Status DirectoryLoader::catch_up() {
       PRIVOX_ASSIGN(std::optional<callflow::Receptionist> r, callflow::receptionist_by_id(*tx, id));
       if (r) update->receptionists.push_back(std::move(*r));
       else update->removed_receptionists.push_back(id);
+    }
+    for (const std::string& id : rooms) {
+      PRIVOX_ASSIGN(std::optional<callflow::ConferenceRoom> room, callflow::room_by_id(*tx, id));
+      if (room) update->rooms.push_back(std::move(*room));
+      else update->removed_rooms.push_back(id);
     }
     // A company's music entry: its file is written (or removed) here, on the loader's thread.
     for (const std::string& company : music) {

@@ -42,6 +42,10 @@ void MemoryDirectory::apply(const DirectoryUpdate& update) {
     receptionist_by_number_.clear();
     receptionist_by_did_.clear();
     receptionists_.clear();
+    room_by_number_.clear();
+    room_by_did_.clear();
+    room_of_line_.clear();
+    rooms_.clear();
     music_.clear();
   }
   for (const std::string& id : update.removed_extensions) {
@@ -73,6 +77,7 @@ void MemoryDirectory::apply(const DirectoryUpdate& update) {
   std::sort(trunks_.begin(), trunks_.end(), [](const TrunkInfo& a, const TrunkInfo& b) { return a.name < b.name; });
   apply_groups(update);
   apply_receptionists(update);
+  apply_rooms(update);
   for (const std::string& company : update.removed_music) music_.erase(company);
   for (const auto& [company, path] : update.music) music_.insert_or_assign(company, path);
   log_seq_ = update.log_seq;
@@ -133,6 +138,54 @@ void MemoryDirectory::apply_receptionists(const DirectoryUpdate& update) {
     receptionist_by_number_[number_key(r.company_id, r.number)] = slot.get();
     if (r.did) receptionist_by_did_[*r.did] = slot.get();
   }
+}
+
+void MemoryDirectory::apply_rooms(const DirectoryUpdate& update) {
+  const auto unindex_room = [this](const callflow::ConferenceRoom& r) {
+    const auto drop = [&r](Map<const callflow::ConferenceRoom*>& map, std::string_view key) {
+      if (const auto it = map.find(key); it != map.end() && it->second->id == r.id) map.erase(it);
+    };
+    if (r.line_id) drop(room_of_line_, *r.line_id);
+    else drop(room_by_number_, number_key(r.company_id, r.number));
+    if (r.did) drop(room_by_did_, *r.did);
+  };
+  for (const std::string& id : update.removed_rooms) {
+    const auto it = rooms_.find(id);
+    if (it == rooms_.end()) continue;
+    unindex_room(*it->second);
+    rooms_.erase(it);
+  }
+  for (const callflow::ConferenceRoom& r : update.rooms)
+    if (const auto it = rooms_.find(r.id); it != rooms_.end()) unindex_room(*it->second);
+  for (const callflow::ConferenceRoom& r : update.rooms) {
+    std::unique_ptr<callflow::ConferenceRoom>& slot = rooms_[r.id];
+    if (slot) *slot = r;
+    else slot = std::make_unique<callflow::ConferenceRoom>(r);
+    if (r.line_id) room_of_line_[*r.line_id] = slot.get();
+    else room_by_number_[number_key(r.company_id, r.number)] = slot.get();
+    if (r.did) room_by_did_[*r.did] = slot.get();
+  }
+}
+
+const callflow::ConferenceRoom* MemoryDirectory::room_by_number(std::string_view company_id, std::string_view number) {
+  scratch_ = number_key(company_id, number);
+  const auto it = room_by_number_.find(std::string_view(scratch_));
+  return it == room_by_number_.end() ? nullptr : it->second;
+}
+
+const callflow::ConferenceRoom* MemoryDirectory::room_by_did(std::string_view e164) {
+  const auto it = room_by_did_.find(e164);
+  return it == room_by_did_.end() ? nullptr : it->second;
+}
+
+const callflow::ConferenceRoom* MemoryDirectory::room_of_line(std::string_view line_id) {
+  const auto it = room_of_line_.find(line_id);
+  return it == room_of_line_.end() ? nullptr : it->second;
+}
+
+const callflow::ConferenceRoom* MemoryDirectory::room_by_id(std::string_view id) {
+  const auto it = rooms_.find(id);
+  return it == rooms_.end() ? nullptr : it->second.get();
 }
 
 const callflow::Receptionist* MemoryDirectory::receptionist_by_number(std::string_view company_id,

@@ -38,12 +38,17 @@ class MemoryDirectory final : public Directory {
   const callflow::Receptionist* receptionist_by_number(std::string_view company_id, std::string_view number) override;
   const callflow::Receptionist* receptionist_by_did(std::string_view e164) override;
   const callflow::Receptionist* receptionist_by_id(std::string_view id) override;
+  const callflow::ConferenceRoom* room_by_number(std::string_view company_id, std::string_view number) override;
+  const callflow::ConferenceRoom* room_by_did(std::string_view e164) override;
+  const callflow::ConferenceRoom* room_of_line(std::string_view line_id) override;
+  const callflow::ConferenceRoom* room_by_id(std::string_view id) override;
   const std::string* music_for(std::string_view company_id) override;
 
   size_t extensions() const { return extensions_.size(); }
   size_t trunks() const { return trunks_.size(); }
   size_t groups() const { return groups_.size(); }
   size_t receptionists() const { return receptionists_.size(); }
+  size_t rooms() const { return rooms_.size(); }
   // The change log entry the directory is current with, and how many updates it applied.
   int64_t log_seq() const { return log_seq_; }
   uint64_t updates_applied() const { return updates_; }
@@ -69,6 +74,9 @@ class MemoryDirectory final : public Directory {
   Map<std::unique_ptr<callflow::Receptionist>> receptionists_;  // by id
   Map<const callflow::Receptionist*> receptionist_by_number_, receptionist_by_did_;
   void apply_receptionists(const DirectoryUpdate& update);
+  Map<std::unique_ptr<callflow::ConferenceRoom>> rooms_;  // by id
+  Map<const callflow::ConferenceRoom*> room_by_number_, room_by_did_, room_of_line_;
+  void apply_rooms(const DirectoryUpdate& update);
   Map<std::string> music_;  // company id -> file
   std::vector<TrunkInfo> trunks_;  // by name, as accounts lists them: the first with an address takes outbound calls
   int64_t log_seq_ = 0;

@@ -143,6 +143,41 @@ TEST(MemoryDirectoryTest, CompanyMusicIsSetReplacedRemovedAndClearedByAFullLoad)
   EXPECT_EQ(d.music_for("c1"), nullptr) << "a full load without it drops it";
 }
 
+TEST(MemoryDirectoryTest, ConferenceRoomsAreFoundByNumberDidAndLineAndMoveOrGoWithTheirUpdates) {
+  MemoryDirectory d;
+  DirectoryUpdate first;
+  first.rooms = {{"r1", "c1", std::nullopt, "700", "Weekly", std::string("+442079460600")},
+                 {"r2", "c1", std::string("line-1"), "", "201's room", std::nullopt}};
+  d.apply(first);
+  ASSERT_NE(d.room_by_number("c1", "700"), nullptr);
+  EXPECT_EQ(d.room_by_number("c1", "700")->id, "r1");
+  EXPECT_EQ(d.room_by_number("c2", "700"), nullptr) << "a number belongs to its company";
+  ASSERT_NE(d.room_by_did("+442079460600"), nullptr);
+  EXPECT_EQ(d.room_by_did("+442079460600")->id, "r1");
+  ASSERT_NE(d.room_of_line("line-1"), nullptr);
+  EXPECT_EQ(d.room_of_line("line-1")->id, "r2");
+  EXPECT_EQ(d.room_by_number("c1", ""), nullptr) << "a line's room has no number of its own";
+  EXPECT_EQ(d.rooms(), 2u);
+  // The room moves to 701 and gives its DID to the line's room; then the line's room goes.
+  DirectoryUpdate second;
+  second.rooms = {{"r1", "c1", std::nullopt, "701", "Weekly", std::nullopt},
+                  {"r2", "c1", std::string("line-1"), "", "201's room", std::string("+442079460600")}};
+  d.apply(second);
+  EXPECT_EQ(d.room_by_number("c1", "700"), nullptr);
+  EXPECT_EQ(d.room_by_number("c1", "701")->id, "r1");
+  EXPECT_EQ(d.room_by_did("+442079460600")->id, "r2") << "a DID that moved within one update is the new holder's";
+  DirectoryUpdate third;
+  third.removed_rooms = {"r2"};
+  d.apply(third);
+  EXPECT_EQ(d.room_of_line("line-1"), nullptr);
+  EXPECT_EQ(d.room_by_did("+442079460600"), nullptr);
+  EXPECT_EQ(d.room_by_id("r1")->number, "701");
+  DirectoryUpdate all;
+  all.replace_all = true;
+  d.apply(all);
+  EXPECT_EQ(d.room_by_id("r1"), nullptr) << "a full load without it drops it";
+}
+
 TEST(MemoryDirectoryTest, AMissIsAnsweredFromMemory) {
   MemoryDirectory directory;
   EXPECT_EQ(directory.by_sip_user("anyone"), nullptr);

@@ -288,6 +288,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   const ExtensionInfo* callee = nullptr;
   const callflow::RingGroup* group = nullptr;
   const callflow::Receptionist* receptionist = nullptr;
+  const callflow::ConferenceRoom* room = nullptr;
   std::vector<Target> targets;
   bool to_trunk = false;
   if (caller) {
@@ -300,6 +301,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     if (!callee && !retrieval && !feature && !dialled.empty()) group = directory_.group_by_number(caller->company_id, dialled);
     if (!callee && !group && invite && receptionist_ && !retrieval && !feature && !dialled.empty())
       receptionist = directory_.receptionist_by_number(caller->company_id, dialled);
+    if (!callee && !group && !receptionist && invite && conference_ && !retrieval && !feature && !dialled.empty())
+      room = room_dialled(caller->company_id, dialled);
     if (retrieval) {
       record.destination = std::string(login ? kLoginCode : kRetrievalCode);
     } else if (feature) {
@@ -310,6 +313,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
       record.destination = group->number;
     } else if (receptionist) {
       record.destination = receptionist->number;
+    } else if (room) {
+      record.destination = std::string(dialled);
     } else if (auto e164 = dialled.empty() ? std::nullopt : directory_.to_e164(dialled, caller->country)) {
       record.destination = *e164;
       callee = directory_.by_did(*e164);  // another company is reached only through its DID
@@ -360,12 +365,14 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     const auto e164 = directory_.to_e164(number, "");
     callee = e164 ? directory_.by_did(*e164) : nullptr;
     if (!callee && e164 && invite && receptionist_) receptionist = directory_.receptionist_by_did(*e164);
-    if (!callee && !receptionist) return respond(tx, request, 404, "No such number");
+    if (!callee && !receptionist && e164 && invite && conference_) room = directory_.room_by_did(*e164);
+    if (!callee && !receptionist && !room) return respond(tx, request, 404, "No such number");
     record.direction = Direction::inbound;
     record.trunk_id = trunk->id;
-    // A receptionist is a subject of its own: its calls' parties are sealed under its key.
-    record.company_id = callee ? callee->company_id : receptionist->company_id;
-    record.subject_id = callee ? callee->id : receptionist->id;
+    // A receptionist and a conference room are subjects of their own: their calls' parties are
+    // sealed under their keys.
+    record.company_id = callee ? callee->company_id : receptionist ? receptionist->company_id : room->company_id;
+    record.subject_id = callee ? callee->id : receptionist ? receptionist->id : room->id;
     record.source = calling_number(request);
     record.destination = *e164;
   }
@@ -404,6 +411,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     call.acting_line = caller->id;  // a colleague dialled the group: forwards out are on their line
   } else if (receptionist) {
     call.receptionist_id = receptionist->id;
+  } else if (room) {
+    call.room_id = room->id;
   } else if (retrieval) {
     call.retrieval = true;
     call.login = login;
@@ -439,6 +448,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   if (call.feature) return apply_feature_code(call);
   if (call.needs_routing) return route(call);
   if (receptionist) return answer_receptionist(call, *receptionist);
+  if (room) return answer_conference(call);
   if (unreachable) {
     if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
     return;
@@ -480,6 +490,7 @@ void Proxy::offered(TxId server, RelayReply reply) {
     if (!receptionist) return refuse(call, 404, "No such number");
     return answer_receptionist(call, *receptionist);
   }
+  if (!call.room_id.empty()) return answer_conference(call);
   if (targets.empty()) {  // the line has no device: its box answers
     if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
     return;

@@ -101,6 +101,9 @@ struct VoicemailPrompts {
   // <key>"), "invalid", "please enter the extension", "please hold while I try", "not answering",
   // and the keys '*' and '#'.
   Sound hello, for_, invalid, invalid_extension, hold_while_trying, not_answering, star, pound;
+  // Conference bridges: "please enter the conference PIN", "that PIN is invalid", "the conference
+  // is full", "you are the only person in this conference".
+  Sound conf_get_pin, conf_invalid_pin, conf_full, conf_only_person;
   std::array<Sound, 21> digits;  // 0-20
   std::array<Sound, 8> tens;      // 30, 40, ... 90, then "hundred"
   // The spoken number, from these files ("twenty" "three"); 0-199.
@@ -207,6 +210,14 @@ class ReceptionistDesk {
   virtual void prepare(std::string receptionist_id, std::function<void(std::shared_ptr<const ReceptionPlan>)> done) = 0;
 };
 
+// Conference rooms' PINs (sip/proxy_conference.cpp), read off the worker thread when a caller
+// reaches a room: nullopt when the room is gone or its PIN cannot be read.
+class ConferenceDesk {
+ public:
+  virtual ~ConferenceDesk() = default;
+  virtual void prepare(std::string room_id, std::function<void(std::optional<std::string> pin)> done) = 0;
+};
+
 struct ProxyConfig {
   std::string host;  // how peers reach this proxy: "127.0.0.1" or "[::1]"
   uint16_t port = 5060;
@@ -257,6 +268,15 @@ class Proxy final : public TransactionUser {
   // Before the first message, with set_voicemail(); nullptr (the default): a receptionist's number
   // is not answered (404). With a desk, privox answers it and plays its menu.
   void set_receptionist(ReceptionistDesk* desk) { receptionist_ = desk; }
+  // Before the first message, with set_voicemail(); nullptr (the default): a conference room's
+  // number is not answered (404). With a desk, privox asks for the room's PIN and joins the caller
+  // to the room, mixed by the media endpoint, up to `max_participants` people.
+  void set_conference(ConferenceDesk* desk, size_t max_participants) {
+    conference_ = desk;
+    max_conferees_ = max_participants;
+  }
+  // People in conference rooms now, in all.
+  size_t conferees() const { return conferees_.size(); }
   // Before the first message; nullptr (the default): lines may call any destination. With a book,
   // an outbound call to a country its company does not allow, or to a premium-rate number it has
   // not allowed, is refused with 403 and leaves a failed record (rating/rate_table.h).
@@ -350,6 +370,7 @@ class Proxy final : public TransactionUser {
     bool login = false;              // or kLoginCode: a box of its company, by extension and PIN
     std::string asserted;  // P-Asserted-Identity towards the trunk; empty: none
     std::string receptionist_id;  // a receptionist's number or DID was called: privox answers
+    std::string room_id;          // a conference room's number or DID was called: privox answers
     char feature = 0;  // a feature code dialled: '+' do-not-disturb on, '-' off
     // A re-INVITE's hold (+1) or taking off hold (-1), and the tag of the party it holds.
     int8_t hold_change = 0;
@@ -555,6 +576,31 @@ class Proxy final : public TransactionUser {
   void notify_transferor(Reception& r, std::string_view sipfrag, bool final);
   // privox, as the transferor, ends the carrier's dialog, and closes its record.
   void hang_up_carrier(Reception& r);
+  // Conference bridges (sip/proxy_conference.cpp): privox answers with a menu session, asks for the
+  // room's PIN, and joins the caller to the room the endpoint mixes.
+  struct Conferee {
+    std::string room_id;
+    std::string pin;     // the room's, compared in constant time; wiped when the caller goes
+    std::string digits;  // keyed in so far, up to '#'
+    int tries = 0;
+    bool joined = false;
+  };
+  struct ConferenceRoomState {
+    uint64_t mix_id = 0;  // the endpoint's number for the room
+    size_t members = 0;
+  };
+  std::unordered_map<uint64_t, Conferee> conferees_;  // by endpoint session
+  std::unordered_map<std::string, ConferenceRoomState> conference_rooms_;  // by room id: those with someone in
+  uint64_t next_mix_id_ = 1;
+  ConferenceDesk* conference_ = nullptr;
+  size_t max_conferees_ = 10;
+  // The room a line dialled: a company room by its number, or a line's own by kLineRoomCode and
+  // the line's number; null when none.
+  const callflow::ConferenceRoom* room_dialled(std::string_view company_id, std::string_view dialled);
+  void answer_conference(Call& call);
+  void conference_prepared(TxId server_tx, std::optional<std::string> pin);
+  void conference_key(uint64_t session, Conferee& c, char key);
+  void end_conferee(uint64_t session);
   // A key from a SIP INFO's body (application/dtmf-relay "Signal=5" or application/dtmf "5");
   // '\0' when it carries none.
   static char info_key(const Message& request);

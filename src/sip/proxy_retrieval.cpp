@@ -165,6 +165,8 @@ void Proxy::list_box(uint64_t session, std::vector<VoicemailBoxes::MessageRef> m
 void Proxy::on_voicemail_key(uint64_t session, char key) {
   if (const auto reception = receptions_.find(session); reception != receptions_.end())
     return reception_key(session, reception->second, key);
+  if (const auto conferee = conferees_.find(session); conferee != conferees_.end())
+    return conference_key(session, conferee->second, key);
   const auto it = retrievals_.find(session);
   if (it == retrievals_.end()) return;
   Retrieval& r = it->second;

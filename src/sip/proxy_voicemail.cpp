@@ -70,6 +70,10 @@ Result<VoicemailPrompts> load_voicemail_prompts(const std::string& directory) {
   PRIVOX_ASSIGN(p.not_answering, load("number-not-answering"));
   PRIVOX_ASSIGN(p.star, load("digits/star"));
   PRIVOX_ASSIGN(p.pound, load("digits/pound"));
+  PRIVOX_ASSIGN(p.conf_get_pin, load("conf-getpin"));
+  PRIVOX_ASSIGN(p.conf_invalid_pin, load("conf-invalidpin"));
+  PRIVOX_ASSIGN(p.conf_full, load("conf-full"));
+  PRIVOX_ASSIGN(p.conf_only_person, load("conf-onlyperson"));
   for (size_t d = 0; d < p.digits.size(); ++d) {
     PRIVOX_ASSIGN(p.digits[d], load(fmt::format("digits/{}", d)));
   }
@@ -280,6 +284,14 @@ bool Proxy::handle_own_in_dialog(TxId tx, const Message& request) {
         layer_->respond(tx, build_response(request, 200, "OK", "", extra, sdp), 200);
         return true;
       }
+      if (conferees_.count(it->second.session)) {
+        // A session refresh or a hold in a conference: privox's answer stands, with the direction
+        // that answers the offer's (a held member still hears the room; nothing plays instead).
+        const ExtraHeader extra[] = {{"Content-Type", "application/sdp"}};
+        const std::string sdp = media::with_direction(it->second.answer, media::answering(media::audio_direction(request.body())));
+        layer_->respond(tx, build_response(request, 200, "OK", "", extra, sdp), 200);
+        return true;
+      }
       // A re-INVITE (hold, a new codec) is not taken: the message goes on as it began.
       respond(tx, request, 488, "Not Acceptable Here: voicemail keeps the call's media as it is");
       return true;
@@ -304,6 +316,7 @@ void Proxy::end_own_dialog(const std::string& call_id, std::string_view reason) 
 void Proxy::on_voicemail_ended(media::SessionEnd end) {
   // A receptionist's menu that said goodbye (a joined one was discarded and never ends here).
   end_reception(end.session, true);
+  end_conferee(end.session);
   if (const auto r = retrievals_.find(end.session); r != retrievals_.end()) {
     timers_.cancel(r->second.login_timer);
     for (std::string* secret : {&r->second.digits, &r->second.new_pin, &r->second.typed_ahead, &r->second.greeting})

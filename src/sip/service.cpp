@@ -10,6 +10,7 @@
 #include "accounts/business_hours.h"
 #include "accounts/time_zone.h"
 #include "callflow/forwarding.h"
+#include "callflow/conference.h"
 #include "callflow/receptionist.h"
 #include "callflow/targets.h"
 #include "common/log.h"
@@ -219,6 +220,35 @@ class StoreLineSettings final : public LineSettingsDesk {
   Worker<Task> writer_;
 };
 
+// A conference room's PIN, read on a thread of its own when a caller reaches the room.
+class StoreConference final : public ConferenceDesk {
+ public:
+  StoreConference(boost::asio::io_context& io, store::Store& store, const privacy::Keyring& keys)
+      : io_(io), store_(store), keys_(keys), reader_(WorkerOptions{.name = "privox-conference", .max_queue = 10'000}) {
+    reader_.start(run_tasks);
+  }
+  ~StoreConference() override { reader_.stop(); }
+
+  void prepare(std::string room_id, std::function<void(std::optional<std::string>)> done) override {
+    const uint64_t posted = reader_.post([this, id = std::move(room_id), done]() mutable {
+      std::optional<std::string> pin;
+      const Status read = store::with_transaction(store_, store::TxMode::read, [&](store::Session& s) -> Status {
+        PRIVOX_ASSIGN(pin, callflow::pin_for_caller(s, keys_, id));
+        return {};
+      });
+      if (!read.ok()) log::warn("sip", "conference.pin_unreadable", {{"error", log::error_code(read.error())}});
+      boost::asio::post(io_, [done = std::move(done), pin = std::move(pin)]() mutable { done(std::move(pin)); });
+    });
+    if (posted == 0) boost::asio::post(io_, [done = std::move(done)] { done(std::nullopt); });
+  }
+
+ private:
+  boost::asio::io_context& io_;
+  store::Store& store_;
+  const privacy::Keyring& keys_;
+  Worker<Task> reader_;
+};
+
 // The receptionist's menus for one call, read on a thread of its own when the call arrives (a
 // change in the portal applies to the next call), with the greetings decoded there.
 class StoreReceptionist final : public ReceptionistDesk {
@@ -419,6 +449,7 @@ struct SipService::Parts {
   std::unique_ptr<StoreBoxes> voicemail_boxes;
   std::unique_ptr<StoreLineSettings> line_settings;
   std::unique_ptr<StoreReceptionist> receptionist;
+  std::unique_ptr<StoreConference> conference;
   VoicemailDesk desk;
   std::unique_ptr<media::Endpoint> endpoint;  // after the sink and desk: its thread reports to them
   bool endpoint_started = false;
@@ -544,6 +575,8 @@ Status SipService::start() {
   if (p.endpoint_started) {
     p.receptionist = std::make_unique<StoreReceptionist>(p.io, p.store, p.keys, p.clock);
     p.proxy.set_receptionist(p.receptionist.get());
+    p.conference = std::make_unique<StoreConference>(p.io, p.store, p.keys);
+    p.proxy.set_conference(p.conference.get(), p.options.max_conferees);
   }
   p.auth.set_failures(&p.guard);
   p.server.set_guard(&p.guard);
@@ -594,6 +627,7 @@ void SipService::stop() {
   p.voicemail_boxes.reset();
   p.line_settings.reset();
   p.receptionist.reset();
+  p.conference.reset();
   if (Status s = p.traffic.flush(); !s.ok()) log::error("sip", "traffic.flush_failed", {{"error", log::error_code(s.error())}});
 }
 

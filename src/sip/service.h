@@ -58,6 +58,7 @@ struct SipOptions {
   std::string node_id;  // names this node's open calls; stable across restarts
   int64_t ring_timeout_us = 60'000'000;
   int max_forward_hops = 5;  // sip.max_forward_hops (ProxyConfig)
+  size_t max_conferees = 10;  // conference.max_participants (Proxy::set_conference)
   std::string music_on_hold;  // sip.music_on_hold_file, when readable (ProxyConfig)
   // Where the directory loader writes companies' own music on hold for rtpengine (callflow/music.h,
   // DirectoryLoaderOptions::music_dir); serve: <data dir>/music. Empty: none.
