@@ -2,7 +2,9 @@
 // started. A new office manager signs up; as her company's only office manager she is told, in
 // words, that she cannot delete her account yet; she removes a line; she closes the company after
 // a mistyped name is refused, sees when the service ends and that no line can be added meanwhile,
-// and calls the closure off. Screenshots land in $ARTIFACTS (prefix company-).
+// and calls the closure off. Before that she gives the company its own music on hold: a WAV too
+// short is refused at the file field, a six-second one is kept and offered for playing, and the
+// default comes back when she asks. Screenshots land in $ARTIFACTS (prefix company-).
 // Environment: PORTAL_URL, ARTIFACTS, MAILDIR (browser_test.sh sets them).
 
 import { Scenario, WAIT_MS, check } from './scenario.mjs';
@@ -53,6 +55,47 @@ async function removeALine(page) {
   await row.locator('[data-remove="401"]').click();
   await row.waitFor({ state: 'detached', timeout: WAIT_MS });
   await page.locator('#extensions-empty').waitFor({ state: 'visible', timeout: WAIT_MS });
+}
+
+// A WAV of `seconds` of a quiet 440 Hz tone, 8 kHz mono 16-bit, as Playwright uploads a buffer.
+function toneWav(seconds) {
+  const samples = Math.round(8000 * seconds);
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write('RIFF', 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write('WAVEfmt ', 8);
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(8000, 24);
+  wav.writeUInt32LE(16000, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i += 1) wav.writeInt16LE(Math.round(3000 * Math.sin((2 * Math.PI * 440 * i) / 8000)), 44 + i * 2);
+  return { name: 'hold.wav', mimeType: 'audio/wav', buffer: wav };
+}
+
+async function musicOnHold(page) {
+  step('2b. the company\'s own music on hold: a short file refused, a good one kept, then the default again');
+  await page.goto('/company.html');
+  const section = page.locator('#music-on-hold');
+  await section.locator('#music-state[data-music="default"]').waitFor({ timeout: WAIT_MS });
+  await page.setInputFiles('#music-file', toneWav(2));
+  await section.locator('button[type="submit"]').click();
+  await section.locator('.field-error').waitFor({ timeout: WAIT_MS });
+  check((await page.locator('#music-file').getAttribute('aria-invalid')) === 'true', 'a two-second file is refused at the file');
+  await page.setInputFiles('#music-file', toneWav(6));
+  await section.locator('button[type="submit"]').click();
+  await section.locator('.form-ok', { hasText: 'Held callers now hear your music (0:06)' }).waitFor({ timeout: WAIT_MS });
+  await section.locator('#music-player:not([hidden])').waitFor({ timeout: WAIT_MS });
+  await screenshot(page, 'music');
+  await page.reload();
+  await page.locator('#music-state[data-music="own"]', { hasText: '0:06' }).waitFor({ timeout: WAIT_MS });
+  await page.click('#music-default');
+  await section.locator('#music-state[data-music="default"]').waitFor({ timeout: WAIT_MS });
+  check(await page.locator('#music-player').isHidden(), 'no player without music of the company\'s own');
 }
 
 async function closeAndCallOff(page) {
@@ -111,6 +154,7 @@ await scenario.run(async (browser) => {
   const page = await scenario.newPage(browser);
   await signUp(page);
   await deletingIsRefusedInWords(page);
+  await musicOnHold(page);
   await removeALine(page);
   await closeAndCallOff(page);
 });
