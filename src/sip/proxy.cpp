@@ -305,7 +305,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
       room = room_dialled(caller->company_id, dialled);
     if (retrieval) {
       record.destination = std::string(login ? kLoginCode : kRetrievalCode);
-    } else if (feature) {
+    } else if (feature || room) {  // a room's number, or *88 and a line's: what was dialled
       record.destination = std::string(dialled);
     } else if (callee) {
       record.destination = callee->number;
@@ -313,8 +313,6 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
       record.destination = group->number;
     } else if (receptionist) {
       record.destination = receptionist->number;
-    } else if (room) {
-      record.destination = std::string(dialled);
     } else if (auto e164 = dialled.empty() ? std::nullopt : directory_.to_e164(dialled, caller->country)) {
       record.destination = *e164;
       callee = directory_.by_did(*e164);  // another company is reached only through its DID
