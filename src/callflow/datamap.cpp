@@ -6,7 +6,8 @@
 // of its own phone system and names no person: ids, switches and numbers of the company's plan. A
 // menu's greeting is the exception: someone's recorded voice, sealed under the menu's own key. A
 // conference room's PIN is no person's data but a credential, so it is sealed under the room's own
-// key too (like a line's digest HA1, a structural column that says so).
+// key too (like a line's digest HA1, a structural column that says so), and so is the one-use code
+// that records a menu's greeting by phone, kept only as a keyed hash.
 #include <array>
 
 #include "callflow/module.h"
@@ -77,7 +78,7 @@ constexpr std::string_view kRef =
     "the id of the company's line, ring group or voicemail box a condition sends calls to; never an external number, "
     "which is sealed in its own column";
 
-constexpr std::array<StructuralColumn, 62> kStructural = {
+constexpr std::array<StructuralColumn, 66> kStructural = {
   StructuralColumn{"line_forwarding", "line_id", "pseudonymous id of the line (extension) whose forwarding it is; its key seals the external numbers"},
   StructuralColumn{"line_forwarding", "company_id", "which tenant the line belongs to; a business, not a person"},
   StructuralColumn{"line_forwarding", "dnd", "a switch: whether the line's phones ring at all; the company's phone system setting, not a fact about a person"},
@@ -117,6 +118,12 @@ constexpr std::array<StructuralColumn, 62> kStructural = {
   StructuralColumn{"receptionist_menu_keys", "menu_key", "which key of the keypad (0-9, *, #) the row is for"},
   StructuralColumn{"receptionist_menu_keys", "kind", kMenuActionKind},
   StructuralColumn{"receptionist_menu_keys", "ref", kMenuActionRef},
+  StructuralColumn{"menu_recording_codes", "menu_id", "random identifier of the menu whose greeting the code records by phone"},
+  StructuralColumn{"menu_recording_codes", "company_id", "which tenant the menu belongs to; a business, not a person: a code works only from the company's own lines"},
+  StructuralColumn{"menu_recording_codes", "code_hash", "the one-use code (6 digits) an office manager keys after *87 to record the menu's greeting, a credential, not about a person: "
+                   "kept only as a keyed BLAKE2b hash (the keyring's blind-index key, which never enters the store) bound to the menu, "
+                   "never in clear in the store, an audit entry, a log or an error; deleted when claimed, replaced or the menu goes"},
+  StructuralColumn{"menu_recording_codes", "expires_at_us", "when the code stops working (10 minutes after it was asked for)"},
   StructuralColumn{"receptionists", "id", "random identifier of a virtual receptionist"},
   StructuralColumn{"receptionists", "company_id", "which tenant the receptionist belongs to; a business, not a person"},
   StructuralColumn{"receptionists", "number", "the receptionist's number in the company's own plan (2-8 digits), not a public number"},

@@ -41,6 +41,39 @@ void wipe_menu_audio(std::string& clear) {
   clear.clear();
 }
 
+// The blind-index domain of the codes that record a greeting by phone (menu_recording_codes).
+constexpr std::string_view kRecordingCodeIndex = "menu_recording_code";
+constexpr std::string_view kRecordingClaimActor = "sip:phone-recording";
+
+// A code is only a million guesses wide, so a plain hash in the store would give it away to
+// whoever holds a copy. The keyring's blind index is keyed BLAKE2b under a master-derived key that
+// never enters the store; binding the menu's id makes each menu's hash its own (as a rights
+// request's code is bound to the request).
+Bytes recording_code_hash(const privacy::Keyring& keys, const std::string& menu_id, std::string_view code) {
+  return keys.blind_index(kRecordingCodeIndex, fmt::format("{}:{}", menu_id, code));
+}
+
+bool is_recording_code(std::string_view code) {
+  return code.size() == kPhoneRecordingCodeDigits &&
+         std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::string random_recording_code() {
+  std::string code(kPhoneRecordingCodeDigits, '0');
+  for (char& digit : code) digit = static_cast<char>('0' + randombytes_uniform(10));  // uniform, no modulo bias
+  return code;
+}
+
+// The proxy passes its own "now" to the claim; the audit entry is stamped with that time.
+class ClaimClock final : public Clock {
+ public:
+  explicit ClaimClock(int64_t now_us) : now_us_(now_us) {}
+  int64_t now_us() const override { return now_us_; }
+
+ private:
+  int64_t now_us_;
+};
+
 Error no_menu(const std::string& id) {
   return Error{ErrorCode::not_found, "menu", fmt::format("no menu has id {}", id)};
 }
@@ -356,6 +389,31 @@ Result<std::optional<std::string>> greeting_for_caller(store::Session& s, const 
   return std::optional<std::string>{std::move(audio).value()};
 }
 
+Result<std::optional<std::string>> claim_phone_recording_code(store::Session& s, const privacy::Keyring& keys,
+                                                              const std::string& company_id, std::string_view code,
+                                                              int64_t now_us) {
+  if (!is_recording_code(code)) return std::optional<std::string>{};
+  PRIVOX_TRY(s.exec("DELETE FROM menu_recording_codes WHERE company_id = ? AND expires_at_us <= ?", {company_id, now_us}));
+  PRIVOX_ASSIGN(const store::Rows rows,
+                s.query("SELECT menu_id, code_hash FROM menu_recording_codes WHERE company_id = ? ORDER BY menu_id",
+                        {company_id}));
+  // Every live code of the company is compared, matching or not, each in constant time: how long
+  // a guess takes says nothing of how close it came.
+  std::optional<std::string> claimed;
+  for (const store::Row& r : rows) {
+    const Bytes wanted = recording_code_hash(keys, r.text(0), code);
+    const Bytes& stored = r.blob(1);
+    const bool same = stored.size() == wanted.size() && sodium_memcmp(stored.data(), wanted.data(), wanted.size()) == 0;
+    if (same && !claimed) claimed = r.text(0);
+  }
+  if (!claimed) return claimed;
+  PRIVOX_TRY(s.exec("DELETE FROM menu_recording_codes WHERE menu_id = ?", {*claimed}));
+  const ClaimClock at(now_us);
+  PRIVOX_TRY(privacy::AuditChain(keys, at).append(s, {std::string(kRecordingClaimActor), "receptionist.phone_recording_claim",
+                                                      "", "", {{"menu_id", *claimed}, {"company_id", company_id}}}));
+  return claimed;
+}
+
 Result<int64_t> remove_company_receptionists(store::Session& s, const std::string& company_id, int64_t now_us) {
   PRIVOX_ASSIGN(const std::vector<Receptionist> receptionists, read_receptionists(s, " WHERE company_id = ?", {company_id}));
   PRIVOX_ASSIGN(const store::Rows menus,
@@ -539,6 +597,31 @@ Status Receptionists::delete_greeting(const std::string& menu_id, const std::str
   }));
   purge_menu_audio(store_, menu_id, "receptionist.greeting_deleted_unpurged");
   return {};
+}
+
+Result<std::string> Receptionists::phone_recording_code(const std::string& menu_id, const std::string& actor) {
+  PRIVOX_TRY(accounts::check_id("menu", menu_id));
+  std::string code = random_recording_code();
+  const Status stored = store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(const std::optional<Menu> found, menu_by_id(s, menu_id));
+    if (!found) return no_menu(menu_id);
+    PRIVOX_TRY(accounts::lock_company(s, found->company_id));
+    const int64_t expires_at_us = clock_.now_us() + kPhoneRecordingCodeTtlUs;
+    // One code per menu: the earlier one, claimed or not, stops working.
+    PRIVOX_TRY(s.exec("DELETE FROM menu_recording_codes WHERE menu_id = ?", {menu_id}));
+    PRIVOX_TRY(s.exec("INSERT INTO menu_recording_codes (menu_id, company_id, code_hash, expires_at_us) "
+                      "VALUES (?, ?, ?, ?)",
+                      {menu_id, found->company_id, recording_code_hash(keys_, menu_id, code), expires_at_us}));
+    PRIVOX_TRY(privacy::AuditChain(keys_, clock_)
+                   .append(s, {actor, "receptionist.phone_recording_code", "", "",
+                               {{"menu_id", menu_id}, {"company_id", found->company_id}, {"expires_at_us", expires_at_us}}}));
+    return {};
+  });
+  if (!stored.ok()) {
+    sodium_memzero(code.data(), code.size());
+    return stored.error();
+  }
+  return code;
 }
 
 Result<std::string> Receptionists::greeting_audio(const std::string& menu_id, const std::string& actor) {

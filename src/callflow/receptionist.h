@@ -101,6 +101,24 @@ Result<std::optional<Menu>> menu_by_id(store::Session& s, const std::string& id)
 Result<std::optional<std::string>> greeting_for_caller(store::Session& s, const privacy::Keyring& keys,
                                                        const std::string& menu_id);
 
+// Recording a menu's greeting by phone: an office manager asks the portal for a one-use code
+// (Receptionists::phone_recording_code), then from any line of the company dials kRecordMenuCode,
+// keys the code and '#', and speaks after the tone. SIP knows lines, not who may manage a menu, so
+// the code is that proof: six random digits, kept only as a keyed hash, valid for
+// kPhoneRecordingCodeTtlUs, gone once claimed.
+inline constexpr std::string_view kRecordMenuCode = "*87";
+inline constexpr int64_t kPhoneRecordingCodeTtlUs = 10LL * 60 * 1'000'000;
+inline constexpr size_t kPhoneRecordingCodeDigits = 6;
+// For the proxy's desk, inside the caller's write transaction: the menu whose unexpired code of
+// `company_id` `code` is, compared in constant time, and the code is then gone (one use); nullopt
+// when none matches, and for a code that is not kPhoneRecordingCodeDigits digits. `keys` keys the
+// code's hash (kept hashed under a key outside the store) and the audit entry: audited
+// `receptionist.phone_recording_claim` (menu and company ids only, actor "sip:phone-recording")
+// when one matches. The company's expired codes are deleted on the way.
+Result<std::optional<std::string>> claim_phone_recording_code(store::Session& s, const privacy::Keyring& keys,
+                                                              const std::string& company_id, std::string_view code,
+                                                              int64_t now_us);
+
 // A company's service ended (accounts/company_closure.h; retention's company_closures job): its
 // receptionists and menus go with its lines, so their DIDs are free again and no greeting outlives
 // the contract; each menu's key is destroyed. Inside the caller's transaction, with a directory
@@ -128,6 +146,10 @@ class Receptionists {
   Status set_recorded_greeting(const std::string& menu_id, std::string& ogg, int64_t duration_ms,
                                const std::string& actor);
   Status delete_greeting(const std::string& menu_id, const std::string& actor);
+  // A new one-use code to record the menu's greeting by phone (see kRecordMenuCode), replacing any
+  // earlier code of the menu; audited `receptionist.phone_recording_code` (ids only). Returns the
+  // kPhoneRecordingCodeDigits digits, shown once. Errors: not_found on "menu".
+  Result<std::string> phone_recording_code(const std::string& menu_id, const std::string& actor);
   // The greeting for a person to hear (audited `receptionist.greeting_listen`).
   Result<std::string> greeting_audio(const std::string& menu_id, const std::string& actor);
 

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -440,6 +443,145 @@ TEST_P(ReceptionistTest, AClosedCompanysReceptionistsGoWithItsLines) {
                                          "cli:test");
   EXPECT_TRUE(line.ok()) << "the DID is free again: " << line.error().describe();
 }
+
+// Recording a greeting by phone: the portal's code, claimed by the proxy's desk once.
+class PhoneRecordingCodeTest : public ReceptionistTest {
+ protected:
+  std::string code_for(const std::string& menu_id) {
+    auto code = receptionists_->phone_recording_code(menu_id, "cli:test");
+    EXPECT_TRUE(code.ok()) << code.error().describe();
+    return code.ok() ? *code : "";
+  }
+
+  std::optional<std::string> claim(const std::string& company, std::string_view code) {
+    auto tx = store_->begin(store::TxMode::write);
+    EXPECT_TRUE(tx.ok());
+    auto claimed = claim_phone_recording_code(**tx, keys_, company, code, clock_.now_us());
+    EXPECT_TRUE(claimed.ok()) << claimed.error().describe();
+    EXPECT_TRUE((*tx)->commit().ok());
+    return claimed.ok() ? *claimed : std::nullopt;
+  }
+
+  // Another code of the same length that is surely not `code`.
+  static std::string other_than(const std::string& code) {
+    std::string other = code;
+    other[0] = other[0] == '9' ? '0' : static_cast<char>(other[0] + 1);
+    return other;
+  }
+};
+
+TEST_P(PhoneRecordingCodeTest, ACodeIsSixDigitsAndClaimsItsMenuOnce) {
+  const std::string id = create_menu(menu());
+  const std::string code = code_for(id);
+  ASSERT_EQ(code.size(), kPhoneRecordingCodeDigits);
+  EXPECT_TRUE(std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; })) << code;
+  EXPECT_EQ(count("SELECT COUNT(*) FROM menu_recording_codes WHERE menu_id = ? AND expires_at_us = ?",
+                  {id, kReceptionStart + kPhoneRecordingCodeTtlUs}),
+            1);
+
+  EXPECT_EQ(claim(company_, other_than(code)), std::nullopt) << "a wrong code";
+  EXPECT_EQ(claim(other_company_, code), std::nullopt) << "another company's line";
+  EXPECT_EQ(claim(company_, code.substr(0, 5)), std::nullopt) << "too short";
+  EXPECT_EQ(claim(company_, code + "#"), std::nullopt) << "not digits only";
+  EXPECT_EQ(claim(company_, code), std::optional<std::string>(id));
+  EXPECT_EQ(claim(company_, code), std::nullopt) << "one use";
+  EXPECT_EQ(count("SELECT COUNT(*) FROM menu_recording_codes"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM audit_log WHERE action = 'receptionist.phone_recording_claim' AND "
+                  "actor = 'sip:phone-recording'"),
+            1)
+      << "only the claim that matched is audited";
+
+  expect_error(receptionists_->phone_recording_code(new_id(kReceptionStart), "cli:test"), ErrorCode::not_found, "menu");
+}
+
+TEST_P(PhoneRecordingCodeTest, AnExpiredCodeClaimsNothingAndGoes) {
+  const std::string id = create_menu(menu());
+  const std::string code = code_for(id);
+  clock_.advance_us(kPhoneRecordingCodeTtlUs - 1);
+  const std::string other = code_for(other_menu_);
+  clock_.advance_us(1);
+  EXPECT_EQ(claim(company_, code), std::nullopt) << "expired at its time";
+  EXPECT_EQ(count("SELECT COUNT(*) FROM menu_recording_codes WHERE menu_id = ?", {id}), 0) << "deleted on the way";
+  EXPECT_EQ(count("SELECT COUNT(*) FROM menu_recording_codes WHERE menu_id = ?", {other_menu_}), 1)
+      << "another company's code is not touched";
+  EXPECT_EQ(claim(other_company_, other), std::optional<std::string>(other_menu_)) << "still within its ten minutes";
+}
+
+TEST_P(PhoneRecordingCodeTest, ANewCodeReplacesTheOld) {
+  const std::string id = create_menu(menu());
+  const std::string first = code_for(id);
+  std::string second = code_for(id);
+  while (second == first) second = code_for(id);  // one chance in a million
+  EXPECT_EQ(count("SELECT COUNT(*) FROM menu_recording_codes WHERE menu_id = ?", {id}), 1);
+  EXPECT_EQ(claim(company_, first), std::nullopt) << "the old code no longer works";
+  EXPECT_EQ(claim(company_, second), std::optional<std::string>(id));
+}
+
+TEST_P(PhoneRecordingCodeTest, TheCodeIsNeitherStoredNorAudited) {
+  const std::string id = create_menu(menu());
+  const std::string code = code_for(id);
+  {
+    auto tx = store_->begin(store::TxMode::read);
+    auto rows = (*tx)->query("SELECT menu_id, company_id, code_hash, expires_at_us FROM menu_recording_codes", {});
+    ASSERT_TRUE(rows.ok() && rows->size() == 1);
+    const store::Row& row = rows->at(0);
+    EXPECT_EQ(row.text(0), id);
+    EXPECT_EQ(row.text(1), company_);
+    const Bytes& hash = row.blob(2);
+    EXPECT_EQ(hash.size(), 32u) << "a keyed BLAKE2b-256";
+    EXPECT_EQ(std::search(hash.begin(), hash.end(), code.begin(), code.end()), hash.end());
+    EXPECT_NE(hash, keys_.blind_index("menu_recording_code", code)) << "bound to the menu";
+    const privacy::Keyring other_keys = privacy::Keyring::from_master_for_test(privacy::SecretKey::random());
+    EXPECT_NE(hash, other_keys.blind_index("menu_recording_code", id + ":" + code))
+        << "keyed: another master key gives another hash";
+  }
+  ASSERT_EQ(claim(company_, code), std::optional<std::string>(id));
+  auto tx = store_->begin(store::TxMode::read);
+  auto audits = (*tx)->query("SELECT action, detail FROM audit_log WHERE action LIKE 'receptionist.phone_recording%' "
+                             "ORDER BY seq",
+                             {});
+  ASSERT_TRUE(audits.ok());
+  ASSERT_EQ(audits->size(), 2u);
+  EXPECT_EQ(audits->at(0).text(0), "receptionist.phone_recording_code");
+  EXPECT_EQ(audits->at(1).text(0), "receptionist.phone_recording_claim");
+  for (const store::Row& a : *audits) {
+    const nlohmann::json detail = nlohmann::json::parse(a.text(1));
+    EXPECT_EQ(detail.at("menu_id"), id);
+    EXPECT_EQ(detail.at("company_id"), company_);
+    for (const auto& [name, value] : detail.items()) {
+      EXPECT_EQ(name.find("code"), std::string::npos) << name;
+      if (value.is_string()) {
+        EXPECT_EQ(value.get<std::string>().find(code), std::string::npos) << name;
+      }
+    }
+  }
+}
+
+// The code goes with its menu, removed on its own or with the company's service.
+TEST_P(PhoneRecordingCodeTest, ACodeGoesWithItsMenu) {
+  const std::string id = create_menu(menu());
+  const std::string code = code_for(id);
+  ASSERT_TRUE(ok(receptionists_->remove_menu(id, "cli:test")));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM menu_recording_codes WHERE menu_id = ?", {id}), 0);
+  EXPECT_EQ(claim(company_, code), std::nullopt);
+
+  const std::string open = create_menu(menu());
+  code_for(open);
+  ASSERT_TRUE(receptionists_->create(receptionist(open), "cli:test").ok());
+  code_for(other_menu_);
+  {
+    auto tx = store_->begin(store::TxMode::write);
+    auto removed = remove_company_receptionists(**tx, company_, clock_.now_us());
+    ASSERT_TRUE(removed.ok()) << removed.error().describe();
+    EXPECT_EQ(*removed, 2);
+    ASSERT_TRUE((*tx)->commit().ok());
+  }
+  EXPECT_EQ(count("SELECT COUNT(*) FROM menu_recording_codes WHERE company_id = ?", {company_}), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM menu_recording_codes WHERE company_id = ?", {other_company_}), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, PhoneRecordingCodeTest,
+                         ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReceptionistTest,
                          ::testing::Values(store::Backend::sqlite, store::Backend::postgresql), store::backend_name);

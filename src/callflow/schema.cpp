@@ -1,6 +1,6 @@
 // The schema of callflow/'s tables, a line's forwarding and do-not-disturb, the company's ring
-// groups, its virtual receptionists with their menus and its conference rooms, as migration parts
-// (store/schema.h).
+// groups, its virtual receptionists with their menus (and the codes that record a menu's greeting
+// by phone) and its conference rooms, as migration parts (store/schema.h).
 // Released parts are never edited: a change is a part of a new version.
 #include "callflow/module.h"
 
@@ -144,6 +144,23 @@ std::vector<store::SchemaPart> schema_parts() {
              updated_at_us {i64} NOT NULL,
              CHECK ((line_id IS NULL) = (number IS NOT NULL)),
              UNIQUE (company_id, number)))",
+       }},
+      {22,
+       "callflow",
+       "codes to record a menu's greeting by phone",
+       {
+           // One live code per menu (callflow/receptionist.h, kRecordMenuCode): six digits an
+           // office manager keys after *87 to record the menu's greeting from a line of the
+           // company. Only a keyed hash is kept (the keyring's blind index over the menu's id and
+           // the code), so a copy of the store, whose key lives outside it, does not give the code
+           // away; a new code replaces the row, a claimed one deletes it, and the menu's removal
+           // takes it along.
+           R"(CREATE TABLE menu_recording_codes (
+             menu_id TEXT PRIMARY KEY REFERENCES receptionist_menus (id) ON DELETE CASCADE,
+             company_id TEXT NOT NULL REFERENCES companies (id),
+             code_hash {blob} NOT NULL,
+             expires_at_us {i64} NOT NULL))",
+           "CREATE INDEX menu_recording_codes_company ON menu_recording_codes (company_id, expires_at_us)",
        }},
   };
 }
