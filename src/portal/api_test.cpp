@@ -23,6 +23,7 @@
 #include "wallet/wallet.h"
 #include "fraud/alerts.h"
 #include "notify/mailer.h"
+#include "callflow/receptionist.h"
 #include "common/ids.h"
 #include "common/json.h"
 #include "http/server.h"
@@ -1188,6 +1189,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/receptionist-menus/{id}/greeting", verb::put}, {b_menu_path + "/greeting", nullptr}},
       {{"/api/v1/receptionist-menus/{id}/greeting", verb::get}, {b_menu_path + "/greeting", nullptr}},
       {{"/api/v1/receptionist-menus/{id}/greeting", verb::delete_}, {b_menu_path + "/greeting", nullptr}},
+      {{"/api/v1/receptionist-menus/{id}/phone-recording", verb::post}, {b_menu_path + "/phone-recording", nullptr}},
       {{"/api/v1/receptionists/{id}", verb::get}, {b_receptionist_path, nullptr}},
       {{"/api/v1/receptionists/{id}", verb::put}, {b_receptionist_path, {{"number", "801"}, {"name", "Hijacked"}, {"open_menu", b_menu}}}},
       {{"/api/v1/receptionists/{id}", verb::delete_}, {b_receptionist_path, nullptr}},
@@ -1757,6 +1759,7 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                               "/api/v1/me/lines/{id}/dnd", "/api/v1/ring-groups",
                                               "/api/v1/ring-groups/{id}", "/api/v1/call-flow", "/api/v1/receptionist-menus",
                                               "/api/v1/receptionist-menus/{id}", "/api/v1/receptionist-menus/{id}/greeting",
+                                              "/api/v1/receptionist-menus/{id}/phone-recording",
                                               "/api/v1/receptionists", "/api/v1/receptionists/{id}",
                                               "/api/v1/conference-rooms", "/api/v1/conference-rooms/{id}",
                                               "/api/v1/conference-rooms/{id}/pin", "/api/v1/me/lines/{id}/conference-room"};
@@ -1804,9 +1807,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   // the fraud alerts two, one of them; the wallet's top-up one, state-changing; call routing
   // (issue 15) twelve, seven of them; business hours two, one of them; the receptionist thirteen,
   // eight of them; the conference rooms nine, five of them; the company's music on hold four, two
-  // of them.
-  EXPECT_EQ(guarded, 100u);
-  EXPECT_EQ(state_changing, 57u);
+  // of them; a menu's code to record its greeting by phone one, state-changing.
+  EXPECT_EQ(guarded, 101u);
+  EXPECT_EQ(state_changing, 58u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
   const http::Response bogus = owner.call(verb::put, "/api/v1/consents/bogus", {{"given", true}}, false);
@@ -2935,6 +2938,10 @@ TEST_P(CallRoutingApiTest, AMemberSetsOnlyTheirOwnLinesForwardingAndDnd) {
   EXPECT_EQ(member.call(verb::get, "/api/v1/ring-groups").result(), status::forbidden);
   EXPECT_EQ(member.call(verb::get, "/api/v1/call-flow").result(), status::forbidden);
   EXPECT_EQ(member.call(verb::get, "/api/v1/receptionist-menus").result(), status::forbidden);
+  const std::string desk = json::parse(manager.call(verb::post, "/api/v1/receptionist-menus", {{"name", "Desk"}}).body())["id"];
+  res = member.call(verb::post, "/api/v1/receptionist-menus/" + desk + "/phone-recording", json::object());
+  EXPECT_EQ(res.result(), status::forbidden) << "a member gets no code to record the company's greeting";
+  EXPECT_EQ(json::parse(res.body())["error"]["field"], "role");
   EXPECT_EQ(member.call(verb::post, "/api/v1/receptionists", {{"number", "510"}}).result(), status::forbidden);
   // The manager's own routes reach her own line only; she sees the member's choice through hers.
   EXPECT_EQ(manager.call(verb::get, mine + "/forwarding").result(), status::not_found);
@@ -3261,6 +3268,59 @@ TEST_P(CallRoutingApiTest, AMenusGreetingIsUploadedHeardAndRemoved) {
   menu = json::parse(res.body());
   EXPECT_EQ(menu["has_greeting"], false);
   expect_refusal(verb::get, pattern, manager.call(verb::get, path), status::not_found, "greeting", "deleted");
+}
+
+// A menu's greeting recorded by phone: the manager gets a one-use code (six digits, *87, when it
+// expires) that the store's claim, as SIP's *87 desk calls it, takes once; a new code replaces the
+// old; the audit entry holds ids, not the code.
+TEST_P(CallRoutingApiTest, AMenusGreetingIsRecordedByPhoneWithAOneUseCode) {
+  Browser manager = browser();
+  manager_with_lines(manager, "by-phone@a.example", "+442079460909", {"271"});
+  const std::string company = json::parse(manager.call(verb::get, "/api/v1/me").body())["company_id"];
+  const std::string id = json::parse(manager.call(verb::post, "/api/v1/receptionist-menus", {{"name", "Main"}}).body())["id"];
+  const std::string path = "/api/v1/receptionist-menus/" + id + "/phone-recording";
+  const std::string pattern = "/api/v1/receptionist-menus/{id}/phone-recording";
+  auto claim = [&](const std::string& code) {
+    std::optional<std::string> menu;
+    EXPECT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                  PRIVOX_ASSIGN(menu, callflow::claim_phone_recording_code(s, keys_, company, code, clock_.now_us()));
+                  return {};
+                }).ok());
+    return menu;
+  };
+
+  http::Response res = manager.call(verb::post, path, json::object());
+  ASSERT_EQ(res.result(), status::created) << res.body();
+  expect_documented(verb::post, pattern, res);
+  EXPECT_EQ(res[http::bhttp::field::cache_control], "no-store");
+  const json first = json::parse(res.body());
+  const std::string code = first["code"];
+  ASSERT_EQ(code.size(), 6u);
+  EXPECT_TRUE(std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; })) << code;
+  EXPECT_EQ(first["dial"], "*87");
+  EXPECT_EQ(first["expires_at"], format_utc(clock_.now_us() + callflow::kPhoneRecordingCodeTtlUs));
+  const store::Rows audits = audit_of("receptionist.phone_recording_code");
+  ASSERT_EQ(audits.size(), 1u);
+  const json detail = json::parse(audits[0].text(1));
+  std::set<std::string> said;
+  for (const auto& [name, value] : detail.items()) said.insert(name);
+  EXPECT_EQ(said, (std::set<std::string>{"company_id", "expires_at_us", "menu_id"})) << "ids and the expiry, no code";
+
+  // A new code replaces the first; the new one works once, as SIP claims it.
+  std::string second = code;
+  while (second == code) {  // one chance in a million that they are the same
+    res = manager.call(verb::post, path, json::object());
+    ASSERT_EQ(res.result(), status::created) << res.body();
+    second = json::parse(res.body())["code"];
+  }
+  EXPECT_EQ(claim(code), std::nullopt) << "replaced";
+  EXPECT_EQ(claim(second), std::optional<std::string>(id));
+  EXPECT_EQ(claim(second), std::nullopt) << "one use";
+
+  expect_refusal(verb::post, pattern,
+                 manager.call(verb::post, "/api/v1/receptionist-menus/" + new_id(clock_.now_us()) + "/phone-recording",
+                              json::object()),
+                 status::not_found, "id", "no such menu");
 }
 
 // A receptionist's tree: the hours choose the open or the closed menu, each key leads on, and a

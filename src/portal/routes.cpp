@@ -111,6 +111,7 @@ constexpr Route kRoutes[] = {
     {verb::put, "/api/v1/receptionist-menus/{id}/greeting", kMemberCsrf, receptionist_greeting_put},
     {verb::get, "/api/v1/receptionist-menus/{id}/greeting", kMember, receptionist_greeting_get},
     {verb::delete_, "/api/v1/receptionist-menus/{id}/greeting", kMemberCsrf, receptionist_greeting_remove},
+    {verb::post, "/api/v1/receptionist-menus/{id}/phone-recording", kMemberCsrf, receptionist_phone_recording},
     {verb::get, "/api/v1/receptionists", kMember, receptionists_list},
     {verb::post, "/api/v1/receptionists", kMemberCsrf, receptionist_create},
     {verb::get, "/api/v1/receptionists/{id}", kMember, receptionist_show},

@@ -371,6 +371,7 @@ Response receptionist_menu_remove(Portal::Impl& p, const Exchange& e, const Call
 Response receptionist_greeting_put(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response receptionist_greeting_get(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response receptionist_greeting_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response receptionist_phone_recording(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response receptionists_list(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response receptionist_create(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response receptionist_show(Portal::Impl& p, const Exchange& e, const Caller& c);

@@ -1,8 +1,11 @@
 // The virtual receptionist (callflow/receptionist.h), for the company's office managers: its menus
 // (what each key does, the timeout, the greeting uploaded as WAV and heard back as Ogg Opus) and
-// its numbers (a number of the plan, a DID, the open and the closed menu). Targets travel by
-// number as forwarding and ring groups take them; a sub-menu travels by its id, which the page
-// lists. Another company's menu or receptionist answers exactly as one that does not exist.
+// its numbers (a number of the plan, a DID, the open and the closed menu), and the one-use code
+// that records a menu's greeting by phone. Targets travel by number as forwarding and ring groups
+// take them; a sub-menu travels by its id, which the page lists. Another company's menu or
+// receptionist answers exactly as one that does not exist.
+#include <sodium.h>
+
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -395,6 +398,24 @@ Response receptionist_greeting_remove(Portal::Impl& p, const Exchange& e, const 
       !s.ok())
     return error_response(s.error());
   return menu_answer(p, status::ok, existing->id);
+}
+
+// A one-use code to record the menu's greeting from a phone of the company (callflow's
+// kRecordMenuCode): shown once, here, and never again; the store keeps only its keyed hash.
+Response receptionist_phone_recording(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  if (auto refusal = refuse_unless_call_routing_manager(c)) return std::move(*refusal);
+  auto existing = company_menu(p, e, c);
+  if (!existing.ok()) return error_response(existing.error());
+  // Read before the code is made: the code's own expiry is the same or a few milliseconds later.
+  const int64_t expires_at_us = p.clock.now_us() + callflow::kPhoneRecordingCodeTtlUs;
+  auto code = callflow::Receptionists(p.store, p.keys, p.clock).phone_recording_code(existing->id, c.who.subject_id);
+  if (!code.ok()) return error_response(code.error());
+  Response res = http::json_response(status::created, {{"code", *code},
+                                                       {"dial", std::string(callflow::kRecordMenuCode)},
+                                                       {"expires_at", format_utc(expires_at_us)}});
+  sodium_memzero(code->data(), code->size());
+  res.set(http::bhttp::field::cache_control, "no-store");
+  return res;
 }
 
 Response receptionists_list(Portal::Impl& p, const Exchange&, const Caller& c) {
