@@ -1,6 +1,6 @@
 // The virtual receptionist, for the company's office managers: its menus (what each key does, what
 // happens when the caller presses nothing, and the greeting: a WAV uploaded here and heard back
-// from its audited route) and its receptionists (a number, a direct number, the menu while open and
+// from its audited route, or recorded by phone with a one-use code) and its receptionists (a number, a direct number, the menu while open and
 // after hours). Targets are named by number as the API takes them, a sub-menu by its id; a refusal
 // is shown next to the field it names ("keys.1.number", "timeout.kind", "open_menu"). Values are
 // set as text only.
@@ -26,6 +26,7 @@ const TIMEOUT_KINDS = [['', 'Play the menu again (3 times in all), then hang up'
 const NUMBERED = new Set(['line', 'group', 'voicemail', 'external']);
 
 const GREETING = (id) => `/receptionist-menus/${encodeURIComponent(id)}/greeting`;
+const PHONE_RECORDING = (id) => `/receptionist-menus/${encodeURIComponent(id)}/phone-recording`;
 
 let menus = [];           // as last listed
 let editingMenu = null;   // the menu the form changes; null: it creates one
@@ -183,6 +184,30 @@ function greetingForm(menu) {
   return form;
 }
 
+// Record the greeting by phone instead: the portal hands out a one-use code, shown here once (the
+// store keeps only a hash of it), that works from any line of the company for ten minutes.
+function phoneRecording(menu) {
+  const button = el('button', { type: 'button', class: 'secondary', 'data-record-by-phone': menu.name }, 'Record by phone');
+  const shown = el('p', { class: 'phone-recording', 'aria-live': 'polite', hidden: true });
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      const answer = await api('POST', PHONE_RECORDING(menu.id), { body: {} });
+      const until = new Date(answer.expires_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+      replaceChildren(shown, 'Dial ', el('strong', {}, answer.dial), ' from any phone of the company, key ',
+        el('strong', { class: 'recording-code' }, answer.code),
+        ' and #, and speak after the tone; # ends the recording. ',
+        `The code works once, until ${until}; asking again gives a new one.`);
+      shown.hidden = false;
+    } catch (error) {
+      say($('#menus-status'), error.message, 'error');
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return el('div', { class: 'phone-recording-box' }, button, shown);
+}
+
 function menuPanel(menu) {
   const keys = KEYS.filter((key) => menu.keys[key]).map((key) =>
     el('li', { 'data-key': key }, `${key}: ${actionWords(menu.keys[key])}`));
@@ -198,6 +223,7 @@ function menuPanel(menu) {
     keys.length ? el('ul', { class: 'menu-keys' }, keys) : el('p', { class: 'muted' }, 'No keys yet.'),
     el('p', { class: 'menu-timeout' }, `No key within ${menu.timeout_seconds} s: ${timeout}`),
     greetingForm(menu),
+    phoneRecording(menu),
     el('div', { class: 'actions' }, edit, remove));
 }
 

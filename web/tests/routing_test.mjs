@@ -6,8 +6,9 @@
 //   5. the call-flow picture shows the forward and the group;
 //   6. the colleague turns do-not-disturb on for his line on his profile, and the picture shows it;
 //   7. she renames the group and then removes it, and the picture follows;
-//   8. on Receptionist she creates a menu with two keys, uploads its greeting, and a receptionist
-//      that plays it, and the picture shows the receptionist's number, its menu and each key's way;
+//   8. on Receptionist she creates a menu with two keys, uploads its greeting, gets a six-digit code
+//      to record it by phone (*87), and a receptionist that plays it, and the picture shows the
+//      receptionist's number, its menu and each key's way;
 //   9. on Company she sets business hours and a holiday, and sees them saved.
 // A screenshot after every step lands in $ARTIFACTS (prefix routing-); every wait is bounded.
 // Environment: PORTAL_URL, ARTIFACTS, MAILDIR (browser_test.sh sets them).
@@ -196,6 +197,14 @@ async function receptionist(page) {
   await panel.locator('button', { hasText: 'Upload greeting' }).click();
   await page.locator('#menus-status .form-ok', { hasText: 'Greeting of Main menu saved' }).waitFor();
   await page.locator('#menus .receptionist-menu[data-menu="Main menu"] audio:not([hidden])').waitFor();
+  // Or by phone: a one-use code of six digits, to key after *87.
+  await panel.locator('button[data-record-by-phone="Main menu"]').click();
+  const code = panel.locator('.phone-recording:not([hidden]) .recording-code');
+  await code.waitFor();
+  const digits = await code.innerText();
+  check(/^[0-9]{6}$/.test(digits), `the code to record by phone is six digits: ${digits}`);
+  const told = await panel.locator('.phone-recording').innerText();
+  check(told.includes('*87') && told.includes('speak after the tone'), `the manager is told how to use it: ${told}`);
   await page.fill('#desk-number', '750');
   await page.fill('#desk-name', 'Reception');
   await page.selectOption('#desk-open-menu', { label: 'Main menu' });
