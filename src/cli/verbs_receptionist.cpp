@@ -1,4 +1,4 @@
-// `privox menu create|list|show|update|delete|greeting` and `privox receptionist
+// `privox menu create|list|show|update|delete|greeting|record-code` and `privox receptionist
 // create|list|show|update|delete`: an operator's view of the virtual receptionist
 // (callflow/receptionist.h). A key's action is named as a person names it, KEY=KIND[:NUMBER]
 // (1=line:102, 2=group:500, 3=voicemail:101, 4=external:07911123456, 5=menu:MENU_ID,
@@ -232,6 +232,19 @@ int run_menu_greeting(const DataDir& where, const ReceptionOptions& o) {
   return show_menu(**env, o.id);
 }
 
+// The one-use code an office manager keys in after dialling callflow::kRecordMenuCode from a line
+// of the company, to record the menu's greeting by phone; shown once, on stdout alone.
+int run_menu_record_code(const DataDir& where, const ReceptionOptions& o) {
+  auto env = open_environment(where);
+  if (!env.ok()) return fail_reception(env.error());
+  callflow::Receptionists receptionists = receptionists_of(**env);
+  auto code = receptionists.phone_recording_code(o.id, cli_actor());
+  if (!code.ok()) return fail_reception(code.error());
+  std::cout << *code << "\n";
+  sodium_memzero(code->data(), code->size());
+  return 0;
+}
+
 // ---- receptionists ----
 
 void apply_receptionist_flags(const ReceptionOptions& o, callflow::Receptionist& r) {
@@ -358,6 +371,12 @@ void add_menu_verbs(CLI::App& app, DataDir& where, Verbs& verbs, const std::shar
   greeting->add_option("--file", o->file, "the WAV file; kept as Ogg Opus sealed under the menu's key");
   greeting->add_flag("--clear", o->clear, "callers hear the default prompt again");
   verbs.add(greeting, [&where, o] { return run_menu_greeting(where, *o); });
+  auto* record_code = menu->add_subcommand(
+      "record-code", "A one-use code (10 minutes) to record the menu's greeting by phone: dial *87 from a line of the "
+                     "company, key the code and #, speak after the tone, # ends (audited)");
+  add_data_dir(record_code, where);
+  record_code->add_option("menu,--id", o->id, "the menu's id")->required();
+  verbs.add(record_code, [&where, o] { return run_menu_record_code(where, *o); });
 }
 
 }  // namespace

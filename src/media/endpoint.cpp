@@ -111,13 +111,14 @@ struct Endpoint::Session {
 };
 
 struct Endpoint::Command {
-  enum class Kind : uint8_t { open, hang_up, discard, play, record, join, leave } kind = Kind::open;
+  enum class Kind : uint8_t { open, hang_up, discard, play, record, join, leave, press } kind = Kind::open;
   uint64_t id = 0;
   std::unique_ptr<Session> session;
   std::vector<std::shared_ptr<const Prompt>> prompts;  // play, record
   bool then_end = false;
   std::unique_ptr<Recorder> recorder;  // record
   uint64_t room = 0;                   // join
+  char key = 0;                        // press
 };
 
 namespace {
@@ -292,6 +293,12 @@ void Endpoint::join(uint64_t session, uint64_t room) {
 
 void Endpoint::leave(uint64_t session) { push(Command{Command::Kind::leave, session, nullptr, {}, false, nullptr}); }
 
+void Endpoint::press(uint64_t session, char key) {
+  Command c{Command::Kind::press, session, nullptr, {}, false, nullptr};
+  c.key = key;
+  push(std::move(c));
+}
+
 void Endpoint::run() {
   int64_t next = monotonic_ns();
   while (!stopping_.load(std::memory_order_relaxed)) {
@@ -344,6 +351,8 @@ void Endpoint::apply_commands() {
       if (target.plan.menu && c.room != 0) enter_room(target, c.room);
     } else if (c.kind == Command::Kind::leave) {
       leave_room(target);
+    } else if (c.kind == Command::Kind::press) {
+      if (!target.done) on_key(target, c.key);
     } else if (c.kind == Command::Kind::play || c.kind == Command::Kind::record) {
       Session& s = target;
       if (!s.plan.menu) continue;

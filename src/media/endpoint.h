@@ -124,6 +124,10 @@ class Endpoint {
   void join(uint64_t session, uint64_t room);
   // Back to a silent menu session, out of its room.
   void leave(uint64_t session);
+  // A key the caller pressed that came by another way than the session's audio (SIP INFO): handled
+  // on the endpoint's thread as if it had come as an RFC 4733 event, so that it reaches a recording
+  // under way ('#' ends it) and is ordered with the keys the audio carries.
+  void press(uint64_t session, char key);
 
   const std::string& address() const { return config_.address; }
   size_t sessions() const { return open_sessions_.load(std::memory_order_relaxed); }

@@ -746,6 +746,30 @@ TEST_F(EndpointTest, GarbageAndKeyFloodsNeverEndASessionWrongly) {
   EXPECT_GE(end->refused, 1u);
 }
 
+TEST_F(EndpointTest, AKeyPressedBySipInfoReachesTheMenuAndEndsARecordingAsAnEventWould) {
+  Caller caller;
+  SessionPlan plan;
+  plan.remote = caller.choice();
+  plan.menu = true;
+  auto opened = endpoint_->open(plan);
+  ASSERT_TRUE(opened.ok()) << opened.error().describe();
+  endpoint_->press(opened->session, '5');
+  for (int i = 0; i < 100 && pressed().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(pressed(), "5") << "outside a recording, the key goes to the menu";
+  ASSERT_TRUE(endpoint_->record(opened->session, {}, RecordingLimits{60'000, 5'000, 1'000}).ok());
+  uint16_t seq = 1;
+  uint32_t ts = 0;
+  caller.stream_tone(opened->port, 1500, seq, ts);
+  endpoint_->press(opened->session, '#');
+  const auto recorded = wait_recorded();
+  ASSERT_TRUE(recorded) << "'#' by INFO ends the recording";
+  ASSERT_TRUE(*recorded);
+  EXPECT_EQ((*recorded)->end, RecordingEnd::key);
+  EXPECT_EQ(pressed(), "5") << "the '#' went to the recording, not to the menu";
+  endpoint_->hang_up(opened->session);
+  ASSERT_TRUE(wait_end());
+}
+
 // The power of `hz` in `pcm` (Goertzel), per sample.
 double power_at(std::span<const int16_t> pcm, int hz) {
   const double k = 2 * std::cos(2 * M_PI * hz / 8000.0);

@@ -273,6 +273,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   // A line dialling the retrieval code hears its own box (sip/proxy_retrieval.cpp).
   const bool login = caller && invite && voicemail_ && voicemail_->boxes && dialled == kLoginCode;
   const bool retrieval = login || (caller && invite && voicemail_ && voicemail_->boxes && dialled == kRetrievalCode);
+  const bool record_menu = caller && invite && voicemail_ && receptionist_ && dialled == callflow::kRecordMenuCode;
   const char feature = !(caller && invite && line_settings_) ? 0
                        : dialled == kDndOnCode                ? '+'
                        : dialled == kDndOffCode               ? '-'
@@ -305,7 +306,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
       room = room_dialled(caller->company_id, dialled);
     if (retrieval) {
       record.destination = std::string(login ? kLoginCode : kRetrievalCode);
-    } else if (feature || room) {  // a room's number, or *88 and a line's: what was dialled
+    } else if (feature || room || record_menu) {  // a code, a room's number, *88 and a line's
       record.destination = std::string(dialled);
     } else if (callee) {
       record.destination = callee->number;
@@ -411,6 +412,8 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     call.receptionist_id = receptionist->id;
   } else if (room) {
     call.room_id = room->id;
+  } else if (record_menu) {
+    call.menu_recording = true;
   } else if (retrieval) {
     call.retrieval = true;
     call.login = login;
@@ -447,6 +450,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   if (call.needs_routing) return route(call);
   if (receptionist) return answer_receptionist(call, *receptionist);
   if (room) return answer_conference(call);
+  if (record_menu) return answer_menu_recording(call);
   if (unreachable) {
     if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
     return;
@@ -489,6 +493,7 @@ void Proxy::offered(TxId server, RelayReply reply) {
     return answer_receptionist(call, *receptionist);
   }
   if (!call.room_id.empty()) return answer_conference(call);
+  if (call.menu_recording) return answer_menu_recording(call);
   if (targets.empty()) {  // the line has no device: its box answers
     if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
     return;

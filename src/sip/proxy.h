@@ -208,6 +208,13 @@ class ReceptionistDesk {
   virtual ~ReceptionistDesk() = default;
   // The plan for a call to the receptionist now; null when it cannot be read (or is gone).
   virtual void prepare(std::string receptionist_id, std::function<void(std::shared_ptr<const ReceptionPlan>)> done) = 0;
+  // Recording a menu's greeting by phone (callflow::kRecordMenuCode): the menu whose one-use code
+  // of `company_id` `code` is (nullopt: none; the code is gone once claimed), and the greeting
+  // stored as the menu's (`ogg` wiped either way; false when it could not be).
+  virtual void claim_recording(std::string company_id, std::string code,
+                               std::function<void(std::optional<std::string> menu_id)> done) = 0;
+  virtual void save_greeting(std::string menu_id, std::string ogg, int64_t duration_ms, std::string line_id,
+                             std::function<void(bool saved)> done) = 0;
 };
 
 // Conference rooms' PINs (sip/proxy_conference.cpp), read off the worker thread when a caller
@@ -371,6 +378,7 @@ class Proxy final : public TransactionUser {
     std::string asserted;  // P-Asserted-Identity towards the trunk; empty: none
     std::string receptionist_id;  // a receptionist's number or DID was called: privox answers
     std::string room_id;          // a conference room's number or DID was called: privox answers
+    bool menu_recording = false;  // callflow::kRecordMenuCode dialled: privox answers
     char feature = 0;  // a feature code dialled: '+' do-not-disturb on, '-' off
     // A re-INVITE's hold (+1) or taking off hold (-1), and the tag of the party it holds.
     int8_t hold_change = 0;
@@ -601,6 +609,22 @@ class Proxy final : public TransactionUser {
   void conference_prepared(TxId server_tx, std::optional<std::string> pin);
   void conference_key(uint64_t session, Conferee& c, char key);
   void end_conferee(uint64_t session);
+  // A menu's greeting recorded by phone (sip/proxy_menu_recording.cpp): the caller keys the
+  // portal's one-use code and '#', then speaks after the tone.
+  struct MenuRecording {
+    std::string company_id, line_id;
+    std::string digits;   // the code keyed so far; wiped once claimed
+    std::string menu_id;  // once the code is claimed
+    int tries = 0;        // codes refused, and recordings too short
+    bool busy = false;    // the desk is claiming or saving
+  };
+  std::unordered_map<uint64_t, MenuRecording> menu_recordings_;  // by endpoint session
+  void answer_menu_recording(Call& call);
+  void menu_recording_key(uint64_t session, MenuRecording& m, char key);
+  void menu_code_claimed(uint64_t session, std::optional<std::string> menu_id);
+  // True when the session is a menu recording's (`recording` is then taken care of).
+  bool menu_greeting_recorded(uint64_t session, std::optional<media::Recording>& recording);
+  void end_menu_recording(uint64_t session);
   // A key from a SIP INFO's body (application/dtmf-relay "Signal=5" or application/dtmf "5");
   // '\0' when it carries none.
   static char info_key(const Message& request);

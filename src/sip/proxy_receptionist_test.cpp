@@ -10,6 +10,8 @@ namespace {
 // A desk that is never asked: no call here reaches a receptionist's number.
 struct UnaskedDesk final : ReceptionistDesk {
   void prepare(std::string, std::function<void(std::shared_ptr<const ReceptionPlan>)>) override { ++asked; }
+  void claim_recording(std::string, std::string, std::function<void(std::optional<std::string>)>) override { ++asked; }
+  void save_greeting(std::string, std::string, int64_t, std::string, std::function<void(bool)>) override { ++asked; }
   int asked = 0;
 };
 

@@ -167,6 +167,8 @@ void Proxy::on_voicemail_key(uint64_t session, char key) {
     return reception_key(session, reception->second, key);
   if (const auto conferee = conferees_.find(session); conferee != conferees_.end())
     return conference_key(session, conferee->second, key);
+  if (const auto m = menu_recordings_.find(session); m != menu_recordings_.end())
+    return menu_recording_key(session, m->second, key);
   const auto it = retrievals_.find(session);
   if (it == retrievals_.end()) return;
   Retrieval& r = it->second;
@@ -312,6 +314,7 @@ void Proxy::options_key(uint64_t session, Retrieval& r, char key) {
 }
 
 void Proxy::on_voicemail_recorded(uint64_t session, std::optional<media::Recording> recording) {
+  if (menu_greeting_recorded(session, recording)) return;
   const auto it = retrievals_.find(session);
   if (it == retrievals_.end() || it->second.step != MenuStep::greeting) {
     if (recording) sodium_memzero(recording->ogg.data(), recording->ogg.size());

@@ -267,7 +267,8 @@ bool Proxy::handle_own_in_dialog(TxId tx, const Message& request) {
       // Key presses as SIP INFO (application/dtmf-relay or application/dtmf), as some phones and
       // carriers send them instead of RFC 4733 events.
       respond(tx, request, 200, "OK");
-      if (const char key = info_key(request)) on_voicemail_key(it->second.session, key);
+      // Through the endpoint, as its own keys come: a recording under way takes them ('#' ends it).
+      if (const char key = info_key(request)) voicemail_->endpoint->press(it->second.session, key);
       return true;
     case Method::invite:
       if (reception != receptions_.end()) {
@@ -317,6 +318,7 @@ void Proxy::on_voicemail_ended(media::SessionEnd end) {
   // A receptionist's menu that said goodbye (a joined one was discarded and never ends here).
   end_reception(end.session, true);
   end_conferee(end.session);
+  end_menu_recording(end.session);
   if (const auto r = retrievals_.find(end.session); r != retrievals_.end()) {
     timers_.cancel(r->second.login_timer);
     for (std::string* secret : {&r->second.digits, &r->second.new_pin, &r->second.typed_ahead, &r->second.greeting})

@@ -5,7 +5,8 @@
 # audio reaches that phone and comes back (the phone echoes it: the caller's media moved from the
 # menu to the phone without any re-INVITE towards the caller), and the traffic records.
 #   a key (SIP INFO) to a line; to a number outside through the trunk; dial-by-extension; a sub-menu; the timeout action after an uploaded
-#   greeting, from a colleague's phone; the closed menu on a holiday.
+#   greeting, from a colleague's phone; the closed menu on a holiday; a menu's greeting recorded by
+#   phone with a one-use code (*87).
 # And a line's blind transfer of a carrier's call, which privox carries out itself with the same
 # joint (carriers refuse REFER), blind and attended (Replaces): the carrier's audio moves to the
 # target, and its record ends "transferred" when the carrier hangs up.
@@ -336,6 +337,51 @@ import json, sys
 print(sorted({r.get("source", "") for r in json.load(sys.stdin) if r["direction"] == "inbound"}))')
 assert_eq "every inbound record names the carrier's caller, or the outside number 201 called" \
   "['$OUTSIDE', '$CALLER_NUMBER']" "$SOURCES"
+# The Short menu's greeting recorded by phone: a one-use code (the portal's "Record by phone" gives
+# the same), 202 dials *87, keys it and '#' as SIP INFO, speaks a 880 Hz tone, and keys '#'.
+CODE=$(px "$D" menu record-code --id "$SHORT")
+assert_match "a one-use code of six digits" "$CODE" '^[0-9]{6}$'
+personal "$CODE"
+cat >"$TMP/speak.py" <<'PY'
+import math, re, socket, struct, sys, time
+trace, port = sys.argv[1], int(sys.argv[2])
+def ulaw(x):
+    sign = 0x80 if x < 0 else 0
+    x = min(abs(x), 32635) + 132
+    exp = 7
+    while exp > 0 and not (x & (0x4000 >> (7 - exp))): exp -= 1
+    return ~(sign | (exp << 4) | ((x >> (exp + 3)) & 0x0F)) & 0xFF
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", port))
+relay, end = None, time.time() + 10
+while relay is None and time.time() < end:
+    m = re.search(r"SIP/2\.0 200 OK.*?m=audio (\d+)", open(trace, errors="replace").read() if __import__("os").path.exists(trace) else "", re.S)
+    if m: relay = int(m.group(1))
+    time.sleep(0.02)
+n, end = 0, time.time() + 9
+while relay and time.time() < end:
+    payload = bytes(ulaw(int(8000 * math.sin(2 * math.pi * 880 * (n + i) / 8000))) for i in range(160))
+    s.sendto(struct.pack("!BBHII", 0x80, 0, (n // 160) & 0xFFFF, n, 0x5eed) + payload, ("127.0.0.1", relay))
+    n += 160
+    time.sleep(0.02)
+PY
+RTP=$(free_port)
+rm -f "$TMP/record.msg"
+python3 "$TMP/speak.py" "$TMP/record.msg" "$RTP" &
+SPEAKER=$!
+read -r -a C <<<"$(sed 's/./& /g' <<<"$CODE")"
+sipp_fg record uac_call_keys.xml "127.0.0.1:$SIP_PORT" -i 127.0.0.1 -p "$(free_port)" -m 1 -s '*87' \
+  -key caller "${USER[202]}" -au "${USER[202]}" -ap "$PW" -auth_uri "*87@127.0.0.1:$SIP_PORT" -key rtp_port "$RTP" \
+  -key k1 "${C[0]}" -key k2 "${C[1]}" -key k3 "${C[2]}" -key k4 "${C[3]}" -key k5 "${C[4]}" -key k6 "${C[5]}" -key k7 '#'
+assert_eq "202 dials *87, keys the code, speaks, keys '#', and privox says it is saved and hangs up" 0 "$sipp_rc"
+[ "$sipp_rc" -eq 0 ] || { tail -c 2000 "$TMP/record.msg"; tail -n 5 "$TMP/record.out"; }
+wait "$SPEAKER"
+GREETING_MS=$(px "$D" menu show --id "$SHORT" | python3 -c 'import json, sys; print(json.load(sys.stdin)["greeting_ms"])')
+assert_true "the menu's greeting is now the one spoken: about 3 s, not the 1 s upload (ms: $GREETING_MS)" \
+  test "$GREETING_MS" -ge 2000 -a "$GREETING_MS" -le 4500
+assert_eq "the claim is audited, naming the menu and not the code" 1 \
+  "$(store_sql "$D" "SELECT COUNT(*) FROM audit_log WHERE action = 'receptionist.phone_recording_claim'")"
 assert_not_contains "serve logged no error" "$(cat "$TMP/serve.log")" '"level":"error"'
+assert_not_contains "nor the code" "$(cat "$TMP/serve.log")" "$CODE"
 
 finish

@@ -274,6 +274,42 @@ class StoreReceptionist final : public ReceptionistDesk {
     if (posted == 0) boost::asio::post(io_, [done = std::move(done)] { done(nullptr); });
   }
 
+  void claim_recording(std::string company_id, std::string code,
+                       std::function<void(std::optional<std::string>)> done) override {
+    auto keyed = std::make_shared<std::string>(std::move(code));  // wiped here whether or not it is posted
+    const uint64_t posted = reader_.post([this, company = std::move(company_id), keyed, done]() mutable {
+      std::optional<std::string> menu;
+      const Status claimed = store::with_transaction(store_, store::TxMode::write, [&](store::Session& s) -> Status {
+        PRIVOX_ASSIGN(menu, callflow::claim_phone_recording_code(s, keys_, company, *keyed, clock_.now_us()));
+        return {};
+      });
+      sodium_memzero(keyed->data(), keyed->size());
+      if (!claimed.ok()) log::warn("sip", "receptionist.code_unclaimed", {{"error", log::error_code(claimed.error())}});
+      boost::asio::post(io_, [done = std::move(done), menu = std::move(menu)]() mutable { done(std::move(menu)); });
+    });
+    if (posted == 0) {
+      sodium_memzero(keyed->data(), keyed->size());
+      boost::asio::post(io_, [done = std::move(done)] { done(std::nullopt); });
+    }
+  }
+
+  void save_greeting(std::string menu_id, std::string ogg, int64_t duration_ms, std::string line_id,
+                     std::function<void(bool)> done) override {
+    auto audio = std::make_shared<std::string>(std::move(ogg));
+    const uint64_t posted = reader_.post([this, menu = std::move(menu_id), audio, duration_ms,
+                                          line = std::move(line_id), done]() mutable {
+      callflow::Receptionists receptionists(store_, keys_, clock_);
+      const Status saved = receptionists.set_recorded_greeting(menu, *audio, duration_ms, line);
+      sodium_memzero(audio->data(), audio->size());
+      if (!saved.ok()) log::warn("sip", "receptionist.greeting_unsaved", {{"error", log::error_code(saved.error())}});
+      boost::asio::post(io_, [done = std::move(done), ok = saved.ok()] { done(ok); });
+    });
+    if (posted == 0) {
+      sodium_memzero(audio->data(), audio->size());
+      boost::asio::post(io_, [done = std::move(done)] { done(false); });
+    }
+  }
+
  private:
   Result<std::shared_ptr<const ReceptionPlan>> read_plan(store::Session& s, const std::string& id) {
     PRIVOX_ASSIGN(const std::optional<callflow::Receptionist> receptionist, callflow::receptionist_by_id(s, id));
