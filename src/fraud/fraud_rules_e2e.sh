@@ -181,12 +181,12 @@ assert_eq "the sources rule opened a throttling alert on the line" \
 # --- calls in progress per line (2) and per company (3): suspend -----------------------------------
 start_bg held601 timeout -k 2 30 sipp -sf "$SCENARIOS/uac_call.xml" "127.0.0.1:$SIP_PORT" -i "$PHONE_IP" -p "$(free_port)" \
   -nostdin -mp "$(free_port)" -s "$UK" -key caller "${USER[601]}" -au "${USER[601]}" -ap "$PW" \
-  -auth_uri "$UK@127.0.0.1:$SIP_PORT" -d 5000 -m 2 -l 2 -timeout 25s -timeout_error
+  -auth_uri "$UK@127.0.0.1:$SIP_PORT" -d 9000 -m 2 -l 2 -timeout 25s -timeout_error
 HELD601=${E2E_PIDS[-1]}
 wait_open "$CA" 2
 start_bg held602 timeout -k 2 30 sipp -sf "$SCENARIOS/uac_call.xml" "127.0.0.1:$SIP_PORT" -i "$PHONE_IP" -p "$(free_port)" \
   -nostdin -mp "$(free_port)" -s "$UK" -key caller "${USER[602]}" -au "${USER[602]}" -ap "$PW" \
-  -auth_uri "$UK@127.0.0.1:$SIP_PORT" -d 4000 -m 1 -timeout 25s -timeout_error
+  -auth_uri "$UK@127.0.0.1:$SIP_PORT" -d 8000 -m 1 -timeout 25s -timeout_error
 HELD602=${E2E_PIDS[-1]}
 wait_open "$CA" 3
 assert_eq "two calls up on one line and three in the company open no alert" "" \
