@@ -31,7 +31,7 @@ page() {  # NAME DESCRIPTION
 
 wrapper privox
 # The verbs and their one-line descriptions, from the "Subcommands:" list of `privox --help`.
-verbs=$("$out/bin/privox" --help | awk '/^Subcommands:/ { on = 1; next } on && /^  [a-z]/ { print } on && /^$/ { exit }')
+verbs=$("$out/bin/privox" --help | awk '/^Subcommands:/ { on = 1; next } on && /^  [a-z]/ { print } on && /^$/ { on = 0 }')
 [ -n "$verbs" ] || { echo "generate.sh: \`privox --help\` lists no verbs" >&2; exit 1; }
 see_also=()
 while read -r verb description; do
