@@ -509,7 +509,7 @@ class Caller {
   void send_tone_frame(uint16_t port, int hz, uint16_t n) const {
     std::array<int16_t, 160> pcm{};
     for (size_t i = 0; i < pcm.size(); ++i)
-      pcm[i] = static_cast<int16_t>(6000 * std::sin(2 * M_PI * hz * static_cast<double>(n * 160u + i) / 8000));
+      pcm[i] = static_cast<int16_t>(6000 * std::sin(2 * M_PI * hz * static_cast<double>(size_t{n} * 160 + i) / 8000));
     std::vector<uint8_t> datagram(12 + 160);
     RtpHeader h;
     h.payload_type = 0;
