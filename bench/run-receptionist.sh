@@ -14,9 +14,14 @@
 # (sipp's CurrentCall, sampled every second) and the menu's share of them, the phones' calls
 # (answered and cancelled legs), privox's and rtpengine's CPU µs per call (utime + stime from /proc
 # over the caller's run, every thread), the traffic records, privox's warnings and errors, and the
-# media endpoint's totals (voicemail.totals, logged when serve stops). SQLite store.
+# media endpoint's totals (media.totals, logged when serve stops: every session, menus handed on
+# included) and from them the issue's measure, the share of the menus' audio packets lost or late:
+# sent more than 20 ms after they were due (or refused by the socket), and, because each caller
+# echoes what it hears (sipp -rtp_echo), the share of that audio that came back through rtpengine
+# (twice) late or not at all, by the endpoint's jitter buffer. SQLite store.
 # Environment: SIP_PORT (default 5260), PHONE_ANSWER_MS (line 1's answer delay, default 300; one
-# longer than the hold has every caller hang up while the group rings), KEEP=1 keeps the work directory.
+# longer than the hold has every caller hang up while the group rings), ECHO=0 (callers send no
+# audio back), KEEP=1 keeps the work directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 media=$(cd "$root/../shared/bench/media" && pwd)
@@ -101,7 +106,8 @@ tck=$(getconf CLK_TCK)
 privox_before=$(cpu_ticks "$privox_pid"); rtpengine_before=$(cpu_ticks "$rtpengine_pid")
 sed "s/milliseconds=\"1000\"/milliseconds=\"$menu_ms\"/" "$scenarios/uac_receptionist_key.xml" >"$work/uac.xml"
 start=$(date +%s.%N)
-sipp -sf "$work/uac.xml" "127.0.0.1:$sip_port" -i 127.0.0.2 -p "$trunk_port" -mp 6000 -s "$DID" \
+echo_flag=(-rtp_echo); [ "${ECHO:-1}" = 0 ] && echo_flag=()
+sipp -sf "$work/uac.xml" "127.0.0.1:$sip_port" -i 127.0.0.2 -p "$trunk_port" -mp 6000 "${echo_flag[@]}" -s "$DID" \
   -key caller +447700900001 -r "$rate" -l "$conc" -m "$calls" -d $((hold * 1000)) -recv_timeout 20000 \
   -timeout $((calls / rate + hold + 90))s -timeout_error -nostdin -trace_stat -stf "$work/uac.csv" -fd 1 \
   -trace_err -error_file "$work/uac.err" -trace_screen -screen_file "$work/uac.screen" >"$work/uac.out" 2>&1 || true
@@ -186,6 +192,12 @@ for line in open(sys.argv[1], errors="replace"):
     except ValueError: seen[("unparsed", line.strip()[:80])] += 1; continue
     if e.get("event", "").startswith("receptionist."): seen[("info", "sip/" + e["event"])] += 1
     if e.get("event") == "voicemail.totals": print("privox voicemail.totals:", {k: v for k, v in e.items() if k not in ("ts", "level", "subsystem", "event")})
+    if e.get("event") == "media.totals":
+        print("privox media.totals:", {k: v for k, v in e.items() if k not in ("ts", "level", "subsystem", "event")})
+        out, back = int(e["rtp_out"]), int(e["rtp_in"])
+        late_out = int(e["rtp_sent_late"]) + int(e["rtp_unsent"])
+        print(f"menu audio sent late or not sent: {late_out} of {out + int(e['rtp_unsent'])} = {100 * late_out / max(out, 1):.4f}%;"
+              f" echoed back late or lost: {e['rtp_late_or_lost']} of {back} received = {100 * int(e['rtp_late_or_lost']) / max(back, 1):.4f}%")
     if e.get("level") in ("warn", "warning", "error", "critical"):
         key = (e["level"], e.get("subsystem", "") + "/" + e.get("event", ""))
         seen[key] += 1; first.setdefault(key, line.strip())

@@ -142,15 +142,23 @@ void sample_sip(metrics::Sampler& out, const sip::SipSnapshot& s) {
               static_cast<double>(s.traffic_dropped));
 
   if (s.voicemail) {
-    const sip::Proxy::VoicemailTotals& v = s.voicemail_totals;
-    out.counter("privox_media_sessions_total", "Media endpoint sessions (voicemail)", static_cast<double>(v.sessions));
-    out.counter("privox_media_refused_total", "Media endpoint sessions refused", static_cast<double>(v.refused));
+    // The endpoint's own totals: every session it ended, menus whose caller was handed on included.
+    const media::EndpointTotals& m = s.media_totals;
+    out.counter("privox_media_sessions_total", "Media endpoint sessions ended (voicemail, menus, conferences)",
+                static_cast<double>(m.sessions));
+    out.counter("privox_media_refused_total", "RTP datagrams the media endpoint refused (another sender, or not RTP)",
+                static_cast<double>(m.refused));
     out.counter("privox_media_packets_total", "RTP packets of ended media endpoint sessions, by direction",
-                static_cast<double>(v.packets_in), {{"direction", "in"}});
-    out.counter("privox_media_packets_total", "", static_cast<double>(v.packets_out), {{"direction", "out"}});
-    out.counter("privox_media_late_or_lost_total", "RTP packets late or lost in ended media endpoint sessions",
-                static_cast<double>(v.late_or_lost));
-    out.counter("privox_voicemail_recorded_total", "Voicemail messages recorded", static_cast<double>(v.recorded));
+                static_cast<double>(m.packets_in), {{"direction", "in"}});
+    out.counter("privox_media_packets_total", "", static_cast<double>(m.packets_out), {{"direction", "out"}});
+    out.counter("privox_media_late_or_lost_total", "Callers' RTP frames the media endpoint concealed (late or lost)",
+                static_cast<double>(m.late_or_lost));
+    out.counter("privox_media_sent_late_total", "RTP frames the media endpoint sent more than 20 ms after they were due",
+                static_cast<double>(m.sent_late));
+    out.counter("privox_media_unsent_total", "RTP frames the media endpoint's socket refused to send",
+                static_cast<double>(m.unsent));
+    out.counter("privox_voicemail_recorded_total", "Voicemail messages recorded",
+                static_cast<double>(s.voicemail_totals.recorded));
   }
   if (s.voicemail_store) {
     const voicemail::StoreSink::Stats& v = *s.voicemail_store;

@@ -309,6 +309,7 @@ void Endpoint::run() {
       next = monotonic_ns();
     }
     apply_commands();
+    tick_due_ns_ = next;
     for (auto it = sessions_.begin(); it != sessions_.end();) {
       Session& s = *it->second;
       tick(s);
@@ -525,8 +526,12 @@ void Endpoint::send_pcm(Session& s, std::span<const int16_t> pcm) {
   write_rtp_header(header, std::span<uint8_t, kRtpHeaderBytes>(packet.data(), kRtpHeaderBytes));
   g711_encode(s.plan.remote.law, pcm.first(kFrameSamples), std::span<uint8_t>(packet.data() + kRtpHeaderBytes, kFrameSamples));
   if (::sendto(s.rtp_fd, packet.data(), packet.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&s.remote),
-               s.remote_length) > 0)
-    ++s.stats.packets_out;
+               s.remote_length) <= 0) {
+    ++s.stats.unsent;
+    return;
+  }
+  ++s.stats.packets_out;
+  if (monotonic_ns() - tick_due_ns_ > kLateNs) ++s.stats.sent_late;
 }
 
 void Endpoint::enter_room(Session& s, uint64_t room) {
@@ -617,9 +622,26 @@ void Endpoint::end(uint64_t id, Session& s, bool report) {
   } else {
     outcome.result = s.plan.record ? SessionResult::hung_up : SessionResult::played;
   }
+  add_to_totals(outcome);
   sessions_.erase(id);  // closes the sockets; `s` is gone
   open_sessions_.fetch_sub(1);
   if (report && ended_) ended_(std::move(outcome));
+}
+
+void Endpoint::add_to_totals(const SessionEnd& ended) {
+  std::lock_guard lock(totals_mutex_);
+  ++totals_.sessions;
+  totals_.packets_in += ended.packets_in;
+  totals_.packets_out += ended.packets_out;
+  totals_.late_or_lost += ended.late_or_lost;
+  totals_.refused += ended.refused;
+  totals_.sent_late += ended.sent_late;
+  totals_.unsent += ended.unsent;
+}
+
+EndpointTotals Endpoint::totals() const {
+  std::lock_guard lock(totals_mutex_);
+  return totals_;
 }
 
 }  // namespace privox::media

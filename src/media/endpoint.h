@@ -72,13 +72,24 @@ struct SessionEnd {
   uint64_t session = 0;
   SessionResult result = SessionResult::failed;
   std::optional<Recording> recording;
-  // For the operator's view of media quality; never personal.
-  uint64_t packets_in = 0, packets_out = 0, late_or_lost = 0, refused = 0, rtcp_in = 0;
+  // For the operator's view of media quality; never personal. `late_or_lost`: the caller's
+  // frames the jitter buffer had to conceal; `sent_late`: frames privox sent more than kLateNs
+  // after their tick was due (a receiver's one-frame buffer would conceal them); `unsent`: frames
+  // the socket refused.
+  uint64_t packets_in = 0, packets_out = 0, late_or_lost = 0, refused = 0, rtcp_in = 0, sent_late = 0, unsent = 0;
+};
+
+// Every session the endpoint has ended, reported or discarded: a menu whose caller was handed on
+// is discarded without `ended`, and its audio is counted here all the same.
+struct EndpointTotals {
+  uint64_t sessions = 0, packets_in = 0, packets_out = 0, late_or_lost = 0, refused = 0, sent_late = 0, unsent = 0;
 };
 
 class Endpoint {
  public:
   static constexpr size_t kMaxDatagramsPerTick = 32;
+  // A frame sent this long after its tick was due counts as late (one frame's worth).
+  static constexpr int64_t kLateNs = 20'000'000;
   using Ended = std::function<void(SessionEnd)>;
   using Pressed = std::function<void(uint64_t session, char key)>;
   // What a menu session recorded (record()): nullopt when it was too short or failed.
@@ -131,6 +142,7 @@ class Endpoint {
 
   const std::string& address() const { return config_.address; }
   size_t sessions() const { return open_sessions_.load(std::memory_order_relaxed); }
+  EndpointTotals totals() const;
 
  private:
   struct Session;
@@ -156,6 +168,7 @@ class Endpoint {
   void leave_room(Session& s);
   void mix_rooms();
   void end(uint64_t id, Session& s, bool report);
+  void add_to_totals(const SessionEnd& ended);
   Result<std::pair<int, int>> bind_pair(uint16_t& port);
 
   const EndpointConfig config_;
@@ -164,6 +177,9 @@ class Endpoint {
   const Recorded recorded_;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> open_sessions_{0};
+  mutable std::mutex totals_mutex_;  // guards totals_, added to once per ended session
+  EndpointTotals totals_;
+  int64_t tick_due_ns_ = 0;  // when the tick under way was due (the thread's own)
   std::mutex mutex_;  // guards commands_ and next_port_
   std::condition_variable wake_;  // an idle thread waits here for its next session
   std::vector<Command> commands_;

@@ -726,6 +726,34 @@ TEST_F(EndpointTest, AFullBoxPlaysItsPromptAndEndsAndADiscardedSessionReportsNot
   EXPECT_EQ(endpoint_->sessions(), 0u);
 }
 
+TEST_F(EndpointTest, TheTotalsCountEverySessionADiscardedMenuIncluded) {
+  // A receptionist's menu that hands its caller on is discarded, not reported: the operator's
+  // media figures must still hold what it sent.
+  Caller caller;
+  SessionPlan menu;
+  menu.remote = caller.choice();
+  menu.menu = true;
+  menu.record = false;
+  menu.prompts = {tone_of(2000)};
+  auto opened = endpoint_->open(menu);
+  ASSERT_TRUE(opened.ok());
+  size_t heard = caller.drain(300);
+  EXPECT_GE(heard, 10u);
+  endpoint_->discard(opened->session);
+  heard += caller.drain(300);  // what was in flight, and proof that nothing more comes
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (endpoint_->totals().sessions == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  const EndpointTotals totals = endpoint_->totals();
+  EXPECT_EQ(totals.sessions, 1u);
+  EXPECT_EQ(totals.packets_out, heard) << "every frame sent reached the caller over loopback";
+  EXPECT_LE(totals.sent_late, totals.packets_out);
+  EXPECT_EQ(totals.unsent, 0u);
+  EXPECT_EQ(totals.packets_in, 0u);
+  EXPECT_FALSE(wait_end(1)) << "still not reported through `ended`";
+}
+
 TEST_F(EndpointTest, GarbageAndKeyFloodsNeverEndASessionWrongly) {
   Caller caller;
   SessionPlan plan;

@@ -651,6 +651,12 @@ void SipService::stop() {
     // Calls still in their box end as hang-ups: what was recorded is filed before the sink stops.
     p.endpoint->finish_all();
     p.file_ended();
+    // Every session, menus handed on included: what an operator reads media quality from.
+    const media::EndpointTotals m = p.endpoint->totals();
+    log::info("media", "media.totals",
+              {{"sessions", m.sessions}, {"rtp_in", m.packets_in}, {"rtp_out", m.packets_out},
+               {"rtp_late_or_lost", m.late_or_lost}, {"rtp_sent_late", m.sent_late}, {"rtp_unsent", m.unsent},
+               {"rtp_refused", m.refused}});
   }
   p.endpoint.reset();
   if (p.endpoint_started) {
@@ -703,6 +709,7 @@ SipSnapshot SipService::snapshot() const {
   out.traffic_dropped = p.traffic.stats().dropped;
   out.voicemail = p.endpoint_started;
   out.voicemail_totals = p.proxy.voicemail_totals();
+  if (p.endpoint) out.media_totals = p.endpoint->totals();
   if (p.voicemail_sink) out.voicemail_store = p.voicemail_sink->stats();
   return out;
 }

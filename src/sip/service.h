@@ -98,6 +98,7 @@ struct SipSnapshot {
   uint64_t traffic_dropped = 0;  // records the writer refused or that could not be sealed
   bool voicemail = false;
   Proxy::VoicemailTotals voicemail_totals;
+  media::EndpointTotals media_totals;  // every ended session, menus handed on included
   std::optional<voicemail::StoreSink::Stats> voicemail_store;
   std::optional<RtpengineClient::Stats> relay;  // with a media relay
 };
