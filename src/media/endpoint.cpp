@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <spandsp.h>
@@ -299,7 +300,22 @@ void Endpoint::press(uint64_t session, char key) {
   push(std::move(c));
 }
 
+void Endpoint::ask_for_realtime() const {
+  // As Asterisk's -p and FreeSWITCH's -rp: a low real-time priority, above every ordinary thread
+  // (rtpengine's, the SIP worker's, a load generator's), below the kernel's own. A tick takes a
+  // few milliseconds of the 20, and the kernel's real-time throttling caps the rest.
+  if (config_.realtime_priority <= 0) return;
+  sched_param param{};
+  param.sched_priority = config_.realtime_priority;
+  if (const int error = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param); error != 0) {
+    log::info("media", "endpoint.realtime_refused", {{"priority", config_.realtime_priority}, {"errno", error}});
+    return;
+  }
+  log::info("media", "endpoint.realtime", {{"priority", config_.realtime_priority}});
+}
+
 void Endpoint::run() {
+  ask_for_realtime();
   int64_t next = monotonic_ns();
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (sessions_.empty()) {

@@ -46,6 +46,10 @@ struct EndpointConfig {
   uint16_t first_port = 40000;         // RTP on even ports of [first, last], RTCP on the next
   uint16_t last_port = 44999;
   size_t max_sessions = 2000;
+  // Frames fall due every 20 ms whatever else the machine runs, so the endpoint's thread asks for
+  // this SCHED_FIFO priority (0: it does not ask). Refused without RLIMIT_RTPRIO or CAP_SYS_NICE,
+  // and then it runs as any other thread; late frames show in the totals either way.
+  int realtime_priority = 10;
 };
 
 // What one session does: play `prompts` in order, then (when `record`) record. A menu session
@@ -156,6 +160,7 @@ class Endpoint {
   Endpoint(EndpointConfig config, Ended ended, Pressed pressed, Recorded recorded);
   void push(Command command);
   void run();
+  void ask_for_realtime() const;
   void apply_commands();
   void tick(Session& s);
   void receive(Session& s);
