@@ -7,8 +7,8 @@
 #   2. a blind transfer between phones: 101 calls 102, 102 sends REFER (baresip's /transfer) to 103;
 #      101's phone follows it and 103 answers by itself;
 #   3. hold with music: 101 calls 102, 102 holds (/hold, a sendonly re-INVITE) and resumes; while
-#      held 101 receives RTP from a new source (rtpengine's player) at an audio rate, and 102's
-#      stream again after the resume (what that RTP carries is out of baresip 1.0's reach: below);
+#      held 101 receives RTP from a new source (rtpengine's player) at an audio rate, which carries
+#      sound where 102's own stream carries silence, and 102's stream again after the resume;
 #   4. do-not-disturb from the phone: 102 dials *78, a call to 102 then gets its busy treatment (a
 #      busy forward to 103) without ringing 102, and *79 clears it; the CLI shows the switch;
 # and the traffic records of all of it, field by field.
@@ -136,52 +136,116 @@ sleep 0.5
 cmd 101 /hangup
 assert_true "101 hangs up: 103's call ends" wait_seen 103 "$HUNG_UP"
 
-# --- 3. Hold with music: 101 calls 102, which holds the call (a sendonly re-INVITE) for 3 s and
+# --- 3. Hold with music: 101 calls 102, which holds the call (a sendonly re-INVITE) for 2.5 s and
 # resumes. While held, 101 must get RTP from a source other than 102's, at a packet rate of audio:
-# rtpengine playing the music file privox asked for. Debian's baresip 1.0 cannot show what that RTP
-# carries, so it is checked by source and rate (media_e2e.sh's sipp check counts packets as well):
-# its aufile module has no player (test-lib.sh's audio_player line is inert there), its sndfile
-# filter stops writing what the phone decodes at the first re-INVITE that changes the direction
-# (audio.c stops the receive side, drops its filters, and sets them up again only when the encode
-# side has none), and aubridge, which could hand what the phone plays to that encode side, loses
-# its connection when the player is made anew at the same re-INVITE.
+# rtpengine playing the music file privox asked for; 102 sends silence, so the music is the only
+# sound 101 can get. Debian's baresip 1.0 cannot show what it plays after a re-INVITE: its aufile
+# module has no player (test-lib.sh's audio_player line is inert there), its sndfile filter stops
+# writing what the phone decodes at the first re-INVITE that changes the direction (audio.c stops
+# the receive side, drops its filters, and sets them up again only when the encode side has none),
+# and aubridge, which could hand what the phone plays to that encode side, loses its connection
+# when the player is made anew at the same re-INVITE. So baresip tells the sources and their
+# packet counts, and what the RTP to 101's port carries is read off the loopback (a packet socket:
+# root, or CAP_NET_RAW; without it that one check is left out and says so).
+# sniff.py OUT SECONDS: per (RTP source, destination port), the PCMU packets seen on the loopback
+# and the RMS of their decoded samples, "SSRC PORT PACKETS RMS" lines; OUT.ready once it listens.
+cat >"$TMP/sniff.py" <<'PY'
+import math, socket, struct, sys, time
+out, seconds = sys.argv[1], float(sys.argv[2])
+try:
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0003))
+    s.bind(("lo", 0))
+except OSError as e:
+    open(out, "w").write(f"unavailable {e}\n"); open(out + ".ready", "w").close(); sys.exit()
+s.settimeout(0.2)
+open(out + ".ready", "w").close()
+def ulaw(b):
+    b = ~b & 0xFF
+    mag = (((b & 0x0F) << 3) + 0x84) << ((b >> 4) & 7)
+    return (0x84 - mag) if b & 0x80 else (mag - 0x84)
+table = [ulaw(b) for b in range(256)]
+stats, end = {}, time.time() + seconds
+while time.time() < end:
+    try:
+        data, addr = s.recvfrom(65535)
+    except socket.timeout:
+        continue
+    if addr[2] == socket.PACKET_OUTGOING or data[12:14] != b"\x08\x00":
+        continue  # the loopback shows each packet twice; IPv4 only
+    ip = data[14:]
+    if ip[9] != 17:
+        continue
+    udp = ip[(ip[0] & 15) * 4:]
+    rtp = udp[8:]
+    if len(rtp) < 12 or rtp[0] >> 6 != 2 or rtp[1] & 0x7F != 0:
+        continue  # RTP carrying PCMU (payload type 0)
+    key = (struct.unpack("!I", rtp[8:12])[0], struct.unpack("!H", udp[2:4])[0])
+    payload = rtp[12 + 4 * (rtp[0] & 15):]
+    st = stats.setdefault(key, [0, 0.0, 0])
+    st[0] += 1
+    st[1] += sum(table[b] ** 2 for b in payload)
+    st[2] += len(payload)
+with open(out, "w") as f:
+    for (ssrc, port), (n, sq, samples) in stats.items():
+        f.write(f"{ssrc} {port} {n} {round(math.sqrt(sq / samples)) if samples else 0}\n")
+PY
 mark 101 102 103
 dial 101 102
 assert_true "101's call to 102 is answered" wait_seen 102 "$ESTABLISHED"
-sleep 1
+python3 "$TMP/sniff.py" "$TMP/sniffed.txt" 5 &
+SNIFFER=$!
+E2E_PIDS+=("$SNIFFER")
+for _ in $(seq 50); do [ -e "$TMP/sniffed.txt.ready" ] && break; sleep 0.1; done
+sleep 0.5
 cmd 102 /hold
 assert_true "102 puts the call on hold" wait_seen 102 'call: hold'
 assert_true "101 gets the hold re-INVITE through privox" wait_seen 101 'got re-INVITE'
 sleep 2
-cmd 101 /audio_debug  # prints, per RTP source (SSRC), the packets received from it
+cmd 101 /audio_debug  # prints its port, and per RTP source (SSRC) the packets received from it
 sleep 0.3
 since 101 >"$TMP/held.log"
 cmd 102 /resume
 assert_true "102 resumes the call" wait_seen 102 'call: resume'
 assert_true "101 gets the resume re-INVITE" wait_seen 101 'got re-INVITE' 2
-sleep 1
+wait "$SNIFFER"
 cmd 101 /hangup
 assert_true "101 hangs up: the call ends at 102" wait_seen 102 "$HUNG_UP"
 since 101 >"$TMP/hold.log"
-# held.py: the sources (SSRC) 101 heard on this call, in order, must be 102's, another, and 102's
-# again; it prints the other's and the packets 101 got from it within 2 s of the hold (/audio_debug's
-# RTCP member lines).
+# held.py HOLD_LOG HELD_LOG: the sources (SSRC) 101 heard on this call, in order, must be 102's,
+# another, and 102's again; it prints the other's, 102's, the packets 101 got from the other within
+# 2 s of the hold (/audio_debug's RTCP member lines), and 101's RTP port.
 cat >"$TMP/held.py" <<'PY'
 import re, sys
 changes = [(int(a, 16), int(b, 16)) for a, b in
            re.findall(r"SSRC changed 0x([0-9a-f]+) -> 0x([0-9a-f]+)", open(sys.argv[1], errors="replace").read())]
 if len(changes) != 2 or changes[0] != changes[1][::-1]:
-    print("none 0", changes); sys.exit()
-music = changes[0][1]
-members = re.findall(r"member 0x([0-9a-f]+):.*?\n\s*IP=\S+ psent=\d+ rcvd=(\d+)",
-                     open(sys.argv[2], errors="replace").read())
-print(hex(music), max([int(n) for s, n in members if int(s, 16) == music] or [0]))
+    print("none none 0 0", changes); sys.exit()
+held = open(sys.argv[2], errors="replace").read()
+members = re.findall(r"member 0x([0-9a-f]+):.*?\n\s*IP=\S+ psent=\d+ rcvd=(\d+)", held)
+port = re.search(r"local: [0-9.]+:(\d+)", held)
+print(changes[0][1], changes[0][0], max([int(n) for s, n in members if int(s, 16) == changes[0][1]] or [0]),
+      port.group(1) if port else 0)
 PY
-read -r MUSIC MUSIC_PACKETS REST < <(python3 "$TMP/held.py" "$TMP/hold.log" "$TMP/held.log")
+read -r MUSIC OWN MUSIC_PACKETS PORT101 REST < <(python3 "$TMP/held.py" "$TMP/hold.log" "$TMP/held.log")
 assert_ne "while held a new source plays to 101, and after the resume 102's stream is back ($REST)" none "$MUSIC"
 # 2 s at 50 packets/s: about 100; over 50 once rtpengine plays the file to the held side.
 assert_true "while held 101 gets the music's RTP at an audio rate (packets in 2 s: $MUSIC_PACKETS)" \
   test "$MUSIC_PACKETS" -gt 50
+if grep -q '^unavailable' "$TMP/sniffed.txt"; then
+  echo "note: no packet capture on the loopback ($(cat "$TMP/sniffed.txt")): what the music carries is not measured"
+else
+  # "PACKETS RMS" of a source's RTP to 101's port, as the loopback saw it.
+  to101() { awk -v ssrc="$1" -v port="$PORT101" '$1 == ssrc && $2 == port { print $3, $4 }' "$TMP/sniffed.txt"; }
+  read -r N_MUSIC RMS_MUSIC < <(to101 "$MUSIC")
+  read -r N_OWN RMS_OWN < <(to101 "$OWN")
+  echo "RTP to 101's port: music $N_MUSIC packets at RMS $RMS_MUSIC, 102's stream $N_OWN packets at RMS $RMS_OWN"
+  # Held about 2.5 s of the 5 s looked at: over 75 packets of the music, which is sound (an RMS
+  # over 300 of 32767); 102's stream around it is the silence it sends (G.711's 0 decodes to 0).
+  assert_true "the music's RTP reaches 101's port and carries sound (packets $N_MUSIC, RMS $RMS_MUSIC)" \
+    test "${N_MUSIC:-0}" -gt 75 -a "${RMS_MUSIC:-0}" -gt 300
+  assert_true "while 102's own RTP to 101 carries its silence (packets $N_OWN, RMS $RMS_OWN)" \
+    test "${N_OWN:-0}" -gt 25 -a "${RMS_OWN:-1}" -lt 50
+fi
 
 # --- 4. Do-not-disturb from the phone: 102 dials *78; privox stores it and says so ("do not
 # disturb activated", from its media endpoint), then hangs up. A call to 102 then gets 102's busy
