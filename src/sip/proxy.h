@@ -578,6 +578,7 @@ class Proxy final : public TransactionUser {
   void end_reception(uint64_t session, bool caller_gone);
   // A phone's REFER in a carrier's call to it: privox takes the phone's side and hands the carrier's
   // party to the target by a leg (sip/proxy_transfer.cpp); false when the request is not one.
+  callflow::MenuAction outside_transfer_target(const ExtensionInfo& transferor, const std::string& e164) const;
   bool take_transfer(TxId tx, const Message& request, const Peer& from, Dialog& dialog);
   // A request in a dialog privox took over from the transferor: answered here.
   void handle_taken_over(TxId tx, const Message& request, Dialog& dialog);

@@ -7,7 +7,8 @@
 //     dialog: it sends as the phone (its tags, its route set and the carrier's target, all as the
 //     REFER named them), answers what the carrier sends, and answers the phone's own BYE;
 //   - the carrier's party hears music while privox sends a leg to the target (a line or a group of
-//     the transferor's company, by the Refer-To's number), routed by the proxy like any call;
+//     the transferor's company, by the Refer-To's number, or a public number through the trunk as
+//     the transferor's own call out), routed by the proxy like any call;
 //   - when the leg is answered, rtpengine is told the answer under the phone's tag with port
 //     latching, so the carrier's media moves to the target with no re-INVITE towards the carrier;
 //     the phone, if it stayed, is told by NOTIFY (message/sipfrag, RFC 3515) how it went;
@@ -42,6 +43,15 @@ constexpr uint64_t kTransferKeyBit = uint64_t{1} << 63;
 
 }  // namespace
 
+callflow::MenuAction Proxy::outside_transfer_target(const ExtensionInfo& transferor, const std::string& e164) const {
+  // One of the company's own DIDs is its line, reached without the trunk. Any other number is the
+  // transferor's own call out through the trunk: rated, judged by the company's destination rules,
+  // wallet and fraud rules, the line's DID asserted, an outbound record of the line's.
+  if (const ExtensionInfo* line = directory_.by_did(e164); line && line->company_id == transferor.company_id)
+    return {callflow::MenuActionKind::line, line->id};
+  return {callflow::MenuActionKind::external, e164};
+}
+
 bool Proxy::take_transfer(TxId tx, const Message& request, const Peer& from, Dialog& dialog) {
   // Only the phone's REFER (not the carrier's tag) in a relayed call privox can hand on.
   if (!relay_ || !receptionist_ || dialog.phone_offer.empty() || request.from().tag() == dialog.carrier_tag)
@@ -63,8 +73,10 @@ bool Proxy::take_transfer(TxId tx, const Message& request, const Peer& from, Dia
     target = {callflow::MenuActionKind::line, line->id};
   else if (const callflow::RingGroup* group = directory_.group_by_number(transferor->company_id, number))
     target = {callflow::MenuActionKind::group, group->id};
+  else if (const auto e164 = directory_.to_e164(number, transferor->country))
+    target = outside_transfer_target(*transferor, *e164);
   else {
-    respond(tx, request, 404, "Not Found: no line or group has the transfer target's number");
+    respond(tx, request, 404, "Not Found: no line, group or public number is the transfer target");
     return true;
   }
 

@@ -303,6 +303,41 @@ ECHOED=$(echoed outside)
 assert_match "the outside party's audio reaches 202 and comes back (packets echoed: $ECHOED)" \
   "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
 
+# A carrier's call to 201, which 201 transfers blind to a number outside: privox carries it out as
+# 201's own call out through the trunk (201's DID asserted, an outbound record of 201's), and the
+# carrier's audio moves to the outside party.
+FAR='+442079460999'
+personal "$FAR"
+timeout -k 2 40 sipp -sf "$SCENARIOS/uas_trunk.xml" -i "$CARRIER_IP" -p "$TRUNK_PORT" -nostdin -m 1 -timeout 35s \
+  -timeout_error -rtp_echo -mp "$(free_port)" -trace_msg -message_file "$TMP/far.msg" >"$TMP/far.out" 2>&1 &
+FAR_PID=$!
+E2E_PIDS+=($!)
+for _ in $(seq 50); do ss -lun | grep -q "$CARRIER_IP:$TRUNK_PORT " && break; sleep 0.05; done
+timeout -k 2 40 sipp -sf "$SCENARIOS/uas_answer_transfer.xml" -i 127.0.0.1 -p "${DEV[201]}" -nostdin -m 1 \
+  -timeout 35s -timeout_error -mp "$(free_port)" -key target "$FAR@127.0.0.1:$SIP_PORT" -trace_msg \
+  -message_file "$TMP/phone201.msg" >"$TMP/phone201.out" 2>&1 &
+PHONE_PID[201]=$!
+E2E_PIDS+=($!)
+RTP=$(free_port)
+rm -f "$TMP/far_transfer.msg"
+python3 "$TMP/probe.py" "$TMP/far_transfer.msg" "$RTP" 5 >"$TMP/far_transfer.echo" &
+PROBE=$!
+sipp_fg far_transfer uac_trunk_held.xml "127.0.0.1:$SIP_PORT" -i "$CARRIER_IP" -p "$(free_port)" -m 1 -s "$DID201" \
+  -key caller "$CALLER_NUMBER" -key rtp_port "$RTP"
+wait "$PROBE"
+assert_eq "the carrier's call to 201 is answered, transferred outside, and later hung up" 0 "$sipp_rc"
+[ "$sipp_rc" -eq 0 ] || tail -c 2000 "$TMP/far_transfer.msg"
+phone_done 201 "201 answers, sends REFER naming a number outside, gets 202 and the NOTIFY, and hangs up"
+for _ in $(seq 100); do kill -0 "$FAR_PID" 2>/dev/null || break; sleep 0.1; done
+wait "$FAR_PID"
+assert_eq "the carrier gets the transfer's leg to the number outside, answers, and gets the BYE" 0 "$?"
+assert_contains "the leg names the number outside" "$(tr -d '\r' <"$TMP/far.msg")" "INVITE sip:$FAR@"
+assert_contains "and asserts 201's DID, as 201's own call out" "$(tr -d '\r' <"$TMP/far.msg")" \
+  "P-Asserted-Identity: <sip:$DID201@"
+ECHOED=$(echoed far_transfer)
+assert_match "the carrier's audio reaches the outside party and comes back (packets echoed: $ECHOED)" \
+  "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
+
 px "$D" company holiday --id "$CO" --add "$(date -u +%F)" --label "Closed today" >/dev/null || fail "company holiday"
 px "$D" company hours --id "$CO" --set mon=09:00-17:00 >/dev/null || fail "company hours"
 phone 202
@@ -316,19 +351,25 @@ RECORDS=$(store_sql "$D" "SELECT subject_id, direction, outcome, trunk_id IS NOT
 count_of() { grep -c "^$1$" <<<"$RECORDS"; }
 assert_eq "the receptionist's own record of each carrier call: answered by privox, inbound on the trunk" 6 \
   "$(count_of "$MAIN|inbound|answered|[t1]")"
-assert_eq "the legs to 201 and the carrier's two calls to 201 are records of 201's: answered, inbound, on the trunk" 4 \
+assert_eq "the legs to 201 and the carrier's three calls to 201 are records of 201's: answered, inbound, on the trunk" 5 \
   "$(count_of "${ID[201]}|inbound|answered|[t1]")"
 assert_eq "the legs to 202 (by extension, three transfers, then the closed menu)" 5 \
   "$(count_of "${ID[202]}|inbound|answered|[t1]")"
-assert_eq "201's call out, answered, on the trunk, whose record ran to the carrier's BYE" 1 \
+assert_eq "201's call out, whose record ran to the carrier's BYE, and the transfer's leg outside: answered, on the trunk" 2 \
   "$(count_of "${ID[201]}|outbound|answered|[t1]")"
+assert_eq "the transfer's leg outside is a record of 201's naming the number outside and 201's DID" \
+  "outbound|$FAR|$DID201" "$(px "$D" cdr list --purpose billing --format json | python3 -c '
+import json, sys
+far = sys.argv[1]
+print("\n".join("|".join((r["direction"], r["destination"], r.get("source", ""))) for r in json.load(sys.stdin)
+                if r.get("destination") == far))' "$FAR")"
 assert_eq "the leg to the mobile is the receptionist's outbound call on the trunk" 1 \
   "$(count_of "$MAIN|outbound|answered|[t1]")"
 assert_eq "the sub-menu's leg to 203" 1 "$(count_of "${ID[203]}|inbound|answered|[t1]")"
 assert_eq "202's own call to the second receptionist, answered by privox" 1 \
   "$(count_of "${ID[202]}|internal|answered|[f0]")"
 assert_eq "and its leg to 203, internal as the call it continues" 1 "$(count_of "${ID[203]}|internal|answered|[f0]")"
-assert_eq "the carrier's calls to 201 ended transferred, as did 201's call out" "3" \
+assert_eq "the carrier's calls to 201 ended transferred, as did 201's call out" "4" \
   "$(store_sql "$D" "SELECT COUNT(*) FROM traffic_records WHERE subject_id = '${ID[201]}' AND end_reason = 'transferred'")"
 assert_eq "the withheld caller's two records (the receptionist's and the leg) are marked withheld" 2 \
   "$(store_sql "$D" "SELECT COUNT(*) FROM traffic_records WHERE source_withheld = 1")"
