@@ -2923,6 +2923,20 @@ TEST_P(CallRoutingApiTest, AMemberSetsOnlyTheirOwnLinesForwardingAndDnd) {
                  member.call(verb::put, mine + "/forwarding", {{"busy", {{"kind", "line"}, {"number", "299"}}}}),
                  status::not_found, "busy.number", "a line that does not exist");
 
+  // The member's number outside is theirs: an office manager's read of it is audited, naming the
+  // member and never the number; the member's own reads and the manager's of her own line are not.
+  EXPECT_TRUE(audit_of("forwarding.read").empty()) << "the member read their own";
+  ASSERT_EQ(manager.call(verb::get, "/api/v1/lines/" + line_ids_["212"] + "/forwarding").result(), status::ok);
+  EXPECT_TRUE(audit_of("forwarding.read").empty()) << "the manager read her own line";
+  res = manager.call(verb::get, "/api/v1/lines/" + line_ids_["211"] + "/forwarding");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_EQ(json::parse(res.body())["no_answer"]["number"], "+447400123456");
+  const store::Rows reads = audit_of("forwarding.read");
+  ASSERT_EQ(reads.size(), 1u);
+  EXPECT_EQ(reads[0].text(0), member_id);
+  EXPECT_EQ(reads[0].text(1).find("7400123456"), std::string::npos) << reads[0].text(1);
+  EXPECT_NE(reads[0].text(1).find(line_ids_["211"]), std::string::npos) << reads[0].text(1);
+
   // Another member's line reads as missing, and the office manager's own routes are hers alone.
   for (const auto& [method, target] : std::vector<std::pair<verb, std::string>>{
            {verb::get, hers + "/forwarding"}, {verb::put, hers + "/forwarding"}, {verb::put, hers + "/dnd"}}) {

@@ -10,6 +10,8 @@
 #include <array>
 
 #include "callflow/forwarding.h"
+#include "privacy/audit.h"
+#include "privacy/audit_record.h"
 #include "portal/routes.h"
 
 namespace privox::portal::routes {
@@ -73,10 +75,18 @@ Result<callflow::Forwarding> resolve_forwarding(Portal::Impl& p, const std::stri
   return f;
 }
 
-// The line's forwarding as the API shows it: targets by number.
-Response forwarding_answer(Portal::Impl& p, const accounts::Extension& x) {
+// The line's forwarding as the API shows it: targets by number. With `reader`, someone other than
+// the line's member reads it (an office manager): its numbers outside are that member's personal
+// data, so the read is audited in the same transaction, naming the member as the subject.
+Response forwarding_answer(Portal::Impl& p, const accounts::Extension& x, const std::string* reader = nullptr) {
   nlohmann::json out = {{"line_id", x.id}, {"number", x.number}, {"label", x.label}};
-  Status done = store::with_transaction(p.store, store::TxMode::read, [&](store::Session& s) -> Status {
+  const store::TxMode mode = reader ? store::TxMode::write : store::TxMode::read;
+  Status done = store::with_transaction(p.store, mode, [&](store::Session& s) -> Status {
+    if (reader)
+      PRIVOX_TRY(privacy::AuditChain(p.keys, p.clock)
+                     .append(s, {*reader, "forwarding.read", x.member_id.value_or(""),
+                                 std::string(privacy::to_string(privacy::Purpose::service)),
+                                 {{"line_id", x.id}, {"company_id", x.company_id}}}));
     PRIVOX_ASSIGN(std::optional<callflow::Forwarding> stored, callflow::forwarding_of(s, p.keys, x.id));
     const callflow::Forwarding f = stored.value_or(callflow::Forwarding{});
     out["dnd"] = f.dnd;
@@ -93,7 +103,8 @@ Response forwarding_answer(Portal::Impl& p, const accounts::Extension& x) {
 Response forwarding_get(Portal::Impl& p, const Exchange& e, const Caller& c, bool own_only) {
   auto x = line_in_reach(p, e, c, own_only);
   if (!x.ok()) return error_response(x.error());
-  return forwarding_answer(p, *x);
+  const bool someone_elses = x->member_id.value_or("") != c.who.subject_id;
+  return forwarding_answer(p, *x, someone_elses ? &c.who.subject_id : nullptr);
 }
 
 Response forwarding_put(Portal::Impl& p, const Exchange& e, const Caller& c, bool own_only) {
