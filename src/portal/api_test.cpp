@@ -1200,6 +1200,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/me/lines/{id}/conference-room", verb::get}, {b_line_room_path, nullptr}},
       {{"/api/v1/me/lines/{id}/conference-room", verb::put}, {b_line_room_path, {{"pin", "1111"}}}},
       {{"/api/v1/me/lines/{id}/conference-room", verb::delete_}, {b_line_room_path, nullptr}},
+      {{"/api/v1/me/lines/{id}/conference-room/pin", verb::get}, {b_line_room_path + "/pin", nullptr}},
       {{"/api/v1/fraud/alerts/{id}/lift", verb::post}, {"/api/v1/fraud/alerts/" + b_alert + "/lift", json::object()}},
       {{"/api/v1/admin/sip-bans/{id}", verb::delete_}, {"/api/v1/admin/sip-bans/" + std::string(32, '0') + "?purpose=fraud", nullptr}},
       {{"/api/v1/admin/disclosures", verb::post},
@@ -1762,7 +1763,8 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                               "/api/v1/receptionist-menus/{id}/phone-recording",
                                               "/api/v1/receptionists", "/api/v1/receptionists/{id}",
                                               "/api/v1/conference-rooms", "/api/v1/conference-rooms/{id}",
-                                              "/api/v1/conference-rooms/{id}/pin", "/api/v1/me/lines/{id}/conference-room"};
+                                              "/api/v1/conference-rooms/{id}/pin", "/api/v1/me/lines/{id}/conference-room",
+                                              "/api/v1/me/lines/{id}/conference-room/pin"};
   auto field_of = [](const http::Response& res) { return json::parse(res.body(), nullptr, false)["error"].value("field", ""); };
   size_t guarded = 0, state_changing = 0, console = 0;
   for (const auto& route : router_.routes()) {
@@ -1807,8 +1809,9 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   // the fraud alerts two, one of them; the wallet's top-up one, state-changing; call routing
   // (issue 15) twelve, seven of them; business hours two, one of them; the receptionist thirteen,
   // eight of them; the conference rooms nine, five of them; the company's music on hold four, two
-  // of them; a menu's code to record its greeting by phone one, state-changing.
-  EXPECT_EQ(guarded, 101u);
+  // of them; a menu's code to record its greeting by phone one, state-changing; a member's own
+  // room's PIN one, not state-changing.
+  EXPECT_EQ(guarded, 102u);
   EXPECT_EQ(state_changing, 58u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.
@@ -3578,6 +3581,18 @@ TEST_P(CallRoutingApiTest, AMemberKeepsTheirOwnLinesConferenceRoom) {
   ASSERT_EQ(member.call(verb::put, mine, {{"pin", "369147"}}).result(), status::ok);
   EXPECT_EQ(json::parse(manager.call(verb::get, room_path + "/pin").body())["pin"], "369147");
   EXPECT_EQ(json::parse(member.call(verb::get, mine).body())["room"]["name"], "Alan's huddle") << "a PIN alone keeps the name";
+  // The host reads their own room's PIN back to hand it out: audited as the manager's reads are.
+  const size_t reads_before = audit_of("conference.pin_read").size();
+  res = member.call(verb::get, mine + "/pin");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, pattern + "/pin", res);
+  EXPECT_EQ(json::parse(res.body())["pin"], "369147");
+  EXPECT_EQ(res[http::bhttp::field::cache_control], "no-store");
+  const store::Rows pin_reads = audit_of("conference.pin_read");
+  ASSERT_EQ(pin_reads.size(), reads_before + 1);
+  EXPECT_EQ(pin_reads.back().text(1).find("369147"), std::string::npos) << pin_reads.back().text(1);
+  expect_refusal(verb::get, pattern + "/pin", member.call(verb::get, hers + "/pin"), status::not_found, "id",
+                 "another member's line");
 
   // The office manager's routes are hers alone, and another member's line reads as missing.
   for (const auto& [method, target] : std::vector<std::pair<verb, std::string>>{
@@ -3599,6 +3614,8 @@ TEST_P(CallRoutingApiTest, AMemberKeepsTheirOwnLinesConferenceRoom) {
   EXPECT_EQ(res.result(), status::no_content) << res.body();
   expect_documented(verb::delete_, pattern, res);
   expect_refusal(verb::delete_, pattern, member.call(verb::delete_, mine), status::not_found, "room", "none left");
+  expect_refusal(verb::get, pattern + "/pin", member.call(verb::get, mine + "/pin"), status::not_found, "room",
+                 "no room, no PIN");
   EXPECT_TRUE(json::parse(member.call(verb::get, mine).body())["room"].is_null());
   EXPECT_TRUE(json::parse(manager.call(verb::get, "/api/v1/conference-rooms").body())["items"].empty());
 }

@@ -127,6 +127,7 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/me/lines/{id}/conference-room", kMember, my_line_room_get},
     {verb::put, "/api/v1/me/lines/{id}/conference-room", kMemberCsrf, my_line_room_put},
     {verb::delete_, "/api/v1/me/lines/{id}/conference-room", kMemberCsrf, my_line_room_remove},
+    {verb::get, "/api/v1/me/lines/{id}/conference-room/pin", kMember, my_line_room_pin},
     // routes_call_flow.cpp
     {verb::get, "/api/v1/call-flow", kMember, call_flow_show},
     // routes_public.cpp

@@ -389,6 +389,7 @@ Response conference_room_pin(Portal::Impl& p, const Exchange& e, const Caller& c
 Response my_line_room_get(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response my_line_room_put(Portal::Impl& p, const Exchange& e, const Caller& c);
 Response my_line_room_remove(Portal::Impl& p, const Exchange& e, const Caller& c);
+Response my_line_room_pin(Portal::Impl& p, const Exchange& e, const Caller& c);
 
 // routes_call_flow.cpp: where a call to each company number goes, as a tree, for the office manager.
 Response call_flow_show(Portal::Impl& p, const Exchange& e, const Caller& c);

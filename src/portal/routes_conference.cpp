@@ -178,16 +178,24 @@ Response conference_room_remove(Portal::Impl& p, const Exchange& e, const Caller
   return Response{status::no_content, 11};
 }
 
+namespace {
+
 // The one answer that carries a PIN: Conferences::pin audits the read (ids only).
-Response conference_room_pin(Portal::Impl& p, const Exchange& e, const Caller& c) {
-  if (auto refusal = refuse_unless_call_routing_manager(c)) return std::move(*refusal);
-  auto existing = company_room(p, e, c);
-  if (!existing.ok()) return error_response(existing.error());
-  auto pin = conferences(p).pin(existing->id, c.who.subject_id);
+Response pin_answer(Portal::Impl& p, const std::string& room_id, const Caller& c) {
+  auto pin = conferences(p).pin(room_id, c.who.subject_id);
   if (!pin.ok()) return error_response(pin.error());
   Response res = http::json_response(status::ok, {{"pin", *pin}});
   res.set(http::bhttp::field::cache_control, "no-store");
   return res;
+}
+
+}  // namespace
+
+Response conference_room_pin(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  if (auto refusal = refuse_unless_call_routing_manager(c)) return std::move(*refusal);
+  auto existing = company_room(p, e, c);
+  if (!existing.ok()) return error_response(existing.error());
+  return pin_answer(p, existing->id, c);
 }
 
 Response my_line_room_get(Portal::Impl& p, const Exchange& e, const Caller& c) {
@@ -226,6 +234,16 @@ Response my_line_room_put(Portal::Impl& p, const Exchange& e, const Caller& c) {
   if (name) changed.name = *name;
   if (Status s = conferences(p).update(changed, pin, c.who.subject_id); !s.ok()) return conference_error(s.error());
   return own_room_answer(p, status::ok, *x);
+}
+
+// The host's own room's PIN, to hand out: as the office managers' read, audited and never cached.
+Response my_line_room_pin(Portal::Impl& p, const Exchange& e, const Caller& c) {
+  auto x = line_in_reach(p, e, c, true);
+  if (!x.ok()) return error_response(x.error());
+  auto existing = conferences(p).for_line(x->id);
+  if (!existing.ok()) return error_response(existing.error());
+  if (!*existing) return http::json_error(status::not_found, "this line has no conference room", "room");
+  return pin_answer(p, (*existing)->id, c);
 }
 
 Response my_line_room_remove(Portal::Impl& p, const Exchange& e, const Caller& c) {

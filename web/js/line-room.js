@@ -1,7 +1,9 @@
 // A member's own line's conference room, on the profile (/me/lines/{id}/conference-room): the room
 // the company's phones reach as *88 and the line's number. The member sets its PIN (which creates
-// the room the first time) or removes it; a direct number is the office managers' to give. The API
-// never sends the PIN back, so the field starts empty; a refusal is shown next to it.
+// the room the first time) or removes it; a direct number is the office managers' to give. The
+// room's answer never carries the PIN, so the field starts empty; "Show PIN" reads it from its own
+// route (a recorded look, to hand it out) and "Hide PIN" takes it off the screen. A refusal is
+// shown next to its field.
 
 import { api } from './api.js';
 import { el, replaceChildren, say, submitting } from './dom.js';
@@ -15,10 +17,16 @@ export async function lineRoomPanel(line) {
     'aria-describedby': `${pinId}-hint` });
   const submit = el('button', { type: 'submit' });
   const remove = el('button', { type: 'button', class: 'secondary' }, 'Remove room');
+  const pinShown = el('span', { class: 'secret', 'data-pin': '' });
+  const reveal = el('button', { type: 'button', class: 'secondary', 'data-show-pin': '' }, 'Show PIN');
+  const hidePin = () => {
+    pinShown.textContent = '';
+    reveal.textContent = 'Show PIN';
+  };
   const form = el('form', { class: 'room-form', method: 'post', novalidate: true },
     el('div', { class: 'field' }, el('label', { for: pinId }, 'PIN'), pin,
       el('span', { class: 'hint', id: `${pinId}-hint` }, '4 to 12 digits that everyone joining keys in')),
-    el('div', { class: 'actions' }, submit, remove));
+    el('div', { class: 'actions' }, submit, remove, reveal, pinShown));
   const show = () => {
     const room = current.room;
     state.textContent = room
@@ -26,7 +34,17 @@ export async function lineRoomPanel(line) {
       : `No room yet: set a PIN and your colleagues can meet you at ${current.dial}.`;
     submit.textContent = room ? 'Change PIN' : 'Create room';
     remove.hidden = !room;
+    reveal.hidden = !room;
+    hidePin();
   };
+  reveal.addEventListener('click', () => {
+    if (pinShown.textContent) return hidePin();
+    return submitting(form, async () => {
+      const { pin: value } = await api('GET', `${path}/pin`);
+      pinShown.textContent = value;
+      reveal.textContent = 'Hide PIN';
+    });
+  });
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     submitting(form, async () => {

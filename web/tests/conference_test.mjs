@@ -4,7 +4,8 @@
 //      field, a good one is accepted, the room is listed and "Show PIN" shows it;
 //   3. she creates line 401's own room, listed as *88401;
 //   4. the call-flow picture on Call routing shows both rooms;
-//   5. on her profile she changes her line's room PIN (a short one refused there too);
+//   5. on her profile she changes her line's room PIN (a short one refused there too), and Show PIN
+//      shows it there and Hide PIN takes it away;
 //   6. she renames the company's room and removes it, and the picture follows.
 // A screenshot after every step lands in $ARTIFACTS (prefix conference-); every wait is bounded.
 // Environment: PORTAL_URL, ARTIFACTS, MAILDIR (browser_test.sh sets them).
@@ -105,6 +106,12 @@ async function ownRoom(page) {
   await panel.locator('input[name="pin"]').fill('246810');
   await panel.locator('button[type="submit"]').click();
   await panel.locator('.form-ok', { hasText: 'PIN saved for your room *88401' }).waitFor();
+  check(await panel.locator('[data-pin]').textContent() === '', 'the saved PIN is not left on the screen');
+  await panel.locator('[data-show-pin]').click();
+  await panel.locator('[data-pin]', { hasText: '246810' }).waitFor();
+  await panel.locator('[data-show-pin]', { hasText: 'Hide PIN' }).click();
+  await panel.locator('[data-show-pin]', { hasText: 'Show PIN' }).waitFor();
+  check(await panel.locator('[data-pin]').textContent() === '', 'Hide PIN takes it off the screen');
   await screenshot(page, 'own-room');
   await page.goto('/conference.html');
   const row = page.locator('#rooms tr[data-room="*88401"]');
