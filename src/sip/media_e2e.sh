@@ -97,8 +97,12 @@ wait_health() {  # wait_health PATTERN: /healthz matches within 15 s
 assert_true "/healthz reports the media relay up" wait_health '"media_relay":"up"'
 
 # Two baresip phones (scripts/test-lib.sh), each sending a tone from a file; 102 answers by itself.
+# 101's baresip runs four times: each run takes a newly checked pair of ports (phone101), because
+# a pair left free between runs can be taken meanwhile by another test's socket, and baresip then
+# quits at once ("Address already in use"), as it did once in CI.
 phone() { baresip_phone "$1" "$SIP_PORT" "$(free_port_pair)" "$2" "$3" "$4" 10; }
-phone "$TMP/p101" "$U101" 'Amber-gate-41' ""
+phone101() { phone "$TMP/p101" "$U101" 'Amber-gate-41' ""; }
+phone101
 phone "$TMP/p102" "$U102" 'Birch-lake-62' ";answermode=auto"
 
 timeout 80 baresip -f "$TMP/p102" -t 70 </dev/null >"$TMP/p102.log" 2>&1 &
@@ -182,6 +186,7 @@ cdr_count() {  # cdr_count PYTHON_CONDITION_ON_r: how many traffic records match
     python3 -c "import json, sys; print(sum(1 for r in json.load(sys.stdin) if $1))"
 }
 BYES=$(cdr_count "r['outcome'] == 'answered' and r.get('end_reason') == 'bye'")  # the calls so far
+phone101
 timeout 30 baresip -f "$TMP/p101" -t 8 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/p101a.log" 2>&1 &
 CALLER_PID=$!
 E2E_PIDS+=("$CALLER_PID")
@@ -193,6 +198,7 @@ answered_by_bye() { [ "$(cdr_count "r['outcome'] == 'answered' and r.get('end_re
 for _ in $(seq 50); do answered_by_bye && break; sleep 0.1; done
 assert_true "the call up when rtpengine died was not torn down: its BYE went through and ended its record" \
   answered_by_bye
+phone101
 timeout 30 baresip -f "$TMP/p101" -t 8 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/p101b.log" 2>&1
 assert_contains "a call while the relay is down gets 503" "$(cat "$TMP/p101b.log")" "503 Media relay unavailable"
 assert_true "/healthz reports the media relay down" wait_health '"media_relay":"down"'
@@ -203,8 +209,10 @@ assert_true "the refused call is recorded as failed with 503" cdr_has "r['outcom
 # --- and comes back: the pings find it, and calls are relayed again ---
 start_rtpengine
 assert_true "/healthz reports the media relay up again" wait_health '"media_relay":"up"'
+phone101
 timeout 30 baresip -f "$TMP/p101" -t 5 -e "/dial sip:102@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/p101c.log" 2>&1
 assert_true "a call goes through once the relay is back" established "$TMP/p101c.log"
+established "$TMP/p101c.log" || tail -n 20 "$TMP/p101c.log"
 
 assert_contains "serve logged the relay's outage as an error" "$(cat "$TMP/serve.log")" \
   '"level":"error","subsystem":"sip","event":"media_relay.down"'
