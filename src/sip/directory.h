@@ -90,6 +90,9 @@ class Directory {
     return nullptr;
   }
   virtual const callflow::RingGroup* group_by_id(std::string_view /*id*/) { return nullptr; }
+  // The company's main line, whose box takes a call whose configured target is gone: its
+  // lowest-numbered line. nullptr when it has none.
+  virtual const ExtensionInfo* main_line(std::string_view /*company_id*/) { return nullptr; }
   // Virtual receptionists (callflow/receptionist.h), by their number in a company's plan and by
   // their DID; a directory without them has none. Their menus are read per call, off the worker.
   virtual const callflow::Receptionist* receptionist_by_number(std::string_view /*company_id*/,

@@ -230,6 +230,18 @@ const ExtensionInfo* MemoryDirectory::by_did(std::string_view e164) {
   return it == by_did_.end() ? nullptr : it->second;
 }
 
+const ExtensionInfo* MemoryDirectory::main_line(std::string_view company_id) {
+  // A scan, not an index: it runs only for a call whose configured target is gone.
+  const ExtensionInfo* main = nullptr;
+  for (const auto& [id, e] : extensions_) {
+    if (e->company_id != company_id) continue;
+    const bool lower = !main || e->number.size() < main->number.size() ||
+                       (e->number.size() == main->number.size() && e->number < main->number);
+    if (lower) main = e.get();
+  }
+  return main;
+}
+
 const ExtensionInfo* MemoryDirectory::by_id(std::string_view id) {
   const auto it = extensions_.find(id);
   return it == extensions_.end() ? nullptr : it->second.get();

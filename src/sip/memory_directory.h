@@ -35,6 +35,7 @@ class MemoryDirectory final : public Directory {
   std::optional<std::string> to_e164(std::string_view dialled, std::string_view country) override;
   const callflow::RingGroup* group_by_number(std::string_view company_id, std::string_view number) override;
   const callflow::RingGroup* group_by_id(std::string_view id) override;
+  const ExtensionInfo* main_line(std::string_view company_id) override;
   const callflow::Receptionist* receptionist_by_number(std::string_view company_id, std::string_view number) override;
   const callflow::Receptionist* receptionist_by_did(std::string_view e164) override;
   const callflow::Receptionist* receptionist_by_id(std::string_view id) override;

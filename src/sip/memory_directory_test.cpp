@@ -66,6 +66,26 @@ TEST(MemoryDirectoryTest, UpdatesAddChangeInPlaceAndRemove) {
   EXPECT_EQ(directory.by_sip_user("101")->ha1_md5, "md5-a");
 }
 
+TEST(MemoryDirectoryTest, ACompanysMainLineIsItsLowestNumberedLine) {
+  MemoryDirectory directory;
+  EXPECT_EQ(directory.main_line("company-1"), nullptr) << "no line, no main line";
+  DirectoryUpdate all;
+  all.replace_all = true;
+  ExtensionInfo other = line("z", "10");
+  other.company_id = "company-2";
+  // "99" is lower than "100" although it sorts after it as text; another company's "10" is not ours.
+  all.extensions = {line("a", "100"), line("b", "99"), line("c", "201"), other};
+  directory.apply(all);
+  ASSERT_NE(directory.main_line("company-1"), nullptr);
+  EXPECT_EQ(directory.main_line("company-1")->id, "b");
+  EXPECT_EQ(directory.main_line("company-2")->id, "z");
+  DirectoryUpdate gone;
+  gone.removed_extensions = {"b"};
+  directory.apply(gone);
+  EXPECT_EQ(directory.main_line("company-1")->id, "a") << "the next lowest takes over";
+  EXPECT_EQ(directory.main_line("company-3"), nullptr);
+}
+
 TEST(MemoryDirectoryTest, TrunksAreKeptByNameAndTheFirstWithAnAddressTakesOutboundCalls) {
   MemoryDirectory directory;
   EXPECT_EQ(directory.outbound_trunk(), nullptr);

@@ -354,9 +354,14 @@ bool Proxy::handle_leg(TxId tx, const Message& request, const Peer& from) {
     if (group && (group->company_id != r.plan->company_id || group->member_line_ids.empty())) group = nullptr;
   }
   if (!line && !group) {
-    // Gone since the menu was read, or of another company.
-    log::info("sip", "receptionist.target_unusable", {{"kind", static_cast<int64_t>(r.target.kind)}});
-    return refuse_leg(404, "Not Found: the menu's target is gone");
+    // Gone since the menu was read, or of another company: the caller goes to the company's
+    // default, its main line's box, rather than back to the menu (configuration never fails a call).
+    // A transfer's failed leg gives the call back to its transferor instead.
+    if (!r.transfer) line = directory_.main_line(r.plan->company_id);
+    log::warn("sip", "receptionist.target_unusable",
+              {{"kind", static_cast<int64_t>(r.target.kind)}, {"to_main_line_box", int64_t{line ? 1 : 0}}});
+    if (!line) return refuse_leg(404, "Not Found: the menu's target is gone");
+    r.target = {K::voicemail, line->id};
   }
   // A group's calls are its first member's in the records (a line's key seals the parties).
   record.subject_id = line ? line->id : group->member_line_ids.front();

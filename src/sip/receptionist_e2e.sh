@@ -338,6 +338,30 @@ ECHOED=$(echoed far_transfer)
 assert_match "the carrier's audio reaches the outside party and comes back (packets echoed: $ECHOED)" \
   "$ECHOED" '^([5-9][0-9]|[1-9][0-9]{2,})$'
 
+# A key whose line was removed after the menu named it: the call never fails because of
+# configuration; the caller goes to the company's default, its main line's box (the lowest-numbered
+# line, 200 here, which has no phone), and privox logs it.
+for n in 200 209; do
+  PRIVOX_EXTENSION_PASSWORD=$PW px "$D" extension add --company "$CO" --number "$n" >/dev/null || fail "extension add $n"
+  ID[$n]=$(store_sql "$D" "SELECT id FROM extensions WHERE number = '$n' AND company_id = '$CO'")
+done
+px "$D" menu update --id "$OPEN" --key 1=line:201 --key 9=dial_by_extension --key "5=menu:$SUB" --key 0=repeat \
+  --key "7=external:$MOBILE" --key 6=line:209 >/dev/null || fail "menu update"
+px "$D" extension remove --id "${ID[209]}" >/dev/null || fail "extension remove 209"
+sleep 1.5  # the directory's change log brings the new and the removed line within a second
+carrier_call gone 6 x x x x
+assert_eq "key 6, whose line is gone, still leaves the call in good order" 0 "$sipp_rc"
+[ "$sipp_rc" -eq 0 ] || tail -c 2000 "$TMP/gone.msg"
+assert_contains "privox logs the broken target and its fallback to the main line's box" "$(cat "$TMP/serve.log")" \
+  '"event":"receptionist.target_unusable","kind":0,"to_main_line_box":1'
+for _ in $(seq 50); do
+  [ "$(store_sql "$D" "SELECT COUNT(*) FROM traffic_records WHERE subject_id = '${ID[200]}'")" -ge 1 ] && break
+  sleep 0.1
+done
+assert_match "the caller reached the main line's box: a record of 200's, inbound, answered, on the trunk" \
+  "$(store_sql "$D" "SELECT direction, outcome, trunk_id IS NOT NULL FROM traffic_records WHERE subject_id = '${ID[200]}'
+    AND kind = 'voice'")" '^inbound\|answered\|[t1]$'
+
 px "$D" company holiday --id "$CO" --add "$(date -u +%F)" --label "Closed today" >/dev/null || fail "company holiday"
 px "$D" company hours --id "$CO" --set mon=09:00-17:00 >/dev/null || fail "company hours"
 phone 202
@@ -349,7 +373,7 @@ sleep 0.5
 RECORDS=$(store_sql "$D" "SELECT subject_id, direction, outcome, trunk_id IS NOT NULL FROM traffic_records
   ORDER BY started_at_us")
 count_of() { grep -c "^$1$" <<<"$RECORDS"; }
-assert_eq "the receptionist's own record of each carrier call: answered by privox, inbound on the trunk" 6 \
+assert_eq "the receptionist's own record of each carrier call: answered by privox, inbound on the trunk" 7 \
   "$(count_of "$MAIN|inbound|answered|[t1]")"
 assert_eq "the legs to 201 and the carrier's three calls to 201 are records of 201's: answered, inbound, on the trunk" 5 \
   "$(count_of "${ID[201]}|inbound|answered|[t1]")"
