@@ -142,3 +142,32 @@ for _ in range(200):
     print(p)
     break'
 }
+
+# --- baresip phones that run a whole test and take commands mid-call from a FIFO ------------------
+# (features_baresip_e2e.sh, features2_baresip_e2e.sh). baresip's stdio module reads a line starting
+# with '/' as a command; a digit typed during a call goes out as an RFC 4733 telephone-event.
+# run_fifo_phone NUMBER SECONDS: runs the baresip configured in $TMP/pNUMBER (baresip_phone, with the
+# test's own audio file) for SECONDS, its log in $TMP/pNUMBER.log, its pid in PID[NUMBER].
+declare -A FD=() PID=() MARK=()
+run_fifo_phone() {
+  local n=$1 seconds=$2 dir=$TMP/p$1 fd
+  mkfifo "$dir.in"
+  timeout $((seconds + 10)) baresip -f "$dir" -t "$seconds" <"$dir.in" >"$dir.log" 2>&1 &
+  PID[$n]=$!
+  E2E_PIDS+=("$!")
+  exec {fd}>"$dir.in"
+  FD[$n]=$fd
+}
+cmd() { printf '%s\n' "$2" >&"${FD[$1]}"; }  # cmd NUMBER LINE: types LINE into the phone's baresip
+key() { printf '%s' "$2" >&"${FD[$1]}"; }     # key NUMBER DIGITS: keys typed during a call
+dial() { cmd "$1" "/dial sip:$2@127.0.0.1:$SIP_PORT"; }
+# Each flow reads the phones' logs from a mark on: mark NUMBER... sets it at the log's end.
+mark() { local n; for n in "$@"; do MARK[$n]=$(wc -l <"$TMP/p$n.log"); done; }
+since() { tail -n "+$((${MARK[$1]:-0} + 1))" "$TMP/p$1.log" | tr '\r' '\n'; }  # the log from the mark on
+seen() { since "$1" | grep -c "$2"; }  # seen NUMBER PATTERN: lines since the mark that match
+# wait_seen NUMBER PATTERN [N] [TENTHS]: until N lines (1) since the mark match, 10 s at most.
+wait_seen() {
+  local tenths=${4:-100}
+  for _ in $(seq "$tenths"); do [ "$(seen "$1" "$2")" -ge "${3:-1}" ] && return 0; sleep 0.1; done
+  return 1
+}

@@ -67,32 +67,11 @@ silence() {  # silence FILE SECONDS: mono 16-bit 8 kHz, what baresip's aufile re
 w = wave.open(sys.argv[1], "wb"); w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
 w.writeframes(bytes(2 * 8000 * int(sys.argv[2]))); w.close()' "$1" "$2"
 }
-declare -A FD=() PID=()
 start_phone() {  # start_phone NUMBER ACCOUNT_PARAMS
   local n=$1 dir=$TMP/p$1
   baresip_phone "$dir" "$SIP_PORT" "$(free_port_pair)" "${USER[$n]}" "$PW" "$2" 90
   [ "$n" == 101 ] || silence "$dir/tone.wav" 90
-  mkfifo "$dir.in"
-  timeout 100 baresip -f "$dir" -t 90 <"$dir.in" >"$dir.log" 2>&1 &
-  PID[$n]=$!
-  E2E_PIDS+=("$!")
-  local fd
-  exec {fd}>"$dir.in"
-  FD[$n]=$fd
-}
-cmd() { printf '%s\n' "$2" >&"${FD[$1]}"; }  # cmd NUMBER LINE: types LINE into the phone's baresip
-key() { printf '%s' "$2" >&"${FD[$1]}"; }     # key NUMBER DIGITS: keys typed during a call
-dial() { cmd "$1" "/dial sip:$2@127.0.0.1:$SIP_PORT"; }
-# Each flow reads the phones' logs from a mark on: mark NUMBER... sets it at the log's end.
-declare -A MARK=()
-mark() { local n; for n in "$@"; do MARK[$n]=$(wc -l <"$TMP/p$n.log"); done; }
-since() { tail -n "+$((${MARK[$1]:-0} + 1))" "$TMP/p$1.log" | tr '\r' '\n'; }  # the log from the mark on
-seen() { since "$1" | grep -c "$2"; }  # seen NUMBER PATTERN: lines since the mark that match
-# wait_seen NUMBER PATTERN [N] [TENTHS]: until N lines (1) since the mark match, 10 s at most.
-wait_seen() {
-  local tenths=${4:-100}
-  for _ in $(seq "$tenths"); do [ "$(seen "$1" "$2")" -ge "${3:-1}" ] && return 0; sleep 0.1; done
-  return 1
+  run_fifo_phone "$n" 90
 }
 start_phone 101 ""
 start_phone 102 ";answermode=auto"
