@@ -8,7 +8,9 @@
 #   SMTP_URL SMTP_MAILDIR     the test SMTP server and the Maildir it delivers into
 #   mail_count / wait_mail N  messages arrived so far / wait (10 s at most) until N have arrived
 #   start_bg NAME CMD...      starts a background process, killed at exit; its log is $TMP/NAME.log
-#   free_port                 a free TCP port on 127.0.0.1
+#   free_port                 a port P on loopback with P to P+3 free for UDP and TCP: sipp binds
+#                             its media on -mp P and P+2 (video), baresip its TLS transport on its
+#                             SIP port + 1; one free for TCP alone may be another test's phone's
 # and hands privox's logs (start_bg's of privox, px's stderr) to the whole-suite scan at exit
 # (test-lib.sh: personal, suite_scrape, scripts/suite-scan.sh).
 set -uo pipefail
@@ -39,8 +41,42 @@ if [ -n "$SMTP_DIR" ] && [ -f "$SMTP_DIR/url" ]; then
   SMTP_MAILDIR="$SMTP_DIR/maildir"
 fi
 
-e2e_cleanup() {
-  local pid
+# A test that runs past ctest's limit (600 s) is killed without a word, its logs gone with it; the
+# watchdog stops it a little before, so that its EXIT trap still shows what privox was doing. Bash
+# runs the trap once the command in the foreground ends, and those are bounded to a minute or less.
+E2E_INTERRUPTED=0
+{ sleep "${E2E_DEADLINE_S:-530}" && kill -TERM $$; } </dev/null >/dev/null 2>&1 &
+E2E_WATCHDOG=$!
+
+# e2e_crash_reports: prints every privox log (start_bg's) that holds a sanitizer's report or an
+# uncaught exception, and fails if there is one: a crash in `privox serve` would otherwise show
+# only as the calls after it going unanswered.
+e2e_crash_reports() {
+  local f pattern='ERROR: (Address|Leak)Sanitizer|runtime error:|terminate called'
+  local found=1
+  for f in "${SUITE_KEEP[@]}"; do
+    [ -f "$f" ] && grep -qaE "$pattern" "$f" || continue
+    echo "privox crashed: $(basename "$f") holds this report" >&2
+    grep -aE -m 1 -A 60 "$pattern" "$f" >&2
+    found=0
+  done
+  return $found
+}
+
+# e2e_last_lines: the end of each privox log, for a test stopped by its watchdog or by ctest.
+e2e_last_lines() {
+  local f
+  for f in "${SUITE_KEEP[@]}"; do
+    [ -f "$f" ] || continue
+    echo "--- the last lines of $(basename "$f") ---" >&2
+    tail -n 40 "$f" >&2
+  done
+}
+
+e2e_cleanup() {  # e2e_cleanup [STATUS]: STATUS, else $?, is the script's exit status
+  local status=${1:-$?} pid
+  pkill -P "$E2E_WATCHDOG" sleep 2>/dev/null  # its sleep first: once the watchdog is gone, init adopts it
+  kill "$E2E_WATCHDOG" 2>/dev/null
   for pid in "${E2E_PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null
   done
@@ -50,15 +86,21 @@ e2e_cleanup() {
     wait "$pid" 2>/dev/null
   done
   suite_save  # after the processes ended, so their last lines are in
+  if [ "$E2E_INTERRUPTED" -eq 1 ]; then
+    echo "$0: stopped after ${SECONDS} s, before its end (the watchdog or ctest)" >&2
+    e2e_last_lines
+  fi
+  e2e_crash_reports && status=1
   if [ ${#E2E_SCHEMAS[@]} -gt 0 ]; then
     local list
     list=$(IFS=,; printf '%s' "${E2E_SCHEMAS[*]}")
     timeout 30 psql -X -q "$PG_URL" -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $list CASCADE" >/dev/null 2>&1
   fi
   rm -rf "$TMP"
+  exit "$status"
 }
 trap e2e_cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'E2E_INTERRUPTED=1; exit 130' INT TERM
 
 new_data_dir() {  # new_data_dir DIR
   local dir=$1
@@ -123,24 +165,23 @@ start_bg() {  # start_bg NAME CMD...
 }
 
 free_port() {
-  /usr/bin/python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# free_port_pair: a free port P on 127.0.0.1 whose P+1 is free too, for baresip: Debian's baresip
-# opens its TLS transport on its SIP port + 1 and gives up ("Address already in use") when another
-# test holds that one.
-free_port_pair() {
-  /usr/bin/python3 -c 'import socket
-for _ in range(200):
-    a = socket.socket(); a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]
-    b = socket.socket()
-    try:
-        b.bind(("127.0.0.1", p + 1))
-    except OSError:
-        continue
-    print(p)
-    break'
+  /usr/bin/python3 -c '
+import socket
+def free(port):
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+for _ in range(500):
+    a = socket.socket(); a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]; a.close()
+    if p + 3 <= 65535 and all(free(q) for q in range(p, p + 4)):
+        print(p)
+        break'
 }
 
 # --- baresip phones that run a whole test and take commands mid-call from a FIFO ------------------

@@ -15,11 +15,11 @@ source "$HERE/../../scripts/e2e-lib.sh"
 RUN=$(od -An -tx1 -N4 /dev/urandom | tr -d ' \n')
 EXTRA_DBS=()
 backup_cleanup() {
-  local db
+  local status=$? db
   for db in "${EXTRA_DBS[@]}"; do
     timeout 30 psql -X -q "$PG_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
   done
-  e2e_cleanup
+  e2e_cleanup "$status"
 }
 trap backup_cleanup EXIT
 

@@ -95,7 +95,7 @@ w.writeframes(second * int(sys.argv[3])); w.close()' "$1" "$2" "$3"
 }
 start_phone() {  # start_phone NUMBER ACCOUNT_PARAMS
   local n=$1 dir=$TMP/p$1
-  baresip_phone "$dir" "$SIP_PORT" "$(free_port_pair)" "${USER[$n]}" "$PW" "$2" 1
+  baresip_phone "$dir" "$SIP_PORT" "$(free_port)" "${USER[$n]}" "$PW" "$2" 1
   tone "$dir/tone.wav" "${HZ[$n]}" 300
   run_fifo_phone "$n" 300
 }

@@ -69,7 +69,7 @@ w.writeframes(bytes(2 * 8000 * int(sys.argv[2]))); w.close()' "$1" "$2"
 }
 start_phone() {  # start_phone NUMBER ACCOUNT_PARAMS
   local n=$1 dir=$TMP/p$1
-  baresip_phone "$dir" "$SIP_PORT" "$(free_port_pair)" "${USER[$n]}" "$PW" "$2" 90
+  baresip_phone "$dir" "$SIP_PORT" "$(free_port)" "${USER[$n]}" "$PW" "$2" 90
   [ "$n" == 101 ] || silence "$dir/tone.wav" 90
   run_fifo_phone "$n" 90
 }

@@ -100,7 +100,7 @@ assert_true "/healthz reports the media relay up" wait_health '"media_relay":"up
 # 101's baresip runs four times: each run takes a newly checked pair of ports (phone101), because
 # a pair left free between runs can be taken meanwhile by another test's socket, and baresip then
 # quits at once ("Address already in use"), as it did once in CI.
-phone() { baresip_phone "$1" "$SIP_PORT" "$(free_port_pair)" "$2" "$3" "$4" 10; }
+phone() { baresip_phone "$1" "$SIP_PORT" "$(free_port)" "$2" "$3" "$4" 10; }
 phone101() { phone "$TMP/p101" "$U101" 'Amber-gate-41' ""; }
 phone101
 phone "$TMP/p102" "$U102" 'Birch-lake-62' ";answermode=auto"

@@ -120,7 +120,7 @@ assert_true "the subscription is authenticated and its first NOTIFY says no mess
 # baresip per call: each holds its port until it quits), sending caller_wav's audio; log in
 # $TMP/NAME.log, pid in CALLER.
 call_from_101() {
-  baresip_phone "$TMP/$1" "$SIP_PORT" "$(free_port_pair)" "$U101" 'Amber-gate-41' "" 1
+  baresip_phone "$TMP/$1" "$SIP_PORT" "$(free_port)" "$U101" 'Amber-gate-41' "" 1
   caller_wav "$TMP/$1/tone.wav" "$3" "$4"
   timeout 60 baresip -f "$TMP/$1" -t 40 -e "/dial sip:$2@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/$1.log" 2>&1 &
   CALLER=$!
@@ -232,7 +232,7 @@ assert_eq "and the subscriber is told (Messages-Waiting: no, 0/0): sipp's scenar
 [ -s "$TMP/mwi.err" ] && echo "sipp: $(head -c 2000 "$TMP/mwi.err")"
 
 # --- 2. busy and unanswered: 103's phone first rejects the call, then lets it ring ---
-baresip_phone "$TMP/p103" "$SIP_PORT" "$(free_port_pair)" "$U103" 'Cedar-hill-73' "" 1
+baresip_phone "$TMP/p103" "$SIP_PORT" "$(free_port)" "$U103" 'Cedar-hill-73' "" 1
 # baresip hangs up when its audio file ends: 103 listens to its voicemail below, in silence.
 python3 -c 'import sys, wave
 w = wave.open(sys.argv[1], "wb"); w.setnchannels(1); w.setsampwidth(2); w.setframerate(8000)
@@ -342,7 +342,7 @@ PY
 call_as() {
   local login=$1 password=$2 name=$3 dialled=$4
   shift 4
-  baresip_phone "$TMP/$name" "$SIP_PORT" "$(free_port_pair)" "$login" "$password" "" 1
+  baresip_phone "$TMP/$name" "$SIP_PORT" "$(free_port)" "$login" "$password" "" 1
   script_wav "$TMP/$name/tone.wav" "$@"
   timeout 60 baresip -f "$TMP/$name" -t 55 -e "/dial sip:$dialled@127.0.0.1:$SIP_PORT" </dev/null >"$TMP/$name.log" 2>&1 &
   local pid=$!
