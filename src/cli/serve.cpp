@@ -359,6 +359,8 @@ int serve(const Configuration& config, const Reread& reread) {
   if (!max_forward_hops.ok()) return fail(max_forward_hops.error());
   auto max_conferees = store::Settings(*(*env)->store).integer("conference.max_participants");
   if (!max_conferees.ok()) return fail(max_conferees.error());
+  auto node_silent_s = store::Settings(*(*env)->store).integer("sip.node_silent_seconds");
+  if (!node_silent_s.ok()) return fail(node_silent_s.error());
   auto music_on_hold = store::Settings(*(*env)->store).text("sip.music_on_hold_file");
   if (!music_on_hold.ok()) return fail(music_on_hold.error());
   // rtpengine reads the file itself: one it cannot open would leave held callers in silence
@@ -371,6 +373,7 @@ int serve(const Configuration& config, const Reread& reread) {
                       sip::SipOptions{.host = sip_at->host,
                                       .port = sip_at->port,
                                       .node_id = *node,
+                                      .node_silent_us = *node_silent_s * 1'000'000,
                                       .ring_timeout_us = int64_t{options.ring_timeout_s} * 1'000'000,
                                       .max_forward_hops = static_cast<int>(*max_forward_hops),
                                       .max_conferees = static_cast<size_t>(*max_conferees),

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.h"
 #include "sip/message.h"
 
 namespace privox::sip {
@@ -24,6 +25,14 @@ struct ExtraHeader {
 // To has none and status > 100), Call-ID, CSeq, then `extra`, then Content-Length and `body`.
 std::string build_response(const Message& request, int status, std::string_view reason, std::string_view to_tag,
                            std::span<const ExtraHeader> extra = {}, std::string_view body = {});
+
+// How long a request refused because the store could not make its change durable (an outage, a
+// PostgreSQL failover in progress) is told to wait before trying again.
+inline constexpr int kStoreRetryAfterS = 10;
+
+// The answer to a request whose change the store could not make durable: 503 with Retry-After when
+// the store was unavailable (the sender tries again, as it would a busy server), else 500.
+std::string build_not_durable(const Message& request, ErrorCode code, std::string_view reason, std::string_view to_tag);
 
 // The From a withheld caller's request carries past privox (RFC 3323 §4.1.1.3).
 inline constexpr std::string_view kAnonymousFrom = "\"Anonymous\" <sip:anonymous@anonymous.invalid>";

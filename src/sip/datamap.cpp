@@ -1,4 +1,4 @@
-// The data map's part for sip/: the registrar's bindings and the bans (privacy/datamap.h).
+// The data map's part for sip/: the registrar's bindings, their change log and the bans (privacy/datamap.h).
 #include "sip/module.h"
 
 #include <array>
@@ -48,7 +48,7 @@ constexpr std::array<FieldSpec, 4> kFields = {
             "A scrambled copy of your network address, if phones connecting from it failed to log in too many times; kept only while it is blocked."},
 };
 
-constexpr std::array<StructuralColumn, 15> kStructural = {
+constexpr std::array<StructuralColumn, 21> kStructural = {
   StructuralColumn{"bindings", "id", "random identifier of a registration"},
   StructuralColumn{"bindings", "extension_id", "the line the device registered for; its key seals the binding"},
   StructuralColumn{"bindings", "call_id_bidx", "keyed hash of the registering device's Call-ID, to order its refreshes (RFC 3261 section 10.3); the Call-ID itself, which may hold a device address, is never stored"},
@@ -64,6 +64,12 @@ constexpr std::array<StructuralColumn, 15> kStructural = {
   StructuralColumn{"sip_bans", "expires_at_us", "when the row is purged, a day after the ban ends"},
   StructuralColumn{"sip_ban_log_head", "id", "the counter's single row"},
   StructuralColumn{"sip_ban_log_head", "seq", "the latest change number given to a ban"},
+  StructuralColumn{"sip_binding_log", "seq", "the change number every node follows registrations by"},
+  StructuralColumn{"sip_binding_log", "extension_id", "the line whose registrations changed; the entry is pruned after ten minutes"},
+  StructuralColumn{"sip_binding_log", "node", "the node that made the change, which skips its own entries"},
+  StructuralColumn{"sip_binding_log", "changed_at_us", "when the change was made, for pruning"},
+  StructuralColumn{"sip_binding_log_head", "id", "the counter's single row"},
+  StructuralColumn{"sip_binding_log_head", "seq", "the latest change number given to a registration change"},
 };
 
 // clang-format on

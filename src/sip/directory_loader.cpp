@@ -2,6 +2,7 @@
 
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -17,6 +18,7 @@
 #include "callflow/music.h"
 #include "common/log.h"
 #include "sip/bans.h"
+#include "sip/store_bindings.h"
 
 namespace privox::sip {
 namespace {
@@ -164,6 +166,16 @@ Result<std::shared_ptr<const BanUpdate>> DirectoryLoader::load_bans() {
   return std::make_shared<const BanUpdate>(std::move(update));
 }
 
+void DirectoryLoader::follow_bindings(std::string node, int64_t log_seq, DeliverBindings deliver) {
+  node_ = std::move(node);
+  binding_seq_ = log_seq;
+  deliver_bindings_ = std::move(deliver);
+}
+
+void DirectoryLoader::add_chore(int64_t every_us, std::function<void()> chore) {
+  chores_.push_back({every_us, std::move(chore)});
+}
+
 Status DirectoryLoader::start() {
   PRIVOX_ASSIGN(listener_, store_.listen(accounts::kDirectoryChannel));
   worker_.start(run_tasks, [this] { look(); }, 0, 0);
@@ -176,7 +188,7 @@ void DirectoryLoader::stop() {
 }
 
 DirectoryLoader::Stats DirectoryLoader::stats() const {
-  return {full_loads_.load(), updates_.load(), changes_.load(), ban_updates_.load()};
+  return {full_loads_.load(), updates_.load(), changes_.load(), ban_updates_.load(), binding_updates_.load()};
 }
 
 void DirectoryLoader::look() {
@@ -186,11 +198,25 @@ void DirectoryLoader::look() {
   looked_ = true;
   Status caught_up = catch_up();
   if (caught_up.ok() && deliver_bans_) caught_up = catch_up_bans();
+  if (caught_up.ok() && deliver_bindings_) caught_up = catch_up_bindings();
   if (!caught_up.ok() && !failing_)
     log::warn("sip", "directory.follow_failed", {{"error", log::error_code(caught_up.error())}});  // retried
   else if (caught_up.ok() && failing_)
     log::info("sip", "directory.follow_resumed");
   failing_ = !caught_up.ok();
+  run_chores();
+}
+
+void DirectoryLoader::run_chores() {
+  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  for (Chore& chore : chores_) {
+    if (worker_.stopping()) return;
+    if (chore.last_us != 0 && now - chore.last_us < chore.every_us) continue;
+    chore.last_us = now;
+    chore.run();
+  }
 }
 
 Status DirectoryLoader::catch_up() {
@@ -296,6 +322,26 @@ Status DirectoryLoader::catch_up_bans() {
     const bool more = !read.restart && read.bans.size() >= options_.batch;
     ban_updates_.fetch_add(1);
     deliver_bans_(std::move(update));
+    if (!more) return {};
+  }
+}
+
+Status DirectoryLoader::catch_up_bindings() {
+  if (!clock_) return make_error(ErrorCode::internal, "follow_bindings() without follow_bans()");
+  for (;;) {
+    if (worker_.stopping()) return {};
+    PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
+    PRIVOX_ASSIGN(BindingUpdate read,
+                  shared_bindings_after(*tx, keys_, binding_seq_, options_.batch, node_, clock_->now_us()));
+    tx.reset();
+    if (read.seq == binding_seq_) return {};
+    if (read.replace_all) log::warn("sip", "bindings.reload_all", {{"reason", "binding_log_pruned"}});
+    binding_seq_ = read.seq;
+    const bool more = read.more;
+    if (!read.lines.empty() || read.replace_all) {
+      binding_updates_.fetch_add(1);
+      deliver_bindings_(std::make_shared<const BindingUpdate>(std::move(read)));
+    }
     if (!more) return {};
   }
 }

@@ -16,6 +16,12 @@
 //  - with follow_bans(), it follows the SIP bans the same way (sip/bans.h): load_bans() reads the
 //    bans in force at start, and every wake reads the ban rows changed since (their own change
 //    numbers, notified on the same channel) and hands them to `deliver_bans` as a BanUpdate.
+//  - with follow_bindings(), the registrations other nodes take (sip/store_bindings.h): every wake
+//    reads sip_binding_log after the last entry delivered and hands `deliver_bindings` the live
+//    UDP bindings of the lines it names, so that a phone registered through any node is reached
+//    through this one within the wake (PostgreSQL: at once).
+//  - add_chore() runs store work that belongs to no request on this thread, at most once per its
+//    interval: closing the calls of a node that stopped beating (traffic/store_sink.h).
 //
 // Thread-safety: construct, load_all(), start() and stop() on one thread (the one that owns it);
 // `deliver` runs on the loader's thread; stats() from any thread.
@@ -33,6 +39,7 @@
 #include "common/worker.h"
 #include "privacy/keyring.h"
 #include "sip/directory.h"
+#include "sip/location.h"
 #include "sip/source_guard.h"
 #include "store/store.h"
 
@@ -50,6 +57,7 @@ class DirectoryLoader {
  public:
   using Deliver = std::function<void(std::shared_ptr<const DirectoryUpdate> update)>;
   using DeliverBans = std::function<void(std::shared_ptr<const BanUpdate> update)>;
+  using DeliverBindings = std::function<void(std::shared_ptr<const BindingUpdate> update)>;
 
   // `store` is read on the loader's thread (and by load_all() on the caller's).
   DirectoryLoader(store::Store& store, const privacy::Keyring& keys, Deliver deliver,
@@ -66,6 +74,12 @@ class DirectoryLoader {
   // Every ban in force now (a replace_all update), and the place in the ban log the thread will
   // follow from. Needs follow_bans().
   Result<std::shared_ptr<const BanUpdate>> load_bans();
+  // Before start(): follow the bindings other nodes than `node` (this one) take, from `log_seq`
+  // (StoreBindings::restore_all's place in the log). Uses the clock follow_bans() was given.
+  void follow_bindings(std::string node, int64_t log_seq, DeliverBindings deliver);
+  // Before start(): run `chore` on the loader's thread at a wake at least `every_us` after its
+  // last run (the first at the first wake). Its errors are its own to log.
+  void add_chore(int64_t every_us, std::function<void()> chore);
   // Listens, then starts the thread; its first look at the log is at once, for what changed since
   // load_all(). The error when the store cannot listen.
   Status start();
@@ -77,6 +91,7 @@ class DirectoryLoader {
     uint64_t updates = 0;     // incremental updates delivered
     uint64_t changes = 0;     // log entries read
     uint64_t ban_updates = 0; // ban updates delivered (after load_bans())
+    uint64_t binding_updates = 0;  // other nodes' bindings delivered (after follow_bindings())
   };
   Stats stats() const;
 
@@ -86,6 +101,9 @@ class DirectoryLoader {
   Status catch_up();
   // Delivers the ban rows changed after ban_seq_.
   Status catch_up_bans();
+  // Delivers the bindings of the lines other nodes changed after binding_seq_.
+  Status catch_up_bindings();
+  void run_chores();
   void look();  // the worker's tick
   // The company's music written to options_.music_dir (its older files removed): the path, or
   // nullopt when it has none or the file cannot be written (logged; the node's file plays).
@@ -98,11 +116,20 @@ class DirectoryLoader {
   std::unique_ptr<store::Listener> listener_;  // set by start(), before the thread exists
   const Clock* clock_ = nullptr;  // set by follow_bans()
   DeliverBans deliver_bans_;      // set by follow_bans()
+  DeliverBindings deliver_bindings_;  // set by follow_bindings()
+  std::string node_;                  // set by follow_bindings()
+  struct Chore {
+    int64_t every_us;
+    std::function<void()> run;
+    int64_t last_us = 0;  // steady clock; 0: never run
+  };
+  std::vector<Chore> chores_;  // add_chore() before start(); the loader's thread after
   int64_t log_seq_ = 0;   // load_all() before start(); the loader's thread after
   int64_t ban_seq_ = 0;   // load_bans() before start(); the loader's thread after
+  int64_t binding_seq_ = 0;  // follow_bindings() before start(); the loader's thread after
   bool looked_ = false;   // the loader's thread only
   bool failing_ = false;  // the loader's thread only: the last look failed (logged once)
-  std::atomic<uint64_t> full_loads_{0}, updates_{0}, changes_{0}, ban_updates_{0};
+  std::atomic<uint64_t> full_loads_{0}, updates_{0}, changes_{0}, ban_updates_{0}, binding_updates_{0};
   Worker<Task> worker_;  // last: its thread uses everything above
 };
 

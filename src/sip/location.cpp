@@ -32,6 +32,27 @@ void Location::restore(const std::string& extension_id, Binding binding) {
   bindings_[extension_id].push_back(std::move(binding));
 }
 
+std::vector<std::string> Location::replace_shared(const std::string& extension_id, std::vector<Binding> fresh) {
+  std::vector<std::string> unbound;
+  auto& list = bindings_[extension_id];
+  std::erase_if(list, [&](const Binding& b) {
+    if (b.peer.reliable()) return false;
+    const bool kept = std::any_of(fresh.begin(), fresh.end(), [&](const Binding& f) { return f.contact == b.contact; });
+    if (!kept) unbound.push_back(b.contact);
+    return true;
+  });
+  for (Binding& b : fresh) list.push_back(std::move(b));
+  if (list.empty()) bindings_.erase(extension_id);
+  return unbound;
+}
+
+std::vector<std::string> Location::extensions_with_shared() const {
+  std::vector<std::string> out;
+  for (const auto& [id, list] : bindings_)
+    if (std::any_of(list.begin(), list.end(), [](const Binding& b) { return !b.peer.reliable(); })) out.push_back(id);
+  return out;
+}
+
 size_t Location::size() const {
   size_t n = 0;
   for (const auto& [id, list] : bindings_) n += list.size();

@@ -34,6 +34,19 @@ struct BindingChange {
   bool remove = false;
 };
 
+// Bindings that other nodes made, read back from the store (sip/store_bindings.h), for this node's
+// worker to put into its location service.
+struct BindingUpdate {
+  struct Line {
+    std::string extension_id;
+    std::vector<Binding> bindings;  // its live UDP bindings; none: it has none left
+  };
+  int64_t seq = 0;           // the place in the binding log this is current with
+  bool replace_all = false;  // `lines` holds every line with a live binding; any other has none
+  bool more = false;         // the log held more entries than were read
+  std::vector<Line> lines;
+};
+
 class BindingStore {
  public:
   virtual ~BindingStore() = default;
@@ -51,6 +64,12 @@ class Location {
   void apply(std::vector<BindingChange> changes, std::function<void(const Status&)> done);
   // Loads bindings read back from the store at startup.
   void restore(const std::string& extension_id, Binding binding);
+  // Replaces an extension's UDP bindings with `fresh`, as the store holds them after another
+  // node's change; bindings over this node's own connections stay. Memory only. Returns the
+  // contacts that are no longer bound.
+  std::vector<std::string> replace_shared(const std::string& extension_id, std::vector<Binding> fresh);
+  // The extensions that hold a UDP binding, for an update that replaces every line's.
+  std::vector<std::string> extensions_with_shared() const;
   // Drops a removed line's bindings from memory; the transaction that removed the line deleted
   // their stored rows (accounts/line_removal.h).
   void forget(const std::string& extension_id) { bindings_.erase(extension_id); }

@@ -879,7 +879,11 @@ void Proxy::release_answer(TxId server, const Status& durable) {
     if (call.relayed) relay_->remove(call.call_id);
     Message request;
     ParseError error;
-    if (parse_message(call.request, request, error)) respond(server, request, 500, "Call could not be recorded");
+    if (parse_message(call.request, request, error)) {
+      const ErrorCode code = durable.error().code;
+      layer_->respond(server, build_not_durable(request, code, "Call could not be recorded", "px"),
+                      code == ErrorCode::unavailable ? 503 : 500);
+    }
   }
   forget_if_done(call);
 }

@@ -94,9 +94,19 @@ TEST_F(ProxyTest, ACallWhoseRecordCannotBeMadeDurableIsRefused) {
   phone_answers(invite, 200, "OK");
   sink_.release(make_error(ErrorCode::unavailable, "the store is down"));
   EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 0u) << "an unbilled call is never connected (R1)";
-  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 500"), 1u);
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 503"), 1u) << "the store was down: try again later";
+  EXPECT_NE(sender_.last(carrier_, "SIP/2.0 503").find("\r\nRetry-After: 10\r\n"), std::string::npos);
   EXPECT_EQ(proxy_.dialogs(), 0u);
   EXPECT_EQ(proxy_.calls_in_progress(), 0u);
+}
+
+TEST_F(ProxyTest, ACallWhoseRecordTheStoreRefusedIsAnswered500) {
+  const Message invite = call_in();
+  phone_answers(invite, 200, "OK");
+  sink_.release(make_error(ErrorCode::internal, "a constraint failed"));
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 0u);
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 500"), 1u) << "not an outage: retrying will not help";
+  EXPECT_EQ(sender_.last(carrier_, "SIP/2.0 500").find("Retry-After"), std::string::npos);
 }
 
 TEST_F(ProxyTest, ACancelWhileTheAnswerIsHeldDoesNotTurnItIntoA487) {

@@ -1,5 +1,6 @@
 #include "sip/registrar.h"
 
+#include <algorithm>
 #include <charconv>
 #include <fmt/format.h>
 
@@ -97,8 +98,11 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
     Message again;
     ParseError error;
     if (!parse_message(*kept, again, error)) return;
-    if (!durable.ok())
-      return layer_.respond(tx, build_response(again, 500, "Bindings could not be stored", "reg"), 500);
+    if (!durable.ok()) {
+      std::string refusal = build_not_durable(again, durable.error().code, "Bindings could not be stored", "reg");
+      const int status = durable.error().code == ErrorCode::unavailable ? 503 : 500;
+      return layer_.respond(tx, std::move(refusal), status);
+    }
     reply_bindings(tx, again, extension_id);
   });
 }
@@ -119,6 +123,24 @@ void Registrar::reply_bindings(TxId tx, const Message& request, const std::strin
 
 void Registrar::learn_contacts(const Location& location) {
   location.for_each([this](const std::string&, const Binding& b) { contact_peers_[b.contact] = b.peer; });
+}
+
+void Registrar::apply_shared(const BindingUpdate& update) {
+  std::vector<std::string> unnamed;  // with replace_all, lines that had a UDP binding and have none now
+  if (update.replace_all) {
+    unnamed = location_.extensions_with_shared();
+    std::erase_if(unnamed, [&](const std::string& id) {
+      return std::any_of(update.lines.begin(), update.lines.end(),
+                         [&](const BindingUpdate::Line& l) { return l.extension_id == id; });
+    });
+  }
+  for (const std::string& id : unnamed)
+    for (const std::string& contact : location_.replace_shared(id, {})) contact_peers_.erase(contact);
+  for (const BindingUpdate::Line& line : update.lines) {
+    for (const std::string& contact : location_.replace_shared(line.extension_id, line.bindings))
+      contact_peers_.erase(contact);
+    for (const Binding& b : line.bindings) contact_peers_[b.contact] = b.peer;
+  }
 }
 
 const Peer* Registrar::peer_for_contact(std::string_view contact) const {

@@ -31,6 +31,9 @@ class Registrar {
   const Peer* peer_for_contact(std::string_view contact) const;
   // Rebuilds that map from the location service, after bindings were restored at start.
   void learn_contacts(const Location& location);
+  // Puts bindings another node made into the location service and that map (see
+  // Location::replace_shared).
+  void apply_shared(const BindingUpdate& update);
 
  private:
   void reply_bindings(TxId tx, const Message& request, const std::string& extension_id);

@@ -49,6 +49,25 @@ std::vector<store::SchemaPart> schema_parts() {
              seq {i64} NOT NULL))",
            "INSERT INTO sip_ban_log_head (id, seq) VALUES (1, 0)",
        }},
+      {23,
+       "sip",
+       "the numbered log of registration changes every node follows, so any node reaches any phone",
+       {
+           // One row per line whose bindings a node changed (sip/store_bindings.h). seq numbers
+           // every entry from sip_binding_log_head, whose row the writing transaction updates
+           // first, so that entries commit in the order of their numbers on every node. Entries
+           // are pruned after ten minutes; a node further behind reloads every binding.
+           R"(CREATE TABLE sip_binding_log (
+             seq {i64} PRIMARY KEY,
+             extension_id TEXT NOT NULL,
+             node TEXT NOT NULL,
+             changed_at_us {i64} NOT NULL))",
+           "CREATE INDEX sip_binding_log_changed ON sip_binding_log (changed_at_us)",
+           R"(CREATE TABLE sip_binding_log_head (
+             id {i64} PRIMARY KEY CHECK (id = 1),
+             seq {i64} NOT NULL))",
+           "INSERT INTO sip_binding_log_head (id, seq) VALUES (1, 0)",
+       }},
   };
 }
 

@@ -439,7 +439,7 @@ struct SipService::Parts {
         key(nonce_key(keys)),
         nonces(key, clock),
         auth(directory, nonces, "privox", options.challenge_algorithms),
-        bindings(store, writer, keys, clock),
+        bindings(store, writer, keys, clock, options.node_id),
         location(&bindings),
         traffic(writer, keys, clock, options.node_id),
         counted_traffic(traffic),
@@ -602,8 +602,23 @@ Status SipService::start() {
   });
   PRIVOX_ASSIGN(const std::shared_ptr<const BanUpdate> bans, p.loader.load_bans());
   p.guard.apply(*bans, p.clock.now_us());
-  PRIVOX_ASSIGN(const size_t restored, p.bindings.restore_all(p.location));
+  PRIVOX_ASSIGN(const StoreBindings::Restored restored, p.bindings.restore_all(p.location));
   p.registrar.learn_contacts(p.location);
+  // Registrations taken by the other nodes sharing the store, from where restore_all() read.
+  p.loader.follow_bindings(p.options.node_id, restored.log_seq, [&p](std::shared_ptr<const BindingUpdate> update) {
+    boost::asio::post(p.io, [&p, update = std::move(update)] {
+      if (!p.stopped) p.registrar.apply_shared(*update);
+    });
+  });
+  // A node killed and never restarted leaves its answered calls open: the first node to see its
+  // heartbeat stop ends them.
+  p.loader.add_chore(p.options.node_silent_us / 3, [&p] {
+    auto ended = traffic::close_calls_of_silent_nodes(p.store, p.options.node_id, p.clock, p.options.node_silent_us);
+    if (!ended.ok())
+      log::warn("sip", "calls.silent_node_close_failed", {{"error", log::error_code(ended.error())}});
+    else if (*ended > 0)
+      log::warn("sip", "calls.closed_for_silent_node", {{"calls", *ended}});
+  });
   PRIVOX_TRY(p.start_media_relay());
   PRIVOX_TRY(p.start_voicemail());
   p.line_settings = std::make_unique<StoreLineSettings>(p.io, p.store, p.keys, p.clock);
@@ -627,7 +642,7 @@ Status SipService::start() {
   p.beat();
   p.housekeeping();
   log::info("sip", "service.started",
-            {{"port", p.server.port()}, {"tls_port", p.server.tls_port()}, {"extensions", p.directory.extensions()}, {"bindings_restored", restored},
+            {{"port", p.server.port()}, {"tls_port", p.server.tls_port()}, {"extensions", p.directory.extensions()}, {"bindings_restored", restored.bindings},
              {"bans", bans->bans.size()}});
   const GuardLimits& g = p.options.guard;
   log::info("sip", "guard.configured",

@@ -56,6 +56,8 @@ struct SipOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 5060;
   std::string node_id;  // names this node's open calls; stable across restarts
+  // sip.node_silent_seconds: another node silent this long has its calls ended by this one.
+  int64_t node_silent_us = 15'000'000;
   int64_t ring_timeout_us = 60'000'000;
   int max_forward_hops = 5;  // sip.max_forward_hops (ProxyConfig)
   size_t max_conferees = 10;  // conference.max_participants (Proxy::set_conference)

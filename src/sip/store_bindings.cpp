@@ -2,8 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <optional>
 
+#include "accounts/directory_log.h"
 #include "common/ids.h"
 
 namespace privox::sip {
@@ -34,7 +36,84 @@ std::string open_or(const std::optional<privacy::SecretKey>& key, const std::str
   return value.ok() ? std::move(value).value() : std::string("unreadable");
 }
 
+// A stored binding's row (contact_enc, received_enc, user_agent_enc, cseq, expires_at_us from
+// column `at`), opened under its line's key: nullopt when it does not open or is not over UDP.
+std::optional<Binding> open_binding(const privacy::SecretKey& key, const std::string& line_id, const store::Row& r,
+                                    size_t at) {
+  auto contact = privacy::open_field(key, line_id, "contact", r.blob(at));
+  if (!contact.ok() || r.is_null(at + 1)) return std::nullopt;
+  auto received = privacy::open_field(key, line_id, "received", r.blob(at + 1));
+  Binding b;
+  if (!received.ok() || !decode_peer(*received, b.peer)) return std::nullopt;
+  b.contact = std::move(contact).value();
+  if (!r.is_null(at + 2))
+    if (auto ua = privacy::open_field(key, line_id, "user_agent", r.blob(at + 2)); ua.ok()) b.user_agent = *ua;
+  b.cseq = static_cast<uint32_t>(r.i64(at + 3));
+  b.expires_at_us = r.i64(at + 4);
+  return b;
+}
+
+constexpr const char* kBindingColumns = "contact_enc, received_enc, user_agent_enc, cseq, expires_at_us";
+
+// The live UDP bindings of each of `lines` (each named, with none if it has none), opened.
+Result<std::vector<BindingUpdate::Line>> live_bindings_of(store::Session& s, const privacy::Keyring& keys,
+                                                          const std::vector<std::string>& lines, int64_t now_us) {
+  std::vector<BindingUpdate::Line> out;
+  PRIVOX_ASSIGN(const privacy::subject_keys::OpenKeys open, privacy::subject_keys::load_cached(s, keys, lines));
+  for (const std::string& line : lines) {
+    BindingUpdate::Line& entry = out.emplace_back();
+    entry.extension_id = line;
+    const auto key = open.find(line);
+    if (key == open.end()) continue;  // the line is gone or its key destroyed: nothing to reach
+    PRIVOX_ASSIGN(store::Rows rows, s.query(fmt::format("SELECT {} FROM bindings WHERE extension_id = ? AND "
+                                                        "expires_at_us > ?",
+                                                        kBindingColumns),
+                                            {line, now_us}));
+    for (const store::Row& r : rows)
+      if (auto b = open_binding(*key->second, line, r, 0)) entry.bindings.push_back(std::move(*b));
+  }
+  return out;
+}
+
 }  // namespace
+
+Result<int64_t> binding_log_head(store::Session& s) {
+  PRIVOX_ASSIGN(store::Rows head, s.query("SELECT seq FROM sip_binding_log_head WHERE id = 1"));
+  if (head.empty()) return make_error(ErrorCode::corrupt, "sip_binding_log_head has no row");
+  return head[0].i64(0);
+}
+
+Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Keyring& keys, int64_t seq,
+                                            size_t limit, const std::string& own_node, int64_t now_us) {
+  BindingUpdate update;
+  update.seq = seq;
+  // The head first: entries commit with the head's update, in number order, so every entry up to
+  // the head read here is visible to the query after it unless it was pruned.
+  PRIVOX_ASSIGN(const int64_t head, binding_log_head(s));
+  if (head == seq) return update;
+  PRIVOX_ASSIGN(store::Rows entries, s.query("SELECT seq, extension_id, node FROM sip_binding_log WHERE seq > ? "
+                                             "ORDER BY seq LIMIT ?",
+                                             {seq, static_cast<int64_t>(limit)}));
+  const bool pruned = entries.empty() || entries.front().i64(0) != seq + 1;
+  std::vector<std::string> lines;
+  if (pruned) {
+    // The entries after `seq` were pruned: what changed meanwhile is unknown, so every line.
+    update.replace_all = true;
+    update.seq = head;
+    PRIVOX_ASSIGN(store::Rows all, s.query("SELECT DISTINCT extension_id FROM bindings WHERE expires_at_us > ?",
+                                           {now_us}));
+    for (const store::Row& r : all) lines.push_back(r.text(0));
+  } else {
+    update.seq = entries.back().i64(0);
+    update.more = entries.size() >= limit;
+    for (const store::Row& r : entries)
+      if (r.text(2) != own_node) lines.push_back(r.text(1));
+    std::sort(lines.begin(), lines.end());
+    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+  }
+  PRIVOX_ASSIGN(update.lines, live_bindings_of(s, keys, lines, now_us));
+  return update;
+}
 
 Result<std::vector<StoredDevice>> stored_devices(store::Session& s, const privacy::Keyring& keys,
                                                  const std::string& line_id, int64_t live_after_us,
@@ -95,6 +174,22 @@ store::PrepareRows seal_bindings(const privacy::Keyring& keys) {
   };
 }
 
+// The log target's prepare: numbers the batch's entries from the head, whose row this updates
+// first (on PostgreSQL the row lock orders every node's batches), and notifies the channel every
+// node's loader listens on.
+enum LogEntry : size_t { kLogSeq, kLogLine, kLogNode, kLogAt };
+store::PrepareRows number_log_entries() {
+  return [](store::Session& s, std::vector<store::Params>& rows, std::vector<std::optional<Error>>&) -> Status {
+    const auto count = static_cast<int64_t>(rows.size());
+    PRIVOX_ASSIGN(store::Rows head, s.query("UPDATE sip_binding_log_head SET seq = seq + ? WHERE id = 1 RETURNING seq",
+                                            {count}));
+    if (head.empty()) return make_error(ErrorCode::corrupt, "sip_binding_log_head has no row");
+    int64_t seq = head[0].i64(0) - count;
+    for (store::Params& row : rows) row[kLogSeq] = ++seq;
+    return s.notify(accounts::kDirectoryChannel);
+  };
+}
+
 store::PrepareRows index_contacts(const privacy::Keyring& keys) {
   return [&keys](store::Session&, std::vector<store::Params>& rows, std::vector<std::optional<Error>>&) -> Status {
     for (store::Params& row : rows)
@@ -106,8 +201,8 @@ store::PrepareRows index_contacts(const privacy::Keyring& keys) {
 }  // namespace
 
 StoreBindings::StoreBindings(store::Store& store, store::AppendWriter& writer, const privacy::Keyring& keys,
-                             const Clock& clock)
-    : store_(store), writer_(writer), keys_(keys), clock_(clock) {
+                             const Clock& clock, std::string node)
+    : store_(store), writer_(writer), keys_(keys), clock_(clock), node_(std::move(node)) {
   upsert_target_ = writer_.add_target(
       {"bindings",
        {"id", "extension_id", "contact_enc", "contact_bidx", "received_enc", "user_agent_enc", "call_id_bidx", "cseq",
@@ -125,11 +220,19 @@ StoreBindings::StoreBindings(store::Store& store, store::AppendWriter& writer, c
                                        index_contacts(keys_)});
   purge_target_ =
       writer_.add_target({"bindings", {"expires_at_us"}, "DELETE FROM bindings WHERE expires_at_us <= ?"});
+  log_target_ = writer_.add_target(
+      {"sip_binding_log", {"seq", "extension_id", "node", "changed_at_us"}, "", number_log_entries()});
+  log_purge_target_ = writer_.add_target(
+      {"sip_binding_log", {"changed_at_us"}, "DELETE FROM sip_binding_log WHERE changed_at_us <= ?"});
 }
 
 void StoreBindings::persist(std::vector<BindingChange> changes, std::function<void(const Status&)> done) {
   const int64_t now = clock_.now_us();
   uint64_t first = 0, last = 0;
+  std::vector<std::string> lines;  // one log entry each, after the changes, in the same batch or a later one
+  for (const BindingChange& c : changes) lines.push_back(c.extension_id);
+  std::sort(lines.begin(), lines.end());
+  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
   for (BindingChange& c : changes) {
     Result<store::AppendWriter::Ticket> ticket = make_error(ErrorCode::internal, "unset");
     if (c.remove) {
@@ -148,44 +251,47 @@ void StoreBindings::persist(std::vector<BindingChange> changes, std::function<vo
     if (first == 0) first = ticket->seq;
     last = ticket->seq;
   }
+  for (std::string& line : lines) {
+    auto ticket = writer_.append(log_target_, {int64_t{0}, std::move(line), node_, now});
+    if (!ticket.ok()) return done(ticket.error());
+    if (first == 0) first = ticket->seq;
+    last = ticket->seq;
+  }
   if (first == 0) return done({});
   waiting_.add(first, last, std::move(done));
 }
 
 void StoreBindings::completed(const store::BatchOutcome& batch) { waiting_.completed(batch); }
 
-Result<size_t> StoreBindings::restore_all(Location& location) {
+Result<StoreBindings::Restored> StoreBindings::restore_all(Location& location) {
   const int64_t now = clock_.now_us();
   PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
-  PRIVOX_ASSIGN(store::Rows rows, tx->query("SELECT extension_id, contact_enc, received_enc, user_agent_enc, cseq, "
-                                            "expires_at_us FROM bindings WHERE expires_at_us > ?",
+  Restored out;
+  PRIVOX_ASSIGN(out.log_seq, binding_log_head(*tx));
+  PRIVOX_ASSIGN(store::Rows rows, tx->query(fmt::format("SELECT extension_id, {} FROM bindings WHERE expires_at_us > ?",
+                                                        kBindingColumns),
                                             {now}));
   std::vector<std::string> lines;
   lines.reserve(rows.size());
   for (const store::Row& r : rows) lines.push_back(r.text(0));
   PRIVOX_ASSIGN(const privacy::subject_keys::OpenKeys keys, privacy::subject_keys::load_cached(*tx, keys_, lines));
   tx.reset();
-  size_t restored = 0;
   for (const store::Row& r : rows) {
     const std::string& extension_id = r.text(0);
     const auto key = keys.find(extension_id);
     if (key == keys.end()) continue;  // the extension's key was destroyed: nothing to route to
-    auto contact = privacy::open_field(*key->second, extension_id, "contact", r.blob(1));
-    auto received = r.is_null(2) ? Result<std::string>(make_error(ErrorCode::not_found, "none"))
-                                 : privacy::open_field(*key->second, extension_id, "received", r.blob(2));
-    Binding b;
-    if (!contact.ok() || !received.ok() || !decode_peer(*received, b.peer)) continue;
-    b.contact = std::move(contact).value();
-    if (!r.is_null(3))
-      if (auto ua = privacy::open_field(*key->second, extension_id, "user_agent", r.blob(3)); ua.ok()) b.user_agent = *ua;
-    b.cseq = static_cast<uint32_t>(r.i64(4));
-    b.expires_at_us = r.i64(5);
-    location.restore(extension_id, std::move(b));
-    ++restored;
+    std::optional<Binding> b = open_binding(*key->second, extension_id, r, 1);
+    if (!b) continue;
+    location.restore(extension_id, std::move(*b));
+    ++out.bindings;
   }
-  return restored;
+  return out;
 }
 
-void StoreBindings::purge_expired() { (void)writer_.append(purge_target_, {clock_.now_us()}); }
+void StoreBindings::purge_expired() {
+  const int64_t now = clock_.now_us();
+  (void)writer_.append(purge_target_, {now});
+  (void)writer_.append(log_purge_target_, {now - kBindingLogKeptUs});
+}
 
 }  // namespace privox::sip

@@ -10,6 +10,16 @@
 // (privacy::subject_keys::load_cached). A change for a line without a key is not written, and
 // its REGISTER is answered with the error.
 //
+// Every node serves every phone (DESIGN.md §5, several nodes on one PostgreSQL): each batch that
+// changes a line's bindings also appends an entry naming the line and the node to
+// sip_binding_log, numbered from sip_binding_log_head (whose row the batch updates first, so
+// entries commit in number order across nodes), and notifies the directory channel. The other
+// nodes' loaders (sip/directory_loader.h) read the entries, load those lines' live bindings with
+// shared_bindings_after(), and their workers put them into their location service. Only UDP
+// bindings are shared: a phone on a TCP or TLS connection is reachable only through the node that
+// holds the connection, which would need requests forwarded between nodes (RFC 3327's Path), not
+// built yet.
+//
 // Thread-safety: persist() and completed() on the SIP worker thread (the writer's on_batch hook
 // posts completed() to the worker's event loop); restore_all() once at start, before the worker
 // serves, since it reads the store.
@@ -36,17 +46,37 @@ Result<std::vector<StoredDevice>> stored_devices(store::Session& s, const privac
                                                  const std::string& line_id, int64_t live_after_us,
                                                  bool with_addresses);
 
+// How long sip_binding_log keeps an entry: a node that fell further behind reloads every binding.
+inline constexpr int64_t kBindingLogKeptUs = 600'000'000;
+
+// The number of the latest entry in sip_binding_log.
+Result<int64_t> binding_log_head(store::Session& s);
+
+// What the log holds after `seq`, up to `limit` entries: the live UDP bindings of each line that a
+// node other than `own_node` changed, read in the caller's transaction. When the log no longer
+// holds the entry after `seq` (pruned), every line's live UDP bindings instead (replace_all).
+Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Keyring& keys, int64_t seq,
+                                            size_t limit, const std::string& own_node, int64_t now_us);
+
 class StoreBindings final : public BindingStore {
  public:
-  // `store` is read by restore_all() only; `writer` is the node's append writer.
-  StoreBindings(store::Store& store, store::AppendWriter& writer, const privacy::Keyring& keys, const Clock& clock);
+  // `store` is read by restore_all() only; `writer` is the node's append writer; `node` is this
+  // node's id, written with each change so that the node skips its own entries.
+  StoreBindings(store::Store& store, store::AppendWriter& writer, const privacy::Keyring& keys, const Clock& clock,
+                std::string node);
 
   void persist(std::vector<BindingChange> changes, std::function<void(const Status&)> done) override;
   // The writer finished `batch`: answers the changes it made durable.
   void completed(const store::BatchOutcome& batch);
-  // Loads every live UDP binding into `location` (TCP bindings died with their connections).
-  Result<size_t> restore_all(Location& location);
-  // Queues removal of bindings that expired; returns at once.
+  // Loads every live UDP binding into `location` (TCP bindings died with their connections), and
+  // the place in sip_binding_log they are current with, read in the same transaction.
+  struct Restored {
+    size_t bindings = 0;
+    int64_t log_seq = 0;
+  };
+  Result<Restored> restore_all(Location& location);
+  // Queues removal of bindings that expired and of log entries past kBindingLogKeptUs; returns at
+  // once.
   void purge_expired();
 
  private:
@@ -54,7 +84,8 @@ class StoreBindings final : public BindingStore {
   store::AppendWriter& writer_;
   const privacy::Keyring& keys_;
   const Clock& clock_;
-  size_t upsert_target_, delete_target_, purge_target_;
+  const std::string node_;
+  size_t upsert_target_, delete_target_, purge_target_, log_target_, log_purge_target_;
   store::TicketWaiters waiting_;
 };
 

@@ -28,7 +28,7 @@ class StoreBindingsTest : public store::MigratedStoreTest {
           std::lock_guard lock(mutex_);
           batches_.push_back(b);
         }});
-    bindings_ = std::make_unique<StoreBindings>(*store_, *writer_, keys_, clock_);
+    bindings_ = std::make_unique<StoreBindings>(*store_, *writer_, keys_, clock_, "node-a");
   }
 
   // What the worker's event loop does in privox serve: hand each finished batch to the bindings.
@@ -87,11 +87,11 @@ TEST_P(StoreBindingsTest, ChangesAreAnsweredOnlyOnceDurableAndSurviveARestart) {
   deliver();
   EXPECT_EQ(answered, 2);
 
-  StoreBindings after_restart(*store_, *writer_, keys_, clock_);
+  StoreBindings after_restart(*store_, *writer_, keys_, clock_, "node-a");
   Location restored(&after_restart);
   auto count = after_restart.restore_all(restored);
   ASSERT_TRUE(count.ok()) << count.error().describe();
-  EXPECT_EQ(*count, 1u);
+  EXPECT_EQ(count->bindings, 1u);
   const auto live = restored.lookup(extension_, clock_.now_us());
   ASSERT_EQ(live.size(), 1u);
   EXPECT_EQ(live[0].contact, "sip:101@192.0.2.7:5062");
@@ -108,9 +108,9 @@ TEST_P(StoreBindingsTest, ExpiredBindingsAreNeitherRestoredNorKept) {
   deliver();
   clock_.advance_us(2'000'000);
   EXPECT_TRUE(location.lookup(extension_, clock_.now_us()).empty());
-  StoreBindings fresh(*store_, *writer_, keys_, clock_);
+  StoreBindings fresh(*store_, *writer_, keys_, clock_, "node-a");
   Location restored(&fresh);
-  EXPECT_EQ(*fresh.restore_all(restored), 0u);
+  EXPECT_EQ(fresh.restore_all(restored)->bindings, 0u);
   bindings_->purge_expired();
   deliver();
   auto tx = store_->begin(store::TxMode::read);
@@ -139,6 +139,84 @@ TEST_P(StoreBindingsTest, AChangeForALineWithoutAKeyIsAnsweredWithTheError) {
   EXPECT_FALSE(answer->ok()) << "a REGISTER is answered 200 only for a binding that is stored";
   auto tx = store_->begin(store::TxMode::read);
   EXPECT_EQ((*tx)->query("SELECT count(*) FROM bindings")->at(0).i64(0), 0);
+}
+
+TEST_P(StoreBindingsTest, AnotherNodeReadsTheBindingsOfTheLinesThisOneChanged) {
+  auto read = [&](int64_t after, const std::string& node) {
+    auto tx = store_->begin(store::TxMode::read);
+    auto update = shared_bindings_after(**tx, keys_, after, 100, node, clock_.now_us());
+    EXPECT_TRUE(update.ok()) << update.error().describe();
+    return std::move(update).value();
+  };
+  const int64_t start = read(0, "node-b").seq;
+  Location location(bindings_.get());
+  location.apply({{extension_, binding("sip:101@192.0.2.7:5062", 5062), false},
+                  {extension_, binding("sip:101@192.0.2.7:5064", 5064), false}},
+                 [](const Status&) {});
+  deliver();
+
+  const BindingUpdate seen = read(start, "node-b");
+  EXPECT_FALSE(seen.replace_all);
+  EXPECT_GT(seen.seq, start);
+  ASSERT_EQ(seen.lines.size(), 1u) << "one entry per line changed, not per binding";
+  EXPECT_EQ(seen.lines[0].extension_id, extension_);
+  ASSERT_EQ(seen.lines[0].bindings.size(), 2u);
+  EXPECT_EQ(seen.lines[0].bindings[0].peer.host(), "192.0.2.7");
+  EXPECT_EQ(seen.lines[0].bindings[0].user_agent, "Grandstream GXP2170");
+  EXPECT_TRUE(read(start, "node-a").lines.empty()) << "the node that made the change skips it";
+  EXPECT_EQ(read(seen.seq, "node-b").seq, seen.seq) << "nothing new";
+
+  location.apply({{extension_, binding("sip:101@192.0.2.7:5064", 5064), true}}, [](const Status&) {});
+  deliver();
+  const BindingUpdate removal = read(seen.seq, "node-b");
+  ASSERT_EQ(removal.lines.size(), 1u);
+  ASSERT_EQ(removal.lines[0].bindings.size(), 1u);
+  EXPECT_EQ(removal.lines[0].bindings[0].contact, "sip:101@192.0.2.7:5062");
+}
+
+TEST_P(StoreBindingsTest, ANodeBehindThePrunedLogReadsEveryLine) {
+  Location location(bindings_.get());
+  location.apply({{extension_, binding("sip:101@192.0.2.7:5062", 5062), false}}, [](const Status&) {});
+  deliver();
+  clock_.advance_us(kBindingLogKeptUs + 1'000'000);  // the binding lives an hour, its entry ten minutes
+  bindings_->purge_expired();
+  deliver();
+  auto tx = store_->begin(store::TxMode::read);
+  EXPECT_EQ((*tx)->query("SELECT count(*) FROM sip_binding_log")->at(0).i64(0), 0);
+  auto update = shared_bindings_after(**tx, keys_, 0, 100, "node-b", clock_.now_us());
+  ASSERT_TRUE(update.ok()) << update.error().describe();
+  EXPECT_TRUE(update->replace_all);
+  EXPECT_EQ(update->seq, *binding_log_head(**tx));
+  ASSERT_EQ(update->lines.size(), 1u);
+  EXPECT_EQ(update->lines[0].bindings.size(), 1u);
+}
+
+// Another node's bindings replace only what travels over UDP: a phone on this node's own TCP
+// connection stays, and a line whose UDP bindings are all gone is dropped.
+TEST(LocationTest, SharedBindingsReplaceOnlyUdpOnes) {
+  Location location(nullptr);
+  Binding udp, tcp, fresh;
+  udp.contact = "sip:101@192.0.2.7:5062";
+  ASSERT_TRUE(Peer::parse("192.0.2.7", 5062, TransportKind::udp, udp.peer));
+  tcp.contact = "sip:101@192.0.2.8:5070;transport=tcp";
+  ASSERT_TRUE(Peer::parse("192.0.2.8", 5070, TransportKind::tcp, tcp.peer));
+  fresh.contact = "sip:101@192.0.2.9:5062";
+  ASSERT_TRUE(Peer::parse("192.0.2.9", 5062, TransportKind::udp, fresh.peer));
+  for (Binding* b : {&udp, &tcp, &fresh}) b->expires_at_us = 10'000'000;
+  location.restore("line-1", udp);
+  location.restore("line-1", tcp);
+  EXPECT_EQ(location.extensions_with_shared(), std::vector<std::string>{"line-1"});
+
+  const std::vector<std::string> unbound = location.replace_shared("line-1", {fresh});
+  EXPECT_EQ(unbound, std::vector<std::string>{udp.contact});
+  const auto live = location.lookup("line-1", 0);
+  ASSERT_EQ(live.size(), 2u);
+  EXPECT_EQ(live[0].contact, tcp.contact);
+  EXPECT_EQ(live[1].contact, fresh.contact);
+
+  EXPECT_EQ(location.replace_shared("line-1", {}), std::vector<std::string>{fresh.contact});
+  EXPECT_TRUE(location.extensions_with_shared().empty());
+  EXPECT_EQ(location.lookup("line-1", 0).size(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreBindingsTest,

@@ -32,6 +32,12 @@ struct FakeSender final : Sender {
     for (const Sent& s : sent) n += s.to.same_address(to) && s.bytes.rfind(start, 0) == 0;
     return n;
   }
+  // The last message sent to `to` that starts with `start`, or "" if none.
+  std::string last(const Peer& to, std::string_view start) const {
+    for (auto it = sent.rbegin(); it != sent.rend(); ++it)
+      if (it->to.same_address(to) && it->bytes.rfind(start, 0) == 0) return it->bytes;
+    return "";
+  }
 };
 
 // A traffic sink whose writer is paused: opened() callbacks wait until the test releases them.

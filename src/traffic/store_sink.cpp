@@ -212,4 +212,24 @@ Result<int64_t> close_open_calls(store::Store& store, const std::string& node_id
   return closed;
 }
 
+Result<int64_t> close_calls_of_silent_nodes(store::Store& store, const std::string& own_node, const Clock& clock,
+                                            int64_t silent_us) {
+  std::vector<std::string> silent;
+  {
+    PRIVOX_ASSIGN(auto tx, store.begin(store::TxMode::read));
+    PRIVOX_ASSIGN(store::Rows rows,
+                  tx->query("SELECT DISTINCT r.node_id FROM traffic_records r JOIN node_heartbeats h "
+                            "ON h.node_id = r.node_id WHERE r.outcome = 'open' AND r.node_id <> ? "
+                            "AND h.last_seen_us < ?",
+                            {own_node, clock.now_us() - silent_us}));
+    for (const store::Row& r : rows) silent.push_back(r.text(0));
+  }
+  int64_t closed = 0;
+  for (const std::string& node : silent) {
+    PRIVOX_ASSIGN(const int64_t n, close_open_calls(store, node, clock));
+    closed += n;
+  }
+  return closed;
+}
+
 }  // namespace privox::traffic

@@ -89,4 +89,16 @@ class StoreSink final : public TrafficSink {
 // last heartbeat (or the record's last update). Returns how many it closed.
 Result<int64_t> close_open_calls(store::Store& store, const std::string& node_id, const Clock& clock);
 
+// How long a node may go without a heartbeat (one a second) before another node ends its calls: the
+// default of the setting sip.node_silent_seconds.
+inline constexpr int64_t kNodeSilentUs = 15'000'000;
+
+// Ends the open calls of every node but `own_node` whose last heartbeat is older than `silent_us`:
+// a node killed and not restarted would otherwise leave them open for ever, and each answered call
+// must keep a record with an end (R1). As close_open_calls: reason "restart", ended at the node's
+// last heartbeat. Whichever node runs it first closes them; the others then find none. Returns how
+// many it closed.
+Result<int64_t> close_calls_of_silent_nodes(store::Store& store, const std::string& own_node, const Clock& clock,
+                                            int64_t silent_us = kNodeSilentUs);
+
 }  // namespace privox::traffic

@@ -224,6 +224,33 @@ TEST_P(StoreSinkTest, ARestartClosesTheCallsThisNodeLeftOpenAtItsLastHeartbeat) 
   EXPECT_EQ(*close_open_calls(*store_, "node-a", clock_), 0);  // idempotent
 }
 
+TEST_P(StoreSinkTest, ANodeThatStopsBeatingHasItsCallsClosedByAnother) {
+  StoreSink other(*writer_, keys_, clock_, "node-b");
+  other.opened(answered_call("theirs"), [](const Status&) {});
+  other.heartbeat();
+  const int64_t last_seen = clock_.now_us();
+  open(answered_call("mine"));
+  ASSERT_TRUE(other.flush().ok());
+  ASSERT_TRUE(sink_->flush().ok());
+
+  clock_.advance_us(kNodeSilentUs / 2);  // node-b is late, not yet silent
+  EXPECT_EQ(*close_calls_of_silent_nodes(*store_, "node-a", clock_), 0);
+  clock_.advance_us(kNodeSilentUs);  // now it is: node-a closes node-b's call, never its own
+  auto closed = close_calls_of_silent_nodes(*store_, "node-a", clock_);
+  ASSERT_TRUE(closed.ok()) << closed.error().describe();
+  EXPECT_EQ(*closed, 1);
+  for (const CdrRow& r : list(privacy::Purpose::billing)) {
+    if (r.id == "theirs") {
+      EXPECT_EQ(r.outcome, "answered");
+      EXPECT_EQ(r.end_reason, "restart");
+      EXPECT_EQ(r.ended_at_us, last_seen);
+    } else {
+      EXPECT_EQ(r.outcome, "open");
+    }
+  }
+  EXPECT_EQ(*close_calls_of_silent_nodes(*store_, "node-c", clock_), 0) << "another node finds none left";
+}
+
 TEST_P(StoreSinkTest, ReadingRecordsIsAuditedPerSubjectWithThePurpose) {
   CallRecord call = answered_call("rec-4");
   call.answered_at_us = 0;

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Several privox nodes on one PostgreSQL (issue 19, DESIGN.md §5): three `privox serve` processes,
+# each with its own data directory (the same master key) and SIP port, share one store.
+#  - A phone (sipp) registers through node 1; the carrier (sipp, a trusted trunk) calls its DID
+#    through node 2 and through node 3, and reaches it: node 1's registration reached the others
+#    through the binding log and its NOTIFY, within a second or so.
+#  - The phone unregisters through node 1; a call through node 2 no longer rings it.
+#  - A line added while the nodes serve registers through node 3 and is called through node 1.
+#  - Node 1 is killed with -9 while calls it carried are answered: another node sees its heartbeat
+#    stop and closes them with reason restart, so each answered call keeps its ended record (R1);
+#    the phone registers again through node 2 and is called through node 3.
+# SQLite is one file of one node, so this runs on PostgreSQL only.
+# e2e-backends: postgresql
+# Usage: nodes_e2e.sh /path/to/privox postgresql
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/../../scripts/test-lib.sh"
+source "$HERE/../../scripts/e2e-lib.sh"
+
+for tool in sipp python3 timeout curl; do
+  command -v "$tool" >/dev/null || { echo "$0: needs $tool" >&2; exit 2; }
+done
+[ "$BACKEND" == postgresql ] || { echo "$0: several nodes share a PostgreSQL store" >&2; exit 2; }
+SCENARIOS=$HERE/scenarios
+DID=+442071230101
+DID2=+442071230102
+PW='Quartz-meadow-58-k'
+CARRIER_IP=127.0.0.2
+PHONE_IP=127.0.0.1
+
+D1=$TMP/node1
+new_data_dir "$D1"
+# Nodes 2 and 3: their own directories (their own node.id) on node 1's store, with its key.
+for n in 2 3; do
+  mkdir -m 0700 "$TMP/node$n"
+  cp -p "$D1/master.key" "$TMP/node$n/master.key"
+  E2E_STORE_OF[$TMP/node$n]=${E2E_STORE_OF[$D1]}
+done
+
+CARRIER_PORT=$(free_port)
+COMPANY=$(px "$D1" company add --name "Acme Ltd" --region eea --country GB)
+PRIVOX_EXTENSION_PASSWORD=$PW px "$D1" extension add --company "$COMPANY" --number 101 --did "$DID" >/dev/null ||
+  fail "add 101"
+LOGIN=$(store_sql "$D1" "SELECT sip_user FROM extensions WHERE number = '101'")
+personal "$LOGIN" "$PW" "$DID" "$DID2"  # never in privox's logs or metrics (scripts/suite-scan.sh)
+px "$D1" trunk add --name carrier --address "$CARRIER_IP:$CARRIER_PORT" --trusted >/dev/null || fail "add the trunk"
+# A dead node's calls are ended after 5 s of silence rather than the default 15, to keep the test short.
+px "$D1" settings set sip.node_silent_seconds 5 >/dev/null || fail "settings set sip.node_silent_seconds"
+
+declare -A SIP_PORT NODE_PID
+start_node() {  # start_node N: privox serve on node N's directory, until its SIP service is up
+  local n=$1 log
+  SIP_PORT[$n]=${SIP_PORT[$n]:-$(free_port)}
+  start_bg "node$n-$SECONDS" "$PRIVOX" serve $(store_args "$TMP/node$n") --http 127.0.0.1:0 \
+    --sip "127.0.0.1:${SIP_PORT[$n]}"
+  NODE_PID[$n]=${E2E_PIDS[-1]}
+  log=$(ls -t "$TMP"/node"$n"-*.log | head -n 1)
+  for _ in $(seq 200); do grep -q '"event":"service.started"' "$log" 2>/dev/null && break; sleep 0.1; done
+  assert_contains "node $n serves" "$(cat "$log")" '"event":"service.started"'
+}
+for n in 1 2 3; do start_node "$n"; done
+NODE_IDS=$(store_sql "$D1" "SELECT count(DISTINCT node_id) FROM node_heartbeats")
+for _ in $(seq 50); do [ "$NODE_IDS" -ge 3 ] && break; sleep 0.1; NODE_IDS=$(store_sql "$D1" "SELECT count(DISTINCT node_id) FROM node_heartbeats"); done
+assert_eq "three nodes beat in the shared store, each under its own id" 3 "$NODE_IDS"
+
+PHONE_PORT=$(free_port)
+start_bg phone sipp -sf "$SCENARIOS/uas_answer.xml" -i "$PHONE_IP" -p "$PHONE_PORT" -nostdin
+register() {  # register NODE LOGIN EXPIRES: the phone's REGISTER through NODE, answered 200 with its binding
+  timeout -k 2 20 sipp -sf "$SCENARIOS/register.xml" "127.0.0.1:${SIP_PORT[$1]}" -i "$PHONE_IP" -p "$(free_port)" \
+    -m 1 -nostdin -key user "$2" -key contact_port "$PHONE_PORT" -key expires "$3" -au "$2" -ap "$PW" \
+    -timeout 10s -timeout_error >>"$TMP/register.out" 2>&1
+}
+CARRIER_ARGS=(-i "$CARRIER_IP" -p "$CARRIER_PORT" -nostdin -m 1 -timeout 10s -timeout_error -key caller +447700900123)
+call() {  # call NODE DID: one carrier call to DID through NODE, answered and hung up
+  timeout -k 2 20 sipp -sf "$SCENARIOS/uac_trunk_call.xml" "127.0.0.1:${SIP_PORT[$1]}" -s "$2" "${CARRIER_ARGS[@]}" \
+    -d 200 >>"$TMP/calls.out" 2>&1
+}
+now_ms() { date +%s%3N; }
+# reached NODE DID: calls until one is answered (5 s at most); prints the ms it took.
+reached() {
+  local began=$(now_ms)
+  while [ $(($(now_ms) - began)) -lt 5000 ]; do
+    if call "$1" "$2"; then
+      echo $(($(now_ms) - began))
+      return 0
+    fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# --- a phone registered through node 1 is reached through nodes 2 and 3 --------------------------
+register 1 "$LOGIN" 600
+assert_eq "the phone registers through node 1" 0 "$?"
+if took=$(reached 2 "$DID"); then
+  pass
+  echo "node 2 reached the phone ${took} ms after it registered through node 1"
+  # A second of propagation, and the margin a loaded test machine needs to run sipp.
+  assert_true "within about a second (${took} ms)" test "$took" -lt 2000
+else
+  fail "a call through node 2 reaches the phone registered through node 1" "$(tail -20 "$TMP/calls.out")"
+fi
+call 3 "$DID"
+assert_eq "and a call through node 3 reaches it too" 0 "$?"
+call 1 "$DID"
+assert_eq "as does one through node 1, which took the registration" 0 "$?"
+
+# --- unregistered through node 1: node 2 no longer rings it ---------------------------------------
+timeout -k 2 20 sipp -sf "$SCENARIOS/unregister.xml" "127.0.0.1:${SIP_PORT[1]}" -i "$PHONE_IP" -p "$(free_port)" -m 1 \
+  -nostdin -key user "$LOGIN" -key contact_port "$PHONE_PORT" -au "$LOGIN" -ap "$PW" -timeout 10s -timeout_error \
+  >>"$TMP/register.out" 2>&1
+assert_eq "the phone unregisters through node 1" 0 "$?"
+gone=1
+for _ in $(seq 40); do
+  call 2 "$DID" || { gone=0; break; }
+  sleep 0.05
+done
+assert_eq "node 2 stops ringing the phone once it unregistered" 0 "$gone"
+
+# --- a line added while the nodes serve: registered through node 3, called through node 1 ---------
+PRIVOX_EXTENSION_PASSWORD=$PW px "$TMP/node3" extension add --company "$COMPANY" --number 102 --did "$DID2" \
+  >/dev/null || fail "add 102 on node 3's directory"
+LOGIN2=$(store_sql "$D1" "SELECT sip_user FROM extensions WHERE number = '102'")
+personal "$LOGIN2"
+registered=1
+for _ in $(seq 40); do register 3 "$LOGIN2" 600 && { registered=0; break; }; sleep 0.05; done
+assert_eq "the new line registers through node 3" 0 "$registered"
+if took=$(reached 1 "$DID2"); then
+  pass
+  echo "node 1 reached the new line ${took} ms after it registered through node 3"
+  assert_true "within about a second (${took} ms)" test "$took" -lt 2000
+else
+  fail "node 1 reaches the line added and registered through node 3" "$(tail -20 "$TMP/calls.out")"
+fi
+
+# --- node 1 killed during calls: another node closes them; the phone moves to node 2 --------------
+register 1 "$LOGIN" 600
+assert_eq "the phone registers through node 1 again" 0 "$?"
+BEFORE=$(store_sql "$D1" "SELECT count(*) FROM traffic_records WHERE end_reason = 'restart'")
+start_bg held timeout -k 2 60 sipp -sf "$SCENARIOS/uac_trunk_call.xml" "127.0.0.1:${SIP_PORT[1]}" -s "$DID" \
+  -i "$CARRIER_IP" -p "$(free_port)" -nostdin -m 3 -l 3 -d 50000 -key caller +447700900124
+OPEN=0
+for _ in $(seq 100); do
+  OPEN=$(store_sql "$D1" "SELECT count(*) FROM traffic_records WHERE outcome = 'open'")
+  [ "$OPEN" -ge 3 ] && break
+  sleep 0.1
+done
+assert_eq "three calls through node 1 are answered and open" 3 "$OPEN"
+kill -KILL "${NODE_PID[1]}"
+wait "${NODE_PID[1]}" 2>/dev/null  # bash reports it "Killed"
+KILLED_AT=$(now_ms)
+# The phone notices its node is gone (its REGISTER refresh fails) and registers through another.
+register 2 "$LOGIN" 600
+assert_eq "the phone registers through node 2 after node 1 died" 0 "$?"
+call 3 "$DID"
+assert_eq "and node 3 reaches it there" 0 "$?"
+# Node 1's heartbeat stops; 5 s later (sip.node_silent_seconds) the next node to look closes its calls.
+for _ in $(seq 200); do
+  [ "$(store_sql "$D1" "SELECT count(*) FROM traffic_records WHERE outcome = 'open'")" -eq 0 ] && break
+  sleep 0.1
+done
+echo "node 1's calls were closed $(( ($(now_ms) - KILLED_AT) / 1000 )) s after it was killed"
+assert_eq "no call is left open once node 1 is silent" 0 \
+  "$(store_sql "$D1" "SELECT count(*) FROM traffic_records WHERE outcome = 'open'")"
+assert_eq "its three answered calls were closed with reason restart" $((BEFORE + 3)) \
+  "$(store_sql "$D1" "SELECT count(*) FROM traffic_records WHERE end_reason = 'restart'")"
+assert_eq "each ended at node 1's last heartbeat, not now" 0 \
+  "$(store_sql "$D1" "SELECT count(*) FROM traffic_records WHERE end_reason = 'restart' AND ended_at_us > 1000 * $KILLED_AT + 2000000")"
+assert_contains "a surviving node said it closed them" "$(cat "$TMP"/node2-*.log "$TMP"/node3-*.log)" \
+  '"event":"calls.closed_for_silent_node","calls":3'
+
+for n in 2 3; do
+  assert_not_contains "node $n read every change it was told of" "$(cat "$TMP"/node"$n"-*.log)" \
+    '"event":"directory.follow_failed"'
+done
+
+finish
