@@ -16,7 +16,7 @@
 //  - with follow_bans(), it follows the SIP bans the same way (sip/bans.h): load_bans() reads the
 //    bans in force at start, and every wake reads the ban rows changed since (their own change
 //    numbers, notified on the same channel) and hands them to `deliver_bans` as a BanUpdate.
-//  - with follow_bindings(), the registrations other nodes take (sip/store_bindings.h): every wake
+//  - with follow_bindings(), the registrations every node takes (sip/store_bindings.h): every wake
 //    reads sip_binding_log after the last entry delivered and hands `deliver_bindings` the live
 //    UDP bindings of the lines it names, so that a phone registered through any node is reached
 //    through this one within the wake (PostgreSQL: at once).
@@ -74,9 +74,9 @@ class DirectoryLoader {
   // Every ban in force now (a replace_all update), and the place in the ban log the thread will
   // follow from. Needs follow_bans().
   Result<std::shared_ptr<const BanUpdate>> load_bans();
-  // Before start(): follow the bindings other nodes than `node` (this one) take, from `log_seq`
-  // (StoreBindings::restore_all's place in the log). Uses the clock follow_bans() was given.
-  void follow_bindings(std::string node, int64_t log_seq, DeliverBindings deliver);
+  // Before start(): follow the bindings every node takes, from `log_seq` (StoreBindings::
+  // restore_all's place in the log). Uses the clock follow_bans() was given.
+  void follow_bindings(int64_t log_seq, DeliverBindings deliver);
   // Before start(): run `chore` on the loader's thread at a wake at least `every_us` after its
   // last run (the first at the first wake). Its errors are its own to log.
   void add_chore(int64_t every_us, std::function<void()> chore);
@@ -91,7 +91,7 @@ class DirectoryLoader {
     uint64_t updates = 0;     // incremental updates delivered
     uint64_t changes = 0;     // log entries read
     uint64_t ban_updates = 0; // ban updates delivered (after load_bans())
-    uint64_t binding_updates = 0;  // other nodes' bindings delivered (after follow_bindings())
+    uint64_t binding_updates = 0;  // bindings delivered (after follow_bindings())
   };
   Stats stats() const;
 
@@ -117,7 +117,6 @@ class DirectoryLoader {
   const Clock* clock_ = nullptr;  // set by follow_bans()
   DeliverBans deliver_bans_;      // set by follow_bans()
   DeliverBindings deliver_bindings_;  // set by follow_bindings()
-  std::string node_;                  // set by follow_bindings()
   struct Chore {
     int64_t every_us;
     std::function<void()> run;

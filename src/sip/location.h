@@ -34,8 +34,8 @@ struct BindingChange {
   bool remove = false;
 };
 
-// Bindings that other nodes made, read back from the store (sip/store_bindings.h), for this node's
-// worker to put into its location service.
+// Bindings as the store holds them after the changes of any node (sip/store_bindings.h), for this
+// node's worker to put into its location service.
 struct BindingUpdate {
   struct Line {
     std::string extension_id;
@@ -64,9 +64,9 @@ class Location {
   void apply(std::vector<BindingChange> changes, std::function<void(const Status&)> done);
   // Loads bindings read back from the store at startup.
   void restore(const std::string& extension_id, Binding binding);
-  // Replaces an extension's UDP bindings with `fresh`, as the store holds them after another
-  // node's change; bindings over this node's own connections stay. Memory only. Returns the
-  // contacts that are no longer bound.
+  // Replaces an extension's UDP bindings with `fresh`, as the store holds them after a node's
+  // change; bindings over this node's own connections stay. Memory only. Returns the contacts that
+  // are no longer bound.
   std::vector<std::string> replace_shared(const std::string& extension_id, std::vector<Binding> fresh);
   // The extensions that hold a UDP binding, for an update that replaces every line's.
   std::vector<std::string> extensions_with_shared() const;

@@ -9,6 +9,8 @@
 #  - Node 1 is killed with -9 while calls it carried are answered: another node sees its heartbeat
 #    stop and closes them with reason restart, so each answered call keeps its ended record (R1);
 #    the phone registers again through node 2 and is called through node 3.
+#  - A newer node migrates the store (a row in schema_migrations stands for it): the nodes still
+#    serving stop within the check's 10 s, logging both versions.
 # SQLite is one file of one node, so this runs on PostgreSQL only.
 # e2e-backends: postgresql
 # Usage: nodes_e2e.sh /path/to/privox postgresql
@@ -167,6 +169,20 @@ assert_eq "each ended at node 1's last heartbeat, not now" 0 \
   "$(store_sql "$D1" "SELECT count(*) FROM traffic_records WHERE end_reason = 'restart' AND ended_at_us > 1000 * $KILLED_AT + 2000000")"
 assert_contains "a surviving node said it closed them" "$(cat "$TMP"/node2-*.log "$TMP"/node3-*.log)" \
   '"event":"calls.closed_for_silent_node","calls":3'
+
+# --- a newer node migrates the store: the nodes still serving stop, saying why ------------------------
+LATEST=$(store_sql "$D1" "SELECT max(version) FROM schema_migrations")
+store_sql "$D1" "INSERT INTO schema_migrations (version, description, applied_at_us) VALUES ($((LATEST + 1)), \
+  'a newer privox', 0)" >/dev/null
+STOPPED=1
+for _ in $(seq 300); do
+  kill -0 "${NODE_PID[2]}" 2>/dev/null || kill -0 "${NODE_PID[3]}" 2>/dev/null || { STOPPED=0; break; }
+  sleep 0.1
+done
+assert_eq "nodes 2 and 3 stop within 30 s of a newer node's migration" 0 "$STOPPED"
+assert_contains "each said why, with both versions" "$(cat "$TMP"/node2-*.log)" \
+  "\"event\":\"schema.changed_under_node\",\"store_version\":$((LATEST + 1)),\"node_version\":$LATEST"
+store_sql "$D1" "DELETE FROM schema_migrations WHERE version = $((LATEST + 1))" >/dev/null
 
 for n in 2 3; do
   assert_not_contains "node $n read every change it was told of" "$(cat "$TMP"/node"$n"-*.log)" \

@@ -31,8 +31,8 @@ class Registrar {
   const Peer* peer_for_contact(std::string_view contact) const;
   // Rebuilds that map from the location service, after bindings were restored at start.
   void learn_contacts(const Location& location);
-  // Puts bindings another node made into the location service and that map (see
-  // Location::replace_shared).
+  // Puts bindings as the store holds them after a node's change (another's, or this one's read
+  // back) into the location service and that map (see Location::replace_shared).
   void apply_shared(const BindingUpdate& update);
 
  private:

@@ -1,7 +1,9 @@
 #include "sip/service.h"
 
 #include <boost/asio/post.hpp>
+#include <signal.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <mutex>
@@ -27,6 +29,7 @@
 #include "sip/store_bindings.h"
 #include "sip/timer_queue.h"
 #include "store/append_writer.h"
+#include "store/schema.h"
 #include "store/settings.h"
 #include "common/worker.h"
 #include "media/prompt.h"
@@ -382,6 +385,7 @@ class StoreReceptionist final : public ReceptionistDesk {
 
 constexpr auto kHeartbeat = std::chrono::seconds(1);
 constexpr auto kHousekeeping = std::chrono::seconds(30);
+constexpr int64_t kSchemaCheckUs = 10'000'000;  // how often a node checks the store's schema is still its own
 // How often the guard forgets idle sources, in heartbeats.
 constexpr uint64_t kGuardSweepBeats = 2;
 // Records and bindings wait at most this long for company in one commit: well inside R1's 50 ms,
@@ -604,8 +608,8 @@ Status SipService::start() {
   p.guard.apply(*bans, p.clock.now_us());
   PRIVOX_ASSIGN(const StoreBindings::Restored restored, p.bindings.restore_all(p.location));
   p.registrar.learn_contacts(p.location);
-  // Registrations taken by the other nodes sharing the store, from where restore_all() read.
-  p.loader.follow_bindings(p.options.node_id, restored.log_seq, [&p](std::shared_ptr<const BindingUpdate> update) {
+  // Registrations taken by every node sharing the store, from where restore_all() read.
+  p.loader.follow_bindings(restored.log_seq, [&p](std::shared_ptr<const BindingUpdate> update) {
     boost::asio::post(p.io, [&p, update = std::move(update)] {
       if (!p.stopped) p.registrar.apply_shared(*update);
     });
@@ -618,6 +622,15 @@ Status SipService::start() {
       log::warn("sip", "calls.silent_node_close_failed", {{"error", log::error_code(ended.error())}});
     else if (*ended > 0)
       log::warn("sip", "calls.closed_for_silent_node", {{"calls", *ended}});
+  });
+  // A newer node migrated the shared store while this one serves: this binary no longer knows the
+  // schema it writes to, so it stops, as it would have refused to start (store::check_schema).
+  p.loader.add_chore(kSchemaCheckUs, [&p] {
+    const Result<int> version = p.store.schema_version();
+    if (!version.ok() || *version == store::latest_schema_version()) return;  // an unreachable store is retried
+    log::error("sip", "schema.changed_under_node",
+               {{"store_version", *version}, {"node_version", store::latest_schema_version()}});
+    ::kill(::getpid(), SIGTERM);  // serve's own stop: calls are closed and records flushed
   });
   PRIVOX_TRY(p.start_media_relay());
   PRIVOX_TRY(p.start_voicemail());

@@ -84,14 +84,14 @@ Result<int64_t> binding_log_head(store::Session& s) {
 }
 
 Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Keyring& keys, int64_t seq,
-                                            size_t limit, const std::string& own_node, int64_t now_us) {
+                                            size_t limit, int64_t now_us) {
   BindingUpdate update;
   update.seq = seq;
   // The head first: entries commit with the head's update, in number order, so every entry up to
   // the head read here is visible to the query after it unless it was pruned.
   PRIVOX_ASSIGN(const int64_t head, binding_log_head(s));
   if (head == seq) return update;
-  PRIVOX_ASSIGN(store::Rows entries, s.query("SELECT seq, extension_id, node FROM sip_binding_log WHERE seq > ? "
+  PRIVOX_ASSIGN(store::Rows entries, s.query("SELECT seq, extension_id FROM sip_binding_log WHERE seq > ? "
                                              "ORDER BY seq LIMIT ?",
                                              {seq, static_cast<int64_t>(limit)}));
   const bool pruned = entries.empty() || entries.front().i64(0) != seq + 1;
@@ -106,8 +106,7 @@ Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Ke
   } else {
     update.seq = entries.back().i64(0);
     update.more = entries.size() >= limit;
-    for (const store::Row& r : entries)
-      if (r.text(2) != own_node) lines.push_back(r.text(1));
+    for (const store::Row& r : entries) lines.push_back(r.text(1));
     std::sort(lines.begin(), lines.end());
     lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
   }

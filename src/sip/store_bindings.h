@@ -13,9 +13,12 @@
 // Every node serves every phone (DESIGN.md §5, several nodes on one PostgreSQL): each batch that
 // changes a line's bindings also appends an entry naming the line and the node to
 // sip_binding_log, numbered from sip_binding_log_head (whose row the batch updates first, so
-// entries commit in number order across nodes), and notifies the directory channel. The other
-// nodes' loaders (sip/directory_loader.h) read the entries, load those lines' live bindings with
-// shared_bindings_after(), and their workers put them into their location service. Only UDP
+// entries commit in number order across nodes), and notifies the directory channel. Every node's
+// loader (sip/directory_loader.h) reads the entries, loads those lines' live bindings with
+// shared_bindings_after(), and its worker puts them into its location service. The node that made
+// a change reads it back too: its memory may have lost the binding meanwhile to an update read just
+// before its commit (another device of the line registering through another node), and every
+// commit's entry brings each node back to what the store holds. Only UDP
 // bindings are shared: a phone on a TCP or TLS connection is reachable only through the node that
 // holds the connection, which would need requests forwarded between nodes (RFC 3327's Path), not
 // built yet.
@@ -52,16 +55,16 @@ inline constexpr int64_t kBindingLogKeptUs = 600'000'000;
 // The number of the latest entry in sip_binding_log.
 Result<int64_t> binding_log_head(store::Session& s);
 
-// What the log holds after `seq`, up to `limit` entries: the live UDP bindings of each line that a
-// node other than `own_node` changed, read in the caller's transaction. When the log no longer
-// holds the entry after `seq` (pruned), every line's live UDP bindings instead (replace_all).
+// What the log holds after `seq`, up to `limit` entries: the live UDP bindings of each line the
+// entries name, read in the caller's transaction. When the log no longer holds the entry after
+// `seq` (pruned), every line's live UDP bindings instead (replace_all).
 Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Keyring& keys, int64_t seq,
-                                            size_t limit, const std::string& own_node, int64_t now_us);
+                                            size_t limit, int64_t now_us);
 
 class StoreBindings final : public BindingStore {
  public:
   // `store` is read by restore_all() only; `writer` is the node's append writer; `node` is this
-  // node's id, written with each change so that the node skips its own entries.
+  // node's id, written with each change for an operator tracing where a registration came in.
   StoreBindings(store::Store& store, store::AppendWriter& writer, const privacy::Keyring& keys, const Clock& clock,
                 std::string node);
 
