@@ -229,6 +229,7 @@ void StoreBindings::persist(std::vector<BindingChange> changes, std::function<vo
   const int64_t now = clock_.now_us();
   uint64_t first = 0, last = 0;
   std::vector<std::string> lines;  // one log entry each, after the changes, in the same batch or a later one
+  lines.reserve(changes.size());
   for (const BindingChange& c : changes) lines.push_back(c.extension_id);
   std::sort(lines.begin(), lines.end());
   lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
