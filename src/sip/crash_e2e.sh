@@ -77,6 +77,10 @@ fi
 sleep $((KILL_AFTER - STALL_S))
 start_bg stall "${stall[@]}"
 STALL_PID=${E2E_PIDS[-1]}
+# The lock is taken between the writer's commits, which on a loaded machine (CI, two jobs) took
+# longer than STALL_S once: the kill then came before the stall began. So the stall's second counts
+# from when the lock is held (its hold lasts STALL_S + 1 s from then).
+for _ in $(seq 100); do grep -q locked "$TMP/stall.log" 2>/dev/null && break; sleep 0.05; done
 sleep "$STALL_S"
 kill -KILL "$SERVE_PID"
 wait "$SERVE_PID" 2>/dev/null  # bash reports it "Killed"
