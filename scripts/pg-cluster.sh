@@ -128,7 +128,14 @@ start() {
       sleep 0.25
     done
     [ "$(reported "$name")" == "$want" ] || die "$name did not become $want (log/$name.log)"
-    as_owner pg_autoctl config set --pgdata "$dir/$name" timeout.network_partition_timeout 5 >/dev/null
+    # The keeper may be rewriting its configuration file just then: try again until it reads.
+    local set=1
+    for _ in $(seq 40); do
+      as_owner pg_autoctl config set --pgdata "$dir/$name" timeout.network_partition_timeout 5 >/dev/null 2>&1 &&
+        { set=0; break; }
+      sleep 0.25
+    done
+    [ "$set" -eq 0 ] || die "could not set $name's network_partition_timeout (log/$name.log)"
   done
   for _ in $(seq 200); do
     [ -n "$(psql -X -A -t -q "postgres://postgres@127.0.0.1:$(node_port node1)/privox" \
