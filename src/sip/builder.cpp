@@ -102,10 +102,11 @@ std::string build_response(const Message& request, int status, std::string_view 
 }
 
 std::string build_not_durable(const Message& request, ErrorCode code, std::string_view reason, std::string_view to_tag) {
-  if (code != ErrorCode::unavailable) return build_response(request, 500, reason, to_tag);
+  const int status = not_durable_status(code);
+  if (status != 503) return build_response(request, status, reason, to_tag);
   const std::string retry_after = std::to_string(kStoreRetryAfterS);
   const ExtraHeader extra[] = {{"Retry-After", retry_after}};
-  return build_response(request, 503, reason, to_tag, extra);
+  return build_response(request, status, reason, to_tag, extra);
 }
 
 std::string build_bad_request(std::string_view raw, int status, std::string_view reason) {

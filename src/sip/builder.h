@@ -30,8 +30,10 @@ std::string build_response(const Message& request, int status, std::string_view 
 // PostgreSQL failover in progress) is told to wait before trying again.
 inline constexpr int kStoreRetryAfterS = 10;
 
-// The answer to a request whose change the store could not make durable: 503 with Retry-After when
+// The status of the answer to a request whose change the store could not make durable: 503 when
 // the store was unavailable (the sender tries again, as it would a busy server), else 500.
+inline int not_durable_status(ErrorCode code) { return code == ErrorCode::unavailable ? 503 : 500; }
+// That answer: not_durable_status(code), with Retry-After on a 503.
 std::string build_not_durable(const Message& request, ErrorCode code, std::string_view reason, std::string_view to_tag);
 
 // The From a withheld caller's request carries past privox (RFC 3323 §4.1.1.3).

@@ -882,7 +882,7 @@ void Proxy::release_answer(TxId server, const Status& durable) {
     if (parse_message(call.request, request, error)) {
       const ErrorCode code = durable.error().code;
       layer_->respond(server, build_not_durable(request, code, "Call could not be recorded", "px"),
-                      code == ErrorCode::unavailable ? 503 : 500);
+                      not_durable_status(code));
     }
   }
   forget_if_done(call);

@@ -99,9 +99,9 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
     ParseError error;
     if (!parse_message(*kept, again, error)) return;
     if (!durable.ok()) {
-      std::string refusal = build_not_durable(again, durable.error().code, "Bindings could not be stored", "reg");
-      const int status = durable.error().code == ErrorCode::unavailable ? 503 : 500;
-      return layer_.respond(tx, std::move(refusal), status);
+      const ErrorCode code = durable.error().code;
+      return layer_.respond(tx, build_not_durable(again, code, "Bindings could not be stored", "reg"),
+                            not_durable_status(code));
     }
     reply_bindings(tx, again, extension_id);
   });

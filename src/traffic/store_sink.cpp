@@ -1,5 +1,7 @@
 #include "traffic/store_sink.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "common/log.h"
@@ -193,13 +195,20 @@ StoreSink::Stats StoreSink::stats() const {
 
 void StoreSink::heartbeat() { (void)writer_.append(heartbeat_target_, {node_id_, clock_.now_us()}); }
 
-Result<int64_t> close_open_calls(store::Store& store, const std::string& node_id, const Clock& clock) {
+namespace {
+
+// close_open_calls, and only when the node's last heartbeat is before `silent_before_us` (if set),
+// read in the closing transaction itself: a silent node that came back between another node's look
+// and this transaction keeps its new calls.
+Result<int64_t> close_calls_of(store::Store& store, const std::string& node_id, const Clock& clock,
+                               std::optional<int64_t> silent_before_us) {
   int64_t closed = 0;
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_ASSIGN(store::Rows beat, s.query("SELECT last_seen_us FROM node_heartbeats WHERE node_id = ?", {node_id}));
     // Without a heartbeat the record's own last update is the last time the node was known alive.
     const bool known = !beat.empty();
     const int64_t last_seen = known ? beat[0].i64(0) : 0;
+    if (silent_before_us && (!known || last_seen >= *silent_before_us)) return {};
     PRIVOX_ASSIGN(closed, s.exec("UPDATE traffic_records SET outcome = 'answered', end_reason = 'restart', "
                                  "ended_at_us = CASE WHEN ? = 1 AND ? > updated_at_us THEN ? ELSE updated_at_us END, "
                                  "duration_ms = (CASE WHEN ? = 1 AND ? > updated_at_us THEN ? ELSE updated_at_us END "
@@ -210,6 +219,12 @@ Result<int64_t> close_open_calls(store::Store& store, const std::string& node_id
     return {};
   }));
   return closed;
+}
+
+}  // namespace
+
+Result<int64_t> close_open_calls(store::Store& store, const std::string& node_id, const Clock& clock) {
+  return close_calls_of(store, node_id, clock, std::nullopt);
 }
 
 Result<int64_t> close_calls_of_silent_nodes(store::Store& store, const std::string& own_node, const Clock& clock,
@@ -226,7 +241,7 @@ Result<int64_t> close_calls_of_silent_nodes(store::Store& store, const std::stri
   }
   int64_t closed = 0;
   for (const std::string& node : silent) {
-    PRIVOX_ASSIGN(const int64_t n, close_open_calls(store, node, clock));
+    PRIVOX_ASSIGN(const int64_t n, close_calls_of(store, node, clock, clock.now_us() - silent_us));
     closed += n;
   }
   return closed;
