@@ -126,6 +126,9 @@ void sample_sip(metrics::Sampler& out, const sip::SipSnapshot& s) {
   out.gauge("privox_sip_calls_tracked", "Calls the proxy holds state for: setting up, up, or just ended",
             static_cast<double>(s.calls));
 
+  out.gauge("privox_node_clock_offset_seconds",
+            "The store's clock minus this node's, as last measured (every 10 s; 0 on SQLite)",
+            seconds(s.clock_offset_us));
   const store::AppendWriter::Stats& w = s.writer;
   out.gauge("privox_writer_queue_rows", "Rows waiting in the batched writer (traffic records, bindings, bans)",
             static_cast<double>(w.queued));

@@ -35,6 +35,7 @@
 #include "sip/rtpengine.h"
 #include "sip/service.h"
 #include "sip/tls.h"
+#include "store/clock_skew.h"
 #include "store/schema.h"
 #include "store/settings.h"
 #include "wallet/book.h"
@@ -243,6 +244,12 @@ int serve(const Configuration& config, const Reread& reread) {
   if (!env.ok()) return fail(env.error());
   auto writer_store = open_store(options.dir);
   if (!writer_store.ok()) return fail(writer_store.error());
+  // Nodes compare times written on different machines: one whose clock is wrong would close live
+  // calls as a dead node's, or have its own closed, so it does not start.
+  auto max_clock_skew_ms = store::Settings(*(*env)->store).integer("sip.max_clock_skew_ms");
+  if (!max_clock_skew_ms.ok()) return fail(max_clock_skew_ms.error());
+  if (Status s = store::check_clock_skew(*(*env)->store, MachineClock(), *max_clock_skew_ms * 1000); !s.ok())
+    return fail(s.error());
   auto node = node_id(options.dir, (*env)->clock);
   if (!node.ok()) return fail(node.error());
 
@@ -374,6 +381,7 @@ int serve(const Configuration& config, const Reread& reread) {
                                       .port = sip_at->port,
                                       .node_id = *node,
                                       .node_silent_us = *node_silent_s * 1'000'000,
+                                      .max_clock_skew_us = *max_clock_skew_ms * 1000,
                                       .ring_timeout_us = int64_t{options.ring_timeout_s} * 1'000'000,
                                       .max_forward_hops = static_cast<int>(*max_forward_hops),
                                       .max_conferees = static_cast<size_t>(*max_conferees),

@@ -7,14 +7,27 @@
 
 namespace privox {
 
-ProcessClock::ProcessClock() {
+MachineClock::MachineClock() {
 #ifdef PRIVOX_TEST_HOOKS
-  if (const char* start = std::getenv("PRIVOX_TEST_NOW"); start && *start)
-    if (const std::optional<int64_t> at = parse_time(start)) offset_us_ = *at - SystemClock().now_us();
+  if (const char* skew = std::getenv("PRIVOX_TEST_CLOCK_SKEW_MS"); skew && *skew) {
+    const std::string_view text(skew);
+    int64_t ms = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+    if (ec == std::errc() && end == text.data() + text.size()) skew_us_ = ms * 1000;
+  }
 #endif
 }
 
-int64_t ProcessClock::now_us() const { return SystemClock().now_us() + offset_us_; }
+int64_t MachineClock::now_us() const { return SystemClock().now_us() + skew_us_; }
+
+ProcessClock::ProcessClock() {
+#ifdef PRIVOX_TEST_HOOKS
+  if (const char* start = std::getenv("PRIVOX_TEST_NOW"); start && *start)
+    if (const std::optional<int64_t> at = parse_time(start)) offset_us_ = *at - machine_.now_us();
+#endif
+}
+
+int64_t ProcessClock::now_us() const { return machine_.now_us() + offset_us_; }
 
 int64_t SystemClock::now_us() const {
   using namespace std::chrono;

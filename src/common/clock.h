@@ -21,7 +21,20 @@ class SystemClock final : public Clock {
   int64_t now_us() const override;
 };
 
-// The system clock moved by a fixed offset: what the CLI and serve run on. The offset is 0 in
+// This machine's clock: the system clock, in every build an operator runs. A test build
+// (PRIVOX_TEST_HOOKS) moves it by PRIVOX_TEST_CLOCK_SKEW_MS (signed milliseconds), so that an
+// end-to-end test can run a node whose clock is wrong: libfaketime, the usual tool, hangs in a
+// sanitised build. What a node compares with the store's clock (store/clock_skew.h).
+class MachineClock final : public Clock {
+ public:
+  MachineClock();
+  int64_t now_us() const override;
+
+ private:
+  int64_t skew_us_ = 0;
+};
+
+// This machine's clock moved by a fixed offset: what the CLI and serve run on. The offset is 0 in
 // every build an operator runs; only a test build (PRIVOX_TEST_HOOKS) lets end-to-end tests start
 // it elsewhere, through the environment variable PRIVOX_TEST_NOW ("2024-01-02" or an ISO time),
 // so that dates such as a rights request's deadline can be tested from outside.
@@ -31,7 +44,23 @@ class ProcessClock final : public Clock {
   int64_t now_us() const override;
 
  private:
+  MachineClock machine_;
   int64_t offset_us_ = 0;
+};
+
+// Another clock moved by an offset that may change while it runs: a node's time in the store's
+// terms (sip/service.cpp keeps the offset measured), so that what nodes compare across machines,
+// such as heartbeats, does not depend on each machine's own clock being right.
+class OffsetClock final : public Clock {
+ public:
+  explicit OffsetClock(const Clock& base) : base_(base) {}
+  int64_t now_us() const override { return base_.now_us() + offset_us_.load(std::memory_order_relaxed); }
+  void set_offset_us(int64_t offset_us) { offset_us_.store(offset_us, std::memory_order_relaxed); }
+  int64_t offset_us() const { return offset_us_.load(std::memory_order_relaxed); }
+
+ private:
+  const Clock& base_;
+  std::atomic<int64_t> offset_us_{0};
 };
 
 // A clock that stays where a test puts it.

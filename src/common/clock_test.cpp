@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 namespace privox {
 namespace {
 
@@ -33,6 +35,34 @@ TEST(ClockTest, FakeClockStaysWhereItIsPut) {
   EXPECT_EQ(clock.now_us(), 1000);
   clock.advance_us(5);
   EXPECT_EQ(clock.now_us(), 1005);
+}
+
+TEST(ClockTest, OffsetClockFollowsItsBaseByTheOffsetLastSet) {
+  FakeClock base(1'000'000);
+  OffsetClock store_time(base);
+  EXPECT_EQ(store_time.now_us(), 1'000'000);
+  store_time.set_offset_us(-250);
+  base.advance_us(10);
+  EXPECT_EQ(store_time.now_us(), 1'000'010 - 250);
+  EXPECT_EQ(store_time.offset_us(), -250);
+}
+
+TEST(ClockTest, MachineClockIsTheSystemClockUnlessATestSkewsIt) {
+  // The unit tests run without PRIVOX_TEST_CLOCK_SKEW_MS.
+  const int64_t before = SystemClock().now_us();
+  const int64_t machine = MachineClock().now_us();
+  EXPECT_GE(machine, before);
+  EXPECT_LT(machine, SystemClock().now_us() + 1);
+  // A test build moves it (and the process's clock on it) as an end-to-end test asks.
+  ::setenv("PRIVOX_TEST_CLOCK_SKEW_MS", "-30000", 1);
+  const int64_t skewed = MachineClock().now_us() - SystemClock().now_us();
+  const int64_t process = ProcessClock().now_us() - SystemClock().now_us();
+  ::setenv("PRIVOX_TEST_CLOCK_SKEW_MS", "thirty", 1);
+  const int64_t unreadable = MachineClock().now_us() - SystemClock().now_us();
+  ::unsetenv("PRIVOX_TEST_CLOCK_SKEW_MS");
+  EXPECT_NEAR(static_cast<double>(skewed), -30e6, 1e5);
+  EXPECT_NEAR(static_cast<double>(process), -30e6, 1e5);
+  EXPECT_NEAR(static_cast<double>(unreadable), 0, 1e5) << "a value that is not a number moves nothing";
 }
 
 }  // namespace

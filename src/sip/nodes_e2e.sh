@@ -49,11 +49,12 @@ px "$D1" trunk add --name carrier --address "$CARRIER_IP:$CARRIER_PORT" --truste
 px "$D1" settings set sip.node_silent_seconds 5 >/dev/null || fail "settings set sip.node_silent_seconds"
 
 declare -A SIP_PORT NODE_PID
-start_node() {  # start_node N: privox serve on node N's directory, until its SIP service is up
+start_node() {  # start_node N [ARG...]: privox serve on node N's directory, until its SIP service is up
   local n=$1 log
+  shift
   SIP_PORT[$n]=${SIP_PORT[$n]:-$(free_port)}
   start_bg "node$n-$SECONDS" "$PRIVOX" serve $(store_args "$TMP/node$n") --http 127.0.0.1:0 \
-    --sip "127.0.0.1:${SIP_PORT[$n]}"
+    --sip "127.0.0.1:${SIP_PORT[$n]}" "$@"
   NODE_PID[$n]=${E2E_PIDS[-1]}
   log=$(ls -t "$TMP"/node"$n"-*.log | head -n 1)
   for _ in $(seq 200); do grep -q '"event":"service.started"' "$log" 2>/dev/null && break; sleep 0.1; done
@@ -169,6 +170,55 @@ assert_eq "each ended at node 1's last heartbeat, not now" 0 \
   "$(store_sql "$D1" "SELECT count(*) FROM traffic_records WHERE end_reason = 'restart' AND ended_at_us > 1000 * $KILLED_AT + 2000000")"
 assert_contains "a surviving node said it closed them" "$(cat "$TMP"/node2-*.log "$TMP"/node3-*.log)" \
   '"event":"calls.closed_for_silent_node","calls":3'
+
+# --- a node whose clock is wrong ------------------------------------------------------------------
+# Node 4 on a machine 60 s fast (PRIVOX_TEST_CLOCK_SKEW_MS moves a test build's clock) does not
+# start: it would judge every other node silent and close their calls.
+mkdir -m 0700 "$TMP/node4"
+cp -p "$D1/master.key" "$TMP/node4/master.key"
+E2E_STORE_OF[$TMP/node4]=${E2E_STORE_OF[$D1]}
+BEATING=$(store_sql "$D1" "SELECT count(*) FROM node_heartbeats")
+REFUSED=$(PRIVOX_TEST_CLOCK_SKEW_MS=60000 timeout -k 2 30 "$PRIVOX" serve $(store_args "$TMP/node4") \
+  --http 127.0.0.1:0 --sip "127.0.0.1:$(free_port)" 2>&1)
+RC=$?
+assert_true "a node whose clock is 60 s fast refuses to start (exit $RC)" test "$RC" -ne 0 -a "$RC" -ne 124
+assert_contains "and says how far, against which limit" "$REFUSED" \
+  "clock is 60.0 s ahead of the store's (measured to within"
+assert_contains "and what to do" "$REFUSED" "more than sip.max_clock_skew_ms (1000 ms) allows; set its time right"
+assert_eq "it never beat in the store" "$BEATING" "$(store_sql "$D1" "SELECT count(*) FROM node_heartbeats")"
+
+# Allowed a wider skew, node 1 comes back on a machine 30 s slow. It beats in the store's time, so
+# its calls stay open past sip.node_silent_seconds (5 s): on its own clock its heartbeats are 30 s
+# old, and nodes 2 and 3 would have closed them as a dead node's.
+px "$D1" settings set sip.max_clock_skew_ms 60000 >/dev/null || fail "settings set sip.max_clock_skew_ms"
+METRICS_PORT=$(free_port)
+PRIVOX_TEST_CLOCK_SKEW_MS=-30000 start_node 1 --metrics "127.0.0.1:$METRICS_PORT"
+OFFSET=$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk '$1 == "privox_node_clock_offset_seconds" {print $2}')
+echo "node 1 measured the store's clock ${OFFSET} s ahead of its own"
+assert_true "node 1 measures the store's clock 30 s ahead of its own (${OFFSET:-none})" \
+  python3 -c "import sys; sys.exit(0 if abs(float('${OFFSET:-nan}') - 30) < 1 else 1)"
+OPEN_BEFORE=$(store_sql "$D1" "SELECT count(*) FROM traffic_records WHERE outcome = 'open'")
+start_bg skewed timeout -k 2 60 sipp -sf "$SCENARIOS/uac_trunk_call.xml" "127.0.0.1:${SIP_PORT[1]}" -s "$DID" \
+  -i "$CARRIER_IP" -p "$(free_port)" -nostdin -m 1 -d 12000 -key caller +447700900125
+SKEWED_CALL=""
+for _ in $(seq 100); do
+  SKEWED_CALL=$(store_sql "$D1" "SELECT id FROM traffic_records WHERE outcome = 'open' AND node_id = \
+    '$(cat "$TMP/node1/node.id")' LIMIT 1")
+  [ -n "$SKEWED_CALL" ] && break
+  sleep 0.1
+done
+assert_true "a call through the slow node 1 is answered and open" test -n "$SKEWED_CALL"
+sleep 8  # past sip.node_silent_seconds and a look by each other node
+assert_eq "8 s later it is still open: no node took node 1 for dead" open \
+  "$(store_sql "$D1" "SELECT outcome FROM traffic_records WHERE id = '$SKEWED_CALL'")"
+for _ in $(seq 100); do
+  [ "$(store_sql "$D1" "SELECT outcome FROM traffic_records WHERE id = '$SKEWED_CALL'")" != open ] && break
+  sleep 0.1
+done
+assert_eq "it ended when the caller hung up, not as a dead node's" "answered|bye" \
+  "$(store_sql "$D1" "SELECT outcome || '|' || coalesce(end_reason, '') FROM traffic_records WHERE id = '$SKEWED_CALL'")"
+assert_eq "no call was left open" "$OPEN_BEFORE" \
+  "$(store_sql "$D1" "SELECT count(*) FROM traffic_records WHERE outcome = 'open'")"
 
 # --- a newer node migrates the store: the nodes still serving stop, saying why ------------------------
 LATEST=$(store_sql "$D1" "SELECT max(version) FROM schema_migrations")

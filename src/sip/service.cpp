@@ -29,6 +29,7 @@
 #include "sip/store_bindings.h"
 #include "sip/timer_queue.h"
 #include "store/append_writer.h"
+#include "store/clock_skew.h"
 #include "store/schema.h"
 #include "store/settings.h"
 #include "common/worker.h"
@@ -386,6 +387,7 @@ class StoreReceptionist final : public ReceptionistDesk {
 constexpr auto kHeartbeat = std::chrono::seconds(1);
 constexpr auto kHousekeeping = std::chrono::seconds(30);
 constexpr int64_t kSchemaCheckUs = 10'000'000;  // how often a node checks the store's schema is still its own
+constexpr int64_t kClockCheckUs = 10'000'000;   // how often a node measures its clock against the store's
 // How often the guard forgets idle sources, in heartbeats.
 constexpr uint64_t kGuardSweepBeats = 2;
 // Records and bindings wait at most this long for company in one commit: well inside R1's 50 ms,
@@ -415,7 +417,7 @@ std::array<uint8_t, 32> nonce_key(const privacy::Keyring& keys) {
 struct SipService::Parts {
   Parts(boost::asio::io_context& io_, store::Store& store_, std::unique_ptr<store::Store> writer_store,
         const privacy::Keyring& keys_, const Clock& clock_, SipOptions options_)
-      : io(io_), store(store_), keys(keys_), clock(clock_), options(std::move(options_)),
+      : io(io_), store(store_), keys(keys_), clock(clock_), options(std::move(options_)), store_time(clock),
         writer(std::move(writer_store),
                store::AppendOptions{.on_batch =
                                         [this](const store::BatchOutcome& batch) {
@@ -445,7 +447,7 @@ struct SipService::Parts {
         auth(directory, nonces, "privox", options.challenge_algorithms),
         bindings(store, writer, keys, clock, options.node_id),
         location(&bindings),
-        traffic(writer, keys, clock, options.node_id),
+        traffic(writer, keys, store_time, options.node_id),
         counted_traffic(traffic),
         proxy(ProxyConfig{.host = options.host,
                           .port = options.port,
@@ -464,6 +466,11 @@ struct SipService::Parts {
   const privacy::Keyring& keys;
   const Clock& clock;
   const SipOptions options;
+  // This node's time in the store's terms: its heartbeats and its judgement of other nodes'
+  // silence, so that neither depends on this machine's clock being right (store/clock_skew.h).
+  MachineClock machine_clock;
+  OffsetClock store_time;
+  bool clock_was_skewed = false;  // on the loader's thread: node.clock_skewed is logged on each change
   store::AppendWriter writer;
   TimerQueue timers;
   Server server;
@@ -504,6 +511,22 @@ struct SipService::Parts {
     }
     for (media::SessionEnd& end : ended) proxy.on_voicemail_ended(std::move(end));
   }
+  // The store's clock against this machine's: kept for store_time, and said in the log when it
+  // crosses sip.max_clock_skew_ms either way. An unreachable store keeps the last offset.
+  void measure_clock() {
+    const Result<store::ClockOffset> reading = store::measure_clock_offset(store, machine_clock);
+    if (!reading.ok()) return;
+    store_time.set_offset_us(reading->offset_us);
+    const bool skewed = store::clock_skewed(*reading, options.max_clock_skew_us);
+    if (skewed == clock_was_skewed) return;
+    clock_was_skewed = skewed;
+    const int64_t offset_ms = reading->offset_us / 1000;
+    if (skewed)
+      log::error("sip", "node.clock_skewed", {{"offset_ms", offset_ms}, {"max_ms", options.max_clock_skew_us / 1000}});
+    else
+      log::info("sip", "node.clock_in_step", {{"offset_ms", offset_ms}});
+  }
+
   boost::asio::steady_timer heartbeat_timer;
   boost::asio::steady_timer housekeeping_timer;
   bool stopped = false;
@@ -594,7 +617,8 @@ SipService::~SipService() { stop(); }
 
 Status SipService::start() {
   Parts& p = *parts_;
-  PRIVOX_ASSIGN(const int64_t closed, traffic::close_open_calls(p.store, p.options.node_id, p.clock));
+  p.measure_clock();  // before anything this node writes in the store's time
+  PRIVOX_ASSIGN(const int64_t closed, traffic::close_open_calls(p.store, p.options.node_id, p.store_time));
   if (closed > 0) log::warn("sip", "calls.closed_after_restart", {{"calls", closed}});
   // The store is read here, before the server listens, and never again on this thread: from now on
   // the loader's thread follows provisioning changes and posts them here.
@@ -617,12 +641,14 @@ Status SipService::start() {
   // A node killed and never restarted leaves its answered calls open: the first node to see its
   // heartbeat stop ends them.
   p.loader.add_chore(p.options.node_silent_us / 3, [&p] {
-    auto ended = traffic::close_calls_of_silent_nodes(p.store, p.options.node_id, p.clock, p.options.node_silent_us);
+    auto ended =
+        traffic::close_calls_of_silent_nodes(p.store, p.options.node_id, p.store_time, p.options.node_silent_us);
     if (!ended.ok())
       log::warn("sip", "calls.silent_node_close_failed", {{"error", log::error_code(ended.error())}});
     else if (*ended > 0)
       log::warn("sip", "calls.closed_for_silent_node", {{"calls", *ended}});
   });
+  p.loader.add_chore(kClockCheckUs, [&p] { p.measure_clock(); });
   // A newer node migrated the shared store while this one serves: this binary no longer knows the
   // schema it writes to, so it stops, as it would have refused to start (store::check_schema).
   p.loader.add_chore(kSchemaCheckUs, [&p] {
@@ -735,6 +761,7 @@ SipSnapshot SipService::snapshot() const {
   out.post_dial_delay = p.proxy.post_dial_delay();
   out.writer = p.writer.stats();
   out.traffic_dropped = p.traffic.stats().dropped;
+  out.clock_offset_us = p.store_time.offset_us();
   out.voicemail = p.endpoint_started;
   out.voicemail_totals = p.proxy.voicemail_totals();
   if (p.endpoint) out.media_totals = p.endpoint->totals();

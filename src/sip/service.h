@@ -58,6 +58,8 @@ struct SipOptions {
   std::string node_id;  // names this node's open calls; stable across restarts
   // sip.node_silent_seconds: another node silent this long has its calls ended by this one.
   int64_t node_silent_us = 15'000'000;
+  // sip.max_clock_skew_ms: beyond it from the store's clock, this node logs node.clock_skewed.
+  int64_t max_clock_skew_us = 1'000'000;
   int64_t ring_timeout_us = 60'000'000;
   int max_forward_hops = 5;  // sip.max_forward_hops (ProxyConfig)
   size_t max_conferees = 10;  // conference.max_participants (Proxy::set_conference)
@@ -97,6 +99,7 @@ struct SipSnapshot {
   size_t dialogs = 0;        // answered calls
   Proxy::DelayHistogram post_dial_delay;
   store::AppendWriter::Stats writer;
+  int64_t clock_offset_us = 0;  // the store's clock minus this machine's, as last measured
   uint64_t traffic_dropped = 0;  // records the writer refused or that could not be sealed
   bool voicemail = false;
   Proxy::VoicemailTotals voicemail_totals;

@@ -36,7 +36,7 @@ Status check_trusted_sources(std::string_view value) {
 }
 
 // clang-format off
-constexpr std::array<SettingSpec, 13> kSettings = {
+constexpr std::array<SettingSpec, 14> kSettings = {
   SettingSpec{"sip.rate_limit_requests", integer, "16", 0, 1'000'000,
               "SIP requests one source (an IPv4 address, an IPv6 /64) may send in the rate window; past it its "
               "requests are dropped unanswered until its rate falls; 0 turns the limit off (read when privox serve "
@@ -71,6 +71,9 @@ constexpr std::array<SettingSpec, 13> kSettings = {
   SettingSpec{"sip.node_silent_seconds", integer, "15", 3, 3600,
               "how long a node sharing the store may go without its heartbeat (one a second) before another node "
               "ends the calls it carried, with reason restart (read when privox serve starts)"},
+  SettingSpec{"sip.max_clock_skew_ms", integer, "1000", 10, 3'600'000,
+              "how far a node's clock may be from the store's: privox serve refuses to start beyond it, and a "
+              "running node beyond it logs node.clock_skewed (read when privox serve starts)"},
   SettingSpec{"conference.max_participants", integer, "10", 2, 100,
               "how many people one conference room holds at once; the next caller hears that it is full "
               "(read when privox serve starts)"},
