@@ -9,6 +9,10 @@
 #  - Node 1 is killed with -9 while calls it carried are answered: another node sees its heartbeat
 #    stop and closes them with reason restart, so each answered call keeps its ended record (R1);
 #    the phone registers again through node 2 and is called through node 3.
+#  - A node on a machine 60 s fast (PRIVOX_TEST_CLOCK_SKEW_MS) refuses to start, saying how far off it
+#    is; node 1 restarted 30 s slow (the limit raised) measures the offset, and its answered call
+#    stays open past sip.node_silent_seconds: its heartbeats are in the store's time, so no node takes
+#    it for dead.
 #  - A newer node migrates the store (a row in schema_migrations stands for it): the nodes still
 #    serving stop within the check's 10 s, logging both versions.
 # SQLite is one file of one node, so this runs on PostgreSQL only.
