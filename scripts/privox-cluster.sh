@@ -12,8 +12,8 @@
 #   scripts/privox-cluster.sh px DIR VERB...      a privox verb on the cluster (node 1's directory)
 #
 # Every node uses the same ports on its own address: SIP on SIP_PORT (5060, UDP and TCP), the portal
-# on HTTP_PORT (8080), metrics on METRICS_PORT (9464), rtpengine's ng control on 2223 and its media
-# on ports 3N000-3N999. The nodes share the store through libpq's multi-host URL, so they follow a
+# on HTTP_PORT (8080), metrics on METRICS_PORT (9464), rtpengine's ng control on MEDIA_NG_PORT (2223)
+# and its media on ports MEDIA_PORTS_BASE (30000) + 1000 N to + 1000 N + 999. The nodes share the store through libpq's multi-host URL, so they follow a
 # failover (scripts/pg-cluster.sh kill node1 DIR/pg) on their own. Each node's data directory
 # (DIR/nodeN) holds a copy of the one master key, and its own node.id. Logs: DIR/nodeN/serve.log and
 # rtpengine.log. PRIVOX defaults to build/privox (what `make` builds). Needs root, as
@@ -39,9 +39,13 @@ case $action in
   px) dir=$2; shift 2 ;;
   *) usage ;;
 esac
+# A started cluster keeps the ports it was started with (DIR/ports), for restart.
+[ "$action" != start ] && [ -f "$dir/ports" ] && source "$dir/ports"
 sip_port=${SIP_PORT:-5060}
 http_port=${HTTP_PORT:-8080}
 metrics_port=${METRICS_PORT:-9464}
+media_ng_port=${MEDIA_NG_PORT:-2223}
+media_base=${MEDIA_PORTS_BASE:-30000}
 
 privox_of() { cat "$dir/privox"; }
 px() { "$(privox_of)" "$@" --data-dir "$dir/node1" --store "$(cat "$dir/pg/url")"; }
@@ -54,12 +58,13 @@ start_node() {
     # As scripts/run.sh starts it: userspace forwarding, errors only (its notices name calls by
     # Call-ID, which often holds a phone's address).
     setsid rtpengine --config-file=none --foreground --table=-1 --interface="$address" \
-      --listen-ng="$address:2223" --port-min=$((30000 + 1000 * n)) --port-max=$((30999 + 1000 * n)) --log-stderr \
+      --listen-ng="$address:$media_ng_port" --port-min=$((media_base + 1000 * n)) \
+      --port-max=$((media_base + 1000 * n + 999)) --log-stderr \
       --log-level=3 </dev/null >>"$node/rtpengine.log" 2>&1 &
     echo $! >"$node/rtpengine.pid"
   fi
   setsid "$(privox_of)" serve --data-dir "$node" --store "$(cat "$dir/pg/url")" --sip "$address:$sip_port" \
-    --http "$address:$http_port" --metrics "$address:$metrics_port" --media-relay "$address:2223" \
+    --http "$address:$http_port" --metrics "$address:$metrics_port" --media-relay "$address:$media_ng_port" \
     </dev/null >>"$node/serve.log" 2>&1 &
   echo $! >"$node/serve.pid"
   local started
@@ -90,6 +95,8 @@ start() {
   mkdir -p "$dir"
   chmod 755 "$dir"  # PostgreSQL's own user reaches DIR/pg through it
   (cd "$(dirname "$privox")" && echo "$(pwd)/$(basename "$privox")") >"$dir/privox"
+  printf 'SIP_PORT=%s\nHTTP_PORT=%s\nMETRICS_PORT=%s\nMEDIA_NG_PORT=%s\nMEDIA_PORTS_BASE=%s\n' "$sip_port" \
+    "$http_port" "$metrics_port" "$media_ng_port" "$media_base" >"$dir/ports"
   echo "$prog: starting PostgreSQL (a pg_auto_failover monitor, a primary and a synchronous standby)..." >&2
   bash "$here/pg-cluster.sh" start "$dir/pg" >/dev/null
   px init >/dev/null
