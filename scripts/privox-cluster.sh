@@ -13,7 +13,8 @@
 #
 # Every node uses the same ports on its own address: SIP on SIP_PORT (5060, UDP and TCP), the portal
 # on HTTP_PORT (8080), metrics on METRICS_PORT (9464), rtpengine's ng control on MEDIA_NG_PORT (2223)
-# and its media on ports MEDIA_PORTS_BASE (30000) + 1000 N to + 1000 N + 999. The nodes share the store through libpq's multi-host URL, so they follow a
+# and its media on MEDIA_PORTS (30000-59999; each node's on its own address, so the ranges do not
+# meet, and wide, since rtpengine holds a call's four ports for 30 s after it ends). The nodes share the store through libpq's multi-host URL, so they follow a
 # failover (scripts/pg-cluster.sh kill node1 DIR/pg) on their own. Each node's data directory
 # (DIR/nodeN) holds a copy of the one master key, and its own node.id. Logs: DIR/nodeN/serve.log and
 # rtpengine.log. PRIVOX defaults to build/privox (what `make` builds). Needs root, as
@@ -45,7 +46,7 @@ sip_port=${SIP_PORT:-5060}
 http_port=${HTTP_PORT:-8080}
 metrics_port=${METRICS_PORT:-9464}
 media_ng_port=${MEDIA_NG_PORT:-2223}
-media_base=${MEDIA_PORTS_BASE:-30000}
+media_ports=${MEDIA_PORTS:-30000-59999}
 
 privox_of() { cat "$dir/privox"; }
 px() { "$(privox_of)" "$@" --data-dir "$dir/node1" --store "$(cat "$dir/pg/url")"; }
@@ -58,8 +59,7 @@ start_node() {
     # As scripts/run.sh starts it: userspace forwarding, errors only (its notices name calls by
     # Call-ID, which often holds a phone's address).
     setsid rtpengine --config-file=none --foreground --table=-1 --interface="$address" \
-      --listen-ng="$address:$media_ng_port" --port-min=$((media_base + 1000 * n)) \
-      --port-max=$((media_base + 1000 * n + 999)) --log-stderr \
+      --listen-ng="$address:$media_ng_port" --port-min="${media_ports%-*}" --port-max="${media_ports#*-}" --log-stderr \
       --log-level=3 </dev/null >>"$node/rtpengine.log" 2>&1 &
     echo $! >"$node/rtpengine.pid"
   fi
@@ -95,8 +95,8 @@ start() {
   mkdir -p "$dir"
   chmod 755 "$dir"  # PostgreSQL's own user reaches DIR/pg through it
   (cd "$(dirname "$privox")" && echo "$(pwd)/$(basename "$privox")") >"$dir/privox"
-  printf 'SIP_PORT=%s\nHTTP_PORT=%s\nMETRICS_PORT=%s\nMEDIA_NG_PORT=%s\nMEDIA_PORTS_BASE=%s\n' "$sip_port" \
-    "$http_port" "$metrics_port" "$media_ng_port" "$media_base" >"$dir/ports"
+  printf 'SIP_PORT=%s\nHTTP_PORT=%s\nMETRICS_PORT=%s\nMEDIA_NG_PORT=%s\nMEDIA_PORTS=%s\n' "$sip_port" \
+    "$http_port" "$metrics_port" "$media_ng_port" "$media_ports" >"$dir/ports"
   echo "$prog: starting PostgreSQL (a pg_auto_failover monitor, a primary and a synchronous standby)..." >&2
   bash "$here/pg-cluster.sh" start "$dir/pg" >/dev/null
   px init >/dev/null

@@ -40,7 +40,8 @@ while True:
 PY
 }
 export SIP_PORT=$(free_port) HTTP_PORT=$(free_port) METRICS_PORT=$(free_port) MEDIA_NG_PORT=$(free_port)
-export MEDIA_PORTS_BASE=$((20000 + RANDOM % 10000))
+MEDIA_MIN=$((20000 + RANDOM % 10000))
+export MEDIA_PORTS=$MEDIA_MIN-$((MEDIA_MIN + 199))
 PW='Lantern-gravel-73-q'
 DID=+442071230199
 
