@@ -272,6 +272,10 @@ async function main() {
     await openRequest('erase', event.currentTarget);
     confirm.hidden = true;
   });
+  // The buttons come disabled in the page: a click before the listeners above were attached, while
+  // the requests were still loading, was lost without a word.
+  $('#request-access').disabled = false;
+  $('#request-erase').disabled = false;
 }
 
 main();
