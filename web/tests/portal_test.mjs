@@ -189,7 +189,8 @@ async function registerLine(login, password, contactPort) {
 // The callee's device answers on contactPort while the caller places one call through privox.
 async function call(name, { caller, password, callee, contactPort, uacScenario, uasScenario }) {
   const device = sipp(`${name}-uas`, uasScenario, ['-p', String(contactPort), '-m', '1'], 20);
-  await eventually(() => udpPortTaken(contactPort), 5000, `sipp ${name}-uas to listen on ${contactPort}`);
+  // 15 s: sipp's start alone took over 5 s on a CI machine busy with the other tests.
+  await eventually(() => udpPortTaken(contactPort), 15_000, `sipp ${name}-uas to listen on ${contactPort}`);
   const port = await freeUdpPort();
   const caller_run = sipp(`${name}-uac`, uacScenario,
     [`127.0.0.1:${SIP_PORT}`, '-p', String(port), '-m', '1', '-s', callee, '-key', 'caller', caller,

@@ -233,7 +233,13 @@ async function businessHours(page) {
   await form.locator('.form-ok', { hasText: 'Saved' }).waitFor();
   await page.reload();
   await page.locator('#hours-mon').waitFor();
-  await page.waitForFunction(() => document.querySelector('#hours-mon').value !== '', null, { timeout: 10_000 });
+  // Polled from here: the page's CSP forbids the eval that page.waitForFunction needs (it fails when
+  // the form has not filled in by its first look, as on a loaded machine).
+  const deadline = Date.now() + 10_000;
+  while (await page.inputValue('#hours-mon') === '') {
+    check(Date.now() < deadline, 'the saved hours should fill the form after a reload');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   check(await page.inputValue('#hours-mon') === '09:00-12:30, 13:30-17:30', `Monday as saved: ${await page.inputValue('#hours-mon')}`);
   check(await page.inputValue('#hours-tue') === '', 'Tuesday stays closed');
   check(await page.inputValue('#holidays') === '2026-12-25 Christmas Day', `the holiday as saved: ${await page.inputValue('#holidays')}`);
