@@ -123,7 +123,7 @@ constexpr std::array<FieldSpec, 14> kFields = {
             "The name your company gives your phone line, such as Reception desk, shown to your colleagues next to the line."},
 };
 
-constexpr std::array<StructuralColumn, 44> kStructural = {
+constexpr std::array<StructuralColumn, 45> kStructural = {
   StructuralColumn{"companies", "id", "random identifier of a tenant"},
   StructuralColumn{"companies", "region", "which regional store holds the tenant's data (eea or us)"},
   StructuralColumn{"companies", "country", "the tenant's country, for number formats; not a person's"},
@@ -145,6 +145,7 @@ constexpr std::array<StructuralColumn, 44> kStructural = {
   StructuralColumn{"extensions", "created_at_us", "when the line was created"},
   StructuralColumn{"extensions", "digest", "which digest challenges the line's phones get (md5 or sha256); a setting"},
   StructuralColumn{"companies", "sip_digest", "which digest challenges the tenant's phones get by default; a setting"},
+  StructuralColumn{"companies", "require_encryption", "whether the tenant requires TLS and SRTP of its phones; a setting"},
   StructuralColumn{"companies", "time_zone", "the tenant's time zone (an IANA name) for its business hours; a setting"},
   StructuralColumn{"trunks", "id", "random identifier of a carrier trunk"},
   StructuralColumn{"trunks", "name", "the operator's name for a carrier link; names a business connection, not a person"},

@@ -360,6 +360,29 @@ Status Extensions::set_company_digest(const std::string& company_id, std::option
   });
 }
 
+Result<bool> Extensions::company_requires_encryption(const std::string& company_id) {
+  PRIVOX_TRY(check_id("company", company_id));
+  PRIVOX_ASSIGN(auto tx, store_.begin(TxMode::read));
+  PRIVOX_ASSIGN(Rows rows, tx->query("SELECT require_encryption FROM companies WHERE id = ?", {company_id}));
+  if (rows.empty()) return Error{ErrorCode::not_found, "company", fmt::format("no company has id {}", company_id)};
+  return rows[0].i64(0) != 0;
+}
+
+Status Extensions::set_company_encryption(const std::string& company_id, bool required, const std::string& actor) {
+  PRIVOX_TRY(check_id("company", company_id));
+  return store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
+    PRIVOX_ASSIGN(const int64_t changed, s.exec("UPDATE companies SET require_encryption = ? WHERE id = ?",
+                                                {int64_t{required ? 1 : 0}, company_id}));
+    if (changed == 0) return Error{ErrorCode::not_found, "company", fmt::format("no company has id {}", company_id)};
+    PRIVOX_TRY(audit_.append(s, {actor, "company.require_encryption", company_id, "", {{"required", required}}}));
+    PRIVOX_ASSIGN(Rows lines, s.query("SELECT id FROM extensions WHERE company_id = ?", {company_id}));
+    const int64_t now = clock_.now_us();
+    for (const store::Row& line : lines)
+      PRIVOX_TRY(record_directory_change(s, DirectoryItem::extension, line.text(0), "updated", now));
+    return {};
+  });
+}
+
 Status Extensions::remove(const std::string& id, const std::string& actor) {
   PRIVOX_TRY(check_id("id", id));
   return store::with_transaction(store_, TxMode::write, [&](Session& s) -> Status {
@@ -411,7 +434,7 @@ Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const priv
                                                    const std::vector<std::string>& ids) {
   std::string sql =
       "SELECT e.id, e.company_id, e.number, e.sip_user, e.member_id, e.did, e.created_at_us, e.label, e.digest, "
-      "c.country, e.ha1_md5_enc, e.ha1_sha256_enc, c.sip_digest FROM extensions e "
+      "c.country, e.ha1_md5_enc, e.ha1_sha256_enc, c.sip_digest, c.require_encryption FROM extensions e "
       "JOIN companies c ON c.id = e.company_id";
   Params params;
   if (!ids.empty()) {
@@ -435,7 +458,8 @@ Result<std::vector<DirectoryLine>> directory_lines(store::Session& s, const priv
     }
     Extension line = extension_from(r);
     const std::optional<DigestChoice> digest = line.digest ? line.digest : digest_from(r, 12);
-    out.push_back({std::move(line), r.text(9), {std::move(md5).value(), std::move(sha256).value()}, digest});
+    out.push_back({std::move(line), r.text(9), {std::move(md5).value(), std::move(sha256).value()}, digest,
+                   r.i64(13) != 0});
   }
   return out;
 }

@@ -111,6 +111,8 @@ struct DirectoryLine {
   // What its phones are challenged with: the line's choice, else its company's; nullopt follows
   // the node's default.
   std::optional<DigestChoice> digest;
+  // Its company requires encryption on the wire: its phones register and call over TLS with SRTP.
+  bool encryption_required = false;
 };
 // The lines named (every line when `ids` is empty), with their credentials opened, inside the
 // caller's transaction. A line whose HA1s do not open is skipped and logged (by id only).
@@ -156,6 +158,13 @@ class Extensions {
   Result<std::optional<DigestChoice>> company_digest(const std::string& company_id);
   Status set_company_digest(const std::string& company_id, std::optional<DigestChoice> choice,
                             const std::string& actor);
+
+  // Whether the company requires encryption on the wire (issue 16): its lines' phones then
+  // register and call only over TLS (SIP) with SRTP (audio); the SIP service refuses the others
+  // with the reason. Setting it writes an audit entry and a directory change for every line of the
+  // company, so every node enforces it within the directory's reach. not_found on `company`.
+  Result<bool> company_requires_encryption(const std::string& company_id);
+  Status set_company_encryption(const std::string& company_id, bool required, const std::string& actor);
 
   // Removes the line (line_removal.h: its registrations go, its number and DID become free).
   // not_found on "id".

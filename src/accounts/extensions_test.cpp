@@ -443,6 +443,39 @@ TEST_P(ExtensionsTest, TheDigestChoiceIsTheLinesElseItsCompanys) {
   EXPECT_EQ(parse_digest_choice("sha256"), DigestChoice::sha256);
 }
 
+// Issue 16: a company may require encryption on the wire; every one of its lines carries the
+// requirement to SIP, and the change is audited and reaches every node through the change log.
+TEST_P(ExtensionsTest, ACompanysEncryptionRequirementReachesEveryLine) {
+  auto a = extensions().add_extension(line("101"), "t");
+  auto b = extensions().add_extension(line("102"), "t");
+  ASSERT_TRUE(a.ok() && b.ok());
+  const auto required = [&](const std::string& id) {
+    auto tx = store_->begin(store::TxMode::read);
+    auto lines = directory_lines(**tx, keys_, {id});
+    EXPECT_TRUE(lines.ok() && lines->size() == 1);
+    return lines.ok() && lines->size() == 1 && lines->at(0).encryption_required;
+  };
+  EXPECT_FALSE(*extensions().company_requires_encryption(company_)) << "optional until asked for";
+  EXPECT_FALSE(required(*a));
+
+  const int64_t changes_before = count("SELECT count(*) FROM directory_changes");
+  ASSERT_TRUE(extensions().set_company_encryption(company_, true, "t").ok());
+  EXPECT_TRUE(*extensions().company_requires_encryption(company_));
+  EXPECT_TRUE(required(*a));
+  EXPECT_TRUE(required(*b));
+  EXPECT_EQ(count("SELECT count(*) FROM directory_changes"), changes_before + 2) << "one change per line";
+  EXPECT_EQ(count("SELECT count(*) FROM audit_log WHERE action = 'company.require_encryption' AND subject_id = ?",
+                  {company_}),
+            1);
+
+  ASSERT_TRUE(extensions().set_company_encryption(company_, false, "t").ok());
+  EXPECT_FALSE(required(*b));
+  const auto missing = extensions().set_company_encryption("0190e2a1-0000-7000-8000-000000000000", true, "t");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().code, ErrorCode::not_found);
+  EXPECT_EQ(missing.error().field, "company");
+}
+
 // P15: the device password never reaches the store, in any form but the sealed HA1s.
 TEST_P(ExtensionsTest, PasswordsAndHa1sAreNeverStoredInClear) {
   const std::string password = "Quokka-Zebra-Marmalade";

@@ -201,6 +201,14 @@ std::vector<store::SchemaPart> schema_parts() {
            "{sqlite}DROP TABLE directory_changes",
            "{sqlite}ALTER TABLE directory_changes_v21 RENAME TO directory_changes",
        }},
+      {24,
+       "accounts",
+       "a company may require encryption on the wire: TLS and SRTP for every phone",
+       {
+           // 1: a line of the company registers and calls only over TLS with SRTP (issue 16).
+           "ALTER TABLE companies ADD COLUMN require_encryption INTEGER NOT NULL DEFAULT 0 "
+           "CHECK (require_encryption IN (0, 1))",
+       }},
   };
 }
 

@@ -368,6 +368,32 @@ void add_telephony_verbs(CLI::App& app, DataDir& where, Verbs& verbs) {
     });
   }
 
+  // `privox company encryption`: whether the company's phones must use TLS and SRTP (issue 16).
+  {
+    CLI::App* company = app.get_subcommand("company");
+    auto choice = std::make_shared<std::pair<std::string, std::string>>();  // company id, setting
+    auto* company_encryption = company->add_subcommand(
+        "encryption", "Show or set whether a company's phones must register and call over TLS with SRTP");
+    add_data_dir(company_encryption, where);
+    company_encryption->add_option("--id", choice->first, "the company's id")->required();
+    auto* set_opt = company_encryption->add_option("--set", choice->second, "required or optional");
+    verbs.add(company_encryption, [&where, choice, set_opt] {
+      return with_registries(where, [&](accounts::Extensions& extensions, accounts::Trunks&) {
+        if (set_opt->count() > 0) {
+          if (choice->second != "required" && choice->second != "optional")
+            return fail(invalid("set", "must be required or optional"));
+          if (Status s = extensions.set_company_encryption(choice->first, choice->second == "required", cli_actor());
+              !s.ok())
+            return fail(s.error());
+        }
+        auto current = extensions.company_requires_encryption(choice->first);
+        if (!current.ok()) return fail(current.error());
+        std::printf("%s\n", *current ? "required" : "optional");
+        return 0;
+      });
+    });
+  }
+
   // `privox company time-zone`: the zone its business hours are kept in (accounts/time_zone.h).
   {
     CLI::App* company = app.get_subcommand("company");

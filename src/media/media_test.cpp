@@ -388,6 +388,24 @@ TEST(SdpTest, ChoosesTheCallersFirstG711LawAndItsTelephoneEvents) {
   EXPECT_EQ(again->port, 40002);
 }
 
+TEST(SdpTest, TellsSrtpThatEncryptsFromPlainAndNullSuites) {
+  const std::string head = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n";
+  const std::string key = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+  EXPECT_TRUE(audio_encrypted(head + "m=audio 4000 RTP/SAVP 0\r\n" + key));
+  EXPECT_TRUE(audio_encrypted(head + "m=audio 4000 RTP/SAVPF 0\r\n" + key));
+  EXPECT_FALSE(audio_encrypted(head + "m=audio 4000 RTP/AVP 0\r\n" + key)) << "a key beside plain RTP is unused";
+  EXPECT_FALSE(audio_encrypted(head + "m=audio 4000 RTP/SAVP 0\r\n")) << "SAVP with no key cannot be keyed";
+  EXPECT_FALSE(audio_encrypted(head + "m=audio 4000 RTP/SAVP 0\r\na=crypto:1 NULL_HMAC_SHA1_80 inline:abc\r\n"))
+      << "a NULL suite authenticates but leaves the audio in clear";
+  EXPECT_FALSE(audio_encrypted(head + key + "m=audio 4000 RTP/SAVP 0\r\n")) << "a key belongs to its stream";
+  EXPECT_FALSE(audio_encrypted(head + "m=audio 4000 RTP/AVP 0\r\nm=audio 4002 RTP/SAVP 0\r\n" + key))
+      << "only the first audio stream counts";
+  EXPECT_TRUE(audio_encrypted(head + "a=fingerprint:sha-256 8B:87\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"))
+      << "DTLS-SRTP: keyed by the handshake the fingerprint pins";
+  EXPECT_FALSE(audio_encrypted(head + "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n")) << "DTLS with nothing to pin";
+  EXPECT_FALSE(audio_encrypted("not an SDP")) << "unreadable: never encrypted";
+}
+
 TEST(SdpTest, ReadsTheAudioDirectionAndTellsAHold) {
   const std::string head = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n";
   const std::string audio = "m=audio 4000 RTP/AVP 0\r\n";

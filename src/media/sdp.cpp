@@ -185,6 +185,33 @@ std::optional<Direction> direction_attribute(std::string_view line) {
 
 }  // namespace
 
+bool audio_encrypted(std::string_view sdp) {
+  if (sdp.size() > kMaxSdpBytes) return false;
+  bool in_audio = false, srtp = false, dtls = false, keyed = false, fingerprint = false;
+  while (!sdp.empty()) {
+    const size_t end = sdp.find('\n');
+    std::string_view line = sdp.substr(0, end);
+    sdp.remove_prefix(end == std::string_view::npos ? sdp.size() : end + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.starts_with("m=")) {
+      if (in_audio) break;  // only the first audio stream
+      if (!line.starts_with("m=audio ")) continue;
+      in_audio = true;
+      const std::vector<std::string_view> parts = fields(line.substr(2), 4);
+      if (parts.size() < 3) return false;
+      srtp = parts[2] == "RTP/SAVP" || parts[2] == "RTP/SAVPF";
+      dtls = parts[2] == "UDP/TLS/RTP/SAVP" || parts[2] == "UDP/TLS/RTP/SAVPF";
+      continue;
+    }
+    // A fingerprint may sit at session level (RFC 8122 §5); a key only in the stream.
+    if (line.starts_with("a=fingerprint:")) fingerprint = true;
+    if (!in_audio || !line.starts_with("a=crypto:")) continue;
+    const std::vector<std::string_view> parts = fields(line.substr(9), 3);
+    if (parts.size() >= 3 && !parts[1].starts_with("NULL_") && parts[2].starts_with("inline:")) keyed = true;
+  }
+  return (srtp && keyed) || (dtls && fingerprint);
+}
+
 Direction audio_direction(std::string_view sdp) {
   if (sdp.size() > kMaxSdpBytes) return Direction::sendrecv;
   std::optional<Direction> session, stream;

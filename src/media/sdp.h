@@ -49,6 +49,13 @@ inline bool is_hold(std::string_view sdp) {
   return d == Direction::sendonly || d == Direction::inactive;
 }
 
+// Whether `sdp`'s first audio stream is SRTP that actually encrypts (RFC 3711): an SAVP or SAVPF
+// profile keyed by SDES (RFC 4568: an a=crypto line whose suite is not NULL_*, which authenticates
+// but sends the audio in clear) or by DTLS (UDP/TLS/RTP/SAVP[F] with a fingerprint, RFC 5763).
+// Anything unreadable, or plain RTP/AVP, is false. SDES keys travel in the SDP, so the SIP hop that
+// carried it must itself be TLS for the leg to be private: that is the caller's judgement.
+bool audio_encrypted(std::string_view sdp);
+
 // The direction an answer takes to an offer's (RFC 3264 §6.1): sendonly is answered recvonly,
 // recvonly sendonly, inactive inactive and sendrecv sendrecv.
 Direction answering(Direction offered);

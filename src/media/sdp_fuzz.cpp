@@ -1,6 +1,7 @@
 // libFuzzer target for the SDP offers the media endpoint answers (media/sdp.h): whatever arrives,
 // choose_audio either refuses it or returns a choice whose address is an IP literal and whose port
-// is not 0, and the answer written from that choice names the chosen law.
+// is not 0, and the answer written from that choice names the chosen law; an SDP read as
+// encrypted names an SRTP profile.
 //
 //   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc
 //       src/media/sdp.cpp src/media/sdp_fuzz.cpp -lfmt -o sdp_fuzz
@@ -18,6 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Whatever the direction reads as, reading it never crashes, and a hold is a direction.
   const Direction direction = audio_direction(offer);
   if (is_hold(offer) != (direction == Direction::sendonly || direction == Direction::inactive)) std::abort();
+  // Encryption is judged from the m= line's profile: plain RTP/AVP is never encrypted.
+  if (audio_encrypted(offer) && offer.find("SAVP") == std::string_view::npos) std::abort();
   const auto choice = choose_audio(offer);
   if (!choice) return 0;
   if (choice->port == 0 || choice->address.empty()) std::abort();

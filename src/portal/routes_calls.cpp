@@ -30,6 +30,9 @@ std::optional<std::pair<int64_t, std::string>> parse_cursor(std::string_view tex
 void append_record_json(std::string& out, const traffic::CdrRow& r) {
   out += "{\"answered_at\":";
   json_out::append_time(out, r.answered_at_us);
+  // Whether each leg was encrypted on the wire (TLS and SRTP); absent when not known.
+  if (r.callee_encrypted) out += *r.callee_encrypted ? ",\"callee_encrypted\":true" : ",\"callee_encrypted\":false";
+  if (r.caller_encrypted) out += *r.caller_encrypted ? ",\"caller_encrypted\":true" : ",\"caller_encrypted\":false";
   if (r.cost_micros) {  // a rated call: its cost as an exact decimal, and the currency
     out += ",\"cost\":";
     json_out::append_string(out, traffic::cost_text(*r.cost_micros));

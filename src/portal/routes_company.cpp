@@ -31,13 +31,16 @@ Response company_json(Portal::Impl& p, const std::string& company_id, status cod
   if (!notice.ok()) return error_response(notice.error());
   auto digest = p.extensions.company_digest(company_id);
   if (!digest.ok()) return error_response(digest.error());
+  auto encryption = p.extensions.company_requires_encryption(company_id);
+  if (!encryption.ok()) return error_response(encryption.error());
   nlohmann::json out = {{"id", company->id},
                         {"name", company->name},
                         {"country", company->country},
                         {"time_zone", company->time_zone},
                         {"closure_notice_days", *notice},
                         {"state", closure_state(*closure)},
-                        {"sip_digest", *digest ? nlohmann::json(accounts::to_string(**digest)) : nlohmann::json(nullptr)}};
+                        {"sip_digest", *digest ? nlohmann::json(accounts::to_string(**digest)) : nlohmann::json(nullptr)},
+                        {"require_encryption", *encryption}};
   if (closure->scheduled() || closure->closed()) {
     out["closure_requested_at"] = format_utc(closure->requested_at_us);
     out["service_ends_at"] = format_utc(closure->service_ends_at_us);
@@ -127,7 +130,7 @@ std::optional<Response> company_time_zone(Portal::Impl& p, const nlohmann::json&
 }
 
 // The company's digest choice for its lines' phones (accounts::DigestChoice): "md5", "sha256", or
-// null for the node's default; and its time zone.
+// null for the node's default; whether its phones must use TLS and SRTP; and its time zone.
 Response company_update(Portal::Impl& p, const Exchange& e, const Caller& c) {
   if (c.who.role != Role::office_manager)
     return http::json_error(status::forbidden, "only an office manager changes the company's phone settings", "role");
@@ -135,8 +138,12 @@ Response company_update(Portal::Impl& p, const Exchange& e, const Caller& c) {
   if (auto* refusal = std::get_if<Response>(&parsed)) return std::move(*refusal);
   const nlohmann::json& body = std::get<nlohmann::json>(parsed);
   const bool digest = body.contains("sip_digest");
-  if (!digest && !body.contains("time_zone"))
-    return http::json_error(status::bad_request, "nothing to change: give sip_digest or time_zone", "sip_digest");
+  const bool encryption = body.contains("require_encryption");
+  if (!digest && !encryption && !body.contains("time_zone"))
+    return http::json_error(status::bad_request, "nothing to change: give sip_digest, require_encryption or time_zone",
+                            "sip_digest");
+  if (encryption && !body["require_encryption"].is_boolean())
+    return http::json_error(status::bad_request, "must be true or false", "require_encryption");
   std::optional<accounts::DigestChoice> choice;
   if (digest && !body["sip_digest"].is_null()) {
     choice = body["sip_digest"].is_string() ? accounts::parse_digest_choice(body["sip_digest"].get<std::string>())
@@ -147,6 +154,11 @@ Response company_update(Portal::Impl& p, const Exchange& e, const Caller& c) {
     if (auto refusal = company_time_zone(p, body, c)) return std::move(*refusal);
   if (digest)
     if (Status s = p.extensions.set_company_digest(c.who.company_id, choice, c.who.subject_id); !s.ok())
+      return error_response(s.error());
+  if (encryption)
+    if (Status s = p.extensions.set_company_encryption(c.who.company_id, body["require_encryption"].get<bool>(),
+                                                       c.who.subject_id);
+        !s.ok())
       return error_response(s.error());
   return company_json(p, c.who.company_id, status::ok);
 }

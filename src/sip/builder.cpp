@@ -30,19 +30,24 @@ void append_body(std::string& out, std::string_view body) {
 }
 
 // Copies a header, dropping its first comma-separated value; nothing when it had only one.
-void append_without_first_value(std::string& out, const HeaderField& h) {
-  bool first = true;
+// Appends `h` without its first `drop` values; returns how many it dropped (fewer when it has fewer).
+int append_without_first_values(std::string& out, const HeaderField& h, int drop) {
+  int dropped = 0;
   std::string rest;
   for_each_value(h.value, [&](std::string_view v) {
-    if (!first) {
+    if (dropped < drop) {
+      ++dropped;
+    } else {
       if (!rest.empty()) rest += ", ";
       rest += v;
     }
-    first = false;
     return true;
   });
   if (!rest.empty()) append_header(out, h.name, rest);
+  return dropped;
 }
+
+void append_without_first_value(std::string& out, const HeaderField& h) { append_without_first_values(out, h, 1); }
 
 bool listed(std::span<const Header> ids, Header id) {
   for (Header h : ids)
@@ -146,7 +151,7 @@ std::string build_forward(const Message& request, const ForwardEdits& edits) {
   out += " SIP/2.0\r\n";
   if (!edits.via.empty()) append_header(out, "Via", edits.via);
   if (!edits.record_route.empty()) append_header(out, "Record-Route", edits.record_route);
-  bool route_popped = !edits.pop_route;
+  int routes_to_pop = edits.pop_route ? (edits.pop_second_route ? 2 : 1) : 0;
   for (const HeaderField& h : request.headers()) {
     if (listed(edits.remove, h.id)) continue;
     switch (h.id) {
@@ -154,9 +159,8 @@ std::string build_forward(const Message& request, const ForwardEdits& edits) {
       case Header::content_length:
         break;  // rewritten below
       case Header::route:
-        if (!route_popped) {
-          append_without_first_value(out, h);
-          route_popped = true;
+        if (routes_to_pop > 0) {
+          routes_to_pop -= append_without_first_values(out, h, routes_to_pop);
         } else {
           append_header(out, h.name, h.value);
         }

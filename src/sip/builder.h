@@ -44,6 +44,7 @@ struct ForwardEdits {
   std::string_view via;            // this proxy's Via value, put on top
   std::string_view record_route;   // a Record-Route value put on top; empty adds none
   bool pop_route = false;          // drop the first Route value (it named this proxy)
+  bool pop_second_route = false;   // and the second: this proxy's other entry of a double Record-Route (RFC 5658)
   std::string_view from;           // a replacement From value (caller-ID privacy); empty keeps it
   std::span<const Header> remove;  // further headers to drop, e.g. P-Asserted-Identity
   std::span<const ExtraHeader> extra;

@@ -38,6 +38,9 @@ struct ExtensionInfo {
   std::vector<accounts::DigestAlgorithm> challenge_algorithms;
   // Its forwarding and do-not-disturb (callflow/forwarding.h); all off by default.
   callflow::Forwarding forwarding;
+  // Its company requires encryption (accounts::Extensions::set_company_encryption): its phones
+  // register and call only over TLS, with SRTP.
+  bool encryption_required = false;
 };
 
 struct TrunkInfo {

@@ -36,7 +36,7 @@ ExtensionInfo extension_info(accounts::DirectoryLine& l) {
                        l.country,          l.line.number,
                        l.line.sip_user,    l.line.did.value_or(""),
                        std::move(l.credentials.ha1_md5), std::move(l.credentials.ha1_sha256),
-                       challenge_algorithms(l.digest), {}};
+                       challenge_algorithms(l.digest), {}, l.encryption_required};
 }
 
 TrunkInfo trunk_info(const accounts::Trunk& t) {

@@ -119,13 +119,33 @@ std::string Proxy::via_for(const Peer& to, std::string_view branch) const {
 
 bool Proxy::names_us(const Uri& uri) const {
   if (uri.host != strip_brackets(config_.host)) return false;
+  if (tls_port_ && uri.port == tls_port_) return true;
   return uri.port == config_.port || (uri.port == 0 && config_.port == 5060);
 }
 
 std::optional<Peer> Proxy::peer_for_uri(const Uri& uri) const {
+  // A URI that asks for TLS (sips:, or ;transport=tls) is reached over TLS, never in clear: over
+  // the connection the peer holds to us from that address (sip/server.h, RFC 5923's reuse).
+  const std::optional<std::string_view> transport = uri.param("transport");
+  const bool tls = iequals_ascii(uri.scheme, "sips") || (transport && iequals_ascii(*transport, "tls"));
+  const bool tcp = !tls && transport && iequals_ascii(*transport, "tcp");
+  const TransportKind kind = tls ? TransportKind::tls : tcp ? TransportKind::tcp : TransportKind::udp;
   Peer peer;
-  if (!Peer::parse(uri.host, uri.port ? uri.port : 5060, TransportKind::udp, peer)) return std::nullopt;
+  if (!Peer::parse(uri.host, uri.port ? uri.port : (tls ? 5061 : 5060), kind, peer)) return std::nullopt;
   return peer;
+}
+
+std::string_view Proxy::record_route_for(TransportKind caller, TransportKind callee) {
+  const bool tls_in = caller == TransportKind::tls && tls_port_, tls_out = callee == TransportKind::tls && tls_port_;
+  if (!tls_in && !tls_out) return record_route_;
+  const std::string tls = fmt::format("<sip:{}:{};transport=tls;lr>", config_.host, tls_port_);
+  // RFC 5658: where the two sides use different transports, privox records itself twice, the top
+  // entry facing the callee and the bottom one the caller, so that each side's in-dialog requests
+  // come over the transport it uses (a TLS phone's never in clear).
+  if (tls_in && tls_out) record_route_scratch_ = tls;
+  else if (tls_out) record_route_scratch_ = fmt::format("{}, {}", tls, record_route_);
+  else record_route_scratch_ = fmt::format("{}, {}", record_route_, tls);
+  return record_route_scratch_;
 }
 
 std::optional<Peer> Proxy::peer_for_via(const Via& via) const {
@@ -297,6 +317,13 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     record.subject_id = caller->id;
     record.source = caller->number;
     record.direction = Direction::internal;
+    if (const auto refusal = unencrypted_refusal(*caller, request, from)) {
+      record.ended_at_us = now;
+      record.outcome = Outcome::failed;
+      record.failure_code = refusal->first;
+      traffic_.closed(record);
+      return respond(tx, request, refusal->first, refusal->second);
+    }
     if (fraud_ && refused_for_fraud(tx, request, *caller, record, now)) return;
     callee = dialled.empty() || retrieval || feature ? nullptr : directory_.by_number(caller->company_id, dialled);
     if (!callee && !retrieval && !feature && !dialled.empty()) group = directory_.group_by_number(caller->company_id, dialled);
@@ -440,10 +467,11 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   if (invite && relay_ && carries_sdp(request)) {
     call.relayed = true;
     call.relay_pending = true;
+    call.callee_profile = profile_for(targets);
     call.pending_targets = std::move(targets);
     // The reply may come at once (a relay known to be down), and `call` may be gone after this.
     return relay_->offer({call.call_id, request.from().tag(), {}}, request.body(),
-                         [this, tx](RelayReply reply) { offered(tx, std::move(reply)); });
+                         [this, tx](RelayReply reply) { offered(tx, std::move(reply)); }, call.callee_profile);
   }
   if (retrieval) return answer_retrieval(call);
   if (call.feature) return apply_feature_code(call);
@@ -501,6 +529,51 @@ void Proxy::offered(TxId server, RelayReply reply) {
   fork(call, request, targets, call.relayed_offer);
 }
 
+std::optional<std::pair<int, std::string_view>> Proxy::unencrypted_refusal(const ExtensionInfo& caller,
+                                                                          const Message& request, const Peer& from) {
+  if (!caller.encryption_required) return std::nullopt;
+  if (from.transport != TransportKind::tls) return std::pair<int, std::string_view>{403, kTlsRequired};
+  if (request.method() == Method::invite && carries_sdp(request) && !media::audio_encrypted(request.body()))
+    return std::pair<int, std::string_view>{488, "Not Acceptable Here: this company requires encrypted audio (SRTP)"};
+  return std::nullopt;
+}
+
+MediaProfile Proxy::profile_for(const std::vector<Target>& targets) {
+  if (targets.empty()) return MediaProfile::rtp;  // privox's own endpoint answers: plain RTP on loopback
+  for (const Target& t : targets)
+    if (t.peer.transport != TransportKind::tls) return MediaProfile::rtp;
+  return MediaProfile::srtp;
+}
+
+void Proxy::reoffered(TxId server, RelayReply reply) {
+  const auto it = calls_.find(server);
+  if (it == calls_.end()) return;
+  Call& call = it->second;
+  call.relay_pending = false;
+  if (call.cancelled) return refuse(call, 487, "Request Terminated");
+  if (!reply.ok()) {
+    if (reply.outcome == RelayReply::Outcome::refused)
+      return refuse(call, 488, "Not Acceptable Here: the media relay cannot use this SDP");
+    return refuse(call, 503, "Media relay unavailable");
+  }
+  call.relayed_offer = std::move(reply.sdp);
+  const std::vector<Target> targets = std::move(call.pending_targets);
+  ring(call, targets, call.pending_ring_us);
+}
+
+void Proxy::note_encryption(Call& call, TxId client, std::string_view caller_sdp, std::string_view callee_sdp) {
+  if (call.record.answered_at_us != 0) return;
+  bool callee_tls = false;
+  for (const Branch& b : call.branches)
+    if (b.tx == client) callee_tls = b.tls;
+  call.record.caller_encrypted = call.caller.transport == TransportKind::tls && media::audio_encrypted(caller_sdp);
+  call.record.callee_encrypted = callee_tls && media::audio_encrypted(callee_sdp);
+  if (call.leg) {  // an external forward's leg: the same caller, the same carrier
+    call.leg->caller_encrypted = call.record.caller_encrypted;
+    call.leg->callee_encrypted = call.record.callee_encrypted;
+  }
+}
+
 void Proxy::refuse(Call& call, int status, std::string_view reason) {
   if (call.voicemail_session) {
     voicemail_->endpoint->discard(call.voicemail_session);
@@ -546,7 +619,7 @@ void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& 
     ForwardEdits edits;
     edits.request_uri = target.request_uri;
     edits.via = via;
-    edits.record_route = call.invite ? std::string_view(record_route_) : std::string_view{};
+    edits.record_route = call.invite ? record_route_for(call.caller.transport, target.peer.transport) : std::string_view{};
     edits.pop_route = pop_route;
     edits.from = anonymous_from;
     edits.remove = identity_headers;
@@ -554,7 +627,7 @@ void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& 
     edits.body = body;
     const TxId client = layer_->send_request(target.peer, build_forward(request, edits), request.method(), branch);
     branch_of_[client] = call.server_tx;
-    call.branches.push_back({client, 0});
+    call.branches.push_back({client, 0, target.peer.transport == TransportKind::tls});
   }
 }
 
@@ -567,8 +640,14 @@ Proxy::DialogHop Proxy::next_hop(const Message& request) const {
   request.for_each(Header::route, [&](std::string_view value) {
     auto route = parse_name_addr(value);
     if (!route) return false;
-    if (index++ == 0 && names_us(route->uri)) {
+    // Our entry comes first; a second one of ours follows where we recorded the route twice.
+    const int at = index++;
+    if (at == 0 && names_us(route->uri)) {
       hop.pop_route = true;
+      return true;
+    }
+    if (at == 1 && hop.pop_route && names_us(route->uri)) {
+      hop.pop_second_route = true;
       return true;
     }
     next = route;
@@ -639,6 +718,7 @@ void Proxy::forward_in_dialog(Call& call, const Message& request, const DialogHo
   ForwardEdits edits;
   edits.via = via;
   edits.pop_route = hop.pop_route;
+  edits.pop_second_route = hop.pop_second_route;
   edits.body = body;
   const TxId client = layer_->send_request(*hop.target, build_forward(request, edits), request.method(), branch);
   call.branches.push_back({client, 0});
@@ -672,6 +752,7 @@ void Proxy::on_ack(const Message& ack, const Peer&) {
   ForwardEdits edits;
   edits.via = via;
   edits.pop_route = pop_route;
+  edits.pop_second_route = hop.pop_second_route;
   sender_.send(*target, build_forward(ack, edits));
 }
 
@@ -742,6 +823,7 @@ void Proxy::on_response(TxId client, const Message& response) {
                             answered_by_relay(server, client, true, raw, std::move(equipment), std::move(reply));
                           });
   }
+  if (first_answer && !call.relayed) note_encryption(call, client, response.body(), response.body());
   // A retransmission (or another branch's 2xx) carries the SDP the caller already has from us.
   accept_answer(call, client, status, first_answer,
                 call.relayed_answer.empty() ? build_response_forward(response)
@@ -773,6 +855,7 @@ void Proxy::answered_by_relay(TxId server, TxId client, bool first_answer, const
     return refuse(call, reply.outcome == RelayReply::Outcome::refused ? 488 : 503, "Media relay unavailable");
   }
   call.relayed_answer = std::move(reply.sdp);
+  if (first_answer) note_encryption(call, client, call.relayed_answer, response.body());
   if (call.to_trunk && !call.in_dialog) {
     // What a transfer of the carrier's party needs (sip/proxy_transfer.cpp), for calls out only.
     call.carrier_sdp = std::string(response.body());

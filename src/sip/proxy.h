@@ -31,6 +31,7 @@
 #include "sip/authenticator.h"
 #include "sip/directory.h"
 #include "sip/location.h"
+#include "sip/media_profile.h"
 #include "sip/registrar.h"
 #include "sip/timer_queue.h"
 #include "sip/transaction.h"
@@ -336,6 +337,7 @@ class Proxy final : public TransactionUser {
   struct Branch {
     TxId tx = 0;
     int status = 0;  // 0 until a final response
+    bool tls = false;  // sent over TLS: its SDES keys stay private (issue 16)
   };
   // One initial INVITE or MESSAGE being proxied: its server transaction, branches and record.
   struct Call {
@@ -363,8 +365,12 @@ class Proxy final : public TransactionUser {
     bool relayed = false;
     bool relay_pending = false;
     std::string relayed_answer;
-    // Where the request goes once the relay has rewritten its offer.
+    // Where the request goes once the relay has rewritten its offer, and, for a ringing step that
+    // needs the offer in another profile (sip/proxy_callflow.cpp ring), for how long it rings.
     std::vector<Target> pending_targets;
+    int64_t pending_ring_us = 0;
+    // What the relay offers the called side: SRTP only when every target is reached over TLS.
+    MediaProfile callee_profile = MediaProfile::rtp;
     bool hide_caller = false;
     bool to_trunk = false;
     // Voicemail: the box's line, and once privox answers for it, the endpoint's session.
@@ -500,6 +506,10 @@ class Proxy final : public TransactionUser {
   void new_pin_key(uint64_t session, Retrieval& r, char key);
   bool box_locked(const std::string& box_id);
   void box_looked_up(TxId server_tx, Unanswered why, const VoicemailBoxes::BoxState& box);
+  // The box's state is looked up (is it full? its greeting?), then the endpoint answers.
+  void look_up_box(Call& call, Unanswered why);
+  // The relay's plain offer for the box, made again after TLS phones were offered SRTP.
+  void plain_offer_made(TxId server_tx, Unanswered why, RelayReply reply);
 
   // The virtual receptionist (sip/proxy_receptionist.cpp): privox answers the call with a menu
   // session, and hands the caller on by a leg of its own, which it sends to itself so that the
@@ -666,6 +676,7 @@ class Proxy final : public TransactionUser {
   struct DialogHop {
     std::optional<Peer> target;
     bool pop_route = false;
+    bool pop_second_route = false;  // our second entry of a double Record-Route (RFC 5658)
   };
   std::unordered_map<TxId, DialogHop> pending_hops_;  // in-dialog INVITEs whose offer is at the relay
   DialogHop next_hop(const Message& request) const;
@@ -731,6 +742,18 @@ class Proxy final : public TransactionUser {
                          std::optional<std::string_view> body = std::nullopt);
   // The relay's reply to the offer of the INVITE of `server_tx`: forward it rewritten, or refuse.
   void offered(TxId server_tx, RelayReply reply);
+  // SRTP for the called side only when every target's hop is TLS, which alone keeps the SDES keys
+  // secret; one target in clear makes the offer plain for all (rtpengine gives one offer per side).
+  static MediaProfile profile_for(const std::vector<Target>& targets);
+  // For a line of a company that requires encryption: the status and reason that refuse a request
+  // sent in clear (403) or an offer of plain audio (488); nullopt when it may go on.
+  static std::optional<std::pair<int, std::string_view>> unencrypted_refusal(const ExtensionInfo& caller,
+                                                                           const Message& request, const Peer& from);
+  // The relay's reply to an offer made again for a ringing step's profile: rings it, or refuses.
+  void reoffered(TxId server_tx, RelayReply reply);
+  // On the call's first answer, whether each leg was encrypted (traffic::CallRecord): TLS and an
+  // SDP that encrypts, the caller's as the caller gets it and the callee's as branch `client` sent it.
+  void note_encryption(Call& call, TxId client, std::string_view caller_sdp, std::string_view callee_sdp);
   // The relay's reply to the answer in a 2xx (`raw`) on branch `client`.
   void answered_by_relay(TxId server_tx, TxId client, bool first_answer, const std::string& raw,
                          std::string equipment, RelayReply reply);
@@ -762,6 +785,10 @@ class Proxy final : public TransactionUser {
 
   ProxyConfig config_;
   std::string record_route_;
+  std::string record_route_scratch_;  // record_route_for's answer for TLS legs
+  // The Record-Route value for a call from a `caller` to a `callee` transport: one entry on the
+  // SIP port, one on the TLS port when both are TLS, or both (RFC 5658) when they differ.
+  std::string_view record_route_for(TransportKind caller, TransportKind callee);
   Directory& directory_;
   Authenticator& auth_;
   Registrar* registrar_ = nullptr;

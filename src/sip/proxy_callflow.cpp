@@ -43,7 +43,11 @@ using traffic::Outcome;
 
 std::vector<Proxy::Target> Proxy::targets_of(const ExtensionInfo& line, int64_t now_us) const {
   std::vector<Target> out;
-  for (const Binding& b : location_.lookup(line.id, now_us)) out.push_back({b.peer, b.contact});
+  for (const Binding& b : location_.lookup(line.id, now_us)) {
+    // A phone registered in clear before its company required encryption is not rung.
+    if (line.encryption_required && b.peer.transport != TransportKind::tls) continue;
+    out.push_back({b.peer, b.contact});
+  }
   return out;
 }
 
@@ -269,6 +273,16 @@ void Proxy::ring(Call& call, const std::vector<Target>& targets, int64_t ring_us
   call.best_status = 0;
   call.best_response.clear();
   call.ring_timer = timers_.schedule(clock_.now_us() + ring_us, [this, tx = call.server_tx] { ring_timeout(tx); });
+  if (const MediaProfile wanted = profile_for(targets); call.relayed && wanted != call.callee_profile) {
+    // This step's phones need the offer in another profile (TLS phones SRTP, the others plain):
+    // the relay makes it again for the called side before they ring.
+    call.callee_profile = wanted;
+    call.relay_pending = true;
+    call.pending_targets = targets;
+    call.pending_ring_us = ring_us;
+    return relay_->offer({call.call_id, request.from().tag(), {}}, request.body(),
+                         [this, tx = call.server_tx](RelayReply reply) { reoffered(tx, std::move(reply)); }, wanted);
+  }
   fork(call, request, targets,
        call.relayed ? std::optional<std::string_view>(call.relayed_offer) : std::optional<std::string_view>());
 }

@@ -19,6 +19,7 @@
 #include "media/endpoint.h"
 #include "media/g711.h"
 #include "media/rtp.h"
+#include "media/sdp.h"
 #include "sip/builder.h"
 #include "sip/memory_directory.h"
 #include "sip/registrar.h"
@@ -390,6 +391,69 @@ TEST_F(ProxyRelayTest, OfferAnswerAndReInviteGoThroughTheRelayAndTheByeEndsIt) {
   relay_->query("call-1@192.0.2.50", [&](RelayReply r) { query = std::move(r); });
   ASSERT_TRUE(pump_until([&] { return query.has_value(); }));
   EXPECT_EQ(query->outcome, RelayReply::Outcome::refused) << "rtpengine no longer knows the call: " << query->raw;
+}
+
+// Issue 16: a phone reached over TLS is offered SRTP (SDES, never a NULL suite); the carrier's leg
+// stays plain RTP; the record says which leg was encrypted. A phone over UDP gets plain RTP.
+TEST_F(ProxyRelayTest, APhoneOverTlsIsOfferedSrtpAndTheRecordSaysWhichLegWasEncrypted) {
+  Binding old;
+  old.contact = "sip:101@192.0.2.7:5062";
+  old.peer = phone_;
+  Peer tls_phone;
+  ASSERT_TRUE(Peer::parse("192.0.2.7", 5063, TransportKind::tls, tls_phone));
+  Binding tls;
+  tls.contact = "sip:101@192.0.2.7:5063;transport=tls";
+  tls.peer = tls_phone;
+  tls.expires_at_us = clock_.now_us() + 3'600'000'000;
+  location_.apply({{"line-1", old, true}, {"line-1", tls, false}}, [](const Status&) {});
+
+  carrier_calls_with_sdp();
+  ASSERT_TRUE(pump_until([&] { return sender_.count(tls_phone, "INVITE") == 1; }));
+  const std::string invite_bytes = last_to(tls_phone, "INVITE");
+  const std::string offer = body_of(invite_bytes);
+  EXPECT_NE(offer.find("m=audio"), std::string::npos);
+  EXPECT_NE(offer.find("RTP/SAVP"), std::string::npos) << offer;
+  EXPECT_TRUE(media::audio_encrypted(offer)) << offer;
+  EXPECT_EQ(offer.find("NULL_HMAC"), std::string::npos) << "no suite that leaves the audio in clear";
+
+  storage_.push_back(invite_bytes);
+  Message invite;
+  ParseError error;
+  ASSERT_TRUE(parse_message(storage_.back(), invite, error)) << error.reason;
+  // The phone picks the first suite offered.
+  const size_t crypto = offer.find("a=crypto:");
+  ASSERT_NE(crypto, std::string::npos);
+  std::string answer_sdp = std::string(kPhoneSdp);
+  answer_sdp.replace(answer_sdp.find("RTP/AVP"), 7, "RTP/SAVP");
+  answer_sdp += offer.substr(crypto, offer.find("\r\n", crypto) + 2 - crypto);
+  const ExtraHeader sdp_type[] = {{"Content-Type", "application/sdp"}};
+  feed(build_response(invite, 200, "OK", "phone-tag", sdp_type, answer_sdp), tls_phone);
+  ASSERT_TRUE(pump_until([&] { return sink_.waiting.size() == 1; }));
+  ASSERT_EQ(sink_.opened_records.size(), 1u);
+  EXPECT_EQ(sink_.opened_records[0].caller_encrypted, false) << "the carrier's leg is plain UDP and RTP";
+  EXPECT_EQ(sink_.opened_records[0].callee_encrypted, true);
+  sink_.release({});
+  const std::string answer = body_of(last_to(carrier_, "SIP/2.0 200"));
+  EXPECT_NE(answer.find("RTP/AVP"), std::string::npos) << "the carrier hears plain RTP:\n" << answer;
+  EXPECT_FALSE(media::audio_encrypted(answer));
+}
+
+TEST_F(ProxyRelayTest, APhoneOverUdpIsOfferedPlainRtpAndItsLegIsNotEncrypted) {
+  carrier_calls_with_sdp();
+  ASSERT_TRUE(pump_until([&] { return sender_.count(phone_, "INVITE") == 1; }));
+  const std::string invite_bytes = last_to(phone_, "INVITE");
+  EXPECT_NE(body_of(invite_bytes).find("RTP/AVP"), std::string::npos);
+  EXPECT_EQ(body_of(invite_bytes).find("a=crypto"), std::string::npos) << "keys in a plain SDP would be readable";
+  storage_.push_back(invite_bytes);
+  Message invite;
+  ParseError error;
+  ASSERT_TRUE(parse_message(storage_.back(), invite, error)) << error.reason;
+  const ExtraHeader sdp_type[] = {{"Content-Type", "application/sdp"}};
+  feed(build_response(invite, 200, "OK", "phone-tag", sdp_type, kPhoneSdp), phone_);
+  ASSERT_TRUE(pump_until([&] { return sink_.waiting.size() == 1; }));
+  EXPECT_EQ(sink_.opened_records[0].caller_encrypted, false);
+  EXPECT_EQ(sink_.opened_records[0].callee_encrypted, false);
+  sink_.release({});
 }
 
 TEST_F(ProxyRelayTest, ANewCallGets503WhileTheRelayDoesNotAnswerAndLeavesARecord) {

@@ -113,17 +113,41 @@ bool Proxy::answer_with_voicemail(Call& call, Unanswered why) {
   call.ring_timer = 0;
   for (const Branch& b : call.branches)
     if (b.status == 0) layer_->cancel(b.tx);
-  if (!voicemail_->boxes) {
-    open_voicemail(call, why, {});
+  if (call.relayed && call.callee_profile != MediaProfile::rtp) {
+    // The phones rung were offered SRTP (TLS phones); privox's endpoint takes plain RTP on
+    // loopback, so the relay makes the called side's offer again, plain, before the box answers.
+    call.voicemail_pending = true;
+    call.callee_profile = MediaProfile::rtp;
+    call.relay_pending = true;
+    relay_->offer({call.call_id, request.from().tag(), {}}, request.body(),
+                  [this, server = call.server_tx, why](RelayReply reply) { plain_offer_made(server, why, std::move(reply)); },
+                  MediaProfile::rtp);
     return true;
   }
+  look_up_box(call, why);
+  return true;
+}
+
+void Proxy::plain_offer_made(TxId server, Unanswered why, RelayReply reply) {
+  const auto it = calls_.find(server);
+  if (it == calls_.end()) return;
+  Call& call = it->second;
+  call.voicemail_pending = false;
+  call.relay_pending = false;
+  if (call.cancelled) return refuse(call, 487, "Request Terminated");
+  if (!reply.ok()) return refuse(call, 503, "Media relay unavailable");
+  call.relayed_offer = std::move(reply.sdp);
+  look_up_box(call, why);
+}
+
+void Proxy::look_up_box(Call& call, Unanswered why) {
+  if (!voicemail_->boxes) return open_voicemail(call, why, {});
   // Whether the box is full, and its greeting, decide what the caller hears; the store answers off
   // this thread.
   call.voicemail_pending = true;
   voicemail_->boxes->prepare(call.box_id, [this, server = call.server_tx, why](const VoicemailBoxes::BoxState& box) {
     box_looked_up(server, why, box);
   });
-  return true;
 }
 
 void Proxy::box_looked_up(TxId server, Unanswered why, const VoicemailBoxes::BoxState& box) {

@@ -38,6 +38,8 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
     return layer_.respond_statelessly(tx, build_response(request, 401, "Unauthorized", "reg", extra), 401);
   }
   const ExtensionInfo& ext = *auth.extension;
+  if (ext.encryption_required && from.transport != TransportKind::tls)
+    return layer_.respond(tx, build_response(request, 403, kTlsRequired, "reg"), 403);
   if (request.to().uri.user != ext.sip_user)
     return layer_.respond(tx, build_response(request, 403, "Forbidden: To names another address of record", "reg"), 403);
 

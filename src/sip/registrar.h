@@ -19,6 +19,10 @@ struct RegistrarConfig {
   int default_expires_s = 3600;
 };
 
+// The reason phrase for a line of a company that requires encryption when its phone uses a
+// transport other than TLS (accounts::Extensions::set_company_encryption).
+inline constexpr std::string_view kTlsRequired = "Forbidden: this company requires TLS (sips:) for its phones";
+
 class Registrar {
  public:
   Registrar(TransactionLayer& layer, Authenticator& auth, Location& location, const Clock& clock,

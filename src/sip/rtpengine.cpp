@@ -5,6 +5,9 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <array>
+#include <string_view>
+
 #include "common/log.h"
 #include "sip/bencode.h"
 
@@ -18,19 +21,35 @@ using asio::ip::udp;
 constexpr size_t kBufferBytes = 65'536;
 
 // Both ends send media to rtpengine: the SDP's origin and connection addresses become its own, and
-// ICE candidates (which would let the phones bypass the relay) are removed.
-void media_flags(bencode::Writer& w) {
+// ICE candidates (which would let the phones bypass the relay) are removed. SDES offers only RFC
+// 4568's own suites, AES_CM_128_HMAC_SHA1_80 and _32, which every SDES phone implements: never a
+// NULL suite (it reads as SRTP and sends the audio in clear), and not the GCM, 192/256-bit or F8
+// ones rtpengine would offer first, which common phones key wrongly or not at all (Debian's
+// baresip 1.0 takes AEAD_AES_256_GCM with a 42-byte key and decrypts nothing). rtpengine 10.5 has
+// no "only-" flag, hence the list of what to leave out.
+constexpr std::array<std::string_view, 10> kSdesLeftOut = {
+    "no-AEAD_AES_256_GCM",     "no-AEAD_AES_128_GCM",     "no-AES_256_CM_HMAC_SHA1_80", "no-AES_256_CM_HMAC_SHA1_32",
+    "no-AES_192_CM_HMAC_SHA1_80", "no-AES_192_CM_HMAC_SHA1_32", "no-F8_128_HMAC_SHA1_80",  "no-F8_128_HMAC_SHA1_32",
+    "no-NULL_HMAC_SHA1_80",    "no-NULL_HMAC_SHA1_32"};
+
+void media_flags(bencode::Writer& w, MediaProfile profile) {
   w.string("ICE").string("remove");
   w.string("replace").begin_list().string("origin").string("session-connection").end();
+  w.string("SDES").begin_list();
+  for (std::string_view flag : kSdesLeftOut) w.string(flag);
+  w.end();
+  if (profile == MediaProfile::rtp) w.entry("transport-protocol", "RTP/AVP");
+  if (profile == MediaProfile::srtp) w.entry("transport-protocol", "RTP/SAVP").entry("DTLS", "off");
 }
 
-std::string leg_command(std::string_view command, const RelayLeg& leg, std::string_view sdp, bool keep_ports = false) {
+std::string leg_command(std::string_view command, const RelayLeg& leg, std::string_view sdp, bool keep_ports = false,
+                        MediaProfile profile = MediaProfile::keep) {
   std::string body;
   bencode::Writer w(body);
   w.begin_dict().entry("command", command).entry("call-id", leg.call_id).entry("from-tag", leg.from_tag);
   if (!leg.to_tag.empty()) w.entry("to-tag", leg.to_tag);
   w.entry("sdp", sdp);
-  media_flags(w);
+  media_flags(w, profile);
   if (keep_ports) w.string("flags").begin_list().string("port-latching").end();
   w.end();
   return body;
@@ -91,8 +110,8 @@ void RtpengineClient::stop() {
   }
 }
 
-void RtpengineClient::offer(const RelayLeg& leg, std::string_view sdp, Done done) {
-  send(Command::offer, leg_command("offer", leg, sdp),
+void RtpengineClient::offer(const RelayLeg& leg, std::string_view sdp, Done done, MediaProfile profile) {
+  send(Command::offer, leg_command("offer", leg, sdp, false, profile),
        [this, call_id = std::string(leg.call_id), done = std::move(done)](RelayReply reply) mutable {
          if (reply.ok()) relayed_calls_.insert(std::move(call_id));
          if (done) done(std::move(reply));

@@ -32,6 +32,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "sip/media_profile.h"
 #include "sip/timer_queue.h"
 
 namespace privox::sip {
@@ -92,7 +93,7 @@ class RtpengineClient {
   // Server::reschedule_timers in production.
   void set_timers_changed(std::function<void()> changed) { timers_changed_ = std::move(changed); }
 
-  void offer(const RelayLeg& leg, std::string_view sdp, Done done);
+  void offer(const RelayLeg& leg, std::string_view sdp, Done done, MediaProfile profile = MediaProfile::keep);
   void answer(const RelayLeg& leg, std::string_view sdp, Done done);
   // An answer from a side whose media moves elsewhere (the receptionist's leg, answered by a phone,
   // takes privox's place in the caller's call): rtpengine keeps the ports it gave both sides

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "media/sdp.h"
 #include "sip/bencode.h"
 #include "sip/test_rtpengine.h"
 
@@ -85,6 +86,46 @@ std::string media_port(std::string_view sdp) {
   const size_t m = sdp.find("m=audio ");
   if (m == std::string_view::npos) return "";
   return std::string(sdp.substr(m + 8, sdp.find(' ', m + 8) - m - 8));
+}
+
+// Each side gets the profile its own hop calls for, and rtpengine turns one into the other.
+TEST_F(RealRtpengineTest, GivesEachSideTheMediaProfileItsHopCallsFor) {
+  // A plain caller, a callee over TLS: the callee is offered SDES-keyed SRTP, never a NULL suite.
+  const RelayReply offered = call(
+      [&](auto done) { client_->offer({"srtp-1@test", "tag-a", ""}, kOffer, done, MediaProfile::srtp); });
+  ASSERT_TRUE(offered.ok()) << offered.reason;
+  EXPECT_NE(offered.sdp.find("RTP/SAVP"), std::string::npos) << offered.sdp;
+  EXPECT_TRUE(media::audio_encrypted(offered.sdp)) << offered.sdp;
+  EXPECT_EQ(offered.sdp.find("NULL_HMAC"), std::string::npos) << offered.sdp;
+  EXPECT_EQ(offered.sdp.find("GCM"), std::string::npos) << "RFC 4568's suites only, which every phone keys right";
+  EXPECT_NE(offered.sdp.find("a=crypto:1 AES_CM_128_HMAC_SHA1_80 "), std::string::npos) << offered.sdp;
+  EXPECT_EQ(offered.sdp.find("a=fingerprint"), std::string::npos) << "SDES only, for desk phones";
+  // The callee answers with one of the suites; the plain caller hears plain RTP back.
+  const size_t crypto = offered.sdp.find("a=crypto:");
+  ASSERT_NE(crypto, std::string::npos);
+  const std::string key_line = offered.sdp.substr(crypto, offered.sdp.find("\r\n", crypto) + 2 - crypto);
+  const std::string srtp_answer = std::string(kAnswer).replace(std::string(kAnswer).find("RTP/AVP"), 7, "RTP/SAVP") + key_line;
+  const RelayReply answered =
+      call([&](auto done) { client_->answer({"srtp-1@test", "tag-a", "tag-b"}, srtp_answer, done); });
+  ASSERT_TRUE(answered.ok()) << answered.reason;
+  EXPECT_NE(answered.sdp.find("RTP/AVP"), std::string::npos) << answered.sdp;
+  EXPECT_FALSE(media::audio_encrypted(answered.sdp));
+
+  // An SRTP caller, a plain callee (the trunk, voicemail): the callee gets plain RTP, the caller
+  // keeps SRTP in the answer.
+  const std::string srtp_offer = std::string(kOffer).replace(std::string(kOffer).find("RTP/AVP"), 7, "RTP/SAVP") +
+                                 "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";
+  const RelayReply plain = call(
+      [&](auto done) { client_->offer({"srtp-2@test", "tag-a", ""}, srtp_offer, done, MediaProfile::rtp); });
+  ASSERT_TRUE(plain.ok()) << plain.reason;
+  EXPECT_NE(plain.sdp.find("RTP/AVP"), std::string::npos) << plain.sdp;
+  EXPECT_FALSE(media::audio_encrypted(plain.sdp));
+  const RelayReply back =
+      call([&](auto done) { client_->answer({"srtp-2@test", "tag-a", "tag-b"}, kAnswer, done); });
+  ASSERT_TRUE(back.ok()) << back.reason;
+  EXPECT_TRUE(media::audio_encrypted(back.sdp)) << back.sdp;
+  client_->remove("srtp-1@test");
+  client_->remove("srtp-2@test");
 }
 
 TEST_F(RealRtpengineTest, RelaysAnOfferAndItsAnswerThenQueriesAndDeletesTheCall) {

@@ -303,6 +303,7 @@ void Server::stop() {
   tls_accept_timer_.cancel();
   for (auto& [id, c] : connections_) c->dropped();
   connections_.clear();
+  connection_at_.clear();
   per_source_.clear();
   handshaking_.clear();
   buffered_bytes_ = 0;
@@ -388,7 +389,12 @@ void Server::send(const Peer& to, std::string_view bytes) {
     if (ec) ++stats_.send_errors;
     return;
   }
-  const auto it = connections_.find(to.connection);
+  uint64_t id = to.connection;
+  if (id == 0) {  // a URI named the peer: the connection it holds to us from that address, if any
+    const auto at = connection_at_.find({to.transport, to.address, to.port});
+    if (at != connection_at_.end()) id = at->second;
+  }
+  const auto it = connections_.find(id);
   if (it == connections_.end()) {
     ++stats_.send_errors;  // the connection is gone; the peer's retransmission or a new one recovers
     return;
@@ -456,6 +462,7 @@ void Server::accepted(tcp::socket socket, bool tls) {
   auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), id, peer,
                                                     tls ? tls_context_ : std::shared_ptr<asio::ssl::context>());
   connections_.emplace(id, connection);
+  connection_at_[{peer.transport, peer.address, peer.port}] = id;
   connection->start();
 }
 
@@ -488,6 +495,9 @@ void Server::drop_connection(uint64_t id) {
   if (it == connections_.end()) return;
   const std::shared_ptr<TcpConnection> connection = it->second;
   connections_.erase(it);
+  const Peer& gone = connection->peer();
+  if (const auto at = connection_at_.find({gone.transport, gone.address, gone.port}); at != connection_at_.end() && at->second == id)
+    connection_at_.erase(at);
   if (connection->handshaking()) handshake_ended(connection->peer());
   connection->dropped();
   buffered_bytes_ -= std::min(buffered_bytes_, connection->buffer_bytes());

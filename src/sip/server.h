@@ -33,7 +33,9 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
+#include <map>
 #include <memory>
+#include <tuple>
 #include <string>
 #include <unordered_map>
 
@@ -171,6 +173,10 @@ class Server final : public Sender {
   Message message_;  // reused for every message: a Message is large, and parsing never nests
   uint64_t next_connection_ = 1;
   std::unordered_map<uint64_t, std::shared_ptr<TcpConnection>> connections_;
+  // The connections by their remote transport, address and port, for a request to a URI that
+  // names a peer's address but no connection (RFC 5923's reuse: a phone's TLS contact is where its
+  // connection comes from). The newest connection from an address wins.
+  std::map<std::tuple<TransportKind, std::array<uint8_t, 16>, uint16_t>, uint64_t> connection_at_;
   std::unordered_map<SourceKey, uint32_t, SourceKeyHash> per_source_;  // open connections by source
   std::unordered_map<SourceKey, uint32_t, SourceKeyHash> handshaking_;  // TLS handshakes in progress by source
   size_t buffered_bytes_ = 0;  // receive buffers of all connections

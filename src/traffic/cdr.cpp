@@ -41,7 +41,7 @@ std::string time_or_empty(int64_t us) { return us ? format_utc(us) : std::string
 constexpr std::string_view kColumns =
     "id, company_id, subject_id, direction, kind, source_enc, destination_enc, source_withheld, started_at_us, "
     "answered_at_us, ended_at_us, duration_ms, outcome, failure_code, end_reason, caller_equipment_enc, "
-    "callee_equipment_enc, trunk_id, cost_micros, cost_currency";
+    "callee_equipment_enc, trunk_id, cost_micros, cost_currency, caller_leg_encrypted, callee_leg_encrypted";
 
 struct ListSql {
   std::string sql;
@@ -164,6 +164,8 @@ std::vector<CdrRow> open_rows(const privacy::Keyring& keys, const store::Rows& r
     row.trunk_id = r.text_or(17, "");
     if (!r.is_null(18)) row.cost_micros = r.i64(18);
     row.cost_currency = r.text_or(19, "");
+    if (!r.is_null(20)) row.caller_encrypted = r.i64(20) != 0;
+    if (!r.is_null(21)) row.callee_encrypted = r.i64(21) != 0;
     out.push_back(std::move(row));
   }
   return out;
@@ -263,18 +265,24 @@ std::string cost_text(int64_t micros) {
   return fmt::format("{}.{}", micros / 1'000'000, fraction);
 }
 
+namespace {
+std::string_view flag_text(std::optional<bool> flag) { return flag ? (*flag ? "1" : "0") : ""; }
+}  // namespace
+
 std::string to_csv(const std::vector<CdrRow>& rows) {
   std::string out =
       "id,company_id,direction,kind,source,source_withheld,destination,started_at,answered_at,ended_at,duration_ms,"
-      "outcome,failure_code,end_reason,caller_equipment,callee_equipment,trunk_id,cost,cost_currency\n";
+      "outcome,failure_code,end_reason,caller_equipment,callee_equipment,trunk_id,cost,cost_currency,caller_encrypted,"
+      "callee_encrypted\n";
   for (const CdrRow& r : rows) {
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.id, r.company_id, r.direction, r.kind,
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.id, r.company_id, r.direction, r.kind,
                        csv_field(r.source.value_or("")), r.source_withheld ? 1 : 0,
                        csv_field(r.destination.value_or("")), time_or_empty(r.started_at_us),
                        time_or_empty(r.answered_at_us), time_or_empty(r.ended_at_us), r.duration_ms, r.outcome,
                        r.failure_code ? std::to_string(r.failure_code) : "", csv_field(r.end_reason),
                        csv_field(r.caller_equipment.value_or("")), csv_field(r.callee_equipment.value_or("")),
-                       r.trunk_id, r.cost_micros ? cost_text(*r.cost_micros) : "", r.cost_currency);
+                       r.trunk_id, r.cost_micros ? cost_text(*r.cost_micros) : "", r.cost_currency,
+                       flag_text(r.caller_encrypted), flag_text(r.callee_encrypted));
   }
   return out;
 }
@@ -295,6 +303,8 @@ nlohmann::json to_json(const std::vector<CdrRow>& rows) {
     if (r.caller_equipment) j["caller_equipment"] = *r.caller_equipment;
     if (r.callee_equipment) j["callee_equipment"] = *r.callee_equipment;
     if (!r.trunk_id.empty()) j["trunk_id"] = r.trunk_id;
+    if (r.caller_encrypted) j["caller_encrypted"] = *r.caller_encrypted;
+    if (r.callee_encrypted) j["callee_encrypted"] = *r.callee_encrypted;
     if (r.cost_micros) {
       j["cost"] = cost_text(*r.cost_micros);  // a decimal amount of cost_currency, exact
       j["cost_micros"] = *r.cost_micros;

@@ -54,6 +54,8 @@ struct CdrRow {
   // What the call cost (rating/), in millionths of `cost_currency`; nullopt when not rated.
   std::optional<int64_t> cost_micros;
   std::string cost_currency;
+  // Whether the caller's and the callee's legs were encrypted (TLS and SRTP); nullopt: not known.
+  std::optional<bool> caller_encrypted, callee_encrypted;
 };
 
 // The records the query selects, in its order. One write transaction reads them with their

@@ -26,7 +26,7 @@ constexpr std::string_view kTrafficInClear =
     "says when or how a call went, not who took part: the parties are sealed under the line's key";
 
 // clang-format off
-constexpr std::array<FieldSpec, 16> kFields = {
+constexpr std::array<FieldSpec, 18> kFields = {
   FieldSpec{"source", "traffic_records", "source_enc", "", Category::traffic, true,
             kTraffic, LegalBasis::contract, RetentionRule::billing_dispute_period,
             ErasureTreatment::anonymise, kDisputedBill, true, Protection::per_subject, "",
@@ -125,6 +125,18 @@ constexpr std::array<FieldSpec, 16> kFields = {
             Format::recorded, 36, "which carrier trunk carried the call (routing)",
             "The carrier that carried the call",
             "Which telephone carrier linked your call to the public phone network."},
+  FieldSpec{"caller_encrypted", "traffic_records", "caller_leg_encrypted", "", Category::traffic, false,
+            kTraffic, LegalBasis::contract, RetentionRule::billing_dispute_period,
+            ErasureTreatment::anonymise, kDisputedBill, true, Protection::none, kTrafficInClear,
+            Format::recorded, 1, "whether the caller's leg went over TLS with encrypted audio (SRTP)",
+            "Whether the calling side was encrypted",
+            "Whether the call's signalling and sound between the calling phone and our network were encrypted."},
+  FieldSpec{"callee_encrypted", "traffic_records", "callee_leg_encrypted", "", Category::traffic, false,
+            kTraffic, LegalBasis::contract, RetentionRule::billing_dispute_period,
+            ErasureTreatment::anonymise, kDisputedBill, true, Protection::none, kTrafficInClear,
+            Format::recorded, 1, "whether the answering side's leg went over TLS with encrypted audio (SRTP)",
+            "Whether the answering side was encrypted",
+            "Whether the call's signalling and sound between our network and the answering phone were encrypted."},
 };
 
 constexpr std::array<StructuralColumn, 13> kStructural = {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,6 +40,9 @@ struct CallRecord {
   std::string caller_equipment;  // User-Agent
   std::string callee_equipment;  // User-Agent or Server of the answering side
   std::string trunk_id;
+  // Whether each leg was private on the wire (issue 16): its SIP over TLS and its audio SRTP that
+  // encrypts (media/sdp.h audio_encrypted). Known once answered; nullopt for an attempt.
+  std::optional<bool> caller_encrypted, callee_encrypted;
 
   int64_t duration_ms() const {
     return answered_at_us && ended_at_us > answered_at_us ? (ended_at_us - answered_at_us) / 1000 : 0;

@@ -148,6 +148,15 @@ std::vector<store::SchemaPart> schema_parts() {
            "ALTER TABLE traffic_records ADD COLUMN cost_currency TEXT",
            "ALTER TABLE traffic_records ADD COLUMN rate_deck_id TEXT",
        }},
+      {24,
+       "traffic",
+       "whether each leg of a call was encrypted on the wire",
+       {
+           // 1: the leg's SIP went over TLS and its audio was SRTP that encrypts; 0: either was
+           // plain; NULL: not known (never answered, or recorded before this version).
+           "ALTER TABLE traffic_records ADD COLUMN caller_leg_encrypted INTEGER CHECK (caller_leg_encrypted IN (0, 1))",
+           "ALTER TABLE traffic_records ADD COLUMN callee_leg_encrypted INTEGER CHECK (callee_leg_encrypted IN (0, 1))",
+       }},
   };
 }
 

@@ -14,7 +14,8 @@ const std::vector<std::string> kRecordColumns = {
     "id",          "company_id",    "subject_id",     "direction",     "kind",         "source_enc",
     "destination_enc", "source_withheld", "started_at_us", "answered_at_us", "ended_at_us", "duration_ms",
     "outcome",     "failure_code",  "end_reason",     "caller_equipment_enc", "callee_equipment_enc",
-    "trunk_id",    "node_id",       "updated_at_us", "source_prefix", "destination_prefix"};
+    "trunk_id",    "node_id",       "updated_at_us", "source_prefix", "destination_prefix",
+    "caller_leg_encrypted", "callee_leg_encrypted"};
 // Where kRecordColumns' values sit in a row: the SIP worker fills the sealed ones in clear, and the
 // writer thread seals them and cuts the prefixes.
 enum Column : size_t {
@@ -33,6 +34,7 @@ constexpr size_t kCloseEquipment = 4, kCloseSubject = 10;
 
 store::Value optional_time(int64_t us) { return us ? store::Value{us} : store::null_value(); }
 store::Value optional_text(const std::string& s) { return s.empty() ? store::null_value() : store::Value{s}; }
+store::Value optional_flag(std::optional<bool> b) { return b ? store::Value{int64_t{*b ? 1 : 0}} : store::null_value(); }
 
 const std::string* text_at(const store::Params& row, size_t i) { return std::get_if<std::string>(&row[i]); }
 
@@ -125,7 +127,9 @@ store::Params StoreSink::plain_row(const CallRecord& r) const {
           node_id_,
           clock_.now_us(),
           store::null_value(),  // the prefixes, cut by the writer thread
-          store::null_value()};
+          store::null_value(),
+          optional_flag(r.caller_encrypted),
+          optional_flag(r.callee_encrypted)};
 }
 
 void StoreSink::opened(const CallRecord& record, Durable done) {

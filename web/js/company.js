@@ -2,7 +2,8 @@
 // Its office manager closes it after typing its name, and can call the closure off until the
 // service ends (POST and DELETE /api/v1/company/closure). The office manager also chooses how the
 // company's phones sign in (PATCH /api/v1/company {sip_digest}: md5, sha256 or null for the
-// service's default), which each line may override on the Extensions page, and the time zone its
+// service's default), which each line may override on the Extensions page, whether they must use
+// TLS and SRTP (PATCH /api/v1/company {require_encryption}), and the time zone its
 // business hours are kept in (PATCH /api/v1/company {time_zone}: an IANA name such as Europe/London),
 // and the business hours and holidays themselves (GET and PUT /api/v1/company/hours: each weekday's
 // intervals, or no week at all, and the holidays by date), which the receptionist and the fraud
@@ -29,6 +30,8 @@ function show(company, manager) {
   $('#reopen-company').hidden = !manager || company.state !== 'closing';
   $('#phone-sign-in').hidden = !manager || company.state === 'closed';
   $('#sip_digest').value = company.sip_digest || '';
+  $('#wire-encryption').hidden = !manager || company.state === 'closed';
+  $('#require_encryption').checked = company.require_encryption === true;
   $('#time-zone').hidden = !manager || company.state === 'closed';
   $('#time_zone').value = company.time_zone || 'UTC';
   $('#business-hours').hidden = !manager || company.state === 'closed';
@@ -148,6 +151,18 @@ async function main() {
       say(digestForm, choice
         ? `Saved. Your lines now sign in with ${DIGEST_WORDS[choice]}, except those with a choice of their own.`
         : 'Saved. Your lines follow the service\'s default, except those with a choice of their own.');
+    });
+  });
+  const encryptionForm = $('#encryption-form');
+  encryptionForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submitting(encryptionForm, async () => {
+      const required = $('#require_encryption').checked;
+      company = await api('PATCH', '/company', { body: { require_encryption: required } });
+      show(company, manager);
+      say(encryptionForm, required
+        ? 'Saved. Your phones must now use TLS and SRTP; the others are refused.'
+        : 'Saved. Your phones may use TLS and SRTP, or not.');
     });
   });
   const zoneForm = $('#zone-form');

@@ -35,6 +35,16 @@ function party(record, which) {
   return value === null || value === undefined || value === '' ? '—' : value;
 }
 
+// Whether the call was private on the wire, leg by leg (TLS and SRTP): known once answered.
+function encryptionWords(record) {
+  const caller = record.caller_encrypted, callee = record.callee_encrypted;
+  if (caller === undefined && callee === undefined) return '—';
+  if (caller && callee) return 'Both sides';
+  if (caller) return 'Caller\'s side only';
+  if (callee) return 'Answering side only';
+  return 'No';
+}
+
 function row(record) {
   return el('tr', { 'data-id': record.id },
     el('td', {}, formatTime(record.started_at)),
@@ -43,6 +53,7 @@ function row(record) {
     el('td', { class: 'party-destination' }, party(record, 'destination')),
     el('td', { class: 'num' }, record.answered_at ? formatDuration(record.duration_ms) : '—'),
     el('td', {}, outcomeWords(record.outcome)),
+    ...($('#records th.encrypted') ? [el('td', { class: 'encrypted' }, encryptionWords(record))] : []),
     // Exact as rated (an amount of the deck's currency, up to six decimals); none when not rated.
     el('td', { class: 'num cost' }, record.cost ? `${record.cost} ${record.cost_currency || ''}`.trim() : '—'));
 }
