@@ -367,6 +367,7 @@ help_mentions "extension show" --data-dir --id
 help_mentions "extension reset-password" --data-dir --id --password --generate-password
 help_mentions "extension update" --data-dir --id --label --member --unassign --digest
 help_mentions "company digest" --data-dir --id --set
+help_mentions "company encryption" --data-dir --id --set
 help_mentions "company time-zone" --data-dir --id --set
 help_mentions "company hours" --data-dir --id --set --closed --clear
 help_mentions "company music" --data-dir --id --file --clear --show
@@ -845,6 +846,14 @@ expect_ok "$PRIVOX" company digest --data-dir "$D" --id "$COMPANY" --set sha256
 assert_eq "company digest --set sha256 is kept and audited" "sha256|company.sip_digest||$COMPANY" \
   "$(stdout)|$(last_audit)"
 expect_ok "$PRIVOX" company digest --data-dir "$D" --id "$COMPANY" --set default
+# Issue 16: whether the company's phones must use TLS and SRTP.
+expect_ok "$PRIVOX" company encryption --data-dir "$D" --id "$COMPANY"
+assert_eq "encryption is optional by default" "optional" "$(stdout)"
+expect_fail 2 -- "--set" "$PRIVOX" company encryption --data-dir "$D" --id "$COMPANY" --set maybe
+expect_ok "$PRIVOX" company encryption --data-dir "$D" --id "$COMPANY" --set required
+assert_eq "company encryption --set required is kept and audited" "required|company.require_encryption||$COMPANY" \
+  "$(stdout)|$(last_audit)"
+expect_ok "$PRIVOX" company encryption --data-dir "$D" --id "$COMPANY" --set optional
 # Issue 17: the company's time zone (its business hours) and its own fraud rule thresholds.
 expect_ok "$PRIVOX" company time-zone --data-dir "$D" --id "$COMPANY"
 assert_eq "a company keeps its hours in UTC by default" "UTC" "$(stdout)"

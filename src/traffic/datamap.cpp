@@ -130,13 +130,13 @@ constexpr std::array<FieldSpec, 18> kFields = {
             ErasureTreatment::anonymise, kDisputedBill, true, Protection::none, kTrafficInClear,
             Format::recorded, 1, "whether the caller's leg went over TLS with encrypted audio (SRTP)",
             "Whether the calling side was encrypted",
-            "Whether the call's signalling and sound between the calling phone and our network were encrypted."},
+            "Whether your call's signalling and sound between the calling phone and our network were encrypted."},
   FieldSpec{"callee_encrypted", "traffic_records", "callee_leg_encrypted", "", Category::traffic, false,
             kTraffic, LegalBasis::contract, RetentionRule::billing_dispute_period,
             ErasureTreatment::anonymise, kDisputedBill, true, Protection::none, kTrafficInClear,
             Format::recorded, 1, "whether the answering side's leg went over TLS with encrypted audio (SRTP)",
             "Whether the answering side was encrypted",
-            "Whether the call's signalling and sound between our network and the answering phone were encrypted."},
+            "Whether your call's signalling and sound between our network and the answering phone were encrypted."},
 };
 
 constexpr std::array<StructuralColumn, 13> kStructural = {
