@@ -126,12 +126,14 @@ bool Proxy::names_us(const Uri& uri) const {
 std::optional<Peer> Proxy::peer_for_uri(const Uri& uri) const {
   // A URI that asks for TLS (sips:, or ;transport=tls) is reached over TLS, never in clear: over
   // the connection the peer holds to us from that address (sip/server.h, RFC 5923's reuse).
+  // A TCP URI goes over UDP as before: a TCP phone's own binding (Registrar::peer_for_contact)
+  // is found first, and falling back to UDP costs nothing private.
   const std::optional<std::string_view> transport = uri.param("transport");
   const bool tls = iequals_ascii(uri.scheme, "sips") || (transport && iequals_ascii(*transport, "tls"));
-  const bool tcp = !tls && transport && iequals_ascii(*transport, "tcp");
-  const TransportKind kind = tls ? TransportKind::tls : tcp ? TransportKind::tcp : TransportKind::udp;
   Peer peer;
-  if (!Peer::parse(uri.host, uri.port ? uri.port : (tls ? 5061 : 5060), kind, peer)) return std::nullopt;
+  if (!Peer::parse(uri.host, uri.port ? uri.port : (tls ? 5061 : 5060), tls ? TransportKind::tls : TransportKind::udp,
+                   peer))
+    return std::nullopt;
   return peer;
 }
 

@@ -114,6 +114,38 @@ TEST_F(CallFlowTest, AViaTowardAPhoneOnTlsNamesTheTlsPort) {
   EXPECT_EQ(sent[0].top_via().port, 5061) << "not the UDP port: " << sent[0].first_value(Header::via);
 }
 
+// Issue 16: a call from a carrier on UDP to a phone on TLS records privox twice (RFC 5658), the
+// entry facing the phone on the TLS port, so the phone's in-dialog requests come over TLS and never
+// in clear; privox drops both of its entries when it relays them.
+TEST_F(CallFlowTest, APhoneOnTlsIsRecordRoutedOverTlsAndBothEntriesArePoppedOnTheWayBack) {
+  proxy_.set_tls_port(5061);
+  Peer tls_phone;
+  ASSERT_TRUE(Peer::parse("192.0.2.11", 40123, TransportKind::tls, tls_phone));
+  tls_phone.connection = 7;
+  location_.forget("line-1");
+  bind("line-1", tls_phone, "sip:u101@192.0.2.11:40123;transport=tls");
+  carrier_calls();
+  const std::vector<Message> sent = invites_to(tls_phone);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].first_value(Header::record_route), "<sip:127.0.0.1:5061;transport=tls;lr>, <sip:127.0.0.1:5060;lr>");
+
+  // The phone's BYE follows the route set in the Record-Route's order (RFC 3261 §12.1.1).
+  feed(fmt::format("BYE sip:+14155550123@{0} SIP/2.0\r\n"
+                   "Via: SIP/2.0/TLS 192.0.2.11:40123;branch=z9hG4bK-bye-1\r\n"
+                   "Max-Forwards: 70\r\n"
+                   "Route: <sip:127.0.0.1:5061;transport=tls;lr>, <sip:127.0.0.1:5060;lr>\r\n"
+                   "From: <sip:442079460958@127.0.0.1>;tag=phone-1\r\n"
+                   "To: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
+                   "Call-ID: callflow-1@192.0.2.50\r\n"
+                   "CSeq: 2 BYE\r\n"
+                   "Content-Length: 0\r\n\r\n",
+                   carrier_.host_port()),
+       tls_phone);
+  const std::string bye = sender_.last(carrier_, "BYE");
+  ASSERT_FALSE(bye.empty()) << "the BYE reaches the carrier";
+  EXPECT_EQ(bye.find("Route:"), std::string::npos) << "both of privox's entries are dropped:\n" << bye;
+}
+
 TEST_F(CallFlowTest, DoNotDisturbGivesTheBusyTreatmentWithoutRinging) {
   line1_.forwarding.dnd = true;
   publish();

@@ -118,6 +118,19 @@ async function closeAndCallOff(page) {
   await page.click('#digest-form button[type="submit"]');
   await page.locator('#digest-form .form-ok', { hasText: 'default' }).waitFor({ timeout: WAIT_MS });
 
+  // Encryption on the wire (issue 16): required, kept after a reload, then optional again.
+  check(!(await page.locator('#require_encryption').isChecked()), 'a new company does not require encryption');
+  await page.check('#require_encryption');
+  await page.click('#encryption-form button[type="submit"]');
+  await page.locator('#encryption-form .form-ok', { hasText: 'must now use TLS and SRTP' }).waitFor({ timeout: WAIT_MS });
+  await page.reload();
+  await page.locator('#company-name', { hasText: PERSON.company_name }).waitFor({ timeout: WAIT_MS });
+  for (let i = 0; i < 40 && !(await page.locator('#require_encryption').isChecked()); i += 1) await page.waitForTimeout(250);
+  check(await page.locator('#require_encryption').isChecked(), 'the requirement is shown after a reload');
+  await page.uncheck('#require_encryption');
+  await page.click('#encryption-form button[type="submit"]');
+  await page.locator('#encryption-form .form-ok', { hasText: 'may use TLS and SRTP' }).waitFor({ timeout: WAIT_MS });
+
   check(await page.locator('#time_zone').inputValue() === 'UTC', 'a new company keeps its hours in UTC');
   await page.fill('#time_zone', 'Europe/Londres');
   await page.click('#zone-form button[type="submit"]');

@@ -400,6 +400,8 @@ async function extensionsAndCalls(page) {
     .filter({ has: page.locator('.party-destination', { hasText: /202/ }) });
   check(await answered.count() >= 1, `the call 201 → 202 should be in the call log:\n${await page.locator('#records').innerText()}`);
   check(/\bAnswered\b/.test(await answered.first().innerText()), 'the call should show as answered, in words');
+  const encrypted = await answered.first().locator('.encrypted').innerText();
+  check(encrypted === 'No', `a call between phones on UDP should show as not encrypted, not "${encrypted}"`);
   const withheld = rows.filter({ has: page.locator('.party-source', { hasText: /^withheld$/ }) });
   check(await withheld.count() === 1, `the withheld call should show its caller as "withheld":\n${await page.locator('#records').innerText()}`);
 
