@@ -32,6 +32,15 @@ std::vector<std::string_view> fields(std::string_view line, size_t limit) {
   return out;
 }
 
+// Takes the next line off `text`, without its line ending ("\n" or "\r\n").
+std::string_view next_line(std::string_view& text) {
+  const size_t end = text.find('\n');
+  std::string_view line = text.substr(0, end);
+  text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
 bool is_ip_literal(const std::string& address, bool ipv6) {
   unsigned char buffer[16];
   return inet_pton(ipv6 ? AF_INET6 : AF_INET, address.c_str(), buffer) == 1;
@@ -106,10 +115,7 @@ Result<AudioChoice> choose_audio(std::string_view offer) {
   std::optional<AudioStream> audio;
   bool in_audio = false, seen_audio = false;
   while (!offer.empty()) {
-    const size_t end = offer.find('\n');
-    std::string_view line = offer.substr(0, end);
-    offer.remove_prefix(end == std::string_view::npos ? offer.size() : end + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string_view line = next_line(offer);
     if (line.empty()) continue;
     if (line.size() < 2 || line[1] != '=') return invalid("sdp", "a line is not \"type=value\"");
     const char type = line[0];
@@ -189,10 +195,7 @@ bool audio_encrypted(std::string_view sdp) {
   if (sdp.size() > kMaxSdpBytes) return false;
   bool in_audio = false, srtp = false, dtls = false, keyed = false, fingerprint = false;
   while (!sdp.empty()) {
-    const size_t end = sdp.find('\n');
-    std::string_view line = sdp.substr(0, end);
-    sdp.remove_prefix(end == std::string_view::npos ? sdp.size() : end + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string_view line = next_line(sdp);
     if (line.starts_with("m=")) {
       if (in_audio) break;  // only the first audio stream
       if (!line.starts_with("m=audio ")) continue;
@@ -217,10 +220,7 @@ Direction audio_direction(std::string_view sdp) {
   std::optional<Direction> session, stream;
   bool held_address = false, in_audio = false, seen_audio = false, any_media = false;
   while (!sdp.empty()) {
-    const size_t end = sdp.find('\n');
-    std::string_view line = sdp.substr(0, end);
-    sdp.remove_prefix(end == std::string_view::npos ? sdp.size() : end + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string_view line = next_line(sdp);
     if (line.starts_with("m=")) {
       if (seen_audio) break;  // only the first audio stream
       any_media = true;
@@ -258,10 +258,7 @@ std::string with_direction(std::string_view sdp, Direction direction) {
   out.reserve(sdp.size() + 16);
   bool written = false;
   while (!sdp.empty()) {
-    const size_t end = sdp.find('\n');
-    std::string_view line = sdp.substr(0, end);
-    sdp.remove_prefix(end == std::string_view::npos ? sdp.size() : end + 1);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string_view line = next_line(sdp);
     if (direction_attribute(line)) continue;
     out += line;
     out += "\r\n";

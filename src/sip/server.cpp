@@ -180,6 +180,9 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
         ++messages_;
         server_.dispatch(rest.substr(0, frame.length), peer_);
       }
+      // RFC 5626 §4.4.1: a phone behind NAT keeps its flow open with a double-CRLF ping, which
+      // the server answers with a single-CRLF pong; a pong (two bytes) needs no answer.
+      if (frame.kind == Frame::keepalive && frame.length == 4) write("\r\n");
       start += frame.length;
     }
     if (start > 0) {

@@ -92,6 +92,28 @@ TEST_F(ServerTcpTest, ASourceHoldsOnlyItsShareOfConnections) {
   EXPECT_EQ(server_->tcp_connections(), 2u);
 }
 
+// Issue 16: a phone behind NAT keeps its TCP or TLS flow with RFC 5626 keep-alives; a double-CRLF
+// ping gets a single-CRLF pong, and a pong gets nothing back.
+TEST_F(ServerTcpTest, ADoubleCrlfPingGetsACrlfPong) {
+  auto phone = connect();
+  run();
+  send(*phone, "\r\n\r\n");
+  run();
+  char buf[16];
+  boost::system::error_code ec;
+  const size_t n = phone->read_some(asio::buffer(buf), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(std::string_view(buf, n), "\r\n");
+  send(*phone, "\r\n");
+  run();
+  phone->read_some(asio::buffer(buf), ec);
+  EXPECT_EQ(ec, asio::error::would_block) << "a pong is not answered";
+  send(*phone, options(1));
+  run();
+  EXPECT_EQ(sink_.messages, 1) << "the flow still carries messages";
+  EXPECT_EQ(server_->stats().tcp_refused + server_->stats().tcp_closed_slow, 0u);
+}
+
 // Idle connections that never sent a message were swept only after 300 s.
 TEST_F(ServerTcpTest, AConnectionMustSendACompleteMessageSoon) {
   auto silent = connect(), talking = connect();
