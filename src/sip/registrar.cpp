@@ -16,17 +16,20 @@ std::optional<int64_t> parse_seconds(std::string_view text) {
   return std::min<int64_t>(v, int64_t{1} << 31);
 }
 
+}  // namespace
+
 // Requests for a contact go where its URI says when that is an IP address over UDP (a device may
 // register a contact other than its own source, as sipsak -C does); over TCP they go back on the
 // connection the device opened, and a contact privox cannot resolve falls back to the source.
 Peer where_to_reach(const Uri& contact, const Peer& from) {
   if (from.reliable()) return from;
   Peer peer;
-  if (Peer::parse(contact.host, contact.port ? contact.port : 5060, TransportKind::udp, peer)) return peer;
-  return from;
+  if (!Peer::parse(contact.host, contact.port ? contact.port : 5060, TransportKind::udp, peer)) return from;
+  // Behind NAT a phone writes its own private address; privox sends only to where the REGISTER
+  // really came from (the NAT's mapping), never into a private network it cannot reach.
+  if (peer.local_only() && !peer.same_host(from)) return from;
+  return peer;
 }
-
-}  // namespace
 
 void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
   const AuthOutcome auth = auth_.authenticate(request, false, from);

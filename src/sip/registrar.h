@@ -23,6 +23,11 @@ struct RegistrarConfig {
 // transport other than TLS (accounts::Extensions::set_company_encryption).
 inline constexpr std::string_view kTlsRequired = "Forbidden: this company requires TLS (sips:) for its phones";
 
+// Where a UDP binding is reached: the Contact's address, unless it names a private or local
+// address other than the source's (a phone behind NAT), when it is the REGISTER's source address
+// and port; a connection-oriented binding is its connection. Exposed for its unit test.
+Peer where_to_reach(const Uri& contact, const Peer& from);
+
 class Registrar {
  public:
   Registrar(TransactionLayer& layer, Authenticator& auth, Location& location, const Clock& clock,

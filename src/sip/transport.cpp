@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -42,6 +43,16 @@ Peer Peer::from_ipv4(uint32_t host_order_address, uint16_t port, TransportKind k
   std::memcpy(p.address.data(), &n, 4);
   p.port = port;
   return p;
+}
+
+bool Peer::local_only() const {
+  const auto& a = address;
+  if (ipv6) {
+    const bool loopback = std::all_of(a.begin(), a.begin() + 15, [](uint8_t b) { return b == 0; }) && a[15] == 1;
+    return (a[0] & 0xfe) == 0xfc || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || loopback;
+  }
+  return a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+         (a[0] == 100 && (a[1] & 0xc0) == 64) || (a[0] == 169 && a[1] == 254) || a[0] == 127;
 }
 
 bool Peer::parse(std::string_view host, uint16_t port, TransportKind kind, Peer& out) {

@@ -31,6 +31,9 @@ struct Peer {
   bool same_address(const Peer& other) const { return same_host(other) && port == other.port; }
   // The same IP address, whatever the ports.
   bool same_host(const Peer& other) const { return ipv6 == other.ipv6 && address == other.address; }
+  // An address only its own network reaches: RFC 1918, shared (RFC 6598), loopback and link-local
+  // IPv4; unique-local, link-local and loopback IPv6. What a phone behind NAT writes in its Contact.
+  bool local_only() const;
   static Peer from_ipv4(uint32_t host_order_address, uint16_t port, TransportKind kind = TransportKind::udp);
   // Parses a numeric "a.b.c.d" or IPv6 literal; false when it is neither.
   static bool parse(std::string_view host, uint16_t port, TransportKind kind, Peer& out);
