@@ -177,7 +177,7 @@ assert_contains "its offer of plain audio is refused, naming SRTP" "$(tr '\r' '\
 mark 101 103
 cmd 101 "/dial sip:103@127.0.0.1:$TLS_PORT"
 assert_true "103's earlier UDP registration is no longer rung" wait_seen 101 '480 Temporarily Unavailable'
-assert_eq "103's baresip saw no call" 0 "$(seen 103 'Incoming call')"
+assert_eq "103's baresip answered no call" 0 "$(seen 103 'answering call')"
 call 101 102 required
 assert_eq "101 still calls 102 over TLS with SRTP: both legs encrypted" "true true" "$(record_of 101)"
 assert_false "and the capture holds no tone" in_capture required tone
