@@ -8,6 +8,7 @@
 #   SMTP_URL SMTP_MAILDIR     the test SMTP server and the Maildir it delivers into
 #   mail_count / wait_mail N  messages arrived so far / wait (10 s at most) until N have arrived
 #   start_bg NAME CMD...      starts a background process, killed at exit; its log is $TMP/NAME.log
+#   E2E_UNDO+=("CMD")         a command run at exit, after those processes ended
 #   free_port                 a port P on loopback with P to P+3 free for UDP and TCP: sipp binds
 #                             its media on -mp P and P+2 (video), baresip its TLS transport on its
 #                             SIP port + 1; one free for TCP alone may be another test's phone's
@@ -26,6 +27,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/privox-e2e.XXXXXX")
 E2E_RUN_ID=$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')
 E2E_SCHEMAS=()
 E2E_PIDS=()
+E2E_UNDO=()  # commands run at exit after the processes ended (a network namespace to remove, say)
 declare -A E2E_STORE_OF=()
 
 PG_URL=""
@@ -85,6 +87,8 @@ e2e_cleanup() {  # e2e_cleanup [STATUS]: STATUS, else $?, is the script's exit s
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
+  local undo
+  for undo in "${E2E_UNDO[@]}"; do eval "$undo" >/dev/null 2>&1; done
   suite_save  # after the processes ended, so their last lines are in
   if [ "$E2E_INTERRUPTED" -eq 1 ]; then
     echo "$0: stopped after ${SECONDS} s, before its end (the watchdog or ctest)" >&2

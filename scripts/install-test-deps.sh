@@ -5,12 +5,15 @@
 # metrics test scrapes a live privox with it), and lintian (ops/debian/deb_test.sh checks the
 # Debian package with it), and poppler-utils' pdftotext (billing/'s tests read an invoice's PDF back), and
 # pg_auto_failover (scripts/privox_cluster_test.sh starts the local cluster with it), and tcpdump
-# (src/sip/srtp_e2e.sh captures loopback to show encrypted legs carry no plaintext). `make test` runs
+# (src/sip/srtp_e2e.sh captures loopback to show encrypted legs carry no plaintext), and iproute2,
+# iptables and conntrack (src/sip/nat_e2e.sh puts a phone behind a masquerading router in network
+# namespaces, and flushes the router's mappings). `make test` runs
 # this; `make run` does not, so the product itself never needs Node.js or a browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3-aiosmtpd chromium wrk sipvicious prometheus lintian poppler-utils postgresql-15-auto-failover tcpdump)
+packages=(python3-aiosmtpd chromium wrk sipvicious prometheus lintian poppler-utils postgresql-15-auto-failover tcpdump
+  iproute2 iptables conntrack)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -102,7 +102,10 @@ void sample_sip(metrics::Sampler& out, const sip::SipSnapshot& s) {
   out.gauge("privox_sip_guard_sources", "Sources the guard tracks now", static_cast<double>(s.guard_sources));
   out.counter("privox_sip_tcp_refused_total", "SIP TCP connections closed at once: over a cap, or banned",
               static_cast<double>(s.server.tcp_refused));
-  out.gauge("privox_sip_tcp_connections", "SIP TCP connections open", static_cast<double>(s.tcp_connections));
+  out.gauge("privox_sip_tcp_connections", "SIP connections open (TCP, TLS and the softphones' WebSockets)",
+            static_cast<double>(s.tcp_connections));
+  out.counter("privox_sip_stun_keepalives_total", "STUN Binding requests (SIP Outbound keep-alives) answered",
+              static_cast<double>(s.server.stun_answered));
   out.gauge("privox_sip_transactions_working", "SIP transactions working (what the overload limit counts)",
             static_cast<double>(s.transactions_working));
   out.counter("privox_sip_overload_503_total", "SIP requests shed with 503 past the transaction limit",

@@ -8,12 +8,14 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <optional>
 
 #include "billing/charges.h"
 #include "common/fd_limit.h"
+#include "common/message_channel.h"
 #include "common/log.h"
 #include "cli/metrics.h"
 #include "cli/serve_flags.h"
@@ -55,6 +57,22 @@ Status raise_fd_limit(const ServeOptions& options) {
   log::info("serve", "fd_limit", {{"soft", soft}});
   return {};
 }
+
+// The portal is made before the SIP service (its router goes into the HTTP server first), so it is
+// handed this, which the service is put behind once it has started; a softphone that connects
+// sooner is closed and reconnects.
+class SoftphoneHandoff final : public ChannelAcceptor {
+ public:
+  void set(ChannelAcceptor* target) { target_.store(target); }
+  void adopt(std::shared_ptr<MessageChannel> channel, ChannelIdentity identity) override {
+    ChannelAcceptor* target = target_.load();
+    if (!target) return channel->close();
+    target->adopt(std::move(channel), std::move(identity));
+  }
+
+ private:
+  std::atomic<ChannelAcceptor*> target_{nullptr};
+};
 
 // What /healthz says of the media relay: written by the SIP worker, read by HTTP threads.
 struct RelayHealth {
@@ -293,6 +311,11 @@ int serve(const Configuration& config, const Reread& reread) {
   if (!public_url.ok()) return fail(public_url.error());
   portal_options.public_url = *public_url;
   while (portal_options.public_url.ends_with('/')) portal_options.public_url.pop_back();
+  // The softphone's WebSocket: the one origin its pages may connect to besides their own, and the
+  // SIP service that takes it once both are up.
+  http_options.connect_origins.push_back(portal::softphone_connect_origin(portal_options.public_url));
+  SoftphoneHandoff softphone_handoff;
+  portal_options.softphone = &softphone_handoff;
   // Read once at start: changed lock-out and session settings apply after a restart.
   auto auth_limits = portal::auth_limits_from_settings(*(*env)->store);
   if (!auth_limits.ok()) return fail(auth_limits.error());
@@ -366,6 +389,8 @@ int serve(const Configuration& config, const Reread& reread) {
   if (!max_forward_hops.ok()) return fail(max_forward_hops.error());
   auto max_conferees = store::Settings(*(*env)->store).integer("conference.max_participants");
   if (!max_conferees.ok()) return fail(max_conferees.error());
+  auto outbound_keepalive_s = store::Settings(*(*env)->store).integer("sip.outbound_keepalive_seconds");
+  if (!outbound_keepalive_s.ok()) return fail(outbound_keepalive_s.error());
   auto node_silent_s = store::Settings(*(*env)->store).integer("sip.node_silent_seconds");
   if (!node_silent_s.ok()) return fail(node_silent_s.error());
   auto music_on_hold = store::Settings(*(*env)->store).text("sip.music_on_hold_file");
@@ -385,6 +410,7 @@ int serve(const Configuration& config, const Reread& reread) {
                                       .ring_timeout_us = int64_t{options.ring_timeout_s} * 1'000'000,
                                       .max_forward_hops = static_cast<int>(*max_forward_hops),
                                       .max_conferees = static_cast<size_t>(*max_conferees),
+                                      .outbound_keepalive_s = static_cast<int>(*outbound_keepalive_s),
                                       .music_on_hold = std::move(music_on_hold).value(),
                                       .music_dir = (*env)->dir.root + "/music",
                                       .limits = {.max_in_flight = options.max_transactions, .retry_after_s = 5},
@@ -408,6 +434,7 @@ int serve(const Configuration& config, const Reread& reread) {
   sip.set_fraud_guard(&fraud_rules.guard());
   sip.set_wallet(&wallets);
   if (Status s = sip.start(); !s.ok()) return fail(s.error());
+  softphone_handoff.set(&sip);
   if (!sms_sender->empty()) {
     sms_stops.start();
     sms_campaigns.start();

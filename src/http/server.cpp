@@ -1,11 +1,14 @@
 #include "http/server.h"
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +16,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <deque>
 #include <chrono>
 #include <fstream>
 #include <iterator>
@@ -240,6 +244,28 @@ Response Router::dispatch(const Request& request, const std::string& client_addr
                                    std::chrono::steady_clock::now() - began).count()}});
   }
   return res;
+}
+
+void Router::add_websocket(const std::string& path, UpgradeHandler handler) {
+  websockets_[path] = std::move(handler);
+}
+
+std::optional<Upgrade> Router::upgrade(const Request& request, const std::string& client_address, bool tls) const {
+  const Exchange exchange(request, client_address, tls);
+  const auto it = websockets_.find(exchange.path());
+  if (it == websockets_.end() || !beast::websocket::is_upgrade(request)) return std::nullopt;
+  std::optional<Upgrade> out;
+  try {
+    out = it->second(exchange);
+  } catch (const std::exception&) {  // as dispatch(): its text may quote the request
+    log::error("http", "handler.failed", {{"route", log::Code(it->first)}});
+    out.emplace().refusal =
+        json_error(bhttp::status::internal_server_error, "internal error; the operator's logs have the details");
+  }
+  const unsigned status = out->refusal ? out->refusal->result_int() : 101;
+  if (observer_) observer_(request.method(), it->first, status);
+  log::info("http", "request", {{"method", "GET"}, {"route", log::Code(it->first)}, {"status", status}});
+  return out;
 }
 
 Response Router::route_request(const Request& request, const std::string& client_address, bool tls,
@@ -471,6 +497,145 @@ struct Server::Shared {
 
 namespace {
 
+// One WebSocket (RFC 6455) that a Connection was upgraded to: the MessageChannel the layer above
+// reads and writes. It takes over the connection's slot in the table, marked busy, so a long-lived
+// channel is never displaced for an idle keep-alive; the per-client cap still bounds how many one
+// client holds. Beast's suggested server timeouts close it after 300 s without an answer to its
+// pings. Everything runs on the connection's strand; send() and close() post there.
+template <class Stream>
+class WebSocketChannel final : public MessageChannel, public std::enable_shared_from_this<WebSocketChannel<Stream>> {
+ public:
+  WebSocketChannel(Stream stream, std::shared_ptr<Server::Shared> shared, uint64_t slot, std::string client,
+                   Upgrade upgrade)
+      : ws_(std::move(stream)), shared_(std::move(shared)), slot_(slot), client_(std::move(client)),
+        upgrade_(std::move(upgrade)), recheck_(ws_.get_executor()) {
+    beast::error_code ec;
+    port_ = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec).port();
+  }
+  ~WebSocketChannel() override { shared_->connections.release(slot_); }
+  WebSocketChannel(const WebSocketChannel&) = delete;
+  WebSocketChannel& operator=(const WebSocketChannel&) = delete;
+
+  void accept(const Request& request);
+
+  void start(std::function<void(std::string_view)> on_message, std::function<void()> on_closed) override {
+    asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), on_message = std::move(on_message),
+                                        on_closed = std::move(on_closed)]() mutable {
+      self->on_message_ = std::move(on_message);
+      self->on_closed_ = std::move(on_closed);
+      if (self->ended_) return self->finish();
+      self->read();
+    });
+  }
+
+  void send(std::string_view message) override {
+    asio::dispatch(ws_.get_executor(), [self = this->shared_from_this(), text = std::string(message)]() mutable {
+      if (self->ended_) return;
+      if (self->queued_bytes_ + text.size() > self->shared_->options.max_websocket_queued_bytes)
+        return self->end();  // the peer does not read: better closed than holding memory
+      self->queued_bytes_ += text.size();
+      self->queue_.push_back(std::move(text));
+      if (self->queue_.size() == 1) self->write_next();
+    });
+  }
+
+  void close() override {
+    asio::dispatch(ws_.get_executor(), [self = this->shared_from_this()] { self->end(); });
+  }
+
+  const std::string& remote_address() const override { return client_; }
+  uint16_t remote_port() const override { return port_; }
+  bool secure() const override { return !std::is_same_v<Stream, beast::tcp_stream>; }
+
+ private:
+  void read() {
+    ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->end();
+      const std::string message = beast::buffers_to_string(self->buffer_.data());
+      self->buffer_.consume(self->buffer_.size());
+      if (self->on_message_) self->on_message_(message);
+      if (!self->ended_) self->read();
+    });
+  }
+
+  void write_next() {
+    ws_.text(true);
+    ws_.async_write(asio::buffer(queue_.front()), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->end();
+      self->queued_bytes_ -= self->queue_.front().size();
+      self->queue_.pop_front();
+      if (!self->queue_.empty() && !self->ended_) self->write_next();
+    });
+  }
+
+  // What let the channel open is asked again now and then, on the pool (it may read the store).
+  void schedule_recheck() {
+    if (!upgrade_.still_allowed) return;
+    recheck_.expires_after(std::chrono::seconds(std::max<int64_t>(1, upgrade_.recheck_every_s)));
+    recheck_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || self->ended_) return;
+      asio::post(self->shared_->pool, [self] {
+        const bool allowed = self->upgrade_.still_allowed();
+        asio::post(self->ws_.get_executor(), [self, allowed] {
+          if (!allowed) return self->end();
+          self->schedule_recheck();
+        });
+      });
+    });
+  }
+
+  // Closes the socket (no closing handshake: a peer that is refused, gone or not reading would not
+  // answer it) and tells the reader once.
+  void end() {
+    if (ended_) return;
+    ended_ = true;
+    recheck_.cancel();
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    finish();
+  }
+  void finish() {
+    if (!on_closed_) return;
+    auto on_closed = std::move(on_closed_);
+    on_closed_ = nullptr;
+    on_message_ = nullptr;
+    on_closed();
+  }
+
+  beast::websocket::stream<Stream> ws_;
+  std::shared_ptr<Server::Shared> shared_;
+  const uint64_t slot_;
+  std::string client_;
+  uint16_t port_ = 0;
+  Upgrade upgrade_;
+  asio::steady_timer recheck_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  std::function<void(std::string_view)> on_message_;
+  std::function<void()> on_closed_;
+  bool ended_ = false;
+};
+
+template <class Stream>
+void WebSocketChannel<Stream>::accept(const Request& request) {
+  shared_->connections.busy(slot_);
+  beast::get_lowest_layer(ws_).expires_never();  // the WebSocket's own timeouts take over
+  ws_.set_option(beast::websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.read_message_max(shared_->options.max_websocket_message_bytes);
+  ws_.set_option(beast::websocket::stream_base::decorator(
+      [protocol = upgrade_.subprotocol](beast::websocket::response_type& res) {
+        res.set(bhttp::field::server, "privox");
+        if (!protocol.empty()) res.set(bhttp::field::sec_websocket_protocol, protocol);
+      }));
+  ws_.async_accept(request, [self = this->shared_from_this()](beast::error_code ec) {
+    if (ec) return self->end();
+    if (self->upgrade_.opened) self->upgrade_.opened(self);
+    self->schedule_recheck();
+  });
+}
+
 // One connection: read a request, have the handler pool answer it, write the answer, repeat while
 // the client keeps the connection alive. Stream is beast::tcp_stream or an ssl_stream over one.
 template <class Stream>
@@ -479,7 +644,9 @@ class Connection final : public Displaceable, public std::enable_shared_from_thi
   template <class... Args>
   Connection(std::shared_ptr<Server::Shared> shared, uint64_t slot, std::string client, Args&&... stream_args)
       : stream_(std::forward<Args>(stream_args)...), shared_(std::move(shared)), slot_(slot), client_(std::move(client)) {}
-  ~Connection() override { shared_->connections.release(slot_); }
+  ~Connection() override {
+    if (!upgraded_) shared_->connections.release(slot_);
+  }
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -530,6 +697,15 @@ class Connection final : public Displaceable, public std::enable_shared_from_thi
     shared_->connections.busy(slot_);
     // The store may block: the handler runs on the pool, the answer comes back to this strand.
     asio::post(shared_->pool, [self = this->shared_from_this()] {
+      if (std::optional<Upgrade> upgrade = self->shared_->router.upgrade(self->request_, self->client_, kTls)) {
+        if (!upgrade->refusal)
+          return asio::post(self->stream_.get_executor(),
+                            [self, upgrade = std::move(*upgrade)]() mutable { self->become_websocket(std::move(upgrade)); });
+        Response refusal = std::move(*upgrade->refusal);
+        refusal.version(self->request_.version());
+        return asio::post(self->stream_.get_executor(),
+                          [self, res = std::move(refusal)]() mutable { self->write(std::move(res), false); });
+      }
       Response res = self->shared_->router.dispatch(self->request_, self->client_, kTls);
       res.version(self->request_.version());
       const bool keep_alive = self->request_.keep_alive();
@@ -537,6 +713,15 @@ class Connection final : public Displaceable, public std::enable_shared_from_thi
         self->write(std::move(res), keep_alive);
       });
     });
+  }
+
+  // The stream moves into a WebSocketChannel, which holds the slot from now on.
+  void become_websocket(Upgrade upgrade) {
+    upgraded_ = true;
+    auto channel = std::make_shared<WebSocketChannel<Stream>>(std::move(stream_), shared_, slot_, client_,
+                                                              std::move(upgrade));
+    shared_->connections.attach(slot_, std::weak_ptr<Displaceable>());
+    channel->accept(request_);
   }
 
   void write(Response res, bool keep_alive) {
@@ -566,6 +751,7 @@ class Connection final : public Displaceable, public std::enable_shared_from_thi
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   Request request_;
   Response response_;
+  bool upgraded_ = false;  // the stream and slot went to a WebSocketChannel
 };
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "common/message_channel.h"
 #include "common/result.h"
 
 namespace privox::http {
@@ -78,6 +79,21 @@ class Exchange {
 
 using Handler = std::function<Response(const Exchange&)>;
 
+// What a WebSocket route (Router::add_websocket) decides about one upgrade request, on the
+// handler pool (it may read the store). With a refusal, that is the answer and no WebSocket opens.
+// Otherwise the server completes the handshake, naming `subprotocol` in Sec-WebSocket-Protocol,
+// and hands the open channel to `opened` on the I/O thread. Every `recheck_every_s` seconds it
+// asks `still_allowed` (on the pool) and closes the channel at the first false: what let it open,
+// a portal session say, has ended.
+struct Upgrade {
+  std::optional<Response> refusal;
+  std::string subprotocol;
+  std::function<void(std::shared_ptr<MessageChannel>)> opened;
+  std::function<bool()> still_allowed;
+  int64_t recheck_every_s = 30;
+};
+using UpgradeHandler = std::function<Upgrade(const Exchange&)>;
+
 Response json_response(bhttp::status status, const nlohmann::json& body);
 // {"error": {"message": ..., "field": ...}}; `field` is left out when empty.
 Response json_error(bhttp::status status, std::string_view message, std::string_view field = {});
@@ -92,6 +108,13 @@ class Router {
   };
 
   void add(bhttp::verb method, const std::string& pattern, Handler handler);
+  // A path (no parameters) that takes WebSocket upgrades (RFC 6455) besides, or instead of, its
+  // HTTP routes: a GET with Upgrade: websocket to it goes to `handler`.
+  void add_websocket(const std::string& path, UpgradeHandler handler);
+  // The decision for an upgrade request, or nullopt when its path takes none (it is then an HTTP
+  // request like any other). Observed and logged as dispatch() is, with status 101 when accepted.
+  std::optional<Upgrade> upgrade(const Request& request, const std::string& client_address, bool tls) const;
+
   // Answers requests that match no route (static pages); without one they get a JSON 404.
   void set_fallback(Handler handler) { fallback_ = std::move(handler); }
 
@@ -123,6 +146,7 @@ class Router {
   const Entry* match(std::string_view path, Exchange& exchange) const;
 
   std::vector<Entry> entries_;
+  std::map<std::string, UpgradeHandler, std::less<>> websockets_;
   Handler fallback_;
   Observer observer_;
 };
@@ -144,8 +168,13 @@ struct ServerOptions {
   size_t max_connections = 1024;
   size_t max_connections_per_client = 64;
   std::optional<TlsFiles> tls;  // absent: plain HTTP
-  // Origins the pages may also connect to (the payment provider), added to CSP connect-src.
+  // Origins the pages may also connect to (the payment provider, the softphone's WebSocket), added
+  // to CSP connect-src.
   std::vector<std::string> connect_origins;
+  // A WebSocket's largest message, and what may wait to be written to one peer before the channel
+  // is closed as not reading.
+  size_t max_websocket_message_bytes = 64 * 1024;
+  size_t max_websocket_queued_bytes = 1 << 20;
 };
 
 // What a server's listener has done since it started (for the log and tests).

@@ -10,8 +10,10 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -367,6 +369,131 @@ TEST(HostPortTest, ParsesAndNamesTheFlag) {
   EXPECT_FALSE(parse_host_port("1.2.3.4:99999", "http").ok());
   EXPECT_FALSE(parse_host_port("1.2.3.4:", "http").ok());
   EXPECT_FALSE(parse_host_port(":80", "http").ok());
+}
+
+}  // namespace
+}  // namespace privox::http
+
+namespace privox::http {
+namespace {
+
+// WebSocket upgrades (Router::add_websocket): the route decides on the pool, a refusal is an HTTP
+// answer, an accepted channel carries messages both ways, and one whose still_allowed turns false
+// is closed at the next check.
+class WebSocketTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Router router;
+    router.add_websocket("/ws", [this](const Exchange& e) {
+      Upgrade out;
+      if (e.header("Origin") != "http://portal.example") {
+        out.refusal = json_error(bhttp::status::forbidden, "wrong origin", "Origin");
+        return out;
+      }
+      out.subprotocol = "sip";
+      out.recheck_every_s = 1;
+      out.still_allowed = [this] { return allowed_.load(); };
+      out.opened = [this](std::shared_ptr<MessageChannel> channel) {
+        opened_.fetch_add(1);
+        remote_ = channel->remote_address();
+        secure_ = channel->secure();
+        std::weak_ptr<MessageChannel> weak = channel;
+        channel->start(
+            [weak](std::string_view message) {
+              if (auto c = weak.lock()) c->send("echo:" + std::string(message));
+            },
+            [this, channel] { closed_.fetch_add(1); });  // holds the channel until it ends
+      };
+      return out;
+    });
+    server_ = std::make_unique<Server>(io_, std::move(router), ServerOptions{});
+    ASSERT_TRUE(server_->listen({"127.0.0.1", 0}).ok());
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    asio::post(io_, [this] { server_->stop(); io_.stop(); });
+    thread_.join();
+  }
+
+  using Client = boost::beast::websocket::stream<tcp::socket>;
+  // A client's handshake with Origin `origin`; the server's answer lands in `response`.
+  boost::beast::error_code handshake(Client& ws, const std::string& origin,
+                                     boost::beast::websocket::response_type& response) {
+    ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), server_->local_port()});
+    ws.set_option(boost::beast::websocket::stream_base::decorator([origin](boost::beast::websocket::request_type& req) {
+      req.set(bhttp::field::origin, origin);
+      req.set(bhttp::field::sec_websocket_protocol, "sip");
+    }));
+    boost::beast::error_code ec;
+    ws.handshake(response, "127.0.0.1", "/ws", ec);
+    return ec;
+  }
+
+  asio::io_context io_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+  std::atomic<bool> allowed_{true};
+  std::atomic<int> opened_{0}, closed_{0};
+  std::string remote_;
+  bool secure_ = true;
+};
+
+TEST_F(WebSocketTest, ARefusedUpgradeIsAnsweredInHttpAndOpensNothing) {
+  asio::io_context io;
+  Client ws(io);
+  boost::beast::websocket::response_type response;
+  EXPECT_EQ(handshake(ws, "http://elsewhere.example", response), boost::beast::websocket::error::upgrade_declined);
+  // The refusal itself, as a plain HTTP client reads it.
+  tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), server_->local_port()});
+  const std::string request =
+      "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://elsewhere.example\r\n\r\n";
+  asio::write(socket, asio::buffer(request));
+  boost::beast::flat_buffer buffer;
+  Response refusal;
+  bhttp::read(socket, buffer, refusal);
+  EXPECT_EQ(refusal.result(), bhttp::status::forbidden);
+  EXPECT_NE(refusal.body().find("wrong origin"), std::string::npos) << refusal.body();
+  EXPECT_EQ(opened_.load(), 0);
+}
+
+TEST_F(WebSocketTest, AnAcceptedChannelCarriesMessagesBothWaysAndNamesItsSubprotocol) {
+  asio::io_context io;
+  Client ws(io);
+  boost::beast::websocket::response_type response;
+  ASSERT_FALSE(handshake(ws, "http://portal.example", response));
+  EXPECT_EQ(response.result(), bhttp::status::switching_protocols);
+  EXPECT_EQ(response[bhttp::field::sec_websocket_protocol], "sip");
+  for (const std::string text : {"REGISTER sip:x SIP/2.0", "second"}) {
+    ws.write(asio::buffer(text));
+    boost::beast::flat_buffer in;
+    ws.read(in);
+    EXPECT_EQ(boost::beast::buffers_to_string(in.data()), "echo:" + text);
+  }
+  EXPECT_EQ(opened_.load(), 1);
+  EXPECT_EQ(remote_, "127.0.0.1");
+  EXPECT_FALSE(secure_);
+  EXPECT_EQ(server_->counters().open, 1u) << "the channel holds its connection's slot";
+  ws.close(boost::beast::websocket::close_code::normal);
+  for (int i = 0; i < 200 && closed_.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(closed_.load(), 1);
+}
+
+TEST_F(WebSocketTest, AChannelNoLongerAllowedIsClosedAtTheNextCheck) {
+  asio::io_context io;
+  Client ws(io);
+  boost::beast::websocket::response_type response;
+  ASSERT_FALSE(handshake(ws, "http://portal.example", response));
+  allowed_ = false;  // the portal session ended, say
+  boost::beast::flat_buffer in;
+  boost::beast::error_code ec;
+  const auto began = std::chrono::steady_clock::now();
+  ws.read(in, ec);  // returns once the server closes
+  EXPECT_TRUE(ec);
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(5));
+  for (int i = 0; i < 200 && closed_.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(closed_.load(), 1);
 }
 
 }  // namespace

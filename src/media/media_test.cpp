@@ -388,6 +388,18 @@ TEST(SdpTest, ChoosesTheCallersFirstG711LawAndItsTelephoneEvents) {
   EXPECT_EQ(again->port, 40002);
 }
 
+// The first audio stream's address: its own c= line wins over the session's; anything that is not
+// an IP literal, or no audio stream at all, reads as none.
+TEST(SdpTest, ReadsTheAudioStreamsConnectionAddress) {
+  const std::string session = "v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nc=IN IP4 10.0.0.5\r\nt=0 0\r\n";
+  EXPECT_EQ(audio_address(session + "m=audio 4000 RTP/AVP 0\r\n"), "10.0.0.5");
+  EXPECT_EQ(audio_address(session + "m=video 5000 RTP/AVP 96\r\nc=IN IP4 192.0.2.9\r\nm=audio 4000 RTP/AVP 0\r\n"
+                                    "c=IN IP6 2001:db8::5\r\n"),
+            "2001:db8::5");
+  EXPECT_EQ(audio_address(session + "m=video 5000 RTP/AVP 96\r\n"), std::nullopt) << "no audio stream";
+  EXPECT_EQ(audio_address("v=0\r\nc=IN IP4 phone.example\r\nm=audio 4000 RTP/AVP 0\r\n"), std::nullopt);
+}
+
 TEST(SdpTest, TellsSrtpThatEncryptsFromPlainAndNullSuites) {
   const std::string head = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n";
   const std::string key = "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\r\n";

@@ -191,6 +191,27 @@ std::optional<Direction> direction_attribute(std::string_view line) {
 
 }  // namespace
 
+std::optional<std::string> audio_address(std::string_view sdp) {
+  if (sdp.size() > kMaxSdpBytes) return std::nullopt;
+  std::optional<std::string> session, stream;
+  bool in_audio = false, seen_media = false;
+  while (!sdp.empty()) {
+    const std::string_view line = next_line(sdp);
+    if (line.starts_with("m=")) {
+      if (in_audio) break;  // only the first audio stream
+      seen_media = true;
+      in_audio = line.starts_with("m=audio ");
+      continue;
+    }
+    if (!line.starts_with("c=") || (seen_media && !in_audio)) continue;
+    auto parsed = connection(line.substr(2));
+    if (!parsed.ok()) return std::nullopt;
+    (seen_media ? stream : session) = parsed->first;
+  }
+  if (!in_audio) return std::nullopt;
+  return stream ? stream : session;
+}
+
 bool audio_encrypted(std::string_view sdp) {
   if (sdp.size() > kMaxSdpBytes) return false;
   bool in_audio = false, srtp = false, dtls = false, keyed = false, fingerprint = false;

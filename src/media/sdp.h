@@ -10,6 +10,7 @@
 // Thread-safety: free functions, no shared state.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,12 @@ inline bool is_hold(std::string_view sdp) {
 // Anything unreadable, or plain RTP/AVP, is false. SDES keys travel in the SDP, so the SIP hop that
 // carried it must itself be TLS for the leg to be private: that is the caller's judgement.
 bool audio_encrypted(std::string_view sdp);
+
+// Where `sdp`'s first audio stream says to send its audio: the stream's c= address, else the
+// session's, when it is an IP literal ("192.0.2.7", "2001:db8::7"); nullopt for anything else.
+// A phone behind NAT writes its private address here (sip/ asks the relay to use the signalling's
+// source instead).
+std::optional<std::string> audio_address(std::string_view sdp);
 
 // The direction an answer takes to an offer's (RFC 3264 §6.1): sendonly is answered recvonly,
 // recvonly sendonly, inactive inactive and sendrecv sendrecv.

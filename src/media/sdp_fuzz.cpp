@@ -21,6 +21,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (is_hold(offer) != (direction == Direction::sendonly || direction == Direction::inactive)) std::abort();
   // Encryption is judged from the m= line's profile: plain RTP/AVP is never encrypted.
   if (audio_encrypted(offer) && offer.find("SAVP") == std::string_view::npos) std::abort();
+  // An audio address is an address the SDP holds, and there is none without an audio stream.
+  if (const auto address = audio_address(offer)) {
+    if (address->empty() || offer.find(*address) == std::string_view::npos) std::abort();
+    if (offer.find("m=audio ") == std::string_view::npos) std::abort();
+  }
   const auto choice = choose_audio(offer);
   if (!choice) return 0;
   if (choice->port == 0 || choice->address.empty()) std::abort();

@@ -16,6 +16,7 @@ void Portal::mount(http::Router& router) {
   Impl& p = *impl_;
   for (const Route& route : route_table())
     router.add(route.method, std::string(route.path), [&p, &route](const Exchange& e) { return pass_gate(p, route, e); });
+  router.add_websocket("/sip", [&p](const Exchange& e) { return routes::softphone_upgrade(p, e); });
   if (p.options.serve_pages) router.set_fallback([&p](const Exchange& e) { return routes::page(p, e); });
 }
 

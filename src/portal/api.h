@@ -27,6 +27,7 @@
 #include "portal/auth_limits.h"
 
 namespace privox {
+class ChannelAcceptor;
 class Clock;
 }
 namespace privox::billing {
@@ -73,7 +74,14 @@ struct PortalOptions {
   AuthLimits auth_limits;
   PhoneServer phone_server;
   bool serve_pages = true;  // the embedded web/ files and the page-view counter
+  // Where a softphone's WebSocket (/sip) goes once open: the SIP service (portal/softphone.cpp).
+  // null: /sip and /api/v1/me/softphone answer 503.
+  ChannelAcceptor* softphone = nullptr;
 };
+
+// The origin a page's CSP must let connect for the softphone: "ws://host:port" or "wss://…" of
+// the portal's public address.
+std::string softphone_connect_origin(std::string_view public_url);
 
 class Portal {
  public:

@@ -170,6 +170,16 @@ struct Browser {
   }
 };
 
+// Where the portal hands a softphone's WebSocket: these tests open none (the WebSocket itself is
+// http/server_test's and the browser test's), so it only counts.
+struct CountingAcceptor final : ChannelAcceptor {
+  void adopt(std::shared_ptr<MessageChannel> channel, ChannelIdentity) override {
+    ++adopted;
+    channel->close();
+  }
+  int adopted = 0;
+};
+
 class PortalApiTest : public store::MigratedStoreTest {
  protected:
   void SetUp() override {
@@ -181,6 +191,7 @@ class PortalApiTest : public store::MigratedStoreTest {
     options.public_url = "https://portal.example";
     options.downloads_dir = downloads_.string();
     options.phone_server = {"sip.acme.example", 5070};
+    options.softphone = &softphone_;
     portal_ = std::make_unique<Portal>(*store_, keys_, clock_, options);
     portal_->mount(router_);
     api_ = json::parse(openapi_document());
@@ -290,6 +301,7 @@ class PortalApiTest : public store::MigratedStoreTest {
   Tokenizer tokenizer_{"http://127.0.0.1:8080", "test-api-key-0123456789", clock_};
   TokenizerProvider provider_{tokenizer_};
   CapturingMailer mailer_;
+  CountingAcceptor softphone_;
   http::Router router_;
   std::unique_ptr<Portal> portal_;
   json api_;
@@ -1060,6 +1072,62 @@ TEST_P(PortalApiTest, AnOfficeManagerNamesAssignsAndProvisionsLines) {
   EXPECT_EQ(audit_of("company.sip_digest").size(), 2u);
 }
 
+// The softphone (issue 16): a member's browser is given a password derived from its session, never
+// the line's, and the WebSocket to /sip opens only from the portal's own origin with a live member
+// session that asks for the "sip" subprotocol, and stays open only while that session lives.
+TEST_P(PortalApiTest, TheSoftphoneGetsASessionBoundPasswordAndOpensOnlyFromThePortal) {
+  Browser a = browser();
+  a.tls = true;
+  ASSERT_EQ(a.sign_up(signup_body("soft@a.example", "+442079460971")).result(), status::created);
+  EXPECT_EQ(a.call(verb::get, "/api/v1/me/softphone").result(), status::not_found) << "no line yet";
+  const std::string member = json::parse(a.call(verb::get, "/api/v1/me").body())["subject_id"];
+  const json line = json::parse(
+      a.call(verb::post, "/api/v1/extensions", {{"number", "301"}, {"password", "line password 2"}, {"member_id", member}}).body());
+  const std::string line_id = line["id"], sip_user = line["sip_user"];
+
+  const http::Response res = a.call(verb::get, "/api/v1/me/softphone");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  expect_documented(verb::get, "/api/v1/me/softphone", res);
+  const json credential = json::parse(res.body());
+  EXPECT_EQ(credential["websocket_url"], "wss://portal.example/sip?line_id=" + line_id);
+  EXPECT_EQ(credential["uri"], "sip:" + sip_user + "@sip.acme.example");
+  EXPECT_EQ(credential["authorization_user"], sip_user);
+  const std::string password = credential["password"];
+  EXPECT_GE(password.size(), 24u);
+  EXPECT_NE(password, "line password 2");
+  EXPECT_EQ(json::parse(a.call(verb::get, "/api/v1/me/softphone").body())["password"], password) << "stable within a session";
+  EXPECT_EQ(a.call(verb::get, "/api/v1/me/softphone?line_id=" + std::string(36, '0')).result(), status::not_found);
+
+  const auto upgrade = [&](const std::string& origin, const std::string& protocol, bool with_cookie) {
+    http::Request req{verb::get, "/sip?line_id=" + line_id, 11};
+    req.set(http::bhttp::field::connection, "Upgrade");
+    req.set(http::bhttp::field::upgrade, "websocket");
+    req.set(http::bhttp::field::sec_websocket_version, "13");
+    req.set(http::bhttp::field::sec_websocket_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    req.set(http::bhttp::field::origin, origin);
+    req.set(http::bhttp::field::sec_websocket_protocol, protocol);
+    std::string cookie;
+    for (const auto& [k, v] : a.cookies) cookie.append(cookie.empty() ? "" : "; ").append(k).append("=").append(v);
+    if (with_cookie) req.set(http::bhttp::field::cookie, cookie);
+    std::optional<http::Upgrade> decision = router_.upgrade(req, a.address, true);
+    EXPECT_TRUE(decision.has_value());
+    return decision.value_or(http::Upgrade{});
+  };
+  const auto refusal = [](const http::Upgrade& u) { return u.refusal ? u.refusal->result() : status::switching_protocols; };
+  EXPECT_EQ(refusal(upgrade("https://attacker.example", "sip", true)), status::forbidden);
+  EXPECT_EQ(refusal(upgrade("https://portal.example", "chat", true)), status::bad_request);
+  EXPECT_EQ(refusal(upgrade("https://portal.example", "sip", false)), status::unauthorized);
+  http::Upgrade open = upgrade("https://portal.example", "sip", true);
+  ASSERT_FALSE(open.refusal) << open.refusal->body();
+  EXPECT_EQ(open.subprotocol, "sip");
+  ASSERT_TRUE(open.opened && open.still_allowed);
+  EXPECT_LE(open.recheck_every_s, 10);
+  EXPECT_TRUE(open.still_allowed());
+
+  ASSERT_EQ(a.call(verb::delete_, "/api/v1/session").result(), status::no_content);
+  EXPECT_FALSE(open.still_allowed()) << "the session ended: the softphone's WebSocket closes";
+}
+
 // Every route of the router, as company A's office manager, aimed at company B's resources: each
 // answers 403 or 404, or (for routes that name no resource) shows nothing of B's.
 std::string silent_wav(int rate, double seconds);  // below, with the greeting tests
@@ -1203,6 +1271,7 @@ TEST_P(PortalApiTest, NoRouteLetsOneTenantReachAnother) {
       {{"/api/v1/me/lines/{id}/conference-room/pin", verb::get}, {b_line_room_path + "/pin", nullptr}},
       {{"/api/v1/fraud/alerts/{id}/lift", verb::post}, {"/api/v1/fraud/alerts/" + b_alert + "/lift", json::object()}},
       {{"/api/v1/admin/sip-bans/{id}", verb::delete_}, {"/api/v1/admin/sip-bans/" + std::string(32, '0') + "?purpose=fraud", nullptr}},
+      {{"/api/v1/me/softphone", verb::get}, {"/api/v1/me/softphone?line_id=" + b_line, nullptr}},
       {{"/api/v1/admin/disclosures", verb::post},
        {"/api/v1/admin/disclosures?purpose=legal",
         {{"recipient", "X"}, {"kind", "supplier"}, {"categories", {"traffic"}}, {"basis", "contract"}, {"member_ids", {b_member}}}}},
@@ -1746,7 +1815,7 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
                                                   "/api/v1/portal-config", "/api/v1/openapi.json", "/api/v1/consents",
                                                   "/api/v1/consents/{purpose}", "/api/v1/invites/accept",
                                                   "/api/v1/password-reset", "/api/v1/password-reset/complete"};
-  const std::set<std::string> members_only = {"/api/v1/requests", "/api/v1/optional-data/{kind}", "/api/v1/company", "/api/v1/dashboard", "/api/v1/company/hours",
+  const std::set<std::string> members_only = {"/api/v1/me/softphone", "/api/v1/requests", "/api/v1/optional-data/{kind}", "/api/v1/company", "/api/v1/dashboard", "/api/v1/company/hours",
                                               "/api/v1/company/music", "/api/v1/company/music/audio",
                                               "/api/v1/company/closure", "/api/v1/requests/{id}/code",
                                               "/api/v1/requests/{id}/verify", "/api/v1/requests/{id}/payment",
@@ -1810,8 +1879,8 @@ TEST_P(PortalApiTest, EveryGuardedRouteRefusesWhoItDoesNotAdmit) {
   // (issue 15) twelve, seven of them; business hours two, one of them; the receptionist thirteen,
   // eight of them; the conference rooms nine, five of them; the company's music on hold four, two
   // of them; a menu's code to record its greeting by phone one, state-changing; a member's own
-  // room's PIN one, not state-changing.
-  EXPECT_EQ(guarded, 102u);
+  // room's PIN one, not state-changing; the softphone's credential (issue 16) one, not state-changing.
+  EXPECT_EQ(guarded, 103u);
   EXPECT_EQ(state_changing, 58u);
   EXPECT_EQ(console, 14u);
   // A consent purpose that does not exist is refused before the session is looked at.

@@ -130,6 +130,8 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/me/lines/{id}/conference-room/pin", kMember, my_line_room_pin},
     // routes_call_flow.cpp
     {verb::get, "/api/v1/call-flow", kMember, call_flow_show},
+    // softphone.cpp (and the WebSocket at /sip, mounted beside the table)
+    {verb::get, "/api/v1/me/softphone", kMember, my_softphone},
     // routes_public.cpp
     {verb::get, "/api/v1/privacy-notice", kPublic, privacy_notice},
     {verb::get, "/api/v1/portal-config", kPublic, portal_config},

@@ -394,6 +394,11 @@ Response my_line_room_pin(Portal::Impl& p, const Exchange& e, const Caller& c);
 // routes_call_flow.cpp: where a call to each company number goes, as a tree, for the office manager.
 Response call_flow_show(Portal::Impl& p, const Exchange& e, const Caller& c);
 
+// softphone.cpp: the member's softphone credential, and the WebSocket it opens to /sip.
+std::string softphone_password(std::string_view session_token);
+Response my_softphone(Portal::Impl& p, const Exchange& e, const Caller& c);
+http::Upgrade softphone_upgrade(Portal::Impl& p, const Exchange& e);
+
 // routes_public.cpp: what anyone may read before logging in.
 Response privacy_notice(Portal::Impl& p, const Exchange& e);
 Response portal_config(Portal::Impl& p, const Exchange& e);

@@ -26,9 +26,14 @@ AuthOutcome Authenticator::authenticate(const Message& request, bool proxy, cons
     if (h.id != kind) continue;
     const auto credentials = parse_digest_credentials(h.value);
     if (!credentials || credentials->realm != realm_) continue;
-    const ExtensionInfo* extension = directory_.by_sip_user(credentials->username);
     const bool sha256 = credentials->algorithm == DigestAlgorithm::sha256;
+    const ExtensionInfo* extension = directory_.by_sip_user(credentials->username);
     std::string_view ha1 = !extension ? std::string_view{} : sha256 ? extension->ha1_sha256 : extension->ha1_md5;
+    if (from.websocket()) {  // the flow's own login and password, or nothing
+      const FlowCredential* flow = flows_ ? flows_->credential_of(from) : nullptr;
+      const bool flows_line = flow && extension && credentials->username == flow->sip_user;
+      ha1 = !flows_line ? std::string_view{} : sha256 ? flow->ha1_sha256 : flow->ha1_md5;
+    }
     // An unknown user, or one without a stored HA1, costs the same work as a known one and fails
     // the same way: digest, burn, report.
     const bool known = !ha1.empty();

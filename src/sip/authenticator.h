@@ -57,6 +57,10 @@ class Authenticator {
 
   // Before the first request; nullptr (the default) reports failures to no one.
   void set_failures(AuthFailures* failures) { failures_ = failures; }
+  // Before the first request: where a WebSocket flow's credential is found. A request over a
+  // WebSocket authenticates only as its flow's line with its flow's password (FlowCredential), never
+  // with a line's device password; without this, no request over a WebSocket authenticates.
+  void set_flow_credentials(const FlowCredentials* flows) { flows_ = flows; }
 
   // Checks the request's Authorization (`proxy` false) or Proxy-Authorization (`proxy` true),
   // sent from `from`.
@@ -81,6 +85,7 @@ class Authenticator {
   const std::string realm_;
   const std::vector<DigestAlgorithm> algorithms_;
   AuthFailures* failures_ = nullptr;
+  const FlowCredentials* flows_ = nullptr;
 };
 
 }  // namespace privox::sip

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <deque>
+#include <map>
 #include <vector>
 
 #include "sip/memory_directory.h"
@@ -133,6 +134,54 @@ class AuthenticatorTest : public ::testing::Test {
   std::deque<std::string> storage_;
   Message message_, challenge_message_;
 };
+
+// The flows a test says a softphone's WebSocket was opened with.
+struct Flows final : FlowCredentials {
+  const FlowCredential* credential_of(const Peer& peer) const override {
+    const auto it = by_connection.find(peer.connection);
+    return it == by_connection.end() ? nullptr : &it->second;
+  }
+  std::map<uint64_t, FlowCredential> by_connection;
+};
+
+// Over a softphone's WebSocket only the flow's own login and password authenticate: not the line's
+// device password, not another line's login, and nothing at all on a WebSocket no portal session
+// opened.
+TEST_F(AuthenticatorTest, AWebSocketAuthenticatesOnlyWithItsFlowsPassword) {
+  constexpr std::string_view kFlowPassword = "session-derived-Xy7";
+  Flows flows;
+  flows.by_connection[7] = {std::string(kAuthLogin), digest_ha1(DigestAlgorithm::md5, kAuthLogin, "privox", kFlowPassword),
+                            digest_ha1(DigestAlgorithm::sha256, kAuthLogin, "privox", kFlowPassword)};
+  auth_.set_flow_credentials(&flows);
+  Peer browser;
+  ASSERT_TRUE(Peer::parse("198.51.100.7", 50123, TransportKind::wss, browser));
+  browser.connection = 7;
+
+  std::string nonce = fresh_nonce(browser);
+  EXPECT_EQ(auth_.authenticate(request(register_credentials(kAuthLogin, kAuthPassword, nonce, "00000001")), false, browser)
+                .extension,
+            nullptr)
+      << "the device password is refused over a WebSocket";
+  nonce = fresh_nonce(browser);
+  const AuthOutcome ok =
+      auth_.authenticate(request(register_credentials(kAuthLogin, kFlowPassword, nonce, "00000001")), false, browser);
+  ASSERT_NE(ok.extension, nullptr);
+  EXPECT_EQ(ok.extension->id, "line-1");
+
+  nonce = fresh_nonce(phone_);
+  EXPECT_EQ(auth_.authenticate(request(register_credentials(kAuthLogin, kFlowPassword, nonce, "00000001")), false, phone_)
+                .extension,
+            nullptr)
+      << "the softphone's password is nothing outside its WebSocket";
+  Peer stranger = browser;
+  stranger.connection = 8;  // a WebSocket without a flow credential
+  nonce = fresh_nonce(stranger);
+  EXPECT_EQ(auth_.authenticate(request(register_credentials(kAuthLogin, kFlowPassword, nonce, "00000001")), false, stranger)
+                .extension,
+            nullptr);
+  ASSERT_EQ(failures_.seen.size(), 3u);
+  EXPECT_EQ(failures_.seen[0].reason, "wrong_response");
+}
 
 TEST_F(AuthenticatorTest, TheRightPasswordAuthenticatesOnce) {
   const std::string nonce = fresh_nonce(phone_);

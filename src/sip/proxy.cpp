@@ -472,7 +472,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     call.callee_profile = profile_for(targets);
     call.pending_targets = std::move(targets);
     // The reply may come at once (a relay known to be down), and `call` may be gone after this.
-    return relay_->offer({call.call_id, request.from().tag(), {}}, request.body(),
+    return relay_->offer(relay_leg(call.call_id, request.from().tag(), {}, call.caller, request.body()), request.body(),
                          [this, tx](RelayReply reply) { offered(tx, std::move(reply)); }, call.callee_profile);
   }
   if (retrieval) return answer_retrieval(call);
@@ -534,7 +534,7 @@ void Proxy::offered(TxId server, RelayReply reply) {
 std::optional<std::pair<int, std::string_view>> Proxy::unencrypted_refusal(const ExtensionInfo& caller,
                                                                           const Message& request, const Peer& from) {
   if (!caller.encryption_required) return std::nullopt;
-  if (from.transport != TransportKind::tls) return std::pair<int, std::string_view>{403, kTlsRequired};
+  if (!from.private_signalling()) return std::pair<int, std::string_view>{403, kTlsRequired};
   if (request.method() == Method::invite && carries_sdp(request) && !media::audio_encrypted(request.body()))
     return std::pair<int, std::string_view>{488, "Not Acceptable Here: this company requires encrypted audio (SRTP)"};
   return std::nullopt;
@@ -542,9 +542,32 @@ std::optional<std::pair<int, std::string_view>> Proxy::unencrypted_refusal(const
 
 MediaProfile Proxy::profile_for(const std::vector<Target>& targets) {
   if (targets.empty()) return MediaProfile::rtp;  // privox's own endpoint answers: plain RTP on loopback
-  for (const Target& t : targets)
-    if (t.peer.transport != TransportKind::tls) return MediaProfile::rtp;
-  return MediaProfile::srtp;
+  const auto all = [&](TransportKind a, TransportKind b) {
+    return std::all_of(targets.begin(), targets.end(),
+                       [&](const Target& t) { return t.peer.transport == a || t.peer.transport == b; });
+  };
+  if (all(TransportKind::ws, TransportKind::wss)) return MediaProfile::webrtc;
+  if (all(TransportKind::tls, TransportKind::tls)) return MediaProfile::srtp;
+  return MediaProfile::rtp;
+}
+
+RelayLeg Proxy::relay_leg(std::string_view call_id, std::string_view from_tag, std::string_view to_tag,
+                          const Peer& sender, std::string_view sdp) {
+  RelayLeg leg{call_id, from_tag, to_tag};
+  // A browser's media is found by ICE, and a sender on this machine (loopback) is behind no NAT.
+  if (sender.websocket() || (!sender.ipv6 && sender.address[0] == 127)) return leg;
+  const std::optional<std::string> written = media::audio_address(sdp);
+  Peer address;
+  if (!written || !Peer::parse(*written, 0, TransportKind::udp, address)) return leg;
+  if (!address.local_only() || address.same_host(sender)) return leg;
+  relay_source_ = sender.host();
+  leg.nat_source = relay_source_;
+  leg.nat_source_ipv6 = sender.ipv6;
+  return leg;
+}
+
+MediaProfile Proxy::answer_profile(const Call& call) {
+  return call.caller.websocket() ? MediaProfile::webrtc : MediaProfile::keep;
 }
 
 void Proxy::reoffered(TxId server, RelayReply reply) {
@@ -568,7 +591,7 @@ void Proxy::note_encryption(Call& call, TxId client, std::string_view caller_sdp
   bool callee_tls = false;
   for (const Branch& b : call.branches)
     if (b.tx == client) callee_tls = b.tls;
-  call.record.caller_encrypted = call.caller.transport == TransportKind::tls && media::audio_encrypted(caller_sdp);
+  call.record.caller_encrypted = call.caller.keeps_media_keys() && media::audio_encrypted(caller_sdp);
   call.record.callee_encrypted = callee_tls && media::audio_encrypted(callee_sdp);
   if (call.leg) {  // an external forward's leg: the same caller, the same carrier
     call.leg->caller_encrypted = call.record.caller_encrypted;
@@ -629,7 +652,7 @@ void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& 
     edits.body = body;
     const TxId client = layer_->send_request(target.peer, build_forward(request, edits), request.method(), branch);
     branch_of_[client] = call.server_tx;
-    call.branches.push_back({client, 0, target.peer.transport == TransportKind::tls});
+    call.branches.push_back({client, 0, target.peer.keeps_media_keys(), target.peer});
   }
 }
 
@@ -658,8 +681,25 @@ Proxy::DialogHop Proxy::next_hop(const Message& request) const {
   if (next) hop.target = peer_for_uri(next->uri);
   else if (names_us(request.request_uri())) hop.target = std::nullopt;  // for us, and we hold no dialog state
   else if (const Peer* contact = registrar_->peer_for_contact(request.request_uri_text())) hop.target = *contact;
-  else hop.target = peer_for_uri(request.request_uri());
+  else if (!(hop.target = peer_for_uri(request.request_uri())) || beyond_reach(*hop.target)) {
+    // A Contact written behind NAT (a private address) or by a browser (".invalid"): the request
+    // goes back over the flow that side's messages came from, never into a private network.
+    if (const Peer* flow = dialog_flow(request)) hop.target = *flow;
+    else hop.target = std::nullopt;
+  }
   return hop;
+}
+
+bool Proxy::beyond_reach(const Peer& peer) {
+  return peer.local_only() && !(!peer.ipv6 && peer.address[0] == 127);  // loopback is this machine
+}
+
+const Peer* Proxy::dialog_flow(const Message& request) const {
+  const auto it = dialogs_.find(std::string(request.call_id()));
+  if (it == dialogs_.end()) return nullptr;
+  const Dialog& d = it->second;
+  const Peer& flow = request.from().tag() == d.caller_tag ? d.callee_flow : d.caller_flow;
+  return flow.port == 0 ? nullptr : &flow;
 }
 
 void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) {
@@ -707,8 +747,10 @@ void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) 
     call.hold_change = media::is_hold(request.body()) ? 1 : -1;
     call.held_tag = std::string(request.to().tag());
     pending_hops_[tx] = hop;
-    return relay_->offer({call.call_id, request.from().tag(), request.to().tag()}, request.body(),
-                         [this, tx](RelayReply reply) { offered(tx, std::move(reply)); });
+    // A browser's side needs its ICE again in the new offer; any other keeps what it has.
+    return relay_->offer(relay_leg(call.call_id, request.from().tag(), request.to().tag(), from, request.body()),
+                         request.body(), [this, tx](RelayReply reply) { offered(tx, std::move(reply)); },
+                         hop.target && hop.target->websocket() ? MediaProfile::webrtc : MediaProfile::keep);
   }
   forward_in_dialog(call, request, hop);
 }
@@ -723,7 +765,7 @@ void Proxy::forward_in_dialog(Call& call, const Message& request, const DialogHo
   edits.pop_second_route = hop.pop_second_route;
   edits.body = body;
   const TxId client = layer_->send_request(*hop.target, build_forward(request, edits), request.method(), branch);
-  call.branches.push_back({client, 0});
+  call.branches.push_back({client, 0, hop.target->keeps_media_keys(), *hop.target});
   branch_of_[client] = call.server_tx;
 }
 
@@ -801,10 +843,13 @@ void Proxy::on_response(TxId client, const Message& response) {
     if (status <= 100 || call.final_sent) return;
     if (call.relayed && carries_sdp(response)) {
       // Early media (a carrier's ringback, say) goes through the relay like the call's.
-      return relay_->answer({call.call_id, response.from().tag(), response.to().tag()}, response.body(),
+      return relay_->answer(relay_leg(call.call_id, response.from().tag(), response.to().tag(), call.branches[index].peer,
+                                      response.body()),
+                            response.body(),
                             [this, server = call.server_tx, raw = std::string(response.bytes())](RelayReply reply) {
                               early_media_relayed(server, raw, std::move(reply));
-                            });
+                            },
+                            answer_profile(call));
     }
     layer_->respond(call.server_tx, build_response_forward(response), status);
     return;
@@ -819,11 +864,14 @@ void Proxy::on_response(TxId client, const Message& response) {
   if (call.answer_held || call.relay_pending) return;
   if (call.relayed && first_answer && call.relayed_answer.empty() && carries_sdp(response)) {
     call.relay_pending = true;
-    return relay_->answer({call.call_id, response.from().tag(), response.to().tag()}, response.body(),
+    return relay_->answer(relay_leg(call.call_id, response.from().tag(), response.to().tag(), call.branches[index].peer,
+                                    response.body()),
+                          response.body(),
                           [this, server = call.server_tx, client, raw = std::string(response.bytes()),
                            equipment = answering_equipment(response)](RelayReply reply) mutable {
                             answered_by_relay(server, client, true, raw, std::move(equipment), std::move(reply));
-                          });
+                          },
+                          answer_profile(call));
   }
   if (first_answer && !call.relayed) note_encryption(call, client, response.body(), response.body());
   // A retransmission (or another branch's 2xx) carries the SDP the caller already has from us.
@@ -887,7 +935,15 @@ void Proxy::accept_answer(Call& call, TxId client, int status, bool first_answer
     call.answer_held = true;
     call.held_status = status;
     call.held_answer = std::move(forwarded);
-    Dialog& dialog = dialogs_[call.call_id] = Dialog{call.record, call.relayed, call.relayed_answer, {}, {}, {}, {}, 0, {}};
+    Dialog& dialog = dialogs_[call.call_id] =
+        Dialog{call.record, call.relayed, call.relayed_answer, {}, {}, {}, {}, 0, {}, call.caller, {}, {}};
+    for (const Branch& b : call.branches)
+      if (b.tx == client) dialog.callee_flow = b.peer;
+    {
+      Message invite;
+      ParseError error;
+      if (parse_message(call.request, invite, error)) dialog.caller_tag = std::string(invite.from().tag());
+    }
     if (call.relayed && !call.record.trunk_id.empty() && call.record.direction == Direction::inbound) {
       // What a transfer of the carrier's party needs (sip/proxy_transfer.cpp), for trunk calls only.
       dialog.phone_offer = call.relayed_offer;

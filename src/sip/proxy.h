@@ -239,6 +239,7 @@ struct ProxyConfig {
 };
 
 class RtpengineClient;
+struct RelayLeg;
 struct RelayReply;
 
 class Proxy final : public TransactionUser {
@@ -338,6 +339,7 @@ class Proxy final : public TransactionUser {
     TxId tx = 0;
     int status = 0;  // 0 until a final response
     bool tls = false;  // sent over TLS: its SDES keys stay private (issue 16)
+    Peer peer;         // where it went, and so where its answer's SDP came from
   };
   // One initial INVITE or MESSAGE being proxied: its server transaction, branches and record.
   struct Call {
@@ -418,6 +420,10 @@ class Proxy final : public TransactionUser {
     // A phone's call out through the trunk: the carrier's own SDP (the relay needs it to move the
     // phone's side, which made the offer, to the target).
     std::string carrier_sdp;
+    // Where each side's messages came from, and the caller's From tag that tells them apart: an
+    // in-dialog request to a Contact privox cannot reach as written goes over the other's flow.
+    Peer caller_flow, callee_flow;
+    std::string caller_tag;
   };
 
   // A call privox answered itself (voicemail), by Call-ID, until either side ends it.
@@ -680,6 +686,10 @@ class Proxy final : public TransactionUser {
   };
   std::unordered_map<TxId, DialogHop> pending_hops_;  // in-dialog INVITEs whose offer is at the relay
   DialogHop next_hop(const Message& request) const;
+  // An address privox must not send to as a Contact names it: private or local, but not loopback.
+  static bool beyond_reach(const Peer& peer);
+  // The flow of the dialog's other side from the request's sender, when the dialog is known.
+  const Peer* dialog_flow(const Message& request) const;
   // Why the caller's company may not call this E.164 destination through the trunk; nullopt: it may.
   std::optional<std::string> destination_refused(std::string_view company_id, std::string_view country,
                                                  std::string_view e164,
@@ -745,6 +755,13 @@ class Proxy final : public TransactionUser {
   // SRTP for the called side only when every target's hop is TLS, which alone keeps the SDES keys
   // secret; one target in clear makes the offer plain for all (rtpengine gives one offer per side).
   static MediaProfile profile_for(const std::vector<Target>& targets);
+  // What the caller's side needs in the relay's answer: ICE for a browser (webrtc), else as is.
+  static MediaProfile answer_profile(const Call& call);
+  // The relay leg for an SDP that `sender` sent; when the SDP names a private address other than
+  // the sender's (a phone behind NAT), the relay is told to send to the sender's address instead
+  // (RelayLeg::nat_source), never into a private network it cannot reach. Valid until the next call.
+  RelayLeg relay_leg(std::string_view call_id, std::string_view from_tag, std::string_view to_tag, const Peer& sender,
+                     std::string_view sdp);
   // For a line of a company that requires encryption: the status and reason that refuse a request
   // sent in clear (403) or an offer of plain audio (488); nullopt when it may go on.
   static std::optional<std::pair<int, std::string_view>> unencrypted_refusal(const ExtensionInfo& caller,
@@ -786,6 +803,7 @@ class Proxy final : public TransactionUser {
   ProxyConfig config_;
   std::string record_route_;
   std::string record_route_scratch_;  // record_route_for's answer for TLS legs
+  std::string relay_source_;          // relay_leg's answer's nat_source
   // The Record-Route value for a call from a `caller` to a `callee` transport: one entry on the
   // SIP port, one on the TLS port when both are TLS, or both (RFC 5658) when they differ.
   std::string_view record_route_for(TransportKind caller, TransportKind callee);

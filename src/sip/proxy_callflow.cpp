@@ -45,7 +45,7 @@ std::vector<Proxy::Target> Proxy::targets_of(const ExtensionInfo& line, int64_t 
   std::vector<Target> out;
   for (const Binding& b : location_.lookup(line.id, now_us)) {
     // A phone registered in clear before its company required encryption is not rung.
-    if (line.encryption_required && b.peer.transport != TransportKind::tls) continue;
+    if (line.encryption_required && !b.peer.private_signalling()) continue;
     out.push_back({b.peer, b.contact});
   }
   return out;
@@ -280,7 +280,7 @@ void Proxy::ring(Call& call, const std::vector<Target>& targets, int64_t ring_us
     call.relay_pending = true;
     call.pending_targets = targets;
     call.pending_ring_us = ring_us;
-    return relay_->offer({call.call_id, request.from().tag(), {}}, request.body(),
+    return relay_->offer(relay_leg(call.call_id, request.from().tag(), {}, call.caller, request.body()), request.body(),
                          [this, tx = call.server_tx](RelayReply reply) { reoffered(tx, std::move(reply)); }, wanted);
   }
   fork(call, request, targets,

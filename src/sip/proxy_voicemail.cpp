@@ -119,7 +119,7 @@ bool Proxy::answer_with_voicemail(Call& call, Unanswered why) {
     call.voicemail_pending = true;
     call.callee_profile = MediaProfile::rtp;
     call.relay_pending = true;
-    relay_->offer({call.call_id, request.from().tag(), {}}, request.body(),
+    relay_->offer(relay_leg(call.call_id, request.from().tag(), {}, call.caller, request.body()), request.body(),
                   [this, server = call.server_tx, why](RelayReply reply) { plain_offer_made(server, why, std::move(reply)); },
                   MediaProfile::rtp);
     return true;
@@ -217,7 +217,8 @@ uint64_t Proxy::open_session(Call& call, media::SessionPlan plan) {
   call.relay_pending = true;
   const std::string to_tag = fmt::format("vm{:x}", opened->session);
   relay_->answer({call.call_id, request.from().tag(), to_tag}, sdp,
-                 [this, server = call.server_tx](const RelayReply& reply) { voicemail_answer_ready(server, reply); });
+                 [this, server = call.server_tx](const RelayReply& reply) { voicemail_answer_ready(server, reply); },
+                 answer_profile(call));
   return opened->session;
 }
 

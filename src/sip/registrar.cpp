@@ -4,6 +4,7 @@
 #include <charconv>
 #include <fmt/format.h>
 
+#include "common/ascii.h"
 #include "sip/builder.h"
 
 namespace privox::sip {
@@ -31,6 +32,24 @@ Peer where_to_reach(const Uri& contact, const Peer& from) {
   return peer;
 }
 
+bool asks_for_outbound(const Message& request) {
+  bool supported = false, flow = false;
+  request.for_each(Header::supported, [&](std::string_view value) {
+    while (!value.empty()) {
+      const size_t comma = value.find(',');
+      if (iequals_ascii(detail::trim_lws(value.substr(0, comma)), "outbound")) supported = true;
+      value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    }
+    return true;
+  });
+  request.for_each(Header::contact, [&](std::string_view value) {
+    const auto contact = parse_name_addr(value);
+    if (contact && contact->param("reg-id") && contact->param("+sip.instance")) flow = true;
+    return !flow;
+  });
+  return supported && flow;
+}
+
 void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
   const AuthOutcome auth = auth_.authenticate(request, false, from);
   if (!auth.extension) {
@@ -41,7 +60,7 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
     return layer_.respond_statelessly(tx, build_response(request, 401, "Unauthorized", "reg", extra), 401);
   }
   const ExtensionInfo& ext = *auth.extension;
-  if (ext.encryption_required && from.transport != TransportKind::tls)
+  if (ext.encryption_required && !from.private_signalling())
     return layer_.respond(tx, build_response(request, 403, kTlsRequired, "reg"), 403);
   if (request.to().uri.user != ext.sip_user)
     return layer_.respond(tx, build_response(request, 403, "Forbidden: To names another address of record", "reg"), 403);
@@ -53,6 +72,9 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
     return layer_.respond(tx, build_response(request, 400, "Malformed Expires header", "reg"), 400);
 
   const int64_t now = clock_.now_us();
+  // RFC 5626 §6: a flow's binding is reached over the flow it was registered on, whatever its
+  // Contact says (a phone behind NAT names an address nobody outside can reach).
+  const bool outbound = asks_for_outbound(request);
   std::vector<BindingChange> changes;
   bool wildcard = false, bad = false, too_brief = false;
   size_t contacts = 0;
@@ -66,7 +88,8 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
     if (!expires) return bad = true, false;
     if (*expires > 0 && *expires < config_.min_expires_s) return too_brief = true, false;
     const int64_t seconds = std::min<int64_t>(*expires, config_.max_expires_s);
-    Binding b{std::string(contact->uri_text), where_to_reach(contact->uri, from), now + seconds * 1'000'000,
+    const bool flow = outbound && contact->param("reg-id") && contact->param("+sip.instance");
+    Binding b{std::string(contact->uri_text), flow ? from : where_to_reach(contact->uri, from), now + seconds * 1'000'000,
               std::string(request.first_value(Header::user_agent)), std::string(request.call_id()),
               request.cseq().number};
     changes.push_back({ext.id, std::move(b), seconds == 0});
@@ -121,8 +144,14 @@ void Registrar::reply_bindings(TxId tx, const Message& request, const std::strin
   for (const Binding& b : bindings)
     values.push_back(fmt::format("<{}>;expires={}", b.contact, (b.expires_at_us - now + 999'999) / 1'000'000));
   std::vector<ExtraHeader> extra;
-  extra.reserve(values.size());
+  extra.reserve(values.size() + 2);
   for (const std::string& v : values) extra.push_back({"Contact", v});
+  // The phone keeps its flow alive only when told the registrar supports it (RFC 5626 §4.2.1).
+  const std::string flow_timer = std::to_string(config_.flow_timer_s);
+  if (asks_for_outbound(request)) {
+    extra.push_back({"Require", "outbound"});
+    extra.push_back({"Flow-Timer", flow_timer});
+  }
   layer_.respond(tx, build_response(request, 200, "OK", "reg", extra), 200);
 }
 
@@ -149,7 +178,14 @@ void Registrar::apply_shared(const BindingUpdate& update) {
 }
 
 const Peer* Registrar::peer_for_contact(std::string_view contact) const {
-  const auto it = contact_peers_.find(std::string(contact));
+  auto it = contact_peers_.find(std::string(contact));
+  if (it != contact_peers_.end()) return &it->second;
+  // RFC 5626 §5.4: a phone using SIP Outbound marks the Contact of its calls ";ob" (SIP.js, the
+  // portal's softphone, does), which it registered without: the same flow.
+  const size_t ob = contact.find(";ob");
+  if (ob == std::string_view::npos || (ob + 3 < contact.size() && contact[ob + 3] != ';' && contact[ob + 3] != '>'))
+    return nullptr;
+  it = contact_peers_.find(std::string(contact.substr(0, ob)) + std::string(contact.substr(ob + 3)));
   return it == contact_peers_.end() ? nullptr : &it->second;
 }
 

@@ -17,7 +17,15 @@ struct RegistrarConfig {
   int min_expires_s = 60;
   int max_expires_s = 3600;
   int default_expires_s = 3600;
+  // SIP Outbound (RFC 5626): how often a phone that registers a flow should send its keep-alives
+  // (Flow-Timer; STUN over UDP, a double CRLF over TCP and TLS). Below the usual 30 s of a home
+  // router's UDP mapping. Setting sip.outbound_keepalive_seconds.
+  int flow_timer_s = 25;
 };
+
+// A REGISTER that asks for SIP Outbound (RFC 5626 §4.2): Supported: outbound, and a Contact with
+// reg-id and +sip.instance.
+bool asks_for_outbound(const Message& request);
 
 // The reason phrase for a line of a company that requires encryption when its phone uses a
 // transport other than TLS (accounts::Extensions::set_company_encryption).
@@ -25,7 +33,8 @@ inline constexpr std::string_view kTlsRequired = "Forbidden: this company requir
 
 // Where a UDP binding is reached: the Contact's address, unless it names a private or local
 // address other than the source's (a phone behind NAT), when it is the REGISTER's source address
-// and port; a connection-oriented binding is its connection. Exposed for its unit test.
+// and port; a connection-oriented binding is its connection. A binding registered with SIP Outbound
+// is always its flow, the source (Registrar::handle). Exposed for its unit test.
 Peer where_to_reach(const Uri& contact, const Peer& from);
 
 class Registrar {
@@ -45,6 +54,7 @@ class Registrar {
   void apply_shared(const BindingUpdate& update);
 
  private:
+  // The 200 with every live binding; with SIP Outbound, Require: outbound and Flow-Timer too.
   void reply_bindings(TxId tx, const Message& request, const std::string& extension_id);
 
   TransactionLayer& layer_;

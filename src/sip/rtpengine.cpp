@@ -7,6 +7,7 @@
 
 #include <array>
 #include <string_view>
+#include <vector>
 
 #include "common/log.h"
 #include "sip/bencode.h"
@@ -32,13 +33,24 @@ constexpr std::array<std::string_view, 10> kSdesLeftOut = {
     "no-AES_192_CM_HMAC_SHA1_80", "no-AES_192_CM_HMAC_SHA1_32", "no-F8_128_HMAC_SHA1_80",  "no-F8_128_HMAC_SHA1_32",
     "no-NULL_HMAC_SHA1_80",    "no-NULL_HMAC_SHA1_32"};
 
-void media_flags(bencode::Writer& w, MediaProfile profile) {
-  w.string("ICE").string("remove");
+// A browser's side (MediaProfile::webrtc) gets DTLS-SRTP with the relay's ICE candidates and
+// RTP and RTCP on one port; every other side has ICE removed and RTCP on its own port, since
+// a desk phone may not demultiplex them.
+void media_flags(bencode::Writer& w, MediaProfile profile, bool offer, std::vector<std::string_view>& flags) {
+  const bool webrtc = profile == MediaProfile::webrtc;
+  w.string("ICE").string(webrtc ? "force" : "remove");
   w.string("replace").begin_list().string("origin").string("session-connection").end();
+  if (webrtc) {
+    w.string("rtcp-mux").begin_list().string(offer ? "offer" : "accept").end();
+    if (offer) w.entry("transport-protocol", "UDP/TLS/RTP/SAVPF").string("SDES").begin_list().string("off").end();
+    if (offer) flags.push_back("generate-mid");
+    return;
+  }
   w.string("SDES").begin_list();
   for (std::string_view flag : kSdesLeftOut) w.string(flag);
   w.end();
-  if (profile == MediaProfile::rtp) w.entry("transport-protocol", "RTP/AVP");
+  if (offer) w.string("rtcp-mux").begin_list().string("demux").end();
+  if (profile == MediaProfile::rtp) w.entry("transport-protocol", "RTP/AVP").entry("DTLS", "off");
   if (profile == MediaProfile::srtp) w.entry("transport-protocol", "RTP/SAVP").entry("DTLS", "off");
 }
 
@@ -49,8 +61,18 @@ std::string leg_command(std::string_view command, const RelayLeg& leg, std::stri
   w.begin_dict().entry("command", command).entry("call-id", leg.call_id).entry("from-tag", leg.from_tag);
   if (!leg.to_tag.empty()) w.entry("to-tag", leg.to_tag);
   w.entry("sdp", sdp);
-  media_flags(w, profile);
-  if (keep_ports) w.string("flags").begin_list().string("port-latching").end();
+  std::vector<std::string_view> flags;
+  media_flags(w, profile, command == "offer", flags);
+  if (keep_ports) flags.push_back("port-latching");
+  if (!leg.nat_source.empty()) {
+    w.string("received-from").begin_list().string(leg.nat_source_ipv6 ? "IP6" : "IP4").string(leg.nat_source).end();
+    flags.push_back("SIP-source-address");
+  }
+  if (!flags.empty()) {
+    w.string("flags").begin_list();
+    for (std::string_view f : flags) w.string(f);
+    w.end();
+  }
   w.end();
   return body;
 }
@@ -118,8 +140,8 @@ void RtpengineClient::offer(const RelayLeg& leg, std::string_view sdp, Done done
        });
 }
 
-void RtpengineClient::answer(const RelayLeg& leg, std::string_view sdp, Done done) {
-  send(Command::answer, leg_command("answer", leg, sdp), std::move(done));
+void RtpengineClient::answer(const RelayLeg& leg, std::string_view sdp, Done done, MediaProfile profile) {
+  send(Command::answer, leg_command("answer", leg, sdp, false, profile), std::move(done));
 }
 
 void RtpengineClient::offer_keeping_ports(const RelayLeg& leg, std::string_view sdp, Done done) {

@@ -69,9 +69,16 @@ struct RelayReply {
 // Which call, and which of its sides sends the SDP: the From tag of the message carrying it, and
 // the To tag (empty for an initial offer, whose callee has not answered yet).
 struct RelayLeg {
+  RelayLeg(std::string_view call, std::string_view from, std::string_view to) : call_id(call), from_tag(from), to_tag(to) {}
   std::string_view call_id;
   std::string_view from_tag;
   std::string_view to_tag;
+  // Where the SIP message carrying the SDP came from, when its SDP names a private address other
+  // than that (a phone behind NAT): the relay sends to this address instead (rtpengine's
+  // SIP-source-address, with the SDP's port) until the phone's own packets show the real port.
+  // Empty: the SDP's address is used.
+  std::string_view nat_source;
+  bool nat_source_ipv6 = false;
 };
 
 
@@ -94,7 +101,8 @@ class RtpengineClient {
   void set_timers_changed(std::function<void()> changed) { timers_changed_ = std::move(changed); }
 
   void offer(const RelayLeg& leg, std::string_view sdp, Done done, MediaProfile profile = MediaProfile::keep);
-  void answer(const RelayLeg& leg, std::string_view sdp, Done done);
+  // `profile`: the side the answer goes to (the offerer); webrtc for a browser, which needs ICE.
+  void answer(const RelayLeg& leg, std::string_view sdp, Done done, MediaProfile profile = MediaProfile::keep);
   // An answer from a side whose media moves elsewhere (the receptionist's leg, answered by a phone,
   // takes privox's place in the caller's call): rtpengine keeps the ports it gave both sides
   // (port-latching), so the other side goes on sending where it did and hears the new one from the

@@ -128,6 +128,49 @@ TEST_F(RealRtpengineTest, GivesEachSideTheMediaProfileItsHopCallsFor) {
   client_->remove("srtp-2@test");
 }
 
+// A browser's side (the portal's softphone) gets DTLS-SRTP with ICE and RTP/RTCP on one port, the
+// desk phone's side plain RTP without ICE, whichever of the two calls.
+TEST_F(RealRtpengineTest, GivesABrowserDtlsSrtpWithIceAndADeskPhonePlainRtp) {
+  const RelayReply to_browser = call(
+      [&](auto done) { client_->offer({"webrtc-1@test", "tag-a", ""}, kOffer, done, MediaProfile::webrtc); });
+  ASSERT_TRUE(to_browser.ok()) << to_browser.reason;
+  EXPECT_NE(to_browser.sdp.find("UDP/TLS/RTP/SAVPF"), std::string::npos) << to_browser.sdp;
+  EXPECT_NE(to_browser.sdp.find("a=fingerprint:"), std::string::npos) << to_browser.sdp;
+  EXPECT_NE(to_browser.sdp.find("a=ice-ufrag:"), std::string::npos) << to_browser.sdp;
+  EXPECT_NE(to_browser.sdp.find("a=candidate:"), std::string::npos) << to_browser.sdp;
+  EXPECT_NE(to_browser.sdp.find("a=rtcp-mux"), std::string::npos) << to_browser.sdp;
+  EXPECT_EQ(to_browser.sdp.find("a=crypto:"), std::string::npos) << "no SDES keys towards a browser";
+  EXPECT_TRUE(media::audio_encrypted(to_browser.sdp)) << to_browser.sdp;
+
+  // The browser calls: its offer is DTLS with ICE; the desk phone is offered plain RTP and no ICE,
+  // and the answer back to the browser keeps ICE and DTLS.
+  const std::string browser_offer =
+      "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 0 101\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n"
+      "a=ice-ufrag:Hk3f\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=ice-options:trickle\r\n"
+      "a=fingerprint:sha-256 12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0:12:34:56:78:9A:BC:DE:F0\r\n"
+      "a=setup:actpass\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:0 PCMU/8000\r\n"
+      "a=rtpmap:101 telephone-event/8000\r\n"
+      "a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host generation 0\r\n";
+  const RelayReply to_desk = call(
+      [&](auto done) { client_->offer({"webrtc-2@test", "tag-a", ""}, browser_offer, done, MediaProfile::rtp); });
+  ASSERT_TRUE(to_desk.ok()) << to_desk.reason;
+  EXPECT_NE(to_desk.sdp.find("RTP/AVP"), std::string::npos) << to_desk.sdp;
+  EXPECT_EQ(to_desk.sdp.find("a=ice-ufrag"), std::string::npos) << to_desk.sdp;
+  EXPECT_EQ(to_desk.sdp.find("a=fingerprint"), std::string::npos) << to_desk.sdp;
+  EXPECT_EQ(to_desk.sdp.find("a=rtcp-mux"), std::string::npos) << "a desk phone gets RTCP on its own port";
+  const RelayReply back = call([&](auto done) {
+    client_->answer({"webrtc-2@test", "tag-a", "tag-b"}, kAnswer, done, MediaProfile::webrtc);
+  });
+  ASSERT_TRUE(back.ok()) << back.reason;
+  EXPECT_NE(back.sdp.find("UDP/TLS/RTP/SAVPF"), std::string::npos) << back.sdp;
+  EXPECT_NE(back.sdp.find("a=ice-ufrag:"), std::string::npos) << back.sdp;
+  EXPECT_NE(back.sdp.find("a=fingerprint:"), std::string::npos) << back.sdp;
+  EXPECT_NE(back.sdp.find("a=rtcp-mux"), std::string::npos) << back.sdp;
+  client_->remove("webrtc-1@test");
+  client_->remove("webrtc-2@test");
+}
+
 TEST_F(RealRtpengineTest, RelaysAnOfferAndItsAnswerThenQueriesAndDeletesTheCall) {
   EXPECT_EQ(published_.load(), static_cast<uint8_t>(RelayState::up));
   const RelayReply offered = call([&](auto done) { client_->offer({"call-1@test", "tag-a", ""}, kOffer, done); });

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "sip/builder.h"
+#include "sip/stun.h"
 
 namespace privox::sip {
 namespace {
@@ -60,8 +61,25 @@ udp::endpoint to_udp(const Peer& p) {
 
 }  // namespace
 
+// What the server keeps of each connection-oriented flow, whatever carries it.
+class Server::Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual const Peer& peer() const = 0;
+  virtual void write(std::string_view bytes) = 0;
+  // The server forgot the connection: it closes, and a completion already queued must not touch
+  // the server's accounts.
+  virtual void dropped() = 0;
+  // Why the connection should be closed at `now` (a code for the log), or nullptr.
+  virtual const char* overdue(int64_t now) const = 0;
+  virtual bool handshaking() const { return false; }
+  virtual size_t buffer_bytes() const { return 0; }
+  // The softphone's identity, for a WebSocket opened by a portal session; nullptr otherwise.
+  virtual const FlowCredential* credential() const { return nullptr; }
+};
+
 // One TCP connection, or a TLS one over it: frames the stream into messages and queues writes.
-class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection> {
+class Server::TcpConnection final : public Connection, public std::enable_shared_from_this<TcpConnection> {
  public:
   // With `tls`, the connection handshakes before it reads, and reads and writes through TLS.
   TcpConnection(Server& server, tcp::socket socket, uint64_t id, const Peer& peer,
@@ -89,21 +107,19 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
       self->read();
     });
   }
-  bool handshaking() const { return handshaking_; }
+  bool handshaking() const override { return handshaking_; }
   void close() {
     boost::system::error_code ignored;
     socket_.close(ignored);
   }
-  // The server forgot the connection: a completion already queued must not touch its accounts.
-  void dropped() {
+  void dropped() override {
     dropped_ = true;
     close();
   }
-  const Peer& peer() const { return peer_; }
-  size_t buffer_bytes() const { return buffer_.size(); }
+  const Peer& peer() const override { return peer_; }
+  size_t buffer_bytes() const override { return buffer_.size(); }
 
-  // Why the connection should be closed at `now` (a code for the log), or nullptr.
-  const char* overdue(int64_t now) const {
+  const char* overdue(int64_t now) const override {
     const TcpLimits& limits = server_.tcp_;
     if (now - last_active_us_ > limits.idle_us) return "idle";
     if (handshaking_ && now - opened_us_ > limits.handshake_us) return "handshake_too_slow";
@@ -112,7 +128,7 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
     return nullptr;
   }
 
-  void write(std::string_view bytes) {
+  void write(std::string_view bytes) override {
     if (queued_bytes_ + bytes.size() > server_.tcp_.max_queued_bytes) {
       log::debug("sip", "tcp.closed", {{"connection", id_}, {"reason", "not_reading"}});
       return close();
@@ -224,6 +240,54 @@ class Server::TcpConnection : public std::enable_shared_from_this<TcpConnection>
   bool handshaking_ = false;
 };
 
+// SIP over a WebSocket (RFC 7118) that the portal opened for a softphone: each WebSocket message is
+// one SIP message, so there is no framing; the channel enforces the size limit, its pings keep it
+// alive, and it ends when the portal session that opened it does (http/server.h, Upgrade).
+class Server::WebSocketConnection final : public Connection,
+                                          public std::enable_shared_from_this<WebSocketConnection> {
+ public:
+  WebSocketConnection(Server& server, std::shared_ptr<MessageChannel> channel, uint64_t id, const Peer& peer,
+                      FlowCredential credential)
+      : server_(server), channel_(std::move(channel)), id_(id), peer_(peer), credential_(std::move(credential)) {}
+
+  void start() {
+    opened_us_ = server_.clock_.now_us();
+    std::weak_ptr<WebSocketConnection> weak = weak_from_this();
+    channel_->start(
+        [weak](std::string_view message) {
+          const auto self = weak.lock();
+          if (!self || self->dropped_) return;
+          ++self->messages_;
+          self->server_.dispatch(message, self->peer_);
+        },
+        [weak] {
+          const auto self = weak.lock();
+          if (self && !self->dropped_) self->server_.drop_connection(self->id_);
+        });
+  }
+  const Peer& peer() const override { return peer_; }
+  void write(std::string_view bytes) override { channel_->send(bytes); }
+  void dropped() override {
+    dropped_ = true;
+    channel_->close();
+  }
+  const char* overdue(int64_t now) const override {
+    if (messages_ == 0 && now - opened_us_ > server_.tcp_.first_message_us) return "no_first_message";
+    return nullptr;
+  }
+  const FlowCredential* credential() const override { return &credential_; }
+
+ private:
+  Server& server_;
+  std::shared_ptr<MessageChannel> channel_;
+  const uint64_t id_;
+  const Peer peer_;
+  const FlowCredential credential_;
+  int64_t opened_us_ = 0;
+  uint64_t messages_ = 0;
+  bool dropped_ = false;
+};
+
 Server::Server(asio::io_context& io, TimerQueue& timers, const Clock& clock, TcpLimits tcp)
     : timers_(timers), clock_(clock), tcp_(tcp), udp_(io), acceptor_(io), tls_acceptor_(io), tls_accept_timer_(io),
       timer_(io), accept_timer_(io),
@@ -316,9 +380,28 @@ void Server::receive_udp() {
   udp_.async_receive_from(asio::buffer(udp_buffer_.get(), kMaxDatagram), udp_from_,
                           [this](boost::system::error_code ec, size_t n) {
                             if (ec == asio::error::operation_aborted || stopped_) return;
-                            if (!ec) dispatch(std::string_view(udp_buffer_.get(), n), to_peer(udp_from_, TransportKind::udp));
+                            if (!ec) receive_datagram(std::string_view(udp_buffer_.get(), n), to_peer(udp_from_, TransportKind::udp));
                             receive_udp();
                           });
+}
+
+void Server::receive_datagram(std::string_view bytes, const Peer& from) {
+  if (!looks_like_stun(bytes)) return dispatch(bytes, from);
+  // A SIP Outbound keep-alive (sip/stun.h): answered, within the source's request rate.
+  ++stats_.received;
+  if (guard_ && !guard_->admit(from, true, clock_.now_us())) {
+    ++stats_.dropped;
+    return;
+  }
+  const std::optional<std::string> answer = stun_binding_response(bytes, from);
+  if (!answer) {
+    ++stats_.malformed;
+    return;
+  }
+  ++stats_.stun_answered;
+  boost::system::error_code ec;
+  udp_.send_to(asio::buffer(*answer), to_udp(from), 0, ec);
+  if (ec) ++stats_.send_errors;
 }
 
 void Server::dispatch(std::string_view bytes, const Peer& from) {
@@ -469,6 +552,32 @@ void Server::accepted(tcp::socket socket, bool tls) {
   connection->start();
 }
 
+void Server::attach_websocket(std::shared_ptr<MessageChannel> channel, FlowCredential credential) {
+  Peer peer;
+  const TransportKind kind = channel->secure() ? TransportKind::wss : TransportKind::ws;
+  if (stopped_ || !Peer::parse(channel->remote_address(), channel->remote_port(), kind, peer)) return channel->close();
+  peer.connection = next_connection_++;
+  const SourceKey source = SourceKey::of(peer);
+  uint32_t& held = per_source_[source];
+  if (connections_.size() >= tcp_.max_connections || held >= tcp_.max_per_source ||
+      (guard_ && guard_->banned(peer, clock_.now_us()))) {
+    if (held == 0) per_source_.erase(source);
+    ++stats_.tcp_refused;
+    return channel->close();
+  }
+  ++held;
+  auto connection =
+      std::make_shared<WebSocketConnection>(*this, std::move(channel), peer.connection, peer, std::move(credential));
+  connections_.emplace(peer.connection, connection);
+  connection->start();
+}
+
+const FlowCredential* Server::credential_of(const Peer& peer) const {
+  if (!peer.websocket()) return nullptr;
+  const auto it = connections_.find(peer.connection);
+  return it == connections_.end() ? nullptr : it->second->credential();
+}
+
 void Server::handshake_ended(const Peer& peer) {
   const auto it = handshaking_.find(SourceKey::of(peer));
   if (it != handshaking_.end() && --it->second == 0) handshaking_.erase(it);
@@ -496,7 +605,7 @@ void Server::back_off_accepting(const boost::system::error_code& ec) {
 void Server::drop_connection(uint64_t id) {
   const auto it = connections_.find(id);
   if (it == connections_.end()) return;
-  const std::shared_ptr<TcpConnection> connection = it->second;
+  const std::shared_ptr<Connection> connection = it->second;
   connections_.erase(it);
   const Peer& gone = connection->peer();
   if (const auto at = connection_at_.find({gone.transport, gone.address, gone.port}); at != connection_at_.end() && at->second == id)

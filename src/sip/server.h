@@ -41,6 +41,7 @@
 
 #include "common/accept_backoff.h"
 #include "common/clock.h"
+#include "common/message_channel.h"
 #include "common/result.h"
 #include "sip/message.h"
 #include "sip/source.h"
@@ -76,6 +77,7 @@ struct ServerStats {
   uint64_t accept_errors = 0;
   uint64_t tls_handshakes = 0;        // completed
   uint64_t tls_handshake_failures = 0;  // refused by either side, or past TcpLimits::handshake_us
+  uint64_t stun_answered = 0;           // STUN Binding requests (SIP Outbound keep-alives) answered
 };
 
 struct TcpLimits {
@@ -94,7 +96,7 @@ struct TcpLimits {
   size_t max_handshakes_per_source = 16;
 };
 
-class Server final : public Sender {
+class Server final : public Sender, public FlowCredentials {
  public:
   Server(boost::asio::io_context& io, TimerQueue& timers, const Clock& clock, TcpLimits tcp = {});
   ~Server() override;
@@ -109,6 +111,11 @@ class Server final : public Sender {
   // connections (sip/tls.h).
   Status listen_tls(const std::string& host, uint16_t port, std::shared_ptr<boost::asio::ssl::context> context);
   uint16_t tls_port() const { return tls_port_; }
+  // A WebSocket the portal opened for a softphone (RFC 7118): a flow like a TCP connection's,
+  // counted in its source's share, whose requests may use only `credential`. A banned source's,
+  // or one past a cap, is closed. On the I/O thread.
+  void attach_websocket(std::shared_ptr<MessageChannel> channel, FlowCredential credential);
+  const FlowCredential* credential_of(const Peer& peer) const override;
   // A renewed certificate: connections accepted from now on use `context`; open ones keep theirs.
   void set_tls_context(std::shared_ptr<boost::asio::ssl::context> context) { tls_context_ = std::move(context); }
   // The address other peers should use to reach this server, for Via and Record-Route.
@@ -128,11 +135,15 @@ class Server final : public Sender {
   }
 
  private:
+  class Connection;
   class TcpConnection;
+  class WebSocketConnection;
 
   boost::system::error_code bind_both(const boost::asio::ip::address& address, uint16_t port);
 
   void receive_udp();
+  // A UDP datagram: a STUN keep-alive is answered here (sip/stun.h), anything else dispatched.
+  void receive_datagram(std::string_view bytes, const Peer& from);
   void dispatch(std::string_view bytes, const Peer& from);
   void count_sent(std::string_view bytes);  // a response, into stats_.responses
   void accept_tcp();
@@ -172,7 +183,7 @@ class Server final : public Sender {
   boost::asio::ip::udp::endpoint udp_from_;
   Message message_;  // reused for every message: a Message is large, and parsing never nests
   uint64_t next_connection_ = 1;
-  std::unordered_map<uint64_t, std::shared_ptr<TcpConnection>> connections_;
+  std::unordered_map<uint64_t, std::shared_ptr<Connection>> connections_;
   // The connections by their remote transport, address and port, for a request to a URI that
   // names a peer's address but no connection (RFC 5923's reuse: a phone's TLS contact is where its
   // connection comes from). The newest connection from an address wins.

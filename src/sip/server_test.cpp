@@ -180,5 +180,80 @@ TEST_F(ServerTcpTest, OutOfDescriptorsTheListenerWaitsInsteadOfSpinning) {
   EXPECT_EQ(server_->stats().tcp_refused, 1u);
 }
 
+// A WebSocket as the portal hands one over: what the server writes is kept, and the test plays the
+// browser's messages and its closing.
+class RecordedChannel final : public MessageChannel {
+ public:
+  void start(std::function<void(std::string_view)> on_message, std::function<void()> on_closed) override {
+    on_message_ = std::move(on_message);
+    on_closed_ = std::move(on_closed);
+  }
+  void send(std::string_view message) override { sent.emplace_back(message); }
+  void close() override {
+    closed = true;
+    if (auto done = std::move(on_closed_)) done();
+  }
+  const std::string& remote_address() const override { return address_; }
+  uint16_t remote_port() const override { return 50123; }
+  bool secure() const override { return true; }
+
+  void arrive(std::string_view message) { on_message_(message); }
+  std::vector<std::string> sent;
+  bool closed = false;
+
+ private:
+  std::string address_ = "192.0.2.44";
+  std::function<void(std::string_view)> on_message_;
+  std::function<void()> on_closed_;
+};
+
+struct RecordingSink final : MessageSink {
+  void on_message(const Message& m, const Peer& from) override {
+    peers.push_back(from);
+    methods.emplace_back(m.method_text());
+  }
+  std::vector<Peer> peers;
+  std::vector<std::string> methods;
+};
+
+// A softphone's WebSocket is a flow like a TCP connection: each message reaches the sink from a
+// wss peer on its own connection, what is sent to that peer goes out on it, the flow's credential
+// is found by its peer until the channel closes, and a banned or over-share source is refused.
+TEST_F(ServerTcpTest, AWebSocketFlowCarriesSipBothWaysWithItsCredential) {
+  RecordingSink sink;
+  server_->set_sink(&sink);
+  auto channel = std::make_shared<RecordedChannel>();
+  server_->attach_websocket(channel, {"k7f3q9x2m4ab", "md5-ha1", "sha256-ha1"});
+  channel->arrive(options(1));
+  ASSERT_EQ(sink.peers.size(), 1u);
+  const Peer browser = sink.peers[0];
+  EXPECT_EQ(browser.transport, TransportKind::wss);
+  EXPECT_EQ(browser.host_port(), "192.0.2.44:50123");
+  EXPECT_NE(browser.connection, 0u);
+  EXPECT_TRUE(browser.private_signalling());
+  ASSERT_NE(server_->credential_of(browser), nullptr);
+  EXPECT_EQ(server_->credential_of(browser)->sip_user, "k7f3q9x2m4ab");
+  Peer tcp_peer = browser;
+  tcp_peer.transport = TransportKind::tcp;
+  EXPECT_EQ(server_->credential_of(tcp_peer), nullptr) << "only a WebSocket flow has a credential";
+
+  server_->send(browser, "SIP/2.0 200 OK\r\n\r\n");
+  ASSERT_EQ(channel->sent.size(), 1u);
+  EXPECT_EQ(channel->sent[0], "SIP/2.0 200 OK\r\n\r\n");
+
+  channel->close();  // the browser went away
+  EXPECT_EQ(server_->credential_of(browser), nullptr);
+  server_->send(browser, "SIP/2.0 200 OK\r\n\r\n");
+  EXPECT_EQ(channel->sent.size(), 1u);
+
+  // The source's share (2 in this fixture) holds for WebSockets as for TCP.
+  auto a = std::make_shared<RecordedChannel>(), b = std::make_shared<RecordedChannel>(),
+       c = std::make_shared<RecordedChannel>();
+  for (const auto& ch : {a, b, c}) server_->attach_websocket(ch, {"u", "x", "y"});
+  EXPECT_FALSE(a->closed);
+  EXPECT_FALSE(b->closed);
+  EXPECT_TRUE(c->closed) << "past the source's share";
+}
+
 }  // namespace
 }  // namespace privox::sip

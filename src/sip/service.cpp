@@ -456,7 +456,7 @@ struct SipService::Parts {
                           .music_on_hold = options.music_on_hold},
               directory, auth, location, counted_traffic, server, timers, clock),
         layer(server, timers, clock, proxy, {}, options.limits),
-        registrar(layer, auth, location, clock),
+        registrar(layer, auth, location, clock, RegistrarConfig{.flow_timer_s = options.outbound_keepalive_s}),
         sink(layer),
         heartbeat_timer(io),
         housekeeping_timer(io) {}
@@ -529,6 +529,7 @@ struct SipService::Parts {
 
   boost::asio::steady_timer heartbeat_timer;
   boost::asio::steady_timer housekeeping_timer;
+  bool started = false;  // on the worker thread: a softphone's channel is taken only between start and stop
   bool stopped = false;
   uint64_t beats = 0;
 
@@ -669,6 +670,7 @@ Status SipService::start() {
     p.proxy.set_conference(p.conference.get(), p.options.max_conferees);
   }
   p.auth.set_failures(&p.guard);
+  p.auth.set_flow_credentials(&p.server);
   p.server.set_guard(&p.guard);
   PRIVOX_TRY(p.server.listen(p.options.host, p.options.port));
   if (p.options.tls) PRIVOX_TRY(p.server.listen_tls(p.options.tls_host, p.options.tls_port, p.options.tls));
@@ -680,6 +682,7 @@ Status SipService::start() {
   PRIVOX_TRY(p.loader.start());
   p.beat();
   p.housekeeping();
+  p.started = true;
   log::info("sip", "service.started",
             {{"port", p.server.port()}, {"tls_port", p.server.tls_port()}, {"extensions", p.directory.extensions()}, {"bindings_restored", restored.bindings},
              {"bans", bans->bans.size()}});
@@ -725,6 +728,19 @@ void SipService::stop() {
   p.receptionist.reset();
   p.conference.reset();
   if (Status s = p.traffic.flush(); !s.ok()) log::error("sip", "traffic.flush_failed", {{"error", log::error_code(s.error())}});
+}
+
+void SipService::adopt(std::shared_ptr<MessageChannel> channel, ChannelIdentity identity) {
+  Parts* p = parts_.get();
+  boost::asio::post(p->io, [p, channel = std::move(channel), identity = std::move(identity)]() mutable {
+    if (!p->started || p->stopped) return channel->close();
+    const std::string& realm = p->auth.realm();
+    FlowCredential credential{identity.sip_user,
+                              digest_ha1(DigestAlgorithm::md5, identity.sip_user, realm, identity.password),
+                              digest_ha1(DigestAlgorithm::sha256, identity.sip_user, realm, identity.password)};
+    p->server.attach_websocket(std::move(channel), std::move(credential));
+    p->server.reschedule_timers();
+  });
 }
 
 uint16_t SipService::port() const { return parts_->server.port(); }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/message_channel.h"
 #include "media/endpoint.h"
 #include "privacy/keyring.h"
 #include "sip/digest.h"
@@ -63,6 +64,7 @@ struct SipOptions {
   int64_t ring_timeout_us = 60'000'000;
   int max_forward_hops = 5;  // sip.max_forward_hops (ProxyConfig)
   size_t max_conferees = 10;  // conference.max_participants (Proxy::set_conference)
+  int outbound_keepalive_s = 25;  // sip.outbound_keepalive_seconds (RegistrarConfig::flow_timer_s)
   std::string music_on_hold;  // sip.music_on_hold_file, when readable (ProxyConfig)
   // Where the directory loader writes companies' own music on hold for rtpengine (callflow/music.h,
   // DirectoryLoaderOptions::music_dir); serve: <data dir>/music. Empty: none.
@@ -108,13 +110,19 @@ struct SipSnapshot {
   std::optional<RtpengineClient::Stats> relay;  // with a media relay
 };
 
-class SipService {
+class SipService final : public ChannelAcceptor {
  public:
   // `store` is read at start, and by the directory's loader thread; `writer_store` is the
   // writer's own connection to the same store.
   SipService(boost::asio::io_context& io, store::Store& store, std::unique_ptr<store::Store> writer_store,
              const privacy::Keyring& keys, const Clock& clock, SipOptions options);
-  ~SipService();
+  ~SipService() override;
+
+  // A softphone's WebSocket from the portal (cli/serve.cpp joins them): SIP over it as RFC 7118
+  // says, its requests authenticated only as `identity`'s line with `identity`'s password. Any
+  // thread; carried out on the worker's. A channel that arrives before start() or after stop() is
+  // closed.
+  void adopt(std::shared_ptr<MessageChannel> channel, ChannelIdentity identity) override;
 
   Status start();
   // Stops reading, then makes every queued record and binding durable.

@@ -36,7 +36,7 @@ Status check_trusted_sources(std::string_view value) {
 }
 
 // clang-format off
-constexpr std::array<SettingSpec, 14> kSettings = {
+constexpr std::array<SettingSpec, 15> kSettings = {
   SettingSpec{"sip.rate_limit_requests", integer, "16", 0, 1'000'000,
               "SIP requests one source (an IPv4 address, an IPv6 /64) may send in the rate window; past it its "
               "requests are dropped unanswered until its rate falls; 0 turns the limit off (read when privox serve "
@@ -68,6 +68,10 @@ constexpr std::array<SettingSpec, 14> kSettings = {
   SettingSpec{"sip.max_forward_hops", integer, "5", 1, 20,
               "how many times forwards, ring groups' overflow and their fallbacks may send one call on before it "
               "is refused 483, which cuts forwarding loops (read when privox serve starts)"},
+  SettingSpec{"sip.outbound_keepalive_seconds", integer, "25", 5, 3600,
+              "how often a phone that registers with SIP Outbound (RFC 5626) is asked to send its keep-alives "
+              "(Flow-Timer: STUN over UDP, a double CRLF over TCP and TLS), so that its NAT keeps the mapping "
+              "incoming calls reach it by (read when privox serve starts)"},
   SettingSpec{"sip.node_silent_seconds", integer, "15", 3, 3600,
               "how long a node sharing the store may go without its heartbeat (one a second) before another node "
               "ends the calls it carried, with reason restart (read when privox serve starts)"},

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 #include "accounts/directory_log.h"
@@ -13,7 +14,9 @@ namespace {
 
 // "udp 192.0.2.1 5060": what is sealed as a binding's source address.
 std::string encode_peer(const Peer& p) {
-  return fmt::format("{} {} {}", p.transport == TransportKind::udp ? "udp" : p.transport == TransportKind::tcp ? "tcp" : "tls", p.host(), p.port);
+  std::string kind(p.via_name());
+  std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
+  return fmt::format("{} {} {}", kind, p.host(), p.port);
 }
 
 bool decode_peer(std::string_view text, Peer& out) {

@@ -22,6 +22,8 @@ std::string_view Peer::via_name() const {
   switch (transport) {
     case TransportKind::tcp: return "TCP";
     case TransportKind::tls: return "TLS";
+    case TransportKind::ws: return "WS";
+    case TransportKind::wss: return "WSS";
     case TransportKind::udp: break;
   }
   return "UDP";
@@ -31,6 +33,8 @@ std::string_view Peer::uri_param() const {
   switch (transport) {
     case TransportKind::tcp: return ";transport=tcp";
     case TransportKind::tls: return ";transport=tls";
+    case TransportKind::ws:
+    case TransportKind::wss: return ";transport=ws";
     case TransportKind::udp: break;
   }
   return "";

@@ -9,7 +9,8 @@
 
 namespace privox::sip {
 
-enum class TransportKind : uint8_t { udp, tcp, tls };
+// ws and wss are SIP over WebSocket (RFC 7118), plain or upgraded from HTTPS: the portal's softphone.
+enum class TransportKind : uint8_t { udp, tcp, tls, ws, wss };
 
 // A remote SIP peer: its address and port, and for connection-oriented transports the connection
 // the message came on (responses go back over it, RFC 3261 §18.2.2).
@@ -21,9 +22,15 @@ struct Peer {
   uint64_t connection = 0;  // 0 for UDP
 
   bool reliable() const { return transport != TransportKind::udp; }
-  // "UDP", "TCP" or "TLS", as Via names the transport (RFC 3261 §20.42).
+  bool websocket() const { return transport == TransportKind::ws || transport == TransportKind::wss; }
+  // Its SIP is encrypted on the wire: TLS, or a WebSocket upgraded from HTTPS.
+  bool private_signalling() const { return transport == TransportKind::tls || transport == TransportKind::wss; }
+  // What this leg's SDP says about its audio can be trusted to keep it private: SDES keys travel in
+  // the SDP, so only over TLS; a browser's DTLS-SRTP (WebSocket) keys its media out of band.
+  bool keeps_media_keys() const { return transport == TransportKind::tls || websocket(); }
+  // "UDP", "TCP", "TLS", "WS" or "WSS", as Via names the transport (RFC 3261 §20.42, RFC 7118 §5.1).
   std::string_view via_name() const;
-  // "", ";transport=tcp" or ";transport=tls": what a URI of privox's own that this peer is to use
+  // "", ";transport=tcp", ";transport=tls" or ";transport=ws" (RFC 7118 §5.2, for WSS too): what a URI of privox's own that this peer is to use
   // (a Contact, say) adds so the peer comes back over the same kind of connection.
   std::string_view uri_param() const;
   std::string host() const;  // "192.0.2.1" or "2001:db8::1"
@@ -37,6 +44,23 @@ struct Peer {
   static Peer from_ipv4(uint32_t host_order_address, uint16_t port, TransportKind kind = TransportKind::udp);
   // Parses a numeric "a.b.c.d" or IPv6 literal; false when it is neither.
   static bool parse(std::string_view host, uint16_t port, TransportKind kind, Peer& out);
+};
+
+// The one login a flow may use, fixed when the flow opened: a softphone's WebSocket, opened by a
+// portal session, speaks only for that session's line and only with the short-lived password the
+// session was given (portal/softphone.h). Its HA1s (sip/digest.h) stand in for the line's own.
+struct FlowCredential {
+  std::string sip_user;
+  std::string ha1_md5;
+  std::string ha1_sha256;
+};
+
+// Finds the credential a flow was opened with (the SIP server's WebSocket connections).
+class FlowCredentials {
+ public:
+  virtual ~FlowCredentials() = default;
+  // nullptr for a peer that is not on such a flow, or whose flow has closed.
+  virtual const FlowCredential* credential_of(const Peer& peer) const = 0;
 };
 
 // Sends bytes to a peer. Implementations never block: a message that cannot be sent now is

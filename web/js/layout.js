@@ -11,6 +11,7 @@ const MEMBER_LINKS = [
   ['/calls.html', 'Call log'],
   ['/messages.html', 'SMS log'],
   ['/voicemail.html', 'Voicemail'],
+  ['/phone.html', 'Phone'],
   ['/extensions.html', 'Extensions'],
   ['/company.html', 'Company'],
   ['/profile.html', 'Profile'],

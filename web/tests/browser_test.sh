@@ -6,7 +6,7 @@
 # that the card number never reached privox (store files, server logs).
 # Usage: bash web/tests/browser_test.sh /path/to/privox
 # Needs (scripts/install-test-deps.sh installs them; this script installs nothing): node, npm's
-# playwright-core in web/tests/node_modules, /usr/bin/chromium, sipp, curl, python3.
+# playwright-core in web/tests/node_modules, /usr/bin/chromium, sipp, baresip, rtpengine, curl, python3.
 # Screenshots: "$PRIVOX_BUILD_DIR/browser-artifacts/" (ctest sets PRIVOX_BUILD_DIR; default ./build-check).
 
 set -uo pipefail
@@ -23,7 +23,7 @@ missing=()
 command -v node >/dev/null || missing+=("node (Node.js)")
 [ -d "$HERE/node_modules/playwright-core" ] || missing+=("playwright-core (npm install in web/tests)")
 [ -x /usr/bin/chromium ] || missing+=("/usr/bin/chromium")
-for tool in sipp curl python3 timeout; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in sipp baresip rtpengine curl python3 timeout; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "browser_test.sh: missing ${missing[*]}; run scripts/install-test-deps.sh as root" >&2
   exit 2
@@ -110,8 +110,30 @@ px "$D" settings set mail.smtp_url "$(cat "$TMP/smtp/url")" >/dev/null &&
 
 start_bg tokenizer "$PRIVOX" tokenizer --listen "127.0.0.1:$TOKENIZER_PORT" --allow-origin "$PORTAL_URL" \
   --api-key-file "$KEY_FILE"
+# rtpengine relays the calls' audio, as in production: the softphone's (softphone_test.mjs) is
+# DTLS-SRTP on the browser's side and plain RTP on a desk phone's.
+NG_PORT=$(free_port)
+MEDIA_MIN=$((30000 + (RANDOM % 90) * 100))  # a media range of its own: other tests run beside this one
+# rtpengine reports every key press it relays (RFC 4733) as a JSON datagram; they land in
+# $DTMF_LOG, one per line, for softphone_test.mjs.
+DTMF_PORT=$(free_port)
+DTMF_LOG="$TMP/dtmf.log"
+: >"$DTMF_LOG"
+python3 -u -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+with open(sys.argv[2], "ab", buffering=0) as out:
+    while True:
+        out.write(s.recv(65535).replace(b"\n", b" ") + b"\n")
+' "$DTMF_PORT" "$DTMF_LOG" >/dev/null 2>&1 &
+E2E_PIDS+=("$!")
+rtpengine --config-file=none --foreground --table=-1 --interface=127.0.0.1 --listen-ng="127.0.0.1:$NG_PORT" \
+  --port-min="$MEDIA_MIN" --port-max=$((MEDIA_MIN + 99)) --num-threads=1 --log-stderr --log-level=5 \
+  --dtmf-log-dest="127.0.0.1:$DTMF_PORT" >>"$TMP/rtpengine.log" 2>&1 &
+E2E_PIDS+=("$!")
 start_bg serve "$PRIVOX" serve --data-dir "$D" --http "127.0.0.1:$HTTP_PORT" --sip "127.0.0.1:$SIP_PORT" \
-  --payment-provider "$TOKENIZER_URL" --payment-api-key-file "$KEY_FILE"
+  --payment-provider "$TOKENIZER_URL" --payment-api-key-file "$KEY_FILE" --media-relay "127.0.0.1:$NG_PORT"
 wait_http "$TOKENIZER_URL/" tokenizer
 wait_http "$PORTAL_URL/healthz" serve
 
@@ -125,7 +147,7 @@ timeout -k 2 30 sipp -sf "$ROOT/src/sip/scenarios/register_rejected.xml" "127.0.
 # portal_test.mjs first (it signs up the company the others may reuse), then every other
 # *_test.mjs here in name order, each against the same servers and bounded on its own.
 export PORTAL_URL TOKENIZER_URL SIP_PORT ARTIFACTS STAFF_EMAIL STAFF_PASSWORD FRAUD_EMAIL FRAUD_PASSWORD BANNED_SOURCE
-export LEGAL_EMAIL LEGAL_PASSWORD
+export LEGAL_EMAIL LEGAL_PASSWORD DTMF_LOG
 export SCENARIOS="$ROOT/src/sip/scenarios" WORK="$TMP" MAILDIR="$TMP/smtp/maildir"
 scripts=(portal_test.mjs)
 for other in "$HERE"/*_test.mjs; do

@@ -17,8 +17,11 @@ export function check(condition, message) {
 
 export class Scenario {
   // `name` prefixes the screenshots and names the scenario in failures ("lines": lines_test.mjs).
-  constructor(name, { limitMs = 120_000 } = {}) {
+  // `chromiumArgs`: flags the scenario's browser needs besides --no-sandbox (the softphone's fake
+  // microphone, say).
+  constructor(name, { limitMs = 120_000, chromiumArgs = [] } = {}) {
     this.name = name;
+    this.chromiumArgs = chromiumArgs;
     this.shots = 0;
     this.currentStep = 'start';
     this.problems = [];
@@ -84,7 +87,7 @@ export class Scenario {
   // way fails the scenario too.
   async run(body) {
     fs.mkdirSync(this.artifacts, { recursive: true });
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'], headless: true,
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', ...this.chromiumArgs], headless: true,
       timeout: 30_000 });
     try {
       await body(browser);

@@ -1,0 +1,179 @@
+// The softphone: the member's line in the browser, over SIP on a WebSocket to the portal's own
+// server (/sip), with SIP.js (web/vendor/sip.js, MIT). GET /me/softphone gives the WebSocket's
+// address and a password that holds only for this portal session and only over that WebSocket
+// (src/portal/softphone.cpp); audio goes through privox's media relay, DTLS-SRTP from the browser.
+// The page shows the call's audio packet counts from WebRTC's statistics, so a one-way call is
+// visible at a glance.
+
+import { Web } from '/vendor/sip.js/index.js';
+import { api } from './api.js';
+import { $, el, replaceChildren } from './dom.js';
+import { startPage } from './layout.js';
+
+const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
+
+let phone = null;        // Web.SimpleUser, once connected
+let domain = '';         // the host of the line's SIP address, for dialled numbers
+let audioTimer = null;
+
+function showState(text) {
+  $('#phone-state').textContent = text;
+}
+
+function showError(text) {
+  $('#phone-error').textContent = text || '';
+}
+
+function peerConnection() {
+  const handler = phone && phone.session && phone.session.sessionDescriptionHandler;
+  return handler ? handler.peerConnection : null;
+}
+
+// Packets received and sent on the call's audio, from the browser's WebRTC statistics.
+async function showAudio() {
+  const connection = peerConnection();
+  if (!connection) return;
+  let received = 0;
+  let sent = 0;
+  (await connection.getStats()).forEach((report) => {
+    if (report.kind !== 'audio') return;
+    if (report.type === 'inbound-rtp') received += report.packetsReceived || 0;
+    if (report.type === 'outbound-rtp') sent += report.packetsSent || 0;
+  });
+  const line = $('#call-audio');
+  line.textContent = `Audio: ${received} packets received, ${sent} sent`;
+  line.dataset.received = String(received);
+  line.dataset.sent = String(sent);
+}
+
+function callerOf(session) {
+  const identity = session && session.remoteIdentity;
+  if (!identity) return 'unknown';
+  return identity.uri && identity.uri.user ? identity.uri.user : identity.displayName || 'withheld';
+}
+
+function showCall(active, party) {
+  $('#in-call').hidden = !active;
+  $('#incoming').hidden = true;
+  $('#dial-form').hidden = active;
+  $('#call-with').textContent = active && party ? `with ${party}` : '';
+  clearInterval(audioTimer);
+  audioTimer = null;
+  if (active) {
+    $('#mute').setAttribute('aria-pressed', 'false');
+    $('#mute').textContent = 'Mute';
+    $('#hold').setAttribute('aria-pressed', 'false');
+    $('#hold').textContent = 'Hold';
+    audioTimer = setInterval(() => showAudio().catch(() => {}), 1000);
+  } else {
+    $('#call-audio').textContent = '';
+  }
+}
+
+function delegate(lineNumber) {
+  // Once the WebSocket is gone (the portal session ended, say), that is what the page says: the
+  // registration's failure to end over it is not news.
+  let disconnected = false;
+  return {
+    onServerConnect: () => { disconnected = false; },
+    onRegistered: () => showState(`Ready: line ${lineNumber} rings here`),
+    onUnregistered: () => { if (!disconnected) showState('Not registered'); },
+    onServerDisconnect: () => {
+      disconnected = true;
+      showState('Disconnected from privox; log in and reload the page to reconnect');
+    },
+    onCallReceived: () => {
+      $('#incoming-from').textContent = callerOf(phone.session);
+      $('#incoming').hidden = false;
+    },
+    onCallAnswered: () => showCall(true, callerOf(phone.session)),
+    onCallHangup: () => showCall(false),
+    onCallHold: (held) => {
+      $('#hold').setAttribute('aria-pressed', String(held));
+      $('#hold').textContent = held ? 'Resume' : 'Hold';
+    },
+  };
+}
+
+async function connect(lineId) {
+  if (phone) {
+    await phone.disconnect().catch(() => {});
+    phone = null;
+  }
+  showState('Connecting…');
+  const credential = await api('GET', '/me/softphone', { query: { line_id: lineId } });
+  domain = credential.uri.slice(credential.uri.indexOf('@') + 1);
+  phone = new Web.SimpleUser(credential.websocket_url, {
+    aor: credential.uri,
+    delegate: delegate(credential.line.number),
+    media: { constraints: { audio: true, video: false }, remote: { audio: $('#remote-audio') } },
+    // Key presses as RFC 4733 events in the audio, which the receptionist and voicemail read.
+    sendDTMFUsingSessionDescriptionHandler: true,
+    userAgentOptions: {
+      authorizationUsername: credential.authorization_user,
+      authorizationPassword: credential.password,
+      logLevel: 'warn',
+      sessionDescriptionHandlerFactoryOptions: { iceGatheringTimeout: 2000, peerConnectionConfiguration: { iceServers: [] } },
+    },
+  });
+  await phone.connect();
+  await phone.register();
+  return credential;
+}
+
+function wireControls() {
+  $('#dial-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    showError('');
+    const destination = $('#destination').value.trim();
+    if (!/^[0-9+*#]+$/.test(destination)) return showError('Dial digits, and + * # only.');
+    try {
+      await phone.call(`sip:${destination}@${domain}`);
+    } catch (error) {
+      showError(`The call could not be made: ${error.message}`);
+    }
+  });
+  $('#answer').addEventListener('click', () => phone.answer().catch((error) => showError(error.message)));
+  $('#decline').addEventListener('click', () => {
+    $('#incoming').hidden = true;
+    phone.decline().catch((error) => showError(error.message));
+  });
+  $('#hangup').addEventListener('click', () => phone.hangup().catch((error) => showError(error.message)));
+  $('#mute').addEventListener('click', () => {
+    const muted = !phone.isMuted();
+    if (muted) phone.mute();
+    else phone.unmute();
+    $('#mute').setAttribute('aria-pressed', String(muted));
+    $('#mute').textContent = muted ? 'Unmute' : 'Mute';
+  });
+  $('#hold').addEventListener('click', () => {
+    const action = phone.isHeld() ? phone.unhold() : phone.hold();
+    action.catch((error) => showError(error.message));
+  });
+  replaceChildren($('#keypad'), ...KEYS.map((key) => {
+    const button = el('button', { type: 'button', class: 'secondary', 'data-key': key }, key);
+    button.addEventListener('click', () => phone.sendDTMF(key).catch((error) => showError(error.message)));
+    return button;
+  }));
+}
+
+async function main() {
+  const user = await startPage();
+  if (!user) return;
+  wireControls();
+  try {
+    const credential = await connect('');
+    const items = Array.isArray(credential.lines) ? credential.lines : [];
+    if (items.length > 1) {
+      replaceChildren($('#line'), ...items.map((line) =>
+        el('option', { value: line.id, selected: line.id === credential.line.id ? '' : null }, line.number)));
+      $('#line-form').hidden = false;
+      $('#line').addEventListener('change', () => connect($('#line').value).catch((error) => showError(error.message)));
+    }
+  } catch (error) {
+    showState('Not connected');
+    showError(error.message);
+  }
+}
+
+main();

@@ -1,0 +1,265 @@
+// The softphone in the portal (issue 16) in headless Chromium with a fake microphone, against the
+// servers browser_test.sh started (privox with rtpengine as its media relay) and a real baresip:
+//   1. an office manager signs up, adds line 501 for herself and line 502, whose login and
+//      password go to a baresip that answers by itself;
+//   2. the WebSocket at /sip refuses a page of another origin (403), a request without a session
+//      (401) and one that does not ask for the "sip" subprotocol (400);
+//   3. on the Phone page the browser registers over the WebSocket with the password the portal gave
+//      it (never the line's device password);
+//   4. the browser calls 502: baresip answers, and the browser's WebRTC statistics show audio
+//      packets received and sent (through rtpengine, DTLS-SRTP on the browser's side); a key
+//      pressed on the page goes as an RFC 4733 event, which rtpengine reports; hold and resume work;
+//   5. baresip calls 501: the browser rings, answers, and again counts packets both ways; baresip
+//      hangs up, and its BYE ends the call in the browser;
+//   6. the call log records both calls, encrypted on the browser's leg;
+//   7. logging out ends the softphone: its WebSocket is closed within the recheck interval.
+// Environment: PORTAL_URL, SIP_PORT, ARTIFACTS, MAILDIR, WORK (browser_test.sh sets them).
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { Scenario, WAIT_MS, check } from './scenario.mjs';
+import { signUpOfficeManager } from './signup.mjs';
+
+const scenario = new Scenario('softphone', {
+  limitMs: 200_000,
+  chromiumArgs: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+    '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'],
+});
+const RUN = Date.now().toString(36);
+const MANAGER = {
+  name: 'Alexander Bell',
+  email: `alex.${RUN}@example.com`,
+  phone: '+44 20 7946 0071',
+  birth_date: '1977-03-03',
+  company_name: `Harmonic Telegraph ${RUN} Ltd`,
+  address: '3 Volta Lane\nLondon E3 3GG',
+  password: 'manager password eight',
+};
+const PORTAL_URL = scenario.env('PORTAL_URL');
+const SIP_PORT = scenario.env('SIP_PORT');
+const WORK = scenario.env('WORK');
+const DTMF_LOG = scenario.env('DTMF_LOG');
+
+const step = (name) => scenario.step(name);
+const screenshot = (page, name) => scenario.screenshot(page, name);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function addLine(page, number, assignToManager) {
+  await page.goto('/extensions.html');
+  await page.fill('#number', number);
+  await page.click('#add-form button[type="submit"]');
+  await page.locator('#password-line', { hasText: number }).waitFor();
+  const password = (await page.locator('#password-value').innerText()).trim();
+  const row = page.locator(`#extensions tr[data-number="${number}"]`);
+  const login = (await row.locator('td.sip-user').innerText()).trim();
+  if (assignToManager) {
+    await row.locator(`[data-edit="${number}"]`).click();
+    await page.selectOption('#edit-member', { label: MANAGER.name });
+    await page.click('#edit-form button[type="submit"]');
+    await row.locator('.assignee', { hasText: MANAGER.name }).waitFor();
+  }
+  return { login, password };
+}
+
+// A mono 8 kHz tone for baresip to send (aufile source), as scripts/test-lib.sh's baresip_phone.
+function toneWav(file, seconds) {
+  const samples = 8000 * seconds;
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i += 1) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000)), i * 2);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(8000, 24);
+  header.writeUInt32LE(16000, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  fs.writeFileSync(file, Buffer.concat([header, data]));
+}
+
+// A baresip for line 502 that answers every call by itself; its output is kept for the checks.
+function startBaresip({ login, password }) {
+  const dir = path.join(WORK, 'softphone-baresip');
+  fs.mkdirSync(dir, { recursive: true });
+  toneWav(path.join(dir, 'tone.wav'), 30);
+  const listen = 20000 + Math.floor(Math.random() * 20000);
+  fs.writeFileSync(path.join(dir, 'config'), [
+    'poll_method   epoll', `sip_listen    127.0.0.1:${listen}`, `audio_source  aufile,${dir}/tone.wav`,
+    `audio_player  aufile,${dir}/out.wav`, `audio_alert   aufile,${dir}/alert.wav`,
+    'module_path   /usr/lib/baresip/modules', 'module        stdio.so', 'module        g711.so',
+    'module        aufile.so', 'module        account.so', 'module        menu.so', ''].join('\n'));
+  fs.writeFileSync(path.join(dir, 'accounts'),
+    `<sip:${login}@127.0.0.1:${SIP_PORT}>;auth_pass=${password};regint=600;answermode=auto\n`);
+  const child = spawn('baresip', ['-f', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const phone = { child, output: '' };
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => { phone.output += chunk.toString(); });
+  return phone;
+}
+
+async function waitOutput(phone, pattern, from = 0, ms = WAIT_MS) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (pattern.test(phone.output.slice(from))) return;
+    await sleep(100);
+  }
+  throw new Error(`baresip never printed ${pattern}; its output:\n${phone.output.slice(-1500)}`);
+}
+
+// Until rtpengine has reported the key `digit` (its DTMF log, one JSON datagram a line).
+async function waitDtmf(digit) {
+  const deadline = Date.now() + WAIT_MS;
+  let lines = [];
+  while (Date.now() < deadline) {
+    lines = fs.readFileSync(DTMF_LOG, 'utf8').split('\n').filter(Boolean);
+    if (lines.some((line) => { try { return JSON.parse(line).event === digit; } catch { return false; } })) return;
+    await sleep(100);
+  }
+  throw new Error(`rtpengine reported no key ${digit}; its DTMF log:\n${lines.join('\n')}`);
+}
+
+// The upgrade request's answer: 101 when it became a WebSocket, else the refusal's status.
+function upgradeStatus(headers) {
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${PORTAL_URL}/sip`, {
+      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': Buffer.from(RUN.padEnd(16, 'x')).toString('base64'), ...headers },
+    });
+    request.on('upgrade', (response, socket) => {
+      socket.destroy();
+      resolve(response.statusCode);
+    });
+    request.on('response', (response) => {
+      response.resume();
+      resolve(response.statusCode);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+// Audio packets the browser counted on its call, from the page's WebRTC statistics.
+async function packets(page) {
+  const line = page.locator('#call-audio');
+  return { received: Number(await line.getAttribute('data-received') || 0), sent: Number(await line.getAttribute('data-sent') || 0) };
+}
+
+async function waitAudioBothWays(page, what) {
+  const deadline = Date.now() + 15_000;
+  let last = { received: 0, sent: 0 };
+  while (Date.now() < deadline) {
+    last = await packets(page);
+    if (last.received >= 50 && last.sent >= 50) return last;
+    await sleep(250);
+  }
+  throw new Error(`${what}: the browser counted ${last.received} audio packets received and ${last.sent} sent`);
+}
+
+await scenario.run(async (browser) => {
+  const page = await scenario.newPage(browser);
+  step('1. an office manager signs up; line 501 is hers, line 502 goes to a baresip that answers');
+  await signUpOfficeManager(scenario, page, MANAGER);
+  // 502 first: once the browser has registered 501, the SIP service has both (the directory's
+  // changes arrive in order), and baresip's REGISTER is never refused as an unknown login.
+  const desk = await addLine(page, '502', false);
+  await addLine(page, '501', true);
+  await screenshot(page, 'lines');
+  let baresip = null;
+  try {
+
+    step('2. /sip refuses another origin, no session and no "sip" subprotocol');
+    const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const good = { Cookie: cookie, Origin: PORTAL_URL, 'Sec-WebSocket-Protocol': 'sip' };
+    check(await upgradeStatus({ ...good, Origin: 'http://attacker.example' }) === 403, 'another origin is refused 403');
+    check(await upgradeStatus({ ...good, Cookie: '' }) === 401, 'no session is refused 401');
+    check(await upgradeStatus({ ...good, 'Sec-WebSocket-Protocol': 'chat' }) === 400, 'another subprotocol is refused 400');
+    check(await upgradeStatus(good) === 101, 'the portal\'s own origin with a session is upgraded (101)');
+
+    step('3. the Phone page registers line 501 over the WebSocket');
+    await page.goto('/phone.html');
+    await page.locator('#site-nav a[href="/phone.html"][aria-current="page"]').waitFor();
+    await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: 15_000 });
+    await screenshot(page, 'registered');
+    baresip = startBaresip(desk);
+    await waitOutput(baresip, /200 OK.*\[[0-9]+ binding/);
+
+    step('4. the browser calls 502; baresip answers, audio flows both ways, a key press and hold work');
+    let mark = baresip.output.length;
+    await page.fill('#destination', '502');
+    await page.click('#call');
+    await page.locator('#in-call:not([hidden])').waitFor({ timeout: 15_000 });
+    await waitOutput(baresip, /Call established/, mark);
+    const outbound = await waitAudioBothWays(page, 'the browser\'s call to 502');
+    await screenshot(page, 'calling-502');
+    // A key press goes as an RFC 4733 event in the audio: rtpengine, which relays it, reports it.
+    await page.click('#keypad button[data-key="5"]');
+    await waitDtmf(5);
+    // Hold and resume: each a re-INVITE through the relay, the browser's ICE kept.
+    await page.click('#hold');
+    await page.locator('#hold[aria-pressed="true"]').waitFor();
+    await page.click('#hold');
+    await page.locator('#hold[aria-pressed="false"]').waitFor();
+    await page.click('#hangup');
+    await page.locator('#in-call').waitFor({ state: 'hidden' });
+    console.log(`   browser → 502: ${outbound.received} packets received, ${outbound.sent} sent`);
+
+    step('5. baresip calls 501; the browser rings, answers, and audio flows both ways');
+    mark = baresip.output.length;
+    baresip.child.stdin.write(`/dial sip:501@127.0.0.1:${SIP_PORT}\n`);
+    await page.locator('#incoming:not([hidden])').waitFor({ timeout: 15_000 });
+    // Internal calls carry the caller's From as the phone sent it: baresip's, its SIP login.
+    check((await page.locator('#incoming-from').innerText()).trim() === desk.login,
+      `the browser shows who calls: ${await page.locator('#incoming-from').innerText()}`);
+    await screenshot(page, 'ringing');
+    await page.click('#answer');
+    await page.locator('#in-call:not([hidden])').waitFor();
+    await waitOutput(baresip, /Call established/, mark);
+    const inbound = await waitAudioBothWays(page, 'the call from 502');
+    // baresip hangs up: its BYE reaches the browser over the WebSocket the browser registered.
+    baresip.child.stdin.write('/hangup\n');
+    await page.locator('#in-call').waitFor({ state: 'hidden' });
+    console.log(`   502 → browser: ${inbound.received} packets received, ${inbound.sent} sent`);
+
+    step('6. the call log has both calls, encrypted on the browser\'s leg only');
+    const answered = [];
+    const deadline = Date.now() + WAIT_MS;
+    while (Date.now() < deadline && answered.length < 2) {
+      const answer = await page.request.get('/api/v1/calls');
+      check(answer.ok(), `GET /api/v1/calls answered ${answer.status()}`);
+      answered.splice(0, answered.length, ...(await answer.json()).items.filter((r) => r.answered_at));
+      if (answered.length < 2) await sleep(250);
+    }
+    const call = (from, to) => answered.find((r) => r.source === from && r.destination === to);
+    const out = call('501', '502');
+    const into = call('502', '501');
+    check(out && into, `both answered calls are in the log: ${JSON.stringify(answered)}`);
+    check(out.caller_encrypted === true && out.callee_encrypted === false,
+      `501 → 502: the browser's leg encrypted, baresip's not: ${JSON.stringify(out)}`);
+    check(into.caller_encrypted === false && into.callee_encrypted === true,
+      `502 → 501: baresip's leg plain, the browser's encrypted: ${JSON.stringify(into)}`);
+    await page.goto('/calls.html');
+    await page.locator('#records tbody tr').nth(1).waitFor();
+    await screenshot(page, 'call-log');
+
+    step('7. logging out closes the softphone\'s WebSocket');
+    await page.goto('/phone.html');
+    await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: 15_000 });
+    const other = await page.context().newPage();
+    await other.goto('/index.html');
+    await other.click('#logout');
+    await other.waitForURL('**/login.html');
+    await other.close();
+    await page.bringToFront();  // a page behind another is not drawn, nor screenshotted
+    await page.locator('#phone-state', { hasText: 'Disconnected' }).waitFor({ timeout: 25_000 });
+    check(await upgradeStatus(good) === 401, 'the ended session opens no WebSocket (401)');
+    await screenshot(page, 'logged-out');
+  } finally {
+    if (baresip) baresip.child.kill('SIGTERM');
+  }
+});
