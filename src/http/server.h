@@ -173,7 +173,7 @@ struct ServerOptions {
   std::vector<std::string> connect_origins;
   // A WebSocket's largest message, and what may wait to be written to one peer before the channel
   // is closed as not reading.
-  size_t max_websocket_message_bytes = 64 * 1024;
+  size_t max_websocket_message_bytes = size_t{64} * 1024;
   size_t max_websocket_queued_bytes = 1 << 20;
 };
 

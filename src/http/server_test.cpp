@@ -393,7 +393,7 @@ class WebSocketTest : public ::testing::Test {
       out.subprotocol = "sip";
       out.recheck_every_s = 1;
       out.still_allowed = [this] { return allowed_.load(); };
-      out.opened = [this](std::shared_ptr<MessageChannel> channel) {
+      out.opened = [this](const std::shared_ptr<MessageChannel>& channel) {
         opened_.fetch_add(1);
         remote_ = channel->remote_address();
         secure_ = channel->secure();

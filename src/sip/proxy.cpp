@@ -421,6 +421,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   Call& call = calls_[tx];
   call.server_tx = tx;
   call.caller = from;
+  call.caller_tag = std::string(request.from().tag());
   call.invite = invite;
   call.call_id = std::string(request.call_id());
   call.request = std::string(request.bytes());
@@ -936,14 +937,9 @@ void Proxy::accept_answer(Call& call, TxId client, int status, bool first_answer
     call.held_status = status;
     call.held_answer = std::move(forwarded);
     Dialog& dialog = dialogs_[call.call_id] =
-        Dialog{call.record, call.relayed, call.relayed_answer, {}, {}, {}, {}, 0, {}, call.caller, {}, {}};
+        Dialog{call.record, call.relayed, call.relayed_answer, {}, {}, {}, {}, 0, {}, call.caller, {}, call.caller_tag};
     for (const Branch& b : call.branches)
       if (b.tx == client) dialog.callee_flow = b.peer;
-    {
-      Message invite;
-      ParseError error;
-      if (parse_message(call.request, invite, error)) dialog.caller_tag = std::string(invite.from().tag());
-    }
     if (call.relayed && !call.record.trunk_id.empty() && call.record.direction == Direction::inbound) {
       // What a transfer of the carrier's party needs (sip/proxy_transfer.cpp), for trunk calls only.
       dialog.phone_offer = call.relayed_offer;

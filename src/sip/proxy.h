@@ -345,6 +345,7 @@ class Proxy final : public TransactionUser {
   struct Call {
     TxId server_tx = 0;
     Peer caller;
+    std::string caller_tag;  // the caller's From tag: tells the dialog's two sides apart (Dialog)
     bool invite = true;
     std::vector<Branch> branches;
     int best_status = 0;

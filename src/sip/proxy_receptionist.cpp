@@ -283,6 +283,7 @@ Proxy::Call& Proxy::open_leg_call(TxId tx, const Message& request, const Peer& f
   Call& call = calls_[tx];
   call.server_tx = tx;
   call.caller = from;
+  call.caller_tag = std::string(request.from().tag());
   call.invite = true;
   call.call_id = std::string(request.call_id());
   call.request = std::string(request.bytes());

@@ -43,7 +43,7 @@ void media_flags(bencode::Writer& w, MediaProfile profile, bool offer, std::vect
   if (webrtc) {
     w.string("rtcp-mux").begin_list().string(offer ? "offer" : "accept").end();
     if (offer) w.entry("transport-protocol", "UDP/TLS/RTP/SAVPF").string("SDES").begin_list().string("off").end();
-    if (offer) flags.push_back("generate-mid");
+    if (offer) flags.emplace_back("generate-mid");
     return;
   }
   w.string("SDES").begin_list();
@@ -63,10 +63,10 @@ std::string leg_command(std::string_view command, const RelayLeg& leg, std::stri
   w.entry("sdp", sdp);
   std::vector<std::string_view> flags;
   media_flags(w, profile, command == "offer", flags);
-  if (keep_ports) flags.push_back("port-latching");
+  if (keep_ports) flags.emplace_back("port-latching");
   if (!leg.nat_source.empty()) {
     w.string("received-from").begin_list().string(leg.nat_source_ipv6 ? "IP6" : "IP4").string(leg.nat_source).end();
-    flags.push_back("SIP-source-address");
+    flags.emplace_back("SIP-source-address");
   }
   if (!flags.empty()) {
     w.string("flags").begin_list();

@@ -9,7 +9,7 @@ namespace {
 
 const std::string kTransaction = "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c";
 
-std::string binding_request(std::string attributes = {}) {
+std::string binding_request(const std::string& attributes = {}) {
   std::string out = {'\x00', '\x01', static_cast<char>(attributes.size() >> 8), static_cast<char>(attributes.size() & 0xff),
                      '\x21', '\x12', '\xa4', '\x42'};
   return out + kTransaction + attributes;
