@@ -10,7 +10,10 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -18,6 +21,8 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/testing.h"
+#include "http/test_tls.h"
 
 namespace privox::http {
 namespace {
@@ -494,6 +499,67 @@ TEST_F(WebSocketTest, AChannelNoLongerAllowedIsClosedAtTheNextCheck) {
   EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(5));
   for (int i = 0; i < 200 && closed_.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(closed_.load(), 1);
+}
+
+}  // namespace
+}  // namespace privox::http
+
+namespace privox::http {
+namespace {
+
+// Under the portal's certificate the same route opens a wss channel: the softphone's WebSocket is
+// as encrypted as the portal's pages.
+TEST(SecureWebSocketTest, AnUpgradeOverTlsOpensASecureChannel) {
+  privox::testing::TempDir dir;
+  privox::testing::write_tls_pair(dir.file("cert.pem"), dir.file("key.pem"));
+  std::atomic<bool> secure{false};
+  std::atomic<int> opened{0};
+  Router router;
+  router.add_websocket("/ws", [&](const Exchange& e) {
+    Upgrade out;
+    EXPECT_TRUE(e.tls());
+    out.subprotocol = "sip";
+    out.opened = [&](const std::shared_ptr<MessageChannel>& channel) {
+      secure = channel->secure();
+      opened.fetch_add(1);
+      std::weak_ptr<MessageChannel> weak = channel;
+      channel->start(
+          [weak](std::string_view message) {
+            if (auto c = weak.lock()) c->send("echo:" + std::string(message));
+          },
+          [channel] {});  // holds the channel until it ends
+    };
+    return out;
+  });
+  ServerOptions options;
+  options.tls = TlsFiles{dir.file("cert.pem"), dir.file("key.pem")};
+  asio::io_context io;
+  Server server(io, std::move(router), options);
+  ASSERT_TRUE(server.listen({"127.0.0.1", 0}).ok());
+  std::thread thread([&] { io.run(); });
+
+  asio::io_context client_io;
+  asio::ssl::context client_tls(asio::ssl::context::tls_client);
+  client_tls.set_verify_mode(asio::ssl::verify_none);  // the test's own self-signed certificate
+  boost::beast::websocket::stream<boost::beast::ssl_stream<tcp::socket>> ws(client_io, client_tls);
+  boost::beast::get_lowest_layer(ws).connect({asio::ip::make_address("127.0.0.1"), server.local_port()});
+  ws.next_layer().handshake(asio::ssl::stream_base::client);
+  ws.set_option(boost::beast::websocket::stream_base::decorator([](boost::beast::websocket::request_type& req) {
+    req.set(bhttp::field::sec_websocket_protocol, "sip");
+  }));
+  boost::beast::websocket::response_type response;
+  ws.handshake(response, "127.0.0.1", "/ws");
+  EXPECT_EQ(response[bhttp::field::sec_websocket_protocol], "sip");
+  ws.write(asio::buffer(std::string("OPTIONS sip:x SIP/2.0")));
+  boost::beast::flat_buffer in;
+  ws.read(in);
+  EXPECT_EQ(boost::beast::buffers_to_string(in.data()), "echo:OPTIONS sip:x SIP/2.0");
+  EXPECT_EQ(opened.load(), 1);
+  EXPECT_TRUE(secure.load()) << "a channel upgraded from HTTPS says it is secure (wss)";
+  boost::beast::error_code ignored;
+  ws.close(boost::beast::websocket::close_code::normal, ignored);
+  asio::post(io, [&] { server.stop(); io.stop(); });
+  thread.join();
 }
 
 }  // namespace
