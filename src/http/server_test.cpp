@@ -513,7 +513,7 @@ TEST(SecureWebSocketTest, AnUpgradeOverTlsOpensASecureChannel) {
   privox::testing::TempDir dir;
   privox::testing::write_tls_pair(dir.file("cert.pem"), dir.file("key.pem"));
   std::atomic<bool> secure{false};
-  std::atomic<int> opened{0};
+  std::atomic<int> opened{0}, closed{0};
   Router router;
   router.add_websocket("/ws", [&](const Exchange& e) {
     Upgrade out;
@@ -527,7 +527,7 @@ TEST(SecureWebSocketTest, AnUpgradeOverTlsOpensASecureChannel) {
           [weak](std::string_view message) {
             if (auto c = weak.lock()) c->send("echo:" + std::string(message));
           },
-          [channel] {});  // holds the channel until it ends
+          [&closed, channel] { closed.fetch_add(1); });  // holds the channel until it ends
     };
     return out;
   });
@@ -558,6 +558,10 @@ TEST(SecureWebSocketTest, AnUpgradeOverTlsOpensASecureChannel) {
   EXPECT_TRUE(secure.load()) << "a channel upgraded from HTTPS says it is secure (wss)";
   boost::beast::error_code ignored;
   ws.close(boost::beast::websocket::close_code::normal, ignored);
+  // The server sees the close before it stops: a channel still open then would keep itself alive
+  // through the closure that holds it.
+  for (int i = 0; i < 200 && closed.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(closed.load(), 1);
   asio::post(io, [&] { server.stop(); io.stop(); });
   thread.join();
 }

@@ -197,7 +197,13 @@ assert_eq "it never beat in the store" "$BEATING" "$(store_sql "$D1" "SELECT cou
 px "$D1" settings set sip.max_clock_skew_ms 60000 >/dev/null || fail "settings set sip.max_clock_skew_ms"
 METRICS_PORT=$(free_port)
 PRIVOX_TEST_CLOCK_SKEW_MS=-30000 start_node 1 --metrics "127.0.0.1:$METRICS_PORT"
-OFFSET=$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk '$1 == "privox_node_clock_offset_seconds" {print $2}')
+# The metrics listener opens beside the SIP service, not before it: ask until it answers.
+OFFSET=""
+for _ in $(seq 100); do
+  OFFSET=$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk '$1 == "privox_node_clock_offset_seconds" {print $2}')
+  [ -n "$OFFSET" ] && break
+  sleep 0.1
+done
 echo "node 1 measured the store's clock ${OFFSET} s ahead of its own"
 assert_true "node 1 measures the store's clock 30 s ahead of its own (${OFFSET:-none})" \
   python3 -c "import sys; sys.exit(0 if abs(float('${OFFSET:-nan}') - 30) < 1 else 1)"
