@@ -255,5 +255,27 @@ TEST_F(ServerTcpTest, AWebSocketFlowCarriesSipBothWaysWithItsCredential) {
   EXPECT_TRUE(c->closed) << "past the source's share";
 }
 
+// RFC 7118 puts one whole SIP message in each WebSocket message, so a SIP message a browser split
+// over two is two malformed messages: the half whose head can be read is answered 400, the other
+// is dropped, neither reaches the proxy, and the flow carries the next whole message as before.
+TEST_F(ServerTcpTest, ASipMessageSplitOverTwoWebSocketMessagesIsRefusedAndTheFlowGoesOn) {
+  RecordingSink sink;
+  server_->set_sink(&sink);
+  auto channel = std::make_shared<RecordedChannel>();
+  server_->attach_websocket(channel, {"k7f3q9x2m4ab", "md5-ha1", "sha256-ha1"});
+  const std::string whole = options(1);
+  const size_t cut = whole.find("Max-Forwards");
+  channel->arrive(whole.substr(0, cut));
+  channel->arrive(whole.substr(cut));
+  EXPECT_TRUE(sink.methods.empty()) << "neither half reached the proxy";
+  EXPECT_EQ(server_->stats().malformed, 2u);
+  ASSERT_EQ(channel->sent.size(), 1u);
+  EXPECT_TRUE(channel->sent[0].starts_with("SIP/2.0 400 ")) << channel->sent[0];
+  EXPECT_FALSE(channel->closed);
+  channel->arrive(options(2));
+  ASSERT_EQ(sink.methods.size(), 1u);
+  EXPECT_EQ(sink.methods[0], "OPTIONS");
+}
+
 }  // namespace
 }  // namespace privox::sip
