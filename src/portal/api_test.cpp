@@ -13,10 +13,12 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "accounts/accounts.h"
 #include "billing/invoices.h"
@@ -170,14 +172,30 @@ struct Browser {
   }
 };
 
-// Where the portal hands a softphone's WebSocket: these tests open none (the WebSocket itself is
-// http/server_test's and the browser test's), so it only counts.
+// Where the portal hands a softphone's WebSocket (the SIP service, in privox serve): it keeps the
+// identity each channel came with and closes the channel. The WebSocket itself is
+// http/server_test's and the browser test's.
 struct CountingAcceptor final : ChannelAcceptor {
-  void adopt(std::shared_ptr<MessageChannel> channel, ChannelIdentity) override {
-    ++adopted;
+  void adopt(std::shared_ptr<MessageChannel> channel, ChannelIdentity identity) override {
+    adopted.push_back(std::move(identity));
     channel->close();
   }
-  int adopted = 0;
+  std::vector<ChannelIdentity> adopted;
+};
+
+// An open WebSocket as the portal's route sees it, before anything reads it.
+class IdleChannel final : public MessageChannel {
+ public:
+  void start(std::function<void(std::string_view)>, std::function<void()>) override {}
+  void send(std::string_view) override {}
+  void close() override { closed = true; }
+  const std::string& remote_address() const override { return address_; }
+  uint16_t remote_port() const override { return 50124; }
+  bool secure() const override { return true; }
+  bool closed = false;
+
+ private:
+  std::string address_ = "192.0.2.45";
 };
 
 class PortalApiTest : public store::MigratedStoreTest {
@@ -1123,6 +1141,13 @@ TEST_P(PortalApiTest, TheSoftphoneGetsASessionBoundPasswordAndOpensOnlyFromThePo
   ASSERT_TRUE(open.opened && open.still_allowed);
   EXPECT_LE(open.recheck_every_s, 10);
   EXPECT_TRUE(open.still_allowed());
+  // The open WebSocket goes to the SIP service with the line's login and this session's password.
+  auto channel = std::make_shared<IdleChannel>();
+  open.opened(channel);
+  ASSERT_EQ(softphone_.adopted.size(), 1u);
+  EXPECT_EQ(softphone_.adopted[0].sip_user, sip_user);
+  EXPECT_EQ(softphone_.adopted[0].password, password);
+  EXPECT_TRUE(channel->closed);
 
   ASSERT_EQ(a.call(verb::delete_, "/api/v1/session").result(), status::no_content);
   EXPECT_FALSE(open.still_allowed()) << "the session ended: the softphone's WebSocket closes";

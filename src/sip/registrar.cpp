@@ -114,7 +114,7 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
       if (b.contact == c.binding.contact && b.call_id == c.binding.call_id && c.binding.cseq <= b.cseq && !wildcard)
         return layer_.respond(tx, build_response(request, 500, "Out of order REGISTER", "reg"), 500);
 
-  if (changes.empty()) return reply_bindings(tx, request, ext.id);
+  if (changes.empty()) return reply_bindings(tx, request, ext.id, outbound);
   for (const BindingChange& c : changes) {
     if (c.remove) contact_peers_.erase(c.binding.contact);
     else contact_peers_[c.binding.contact] = c.binding.peer;
@@ -122,7 +122,7 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
   // The request's bytes do not outlive this call: keep what the reply needs.
   auto kept = std::make_shared<std::string>(request.bytes());
   const std::string extension_id = ext.id;
-  location_.apply(std::move(changes), [this, tx, kept, extension_id](const Status& durable) {
+  location_.apply(std::move(changes), [this, tx, kept, extension_id, outbound](const Status& durable) {
     Message again;
     ParseError error;
     if (!parse_message(*kept, again, error)) return;
@@ -131,11 +131,11 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
       return layer_.respond(tx, build_not_durable(again, code, "Bindings could not be stored", "reg"),
                             not_durable_status(code));
     }
-    reply_bindings(tx, again, extension_id);
+    reply_bindings(tx, again, extension_id, outbound);
   });
 }
 
-void Registrar::reply_bindings(TxId tx, const Message& request, const std::string& extension_id) {
+void Registrar::reply_bindings(TxId tx, const Message& request, const std::string& extension_id, bool outbound) {
   const int64_t now = clock_.now_us();
   // ExtraHeader holds views: the formatted values must outlive the response being built.
   const std::span<const Binding> bindings = location_.lookup(extension_id, now);
@@ -148,7 +148,7 @@ void Registrar::reply_bindings(TxId tx, const Message& request, const std::strin
   for (const std::string& v : values) extra.push_back({"Contact", v});
   // The phone keeps its flow alive only when told the registrar supports it (RFC 5626 §4.2.1).
   const std::string flow_timer = std::to_string(config_.flow_timer_s);
-  if (asks_for_outbound(request)) {
+  if (outbound) {
     extra.push_back({"Require", "outbound"});
     extra.push_back({"Flow-Timer", flow_timer});
   }

@@ -54,8 +54,9 @@ class Registrar {
   void apply_shared(const BindingUpdate& update);
 
  private:
-  // The 200 with every live binding; with SIP Outbound, Require: outbound and Flow-Timer too.
-  void reply_bindings(TxId tx, const Message& request, const std::string& extension_id);
+  // The 200 with every live binding; when the REGISTER asked for SIP Outbound (asks_for_outbound),
+  // Require: outbound and Flow-Timer too.
+  void reply_bindings(TxId tx, const Message& request, const std::string& extension_id, bool outbound);
 
   TransactionLayer& layer_;
   Authenticator& auth_;
