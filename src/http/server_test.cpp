@@ -434,9 +434,22 @@ class WebSocketTest : public ::testing::Test {
     return ec;
   }
 
+  // ws_ with its handshake from the portal's origin, accepted.
+  void open() {
+    boost::beast::websocket::response_type response;
+    ASSERT_FALSE(handshake(ws_, "http://portal.example", response));
+  }
+  // How many channels the route saw end, once one has (2 s at most).
+  int closed_once_one_has() {
+    for (int i = 0; i < 200 && closed_.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return closed_.load();
+  }
+
   asio::io_context io_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
+  asio::io_context client_io_;
+  Client ws_{client_io_};
   std::atomic<bool> allowed_{true};
   std::atomic<int> opened_{0}, closed_{0};
   std::string remote_;
@@ -464,37 +477,32 @@ TEST_F(WebSocketTest, ARefusedUpgradeIsAnsweredInHttpAndOpensNothing) {
 }
 
 TEST_F(WebSocketTest, AnAcceptedChannelCarriesMessagesBothWaysAndNamesItsSubprotocol) {
-  asio::io_context io;
-  Client ws(io);
   boost::beast::websocket::response_type response;
-  ASSERT_FALSE(handshake(ws, "http://portal.example", response));
+  ASSERT_FALSE(handshake(ws_, "http://portal.example", response));
   EXPECT_EQ(response.result(), bhttp::status::switching_protocols);
   EXPECT_EQ(response[bhttp::field::sec_websocket_protocol], "sip");
   for (const std::string text : {"REGISTER sip:x SIP/2.0", "second"}) {
-    ws.write(asio::buffer(text));
+    ws_.write(asio::buffer(text));
     boost::beast::flat_buffer in;
-    ws.read(in);
+    ws_.read(in);
     EXPECT_EQ(boost::beast::buffers_to_string(in.data()), "echo:" + text);
   }
   EXPECT_EQ(opened_.load(), 1);
   EXPECT_EQ(remote_, "127.0.0.1");
   EXPECT_FALSE(secure_);
   EXPECT_EQ(server_->counters().open, 1u) << "the channel holds its connection's slot";
-  ws.close(boost::beast::websocket::close_code::normal);
+  ws_.close(boost::beast::websocket::close_code::normal);
   for (int i = 0; i < 200 && closed_.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(closed_.load(), 1);
 }
 
 TEST_F(WebSocketTest, AChannelNoLongerAllowedIsClosedAtTheNextCheck) {
-  asio::io_context io;
-  Client ws(io);
-  boost::beast::websocket::response_type response;
-  ASSERT_FALSE(handshake(ws, "http://portal.example", response));
+  ASSERT_NO_FATAL_FAILURE(open());
   allowed_ = false;  // the portal session ended, say
   boost::beast::flat_buffer in;
   boost::beast::error_code ec;
   const auto began = std::chrono::steady_clock::now();
-  ws.read(in, ec);  // returns once the server closes
+  ws_.read(in, ec);  // returns once the server closes
   EXPECT_TRUE(ec);
   EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(5));
   for (int i = 0; i < 200 && closed_.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -504,16 +512,13 @@ TEST_F(WebSocketTest, AChannelNoLongerAllowedIsClosedAtTheNextCheck) {
 // RFC 6455 lets a sender split one message into frames; the channel hands the layer above the
 // whole message (RFC 7118: one SIP message per WebSocket message), however it was framed.
 TEST_F(WebSocketTest, AMessageSentInSeveralFramesArrivesWhole) {
-  asio::io_context io;
-  Client ws(io);
-  boost::beast::websocket::response_type response;
-  ASSERT_FALSE(handshake(ws, "http://portal.example", response));
-  ws.text(true);
-  ws.write_some(false, asio::buffer(std::string("INVITE sip:201@example SIP/2.0\r\n")));
-  ws.write_some(false, asio::buffer(std::string("Via: SIP/2.0/WSS h.invalid;branch=z9hG4bK1\r\n")));
-  ws.write_some(true, asio::buffer(std::string("\r\n")));
+  ASSERT_NO_FATAL_FAILURE(open());
+  ws_.text(true);
+  ws_.write_some(false, asio::buffer(std::string("INVITE sip:201@example SIP/2.0\r\n")));
+  ws_.write_some(false, asio::buffer(std::string("Via: SIP/2.0/WSS h.invalid;branch=z9hG4bK1\r\n")));
+  ws_.write_some(true, asio::buffer(std::string("\r\n")));
   boost::beast::flat_buffer in;
-  ws.read(in);
+  ws_.read(in);
   EXPECT_EQ(boost::beast::buffers_to_string(in.data()),
             "echo:INVITE sip:201@example SIP/2.0\r\nVia: SIP/2.0/WSS h.invalid;branch=z9hG4bK1\r\n\r\n");
 }
@@ -521,18 +526,14 @@ TEST_F(WebSocketTest, AMessageSentInSeveralFramesArrivesWhole) {
 // A message over max_websocket_message_bytes (64 KiB) is not read into memory: the server closes
 // the WebSocket with 1009 (message too big) and the layer above is told the channel ended.
 TEST_F(WebSocketTest, AMessageOverTheLimitClosesTheChannelWith1009) {
-  asio::io_context io;
-  Client ws(io);
-  boost::beast::websocket::response_type response;
-  ASSERT_FALSE(handshake(ws, "http://portal.example", response));
-  ws.write(asio::buffer(std::string(ServerOptions{}.max_websocket_message_bytes + 1, 'x')));
+  ASSERT_NO_FATAL_FAILURE(open());
+  ws_.write(asio::buffer(std::string(ServerOptions{}.max_websocket_message_bytes + 1, 'x')));
   boost::beast::flat_buffer in;
   boost::beast::error_code ec;
-  ws.read(in, ec);
+  ws_.read(in, ec);
   EXPECT_EQ(ec, boost::beast::websocket::error::closed) << ec.message();
-  EXPECT_EQ(ws.reason().code, boost::beast::websocket::close_code::too_big);
-  for (int i = 0; i < 200 && closed_.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_EQ(closed_.load(), 1);
+  EXPECT_EQ(ws_.reason().code, boost::beast::websocket::close_code::too_big);
+  EXPECT_EQ(closed_once_one_has(), 1);
   EXPECT_EQ(in.size(), 0u) << "nothing was echoed";
 }
 
