@@ -452,9 +452,12 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     call.box_number = login ? std::string() : caller->number;
   }
   // The carrier learns the caller's number from P-Asserted-Identity (RFC 3325), and keeps it
-  // from the callee when Privacy: id asks it to.
+  // from the callee when Privacy: id asks it to. A colleague's phone learns the caller's extension
+  // the same way: the From names the calling device's login, which means nothing to a person.
   if (to_trunk && caller && !caller->did.empty())
     call.asserted = fmt::format("<sip:{}@{}>", caller->did, strip_brackets(config_.host));
+  else if (!to_trunk && caller && !call.hide_caller)
+    call.asserted = fmt::format("<sip:{}@{}>", caller->number, strip_brackets(config_.host));
   if (featured) {
     call.needs_routing = true;
     call.stage = group ? Call::Stage::group : Call::Stage::line;

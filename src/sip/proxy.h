@@ -384,7 +384,7 @@ class Proxy final : public TransactionUser {
     bool voicemail_pending = false;  // the box is being looked up (is it full? its messages?)
     bool retrieval = false;          // the caller dialled kRetrievalCode: its own box answers
     bool login = false;              // or kLoginCode: a box of its company, by extension and PIN
-    std::string asserted;  // P-Asserted-Identity towards the trunk; empty: none
+    std::string asserted;  // P-Asserted-Identity: the line's DID to the trunk, its extension to a colleague; empty: none
     std::string receptionist_id;  // a receptionist's number or DID was called: privox answers
     std::string room_id;          // a conference room's number or DID was called: privox answers
     bool menu_recording = false;  // callflow::kRecordMenuCode dialled: privox answers

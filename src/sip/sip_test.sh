@@ -439,6 +439,13 @@ ext_call call_answer uac_call.xml "$L101" "$PW101" 102 -d 1500
 expect_sipp "101 calls 102: 407, authenticated INVITE, 200, ACK and BYE along the route set" call_answer
 sipp_wait "$UAS_PID"
 expect_sipp "102's phone gets the call record-routed, answers, and gets the BYE" uas_answer
+# 101's From names its device's login; privox asserts its extension, which a phone can show.
+ASSERTED=$(tr -d '\r' <"$TMP/uas_answer.msg" | grep -i '^P-Asserted-Identity:' | sort -u)
+if [ "$ASSERTED" = "P-Asserted-Identity: <sip:101@127.0.0.1>" ] && [ "$L101" != 101 ]; then
+  pass
+else
+  fail "102's phone is told the caller's extension (P-Asserted-Identity), not 101's login" "${ASSERTED:-none}"
+fi
 expect_record "the answered call is recorded: internal, answered, ended by bye, with a duration" \
   "r['kind'] == 'voice' and r['direction'] == 'internal' and r['outcome'] == 'answered' and r.get('end_reason') == 'bye'
    and r['source'] == '101' and r['destination'] == '102' and r['duration_ms'] >= 1000 and 'answered_at' in r

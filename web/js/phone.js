@@ -5,7 +5,7 @@
 // The page shows the call's audio packet counts from WebRTC's statistics, so a one-way call is
 // visible at a glance.
 
-import { Web } from '/vendor/sip.js/index.js';
+import { Invitation, Web } from '/vendor/sip.js/index.js';
 import { api } from './api.js';
 import { $, el, replaceChildren } from './dom.js';
 import { startPage } from './layout.js';
@@ -46,8 +46,12 @@ async function showAudio() {
   line.dataset.sent = String(sent);
 }
 
+// Who the other party is. A call from a colleague carries privox's P-Asserted-Identity with their
+// extension (their From names their device's login); an outside caller's From has their number.
+// Only privox's own assertion on a call received is believed: a phone's answer may carry its own.
 function callerOf(session) {
-  const identity = session && session.remoteIdentity;
+  const asserted = session instanceof Invitation ? session.assertedIdentity : undefined;
+  const identity = asserted || (session && session.remoteIdentity);
   if (!identity) return 'unknown';
   return identity.uri && identity.uri.user ? identity.uri.user : identity.displayName || 'withheld';
 }
