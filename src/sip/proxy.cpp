@@ -453,11 +453,14 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
   }
   // The carrier learns the caller's number from P-Asserted-Identity (RFC 3325), and keeps it
   // from the callee when Privacy: id asks it to. A colleague's phone learns the caller's extension
-  // the same way: the From names the calling device's login, which means nothing to a person.
-  if (to_trunk && caller && !caller->did.empty())
-    call.asserted = fmt::format("<sip:{}@{}>", caller->did, strip_brackets(config_.host));
-  else if (!to_trunk && caller && !call.hide_caller)
-    call.asserted = fmt::format("<sip:{}@{}>", caller->number, strip_brackets(config_.host));
+  // the same way (the From names the calling device's login, which means nothing to a person);
+  // another company's phone, reached by its DID, the caller's DID as the public network shows it,
+  // never an extension of a company not its own.
+  if (caller && !call.hide_caller) {  // to the trunk, a withheld caller still has its DID asserted
+    const bool colleague = !to_trunk && (!callee || callee->company_id == caller->company_id);
+    const std::string& shown = colleague ? caller->number : caller->did;
+    if (!shown.empty()) call.asserted = fmt::format("<sip:{}@{}>", shown, strip_brackets(config_.host));
+  }
   if (featured) {
     call.needs_routing = true;
     call.stage = group ? Call::Stage::group : Call::Stage::line;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "accounts/digest_hash.h"
 #include "sip/test_proxy.h"
 
 namespace privox::sip {
@@ -94,9 +95,87 @@ class CallFlowTest : public ProxyTest {
     FAIL() << "no CANCEL was sent to " << peer.host_port();
   }
 
+  // Line 2's phone calls `dialled`: its INVITE is challenged 407 and sent again with its digest
+  // (password kLine2Password, which SetUp does not give line 2: a test that calls sets its HA1).
+  void line2_calls(const std::string& dialled, int n, bool withheld = false) {
+    const std::string uri = fmt::format("sip:{}@127.0.0.1", dialled);
+    const auto invite = [&](int cseq, const std::string& credentials) {
+      return fmt::format("INVITE {0} SIP/2.0\r\n"
+                         "Via: SIP/2.0/UDP {1};branch=z9hG4bK-l2-{2}-{3}\r\n"
+                         "Max-Forwards: 70\r\n"
+                         "From: <sip:u102@127.0.0.1>;tag=l2-{2}\r\n"
+                         "To: <{0}>\r\n"
+                         "Call-ID: line2-{2}@192.0.2.8\r\n"
+                         "CSeq: {3} INVITE\r\n"
+                         "{4}{5}"
+                         "Contact: <sip:u102@{1}>\r\n"
+                         "Content-Length: 0\r\n\r\n",
+                         uri, phone2_.host_port(), n, cseq, withheld ? "Privacy: id\r\n" : "", credentials);
+    };
+    const size_t before = sender_.sent.size();
+    feed(invite(1, ""), phone2_);
+    std::string challenge;
+    for (size_t i = before; i < sender_.sent.size(); ++i)
+      if (sender_.sent[i].bytes.rfind("SIP/2.0 407", 0) == 0) challenge = sender_.sent[i].bytes;
+    ASSERT_FALSE(challenge.empty()) << "line 2's first INVITE is challenged";
+    const size_t at = challenge.find("nonce=\"") + 7;
+    const std::string nonce = challenge.substr(at, challenge.find('"', at) - at);
+    using accounts::DigestAlgorithm;
+    const std::string ha1 = accounts::digest_ha1(DigestAlgorithm::md5, "u102", "privox", kLine2Password);
+    uint8_t ha2[accounts::kMaxDigestSize], response[accounts::kMaxDigestSize];
+    char ha2_hex[2 * accounts::kMaxDigestSize], response_hex[2 * accounts::kMaxDigestSize];
+    const size_t size = accounts::digest_size(DigestAlgorithm::md5);
+    accounts::digest_hash(DigestAlgorithm::md5, {"INVITE", ":", uri}, ha2);
+    accounts::digest_hex(ha2, size, ha2_hex);
+    accounts::digest_hash(DigestAlgorithm::md5,
+                          {ha1, ":", nonce, ":", "00000001", ":", "c0ffee", ":", "auth", ":", {ha2_hex, 2 * size}},
+                          response);
+    accounts::digest_hex(response, size, response_hex);
+    feed(invite(2, fmt::format("Proxy-Authorization: Digest username=\"u102\", realm=\"privox\", nonce=\"{}\", "
+                               "uri=\"{}\", response=\"{}\", algorithm=MD5, cnonce=\"c0ffee\", qop=auth, "
+                               "nc=00000001\r\n",
+                               nonce, uri, std::string_view(response_hex, 2 * size))),
+         phone2_);
+  }
+  static constexpr const char* kLine2Password = "line two's password";
+
   ExtensionInfo line1_, line2_, line3_;
   Peer phone2_, phone3_;
 };
+
+// Issue 16: a phone's From names its device's login, which means nothing to the person called.
+// privox asserts who calls (RFC 3325): to a colleague, the caller's extension; to another
+// company's line, reached by its DID, the caller's own DID as the public network would show it,
+// never an extension of a company not the callee's; for a caller who withholds, nothing.
+TEST_F(CallFlowTest, ACallerIsAssertedByExtensionToColleaguesAndByDidElsewhere) {
+  line2_.ha1_md5 = accounts::digest_ha1(accounts::DigestAlgorithm::md5, "u102", "privox", kLine2Password);
+  line2_.did = "+442079460102";
+  const ExtensionInfo elsewhere{"line-9", "company-2", "GB", "101", "u901", "+442079460901", "", "", {}, {}};
+  DirectoryUpdate update;
+  update.extensions = {line1_, line2_, line3_, elsewhere};
+  directory_.apply(update);
+  Peer phone9;
+  ASSERT_TRUE(Peer::parse("192.0.2.19", 5062, TransportKind::udp, phone9));
+  bind("line-9", phone9, "sip:u901@192.0.2.19:5062");
+  const auto asserted = [](const Message& invite) { return std::string(invite.first_value(Header::p_asserted_identity)); };
+
+  ASSERT_NO_FATAL_FAILURE(line2_calls("103", 1));
+  std::vector<Message> to_colleague = invites_to(phone3_);
+  ASSERT_EQ(to_colleague.size(), 1u);
+  EXPECT_EQ(asserted(to_colleague[0]), "<sip:102@127.0.0.1>");
+  EXPECT_NE(std::string(to_colleague[0].first_value(Header::from)).find("u102"), std::string::npos)
+      << "the From is the phone's own";
+
+  ASSERT_NO_FATAL_FAILURE(line2_calls("+442079460901", 2));
+  const std::vector<Message> to_other = invites_to(phone9);
+  ASSERT_EQ(to_other.size(), 1u);
+  EXPECT_EQ(asserted(to_other[0]), "<sip:+442079460102@127.0.0.1>");
+
+  ASSERT_NO_FATAL_FAILURE(line2_calls("103", 3, true));
+  to_colleague = invites_to(phone3_);
+  ASSERT_EQ(to_colleague.size(), 2u);
+  EXPECT_EQ(asserted(to_colleague[1]), "") << "a withheld caller is asserted to nobody";
+}
 
 TEST_F(CallFlowTest, AViaTowardAPhoneOnTlsNamesTheTlsPort) {
   proxy_.set_tls_port(5061);
