@@ -175,7 +175,7 @@ struct Browser {
 // Where the portal hands a softphone's WebSocket (the SIP service, in privox serve): it keeps the
 // identity each channel came with and closes the channel. The WebSocket itself is
 // http/server_test's and the browser test's.
-struct CountingAcceptor final : ChannelAcceptor {
+struct RecordingAcceptor final : ChannelAcceptor {
   void adopt(std::shared_ptr<MessageChannel> channel, ChannelIdentity identity) override {
     adopted.push_back(std::move(identity));
     channel->close();
@@ -319,7 +319,7 @@ class PortalApiTest : public store::MigratedStoreTest {
   Tokenizer tokenizer_{"http://127.0.0.1:8080", "test-api-key-0123456789", clock_};
   TokenizerProvider provider_{tokenizer_};
   CapturingMailer mailer_;
-  CountingAcceptor softphone_;
+  RecordingAcceptor softphone_;
   http::Router router_;
   std::unique_ptr<Portal> portal_;
   json api_;
