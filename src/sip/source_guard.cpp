@@ -127,7 +127,7 @@ SourceGuard::Source* SourceGuard::find_or_add(const SourceKey& key, int64_t now_
     }
   }
   Source& s = sources_[key];
-  s.window_start_us = now_us;
+  s.rate.start_us = now_us;
   return &s;
 }
 
@@ -160,32 +160,42 @@ bool SourceGuard::admit(const Peer& from, bool request, int64_t now_us) {
   refresh(*s, key);
   if (std::max(s->own_until_us, s->store_until_us) > now_us) return ++stats_.banned_drops, false;
   if (!request || limits_.rate_requests <= 0) return true;
+  if (!from.websocket()) return within_rate(s->rate, from, key, now_us);
+  Flow& flow = flows_[from.connection];
+  flow.last_seen_us = now_us;
+  return within_rate(flow.rate, from, key, now_us);
+}
 
-  // A sliding window, as two fixed ones: the previous window counts for the part of it that still
-  // lies within the last rate_window_us. Dropped requests count too, so a flood stays refused
-  // until it stops, not every other window.
-  const int64_t window = limits_.rate_window_us;
-  int64_t elapsed = now_us - s->window_start_us;
-  if (elapsed >= window) {
-    s->previous = elapsed >= 2 * window ? 0 : s->current;
-    s->window_start_us = elapsed >= 2 * window ? now_us : s->window_start_us + window;
-    s->current = 0;
-    elapsed = now_us - s->window_start_us;
+SourceGuard::RateWindow::Verdict SourceGuard::RateWindow::count(int64_t now_us, int64_t window_us, int64_t limit) {
+  if (start_us == 0) start_us = now_us;
+  int64_t elapsed = now_us - start_us;
+  if (elapsed >= window_us) {
+    previous = elapsed >= 2 * window_us ? 0 : current;
+    start_us = elapsed >= 2 * window_us ? now_us : start_us + window_us;
+    current = 0;
+    elapsed = now_us - start_us;
   }
-  if (s->current < UINT32_MAX) ++s->current;
-  const uint64_t estimate =
-      s->current + static_cast<uint64_t>(s->previous) * static_cast<uint64_t>(window - elapsed) / static_cast<uint64_t>(window);
-  if (estimate <= static_cast<uint64_t>(limits_.rate_requests)) {
-    s->hot = false;
-    return true;
+  if (current < UINT32_MAX) ++current;
+  const uint64_t estimate = current + static_cast<uint64_t>(previous) * static_cast<uint64_t>(window_us - elapsed) /
+                                          static_cast<uint64_t>(window_us);
+  if (estimate <= static_cast<uint64_t>(limit)) {
+    hot = false;
+    return Verdict::within;
   }
+  const bool first = !hot;
+  hot = true;
+  return first ? Verdict::newly_over : Verdict::over;
+}
+
+bool SourceGuard::within_rate(RateWindow& window, const Peer& from, const SourceKey& key, int64_t now_us) {
+  const RateWindow::Verdict verdict = window.count(now_us, limits_.rate_window_us, limits_.rate_requests);
+  if (verdict == RateWindow::Verdict::within) return true;
   ++stats_.rate_drops;
-  if (!s->hot) {
-    s->hot = true;
-    if (may_log(now_us))
-      log::warn("sip", "guard.rate_limited",
-                {{"source_id", log::Id(source_id(key))}, {"transport", from.reliable() ? log::Code("tcp") : log::Code("udp")},
-                 {"limit", limits_.rate_requests}, {"window_ms", window / 1000}});
+  if (verdict == RateWindow::Verdict::newly_over && may_log(now_us)) {
+    const log::Code transport = from.websocket() ? log::Code("ws") : from.reliable() ? log::Code("tcp") : log::Code("udp");
+    log::warn("sip", "guard.rate_limited",
+              {{"source_id", log::Id(source_id(key))}, {"transport", transport}, {"limit", limits_.rate_requests},
+               {"window_ms", limits_.rate_window_us / 1000}});
   }
   return false;
 }
@@ -301,6 +311,7 @@ void SourceGuard::sweep(int64_t now_us) {
     if (!own_ban && now_us - s.last_seen_us > idle_after) it = sources_.erase(it);
     else ++it;
   }
+  std::erase_if(flows_, [&](const auto& entry) { return now_us - entry.second.last_seen_us > idle_after; });
   for (auto it = failures_.begin(); it != failures_.end();) {
     std::deque<int64_t>& times = it->second;
     while (!times.empty() && now_us - times.front() > limits_.failure_window_us) times.pop_front();

@@ -14,6 +14,9 @@
 //  - a request-rate limit per source in the style of Kamailio's pike: more than `rate_requests`
 //    requests in a sliding `rate_window_us` (16 in 2 s by default) and the source's requests are
 //    dropped, unanswered, until its rate falls. Responses and keep-alives are not counted.
+//    A softphone's WebSocket has the same budget, but its own, not its address's: the portal
+//    opened it for a live session and one line (portal/softphone.cpp), and the browsers of an office
+//    behind one NAT address, or a browser beside a desk phone, must not silence each other.
 //  - known scanners (friendly-scanner, sipvicious, sipcli, VaxSIPUserAgent, ...), recognised by
 //    their User-Agent, are dropped without an answer.
 //  - structured log lines for every failure and ban, rate-limited so an attack cannot fill a disk.
@@ -143,20 +146,34 @@ class SourceGuard final : public AuthFailures {
   static bool is_scanner(std::string_view user_agent);
 
  private:
-  struct Source {
-    int64_t window_start_us = 0;
+  // Requests in a sliding window, kept as two fixed ones: the previous window counts for the part
+  // of it that still lies within the last window. Dropped requests count too, so a flood stays
+  // refused until it stops, not every other window.
+  struct RateWindow {
+    enum class Verdict { within, over, newly_over };  // newly_over: the first drop of an episode
+    int64_t start_us = 0;
     uint32_t current = 0, previous = 0;  // requests in this window and the one before
+    bool hot = false;                    // over the rate in this episode
+    Verdict count(int64_t now_us, int64_t window_us, int64_t limit);
+  };
+  struct Source {
+    RateWindow rate;
     int64_t last_seen_us = 0;
     int64_t own_until_us = 0;      // a ban this node made (0: none)
     int64_t own_banned_at_us = 0;  // when
     int64_t store_until_us = 0;    // a ban the store holds, as of `generation`
     uint64_t generation = 0;       // the bans_ generation store_until_us was read at
     bool hashed = false;
-    bool hot = false;  // over the rate in this window (logged once per episode)
     BanHash hash{};
+  };
+  struct Flow {  // a softphone's WebSocket, by its connection id
+    RateWindow rate;
+    int64_t last_seen_us = 0;
   };
 
   bool exempt(const Peer& from, const SourceKey& key);
+  // Counts a request against `window` (its source's or its flow's); false drops it.
+  bool within_rate(RateWindow& window, const Peer& from, const SourceKey& key, int64_t now_us);
   Source* find_or_add(const SourceKey& key, int64_t now_us);
   const BanHash& hash_of(Source& s, const SourceKey& key);
   // Brings s.store_until_us up to date with bans_.
@@ -174,6 +191,7 @@ class SourceGuard final : public AuthFailures {
   const Clock& clock_;
 
   std::unordered_map<SourceKey, Source, SourceKeyHash> sources_;
+  std::unordered_map<uint64_t, Flow> flows_;  // WebSocket flows seen lately, swept when idle
   std::unordered_map<SourceKey, std::deque<int64_t>, SourceKeyHash> failures_;  // recent failure times
   std::unordered_map<BanHash, BanState, BanHashHash> bans_;  // bans the store holds that are in force
   std::unordered_map<BanHash, SourceKey, BanHashHash> own_;  // this node's bans, to apply lifts at once

@@ -101,6 +101,35 @@ TEST_F(SourceGuardTest, RateLimitsRequestsPerSourceNotResponses) {
   EXPECT_TRUE(guard.admit(flooder, true, t + 8 * kGuardSecond));
 }
 
+// A softphone's WebSocket has the budget of its own flow: two browsers and a desk phone behind
+// one address are three budgets, not one. A ban of the address still silences them all.
+TEST_F(SourceGuardTest, EachWebSocketFlowHasItsOwnBudgetButSharesItsAddressBan) {
+  SourceGuard guard = make();
+  auto flow = [](uint64_t connection) {
+    Peer p;
+    EXPECT_TRUE(Peer::parse("198.51.100.20", static_cast<uint16_t>(40000 + connection), TransportKind::wss, p));
+    p.connection = connection;
+    return p;
+  };
+  const Peer first = flow(1), second = flow(2), desk = guard_peer("198.51.100.20");
+  const int64_t t = clock_.now_us();
+  for (int64_t i = 0; i < 16; ++i) {
+    ASSERT_TRUE(guard.admit(first, true, t + i * 1000)) << i;
+    ASSERT_TRUE(guard.admit(second, true, t + i * 1000)) << i;
+    ASSERT_TRUE(guard.admit(desk, true, t + i * 1000)) << i;
+  }
+  EXPECT_FALSE(guard.admit(first, true, t + 17'000)) << "one flow's 17th request in 2 s is over its budget";
+  EXPECT_FALSE(guard.admit(desk, true, t + 17'000)) << "so is the address's own";
+  EXPECT_EQ(guard.stats().rate_drops, 2u);
+  // A flow seen no more is forgotten; a new one starts afresh.
+  guard.sweep(t + 10 * kGuardSecond);
+  EXPECT_TRUE(guard.admit(flow(3), true, t + 10 * kGuardSecond));
+
+  for (int i = 0; i < 5; ++i) fail(guard, desk);
+  EXPECT_FALSE(guard.admit(flow(4), true, t + 11 * kGuardSecond)) << "a banned address's flows are dropped";
+  EXPECT_TRUE(guard.banned(flow(4), t + 11 * kGuardSecond));
+}
+
 TEST_F(SourceGuardTest, ASteadyPhoneUnderTheLimitIsNeverDropped) {
   SourceGuard guard = make();
   const Peer phone = guard_peer("203.0.113.5");

@@ -6,7 +6,7 @@
 // visible at a glance.
 
 import { Invitation, Web } from '/vendor/sip.js/index.js';
-import { api } from './api.js';
+import { ApiError, api } from './api.js';
 import { $, el, replaceChildren } from './dom.js';
 import { startPage } from './layout.js';
 
@@ -15,6 +15,16 @@ const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 let phone = null;        // Web.SimpleUser, once connected
 let domain = '';         // the host of the line's SIP address, for dialled numbers
 let audioTimer = null;
+
+// Getting registered again. A REGISTER on a working WebSocket is answered within a second, so one
+// unanswered for ANSWER_MS means the flow is broken (SIP.js itself would wait 32 s, Timer F, and
+// then give up): the page opens a new WebSocket and registers again. So it does, after a back-off,
+// when privox answers 408, 480 or 5xx (Retry-After honoured), or the WebSocket does not open; a
+// refusal of the login itself (401, 403, 404) is shown and not retried, since trying again cannot
+// change it.
+const ANSWER_MS = 10_000;
+const retry = { line: '', attempts: 0, timer: null, watchdog: null };
+const FOR_GOOD = new Set([401, 403, 404]);
 
 function showState(text) {
   $('#phone-state').textContent = text;
@@ -80,10 +90,15 @@ function delegate(lineNumber) {
   let disconnected = false;
   return {
     onServerConnect: () => { disconnected = false; },
-    onRegistered: () => showState(`Ready: line ${lineNumber} rings here`),
+    onRegistered: () => {
+      clearTimeout(retry.watchdog);
+      retry.attempts = 0;
+      showState(`Ready: line ${lineNumber} rings here`);
+    },
     onUnregistered: () => { if (!disconnected) showState('Not registered'); },
     onServerDisconnect: () => {
       disconnected = true;
+      clearTimeout(retry.watchdog);  // SIP.js reconnects, and registers again once it has
       showState('Disconnected from privox; log in and reload the page to reconnect');
     },
     onCallReceived: () => {
@@ -99,7 +114,45 @@ function delegate(lineNumber) {
   };
 }
 
+// Tries again in a while: `why` says what went wrong, on the page and in the browser's console.
+function retryLater(why, afterSeconds) {
+  clearTimeout(retry.timer);
+  clearTimeout(retry.watchdog);
+  const seconds = afterSeconds ?? Math.min(30, 2 ** retry.attempts);
+  retry.attempts += 1;
+  showState(`Not registered: ${why}; trying again in ${seconds} s`);
+  console.warn(`privox: the softphone is not registered (${why}); trying again in ${seconds} s`);
+  retry.timer = setTimeout(() => connectOrRetry(retry.line), seconds * 1000);
+}
+
+// What to do with a refused REGISTER (after SIP.js has answered any digest challenge).
+function registrationRefused(response) {
+  clearTimeout(retry.watchdog);
+  const { statusCode: code, reasonPhrase: reason } = response.message;
+  if (FOR_GOOD.has(code)) return showState(`Not registered: privox answered ${code} ${reason}`);
+  const after = Number.parseInt(response.message.getHeader('retry-after') || '', 10);
+  retryLater(`privox answered ${code} ${reason}`, Number.isFinite(after) && after > 0 ? Math.min(after, 300) : undefined);
+}
+
+// The portal's own refusal (no line, the session ended) stands; a WebSocket that did not open is
+// tried again.
+function connectFailed(error) {
+  if (error instanceof ApiError && error.status >= 400 && error.status < 500) {
+    showState('Not connected');
+    showError(error.message);
+  } else {
+    retryLater(error.message);
+  }
+}
+
+function connectOrRetry(lineId) {
+  return connect(lineId).catch(connectFailed);
+}
+
 async function connect(lineId) {
+  retry.line = lineId;
+  clearTimeout(retry.timer);
+  clearTimeout(retry.watchdog);
   if (phone) {
     await phone.disconnect().catch(() => {});
     phone = null;
@@ -120,8 +173,11 @@ async function connect(lineId) {
       sessionDescriptionHandlerFactoryOptions: { iceGatheringTimeout: 2000, peerConnectionConfiguration: { iceServers: [] } },
     },
   });
+  showLines(credential);
   await phone.connect();
-  await phone.register();
+  await phone.register({ requestDelegate: { onReject: registrationRefused } });
+  retry.watchdog = setTimeout(() => retryLater(`no answer to the registration in ${ANSWER_MS / 1000} s`, 1),
+    ANSWER_MS);
   return credential;
 }
 
@@ -161,23 +217,21 @@ function wireControls() {
   }));
 }
 
+// The member's lines, to pick from when there are several (every credential lists them).
+function showLines(credential) {
+  const items = Array.isArray(credential.lines) ? credential.lines : [];
+  if (items.length < 2 || !$('#line-form').hidden) return;
+  replaceChildren($('#line'), ...items.map((line) =>
+    el('option', { value: line.id, selected: line.id === credential.line.id ? '' : null }, line.number)));
+  $('#line-form').hidden = false;
+  $('#line').addEventListener('change', () => connectOrRetry($('#line').value));
+}
+
 async function main() {
   const user = await startPage();
   if (!user) return;
   wireControls();
-  try {
-    const credential = await connect('');
-    const items = Array.isArray(credential.lines) ? credential.lines : [];
-    if (items.length > 1) {
-      replaceChildren($('#line'), ...items.map((line) =>
-        el('option', { value: line.id, selected: line.id === credential.line.id ? '' : null }, line.number)));
-      $('#line-form').hidden = false;
-      $('#line').addEventListener('change', () => connect($('#line').value).catch((error) => showError(error.message)));
-    }
-  } catch (error) {
-    showState('Not connected');
-    showError(error.message);
-  }
+  await connectOrRetry('');
 }
 
 main();

@@ -157,14 +157,17 @@ done
 [ -z "${BROWSER_SCENARIOS:-}" ] || read -r -a scripts <<<"$BROWSER_SCENARIOS"
 failed=()
 for script in "${scripts[@]}"; do
+  logged_before=$(wc -l <"$TMP/serve.log")
   timeout -k 5 280 node "$HERE/$script" 2>&1 | tee "$TMP/$script.out"
   status=${PIPESTATUS[0]}
-  [ "$status" -eq 0 ] || failed+=("$script (exit $status): $(grep -E '^(FAIL|--)' "$TMP/$script.out" | tail -n 8)")
+  # A failure shows what serve said while that scenario ran, past the one line per HTTP request.
+  [ "$status" -eq 0 ] || failed+=("$script (exit $status): $(grep -E '^(FAIL|--|browser|page [0-9]|\[)' "$TMP/$script.out" | tail -n 30)"
+    "serve log during $script:" "$(tail -n +"$((logged_before + 1))" "$TMP/serve.log" | grep -v '"event":"request"' | tail -n 25)")
 done
 if [ ${#failed[@]} -eq 0 ]; then
   pass
 else
-  fail "the browser scenarios; screenshots in $ARTIFACTS" "${failed[@]}" "serve log:" "$(tail -n 15 "$TMP/serve.log")"
+  fail "the browser scenarios; screenshots in $ARTIFACTS" "${failed[@]}"
 fi
 
 # The card numbers the scenarios typed went to the tokenizer only (P3): neither privox's data

@@ -2,8 +2,9 @@
 // it started): the environment they read, named steps with numbered screenshots, pages whose
 // console errors and script errors are kept against the step they happened in, the one-time links
 // mailed to the test SMTP server's Maildir, and the ending: any CSP violation or script error fails
-// the scenario, and a failure screenshots every page, names its step and exits 1, as does a
-// scenario that overruns its time. Every wait is bounded by WAIT_MS unless a step says otherwise.
+// the scenario, and a failure screenshots every page, names its step, prints what each page's
+// status lines said and the browser's warnings, and exits 1, as does a scenario that overruns its
+// time. Every wait is bounded by WAIT_MS unless a step says otherwise.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,18 @@ export const WAIT_MS = 10_000;
 
 export function check(condition, message) {
   if (!condition) throw new Error(message);
+}
+
+// What a failed step's page showed: its address and the text of its status lines and alerts, which
+// the CI log keeps where the screenshots are not.
+async function pageSummary(page) {
+  try {
+    const lines = await page.locator('[role="status"], [role="alert"]').allInnerTexts();
+    const shown = lines.map((t) => t.trim()).filter(Boolean).map((t) => JSON.stringify(t.slice(0, 200)));
+    return `${page.url()} ${shown.join(' ') || '(no status or alert text)'}`;
+  } catch (error) {
+    return `(unreadable: ${error.message})`;
+  }
 }
 
 export class Scenario {
@@ -25,6 +38,7 @@ export class Scenario {
     this.shots = 0;
     this.currentStep = 'start';
     this.problems = [];
+    this.warnings = [];
     this.pages = [];
     this.artifacts = this.env('ARTIFACTS');
     setTimeout(() => {
@@ -58,6 +72,9 @@ export class Scenario {
     const page = await context.newPage();
     page.on('console', (message) => {
       if (message.type() === 'error') this.problems.push(`[${this.currentStep}] console: ${message.text()}`);
+      // Warnings (SIP.js's transport and registration trouble, say) explain a failure, so they are
+      // kept, and shown only when the scenario fails.
+      if (message.type() === 'warning') this.warnings.push(`[${this.currentStep}] ${message.text()}`);
     });
     page.on('pageerror', (error) => this.problems.push(`[${this.currentStep}] page error: ${error.message}`));
     this.pages.push(page);
@@ -101,10 +118,16 @@ export class Scenario {
         await this.screenshot(page, `FAILED-${i + 1}-${slug}`).catch(() => {});
       console.error(`FAIL in step "${this.currentStep}": ${error.message}`);
       if (this.problems.length) console.error(`browser messages:\n${this.problems.join('\n')}`);
+      if (this.warnings.length) console.error(`browser warnings (last 20):\n${this.warnings.slice(-20).join('\n')}`);
+      for (const [i, page] of this.pages.entries()) console.error(`page ${i + 1}: ${await pageSummary(page)}`);
       await browser.close();
       process.exit(1);
     }
     await browser.close();
+    // What the pages themselves warned of (a softphone that had to register again, say) is worth
+    // seeing on a pass too: it passed by recovering.
+    const notes = this.warnings.filter((w) => w.includes('privox:'));
+    if (notes.length) console.log(`the pages warned:\n${notes.join('\n')}`);
     console.log(`${this.name}_test: all steps passed; ${this.shots} screenshots in ${this.artifacts}`);
   }
 }

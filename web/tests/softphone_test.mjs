@@ -42,6 +42,9 @@ const SIP_PORT = scenario.env('SIP_PORT');
 const WORK = scenario.env('WORK');
 const DTMF_LOG = scenario.env('DTMF_LOG');
 
+// A registration takes a second; the page registers again when one is lost (10 s unanswered, see
+// web/js/phone.js), and says so in a warning the scenario prints.
+const REGISTERED_MS = 25_000;
 const step = (name) => scenario.step(name);
 const screenshot = (page, name) => scenario.screenshot(page, name);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -184,7 +187,7 @@ await scenario.run(async (browser) => {
     step('3. the Phone page registers line 501 over the WebSocket');
     await page.goto('/phone.html');
     await page.locator('#site-nav a[href="/phone.html"][aria-current="page"]').waitFor();
-    await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: 15_000 });
+    await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
     await screenshot(page, 'registered');
     baresip = startBaresip(desk);
     await waitOutput(baresip, /200 OK.*\[[0-9]+ binding/);
@@ -249,7 +252,7 @@ await scenario.run(async (browser) => {
 
     step('7. logging out closes the softphone\'s WebSocket');
     await page.goto('/phone.html');
-    await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: 15_000 });
+    await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
     const other = await page.context().newPage();
     await other.goto('/index.html');
     await other.click('#logout');
