@@ -11,6 +11,7 @@
 
 #include "sip/memory_directory.h"
 #include "sip/source.h"
+#include "sip/test_digest.h"
 
 namespace privox::sip {
 namespace {
@@ -50,30 +51,13 @@ struct FailureLog final : AuthFailures {
   std::vector<Seen> seen;
 };
 
-std::string hex_of(const uint8_t* bytes, size_t size) {
-  std::string out(2 * size, '0');
-  accounts::digest_hex(bytes, size, out.data());
-  return out;
-}
-
-// A client's Authorization value for REGISTER sip:privox.example with qop=auth, MD5 or SHA-256.
+// A client's Authorization value for REGISTER sip:privox.example, MD5 or SHA-256.
 std::string register_credentials(std::string_view login, std::string_view password, std::string_view nonce,
                                  std::string_view nc, DigestAlgorithm algorithm = DigestAlgorithm::md5) {
-  const std::string ha1 = digest_ha1(algorithm, login, "privox", password);
-  const size_t size = accounts::digest_size(algorithm);
-  uint8_t ha2[accounts::kMaxDigestSize], response[accounts::kMaxDigestSize];
-  accounts::digest_hash(algorithm, {"REGISTER", ":", "sip:privox.example"}, ha2);
-  const std::string ha2_hex = hex_of(ha2, size);
-  accounts::digest_hash(algorithm, {ha1, ":", nonce, ":", nc, ":", "c0ffee", ":", "auth", ":", ha2_hex}, response);
-  return fmt::format("Digest username=\"{}\", realm=\"privox\", nonce=\"{}\", uri=\"sip:privox.example\", "
-                     "response=\"{}\", algorithm={}, cnonce=\"c0ffee\", qop=auth, nc={}",
-                     login, nonce, hex_of(response, size), to_string(algorithm), nc);
+  return test::digest_credentials("REGISTER", "sip:privox.example", login, password, nonce, nc, algorithm);
 }
 
-std::string nonce_in(const std::string& challenge) {
-  const size_t at = challenge.find("nonce=\"") + 7;
-  return challenge.substr(at, challenge.find('"', at) - at);
-}
+using test::nonce_in;
 
 class AuthenticatorTest : public ::testing::Test {
  protected:

@@ -37,8 +37,9 @@ std::vector<std::string> Location::replace_shared(const std::string& extension_i
   auto& list = bindings_[extension_id];
   std::erase_if(list, [&](const Binding& b) {
     if (b.peer.reliable()) return false;
-    const bool kept = std::any_of(fresh.begin(), fresh.end(), [&](const Binding& f) { return f.contact == b.contact; });
-    if (!kept) unbound.push_back(b.contact);
+    const auto kept = std::find_if(fresh.begin(), fresh.end(), [&](const Binding& f) { return f.contact == b.contact; });
+    if (kept == fresh.end()) unbound.push_back(b.contact);
+    else if (kept->flow.empty()) kept->flow = b.flow;  // the store does not hold it
     return true;
   });
   for (Binding& b : fresh) list.push_back(std::move(b));

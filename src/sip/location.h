@@ -26,6 +26,10 @@ struct Binding {
   std::string user_agent;  // equipment, for traffic records
   std::string call_id;
   uint32_t cseq = 0;
+  // RFC 5626: the device's +sip.instance and the reg-id, "<instance> <reg-id>", when it registered
+  // with SIP Outbound; a new REGISTER with the same pair replaces the binding whatever its Contact.
+  // Kept in memory only: a flow does not outlive the node that holds it.
+  std::string flow;
 };
 
 struct BindingChange {

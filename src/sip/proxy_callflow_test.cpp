@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "accounts/digest_hash.h"
+#include "sip/test_digest.h"
 #include "sip/test_proxy.h"
 
 namespace privox::sip {
@@ -118,24 +119,8 @@ class CallFlowTest : public ProxyTest {
     for (size_t i = before; i < sender_.sent.size(); ++i)
       if (sender_.sent[i].bytes.rfind("SIP/2.0 407", 0) == 0) challenge = sender_.sent[i].bytes;
     ASSERT_FALSE(challenge.empty()) << "line 2's first INVITE is challenged";
-    const size_t at = challenge.find("nonce=\"") + 7;
-    const std::string nonce = challenge.substr(at, challenge.find('"', at) - at);
-    using accounts::DigestAlgorithm;
-    const std::string ha1 = accounts::digest_ha1(DigestAlgorithm::md5, "u102", "privox", kLine2Password);
-    uint8_t ha2[accounts::kMaxDigestSize], response[accounts::kMaxDigestSize];
-    char ha2_hex[2 * accounts::kMaxDigestSize], response_hex[2 * accounts::kMaxDigestSize];
-    const size_t size = accounts::digest_size(DigestAlgorithm::md5);
-    accounts::digest_hash(DigestAlgorithm::md5, {"INVITE", ":", uri}, ha2);
-    accounts::digest_hex(ha2, size, ha2_hex);
-    accounts::digest_hash(DigestAlgorithm::md5,
-                          {ha1, ":", nonce, ":", "00000001", ":", "c0ffee", ":", "auth", ":", {ha2_hex, 2 * size}},
-                          response);
-    accounts::digest_hex(response, size, response_hex);
-    feed(invite(2, fmt::format("Proxy-Authorization: Digest username=\"u102\", realm=\"privox\", nonce=\"{}\", "
-                               "uri=\"{}\", response=\"{}\", algorithm=MD5, cnonce=\"c0ffee\", qop=auth, "
-                               "nc=00000001\r\n",
-                               nonce, uri, std::string_view(response_hex, 2 * size))),
-         phone2_);
+    const std::string credentials = test::digest_credentials("INVITE", uri, "u102", kLine2Password, test::nonce_in(challenge));
+    feed(invite(2, fmt::format("Proxy-Authorization: {}\r\n", credentials)), phone2_);
   }
   static constexpr const char* kLine2Password = "line two's password";
 

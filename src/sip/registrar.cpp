@@ -91,7 +91,8 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
     const bool flow = outbound && contact->param("reg-id") && contact->param("+sip.instance");
     Binding b{std::string(contact->uri_text), flow ? from : where_to_reach(contact->uri, from), now + seconds * 1'000'000,
               std::string(request.first_value(Header::user_agent)), std::string(request.call_id()),
-              request.cseq().number};
+              request.cseq().number,
+              flow ? fmt::format("{} {}", *contact->param("+sip.instance"), *contact->param("reg-id")) : std::string()};
     changes.push_back({ext.id, std::move(b), seconds == 0});
     return true;
   });
@@ -114,6 +115,7 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
       if (b.contact == c.binding.contact && b.call_id == c.binding.call_id && c.binding.cseq <= b.cseq && !wildcard)
         return layer_.respond(tx, build_response(request, 500, "Out of order REGISTER", "reg"), 500);
 
+  replace_flows(ext.id, now, changes);
   if (changes.empty()) return reply_bindings(tx, request, ext.id, outbound);
   for (const BindingChange& c : changes) {
     if (c.remove) contact_peers_.erase(c.binding.contact);
@@ -133,6 +135,23 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
     }
     reply_bindings(tx, again, extension_id, outbound);
   });
+}
+
+// RFC 5626 §6: a REGISTER with the +sip.instance and reg-id of a binding the line holds replaces
+// it, even when its Contact differs (a phone that reconnects from behind NAT often writes its new
+// local port there). The old binding's flow is gone, and a call forked to it could only fail.
+void Registrar::replace_flows(const std::string& extension_id, int64_t now, std::vector<BindingChange>& changes) {
+  std::vector<BindingChange> replaced;
+  for (const BindingChange& c : changes) {
+    if (c.remove || c.binding.flow.empty()) continue;
+    for (const Binding& b : location_.lookup(extension_id, now)) {
+      if (b.flow != c.binding.flow || b.contact == c.binding.contact) continue;
+      const auto listed = [&](const BindingChange& r) { return r.binding.contact == b.contact; };
+      if (std::none_of(replaced.begin(), replaced.end(), listed) && std::none_of(changes.begin(), changes.end(), listed))
+        replaced.push_back({extension_id, b, true});
+    }
+  }
+  for (BindingChange& r : replaced) changes.push_back(std::move(r));
 }
 
 void Registrar::reply_bindings(TxId tx, const Message& request, const std::string& extension_id, bool outbound) {

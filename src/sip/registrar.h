@@ -57,6 +57,9 @@ class Registrar {
   // The 200 with every live binding; when the REGISTER asked for SIP Outbound (asks_for_outbound),
   // Require: outbound and Flow-Timer too.
   void reply_bindings(TxId tx, const Message& request, const std::string& extension_id, bool outbound);
+  // Adds to `changes` the removal of each binding a change's SIP Outbound flow (instance and
+  // reg-id) takes over under another Contact.
+  void replace_flows(const std::string& extension_id, int64_t now, std::vector<BindingChange>& changes);
 
   TransactionLayer& layer_;
   Authenticator& auth_;

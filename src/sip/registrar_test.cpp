@@ -1,10 +1,17 @@
 // Where the registrar sends a binding's requests (issue 16, NAT): a Contact's own address, unless a
-// phone behind NAT wrote a private one, when only the REGISTER's real source is used.
+// phone behind NAT wrote a private one, when only the REGISTER's real source is used; and what a
+// SIP Outbound flow's REGISTER replaces.
 #include "sip/registrar.h"
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "sip/message.h"
+#include "sip/test_digest.h"
+#include "sip/test_proxy.h"
 
 namespace privox::sip {
 namespace {
@@ -56,6 +63,78 @@ TEST(PeerTest, TellsAddressesOnlyTheirOwnNetworkReaches) {
   for (const char* host : {"172.32.0.1", "172.15.0.1", "100.128.0.1", "192.169.0.1", "8.8.8.8", "203.0.113.9",
                            "2001:db8::1", "fec0::1"})
     EXPECT_FALSE(peer(host, 5060).local_only()) << host;
+}
+
+// A phone that registers with SIP Outbound (RFC 5626) from behind NAT, over TCP connection
+// `connection` from the NAT's port `port`, naming that port in its Contact as many phones do.
+class OutboundFlowTest : public ProxyTest {
+ protected:
+  static constexpr const char* kPassword = "outbound flow password";
+
+  void SetUp() override {
+    ProxyTest::SetUp();
+    ExtensionInfo line{"line-1", "company-1", "GB", "101", "101", "+442079460958", "", "", {}, {}};
+    line.ha1_md5 = digest_ha1(DigestAlgorithm::md5, "101", "privox", kPassword);
+    DirectoryUpdate update;
+    update.extensions = {line};
+    directory_.apply(update);
+  }
+
+  // Registers; the final answer.
+  std::string register_flow(uint16_t port, uint64_t connection, int reg_id) {
+    Peer from;
+    EXPECT_TRUE(Peer::parse("198.51.100.30", port, TransportKind::tcp, from));
+    from.connection = connection;
+    const auto request = [&](int cseq, const std::string& credentials) {
+      return fmt::format("REGISTER sip:127.0.0.1 SIP/2.0\r\n"
+                         "Via: SIP/2.0/TCP 10.0.0.5:{0};branch=z9hG4bK-flow-{1}-{2}\r\n"
+                         "Max-Forwards: 70\r\n"
+                         "From: <sip:101@127.0.0.1>;tag=flow-{1}\r\n"
+                         "To: <sip:101@127.0.0.1>\r\n"
+                         "Call-ID: flow-{1}@10.0.0.5\r\n"
+                         "CSeq: {2} REGISTER\r\n"
+                         "Supported: outbound\r\n"
+                         "{3}"
+                         "Contact: <sip:101@10.0.0.5:{0};transport=tcp;ob>;reg-id={4};"
+                         "+sip.instance=\"<urn:uuid:00000000-0000-4000-8000-00000000a1b2>\"\r\n"
+                         "Content-Length: 0\r\n\r\n",
+                         port, connection, cseq, credentials, reg_id);
+    };
+    feed(request(1, ""), from);
+    const std::string challenge = sender_.last(from, "SIP/2.0 401");
+    EXPECT_FALSE(challenge.empty()) << "the first REGISTER is challenged";
+    const std::string credentials =
+        test::digest_credentials("REGISTER", "sip:127.0.0.1", "101", kPassword, test::nonce_in(challenge));
+    feed(request(2, fmt::format("Authorization: {}\r\n", credentials)), from);
+    return sender_.last(from, "SIP/2.0");
+  }
+
+  // The line's contacts, in byte order.
+  std::vector<std::string> contacts() {
+    std::vector<std::string> out;
+    for (const Binding& b : location_.lookup("line-1", clock_.now_us())) out.push_back(b.contact);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+TEST_F(OutboundFlowTest, ANewFlowWithTheSameInstanceAndRegIdReplacesTheOldBindingWhateverItsContact) {
+  const std::string fixture_phone = "sip:101@192.0.2.7:5062";  // bound by ProxyTest without Outbound
+  ASSERT_EQ(register_flow(40001, 1, 1).rfind("SIP/2.0 200", 0), 0u);
+  EXPECT_EQ(contacts(), (std::vector<std::string>{"sip:101@10.0.0.5:40001;transport=tcp;ob", fixture_phone}));
+
+  // The NAT gave the reconnected phone another port: one binding for the flow, on the new connection.
+  const std::string answer = register_flow(40002, 2, 1);
+  ASSERT_EQ(answer.rfind("SIP/2.0 200", 0), 0u) << answer;
+  EXPECT_EQ(contacts(), (std::vector<std::string>{"sip:101@10.0.0.5:40002;transport=tcp;ob", fixture_phone}));
+  EXPECT_EQ(answer.find("40001"), std::string::npos) << "the 200 lists the replaced binding no more:\n" << answer;
+  for (const Binding& b : location_.lookup("line-1", clock_.now_us()))
+    if (b.contact.find("40002") != std::string::npos) EXPECT_EQ(b.peer.connection, 2u);
+
+  // Another reg-id of the same instance is a second flow (RFC 5626 §4.2.1): both stay.
+  ASSERT_EQ(register_flow(40003, 3, 2).rfind("SIP/2.0 200", 0), 0u);
+  EXPECT_EQ(contacts(), (std::vector<std::string>{"sip:101@10.0.0.5:40002;transport=tcp;ob",
+                                                  "sip:101@10.0.0.5:40003;transport=tcp;ob", fixture_phone}));
 }
 
 }  // namespace
