@@ -122,7 +122,12 @@ function retryLater(why, afterSeconds) {
   retry.attempts += 1;
   showState(`Not registered: ${why}; trying again in ${seconds} s`);
   console.warn(`privox: the softphone is not registered (${why}); trying again in ${seconds} s`);
-  retry.timer = setTimeout(() => connectOrRetry(retry.line), seconds * 1000);
+  // A new WebSocket would end a call in progress (a refresh can fail mid-call): wait for its end.
+  const again = () => {
+    if (phone && phone.session) retry.timer = setTimeout(again, 5000);
+    else connectOrRetry(retry.line);
+  };
+  retry.timer = setTimeout(again, seconds * 1000);
 }
 
 // What to do with a refused REGISTER (after SIP.js has answered any digest challenge).
