@@ -12,7 +12,9 @@
 //   5. baresip calls 501: the browser rings, answers, and again counts packets both ways; baresip
 //      hangs up, and its BYE ends the call in the browser;
 //   6. the call log records both calls, encrypted on the browser's leg;
-//   7. logging out ends the softphone: its WebSocket is closed within the recheck interval.
+//   7. once the company requires encryption, the Phone page (ws: here, not TLS) says that privox
+//      refused its registration, and why; then the requirement is lifted and it registers again;
+//   8. logging out ends the softphone: its WebSocket is closed within the recheck interval.
 // Environment: PORTAL_URL, SIP_PORT, ARTIFACTS, MAILDIR, WORK (browser_test.sh sets them).
 
 import { spawn } from 'node:child_process';
@@ -153,6 +155,34 @@ async function packets(page) {
   return { received: Number(await line.getAttribute('data-received') || 0), sent: Number(await line.getAttribute('data-sent') || 0) };
 }
 
+// The office manager requires encryption of the company's phones, or lifts it, on the Company page.
+async function setEncryptionRequired(page, required) {
+  await page.goto('/company.html');
+  await page.locator('#wire-encryption').waitFor();  // shown once the company is loaded, box and all
+  await page.locator('#require_encryption').setChecked(required);
+  await page.click('#encryption-form button[type="submit"]');
+  await page.locator('#encryption-form .form-ok', { hasText: required ? 'must now use TLS' : 'may use TLS' }).waitFor();
+}
+
+// Opens the Phone page until its status settles on `pattern`. The company's setting reaches the
+// SIP service a moment after it is saved, and a registration before that goes the old way, so a
+// page that settled the other way (registered, or refused) is opened again, for 20 s at most.
+async function phoneStateOnceSettled(page, pattern) {
+  const deadline = Date.now() + 20_000;
+  let shown = '';
+  while (Date.now() < deadline) {
+    await page.goto('/phone.html');
+    const settleBy = Date.now() + REGISTERED_MS;
+    while (Date.now() < settleBy && Date.now() < deadline) {
+      shown = (await page.locator('#phone-state').innerText()).trim();
+      if (pattern.test(shown)) return shown;
+      if (/^Ready|^Not registered: privox answered/.test(shown)) break;
+      await sleep(200);
+    }
+  }
+  throw new Error(`the Phone page's status never matched ${pattern}: "${shown}"`);
+}
+
 async function waitAudioBothWays(page, what) {
   const deadline = Date.now() + 15_000;
   let last = { received: 0, sent: 0 };
@@ -250,7 +280,15 @@ await scenario.run(async (browser) => {
     await page.locator('#records tbody tr').nth(1).waitFor();
     await screenshot(page, 'call-log');
 
-    step('7. logging out closes the softphone\'s WebSocket');
+    step('7. when the company requires encryption, the Phone page over ws: says why it is not registered');
+    await setEncryptionRequired(page, true);
+    const refused = await phoneStateOnceSettled(page, /Not registered: privox answered 403 Forbidden: this company requires TLS/);
+    console.log(`   the page says: ${refused}`);
+    await screenshot(page, 'tls-required');
+    await setEncryptionRequired(page, false);
+    await phoneStateOnceSettled(page, /Ready: line 501/);
+
+    step('8. logging out closes the softphone\'s WebSocket');
     await page.goto('/phone.html');
     await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
     const other = await page.context().newPage();
