@@ -73,7 +73,7 @@ export class Scenario {
     page.on('console', (message) => {
       if (message.type() === 'error') this.problems.push(`[${this.currentStep}] console: ${message.text()}`);
       // Warnings (SIP.js's transport and registration trouble, say) explain a failure, so they are
-      // kept, and shown only when the scenario fails.
+      // kept and shown when the scenario fails; the pages' own ("privox: …") on a pass too.
       if (message.type() === 'warning') this.warnings.push(`[${this.currentStep}] ${message.text()}`);
     });
     page.on('pageerror', (error) => this.problems.push(`[${this.currentStep}] page error: ${error.message}`));
