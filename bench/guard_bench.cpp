@@ -1,6 +1,7 @@
 // What the per-source guard (sip/source_guard.h) costs the SIP worker per packet, which it pays on
-// every datagram before parsing: a phone under its rate, a flooding source being dropped, a flood
-// of ever-new (spoofed) sources, and, for scale, parsing the smallest request privox answers.
+// every datagram before parsing: a phone under its rate, a softphone's WebSocket under its flow's,
+// a flooding source being dropped, a flood of ever-new (spoofed) sources, and, for scale, parsing
+// the smallest request privox answers.
 //   build-bench/privox_guard_bench
 #include <benchmark/benchmark.h>
 
@@ -48,6 +49,21 @@ void BM_PhoneUnderItsRate(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(guard.admit(phone, true, now += 10));
 }
 BENCHMARK(BM_PhoneUnderItsRate);
+
+// A portal softphone's WebSocket: the same budget, kept per flow rather than per address, so one
+// more hash look-up (by connection id) than a desk phone's request.
+void BM_SoftphoneFlowUnderItsRate(benchmark::State& state) {
+  Fixture f;
+  GuardLimits limits;
+  limits.rate_requests = 1'000'000'000;
+  SourceGuard guard(limits, f.directory, f.hasher, nullptr, f.clock);
+  Peer browser;
+  Peer::parse("203.0.113.5", 40000, TransportKind::wss, browser);
+  browser.connection = 7;
+  int64_t now = f.clock.now_us();
+  for (auto _ : state) benchmark::DoNotOptimize(guard.admit(browser, true, now += 10));
+}
+BENCHMARK(BM_SoftphoneFlowUnderItsRate);
 
 void BM_FloodingSourceDropped(benchmark::State& state) {
   Fixture f;
