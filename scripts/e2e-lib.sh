@@ -15,6 +15,7 @@
 # and hands privox's logs (start_bg's of privox, px's stderr) to the whole-suite scan at exit
 # (test-lib.sh: personal, suite_scrape, scripts/suite-scan.sh).
 set -uo pipefail
+E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 PRIVOX=${1:?usage: $0 /path/to/privox sqlite|postgresql}
 BACKEND=${2:?usage: $0 /path/to/privox sqlite|postgresql}
@@ -101,6 +102,7 @@ e2e_cleanup() {  # e2e_cleanup [STATUS]: STATUS, else $?, is the script's exit s
     timeout 30 psql -X -q "$PG_URL" -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $list CASCADE" >/dev/null 2>&1
   fi
   rm -rf "$TMP"
+  grep -lx "$$" "$E2E_PORT_CLAIMS"/[0-9]* 2>/dev/null | xargs -r rm -f  # this script's port claims
   exit "$status"
 }
 trap e2e_cleanup EXIT
@@ -168,24 +170,11 @@ start_bg() {  # start_bg NAME CMD...
   done
 }
 
+# Blocks come from scripts/port-claim.py: below the kernel's ephemeral range, and claimed for this
+# script until it exits, so that no test beside it is handed the same ports before sipp binds them.
+E2E_PORT_CLAIMS=/tmp/privox-port-claims-$(id -u)  # one for every test, whatever its TMPDIR
 free_port() {
-  /usr/bin/python3 -c '
-import socket
-def free(port):
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-for _ in range(500):
-    a = socket.socket(); a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]; a.close()
-    if p + 3 <= 65535 and all(free(q) for q in range(p, p + 4)):
-        print(p)
-        break'
+  /usr/bin/python3 "$E2E_LIB_DIR/port-claim.py" "$$" "$E2E_PORT_CLAIMS"
 }
 
 # --- baresip phones that run a whole test and take commands mid-call from a FIFO ------------------
