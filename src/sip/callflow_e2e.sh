@@ -8,7 +8,8 @@
 #   loops: refused when configured (always), cut at run time (483) when they run through busy;
 #   ring groups: in order, all at once, in turn (two calls, each to the next member), and the
 #     overflow of a group nobody can take;
-#   a withheld caller stays withheld through a forward.
+#   a withheld caller stays withheld through a forward;
+#   a TCP phone whose connection has closed is called over a new connection to its Contact.
 # Voicemail is off: what happens when no forward applies is the proxy's own answer.
 # Usage: callflow_e2e.sh /path/to/privox sqlite|postgresql
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +34,7 @@ personal "$PW" "$MOBILE" "$DID215" "Wrexham Coworking Ltd"
 CO=$(px "$D" company add --name "Wrexham Coworking Ltd" --region eea --country GB)
 assert_match "company added" "$CO" '^[0-9a-f-]{36}$'
 declare -A USER=() ID=() DEV=()
-for n in 201 210 211 212 213 214 215 216 217 218 220 221 222 223 230 231; do
+for n in 201 210 211 212 213 214 215 216 217 218 220 221 222 223 230 231 240; do
   did=()
   [ "$n" == 215 ] && did=(--did "$DID215")
   PRIVOX_EXTENSION_PASSWORD=$PW px "$D" extension add --company "$CO" --number "$n" "${did[@]}" >/dev/null ||
@@ -271,5 +272,23 @@ DESTS=$(px "$D" cdr list --purpose billing --format json | python3 -c '
 import json, sys
 print(" ".join(sorted(r.get("destination", "") for r in json.load(sys.stdin) if r["direction"] == "outbound")))')
 assert_eq "the outbound record names the mobile in E.164" "$MOBILE" "$DESTS"
+
+# --- A TCP phone whose connection has closed (issue 16): it registered over TCP naming a Contact on
+# its own host, and the connection it registered on is gone (its sipp exits, as a connection idle
+# past 300 s or a node's restart would close it). privox opens a new connection to the Contact.
+DEV[240]=$(free_port)
+sipp_fg reg240 register.xml "127.0.0.1:$SIP_PORT" -t t1 -p "$(free_port)" -m 1 -key user "${USER[240]}" \
+  -key contact_port "${DEV[240]}" -key expires 3600 -au "${USER[240]}" -ap "$PW"
+assert_eq "240's phone registers over TCP, then its connection closes" 0 "$sipp_rc"
+timeout -k 2 40 sipp -sf "$SCENARIOS/uas_answer.xml" -t t1 -i 127.0.0.1 -p "${DEV[240]}" -nostdin -m 1 -timeout 35s \
+  -timeout_error -trace_msg -message_file "$TMP/phone240.msg" >"$TMP/phone240.out" 2>&1 &
+PHONE_PID[240]=$!
+E2E_PIDS+=($!)
+for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:${DEV[240]} " && break; sleep 0.05; done
+call tcp_reconnect uac_call_forwarded.xml 240
+expect_call "a call to 240 is answered over a connection privox opened to its Contact" tcp_reconnect
+phone_done 240 "240's phone takes the INVITE, the ACK and the BYE over TCP"
+assert_contains "the INVITE reached it over TCP (privox's Via)" "$(tr -d '\r' <"$TMP/phone240.msg")" \
+  "Via: SIP/2.0/TCP 127.0.0.1:$SIP_PORT"
 
 finish

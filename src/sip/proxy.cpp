@@ -126,8 +126,9 @@ bool Proxy::names_us(const Uri& uri) const {
 std::optional<Peer> Proxy::peer_for_uri(const Uri& uri) const {
   // A URI that asks for TLS (sips:, or ;transport=tls) is reached over TLS, never in clear: over
   // the connection the peer holds to us from that address (sip/server.h, RFC 5923's reuse).
-  // A TCP URI goes over UDP as before: a TCP phone's own binding (Registrar::peer_for_contact)
-  // is found first, and falling back to UDP costs nothing private.
+  // A TCP URI goes over UDP as before: a TCP phone's own binding (Registrar::peer_for_contact),
+  // or in a dialog the flow of a side on a connection (next_hop), is found first, and falling
+  // back to UDP costs nothing private.
   const std::optional<std::string_view> transport = uri.param("transport");
   const bool tls = iequals_ascii(uri.scheme, "sips") || (transport && iequals_ascii(*transport, "tls"));
   Peer peer;
@@ -688,11 +689,21 @@ Proxy::DialogHop Proxy::next_hop(const Message& request) const {
   if (next) hop.target = peer_for_uri(next->uri);
   else if (names_us(request.request_uri())) hop.target = std::nullopt;  // for us, and we hold no dialog state
   else if (const Peer* contact = registrar_->peer_for_contact(request.request_uri_text())) hop.target = *contact;
-  else if (!(hop.target = peer_for_uri(request.request_uri())) || beyond_reach(*hop.target)) {
+  else {
+    hop.target = peer_for_uri(request.request_uri());
     // A Contact written behind NAT (a private address) or by a browser (".invalid"): the request
-    // goes back over the flow that side's messages came from, never into a private network.
-    if (const Peer* flow = dialog_flow(request)) hop.target = *flow;
-    else hop.target = std::nullopt;
+    // goes back over the flow that side's messages came from, never into a private network. So
+    // does one that asks for TCP when that side is on a connection: a TCP phone's Contact names
+    // where it listens, not the connection's far end, and the flow reaches it (Server::send opens
+    // a new connection to a phone that listens when the old one has closed).
+    const bool unreachable = !hop.target || beyond_reach(*hop.target);
+    const std::optional<std::string_view> transport = request.request_uri().param("transport");
+    const bool asks_tcp = transport && iequals_ascii(*transport, "tcp");
+    if (unreachable || asks_tcp) {
+      const Peer* flow = dialog_flow(request);
+      if (flow && (unreachable || flow->reliable())) hop.target = *flow;
+      else if (unreachable) hop.target = std::nullopt;
+    }
   }
   return hop;
 }

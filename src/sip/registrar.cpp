@@ -17,13 +17,32 @@ std::optional<int64_t> parse_seconds(std::string_view text) {
   return std::min<int64_t>(v, int64_t{1} << 31);
 }
 
+// A TCP phone's connection closes when it idles past TcpLimits::idle_us, or when a node restarts;
+// a phone that sends no keep-alives re-registers only at its expiry, up to an hour on. Kamailio
+// opens a new connection to the Contact then, and so does privox (Server::send), but only to the
+// host that registered, at the port its Contact names: never to an address a REGISTER merely
+// names, which would let any line aim privox's connections at another machine's services. Not
+// over TLS: privox cannot check a phone's certificate by its address, so a TLS phone keeps its own
+// flow up (it is answered its CRLF keep-alives); a browser listens nowhere.
+Peer reconnectable(const Uri& contact, const Peer& from) {
+  Peer listening;
+  if (from.transport != TransportKind::tcp ||
+      !Peer::parse(contact.host, contact.port ? contact.port : 5060, TransportKind::tcp, listening) ||
+      !listening.same_host(from))
+    return from;
+  listening.connection = from.connection;
+  listening.listens = true;
+  return listening;
+}
+
 }  // namespace
 
 // Requests for a contact go where its URI says when that is an IP address over UDP (a device may
 // register a contact other than its own source, as sipsak -C does); over TCP they go back on the
-// connection the device opened, and a contact privox cannot resolve falls back to the source.
+// connection the device opened (and once it has closed, to its Contact: reconnectable above), and
+// a contact privox cannot resolve falls back to the source.
 Peer where_to_reach(const Uri& contact, const Peer& from) {
-  if (from.reliable()) return from;
+  if (from.reliable()) return reconnectable(contact, from);
   Peer peer;
   if (!Peer::parse(contact.host, contact.port ? contact.port : 5060, TransportKind::udp, peer)) return from;
   // Behind NAT a phone writes its own private address; privox sends only to where the REGISTER

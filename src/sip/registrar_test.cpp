@@ -56,6 +56,28 @@ TEST(WhereToReachTest, AConnectionIsReachedOverItself) {
   EXPECT_EQ(to.transport, TransportKind::tls);
 }
 
+// A TCP phone's Contact on its own host is where privox may open a new connection once the phone's
+// own has closed; anywhere else (behind NAT, another host) and over TLS, only the connection is.
+TEST(WhereToReachTest, ATcpPhoneListeningOnItsOwnHostMayBeReconnected) {
+  Peer tcp = peer("198.51.100.4", 40123, TransportKind::tcp);
+  tcp.connection = 7;
+  const Peer own = reached("sip:u@198.51.100.4:5070;transport=tcp", tcp);
+  EXPECT_TRUE(own.listens);
+  EXPECT_EQ(own.host_port(), "198.51.100.4:5070");
+  EXPECT_EQ(own.connection, 7u) << "the phone's own connection is used while it is open";
+  EXPECT_EQ(reached("sip:u@198.51.100.4;transport=tcp", tcp).port, 5060);
+
+  for (const char* elsewhere : {"sip:u@192.168.1.10:5070;transport=tcp", "sip:u@203.0.113.50:5070;transport=tcp",
+                                "sip:u@phone.example.com:5070;transport=tcp"}) {
+    const Peer to = reached(elsewhere, tcp);
+    EXPECT_FALSE(to.listens) << elsewhere;
+    EXPECT_TRUE(to.same_address(tcp)) << elsewhere;
+  }
+  Peer tls = peer("198.51.100.4", 40123, TransportKind::tls);
+  tls.connection = 8;
+  EXPECT_FALSE(reached("sip:u@198.51.100.4:5061;transport=tls", tls).listens);
+}
+
 TEST(PeerTest, TellsAddressesOnlyTheirOwnNetworkReaches) {
   for (const char* host : {"10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.0.1", "100.64.0.1", "100.127.255.1",
                            "169.254.9.9", "127.0.0.1", "fc00::1", "fdff::1", "fe80::1", "::1"})

@@ -48,7 +48,8 @@ Peer to_peer(const Endpoint& ep, TransportKind kind, uint64_t connection = 0) {
   return p;
 }
 
-udp::endpoint to_udp(const Peer& p) {
+template <class Endpoint>
+Endpoint to_endpoint(const Peer& p) {
   if (p.ipv6) {
     asio::ip::address_v6::bytes_type b;
     std::memcpy(b.data(), p.address.data(), 16);
@@ -58,6 +59,7 @@ udp::endpoint to_udp(const Peer& p) {
   std::memcpy(b.data(), p.address.data(), 4);
   return {asio::ip::address_v4(b), p.port};
 }
+udp::endpoint to_udp(const Peer& p) { return to_endpoint<udp::endpoint>(p); }
 
 }  // namespace
 
@@ -107,6 +109,24 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
       self->read();
     });
   }
+  // A connection privox opens to a phone that listens (Server::open_connection). What is written
+  // meanwhile is queued; a connection that fails, or takes longer than a handshake may, is dropped.
+  void connect(const tcp::endpoint& to) {
+    opened_us_ = last_active_us_ = server_.clock_.now_us();
+    connecting_ = opened_here_ = true;
+    socket_.async_connect(to, [self = shared_from_this()](boost::system::error_code ec) {
+      if (self->dropped_) return;
+      self->connecting_ = false;
+      if (ec) {
+        ++self->server_.stats_.tcp_open_failures;
+        log::debug("sip", "tcp.closed", {{"connection", self->id_}, {"reason", "connect_failed"}});
+        return self->server_.drop_connection(self->id_);
+      }
+      self->last_active_us_ = self->server_.clock_.now_us();
+      if (!self->queue_.empty()) self->write_next();
+      self->read();
+    });
+  }
   bool handshaking() const override { return handshaking_; }
   void close() {
     boost::system::error_code ignored;
@@ -123,7 +143,10 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
     const TcpLimits& limits = server_.tcp_;
     if (now - last_active_us_ > limits.idle_us) return "idle";
     if (handshaking_ && now - opened_us_ > limits.handshake_us) return "handshake_too_slow";
-    if (messages_ == 0 && now - opened_us_ > limits.first_message_us) return "no_first_message";
+    if (connecting_ && now - opened_us_ > limits.handshake_us) return "connect_too_slow";
+    // The first-message deadline keeps idle strangers from holding connections; privox's own
+    // connections are not strangers', and a phone may wait to be spoken to.
+    if (!opened_here_ && messages_ == 0 && now - opened_us_ > limits.first_message_us) return "no_first_message";
     if (used_ > 0 && now - partial_since_us_ > limits.message_us) return "message_too_slow";
     return nullptr;
   }
@@ -136,7 +159,7 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
     const bool idle = queue_.empty();
     queue_.emplace_back(bytes);
     queued_bytes_ += bytes.size();
-    if (idle && !handshaking_) write_next();
+    if (idle && !handshaking_ && !connecting_) write_next();
   }
 
  private:
@@ -238,6 +261,8 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
   uint64_t messages_ = 0;
   bool dropped_ = false;
   bool handshaking_ = false;
+  bool connecting_ = false;
+  bool opened_here_ = false;  // privox opened it (connect), rather than accepting it
 };
 
 // SIP over a WebSocket (RFC 7118) that the portal opened for a softphone: each WebSocket message is
@@ -475,17 +500,41 @@ void Server::send(const Peer& to, std::string_view bytes) {
     if (ec) ++stats_.send_errors;
     return;
   }
-  uint64_t id = to.connection;
-  if (id == 0) {  // a URI named the peer: the connection it holds to us from that address, if any
-    const auto at = connection_at_.find({to.transport, to.address, to.port});
-    if (at != connection_at_.end()) id = at->second;
-  }
-  const auto it = connections_.find(id);
+  auto it = connections_.find(to.connection);
   if (it == connections_.end()) {
-    ++stats_.send_errors;  // the connection is gone; the peer's retransmission or a new one recovers
+    // A URI named the peer, or its connection has closed: a connection from (or to) that address.
+    const auto at = connection_at_.find({to.transport, to.address, to.port});
+    if (at != connection_at_.end()) it = connections_.find(at->second);
+  }
+  if (it != connections_.end()) return it->second->write(bytes);
+  if (to.listens && to.transport == TransportKind::tcp && !stopped_) return open_connection(to, bytes);
+  ++stats_.send_errors;  // the connection is gone; the peer's retransmission or a new one recovers
+}
+
+void Server::open_connection(const Peer& to, std::string_view bytes) {
+  const SourceKey source = SourceKey::of(to);
+  if (!may_hold_another(to, source)) {
+    ++stats_.send_errors;
     return;
   }
-  it->second->write(bytes);
+  ++per_source_[source];
+  Peer peer = to;
+  peer.connection = next_connection_++;
+  auto connection = std::make_shared<TcpConnection>(*this, tcp::socket(acceptor_.get_executor()), peer.connection,
+                                                    peer, std::shared_ptr<asio::ssl::context>());
+  connections_.emplace(peer.connection, connection);
+  connection_at_[{peer.transport, peer.address, peer.port}] = peer.connection;
+  ++stats_.tcp_opened;
+  log::debug("sip", "tcp.opened", {{"connection", peer.connection}});
+  connection->connect(to_endpoint<tcp::endpoint>(peer));
+  connection->write(bytes);  // queued until it connects
+}
+
+bool Server::may_hold_another(const Peer& peer, const SourceKey& source) {
+  const auto held = per_source_.find(source);
+  return connections_.size() < tcp_.max_connections &&
+         (held == per_source_.end() || held->second < tcp_.max_per_source) &&
+         !(guard_ && guard_->banned(peer, clock_.now_us()));
 }
 
 void Server::accept_tcp() {
@@ -532,18 +581,15 @@ void Server::accepted(tcp::socket socket, bool tls) {
   const SourceKey source = SourceKey::of(peer);
   // Past a cap, or banned: closed at once, which keeps the backlog moving. The peer may try again
   // once idle connections are swept or its handshakes end.
-  uint32_t& held = per_source_[source];
   const auto handshakes = handshaking_.find(source);
   const bool handshakes_full = tls && handshakes != handshaking_.end() && handshakes->second >= tcp_.max_handshakes_per_source;
-  if (connections_.size() >= tcp_.max_connections || held >= tcp_.max_per_source || handshakes_full ||
-      (guard_ && guard_->banned(peer, clock_.now_us()))) {
-    if (held == 0) per_source_.erase(source);
+  if (handshakes_full || !may_hold_another(peer, source)) {
     ++stats_.tcp_refused;
     boost::system::error_code ignored;
     socket.close(ignored);
     return;
   }
-  ++held;
+  ++per_source_[source];
   if (tls) ++handshaking_[source];
   auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), id, peer,
                                                     tls ? tls_context_ : std::shared_ptr<asio::ssl::context>());
@@ -558,14 +604,11 @@ void Server::attach_websocket(std::shared_ptr<MessageChannel> channel, FlowCrede
   if (stopped_ || !Peer::parse(channel->remote_address(), channel->remote_port(), kind, peer)) return channel->close();
   peer.connection = next_connection_++;
   const SourceKey source = SourceKey::of(peer);
-  uint32_t& held = per_source_[source];
-  if (connections_.size() >= tcp_.max_connections || held >= tcp_.max_per_source ||
-      (guard_ && guard_->banned(peer, clock_.now_us()))) {
-    if (held == 0) per_source_.erase(source);
+  if (!may_hold_another(peer, source)) {
     ++stats_.tcp_refused;
     return channel->close();
   }
-  ++held;
+  ++per_source_[source];
   auto connection =
       std::make_shared<WebSocketConnection>(*this, std::move(channel), peer.connection, peer, std::move(credential));
   connections_.emplace(peer.connection, connection);

@@ -22,6 +22,10 @@
 // with its connection's id, so what goes to it (responses, and requests to a device registered over
 // it) goes back over that connection, as for TCP.
 //
+// The server opens a TCP connection of its own only to a peer that listens (Peer::listens, a TCP
+// phone's Contact on its own host, sip/registrar.cpp) whose connection has closed; that connection
+// counts in the same caps, and what is sent while it connects is queued on it.
+//
 // Thread-safety: everything runs on the io_context's single thread.
 
 #include <utility>  // Boost 1.74's Asio needs this before it in C++20 mode
@@ -78,6 +82,10 @@ struct ServerStats {
   uint64_t tls_handshakes = 0;        // completed
   uint64_t tls_handshake_failures = 0;  // refused by either side, or past TcpLimits::handshake_us
   uint64_t stun_answered = 0;           // STUN Binding requests (SIP Outbound keep-alives) answered
+  // Connections privox opened to a TCP phone whose own had closed (Peer::listens), and those of
+  // them that did not connect.
+  uint64_t tcp_opened = 0;
+  uint64_t tcp_open_failures = 0;
 };
 
 struct TcpLimits {
@@ -92,7 +100,7 @@ struct TcpLimits {
   int64_t sweep_every_us = 1'000'000;
   // TLS only: a handshake not finished within this is closed (checked by the sweep, so up to
   // sweep_every_us later), and a source may have only so many in progress at once.
-  int64_t handshake_us = 5'000'000;
+  int64_t handshake_us = 5'000'000;  // also how long a connection privox opens may take to connect
   size_t max_handshakes_per_source = 16;
 };
 
@@ -149,6 +157,11 @@ class Server final : public Sender, public FlowCredentials {
   void accept_tcp();
   void accept_tls();
   void accepted(boost::asio::ip::tcp::socket socket, bool tls);
+  // Whether a new connection to `peer` is within the caps: all connections, its source's share,
+  // and no ban.
+  bool may_hold_another(const Peer& peer, const SourceKey& source);
+  // Opens a TCP connection to a peer that listens (Peer::listens) and queues `bytes` on it.
+  void open_connection(const Peer& to, std::string_view bytes);
   // A TLS connection's handshake ended (well or not): its source may start another.
   void handshake_ended(const Peer& peer);
   // After an accept error: waits as AcceptBackoff says (doubling, up to a second, while the process

@@ -20,8 +20,12 @@ using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
 struct CountingMessageSink final : MessageSink {
-  void on_message(const Message&, const Peer&) override { ++messages; }
+  void on_message(const Message&, const Peer& from) override {
+    ++messages;
+    last_from = from;
+  }
   int messages = 0;
+  Peer last_from;
 };
 
 // The server on loopback, port 0, its deadlines on a fake clock and its sweep every 5 ms of real time.
@@ -112,6 +116,75 @@ TEST_F(ServerTcpTest, ADoubleCrlfPingGetsACrlfPong) {
   run();
   EXPECT_EQ(sink_.messages, 1) << "the flow still carries messages";
   EXPECT_EQ(server_->stats().tcp_refused + server_->stats().tcp_closed_slow, 0u);
+}
+
+// Issue 16: a TCP phone's connection closes (idle past TcpLimits::idle_us, or a node restarted),
+// and the phone re-registers only at its expiry. Requests for it were dropped until then; now a
+// peer that listens (the registrar marks a Contact on the phone's own host) gets a new connection,
+// which later requests share. A peer that does not listen is still only reached on its own.
+TEST_F(ServerTcpTest, APhoneThatListensIsReachedOnANewConnectionOnceItsOwnHasClosed) {
+  tcp::acceptor listening(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  auto phone = connect();
+  send(*phone, options(1));
+  run();
+  ASSERT_EQ(sink_.messages, 1);
+  Peer contact = sink_.last_from;
+  ASSERT_NE(contact.connection, 0u);
+  phone->close();
+  run();
+  ASSERT_EQ(server_->tcp_connections(), 0u);
+
+  Peer source_only = contact;  // where the closed connection came from: nobody listens there
+  server_->send(source_only, options(2));
+  run();
+  EXPECT_EQ(server_->stats().send_errors, 1u);
+  EXPECT_EQ(server_->stats().tcp_opened, 0u) << "only a peer that listens gets a connection opened";
+
+  contact.port = listening.local_endpoint().port();
+  contact.listens = true;
+  server_->send(contact, options(3));
+  server_->send(contact, options(4));  // while it connects: queued on the same connection
+  tcp::socket reopened(io_);
+  bool accepted = false;
+  listening.async_accept(reopened, [&](boost::system::error_code ec) { accepted = !ec; });
+  run();
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(server_->stats().tcp_opened, 1u);
+  EXPECT_EQ(server_->tcp_connections(), 1u);
+  std::string got(4096, '\0');
+  boost::system::error_code ec;
+  got.resize(reopened.read_some(asio::buffer(got), ec));
+  EXPECT_NE(got.find("Call-ID: c3\r\n"), std::string::npos) << got;
+  EXPECT_NE(got.find("Call-ID: c4\r\n"), std::string::npos) << got;
+
+  clock_.advance_us(1'500'000);
+  run();
+  EXPECT_EQ(server_->tcp_connections(), 1u) << "a connection privox opened owes no first message by a deadline";
+
+  // The phone speaks on the connection privox opened; a later request rides it too.
+  reopened.non_blocking(true);
+  send(reopened, options(5));
+  server_->send(contact, options(6));
+  run();
+  EXPECT_EQ(sink_.messages, 2);
+  EXPECT_TRUE(sink_.last_from.listens);
+  EXPECT_EQ(server_->stats().tcp_opened, 1u);
+}
+
+TEST_F(ServerTcpTest, AConnectionThatCannotBeOpenedIsDroppedAndCounted) {
+  Peer nobody;
+  nobody.transport = TransportKind::tcp;
+  nobody.listens = true;
+  nobody.address = {127, 0, 0, 1};
+  {
+    tcp::acceptor closed_port(io_, {asio::ip::make_address("127.0.0.1"), 0});
+    nobody.port = closed_port.local_endpoint().port();
+  }  // nothing listens there now: the connect is refused
+  server_->send(nobody, options(1));
+  run();
+  EXPECT_EQ(server_->stats().tcp_opened, 1u);
+  EXPECT_EQ(server_->stats().tcp_open_failures, 1u);
+  EXPECT_EQ(server_->tcp_connections(), 0u);
 }
 
 // Idle connections that never sent a message were swept only after 300 s.

@@ -20,6 +20,10 @@ struct Peer {
   std::array<uint8_t, 16> address{};  // IPv4 in the first 4 bytes
   uint16_t port = 0;
   uint64_t connection = 0;  // 0 for UDP
+  // Over TCP: address and port are where the peer listens (a phone's Contact on its own host), not
+  // the far end of `connection`, so privox may open a connection there when that one has closed
+  // (RFC 3261 §18.1.1). Without it, a closed connection leaves the peer unreachable.
+  bool listens = false;
 
   bool reliable() const { return transport != TransportKind::udp; }
   bool websocket() const { return transport == TransportKind::ws || transport == TransportKind::wss; }
