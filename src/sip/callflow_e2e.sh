@@ -84,10 +84,15 @@ group 601 simultaneous 221 222 >/dev/null
 group 602 round_robin 221 222 >/dev/null
 group 603 simultaneous 223 -- line:220 >/dev/null
 
-start_bg serve "$PRIVOX" serve $(store_args "$D") --sip "127.0.0.1:$SIP_PORT" --http "127.0.0.1:$(free_port)" \
-  --voicemail false --ring-timeout 20
-for _ in $(seq 300); do grep -q '"event":"started"' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
-assert_contains "serve has started" "$(cat "$TMP/serve.log")" '"event":"started"'
+HTTP_PORT=$(free_port)
+serve() {  # serve NAME: starts privox serve, its log in $TMP/NAME.log, its pid in SERVE_PID
+  start_bg "$1" "$PRIVOX" serve $(store_args "$D") --sip "127.0.0.1:$SIP_PORT" --http "127.0.0.1:$HTTP_PORT" \
+    --voicemail false --ring-timeout 20
+  SERVE_PID=${E2E_PIDS[-1]}
+  for _ in $(seq 300); do grep -q '"event":"started"' "$TMP/$1.log" 2>/dev/null && break; sleep 0.1; done
+  assert_contains "serve has started ($1)" "$(cat "$TMP/$1.log")" '"event":"started"'
+}
+serve serve
 
 sipp_rc=0
 # sipp_fg NAME SCENARIO [ARGS...]: one run in the foreground, 25 s at most; status in sipp_rc.
@@ -280,15 +285,24 @@ DEV[240]=$(free_port)
 sipp_fg reg240 register.xml "127.0.0.1:$SIP_PORT" -t t1 -p "$(free_port)" -m 1 -key user "${USER[240]}" \
   -key contact_port "${DEV[240]}" -key expires 3600 -au "${USER[240]}" -ap "$PW"
 assert_eq "240's phone registers over TCP, then its connection closes" 0 "$sipp_rc"
-timeout -k 2 40 sipp -sf "$SCENARIOS/uas_answer.xml" -t t1 -i 127.0.0.1 -p "${DEV[240]}" -nostdin -m 1 -timeout 35s \
-  -timeout_error -trace_msg -message_file "$TMP/phone240.msg" >"$TMP/phone240.out" 2>&1 &
-PHONE_PID[240]=$!
-E2E_PIDS+=($!)
-for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:${DEV[240]} " && break; sleep 0.05; done
-call tcp_reconnect uac_call_forwarded.xml 240
-expect_call "a call to 240 is answered over a connection privox opened to its Contact" tcp_reconnect
-phone_done 240 "240's phone takes the INVITE, the ACK and the BYE over TCP"
-assert_contains "the INVITE reached it over TCP (privox's Via)" "$(tr -d '\r' <"$TMP/phone240.msg")" \
-  "Via: SIP/2.0/TCP 127.0.0.1:$SIP_PORT"
+call_tcp_phone() {  # call_tcp_phone NAME WHEN: 201 calls 240, whose phone listens on TCP only
+  timeout -k 2 40 sipp -sf "$SCENARIOS/uas_answer.xml" -t t1 -i 127.0.0.1 -p "${DEV[240]}" -nostdin -m 1 -timeout 35s \
+    -timeout_error -trace_msg -message_file "$TMP/phone240.msg" >"$TMP/phone240.out" 2>&1 &
+  PHONE_PID[240]=$!
+  E2E_PIDS+=($!)
+  for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:${DEV[240]} " && break; sleep 0.05; done
+  call "$1" uac_call_forwarded.xml 240
+  expect_call "$2: a call to 240 is answered over a connection privox opened to its Contact" "$1"
+  phone_done 240 "$2: 240's phone takes the INVITE, the ACK and the BYE over TCP"
+  assert_contains "$2: the INVITE reached it over TCP (privox's Via)" "$(tr -d '\r' <"$TMP/phone240.msg")" \
+    "Via: SIP/2.0/TCP 127.0.0.1:$SIP_PORT"
+  rm -f "$TMP/phone240.msg"
+}
+call_tcp_phone tcp_reconnect "its connection closed"
+# A restart closes every connection and empties memory: the binding is restored from the store.
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" 2>/dev/null
+serve serve_again
+call_tcp_phone tcp_restart "after privox restarted"
 
 finish

@@ -17,6 +17,8 @@ std::optional<int64_t> parse_seconds(std::string_view text) {
   return std::min<int64_t>(v, int64_t{1} << 31);
 }
 
+}  // namespace
+
 // A TCP phone's connection closes when it idles past TcpLimits::idle_us, or when a node restarts;
 // a phone that sends no keep-alives re-registers only at its expiry, up to an hour on. Kamailio
 // opens a new connection to the Contact then, and so does privox (Server::send), but only to the
@@ -34,8 +36,6 @@ Peer reconnectable(const Uri& contact, const Peer& from) {
   listening.listens = true;
   return listening;
 }
-
-}  // namespace
 
 // Requests for a contact go where its URI says when that is an IP address over UDP (a device may
 // register a contact other than its own source, as sipsak -C does); over TCP they go back on the

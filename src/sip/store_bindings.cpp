@@ -8,6 +8,7 @@
 
 #include "accounts/directory_log.h"
 #include "common/ids.h"
+#include "sip/registrar.h"
 
 namespace privox::sip {
 namespace {
@@ -19,17 +20,20 @@ std::string encode_peer(const Peer& p) {
   return fmt::format("{} {} {}", kind, p.host(), p.port);
 }
 
-bool decode_peer(std::string_view text, Peer& out) {
+// With `tcp`, a TCP source too (connection 0: its connection did not outlive the node).
+bool decode_peer(std::string_view text, Peer& out, bool tcp) {
   const size_t a = text.find(' '), b = text.rfind(' ');
   if (a == std::string_view::npos || b == a) return false;
-  if (text.substr(0, a) != "udp") return false;
+  const std::string_view kind = text.substr(0, a);
+  if (kind != "udp" && !(tcp && kind == "tcp")) return false;
   unsigned port = 0;
   for (char c : text.substr(b + 1)) {
     if (c < '0' || c > '9') return false;
     port = port * 10 + static_cast<unsigned>(c - '0');
     if (port > 65535) return false;
   }
-  return Peer::parse(text.substr(a + 1, b - a - 1), static_cast<uint16_t>(port), TransportKind::udp, out);
+  return Peer::parse(text.substr(a + 1, b - a - 1), static_cast<uint16_t>(port),
+                     kind == "tcp" ? TransportKind::tcp : TransportKind::udp, out);
 }
 
 std::string open_or(const std::optional<privacy::SecretKey>& key, const std::string& line_id, std::string_view field,
@@ -41,13 +45,22 @@ std::string open_or(const std::optional<privacy::SecretKey>& key, const std::str
 
 // A stored binding's row (contact_enc, received_enc, user_agent_enc, cseq, expires_at_us from
 // column `at`), opened under its line's key: nullopt when it does not open or is not over UDP.
+// With `listening_tcp`, also a TCP binding whose phone listens at its Contact (sip/registrar.h's
+// reconnectable): this node reaches it on a new connection. Other nodes do not take TCP bindings
+// from the log: the node the phone is connected to holds it, and shares nothing in memory.
 std::optional<Binding> open_binding(const privacy::SecretKey& key, const std::string& line_id, const store::Row& r,
-                                    size_t at) {
+                                    size_t at, bool listening_tcp = false) {
   auto contact = privacy::open_field(key, line_id, "contact", r.blob(at));
   if (!contact.ok() || r.is_null(at + 1)) return std::nullopt;
   auto received = privacy::open_field(key, line_id, "received", r.blob(at + 1));
   Binding b;
-  if (!received.ok() || !decode_peer(*received, b.peer)) return std::nullopt;
+  if (!received.ok() || !decode_peer(*received, b.peer, listening_tcp)) return std::nullopt;
+  if (b.peer.transport == TransportKind::tcp) {
+    const std::optional<Uri> uri = parse_uri(*contact);
+    if (!uri) return std::nullopt;
+    b.peer = reconnectable(*uri, b.peer);
+    if (!b.peer.listens) return std::nullopt;
+  }
   b.contact = std::move(contact).value();
   if (!r.is_null(at + 2))
     if (auto ua = privacy::open_field(key, line_id, "user_agent", r.blob(at + 2)); ua.ok()) b.user_agent = *ua;
@@ -283,7 +296,7 @@ Result<StoreBindings::Restored> StoreBindings::restore_all(Location& location) {
     const std::string& extension_id = r.text(0);
     const auto key = keys.find(extension_id);
     if (key == keys.end()) continue;  // the extension's key was destroyed: nothing to route to
-    std::optional<Binding> b = open_binding(*key->second, extension_id, r, 1);
+    std::optional<Binding> b = open_binding(*key->second, extension_id, r, 1, true);
     if (!b) continue;
     location.restore(extension_id, std::move(*b));
     ++out.bindings;

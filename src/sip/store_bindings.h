@@ -21,7 +21,10 @@
 // commit's entry brings each node back to what the store holds. Only UDP
 // bindings are shared: a phone on a TCP or TLS connection is reachable only through the node that
 // holds the connection, which would need requests forwarded between nodes (RFC 3327's Path), not
-// built yet.
+// built yet. At start, restore_all() also restores a TCP phone's binding when the phone listens at
+// its Contact on its own host (sip/registrar.h's reconnectable), since the node can open a new
+// connection to it; on several nodes, a restarted node holds such bindings of phones registered
+// through the others too, and keeps each until its expiry (the log shares no TCP changes).
 //
 // Thread-safety: persist() and completed() on the SIP worker thread (the writer's on_batch hook
 // posts completed() to the worker's event loop); restore_all() once at start, before the worker

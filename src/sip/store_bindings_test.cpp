@@ -100,6 +100,41 @@ TEST_P(StoreBindingsTest, ChangesAreAnsweredOnlyOnceDurableAndSurviveARestart) {
   EXPECT_EQ(live[0].expires_at_us, refreshed.expires_at_us);
 }
 
+// Issue 16: a TCP phone's binding did not outlive its node, so after a restart the phone was
+// unreachable until it registered again. One that listens at its Contact on its own host is
+// restored as such (its old connection is gone: connection 0); one behind NAT, reachable only over
+// the connection it opened, is not. Nor does another node take TCP bindings from the log.
+TEST_P(StoreBindingsTest, ATcpPhoneListeningAtItsContactIsRestoredAfterARestart) {
+  Location location(bindings_.get());
+  Binding listening = binding("sip:101@192.0.2.7:5070;transport=tcp", 5070);
+  listening.peer.transport = TransportKind::tcp;
+  listening.peer.connection = 12;
+  listening.peer.listens = true;
+  Binding behind_nat = binding("sip:101@192.168.1.20:5060;transport=tcp", 40211);
+  behind_nat.peer.transport = TransportKind::tcp;
+  behind_nat.peer.connection = 13;
+  location.apply({{extension_, listening, false}, {extension_, behind_nat, false}}, [](const Status&) {});
+  deliver();
+
+  StoreBindings after_restart(*store_, *writer_, keys_, clock_, "node-a");
+  Location restored(&after_restart);
+  ASSERT_EQ(after_restart.restore_all(restored)->bindings, 1u);
+  const auto live = restored.lookup(extension_, clock_.now_us());
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].contact, listening.contact);
+  EXPECT_EQ(live[0].peer.transport, TransportKind::tcp);
+  EXPECT_TRUE(live[0].peer.listens);
+  EXPECT_EQ(live[0].peer.connection, 0u);
+  EXPECT_EQ(live[0].peer.host_port(), "192.0.2.7:5070");
+
+  auto tx = store_->begin(store::TxMode::read);
+  ASSERT_TRUE(tx.ok());
+  const auto shared = shared_bindings_after(**tx, keys_, 0, 100, clock_.now_us());
+  ASSERT_TRUE(shared.ok()) << shared.error().describe();
+  ASSERT_EQ(shared->lines.size(), 1u);
+  EXPECT_TRUE(shared->lines[0].bindings.empty()) << "other nodes reach a TCP phone through the one it is on";
+}
+
 TEST_P(StoreBindingsTest, ExpiredBindingsAreNeitherRestoredNorKept) {
   Location location(bindings_.get());
   Binding soon = binding("sip:101@192.0.2.7:5070", 5070);
