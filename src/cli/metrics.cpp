@@ -102,6 +102,11 @@ void sample_sip(metrics::Sampler& out, const sip::SipSnapshot& s) {
   out.gauge("privox_sip_guard_sources", "Sources the guard tracks now", static_cast<double>(s.guard_sources));
   out.counter("privox_sip_tcp_refused_total", "SIP TCP connections closed at once: over a cap, or banned",
               static_cast<double>(s.server.tcp_refused));
+  out.counter("privox_sip_tcp_reopened_total",
+              "SIP TCP connections privox opened to a phone whose own had closed, by outcome",
+              static_cast<double>(s.server.tcp_opened - s.server.tcp_open_failures), {{"outcome", "connected"}});
+  out.counter("privox_sip_tcp_reopened_total", "", static_cast<double>(s.server.tcp_open_failures),
+              {{"outcome", "failed"}});
   out.gauge("privox_sip_tcp_connections", "SIP connections open (TCP, TLS and the softphones' WebSockets)",
             static_cast<double>(s.tcp_connections));
   out.counter("privox_sip_stun_keepalives_total", "STUN Binding requests (SIP Outbound keep-alives) answered",

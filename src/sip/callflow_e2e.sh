@@ -85,9 +85,10 @@ group 602 round_robin 221 222 >/dev/null
 group 603 simultaneous 223 -- line:220 >/dev/null
 
 HTTP_PORT=$(free_port)
+METRICS_PORT=$(free_port)
 serve() {  # serve NAME: starts privox serve, its log in $TMP/NAME.log, its pid in SERVE_PID
   start_bg "$1" "$PRIVOX" serve $(store_args "$D") --sip "127.0.0.1:$SIP_PORT" --http "127.0.0.1:$HTTP_PORT" \
-    --voicemail false --ring-timeout 20
+    --metrics "127.0.0.1:$METRICS_PORT" --voicemail false --ring-timeout 20
   SERVE_PID=${E2E_PIDS[-1]}
   for _ in $(seq 300); do grep -q '"event":"started"' "$TMP/$1.log" 2>/dev/null && break; sleep 0.1; done
   assert_contains "serve has started ($1)" "$(cat "$TMP/$1.log")" '"event":"started"'
@@ -304,5 +305,8 @@ kill -TERM "$SERVE_PID"
 wait "$SERVE_PID" 2>/dev/null
 serve serve_again
 call_tcp_phone tcp_restart "after privox restarted"
+metric() { curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+assert_eq "the restarted node counts the connection it opened" 1 \
+  "$(metric 'privox_sip_tcp_reopened_total{outcome="connected"}' | cut -d. -f1)"
 
 finish
