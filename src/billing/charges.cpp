@@ -575,6 +575,15 @@ void ChargeScheduler::round() {
     log::info("billing", "refunds.round",
               {{"refunds", refunds->refunds}, {"succeeded", refunds->succeeded}, {"failed", refunds->failed},
                {"pending", refunds->pending}, {"not_needed", refunds->not_needed}, {"errors", refunds->errors}});
+  auto top_ups = charger_.settle_top_ups("job:billing", &worker_.stop_flag());
+  if (!top_ups.ok()) {
+    log::error("billing", "top_ups.round_failed", {{"error", log::error_code(top_ups.error())}});
+    return;
+  }
+  if (top_ups->asked)
+    log::info("billing", "top_ups.round",
+              {{"asked", top_ups->asked}, {"succeeded", top_ups->succeeded}, {"declined", top_ups->declined},
+               {"failed", top_ups->failed}, {"pending", top_ups->pending}, {"errors", top_ups->errors}});
   completed_.fetch_add(1);
 }
 

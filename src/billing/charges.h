@@ -66,6 +66,7 @@
 
 #include "billing/invoices.h"
 #include "billing/payments.h"
+#include "billing/top_up_charges.h"
 #include "common/clock.h"
 #include "common/worker.h"
 #include "privacy/keyring.h"
@@ -175,6 +176,11 @@ class InvoiceCharger {
   // Every refund due now: the notes of paid invoices without one, and pending refunds whose hour
   // has come. As charge_due, one failure is counted and logged, and `stop` is read between notes.
   Result<RefundRun> refund_due(const std::string& actor, const std::atomic<bool>* stop = nullptr);
+  // The wallet top-ups whose provider answer was lost, asked again with the same provider
+  // (billing/top_up_charges.h): the scheduler's rounds settle them as they retry charges.
+  Result<TopUpRun> settle_top_ups(const std::string& actor, const std::atomic<bool>* stop = nullptr) {
+    return settle_stale_top_ups(store_, keys_, clock_, provider_, actor, 500, stop);
+  }
 
  private:
   struct Begun;

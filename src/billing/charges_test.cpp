@@ -30,6 +30,8 @@
 #include "rights/fulfil.h"
 #include "store/settings.h"
 #include "store/test_stores.h"
+#include "wallet/top_ups.h"
+#include "wallet/wallet.h"
 
 namespace privox::billing {
 namespace {
@@ -413,6 +415,40 @@ TEST_P(ChargeTest, ACardChangeWhileAnAttemptIsPendingResendsTheStoredCardAndChar
   EXPECT_EQ(tokenizer_.charges_made_for_test(), 1) << "never charged twice, and the new card not at all";
   EXPECT_FALSE(token_kept(inv.id, 1)) << "the token is dropped once the attempt has ended";
   EXPECT_EQ(audit_count("billing.charge_key_conflict"), 0);
+}
+
+// Issue 17: a top-up whose provider answer was lost stayed pending until the same office manager
+// topped up again. The scheduler's round now asks again once the answer is overdue, with the card
+// the top-up was first sent with, even after a card change: charged once, credited once.
+TEST_P(ChargeTest, ALostTopUpAnswerIsSettledByTheRoundWithTheCardItWasSentWith) {
+  const std::string company = new_company("Top Up Ltd");
+  const std::string manager = add_member(company, "om-topup@example.com", "+442079460913", "4242424242424242",
+                                         portal::Role::office_manager);
+  auto begun = wallet::begin_top_up(*store_, keys_, clock_, {5'000'000, 500'000'000}, company, "key-lost", 10'000'000,
+                                    "GBP", token_for("4242424242424242"), manager);
+  ASSERT_TRUE(begun.ok()) << begun.error().describe();
+  AnswerLosingProvider lossy(*provider_);
+  auto lost = settle_top_up(*store_, keys_, clock_, lossy, begun->top_up, "", manager);
+  ASSERT_TRUE(lost.ok()) << lost.error().describe();
+  EXPECT_EQ(lost->state, "pending");
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 1) << "the provider did charge the card";
+
+  change_card(manager, "5555555555554444");
+  InvoiceCharger charger(*store_, keys_, clock_, *provider_, smtp_mail());
+  auto early = charger.settle_top_ups("job:test");
+  ASSERT_TRUE(early.ok()) << early.error().describe();
+  EXPECT_EQ(early->asked, 0u) << "not while its own request may still be waiting for the answer";
+  clock_.advance_us(kStalePendingTopUpUs + 1);
+  auto run = charger.settle_top_ups("job:test");
+  ASSERT_TRUE(run.ok()) << run.error().describe();
+  EXPECT_EQ(run->asked, 1u);
+  EXPECT_EQ(run->succeeded, 1u) << "the first card's charge, replayed under its key";
+  EXPECT_EQ(run->errors, 0u);
+  EXPECT_EQ(tokenizer_.charges_made_for_test(), 1) << "never charged twice, and the new card not at all";
+  EXPECT_EQ(wallet::wallet_of(*store_, clock_, company)->balance_micros, 10'000'000);
+  EXPECT_EQ(*wallet::sent_card_token(*store_, keys_, begun->top_up.id), "") << "dropped once it has ended";
+  EXPECT_EQ(charger.settle_top_ups("job:test")->asked, 0u);
+  EXPECT_EQ(wallet::wallet_of(*store_, clock_, company)->balance_micros, 10'000'000) << "credited once";
 }
 
 // A 409 that still comes back (the key was used with other values, by a restored backup, say) is

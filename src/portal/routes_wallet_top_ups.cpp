@@ -1,11 +1,13 @@
 // An office manager tops up the company's international balance with the card on file (issue 17).
-// The top-up is recorded as pending with the client's Idempotency-Key before the provider is asked
-// (wallet/top_ups.h), and the provider is sent a key of its own per top-up, so a double submit or
-// a retry after a lost answer charges once and credits once. The company is the session's.
+// The top-up is recorded as pending with the client's Idempotency-Key and the card it is sent with
+// before the provider is asked (wallet/top_ups.h), and the provider is sent a key of its own per
+// top-up (billing/top_up_charges.h), so a double submit or a retry after a lost answer charges once
+// and credits once; billing's job asks again for those left pending. The company is the session's.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "billing/charges.h"
+#include "billing/top_up_charges.h"
 #include "common/log.h"
 #include "portal/routes.h"
 #include "privacy/audit_record.h"
@@ -15,10 +17,6 @@
 
 namespace privox::portal::routes {
 namespace {
-
-// A pending top-up older than this, of the same office manager, is asked again (same key) when
-// she next tops up: its answer was lost.
-constexpr int64_t kStalePendingUs = 60'000'000;
 
 // The caller's own card token, read for purpose billing (audited, ids only); empty when none.
 Result<std::string> top_up_card(Portal::Impl& p, const std::string& member_id) {
@@ -65,25 +63,16 @@ Response ended_answer(const wallet::TopUp& t) {
                           fmt::format("{}: {}. Nothing was charged or added to the balance.", why, t.message), "card");
 }
 
-// Asks the provider (again, with the top-up's own key, when it is pending) and records the answer.
+// Asks the provider (again, with the top-up's own key and card, when it is pending) and records the answer.
 Result<wallet::TopUp> settle_top_up(Portal::Impl& p, const wallet::TopUp& t, const std::string& token,
                                     const std::string& actor) {
-  auto charged = p.options.payments->charge(
-      {token, billing::minor_units(t.amount_micros, t.currency), t.currency, wallet::provider_key(t)});
-  if (charged.ok() && !charged->declined) return wallet::credit_top_up(p.store, p.keys, p.clock, t.id, charged->id, actor);
-  if (charged.ok())
-    return wallet::end_top_up(p.store, p.keys, p.clock, t.id, "declined", charged->decline_message, actor);
-  if (charged.error().code == ErrorCode::unavailable) {
-    log::warn("portal", "wallet.top_up_unanswered", {{"top_up", log::Id(t.id)}});
-    return t;  // still pending: asked again with the same key
-  }
-  return wallet::end_top_up(p.store, p.keys, p.clock, t.id, "failed", charged.error().message, actor);
+  return billing::settle_top_up(p.store, p.keys, p.clock, *p.options.payments, t, token, actor);
 }
 
-// The caller's own top-ups whose answer was lost a while ago (her card, so the provider's key
-// matches): asked again before a new one, so that one is never left hanging.
+// The caller's own top-ups whose answer was lost a while ago: asked again before a new one, so that
+// one is never left hanging until billing's next round.
 void settle_stale_top_ups(Portal::Impl& p, const Caller& c, const std::string& token) {
-  auto stale = wallet::pending_top_ups(p.store, c.who.company_id, p.clock.now_us() - kStalePendingUs);
+  auto stale = wallet::pending_top_ups(p.store, c.who.company_id, p.clock.now_us() - billing::kStalePendingTopUpUs);
   if (!stale.ok()) return;
   for (const wallet::TopUp& t : *stale) {
     if (t.actor != c.who.subject_id) continue;
@@ -124,7 +113,7 @@ Response wallet_top_up(Portal::Impl& p, const Exchange& e, const Caller& c) {
     return http::json_error(status::conflict,
                             "you have no card on file; the office manager who signed the company up can top up", "card");
   auto begun = wallet::begin_top_up(p.store, p.keys, p.clock, *limits, c.who.company_id, key, *micros, *currency,
-                                    c.who.subject_id);
+                                    *token, c.who.subject_id);
   if (!begun.ok()) return error_response(begun.error());
   if (begun->fresh) settle_stale_top_ups(p, c, *token);
   wallet::TopUp t = begun->top_up;

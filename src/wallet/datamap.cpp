@@ -10,7 +10,7 @@ namespace {
 using privacy::StructuralColumn;
 
 // clang-format off
-constexpr std::array<StructuralColumn, 30> kStructural = {
+constexpr std::array<StructuralColumn, 31> kStructural = {
   StructuralColumn{"wallet_accounts", "company_id", "the tenant the wallet is for; a business, not a person"},
   StructuralColumn{"wallet_accounts", "currency", "an ISO 4217 code"},
   StructuralColumn{"wallet_accounts", "balance_micros", "an amount, in millionths of the currency"},
@@ -41,6 +41,7 @@ constexpr std::array<StructuralColumn, 30> kStructural = {
   StructuralColumn{"wallet_top_ups", "actor", "who asked for it (staff id), as the audit log names actors"},
   StructuralColumn{"wallet_top_ups", "created_at_us", "when it was asked for"},
   StructuralColumn{"wallet_top_ups", "at_us", "when its state last changed"},
+  StructuralColumn{"wallet_top_ups", "card_token_sealed", "the payment provider's token of the card the top-up was sent with, sealed; kept only while pending, so that a retry re-sends it"},
 };
 // clang-format on
 

@@ -67,6 +67,17 @@ std::vector<store::SchemaPart> schema_parts() {
              UNIQUE (company_id, client_key)))",
            "CREATE INDEX wallet_top_ups_pending ON wallet_top_ups (company_id, state, created_at_us)",
        }},
+      {25,
+       "wallet",
+       "the card token a top-up was sent with",
+       {
+           // Sealed (Keyring::seal_secret, purpose "top-up-token:{id}"), so that a pending top-up's
+           // retry re-sends exactly the card its key was first sent with: the provider refuses a key
+           // reused with another card, and the first card may have been charged. Kept only while
+           // pending; NULL once it ends, and for top-ups begun before this version (those re-send
+           // the office manager's current card, as they did).
+           "ALTER TABLE wallet_top_ups ADD COLUMN card_token_sealed {blob}",
+       }},
   };
 }
 

@@ -38,6 +38,9 @@ Result<std::optional<TopUp>> find_top_up(store::Session& s, std::string_view whe
   return std::optional<TopUp>(top_up_of_row(rows[0]));
 }
 
+// The sealed token opens only for its own top-up.
+std::string token_purpose(const std::string& top_up_id) { return "top-up-token:" + top_up_id; }
+
 Result<TopUp> top_up_by_id(store::Session& s, const std::string& id) {
   PRIVOX_ASSIGN(const std::optional<TopUp> t, find_top_up(s, "id = ?", {id}));
   if (!t) return Error{ErrorCode::not_found, "id", "no top-up has this id"};
@@ -70,7 +73,7 @@ std::string provider_key(const TopUp& top_up) { return "wallet-top-up-" + top_up
 Result<BegunTopUp> begin_top_up(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                 const TopUpLimits& limits, const std::string& company_id,
                                 const std::string& client_key, int64_t amount_micros, const std::string& currency,
-                                const std::string& actor) {
+                                const std::string& card_token, const std::string& actor) {
   if (!is_client_key(client_key))
     return invalid("Idempotency-Key", fmt::format("is 1 to {} letters, digits, '-', '_', '.' or ':', new for each top-up",
                                                   kMaxClientKey));
@@ -86,11 +89,14 @@ Result<BegunTopUp> begin_top_up(store::Store& store, const privacy::Keyring& key
                       now,         now};
     // Two submits racing with one key: one row wins, the other reads it.
     PRIVOX_ASSIGN(const int64_t inserted,
-                  s.exec(fmt::format("INSERT INTO wallet_top_ups ({}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                  s.exec(fmt::format("INSERT INTO wallet_top_ups ({}, card_token_sealed) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                                      "ON CONFLICT (company_id, client_key) DO NOTHING",
                                      kTopUpColumns),
                          {fresh.id, company_id, client_key, amount_micros, currency, "pending", "", "",
-                          store::null_value(), actor, now, now}));
+                          store::null_value(), actor, now, now,
+                          card_token.empty() ? store::null_value()
+                                             : store::Value{keys.seal_secret(token_purpose(fresh.id), card_token)}}));
     if (inserted == 1) {
       out = {fresh, true};
       return audit_top_up(s, keys, clock, actor, "wallet.top_up_requested", fresh);
@@ -114,8 +120,8 @@ Result<TopUp> credit_top_up(store::Store& store, const privacy::Keyring& keys, c
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
     // Only the call that moves it out of pending credits: a second one finds it succeeded.
     PRIVOX_ASSIGN(const int64_t moved,
-                  s.exec("UPDATE wallet_top_ups SET state = 'succeeded', provider_reference = ?, at_us = ? "
-                         "WHERE id = ? AND state = 'pending'",
+                  s.exec("UPDATE wallet_top_ups SET state = 'succeeded', provider_reference = ?, at_us = ?, "
+                         "card_token_sealed = NULL WHERE id = ? AND state = 'pending'",
                          {provider_reference, clock.now_us(), id}));
     PRIVOX_ASSIGN(out, top_up_by_id(s, id));
     if (moved == 0) {
@@ -137,7 +143,8 @@ Result<TopUp> end_top_up(store::Store& store, const privacy::Keyring& keys, cons
   TopUp out;
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
     PRIVOX_ASSIGN(const int64_t moved,
-                  s.exec("UPDATE wallet_top_ups SET state = ?, message = ?, at_us = ? WHERE id = ? AND state = 'pending'",
+                  s.exec("UPDATE wallet_top_ups SET state = ?, message = ?, at_us = ?, card_token_sealed = NULL "
+                         "WHERE id = ? AND state = 'pending'",
                          {state, message, clock.now_us(), id}));
     PRIVOX_ASSIGN(out, top_up_by_id(s, id));
     if (moved == 0) return {};
@@ -159,6 +166,33 @@ Result<std::vector<TopUp>> pending_top_ups(store::Store& store, const std::strin
     return {};
   }));
   return out;
+}
+
+Result<std::vector<TopUp>> all_pending_top_ups(store::Store& store, int64_t begun_by_us, size_t limit) {
+  std::vector<TopUp> out;
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(store::Rows rows,
+                  s.query(fmt::format("SELECT {} FROM wallet_top_ups WHERE state = 'pending' AND created_at_us <= ? "
+                                      "ORDER BY created_at_us, id LIMIT ?",
+                                      kTopUpColumns),
+                          {begun_by_us, static_cast<int64_t>(limit)}));
+    out.reserve(rows.size());
+    for (const store::Row& r : rows) out.push_back(top_up_of_row(r));
+    return {};
+  }));
+  return out;
+}
+
+Result<std::string> sent_card_token(store::Store& store, const privacy::Keyring& keys, const std::string& id) {
+  std::string token;
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT card_token_sealed FROM wallet_top_ups WHERE id = ?", {id}));
+    if (rows.empty()) return Error{ErrorCode::not_found, "id", "no top-up has this id"};
+    if (rows[0].is_null(0)) return {};
+    PRIVOX_ASSIGN(token, keys.open_secret(token_purpose(id), rows[0].blob(0)));
+    return {};
+  }));
+  return token;
 }
 
 nlohmann::json to_json(const TopUp& t) {

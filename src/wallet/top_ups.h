@@ -10,7 +10,10 @@
 //                      │  └── the provider did not answer: stays pending; asking again sends the
 //                      │      SAME provider key (provider_key), so the provider answers as the first time
 //
-// The row is written as pending BEFORE the provider is asked. credit_top_up moves it from pending
+// The row is written as pending BEFORE the provider is asked, with the card token it sends sealed
+// in it (schema 25, kept only while pending): a retry sends that same card under the same key, even
+// if the office manager has changed cards since, since the provider refuses a key reused with
+// another card and may have charged the first. credit_top_up moves it from pending
 // to succeeded and credits the wallet through top_up() in one transaction, so however often it is
 // called (two submits racing, a retry after a lost answer) the balance moves once. A decline is
 // final for its key: the client tries again with a new key.
@@ -62,15 +65,19 @@ struct BegunTopUp {
   bool fresh = false;  // false: the key's earlier top-up, as it stands
 };
 
-// Writes the top-up as pending (audited wallet.top_up_requested), or returns the company's top-up
-// that already has `client_key`. Errors: invalid on "Idempotency-Key" (1 to 100 letters, digits,
+// Writes the top-up as pending (audited wallet.top_up_requested) with `card_token` sealed in it, or
+// returns the company's top-up that already has `client_key` (its own card kept). Errors: invalid on "Idempotency-Key" (1 to 100 letters, digits,
 // '-', '_', '.' or ':'), on "amount" (outside `limits`, named in the message) or "currency";
 // conflict on "Idempotency-Key" when the key's top-up was of another amount or currency;
 // not_found on "company".
 Result<BegunTopUp> begin_top_up(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                 const TopUpLimits& limits, const std::string& company_id,
                                 const std::string& client_key, int64_t amount_micros, const std::string& currency,
-                                const std::string& actor);
+                                const std::string& card_token, const std::string& actor);
+
+// The card token a pending top-up was first sent with; "" when it holds none (begun before schema
+// 25, or ended). Errors: not_found on "id"; the keyring's when the sealed token does not open.
+Result<std::string> sent_card_token(store::Store& store, const privacy::Keyring& keys, const std::string& id);
 
 // The provider charged it: pending -> succeeded and the wallet credited, in one transaction.
 // A top-up already succeeded is returned as it is, credited once. Errors: not_found on "id";
@@ -85,6 +92,8 @@ Result<TopUp> end_top_up(store::Store& store, const privacy::Keyring& keys, cons
 
 // The company's top-ups still pending that were begun at or before `begun_by_us`, oldest first.
 Result<std::vector<TopUp>> pending_top_ups(store::Store& store, const std::string& company_id, int64_t begun_by_us);
+// Every company's, oldest first, at most `limit` (billing's job asks them again).
+Result<std::vector<TopUp>> all_pending_top_ups(store::Store& store, int64_t begun_by_us, size_t limit);
 
 // As the API shows it: the amount as text and in micros, times in UTC.
 nlohmann::json to_json(const TopUp& top_up);

@@ -27,7 +27,7 @@ class TopUpStoreTest : public store::MigratedStoreTest {
     return (*tx)->query(sql, params)->at(0).i64(0);
   }
   Result<BegunTopUp> begin(const std::string& key, int64_t amount, const std::string& currency = "GBP") {
-    return begin_top_up(*store_, keys_, clock_, kLimits, company_, key, amount, currency, "member-1");
+    return begin_top_up(*store_, keys_, clock_, kLimits, company_, key, amount, currency, "tok_card_1", "member-1");
   }
   int64_t balance() { return wallet_of(*store_, clock_, company_)->balance_micros; }
 
@@ -49,6 +49,9 @@ TEST_P(TopUpStoreTest, ATopUpIsPendingBeforeTheChargeAndCreditedOnceHoweverOften
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->fresh);
   EXPECT_EQ(again->top_up.id, begun->top_up.id);
+  // The card it was sent with is kept, sealed, for a retry, and only while it is pending.
+  EXPECT_EQ(*sent_card_token(*store_, keys_, begun->top_up.id), "tok_card_1");
+  EXPECT_EQ(count("SELECT count(*) FROM wallet_top_ups WHERE card_token_sealed IS NOT NULL"), 1);
   // Two confirmations (two racing submits, or a retry after a lost answer) credit once.
   auto credited = credit_top_up(*store_, keys_, clock_, begun->top_up.id, "ch_1", "member-1");
   ASSERT_TRUE(credited.ok()) << credited.error().describe();
@@ -59,6 +62,7 @@ TEST_P(TopUpStoreTest, ATopUpIsPendingBeforeTheChargeAndCreditedOnceHoweverOften
   ASSERT_TRUE(twice.ok());
   EXPECT_EQ(twice->ledger_entry_id, credited->ledger_entry_id);
   EXPECT_EQ(balance(), 25'000'000);
+  EXPECT_EQ(*sent_card_token(*store_, keys_, begun->top_up.id), "") << "dropped once it has ended";
   EXPECT_EQ(count("SELECT count(*) FROM wallet_ledger WHERE company_id = ? AND kind = 'top_up'", {company_}), 1);
   auto ledger = ledger_of(*store_, company_);
   ASSERT_EQ(ledger->size(), 1u);
@@ -97,8 +101,11 @@ TEST_P(TopUpStoreTest, APendingTopUpIsFoundForItsRetry) {
   ASSERT_TRUE(stale.ok());
   ASSERT_EQ(stale->size(), 1u) << "only those begun before the cut-off";
   EXPECT_EQ(stale->front().id, first->top_up.id);
+  ASSERT_EQ(all_pending_top_ups(*store_, clock_.now_us() - 30'000'000, 10)->size(), 1u);
+  ASSERT_EQ(all_pending_top_ups(*store_, clock_.now_us(), 1)->size(), 1u) << "at most the limit";
   ASSERT_TRUE(credit_top_up(*store_, keys_, clock_, first->top_up.id, "ch_p1", "job").ok());
   EXPECT_EQ(pending_top_ups(*store_, company_, clock_.now_us())->size(), 1u);
+  EXPECT_EQ(all_pending_top_ups(*store_, clock_.now_us(), 10)->front().id, second->top_up.id);
   EXPECT_EQ(balance(), 6'000'000);
 }
 
@@ -112,7 +119,7 @@ TEST_P(TopUpStoreTest, BadInputIsRefusedNamingTheFieldAndWritesNothing) {
   EXPECT_NE(small.error().message.find("5.00 to 500.00 GBP"), std::string::npos) << small.error().message;
   EXPECT_EQ(begin("key-b", 500'000'001).error().field, "amount");
   EXPECT_EQ(begin("key-c", 10'000'000, "").error().field, "currency");
-  EXPECT_EQ(begin_top_up(*store_, keys_, clock_, kLimits, "no-such-company", "key-n", 10'000'000, "GBP", "m")
+  EXPECT_EQ(begin_top_up(*store_, keys_, clock_, kLimits, "no-such-company", "key-n", 10'000'000, "GBP", "tok", "m")
                 .error()
                 .code,
             ErrorCode::not_found);
