@@ -50,7 +50,9 @@ AuthOutcome Authenticator::authenticate(const Message& request, bool proxy, cons
       return {};
     }
     switch (nonces_.check(credentials->nonce, credentials->nc, source)) {
-      case NonceCheck::ok: return {extension, false};
+      case NonceCheck::ok:
+        if (failures_) failures_->on_auth_success(from, *extension);
+        return {extension, false};
       case NonceCheck::stale:
       case NonceCheck::replayed: return {nullptr, true};
       case NonceCheck::burned:

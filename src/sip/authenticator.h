@@ -39,11 +39,13 @@ struct AuthFailure {
   std::string_view reason;
 };
 
-// Told of every failure, on the SIP worker thread; must not block.
+// Told of every failure, and of every line that authenticated, on the SIP worker thread; must not
+// block.
 class AuthFailures {
  public:
   virtual ~AuthFailures() = default;
   virtual void on_auth_failure(const Peer& from, const AuthFailure& failure) = 0;
+  virtual void on_auth_success(const Peer& /*from*/, const ExtensionInfo& /*line*/) {}
 };
 
 class Authenticator {

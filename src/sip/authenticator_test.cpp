@@ -42,6 +42,7 @@ struct FailureLog final : AuthFailures {
   void on_auth_failure(const Peer& from, const AuthFailure& f) override {
     seen.push_back({from, std::string(f.login), f.known_login, std::string(f.reason)});
   }
+  void on_auth_success(const Peer&, const ExtensionInfo& line) override { authenticated.push_back(line.id); }
   struct Seen {
     Peer from;
     std::string login;
@@ -49,6 +50,7 @@ struct FailureLog final : AuthFailures {
     std::string reason;
   };
   std::vector<Seen> seen;
+  std::vector<std::string> authenticated;  // the lines, in order (the guard widens their source's budget)
 };
 
 // A client's Authorization value for REGISTER sip:privox.example, MD5 or SHA-256.
@@ -179,6 +181,7 @@ TEST_F(AuthenticatorTest, TheRightPasswordAuthenticatesOnce) {
   EXPECT_EQ(again.extension, nullptr);
   EXPECT_TRUE(again.stale);
   EXPECT_TRUE(failures_.seen.empty()) << "a replay with the right password is no guess";
+  EXPECT_EQ(failures_.authenticated, std::vector<std::string>{"line-1"}) << "told once: the replay is not a success";
   // No credentials at all is the first half of every exchange, not a failure.
   EXPECT_EQ(auth_.authenticate(request(""), false, phone_).extension, nullptr);
   EXPECT_TRUE(failures_.seen.empty());

@@ -160,10 +160,31 @@ bool SourceGuard::admit(const Peer& from, bool request, int64_t now_us) {
   refresh(*s, key);
   if (std::max(s->own_until_us, s->store_until_us) > now_us) return ++stats_.banned_drops, false;
   if (!request || limits_.rate_requests <= 0) return true;
-  if (!from.websocket()) return within_rate(s->rate, from, key, now_us);
+  if (!from.websocket()) return within_rate(s->rate, from, key, now_us, limits_.rate_requests * std::max<int64_t>(1, s->lines));
   Flow& flow = flows_[from.connection];
   flow.last_seen_us = now_us;
-  return within_rate(flow.rate, from, key, now_us);
+  return within_rate(flow.rate, from, key, now_us, limits_.rate_requests);
+}
+
+void SourceGuard::on_auth_success(const Peer& from, const ExtensionInfo& line) {
+  if (from.websocket() || limits_.rate_requests <= 0) return;
+  const SourceKey key = SourceKey::of(from);
+  if (exempt(from, key)) return;
+  const int64_t now_us = clock_.now_us();
+  Source* s = find_or_add(key, now_us);
+  if (!s) return;
+  std::vector<Credit>& lines = credits_[key];
+  const uint64_t id = std::hash<std::string>{}(line.id);
+  const auto held = std::find_if(lines.begin(), lines.end(), [&](const Credit& c) { return c.line == id; });
+  if (held != lines.end()) held->at_us = now_us;
+  else if (lines.size() < kMaxCreditedLines) lines.push_back({id, now_us});
+  s->lines = static_cast<uint8_t>(lines.size());
+  s->last_seen_us = now_us;
+}
+
+size_t SourceGuard::credited_lines(const Peer& from) const {
+  const auto it = sources_.find(SourceKey::of(from));
+  return it == sources_.end() ? 0 : it->second.lines;
 }
 
 SourceGuard::RateWindow::Verdict SourceGuard::RateWindow::count(int64_t now_us, int64_t window_us, int64_t limit) {
@@ -187,14 +208,15 @@ SourceGuard::RateWindow::Verdict SourceGuard::RateWindow::count(int64_t now_us, 
   return first ? Verdict::newly_over : Verdict::over;
 }
 
-bool SourceGuard::within_rate(RateWindow& window, const Peer& from, const SourceKey& key, int64_t now_us) {
-  const RateWindow::Verdict verdict = window.count(now_us, limits_.rate_window_us, limits_.rate_requests);
+bool SourceGuard::within_rate(RateWindow& window, const Peer& from, const SourceKey& key, int64_t now_us,
+                              int64_t limit) {
+  const RateWindow::Verdict verdict = window.count(now_us, limits_.rate_window_us, limit);
   if (verdict == RateWindow::Verdict::within) return true;
   ++stats_.rate_drops;
   if (verdict == RateWindow::Verdict::newly_over && may_log(now_us)) {
     const log::Code transport = from.websocket() ? log::Code("ws") : from.reliable() ? log::Code("tcp") : log::Code("udp");
     log::warn("sip", "guard.rate_limited",
-              {{"source_id", log::Id(source_id(key))}, {"transport", transport}, {"limit", limits_.rate_requests},
+              {{"source_id", log::Id(source_id(key))}, {"transport", transport}, {"limit", limit},
                {"window_ms", limits_.rate_window_us / 1000}});
   }
   return false;
@@ -301,6 +323,13 @@ void SourceGuard::apply(const BanUpdate& update, int64_t now_us) {
 
 void SourceGuard::sweep(int64_t now_us) {
   const int64_t idle_after = std::max<int64_t>(2 * limits_.rate_window_us, 1'000'000);
+  for (auto it = credits_.begin(); it != credits_.end();) {
+    std::erase_if(it->second, [&](const Credit& c) { return now_us - c.at_us > limits_.line_credit_us; });
+    const auto source = sources_.find(it->first);
+    if (source != sources_.end()) source->second.lines = static_cast<uint8_t>(it->second.size());
+    if (it->second.empty() || source == sources_.end()) it = credits_.erase(it);
+    else ++it;
+  }
   for (auto it = sources_.begin(); it != sources_.end();) {
     Source& s = it->second;
     const bool own_ban = s.own_until_us > now_us;
@@ -308,7 +337,7 @@ void SourceGuard::sweep(int64_t now_us) {
       own_.erase(s.hash);
       s.own_until_us = 0;
     }
-    if (!own_ban && now_us - s.last_seen_us > idle_after) it = sources_.erase(it);
+    if (!own_ban && s.lines == 0 && now_us - s.last_seen_us > idle_after) it = sources_.erase(it);
     else ++it;
   }
   std::erase_if(flows_, [&](const auto& entry) { return now_us - entry.second.last_seen_us > idle_after; });

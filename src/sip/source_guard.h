@@ -17,6 +17,10 @@
 //    A softphone's WebSocket has the same budget, but its own, not its address's: the portal
 //    opened it for a live session and one line (portal/softphone.cpp), and the browsers of an office
 //    behind one NAT address, or a browser beside a desk phone, must not silence each other.
+//    Likewise an office's desk phones behind one NAT address: the address's budget is the limit
+//    times the lines that authenticated from it within `line_credit_us` (up to kMaxCreditedLines),
+//    so thirty phones re-registering after a power cut are not dropped as a flood. A stranger
+//    earns nothing: only a right password (a digest that verifies, on a fresh nonce) adds a line.
 //  - known scanners (friendly-scanner, sipvicious, sipcli, VaxSIPUserAgent, ...), recognised by
 //    their User-Agent, are dropped without an answer.
 //  - structured log lines for every failure and ban, rate-limited so an attack cannot fill a disk.
@@ -65,6 +69,9 @@ struct GuardLimits {
   int64_t max_ban_us = 86'400'000'000;  // repeats double it up to this (the store computes it)
   std::vector<SourceRange> trusted;   // exempt from rate limit and bans
   size_t max_sources = 200'000;       // sources tracked at once (about 100 bytes each)
+  // How long a line that authenticated from a source widens its budget: past a registration's
+  // longest life (an hour), so a phone's refreshes keep it.
+  int64_t line_credit_us = 3'900'000'000;
 };
 
 // What a ban tells the store: the source by its keyed hash, when, and what the repeat policy is.
@@ -134,6 +141,12 @@ class SourceGuard final : public AuthFailures {
   bool banned(const Peer& from, int64_t now_us);
 
   void on_auth_failure(const Peer& from, const AuthFailure& failure) override;
+  // A line authenticated from `from`: its source's budget widens by one line's (not a WebSocket's,
+  // which has its own, nor an exempt source's).
+  void on_auth_success(const Peer& from, const ExtensionInfo& line) override;
+  // The lines a source's budget counts now (tests and the benchmark).
+  size_t credited_lines(const Peer& from) const;
+  static constexpr size_t kMaxCreditedLines = 64;
   // Bans from the store (through the loader); applied at once.
   void apply(const BanUpdate& update, int64_t now_us);
   // Forgets sources idle past every window and bans that are over; run every few seconds.
@@ -164,7 +177,12 @@ class SourceGuard final : public AuthFailures {
     int64_t store_until_us = 0;    // a ban the store holds, as of `generation`
     uint64_t generation = 0;       // the bans_ generation store_until_us was read at
     bool hashed = false;
+    uint8_t lines = 0;  // lines credited to it (credits_), kept here so admit() looks up once
     BanHash hash{};
+  };
+  struct Credit {  // a line that authenticated from a source: its id's hash and when, lately
+    uint64_t line = 0;
+    int64_t at_us = 0;
   };
   struct Flow {  // a softphone's WebSocket, by its connection id
     RateWindow rate;
@@ -173,7 +191,7 @@ class SourceGuard final : public AuthFailures {
 
   bool exempt(const Peer& from, const SourceKey& key);
   // Counts a request against `window` (its source's or its flow's); false drops it.
-  bool within_rate(RateWindow& window, const Peer& from, const SourceKey& key, int64_t now_us);
+  bool within_rate(RateWindow& window, const Peer& from, const SourceKey& key, int64_t now_us, int64_t limit);
   Source* find_or_add(const SourceKey& key, int64_t now_us);
   const BanHash& hash_of(Source& s, const SourceKey& key);
   // Brings s.store_until_us up to date with bans_.
@@ -192,6 +210,9 @@ class SourceGuard final : public AuthFailures {
 
   std::unordered_map<SourceKey, Source, SourceKeyHash> sources_;
   std::unordered_map<uint64_t, Flow> flows_;  // WebSocket flows seen lately, swept when idle
+  // Lines that authenticated from each source lately, its budget's multiplier (Source::lines); a
+  // source with credits is not swept while they last.
+  std::unordered_map<SourceKey, std::vector<Credit>, SourceKeyHash> credits_;
   std::unordered_map<SourceKey, std::deque<int64_t>, SourceKeyHash> failures_;  // recent failure times
   std::unordered_map<BanHash, BanState, BanHashHash> bans_;  // bans the store holds that are in force
   std::unordered_map<BanHash, SourceKey, BanHashHash> own_;  // this node's bans, to apply lifts at once

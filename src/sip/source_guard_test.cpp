@@ -130,6 +130,49 @@ TEST_F(SourceGuardTest, EachWebSocketFlowHasItsOwnBudgetButSharesItsAddressBan) 
   EXPECT_TRUE(guard.banned(flow(4), t + 11 * kGuardSecond));
 }
 
+// An office's desk phones share one NAT address. Each line that authenticated from it widens the
+// address's budget by one line's, so the office's phones are not a flood; nothing else widens it.
+TEST_F(SourceGuardTest, EachLineThatAuthenticatedFromAnAddressWidensItsBudget) {
+  SourceGuard guard = make();
+  const Peer office = guard_peer("198.51.100.30", 5060), stranger = guard_peer("203.0.113.30");
+  auto line = [](const char* id) {
+    ExtensionInfo l;
+    l.id = id;
+    return l;
+  };
+  guard.on_auth_success(guard_peer("198.51.100.30", 5062), line("line-a"));
+  guard.on_auth_success(guard_peer("198.51.100.30", 5064), line("line-b"));
+  guard.on_auth_success(guard_peer("198.51.100.30", 5066), line("line-c"));
+  guard.on_auth_success(office, line("line-a"));  // a refresh, not a fourth line
+  EXPECT_EQ(guard.credited_lines(office), 3u);
+  int64_t t = clock_.now_us();
+  for (int64_t i = 0; i < 48; ++i) {
+    ASSERT_TRUE(guard.admit(office, true, t + i * 1000)) << "three lines, three budgets: request " << i;
+    if (i < 16) ASSERT_TRUE(guard.admit(stranger, true, t + i * 1000)) << i;
+  }
+  EXPECT_FALSE(guard.admit(office, true, t + 49'000)) << "the 49th request in 2 s is over three lines' budget";
+  EXPECT_FALSE(guard.admit(stranger, true, t + 49'000)) << "an address no line authenticated from has one budget";
+
+  // A WebSocket flow has its own budget, and a trunk or trusted range none: neither earns credit.
+  Peer browser;
+  ASSERT_TRUE(Peer::parse("203.0.113.30", 40001, TransportKind::wss, browser));
+  browser.connection = 9;
+  guard.on_auth_success(browser, line("line-w"));
+  guard.on_auth_success(guard_peer("192.0.2.50", 5060), line("line-t"));
+  EXPECT_EQ(guard.credited_lines(stranger), 0u);
+  EXPECT_EQ(guard.credited_lines(guard_peer("192.0.2.50")), 0u);
+
+  // The credit outlives idleness (the office's phones are quiet between calls) but not its hour.
+  t += 30 * 60 * kGuardSecond;
+  guard.sweep(t);
+  EXPECT_EQ(guard.credited_lines(office), 3u) << "an idle office keeps its lines' budget";
+  t += 40 * 60 * kGuardSecond;
+  guard.sweep(t);
+  EXPECT_EQ(guard.credited_lines(office), 0u) << "lines that did not authenticate for over an hour lapse";
+  guard.sweep(t + 10 * kGuardSecond);
+  EXPECT_EQ(guard.sources(), 0u) << "and the address is forgotten once idle";
+}
+
 TEST_F(SourceGuardTest, ASteadyPhoneUnderTheLimitIsNeverDropped) {
   SourceGuard guard = make();
   const Peer phone = guard_peer("203.0.113.5");
