@@ -47,6 +47,19 @@ Result<TopUp> top_up_by_id(store::Session& s, const std::string& id) {
   return *t;
 }
 
+// The top-ups a WHERE clause (with its ORDER BY and LIMIT) selects, in one read transaction.
+Result<std::vector<TopUp>> top_ups_where(store::Store& store, std::string_view where, const store::Params& params) {
+  std::vector<TopUp> out;
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(store::Rows rows,
+                  s.query(fmt::format("SELECT {} FROM wallet_top_ups WHERE {}", kTopUpColumns, where), params));
+    out.reserve(rows.size());
+    for (const store::Row& r : rows) out.push_back(top_up_of_row(r));
+    return {};
+  }));
+  return out;
+}
+
 // Ids, states and amounts only: a top-up is the company's money, and its actor is named as actor.
 Status audit_top_up(store::Session& s, const privacy::Keyring& keys, const Clock& clock, const std::string& actor,
                     const std::string& action, const TopUp& t) {
@@ -154,33 +167,13 @@ Result<TopUp> end_top_up(store::Store& store, const privacy::Keyring& keys, cons
 }
 
 Result<std::vector<TopUp>> pending_top_ups(store::Store& store, const std::string& company_id, int64_t begun_by_us) {
-  std::vector<TopUp> out;
-  PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(store::Rows rows,
-                  s.query(fmt::format("SELECT {} FROM wallet_top_ups WHERE company_id = ? AND state = 'pending' "
-                                      "AND created_at_us <= ? ORDER BY created_at_us, id",
-                                      kTopUpColumns),
-                          {company_id, begun_by_us}));
-    out.reserve(rows.size());
-    for (const store::Row& r : rows) out.push_back(top_up_of_row(r));
-    return {};
-  }));
-  return out;
+  return top_ups_where(store, "company_id = ? AND state = 'pending' AND created_at_us <= ? ORDER BY created_at_us, id",
+                       {company_id, begun_by_us});
 }
 
 Result<std::vector<TopUp>> all_pending_top_ups(store::Store& store, int64_t begun_by_us, size_t limit) {
-  std::vector<TopUp> out;
-  PRIVOX_TRY(store::with_transaction(store, store::TxMode::read, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(store::Rows rows,
-                  s.query(fmt::format("SELECT {} FROM wallet_top_ups WHERE state = 'pending' AND created_at_us <= ? "
-                                      "ORDER BY created_at_us, id LIMIT ?",
-                                      kTopUpColumns),
-                          {begun_by_us, static_cast<int64_t>(limit)}));
-    out.reserve(rows.size());
-    for (const store::Row& r : rows) out.push_back(top_up_of_row(r));
-    return {};
-  }));
-  return out;
+  return top_ups_where(store, "state = 'pending' AND created_at_us <= ? ORDER BY created_at_us, id LIMIT ?",
+                       {begun_by_us, static_cast<int64_t>(limit)});
 }
 
 Result<std::string> sent_card_token(store::Store& store, const privacy::Keyring& keys, const std::string& id) {
