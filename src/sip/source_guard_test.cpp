@@ -163,10 +163,10 @@ TEST_F(SourceGuardTest, EachLineThatAuthenticatedFromAnAddressWidensItsBudget) {
   EXPECT_EQ(guard.credited_lines(guard_peer("192.0.2.50")), 0u);
 
   // The credit outlives idleness (the office's phones are quiet between calls) but not its hour.
-  t += int64_t{30 * 60} * kGuardSecond;
+  t += int64_t{30} * 60 * kGuardSecond;
   guard.sweep(t);
   EXPECT_EQ(guard.credited_lines(office), 3u) << "an idle office keeps its lines' budget";
-  t += int64_t{40 * 60} * kGuardSecond;
+  t += int64_t{40} * 60 * kGuardSecond;
   guard.sweep(t);
   EXPECT_EQ(guard.credited_lines(office), 0u) << "lines that did not authenticate for over an hour lapse";
   guard.sweep(t + 10 * kGuardSecond);
