@@ -43,7 +43,8 @@ constexpr std::array<SettingSpec, 6> kSettings = {
               "days after each declined or failed charge of an invoice until the next try, such as 1,3,7; after the last the invoice is unpaid",
               check_retry_days_setting},
   SettingSpec{"billing.charge_interval_s", integer, "300", 1, 86'400,
-              "seconds between the rounds of serve's charging job (due charges, their retries, refunds of credit notes); read when serve starts"},
+              "seconds between the rounds of serve's charging job (due charges, their retries, refunds of credit notes, "
+              "top-ups whose provider answer was lost); read when serve starts"},
 };
 // clang-format on
 

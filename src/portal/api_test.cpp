@@ -16,6 +16,7 @@
 #include <functional>
 #include <iterator>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -46,6 +47,13 @@ namespace {
 using http::bhttp::status;
 using http::bhttp::verb;
 using nlohmann::json;
+
+// `text` with every UUID replaced by "ID": a search for a number's digits in an answer or an audit
+// entry must not meet them inside a random id's hex (a CI run met "7946" in a company id).
+std::string without_ids(const std::string& text) {
+  static const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
+  return std::regex_replace(text, uuid, "ID");
+}
 
 // The tokenizer, asked through its own router: the same answers privox gets over HTTP.
 class TokenizerProvider final : public PaymentProvider {
@@ -1763,7 +1771,7 @@ TEST_P(PortalApiTest, BoxOptionsAreSetByTheLinesMemberOrTheOfficeManager) {
   EXPECT_EQ(options["email_notice"], "notice");
   EXPECT_EQ(options["has_pin"], true);
   EXPECT_TRUE(options.contains("updated_at"));
-  EXPECT_EQ(res.body().find("4826"), std::string::npos);
+  EXPECT_EQ(without_ids(res.body()).find("4826"), std::string::npos);
 
   // Refusals name the field and change nothing; a refused PIN is not echoed either.
   const std::vector<std::pair<json, std::string>> bad = {
@@ -1821,7 +1829,7 @@ TEST_P(PortalApiTest, BoxOptionsAreSetByTheLinesMemberOrTheOfficeManager) {
   EXPECT_EQ(audit_of("voicemail.pin_clear").size(), 1u);
   EXPECT_EQ(audit_of("voicemail.email_notice_set").size(), 3u);
   for (const char* action : {"voicemail.pin_set", "voicemail.pin_clear", "voicemail.email_notice_set"})
-    for (const store::Row& r : audit_of(action)) EXPECT_EQ(r.text(1).find("4826"), std::string::npos);
+    for (const store::Row& r : audit_of(action)) EXPECT_EQ(without_ids(r.text(1)).find("4826"), std::string::npos);
 }
 
 // The gate of routes.cpp, over every route of the router: a visitor reaches only the public routes,
@@ -2986,7 +2994,7 @@ TEST_P(CallRoutingApiTest, TheOfficeManagerSetsForwardingAndDndOnAnyLineOfTheCom
   // Nothing personal in the audit: no external number, in any form.
   const store::Rows audited = audit_of("forwarding.set");
   EXPECT_EQ(audited.size(), 3u);
-  for (const store::Row& r : audited) EXPECT_EQ(r.text(1).find("7946"), std::string::npos) << r.text(1);
+  for (const store::Row& r : audited) EXPECT_EQ(without_ids(r.text(1)).find("7946"), std::string::npos) << r.text(1);
 }
 
 TEST_P(CallRoutingApiTest, AMemberSetsOnlyTheirOwnLinesForwardingAndDnd) {
