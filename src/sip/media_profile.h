@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <string_view>
 
 namespace privox::sip {
 
@@ -15,5 +16,20 @@ namespace privox::sip {
 // Whatever the profile, the relay offers only RFC 4568's AES_CM_128 suites (sip/rtpengine.cpp says why),
 // never a NULL suite (authentication without encryption).
 enum class MediaProfile : uint8_t { keep, rtp, srtp, webrtc };
+
+// The relay's name for the called side's offer in `profile` (rtpengine's via-branch). A call rung
+// on phones of different kinds at once (a browser and a desk phone on one line, a ring group) gets
+// one offer per kind, each under its own name, and each answer names the offer it answers, so the
+// relay joins the caller to the side that answered. Every offer that opens a call is named, since
+// rtpengine takes an unnamed offer after a named one as a replacement of the called side.
+constexpr std::string_view relay_branch(MediaProfile profile) {
+  switch (profile) {
+    case MediaProfile::rtp: return "rtp";
+    case MediaProfile::srtp: return "srtp";
+    case MediaProfile::webrtc: return "webrtc";
+    case MediaProfile::keep: return {};
+  }
+  return {};
+}
 
 }  // namespace privox::sip

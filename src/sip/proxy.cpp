@@ -480,8 +480,9 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
     call.callee_profile = profile_for(targets);
     call.pending_targets = std::move(targets);
     // The reply may come at once (a relay known to be down), and `call` may be gone after this.
-    return relay_->offer(relay_leg(call.call_id, request.from().tag(), {}, call.caller, request.body()), request.body(),
-                         [this, tx](RelayReply reply) { offered(tx, std::move(reply)); }, call.callee_profile);
+    return relay_->offer(
+        relay_leg(call.call_id, request.from().tag(), {}, call.caller, request.body(), call.callee_profile),
+        request.body(), [this, tx](RelayReply reply) { offered(tx, std::move(reply)); }, call.callee_profile);
   }
   if (retrieval) return answer_retrieval(call);
   if (call.feature) return apply_feature_code(call);
@@ -536,7 +537,52 @@ void Proxy::offered(TxId server, RelayReply reply) {
     if (!answer_with_voicemail(call, Unanswered::unavailable)) refuse(call, 480, "Temporarily Unavailable");
     return;
   }
+  fork_each_kind(call, request, targets);
+}
+
+void Proxy::fork_each_kind(Call& call, const Message& request, const std::vector<Target>& targets) {
+  for (const Target& target : targets) {
+    const MediaProfile kind = target_profile(target);
+    if (kind == call.callee_profile || branch_offer(call, kind)) continue;
+    call.relay_pending = true;
+    call.pending_targets = targets;
+    return relay_->offer(relay_leg(call.call_id, request.from().tag(), {}, call.caller, request.body(), kind),
+                         request.body(),
+                         [this, tx = call.server_tx, kind](RelayReply reply) { branch_offered(tx, kind, std::move(reply)); },
+                         kind);
+  }
   fork(call, request, targets, call.relayed_offer);
+}
+
+void Proxy::branch_offered(TxId server, MediaProfile profile, RelayReply reply) {
+  const auto it = calls_.find(server);
+  if (it == calls_.end()) return;
+  Call& call = it->second;
+  call.relay_pending = false;
+  if (call.cancelled) return refuse(call, 487, "Request Terminated");
+  // A relay that cannot make this kind's offer (a browser's, say) leaves those phones the primary
+  // one, as when one offer went to all: they may refuse it, the others still ring.
+  if (!reply.ok()) log::warn("sip", "relay.branch_offer_failed", {{"profile", log::Code(relay_branch(profile))}});
+  call.branch_offers.emplace_back(profile, reply.ok() ? std::move(reply.sdp) : std::string());
+  Message request;
+  ParseError error;
+  if (!parse_message(call.request, request, error)) return refuse(call, 500, "Server Internal Error");  // parsed once
+  const std::vector<Target> targets = std::move(call.pending_targets);
+  fork_each_kind(call, request, targets);
+}
+
+const std::string* Proxy::branch_offer(const Call& call, MediaProfile profile) {
+  for (const auto& [kind, sdp] : call.branch_offers)
+    if (kind == profile) return &sdp;
+  return nullptr;
+}
+
+const std::string& Proxy::offer_sent_to(const Call& call, TxId client) {
+  for (const Branch& b : call.branches) {
+    if (b.tx != client || b.offered == call.callee_profile) continue;
+    if (const std::string* own = branch_offer(call, b.offered); own && !own->empty()) return *own;
+  }
+  return call.relayed_offer;
 }
 
 std::optional<std::pair<int, std::string_view>> Proxy::unencrypted_refusal(const ExtensionInfo& caller,
@@ -559,9 +605,15 @@ MediaProfile Proxy::profile_for(const std::vector<Target>& targets) {
   return MediaProfile::rtp;
 }
 
+MediaProfile Proxy::target_profile(const Target& target) {
+  if (target.peer.websocket()) return MediaProfile::webrtc;
+  return target.peer.transport == TransportKind::tls ? MediaProfile::srtp : MediaProfile::rtp;
+}
+
 RelayLeg Proxy::relay_leg(std::string_view call_id, std::string_view from_tag, std::string_view to_tag,
-                          const Peer& sender, std::string_view sdp) {
+                          const Peer& sender, std::string_view sdp, MediaProfile offered) {
   RelayLeg leg{call_id, from_tag, to_tag};
+  leg.branch = relay_branch(offered);
   // A browser's media is found by ICE, and a sender on this machine (loopback) is behind no NAT.
   if (sender.websocket() || (!sender.ipv6 && sender.address[0] == 127)) return leg;
   const std::optional<std::string> written = media::audio_address(sdp);
@@ -647,6 +699,15 @@ void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& 
   const ExtraHeader trunk_extra[] = {{"P-Asserted-Identity", call.asserted}};
 
   for (const Target& target : targets) {
+    // A relayed call's phones each get the offer made for their kind (fork_each_kind).
+    MediaProfile offered = call.relayed && body ? call.callee_profile : MediaProfile::keep;
+    std::optional<std::string_view> offer = body;
+    if (offered != MediaProfile::keep && target_profile(target) != offered) {
+      if (const std::string* own = branch_offer(call, target_profile(target)); own && !own->empty()) {
+        offered = target_profile(target);
+        offer = *own;
+      }
+    }
     const std::string branch = new_branch();
     const std::string via = via_for(target.peer, branch);
     ForwardEdits edits;
@@ -657,10 +718,10 @@ void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& 
     edits.from = anonymous_from;
     edits.remove = identity_headers;
     if (!call.asserted.empty()) edits.extra = trunk_extra;
-    edits.body = body;
+    edits.body = offer;
     const TxId client = layer_->send_request(target.peer, build_forward(request, edits), request.method(), branch);
     branch_of_[client] = call.server_tx;
-    call.branches.push_back({client, 0, target.peer.keeps_media_keys(), target.peer});
+    call.branches.push_back({client, 0, target.peer.keeps_media_keys(), target.peer, offered});
   }
 }
 
@@ -862,7 +923,7 @@ void Proxy::on_response(TxId client, const Message& response) {
     if (call.relayed && carries_sdp(response)) {
       // Early media (a carrier's ringback, say) goes through the relay like the call's.
       return relay_->answer(relay_leg(call.call_id, response.from().tag(), response.to().tag(), call.branches[index].peer,
-                                      response.body()),
+                                      response.body(), call.branches[index].offered),
                             response.body(),
                             [this, server = call.server_tx, raw = std::string(response.bytes())](RelayReply reply) {
                               early_media_relayed(server, raw, std::move(reply));
@@ -883,7 +944,7 @@ void Proxy::on_response(TxId client, const Message& response) {
   if (call.relayed && first_answer && call.relayed_answer.empty() && carries_sdp(response)) {
     call.relay_pending = true;
     return relay_->answer(relay_leg(call.call_id, response.from().tag(), response.to().tag(), call.branches[index].peer,
-                                    response.body()),
+                                    response.body(), call.branches[index].offered),
                           response.body(),
                           [this, server = call.server_tx, client, raw = std::string(response.bytes()),
                            equipment = answering_equipment(response)](RelayReply reply) mutable {
@@ -959,7 +1020,7 @@ void Proxy::accept_answer(Call& call, TxId client, int status, bool first_answer
       if (b.tx == client) dialog.callee_flow = b.peer;
     if (call.relayed && !call.record.trunk_id.empty() && call.record.direction == Direction::inbound) {
       // What a transfer of the carrier's party needs (sip/proxy_transfer.cpp), for trunk calls only.
-      dialog.phone_offer = call.relayed_offer;
+      dialog.phone_offer = offer_sent_to(call, client);
       Message invite;
       ParseError error;
       if (parse_message(call.request, invite, error)) dialog.carrier_tag = std::string(invite.from().tag());

@@ -340,6 +340,7 @@ class Proxy final : public TransactionUser {
     int status = 0;  // 0 until a final response
     bool tls = false;  // sent over TLS: its SDES keys stay private (issue 16)
     Peer peer;         // where it went, and so where its answer's SDP came from
+    MediaProfile offered = MediaProfile::keep;  // which of the relay's offers it got; keep: none
   };
   // One initial INVITE or MESSAGE being proxied: its server transaction, branches and record.
   struct Call {
@@ -374,6 +375,9 @@ class Proxy final : public TransactionUser {
     int64_t pending_ring_us = 0;
     // What the relay offers the called side: SRTP only when every target is reached over TLS.
     MediaProfile callee_profile = MediaProfile::rtp;
+    // The relay's offers for phones of another kind than callee_profile rung with them (a browser
+    // beside a desk phone), by profile; an empty SDP: the relay refused it, and relayed_offer goes.
+    std::vector<std::pair<MediaProfile, std::string>> branch_offers;
     bool hide_caller = false;
     bool to_trunk = false;
     // Voicemail: the box's line, and once privox answers for it, the endpoint's session.
@@ -746,23 +750,37 @@ class Proxy final : public TransactionUser {
   void challenge(TxId tx, const Message& request, bool stale, const Peer& to);
 
   // Sends the request to each target as a new branch of `call`, with `body` instead of its own
-  // when given (the relay's offer).
+  // when given (the relay's offer; a phone of another kind gets its own, Call::branch_offers).
   void fork(Call& call, const Message& request, const std::vector<Target>& targets,
             std::optional<std::string_view> body = std::nullopt);
   void forward_in_dialog(Call& call, const Message& request, const DialogHop& hop,
                          std::optional<std::string_view> body = std::nullopt);
   // The relay's reply to the offer of the INVITE of `server_tx`: forward it rewritten, or refuse.
   void offered(TxId server_tx, RelayReply reply);
-  // SRTP for the called side only when every target's hop is TLS, which alone keeps the SDES keys
-  // secret; one target in clear makes the offer plain for all (rtpengine gives one offer per side).
+  // The offer that goes to phones of the call's primary kind (relayed_offer, which privox's own
+  // endpoint also answers): SRTP only when every target's hop is TLS, webrtc only when every one
+  // is a browser, else plain.
   static MediaProfile profile_for(const std::vector<Target>& targets);
+  // What one target needs: webrtc for a browser, SRTP over TLS (which alone keeps the SDES keys
+  // secret), plain RTP otherwise.
+  static MediaProfile target_profile(const Target& target);
+  // Forks a relayed call to `targets` once the relay has an offer for each kind of phone among
+  // them, asking it for the first one missing (branch_offered goes on) when it has not.
+  void fork_each_kind(Call& call, const Message& request, const std::vector<Target>& targets);
+  void branch_offered(TxId server_tx, MediaProfile profile, RelayReply reply);
+  // The call's offer in `profile` besides relayed_offer; null when none was asked for.
+  static const std::string* branch_offer(const Call& call, MediaProfile profile);
+  // The offer branch `client` got.
+  static const std::string& offer_sent_to(const Call& call, TxId client);
   // What the caller's side needs in the relay's answer: ICE for a browser (webrtc), else as is.
   static MediaProfile answer_profile(const Call& call);
   // The relay leg for an SDP that `sender` sent; when the SDP names a private address other than
   // the sender's (a phone behind NAT), the relay is told to send to the sender's address instead
   // (RelayLeg::nat_source), never into a private network it cannot reach. Valid until the next call.
+  // `offered`: the called side's offer it is or answers (RelayLeg::branch); keep: one whose tags
+  // the relay knows.
   RelayLeg relay_leg(std::string_view call_id, std::string_view from_tag, std::string_view to_tag, const Peer& sender,
-                     std::string_view sdp);
+                     std::string_view sdp, MediaProfile offered = MediaProfile::keep);
   // For a line of a company that requires encryption: the status and reason that refuse a request
   // sent in clear (403) or an offer of plain audio (488); nullopt when it may go on.
   static std::optional<std::pair<int, std::string_view>> unencrypted_refusal(const ExtensionInfo& caller,

@@ -280,11 +280,12 @@ void Proxy::ring(Call& call, const std::vector<Target>& targets, int64_t ring_us
     call.relay_pending = true;
     call.pending_targets = targets;
     call.pending_ring_us = ring_us;
-    return relay_->offer(relay_leg(call.call_id, request.from().tag(), {}, call.caller, request.body()), request.body(),
+    return relay_->offer(relay_leg(call.call_id, request.from().tag(), {}, call.caller, request.body(), wanted),
+                         request.body(),
                          [this, tx = call.server_tx](RelayReply reply) { reoffered(tx, std::move(reply)); }, wanted);
   }
-  fork(call, request, targets,
-       call.relayed ? std::optional<std::string_view>(call.relayed_offer) : std::optional<std::string_view>());
+  if (call.relayed) return fork_each_kind(call, request, targets);
+  fork(call, request, targets);
 }
 
 void Proxy::apply_feature_code(Call& call) {

@@ -20,6 +20,7 @@
 #include "media/g711.h"
 #include "media/rtp.h"
 #include "media/sdp.h"
+#include "sip/bencode.h"
 #include "sip/builder.h"
 #include "sip/memory_directory.h"
 #include "sip/registrar.h"
@@ -436,6 +437,93 @@ TEST_F(ProxyRelayTest, APhoneOverTlsIsOfferedSrtpAndTheRecordSaysWhichLegWasEncr
   const std::string answer = body_of(last_to(carrier_, "SIP/2.0 200"));
   EXPECT_NE(answer.find("RTP/AVP"), std::string::npos) << "the carrier hears plain RTP:\n" << answer;
   EXPECT_FALSE(media::audio_encrypted(answer));
+}
+
+// The port an SDP's audio goes to (its m=audio line); 0 when it has none.
+int audio_port_of(std::string_view sdp) {
+  const size_t m = sdp.find("m=audio ");
+  return m == std::string_view::npos ? 0 : std::atoi(std::string(sdp.substr(m + 8, 6)).c_str());
+}
+
+// The relay's port facing the side of a call tagged `tag` (its first stream), from a query's reply.
+int64_t relay_port_facing(std::string_view query, std::string_view tag) {
+  bencode::Document doc;
+  std::string error;
+  if (!doc.parse(query, error)) return -1;
+  const bencode::Node* tags = doc.find(doc.root(), "tags");
+  const bencode::Node* side = tags ? doc.find(*tags, tag) : nullptr;
+  const bencode::Node* medias = side ? doc.find(*side, "medias") : nullptr;
+  int64_t port = -1;
+  if (!medias) return port;
+  doc.for_each_child(*medias, [&](const bencode::Node& media) {
+    const bencode::Node* streams = doc.find(media, "streams");
+    if (!streams || port != -1) return;
+    doc.for_each_child(*streams, [&](const bencode::Node& stream) {
+      const bencode::Node* local = doc.find(stream, "local port");
+      if (local && port == -1) port = local->number;
+    });
+  });
+  return port;
+}
+
+// Issue 16: a line rung on a browser and a desk phone at once. Each gets the offer its kind needs
+// (the browser DTLS-SRTP with ICE, the desk phone plain RTP, without a key or candidate it would
+// not use), one relay call with a branch for each; the browser answers, and the relay joins the
+// caller to the browser's side through the offer the browser got, not the desk phone's.
+TEST_F(ProxyRelayTest, ABrowserAndADeskPhoneRungTogetherEachGetTheOfferOfTheirKind) {
+  Peer browser;
+  ASSERT_TRUE(Peer::parse("127.0.0.1", 50123, TransportKind::ws, browser));
+  Binding web;
+  web.contact = "sip:k3b9x2@df7jal23ls0d.invalid;transport=ws";
+  web.peer = browser;
+  web.expires_at_us = clock_.now_us() + 3'600'000'000;
+  location_.apply({{"line-1", web, false}}, [](const Status&) {});
+
+  carrier_calls_with_sdp();
+  ASSERT_TRUE(pump_until([&] { return sender_.count(phone_, "INVITE") == 1 && sender_.count(browser, "INVITE") == 1; }))
+      << "both ring once the relay has both offers";
+  storage_.push_back(last_to(phone_, "INVITE"));
+  const std::string desk_offer = body_of(storage_.back());
+  Message desk_invite;
+  ParseError desk_error;
+  ASSERT_TRUE(parse_message(storage_.back(), desk_invite, desk_error)) << desk_error.reason;
+  feed(build_response(desk_invite, 180, "Ringing", "desk-tag"), phone_);
+  const std::string invite_bytes = last_to(browser, "INVITE");
+  const std::string web_offer = body_of(invite_bytes);
+  EXPECT_NE(desk_offer.find("RTP/AVP"), std::string::npos) << desk_offer;
+  EXPECT_EQ(desk_offer.find("a=fingerprint"), std::string::npos) << desk_offer;
+  EXPECT_EQ(desk_offer.find("a=candidate"), std::string::npos) << desk_offer;
+  EXPECT_NE(web_offer.find("UDP/TLS/RTP/SAVPF"), std::string::npos) << web_offer;
+  EXPECT_NE(web_offer.find("a=fingerprint"), std::string::npos) << web_offer;
+  EXPECT_NE(web_offer.find("a=candidate"), std::string::npos) << web_offer;
+  ASSERT_NE(audio_port_of(desk_offer), audio_port_of(web_offer)) << "two offers, two ports at the relay";
+
+  storage_.push_back(invite_bytes);
+  Message invite;
+  ParseError error;
+  ASSERT_TRUE(parse_message(storage_.back(), invite, error)) << error.reason;
+  const std::string browser_answer =
+      "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+      "m=audio 50200 UDP/TLS/RTP/SAVPF 8 101\r\nc=IN IP4 127.0.0.1\r\na=ice-ufrag:EsAw\r\n"
+      "a=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\na=fingerprint:sha-256 "
+      "D1:2C:BE:AD:C4:F6:64:5C:25:16:11:9C:AF:E7:0F:73:79:36:4E:9C:1E:15:54:39:0C:06:8B:ED:96:86:00:39\r\n"
+      "a=setup:active\r\na=mid:1\r\na=sendrecv\r\na=rtcp-mux\r\na=rtpmap:8 PCMA/8000\r\n"
+      "a=rtpmap:101 telephone-event/8000\r\na=candidate:1 1 udp 2122260223 127.0.0.1 50200 typ host\r\n";
+  const ExtraHeader sdp_type[] = {{"Content-Type", "application/sdp"}};
+  feed(build_response(invite, 200, "OK", "browser-tag", sdp_type, browser_answer), browser);
+  ASSERT_TRUE(pump_until([&] { return sink_.waiting.size() == 1; })) << "the browser's answer went to the relay";
+  EXPECT_EQ(sender_.count(phone_, "CANCEL"), 1u) << "the desk phone stops ringing";
+  EXPECT_EQ(sink_.opened_records[0].callee_encrypted, true) << "the browser's leg is DTLS-SRTP";
+  sink_.release({});
+  const std::string answer = body_of(last_to(carrier_, "SIP/2.0 200"));
+  EXPECT_NE(answer.find("RTP/AVP"), std::string::npos) << "the carrier hears plain RTP:\n" << answer;
+
+  std::optional<RelayReply> query;
+  relay_->query("call-1@192.0.2.50", [&](RelayReply r) { query = std::move(r); });
+  ASSERT_TRUE(pump_until([&] { return query.has_value(); }));
+  ASSERT_TRUE(query->ok()) << query->raw;
+  EXPECT_EQ(relay_port_facing(query->raw, "browser-tag"), audio_port_of(web_offer))
+      << "the side that answered is the browser's offer: " << query->raw;
 }
 
 TEST_F(ProxyRelayTest, APhoneOverUdpIsOfferedPlainRtpAndItsLegIsNotEncrypted) {

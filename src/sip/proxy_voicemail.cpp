@@ -119,7 +119,8 @@ bool Proxy::answer_with_voicemail(Call& call, Unanswered why) {
     call.voicemail_pending = true;
     call.callee_profile = MediaProfile::rtp;
     call.relay_pending = true;
-    relay_->offer(relay_leg(call.call_id, request.from().tag(), {}, call.caller, request.body()), request.body(),
+    relay_->offer(relay_leg(call.call_id, request.from().tag(), {}, call.caller, request.body(), MediaProfile::rtp),
+                  request.body(),
                   [this, server = call.server_tx, why](RelayReply reply) { plain_offer_made(server, why, std::move(reply)); },
                   MediaProfile::rtp);
     return true;
@@ -216,7 +217,9 @@ uint64_t Proxy::open_session(Call& call, media::SessionPlan plan) {
   }
   call.relay_pending = true;
   const std::string to_tag = fmt::format("vm{:x}", opened->session);
-  relay_->answer({call.call_id, request.from().tag(), to_tag}, sdp,
+  RelayLeg leg{call.call_id, request.from().tag(), to_tag};
+  leg.branch = relay_branch(call.callee_profile);  // the offer it answers: relayed_offer
+  relay_->answer(leg, sdp,
                  [this, server = call.server_tx](const RelayReply& reply) { voicemail_answer_ready(server, reply); },
                  answer_profile(call));
   return opened->session;

@@ -60,6 +60,7 @@ std::string leg_command(std::string_view command, const RelayLeg& leg, std::stri
   bencode::Writer w(body);
   w.begin_dict().entry("command", command).entry("call-id", leg.call_id).entry("from-tag", leg.from_tag);
   if (!leg.to_tag.empty()) w.entry("to-tag", leg.to_tag);
+  if (!leg.branch.empty()) w.entry("via-branch", leg.branch);
   w.entry("sdp", sdp);
   std::vector<std::string_view> flags;
   media_flags(w, profile, command == "offer", flags);

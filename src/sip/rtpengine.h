@@ -79,6 +79,9 @@ struct RelayLeg {
   // Empty: the SDP's address is used.
   std::string_view nat_source;
   bool nat_source_ipv6 = false;
+  // Which of the called side's offers this is or answers (relay_branch, sip/media_profile.h); empty
+  // for a side whose tags the relay already knows.
+  std::string_view branch;
 };
 
 
