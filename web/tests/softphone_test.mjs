@@ -12,9 +12,13 @@
 //   5. baresip calls 501: the browser rings, answers, and again counts packets both ways; baresip
 //      hangs up, and its BYE ends the call in the browser;
 //   6. the call log records both calls, encrypted on the browser's leg;
-//   7. once the company requires encryption, the Phone page (ws: here, not TLS) says that privox
+//   7. line 501 also registers on a desk phone (a second baresip, which does not answer by
+//      itself): a call rings both, each with the relay's offer for its kind; the browser answers
+//      and hears audio both ways; the next call the desk phone answers, the browser stops ringing,
+//      and the desk phone hears the caller's tone;
+//   8. once the company requires encryption, the Phone page (ws: here, not TLS) says that privox
 //      refused its registration, and why; then the requirement is lifted and it registers again;
-//   8. logging out ends the softphone: its WebSocket is closed within the recheck interval.
+//   9. logging out ends the softphone: its WebSocket is closed within the recheck interval.
 // Environment: PORTAL_URL, SIP_PORT, ARTIFACTS, MAILDIR, WORK (browser_test.sh sets them).
 
 import { spawn } from 'node:child_process';
@@ -25,7 +29,7 @@ import { Scenario, WAIT_MS, check } from './scenario.mjs';
 import { signUpOfficeManager } from './signup.mjs';
 
 const scenario = new Scenario('softphone', {
-  limitMs: 200_000,
+  limitMs: 240_000,
   chromiumArgs: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
     '--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns'],
 });
@@ -89,9 +93,10 @@ function toneWav(file, seconds) {
   fs.writeFileSync(file, Buffer.concat([header, data]));
 }
 
-// A baresip for line 502 that answers every call by itself; its output is kept for the checks.
-function startBaresip({ login, password }) {
-  const dir = path.join(WORK, 'softphone-baresip');
+// A baresip for a line, which answers every call by itself unless `manual` (then `/accept` on its
+// stdin does); its output is kept for the checks.
+function startBaresip({ login, password }, name = 'softphone-baresip', manual = false) {
+  const dir = path.join(WORK, name);
   fs.mkdirSync(dir, { recursive: true });
   toneWav(path.join(dir, 'tone.wav'), 30);
   const listen = 20000 + Math.floor(Math.random() * 20000);
@@ -101,7 +106,7 @@ function startBaresip({ login, password }) {
     'module_path   /usr/lib/baresip/modules', 'module        stdio.so', 'module        g711.so',
     'module        aufile.so', 'module        account.so', 'module        menu.so', ''].join('\n'));
   fs.writeFileSync(path.join(dir, 'accounts'),
-    `<sip:${login}@127.0.0.1:${SIP_PORT}>;auth_pass=${password};regint=600;answermode=auto\n`);
+    `<sip:${login}@127.0.0.1:${SIP_PORT}>;auth_pass=${password};regint=600;answermode=${manual ? 'manual' : 'auto'}\n`);
   const child = spawn('baresip', ['-f', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
   const phone = { child, output: '' };
   for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => { phone.output += chunk.toString(); });
@@ -201,9 +206,10 @@ await scenario.run(async (browser) => {
   // 502 first: once the browser has registered 501, the SIP service has both (the directory's
   // changes arrive in order), and baresip's REGISTER is never refused as an unknown login.
   const desk = await addLine(page, '502', false);
-  await addLine(page, '501', true);
+  const own = await addLine(page, '501', true);
   await screenshot(page, 'lines');
   let baresip = null;
+  let deskPhone = null;
   try {
 
     step('2. /sip refuses another origin, no session and no "sip" subprotocol');
@@ -280,7 +286,44 @@ await scenario.run(async (browser) => {
     await page.locator('#records tbody tr').nth(1).waitFor();
     await screenshot(page, 'call-log');
 
-    step('7. when the company requires encryption, the Phone page over ws: says why it is not registered');
+    step('7. 501 on the browser and a desk phone: both ring; the browser answers one call, the desk phone the next');
+    await page.goto('/phone.html');
+    await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
+    deskPhone = startBaresip(own, 'softphone-desk-501', true);
+    await waitOutput(deskPhone, /200 OK.*\[[0-9]+ binding/);
+    let deskMark = deskPhone.output.length;
+    mark = baresip.output.length;
+    baresip.child.stdin.write(`/dial sip:501@127.0.0.1:${SIP_PORT}\n`);
+    await page.locator('#incoming:not([hidden])').waitFor({ timeout: 15_000 });
+    await waitOutput(deskPhone, /Incoming call from/, deskMark);
+    await page.click('#answer');
+    await page.locator('#in-call:not([hidden])').waitFor();
+    await waitOutput(baresip, /Call established/, mark);
+    const mixed = await waitAudioBothWays(page, 'the call from 502 answered in the browser while a desk phone rang too');
+    check(!/Call established/.test(deskPhone.output.slice(deskMark)), 'the desk phone did not answer that call');
+    baresip.child.stdin.write('/hangup\n');
+    await page.locator('#in-call').waitFor({ state: 'hidden' });
+    console.log(`   502 → 501, the browser answering: ${mixed.received} packets received, ${mixed.sent} sent`);
+
+    deskMark = deskPhone.output.length;
+    mark = baresip.output.length;
+    baresip.child.stdin.write(`/dial sip:501@127.0.0.1:${SIP_PORT}\n`);
+    await page.locator('#incoming:not([hidden])').waitFor({ timeout: 15_000 });
+    await waitOutput(deskPhone, /Incoming call from/, deskMark);
+    deskPhone.child.stdin.write('/accept\n');
+    await waitOutput(deskPhone, /Call established/, deskMark);
+    await waitOutput(baresip, /Call established/, mark);
+    await page.locator('#incoming').waitFor({ state: 'hidden', timeout: 15_000 });
+    // Each baresip says when the relay's RTP reaches it (Debian's baresip cannot record what it
+    // hears: its aufile module is a source only).
+    const media = /incoming rtp for 'audio' established/;
+    await waitOutput(deskPhone, media, deskMark);
+    await waitOutput(baresip, media, mark);
+    baresip.child.stdin.write('/hangup\n');
+    await waitOutput(deskPhone, /session closed|terminated/, deskMark);
+    console.log('   502 → 501, the desk phone answering: RTP reached both phones through the relay');
+
+    step('8. when the company requires encryption, the Phone page over ws: says why it is not registered');
     await setEncryptionRequired(page, true);
     const refused = await phoneStateOnceSettled(page, /Not registered: privox answered 403 Forbidden: this company requires TLS/);
     console.log(`   the page says: ${refused}`);
@@ -288,7 +331,7 @@ await scenario.run(async (browser) => {
     await setEncryptionRequired(page, false);
     await phoneStateOnceSettled(page, /Ready: line 501/);
 
-    step('8. logging out closes the softphone\'s WebSocket');
+    step('9. logging out closes the softphone\'s WebSocket');
     await page.goto('/phone.html');
     await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
     const other = await page.context().newPage();
@@ -302,5 +345,6 @@ await scenario.run(async (browser) => {
     await screenshot(page, 'logged-out');
   } finally {
     if (baresip) baresip.child.kill('SIGTERM');
+    if (deskPhone) deskPhone.child.kill('SIGTERM');
   }
 });
