@@ -1117,6 +1117,7 @@ TEST_P(PortalApiTest, TheSoftphoneGetsASessionBoundPasswordAndOpensOnlyFromThePo
   const json credential = json::parse(res.body());
   EXPECT_EQ(credential["websocket_url"], "wss://portal.example/sip?line_id=" + line_id);
   EXPECT_EQ(credential["uri"], "sip:" + sip_user + "@sip.acme.example");
+  EXPECT_EQ(credential["phone_server"], "sip.acme.example:5070") << "where a transfer's target is named";
   EXPECT_EQ(credential["authorization_user"], sip_user);
   const std::string password = credential["password"];
   EXPECT_GE(password.size(), 24u);

@@ -76,6 +76,12 @@ http::Upgrade refused(status code, std::string_view message, std::string_view fi
   return out;
 }
 
+// host:port as a SIP URI writes it (an IPv6 host in brackets).
+std::string phone_server_address(const PhoneServer& server) {
+  const bool ipv6 = server.host.find(':') != std::string::npos && server.host.front() != '[';
+  return ipv6 ? fmt::format("[{}]:{}", server.host, server.port) : fmt::format("{}:{}", server.host, server.port);
+}
+
 }  // namespace
 
 std::string softphone_password(std::string_view session_token) {
@@ -106,6 +112,7 @@ Response my_softphone(Portal::Impl& p, const Exchange& e, const Caller& c) {
                    {"lines", std::move(all)},
                    {"websocket_url", websocket_origin(page_origin(p.options.public_url)) + "/sip?line_id=" + x.id},
                    {"uri", fmt::format("sip:{}@{}", x.sip_user, p.options.phone_server.host)},
+                   {"phone_server", phone_server_address(p.options.phone_server)},
                    {"authorization_user", x.sip_user},
                    {"password", softphone_password(c.token)},
                    {"valid_while", "this portal session"}});

@@ -5,7 +5,7 @@
 // The page shows the call's audio packet counts from WebRTC's statistics, so a one-way call is
 // visible at a glance.
 
-import { Invitation, Web } from '/vendor/sip.js/index.js';
+import { Invitation, UserAgent, Web } from '/vendor/sip.js/index.js';
 import { ApiError, api } from './api.js';
 import { $, el, replaceChildren } from './dom.js';
 import { startPage } from './layout.js';
@@ -14,6 +14,7 @@ const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
 let phone = null;        // Web.SimpleUser, once connected
 let domain = '';         // the host of the line's SIP address, for dialled numbers
+let phoneServer = '';    // host:port of the SIP service, where a transfer's target is named
 let audioTimer = null;
 
 // Getting registered again. A REGISTER on a working WebSocket is answered within a second, so one
@@ -78,10 +79,50 @@ function showCall(active, party) {
     $('#mute').textContent = 'Mute';
     $('#hold').setAttribute('aria-pressed', 'false');
     $('#hold').textContent = 'Hold';
+    $('#transfer-state').textContent = '';
+    $('#transfer').disabled = false;
     audioTimer = setInterval(() => showAudio().catch(() => {}), 1000);
   } else {
     $('#call-audio').textContent = '';
   }
+}
+
+// A blind transfer (RFC 3515): the other party is asked to call `destination` itself, through
+// privox (which carries the transfer out when that party is an outside caller on the trunk, since
+// carriers refuse REFER). The page hangs up once the transfer's progress (a NOTIFY holding the
+// target's status line) says the target answered; a refusal or a failed target leaves the call
+// up, and the page says why.
+function transfer(destination) {
+  const { session } = phone;
+  // The other party dials the target itself: a desk phone set up without an outbound proxy sends
+  // to the URI's own address, which must then be privox's SIP service, port and all.
+  const target = UserAgent.makeURI(`sip:${destination}@${phoneServer}`);
+  if (!session || !target) return Promise.reject(new Error('there is no call to transfer'));
+  const says = (text) => { $('#transfer-state').textContent = text; };
+  const failed = (text) => {
+    $('#transfer').disabled = false;
+    says('');
+    showError(text);
+  };
+  $('#transfer').disabled = true;
+  says(`Transferring to ${destination}…`);
+  return session.refer(target, {
+    requestDelegate: {
+      onReject: (response) => failed(`The transfer was refused: ${response.message.statusCode} ${response.message.reasonPhrase}`),
+    },
+    onNotify: (notification) => {
+      notification.accept();
+      const progress = /^SIP\/2\.0 (\d{3})(.*)/.exec(notification.request.body || '');
+      if (!progress) return;
+      const status = Number(progress[1]);
+      if (status >= 200 && status < 300) {
+        says(`Transferred to ${destination}`);
+        phone.hangup().catch(() => {});
+      } else if (status >= 300) {
+        failed(`The transfer to ${destination} failed: ${status}${progress[2]}`);
+      }
+    },
+  });
 }
 
 function delegate(lineNumber) {
@@ -165,6 +206,7 @@ async function connect(lineId) {
   showState('Connecting…');
   const credential = await api('GET', '/me/softphone', { query: { line_id: lineId } });
   domain = credential.uri.slice(credential.uri.indexOf('@') + 1);
+  phoneServer = credential.phone_server;
   phone = new Web.SimpleUser(credential.websocket_url, {
     aor: credential.uri,
     delegate: delegate(credential.line.number),
@@ -204,6 +246,13 @@ function wireControls() {
     phone.decline().catch((error) => showError(error.message));
   });
   $('#hangup').addEventListener('click', () => phone.hangup().catch((error) => showError(error.message)));
+  $('#transfer-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    showError('');
+    const destination = $('#transfer-to').value.trim();
+    if (!/^[0-9+*#]+$/.test(destination)) return showError('Transfer to digits, and + * # only.');
+    return transfer(destination).catch((error) => showError(`The call could not be transferred: ${error.message}`));
+  });
   $('#mute').addEventListener('click', () => {
     const muted = !phone.isMuted();
     if (muted) phone.mute();

@@ -16,9 +16,11 @@
 //      itself): a call rings both, each with the relay's offer for its kind; the browser answers
 //      and hears audio both ways; the next call the desk phone answers, the browser stops ringing,
 //      and the desk phone hears the caller's tone;
-//   8. once the company requires encryption, the Phone page (ws: here, not TLS) says that privox
+//   8. the browser calls 502 and transfers it to 503 (a third baresip, which answers by itself) from
+//      the page: 502 calls 503, the browser's call ends once 503 answered, and 503 gets RTP;
+//   9. once the company requires encryption, the Phone page (ws: here, not TLS) says that privox
 //      refused its registration, and why; then the requirement is lifted and it registers again;
-//   9. logging out ends the softphone: its WebSocket is closed within the recheck interval.
+//  10. logging out ends the softphone: its WebSocket is closed within the recheck interval.
 // Environment: PORTAL_URL, SIP_PORT, ARTIFACTS, MAILDIR, WORK (browser_test.sh sets them).
 
 import { spawn } from 'node:child_process';
@@ -206,10 +208,12 @@ await scenario.run(async (browser) => {
   // 502 first: once the browser has registered 501, the SIP service has both (the directory's
   // changes arrive in order), and baresip's REGISTER is never refused as an unknown login.
   const desk = await addLine(page, '502', false);
+  const third = await addLine(page, '503', false);
   const own = await addLine(page, '501', true);
   await screenshot(page, 'lines');
   let baresip = null;
   let deskPhone = null;
+  let transferTarget = null;
   try {
 
     step('2. /sip refuses another origin, no session and no "sip" subprotocol');
@@ -323,7 +327,28 @@ await scenario.run(async (browser) => {
     await waitOutput(deskPhone, /session closed|terminated/, deskMark);
     console.log('   502 → 501, the desk phone answering: RTP reached both phones through the relay');
 
-    step('8. when the company requires encryption, the Phone page over ws: says why it is not registered');
+    step('8. the browser calls 502 and transfers it to 503 from the page');
+    transferTarget = startBaresip(third, 'softphone-baresip-503');
+    await waitOutput(transferTarget, /200 OK.*\[[0-9]+ binding/);
+    mark = baresip.output.length;
+    await page.fill('#destination', '502');
+    await page.click('#call');
+    await page.locator('#in-call:not([hidden])').waitFor({ timeout: 15_000 });
+    await waitOutput(baresip, /Call established/, mark);
+    await waitAudioBothWays(page, 'the browser\'s call to 502 before its transfer');
+    const targetMark = transferTarget.output.length;
+    await page.fill('#transfer-to', '503');
+    await page.click('#transfer');
+    // 502 is asked (REFER) to call 503 itself; the page hangs up once 503 answered (NOTIFY 200).
+    await waitOutput(transferTarget, /Call established/, targetMark);
+    await page.locator('#in-call').waitFor({ state: 'hidden', timeout: 15_000 });
+    await waitOutput(transferTarget, /incoming rtp for 'audio' established/, targetMark);
+    await screenshot(page, 'transferred');
+    baresip.child.stdin.write('/hangup\n');
+    await waitOutput(transferTarget, /session closed|terminated/, targetMark);
+    console.log('   browser → 502, transferred to 503: 502 and 503 talk, the browser\'s call ended');
+
+    step('9. when the company requires encryption, the Phone page over ws: says why it is not registered');
     await setEncryptionRequired(page, true);
     const refused = await phoneStateOnceSettled(page, /Not registered: privox answered 403 Forbidden: this company requires TLS/);
     console.log(`   the page says: ${refused}`);
@@ -331,7 +356,7 @@ await scenario.run(async (browser) => {
     await setEncryptionRequired(page, false);
     await phoneStateOnceSettled(page, /Ready: line 501/);
 
-    step('9. logging out closes the softphone\'s WebSocket');
+    step('10. logging out closes the softphone\'s WebSocket');
     await page.goto('/phone.html');
     await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
     const other = await page.context().newPage();
@@ -346,5 +371,6 @@ await scenario.run(async (browser) => {
   } finally {
     if (baresip) baresip.child.kill('SIGTERM');
     if (deskPhone) deskPhone.child.kill('SIGTERM');
+    if (transferTarget) transferTarget.child.kill('SIGTERM');
   }
 });
