@@ -291,10 +291,11 @@ await scenario.run(async (browser) => {
     await screenshot(page, 'call-log');
 
     step('7. 501 on the browser and a desk phone: both ring; the browser answers one call, the desk phone the next');
-    await page.goto('/phone.html');
-    await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
+    // The desk phone registers first, then the page.
     deskPhone = startBaresip(own, 'softphone-desk-501', true);
     await waitOutput(deskPhone, /200 OK.*\[[0-9]+ binding/);
+    await page.goto('/phone.html');
+    await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
     let deskMark = deskPhone.output.length;
     mark = baresip.output.length;
     baresip.child.stdin.write(`/dial sip:501@127.0.0.1:${SIP_PORT}\n`);
