@@ -319,7 +319,7 @@ record() { printf '%s\n' "$@"; }
 EXPECTED=$(record \
   "101|101|600|voice|internal|answered|bye||company" \
   "101|101|601|voice|internal|answered|voicemail||company" \
-  "103|101|103|voicemail|inbound|answered|key||company" \
+  "103|101|103|voicemail|internal|answered|key||company" \
   "101|101|104|voice|internal|answered|bye||company" \
   "101|101|103|voice|internal|answered|bye||company" \
   "101|101|105|voice|internal|failed||483|company" \

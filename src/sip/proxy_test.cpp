@@ -780,7 +780,8 @@ TEST_F(ProxyVoicemailTest, ABusyLineSendsTheCallerToItsBoxWhichKeepsWhatTheCalle
   EXPECT_EQ(m.audio.substr(0, 4), "OggS");
   bool voicemail_record = false, call_record = false;
   for (const traffic::CallRecord& r : sink_.closed_records) {
-    voicemail_record |= r.kind == traffic::Kind::voicemail && r.subject_id == "line-1";
+    voicemail_record |= r.kind == traffic::Kind::voicemail && r.subject_id == "line-1" &&
+                        r.direction == traffic::Direction::inbound;  // the carrier's caller left it
     call_record |= r.kind == traffic::Kind::voice && r.end_reason == "bye" && r.answered_at_us != 0;
   }
   EXPECT_TRUE(voicemail_record) << "the message leaves a traffic record of kind voicemail";

@@ -181,6 +181,8 @@ void Proxy::open_voicemail(Call& call, Unanswered why, const VoicemailBoxes::Box
   meta.caller = call.record.source;
   meta.caller_withheld = call.record.source_withheld;
   meta.call_record_id = call.record.id;
+  meta.direction = call.record.direction == traffic::Direction::internal ? traffic::Direction::internal
+                                                                         : traffic::Direction::inbound;
   meta.received_at_us = clock_.now_us();
   voicemail_sessions_[session] = std::move(meta);
 }
@@ -389,7 +391,7 @@ void Proxy::file_message(voicemail::NewMessage message, media::Recording& record
   record.id = new_id(now);
   record.company_id = message.company_id;
   record.subject_id = message.box_id;
-  record.direction = traffic::Direction::inbound;
+  record.direction = message.direction;
   record.kind = traffic::Kind::voicemail;
   record.source = message.caller;
   record.destination = message.box_number;

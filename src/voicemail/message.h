@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "traffic/record.h"
+
 namespace privox::voicemail {
 
 struct NewMessage {
@@ -18,6 +20,9 @@ struct NewMessage {
   std::string caller;      // the caller's number as the call log knows it
   bool caller_withheld = false;  // Privacy: id, shown by the call log's one rule
   std::string call_record_id;    // the traffic record of the call that left it
+  // That call's direction, and so its message's record's: internal when a colleague left it,
+  // inbound when it came through the trunk.
+  traffic::Direction direction = traffic::Direction::inbound;
   int64_t received_at_us = 0;    // when the endpoint answered
   int64_t duration_ms = 0;
   std::string end_reason;        // media::RecordingEnd as text: hangup, key, silence, max_length
