@@ -29,13 +29,10 @@ Result<std::string> current_card_of(store::Store& store, const privacy::Keyring&
   return token;
 }
 
-}  // namespace
-
-Result<wallet::TopUp> settle_top_up(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
-                                    PaymentProvider& provider, const wallet::TopUp& t,
-                                    const std::string& current_card, const std::string& actor) {
-  PRIVOX_ASSIGN(std::string card, wallet::sent_card_token(store, keys, t.id));
-  if (card.empty()) card = current_card;
+// Asks the provider with `card`, the token chosen for this top-up, and records the answer.
+Result<wallet::TopUp> charge_with(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                  PaymentProvider& provider, const wallet::TopUp& t, const std::string& card,
+                                  const std::string& actor) {
   if (card.empty())
     return wallet::end_top_up(store, keys, clock, t.id, "failed", "no card is on file to charge", actor);
   auto charged = provider.charge({card, minor_units(t.amount_micros, t.currency), t.currency, wallet::provider_key(t)});
@@ -50,6 +47,15 @@ Result<wallet::TopUp> settle_top_up(store::Store& store, const privacy::Keyring&
   return wallet::end_top_up(store, keys, clock, t.id, "failed", charged.error().message, actor);
 }
 
+}  // namespace
+
+Result<wallet::TopUp> settle_top_up(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
+                                    PaymentProvider& provider, const wallet::TopUp& t,
+                                    const std::string& current_card, const std::string& actor) {
+  PRIVOX_ASSIGN(const std::string held, wallet::sent_card_token(store, keys, t.id));
+  return charge_with(store, keys, clock, provider, t, held.empty() ? current_card : held, actor);
+}
+
 Result<TopUpRun> settle_stale_top_ups(store::Store& store, const privacy::Keyring& keys, const Clock& clock,
                                       PaymentProvider& provider, const std::string& actor, size_t limit,
                                       const std::atomic<bool>* stop) {
@@ -60,10 +66,11 @@ Result<TopUpRun> settle_stale_top_ups(store::Store& store, const privacy::Keyrin
     if (stop && stop->load()) break;
     ++run.asked;
     Result<wallet::TopUp> settled = [&]() -> Result<wallet::TopUp> {
+      // The card is read once: the one the top-up was first sent with, else the current one.
       PRIVOX_ASSIGN(const std::string held, wallet::sent_card_token(store, keys, t.id));
-      if (!held.empty()) return settle_top_up(store, keys, clock, provider, t, "", actor);
+      if (!held.empty()) return charge_with(store, keys, clock, provider, t, held, actor);
       PRIVOX_ASSIGN(const std::string current, current_card_of(store, keys, clock, t, actor));
-      return settle_top_up(store, keys, clock, provider, t, current, actor);
+      return charge_with(store, keys, clock, provider, t, current, actor);
     }();
     if (!settled.ok()) {
       ++run.errors;
