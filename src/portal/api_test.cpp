@@ -3042,6 +3042,16 @@ TEST_P(CallRoutingApiTest, AMemberSetsOnlyTheirOwnLinesForwardingAndDnd) {
   EXPECT_EQ(reads[0].text(0), member_id);
   EXPECT_EQ(reads[0].text(1).find("7400123456"), std::string::npos) << reads[0].text(1);
   EXPECT_NE(reads[0].text(1).find(line_ids_["211"]), std::string::npos) << reads[0].text(1);
+  // The call-flow picture shows that number too, and its view is audited the same way: line 211
+  // only (212 is the manager's own and forwards nowhere outside).
+  res = manager.call(verb::get, "/api/v1/call-flow");
+  ASSERT_EQ(res.result(), status::ok) << res.body();
+  EXPECT_NE(res.body().find("+447400123456"), std::string::npos) << "the picture shows the number outside";
+  const store::Rows shown = audit_of("forwarding.read");
+  ASSERT_EQ(shown.size(), 2u);
+  EXPECT_EQ(shown[1].text(0), member_id);
+  EXPECT_NE(shown[1].text(1).find("call_flow"), std::string::npos) << shown[1].text(1);
+  EXPECT_EQ(shown[1].text(1).find("7400123456"), std::string::npos) << shown[1].text(1);
 
   // Another member's line reads as missing, and the office manager's own routes are hers alone.
   for (const auto& [method, target] : std::vector<std::pair<verb, std::string>>{

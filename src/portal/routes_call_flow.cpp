@@ -32,6 +32,8 @@
 #include "callflow/groups.h"
 #include "callflow/receptionist.h"
 #include "portal/routes.h"
+#include "privacy/audit.h"
+#include "privacy/audit_record.h"
 
 namespace privox::portal::routes {
 namespace {
@@ -219,6 +221,35 @@ Result<CallFlowData> call_flow_data(Portal::Impl& p, const std::string& company_
   return data;
 }
 
+// Whether any of the line's forwards goes to a number outside (through the trunk).
+bool forwards_outside(const callflow::Forwarding& f) {
+  for (const auto* t : {&f.always, &f.busy, &f.no_answer, &f.unregistered})
+    if (*t && (*t)->kind == callflow::TargetKind::external) return true;
+  return false;
+}
+
+// A member's number outside (an external forward) is their personal data: the picture shows it to
+// `reader`, so each such line not the reader's own is audited forwarding.read, naming its member,
+// as GET /lines/{id}/forwarding is, before the answer leaves.
+Status audit_numbers_shown(Portal::Impl& p, const CallFlowData& data, const std::string& reader) {
+  std::vector<const accounts::Extension*> shown;
+  for (const auto& [line_id, f] : data.forwarding) {
+    const auto line = data.line_by_id.find(line_id);
+    if (line == data.line_by_id.end() || !forwards_outside(f)) continue;
+    const std::string member = line->second->member_id.value_or("");
+    if (!member.empty() && member != reader) shown.push_back(line->second);
+  }
+  if (shown.empty()) return {};
+  return store::with_transaction(p.store, store::TxMode::write, [&](store::Session& s) -> Status {
+    privacy::AuditChain audit(p.keys, p.clock);
+    for (const accounts::Extension* x : shown)
+      PRIVOX_TRY(audit.append(s, {reader, "forwarding.read", x->member_id.value_or(""),
+                                  std::string(privacy::to_string(privacy::Purpose::service)),
+                                  {{"line_id", x->id}, {"company_id", x->company_id}, {"view", "call_flow"}}}));
+    return {};
+  });
+}
+
 }  // namespace
 
 // Numbers from outside (DIDs) first, then the groups', the receptionists', the conference rooms' and
@@ -227,6 +258,8 @@ Response call_flow_show(Portal::Impl& p, const Exchange&, const Caller& c) {
   if (auto refusal = refuse_unless_call_routing_manager(c)) return std::move(*refusal);
   auto data = call_flow_data(p, c.who.company_id);
   if (!data.ok()) return error_response(data.error());
+  if (Status audited = audit_numbers_shown(p, *data, c.who.subject_id); !audited.ok())
+    return error_response(audited.error());
   const CallFlowTree tree(*data);
   nlohmann::json numbers = nlohmann::json::array();
   std::set<std::string> path;
