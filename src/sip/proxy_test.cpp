@@ -526,6 +526,48 @@ TEST_F(ProxyRelayTest, ABrowserAndADeskPhoneRungTogetherEachGetTheOfferOfTheirKi
       << "the side that answered is the browser's offer: " << query->raw;
 }
 
+// A line rung on a TLS phone and a UDP phone at once: the TLS phone still gets SRTP (its own
+// offer), the UDP phone plain RTP without keys it could leak; the TLS phone answers through its
+// offer, and its leg is recorded encrypted.
+TEST_F(ProxyRelayTest, ATlsPhoneRungBesideAUdpPhoneStillGetsSrtp) {
+  Peer tls_phone;
+  ASSERT_TRUE(Peer::parse("192.0.2.8", 5063, TransportKind::tls, tls_phone));
+  Binding tls;
+  tls.contact = "sip:101@192.0.2.8:5063;transport=tls";
+  tls.peer = tls_phone;
+  tls.expires_at_us = clock_.now_us() + 3'600'000'000;
+  location_.apply({{"line-1", tls, false}}, [](const Status&) {});
+
+  carrier_calls_with_sdp();
+  ASSERT_TRUE(pump_until([&] { return sender_.count(phone_, "INVITE") == 1 && sender_.count(tls_phone, "INVITE") == 1; }));
+  const std::string plain_offer = body_of(last_to(phone_, "INVITE"));
+  storage_.push_back(last_to(tls_phone, "INVITE"));
+  const std::string offer = body_of(storage_.back());
+  EXPECT_NE(plain_offer.find("RTP/AVP"), std::string::npos) << plain_offer;
+  EXPECT_EQ(plain_offer.find("a=crypto"), std::string::npos) << "keys in a plain SDP would be readable";
+  EXPECT_NE(offer.find("RTP/SAVP"), std::string::npos) << offer;
+  EXPECT_TRUE(media::audio_encrypted(offer)) << offer;
+
+  Message invite;
+  ParseError error;
+  ASSERT_TRUE(parse_message(storage_.back(), invite, error)) << error.reason;
+  const size_t crypto = offer.find("a=crypto:");
+  ASSERT_NE(crypto, std::string::npos);
+  std::string answer_sdp = std::string(kPhoneSdp);
+  answer_sdp.replace(answer_sdp.find("RTP/AVP"), 7, "RTP/SAVP");
+  answer_sdp += offer.substr(crypto, offer.find("\r\n", crypto) + 2 - crypto);
+  const ExtraHeader sdp_type[] = {{"Content-Type", "application/sdp"}};
+  feed(build_response(invite, 200, "OK", "tls-tag", sdp_type, answer_sdp), tls_phone);
+  ASSERT_TRUE(pump_until([&] { return sink_.waiting.size() == 1; }));
+  EXPECT_EQ(sink_.opened_records[0].callee_encrypted, true);
+  sink_.release({});
+
+  std::optional<RelayReply> query;
+  relay_->query("call-1@192.0.2.50", [&](RelayReply r) { query = std::move(r); });
+  ASSERT_TRUE(pump_until([&] { return query.has_value(); }));
+  EXPECT_EQ(relay_port_facing(query->raw, "tls-tag"), audio_port_of(offer)) << query->raw;
+}
+
 TEST_F(ProxyRelayTest, APhoneOverUdpIsOfferedPlainRtpAndItsLegIsNotEncrypted) {
   carrier_calls_with_sdp();
   ASSERT_TRUE(pump_until([&] { return sender_.count(phone_, "INVITE") == 1; }));
