@@ -1,11 +1,12 @@
 // What the per-source guard (sip/source_guard.h) costs the SIP worker per packet, which it pays on
 // every datagram before parsing: a phone under its rate, a softphone's WebSocket under its flow's,
-// a flooding source being dropped, a flood of ever-new (spoofed) sources, and, for scale, parsing
+// the credit an authenticated request gives its line's address, a flooding source being dropped, a flood of ever-new (spoofed) sources, and, for scale, parsing
 // the smallest request privox answers.
 //   build-bench/privox_guard_bench
 #include <benchmark/benchmark.h>
 
 #include <string>
+#include <vector>
 
 #include "sip/memory_directory.h"
 #include "sip/message.h"
@@ -64,6 +65,24 @@ void BM_SoftphoneFlowUnderItsRate(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(guard.admit(browser, true, now += 10));
 }
 BENCHMARK(BM_SoftphoneFlowUnderItsRate);
+
+// An office behind one NAT address: each request that authenticates credits its line to the
+// address (SourceGuard::on_auth_success), so the address's budget grows with its lines. The
+// request's line is found among the address's credited lines (range(0) of them, up to 64).
+void BM_AuthenticatedLineCredited(benchmark::State& state) {
+  Fixture f;
+  GuardLimits limits;
+  limits.rate_requests = 1'000'000'000;
+  SourceGuard guard(limits, f.directory, f.hasher, nullptr, f.clock);
+  const Peer office = Peer::from_ipv4(0xCB007106, 5060);
+  std::vector<ExtensionInfo> lines(static_cast<size_t>(state.range(0)));
+  for (size_t i = 0; i < lines.size(); ++i) lines[i].id = "0190a0b2-7c1d-7e4f-8a9b-" + std::to_string(100'000'000'000 + i);
+  for (const ExtensionInfo& line : lines) guard.on_auth_success(office, line);
+  size_t i = 0;
+  for (auto _ : state) guard.on_auth_success(office, lines[i++ % lines.size()]);
+  state.counters["lines"] = static_cast<double>(guard.credited_lines(office));
+}
+BENCHMARK(BM_AuthenticatedLineCredited)->Arg(1)->Arg(30)->Arg(64);
 
 void BM_FloodingSourceDropped(benchmark::State& state) {
   Fixture f;

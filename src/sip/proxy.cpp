@@ -8,6 +8,7 @@
 
 #include "common/ascii.h"
 #include "common/ids.h"
+#include "common/log.h"
 #include "media/endpoint.h"
 #include "media/sdp.h"
 #include "numbers/e164.h"
