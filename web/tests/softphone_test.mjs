@@ -190,6 +190,22 @@ async function phoneStateOnceSettled(page, pattern) {
   throw new Error(`the Phone page's status never matched ${pattern}: "${shown}"`);
 }
 
+// The devices registered on line `number`, as the portal lists them, once there are `wanted` (or
+// what there are after WAIT_MS).
+async function devicesOf(page, number, wanted) {
+  const deadline = Date.now() + WAIT_MS;
+  let devices = [];
+  while (Date.now() < deadline) {
+    const answer = await page.request.get('/api/v1/extensions');
+    check(answer.ok(), `GET /api/v1/extensions answered ${answer.status()}`);
+    const line = (await answer.json()).items.find((x) => x.number === number);
+    devices = (line && line.devices) || [];
+    if (devices.length >= wanted) break;
+    await sleep(250);
+  }
+  return devices;
+}
+
 async function waitAudioBothWays(page, what) {
   const deadline = Date.now() + 15_000;
   let last = { received: 0, sent: 0 };
@@ -296,6 +312,8 @@ await scenario.run(async (browser) => {
     await waitOutput(deskPhone, /200 OK.*\[[0-9]+ binding/);
     await page.goto('/phone.html');
     await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
+    const devices = await devicesOf(page, '501', 2);
+    check(devices.length === 2, `line 501 lists the browser and the desk phone: ${JSON.stringify(devices)}`);
     let deskMark = deskPhone.output.length;
     mark = baresip.output.length;
     baresip.child.stdin.write(`/dial sip:501@127.0.0.1:${SIP_PORT}\n`);
