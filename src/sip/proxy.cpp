@@ -703,9 +703,9 @@ void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& 
     // A relayed call's phones each get the offer made for their kind (fork_each_kind).
     MediaProfile offered = call.relayed && body ? call.callee_profile : MediaProfile::keep;
     std::optional<std::string_view> offer = body;
-    if (offered != MediaProfile::keep && target_profile(target) != offered) {
-      if (const std::string* own = branch_offer(call, target_profile(target)); own && !own->empty()) {
-        offered = target_profile(target);
+    if (const MediaProfile kind = target_profile(target); offered != MediaProfile::keep && kind != offered) {
+      if (const std::string* own = branch_offer(call, kind); own && !own->empty()) {
+        offered = kind;
         offer = *own;
       }
     }

@@ -211,6 +211,16 @@ std::string body_of(std::string_view message) {
   return end == std::string_view::npos ? std::string() : std::string(message.substr(end + 4));
 }
 
+// A TLS phone's answer to an SRTP offer: kPhoneSdp as RTP/SAVP, taking the first suite offered (its
+// a=crypto line); empty when the offer holds no key.
+std::string srtp_answer(std::string_view offer) {
+  const size_t crypto = offer.find("a=crypto:");
+  if (crypto == std::string_view::npos) return {};
+  std::string answer(kPhoneSdp);
+  answer.replace(answer.find("RTP/AVP"), 7, "RTP/SAVP");
+  return answer + std::string(offer.substr(crypto, offer.find("\r\n", crypto) + 2 - crypto));
+}
+
 }  // namespace
 
 class ProxyRelayTest : public ProxyTest {
@@ -421,12 +431,8 @@ TEST_F(ProxyRelayTest, APhoneOverTlsIsOfferedSrtpAndTheRecordSaysWhichLegWasEncr
   Message invite;
   ParseError error;
   ASSERT_TRUE(parse_message(storage_.back(), invite, error)) << error.reason;
-  // The phone picks the first suite offered.
-  const size_t crypto = offer.find("a=crypto:");
-  ASSERT_NE(crypto, std::string::npos);
-  std::string answer_sdp = std::string(kPhoneSdp);
-  answer_sdp.replace(answer_sdp.find("RTP/AVP"), 7, "RTP/SAVP");
-  answer_sdp += offer.substr(crypto, offer.find("\r\n", crypto) + 2 - crypto);
+  const std::string answer_sdp = srtp_answer(offer);
+  ASSERT_FALSE(answer_sdp.empty()) << "the offer holds a key: " << offer;
   const ExtraHeader sdp_type[] = {{"Content-Type", "application/sdp"}};
   feed(build_response(invite, 200, "OK", "phone-tag", sdp_type, answer_sdp), tls_phone);
   ASSERT_TRUE(pump_until([&] { return sink_.waiting.size() == 1; }));
@@ -551,11 +557,8 @@ TEST_F(ProxyRelayTest, ATlsPhoneRungBesideAUdpPhoneStillGetsSrtp) {
   Message invite;
   ParseError error;
   ASSERT_TRUE(parse_message(storage_.back(), invite, error)) << error.reason;
-  const size_t crypto = offer.find("a=crypto:");
-  ASSERT_NE(crypto, std::string::npos);
-  std::string answer_sdp = std::string(kPhoneSdp);
-  answer_sdp.replace(answer_sdp.find("RTP/AVP"), 7, "RTP/SAVP");
-  answer_sdp += offer.substr(crypto, offer.find("\r\n", crypto) + 2 - crypto);
+  const std::string answer_sdp = srtp_answer(offer);
+  ASSERT_FALSE(answer_sdp.empty()) << "the offer holds a key: " << offer;
   const ExtraHeader sdp_type[] = {{"Content-Type", "application/sdp"}};
   feed(build_response(invite, 200, "OK", "tls-tag", sdp_type, answer_sdp), tls_phone);
   ASSERT_TRUE(pump_until([&] { return sink_.waiting.size() == 1; }));
