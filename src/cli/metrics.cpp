@@ -107,6 +107,11 @@ void sample_sip(metrics::Sampler& out, const sip::SipSnapshot& s) {
               static_cast<double>(s.server.tcp_opened - s.server.tcp_open_failures), {{"outcome", "connected"}});
   out.counter("privox_sip_tcp_reopened_total", "", static_cast<double>(s.server.tcp_open_failures),
               {{"outcome", "failed"}});
+  out.counter("privox_sip_tls_handshakes_total", "SIP over TLS handshakes, by outcome (resumed: a session resumed)",
+              static_cast<double>(s.server.tls_handshakes - s.server.tls_resumed), {{"outcome", "new"}});
+  out.counter("privox_sip_tls_handshakes_total", "", static_cast<double>(s.server.tls_resumed), {{"outcome", "resumed"}});
+  out.counter("privox_sip_tls_handshakes_total", "", static_cast<double>(s.server.tls_handshake_failures),
+              {{"outcome", "failed"}});
   out.gauge("privox_sip_tcp_connections", "SIP connections open (TCP, TLS and the softphones' WebSockets)",
             static_cast<double>(s.tcp_connections));
   out.counter("privox_sip_stun_keepalives_total", "STUN Binding requests (SIP Outbound keep-alives) answered",

@@ -4,6 +4,7 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cstring>
@@ -105,6 +106,9 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
         return self->server_.drop_connection(self->id_);
       }
       ++self->server_.stats_.tls_handshakes;
+      // A resumed session (a ticket or the context's cache) skipped the key exchange and the
+      // signature: operators see from the share whether phones resume.
+      if (SSL_session_reused(self->tls_->native_handle()) == 1) ++self->server_.stats_.tls_resumed;
       if (!self->queue_.empty()) self->write_next();
       self->read();
     });

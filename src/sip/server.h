@@ -80,6 +80,7 @@ struct ServerStats {
   uint64_t tcp_closed_memory = 0;   // over the message size or the buffer budget
   uint64_t accept_errors = 0;
   uint64_t tls_handshakes = 0;        // completed
+  uint64_t tls_resumed = 0;           // of those, sessions resumed rather than negotiated anew
   uint64_t tls_handshake_failures = 0;  // refused by either side, or past TcpLimits::handshake_us
   uint64_t stun_answered = 0;           // STUN Binding requests (SIP Outbound keep-alives) answered
   // Connections privox opened to a TCP phone whose own had closed (Peer::listens), and those of

@@ -5,6 +5,8 @@
 #  - a phone registers over TLS with digest auth (401, then 200 on the same connection), and the
 #    200's Via names TLS;
 #  - a TLS 1.1 client is refused by the server (a TLS 1.2 one with the same client settings is not);
+#  - a client that resumes its TLS 1.3 session is counted apart from new handshakes and failed ones
+#    in privox_sip_tls_handshakes_total;
 #  - a client that opens a connection and never handshakes is closed after the handshake deadline;
 #  - after a renewed pair and SIGHUP, a new TLS connection gets the new certificate.
 # Debian 12's sipp is built without TLS (`sipp -h` lists no TLS options), so the phone is Python's
@@ -23,6 +25,7 @@ new_data_dir "$D"
 HTTP_PORT=$(free_port)
 SIP_PORT=$(free_port)
 TLS_PORT=$(free_port)
+METRICS_PORT=$(free_port)
 PW='Amber-reef-64-q'
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" -keyout "$TMP/key.pem" \
   -out "$TMP/cert.pem" 2>/dev/null || fail "openssl makes a self-signed certificate"
@@ -40,7 +43,7 @@ assert_ne "serve --sip-tls without a certificate does not start" 0 "$status"
 assert_contains "and names what is missing" "$(cat "$TMP/no_cert.err")" "--tls-cert"
 
 start_bg serve "$PRIVOX" serve $(store_args "$D") --http "127.0.0.1:$HTTP_PORT" --sip "127.0.0.1:$SIP_PORT" \
-  --sip-tls "127.0.0.1:$TLS_PORT" --tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem"
+  --sip-tls "127.0.0.1:$TLS_PORT" --tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem" --metrics "127.0.0.1:$METRICS_PORT"
 SERVE_PID=${E2E_PIDS[-1]}
 for _ in $(seq 100); do grep -q '"event":"service.started"' "$TMP/serve.log" 2>/dev/null && break; sleep 0.1; done
 assert_contains "serve listens for SIP over TLS" "$(cat "$TMP/serve.log")" "\"tls_port\":$TLS_PORT"
@@ -99,6 +102,18 @@ assert_contains "a TLS 1.2 client completes its handshake" "$(handshake -tls1_2)
 tls11=$(handshake -tls1_1)
 assert_contains "a TLS 1.1 client gets no session" "$tls11" "New, (NONE), Cipher is (NONE)"
 assert_contains "the server refuses TLS 1.1 with a protocol version alert" "$tls11" "alert protocol version"
+
+# A TLS 1.3 session kept (the client waits a second, so the server's ticket arrives) and resumed.
+(sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" -sess_out "$TMP/session.pem" >"$TMP/first.out" 2>&1
+(sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$TLS_PORT" -sess_in "$TMP/session.pem" >"$TMP/again.out" 2>&1
+assert_contains "a TLS 1.3 client gets a session it may keep" "$(cat "$TMP/first.out")" "New, TLSv1.3"
+assert_contains "and resumes it on its next connection" "$(cat "$TMP/again.out")" "Reused, TLSv1.3"
+handshakes() { curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" |
+  awk -v o="outcome=\"$1\"" '$1 ~ /^privox_sip_tls_handshakes_total/ && index($1, o) { print $2 }'; }
+# New: the phone's, the TLS 1.2 client's and the session's first; failed: the TLS 1.1 client.
+assert_eq "the metrics count three new handshakes" "3" "$(handshakes new)"
+assert_eq "one resumed session" "1" "$(handshakes resumed)"
+assert_eq "and one failed handshake" "1" "$(handshakes failed)"
 
 # A client that connects and never handshakes is closed by privox after the deadline (5 s, swept each second).
 python3 - "$TLS_PORT" >"$TMP/silent.out" 2>&1 <<'PY'
