@@ -842,6 +842,10 @@ class Server::Listener : public std::enable_shared_from_this<Listener> {
     const ConnectionTable::Admission admission = shared_->connections.admit(client_key(remote.address()));
     if (admission.displaced) admission.displaced->displace();
     if (admission.id == 0) return refuse(socket);
+    // Responses and WebSocket frames (a softphone's SIP) are written whole; Nagle's algorithm
+    // would hold one behind the ACK of the last, which the browser delays (TLS 1.3's tickets go
+    // out after the handshake, so the first response waited 40 ms).
+    socket.set_option(tcp::no_delay(true), ec);
     if (shared_->tls)
       std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(shared_, admission.id, std::move(client),
                                                                         std::move(socket), *shared_->tls)

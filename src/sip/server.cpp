@@ -28,6 +28,14 @@ constexpr size_t kReadChunk = 4096;
 // A buffer larger than this is given back once its message has been handed on.
 constexpr size_t kKeptBuffer = 2 * kReadChunk;
 
+// Every SIP message is written whole, so Nagle's algorithm only ever delays one: over TLS 1.3 the
+// server's session tickets go out after the handshake, and the first response then waited for
+// their ACK, which the phone delays by 40 ms (a 401 took 42 ms to arrive instead of under 1).
+void no_delay(tcp::socket& socket) {
+  boost::system::error_code ignored;  // a socket that cannot take it still works, only slower
+  socket.set_option(tcp::no_delay(true), ignored);
+}
+
 // A response starts with the version; anything else is (or claims to be) a request.
 bool looks_like_response(std::string_view bytes) { return bytes.size() >= 4 && bytes.substr(0, 4) == "SIP/"; }
 
@@ -127,6 +135,7 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
         return self->server_.drop_connection(self->id_);
       }
       self->last_active_us_ = self->server_.clock_.now_us();
+      no_delay(self->socket_);
       if (!self->queue_.empty()) self->write_next();
       self->read();
     });
@@ -595,6 +604,7 @@ void Server::accepted(tcp::socket socket, bool tls) {
   }
   ++per_source_[source];
   if (tls) ++handshaking_[source];
+  no_delay(socket);
   auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), id, peer,
                                                     tls ? tls_context_ : std::shared_ptr<asio::ssl::context>());
   connections_.emplace(id, connection);
