@@ -20,7 +20,10 @@
 //      the page: 502 calls 503, the browser's call ends once 503 answered, and 503 gets RTP;
 //   9. once the company requires encryption, the Phone page (ws: here, not TLS) says that privox
 //      refused its registration, and why; then the requirement is lifted and it registers again;
-//  10. logging out ends the softphone: its WebSocket is closed within the recheck interval.
+//  10. a second Phone page whose network fails (Playwright's WebSocket routing) says so and tries
+//      again: a WebSocket closed before it opens is retried after 1 s, an answered REGISTER lost on
+//      an open one after the 10 s watchdog, and the third WebSocket registers;
+//  11. logging out ends the softphone: its WebSocket is closed within the recheck interval.
 // Environment: PORTAL_URL, SIP_PORT, ARTIFACTS, MAILDIR, WORK (browser_test.sh sets them).
 
 import { spawn } from 'node:child_process';
@@ -375,7 +378,34 @@ await scenario.run(async (browser) => {
     await setEncryptionRequired(page, false);
     await phoneStateOnceSettled(page, /Ready: line 501/);
 
-    step('10. logging out closes the softphone\'s WebSocket');
+    step('10. the Phone page tries again when its WebSocket does not open, and when a REGISTER goes unanswered');
+    // The network between browser and privox is what fails here, through Playwright's WebSocket
+    // routing in a second page of the same session: the first WebSocket is closed before it
+    // opens; on the second, privox gets the first REGISTER (and challenges it) but never the
+    // answered one; the third reaches privox untouched.
+    const retrying = await page.context().newPage();
+    let sockets = 0;
+    await retrying.routeWebSocket(/\/sip(\?|$)/, (ws) => {
+      sockets += 1;
+      if (sockets === 1) return ws.close();
+      const privox = ws.connectToServer();
+      if (sockets === 2) {
+        ws.onMessage((message) => {
+          if (!/^REGISTER [^]*\r\nAuthorization:/i.test(String(message))) privox.send(message);
+        });
+      }
+    });
+    await retrying.goto('/phone.html');
+    await retrying.locator('#phone-state', { hasText: /Not registered: .*; trying again in 1 s/ }).waitFor({ timeout: WAIT_MS });
+    console.log(`   first: "${(await retrying.locator('#phone-state').innerText()).trim()}"`);
+    await retrying.locator('#phone-state', { hasText: 'no answer to the registration in 10 s' }).waitFor({ timeout: 20_000 });
+    console.log(`   then: "${(await retrying.locator('#phone-state').innerText()).trim()}"`);
+    await retrying.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
+    check(sockets === 3, `registered on the third WebSocket (opened ${sockets})`);
+    await retrying.close();
+    await page.bringToFront();
+
+    step('11. logging out closes the softphone\'s WebSocket');
     await page.goto('/phone.html');
     await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
     const other = await page.context().newPage();
