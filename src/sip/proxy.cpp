@@ -774,6 +774,14 @@ bool Proxy::beyond_reach(const Peer& peer) {
   return peer.local_only() && !(!peer.ipv6 && peer.address[0] == 127);  // loopback is this machine
 }
 
+const std::string* Proxy::carrier_trunk(const Message& request, const Dialog& d) {
+  const bool trunk_call = !d.record.trunk_id.empty();
+  if (request.from().tag() == d.caller_tag)
+    return trunk_call && d.record.direction == Direction::inbound ? &d.record.trunk_id : nullptr;
+  if (d.leg) return &d.leg->trunk_id;  // an external forward: the carrier answered
+  return trunk_call && d.record.direction == Direction::outbound ? &d.record.trunk_id : nullptr;
+}
+
 const Peer* Proxy::dialog_flow(const Message& request) const {
   const auto it = dialogs_.find(std::string(request.call_id()));
   if (it == dialogs_.end()) return nullptr;
@@ -789,6 +797,14 @@ void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) 
   const auto dialog = dialogs_.find(std::string(request.call_id()));
   if (dialog != dialogs_.end()) {
     if (dialog->second.transfer) return handle_taken_over(tx, request, dialog->second);
+    if (request.method() == Method::refer)
+      if (const std::string* trunk = carrier_trunk(request, dialog->second)) {
+        // A carrier's REFER would have the office's phone call whatever number the far end names,
+        // on the office's account and rated as the line's own call out: a toll-fraud path (RFC
+        // 5589 §11) no office asked for. The office transfers a carrier's party, not the reverse.
+        log::info("sip", "transfer.refused_from_carrier", {{"trunk", log::Id(*trunk)}});
+        return respond(tx, request, 403, "Transfers requested by the carrier are not accepted");
+      }
     if (request.method() == Method::refer && !dialog->second.carrier_tag.empty() &&
         take_transfer(tx, request, from, dialog->second))
       return;

@@ -431,6 +431,10 @@ class Proxy final : public TransactionUser {
     std::string caller_tag;
   };
 
+  // The trunk an in-dialog request came through when it comes from the dialog's carrier side (the
+  // caller of a trunk's call in; the callee of a call out or of an external forward), else nullptr.
+  static const std::string* carrier_trunk(const Message& request, const Dialog& d);
+
   // A call privox answered itself (voicemail), by Call-ID, until either side ends it.
   struct OwnDialog {
     uint64_t session = 0;

@@ -168,6 +168,45 @@ TEST_F(ProxyTest, ATrustedTrunkIsKnownFromAnyPortButARegisterFromItsAddressIsCha
   EXPECT_EQ(proxy_.calls_in_progress(), 1u);
 }
 
+// Issue 15: a REFER from the carrier's side of an answered call would have the office's phone
+// call whatever number the far end names, on the office's account. privox refuses it (403) and the
+// phone never sees it; the call goes on, and the carrier's BYE still ends it.
+TEST_F(ProxyTest, ARequestToTransferFromTheCarrierIsRefusedAndTheCallGoesOn) {
+  const Message invite = call_in();
+  phone_answers(invite, 200, "OK");
+  sink_.release({});
+  ASSERT_EQ(proxy_.dialogs(), 1u);
+  const size_t refers_before = sender_.count(phone_, "REFER");
+  feed("REFER sip:101@192.0.2.7:5062 SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-refer-1\r\n"
+       "Route: <sip:127.0.0.1:5060;lr>\r\n"
+       "Max-Forwards: 70\r\n"
+       "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
+       "To: <sip:442079460958@127.0.0.1>;tag=phone-tag\r\n"
+       "Call-ID: call-1@192.0.2.50\r\n"
+       "CSeq: 2 REFER\r\n"
+       "Refer-To: <sip:+19005550100@192.0.2.50>\r\n"
+       "Contact: <sip:+14155550123@192.0.2.50:5060>\r\n"
+       "Content-Length: 0\r\n\r\n",
+       carrier_);
+  EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 403 Transfers requested by the carrier are not accepted"), 1u);
+  EXPECT_EQ(sender_.count(phone_, "REFER"), refers_before) << "the phone is never asked to call the number";
+  EXPECT_EQ(proxy_.dialogs(), 1u) << "the call goes on";
+
+  feed("BYE sip:101@192.0.2.7:5062 SIP/2.0\r\n"
+       "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-bye-1\r\n"
+       "Route: <sip:127.0.0.1:5060;lr>\r\n"
+       "Max-Forwards: 70\r\n"
+       "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
+       "To: <sip:442079460958@127.0.0.1>;tag=phone-tag\r\n"
+       "Call-ID: call-1@192.0.2.50\r\n"
+       "CSeq: 3 BYE\r\n"
+       "Content-Length: 0\r\n\r\n",
+       carrier_);
+  EXPECT_EQ(sender_.count(phone_, "BYE"), 1u) << "the carrier's BYE reaches the phone";
+  EXPECT_EQ(proxy_.dialogs(), 0u);
+}
+
 // An SMS privox sends itself is recorded with the equipment the carrier's answer names (P5).
 TEST_F(ProxyTest, AnSmsPrivoxSendsRecordsTheEquipmentTheCarrierAnswersWith) {
   int answered = 0;
