@@ -561,6 +561,20 @@ expect_record "the call from the carrier's other port is recorded: inbound, answ
   "r['direction'] == 'inbound' and r['outcome'] == 'answered' and r['destination'] == '$DID101'
    and r['source'] == '$CALLING' and r.get('trunk_id')"
 
+# Issue 15: the carrier asks, in its answered call, for the phone to call a premium-rate number
+# (REFER). privox refuses it 403 and the phone never sees it (uas_answer.xml would fail on any
+# request but the BYE); the carrier's BYE then ends the call as usual.
+uas uas_did_refer uas_answer.xml "$DEV101"
+carrier_call call_in_refer uac_trunk_refer.xml "$CALLING" "$DID101" -d 300
+expect_sipp "the carrier's REFER is refused 403, naming why, and its BYE still ends the call" call_in_refer
+sipp_wait "$UAS_PID"
+expect_sipp "101's phone answers and is never asked to transfer the carrier's call" uas_did_refer
+assert_contains "privox logs the refusal with the trunk's id only" "$(cat "$SERVER_LOG")" \
+  '"event":"transfer.refused_from_carrier"'
+expect_record "the call goes on to the carrier's BYE: one inbound record, answered, ended by bye" \
+  "r['direction'] == 'inbound' and r['outcome'] == 'answered' and r.get('end_reason') == 'bye'
+   and r['destination'] == '$DID101' and r['source'] == '$CALLING'"
+
 carrier_uas uas_out uas_trunk.xml
 ext_call call_out uac_call.xml "$L101" "$PW101" "$PSTN" -d 300
 expect_sipp "101 calls a public number: out through the trunk, answered" call_out
