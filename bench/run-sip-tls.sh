@@ -8,7 +8,7 @@
 # Debian 12's sipp has no TLS, so sipp speaks TCP to a local stunnel (client mode), which opens the
 # TLS connections to the proxy: one stunnel connection per sipp connection. The proxies see only
 # TLS; sipp's Via says TCP, which neither proxy uses to route a response on a connection. The
-# called phone is bench/tls_callee.py, one TLS connection of its own (see there why not sipp).
+# called phone is bench/sip_callee.py, one TLS connection of its own (see there why not sipp).
 #
 # Measured, for each proxy, as the harness does: its own CPU (every thread of privox, every
 # Kamailio process) per successful call or registration, with zero failures at the same rate:
@@ -133,7 +133,7 @@ measure() {  # measure NAME TLS_PORT USER PASSWORD TARGET
   local name=$1 port=$2 user=$3 password=$4 target=$5 kind
   echo "$name resumes TLS 1.3 sessions: $(resumes "$port")"
   start_stunnel "$port"
-  python3 "$root/bench/tls_callee.py" "$port" "$user" "$password" >callee.out 2>&1 &
+  python3 "$root/bench/sip_callee.py" tls "$port" "$user" "$password" >callee.out 2>&1 &
   pids+=($!)
   for _ in $(seq 50); do grep -q registered callee.out && break; sleep 0.1; done
   grep -q registered callee.out || { echo "the callee did not register at $name:"; cat callee.out; exit 1; }
