@@ -15,6 +15,8 @@ digest's username and password separated by a space.
 import json
 import os
 import re
+import secrets
+import string
 import sys
 import time
 import urllib.error
@@ -48,6 +50,11 @@ def call(method, url, body=None):
     return status, answer
 
 
+def device_password():
+    # Letters only: privox refuses a password in which a run of digits could be a card number.
+    return "".join(secrets.choice(string.ascii_letters) for _ in range(24))
+
+
 def emailed_token(to):
     pattern = re.compile(r"https?://\S+/confirm\.html#([0-9a-f]{64})")
     deadline = time.time() + 10
@@ -72,7 +79,7 @@ call("POST", f"{portal}/api/v1/confirm", {"token": emailed_token(email)})
 _, me = call("GET", f"{portal}/api/v1/me")
 # The line's device password is for desk phones; the softphone never uses it (step 4's credential).
 _, line = call("POST", f"{portal}/api/v1/extensions", {"number": number, "did": did, "member_id": me["subject_id"],
-                                                       "password": "bench-device-" + os.urandom(12).hex()})
+                                                       "password": "bench-device-" + device_password()})
 _, credential = call("GET", f"{portal}/api/v1/me/softphone?line_id={line['id']}")
 print(credential["websocket_url"])
 print("; ".join(f"{k}={v}" for k, v in cookies.items()))

@@ -66,12 +66,22 @@ cpu = (int(sys.argv[5]) - int(sys.argv[4])) / int(sys.argv[6])
 print(f"successful={ok} failed={bad} elapsed_s={elapsed:.2f} per_s={ok/elapsed:.0f} proxy_cpu_s={cpu:.2f} cpu_us_each={cpu * 1e6 / max(ok, 1):.0f}")
 PY
 }
-# callee NAME ARGS...: sip_callee.py in ws mode, once it has registered.
+# callee NAME ARGS...: sip_callee.py in ws mode, once it has registered. A line added through the
+# portal reaches the SIP service a moment later (the directory's next update), and a REGISTER
+# before that is refused as an unknown login: so a refused callee tries again, for 10 s at most.
 callee() {
-  local name=$1; shift
-  python3 "$root/bench/sip_callee.py" ws "$@" >"$name-callee.out" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 50); do grep -q registered "$name-callee.out" && return 0; sleep 0.1; done
+  local name=$1 attempt; shift
+  for attempt in $(seq 20); do
+    python3 "$root/bench/sip_callee.py" ws "$@" >"$name-callee.out" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 50); do
+      grep -q registered "$name-callee.out" && return 0
+      grep -q refused "$name-callee.out" && break
+      sleep 0.1
+    done
+    kill "${pids[-1]}" 2>/dev/null || true; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
+    sleep 0.5
+  done
   echo "the callee did not register at $name:"; cat "$name-callee.out"; exit 1
 }
 stop_callee() {  # the callee's count of what it answered
@@ -107,10 +117,13 @@ echo "privox calls to a WebSocket phone: $(calls_to privox 5060 +442071234567)"
 stop_callee
 echo "privox callee: $(tail -n 1 privox-callee.out)"
 echo "privox records: $(sqlite3 "$D/privox.db" "select count(*) from traffic_records where outcome = 'answered'") answered; warnings and errors logged: $(grep -c '"level":"\(warn\|error\)"' privox.log || true)"
+grep '"level":"\(warn\|error\)"' privox.log | head -3 || true
 kill "$PROXY_PIDS"; wait "$PROXY_PIDS" 2>/dev/null || true
 
 # Kamailio: the callee registers as 1000 (the anchor has no digest for calls) and is called as 1000.
-kamailio -f "$root/bench/kamailio-ws.cfg" -P "$kw/pid" -m 1024 -M 32 >"$kw/log" 2>&1
+pkill -f "$root/bench/kamailio-ws.cfg" 2>/dev/null && sleep 1  # one an interrupted run left behind
+kamailio -f "$root/bench/kamailio-ws.cfg" -P "$kw/pid" -m 1024 -M 32 >"$kw/log" 2>&1 ||
+  { echo "kamailio did not start:"; cat "$kw/log"; exit 1; }
 for _ in $(seq 20); do [ -s "$kw/pid" ] && break; sleep 0.5; done
 sleep 1
 PROXY_PIDS=$(pgrep -f kamailio-ws.cfg | tr '\n' ' ')
