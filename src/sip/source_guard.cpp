@@ -10,6 +10,13 @@
 namespace privox::sip {
 namespace {
 
+// How a source reached privox, as the guard's log lines name it (a softphone's WebSocket is "ws",
+// not the TCP connection under it).
+log::Code transport_label(const Peer& from) {
+  if (from.websocket()) return log::Code("ws");
+  return from.reliable() ? log::Code("tcp") : log::Code("udp");
+}
+
 // Lines per second the guard may log before it only counts them: an attack from many sources must
 // not become a way to fill the operator's disk.
 constexpr uint32_t kLogLinesPerSecond = 50;
@@ -214,9 +221,8 @@ bool SourceGuard::within_rate(RateWindow& window, const Peer& from, const Source
   if (verdict == RateWindow::Verdict::within) return true;
   ++stats_.rate_drops;
   if (verdict == RateWindow::Verdict::newly_over && may_log(now_us)) {
-    const log::Code transport = from.websocket() ? log::Code("ws") : from.reliable() ? log::Code("tcp") : log::Code("udp");
     log::warn("sip", "guard.rate_limited",
-              {{"source_id", log::Id(source_id(key))}, {"transport", transport}, {"limit", limit},
+              {{"source_id", log::Id(source_id(key))}, {"transport", transport_label(from)}, {"limit", limit},
                {"window_ms", limits_.rate_window_us / 1000}});
   }
   return false;
@@ -259,7 +265,7 @@ void SourceGuard::on_auth_failure(const Peer& from, const AuthFailure& failure) 
   if (may_log(now_us))
     log::warn("sip", "guard.auth_failure",
               {{"source_id", log::Id(source_id(key))},
-               {"transport", from.reliable() ? log::Code("tcp") : log::Code("udp")},
+               {"transport", transport_label(from)},
                {"method", log::Code(failure.method)},
                {"login_tag", log::Id(hasher_.login_tag(failure.login))},
                {"login_known", failure.known_login},
