@@ -49,7 +49,7 @@ mkdir -p "$kw"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$kw/pid" ] && kill "$(cat "$kw/pid")" 2>/dev/null
+  [ -f "$kw/pid" ] && kill "$(cat "$kw/pid")" 2>/dev/null || true
   bash "$root/scripts/test-postgres.sh" stop "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work" "$kw"
 }

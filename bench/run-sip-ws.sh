@@ -37,8 +37,8 @@ kw=/tmp/kamailio-ws  # kamailio-ws.cfg names its control socket here
 mkdir -p "$kw"
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
-  [ -f "$kw/pid" ] && kill "$(cat "$kw/pid")" 2>/dev/null
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$kw/pid" ] && kill "$(cat "$kw/pid")" 2>/dev/null || true
   bash "$root/scripts/test-smtp.sh" stop "$work/smtp" >/dev/null 2>&1 || true
   rm -rf "$work" "$kw"
 }
