@@ -193,16 +193,7 @@ TEST_F(ProxyTest, ARequestToTransferFromTheCarrierIsRefusedAndTheCallGoesOn) {
   EXPECT_EQ(sender_.count(phone_, "REFER"), refers_before) << "the phone is never asked to call the number";
   EXPECT_EQ(proxy_.dialogs(), 1u) << "the call goes on";
 
-  feed("BYE sip:101@192.0.2.7:5062 SIP/2.0\r\n"
-       "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-bye-1\r\n"
-       "Route: <sip:127.0.0.1:5060;lr>\r\n"
-       "Max-Forwards: 70\r\n"
-       "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
-       "To: <sip:442079460958@127.0.0.1>;tag=phone-tag\r\n"
-       "Call-ID: call-1@192.0.2.50\r\n"
-       "CSeq: 3 BYE\r\n"
-       "Content-Length: 0\r\n\r\n",
-       carrier_);
+  carrier_hangs_up(3);
   EXPECT_EQ(sender_.count(phone_, "BYE"), 1u) << "the carrier's BYE reaches the phone";
   EXPECT_EQ(proxy_.dialogs(), 0u);
 }
@@ -423,16 +414,7 @@ TEST_F(ProxyRelayTest, OfferAnswerAndReInviteGoThroughTheRelayAndTheByeEndsIt) {
   EXPECT_EQ(played(RtpengineClient::Command::play_media), 1u) << "the node's file was not played again";
 
   // The carrier hangs up: the BYE passes at once, and rtpengine forgets the call.
-  feed("BYE sip:101@192.0.2.7:5062 SIP/2.0\r\n"
-       "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-bye-1\r\n"
-       "Route: <sip:127.0.0.1:5060;lr>\r\n"
-       "Max-Forwards: 70\r\n"
-       "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
-       "To: <sip:442079460958@127.0.0.1>;tag=phone-tag\r\n"
-       "Call-ID: call-1@192.0.2.50\r\n"
-       "CSeq: 3 BYE\r\n"
-       "Content-Length: 0\r\n\r\n",
-       carrier_);
+  carrier_hangs_up(3);
   EXPECT_EQ(sender_.count(phone_, "BYE"), 1u);
   ASSERT_EQ(sink_.closed_records.size(), 1u);
   EXPECT_EQ(sink_.closed_records[0].end_reason, "bye");

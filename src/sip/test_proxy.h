@@ -109,6 +109,21 @@ class ProxyTest : public ::testing::Test {
     return forwarded;
   }
 
+  // The carrier hangs up the answered call_in(): its BYE, along the route set, with `cseq`.
+  void carrier_hangs_up(int cseq) {
+    feed(fmt::format("BYE sip:101@192.0.2.7:5062 SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-bye-{0}\r\n"
+                     "Route: <sip:127.0.0.1:5060;lr>\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
+                     "To: <sip:442079460958@127.0.0.1>;tag=phone-tag\r\n"
+                     "Call-ID: call-1@192.0.2.50\r\n"
+                     "CSeq: {0} BYE\r\n"
+                     "Content-Length: 0\r\n\r\n",
+                     cseq),
+         carrier_);
+  }
+
   // The phone answers `status` to the INVITE it was sent.
   void phone_answers(const Message& invite, int status, std::string_view reason) {
     feed(build_response(invite, status, reason, "phone-tag"), phone_);
