@@ -83,22 +83,17 @@ EOF
 }
 stop_last() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
 
-cpu_ticks() { local t=0 p; for p in $PROXY_PIDS; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
+source "$root/bench/sip-bench-lib.sh"
 tls_handshakes() {  # new,resumed from privox's metrics
   local m; m=$(curl -sf "http://$METRICS/metrics")
   echo "$(awk '/^privox_sip_tls_handshakes_total\{outcome="new"\}/{print $2}' <<<"$m"),$(awk '/^privox_sip_tls_handshakes_total\{outcome="resumed"\}/{print $2}' <<<"$m")"
 }
-# with_cpu COMMAND...: the command's last line (which says successful=N), then PROXY_PIDS' CPU
-# over it and per success, and for privox the handshakes it counted (new,resumed) meanwhile.
-with_cpu() {
-  local c0 c1 line before="" ok
+# measured COMMAND...: with_cpu's line, and for privox the handshakes it counted (new,resumed)
+# meanwhile.
+measured() {
+  local before="" line
   [ -n "${METRICS:-}" ] && before=$(tls_handshakes)
-  c0=$(cpu_ticks)
-  line=$("$@" 2>&1 | tail -n 1)
-  c1=$(cpu_ticks)
-  ok=$(grep -o 'successful=[0-9]*' <<<"$line" | cut -d= -f2)
-  line+=$(python3 -c 'import sys; c = (int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]); print(f" proxy_cpu_s={c:.2f} cpu_us_each={c * 1e6 / max(int(sys.argv[4] or 0), 1):.0f}")' \
-    "$c0" "$c1" "$(getconf CLK_TCK)" "$ok")
+  line=$(with_cpu "$@")
   [ -n "${METRICS:-}" ] && line+=" privox_handshakes(new,resumed)=$(python3 -c 'import sys; print(",".join(str(int(float(y) - float(x))) for x, y in zip(sys.argv[1].split(","), sys.argv[2].split(","))))' "$before" "$(tls_handshakes)")"
   echo "$line"
 }
@@ -111,14 +106,7 @@ sipp_run() {
   sipp -sf "$harness/$scenario" 127.0.0.1:15061 -t t1 -i 127.0.0.1 -r "$per_s" -l 2000 \
     -m "$count" -timeout 120 -timeout_error -trace_stat -stf "$name.csv" "$@" >/dev/null 2>&1 || true
   t1=$(date +%s.%N)
-  python3 - "$name.csv" "$t0" "$t1" <<'PY'
-import csv, sys
-rows = list(csv.reader(open(sys.argv[1]), delimiter=';'))
-d = dict(zip(rows[0], rows[-1]))
-elapsed = float(sys.argv[3]) - float(sys.argv[2])
-ok, bad = int(d.get('SuccessfulCall(C)', 0)), int(d.get('FailedCall(C)', 0))
-print(f"successful={ok} failed={bad} elapsed_s={elapsed:.2f} per_s={ok/elapsed:.0f}")
-PY
+  sipp_summary "$name.csv" "$t0" "$t1"
 }
 # Whether the server resumes a TLS 1.3 session: a first connection keeps its session (waiting a
 # second for the ticket), a second one offers it.
@@ -137,15 +125,15 @@ measure() {  # measure NAME TLS_PORT USER PASSWORD TARGET
   pids+=($!)
   for _ in $(seq 50); do grep -q registered callee.out && break; sleep 0.1; done
   grep -q registered callee.out || { echo "the callee did not register at $name:"; cat callee.out; exit 1; }
-  echo "$name TLS calls (one connection each side): $(with_cpu sipp_run "$name-calls" uac_rr.xml "$calls" "$rate" -s "$target" -p 5061)"
+  echo "$name TLS calls (one connection each side): $(measured sipp_run "$name-calls" uac_rr.xml "$calls" "$rate" -s "$target" -p 5061)"
   stop_last
   echo "$name callee: $(tail -n 1 callee.out)"
   printf 'SEQUENTIAL\n%s;\n' "$user" >users.csv
-  echo "$name TLS registrations (one connection): $(with_cpu sipp_run "$name-reg" reg_auth.xml "$regs" "$reg_rate" \
+  echo "$name TLS registrations (one connection): $(measured sipp_run "$name-reg" reg_auth.xml "$regs" "$reg_rate" \
     -inf users.csv -au "$user" -ap "$password" -p 5062)"
   stop_last
   for kind in new resumed; do
-    echo "$name TLS registrations (a $kind session each): $(with_cpu python3 "$root/bench/tls_registrations.py" \
+    echo "$name TLS registrations (a $kind session each): $(measured python3 "$root/bench/tls_registrations.py" \
       "$port" "$user" "$password" "$handshakes" "$handshake_rate" "$kind")"
   done
 }

@@ -48,23 +48,15 @@ cd "$work"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); $(date -u +%FT%TZ)"
 echo "calls: $calls at $rate/s; $(kamailio -v | head -1 | cut -d' ' -f2-3)"
 
-cpu_ticks() { local t=0 p; for p in $PROXY_PIDS; do [ -r "/proc/$p/stat" ] && t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
-# calls_to NAME PORT TARGET: the harness's calls over UDP; one line with PROXY_PIDS' CPU per call.
-calls_to() {
-  local name=$1 port=$2 target=$3 c0 c1 t0 t1
-  c0=$(cpu_ticks); t0=$(date +%s.%N)
+source "$root/bench/sip-bench-lib.sh"
+# sipp_calls NAME PORT TARGET: the harness's calls over UDP; successful=N failed=N ...
+sipp_calls() {
+  local name=$1 port=$2 target=$3 t0 t1
+  t0=$(date +%s.%N)
   sipp -sf "$harness/uac_rr.xml" "127.0.0.1:$port" -s "$target" -i 127.0.0.1 -p 5061 -r "$rate" -l 2000 \
     -m "$calls" -timeout 120 -timeout_error -trace_stat -stf "$name.csv" >/dev/null 2>&1 || true
-  t1=$(date +%s.%N); c1=$(cpu_ticks)
-  python3 - "$name.csv" "$t0" "$t1" "$c0" "$c1" "$(getconf CLK_TCK)" <<'PY'
-import csv, sys
-rows = list(csv.reader(open(sys.argv[1]), delimiter=';'))
-d = dict(zip(rows[0], rows[-1]))
-elapsed = float(sys.argv[3]) - float(sys.argv[2])
-ok, bad = int(d.get('SuccessfulCall(C)', 0)), int(d.get('FailedCall(C)', 0))
-cpu = (int(sys.argv[5]) - int(sys.argv[4])) / int(sys.argv[6])
-print(f"successful={ok} failed={bad} elapsed_s={elapsed:.2f} per_s={ok/elapsed:.0f} proxy_cpu_s={cpu:.2f} cpu_us_each={cpu * 1e6 / max(ok, 1):.0f}")
-PY
+  t1=$(date +%s.%N)
+  sipp_summary "$name.csv" "$t0" "$t1"
 }
 # callee NAME ARGS...: sip_callee.py in ws mode, once it has registered. A line added through the
 # portal reaches the SIP service a moment later (the directory's next update), and a REGISTER
@@ -113,7 +105,7 @@ mapfile -t credential < <(python3 "$root/bench/portal_softphone.py" "http://$HTT
   "$work/smtp/maildir" 101 +442071234567)
 [ ${#credential[@]} -eq 4 ] || { echo "no softphone credential from the portal"; exit 1; }
 callee privox "${credential[0]}" "http://$HTTP" "${credential[1]}" "${credential[2]}" ${credential[3]}
-echo "privox calls to a WebSocket phone: $(calls_to privox 5060 +442071234567)"
+echo "privox calls to a WebSocket phone: $(with_cpu sipp_calls privox 5060 +442071234567)"
 stop_callee
 echo "privox callee: $(tail -n 1 privox-callee.out)"
 echo "privox records: $(sqlite3 "$D/privox.db" "select count(*) from traffic_records where outcome = 'answered'") answered; warnings and errors logged: $(grep -c '"level":"\(warn\|error\)"' privox.log || true)"
@@ -128,6 +120,6 @@ for _ in $(seq 20); do [ -s "$kw/pid" ] && break; sleep 0.5; done
 sleep 1
 PROXY_PIDS=$(pgrep -f kamailio-ws.cfg | tr '\n' ' ')
 callee kamailio ws://127.0.0.1:5072/ http://127.0.0.1 "" 1000@127.0.0.1 1000
-echo "kamailio calls to a WebSocket phone: $(calls_to kamailio 5070 1000)"
+echo "kamailio calls to a WebSocket phone: $(with_cpu sipp_calls kamailio 5070 1000)"
 stop_callee
 echo "kamailio callee: $(tail -n 1 kamailio-callee.out)"
