@@ -151,6 +151,7 @@ std::string build_forward(const Message& request, const ForwardEdits& edits) {
   out += " SIP/2.0\r\n";
   if (!edits.via.empty()) append_header(out, "Via", edits.via);
   if (!edits.record_route.empty()) append_header(out, "Record-Route", edits.record_route);
+  if (!edits.route.empty()) append_header(out, "Route", edits.route);
   int routes_to_pop = edits.pop_route ? (edits.pop_second_route ? 2 : 1) : 0;
   for (const HeaderField& h : request.headers()) {
     if (listed(edits.remove, h.id)) continue;

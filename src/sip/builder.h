@@ -43,6 +43,7 @@ struct ForwardEdits {
   std::string_view request_uri;    // the new Request-URI; empty keeps it
   std::string_view via;            // this proxy's Via value, put on top
   std::string_view record_route;   // a Record-Route value put on top; empty adds none
+  std::string_view route;          // a Route value put before the request's own; empty adds none
   bool pop_route = false;          // drop the first Route value (it named this proxy)
   bool pop_second_route = false;   // and the second: this proxy's other entry of a double Record-Route (RFC 5658)
   std::string_view from;           // a replacement From value (caller-ID privacy); empty keeps it

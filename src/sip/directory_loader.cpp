@@ -166,8 +166,9 @@ Result<std::shared_ptr<const BanUpdate>> DirectoryLoader::load_bans() {
   return std::make_shared<const BanUpdate>(std::move(update));
 }
 
-void DirectoryLoader::follow_bindings(int64_t log_seq, DeliverBindings deliver) {
+void DirectoryLoader::follow_bindings(int64_t log_seq, std::string self, DeliverBindings deliver) {
   binding_seq_ = log_seq;
+  binding_self_ = std::move(self);
   deliver_bindings_ = std::move(deliver);
 }
 
@@ -331,7 +332,7 @@ Status DirectoryLoader::catch_up_bindings() {
     if (worker_.stopping()) return {};
     PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
     PRIVOX_ASSIGN(BindingUpdate read,
-                  shared_bindings_after(*tx, keys_, binding_seq_, options_.batch, clock_->now_us()));
+                  shared_bindings_after(*tx, keys_, binding_seq_, options_.batch, clock_->now_us(), binding_self_));
     tx.reset();
     if (read.seq == binding_seq_) return {};
     if (read.replace_all) log::warn("sip", "bindings.reload_all", {{"reason", "binding_log_pruned"}});

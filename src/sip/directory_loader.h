@@ -18,8 +18,9 @@
 //    numbers, notified on the same channel) and hands them to `deliver_bans` as a BanUpdate.
 //  - with follow_bindings(), the registrations every node takes (sip/store_bindings.h): every wake
 //    reads sip_binding_log after the last entry delivered and hands `deliver_bindings` the live
-//    UDP bindings of the lines it names, so that a phone registered through any node is reached
-//    through this one within the wake (PostgreSQL: at once).
+//    bindings of the lines it names, so that a phone registered through any node is reached
+//    through this one within the wake (PostgreSQL: at once): directly, or through the node that
+//    holds its flow.
 //  - add_chore() runs store work that belongs to no request on this thread, at most once per its
 //    interval: closing the calls of a node that stopped beating (traffic/store_sink.h).
 //
@@ -75,8 +76,9 @@ class DirectoryLoader {
   // follow from. Needs follow_bans().
   Result<std::shared_ptr<const BanUpdate>> load_bans();
   // Before start(): follow the bindings every node takes, from `log_seq` (StoreBindings::
-  // restore_all's place in the log). Uses the clock follow_bans() was given.
-  void follow_bindings(int64_t log_seq, DeliverBindings deliver);
+  // restore_all's place in the log), as the node reached at `self` (StoreBindings::self) reaches
+  // them. Uses the clock follow_bans() was given.
+  void follow_bindings(int64_t log_seq, std::string self, DeliverBindings deliver);
   // Before start(): run `chore` on the loader's thread at a wake at least `every_us` after its
   // last run (the first at the first wake). Its errors are its own to log.
   void add_chore(int64_t every_us, std::function<void()> chore);
@@ -117,6 +119,7 @@ class DirectoryLoader {
   const Clock* clock_ = nullptr;  // set by follow_bans()
   DeliverBans deliver_bans_;      // set by follow_bans()
   DeliverBindings deliver_bindings_;  // set by follow_bindings()
+  std::string binding_self_;          // set by follow_bindings()
   struct Chore {
     int64_t every_us;
     std::function<void()> run;

@@ -35,14 +35,22 @@ void Location::restore(const std::string& extension_id, Binding binding) {
 std::vector<std::string> Location::replace_shared(const std::string& extension_id, std::vector<Binding> fresh) {
   std::vector<std::string> unbound;
   auto& list = bindings_[extension_id];
-  std::erase_if(list, [&](const Binding& b) {
-    if (b.peer.reliable()) return false;
-    const auto kept = std::find_if(fresh.begin(), fresh.end(), [&](const Binding& f) { return f.contact == b.contact; });
-    if (kept == fresh.end()) unbound.push_back(b.contact);
-    else if (kept->flow.empty()) kept->flow = b.flow;  // the store does not hold it
-    return true;
-  });
-  for (Binding& b : fresh) list.push_back(std::move(b));
+  for (Binding& held : list) {
+    const auto named = std::find_if(fresh.begin(), fresh.end(), [&](const Binding& f) { return f.contact == held.contact; });
+    if (named == fresh.end()) {
+      // This node's own connection stays: its commit may not have been read yet, and only the
+      // connection's close or the binding's expiry ends it.
+      if (held.on_own_connection()) fresh.push_back(std::move(held));
+      else unbound.push_back(held.contact);
+    } else if (held.on_own_connection() && named->on_own_connection()) {
+      held.expires_at_us = named->expires_at_us;
+      held.cseq = named->cseq;
+      *named = std::move(held);  // the same flow, and memory knows its connection
+    } else if (named->flow.empty()) {
+      named->flow = held.flow;  // the store does not hold it
+    }
+  }
+  list = std::move(fresh);
   if (list.empty()) bindings_.erase(extension_id);
   return unbound;
 }
@@ -50,7 +58,8 @@ std::vector<std::string> Location::replace_shared(const std::string& extension_i
 std::vector<std::string> Location::extensions_with_shared() const {
   std::vector<std::string> out;
   for (const auto& [id, list] : bindings_)
-    if (std::any_of(list.begin(), list.end(), [](const Binding& b) { return !b.peer.reliable(); })) out.push_back(id);
+    if (std::any_of(list.begin(), list.end(), [](const Binding& b) { return !b.on_own_connection(); }))
+      out.push_back(id);
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,6 +31,16 @@ struct Binding {
   // with SIP Outbound; a new REGISTER with the same pair replaces the binding whatever its Contact.
   // Kept in memory only: a flow does not outlive the node that holds it.
   std::string flow;
+  // Set when another node holds the phone's flow (its connection, SIP Outbound flow or NAT
+  // mapping): requests for the contact go to that node, which relays them over the flow (RFC 3327's
+  // Path between nodes, sip/store_bindings.h). `peer` is then the phone as that node sees it: its
+  // transport kind tells what media it takes, and it is never sent to from here (its connection
+  // number is the other node's).
+  std::optional<Peer> through;
+  // This node holds the phone's connection: nothing else can reach it.
+  bool on_own_connection() const { return peer.reliable() && !through; }
+  // Where this node sends the contact's requests: the node that holds its flow, or the phone.
+  const Peer& next_hop() const { return through ? *through : peer; }
 };
 
 struct BindingChange {
@@ -68,11 +79,13 @@ class Location {
   void apply(std::vector<BindingChange> changes, std::function<void(const Status&)> done);
   // Loads bindings read back from the store at startup.
   void restore(const std::string& extension_id, Binding binding);
-  // Replaces an extension's UDP bindings with `fresh`, as the store holds them after a node's
-  // change; bindings over this node's own connections stay. Memory only. Returns the contacts that
-  // are no longer bound.
+  // Replaces an extension's bindings with `fresh`, as the store holds them after a node's change,
+  // except those on this node's own connections: memory's stays, since it knows the connection,
+  // unless `fresh` has the contact on another node's flow now (the phone moved). Memory only.
+  // Returns the contacts that are no longer bound.
   std::vector<std::string> replace_shared(const std::string& extension_id, std::vector<Binding> fresh);
-  // The extensions that hold a UDP binding, for an update that replaces every line's.
+  // The extensions that hold a binding not on this node's own connection, for an update that
+  // replaces every line's.
   std::vector<std::string> extensions_with_shared() const;
   // Drops a removed line's bindings from memory; the transaction that removed the line deleted
   // their stored rows (accounts/line_removal.h).

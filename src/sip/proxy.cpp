@@ -203,6 +203,7 @@ void Proxy::on_request(TxId tx, const Message& request, const Peer& from) {
     const ExtraHeader extra[] = {{"Allow", kAllow}};
     return layer_->respond(tx, build_response(request, 405, "Method Not Allowed", "px", extra), 405);
   }
+  if (node_keys_ && relay_for_node(tx, request, from)) return;
   handle_initial(tx, request, from);
 }
 
@@ -383,7 +384,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
         }
         record.trunk_id = out->id;
         to_trunk = true;
-        targets.push_back({out->address, fmt::format("sip:{}@{}", *e164, out->address.host_port())});
+        targets.push_back({out->address, fmt::format("sip:{}@{}", *e164, out->address.host_port()), std::nullopt});
       }
     } else {
       return respond(tx, request, 404, "No such extension or number");
@@ -709,20 +710,26 @@ void Proxy::fork(Call& call, const Message& request, const std::vector<Target>& 
         offer = *own;
       }
     }
+    // A phone whose flow another node holds is reached through that node, which relays the request.
+    const Peer& hop = target.through ? *target.through : target.peer;
     const std::string branch = new_branch();
-    const std::string via = via_for(target.peer, branch);
+    const std::string via = via_for(hop, branch);
+    const std::string node = target.through ? node_route(hop, call.call_id, target.request_uri) : std::string();
     ForwardEdits edits;
     edits.request_uri = target.request_uri;
     edits.via = via;
-    edits.record_route = call.invite ? record_route_for(call.caller.transport, target.peer.transport) : std::string_view{};
+    edits.record_route = call.invite ? record_route_for(call.caller.transport, hop.transport) : std::string_view{};
+    edits.route = node;
     edits.pop_route = pop_route;
     edits.from = anonymous_from;
     edits.remove = identity_headers;
     if (!call.asserted.empty()) edits.extra = trunk_extra;
     edits.body = offer;
-    const TxId client = layer_->send_request(target.peer, build_forward(request, edits), request.method(), branch);
+    const TxId client = layer_->send_request(hop, build_forward(request, edits), request.method(), branch);
     branch_of_[client] = call.server_tx;
-    call.branches.push_back({client, 0, target.peer.keeps_media_keys(), target.peer, offered});
+    // Nodes speak to each other in clear: a key in the offer is not private past this one.
+    const bool private_media = target.peer.keeps_media_keys() && !target.through;
+    call.branches.push_back({client, 0, private_media, target.peer, offered, target.through});
   }
 }
 
@@ -852,16 +859,17 @@ void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) 
 }
 
 void Proxy::forward_in_dialog(Call& call, const Message& request, const DialogHop& hop,
-                              std::optional<std::string_view> body) {
+                              std::optional<std::string_view> body, std::string_view record_route) {
   const std::string branch = new_branch();
   const std::string via = via_for(*hop.target, branch);
   ForwardEdits edits;
   edits.via = via;
+  edits.record_route = record_route;
   edits.pop_route = hop.pop_route;
   edits.pop_second_route = hop.pop_second_route;
   edits.body = body;
   const TxId client = layer_->send_request(*hop.target, build_forward(request, edits), request.method(), branch);
-  call.branches.push_back({client, 0, hop.target->keeps_media_keys(), *hop.target});
+  call.branches.push_back({client, 0, hop.target->keeps_media_keys(), *hop.target, MediaProfile::keep, std::nullopt});
   branch_of_[client] = call.server_tx;
 }
 
@@ -1034,7 +1042,7 @@ void Proxy::accept_answer(Call& call, TxId client, int status, bool first_answer
     Dialog& dialog = dialogs_[call.call_id] =
         Dialog{call.record, call.relayed, call.relayed_answer, {}, {}, {}, {}, 0, {}, call.caller, {}, call.caller_tag};
     for (const Branch& b : call.branches)
-      if (b.tx == client) dialog.callee_flow = b.peer;
+      if (b.tx == client) dialog.callee_flow = b.through ? *b.through : b.peer;
     if (call.relayed && !call.record.trunk_id.empty() && call.record.direction == Direction::inbound) {
       // What a transfer of the carrier's party needs (sip/proxy_transfer.cpp), for trunk calls only.
       dialog.phone_offer = offer_sent_to(call, client);

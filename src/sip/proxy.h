@@ -50,6 +50,10 @@ namespace privox::fraud {
 class LineGuard;
 }  // namespace privox::fraud
 
+namespace privox::privacy {
+class Keyring;
+}  // namespace privox::privacy
+
 namespace privox::media {
 class Endpoint;
 struct Prompt;
@@ -257,6 +261,13 @@ class Proxy final : public TransactionUser {
   void set_address(std::string host, uint16_t port);
   // With SIP over TLS, the port it listens on for TLS: what Via names toward a TLS peer.
   void set_tls_port(uint16_t port) { tls_port_ = port; }
+  // Before the first message; nullptr (the default): one node alone. With the keyring every node
+  // of the store shares (a copy of one master.key), a call for a phone whose flow another node
+  // holds goes through that node, and this node relays such calls from the others to the phones
+  // whose flows it holds (RFC 3327's Path between nodes, sip/proxy_nodes.cpp).
+  void set_node_keys(const privacy::Keyring* keys) { node_keys_ = keys; }
+  // "[2001:db8::1]" -> "2001:db8::1"; anything else as it is.
+  static std::string_view strip_brackets(std::string_view host);
 
   void on_request(TxId tx, const Message& request, const Peer& from) override;
   void on_ack(const Message& ack, const Peer& from) override;
@@ -334,6 +345,7 @@ class Proxy final : public TransactionUser {
   struct Target {
     Peer peer;
     std::string request_uri;
+    std::optional<Peer> through;  // the node that holds the phone's flow (Binding::through)
   };
   struct Branch {
     TxId tx = 0;
@@ -341,6 +353,7 @@ class Proxy final : public TransactionUser {
     bool tls = false;  // sent over TLS: its SDES keys stay private (issue 16)
     Peer peer;         // where it went, and so where its answer's SDP came from
     MediaProfile offered = MediaProfile::keep;  // which of the relay's offers it got; keep: none
+    std::optional<Peer> through;  // sent to the node that holds the phone's flow, which relays it
   };
   // One initial INVITE or MESSAGE being proxied: its server transaction, branches and record.
   struct Call {
@@ -757,8 +770,16 @@ class Proxy final : public TransactionUser {
   // when given (the relay's offer; a phone of another kind gets its own, Call::branch_offers).
   void fork(Call& call, const Message& request, const std::vector<Target>& targets,
             std::optional<std::string_view> body = std::nullopt);
+  // The Route value that sends a request for `request_uri` through `node`, the node that holds the
+  // phone's flow: it names the node, with a token only a holder of the nodes' shared key makes.
+  std::string node_route(const Peer& node, std::string_view call_id, std::string_view request_uri) const;
+  // A new INVITE or MESSAGE another node routed through this one (node_route): relayed to the
+  // phone whose flow this node holds, with no record of its own (the other node keeps the call's).
+  // False when the request's first Route is not such a route.
+  bool relay_for_node(TxId tx, const Message& request, const Peer& from);
+  // `record_route`: this proxy's Record-Route, for a new dialog relayed for another node.
   void forward_in_dialog(Call& call, const Message& request, const DialogHop& hop,
-                         std::optional<std::string_view> body = std::nullopt);
+                         std::optional<std::string_view> body = std::nullopt, std::string_view record_route = {});
   // The relay's reply to the offer of the INVITE of `server_tx`: forward it rewritten, or refuse.
   void offered(TxId server_tx, RelayReply reply);
   // The offer that goes to phones of the call's primary kind (relayed_offer, which privox's own
@@ -816,7 +837,6 @@ class Proxy final : public TransactionUser {
 
   // A failed or ended attempt's outcome for its traffic record, from its final status.
   static traffic::Outcome outcome_for(int status, bool cancelled, bool timed_out);
-  static std::string_view strip_brackets(std::string_view host);
   std::string new_branch();
   std::string via_for(const Peer& to, std::string_view branch) const;
   bool names_us(const Uri& uri) const;
@@ -851,6 +871,7 @@ class Proxy final : public TransactionUser {
   };
   std::unordered_map<TxId, OwnMessage> own_;  // MESSAGEs privox sent, by client transaction
   RtpengineClient* relay_ = nullptr;
+  const privacy::Keyring* node_keys_ = nullptr;
   // Answered calls by Call-ID, waiting for their BYE.
   std::unordered_map<std::string, Dialog> dialogs_;
 };

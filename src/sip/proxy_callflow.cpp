@@ -44,9 +44,10 @@ using traffic::Outcome;
 std::vector<Proxy::Target> Proxy::targets_of(const ExtensionInfo& line, int64_t now_us) const {
   std::vector<Target> out;
   for (const Binding& b : location_.lookup(line.id, now_us)) {
-    // A phone registered in clear before its company required encryption is not rung.
-    if (line.encryption_required && !b.peer.private_signalling()) continue;
-    out.push_back({b.peer, b.contact});
+    // A phone registered in clear before its company required encryption is not rung, nor one
+    // whose flow another node holds: nodes speak to each other in clear.
+    if (line.encryption_required && (!b.peer.private_signalling() || b.through)) continue;
+    out.push_back({b.peer, b.contact, b.through});
   }
   return out;
 }
@@ -261,7 +262,8 @@ void Proxy::forward_external(Call& call, const std::string& e164) {
   call.hide_caller = call.record.source_withheld;
   call.asserted = line->did.empty() ? std::string()
                                     : fmt::format("<sip:{}@{}>", line->did, strip_brackets(config_.host));
-  ring(call, {{trunk->address, fmt::format("sip:{}@{}", e164, trunk->address.host_port())}}, config_.ring_timeout_us);
+  ring(call, {{trunk->address, fmt::format("sip:{}@{}", e164, trunk->address.host_port()), std::nullopt}},
+       config_.ring_timeout_us);
 }
 
 void Proxy::ring(Call& call, const std::vector<Target>& targets, int64_t ring_us) {

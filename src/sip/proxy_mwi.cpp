@@ -278,6 +278,7 @@ void Proxy::notify_unsolicited(const VoicemailBoxes::CountsByBox& counts, const 
     const std::string account = fmt::format("sip:{}@{}", line->sip_user, config_.host);
     const std::string body = summary_body(account, c);
     for (const Binding& b : location_.lookup(box, now)) {
+      if (b.through) continue;  // the node that holds the phone's flow tells it
       const std::string branch = new_branch();
       std::string request = fmt::format("NOTIFY {} SIP/2.0\r\n", b.contact);
       append_header(request, "Via", via_for(b.peer, branch));

@@ -445,7 +445,7 @@ void Proxy::leg_to_trunk(TxId tx, const Message& request, const Peer& from, cons
     call.asserted = fmt::format("<sip:{}@{}>", r.owner_did, strip_brackets(config_.host));
   layer_->respond(tx, build_response(request, 100, "Trying", ""), 100);
   call.ring_timer = timers_.schedule(now + config_.ring_timeout_us, [this, tx] { ring_timeout(tx); });
-  fork(call, request, {{trunk->address, fmt::format("sip:{}@{}", e164, trunk->address.host_port())}});
+  fork(call, request, {{trunk->address, fmt::format("sip:{}@{}", e164, trunk->address.host_port()), std::nullopt}});
 }
 
 void Proxy::leg_answered(uint64_t session, const Message& response) {

@@ -111,7 +111,8 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
     Binding b{std::string(contact->uri_text), flow ? from : where_to_reach(contact->uri, from), now + seconds * 1'000'000,
               std::string(request.first_value(Header::user_agent)), std::string(request.call_id()),
               request.cseq().number,
-              flow ? fmt::format("{} {}", *contact->param("+sip.instance"), *contact->param("reg-id")) : std::string()};
+              flow ? fmt::format("{} {}", *contact->param("+sip.instance"), *contact->param("reg-id")) : std::string(),
+              std::nullopt};
     changes.push_back({ext.id, std::move(b), seconds == 0});
     return true;
   });
@@ -138,7 +139,7 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
   if (changes.empty()) return reply_bindings(tx, request, ext.id, outbound);
   for (const BindingChange& c : changes) {
     if (c.remove) contact_peers_.erase(c.binding.contact);
-    else contact_peers_[c.binding.contact] = c.binding.peer;
+    else learn(c.binding);
   }
   // The request's bytes do not outlive this call: keep what the reply needs.
   auto kept = std::make_shared<std::string>(request.bytes());
@@ -194,7 +195,7 @@ void Registrar::reply_bindings(TxId tx, const Message& request, const std::strin
 }
 
 void Registrar::learn_contacts(const Location& location) {
-  location.for_each([this](const std::string&, const Binding& b) { contact_peers_[b.contact] = b.peer; });
+  location.for_each([this](const std::string&, const Binding& b) { learn(b); });
 }
 
 void Registrar::apply_shared(const BindingUpdate& update) {
@@ -211,11 +212,12 @@ void Registrar::apply_shared(const BindingUpdate& update) {
   for (const BindingUpdate::Line& line : update.lines) {
     for (const std::string& contact : location_.replace_shared(line.extension_id, line.bindings))
       contact_peers_.erase(contact);
-    for (const Binding& b : line.bindings) contact_peers_[b.contact] = b.peer;
+    // What memory kept of its own connections, and the other nodes' flows, each by its next hop.
+    for (const Binding& b : location_.lookup(line.extension_id, clock_.now_us())) learn(b);
   }
 }
 
-const Peer* Registrar::peer_for_contact(std::string_view contact) const {
+const Registrar::ContactHop* Registrar::hop_for_contact(std::string_view contact) const {
   auto it = contact_peers_.find(std::string(contact));
   if (it != contact_peers_.end()) return &it->second;
   // RFC 5626 §5.4: a phone using SIP Outbound marks the Contact of its calls ";ob" (SIP.js, the
@@ -225,6 +227,16 @@ const Peer* Registrar::peer_for_contact(std::string_view contact) const {
     return nullptr;
   it = contact_peers_.find(std::string(contact.substr(0, ob)) + std::string(contact.substr(ob + 3)));
   return it == contact_peers_.end() ? nullptr : &it->second;
+}
+
+const Peer* Registrar::peer_for_contact(std::string_view contact) const {
+  const ContactHop* hop = hop_for_contact(contact);
+  return hop ? &hop->peer : nullptr;
+}
+
+const Peer* Registrar::own_flow_for_contact(std::string_view contact) const {
+  const ContactHop* hop = hop_for_contact(contact);
+  return hop && !hop->through_node ? &hop->peer : nullptr;
 }
 
 }  // namespace privox::sip

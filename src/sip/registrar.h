@@ -49,8 +49,12 @@ class Registrar {
 
   void handle(TxId tx, const Message& request, const Peer& from);
 
-  // Peers by registered contact URI, for requests whose Request-URI is a contact (in-dialog).
+  // Where a request for a registered contact URI goes (in-dialog ones, say): the phone, or the node
+  // that holds its flow (Binding::next_hop).
   const Peer* peer_for_contact(std::string_view contact) const;
+  // The phone of a registered contact whose flow this node holds, or nullptr: for a request
+  // another node routed through this one (sip/proxy_nodes.cpp).
+  const Peer* own_flow_for_contact(std::string_view contact) const;
   // Rebuilds that map from the location service, after bindings were restored at start.
   void learn_contacts(const Location& location);
   // Puts bindings as the store holds them after a node's change (another's, or this one's read
@@ -70,7 +74,13 @@ class Registrar {
   Location& location_;
   const Clock& clock_;
   const RegistrarConfig config_;
-  std::unordered_map<std::string, Peer> contact_peers_;
+  struct ContactHop {
+    Peer peer;
+    bool through_node = false;  // `peer` is the node that holds the phone's flow
+  };
+  void learn(const Binding& b) { contact_peers_[b.contact] = {b.next_hop(), b.through.has_value()}; }
+  const ContactHop* hop_for_contact(std::string_view contact) const;
+  std::unordered_map<std::string, ContactHop> contact_peers_;
 };
 
 }  // namespace privox::sip

@@ -631,14 +631,6 @@ Status SipService::start() {
   });
   PRIVOX_ASSIGN(const std::shared_ptr<const BanUpdate> bans, p.loader.load_bans());
   p.guard.apply(*bans, p.clock.now_us());
-  PRIVOX_ASSIGN(const StoreBindings::Restored restored, p.bindings.restore_all(p.location));
-  p.registrar.learn_contacts(p.location);
-  // Registrations taken by every node sharing the store, from where restore_all() read.
-  p.loader.follow_bindings(restored.log_seq, [&p](std::shared_ptr<const BindingUpdate> update) {
-    boost::asio::post(p.io, [&p, update = std::move(update)] {
-      if (!p.stopped) p.registrar.apply_shared(*update);
-    });
-  });
   // A node killed and never restarted leaves its answered calls open: the first node to see its
   // heartbeat stop ends them.
   p.loader.add_chore(p.options.node_silent_us / 3, [&p] {
@@ -676,8 +668,23 @@ Status SipService::start() {
   if (p.options.tls) PRIVOX_TRY(p.server.listen_tls(p.options.tls_host, p.options.tls_port, p.options.tls));
   // The proxy names itself in Via and Record-Route by the address it listens on.
   p.proxy.set_address(p.server.advertised_host(), p.server.port());
+  // Other nodes reach the phones whose flows this node holds at that address (sip/store_bindings.h),
+  // so the bindings are read once it is known, still before the sink takes the first request.
+  Peer self;
+  if (Peer::parse(Proxy::strip_brackets(p.server.advertised_host()), p.server.port(), TransportKind::udp, self))
+    p.bindings.set_self(self);
+  PRIVOX_ASSIGN(const StoreBindings::Restored restored, p.bindings.restore_all(p.location));
+  if (restored.dead_flows > 0) log::info("sip", "bindings.dead_flows_removed", {{"bindings", restored.dead_flows}});
+  p.registrar.learn_contacts(p.location);
+  // Registrations taken by every node sharing the store, from where restore_all() read.
+  p.loader.follow_bindings(restored.log_seq, p.bindings.self(), [&p](std::shared_ptr<const BindingUpdate> update) {
+    boost::asio::post(p.io, [&p, update = std::move(update)] {
+      if (!p.stopped) p.registrar.apply_shared(*update);
+    });
+  });
   if (p.options.tls) p.proxy.set_tls_port(p.server.tls_port());
   p.proxy.attach(p.layer, p.registrar);
+  p.proxy.set_node_keys(&p.keys);
   p.server.set_sink(&p.sink);
   PRIVOX_TRY(p.loader.start());
   p.beat();

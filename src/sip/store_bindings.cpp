@@ -20,20 +20,36 @@ std::string encode_peer(const Peer& p) {
   return fmt::format("{} {} {}", kind, p.host(), p.port);
 }
 
-// With `tcp`, a TCP source too (connection 0: its connection did not outlive the node).
-bool decode_peer(std::string_view text, Peer& out, bool tcp) {
+// "udp 192.0.2.1 5060", "tls …", "ws …": any transport; connection 0, as no connection outlives
+// the node that had it.
+bool decode_peer(std::string_view text, Peer& out) {
   const size_t a = text.find(' '), b = text.rfind(' ');
   if (a == std::string_view::npos || b == a) return false;
-  const std::string_view kind = text.substr(0, a);
-  if (kind != "udp" && !(tcp && kind == "tcp")) return false;
+  const std::string_view name = text.substr(0, a);
+  TransportKind kind = TransportKind::udp;
+  if (name == "tcp") kind = TransportKind::tcp;
+  else if (name == "tls") kind = TransportKind::tls;
+  else if (name == "ws") kind = TransportKind::ws;
+  else if (name == "wss") kind = TransportKind::wss;
+  else if (name != "udp") return false;
   unsigned port = 0;
   for (char c : text.substr(b + 1)) {
     if (c < '0' || c > '9') return false;
     port = port * 10 + static_cast<unsigned>(c - '0');
     if (port > 65535) return false;
   }
-  return Peer::parse(text.substr(a + 1, b - a - 1), static_cast<uint16_t>(port),
-                     kind == "tcp" ? TransportKind::tcp : TransportKind::udp, out);
+  return Peer::parse(text.substr(a + 1, b - a - 1), static_cast<uint16_t>(port), kind, out);
+}
+
+// Only the node that took the REGISTER reaches the phone: over its connection, its SIP Outbound
+// flow, or a NAT's mapping that is open to that node's address alone (the Contact does not name
+// where the REGISTER came from).
+bool held_by_this_node(const Binding& b) {
+  if (b.peer.reliable() || !b.flow.empty()) return true;
+  const std::optional<Uri> uri = parse_uri(b.contact);
+  Peer named;
+  return !uri || !Peer::parse(uri->host, uri->port ? uri->port : 5060, TransportKind::udp, named) ||
+         !named.same_address(b.peer);
 }
 
 std::string open_or(const std::optional<privacy::SecretKey>& key, const std::string& line_id, std::string_view field,
@@ -43,23 +59,34 @@ std::string open_or(const std::optional<privacy::SecretKey>& key, const std::str
   return value.ok() ? std::move(value).value() : std::string("unreadable");
 }
 
-// A stored binding's row (contact_enc, received_enc, user_agent_enc, cseq, expires_at_us from
-// column `at`), opened under its line's key: nullopt when it does not open or is not over UDP.
-// With `listening_tcp`, also a TCP binding whose phone listens at its Contact (sip/registrar.h's
-// reconnectable): this node reaches it on a new connection. Other nodes do not take TCP bindings
-// from the log: the node the phone is connected to holds it, and shares nothing in memory.
+// Who reads a stored binding: this node at start, when its connections have died with its last
+// run, or this node's loader following the log while it serves.
+enum class Reader { restart, loader };
+
+// A stored binding's row (contact_enc, received_enc, user_agent_enc, cseq, expires_at_us, held_by
+// from column `at`), opened under its line's key, as node `self` reaches it: through the node that
+// holds its flow, or itself. nullopt when it does not open, when it is on a connection of this
+// node's last run (unless a TCP phone listening at its Contact, sip/registrar.h's reconnectable,
+// which this node reaches on a new connection), or on a connection of a node that wrote no address.
 std::optional<Binding> open_binding(const privacy::SecretKey& key, const std::string& line_id, const store::Row& r,
-                                    size_t at, bool listening_tcp = false) {
+                                    size_t at, std::string_view self, Reader reader) {
   auto contact = privacy::open_field(key, line_id, "contact", r.blob(at));
   if (!contact.ok() || r.is_null(at + 1)) return std::nullopt;
   auto received = privacy::open_field(key, line_id, "received", r.blob(at + 1));
   Binding b;
-  if (!received.ok() || !decode_peer(*received, b.peer, listening_tcp)) return std::nullopt;
-  if (b.peer.transport == TransportKind::tcp) {
+  if (!received.ok() || !decode_peer(*received, b.peer)) return std::nullopt;
+  const std::string_view held_by = r.is_null(at + 5) ? std::string_view() : std::string_view(r.text(at + 5));
+  if (!held_by.empty() && held_by != self) {
+    Peer node;
+    if (!decode_peer(held_by, node)) return std::nullopt;
+    b.through = node;
+  } else if (b.peer.reliable() && reader == Reader::restart) {
     const std::optional<Uri> uri = parse_uri(*contact);
-    if (!uri) return std::nullopt;
+    if (!uri || b.peer.transport != TransportKind::tcp) return std::nullopt;
     b.peer = reconnectable(*uri, b.peer);
     if (!b.peer.listens) return std::nullopt;
+  } else if (b.peer.reliable() && held_by.empty()) {
+    return std::nullopt;  // a node that knows no address of its own wrote it: only it reaches the phone
   }
   b.contact = std::move(contact).value();
   if (!r.is_null(at + 2))
@@ -69,11 +96,13 @@ std::optional<Binding> open_binding(const privacy::SecretKey& key, const std::st
   return b;
 }
 
-constexpr const char* kBindingColumns = "contact_enc, received_enc, user_agent_enc, cseq, expires_at_us";
+constexpr const char* kBindingColumns = "contact_enc, received_enc, user_agent_enc, cseq, expires_at_us, held_by";
 
-// The live UDP bindings of each of `lines` (each named, with none if it has none), opened.
+// The live bindings of each of `lines` (each named, with none if it has none), opened as `self`
+// reaches them.
 Result<std::vector<BindingUpdate::Line>> live_bindings_of(store::Session& s, const privacy::Keyring& keys,
-                                                          const std::vector<std::string>& lines, int64_t now_us) {
+                                                          const std::vector<std::string>& lines, int64_t now_us,
+                                                          std::string_view self) {
   std::vector<BindingUpdate::Line> out;
   PRIVOX_ASSIGN(const privacy::subject_keys::OpenKeys open, privacy::subject_keys::load_cached(s, keys, lines));
   for (const std::string& line : lines) {
@@ -86,7 +115,7 @@ Result<std::vector<BindingUpdate::Line>> live_bindings_of(store::Session& s, con
                                                         kBindingColumns),
                                             {line, now_us}));
     for (const store::Row& r : rows)
-      if (auto b = open_binding(*key->second, line, r, 0)) entry.bindings.push_back(std::move(*b));
+      if (auto b = open_binding(*key->second, line, r, 0, self, Reader::loader)) entry.bindings.push_back(std::move(*b));
   }
   return out;
 }
@@ -100,7 +129,7 @@ Result<int64_t> binding_log_head(store::Session& s) {
 }
 
 Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Keyring& keys, int64_t seq,
-                                            size_t limit, int64_t now_us) {
+                                            size_t limit, int64_t now_us, std::string_view self) {
   BindingUpdate update;
   update.seq = seq;
   // The head first: entries commit with the head's update, in number order, so every entry up to
@@ -126,7 +155,7 @@ Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Ke
     std::sort(lines.begin(), lines.end());
     lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
   }
-  PRIVOX_ASSIGN(update.lines, live_bindings_of(s, keys, lines, now_us));
+  PRIVOX_ASSIGN(update.lines, live_bindings_of(s, keys, lines, now_us, self));
   return update;
 }
 
@@ -221,13 +250,13 @@ StoreBindings::StoreBindings(store::Store& store, store::AppendWriter& writer, c
   upsert_target_ = writer_.add_target(
       {"bindings",
        {"id", "extension_id", "contact_enc", "contact_bidx", "received_enc", "user_agent_enc", "call_id_bidx", "cseq",
-        "expires_at_us", "updated_at_us"},
+        "expires_at_us", "held_by", "updated_at_us"},
        "INSERT INTO bindings (id, extension_id, contact_enc, contact_bidx, received_enc, user_agent_enc, "
-       "call_id_bidx, cseq, expires_at_us, updated_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+       "call_id_bidx, cseq, expires_at_us, held_by, updated_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
        "ON CONFLICT (extension_id, contact_bidx) DO UPDATE SET contact_enc = excluded.contact_enc, "
        "received_enc = excluded.received_enc, user_agent_enc = excluded.user_agent_enc, "
        "call_id_bidx = excluded.call_id_bidx, cseq = excluded.cseq, expires_at_us = excluded.expires_at_us, "
-       "updated_at_us = excluded.updated_at_us",
+       "held_by = excluded.held_by, updated_at_us = excluded.updated_at_us",
        seal_bindings(keys_)});
   delete_target_ = writer_.add_target({"bindings",
                                        {"extension_id", "contact_bidx"},
@@ -257,9 +286,11 @@ void StoreBindings::persist(std::vector<BindingChange> changes, std::function<vo
       Binding& b = c.binding;
       store::Value user_agent = b.user_agent.empty() ? store::null_value() : store::Value{std::move(b.user_agent)};
       std::string contact = b.contact;  // in clear: the writer thread seals one copy and indexes the other
+      store::Value held_by = self_.empty() || !held_by_this_node(b) ? store::null_value() : store::Value{self_};
       ticket = writer_.append(upsert_target_, {new_id(now), c.extension_id, std::move(contact),
                                                std::move(b.contact), encode_peer(b.peer), std::move(user_agent),
-                                               std::move(b.call_id), int64_t{b.cseq}, b.expires_at_us, now});
+                                               std::move(b.call_id), int64_t{b.cseq}, b.expires_at_us,
+                                               std::move(held_by), now});
     }
     // Rows already queued will still be written: that is harmless, as the device retries its
     // REGISTER on the error and rewrites them.
@@ -279,6 +310,8 @@ void StoreBindings::persist(std::vector<BindingChange> changes, std::function<vo
 
 void StoreBindings::completed(const store::BatchOutcome& batch) { waiting_.completed(batch); }
 
+void StoreBindings::set_self(const Peer& reached_at) { self_ = encode_peer(reached_at); }
+
 Result<StoreBindings::Restored> StoreBindings::restore_all(Location& location) {
   const int64_t now = clock_.now_us();
   PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
@@ -292,15 +325,27 @@ Result<StoreBindings::Restored> StoreBindings::restore_all(Location& location) {
   for (const store::Row& r : rows) lines.push_back(r.text(0));
   PRIVOX_ASSIGN(const privacy::subject_keys::OpenKeys keys, privacy::subject_keys::load_cached(*tx, keys_, lines));
   tx.reset();
+  std::vector<BindingChange> dead;
   for (const store::Row& r : rows) {
     const std::string& extension_id = r.text(0);
     const auto key = keys.find(extension_id);
     if (key == keys.end()) continue;  // the extension's key was destroyed: nothing to route to
-    std::optional<Binding> b = open_binding(*key->second, extension_id, r, 1, true);
-    if (!b) continue;
-    location.restore(extension_id, std::move(*b));
-    ++out.bindings;
+    std::optional<Binding> b = open_binding(*key->second, extension_id, r, 1, self_, Reader::restart);
+    if (b) {
+      location.restore(extension_id, std::move(*b));
+      ++out.bindings;
+    } else if (!self_.empty() && !r.is_null(6) && r.text(6) == self_) {
+      // A flow of this node's last run: other nodes would relay to this one for nothing.
+      if (auto contact = privacy::open_field(*key->second, extension_id, "contact", r.blob(1)); contact.ok()) {
+        BindingChange& gone = dead.emplace_back();
+        gone.extension_id = extension_id;
+        gone.binding.contact = std::move(contact).value();
+        gone.remove = true;
+      }
+    }
   }
+  out.dead_flows = dead.size();
+  if (!dead.empty()) persist(std::move(dead), [](const Status&) {});  // a failure leaves them to expire
   return out;
 }
 

@@ -58,11 +58,12 @@ inline constexpr int64_t kBindingLogKeptUs = 600'000'000;
 // The number of the latest entry in sip_binding_log.
 Result<int64_t> binding_log_head(store::Session& s);
 
-// What the log holds after `seq`, up to `limit` entries: the live UDP bindings of each line the
-// entries name, read in the caller's transaction. When the log no longer holds the entry after
-// `seq` (pruned), every line's live UDP bindings instead (replace_all).
+// What the log holds after `seq`, up to `limit` entries: the live bindings of each line the entries
+// name, read in the caller's transaction, as the node reached at `self` (StoreBindings::set_self)
+// reaches them. When the log no longer holds the entry after `seq` (pruned), every line's live
+// bindings instead (replace_all).
 Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Keyring& keys, int64_t seq,
-                                            size_t limit, int64_t now_us);
+                                            size_t limit, int64_t now_us, std::string_view self);
 
 class StoreBindings final : public BindingStore {
  public:
@@ -74,10 +75,18 @@ class StoreBindings final : public BindingStore {
   void persist(std::vector<BindingChange> changes, std::function<void(const Status&)> done) override;
   // The writer finished `batch`: answers the changes it made durable.
   void completed(const store::BatchOutcome& batch);
-  // Loads every live UDP binding into `location` (TCP bindings died with their connections), and
-  // the place in sip_binding_log they are current with, read in the same transaction.
+  // The address other nodes reach this node's SIP at (its advertised host and port, over UDP):
+  // written with each binding whose flow this node holds. Set before restore_all(); unset, no
+  // binding is marked held (one node alone).
+  void set_self(const Peer& reached_at);
+  const std::string& self() const { return self_; }
+  // Loads every live binding into `location`, and the place in sip_binding_log they are current
+  // with, read in the same transaction. Flows this node held before it restarted died with it: the
+  // bindings on them are queued for removal (dead_flows), except a TCP phone's that listens at its
+  // Contact, which this node reaches on a new connection.
   struct Restored {
     size_t bindings = 0;
+    size_t dead_flows = 0;
     int64_t log_seq = 0;
   };
   Result<Restored> restore_all(Location& location);
@@ -91,6 +100,7 @@ class StoreBindings final : public BindingStore {
   const privacy::Keyring& keys_;
   const Clock& clock_;
   const std::string node_;
+  std::string self_;
   size_t upsert_target_, delete_target_, purge_target_, log_target_, log_purge_target_;
   store::TicketWaiters waiting_;
 };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <mutex>
 #include <optional>
 
@@ -129,7 +130,7 @@ TEST_P(StoreBindingsTest, ATcpPhoneListeningAtItsContactIsRestoredAfterARestart)
 
   auto tx = store_->begin(store::TxMode::read);
   ASSERT_TRUE(tx.ok());
-  const auto shared = shared_bindings_after(**tx, keys_, 0, 100, clock_.now_us());
+  const auto shared = shared_bindings_after(**tx, keys_, 0, 100, clock_.now_us(), "");
   ASSERT_TRUE(shared.ok()) << shared.error().describe();
   ASSERT_EQ(shared->lines.size(), 1u);
   EXPECT_TRUE(shared->lines[0].bindings.empty()) << "other nodes reach a TCP phone through the one it is on";
@@ -179,7 +180,7 @@ TEST_P(StoreBindingsTest, AChangeForALineWithoutAKeyIsAnsweredWithTheError) {
 TEST_P(StoreBindingsTest, EveryNodeReadsTheBindingsOfTheLinesAChangeNamed) {
   auto read = [&](int64_t after) {
     auto tx = store_->begin(store::TxMode::read);
-    auto update = shared_bindings_after(**tx, keys_, after, 100, clock_.now_us());
+    auto update = shared_bindings_after(**tx, keys_, after, 100, clock_.now_us(), "");
     EXPECT_TRUE(update.ok()) << update.error().describe();
     return std::move(update).value();
   };
@@ -217,7 +218,7 @@ TEST_P(StoreBindingsTest, ANodeBehindThePrunedLogReadsEveryLine) {
   deliver();
   auto tx = store_->begin(store::TxMode::read);
   EXPECT_EQ((*tx)->query("SELECT count(*) FROM sip_binding_log")->at(0).i64(0), 0);
-  auto update = shared_bindings_after(**tx, keys_, 0, 100, clock_.now_us());
+  auto update = shared_bindings_after(**tx, keys_, 0, 100, clock_.now_us(), "");
   ASSERT_TRUE(update.ok()) << update.error().describe();
   EXPECT_TRUE(update->replace_all);
   EXPECT_EQ(update->seq, *binding_log_head(**tx));
@@ -225,9 +226,108 @@ TEST_P(StoreBindingsTest, ANodeBehindThePrunedLogReadsEveryLine) {
   EXPECT_EQ(update->lines[0].bindings.size(), 1u);
 }
 
-// Another node's bindings replace only what travels over UDP: a phone on this node's own TCP
-// connection stays, and a line whose UDP bindings are all gone is dropped.
-TEST(LocationTest, SharedBindingsReplaceOnlyUdpOnes) {
+// Issue 19: a phone on a connection, or behind a NAT, is reached only from the node that took its
+// REGISTER. That node marks the binding held by its address; another node reads it as reached
+// through that one, the node itself as its own, and after a restart it drops its dead flows.
+TEST_P(StoreBindingsTest, FlowsANodeHoldsAreReachedThroughItByTheOthers) {
+  Peer node_a, node_b;
+  ASSERT_TRUE(Peer::parse("127.0.0.1", 5060, TransportKind::udp, node_a));
+  ASSERT_TRUE(Peer::parse("127.0.0.2", 5060, TransportKind::udp, node_b));
+  bindings_->set_self(node_a);
+  Location location(bindings_.get());
+  Binding direct = binding("sip:101@192.0.2.7:5062", 5062);
+  Binding tcp = binding("sip:101@10.0.0.5:5070;transport=tcp", 40211);
+  tcp.peer.transport = TransportKind::tcp;
+  tcp.peer.connection = 12;
+  Binding behind_nat = binding("sip:101@192.168.1.20:5060", 40999);  // the REGISTER came from the NAT's port
+  location.apply({{extension_, direct, false}, {extension_, tcp, false}, {extension_, behind_nat, false}},
+                 [](const Status&) {});
+  deliver();
+  {
+    auto tx = store_->begin(store::TxMode::read);
+    EXPECT_EQ((*tx)->query("SELECT count(*) FROM bindings WHERE held_by = 'udp 127.0.0.1 5060'")->at(0).i64(0), 2);
+    EXPECT_EQ((*tx)->query("SELECT count(*) FROM bindings WHERE held_by IS NULL")->at(0).i64(0), 1);
+  }
+  const auto read_as = [&](const Peer& node) {
+    StoreBindings reader(*store_, *writer_, keys_, clock_, "reader");
+    reader.set_self(node);
+    auto tx = store_->begin(store::TxMode::read);
+    auto update = shared_bindings_after(**tx, keys_, 0, 100, clock_.now_us(), reader.self());
+    EXPECT_TRUE(update.ok()) << update.error().describe();
+    std::map<std::string, Binding> by_contact;
+    for (const Binding& b : update->lines.at(0).bindings) by_contact[b.contact] = b;
+    return by_contact;
+  };
+  auto on_b = read_as(node_b);
+  ASSERT_EQ(on_b.size(), 3u);
+  EXPECT_FALSE(on_b[direct.contact].through) << "any node sends to a phone at its Contact";
+  ASSERT_TRUE(on_b[tcp.contact].through);
+  EXPECT_EQ(on_b[tcp.contact].through->host_port(), "127.0.0.1:5060");
+  EXPECT_EQ(on_b[tcp.contact].peer.transport, TransportKind::tcp) << "what media the phone takes";
+  EXPECT_EQ(on_b[tcp.contact].peer.connection, 0u) << "never node A's connection number";
+  ASSERT_TRUE(on_b[behind_nat.contact].through);
+  EXPECT_EQ(on_b[behind_nat.contact].through->host_port(), "127.0.0.1:5060");
+
+  auto on_a = read_as(node_a);
+  ASSERT_EQ(on_a.size(), 3u);
+  for (const auto& [contact, b] : on_a) EXPECT_FALSE(b.through) << contact << ": node A holds it itself";
+  EXPECT_TRUE(on_a[tcp.contact].on_own_connection());
+
+  // Node A restarts: its TCP connection is gone, the NAT's mapping to its address is not.
+  StoreBindings after_restart(*store_, *writer_, keys_, clock_, "node-a");
+  after_restart.set_self(node_a);
+  Location restored(&after_restart);
+  const auto result = after_restart.restore_all(restored);
+  ASSERT_TRUE(result.ok()) << result.error().describe();
+  EXPECT_EQ(result->bindings, 2u);
+  EXPECT_EQ(result->dead_flows, 1u);
+  ASSERT_TRUE(writer_->flush().ok());
+  {
+    auto tx = store_->begin(store::TxMode::read);
+    EXPECT_EQ((*tx)->query("SELECT count(*) FROM bindings")->at(0).i64(0), 2) << "the dead flow's row is removed";
+  }
+
+  // Node B, starting, reaches both of A's through A.
+  StoreBindings on_start_b(*store_, *writer_, keys_, clock_, "node-b");
+  on_start_b.set_self(node_b);
+  Location at_b(&on_start_b);
+  ASSERT_EQ(on_start_b.restore_all(at_b)->bindings, 2u);
+  for (const Binding& b : at_b.lookup(extension_, clock_.now_us()))
+    EXPECT_EQ(b.through.has_value(), b.contact == behind_nat.contact) << b.contact;
+}
+
+// A phone that registered its contact again through another node is reached through that node
+// now, even when this node still holds the connection it came on before.
+TEST(LocationTest, APhoneThatMovedToAnotherNodeIsReachedThroughIt) {
+  Location location(nullptr);
+  Binding own, moved;
+  own.contact = moved.contact = "sip:101@10.0.0.5:5070;transport=tcp";
+  ASSERT_TRUE(Peer::parse("198.51.100.9", 40211, TransportKind::tcp, own.peer));
+  own.peer.connection = 12;
+  moved.peer = own.peer;
+  moved.peer.connection = 0;
+  ASSERT_TRUE(Peer::parse("127.0.0.2", 5060, TransportKind::udp, moved.through.emplace()));
+  own.expires_at_us = moved.expires_at_us = 10'000'000;
+  location.restore("line-1", own);
+
+  Binding refreshed = own;  // read back from the store: the same flow, a later expiry
+  refreshed.peer.connection = 0;
+  refreshed.expires_at_us = 20'000'000;
+  EXPECT_TRUE(location.replace_shared("line-1", {refreshed}).empty());
+  ASSERT_EQ(location.lookup("line-1", 0).size(), 1u);
+  EXPECT_EQ(location.lookup("line-1", 0)[0].peer.connection, 12u) << "memory knows the connection";
+  EXPECT_EQ(location.lookup("line-1", 0)[0].expires_at_us, 20'000'000);
+
+  EXPECT_TRUE(location.replace_shared("line-1", {moved}).empty());
+  const auto live = location.lookup("line-1", 0);
+  ASSERT_EQ(live.size(), 1u);
+  ASSERT_TRUE(live[0].through);
+  EXPECT_EQ(live[0].next_hop().host_port(), "127.0.0.2:5060");
+}
+
+// The store's bindings replace memory's, but a phone on this node's own TCP connection stays, and
+// a line whose other bindings are all gone is dropped from the shared ones.
+TEST(LocationTest, SharedBindingsReplaceAllButThisNodesOwnConnections) {
   Location location(nullptr);
   Binding udp, tcp, fresh;
   udp.contact = "sip:101@192.0.2.7:5062";
@@ -245,8 +345,8 @@ TEST(LocationTest, SharedBindingsReplaceOnlyUdpOnes) {
   EXPECT_EQ(unbound, std::vector<std::string>{udp.contact});
   const auto live = location.lookup("line-1", 0);
   ASSERT_EQ(live.size(), 2u);
-  EXPECT_EQ(live[0].contact, tcp.contact);
-  EXPECT_EQ(live[1].contact, fresh.contact);
+  EXPECT_EQ(live[0].contact, fresh.contact);
+  EXPECT_EQ(live[1].contact, tcp.contact);
 
   EXPECT_EQ(location.replace_shared("line-1", {}), std::vector<std::string>{fresh.contact});
   EXPECT_TRUE(location.extensions_with_shared().empty());
