@@ -6,6 +6,8 @@
 #    through the binding log and its NOTIFY, within a second or so.
 #  - The phone unregisters through node 1; a call through node 2 no longer rings it.
 #  - A line added while the nodes serve registers through node 3 and is called through node 1.
+#  - A baresip on its own TCP connection to node 1 is called through node 2 (answered; the BYE goes
+#    each way) and through node 3 (cancelled while it rings): node 1 relays over the connection.
 #  - Node 1 is killed with -9 while calls it carried are answered: another node sees its heartbeat
 #    stop and closes them with reason restart, so each answered call keeps its ended record (R1);
 #    the phone registers again through node 2 and is called through node 3.
@@ -22,7 +24,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../../scripts/test-lib.sh"
 source "$HERE/../../scripts/e2e-lib.sh"
 
-for tool in sipp python3 timeout curl; do
+for tool in sipp baresip python3 timeout curl; do
   command -v "$tool" >/dev/null || { echo "$0: needs $tool" >&2; exit 2; }
 done
 [ "$BACKEND" == postgresql ] || { echo "$0: several nodes share a PostgreSQL store" >&2; exit 2; }
@@ -138,6 +140,67 @@ registered=1
 for _ in $(seq 40); do register 3 "$LOGIN2" 600 && { registered=0; break; }; sleep 0.05; done
 assert_eq "the new line registers through node 3" 0 "$registered"
 reached_soon 1 "$DID2" "the line added and registered through node 3"
+
+# --- a phone on its own TCP connection to node 1, reached through nodes 2 and 3 --------------------
+# baresip registers over TCP and keeps that connection: only node 1 can reach it. Node 1 writes its
+# address into the binding; node 2 sends the carrier's call there with a signed Route, node 1
+# relays it over the connection and both record-route, so the ACK and the BYE, either way, follow
+# the route set. Through node 3, the carrier's CANCEL reaches the ringing phone the same way.
+DID3=+442071230103
+PRIVOX_EXTENSION_PASSWORD=$PW px "$D1" extension add --company "$COMPANY" --number 103 --did "$DID3" >/dev/null ||
+  fail "add 103"
+LOGIN3=$(store_sql "$D1" "SELECT sip_user FROM extensions WHERE number = '103'")
+personal "$LOGIN3" "$DID3"
+declare -A PID FD MARK
+baresip_phone "$TMP/p103" "${SIP_PORT[1]}" "$(free_port)" "$LOGIN3" "$PW" "" 120  # it hangs up when its tone ends
+printf '<sip:%s@127.0.0.1:%s;transport=tcp>;auth_pass=%s;regint=600\n' "$LOGIN3" "${SIP_PORT[1]}" "$PW" \
+  >"$TMP/p103/accounts"
+run_fifo_phone 103 120
+assert_true "103's baresip registers through node 1 over TCP" wait_seen 103 '200 OK.*\[[0-9]* binding'
+assert_eq "node 1 wrote its address into the binding: it holds the connection" "udp 127.0.0.1 ${SIP_PORT[1]}" \
+  "$(store_sql "$D1" "SELECT b.held_by FROM bindings b JOIN extensions e ON e.id = b.extension_id \
+    WHERE e.number = '103'")"
+NODE1_ID=$(cat "$TMP/node1/node.id")
+records_of() {  # records_of NODE_ID OUTCOME END_REASON: that node's records of calls to 103's line
+  store_sql "$D1" "SELECT count(*) FROM traffic_records r JOIN extensions e ON e.id = r.subject_id \
+    WHERE e.number = '103' AND r.node_id = '$1' AND r.outcome = '$2' AND coalesce(r.end_reason, '') = '$3'"
+}
+# ring_and_answer NODE SCENARIO: the carrier's call to DID3 through NODE rings the phone, which answers.
+ring_and_answer() {
+  mark 103
+  start_bg "tcp-call-$1-$SECONDS" timeout -k 2 30 sipp -sf "$SCENARIOS/$2" "127.0.0.1:${SIP_PORT[$1]}" -s "$DID3" \
+    "${CARRIER_ARGS[@]}" -d 300
+  CALL_PID=${E2E_PIDS[-1]}
+  assert_true "a call through node $1 rings 103's baresip on node 1's connection" wait_seen 103 'Incoming call from'
+  cmd 103 /accept
+  assert_true "103 answers it" wait_seen 103 'Call established'
+}
+ring_and_answer 2 uac_trunk_call.xml
+wait "$CALL_PID"
+assert_eq "the carrier's call through node 2 is answered, and its BYE answered 200" 0 "$?"
+assert_true "the carrier's BYE reached the phone through node 1" wait_seen 103 'session closed'
+N2_ID=$(cat "$TMP/node2/node.id")
+assert_eq "node 2, which took the call, recorded it answered and ended by bye" 1 "$(records_of "$N2_ID" answered bye)"
+
+ring_and_answer 2 uac_trunk_hung_up.xml
+cmd 103 /hangup
+wait "$CALL_PID"
+assert_eq "the phone hangs up: its BYE reaches the carrier through nodes 1 and 2" 0 "$?"
+assert_eq "node 2 recorded the second call too" 2 "$(records_of "$N2_ID" answered bye)"
+
+mark 103
+start_bg tcp-cancel timeout -k 2 30 sipp -sf "$SCENARIOS/uac_trunk_cancel.xml" "127.0.0.1:${SIP_PORT[3]}" -s "$DID3" \
+  "${CARRIER_ARGS[@]}" -d 1000
+CANCEL_PID=${E2E_PIDS[-1]}
+assert_true "a call through node 3 rings the phone" wait_seen 103 'Incoming call from'
+wait "$CANCEL_PID"
+assert_eq "the carrier's CANCEL through node 3 is answered 200, then the INVITE 487" 0 "$?"
+assert_true "and the phone stops ringing" wait_seen 103 'session closed'
+assert_eq "node 3 recorded the call as cancelled" 1 "$(records_of "$(cat "$TMP/node3/node.id")" cancelled "")"
+assert_eq "node 1 only relayed: it recorded none of the three" 0 \
+  "$(store_sql "$D1" "SELECT count(*) FROM traffic_records r JOIN extensions e ON e.id = r.subject_id \
+    WHERE e.number = '103' AND r.node_id = '$NODE1_ID'")"
+cmd 103 /quit
 
 # --- node 1 killed during calls: another node closes them; the phone moves to node 2 --------------
 register 1 "$LOGIN" 600

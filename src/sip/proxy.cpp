@@ -791,7 +791,12 @@ const std::string* Proxy::carrier_trunk(const Message& request, const Dialog& d)
 
 const Peer* Proxy::dialog_flow(const Message& request) const {
   const auto it = dialogs_.find(std::string(request.call_id()));
-  if (it == dialogs_.end()) return nullptr;
+  if (it == dialogs_.end()) {
+    // A dialog relayed for another node: its requests to the phone go over the phone's flow (those
+    // from the phone go on along their Route to the node that took the call).
+    const auto relayed = node_flows_.find(std::string(request.call_id()));
+    return relayed == node_flows_.end() ? nullptr : &relayed->second.phone;
+  }
   const Dialog& d = it->second;
   const Peer& flow = request.from().tag() == d.caller_tag ? d.callee_flow : d.caller_flow;
   return flow.port == 0 ? nullptr : &flow;
@@ -818,6 +823,7 @@ void Proxy::handle_in_dialog(TxId tx, const Message& request, const Peer& from) 
   }
   const DialogHop hop = next_hop(request);
   if (!hop.target) return respond(tx, request, 404, "Cannot reach the dialog's target");
+  if (request.method() == Method::bye && dialog == dialogs_.end()) node_flows_.erase(std::string(request.call_id()));
   const bool relayed = dialog != dialogs_.end() && dialog->second.relayed && relay_;
   if (request.method() == Method::bye && dialog != dialogs_.end()) {
     CallRecord record = std::move(dialog->second.record);
@@ -1151,6 +1157,7 @@ void Proxy::on_final(Call& call, size_t branch, int status, std::string forwarde
 void Proxy::finish(Call& call) {
   // Answered: release_answer() sends the 2xx and forgets the call (after the relay's answer, if any).
   if (call.answer_held || call.relay_pending || call.voicemail_pending) return;
+  if (call.node_relay) node_flows_.erase(call.call_id);  // its one branch failed: no dialog
   // A featured call takes its next step (a forward, the group's next member) instead of ending.
   if (call.stage != Call::Stage::direct && !call.final_sent && !call.cancelled && advance(call)) return;
   const TxId server = call.server_tx;

@@ -377,6 +377,7 @@ class Proxy final : public TransactionUser {
     std::string request;  // the request as received, for responses privox itself must build
     traffic::CallRecord record;  // id empty for in-dialog requests, which keep no record
     bool in_dialog = false;
+    bool node_relay = false;  // relayed for another node (relay_for_node): no dialog of our own
     // The media relay: this INVITE's offer went to it; something (the offer, an answer) is at the
     // relay and the call waits for it; the 2xx's SDP as rewritten, for its retransmissions.
     bool relayed = false;
@@ -874,6 +875,16 @@ class Proxy final : public TransactionUser {
   const privacy::Keyring* node_keys_ = nullptr;
   // Answered calls by Call-ID, waiting for their BYE.
   std::unordered_map<std::string, Dialog> dialogs_;
+  // Calls relayed for another node, by Call-ID: the phone's flow, for the dialog's requests to a
+  // Contact that names no registration (a TCP phone's connection port, a browser's ".invalid").
+  // Removed by the BYE or a failed INVITE; a dialog whose BYE never came is swept after a day.
+  struct NodeFlow {
+    Peer phone;
+    int64_t since_us = 0;
+  };
+  std::unordered_map<std::string, NodeFlow> node_flows_;
+  size_t node_flows_sweep_at_ = 1024;
+  void remember_node_flow(const std::string& call_id, const Peer& phone);
 };
 
 }  // namespace privox::sip

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "privacy/keyring.h"
@@ -27,6 +28,8 @@ constexpr std::string_view kNodeRouteDomain = "sip-node-route";
 // A route outlives the INVITE's retransmissions (64*T1, 32 s), plus the nodes' clock skew.
 constexpr int64_t kNodeRouteLifeS = 60;
 constexpr size_t kMacBytes = 16;
+// A relayed dialog whose BYE never came (the other node died with it) is forgotten after a day.
+constexpr int64_t kNodeFlowKeptUs = 86'400'000'000;
 
 std::string route_mac(const privacy::Keyring& keys, int64_t expires_s, std::string_view call_id,
                       std::string_view request_uri) {
@@ -83,8 +86,10 @@ bool Proxy::relay_for_node(TxId tx, const Message& request, const Peer& from) {
   call.caller = from;
   call.invite = false;  // the calling node rings, times out and records the call
   call.in_dialog = true;
+  call.node_relay = true;
   call.call_id = std::string(request.call_id());
   call.request = std::string(request.bytes());
+  if (request.method() == Method::invite) remember_node_flow(call.call_id, *phone);
   DialogHop hop;
   hop.target = *phone;
   hop.pop_route = true;
@@ -93,6 +98,14 @@ bool Proxy::relay_for_node(TxId tx, const Message& request, const Peer& from) {
       request.method() == Method::invite ? record_route_for(from.transport, phone->transport) : std::string_view{};
   forward_in_dialog(call, request, hop, std::nullopt, record_route);
   return true;
+}
+
+void Proxy::remember_node_flow(const std::string& call_id, const Peer& phone) {
+  const int64_t now = clock_.now_us();
+  node_flows_[call_id] = {phone, now};
+  if (node_flows_.size() < node_flows_sweep_at_) return;
+  std::erase_if(node_flows_, [&](const auto& entry) { return now - entry.second.since_us > kNodeFlowKeptUs; });
+  node_flows_sweep_at_ = std::max<size_t>(1024, node_flows_.size() * 2);
 }
 
 }  // namespace privox::sip
