@@ -100,6 +100,9 @@ start() {
   echo "$prog: starting PostgreSQL (a pg_auto_failover monitor, a primary and a synchronous standby)..." >&2
   bash "$here/pg-cluster.sh" start "$dir/pg" >/dev/null
   px init >/dev/null
+  # Each node relays calls for the phones whose connections it holds: the others' requests must not
+  # count against a source's rate limit (sip.trusted_sources; README, "Several nodes").
+  px settings set sip.trusted_sources "127.0.0.1, 127.0.0.2, 127.0.0.3" >/dev/null
   local n
   for n in 2 3; do
     mkdir -m 0700 "$dir/node$n"

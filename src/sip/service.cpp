@@ -670,8 +670,11 @@ Status SipService::start() {
   p.proxy.set_address(p.server.advertised_host(), p.server.port());
   // Other nodes reach the phones whose flows this node holds at that address (sip/store_bindings.h),
   // so the bindings are read once it is known, still before the sink takes the first request.
+  // A node listening on every address (0.0.0.0) names no address the others could use: its
+  // phones' flows are then reached only through it, as before nodes relayed for each other.
   Peer self;
-  if (Peer::parse(Proxy::strip_brackets(p.server.advertised_host()), p.server.port(), TransportKind::udp, self))
+  if (Peer::parse(Proxy::strip_brackets(p.server.advertised_host()), p.server.port(), TransportKind::udp, self) &&
+      std::any_of(self.address.begin(), self.address.end(), [](uint8_t b) { return b != 0; }))
     p.bindings.set_self(self);
   PRIVOX_ASSIGN(const StoreBindings::Restored restored, p.bindings.restore_all(p.location));
   if (restored.dead_flows > 0) log::info("sip", "bindings.dead_flows_removed", {{"bindings", restored.dead_flows}});

@@ -18,13 +18,15 @@
 // shared_bindings_after(), and its worker puts them into its location service. The node that made
 // a change reads it back too: its memory may have lost the binding meanwhile to an update read just
 // before its commit (another device of the line registering through another node), and every
-// commit's entry brings each node back to what the store holds. Only UDP
-// bindings are shared: a phone on a TCP or TLS connection is reachable only through the node that
-// holds the connection, which would need requests forwarded between nodes (RFC 3327's Path), not
-// built yet. At start, restore_all() also restores a TCP phone's binding when the phone listens at
-// its Contact on its own host (sip/registrar.h's reconnectable), since the node can open a new
-// connection to it; on several nodes, a restarted node holds such bindings of phones registered
-// through the others too, and keeps each until its expiry (the log shares no TCP changes).
+// commit's entry brings each node back to what the store holds.
+//
+// A phone that only this node reaches (on a TCP, TLS or WebSocket connection, a SIP Outbound flow,
+// or behind a NAT: its Contact is not where its REGISTER came from) is written "held by" this
+// node's SIP address (set_self). Other nodes read such a binding as reached through this one
+// (Binding::through) and route its calls here (sip/proxy_nodes.cpp); this node reads its own as
+// its own. At start, restore_all() drops from the store the bindings on connections of this node's
+// last run (they died with it), except a TCP phone's that listens at its Contact on its own host
+// (sip/registrar.h's reconnectable), which this node reaches on a new connection.
 //
 // Thread-safety: persist() and completed() on the SIP worker thread (the writer's on_batch hook
 // posts completed() to the worker's event loop); restore_all() once at start, before the worker
