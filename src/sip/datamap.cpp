@@ -54,7 +54,7 @@ constexpr std::array<StructuralColumn, 22> kStructural = {
   StructuralColumn{"bindings", "call_id_bidx", "keyed hash of the registering device's Call-ID, to order its refreshes (RFC 3261 section 10.3); the Call-ID itself, which may hold a device address, is never stored"},
   StructuralColumn{"bindings", "cseq", "sequence number of the last REGISTER, to refuse stale ones"},
   StructuralColumn{"bindings", "expires_at_us", "when the registration lapses; the binding is deleted then"},
-  StructuralColumn{"bindings", "held_by", "SIP address of the privox node that holds the device's connection, so other nodes reach the device through it; a server's address, not the device's"},
+  StructuralColumn{"bindings", "held_by", "id and SIP address of the privox node that holds the device's connection, so other nodes reach the device through it; a server's, not the device's"},
   StructuralColumn{"bindings", "updated_at_us", "when the registration was last refreshed; deleted with the binding"},
   StructuralColumn{"sip_bans", "banned_at_us", "when the ban began"},
   StructuralColumn{"sip_bans", "banned_until_us", "when the ban ends"},

@@ -9,8 +9,9 @@
 #  - A baresip on its own TCP connection to node 1 is called through node 2 (answered; the BYE goes
 #    each way) and through node 3 (cancelled while it rings): node 1 relays over the connection.
 #  - Node 1 is killed with -9 while calls it carried are answered: another node sees its heartbeat
-#    stop and closes them with reason restart, so each answered call keeps its ended record (R1);
-#    the phone registers again through node 2 and is called through node 3.
+#    stop and closes them with reason restart, so each answered call keeps its ended record (R1),
+#    and drops the baresip's binding node 1 held; the phone registers again through node 2 and is
+#    called through node 3.
 #  - A node on a machine 60 s fast (PRIVOX_TEST_CLOCK_SKEW_MS) refuses to start, saying how far off it
 #    is; node 1 restarted 30 s slow (the limit raised) measures the offset, and its answered call
 #    stays open past sip.node_silent_seconds: its heartbeats are in the store's time, so no node takes
@@ -157,7 +158,8 @@ printf '<sip:%s@127.0.0.1:%s;transport=tcp>;auth_pass=%s;regint=600\n' "$LOGIN3"
   >"$TMP/p103/accounts"
 run_fifo_phone 103 120
 assert_true "103's baresip registers through node 1 over TCP" wait_seen 103 '200 OK.*\[[0-9]* binding'
-assert_eq "node 1 wrote its address into the binding: it holds the connection" "udp 127.0.0.1 ${SIP_PORT[1]}" \
+assert_eq "node 1 wrote its id and address into the binding: it holds the connection" \
+  "$(cat "$TMP/node1/node.id") udp 127.0.0.1 ${SIP_PORT[1]}" \
   "$(store_sql "$D1" "SELECT b.held_by FROM bindings b JOIN extensions e ON e.id = b.extension_id \
     WHERE e.number = '103'")"
 NODE1_ID=$(cat "$TMP/node1/node.id")
@@ -200,7 +202,7 @@ assert_eq "node 3 recorded the call as cancelled" 1 "$(records_of "$(cat "$TMP/n
 assert_eq "node 1 only relayed: it recorded none of the three" 0 \
   "$(store_sql "$D1" "SELECT count(*) FROM traffic_records r JOIN extensions e ON e.id = r.subject_id \
     WHERE e.number = '103' AND r.node_id = '$NODE1_ID'")"
-cmd 103 /quit
+HELD_103="SELECT count(*) FROM bindings b JOIN extensions e ON e.id = b.extension_id WHERE e.number = '103'"
 
 # --- node 1 killed during calls: another node closes them; the phone moves to node 2 --------------
 register 1 "$LOGIN" 600
@@ -237,6 +239,12 @@ assert_eq "each ended at node 1's last heartbeat, not now" 0 \
   "$(store_sql "$D1" "SELECT count(*) FROM traffic_records WHERE end_reason = 'restart' AND ended_at_us > 1000 * $KILLED_AT + 2000000")"
 assert_contains "a surviving node said it closed them" "$(cat "$TMP"/node2-*.log "$TMP"/node3-*.log)" \
   '"event":"calls.closed_for_silent_node","calls":3'
+# 103's baresip was on a connection to node 1, which died with it: no node relays to node 1 for it.
+for _ in $(seq 100); do [ "$(store_sql "$D1" "$HELD_103")" -eq 0 ] && break; sleep 0.1; done
+assert_eq "the binding node 1 held is dropped once node 1 is silent" 0 "$(store_sql "$D1" "$HELD_103")"
+assert_contains "by a surviving node, which said so" "$(cat "$TMP"/node2-*.log "$TMP"/node3-*.log)" \
+  '"event":"bindings.dropped_for_silent_node","bindings":1'
+cmd 103 /quit
 
 # --- a node whose clock is wrong ------------------------------------------------------------------
 # Node 4 on a machine 60 s fast (PRIVOX_TEST_CLOCK_SKEW_MS moves a test build's clock) does not

@@ -72,10 +72,11 @@ std::vector<store::SchemaPart> schema_parts() {
        "sip",
        "which node holds a phone's flow, so that another node reaches the phone through it",
        {
-           // The SIP address ("udp 192.0.2.7 5060") of the node that holds the binding's flow: its
-           // connection (TCP, TLS, WebSocket), its SIP Outbound flow, or its NAT mapping. Other
-           // nodes send the phone's requests there (sip/store_bindings.h). NULL: any node may send
-           // to the binding's address itself.
+           // The id and SIP address ("<node id> udp 192.0.2.7 5060") of the node that holds the
+           // binding's flow: its connection (TCP, TLS, WebSocket), its SIP Outbound flow, or its
+           // NAT mapping. Other nodes send the phone's requests there (sip/store_bindings.h), and
+           // drop the binding once that node's heartbeat stops. NULL: any node may send to the
+           // binding's address itself.
            "ALTER TABLE bindings ADD COLUMN held_by TEXT",
        }},
   };

@@ -640,6 +640,12 @@ Status SipService::start() {
       log::warn("sip", "calls.silent_node_close_failed", {{"error", log::error_code(ended.error())}});
     else if (*ended > 0)
       log::warn("sip", "calls.closed_for_silent_node", {{"calls", *ended}});
+    // Its phones' flows died with it: no node relays their calls to it any more.
+    auto dropped = drop_flows_of_silent_nodes(p.store, p.options.node_id, p.store_time, p.options.node_silent_us);
+    if (!dropped.ok())
+      log::warn("sip", "bindings.silent_node_drop_failed", {{"error", log::error_code(dropped.error())}});
+    else if (*dropped > 0)
+      log::warn("sip", "bindings.dropped_for_silent_node", {{"bindings", *dropped}});
   });
   p.loader.add_chore(kClockCheckUs, [&p] { p.measure_clock(); });
   // A newer node migrated the shared store while this one serves: this binary no longer knows the

@@ -59,6 +59,12 @@ std::string open_or(const std::optional<privacy::SecretKey>& key, const std::str
   return value.ok() ? std::move(value).value() : std::string("unreadable");
 }
 
+// `held_by` ("<node id> udp 192.0.2.7 5060") names the node of `self`, whatever its address.
+bool held_by_node(std::string_view held_by, std::string_view self) {
+  const size_t space = self.find(' ');
+  return space != std::string_view::npos && held_by.substr(0, space + 1) == self.substr(0, space + 1);
+}
+
 // Who reads a stored binding: this node at start, when its connections have died with its last
 // run, or this node's loader following the log while it serves.
 enum class Reader { restart, loader };
@@ -76,9 +82,11 @@ std::optional<Binding> open_binding(const privacy::SecretKey& key, const std::st
   Binding b;
   if (!received.ok() || !decode_peer(*received, b.peer)) return std::nullopt;
   const std::string_view held_by = r.is_null(at + 5) ? std::string_view() : std::string_view(r.text(at + 5));
-  if (!held_by.empty() && held_by != self) {
+  // At start, any address this node held a flow at is its own: its last run's.
+  const bool own = reader == Reader::restart ? held_by_node(held_by, self) : held_by == self;
+  if (!held_by.empty() && !own) {
     Peer node;
-    if (!decode_peer(held_by, node)) return std::nullopt;
+    if (!decode_peer(held_by.substr(held_by.find(' ') + 1), node)) return std::nullopt;
     b.through = node;
   } else if (b.peer.reliable() && reader == Reader::restart) {
     const std::optional<Uri> uri = parse_uri(*contact);
@@ -310,7 +318,7 @@ void StoreBindings::persist(std::vector<BindingChange> changes, std::function<vo
 
 void StoreBindings::completed(const store::BatchOutcome& batch) { waiting_.completed(batch); }
 
-void StoreBindings::set_self(const Peer& reached_at) { self_ = encode_peer(reached_at); }
+void StoreBindings::set_self(const Peer& reached_at) { self_ = fmt::format("{} {}", node_, encode_peer(reached_at)); }
 
 Result<StoreBindings::Restored> StoreBindings::restore_all(Location& location) {
   const int64_t now = clock_.now_us();
@@ -334,7 +342,7 @@ Result<StoreBindings::Restored> StoreBindings::restore_all(Location& location) {
     if (b) {
       location.restore(extension_id, std::move(*b));
       ++out.bindings;
-    } else if (!self_.empty() && !r.is_null(6) && r.text(6) == self_) {
+    } else if (!self_.empty() && !r.is_null(6) && held_by_node(r.text(6), self_)) {
       // A flow of this node's last run: other nodes would relay to this one for nothing.
       if (auto contact = privacy::open_field(*key->second, extension_id, "contact", r.blob(1)); contact.ok()) {
         BindingChange& gone = dead.emplace_back();
@@ -347,6 +355,38 @@ Result<StoreBindings::Restored> StoreBindings::restore_all(Location& location) {
   out.dead_flows = dead.size();
   if (!dead.empty()) persist(std::move(dead), [](const Status&) {});  // a failure leaves them to expire
   return out;
+}
+
+Result<int64_t> drop_flows_of_silent_nodes(store::Store& store, const std::string& own_node, const Clock& clock,
+                                          int64_t silent_us) {
+  int64_t dropped = 0;
+  PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
+    PRIVOX_ASSIGN(store::Rows rows,
+                  s.query("SELECT b.id, b.extension_id FROM bindings b JOIN node_heartbeats h ON "
+                          "substr(b.held_by, 1, length(h.node_id) + 1) = h.node_id || ' ' "
+                          "WHERE h.node_id <> ? AND h.last_seen_us < ?",
+                          {own_node, clock.now_us() - silent_us}));
+    if (rows.empty()) return {};
+    std::vector<std::string> lines;
+    for (const store::Row& r : rows) {
+      PRIVOX_TRY(s.exec("DELETE FROM bindings WHERE id = ?", {r.text(0)}));
+      lines.push_back(r.text(1));
+    }
+    std::sort(lines.begin(), lines.end());
+    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+    // One log entry per line, numbered as the writer numbers them, so that every node reloads it.
+    const auto count = static_cast<int64_t>(lines.size());
+    PRIVOX_ASSIGN(store::Rows head, s.query("UPDATE sip_binding_log_head SET seq = seq + ? WHERE id = 1 RETURNING seq",
+                                            {count}));
+    if (head.empty()) return make_error(ErrorCode::corrupt, "sip_binding_log_head has no row");
+    int64_t seq = head[0].i64(0) - count;
+    for (const std::string& line : lines)
+      PRIVOX_TRY(s.exec("INSERT INTO sip_binding_log (seq, extension_id, node, changed_at_us) VALUES (?, ?, ?, ?)",
+                           {++seq, line, own_node, clock.now_us()}));
+    dropped = static_cast<int64_t>(rows.size());
+    return s.notify(accounts::kDirectoryChannel);
+  }));
+  return dropped;
 }
 
 void StoreBindings::purge_expired() {

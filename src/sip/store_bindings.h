@@ -22,10 +22,11 @@
 //
 // A phone that only this node reaches (on a TCP, TLS or WebSocket connection, a SIP Outbound flow,
 // or behind a NAT: its Contact is not where its REGISTER came from) is written "held by" this
-// node's SIP address (set_self). Other nodes read such a binding as reached through this one
+// node's id and SIP address (set_self). Other nodes read such a binding as reached through this one
 // (Binding::through) and route its calls here (sip/proxy_nodes.cpp); this node reads its own as
 // its own. At start, restore_all() drops from the store the bindings on connections of this node's
-// last run (they died with it), except a TCP phone's that listens at its Contact on its own host
+// last run (they died with it), and drop_flows_of_silent_nodes() those of a node that died and did
+// not come back, except a TCP phone's that listens at its Contact on its own host
 // (sip/registrar.h's reconnectable), which this node reaches on a new connection.
 //
 // Thread-safety: persist() and completed() on the SIP worker thread (the writer's on_batch hook
@@ -67,6 +68,12 @@ Result<int64_t> binding_log_head(store::Session& s);
 Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Keyring& keys, int64_t seq,
                                             size_t limit, int64_t now_us, std::string_view self);
 
+// Removes the bindings held by another node that has been silent for `silent_us` (its heartbeat,
+// in the store's time `clock`), with a log entry for each line, so that no node relays to a dead one
+// for its phones, which register again through a live node. Returns how many it removed.
+Result<int64_t> drop_flows_of_silent_nodes(store::Store& store, const std::string& own_node, const Clock& clock,
+                                          int64_t silent_us);
+
 class StoreBindings final : public BindingStore {
  public:
   // `store` is read by restore_all() only; `writer` is the node's append writer; `node` is this
@@ -78,8 +85,8 @@ class StoreBindings final : public BindingStore {
   // The writer finished `batch`: answers the changes it made durable.
   void completed(const store::BatchOutcome& batch);
   // The address other nodes reach this node's SIP at (its advertised host and port, over UDP):
-  // written with each binding whose flow this node holds. Set before restore_all(); unset, no
-  // binding is marked held (one node alone).
+  // written after the node's id ("<node> udp 192.0.2.7 5060") with each binding whose flow this
+  // node holds. Set before restore_all(); unset, no binding is marked held.
   void set_self(const Peer& reached_at);
   const std::string& self() const { return self_; }
   // Loads every live binding into `location`, and the place in sip_binding_log they are current

@@ -245,11 +245,12 @@ TEST_P(StoreBindingsTest, FlowsANodeHoldsAreReachedThroughItByTheOthers) {
   deliver();
   {
     auto tx = store_->begin(store::TxMode::read);
-    EXPECT_EQ((*tx)->query("SELECT count(*) FROM bindings WHERE held_by = 'udp 127.0.0.1 5060'")->at(0).i64(0), 2);
+    EXPECT_EQ((*tx)->query("SELECT count(*) FROM bindings WHERE held_by = 'node-a udp 127.0.0.1 5060'")->at(0).i64(0),
+              2);
     EXPECT_EQ((*tx)->query("SELECT count(*) FROM bindings WHERE held_by IS NULL")->at(0).i64(0), 1);
   }
-  const auto read_as = [&](const Peer& node) {
-    StoreBindings reader(*store_, *writer_, keys_, clock_, "reader");
+  const auto read_as = [&](const std::string& name, const Peer& node) {
+    StoreBindings reader(*store_, *writer_, keys_, clock_, name);
     reader.set_self(node);
     auto tx = store_->begin(store::TxMode::read);
     auto update = shared_bindings_after(**tx, keys_, 0, 100, clock_.now_us(), reader.self());
@@ -258,7 +259,7 @@ TEST_P(StoreBindingsTest, FlowsANodeHoldsAreReachedThroughItByTheOthers) {
     for (const Binding& b : update->lines.at(0).bindings) by_contact[b.contact] = b;
     return by_contact;
   };
-  auto on_b = read_as(node_b);
+  auto on_b = read_as("node-b", node_b);
   ASSERT_EQ(on_b.size(), 3u);
   EXPECT_FALSE(on_b[direct.contact].through) << "any node sends to a phone at its Contact";
   ASSERT_TRUE(on_b[tcp.contact].through);
@@ -268,7 +269,7 @@ TEST_P(StoreBindingsTest, FlowsANodeHoldsAreReachedThroughItByTheOthers) {
   ASSERT_TRUE(on_b[behind_nat.contact].through);
   EXPECT_EQ(on_b[behind_nat.contact].through->host_port(), "127.0.0.1:5060");
 
-  auto on_a = read_as(node_a);
+  auto on_a = read_as("node-a", node_a);
   ASSERT_EQ(on_a.size(), 3u);
   for (const auto& [contact, b] : on_a) EXPECT_FALSE(b.through) << contact << ": node A holds it itself";
   EXPECT_TRUE(on_a[tcp.contact].on_own_connection());
@@ -294,6 +295,33 @@ TEST_P(StoreBindingsTest, FlowsANodeHoldsAreReachedThroughItByTheOthers) {
   ASSERT_EQ(on_start_b.restore_all(at_b)->bindings, 2u);
   for (const Binding& b : at_b.lookup(extension_, clock_.now_us()))
     EXPECT_EQ(b.through.has_value(), b.contact == behind_nat.contact) << b.contact;
+
+  // Node A dies and does not come back: once its heartbeat is older than the limit, node B drops
+  // what it held (the NAT'd phone) and logs the line, so that every node stops relaying to A.
+  const auto beat = [&](const std::string& node, int64_t at_us) {
+    ASSERT_TRUE(store::with_transaction(*store_, store::TxMode::write, [&](store::Session& s) -> Status {
+                  PRIVOX_TRY(s.exec("DELETE FROM node_heartbeats WHERE node_id = ?", {node}));
+                  PRIVOX_TRY(s.exec("INSERT INTO node_heartbeats (node_id, last_seen_us) VALUES (?, ?)", {node, at_us}));
+                  return {};
+                }).ok());
+  };
+  beat("node-a", clock_.now_us() - 5'000'000);
+  beat("node-b", clock_.now_us());
+  int64_t head_before = 0;
+  {
+    auto tx = store_->begin(store::TxMode::read);
+    head_before = *binding_log_head(**tx);
+  }
+  auto kept = drop_flows_of_silent_nodes(*store_, "node-b", clock_, 15'000'000);
+  ASSERT_TRUE(kept.ok()) << kept.error().describe();
+  EXPECT_EQ(*kept, 0) << "5 s of silence is within the limit";
+  EXPECT_EQ(*drop_flows_of_silent_nodes(*store_, "node-a", clock_, 1'000'000), 0) << "a node never drops its own";
+  auto dropped = drop_flows_of_silent_nodes(*store_, "node-b", clock_, 1'000'000);
+  ASSERT_TRUE(dropped.ok()) << dropped.error().describe();
+  EXPECT_EQ(*dropped, 1);
+  auto tx = store_->begin(store::TxMode::read);
+  EXPECT_EQ((*tx)->query("SELECT count(*) FROM bindings")->at(0).i64(0), 1) << "the phone on its Contact stays";
+  EXPECT_EQ(*binding_log_head(**tx), head_before + 1) << "one entry for the line, so every node reloads it";
 }
 
 // A phone that registered its contact again through another node is reached through that node
