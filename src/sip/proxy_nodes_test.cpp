@@ -138,15 +138,7 @@ TEST_F(ProxyNodesTest, TheCallersCancelReachesThePhoneThroughTheHoldingNode) {
   feed_node2(build_response(last(tcp_phone_, "INVITE"), 180, "Ringing", "phone-tag"), tcp_phone_);
   feed(sender_.last(node1_, "SIP/2.0 180"), node2_);
   EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 180"), 1u);
-  feed("CANCEL sip:442079460958@127.0.0.1 SIP/2.0\r\n"
-       "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-in-1\r\n"
-       "Max-Forwards: 70\r\n"
-       "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
-       "To: <sip:442079460958@127.0.0.1>\r\n"
-       "Call-ID: call-1@192.0.2.50\r\n"
-       "CSeq: 1 CANCEL\r\n"
-       "Content-Length: 0\r\n\r\n",
-       carrier_);
+  carrier_cancels();
   ASSERT_EQ(sender_.count(node2_, "CANCEL"), 1u);
   feed_node2(sender_.last(node2_, "CANCEL"), node1_);
   EXPECT_EQ(sender_.count(node1_, "SIP/2.0 200"), 1u) << "node 2 answers the CANCEL";

@@ -114,15 +114,7 @@ TEST_F(ProxyTest, ACallWhoseRecordTheStoreRefusedIsAnswered500) {
 TEST_F(ProxyTest, ACancelWhileTheAnswerIsHeldDoesNotTurnItIntoA487) {
   const Message invite = call_in();
   phone_answers(invite, 200, "OK");
-  feed("CANCEL sip:442079460958@127.0.0.1 SIP/2.0\r\n"
-       "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-in-1\r\n"
-       "Max-Forwards: 70\r\n"
-       "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
-       "To: <sip:442079460958@127.0.0.1>\r\n"
-       "Call-ID: call-1@192.0.2.50\r\n"
-       "CSeq: 1 CANCEL\r\n"
-       "Content-Length: 0\r\n\r\n",
-       carrier_);
+  carrier_cancels();
   sink_.release({});
   EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 487"), 0u) << "the call was answered before the CANCEL came";
   EXPECT_EQ(sender_.count(carrier_, "SIP/2.0 200"), 2u) << "the CANCEL's 200, and the INVITE's";

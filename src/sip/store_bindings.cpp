@@ -9,6 +9,7 @@
 #include "accounts/directory_log.h"
 #include "common/ids.h"
 #include "sip/registrar.h"
+#include "traffic/store_sink.h"
 
 namespace privox::sip {
 namespace {
@@ -361,17 +362,23 @@ Result<int64_t> drop_flows_of_silent_nodes(store::Store& store, const std::strin
                                           int64_t silent_us) {
   int64_t dropped = 0;
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(store::Rows rows,
-                  s.query("SELECT b.id, b.extension_id FROM bindings b JOIN node_heartbeats h ON "
-                          "substr(b.held_by, 1, length(h.node_id) + 1) = h.node_id || ' ' "
-                          "WHERE h.node_id <> ? AND h.last_seen_us < ?",
-                          {own_node, clock.now_us() - silent_us}));
-    if (rows.empty()) return {};
+    dropped = 0;  // the body runs again when the store was unavailable
+    PRIVOX_ASSIGN(const std::vector<std::string> silent,
+                  traffic::silent_nodes(s, own_node, clock.now_us() - silent_us));
     std::vector<std::string> lines;
-    for (const store::Row& r : rows) {
-      PRIVOX_TRY(s.exec("DELETE FROM bindings WHERE id = ?", {r.text(0)}));
-      lines.push_back(r.text(1));
+    for (const std::string& node : silent) {
+      // held_by starts with the node's id and a space (StoreBindings::set_self).
+      const std::string prefix = node + " ";
+      PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT id, extension_id FROM bindings WHERE held_by IS NOT NULL AND "
+                                              "substr(held_by, 1, length(?)) = ?",
+                                              {prefix, prefix}));
+      for (const store::Row& r : rows) {
+        PRIVOX_TRY(s.exec("DELETE FROM bindings WHERE id = ?", {r.text(0)}));
+        lines.push_back(r.text(1));
+        ++dropped;
+      }
     }
+    if (lines.empty()) return {};
     std::sort(lines.begin(), lines.end());
     lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
     // One log entry per line, numbered as the writer numbers them, so that every node reloads it.
@@ -383,7 +390,6 @@ Result<int64_t> drop_flows_of_silent_nodes(store::Store& store, const std::strin
     for (const std::string& line : lines)
       PRIVOX_TRY(s.exec("INSERT INTO sip_binding_log (seq, extension_id, node, changed_at_us) VALUES (?, ?, ?, ?)",
                            {++seq, line, own_node, clock.now_us()}));
-    dropped = static_cast<int64_t>(rows.size());
     return s.notify(accounts::kDirectoryChannel);
   }));
   return dropped;

@@ -124,6 +124,19 @@ class ProxyTest : public ::testing::Test {
          carrier_);
   }
 
+  // The carrier cancels call_in(): its CANCEL, in the INVITE's transaction.
+  void carrier_cancels() {
+    feed("CANCEL sip:442079460958@127.0.0.1 SIP/2.0\r\n"
+         "Via: SIP/2.0/UDP 192.0.2.50:5060;branch=z9hG4bK-in-1\r\n"
+         "Max-Forwards: 70\r\n"
+         "From: <sip:+14155550123@192.0.2.50>;tag=c1\r\n"
+         "To: <sip:442079460958@127.0.0.1>\r\n"
+         "Call-ID: call-1@192.0.2.50\r\n"
+         "CSeq: 1 CANCEL\r\n"
+         "Content-Length: 0\r\n\r\n",
+         carrier_);
+  }
+
   // The phone answers `status` to the INVITE it was sent.
   void phone_answers(const Message& invite, int status, std::string_view reason) {
     feed(build_response(invite, status, reason, "phone-tag"), phone_);

@@ -231,6 +231,15 @@ Result<int64_t> close_open_calls(store::Store& store, const std::string& node_id
   return close_calls_of(store, node_id, clock, std::nullopt);
 }
 
+Result<std::vector<std::string>> silent_nodes(store::Session& s, const std::string& own_node, int64_t before_us) {
+  PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT node_id FROM node_heartbeats WHERE node_id <> ? AND last_seen_us < ?",
+                                          {own_node, before_us}));
+  std::vector<std::string> out;
+  out.reserve(rows.size());
+  for (const store::Row& r : rows) out.push_back(r.text(0));
+  return out;
+}
+
 Result<int64_t> close_calls_of_silent_nodes(store::Store& store, const std::string& own_node, const Clock& clock,
                                             int64_t silent_us) {
   std::vector<std::string> silent;

@@ -93,6 +93,11 @@ Result<int64_t> close_open_calls(store::Store& store, const std::string& node_id
 // default of the setting sip.node_silent_seconds.
 inline constexpr int64_t kNodeSilentUs = 15'000'000;
 
+// The nodes other than `own_node` whose last heartbeat is older than `before_us` (the store's
+// time), read in the caller's transaction: what other subsystems clear of a dead node's (the SIP
+// bindings it held, sip/store_bindings.h).
+Result<std::vector<std::string>> silent_nodes(store::Session& s, const std::string& own_node, int64_t before_us);
+
 // Ends the open calls of every node but `own_node` whose last heartbeat is older than `silent_us`:
 // a node killed and not restarted would otherwise leave them open for ever, and each answered call
 // must keep a record with an end (R1). As close_open_calls: reason "restart", ended at the node's
