@@ -11,13 +11,12 @@ namespace {
 // Node 2: its own proxy, transaction layer, registrar and location service, sharing the fixture's
 // clock, sender (the network) and directory, with the phone on its own TCP connection.
 struct HoldingNode {
-  HoldingNode(ProxyTest& t, FakeClock& clock, FakeSender& sender, TimerQueue& timers, MemoryDirectory& directory,
-              Authenticator& auth, PausedSink& sink, const Peer& phone, const privacy::Keyring& keys)
+  HoldingNode(FakeClock& clock, FakeSender& sender, TimerQueue& timers, MemoryDirectory& directory, Authenticator& auth,
+              PausedSink& sink, const Peer& phone, const privacy::Keyring& keys)
       : proxy{ProxyConfig{.host = "127.0.0.2", .port = 5060, .ring_timeout_us = 60'000'000},
               directory, auth, location, sink, sender, timers, clock},
         layer{sender, timers, clock, proxy},
         registrar{layer, auth, location, clock} {
-    (void)t;
     Binding b;
     b.contact = "sip:101@10.0.0.5:5070;transport=tcp";
     b.peer = phone;
@@ -50,7 +49,7 @@ class ProxyNodesTest : public ProxyTest {
     held.expires_at_us = clock_.now_us() + 3'600'000'000;
     location_.replace_shared("line-1", {held});  // the fixture's UDP phone is gone
     proxy_.set_node_keys(&keys_);
-    node2 = std::make_unique<HoldingNode>(*this, clock_, sender_, timers_, directory_, auth_, sink_, tcp_phone_, keys_);
+    node2 = std::make_unique<HoldingNode>(clock_, sender_, timers_, directory_, auth_, sink_, tcp_phone_, keys_);
   }
 
   // The last message that starts with `start` sent to `to`, parsed (kept in storage_).
