@@ -358,27 +358,44 @@ Result<StoreBindings::Restored> StoreBindings::restore_all(Location& location) {
   return out;
 }
 
+namespace {
+
+// The bindings (id, line) held by the nodes silent before `before_us`, read in `s`.
+Result<store::Rows> flows_of_silent_nodes(store::Session& s, const std::string& own_node, int64_t before_us) {
+  PRIVOX_ASSIGN(const std::vector<std::string> silent, traffic::silent_nodes(s, own_node, before_us));
+  store::Rows held;
+  for (const std::string& node : silent) {
+    // held_by starts with the node's id and a space (StoreBindings::set_self).
+    const std::string prefix = node + " ";
+    PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT id, extension_id FROM bindings WHERE held_by IS NOT NULL AND "
+                                            "substr(held_by, 1, length(?)) = ?",
+                                            {prefix, prefix}));
+    for (store::Row& r : rows) held.push_back(std::move(r));
+  }
+  return held;
+}
+
+}  // namespace
+
 Result<int64_t> drop_flows_of_silent_nodes(store::Store& store, const std::string& own_node, const Clock& clock,
                                           int64_t silent_us) {
+  // The chore runs every few seconds on every node: it looks in a read transaction, and takes the
+  // write lock (SQLite's one writer) only when a dead node left bindings behind.
+  {
+    PRIVOX_ASSIGN(auto tx, store.begin(store::TxMode::read));
+    PRIVOX_ASSIGN(const store::Rows held, flows_of_silent_nodes(*tx, own_node, clock.now_us() - silent_us));
+    if (held.empty()) return 0;
+  }
   int64_t dropped = 0;
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
-    dropped = 0;  // the body runs again when the store was unavailable
-    PRIVOX_ASSIGN(const std::vector<std::string> silent,
-                  traffic::silent_nodes(s, own_node, clock.now_us() - silent_us));
+    PRIVOX_ASSIGN(const store::Rows held, flows_of_silent_nodes(s, own_node, clock.now_us() - silent_us));
+    dropped = static_cast<int64_t>(held.size());  // read again: another node may have dropped them
+    if (held.empty()) return {};
     std::vector<std::string> lines;
-    for (const std::string& node : silent) {
-      // held_by starts with the node's id and a space (StoreBindings::set_self).
-      const std::string prefix = node + " ";
-      PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT id, extension_id FROM bindings WHERE held_by IS NOT NULL AND "
-                                              "substr(held_by, 1, length(?)) = ?",
-                                              {prefix, prefix}));
-      for (const store::Row& r : rows) {
-        PRIVOX_TRY(s.exec("DELETE FROM bindings WHERE id = ?", {r.text(0)}));
-        lines.push_back(r.text(1));
-        ++dropped;
-      }
+    for (const store::Row& r : held) {
+      PRIVOX_TRY(s.exec("DELETE FROM bindings WHERE id = ?", {r.text(0)}));
+      lines.push_back(r.text(1));
     }
-    if (lines.empty()) return {};
     std::sort(lines.begin(), lines.end());
     lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
     // One log entry per line, numbered as the writer numbers them, so that every node reloads it.
@@ -389,7 +406,7 @@ Result<int64_t> drop_flows_of_silent_nodes(store::Store& store, const std::strin
     int64_t seq = head[0].i64(0) - count;
     for (const std::string& line : lines)
       PRIVOX_TRY(s.exec("INSERT INTO sip_binding_log (seq, extension_id, node, changed_at_us) VALUES (?, ?, ?, ?)",
-                           {++seq, line, own_node, clock.now_us()}));
+                        {++seq, line, own_node, clock.now_us()}));
     return s.notify(accounts::kDirectoryChannel);
   }));
   return dropped;
