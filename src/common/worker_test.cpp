@@ -63,6 +63,33 @@ TEST(WorkerTest, LingerGathersATrickleIntoFewBatches) {
   EXPECT_LE(batches.load(), 3);  // 20 ms of items inside one 200 ms gathering, give or take
 }
 
+TEST(WorkerTest, AFillTargetKeepsABatchWaitingPastTheLingerUntilItIsMet) {
+  std::vector<size_t> sizes;  // the worker's thread only, until stop() joined it
+  Worker<int> worker({.name = "test", .max_batch = 1000, .linger_us = 1'000, .fill_min = 3,
+                      .linger_max_us = 10'000'000});
+  worker.start([&](uint64_t, std::vector<int>& batch) { sizes.push_back(batch.size()); });
+  ASSERT_NE(worker.post(1), 0u);
+  std::this_thread::sleep_for(50ms);  // 50 times the linger: without the fill target, a batch of 1
+  ASSERT_NE(worker.post(2), 0u);
+  std::this_thread::sleep_for(20ms);
+  ASSERT_NE(worker.post(3), 0u);  // the third wakes the thread: it does not wait out the 10 s bound
+  for (int i = 0; i < 1000 && worker.queued() > 0; ++i) std::this_thread::sleep_for(1ms);
+  worker.stop();
+  EXPECT_EQ(sizes, std::vector<size_t>{3});
+}
+
+TEST(WorkerTest, AFillTargetNotMetStillEndsAtItsBound) {
+  std::atomic<size_t> handled{0};
+  Worker<int> worker({.name = "test", .max_batch = 1000, .linger_us = 1'000, .fill_min = 100,
+                      .linger_max_us = 20'000});
+  worker.start([&](uint64_t, std::vector<int>& batch) { handled.fetch_add(batch.size()); });
+  ASSERT_NE(worker.post(1), 0u);
+  // Handled while the worker runs, not by stop()'s drain: the bound, not the stop, ended the wait.
+  for (int i = 0; i < 5000 && handled.load() == 0; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(handled.load(), 1u);
+  worker.stop();
+}
+
 TEST(WorkerTest, AFullQueueRefusesRatherThanGrowing) {
   Worker<int> worker({.name = "test", .max_queue = 2});
   EXPECT_NE(worker.post(1), 0u);

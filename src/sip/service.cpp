@@ -390,9 +390,15 @@ constexpr int64_t kSchemaCheckUs = 10'000'000;  // how often a node checks the s
 constexpr int64_t kClockCheckUs = 10'000'000;   // how often a node measures its clock against the store's
 // How often the guard forgets idle sources, in heartbeats.
 constexpr uint64_t kGuardSweepBeats = 2;
-// Records and bindings wait at most this long for company in one commit: well inside R1's 50 ms,
-// and it turns a stream of single-row fsyncs into a few grouped ones.
+// Records and bindings wait this long for company in one commit, which turns a stream of
+// single-row fsyncs into a few grouped ones; a commit of fewer than kGroupCommitRows waits on for
+// more, up to kGroupCommitMaxUs in all. Without that floor a node carrying a third of a cluster's
+// calls committed 1.4 rows a transaction against one node's 2.7, and paid 22-50% more CPU per call
+// (bench/RESULTS.md, "Calls across nodes"). The bound keeps a record durable well inside R1's 50
+// ms: the wait, plus at most the commit in progress and its own.
 constexpr int64_t kGroupCommitUs = 3'000;
+constexpr size_t kGroupCommitRows = 4;
+constexpr int64_t kGroupCommitMaxUs = 15'000;
 
 // Hands what the server parsed to the transaction layer.
 class LayerSink final : public MessageSink {
@@ -428,7 +434,9 @@ struct SipService::Parts {
                                             bindings.completed(batch);
                                           });
                                         },
-                                    .group_commit_us = kGroupCommitUs}),
+                                    .group_commit_us = kGroupCommitUs,
+                                    .group_commit_rows = kGroupCommitRows,
+                                    .group_commit_max_us = kGroupCommitMaxUs}),
         server(io, timers, clock, options.tcp),
         loader(store, keys,
                [this](std::shared_ptr<const DirectoryUpdate> update) {

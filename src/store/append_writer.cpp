@@ -27,7 +27,9 @@ AppendWriter::AppendWriter(std::unique_ptr<Store> store, AppendOptions options)
       worker_(WorkerOptions{.name = "privox-append",
                             .max_queue = options_.max_queue_rows,
                             .max_batch = options_.max_batch_rows,
-                            .linger_us = options_.group_commit_us}) {
+                            .linger_us = options_.group_commit_us,
+                            .fill_min = options_.group_commit_rows,
+                            .linger_max_us = options_.group_commit_max_us}) {
   worker_.start([this](uint64_t first, std::vector<Pending>& batch) { write(first, batch); });
 }
 

@@ -69,6 +69,11 @@ struct AppendOptions {
   // that a steady trickle shares one fsync instead of paying one each. Adds at most this much to
   // every row's time to durable. 0 commits as soon as a row arrives.
   int64_t group_commit_us = 0;
+  // With group_commit_rows, a batch holding fewer rows after group_commit_us waits on for that many,
+  // up to group_commit_max_us in all: at a low rate a fixed wait gathers fewer rows into each
+  // commit, and the commits, not the rows, are most of the cost.
+  size_t group_commit_rows = 0;
+  int64_t group_commit_max_us = 0;
   size_t max_queue_rows = 1 << 20;  // past this, append() refuses rather than growing without bound
   int commit_attempts = 5;          // per batch, with backoff, before the batch is reported failed
 };
