@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "app/registry.h"
 #include "common/ids.h"
 #include "privacy/keyring.h"
 #include "numbers/number_prefix.h"
@@ -133,6 +134,29 @@ void seed(store::Store& store, const privacy::Keyring& keys, const Options& o, i
   }
 }
 
+// What traffic_records takes on disk, its table and its indexes, per record: issue 19's goal is
+// at most 400 bytes, indexes included. SQLite counts the pages (dbstat) of the table and of each
+// index on it; PostgreSQL its relation sizes (TOAST with the table; after the anonymisation, the
+// rows' old versions too, until a vacuum lets their space be used again).
+void print_footprint(store::Store& store, bool postgres, int64_t records, const char* when) {
+  const std::string sql =
+      postgres ? "SELECT pg_table_size('traffic_records'), pg_indexes_size('traffic_records')"
+               : "SELECT coalesce(sum(CASE WHEN name = 'traffic_records' THEN pgsize END), 0), "
+                 "coalesce(sum(CASE WHEN name <> 'traffic_records' THEN pgsize END), 0) FROM dbstat "
+                 "WHERE name IN (SELECT name FROM sqlite_schema WHERE tbl_name = 'traffic_records')";
+  store::Rows rows;
+  must(store::with_transaction(store, store::TxMode::read,
+                               [&](store::Session& s) -> Status {
+                                 PRIVOX_ASSIGN(rows, s.query(sql));
+                                 return {};
+                               }),
+       "measure the table");
+  const double table = static_cast<double>(rows[0].i64(0)), indexes = static_cast<double>(rows[0].i64(1));
+  const auto n = static_cast<double>(records);
+  fmt::print("storage {:<26} {:6.0f} bytes per record (table {:.0f}, indexes {:.0f}; {:.2f} GB in all)\n", when,
+             (table + indexes) / n, table / n, indexes / n, (table + indexes) / 1e9);
+}
+
 int run(const Options& o) {
   if (sodium_init() < 0) return 1;
   randombytes_set_implementation(&randombytes_internal_implementation);
@@ -145,6 +169,7 @@ int run(const Options& o) {
   } else {
     store = must(store::open_postgres(o.postgres), "open PostgreSQL");
   }
+  app::install_registries();  // the schema, data map and settings every store and job reads
   must(store->migrate(), "migrate");
   const privacy::SecretKey master = privacy::SecretKey::random();
   const privacy::Keyring keys = privacy::Keyring::from_master_for_test(master);
@@ -152,6 +177,7 @@ int run(const Options& o) {
   const int64_t now = clock.now_us();
   fmt::print("retention_bench: {} records over {} lines on {}\n", o.records, o.lines, store->location());
   seed(*store, keys, o, now);
+  print_footprint(*store, !o.postgres.empty(), o.records, "as written:");
 
   retention::RetentionJobs jobs(*store, keys, clock);
   retention::RunOptions options;
@@ -167,6 +193,7 @@ int run(const Options& o) {
   };
   const retention::JobReport anonymised = timed(retention::Job::traffic, "traffic: anonymise");
   const retention::JobReport again = timed(retention::Job::traffic, "traffic: second run");
+  print_footprint(*store, !o.postgres.empty(), o.records, "anonymised:");
   timed(retention::Job::call_log, "call_log: age and count limits");
   const bool ok = anonymised.changed == o.records && again.changed == 0;
   if (!ok) fmt::print(stderr, "retention_bench: expected {} anonymised then 0\n", o.records);
