@@ -67,7 +67,7 @@ constexpr std::array<StructuralColumn, 22> kStructural = {
   StructuralColumn{"sip_ban_log_head", "seq", "the latest change number given to a ban"},
   StructuralColumn{"sip_binding_log", "seq", "the change number every node follows registrations by"},
   StructuralColumn{"sip_binding_log", "extension_id", "the line whose registrations changed; the entry is pruned after ten minutes"},
-  StructuralColumn{"sip_binding_log", "node", "the node that took the change, for an operator tracing where a registration came in"},
+  StructuralColumn{"sip_binding_log", "node", "the node that took the change (or whose flows a live node dropped when it fell silent), for an operator tracing where a registration came in"},
   StructuralColumn{"sip_binding_log", "changed_at_us", "when the change was made, for pruning"},
   StructuralColumn{"sip_binding_log_head", "id", "the counter's single row"},
   StructuralColumn{"sip_binding_log_head", "seq", "the latest change number given to a registration change"},

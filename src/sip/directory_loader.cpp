@@ -166,9 +166,11 @@ Result<std::shared_ptr<const BanUpdate>> DirectoryLoader::load_bans() {
   return std::make_shared<const BanUpdate>(std::move(update));
 }
 
-void DirectoryLoader::follow_bindings(int64_t log_seq, std::string self, DeliverBindings deliver) {
+void DirectoryLoader::follow_bindings(int64_t log_seq, std::string self, std::string own_node,
+                                      DeliverBindings deliver) {
   binding_seq_ = log_seq;
   binding_self_ = std::move(self);
+  binding_own_node_ = std::move(own_node);
   deliver_bindings_ = std::move(deliver);
 }
 
@@ -188,7 +190,8 @@ void DirectoryLoader::stop() {
 }
 
 DirectoryLoader::Stats DirectoryLoader::stats() const {
-  return {full_loads_.load(), updates_.load(), changes_.load(), ban_updates_.load(), binding_updates_.load()};
+  return {full_loads_.load(),  updates_.load(),         changes_.load(),
+          ban_updates_.load(), binding_updates_.load(), own_lines_not_read_.load()};
 }
 
 void DirectoryLoader::look() {
@@ -207,10 +210,15 @@ void DirectoryLoader::look() {
   run_chores();
 }
 
+namespace {
+int64_t steady_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
 void DirectoryLoader::run_chores() {
-  const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = steady_us();
   for (Chore& chore : chores_) {
     if (worker_.stopping()) return;
     if (chore.last_us != 0 && now - chore.last_us < chore.every_us) continue;
@@ -330,12 +338,21 @@ Status DirectoryLoader::catch_up_bindings() {
   if (!clock_) return make_error(ErrorCode::internal, "follow_bindings() without follow_bans()");
   for (;;) {
     if (worker_.stopping()) return {};
+    const int64_t steady_now = steady_us();
+    auto wanted = [&](const std::string& line, bool own_only) {
+      const bool read = read_back_.wanted(line, own_only, steady_now);
+      if (!read) own_lines_not_read_.fetch_add(1);
+      return read;
+    };
     PRIVOX_ASSIGN(auto tx, store_.begin(store::TxMode::read));
-    PRIVOX_ASSIGN(BindingUpdate read,
-                  shared_bindings_after(*tx, keys_, binding_seq_, options_.batch, clock_->now_us(), binding_self_));
+    PRIVOX_ASSIGN(BindingUpdate read, shared_bindings_after(*tx, keys_, binding_seq_, options_.batch, clock_->now_us(),
+                                                            binding_self_, binding_own_node_, wanted));
     tx.reset();
     if (read.seq == binding_seq_) return {};
-    if (read.replace_all) log::warn("sip", "bindings.reload_all", {{"reason", "binding_log_pruned"}});
+    if (read.replace_all) {
+      read_back_.read_every_line(steady_now);
+      log::warn("sip", "bindings.reload_all", {{"reason", "binding_log_pruned"}});
+    }
     binding_seq_ = read.seq;
     const bool more = read.more;
     if (!read.lines.empty() || read.replace_all) {

@@ -42,6 +42,7 @@
 #include "sip/directory.h"
 #include "sip/location.h"
 #include "sip/source_guard.h"
+#include "sip/store_bindings.h"
 #include "store/store.h"
 
 namespace privox::sip {
@@ -77,8 +78,9 @@ class DirectoryLoader {
   Result<std::shared_ptr<const BanUpdate>> load_bans();
   // Before start(): follow the bindings every node takes, from `log_seq` (StoreBindings::
   // restore_all's place in the log), as the node reached at `self` (StoreBindings::self) reaches
-  // them. Uses the clock follow_bans() was given.
-  void follow_bindings(int64_t log_seq, std::string self, DeliverBindings deliver);
+  // them. A line only `own_node` changed is read back only as ReadBackPolicy says. Uses the clock
+  // follow_bans() was given.
+  void follow_bindings(int64_t log_seq, std::string self, std::string own_node, DeliverBindings deliver);
   // Before start(): run `chore` on the loader's thread at a wake at least `every_us` after its
   // last run (the first at the first wake). Its errors are its own to log.
   void add_chore(int64_t every_us, std::function<void()> chore);
@@ -94,6 +96,7 @@ class DirectoryLoader {
     uint64_t changes = 0;     // log entries read
     uint64_t ban_updates = 0; // ban updates delivered (after load_bans())
     uint64_t binding_updates = 0;  // bindings delivered (after follow_bindings())
+    uint64_t own_lines_not_read = 0;  // lines only this node changed, whose bindings it did not read back
   };
   Stats stats() const;
 
@@ -120,6 +123,8 @@ class DirectoryLoader {
   DeliverBans deliver_bans_;      // set by follow_bans()
   DeliverBindings deliver_bindings_;  // set by follow_bindings()
   std::string binding_self_;          // set by follow_bindings()
+  std::string binding_own_node_;      // set by follow_bindings()
+  ReadBackPolicy read_back_;          // the loader's thread
   struct Chore {
     int64_t every_us;
     std::function<void()> run;
@@ -131,7 +136,8 @@ class DirectoryLoader {
   int64_t binding_seq_ = 0;  // follow_bindings() before start(); the loader's thread after
   bool looked_ = false;   // the loader's thread only
   bool failing_ = false;  // the loader's thread only: the last look failed (logged once)
-  std::atomic<uint64_t> full_loads_{0}, updates_{0}, changes_{0}, ban_updates_{0}, binding_updates_{0};
+  std::atomic<uint64_t> full_loads_{0}, updates_{0}, changes_{0}, ban_updates_{0}, binding_updates_{0},
+      own_lines_not_read_{0};
   Worker<Task> worker_;  // last: its thread uses everything above
 };
 

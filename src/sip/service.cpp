@@ -392,13 +392,15 @@ constexpr int64_t kClockCheckUs = 10'000'000;   // how often a node measures its
 constexpr uint64_t kGuardSweepBeats = 2;
 // Records and bindings wait this long for company in one commit, which turns a stream of
 // single-row fsyncs into a few grouped ones; a commit of fewer than kGroupCommitRows waits on for
-// more, up to kGroupCommitMaxUs in all. Without that floor a node carrying a third of a cluster's
-// calls committed 1.4 rows a transaction against one node's 2.7, and paid 22-50% more CPU per call
-// (bench/RESULTS.md, "Calls across nodes"). The bound keeps a record durable well inside R1's 50
-// ms: the wait, plus at most the commit in progress and its own.
+// more, up to kGroupCommitMaxUs in all. With the fixed wait alone, a node carrying a third of a
+// cluster's calls committed 1.3 rows a transaction against one node's 2.7, and paid 17-32% more
+// CPU per call (bench/RESULTS.md, "Calls across nodes"). Three rows is about what one node at 150
+// calls/s gathers anyway, so a node at a third of that waits until its commits are as full, and
+// the bound lets it: 2 rows a call at 50 calls/s bring two more in 20 ms. A row is then durable
+// within the wait, the commit in progress and its own: well inside R1's 50 ms.
 constexpr int64_t kGroupCommitUs = 3'000;
-constexpr size_t kGroupCommitRows = 4;
-constexpr int64_t kGroupCommitMaxUs = 15'000;
+constexpr size_t kGroupCommitRows = 3;
+constexpr int64_t kGroupCommitMaxUs = 25'000;
 
 // Hands what the server parsed to the transaction layer.
 class LayerSink final : public MessageSink {
@@ -694,11 +696,12 @@ Status SipService::start() {
   if (restored.dead_flows > 0) log::info("sip", "bindings.dead_flows_removed", {{"bindings", restored.dead_flows}});
   p.registrar.learn_contacts(p.location);
   // Registrations taken by every node sharing the store, from where restore_all() read.
-  p.loader.follow_bindings(restored.log_seq, p.bindings.self(), [&p](std::shared_ptr<const BindingUpdate> update) {
-    boost::asio::post(p.io, [&p, update = std::move(update)] {
-      if (!p.stopped) p.registrar.apply_shared(*update);
-    });
-  });
+  p.loader.follow_bindings(restored.log_seq, p.bindings.self(), p.options.node_id,
+                           [&p](std::shared_ptr<const BindingUpdate> update) {
+                             boost::asio::post(p.io, [&p, update = std::move(update)] {
+                               if (!p.stopped) p.registrar.apply_shared(*update);
+                             });
+                           });
   if (p.options.tls) p.proxy.set_tls_port(p.server.tls_port());
   p.proxy.attach(p.layer, p.registrar);
   p.proxy.set_node_keys(&p.keys);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <optional>
 
 #include "accounts/directory_log.h"
@@ -138,14 +139,15 @@ Result<int64_t> binding_log_head(store::Session& s) {
 }
 
 Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Keyring& keys, int64_t seq,
-                                            size_t limit, int64_t now_us, std::string_view self) {
+                                            size_t limit, int64_t now_us, std::string_view self,
+                                            std::string_view own_node, const WantedLine& wanted) {
   BindingUpdate update;
   update.seq = seq;
   // The head first: entries commit with the head's update, in number order, so every entry up to
   // the head read here is visible to the query after it unless it was pruned.
   PRIVOX_ASSIGN(const int64_t head, binding_log_head(s));
   if (head == seq) return update;
-  PRIVOX_ASSIGN(store::Rows entries, s.query("SELECT seq, extension_id FROM sip_binding_log WHERE seq > ? "
+  PRIVOX_ASSIGN(store::Rows entries, s.query("SELECT seq, extension_id, node FROM sip_binding_log WHERE seq > ? "
                                              "ORDER BY seq LIMIT ?",
                                              {seq, static_cast<int64_t>(limit)}));
   const bool pruned = entries.empty() || entries.front().i64(0) != seq + 1;
@@ -160,12 +162,35 @@ Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Ke
   } else {
     update.seq = entries.back().i64(0);
     update.more = entries.size() >= limit;
-    for (const store::Row& r : entries) lines.push_back(r.text(1));
-    std::sort(lines.begin(), lines.end());
-    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+    std::map<std::string, bool> own_only;  // line -> whether every entry naming it is own_node's
+    for (const store::Row& r : entries) {
+      const bool own = !own_node.empty() && r.text(2) == own_node;
+      auto [it, added] = own_only.emplace(r.text(1), own);
+      if (!added) it->second = it->second && own;
+    }
+    for (const auto& [line, own] : own_only)
+      if (!wanted || wanted(line, own)) lines.push_back(line);
   }
   PRIVOX_ASSIGN(update.lines, live_bindings_of(s, keys, lines, now_us, self));
   return update;
+}
+
+bool ReadBackPolicy::wanted(const std::string& line, bool own_only, int64_t now_us) {
+  if (now_us - forgotten_at_us_ >= kReadBackWindowUs) {  // at most once a window: the map stays small
+    forget_older_than(now_us - kReadBackWindowUs);
+    forgotten_at_us_ = now_us;
+  }
+  if (!own_only) {
+    foreign_read_at_us_[line] = now_us;
+    return true;
+  }
+  if (every_line_read_at_us_ && now_us - *every_line_read_at_us_ < kReadBackWindowUs) return true;
+  const auto it = foreign_read_at_us_.find(line);
+  return it != foreign_read_at_us_.end() && now_us - it->second < kReadBackWindowUs;
+}
+
+void ReadBackPolicy::forget_older_than(int64_t cutoff_us) {
+  std::erase_if(foreign_read_at_us_, [&](const auto& entry) { return entry.second < cutoff_us; });
 }
 
 Result<std::vector<StoredDevice>> stored_devices(store::Session& s, const privacy::Keyring& keys,
@@ -360,17 +385,22 @@ Result<StoreBindings::Restored> StoreBindings::restore_all(Location& location) {
 
 namespace {
 
-// The bindings (id, line) held by the nodes silent before `before_us`, read in `s`.
-Result<store::Rows> flows_of_silent_nodes(store::Session& s, const std::string& own_node, int64_t before_us) {
+// A binding a silent node held, and that node.
+struct HeldFlow {
+  std::string id, line, node;
+};
+
+// The bindings held by the nodes silent before `before_us`, read in `s`.
+Result<std::vector<HeldFlow>> flows_of_silent_nodes(store::Session& s, const std::string& own_node, int64_t before_us) {
   PRIVOX_ASSIGN(const std::vector<std::string> silent, traffic::silent_nodes(s, own_node, before_us));
-  store::Rows held;
+  std::vector<HeldFlow> held;
   for (const std::string& node : silent) {
     // held_by starts with the node's id and a space (StoreBindings::set_self).
     const std::string prefix = node + " ";
     PRIVOX_ASSIGN(store::Rows rows, s.query("SELECT id, extension_id FROM bindings WHERE held_by IS NOT NULL AND "
                                             "substr(held_by, 1, length(?)) = ?",
                                             {prefix, prefix}));
-    for (store::Row& r : rows) held.push_back(std::move(r));
+    for (const store::Row& r : rows) held.push_back({r.text(0), r.text(1), node});
   }
   return held;
 }
@@ -383,30 +413,30 @@ Result<int64_t> drop_flows_of_silent_nodes(store::Store& store, const std::strin
   // write lock (SQLite's one writer) only when a dead node left bindings behind.
   {
     PRIVOX_ASSIGN(auto tx, store.begin(store::TxMode::read));
-    PRIVOX_ASSIGN(const store::Rows held, flows_of_silent_nodes(*tx, own_node, clock.now_us() - silent_us));
+    PRIVOX_ASSIGN(const std::vector<HeldFlow> held, flows_of_silent_nodes(*tx, own_node, clock.now_us() - silent_us));
     if (held.empty()) return 0;
   }
   int64_t dropped = 0;
   PRIVOX_TRY(store::with_transaction(store, store::TxMode::write, [&](store::Session& s) -> Status {
-    PRIVOX_ASSIGN(const store::Rows held, flows_of_silent_nodes(s, own_node, clock.now_us() - silent_us));
+    PRIVOX_ASSIGN(const std::vector<HeldFlow> held, flows_of_silent_nodes(s, own_node, clock.now_us() - silent_us));
     dropped = static_cast<int64_t>(held.size());  // read again: another node may have dropped them
     if (held.empty()) return {};
-    std::vector<std::string> lines;
-    for (const store::Row& r : held) {
-      PRIVOX_TRY(s.exec("DELETE FROM bindings WHERE id = ?", {r.text(0)}));
-      lines.push_back(r.text(1));
+    std::map<std::string, std::string> lines;  // line -> a silent node that held one of its flows
+    for (const HeldFlow& flow : held) {
+      PRIVOX_TRY(s.exec("DELETE FROM bindings WHERE id = ?", {flow.id}));
+      lines.emplace(flow.line, flow.node);
     }
-    std::sort(lines.begin(), lines.end());
-    lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
     // One log entry per line, numbered as the writer numbers them, so that every node reloads it.
+    // It names the silent node, not this one: the change is to that node's flows, and this node
+    // reads back only what other nodes changed (ReadBackPolicy), its memory still holding them.
     const auto count = static_cast<int64_t>(lines.size());
     PRIVOX_ASSIGN(store::Rows head, s.query("UPDATE sip_binding_log_head SET seq = seq + ? WHERE id = 1 RETURNING seq",
                                             {count}));
     if (head.empty()) return make_error(ErrorCode::corrupt, "sip_binding_log_head has no row");
     int64_t seq = head[0].i64(0) - count;
-    for (const std::string& line : lines)
+    for (const auto& [line, node] : lines)
       PRIVOX_TRY(s.exec("INSERT INTO sip_binding_log (seq, extension_id, node, changed_at_us) VALUES (?, ?, ?, ?)",
-                        {++seq, line, own_node, clock.now_us()}));
+                        {++seq, line, node, clock.now_us()}));
     return s.notify(accounts::kDirectoryChannel);
   }));
   return dropped;

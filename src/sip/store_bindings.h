@@ -16,9 +16,11 @@
 // entries commit in number order across nodes), and notifies the directory channel. Every node's
 // loader (sip/directory_loader.h) reads the entries, loads those lines' live bindings with
 // shared_bindings_after(), and its worker puts them into its location service. The node that made
-// a change reads it back too: its memory may have lost the binding meanwhile to an update read just
-// before its commit (another device of the line registering through another node), and every
-// commit's entry brings each node back to what the store holds.
+// a change already holds it in memory, and reads it back only where its memory may have lost it: to
+// a read made for another node's change to the same line (another device of the line registering
+// through another node) that crossed the write in flight, taken before its commit and applied after
+// its memory changed (ReadBackPolicy). Reading back every change of its own cost a node at 250
+// registrations/s a quarter of its CPU.
 //
 // A phone that only this node reaches (on a TCP, TLS or WebSocket connection, a SIP Outbound flow,
 // or behind a NAT: its Contact is not where its REGISTER came from) is written "held by" this
@@ -34,6 +36,8 @@
 // serves, since it reads the store.
 
 #include <functional>
+#include <optional>
+#include <unordered_map>
 
 #include "common/clock.h"
 #include "privacy/keyring.h"
@@ -65,11 +69,42 @@ Result<int64_t> binding_log_head(store::Session& s);
 // name, read in the caller's transaction, as the node reached at `self` (StoreBindings::set_self)
 // reaches them. When the log no longer holds the entry after `seq` (pruned), every line's live
 // bindings instead (replace_all).
+//
+// `wanted`, when given, is asked once for each line the entries name, with whether every one of
+// them was written by `own_node` (the node's id, as StoreBindings writes it), and only the lines it
+// wants are read. Unread lines are left out of the update.
+using WantedLine = std::function<bool(const std::string& line, bool own_only)>;
 Result<BindingUpdate> shared_bindings_after(store::Session& s, const privacy::Keyring& keys, int64_t seq,
-                                            size_t limit, int64_t now_us, std::string_view self);
+                                            size_t limit, int64_t now_us, std::string_view self,
+                                            std::string_view own_node = {}, const WantedLine& wanted = {});
+
+// Which lines a node reads back (shared_bindings_after's `wanted`): every line another node
+// changed, and a line only this node changed while a read of it for another node's change, or of
+// every line, is recent. Such a read may have been taken before this node's own write committed
+// and applied after its memory took the write: the read-back puts the write back. Recent is
+// kReadBackWindowUs, far longer than a write takes to commit and come back through the log.
+//
+// Thread-safety: one thread (the loader's).
+class ReadBackPolicy {
+ public:
+  static constexpr int64_t kReadBackWindowUs = 60'000'000;
+
+  // `now_us` on a steady clock.
+  bool wanted(const std::string& line, bool own_only, int64_t now_us);
+  void read_every_line(int64_t now_us) { every_line_read_at_us_ = now_us; }
+  size_t lines_remembered() const { return foreign_read_at_us_.size(); }
+
+ private:
+  void forget_older_than(int64_t cutoff_us);
+
+  std::unordered_map<std::string, int64_t> foreign_read_at_us_;  // line -> its last read for another node
+  std::optional<int64_t> every_line_read_at_us_;
+  int64_t forgotten_at_us_ = 0;
+};
 
 // Removes the bindings held by another node that has been silent for `silent_us` (its heartbeat,
-// in the store's time `clock`), with a log entry for each line, so that no node relays to a dead one
+// in the store's time `clock`), with a log entry for each line naming the silent node, so that no
+// node (this one included) relays to a dead one
 // for its phones, which register again through a live node. Returns how many it removed.
 Result<int64_t> drop_flows_of_silent_nodes(store::Store& store, const std::string& own_node, const Clock& clock,
                                           int64_t silent_us);

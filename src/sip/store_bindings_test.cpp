@@ -322,6 +322,78 @@ TEST_P(StoreBindingsTest, FlowsANodeHoldsAreReachedThroughItByTheOthers) {
   auto tx = store_->begin(store::TxMode::read);
   EXPECT_EQ((*tx)->query("SELECT count(*) FROM bindings")->at(0).i64(0), 1) << "the phone on its Contact stays";
   EXPECT_EQ(*binding_log_head(**tx), head_before + 1) << "one entry for the line, so every node reloads it";
+  EXPECT_EQ((*tx)->query("SELECT node FROM sip_binding_log WHERE seq = ?", {head_before + 1})->at(0).text(0), "node-a")
+      << "the entry names the silent node, so node B, which dropped the flow, reads the line back as well";
+}
+
+// A node reads back only the lines its filter wants, told whether another node changed each.
+TEST_P(StoreBindingsTest, EachLineIsOfferedToTheFilterWithWhetherOnlyThisNodeChangedIt) {
+  const auto read = [&](int64_t after, std::vector<std::pair<std::string, bool>>& asked, bool want) {
+    auto tx = store_->begin(store::TxMode::read);
+    auto update = shared_bindings_after(**tx, keys_, after, 100, clock_.now_us(), "", "node-a",
+                                        [&](const std::string& line, bool own_only) {
+                                          asked.emplace_back(line, own_only);
+                                          return want;
+                                        });
+    EXPECT_TRUE(update.ok()) << update.error().describe();
+    return std::move(update).value();
+  };
+  std::vector<std::pair<std::string, bool>> asked;
+  const int64_t start = read(0, asked, true).seq;
+  Location at_a(bindings_.get());
+  at_a.apply({{extension_, binding("sip:101@192.0.2.7:5062", 5062), false}}, [](const Status&) {});
+  deliver();
+
+  asked.clear();
+  const BindingUpdate own = read(start, asked, false);
+  EXPECT_EQ(asked, (std::vector<std::pair<std::string, bool>>{{extension_, true}}));
+  EXPECT_GT(own.seq, start) << "the entries are passed even when no line is read";
+  EXPECT_TRUE(own.lines.empty()) << "a line the filter does not want is not read";
+
+  StoreBindings node_b(*store_, *writer_, keys_, clock_, "node-b");
+  Location at_b(&node_b);
+  bool answered = false;
+  at_b.apply({{extension_, binding("sip:101@192.0.2.7:5064", 5064), false}}, [&](const Status&) { answered = true; });
+  ASSERT_TRUE(writer_->flush().ok());
+  std::vector<store::BatchOutcome> batches;
+  {
+    std::lock_guard lock(mutex_);
+    batches.swap(batches_);
+  }
+  for (const store::BatchOutcome& b : batches) node_b.completed(b);
+  ASSERT_TRUE(answered);
+
+  asked.clear();
+  const BindingUpdate both = read(start, asked, true);
+  EXPECT_EQ(asked, (std::vector<std::pair<std::string, bool>>{{extension_, false}}))
+      << "node B changed the line too: not only node A's";
+  ASSERT_EQ(both.lines.size(), 1u);
+  EXPECT_EQ(both.lines[0].bindings.size(), 2u);
+}
+
+TEST(ReadBackPolicyTest, ANodeReadsBackItsOwnChangeOnlyNearAReadMadeForAnotherNode) {
+  constexpr int64_t kWindow = ReadBackPolicy::kReadBackWindowUs;
+  ReadBackPolicy policy;
+  EXPECT_FALSE(policy.wanted("line-1", true, 1'000'000)) << "only this node changed it: memory has it";
+  EXPECT_TRUE(policy.wanted("line-1", false, 2'000'000)) << "another node changed it";
+  EXPECT_TRUE(policy.wanted("line-1", true, 3'000'000))
+      << "the read for the other node may have crossed this node's write: read it back";
+  EXPECT_FALSE(policy.wanted("line-2", true, 3'000'000)) << "a read of another line changes nothing";
+  EXPECT_TRUE(policy.wanted("line-1", true, 2'000'000 + kWindow - 1));
+  EXPECT_FALSE(policy.wanted("line-1", true, 2'000'000 + kWindow)) << "long after, no write can still be in flight";
+
+  policy.read_every_line(10 * kWindow);
+  EXPECT_TRUE(policy.wanted("line-2", true, 10 * kWindow + 1)) << "a read of every line counts for each";
+  EXPECT_FALSE(policy.wanted("line-2", true, 11 * kWindow));
+}
+
+TEST(ReadBackPolicyTest, LinesReadLongAgoAreForgotten) {
+  constexpr int64_t kWindow = ReadBackPolicy::kReadBackWindowUs;
+  ReadBackPolicy policy;
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(policy.wanted("line-" + std::to_string(i), false, 1'000'000 + i));
+  EXPECT_EQ(policy.lines_remembered(), 100u);
+  EXPECT_TRUE(policy.wanted("line-new", false, 3 * kWindow));
+  EXPECT_EQ(policy.lines_remembered(), 1u) << "the map holds only lines read within the window";
 }
 
 // A phone that registered its contact again through another node is reached through that node
