@@ -14,7 +14,11 @@
 // batch that still holds fewer items than that keeps waiting for them, up to `linger_max_us` in
 // all: a fixed linger gathers fewer items the slower they come, so a node that carries a third of
 // the load would pay about twice the commits per item; a fill target keeps batches about as full
-// at low rates as at high ones, within a bound on the delay.
+// at low rates as at high ones, within a bound on the delay. The longer wait is worth it only while
+// it brings items: a client that waits for its answer before it sends again (one phone registering
+// line after line) brings none, and would wait out linger_max_us each time. So it is skipped while
+// recent longer waits brought fewer than half an item on average, and tried again every
+// kFillProbeEvery batches to see whether they would now.
 //
 // A tick (start()'s second form) runs first `first_tick_us` after start() and then `tick_every_us`
 // after the previous tick returned, whenever no batch is being handled; long ticks check
@@ -122,6 +126,11 @@ class Worker {
     MutexLock lock(mu_);
     return queue_.size();
   }
+  // How many times a batch waited past linger_us for the fill target.
+  uint64_t fill_waits() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    return fill_waits_;
+  }
 
  private:
   using SteadyClock = std::chrono::steady_clock;
@@ -169,13 +178,20 @@ class Worker {
     }
   }
 
-  // Lets a batch gather: linger_us for a full batch, then up to linger_max_us for fill_min items.
+  // Lets a batch gather: linger_us for a full batch, then up to linger_max_us for fill_min items
+  // while waiting for them pays.
   void linger() REQUIRES(mu_) {
     lingering_ = true;
     const auto began = SteadyClock::now();
     gather_until(options_.max_batch, began + std::chrono::microseconds(options_.linger_us));
-    if (options_.fill_min > 0)
+    if (options_.fill_min > 0 && queue_.size() < options_.fill_min &&
+        (fill_gain_ >= kFillWorthItems || ++batches_since_fill_wait_ >= kFillProbeEvery)) {
+      batches_since_fill_wait_ = 0;
+      ++fill_waits_;
+      const size_t before = queue_.size();
       gather_until(options_.fill_min, began + std::chrono::microseconds(options_.linger_max_us));
+      fill_gain_ = 0.75 * fill_gain_ + 0.25 * static_cast<double>(queue_.size() - before);
+    }
     lingering_ = false;
   }
 
@@ -200,6 +216,12 @@ class Worker {
   bool stopping_ GUARDED_BY(mu_) = false;
   bool lingering_ GUARDED_BY(mu_) = false;  // the thread is letting a batch gather
   size_t linger_wakes_at_ GUARDED_BY(mu_) = 0;  // while lingering, post() wakes the thread at this many
+  // The fill target's longer waits: items each brought (a moving average), batches since the last.
+  static constexpr double kFillWorthItems = 0.5;
+  static constexpr unsigned kFillProbeEvery = 16;
+  double fill_gain_ GUARDED_BY(mu_) = 1.0;
+  unsigned batches_since_fill_wait_ GUARDED_BY(mu_) = 0;
+  uint64_t fill_waits_ GUARDED_BY(mu_) = 0;
   std::atomic<bool> stop_flag_{false};
   std::thread thread_;  // started by start(), joined by stop()
 };

@@ -90,6 +90,25 @@ TEST(WorkerTest, AFillTargetNotMetStillEndsAtItsBound) {
   worker.stop();
 }
 
+TEST(WorkerTest, AFillTargetThatBringsNothingIsSkippedAndTriedAgainNowAndThen) {
+  // A client that sends its next item only once the last one is handled: waiting for a second
+  // item never brings one.
+  std::atomic<uint64_t> handled{0};
+  Worker<int> worker({.name = "test", .max_batch = 1000, .linger_us = 1'000, .fill_min = 2,
+                      .linger_max_us = 20'000});
+  worker.start([&](uint64_t, std::vector<int>&) { handled.fetch_add(1); });
+  for (int i = 1; i <= 40; ++i) {
+    ASSERT_NE(worker.post(i), 0u);
+    while (handled.load() < static_cast<uint64_t>(i)) std::this_thread::sleep_for(100us);
+  }
+  const uint64_t waits = worker.fill_waits();
+  worker.stop();
+  // The first three waits bring nothing and take the average below half an item; after them, one
+  // try in every 16 batches: 3 + 2 of 40.
+  EXPECT_GE(waits, 3u);
+  EXPECT_LE(waits, 6u) << "without the skip, every one of the 40 items would wait out the 20 ms";
+}
+
 TEST(WorkerTest, AFullQueueRefusesRatherThanGrowing) {
   Worker<int> worker({.name = "test", .max_queue = 2});
   EXPECT_NE(worker.post(1), 0u);

@@ -197,7 +197,11 @@ DirectoryLoader::Stats DirectoryLoader::stats() const {
 void DirectoryLoader::look() {
   // The first look is at once: a change made between load_all() and the LISTEN sent its
   // notification to no one.
-  if (looked_ && listener_->wait(options_.wait_us) == store::Listener::Wake::interrupted) return;
+  if (looked_) {
+    const store::Listener::Wake wake = listener_->wait(options_.wait_us);
+    if (wake == store::Listener::Wake::interrupted) return;
+    if (wake == store::Listener::Wake::notified && !gather_notifications()) return;
+  }
   looked_ = true;
   Status caught_up = catch_up();
   if (caught_up.ok() && deliver_bans_) caught_up = catch_up_bans();
@@ -216,6 +220,16 @@ int64_t steady_us() {
       .count();
 }
 }  // namespace
+
+bool DirectoryLoader::gather_notifications() {
+  const int64_t until = steady_us() + options_.gather_us;
+  for (int64_t left = options_.gather_us; left > 0; left = until - steady_us()) {
+    const store::Listener::Wake wake = listener_->wait(left);  // each one consumes what arrived
+    if (wake == store::Listener::Wake::interrupted) return false;
+    if (wake != store::Listener::Wake::notified) return true;
+  }
+  return true;
+}
 
 void DirectoryLoader::run_chores() {
   const int64_t now = steady_us();

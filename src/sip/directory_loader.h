@@ -49,6 +49,10 @@ namespace privox::sip {
 
 struct DirectoryLoaderOptions {
   int64_t wait_us = 5'000'000;  // the longest the thread sleeps without looking at the log
+  // After a notification, how long the thread lets more arrive before it looks. A node taking
+  // registrations commits, and notifies, a few hundred times a second; each look is three read
+  // transactions, so one look a burst instead of one a notification.
+  int64_t gather_us = 10'000;
   size_t batch = 500;           // log entries read per transaction
   // Where the loader writes companies' music on hold (callflow/music.h) for this node's rtpengine,
   // as <company_id>-<content hash>.wav; empty: no company music (the node's file always plays).
@@ -109,6 +113,9 @@ class DirectoryLoader {
   // Delivers the bindings of the lines other nodes changed after binding_seq_.
   Status catch_up_bindings();
   void run_chores();
+  // Waits out options_.gather_us after a notification, taking the ones that arrive meanwhile;
+  // false when stop() interrupted it.
+  bool gather_notifications();
   void look();  // the worker's tick
   // The company's music written to options_.music_dir (its older files removed): the path, or
   // nullopt when it has none or the file cannot be written (logged; the node's file plays).
