@@ -18,6 +18,11 @@
 //      and the desk phone hears the caller's tone;
 //   8. the browser calls 502 and transfers it to 503 (a third baresip, which answers by itself) from
 //      the page: 502 calls 503, the browser's call ends once 503 answered, and 503 gets RTP;
+//  8b. an attended transfer from the page: a second page, on line 504, calls 501; 501 holds it and
+//      calls 503 first (audio both ways on that consultation call), then completes the transfer:
+//      its REFER names 503 at privox's SIP service with the consultation call to replace (RFC
+//      3891), 504 calls 503 with that Replaces header, both of 501's calls end once 503 answered,
+//      and 504 and 503 have audio;
 //   9. once the company requires encryption, the Phone page (ws: here, not TLS) says that privox
 //      refused its registration, and why; then the requirement is lifted and it registers again;
 //  10. a second Phone page whose network fails (Playwright's WebSocket routing) says so and tries
@@ -159,9 +164,10 @@ function upgradeStatus(headers) {
   });
 }
 
-// Audio packets the browser counted on its call, from the page's WebRTC statistics.
-async function packets(page) {
-  const line = page.locator('#call-audio');
+// Audio packets the browser counted on its call (or its consultation call), from the page's
+// WebRTC statistics.
+async function packets(page, where = '#call-audio') {
+  const line = page.locator(where);
   return { received: Number(await line.getAttribute('data-received') || 0), sent: Number(await line.getAttribute('data-sent') || 0) };
 }
 
@@ -209,11 +215,11 @@ async function devicesOf(page, number, wanted) {
   return devices;
 }
 
-async function waitAudioBothWays(page, what) {
+async function waitAudioBothWays(page, what, where = '#call-audio') {
   const deadline = Date.now() + 15_000;
   let last = { received: 0, sent: 0 };
   while (Date.now() < deadline) {
-    last = await packets(page);
+    last = await packets(page, where);
     if (last.received >= 50 && last.sent >= 50) return last;
     await sleep(250);
   }
@@ -222,6 +228,9 @@ async function waitAudioBothWays(page, what) {
 
 await scenario.run(async (browser) => {
   const page = await scenario.newPage(browser);
+  // What the page sends over its WebSockets, for the attended transfer's REFER (step 8b).
+  const sentFrames = [];
+  page.on('websocket', (socket) => socket.on('framesent', ({ payload }) => sentFrames.push(String(payload))));
   step('1. an office manager signs up; line 501 is hers, line 502 goes to a baresip that answers');
   await signUpOfficeManager(scenario, page, MANAGER);
   // 502 first: once the browser has registered 501, the SIP service has both (the directory's
@@ -369,6 +378,66 @@ await scenario.run(async (browser) => {
     baresip.child.stdin.write('/hangup\n');
     await waitOutput(transferTarget, /session closed|terminated/, targetMark);
     console.log('   browser → 502, transferred to 503: 502 and 503 talk, the browser\'s call ended');
+
+    step('8b. a second page on line 504 calls 501; 501 holds it, calls 503 first, then transfers it to 503 (attended)');
+    // The transferee is a browser too: it turns the Refer-To's Replaces into the INVITE's header
+    // (RFC 3891), as Debian's baresip 1.0 does not (it sends the header inside its Request-URI,
+    // which privox refuses 400, like RFC 4475's escruri).
+    await addLine(page, '504', true);
+    await page.goto('/phone.html');
+    await page.locator('#phone-state', { hasText: 'Ready: line 501' }).waitFor({ timeout: REGISTERED_MS });
+    const transferee = await page.context().newPage();
+    const transfereeFrames = [];
+    transferee.on('websocket', (socket) => socket.on('framesent', ({ payload }) => transfereeFrames.push(String(payload))));
+    await transferee.goto('/phone.html');
+    await transferee.locator('#line-form:not([hidden])').waitFor({ timeout: REGISTERED_MS });
+    await transferee.selectOption('#line', { label: '504' });
+    await transferee.locator('#phone-state', { hasText: 'Ready: line 504' }).waitFor({ timeout: REGISTERED_MS });
+    await transferee.fill('#destination', '501');
+    await transferee.click('#call');
+    await page.locator('#incoming:not([hidden])').waitFor({ timeout: 15_000 });
+    await page.bringToFront();  // a page behind another is not drawn, nor screenshotted
+    await page.click('#answer');
+    await page.locator('#in-call:not([hidden])').waitFor({ timeout: 15_000 });
+    await waitAudioBothWays(page, '504 → 501 before its attended transfer');
+    const framesBefore = sentFrames.length;
+    let targetFrom = transferTarget.output.length;
+    await page.fill('#transfer-to', '503');
+    await page.click('#consult');
+    await page.locator('#hold[aria-pressed="true"]').waitFor({ timeout: 15_000 });
+    await waitOutput(transferTarget, /Call established/, targetFrom);
+    await page.locator('#complete-transfer:not([disabled])').waitFor({ timeout: 15_000 });
+    await waitAudioBothWays(page, 'the consultation call to 503', '#consultation-audio');
+    await screenshot(page, 'consulting-503');
+    const consultInvite = sentFrames.slice(framesBefore).find((frame) => /^INVITE sip:503@/.test(frame));
+    check(Boolean(consultInvite), 'the consultation call is an INVITE to 503 from the browser');
+    const consultCallId = /\r\nCall-ID: *([^\r]+)/i.exec(consultInvite)[1];
+    targetFrom = transferTarget.output.length;
+    const referFrom = sentFrames.length;
+    const replacingFrom = transfereeFrames.length;
+    await page.click('#complete-transfer');
+    await waitOutput(transferTarget, /Call established/, targetFrom);
+    await page.locator('#in-call').waitFor({ state: 'hidden', timeout: 15_000 });
+    check(await page.locator('#consultation').isHidden(), 'the consultation part of the page is gone');
+    const refer = sentFrames.slice(referFrom).find((frame) => /^REFER /.test(frame));
+    const referTo = refer ? /\r\nRefer-To: *([^\r]+)/i.exec(refer)[1] : '';
+    const expected = `<sip:503@127.0.0.1:${SIP_PORT}?Replaces=${encodeURIComponent(consultCallId)}%3Bto-tag%3D`;
+    check(referTo.startsWith(expected) && /%3Bfrom-tag%3D[^>]+>$/.test(referTo),
+      `the REFER names 503 at privox with the consultation call to replace: ${referTo}`);
+    const replacing = transfereeFrames.slice(replacingFrom).find((frame) => /^INVITE sip:503@/.test(frame));
+    const replaces = replacing ? /\r\nReplaces: *([^\r]+)/i.exec(replacing) : null;
+    check(Boolean(replaces) && replaces[1].startsWith(`${consultCallId};to-tag=`),
+      `504's INVITE to 503 replaces the consultation call: ${replaces ? replaces[1] : 'no Replaces header'}`);
+    await waitAudioBothWays(transferee, '504 after the transfer, with 503');
+    await waitOutput(transferTarget, /incoming rtp for 'audio' established/, targetFrom);
+    await screenshot(page, 'attended-transferred');
+    await transferee.bringToFront();
+    await screenshot(transferee, 'attended-transferee');
+    await transferee.click('#hangup');
+    await waitOutput(transferTarget, /session closed|terminated/, targetFrom);
+    await transferee.close();
+    await page.bringToFront();
+    console.log('   504 → 501, 501 consulted 503 and transferred: 504 and 503 talk, both of 501\'s calls ended');
 
     step('9. when the company requires encryption, the Phone page over ws: says why it is not registered');
     await setEncryptionRequired(page, true);
