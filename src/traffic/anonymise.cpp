@@ -218,13 +218,16 @@ Result<std::vector<std::string>> lines_over_log_limit(store::Session& s, const s
 
 Result<int64_t> hide_from_log_beyond(store::Session& s, const std::string& line, int64_t max_entries, int64_t now_us) {
   // The newest entry past the limit; it and everything older leave the log.
+  // anonymised_at_us IS NULL: always true of a line's record, and what lets traffic_records_by_line
+  // serve the order.
   PRIVOX_ASSIGN(store::Rows edge, s.query("SELECT started_at_us, id FROM traffic_records WHERE subject_id = ? "
-                                          "AND log_hidden_at_us IS NULL ORDER BY started_at_us DESC, id DESC "
+                                          "AND anonymised_at_us IS NULL AND log_hidden_at_us IS NULL "
+                                          "ORDER BY started_at_us DESC, id DESC "
                                           "LIMIT 1 OFFSET ?",
                                           {line, max_entries}));
   if (edge.empty()) return int64_t{0};
   return s.exec("UPDATE traffic_records SET log_hidden_at_us = ? WHERE subject_id = ? "
-                "AND log_hidden_at_us IS NULL AND (started_at_us < ? OR (started_at_us = ? AND id <= ?))",
+                "AND anonymised_at_us IS NULL AND log_hidden_at_us IS NULL AND (started_at_us < ? OR (started_at_us = ? AND id <= ?))",
                 {now_us, line, edge[0].i64(0), edge[0].i64(0), edge[0].text(1)});
 }
 

@@ -65,7 +65,8 @@ ListSql list_sql(const CdrQuery& query) {
     params.emplace_back(std::in_place_type<int64_t>, query.until_us);
   }
   if (!query.subject_ids.empty()) {
-    sql += " AND subject_id IN (";
+    // Always true of a line's record; it lets the partial traffic_records_by_line serve the query.
+    sql += " AND anonymised_at_us IS NULL AND subject_id IN (";
     for (size_t i = 0; i < query.subject_ids.size(); ++i) {
       sql += i ? ", ?" : "?";
       params.emplace_back(std::in_place_type<std::string>, query.subject_ids[i]);
@@ -243,7 +244,8 @@ Result<CallCounts> count_calls(store::Session& s, const std::vector<std::string>
 Result<std::vector<std::string>> trunks_used_by(store::Session& s, const std::vector<std::string>& lines) {
   std::vector<std::string> out;
   if (lines.empty()) return out;
-  std::string sql = "SELECT DISTINCT trunk_id FROM traffic_records WHERE trunk_id IS NOT NULL AND subject_id IN (";
+  std::string sql = "SELECT DISTINCT trunk_id FROM traffic_records WHERE trunk_id IS NOT NULL "
+                    "AND anonymised_at_us IS NULL AND subject_id IN (";
   store::Params params;
   for (size_t i = 0; i < lines.size(); ++i) {
     sql += i ? ", ?" : "?";
