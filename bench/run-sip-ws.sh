@@ -14,6 +14,11 @@
 #
 # Measured, for each proxy, as the harness does: its own CPU (every thread of privox, every
 # Kamailio process) per successful call, with zero failures at the same rate.
+#
+# SCHEME=wss puts both WebSockets on TLS, on one self-signed ECDSA P-256 certificate: privox's
+# portal serves HTTPS (--tls-cert, --tls-key) and so the softphone's wss:, and Kamailio adds
+# listen=tls:127.0.0.1:5073 with kamailio-tls-modules (kamailio-ws.cfg's WITH_WSS). The phone's
+# connection is opened once, so the figure is the cost of TLS on the messages, not of handshakes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 harness=$(cd "$root/../shared/bench/sip" && pwd)
@@ -22,7 +27,9 @@ build=$root/build-bench
 
 bash "$root/scripts/install-deps.sh"
 missing=()
-for p in kamailio kamailio-websocket-modules; do
+scheme=${SCHEME:-ws}
+[ "$scheme" = ws ] || [ "$scheme" = wss ] || { echo "SCHEME is ws or wss, not $scheme" >&2; exit 2; }
+for p in kamailio kamailio-websocket-modules kamailio-tls-modules; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -46,7 +53,25 @@ trap cleanup EXIT
 cd "$work"
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -r); $(date -u +%FT%TZ)"
-echo "calls: $calls at $rate/s; $(kamailio -v | head -1 | cut -d' ' -f2-3)"
+echo "calls: $calls at $rate/s over $scheme:; $(kamailio -v | head -1 | cut -d' ' -f2-3); OpenSSL $(openssl version | cut -d' ' -f2)"
+tls_flags=() web=http kamailio_ws=ws://127.0.0.1:5072/ kamailio_flags=()
+if [ "$scheme" = wss ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=127.0.0.1" \
+    -keyout key.pem -out cert.pem 2>/dev/null
+  tls_flags=(--tls-cert "$work/cert.pem" --tls-key "$work/key.pem") web=https
+  kamailio_ws=wss://127.0.0.1:5073/ kamailio_flags=(-A WITH_WSS)
+  cat >"$kw/tls.cfg" <<EOF
+[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+private_key = $work/key.pem
+certificate = $work/cert.pem
+[client:default]
+verify_certificate = no
+require_certificate = no
+EOF
+fi
 
 source "$root/bench/sip-bench-lib.sh"
 # sipp_calls NAME PORT TARGET: the harness's calls over UDP; successful=N failed=N ...
@@ -80,7 +105,7 @@ stop_callee() {  # the callee's count of what it answered
   kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'
 }
 
-# privox: the portal on plain HTTP (ws:), the stand-in payment provider and a test SMTP server for
+# privox: the portal on plain HTTP (ws:) or HTTPS (wss:), the stand-in payment provider and a test SMTP server for
 # the sign-up; the trunk trusted by address; the per-source rate limit on, with room for the load.
 P=$build/privox
 D=$work/data
@@ -89,22 +114,22 @@ $P init --data-dir "$D" >/dev/null
 bash "$root/scripts/test-smtp.sh" start "$work/smtp" >/dev/null
 head -c 32 /dev/urandom | base64 >api-key
 $P settings set --data-dir "$D" mail.smtp_url "$(cat "$work/smtp/url")" >/dev/null
-$P settings set --data-dir "$D" portal.public_url "http://$HTTP" >/dev/null
+$P settings set --data-dir "$D" portal.public_url "$web://$HTTP" >/dev/null
 $P settings set --data-dir "$D" sip.rate_limit_requests 1000000 >/dev/null
 $P trunk add --data-dir "$D" --name carrier --address 127.0.0.1:5061 --trusted >/dev/null
-$P tokenizer --listen 127.0.0.1:18090 --allow-origin "http://$HTTP" --api-key-file api-key >tokenizer.log 2>&1 &
+$P tokenizer --listen 127.0.0.1:18090 --allow-origin "$web://$HTTP" --api-key-file api-key >tokenizer.log 2>&1 &
 pids+=($!)
 $P serve --data-dir "$D" --http "$HTTP" --sip 127.0.0.1:5060 --payment-provider http://127.0.0.1:18090 \
-  --payment-api-key-file api-key >privox.log 2>&1 &
+  --payment-api-key-file api-key "${tls_flags[@]}" >privox.log 2>&1 &
 pids+=($!)
 PROXY_PIDS=$!
 for _ in $(seq 50); do grep -q '"event":"service.started"' privox.log && break; sleep 0.1; done
 grep -q '"event":"service.started"' privox.log || { echo "privox did not start:"; cat privox.log; exit 1; }
 sleep 0.5
-mapfile -t credential < <(python3 "$root/bench/portal_softphone.py" "http://$HTTP" http://127.0.0.1:18090 \
+mapfile -t credential < <(python3 "$root/bench/portal_softphone.py" "$web://$HTTP" http://127.0.0.1:18090 \
   "$work/smtp/maildir" 101 +442071234567)
 [ ${#credential[@]} -eq 4 ] || { echo "no softphone credential from the portal"; exit 1; }
-callee privox "${credential[0]}" "http://$HTTP" "${credential[1]}" "${credential[2]}" ${credential[3]}
+callee privox "${credential[0]}" "$web://$HTTP" "${credential[1]}" "${credential[2]}" ${credential[3]}
 echo "privox calls to a WebSocket phone: $(with_cpu sipp_calls privox 5060 +442071234567)"
 stop_callee
 echo "privox callee: $(tail -n 1 privox-callee.out)"
@@ -114,12 +139,12 @@ kill "$PROXY_PIDS"; wait "$PROXY_PIDS" 2>/dev/null || true
 
 # Kamailio: the callee registers as 1000 (the anchor has no digest for calls) and is called as 1000.
 pkill -f "$root/bench/kamailio-ws.cfg" 2>/dev/null && sleep 1  # one an interrupted run left behind
-kamailio -f "$root/bench/kamailio-ws.cfg" -P "$kw/pid" -m 1024 -M 32 >"$kw/log" 2>&1 ||
+kamailio -f "$root/bench/kamailio-ws.cfg" "${kamailio_flags[@]}" -P "$kw/pid" -m 1024 -M 32 >"$kw/log" 2>&1 ||
   { echo "kamailio did not start:"; cat "$kw/log"; exit 1; }
 for _ in $(seq 20); do [ -s "$kw/pid" ] && break; sleep 0.5; done
 sleep 1
 PROXY_PIDS=$(pgrep -f kamailio-ws.cfg | tr '\n' ' ')
-callee kamailio ws://127.0.0.1:5072/ http://127.0.0.1 "" 1000@127.0.0.1 1000
+callee kamailio "$kamailio_ws" "$web://127.0.0.1" "" 1000@127.0.0.1 1000
 echo "kamailio calls to a WebSocket phone: $(with_cpu sipp_calls kamailio 5070 1000)"
 stop_callee
 echo "kamailio callee: $(tail -n 1 kamailio-callee.out)"

@@ -4,7 +4,8 @@
 Debian 12's sipp has no TLS or WebSocket, and a sipp UAS behind a tunnel cannot register over the
 connection its calls must arrive on (neither proxy opens a connection to a phone behind one). So
 this phone does what the harness's uas_rr.xml does, over one connection of its own: TLS, or a
-WebSocket (RFC 7118: the "sip" subprotocol, one SIP message per text frame):
+WebSocket (RFC 7118: the "sip" subprotocol, one SIP message per text frame), plain (ws:) or over
+TLS (wss:):
   1. REGISTER, answering a digest challenge when there is one (MD5, qop=auth), with a Contact
      naming this connection's own address and its transport, so either proxy reaches it over the
      connection it registered on;
@@ -14,7 +15,7 @@ It prints "registered" once the 200 arrives, and on SIGTERM the number of INVITE
 answered.
   sip_callee.py tls PORT USER [PASSWORD]
   sip_callee.py ws URL ORIGIN COOKIE AOR AUTH_USER [PASSWORD]
-    URL: ws://HOST:PORT/PATH?QUERY; COOKIE: sent on the upgrade ("" for none); AOR: user@domain,
+    URL: ws:// or wss://HOST:PORT/PATH?QUERY; COOKIE: sent on the upgrade ("" for none); AOR: user@domain,
     registered at sip:domain with AUTH_USER as the digest's username.
 """
 import base64
@@ -28,16 +29,23 @@ import struct
 import sys
 from urllib.parse import urlsplit
 
+
+
+def tls_client(sock):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE  # the benchmark's self-signed pair; the proxies' cost is the measure
+    return ctx.wrap_socket(sock)
+
+
 mode = sys.argv[1]
+transport = mode  # the Via's transport: tls, ws or wss
 if mode == "tls":
     port, user = int(sys.argv[2]), sys.argv[3]
     auth_user, password = user, sys.argv[4] if len(sys.argv) > 4 else ""
     domain = "127.0.0.1"
     registrar = f"sip:127.0.0.1:{port}"
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE  # the benchmark's self-signed pair; the proxies' cost is the measure
-    conn = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
+    conn = tls_client(socket.create_connection(("127.0.0.1", port)))
     pending = b""
 elif mode == "ws":
     url, origin, cookie = urlsplit(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -45,6 +53,8 @@ elif mode == "ws":
     auth_user, password = sys.argv[6], sys.argv[7] if len(sys.argv) > 7 else ""
     registrar = f"sip:{domain}"
     conn = socket.create_connection((url.hostname, url.port))
+    if url.scheme == "wss":
+        conn, transport = tls_client(conn), "wss"
     key = base64.b64encode(os.urandom(16)).decode()
     target = url.path + (f"?{url.query}" if url.query else "")
     upgrade = (f"GET {target} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -65,7 +75,8 @@ else:
     sys.exit(__doc__)
 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 local = conn.getsockname()[1]
-contact = f"<sip:{user}@127.0.0.1:{local};transport={mode}>"
+# RFC 7118 §5.2: a Contact says transport=ws for a WebSocket, secure or not; the Via says WS or WSS.
+contact = f"<sip:{user}@127.0.0.1:{local};transport={'ws' if transport == 'wss' else transport}>"
 answered = {"INVITE": 0, "BYE": 0}
 
 
@@ -141,7 +152,7 @@ def headers(lines, *names):
 
 def register(cseq, authorization=""):
     send(f"REGISTER {registrar} SIP/2.0\r\n"
-         f"Via: SIP/2.0/{mode.upper()} 127.0.0.1:{local};rport;branch=z9hG4bK-reg{cseq}\r\n"
+         f"Via: SIP/2.0/{transport.upper()} 127.0.0.1:{local};rport;branch=z9hG4bK-reg{cseq}\r\n"
          "Max-Forwards: 70\r\n"
          f"From: <sip:{user}@{domain}>;tag=callee\r\n"
          f"To: <sip:{user}@{domain}>\r\n"
