@@ -176,18 +176,7 @@ kurl="postgresql://kamailio:kamailio@127.0.0.1:5432/kamailio"
 for f in standard-create.sql auth_db-create.sql; do psql -X -q "$kurl" -f "/usr/share/kamailio/postgres/$f" >/dev/null; done
 psql -X -q "$kurl" -c "INSERT INTO subscriber (username, domain, password) VALUES ('1000', '127.0.0.1', 'pw1000')"
 psql -X -q "$url" -c "ALTER SYSTEM SET log_statement = 'none'" -c "SELECT pg_reload_conf()" >/dev/null
-cat >"$kw/tls.cfg" <<EOF
-[server:default]
-method = TLSv1.2+
-verify_certificate = no
-require_certificate = no
-private_key = $work/key.pem
-certificate = $work/cert.pem
-[client:default]
-method = TLSv1.2+
-verify_certificate = no
-require_certificate = no
-EOF
+kamailio_tls_cfg "$kw/tls.cfg" "$work/cert.pem" "$work/key.pem"
 kamailio -f "$root/bench/kamailio-tls.cfg" -A WITH_AUTH -P "$kw/pid" -m 1024 -M 32 >"$kw/log" 2>&1
 for _ in $(seq 20); do [ -s "$kw/pid" ] && break; sleep 0.5; done
 sleep 1

@@ -60,20 +60,10 @@ if [ "$scheme" = wss ]; then
     -keyout key.pem -out cert.pem 2>/dev/null
   tls_flags=(--tls-cert "$work/cert.pem" --tls-key "$work/key.pem") web=https
   kamailio_ws=wss://127.0.0.1:5073/ kamailio_flags=(-A WITH_WSS)
-  cat >"$kw/tls.cfg" <<EOF
-[server:default]
-method = TLSv1.2+
-verify_certificate = no
-require_certificate = no
-private_key = $work/key.pem
-certificate = $work/cert.pem
-[client:default]
-verify_certificate = no
-require_certificate = no
-EOF
 fi
 
 source "$root/bench/sip-bench-lib.sh"
+[ "$scheme" = ws ] || kamailio_tls_cfg "$kw/tls.cfg" "$work/cert.pem" "$work/key.pem"
 # sipp_calls NAME PORT TARGET: the harness's calls over UDP; successful=N failed=N ...
 sipp_calls() {
   local name=$1 port=$2 target=$3 t0 t1

@@ -28,3 +28,20 @@ with_cpu() {
   echo "$line$(python3 -c 'import sys; c = (int(sys.argv[2]) - int(sys.argv[1])) / int(sys.argv[3]); print(f" proxy_cpu_s={c:.2f} cpu_us_each={c * 1e6 / max(int(sys.argv[4] or 0), 1):.0f}")' \
     "$c0" "$c1" "$(getconf CLK_TCK)" "$ok")"
 }
+
+# kamailio_tls_cfg FILE CERT KEY: the tls module's configuration for the benchmarks' self-signed
+# pair (the same certificate and key privox is given), TLS 1.2 or newer, no client certificate.
+kamailio_tls_cfg() {
+  cat >"$1" <<EOF
+[server:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+private_key = $3
+certificate = $2
+[client:default]
+method = TLSv1.2+
+verify_certificate = no
+require_certificate = no
+EOF
+}

@@ -125,6 +125,15 @@ function transfer(destination) {
   };
   $('#transfer').disabled = true;
   says(`Transferring to ${destination}…`);
+  return referWithProgress(session, target, destination, failed, () => {
+    says(`Transferred to ${destination}`);
+    phone.hangup(session).catch(() => {});
+  });
+}
+
+// Sends the REFER, and follows the transfer's progress: NOTIFYs holding the target's status line
+// (message/sipfrag, RFC 3515). `answered` runs on a 2xx; `failed` on a refusal or a failed target.
+function referWithProgress(session, target, destination, failed, answered) {
   return session.refer(target, {
     requestDelegate: {
       onReject: (response) => failed(`The transfer was refused: ${response.message.statusCode} ${response.message.reasonPhrase}`),
@@ -134,12 +143,8 @@ function transfer(destination) {
       const progress = /^SIP\/2\.0 (\d{3})(.*)/.exec(notification.request.body || '');
       if (!progress) return;
       const status = Number(progress[1]);
-      if (status >= 200 && status < 300) {
-        says(`Transferred to ${destination}`);
-        phone.hangup(session).catch(() => {});
-      } else if (status >= 300) {
-        failed(`The transfer to ${destination} failed: ${status}${progress[2]}`);
-      }
+      if (status >= 200 && status < 300) answered();
+      else if (status >= 300) failed(`The transfer to ${destination} failed: ${status}${progress[2]}`);
     },
   });
 }
@@ -196,26 +201,13 @@ function completeTransfer() {
   consultation.transferring = true;
   $('#complete-transfer').disabled = true;
   says(`Transferring the call to ${destination}…`);
-  return held.refer(replacingTarget(destination, talking), {
-    requestDelegate: {
-      onReject: (response) => failed(`The transfer was refused: ${response.message.statusCode} ${response.message.reasonPhrase}`),
-    },
-    onNotify: (notification) => {
-      notification.accept();
-      const progress = /^SIP\/2\.0 (\d{3})(.*)/.exec(notification.request.body || '');
-      if (!progress) return;
-      const status = Number(progress[1]);
-      if (status >= 200 && status < 300) {
-        // The target replaced our consultation call (and ends it, if it has not yet): both of
-        // the page's calls are over.
-        calls.consultation = null;
-        showConsultation(null);
-        $('#transfer-state').textContent = `Transferred to ${destination}`;
-        for (const session of [held, talking]) phone.hangup(session).catch(() => {});
-      } else if (status >= 300) {
-        failed(`The transfer to ${destination} failed: ${status}${progress[2]}`);
-      }
-    },
+  return referWithProgress(held, replacingTarget(destination, talking), destination, failed, () => {
+    // The target replaced our consultation call (and ends it, if it has not yet): both of the
+    // page's calls are over.
+    calls.consultation = null;
+    showConsultation(null);
+    $('#transfer-state').textContent = `Transferred to ${destination}`;
+    for (const session of [held, talking]) phone.hangup(session).catch(() => {});
   });
 }
 
