@@ -227,7 +227,8 @@ Result<int64_t> hide_from_log_beyond(store::Session& s, const std::string& line,
                                           {line, max_entries}));
   if (edge.empty()) return int64_t{0};
   return s.exec("UPDATE traffic_records SET log_hidden_at_us = ? WHERE subject_id = ? "
-                "AND anonymised_at_us IS NULL AND log_hidden_at_us IS NULL AND (started_at_us < ? OR (started_at_us = ? AND id <= ?))",
+                "AND anonymised_at_us IS NULL AND log_hidden_at_us IS NULL "
+                "AND (started_at_us < ? OR (started_at_us = ? AND id <= ?))",
                 {now_us, line, edge[0].i64(0), edge[0].i64(0), edge[0].text(1)});
 }
 
