@@ -22,7 +22,7 @@ let audioTimer = null;
 // transfer's), and a call ringing here. Any other call that arrives meanwhile hears busy.
 const calls = { current: null, consultation: null, ringing: null };
 // What the consultation call dials, and whether the session being created is that call.
-const consultation = { destination: '', placing: false, transferring: false };
+const consultation = { destination: '', placing: false };
 
 // Getting registered again. A REGISTER on a working WebSocket is answered within a second, so one
 // unanswered for ANSWER_MS means the flow is broken (SIP.js itself would wait 32 s, Timer F, and
@@ -193,12 +193,10 @@ function completeTransfer() {
   const { destination } = consultation;
   const says = (text) => { $('#consultation-state').textContent = text; };
   const failed = (text) => {
-    consultation.transferring = false;
     $('#complete-transfer').disabled = false;
     says(`On the line with ${destination}; the call is on hold`);
     showError(text);
   };
-  consultation.transferring = true;
   $('#complete-transfer').disabled = true;
   says(`Transferring the call to ${destination}…`);
   return referWithProgress(held, replacingTarget(destination, talking), destination, failed, () => {
@@ -223,10 +221,7 @@ function showConsultation(state) {
   $('#transfer-form').hidden = state !== null;
   $('#consultation-state').textContent = state || '';
   $('#complete-transfer').disabled = true;
-  if (state === null) {
-    $('#consultation-audio').textContent = '';
-    consultation.transferring = false;
-  }
+  if (state === null) $('#consultation-audio').textContent = '';
 }
 
 // A session that ended: what it was decides what the page shows next.
@@ -416,6 +411,8 @@ function wireControls() {
     return consult(destination).catch((error) => {
       showConsultation(null);
       showError(`The consultation call could not be made: ${error.message}`);
+      // Back to the call, as when a consultation ends.
+      if (calls.current && phone.isHeld(calls.current)) phone.unhold(calls.current).catch(() => {});
     });
   });
   $('#complete-transfer').addEventListener('click', () => {
