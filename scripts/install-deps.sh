@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config ninja-build
   libsqlite3-dev libpq-dev libsodium-dev libssl-dev libzip-dev libcurl4-openssl-dev
   libphonenumber-dev libboost-dev libqrencode-dev libcairo2-dev libspandsp-dev libopus-dev libogg-dev libopusfile-dev libsndfile1-dev libsamplerate0-dev
+  libgoogle-perftools-dev  # tcmalloc, the privox binary's allocator
   nlohmann-json3-dev libfmt-dev libspdlog-dev libcli11-dev libtomlplusplus-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
