@@ -362,7 +362,7 @@ void Proxy::handle_initial(TxId tx, const Message& request, const Peer& from) {
         }
         // Placed once for both checks: libphonenumber's regular expressions were the most costly
         // part of an outbound call's set-up after the store's writes.
-        const numbers::Destination where = rates_ ? numbers::destination_of(*e164) : numbers::Destination{};
+        const numbers::Destination where = rates_ ? destinations_.of(*e164) : numbers::Destination{};
         if (auto refused = destination_refused(caller->company_id, caller->country, *e164, where)) {
           record.ended_at_us = now;
           record.outcome = Outcome::failed;

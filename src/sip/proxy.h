@@ -464,6 +464,7 @@ class Proxy final : public TransactionUser {
   VoicemailDesk* voicemail_ = nullptr;
   VoicemailTotals voicemail_totals_;
   const rating::RateBook* rates_ = nullptr;
+  numbers::DestinationMemo destinations_;  // outbound calls' regions and number types, for the rules
   fraud::LineGuard* fraud_ = nullptr;
   wallet::WalletBook* wallet_ = nullptr;
   DelayHistogram post_dial_delay_;

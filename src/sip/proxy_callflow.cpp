@@ -235,7 +235,7 @@ void Proxy::forward_external(Call& call, const std::string& e164) {
   leg.trunk_id = trunk->id;
   // The line's company pays for the leg: its destination rules, wallet and fraud rules decide, as
   // for a call the line places itself.
-  const numbers::Destination where = rates_ ? numbers::destination_of(e164) : numbers::Destination{};
+  const numbers::Destination where = rates_ ? destinations_.of(e164) : numbers::Destination{};
   std::optional<std::string> refused = destination_refused(line->company_id, line->country, e164, where);
   int status = 403;
   if (!refused && wallet_ && rates_)

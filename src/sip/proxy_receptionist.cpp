@@ -419,7 +419,7 @@ void Proxy::leg_to_trunk(TxId tx, const Message& request, const Peer& from, cons
   } else {
     record.trunk_id = trunk->id;
     status = 403;
-    const numbers::Destination where = rates_ ? numbers::destination_of(e164) : numbers::Destination{};
+    const numbers::Destination where = rates_ ? destinations_.of(e164) : numbers::Destination{};
     refused = destination_refused(r.plan->company_id, r.plan->country, e164, where);
     if (!refused && wallet_ && rates_)
       if (auto no = wallet_->admit(*rates_->table(), record.id, r.plan->company_id, r.plan->country, where.region, e164, now)) {
