@@ -1,14 +1,14 @@
 #include "common/ids.h"
 
-#include <sodium.h>
-
 #include <array>
+
+#include "common/random.h"
 
 namespace privox {
 
 std::string new_id(int64_t now_us) {
   std::array<uint8_t, 16> b{};
-  randombytes_buf(b.data(), b.size());
+  random_bytes(b.data(), b.size());
   const uint64_t ms = static_cast<uint64_t>(now_us / 1000);
   for (int i = 0; i < 6; ++i) b[static_cast<size_t>(i)] = static_cast<uint8_t>(ms >> (40 - 8 * i));
   b[6] = static_cast<uint8_t>(0x70 | (b[6] & 0x0f));  // version 7

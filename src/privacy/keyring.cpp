@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "common/mutex.h"
+#include "common/random.h"
 #include "common/thread_annotations.h"
 
 namespace privox::privacy {
@@ -108,7 +109,7 @@ std::string secret_ad(std::string_view purpose) { return fmt::format("privox-sec
 Bytes aead_seal(const uint8_t* key, std::string_view ad, const uint8_t* msg, size_t len) {
   Bytes out(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + len + crypto_aead_xchacha20poly1305_ietf_ABYTES);
   uint8_t* nonce = out.data();
-  randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  random_bytes(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   unsigned long long clen = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, msg,
                                              len, reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), nullptr,

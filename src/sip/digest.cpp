@@ -9,6 +9,8 @@
 #include <cstring>
 #include <initializer_list>
 
+#include "common/random.h"
+
 namespace privox::sip {
 namespace {
 
@@ -435,7 +437,7 @@ std::string NonceService::issue(std::span<const uint8_t> bound_to) const {
   uint8_t raw[kRawSize];
   const auto now = static_cast<uint64_t>(clock_.now_us());
   for (int i = 0; i < 8; ++i) raw[i] = static_cast<uint8_t>(now >> (56 - 8 * i));
-  randombytes_buf(raw + 8, kBodySize - 8);
+  random_bytes(raw + 8, kBodySize - 8);
   tag(raw, bound_to, raw + kBodySize);
   char text[sodium_base64_ENCODED_LEN(kRawSize, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
   sodium_bin2base64(text, sizeof text, raw, kRawSize, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
