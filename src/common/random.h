@@ -3,8 +3,8 @@
 // nonces of sealed fields), and each randombytes_buf call with libsodium's own generator (installed
 // in cli/main.cpp) asks the kernel for the process id, to notice a fork. On a virtual machine that
 // system call was about 2% of the SIP thread's CPU. random_bytes hands out bytes from a per-thread
-// pool that randombytes_buf refills kPoolSize at a time: one system call per dozens of draws. A byte
-// handed out is wiped from the pool, and a forked child starts with an empty one.
+// pool that randombytes_buf refills kRandomPoolSize bytes at a time: one system call per dozens of
+// draws. A byte handed out is wiped from the pool, and a forked child starts with an empty one.
 //
 // Thread-safety: any thread; each has its own pool.
 

@@ -45,9 +45,9 @@ Destination destination_of(std::string_view e164) {
 }
 
 Destination DestinationMemo::of(std::string_view e164) {
-  if (const auto it = known_.find(std::string(e164)); it != known_.end()) return it->second;
+  if (const auto it = known_.find(e164); it != known_.end()) return it->second;
   if (known_.size() >= max_numbers_) known_.clear();
-  return known_.emplace(std::string(e164), destination_of(e164)).first->second;
+  return known_.emplace(e164, destination_of(e164)).first->second;
 }
 
 }  // namespace privox::numbers

@@ -7,7 +7,8 @@
 
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "common/string_map.h"
 
 namespace privox::numbers {
 
@@ -40,7 +41,7 @@ class DestinationMemo {
 
  private:
   size_t max_numbers_;
-  std::unordered_map<std::string, Destination> known_;
+  StringMap<Destination> known_;  // found by string_view: a number already placed costs no allocation
 };
 
 }  // namespace privox::numbers

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/string_map.h"
 #include "sip/directory.h"
 
 namespace privox::sip {
@@ -56,12 +57,8 @@ class MemoryDirectory final : public Directory {
 
  private:
   // Keys are found by string_view, so a look-up on the packet path allocates nothing.
-  struct KeyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
-  };
   template <class V>
-  using Map = std::unordered_map<std::string, V, KeyHash, std::equal_to<>>;
+  using Map = StringMap<V>;
 
   void index(const ExtensionInfo& e);
   void unindex(const ExtensionInfo& e);
