@@ -103,10 +103,17 @@ void sample_sip(metrics::Sampler& out, const sip::SipSnapshot& s) {
   out.counter("privox_sip_tcp_refused_total", "SIP TCP connections closed at once: over a cap, or banned",
               static_cast<double>(s.server.tcp_refused));
   out.counter("privox_sip_tcp_reopened_total",
-              "SIP TCP connections privox opened to a phone whose own had closed, by outcome",
-              static_cast<double>(s.server.tcp_opened - s.server.tcp_open_failures), {{"outcome", "connected"}});
+              "SIP TCP and TLS connections privox opened to a phone whose own had closed, by outcome "
+              "(certificate_changed: a TLS peer without the phone's certificate; no_certificate: not opened, the "
+              "TLS phone presented none)",
+              static_cast<double>(s.server.tcp_opened - s.server.tcp_open_failures - s.server.tls_pin_mismatches),
+              {{"outcome", "connected"}});
   out.counter("privox_sip_tcp_reopened_total", "", static_cast<double>(s.server.tcp_open_failures),
               {{"outcome", "failed"}});
+  out.counter("privox_sip_tcp_reopened_total", "", static_cast<double>(s.server.tls_pin_mismatches),
+              {{"outcome", "certificate_changed"}});
+  out.counter("privox_sip_tcp_reopened_total", "", static_cast<double>(s.server.tls_unpinned),
+              {{"outcome", "no_certificate"}});
   out.counter("privox_sip_tls_handshakes_total", "SIP over TLS handshakes, by outcome (resumed: a session resumed)",
               static_cast<double>(s.server.tls_handshakes - s.server.tls_resumed), {{"outcome", "new"}});
   out.counter("privox_sip_tls_handshakes_total", "", static_cast<double>(s.server.tls_resumed), {{"outcome", "resumed"}});

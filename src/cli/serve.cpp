@@ -183,9 +183,9 @@ void reload(Configuration& running, const Reread& reread, Reloadable live) {
     // Also with unchanged paths: a renewal rewrites the same files.
     Status loaded = live.portal.reload_tls({next->serve.tls_cert, next->serve.tls_key});
     if (loaded.ok() && !running.serve.sip_tls.empty()) {
-      auto context = sip::make_tls_context(next->serve.tls_cert, next->serve.tls_key);
-      if (context.ok()) live.sip.reload_tls(std::move(context).value());
-      else loaded = context.error();
+      auto contexts = sip::make_tls_contexts(next->serve.tls_cert, next->serve.tls_key);
+      if (contexts.ok()) live.sip.reload_tls(std::move(contexts).value());
+      else loaded = contexts.error();
     }
     if (!loaded.ok()) {
       log::error("config", "tls_reload_refused", {{"error", log::error_code(loaded.error())}});
@@ -281,7 +281,7 @@ int serve(const Configuration& config, const Reread& reread) {
   }
   if (options.tls_cert.empty() != options.tls_key.empty())
     return fail(invalid(options.tls_cert.empty() ? "tls-cert" : "tls-key", "--tls-cert and --tls-key go together"));
-  std::shared_ptr<boost::asio::ssl::context> sip_tls;
+  sip::TlsContexts sip_tls;
   std::optional<http::HostPort> sip_tls_at;
   if (!options.sip_tls.empty()) {
     if (options.tls_cert.empty())
@@ -289,9 +289,9 @@ int serve(const Configuration& config, const Reread& reread) {
     auto parsed = http::parse_host_port(options.sip_tls, "sip-tls");
     if (!parsed.ok()) return fail(parsed.error());
     sip_tls_at = *parsed;
-    auto context = sip::make_tls_context(options.tls_cert, options.tls_key);
-    if (!context.ok()) return fail(context.error());
-    sip_tls = std::move(context).value();
+    auto contexts = sip::make_tls_contexts(options.tls_cert, options.tls_key);
+    if (!contexts.ok()) return fail(contexts.error());
+    sip_tls = std::move(contexts).value();
   }
   http::ServerOptions http_options;
   http_options.handler_threads = options.http_threads;

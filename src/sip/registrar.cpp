@@ -19,17 +19,17 @@ std::optional<int64_t> parse_seconds(std::string_view text) {
 
 }  // namespace
 
-// A TCP phone's connection closes when it idles past TcpLimits::idle_us, or when a node restarts;
-// a phone that sends no keep-alives re-registers only at its expiry, up to an hour on. Kamailio
-// opens a new connection to the Contact then, and so does privox (Server::send), but only to the
-// host that registered, at the port its Contact names: never to an address a REGISTER merely
-// names, which would let any line aim privox's connections at another machine's services. Not
-// over TLS: privox cannot check a phone's certificate by its address, so a TLS phone keeps its own
-// flow up (it is answered its CRLF keep-alives); a browser listens nowhere.
+// A TCP or TLS phone's connection closes when it idles past TcpLimits::idle_us, or when a node
+// restarts; a phone that sends no keep-alives re-registers only at its expiry, up to an hour on.
+// Kamailio opens a new connection to the Contact then, and so does privox (Server::send), but only
+// to the host that registered, at the port its Contact names: never to an address a REGISTER merely
+// names, which would let any line aim privox's connections at another machine's services. Over TLS
+// only to the certificate the phone registered with (sip/tls.h); a browser listens nowhere.
 Peer reconnectable(const Uri& contact, const Peer& from) {
+  const bool tls = from.transport == TransportKind::tls;
   Peer listening;
-  if (from.transport != TransportKind::tcp ||
-      !Peer::parse(contact.host, contact.port ? contact.port : 5060, TransportKind::tcp, listening) ||
+  if ((from.transport != TransportKind::tcp && !tls) ||
+      !Peer::parse(contact.host, contact.port ? contact.port : (tls ? 5061 : 5060), from.transport, listening) ||
       !listening.same_host(from))
     return from;
   listening.connection = from.connection;

@@ -36,9 +36,9 @@ inline constexpr std::string_view kTlsRequired = "Forbidden: this company requir
 // and port; a connection-oriented binding is its connection. A binding registered with SIP Outbound
 // is always its flow, the source (Registrar::handle). Exposed for its unit test.
 Peer where_to_reach(const Uri& contact, const Peer& from);
-// A TCP binding's peer: one that listens (Peer::listens) at its Contact when the Contact is on the
-// host it registered from, so that privox may open a new connection there; else `from`, reached only
-// over its own connection. Used again when bindings are restored at start (sip/store_bindings.cpp).
+// A TCP or TLS binding's peer: one that listens (Peer::listens) at its Contact when the Contact is on
+// the host it registered from, so that privox may open a new connection there; else `from`, reached
+// only over its own connection. Used again when bindings are restored at start (sip/store_bindings.cpp).
 Peer reconnectable(const Uri& contact, const Peer& from);
 
 class Registrar {

@@ -56,9 +56,10 @@ TEST(WhereToReachTest, AConnectionIsReachedOverItself) {
   EXPECT_EQ(to.transport, TransportKind::tls);
 }
 
-// A TCP phone's Contact on its own host is where privox may open a new connection once the phone's
-// own has closed; anywhere else (behind NAT, another host) and over TLS, only the connection is.
-TEST(WhereToReachTest, ATcpPhoneListeningOnItsOwnHostMayBeReconnected) {
+// A TCP or TLS phone's Contact on its own host is where privox may open a new connection once the
+// phone's own has closed (over TLS, to the certificate it registered with: sip/server.h); anywhere
+// else (behind NAT, another host), only the connection is.
+TEST(WhereToReachTest, ATcpOrTlsPhoneListeningOnItsOwnHostMayBeReconnected) {
   Peer tcp = peer("198.51.100.4", 40123, TransportKind::tcp);
   tcp.connection = 7;
   const Peer own = reached("sip:u@198.51.100.4:5070;transport=tcp", tcp);
@@ -75,7 +76,13 @@ TEST(WhereToReachTest, ATcpPhoneListeningOnItsOwnHostMayBeReconnected) {
   }
   Peer tls = peer("198.51.100.4", 40123, TransportKind::tls);
   tls.connection = 8;
-  EXPECT_FALSE(reached("sip:u@198.51.100.4:5061;transport=tls", tls).listens);
+  const Peer tls_own = reached("sip:u@198.51.100.4:5071;transport=tls", tls);
+  EXPECT_TRUE(tls_own.listens);
+  EXPECT_EQ(tls_own.transport, TransportKind::tls);
+  EXPECT_EQ(tls_own.host_port(), "198.51.100.4:5071");
+  EXPECT_EQ(tls_own.connection, 8u) << "its certificate pin is kept by this connection";
+  EXPECT_EQ(reached("sips:u@198.51.100.4", tls).port, 5061) << "TLS's default port";
+  EXPECT_FALSE(reached("sip:u@192.168.1.10:5071;transport=tls", tls).listens);
 }
 
 TEST(PeerTest, TellsAddressesOnlyTheirOwnNetworkReaches) {

@@ -92,11 +92,12 @@ class Server::Connection {
 // One TCP connection, or a TLS one over it: frames the stream into messages and queues writes.
 class Server::TcpConnection final : public Connection, public std::enable_shared_from_this<TcpConnection> {
  public:
-  // With `tls`, the connection handshakes before it reads, and reads and writes through TLS.
+  // With `tls`, the connection handshakes before it reads, and reads and writes through TLS. One
+  // that privox opens to a TLS phone (connect) is given the pin its peer's certificate must match.
   TcpConnection(Server& server, tcp::socket socket, uint64_t id, const Peer& peer,
-                std::shared_ptr<asio::ssl::context> tls)
+                std::shared_ptr<asio::ssl::context> tls, std::optional<CertificatePin> expected = std::nullopt)
       : server_(server), socket_(std::move(socket)), tls_context_(std::move(tls)), id_(id), peer_(peer),
-        framer_(server.tcp_.max_message_bytes) {
+        expected_pin_(expected), framer_(server.tcp_.max_message_bytes) {
     if (tls_context_) tls_.emplace(socket_, *tls_context_);
   }
 
@@ -117,6 +118,7 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
       // A resumed session (a ticket or the context's cache) skipped the key exchange and the
       // signature: operators see from the share whether phones resume.
       if (SSL_session_reused(self->tls_->native_handle()) == 1) ++self->server_.stats_.tls_resumed;
+      if (auto pin = peer_certificate_pin(self->tls_->native_handle())) self->server_.pin_certificate(self->id_, *pin);
       if (!self->queue_.empty()) self->write_next();
       self->read();
     });
@@ -136,6 +138,31 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
       }
       self->last_active_us_ = self->server_.clock_.now_us();
       no_delay(self->socket_);
+      if (self->tls_) return self->handshake_as_client();
+      if (!self->queue_.empty()) self->write_next();
+      self->read();
+    });
+  }
+  // On a connection privox opened to a TLS phone: the handshake as the client, then the phone's
+  // certificate against the pin, before anything queued is written.
+  void handshake_as_client() {
+    handshaking_ = true;
+    ++server_.handshaking_[SourceKey::of(peer_)];
+    tls_->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this()](boost::system::error_code ec) {
+      if (self->dropped_) return;
+      self->handshaking_ = false;
+      self->server_.handshake_ended(self->peer_);
+      if (ec) {
+        ++self->server_.stats_.tcp_open_failures;
+        log::debug("sip", "tls.closed", {{"connection", self->id_}, {"reason", "handshake_failed"}});
+        return self->server_.drop_connection(self->id_);
+      }
+      if (peer_certificate_pin(self->tls_->native_handle()) != self->expected_pin_) {
+        // Not the device that registered: whoever holds its address now gets no call of its line.
+        ++self->server_.stats_.tls_pin_mismatches;
+        log::warn("sip", "tls.closed", {{"connection", self->id_}, {"reason", "certificate_not_the_registered_one"}});
+        return self->server_.drop_connection(self->id_);
+      }
       if (!self->queue_.empty()) self->write_next();
       self->read();
     });
@@ -263,6 +290,7 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
   std::optional<asio::ssl::stream<tcp::socket&>> tls_;  // after socket_: destroyed before it
   const uint64_t id_;
   const Peer peer_;
+  const std::optional<CertificatePin> expected_pin_;
   StreamFramer framer_;
   std::vector<char> buffer_;
   size_t used_ = 0;
@@ -376,7 +404,7 @@ Status Server::listen(const std::string& host, uint16_t port) {
   return {};
 }
 
-Status Server::listen_tls(const std::string& host, uint16_t port, std::shared_ptr<asio::ssl::context> context) {
+Status Server::listen_tls(const std::string& host, uint16_t port, TlsContexts contexts) {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host == "localhost" ? "127.0.0.1" : host, ec);
   if (ec) return invalid("sip-tls", fmt::format("'{}' is not an IP address", host));
@@ -391,7 +419,7 @@ Status Server::listen_tls(const std::string& host, uint16_t port, std::shared_pt
                       fmt::format("cannot listen for SIP over TLS on {}:{}: {}", host, port, ec.message()));
   }
   tls_port_ = tls_acceptor_.local_endpoint().port();
-  tls_context_ = std::move(context);
+  tls_ = std::move(contexts);
   accept_tls();
   return {};
 }
@@ -520,11 +548,25 @@ void Server::send(const Peer& to, std::string_view bytes) {
     if (at != connection_at_.end()) it = connections_.find(at->second);
   }
   if (it != connections_.end()) return it->second->write(bytes);
-  if (to.listens && to.transport == TransportKind::tcp && !stopped_) return open_connection(to, bytes);
+  if (to.listens && (to.transport == TransportKind::tcp || to.transport == TransportKind::tls) && !stopped_)
+    return open_connection(to, bytes);
   ++stats_.send_errors;  // the connection is gone; the peer's retransmission or a new one recovers
 }
 
 void Server::open_connection(const Peer& to, std::string_view bytes) {
+  std::shared_ptr<asio::ssl::context> context;
+  std::optional<CertificatePin> pin;
+  if (to.transport == TransportKind::tls) {
+    // The certificate the phone registered with, kept by the connection it registered over.
+    const auto kept = pins_.find(to.connection);
+    if (!tls_.client || kept == pins_.end()) {
+      ++stats_.tls_unpinned;
+      ++stats_.send_errors;
+      return;
+    }
+    context = tls_.client;
+    pin = kept->second.pin;
+  }
   const SourceKey source = SourceKey::of(to);
   if (!may_hold_another(to, source)) {
     ++stats_.send_errors;
@@ -534,7 +576,7 @@ void Server::open_connection(const Peer& to, std::string_view bytes) {
   Peer peer = to;
   peer.connection = next_connection_++;
   auto connection = std::make_shared<TcpConnection>(*this, tcp::socket(acceptor_.get_executor()), peer.connection,
-                                                    peer, std::shared_ptr<asio::ssl::context>());
+                                                    peer, std::move(context), pin);
   connections_.emplace(peer.connection, connection);
   connection_at_[{peer.transport, peer.address, peer.port}] = peer.connection;
   ++stats_.tcp_opened;
@@ -606,7 +648,7 @@ void Server::accepted(tcp::socket socket, bool tls) {
   if (tls) ++handshaking_[source];
   no_delay(socket);
   auto connection = std::make_shared<TcpConnection>(*this, std::move(socket), id, peer,
-                                                    tls ? tls_context_ : std::shared_ptr<asio::ssl::context>());
+                                                    tls ? tls_.server : std::shared_ptr<asio::ssl::context>());
   connections_.emplace(id, connection);
   connection_at_[{peer.transport, peer.address, peer.port}] = id;
   connection->start();
@@ -668,14 +710,33 @@ void Server::drop_connection(uint64_t id) {
   if (const auto at = connection_at_.find({gone.transport, gone.address, gone.port}); at != connection_at_.end() && at->second == id)
     connection_at_.erase(at);
   if (connection->handshaking()) handshake_ended(connection->peer());
+  retire_pin(id);
   connection->dropped();
   buffered_bytes_ -= std::min(buffered_bytes_, connection->buffer_bytes());
   const auto held = per_source_.find(SourceKey::of(connection->peer()));
   if (held != per_source_.end() && --held->second == 0) per_source_.erase(held);
 }
 
+void Server::pin_certificate(uint64_t id, const CertificatePin& pin) {
+  pins_[id] = {pin, TimerQueue::kNever};
+}
+
+void Server::retire_pin(uint64_t id) {
+  const auto it = pins_.find(id);
+  if (it == pins_.end()) return;
+  it->second.until_us = clock_.now_us() + tcp_.pin_kept_us;
+  pin_expiry_.emplace_back(it->second.until_us, id);
+  for (; pin_expiry_.size() > tcp_.max_kept_pins; pin_expiry_.pop_front()) pins_.erase(pin_expiry_.front().second);
+}
+
+void Server::forget_pins(int64_t now) {
+  for (; !pin_expiry_.empty() && pin_expiry_.front().first <= now; pin_expiry_.pop_front())
+    pins_.erase(pin_expiry_.front().second);
+}
+
 void Server::sweep_connections() {
   const int64_t now = clock_.now_us();
+  forget_pins(now);
   std::vector<uint64_t> overdue;
   for (const auto& [id, connection] : connections_) {
     if (const char* why = connection->overdue(now)) {

@@ -22,9 +22,13 @@
 // with its connection's id, so what goes to it (responses, and requests to a device registered over
 // it) goes back over that connection, as for TCP.
 //
-// The server opens a TCP connection of its own only to a peer that listens (Peer::listens, a TCP
-// phone's Contact on its own host, sip/registrar.cpp) whose connection has closed; that connection
-// counts in the same caps, and what is sent while it connects is queued on it.
+// The server opens a connection of its own only to a peer that listens (Peer::listens, a TCP or
+// TLS phone's Contact on its own host, sip/registrar.cpp) whose connection has closed; that
+// connection counts in the same caps, and what is sent while it connects is queued on it. Over TLS
+// it goes only to a phone whose certificate is the one it presented on the connection it registered
+// over (sip/tls.h): the server keeps that certificate's pin by connection, for as long as a binding
+// may name the connection (TcpLimits::pin_kept_us) after it closes, and drops a connection it opened
+// whose peer presents another certificate, or none, before a byte of SIP goes out.
 //
 // Thread-safety: everything runs on the io_context's single thread.
 
@@ -37,6 +41,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
+#include <deque>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -51,6 +56,7 @@
 #include "sip/source.h"
 #include "sip/source_guard.h"
 #include "sip/timer_queue.h"
+#include "sip/tls.h"
 #include "sip/transport.h"
 
 namespace privox::sip {
@@ -83,10 +89,15 @@ struct ServerStats {
   uint64_t tls_resumed = 0;           // of those, sessions resumed rather than negotiated anew
   uint64_t tls_handshake_failures = 0;  // refused by either side, or past TcpLimits::handshake_us
   uint64_t stun_answered = 0;           // STUN Binding requests (SIP Outbound keep-alives) answered
-  // Connections privox opened to a TCP phone whose own had closed (Peer::listens), and those of
-  // them that did not connect.
+  // Connections privox opened to a TCP or TLS phone whose own had closed (Peer::listens), and those
+  // of them that did not connect or finish their handshake.
   uint64_t tcp_opened = 0;
   uint64_t tcp_open_failures = 0;
+  // Not opened to a TLS phone, for want of the certificate it registered with (it presented none,
+  // or the pin is past TcpLimits::pin_kept_us); opened, and dropped because the peer presented
+  // another certificate.
+  uint64_t tls_unpinned = 0;
+  uint64_t tls_pin_mismatches = 0;
 };
 
 struct TcpLimits {
@@ -103,6 +114,11 @@ struct TcpLimits {
   // sweep_every_us later), and a source may have only so many in progress at once.
   int64_t handshake_us = 5'000'000;  // also how long a connection privox opens may take to connect
   size_t max_handshakes_per_source = 16;
+  // How long a TLS phone's certificate pin outlives its connection: longer than a registration may
+  // last (RegistrarConfig::max_expires_s), so a binding on that connection finds it. And how many
+  // such pins are kept at most, the oldest forgotten first, so a flood of handshakes is bounded.
+  int64_t pin_kept_us = 7'200'000'000;
+  size_t max_kept_pins = 65'536;
 };
 
 class Server final : public Sender, public FlowCredentials {
@@ -116,17 +132,18 @@ class Server final : public Sender, public FlowCredentials {
   // Binds UDP and TCP on host:port (port 0 picks one free port for both when it can).
   Status listen(const std::string& host, uint16_t port);
   uint16_t port() const { return port_; }
-  // After listen(): SIP over TLS on host:port (0 picks a free port) with `context` for new
-  // connections (sip/tls.h).
-  Status listen_tls(const std::string& host, uint16_t port, std::shared_ptr<boost::asio::ssl::context> context);
+  // After listen(): SIP over TLS on host:port (0 picks a free port) with `contexts` for new
+  // connections, accepted and opened (sip/tls.h).
+  Status listen_tls(const std::string& host, uint16_t port, TlsContexts contexts);
   uint16_t tls_port() const { return tls_port_; }
   // A WebSocket the portal opened for a softphone (RFC 7118): a flow like a TCP connection's,
   // counted in its source's share, whose requests may use only `credential`. A banned source's,
   // or one past a cap, is closed. On the I/O thread.
   void attach_websocket(std::shared_ptr<MessageChannel> channel, FlowCredential credential);
   const FlowCredential* credential_of(const Peer& peer) const override;
-  // A renewed certificate: connections accepted from now on use `context`; open ones keep theirs.
-  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> context) { tls_context_ = std::move(context); }
+  // A renewed certificate: connections accepted or opened from now on use `contexts`; open ones
+  // keep theirs.
+  void set_tls_contexts(TlsContexts contexts) { tls_ = std::move(contexts); }
   // The address other peers should use to reach this server, for Via and Record-Route.
   const std::string& advertised_host() const { return host_; }
   void stop();
@@ -161,8 +178,13 @@ class Server final : public Sender, public FlowCredentials {
   // Whether a new connection to `peer` is within the caps: all connections, its source's share,
   // and no ban.
   bool may_hold_another(const Peer& peer, const SourceKey& source);
-  // Opens a TCP connection to a peer that listens (Peer::listens) and queues `bytes` on it.
+  // Opens a TCP or TLS connection to a peer that listens (Peer::listens) and queues `bytes` on it.
   void open_connection(const Peer& to, std::string_view bytes);
+  // The certificate a TLS phone presented on connection `id`, kept while it is open and for
+  // TcpLimits::pin_kept_us after (forget_pins).
+  void pin_certificate(uint64_t id, const CertificatePin& pin);
+  void retire_pin(uint64_t id);
+  void forget_pins(int64_t now);
   // A TLS connection's handshake ended (well or not): its source may start another.
   void handshake_ended(const Peer& peer);
   // After an accept error: waits as AcceptBackoff says (doubling, up to a second, while the process
@@ -183,8 +205,16 @@ class Server final : public Sender, public FlowCredentials {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::ip::tcp::acceptor tls_acceptor_;
   boost::asio::steady_timer tls_accept_timer_;
-  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  TlsContexts tls_;
   uint16_t tls_port_ = 0;
+  // Pins by the connection they were presented on; a closed connection's until its time is up
+  // (pin_expiry_, oldest first). An open one's has no time.
+  struct KeptPin {
+    CertificatePin pin;
+    int64_t until_us;
+  };
+  std::unordered_map<uint64_t, KeptPin> pins_;
+  std::deque<std::pair<int64_t, uint64_t>> pin_expiry_;
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer accept_timer_;
   AcceptBackoff accept_backoff_;

@@ -1,5 +1,6 @@
 #include "sip/server.h"
 
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
 
@@ -11,6 +12,9 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "common/testing.h"
+#include "http/test_tls.h"
 
 namespace privox::sip {
 namespace {
@@ -348,6 +352,117 @@ TEST_F(ServerTcpTest, ASipMessageSplitOverTwoWebSocketMessagesIsRefusedAndTheFlo
   channel->arrive(options(2));
   ASSERT_EQ(sink.methods.size(), 1u);
   EXPECT_EQ(sink.methods[0], "OPTIONS");
+}
+
+// Issue 16: privox opened a new connection to a TCP phone that listens, but never to a TLS one,
+// which stayed unreachable once its connection closed. Now it does, and only to the certificate
+// the phone presented on the connection it registered over: an impostor at the phone's address
+// gets the handshake and not a byte of SIP, and a phone that presented none is not called back.
+class ServerTlsTest : public ServerTcpTest {
+ protected:
+  using TlsStream = asio::ssl::stream<tcp::socket>;
+
+  void SetUp() override {
+    ServerTcpTest::SetUp();
+    for (const char* who : {"node", "phone", "impostor"})
+      privox::testing::write_tls_pair(dir_.file(std::string(who) + ".pem"), dir_.file(std::string(who) + ".key"));
+    auto contexts = make_tls_contexts(dir_.file("node.pem"), dir_.file("node.key"));
+    ASSERT_TRUE(contexts.ok()) << contexts.error().message;
+    ASSERT_TRUE(server_->listen_tls("127.0.0.1", 0, *contexts).ok());
+  }
+  // A context with `who`'s certificate ("" for none), as a phone's client or server side.
+  std::unique_ptr<asio::ssl::context> context(const std::string& who, bool server) {
+    auto ctx = std::make_unique<asio::ssl::context>(server ? asio::ssl::context::tls_server
+                                                           : asio::ssl::context::tls_client);
+    ctx->set_verify_mode(asio::ssl::verify_none);
+    if (!who.empty()) {
+      ctx->use_certificate_chain_file(dir_.file(who + ".pem"));
+      ctx->use_private_key_file(dir_.file(who + ".key"), asio::ssl::context::pem);
+    }
+    return ctx;
+  }
+  // Registers (an OPTIONS stands in) over a TLS connection with `who`'s certificate, closes it,
+  // and returns the peer the registrar would keep: listening at `port` (Peer::listens).
+  Peer registered_then_closed(const std::string& who, uint16_t port) {
+    auto ctx = context(who, false);
+    TlsStream phone(io_, *ctx);
+    phone.next_layer().connect({asio::ip::make_address("127.0.0.1"), server_->tls_port()});
+    bool ready = false;
+    phone.async_handshake(asio::ssl::stream_base::client, [&](boost::system::error_code ec) { ready = !ec; });
+    run();
+    EXPECT_TRUE(ready);
+    const std::string bytes = options(1);
+    asio::async_write(phone, asio::buffer(bytes), [](boost::system::error_code, size_t) {});
+    const int before = sink_.messages;
+    run();
+    EXPECT_EQ(sink_.messages, before + 1);
+    Peer contact = sink_.last_from;
+    EXPECT_EQ(contact.transport, TransportKind::tls);
+    phone.next_layer().close();
+    run();
+    EXPECT_EQ(server_->tcp_connections(), 0u);
+    contact.port = port;
+    contact.listens = true;
+    return contact;
+  }
+  // Accepts privox's connection at `listening` as `who`, and returns what it wrote before it closed
+  // or the event loop went quiet.
+  std::string answer_as(const std::string& who, tcp::acceptor& listening) {
+    auto ctx = context(who, true);
+    TlsStream phone(io_, *ctx);
+    std::string got(4096, '\0');
+    size_t n = 0;
+    listening.async_accept(phone.next_layer(), [&](boost::system::error_code ec) {
+      if (ec) return;
+      phone.async_handshake(asio::ssl::stream_base::server, [&](boost::system::error_code hs) {
+        if (hs) return;
+        phone.async_read_some(asio::buffer(got), [&](boost::system::error_code, size_t read) { n = read; });
+      });
+    });
+    run(200ms);
+    got.resize(n);
+    return got;
+  }
+
+  privox::testing::TempDir dir_;
+};
+
+TEST_F(ServerTlsTest, APhoneIsCalledBackOverTlsOnlyWithTheCertificateItRegisteredWith) {
+  tcp::acceptor listening(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  const Peer contact = registered_then_closed("phone", listening.local_endpoint().port());
+
+  server_->send(contact, options(2));
+  EXPECT_EQ(answer_as("impostor", listening), "") << "another certificate at the phone's address gets nothing";
+  EXPECT_EQ(server_->stats().tls_pin_mismatches, 1u);
+  EXPECT_EQ(server_->tcp_connections(), 0u);
+
+  server_->send(contact, options(3));
+  const std::string got = answer_as("phone", listening);
+  EXPECT_NE(got.find("Call-ID: c3\r\n"), std::string::npos) << got;
+  EXPECT_EQ(server_->stats().tls_pin_mismatches, 1u);
+  EXPECT_EQ(server_->stats().tcp_opened, 2u);
+  EXPECT_EQ(server_->tcp_connections(), 1u);
+}
+
+TEST_F(ServerTlsTest, APhoneWithoutACertificateIsNotCalledBack) {
+  tcp::acceptor listening(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  const Peer contact = registered_then_closed("", listening.local_endpoint().port());
+  server_->send(contact, options(2));
+  run();
+  EXPECT_EQ(server_->stats().tls_unpinned, 1u);
+  EXPECT_EQ(server_->stats().tcp_opened, 0u);
+  EXPECT_EQ(server_->stats().send_errors, 1u);
+}
+
+TEST_F(ServerTlsTest, ThePinIsForgottenOnceNoBindingCanNameItsConnection) {
+  tcp::acceptor listening(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  const Peer contact = registered_then_closed("phone", listening.local_endpoint().port());
+  clock_.advance_us(TcpLimits{}.pin_kept_us + 1);
+  run();  // the sweep runs every 5 ms
+  server_->send(contact, options(2));
+  run();
+  EXPECT_EQ(server_->stats().tls_unpinned, 1u);
+  EXPECT_EQ(server_->stats().tcp_opened, 0u);
 }
 
 }  // namespace

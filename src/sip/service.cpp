@@ -777,8 +777,8 @@ uint16_t SipService::port() const { return parts_->server.port(); }
 
 uint16_t SipService::tls_port() const { return parts_->server.tls_port(); }
 
-void SipService::reload_tls(std::shared_ptr<boost::asio::ssl::context> context) {
-  parts_->server.set_tls_context(std::move(context));
+void SipService::reload_tls(TlsContexts contexts) {
+  parts_->server.set_tls_contexts(std::move(contexts));
 }
 
 Status SipService::flush_voicemail() {

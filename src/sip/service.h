@@ -75,8 +75,8 @@ struct SipOptions {
   // Per-source defences (sip/source_guard.h; serve reads them from the settings) and TCP's bounds.
   GuardLimits guard;
   TcpLimits tcp;
-  // SIP over TLS (sip/tls.h) on tls_host:tls_port as well, with this context; absent: none.
-  std::shared_ptr<boost::asio::ssl::context> tls;
+  // SIP over TLS (sip/tls.h) on tls_host:tls_port as well, with these contexts; empty: none.
+  TlsContexts tls;
   std::string tls_host = "127.0.0.1";
   uint16_t tls_port = 5061;
   // rtpengine's ng control address and how to talk to it; absent: media flows between the phones
@@ -129,8 +129,8 @@ class SipService final : public ChannelAcceptor {
   void stop();
   uint16_t port() const;
   uint16_t tls_port() const;  // 0 without TLS
-  // A renewed certificate for the TLS connections accepted from now on (serve's SIGHUP).
-  void reload_tls(std::shared_ptr<boost::asio::ssl::context> context);
+  // A renewed certificate for the TLS connections accepted or opened from now on (serve's SIGHUP).
+  void reload_tls(TlsContexts contexts);
 
   // Before start(): MESSAGEs from a trusted trunk to the inbox's number go to it, not routed.
   void set_sms_inbox(SmsInbox* inbox);
