@@ -85,6 +85,10 @@ e2e_cleanup() {  # e2e_cleanup [STATUS]: STATUS, else $?, is the script's exit s
   done
   for pid in "${E2E_PIDS[@]}"; do
     for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # Its children first: `timeout` passes SIGTERM on, but a baresip whose input has ended spins
+    # and ignores it, and once `timeout` is gone it would spin on, an orphan, through the rest of
+    # the suite.
+    pkill -KILL -P "$pid" 2>/dev/null
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
