@@ -63,6 +63,7 @@ class Authenticator {
   // WebSocket authenticates only as its flow's line with its flow's password (FlowCredential), never
   // with a line's device password; without this, no request over a WebSocket authenticates.
   void set_flow_credentials(const FlowCredentials* flows) { flows_ = flows; }
+  const FlowCredentials* flow_credentials() const { return flows_; }
 
   // Checks the request's Authorization (`proxy` false) or Proxy-Authorization (`proxy` true),
   // sent from `from`.

@@ -28,7 +28,7 @@ constexpr std::array<FieldSpec, 4> kFields = {
   FieldSpec{"received", "bindings", "received_enc", "", Category::traffic, false,
             static_cast<PurposeSet>(service), LegalBasis::contract, RetentionRule::until_binding_expires,
             ErasureTreatment::erase, "", true, Protection::per_subject, "",
-            Format::recorded, 64, "the network address and port a registration came from, where it differs from the contact (NAT)",
+            Format::recorded, 160, "the network address and port a registration came from, where it differs from the contact (NAT), and for a phone on TLS the fingerprint of the certificate it presented",
             "Where your phone connected from",
             "The network address your phone or app connected from, when it differs from the one it gave (for example behind a home router)."},
   FieldSpec{"user_agent", "bindings", "user_agent_enc", "", Category::traffic, false,

@@ -37,6 +37,10 @@ struct Binding {
   // transport kind tells what media it takes, and it is never sent to from here (its connection
   // number is the other node's).
   std::optional<Peer> through;
+  // A TLS phone's certificate, as it presented it on the connection it registered over: a
+  // connection privox opens back to the phone must present the same (sip/tls.h). Stored with the
+  // binding, so it outlives a restart.
+  std::optional<CertificatePin> certificate;
   // This node holds the phone's connection: nothing else can reach it.
   bool on_own_connection() const { return peer.reliable() && !through; }
   // Where this node sends the contact's requests: the node that holds its flow, or the phone.

@@ -112,7 +112,9 @@ void Registrar::handle(TxId tx, const Message& request, const Peer& from) {
               std::string(request.first_value(Header::user_agent)), std::string(request.call_id()),
               request.cseq().number,
               flow ? fmt::format("{} {}", *contact->param("+sip.instance"), *contact->param("reg-id")) : std::string(),
-              std::nullopt};
+              std::nullopt, std::nullopt};
+    if (b.peer.listens && b.peer.transport == TransportKind::tls && auth_.flow_credentials())
+      b.certificate = auth_.flow_credentials()->certificate_of(from);
     changes.push_back({ext.id, std::move(b), seconds == 0});
     return true;
   });

@@ -717,6 +717,21 @@ void Server::drop_connection(uint64_t id) {
   if (held != per_source_.end() && --held->second == 0) per_source_.erase(held);
 }
 
+std::optional<CertificatePin> Server::certificate_of(const Peer& peer) const {
+  if (peer.transport != TransportKind::tls) return std::nullopt;
+  const auto it = pins_.find(peer.connection);
+  if (it == pins_.end()) return std::nullopt;
+  return it->second.pin;
+}
+
+uint64_t Server::adopt_pin(const CertificatePin& pin, int64_t until_us) {
+  const uint64_t id = next_connection_++;
+  pins_[id] = {pin, until_us};
+  pin_expiry_.emplace_back(until_us, id);  // out of order at worst: kept a little longer
+  for (; pin_expiry_.size() > tcp_.max_kept_pins; pin_expiry_.pop_front()) pins_.erase(pin_expiry_.front().second);
+  return id;
+}
+
 void Server::pin_certificate(uint64_t id, const CertificatePin& pin) {
   pins_[id] = {pin, TimerQueue::kNever};
 }

@@ -141,6 +141,11 @@ class Server final : public Sender, public FlowCredentials {
   // or one past a cap, is closed. On the I/O thread.
   void attach_websocket(std::shared_ptr<MessageChannel> channel, FlowCredential credential);
   const FlowCredential* credential_of(const Peer& peer) const override;
+  std::optional<CertificatePin> certificate_of(const Peer& peer) const override;
+  // A TLS phone's pin read back from the store at start (sip/store_bindings.h), kept until
+  // `until_us`: the connection id to give its binding's peer, under which a connection back to it
+  // finds the pin. No connection has that id.
+  uint64_t adopt_pin(const CertificatePin& pin, int64_t until_us);
   // A renewed certificate: connections accepted or opened from now on use `contexts`; open ones
   // keep theirs.
   void set_tls_contexts(TlsContexts contexts) { tls_ = std::move(contexts); }

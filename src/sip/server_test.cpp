@@ -444,6 +444,20 @@ TEST_F(ServerTlsTest, APhoneIsCalledBackOverTlsOnlyWithTheCertificateItRegistere
   EXPECT_EQ(server_->tcp_connections(), 1u);
 }
 
+// After a restart the pin comes back from the store (sip/store_bindings.h): adopted under an id no
+// connection has, which the restored binding's peer carries.
+TEST_F(ServerTlsTest, AnAdoptedPinLetsItsPhoneBeCalledBack) {
+  tcp::acceptor listening(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  Peer contact = registered_then_closed("phone", listening.local_endpoint().port());
+  const std::optional<CertificatePin> pin = server_->certificate_of(contact);
+  ASSERT_TRUE(pin.has_value()) << "the registrar stores the certificate the phone presented";
+  contact.connection = server_->adopt_pin(*pin, clock_.now_us() + 60'000'000);
+  server_->send(contact, options(2));
+  const std::string got = answer_as("phone", listening);
+  EXPECT_NE(got.find("Call-ID: c2\r\n"), std::string::npos) << got;
+  EXPECT_EQ(server_->stats().tls_pin_mismatches, 0u);
+}
+
 TEST_F(ServerTlsTest, APhoneWithoutACertificateIsNotCalledBack) {
   tcp::acceptor listening(io_, {asio::ip::make_address("127.0.0.1"), 0});
   const Peer contact = registered_then_closed("", listening.local_endpoint().port());

@@ -695,6 +695,8 @@ Status SipService::start() {
   if (Peer::parse(Proxy::strip_brackets(p.server.advertised_host()), p.server.port(), TransportKind::udp, self) &&
       std::any_of(self.address.begin(), self.address.end(), [](uint8_t b) { return b != 0; }))
     p.bindings.set_self(self);
+  p.bindings.set_pin_keeper(
+      [&p](const CertificatePin& pin, int64_t until_us) { return p.server.adopt_pin(pin, until_us); });
   PRIVOX_ASSIGN(const StoreBindings::Restored restored, p.bindings.restore_all(p.location));
   if (restored.dead_flows > 0) log::info("sip", "bindings.dead_flows_removed", {{"bindings", restored.dead_flows}});
   p.registrar.learn_contacts(p.location);

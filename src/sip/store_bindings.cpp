@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "accounts/directory_log.h"
+#include "common/bytes.h"
 #include "common/ids.h"
 #include "sip/registrar.h"
 #include "traffic/store_sink.h"
@@ -43,6 +44,28 @@ bool decode_peer(std::string_view text, Peer& out) {
   return Peer::parse(text.substr(a + 1, b - a - 1), static_cast<uint16_t>(port), kind, out);
 }
 
+// What is sealed as a binding's "received": its peer (encode_peer), and for a TLS phone the pin of
+// the certificate it registered with, " certificate=<64 hex digits>", so that after a restart a
+// connection back to the phone still goes only to that certificate (sip/tls.h).
+constexpr std::string_view kCertificateTag = " certificate=";
+
+std::string encode_reached(const Binding& b) {
+  std::string out = encode_peer(b.peer);
+  if (b.certificate) out += fmt::format("{}{}", kCertificateTag, to_hex(b.certificate->data(), b.certificate->size()));
+  return out;
+}
+
+bool decode_reached(std::string_view text, Binding& b) {
+  if (const size_t tag = text.find(kCertificateTag); tag != std::string_view::npos) {
+    const std::optional<Bytes> pin = privox::from_hex(text.substr(tag + kCertificateTag.size()));
+    if (!pin || pin->size() != CertificatePin{}.size()) return false;
+    b.certificate.emplace();
+    std::copy(pin->begin(), pin->end(), b.certificate->begin());
+    text = text.substr(0, tag);
+  }
+  return decode_peer(text, b.peer);
+}
+
 // Only the node that took the REGISTER reaches the phone: over its connection, its SIP Outbound
 // flow, or a NAT's mapping that is open to that node's address alone (the Contact does not name
 // where the REGISTER came from).
@@ -75,14 +98,15 @@ enum class Reader { restart, loader };
 // from column `at`), opened under its line's key, as node `self` reaches it: through the node that
 // holds its flow, or itself. nullopt when it does not open, when it is on a connection of this
 // node's last run (unless a TCP phone listening at its Contact, sip/registrar.h's reconnectable,
-// which this node reaches on a new connection), or on a connection of a node that wrote no address.
+// which this node reaches on a new connection, or a TLS one that registered with a certificate),
+// or on a connection of a node that wrote no address.
 std::optional<Binding> open_binding(const privacy::SecretKey& key, const std::string& line_id, const store::Row& r,
                                     size_t at, std::string_view self, Reader reader) {
   auto contact = privacy::open_field(key, line_id, "contact", r.blob(at));
   if (!contact.ok() || r.is_null(at + 1)) return std::nullopt;
   auto received = privacy::open_field(key, line_id, "received", r.blob(at + 1));
   Binding b;
-  if (!received.ok() || !decode_peer(*received, b.peer)) return std::nullopt;
+  if (!received.ok() || !decode_reached(*received, b)) return std::nullopt;
   const std::string_view held_by = r.is_null(at + 5) ? std::string_view() : std::string_view(r.text(at + 5));
   // At start, any address this node held a flow at is its own: its last run's.
   const bool own = reader == Reader::restart ? held_by_node(held_by, self) : held_by == self;
@@ -92,7 +116,8 @@ std::optional<Binding> open_binding(const privacy::SecretKey& key, const std::st
     b.through = node;
   } else if (b.peer.reliable() && reader == Reader::restart) {
     const std::optional<Uri> uri = parse_uri(*contact);
-    if (!uri || b.peer.transport != TransportKind::tcp) return std::nullopt;
+    const bool tls = b.peer.transport == TransportKind::tls;
+    if (!uri || (b.peer.transport != TransportKind::tcp && !(tls && b.certificate))) return std::nullopt;
     b.peer = reconnectable(*uri, b.peer);
     if (!b.peer.listens) return std::nullopt;
   } else if (b.peer.reliable() && held_by.empty()) {
@@ -322,7 +347,7 @@ void StoreBindings::persist(std::vector<BindingChange> changes, std::function<vo
       std::string contact = b.contact;  // in clear: the writer thread seals one copy and indexes the other
       store::Value held_by = self_.empty() || !held_by_this_node(b) ? store::null_value() : store::Value{self_};
       ticket = writer_.append(upsert_target_, {new_id(now), c.extension_id, std::move(contact),
-                                               std::move(b.contact), encode_peer(b.peer), std::move(user_agent),
+                                               std::move(b.contact), encode_reached(b), std::move(user_agent),
                                                std::move(b.call_id), int64_t{b.cseq}, b.expires_at_us,
                                                std::move(held_by), now});
     }
@@ -365,6 +390,12 @@ Result<StoreBindings::Restored> StoreBindings::restore_all(Location& location) {
     const auto key = keys.find(extension_id);
     if (key == keys.end()) continue;  // the extension's key was destroyed: nothing to route to
     std::optional<Binding> b = open_binding(*key->second, extension_id, r, 1, self_, Reader::restart);
+    if (b && b->certificate && b->peer.listens) {
+      // The connection it registered over died with the last run: the pin goes under an id of the
+      // new one's, which a connection back to the phone looks it up by.
+      if (!pin_keeper_) b.reset();
+      else b->peer.connection = pin_keeper_(*b->certificate, b->expires_at_us);
+    }
     if (b) {
       location.restore(extension_id, std::move(*b));
       ++out.bindings;

@@ -123,6 +123,10 @@ class StoreBindings final : public BindingStore {
   // written after the node's id ("<node> udp 192.0.2.7 5060") with each binding whose flow this
   // node holds. Set before restore_all(); unset, no binding is marked held.
   void set_self(const Peer& reached_at);
+  // Where restore_all() hands a TLS phone's certificate pin (the SIP server's adopt_pin), getting
+  // the connection id its binding's peer is to carry. Unset, such bindings are not restored.
+  using PinKeeper = std::function<uint64_t(const CertificatePin& pin, int64_t until_us)>;
+  void set_pin_keeper(PinKeeper keeper) { pin_keeper_ = std::move(keeper); }
   const std::string& self() const { return self_; }
   // Loads every live binding into `location`, and the place in sip_binding_log they are current
   // with, read in the same transaction. Flows this node held before it restarted died with it: the
@@ -145,6 +149,7 @@ class StoreBindings final : public BindingStore {
   const Clock& clock_;
   const std::string node_;
   std::string self_;
+  PinKeeper pin_keeper_;
   size_t upsert_target_, delete_target_, purge_target_, log_target_, log_purge_target_;
   store::TicketWaiters waiting_;
 };

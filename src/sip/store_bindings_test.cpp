@@ -136,6 +136,49 @@ TEST_P(StoreBindingsTest, ATcpPhoneListeningAtItsContactIsRestoredAfterARestart)
   EXPECT_TRUE(shared->lines[0].bindings.empty()) << "other nodes reach a TCP phone through the one it is on";
 }
 
+// Issue 16: a TLS phone that listens at its Contact is called back only on the certificate it
+// registered with, whose pin lived in the node's memory: after a restart it was unreachable until it
+// registered again. The pin is now sealed with the binding and handed to the SIP server at start,
+// whose id the restored peer carries; a TLS binding without a certificate is not restored.
+TEST_P(StoreBindingsTest, ATlsPhoneIsRestoredWithTheCertificateItRegisteredWith) {
+  Location location(bindings_.get());
+  Binding pinned = binding("sip:101@192.0.2.7:5071;transport=tls", 5071);
+  pinned.peer.transport = TransportKind::tls;
+  pinned.peer.connection = 14;
+  pinned.peer.listens = true;
+  pinned.certificate.emplace();
+  for (size_t i = 0; i < pinned.certificate->size(); ++i) (*pinned.certificate)[i] = static_cast<uint8_t>(i * 7);
+  Binding unpinned = binding("sip:101@192.0.2.7:5073;transport=tls", 5073);
+  unpinned.peer.transport = TransportKind::tls;
+  unpinned.peer.connection = 15;
+  unpinned.peer.listens = true;
+  location.apply({{extension_, pinned, false}, {extension_, unpinned, false}}, [](const Status&) {});
+  deliver();
+
+  StoreBindings no_keeper(*store_, *writer_, keys_, clock_, "node-a");
+  Location without(&no_keeper);
+  EXPECT_EQ(no_keeper.restore_all(without)->bindings, 0u) << "a pin nobody keeps reaches no phone";
+
+  StoreBindings after_restart(*store_, *writer_, keys_, clock_, "node-a");
+  std::vector<std::pair<CertificatePin, int64_t>> kept;
+  after_restart.set_pin_keeper([&](const CertificatePin& pin, int64_t until_us) {
+    kept.emplace_back(pin, until_us);
+    return uint64_t{900 + kept.size()};
+  });
+  Location restored(&after_restart);
+  ASSERT_EQ(after_restart.restore_all(restored)->bindings, 1u);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].first, *pinned.certificate);
+  EXPECT_EQ(kept[0].second, pinned.expires_at_us) << "kept as long as the binding lives";
+  const auto live = restored.lookup(extension_, clock_.now_us());
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].contact, pinned.contact);
+  EXPECT_EQ(live[0].peer.transport, TransportKind::tls);
+  EXPECT_TRUE(live[0].peer.listens);
+  EXPECT_EQ(live[0].peer.connection, 901u) << "the id the server keeps the pin under";
+  EXPECT_EQ(live[0].certificate, pinned.certificate);
+}
+
 TEST_P(StoreBindingsTest, ExpiredBindingsAreNeitherRestoredNorKept) {
   Location location(bindings_.get());
   Binding soon = binding("sip:101@192.0.2.7:5070", 5070);

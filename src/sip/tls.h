@@ -16,13 +16,12 @@
 #include <boost/asio/ssl/context.hpp>
 #include <openssl/ssl.h>
 
-#include <array>
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "common/result.h"
+#include "sip/transport.h"
 
 namespace privox::sip {
 
@@ -38,8 +37,7 @@ struct TlsContexts {
 // load or the key is not the certificate's.
 Result<TlsContexts> make_tls_contexts(const std::string& cert_path, const std::string& key_path);
 
-// The SHA-256 of a peer's leaf certificate (DER), as presented on a finished handshake.
-using CertificatePin = std::array<uint8_t, 32>;
+// The pin of a peer's leaf certificate, as presented on a finished handshake.
 std::optional<CertificatePin> peer_certificate_pin(const SSL* ssl);
 
 }  // namespace privox::sip

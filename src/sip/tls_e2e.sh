@@ -11,7 +11,8 @@
 #  - a phone whose TLS connection has closed is called on a connection privox opens to its Contact,
 #    and only if the peer there presents the certificate the phone registered with: an impostor at
 #    that address gets the handshake and no INVITE;
-#  - after a renewed pair and SIGHUP, a new TLS connection gets the new certificate.
+#  - after a renewed pair and SIGHUP, a new TLS connection gets the new certificate;
+#  - after a restart, the phone is still called back on its certificate, and the impostor still not.
 # Debian 12's sipp is built without TLS (`sipp -h` lists no TLS options), so the phone is Python's
 # ssl module, which also answers the digest challenge.
 # Usage: tls_e2e.sh /path/to/privox sqlite|postgresql
@@ -170,15 +171,18 @@ for who in phone impostor; do
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=$who.invalid" \
     -keyout "$TMP/$who.key" -out "$TMP/$who.pem" 2>/dev/null || fail "openssl makes the $who's certificate"
 done
-PYTHONPATH=$TMP timeout 60 python3 - "$TLS_PORT" "$SIP_PORT" "$TRUNK_PORT" "$PHONE_PORT" "$LOGIN402" "$PW" "$DID402" \
-  "$TMP" >"$TMP/callback.out" 2>&1 <<'PY'
+# callback.py REGISTER FIRST_CALL: 402's phone registers (REGISTER=1) and closes its connection, then
+# the carrier calls twice, numbering the calls from FIRST_CALL.
+cat >"$TMP/callback.py" <<'PY'
 import re, socket, ssl, sys
 import tls_phone
 tls_port, sip_port, trunk_port, phone_port = map(int, sys.argv[1:5])
 user, password, did, tmp = sys.argv[5:9]
-conn = tls_phone.connect(tls_port, f"{tmp}/cert.pem", (f"{tmp}/phone.pem", f"{tmp}/phone.key"))
-print("registered:", tls_phone.register(conn, tls_port, user, password, phone_port)[1].split("\r\n")[0])
-conn.close()
+register, first = sys.argv[9] == "1", int(sys.argv[10])
+if register:
+    conn = tls_phone.connect(tls_port, f"{tmp}/cert.pem", (f"{tmp}/phone.pem", f"{tmp}/phone.key"))
+    print("registered:", tls_phone.register(conn, tls_port, user, password, phone_port)[1].split("\r\n")[0])
+    conn.close()
 
 carrier = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 carrier.bind(("127.0.0.1", trunk_port))
@@ -217,17 +221,22 @@ def call_with(who, n):
         tls.sendall(busy(got))
     return got
 
-got = call_with("impostor", 1)
+got = call_with("impostor", first)
 print("impostor read:", len(got), "bytes")
-got = call_with("phone", 2)
+got = call_with("phone", first + 1)
 print("phone read:", got.split("\r\n")[0])
 print("phone's via:", next((l for l in got.split("\r\n") if l.lower().startswith("via:")), ""))
 while True:
     response = carrier.recv(65535).decode()
-    if "callback2@" in response and not response.startswith("SIP/2.0 1"):
+    if f"callback{first + 1}@" in response and not response.startswith("SIP/2.0 1"):
         break
 print("carrier got:", response.split("\r\n")[0])
 PY
+callback() {  # callback REGISTER FIRST_CALL OUT
+  PYTHONPATH=$TMP timeout 60 python3 "$TMP/callback.py" "$TLS_PORT" "$SIP_PORT" "$TRUNK_PORT" "$PHONE_PORT" \
+    "$LOGIN402" "$PW" "$DID402" "$TMP" "$1" "$2" >"$3" 2>&1
+}
+callback 1 1 "$TMP/callback.out"
 out=$(cat "$TMP/callback.out")
 assert_contains "402's phone registers over TLS with its own certificate" "$out" "registered: SIP/2.0 200"
 assert_contains "an impostor at the phone's Contact gets no INVITE" "$out" "impostor read: 0 bytes"
@@ -252,4 +261,18 @@ assert_contains "after SIGHUP a new SIP TLS connection gets the renewed certific
   "CN = renewed.invalid"
 
 assert_contains "serve still answers" "$(curl -sk "https://127.0.0.1:$HTTP_PORT/healthz")" '"status":"ok"'
+
+# --- A restart closes every connection and empties the node's memory: 402's binding comes back from
+# the store with its phone's certificate, so the carrier's call still reaches the phone, and no one else.
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" 2>/dev/null
+start_bg serve_again "$PRIVOX" serve $(store_args "$D") --http "127.0.0.1:$HTTP_PORT" --sip "127.0.0.1:$SIP_PORT" \
+  --sip-tls "127.0.0.1:$TLS_PORT" --tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem" --metrics "127.0.0.1:$METRICS_PORT"
+for _ in $(seq 100); do grep -q '"event":"service.started"' "$TMP/serve_again.log" 2>/dev/null && break; sleep 0.1; done
+callback 0 3 "$TMP/callback_again.out"
+out=$(cat "$TMP/callback_again.out")
+assert_contains "after a restart an impostor at the phone's Contact still gets no INVITE" "$out" "impostor read: 0 bytes"
+assert_contains "and the phone itself gets the call" "$out" \
+  "phone read: INVITE sip:$LOGIN402@127.0.0.1:$PHONE_PORT;transport=tls SIP/2.0"
+assert_contains "and its busy reaches the carrier" "$out" "carrier got: SIP/2.0 486"
 finish

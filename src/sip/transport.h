@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -59,12 +60,19 @@ struct FlowCredential {
   std::string ha1_sha256;
 };
 
-// Finds the credential a flow was opened with (the SIP server's WebSocket connections).
+// The SHA-256 of the certificate a TLS peer presented (DER): what a phone's connection back must
+// present (sip/tls.h).
+using CertificatePin = std::array<uint8_t, 32>;
+
+// Finds the credential a flow was opened with (the SIP server's WebSocket connections), and the
+// certificate a TLS phone presented on its connection.
 class FlowCredentials {
  public:
   virtual ~FlowCredentials() = default;
   // nullptr for a peer that is not on such a flow, or whose flow has closed.
   virtual const FlowCredential* credential_of(const Peer& peer) const = 0;
+  // Nothing for a peer not on TLS, or that presented no certificate.
+  virtual std::optional<CertificatePin> certificate_of(const Peer& /*peer*/) const { return std::nullopt; }
 };
 
 // Sends bytes to a peer. Implementations never block: a message that cannot be sent now is
