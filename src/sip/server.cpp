@@ -106,14 +106,7 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
     if (!tls_) return read();
     handshaking_ = true;
     tls_->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](boost::system::error_code ec) {
-      if (self->dropped_) return;
-      self->handshaking_ = false;
-      self->server_.handshake_ended(self->peer_);
-      if (ec) {
-        ++self->server_.stats_.tls_handshake_failures;
-        log::debug("sip", "tls.closed", {{"connection", self->id_}, {"reason", "handshake_failed"}});
-        return self->server_.drop_connection(self->id_);
-      }
+      if (!self->handshake_over(ec, self->server_.stats_.tls_handshake_failures)) return;
       ++self->server_.stats_.tls_handshakes;
       // A resumed session (a ticket or the context's cache) skipped the key exchange and the
       // signature: operators see from the share whether phones resume.
@@ -149,14 +142,7 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
     handshaking_ = true;
     ++server_.handshaking_[SourceKey::of(peer_)];
     tls_->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this()](boost::system::error_code ec) {
-      if (self->dropped_) return;
-      self->handshaking_ = false;
-      self->server_.handshake_ended(self->peer_);
-      if (ec) {
-        ++self->server_.stats_.tcp_open_failures;
-        log::debug("sip", "tls.closed", {{"connection", self->id_}, {"reason", "handshake_failed"}});
-        return self->server_.drop_connection(self->id_);
-      }
+      if (!self->handshake_over(ec, self->server_.stats_.tcp_open_failures)) return;
       if (peer_certificate_pin(self->tls_->native_handle()) != self->expected_pin_) {
         // Not the device that registered: whoever holds its address now gets no call of its line.
         ++self->server_.stats_.tls_pin_mismatches;
@@ -166,6 +152,18 @@ class Server::TcpConnection final : public Connection, public std::enable_shared
       if (!self->queue_.empty()) self->write_next();
       self->read();
     });
+  }
+  // A handshake ended, either way: false when the connection was dropped meanwhile, or is dropped now
+  // for the error (counted in `failures`).
+  bool handshake_over(const boost::system::error_code& ec, uint64_t& failures) {
+    if (dropped_) return false;
+    handshaking_ = false;
+    server_.handshake_ended(peer_);
+    if (!ec) return true;
+    ++failures;
+    log::debug("sip", "tls.closed", {{"connection", id_}, {"reason", "handshake_failed"}});
+    server_.drop_connection(id_);
+    return false;
   }
   bool handshaking() const override { return handshaking_; }
   void close() {
