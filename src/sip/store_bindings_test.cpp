@@ -57,6 +57,15 @@ class StoreBindingsTest : public store::MigratedStoreTest {
     return b;
   }
 
+  // A binding on a connection (TCP or TLS) whose phone listens at its Contact on its own host.
+  Binding listening_on(TransportKind kind, const std::string& contact, uint16_t port, uint64_t connection) {
+    Binding b = binding(contact, port);
+    b.peer.transport = kind;
+    b.peer.connection = connection;
+    b.peer.listens = true;
+    return b;
+  }
+
   privacy::SecretKey master_ = privacy::SecretKey::random();
   privacy::Keyring keys_ = privacy::Keyring::from_master_for_test(master_);
   FakeClock clock_{1'795'000'000'000'000};
@@ -107,10 +116,7 @@ TEST_P(StoreBindingsTest, ChangesAreAnsweredOnlyOnceDurableAndSurviveARestart) {
 // the connection it opened, is not. Nor does another node take TCP bindings from the log.
 TEST_P(StoreBindingsTest, ATcpPhoneListeningAtItsContactIsRestoredAfterARestart) {
   Location location(bindings_.get());
-  Binding listening = binding("sip:101@192.0.2.7:5070;transport=tcp", 5070);
-  listening.peer.transport = TransportKind::tcp;
-  listening.peer.connection = 12;
-  listening.peer.listens = true;
+  const Binding listening = listening_on(TransportKind::tcp, "sip:101@192.0.2.7:5070;transport=tcp", 5070, 12);
   Binding behind_nat = binding("sip:101@192.168.1.20:5060;transport=tcp", 40211);
   behind_nat.peer.transport = TransportKind::tcp;
   behind_nat.peer.connection = 13;
@@ -142,16 +148,10 @@ TEST_P(StoreBindingsTest, ATcpPhoneListeningAtItsContactIsRestoredAfterARestart)
 // whose id the restored peer carries; a TLS binding without a certificate is not restored.
 TEST_P(StoreBindingsTest, ATlsPhoneIsRestoredWithTheCertificateItRegisteredWith) {
   Location location(bindings_.get());
-  Binding pinned = binding("sip:101@192.0.2.7:5071;transport=tls", 5071);
-  pinned.peer.transport = TransportKind::tls;
-  pinned.peer.connection = 14;
-  pinned.peer.listens = true;
+  Binding pinned = listening_on(TransportKind::tls, "sip:101@192.0.2.7:5071;transport=tls", 5071, 14);
   pinned.certificate.emplace();
   for (size_t i = 0; i < pinned.certificate->size(); ++i) (*pinned.certificate)[i] = static_cast<uint8_t>(i * 7);
-  Binding unpinned = binding("sip:101@192.0.2.7:5073;transport=tls", 5073);
-  unpinned.peer.transport = TransportKind::tls;
-  unpinned.peer.connection = 15;
-  unpinned.peer.listens = true;
+  const Binding unpinned = listening_on(TransportKind::tls, "sip:101@192.0.2.7:5073;transport=tls", 5073, 15);
   location.apply({{extension_, pinned, false}, {extension_, unpinned, false}}, [](const Status&) {});
   deliver();
 
