@@ -724,9 +724,8 @@ std::optional<CertificatePin> Server::certificate_of(const Peer& peer) const {
 
 uint64_t Server::adopt_pin(const CertificatePin& pin, int64_t until_us) {
   const uint64_t id = next_connection_++;
-  pins_[id] = {pin, until_us};
-  pin_expiry_.emplace_back(until_us, id);  // out of order at worst: kept a little longer
-  for (; pin_expiry_.size() > tcp_.max_kept_pins; pin_expiry_.pop_front()) pins_.erase(pin_expiry_.front().second);
+  pins_[id].pin = pin;
+  keep_pin_until(id, until_us);  // out of order at worst: kept a little longer
   return id;
 }
 
@@ -737,8 +736,12 @@ void Server::pin_certificate(uint64_t id, const CertificatePin& pin) {
 void Server::retire_pin(uint64_t id) {
   const auto it = pins_.find(id);
   if (it == pins_.end()) return;
-  it->second.until_us = clock_.now_us() + tcp_.pin_kept_us;
-  pin_expiry_.emplace_back(it->second.until_us, id);
+  keep_pin_until(id, clock_.now_us() + tcp_.pin_kept_us);
+}
+
+void Server::keep_pin_until(uint64_t id, int64_t until_us) {
+  pins_[id].until_us = until_us;
+  pin_expiry_.emplace_back(until_us, id);
   for (; pin_expiry_.size() > tcp_.max_kept_pins; pin_expiry_.pop_front()) pins_.erase(pin_expiry_.front().second);
 }
 

@@ -189,6 +189,8 @@ class Server final : public Sender, public FlowCredentials {
   // TcpLimits::pin_kept_us after (forget_pins).
   void pin_certificate(uint64_t id, const CertificatePin& pin);
   void retire_pin(uint64_t id);
+  // Gives pin `id` a time to be forgotten at, and forgets the oldest past TcpLimits::max_kept_pins.
+  void keep_pin_until(uint64_t id, int64_t until_us);
   void forget_pins(int64_t now);
   // A TLS connection's handshake ended (well or not): its source may start another.
   void handshake_ended(const Peer& peer);
